@@ -1,0 +1,121 @@
+package io.dwcp.core;
+
+import java.util.Locale;
+
+/**
+ * A byte count with binary suffixes: {@code 512B}, {@code 256KiB}, {@code 4MiB}, {@code 1GiB}, {@code 1TiB}. Decimal
+ * {@code KB/MB/GB} are accepted as powers of ten. A bare number is rejected: every size names its unit (SPEC §1).
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class DataSize implements Comparable<DataSize> {
+    public static final long KIB = 1024L;
+    public static final long MIB = 1024L * KIB;
+    public static final long GIB = 1024L * MIB;
+    public static final long TIB = 1024L * GIB;
+
+    private final long bytes;
+
+    private DataSize(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("size must be >= 0 bytes, got " + bytes);
+        }
+        this.bytes = bytes;
+    }
+
+    public static DataSize ofBytes(long bytes) {
+        return new DataSize(bytes);
+    }
+
+    public static DataSize ofKibibytes(long kib) {
+        return new DataSize(Math.multiplyExact(kib, KIB));
+    }
+
+    public static DataSize ofMebibytes(long mib) {
+        return new DataSize(Math.multiplyExact(mib, MIB));
+    }
+
+    public static DataSize ofGibibytes(long gib) {
+        return new DataSize(Math.multiplyExact(gib, GIB));
+    }
+
+    /** Number of bytes. */
+    public long bytes() {
+        return bytes;
+    }
+
+    /**
+     * Parses {@code <number><unit>} where unit is one of B, KiB, MiB, GiB, TiB, KB, MB, GB, TB (case-insensitive, an
+     * optional space between). Fractions are allowed when they give a whole byte count ({@code 1.5KiB}).
+     *
+     * @throws IllegalArgumentException with a message naming the accepted forms
+     */
+    public static DataSize parse(String text) {
+        String s = text.trim();
+        int i = 0;
+        while (i < s.length() && (Character.isDigit(s.charAt(i)) || s.charAt(i) == '.')) {
+            i++;
+        }
+        String number = s.substring(0, i);
+        String unit = s.substring(i).trim().toLowerCase(Locale.ROOT);
+        if (number.isEmpty()) {
+            throw new IllegalArgumentException("'" + text + "' is not a size: expected e.g. 256KiB, 4MiB, 1GiB");
+        }
+        if (unit.isEmpty()) {
+            throw new IllegalArgumentException("'" + text + "' has no unit: write e.g. " + number + "B or " + number + "KiB");
+        }
+        long multiplier;
+        switch (unit) {
+            case "b": multiplier = 1; break;
+            case "kib": case "k": multiplier = KIB; break;
+            case "mib": case "m": multiplier = MIB; break;
+            case "gib": case "g": multiplier = GIB; break;
+            case "tib": case "t": multiplier = TIB; break;
+            case "kb": multiplier = 1_000L; break;
+            case "mb": multiplier = 1_000_000L; break;
+            case "gb": multiplier = 1_000_000_000L; break;
+            case "tb": multiplier = 1_000_000_000_000L; break;
+            default:
+                throw new IllegalArgumentException("'" + text + "' has unknown size unit '" + unit
+                        + "': use B, KiB, MiB, GiB or TiB");
+        }
+        java.math.BigDecimal value = new java.math.BigDecimal(number).multiply(java.math.BigDecimal.valueOf(multiplier));
+        try {
+            return new DataSize(value.longValueExact());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("'" + text + "' is not a whole number of bytes or is too large", e);
+        }
+    }
+
+    /** Formats a byte count in the largest binary unit that divides it exactly: {@code 262144 -> 256KiB}. */
+    public static String format(long bytes) {
+        String[] units = {"TiB", "GiB", "MiB", "KiB"};
+        long[] sizes = {TIB, GIB, MIB, KIB};
+        for (int i = 0; i < units.length; i++) {
+            if (bytes != 0 && bytes % sizes[i] == 0) {
+                return (bytes / sizes[i]) + units[i];
+            }
+        }
+        return bytes + "B";
+    }
+
+    @Override
+    public int compareTo(DataSize o) {
+        return Long.compare(bytes, o.bytes);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof DataSize && ((DataSize) o).bytes == bytes;
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(bytes);
+    }
+
+    @Override
+    public String toString() {
+        return format(bytes);
+    }
+}

@@ -1,0 +1,119 @@
+package io.dwcp.core.config;
+
+import io.dwcp.core.DataSize;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Keys of the state codec provider, HDE (SPEC §5). */
+public final class CompressionKeys {
+    private static final Pattern LEVEL = Pattern.compile("none|lz4|zstd:(-?\\d+)");
+
+    private CompressionKeys() {
+    }
+
+    /** Whether {@code text} is a level word: {@code none}, {@code lz4} or {@code zstd:-7} … {@code zstd:19}. */
+    public static boolean isLevel(String text) {
+        Matcher m = LEVEL.matcher(text);
+        if (!m.matches()) {
+            return false;
+        }
+        if (m.group(1) == null) {
+            return true;
+        }
+        int level = Integer.parseInt(m.group(1));
+        return level >= -7 && level <= 19 && level != 0;
+    }
+
+    private static ConfigKey<String> level(String tier, String def) {
+        return ConfigKey.builder("dwcp.compression.level." + tier, ValueType.STRING).defaultValue(def)
+                .rule("none, lz4, zstd:-7 … zstd:19 (not zstd:0)", CompressionKeys::isLevel).dynamic()
+                .description("Compression ceiling on the " + tier + " tier.").build();
+    }
+
+    public static final ConfigKey<Boolean> ENABLED = ConfigKey.builder("dwcp.compression.enabled", ValueType.BOOLEAN)
+            .defaultValue(true).description("Off = stored frames (still checksummed).").build();
+
+    public static final ConfigKey<DataSize> PAGE_SIZE = Ranges.powerOfTwoSizes(
+            ConfigKey.builder("dwcp.compression.page-size", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(4)), "512B", "2MiB")
+            .description("Page granularity of the delta.").build();
+
+    public static final ConfigKey<DataSize> BATCH_SIZE = Ranges.sizes(
+            ConfigKey.builder("dwcp.compression.batch-size", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(256)), "64KiB", "4MiB", 1)
+            .description("Entropy-coding unit.").build();
+
+    public static final ConfigKey<String> LEVEL_LOCAL = level("local", "none");
+    public static final ConfigKey<String> LEVEL_REGIONAL = level("regional", "zstd:3");
+    public static final ConfigKey<String> LEVEL_WAN = level("wan", "zstd:9");
+
+    public static final ConfigKey<Boolean> DELTA_ENABLED = ConfigKey.builder("dwcp.compression.delta.enabled", ValueType.BOOLEAN)
+            .defaultValue(true).description("Page and blob deltas against the key's baseline.").build();
+
+    public static final ConfigKey<Duration> REFRESH_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.compression.refresh-interval", ValueType.DURATION).defaultValue(Duration.ofMinutes(5)), "1s", "24h")
+            .description("Baseline age that forces a keyframe.").build();
+
+    public static final ConfigKey<Integer> MAX_DELTA_CHAIN = Ranges.ints(
+            ConfigKey.builder("dwcp.compression.max-delta-chain", ValueType.INT).defaultValue(10), 1, 1000)
+            .description("Deltas before a keyframe.").build();
+
+    public static final ConfigKey<Duration> MAX_AGE = Ranges.durations(
+            ConfigKey.builder("dwcp.compression.max-age", ValueType.DURATION).defaultValue(Duration.ofMinutes(15)), "1s", "7d")
+            .description("Never use a baseline older than this; ≥ refresh-interval.").build();
+
+    public static final ConfigKey<Duration> PRUNE_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.compression.prune-interval", ValueType.DURATION).defaultValue(Duration.ofMinutes(1)), "1s", "1h")
+            .description("Baseline pruner period.").build();
+
+    public static final ConfigKey<Double> KEYFRAME_RATIO = Ranges.doubles(
+            ConfigKey.builder("dwcp.compression.keyframe-ratio", ValueType.DOUBLE).defaultValue(0.7), 0.1, 1.0)
+            .description("Delta ÷ stand-alone size that forces a keyframe.").build();
+
+    public static final ConfigKey<DataSize> BASELINE_MAX_MEMORY = Ranges.sizes(
+            ConfigKey.builder("dwcp.compression.baseline.max-memory", ValueType.SIZE).defaultValue(DataSize.ofGibibytes(1)), "16MiB", "1TiB", 1)
+            .description("LRU cap over the baselines of all keys.").build();
+
+    public static final ConfigKey<Boolean> ADAPTIVE_ENABLED = ConfigKey.builder("dwcp.compression.adaptive.enabled", ValueType.BOOLEAN)
+            .defaultValue(true).description("Adaptive level and incompressible bypass.").build();
+
+    public static final ConfigKey<Double> ADAPTIVE_MIN_RATIO = Ranges.doubles(
+            ConfigKey.builder("dwcp.compression.adaptive.min-ratio", ValueType.DOUBLE).defaultValue(1.1), 1.0, 10)
+            .description("Below this trial ratio a sample is stored raw.").build();
+
+    public static final ConfigKey<Duration> ADAPTIVE_REPROBE_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.compression.adaptive.reprobe-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "1h").build();
+
+    public static final ConfigKey<Duration> ADJUST_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.compression.adjust-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "1h")
+            .description("Level controller period.").build();
+
+    public static final ConfigKey<Boolean> DICTIONARY_ENABLED = ConfigKey.builder("dwcp.compression.dictionary.enabled", ValueType.BOOLEAN)
+            .defaultValue(true).build();
+
+    public static final ConfigKey<DataSize> DICTIONARY_MAX_SIZE = Ranges.sizes(
+            ConfigKey.builder("dwcp.compression.dictionary.max-size", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(112)), "1KiB", "1MiB", 1).build();
+
+    public static final ConfigKey<Integer> DICTIONARY_MAX_SAMPLES = Ranges.ints(
+            ConfigKey.builder("dwcp.compression.dictionary.max-samples", ValueType.INT).defaultValue(1000), 10, 1_000_000).build();
+
+    public static final ConfigKey<DataSize> DICTIONARY_MIN_SAMPLE = Ranges.sizes(
+            ConfigKey.builder("dwcp.compression.dictionary.min-sample", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(1)), "64B", "1GiB", 1).build();
+
+    public static final ConfigKey<Duration> DICTIONARY_RETRAIN_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.compression.dictionary.retrain-interval", ValueType.DURATION).defaultValue(Duration.ofHours(24)), "1m", "7d").build();
+
+    public static final ConfigKey<DataSize> DICTIONARY_MAX_INPUT = Ranges.sizes(
+            ConfigKey.builder("dwcp.compression.dictionary.max-input", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(64)), "1KiB", "1MiB", 1).build();
+
+    public static final ConfigKey<DataSize> MAX_DECODED_FRAME = Ranges.sizes(
+            ConfigKey.builder("dwcp.compression.max-decoded-frame", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(64)), "64KiB", "1GiB", 1)
+            .description("Decompression-bomb guard; ≥ batch-size.").build();
+
+    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PAGE_SIZE, BATCH_SIZE, LEVEL_LOCAL, LEVEL_REGIONAL, LEVEL_WAN,
+            DELTA_ENABLED, REFRESH_INTERVAL, MAX_DELTA_CHAIN, MAX_AGE, PRUNE_INTERVAL, KEYFRAME_RATIO, BASELINE_MAX_MEMORY,
+            ADAPTIVE_ENABLED, ADAPTIVE_MIN_RATIO, ADAPTIVE_REPROBE_INTERVAL, ADJUST_INTERVAL, DICTIONARY_ENABLED,
+            DICTIONARY_MAX_SIZE, DICTIONARY_MAX_SAMPLES, DICTIONARY_MIN_SAMPLE, DICTIONARY_RETRAIN_INTERVAL,
+            DICTIONARY_MAX_INPUT, MAX_DECODED_FRAME);
+}

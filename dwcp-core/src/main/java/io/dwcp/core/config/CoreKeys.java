@@ -1,0 +1,84 @@
+package io.dwcp.core.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/** Keys of {@code dwcp-core} (SPEC §3). */
+public final class CoreKeys {
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+    private CoreKeys() {
+    }
+
+    public static final ConfigKey<Optional<String>> NODE_ID = ConfigKey.builder("dwcp.node-id", ValueType.optional(ValueType.STRING, "random"))
+            .defaultValue(Optional.empty())
+            .rule("random, or 1–64 chars [A-Za-z0-9._-]", v -> v.isEmpty() || ID.matcher(v.get()).matches())
+            .description("Stable replica identity; random (and logged) when not set.").build();
+
+    public static final ConfigKey<Optional<String>> REGION = ConfigKey.builder("dwcp.region", ValueType.optional(ValueType.STRING, "none"))
+            .defaultValue(Optional.empty())
+            .rule("none, or 1–64 chars [A-Za-z0-9._-]", v -> v.isEmpty() || ID.matcher(v.get()).matches())
+            .description("Region of this node; required when a sync, consensus or partition provider is active.").build();
+
+    public static final ConfigKey<String> TIER_PIN = ConfigKey.builder("dwcp.tier.pin", ValueType.STRING)
+            .defaultValue("auto")
+            .rule("auto, local, regional or wan", v -> List.of("auto", "local", "regional", "wan").contains(v))
+            .dynamic()
+            .description("Force the tier of every peer instead of classifying it from RTT and loss.").build();
+
+    public static final ConfigKey<Duration> TIER_LOCAL_MAX_RTT = Ranges.durations(
+            ConfigKey.builder("dwcp.tier.local-max-rtt", ValueType.DURATION).defaultValue(Duration.ofMillis(10)), "1ms", "100ms")
+            .description("RTT below which a path is LOCAL.").build();
+
+    public static final ConfigKey<Duration> TIER_REGIONAL_MAX_RTT = Ranges.durations(
+            ConfigKey.builder("dwcp.tier.regional-max-rtt", ValueType.DURATION).defaultValue(Duration.ofMillis(50)), "1ms", "1s")
+            .description("RTT below which a path is REGIONAL; must exceed tier.local-max-rtt.").build();
+
+    public static final ConfigKey<Double> TIER_HYSTERESIS = Ranges.doubles(
+            ConfigKey.builder("dwcp.tier.hysteresis", ValueType.DOUBLE).defaultValue(0.1), 0, 0.5)
+            .description("Margin past a class bound before the tier changes.").build();
+
+    public static final ConfigKey<Duration> TIER_MIN_DWELL = Ranges.durations(
+            ConfigKey.builder("dwcp.tier.min-dwell", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "10m")
+            .description("How long a new class must hold before the tier changes.").build();
+
+    public static final ConfigKey<Integer> CPU_MAX_THREADS = Ranges.ints(
+            ConfigKey.builder("dwcp.cpu.max-threads", ValueType.INT)
+                    .defaultValue(Math.max(1, Runtime.getRuntime().availableProcessors() / 2)), 1, 1024)
+            .defaultText("cores ÷ 2, at least 1")
+            .description("Worker threads for all modules.").build();
+
+    public static final ConfigKey<Duration> MIGRATION_DOWNTIME_BUDGET = Ranges.durations(
+            ConfigKey.builder("dwcp.migration.downtime-budget", ValueType.DURATION).defaultValue(Duration.ofMillis(300)), "10ms", "60s")
+            .description("Pre-copy stops when the estimated final round fits this budget.").build();
+
+    public static final ConfigKey<Integer> MIGRATION_MAX_ROUNDS = Ranges.ints(
+            ConfigKey.builder("dwcp.migration.max-rounds", ValueType.INT).defaultValue(30), 1, 1000)
+            .description("Pre-copy round limit.").build();
+
+    public static final ConfigKey<Duration> METRICS_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.metrics.interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(5)), "1s", "5m")
+            .description("Gauge refresh period.").build();
+
+    public static final ConfigKey<Duration> HEALTH_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.health.interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(10)), "1s", "5m")
+            .description("Health evaluation period.").build();
+
+    public static final ConfigKey<Integer> RECOVERY_MAX_ATTEMPTS = Ranges.ints(
+            ConfigKey.builder("dwcp.recovery.max-attempts", ValueType.INT).defaultValue(3), 0, 10)
+            .description("Restarts of a component that failed at run time before it stays FAILED.").build();
+
+    public static final ConfigKey<Duration> RECOVERY_INITIAL_BACKOFF = Ranges.durations(
+            ConfigKey.builder("dwcp.recovery.initial-backoff", ValueType.DURATION).defaultValue(Duration.ofSeconds(1)), "100ms", "1m")
+            .description("Delay before the first restart; doubles on each further attempt.").build();
+
+    public static final ConfigKey<Duration> SHUTDOWN_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.shutdown.timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "10m")
+            .description("Graceful stop limit per component.").build();
+
+    static final List<ConfigKey<?>> KEYS = List.of(NODE_ID, REGION, TIER_PIN, TIER_LOCAL_MAX_RTT, TIER_REGIONAL_MAX_RTT,
+            TIER_HYSTERESIS, TIER_MIN_DWELL, CPU_MAX_THREADS, MIGRATION_DOWNTIME_BUDGET, MIGRATION_MAX_ROUNDS,
+            METRICS_INTERVAL, HEALTH_INTERVAL, RECOVERY_MAX_ATTEMPTS, RECOVERY_INITIAL_BACKOFF, SHUTDOWN_TIMEOUT);
+}

@@ -1,0 +1,139 @@
+package io.dwcp.core.config;
+
+import io.dwcp.core.DataRate;
+import io.dwcp.core.DataSize;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** Keys of the transport provider, AMST (SPEC §4). */
+public final class TransportKeys {
+    private TransportKeys() {
+    }
+
+    public static final ConfigKey<Integer> MIN_STREAMS = Ranges.ints(
+            ConfigKey.builder("dwcp.transport.min-streams", ValueType.INT).defaultValue(1), 1, 256)
+            .description("Lower bound of the data stream count.").build();
+
+    public static final ConfigKey<Integer> INITIAL_STREAMS = Ranges.ints(
+            ConfigKey.builder("dwcp.transport.initial-streams", ValueType.INT).tierDefaults(2, 4, 8), 1, 256)
+            .description("Data streams opened at session start; min ≤ initial ≤ max.").build();
+
+    public static final ConfigKey<Integer> MAX_STREAMS = Ranges.ints(
+            ConfigKey.builder("dwcp.transport.max-streams", ValueType.INT).tierDefaults(16, 32, 64), 1, 256)
+            .description("Upper bound of the data stream count.").build();
+
+    public static final ConfigKey<Duration> ADJUST_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.adjust-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(5)), "500ms", "5m")
+            .description("Stream-count controller period.").build();
+
+    public static final ConfigKey<Double> MIN_GAIN = Ranges.doubles(
+            ConfigKey.builder("dwcp.transport.min-gain", ValueType.DOUBLE).defaultValue(0.05), 0, 1)
+            .description("Relative goodput gain needed to keep a growth step.").build();
+
+    public static final ConfigKey<DataSize> CHUNK_SIZE = Ranges.sizes(
+            ConfigKey.builder("dwcp.transport.chunk-size", ValueType.SIZE)
+                    .tierDefaults(DataSize.ofKibibytes(512), DataSize.ofKibibytes(256), DataSize.ofKibibytes(256)), "16KiB", "4MiB", 4096)
+            .description("Initial chunk size.").build();
+
+    public static final ConfigKey<DataSize> MIN_CHUNK = Ranges.sizes(
+            ConfigKey.builder("dwcp.transport.min-chunk", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(16)), "16KiB", "4MiB", 4096)
+            .description("Smallest chunk the controller may choose.").build();
+
+    public static final ConfigKey<DataSize> MAX_CHUNK = Ranges.sizes(
+            ConfigKey.builder("dwcp.transport.max-chunk", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(4)), "16KiB", "4MiB", 4096)
+            .description("Largest chunk the controller may choose.").build();
+
+    public static final ConfigKey<Optional<DataRate>> RATE_CAP = Ranges.optionalRates(
+            ConfigKey.builder("dwcp.transport.rate-cap", ValueType.optional(ValueType.RATE, "none")).defaultValue(Optional.empty()))
+            .dynamic().description("Aggregate rate cap per session.").build();
+
+    public static final ConfigKey<Optional<DataRate>> GLOBAL_RATE_CAP = Ranges.optionalRates(
+            ConfigKey.builder("dwcp.transport.global-rate-cap", ValueType.optional(ValueType.RATE, "none")).defaultValue(Optional.empty()))
+            .dynamic().description("Aggregate rate cap over all sessions of the process.").build();
+
+    public static final ConfigKey<Boolean> PACING_ENABLED = ConfigKey.builder("dwcp.transport.pacing.enabled", ValueType.BOOLEAN)
+            .defaultValue(true).description("Pace at pacing.gain × the estimated bottleneck.").build();
+
+    public static final ConfigKey<Double> PACING_GAIN = Ranges.doubles(
+            ConfigKey.builder("dwcp.transport.pacing.gain", ValueType.DOUBLE).defaultValue(0.95), 0.5, 1.0)
+            .description("Fraction of the estimated bottleneck to pace at.").build();
+
+    public static final ConfigKey<Optional<DataSize>> SEND_WINDOW = Ranges.optionalSizes(
+            ConfigKey.builder("dwcp.transport.send-window", ValueType.optional(ValueType.SIZE, "auto")).defaultValue(Optional.empty()),
+            "auto", "1MiB", "4GiB")
+            .defaultText("auto (2 × BDP, at least 64MiB)")
+            .description("Unacknowledged bytes per session.").build();
+
+    public static final ConfigKey<DataSize> REORDER_BUFFER = Ranges.sizes(
+            ConfigKey.builder("dwcp.transport.reorder-buffer", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
+            .description("Receiver reassembly memory per session.").build();
+
+    public static final ConfigKey<Optional<DataSize>> SOCKET_BUFFER = Ranges.optionalSizes(
+            ConfigKey.builder("dwcp.transport.socket-buffer", ValueType.optional(ValueType.SIZE, "auto")).defaultValue(Optional.empty()),
+            "auto", "64KiB", "256MiB")
+            .defaultText("auto (BDP share)")
+            .description("Socket send/receive buffer per stream.").build();
+
+    public static final ConfigKey<Duration> CONNECT_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.connect-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "5m").build();
+
+    public static final ConfigKey<Duration> IO_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.io-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(60)), "1s", "1h").build();
+
+    public static final ConfigKey<Duration> CLOSE_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.close-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "0s", "10m")
+            .description("Graceful close drains in-flight transfers up to this long.").build();
+
+    public static final ConfigKey<Duration> HEARTBEAT_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.heartbeat-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(1)), "100ms", "1m").build();
+
+    public static final ConfigKey<Duration> STALL_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.stall-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(10)), "1s", "10m").build();
+
+    public static final ConfigKey<Duration> RECONNECT_INITIAL_BACKOFF = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.reconnect.initial-backoff", ValueType.DURATION).defaultValue(Duration.ofMillis(100)), "10ms", "10s").build();
+
+    public static final ConfigKey<Duration> RECONNECT_MAX_BACKOFF = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.reconnect.max-backoff", ValueType.DURATION).defaultValue(Duration.ofSeconds(5)), "100ms", "5m").build();
+
+    public static final ConfigKey<Integer> RECONNECT_MAX_ATTEMPTS = Ranges.ints(
+            ConfigKey.builder("dwcp.transport.reconnect.max-attempts", ValueType.INT).defaultValue(3), 0, 100).build();
+
+    public static final ConfigKey<Duration> SESSION_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.session-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(60)), "1s", "1h")
+            .description("A session without a control connection this long fails.").build();
+
+    public static final ConfigKey<Boolean> TLS_ENABLED = ConfigKey.builder("dwcp.transport.tls.enabled", ValueType.BOOLEAN)
+            .defaultValue(true).description("TLS 1.3 on every connection; plaintext needs false, and logs a warning.").build();
+
+    public static final ConfigKey<Boolean> TLS_MUTUAL = ConfigKey.builder("dwcp.transport.tls.mutual", ValueType.BOOLEAN)
+            .defaultValue(true).description("Require and verify client certificates.").build();
+
+    public static final ConfigKey<Optional<String>> TLS_CERTIFICATE = ConfigKey.builder("dwcp.transport.tls.certificate",
+                    ValueType.optional(ValueType.STRING, "none"))
+            .defaultValue(Optional.empty()).description("PEM certificate chain file of this node.").build();
+
+    public static final ConfigKey<Optional<String>> TLS_PRIVATE_KEY = ConfigKey.builder("dwcp.transport.tls.private-key",
+                    ValueType.optional(ValueType.STRING, "none"))
+            .defaultValue(Optional.empty()).secret().description("PEM (PKCS#8) private key file of this node.").build();
+
+    public static final ConfigKey<Optional<String>> TLS_TRUSTED_CA = ConfigKey.builder("dwcp.transport.tls.trusted-ca",
+                    ValueType.optional(ValueType.STRING, "none"))
+            .defaultValue(Optional.empty()).description("PEM file of the CA certificates trusted for peers.").build();
+
+    public static final ConfigKey<Integer> MAX_SESSIONS = Ranges.ints(
+            ConfigKey.builder("dwcp.transport.max-sessions", ValueType.INT).defaultValue(64), 1, 4096)
+            .description("Sessions a listener accepts at once.").build();
+
+    public static final ConfigKey<DataSize> MAX_FRAME_PAYLOAD = Ranges.sizes(
+            ConfigKey.builder("dwcp.transport.max-frame-payload", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(4)), "16KiB", "64MiB", 1)
+            .description("Largest frame payload accepted; must be ≥ max-chunk.").build();
+
+    static final List<ConfigKey<?>> KEYS = List.of(MIN_STREAMS, INITIAL_STREAMS, MAX_STREAMS, ADJUST_INTERVAL, MIN_GAIN,
+            CHUNK_SIZE, MIN_CHUNK, MAX_CHUNK, RATE_CAP, GLOBAL_RATE_CAP, PACING_ENABLED, PACING_GAIN, SEND_WINDOW,
+            REORDER_BUFFER, SOCKET_BUFFER, CONNECT_TIMEOUT, IO_TIMEOUT, CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, STALL_TIMEOUT,
+            RECONNECT_INITIAL_BACKOFF, RECONNECT_MAX_BACKOFF, RECONNECT_MAX_ATTEMPTS, SESSION_TIMEOUT, TLS_ENABLED,
+            TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_FRAME_PAYLOAD);
+}

@@ -1,0 +1,25 @@
+package io.dwcp.core.spi;
+
+/**
+ * A unit the {@code DwcpManager} starts, stops, health-checks and restarts (CORE-3, CORE-4). Providers create
+ * components; the manager owns them.
+ *
+ * <p>Contract: {@link #start()} either leaves the component running or throws having released what it acquired;
+ * {@link #stop()} is idempotent, releases every thread, socket and native handle, completes every pending future
+ * (exceptionally with {@code CANCELLED}), and may be followed by another {@link #start()} (every component is
+ * restartable). A component that fails while running calls {@link ComponentContext#reportFailure(Throwable)}; it
+ * does not restart itself.
+ */
+public interface Component {
+    /** Stable component name, used in logs, metrics tags and error messages ({@code transport}, {@code compression}). */
+    String name();
+
+    /** Acquires resources and starts work; called by the manager, never concurrently with {@link #stop()}. */
+    void start() throws Exception;
+
+    /** Releases everything; idempotent; returns within {@code dwcp.shutdown.timeout}. */
+    void stop() throws Exception;
+
+    /** Health computed from live state; cheap, never does I/O on a data path. */
+    Health health();
+}

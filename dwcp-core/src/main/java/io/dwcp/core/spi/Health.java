@@ -1,0 +1,40 @@
+package io.dwcp.core.spi;
+
+import java.util.Objects;
+
+/**
+ * Health of one component at query time (CORE-8): computed from live state, never cached from registration.
+ *
+ * @param status the status
+ * @param detail a short human explanation ("3 of 8 streams", "no session"), never {@code null}
+ */
+public record Health(Status status, String detail) {
+    /** Ordered from best to worst; the aggregate of several is the worst. */
+    public enum Status { HEALTHY, UNKNOWN, DEGRADED, UNHEALTHY }
+
+    public Health {
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(detail, "detail");
+    }
+
+    public static Health healthy(String detail) {
+        return new Health(Status.HEALTHY, detail);
+    }
+
+    public static Health degraded(String detail) {
+        return new Health(Status.DEGRADED, detail);
+    }
+
+    public static Health unhealthy(String detail) {
+        return new Health(Status.UNHEALTHY, detail);
+    }
+
+    public static Health unknown(String detail) {
+        return new Health(Status.UNKNOWN, detail);
+    }
+
+    /** The worse of two statuses. */
+    public static Status worst(Status a, Status b) {
+        return a.ordinal() >= b.ordinal() ? a : b;
+    }
+}

@@ -1,0 +1,34 @@
+package io.dwcp.core.spi;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One logical link to a peer (AMST-1). Thread-safe: transfers may be started from any thread and run concurrently.
+ */
+public interface Session extends AutoCloseable {
+    /** Session id as hex text (128 random bits for AMST). */
+    String id();
+
+    InetSocketAddress remoteAddress();
+
+    /** Data streams currently connected. */
+    int activeStreams();
+
+    /** Whether the session can still carry transfers. */
+    boolean isOpen();
+
+    /**
+     * Starts a transfer; returns at once. The source is read on transport threads and closed when the transfer ends.
+     *
+     * @throws io.dwcp.core.DwcpException {@code ILLEGAL_STATE} when the session is closed
+     */
+    Transfer send(TransferRequest request);
+
+    /** Completes when the session has closed, normally or not. */
+    CompletableFuture<Void> closeFuture();
+
+    /** Graceful close: drains in-flight transfers up to {@code close-timeout}, then aborts them. Idempotent. */
+    @Override
+    void close();
+}

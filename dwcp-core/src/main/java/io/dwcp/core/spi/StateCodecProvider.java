@@ -1,0 +1,18 @@
+package io.dwcp.core.spi;
+
+/**
+ * Service-provider interface of a state codec (HDE in {@code dwcp-compression}). Registered in
+ * {@code META-INF/services/io.dwcp.core.spi.StateCodecProvider}.
+ */
+public interface StateCodecProvider {
+    /** Provider name, e.g. {@code hde}. */
+    String name();
+
+    /** Higher wins when several providers are on the class path. */
+    default int priority() {
+        return 0;
+    }
+
+    /** Creates a codec; it must not start threads before {@link Component#start()}. */
+    StateCodec create(ComponentContext context);
+}

@@ -1,0 +1,14 @@
+package io.dwcp.core.spi;
+
+/**
+ * Receives the transfers peers start. Called once per transfer, on a transport delivery thread (never an event
+ * loop).
+ */
+@FunctionalInterface
+public interface TransferHandler {
+    /**
+     * Returns the sink for this transfer's bytes. Throwing (or returning null) refuses the transfer: the sender's
+     * future fails with the exception's code.
+     */
+    TransferSink onTransfer(Session session, InboundTransfer transfer);
+}

@@ -1,0 +1,26 @@
+package io.dwcp.core.spi;
+
+/** What a transfer carries (AMST-2); the number is its wire value and never changes. */
+public enum TransferKind {
+    OPAQUE(0), MEMORY(1), DISK(2), METADATA(3);
+
+    private final int wire;
+
+    TransferKind(int wire) {
+        this.wire = wire;
+    }
+
+    public int wire() {
+        return wire;
+    }
+
+    /** The kind for a wire value, or {@code null} when unknown. */
+    public static TransferKind ofWire(int wire) {
+        for (TransferKind k : values()) {
+            if (k.wire == wire) {
+                return k;
+            }
+        }
+        return null;
+    }
+}

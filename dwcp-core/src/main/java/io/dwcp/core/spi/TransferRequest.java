@@ -1,0 +1,27 @@
+package io.dwcp.core.spi;
+
+import java.util.Objects;
+
+/**
+ * What to send: kind, application key, source and progress listener. Immutable.
+ *
+ * @param kind what the payload is
+ * @param key application key (e.g. the VM id), at most 255 UTF-8 bytes
+ * @param source the bytes; owned by the transport once passed to {@link Session#send}
+ * @param progress progress callbacks, {@link ProgressListener#NONE} for none
+ */
+public record TransferRequest(TransferKind kind, String key, PayloadSource source, ProgressListener progress) {
+    public TransferRequest {
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(progress, "progress");
+        if (key.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+            throw new IllegalArgumentException("key must be at most 255 UTF-8 bytes, got " + key.length() + " chars");
+        }
+    }
+
+    public static TransferRequest of(TransferKind kind, String key, PayloadSource source) {
+        return new TransferRequest(kind, key, source, ProgressListener.NONE);
+    }
+}

@@ -1,0 +1,12 @@
+package io.dwcp.core.spi;
+
+import java.net.InetSocketAddress;
+
+/** A bound listening endpoint. Closing it stops accepting; sessions already accepted stay open. Idempotent close. */
+public interface TransportListener extends AutoCloseable {
+    /** The bound address (with the actual port when 0 was asked for). */
+    InetSocketAddress localAddress();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,19 @@
+package io.dwcp.core.spi;
+
+/**
+ * Service-provider interface of a transport (AMST in {@code dwcp-transport}). Registered in
+ * {@code META-INF/services/io.dwcp.core.spi.TransportProvider}; the manager takes the one with the highest
+ * {@link #priority()} unless the builder names one.
+ */
+public interface TransportProvider {
+    /** Provider name, e.g. {@code amst}. */
+    String name();
+
+    /** Higher wins when several providers are on the class path. */
+    default int priority() {
+        return 0;
+    }
+
+    /** Creates a transport; it must not start threads or open sockets before {@link Component#start()}. */
+    Transport create(ComponentContext context);
+}

@@ -1,0 +1,32 @@
+package io.dwcp.core.state;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * One contiguous region of a VM state (a RAM block, a disk), addressed by byte offset. Reads are positional, so several
+ * threads may read one region at once; nothing ever loads the whole region onto the heap (CORE-2).
+ *
+ * <p>Implementations: {@link StateRegions}. Thread-safe for concurrent reads. A region opened from a path owns its
+ * file and must be closed; one made over a caller's buffer or channel borrows it.
+ */
+public interface StateRegion extends java.io.Closeable {
+    /** Name of the region, unique within its state (e.g. {@code pc.ram}). */
+    String name();
+
+    /** Size in bytes. */
+    long sizeBytes();
+
+    /**
+     * Reads {@code dst.remaining()} bytes starting at {@code offsetBytes} into {@code dst}, advancing its position.
+     *
+     * @throws IndexOutOfBoundsException when the range leaves the region
+     * @throws IOException when the backing file cannot be read
+     */
+    void read(long offsetBytes, ByteBuffer dst) throws IOException;
+
+    /** Releases the backing file or mapping, if this region owns one. Idempotent; the default does nothing. */
+    @Override
+    default void close() throws IOException {
+    }
+}
