@@ -1,0 +1,64 @@
+package io.dwcp.bench;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The {@code dwcp} command-line tool (BENCH-2): {@code java -jar dwcp-bench/target/dwcp.jar COMMAND [OPTIONS]}.
+ * Each command is a {@link Command}; with {@code --json} its last stdout line is one JSON object.
+ */
+public final class DwcpCli {
+    /** One sub-command. */
+    interface Command {
+        /** One line for the usage text. */
+        String summary();
+
+        /** Runs with the arguments after the command name; returns the process exit code. */
+        int run(String[] args) throws Exception;
+    }
+
+    private DwcpCli() {
+    }
+
+    static Map<String, Command> commands() {
+        Map<String, Command> m = new LinkedHashMap<>();
+        // Commands register here, one class each.
+        return m;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        Map<String, Command> commands = commands();
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            usage(commands);
+            return args.length == 0 ? 2 : 0;
+        }
+        Command c = commands.get(args[0]);
+        if (c == null) {
+            System.err.println("dwcp: unknown command '" + args[0] + "'");
+            usage(commands);
+            return 2;
+        }
+        try {
+            return c.run(Arrays.copyOfRange(args, 1, args.length));
+        } catch (CliArgs.UsageException e) {
+            System.err.println("dwcp " + args[0] + ": " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            System.err.println("dwcp " + args[0] + ": " + e);
+            e.printStackTrace(System.err);
+            return 1;
+        }
+    }
+
+    private static void usage(Map<String, Command> commands) {
+        System.err.println("usage: java -jar dwcp.jar COMMAND [OPTIONS]   (COMMAND --help for its options)");
+        for (Map.Entry<String, Command> e : commands.entrySet()) {
+            System.err.printf("  %-16s %s%n", e.getKey(), e.getValue().summary());
+        }
+    }
+}
