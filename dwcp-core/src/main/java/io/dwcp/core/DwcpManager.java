@@ -1,0 +1,514 @@
+package io.dwcp.core;
+
+import io.dwcp.core.config.CoreKeys;
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.Health;
+import io.dwcp.core.spi.StateCodec;
+import io.dwcp.core.spi.StateCodecProvider;
+import io.dwcp.core.spi.Transport;
+import io.dwcp.core.spi.TransportProvider;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one entry point of DWCP (CORE-3): wires the providers found on the class path (or given to the builder),
+ * starts them in dependency order (transport, then compression), stops them in reverse, reports health and restarts a
+ * component that fails while running.
+ *
+ * <pre>{@code
+ * try (DwcpManager dwcp = DwcpManager.builder().config(config).meterRegistry(registry).build()) {
+ *     dwcp.start();
+ *     Session session = dwcp.transport().connect(peer, handler).get();
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>Lifecycle (CORE-4): NEW → STARTING → RUNNING → STOPPING → STOPPED; a failed start leaves it FAILED. STOPPED and
+ * FAILED may start again; {@link #start()}, {@link #stop()} and {@link #close()} are idempotent; after
+ * {@link #close()} nothing starts again. The manager starts with no peer: peers appear through the transport's
+ * {@code listen} and {@code connect}.
+ *
+ * <p>Recovery: a component that reports a failure ({@link ComponentContext#reportFailure}) is marked FAILED, stopped,
+ * and restarted after {@code recovery.initial-backoff} (1 s), doubling per attempt (2 s, 4 s), at most
+ * {@code recovery.max-attempts} (3) times per manager start; then it stays FAILED and health reports it. Other
+ * components keep running.
+ *
+ * <p>Thread-safe. Lifecycle methods block the caller (never call them from a transport event loop).
+ */
+public final class DwcpManager implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DwcpManager.class);
+    private static final String VERSION = Optional.ofNullable(DwcpManager.class.getPackage().getImplementationVersion()).orElse("dev");
+
+    private final DwcpConfig config;
+    private final MeterRegistry registry;
+    private final Clock clock;
+    private final ScheduledExecutorService injectedScheduler;
+    private final String nodeId;
+    /** In start order: transport first, then compression (CORE-3). */
+    private final List<ManagedComponent> components;
+    private final Transport transport;
+    private final StateCodec codec;
+    private final List<Meter> meters = new ArrayList<>();
+
+    private final Object lock = new Object();
+    private volatile ComponentState state = ComponentState.NEW;
+    private boolean closed;
+    private ScheduledExecutorService scheduler;
+    private final Map<String, Counter> restartCounters = new LinkedHashMap<>();
+
+    private DwcpManager(Builder b) {
+        this.config = b.config;
+        this.registry = b.registry != null ? b.registry : new SimpleMeterRegistry();
+        this.clock = b.clock;
+        this.injectedScheduler = b.scheduler;
+        this.nodeId = config.get(CoreKeys.NODE_ID).orElseGet(() -> {
+            String id = "node-" + UUID.randomUUID().toString().substring(0, 8);
+            LOG.info("dwcp.node-id not set; using random id {}", id);
+            return id;
+        });
+        ClassLoader loader = b.classLoader != null ? b.classLoader : DwcpManager.class.getClassLoader();
+        TransportProvider tp = b.transportProvider != null ? b.transportProvider : discover(TransportProvider.class, loader,
+                TransportProvider::name, TransportProvider::priority);
+        StateCodecProvider cp = b.codecProvider != null ? b.codecProvider : discover(StateCodecProvider.class, loader,
+                StateCodecProvider::name, StateCodecProvider::priority);
+        List<ManagedComponent> list = new ArrayList<>();
+        Context transportContext = new Context();
+        this.transport = tp == null ? null : tp.create(transportContext);
+        if (transport != null) {
+            list.add(transportContext.bind(new ManagedComponent(transport)));
+        }
+        Context codecContext = new Context();
+        this.codec = cp == null ? null : cp.create(codecContext);
+        if (codec != null) {
+            list.add(codecContext.bind(new ManagedComponent(codec)));
+        }
+        this.components = Collections.unmodifiableList(list);
+        LOG.debug("DWCP manager {} wired: transport={}, codec={}", nodeId, tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name());
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Starts every component in dependency order. Idempotent while running. If a component fails to start, the ones
+     * already started are stopped in reverse order and the manager is FAILED.
+     *
+     * @throws DwcpException naming the failing component (its code when it threw a {@code DwcpException}, else
+     *     {@code ILLEGAL_STATE}); {@code ILLEGAL_STATE} after {@link #close()}
+     */
+    public void start() {
+        synchronized (lock) {
+            if (closed) {
+                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the manager is closed; build a new one");
+            }
+            if (state == ComponentState.RUNNING) {
+                return;
+            }
+            state = ComponentState.STARTING;
+            scheduler = injectedScheduler != null ? injectedScheduler : Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "dwcp-recovery");
+                t.setDaemon(true);
+                return t;
+            });
+            registerMeters();
+            List<ManagedComponent> started = new ArrayList<>();
+            for (ManagedComponent mc : components) {
+                mc.restartAttempts = 0;
+                try {
+                    LOG.info("starting component '{}'", mc.name());
+                    mc.start();
+                    started.add(mc);
+                } catch (Exception | Error e) {
+                    for (int i = started.size() - 1; i >= 0; i--) {
+                        Exception stopFailure = started.get(i).stop();
+                        if (stopFailure != null) {
+                            e.addSuppressed(stopFailure);
+                        }
+                    }
+                    releaseRuntime();
+                    state = ComponentState.FAILED;
+                    DwcpException d = DwcpException.find(e);
+                    ErrorCode code = d != null ? d.code() : ErrorCode.ILLEGAL_STATE;
+                    throw new DwcpException(code, "component '" + mc.name() + "' failed to start: " + e.getMessage()
+                            + (started.isEmpty() ? "" : "; stopped " + names(started) + " again"), e);
+                }
+            }
+            state = ComponentState.RUNNING;
+            LOG.info("DWCP node {} running with components {}", nodeId, names(components));
+        }
+    }
+
+    /**
+     * Stops every component in reverse order, cancels pending recoveries and removes meters. Idempotent. A component
+     * that fails to stop does not keep the others from stopping; the failures are thrown together afterwards.
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} with every stop failure attached as suppressed
+     */
+    public void stop() {
+        synchronized (lock) {
+            if (state == ComponentState.NEW || state == ComponentState.STOPPED) {
+                return;
+            }
+            state = ComponentState.STOPPING;
+            List<Exception> failures = new ArrayList<>();
+            for (int i = components.size() - 1; i >= 0; i--) {
+                ManagedComponent mc = components.get(i);
+                Exception e = mc.stop();
+                if (e != null) {
+                    LOG.error("component '{}' failed to stop cleanly", mc.name(), e);
+                    failures.add(e);
+                }
+            }
+            releaseRuntime();
+            state = failures.isEmpty() ? ComponentState.STOPPED : ComponentState.FAILED;
+            if (!failures.isEmpty()) {
+                DwcpException d = new DwcpException(ErrorCode.ILLEGAL_STATE, failures.size() + " component(s) failed to stop");
+                failures.forEach(d::addSuppressed);
+                throw d;
+            }
+        }
+    }
+
+    /** Stops, then refuses further starts. Idempotent. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        stop();
+    }
+
+    private void releaseRuntime() {
+        for (ManagedComponent mc : components) {
+            mc.cancelRecovery();
+        }
+        if (injectedScheduler == null && scheduler != null) {
+            scheduler.shutdownNow();
+        }
+        scheduler = null;
+        for (Meter m : meters) {
+            registry.remove(m);
+        }
+        meters.clear();
+        restartCounters.clear();
+    }
+
+    private void registerMeters() {
+        meters.add(Gauge.builder("dwcp.build.info", () -> 1).tag("version", VERSION).description("DWCP build").register(registry));
+        for (ManagedComponent mc : components) {
+            meters.add(Gauge.builder("dwcp.component.state", mc, m -> m.state.ordinal()).tag("component", mc.name())
+                    .description("Lifecycle state: 0 NEW, 1 STARTING, 2 RUNNING, 3 STOPPING, 4 STOPPED, 5 FAILED")
+                    .register(registry));
+            Counter restarts = Counter.builder("dwcp.component.restarts").tag("component", mc.name())
+                    .description("Restarts after a run-time failure").register(registry);
+            meters.add(restarts);
+            restartCounters.put(mc.name(), restarts);
+        }
+    }
+
+    /** Called from any thread by a component that failed while running. */
+    private void onFailure(ManagedComponent mc, Throwable cause) {
+        synchronized (lock) {
+            if (state != ComponentState.RUNNING || mc.state != ComponentState.RUNNING) {
+                LOG.debug("failure of '{}' ignored: manager {}, component {}", mc.name(), state, mc.state);
+                return;
+            }
+            LOG.error("component '{}' failed while running", mc.name(), cause);
+            Exception stopFailure = mc.stop();
+            if (stopFailure != null) {
+                LOG.warn("component '{}' also failed to stop after its failure", mc.name(), stopFailure);
+            }
+            mc.state = ComponentState.FAILED;
+            mc.lastFailure = cause;
+            scheduleRecovery(mc);
+        }
+    }
+
+    /** Guarded by lock. */
+    private void scheduleRecovery(ManagedComponent mc) {
+        int max = config.get(CoreKeys.RECOVERY_MAX_ATTEMPTS);
+        if (mc.restartAttempts >= max) {
+            LOG.error("component '{}' stays FAILED after {} restart attempt(s)", mc.name(), mc.restartAttempts);
+            return;
+        }
+        Duration initial = config.get(CoreKeys.RECOVERY_INITIAL_BACKOFF);
+        long delay = ManagedComponent.backoffMillis(initial, mc.restartAttempts);
+        mc.restartAttempts++;
+        LOG.info("restarting component '{}' in {} ms (attempt {} of {})", mc.name(), delay, mc.restartAttempts, max);
+        mc.pendingRecovery = scheduler.schedule(() -> recover(mc), delay, TimeUnit.MILLISECONDS);
+    }
+
+    private void recover(ManagedComponent mc) {
+        synchronized (lock) {
+            mc.pendingRecovery = null;
+            if (state != ComponentState.RUNNING || mc.state != ComponentState.FAILED) {
+                return;
+            }
+            mc.restarts++;
+            Counter c = restartCounters.get(mc.name());
+            if (c != null) {
+                c.increment();
+            }
+            try {
+                mc.start();
+                LOG.info("component '{}' recovered", mc.name());
+            } catch (Exception | Error e) {
+                LOG.warn("restart of component '{}' failed", mc.name(), e);
+                scheduleRecovery(mc);
+            }
+        }
+    }
+
+    /** Lifecycle state of the manager. */
+    public ComponentState state() {
+        return state;
+    }
+
+    /** Lifecycle state of one component, by name. */
+    public ComponentState componentState(String name) {
+        return find(name).state;
+    }
+
+    /** Restarts of one component since the manager was built. */
+    public long restarts(String name) {
+        return find(name).restarts;
+    }
+
+    /** Names of the wired components, in start order. */
+    public List<String> componentNames() {
+        return names(components);
+    }
+
+    /** Health of each component, computed now (CORE-8). */
+    public Map<String, Health> componentHealth() {
+        Map<String, Health> m = new LinkedHashMap<>();
+        for (ManagedComponent mc : components) {
+            m.put(mc.name(), mc.health());
+        }
+        return m;
+    }
+
+    /** The aggregate health: the worst component's status; UNKNOWN when the manager is not running. */
+    public Health health() {
+        if (state != ComponentState.RUNNING) {
+            return state == ComponentState.FAILED ? Health.unhealthy("manager failed") : Health.unknown("manager " + state);
+        }
+        Health.Status worst = Health.Status.HEALTHY;
+        StringBuilder detail = new StringBuilder();
+        for (Map.Entry<String, Health> e : componentHealth().entrySet()) {
+            worst = Health.worst(worst, e.getValue().status());
+            if (e.getValue().status() != Health.Status.HEALTHY) {
+                detail.append(detail.length() == 0 ? "" : "; ").append(e.getKey()).append(": ").append(e.getValue().detail());
+            }
+        }
+        return new Health(worst, detail.length() == 0 ? "all components healthy" : detail.toString());
+    }
+
+    /**
+     * The transport.
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when no transport provider was found or given
+     */
+    public Transport transport() {
+        if (transport == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE,
+                    "no transport provider: add io.dwcp:dwcp-transport to the class path or call Builder.transportProvider");
+        }
+        return transport;
+    }
+
+    /**
+     * The state codec.
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when no codec provider was found or given
+     */
+    public StateCodec codec() {
+        if (codec == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE,
+                    "no state codec provider: add io.dwcp:dwcp-compression to the class path or call Builder.codecProvider");
+        }
+        return codec;
+    }
+
+    public DwcpConfig config() {
+        return config;
+    }
+
+    public MeterRegistry meterRegistry() {
+        return registry;
+    }
+
+    /** This node's id ({@code dwcp.node-id}, or the random one chosen at build). */
+    public String nodeId() {
+        return nodeId;
+    }
+
+    private ManagedComponent find(String name) {
+        for (ManagedComponent mc : components) {
+            if (mc.name().equals(name)) {
+                return mc;
+            }
+        }
+        throw new IllegalArgumentException("no component named '" + name + "'; components: " + names(components));
+    }
+
+    private static List<String> names(List<ManagedComponent> list) {
+        List<String> out = new ArrayList<>();
+        for (ManagedComponent mc : list) {
+            out.add(mc.name());
+        }
+        return out;
+    }
+
+    private static <P> P discover(Class<P> type, ClassLoader loader, java.util.function.Function<P, String> name,
+                                  java.util.function.ToIntFunction<P> priority) {
+        List<P> found = new ArrayList<>();
+        for (P p : ServiceLoader.load(type, loader)) {
+            found.add(p);
+        }
+        if (found.isEmpty()) {
+            LOG.debug("no {} on the class path", type.getSimpleName());
+            return null;
+        }
+        found.sort(Comparator.comparingInt(priority).reversed());
+        if (found.size() > 1) {
+            LOG.warn("several {}s found ({}); using '{}' (highest priority); set one in the builder to choose",
+                    type.getSimpleName(), found.stream().map(name).toList(), name.apply(found.get(0)));
+        }
+        return found.get(0);
+    }
+
+    /** The context handed to one provider; bound to its component once created. */
+    private final class Context implements ComponentContext {
+        private volatile ManagedComponent managed;
+
+        ManagedComponent bind(ManagedComponent mc) {
+            this.managed = mc;
+            return mc;
+        }
+
+        @Override
+        public DwcpConfig config() {
+            return config;
+        }
+
+        @Override
+        public MeterRegistry meterRegistry() {
+            return registry;
+        }
+
+        @Override
+        public Clock clock() {
+            return clock;
+        }
+
+        @Override
+        public int workerThreads() {
+            return config.get(CoreKeys.CPU_MAX_THREADS);
+        }
+
+        @Override
+        public void reportFailure(Throwable cause) {
+            ManagedComponent mc = managed;
+            if (mc == null) {
+                LOG.error("a component reported a failure before the manager finished building it", cause);
+                return;
+            }
+            try {
+                onFailure(mc, cause);
+            } catch (RuntimeException e) {
+                // reportFailure must never throw into a component's thread (ComponentContext contract).
+                LOG.error("handling the failure of '{}' failed", mc.name(), e);
+            }
+        }
+    }
+
+    /** Builder of a {@link DwcpManager}. Not thread-safe. */
+    public static final class Builder {
+        private DwcpConfig config = DwcpConfig.defaults();
+        private MeterRegistry registry;
+        private Clock clock = Clock.systemUTC();
+        private ScheduledExecutorService scheduler;
+        private TransportProvider transportProvider;
+        private StateCodecProvider codecProvider;
+        private ClassLoader classLoader;
+
+        private Builder() {
+        }
+
+        public Builder config(DwcpConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /** Where meters go; a {@link SimpleMeterRegistry} when not set. */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.registry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /** The clock components read (for tests); the system UTC clock by default. */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Runs recovery timers (for tests). The caller owns it: the manager never shuts it down. By default the
+         * manager creates one daemon thread while running.
+         */
+        public Builder scheduler(ScheduledExecutorService scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        /** Uses this transport instead of the one {@link ServiceLoader} finds. */
+        public Builder transportProvider(TransportProvider provider) {
+            this.transportProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Uses this codec instead of the one {@link ServiceLoader} finds. */
+        public Builder codecProvider(StateCodecProvider provider) {
+            this.codecProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** The class loader searched for providers; this class's loader by default. */
+        public Builder classLoader(ClassLoader loader) {
+            this.classLoader = Objects.requireNonNull(loader, "loader");
+            return this;
+        }
+
+        /** Creates the components (no threads, no sockets until {@link DwcpManager#start()}). */
+        public DwcpManager build() {
+            return new DwcpManager(this);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package io.dwcp.core.state;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The state model reads multi-GiB sparse files region by region without loading them: this module's tests run with
+ * a 192 MiB heap (see dwcp-core/pom.xml), so any whole-region copy onto the heap fails with OutOfMemoryError.
+ */
+@Tag("CORE-2")
+class StateRegionsTest {
+    private static final long GIB = 1L << 30;
+    private static final int PAGE = 4096;
+
+    /** A 3 GiB + 8 KiB sparse file with a marker page at offsets that cross the 2 GiB and mapping-window bounds. */
+    private static final long FILE_SIZE = 3 * GIB + 2 * PAGE;
+    private static final long[] MARKERS = {0, GIB - PAGE, GIB, 2 * GIB - PAGE, 2 * GIB, 2 * GIB + PAGE, 3 * GIB + PAGE};
+
+    private static Path sparseFile(Path dir) throws IOException {
+        Path p = dir.resolve("guest.ram");
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(FILE_SIZE);
+            for (long m : MARKERS) {
+                f.seek(m);
+                f.write(markerPage(m));
+            }
+        }
+        return p;
+    }
+
+    private static byte[] markerPage(long offset) {
+        byte[] page = new byte[PAGE];
+        for (int i = 0; i < PAGE; i += 8) {
+            ByteBuffer.wrap(page, i, 8).putLong(offset ^ i);
+        }
+        return page;
+    }
+
+    /** CRC32C of the whole file computed independently, through FileChannel reads of 1 MiB. */
+    private static long crcOf(Path p) throws IOException {
+        CRC32C crc = new CRC32C();
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            while (ch.read(buf) > 0) {
+                buf.flip();
+                crc.update(buf);
+                buf.clear();
+            }
+        }
+        return crc.getValue();
+    }
+
+    /** Reads every page of every region in order, through a 64-page direct buffer, checking the markers. */
+    private static long readAll(VmState<StateRegion> state) throws IOException {
+        CRC32C crc = new CRC32C();
+        ByteBuffer buf = ByteBuffer.allocateDirect(64 * PAGE);
+        long base = 0;
+        int markersSeen = 0;
+        for (StateRegion r : state.regions()) {
+            for (long off = 0; off < r.sizeBytes(); off += buf.capacity()) {
+                buf.clear().limit((int) Math.min(buf.capacity(), r.sizeBytes() - off));
+                r.read(off, buf);
+                buf.flip();
+                for (long m : MARKERS) {
+                    long abs = base + off;
+                    if (m >= abs && m < abs + buf.limit()) {
+                        byte[] page = new byte[PAGE];
+                        buf.duplicate().position((int) (m - abs)).get(page);
+                        assertTrue(java.util.Arrays.equals(markerPage(m), page), "marker at " + m);
+                        markersSeen++;
+                    }
+                }
+                crc.update(buf);
+            }
+            base += r.sizeBytes();
+        }
+        assertEquals(MARKERS.length, markersSeen);
+        return crc.getValue();
+    }
+
+    @Test
+    void readsASparseMultiGibFileRegionByRegionWithBoundedHeap(@TempDir Path dir) throws IOException {
+        Path p = sparseFile(dir);
+        long expected = crcOf(p);
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            long split = 2 * GIB + PAGE;
+            VmState<StateRegion> state = VmState.of("vm-1",
+                    StateRegions.ofChannel("low", ch, 0, split),
+                    StateRegions.ofChannel("high", ch, split, FILE_SIZE - split));
+            assertEquals(FILE_SIZE, state.totalBytes());
+            assertEquals(FILE_SIZE / PAGE, state.totalPages());
+            assertEquals(expected, readAll(state));
+        }
+    }
+
+    @Test
+    void mappedRegionReadsAcrossWindowBoundaries(@TempDir Path dir) throws IOException {
+        Path p = sparseFile(dir);
+        long expected = crcOf(p);
+        try (StateRegion mapped = StateRegions.mapped(p)) {
+            assertEquals(expected, readAll(VmState.of("vm-1", mapped)));
+            // one read that straddles the 1 GiB window bound
+            ByteBuffer straddle = ByteBuffer.allocate(2 * PAGE);
+            mapped.read(GIB - PAGE, straddle);
+            straddle.flip();
+            byte[] first = new byte[PAGE];
+            straddle.get(first);
+            assertTrue(java.util.Arrays.equals(markerPage(GIB - PAGE), first));
+        }
+    }
+
+    @Test
+    void fileRegionOwnsItsFile(@TempDir Path dir) throws IOException {
+        Path p = sparseFile(dir);
+        StateRegion r = StateRegions.ofFile(p);
+        assertEquals(FILE_SIZE, r.sizeBytes());
+        r.close();
+        r.close(); // idempotent
+        assertThrows(java.nio.channels.ClosedChannelException.class, () -> r.read(0, ByteBuffer.allocate(8)));
+    }
+
+    @Test
+    void readsOutsideTheRegionAreRefused() {
+        WritableRegion r = StateRegions.allocateDirect("ram", 8 * PAGE);
+        assertThrows(IndexOutOfBoundsException.class, () -> r.read(7 * PAGE + 1, ByteBuffer.allocate(PAGE)));
+        assertThrows(IndexOutOfBoundsException.class, () -> r.read(-1, ByteBuffer.allocate(1)));
+        assertThrows(IndexOutOfBoundsException.class, () -> r.write(Long.MAX_VALUE - 2, ByteBuffer.allocate(8)));
+    }
+
+    @Test
+    void fileReplicaIsSparseAndWritable(@TempDir Path dir) throws IOException {
+        Path p = dir.resolve("replica.ram");
+        try (WritableRegion r = StateRegions.fileReplica("ram", p, 2 * GIB)) {
+            r.write(2 * GIB - PAGE, ByteBuffer.wrap(markerPage(7)));
+            ByteBuffer back = ByteBuffer.allocate(PAGE);
+            r.read(2 * GIB - PAGE, back);
+            assertTrue(java.util.Arrays.equals(markerPage(7), back.array()));
+            ByteBuffer zeros = ByteBuffer.allocate(PAGE);
+            r.read(GIB, zeros);
+            assertEquals(ByteBuffer.allocate(PAGE), zeros.flip());
+            r.flush();
+        }
+        assertEquals(2 * GIB, java.nio.file.Files.size(p));
+    }
+
+    @Test
+    void bufferRegionWritesThrough() throws IOException {
+        ByteBuffer backing = ByteBuffer.allocate(4 * PAGE);
+        WritableRegion r = StateRegions.ofBuffer("ram", backing);
+        r.write(PAGE, ByteBuffer.wrap(markerPage(1)));
+        assertEquals(markerPage(1)[7], backing.get(PAGE + 7));
+        ByteBuffer out = ByteBuffer.allocate(PAGE);
+        r.read(PAGE, out);
+        assertTrue(java.util.Arrays.equals(markerPage(1), out.array()));
+    }
+
+    @Test
+    void statesMustBeWholePagesUnlessDeclaredPartial() {
+        WritableRegion odd = StateRegions.allocateDirect("disk", 3 * PAGE + 100);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> VmState.<WritableRegion>builder("vm").region(odd).build());
+        assertTrue(e.getMessage().contains("lastPagePartial(true)"), e.getMessage());
+        VmState<WritableRegion> s = VmState.<WritableRegion>builder("vm").region(odd).lastPagePartial(true).build();
+        assertEquals(4, s.pageCount(0));
+    }
+
+    @Test
+    void stateValidatesKeyNamesAndPageSize() {
+        assertThrows(IllegalArgumentException.class, () -> VmState.builder(""));
+        assertThrows(IllegalArgumentException.class, () -> VmState.builder("vm").pageSizeBytes(3000));
+        WritableRegion a = StateRegions.allocateDirect("ram", PAGE);
+        WritableRegion b = StateRegions.allocateDirect("ram", PAGE);
+        assertThrows(IllegalArgumentException.class, () -> VmState.<WritableRegion>builder("vm").region(a).region(b).build());
+    }
+}

@@ -1,0 +1,32 @@
+package io.dwcp.transport.control;
+
+import java.time.Duration;
+import java.util.function.DoubleSupplier;
+
+/**
+ * Reconnect delays (AMST-10): {@code initial × 2^attempt}, capped at {@code max}, with ±20 % jitter. The random
+ * source is injected so tests are deterministic. Immutable and thread-safe if the supplier is.
+ */
+public final class Backoff {
+    private final long initialNanos;
+    private final long maxNanos;
+    private final DoubleSupplier random;
+
+    /** @param random uniform values in [0, 1) */
+    public Backoff(Duration initial, Duration max, DoubleSupplier random) {
+        this.initialNanos = initial.toNanos();
+        this.maxNanos = max.toNanos();
+        this.random = random;
+    }
+
+    /** The delay before attempt {@code attempt} (0-based), nanoseconds. */
+    public long delayNanos(int attempt) {
+        long base = initialNanos;
+        for (int i = 0; i < attempt && base < maxNanos; i++) {
+            base *= 2;
+        }
+        base = Math.min(base, maxNanos);
+        double jitter = 0.8 + 0.4 * random.getAsDouble();
+        return (long) (base * jitter);
+    }
+}

@@ -1,0 +1,126 @@
+package io.dwcp.transport.control;
+
+/*
+ * Adaptive stream count (AMST-7).
+ *
+ * Idea: one TCP flow on a long, lossy path is capped by its congestion control (Mathis: rate ≈ MSS/RTT × 1.22/√p),
+ * so the aggregate grows with the number of flows until the bottleneck is full. The controller hill-climbs on the
+ * measured aggregate goodput: every adjust interval it looks at the goodput of the interval just ended and
+ *   - after a growth step, keeps it when goodput rose by ≥ min-gain and the smoothed RTT stayed under 1.5 × the
+ *     minimum RTT (no standing queue), and then grows again (at most ×2 per step);
+ *   - otherwise steps back to the previous count and holds there for a number of intervals that doubles after
+ *     each failed probe (1, 2, 4, 8): hysteresis, so it does not oscillate around the knee;
+ *   - never goes below the Mathis floor: when the loss rate is known (TCP_INFO), ceil(goodput needed ÷ per-stream
+ *     ceiling) streams are required just to carry what was measured plus min-gain.
+ * Samples from application-limited intervals (nothing waiting to be sent) are ignored: they say nothing about the
+ * path. The result is clamped to [min, max].
+ *
+ * The original design lowered the stream count as RTT rose; that is backwards under loss-based congestion control.
+ * Here a longer RTT lowers the per-stream ceiling and so can only raise the floor: ceilingStreams() is monotone
+ * non-decreasing in RTT (property-tested).
+ *
+ * Threading: confined to the caller (the session's controller tick); no locks.
+ */
+
+/** Decides the data stream count of one session from measured goodput, RTT and loss (AMST-7). Not thread-safe. */
+public final class StreamCountController {
+    /** Default TCP payload per segment for the Mathis model when TCP_INFO has none, bytes. */
+    public static final int DEFAULT_MSS_BYTES = 1448;
+    private static final double MATHIS_C = 1.22;
+    private static final double MAX_RTT_INFLATION = 1.5;
+    private static final int MAX_HOLD_TICKS = 8;
+
+    private final int min;
+    private final int max;
+    private final double minGain;
+
+    private int target;
+    private int previous;
+    private double previousGoodput = -1;
+    private int holdTicks;
+    private int nextHold = 1;
+
+    public StreamCountController(int min, int initial, int max, double minGain) {
+        if (min < 1 || min > initial || initial > max || max > 256) {
+            throw new IllegalArgumentException("need 1 <= min <= initial <= max <= 256, got " + min + "/" + initial + "/" + max);
+        }
+        this.min = min;
+        this.max = max;
+        this.minGain = minGain;
+        this.target = initial;
+        this.previous = initial;
+    }
+
+    /** The current target count. */
+    public int target() {
+        return target;
+    }
+
+    /**
+     * Feeds one adjust interval and returns the new target.
+     *
+     * @param goodputBitsPerSecond aggregate payload goodput of the interval
+     * @param minRttNanos minimum RTT seen on the session
+     * @param smoothedRttNanos smoothed RTT of the interval
+     * @param lossRate retransmitted ÷ sent segments from TCP_INFO, or NaN when unknown
+     * @param busy whether data was waiting to be sent for the whole interval (else the sample is ignored)
+     */
+    public int update(double goodputBitsPerSecond, long minRttNanos, long smoothedRttNanos, double lossRate, boolean busy) {
+        if (!busy) {
+            return target;
+        }
+        int floor = Double.isNaN(lossRate) ? min
+                : ceilingStreams(goodputBitsPerSecond * (1 + minGain), minRttNanos, lossRate, DEFAULT_MSS_BYTES, min, max);
+        boolean inflated = minRttNanos > 0 && smoothedRttNanos > MAX_RTT_INFLATION * minRttNanos;
+        if (holdTicks > 0) {
+            holdTicks--;
+            previousGoodput = goodputBitsPerSecond;
+            previous = target;
+            return target = Math.max(target, floor);
+        }
+        if (previousGoodput < 0) {
+            // First busy sample: the baseline for the first growth step.
+            previousGoodput = goodputBitsPerSecond;
+            previous = target;
+            return target = Math.max(grow(target), floor);
+        }
+        if (target > previous) {
+            boolean gained = goodputBitsPerSecond >= previousGoodput * (1 + minGain);
+            if (gained && !inflated) {
+                nextHold = 1;
+                previousGoodput = goodputBitsPerSecond;
+                previous = target;
+                return target = Math.max(grow(target), floor);
+            }
+            // The step gained too little or built a queue: step back and hold (hysteresis).
+            int back = previous;
+            previous = target;
+            holdTicks = nextHold;
+            nextHold = Math.min(nextHold * 2, MAX_HOLD_TICKS);
+            previousGoodput = goodputBitsPerSecond;
+            return target = Math.max(Math.max(back, min), floor);
+        }
+        // Steady after a hold: probe upwards again.
+        previousGoodput = goodputBitsPerSecond;
+        previous = target;
+        return target = Math.max(grow(target), floor);
+    }
+
+    private int grow(int n) {
+        return Math.min(max, Math.max(n + 1, n * 2));
+    }
+
+    /**
+     * Streams needed to carry {@code bitsPerSecond} when each flow is capped by the Mathis model at the given RTT and
+     * loss: {@code ceil(bitsPerSecond ÷ (MSS·8/RTT × 1.22/√p))}, clamped to [min, max]. Non-decreasing in RTT and in
+     * loss. With no loss the model has no ceiling and the answer is {@code min}.
+     */
+    public static int ceilingStreams(double bitsPerSecond, long rttNanos, double lossRate, int mssBytes, int min, int max) {
+        if (!(lossRate > 0) || rttNanos <= 0 || !(bitsPerSecond > 0)) {
+            return min;
+        }
+        double perStream = mssBytes * 8.0 / (rttNanos / 1e9) * MATHIS_C / Math.sqrt(lossRate);
+        double n = Math.ceil(bitsPerSecond / perStream);
+        return (int) Math.max(min, Math.min(max, n));
+    }
+}

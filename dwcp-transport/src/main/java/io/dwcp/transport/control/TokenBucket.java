@@ -1,0 +1,84 @@
+package io.dwcp.transport.control;
+
+/**
+ * One token bucket shared by every stream of a session (AMST-9): the aggregate rate stays at the cap however many
+ * streams send. Tokens are bytes. A sender asks {@link #tryAcquire} before writing a chunk; the bucket may go into
+ * debt by one chunk (so a chunk larger than the burst still passes), and the next sender waits until the debt is
+ * repaid. Over any window of T seconds the bytes admitted are at most {@code rate × T + burst + largest chunk}.
+ *
+ * <p>The burst is {@value #BURST_MILLIS} ms at the rate: at most 4 % of a 1 s window, so with chunks below 1 % of a
+ * second's bytes the ±5 % bound of AMST-9 holds over 1 s windows (the chunk sizer keeps chunks that small when a
+ * cap is set). The rate changes while running ({@link #rateBytesPerSecond(long)}). Time is passed in as nanoseconds.
+ *
+ * <p>Thread-safe (synchronized; called once per chunk, never per byte).
+ */
+public final class TokenBucket {
+    public static final long BURST_MILLIS = 40;
+
+    private long rateBytesPerSecond;
+    private long burstBytes;
+    private long tokens;
+    private long lastNanos;
+    private boolean started;
+
+    /** @param rateBytesPerSecond the rate, 0 = unlimited */
+    public TokenBucket(long rateBytesPerSecond) {
+        rateBytesPerSecond(rateBytesPerSecond);
+    }
+
+    /** Changes the rate (0 = unlimited); tokens already held are clipped to the new burst. */
+    public synchronized void rateBytesPerSecond(long rate) {
+        if (rate < 0) {
+            throw new IllegalArgumentException("rate must be >= 0 bytes/s, got " + rate);
+        }
+        this.rateBytesPerSecond = rate;
+        this.burstBytes = Math.max(1, rate * BURST_MILLIS / 1000);
+        this.tokens = Math.min(tokens, burstBytes);
+    }
+
+    public synchronized long rateBytesPerSecond() {
+        return rateBytesPerSecond;
+    }
+
+    public synchronized long burstBytes() {
+        return burstBytes;
+    }
+
+    /**
+     * Takes {@code bytes} tokens if the bucket is not in debt, and returns 0; else takes nothing and returns the
+     * nanoseconds to wait before asking again.
+     */
+    public synchronized long tryAcquire(long bytes, long nowNanos) {
+        if (rateBytesPerSecond == 0) {
+            return 0;
+        }
+        refill(nowNanos);
+        if (tokens < 0) {
+            long wait = (-tokens * 1_000_000_000L + rateBytesPerSecond - 1) / rateBytesPerSecond;
+            return Math.max(wait, 1);
+        }
+        tokens -= bytes;
+        return 0;
+    }
+
+    private void refill(long nowNanos) {
+        if (!started) {
+            started = true;
+            lastNanos = nowNanos;
+            tokens = 0;
+            return;
+        }
+        long elapsed = nowNanos - lastNanos;
+        if (elapsed <= 0) {
+            return;
+        }
+        // Refill in whole bytes, carrying the remainder of the time so slow rates do not lose tokens to rounding.
+        long add = Math.multiplyHigh(elapsed, rateBytesPerSecond) != 0 ? Long.MAX_VALUE
+                : elapsed * rateBytesPerSecond / 1_000_000_000L;
+        if (add == 0) {
+            return;
+        }
+        lastNanos = add == Long.MAX_VALUE ? nowNanos : lastNanos + add * 1_000_000_000L / rateBytesPerSecond;
+        tokens = add >= burstBytes - tokens ? burstBytes : tokens + add;
+    }
+}

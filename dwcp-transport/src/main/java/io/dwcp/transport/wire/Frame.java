@@ -1,0 +1,77 @@
+package io.dwcp.transport.wire;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.util.AbstractReferenceCounted;
+import io.netty.util.ReferenceCounted;
+
+/**
+ * One decoded frame: header fields and its payload. Reference-counted through its payload: whoever consumes a frame
+ * last releases it (STYLE §6). {@link #toString()} prints header fields, never payload bytes.
+ */
+public final class Frame extends AbstractReferenceCounted {
+    private final int type;
+    private final int flags;
+    private final long transferId;
+    private final long offset;
+    private final long chunkIndex;
+    private final ByteBuf payload;
+
+    /** Takes ownership of {@code payload}. */
+    public Frame(int type, int flags, long transferId, long offset, long chunkIndex, ByteBuf payload) {
+        this.type = type;
+        this.flags = flags;
+        this.transferId = transferId;
+        this.offset = offset;
+        this.chunkIndex = chunkIndex;
+        this.payload = payload;
+    }
+
+    public int type() {
+        return type;
+    }
+
+    public int flags() {
+        return flags;
+    }
+
+    public long transferId() {
+        return transferId;
+    }
+
+    /** Byte offset of the payload in its transfer (DATA), or the type's offset field (ACK, END, DONE). */
+    public long offset() {
+        return offset;
+    }
+
+    /** Chunk index (u32 on the wire, as an unsigned value). */
+    public long chunkIndex() {
+        return chunkIndex;
+    }
+
+    /** The payload, borrowed: valid while this frame is retained. */
+    public ByteBuf payload() {
+        return payload;
+    }
+
+    public int payloadLengthBytes() {
+        return payload.readableBytes();
+    }
+
+    @Override
+    protected void deallocate() {
+        payload.release();
+    }
+
+    @Override
+    public ReferenceCounted touch(Object hint) {
+        payload.touch(hint);
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        return "Frame{type=" + FrameHeader.typeName(type) + ", flags=0b" + Integer.toBinaryString(flags)
+                + ", transferId=" + transferId + ", offset=" + offset + ", chunkIndex=" + chunkIndex
+                + ", payloadLength=" + payload.readableBytes() + '}';
+    }
+}
