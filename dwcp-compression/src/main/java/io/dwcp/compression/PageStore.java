@@ -1,0 +1,155 @@
+package io.dwcp.compression;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A page-granular store of a whole state outside the Java heap (HDE-4, HDE-5): pages live in fixed chunks of at most
+ * {@value #CHUNK_BYTES} bytes, allocated on first touch, either in direct memory or in a deleted temporary file mapped
+ * read-write (for decode staging of states larger than the baseline memory budget). Unwritten pages read as zeros.
+ *
+ * <p>Thread-safety: chunk allocation is synchronised; page reads and writes of different pages may run concurrently;
+ * callers order writes and reads of one page. {@link #close()} frees the memory and must follow every use.
+ */
+final class PageStore implements AutoCloseable {
+    static final int CHUNK_BYTES = 4 << 20;
+
+    private final int pageSizeBytes;
+    private final long pageCount;
+    private final int pagesPerChunkShift;
+    private final ByteBuffer[] chunks;
+    private final FileChannel file;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private PageStore(int pageSizeBytes, long pageCount, FileChannel file) {
+        if (Integer.bitCount(pageSizeBytes) != 1) {
+            throw new IllegalArgumentException("pageSizeBytes must be a power of 2, got " + pageSizeBytes);
+        }
+        this.pageSizeBytes = pageSizeBytes;
+        this.pageCount = pageCount;
+        int pagesPerChunk = Math.max(1, CHUNK_BYTES / pageSizeBytes);
+        this.pagesPerChunkShift = Integer.numberOfTrailingZeros(pagesPerChunk);
+        long n = (pageCount + pagesPerChunk - 1) >>> pagesPerChunkShift;
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("state of " + pageCount + " pages is too large for one store");
+        }
+        this.chunks = new ByteBuffer[(int) n];
+        this.file = file;
+    }
+
+    /** A store in direct memory. */
+    static PageStore direct(int pageSizeBytes, long pageCount) {
+        return new PageStore(pageSizeBytes, pageCount, null);
+    }
+
+    /** A store in a deleted temporary file under {@code dir}, mapped chunk by chunk. */
+    static PageStore tempFile(int pageSizeBytes, long pageCount, Path dir) {
+        try {
+            Path p = Files.createTempFile(dir, "dwcp-hde-", ".stage");
+            FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    StandardOpenOption.DELETE_ON_CLOSE);
+            Files.deleteIfExists(p);
+            return new PageStore(pageSizeBytes, pageCount, ch);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a staging file in " + dir, e);
+        }
+    }
+
+    int pageSizeBytes() {
+        return pageSizeBytes;
+    }
+
+    long pageCount() {
+        return pageCount;
+    }
+
+    long sizeBytes() {
+        return pageCount * pageSizeBytes;
+    }
+
+    boolean isFileBacked() {
+        return file != null;
+    }
+
+    int pagesPerChunk() {
+        return 1 << pagesPerChunkShift;
+    }
+
+    /** The chunk holding {@code page} (absolute indexing, shared: never change its position or limit). */
+    ByteBuffer chunk(long page) {
+        int c = (int) (page >>> pagesPerChunkShift);
+        ByteBuffer b = chunks[c];
+        return b != null ? b : allocateChunk(c);
+    }
+
+    /** Byte offset of {@code page} inside {@link #chunk(long)}. */
+    int offset(long page) {
+        return (int) (page & ((1L << pagesPerChunkShift) - 1)) * pageSizeBytes;
+    }
+
+    /** Whether the chunk holding {@code page} was ever touched (untouched chunks read as zeros). */
+    boolean isAllocated(long page) {
+        return chunks[(int) (page >>> pagesPerChunkShift)] != null;
+    }
+
+    private synchronized ByteBuffer allocateChunk(int c) {
+        if (closed.get()) {
+            throw new IllegalStateException("page store is closed");
+        }
+        ByteBuffer b = chunks[c];
+        if (b != null) {
+            return b;
+        }
+        long first = (long) c << pagesPerChunkShift;
+        long pages = Math.min(1L << pagesPerChunkShift, pageCount - first);
+        int bytes = (int) (pages * pageSizeBytes);
+        if (file == null) {
+            b = DirectMemory.allocate(bytes);
+        } else {
+            try {
+                b = file.map(FileChannel.MapMode.READ_WRITE, first * pageSizeBytes, bytes);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot map staging file chunk " + c, e);
+            }
+        }
+        chunks[c] = b;
+        return b;
+    }
+
+    /** Copies page {@code page} into {@code dst} at absolute {@code dstOffset}. */
+    void readPage(long page, ByteBuffer dst, int dstOffset) {
+        dst.put(dstOffset, chunk(page), offset(page), pageSizeBytes);
+    }
+
+    /** Copies {@code pageSizeBytes} of {@code src} at absolute {@code srcOffset} into page {@code page}. */
+    void writePage(long page, ByteBuffer src, int srcOffset) {
+        chunk(page).put(offset(page), src, srcOffset, pageSizeBytes);
+    }
+
+    /** Frees every chunk (and the staging file). Idempotent; safe from any thread once no one reads the store. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        synchronized (this) {
+            for (int i = 0; i < chunks.length; i++) {
+                DirectMemory.free(chunks[i]);
+                chunks[i] = null;
+            }
+        }
+        if (file != null) {
+            try {
+                file.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot close staging file", e);
+            }
+        }
+    }
+}

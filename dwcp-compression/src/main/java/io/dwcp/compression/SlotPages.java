@@ -1,0 +1,88 @@
+package io.dwcp.compression;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The pages one delta round replaces, in slot order (slot = ordinal of a sent page in its round): page index, page
+ * hash and content, the content in direct-memory chunks. The sender keeps it as the pending baseline until the
+ * receiver acknowledges; the receiver stages a delta in it until the round verified. Applying it to a baseline copies
+ * each slot's content, so the order of application cannot matter (a moved page's source was copied when it was
+ * read, not when it is applied).
+ *
+ * <p>Not thread-safe: filled by one thread; {@link #addChunk} callers hand over ownership of the chunk.
+ */
+final class SlotPages implements AutoCloseable {
+    private final int pageSizeBytes;
+    private final List<ByteBuffer> chunks = new ArrayList<>();
+    private long[] pages = new long[64];
+    private long[] hashes = new long[64];
+    private long[] locations = new long[64];
+    private int count;
+    private long allocatedBytes;
+
+    SlotPages(int pageSizeBytes) {
+        this.pageSizeBytes = pageSizeBytes;
+    }
+
+    int count() {
+        return count;
+    }
+
+    long allocatedBytes() {
+        return allocatedBytes;
+    }
+
+    /** Takes ownership of a direct chunk; returns its index for {@link #add}. */
+    int addChunk(ByteBuffer chunk) {
+        chunks.add(chunk);
+        allocatedBytes += chunk.capacity();
+        return chunks.size() - 1;
+    }
+
+    /** Appends a slot whose content is at {@code offset} of chunk {@code chunkIndex}; returns the slot number. */
+    int add(long page, long hash, int chunkIndex, int offset) {
+        if (count == pages.length) {
+            int n = count * 2;
+            pages = Arrays.copyOf(pages, n);
+            hashes = Arrays.copyOf(hashes, n);
+            locations = Arrays.copyOf(locations, n);
+        }
+        pages[count] = page;
+        hashes[count] = hash;
+        locations[count] = ((long) chunkIndex << 32) | (offset & 0xFFFFFFFFL);
+        return count++;
+    }
+
+    long page(int slot) {
+        return pages[slot];
+    }
+
+    long hash(int slot) {
+        return hashes[slot];
+    }
+
+    ByteBuffer chunk(int slot) {
+        return chunks.get((int) (locations[slot] >>> 32));
+    }
+
+    int offset(int slot) {
+        return (int) locations[slot];
+    }
+
+    int pageSizeBytes() {
+        return pageSizeBytes;
+    }
+
+    @Override
+    public void close() {
+        for (ByteBuffer b : chunks) {
+            DirectMemory.free(b);
+        }
+        chunks.clear();
+        count = 0;
+        allocatedBytes = 0;
+    }
+}

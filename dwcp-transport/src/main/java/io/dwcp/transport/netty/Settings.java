@@ -1,0 +1,115 @@
+package io.dwcp.transport.netty;
+
+import io.dwcp.core.DataRate;
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.Tier;
+import io.dwcp.core.config.CoreKeys;
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.config.TransportKeys;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The transport's view of {@link DwcpConfig}: every {@code dwcp.transport.*} value it uses, read once at start.
+ * Tier-dependent values are read per session once the handshake has measured the RTT (TIER-2). Immutable.
+ */
+final class Settings {
+    final DwcpConfig config;
+    final int minStreams;
+    final Duration adjustInterval;
+    final double minGain;
+    final int minChunkBytes;
+    final int maxChunkBytes;
+    final Optional<DataRate> rateCap;
+    final Optional<DataRate> globalRateCap;
+    final Optional<Long> sendWindowBytes;
+    final long reorderBufferBytes;
+    final Optional<Long> socketBufferBytes;
+    final Duration connectTimeout;
+    final Duration ioTimeout;
+    final Duration closeTimeout;
+    final Duration heartbeatInterval;
+    final Duration stallTimeout;
+    final Duration reconnectInitialBackoff;
+    final Duration reconnectMaxBackoff;
+    final int reconnectMaxAttempts;
+    final Duration sessionTimeout;
+    final boolean tlsEnabled;
+    final boolean tlsMutual;
+    final Optional<String> tlsCertificate;
+    final Optional<String> tlsPrivateKey;
+    final Optional<String> tlsTrustedCa;
+    final int maxSessions;
+    final int maxFramePayloadBytes;
+    final Duration localMaxRtt;
+    final Duration regionalMaxRtt;
+
+    Settings(DwcpConfig c) {
+        this.config = c;
+        minStreams = c.get(TransportKeys.MIN_STREAMS);
+        adjustInterval = c.get(TransportKeys.ADJUST_INTERVAL);
+        minGain = c.get(TransportKeys.MIN_GAIN);
+        minChunkBytes = (int) c.get(TransportKeys.MIN_CHUNK).bytes();
+        maxChunkBytes = (int) c.get(TransportKeys.MAX_CHUNK).bytes();
+        rateCap = c.get(TransportKeys.RATE_CAP);
+        globalRateCap = c.get(TransportKeys.GLOBAL_RATE_CAP);
+        sendWindowBytes = c.get(TransportKeys.SEND_WINDOW).map(s -> s.bytes());
+        reorderBufferBytes = c.get(TransportKeys.REORDER_BUFFER).bytes();
+        socketBufferBytes = c.get(TransportKeys.SOCKET_BUFFER).map(s -> s.bytes());
+        connectTimeout = c.get(TransportKeys.CONNECT_TIMEOUT);
+        ioTimeout = c.get(TransportKeys.IO_TIMEOUT);
+        closeTimeout = c.get(TransportKeys.CLOSE_TIMEOUT);
+        heartbeatInterval = c.get(TransportKeys.HEARTBEAT_INTERVAL);
+        stallTimeout = c.get(TransportKeys.STALL_TIMEOUT);
+        reconnectInitialBackoff = c.get(TransportKeys.RECONNECT_INITIAL_BACKOFF);
+        reconnectMaxBackoff = c.get(TransportKeys.RECONNECT_MAX_BACKOFF);
+        reconnectMaxAttempts = c.get(TransportKeys.RECONNECT_MAX_ATTEMPTS);
+        sessionTimeout = c.get(TransportKeys.SESSION_TIMEOUT);
+        tlsEnabled = c.get(TransportKeys.TLS_ENABLED);
+        tlsMutual = c.get(TransportKeys.TLS_MUTUAL);
+        tlsCertificate = c.get(TransportKeys.TLS_CERTIFICATE);
+        tlsPrivateKey = c.get(TransportKeys.TLS_PRIVATE_KEY);
+        tlsTrustedCa = c.get(TransportKeys.TLS_TRUSTED_CA);
+        maxSessions = c.get(TransportKeys.MAX_SESSIONS);
+        maxFramePayloadBytes = (int) Math.min(Integer.MAX_VALUE - 64, c.get(TransportKeys.MAX_FRAME_PAYLOAD).bytes());
+        localMaxRtt = c.get(CoreKeys.TIER_LOCAL_MAX_RTT);
+        regionalMaxRtt = c.get(CoreKeys.TIER_REGIONAL_MAX_RTT);
+        if (maxFramePayloadBytes < maxChunkBytes) {
+            throw new DwcpException(ErrorCode.INVALID_CONFIG, TransportKeys.MAX_FRAME_PAYLOAD.name() + " = "
+                    + maxFramePayloadBytes + " bytes is below " + TransportKeys.MAX_CHUNK.name() + " = " + maxChunkBytes
+                    + " bytes: raise max-frame-payload or lower max-chunk");
+        }
+    }
+
+    /** The tier for a measured RTT (TIER-1/TIER-2), or the pinned tier. */
+    Tier tierFor(long rttNanos) {
+        Optional<Tier> pinned = config.pinnedTier();
+        if (pinned.isPresent()) {
+            return pinned.get();
+        }
+        if (rttNanos < localMaxRtt.toNanos()) {
+            return Tier.LOCAL;
+        }
+        return rttNanos < regionalMaxRtt.toNanos() ? Tier.REGIONAL : Tier.WAN;
+    }
+
+    int initialStreams(Tier tier) {
+        return Math.max(minStreams, Math.min(maxStreams(tier), config.get(TransportKeys.INITIAL_STREAMS, tier)));
+    }
+
+    int maxStreams(Tier tier) {
+        return Math.max(minStreams, config.get(TransportKeys.MAX_STREAMS, tier));
+    }
+
+    int chunkBytes(Tier tier) {
+        long c = config.get(TransportKeys.CHUNK_SIZE, tier).bytes();
+        return (int) Math.max(minChunkBytes, Math.min(maxChunkBytes, c));
+    }
+
+    /** Send window (AMST-6): the configured size, or auto = max(2 × BDP, 64 MiB). */
+    long sendWindowBytes(long bdpBytes) {
+        return sendWindowBytes.orElse(Math.max(2 * bdpBytes, 64L << 20));
+    }
+}
