@@ -1,0 +1,1465 @@
+package io.dwcp.transport.netty;
+
+/*
+ * One AMST session (AMST-1): a control connection plus up to 256 data streams, at either end of the link. Both ends
+ * run the same code; the connecting side (CLIENT) also opens, re-opens and retires connections.
+ *
+ * Sending (AMST-4, AMST-6): a producer per outbound transfer, on a sender thread, waits for room in the send window,
+ * reads one chunk from the source straight into a pooled direct buffer laid out as a whole DATA frame, seals its CRC
+ * and queues it. Each data stream pulls from the session's queues on its own event loop while its channel is
+ * writable (work-stealing: a slow or full stream simply stops pulling), after taking tokens from the shared
+ * pacing bucket (AMST-9). A stream that finds nothing parks; a producer wakes parked streams. A chunk stays in its
+ * transfer's unacked deque until the cumulative ACK covers it; when a stream dies, its unacknowledged chunks go to the
+ * front (resend queue) and the surviving streams carry them.
+ *
+ * Receiving (AMST-5): see Reassembly. The receive window advertised in HELLO is the reorder-buffer size; the peer's
+ * send window is at most that, so reorder memory is bounded; a peer that ignores it is cut off (LIMIT_EXCEEDED).
+ *
+ * Resume (AMST-10): chunks stay in the send window across connection loss. When the control connection drops, the
+ * client reconnects with the session id and the resume token; both ends then re-send OPEN/END of unfinished outbound
+ * transfers and the cumulative ACK of inbound ones, so sending continues from the receiver's acknowledged position.
+ *
+ * Transfer ids: odd from the client, even from the server, so an ABORT says by its parity which direction it is for.
+ *
+ * Threading: `lock` guards the queues, the window, the stream slots and every Chunk/OutboundTransfer mutable field.
+ * It is held only for queue operations, never across I/O or user code. Timers run on `loop`.
+ */
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.Tier;
+import io.dwcp.core.spi.InboundTransfer;
+import io.dwcp.core.spi.Session;
+import io.dwcp.core.spi.Transfer;
+import io.dwcp.core.spi.TransferHandler;
+import io.dwcp.core.spi.TransferKind;
+import io.dwcp.core.spi.TransferRequest;
+import io.dwcp.core.spi.TransferResult;
+import io.dwcp.transport.control.Backoff;
+import io.dwcp.transport.control.ChunkSizer;
+import io.dwcp.transport.control.StreamCountController;
+import io.dwcp.transport.control.TokenBucket;
+import io.dwcp.transport.wire.Frame;
+import io.dwcp.transport.wire.FrameHeader;
+import io.dwcp.transport.wire.Frames;
+import io.dwcp.transport.wire.Hello;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.epoll.EpollTcpInfo;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/** A session at either end; see the block comment above. Thread-safe. */
+final class AmstSession implements Session {
+    private static final Logger LOG = LoggerFactory.getLogger(AmstSession.class);
+    static final int MAX_SLOTS = Hello.MAX_STREAM_INDEX;
+    private static final int MAX_FINISHED_REMEMBERED = 4096;
+
+    enum Role { CLIENT, SERVER }
+
+    enum State { CONNECTING, OPEN, RECONNECTING, CLOSING, CLOSED }
+
+    final AmstTransport transport;
+    final Role role;
+    final byte[] sessionId;
+    final String idHex;
+    final EventLoop loop;
+    private final TransferHandler handler;
+    private volatile InetSocketAddress remote;
+    private volatile byte[] resumeToken;
+    private final Settings settings;
+
+    final ReentrantLock lock = new ReentrantLock();
+    private final Condition windowOpen = lock.newCondition();
+    private final DataStream[] slots = new DataStream[MAX_SLOTS + 1];
+    private final ArrayDeque<Chunk> freshQueue = new ArrayDeque<>();
+    private final ArrayDeque<Chunk> resendQueue = new ArrayDeque<>();
+    private long outstandingBytes;
+    private long sendWindowBytes;
+    private final Map<Long, OutboundTransfer> outbound = new ConcurrentHashMap<>();
+    private final Map<Long, Reassembly> inbound = new ConcurrentHashMap<>();
+    /** Finished inbound transfers: id → null (success) or failure, for re-answering a re-sent OPEN. */
+    private final LinkedHashMap<Long, DwcpException> finishedInbound = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, DwcpException> e) {
+            return size() > MAX_FINISHED_REMEMBERED;
+        }
+    };
+    private final AtomicLong nextTransferId;
+    private final AtomicLong reorderBytes = new AtomicLong();
+    private final long reorderLimitBytes;
+
+    final TokenBucket pacer;
+    private final ChunkSizer chunkSizer;
+    private volatile int chunkBytes;
+    private volatile Tier tier = Tier.WAN;
+    private StreamCountController controller;
+    private volatile int targetStreams;
+    private int maxStreams;
+    private final int[] slotFailures = new int[MAX_SLOTS + 1];
+    private final boolean[] slotConnecting = new boolean[MAX_SLOTS + 1];
+    private final Backoff backoff;
+
+    private volatile Channel control;
+    private volatile State state = State.CONNECTING;
+    private volatile long lostAtNanos;
+    private ScheduledFuture<?> sessionTimer;
+    private ScheduledFuture<?> heartbeat;
+    private ScheduledFuture<?> ticker;
+    private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+    private final Map<Long, CompletableFuture<Long>> pings = new ConcurrentHashMap<>();
+
+    volatile long minRttNanos = Long.MAX_VALUE;
+    volatile long srttNanos;
+    private volatile long lastControlReadNanos = System.nanoTime();
+    final AtomicLong payloadAcked = new AtomicLong();
+    final AtomicLong payloadDelivered = new AtomicLong();
+    private long lastTickBytes;
+    private long lastTickNanos;
+    private volatile double goodputBitsPerSecond;
+    private volatile long lastAckProgressNanos = System.nanoTime();
+
+    AmstSession(AmstTransport transport, Role role, byte[] sessionId, byte[] resumeToken, TransferHandler handler,
+                InetSocketAddress remote, EventLoop loop) {
+        this.transport = transport;
+        this.role = role;
+        this.sessionId = sessionId;
+        this.idHex = ByteBufUtil.hexDump(sessionId);
+        this.resumeToken = resumeToken;
+        this.handler = handler;
+        this.remote = remote;
+        this.loop = loop;
+        this.settings = transport.settings();
+        this.nextTransferId = new AtomicLong(role == Role.CLIENT ? 1 : 2);
+        this.reorderLimitBytes = settings.reorderBufferBytes;
+        this.pacer = new TokenBucket(transport.rateCapBytesPerSecond());
+        this.chunkSizer = new ChunkSizer(settings.minChunkBytes, settings.maxChunkBytes);
+        this.chunkBytes = settings.chunkBytes(Tier.WAN);
+        this.sendWindowBytes = settings.sendWindowBytes(0);
+        this.backoff = new Backoff(settings.reconnectInitialBackoff, settings.reconnectMaxBackoff,
+                java.util.concurrent.ThreadLocalRandom.current()::nextDouble);
+        this.maxStreams = settings.maxStreams(Tier.WAN);
+        this.targetStreams = settings.initialStreams(Tier.WAN);
+    }
+
+    // ------------------------------------------------------------------ Session API
+
+    @Override
+    public String id() {
+        return idHex;
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return remote;
+    }
+
+    @Override
+    public int activeStreams() {
+        lock.lock();
+        try {
+            int n = 0;
+            for (DataStream s : slots) {
+                if (s != null && !s.retiring) {
+                    n++;
+                }
+            }
+            return n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public boolean isOpen() {
+        State s = state;
+        return s == State.OPEN || s == State.RECONNECTING || s == State.CONNECTING;
+    }
+
+    @Override
+    public Transfer send(TransferRequest request) {
+        if (state == State.CLOSING || state == State.CLOSED) {
+            try {
+                request.source().close();
+            } catch (IOException e) {
+                LOG.debug("closing the source of a refused transfer failed", e);
+            }
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "session " + idHex + " is " + state + ": cannot send '"
+                    + request.key() + "'");
+        }
+        OutboundTransfer t = new OutboundTransfer(this, nextTransferId.getAndAdd(2), request, System.nanoTime());
+        outbound.put(t.id, t);
+        try {
+            transport.senderExecutor().execute(() -> produce(t));
+        } catch (RejectedExecutionException e) {
+            failOutbound(t, new DwcpException(ErrorCode.LIMIT_EXCEEDED, "too many concurrent transfers: " + e.getMessage()), true);
+        }
+        return t;
+    }
+
+    @Override
+    public CompletableFuture<Void> closeFuture() {
+        return closeFuture;
+    }
+
+    /** Graceful close: waits for outbound transfers up to close-timeout, then aborts what is left. Not on an event loop. */
+    @Override
+    public void close() {
+        if (state == State.CLOSED || state == State.CLOSING) {
+            closeFuture.join();
+            return;
+        }
+        state = State.CLOSING;
+        CompletableFuture<?>[] pending = outbound.values().stream().map(t -> t.completion).toArray(CompletableFuture[]::new);
+        try {
+            CompletableFuture.allOf(pending).get(settings.closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            // Timed out or a transfer failed: either way the rest is aborted below, and each future says why.
+            LOG.debug("session {}: close did not drain every transfer: {}", idHex, e.toString());
+        }
+        Channel c = control;
+        if (c != null && c.isActive()) {
+            c.writeAndFlush(Frames.error(c.alloc(), FrameHeader.TYPE_GOAWAY, 0, ErrorCode.UNKNOWN, "normal close"));
+        }
+        terminate(new DwcpException(ErrorCode.CANCELLED, "session " + idHex + " closed locally"));
+    }
+
+    // ------------------------------------------------------------------ client side: connect, streams, resume
+
+    /** Client: control connection, RTT probes, initial streams. */
+    CompletableFuture<Session> start() {
+        return transport.connectChannel(this, 0, 0).thenCompose(ch -> probeRtt(3)).thenCompose(v -> {
+            configureForRtt();
+            state = State.OPEN;
+            startTimers();
+            List<CompletableFuture<Boolean>> opens = new ArrayList<>();
+            for (int i = 1; i <= targetStreams; i++) {
+                opens.add(openStream(i));
+            }
+            return CompletableFuture.allOf(opens.toArray(CompletableFuture[]::new)).thenApply(x -> {
+                if (activeStreams() == 0) {
+                    throw new DwcpException(ErrorCode.IO_ERROR, "session " + idHex + ": no data stream could be opened to " + remote);
+                }
+                LOG.info("AMST session {} to {}: {} streams, tier {}, rtt {} µs, chunk {} bytes, window {} bytes",
+                        idHex, remote, activeStreams(), tier, minRttNanos / 1000, chunkBytes, sendWindowBytes);
+                return (Session) this;
+            });
+        }).whenComplete((s, e) -> {
+            if (e != null) {
+                terminate(Reassembly.asDwcp(e, "session to " + remote));
+            }
+        });
+    }
+
+    private CompletableFuture<Void> probeRtt(int count) {
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (int i = 0; i < count; i++) {
+            chain = chain.thenCompose(v -> ping().thenApply(rtt -> null));
+        }
+        return chain.orTimeout(settings.connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private CompletableFuture<Long> ping() {
+        Channel c = control;
+        CompletableFuture<Long> f = new CompletableFuture<>();
+        if (c == null) {
+            f.completeExceptionally(new DwcpException(ErrorCode.IO_ERROR, "no control connection"));
+            return f;
+        }
+        long stamp = System.nanoTime();
+        pings.put(stamp, f);
+        c.writeAndFlush(Frames.ping(c.alloc(), FrameHeader.TYPE_PING, stamp));
+        return f;
+    }
+
+    /** Tier, streams, chunk size, window and socket settings from the handshake RTT (TIER-2, AMST-8). */
+    private void configureForRtt() {
+        tier = settings.tierFor(minRttNanos);
+        maxStreams = settings.maxStreams(tier);
+        targetStreams = settings.initialStreams(tier);
+        chunkBytes = settings.chunkBytes(tier);
+        controller = new StreamCountController(Math.min(settings.minStreams, targetStreams), targetStreams, maxStreams,
+                settings.minGain);
+        long bdp = bdpBytes();
+        lock.lock();
+        try {
+            sendWindowBytes = Math.min(settings.sendWindowBytes(bdp), peerWindowBytes);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bandwidth-delay product from the best rate known: the cap, else measured goodput, else the tier's typical. */
+    long bdpBytes() {
+        long rate = transport.rateCapBytesPerSecond();
+        if (rate == 0) {
+            rate = (long) Math.max(goodputBitsPerSecond / 8, tierTypicalBytesPerSecond());
+        }
+        long rtt = minRttNanos == Long.MAX_VALUE ? 1_000_000 : minRttNanos;
+        return (long) (rate * (rtt / 1e9));
+    }
+
+    private long tierTypicalBytesPerSecond() {
+        switch (tier) {
+            case LOCAL: return 10_000_000_000L / 8;
+            case REGIONAL: return 1_000_000_000L / 8;
+            default: return 1_000_000_000L / 8;
+        }
+    }
+
+    private volatile long peerWindowBytes = Long.MAX_VALUE;
+
+    void peerWindow(long bytes) {
+        peerWindowBytes = bytes;
+        lock.lock();
+        try {
+            sendWindowBytes = Math.min(sendWindowBytes, bytes);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void resumeToken(byte[] token) {
+        this.resumeToken = token;
+    }
+
+    byte[] resumeToken() {
+        return resumeToken;
+    }
+
+    long receiveWindowBytes() {
+        return reorderLimitBytes;
+    }
+
+    /** Client: opens data stream slot {@code index}; completes with whether it connected. */
+    CompletableFuture<Boolean> openStream(int index) {
+        lock.lock();
+        try {
+            if (slotConnecting[index] || slots[index] != null) {
+                return CompletableFuture.completedFuture(slots[index] != null);
+            }
+            slotConnecting[index] = true;
+        } finally {
+            lock.unlock();
+        }
+        return transport.connectChannel(this, index, 0).handle((ch, e) -> {
+            lock.lock();
+            try {
+                slotConnecting[index] = false;
+            } finally {
+                lock.unlock();
+            }
+            if (e != null) {
+                streamConnectFailed(index, e);
+                return false;
+            }
+            return true;
+        });
+    }
+
+    private void streamConnectFailed(int index, Throwable e) {
+        int failures;
+        lock.lock();
+        try {
+            failures = ++slotFailures[index];
+        } finally {
+            lock.unlock();
+        }
+        DwcpException d = DwcpException.find(e);
+        if (d != null && (d.code() == ErrorCode.SESSION_UNKNOWN || d.code() == ErrorCode.AUTH_FAILED)) {
+            LOG.warn("session {}: stream {} refused by {}: {}", idHex, index, remote, d.getMessage());
+            return;
+        }
+        if (failures >= Math.max(1, settings.reconnectMaxAttempts) || !isOpen()) {
+            // AMST-10: after repeated failures the slot rests until the next adjustment re-opens it.
+            LOG.warn("session {}: stream {} failed {} times in a row ({}); retired until the next adjustment",
+                    idHex, index, failures, e.toString());
+            return;
+        }
+        scheduleStreamReconnect(index, failures);
+    }
+
+    private void scheduleStreamReconnect(int index, int attempt) {
+        long delay = backoff.delayNanos(attempt);
+        loop.schedule(() -> {
+            if (isOpen() && index <= targetStreams) {
+                transport.metrics().reconnects.increment();
+                openStream(index);
+            }
+        }, delay, TimeUnit.NANOSECONDS);
+    }
+
+    // ------------------------------------------------------------------ attach / detach connections
+
+    /** Attaches the control connection (new or resumed). Any thread. */
+    void attachControl(Channel ch) {
+        Channel old = control;
+        control = ch;
+        lastControlReadNanos = System.nanoTime();
+        if (old != null && old != ch) {
+            old.close();
+        }
+        if (role == Role.SERVER) {
+            remote = (InetSocketAddress) ch.remoteAddress();
+        }
+        ScheduledFuture<?> timer = sessionTimer;
+        if (timer != null) {
+            timer.cancel(false);
+            sessionTimer = null;
+        }
+    }
+
+    /** Attaches a data stream in slot {@code index}, replacing an older connection of that slot. */
+    DataStream attachStream(int index, Channel ch) {
+        DataStream s = new DataStream(index, ch);
+        DataStream old;
+        int high = waterMarkBytes();
+        ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(high / 2, high));
+        lock.lock();
+        try {
+            old = slots[index];
+            slots[index] = s;
+            slotFailures[index] = 0;
+            if (role == Role.CLIENT && index > targetStreams) {
+                s.retiring = true;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (old != null) {
+            old.retiring = true;
+            old.channel.close();
+        }
+        ch.eventLoop().execute(() -> pump(s));
+        return s;
+    }
+
+    /** Per-stream write-buffer high water mark: the stream's BDP share, at least two chunks, at most 16 MiB. */
+    private int waterMarkBytes() {
+        long share = bdpBytes() / Math.max(1, targetStreams);
+        return (int) Math.max(2L * chunkBytes, Math.min(16L << 20, share));
+    }
+
+    /** A connection of this session closed. Event loop of that channel. */
+    void connectionClosed(Channel ch, DataStream stream) {
+        if (stream != null) {
+            streamClosed(stream);
+            return;
+        }
+        if (ch != control || state == State.CLOSED || state == State.CLOSING) {
+            return;
+        }
+        control = null;
+        controlLost("control connection closed");
+    }
+
+    private void controlLost(String why) {
+        for (CompletableFuture<Long> f : pings.values()) {
+            f.completeExceptionally(new DwcpException(ErrorCode.IO_ERROR, why));
+        }
+        pings.clear();
+        if (state == State.CONNECTING) {
+            return;
+        }
+        lostAtNanos = System.nanoTime();
+        if (role == Role.CLIENT) {
+            state = State.RECONNECTING;
+            LOG.warn("session {}: {}; reconnecting to {} with the resume token", idHex, why, remote);
+            reconnectControl(0);
+        } else {
+            LOG.info("session {}: {}; keeping it {} for a resume", idHex, why, settings.sessionTimeout);
+            loop.execute(() -> {
+                if (control == null && sessionTimer == null && isOpen()) {
+                    sessionTimer = loop.schedule(() -> {
+                        if (control == null) {
+                            terminate(new DwcpException(ErrorCode.TIMEOUT, "session " + idHex + ": no control connection for "
+                                    + settings.sessionTimeout + " (dwcp.transport.session-timeout)"));
+                        }
+                    }, settings.sessionTimeout.toNanos(), TimeUnit.NANOSECONDS);
+                }
+            });
+        }
+    }
+
+    private void reconnectControl(int attempt) {
+        if (state != State.RECONNECTING) {
+            return;
+        }
+        if (System.nanoTime() - lostAtNanos > settings.sessionTimeout.toNanos()) {
+            terminate(new DwcpException(ErrorCode.TIMEOUT, "session " + idHex + ": could not reconnect to " + remote
+                    + " within " + settings.sessionTimeout + " (dwcp.transport.session-timeout)"));
+            return;
+        }
+        loop.schedule(() -> transport.connectChannel(this, 0, FrameHeader.FLAG_RESUME).whenComplete((ch, e) -> {
+            if (e != null) {
+                DwcpException d = DwcpException.find(e);
+                if (d != null && (d.code() == ErrorCode.SESSION_UNKNOWN || d.code() == ErrorCode.AUTH_FAILED)) {
+                    terminate(new DwcpException(d.code(), "session " + idHex + " cannot resume: " + d.getMessage(), e));
+                } else {
+                    reconnectControl(attempt + 1);
+                }
+                return;
+            }
+            transport.metrics().reconnects.increment();
+            state = State.OPEN;
+            LOG.info("session {}: control connection resumed", idHex);
+            afterResume();
+            for (int i = 1; i <= targetStreams; i++) {
+                openStream(i);
+            }
+        }), backoff.delayNanos(attempt), TimeUnit.NANOSECONDS);
+    }
+
+    /** Identity of the peer (certificate subject or address); data streams must match it (AMST-1). Server only. */
+    volatile String peerIdentity;
+
+    /** Server: the session was accepted; start its timers. */
+    void openServerSide() {
+        state = State.OPEN;
+        loop.execute(this::startTimers);
+    }
+
+    /** Server: a resumed control connection arrived. */
+    void resumed(Channel ch) {
+        attachControl(ch);
+        LOG.info("session {}: resumed by {}", idHex, ch.remoteAddress());
+        afterResume();
+    }
+
+    /** Re-sends what the peer may have missed while the control connection was down. */
+    private void afterResume() {
+        for (OutboundTransfer t : outbound.values()) {
+            long end;
+            lock.lock();
+            try {
+                end = t.endBytes;
+            } finally {
+                lock.unlock();
+            }
+            sendOpen(t);
+            if (end >= 0) {
+                sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_END, t.id, end, 0));
+            }
+        }
+        for (Reassembly r : inbound.values()) {
+            r.resendAck();
+        }
+    }
+
+    private void streamClosed(DataStream s) {
+        boolean failure;
+        List<DataStream> wake;
+        lock.lock();
+        try {
+            if (slots[s.index] == s) {
+                slots[s.index] = null;
+            }
+            failure = !s.retiring && state != State.CLOSED && state != State.CLOSING;
+            int requeued = 0;
+            // Unacknowledged chunks last written on this stream go first on the survivors (AMST-6).
+            List<Chunk> back = new ArrayList<>();
+            for (OutboundTransfer t : outbound.values()) {
+                for (Chunk c : t.unacked) {
+                    if (c.stream == s && !c.acked && !c.queued) {
+                        c.stream = null;
+                        c.queued = true;
+                        back.add(c);
+                        requeued++;
+                    }
+                }
+            }
+            back.sort((a, b) -> Long.compare(a.offset, b.offset));
+            for (int i = back.size() - 1; i >= 0; i--) {
+                resendQueue.addFirst(back.get(i));
+            }
+            wake = requeued > 0 ? unparkAll() : List.of();
+        } finally {
+            lock.unlock();
+        }
+        wakeAll(wake);
+        if (failure) {
+            transport.metrics().streamFailures.increment();
+            LOG.debug("session {}: {} lost", idHex, s);
+            if (role == Role.CLIENT && s.index <= targetStreams && state == State.OPEN) {
+                scheduleStreamReconnect(s.index, 0);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ sending
+
+    private void produce(OutboundTransfer t) {
+        TransferRequest req = t.request;
+        try {
+            sendOpen(t);
+            long offset = 0;
+            while (true) {
+                int want = chunkBytes;
+                if (t.totalBytes >= 0) {
+                    long left = t.totalBytes - offset;
+                    if (left == 0) {
+                        break;
+                    }
+                    want = (int) Math.min(want, left);
+                }
+                awaitWindow(t, want);
+                ByteBuf buf = transport.alloc().directBuffer(FrameHeader.HEADER_LENGTH + want);
+                int n;
+                try {
+                    n = fill(req, buf, want);
+                    if (n > 0) {
+                        buf.writerIndex(0);
+                        FrameHeader.writeHeader(buf, FrameHeader.TYPE_DATA, 0, t.id, offset, t.chunksProduced, n);
+                        buf.writerIndex(FrameHeader.HEADER_LENGTH + n);
+                        FrameHeader.sealCrc(buf, 0);
+                    }
+                } catch (Throwable e) {
+                    buf.release();
+                    throw e;
+                }
+                if (n <= 0) {
+                    buf.release();
+                    break;
+                }
+                if (!enqueue(t, new Chunk(t, offset, n, buf))) {
+                    return;
+                }
+                offset += n;
+                if (n < want && t.totalBytes >= 0) {
+                    continue;
+                }
+            }
+            if (t.totalBytes >= 0 && offset != t.totalBytes) {
+                throw new DwcpException(ErrorCode.IO_ERROR, t + ": the source ended after " + offset
+                        + " bytes, before its announced length " + t.totalBytes);
+            }
+            lock.lock();
+            try {
+                t.endBytes = offset;
+            } finally {
+                lock.unlock();
+            }
+            if (t.totalBytes < 0) {
+                sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_END, t.id, offset, t.chunksProduced));
+            }
+        } catch (Throwable e) {
+            failOutbound(t, Reassembly.asDwcp(e, t + ": sending failed"), true);
+        } finally {
+            closeSource(t);
+        }
+    }
+
+    private static void closeSource(OutboundTransfer t) {
+        try {
+            t.request.source().close();
+        } catch (Exception e) {
+            LOG.debug("{}: closing the source failed", t, e);
+        }
+    }
+
+    /** Reads up to {@code want} bytes into {@code buf} after the header space; returns the count (0 at the end). */
+    private static int fill(TransferRequest req, ByteBuf buf, int want) throws IOException {
+        ByteBuffer dst = buf.nioBuffer(FrameHeader.HEADER_LENGTH, want);
+        int total = 0;
+        while (dst.hasRemaining()) {
+            int n = req.source().read(dst);
+            if (n < 0) {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    private void sendOpen(OutboundTransfer t) {
+        TransferRequest r = t.request;
+        sendControl(Frames.open(transport.alloc(), t.id, r.kind().wire(), r.key(), t.totalBytes));
+    }
+
+    /** Blocks the producer until the window has room for {@code bytes} (or is empty). Sender thread only. */
+    private void awaitWindow(OutboundTransfer t, int bytes) throws InterruptedException {
+        lock.lock();
+        try {
+            while (outstandingBytes > 0 && outstandingBytes + bytes > sendWindowBytes) {
+                if (t.finished) {
+                    throw new DwcpException(ErrorCode.CANCELLED, t + " ended while waiting for the window");
+                }
+                windowOpen.await(200, TimeUnit.MILLISECONDS);
+            }
+            if (t.finished) {
+                throw new DwcpException(ErrorCode.CANCELLED, t + " ended");
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Queues a produced chunk and wakes parked streams. Returns false (and releases it) if the transfer ended. */
+    private boolean enqueue(OutboundTransfer t, Chunk c) {
+        List<DataStream> wake;
+        lock.lock();
+        try {
+            if (t.finished) {
+                c.frame.release();
+                return false;
+            }
+            t.unacked.addLast(c);
+            t.producedBytes += c.payloadBytes;
+            t.chunksProduced++;
+            c.queued = true;
+            freshQueue.addLast(c);
+            outstandingBytes += c.payloadBytes;
+            wake = unparkAll();
+        } finally {
+            lock.unlock();
+        }
+        wakeAll(wake);
+        return true;
+    }
+
+    private List<DataStream> unparkAll() {
+        List<DataStream> wake = null;
+        for (DataStream s : slots) {
+            if (s != null && s.parked) {
+                s.parked = false;
+                if (wake == null) {
+                    wake = new ArrayList<>(4);
+                }
+                wake.add(s);
+            }
+        }
+        return wake == null ? List.of() : wake;
+    }
+
+    private void wakeAll(List<DataStream> wake) {
+        for (DataStream s : wake) {
+            s.channel.eventLoop().execute(() -> pump(s));
+        }
+    }
+
+    /**
+     * Writes queued chunks to {@code s} while its channel is writable and the pacer allows (AMST-4, AMST-9). Event
+     * loop of {@code s} only.
+     */
+    void pump(DataStream s) {
+        Channel ch = s.channel;
+        boolean wrote = false;
+        while (ch.isActive() && ch.isWritable() && !s.retiring) {
+            Chunk c;
+            ByteBuf dup;
+            lock.lock();
+            try {
+                c = pollNext();
+                if (c == null) {
+                    s.parked = true;
+                    break;
+                }
+                long wait = transport.acquirePacing(pacer, c.payloadBytes);
+                if (wait > 0) {
+                    // Paced (AMST-9): the chunk stays next in line; this stream tries again when tokens are back.
+                    resendQueue.addFirst(c);
+                    ch.eventLoop().schedule(() -> pump(s), wait, TimeUnit.NANOSECONDS);
+                    break;
+                }
+                c.queued = false;
+                c.stream = s;
+                c.sends++;
+                dup = c.frame.retainedDuplicate();
+            } finally {
+                lock.unlock();
+            }
+            int wire = dup.readableBytes();
+            OutboundTransfer t = c.transfer;
+            t.wireBytes += wire;
+            s.wireBytesSent += wire;
+            if (c.sends > 1) {
+                t.resentChunks++;
+                transport.metrics().chunksResent.increment();
+            } else {
+                transport.metrics().bytesSentPayload.increment(c.payloadBytes);
+            }
+            transport.metrics().bytesSentWire.increment(wire);
+            ch.write(dup, ch.voidPromise());
+            wrote = true;
+        }
+        if (wrote) {
+            ch.flush();
+        }
+    }
+
+    private Chunk pollNext() {
+        Chunk c;
+        while ((c = resendQueue.pollFirst()) != null) {
+            if (!c.acked && !c.transfer.finished) {
+                return c;
+            }
+            c.queued = false;
+        }
+        while ((c = freshQueue.pollFirst()) != null) {
+            if (!c.acked && !c.transfer.finished) {
+                return c;
+            }
+            c.queued = false;
+        }
+        return null;
+    }
+
+    void sendControl(ByteBuf frame) {
+        Channel c = control;
+        if (c == null || !c.isActive()) {
+            // Lost with the connection; re-sent after a resume (afterResume) where it matters.
+            frame.release();
+            return;
+        }
+        c.writeAndFlush(frame, c.voidPromise());
+    }
+
+    void sendAck(long transferId, long deliveredBytes) {
+        sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_ACK, transferId, deliveredBytes, 0));
+    }
+
+    // ------------------------------------------------------------------ receiving frames
+
+    /** A frame on the control connection (borrowed). Event loop. */
+    void onControlFrame(Frame f) {
+        lastControlReadNanos = System.nanoTime();
+        switch (f.type()) {
+            case FrameHeader.TYPE_PING:
+                sendControl(Frames.ping(transport.alloc(), FrameHeader.TYPE_PONG, pingStamp(f)));
+                break;
+            case FrameHeader.TYPE_PONG:
+                onPong(pingStamp(f));
+                break;
+            case FrameHeader.TYPE_OPEN:
+                onOpen(f);
+                break;
+            case FrameHeader.TYPE_END:
+                inboundFor(f.transferId()).ifPresent(r -> r.onEnd(f.offset()));
+                break;
+            case FrameHeader.TYPE_ACK:
+                onAck(f.transferId(), f.offset());
+                break;
+            case FrameHeader.TYPE_DONE:
+                onDone(f.transferId(), f.offset());
+                break;
+            case FrameHeader.TYPE_ABORT:
+                onAbort(f);
+                break;
+            case FrameHeader.TYPE_GOAWAY:
+                ErrorCode code = Frames.errorCode(f.payload());
+                String msg = Frames.errorMessage(f.payload());
+                terminate(new DwcpException(code == ErrorCode.UNKNOWN ? ErrorCode.IO_ERROR : code,
+                        "session " + idHex + ": the peer closed the session: " + msg));
+                break;
+            default:
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "unexpected " + f + " on the control connection");
+        }
+    }
+
+    private static long pingStamp(Frame f) {
+        if (f.payloadLengthBytes() != 8) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "PING/PONG payload must be 8 bytes, got " + f.payloadLengthBytes());
+        }
+        return f.payload().getLong(f.payload().readerIndex());
+    }
+
+    private void onPong(long stamp) {
+        CompletableFuture<Long> f = pings.remove(stamp);
+        long rtt = System.nanoTime() - stamp;
+        if (rtt <= 0 || rtt > TimeUnit.MINUTES.toNanos(10)) {
+            return;
+        }
+        if (f == null && stamp != heartbeatStamp) {
+            return;
+        }
+        minRttNanos = Math.min(minRttNanos, rtt);
+        long s = srttNanos;
+        srttNanos = s == 0 ? rtt : s - (s >> 3) + (rtt >> 3);
+        if (f != null) {
+            f.complete(rtt);
+        }
+    }
+
+    private void onOpen(Frame f) {
+        ByteBuf p = f.payload();
+        int i = p.readerIndex();
+        if (p.readableBytes() < 10) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "OPEN payload too short: " + f);
+        }
+        int kindWire = p.getUnsignedByte(i);
+        int keyLen = p.getUnsignedByte(i + 1);
+        if (p.readableBytes() != 2 + keyLen + 8) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "OPEN payload of " + p.readableBytes()
+                    + " bytes does not match its key length " + keyLen);
+        }
+        String key = p.toString(i + 2, keyLen, StandardCharsets.UTF_8);
+        long total = p.getLong(i + 2 + keyLen);
+        long id = f.transferId();
+        if (!isPeerTransfer(id)) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "OPEN for transfer id " + id + " of the wrong parity");
+        }
+        DwcpException outcome;
+        boolean known;
+        synchronized (finishedInbound) {
+            known = finishedInbound.containsKey(id);
+            outcome = finishedInbound.get(id);
+        }
+        if (known) {
+            // A re-sent OPEN (after a resume) for a transfer that already ended: answer again.
+            if (outcome == null) {
+                sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_DONE, id, total, 0));
+            } else {
+                sendControl(Frames.error(transport.alloc(), FrameHeader.TYPE_ABORT, id, outcome.code(), outcome.getMessage()));
+            }
+            return;
+        }
+        TransferKind kind = TransferKind.ofWire(kindWire);
+        if (kind == null || total < -1) {
+            sendControl(Frames.error(transport.alloc(), FrameHeader.TYPE_ABORT, id, ErrorCode.PROTOCOL_ERROR,
+                    "unknown transfer kind " + kindWire + " or length " + total));
+            return;
+        }
+        if (inbound.size() >= AmstTransport.MAX_TRANSFER_THREADS && !inbound.containsKey(id)) {
+            sendControl(Frames.error(transport.alloc(), FrameHeader.TYPE_ABORT, id, ErrorCode.LIMIT_EXCEEDED,
+                    "more than " + AmstTransport.MAX_TRANSFER_THREADS + " concurrent inbound transfers"));
+            return;
+        }
+        Reassembly r = inbound.computeIfAbsent(id, x -> new Reassembly(this, x));
+        if (r.onOpen(kind, key, total)) {
+            try {
+                transport.deliveryExecutor().execute(r);
+            } catch (RejectedExecutionException e) {
+                DwcpException d = new DwcpException(ErrorCode.LIMIT_EXCEEDED, "no delivery thread for transfer " + id);
+                r.fail(d);
+                finishInbound(r, d);
+            }
+        }
+    }
+
+    private boolean isPeerTransfer(long id) {
+        boolean odd = (id & 1) == 1;
+        return role == Role.SERVER ? odd : !odd;
+    }
+
+    private java.util.Optional<Reassembly> inboundFor(long id) {
+        if (!isPeerTransfer(id)) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "frame for transfer id " + id + " of the wrong parity");
+        }
+        synchronized (finishedInbound) {
+            if (finishedInbound.containsKey(id)) {
+                return java.util.Optional.empty();
+            }
+        }
+        if (!inbound.containsKey(id) && inbound.size() >= AmstTransport.MAX_TRANSFER_THREADS) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "data for more than " + AmstTransport.MAX_TRANSFER_THREADS
+                    + " concurrent inbound transfers");
+        }
+        return java.util.Optional.of(inbound.computeIfAbsent(id, x -> new Reassembly(this, x)));
+    }
+
+    /** A DATA frame on a data stream (borrowed). Event loop of that stream. */
+    void onDataFrame(DataStream s, Frame f) {
+        if (f.type() == FrameHeader.TYPE_GOAWAY) {
+            // The peer retires this stream (AMST-7): stop sending on it; its close is not a failure.
+            s.retiring = true;
+            return;
+        }
+        if (f.type() != FrameHeader.TYPE_DATA) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "unexpected " + f + " on data stream " + s.index);
+        }
+        int n = f.payloadLengthBytes();
+        transport.metrics().bytesReceived.increment(n + FrameHeader.HEADER_LENGTH);
+        inboundFor(f.transferId()).ifPresent(r -> r.onData(f.offset(), f.payload()));
+    }
+
+    void duplicateChunk() {
+        transport.duplicateChunks.increment();
+    }
+
+    /** Accounts reorder memory; over the limit the peer ignored our window: LIMIT_EXCEEDED. */
+    void reserveReorder(long bytes) {
+        long now = reorderBytes.addAndGet(bytes);
+        if (now > reorderLimitBytes) {
+            reorderBytes.addAndGet(-bytes);
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "session " + idHex + ": the peer sent " + now
+                    + " bytes ahead of delivery, above the reorder buffer of " + reorderLimitBytes
+                    + " bytes (dwcp.transport.reorder-buffer) it was told");
+        }
+    }
+
+    void releaseReorder(long bytes) {
+        reorderBytes.addAndGet(-bytes);
+    }
+
+    long reorderBytes() {
+        return reorderBytes.get();
+    }
+
+    void delivered(int n) {
+        payloadDelivered.addAndGet(n);
+    }
+
+    long ackEveryBytes() {
+        long w = peerWindowOfReceiver();
+        return Math.max(64 * 1024, Math.min(8L << 20, w / 8));
+    }
+
+    private long peerWindowOfReceiver() {
+        return reorderLimitBytes;
+    }
+
+    TransferHandler handler() {
+        return handler;
+    }
+
+    /** Inbound transfer ended: tell the sender (DONE or ABORT) and forget it. Delivery thread. */
+    void finishInbound(Reassembly r, DwcpException failure) {
+        synchronized (finishedInbound) {
+            finishedInbound.put(r.id, failure);
+        }
+        inbound.remove(r.id);
+        if (failure == null) {
+            sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_DONE, r.id, r.deliveredBytes(), 0));
+        } else if (failure.code() != ErrorCode.CANCELLED || isOpen()) {
+            sendControl(Frames.error(transport.alloc(), FrameHeader.TYPE_ABORT, r.id, failure.code(), failure.getMessage()));
+        }
+    }
+
+    private void onAck(long id, long deliveredBytes) {
+        OutboundTransfer t = outbound.get(id);
+        if (t == null) {
+            return;
+        }
+        lock.lock();
+        try {
+            if (deliveredBytes > t.producedBytes) {
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "ACK of " + deliveredBytes + " bytes for " + t
+                        + " beyond the " + t.producedBytes + " bytes sent");
+            }
+            if (deliveredBytes <= t.ackedBytes) {
+                return;
+            }
+            Chunk c;
+            while ((c = t.unacked.peekFirst()) != null && c.end() <= deliveredBytes) {
+                t.unacked.pollFirst();
+                c.acked = true;
+                outstandingBytes -= c.payloadBytes;
+                c.frame.release();
+            }
+            payloadAcked.addAndGet(deliveredBytes - t.ackedBytes);
+            t.ackedBytes = deliveredBytes;
+            lastAckProgressNanos = System.nanoTime();
+            windowOpen.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        long now = System.nanoTime();
+        if (t.request.progress() != io.dwcp.core.spi.ProgressListener.NONE && now - t.lastProgressNanos > 10_000_000L) {
+            t.lastProgressNanos = now;
+            transport.callback(() -> t.request.progress().onProgress(deliveredBytes, t.totalBytes));
+        }
+    }
+
+    private void onDone(long id, long totalBytes) {
+        OutboundTransfer t = outbound.get(id);
+        if (t == null) {
+            return;
+        }
+        lock.lock();
+        try {
+            if (t.finished) {
+                return;
+            }
+            long expected = t.totalBytes >= 0 ? t.totalBytes : t.endBytes;
+            if (expected < 0 || totalBytes != expected) {
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "DONE at " + totalBytes + " for " + t
+                        + " that sent " + t.producedBytes + " bytes" + (t.endBytes < 0 ? " so far" : ""));
+            }
+            t.finished = true;
+            releaseChunks(t);
+            t.ackedBytes = totalBytes;
+            windowOpen.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        outbound.remove(id);
+        long nanos = System.nanoTime() - t.startNanos;
+        int streams = Math.max(t.maxStreams, activeStreams());
+        TransferResult result = new TransferResult(totalBytes, t.wireBytes, Duration.ofNanos(nanos), streams, t.resentChunks);
+        transport.metrics().transfersSucceeded.increment();
+        transport.metrics().transferDuration.record(nanos, TimeUnit.NANOSECONDS);
+        transport.callback(() -> {
+            if (t.request.progress() != io.dwcp.core.spi.ProgressListener.NONE) {
+                t.request.progress().onProgress(totalBytes, t.totalBytes);
+            }
+            t.completion.complete(result);
+        });
+    }
+
+    private void onAbort(Frame f) {
+        long id = f.transferId();
+        DwcpException cause = new DwcpException(Frames.errorCode(f.payload()), "transfer " + id + " aborted by the peer: "
+                + Frames.errorMessage(f.payload()));
+        if (isPeerTransfer(id)) {
+            Reassembly r = inbound.get(id);
+            if (r != null) {
+                r.fail(cause);
+            }
+        } else {
+            OutboundTransfer t = outbound.get(id);
+            if (t != null) {
+                failOutbound(t, cause, false);
+            }
+        }
+    }
+
+    /** Fails an outbound transfer, releasing its chunks; tells the peer when {@code notifyPeer}. */
+    boolean failOutbound(OutboundTransfer t, DwcpException cause, boolean notifyPeer) {
+        lock.lock();
+        try {
+            if (t.finished) {
+                return false;
+            }
+            t.finished = true;
+            releaseChunks(t);
+            windowOpen.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        outbound.remove(t.id);
+        if (notifyPeer) {
+            sendControl(Frames.error(transport.alloc(), FrameHeader.TYPE_ABORT, t.id, cause.code(), cause.getMessage()));
+        }
+        if (cause.code() == ErrorCode.CANCELLED) {
+            transport.metrics().transfersCancelled.increment();
+        } else {
+            transport.metrics().transfersFailed.increment();
+        }
+        transport.callback(() -> t.completion.completeExceptionally(cause));
+        return true;
+    }
+
+    /** Under lock. */
+    private void releaseChunks(OutboundTransfer t) {
+        Chunk c;
+        while ((c = t.unacked.pollFirst()) != null) {
+            c.acked = true;
+            outstandingBytes -= c.payloadBytes;
+            c.frame.release();
+        }
+    }
+
+    // ------------------------------------------------------------------ timers: heartbeat, controller
+
+    private volatile long heartbeatStamp;
+
+    void startTimers() {
+        long hb = settings.heartbeatInterval.toNanos();
+        heartbeat = loop.scheduleAtFixedRate(this::heartbeat, hb, hb, TimeUnit.NANOSECONDS);
+        lastTickNanos = System.nanoTime();
+        long adj = settings.adjustInterval.toNanos();
+        ticker = loop.scheduleAtFixedRate(this::tick, adj, adj, TimeUnit.NANOSECONDS);
+    }
+
+    private void heartbeat() {
+        Channel c = control;
+        if (c == null) {
+            return;
+        }
+        if (System.nanoTime() - lastControlReadNanos > settings.ioTimeout.toNanos()) {
+            LOG.warn("session {}: nothing from the peer on the control connection for {} (dwcp.transport.io-timeout); "
+                    + "closing it", idHex, settings.ioTimeout);
+            c.close();
+            return;
+        }
+        long stamp = System.nanoTime();
+        heartbeatStamp = stamp;
+        c.writeAndFlush(Frames.ping(c.alloc(), FrameHeader.TYPE_PING, stamp), c.voidPromise());
+    }
+
+    /** Controller period (AMST-7, AMST-8): goodput, stream count, chunk size, retiring streams. Session loop. */
+    void tick() {
+        long now = System.nanoTime();
+        long bytes = payloadAcked.get() + payloadDelivered.get();
+        double seconds = (now - lastTickNanos) / 1e9;
+        boolean busy = !outbound.isEmpty() || !inbound.isEmpty();
+        double goodput = seconds > 0 ? (bytes - lastTickBytes) * 8 / seconds : 0;
+        boolean wasBusy = busyAtLastTick && busy && bytes > lastTickBytes;
+        busyAtLastTick = busy;
+        lastTickBytes = bytes;
+        lastTickNanos = now;
+        if (wasBusy) {
+            goodputBitsPerSecond = goodput;
+        }
+        long rateCap = transport.rateCapBytesPerSecond();
+        int streams = Math.max(1, activeStreams());
+        long rtt = srttNanos > 0 ? srttNanos : minRttNanos;
+        long perStreamBdp = wasBusy && rtt != Long.MAX_VALUE ? (long) (goodput / 8 * (rtt / 1e9) / streams) : 0;
+        chunkBytes = chunkSizer.next(chunkBytes, perStreamBdp, rateCap);
+        double loss = sampleLossRate();
+        if (role == Role.CLIENT && controller != null && state == State.OPEN) {
+            // A capped session is limited by its own pacer: more streams cannot help (no growth on such samples).
+            boolean capped = rateCap > 0 && goodput >= 0.9 * rateCap * 8;
+            long smoothed = tcpSmoothedRttNanos();
+            int target = controller.update(goodput, minRttNanos, smoothed > 0 ? smoothed : srttNanos, loss, wasBusy && !capped);
+            if (target != targetStreams) {
+                LOG.info("session {}: streams {} -> {} (goodput {} Mbit/s, rtt {} µs, loss {})", idHex, targetStreams,
+                        target, Math.round(goodput / 1e6), rtt / 1000, Double.isNaN(loss) ? "n/a" : String.format("%.5f", loss));
+            }
+            applyTarget(target);
+        }
+        for (OutboundTransfer t : outbound.values()) {
+            t.maxStreams = Math.max(t.maxStreams, streams);
+        }
+        closeDrainedRetiring();
+    }
+
+    private boolean busyAtLastTick;
+
+    private void applyTarget(int target) {
+        targetStreams = target;
+        List<DataStream> retire = new ArrayList<>();
+        lock.lock();
+        try {
+            for (int i = target + 1; i <= MAX_SLOTS; i++) {
+                DataStream s = slots[i];
+                if (s != null && !s.retiring) {
+                    s.retiring = true;
+                    retire.add(s);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        for (DataStream s : retire) {
+            // Tell the peer first, so it stops sending on the stream and does not count its close as a failure.
+            s.channel.writeAndFlush(Frames.error(s.channel.alloc(), FrameHeader.TYPE_GOAWAY, 0, ErrorCode.UNKNOWN,
+                    "stream retired"), s.channel.voidPromise());
+        }
+        for (int i = 1; i <= target; i++) {
+            openStream(i);
+        }
+    }
+
+    private void closeDrainedRetiring() {
+        List<DataStream> close = new ArrayList<>();
+        lock.lock();
+        try {
+            for (DataStream s : slots) {
+                if (s != null && s.retiring && role == Role.CLIENT) {
+                    boolean busy = false;
+                    for (OutboundTransfer t : outbound.values()) {
+                        for (Chunk c : t.unacked) {
+                            if (c.stream == s) {
+                                busy = true;
+                                break;
+                            }
+                        }
+                    }
+                    if (!busy) {
+                        close.add(s);
+                    }
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        for (DataStream s : close) {
+            s.channel.close();
+        }
+    }
+
+    /** Retransmitted ÷ sent segments over the last period from TCP_INFO, NaN when unknown (NIO, nothing sent). */
+    private double sampleLossRate() {
+        long retrans = 0;
+        long segments = 0;
+        EpollTcpInfo info = new EpollTcpInfo();
+        for (DataStream s : snapshotStreams()) {
+            if (s.channel instanceof EpollSocketChannel && s.channel.isActive()) {
+                ((EpollSocketChannel) s.channel).tcpInfo(info);
+                long r = info.totalRetrans();
+                long mss = Math.max(536, info.sndMss());
+                long sent = s.wireBytesSent;
+                retrans += r - s.lastRetransmits;
+                segments += (sent - s.lastWireBytesSent) / mss;
+                s.lastRetransmits = r;
+                s.lastWireBytesSent = sent;
+            }
+        }
+        return segments < 1000 ? Double.NaN : (double) retrans / segments;
+    }
+
+    /** Mean kernel smoothed RTT over the data streams (TCP_INFO), 0 when unknown. */
+    long tcpSmoothedRttNanos() {
+        long sum = 0;
+        int n = 0;
+        EpollTcpInfo info = new EpollTcpInfo();
+        for (DataStream s : snapshotStreams()) {
+            if (s.channel instanceof EpollSocketChannel && s.channel.isActive()) {
+                ((EpollSocketChannel) s.channel).tcpInfo(info);
+                if (info.rtt() > 0) {
+                    sum += info.rtt() * 1000;
+                    n++;
+                }
+            }
+        }
+        return n == 0 ? 0 : sum / n;
+    }
+
+    long tcpRetransmits() {
+        long sum = 0;
+        EpollTcpInfo info = new EpollTcpInfo();
+        for (DataStream s : snapshotStreams()) {
+            if (s.channel instanceof EpollSocketChannel && s.channel.isActive()) {
+                ((EpollSocketChannel) s.channel).tcpInfo(info);
+                sum += info.totalRetrans();
+            }
+        }
+        return sum;
+    }
+
+    List<DataStream> snapshotStreams() {
+        List<DataStream> out = new ArrayList<>();
+        lock.lock();
+        try {
+            for (DataStream s : slots) {
+                if (s != null) {
+                    out.add(s);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return out;
+    }
+
+    Channel controlChannel() {
+        return control;
+    }
+
+    int targetStreams() {
+        return targetStreams;
+    }
+
+    int chunkBytes() {
+        return chunkBytes;
+    }
+
+    double goodputBitsPerSecond() {
+        return goodputBitsPerSecond;
+    }
+
+    long unackedBytes() {
+        lock.lock();
+        try {
+            return outstandingBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    State state() {
+        return state;
+    }
+
+    Tier tier() {
+        return tier;
+    }
+
+    /** Health (AMST-11): live control + ≥ min streams HEALTHY; ≥ 1 stream DEGRADED; none UNHEALTHY. */
+    io.dwcp.core.spi.Health.Status healthStatus() {
+        int n = activeStreams();
+        boolean stalled = unackedBytes() > 0 && System.nanoTime() - lastAckProgressNanos > settings.stallTimeout.toNanos();
+        if (n == 0) {
+            return io.dwcp.core.spi.Health.Status.UNHEALTHY;
+        }
+        return control != null && n >= settings.minStreams && !stalled ? io.dwcp.core.spi.Health.Status.HEALTHY
+                : io.dwcp.core.spi.Health.Status.DEGRADED;
+    }
+
+    // ------------------------------------------------------------------ termination
+
+    /** Ends the session: fails every transfer, closes every connection. Idempotent; any thread. */
+    void terminate(DwcpException cause) {
+        synchronized (this) {
+            if (state == State.CLOSED) {
+                return;
+            }
+            state = State.CLOSED;
+        }
+        if (heartbeat != null) {
+            heartbeat.cancel(false);
+        }
+        if (ticker != null) {
+            ticker.cancel(false);
+        }
+        if (sessionTimer != null) {
+            sessionTimer.cancel(false);
+        }
+        for (OutboundTransfer t : outbound.values()) {
+            failOutbound(t, cause, false);
+        }
+        for (Reassembly r : inbound.values()) {
+            r.fail(cause);
+        }
+        for (CompletableFuture<Long> f : pings.values()) {
+            f.completeExceptionally(cause);
+        }
+        lock.lock();
+        try {
+            freshQueue.clear();
+            resendQueue.clear();
+        } finally {
+            lock.unlock();
+        }
+        Channel c = control;
+        if (c != null) {
+            c.close();
+        }
+        for (DataStream s : snapshotStreams()) {
+            s.retiring = true;
+            s.channel.close();
+        }
+        transport.sessionClosed(this);
+        if (cause.code() == ErrorCode.CANCELLED) {
+            LOG.info("session {} closed", idHex);
+        } else {
+            LOG.warn("session {} ended: {}", idHex, cause.getMessage());
+        }
+        closeFuture.complete(null);
+    }
+
+    @Override
+    public String toString() {
+        return "AmstSession{" + idHex + ", " + role + ", " + remote + ", " + state + '}';
+    }
+
+    static InboundTransfer describe(long id, TransferKind kind, String key, long len) {
+        return new InboundTransfer(id, kind, key, len);
+    }
+}

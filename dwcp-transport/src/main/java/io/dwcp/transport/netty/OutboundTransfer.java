@@ -1,0 +1,70 @@
+package io.dwcp.transport.netty;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.Transfer;
+import io.dwcp.core.spi.TransferRequest;
+import io.dwcp.core.spi.TransferResult;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A transfer this side sends. Its producer reads the source on a sender thread, cuts chunks and queues them on the
+ * session; acknowledgements free them. {@link #unacked}, {@link #producedBytes}, {@link #endSent} and
+ * {@link #finished} are guarded by the session lock; the rest is volatile or final. Thread-safe.
+ */
+final class OutboundTransfer implements Transfer {
+    final AmstSession session;
+    final long id;
+    final TransferRequest request;
+    final long totalBytes;
+    final long startNanos;
+    final CompletableFuture<TransferResult> completion = new CompletableFuture<>();
+    /** Chunks sent or queued and not yet acknowledged, in offset order. */
+    final ArrayDeque<Chunk> unacked = new ArrayDeque<>();
+    long producedBytes;
+    long chunksProduced;
+    /** Final length once the source ended (streaming), else -1. */
+    long endBytes = -1;
+    boolean finished;
+    volatile long ackedBytes;
+    volatile long wireBytes;
+    volatile long resentChunks;
+    volatile int maxStreams;
+    volatile long lastProgressNanos;
+
+    OutboundTransfer(AmstSession session, long id, TransferRequest request, long startNanos) {
+        this.session = session;
+        this.id = id;
+        this.request = request;
+        this.totalBytes = request.source().lengthBytes();
+        this.startNanos = startNanos;
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public CompletableFuture<TransferResult> completion() {
+        return completion;
+    }
+
+    @Override
+    public long acknowledgedBytes() {
+        return ackedBytes;
+    }
+
+    @Override
+    public boolean cancel() {
+        return session.failOutbound(this, new DwcpException(ErrorCode.CANCELLED, "transfer " + id
+                + " cancelled by the caller"), true);
+    }
+
+    @Override
+    public String toString() {
+        return "transfer " + id + " (" + request.kind() + " '" + request.key() + "', " + totalBytes + " bytes)";
+    }
+}

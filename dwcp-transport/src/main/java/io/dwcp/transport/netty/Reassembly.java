@@ -1,0 +1,274 @@
+package io.dwcp.transport.netty;
+
+/*
+ * Reassembly of one inbound transfer (AMST-5).
+ *
+ * Chunks arrive on any data stream in any order. Event loops place each payload by offset in a sorted map (the
+ * reorder buffer); one delivery thread per transfer (never an event loop) takes the chunk that starts at the
+ * delivered position, hands it to the sink, releases it and advances the position. The delivered position is what
+ * the receiver acknowledges (cumulative ACK on the control connection), so the sender's window bounds what can be
+ * in this buffer: memory stays bounded whatever the speed of the sink, and a slow sink holds the sender back.
+ *
+ * Invariants (under `lock`):
+ *   - every entry of `pending` starts at or after `delivered` (entries wholly below are dropped as duplicates);
+ *   - entries do not start at the same offset (a second copy is a duplicate and is dropped);
+ *   - `limit` (-1 until known) bounds every entry's end; a frame beyond it is CORRUPT_FRAME.
+ * Ownership: `pending` owns one reference to each payload; whoever removes an entry releases it.
+ */
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.InboundTransfer;
+import io.dwcp.core.spi.TransferKind;
+import io.dwcp.core.spi.TransferSink;
+import io.netty.buffer.ByteBuf;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/** Reorder buffer and delivery loop of one inbound transfer. Thread-safe as documented per method. */
+final class Reassembly implements Runnable {
+    private final AmstSession session;
+    final long id;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final TreeMap<Long, ByteBuf> pending = new TreeMap<>();
+    private TransferKind kind;
+    private String key;
+    private boolean opened;
+    /** Total length: from OPEN (known length) or END (streaming); -1 while unknown. */
+    private long limit = -1;
+    private long highestEnd;
+    private volatile long delivered;
+    private long lastAcked;
+    private DwcpException failure;
+    private boolean finished;
+
+    Reassembly(AmstSession session, long id) {
+        this.session = session;
+        this.id = id;
+    }
+
+    long deliveredBytes() {
+        return delivered;
+    }
+
+    /**
+     * Places a DATA payload (borrowed; retained when kept). Event loop. Returns the bytes added to the reorder buffer.
+     *
+     * @throws DwcpException CORRUPT_FRAME beyond the announced length; LIMIT_EXCEEDED over the session's reorder limit
+     */
+    int onData(long offset, ByteBuf payload) {
+        int len = payload.readableBytes();
+        long end = offset + len;
+        if (end < offset) {
+            throw new DwcpException(ErrorCode.CORRUPT_FRAME, "transfer " + id + ": offset " + offset + " + length "
+                    + len + " overflows");
+        }
+        lock.lock();
+        try {
+            if (failure != null || finished || len == 0) {
+                return 0;
+            }
+            if (limit >= 0 && end > limit) {
+                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "transfer " + id + ": chunk at offset " + offset
+                        + " + " + len + " bytes ends beyond the announced length " + limit);
+            }
+            if (end <= delivered || pending.containsKey(offset)) {
+                session.duplicateChunk();
+                return 0;
+            }
+            session.reserveReorder(len);
+            pending.put(offset, payload.retain());
+            highestEnd = Math.max(highestEnd, end);
+            if (offset <= delivered) {
+                changed.signal();
+            }
+            return len;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * OPEN arrived: records what the transfer is. Returns true when the delivery loop should start (first OPEN).
+     *
+     * @throws DwcpException CORRUPT_FRAME when data already received lies beyond the announced length
+     */
+    boolean onOpen(TransferKind kind, String key, long totalBytes) {
+        lock.lock();
+        try {
+            if (opened || failure != null) {
+                return false;
+            }
+            if (totalBytes >= 0 && highestEnd > totalBytes) {
+                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "transfer " + id + ": announced length " + totalBytes
+                        + " is below data already received up to " + highestEnd);
+            }
+            this.kind = kind;
+            this.key = key;
+            this.limit = totalBytes;
+            this.opened = true;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** END of a streaming transfer. Event loop. @throws DwcpException CORRUPT_FRAME when inconsistent */
+    void onEnd(long totalBytes) {
+        lock.lock();
+        try {
+            if (limit >= 0 && limit != totalBytes) {
+                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "transfer " + id + ": END at " + totalBytes
+                        + " but the length is " + limit);
+            }
+            if (highestEnd > totalBytes || delivered > totalBytes) {
+                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "transfer " + id + ": END at " + totalBytes
+                        + " is below data already received up to " + highestEnd);
+            }
+            limit = totalBytes;
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Fails the transfer: wakes the delivery loop, releases buffered chunks. Any thread. Idempotent. */
+    void fail(DwcpException cause) {
+        lock.lock();
+        try {
+            if (failure == null && !finished) {
+                failure = cause;
+            }
+            releasePending();
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Re-sends the cumulative ACK (after a resume). */
+    void resendAck() {
+        session.sendAck(id, delivered);
+    }
+
+    private void releasePending() {
+        long bytes = 0;
+        for (ByteBuf b : pending.values()) {
+            bytes += b.readableBytes();
+            b.release();
+        }
+        pending.clear();
+        session.releaseReorder(bytes);
+    }
+
+    /** The delivery loop: runs on a delivery thread (never an event loop), calls the sink sequentially. */
+    @Override
+    public void run() {
+        TransferSink sink;
+        try {
+            sink = session.handler().onTransfer(session, new InboundTransfer(id, kind, key, limit));
+            if (sink == null) {
+                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the handler refused transfer " + id + " ('" + key + "')");
+            }
+        } catch (Throwable t) {
+            DwcpException e = asDwcp(t, "the handler refused transfer " + id);
+            fail(e);
+            session.finishInbound(this, e);
+            return;
+        }
+        long ackEvery = session.ackEveryBytes();
+        try {
+            while (true) {
+                ByteBuf chunk = null;
+                long chunkOffset = 0;
+                lock.lock();
+                try {
+                    while (true) {
+                        if (failure != null) {
+                            throw failure;
+                        }
+                        if (limit >= 0 && delivered == limit) {
+                            break;
+                        }
+                        Map.Entry<Long, ByteBuf> first = pending.firstEntry();
+                        if (first != null && first.getKey() <= delivered) {
+                            pending.pollFirstEntry();
+                            chunk = first.getValue();
+                            chunkOffset = first.getKey();
+                            break;
+                        }
+                        if (delivered > lastAcked) {
+                            // About to wait: acknowledge what was delivered so the sender's window opens.
+                            lastAcked = delivered;
+                            session.sendAck(id, delivered);
+                        }
+                        changed.await(1, TimeUnit.SECONDS);
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                if (chunk == null) {
+                    break;
+                }
+                int held = chunk.readableBytes();
+                try {
+                    int skip = (int) (delivered - chunkOffset);
+                    if (skip > 0) {
+                        // A chunk overlapping what was delivered (a peer that re-cut its chunks): deliver the rest.
+                        chunk.skipBytes(Math.min(skip, chunk.readableBytes()));
+                    }
+                    int n = chunk.readableBytes();
+                    if (n > 0) {
+                        sink.write(chunk.nioBuffer());
+                        delivered += n;
+                        session.delivered(n);
+                    }
+                } finally {
+                    chunk.release();
+                    session.releaseReorder(held);
+                }
+                if (delivered - lastAcked >= ackEvery) {
+                    lastAcked = delivered;
+                    session.sendAck(id, delivered);
+                }
+            }
+            sink.complete();
+        } catch (Throwable t) {
+            DwcpException e = asDwcp(t, "transfer " + id + " failed at the receiver");
+            fail(e);
+            try {
+                sink.fail(e);
+            } catch (Throwable ignored) {
+                // TransferSink.fail must not throw; a broken sink cannot make the failure worse than reported.
+                ignored.addSuppressed(e);
+            }
+            session.finishInbound(this, e);
+            return;
+        }
+        lock.lock();
+        try {
+            finished = true;
+        } finally {
+            lock.unlock();
+        }
+        session.sendAck(id, delivered);
+        session.finishInbound(this, null);
+    }
+
+    static DwcpException asDwcp(Throwable t, String context) {
+        DwcpException d = DwcpException.find(t);
+        if (d != null) {
+            return d;
+        }
+        if (t instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+            return new DwcpException(ErrorCode.CANCELLED, context + ": interrupted", t);
+        }
+        return new DwcpException(ErrorCode.IO_ERROR, context + ": " + t, t);
+    }
+}
