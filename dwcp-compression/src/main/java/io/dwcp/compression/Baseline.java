@@ -1,0 +1,132 @@
+package io.dwcp.compression;
+
+import io.dwcp.core.spi.BaselineRef;
+
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One baseline of one key (HDE-5): the full content of a state version in a {@link PageStore} (off-heap, page
+ * granular), the 64-bit hash of every page, and its identity (id, version, digest). A delta commit replaces pages in
+ * place and bumps the version; a keyframe creates a new baseline with a new id.
+ *
+ * <p>Lifetime: reference counted. The store holds one reference; every encode or decode using the baseline pins it.
+ * Memory is freed when the last reference goes, so eviction or {@code drop} during a decode cannot free pages under
+ * it. Mutation ({@link #apply}) happens under the key's lock, when no round of that key runs (rounds of one key are
+ * sequential, SPI contract).
+ */
+final class Baseline {
+    final String key;
+    final long id;
+    final Layout layout;
+    final PageStore store;
+    final long[] pageHashes;
+    final Instant chainStart;
+    private volatile long version;
+    private volatile long digest;
+    private volatile int chainLength;
+    private volatile LongIntMap contentIndex;
+    private final AtomicInteger references = new AtomicInteger(1);
+    /** LRU stamp, from a store-wide counter; guarded by the store. */
+    long lastUse;
+
+    Baseline(String key, long id, long version, long digest, Layout layout, PageStore store, long[] pageHashes,
+             Instant chainStart, int chainLength) {
+        this.key = key;
+        this.id = id;
+        this.version = version;
+        this.digest = digest;
+        this.layout = layout;
+        this.store = store;
+        this.pageHashes = pageHashes;
+        this.chainStart = chainStart;
+        this.chainLength = chainLength;
+    }
+
+    BaselineRef ref() {
+        return new BaselineRef(key, id, version, digest);
+    }
+
+    long version() {
+        return version;
+    }
+
+    long digest() {
+        return digest;
+    }
+
+    int chainLength() {
+        return chainLength;
+    }
+
+    long sizeBytes() {
+        return store.sizeBytes();
+    }
+
+    boolean matches(BaselineRef r) {
+        return r != null && r.key().equals(key) && r.id() == id && r.version() == version && r.digest() == digest;
+    }
+
+    /** Pins the baseline; false when it was already released (the caller must treat it as missing). */
+    boolean retain() {
+        for (;;) {
+            int n = references.get();
+            if (n <= 0) {
+                return false;
+            }
+            if (references.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Drops one reference; the last one frees the pages. */
+    void release() {
+        if (references.decrementAndGet() == 0) {
+            store.close();
+        }
+    }
+
+    /**
+     * The content-hash index over this baseline's non-zero pages (hash key → first page with it), built on first use
+     * after each change. Thread-safe (a racing second build is only wasted work).
+     */
+    LongIntMap contentIndex(long zeroHash) {
+        LongIntMap idx = contentIndex;
+        if (idx == null) {
+            int n = pageHashes.length;
+            idx = new LongIntMap(n);
+            for (int p = 0; p < n; p++) {
+                long h = pageHashes[p];
+                if (h != zeroHash) {
+                    idx.putIfAbsent(PageHash.indexKey(h), p);
+                }
+            }
+            contentIndex = idx;
+        }
+        return idx;
+    }
+
+    /**
+     * Replaces the pages of {@code slots} (a verified or acknowledged delta) and moves to {@code newVersion} with
+     * {@code newDigest}. Caller holds the key's lock.
+     */
+    void apply(SlotPages slots, long newVersion, long newDigest) {
+        for (int s = 0; s < slots.count(); s++) {
+            long page = slots.page(s);
+            ByteBuffer src = slots.chunk(s);
+            store.writePage(page, src, slots.offset(s));
+            pageHashes[(int) page] = slots.hash(s);
+        }
+        contentIndex = null;
+        version = newVersion;
+        digest = newDigest;
+        chainLength = chainLength + 1;
+    }
+
+    @Override
+    public String toString() {
+        return ref().toString();
+    }
+}

@@ -1,0 +1,497 @@
+package io.dwcp.compression;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.Tier;
+import io.dwcp.core.spi.BaselineRef;
+import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.EncodeOptions;
+import io.dwcp.core.spi.EncodeResult;
+import io.dwcp.core.spi.FrameSink;
+import io.dwcp.core.spi.Health;
+import io.dwcp.core.spi.StateCodec;
+import io.dwcp.core.spi.StateDecoder;
+import io.dwcp.core.state.StateRegion;
+import io.dwcp.core.state.VmState;
+import io.dwcp.core.state.WritableRegion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+
+/**
+ * The HDE state codec (SPEC §5): page classes + XOR delta + zstd, with per-key baselines. Created by
+ * {@link HdeCodecProvider}; see {@link RoundEncoder} and {@link HdeDecoder} for the algorithms and
+ * {@code docs/hde-wire-format.md} for the frames.
+ *
+ * <p>Threads: {@code start()} creates a pool of {@code workerThreads()} workers ({@code dwcp-compression-worker-N}, each
+ * with its own zstd contexts), a coordinator pool ({@code dwcp-compression-coord-N}) that runs one round per thread and
+ * waits on workers, and one pruner ({@code dwcp-compression-pruner}). {@code stop()} shuts them down, fails queued
+ * rounds with {@code CANCELLED}, frees every baseline and removes the meters; the codec may start again (receivers
+ * then answer {@code BASELINE_MISSING} and senders send keyframes).
+ *
+ * <p>Thread-safe. Rounds of different keys run concurrently; rounds of one key are serialised by a per-key lock.
+ */
+final class HdeCodec implements StateCodec {
+    private static final Logger LOG = LoggerFactory.getLogger(HdeCodec.class);
+
+    private final ComponentContext context;
+    private final HdeSettings settings;
+    private final HdeMetrics metrics;
+    private final BaselineStore baselines;
+    private final LevelController levels;
+    private final LongSupplier ids;
+    private final Path tempDir;
+    private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
+    private final Map<String, Double> keyframeRatios = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> ratioForcesKeyframe = new ConcurrentHashMap<>();
+    private final Object lifecycle = new Object();
+    private volatile ThreadPoolExecutor workers;
+    private volatile ThreadPoolExecutor coordinators;
+    private volatile ScheduledExecutorService pruner;
+    private volatile boolean running;
+    private volatile long lastHighEntropyTrialMillis = Long.MIN_VALUE / 2;
+    private volatile boolean highEntropyCompresses;
+
+    HdeCodec(ComponentContext context, LongSupplier ids) {
+        this.context = Objects.requireNonNull(context, "context");
+        this.settings = new HdeSettings(context.config());
+        this.metrics = new HdeMetrics(context.clock());
+        this.baselines = new BaselineStore(settings, context.clock(), metrics);
+        this.levels = new LevelController(context.clock(), settings.adjustInterval, metrics);
+        this.ids = ids;
+        this.tempDir = Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    @Override
+    public String name() {
+        return "compression";
+    }
+
+    @Override
+    public void start() {
+        synchronized (lifecycle) {
+            if (running) {
+                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is already running");
+            }
+            int threads = Math.max(1, context.workerThreads());
+            AtomicInteger wn = new AtomicInteger();
+            workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
+                    r -> new Worker(r, "dwcp-compression-worker-" + wn.incrementAndGet()));
+            AtomicInteger cn = new AtomicInteger();
+            int coordinatorThreads = Math.max(2, threads);
+            coordinators = new ThreadPoolExecutor(coordinatorThreads, coordinatorThreads, 30, TimeUnit.SECONDS,
+                    new LinkedBlockingQueue<>(), r -> {
+                        Thread t = new Thread(r, "dwcp-compression-coord-" + cn.incrementAndGet());
+                        t.setDaemon(true);
+                        return t;
+                    });
+            coordinators.allowCoreThreadTimeOut(true);
+            ScheduledThreadPoolExecutor p = new ScheduledThreadPoolExecutor(1, r -> {
+                Thread t = new Thread(r, "dwcp-compression-pruner");
+                t.setDaemon(true);
+                return t;
+            });
+            long period = settings.pruneInterval.toMillis();
+            p.scheduleAtFixedRate(this::pruneSafely, period, period, TimeUnit.MILLISECONDS);
+            pruner = p;
+            metrics.register(context.meterRegistry(), baselines);
+            running = true;
+            LOG.info("HDE codec started: {} worker threads, batch {} B, baseline cap {} B", threads,
+                    settings.batchSizeBytes, settings.baselineMaxMemoryBytes);
+        }
+    }
+
+    private void pruneSafely() {
+        try {
+            int removed = baselines.prune();
+            if (removed > 0) {
+                LOG.debug("pruned {} aged baselines", removed);
+            }
+        } catch (Throwable t) {
+            // Thread boundary: a pruner failure must not kill the scheduler; report it to the manager.
+            context.reportFailure(t);
+        }
+    }
+
+    @Override
+    public void stop() throws InterruptedException {
+        synchronized (lifecycle) {
+            if (!running && workers == null) {
+                return;
+            }
+            running = false;
+            long timeoutMillis = 30_000;
+            pruner.shutdownNow();
+            coordinators.shutdown();
+            if (!coordinators.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
+                coordinators.shutdownNow();
+            }
+            workers.shutdown();
+            if (!workers.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
+                workers.shutdownNow();
+            }
+            baselines.clear();
+            metrics.remove(context.meterRegistry());
+            workers = null;
+            coordinators = null;
+            pruner = null;
+            LOG.info("HDE codec stopped");
+        }
+    }
+
+    @Override
+    public Health health() {
+        if (!running) {
+            return Health.unknown("not running");
+        }
+        return Health.healthy(baselines.count() + " baselines, " + baselines.bytes() + " bytes");
+    }
+
+    // ---------------------------------------------------------------- package-private collaborators
+
+    HdeSettings settings() {
+        return settings;
+    }
+
+    HdeMetrics metrics() {
+        return metrics;
+    }
+
+    BaselineStore baselines() {
+        return baselines;
+    }
+
+    LevelController levels() {
+        return levels;
+    }
+
+    Clock clock() {
+        return context.clock();
+    }
+
+    Path tempDir() {
+        return tempDir;
+    }
+
+    ExecutorService workers() {
+        ExecutorService w = workers;
+        if (w == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running");
+        }
+        return w;
+    }
+
+    /**
+     * Incompressible-data gate (HDE-7a): the byte entropy of a 4 KiB sample of the data stream. A high-entropy batch
+     * is stored without trying zstd, unless the last trial on such a batch compressed, or {@code reprobe-interval}
+     * passed since it; so the decision is re-made regularly and never latches.
+     */
+    boolean worthCompressing(ByteBuffer raw, int controlLength, int rawLength) {
+        if (!settings.adaptiveEnabled) {
+            return true;
+        }
+        int dataLength = rawLength - controlLength;
+        if (dataLength < 4096) {
+            return true;
+        }
+        if (!highEntropy(raw, controlLength, dataLength)) {
+            return true;
+        }
+        if (highEntropyCompresses) {
+            return true;
+        }
+        long now = context.clock().millis();
+        if (now - lastHighEntropyTrialMillis >= settings.reprobeInterval.toMillis()) {
+            lastHighEntropyTrialMillis = now;
+            highEntropyCompresses = true;
+            return true;
+        }
+        return false;
+    }
+
+    /** A trial of a batch did not reach min-ratio: high-entropy batches are stored until the next re-probe. */
+    void markIncompressible() {
+        highEntropyCompresses = false;
+        lastHighEntropyTrialMillis = context.clock().millis();
+    }
+
+    private static boolean highEntropy(ByteBuffer raw, int start, int length) {
+        int[] histogram = new int[256];
+        int pieces = 64;
+        int step = length / pieces;
+        int n = 0;
+        for (int i = 0; i < pieces; i++) {
+            int p = start + i * step;
+            for (int j = 0; j < 64 && j < step; j++) {
+                histogram[raw.get(p + j) & 0xFF]++;
+                n++;
+            }
+        }
+        double entropy = 0;
+        for (int c : histogram) {
+            if (c > 0) {
+                double q = (double) c / n;
+                entropy -= q * Math.log(q);
+            }
+        }
+        return entropy / Math.log(2) >= 7.9;
+    }
+
+    // ---------------------------------------------------------------- StateCodec
+
+    @Override
+    public CompletableFuture<EncodeResult> encode(VmState<? extends StateRegion> state, EncodeOptions options, FrameSink sink) {
+        if (state == null || options == null || sink == null) {
+            throw new IllegalArgumentException("state, options and sink must not be null");
+        }
+        ThreadPoolExecutor c = coordinators;
+        if (!running || c == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
+        }
+        CompletableFuture<EncodeResult> result = new CompletableFuture<>();
+        try {
+            c.execute(() -> {
+                try {
+                    result.complete(encodeNow(state, options, sink));
+                } catch (Throwable t) {
+                    result.completeExceptionally(t);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(new DwcpException(ErrorCode.CANCELLED, "HDE codec stopped", e));
+        }
+        return result;
+    }
+
+    private ReentrantLock lock(String key) {
+        return keyLocks.computeIfAbsent(key, k -> new ReentrantLock());
+    }
+
+    private EncodeResult encodeNow(VmState<? extends StateRegion> state, EncodeOptions options, FrameSink sink) throws Exception {
+        ReentrantLock lock = lock(state.key());
+        lock.lock();
+        try {
+            return encodeLocked(state, options, sink);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private EncodeResult encodeLocked(VmState<? extends StateRegion> state, EncodeOptions options, FrameSink sink) throws Exception {
+        long t0 = System.nanoTime();
+        String key = state.key();
+        Layout layout = Layout.of(state);
+        Instant now = context.clock().instant();
+        Optional<BaselineRef> peer = options.peerBaseline();
+        Baseline base = baselines.acquire(BaselineStore.Side.SENDER, key);
+        String reason = null;
+        if (base == null) {
+            reason = peer.isPresent() ? "miss" : "first";
+            if (peer.isPresent()) {
+                metrics.misses.increment();
+            }
+        } else if (!base.matches(peer.orElse(null))) {
+            reason = "miss";
+            metrics.misses.increment();
+        } else if (!base.layout.sameAs(layout)) {
+            reason = "first";
+        } else if (options.forceKeyframe()) {
+            reason = "miss";
+        } else if (Duration.between(base.chainStart, now).compareTo(settings.refreshInterval) >= 0) {
+            reason = "interval";
+        } else if (base.chainLength() >= settings.maxDeltaChain) {
+            reason = "chain";
+        } else if (ratioForcesKeyframe.remove(key) != null) {
+            reason = "ratio";
+        } else if (!settings.enabled || !settings.deltaEnabled) {
+            reason = "first";
+        }
+        int level = settings.enabled ? levels.choose(options.tier(), settings.ceiling(options.tier()), options.linkRate(),
+                context.workerThreads(), settings.adaptiveEnabled) : 0;
+        long roundId = nextId();
+        RoundEncoder enc;
+        EncodeResult result;
+        if (reason != null) {
+            if (base != null) {
+                base.release();
+                base = null;
+            }
+            baselines.releaseSender(key);
+            long bytes = layout.totalPages() * layout.pageSizeBytes;
+            BaselineStore.Reservation reservation = baselines.reserve(BaselineStore.Side.SENDER, key, bytes);
+            PageStore target = reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir);
+            long producedId = nextId();
+            enc = new RoundEncoder(this, state, layout, null, target, options.dirtyPages().orElse(null), level, sink,
+                    roundId, producedId, 0);
+            try {
+                enc.run();
+            } catch (Exception | Error e) {
+                target.close();
+                baselines.unreserve(reservation);
+                throw e;
+            }
+            Baseline produced = new Baseline(key, producedId, 0, enc.digest, layout, target, enc.newHashes, now, 0);
+            if (reservation.retain) {
+                baselines.setPending(key, Pending.keyframe(produced, reservation));
+            } else {
+                produced.release();
+                baselines.unreserve(reservation);
+            }
+            metrics.keyframes[reasonIndex(reason)].increment();
+            result = result(key, true, null, produced.ref(), layout, enc, t0);
+            if (result.encodedBytes() > 0) {
+                keyframeRatios.put(key, result.ratio());
+            }
+        } else {
+            try {
+                long producedVersion = base.version() + 1;
+                enc = new RoundEncoder(this, state, layout, base, null, options.dirtyPages().orElse(null), level, sink,
+                        roundId, base.id, producedVersion);
+                try {
+                    enc.run();
+                } catch (Exception | Error e) {
+                    enc.slots.close();
+                    throw e;
+                }
+                BaselineRef producedRef = new BaselineRef(key, base.id, producedVersion, enc.digest);
+                baselines.setPending(key, Pending.delta(producedRef, base, base.version(), enc.slots));
+                result = result(key, false, base.ref(), producedRef, layout, enc, t0);
+                long[] cc = enc.classCounts;
+                long sent = cc[PageClass.ZERO.ordinal()] + cc[PageClass.MOVED.ordinal()] + cc[PageClass.DUPLICATE.ordinal()]
+                        + cc[PageClass.XOR.ordinal()] + cc[PageClass.LITERAL.ordinal()];
+                metrics.deltaChangedPages.add(sent);
+                metrics.deltaHits.add(cc[PageClass.MOVED.ordinal()] + cc[PageClass.DUPLICATE.ordinal()] + cc[PageClass.XOR.ordinal()]);
+                Double keyframeRatio = keyframeRatios.get(key);
+                if (keyframeRatio != null && keyframeRatio > 0
+                        && result.encodedBytes() > settings.keyframeRatio * (layout.totalBytes / keyframeRatio)) {
+                    ratioForcesKeyframe.put(key, Boolean.TRUE);
+                }
+            } finally {
+                base.release();
+            }
+        }
+        for (PageClass pc : PageClass.values()) {
+            if (pc != PageClass.STORED) {
+                metrics.pages[pc.ordinal()].add(enc.classCounts[pc.ordinal()]);
+            }
+        }
+        metrics.encoded(result.inputBytes(), result.encodedBytes());
+        metrics.encodeRounds.increment();
+        metrics.encodeCpuNanos.add(enc.cpuNanos);
+        levels.observeRatio(result.ratio());
+        safeProgress(options, layout.totalBytes);
+        return result;
+    }
+
+    private static void safeProgress(EncodeOptions options, long total) {
+        try {
+            options.progress().onProgress(total, total);
+        } catch (RuntimeException e) {
+            LOG.warn("progress listener failed; ignored", e);
+        }
+    }
+
+    private static int reasonIndex(String reason) {
+        for (int i = 0; i < HdeMetrics.KEYFRAME_REASONS.length; i++) {
+            if (HdeMetrics.KEYFRAME_REASONS[i].equals(reason)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException(reason);
+    }
+
+    private static EncodeResult result(String key, boolean keyframe, BaselineRef against, BaselineRef produced, Layout layout,
+                                       RoundEncoder enc, long t0) {
+        long[] counts = enc.classCounts.clone();
+        return new EncodeResult(key, keyframe, against, produced, layout.totalBytes, enc.encodedBytes,
+                PageClass.toMap(counts), Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    private long nextId() {
+        long id;
+        do {
+            id = ids.getAsLong();
+        } while (id == 0);
+        return id;
+    }
+
+    @Override
+    public StateDecoder newDecoder(VmState<? extends WritableRegion> replica) {
+        if (replica == null) {
+            throw new IllegalArgumentException("replica must not be null");
+        }
+        if (!running) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
+        }
+        return new HdeDecoder(this, replica);
+    }
+
+    @Override
+    public void acknowledge(BaselineRef ref) {
+        if (ref == null) {
+            throw new IllegalArgumentException("ref must not be null");
+        }
+        ReentrantLock lock = lock(ref.key());
+        lock.lock();
+        try {
+            baselines.acknowledge(ref);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The receiver's committed baseline of {@code key} (what a sender may encode against), else the sender's own
+     * acknowledged one; empty when neither exists or it has aged.
+     */
+    @Override
+    public Optional<BaselineRef> baseline(String key) {
+        if (key == null) {
+            throw new IllegalArgumentException("key must not be null");
+        }
+        BaselineRef r = baselines.committedRef(BaselineStore.Side.RECEIVER, key);
+        if (r == null) {
+            r = baselines.committedRef(BaselineStore.Side.SENDER, key);
+        }
+        return Optional.ofNullable(r);
+    }
+
+    @Override
+    public void drop(String key) {
+        if (key == null) {
+            throw new IllegalArgumentException("key must not be null");
+        }
+        baselines.drop(key);
+        keyframeRatios.remove(key);
+        ratioForcesKeyframe.remove(key);
+    }
+
+    /** Level the next round on {@code tier} would use with {@code options} (tests). */
+    int levelFor(Tier tier, EncodeOptions options) {
+        return levels.choose(tier, settings.ceiling(tier), options.linkRate(), context.workerThreads(), settings.adaptiveEnabled);
+    }
+
+    @Override
+    public String toString() {
+        return "HdeCodec{running=" + running + ", baselines=" + baselines.count() + "}";
+    }
+}

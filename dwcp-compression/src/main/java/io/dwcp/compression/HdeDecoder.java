@@ -1,0 +1,583 @@
+package io.dwcp.compression;
+
+import com.github.luben.zstd.ZstdDecompressCtx;
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.BaselineRef;
+import io.dwcp.core.spi.DecodeResult;
+import io.dwcp.core.spi.StateDecoder;
+import io.dwcp.core.state.VmState;
+import io.dwcp.core.state.WritableRegion;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+
+/*
+ * Decoding of one round (HDE-1). Maintainer notes.
+ *
+ * Every frame is checked before anything is allocated for it: length, magic, version, CRC32C, type, flags, sequence,
+ * round id, the baseline triple, then the type's own fields against the replica's shape and the limits
+ * (max-decoded-frame bounds the one buffer a batch may need). Pages are decoded into scratch only:
+ *  - a keyframe into a new page store (direct memory when the baseline budget allows it, else a deleted temporary
+ *    file), which becomes the receiver's baseline after commit, so a keyframe needs no second copy;
+ *  - a delta into SlotPages (the replaced pages in direct memory); moved and XOR pages read the pinned baseline,
+ *    which does not change before commit.
+ * finish() compares the state digest, updated page by page from the baseline's page hashes, with the sender's, and only
+ * then writes the replica and commits the baseline. Any failure before that leaves replica and baseline as they were;
+ * the scratch is freed by close().
+ *
+ * Confined to the thread that feeds it.
+ */
+final class HdeDecoder implements StateDecoder {
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final int SLOT_CHUNK_BYTES = 1 << 20;
+
+    private enum Phase { NEW, BEGUN, ENDED, FINISHED, FAILED, CLOSED }
+
+    private final HdeCodec codec;
+    private final VmState<? extends WritableRegion> replica;
+    private final Layout layout;
+    private final int pageSize;
+    private final long zeroHash;
+    private final int rawLimit;
+    private Phase phase = Phase.NEW;
+
+    private long roundId;
+    private int flags;
+    private boolean keyframe;
+    private long againstId;
+    private long againstVersion;
+    private long againstDigest;
+    private long producedId;
+    private long producedVersion;
+
+    private Baseline base;
+    private BaselineStore.Reservation reservation;
+    private PageStore staging;
+    private long[] hashes;
+    private SlotPages slots;
+    private ByteBuffer slotChunk;
+    private int slotChunkIndex = -1;
+    private int slotChunkUsed;
+
+    private int nextSequence;
+    private long nextPage;
+    private long nextSlot;
+    private long digest;
+    private long expectedDigest;
+    private long encodedBytes;
+    private long cpuNanos;
+    private Instant started;
+    private byte[] raw = new byte[0];
+    private ZstdDecompressCtx zstd;
+
+    HdeDecoder(HdeCodec codec, VmState<? extends WritableRegion> replica) {
+        this.codec = codec;
+        this.replica = replica;
+        this.layout = Layout.of(replica);
+        this.pageSize = layout.pageSizeBytes;
+        this.zeroHash = PageHash.zeroHash(pageSize);
+        this.rawLimit = codec.settings().rawBatchLimit(pageSize);
+    }
+
+    @Override
+    public void accept(ByteBuffer frame) {
+        if (frame == null) {
+            throw new IllegalArgumentException("frame must not be null");
+        }
+        if (phase == Phase.FAILED || phase == Phase.CLOSED || phase == Phase.FINISHED) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "decoder of " + replica.key() + " is " + phase
+                    + " and accepts no more frames");
+        }
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
+        if (started == null) {
+            started = codec.clock().instant();
+        }
+        try {
+            ByteBuffer f = frame.slice().order(ByteOrder.BIG_ENDIAN);
+            long maxFrame = (long) rawLimit + (rawLimit >>> 7) + 1024 + Wire.BATCH_PAYLOAD_OFFSET + Wire.CRC_LENGTH;
+            if (f.remaining() > maxFrame) {
+                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "frame of " + f.remaining()
+                        + " bytes exceeds the " + maxFrame + "-byte limit from max-decoded-frame");
+            }
+            int type = Wire.check(f, 0);
+            checkRound(f, type);
+            switch (type) {
+                case Wire.TYPE_BEGIN:
+                    begin(f);
+                    break;
+                case Wire.TYPE_BATCH:
+                    batch(f);
+                    break;
+                default:
+                    end(f);
+                    break;
+            }
+            nextSequence++;
+            if (type != Wire.TYPE_END) {
+                encodedBytes += f.remaining();
+            }
+        } catch (DwcpException e) {
+            fail(e);
+            throw e;
+        } catch (RuntimeException e) {
+            DwcpException d = new DwcpException(ErrorCode.CORRUPT_FRAME, "undecodable frame for " + replica.key() + ": " + e, e);
+            fail(d);
+            throw d;
+        } finally {
+            cpuNanos += THREADS.getCurrentThreadCpuTime() - cpu0;
+        }
+    }
+
+    private void fail(DwcpException e) {
+        if (e.code() == ErrorCode.CHECKSUM_MISMATCH) {
+            codec.metrics().checksumFailures.increment();
+        }
+        if (e.code() == ErrorCode.BASELINE_MISSING) {
+            codec.metrics().misses.increment();
+        }
+        releaseScratch();
+        phase = Phase.FAILED;
+    }
+
+    private void checkRound(ByteBuffer f, int type) {
+        int seq = f.getInt(Wire.SEQUENCE_OFFSET);
+        if (seq != nextSequence) {
+            throw Wire.corrupt("frame sequence " + Integer.toUnsignedString(seq) + " where " + nextSequence
+                    + " was expected (missing, repeated or reordered frame)");
+        }
+        if (phase == Phase.NEW) {
+            if (type != Wire.TYPE_BEGIN) {
+                throw Wire.corrupt("round starts with frame type " + type + ", expected BEGIN");
+            }
+            return;
+        }
+        if (phase == Phase.ENDED) {
+            throw Wire.corrupt("frame after END");
+        }
+        if (type == Wire.TYPE_BEGIN) {
+            throw Wire.corrupt("second BEGIN frame in one round");
+        }
+        if (f.getLong(Wire.ROUND_ID_OFFSET) != roundId || (f.getShort(Wire.FLAGS_OFFSET) & 0xFFFF) != flags
+                || f.getLong(Wire.BASELINE_ID_OFFSET) != againstId || f.getLong(Wire.BASELINE_VERSION_OFFSET) != againstVersion
+                || f.getLong(Wire.BASELINE_DIGEST_OFFSET) != againstDigest) {
+            throw Wire.corrupt("frame belongs to another round: " + Wire.describe(f, 0));
+        }
+    }
+
+    // ---------------------------------------------------------------- BEGIN
+
+    private void begin(ByteBuffer f) {
+        int length = f.remaining();
+        if (length < Wire.BEGIN_KEY_OFFSET + Wire.CRC_LENGTH) {
+            throw Wire.corrupt("BEGIN frame of " + length + " bytes is too short");
+        }
+        int keyLength = f.getShort(Wire.BEGIN_KEY_LENGTH_OFFSET) & 0xFFFF;
+        int regions = f.getInt(Wire.BEGIN_REGION_COUNT_OFFSET);
+        if (keyLength > Wire.MAX_KEY_BYTES || regions < 0 || regions > Wire.MAX_REGIONS
+                || (long) Wire.BEGIN_KEY_OFFSET + keyLength + 8L * regions + Wire.CRC_LENGTH != length) {
+            throw Wire.corrupt("BEGIN frame of " + length + " bytes does not hold a " + keyLength + "-byte key and "
+                    + regions + " regions");
+        }
+        String key;
+        try {
+            key = StandardCharsets.UTF_8.newDecoder().decode(f.slice(Wire.BEGIN_KEY_OFFSET, keyLength)).toString();
+        } catch (CharacterCodingException e) {
+            throw new DwcpException(ErrorCode.CORRUPT_FRAME, "BEGIN key is not UTF-8", e);
+        }
+        if (!key.equals(replica.key())) {
+            throw Wire.corrupt("round is for key '" + key + "', this decoder's replica is '" + replica.key() + "'");
+        }
+        int ps = f.getInt(Wire.BEGIN_PAGE_SIZE_OFFSET);
+        if (ps != pageSize) {
+            throw Wire.corrupt("round has " + ps + "-byte pages, replica " + pageSize);
+        }
+        if (regions != layout.regionCount()) {
+            throw Wire.corrupt("round has " + regions + " regions, replica " + layout.regionCount());
+        }
+        int p = Wire.BEGIN_KEY_OFFSET + keyLength;
+        for (int r = 0; r < regions; r++, p += 8) {
+            if (f.getLong(p) != layout.regionBytes[r]) {
+                throw Wire.corrupt("region " + r + " is " + f.getLong(p) + " bytes in the round, "
+                        + layout.regionBytes[r] + " in the replica");
+            }
+        }
+        if (f.getLong(Wire.BEGIN_TOTAL_BYTES_OFFSET) != layout.totalBytes) {
+            throw Wire.corrupt("total size " + f.getLong(Wire.BEGIN_TOTAL_BYTES_OFFSET) + " differs from the replica's "
+                    + layout.totalBytes);
+        }
+        int dictionary = f.getInt(Wire.BEGIN_DICTIONARY_ID_OFFSET);
+        if (dictionary != 0) {
+            throw new DwcpException(ErrorCode.DICTIONARY_MISSING, "round uses dictionary 0x" + Integer.toHexString(dictionary)
+                    + ", this decoder has none");
+        }
+        if (layout.totalPages() > Integer.MAX_VALUE - 8) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "state of " + layout.totalPages() + " pages is too large");
+        }
+        roundId = f.getLong(Wire.ROUND_ID_OFFSET);
+        flags = f.getShort(Wire.FLAGS_OFFSET) & 0xFFFF;
+        keyframe = (flags & Wire.FLAG_KEYFRAME) != 0;
+        againstId = f.getLong(Wire.BASELINE_ID_OFFSET);
+        againstVersion = f.getLong(Wire.BASELINE_VERSION_OFFSET);
+        againstDigest = f.getLong(Wire.BASELINE_DIGEST_OFFSET);
+        producedId = f.getLong(Wire.BEGIN_PRODUCED_ID_OFFSET);
+        producedVersion = f.getLong(Wire.BEGIN_PRODUCED_VERSION_OFFSET);
+        if (keyframe) {
+            if (againstId != 0 || againstVersion != 0 || againstDigest != 0 || producedVersion != 0) {
+                throw Wire.corrupt("keyframe names a baseline or a non-zero version");
+            }
+            long bytes = layout.totalPages() * pageSize;
+            reservation = codec.baselines().reserve(BaselineStore.Side.RECEIVER, replica.key(), bytes);
+            staging = reservation.newStore(pageSize, layout.totalPages(), codec.tempDir());
+            hashes = new long[(int) layout.totalPages()];
+            digest = 0;
+        } else {
+            BaselineRef wanted = new BaselineRef(key, againstId, againstVersion, againstDigest);
+            Baseline b = codec.baselines().acquire(BaselineStore.Side.RECEIVER, key);
+            if (b == null) {
+                throw new DwcpException(ErrorCode.BASELINE_MISSING, "delta against " + wanted
+                        + " but this receiver holds no baseline of '" + key + "' (never received, evicted or aged)");
+            }
+            if (!b.matches(wanted) || !b.layout.sameAs(layout)) {
+                BaselineRef held = b.ref();
+                b.release();
+                throw new DwcpException(ErrorCode.BASELINE_MISSING, "delta against " + wanted + " but this receiver holds "
+                        + held);
+            }
+            base = b;
+            if (producedId != againstId || producedVersion != againstVersion + 1) {
+                throw Wire.corrupt("delta produces " + Long.toHexString(producedId) + " v" + producedVersion
+                        + ", expected v" + (againstVersion + 1) + " of the same chain");
+            }
+            slots = new SlotPages(pageSize);
+            digest = b.digest();
+        }
+        phase = Phase.BEGUN;
+    }
+
+    // ---------------------------------------------------------------- BATCH
+
+    private void batch(ByteBuffer f) {
+        int length = f.remaining();
+        if (length < Wire.BATCH_PAYLOAD_OFFSET + Wire.CRC_LENGTH) {
+            throw Wire.corrupt("BATCH frame of " + length + " bytes is too short");
+        }
+        long firstPage = f.getLong(Wire.BATCH_FIRST_PAGE_OFFSET);
+        long pageCount = f.getInt(Wire.BATCH_PAGE_COUNT_OFFSET) & 0xFFFFFFFFL;
+        long firstSlot = f.getLong(Wire.BATCH_FIRST_SLOT_OFFSET);
+        int codecId = f.get(Wire.BATCH_CODEC_OFFSET) & 0xFF;
+        int rawLength = f.getInt(Wire.BATCH_RAW_LENGTH_OFFSET);
+        int controlLength = f.getInt(Wire.BATCH_CONTROL_LENGTH_OFFSET);
+        int payloadLength = length - Wire.BATCH_PAYLOAD_OFFSET - Wire.CRC_LENGTH;
+        long totalPages = layout.totalPages();
+        if (f.getInt(Wire.BATCH_RESERVED_OFFSET) != 0 || f.getShort(Wire.BATCH_RESERVED2_OFFSET) != 0) {
+            throw Wire.corrupt("reserved BATCH fields are not zero");
+        }
+        if (firstPage < nextPage || pageCount == 0 || firstPage > totalPages - pageCount
+                || (keyframe && firstPage != nextPage)) {
+            throw Wire.corrupt("batch pages [" + firstPage + ", +" + pageCount + ") do not follow page " + nextPage
+                    + " inside a " + totalPages + "-page state");
+        }
+        if (firstSlot != nextSlot) {
+            throw Wire.corrupt("batch starts at slot " + firstSlot + ", expected " + nextSlot);
+        }
+        if (rawLength < 0 || rawLength > rawLimit) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "batch decodes to " + Integer.toUnsignedString(rawLength)
+                    + " bytes, above max-decoded-frame = " + rawLimit);
+        }
+        if (controlLength < 0 || controlLength > rawLength) {
+            throw Wire.corrupt("control stream of " + controlLength + " bytes in a " + rawLength + "-byte batch");
+        }
+        ByteBuffer rawBuffer;
+        if (codecId == Wire.CODEC_STORED) {
+            if (payloadLength != rawLength) {
+                throw Wire.corrupt("stored batch carries " + payloadLength + " bytes, header says " + rawLength);
+            }
+            rawBuffer = f.slice(Wire.BATCH_PAYLOAD_OFFSET, rawLength);
+        } else if (codecId == Wire.CODEC_ZSTD) {
+            if (raw.length < rawLength) {
+                raw = new byte[Math.max(rawLength, Math.min(rawLimit, raw.length * 2))];
+            }
+            if (zstd == null) {
+                zstd = new ZstdDecompressCtx();
+            }
+            int n;
+            if (f.hasArray()) {
+                n = zstd.decompressByteArray(raw, 0, rawLength, f.array(), f.arrayOffset() + Wire.BATCH_PAYLOAD_OFFSET,
+                        payloadLength);
+            } else {
+                byte[] src = new byte[payloadLength];
+                f.get(Wire.BATCH_PAYLOAD_OFFSET, src);
+                n = zstd.decompressByteArray(raw, 0, rawLength, src, 0, payloadLength);
+            }
+            if (n != rawLength) {
+                throw Wire.corrupt("zstd payload decoded to " + n + " bytes, header says " + rawLength);
+            }
+            rawBuffer = ByteBuffer.wrap(raw, 0, rawLength);
+        } else {
+            throw Wire.corrupt("unknown batch codec " + codecId);
+        }
+        apply(rawBuffer, controlLength, rawLength, firstPage, firstPage + pageCount);
+    }
+
+    private void apply(ByteBuffer rawBuffer, int controlLength, int rawLength, long firstPage, long endPage) {
+        Cursor control = new Cursor(rawBuffer, 0, controlLength, "control stream");
+        Cursor data = new Cursor(rawBuffer, controlLength, rawLength, "data stream");
+        long page = firstPage;
+        long slot = nextSlot;
+        while (control.hasRemaining()) {
+            int op = control.u8();
+            if (op == Wire.OP_UNCHANGED) {
+                long n = control.uleb();
+                if (keyframe || n == 0 || n > endPage - page) {
+                    throw Wire.corrupt("unchanged run of " + n + " pages at page " + page + " is not allowed here");
+                }
+                page += n;
+                continue;
+            }
+            if (page >= endPage) {
+                throw Wire.corrupt("batch has more page operations than its " + (endPage - firstPage) + " pages");
+            }
+            ByteBuffer dst;
+            int off;
+            if (keyframe) {
+                dst = staging.chunk(page);
+                off = staging.offset(page);
+            } else {
+                if (slotChunk == null || slotChunkUsed + pageSize > slotChunk.capacity()) {
+                    slotChunk = DirectMemory.allocate(Math.max(pageSize, SLOT_CHUNK_BYTES / pageSize * pageSize));
+                    slotChunkIndex = slots.addChunk(slotChunk);
+                    slotChunkUsed = 0;
+                }
+                dst = slotChunk;
+                off = slotChunkUsed;
+            }
+            long h;
+            switch (op) {
+                case Wire.OP_ZERO:
+                    if (!keyframe) {
+                        dst.put(off, RoundEncoder.ZERO, 0, pageSize);
+                    }
+                    h = zeroHash;
+                    break;
+                case Wire.OP_MOVED: {
+                    long j = control.uleb();
+                    if (keyframe || j >= layout.totalPages()) {
+                        throw Wire.corrupt("moved page " + page + " refers to baseline page " + j);
+                    }
+                    dst.put(off, base.store.chunk(j), base.store.offset(j), pageSize);
+                    h = base.pageHashes[(int) j];
+                    break;
+                }
+                case Wire.OP_DUPLICATE: {
+                    long d = control.uleb();
+                    if (d >= slot) {
+                        throw Wire.corrupt("duplicate page " + page + " refers " + (d + 1) + " slots back from slot " + slot);
+                    }
+                    long ref = slot - 1 - d;
+                    if (keyframe) {
+                        dst.put(off, staging.chunk(ref), staging.offset(ref), pageSize);
+                        h = hashes[(int) ref];
+                    } else {
+                        int r = (int) ref;
+                        dst.put(off, slots.chunk(r), slots.offset(r), pageSize);
+                        h = slots.hash(r);
+                    }
+                    break;
+                }
+                case Wire.OP_XOR: {
+                    long runs = control.uleb();
+                    if (keyframe || runs == 0 || runs > pageSize) {
+                        throw Wire.corrupt("XOR page " + page + " with " + runs + " runs is not allowed here");
+                    }
+                    dst.put(off, base.store.chunk(page), base.store.offset(page), pageSize);
+                    XorDelta.apply(dst, off, pageSize, (int) runs, control, data);
+                    h = PageHash.hash(dst, off, pageSize);
+                    break;
+                }
+                case Wire.OP_LITERAL:
+                    data.copyTo(dst, off, pageSize);
+                    h = PageHash.hash(dst, off, pageSize);
+                    break;
+                default:
+                    throw Wire.corrupt("unknown page operation " + op + " at page " + page);
+            }
+            if (keyframe) {
+                hashes[(int) page] = h;
+                digest += PageHash.mix(page, h);
+            } else {
+                slots.add(page, h, slotChunkIndex, off);
+                slotChunkUsed += pageSize;
+                digest += PageHash.mix(page, h) - PageHash.mix(page, base.pageHashes[(int) page]);
+            }
+            page++;
+            slot++;
+        }
+        if (page != endPage) {
+            throw Wire.corrupt("batch covers pages up to " + page + ", header says " + endPage);
+        }
+        if (data.hasRemaining()) {
+            throw Wire.corrupt(data.remaining() + " unused bytes at the end of the data stream");
+        }
+        nextPage = endPage;
+        nextSlot = slot;
+    }
+
+    // ---------------------------------------------------------------- END
+
+    private void end(ByteBuffer f) {
+        if (f.remaining() != Wire.END_LENGTH) {
+            throw Wire.corrupt("END frame of " + f.remaining() + " bytes, expected " + Wire.END_LENGTH);
+        }
+        int batches = f.getInt(Wire.END_BATCH_COUNT_OFFSET);
+        if (batches != nextSequence - 1 || f.getInt(Wire.END_RESERVED_OFFSET) != 0) {
+            throw Wire.corrupt("END counts " + Integer.toUnsignedString(batches) + " batches, " + (nextSequence - 1) + " arrived");
+        }
+        if (f.getLong(Wire.END_SLOT_COUNT_OFFSET) != nextSlot) {
+            throw Wire.corrupt("END counts " + f.getLong(Wire.END_SLOT_COUNT_OFFSET) + " pages sent, " + nextSlot + " arrived");
+        }
+        if (f.getLong(Wire.END_ENCODED_BYTES_OFFSET) != encodedBytes) {
+            throw Wire.corrupt("END counts " + f.getLong(Wire.END_ENCODED_BYTES_OFFSET) + " frame bytes, " + encodedBytes
+                    + " arrived");
+        }
+        if (keyframe && nextPage != layout.totalPages()) {
+            throw Wire.corrupt("keyframe ends at page " + nextPage + " of " + layout.totalPages());
+        }
+        expectedDigest = f.getLong(Wire.END_DIGEST_OFFSET);
+        encodedBytes += f.remaining();
+        phase = Phase.ENDED;
+    }
+
+    // ---------------------------------------------------------------- finish
+
+    @Override
+    public DecodeResult finish() {
+        if (phase != Phase.ENDED) {
+            Phase was = phase;
+            if (was == Phase.NEW || was == Phase.BEGUN) {
+                releaseScratch();
+                phase = Phase.FAILED;
+                throw new DwcpException(ErrorCode.TRANSFER_INCOMPLETE, "round of " + replica.key() + " ended after "
+                        + nextSequence + " frames without its END frame");
+            }
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "decoder of " + replica.key() + " is " + was);
+        }
+        if (digest != expectedDigest) {
+            codec.metrics().checksumFailures.increment();
+            releaseScratch();
+            phase = Phase.FAILED;
+            throw new DwcpException(ErrorCode.CHECKSUM_MISMATCH, "reconstructed state of " + replica.key() + " has digest "
+                    + Long.toHexString(digest) + ", the sender's is " + Long.toHexString(expectedDigest));
+        }
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
+        long pagesWritten;
+        try {
+            pagesWritten = keyframe ? writeKeyframe() : writeDelta();
+        } catch (IOException | RuntimeException e) {
+            releaseScratch();
+            phase = Phase.FAILED;
+            throw new DwcpException(ErrorCode.IO_ERROR, "writing the replica of " + replica.key() + " failed; the baseline"
+                    + " was not changed but the replica may be partly written", e);
+        }
+        BaselineRef produced = new BaselineRef(replica.key(), producedId, producedVersion, digest);
+        if (keyframe) {
+            Baseline b = new Baseline(replica.key(), producedId, 0, digest, layout, staging, hashes, codec.clock().instant(), 0);
+            codec.baselines().commit(BaselineStore.Side.RECEIVER, replica.key(), b, reservation);
+            staging = null;
+            reservation = null;
+        } else {
+            base.apply(slots, producedVersion, digest);
+            slots.close();
+            slots = null;
+            base.release();
+            base = null;
+        }
+        cpuNanos += THREADS.getCurrentThreadCpuTime() - cpu0;
+        codec.metrics().decodeRounds.increment();
+        codec.metrics().decodeCpuNanos.add(cpuNanos);
+        phase = Phase.FINISHED;
+        releaseZstd();
+        Duration took = Duration.between(started, codec.clock().instant());
+        return new DecodeResult(replica.key(), produced, encodedBytes, layout.totalBytes, pagesWritten, took);
+    }
+
+    private long writeKeyframe() throws IOException {
+        for (int r = 0; r < layout.regionCount(); r++) {
+            WritableRegion region = replica.region(r);
+            long p = layout.firstPage[r];
+            long end = layout.firstPage[r + 1];
+            while (p < end) {
+                int chunkPages = staging.pagesPerChunk();
+                long chunkEnd = (p / chunkPages + 1) * chunkPages;
+                long e = Math.min(end, chunkEnd);
+                long offset = (p - layout.firstPage[r]) * pageSize;
+                int bytes = (int) Math.min((e - p) * pageSize, layout.regionBytes[r] - offset);
+                region.write(offset, staging.chunk(p).slice(staging.offset(p), bytes));
+                p = e;
+            }
+        }
+        return layout.totalPages();
+    }
+
+    private long writeDelta() throws IOException {
+        for (int s = 0; s < slots.count(); s++) {
+            long page = slots.page(s);
+            int r = layout.regionOf(page);
+            long offset = (page - layout.firstPage[r]) * pageSize;
+            int bytes = layout.validBytes(r, page);
+            replica.region(r).write(offset, slots.chunk(s).slice(slots.offset(s), bytes));
+        }
+        return slots.count();
+    }
+
+    private void releaseScratch() {
+        if (staging != null) {
+            staging.close();
+            staging = null;
+        }
+        if (reservation != null) {
+            codec.baselines().unreserve(reservation);
+            reservation = null;
+        }
+        if (slots != null) {
+            slots.close();
+            slots = null;
+        }
+        if (base != null) {
+            base.release();
+            base = null;
+        }
+        hashes = null;
+        releaseZstd();
+    }
+
+    private void releaseZstd() {
+        if (zstd != null) {
+            zstd.close();
+            zstd = null;
+        }
+        raw = new byte[0];
+    }
+
+    @Override
+    public void close() {
+        if (phase == Phase.CLOSED || phase == Phase.FINISHED) {
+            phase = phase == Phase.FINISHED ? Phase.FINISHED : Phase.CLOSED;
+            return;
+        }
+        releaseScratch();
+        phase = Phase.CLOSED;
+    }
+
+    @Override
+    public String toString() {
+        return "HdeDecoder{key=" + replica.key() + ", phase=" + phase + ", seq=" + nextSequence + ", page=" + nextPage + "}";
+    }
+}

@@ -1,0 +1,79 @@
+package io.dwcp.compression;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.Tier;
+import io.dwcp.core.config.CompressionKeys;
+import io.dwcp.core.config.DwcpConfig;
+
+import java.time.Duration;
+
+/**
+ * The codec's settings, read once from {@link DwcpConfig} through {@link CompressionKeys} at construction. Level
+ * ceilings are dynamic keys, so they are read from the configuration on every round instead. Immutable.
+ */
+final class HdeSettings {
+    final DwcpConfig config;
+    final boolean enabled;
+    final int pageSizeBytes;
+    final int batchSizeBytes;
+    final boolean deltaEnabled;
+    final Duration refreshInterval;
+    final int maxDeltaChain;
+    final Duration maxAge;
+    final Duration pruneInterval;
+    final double keyframeRatio;
+    final long baselineMaxMemoryBytes;
+    final boolean adaptiveEnabled;
+    final double adaptiveMinRatio;
+    final Duration reprobeInterval;
+    final Duration adjustInterval;
+    final int maxDecodedFrameBytes;
+
+    HdeSettings(DwcpConfig config) {
+        this.config = config;
+        this.enabled = config.get(CompressionKeys.ENABLED);
+        this.pageSizeBytes = (int) config.get(CompressionKeys.PAGE_SIZE).bytes();
+        this.batchSizeBytes = (int) config.get(CompressionKeys.BATCH_SIZE).bytes();
+        this.deltaEnabled = config.get(CompressionKeys.DELTA_ENABLED);
+        this.refreshInterval = config.get(CompressionKeys.REFRESH_INTERVAL);
+        this.maxDeltaChain = config.get(CompressionKeys.MAX_DELTA_CHAIN);
+        this.maxAge = config.get(CompressionKeys.MAX_AGE);
+        this.pruneInterval = config.get(CompressionKeys.PRUNE_INTERVAL);
+        this.keyframeRatio = config.get(CompressionKeys.KEYFRAME_RATIO);
+        this.baselineMaxMemoryBytes = config.get(CompressionKeys.BASELINE_MAX_MEMORY).bytes();
+        this.adaptiveEnabled = config.get(CompressionKeys.ADAPTIVE_ENABLED);
+        this.adaptiveMinRatio = config.get(CompressionKeys.ADAPTIVE_MIN_RATIO);
+        this.reprobeInterval = config.get(CompressionKeys.ADAPTIVE_REPROBE_INTERVAL);
+        this.adjustInterval = config.get(CompressionKeys.ADJUST_INTERVAL);
+        this.maxDecodedFrameBytes = (int) config.get(CompressionKeys.MAX_DECODED_FRAME).bytes();
+    }
+
+    /**
+     * The largest raw batch the encoder may produce for {@code pageSizeBytes}: a batch always holds one whole page
+     * plus its control bytes, so the decoder's limit must leave room for that.
+     *
+     * @throws DwcpException {@code LIMIT_EXCEEDED} when one page cannot fit under {@code max-decoded-frame}
+     */
+    int rawBatchLimit(int statePageSizeBytes) {
+        long onePage = statePageSizeBytes + 64L;
+        if (onePage > maxDecodedFrameBytes) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "page size " + statePageSizeBytes
+                    + " B does not fit dwcp.compression.max-decoded-frame = " + maxDecodedFrameBytes
+                    + " B: raise max-decoded-frame or use smaller pages");
+        }
+        return maxDecodedFrameBytes;
+    }
+
+    /** The ceiling level word for {@code tier} ({@code none}, {@code lz4}, {@code zstd:N}). */
+    String ceiling(Tier tier) {
+        switch (tier) {
+            case LOCAL:
+                return config.get(CompressionKeys.LEVEL_LOCAL, tier);
+            case REGIONAL:
+                return config.get(CompressionKeys.LEVEL_REGIONAL, tier);
+            default:
+                return config.get(CompressionKeys.LEVEL_WAN, tier);
+        }
+    }
+}

@@ -1,0 +1,612 @@
+package io.dwcp.compression;
+
+import com.github.luben.zstd.Zstd;
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.FrameSink;
+import io.dwcp.core.state.DirtyPages;
+import io.dwcp.core.state.StateRegion;
+import io.dwcp.core.state.VmState;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+/*
+ * Encoding of one round (HDE-3, HDE-4). Maintainer notes.
+ *
+ * The state is cut into segments of at most 1 MiB that never cross a region or a page-store chunk. Three phases run
+ * as a pipeline:
+ *
+ *  1. Scan (workers, in parallel, submitted at most SCAN_AHEAD segments ahead): read the segment from its region. A
+ *     keyframe reads straight into the new baseline's store; a delta reads into the worker's scratch and compares with
+ *     the baseline (ByteBuffer.mismatch, vectorised) so unchanged pages cost one memcmp. Each page to send is classed:
+ *     zero; moved (its hash is in the baseline's content index and the bytes compare equal); XOR delta against the
+ *     same-offset baseline page when that is below 3/4 page (after a sampled pre-test); else literal. A delta copies
+ *     every sent page into the segment's own direct chunk, which becomes part of the pending baseline.
+ *  2. Resolve (coordinator, sequential, in page order as scans complete): number the sent pages (slots), find
+ *     duplicates of earlier pages of the round (hash map + byte compare; the first occurrence wins, so the result does
+ *     not depend on thread timing), update the state digest, and cut batches once their raw bytes reach batch-size.
+ *  3. Code (workers): write a batch's control and data streams, zstd them (or store them when they do not compress),
+ *     and build the frame. The coordinator hands frames to the sink strictly in sequence order.
+ *
+ * Output depends only on the input, the baseline, the level and the clock (for the incompressible re-probe), never on
+ * the number of threads or their timing.
+ */
+final class RoundEncoder {
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final int SEGMENT_BYTES = 1 << 20;
+    private static final int SCAN_AHEAD = 32;
+    private static final int CODE_AHEAD = 16;
+    private static final int MAX_ZERO_PAGE = 2 << 20;
+    static final ByteBuffer ZERO = DirectMemory.allocate(MAX_ZERO_PAGE).asReadOnlyBuffer();
+    /** Per-page control bytes beyond the data: op, gap run, reference or run count (conservative). */
+    private static final int OP_OVERHEAD = 24;
+
+    private final HdeCodec codec;
+    private final VmState<? extends StateRegion> state;
+    private final Layout layout;
+    private final Baseline base;
+    private final PageStore target;
+    private final DirtyPages dirty;
+    private final int level;
+    private final FrameSink sink;
+    private final ExecutorService executor;
+    private final int pageSize;
+    private final long zeroHash;
+    private final int batchSize;
+    private final int rawLimit;
+    private final long roundId;
+    private final long producedId;
+    private final long producedVersion;
+    private final int flags;
+    private final boolean keyframe;
+
+    // Results, valid after run().
+    final SlotPages slots;
+    final long[] newHashes;
+    final long[] classCounts = new long[PageClass.values().length];
+    long digest;
+    long encodedBytes;
+    long cpuNanos;
+    private int sequence;
+    private long nextSlot;
+    private final LongIntMap duplicates;
+    private final LongIntMap baseIndex;
+
+    // Batch being cut.
+    private final List<Segment> batchSegments = new ArrayList<>();
+    private final List<int[]> batchRanges = new ArrayList<>();
+    private long batchFirstPage = -1;
+    private long batchLastPage;
+    private long batchFirstSlot;
+    private long batchRawBytes;
+    private final ArrayDeque<Future<byte[]>> coding = new ArrayDeque<>();
+
+    RoundEncoder(HdeCodec codec, VmState<? extends StateRegion> state, Layout layout, Baseline base, PageStore target,
+                 DirtyPages dirty, int level, FrameSink sink, long roundId, long producedId, long producedVersion) {
+        this.codec = codec;
+        this.state = state;
+        this.layout = layout;
+        this.base = base;
+        this.target = target;
+        this.dirty = dirty;
+        this.level = level;
+        this.sink = sink;
+        this.executor = codec.workers();
+        this.pageSize = layout.pageSizeBytes;
+        this.zeroHash = PageHash.zeroHash(pageSize);
+        this.batchSize = Math.max(codec.settings().batchSizeBytes, pageSize);
+        this.rawLimit = codec.settings().rawBatchLimit(pageSize);
+        this.roundId = roundId;
+        this.producedId = producedId;
+        this.producedVersion = producedVersion;
+        this.keyframe = base == null;
+        this.flags = keyframe ? Wire.FLAG_KEYFRAME : 0;
+        long pages = layout.totalPages();
+        if (pages > Integer.MAX_VALUE - 8) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "state of " + pages + " pages exceeds the "
+                    + (Integer.MAX_VALUE - 8) + "-page limit of one HDE state: use larger pages or split the state");
+        }
+        this.slots = keyframe ? null : new SlotPages(pageSize);
+        this.newHashes = keyframe ? new long[(int) pages] : null;
+        this.duplicates = new LongIntMap((int) Math.min(pages, 1 << 22));
+        this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
+        this.digest = keyframe ? 0 : base.digest();
+    }
+
+    /** Encodes the round: BEGIN, batches, END. Blocks the calling (coordinator) thread. */
+    void run() throws Exception {
+        emit(beginFrame());
+        List<Segment> plan = segments();
+        List<Future<Segment>> scans = new ArrayList<>(plan.size());
+        int submitted = 0;
+        try {
+            for (int i = 0; i < plan.size(); i++) {
+                while (submitted < plan.size() && submitted < i + SCAN_AHEAD) {
+                    Segment s = plan.get(submitted);
+                    scans.add(executor.submit(() -> scan(s)));
+                    submitted++;
+                }
+                Segment s = get(scans.get(i));
+                scans.set(i, null);
+                resolve(s);
+                drainDone();
+            }
+            closeBatch();
+            while (!coding.isEmpty()) {
+                emit(get(coding.removeFirst()));
+            }
+        } catch (Exception | Error e) {
+            for (Future<?> f : scans) {
+                if (f != null) {
+                    f.cancel(false);
+                }
+            }
+            for (Future<?> f : coding) {
+                f.cancel(false);
+            }
+            throw e;
+        }
+        emit(endFrame());
+    }
+
+    private static <T> T get(Future<T> f) throws Exception {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof Exception) {
+                throw (Exception) c;
+            }
+            if (c instanceof Error) {
+                throw (Error) c;
+            }
+            throw e;
+        }
+    }
+
+    private void emit(byte[] frame) throws Exception {
+        encodedBytes += frame.length;
+        sink.accept(ByteBuffer.wrap(frame));
+    }
+
+    private void drainDone() throws Exception {
+        while (!coding.isEmpty() && (coding.peekFirst().isDone() || coding.size() > CODE_AHEAD)) {
+            emit(get(coding.removeFirst()));
+        }
+    }
+
+    /** Segments of at most 1 MiB, never crossing a region or a store chunk. */
+    private List<Segment> segments() {
+        List<Segment> out = new ArrayList<>();
+        int segPages = Math.max(1, SEGMENT_BYTES / pageSize);
+        int chunkPages = Math.max(1, PageStore.CHUNK_BYTES / pageSize);
+        for (int r = 0; r < layout.regionCount(); r++) {
+            long p = layout.firstPage[r];
+            long end = layout.firstPage[r + 1];
+            while (p < end) {
+                long chunkEnd = (p / chunkPages + 1) * chunkPages;
+                long e = Math.min(end, Math.min(p + segPages, chunkEnd));
+                out.add(new Segment(p, (int) (e - p)));
+                p = e;
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- phase 1: scan (worker)
+
+    private Segment scan(Segment s) throws IOException {
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
+        int region = layout.regionOf(s.firstPage);
+        long regionOffset = (s.firstPage - layout.firstPage[region]) * pageSize;
+        int validBytes = (int) Math.min((long) s.pageCount * pageSize, layout.regionBytes[region] - regionOffset);
+        int bytes = s.pageCount * pageSize;
+        StateRegion src = state.region(region);
+        if (keyframe) {
+            ByteBuffer chunk = target.chunk(s.firstPage);
+            int off = target.offset(s.firstPage);
+            src.read(regionOffset, chunk.slice(off, validBytes));
+            scanKeyframe(s, chunk, off);
+        } else {
+            Worker w = Worker.current();
+            w.read = Worker.ensure(w.read, bytes);
+            ByteBuffer buf = w.read;
+            src.read(regionOffset, buf.slice(0, validBytes));
+            if (validBytes < bytes) {
+                buf.put(validBytes, ZERO, 0, bytes - validBytes);
+            }
+            scanDelta(s, buf, region);
+        }
+        addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
+        return s;
+    }
+
+    private synchronized void addCpu(long nanos) {
+        cpuNanos += nanos;
+    }
+
+    private void scanKeyframe(Segment s, ByteBuffer chunk, int off) {
+        int n = s.pageCount;
+        s.allocate(n);
+        s.contentChunk = chunk;
+        for (int i = 0; i < n; i++) {
+            int o = off + i * pageSize;
+            s.page[i] = s.firstPage + i;
+            s.contentOffset[i] = o;
+            if (isZero(chunk, o)) {
+                s.op[i] = Wire.OP_ZERO;
+                s.hash[i] = zeroHash;
+            } else {
+                s.op[i] = Wire.OP_LITERAL;
+                s.hash[i] = PageHash.hash(chunk, o, pageSize);
+            }
+        }
+        s.count = n;
+    }
+
+    private boolean isZero(ByteBuffer chunk, int off) {
+        return chunk.slice(off, pageSize).mismatch(ZERO.slice(0, pageSize)) < 0;
+    }
+
+    private void scanDelta(Segment s, ByteBuffer buf, int region) {
+        ByteBuffer baseChunk = base.store.chunk(s.firstPage);
+        int baseOff = base.store.offset(s.firstPage);
+        int n = s.pageCount;
+        int[] changed = new int[n];
+        int c = 0;
+        if (dirty != null) {
+            long local0 = s.firstPage - layout.firstPage[region];
+            for (int i = 0; i < n; i++) {
+                if (dirty.contains(region, local0 + i) && differs(buf, i * pageSize, baseChunk, baseOff + i * pageSize, pageSize)) {
+                    changed[c++] = i;
+                }
+            }
+        } else {
+            int total = n * pageSize;
+            int pos = 0;
+            while (pos < total) {
+                int m = buf.slice(pos, total - pos).mismatch(baseChunk.slice(baseOff + pos, total - pos));
+                if (m < 0) {
+                    break;
+                }
+                int i = (pos + m) / pageSize;
+                changed[c++] = i;
+                pos = (i + 1) * pageSize;
+            }
+        }
+        s.allocate(c);
+        s.count = c;
+        if (c == 0) {
+            return;
+        }
+        ByteBuffer content = DirectMemory.allocate(c * pageSize);
+        s.contentChunk = content;
+        s.xorControl = new Bytes(256);
+        s.xorData = new Bytes(1024);
+        Worker w = Worker.current();
+        int budget = pageSize - pageSize / 4;
+        for (int k = 0; k < c; k++) {
+            int i = changed[k];
+            long page = s.firstPage + i;
+            int co = k * pageSize;
+            content.put(co, buf, i * pageSize, pageSize);
+            s.page[k] = page;
+            s.contentOffset[k] = co;
+            if (isZero(content, co)) {
+                s.op[k] = Wire.OP_ZERO;
+                s.hash[k] = zeroHash;
+                continue;
+            }
+            long h = PageHash.hash(content, co, pageSize);
+            s.hash[k] = h;
+            int j = baseIndex.get(PageHash.indexKey(h));
+            if (j >= 0 && base.pageHashes[j] == h
+                    && !differs(content, co, base.store.chunk(j), base.store.offset(j), pageSize)) {
+                s.op[k] = Wire.OP_MOVED;
+                s.ref[k] = j;
+                continue;
+            }
+            int bo = baseOff + i * pageSize;
+            if (!XorDelta.looksRewritten(baseChunk, bo, content, co, pageSize)) {
+                baseChunk.get(bo, w.oldPage, 0, pageSize);
+                content.get(co, w.newPage, 0, pageSize);
+                int ctl0 = s.xorControl.length;
+                int data0 = s.xorData.length;
+                int runs = XorDelta.encode(w.oldPage, w.newPage, pageSize, s.xorControl, s.xorData, budget);
+                if (runs > 0) {
+                    s.op[k] = Wire.OP_XOR;
+                    s.runs[k] = runs;
+                    s.controlOffset[k] = ctl0;
+                    s.controlLength[k] = s.xorControl.length - ctl0;
+                    s.dataOffset[k] = data0;
+                    s.dataLength[k] = s.xorData.length - data0;
+                    continue;
+                }
+                s.xorControl.length = ctl0;
+                s.xorData.length = data0;
+            }
+            s.op[k] = Wire.OP_LITERAL;
+        }
+    }
+
+    private static boolean differs(ByteBuffer a, int aOff, ByteBuffer b, int bOff, int len) {
+        return a.slice(aOff, len).mismatch(b.slice(bOff, len)) >= 0;
+    }
+
+    // ---------------------------------------------------------------- phase 2: resolve (coordinator)
+
+    private void resolve(Segment s) {
+        int chunkIndex = -1;
+        if (!keyframe && s.count > 0) {
+            chunkIndex = slots.addChunk(s.contentChunk);
+        }
+        if (!keyframe) {
+            // Pages of the segment that are not sent are unchanged.
+            classCounts[PageClass.UNCHANGED.ordinal()] += s.pageCount - s.count;
+        }
+        for (int k = 0; k < s.count; k++) {
+            long page = s.page[k];
+            long slot = nextSlot++;
+            s.slot[k] = slot;
+            long h = s.hash[k];
+            int op = s.op[k];
+            if (op == Wire.OP_XOR || op == Wire.OP_LITERAL) {
+                int prior = duplicates.size() < (1 << 21) ? duplicates.putIfAbsent(PageHash.indexKey(h), (int) slot)
+                        : duplicates.get(PageHash.indexKey(h));
+                if (prior >= 0 && prior != slot && sameAsSlot(prior, s.contentChunk, s.contentOffset[k])) {
+                    s.op[k] = Wire.OP_DUPLICATE;
+                    s.ref[k] = prior;
+                    op = Wire.OP_DUPLICATE;
+                }
+            }
+            if (keyframe) {
+                newHashes[(int) page] = h;
+                digest += PageHash.mix(page, h);
+            } else {
+                slots.add(page, h, chunkIndex, s.contentOffset[k]);
+                digest += PageHash.mix(page, h) - PageHash.mix(page, base.pageHashes[(int) page]);
+            }
+            classCounts[classOf(op).ordinal()]++;
+            addToBatch(s, k);
+        }
+    }
+
+    private static PageClass classOf(int op) {
+        switch (op) {
+            case Wire.OP_ZERO: return PageClass.ZERO;
+            case Wire.OP_MOVED: return PageClass.MOVED;
+            case Wire.OP_DUPLICATE: return PageClass.DUPLICATE;
+            case Wire.OP_XOR: return PageClass.XOR;
+            default: return PageClass.LITERAL;
+        }
+    }
+
+    private boolean sameAsSlot(int slot, ByteBuffer chunk, int off) {
+        ByteBuffer c;
+        int o;
+        if (keyframe) {
+            c = target.chunk(slot);
+            o = target.offset(slot);
+        } else {
+            c = slots.chunk(slot);
+            o = slots.offset(slot);
+        }
+        return !differs(c, o, chunk, off, pageSize);
+    }
+
+    private int rawCost(Segment s, int k) {
+        switch (s.op[k]) {
+            case Wire.OP_XOR:
+                return OP_OVERHEAD + s.controlLength[k] + s.dataLength[k];
+            case Wire.OP_LITERAL:
+                return OP_OVERHEAD + pageSize;
+            default:
+                return OP_OVERHEAD;
+        }
+    }
+
+    private void addToBatch(Segment s, int k) {
+        int cost = rawCost(s, k);
+        if (batchFirstPage >= 0 && batchRawBytes + cost > rawLimit) {
+            closeBatch();
+        }
+        if (batchFirstPage < 0) {
+            batchFirstPage = s.page[k];
+            batchFirstSlot = s.slot[k];
+            batchRawBytes = 0;
+        }
+        int last = batchSegments.size() - 1;
+        if (last >= 0 && batchSegments.get(last) == s) {
+            batchRanges.get(last)[1] = k + 1;
+        } else {
+            batchSegments.add(s);
+            batchRanges.add(new int[] {k, k + 1});
+        }
+        batchLastPage = s.page[k];
+        batchRawBytes += cost;
+        if (batchRawBytes >= batchSize) {
+            closeBatch();
+        }
+    }
+
+    private void closeBatch() {
+        if (batchFirstPage < 0) {
+            return;
+        }
+        final Segment[] segs = batchSegments.toArray(new Segment[0]);
+        final int[][] ranges = batchRanges.toArray(new int[0][]);
+        final long firstPage = batchFirstPage;
+        final long pageCount = batchLastPage - batchFirstPage + 1;
+        final long firstSlot = batchFirstSlot;
+        final int seq = ++sequence;
+        batchSegments.clear();
+        batchRanges.clear();
+        batchFirstPage = -1;
+        coding.addLast(executor.submit(() -> code(segs, ranges, firstPage, pageCount, firstSlot, seq)));
+    }
+
+    // ---------------------------------------------------------------- phase 3: code (worker)
+
+    private byte[] code(Segment[] segs, int[][] ranges, long firstPage, long pageCount, long firstSlot, int seq) {
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
+        Worker w = Worker.current();
+        Bytes control = new Bytes(1024);
+        int dataBytes = 0;
+        for (int g = 0; g < segs.length; g++) {
+            Segment s = segs[g];
+            for (int k = ranges[g][0]; k < ranges[g][1]; k++) {
+                if (s.op[k] == Wire.OP_LITERAL) {
+                    dataBytes += pageSize;
+                } else if (s.op[k] == Wire.OP_XOR) {
+                    dataBytes += s.dataLength[k];
+                }
+            }
+        }
+        // Control stream first, then data stream, in one raw buffer.
+        long prevPage = firstPage - 1;
+        for (int g = 0; g < segs.length; g++) {
+            Segment s = segs[g];
+            for (int k = ranges[g][0]; k < ranges[g][1]; k++) {
+                long gap = s.page[k] - prevPage - 1;
+                if (gap > 0) {
+                    control.put(Wire.OP_UNCHANGED);
+                    control.uleb(gap);
+                }
+                prevPage = s.page[k];
+                int op = s.op[k];
+                control.put(op);
+                if (op == Wire.OP_MOVED) {
+                    control.uleb(s.ref[k]);
+                } else if (op == Wire.OP_DUPLICATE) {
+                    control.uleb(s.slot[k] - s.ref[k] - 1);
+                } else if (op == Wire.OP_XOR) {
+                    control.uleb(s.runs[k]);
+                    control.put(s.xorControl.array, s.controlOffset[k], s.controlLength[k]);
+                }
+            }
+        }
+        int rawLength = control.length + dataBytes;
+        w.raw = Worker.ensure(w.raw, rawLength);
+        ByteBuffer raw = w.raw;
+        raw.put(0, control.array, 0, control.length);
+        int p = control.length;
+        for (int g = 0; g < segs.length; g++) {
+            Segment s = segs[g];
+            for (int k = ranges[g][0]; k < ranges[g][1]; k++) {
+                if (s.op[k] == Wire.OP_LITERAL) {
+                    raw.put(p, s.contentChunk, s.contentOffset[k], pageSize);
+                    p += pageSize;
+                } else if (s.op[k] == Wire.OP_XOR) {
+                    raw.put(p, s.xorData.array, s.dataOffset[k], s.dataLength[k]);
+                    p += s.dataLength[k];
+                }
+            }
+        }
+        int codecId = Wire.CODEC_STORED;
+        ByteBuffer payload = raw;
+        int payloadLength = rawLength;
+        if (level != 0 && rawLength > 0 && codec.worthCompressing(raw, control.length, rawLength)) {
+            int bound = (int) Zstd.compressBound(rawLength);
+            w.out = Worker.ensure(w.out, bound);
+            long c0 = THREADS.getCurrentThreadCpuTime();
+            int n = w.compressor(level).compressDirectByteBuffer(w.out, 0, bound, raw, 0, rawLength);
+            codec.levels().observe(level, rawLength, THREADS.getCurrentThreadCpuTime() - c0);
+            if ((double) rawLength / n >= codec.settings().adaptiveMinRatio || !codec.settings().adaptiveEnabled) {
+                codecId = Wire.CODEC_ZSTD;
+                payload = w.out;
+                payloadLength = n;
+            } else {
+                codec.markIncompressible();
+            }
+        }
+        if (codecId == Wire.CODEC_STORED && level != 0) {
+            codec.metrics().incompressible.increment();
+            int sent = 0;
+            for (int g = 0; g < segs.length; g++) {
+                sent += ranges[g][1] - ranges[g][0];
+            }
+            codec.metrics().pages[PageClass.STORED.ordinal()].add(sent);
+        }
+        int frameLength = Wire.BATCH_PAYLOAD_OFFSET + payloadLength + Wire.CRC_LENGTH;
+        byte[] frame = new byte[frameLength];
+        ByteBuffer f = ByteBuffer.wrap(frame).order(ByteOrder.BIG_ENDIAN);
+        header(f, Wire.TYPE_BATCH, frameLength, seq);
+        f.putLong(Wire.BATCH_FIRST_PAGE_OFFSET, firstPage);
+        f.putInt(Wire.BATCH_PAGE_COUNT_OFFSET, (int) pageCount);
+        f.putInt(Wire.BATCH_RESERVED_OFFSET, 0);
+        f.putLong(Wire.BATCH_FIRST_SLOT_OFFSET, firstSlot);
+        f.put(Wire.BATCH_CODEC_OFFSET, (byte) codecId);
+        f.put(Wire.BATCH_LEVEL_OFFSET, (byte) (codecId == Wire.CODEC_ZSTD ? level : 0));
+        f.putShort(Wire.BATCH_RESERVED2_OFFSET, (short) 0);
+        f.putInt(Wire.BATCH_RAW_LENGTH_OFFSET, rawLength);
+        f.putInt(Wire.BATCH_CONTROL_LENGTH_OFFSET, control.length);
+        payload.get(0, frame, Wire.BATCH_PAYLOAD_OFFSET, payloadLength);
+        Wire.seal(frame, frameLength);
+        addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
+        return frame;
+    }
+
+    // ---------------------------------------------------------------- BEGIN / END
+
+    private void header(ByteBuffer f, int type, int frameLength, int seq) {
+        if (keyframe) {
+            Wire.header(f, type, flags, frameLength, seq, roundId, 0, 0, 0);
+        } else {
+            Wire.header(f, type, flags, frameLength, seq, roundId, base.id, base.version(), base.digest());
+        }
+    }
+
+    private byte[] beginFrame() {
+        byte[] key = state.key().getBytes(StandardCharsets.UTF_8);
+        if (key.length > Wire.MAX_KEY_BYTES) {
+            throw new IllegalArgumentException("state key is " + key.length + " bytes in UTF-8, the limit is "
+                    + Wire.MAX_KEY_BYTES);
+        }
+        if (layout.regionCount() > Wire.MAX_REGIONS) {
+            throw new IllegalArgumentException("state has " + layout.regionCount() + " regions, the limit is " + Wire.MAX_REGIONS);
+        }
+        int length = Wire.BEGIN_KEY_OFFSET + key.length + 8 * layout.regionCount() + Wire.CRC_LENGTH;
+        byte[] frame = new byte[length];
+        ByteBuffer f = ByteBuffer.wrap(frame);
+        header(f, Wire.TYPE_BEGIN, length, 0);
+        f.putLong(Wire.BEGIN_PRODUCED_ID_OFFSET, producedId);
+        f.putLong(Wire.BEGIN_PRODUCED_VERSION_OFFSET, producedVersion);
+        f.putInt(Wire.BEGIN_PAGE_SIZE_OFFSET, pageSize);
+        f.putInt(Wire.BEGIN_DICTIONARY_ID_OFFSET, 0);
+        f.putLong(Wire.BEGIN_TOTAL_BYTES_OFFSET, layout.totalBytes);
+        f.putInt(Wire.BEGIN_REGION_COUNT_OFFSET, layout.regionCount());
+        f.putShort(Wire.BEGIN_KEY_LENGTH_OFFSET, (short) key.length);
+        f.put(Wire.BEGIN_KEY_OFFSET, key);
+        int p = Wire.BEGIN_KEY_OFFSET + key.length;
+        for (long size : layout.regionBytes) {
+            f.putLong(p, size);
+            p += 8;
+        }
+        Wire.seal(frame, length);
+        return frame;
+    }
+
+    private byte[] endFrame() {
+        byte[] frame = new byte[Wire.END_LENGTH];
+        ByteBuffer f = ByteBuffer.wrap(frame);
+        header(f, Wire.TYPE_END, Wire.END_LENGTH, sequence + 1);
+        f.putInt(Wire.END_BATCH_COUNT_OFFSET, sequence);
+        f.putInt(Wire.END_RESERVED_OFFSET, 0);
+        f.putLong(Wire.END_SLOT_COUNT_OFFSET, nextSlot);
+        f.putLong(Wire.END_DIGEST_OFFSET, digest);
+        f.putLong(Wire.END_ENCODED_BYTES_OFFSET, encodedBytes);
+        Wire.seal(frame, Wire.END_LENGTH);
+        return frame;
+    }
+}

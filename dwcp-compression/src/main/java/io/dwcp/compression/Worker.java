@@ -1,0 +1,78 @@
+package io.dwcp.compression;
+
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A worker thread of the codec's pool (STYLE §6, §7): it owns one zstd compression and one decompression context and
+ * its scratch buffers for its whole life, closes them when it ends, and lends them to the task it runs. Tasks reach
+ * them through {@link #current()}; nothing escapes the task.
+ */
+final class Worker extends Thread {
+    private ZstdCompressCtx compressor;
+    private ZstdDecompressCtx decompressor;
+    /** Scratch of the running task; grown on demand and reused. */
+    ByteBuffer raw = DirectMemory.allocate(1 << 16);
+    ByteBuffer out = DirectMemory.allocate(1 << 16);
+    ByteBuffer read = DirectMemory.allocate(1 << 16);
+    final byte[] oldPage = new byte[2 << 20];
+    final byte[] newPage = new byte[2 << 20];
+    int currentLevel = Integer.MIN_VALUE;
+
+    Worker(Runnable r, String name) {
+        super(r, name);
+        setDaemon(true);
+    }
+
+    /** The worker running the calling task. */
+    static Worker current() {
+        return (Worker) Thread.currentThread();
+    }
+
+    ZstdCompressCtx compressor(int level) {
+        if (compressor == null) {
+            compressor = new ZstdCompressCtx();
+            compressor.setChecksum(false);
+            compressor.setContentSize(true);
+        }
+        if (level != currentLevel) {
+            compressor.setLevel(level);
+            currentLevel = level;
+        }
+        return compressor;
+    }
+
+    ZstdDecompressCtx decompressor() {
+        if (decompressor == null) {
+            decompressor = new ZstdDecompressCtx();
+        }
+        return decompressor;
+    }
+
+    static ByteBuffer ensure(ByteBuffer b, int capacity) {
+        if (b.capacity() >= capacity) {
+            return b;
+        }
+        DirectMemory.free(b);
+        return DirectMemory.allocate(Math.max(capacity, b.capacity() * 2));
+    }
+
+    @Override
+    public void run() {
+        try {
+            super.run();
+        } finally {
+            if (compressor != null) {
+                compressor.close();
+            }
+            if (decompressor != null) {
+                decompressor.close();
+            }
+            DirectMemory.free(raw);
+            DirectMemory.free(out);
+            DirectMemory.free(read);
+        }
+    }
+}
