@@ -10,8 +10,9 @@ package io.dwcp.transport.control;
  *     minimum RTT (no standing queue), and then grows again (at most ×2 per step);
  *   - otherwise steps back to the previous count and holds there for a number of intervals that doubles after
  *     each failed probe (1, 2, 4, 8): hysteresis, so it does not oscillate around the knee;
- *   - never goes below the Mathis floor: when the loss rate is known (TCP_INFO), ceil(goodput needed ÷ per-stream
- *     ceiling) streams are required just to carry what was measured plus min-gain.
+ *   - never goes below the Mathis floor under loss-based congestion control (CUBIC, Reno): when the loss rate is
+ *     known (TCP_INFO), ceil(goodput needed ÷ per-stream ceiling) streams are required just to carry what was
+ *     measured plus min-gain (still at most ×2 per step). BBR does not back off on loss, so there the floor is off.
  * Samples from application-limited intervals (nothing waiting to be sent) are ignored: they say nothing about the
  * path. The result is clamped to [min, max].
  *
@@ -33,20 +34,28 @@ public final class StreamCountController {
     private final int min;
     private final int max;
     private final double minGain;
+    private final boolean lossBased;
 
     private int target;
     private int previous;
     private double previousGoodput = -1;
     private int holdTicks;
     private int nextHold = 1;
+    /** The count whose last probe failed; succeeding there again (noise) does not reset the hold. */
+    private int lastFailed = -1;
 
-    public StreamCountController(int min, int initial, int max, double minGain) {
+    /**
+     * @param lossBased whether the host's congestion control backs off on loss (CUBIC, Reno): only then does the
+     *     Mathis floor apply; BBR's rate does not follow the loss rate
+     */
+    public StreamCountController(int min, int initial, int max, double minGain, boolean lossBased) {
         if (min < 1 || min > initial || initial > max || max > 256) {
             throw new IllegalArgumentException("need 1 <= min <= initial <= max <= 256, got " + min + "/" + initial + "/" + max);
         }
         this.min = min;
         this.max = max;
         this.minGain = minGain;
+        this.lossBased = lossBased;
         this.target = initial;
         this.previous = initial;
     }
@@ -69,8 +78,9 @@ public final class StreamCountController {
         if (!busy) {
             return target;
         }
-        int floor = Double.isNaN(lossRate) ? min
-                : ceilingStreams(goodputBitsPerSecond * (1 + minGain), minRttNanos, lossRate, DEFAULT_MSS_BYTES, min, max);
+        int floor = Double.isNaN(lossRate) || !lossBased ? min
+                : Math.min(grow(target), ceilingStreams(goodputBitsPerSecond * (1 + minGain), minRttNanos, lossRate,
+                DEFAULT_MSS_BYTES, min, max));
         boolean inflated = minRttNanos > 0 && smoothedRttNanos > MAX_RTT_INFLATION * minRttNanos;
         if (holdTicks > 0) {
             holdTicks--;
@@ -87,13 +97,16 @@ public final class StreamCountController {
         if (target > previous) {
             boolean gained = goodputBitsPerSecond >= previousGoodput * (1 + minGain);
             if (gained && !inflated) {
-                nextHold = 1;
+                if (target != lastFailed) {
+                    nextHold = 1;
+                }
                 previousGoodput = goodputBitsPerSecond;
                 previous = target;
                 return target = Math.max(grow(target), floor);
             }
             // The step gained too little or built a queue: step back and hold (hysteresis).
             int back = previous;
+            lastFailed = target;
             previous = target;
             holdTicks = nextHold;
             nextHold = Math.min(nextHold * 2, MAX_HOLD_TICKS);

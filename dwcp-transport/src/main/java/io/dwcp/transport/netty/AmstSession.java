@@ -49,6 +49,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannelConfig;
+import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.channel.epoll.EpollTcpInfo;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
@@ -304,7 +306,7 @@ final class AmstSession implements Session {
         targetStreams = settings.initialStreams(tier);
         chunkBytes = settings.chunkBytes(tier);
         controller = new StreamCountController(Math.min(settings.minStreams, targetStreams), targetStreams, maxStreams,
-                settings.minGain);
+                settings.minGain, transport.lossBasedCongestionControl());
         long bdp = bdpBytes();
         lock.lock();
         try {
@@ -438,8 +440,7 @@ final class AmstSession implements Session {
     DataStream attachStream(int index, Channel ch) {
         DataStream s = new DataStream(index, ch);
         DataStream old;
-        int high = waterMarkBytes();
-        ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(high / 2, high));
+        sizeStreamBuffers(ch);
         lock.lock();
         try {
             old = slots[index];
@@ -459,10 +460,22 @@ final class AmstSession implements Session {
         return s;
     }
 
-    /** Per-stream write-buffer high water mark: the stream's BDP share, at least two chunks, at most 16 MiB. */
-    private int waterMarkBytes() {
+    /**
+     * Sizes a data stream's queues from its share of the BDP (AMST-4, AMST-13). Work-stealing only works if chunks
+     * wait in the session's queue, not in one stream's buffers: a chunk queued behind a stream in loss recovery holds
+     * back in-order delivery of everything after it. So the kernel keeps at most {@code max(128 KiB, BDP share ÷ 2)}
+     * unsent bytes (TCP_NOTSENT_LOWAT; the send buffer still autotunes to the congestion window) and Netty's own
+     * buffer turns unwritable after about one chunk (water marks 32/64 KiB). Without epoll the send buffer itself is
+     * set to twice the BDP share.
+     */
+    private void sizeStreamBuffers(Channel ch) {
         long share = bdpBytes() / Math.max(1, targetStreams);
-        return (int) Math.max(2L * chunkBytes, Math.min(16L << 20, share));
+        ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(32 * 1024, 64 * 1024));
+        if (ch.config() instanceof EpollSocketChannelConfig) {
+            ((EpollSocketChannelConfig) ch.config()).setTcpNotSentLowAt(Math.max(128L * 1024, Math.min(share / 2, 16L << 20)));
+        } else if (settings.socketBufferBytes.isEmpty() && ch.config() instanceof SocketChannelConfig) {
+            ((SocketChannelConfig) ch.config()).setSendBufferSize((int) Math.max(256L * 1024, Math.min(2 * share, 64L << 20)));
+        }
     }
 
     /** A connection of this session closed. Event loop of that channel. */
@@ -1209,7 +1222,9 @@ final class AmstSession implements Session {
         double seconds = (now - lastTickNanos) / 1e9;
         boolean busy = !outbound.isEmpty() || !inbound.isEmpty();
         double goodput = seconds > 0 ? (bytes - lastTickBytes) * 8 / seconds : 0;
-        boolean wasBusy = busyAtLastTick && busy && bytes > lastTickBytes;
+        // A sample counts when transfers were active over the whole period (or since the session started).
+        boolean wasBusy = (busyAtLastTick || firstTick) && busy && bytes > lastTickBytes;
+        firstTick = false;
         busyAtLastTick = busy;
         lastTickBytes = bytes;
         lastTickNanos = now;
@@ -1240,6 +1255,7 @@ final class AmstSession implements Session {
     }
 
     private boolean busyAtLastTick;
+    private boolean firstTick = true;
 
     private void applyTarget(int target) {
         targetStreams = target;

@@ -144,6 +144,11 @@ public final class AmstTransport implements Transport {
         };
     }
 
+    /** Whether the host's congestion control backs off on loss (everything but BBR). */
+    boolean lossBasedCongestionControl() {
+        return !congestionControl().startsWith("bbr");
+    }
+
     /** The host's TCP congestion control (AMST-13), read once; "unknown" off Linux. */
     private static String congestionControl() {
         try {
