@@ -2,6 +2,11 @@ package io.dwcp.core;
 
 import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.config.TransportKeys;
+import io.dwcp.core.migration.MigrationReceiver;
+import io.dwcp.core.migration.MigrationSender;
+import io.dwcp.core.migration.Migrations;
+import io.dwcp.core.migration.ReplicaFactory;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Health;
 import io.dwcp.core.spi.StateCodec;
@@ -16,6 +21,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,6 +34,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -358,6 +366,36 @@ public final class DwcpManager implements AutoCloseable {
 
     public DwcpConfig config() {
         return config;
+    }
+
+    /**
+     * Connects to a migration receiver and returns a sender for iterative pre-copy rounds (CORE-5). The sender owns
+     * the session; close it when the migration is over.
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when the manager is not running
+     */
+    public CompletableFuture<MigrationSender> openMigration(InetSocketAddress receiver) {
+        requireRunning("openMigration");
+        Tier tier = config.pinnedTier().orElse(Tier.WAN);
+        MigrationSender sender = Migrations.sender(codec(), tier, config.get(TransportKeys.IO_TIMEOUT), registry);
+        return transport().connect(receiver, Migrations.replyHandler(sender)).thenApply(session -> {
+            Migrations.bind(sender, session);
+            return sender;
+        });
+    }
+
+    /**
+     * A handler that receives migrations into replicas opened by {@code replicas}; pass it to
+     * {@code transport().listen(address, handler)}. {@code onRound} is called after each verified, committed round.
+     */
+    public MigrationReceiver migrationReceiver(ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> onRound) {
+        return Migrations.receiver(codec(), replicas, onRound);
+    }
+
+    private void requireRunning(String operation) {
+        if (state != ComponentState.RUNNING) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, operation + " needs a running manager; it is " + state + " (call start())");
+        }
     }
 
     public MeterRegistry meterRegistry() {

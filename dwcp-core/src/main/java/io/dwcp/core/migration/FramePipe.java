@@ -1,0 +1,155 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.FrameSink;
+import io.dwcp.core.spi.PayloadSource;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Connects the codec to the transport so that encoding and sending overlap (pipelining): the encoder's frames go in
+ * length-prefixed, the transport reads them out as one streaming payload. At most {@code capacityBytes} are buffered
+ * (one frame larger than that is let through alone), so a slow link holds back the encoder instead of filling memory.
+ *
+ * <p>Thread-safe: one encoder thread writes, one transport thread reads; either side may fail the pipe.
+ */
+final class FramePipe implements FrameSink, PayloadSource {
+    private final long capacityBytes;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition notEmpty = lock.newCondition();
+    private final Condition notFull = lock.newCondition();
+    private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
+    private long queuedBytes;
+    private boolean finished;
+    private Throwable failure;
+    private long framesIn;
+
+    FramePipe(ByteBuffer header, long capacityBytes) {
+        this.capacityBytes = capacityBytes;
+        queue.add(header);
+        queuedBytes = header.remaining();
+    }
+
+    /** Encoder side: one frame (borrowed; copied here). Blocks while the pipe is full. */
+    @Override
+    public void accept(ByteBuffer frame) throws Exception {
+        int len = frame.remaining();
+        ByteBuffer copy = ByteBuffer.allocate(4 + len);
+        copy.putInt(len).put(frame.duplicate()).flip();
+        put(copy);
+        framesIn++;
+    }
+
+    /** Encoder side: the last frame was written; appends the end marker (4 bytes, never blocks). */
+    void finish() {
+        lock.lock();
+        try {
+            if (failure != null || finished) {
+                return; // a failed pipe reports its failure to the reader instead
+            }
+            queue.add(ByteBuffer.allocate(4));
+            queuedBytes += 4;
+            finished = true;
+            notEmpty.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Either side: stops the pipe; the other side sees {@code cause}. Idempotent (the first cause wins). */
+    void fail(Throwable cause) {
+        lock.lock();
+        try {
+            if (failure == null && !finished) {
+                failure = cause;
+            }
+            queue.clear();
+            queuedBytes = 0;
+            notEmpty.signalAll();
+            notFull.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void put(ByteBuffer b) throws InterruptedException {
+        lock.lock();
+        try {
+            while (failure == null && queuedBytes > 0 && queuedBytes + b.remaining() > capacityBytes) {
+                notFull.await();
+            }
+            if (failure != null) {
+                throw new DwcpException(ErrorCode.CANCELLED, "the round's transfer ended before encoding finished", failure);
+            }
+            queue.add(b);
+            queuedBytes += b.remaining();
+            notEmpty.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public long lengthBytes() {
+        return -1;
+    }
+
+    /** Transport side: blocks until bytes, the end, or a failure. */
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        lock.lock();
+        try {
+            while (queue.isEmpty() && !finished && failure == null) {
+                notEmpty.await();
+            }
+            if (failure != null) {
+                throw new IOException("encoding the round failed: " + failure, failure);
+            }
+            if (queue.isEmpty()) {
+                return -1;
+            }
+            int n = 0;
+            while (dst.hasRemaining() && !queue.isEmpty()) {
+                ByteBuffer head = queue.peek();
+                int k = Math.min(dst.remaining(), head.remaining());
+                ByteBuffer part = head.duplicate();
+                part.limit(part.position() + k);
+                dst.put(part);
+                head.position(head.position() + k);
+                n += k;
+                if (!head.hasRemaining()) {
+                    queue.poll();
+                }
+            }
+            queuedBytes -= n;
+            notFull.signalAll();
+            return n;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for encoded frames");
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (!finished && failure == null) {
+                failure = new DwcpException(ErrorCode.CANCELLED, "transfer closed its source");
+            }
+            queue.clear();
+            queuedBytes = 0;
+            notFull.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,243 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.DecodeResult;
+import io.dwcp.core.spi.InboundTransfer;
+import io.dwcp.core.spi.PayloadSource;
+import io.dwcp.core.spi.Session;
+import io.dwcp.core.spi.StateCodec;
+import io.dwcp.core.spi.StateDecoder;
+import io.dwcp.core.spi.TransferHandler;
+import io.dwcp.core.spi.TransferKind;
+import io.dwcp.core.spi.TransferRequest;
+import io.dwcp.core.spi.TransferSink;
+import io.dwcp.core.state.VmState;
+import io.dwcp.core.state.WritableRegion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * The receiving side of migrations (CORE-5): a {@link TransferHandler} to pass to {@code Transport.listen}. It
+ * answers baseline queries from the codec's baselines, and decodes each round transfer into a replica opened by the
+ * {@link ReplicaFactory}; the round's transfer completes (which is the sender's acknowledgement) only after the
+ * decoder verified every checksum and the state digest and committed. A failed round leaves the replica and the
+ * baseline as they were.
+ *
+ * <p>Thread-safe: each transfer gets its own sink, called from one transport delivery thread.
+ */
+public final class MigrationReceiver implements TransferHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(MigrationReceiver.class);
+
+    private final StateCodec codec;
+    private final ReplicaFactory replicas;
+    private final Consumer<ReceivedRound> listener;
+
+    /**
+     * A round that was verified and committed.
+     *
+     * @param round round number announced by the sender
+     * @param result the decoder's result
+     */
+    public record ReceivedRound(int round, DecodeResult result) {
+    }
+
+    MigrationReceiver(StateCodec codec, ReplicaFactory replicas, Consumer<ReceivedRound> listener) {
+        this.codec = Objects.requireNonNull(codec, "codec");
+        this.replicas = Objects.requireNonNull(replicas, "replicas");
+        this.listener = Objects.requireNonNull(listener, "listener");
+    }
+
+    @Override
+    public TransferSink onTransfer(Session session, InboundTransfer transfer) {
+        switch (transfer.kind()) {
+            case MEMORY:
+            case DISK:
+                return new RoundSink(transfer);
+            case METADATA:
+                return new ControlSink(session, transfer);
+            default:
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "migration receiver does not take " + transfer.kind() + " transfers");
+        }
+    }
+
+    /** Answers one baseline query. */
+    private final class ControlSink implements TransferSink {
+        private final Session session;
+        private final InboundTransfer transfer;
+        private final ByteBuffer bytes = ByteBuffer.allocate(MigrationWire.CONTROL_LENGTH);
+
+        ControlSink(Session session, InboundTransfer transfer) {
+            this.session = session;
+            this.transfer = transfer;
+        }
+
+        @Override
+        public void write(ByteBuffer data) {
+            if (data.remaining() > bytes.remaining()) {
+                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "control message longer than " + MigrationWire.CONTROL_LENGTH + " bytes");
+            }
+            bytes.put(data);
+        }
+
+        @Override
+        public void complete() {
+            MigrationWire.Control c = MigrationWire.parseControl(bytes.flip());
+            if (c.type() != MigrationWire.TYPE_BASELINE_QUERY) {
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "expected a baseline query, got type " + c.type());
+            }
+            ByteBuffer reply = MigrationWire.control(MigrationWire.TYPE_BASELINE_STATE, c.requestId(),
+                    codec.baseline(transfer.key()).orElse(null));
+            session.send(TransferRequest.of(TransferKind.METADATA, transfer.key(), PayloadSource.of(reply)));
+        }
+
+        @Override
+        public void fail(Throwable cause) {
+            LOG.debug("baseline query for {} failed", transfer.key(), cause);
+        }
+    }
+
+    /** Header, then length-prefixed codec frames, then the end marker. */
+    private final class RoundSink implements TransferSink {
+        private final InboundTransfer transfer;
+        /** Bytes of a header, length prefix or frame not yet complete. */
+        private ByteBuffer pending = ByteBuffer.allocate(64 * 1024);
+        private MigrationWire.RoundHeader header;
+        private VmState<WritableRegion> replica;
+        private StateDecoder decoder;
+        private int frameLength = -1;
+        private boolean ended;
+
+        RoundSink(InboundTransfer transfer) {
+            this.transfer = transfer;
+        }
+
+        @Override
+        public void write(ByteBuffer data) throws IOException {
+            while (data.hasRemaining()) {
+                if (ended) {
+                    throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "bytes after the end marker of round transfer " + transfer.id());
+                }
+                if (header == null) {
+                    append(data, data.remaining());
+                    pending.flip();
+                    header = MigrationWire.parseRoundHeader(pending);
+                    if (header == null) {
+                        pending.compact();
+                        continue;
+                    }
+                    pending.compact();
+                    replica = replicas.open(transfer.key(), header.pageSize(), header.regions());
+                    decoder = codec.newDecoder(replica);
+                    // Anything already buffered past the header is handled by the loop below.
+                    ByteBuffer rest = ByteBuffer.allocate(pending.position());
+                    rest.put(pending.flip()).flip();
+                    pending.clear();
+                    consume(rest);
+                    continue;
+                }
+                consume(data);
+            }
+        }
+
+        /** Splits length-prefixed frames out of {@code data}, buffering a partial one. */
+        private void consume(ByteBuffer data) {
+            while (data.hasRemaining() && !ended) {
+                if (frameLength < 0) {
+                    int need = 4 - pending.position();
+                    append(data, Math.min(need, data.remaining()));
+                    if (pending.position() < 4) {
+                        return;
+                    }
+                    frameLength = pending.flip().getInt();
+                    pending.clear();
+                    if (frameLength == 0) {
+                        ended = true;
+                        frameLength = -1;
+                        return;
+                    }
+                    if (frameLength < 0 || frameLength > MigrationWire.MAX_FRAME_BYTES) {
+                        throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "codec frame of " + (frameLength & 0xffffffffL)
+                                + " bytes announced (at most " + MigrationWire.MAX_FRAME_BYTES + ")");
+                    }
+                }
+                if (pending.position() == 0 && data.remaining() >= frameLength) {
+                    // Whole frame in the transport's buffer: hand it over without copying.
+                    ByteBuffer frame = data.slice();
+                    frame.limit(frameLength);
+                    data.position(data.position() + frameLength);
+                    decoder.accept(frame);
+                    frameLength = -1;
+                    continue;
+                }
+                append(data, Math.min(frameLength - pending.position(), data.remaining()));
+                if (pending.position() == frameLength) {
+                    decoder.accept(pending.flip());
+                    pending.clear();
+                    frameLength = -1;
+                }
+            }
+        }
+
+        private void append(ByteBuffer data, int n) {
+            if (pending.remaining() < n) {
+                ByteBuffer bigger = ByteBuffer.allocate(Math.max(pending.capacity() * 2, pending.position() + n));
+                pending.flip();
+                bigger.put(pending);
+                pending = bigger;
+            }
+            ByteBuffer part = data.slice();
+            part.limit(n);
+            pending.put(part);
+            data.position(data.position() + n);
+        }
+
+        @Override
+        public void complete() throws IOException {
+            try {
+                if (header == null || !ended) {
+                    throw new DwcpException(ErrorCode.TRANSFER_INCOMPLETE, "round transfer " + transfer.id() + " of "
+                            + transfer.key() + " ended before its end marker");
+                }
+                DecodeResult result = decoder.finish();
+                replica.regions().forEach(r -> {
+                    try {
+                        r.flush();
+                    } catch (IOException e) {
+                        throw new DwcpException(ErrorCode.IO_ERROR, "flushing replica region " + r.name() + " failed", e);
+                    }
+                });
+                listener.accept(new ReceivedRound(header.round(), result));
+            } finally {
+                release();
+            }
+        }
+
+        @Override
+        public void fail(Throwable cause) {
+            LOG.debug("round transfer {} of {} failed", transfer.id(), transfer.key(), cause);
+            release();
+        }
+
+        private void release() {
+            if (decoder != null) {
+                decoder.close();
+                decoder = null;
+            }
+            if (replica != null) {
+                try {
+                    replica.close();
+                } catch (IOException e) {
+                    LOG.warn("closing the replica of {} failed", transfer.key(), e);
+                }
+                replica = null;
+            }
+            pending = ByteBuffer.allocate(0);
+        }
+    }
+}

@@ -1,0 +1,263 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DataRate;
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.Tier;
+import io.dwcp.core.spi.BaselineRef;
+import io.dwcp.core.spi.EncodeOptions;
+import io.dwcp.core.spi.EncodeResult;
+import io.dwcp.core.spi.InboundTransfer;
+import io.dwcp.core.spi.PayloadSource;
+import io.dwcp.core.spi.Session;
+import io.dwcp.core.spi.StateCodec;
+import io.dwcp.core.spi.Transfer;
+import io.dwcp.core.spi.TransferHandler;
+import io.dwcp.core.spi.TransferKind;
+import io.dwcp.core.spi.TransferRequest;
+import io.dwcp.core.spi.TransferResult;
+import io.dwcp.core.spi.TransferSink;
+import io.dwcp.core.state.DirtyPages;
+import io.dwcp.core.state.StateRegion;
+import io.dwcp.core.state.VmState;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The sending side of an iterative pre-copy migration over one transport session (CORE-5). Each
+ * {@link #sendRound} is one round: it asks the receiver which baseline it holds, encodes the state as a delta against
+ * it (or as a keyframe when the receiver holds none or another one — the fallback is automatic and reported), streams
+ * the frames while they are produced, and completes when the receiver has verified and committed the round. Only then
+ * does the codec reference the new baseline.
+ *
+ * <p>Thread-safe; rounds of one sender run one at a time (a second {@code sendRound} waits for the first).
+ * Obtain one from {@code DwcpManager.openMigration}.
+ */
+public final class MigrationSender implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MigrationSender.class);
+    /** Encoded bytes buffered between the codec and the transport (pipelining without unbounded memory). */
+    private static final long PIPE_CAPACITY_BYTES = 32L << 20;
+
+    private final StateCodec codec;
+    private final Tier tier;
+    private final Duration replyTimeout;
+    private final MeterRegistry registry;
+    private final Map<Long, CompletableFuture<MigrationWire.Control>> pendingQueries = new ConcurrentHashMap<>();
+    private final AtomicLong requestIds = new AtomicLong();
+    private final Object roundLock = new Object();
+    private volatile Session session;
+    private volatile DataRate measuredRate;
+    private int nextRound;
+
+    MigrationSender(StateCodec codec, Tier tier, Duration replyTimeout, MeterRegistry registry) {
+        this.codec = codec;
+        this.tier = tier;
+        this.replyTimeout = replyTimeout;
+        this.registry = registry;
+    }
+
+    /** The handler for transfers the receiver sends back on the session (baseline replies). */
+    TransferHandler replyHandler() {
+        return (s, transfer) -> new ReplySink(transfer);
+    }
+
+    void bind(Session session) {
+        this.session = session;
+    }
+
+    /** The session this sender uses. */
+    public Session session() {
+        return session;
+    }
+
+    /**
+     * Runs one round and blocks until the receiver committed it.
+     *
+     * @param state the state now (read during the call; the caller keeps it open)
+     * @param dirtyPages pages changed since the previous round, or null to compare every page with the baseline
+     * @throws DwcpException with the transport's or codec's code when the round failed
+     */
+    public RoundReport sendRound(VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
+        try {
+            return sendRoundAsync(state, dirtyPages).join();
+        } catch (CompletionException e) {
+            DwcpException d = DwcpException.find(e);
+            throw d != null ? d : new DwcpException(ErrorCode.IO_ERROR, "round failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /**
+     * Runs one round asynchronously; the future completes with the report once the receiver has verified and
+     * committed it. Rounds are serialised: call it again only after the previous future completed.
+     */
+    public CompletableFuture<RoundReport> sendRoundAsync(VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
+        Objects.requireNonNull(state, "state");
+        Session s = session;
+        if (s == null || !s.isOpen()) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "migration session is not open"));
+        }
+        int round;
+        synchronized (roundLock) {
+            round = nextRound++;
+        }
+        long start = System.nanoTime();
+        return queryBaseline(state.key()).thenCompose(peer -> {
+            BaselineRef mine = codec.baseline(state.key()).orElse(null);
+            boolean delta = peer != null && peer.equals(mine);
+            boolean fallback = round > 0 && !delta;
+            if (fallback) {
+                LOG.info("round {} of {}: receiver holds {} but this side can reference {}; sending a keyframe",
+                        round, state.key(), peer, mine);
+            }
+            return runRound(s, state, round, delta ? peer : null, dirtyPages, fallback, start)
+                    .handle((report, failure) -> {
+                        DwcpException d = failure == null ? null : DwcpException.find(failure);
+                        if (d != null && d.code() == ErrorCode.BASELINE_MISSING && delta) {
+                            // The receiver lost or replaced its baseline between the query and the frames (HDE-5).
+                            LOG.info("round {} of {}: receiver refused the delta ({}); resending as a keyframe", round, state.key(), d.getMessage());
+                            return runRound(s, state, round, null, null, true, start);
+                        }
+                        return failure == null ? CompletableFuture.completedFuture(report) : CompletableFuture.<RoundReport>failedFuture(failure);
+                    }).thenCompose(f -> f);
+        });
+    }
+
+    private CompletableFuture<RoundReport> runRound(Session s, VmState<? extends StateRegion> state, int round,
+                                                    BaselineRef against, DirtyPages dirty, boolean fallback, long startNanos) {
+        List<ReplicaFactory.RegionLayout> layout = new ArrayList<>();
+        for (StateRegion r : state.regions()) {
+            layout.add(new ReplicaFactory.RegionLayout(r.name(), r.sizeBytes()));
+        }
+        FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout), PIPE_CAPACITY_BYTES);
+        EncodeOptions.Builder opts = EncodeOptions.builder().tier(tier).linkRate(measuredRate);
+        if (against != null) {
+            opts.peerBaseline(against).dirtyPages(dirty);
+        } else {
+            opts.forceKeyframe(true);
+        }
+        Transfer transfer = s.send(TransferRequest.of(TransferKind.MEMORY, state.key(), pipe));
+        CompletableFuture<EncodeResult> encoded = codec.encode(state, opts.build(), pipe);
+        encoded.whenComplete((r, e) -> {
+            if (e != null) {
+                pipe.fail(e);
+                transfer.cancel();
+            } else {
+                pipe.finish();
+            }
+        });
+        transfer.completion().whenComplete((r, e) -> {
+            if (e != null) {
+                pipe.fail(e);
+            }
+        });
+        return encoded.thenCombine(transfer.completion(), (EncodeResult er, TransferResult tr) -> {
+            // The transfer completes only after the receiver's decoder verified and committed (TransferSink.complete).
+            codec.acknowledge(er.produced());
+            Duration d = Duration.ofNanos(System.nanoTime() - startNanos);
+            if (tr.payloadBytes() > 0 && tr.duration().toNanos() > 0) {
+                long bits = (long) tr.goodputBitsPerSecond();
+                if (bits > 0) {
+                    measuredRate = DataRate.ofBitsPerSecond(bits);
+                }
+            }
+            RoundReport report = new RoundReport(state.key(), round, er.keyframe(), fallback, er.inputBytes(),
+                    er.encodedBytes(), tr.wireBytes(), d, tr.streams(), er.pagesByClass());
+            record(report);
+            return report;
+        });
+    }
+
+    private void record(RoundReport r) {
+        registry.counter("dwcp.migration.rounds").increment();
+        registry.timer("dwcp.migration.round.duration").record(r.duration());
+        registry.counter("dwcp.migration.bytes", "kind", "input").increment(r.inputBytes());
+        registry.counter("dwcp.migration.bytes", "kind", "wire").increment(r.wireBytes());
+        if (r.fallback()) {
+            registry.counter("dwcp.migration.fallbacks").increment();
+        }
+    }
+
+    private CompletableFuture<BaselineRef> queryBaseline(String key) {
+        long id = requestIds.incrementAndGet();
+        CompletableFuture<MigrationWire.Control> reply = new CompletableFuture<>();
+        pendingQueries.put(id, reply);
+        Transfer t = session.send(TransferRequest.of(TransferKind.METADATA, key,
+                PayloadSource.of(MigrationWire.control(MigrationWire.TYPE_BASELINE_QUERY, id, null))));
+        t.completion().whenComplete((r, e) -> {
+            if (e != null) {
+                reply.completeExceptionally(e);
+            }
+        });
+        return reply.orTimeout(replyTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((r, e) -> pendingQueries.remove(id))
+                .thenApply(c -> c.baseline(key));
+    }
+
+    /** Closes the session. Idempotent. */
+    @Override
+    public void close() {
+        Session s = session;
+        if (s != null) {
+            s.close();
+        }
+        for (CompletableFuture<MigrationWire.Control> f : pendingQueries.values()) {
+            f.completeExceptionally(new DwcpException(ErrorCode.CANCELLED, "migration sender closed"));
+        }
+    }
+
+    /** Collects one small reply transfer and completes the matching query. */
+    private final class ReplySink implements TransferSink {
+        private final InboundTransfer transfer;
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(MigrationWire.CONTROL_LENGTH);
+
+        ReplySink(InboundTransfer transfer) {
+            this.transfer = transfer;
+            if (transfer.kind() != TransferKind.METADATA) {
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "migration sender accepts only control replies, got " + transfer.kind());
+            }
+        }
+
+        @Override
+        public void write(ByteBuffer data) {
+            if (bytes.size() + data.remaining() > MigrationWire.CONTROL_LENGTH) {
+                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "control reply longer than " + MigrationWire.CONTROL_LENGTH + " bytes");
+            }
+            byte[] b = new byte[data.remaining()];
+            data.get(b);
+            bytes.writeBytes(b);
+        }
+
+        @Override
+        public void complete() {
+            MigrationWire.Control c = MigrationWire.parseControl(ByteBuffer.wrap(bytes.toByteArray()));
+            if (c.type() != MigrationWire.TYPE_BASELINE_STATE) {
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "expected a baseline reply, got type " + c.type());
+            }
+            CompletableFuture<MigrationWire.Control> f = pendingQueries.get(c.requestId());
+            if (f != null) {
+                f.complete(c);
+            } else {
+                LOG.debug("reply {} for {} matched no pending query (timed out?)", c.requestId(), transfer.key());
+            }
+        }
+
+        @Override
+        public void fail(Throwable cause) {
+            LOG.debug("control reply for {} failed", transfer.key(), cause);
+        }
+    }
+}

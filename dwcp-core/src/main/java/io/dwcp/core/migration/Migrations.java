@@ -1,0 +1,35 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.Tier;
+import io.dwcp.core.spi.StateCodec;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/**
+ * Factory the manager uses to create migration endpoints (keeps their constructors out of the public API).
+ * Not for users: call {@code DwcpManager.openMigration} and {@code DwcpManager.migrationReceiver}.
+ */
+public final class Migrations {
+    private Migrations() {
+    }
+
+    /** A sender not yet bound to a session; bind it with {@link #bind} once the session is open. */
+    public static MigrationSender sender(StateCodec codec, Tier tier, Duration replyTimeout, MeterRegistry registry) {
+        return new MigrationSender(codec, tier, replyTimeout, registry);
+    }
+
+    /** The handler a sender's session must be opened with, to receive baseline replies. */
+    public static io.dwcp.core.spi.TransferHandler replyHandler(MigrationSender sender) {
+        return sender.replyHandler();
+    }
+
+    public static void bind(MigrationSender sender, io.dwcp.core.spi.Session session) {
+        sender.bind(session);
+    }
+
+    public static MigrationReceiver receiver(StateCodec codec, ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> listener) {
+        return new MigrationReceiver(codec, replicas, listener);
+    }
+}

@@ -1,0 +1,84 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class FramePipeTest {
+    private static byte[] drain(FramePipe pipe, int readSize) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(readSize);
+        while (pipe.read(buf.clear()) >= 0) {
+            out.write(buf.array(), 0, buf.position());
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void headerThenLengthPrefixedFramesThenEndMarker() throws Exception {
+        FramePipe pipe = new FramePipe(ByteBuffer.wrap(new byte[]{9, 9}), 1 << 20);
+        pipe.accept(ByteBuffer.wrap(new byte[]{1, 2, 3}));
+        pipe.accept(ByteBuffer.wrap(new byte[]{4}));
+        pipe.finish();
+        assertArrayEquals(new byte[]{9, 9, 0, 0, 0, 3, 1, 2, 3, 0, 0, 0, 1, 4, 0, 0, 0, 0}, drain(pipe, 5));
+    }
+
+    @Test
+    void writerBlocksWhenFullAndResumesAsTheReaderDrains() throws Exception {
+        FramePipe pipe = new FramePipe(ByteBuffer.allocate(0), 100);
+        CountDownLatch wroteAll = new CountDownLatch(1);
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+            try {
+                for (int i = 0; i < 10; i++) {
+                    pipe.accept(ByteBuffer.allocate(60));
+                }
+                pipe.finish();
+                wroteAll.countDown();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        assertFalse(wroteAll.await(200, TimeUnit.MILLISECONDS), "writer must block on a full pipe");
+        assertEquals(10 * 64 + 4, drain(pipe, 7).length);
+        writer.get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void oneFrameLargerThanTheCapacityPassesAlone() throws Exception {
+        FramePipe pipe = new FramePipe(ByteBuffer.allocate(0), 10);
+        pipe.accept(ByteBuffer.allocate(1000));
+        pipe.finish();
+        assertEquals(1008, drain(pipe, 64).length);
+    }
+
+    @Test
+    void encoderFailureReachesTheReader() {
+        FramePipe pipe = new FramePipe(ByteBuffer.allocate(0), 10);
+        pipe.fail(new IllegalStateException("zstd blew up"));
+        IOException e = assertThrows(IOException.class, () -> pipe.read(ByteBuffer.allocate(4)));
+        assertTrue(e.getMessage().contains("zstd blew up"));
+    }
+
+    @Test
+    void closedByTheTransportStopsTheEncoder() {
+        FramePipe pipe = new FramePipe(ByteBuffer.allocate(0), 10);
+        pipe.close();
+        DwcpException e = assertThrows(DwcpException.class, () -> pipe.accept(ByteBuffer.allocate(1)));
+        assertEquals(ErrorCode.CANCELLED, e.code());
+    }
+}
