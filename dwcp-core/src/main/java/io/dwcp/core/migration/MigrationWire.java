@@ -18,7 +18,7 @@ import java.util.List;
  * RoundHeader:  magic "DWMR" | u8 version | u8 flags(0) | u16 reserved(0) | u32 round | u32 pageSize
  *               | u32 regionCount | { u16 nameLength | name UTF-8 | u64 sizeBytes } * regionCount
  * control transfer (kind METADATA): magic "DWMC" | u8 version | u8 type | u16 reserved(0) | u64 requestId
- *               | u8 present | u64 baselineId | u64 baselineVersion | u64 baselineDigest   (34 bytes)
+ *               | u8 present | u64 baselineId | u64 baselineVersion | u64 baselineDigest   (41 bytes)
  * </pre>
  */
 final class MigrationWire {
@@ -27,7 +27,7 @@ final class MigrationWire {
     static final int VERSION = 1;
     static final int TYPE_BASELINE_QUERY = 1;
     static final int TYPE_BASELINE_STATE = 2;
-    static final int CONTROL_LENGTH = 34;
+    static final int CONTROL_LENGTH = 41;
     static final int ROUND_FIXED_LENGTH = 20;
     static final int MAX_REGIONS = 4096;
     static final int MAX_NAME_BYTES = 255;
