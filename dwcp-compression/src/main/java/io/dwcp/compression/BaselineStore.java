@@ -88,14 +88,19 @@ final class BaselineStore {
      * is deleted). Touches its LRU stamp.
      */
     synchronized Baseline acquire(Side side, String key) {
+        return acquire(side, key, false);
+    }
+
+    /** As {@link #acquire(Side, String)}; with {@code includeAged} an aged baseline is returned (pinned) and kept. */
+    synchronized Baseline acquire(Side side, String key, boolean includeAged) {
         pruneIfDue();
         Entry e = map(side).get(key);
         if (e == null || e.committed == null) {
             return null;
         }
         Baseline b = e.committed;
-        if (isAged(b, clock.instant())) {
-            removeCommitted(e, true);
+        if (!includeAged && isAged(b, clock.instant())) {
+            removeCommitted(e);
             return null;
         }
         if (!b.retain()) {
@@ -118,7 +123,7 @@ final class BaselineStore {
     synchronized void releaseSender(String key) {
         Entry e = sender.get(key);
         if (e != null) {
-            removeCommitted(e, false);
+            removeCommitted(e);
             discardPending(e);
             sender.remove(key);
         }
@@ -158,7 +163,7 @@ final class BaselineStore {
      */
     synchronized void commit(Side side, String key, Baseline b, Reservation r) {
         Entry e = map(side).computeIfAbsent(key, k -> new Entry());
-        removeCommitted(e, false);
+        removeCommitted(e);
         reservedBytes -= r.bytes;
         if (!r.retain) {
             b.release();
@@ -217,7 +222,7 @@ final class BaselineStore {
         for (Side side : Side.values()) {
             Entry e = map(side).remove(key);
             if (e != null) {
-                removeCommitted(e, false);
+                removeCommitted(e);
                 discardPending(e);
             }
         }
@@ -232,7 +237,7 @@ final class BaselineStore {
             for (Map.Entry<String, Entry> me : m.entrySet()) {
                 Entry e = me.getValue();
                 if (e.committed != null && isAged(e.committed, lastPrune)) {
-                    removeCommitted(e, false);
+                    removeCommitted(e);
                     removed++;
                 }
                 if (e.committed == null && e.pending == null) {
@@ -255,7 +260,7 @@ final class BaselineStore {
     synchronized void clear() {
         for (Map<String, Entry> m : List.of(sender, receiver)) {
             for (Entry e : m.values()) {
-                removeCommitted(e, false);
+                removeCommitted(e);
                 discardPending(e);
             }
             m.clear();
@@ -297,12 +302,12 @@ final class BaselineStore {
         if (victim == null) {
             return false;
         }
-        removeCommitted(victim, false);
+        removeCommitted(victim);
         metrics.evictions.increment();
         return true;
     }
 
-    private void removeCommitted(Entry e, boolean aged) {
+    private void removeCommitted(Entry e) {
         if (e.committed != null) {
             committedBytes -= e.committed.sizeBytes();
             e.committed.release();

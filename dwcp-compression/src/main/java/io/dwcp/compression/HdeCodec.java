@@ -302,9 +302,11 @@ final class HdeCodec implements StateCodec {
         Layout layout = Layout.of(state);
         Instant now = context.clock().instant();
         Optional<BaselineRef> peer = options.peerBaseline();
-        Baseline base = baselines.acquire(BaselineStore.Side.SENDER, key);
+        Baseline base = baselines.acquire(BaselineStore.Side.SENDER, key, true);
         String reason = null;
-        if (base == null) {
+        if (base != null && baselines.isAged(base, now)) {
+            reason = "age";
+        } else if (base == null) {
             reason = peer.isPresent() ? "miss" : "first";
             if (peer.isPresent()) {
                 metrics.misses.increment();

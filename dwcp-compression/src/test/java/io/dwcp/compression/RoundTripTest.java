@@ -1,0 +1,244 @@
+package io.dwcp.compression;
+
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.spi.DecodeResult;
+import io.dwcp.core.spi.EncodeOptions;
+import io.dwcp.core.spi.EncodeResult;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
+
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** HDE-1 and HDE-3: decode(encode(x)) == x for keyframes and delta chains, with every page class. */
+class RoundTripTest {
+    private static HdeCodec tx;
+    private static HdeCodec rx;
+
+    @BeforeContainer
+    static void start() {
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.batch-size", "64KiB")
+                .set("dwcp.compression.level.wan", "zstd:1").build();
+        tx = Rounds.codec(config, Clock.systemUTC(), 3);
+        rx = Rounds.codec(config, Clock.systemUTC(), 2);
+    }
+
+    @AfterContainer
+    static void stop() throws Exception {
+        tx.stop();
+        rx.stop();
+    }
+
+    /** One edit step of a round: what happens to the pages of the state. */
+    enum EditKind { SPARSE_BYTES, MOVE_FROM_BASELINE, ZERO_PAGE, DUPLICATE_OF_EARLIER, REWRITE_RANDOM, NOTHING }
+
+    static final class Edit {
+        final EditKind kind;
+        final int page;
+        final int source;
+        final long seed;
+
+        Edit(EditKind kind, int page, int source, long seed) {
+            this.kind = kind;
+            this.page = page;
+            this.source = source;
+            this.seed = seed;
+        }
+
+        @Override
+        public String toString() {
+            return kind + "(" + page + "<-" + source + ")";
+        }
+    }
+
+    @Provide
+    Arbitrary<List<Edit>> edits() {
+        Arbitrary<Edit> e = Combinators.combine(Arbitraries.of(EditKind.class), Arbitraries.integers().between(0, 10_000),
+                Arbitraries.integers().between(0, 10_000), Arbitraries.longs()).as(Edit::new);
+        return e.list().ofMinSize(0).ofMaxSize(40);
+    }
+
+    static byte[] memoryLike(int bytes, long seed) {
+        Random r = new Random(seed);
+        byte[] b = new byte[bytes];
+        for (int i = 0; i + 8 <= bytes; i += 8) {
+            switch (r.nextInt(4)) {
+                case 0:
+                    break;
+                case 1:
+                    b[i] = (byte) r.nextInt(8);
+                    break;
+                case 2:
+                    b[i + 7] = 0x7f;
+                    b[i] = (byte) r.nextInt();
+                    b[i + 1] = (byte) r.nextInt();
+                    break;
+                default:
+                    for (int k = 0; k < 8; k++) {
+                        b[i + k] = (byte) ('a' + r.nextInt(26));
+                    }
+            }
+        }
+        if (bytes > 0) {
+            b[bytes - 1] = (byte) r.nextInt();
+        }
+        return b;
+    }
+
+    static byte[] apply(byte[] base, int pageSize, List<Edit> edits) {
+        byte[] t = base.clone();
+        int pages = (t.length + pageSize - 1) / pageSize;
+        if (pages == 0) {
+            return t;
+        }
+        for (Edit e : edits) {
+            int p = e.page % pages;
+            int off = p * pageSize;
+            int len = Math.min(pageSize, t.length - off);
+            Random r = new Random(e.seed);
+            switch (e.kind) {
+                case SPARSE_BYTES:
+                    for (int k = 0; k < 1 + r.nextInt(6); k++) {
+                        t[off + r.nextInt(len)] ^= (byte) (1 + r.nextInt(255));
+                    }
+                    break;
+                case MOVE_FROM_BASELINE: {
+                    int s = e.source % pages;
+                    int slen = Math.min(pageSize, base.length - s * pageSize);
+                    Arrays.fill(t, off, off + len, (byte) 0);
+                    System.arraycopy(base, s * pageSize, t, off, Math.min(len, slen));
+                    break;
+                }
+                case ZERO_PAGE:
+                    Arrays.fill(t, off, off + len, (byte) 0);
+                    break;
+                case DUPLICATE_OF_EARLIER: {
+                    int s = e.source % pages;
+                    int slen = Math.min(pageSize, t.length - s * pageSize);
+                    if (s != p) {
+                        Arrays.fill(t, off, off + len, (byte) 0);
+                        System.arraycopy(t, s * pageSize, t, off, Math.min(len, slen));
+                    }
+                    break;
+                }
+                case REWRITE_RANDOM:
+                    for (int k = 0; k < len; k++) {
+                        t[off + k] = (byte) r.nextInt();
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+        return t;
+    }
+
+    @Property(tries = 60)
+    void deltaChainsReconstructEveryRoundExactly(@ForAll("edits") List<Edit> first, @ForAll("edits") List<Edit> second,
+                                                 @ForAll long seed) {
+        int pageSize = new Random(seed).nextBoolean() ? 4096 : 512;
+        int bytes = (int) Math.floorMod(seed, 60L) * pageSize + (seed % 3 == 0 ? 100 : 0);
+        String key = "vm-" + Long.toHexString(seed);
+        byte[] s0 = memoryLike(bytes, seed);
+        byte[] s1 = apply(s0, pageSize, first);
+        byte[] s2 = apply(s1, pageSize, second);
+        byte[] replica = new byte[bytes];
+        try {
+            Rounds.Encoded k = Rounds.encode(tx, Rounds.state(key, pageSize, s0), EncodeOptions.keyframe());
+            DecodeResult d0 = Rounds.decode(rx, Rounds.replica(key, pageSize, replica), k.frames);
+            assertArrayEquals(s0, replica);
+            assertEquals(k.result.produced(), d0.baseline());
+            tx.acknowledge(d0.baseline());
+            DecodeResult prev = d0;
+            for (byte[] next : List.of(s1, s2)) {
+                // Usually a delta; a keyframe when the keyframe-ratio rule fires (a big delta of a tiny state).
+                Rounds.Encoded d = Rounds.encode(tx, Rounds.state(key, pageSize, next), Rounds.against(prev.baseline()));
+                prev = Rounds.decode(rx, Rounds.replica(key, pageSize, replica), d.frames);
+                assertArrayEquals(next, replica);
+                assertEquals(d.result.produced(), prev.baseline());
+                tx.acknowledge(prev.baseline());
+            }
+        } finally {
+            tx.drop(key);
+            rx.drop(key);
+        }
+    }
+
+    @Example
+    void everyPageClassAppearsAndRoundTrips() {
+        int ps = 4096;
+        byte[] s0 = memoryLike(64 * ps, 7);
+        Arrays.fill(s0, 3 * ps, 4 * ps, (byte) 0);
+        byte[] s1 = s0.clone();
+        s1[10 * ps + 17] ^= 1;                                   // xor
+        System.arraycopy(s0, 40 * ps, s1, 20 * ps, ps);          // moved
+        Arrays.fill(s1, 21 * ps, 22 * ps, (byte) 0);             // zero
+        byte[] fresh = new byte[ps];
+        new Random(3).nextBytes(fresh);
+        System.arraycopy(fresh, 0, s1, 30 * ps, ps);             // literal
+        System.arraycopy(fresh, 0, s1, 31 * ps, ps);             // duplicate of 30
+        String key = "classes";
+        byte[] replica = new byte[s0.length];
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state(key, ps, s0), EncodeOptions.keyframe());
+        assertTrue(k.result.pagesByClass().get("zero") >= 1);
+        DecodeResult d0 = Rounds.decode(rx, Rounds.replica(key, ps, replica), k.frames);
+        tx.acknowledge(d0.baseline());
+        Rounds.Encoded d = Rounds.encode(tx, Rounds.state(key, ps, s1), Rounds.against(d0.baseline()));
+        EncodeResult r = d.result;
+        assertFalse(r.keyframe());
+        assertEquals(1L, r.pagesByClass().get("xor"));
+        assertEquals(1L, r.pagesByClass().get("moved"));
+        assertEquals(1L, r.pagesByClass().get("zero"));
+        assertEquals(1L, r.pagesByClass().get("literal"));
+        assertEquals(1L, r.pagesByClass().get("duplicate"));
+        assertEquals(59L, r.pagesByClass().get("unchanged"));
+        Rounds.decode(rx, Rounds.replica(key, ps, replica), d.frames);
+        assertArrayEquals(s1, replica);
+        tx.drop(key);
+        rx.drop(key);
+    }
+
+    @Example
+    void emptyStateRoundTrips() {
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("empty", 4096, new byte[0]), EncodeOptions.keyframe());
+        DecodeResult d = Rounds.decode(rx, Rounds.replica("empty", 4096, new byte[0]), k.frames);
+        assertEquals(0, d.stateBytes());
+        tx.drop("empty");
+        rx.drop("empty");
+    }
+
+    @Example
+    void multiRegionStateRoundTripsAndDeltaTouchesOnlyChangedPages() {
+        byte[] a = memoryLike(10 * 4096, 1);
+        byte[] b = memoryLike(3 * 4096 + 5, 2);
+        byte[] ra = new byte[a.length];
+        byte[] rb = new byte[b.length];
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("two", 4096, a, b), EncodeOptions.keyframe());
+        DecodeResult d0 = Rounds.decode(rx, Rounds.replica("two", 4096, ra, rb), k.frames);
+        assertArrayEquals(a, ra);
+        assertArrayEquals(b, rb);
+        tx.acknowledge(d0.baseline());
+        byte[] b2 = b.clone();
+        b2[b2.length - 1] ^= 0x55;
+        Rounds.Encoded d = Rounds.encode(tx, Rounds.state("two", 4096, a, b2), Rounds.against(d0.baseline()));
+        DecodeResult d1 = Rounds.decode(rx, Rounds.replica("two", 4096, ra, rb), d.frames);
+        assertEquals(1, d1.pagesWritten());
+        assertArrayEquals(b2, rb);
+        tx.drop("two");
+        rx.drop("two");
+    }
+}
