@@ -25,6 +25,9 @@ public final class DwcpCli {
         Map<String, Command> m = new LinkedHashMap<>();
         // Commands register here, one class each.
         m.put("bench-transport", new BenchTransportCommand());
+        m.put("send", new SendCommand());
+        m.put("receive", new ReceiveCommand());
+        m.put("demo", new DemoCommand());
         return m;
     }
 

@@ -9,6 +9,7 @@ import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.spi.EncodeResult;
 import io.dwcp.core.spi.InboundTransfer;
 import io.dwcp.core.spi.PayloadSource;
+import io.dwcp.core.spi.ProgressListener;
 import io.dwcp.core.spi.Session;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.Transfer;
@@ -61,6 +62,7 @@ public final class MigrationSender implements AutoCloseable {
     private final Object roundLock = new Object();
     private volatile Session session;
     private volatile DataRate measuredRate;
+    private volatile ProgressListener progress = ProgressListener.NONE;
     private int nextRound;
 
     MigrationSender(StateCodec codec, Tier tier, Duration replyTimeout, MeterRegistry registry) {
@@ -77,6 +79,14 @@ public final class MigrationSender implements AutoCloseable {
 
     void bind(Session session) {
         this.session = session;
+    }
+
+    /**
+     * Receives progress of each round: state bytes encoded so far (encoding runs at most a bounded buffer ahead of
+     * the link, so this tracks what was sent) and the round's total state bytes.
+     */
+    public void progress(ProgressListener listener) {
+        this.progress = Objects.requireNonNull(listener, "listener");
     }
 
     /** The session this sender uses. */
@@ -118,7 +128,8 @@ public final class MigrationSender implements AutoCloseable {
         return queryBaseline(state.key()).thenCompose(peer -> {
             BaselineRef mine = codec.baseline(state.key()).orElse(null);
             boolean delta = peer != null && peer.equals(mine);
-            boolean fallback = round > 0 && !delta;
+            // A fallback: this side could reference a baseline, but the receiver does not hold it (restart, eviction).
+            boolean fallback = mine != null && !delta;
             if (fallback) {
                 LOG.info("round {} of {}: receiver holds {} but this side can reference {}; sending a keyframe",
                         round, state.key(), peer, mine);
@@ -143,7 +154,7 @@ public final class MigrationSender implements AutoCloseable {
             layout.add(new ReplicaFactory.RegionLayout(r.name(), r.sizeBytes()));
         }
         FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout), PIPE_CAPACITY_BYTES);
-        EncodeOptions.Builder opts = EncodeOptions.builder().tier(tier).linkRate(measuredRate);
+        EncodeOptions.Builder opts = EncodeOptions.builder().tier(tier).linkRate(measuredRate).progress(progress);
         if (against != null) {
             opts.peerBaseline(against).dirtyPages(dirty);
         } else {

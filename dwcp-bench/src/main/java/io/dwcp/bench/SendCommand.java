@@ -1,0 +1,115 @@
+package io.dwcp.bench;
+
+import io.dwcp.core.DwcpManager;
+import io.dwcp.core.migration.MigrationSender;
+import io.dwcp.core.migration.RoundReport;
+import io.dwcp.core.state.StateRegion;
+import io.dwcp.core.state.StateRegions;
+import io.dwcp.core.state.VmState;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code dwcp send --to HOST:PORT --key NAME FILE...}: migrates a state whose successive versions are the FILEs —
+ * the first round sends it whole, the later rounds only what changed (against the baseline the receiver confirmed;
+ * if it has none, that round is a full one by itself). Prints a line per round; with {@code --json} the last stdout
+ * line is a JSON object with {@code wallSeconds}, {@code wireBytes}, {@code inputBytes} and a {@code rounds} array.
+ */
+final class SendCommand implements DwcpCli.Command {
+    @Override
+    public String summary() {
+        return "migrate FILE... (successive versions of one state) to a receiver, in pre-copy rounds";
+    }
+
+    @Override
+    public int run(String[] args) throws Exception {
+        CliArgs a = new CliArgs(args, ReceiveCommand.union(NodeOptions.WITH_VALUE, "to", "key"), NodeOptions.FLAGS);
+        if (a.flag("help") || a.positional().isEmpty()) {
+            System.err.println("usage: dwcp send --to HOST:PORT --key NAME FILE... " + NodeOptions.USAGE);
+            return a.flag("help") ? 0 : 2;
+        }
+        String key = a.require("key");
+        List<Path> files = new ArrayList<>();
+        for (String f : a.positional()) {
+            Path p = Path.of(f);
+            if (!Files.isRegularFile(p)) {
+                throw new CliArgs.UsageException(f + " is not a readable file");
+            }
+            files.add(p);
+        }
+        boolean json = a.flag("json");
+        List<RoundReport> reports = new ArrayList<>();
+        long start = System.nanoTime();
+        try (DwcpManager manager = NodeOptions.manager(NodeOptions.config(a))) {
+            manager.start();
+            try (MigrationSender sender = manager.openMigration(NodeOptions.address(a.require("to"))).join()) {
+                ProgressBar bar = ProgressBar.forTerminal();
+                sender.progress(bar);
+                for (Path file : files) {
+                    try (StateRegion region = StateRegions.mapped(file)) {
+                        VmState<StateRegion> state = VmState.<StateRegion>builder(key).region(region).lastPagePartial(true).build();
+                        bar.label(file.getFileName().toString());
+                        RoundReport r = sender.sendRound(state, null);
+                        bar.done();
+                        reports.add(r);
+                        System.out.println(describe(r, file));
+                    }
+                }
+            }
+        }
+        double wall = (System.nanoTime() - start) / 1e9;
+        long wire = 0;
+        long input = 0;
+        for (RoundReport r : reports) {
+            wire += r.wireBytes();
+            input += r.inputBytes();
+        }
+        System.out.printf("%d round(s), %,d bytes of state in %,d wire bytes (ratio %.1f) in %.2f s%n",
+                reports.size(), input, wire, wire == 0 ? 0 : (double) input / wire, wall);
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("key", key);
+            m.put("wallSeconds", wall);
+            m.put("inputBytes", input);
+            m.put("wireBytes", wire);
+            m.put("ratio", wire == 0 ? 0 : (double) input / wire);
+            List<Object> rounds = new ArrayList<>();
+            for (int i = 0; i < reports.size(); i++) {
+                rounds.add(toJson(reports.get(i), files.get(i)));
+            }
+            m.put("rounds", rounds);
+            System.out.println(Json.write(m));
+        }
+        return 0;
+    }
+
+    static String describe(RoundReport r, Path file) {
+        return String.format("round %d (%s%s) %s: %,d bytes -> %,d wire bytes (ratio %.1f) in %.2f s, %.0f Mbit/s on %d stream(s)",
+                r.round(), r.keyframe() ? "full" : "delta", r.fallback() ? ", fallback" : "", file == null ? "" : file.getFileName(),
+                r.inputBytes(), r.wireBytes(), r.ratio(), r.duration().toNanos() / 1e9, r.goodputBitsPerSecond() / 1e6, r.streams());
+    }
+
+    static Map<String, Object> toJson(RoundReport r, Path file) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("round", r.round());
+        if (file != null) {
+            m.put("file", file.toString());
+        }
+        m.put("keyframe", r.keyframe());
+        m.put("fallback", r.fallback());
+        m.put("inputBytes", r.inputBytes());
+        m.put("encodedBytes", r.encodedBytes());
+        m.put("wireBytes", r.wireBytes());
+        m.put("ratio", r.ratio());
+        m.put("seconds", r.duration().toNanos() / 1e9);
+        m.put("goodputMbps", r.goodputBitsPerSecond() / 1e6);
+        m.put("streams", r.streams());
+        m.put("pages", new LinkedHashMap<>(r.pagesByClass()));
+        return m;
+    }
+}
