@@ -93,7 +93,9 @@ final class BaselineStore {
 
     /** As {@link #acquire(Side, String)}; with {@code includeAged} an aged baseline is returned (pinned) and kept. */
     synchronized Baseline acquire(Side side, String key, boolean includeAged) {
-        pruneIfDue();
+        if (!includeAged) {
+            pruneIfDue();
+        }
         Entry e = map(side).get(key);
         if (e == null || e.committed == null) {
             return null;

@@ -400,6 +400,7 @@ final class HdeCodec implements StateCodec {
         metrics.encodeRounds.increment();
         metrics.encodeCpuNanos.add(enc.cpuNanos);
         levels.observeRatio(result.ratio());
+        baselines.pruneIfDue();
         safeProgress(options, layout.totalBytes);
         return result;
     }
