@@ -376,8 +376,7 @@ public final class DwcpManager implements AutoCloseable {
      */
     public CompletableFuture<MigrationSender> openMigration(InetSocketAddress receiver) {
         requireRunning("openMigration");
-        Tier tier = config.pinnedTier().orElse(Tier.WAN);
-        MigrationSender sender = Migrations.sender(codec(), tier, config.get(TransportKeys.IO_TIMEOUT), registry);
+        MigrationSender sender = Migrations.sender(codec(), config.pinnedTier().orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry);
         return transport().connect(receiver, Migrations.replyHandler(sender)).thenApply(session -> {
             Migrations.bind(sender, session);
             return sender;

@@ -54,7 +54,8 @@ public final class MigrationSender implements AutoCloseable {
     private static final long PIPE_CAPACITY_BYTES = 32L << 20;
 
     private final StateCodec codec;
-    private final Tier tier;
+    /** The configured tier pin, or null to use the tier the transport measured for the session. */
+    private final Tier pinnedTier;
     private final Duration replyTimeout;
     private final MeterRegistry registry;
     private final Map<Long, CompletableFuture<MigrationWire.Control>> pendingQueries = new ConcurrentHashMap<>();
@@ -65,9 +66,9 @@ public final class MigrationSender implements AutoCloseable {
     private volatile ProgressListener progress = ProgressListener.NONE;
     private int nextRound;
 
-    MigrationSender(StateCodec codec, Tier tier, Duration replyTimeout, MeterRegistry registry) {
+    MigrationSender(StateCodec codec, Tier pinnedTier, Duration replyTimeout, MeterRegistry registry) {
         this.codec = codec;
-        this.tier = tier;
+        this.pinnedTier = pinnedTier;
         this.replyTimeout = replyTimeout;
         this.registry = registry;
     }
@@ -154,7 +155,7 @@ public final class MigrationSender implements AutoCloseable {
             layout.add(new ReplicaFactory.RegionLayout(r.name(), r.sizeBytes()));
         }
         FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout), PIPE_CAPACITY_BYTES);
-        EncodeOptions.Builder opts = EncodeOptions.builder().tier(tier).linkRate(measuredRate).progress(progress);
+        EncodeOptions.Builder opts = EncodeOptions.builder().tier(pinnedTier != null ? pinnedTier : s.tier()).linkRate(measuredRate).progress(progress);
         if (against != null) {
             opts.peerBaseline(against).dirtyPages(dirty);
         } else {

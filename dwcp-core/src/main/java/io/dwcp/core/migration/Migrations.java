@@ -15,9 +15,12 @@ public final class Migrations {
     private Migrations() {
     }
 
-    /** A sender not yet bound to a session; bind it with {@link #bind} once the session is open. */
-    public static MigrationSender sender(StateCodec codec, Tier tier, Duration replyTimeout, MeterRegistry registry) {
-        return new MigrationSender(codec, tier, replyTimeout, registry);
+    /**
+     * A sender not yet bound to a session; bind it with {@link #bind} once the session is open. {@code pinnedTier}
+     * null means: use the tier the transport measured.
+     */
+    public static MigrationSender sender(StateCodec codec, Tier pinnedTier, Duration replyTimeout, MeterRegistry registry) {
+        return new MigrationSender(codec, pinnedTier, replyTimeout, registry);
     }
 
     /** The handler a sender's session must be opened with, to receive baseline replies. */

@@ -15,6 +15,14 @@ public interface Session extends AutoCloseable {
     /** Data streams currently connected. */
     int activeStreams();
 
+    /**
+     * The tier of the path to the peer as the transport classified it (TIER-1, TIER-2: from RTT measured in the
+     * handshake), or the pinned tier. The default, for transports that do not classify, is WAN.
+     */
+    default io.dwcp.core.Tier tier() {
+        return io.dwcp.core.Tier.WAN;
+    }
+
     /** Whether the session can still carry transfers. */
     boolean isOpen();
 
