@@ -113,12 +113,22 @@ final class Baseline {
      * {@code newDigest}. Caller holds the key's lock.
      */
     void apply(SlotPages slots, long newVersion, long newDigest) {
-        for (int s = 0; s < slots.count(); s++) {
+        applyPages(slots, 0, slots.count());
+        applied(newVersion, newDigest);
+    }
+
+    /** Copies slots {@code [from, to)} into their pages; ranges of one delta may be applied in parallel. */
+    void applyPages(SlotPages slots, int from, int to) {
+        for (int s = from; s < to; s++) {
             long page = slots.page(s);
             ByteBuffer src = slots.chunk(s);
             store.writePage(page, src, slots.offset(s));
             pageHashes[(int) page] = slots.hash(s);
         }
+    }
+
+    /** Completes an application of a delta's pages: the new version and digest. */
+    void applied(long newVersion, long newDigest) {
         contentIndex = null;
         version = newVersion;
         digest = newDigest;

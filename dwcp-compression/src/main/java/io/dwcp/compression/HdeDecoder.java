@@ -1,6 +1,5 @@
 package io.dwcp.compression;
 
-import com.github.luben.zstd.ZstdDecompressCtx;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.spi.BaselineRef;
@@ -18,6 +17,11 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 /*
  * Decoding of one round (HDE-1). Maintainer notes.
@@ -63,9 +67,10 @@ final class HdeDecoder implements StateDecoder {
     private PageStore staging;
     private long[] hashes;
     private SlotPages slots;
-    private ByteBuffer slotChunk;
-    private int slotChunkIndex = -1;
-    private int slotChunkUsed;
+    private final ArrayDeque<Future<BatchJob>> inflight = new ArrayDeque<>();
+    private final int maxInflight;
+    private final List<Long> deferredSlots = new ArrayList<>();
+    private final List<Long> deferredRefs = new ArrayList<>();
 
     private int nextSequence;
     private long nextPage;
@@ -75,8 +80,6 @@ final class HdeDecoder implements StateDecoder {
     private long encodedBytes;
     private long cpuNanos;
     private Instant started;
-    private byte[] raw = new byte[0];
-    private ZstdDecompressCtx zstd;
 
     HdeDecoder(HdeCodec codec, VmState<? extends WritableRegion> replica) {
         this.codec = codec;
@@ -85,6 +88,7 @@ final class HdeDecoder implements StateDecoder {
         this.pageSize = layout.pageSizeBytes;
         this.zeroHash = PageHash.zeroHash(pageSize);
         this.rawLimit = codec.settings().rawBatchLimit(pageSize);
+        this.maxInflight = 2 * Math.max(1, ((java.util.concurrent.ThreadPoolExecutor) codec.workers()).getMaximumPoolSize()) + 2;
     }
 
     @Override
@@ -132,7 +136,7 @@ final class HdeDecoder implements StateDecoder {
             fail(d);
             throw d;
         } finally {
-            cpuNanos += THREADS.getCurrentThreadCpuTime() - cpu0;
+            addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         }
     }
 
@@ -285,8 +289,8 @@ final class HdeDecoder implements StateDecoder {
             throw Wire.corrupt("batch pages [" + firstPage + ", +" + pageCount + ") do not follow page " + nextPage
                     + " inside a " + totalPages + "-page state");
         }
-        if (firstSlot != nextSlot) {
-            throw Wire.corrupt("batch starts at slot " + firstSlot + ", expected " + nextSlot);
+        if (firstSlot < 0 || firstSlot > firstPage) {
+            throw Wire.corrupt("batch starts at slot " + firstSlot + " before page " + firstPage);
         }
         if (rawLength < 0 || rawLength > rawLimit) {
             throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "batch decodes to " + Integer.toUnsignedString(rawLength)
@@ -295,71 +299,219 @@ final class HdeDecoder implements StateDecoder {
         if (controlLength < 0 || controlLength > rawLength) {
             throw Wire.corrupt("control stream of " + controlLength + " bytes in a " + rawLength + "-byte batch");
         }
-        ByteBuffer rawBuffer;
         if (codecId == Wire.CODEC_STORED) {
             if (payloadLength != rawLength) {
                 throw Wire.corrupt("stored batch carries " + payloadLength + " bytes, header says " + rawLength);
             }
-            rawBuffer = f.slice(Wire.BATCH_PAYLOAD_OFFSET, rawLength);
-        } else if (codecId == Wire.CODEC_ZSTD) {
-            if (raw.length < rawLength) {
-                raw = new byte[Math.max(rawLength, Math.min(rawLimit, raw.length * 2))];
-            }
-            if (zstd == null) {
-                zstd = new ZstdDecompressCtx();
-            }
-            int n;
-            if (f.hasArray()) {
-                n = zstd.decompressByteArray(raw, 0, rawLength, f.array(), f.arrayOffset() + Wire.BATCH_PAYLOAD_OFFSET,
-                        payloadLength);
-            } else {
-                byte[] src = new byte[payloadLength];
-                f.get(Wire.BATCH_PAYLOAD_OFFSET, src);
-                n = zstd.decompressByteArray(raw, 0, rawLength, src, 0, payloadLength);
-            }
-            if (n != rawLength) {
-                throw Wire.corrupt("zstd payload decoded to " + n + " bytes, header says " + rawLength);
-            }
-            rawBuffer = ByteBuffer.wrap(raw, 0, rawLength);
-        } else {
+        } else if (codecId != Wire.CODEC_ZSTD) {
             throw Wire.corrupt("unknown batch codec " + codecId);
         }
-        apply(rawBuffer, controlLength, rawLength, firstPage, firstPage + pageCount);
+        // The frame is borrowed: the job owns a copy of the payload.
+        byte[] payload = new byte[payloadLength];
+        f.get(Wire.BATCH_PAYLOAD_OFFSET, payload);
+        BatchJob job = new BatchJob(firstPage, firstPage + pageCount, firstSlot, codecId, rawLength, controlLength, payload);
+        nextPage = firstPage + pageCount;
+        inflight.addLast(codec.workers().submit(() -> decodeBatch(job)));
+        while (inflight.size() > maxInflight) {
+            complete(inflight.removeFirst());
+        }
     }
 
-    private void apply(ByteBuffer rawBuffer, int controlLength, int rawLength, long firstPage, long endPage) {
-        Cursor control = new Cursor(rawBuffer, 0, controlLength, "control stream");
-        Cursor data = new Cursor(rawBuffer, controlLength, rawLength, "data stream");
-        long page = firstPage;
-        long slot = nextSlot;
+    /** A batch handed to a worker; the results are read by the feeding thread after the future completed. */
+    private static final class BatchJob {
+        final long firstPage;
+        final long endPage;
+        final long firstSlot;
+        final int codecId;
+        final int rawLength;
+        final int controlLength;
+        final byte[] payload;
+        int count;
+        ByteBuffer chunk;
+        long[] pages;
+        long[] hashes;
+        int[] deferred;
+        long[] deferredRef;
+        int deferredCount;
+        long digestPart;
+
+        BatchJob(long firstPage, long endPage, long firstSlot, int codecId, int rawLength, int controlLength, byte[] payload) {
+            this.firstPage = firstPage;
+            this.endPage = endPage;
+            this.firstSlot = firstSlot;
+            this.codecId = codecId;
+            this.rawLength = rawLength;
+            this.controlLength = controlLength;
+            this.payload = payload;
+        }
+
+        boolean isDeferred(int index) {
+            for (int d = deferredCount - 1; d >= 0; d--) {
+                if (deferred[d] == index) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        void defer(int index, long ref) {
+            if (deferred == null) {
+                deferred = new int[8];
+                deferredRef = new long[8];
+            } else if (deferredCount == deferred.length) {
+                deferred = java.util.Arrays.copyOf(deferred, deferredCount * 2);
+                deferredRef = java.util.Arrays.copyOf(deferredRef, deferredCount * 2);
+            }
+            deferred[deferredCount] = index;
+            deferredRef[deferredCount++] = ref;
+        }
+    }
+
+    /** Waits for a job and takes over its pages, in batch order (the feeding thread). */
+    private void complete(Future<BatchJob> f) {
+        BatchJob j;
+        try {
+            j = f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DwcpException(ErrorCode.CANCELLED, "interrupted while decoding " + replica.key(), e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof DwcpException) {
+                throw (DwcpException) c;
+            }
+            throw new DwcpException(ErrorCode.CORRUPT_FRAME, "undecodable batch for " + replica.key() + ": " + c, c);
+        }
+        if (j.firstSlot != nextSlot) {
+            DirectMemory.free(j.chunk);
+            throw Wire.corrupt("batch starts at slot " + j.firstSlot + ", expected " + nextSlot);
+        }
+        digest += j.digestPart;
+        if (!keyframe && j.count > 0) {
+            int ci = slots.addChunk(j.chunk);
+            for (int k = 0; k < j.count; k++) {
+                slots.add(j.pages[k], j.hashes[k], ci, k * pageSize);
+            }
+        }
+        for (int d = 0; d < j.deferredCount; d++) {
+            deferredSlots.add(j.firstSlot + j.deferred[d]);
+            deferredRefs.add(j.deferredRef[d]);
+        }
+        nextSlot += j.count;
+    }
+
+    /** Worker: decompresses and applies one batch into scratch (keyframe: staging pages; delta: the job's chunk). */
+    private BatchJob decodeBatch(BatchJob j) {
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
+        Worker w = Worker.current();
+        byte[] raw;
+        if (j.codecId == Wire.CODEC_STORED) {
+            raw = j.payload;
+        } else {
+            if (w.heapRaw.length < j.rawLength) {
+                w.heapRaw = new byte[Math.max(j.rawLength, Math.min(rawLimit, w.heapRaw.length * 2))];
+            }
+            raw = w.heapRaw;
+            int n = w.decompressor().decompressByteArray(raw, 0, j.rawLength, j.payload, 0, j.payload.length);
+            if (n != j.rawLength) {
+                throw Wire.corrupt("zstd payload decoded to " + n + " bytes, header says " + j.rawLength);
+            }
+        }
+        ByteBuffer rb = ByteBuffer.wrap(raw, 0, j.rawLength);
+        int count = countSent(rb, j);
+        j.count = count;
+        j.pages = new long[count];
+        j.hashes = new long[count];
+        if (!keyframe && count > 0) {
+            j.chunk = DirectMemory.allocate(count * pageSize);
+        }
+        try {
+            apply(rb, j);
+        } catch (RuntimeException e) {
+            DirectMemory.free(j.chunk);
+            j.chunk = null;
+            throw e;
+        }
+        addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
+        return j;
+    }
+
+    private synchronized void addCpu(long nanos) {
+        cpuNanos += nanos;
+    }
+
+    /** First pass over the control stream: checks its structure and counts the sent pages (bounded by the page range). */
+    private int countSent(ByteBuffer rb, BatchJob j) {
+        Cursor control = new Cursor(rb, 0, j.controlLength, "control stream");
+        long page = j.firstPage;
+        int count = 0;
         while (control.hasRemaining()) {
             int op = control.u8();
             if (op == Wire.OP_UNCHANGED) {
                 long n = control.uleb();
-                if (keyframe || n == 0 || n > endPage - page) {
+                if (keyframe || n == 0 || n > j.endPage - page) {
                     throw Wire.corrupt("unchanged run of " + n + " pages at page " + page + " is not allowed here");
                 }
                 page += n;
                 continue;
             }
-            if (page >= endPage) {
-                throw Wire.corrupt("batch has more page operations than its " + (endPage - firstPage) + " pages");
+            if (page >= j.endPage) {
+                throw Wire.corrupt("batch has more page operations than its " + (j.endPage - j.firstPage) + " pages");
             }
+            switch (op) {
+                case Wire.OP_ZERO:
+                case Wire.OP_LITERAL:
+                    break;
+                case Wire.OP_MOVED:
+                case Wire.OP_DUPLICATE:
+                    control.uleb();
+                    break;
+                case Wire.OP_XOR: {
+                    long runs = control.uleb();
+                    if (keyframe || runs == 0 || runs > pageSize) {
+                        throw Wire.corrupt("XOR page " + page + " with " + runs + " runs is not allowed here");
+                    }
+                    for (long r = 0; r < 2 * runs; r++) {
+                        control.uleb();
+                    }
+                    break;
+                }
+                default:
+                    throw Wire.corrupt("unknown page operation " + op + " at page " + page);
+            }
+            page++;
+            count++;
+        }
+        if (page != j.endPage) {
+            throw Wire.corrupt("batch covers pages up to " + page + ", header says " + j.endPage);
+        }
+        return count;
+    }
+
+    private void apply(ByteBuffer rb, BatchJob j) {
+        Cursor control = new Cursor(rb, 0, j.controlLength, "control stream");
+        Cursor data = new Cursor(rb, j.controlLength, j.rawLength, "data stream");
+        long page = j.firstPage;
+        int k = 0;
+        long digestPart = 0;
+        while (control.hasRemaining()) {
+            int op = control.u8();
+            if (op == Wire.OP_UNCHANGED) {
+                page += control.uleb();
+                continue;
+            }
+            long slot = j.firstSlot + k;
             ByteBuffer dst;
             int off;
             if (keyframe) {
                 dst = staging.chunk(page);
                 off = staging.offset(page);
             } else {
-                if (slotChunk == null || slotChunkUsed + pageSize > slotChunk.capacity()) {
-                    slotChunk = DirectMemory.allocate(Math.max(pageSize, SLOT_CHUNK_BYTES / pageSize * pageSize));
-                    slotChunkIndex = slots.addChunk(slotChunk);
-                    slotChunkUsed = 0;
-                }
-                dst = slotChunk;
-                off = slotChunkUsed;
+                dst = j.chunk;
+                off = k * pageSize;
             }
             long h;
+            boolean deferred = false;
             switch (op) {
                 case Wire.OP_ZERO:
                     if (!keyframe) {
@@ -368,12 +520,12 @@ final class HdeDecoder implements StateDecoder {
                     h = zeroHash;
                     break;
                 case Wire.OP_MOVED: {
-                    long j = control.uleb();
-                    if (keyframe || j >= layout.totalPages()) {
-                        throw Wire.corrupt("moved page " + page + " refers to baseline page " + j);
+                    long src = control.uleb();
+                    if (keyframe || src >= layout.totalPages()) {
+                        throw Wire.corrupt("moved page " + page + " refers to baseline page " + src);
                     }
-                    dst.put(off, base.store.chunk(j), base.store.offset(j), pageSize);
-                    h = base.pageHashes[(int) j];
+                    dst.put(off, base.store.chunk(src), base.store.offset(src), pageSize);
+                    h = base.pageHashes[(int) src];
                     break;
                 }
                 case Wire.OP_DUPLICATE: {
@@ -382,52 +534,74 @@ final class HdeDecoder implements StateDecoder {
                         throw Wire.corrupt("duplicate page " + page + " refers " + (d + 1) + " slots back from slot " + slot);
                     }
                     long ref = slot - 1 - d;
-                    if (keyframe) {
-                        dst.put(off, staging.chunk(ref), staging.offset(ref), pageSize);
-                        h = hashes[(int) ref];
+                    if (ref >= j.firstSlot && !j.isDeferred((int) (ref - j.firstSlot))) {
+                        int local = (int) (ref - j.firstSlot);
+                        if (keyframe) {
+                            long refPage = j.pages[local];
+                            dst.put(off, staging.chunk(refPage), staging.offset(refPage), pageSize);
+                        } else {
+                            dst.put(off, j.chunk, local * pageSize, pageSize);
+                        }
+                        h = j.hashes[local];
                     } else {
-                        int r = (int) ref;
-                        dst.put(off, slots.chunk(r), slots.offset(r), pageSize);
-                        h = slots.hash(r);
+                        // The source is in an earlier batch that may still be decoding (or is itself such a copy):
+                        // resolved at END, in slot order.
+                        j.defer(k, ref);
+                        deferred = true;
+                        h = 0;
                     }
                     break;
                 }
                 case Wire.OP_XOR: {
                     long runs = control.uleb();
-                    if (keyframe || runs == 0 || runs > pageSize) {
-                        throw Wire.corrupt("XOR page " + page + " with " + runs + " runs is not allowed here");
-                    }
                     dst.put(off, base.store.chunk(page), base.store.offset(page), pageSize);
                     XorDelta.apply(dst, off, pageSize, (int) runs, control, data);
                     h = PageHash.hash(dst, off, pageSize);
                     break;
                 }
-                case Wire.OP_LITERAL:
+                default:
                     data.copyTo(dst, off, pageSize);
                     h = PageHash.hash(dst, off, pageSize);
                     break;
-                default:
-                    throw Wire.corrupt("unknown page operation " + op + " at page " + page);
+            }
+            j.pages[k] = page;
+            j.hashes[k] = h;
+            if (!deferred) {
+                digestPart += PageHash.mix(page, h);
             }
             if (keyframe) {
                 hashes[(int) page] = h;
-                digest += PageHash.mix(page, h);
             } else {
-                slots.add(page, h, slotChunkIndex, off);
-                slotChunkUsed += pageSize;
-                digest += PageHash.mix(page, h) - PageHash.mix(page, base.pageHashes[(int) page]);
+                digestPart -= PageHash.mix(page, base.pageHashes[(int) page]);
             }
             page++;
-            slot++;
-        }
-        if (page != endPage) {
-            throw Wire.corrupt("batch covers pages up to " + page + ", header says " + endPage);
+            k++;
         }
         if (data.hasRemaining()) {
             throw Wire.corrupt(data.remaining() + " unused bytes at the end of the data stream");
         }
-        nextPage = endPage;
-        nextSlot = slot;
+        j.digestPart = digestPart;
+    }
+
+    /** Copies each duplicate whose source was in an earlier batch, in slot order (sources precede their copies). */
+    private void resolveDeferred() {
+        for (int i = 0; i < deferredSlots.size(); i++) {
+            long slot = deferredSlots.get(i);
+            long ref = deferredRefs.get(i);
+            if (keyframe) {
+                staging.chunk(slot).put(staging.offset(slot), staging.chunk(ref), staging.offset(ref), pageSize);
+                hashes[(int) slot] = hashes[(int) ref];
+                digest += PageHash.mix(slot, hashes[(int) ref]);
+            } else {
+                int s = (int) slot;
+                int r = (int) ref;
+                slots.chunk(s).put(slots.offset(s), slots.chunk(r), slots.offset(r), pageSize);
+                slots.hash(s, slots.hash(r));
+                digest += PageHash.mix(slots.page(s), slots.hash(r));
+            }
+        }
+        deferredSlots.clear();
+        deferredRefs.clear();
     }
 
     // ---------------------------------------------------------------- END
@@ -436,6 +610,10 @@ final class HdeDecoder implements StateDecoder {
         if (f.remaining() != Wire.END_LENGTH) {
             throw Wire.corrupt("END frame of " + f.remaining() + " bytes, expected " + Wire.END_LENGTH);
         }
+        while (!inflight.isEmpty()) {
+            complete(inflight.removeFirst());
+        }
+        resolveDeferred();
         int batches = f.getInt(Wire.END_BATCH_COUNT_OFFSET);
         if (batches != nextSequence - 1 || f.getInt(Wire.END_RESERVED_OFFSET) != 0) {
             throw Wire.corrupt("END counts " + Integer.toUnsignedString(batches) + " batches, " + (nextSequence - 1) + " arrived");
@@ -493,51 +671,124 @@ final class HdeDecoder implements StateDecoder {
             staging = null;
             reservation = null;
         } else {
-            base.apply(slots, producedVersion, digest);
+            base.applied(producedVersion, digest);
             slots.close();
             slots = null;
             base.release();
             base = null;
         }
-        cpuNanos += THREADS.getCurrentThreadCpuTime() - cpu0;
+        addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         codec.metrics().decodeRounds.increment();
         codec.metrics().decodeCpuNanos.add(cpuNanos);
         phase = Phase.FINISHED;
-        releaseZstd();
         Duration took = Duration.between(started, codec.clock().instant());
         return new DecodeResult(replica.key(), produced, encodedBytes, layout.totalBytes, pagesWritten, took);
     }
 
+    /** Runs {@code tasks} on the workers and waits for all; the first failure is thrown with the others suppressed. */
+    private void runAll(List<java.util.concurrent.Callable<Void>> tasks) throws IOException {
+        List<Future<Void>> futures = new ArrayList<>();
+        for (java.util.concurrent.Callable<Void> t : tasks) {
+            futures.add(codec.workers().submit(t));
+        }
+        Throwable first = null;
+        for (Future<Void> f : futures) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                first = first == null ? e : first;
+            } catch (ExecutionException e) {
+                if (first == null) {
+                    first = e.getCause();
+                } else {
+                    first.addSuppressed(e.getCause());
+                }
+            }
+        }
+        if (first instanceof IOException) {
+            throw (IOException) first;
+        }
+        if (first instanceof RuntimeException) {
+            throw (RuntimeException) first;
+        }
+        if (first != null) {
+            throw new IOException("replica write failed", first);
+        }
+    }
+
+    /** Writes the staged keyframe to the replica, one staging chunk per task. */
     private long writeKeyframe() throws IOException {
+        List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
         for (int r = 0; r < layout.regionCount(); r++) {
             WritableRegion region = replica.region(r);
             long p = layout.firstPage[r];
             long end = layout.firstPage[r + 1];
+            int chunkPages = staging.pagesPerChunk();
             while (p < end) {
-                int chunkPages = staging.pagesPerChunk();
                 long chunkEnd = (p / chunkPages + 1) * chunkPages;
                 long e = Math.min(end, chunkEnd);
                 long offset = (p - layout.firstPage[r]) * pageSize;
                 int bytes = (int) Math.min((e - p) * pageSize, layout.regionBytes[r] - offset);
-                region.write(offset, staging.chunk(p).slice(staging.offset(p), bytes));
+                ByteBuffer src = staging.chunk(p).slice(staging.offset(p), bytes);
+                tasks.add(() -> {
+                    region.write(offset, src);
+                    return null;
+                });
                 p = e;
             }
         }
+        runAll(tasks);
         return layout.totalPages();
     }
 
+    /** Writes the staged pages of a delta to the replica and into the baseline, in ranges of slots per task. */
     private long writeDelta() throws IOException {
-        for (int s = 0; s < slots.count(); s++) {
-            long page = slots.page(s);
-            int r = layout.regionOf(page);
-            long offset = (page - layout.firstPage[r]) * pageSize;
-            int bytes = layout.validBytes(r, page);
-            replica.region(r).write(offset, slots.chunk(s).slice(slots.offset(s), bytes));
+        int n = slots.count();
+        int per = Math.max(256, n / 8 + 1);
+        List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
+        for (int from = 0; from < n; from += per) {
+            int lo = from;
+            int hi = Math.min(n, from + per);
+            tasks.add(() -> {
+                for (int s = lo; s < hi; s++) {
+                    long page = slots.page(s);
+                    int r = layout.regionOf(page);
+                    long offset = (page - layout.firstPage[r]) * pageSize;
+                    replica.region(r).write(offset, slots.chunk(s).slice(slots.offset(s), layout.validBytes(r, page)));
+                }
+                return null;
+            });
         }
-        return slots.count();
+        runAll(tasks);
+        // Only after every replica write succeeded does the baseline change.
+        tasks.clear();
+        for (int from = 0; from < n; from += per) {
+            int lo = from;
+            int hi = Math.min(n, from + per);
+            tasks.add(() -> {
+                base.applyPages(slots, lo, hi);
+                return null;
+            });
+        }
+        runAll(tasks);
+        return n;
     }
 
+    /** Waits for running jobs (they write into the scratch), then frees the scratch and unpins the baseline. */
     private void releaseScratch() {
+        while (!inflight.isEmpty()) {
+            Future<BatchJob> f = inflight.removeFirst();
+            try {
+                BatchJob j = f.get();
+                DirectMemory.free(j.chunk);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException e) {
+                // Already failing: this job's own error adds nothing; its chunk was freed by the job.
+                continue;
+            }
+        }
         if (staging != null) {
             staging.close();
             staging = null;
@@ -555,15 +806,8 @@ final class HdeDecoder implements StateDecoder {
             base = null;
         }
         hashes = null;
-        releaseZstd();
-    }
-
-    private void releaseZstd() {
-        if (zstd != null) {
-            zstd.close();
-            zstd = null;
-        }
-        raw = new byte[0];
+        deferredSlots.clear();
+        deferredRefs.clear();
     }
 
     @Override

@@ -56,6 +56,10 @@ final class SlotPages implements AutoCloseable {
         return count++;
     }
 
+    void hash(int slot, long hash) {
+        hashes[slot] = hash;
+    }
+
     long page(int slot) {
         return pages[slot];
     }

@@ -19,6 +19,8 @@ final class Worker extends Thread {
     ByteBuffer read = DirectMemory.allocate(1 << 16);
     final byte[] oldPage = new byte[2 << 20];
     final byte[] newPage = new byte[2 << 20];
+    /** Decoded batch of a decode task; grown on demand up to max-decoded-frame. */
+    byte[] heapRaw = new byte[0];
     int currentLevel = Integer.MIN_VALUE;
 
     Worker(Runnable r, String name) {
