@@ -24,6 +24,7 @@ public final class DwcpCli {
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
         // Commands register here, one class each.
+        m.put("encode", new EncodeCommand());
         m.put("bench-transport", new BenchTransportCommand());
         m.put("send", new SendCommand());
         m.put("receive", new ReceiveCommand());
