@@ -47,8 +47,9 @@ final class BaselineStore {
             this.direct = direct;
         }
 
-        PageStore newStore(int pageSizeBytes, long pages, Path tempDir) {
-            return direct ? PageStore.direct(pageSizeBytes, pages) : PageStore.tempFile(pageSizeBytes, pages, tempDir);
+        /** A store for the new baseline: pooled direct memory (not zero-filled), or a temporary file. */
+        PageStore newStore(int pageSizeBytes, long pages, Path tempDir, ChunkPool pool) {
+            return direct ? PageStore.pooled(pageSizeBytes, pages, pool) : PageStore.tempFile(pageSizeBytes, pages, tempDir);
         }
     }
 

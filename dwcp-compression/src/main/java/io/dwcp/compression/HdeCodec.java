@@ -59,6 +59,7 @@ final class HdeCodec implements StateCodec {
     private final BaselineStore baselines;
     private final LevelController levels;
     private final LongSupplier ids;
+    private final ChunkPool chunks;
     private final Path tempDir;
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
     private final Map<String, Double> keyframeRatios = new ConcurrentHashMap<>();
@@ -78,6 +79,7 @@ final class HdeCodec implements StateCodec {
         this.baselines = new BaselineStore(settings, context.clock(), metrics);
         this.levels = new LevelController(context.clock(), settings.adjustInterval, metrics);
         this.ids = ids;
+        this.chunks = new ChunkPool(settings.baselineMaxMemoryBytes);
         this.tempDir = Path.of(System.getProperty("java.io.tmpdir"));
     }
 
@@ -150,6 +152,7 @@ final class HdeCodec implements StateCodec {
                 workers.shutdownNow();
             }
             baselines.clear();
+            chunks.clear();
             metrics.remove(context.meterRegistry());
             workers = null;
             coordinators = null;
@@ -190,6 +193,10 @@ final class HdeCodec implements StateCodec {
 
     Path tempDir() {
         return tempDir;
+    }
+
+    ChunkPool chunks() {
+        return chunks;
     }
 
     ExecutorService workers() {
@@ -340,7 +347,7 @@ final class HdeCodec implements StateCodec {
             baselines.releaseSender(key);
             long bytes = layout.totalPages() * layout.pageSizeBytes;
             BaselineStore.Reservation reservation = baselines.reserve(BaselineStore.Side.SENDER, key, bytes);
-            PageStore target = reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir);
+            PageStore target = reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
             long producedId = nextId();
             enc = new RoundEncoder(this, state, layout, null, target, options.dirtyPages().orElse(null), level, sink,
                     roundId, producedId, 0);

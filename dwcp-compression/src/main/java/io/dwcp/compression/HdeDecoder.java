@@ -239,7 +239,7 @@ final class HdeDecoder implements StateDecoder {
             }
             long bytes = layout.totalPages() * pageSize;
             reservation = codec.baselines().reserve(BaselineStore.Side.RECEIVER, replica.key(), bytes);
-            staging = reservation.newStore(pageSize, layout.totalPages(), codec.tempDir());
+            staging = reservation.newStore(pageSize, layout.totalPages(), codec.tempDir(), codec.chunks());
             hashes = new long[(int) layout.totalPages()];
             digest = 0;
         } else {
@@ -514,9 +514,8 @@ final class HdeDecoder implements StateDecoder {
             boolean deferred = false;
             switch (op) {
                 case Wire.OP_ZERO:
-                    if (!keyframe) {
-                        dst.put(off, RoundEncoder.ZERO, 0, pageSize);
-                    }
+                    // Pooled staging is not zero-filled: write the zeros.
+                    dst.put(off, RoundEncoder.ZERO, 0, pageSize);
                     h = zeroHash;
                     break;
                 case Wire.OP_MOVED: {

@@ -25,9 +25,10 @@ final class PageStore implements AutoCloseable {
     private final int pagesPerChunkShift;
     private final ByteBuffer[] chunks;
     private final FileChannel file;
+    private final ChunkPool pool;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private PageStore(int pageSizeBytes, long pageCount, FileChannel file) {
+    private PageStore(int pageSizeBytes, long pageCount, FileChannel file, ChunkPool pool) {
         if (Integer.bitCount(pageSizeBytes) != 1) {
             throw new IllegalArgumentException("pageSizeBytes must be a power of 2, got " + pageSizeBytes);
         }
@@ -41,11 +42,20 @@ final class PageStore implements AutoCloseable {
         }
         this.chunks = new ByteBuffer[(int) n];
         this.file = file;
+        this.pool = pool;
     }
 
-    /** A store in direct memory. */
+    /** A zero-filled store in direct memory. */
     static PageStore direct(int pageSizeBytes, long pageCount) {
-        return new PageStore(pageSizeBytes, pageCount, null);
+        return new PageStore(pageSizeBytes, pageCount, null, null);
+    }
+
+    /**
+     * A store in direct memory whose chunks come from (and return to) {@code pool}. Pitfall: its pages are not
+     * zero-filled; the owner writes every page before reading it.
+     */
+    static PageStore pooled(int pageSizeBytes, long pageCount, ChunkPool pool) {
+        return new PageStore(pageSizeBytes, pageCount, null, pool);
     }
 
     /** A store in a deleted temporary file under {@code dir}, mapped chunk by chunk. */
@@ -55,7 +65,7 @@ final class PageStore implements AutoCloseable {
             FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE,
                     StandardOpenOption.DELETE_ON_CLOSE);
             Files.deleteIfExists(p);
-            return new PageStore(pageSizeBytes, pageCount, ch);
+            return new PageStore(pageSizeBytes, pageCount, ch, null);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a staging file in " + dir, e);
         }
@@ -93,11 +103,6 @@ final class PageStore implements AutoCloseable {
         return (int) (page & ((1L << pagesPerChunkShift) - 1)) * pageSizeBytes;
     }
 
-    /** Whether the chunk holding {@code page} was ever touched (untouched chunks read as zeros). */
-    boolean isAllocated(long page) {
-        return chunks[(int) (page >>> pagesPerChunkShift)] != null;
-    }
-
     private synchronized ByteBuffer allocateChunk(int c) {
         if (closed.get()) {
             throw new IllegalStateException("page store is closed");
@@ -109,7 +114,9 @@ final class PageStore implements AutoCloseable {
         long first = (long) c << pagesPerChunkShift;
         long pages = Math.min(1L << pagesPerChunkShift, pageCount - first);
         int bytes = (int) (pages * pageSizeBytes);
-        if (file == null) {
+        if (pool != null) {
+            b = pool.take(bytes);
+        } else if (file == null) {
             b = DirectMemory.allocate(bytes);
         } else {
             try {
@@ -140,7 +147,11 @@ final class PageStore implements AutoCloseable {
         }
         synchronized (this) {
             for (int i = 0; i < chunks.length; i++) {
-                DirectMemory.free(chunks[i]);
+                if (pool != null) {
+                    pool.give(chunks[i]);
+                } else {
+                    DirectMemory.free(chunks[i]);
+                }
                 chunks[i] = null;
             }
         }

@@ -217,6 +217,10 @@ final class RoundEncoder {
             ByteBuffer chunk = target.chunk(s.firstPage);
             int off = target.offset(s.firstPage);
             src.read(regionOffset, chunk.slice(off, validBytes));
+            if (validBytes < bytes) {
+                // Pooled chunks hold old data: the padding of a partial last page must read as zeros.
+                chunk.put(off + validBytes, ZERO, 0, bytes - validBytes);
+            }
             scanKeyframe(s, chunk, off);
         } else {
             Worker w = Worker.current();
