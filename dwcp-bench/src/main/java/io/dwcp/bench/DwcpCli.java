@@ -29,6 +29,7 @@ public final class DwcpCli {
         m.put("send", new SendCommand());
         m.put("receive", new ReceiveCommand());
         m.put("demo", new DemoCommand());
+        m.put("chart", new ChartCommand());
         return m;
     }
 
