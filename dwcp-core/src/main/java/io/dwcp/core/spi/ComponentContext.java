@@ -26,4 +26,43 @@ public interface ComponentContext {
      * (CORE-4). Safe from any thread; never throws.
      */
     void reportFailure(Throwable cause);
+
+    /**
+     * A context for running one component outside a {@code DwcpManager} (command-line tools, benchmarks): the system
+     * UTC clock, and run-time failures logged at ERROR (nothing restarts the component).
+     */
+    static ComponentContext standalone(DwcpConfig config, MeterRegistry registry, int workerThreads) {
+        java.util.Objects.requireNonNull(config, "config");
+        java.util.Objects.requireNonNull(registry, "registry");
+        if (workerThreads < 1) {
+            throw new IllegalArgumentException("workerThreads must be >= 1, got " + workerThreads);
+        }
+        return new ComponentContext() {
+            @Override
+            public DwcpConfig config() {
+                return config;
+            }
+
+            @Override
+            public MeterRegistry meterRegistry() {
+                return registry;
+            }
+
+            @Override
+            public Clock clock() {
+                return Clock.systemUTC();
+            }
+
+            @Override
+            public int workerThreads() {
+                return workerThreads;
+            }
+
+            @Override
+            public void reportFailure(Throwable cause) {
+                org.slf4j.LoggerFactory.getLogger(ComponentContext.class)
+                        .error("a standalone component failed while running; nothing will restart it", cause);
+            }
+        };
+    }
 }
