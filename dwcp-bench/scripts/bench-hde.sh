@@ -5,7 +5,8 @@
 #     CORPUS_DIR  default /var/tmp/vmcorpus/1g (s0.ram s1.ram s5.ram s30.ram, see ../shared/vmcorpus/README.md)
 #     PAIRS       default "s1 s5 s30" (deltas against s0); the full state is always s0
 #   env: REPS (default 3) repetitions of every command, interleaved; LEVEL (default zstd:3) for HDE;
-#        THREADS (default: cores) HDE worker threads; JAVA_OPTS; OUT (default /dev/shm) for temporary zstd outputs.
+#        THREADS (default: cores) HDE worker threads; JAVA_OPTS; OUT (default /dev/shm) for temporary zstd outputs;
+#        FULL_FAST (default "--level zstd:2 --batch-size 1MiB"; empty to skip) an extra HDE full-state row with those options.
 #
 # Per pair it runs `dwcp encode --baseline s0 --target sN --json` (HDE: encodes, decodes with a second codec, verifies
 # byte equality; encode = median of 3 in-process runs after 1 warm-up, the seed keyframe of s0 untimed) and
@@ -19,6 +20,7 @@ DIR=${1:-/var/tmp/vmcorpus/1g}
 PAIRS=${2:-"s1 s5 s30"}
 REPS=${REPS:-3}
 LEVEL=${LEVEL:-zstd:3}
+FULL_FAST=${FULL_FAST-"--level zstd:2 --batch-size 1MiB"}
 THREADS=${THREADS:-$(nproc)}
 OUT=${OUT:-/dev/shm}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -47,7 +49,7 @@ record() { python3 -c 'import json,sys; print(json.dumps({"name":sys.argv[1],"by
 hde() {
   local name=$1; shift
   local line
-  line=$(java $JAVA_OPTS -jar "$JAR" encode "$@" --level "$LEVEL" --threads "$THREADS" --json 2>/dev/null | tail -1)
+  line=$(java $JAVA_OPTS -jar "$JAR" encode --level "$LEVEL" --threads "$THREADS" "$@" --json 2>/dev/null | tail -1)
   python3 -c 'import json,sys; d=json.loads(sys.argv[2]); d["name"]=sys.argv[1]; print(json.dumps(d))' "$name" "$line" >> "$RAW"
 }
 
@@ -63,6 +65,7 @@ for rep in $(seq 1 "$REPS"); do
   done
   echo "# rep $rep: full s0" >&2
   hde "hde:full" --target "$DIR/s0.ram"
+  [ -n "$FULL_FAST" ] && hde "hde:full-fast" --target "$DIR/s0.ram" $FULL_FAST
   timed "z3T0-enc" zstd -q -f -3 -T0 "$DIR/s0.ram" -o "$WORK/f.zst"
   record "z3-size" "$(size "$WORK/f.zst")"
   timed "z3-dec" zstd -q -f -d "$WORK/f.zst" -o /dev/null
@@ -100,10 +103,13 @@ zr = n / med("z3-size", "bytes")
 z0 = n / med("z3T0-enc", "seconds") / 1e6
 z2 = n / med("z3T2-enc", "seconds") / 1e6
 zd = n / med("z3-dec", "seconds") / 1e6
-he = med("hde:full", "encodeMBps")
-hd = med("hde:full", "decodeMBps")
-print("| s0 full (zstd -3 -T0; -T2 enc %.0f MB/s) | %.2f | %.2f | %.0f (%s) | %.0f | %.2f× vs -T2 | %.0f (%s) | %.0f | %s |" % (
-    z2, med("hde:full", "ratio"), zr, he, spread("hde:full", "encodeMBps"), z0, he / z2, hd, spread("hde:full", "decodeMBps"), zd,
-    all(vals("hde:full", "verified"))))
+for name, label in (("hde:full", level + ", default batch"), ("hde:full-fast", "FULL_FAST options")):
+    if not vals(name, "ratio"):
+        continue
+    he = med(name, "encodeMBps")
+    hd = med(name, "decodeMBps")
+    print("| s0 full, HDE %s (zstd -3 -T0; -T2 enc %.0f MB/s) | %.2f | %.2f | %.0f (%s) | %.0f | %.2f× vs -T2 | %.0f (%s) | %.0f | %s |" % (
+        label, z2, med(name, "ratio"), zr, he, spread(name, "encodeMBps"), z0, he / z2, hd, spread(name, "decodeMBps"), zd,
+        all(vals(name, "verified"))))
 PY
 echo "raw values: $OUT/hde-bench-$STAMP.jsonl" >&2

@@ -260,7 +260,7 @@ final class HdeDecoder implements StateDecoder {
                 throw Wire.corrupt("delta produces " + Long.toHexString(producedId) + " v" + producedVersion
                         + ", expected v" + (againstVersion + 1) + " of the same chain");
             }
-            slots = new SlotPages(pageSize);
+            slots = new SlotPages(pageSize, new Arena(codec.chunks()));
             digest = b.digest();
         }
         phase = Phase.BEGUN;
@@ -383,7 +383,6 @@ final class HdeDecoder implements StateDecoder {
             throw new DwcpException(ErrorCode.CORRUPT_FRAME, "undecodable batch for " + replica.key() + ": " + c, c);
         }
         if (j.firstSlot != nextSlot) {
-            DirectMemory.free(j.chunk);
             throw Wire.corrupt("batch starts at slot " + j.firstSlot + ", expected " + nextSlot);
         }
         digest += j.digestPart;
@@ -423,15 +422,10 @@ final class HdeDecoder implements StateDecoder {
         j.pages = new long[count];
         j.hashes = new long[count];
         if (!keyframe && count > 0) {
-            j.chunk = DirectMemory.allocate(count * pageSize);
+            // From the round's arena: freed with the slots on success and failure alike.
+            j.chunk = slots.carve(count * pageSize);
         }
-        try {
-            apply(rb, j);
-        } catch (RuntimeException e) {
-            DirectMemory.free(j.chunk);
-            j.chunk = null;
-            throw e;
-        }
+        apply(rb, j);
         addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         return j;
     }
@@ -779,12 +773,11 @@ final class HdeDecoder implements StateDecoder {
         while (!inflight.isEmpty()) {
             Future<BatchJob> f = inflight.removeFirst();
             try {
-                BatchJob j = f.get();
-                DirectMemory.free(j.chunk);
+                f.get();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (ExecutionException e) {
-                // Already failing: this job's own error adds nothing; its chunk was freed by the job.
+                // Already failing: this job's own error adds nothing; its memory belongs to the slots' arena.
                 continue;
             }
         }

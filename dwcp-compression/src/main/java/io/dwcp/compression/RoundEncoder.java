@@ -117,7 +117,7 @@ final class RoundEncoder {
             throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "state of " + pages + " pages exceeds the "
                     + (Integer.MAX_VALUE - 8) + "-page limit of one HDE state: use larger pages or split the state");
         }
-        this.slots = keyframe ? null : new SlotPages(pageSize);
+        this.slots = keyframe ? null : new SlotPages(pageSize, new Arena(codec.chunks()));
         this.newHashes = keyframe ? new long[(int) pages] : null;
         this.duplicates = new LongIntMap((int) Math.min(pages, 1 << 22));
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
@@ -155,9 +155,29 @@ final class RoundEncoder {
             for (Future<?> f : coding) {
                 f.cancel(false);
             }
+            // Tasks already running write into memory the caller frees on failure: wait for them first.
+            awaitQuietly(scans);
+            awaitQuietly(coding);
             throw e;
         }
         emit(endFrame());
+    }
+
+    private static void awaitQuietly(Iterable<? extends Future<?>> futures) {
+        for (Future<?> f : futures) {
+            if (f == null) {
+                continue;
+            }
+            try {
+                f.get();
+            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                // The round already failed with its first error; later ones add nothing.
+                continue;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private static <T> T get(Future<T> f) throws Exception {
@@ -294,7 +314,7 @@ final class RoundEncoder {
         if (c == 0) {
             return;
         }
-        ByteBuffer content = DirectMemory.allocate(c * pageSize);
+        ByteBuffer content = slots.carve(c * pageSize);
         s.contentChunk = content;
         s.xorControl = new Bytes(256);
         s.xorData = new Bytes(1024);

@@ -12,19 +12,26 @@ import java.util.List;
  * each slot's content, so the order of application cannot matter (a moved page's source was copied when it was
  * read, not when it is applied).
  *
- * <p>Not thread-safe: filled by one thread; {@link #addChunk} callers hand over ownership of the chunk.
+ * <p>Filled by one thread ({@link #addChunk}, {@link #add}); {@link #carve} may be called from any thread. The
+ * memory belongs to its {@link Arena} and goes back to the pool on {@link #close()}.
  */
 final class SlotPages implements AutoCloseable {
     private final int pageSizeBytes;
+    private final Arena arena;
     private final List<ByteBuffer> chunks = new ArrayList<>();
     private long[] pages = new long[64];
     private long[] hashes = new long[64];
     private long[] locations = new long[64];
     private int count;
-    private long allocatedBytes;
 
-    SlotPages(int pageSizeBytes) {
+    SlotPages(int pageSizeBytes, Arena arena) {
         this.pageSizeBytes = pageSizeBytes;
+        this.arena = arena;
+    }
+
+    /** Memory for slot contents (thread-safe); register it with {@link #addChunk} before adding its slots. */
+    ByteBuffer carve(int bytes) {
+        return arena.carve(bytes);
     }
 
     int count() {
@@ -32,13 +39,12 @@ final class SlotPages implements AutoCloseable {
     }
 
     long allocatedBytes() {
-        return allocatedBytes;
+        return arena.allocatedBytes();
     }
 
-    /** Takes ownership of a direct chunk; returns its index for {@link #add}. */
+    /** Registers a slice from {@link #carve}; returns its index for {@link #add}. */
     int addChunk(ByteBuffer chunk) {
         chunks.add(chunk);
-        allocatedBytes += chunk.capacity();
         return chunks.size() - 1;
     }
 
@@ -80,13 +86,11 @@ final class SlotPages implements AutoCloseable {
         return pageSizeBytes;
     }
 
+    /** Returns the memory of every slot to the pool. */
     @Override
     public void close() {
-        for (ByteBuffer b : chunks) {
-            DirectMemory.free(b);
-        }
         chunks.clear();
         count = 0;
-        allocatedBytes = 0;
+        arena.close();
     }
 }
