@@ -36,7 +36,10 @@ public final class StreamCountController {
     private final double minGain;
     private final boolean lossBased;
 
+    /** The hill climber's own count. */
     private int target;
+    /** What was last returned: max(climber, floor). */
+    private int applied;
     private int previous;
     private double previousGoodput = -1;
     private int holdTicks;
@@ -57,12 +60,13 @@ public final class StreamCountController {
         this.minGain = minGain;
         this.lossBased = lossBased;
         this.target = initial;
+        this.applied = initial;
         this.previous = initial;
     }
 
-    /** The current target count. */
+    /** The current target count (what the session should run). */
     public int target() {
-        return target;
+        return applied;
     }
 
     /**
@@ -76,23 +80,31 @@ public final class StreamCountController {
      */
     public int update(double goodputBitsPerSecond, long minRttNanos, long smoothedRttNanos, double lossRate, boolean busy) {
         if (!busy) {
-            return target;
+            return applied;
         }
-        int floor = Double.isNaN(lossRate) || !lossBased ? min
-                : Math.min(grow(target), ceilingStreams(goodputBitsPerSecond * (1 + minGain), minRttNanos, lossRate,
-                DEFAULT_MSS_BYTES, min, max));
         boolean inflated = minRttNanos > 0 && smoothedRttNanos > MAX_RTT_INFLATION * minRttNanos;
+        int hill = climb(goodputBitsPerSecond, inflated);
+        // The floor is kept apart from the hill-climbing state: the climb depends only on goodput and RTT inflation,
+        // the floor is monotone in RTT, so the result never falls as RTT rises (AMST-7 property).
+        int floor = Double.isNaN(lossRate) || !lossBased ? min
+                : Math.min(grow(applied), ceilingStreams(goodputBitsPerSecond * (1 + minGain), minRttNanos, lossRate,
+                DEFAULT_MSS_BYTES, min, max));
+        applied = Math.max(hill, floor);
+        return applied;
+    }
+
+    private int climb(double goodputBitsPerSecond, boolean inflated) {
         if (holdTicks > 0) {
             holdTicks--;
             previousGoodput = goodputBitsPerSecond;
             previous = target;
-            return target = Math.max(target, floor);
+            return target;
         }
         if (previousGoodput < 0) {
             // First busy sample: the baseline for the first growth step.
             previousGoodput = goodputBitsPerSecond;
             previous = target;
-            return target = Math.max(grow(target), floor);
+            return target = grow(target);
         }
         if (target > previous) {
             boolean gained = goodputBitsPerSecond >= previousGoodput * (1 + minGain);
@@ -102,7 +114,7 @@ public final class StreamCountController {
                 }
                 previousGoodput = goodputBitsPerSecond;
                 previous = target;
-                return target = Math.max(grow(target), floor);
+                return target = grow(target);
             }
             // The step gained too little or built a queue: step back and hold (hysteresis).
             int back = previous;
@@ -111,12 +123,12 @@ public final class StreamCountController {
             holdTicks = nextHold;
             nextHold = Math.min(nextHold * 2, MAX_HOLD_TICKS);
             previousGoodput = goodputBitsPerSecond;
-            return target = Math.max(Math.max(back, min), floor);
+            return target = Math.max(back, min);
         }
         // Steady after a hold: probe upwards again.
         previousGoodput = goodputBitsPerSecond;
         previous = target;
-        return target = Math.max(grow(target), floor);
+        return target = grow(target);
     }
 
     private int grow(int n) {

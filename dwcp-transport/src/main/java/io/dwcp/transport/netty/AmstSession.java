@@ -362,7 +362,8 @@ final class AmstSession implements Session {
     CompletableFuture<Boolean> openStream(int index) {
         lock.lock();
         try {
-            if (slotConnecting[index] || slots[index] != null) {
+            // A retiring stream in this slot is replaced by a fresh connection (growth after a shrink).
+            if (slotConnecting[index] || (slots[index] != null && !slots[index].retiring)) {
                 return CompletableFuture.completedFuture(slots[index] != null);
             }
             slotConnecting[index] = true;
@@ -886,7 +887,8 @@ final class AmstSession implements Session {
             case FrameHeader.TYPE_GOAWAY:
                 ErrorCode code = Frames.errorCode(f.payload());
                 String msg = Frames.errorMessage(f.payload());
-                terminate(new DwcpException(code == ErrorCode.UNKNOWN ? ErrorCode.IO_ERROR : code,
+                // Code 0 is a normal close by the peer; anything else is its error.
+                terminate(new DwcpException(code == ErrorCode.UNKNOWN ? ErrorCode.CANCELLED : code,
                         "session " + idHex + ": the peer closed the session: " + msg));
                 break;
             default:
@@ -1403,7 +1405,8 @@ final class AmstSession implements Session {
         return state;
     }
 
-    Tier tier() {
+    @Override
+    public Tier tier() {
         return tier;
     }
 

@@ -109,8 +109,23 @@ final class ClientHandshakeHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         DwcpException d = DwcpException.find(cause);
+        if (d == null && isTlsFailure(cause)) {
+            // With TLS 1.3 the server checks our certificate after our side of the handshake is done: its alert
+            // arrives here (AMST-12).
+            d = new DwcpException(ErrorCode.AUTH_FAILED, "TLS with " + ctx.channel().remoteAddress() + " failed: "
+                    + cause.getMessage(), cause);
+        }
         fail(ctx, d != null ? d : new DwcpException(ErrorCode.IO_ERROR, "handshake with " + ctx.channel().remoteAddress()
                 + " failed: " + cause, cause));
+    }
+
+    static boolean isTlsFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void fail(ChannelHandlerContext ctx, DwcpException e) {

@@ -224,7 +224,14 @@ final class Reassembly implements Runnable {
                     }
                     int n = chunk.readableBytes();
                     if (n > 0) {
-                        sink.write(chunk.nioBuffer());
+                        // Component by component: nioBuffer() of a composite would copy (STYLE §6).
+                        if (chunk.nioBufferCount() == 1) {
+                            sink.write(chunk.nioBuffer());
+                        } else {
+                            for (java.nio.ByteBuffer part : chunk.nioBuffers()) {
+                                sink.write(part);
+                            }
+                        }
                         delivered += n;
                         session.delivered(n);
                     }

@@ -103,6 +103,9 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
             timeout.cancel(false);
         }
         done = true;
+        if (e.code() == ErrorCode.CHECKSUM_MISMATCH) {
+            transport.metrics().crcErrors.increment();
+        }
         transport.metrics().handshakeReject(e.code().name().toLowerCase(Locale.ROOT));
         LOG.warn("closing connection from {} during the handshake: {}", ctx.channel().remoteAddress(), e.getMessage());
         ConnectionHandler.goAway(ctx.channel(), e);

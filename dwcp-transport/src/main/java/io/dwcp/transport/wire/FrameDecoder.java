@@ -15,7 +15,8 @@ import java.util.List;
  * it verifies the CRC32C ({@code CHECKSUM_MISMATCH}). After the first error the decoder discards everything it gets;
  * the handler that sees the exception closes the connection.
  *
- * <p>The payload of a produced frame is a retained slice of the cumulation (no copy). The limit can be changed while
+ * <p>The payload of a produced frame is a retained slice of the cumulation (no copy; possibly spanning several
+ * components, so read it with {@code nioBuffers()}, not {@code nioBuffer()}). The limit can be changed while
  * running ({@link #maxPayloadBytes(int)}), so a connection accepts only small frames until its handshake is done.
  *
  * <p><b>Pitfalls.</b> Not {@code @Sharable}: one instance per channel. Event loop only.
@@ -27,6 +28,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     /** @param maxPayloadBytes largest payload accepted ({@code max-frame-payload}), bytes */
     public FrameDecoder(int maxPayloadBytes) {
         this.maxPayloadBytes = maxPayloadBytes;
+        // Chunks are kept as slices until delivered; merging would copy every partial frame again on each read
+        // while such slices are alive. A composite cumulation links the reads instead of copying them.
+        setCumulator(COMPOSITE_CUMULATOR);
     }
 
     /** Changes the payload limit for frames not yet started. Event loop only. */

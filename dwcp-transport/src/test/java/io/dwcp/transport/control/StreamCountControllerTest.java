@@ -1,0 +1,100 @@
+package io.dwcp.transport.control;
+
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.DoubleRange;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.LongRange;
+import net.jqwik.api.constraints.Scale;
+import net.jqwik.api.constraints.Size;
+import org.junit.jupiter.api.Tag;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Tag("AMST-7")
+class StreamCountControllerTest {
+    private static final long RTT = 50_000_000L;
+
+    @Example
+    void growsWhileGoodputGrowsThenStepsBackAndHolds() {
+        StreamCountController c = new StreamCountController(1, 8, 64, 0.05, true);
+        assertEquals(16, c.update(170e6, RTT, RTT, Double.NaN, true));
+        assertEquals(32, c.update(300e6, RTT, RTT, Double.NaN, true));
+        assertEquals(64, c.update(370e6, RTT, RTT, Double.NaN, true));
+        // 64 streams gained < 5 %: back to 32, and hold there.
+        assertEquals(32, c.update(372e6, RTT, RTT, Double.NaN, true));
+        assertEquals(32, c.update(371e6, RTT, RTT, Double.NaN, true));
+        // After the hold it probes again; failing again doubles the hold.
+        assertEquals(64, c.update(371e6, RTT, RTT, Double.NaN, true));
+        assertEquals(32, c.update(360e6, RTT, RTT, Double.NaN, true));
+        assertEquals(32, c.update(371e6, RTT, RTT, Double.NaN, true));
+        assertEquals(32, c.update(371e6, RTT, RTT, Double.NaN, true));
+        assertEquals(64, c.update(371e6, RTT, RTT, Double.NaN, true));
+    }
+
+    @Example
+    void queueBuildUpStopsGrowth() {
+        StreamCountController c = new StreamCountController(1, 4, 64, 0.05, true);
+        assertEquals(8, c.update(100e6, RTT, RTT, Double.NaN, true));
+        // Goodput rose but the RTT doubled (standing queue): step back.
+        assertEquals(4, c.update(150e6, RTT, 2 * RTT, Double.NaN, true));
+    }
+
+    @Example
+    void applicationLimitedSamplesChangeNothing() {
+        StreamCountController c = new StreamCountController(1, 8, 64, 0.05, true);
+        for (int i = 0; i < 10; i++) {
+            assertEquals(8, c.update(1e6, RTT, RTT, Double.NaN, false));
+        }
+    }
+
+    @Example
+    void mathisFloorAppliesOnlyUnderLossBasedCongestionControl() {
+        // 0.05 % loss at 50 ms: ~12.6 Mbit/s per CUBIC stream; 300 Mbit/s needs ~25 streams. Growth stays ≤ ×2.
+        StreamCountController cubic = new StreamCountController(1, 8, 64, 0.05, true);
+        assertEquals(16, cubic.update(300e6, RTT, RTT, 0.0005, true));
+        StreamCountController bbr = new StreamCountController(1, 8, 64, 0.05, false);
+        bbr.update(300e6, RTT, RTT, 0.3, true);
+        assertEquals(8, bbr.update(300e6, RTT, RTT, 0.3, true), "no gain from 16: back to 8 despite the loss");
+    }
+
+    @Property
+    void ceilingStreamsNeverFallsAsRttRises(@ForAll @LongRange(min = 100_000, max = 1_000_000_000) long rtt,
+                                            @ForAll @LongRange(min = 0, max = 1_000_000_000) long extra,
+                                            @ForAll @DoubleRange(min = 1e6, max = 1e11) double bitsPerSecond,
+                                            @ForAll @DoubleRange(min = 0, max = 0.2) @Scale(7) double loss) {
+        int shorter = StreamCountController.ceilingStreams(bitsPerSecond, rtt, loss, 1448, 1, 256);
+        int longer = StreamCountController.ceilingStreams(bitsPerSecond, rtt + extra, loss, 1448, 1, 256);
+        assertTrue(longer >= shorter, shorter + " streams at " + rtt + " ns but " + longer + " at " + (rtt + extra));
+    }
+
+    /** For equal bandwidth and loss, running the controller on the same goodput history with a longer RTT never ends lower. */
+    @Property
+    void controllerNeverGivesFewerStreamsForALongerRtt(@ForAll @Size(min = 1, max = 12) List<@DoubleRange(min = 1e6, max = 1e9) Double> goodputs,
+                                                       @ForAll @LongRange(min = 1_000_000, max = 300_000_000) long rtt,
+                                                       @ForAll @LongRange(min = 0, max = 300_000_000) long extra,
+                                                       @ForAll @DoubleRange(min = 0.00001, max = 0.05) @Scale(7) double loss,
+                                                       @ForAll @IntRange(min = 1, max = 16) int initial) {
+        StreamCountController near = new StreamCountController(1, initial, 256, 0.05, true);
+        StreamCountController far = new StreamCountController(1, initial, 256, 0.05, true);
+        for (double g : goodputs) {
+            int a = near.update(g, rtt, rtt, loss, true);
+            int b = far.update(g, rtt + extra, rtt + extra, loss, true);
+            assertTrue(b >= a, "near " + a + ", far " + b);
+        }
+    }
+
+    @Property
+    void targetStaysWithinBounds(@ForAll @Size(max = 20) List<@DoubleRange(min = 0, max = 1e10) Double> goodputs,
+                                 @ForAll @IntRange(min = 1, max = 8) int min, @ForAll @IntRange(min = 8, max = 256) int max) {
+        StreamCountController c = new StreamCountController(min, 8, max, 0.05, true);
+        for (double g : goodputs) {
+            int t = c.update(g, RTT, RTT, 0.001, true);
+            assertTrue(t >= min && t <= max, "target " + t);
+        }
+    }
+}

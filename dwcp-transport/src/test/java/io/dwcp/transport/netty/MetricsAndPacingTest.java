@@ -1,0 +1,87 @@
+package io.dwcp.transport.netty;
+
+import io.dwcp.core.DataRate;
+import io.dwcp.core.spi.Health;
+import io.dwcp.core.spi.PayloadSource;
+import io.dwcp.core.spi.Session;
+import io.dwcp.core.spi.TransferKind;
+import io.dwcp.core.spi.TransferRequest;
+import io.dwcp.core.spi.TransferResult;
+import io.dwcp.core.spi.TransportProvider;
+import io.dwcp.core.testing.TestContext;
+import io.dwcp.transport.AmstTransportProvider;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.ServiceLoader;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MetricsAndPacingTest {
+    @Test
+    void providerIsFoundByServiceLoaderUnderItsName() {
+        TransportProvider p = ServiceLoader.load(TransportProvider.class).findFirst().orElseThrow();
+        assertTrue(p instanceof AmstTransportProvider);
+        assertEquals("amst", p.name());
+        assertEquals("transport", p.create(TestContext.defaults()).name());
+    }
+
+    @Test
+    void metersExistWhileRunningAndAreRemovedOnStop() throws Exception {
+        Peers p = new Peers(b -> b);
+        MeterRegistry r = p.clientContext.meterRegistry();
+        Session s = p.connect();
+        byte[] data = LoopbackTransferTest.random(2_000_000, 31);
+        s.send(TransferRequest.of(TransferKind.MEMORY, "m", PayloadSource.of(ByteBuffer.wrap(data)))).completion().get(30, TimeUnit.SECONDS);
+        for (String name : new String[] {"dwcp.amst.sessions", "dwcp.amst.streams", "dwcp.amst.bytes.sent", "dwcp.amst.goodput",
+                "dwcp.amst.rtt", "dwcp.amst.chunk.size", "dwcp.amst.chunks.resent", "dwcp.amst.reconnects",
+                "dwcp.amst.stream.failures", "dwcp.amst.crc.errors", "dwcp.amst.unacked.bytes", "dwcp.amst.reorder.bytes",
+                "dwcp.amst.pacing.rate", "dwcp.amst.transfers", "dwcp.amst.transfer.duration", "dwcp.amst.congestion.algorithm"}) {
+            assertNotNull(r.find(name).meter(), name);
+        }
+        assertEquals(data.length, r.get("dwcp.amst.bytes.sent").tag("kind", "payload").counter().count());
+        assertEquals(1.0, r.get("dwcp.amst.transfers").tag("outcome", "success").counter().count());
+        assertEquals(1.0, r.get("dwcp.amst.sessions").gauge().value());
+        assertTrue(p.serverContext.meterRegistry().get("dwcp.amst.bytes.received").counter().count() >= data.length);
+        assertEquals(Health.Status.HEALTHY, p.client.health().status());
+        p.close();
+        assertNull(r.find("dwcp.amst.sessions").meter());
+        assertNull(r.find("dwcp.amst.bytes.sent").meter());
+        assertEquals(Health.Status.UNKNOWN, p.client.health().status());
+    }
+
+    @Test
+    @Tag("AMST-9")
+    void rateCapHoldsTheAggregateOfAllStreamsAndChangesWhileRunning() throws Exception {
+        // 40 Mbit/s = 5 MB/s over 4 streams: 10 MB cannot take less than (10 MB - burst - one chunk) / 5 MB/s.
+        try (Peers p = new Peers(b -> b.set("dwcp.transport.rate-cap", "40Mbit/s").set("dwcp.tier.pin", "local")
+                .set("dwcp.transport.initial-streams", "4"))) {
+            Session s = p.connect();
+            byte[] data = LoopbackTransferTest.random(10_000_000, 32);
+            long t0 = System.nanoTime();
+            TransferResult r = s.send(TransferRequest.of(TransferKind.MEMORY, "paced", PayloadSource.of(ByteBuffer.wrap(data))))
+                    .completion().get(30, TimeUnit.SECONDS);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long rate = 5_000_000;
+            double floor = (data.length - rate * 40 / 1000.0 - 65536) / rate;
+            assertTrue(seconds >= floor, "10 MB in " + seconds + " s is faster than the cap allows (" + floor + " s)");
+            assertEquals(4, r.streams());
+            // Raise the cap while running: the same transfer now may go 4x faster (lower bound only, timing-safe).
+            p.client.rateCap(DataRate.parse("160Mbit/s"));
+            long t1 = System.nanoTime();
+            s.send(TransferRequest.of(TransferKind.MEMORY, "faster", PayloadSource.of(ByteBuffer.wrap(data))))
+                    .completion().get(30, TimeUnit.SECONDS);
+            double faster = (System.nanoTime() - t1) / 1e9;
+            assertTrue(faster >= (data.length - 20_000_000 * 0.04 - 65536) / 20_000_000.0, "160 Mbit/s cap: " + faster);
+            assertArrayEquals(data, p.serverRecorder.future("faster").get(10, TimeUnit.SECONDS));
+            assertEquals(160_000_000.0, p.clientContext.meterRegistry().get("dwcp.amst.pacing.rate").gauge().value());
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package io.dwcp.transport.netty;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.config.TransportKeys;
+import io.dwcp.core.spi.PayloadSource;
+import io.dwcp.core.spi.Session;
+import io.dwcp.core.spi.TransferKind;
+import io.dwcp.core.spi.TransferRequest;
+import io.micrometer.core.instrument.Counter;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Tag("AMST-12")
+class TlsTest {
+    @TempDir
+    static Path dir;
+    static Certificates ca;
+    static Certificates otherCa;
+    static Path[] server;
+    static Path[] client;
+    static Path[] stranger;
+
+    @BeforeAll
+    static void pki() throws Exception {
+        ca = new Certificates(dir, "dwcp-test");
+        otherCa = new Certificates(dir, "someone-else");
+        server = ca.node("server");
+        client = ca.node("client");
+        stranger = otherCa.node("stranger");
+    }
+
+    static UnaryOperator<DwcpConfig.Builder> tls(Path[] node, Path trusted, boolean mutual) {
+        return b -> b.set(TransportKeys.TLS_ENABLED, true)
+                .set(TransportKeys.TLS_MUTUAL, mutual)
+                .set("dwcp.transport.tls.certificate", node[0].toString())
+                .set("dwcp.transport.tls.private-key", node[1].toString())
+                .set("dwcp.transport.tls.trusted-ca", trusted.toString())
+                .set("dwcp.transport.connect-timeout", "5s");
+    }
+
+    @Test
+    void mutualTlsCarriesTransfersBothWays() throws Exception {
+        try (Peers p = new Peers(tls(server, ca.caPem, true), tls(client, ca.caPem, true))) {
+            Session s = p.connect();
+            byte[] data = LoopbackTransferTest.random(3_000_000, 21);
+            s.send(TransferRequest.of(TransferKind.MEMORY, "tls", PayloadSource.of(ByteBuffer.wrap(data))))
+                    .completion().get(30, TimeUnit.SECONDS);
+            assertArrayEquals(data, p.serverRecorder.future("tls").get(10, TimeUnit.SECONDS));
+            byte[] back = LoopbackTransferTest.random(1_000_000, 22);
+            p.serverSession().send(TransferRequest.of(TransferKind.MEMORY, "back", PayloadSource.of(ByteBuffer.wrap(back))))
+                    .completion().get(30, TimeUnit.SECONDS);
+            assertArrayEquals(back, p.clientRecorder.future("back").get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void clientCertificateFromAnUnknownCaIsRejected() throws Exception {
+        try (Peers p = new Peers(tls(server, ca.caPem, true), tls(stranger, ca.caPem, true))) {
+            ExecutionException e = assertThrows(ExecutionException.class, p::connect);
+            DwcpException d = DwcpException.find(e);
+            assertTrue(d != null && d.code() == ErrorCode.AUTH_FAILED, "AUTH_FAILED, got " + e);
+            Counter rejects = p.serverContext.meterRegistry().find("dwcp.amst.handshake.rejects").tag("reason", "auth_failed").counter();
+            assertTrue(rejects != null && rejects.count() >= 1, "server counted the rejection");
+            assertEquals(0, p.server.sessions().size());
+        }
+    }
+
+    @Test
+    void serverThatTheClientDoesNotTrustIsRejected() throws Exception {
+        try (Peers p = new Peers(tls(server, ca.caPem, true), tls(client, otherCa.caPem, true))) {
+            ExecutionException e = assertThrows(ExecutionException.class, p::connect);
+            assertEquals(ErrorCode.AUTH_FAILED, DwcpException.find(e).code());
+        }
+    }
+
+    @Test
+    void plaintextClientCannotTalkToATlsServer() throws Exception {
+        try (Peers p = new Peers(tls(server, ca.caPem, true), b -> b.set("dwcp.transport.connect-timeout", "5s"))) {
+            ExecutionException e = assertThrows(ExecutionException.class, p::connect);
+            assertTrue(DwcpException.find(e) != null, "a coded failure: " + e);
+        }
+    }
+
+    @Test
+    void withoutMutualAuthenticationTheServerAcceptsAnyClient() throws Exception {
+        try (Peers p = new Peers(tls(server, ca.caPem, false), tls(stranger, ca.caPem, false))) {
+            Session s = p.connect();
+            assertTrue(s.isOpen());
+        }
+    }
+
+    @Test
+    void tlsWithoutCertificatesIsAConfigurationError() {
+        DwcpException e = assertThrows(DwcpException.class, () -> new Peers(b -> b.set(TransportKeys.TLS_ENABLED, true)));
+        assertEquals(ErrorCode.INVALID_CONFIG, e.code());
+        assertTrue(e.getMessage().contains("dwcp.transport.tls.certificate"));
+    }
+}
