@@ -28,6 +28,11 @@ command -v iperf3 >/dev/null || { apt-get update -qq && apt-get install -y -qq i
 command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
 if [ ! -f "$jar" ]; then (cd "$root" && ./mvnw -B -q -pl dwcp-bench -am package -DskipTests); fi
 
+# Only one emulated link can exist; do not tear down a link someone else is measuring on.
+if ip netns list 2>/dev/null | grep -q '^dwcp-b' && [ "${FORCE:-0}" != 1 ]; then
+  echo "the emulated link (netns dwcp-b) is already up: another benchmark may be using it; wait, or FORCE=1" >&2
+  exit 3
+fi
 orig_cc=$(sysctl -n net.ipv4.tcp_congestion_control)
 pids=()
 cleanup() {

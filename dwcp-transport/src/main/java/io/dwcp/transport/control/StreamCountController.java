@@ -101,10 +101,12 @@ public final class StreamCountController {
             return target;
         }
         if (previousGoodput < 0) {
-            // First busy sample: the baseline for the first growth step.
+            // First busy sample: it includes the flows' start-up, so it is a poor baseline to judge a step by. Under
+            // loss-based congestion control a long path needs more streams anyway (Mathis), so grow at once; under
+            // BBR take the next, steady sample as the baseline first.
             previousGoodput = goodputBitsPerSecond;
             previous = target;
-            return target = grow(target);
+            return lossBased ? (target = grow(target)) : target;
         }
         if (target > previous) {
             boolean gained = goodputBitsPerSecond >= previousGoodput * (1 + minGain);

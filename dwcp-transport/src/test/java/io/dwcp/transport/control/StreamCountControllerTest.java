@@ -58,7 +58,8 @@ class StreamCountControllerTest {
         StreamCountController cubic = new StreamCountController(1, 8, 64, 0.05, true);
         assertEquals(16, cubic.update(300e6, RTT, RTT, 0.0005, true));
         StreamCountController bbr = new StreamCountController(1, 8, 64, 0.05, false);
-        bbr.update(300e6, RTT, RTT, 0.3, true);
+        assertEquals(8, bbr.update(250e6, RTT, RTT, 0.3, true), "start-up sample: baseline only");
+        assertEquals(16, bbr.update(300e6, RTT, RTT, 0.3, true), "probe");
         assertEquals(8, bbr.update(300e6, RTT, RTT, 0.3, true), "no gain from 16: back to 8 despite the loss");
     }
 
