@@ -465,7 +465,8 @@ final class AmstSession implements Session {
      * Sizes a data stream's queues from its share of the BDP (AMST-4, AMST-13). Work-stealing only works if chunks
      * wait in the session's queue, not in one stream's buffers: a chunk queued behind a stream in loss recovery holds
      * back in-order delivery of everything after it. So the kernel keeps at most {@code max(128 KiB, BDP share ÷ 2)}
-     * unsent bytes (TCP_NOTSENT_LOWAT; the send buffer still autotunes to the congestion window) and Netty's own
+     * unsent bytes, and at least two chunks (TCP_NOTSENT_LOWAT; the send buffer still autotunes to the congestion
+     * window) and Netty's own
      * buffer turns unwritable after about one chunk (water marks 32/64 KiB). Without epoll the send buffer itself is
      * set to twice the BDP share.
      */
@@ -473,7 +474,8 @@ final class AmstSession implements Session {
         long share = bdpBytes() / Math.max(1, targetStreams);
         ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(32 * 1024, 64 * 1024));
         if (ch.config() instanceof EpollSocketChannelConfig) {
-            ((EpollSocketChannelConfig) ch.config()).setTcpNotSentLowAt(Math.max(128L * 1024, Math.min(share / 2, 16L << 20)));
+            long lowat = Math.max(Math.max(128L * 1024, 2L * chunkBytes), Math.min(share / 2, 16L << 20));
+            ((EpollSocketChannelConfig) ch.config()).setTcpNotSentLowAt(lowat);
         } else if (settings.socketBufferBytes.isEmpty() && ch.config() instanceof SocketChannelConfig) {
             ((SocketChannelConfig) ch.config()).setSendBufferSize((int) Math.max(256L * 1024, Math.min(2 * share, 64L << 20)));
         }

@@ -223,6 +223,7 @@ public final class AmstTransport implements Transport {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.ALLOCATOR, alloc)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, READS)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -249,6 +250,10 @@ public final class AmstTransport implements Transport {
         });
         return f;
     }
+
+    /** Reads of up to 1 MiB: fewer syscalls and fewer cumulation components per chunk than Netty's 64 KiB default. */
+    private static final io.netty.channel.AdaptiveRecvByteBufAllocator READS =
+            new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 1 << 20);
 
     /** Largest payload accepted before a connection's handshake is done (HELLO, HELLO_ACK, GOAWAY). */
     static final int HANDSHAKE_MAX_PAYLOAD = 2048;
@@ -281,6 +286,7 @@ public final class AmstTransport implements Transport {
                 .channel(runtime.socketChannel)
                 .option(ChannelOption.ALLOCATOR, alloc)
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, READS)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout.toMillis()))
                 .handler(new ChannelInitializer<SocketChannel>() {
