@@ -744,6 +744,10 @@ final class AmstSession implements Session {
                 c.frame.release();
                 return false;
             }
+            if (outstandingBytes == 0) {
+                // Progress is measured from when there is something to acknowledge (AMST-11 stall check).
+                lastAckProgressNanos = System.nanoTime();
+            }
             t.unacked.addLast(c);
             t.producedBytes += c.payloadBytes;
             t.chunksProduced++;

@@ -231,7 +231,7 @@ public final class AmstTransport implements Transport {
                         applySocketBuffers(ch);
                         ChannelPipeline p = ch.pipeline();
                         if (tls != null) {
-                            p.addLast("tls", tls.server.newHandler(ch.alloc()));
+                            p.addLast("tls", tls.server().newHandler(ch.alloc()));
                         }
                         p.addLast("frames", new FrameDecoder(HANDSHAKE_MAX_PAYLOAD));
                         p.addLast("handshake", new ServerHandshakeHandler(AmstTransport.this, handler));
@@ -295,7 +295,7 @@ public final class AmstTransport implements Transport {
                         applySocketBuffers(ch);
                         ChannelPipeline p = ch.pipeline();
                         if (tls != null) {
-                            p.addLast("tls", tls.client.newHandler(ch.alloc(), remote.getHostString(), remote.getPort()));
+                            p.addLast("tls", tls.client().newHandler(ch.alloc(), remote.getHostString(), remote.getPort()));
                         }
                         p.addLast("frames", new FrameDecoder(HANDSHAKE_MAX_PAYLOAD));
                         p.addLast("handshake", new ClientHandshakeHandler(session, streamIndex, flags, tls != null,

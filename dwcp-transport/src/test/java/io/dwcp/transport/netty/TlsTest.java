@@ -105,6 +105,62 @@ class TlsTest {
     }
 
     @Test
+    void certificatesReloadWithoutRestart(@TempDir Path own) throws Exception {
+        Certificates first = new Certificates(own, "first");
+        Path[] s1 = first.node("s1");
+        Path[] c1 = first.node("c1");
+        Path[] serverFiles = {own.resolve("server.pem"), own.resolve("server.key")};
+        Path[] clientFiles = {own.resolve("client.pem"), own.resolve("client.key")};
+        Path serverCa = own.resolve("server-ca.pem");
+        Path clientCa = own.resolve("client-ca.pem");
+        install(s1, serverFiles, first.caPem, serverCa, 0);
+        install(c1, clientFiles, first.caPem, clientCa, 0);
+        try (Peers p = new Peers(tls(serverFiles, serverCa, true), tls(clientFiles, clientCa, true))) {
+            Session before = p.connect();
+            // Rotate to a new CA on both sides; the old CA is no longer trusted anywhere.
+            Certificates second = new Certificates(own, "second");
+            install(second.node("s2"), serverFiles, second.caPem, serverCa, 10);
+            install(second.node("c2"), clientFiles, second.caPem, clientCa, 10);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            Session after = null;
+            while (after == null && System.nanoTime() < deadline) {
+                try {
+                    Session s = p.connect();
+                    String id = s.id();
+                    AmstSession server = p.server.sessions().stream().filter(x -> x.idHex.equals(id)).findFirst().orElseThrow();
+                    if (server.peerIdentity.contains("CN=c2")) {
+                        after = s;
+                    } else {
+                        s.close();
+                    }
+                } catch (ExecutionException e) {
+                    // A failed handshake (one side rotated, the other not yet) is expected while the files are re-read.
+                    assertEquals(ErrorCode.AUTH_FAILED, DwcpException.find(e).code());
+                }
+                if (after == null) {
+                    // Poll with a deadline: the transports re-check the files at most once a second.
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
+                }
+            }
+            assertTrue(after != null && after.isOpen(), "a new connection presents the rotated client certificate");
+            byte[] data = LoopbackTransferTest.random(100_000, 23);
+            before.send(TransferRequest.of(TransferKind.OPAQUE, "old", PayloadSource.of(ByteBuffer.wrap(data))))
+                    .completion().get(30, TimeUnit.SECONDS);
+            assertArrayEquals(data, p.serverRecorder.future("old").get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    private static void install(Path[] node, Path[] to, Path caPem, Path caTo, int secondsAhead) throws Exception {
+        java.nio.file.attribute.FileTime t = java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + secondsAhead * 1000L);
+        java.nio.file.Files.copy(node[0], to[0], java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        java.nio.file.Files.copy(node[1], to[1], java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        java.nio.file.Files.copy(caPem, caTo, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        for (Path f : new Path[] {to[0], to[1], caTo}) {
+            java.nio.file.Files.setLastModifiedTime(f, t);
+        }
+    }
+
+    @Test
     void tlsWithoutCertificatesIsAConfigurationError() {
         DwcpException e = assertThrows(DwcpException.class, () -> new Peers(b -> b.set(TransportKeys.TLS_ENABLED, true)));
         assertEquals(ErrorCode.INVALID_CONFIG, e.code());
