@@ -6,7 +6,8 @@
 #
 # For each congestion control (CUBIC, BBR; set on both ends, restored at exit) it runs, REPS times each and
 # interleaved: iperf3 -P 8 (20 s), AMST --streams auto in plaintext, and AMST --streams auto over TLS 1.3 with
-# mutual authentication (certificates made here with openssl). On loopback it runs iperf3 -P 8 and AMST
+# mutual authentication (certificates made here with openssl); under BBR also AMST with --rate-cap $RATE_CAP
+# (default 200Mbit/s, 512 MiB) to check the cap. On loopback it runs iperf3 -P 8 and AMST
 # --streams 8. It prints every raw value and a table of medians, and writes them to $OUT (a directory).
 # Link: ../shared/wan/wan-up.sh 25 0.05 400 (50 ms RTT, 0.05 % loss, 400 Mbit/s); server side in netns dwcp-b at
 # 198.18.0.2, client here at 198.18.0.1. Traffic goes only to 198.18.0.2 and 127.0.0.1. The link is torn down at exit.
@@ -16,6 +17,7 @@ REPS=${REPS:-5}
 BYTES=${BYTES:-2g}
 ADJUST=${ADJUST:-2s}
 IPERF_SECONDS=${IPERF_SECONDS:-20}
+RATE_CAP=${RATE_CAP:-200Mbit/s}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 wan=${WAN_DIR:-$(cd "$root/../shared/wan" 2>/dev/null && pwd || echo /work/shared/wan)}
@@ -92,6 +94,9 @@ for cc in cubic bbr; do
     echo "[$cc $r/$REPS] iperf3 -P 8: $(iperf "wan-$cc-iperf3-P8" "$ns" 198.18.0.2 5201) Mbit/s"
     echo "[$cc $r/$REPS] AMST auto plaintext (goodput streams resent): $(amst "wan-$cc-amst-auto" --to 198.18.0.2:7400 --streams auto --plaintext)"
     echo "[$cc $r/$REPS] AMST auto TLS (goodput streams resent): $(amst "wan-$cc-amst-auto-tls" --to 198.18.0.2:7401 --streams auto "${tls[@]}")"
+    if [ "$cc" = bbr ]; then
+      echo "[$cc $r/$REPS] AMST auto, --rate-cap $RATE_CAP, 512 MiB (goodput streams resent): $(BYTES=512m amst "wan-$cc-amst-cap-${RATE_CAP%%/*}" --to 198.18.0.2:7400 --streams auto --plaintext --rate-cap "$RATE_CAP")"
+    fi
   done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=()
 done
