@@ -376,7 +376,8 @@ public final class DwcpManager implements AutoCloseable {
      */
     public CompletableFuture<MigrationSender> openMigration(InetSocketAddress receiver) {
         requireRunning("openMigration");
-        MigrationSender sender = Migrations.sender(codec(), config.pinnedTier().orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry);
+        MigrationSender sender = Migrations.sender(codec(), config.pinnedTier().orElse(null),
+                config.get(TransportKeys.RATE_CAP).orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry);
         return transport().connect(receiver, Migrations.replyHandler(sender)).thenApply(session -> {
             Migrations.bind(sender, session);
             return sender;

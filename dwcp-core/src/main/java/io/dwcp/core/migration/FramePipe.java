@@ -29,6 +29,8 @@ final class FramePipe implements FrameSink, PayloadSource {
     private boolean finished;
     private Throwable failure;
     private long framesIn;
+    /** Nanoseconds the encoder spent waiting for room: the link, not the codec, was the bottleneck then. */
+    private long encoderBlockedNanos;
 
     FramePipe(ByteBuffer header, long capacityBytes) {
         this.capacityBytes = capacityBytes;
@@ -81,8 +83,12 @@ final class FramePipe implements FrameSink, PayloadSource {
     private void put(ByteBuffer b) throws InterruptedException {
         lock.lock();
         try {
-            while (failure == null && queuedBytes > 0 && queuedBytes + b.remaining() > capacityBytes) {
-                notFull.await();
+            if (failure == null && queuedBytes > 0 && queuedBytes + b.remaining() > capacityBytes) {
+                long waitStart = System.nanoTime();
+                while (failure == null && queuedBytes > 0 && queuedBytes + b.remaining() > capacityBytes) {
+                    notFull.await();
+                }
+                encoderBlockedNanos += System.nanoTime() - waitStart;
             }
             if (failure != null) {
                 throw new DwcpException(ErrorCode.CANCELLED, "the round's transfer ended before encoding finished", failure);
@@ -90,6 +96,16 @@ final class FramePipe implements FrameSink, PayloadSource {
             queue.add(b);
             queuedBytes += b.remaining();
             notEmpty.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Total time the encoder waited for the transport to drain the pipe. */
+    long encoderBlockedNanos() {
+        lock.lock();
+        try {
+            return encoderBlockedNanos;
         } finally {
             lock.unlock();
         }

@@ -62,13 +62,14 @@ public final class MigrationSender implements AutoCloseable {
     private final AtomicLong requestIds = new AtomicLong();
     private final Object roundLock = new Object();
     private volatile Session session;
-    private volatile DataRate measuredRate;
+    private final LinkRateEstimator linkRate;
     private volatile ProgressListener progress = ProgressListener.NONE;
     private int nextRound;
 
-    MigrationSender(StateCodec codec, Tier pinnedTier, Duration replyTimeout, MeterRegistry registry) {
+    MigrationSender(StateCodec codec, Tier pinnedTier, DataRate rateCap, Duration replyTimeout, MeterRegistry registry) {
         this.codec = codec;
         this.pinnedTier = pinnedTier;
+        this.linkRate = new LinkRateEstimator(rateCap);
         this.replyTimeout = replyTimeout;
         this.registry = registry;
     }
@@ -155,7 +156,12 @@ public final class MigrationSender implements AutoCloseable {
             layout.add(new ReplicaFactory.RegionLayout(r.name(), r.sizeBytes()));
         }
         FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout), PIPE_CAPACITY_BYTES);
-        EncodeOptions.Builder opts = EncodeOptions.builder().tier(pinnedTier != null ? pinnedTier : s.tier()).linkRate(measuredRate).progress(progress);
+        Tier tier = pinnedTier != null ? pinnedTier : s.tier();
+        DataRate planned;
+        synchronized (linkRate) {
+            planned = linkRate.planningRate(tier);
+        }
+        EncodeOptions.Builder opts = EncodeOptions.builder().tier(tier).linkRate(planned).progress(progress);
         if (against != null) {
             opts.peerBaseline(against).dirtyPages(dirty);
         } else {
@@ -180,10 +186,10 @@ public final class MigrationSender implements AutoCloseable {
             // The transfer completes only after the receiver's decoder verified and committed (TransferSink.complete).
             codec.acknowledge(er.produced());
             Duration d = Duration.ofNanos(System.nanoTime() - startNanos);
-            if (tr.payloadBytes() > 0 && tr.duration().toNanos() > 0) {
-                long bits = (long) tr.goodputBitsPerSecond();
-                if (bits > 0) {
-                    measuredRate = DataRate.ofBitsPerSecond(bits);
+            long transferNanos = tr.duration().toNanos();
+            if (transferNanos > 0) {
+                synchronized (linkRate) {
+                    linkRate.observe(tier, tr.wireBytes() * 8e9 / transferNanos, (double) pipe.encoderBlockedNanos() / transferNanos);
                 }
             }
             RoundReport report = new RoundReport(state.key(), round, er.keyframe(), fallback, er.inputBytes(),

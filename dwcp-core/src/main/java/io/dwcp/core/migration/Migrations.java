@@ -17,10 +17,11 @@ public final class Migrations {
 
     /**
      * A sender not yet bound to a session; bind it with {@link #bind} once the session is open. {@code pinnedTier}
-     * null means: use the tier the transport measured.
+     * null means: use the tier the transport measured. {@code rateCap} (or null) bounds the link-rate planning.
      */
-    public static MigrationSender sender(StateCodec codec, Tier pinnedTier, Duration replyTimeout, MeterRegistry registry) {
-        return new MigrationSender(codec, pinnedTier, replyTimeout, registry);
+    public static MigrationSender sender(StateCodec codec, Tier pinnedTier, io.dwcp.core.DataRate rateCap, Duration replyTimeout,
+                                         MeterRegistry registry) {
+        return new MigrationSender(codec, pinnedTier, rateCap, replyTimeout, registry);
     }
 
     /** The handler a sender's session must be opened with, to receive baseline replies. */
