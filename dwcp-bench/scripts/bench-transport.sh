@@ -18,6 +18,7 @@ BYTES=${BYTES:-2g}
 ADJUST=${ADJUST:-2s}
 IPERF_SECONDS=${IPERF_SECONDS:-20}
 RATE_CAP=${RATE_CAP:-200Mbit/s}
+LOOP_BYTES=${LOOP_BYTES:-8g}   # loopback moves GB/s: a longer run amortises JVM start-up and JIT
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 wan=${WAN_DIR:-$(cd "$root/../shared/wan" 2>/dev/null && pwd || echo /work/shared/wan)}
@@ -107,7 +108,7 @@ java -jar "$jar" bench-transport --listen 127.0.0.1:7400 --plaintext >>"$OUT/ser
 wait_port "" 7400
 for r in $(seq "$REPS"); do
   echo "[loopback $r/$REPS] iperf3 -P 8: $(iperf "loopback-$orig_cc-iperf3-P8" "" 127.0.0.1 5201) Mbit/s"
-  echo "[loopback $r/$REPS] AMST 8 streams (goodput streams resent): $(amst "loopback-$orig_cc-amst-8" --to 127.0.0.1:7400 --streams 8 --plaintext)"
+  echo "[loopback $r/$REPS] AMST 8 streams (goodput streams resent): $(BYTES=$LOOP_BYTES amst "loopback-$orig_cc-amst-8" --to 127.0.0.1:7400 --streams 8 --plaintext)"
 done
 
 python3 - "$OUT/raw.txt" <<'PY' | tee "$OUT/table.txt"

@@ -61,6 +61,9 @@ final class AmstMetrics {
         if (t.runtime().epoll) {
             meters.add(FunctionCounter.builder("dwcp.amst.tcp.retransmits", t, AmstTransport::tcpRetransmits)
                     .baseUnit("segments").register(registry));
+            // Per-stream kernel state, aggregated over the data streams (TCP_INFO): mean smoothed RTT, total cwnd.
+            gauge("dwcp.amst.tcp.rtt", t, AmstTransport::tcpRttSeconds, null, null, "seconds");
+            gauge("dwcp.amst.tcp.cwnd", t, AmstTransport::tcpCwndSegments, null, null, "segments");
         }
         meters.add(Gauge.builder("dwcp.amst.congestion.algorithm", () -> 1).tag("algorithm", congestionAlgorithm)
                 .description("the host's TCP congestion control (AMST-13)").register(registry));

@@ -1355,6 +1355,18 @@ final class AmstSession implements Session {
         return n == 0 ? 0 : sum / n;
     }
 
+    long tcpCwndSegments() {
+        long sum = 0;
+        EpollTcpInfo info = new EpollTcpInfo();
+        for (DataStream s : snapshotStreams()) {
+            if (s.channel instanceof EpollSocketChannel && s.channel.isActive()) {
+                ((EpollSocketChannel) s.channel).tcpInfo(info);
+                sum += info.sndCwnd();
+            }
+        }
+        return sum;
+    }
+
     long tcpRetransmits() {
         long sum = 0;
         EpollTcpInfo info = new EpollTcpInfo();

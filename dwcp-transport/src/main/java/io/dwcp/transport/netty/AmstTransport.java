@@ -542,6 +542,27 @@ public final class AmstTransport implements Transport {
         return rateCapBytesPerSecond * 8.0;
     }
 
+    double tcpRttSeconds() {
+        double sum = 0;
+        int n = 0;
+        for (AmstSession s : sessions) {
+            long r = s.tcpSmoothedRttNanos();
+            if (r > 0) {
+                sum += r / 1e9;
+                n++;
+            }
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    double tcpCwndSegments() {
+        double n = 0;
+        for (AmstSession s : sessions) {
+            n += s.tcpCwndSegments();
+        }
+        return n;
+    }
+
     double tcpRetransmits() {
         double n = 0;
         for (AmstSession s : sessions) {

@@ -43,7 +43,8 @@ class MetricsAndPacingTest {
         for (String name : new String[] {"dwcp.amst.sessions", "dwcp.amst.streams", "dwcp.amst.bytes.sent", "dwcp.amst.goodput",
                 "dwcp.amst.rtt", "dwcp.amst.chunk.size", "dwcp.amst.chunks.resent", "dwcp.amst.reconnects",
                 "dwcp.amst.stream.failures", "dwcp.amst.crc.errors", "dwcp.amst.unacked.bytes", "dwcp.amst.reorder.bytes",
-                "dwcp.amst.pacing.rate", "dwcp.amst.transfers", "dwcp.amst.transfer.duration", "dwcp.amst.congestion.algorithm"}) {
+                "dwcp.amst.pacing.rate", "dwcp.amst.transfers", "dwcp.amst.transfer.duration", "dwcp.amst.congestion.algorithm",
+                "dwcp.amst.tcp.retransmits", "dwcp.amst.tcp.rtt", "dwcp.amst.tcp.cwnd"}) {
             assertNotNull(r.find(name).meter(), name);
         }
         assertEquals(data.length, r.get("dwcp.amst.bytes.sent").tag("kind", "payload").counter().count());
