@@ -158,7 +158,8 @@ env = {
 }
 json.dump(env, open(sys.argv[1], "w"), indent=2)
 PY
-log "results in $OUT (rev $rev, cc $cc_here/$cc_far, $(nproc) cores, link: ${ns:+WAN $WAN_ARGS}${ns:-loopback})"
+linkdesc="loopback"; [ -n "$ns" ] && linkdesc="WAN $WAN_ARGS"
+log "results in $OUT (rev $rev, cc $cc_here/$cc_far, $(nproc) cores, link: $linkdesc)"
 
 # Warm the page cache so the first method does not pay for disk reads the others do not.
 cat "${paths[@]}" > /dev/null
@@ -168,6 +169,21 @@ now() { echo "${EPOCHREALTIME/,/.}"; }
 calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }   # calc EXPR: arithmetic on floats
 # CPU seconds (user+sys) of every child this shell has reaped: `times` must run in this shell, not in $(...).
 cpu_mark() { times > "$work/times.txt"; }
+# Whole-machine CPU seconds (user+nice+system) and the link emulator's own, to tell how much CPU went to processes
+# that are neither this benchmark's nor wanem's (other work on the machine skews every figure of a 2-core box).
+hz=$(getconf CLK_TCK)
+sys_cpu() { awk -v hz="$hz" '/^cpu /{ printf "%.3f", ($2 + $3 + $4) / hz }' /proc/stat; }
+wanem_pid=""; [ -f /run/dwcp-wan/wanem.pid ] && [ -n "$ns" ] && wanem_pid=$(cat /run/dwcp-wan/wanem.pid)
+wanem_cpu() {
+  if [ -n "$wanem_pid" ] && [ -r "/proc/$wanem_pid/stat" ]; then
+    awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / hz }' "/proc/$wanem_pid/stat"
+  else echo 0; fi
+}
+mark_other() { s0=$(sys_cpu); w0=$(wanem_cpu); tw0=$(now); }
+read_other() { # ours_cpu_seconds -> sets wanem_s other_s
+  local s1 w1; s1=$(sys_cpu); w1=$(wanem_cpu)
+  wanem_s=$(calc "$w1-$w0"); other_s=$(calc "($s1-$s0)-($w1-$w0)-($1)"); window_s=$(calc "$(now)-$tw0")
+}
 cpu_read() { tail -1 "$work/times.txt" | awk '{ t = 0; for (i = 1; i <= NF; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } printf "%.3f", t }'; }
 start_sampler() { # csv
   local csv=$1 period
@@ -182,12 +198,12 @@ wait_port() { # port
 }
 
 raw="$OUT/raw.tsv"
-printf 'rep\tmethod\tround\tfile\twall_s\ttool_bytes\tlink_bytes\tinput_bytes\tcpu_s\tnote\n' > "$raw"
+printf 'rep\tmethod\tround\tfile\twall_s\ttool_bytes\tlink_bytes\tinput_bytes\tcpu_s\twanem_cpu_s\tother_cpu_s\tcpu_window_s\tnote\n' > "$raw"
 
 run_dwcp() { # rep
   local rep=$1 key="mig-r$1" rxdir="$work/rx-dwcp" c0 c1 t0 t1 x0 x1 json
   rm -rf "$rxdir"; mkdir -p "$rxdir"
-  cpu_mark; c0=$(cpu_read)
+  cpu_mark; c0=$(cpu_read); mark_other
   $ns java -jar "$jar" receive --listen "$rx_host:$port_dwcp" --out "$rxdir" --plaintext --json \
       > "$OUT/dwcp-receive-$rep.jsonl" 2> "$OUT/dwcp-receive-$rep.err" &
   receiver=$!
@@ -204,19 +220,21 @@ run_dwcp() { # rep
   set -e
   t1=$(now); x1=$(<"$txfile")
   stop_sampler
+  local rcpu="?"   # the receiver JVM's own CPU seconds (ip netns exec execs it: same pid)
+  [ -r "/proc/$receiver/stat" ] && rcpu=$(awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$receiver/stat")
   kill "$receiver" 2>/dev/null || true; wait "$receiver" 2>/dev/null || true; receiver=""
-  cpu_mark; c1=$(cpu_read)
+  cpu_mark; c1=$(cpu_read); read_other "$c1-$c0"
   if [ "$st" != 0 ]; then
     log "dwcp send FAILED (exit $st) in rep $rep; stderr tail:"; tail -5 "$OUT/dwcp-send-$rep.err" >&2
-    printf '%s\tdwcp\ttotal\t-\t%s\t-\t%s\t-\t%s\tFAILED exit %s\n' "$rep" "$(calc "$t1-$t0")" "$((x1-x0))" \
-      "$(calc "$c1-$c0")" "$st" >> "$raw"
+    printf '%s\tdwcp\ttotal\t-\t%s\t-\t%s\t-\t%s\t%s\t%s\t%s\tFAILED exit %s\n' "$rep" "$(calc "$t1-$t0")" "$((x1-x0))" \
+      "$(calc "$c1-$c0")" "$wanem_s" "$other_s" "$window_s" "$st" >> "$raw"
     return 0
   fi
   # Verify the final replica against the last snapshot ourselves too (the receiver verifies every round).
   local vf="ok"; cmp -s "$rxdir/$key" "${paths[-1]}" || vf="MISMATCH"
-  python3 - "$OUT/dwcp-send-$rep.stamped" "$rep" "$t0" "$t1" "$x0" "$x1" "$c0" "$c1" "$vf" >> "$raw" <<'PY'
+  python3 - "$OUT/dwcp-send-$rep.stamped" "$rep" "$t0" "$t1" "$x0" "$x1" "$c0" "$c1" "$vf" "$wanem_s" "$other_s" "$rcpu" "$window_s" >> "$raw" <<'PY'
 import json, sys
-stamped, rep, t0, t1, x0, x1, c0, c1, vf = sys.argv[1:]
+stamped, rep, t0, t1, x0, x1, c0, c1, vf, wanem_s, other_s, rcpu, window_s = sys.argv[1:]
 t0, t1, x0, x1, c0, c1 = float(t0), float(t1), int(x0), int(x1), float(c0), float(c1)
 lines = [l.rstrip("\n").split("\t", 2) for l in open(stamped) if l.strip()]
 js = json.loads(lines[-1][2])
@@ -226,19 +244,19 @@ for i, r in enumerate(js["rounds"]):
     link = round_lines[i][1] - prev if i < len(round_lines) else ""
     if i < len(round_lines): prev = round_lines[i][1]
     note = ("full" if r["keyframe"] else "delta") + (" fallback" if r.get("fallback") else "") + f" streams={r['streams']}"
-    print(f"{rep}\tdwcp\t{i}\t{r['file'].split('/')[-1]}\t{r['seconds']:.3f}\t{r['wireBytes']}\t{link}\t{r['inputBytes']}\t\t{note}")
-print(f"{rep}\tdwcp\ttotal\t-\t{t1-t0:.3f}\t{js['wireBytes']}\t{x1-x0}\t{js['inputBytes']}\t{c1-c0:.2f}\t"
-      f"wallSeconds={js['wallSeconds']:.3f} (process wall incl. JVM start {t1-t0:.3f}); final replica cmp {vf}")
+    print(f"{rep}\tdwcp\t{i}\t{r['file'].split('/')[-1]}\t{r['seconds']:.3f}\t{r['wireBytes']}\t{link}\t{r['inputBytes']}\t\t\t\t\t{note}")
+print(f"{rep}\tdwcp\ttotal\t-\t{t1-t0:.3f}\t{js['wireBytes']}\t{x1-x0}\t{js['inputBytes']}\t{c1-c0:.2f}\t{wanem_s}\t{other_s}\t{window_s}\t"
+      f"wallSeconds={js['wallSeconds']:.3f} (process wall incl. JVM start {t1-t0:.3f}); final replica cmp {vf}; receiver JVM CPU {rcpu} s")
 PY
 }
 
 run_pipe() { # rep method(raw|zstd)
-  local rep=$1 m=$2 i=0 f c0 c1 t0 t1 x0 x1 tsum=0 xsum=0 csum=0 bsum=0 isum=0 out="$work/rx-$2.bin" note
+  local rep=$1 m=$2 i=0 f c0 c1 t0 t1 x0 x1 tsum=0 xsum=0 csum=0 bsum=0 isum=0 wsum=0 osum=0 winsum=0 out="$work/rx-$2.bin" note
   start_sampler "$OUT/samples-$m-$rep.csv"
   local tm0; tm0=$(now); local xm0; xm0=$(<"$txfile")
   for f in "${paths[@]}"; do
     rm -f "$out" "$work/dd.err"
-    cpu_mark; c0=$(cpu_read)
+    cpu_mark; c0=$(cpu_read); mark_other
     if [ "$m" = raw ]; then
       $ns sh -c "exec socat -u TCP-LISTEN:$port_tcp,bind=$rx_host,reuseaddr STDOUT > '$out'" 2> "$work/rx.err" &
     else
@@ -255,22 +273,22 @@ run_pipe() { # rep method(raw|zstd)
     local rst=0; wait "$receiver" || rst=$?
     receiver=""
     t1=$(now); x1=$(<"$txfile")
-    cpu_mark; c1=$(cpu_read)
+    cpu_mark; c1=$(cpu_read); read_other "$c1-$c0"
     [ "$rst" = 0 ] || { log "$m receiver exited $rst in rep $rep round $i:"; cat "$work/rx.err" >&2; }
     local size; size=$(stat -c %s "$f")
     local tool=$size
     [ "$m" = zstd ] && tool=$(grep -o '^[0-9]* bytes' "$work/dd.err" | cut -d' ' -f1)
     note="cmp ok"; cmp -s "$out" "$f" || note="cmp MISMATCH"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$m" "$i" "$(basename "$f")" \
-      "$(calc "$t1-$t0")" "$tool" "$((x1-x0))" "$size" "$(calc "$c1-$c0")" "$note" >> "$raw"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$m" "$i" "$(basename "$f")" \
+      "$(calc "$t1-$t0")" "$tool" "$((x1-x0))" "$size" "$(calc "$c1-$c0")" "$wanem_s" "$other_s" "$window_s" "$note" >> "$raw"
     tsum=$(calc "$tsum+$t1-$t0"); xsum=$((xsum+x1-x0)); bsum=$((bsum+tool)); isum=$((isum+size))
-    csum=$(calc "$csum+$c1-$c0")
+    csum=$(calc "$csum+$c1-$c0"); wsum=$(calc "$wsum+$wanem_s"); osum=$(calc "$osum+$other_s"); winsum=$(calc "$winsum+$window_s")
     i=$((i+1))
   done
   local tm1; tm1=$(now)
   stop_sampler
-  printf '%s\t%s\ttotal\t-\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$m" "$(calc "$tsum")" "$bsum" "$xsum" "$isum" \
-    "$(calc "$csum")" "sum of rounds; whole method incl. receiver start-ups $(calc "$tm1-$tm0") s" >> "$raw"
+  printf '%s\t%s\ttotal\t-\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$m" "$(calc "$tsum")" "$bsum" "$xsum" "$isum" \
+    "$(calc "$csum")" "$wsum" "$osum" "$winsum" "sum of rounds; whole method incl. receiver start-ups $(calc "$tm1-$tm0") s" >> "$raw"
 }
 
 IFS=, read -r -a methods <<<"$METHODS"
@@ -282,16 +300,17 @@ for rep in $(seq "$REPS"); do
       raw|zstd) run_pipe "$rep" "$m";;
       *) echo "bench-migration: unknown method '$m'" >&2; exit 2;;
     esac
-    tail -1 "$raw" | cut -f2,5,6,7,9,10 | sed 's/^/    /' >&2
+    tail -1 "$raw" | cut -f2,5,6,7,9- | sed 's/^/    /' >&2
   done
 done
 
 if [ "$made_link" = 1 ]; then "$wan/wan-down.sh" > "$OUT/wan-down.log" 2>&1 || true; made_link=0; fi
 
-# ---- goodput-over-time CSVs (first repetition of each method) and the chart ----
+# ---- goodput-over-time CSVs (first repetition of each method; 1 s means of the samples) and the chart ----
 python3 - "$OUT" "$REPS" "${methods[@]}" <<'PY'
 import csv, sys, os
 out, reps, methods = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+methods = sorted(methods, key=lambda m: m == "dwcp")   # dwcp last: drawn on top
 names = {"dwcp": "dwcp send", "raw": "raw TCP (socat)", "zstd": "zstd -3 -T2 | TCP"}
 for m in methods:
     for rep in range(1, reps + 1):
@@ -301,16 +320,20 @@ for m in methods:
         rows = [(float(r["epoch"]), int(r["tx_bytes"])) for r in csv.DictReader(open(src)) if r["tx_bytes"]]
         with open(os.path.join(out, f"goodput-{m}-{rep}.csv"), "w") as f:
             f.write(f"seconds,{names.get(m, m)}\n")
-            for (t0, b0), (t1, b1) in zip(rows, rows[1:]):
-                if t1 > t0:
-                    f.write(f"{t1 - rows[0][0]:.3f},{(b1 - b0) * 8 / (t1 - t0) / 1e6:.2f}\n")
+            start = rows[0]
+            f.write(f"0.000,0.00\n")
+            for t, b in rows[1:]:
+                if t - start[0] >= 0.95:   # close a window of about 1 s
+                    f.write(f"{t - rows[0][0]:.3f},{(b - start[1]) * 8 / (t - start[0]) / 1e6:.2f}\n")
+                    start = (t, b)
 PY
-csvs=(); for m in "${methods[@]}"; do [ -f "$OUT/goodput-$m-1.csv" ] && csvs+=("$OUT/goodput-$m-1.csv"); done
+csvs=(); for m in raw zstd dwcp; do [[ ",$METHODS," == *",$m,"* ]] || continue; [ -f "$OUT/goodput-$m-1.csv" ] && csvs+=("$OUT/goodput-$m-1.csv"); done
 hline=(); [ "$rate_mbit" != 0 ] && hline=(--hline "$rate_mbit:link rate $rate_mbit Mbit/s")
-title="Migration $FILES: link throughput (tx of $dev, 1st rep) — ${ns:+WAN $WAN_DELAY ms one way, $WAN_LOSS % loss, $WAN_RATE Mbit/s}${ns:-loopback}, rev $rev"
+chartlink="loopback"; [ -n "$ns" ] && chartlink="WAN ${WAN_DELAY} ms one way, ${WAN_LOSS} % loss, ${WAN_RATE} Mbit/s"
+title="${FILES// /, } — $chartlink — rep 1, rev $rev"
 if [ ${#csvs[@]} -gt 0 ]; then
   java -jar "$jar" chart --csv "${csvs[@]}" "${hline[@]}" --out "$OUT/goodput.png" --title "$title" \
-    --x-label "seconds since the method started" --y-label "Mbit/s on the link (IP bytes incl. headers, retransmits)" >&2 || true
+    --x-label "seconds since the method started" --y-label "Mbit/s on the link ($dev tx, 1 s means)" >&2 || true
 fi
 
 # ---- summary: results.json and the Markdown table ----
@@ -334,7 +357,7 @@ for key, rs in by.items():
     def med(col):
         v = [num(r[col]) for r in ok if num(r[col]) is not None]
         return (statistics.median(v), v) if v else (None, [])
-    summary["%s/%s" % key] = {c: {"median": med(c)[0], "values": med(c)[1]} for c in ("wall_s", "tool_bytes", "link_bytes", "input_bytes", "cpu_s")}
+    summary["%s/%s" % key] = {c: {"median": med(c)[0], "values": med(c)[1]} for c in ("wall_s", "tool_bytes", "link_bytes", "input_bytes", "cpu_s", "wanem_cpu_s", "other_cpu_s", "cpu_window_s")}
     summary["%s/%s" % key]["failed"] = len(rs) - len(ok)
     summary["%s/%s" % key]["notes"] = [r["note"] for r in rs]
 def g(m, rnd, col):
@@ -377,11 +400,15 @@ for rnd in rounds + ["total"]:
     print(f"| {rnd} | {f} | " + " | ".join(cells) + " |")
 print()
 for m in methods:
-    cpu = g(m, "total", "cpu_s"); inp = g(m, "total", "input_bytes"); w = g(m, "total", "wall_s")
+    cpu = g(m, "total", "cpu_s"); wcpu = g(m, "total", "wanem_cpu_s"); ocpu = g(m, "total", "other_cpu_s"); win = g(m, "total", "cpu_window_s"); inp = g(m, "total", "input_bytes"); w = g(m, "total", "wall_s")
     fails = summary.get(f"{m}/total", {}).get("failed", 0)
     rate_eff = f"{inp * 8 / w / 1e6:,.0f} Mbit/s of state" if inp and w else "—"
-    print(f"- {label[m].replace(chr(92), '')}: total wall {fmt_s(w)} s, {rate_eff}, CPU {fmt_s(cpu)} s both ends"
+    print(f"- {label[m].replace(chr(92), '')}: total wall {fmt_s(w)} s, {rate_eff}, CPU {fmt_s(cpu)} s both ends, "
+          f"wanem {fmt_s(wcpu)} s, other processes on the machine {fmt_s(ocpu)} s"
           + (f", **{fails} failed rep(s)**" if fails else ""))
+    if ocpu is not None and win and ocpu > 0.1 * win:
+        print(f"  - **warning**: other processes used {ocpu:.1f} CPU s during {label[m].replace(chr(92), '')} "
+              f"({ocpu / win:.2f} cores on average over its {win:.1f} s): its figures are skewed by other work on the machine")
 if "dwcpWallOverIdealTool" in ratios:
     print(f"- ideal (dwcp wire bytes ÷ {rate:g} Mbit/s): {ratios['idealSecondsToolBytes']:.2f} s from tool bytes, "
           f"{ratios['idealSecondsLinkBytes']:.2f} s from link bytes; dwcp wall ÷ ideal = {ratios['dwcpWallOverIdealTool']:.2f} "
