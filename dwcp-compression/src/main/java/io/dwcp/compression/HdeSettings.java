@@ -10,12 +10,12 @@ import java.time.Duration;
 
 /**
  * The codec's settings, read once from {@link DwcpConfig} through {@link CompressionKeys} at construction. Level
- * ceilings are dynamic keys, so they are read from the configuration on every round instead. Immutable.
+ * ceilings are dynamic keys, so they are read from the configuration on every round instead. The page size is the
+ * state's own ({@code VmState.pageSizeBytes()}); {@code page-size} is not consulted. Immutable.
  */
 final class HdeSettings {
     final DwcpConfig config;
     final boolean enabled;
-    final int pageSizeBytes;
     final int batchSizeBytes;
     final boolean deltaEnabled;
     final Duration refreshInterval;
@@ -33,7 +33,6 @@ final class HdeSettings {
     HdeSettings(DwcpConfig config) {
         this.config = config;
         this.enabled = config.get(CompressionKeys.ENABLED);
-        this.pageSizeBytes = (int) config.get(CompressionKeys.PAGE_SIZE).bytes();
         this.batchSizeBytes = (int) config.get(CompressionKeys.BATCH_SIZE).bytes();
         this.deltaEnabled = config.get(CompressionKeys.DELTA_ENABLED);
         this.refreshInterval = config.get(CompressionKeys.REFRESH_INTERVAL);

@@ -11,8 +11,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A page-granular store of a whole state outside the Java heap (HDE-4, HDE-5): pages live in fixed chunks of at most
- * {@value #CHUNK_BYTES} bytes, allocated on first touch, either in direct memory or in a deleted temporary file mapped
- * read-write (for decode staging of states larger than the baseline memory budget). Unwritten pages read as zeros.
+ * {@value #CHUNK_BYTES} bytes, allocated on first touch, either in direct memory from a {@link ChunkPool} (contents
+ * undefined until written) or in a deleted temporary file mapped read-write (states larger than the baseline memory
+ * budget; unwritten pages read as zeros). Owners write every page before reading it.
  *
  * <p>Thread-safety: chunk allocation is synchronised; page reads and writes of different pages may run concurrently;
  * callers order writes and reads of one page. {@link #close()} frees the memory and must follow every use.
@@ -43,11 +44,6 @@ final class PageStore implements AutoCloseable {
         this.chunks = new ByteBuffer[(int) n];
         this.file = file;
         this.pool = pool;
-    }
-
-    /** A zero-filled store in direct memory. */
-    static PageStore direct(int pageSizeBytes, long pageCount) {
-        return new PageStore(pageSizeBytes, pageCount, null, null);
     }
 
     /**
