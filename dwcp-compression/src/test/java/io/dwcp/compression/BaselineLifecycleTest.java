@@ -175,6 +175,44 @@ class BaselineLifecycleTest {
     }
 
     @Test
+    void stateAboveCapStreamsThroughTemporaryFilesAndKeepsNoBaseline() {
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.baseline.max-memory", "16MiB").build();
+        HdeCodec tx = codec(config);
+        HdeCodec rx = codec(config);
+        byte[] s = content(20 * 256, 21); // 20 MiB > 16 MiB
+        byte[] replica = new byte[s.length];
+        BaselineRef ref = seed(tx, rx, "huge", s, replica).baseline();
+        assertArrayEquals(s, replica);
+        assertEquals(Optional.empty(), rx.baseline("huge"));
+        assertEquals(0, rx.baselines().bytes());
+        assertEquals(0, tx.baselines().bytes());
+        byte[] s1 = edit(s, 77);
+        Rounds.Encoded next = Rounds.encode(tx, Rounds.state("huge", PS, s1), Rounds.against(ref));
+        assertTrue(next.result.keyframe(), "no baseline was kept, so the next round is a keyframe");
+        Rounds.decode(rx, Rounds.replica("huge", PS, replica), next.frames);
+        assertArrayEquals(s1, replica);
+    }
+
+    @Test
+    void keyframeReplacingABaselineAtTheCapStagesInAFileAndStillBecomesTheBaseline() {
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.baseline.max-memory", "16MiB").build();
+        HdeCodec tx = codec(config);
+        HdeCodec rx = codec(config);
+        byte[] s = content(16 * 256, 22);
+        byte[] replica = new byte[s.length];
+        seed(tx, rx, "vm", s, replica);
+        byte[] s1 = edit(s, 5);
+        BaselineRef ref = seed(tx, rx, "vm", s1, replica).baseline();
+        assertEquals(Optional.of(ref), rx.baseline("vm"));
+        assertEquals(16L << 20, rx.baselines().bytes());
+        byte[] s2 = edit(s1, 4097);
+        Rounds.Encoded d = Rounds.encode(tx, Rounds.state("vm", PS, s2), Rounds.against(ref));
+        assertFalse(d.result.keyframe());
+        Rounds.decode(rx, Rounds.replica("vm", PS, replica), d.frames);
+        assertArrayEquals(s2, replica);
+    }
+
+    @Test
     void dropForgetsBothEndsAndDifferentBaselineIsRefused() {
         HdeCodec tx = codec();
         HdeCodec rx = codec();

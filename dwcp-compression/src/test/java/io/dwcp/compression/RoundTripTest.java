@@ -213,6 +213,30 @@ class RoundTripTest {
     }
 
     @Example
+    void dirtyPagesRestrictTheComparisonAndPagesOutsideAreTrustedUnchanged() {
+        int ps = 4096;
+        byte[] s0 = memoryLike(32 * ps, 9);
+        byte[] replica = new byte[s0.length];
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("dirty", ps, s0), EncodeOptions.keyframe());
+        DecodeResult d0 = Rounds.decode(rx, Rounds.replica("dirty", ps, replica), k.frames);
+        tx.acknowledge(d0.baseline());
+        byte[] s1 = s0.clone();
+        s1[3 * ps + 1] ^= 1;
+        s1[5 * ps + 1] ^= 1;
+        io.dwcp.core.state.DirtyPages dirty = new io.dwcp.core.state.DirtyPages();
+        dirty.add(0, 3);
+        Rounds.Encoded d = Rounds.encode(tx, Rounds.state("dirty", ps, s1),
+                EncodeOptions.builder().peerBaseline(d0.baseline()).dirtyPages(dirty).build());
+        assertEquals(1L, d.result.pagesByClass().get("xor"));
+        assertEquals(31L, d.result.pagesByClass().get("unchanged"));
+        Rounds.decode(rx, Rounds.replica("dirty", ps, replica), d.frames);
+        assertEquals(s1[3 * ps + 1], replica[3 * ps + 1], "the dirty page was sent");
+        assertEquals(s0[5 * ps + 1], replica[5 * ps + 1], "a page outside the dirty set is trusted unchanged");
+        tx.drop("dirty");
+        rx.drop("dirty");
+    }
+
+    @Example
     void emptyStateRoundTrips() {
         Rounds.Encoded k = Rounds.encode(tx, Rounds.state("empty", 4096, new byte[0]), EncodeOptions.keyframe());
         DecodeResult d = Rounds.decode(rx, Rounds.replica("empty", 4096, new byte[0]), k.frames);
