@@ -140,7 +140,7 @@ class BaselineLifecycleTest {
 
     @Test
     void memoryCapEvictsLeastRecentlyUsedKeyAndStateAtCapFits() {
-        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.baseline.max-memory", "16MiB").build();
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.baseline.max-memory", "16MiB").set("dwcp.compression.level.wan", "zstd:1").build();
         HdeCodec tx = codec();
         HdeCodec rx = codec(config);
         int pages = 6 * 256; // 6 MiB
@@ -176,7 +176,7 @@ class BaselineLifecycleTest {
 
     @Test
     void stateAboveCapStreamsThroughTemporaryFilesAndKeepsNoBaseline() {
-        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.baseline.max-memory", "16MiB").build();
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.baseline.max-memory", "16MiB").set("dwcp.compression.level.wan", "zstd:1").build();
         HdeCodec tx = codec(config);
         HdeCodec rx = codec(config);
         byte[] s = content(20 * 256, 21); // 20 MiB > 16 MiB
@@ -195,7 +195,7 @@ class BaselineLifecycleTest {
 
     @Test
     void keyframeReplacingABaselineAtTheCapStagesInAFileAndStillBecomesTheBaseline() {
-        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.baseline.max-memory", "16MiB").build();
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.baseline.max-memory", "16MiB").set("dwcp.compression.level.wan", "zstd:1").build();
         HdeCodec tx = codec(config);
         HdeCodec rx = codec(config);
         byte[] s = content(16 * 256, 22);
