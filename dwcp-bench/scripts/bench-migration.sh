@@ -152,7 +152,8 @@ env = {
   "link": None if $NO_WAN else {"oneWayDelayMs": float("$WAN_DELAY"), "lossPct": float("$WAN_LOSS"), "rateMbit": float("$WAN_RATE"),
                                  "emulator": sh("head -1 '$OUT/wan-up.log'")},
   "interface": "$dev", "files": "$FILES".split(), "corpus": "$CORPUS", "reps": $REPS, "methods": "$METHODS",
-  "dwcp": {"streams": "$STREAMS", "extraArgs": "$DWCP_ARGS", "tls": False, "jar": "$JAR"},
+  "dwcp": {"streams": "$STREAMS", "extraArgs": "$DWCP_ARGS", "tls": False, "jar": "$JAR",
+           "jarSha256": sh("sha256sum '$jar' | cut -c1-64"), "jarModified": sh("date -u -r '$JAR' +%FT%TZ")},
   "baselines": {"raw": "socat -u OPEN:FILE TCP:HOST:PORT  |  socat -u TCP-LISTEN:PORT STDOUT > FILE",
                 "zstd": "zstd -3 -T2 -q -c FILE | socat -u STDIN TCP:HOST:PORT  |  socat -u TCP-LISTEN:PORT STDOUT | dd bs=1M | zstd -d -q -c > FILE"},
 }
