@@ -27,6 +27,7 @@ final class Baseline {
     private volatile long digest;
     private volatile int chainLength;
     private volatile LongIntMap contentIndex;
+    private volatile LongIntMap similarIndex;
     private final AtomicInteger references = new AtomicInteger(1);
     /** LRU stamp, from a store-wide counter; guarded by the store. */
     long lastUse;
@@ -109,6 +110,33 @@ final class Baseline {
     }
 
     /**
+     * The anchor index over this baseline's pages ({@link Anchors}), built on first use and kept up to date by
+     * {@link #applyPages} (stale anchors of replaced pages may remain; every candidate is checked by its delta).
+     * Thread-safe for readers; only the sender builds it.
+     */
+    LongIntMap similarIndex(long zeroHash) {
+        LongIntMap idx = similarIndex;
+        if (idx == null) {
+            synchronized (this) {
+                idx = similarIndex;
+                if (idx == null) {
+                    int ps = layout.pageSizeBytes;
+                    int n = pageHashes.length;
+                    idx = new LongIntMap((int) Math.min(1 << 26, (long) n * Math.max(1, ps / 512) + 16));
+                    long[] scratch = new long[ps / Anchors.GRID_BYTES + 1];
+                    for (int p = 0; p < n; p++) {
+                        if (pageHashes[p] != zeroHash) {
+                            Anchors.index(idx, store.chunk(p), store.offset(p), ps, p, scratch);
+                        }
+                    }
+                    similarIndex = idx;
+                }
+            }
+        }
+        return idx;
+    }
+
+    /**
      * Replaces the pages of {@code slots} (a verified or acknowledged delta) and moves to {@code newVersion} with
      * {@code newDigest}. Caller holds the key's lock.
      */
@@ -119,11 +147,18 @@ final class Baseline {
 
     /** Copies slots {@code [from, to)} into their pages; ranges of one delta may be applied in parallel. */
     void applyPages(SlotPages slots, int from, int to) {
+        LongIntMap similar = similarIndex;
+        long[] scratch = similar == null ? null : new long[layout.pageSizeBytes / Anchors.GRID_BYTES + 1];
         for (int s = from; s < to; s++) {
             long page = slots.page(s);
             ByteBuffer src = slots.chunk(s);
             store.writePage(page, src, slots.offset(s));
             pageHashes[(int) page] = slots.hash(s);
+            if (similar != null) {
+                synchronized (similar) {
+                    Anchors.index(similar, store.chunk(page), store.offset(page), layout.pageSizeBytes, (int) page, scratch);
+                }
+            }
         }
     }
 

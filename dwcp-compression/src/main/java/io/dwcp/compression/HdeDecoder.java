@@ -460,7 +460,14 @@ final class HdeDecoder implements StateDecoder {
                 case Wire.OP_DUPLICATE:
                     control.uleb();
                     break;
-                case Wire.OP_XOR: {
+                case Wire.OP_XOR:
+                case Wire.OP_XOR_FROM: {
+                    if (op == Wire.OP_XOR_FROM) {
+                        long src = control.uleb();
+                        if (keyframe || src >= layout.totalPages()) {
+                            throw Wire.corrupt("XOR page " + page + " refers to baseline page " + src);
+                        }
+                    }
                     long runs = control.uleb();
                     if (keyframe || runs == 0 || runs > pageSize) {
                         throw Wire.corrupt("XOR page " + page + " with " + runs + " runs is not allowed here");
@@ -545,9 +552,12 @@ final class HdeDecoder implements StateDecoder {
                     }
                     break;
                 }
-                case Wire.OP_XOR: {
+                case Wire.OP_XOR:
+                case Wire.OP_XOR_FROM: {
+                    // countSent() validated the source page and the run count.
+                    long src = op == Wire.OP_XOR_FROM ? control.uleb() : page;
                     long runs = control.uleb();
-                    dst.put(off, base.store.chunk(page), base.store.offset(page), pageSize);
+                    dst.put(off, base.store.chunk(src), base.store.offset(src), pageSize);
                     XorDelta.apply(dst, off, pageSize, (int) runs, control, data);
                     h = PageHash.hash(dst, off, pageSize);
                     break;

@@ -51,6 +51,11 @@ final class LongIntMap {
         return -1;
     }
 
+    /** Whether the next new key would exceed the load limit. */
+    boolean isFull() {
+        return (size + 1) * 2 >= keys.length;
+    }
+
     int size() {
         return size;
     }

@@ -82,6 +82,7 @@ final class RoundEncoder {
     private long nextSlot;
     private final LongIntMap duplicates;
     private final LongIntMap baseIndex;
+    private final LongIntMap similarIndex;
 
     // Batch being cut.
     private final List<Segment> batchSegments = new ArrayList<>();
@@ -121,6 +122,7 @@ final class RoundEncoder {
         this.newHashes = keyframe ? new long[(int) pages] : null;
         this.duplicates = new LongIntMap((int) Math.min(pages, 1 << 22));
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
+        this.similarIndex = keyframe ? null : base.similarIndex(zeroHash);
         this.digest = keyframe ? 0 : base.digest();
     }
 
@@ -341,27 +343,43 @@ final class RoundEncoder {
                 s.ref[k] = j;
                 continue;
             }
-            int bo = baseOff + i * pageSize;
-            if (!XorDelta.looksRewritten(baseChunk, bo, content, co, pageSize)) {
-                baseChunk.get(bo, w.oldPage, 0, pageSize);
-                content.get(co, w.newPage, 0, pageSize);
-                int ctl0 = s.xorControl.length;
-                int data0 = s.xorData.length;
-                int runs = XorDelta.encode(w.oldPage, w.newPage, pageSize, s.xorControl, s.xorData, budget);
-                if (runs > 0) {
-                    s.op[k] = Wire.OP_XOR;
-                    s.runs[k] = runs;
-                    s.controlOffset[k] = ctl0;
-                    s.controlLength[k] = s.xorControl.length - ctl0;
-                    s.dataOffset[k] = data0;
-                    s.dataLength[k] = s.xorData.length - data0;
-                    continue;
-                }
-                s.xorControl.length = ctl0;
-                s.xorData.length = data0;
+            if (tryXor(s, k, w, baseChunk, baseOff + i * pageSize, content, co, budget, Wire.OP_XOR, page, true)) {
+                continue;
+            }
+            // Not an edit in place: maybe an edited copy of another baseline page (anchor vote, then the same delta).
+            int similar = Anchors.bestCandidate(similarIndex, content, co, pageSize, page, w.anchors, w.candidates);
+            if (similar >= 0 && tryXor(s, k, w, base.store.chunk(similar), base.store.offset(similar), content, co, budget,
+                    Wire.OP_XOR_FROM, similar, true)) {
+                continue;
             }
             s.op[k] = Wire.OP_LITERAL;
         }
+    }
+
+    /** Codes entry {@code k} as an XOR delta against the page at {@code oldChunk/oldOff} when that fits the budget. */
+    private boolean tryXor(Segment s, int k, Worker w, ByteBuffer oldChunk, int oldOff, ByteBuffer content, int co,
+                           int budget, int op, long ref, boolean pretest) {
+        if (pretest && XorDelta.looksRewritten(oldChunk, oldOff, content, co, pageSize)) {
+            return false;
+        }
+        oldChunk.get(oldOff, w.oldPage, 0, pageSize);
+        content.get(co, w.newPage, 0, pageSize);
+        int ctl0 = s.xorControl.length;
+        int data0 = s.xorData.length;
+        int runs = XorDelta.encode(w.oldPage, w.newPage, pageSize, s.xorControl, s.xorData, budget);
+        if (runs > 0) {
+            s.op[k] = (byte) op;
+            s.ref[k] = ref;
+            s.runs[k] = runs;
+            s.controlOffset[k] = ctl0;
+            s.controlLength[k] = s.xorControl.length - ctl0;
+            s.dataOffset[k] = data0;
+            s.dataLength[k] = s.xorData.length - data0;
+            return true;
+        }
+        s.xorControl.length = ctl0;
+        s.xorData.length = data0;
+        return false;
     }
 
     private static boolean differs(ByteBuffer a, int aOff, ByteBuffer b, int bOff, int len) {
@@ -385,7 +403,7 @@ final class RoundEncoder {
             s.slot[k] = slot;
             long h = s.hash[k];
             int op = s.op[k];
-            if (op == Wire.OP_XOR || op == Wire.OP_LITERAL) {
+            if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_LITERAL) {
                 int prior = duplicates.size() < (1 << 21) ? duplicates.putIfAbsent(PageHash.indexKey(h), (int) slot)
                         : duplicates.get(PageHash.indexKey(h));
                 if (prior >= 0 && prior != slot && sameAsSlot(prior, s.contentChunk, s.contentOffset[k])) {
@@ -411,7 +429,9 @@ final class RoundEncoder {
             case Wire.OP_ZERO: return PageClass.ZERO;
             case Wire.OP_MOVED: return PageClass.MOVED;
             case Wire.OP_DUPLICATE: return PageClass.DUPLICATE;
-            case Wire.OP_XOR: return PageClass.XOR;
+            case Wire.OP_XOR:
+            case Wire.OP_XOR_FROM:
+                return PageClass.XOR;
             default: return PageClass.LITERAL;
         }
     }
@@ -432,6 +452,7 @@ final class RoundEncoder {
     private int rawCost(Segment s, int k) {
         switch (s.op[k]) {
             case Wire.OP_XOR:
+            case Wire.OP_XOR_FROM:
                 return OP_OVERHEAD + s.controlLength[k] + s.dataLength[k];
             case Wire.OP_LITERAL:
                 return OP_OVERHEAD + pageSize;
@@ -492,7 +513,7 @@ final class RoundEncoder {
             for (int k = ranges[g][0]; k < ranges[g][1]; k++) {
                 if (s.op[k] == Wire.OP_LITERAL) {
                     dataBytes += pageSize;
-                } else if (s.op[k] == Wire.OP_XOR) {
+                } else if (s.op[k] == Wire.OP_XOR || s.op[k] == Wire.OP_XOR_FROM) {
                     dataBytes += s.dataLength[k];
                 }
             }
@@ -514,7 +535,10 @@ final class RoundEncoder {
                     control.uleb(s.ref[k]);
                 } else if (op == Wire.OP_DUPLICATE) {
                     control.uleb(s.slot[k] - s.ref[k] - 1);
-                } else if (op == Wire.OP_XOR) {
+                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM) {
+                    if (op == Wire.OP_XOR_FROM) {
+                        control.uleb(s.ref[k]);
+                    }
                     control.uleb(s.runs[k]);
                     control.put(s.xorControl.array, s.controlOffset[k], s.controlLength[k]);
                 }
@@ -531,7 +555,7 @@ final class RoundEncoder {
                 if (s.op[k] == Wire.OP_LITERAL) {
                     raw.put(p, s.contentChunk, s.contentOffset[k], pageSize);
                     p += pageSize;
-                } else if (s.op[k] == Wire.OP_XOR) {
+                } else if (s.op[k] == Wire.OP_XOR || s.op[k] == Wire.OP_XOR_FROM) {
                     raw.put(p, s.xorData.array, s.dataOffset[k], s.dataLength[k]);
                     p += s.dataLength[k];
                 }

@@ -90,6 +90,7 @@ final class Wire {
     static final int OP_DUPLICATE = 3;
     static final int OP_XOR = 4;
     static final int OP_LITERAL = 5;
+    static final int OP_XOR_FROM = 6;
 
     private Wire() {
     }

@@ -19,6 +19,9 @@ final class Worker extends Thread {
     ByteBuffer read = DirectMemory.allocate(1 << 16);
     final byte[] oldPage = new byte[2 << 20];
     final byte[] newPage = new byte[2 << 20];
+    /** Anchor scratch of the similar-page search (pages up to 2 MiB, one anchor per 64 bytes at most). */
+    final long[] anchors = new long[(2 << 20) / Anchors.GRID_BYTES + 1];
+    final int[] candidates = new int[(2 << 20) / Anchors.GRID_BYTES + 1];
     /** Decoded batch of a decode task; grown on demand up to max-decoded-frame. */
     byte[] heapRaw = new byte[0];
     int currentLevel = Integer.MIN_VALUE;

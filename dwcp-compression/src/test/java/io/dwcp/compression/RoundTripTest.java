@@ -44,7 +44,7 @@ class RoundTripTest {
     }
 
     /** One edit step of a round: what happens to the pages of the state. */
-    enum EditKind { SPARSE_BYTES, MOVE_FROM_BASELINE, ZERO_PAGE, DUPLICATE_OF_EARLIER, REWRITE_RANDOM, NOTHING }
+    enum EditKind { SPARSE_BYTES, MOVE_FROM_BASELINE, EDITED_COPY_OF_BASELINE, ZERO_PAGE, DUPLICATE_OF_EARLIER, REWRITE_RANDOM, NOTHING }
 
     static final class Edit {
         final EditKind kind;
@@ -121,6 +121,14 @@ class RoundTripTest {
                     int slen = Math.min(pageSize, base.length - s * pageSize);
                     Arrays.fill(t, off, off + len, (byte) 0);
                     System.arraycopy(base, s * pageSize, t, off, Math.min(len, slen));
+                    break;
+                }
+                case EDITED_COPY_OF_BASELINE: {
+                    int s = e.source % pages;
+                    int slen = Math.min(pageSize, base.length - s * pageSize);
+                    Arrays.fill(t, off, off + len, (byte) 0);
+                    System.arraycopy(base, s * pageSize, t, off, Math.min(len, slen));
+                    t[off + r.nextInt(len)] ^= 0x11;
                     break;
                 }
                 case ZERO_PAGE:
@@ -234,6 +242,28 @@ class RoundTripTest {
         assertEquals(s0[5 * ps + 1], replica[5 * ps + 1], "a page outside the dirty set is trusted unchanged");
         tx.drop("dirty");
         rx.drop("dirty");
+    }
+
+    @Example
+    void editedCopyOfAnotherBaselinePageIsCodedAsADeltaAgainstIt() {
+        int ps = 4096;
+        byte[] s0 = memoryLike(64 * ps, 11);
+        byte[] s1 = s0.clone();
+        System.arraycopy(s0, 40 * ps, s1, 25 * ps, ps);
+        s1[25 * ps + 100] ^= 0x42;
+        s1[25 * ps + 3000] ^= 0x42;
+        byte[] replica = new byte[s0.length];
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("similar", ps, s0), EncodeOptions.keyframe());
+        DecodeResult d0 = Rounds.decode(rx, Rounds.replica("similar", ps, replica), k.frames);
+        tx.acknowledge(d0.baseline());
+        Rounds.Encoded d = Rounds.encode(tx, Rounds.state("similar", ps, s1), Rounds.against(d0.baseline()));
+        assertEquals(1L, d.result.pagesByClass().get("xor"));
+        assertEquals(0L, d.result.pagesByClass().get("literal"));
+        assertTrue(d.result.encodedBytes() < 1500, "a two-byte edit of a moved page costs bytes, not a page: " + d.result.encodedBytes());
+        Rounds.decode(rx, Rounds.replica("similar", ps, replica), d.frames);
+        assertArrayEquals(s1, replica);
+        tx.drop("similar");
+        rx.drop("similar");
     }
 
     @Example
