@@ -13,7 +13,6 @@ import io.dwcp.core.spi.TransferResult;
 import io.dwcp.core.spi.TransferSink;
 import io.dwcp.core.spi.TransportListener;
 import io.dwcp.transport.netty.AmstTransport;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.lang.management.ManagementFactory;
@@ -21,7 +20,6 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -61,10 +59,11 @@ final class BenchTransportCommand implements DwcpCli.Command {
             throw new CliArgs.UsageException("give exactly one of --listen HOST:PORT (server) or --to HOST:PORT (client)");
         }
         DwcpConfig config = config(a);
-        AmstTransport transport = AmstTransport.create(new Context(config));
+        AmstTransport transport = AmstTransport.create(ComponentContext.standalone(config, new SimpleMeterRegistry(),
+                Math.max(1, Runtime.getRuntime().availableProcessors() / 2)));
         transport.start();
         try {
-            return a.get("listen") != null ? serve(transport, address(a.get("listen"))) : send(transport, a);
+            return a.get("listen") != null ? serve(transport, NodeOptions.address(a.get("listen"))) : send(transport, a);
         } finally {
             transport.stop();
         }
@@ -106,26 +105,6 @@ final class BenchTransportCommand implements DwcpCli.Command {
         return b.build();
     }
 
-    static InetSocketAddress address(String hostPort) {
-        int colon = hostPort.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new CliArgs.UsageException("expected HOST:PORT, got '" + hostPort + "'");
-        }
-        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
-    }
-
-    /** Sizes like {@code 2g}, {@code 512m}, {@code 100k} (binary multiples) or anything {@link DataSize#parse} takes. */
-    static long parseBytes(String text) {
-        String t = text.trim().toLowerCase(Locale.ROOT);
-        long mult = 1;
-        char last = t.charAt(t.length() - 1);
-        if (last == 'k' || last == 'm' || last == 'g' || last == 't') {
-            mult = last == 'k' ? 1L << 10 : last == 'm' ? 1L << 20 : last == 'g' ? 1L << 30 : 1L << 40;
-            return Math.multiplyExact(Long.parseLong(t.substring(0, t.length() - 1)), mult);
-        }
-        return DataSize.parse(text).bytes();
-    }
-
     private static int serve(AmstTransport transport, InetSocketAddress bind) throws Exception {
         AtomicLong total = new AtomicLong();
         TransportListener l = transport.listen(bind, (session, transfer) -> new CountingSink(transfer, total)).join();
@@ -135,10 +114,10 @@ final class BenchTransportCommand implements DwcpCli.Command {
     }
 
     private static int send(AmstTransport transport, CliArgs a) throws Exception {
-        long bytes = parseBytes(a.get("bytes", "2g"));
+        long bytes = DataSize.parse(a.get("bytes", "2g")).bytes();
         boolean json = a.flag("json");
         long cpu0 = cpuNanos();
-        Session s = transport.connect(address(a.get("to")), (session, t) -> new CountingSink(t, new AtomicLong())).join();
+        Session s = transport.connect(NodeOptions.address(a.get("to")), (session, t) -> new CountingSink(t, new AtomicLong())).join();
         long start = System.nanoTime();
         TransferResult r = s.send(new TransferRequest(TransferKind.OPAQUE, "bench", new SyntheticSource(bytes),
                 (done, tot) -> progress(start, done, tot))).completion().join();
@@ -277,40 +256,4 @@ final class BenchTransportCommand implements DwcpCli.Command {
             System.err.println("bench-transport: transfer " + transfer.id() + " failed: " + cause);
         }
     }
-
-    /** The component context of a stand-alone transport. */
-    private static final class Context implements ComponentContext {
-        private final DwcpConfig config;
-        private final MeterRegistry registry = new SimpleMeterRegistry();
-
-        Context(DwcpConfig config) {
-            this.config = config;
-        }
-
-        @Override
-        public DwcpConfig config() {
-            return config;
-        }
-
-        @Override
-        public MeterRegistry meterRegistry() {
-            return registry;
-        }
-
-        @Override
-        public Clock clock() {
-            return Clock.systemUTC();
-        }
-
-        @Override
-        public int workerThreads() {
-            return Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
-        }
-
-        @Override
-        public void reportFailure(Throwable cause) {
-            System.err.println("bench-transport: transport failed: " + cause);
-        }
-    }
-
 }

@@ -51,9 +51,13 @@ public final class DwcpCli {
         }
         try {
             return c.run(Arrays.copyOfRange(args, 1, args.length));
-        } catch (CliArgs.UsageException e) {
+        } catch (CliArgs.UsageException | IllegalArgumentException e) {
+            // Bad options or values: say what to change, no stack trace.
             System.err.println("dwcp " + args[0] + ": " + e.getMessage());
             return 2;
+        } catch (io.dwcp.core.DwcpException e) {
+            System.err.println("dwcp " + args[0] + ": " + e.getMessage());
+            return e.code() == io.dwcp.core.ErrorCode.INVALID_CONFIG ? 2 : 1;
         } catch (Exception e) {
             System.err.println("dwcp " + args[0] + ": " + e);
             e.printStackTrace(System.err);

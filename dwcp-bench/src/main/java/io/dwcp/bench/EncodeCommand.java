@@ -16,14 +16,12 @@ import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
 import io.dwcp.core.state.WritableRegion;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -90,8 +88,8 @@ final class EncodeCommand implements DwcpCli.Command {
         EncodeOptions.Builder ob = EncodeOptions.builder().tier(Tier.REGIONAL);
 
         HdeCodecProvider provider = new HdeCodecProvider();
-        StateCodec sender = provider.create(new CliContext(config, threads));
-        StateCodec receiver = provider.create(new CliContext(config, threads));
+        StateCodec sender = provider.create(ComponentContext.standalone(config, new SimpleMeterRegistry(), threads));
+        StateCodec receiver = provider.create(ComponentContext.standalone(config, new SimpleMeterRegistry(), threads));
         sender.start();
         receiver.start();
         Path replicaFile = null;
@@ -241,40 +239,4 @@ final class EncodeCommand implements DwcpCli.Command {
         return l;
     }
 
-    /** The component context of a CLI run: its own registry, the system clock, {@code threads} workers. */
-    private static final class CliContext implements ComponentContext {
-        private final DwcpConfig config;
-        private final MeterRegistry registry = new SimpleMeterRegistry();
-        private final int threads;
-
-        CliContext(DwcpConfig config, int threads) {
-            this.config = config;
-            this.threads = threads;
-        }
-
-        @Override
-        public DwcpConfig config() {
-            return config;
-        }
-
-        @Override
-        public MeterRegistry meterRegistry() {
-            return registry;
-        }
-
-        @Override
-        public Clock clock() {
-            return Clock.systemUTC();
-        }
-
-        @Override
-        public int workerThreads() {
-            return threads;
-        }
-
-        @Override
-        public void reportFailure(Throwable cause) {
-            System.err.println("dwcp encode: codec failure: " + cause);
-        }
-    }
 }

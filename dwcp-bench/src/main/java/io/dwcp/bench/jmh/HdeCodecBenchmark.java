@@ -19,7 +19,6 @@ import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
 import io.dwcp.core.state.WritableRegion;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -35,7 +34,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -112,8 +110,8 @@ public class HdeCodecBenchmark extends MicroBenchmark {
 
         DwcpConfig config = DwcpConfig.builder().set(CompressionKeys.LEVEL_REGIONAL, "zstd:" + level)
                 .set(CompressionKeys.BASELINE_MAX_MEMORY, DataSize.ofMebibytes(512)).build();
-        sender = new HdeCodecProvider().create(new Context(config));
-        receiver = new HdeCodecProvider().create(new Context(config));
+        sender = new HdeCodecProvider().create(ComponentContext.standalone(config, new SimpleMeterRegistry(), 2));
+        receiver = new HdeCodecProvider().create(ComponentContext.standalone(config, new SimpleMeterRegistry(), 2));
         sender.start();
         receiver.start();
         keyframeOptions = EncodeOptions.builder().tier(Tier.REGIONAL).forceKeyframe(true).build();
@@ -212,38 +210,4 @@ public class HdeCodecBenchmark extends MicroBenchmark {
         return total;
     }
 
-    /** Context of the benchmark's codecs: 2 workers, a private registry, the system clock. */
-    private static final class Context implements ComponentContext {
-        private final DwcpConfig config;
-        private final MeterRegistry registry = new SimpleMeterRegistry();
-
-        Context(DwcpConfig config) {
-            this.config = config;
-        }
-
-        @Override
-        public DwcpConfig config() {
-            return config;
-        }
-
-        @Override
-        public MeterRegistry meterRegistry() {
-            return registry;
-        }
-
-        @Override
-        public Clock clock() {
-            return Clock.systemUTC();
-        }
-
-        @Override
-        public int workerThreads() {
-            return 2;
-        }
-
-        @Override
-        public void reportFailure(Throwable cause) {
-            throw new IllegalStateException("codec failed during the benchmark", cause);
-        }
-    }
 }
