@@ -170,10 +170,12 @@ now() { echo "${EPOCHREALTIME/,/.}"; }
 calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }   # calc EXPR: arithmetic on floats
 # CPU seconds (user+sys) of every child this shell has reaped: `times` must run in this shell, not in $(...).
 cpu_mark() { times > "$work/times.txt"; }
-# Whole-machine CPU seconds (user+nice+system) and the link emulator's own, to tell how much CPU went to processes
+# Whole-machine CPU seconds and the link emulator's own, to tell how much CPU went to processes
 # that are neither this benchmark's nor wanem's (other work on the machine skews every figure of a 2-core box).
 hz=$(getconf CLK_TCK)
-sys_cpu() { awk -v hz="$hz" '/^cpu /{ printf "%.3f", ($2 + $3 + $4) / hz }' /proc/stat; }
+# user+nice+system+irq+softirq: per-process times include network softirq work done in a process's context, so
+# leaving irq/softirq out made "other" negative on the WAN; it stays an estimate (a few % of the window).
+sys_cpu() { awk -v hz="$hz" '/^cpu /{ printf "%.3f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
 wanem_pid=""; [ -f /run/dwcp-wan/wanem.pid ] && [ -n "$ns" ] && wanem_pid=$(cat /run/dwcp-wan/wanem.pid)
 wanem_cpu() {
   if [ -n "$wanem_pid" ] && [ -r "/proc/$wanem_pid/stat" ]; then
