@@ -1,0 +1,51 @@
+package io.dwcp.bench;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The dwcp tool's command dispatch, its bad-input exits, and the chart command's output. */
+class CliTest {
+    @Test
+    void unknownCommandAndBadOptionsExitWithTwo() {
+        assertEquals(2, DwcpCli.run(new String[]{"teleport"}));
+        assertEquals(2, DwcpCli.run(new String[]{"demo", "--colour", "red"}));
+        assertEquals(2, DwcpCli.run(new String[]{"demo", "--size", "3KiB"}));
+        assertEquals(2, DwcpCli.run(new String[]{"send", "--to", "127.0.0.1:1", "--key", "k", "--rate-cap", "5", "--plaintext", "pom.xml"}));
+    }
+
+    @Test
+    void everyDocumentedCommandIsRegistered() {
+        for (String c : new String[]{"send", "receive", "demo", "encode", "bench-transport", "chart"}) {
+            assertTrue(DwcpCli.commands().containsKey(c), c);
+        }
+    }
+
+    @Test
+    void chartWritesAPngOfTheAskedSize(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("goodput.csv");
+        Files.writeString(csv, "# seconds, Mbit/s\nt,dwcp,zstd\n0,0,0\n1,350,240\n2,380,\n3,0,250\n");
+        Path png = dir.resolve("out.png");
+        assertEquals(0, DwcpCli.run(new String[]{"chart", "--csv", csv.toString(), "--out", png.toString(),
+                "--hline", "400:link", "--width", "640", "--height", "320"}));
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertNotNull(img, "not a readable image");
+        assertEquals(640, img.getWidth());
+        assertEquals(320, img.getHeight());
+    }
+
+    @Test
+    void chartRefusesAMissingCsv(@TempDir Path dir) {
+        assertFalse(DwcpCli.run(new String[]{"chart", "--csv", dir.resolve("none.csv").toString(), "--out",
+                dir.resolve("x.png").toString()}) == 0);
+    }
+}
