@@ -28,7 +28,6 @@ final class FramePipe implements FrameSink, PayloadSource {
     private long queuedBytes;
     private boolean finished;
     private Throwable failure;
-    private long framesIn;
     /** Nanoseconds the encoder spent waiting for room: the link, not the codec, was the bottleneck then. */
     private long encoderBlockedNanos;
 
@@ -45,7 +44,6 @@ final class FramePipe implements FrameSink, PayloadSource {
         ByteBuffer copy = ByteBuffer.allocate(4 + len);
         copy.putInt(len).put(frame.duplicate()).flip();
         put(copy);
-        framesIn++;
     }
 
     /** Encoder side: the last frame was written; appends the end marker (4 bytes, never blocks). */
