@@ -89,8 +89,8 @@ final class SendCommand implements DwcpCli.Command {
     }
 
     static String describe(RoundReport r, Path file) {
-        return String.format("round %d (%s%s) %s: %,d bytes -> %,d wire bytes (ratio %.1f) in %.2f s, %.0f Mbit/s on %d stream(s)",
-                r.round(), r.keyframe() ? "full" : "delta", r.fallback() ? ", fallback" : "", file == null ? "" : file.getFileName(),
+        return String.format("round %d (%s%s)%s: %,d bytes -> %,d wire bytes (ratio %.1f) in %.2f s, %.0f Mbit/s on %d stream(s)",
+                r.round(), r.keyframe() ? "full" : "delta", r.fallback() ? ", fallback" : "", file == null ? "" : " " + file.getFileName(),
                 r.inputBytes(), r.wireBytes(), r.ratio(), r.duration().toNanos() / 1e9, r.goodputBitsPerSecond() / 1e6, r.streams());
     }
 
