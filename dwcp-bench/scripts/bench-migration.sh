@@ -15,6 +15,9 @@
 #   --methods LIST      comma list of dwcp,raw,zstd (default all three)
 #   --streams S         dwcp --streams (default auto)
 #   --dwcp-args "..."   extra arguments for `dwcp send` (e.g. "--level zstd:1")
+#   --dwcp-jvm "..."    JVM options of both dwcp processes (default "-XX:TieredStopAtLevel=1": a CLI run is seconds
+#                       long, and C2 compiling it cost 5-8 s of CPU on the 2 cores the codecs and the emulated link
+#                       share; "" for the JVM's default JIT)
 #   --jar PATH          dwcp.jar (default dwcp-bench/target/dwcp.jar, built if missing; copied per run)
 #   --out DIR           results directory (default /var/tmp/dwcp-results/migration-DATE-REV)
 #   --sample-ms MS      link counter sampling interval for the chart (default 200)
@@ -38,11 +41,11 @@
 # 198.18.0.2 / 198.18.0.1 (the emulated link) or 127.0.0.1.
 set -euo pipefail
 
-usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmdline="$0 $*"
 REPS=3; NO_WAN=0; WAN_ARGS="25 0.05 400"; CORPUS=/var/tmp/vmcorpus/1g; FILES="s0.ram s1.ram s5.ram s30.ram"
-METHODS="dwcp,raw,zstd"; STREAMS=auto; DWCP_ARGS=""; JAR=""; OUT=""; SAMPLE_MS=200
+METHODS="dwcp,raw,zstd"; STREAMS=auto; DWCP_ARGS=""; DWCP_JVM="-XX:TieredStopAtLevel=1"; JAR=""; OUT=""; SAMPLE_MS=200
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2;;
@@ -53,6 +56,7 @@ while [ $# -gt 0 ]; do
     --methods) METHODS=$2; shift 2;;
     --streams) STREAMS=$2; shift 2;;
     --dwcp-args) DWCP_ARGS=$2; shift 2;;
+    --dwcp-jvm) DWCP_JVM=$2; shift 2;;
     --jar) JAR=$2; shift 2;;
     --out) OUT=$2; shift 2;;
     --sample-ms) SAMPLE_MS=$2; shift 2;;
@@ -152,7 +156,7 @@ env = {
   "link": None if $NO_WAN else {"oneWayDelayMs": float("$WAN_DELAY"), "lossPct": float("$WAN_LOSS"), "rateMbit": float("$WAN_RATE"),
                                  "emulator": sh("head -1 '$OUT/wan-up.log'")},
   "interface": "$dev", "files": "$FILES".split(), "corpus": "$CORPUS", "reps": $REPS, "methods": "$METHODS",
-  "dwcp": {"streams": "$STREAMS", "extraArgs": "$DWCP_ARGS", "tls": False, "jar": "$JAR",
+  "dwcp": {"streams": "$STREAMS", "extraArgs": "$DWCP_ARGS", "jvmOptions": "$DWCP_JVM", "tls": False, "jar": "$JAR",
            "jarSha256": sh("sha256sum '$jar' | cut -c1-64"), "jarModified": sh("date -u -r '$JAR' +%FT%TZ")},
   "baselines": {"raw": "socat -u OPEN:FILE TCP:HOST:PORT  |  socat -u TCP-LISTEN:PORT STDOUT > FILE",
                 "zstd": "zstd -3 -T2 -q -c FILE | socat -u STDIN TCP:HOST:PORT  |  socat -u TCP-LISTEN:PORT STDOUT | dd bs=1M | zstd -d -q -c > FILE"},
@@ -207,7 +211,7 @@ run_dwcp() { # rep
   local rep=$1 key="mig-r$1" rxdir="$work/rx-dwcp" c0 c1 t0 t1 x0 x1 json
   rm -rf "$rxdir"; mkdir -p "$rxdir"
   cpu_mark; c0=$(cpu_read); mark_other
-  $ns java -jar "$jar" receive --listen "$rx_host:$port_dwcp" --out "$rxdir" --plaintext --json \
+  $ns java $DWCP_JVM -jar "$jar" receive --listen "$rx_host:$port_dwcp" --out "$rxdir" --plaintext --json \
       > "$OUT/dwcp-receive-$rep.jsonl" 2> "$OUT/dwcp-receive-$rep.err" &
   receiver=$!
   wait_port "$port_dwcp"
@@ -216,7 +220,7 @@ run_dwcp() { # rep
   # Each stdout line is stamped on arrival with the time and the link counter: per-round link bytes.
   set +e
   # shellcheck disable=SC2086
-  java -jar "$jar" send --to "$rx_host:$port_dwcp" --key "$key" --plaintext --json --streams "$STREAMS" $DWCP_ARGS "${paths[@]}" \
+  java $DWCP_JVM -jar "$jar" send --to "$rx_host:$port_dwcp" --key "$key" --plaintext --json --streams "$STREAMS" $DWCP_ARGS "${paths[@]}" \
       2> "$OUT/dwcp-send-$rep.err" |
     while IFS= read -r line; do printf '%s\t%s\t%s\n' "$(now)" "$(<"$txfile")" "$line"; done > "$OUT/dwcp-send-$rep.stamped"
   local st=${PIPESTATUS[0]}

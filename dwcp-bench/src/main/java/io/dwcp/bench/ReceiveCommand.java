@@ -9,9 +9,13 @@ import io.dwcp.core.state.VmState;
 import io.dwcp.core.state.WritableRegion;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Pattern;
@@ -23,7 +27,8 @@ import java.util.regex.Pattern;
  * (JSON with {@code --json}).
  */
 final class ReceiveCommand implements DwcpCli.Command {
-    private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,200}");
+    /** No leading dot: not ".", "..", a hidden file or another key's staging file. */
+    private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}");
 
     @Override
     public String summary() {
@@ -69,27 +74,110 @@ final class ReceiveCommand implements DwcpCli.Command {
         return 0;
     }
 
-    /** Replicas as files under {@code dir}, created sparse at the announced size. */
+    /**
+     * Replicas as files under {@code dir}, created sparse at the announced size. A keyframe round is staged: decoded
+     * into {@code DIR/.NAME.staging} files that replace {@code DIR/NAME} by an atomic rename only after the round
+     * verified, so the decode can write the file while frames still arrive and a failed round leaves the old file.
+     */
     static ReplicaFactory fileReplicas(Path dir) {
-        return (key, pageSize, regions) -> {
-            if (!SAFE_NAME.matcher(key).matches()) {
-                throw new IOException("state key '" + key + "' is not a safe file name ([A-Za-z0-9._-], at most 200 chars)");
+        return new ReplicaFactory() {
+            @Override
+            public VmState<WritableRegion> open(String key, int pageSize, List<RegionLayout> regions) throws IOException {
+                return files(key, pageSize, regions, n -> dir.resolve(n));
             }
-            VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSize).lastPagePartial(true);
-            try {
-                for (ReplicaFactory.RegionLayout r : regions) {
-                    if (!SAFE_NAME.matcher(r.name()).matches()) {
-                        throw new IOException("region name '" + r.name() + "' is not a safe file name");
-                    }
-                    Path file = regions.size() == 1 ? dir.resolve(key) : dir.resolve(key + "." + r.name());
-                    b.region(StateRegions.fileReplica(r.name(), file, r.sizeBytes()));
-                }
-                return b.build();
-            } catch (IOException | RuntimeException e) {
-                b.build().close();
-                throw e;
+
+            @Override
+            public StagedReplica openStaged(String key, int pageSize, List<RegionLayout> regions) throws IOException {
+                Map<Path, Path> renames = new LinkedHashMap<>();
+                VmState<WritableRegion> state = files(key, pageSize, regions, n -> {
+                    Path staging = dir.resolve("." + n + ".staging");
+                    renames.put(staging, dir.resolve(n));
+                    return staging;
+                });
+                return new StagedFiles(dir, state, renames);
             }
         };
+    }
+
+    private static VmState<WritableRegion> files(String key, int pageSize, List<ReplicaFactory.RegionLayout> regions,
+                                                 java.util.function.Function<String, Path> path) throws IOException {
+        if (!SAFE_NAME.matcher(key).matches()) {
+            throw new IOException("state key '" + key + "' is not a safe file name ([A-Za-z0-9._-], at most 200 chars, not starting with '.')");
+        }
+        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSize).lastPagePartial(true);
+        try {
+            for (ReplicaFactory.RegionLayout r : regions) {
+                if (!SAFE_NAME.matcher(r.name()).matches()) {
+                    throw new IOException("region name '" + r.name() + "' is not a safe file name");
+                }
+                String name = regions.size() == 1 ? key : key + "." + r.name();
+                Path file = path.apply(name);
+                // A leftover staging file of a crashed receiver holds stale pages: start from an empty one.
+                if (file.getFileName().toString().endsWith(".staging")) {
+                    Files.deleteIfExists(file);
+                }
+                b.region(StateRegions.fileReplica(r.name(), file, r.sizeBytes()));
+            }
+            return b.build();
+        } catch (IOException | RuntimeException e) {
+            b.build().close();
+            throw e;
+        }
+    }
+
+    /** Staging files renamed over the replica files on publish, deleted on close when not published. */
+    private static final class StagedFiles implements ReplicaFactory.StagedReplica {
+        private final Path dir;
+        private final VmState<WritableRegion> state;
+        private final Map<Path, Path> renames;
+        private boolean published;
+        private boolean closed;
+
+        StagedFiles(Path dir, VmState<WritableRegion> state, Map<Path, Path> renames) {
+            this.dir = dir;
+            this.state = state;
+            this.renames = renames;
+        }
+
+        @Override
+        public VmState<WritableRegion> state() {
+            return state;
+        }
+
+        @Override
+        public synchronized void publish() throws IOException {
+            if (published) {
+                return;
+            }
+            for (WritableRegion r : state.regions()) {
+                r.flush();
+            }
+            for (Map.Entry<Path, Path> e : renames.entrySet()) {
+                Files.move(e.getKey(), e.getValue(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+            // The renames themselves are durable once the directory is.
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true);
+            }
+            published = true;
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                state.close();
+            } finally {
+                if (!published) {
+                    for (Path staging : renames.keySet()) {
+                        Files.deleteIfExists(staging);
+                    }
+                }
+            }
+        }
     }
 
     static java.util.Set<String> union(java.util.Set<String> a, String... more) {

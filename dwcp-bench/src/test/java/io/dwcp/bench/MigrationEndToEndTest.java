@@ -115,6 +115,9 @@ class MigrationEndToEndTest {
                         "a 4% dirty delta must be far smaller than the full round: " + r.wireBytes() + " vs " + reports.get(0).wireBytes());
                 assertTrue(r.pagesByClass().getOrDefault("unchanged", 0L) > 0);
             }
+            try (var files = Files.list(dir)) {
+                assertEquals(List.of(dir.resolve(KEY)), files.toList(), "the keyframe's staging file was renamed, not left behind");
+            }
         }
     }
 

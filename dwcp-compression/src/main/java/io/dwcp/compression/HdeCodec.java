@@ -199,6 +199,33 @@ final class HdeCodec implements StateCodec {
         return chunks;
     }
 
+    /**
+     * Builds the sender-side indexes of a new keyframe baseline in the background: the next round (a delta against
+     * it) needs them at its start, and while the keyframe drains over the link and the receiver verifies it, this
+     * side's cores are otherwise idle. Pinned for the build, so eviction cannot free pages under it.
+     */
+    private void prebuildIndexes(Baseline b) {
+        if (!b.retain()) {
+            return;
+        }
+        long zeroHash = PageHash.zeroHash(b.layout.pageSizeBytes);
+        try {
+            workers().execute(() -> {
+                try {
+                    b.contentIndex(zeroHash);
+                    b.similarIndex(zeroHash);
+                } catch (RuntimeException e) {
+                    LOG.debug("prebuilding the indexes of {} failed; the next round builds them", b, e);
+                } finally {
+                    b.release();
+                }
+            });
+        } catch (RuntimeException e) {
+            b.release();
+            LOG.debug("prebuilding the indexes of {} not started", b, e);
+        }
+    }
+
     ExecutorService workers() {
         ExecutorService w = workers;
         if (w == null) {
@@ -361,6 +388,7 @@ final class HdeCodec implements StateCodec {
             Baseline produced = new Baseline(key, producedId, 0, enc.digest, layout, target, enc.newHashes, now, 0);
             if (reservation.retain) {
                 baselines.setPending(key, Pending.keyframe(produced, reservation));
+                prebuildIndexes(produced);
             } else {
                 produced.release();
                 baselines.unreserve(reservation);
@@ -453,6 +481,17 @@ final class HdeCodec implements StateCodec {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
         }
         return new HdeDecoder(this, replica);
+    }
+
+    @Override
+    public StateDecoder newKeyframeDecoder(VmState<? extends WritableRegion> staging, Publisher publish) {
+        if (staging == null || publish == null) {
+            throw new IllegalArgumentException("staging and publish must not be null");
+        }
+        if (!running) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
+        }
+        return new HdeDecoder(this, staging, publish);
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.DecodeResult;
+import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateDecoder;
 import io.dwcp.core.state.VmState;
 import io.dwcp.core.state.WritableRegion;
@@ -20,6 +21,8 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
@@ -37,16 +40,28 @@ import java.util.concurrent.Future;
  * then writes the replica and commits the baseline. Any failure before that leaves replica and baseline as they were;
  * the scratch is freed by close().
  *
+ * A keyframe decoded into a staging replica (newKeyframeDecoder) is the exception that keeps that rule: nobody reads
+ * the staging copy before publish, so its pages are written behind the decode as batches complete (one write at a
+ * time, in page order), and finish() only waits for the last write, publishes, then commits the baseline.
+ *
  * Confined to the thread that feeds it.
  */
 final class HdeDecoder implements StateDecoder {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final int SLOT_CHUNK_BYTES = 1 << 20;
+    /** Staged keyframes are written behind in pieces of at least this many bytes (and the rest at the end). */
+    private static final long WRITE_BEHIND_BYTES = 8L << 20;
 
     private enum Phase { NEW, BEGUN, ENDED, FINISHED, FAILED, CLOSED }
 
     private final HdeCodec codec;
     private final VmState<? extends WritableRegion> replica;
+    /** Non-null: {@link #replica} is a staging copy for a keyframe, written behind the decode and published in finish(). */
+    private final StateCodec.Publisher publish;
+    /** Staged keyframe: the replica writes, one at a time, in page order (writers of one file contend in the kernel). */
+    private CompletableFuture<Void> writeBehind = CompletableFuture.completedFuture(null);
+    /** Staged keyframe: pages decoded but not yet handed to {@link #writeBehind}, from {@link #unwrittenFrom}. */
+    private long unwrittenFrom;
     private final Layout layout;
     private final int pageSize;
     private final long zeroHash;
@@ -82,8 +97,13 @@ final class HdeDecoder implements StateDecoder {
     private Instant started;
 
     HdeDecoder(HdeCodec codec, VmState<? extends WritableRegion> replica) {
+        this(codec, replica, null);
+    }
+
+    HdeDecoder(HdeCodec codec, VmState<? extends WritableRegion> replica, StateCodec.Publisher publish) {
         this.codec = codec;
         this.replica = replica;
+        this.publish = publish;
         this.layout = Layout.of(replica);
         this.pageSize = layout.pageSizeBytes;
         this.zeroHash = PageHash.zeroHash(pageSize);
@@ -233,6 +253,10 @@ final class HdeDecoder implements StateDecoder {
         againstDigest = f.getLong(Wire.BASELINE_DIGEST_OFFSET);
         producedId = f.getLong(Wire.BEGIN_PRODUCED_ID_OFFSET);
         producedVersion = f.getLong(Wire.BEGIN_PRODUCED_VERSION_OFFSET);
+        if (publish != null && !keyframe) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "round of " + key + " is a delta, but it was announced as a"
+                    + " keyframe and is being decoded into a staging replica that lacks the unchanged pages");
+        }
         if (keyframe) {
             if (againstId != 0 || againstVersion != 0 || againstDigest != 0 || producedVersion != 0) {
                 throw Wire.corrupt("keyframe names a baseline or a non-zero version");
@@ -397,6 +421,41 @@ final class HdeDecoder implements StateDecoder {
             deferredRefs.add(j.deferredRef[d]);
         }
         nextSlot += j.count;
+        // Every earlier batch is complete (this runs in batch order), so copies of their pages can be made now.
+        resolveDeferred();
+        if (publish != null && ((j.endPage - unwrittenFrom) * pageSize >= WRITE_BEHIND_BYTES || j.endPage == layout.totalPages())) {
+            scheduleWrite(unwrittenFrom, j.endPage);
+            unwrittenFrom = j.endPage;
+        }
+    }
+
+    /**
+     * Staged keyframe: queues the replica write of pages {@code [from, to)} (decoded, with their frame checksums
+     * verified; the digest is checked at finish() before anything is published).
+     */
+    private void scheduleWrite(long from, long to) {
+        PageStore store = staging;
+        writeBehind = writeBehind.thenRunAsync(() -> {
+            try {
+                writePages(store, from, to);
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            }
+        }, codec.workers());
+    }
+
+    /** Writes pages {@code [from, to)} of a keyframe's staging store to the replica, split at regions and chunks. */
+    private void writePages(PageStore store, long from, long to) throws IOException {
+        int chunkPages = store.pagesPerChunk();
+        long p = from;
+        while (p < to) {
+            int r = layout.regionOf(p);
+            long e = Math.min(Math.min(to, layout.firstPage[r + 1]), (p / chunkPages + 1) * chunkPages);
+            long offset = (p - layout.firstPage[r]) * pageSize;
+            int bytes = (int) Math.min((e - p) * pageSize, layout.regionBytes[r] - offset);
+            replica.region(r).write(offset, store.chunk(p).slice(store.offset(p), bytes));
+            p = e;
+        }
     }
 
     /** Worker: decompresses and applies one batch into scratch (keyframe: staging pages; delta: the job's chunk). */
@@ -519,30 +578,13 @@ final class HdeDecoder implements StateDecoder {
                     dst.put(off, RoundEncoder.ZERO, 0, pageSize);
                     h = zeroHash;
                     break;
-                case Wire.OP_MOVED: {
-                    long src = control.uleb();
-                    if (keyframe || src >= layout.totalPages()) {
-                        throw Wire.corrupt("moved page " + page + " refers to baseline page " + src);
-                    }
-                    dst.put(off, base.store.chunk(src), base.store.offset(src), pageSize);
-                    h = base.pageHashes[(int) src];
+                case Wire.OP_MOVED:
+                    h = applyMoved(control, page, dst, off);
                     break;
-                }
                 case Wire.OP_DUPLICATE: {
-                    long d = control.uleb();
-                    if (d >= slot) {
-                        throw Wire.corrupt("duplicate page " + page + " refers " + (d + 1) + " slots back from slot " + slot);
-                    }
-                    long ref = slot - 1 - d;
+                    long ref = duplicateSource(control, page, slot);
                     if (ref >= j.firstSlot && !j.isDeferred((int) (ref - j.firstSlot))) {
-                        int local = (int) (ref - j.firstSlot);
-                        if (keyframe) {
-                            long refPage = j.pages[local];
-                            dst.put(off, staging.chunk(refPage), staging.offset(refPage), pageSize);
-                        } else {
-                            dst.put(off, j.chunk, local * pageSize, pageSize);
-                        }
-                        h = j.hashes[local];
+                        h = copyDuplicate(j, (int) (ref - j.firstSlot), dst, off);
                     } else {
                         // The source is in an earlier batch that may still be decoding (or is itself such a copy):
                         // resolved at END, in slot order.
@@ -553,15 +595,9 @@ final class HdeDecoder implements StateDecoder {
                     break;
                 }
                 case Wire.OP_XOR:
-                case Wire.OP_XOR_FROM: {
-                    // countSent() validated the source page and the run count.
-                    long src = op == Wire.OP_XOR_FROM ? control.uleb() : page;
-                    long runs = control.uleb();
-                    dst.put(off, base.store.chunk(src), base.store.offset(src), pageSize);
-                    XorDelta.apply(dst, off, pageSize, (int) runs, control, data);
-                    h = PageHash.hash(dst, off, pageSize);
+                case Wire.OP_XOR_FROM:
+                    h = applyXor(op, control, data, page, dst, off);
                     break;
-                }
                 default:
                     data.copyTo(dst, off, pageSize);
                     h = PageHash.hash(dst, off, pageSize);
@@ -584,6 +620,46 @@ final class HdeDecoder implements StateDecoder {
             throw Wire.corrupt(data.remaining() + " unused bytes at the end of the data stream");
         }
         j.digestPart = digestPart;
+    }
+
+    // The page classes are separate methods on purpose: as one switch, apply() was a long method that C2 recompiled
+    // whole after each deoptimisation, at a cost of seconds of CPU per migration on the receiver.
+
+    private long applyMoved(Cursor control, long page, ByteBuffer dst, int off) {
+        long src = control.uleb();
+        if (keyframe || src >= layout.totalPages()) {
+            throw Wire.corrupt("moved page " + page + " refers to baseline page " + src);
+        }
+        dst.put(off, base.store.chunk(src), base.store.offset(src), pageSize);
+        return base.pageHashes[(int) src];
+    }
+
+    private static long duplicateSource(Cursor control, long page, long slot) {
+        long d = control.uleb();
+        if (d >= slot) {
+            throw Wire.corrupt("duplicate page " + page + " refers " + (d + 1) + " slots back from slot " + slot);
+        }
+        return slot - 1 - d;
+    }
+
+    /** Copies entry {@code local} of this batch (already decoded) to {@code dst/off}; returns its hash. */
+    private long copyDuplicate(BatchJob j, int local, ByteBuffer dst, int off) {
+        if (keyframe) {
+            long refPage = j.pages[local];
+            dst.put(off, staging.chunk(refPage), staging.offset(refPage), pageSize);
+        } else {
+            dst.put(off, j.chunk, local * pageSize, pageSize);
+        }
+        return j.hashes[local];
+    }
+
+    private long applyXor(int op, Cursor control, Cursor data, long page, ByteBuffer dst, int off) {
+        // countSent() validated the source page and the run count.
+        long src = op == Wire.OP_XOR_FROM ? control.uleb() : page;
+        long runs = control.uleb();
+        dst.put(off, base.store.chunk(src), base.store.offset(src), pageSize);
+        XorDelta.apply(dst, off, pageSize, (int) runs, control, data);
+        return PageHash.hash(dst, off, pageSize);
     }
 
     /** Copies each duplicate whose source was in an earlier batch, in slot order (sources precede their copies). */
@@ -660,12 +736,20 @@ final class HdeDecoder implements StateDecoder {
         long cpu0 = THREADS.getCurrentThreadCpuTime();
         long pagesWritten;
         try {
-            pagesWritten = keyframe ? writeKeyframe() : writeDelta();
+            if (publish != null) {
+                pagesWritten = awaitWriteBehind();
+                publish.publish();
+            } else {
+                pagesWritten = keyframe ? writeKeyframe() : writeDelta();
+            }
         } catch (IOException | RuntimeException e) {
             releaseScratch();
             phase = Phase.FAILED;
-            throw new DwcpException(ErrorCode.IO_ERROR, "writing the replica of " + replica.key() + " failed; the baseline"
-                    + " was not changed but the replica may be partly written", e);
+            throw new DwcpException(ErrorCode.IO_ERROR, publish != null
+                    ? "writing or publishing the staging replica of " + replica.key() + " failed; the replica and the"
+                        + " baseline were not changed"
+                    : "writing the replica of " + replica.key() + " failed; the baseline was not changed but the replica"
+                        + " may be partly written", e);
         }
         BaselineRef produced = new BaselineRef(replica.key(), producedId, producedVersion, digest);
         if (keyframe) {
@@ -686,6 +770,20 @@ final class HdeDecoder implements StateDecoder {
         phase = Phase.FINISHED;
         Duration took = Duration.between(started, codec.clock().instant());
         return new DecodeResult(replica.key(), produced, encodedBytes, layout.totalBytes, pagesWritten, took);
+    }
+
+    /** Staged keyframe: waits until every page is in the staging replica; rethrows the first write failure. */
+    private long awaitWriteBehind() throws IOException {
+        try {
+            writeBehind.join();
+        } catch (CompletionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException) {
+                throw (IOException) c;
+            }
+            throw e;
+        }
+        return layout.totalPages();
     }
 
     /** Runs {@code tasks} on the workers and waits for all; the first failure is thrown with the others suppressed. */
@@ -720,26 +818,29 @@ final class HdeDecoder implements StateDecoder {
         }
     }
 
-    /** Writes the staged keyframe to the replica, one staging chunk per task. */
+    /**
+     * Writes the staged keyframe to the replica: one task per region, chunks in order. Not one task per chunk: writers
+     * of one file serialise on its inode lock in the kernel, and parallel ones only burn CPU spinning on it.
+     */
     private long writeKeyframe() throws IOException {
         List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
         for (int r = 0; r < layout.regionCount(); r++) {
             WritableRegion region = replica.region(r);
-            long p = layout.firstPage[r];
+            long first = layout.firstPage[r];
             long end = layout.firstPage[r + 1];
+            long regionBytes = layout.regionBytes[r];
             int chunkPages = staging.pagesPerChunk();
-            while (p < end) {
-                long chunkEnd = (p / chunkPages + 1) * chunkPages;
-                long e = Math.min(end, chunkEnd);
-                long offset = (p - layout.firstPage[r]) * pageSize;
-                int bytes = (int) Math.min((e - p) * pageSize, layout.regionBytes[r] - offset);
-                ByteBuffer src = staging.chunk(p).slice(staging.offset(p), bytes);
-                tasks.add(() -> {
-                    region.write(offset, src);
-                    return null;
-                });
-                p = e;
-            }
+            tasks.add(() -> {
+                long p = first;
+                while (p < end) {
+                    long e = Math.min(end, (p / chunkPages + 1) * chunkPages);
+                    long offset = (p - first) * pageSize;
+                    int bytes = (int) Math.min((e - p) * pageSize, regionBytes - offset);
+                    region.write(offset, staging.chunk(p).slice(staging.offset(p), bytes));
+                    p = e;
+                }
+                return null;
+            });
         }
         runAll(tasks);
         return layout.totalPages();
@@ -780,6 +881,12 @@ final class HdeDecoder implements StateDecoder {
 
     /** Waits for running jobs (they write into the scratch), then frees the scratch and unpins the baseline. */
     private void releaseScratch() {
+        // Replica writes read the staging pages: they finish before the pages are freed.
+        try {
+            writeBehind.join();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            // Already failing; the staging replica is discarded by its owner.
+        }
         while (!inflight.isEmpty()) {
             Future<BatchJob> f = inflight.removeFirst();
             try {

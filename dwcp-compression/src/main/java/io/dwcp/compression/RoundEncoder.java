@@ -503,22 +503,50 @@ final class RoundEncoder {
 
     // ---------------------------------------------------------------- phase 3: code (worker)
 
+    // Split into short stages on purpose: one long method here cost C2 seconds of CPU per migration, recompiled whole
+    // after every deoptimisation (a page class seen for the first time), on cores the codec and link needed.
     private byte[] code(Segment[] segs, int[][] ranges, long firstPage, long pageCount, long firstSlot, int seq) {
         long cpu0 = THREADS.getCurrentThreadCpuTime();
         Worker w = Worker.current();
         Bytes control = new Bytes(1024);
+        writeControl(segs, ranges, firstPage, control);
+        int rawLength = control.length + dataBytes(segs, ranges);
+        w.raw = Worker.ensure(w.raw, rawLength);
+        ByteBuffer raw = w.raw;
+        raw.put(0, control.array, 0, control.length);
+        gatherData(segs, ranges, raw, control.length);
+        byte[] frame = frame(w, raw, rawLength, control.length, firstPage, pageCount, firstSlot, seq, sentCount(segs, ranges));
+        addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
+        return frame;
+    }
+
+    /** Bytes of the data stream: whole literal pages and the XOR data of delta pages. */
+    private int dataBytes(Segment[] segs, int[][] ranges) {
         int dataBytes = 0;
         for (int g = 0; g < segs.length; g++) {
             Segment s = segs[g];
             for (int k = ranges[g][0]; k < ranges[g][1]; k++) {
-                if (s.op[k] == Wire.OP_LITERAL) {
+                int op = s.op[k];
+                if (op == Wire.OP_LITERAL) {
                     dataBytes += pageSize;
-                } else if (s.op[k] == Wire.OP_XOR || s.op[k] == Wire.OP_XOR_FROM) {
+                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM) {
                     dataBytes += s.dataLength[k];
                 }
             }
         }
-        // Control stream first, then data stream, in one raw buffer.
+        return dataBytes;
+    }
+
+    private static int sentCount(Segment[] segs, int[][] ranges) {
+        int sent = 0;
+        for (int[] r : ranges) {
+            sent += r[1] - r[0];
+        }
+        return sent;
+    }
+
+    /** The control stream: one op per sent page, with runs of unchanged pages between them. */
+    private void writeControl(Segment[] segs, int[][] ranges, long firstPage, Bytes control) {
         long prevPage = firstPage - 1;
         for (int g = 0; g < segs.length; g++) {
             Segment s = segs[g];
@@ -529,47 +557,60 @@ final class RoundEncoder {
                     control.uleb(gap);
                 }
                 prevPage = s.page[k];
-                int op = s.op[k];
-                control.put(op);
-                if (op == Wire.OP_MOVED) {
-                    control.uleb(s.ref[k]);
-                } else if (op == Wire.OP_DUPLICATE) {
-                    control.uleb(s.slot[k] - s.ref[k] - 1);
-                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM) {
-                    if (op == Wire.OP_XOR_FROM) {
-                        control.uleb(s.ref[k]);
-                    }
-                    control.uleb(s.runs[k]);
-                    control.put(s.xorControl.array, s.controlOffset[k], s.controlLength[k]);
-                }
+                writeOp(s, k, control);
             }
         }
-        int rawLength = control.length + dataBytes;
-        w.raw = Worker.ensure(w.raw, rawLength);
-        ByteBuffer raw = w.raw;
-        raw.put(0, control.array, 0, control.length);
-        int p = control.length;
+    }
+
+    private void writeOp(Segment s, int k, Bytes control) {
+        int op = s.op[k];
+        control.put(op);
+        switch (op) {
+            case Wire.OP_MOVED:
+                control.uleb(s.ref[k]);
+                break;
+            case Wire.OP_DUPLICATE:
+                control.uleb(s.slot[k] - s.ref[k] - 1);
+                break;
+            case Wire.OP_XOR_FROM:
+                control.uleb(s.ref[k]);
+                control.uleb(s.runs[k]);
+                control.put(s.xorControl.array, s.controlOffset[k], s.controlLength[k]);
+                break;
+            case Wire.OP_XOR:
+                control.uleb(s.runs[k]);
+                control.put(s.xorControl.array, s.controlOffset[k], s.controlLength[k]);
+                break;
+            default:
+                break;
+        }
+    }
+
+    /** The data stream after the control stream in {@code raw}, from {@code p}. */
+    private void gatherData(Segment[] segs, int[][] ranges, ByteBuffer raw, int p) {
         for (int g = 0; g < segs.length; g++) {
             Segment s = segs[g];
             for (int k = ranges[g][0]; k < ranges[g][1]; k++) {
-                if (s.op[k] == Wire.OP_LITERAL) {
+                int op = s.op[k];
+                if (op == Wire.OP_LITERAL) {
                     raw.put(p, s.contentChunk, s.contentOffset[k], pageSize);
                     p += pageSize;
-                } else if (s.op[k] == Wire.OP_XOR || s.op[k] == Wire.OP_XOR_FROM) {
+                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM) {
                     raw.put(p, s.xorData.array, s.dataOffset[k], s.dataLength[k]);
                     p += s.dataLength[k];
                 }
             }
         }
+    }
+
+    /** Compresses {@code raw} when it pays and wraps it in a sealed BATCH frame. */
+    private byte[] frame(Worker w, ByteBuffer raw, int rawLength, int controlLength, long firstPage, long pageCount,
+                         long firstSlot, int seq, int sentPages) {
         int codecId = Wire.CODEC_STORED;
         ByteBuffer payload = raw;
         int payloadLength = rawLength;
-        if (level != 0 && rawLength > 0 && codec.worthCompressing(raw, control.length, rawLength)) {
-            int bound = (int) Zstd.compressBound(rawLength);
-            w.out = Worker.ensure(w.out, bound);
-            long c0 = THREADS.getCurrentThreadCpuTime();
-            int n = w.compressor(level).compressDirectByteBuffer(w.out, 0, bound, raw, 0, rawLength);
-            codec.levels().observe(level, rawLength, THREADS.getCurrentThreadCpuTime() - c0);
+        if (level != 0 && rawLength > 0 && codec.worthCompressing(raw, controlLength, rawLength)) {
+            int n = compress(w, raw, rawLength);
             if ((double) rawLength / n >= codec.settings().adaptiveMinRatio || !codec.settings().adaptiveEnabled) {
                 codecId = Wire.CODEC_ZSTD;
                 payload = w.out;
@@ -580,11 +621,7 @@ final class RoundEncoder {
         }
         if (codecId == Wire.CODEC_STORED && level != 0) {
             codec.metrics().incompressible.increment();
-            int sent = 0;
-            for (int g = 0; g < segs.length; g++) {
-                sent += ranges[g][1] - ranges[g][0];
-            }
-            codec.metrics().pages[PageClass.STORED.ordinal()].add(sent);
+            codec.metrics().pages[PageClass.STORED.ordinal()].add(sentPages);
         }
         int frameLength = Wire.BATCH_PAYLOAD_OFFSET + payloadLength + Wire.CRC_LENGTH;
         byte[] frame = new byte[frameLength];
@@ -598,11 +635,20 @@ final class RoundEncoder {
         f.put(Wire.BATCH_LEVEL_OFFSET, (byte) (codecId == Wire.CODEC_ZSTD ? level : 0));
         f.putShort(Wire.BATCH_RESERVED2_OFFSET, (short) 0);
         f.putInt(Wire.BATCH_RAW_LENGTH_OFFSET, rawLength);
-        f.putInt(Wire.BATCH_CONTROL_LENGTH_OFFSET, control.length);
+        f.putInt(Wire.BATCH_CONTROL_LENGTH_OFFSET, controlLength);
         payload.get(0, frame, Wire.BATCH_PAYLOAD_OFFSET, payloadLength);
         Wire.seal(frame, frameLength);
-        addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         return frame;
+    }
+
+    /** zstd at the round's level into {@code w.out}; feeds the level controller's speed estimate. */
+    private int compress(Worker w, ByteBuffer raw, int rawLength) {
+        int bound = (int) Zstd.compressBound(rawLength);
+        w.out = Worker.ensure(w.out, bound);
+        long c0 = THREADS.getCurrentThreadCpuTime();
+        int n = w.compressor(level).compressDirectByteBuffer(w.out, 0, bound, raw, 0, rawLength);
+        codec.levels().observe(level, rawLength, THREADS.getCurrentThreadCpuTime() - c0);
+        return n;
     }
 
     // ---------------------------------------------------------------- BEGIN / END

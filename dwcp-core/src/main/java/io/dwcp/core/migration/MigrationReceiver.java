@@ -27,7 +27,8 @@ import java.util.function.Consumer;
  * answers baseline queries from the codec's baselines, and decodes each round transfer into a replica opened by the
  * {@link ReplicaFactory}; the round's transfer completes (which is the sender's acknowledgement) only after the
  * decoder verified every checksum and the state digest and committed. A failed round leaves the replica and the
- * baseline as they were.
+ * baseline as they were. A keyframe round goes into a staging replica when the factory offers one
+ * ({@link ReplicaFactory#openStaged}): the codec writes it while frames arrive and publishes it after verification.
  *
  * <p>Thread-safe: each transfer gets its own sink, called from one transport delivery thread.
  */
@@ -109,6 +110,8 @@ public final class MigrationReceiver implements TransferHandler {
         private ByteBuffer pending = ByteBuffer.allocate(64 * 1024);
         private MigrationWire.RoundHeader header;
         private VmState<WritableRegion> replica;
+        /** A keyframe's staging replica (instead of {@link #replica}) when the factory can stage. */
+        private ReplicaFactory.StagedReplica staged;
         private StateDecoder decoder;
         private int frameLength = -1;
         private boolean ended;
@@ -132,8 +135,15 @@ public final class MigrationReceiver implements TransferHandler {
                         continue;
                     }
                     pending.compact();
-                    replica = replicas.open(transfer.key(), header.pageSize(), header.regions());
-                    decoder = codec.newDecoder(replica);
+                    if (header.keyframe()) {
+                        staged = replicas.openStaged(transfer.key(), header.pageSize(), header.regions());
+                    }
+                    if (staged != null) {
+                        decoder = codec.newKeyframeDecoder(staged.state(), staged::publish);
+                    } else {
+                        replica = replicas.open(transfer.key(), header.pageSize(), header.regions());
+                        decoder = codec.newDecoder(replica);
+                    }
                     // Anything already buffered past the header is handled by the loop below.
                     ByteBuffer rest = ByteBuffer.allocate(pending.position());
                     rest.put(pending.flip()).flip();
@@ -204,18 +214,25 @@ public final class MigrationReceiver implements TransferHandler {
                     throw new DwcpException(ErrorCode.TRANSFER_INCOMPLETE, "round transfer " + transfer.id() + " of "
                             + transfer.key() + " ended before its end marker");
                 }
+                // A staged keyframe is made durable and published inside finish(), before the baseline commits.
                 DecodeResult result = decoder.finish();
-                replica.regions().forEach(r -> {
-                    try {
-                        r.flush();
-                    } catch (IOException e) {
-                        throw new DwcpException(ErrorCode.IO_ERROR, "flushing replica region " + r.name() + " failed", e);
-                    }
-                });
+                if (replica != null) {
+                    flush(replica);
+                }
                 listener.accept(new ReceivedRound(header.round(), result));
             } finally {
                 release();
             }
+        }
+
+        private void flush(VmState<WritableRegion> replica) {
+            replica.regions().forEach(r -> {
+                try {
+                    r.flush();
+                } catch (IOException e) {
+                    throw new DwcpException(ErrorCode.IO_ERROR, "flushing replica region " + r.name() + " failed", e);
+                }
+            });
         }
 
         @Override
@@ -236,6 +253,14 @@ public final class MigrationReceiver implements TransferHandler {
                     LOG.warn("closing the replica of {} failed", transfer.key(), e);
                 }
                 replica = null;
+            }
+            if (staged != null) {
+                try {
+                    staged.close();
+                } catch (IOException e) {
+                    LOG.warn("discarding the staging replica of {} failed", transfer.key(), e);
+                }
+                staged = null;
             }
             pending = ByteBuffer.allocate(0);
         }

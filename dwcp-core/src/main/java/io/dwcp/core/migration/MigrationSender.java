@@ -155,7 +155,9 @@ public final class MigrationSender implements AutoCloseable {
         for (StateRegion r : state.regions()) {
             layout.add(new ReplicaFactory.RegionLayout(r.name(), r.sizeBytes()));
         }
-        FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout), PIPE_CAPACITY_BYTES);
+        // A forced keyframe is flagged so the receiver can decode it straight into a staging replica.
+        FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout, against == null),
+                PIPE_CAPACITY_BYTES);
         Tier tier = pinnedTier != null ? pinnedTier : s.tier();
         DataRate planned;
         synchronized (linkRate) {

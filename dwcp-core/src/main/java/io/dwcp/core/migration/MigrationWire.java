@@ -15,7 +15,7 @@ import java.util.List;
  *
  * <pre>
  * round transfer (kind MEMORY): RoundHeader, then { u32 frameLength, frame bytes }*, then u32 0 (end marker)
- * RoundHeader:  magic "DWMR" | u8 version | u8 flags(0) | u16 reserved(0) | u32 round | u32 pageSize
+ * RoundHeader:  magic "DWMR" | u8 version | u8 flags | u16 reserved(0) | u32 round | u32 pageSize
  *               | u32 regionCount | { u16 nameLength | name UTF-8 | u64 sizeBytes } * regionCount
  * control transfer (kind METADATA): magic "DWMC" | u8 version | u8 type | u16 reserved(0) | u64 requestId
  *               | u8 present | u64 baselineId | u64 baselineVersion | u64 baselineDigest   (41 bytes)
@@ -24,7 +24,10 @@ import java.util.List;
 final class MigrationWire {
     static final int ROUND_MAGIC = 0x44574D52; // "DWMR"
     static final int CONTROL_MAGIC = 0x44574D43; // "DWMC"
-    static final int VERSION = 1;
+    /** Version 2 added the round header's KEYFRAME flag. */
+    static final int VERSION = 2;
+    /** Round header flag: the round is a keyframe (the receiver may decode it into a staging replica). */
+    static final int FLAG_KEYFRAME = 1;
     static final int TYPE_BASELINE_QUERY = 1;
     static final int TYPE_BASELINE_STATE = 2;
     static final int CONTROL_LENGTH = 41;
@@ -38,6 +41,10 @@ final class MigrationWire {
     }
 
     static ByteBuffer roundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions) {
+        return roundHeader(round, pageSize, regions, false);
+    }
+
+    static ByteBuffer roundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions, boolean keyframe) {
         int len = ROUND_FIXED_LENGTH;
         List<byte[]> names = new ArrayList<>();
         for (ReplicaFactory.RegionLayout r : regions) {
@@ -49,7 +56,7 @@ final class MigrationWire {
             len += 2 + n.length + 8;
         }
         ByteBuffer b = ByteBuffer.allocate(len);
-        b.putInt(ROUND_MAGIC).put((byte) VERSION).put((byte) 0).putShort((short) 0)
+        b.putInt(ROUND_MAGIC).put((byte) VERSION).put((byte) (keyframe ? FLAG_KEYFRAME : 0)).putShort((short) 0)
                 .putInt(round).putInt(pageSize).putInt(regions.size());
         for (int i = 0; i < regions.size(); i++) {
             b.putShort((short) names.get(i).length).put(names.get(i)).putLong(regions.get(i).sizeBytes());
@@ -58,7 +65,7 @@ final class MigrationWire {
     }
 
     /** A parsed round header. */
-    record RoundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions) {
+    record RoundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions, boolean keyframe) {
     }
 
     /**
@@ -82,7 +89,7 @@ final class MigrationWire {
         if (version != VERSION) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "unsupported migration wire version " + version + " (this end speaks " + VERSION + ")");
         }
-        if (flags != 0 || reserved != 0) {
+        if ((flags & ~FLAG_KEYFRAME) != 0 || reserved != 0) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "reserved bits set in round header");
         }
         int round = b.getInt();
@@ -116,7 +123,7 @@ final class MigrationWire {
             }
             regions.add(new ReplicaFactory.RegionLayout(new String(name, StandardCharsets.UTF_8), size));
         }
-        return new RoundHeader(round, pageSize, regions);
+        return new RoundHeader(round, pageSize, regions, (flags & FLAG_KEYFRAME) != 0);
     }
 
     static ByteBuffer control(int type, long requestId, BaselineRef ref) {

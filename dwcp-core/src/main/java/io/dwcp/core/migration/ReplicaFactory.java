@@ -19,7 +19,32 @@ public interface ReplicaFactory {
      */
     VmState<WritableRegion> open(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException;
 
+    /**
+     * A staging copy for a keyframe round, which replaces the whole replica: the decoder fills it while frames arrive
+     * and {@link StagedReplica#publish()} makes it the replica only after the round verified, so the replica a failed
+     * round leaves behind is the old one. The default returns null: the factory cannot stage, and keyframes are
+     * decoded like deltas (in memory, written to the replica after verification).
+     */
+    default StagedReplica openStaged(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
+        return null;
+    }
+
     /** Name and size of one region. */
     record RegionLayout(String name, long sizeBytes) {
+    }
+
+    /**
+     * A staging replica (see {@link #openStaged}). {@link #close()} discards it unless it was published; both are
+     * idempotent.
+     */
+    interface StagedReplica extends AutoCloseable {
+        /** The staging state the decoder writes. */
+        VmState<WritableRegion> state();
+
+        /** Makes the staged content durable and atomically the replica (for files: fsync, then rename). */
+        void publish() throws IOException;
+
+        @Override
+        void close() throws IOException;
     }
 }

@@ -1,9 +1,13 @@
 package io.dwcp.core.spi;
 
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.VmState;
 import io.dwcp.core.state.WritableRegion;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -29,6 +33,56 @@ public interface StateCodec extends Component {
      * the encoded state.
      */
     StateDecoder newDecoder(VmState<? extends WritableRegion> replica);
+
+    /**
+     * Starts decoding a keyframe round into a <em>staging</em> replica: a copy nobody reads until {@code publish}
+     * makes it the replica (for files: a temporary file renamed over the old one). Because a failed round only
+     * discards the staging copy, the decoder may write pages into it as soon as their frame checksum passed, which
+     * overlaps the replica write with the transfer instead of doing it after the last frame. {@code publish} is called
+     * from {@link StateDecoder#finish()} after the state digest was verified and before the codec commits its
+     * baseline; when it throws, the round fails and the baseline stays as it was. A round that turns out not to be a
+     * keyframe fails with {@code PROTOCOL_ERROR} (its unchanged pages would be missing from the staging copy).
+     *
+     * <p>The default decodes as {@link #newDecoder(VmState)} and publishes at the end: correct, without the overlap;
+     * as its decoder commits the baseline before {@code publish}, a failed publish drops the key's baselines instead
+     * (the next round is a keyframe).
+     */
+    default StateDecoder newKeyframeDecoder(VmState<? extends WritableRegion> staging, Publisher publish) {
+        StateDecoder d = newDecoder(staging);
+        return new StateDecoder() {
+            @Override
+            public void accept(ByteBuffer frame) {
+                d.accept(frame);
+            }
+
+            @Override
+            public DecodeResult finish() {
+                DecodeResult r = d.finish();
+                try {
+                    publish.publish();
+                } catch (IOException e) {
+                    // The baseline already moved on: forget it, so the next round is a keyframe, not a delta
+                    // against content the replica does not have.
+                    drop(staging.key());
+                    throw new DwcpException(ErrorCode.IO_ERROR, "publishing the replica of "
+                            + staging.key() + " failed", e);
+                }
+                return r;
+            }
+
+            @Override
+            public void close() {
+                d.close();
+            }
+        };
+    }
+
+    /** Makes a staging replica the replica (see {@link #newKeyframeDecoder}). */
+    @FunctionalInterface
+    interface Publisher {
+        /** Called once, after verification; must make the staged content durable and visible as the replica. */
+        void publish() throws IOException;
+    }
 
     /**
      * Sender side: the receiver confirmed it holds {@code ref} (from {@link EncodeResult#produced()}); later deltas of

@@ -12,9 +12,11 @@ import java.nio.ByteBuffer;
 import java.util.HexFormat;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MigrationWireTest {
     private static final List<ReplicaFactory.RegionLayout> LAYOUT = List.of(
@@ -23,14 +25,23 @@ class MigrationWireTest {
     @Test
     void roundHeaderGoldenVector() {
         ByteBuffer b = MigrationWire.roundHeader(3, 4096, List.of(new ReplicaFactory.RegionLayout("ram", 8192)));
-        assertEquals("44574d52" + "01" + "00" + "0000" + "00000003" + "00001000" + "00000001"
+        assertEquals("44574d52" + "02" + "00" + "0000" + "00000003" + "00001000" + "00000001"
                 + "0003" + "72616d" + "0000000000002000", HexFormat.of().formatHex(b.array()));
+    }
+
+    @Test
+    void keyframeFlagGoldenVectorAndRoundTrip() {
+        ByteBuffer b = MigrationWire.roundHeader(0, 4096, List.of(new ReplicaFactory.RegionLayout("ram", 8192)), true);
+        assertEquals("44574d52" + "02" + "01" + "0000" + "00000000" + "00001000" + "00000001"
+                + "0003" + "72616d" + "0000000000002000", HexFormat.of().formatHex(b.array()));
+        assertTrue(MigrationWire.parseRoundHeader(b).keyframe());
+        assertFalse(MigrationWire.parseRoundHeader(MigrationWire.roundHeader(1, 4096, LAYOUT, false)).keyframe());
     }
 
     @Test
     void controlGoldenVector() {
         ByteBuffer b = MigrationWire.control(MigrationWire.TYPE_BASELINE_STATE, 7, new BaselineRef("vm", 1, 2, 3));
-        assertEquals("44574d43" + "01" + "02" + "0000" + "0000000000000007" + "01"
+        assertEquals("44574d43" + "02" + "02" + "0000" + "0000000000000007" + "01"
                 + "0000000000000001" + "0000000000000002" + "0000000000000003", HexFormat.of().formatHex(b.array()));
     }
 
@@ -45,7 +56,7 @@ class MigrationWireTest {
             assertNull(h);
             assertEquals(0, part.position(), "an incomplete header consumes nothing");
         } else {
-            assertEquals(new MigrationWire.RoundHeader(5, 4096, LAYOUT), h);
+            assertEquals(new MigrationWire.RoundHeader(5, 4096, LAYOUT, false), h);
         }
     }
 
@@ -67,6 +78,10 @@ class MigrationWireTest {
         ByteBuffer futureVersion = MigrationWire.roundHeader(0, 4096, LAYOUT);
         futureVersion.put(4, (byte) 9);
         assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(futureVersion)).code());
+
+        ByteBuffer unknownFlag = MigrationWire.roundHeader(0, 4096, LAYOUT);
+        unknownFlag.put(5, (byte) 2);
+        assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(unknownFlag)).code());
 
         ByteBuffer tooManyRegions = MigrationWire.roundHeader(0, 4096, LAYOUT);
         tooManyRegions.putInt(16, 1_000_000);

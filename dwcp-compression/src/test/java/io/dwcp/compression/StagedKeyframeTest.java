@@ -1,0 +1,161 @@
+package io.dwcp.compression;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.spi.DecodeResult;
+import io.dwcp.core.spi.EncodeOptions;
+import io.dwcp.core.spi.StateDecoder;
+import io.dwcp.core.state.StateRegion;
+import io.dwcp.core.state.VmState;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Keyframes decoded into a staging replica ({@code newKeyframeDecoder}): pages are written behind the decode, but
+ * publish happens only after the digest verified, at most once, and a failure before or during it commits no baseline.
+ */
+class StagedKeyframeTest {
+    private static final int PAGE = 4096;
+    private static HdeCodec tx;
+    private static HdeCodec rx;
+
+    @BeforeAll
+    static void start() {
+        // Small batches and write-behind pieces: many batches, duplicates across them, several replica writes.
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.batch-size", "64KiB")
+                .set("dwcp.compression.level.wan", "zstd:1").build();
+        tx = Rounds.codec(config, Clock.systemUTC(), 2);
+        rx = Rounds.codec(config, Clock.systemUTC(), 2);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        tx.stop();
+        rx.stop();
+    }
+
+    /** Text-like, zero and repeated pages (repeats far apart, so their sources are in earlier batches). */
+    private static byte[] memory(long seed, int pages, int tailBytes) {
+        Random r = new Random(seed);
+        byte[] m = new byte[pages * PAGE + tailBytes];
+        for (int p = 0; p < pages; p++) {
+            int kind = r.nextInt(10);
+            if (kind < 2) {
+                continue;
+            }
+            if (kind < 4 && p > 100) {
+                System.arraycopy(m, r.nextInt(p - 50) * PAGE, m, p * PAGE, PAGE);
+                continue;
+            }
+            for (int i = 0; i < PAGE; i++) {
+                m[p * PAGE + i] = (byte) ('a' + r.nextInt(r.nextBoolean() ? 4 : 26));
+            }
+        }
+        for (int i = 0; i < tailBytes; i++) {
+            m[pages * PAGE + i] = (byte) r.nextInt();
+        }
+        return m;
+    }
+
+    private static List<byte[]> keyframe(VmState<StateRegion> state) {
+        return Rounds.encode(tx, state, EncodeOptions.builder().forceKeyframe(true).build()).frames;
+    }
+
+    @Test
+    void publishesOnceAfterEveryPageIsWritten() {
+        byte[] a = memory(1, 3000, 0);
+        byte[] b = memory(2, 700, 1234);
+        List<byte[]> frames = keyframe(Rounds.state("staged-ok", PAGE, a, b));
+        byte[] sa = new byte[a.length];
+        byte[] sb = new byte[b.length];
+        AtomicInteger published = new AtomicInteger();
+        DecodeResult result;
+        try (StateDecoder d = rx.newKeyframeDecoder(Rounds.replica("staged-ok", PAGE, sa, sb), () -> {
+            // Publish sees the complete staging copy.
+            assertArrayEquals(a, sa);
+            assertArrayEquals(b, sb);
+            published.incrementAndGet();
+        })) {
+            for (byte[] f : frames) {
+                d.accept(ByteBuffer.wrap(f));
+            }
+            result = d.finish();
+        }
+        assertEquals(1, published.get());
+        assertEquals(result.baseline(), rx.baseline("staged-ok").orElseThrow());
+        rx.drop("staged-ok");
+        tx.drop("staged-ok");
+    }
+
+    @Test
+    void digestMismatchPublishesNothingAndCommitsNoBaseline() {
+        byte[] a = memory(3, 2000, 0);
+        List<byte[]> frames = keyframe(Rounds.state("staged-bad", PAGE, a));
+        byte[] end = frames.get(frames.size() - 1);
+        ByteBuffer.wrap(end).putLong(Wire.END_DIGEST_OFFSET, ByteBuffer.wrap(end).getLong(Wire.END_DIGEST_OFFSET) ^ 1);
+        DecoderRobustnessTest.reseal(end);
+        AtomicInteger published = new AtomicInteger();
+        try (StateDecoder d = rx.newKeyframeDecoder(Rounds.replica("staged-bad", PAGE, new byte[a.length]),
+                published::incrementAndGet)) {
+            for (byte[] f : frames) {
+                d.accept(ByteBuffer.wrap(f));
+            }
+            assertEquals(ErrorCode.CHECKSUM_MISMATCH, assertThrows(DwcpException.class, d::finish).code());
+        }
+        assertEquals(0, published.get());
+        assertTrue(rx.baseline("staged-bad").isEmpty());
+        tx.drop("staged-bad");
+    }
+
+    @Test
+    void failedPublishIsAnIoErrorAndCommitsNoBaseline() {
+        byte[] a = memory(4, 1000, 0);
+        List<byte[]> frames = keyframe(Rounds.state("staged-io", PAGE, a));
+        try (StateDecoder d = rx.newKeyframeDecoder(Rounds.replica("staged-io", PAGE, new byte[a.length]), () -> {
+            throw new IOException("disk full");
+        })) {
+            for (byte[] f : frames) {
+                d.accept(ByteBuffer.wrap(f));
+            }
+            assertEquals(ErrorCode.IO_ERROR, assertThrows(DwcpException.class, d::finish).code());
+        }
+        assertTrue(rx.baseline("staged-io").isEmpty());
+        tx.drop("staged-io");
+    }
+
+    @Test
+    void deltaIntoStagingIsRefusedAndLeavesTheBaseline() {
+        byte[] v0 = memory(5, 1000, 0);
+        byte[] v1 = v0.clone();
+        v1[5 * PAGE + 7] ^= 1;
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("staged-delta", PAGE, v0), EncodeOptions.builder().build());
+        byte[] replica = new byte[v0.length];
+        DecodeResult r0 = Rounds.decode(rx, Rounds.replica("staged-delta", PAGE, replica), k.frames);
+        tx.acknowledge(r0.baseline());
+        Rounds.Encoded delta = Rounds.encode(tx, Rounds.state("staged-delta", PAGE, v1), Rounds.against(r0.baseline()));
+        AtomicInteger published = new AtomicInteger();
+        try (StateDecoder d = rx.newKeyframeDecoder(Rounds.replica("staged-delta", PAGE, new byte[v0.length]),
+                published::incrementAndGet)) {
+            DwcpException e = assertThrows(DwcpException.class, () -> d.accept(ByteBuffer.wrap(delta.frames.get(0))));
+            assertEquals(ErrorCode.PROTOCOL_ERROR, e.code());
+        }
+        assertEquals(0, published.get());
+        assertEquals(r0.baseline(), rx.baseline("staged-delta").orElseThrow());
+        tx.drop("staged-delta");
+        rx.drop("staged-delta");
+    }
+}
