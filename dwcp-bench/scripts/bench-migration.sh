@@ -33,6 +33,7 @@
 #   CPU s     user+system CPU seconds of every process of the method at both ends (bash `times` of reaped children).
 #   ideal     dwcp tool bytes ÷ link rate (and dwcp link bytes ÷ link rate).
 # Every received file is compared with its source (cmp) off the clock; dwcp's receiver verifies every round itself.
+# Before each method's run the snapshots are read once (cat > /dev/null), so every method reads them from the page cache.
 # Plaintext for all three methods (no TLS anywhere), so they are comparable.
 #
 # The WAN session is serialised with flock /tmp/dwcp-wan.lock; if a link exists that this script did not make
@@ -41,7 +42,7 @@
 # 198.18.0.2 / 198.18.0.1 (the emulated link) or 127.0.0.1.
 set -euo pipefail
 
-usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmdline="$0 $*"
 REPS=3; NO_WAN=0; WAN_ARGS="25 0.05 400"; CORPUS=/var/tmp/vmcorpus/1g; FILES="s0.ram s1.ram s5.ram s30.ram"
@@ -302,6 +303,9 @@ IFS=, read -r -a methods <<<"$METHODS"
 for rep in $(seq "$REPS"); do
   for m in "${methods[@]}"; do
     log "rep $rep/$REPS: $m"
+    # Every method starts with the snapshots in the page cache: hosts that page out cold memory (DAMON reclaim on
+    # this VM) otherwise make whichever method runs first read its files from disk.
+    cat "${paths[@]}" > /dev/null
     case "$m" in
       dwcp) run_dwcp "$rep";;
       raw|zstd) run_pipe "$rep" "$m";;

@@ -846,28 +846,33 @@ final class HdeDecoder implements StateDecoder {
         return layout.totalPages();
     }
 
-    /** Writes the staged pages of a delta to the replica and into the baseline, in ranges of slots per task. */
+    /**
+     * Writes the staged pages of a delta to the replica (one task per region, runs of adjacent pages as one write),
+     * then into the baseline (ranges of slots in parallel).
+     */
     private long writeDelta() throws IOException {
         int n = slots.count();
-        int per = Math.max(256, n / 8 + 1);
         List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
-        for (int from = 0; from < n; from += per) {
+        int from = 0;
+        while (from < n) {
+            int r = layout.regionOf(slots.page(from));
+            int to = from + 1;
+            while (to < n && layout.regionOf(slots.page(to)) == r) {
+                to++;
+            }
             int lo = from;
-            int hi = Math.min(n, from + per);
+            int hi = to;
             tasks.add(() -> {
-                for (int s = lo; s < hi; s++) {
-                    long page = slots.page(s);
-                    int r = layout.regionOf(page);
-                    long offset = (page - layout.firstPage[r]) * pageSize;
-                    replica.region(r).write(offset, slots.chunk(s).slice(slots.offset(s), layout.validBytes(r, page)));
-                }
+                writeSlots(r, lo, hi);
                 return null;
             });
+            from = to;
         }
         runAll(tasks);
         // Only after every replica write succeeded does the baseline change.
         tasks.clear();
-        for (int from = 0; from < n; from += per) {
+        int per = Math.max(256, n / 8 + 1);
+        for (from = 0; from < n; from += per) {
             int lo = from;
             int hi = Math.min(n, from + per);
             tasks.add(() -> {
@@ -877,6 +882,26 @@ final class HdeDecoder implements StateDecoder {
         }
         runAll(tasks);
         return n;
+    }
+
+    /** Writes slots {@code [lo, hi)} of region {@code r}: a run of adjacent pages stored back to back is one write. */
+    private void writeSlots(int r, int lo, int hi) throws IOException {
+        WritableRegion region = replica.region(r);
+        int s = lo;
+        while (s < hi) {
+            ByteBuffer chunk = slots.chunk(s);
+            int off = slots.offset(s);
+            long first = slots.page(s);
+            int e = s + 1;
+            while (e < hi && slots.page(e) == first + (e - s) && slots.chunk(e) == chunk
+                    && slots.offset(e) == off + (e - s) * pageSize) {
+                e++;
+            }
+            long last = first + (e - s) - 1;
+            int bytes = (e - s - 1) * pageSize + layout.validBytes(r, last);
+            region.write((first - layout.firstPage[r]) * pageSize, chunk.slice(off, bytes));
+            s = e;
+        }
     }
 
     /** Waits for running jobs (they write into the scratch), then frees the scratch and unpins the baseline. */

@@ -245,12 +245,16 @@ final class RoundEncoder {
             }
             scanKeyframe(s, chunk, off);
         } else {
-            Worker w = Worker.current();
-            w.read = Worker.ensure(w.read, bytes);
-            ByteBuffer buf = w.read;
-            src.read(regionOffset, buf.slice(0, validBytes));
-            if (validBytes < bytes) {
-                buf.put(validBytes, ZERO, 0, bytes - validBytes);
+            // A delta only compares most pages: over memory or a mapping, compare in place and copy just the changed.
+            ByteBuffer buf = validBytes == bytes ? src.view(regionOffset, bytes) : null;
+            if (buf == null) {
+                Worker w = Worker.current();
+                w.read = Worker.ensure(w.read, bytes);
+                buf = w.read;
+                src.read(regionOffset, buf.slice(0, validBytes));
+                if (validBytes < bytes) {
+                    buf.put(validBytes, ZERO, 0, bytes - validBytes);
+                }
             }
             scanDelta(s, buf, region);
         }

@@ -25,6 +25,18 @@ public interface StateRegion extends java.io.Closeable {
      */
     void read(long offsetBytes, ByteBuffer dst) throws IOException;
 
+    /**
+     * A read-only view of {@code [offsetBytes, offsetBytes + lengthBytes)} that shares the region's memory, indexed from
+     * 0, for regions backed by a buffer or a mapping (the range must lie in one mapped window); null when the region
+     * cannot offer one, and then {@link #read} is the way. Saves a copy when a codec only compares most of the bytes.
+     * Valid until the region is closed; it shows later changes of the memory it shares.
+     *
+     * @throws IndexOutOfBoundsException when the range leaves the region
+     */
+    default ByteBuffer view(long offsetBytes, int lengthBytes) throws IOException {
+        return null;
+    }
+
     /** Releases the backing file or mapping, if this region owns one. Idempotent; the default does nothing. */
     @Override
     default void close() throws IOException {

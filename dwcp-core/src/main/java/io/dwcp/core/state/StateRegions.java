@@ -191,6 +191,12 @@ public final class StateRegions {
         }
 
         @Override
+        public ByteBuffer view(long offsetBytes, int lengthBytes) {
+            checkRange(name, buffer.capacity(), offsetBytes, lengthBytes);
+            return buffer.slice((int) offsetBytes, lengthBytes).asReadOnlyBuffer();
+        }
+
+        @Override
         public void write(long offsetBytes, ByteBuffer src) {
             checkRange(name, buffer.capacity(), offsetBytes, src.remaining());
             ByteBuffer view = buffer.duplicate();
@@ -249,6 +255,18 @@ public final class StateRegions {
                 dst.put(view);
                 pos += n;
             }
+        }
+
+        @Override
+        public ByteBuffer view(long offsetBytes, int lengthBytes) throws IOException {
+            checkRange(name, size, offsetBytes, lengthBytes);
+            int w = (int) (offsetBytes / MAP_WINDOW_BYTES);
+            int inWindow = (int) (offsetBytes % MAP_WINDOW_BYTES);
+            MappedByteBuffer window = window(w);
+            if (inWindow + lengthBytes > window.capacity()) {
+                return null;
+            }
+            return window.slice(inWindow, lengthBytes).asReadOnlyBuffer();
         }
 
         private MappedByteBuffer window(int w) throws IOException {

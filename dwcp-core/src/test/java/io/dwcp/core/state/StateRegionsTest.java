@@ -13,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -103,6 +104,29 @@ class StateRegionsTest {
             assertEquals(FILE_SIZE, state.totalBytes());
             assertEquals(FILE_SIZE / PAGE, state.totalPages());
             assertEquals(expected, readAll(state));
+        }
+    }
+
+    @Test
+    void viewsShareMemoryWithoutCopyingAndStayInsideOneWindow(@TempDir Path dir) throws IOException {
+        Path p = sparseFile(dir);
+        try (StateRegion mapped = StateRegions.mapped(p)) {
+            ByteBuffer v = mapped.view(GIB, PAGE);
+            assertTrue(v.isReadOnly());
+            assertEquals(PAGE, v.remaining());
+            byte[] got = new byte[PAGE];
+            v.get(0, got);
+            assertTrue(java.util.Arrays.equals(markerPage(GIB), got), "view index 0 is the requested offset");
+            assertNull(mapped.view(GIB - PAGE, 2 * PAGE), "a range across mapping windows has no single view");
+            assertThrows(IndexOutOfBoundsException.class, () -> mapped.view(FILE_SIZE - PAGE, 2 * PAGE));
+        }
+        ByteBuffer memory = ByteBuffer.allocate(4 * PAGE);
+        WritableRegion region = StateRegions.ofBuffer("ram", memory);
+        ByteBuffer view = region.view(PAGE, PAGE);
+        memory.put(PAGE + 5, (byte) 42);
+        assertEquals(42, view.get(5), "the view shares the region's memory");
+        try (StateRegion file = StateRegions.ofFile(p)) {
+            assertNull(file.view(0, PAGE), "a file read through a channel has no view");
         }
     }
 
