@@ -33,7 +33,8 @@
 #   CPU s     user+system CPU seconds of every process of the method at both ends (bash `times` of reaped children).
 #   ideal     dwcp tool bytes ÷ link rate (and dwcp link bytes ÷ link rate).
 # Every received file is compared with its source (cmp) off the clock; dwcp's receiver verifies every round itself.
-# Before each method's run the snapshots are read once (cat > /dev/null), so every method reads them from the page cache.
+# Before each method's run the snapshots are read once (cat > /dev/null), so every method reads them from the page cache,
+# and `sync` writes back what the previous method wrote, so no method pays for another's writeback.
 # Plaintext for all three methods (no TLS anywhere), so they are comparable.
 #
 # The WAN session is serialised with flock /tmp/dwcp-wan.lock; if a link exists that this script did not make
@@ -305,7 +306,9 @@ for rep in $(seq "$REPS"); do
     log "rep $rep/$REPS: $m"
     # Every method starts with the snapshots in the page cache: hosts that page out cold memory (DAMON reclaim on
     # this VM) otherwise make whichever method runs first read its files from disk.
+    # And with no dirty pages of the previous method's GiBs still being written back under it.
     cat "${paths[@]}" > /dev/null
+    sync
     case "$m" in
       dwcp) run_dwcp "$rep";;
       raw|zstd) run_pipe "$rep" "$m";;
