@@ -32,6 +32,8 @@
 #             on the receiver).
 #   CPU s     user+system CPU seconds of every process of the method at both ends (bash `times` of reaped children).
 #   ideal     dwcp tool bytes ÷ link rate (and dwcp link bytes ÷ link rate).
+#   CI        mean ± 95 % confidence half-width (Student t) of each method's total wall, and of dwcp ÷ pipeline paired
+#             by repetition; use --reps 5 or more for intervals worth quoting.
 # Every received file is compared with its source (cmp) off the clock; dwcp's receiver verifies every round itself.
 # Before each method's run the snapshots are read once (cat > /dev/null), so every method reads them from the page cache,
 # and `sync` writes back what the previous method wrote, so no method pays for another's writeback.
@@ -43,7 +45,7 @@
 # 198.18.0.2 / 198.18.0.1 (the emulated link) or 127.0.0.1.
 set -euo pipefail
 
-usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmdline="$0 $*"
 REPS=3; NO_WAN=0; WAN_ARGS="25 0.05 400"; CORPUS=/var/tmp/vmcorpus/1g; FILES="s0.ram s1.ram s5.ram s30.ram"
@@ -391,6 +393,22 @@ if rate > 0 and dw:
                   dwcpWallOverIdealTool=dw / ideal_tool, dwcpWallOverIdealLink=dw / ideal_link)
 if dw and zw: ratios["dwcpWallOverZstdWall"] = dw / zw
 if dw and rw: ratios["dwcpWallOverRawWall"] = dw / rw
+# 95 % confidence intervals (Student t over the repetitions): totals per method, and dwcp ÷ pipeline paired by rep
+# (the methods of one rep run back to back, so the pair shares the machine's state).
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145]
+def ci(v):
+    if len(v) < 2: return None
+    m = statistics.mean(v); t = T975[len(v) - 2] if len(v) - 2 < len(T975) else 1.96
+    return {"n": len(v), "mean": m, "halfWidth": t * statistics.stdev(v) / len(v) ** 0.5}
+intervals = {m: ci(summary[f"{m}/total"]["wall_s"]["values"]) for m in methods if f"{m}/total" in summary}
+def per_rep(m):
+    return {r["rep"]: num(r["wall_s"]) for r in rows if r["method"] == m and r["round"] == "total" and "FAILED" not in r["note"]}
+pd, pz = per_rep("dwcp"), per_rep("zstd")
+paired = [pd[k] / pz[k] for k in sorted(pd, key=int) if k in pz and pz[k]]
+if paired:
+    ratios["dwcpOverZstdPerRep"] = paired
+    ratios["dwcpOverZstdCI95"] = ci(paired)
+ratios["wallCI95"] = intervals
 json.dump({"env": env, "rows": rows, "summary": summary, "ratios": ratios, "linkRateMbit": rate},
           open(os.path.join(out, "results.json"), "w"), indent=2)
 
@@ -431,6 +449,13 @@ if "dwcpWallOverZstdWall" in ratios:
     print(f"- dwcp wall ÷ zstd-pipeline wall = {ratios['dwcpWallOverZstdWall']:.3f}   [target ≤ 0.333]")
 if "dwcpWallOverRawWall" in ratios:
     print(f"- dwcp wall ÷ raw-TCP wall = {ratios['dwcpWallOverRawWall']:.3f}")
+cis = [f"{label[m].replace(chr(92), '')} {c['mean']:.2f} ± {c['halfWidth']:.2f} s" for m, c in intervals.items() if c]
+if cis:
+    print(f"- total wall, mean ± 95 % CI over {reps} reps: " + "; ".join(cis))
+if ratios.get("dwcpOverZstdCI95"):
+    c = ratios["dwcpOverZstdCI95"]
+    print(f"- dwcp ÷ pipeline per rep (paired): " + ", ".join(f"{x:.3f}" for x in ratios["dwcpOverZstdPerRep"])
+          + f"; mean {c['mean']:.3f} ± {c['halfWidth']:.3f} (95 % CI)")
 if os.path.exists(os.path.join(out, "goodput.png")):
     print(f"- chart: {os.path.join(out, 'goodput.png')}")
 print(f"- raw values: {os.path.join(out, 'raw.tsv')}; everything: {os.path.join(out, 'results.json')}")
