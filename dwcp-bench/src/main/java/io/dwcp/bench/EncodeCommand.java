@@ -39,8 +39,8 @@ import java.util.concurrent.CompletionException;
  *
  * <p>Timing: the encode of B is repeated {@code --repeat} times after {@code --warmup} untimed runs (JIT), and the
  * median is reported; the decode of B runs once (the receiver's baseline advances with it). The keyframe of A that
- * seeds both ends is not timed. MB = 10^6 bytes of state per second of wall time. Files are memory-mapped; nothing is
- * copied into the repository or the heap.
+ * seeds both ends is not timed. MB = 10^6 bytes of state per second of wall time. Files are read with positional
+ * reads ({@code -Ddwcp.encode.read=mmap} maps them instead); nothing is copied into the repository or the heap.
  */
 final class EncodeCommand implements DwcpCli.Command {
     @Override
