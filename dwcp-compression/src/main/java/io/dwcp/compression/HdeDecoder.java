@@ -587,7 +587,7 @@ final class HdeDecoder implements StateDecoder {
                         h = copyDuplicate(j, (int) (ref - j.firstSlot), dst, off);
                     } else {
                         // The source is in an earlier batch that may still be decoding (or is itself such a copy):
-                        // resolved at END, in slot order.
+                        // copied when this batch completes, in slot order (complete() runs in batch order).
                         j.defer(k, ref);
                         deferred = true;
                         h = 0;
