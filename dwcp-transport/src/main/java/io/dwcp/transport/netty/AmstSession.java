@@ -1379,6 +1379,24 @@ final class AmstSession implements Session {
         return sum;
     }
 
+    /** Unacknowledged chunks last written on {@code s} (tests pick a stream whose loss forces a re-send). */
+    int unackedChunksOn(DataStream s) {
+        lock.lock();
+        try {
+            int n = 0;
+            for (OutboundTransfer t : outbound.values()) {
+                for (Chunk c : t.unacked) {
+                    if (c.stream == s && !c.acked) {
+                        n++;
+                    }
+                }
+            }
+            return n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     List<DataStream> snapshotStreams() {
         List<DataStream> out = new ArrayList<>();
         lock.lock();
