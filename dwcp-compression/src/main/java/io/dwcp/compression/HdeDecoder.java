@@ -423,6 +423,15 @@ final class HdeDecoder implements StateDecoder {
         nextSlot += j.count;
         // Every earlier batch is complete (this runs in batch order), so copies of their pages can be made now.
         resolveDeferred();
+        if (publish != null && writeBehind.isCompletedExceptionally()) {
+            // The staging copy cannot be written (disk full, I/O error): fail now, not after the last frame.
+            try {
+                awaitWriteBehind();
+            } catch (IOException e) {
+                throw new DwcpException(ErrorCode.IO_ERROR, "writing the staging replica of " + replica.key()
+                        + " failed; the replica and the baseline were not changed", e);
+            }
+        }
         if (publish != null && ((j.endPage - unwrittenFrom) * pageSize >= WRITE_BEHIND_BYTES || j.endPage == layout.totalPages())) {
             scheduleWrite(unwrittenFrom, j.endPage);
             unwrittenFrom = j.endPage;
@@ -772,16 +781,13 @@ final class HdeDecoder implements StateDecoder {
         return new DecodeResult(replica.key(), produced, encodedBytes, layout.totalBytes, pagesWritten, took);
     }
 
-    /** Staged keyframe: waits until every page is in the staging replica; rethrows the first write failure. */
+    /** Staged keyframe: waits until every page is in the staging replica; throws the first write failure. */
     private long awaitWriteBehind() throws IOException {
         try {
             writeBehind.join();
         } catch (CompletionException e) {
             Throwable c = e.getCause();
-            if (c instanceof IOException) {
-                throw (IOException) c;
-            }
-            throw e;
+            throw c instanceof IOException ? (IOException) c : new IOException("staging replica write failed: " + c, c);
         }
         return layout.totalPages();
     }

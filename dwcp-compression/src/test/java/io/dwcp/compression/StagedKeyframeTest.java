@@ -7,7 +7,9 @@ import io.dwcp.core.spi.DecodeResult;
 import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.spi.StateDecoder;
 import io.dwcp.core.state.StateRegion;
+import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
+import io.dwcp.core.state.WritableRegion;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -135,6 +137,56 @@ class StagedKeyframeTest {
         }
         assertTrue(rx.baseline("staged-io").isEmpty());
         tx.drop("staged-io");
+    }
+
+    @Test
+    void aStagingWriteFailureFailsTheRoundAndCommitsNoBaseline() {
+        byte[] a = memory(6, 6000, 0);
+        List<byte[]> frames = keyframe(Rounds.state("staged-disk", PAGE, a));
+        WritableRegion full = new WritableRegion() {
+            private final WritableRegion inner = StateRegions.ofBuffer("r0", ByteBuffer.wrap(new byte[a.length]));
+
+            @Override
+            public String name() {
+                return inner.name();
+            }
+
+            @Override
+            public long sizeBytes() {
+                return inner.sizeBytes();
+            }
+
+            @Override
+            public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+                inner.read(offsetBytes, dst);
+            }
+
+            @Override
+            public void write(long offsetBytes, ByteBuffer src) throws IOException {
+                if (offsetBytes + src.remaining() > 4L << 20) {
+                    throw new IOException("No space left on device");
+                }
+                inner.write(offsetBytes, src);
+            }
+
+            @Override
+            public void flush() {
+            }
+        };
+        VmState<WritableRegion> staging = VmState.<WritableRegion>builder("staged-disk").pageSizeBytes(PAGE).region(full).build();
+        AtomicInteger published = new AtomicInteger();
+        try (StateDecoder d = rx.newKeyframeDecoder(staging, published::incrementAndGet)) {
+            DwcpException e = assertThrows(DwcpException.class, () -> {
+                for (byte[] f : frames) {
+                    d.accept(ByteBuffer.wrap(f));
+                }
+                d.finish();
+            });
+            assertEquals(ErrorCode.IO_ERROR, e.code(), e.getMessage());
+        }
+        assertEquals(0, published.get());
+        assertTrue(rx.baseline("staged-disk").isEmpty());
+        tx.drop("staged-disk");
     }
 
     @Test
