@@ -825,8 +825,9 @@ final class HdeDecoder implements StateDecoder {
     }
 
     /**
-     * Writes the staged keyframe to the replica: one task per region, chunks in order. Not one task per chunk: writers
-     * of one file serialise on its inode lock in the kernel, and parallel ones only burn CPU spinning on it.
+     * Writes the staged keyframe to the replica: one task per staging chunk where the region copies in parallel
+     * (memory), one task per region otherwise (writers of one file serialise on its inode lock in the kernel, and
+     * parallel ones only burn CPU spinning on it).
      */
     private long writeKeyframe() throws IOException {
         List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
@@ -834,19 +835,22 @@ final class HdeDecoder implements StateDecoder {
             WritableRegion region = replica.region(r);
             long first = layout.firstPage[r];
             long end = layout.firstPage[r + 1];
-            long regionBytes = layout.regionBytes[r];
-            int chunkPages = staging.pagesPerChunk();
-            tasks.add(() -> {
-                long p = first;
-                while (p < end) {
-                    long e = Math.min(end, (p / chunkPages + 1) * chunkPages);
-                    long offset = (p - first) * pageSize;
-                    int bytes = (int) Math.min((e - p) * pageSize, regionBytes - offset);
-                    region.write(offset, staging.chunk(p).slice(staging.offset(p), bytes));
-                    p = e;
+            if (region.parallelWrites()) {
+                int chunkPages = staging.pagesPerChunk();
+                for (long p = first; p < end; p = Math.min(end, (p / chunkPages + 1) * chunkPages)) {
+                    long from = p;
+                    long to = Math.min(end, (p / chunkPages + 1) * chunkPages);
+                    tasks.add(() -> {
+                        writePages(staging, from, to);
+                        return null;
+                    });
                 }
-                return null;
-            });
+            } else {
+                tasks.add(() -> {
+                    writePages(staging, first, end);
+                    return null;
+                });
+            }
         }
         runAll(tasks);
         return layout.totalPages();

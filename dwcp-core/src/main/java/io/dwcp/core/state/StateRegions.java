@@ -191,6 +191,11 @@ public final class StateRegions {
         }
 
         @Override
+        public boolean parallelWrites() {
+            return true;
+        }
+
+        @Override
         public ByteBuffer view(long offsetBytes, int lengthBytes) {
             checkRange(name, buffer.capacity(), offsetBytes, lengthBytes);
             return buffer.slice((int) offsetBytes, lengthBytes).asReadOnlyBuffer();

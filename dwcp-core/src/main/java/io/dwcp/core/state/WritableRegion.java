@@ -17,4 +17,13 @@ public interface WritableRegion extends StateRegion {
 
     /** Makes written bytes durable where the backing store supports it (fsync for files). */
     void flush() throws IOException;
+
+    /**
+     * Whether writes to disjoint ranges from several threads run in parallel (memory) rather than one after another
+     * (a file, whose writers take one lock in the kernel and spin on it). A writer with large amounts to copy splits
+     * its work across threads only when this is true. The default is false.
+     */
+    default boolean parallelWrites() {
+        return false;
+    }
 }
