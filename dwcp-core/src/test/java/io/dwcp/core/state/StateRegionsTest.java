@@ -13,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -127,6 +128,14 @@ class StateRegionsTest {
         assertEquals(42, view.get(5), "the view shares the region's memory");
         try (StateRegion file = StateRegions.ofFile(p)) {
             assertNull(file.view(0, PAGE), "a file read through a channel has no view");
+        }
+    }
+
+    @Test
+    void memoryCopiesInParallelAFileDoesNot(@TempDir Path dir) throws IOException {
+        assertTrue(StateRegions.ofBuffer("ram", ByteBuffer.allocate(PAGE)).parallelWrites());
+        try (WritableRegion file = StateRegions.fileReplica("ram", dir.resolve("replica.ram"), PAGE)) {
+            assertFalse(file.parallelWrites(), "writers of one file serialise in the kernel");
         }
     }
 
