@@ -78,12 +78,13 @@ final class ReceiveCommand implements DwcpCli.Command {
      * Replicas as files under {@code dir}, created sparse at the announced size. A keyframe round is staged: decoded
      * into {@code DIR/.NAME.staging} files that replace {@code DIR/NAME} by an atomic rename only after the round
      * verified, so the decode can write the file while frames still arrive and a failed round leaves the old file.
+     * Each file is replaced atomically; a state of several regions is replaced file by file.
      */
     static ReplicaFactory fileReplicas(Path dir) {
         return new ReplicaFactory() {
             @Override
             public VmState<WritableRegion> open(String key, int pageSize, List<RegionLayout> regions) throws IOException {
-                return files(key, pageSize, regions, n -> dir.resolve(n));
+                return files(key, pageSize, regions, n -> dir.resolve(n), false);
             }
 
             @Override
@@ -93,14 +94,15 @@ final class ReceiveCommand implements DwcpCli.Command {
                     Path staging = dir.resolve("." + n + ".staging");
                     renames.put(staging, dir.resolve(n));
                     return staging;
-                });
+                }, true);
                 return new StagedFiles(dir, state, renames);
             }
         };
     }
 
     private static VmState<WritableRegion> files(String key, int pageSize, List<ReplicaFactory.RegionLayout> regions,
-                                                 java.util.function.Function<String, Path> path) throws IOException {
+                                                 java.util.function.Function<String, Path> path, boolean fresh)
+            throws IOException {
         if (!SAFE_NAME.matcher(key).matches()) {
             throw new IOException("state key '" + key + "' is not a safe file name ([A-Za-z0-9._-], at most 200 chars, not starting with '.')");
         }
@@ -112,8 +114,8 @@ final class ReceiveCommand implements DwcpCli.Command {
                 }
                 String name = regions.size() == 1 ? key : key + "." + r.name();
                 Path file = path.apply(name);
-                // A leftover staging file of a crashed receiver holds stale pages: start from an empty one.
-                if (file.getFileName().toString().endsWith(".staging")) {
+                if (fresh) {
+                    // A leftover staging file of a crashed receiver holds stale pages: start from an empty one.
                     Files.deleteIfExists(file);
                 }
                 b.region(StateRegions.fileReplica(r.name(), file, r.sizeBytes()));

@@ -76,6 +76,19 @@ class FileReplicasTest {
     }
 
     @Test
+    void aKeyThatLooksLikeAStagingNameKeepsItsReplica(@TempDir Path dir) throws IOException {
+        ReplicaFactory files = ReceiveCommand.fileReplicas(dir);
+        try (VmState<WritableRegion> first = files.open("vm.staging", 4096, ONE)) {
+            write(first, filled(4));
+        }
+        try (VmState<WritableRegion> again = files.open("vm.staging", 4096, ONE)) {
+            ByteBuffer b = ByteBuffer.allocate(8192);
+            again.region(0).read(0, b);
+            assertArrayEquals(filled(4), b.array(), "opening a replica for a delta must not empty it");
+        }
+    }
+
+    @Test
     void keysThatAreNotPlainFileNamesAreRefused(@TempDir Path dir) {
         ReplicaFactory files = ReceiveCommand.fileReplicas(dir);
         for (String key : List.of("..", ".", ".vm.staging", "a/b", "")) {
