@@ -84,8 +84,6 @@ final class HdeDecoder implements StateDecoder {
     private SlotPages slots;
     private final ArrayDeque<Future<BatchJob>> inflight = new ArrayDeque<>();
     private final int maxInflight;
-    private final List<Long> deferredSlots = new ArrayList<>();
-    private final List<Long> deferredRefs = new ArrayList<>();
 
     private int nextSequence;
     private long nextPage;
@@ -416,13 +414,9 @@ final class HdeDecoder implements StateDecoder {
                 slots.add(j.pages[k], j.hashes[k], ci, k * pageSize);
             }
         }
-        for (int d = 0; d < j.deferredCount; d++) {
-            deferredSlots.add(j.firstSlot + j.deferred[d]);
-            deferredRefs.add(j.deferredRef[d]);
-        }
         nextSlot += j.count;
         // Every earlier batch is complete (this runs in batch order), so copies of their pages can be made now.
-        resolveDeferred();
+        resolveDeferred(j);
         if (publish != null && writeBehind.isCompletedExceptionally()) {
             // The staging copy cannot be written (disk full, I/O error): fail now, not after the last frame.
             try {
@@ -671,11 +665,14 @@ final class HdeDecoder implements StateDecoder {
         return PageHash.hash(dst, off, pageSize);
     }
 
-    /** Copies each duplicate whose source was in an earlier batch, in slot order (sources precede their copies). */
-    private void resolveDeferred() {
-        for (int i = 0; i < deferredSlots.size(); i++) {
-            long slot = deferredSlots.get(i);
-            long ref = deferredRefs.get(i);
+    /**
+     * Copies each duplicate of batch {@code j} whose source was in an earlier batch or was itself deferred, in slot
+     * order (sources precede their copies).
+     */
+    private void resolveDeferred(BatchJob j) {
+        for (int d = 0; d < j.deferredCount; d++) {
+            long slot = j.firstSlot + j.deferred[d];
+            long ref = j.deferredRef[d];
             if (keyframe) {
                 staging.chunk(slot).put(staging.offset(slot), staging.chunk(ref), staging.offset(ref), pageSize);
                 hashes[(int) slot] = hashes[(int) ref];
@@ -688,8 +685,6 @@ final class HdeDecoder implements StateDecoder {
                 digest += PageHash.mix(slots.page(s), slots.hash(r));
             }
         }
-        deferredSlots.clear();
-        deferredRefs.clear();
     }
 
     // ---------------------------------------------------------------- END
@@ -701,7 +696,6 @@ final class HdeDecoder implements StateDecoder {
         while (!inflight.isEmpty()) {
             complete(inflight.removeFirst());
         }
-        resolveDeferred();
         int batches = f.getInt(Wire.END_BATCH_COUNT_OFFSET);
         if (batches != nextSequence - 1 || f.getInt(Wire.END_RESERVED_OFFSET) != 0) {
             throw Wire.corrupt("END counts " + Integer.toUnsignedString(batches) + " batches, " + (nextSequence - 1) + " arrived");
@@ -950,8 +944,6 @@ final class HdeDecoder implements StateDecoder {
             base = null;
         }
         hashes = null;
-        deferredSlots.clear();
-        deferredRefs.clear();
     }
 
     @Override
