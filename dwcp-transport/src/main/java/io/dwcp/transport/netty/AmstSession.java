@@ -644,7 +644,7 @@ final class AmstSession implements Session {
                     want = (int) Math.min(want, left);
                 }
                 awaitWindow(t, want);
-                ByteBuf buf = transport.alloc().directBuffer(FrameHeader.HEADER_LENGTH + want);
+                ByteBuf buf = transport.recycler().directBuffer(FrameHeader.HEADER_LENGTH + want);
                 int n;
                 try {
                     n = fill(req, buf, want);

@@ -87,6 +87,8 @@ public final class AmstTransport implements Transport {
     private ExecutorService callbackExecutor;
     private AmstMetrics metrics;
     private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+    private BufferRecycler recycler;
+    private RecyclingReads reads;
     private volatile long rateCapBytesPerSecond;
     private final TokenBucket globalPacer = new TokenBucket(0);
 
@@ -130,6 +132,11 @@ public final class AmstTransport implements Transport {
         this.rateCapBytesPerSecond = s.rateCap.map(DataRate::bytesPerSecond).orElse(0L);
         globalPacer.rateBytesPerSecond(s.globalRateCap.map(DataRate::bytesPerSecond).orElse(0L));
         this.metrics = new AmstMetrics(context.meterRegistry(), this, congestionControl());
+        this.recycler = new BufferRecycler(alloc, MAX_IDLE_BUFFER_BYTES);
+        this.reads = new RecyclingReads(recycler);
+        BufferRecycler r = recycler;
+        group.scheduleAtFixedRate(() -> r.trimIdle(System.nanoTime(), IDLE_BUFFER_NANOS), IDLE_BUFFER_NANOS,
+                IDLE_BUFFER_NANOS, TimeUnit.NANOSECONDS);
         running = true;
         LOG.info("AMST transport started: {} I/O threads on {}, TLS {}, congestion control {}", ioThreads,
                 runtime.name(), t == null ? "OFF (plaintext)" : t.provider, congestionControl());
@@ -182,6 +189,7 @@ public final class AmstTransport implements Transport {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        recycler.close();
         metrics.remove();
         sessions.clear();
         serverSessions.clear();
@@ -223,7 +231,7 @@ public final class AmstTransport implements Transport {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.ALLOCATOR, alloc)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, READS)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, reads)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -251,9 +259,10 @@ public final class AmstTransport implements Transport {
         return f;
     }
 
-    /** Reads of up to 1 MiB: fewer syscalls and fewer cumulation components per chunk than Netty's 64 KiB default. */
-    private static final io.netty.channel.AdaptiveRecvByteBufAllocator READS =
-            new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 1 << 20);
+    /** Idle data buffers kept for reuse, at most (the default send window's worth). */
+    private static final long MAX_IDLE_BUFFER_BYTES = 64L << 20;
+    /** An idle data buffer nobody asked for during this long is freed. */
+    private static final long IDLE_BUFFER_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     /** Largest payload accepted before a connection's handshake is done (HELLO, HELLO_ACK, GOAWAY). */
     static final int HANDSHAKE_MAX_PAYLOAD = 2048;
@@ -286,7 +295,7 @@ public final class AmstTransport implements Transport {
                 .channel(runtime.socketChannel)
                 .option(ChannelOption.ALLOCATOR, alloc)
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.RCVBUF_ALLOCATOR, READS)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, reads)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout.toMillis()))
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -452,6 +461,11 @@ public final class AmstTransport implements Transport {
 
     ByteBufAllocator alloc() {
         return alloc;
+    }
+
+    /** Large data buffers (whole DATA frames) for the send path; see {@link BufferRecycler}. */
+    BufferRecycler recycler() {
+        return recycler;
     }
 
     ThreadPoolExecutor senderExecutor() {
