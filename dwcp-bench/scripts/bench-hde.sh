@@ -9,8 +9,9 @@
 #        FULL_FAST (default "--level zstd:2 --batch-size 1MiB"; empty to skip) an extra HDE full-state row with those options.
 #
 # Per pair it runs `dwcp encode --baseline s0 --target sN --json` (HDE: encodes, decodes with a second codec, verifies
-# byte equality; encode and decode = medians of 3 in-process runs after 1 warm-up, the receiver re-seeded with s0's
-# keyframe, untimed, before each decode; the first, cold decode is shown too) and
+# byte equality; encode and decode = medians of 3 in-process runs after 1 warm-up; before each decode the receiver
+# drops its baseline and, for a delta, is seeded with s0's keyframe again, untimed; the first, cold decode is shown
+# too) and
 # `zstd -3 --long=31 --patch-from=s0` plus its decode; for the full state `dwcp encode --target s0` against
 # `zstd -3 -T0` and `zstd -3 -T2`. zstd times are wall clock of the whole command (files warm in the page cache);
 # MB = 10^6 bytes of snapshot per second. It prints one table of medians over REPS and writes the raw values as JSON

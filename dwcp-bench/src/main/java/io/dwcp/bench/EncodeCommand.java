@@ -39,9 +39,10 @@ import java.util.concurrent.CompletionException;
  *
  * <p>Timing: the encode of B is repeated {@code --repeat} times after {@code --warmup} untimed runs (JIT), and the
  * median is reported; so is the decode of B, the receiver's baseline dropped and (delta) seeded with A's keyframe
- * again before each run (its baseline advances with a decode). The first, cold decode is reported too ({@code decodeFirstSeconds}). The keyframe
- * of A that seeds the receivers is not timed. MB = 10^6 bytes of state per second of wall time. Files are read with positional
- * reads ({@code -Ddwcp.encode.read=mmap} maps them instead); nothing is copied into the repository or the heap.
+ * again before each run (its baseline advances with a decode). The first, cold decode is reported too
+ * ({@code decodeFirstSeconds}). The keyframe of A that seeds the receiver is not timed. MB = 10^6 bytes of state per
+ * second of wall time. Files are read with positional reads ({@code -Ddwcp.encode.read=mmap} maps them instead);
+ * nothing is copied into the repository or the heap.
  */
 final class EncodeCommand implements DwcpCli.Command {
     @Override
@@ -108,7 +109,7 @@ final class EncodeCommand implements DwcpCli.Command {
             List<byte[]> seedFrames = new ArrayList<>();
             if (base != null) {
                 // Seed both ends with A: keyframe, decoded and acknowledged (not timed). Its frames are kept to seed
-                // the fresh receivers of the decode runs.
+                // the receiver again before each decode run.
                 try (StateDecoder d = receiver.newDecoder(replica)) {
                     EncodeResult seed = join(sender.encode(base, EncodeOptions.keyframe(), f -> {
                         seedFrames.add(copy(f));
