@@ -53,6 +53,12 @@ final class AmstMetrics {
         gauge("dwcp.amst.unacked.bytes", t, AmstTransport::unackedBytes, null, null, "bytes");
         gauge("dwcp.amst.reorder.bytes", t, AmstTransport::reorderBytes, null, null, "bytes");
         gauge("dwcp.amst.pacing.rate", t, AmstTransport::pacingRateBitsPerSecond, null, null, "bits/s");
+        // Large data buffers (BufferRecycler): memory held for reuse, and how often a buffer was reused.
+        gauge("dwcp.amst.buffers.idle", t, AmstTransport::idleBufferBytes, null, null, "bytes");
+        meters.add(FunctionCounter.builder("dwcp.amst.buffers", t, x -> x.dataBuffers(false)).tag("kind", "allocated")
+                .baseUnit("buffers").register(registry));
+        meters.add(FunctionCounter.builder("dwcp.amst.buffers", t, x -> x.dataBuffers(true)).tag("kind", "reused")
+                .baseUnit("buffers").register(registry));
         transfersSucceeded = counter("dwcp.amst.transfers", "outcome", "success");
         transfersFailed = counter("dwcp.amst.transfers", "outcome", "failure");
         transfersCancelled = counter("dwcp.amst.transfers", "outcome", "cancelled");

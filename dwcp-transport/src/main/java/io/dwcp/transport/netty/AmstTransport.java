@@ -552,6 +552,18 @@ public final class AmstTransport implements Transport {
         return n;
     }
 
+    /** Bytes of released data buffers kept for reuse ({@link BufferRecycler}); 0 before start. */
+    double idleBufferBytes() {
+        BufferRecycler r = recycler;
+        return r == null ? 0 : r.idleBytes();
+    }
+
+    /** Data buffers allocated fresh ({@code reused} false) or handed out again ({@code reused} true). */
+    double dataBuffers(boolean reused) {
+        BufferRecycler r = recycler;
+        return r == null ? 0 : r.counts()[reused ? 1 : 0];
+    }
+
     double pacingRateBitsPerSecond() {
         return rateCapBytesPerSecond * 8.0;
     }
