@@ -831,13 +831,14 @@ final class HdeDecoder implements StateDecoder {
             long end = layout.firstPage[r + 1];
             if (region.parallelWrites()) {
                 int chunkPages = staging.pagesPerChunk();
-                for (long p = first; p < end; p = Math.min(end, (p / chunkPages + 1) * chunkPages)) {
+                for (long p = first; p < end; ) {
                     long from = p;
                     long to = Math.min(end, (p / chunkPages + 1) * chunkPages);
                     tasks.add(() -> {
                         writePages(staging, from, to);
                         return null;
                     });
+                    p = to;
                 }
             } else {
                 tasks.add(() -> {

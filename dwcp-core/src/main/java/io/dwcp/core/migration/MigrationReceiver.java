@@ -246,23 +246,22 @@ public final class MigrationReceiver implements TransferHandler {
                 decoder.close();
                 decoder = null;
             }
-            if (replica != null) {
-                try {
-                    replica.close();
-                } catch (IOException e) {
-                    LOG.warn("closing the replica of {} failed", transfer.key(), e);
-                }
-                replica = null;
-            }
-            if (staged != null) {
-                try {
-                    staged.close();
-                } catch (IOException e) {
-                    LOG.warn("discarding the staging replica of {} failed", transfer.key(), e);
-                }
-                staged = null;
-            }
+            closeQuietly(replica, "closing the replica");
+            replica = null;
+            closeQuietly(staged, "discarding the staging replica");
+            staged = null;
             pending = ByteBuffer.allocate(0);
+        }
+
+        private void closeQuietly(AutoCloseable c, String what) {
+            if (c == null) {
+                return;
+            }
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warn("{} of {} failed", what, transfer.key(), e);
+            }
         }
     }
 }

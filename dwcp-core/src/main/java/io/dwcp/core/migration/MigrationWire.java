@@ -40,10 +40,6 @@ final class MigrationWire {
     private MigrationWire() {
     }
 
-    static ByteBuffer roundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions) {
-        return roundHeader(round, pageSize, regions, false);
-    }
-
     static ByteBuffer roundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions, boolean keyframe) {
         int len = ROUND_FIXED_LENGTH;
         List<byte[]> names = new ArrayList<>();

@@ -24,7 +24,7 @@ class MigrationWireTest {
 
     @Test
     void roundHeaderGoldenVector() {
-        ByteBuffer b = MigrationWire.roundHeader(3, 4096, List.of(new ReplicaFactory.RegionLayout("ram", 8192)));
+        ByteBuffer b = MigrationWire.roundHeader(3, 4096, List.of(new ReplicaFactory.RegionLayout("ram", 8192)), false);
         assertEquals("44574d52" + "02" + "00" + "0000" + "00000003" + "00001000" + "00000001"
                 + "0003" + "72616d" + "0000000000002000", HexFormat.of().formatHex(b.array()));
     }
@@ -47,7 +47,7 @@ class MigrationWireTest {
 
     @Property(tries = 100)
     void headerParsesOnlyWhenCompleteAtAnySplit(@ForAll @IntRange(min = 0, max = 60) int available) {
-        ByteBuffer whole = MigrationWire.roundHeader(5, 4096, LAYOUT);
+        ByteBuffer whole = MigrationWire.roundHeader(5, 4096, LAYOUT, false);
         int n = Math.min(available, whole.remaining());
         ByteBuffer part = ByteBuffer.allocate(n);
         part.put(whole.duplicate().limit(n)).flip();
@@ -71,23 +71,23 @@ class MigrationWireTest {
 
     @Test
     void hostileHeadersAreRefused() {
-        ByteBuffer wrongMagic = MigrationWire.roundHeader(0, 4096, LAYOUT);
+        ByteBuffer wrongMagic = MigrationWire.roundHeader(0, 4096, LAYOUT, false);
         wrongMagic.put(0, (byte) 'X');
         assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(wrongMagic)).code());
 
-        ByteBuffer futureVersion = MigrationWire.roundHeader(0, 4096, LAYOUT);
+        ByteBuffer futureVersion = MigrationWire.roundHeader(0, 4096, LAYOUT, false);
         futureVersion.put(4, (byte) 9);
         assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(futureVersion)).code());
 
-        ByteBuffer unknownFlag = MigrationWire.roundHeader(0, 4096, LAYOUT);
+        ByteBuffer unknownFlag = MigrationWire.roundHeader(0, 4096, LAYOUT, false);
         unknownFlag.put(5, (byte) 2);
         assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(unknownFlag)).code());
 
-        ByteBuffer tooManyRegions = MigrationWire.roundHeader(0, 4096, LAYOUT);
+        ByteBuffer tooManyRegions = MigrationWire.roundHeader(0, 4096, LAYOUT, false);
         tooManyRegions.putInt(16, 1_000_000);
         assertEquals(ErrorCode.LIMIT_EXCEEDED, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(tooManyRegions)).code());
 
-        ByteBuffer badPage = MigrationWire.roundHeader(0, 4096, LAYOUT);
+        ByteBuffer badPage = MigrationWire.roundHeader(0, 4096, LAYOUT, false);
         badPage.putInt(12, 3000);
         assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(badPage)).code());
 
