@@ -28,6 +28,7 @@ final class Baseline {
     private volatile int chainLength;
     private volatile LongIntMap contentIndex;
     private volatile LongIntMap similarIndex;
+    private volatile Splice.Index spliceIndex;
     private final AtomicInteger references = new AtomicInteger(1);
     /** LRU stamp, from a store-wide counter; guarded by the store. */
     long lastUse;
@@ -137,6 +138,37 @@ final class Baseline {
     }
 
     /**
+     * The anchor index for sub-page copies ({@link Splice}) over this baseline's non-zero pages, built on first use
+     * and kept up to date by {@link #applyPages} like {@link #similarIndex}. Only the sender builds it.
+     */
+    Splice.Index spliceIndex(long zeroHash) {
+        Splice.Index idx = spliceIndex;
+        if (idx == null) {
+            synchronized (this) {
+                idx = spliceIndex;
+                if (idx == null) {
+                    int ps = layout.pageSizeBytes;
+                    int n = pageHashes.length;
+                    long nonZero = 0;
+                    for (int p = 0; p < n; p++) {
+                        if (pageHashes[p] != zeroHash) {
+                            nonZero++;
+                        }
+                    }
+                    idx = new Splice.Index(nonZero * ps);
+                    for (int p = 0; p < n; p++) {
+                        if (pageHashes[p] != zeroHash) {
+                            idx.indexPage(store.chunk(p), store.offset(p), ps, (long) p * ps);
+                        }
+                    }
+                    spliceIndex = idx;
+                }
+            }
+        }
+        return idx;
+    }
+
+    /**
      * Replaces the pages of {@code slots} (a verified or acknowledged delta) and moves to {@code newVersion} with
      * {@code newDigest}. Caller holds the key's lock.
      */
@@ -148,6 +180,7 @@ final class Baseline {
     /** Copies slots {@code [from, to)} into their pages; ranges of one delta may be applied in parallel. */
     void applyPages(SlotPages slots, int from, int to) {
         LongIntMap similar = similarIndex;
+        Splice.Index splice = spliceIndex;
         long[] scratch = similar == null ? null : new long[layout.pageSizeBytes / Anchors.GRID_BYTES + 1];
         for (int s = from; s < to; s++) {
             long page = slots.page(s);
@@ -158,6 +191,9 @@ final class Baseline {
                 synchronized (similar) {
                     Anchors.index(similar, store.chunk(page), store.offset(page), layout.pageSizeBytes, (int) page, scratch);
                 }
+            }
+            if (splice != null) {
+                splice.indexPage(store.chunk(page), store.offset(page), layout.pageSizeBytes, page * layout.pageSizeBytes);
             }
         }
     }

@@ -214,6 +214,7 @@ final class HdeCodec implements StateCodec {
                 try {
                     b.contentIndex(zeroHash);
                     b.similarIndex(zeroHash);
+                    b.spliceIndex(zeroHash);
                 } catch (RuntimeException e) {
                     LOG.debug("prebuilding the indexes of {} failed; the next round builds them", b, e);
                 } finally {
@@ -414,9 +415,10 @@ final class HdeCodec implements StateCodec {
                 result = result(key, false, base.ref(), producedRef, layout, enc, t0);
                 long[] cc = enc.classCounts;
                 long sent = cc[PageClass.ZERO.ordinal()] + cc[PageClass.MOVED.ordinal()] + cc[PageClass.DUPLICATE.ordinal()]
-                        + cc[PageClass.XOR.ordinal()] + cc[PageClass.LITERAL.ordinal()];
+                        + cc[PageClass.XOR.ordinal()] + cc[PageClass.SPLICE.ordinal()] + cc[PageClass.LITERAL.ordinal()];
                 metrics.deltaChangedPages.add(sent);
-                metrics.deltaHits.add(cc[PageClass.MOVED.ordinal()] + cc[PageClass.DUPLICATE.ordinal()] + cc[PageClass.XOR.ordinal()]);
+                metrics.deltaHits.add(cc[PageClass.MOVED.ordinal()] + cc[PageClass.DUPLICATE.ordinal()]
+                        + cc[PageClass.XOR.ordinal()] + cc[PageClass.SPLICE.ordinal()]);
                 Double keyframeRatio = keyframeRatios.get(key);
                 if (keyframeRatio != null && keyframeRatio > 0
                         && result.encodedBytes() > settings.keyframeRatio * (layout.totalBytes / keyframeRatio)) {

@@ -539,6 +539,14 @@ final class HdeDecoder implements StateDecoder {
                     }
                     break;
                 }
+                case Wire.OP_SPLICE: {
+                    long parts = control.uleb();
+                    if (keyframe || parts == 0 || parts > pageSize) {
+                        throw Wire.corrupt("splice page " + page + " with " + parts + " parts is not allowed here");
+                    }
+                    Splice.skip(control, parts, pageSize, page);
+                    break;
+                }
                 default:
                     throw Wire.corrupt("unknown page operation " + op + " at page " + page);
             }
@@ -601,6 +609,9 @@ final class HdeDecoder implements StateDecoder {
                 case Wire.OP_XOR_FROM:
                     h = applyXor(op, control, data, page, dst, off);
                     break;
+                case Wire.OP_SPLICE:
+                    h = applySplice(control, data, page, dst, off);
+                    break;
                 default:
                     data.copyTo(dst, off, pageSize);
                     h = PageHash.hash(dst, off, pageSize);
@@ -662,6 +673,13 @@ final class HdeDecoder implements StateDecoder {
         long runs = control.uleb();
         dst.put(off, base.store.chunk(src), base.store.offset(src), pageSize);
         XorDelta.apply(dst, off, pageSize, (int) runs, control, data);
+        return PageHash.hash(dst, off, pageSize);
+    }
+
+    private long applySplice(Cursor control, Cursor data, long page, ByteBuffer dst, int off) {
+        // countSent() validated the part structure; apply() checks every source against the baseline.
+        long parts = control.uleb();
+        Splice.apply(dst, off, pageSize, page * pageSize, parts, control, data, base.store, layout.totalPages() * pageSize);
         return PageHash.hash(dst, off, pageSize);
     }
 

@@ -10,6 +10,8 @@ enum PageClass {
     MOVED("moved"),
     DUPLICATE("duplicate"),
     XOR("xor"),
+    /** Assembled from sub-page copies of the baseline plus literal bytes ({@link Splice}). */
+    SPLICE("splice"),
     LITERAL("literal"),
     /** Pages of batches sent without entropy coding because they did not compress (HDE-7a); also counted above. */
     STORED("stored");

@@ -31,7 +31,9 @@ import java.util.concurrent.Future;
  *     keyframe reads straight into the new baseline's store; a delta reads into the worker's scratch and compares with
  *     the baseline (ByteBuffer.mismatch, vectorised) so unchanged pages cost one memcmp. Each page to send is classed:
  *     zero; moved (its hash is in the baseline's content index and the bytes compare equal); XOR delta against the
- *     same-offset baseline page when that is below 3/4 page (after a sampled pre-test); else literal. A delta copies
+ *     same-offset baseline page when that is below 3/4 page (after a sampled pre-test); the same against the baseline
+ *     page sharing most content anchors (XOR_FROM); assembled from sub-page copies found anywhere in the baseline
+ *     when they save an eighth of the page (SPLICE); else literal. A delta copies
  *     every sent page into the segment's own direct chunk, which becomes part of the pending baseline.
  *  2. Resolve (coordinator, sequential, in page order as scans complete): number the sent pages (slots), find
  *     duplicates of earlier pages of the round (hash map + byte compare; the first occurrence wins, so the result does
@@ -83,6 +85,7 @@ final class RoundEncoder {
     private final LongIntMap duplicates;
     private final LongIntMap baseIndex;
     private final LongIntMap similarIndex;
+    private final Splice.Index spliceIndex;
 
     // Batch being cut.
     private final List<Segment> batchSegments = new ArrayList<>();
@@ -123,6 +126,7 @@ final class RoundEncoder {
         this.duplicates = new LongIntMap((int) Math.min(pages, 1 << 22));
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
         this.similarIndex = keyframe ? null : base.similarIndex(zeroHash);
+        this.spliceIndex = keyframe ? null : base.spliceIndex(zeroHash);
         this.digest = keyframe ? 0 : base.digest();
     }
 
@@ -356,6 +360,10 @@ final class RoundEncoder {
                     Wire.OP_XOR_FROM, similar, true)) {
                 continue;
             }
+            // Or assembled from pieces found anywhere in the baseline (sub-page copies).
+            if (trySplice(s, k, w, content, co, page)) {
+                continue;
+            }
             s.op[k] = Wire.OP_LITERAL;
         }
     }
@@ -386,6 +394,25 @@ final class RoundEncoder {
         return false;
     }
 
+    /** Codes entry {@code k} as a SPLICE when its copies save at least an eighth of the page. */
+    private boolean trySplice(Segment s, int k, Worker w, ByteBuffer content, int co, long page) {
+        content.get(co, w.newPage, 0, pageSize);
+        int ctl0 = s.xorControl.length;
+        int data0 = s.xorData.length;
+        int parts = Splice.encode(w.newPage, pageSize, page * pageSize, spliceIndex, base.store,
+                layout.totalPages() * pageSize, s.xorControl, s.xorData, pageSize - pageSize / 8);
+        if (parts < 0) {
+            return false;
+        }
+        s.op[k] = Wire.OP_SPLICE;
+        s.runs[k] = parts;
+        s.controlOffset[k] = ctl0;
+        s.controlLength[k] = s.xorControl.length - ctl0;
+        s.dataOffset[k] = data0;
+        s.dataLength[k] = s.xorData.length - data0;
+        return true;
+    }
+
     private static boolean differs(ByteBuffer a, int aOff, ByteBuffer b, int bOff, int len) {
         return a.slice(aOff, len).mismatch(b.slice(bOff, len)) >= 0;
     }
@@ -407,7 +434,7 @@ final class RoundEncoder {
             s.slot[k] = slot;
             long h = s.hash[k];
             int op = s.op[k];
-            if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_LITERAL) {
+            if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_SPLICE || op == Wire.OP_LITERAL) {
                 int prior = duplicates.size() < (1 << 21) ? duplicates.putIfAbsent(PageHash.indexKey(h), (int) slot)
                         : duplicates.get(PageHash.indexKey(h));
                 if (prior >= 0 && prior != slot && sameAsSlot(prior, s.contentChunk, s.contentOffset[k])) {
@@ -436,6 +463,7 @@ final class RoundEncoder {
             case Wire.OP_XOR:
             case Wire.OP_XOR_FROM:
                 return PageClass.XOR;
+            case Wire.OP_SPLICE: return PageClass.SPLICE;
             default: return PageClass.LITERAL;
         }
     }
@@ -457,6 +485,7 @@ final class RoundEncoder {
         switch (s.op[k]) {
             case Wire.OP_XOR:
             case Wire.OP_XOR_FROM:
+            case Wire.OP_SPLICE:
                 return OP_OVERHEAD + s.controlLength[k] + s.dataLength[k];
             case Wire.OP_LITERAL:
                 return OP_OVERHEAD + pageSize;
@@ -524,7 +553,7 @@ final class RoundEncoder {
         return frame;
     }
 
-    /** Bytes of the data stream: whole literal pages and the XOR data of delta pages. */
+    /** Bytes of the data stream: whole literal pages, the XOR data of delta pages, the literal parts of splices. */
     private int dataBytes(Segment[] segs, int[][] ranges) {
         int dataBytes = 0;
         for (int g = 0; g < segs.length; g++) {
@@ -533,7 +562,7 @@ final class RoundEncoder {
                 int op = s.op[k];
                 if (op == Wire.OP_LITERAL) {
                     dataBytes += pageSize;
-                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM) {
+                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_SPLICE) {
                     dataBytes += s.dataLength[k];
                 }
             }
@@ -582,6 +611,7 @@ final class RoundEncoder {
                 control.put(s.xorControl.array, s.controlOffset[k], s.controlLength[k]);
                 break;
             case Wire.OP_XOR:
+            case Wire.OP_SPLICE:
                 control.uleb(s.runs[k]);
                 control.put(s.xorControl.array, s.controlOffset[k], s.controlLength[k]);
                 break;
@@ -599,7 +629,7 @@ final class RoundEncoder {
                 if (op == Wire.OP_LITERAL) {
                     raw.put(p, s.contentChunk, s.contentOffset[k], pageSize);
                     p += pageSize;
-                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM) {
+                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_SPLICE) {
                     raw.put(p, s.xorData.array, s.dataOffset[k], s.dataLength[k]);
                     p += s.dataLength[k];
                 }

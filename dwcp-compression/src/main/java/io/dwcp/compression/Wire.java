@@ -7,12 +7,12 @@ import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * HDE wire format, version 1 (HDE-2). Layout tables: {@code docs/hde-wire-format.md}. Big-endian throughout.
+ * HDE wire format, version 2 (HDE-2; version 1 lacks the SPLICE op and is still read). Layout tables: {@code docs/hde-wire-format.md}. Big-endian throughout.
  *
  * <pre>
  *  0               4       5       6               8               12              16
  *  +---------------+-------+-------+---------------+---------------+---------------+
- *  | magic "HDE1"  | ver=1 | type  | flags         | frame length  | sequence      |
+ *  | magic "HDE1"  | ver=2 | type  | flags         | frame length  | sequence      |
  *  +---------------+-------+-------+---------------+---------------+---------------+
  *  | round id (u64)                | baseline id (u64)             |               ...
  *  +-------------------------------+-------------------------------+
@@ -25,7 +25,9 @@ import java.util.zip.CRC32C;
  */
 final class Wire {
     static final int MAGIC = 0x48444531; // "HDE1"
-    static final int CURRENT_VERSION = 1;
+    static final int CURRENT_VERSION = 2;
+    /** Oldest version a decoder reads: version 1 frames are version 2 frames that never use SPLICE. */
+    static final int OLDEST_READABLE_VERSION = 1;
 
     static final int TYPE_BEGIN = 1;
     static final int TYPE_BATCH = 2;
@@ -91,6 +93,7 @@ final class Wire {
     static final int OP_XOR = 4;
     static final int OP_LITERAL = 5;
     static final int OP_XOR_FROM = 6;
+    static final int OP_SPLICE = 7;
 
     private Wire() {
     }
@@ -140,8 +143,9 @@ final class Wire {
             throw corrupt("bad magic 0x" + Integer.toHexString(magic) + ", expected 0x" + Integer.toHexString(MAGIC));
         }
         int version = f.get(base + VERSION_OFFSET) & 0xFF;
-        if (version != CURRENT_VERSION) {
-            throw corrupt("unsupported HDE wire version " + version + ", this decoder reads " + CURRENT_VERSION);
+        if (version < OLDEST_READABLE_VERSION || version > CURRENT_VERSION) {
+            throw corrupt("unsupported HDE wire version " + version + ", this decoder reads " + OLDEST_READABLE_VERSION
+                    + " to " + CURRENT_VERSION);
         }
         int declared = f.getInt(base + FRAME_LENGTH_OFFSET);
         if (declared != length) {

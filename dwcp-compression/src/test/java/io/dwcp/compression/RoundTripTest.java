@@ -44,7 +44,8 @@ class RoundTripTest {
     }
 
     /** One edit step of a round: what happens to the pages of the state. */
-    enum EditKind { SPARSE_BYTES, MOVE_FROM_BASELINE, EDITED_COPY_OF_BASELINE, ZERO_PAGE, DUPLICATE_OF_EARLIER, REWRITE_RANDOM, NOTHING }
+    enum EditKind { SPARSE_BYTES, MOVE_FROM_BASELINE, EDITED_COPY_OF_BASELINE, PIECES_OF_BASELINE, ZERO_PAGE, DUPLICATE_OF_EARLIER,
+        REWRITE_RANDOM, NOTHING }
 
     static final class Edit {
         final EditKind kind;
@@ -129,6 +130,21 @@ class RoundTripTest {
                     Arrays.fill(t, off, off + len, (byte) 0);
                     System.arraycopy(base, s * pageSize, t, off, Math.min(len, slen));
                     t[off + r.nextInt(len)] ^= 0x11;
+                    break;
+                }
+                case PIECES_OF_BASELINE: {
+                    // Spans of the baseline from unaligned offsets anywhere (also across its pages), a few new bytes.
+                    int k = 0;
+                    while (k < len) {
+                        int span = Math.min(len - k, 1 + r.nextInt(pageSize));
+                        int from = r.nextInt(Math.max(1, base.length - span + 1));
+                        System.arraycopy(base, from, t, off + k, Math.min(span, base.length - from));
+                        k += span;
+                        if (k < len && r.nextBoolean()) {
+                            t[off + k] = (byte) r.nextInt();
+                            k++;
+                        }
+                    }
                     break;
                 }
                 case ZERO_PAGE:
@@ -264,6 +280,32 @@ class RoundTripTest {
         assertArrayEquals(s1, replica);
         tx.drop("similar");
         rx.drop("similar");
+    }
+
+    @Example
+    void pageAssembledFromUnalignedPiecesOfTheBaselineIsSplicedFromIt() {
+        int ps = 4096;
+        byte[] s0 = memoryLike(64 * ps, 13);
+        byte[] s1 = s0.clone();
+        int at = 30 * ps;
+        System.arraycopy(s0, 40 * ps + 123, s1, at, 1000);          // a piece of page 40
+        for (int i = 1000; i < 1100; i++) {
+            s1[at + i] = (byte) (i * 31);                            // new bytes
+        }
+        System.arraycopy(s0, 50 * ps + 777, s1, at + 1100, ps - 1100); // a piece crossing from page 50 into 51
+        byte[] replica = new byte[s0.length];
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("splice", ps, s0), EncodeOptions.keyframe());
+        DecodeResult d0 = Rounds.decode(rx, Rounds.replica("splice", ps, replica), k.frames);
+        tx.acknowledge(d0.baseline());
+        Rounds.Encoded d = Rounds.encode(tx, Rounds.state("splice", ps, s1), Rounds.against(d0.baseline()));
+        assertEquals(1L, d.result.pagesByClass().get("splice"));
+        assertEquals(0L, d.result.pagesByClass().get("literal"));
+        assertTrue(d.result.encodedBytes() < 1000, "two copies and 100 new bytes cost bytes, not a page: "
+                + d.result.encodedBytes());
+        Rounds.decode(rx, Rounds.replica("splice", ps, replica), d.frames);
+        assertArrayEquals(s1, replica);
+        tx.drop("splice");
+        rx.drop("splice");
     }
 
     @Example

@@ -22,8 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /**
- * Golden vectors of wire version 1 ({@code src/test/resources/wire/*.hex}, one frame per line; layout in
- * {@code docs/hde-wire-format.md}). The encoder must reproduce them byte for byte and the decoder must decode them.
+ * Golden vectors of wire versions 1 and 2 ({@code src/test/resources/wire/*.hex}, one frame per line; layout in
+ * {@code docs/hde-wire-format.md}). The encoder must reproduce the current version's byte for byte and the decoder
+ * must decode both (version 1 lacks only the SPLICE op).
  * Stored batches (tier LOCAL, level none) keep the vectors independent of the zstd version. Regenerate only with a
  * version bump: {@code -Dhde.golden.write=true}.
  */
@@ -74,7 +75,7 @@ class WireGoldenTest {
     }
 
     @Test
-    void encoderReproducesAndDecoderDecodesTheVersion1Vectors() throws Exception {
+    void encoderReproducesTheVersion2VectorsAndDecoderDecodesVersions1And2() throws Exception {
         HdeCodec tx = Rounds.codec(DwcpConfig.defaults(), new ManualClock(), 1);
         HdeCodec rx = Rounds.codec(DwcpConfig.defaults(), new ManualClock(), 1);
         try {
@@ -89,11 +90,11 @@ class WireGoldenTest {
             assertEquals(Long.valueOf(1), d.result.pagesByClass().get("moved"));
             assertEquals(Long.valueOf(1), d.result.pagesByClass().get("zero"));
             if (Boolean.getBoolean("hde.golden.write")) {
-                write("hde-v1-keyframe.hex", k.frames, "HDE wire v1: keyframe of 4 pages of 512 B (page, zero, duplicate, text), stored batches");
-                write("hde-v1-delta.hex", d.frames, "HDE wire v1: delta of the keyframe's state (xor, moved, unchanged, zero), stored batches");
+                write("hde-v2-keyframe.hex", k.frames, "HDE wire v2: keyframe of 4 pages of 512 B (page, zero, duplicate, text), stored batches");
+                write("hde-v2-delta.hex", d.frames, "HDE wire v2: delta of the keyframe's state (xor, moved, unchanged, zero), stored batches");
             }
-            List<byte[]> goldenKey = load("hde-v1-keyframe.hex");
-            List<byte[]> goldenDelta = load("hde-v1-delta.hex");
+            List<byte[]> goldenKey = load("hde-v2-keyframe.hex");
+            List<byte[]> goldenDelta = load("hde-v2-delta.hex");
             assertEquals(goldenKey.size(), k.frames.size());
             for (int i = 0; i < goldenKey.size(); i++) {
                 assertArrayEquals(goldenKey.get(i), k.frames.get(i), "keyframe frame " + i);
@@ -110,6 +111,11 @@ class WireGoldenTest {
                 assertArrayEquals(s0(), r);
                 Rounds.decode(fresh, Rounds.replica("golden", PS, r), goldenDelta);
                 assertArrayEquals(s1(), r);
+                byte[] r1 = new byte[4 * PS];
+                Rounds.decode(fresh, Rounds.replica("golden", PS, r1), load("hde-v1-keyframe.hex"));
+                assertArrayEquals(s0(), r1);
+                Rounds.decode(fresh, Rounds.replica("golden", PS, r1), load("hde-v1-delta.hex"));
+                assertArrayEquals(s1(), r1);
             } finally {
                 fresh.stop();
             }

@@ -41,7 +41,7 @@ public final class CompressionKeys {
             .description("Page granularity of the delta.").build();
 
     public static final ConfigKey<DataSize> BATCH_SIZE = Ranges.sizes(
-            ConfigKey.builder("dwcp.compression.batch-size", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(256)), "64KiB", "4MiB", 1)
+            ConfigKey.builder("dwcp.compression.batch-size", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(1)), "64KiB", "4MiB", 1)
             .description("Entropy-coding unit.").build();
 
     public static final ConfigKey<String> LEVEL_LOCAL = level("local", "none");

@@ -227,7 +227,7 @@ class DwcpConfigTest {
             "dwcp.transport.reconnect.initial-backoff=10s;dwcp.transport.reconnect.max-backoff=1s | initial-backoff (10s) must be ≤",
             "dwcp.tier.local-max-rtt=60ms | regional-max-rtt (50ms) must be > tier.local-max-rtt (60ms)",
             "dwcp.compression.max-age=1m | max-age (1m) must be ≥ refresh-interval (5m)",
-            "dwcp.compression.max-decoded-frame=128KiB | max-decoded-frame (128KiB) must be ≥ batch-size (256KiB)",
+            "dwcp.compression.max-decoded-frame=512KiB | max-decoded-frame (512KiB) must be ≥ batch-size (1MiB)",
             "dwcp.compression.page-size=2MiB;dwcp.compression.batch-size=3MiB | batch-size (3MiB) must be a multiple of page-size (2MiB)",
     })
     void crossKeyViolations(String settings, String expected) {
