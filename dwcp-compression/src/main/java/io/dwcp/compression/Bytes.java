@@ -1,5 +1,6 @@
 package io.dwcp.compression;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -33,6 +34,13 @@ final class Bytes {
     void put(byte[] src, int off, int len) {
         ensure(len);
         System.arraycopy(src, off, array, length, len);
+        length += len;
+    }
+
+    /** Appends {@code len} bytes of {@code src} from absolute index {@code off}. */
+    void put(ByteBuffer src, int off, int len) {
+        ensure(len);
+        src.get(off, array, length, len);
         length += len;
     }
 

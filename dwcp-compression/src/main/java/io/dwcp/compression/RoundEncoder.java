@@ -361,7 +361,7 @@ final class RoundEncoder {
                 continue;
             }
             // Or assembled from pieces found anywhere in the baseline (sub-page copies).
-            if (trySplice(s, k, w, content, co, page)) {
+            if (trySplice(s, k, content, co, page)) {
                 continue;
             }
             s.op[k] = Wire.OP_LITERAL;
@@ -395,11 +395,10 @@ final class RoundEncoder {
     }
 
     /** Codes entry {@code k} as a SPLICE when its copies save at least an eighth of the page. */
-    private boolean trySplice(Segment s, int k, Worker w, ByteBuffer content, int co, long page) {
-        content.get(co, w.newPage, 0, pageSize);
+    private boolean trySplice(Segment s, int k, ByteBuffer content, int co, long page) {
         int ctl0 = s.xorControl.length;
         int data0 = s.xorData.length;
-        int parts = Splice.encode(w.newPage, pageSize, page * pageSize, spliceIndex, base.store,
+        int parts = Splice.encode(content, co, pageSize, page * pageSize, spliceIndex, base.store,
                 layout.totalPages() * pageSize, s.xorControl, s.xorData, pageSize - pageSize / 8);
         if (parts < 0) {
             return false;

@@ -32,6 +32,11 @@ final class Splice {
     static final int WINDOW_BYTES = 64;
     static final int RATE_BITS = 6;
     static final int MIN_MATCH = 32;
+    /**
+     * Anchors without a match after which a page with no copy yet is given up: most rewritten pages have no source in
+     * the baseline, and each lookup is a cache miss in a large table.
+     */
+    static final int GIVE_UP_MISSES = 16;
     private static final int CHECK_BITS = 16;
     private static final long[] GEAR = gear();
 
@@ -114,15 +119,15 @@ final class Splice {
     }
 
     /**
-     * Encodes {@code page} ({@code n} bytes, state position {@code pagePosition}) as copies from {@code base} plus
-     * literals: the parts into {@code control} (the caller writes their count before them) and the literal bytes into
-     * {@code data}.
+     * Encodes the page at {@code src/off} ({@code n} bytes, state position {@code pagePosition}) as copies from
+     * {@code base} plus literals: the parts into {@code control} (the caller writes their count before them) and the
+     * literal bytes into {@code data}.
      *
      * @param budgetBytes give up when control + literal bytes would exceed this
      * @return the number of parts, or -1 when no copy was found or the result is over budget (the streams are then
      *     rolled back)
      */
-    static int encode(byte[] page, int n, long pagePosition, Index index, PageStore base, long baseBytes,
+    static int encode(ByteBuffer src, int off, int n, long pagePosition, Index index, PageStore base, long baseBytes,
                       Bytes control, Bytes data, int budgetBytes) {
         int ctl0 = control.length;
         int data0 = data.length;
@@ -130,60 +135,75 @@ final class Splice {
         int lit = 0;
         long expect = pagePosition;
         long h = 0;
-        for (int i = 0; i < n; i++) {
-            h = (h << 1) + GEAR[page[i] & 0xFF];
-            // Anchor test first: it is false 127 times in 128, the rest is rarely reached.
-            if (h >>> (64 - RATE_BITS) != 0 || i < lit || i < WINDOW_BYTES - 1) {
-                continue;
-            }
-            long b = index.get(h);
-            if (b < 0 || b >= baseBytes) {
-                continue;
-            }
-            long basePage = b / n;
-            ByteBuffer chunk = base.chunk(basePage);
-            int pageOff = base.offset(basePage);
-            int cb = pageOff + (int) (b - basePage * n);
-            if (chunk.get(cb) != page[i]) {
-                continue;
-            }
-            // The source stays inside the chunk holding b (chunk-local offsets below chunkEnd).
-            long chunkFirstPage = basePage - pageOff / n;
-            int chunkEnd = (int) Math.min(chunk.capacity(), (baseBytes / n - chunkFirstPage) * n);
-            int back = 0;
-            while (i - back > lit && cb - back > 0 && chunk.get(cb - back - 1) == page[i - back - 1]) {
-                back++;
-            }
-            int fwdMax = Math.min(n - i - 1, chunkEnd - cb - 1);
-            int fwd = 0;
-            if (fwdMax > 0) {
-                fwd = ByteBuffer.wrap(page, i + 1, fwdMax).slice().mismatch(chunk.slice(cb + 1, fwdMax));
-                if (fwd < 0) {
-                    fwd = fwdMax;
-                }
-            }
-            int start = i - back;
-            int end = i + 1 + fwd;
-            if (end - start < MIN_MATCH) {
-                continue;
-            }
-            long source = b - back;
-            int literal = start - lit;
-            control.uleb(literal);
-            control.uleb(end - start);
-            control.uleb(zigzag(source - (expect + literal)));
-            data.put(page, lit, literal);
-            expect = source + (end - start);
-            lit = end;
-            parts++;
-            if ((control.length - ctl0) + (data.length - data0) > budgetBytes) {
+        int misses = 0;
+        for (int w = 0; w < n; w += 8) {
+            if (parts == 0 && misses >= GIVE_UP_MISSES) {
                 break;
+            }
+            long v = src.getLong(off + w);
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                h = (h << 1) + GEAR[(int) (v >>> shift) & 0xFF];
+                // Anchor test first: false 63 times in 64.
+                if (h >>> (64 - RATE_BITS) != 0) {
+                    continue;
+                }
+                int i = w + 7 - (shift >>> 3);
+                if (i < lit || i < WINDOW_BYTES - 1) {
+                    continue;
+                }
+                long b = index.get(h);
+                if (b < 0 || b >= baseBytes) {
+                    misses++;
+                    continue;
+                }
+                long basePage = b / n;
+                ByteBuffer chunk = base.chunk(basePage);
+                int pageOff = base.offset(basePage);
+                int cb = pageOff + (int) (b - basePage * n);
+                if (chunk.get(cb) != src.get(off + i)) {
+                    misses++;
+                    continue;
+                }
+                // The source stays inside the chunk holding b (chunk-local offsets below chunkEnd).
+                long chunkFirstPage = basePage - pageOff / n;
+                int chunkEnd = (int) Math.min(chunk.capacity(), (baseBytes / n - chunkFirstPage) * n);
+                int back = 0;
+                while (i - back > lit && cb - back > 0 && chunk.get(cb - back - 1) == src.get(off + i - back - 1)) {
+                    back++;
+                }
+                int fwdMax = Math.min(n - i - 1, chunkEnd - cb - 1);
+                int fwd = 0;
+                if (fwdMax > 0) {
+                    fwd = src.slice(off + i + 1, fwdMax).mismatch(chunk.slice(cb + 1, fwdMax));
+                    if (fwd < 0) {
+                        fwd = fwdMax;
+                    }
+                }
+                int start = i - back;
+                int end = i + 1 + fwd;
+                if (end - start < MIN_MATCH) {
+                    misses++;
+                    continue;
+                }
+                long source = b - back;
+                int literal = start - lit;
+                control.uleb(literal);
+                control.uleb(end - start);
+                control.uleb(zigzag(source - (expect + literal)));
+                data.put(src, off + lit, literal);
+                expect = source + (end - start);
+                lit = end;
+                parts++;
+                if ((control.length - ctl0) + (data.length - data0) > budgetBytes) {
+                    w = n; // over budget: stop scanning
+                    break;
+                }
             }
         }
         if (parts > 0 && lit < n) {
             control.uleb(n - lit);
             control.uleb(0);
-            data.put(page, lit, n - lit);
+            data.put(src, off + lit, n - lit);
             parts++;
         }
         if (parts == 0 || (control.length - ctl0) + (data.length - data0) > budgetBytes) {

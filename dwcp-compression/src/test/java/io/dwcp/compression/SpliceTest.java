@@ -72,7 +72,7 @@ class SpliceTest {
         try (PageStore s = store(base)) {
             Bytes control = new Bytes(64);
             Bytes data = new Bytes(64);
-            int parts = Splice.encode(page, PS, 7L * PS, index(s), s, (long) PAGES * PS, control, data, PS - PS / 8);
+            int parts = Splice.encode(ByteBuffer.wrap(page), 0, PS, 7L * PS, index(s), s, (long) PAGES * PS, control, data, PS - PS / 8);
             assertTrue(parts > 0, "pieces of at least 200 random bytes are found");
             assertTrue(data.length < PS / 2, "most of the page is copied, " + data.length + " literal bytes");
             assertArrayEquals(page, apply(control, data, parts, 7L * PS, s));
@@ -87,7 +87,7 @@ class SpliceTest {
             Bytes control = new Bytes(64);
             Bytes data = new Bytes(64);
             control.put(0x55);
-            assertEquals(-1, Splice.encode(page, PS, 0, index(s), s, (long) PAGES * PS, control, data, PS - PS / 8));
+            assertEquals(-1, Splice.encode(ByteBuffer.wrap(page), 0, PS, 0, index(s), s, (long) PAGES * PS, control, data, PS - PS / 8));
             assertEquals(1, control.length);
             assertEquals(0, data.length);
         }
