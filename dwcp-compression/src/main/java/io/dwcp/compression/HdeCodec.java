@@ -175,6 +175,10 @@ final class HdeCodec implements StateCodec {
         return settings;
     }
 
+    int workerThreads() {
+        return Math.max(1, context.workerThreads());
+    }
+
     HdeMetrics metrics() {
         return metrics;
     }
@@ -214,7 +218,6 @@ final class HdeCodec implements StateCodec {
                 try {
                     b.contentIndex(zeroHash);
                     b.similarIndex(zeroHash);
-                    b.spliceIndex(zeroHash);
                 } catch (RuntimeException e) {
                     LOG.debug("prebuilding the indexes of {} failed; the next round builds them", b, e);
                 } finally {

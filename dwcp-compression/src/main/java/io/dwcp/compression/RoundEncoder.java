@@ -85,7 +85,7 @@ final class RoundEncoder {
     private final LongIntMap duplicates;
     private final LongIntMap baseIndex;
     private final LongIntMap similarIndex;
-    private final Splice.Index spliceIndex;
+    private Splice.Index spliceIndex;
 
     // Batch being cut.
     private final List<Segment> batchSegments = new ArrayList<>();
@@ -126,12 +126,14 @@ final class RoundEncoder {
         this.duplicates = new LongIntMap((int) Math.min(pages, 1 << 22));
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
         this.similarIndex = keyframe ? null : base.similarIndex(zeroHash);
-        this.spliceIndex = keyframe ? null : base.spliceIndex(zeroHash);
         this.digest = keyframe ? 0 : base.digest();
     }
 
     /** Encodes the round: BEGIN, batches, END. Blocks the calling (coordinator) thread. */
     void run() throws Exception {
+        if (!keyframe) {
+            spliceIndex = base.spliceIndex(zeroHash, executor, codec.workerThreads());
+        }
         emit(beginFrame());
         List<Segment> plan = segments();
         List<Future<Segment>> scans = new ArrayList<>(plan.size());
