@@ -149,9 +149,9 @@ final class Baseline {
      * The anchor index for sub-page copies ({@link Splice}) over this baseline's non-zero pages, built on first use
      * (the first delta against the baseline: 1.5–2 s of CPU per GiB, most of it cache misses writing the table, split
      * over {@code executor}'s threads) and
-     * kept up to date by {@link #applyPages} like {@link #similarIndex}. Not prebuilt in the background after a
-     * keyframe: that CPU would compete with whatever the caller does next. Only the sender builds it. The caller
-     * must not be one of {@code executor}'s threads.
+     * kept up to date by {@link #applyPages} like {@link #similarIndex}; usually already there, from
+     * {@link #prebuildSpliceIndex}. Only the sender builds it. The caller must not be one of {@code executor}'s
+     * threads.
      */
     Splice.Index spliceIndex(long zeroHash, ExecutorService executor, int tasks) throws InterruptedException {
         Splice.Index idx = spliceIndex;
@@ -170,16 +170,49 @@ final class Baseline {
         return idx;
     }
 
-    private Splice.Index buildSpliceIndex(long zeroHash, ExecutorService executor, int tasks) throws InterruptedException {
-        int ps = layout.pageSizeBytes;
-        int n = pageHashes.length;
+    /**
+     * Builds the sub-page index on the calling thread unless it exists, giving up (and leaving none) as soon as the
+     * caller holds the last reference: a baseline replaced or dropped meanwhile, e.g. by the next keyframe of the
+     * key, needs no index, and the CPU belongs to that next encode.
+     */
+    void prebuildSpliceIndex(long zeroHash) {
+        synchronized (this) {
+            if (spliceIndex != null) {
+                return;
+            }
+            long t0 = System.nanoTime();
+            int ps = layout.pageSizeBytes;
+            int n = pageHashes.length;
+            Splice.Index idx = new Splice.Index(nonZeroPages(zeroHash) * ps);
+            for (int p = 0; p < n; p++) {
+                if ((p & 1023) == 0 && references.get() <= 1) {
+                    LOG.debug("sub-page index of {} abandoned at page {} of {}: baseline replaced", this, p, n);
+                    return;
+                }
+                if (pageHashes[p] != zeroHash) {
+                    idx.indexPage(store.chunk(p), store.offset(p), ps, (long) p * ps, false);
+                }
+            }
+            spliceIndex = idx;
+            LOG.debug("prebuilt the sub-page index of {}: {} MiB in {} ms", this, idx.sizeBytes() >> 20,
+                    (System.nanoTime() - t0) / 1_000_000);
+        }
+    }
+
+    private long nonZeroPages(long zeroHash) {
         long nonZero = 0;
-        for (int p = 0; p < n; p++) {
-            if (pageHashes[p] != zeroHash) {
+        for (long h : pageHashes) {
+            if (h != zeroHash) {
                 nonZero++;
             }
         }
-        Splice.Index idx = new Splice.Index(nonZero * ps);
+        return nonZero;
+    }
+
+    private Splice.Index buildSpliceIndex(long zeroHash, ExecutorService executor, int tasks) throws InterruptedException {
+        int ps = layout.pageSizeBytes;
+        int n = pageHashes.length;
+        Splice.Index idx = new Splice.Index(nonZeroPages(zeroHash) * ps);
         List<Future<?>> parts = new ArrayList<>(tasks);
         int per = (n + tasks - 1) / tasks;
         for (int t = 0; t < tasks; t++) {

@@ -218,6 +218,7 @@ final class HdeCodec implements StateCodec {
                 try {
                     b.contentIndex(zeroHash);
                     b.similarIndex(zeroHash);
+                    b.prebuildSpliceIndex(zeroHash);
                 } catch (RuntimeException e) {
                     LOG.debug("prebuilding the indexes of {} failed; the next round builds them", b, e);
                 } finally {

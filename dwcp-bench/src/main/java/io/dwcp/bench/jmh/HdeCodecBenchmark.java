@@ -40,7 +40,7 @@ import java.util.Random;
 
 /**
  * Micro (BENCH-1): HDE on a {@value #WINDOW_MIB} MiB window of real guest RAM, beside plain zstd-jni at the same level
- * (the in-class baseline: 256 KiB blocks, HDE's default batch size). Not an end-to-end result; the whole-snapshot
+ * (the in-class baseline: 1 MiB blocks, HDE's default batch size). Not an end-to-end result; the whole-snapshot
  * comparison against the zstd CLI is {@code dwcp-bench/scripts/bench-hde.sh}.
  *
  * <ul>
@@ -58,7 +58,7 @@ import java.util.Random;
 public class HdeCodecBenchmark extends MicroBenchmark {
     static final int WINDOW_MIB = 64;
     private static final int WINDOW = WINDOW_MIB << 20;
-    private static final int BLOCK = 256 << 10;
+    private static final int BLOCK = 1 << 20;
 
     @Param({"corpus", "random"})
     public String data;
@@ -181,7 +181,7 @@ public class HdeCodecBenchmark extends MicroBenchmark {
         return sender.encode(s0, keyframeOptions, f -> { }).join().encodedBytes();
     }
 
-    /** Plain zstd-jni at the same level over 256 KiB blocks: the baseline for {@link #hdeKeyframe()}. */
+    /** Plain zstd-jni at the same level over 1 MiB blocks: the baseline for {@link #hdeKeyframe()}. */
     @Benchmark
     public long zstdCompress() {
         long total = 0;
