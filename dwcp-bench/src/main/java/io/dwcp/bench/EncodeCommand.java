@@ -123,6 +123,8 @@ final class EncodeCommand implements DwcpCli.Command {
                     }
                 }
                 ob.peerBaseline(receiver.baseline(key).orElseThrow());
+                // Untimed, as in a migration where it overlaps the keyframe's transfer: the sender's indexes of A.
+                sender.awaitBackgroundWork(key);
             } else {
                 ob.forceKeyframe(true);
             }

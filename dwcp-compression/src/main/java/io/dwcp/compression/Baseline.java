@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -37,6 +38,7 @@ final class Baseline {
     private volatile LongIntMap contentIndex;
     private volatile LongIntMap similarIndex;
     private volatile Splice.Index spliceIndex;
+    private final AtomicBoolean spliceIndexBuilding = new AtomicBoolean();
     private final AtomicInteger references = new AtomicInteger(1);
     /** LRU stamp, from a store-wide counter; guarded by the store. */
     long lastUse;
@@ -146,12 +148,11 @@ final class Baseline {
     }
 
     /**
-     * The anchor index for sub-page copies ({@link Splice}) over this baseline's non-zero pages, built on first use
-     * (the first delta against the baseline: 1.5–2 s of CPU per GiB, most of it cache misses writing the table, split
-     * over {@code executor}'s threads) and
-     * kept up to date by {@link #applyPages} like {@link #similarIndex}; usually already there, from
-     * {@link #prebuildSpliceIndex}. Only the sender builds it. The caller must not be one of {@code executor}'s
-     * threads.
+     * The anchor index for sub-page copies ({@link Splice}) over this baseline's non-zero pages, kept up to date by
+     * {@link #applyPages} like {@link #similarIndex}; waits for a {@link #prebuildSpliceIndex} under way, or builds it
+     * here on {@code executor}'s threads: 1.5–2 s of CPU per GiB, most of it cache misses writing the table. For
+     * callers that need it now ({@code awaitBackgroundWork}); rounds use {@link #spliceIndexIfReady}. Only the
+     * sender builds it. The caller must not be one of {@code executor}'s threads.
      */
     Splice.Index spliceIndex(long zeroHash, ExecutorService executor, int tasks) throws InterruptedException {
         Splice.Index idx = spliceIndex;
@@ -170,12 +171,33 @@ final class Baseline {
         return idx;
     }
 
+    /** The sub-page index if it is built, else null (a round does not wait for it). */
+    Splice.Index spliceIndexIfReady() {
+        return spliceIndex;
+    }
+
+    /** Whether {@link #prebuildSpliceIndex} is running. */
+    boolean spliceIndexBuilding() {
+        return spliceIndexBuilding.get();
+    }
+
     /**
      * Builds the sub-page index on the calling thread unless it exists, giving up (and leaving none) as soon as the
      * caller holds the last reference: a baseline replaced or dropped meanwhile, e.g. by the next keyframe of the
      * key, needs no index, and the CPU belongs to that next encode.
      */
     void prebuildSpliceIndex(long zeroHash) {
+        if (!spliceIndexBuilding.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            prebuildSpliceIndexLocked(zeroHash);
+        } finally {
+            spliceIndexBuilding.set(false);
+        }
+    }
+
+    private void prebuildSpliceIndexLocked(long zeroHash) {
         synchronized (this) {
             if (spliceIndex != null) {
                 return;

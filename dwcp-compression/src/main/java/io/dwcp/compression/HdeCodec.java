@@ -540,6 +540,50 @@ final class HdeCodec implements StateCodec {
         ratioForcesKeyframe.remove(key);
     }
 
+    @Override
+    public void awaitBackgroundWork(String key) throws InterruptedException {
+        if (key == null) {
+            throw new IllegalArgumentException("key must not be null");
+        }
+        Baseline b = baselines.acquire(BaselineStore.Side.SENDER, key, true);
+        if (b == null) {
+            return;
+        }
+        try {
+            long zeroHash = PageHash.zeroHash(b.layout.pageSizeBytes);
+            b.contentIndex(zeroHash);
+            b.similarIndex(zeroHash);
+            b.spliceIndex(zeroHash, workers(), workerThreads());
+        } finally {
+            b.release();
+        }
+    }
+
+    /**
+     * Starts building {@code b}'s sub-page index in the background unless it exists or a build is under way (a delta
+     * found none: the keyframe's prebuild failed or has not got that far).
+     */
+    void buildSpliceIndexInBackground(Baseline b) {
+        if (b.spliceIndexIfReady() != null || b.spliceIndexBuilding() || !b.retain()) {
+            return;
+        }
+        long zeroHash = PageHash.zeroHash(b.layout.pageSizeBytes);
+        try {
+            workers().execute(() -> {
+                try {
+                    b.prebuildSpliceIndex(zeroHash);
+                } catch (RuntimeException e) {
+                    LOG.debug("building the sub-page index of {} failed", b, e);
+                } finally {
+                    b.release();
+                }
+            });
+        } catch (RuntimeException e) {
+            b.release();
+            LOG.debug("building the sub-page index of {} not started", b, e);
+        }
+    }
+
     /** Level the next round on {@code tier} would use with {@code options} (tests). */
     int levelFor(Tier tier, EncodeOptions options) {
         return levels.choose(tier, settings.ceiling(tier), options.linkRate(), context.workerThreads(), settings.adaptiveEnabled);

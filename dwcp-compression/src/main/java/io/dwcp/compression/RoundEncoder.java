@@ -41,8 +41,9 @@ import java.util.concurrent.Future;
  *  3. Code (workers): write a batch's control and data streams, zstd them (or store them when they do not compress),
  *     and build the frame. The coordinator hands frames to the sink strictly in sequence order.
  *
- * Output depends only on the input, the baseline, the level and the clock (for the incompressible re-probe), never on
- * the number of threads or their timing.
+ * Output depends only on the input, the baseline, the level, the clock (for the incompressible re-probe) and whether
+ * the baseline's sub-page index was built yet (in the background after a keyframe; StateCodec.awaitBackgroundWork
+ * waits for it), never on the number of threads or their timing.
  */
 final class RoundEncoder {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -132,7 +133,11 @@ final class RoundEncoder {
     /** Encodes the round: BEGIN, batches, END. Blocks the calling (coordinator) thread. */
     void run() throws Exception {
         if (!keyframe) {
-            spliceIndex = base.spliceIndex(zeroHash, executor, codec.workerThreads());
+            // Built in the background after the keyframe; a round never waits for it (see awaitBackgroundWork).
+            spliceIndex = base.spliceIndexIfReady();
+            if (spliceIndex == null) {
+                codec.buildSpliceIndexInBackground(base);
+            }
         }
         emit(beginFrame());
         List<Segment> plan = segments();
@@ -363,7 +368,7 @@ final class RoundEncoder {
                 continue;
             }
             // Or assembled from pieces found anywhere in the baseline (sub-page copies).
-            if (trySplice(s, k, content, co, page)) {
+            if (spliceIndex != null && trySplice(s, k, content, co, page)) {
                 continue;
             }
             s.op[k] = Wire.OP_LITERAL;

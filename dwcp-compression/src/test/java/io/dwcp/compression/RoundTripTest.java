@@ -297,6 +297,7 @@ class RoundTripTest {
         Rounds.Encoded k = Rounds.encode(tx, Rounds.state("splice", ps, s0), EncodeOptions.keyframe());
         DecodeResult d0 = Rounds.decode(rx, Rounds.replica("splice", ps, replica), k.frames);
         tx.acknowledge(d0.baseline());
+        awaitIndexes(tx, "splice");
         Rounds.Encoded d = Rounds.encode(tx, Rounds.state("splice", ps, s1), Rounds.against(d0.baseline()));
         assertEquals(1L, d.result.pagesByClass().get("splice"));
         assertEquals(0L, d.result.pagesByClass().get("literal"));
@@ -306,6 +307,15 @@ class RoundTripTest {
         assertArrayEquals(s1, replica);
         tx.drop("splice");
         rx.drop("splice");
+    }
+
+    private static void awaitIndexes(HdeCodec codec, String key) {
+        try {
+            codec.awaitBackgroundWork(key);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 
     @Example

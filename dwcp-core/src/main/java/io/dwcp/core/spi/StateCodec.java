@@ -95,4 +95,16 @@ public interface StateCodec extends Component {
 
     /** Forgets every baseline of {@code key} (the VM is gone). */
     void drop(String key);
+
+    /**
+     * Sender side: waits until the work this codec does in the background for {@code key}'s current baseline (indexes
+     * that let later deltas find moved content) is complete, doing it on the calling thread's behalf if it has not
+     * started. Rounds never wait for that work; a delta encoded before it completes just cannot use it, so its output
+     * may be larger. For tests and benchmarks that need the same output every time. Must not be called from a
+     * codec callback. The default has no background work and returns at once.
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
+    default void awaitBackgroundWork(String key) throws InterruptedException {
+    }
 }
