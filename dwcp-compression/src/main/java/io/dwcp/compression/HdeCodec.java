@@ -218,7 +218,9 @@ final class HdeCodec implements StateCodec {
                 try {
                     b.contentIndex(zeroHash);
                     b.similarIndex(zeroHash);
-                    b.prebuildSpliceIndex(zeroHash);
+                    if (settings.spliceEnabled) {
+                        b.prebuildSpliceIndex(zeroHash);
+                    }
                 } catch (RuntimeException e) {
                     LOG.debug("prebuilding the indexes of {} failed; the next round builds them", b, e);
                 } finally {
@@ -553,7 +555,9 @@ final class HdeCodec implements StateCodec {
             long zeroHash = PageHash.zeroHash(b.layout.pageSizeBytes);
             b.contentIndex(zeroHash);
             b.similarIndex(zeroHash);
-            b.spliceIndex(zeroHash, workers(), workerThreads());
+            if (settings.spliceEnabled) {
+                b.spliceIndex(zeroHash, workers(), workerThreads());
+            }
         } finally {
             b.release();
         }
@@ -564,7 +568,7 @@ final class HdeCodec implements StateCodec {
      * found none: the keyframe's prebuild failed or has not got that far).
      */
     void buildSpliceIndexInBackground(Baseline b) {
-        if (b.spliceIndexIfReady() != null || b.spliceIndexBuilding() || !b.retain()) {
+        if (!settings.spliceEnabled || b.spliceIndexIfReady() != null || b.spliceIndexBuilding() || !b.retain()) {
             return;
         }
         long zeroHash = PageHash.zeroHash(b.layout.pageSizeBytes);

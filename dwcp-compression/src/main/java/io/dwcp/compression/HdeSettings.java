@@ -18,6 +18,7 @@ final class HdeSettings {
     final boolean enabled;
     final int batchSizeBytes;
     final boolean deltaEnabled;
+    final boolean spliceEnabled;
     final Duration refreshInterval;
     final int maxDeltaChain;
     final Duration maxAge;
@@ -35,6 +36,7 @@ final class HdeSettings {
         this.enabled = config.get(CompressionKeys.ENABLED);
         this.batchSizeBytes = (int) config.get(CompressionKeys.BATCH_SIZE).bytes();
         this.deltaEnabled = config.get(CompressionKeys.DELTA_ENABLED);
+        this.spliceEnabled = config.get(CompressionKeys.SPLICE_ENABLED);
         this.refreshInterval = config.get(CompressionKeys.REFRESH_INTERVAL);
         this.maxDeltaChain = config.get(CompressionKeys.MAX_DELTA_CHAIN);
         this.maxAge = config.get(CompressionKeys.MAX_AGE);

@@ -132,7 +132,7 @@ final class RoundEncoder {
 
     /** Encodes the round: BEGIN, batches, END. Blocks the calling (coordinator) thread. */
     void run() throws Exception {
-        if (!keyframe) {
+        if (!keyframe && codec.settings().spliceEnabled) {
             // Built in the background after the keyframe; a round never waits for it (see awaitBackgroundWork).
             spliceIndex = base.spliceIndexIfReady();
             if (spliceIndex == null) {

@@ -309,6 +309,31 @@ class RoundTripTest {
         rx.drop("splice");
     }
 
+    @Example
+    void withSpliceDisabledThePiecesGoLiteral() throws Exception {
+        int ps = 4096;
+        byte[] s0 = memoryLike(64 * ps, 13);
+        byte[] s1 = s0.clone();
+        System.arraycopy(s0, 40 * ps + 123, s1, 30 * ps, ps);
+        DwcpConfig off = DwcpConfig.builder().set("dwcp.compression.splice.enabled", "false").build();
+        HdeCodec sender = Rounds.codec(off, Clock.systemUTC(), 2);
+        try {
+            byte[] replica = new byte[s0.length];
+            Rounds.Encoded k = Rounds.encode(sender, Rounds.state("nosplice", ps, s0), EncodeOptions.keyframe());
+            DecodeResult d0 = Rounds.decode(rx, Rounds.replica("nosplice", ps, replica), k.frames);
+            sender.acknowledge(d0.baseline());
+            sender.awaitBackgroundWork("nosplice");
+            Rounds.Encoded d = Rounds.encode(sender, Rounds.state("nosplice", ps, s1), Rounds.against(d0.baseline()));
+            assertEquals(0L, d.result.pagesByClass().get("splice"));
+            assertEquals(1L, d.result.pagesByClass().get("literal"));
+            Rounds.decode(rx, Rounds.replica("nosplice", ps, replica), d.frames);
+            assertArrayEquals(s1, replica);
+        } finally {
+            sender.stop();
+            rx.drop("nosplice");
+        }
+    }
+
     private static void awaitIndexes(HdeCodec codec, String key) {
         try {
             codec.awaitBackgroundWork(key);
