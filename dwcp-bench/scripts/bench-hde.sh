@@ -6,7 +6,9 @@
 #     PAIRS       default "s1 s5 s30" (deltas against s0); the full state is always s0
 #   env: REPS (default 3) repetitions of every command, interleaved; LEVEL (default zstd:3) for HDE;
 #        THREADS (default: cores) HDE worker threads; JAVA_OPTS; OUT (default /dev/shm) for temporary zstd outputs;
-#        FULL_FAST (default "--level zstd:2 --batch-size 1MiB"; empty to skip) an extra HDE full-state row with those options.
+#        FULL_FAST (default "--level zstd:2 --batch-size 1MiB"; empty to skip) an extra HDE full-state row with those options;
+#        SPLICE (default on) HDE's sub-page copies (dwcp.compression.splice: the library's default, auto, turns them
+#        off below 4 codec threads, i.e. on this 2-core reference machine; the table header says which ran).
 #
 # Per pair it runs `dwcp encode --baseline s0 --target sN --json` (HDE: encodes, decodes with a second codec, verifies
 # byte equality; encode and decode = medians of 3 in-process runs after 1 warm-up; before each decode the receiver
@@ -22,6 +24,7 @@ DIR=${1:-/var/tmp/vmcorpus/1g}
 PAIRS=${2:-"s1 s5 s30"}
 REPS=${REPS:-3}
 LEVEL=${LEVEL:-zstd:3}
+SPLICE=${SPLICE:-on}
 FULL_FAST=${FULL_FAST-"--level zstd:2 --batch-size 1MiB"}
 THREADS=${THREADS:-$(nproc)}
 OUT=${OUT:-/dev/shm}
@@ -51,7 +54,7 @@ record() { python3 -c 'import json,sys; print(json.dumps({"name":sys.argv[1],"by
 hde() {
   local name=$1; shift
   local line
-  line=$(java $JAVA_OPTS -jar "$JAR" encode --level "$LEVEL" --threads "$THREADS" "$@" --json 2>/dev/null | tail -1)
+  line=$(java $JAVA_OPTS -jar "$JAR" encode --level "$LEVEL" --splice "$SPLICE" --threads "$THREADS" "$@" --json 2>/dev/null | tail -1)
   python3 -c 'import json,sys; d=json.loads(sys.argv[2]); d["name"]=sys.argv[1]; print(json.dumps(d))' "$name" "$line" >> "$RAW"
 }
 
@@ -76,7 +79,7 @@ done
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 cp "$RAW" "$OUT/hde-bench-$STAMP.jsonl"
-python3 - "$RAW" "$PAIRS" "$(stat -c %s "$DIR/s0.ram")" "$LEVEL" <<'PY'
+python3 - "$RAW" "$PAIRS" "$(stat -c %s "$DIR/s0.ram")" "$LEVEL, splice $SPLICE" <<'PY'
 import json, statistics, sys
 raw, pairs, n, level = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), sys.argv[4]
 rows = [json.loads(l) for l in open(raw)]

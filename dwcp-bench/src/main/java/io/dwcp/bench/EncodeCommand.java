@@ -53,11 +53,12 @@ final class EncodeCommand implements DwcpCli.Command {
     @Override
     public int run(String[] args) throws Exception {
         CliArgs a = new CliArgs(args,
-                Set.of("baseline", "target", "level", "threads", "batch-size", "page-size", "warmup", "repeat", "key"),
+                Set.of("baseline", "target", "level", "threads", "batch-size", "page-size", "warmup", "repeat", "key",
+                        "splice"),
                 Set.of("json", "help"));
         if (a.flag("help")) {
             System.err.println("usage: dwcp encode --target FILE [--baseline FILE] [--level zstd:3] [--threads N]"
-                    + " [--batch-size 1MiB] [--page-size 4KiB] [--warmup 1] [--repeat 3] [--json]");
+                    + " [--batch-size 1MiB] [--splice auto|on|off] [--page-size 4KiB] [--warmup 1] [--repeat 3] [--json]");
             return 0;
         }
         Path target = Path.of(a.require("target"));
@@ -85,6 +86,9 @@ final class EncodeCommand implements DwcpCli.Command {
                 .set(CompressionKeys.BASELINE_MAX_MEMORY, DataSize.ofBytes(cap));
         if (a.get("batch-size") != null) {
             cb.set(CompressionKeys.BATCH_SIZE, DataSize.parse(a.get("batch-size")));
+        }
+        if (a.get("splice") != null) {
+            cb.set(CompressionKeys.SPLICE, a.get("splice"));
         }
         DwcpConfig config = cb.build();
         EncodeOptions.Builder ob = EncodeOptions.builder().tier(Tier.REGIONAL);

@@ -74,7 +74,7 @@ final class HdeCodec implements StateCodec {
 
     HdeCodec(ComponentContext context, LongSupplier ids) {
         this.context = Objects.requireNonNull(context, "context");
-        this.settings = new HdeSettings(context.config());
+        this.settings = new HdeSettings(context.config(), Math.max(1, context.workerThreads()));
         this.metrics = new HdeMetrics(context.clock());
         this.baselines = new BaselineStore(settings, context.clock(), metrics);
         this.levels = new LevelController(context.clock(), settings.adjustInterval, metrics);

@@ -18,6 +18,8 @@ final class HdeSettings {
     final boolean enabled;
     final int batchSizeBytes;
     final boolean deltaEnabled;
+    /** With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads (spare cores). */
+    static final int SPLICE_AUTO_MIN_THREADS = 4;
     final boolean spliceEnabled;
     final Duration refreshInterval;
     final int maxDeltaChain;
@@ -31,12 +33,13 @@ final class HdeSettings {
     final Duration adjustInterval;
     final int maxDecodedFrameBytes;
 
-    HdeSettings(DwcpConfig config) {
+    HdeSettings(DwcpConfig config, int workerThreads) {
         this.config = config;
         this.enabled = config.get(CompressionKeys.ENABLED);
         this.batchSizeBytes = (int) config.get(CompressionKeys.BATCH_SIZE).bytes();
         this.deltaEnabled = config.get(CompressionKeys.DELTA_ENABLED);
-        this.spliceEnabled = config.get(CompressionKeys.SPLICE_ENABLED);
+        String splice = config.get(CompressionKeys.SPLICE);
+        this.spliceEnabled = splice.equals("on") || (splice.equals("auto") && workerThreads >= SPLICE_AUTO_MIN_THREADS);
         this.refreshInterval = config.get(CompressionKeys.REFRESH_INTERVAL);
         this.maxDeltaChain = config.get(CompressionKeys.MAX_DELTA_CHAIN);
         this.maxAge = config.get(CompressionKeys.MAX_AGE);

@@ -32,7 +32,7 @@ class RoundTripTest {
     @BeforeContainer
     static void start() {
         DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.batch-size", "64KiB")
-                .set("dwcp.compression.level.wan", "zstd:1").build();
+                .set("dwcp.compression.level.wan", "zstd:1").set("dwcp.compression.splice", "on").build();
         tx = Rounds.codec(config, Clock.systemUTC(), 3);
         rx = Rounds.codec(config, Clock.systemUTC(), 2);
     }
@@ -315,7 +315,7 @@ class RoundTripTest {
         byte[] s0 = memoryLike(64 * ps, 13);
         byte[] s1 = s0.clone();
         System.arraycopy(s0, 40 * ps + 123, s1, 30 * ps, ps);
-        DwcpConfig off = DwcpConfig.builder().set("dwcp.compression.splice.enabled", "false").build();
+        DwcpConfig off = DwcpConfig.builder().set("dwcp.compression.splice", "off").build();
         HdeCodec sender = Rounds.codec(off, Clock.systemUTC(), 2);
         try {
             byte[] replica = new byte[s0.length];

@@ -2,6 +2,7 @@ package io.dwcp.compression;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.config.DwcpConfig;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -12,6 +13,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -92,6 +94,15 @@ class SpliceTest {
             }
             assertArrayEquals(sequential.table, racing.table);
         }
+    }
+
+    @Example
+    void autoTurnsSpliceOnFromFourCodecThreads() {
+        DwcpConfig auto = DwcpConfig.defaults();
+        assertFalse(new HdeSettings(auto, 2).spliceEnabled);
+        assertTrue(new HdeSettings(auto, HdeSettings.SPLICE_AUTO_MIN_THREADS).spliceEnabled);
+        assertTrue(new HdeSettings(DwcpConfig.builder().set("dwcp.compression.splice", "on").build(), 1).spliceEnabled);
+        assertFalse(new HdeSettings(DwcpConfig.builder().set("dwcp.compression.splice", "off").build(), 64).spliceEnabled);
     }
 
     @Example

@@ -51,10 +51,12 @@ public final class CompressionKeys {
     public static final ConfigKey<Boolean> DELTA_ENABLED = ConfigKey.builder("dwcp.compression.delta.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description("Page and blob deltas against the key's baseline.").build();
 
-    public static final ConfigKey<Boolean> SPLICE_ENABLED = ConfigKey.builder("dwcp.compression.splice.enabled", ValueType.BOOLEAN)
-            .defaultValue(true).description("Sub-page copies from anywhere in the baseline (SPLICE). Costs the sender "
-                    + "an index of ~1/8 of the state and ~2 s of one core per GiB after each keyframe; off when CPU is "
-                    + "scarcer than link bandwidth.").build();
+    public static final ConfigKey<String> SPLICE = ConfigKey.builder("dwcp.compression.splice", ValueType.STRING)
+            .defaultValue("auto")
+            .rule("auto, on or off", v -> java.util.List.of("auto", "on", "off").contains(v))
+            .description("Sub-page copies from anywhere in the baseline (SPLICE). The sender indexes each keyframe in "
+                    + "the background: ~1/8 of the state in memory, ~2 s of one core per GiB. auto = on with 4 or more "
+                    + "codec threads, where that work does not compete with the rounds.").build();
 
     public static final ConfigKey<Duration> REFRESH_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.compression.refresh-interval", ValueType.DURATION).defaultValue(Duration.ofMinutes(5)), "1s", "24h")
@@ -117,7 +119,7 @@ public final class CompressionKeys {
             .description("Decompression-bomb guard; ≥ batch-size.").build();
 
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PAGE_SIZE, BATCH_SIZE, LEVEL_LOCAL, LEVEL_REGIONAL, LEVEL_WAN,
-            DELTA_ENABLED, SPLICE_ENABLED, REFRESH_INTERVAL, MAX_DELTA_CHAIN, MAX_AGE, PRUNE_INTERVAL, KEYFRAME_RATIO, BASELINE_MAX_MEMORY,
+            DELTA_ENABLED, SPLICE, REFRESH_INTERVAL, MAX_DELTA_CHAIN, MAX_AGE, PRUNE_INTERVAL, KEYFRAME_RATIO, BASELINE_MAX_MEMORY,
             ADAPTIVE_ENABLED, ADAPTIVE_MIN_RATIO, ADAPTIVE_REPROBE_INTERVAL, ADJUST_INTERVAL, DICTIONARY_ENABLED,
             DICTIONARY_MAX_SIZE, DICTIONARY_MAX_SAMPLES, DICTIONARY_MIN_SAMPLE, DICTIONARY_RETRAIN_INTERVAL,
             DICTIONARY_MAX_INPUT, MAX_DECODED_FRAME);

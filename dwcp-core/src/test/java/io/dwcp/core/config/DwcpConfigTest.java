@@ -95,6 +95,7 @@ class DwcpConfigTest {
             "dwcp.node-id | has space | 1–64 chars",
             "dwcp.region | r/1 | 1–64 chars",
             "dwcp.tier.pin | global | auto, local, regional or wan",
+            "dwcp.compression.splice | yes | auto, on or off",
             "dwcp.tier.local-max-rtt | 0ms | 1ms–100ms",
             "dwcp.tier.regional-max-rtt | 2s | 1ms–1s",
             "dwcp.tier.hysteresis | 0.6 | 0–0.5",
