@@ -35,6 +35,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -209,6 +210,17 @@ final class HdeCodec implements StateCodec {
      * side's cores are otherwise idle. Pinned for the build, so eviction cannot free pages under it.
      */
     private void prebuildIndexes(Baseline b) {
+        inBackground(b, "the indexes", zeroHash -> {
+            b.contentIndex(zeroHash);
+            b.similarIndex(zeroHash);
+            if (settings.spliceEnabled) {
+                b.prebuildSpliceIndex(zeroHash);
+            }
+        });
+    }
+
+    /** Runs {@code work} on a worker with {@code b} pinned; a failure only costs the round that would have used it. */
+    private void inBackground(Baseline b, String what, LongConsumer work) {
         if (!b.retain()) {
             return;
         }
@@ -216,20 +228,16 @@ final class HdeCodec implements StateCodec {
         try {
             workers().execute(() -> {
                 try {
-                    b.contentIndex(zeroHash);
-                    b.similarIndex(zeroHash);
-                    if (settings.spliceEnabled) {
-                        b.prebuildSpliceIndex(zeroHash);
-                    }
+                    work.accept(zeroHash);
                 } catch (RuntimeException e) {
-                    LOG.debug("prebuilding the indexes of {} failed; the next round builds them", b, e);
+                    LOG.debug("building {} of {} failed; a later round builds them", what, b, e);
                 } finally {
                     b.release();
                 }
             });
         } catch (RuntimeException e) {
             b.release();
-            LOG.debug("prebuilding the indexes of {} not started", b, e);
+            LOG.debug("building {} of {} not started", what, b, e);
         }
     }
 
@@ -568,23 +576,8 @@ final class HdeCodec implements StateCodec {
      * found none: the keyframe's prebuild failed or has not got that far).
      */
     void buildSpliceIndexInBackground(Baseline b) {
-        if (!settings.spliceEnabled || b.spliceIndexIfReady() != null || b.spliceIndexBuilding() || !b.retain()) {
-            return;
-        }
-        long zeroHash = PageHash.zeroHash(b.layout.pageSizeBytes);
-        try {
-            workers().execute(() -> {
-                try {
-                    b.prebuildSpliceIndex(zeroHash);
-                } catch (RuntimeException e) {
-                    LOG.debug("building the sub-page index of {} failed", b, e);
-                } finally {
-                    b.release();
-                }
-            });
-        } catch (RuntimeException e) {
-            b.release();
-            LOG.debug("building the sub-page index of {} not started", b, e);
+        if (settings.spliceEnabled && b.spliceIndexIfReady() == null && !b.spliceIndexBuilding()) {
+            inBackground(b, "the sub-page index", b::prebuildSpliceIndex);
         }
     }
 

@@ -387,13 +387,7 @@ final class RoundEncoder {
         int data0 = s.xorData.length;
         int runs = XorDelta.encode(w.oldPage, w.newPage, pageSize, s.xorControl, s.xorData, budget);
         if (runs > 0) {
-            s.op[k] = (byte) op;
-            s.ref[k] = ref;
-            s.runs[k] = runs;
-            s.controlOffset[k] = ctl0;
-            s.controlLength[k] = s.xorControl.length - ctl0;
-            s.dataOffset[k] = data0;
-            s.dataLength[k] = s.xorData.length - data0;
+            coded(s, k, op, ref, runs, ctl0, data0);
             return true;
         }
         s.xorControl.length = ctl0;
@@ -410,13 +404,19 @@ final class RoundEncoder {
         if (parts < 0) {
             return false;
         }
-        s.op[k] = Wire.OP_SPLICE;
-        s.runs[k] = parts;
+        coded(s, k, Wire.OP_SPLICE, 0, parts, ctl0, data0);
+        return true;
+    }
+
+    /** Records entry {@code k} as {@code op} with the control and data it appended from {@code ctl0} / {@code data0}. */
+    private static void coded(Segment s, int k, int op, long ref, int runs, int ctl0, int data0) {
+        s.op[k] = (byte) op;
+        s.ref[k] = ref;
+        s.runs[k] = runs;
         s.controlOffset[k] = ctl0;
         s.controlLength[k] = s.xorControl.length - ctl0;
         s.dataOffset[k] = data0;
         s.dataLength[k] = s.xorData.length - data0;
-        return true;
     }
 
     private static boolean differs(ByteBuffer a, int aOff, ByteBuffer b, int bOff, int len) {
