@@ -6,12 +6,6 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -38,7 +32,7 @@ final class Baseline {
     private volatile LongIntMap contentIndex;
     private volatile LongIntMap similarIndex;
     private volatile Splice.Index spliceIndex;
-    private final AtomicBoolean spliceIndexBuilding = new AtomicBoolean();
+    private volatile boolean spliceIndexBuilding;
     private final AtomicInteger references = new AtomicInteger(1);
     /** LRU stamp, from a store-wide counter; guarded by the store. */
     long lastUse;
@@ -147,30 +141,6 @@ final class Baseline {
         return idx;
     }
 
-    /**
-     * The anchor index for sub-page copies ({@link Splice}) over this baseline's non-zero pages, kept up to date by
-     * {@link #applyPages} like {@link #similarIndex}; waits for a {@link #prebuildSpliceIndex} under way, or builds it
-     * here on {@code executor}'s threads: 1.5–2 s of CPU per GiB, most of it cache misses writing the table. For
-     * callers that need it now ({@code awaitBackgroundWork}); rounds use {@link #spliceIndexIfReady}. Only the
-     * sender builds it. The caller must not be one of {@code executor}'s threads.
-     */
-    Splice.Index spliceIndex(long zeroHash, ExecutorService executor, int tasks) throws InterruptedException {
-        Splice.Index idx = spliceIndex;
-        if (idx == null) {
-            synchronized (this) {
-                idx = spliceIndex;
-                if (idx == null) {
-                    long t0 = System.nanoTime();
-                    idx = buildSpliceIndex(zeroHash, executor, Math.max(1, tasks));
-                    spliceIndex = idx;
-                    LOG.debug("built the sub-page index of {}: {} MiB in {} ms", this, idx.sizeBytes() >> 20,
-                            (System.nanoTime() - t0) / 1_000_000);
-                }
-            }
-        }
-        return idx;
-    }
-
     /** The sub-page index if it is built, else null (a round does not wait for it). */
     Splice.Index spliceIndexIfReady() {
         return spliceIndex;
@@ -178,46 +148,42 @@ final class Baseline {
 
     /** Whether {@link #prebuildSpliceIndex} is running. */
     boolean spliceIndexBuilding() {
-        return spliceIndexBuilding.get();
+        return spliceIndexBuilding;
     }
 
     /**
-     * Builds the sub-page index on the calling thread unless it exists, giving up (and leaving none) as soon as the
-     * caller holds the last reference: a baseline replaced or dropped meanwhile, e.g. by the next keyframe of the
-     * key, needs no index, and the CPU belongs to that next encode.
+     * Builds the sub-page index ({@link Splice}) over this baseline's non-zero pages on the calling thread unless it
+     * exists; a caller arriving during another build waits for it. 1.5–2 s of CPU per GiB, most of it cache misses
+     * writing the table. Gives up (and leaves none) as soon as the caller holds the last reference: a baseline
+     * replaced or dropped meanwhile, e.g. by the next keyframe of the key, needs no index, and the CPU belongs to that
+     * next encode. Kept up to date by {@link #applyPages} like {@link #similarIndex}. Only the sender builds it.
      */
     void prebuildSpliceIndex(long zeroHash) {
-        if (!spliceIndexBuilding.compareAndSet(false, true)) {
-            return;
-        }
-        try {
-            prebuildSpliceIndexLocked(zeroHash);
-        } finally {
-            spliceIndexBuilding.set(false);
-        }
-    }
-
-    private void prebuildSpliceIndexLocked(long zeroHash) {
         synchronized (this) {
             if (spliceIndex != null) {
                 return;
             }
-            long t0 = System.nanoTime();
-            int ps = layout.pageSizeBytes;
-            int n = pageHashes.length;
-            Splice.Index idx = new Splice.Index(nonZeroPages(zeroHash) * ps);
-            for (int p = 0; p < n; p++) {
-                if ((p & 1023) == 0 && references.get() <= 1) {
-                    LOG.debug("sub-page index of {} abandoned at page {} of {}: baseline replaced", this, p, n);
-                    return;
+            spliceIndexBuilding = true;
+            try {
+                long t0 = System.nanoTime();
+                int ps = layout.pageSizeBytes;
+                int n = pageHashes.length;
+                Splice.Index idx = new Splice.Index(nonZeroPages(zeroHash) * ps);
+                for (int p = 0; p < n; p++) {
+                    if ((p & 1023) == 0 && references.get() <= 1) {
+                        LOG.debug("sub-page index of {} abandoned at page {} of {}: baseline replaced", this, p, n);
+                        return;
+                    }
+                    if (pageHashes[p] != zeroHash) {
+                        idx.indexPage(store.chunk(p), store.offset(p), ps, (long) p * ps);
+                    }
                 }
-                if (pageHashes[p] != zeroHash) {
-                    idx.indexPage(store.chunk(p), store.offset(p), ps, (long) p * ps, false);
-                }
+                spliceIndex = idx;
+                LOG.debug("built the sub-page index of {}: {} MiB in {} ms", this, idx.sizeBytes() >> 20,
+                        (System.nanoTime() - t0) / 1_000_000);
+            } finally {
+                spliceIndexBuilding = false;
             }
-            spliceIndex = idx;
-            LOG.debug("prebuilt the sub-page index of {}: {} MiB in {} ms", this, idx.sizeBytes() >> 20,
-                    (System.nanoTime() - t0) / 1_000_000);
         }
     }
 
@@ -229,37 +195,6 @@ final class Baseline {
             }
         }
         return nonZero;
-    }
-
-    private Splice.Index buildSpliceIndex(long zeroHash, ExecutorService executor, int tasks) throws InterruptedException {
-        int ps = layout.pageSizeBytes;
-        int n = pageHashes.length;
-        Splice.Index idx = new Splice.Index(nonZeroPages(zeroHash) * ps);
-        List<Future<?>> parts = new ArrayList<>(tasks);
-        int per = (n + tasks - 1) / tasks;
-        for (int t = 0; t < tasks; t++) {
-            int from = t * per;
-            int to = Math.min(n, from + per);
-            parts.add(executor.submit(() -> {
-                for (int p = from; p < to; p++) {
-                    if (pageHashes[p] != zeroHash) {
-                        idx.indexPage(store.chunk(p), store.offset(p), ps, (long) p * ps, true);
-                    }
-                }
-            }));
-        }
-        try {
-            for (Future<?> f : parts) {
-                f.get();
-            }
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("building the splice index of " + this + " failed", e.getCause());
-        } finally {
-            for (Future<?> f : parts) {
-                f.cancel(false);
-            }
-        }
-        return idx;
     }
 
     /**
@@ -287,7 +222,7 @@ final class Baseline {
                 }
             }
             if (splice != null) {
-                splice.indexPage(store.chunk(page), store.offset(page), layout.pageSizeBytes, page * layout.pageSizeBytes, false);
+                splice.indexPage(store.chunk(page), store.offset(page), layout.pageSizeBytes, page * layout.pageSizeBytes);
             }
         }
     }

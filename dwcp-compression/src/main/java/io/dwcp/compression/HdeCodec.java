@@ -176,10 +176,6 @@ final class HdeCodec implements StateCodec {
         return settings;
     }
 
-    int workerThreads() {
-        return Math.max(1, context.workerThreads());
-    }
-
     HdeMetrics metrics() {
         return metrics;
     }
@@ -564,7 +560,7 @@ final class HdeCodec implements StateCodec {
             b.contentIndex(zeroHash);
             b.similarIndex(zeroHash);
             if (settings.spliceEnabled) {
-                b.spliceIndex(zeroHash, workers(), workerThreads());
+                b.prebuildSpliceIndex(zeroHash);
             }
         } finally {
             b.release();

@@ -2,8 +2,6 @@ package io.dwcp.compression;
 
 import io.dwcp.core.DwcpException;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
@@ -64,14 +62,11 @@ final class Splice {
     }
 
     /**
-     * Anchor → baseline byte position, direct-mapped; a later position replaces an earlier one. The parallel build
-     * keeps the highest position of each entry with compare-and-set, so its result equals a sequential build's and
-     * the encoder's output stays independent of thread timing.
+     * Anchor → baseline byte position, direct-mapped; a later entry replaces an earlier one. Built on one thread (in
+     * page order), so the encoder's output does not depend on thread timing.
      */
     static final class Index {
-        private static final VarHandle ENTRY = MethodHandles.arrayElementVarHandle(long[].class);
-        /** Entries: position << 16 | check bits, -1 when empty. Package-private for tests. */
-        final long[] table;
+        private final long[] table;
         private final int mask;
 
         /** An index sized for about {@code bytes} of non-zero baseline content (capped at 2^24 entries, 128 MiB). */
@@ -95,21 +90,6 @@ final class Splice {
             table[slot(h)] = position << CHECK_BITS | check(h);
         }
 
-        /** {@link #put} for builders racing on one table: the highest position wins, whatever the order. */
-        void putHighest(long h, long position) {
-            int i = slot(h);
-            long e = position << CHECK_BITS | check(h);
-            for (;;) {
-                long old = (long) ENTRY.getVolatile(table, i);
-                if (old >= 0 && old >>> CHECK_BITS >= position) {
-                    return;
-                }
-                if (ENTRY.compareAndSet(table, i, old, e)) {
-                    return;
-                }
-            }
-        }
-
         /** The baseline position last recorded for anchor hash {@code h}, or -1. */
         long get(long h) {
             long e = table[slot(h)];
@@ -123,11 +103,8 @@ final class Splice {
             return 8L * table.length;
         }
 
-        /**
-         * Records the anchors of the baseline page at {@code chunk/off}, which holds state bytes from
-         * {@code pagePosition}; {@code concurrent} when other threads index other pages of the same table meanwhile.
-         */
-        void indexPage(ByteBuffer chunk, int off, int pageSizeBytes, long pagePosition, boolean concurrent) {
+        /** Records the anchors of the baseline page at {@code chunk/off}, which holds state bytes from {@code pagePosition}. */
+        void indexPage(ByteBuffer chunk, int off, int pageSizeBytes, long pagePosition) {
             long h = 0;
             for (int i = 0; i < pageSizeBytes; i += 8) {
                 long v = chunk.getLong(off + i);
@@ -135,11 +112,7 @@ final class Splice {
                     h = (h << 1) + GEAR[(int) (v >>> b) & 0xFF];
                     int pos = i + 7 - (b >>> 3);
                     if (isAnchor(h) && pos >= WINDOW_BYTES - 1) {
-                        if (concurrent) {
-                            putHighest(h, pagePosition + pos);
-                        } else {
-                            put(h, pagePosition + pos);
-                        }
+                        put(h, pagePosition + pos);
                     }
                 }
             }

@@ -39,7 +39,7 @@ class SpliceTest {
     private static Splice.Index index(PageStore s) {
         Splice.Index idx = new Splice.Index((long) PAGES * PS);
         for (int p = 0; p < PAGES; p++) {
-            idx.indexPage(s.chunk(p), s.offset(p), PS, (long) p * PS, p % 2 == 0);
+            idx.indexPage(s.chunk(p), s.offset(p), PS, (long) p * PS);
         }
         return idx;
     }
@@ -78,21 +78,6 @@ class SpliceTest {
             assertTrue(parts > 0, "pieces of at least 200 random bytes are found");
             assertTrue(data.length < PS / 2, "most of the page is copied, " + data.length + " literal bytes");
             assertArrayEquals(page, apply(control, data, parts, 7L * PS, s));
-        }
-    }
-
-    @Example
-    void aParallelBuildInAnyOrderEqualsTheSequentialOne() {
-        try (PageStore s = store(baseline(8))) {
-            Splice.Index sequential = new Splice.Index((long) PAGES * PS);
-            for (int p = 0; p < PAGES; p++) {
-                sequential.indexPage(s.chunk(p), s.offset(p), PS, (long) p * PS, false);
-            }
-            Splice.Index racing = new Splice.Index((long) PAGES * PS);
-            for (int p = PAGES - 1; p >= 0; p--) {
-                racing.indexPage(s.chunk(p), s.offset(p), PS, (long) p * PS, true);
-            }
-            assertArrayEquals(sequential.table, racing.table);
         }
     }
 
