@@ -446,7 +446,16 @@ final class HdeCodec implements StateCodec {
         metrics.encoded(result.inputBytes(), result.encodedBytes());
         metrics.encodeRounds.increment();
         metrics.encodeCpuNanos.add(enc.cpuNanos);
-        levels.observeRatio(result.ratio());
+        // The level is sized by what zstd itself must take in per wire byte, not by the state ratio: unchanged pages
+        // of a delta never reach zstd, and a state ratio of 500 would ask for a level fast enough for 500x the link.
+        if (enc.encodedBytes > 0 && enc.offeredBytes > 0) {
+            levels.observeRatio(level, (double) enc.offeredBytes / enc.encodedBytes);
+        }
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("{} round of {}: level {}, {} B offered to the compressor, {} B encoded, state ratio {}",
+                    result.keyframe() ? "keyframe" : "delta", key, level, enc.offeredBytes, enc.encodedBytes,
+                    String.format("%.1f", result.ratio()));
+        }
         baselines.pruneIfDue();
         safeProgress(options, layout.totalBytes);
         return result;

@@ -9,14 +9,30 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * Chooses the zstd level of a round (HDE-6, HDE-7b). The tier gives a ceiling ({@code level.<tier>}); with a link
- * rate the controller takes the highest level at or below the ceiling whose expected encode throughput keeps the
- * codec faster than the link: {@code speed(level) × threads ≥ linkRate × ratio}, where the link carries encoded
- * bytes, so at ratio r the encoder must take in r times the link rate. Without a link rate the ceiling is used.
+ * Chooses the zstd level of a round (HDE-6, HDE-7). The tier gives a ceiling ({@code level.<tier>}). With a link
+ * rate the controller takes, among the levels at or below the ceiling that keep the codec faster than the link, the
+ * one with the least compress + transfer + decompress time per state byte (HDE-7c):
+ * <pre>
+ *   feasible(l):  speed(l) × threads ≥ linkRate × ratio(l)
+ *   cost(l)    =  1 / speed(l)  +  1 / (ratio(l) × linkRate)  +  1 / decodeSpeed(l)
+ * </pre>
+ * The link carries encoded bytes, so at ratio r the compressor must take in r times the link rate. Here r is the
+ * compressor's own ratio (batch payload bytes offered to zstd ÷ encoded bytes), not the state ratio: pages a delta
+ * leaves out (unchanged, moved, zero) cost no zstd time, and sizing by the state ratio (hundreds for a quiet round)
+ * would pick the fastest, weakest level for exactly the rounds whose few changed pages deserve a good one.
  *
- * <p>Speeds start from a table of zstd's per-core speeds on memory-like data and are replaced by measurements: each
- * compressed batch reports its input bytes and thread CPU time, folded into a per-level moving average. The choice
- * for a tier is recomputed at most once per {@code adjust-interval}, so the level does not flap within a migration.
+ * <p>Why the cost counts one core's compress time although batches run on {@code threads} workers: a migration's
+ * CPU is taken from the guests (sender) or the other end's work (receiver), so a core-second is weighed like a second
+ * of link time. The effect is that levels above 2, which buy a few per cent of ratio on memory pages for 1.4–3× the
+ * CPU, are chosen only on links slow enough to pay for them (on guest RAM: zstd:2 at 1 Gbit/s and 400 Mbit/s,
+ * zstd:3–4 at 50 Mbit/s, the ceiling at a few Mbit/s); without a link rate the ceiling is used.
+ *
+ * <p>The shapes of speed and ratio across levels come from a measurement (below); the controller scales them by two
+ * factors learnt from this codec's own batches: measured speed ÷ table speed at the level used (thread CPU time), and
+ * measured compressor ratio ÷ table ratio. Scaling every level by one factor, instead of keeping a separate estimate
+ * per level, keeps a level measured under CPU contention from looking slower than the untried levels beside it. The
+ * choice for a tier is recomputed at most once per {@code adjust-interval}, so the level does not flap within a
+ * migration.
  *
  * <p>Level words: {@code none} is 0 (stored batches), {@code lz4} maps to zstd level -1 (no LZ4 library is bundled;
  * zstd's fast levels are in LZ4's speed class), {@code zstd:N} is N. Thread-safe.
@@ -24,25 +40,39 @@ import java.util.Optional;
 final class LevelController {
     static final int MIN_LEVEL = -7;
     static final int MAX_LEVEL = 19;
-    /** Initial per-core encode speeds in MB/s for levels -7 … 19 (index = level - MIN_LEVEL; index 7 = level 0 unused). */
-    private static final double[] INITIAL_MBPS = {
-        1100, 1000, 950, 900, 850, 800, 700, 0, 500, 420, 330, 260, 160, 120, 100, 80, 60, 45, 38, 30, 24, 18, 12, 8, 6, 4, 3};
+    /*
+     * Per-core encode MB/s, decode MB/s and ratio relative to level 3, for levels -7 … 19 (index = level - MIN_LEVEL;
+     * index 7 = level 0, unused). Measured with the zstd 1.5.4 CLI, one thread, 1 MiB blocks, on the first 256 MiB of
+     * a real guest RAM snapshot (vmcorpus s0): `zstd -bN -i1 -T1 -B1048576` and `zstd -b1 --fast=N`. Levels -6, -4,
+     * 8, 10, 11 and 13-18 are interpolated; 15 and 19 come from a 64 MiB slice. Ratios at level 3: 4.78 (1 is 3.58,
+     * 2 is 4.57, 9 is 5.12).
+     */
+    private static final double[] ENCODE_MBPS = {
+        933, 860, 792, 740, 686, 658, 609, 0, 509, 505, 356, 319, 177, 137, 107, 90, 82, 70, 62, 55, 30, 20, 13, 8, 6,
+        4.5, 3.7};
+    private static final double[] DECODE_MBPS = {
+        2536, 2380, 2222, 2090, 1955, 1947, 1849, 0, 1451, 1676, 1655, 1655, 1642, 1730, 1739, 1765, 1792, 1770, 1745,
+        1719, 1719, 1719, 1719, 1600, 1500, 1400, 1357};
+    private static final double[] RELATIVE_RATIO = {
+        0.520, 0.520, 0.519, 0.527, 0.536, 0.577, 0.611, 0, 0.749, 0.956, 1.000, 1.007, 1.039, 1.061, 1.067, 1.069,
+        1.071, 1.072, 1.073, 1.076, 1.076, 1.077, 1.077, 1.09, 1.11, 1.14, 1.177};
+    /** Weight of one observation in the moving averages. */
+    private static final double LEARNING_RATE = 0.1;
 
     private final Clock clock;
     private final Duration adjustInterval;
-    private final double[] bytesPerNano = new double[INITIAL_MBPS.length];
     private final int[] chosen = new int[Tier.values().length];
     private final Instant[] chosenAt = new Instant[Tier.values().length];
     private final HdeMetrics metrics;
-    private double ratioEstimate = 3.0;
+    /** Measured ÷ table encode speed, over all levels used. */
+    private double speedFactor = 1.0;
+    /** Compressor ratio at level 3 implied by the measurements (measured ratio ÷ relative ratio of the level used). */
+    private double ratioAtLevel3 = 3.0;
 
     LevelController(Clock clock, Duration adjustInterval, HdeMetrics metrics) {
         this.clock = clock;
         this.adjustInterval = adjustInterval;
         this.metrics = metrics;
-        for (int i = 0; i < INITIAL_MBPS.length; i++) {
-            bytesPerNano[i] = INITIAL_MBPS[i] / 1000.0;
-        }
     }
 
     /** Parses a level word; {@code none} → 0. */
@@ -73,17 +103,7 @@ final class LevelController {
                     && chosen[tier.ordinal()] != 0) {
                 level = chosen[tier.ordinal()];
             } else {
-                double needBytesPerNano = linkRate.get().bytesPerSecond() * Math.max(1.0, ratioEstimate) / 1e9;
-                level = MIN_LEVEL;
-                for (int l = ceiling; l >= MIN_LEVEL; l--) {
-                    if (l == 0) {
-                        continue;
-                    }
-                    if (bytesPerNano[l - MIN_LEVEL] * Math.max(1, threads) >= needBytesPerNano) {
-                        level = l;
-                        break;
-                    }
-                }
+                level = cheapestFeasible(ceiling, linkRate.get().bytesPerSecond() / 1e9, threads);
                 chosenAt[tier.ordinal()] = now;
             }
         }
@@ -95,25 +115,56 @@ final class LevelController {
         return level;
     }
 
-    /** Folds one compressed batch into the speed estimate of {@code level}. */
+    /** The feasible level at or below {@code ceiling} with the least cost; the fastest level when none is feasible. */
+    private int cheapestFeasible(int ceiling, double linkBytesPerNano, int threads) {
+        int best = MIN_LEVEL;
+        double bestCost = Double.POSITIVE_INFINITY;
+        for (int l = MIN_LEVEL; l <= ceiling; l++) {
+            if (l == 0) {
+                continue;
+            }
+            double speed = speed(l);
+            double ratio = ratio(l);
+            if (speed * Math.max(1, threads) < linkBytesPerNano * ratio) {
+                continue;
+            }
+            double cost = 1 / speed + 1 / (ratio * linkBytesPerNano) + 1 / (DECODE_MBPS[l - MIN_LEVEL] / 1000.0);
+            if (cost < bestCost) {
+                bestCost = cost;
+                best = l;
+            }
+        }
+        return best;
+    }
+
+    /** Folds one compressed batch (its input bytes and thread CPU time at {@code level}) into the speed estimate. */
     synchronized void observe(int level, long inputBytes, long cpuNanos) {
         if (level == 0 || cpuNanos <= 0 || inputBytes < 4096) {
             return;
         }
-        int i = level - MIN_LEVEL;
-        double sample = (double) inputBytes / cpuNanos;
-        bytesPerNano[i] = 0.9 * bytesPerNano[i] + 0.1 * sample;
+        double measured = (double) inputBytes / cpuNanos;
+        double table = ENCODE_MBPS[level - MIN_LEVEL] / 1000.0;
+        speedFactor = (1 - LEARNING_RATE) * speedFactor + LEARNING_RATE * (measured / table);
     }
 
-    /** Folds the ratio of a finished round into the estimate used to size the level. */
-    synchronized void observeRatio(double ratio) {
-        if (Double.isFinite(ratio) && ratio > 0) {
-            ratioEstimate = 0.7 * ratioEstimate + 0.3 * Math.min(ratio, 1000);
+    /**
+     * Folds a finished round's compressor ratio (bytes offered to zstd ÷ encoded bytes) at {@code level} into the
+     * ratio estimate.
+     */
+    synchronized void observeRatio(int level, double ratio) {
+        if (level != 0 && Double.isFinite(ratio) && ratio > 0) {
+            double atLevel3 = Math.min(ratio, 1000) / RELATIVE_RATIO[level - MIN_LEVEL];
+            ratioAtLevel3 = 0.7 * ratioAtLevel3 + 0.3 * atLevel3;
         }
     }
 
-    /** Current speed estimate in bytes per nanosecond per thread (tests, diagnostics). */
+    /** Current encode speed estimate of {@code level} in bytes per nanosecond per thread. */
     synchronized double speed(int level) {
-        return bytesPerNano[level - MIN_LEVEL];
+        return ENCODE_MBPS[level - MIN_LEVEL] / 1000.0 * speedFactor;
+    }
+
+    /** Current compressor ratio estimate of {@code level}. */
+    synchronized double ratio(int level) {
+        return ratioAtLevel3 * RELATIVE_RATIO[level - MIN_LEVEL];
     }
 }

@@ -80,6 +80,8 @@ final class RoundEncoder {
     final long[] classCounts = new long[PageClass.values().length];
     long digest;
     long encodedBytes;
+    /** Uncompressed bytes of all BATCH payloads (data + control streams): what zstd was offered. */
+    long offeredBytes;
     long cpuNanos;
     private int sequence;
     private long nextSlot;
@@ -210,6 +212,9 @@ final class RoundEncoder {
 
     private void emit(byte[] frame) throws Exception {
         encodedBytes += frame.length;
+        if (frame[Wire.TYPE_OFFSET] == Wire.TYPE_BATCH) {
+            offeredBytes += ByteBuffer.wrap(frame).getInt(Wire.BATCH_RAW_LENGTH_OFFSET) & 0xFFFFFFFFL;
+        }
         sink.accept(ByteBuffer.wrap(frame));
     }
 

@@ -93,13 +93,38 @@ class CodecLifecycleTest {
             assertEquals(9, c.levelFor(Tier.WAN, EncodeOptions.keyframe()), "WAN ceiling zstd:9");
             assertEquals(3, c.levelFor(Tier.REGIONAL, EncodeOptions.keyframe()), "REGIONAL ceiling zstd:3");
             assertEquals(0, c.levelFor(Tier.LOCAL, EncodeOptions.keyframe()), "LOCAL ceiling none = stored");
-            int slowLink = c.levelFor(Tier.WAN, EncodeOptions.builder().linkRate(DataRate.parse("50Mbit/s")).build());
-            assertEquals(9, slowLink, "a slow link leaves time for the ceiling level");
+            int slowLink = c.levelFor(Tier.WAN, EncodeOptions.builder().linkRate(DataRate.parse("1Mbit/s")).build());
+            assertEquals(9, slowLink, "a very slow link pays for the ceiling level");
             HdeCodec c2 = Rounds.codec(DwcpConfig.defaults(), new ManualClock(), 2);
             int fastLink = c2.levelFor(Tier.WAN, EncodeOptions.builder().linkRate(DataRate.parse("10Gbit/s")).build());
             assertTrue(fastLink < 3, "a 10 Gbit/s link needs a fast level, got " + fastLink);
             c2.stop();
         } finally {
+            c.stop();
+        }
+    }
+
+    @Test
+    void aQuietDeltaTeachesTheCompressorRatioNotTheStateRatio() throws Exception {
+        HdeCodec c = Rounds.codec(DwcpConfig.defaults(), new ManualClock(), 2);
+        String key = "quiet";
+        try {
+            byte[] s0 = new byte[256 * 4096];
+            Random rnd = new Random(7);
+            for (int i = 0; i < s0.length; i++) {
+                s0[i] = (byte) ('a' + rnd.nextInt(8));         // text-like: compresses about 2.5x
+            }
+            Rounds.Encoded k = Rounds.encode(c, Rounds.state(key, 4096, s0), EncodeOptions.keyframe());
+            c.acknowledge(k.result.produced());
+            byte[] s1 = s0.clone();
+            s1[10 * 4096 + 7] ^= 1;
+            s1[99 * 4096 + 7] ^= 1;
+            Rounds.Encoded d = Rounds.encode(c, Rounds.state(key, 4096, s1), Rounds.against(k.result.produced()));
+            assertTrue(d.result.ratio() > 500, "the state ratio of this round: " + d.result.ratio());
+            // Two XOR pages offered to zstd, a few hundred bytes out: a compressor ratio of tens, not hundreds.
+            assertTrue(c.levels().ratio(3) < 30, "ratio estimate " + c.levels().ratio(3));
+        } finally {
+            c.drop(key);
             c.stop();
         }
     }

@@ -83,7 +83,9 @@ public final class CompressionKeys {
             .description("LRU cap over the baselines of all keys.").build();
 
     public static final ConfigKey<Boolean> ADAPTIVE_ENABLED = ConfigKey.builder("dwcp.compression.adaptive.enabled", ValueType.BOOLEAN)
-            .defaultValue(true).description("Adaptive level and incompressible bypass.").build();
+            .defaultValue(true).description("Adaptive level (with a link rate: the least compress + transfer + decompress "
+                    + "time among the levels up to the tier's ceiling that keep up with the link) and incompressible "
+                    + "bypass.").build();
 
     public static final ConfigKey<Double> ADAPTIVE_MIN_RATIO = Ranges.doubles(
             ConfigKey.builder("dwcp.compression.adaptive.min-ratio", ValueType.DOUBLE).defaultValue(1.1), 1.0, 10)

@@ -1,0 +1,80 @@
+package io.dwcp.compression;
+
+import io.dwcp.core.DataRate;
+import io.dwcp.core.Tier;
+import io.dwcp.core.testing.ManualClock;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The level choice: least compress + transfer + decompress time among levels that keep up with the link (HDE-7). */
+class LevelControllerTest {
+    private static LevelController controller() {
+        ManualClock clock = new ManualClock();
+        return new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock));
+    }
+
+    private static int level(String ceiling, String link) {
+        return controller().choose(Tier.WAN, ceiling, Optional.of(DataRate.parse(link)), 2, true);
+    }
+
+    @Test
+    void slowerLinksGetStrongerLevels() {
+        assertEquals(9, level("zstd:9", "1Mbit/s"), "a few Mbit/s pays for the ceiling");
+        int at50 = level("zstd:9", "50Mbit/s");
+        assertTrue(at50 == 3 || at50 == 4, "50 Mbit/s: a middle level, got " + at50);
+        assertEquals(2, level("zstd:9", "400Mbit/s"), "levels above 2 cost more CPU than they save link time");
+        assertEquals(2, level("zstd:9", "1Gbit/s"));
+        assertEquals(LevelController.MIN_LEVEL, level("zstd:9", "10Gbit/s"), "no level keeps up: the fastest");
+    }
+
+    @Test
+    void neverAboveTheCeiling() {
+        assertEquals(1, level("zstd:1", "1Mbit/s"));
+        assertTrue(level("lz4", "1Mbit/s") <= -1);
+    }
+
+    @Test
+    void levelOneIsNeverChosenOverTwoAtTheSameSpeed() {
+        for (String link : new String[] {"10Mbit/s", "100Mbit/s", "400Mbit/s", "1Gbit/s", "2Gbit/s"}) {
+            assertTrue(level("zstd:9", link) != 1, link);
+        }
+    }
+
+    @Test
+    void aSlowMeasuredCompressorMovesToFasterLevels() {
+        LevelController c = controller();
+        long input = 1 << 20;
+        for (int i = 0; i < 100; i++) {
+            // A quarter of the table's speed at level 2 (e.g. cores shared with other work).
+            c.observe(2, input, (long) (input / (c.speed(2) / 4)));
+        }
+        int level = c.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Gbit/s")), 2, true);
+        assertTrue(level < 2, "got " + level);
+    }
+
+    @Test
+    void ratiosAreLearntPerLevelShape() {
+        LevelController c = controller();
+        for (int i = 0; i < 50; i++) {
+            c.observeRatio(3, 4.78);
+        }
+        assertEquals(4.78, c.ratio(3), 0.01);
+        assertEquals(4.57, c.ratio(2), 0.01, "level 2's ratio follows the measured shape");
+        assertTrue(c.ratio(9) > c.ratio(3) && c.ratio(-1) < c.ratio(1));
+    }
+
+    @Test
+    void theChoiceHoldsForTheAdjustInterval() {
+        ManualClock clock = new ManualClock();
+        LevelController c = new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock));
+        assertEquals(2, c.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Gbit/s")), 2, true));
+        assertEquals(2, c.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Mbit/s")), 2, true), "held");
+        clock.advance(Duration.ofSeconds(31));
+        assertEquals(9, c.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Mbit/s")), 2, true), "re-chosen");
+    }
+}
