@@ -33,6 +33,17 @@ class LevelControllerTest {
     }
 
     @Test
+    void everyLevelHasAnEstimate() {
+        LevelController c = controller();
+        for (int l = LevelController.MIN_LEVEL; l <= LevelController.MAX_LEVEL; l++) {
+            if (l != 0) {
+                assertTrue(c.speed(l) > 0 && c.ratio(l) > 0, "level " + l);
+            }
+        }
+        assertEquals(19, level("zstd:19", "100kbit/s"), "on a very slow link only the ratio counts");
+    }
+
+    @Test
     void neverAboveTheCeiling() {
         assertEquals(1, level("zstd:1", "1Mbit/s"));
         assertTrue(level("lz4", "1Mbit/s") <= -1);
