@@ -56,6 +56,9 @@ final class LevelController {
     private static final double[] RELATIVE_RATIO = {
         0.520, 0.520, 0.519, 0.527, 0.536, 0.577, 0.611, 0, 0.749, 0.956, 1.000, 1.007, 1.039, 1.061, 1.067, 1.069,
         1.071, 1.072, 1.073, 1.076, 1.076, 1.077, 1.077, 1.09, 1.11, 1.14, 1.177};
+    /** Bounds of one speed observation relative to the table. */
+    static final double MIN_SPEED_FACTOR = 0.25;
+    static final double MAX_SPEED_FACTOR = 2.0;
     /** Weight of one observation in the moving averages. */
     private static final double LEARNING_RATE = 0.1;
 
@@ -144,7 +147,10 @@ final class LevelController {
         }
         double measured = (double) inputBytes / cpuNanos;
         double table = ENCODE_MBPS[level - MIN_LEVEL] / 1000.0;
-        speedFactor = (1 - LEARNING_RATE) * speedFactor + LEARNING_RATE * (measured / table);
+        // Clamped: a batch of XOR deltas (mostly zeros) compresses several times faster than pages, and one such
+        // round must not make every level look cheap for the next keyframe.
+        double sample = Math.max(MIN_SPEED_FACTOR, Math.min(MAX_SPEED_FACTOR, measured / table));
+        speedFactor = (1 - LEARNING_RATE) * speedFactor + LEARNING_RATE * sample;
     }
 
     /**

@@ -69,6 +69,18 @@ class LevelControllerTest {
     }
 
     @Test
+    void oneObservationMovesTheSpeedsABoundedStep() {
+        LevelController c = controller();
+        double before = c.speed(3);
+        c.observe(3, 1 << 20, 1);                      // 1 MiB in 1 ns: a clock glitch or all-zero data
+        assertTrue(c.speed(3) <= before * (1 + 0.1 * LevelController.MAX_SPEED_FACTOR), "got " + c.speed(3));
+        for (int i = 0; i < 200; i++) {
+            c.observe(3, 1 << 20, 1);
+        }
+        assertEquals(before * LevelController.MAX_SPEED_FACTOR, c.speed(3), before * 0.01);
+    }
+
+    @Test
     void ratiosAreLearntPerLevelShape() {
         LevelController c = controller();
         for (int i = 0; i < 50; i++) {
