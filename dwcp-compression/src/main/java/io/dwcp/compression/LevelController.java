@@ -24,8 +24,9 @@ import java.util.Optional;
  * <p>Why the cost counts one core's compress time although batches run on {@code threads} workers: a migration's
  * CPU is taken from the guests (sender) or the other end's work (receiver), so a core-second is weighed like a second
  * of link time. The effect is that levels above 2, which buy a few per cent of ratio on memory pages for 1.4–3× the
- * CPU, are chosen only on links slow enough to pay for them (on guest RAM: zstd:2 at 1 Gbit/s and 400 Mbit/s,
- * zstd:3–4 at 50 Mbit/s, the ceiling at a few Mbit/s); without a link rate the ceiling is used.
+ * CPU, are chosen only on links slow enough to pay for them (with two threads and the initial estimates: zstd:2
+ * from about 150 Mbit/s to 2 Gbit/s, zstd:3 near 100 Mbit/s, zstd:4 near 50 Mbit/s, the ceiling at a few Mbit/s);
+ * without a link rate the ceiling is used.
  *
  * <p>The shapes of speed and ratio across levels come from a measurement (below); the controller scales them by two
  * factors learnt from this codec's own batches: measured speed ÷ table speed at the level used (thread CPU time), and
