@@ -146,6 +146,34 @@ class MigrationEndToEndTest {
     }
 
     @Test
+    void aReplicaOverwrittenBetweenRoundsFailsTheDeltaDigestAndTheRoundIsResentFull(@TempDir Path dir) throws Exception {
+        // The receiver's baseline shares the replica file's pages (a keyframe is decoded in place), so writing the
+        // file behind the receiver's back changes its baseline: the next delta must not verify, and the sender must
+        // recover with a keyframe.
+        DwcpManager receiverNode = node(2);
+        TransportListener listener = receiver(receiverNode, dir);
+        DwcpManager senderNode = node(2);
+        ByteBuffer ram = ByteBuffer.allocateDirect(SIZE);
+        SyntheticVm.fill(ram, 21);
+        try (MigrationSender sender = senderNode.openMigration(listener.localAddress()).join()) {
+            assertTrue(sender.sendRound(state(ram), null).keyframe());
+            try (FileChannel ch = FileChannel.open(dir.resolve(KEY), StandardOpenOption.WRITE)) {
+                ByteBuffer junk = ByteBuffer.allocate(SIZE);
+                new java.util.Random(3).nextBytes(junk.array());
+                ch.write(junk, 0);
+            }
+            SyntheticVm.dirty(ram, 22, 0.05);
+            RoundReport r = sender.sendRound(state(ram), null);
+            assertTrue(r.keyframe(), "the delta cannot verify against the overwritten pages: resent as a keyframe");
+            assertTrue(r.fallback());
+            assertReplicaEquals(ram, dir.resolve(KEY));
+            SyntheticVm.dirty(ram, 23, 0.05);
+            assertFalse(sender.sendRound(state(ram), null).keyframe(), "deltas again after the full round");
+            assertReplicaEquals(ram, dir.resolve(KEY));
+        }
+    }
+
+    @Test
     void receiverRestartLosesTheBaselineAndTheSenderFallsBackToAFullRound(@TempDir Path dir) throws Exception {
         DwcpManager senderNode = node(2);
         ByteBuffer ram = ByteBuffer.allocateDirect(SIZE);

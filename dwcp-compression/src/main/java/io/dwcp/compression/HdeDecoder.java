@@ -42,7 +42,11 @@ import java.util.concurrent.Future;
  *
  * A keyframe decoded into a staging replica (newKeyframeDecoder) is the exception that keeps that rule: nobody reads
  * the staging copy before publish, so its pages are written behind the decode as batches complete (one write at a
- * time, in page order), and finish() only waits for the last write, publishes, then commits the baseline.
+ * time, in page order), and finish() only waits for the last write, publishes, then commits the baseline. When the
+ * staging replica is one mappable region of whole pages (a file), the decode goes further: the page store *is* the
+ * staging file's mapping, so there is nothing to write behind, and after publish the receiver's baseline and its
+ * replica are the same pages (one copy of the state instead of two). Later deltas still write both (the same bytes
+ * twice when the file was not replaced), so correctness never depends on that sharing.
  *
  * Confined to the thread that feeds it.
  */
@@ -62,6 +66,8 @@ final class HdeDecoder implements StateDecoder {
     private CompletableFuture<Void> writeBehind = CompletableFuture.completedFuture(null);
     /** Staged keyframe: pages decoded but not yet handed to {@link #writeBehind}, from {@link #unwrittenFrom}. */
     private long unwrittenFrom;
+    /** Staged keyframe decoded straight into the staging replica's mapping: no write-behind. */
+    private boolean inPlace;
     private final Layout layout;
     private final int pageSize;
     private final long zeroHash;
@@ -261,7 +267,10 @@ final class HdeDecoder implements StateDecoder {
             }
             long bytes = layout.totalPages() * pageSize;
             reservation = codec.baselines().reserve(BaselineStore.Side.RECEIVER, replica.key(), bytes);
-            staging = reservation.newStore(pageSize, layout.totalPages(), codec.tempDir(), codec.chunks());
+            inPlace = publish != null && layout.regionCount() == 1 && replica.region(0).mappable()
+                    && replica.region(0).sizeBytes() == bytes;
+            staging = inPlace ? PageStore.inRegion(pageSize, layout.totalPages(), replica.region(0))
+                    : reservation.newStore(pageSize, layout.totalPages(), codec.tempDir(), codec.chunks());
             hashes = new long[(int) layout.totalPages()];
             digest = 0;
         } else {
@@ -426,7 +435,8 @@ final class HdeDecoder implements StateDecoder {
                         + " failed; the replica and the baseline were not changed", e);
             }
         }
-        if (publish != null && ((j.endPage - unwrittenFrom) * pageSize >= WRITE_BEHIND_BYTES || j.endPage == layout.totalPages())) {
+        if (publish != null && !inPlace
+                && ((j.endPage - unwrittenFrom) * pageSize >= WRITE_BEHIND_BYTES || j.endPage == layout.totalPages())) {
             scheduleWrite(unwrittenFrom, j.endPage);
             unwrittenFrom = j.endPage;
         }
@@ -759,6 +769,7 @@ final class HdeDecoder implements StateDecoder {
         try {
             if (publish != null) {
                 pagesWritten = awaitWriteBehind();
+                staging.force();
                 publish.publish();
             } else {
                 pagesWritten = keyframe ? writeKeyframe() : writeDelta();

@@ -1,8 +1,11 @@
 package io.dwcp.compression;
 
+import io.dwcp.core.state.WritableRegion;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,8 +15,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * A page-granular store of a whole state outside the Java heap (HDE-4, HDE-5): pages live in fixed chunks of at most
  * {@value #CHUNK_BYTES} bytes, allocated on first touch, either in direct memory from a {@link ChunkPool} (contents
- * undefined until written) or in a deleted temporary file mapped read-write (states larger than the baseline memory
- * budget; unwritten pages read as zeros). Owners write every page before reading it.
+ * undefined until written), in a deleted temporary file mapped read-write (states larger than the baseline memory
+ * budget; unwritten pages read as zeros), or in mappings of a replica region itself (a keyframe decoded in place:
+ * the receiver's baseline and its replica file are then the same pages). Owners write every page before reading it.
  *
  * <p>Thread-safety: chunk allocation is synchronised; page reads and writes of different pages may run concurrently;
  * callers order writes and reads of one page. {@link #close()} frees the memory and must follow every use.
@@ -27,9 +31,10 @@ final class PageStore implements AutoCloseable {
     private final ByteBuffer[] chunks;
     private final FileChannel file;
     private final ChunkPool pool;
+    private final WritableRegion region;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private PageStore(int pageSizeBytes, long pageCount, FileChannel file, ChunkPool pool) {
+    private PageStore(int pageSizeBytes, long pageCount, FileChannel file, ChunkPool pool, WritableRegion region) {
         if (Integer.bitCount(pageSizeBytes) != 1) {
             throw new IllegalArgumentException("pageSizeBytes must be a power of 2, got " + pageSizeBytes);
         }
@@ -44,6 +49,7 @@ final class PageStore implements AutoCloseable {
         this.chunks = new ByteBuffer[(int) n];
         this.file = file;
         this.pool = pool;
+        this.region = region;
     }
 
     /**
@@ -51,7 +57,7 @@ final class PageStore implements AutoCloseable {
      * zero-filled; the owner writes every page before reading it.
      */
     static PageStore pooled(int pageSizeBytes, long pageCount, ChunkPool pool) {
-        return new PageStore(pageSizeBytes, pageCount, null, pool);
+        return new PageStore(pageSizeBytes, pageCount, null, pool, null);
     }
 
     /** A store in a deleted temporary file under {@code dir}, mapped chunk by chunk. */
@@ -61,9 +67,34 @@ final class PageStore implements AutoCloseable {
             FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE,
                     StandardOpenOption.DELETE_ON_CLOSE);
             Files.deleteIfExists(p);
-            return new PageStore(pageSizeBytes, pageCount, ch, null);
+            return new PageStore(pageSizeBytes, pageCount, ch, null, null);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a staging file in " + dir, e);
+        }
+    }
+
+    /**
+     * A store whose chunks are mappings of {@code region} ({@link WritableRegion#mappable()}), which must hold exactly
+     * {@code pageCount} whole pages. The store does not own the region; closing the store unmaps the chunks.
+     */
+    static PageStore inRegion(int pageSizeBytes, long pageCount, WritableRegion region) {
+        if (!region.mappable() || region.sizeBytes() != pageCount * pageSizeBytes) {
+            throw new IllegalArgumentException(region + " is not a mappable region of " + pageCount + " pages");
+        }
+        return new PageStore(pageSizeBytes, pageCount, null, null, region);
+    }
+
+    /** Makes every page written so far durable in the region (mapped chunks: msync); a no-op for other stores. */
+    void force() {
+        if (region == null) {
+            return;
+        }
+        synchronized (this) {
+            for (ByteBuffer b : chunks) {
+                if (b instanceof MappedByteBuffer) {
+                    ((MappedByteBuffer) b).force();
+                }
+            }
         }
     }
 
@@ -112,6 +143,12 @@ final class PageStore implements AutoCloseable {
         int bytes = (int) (pages * pageSizeBytes);
         if (pool != null) {
             b = pool.take(bytes);
+        } else if (region != null) {
+            try {
+                b = region.mapWritable(first * pageSizeBytes, bytes);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot map chunk " + c + " of " + region, e);
+            }
         } else if (file == null) {
             b = DirectMemory.allocate(bytes);
         } else {

@@ -13,9 +13,12 @@ import io.dwcp.core.state.WritableRegion;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Random;
@@ -75,6 +78,57 @@ class StagedKeyframeTest {
 
     private static List<byte[]> keyframe(VmState<StateRegion> state) {
         return Rounds.encode(tx, state, EncodeOptions.builder().forceKeyframe(true).build()).frames;
+    }
+
+    @Test
+    void aFileStagingReplicaIsDecodedInPlaceAndItsPagesBecomeTheBaseline(@TempDir Path dir) throws Exception {
+        String key = "staged-in-place";
+        byte[] v0 = memory(3, 2000, 0);
+        List<byte[]> frames = keyframe(Rounds.state(key, PAGE, v0));
+        Path file = dir.resolve("replica.ram");
+        AtomicInteger writes = new AtomicInteger();
+        WritableRegion fileRegion = StateRegions.fileReplica("ram", file, v0.length);
+        WritableRegion counting = new WritableRegion() {
+            @Override public String name() { return fileRegion.name(); }
+            @Override public long sizeBytes() { return fileRegion.sizeBytes(); }
+            @Override public void read(long o, ByteBuffer dst) throws IOException { fileRegion.read(o, dst); }
+            @Override public void write(long o, ByteBuffer src) throws IOException {
+                writes.incrementAndGet();
+                fileRegion.write(o, src);
+            }
+            @Override public void flush() throws IOException { fileRegion.flush(); }
+            @Override public boolean mappable() { return true; }
+            @Override public ByteBuffer mapWritable(long o, int n) throws IOException { return fileRegion.mapWritable(o, n); }
+            @Override public void close() throws IOException { fileRegion.close(); }
+        };
+        DecodeResult r0;
+        try (VmState<WritableRegion> staging = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(counting).build();
+             StateDecoder d = rx.newKeyframeDecoder(staging, () -> assertArrayEquals(v0, Files.readAllBytes(file)))) {
+            for (byte[] f : frames) {
+                d.accept(ByteBuffer.wrap(f));
+            }
+            r0 = d.finish();
+        }
+        assertEquals(0, writes.get(), "decoded through the mapping: nothing written behind");
+        assertArrayEquals(v0, Files.readAllBytes(file));
+        tx.acknowledge(r0.baseline());
+
+        // A delta against that baseline, decoded into the (now closed and reopened) replica file.
+        byte[] v1 = v0.clone();
+        for (int p = 0; p < 2000; p += 37) {
+            v1[p * PAGE + 11] ^= 0x5A;
+        }
+        System.arraycopy(v0, 5 * PAGE, v1, 1500 * PAGE, PAGE);
+        List<byte[]> delta = Rounds.encode(tx, Rounds.state(key, PAGE, v1), Rounds.against(r0.baseline())).frames;
+        DecodeResult r1;
+        try (VmState<WritableRegion> replica = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE)
+                .region(StateRegions.fileReplica("ram", file, v1.length)).build()) {
+            r1 = Rounds.decode(rx, replica, delta);
+        }
+        assertArrayEquals(v1, Files.readAllBytes(file));
+        assertEquals(r1.baseline(), rx.baseline(key).orElseThrow());
+        rx.drop(key);
+        tx.drop(key);
     }
 
     @Test

@@ -139,8 +139,11 @@ public final class MigrationSender implements AutoCloseable {
             return runRound(s, state, round, delta ? peer : null, dirtyPages, fallback, start)
                     .handle((report, failure) -> {
                         DwcpException d = failure == null ? null : DwcpException.find(failure);
-                        if (d != null && d.code() == ErrorCode.BASELINE_MISSING && delta) {
-                            // The receiver lost or replaced its baseline between the query and the frames (HDE-5).
+                        if (d != null && delta && (d.code() == ErrorCode.BASELINE_MISSING || d.code() == ErrorCode.CHECKSUM_MISMATCH)) {
+                            // BASELINE_MISSING: the receiver lost or replaced its baseline between the query and the
+                            // frames (HDE-5). CHECKSUM_MISMATCH with every frame's CRC intact: the receiver's baseline
+                            // no longer holds the agreed state (its replica file, whose pages it may share, was written
+                            // by someone else). A keyframe depends on neither.
                             LOG.info("round {} of {}: receiver refused the delta ({}); resending as a keyframe", round, state.key(), d.getMessage());
                             return runRound(s, state, round, null, null, true, start);
                         }

@@ -24,6 +24,11 @@ public interface ReplicaFactory {
      * and {@link StagedReplica#publish()} makes it the replica only after the round verified, so the replica a failed
      * round leaves behind is the old one. The default returns null: the factory cannot stage, and keyframes are
      * decoded like deltas (in memory, written to the replica after verification).
+     *
+     * <p>When the staging state is one {@link WritableRegion#mappable() mappable} region, the codec may decode into
+     * its mapping and keep those pages as its baseline after publish. Then nothing else may write or truncate the
+     * published file while the migration goes on: a write is caught by the next delta's digest (the sender resends
+     * that round as a keyframe), a truncation fails the next access with an {@code InternalError}.
      */
     default StagedReplica openStaged(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
         return null;

@@ -150,6 +150,17 @@ public final class StateRegions {
         }
 
         @Override
+        public boolean mappable() {
+            return true;
+        }
+
+        @Override
+        public ByteBuffer mapWritable(long offsetBytes, int lengthBytes) throws IOException {
+            checkRange(name, size, offsetBytes, lengthBytes);
+            return channel.map(FileChannel.MapMode.READ_WRITE, base + offsetBytes, lengthBytes);
+        }
+
+        @Override
         public void close() throws IOException {
             if (owned && closed.compareAndSet(false, true)) {
                 channel.close();

@@ -26,4 +26,27 @@ public interface WritableRegion extends StateRegion {
     default boolean parallelWrites() {
         return false;
     }
+
+    /**
+     * Whether {@link #mapWritable} is supported. The default is false.
+     */
+    default boolean mappable() {
+        return false;
+    }
+
+    /**
+     * A view of {@code [offsetBytes, offsetBytes + lengthBytes)} that is this region's storage itself: bytes put into
+     * it are written to the region, and {@link #flush()} makes them durable (for a file: a shared mapping of its pages).
+     * A codec can then decode straight into the replica and keep the same pages as its baseline instead of a second
+     * copy. The view outlives {@link #close()}; its user frees it (for a mapping: unmaps it).
+     *
+     * <p>Pitfall: shrinking the file underneath a live mapping makes later access to the lost range fail with a JVM
+     * error ({@code InternalError}, from SIGBUS); the owner of the file must not truncate it while a view exists.
+     *
+     * @throws UnsupportedOperationException when {@link #mappable()} is false
+     * @throws IndexOutOfBoundsException when the range leaves the region
+     */
+    default ByteBuffer mapWritable(long offsetBytes, int lengthBytes) throws IOException {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be mapped");
+    }
 }

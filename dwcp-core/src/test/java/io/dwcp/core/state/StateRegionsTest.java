@@ -140,6 +140,30 @@ class StateRegionsTest {
     }
 
     @Test
+    void aFileReplicaCanBeWrittenThroughAMapping(@TempDir Path dir) throws IOException {
+        assertFalse(StateRegions.ofBuffer("ram", ByteBuffer.allocate(PAGE)).mappable());
+        assertThrows(UnsupportedOperationException.class,
+                () -> StateRegions.ofBuffer("ram", ByteBuffer.allocate(PAGE)).mapWritable(0, PAGE));
+        Path p = dir.resolve("replica.ram");
+        try (WritableRegion file = StateRegions.fileReplica("ram", p, 4 * PAGE)) {
+            assertTrue(file.mappable());
+            ByteBuffer view = file.mapWritable(PAGE, 2 * PAGE);
+            view.put(0, (byte) 7).put(2 * PAGE - 1, (byte) 9);
+            ByteBuffer back = ByteBuffer.allocate(2 * PAGE);
+            file.read(PAGE, back);
+            assertEquals(7, back.get(0), "a put into the view is a write to the file");
+            assertEquals(9, back.get(2 * PAGE - 1));
+            file.write(PAGE + 1, ByteBuffer.wrap(new byte[] {5}));
+            assertEquals(5, view.get(1), "a write to the file shows in the view");
+            file.flush();
+            assertThrows(IndexOutOfBoundsException.class, () -> file.mapWritable(3 * PAGE, 2 * PAGE));
+        }
+        byte[] onDisk = java.nio.file.Files.readAllBytes(p);
+        assertEquals(7, onDisk[PAGE]);
+        assertEquals(9, onDisk[3 * PAGE - 1]);
+    }
+
+    @Test
     void mappedRegionReadsAcrossWindowBoundaries(@TempDir Path dir) throws IOException {
         Path p = sparseFile(dir);
         long expected = crcOf(p);
