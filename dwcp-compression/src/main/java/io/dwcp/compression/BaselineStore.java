@@ -223,11 +223,16 @@ final class BaselineStore {
     /** Forgets both ends' baselines of {@code key}. */
     synchronized void drop(String key) {
         for (Side side : Side.values()) {
-            Entry e = map(side).remove(key);
-            if (e != null) {
-                removeCommitted(e);
-                discardPending(e);
-            }
+            drop(side, key);
+        }
+    }
+
+    /** Forgets {@code side}'s baseline of {@code key}. */
+    synchronized void drop(Side side, String key) {
+        Entry e = map(side).remove(key);
+        if (e != null) {
+            removeCommitted(e);
+            discardPending(e);
         }
     }
 

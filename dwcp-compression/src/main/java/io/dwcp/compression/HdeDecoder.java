@@ -777,11 +777,15 @@ final class HdeDecoder implements StateDecoder {
         } catch (IOException | RuntimeException e) {
             releaseScratch();
             phase = Phase.FAILED;
-            throw new DwcpException(ErrorCode.IO_ERROR, publish != null
-                    ? "writing or publishing the staging replica of " + replica.key() + " failed; the replica and the"
-                        + " baseline were not changed"
-                    : "writing the replica of " + replica.key() + " failed; the baseline was not changed but the replica"
-                        + " may be partly written", e);
+            if (publish != null) {
+                throw new DwcpException(ErrorCode.IO_ERROR, "writing or publishing the staging replica of " + replica.key()
+                        + " failed; the replica and the baseline were not changed", e);
+            }
+            // The replica may hold some of this round's pages (and a baseline that shares the replica's pages, some of
+            // them too): a later delta would leave those pages wrong. Without a baseline the next round is a keyframe.
+            codec.baselines().drop(BaselineStore.Side.RECEIVER, replica.key());
+            throw new DwcpException(ErrorCode.IO_ERROR, "writing the replica of " + replica.key() + " failed; it may be"
+                    + " partly written, so this receiver dropped its baseline and the next round will be a keyframe", e);
         }
         BaselineRef produced = new BaselineRef(replica.key(), producedId, producedVersion, digest);
         if (keyframe) {

@@ -244,6 +244,60 @@ class StagedKeyframeTest {
     }
 
     @Test
+    void aFailedReplicaWriteOfADeltaDropsTheReceiversBaseline() {
+        String key = "delta-disk";
+        byte[] v0 = memory(8, 1000, 0);
+        byte[] v1 = v0.clone();
+        for (int p = 0; p < 1000; p += 10) {
+            v1[p * PAGE + 3] ^= 1;
+        }
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state(key, PAGE, v0), EncodeOptions.builder().build());
+        byte[] replica = new byte[v0.length];
+        DecodeResult r0 = Rounds.decode(rx, Rounds.replica(key, PAGE, replica), k.frames);
+        tx.acknowledge(r0.baseline());
+        Rounds.Encoded delta = Rounds.encode(tx, Rounds.state(key, PAGE, v1), Rounds.against(r0.baseline()));
+        WritableRegion failing = new WritableRegion() {
+            private final WritableRegion inner = StateRegions.ofBuffer("r0", ByteBuffer.wrap(replica));
+
+            @Override
+            public String name() {
+                return inner.name();
+            }
+
+            @Override
+            public long sizeBytes() {
+                return inner.sizeBytes();
+            }
+
+            @Override
+            public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+                inner.read(offsetBytes, dst);
+            }
+
+            @Override
+            public void write(long offsetBytes, ByteBuffer src) throws IOException {
+                if (offsetBytes > 500L * PAGE) {
+                    throw new IOException("No space left on device");
+                }
+                inner.write(offsetBytes, src);
+            }
+
+            @Override
+            public void flush() {
+            }
+        };
+        DwcpException e = assertThrows(DwcpException.class, () -> Rounds.decode(rx,
+                VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(failing).build(), delta.frames));
+        assertEquals(ErrorCode.IO_ERROR, e.code(), e.getMessage());
+        // Half of the round reached the replica: a later delta against the old baseline would leave it wrong.
+        assertTrue(rx.baseline(key).isEmpty(), "the receiver must not offer that baseline again");
+        DwcpException again = assertThrows(DwcpException.class,
+                () -> Rounds.decode(rx, Rounds.replica(key, PAGE, new byte[v0.length]), delta.frames));
+        assertEquals(ErrorCode.BASELINE_MISSING, again.code());
+        tx.drop(key);
+    }
+
+    @Test
     void deltaIntoStagingIsRefusedAndLeavesTheBaseline() {
         byte[] v0 = memory(5, 1000, 0);
         byte[] v1 = v0.clone();
