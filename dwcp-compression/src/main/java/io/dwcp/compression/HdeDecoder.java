@@ -8,8 +8,11 @@ import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateDecoder;
 import io.dwcp.core.state.VmState;
 import io.dwcp.core.state.WritableRegion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
@@ -51,6 +54,7 @@ import java.util.concurrent.Future;
  * Confined to the thread that feeds it.
  */
 final class HdeDecoder implements StateDecoder {
+    private static final Logger LOG = LoggerFactory.getLogger(HdeDecoder.class);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final int SLOT_CHUNK_BYTES = 1 << 20;
     /** Staged keyframes are written behind in pieces of at least this many bytes (and the rest at the end). */
@@ -267,10 +271,11 @@ final class HdeDecoder implements StateDecoder {
             }
             long bytes = layout.totalPages() * pageSize;
             reservation = codec.baselines().reserve(BaselineStore.Side.RECEIVER, replica.key(), bytes);
-            inPlace = publish != null && layout.regionCount() == 1 && replica.region(0).mappable()
-                    && replica.region(0).sizeBytes() == bytes;
-            staging = inPlace ? PageStore.inRegion(pageSize, layout.totalPages(), replica.region(0))
-                    : reservation.newStore(pageSize, layout.totalPages(), codec.tempDir(), codec.chunks());
+            staging = publish != null ? inPlaceStore(bytes) : null;
+            inPlace = staging != null;
+            if (staging == null) {
+                staging = reservation.newStore(pageSize, layout.totalPages(), codec.tempDir(), codec.chunks());
+            }
             hashes = new long[(int) layout.totalPages()];
             digest = 0;
         } else {
@@ -295,6 +300,26 @@ final class HdeDecoder implements StateDecoder {
             digest = b.digest();
         }
         phase = Phase.BEGUN;
+    }
+
+    /**
+     * Staged keyframe: a store over the staging replica's own pages when it is one mappable region of whole pages and
+     * its first chunk maps (a filesystem without shared writable mappings falls back to a store of our own).
+     */
+    private PageStore inPlaceStore(long bytes) {
+        WritableRegion r = replica.region(0);
+        if (layout.regionCount() != 1 || !r.mappable() || r.sizeBytes() != bytes || bytes == 0) {
+            return null;
+        }
+        PageStore store = PageStore.inRegion(pageSize, layout.totalPages(), r);
+        try {
+            store.chunk(0);
+            return store;
+        } catch (UncheckedIOException | UnsupportedOperationException e) {
+            store.close();
+            LOG.debug("cannot map the staging replica of {}; decoding it into a store of its own", replica.key(), e);
+            return null;
+        }
     }
 
     // ---------------------------------------------------------------- BATCH

@@ -132,6 +132,44 @@ class StagedKeyframeTest {
     }
 
     @Test
+    void aStagingReplicaThatCannotBeMappedIsWrittenBehindInstead(@TempDir Path dir) throws Exception {
+        String key = "staged-no-map";
+        byte[] v0 = memory(9, 600, 0);
+        List<byte[]> frames = keyframe(Rounds.state(key, PAGE, v0));
+        Path file = dir.resolve("replica.ram");
+        AtomicInteger writes = new AtomicInteger();
+        WritableRegion fileRegion = StateRegions.fileReplica("ram", file, v0.length);
+        WritableRegion noMapping = new WritableRegion() {
+            @Override public String name() { return fileRegion.name(); }
+            @Override public long sizeBytes() { return fileRegion.sizeBytes(); }
+            @Override public void read(long o, ByteBuffer dst) throws IOException { fileRegion.read(o, dst); }
+            @Override public void write(long o, ByteBuffer src) throws IOException {
+                writes.incrementAndGet();
+                fileRegion.write(o, src);
+            }
+            @Override public void flush() throws IOException { fileRegion.flush(); }
+            @Override public boolean mappable() { return true; }
+            @Override public ByteBuffer mapWritable(long o, int n) throws IOException {
+                throw new IOException("No such device (a filesystem without shared writable mappings)");
+            }
+            @Override public void close() throws IOException { fileRegion.close(); }
+        };
+        DecodeResult r0;
+        try (VmState<WritableRegion> staging = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(noMapping).build();
+             StateDecoder d = rx.newKeyframeDecoder(staging, () -> { })) {
+            for (byte[] f : frames) {
+                d.accept(ByteBuffer.wrap(f));
+            }
+            r0 = d.finish();
+        }
+        assertTrue(writes.get() > 0, "written behind the decode");
+        assertArrayEquals(v0, Files.readAllBytes(file));
+        assertEquals(r0.baseline(), rx.baseline(key).orElseThrow());
+        rx.drop(key);
+        tx.drop(key);
+    }
+
+    @Test
     void publishesOnceAfterEveryPageIsWritten() {
         byte[] a = memory(1, 3000, 0);
         byte[] b = memory(2, 700, 1234);
