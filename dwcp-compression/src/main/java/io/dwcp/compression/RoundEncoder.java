@@ -215,7 +215,7 @@ final class RoundEncoder {
         if (frame[Wire.TYPE_OFFSET] == Wire.TYPE_BATCH) {
             offeredBytes += ByteBuffer.wrap(frame).getInt(Wire.BATCH_RAW_LENGTH_OFFSET) & 0xFFFFFFFFL;
         }
-        sink.accept(ByteBuffer.wrap(frame));
+        sink.acceptOwned(ByteBuffer.wrap(frame));    // every frame is a fresh array, never touched again
     }
 
     private void drainDone() throws Exception {

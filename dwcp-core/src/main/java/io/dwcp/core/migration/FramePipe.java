@@ -43,7 +43,14 @@ final class FramePipe implements FrameSink, PayloadSource {
         int len = frame.remaining();
         ByteBuffer copy = ByteBuffer.allocate(4 + len);
         copy.putInt(len).put(frame.duplicate()).flip();
-        put(copy);
+        put(copy, null);
+    }
+
+    /** Encoder side: one frame handed over, queued as it is behind its length prefix. Blocks while the pipe is full. */
+    @Override
+    public void acceptOwned(ByteBuffer frame) throws Exception {
+        ByteBuffer prefix = ByteBuffer.allocate(4).putInt(0, frame.remaining());
+        put(prefix, frame.slice());
     }
 
     /** Encoder side: the last frame was written; appends the end marker (4 bytes, never blocks). */
@@ -78,12 +85,14 @@ final class FramePipe implements FrameSink, PayloadSource {
         }
     }
 
-    private void put(ByteBuffer b) throws InterruptedException {
+    /** Queues {@code b} and, when not null, {@code then} right behind it (one frame: both or neither). */
+    private void put(ByteBuffer b, ByteBuffer then) throws InterruptedException {
+        long bytes = b.remaining() + (then == null ? 0 : then.remaining());
         lock.lock();
         try {
-            if (failure == null && queuedBytes > 0 && queuedBytes + b.remaining() > capacityBytes) {
+            if (failure == null && queuedBytes > 0 && queuedBytes + bytes > capacityBytes) {
                 long waitStart = System.nanoTime();
-                while (failure == null && queuedBytes > 0 && queuedBytes + b.remaining() > capacityBytes) {
+                while (failure == null && queuedBytes > 0 && queuedBytes + bytes > capacityBytes) {
                     notFull.await();
                 }
                 encoderBlockedNanos += System.nanoTime() - waitStart;
@@ -92,7 +101,10 @@ final class FramePipe implements FrameSink, PayloadSource {
                 throw new DwcpException(ErrorCode.CANCELLED, "the round's transfer ended before encoding finished", failure);
             }
             queue.add(b);
-            queuedBytes += b.remaining();
+            if (then != null) {
+                queue.add(then);
+            }
+            queuedBytes += bytes;
             notEmpty.signalAll();
         } finally {
             lock.unlock();

@@ -10,4 +10,13 @@ import java.nio.ByteBuffer;
 public interface FrameSink {
     /** The next frame; borrowed: consume or copy it before returning. */
     void accept(ByteBuffer frame) throws Exception;
+
+    /**
+     * The next frame, handed over: the caller never touches {@code frame} or its memory again, so the sink may keep
+     * it instead of copying it (a codec that builds every frame in a fresh array saves one copy per frame). The
+     * default treats it as borrowed ({@link #accept}).
+     */
+    default void acceptOwned(ByteBuffer frame) throws Exception {
+        accept(frame);
+    }
 }

@@ -39,6 +39,36 @@ class FramePipeTest {
     }
 
     @Test
+    void handedOverFramesAreQueuedWithoutACopyAndReadTheSame() throws Exception {
+        FramePipe pipe = new FramePipe(ByteBuffer.wrap(new byte[]{9, 9}), 1 << 20);
+        byte[] owned = {0, 1, 2, 3, 0};
+        pipe.acceptOwned(ByteBuffer.wrap(owned, 1, 3));
+        pipe.accept(ByteBuffer.wrap(new byte[]{4}));
+        owned[2] = 7;                                  // handed over: the pipe holds the array itself, not a copy
+        pipe.finish();
+        assertArrayEquals(new byte[]{9, 9, 0, 0, 0, 3, 1, 7, 3, 0, 0, 0, 1, 4, 0, 0, 0, 0}, drain(pipe, 5));
+    }
+
+    @Test
+    void aHandedOverFrameAndItsPrefixCountAgainstTheCapacityTogether() throws Exception {
+        FramePipe pipe = new FramePipe(ByteBuffer.allocate(0), 100);
+        pipe.acceptOwned(ByteBuffer.allocate(60));
+        CompletableFuture<Void> second = CompletableFuture.runAsync(() -> {
+            try {
+                pipe.acceptOwned(ByteBuffer.allocate(60));
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        Thread.sleep(100);
+        assertFalse(second.isDone(), "64 + 64 bytes exceed the 100-byte pipe: the second frame waits");
+        assertEquals(64, pipe.read(ByteBuffer.allocate(64)));
+        second.get(5, TimeUnit.SECONDS);
+        pipe.finish();
+        assertEquals(64 + 4, drain(pipe, 7).length);
+    }
+
+    @Test
     void writerBlocksWhenFullAndResumesAsTheReaderDrains() throws Exception {
         FramePipe pipe = new FramePipe(ByteBuffer.allocate(0), 100);
         CountDownLatch wroteAll = new CountDownLatch(1);
