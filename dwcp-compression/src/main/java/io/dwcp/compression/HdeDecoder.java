@@ -307,8 +307,11 @@ final class HdeDecoder implements StateDecoder {
      * its first chunk maps (a filesystem without shared writable mappings falls back to a store of our own).
      */
     private PageStore inPlaceStore(long bytes) {
+        if (layout.regionCount() != 1 || bytes == 0) {
+            return null;
+        }
         WritableRegion r = replica.region(0);
-        if (layout.regionCount() != 1 || !r.mappable() || r.sizeBytes() != bytes || bytes == 0) {
+        if (!r.mappable() || r.sizeBytes() != bytes) {
             return null;
         }
         PageStore store = PageStore.inRegion(pageSize, layout.totalPages(), r);
