@@ -72,6 +72,12 @@ class MigrationEndToEndTest {
         return l;
     }
 
+    private static ByteBuffer syntheticRam(long seed) {
+        ByteBuffer ram = ByteBuffer.allocateDirect(SIZE);
+        SyntheticVm.fill(ram, seed);
+        return ram;
+    }
+
     private static VmState<StateRegion> state(ByteBuffer ram) {
         return VmState.of(KEY, StateRegions.ofBuffer("ram", ram.duplicate()));
     }
@@ -94,8 +100,7 @@ class MigrationEndToEndTest {
         DwcpManager receiverNode = node(2);
         TransportListener listener = receiver(receiverNode, dir);
         DwcpManager senderNode = node(2);
-        ByteBuffer ram = ByteBuffer.allocateDirect(SIZE);
-        SyntheticVm.fill(ram, 7);
+        ByteBuffer ram = syntheticRam(7);
         try (MigrationSender sender = senderNode.openMigration(listener.localAddress()).join()) {
             List<RoundReport> reports = new ArrayList<>();
             for (int round = 0; round < 4; round++) {
@@ -128,8 +133,7 @@ class MigrationEndToEndTest {
         KillingProxy proxy = new KillingProxy(listener.localAddress());
         toClose.add(proxy);
         DwcpManager senderNode = node(4);
-        ByteBuffer ram = ByteBuffer.allocateDirect(SIZE);
-        SyntheticVm.fill(ram, 9);
+        ByteBuffer ram = syntheticRam(9);
         try (MigrationSender sender = senderNode.openMigration(proxy.address()).join()) {
             proxy.killBusiestAfter(SIZE / 8);
             RoundReport r0 = sender.sendRound(state(ram), null);
@@ -153,8 +157,7 @@ class MigrationEndToEndTest {
         DwcpManager receiverNode = node(2);
         TransportListener listener = receiver(receiverNode, dir);
         DwcpManager senderNode = node(2);
-        ByteBuffer ram = ByteBuffer.allocateDirect(SIZE);
-        SyntheticVm.fill(ram, 21);
+        ByteBuffer ram = syntheticRam(21);
         try (MigrationSender sender = senderNode.openMigration(listener.localAddress()).join()) {
             assertTrue(sender.sendRound(state(ram), null).keyframe());
             try (FileChannel ch = FileChannel.open(dir.resolve(KEY), StandardOpenOption.WRITE)) {
@@ -176,8 +179,7 @@ class MigrationEndToEndTest {
     @Test
     void receiverRestartLosesTheBaselineAndTheSenderFallsBackToAFullRound(@TempDir Path dir) throws Exception {
         DwcpManager senderNode = node(2);
-        ByteBuffer ram = ByteBuffer.allocateDirect(SIZE);
-        SyntheticVm.fill(ram, 11);
+        ByteBuffer ram = syntheticRam(11);
 
         DwcpManager first = node(2);
         TransportListener l1 = receiver(first, dir);

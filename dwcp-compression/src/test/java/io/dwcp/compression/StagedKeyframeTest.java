@@ -80,36 +80,83 @@ class StagedKeyframeTest {
         return Rounds.encode(tx, state, EncodeOptions.builder().forceKeyframe(true).build()).frames;
     }
 
+    /** A replica in {@code bytes} whose writes reaching past {@code limitBytes} fail like a full disk. */
+    private static final class DiskFullAt implements WritableRegion {
+        private final WritableRegion inner;
+        private final long limitBytes;
+
+        DiskFullAt(byte[] bytes, long limitBytes) {
+            this.inner = StateRegions.ofBuffer("r0", ByteBuffer.wrap(bytes));
+            this.limitBytes = limitBytes;
+        }
+
+        @Override public String name() { return inner.name(); }
+        @Override public long sizeBytes() { return inner.sizeBytes(); }
+        @Override public void read(long o, ByteBuffer dst) throws IOException { inner.read(o, dst); }
+        @Override public void flush() { }
+
+        @Override
+        public void write(long offsetBytes, ByteBuffer src) throws IOException {
+            if (offsetBytes + src.remaining() > limitBytes) {
+                throw new IOException("No space left on device");
+            }
+            inner.write(offsetBytes, src);
+        }
+    }
+
+    /** A file replica that counts its writes and, when asked to, cannot be mapped (like some network filesystems). */
+    private static final class FileStaging implements WritableRegion {
+        final AtomicInteger writes = new AtomicInteger();
+        private final WritableRegion file;
+        private final boolean mapFails;
+
+        FileStaging(Path path, long sizeBytes, boolean mapFails) throws IOException {
+            this.file = StateRegions.fileReplica("ram", path, sizeBytes);
+            this.mapFails = mapFails;
+        }
+
+        @Override public String name() { return file.name(); }
+        @Override public long sizeBytes() { return file.sizeBytes(); }
+        @Override public void read(long o, ByteBuffer dst) throws IOException { file.read(o, dst); }
+        @Override public void flush() throws IOException { file.flush(); }
+        @Override public boolean mappable() { return true; }
+        @Override public void close() throws IOException { file.close(); }
+
+        @Override
+        public void write(long o, ByteBuffer src) throws IOException {
+            writes.incrementAndGet();
+            file.write(o, src);
+        }
+
+        @Override
+        public ByteBuffer mapWritable(long o, int n) throws IOException {
+            if (mapFails) {
+                throw new IOException("No such device (a filesystem without shared writable mappings)");
+            }
+            return file.mapWritable(o, n);
+        }
+    }
+
+    /** Decodes a staged keyframe into {@code region}; publish checks that the file holds {@code expected}. */
+    private static DecodeResult decodeStaged(String key, WritableRegion region, List<byte[]> frames, Path file, byte[] expected)
+            throws IOException {
+        try (VmState<WritableRegion> staging = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(region).build();
+             StateDecoder d = rx.newKeyframeDecoder(staging, () -> assertArrayEquals(expected, Files.readAllBytes(file)))) {
+            for (byte[] f : frames) {
+                d.accept(ByteBuffer.wrap(f));
+            }
+            return d.finish();
+        }
+    }
+
     @Test
     void aFileStagingReplicaIsDecodedInPlaceAndItsPagesBecomeTheBaseline(@TempDir Path dir) throws Exception {
         String key = "staged-in-place";
         byte[] v0 = memory(3, 2000, 0);
-        List<byte[]> frames = keyframe(Rounds.state(key, PAGE, v0));
         Path file = dir.resolve("replica.ram");
-        AtomicInteger writes = new AtomicInteger();
-        WritableRegion fileRegion = StateRegions.fileReplica("ram", file, v0.length);
-        WritableRegion counting = new WritableRegion() {
-            @Override public String name() { return fileRegion.name(); }
-            @Override public long sizeBytes() { return fileRegion.sizeBytes(); }
-            @Override public void read(long o, ByteBuffer dst) throws IOException { fileRegion.read(o, dst); }
-            @Override public void write(long o, ByteBuffer src) throws IOException {
-                writes.incrementAndGet();
-                fileRegion.write(o, src);
-            }
-            @Override public void flush() throws IOException { fileRegion.flush(); }
-            @Override public boolean mappable() { return true; }
-            @Override public ByteBuffer mapWritable(long o, int n) throws IOException { return fileRegion.mapWritable(o, n); }
-            @Override public void close() throws IOException { fileRegion.close(); }
-        };
-        DecodeResult r0;
-        try (VmState<WritableRegion> staging = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(counting).build();
-             StateDecoder d = rx.newKeyframeDecoder(staging, () -> assertArrayEquals(v0, Files.readAllBytes(file)))) {
-            for (byte[] f : frames) {
-                d.accept(ByteBuffer.wrap(f));
-            }
-            r0 = d.finish();
-        }
-        assertEquals(0, writes.get(), "decoded through the mapping: nothing written behind");
+        FileStaging staging = new FileStaging(file, v0.length, false);
+        DecodeResult r0 = decodeStaged(key, staging, keyframe(Rounds.state(key, PAGE, v0)), file, v0);
+        assertEquals(0, staging.writes.get(), "decoded through the mapping: nothing written behind");
         assertArrayEquals(v0, Files.readAllBytes(file));
         tx.acknowledge(r0.baseline());
 
@@ -135,34 +182,10 @@ class StagedKeyframeTest {
     void aStagingReplicaThatCannotBeMappedIsWrittenBehindInstead(@TempDir Path dir) throws Exception {
         String key = "staged-no-map";
         byte[] v0 = memory(9, 600, 0);
-        List<byte[]> frames = keyframe(Rounds.state(key, PAGE, v0));
         Path file = dir.resolve("replica.ram");
-        AtomicInteger writes = new AtomicInteger();
-        WritableRegion fileRegion = StateRegions.fileReplica("ram", file, v0.length);
-        WritableRegion noMapping = new WritableRegion() {
-            @Override public String name() { return fileRegion.name(); }
-            @Override public long sizeBytes() { return fileRegion.sizeBytes(); }
-            @Override public void read(long o, ByteBuffer dst) throws IOException { fileRegion.read(o, dst); }
-            @Override public void write(long o, ByteBuffer src) throws IOException {
-                writes.incrementAndGet();
-                fileRegion.write(o, src);
-            }
-            @Override public void flush() throws IOException { fileRegion.flush(); }
-            @Override public boolean mappable() { return true; }
-            @Override public ByteBuffer mapWritable(long o, int n) throws IOException {
-                throw new IOException("No such device (a filesystem without shared writable mappings)");
-            }
-            @Override public void close() throws IOException { fileRegion.close(); }
-        };
-        DecodeResult r0;
-        try (VmState<WritableRegion> staging = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(noMapping).build();
-             StateDecoder d = rx.newKeyframeDecoder(staging, () -> { })) {
-            for (byte[] f : frames) {
-                d.accept(ByteBuffer.wrap(f));
-            }
-            r0 = d.finish();
-        }
-        assertTrue(writes.get() > 0, "written behind the decode");
+        FileStaging staging = new FileStaging(file, v0.length, true);
+        DecodeResult r0 = decodeStaged(key, staging, keyframe(Rounds.state(key, PAGE, v0)), file, v0);
+        assertTrue(staging.writes.get() > 0, "written behind the decode");
         assertArrayEquals(v0, Files.readAllBytes(file));
         assertEquals(r0.baseline(), rx.baseline(key).orElseThrow());
         rx.drop(key);
@@ -235,36 +258,7 @@ class StagedKeyframeTest {
     void aStagingWriteFailureFailsTheRoundAndCommitsNoBaseline() {
         byte[] a = memory(6, 6000, 0);
         List<byte[]> frames = keyframe(Rounds.state("staged-disk", PAGE, a));
-        WritableRegion full = new WritableRegion() {
-            private final WritableRegion inner = StateRegions.ofBuffer("r0", ByteBuffer.wrap(new byte[a.length]));
-
-            @Override
-            public String name() {
-                return inner.name();
-            }
-
-            @Override
-            public long sizeBytes() {
-                return inner.sizeBytes();
-            }
-
-            @Override
-            public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-                inner.read(offsetBytes, dst);
-            }
-
-            @Override
-            public void write(long offsetBytes, ByteBuffer src) throws IOException {
-                if (offsetBytes + src.remaining() > 4L << 20) {
-                    throw new IOException("No space left on device");
-                }
-                inner.write(offsetBytes, src);
-            }
-
-            @Override
-            public void flush() {
-            }
-        };
+        WritableRegion full = new DiskFullAt(new byte[a.length], 4L << 20);
         VmState<WritableRegion> staging = VmState.<WritableRegion>builder("staged-disk").pageSizeBytes(PAGE).region(full).build();
         AtomicInteger published = new AtomicInteger();
         try (StateDecoder d = rx.newKeyframeDecoder(staging, published::incrementAndGet)) {
@@ -294,36 +288,7 @@ class StagedKeyframeTest {
         DecodeResult r0 = Rounds.decode(rx, Rounds.replica(key, PAGE, replica), k.frames);
         tx.acknowledge(r0.baseline());
         Rounds.Encoded delta = Rounds.encode(tx, Rounds.state(key, PAGE, v1), Rounds.against(r0.baseline()));
-        WritableRegion failing = new WritableRegion() {
-            private final WritableRegion inner = StateRegions.ofBuffer("r0", ByteBuffer.wrap(replica));
-
-            @Override
-            public String name() {
-                return inner.name();
-            }
-
-            @Override
-            public long sizeBytes() {
-                return inner.sizeBytes();
-            }
-
-            @Override
-            public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-                inner.read(offsetBytes, dst);
-            }
-
-            @Override
-            public void write(long offsetBytes, ByteBuffer src) throws IOException {
-                if (offsetBytes > 500L * PAGE) {
-                    throw new IOException("No space left on device");
-                }
-                inner.write(offsetBytes, src);
-            }
-
-            @Override
-            public void flush() {
-            }
-        };
+        WritableRegion failing = new DiskFullAt(replica, 500L * PAGE + 1);
         DwcpException e = assertThrows(DwcpException.class, () -> Rounds.decode(rx,
                 VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(failing).build(), delta.frames));
         assertEquals(ErrorCode.IO_ERROR, e.code(), e.getMessage());
