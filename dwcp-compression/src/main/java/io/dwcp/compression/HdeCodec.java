@@ -206,13 +206,16 @@ final class HdeCodec implements StateCodec {
      * side's cores are otherwise idle. Pinned for the build, so eviction cannot free pages under it.
      */
     private void prebuildIndexes(Baseline b) {
-        inBackground(b, "the indexes", zeroHash -> {
-            b.contentIndex(zeroHash);
-            b.similarIndex(zeroHash);
-            if (settings.spliceEnabled) {
-                b.prebuildSpliceIndex(zeroHash);
-            }
-        });
+        inBackground(b, "the indexes", zeroHash -> buildIndexes(b, zeroHash));
+    }
+
+    /** Builds every index of {@code b} a delta uses, on the calling thread (each one only once). */
+    private void buildIndexes(Baseline b, long zeroHash) {
+        b.contentIndex(zeroHash);
+        b.similarIndex(zeroHash);
+        if (settings.spliceEnabled) {
+            b.prebuildSpliceIndex(zeroHash);
+        }
     }
 
     /** Runs {@code work} on a worker with {@code b} pinned; a failure only costs the round that would have used it. */
@@ -565,12 +568,7 @@ final class HdeCodec implements StateCodec {
             return;
         }
         try {
-            long zeroHash = PageHash.zeroHash(b.layout.pageSizeBytes);
-            b.contentIndex(zeroHash);
-            b.similarIndex(zeroHash);
-            if (settings.spliceEnabled) {
-                b.prebuildSpliceIndex(zeroHash);
-            }
+            buildIndexes(b, PageHash.zeroHash(b.layout.pageSizeBytes));
         } finally {
             b.release();
         }

@@ -424,6 +424,11 @@ final class RoundEncoder {
         s.dataLength[k] = s.xorData.length - data0;
     }
 
+    /** Ops recorded by {@link #coded}: their control and data live in the segment's xorControl / xorData. */
+    private static boolean hasCodedData(int op) {
+        return op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_SPLICE;
+    }
+
     private static boolean differs(ByteBuffer a, int aOff, ByteBuffer b, int bOff, int len) {
         return a.slice(aOff, len).mismatch(b.slice(bOff, len)) >= 0;
     }
@@ -445,7 +450,7 @@ final class RoundEncoder {
             s.slot[k] = slot;
             long h = s.hash[k];
             int op = s.op[k];
-            if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_SPLICE || op == Wire.OP_LITERAL) {
+            if (hasCodedData(op) || op == Wire.OP_LITERAL) {
                 int prior = duplicates.size() < (1 << 21) ? duplicates.putIfAbsent(PageHash.indexKey(h), (int) slot)
                         : duplicates.get(PageHash.indexKey(h));
                 if (prior >= 0 && prior != slot && sameAsSlot(prior, s.contentChunk, s.contentOffset[k])) {
@@ -573,7 +578,7 @@ final class RoundEncoder {
                 int op = s.op[k];
                 if (op == Wire.OP_LITERAL) {
                     dataBytes += pageSize;
-                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_SPLICE) {
+                } else if (hasCodedData(op)) {
                     dataBytes += s.dataLength[k];
                 }
             }
@@ -640,7 +645,7 @@ final class RoundEncoder {
                 if (op == Wire.OP_LITERAL) {
                     raw.put(p, s.contentChunk, s.contentOffset[k], pageSize);
                     p += pageSize;
-                } else if (op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_SPLICE) {
+                } else if (hasCodedData(op)) {
                     raw.put(p, s.xorData.array, s.dataOffset[k], s.dataLength[k]);
                     p += s.dataLength[k];
                 }
