@@ -45,7 +45,8 @@ import java.util.function.LongSupplier;
  *
  * <p>Threads: {@code start()} creates a pool of {@code workerThreads()} workers ({@code dwcp-compression-worker-N}, each
  * with its own zstd contexts), a coordinator pool ({@code dwcp-compression-coord-N}) that runs one round per thread and
- * waits on workers, and one pruner ({@code dwcp-compression-pruner}). {@code stop()} shuts them down, fails queued
+ * waits on workers, one pruner ({@code dwcp-compression-pruner}) and one flusher ({@code dwcp-compression-flusher}) that
+ * makes in-place keyframes durable behind their decode. {@code stop()} shuts them down, fails queued
  * rounds with {@code CANCELLED}, frees every baseline and removes the meters; the codec may start again (receivers
  * then answer {@code BASELINE_MISSING} and senders send keyframes).
  *
@@ -69,6 +70,7 @@ final class HdeCodec implements StateCodec {
     private volatile ThreadPoolExecutor workers;
     private volatile ThreadPoolExecutor coordinators;
     private volatile ScheduledExecutorService pruner;
+    private volatile ThreadPoolExecutor flusher;
     private volatile boolean running;
     private volatile long lastHighEntropyTrialMillis = Long.MIN_VALUE / 2;
     private volatile boolean highEntropyCompresses;
@@ -108,6 +110,12 @@ final class HdeCodec implements StateCodec {
                         return t;
                     });
             coordinators.allowCoreThreadTimeOut(true);
+            flusher = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, "dwcp-compression-flusher");
+                t.setDaemon(true);
+                return t;
+            });
+            flusher.allowCoreThreadTimeOut(true);
             ScheduledThreadPoolExecutor p = new ScheduledThreadPoolExecutor(1, r -> {
                 Thread t = new Thread(r, "dwcp-compression-pruner");
                 t.setDaemon(true);
@@ -152,12 +160,17 @@ final class HdeCodec implements StateCodec {
             if (!workers.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
                 workers.shutdownNow();
             }
+            flusher.shutdown();
+            if (!flusher.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
+                flusher.shutdownNow();
+            }
             baselines.clear();
             chunks.clear();
             metrics.remove(context.meterRegistry());
             workers = null;
             coordinators = null;
             pruner = null;
+            flusher = null;
             LOG.info("HDE codec stopped");
         }
     }
@@ -238,6 +251,15 @@ final class HdeCodec implements StateCodec {
             b.release();
             LOG.debug("building {} of {} not started", what, b, e);
         }
+    }
+
+    /** One thread that waits on the disk (msync of in-place keyframes) so that no worker or decode has to. */
+    ExecutorService flusher() {
+        ExecutorService f = flusher;
+        if (f == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running");
+        }
+        return f;
     }
 
     ExecutorService workers() {

@@ -86,13 +86,26 @@ final class PageStore implements AutoCloseable {
 
     /** Makes every page written so far durable in the region (mapped chunks: msync); a no-op for other stores. */
     void force() {
-        if (region == null) {
+        force(0, pageCount);
+    }
+
+    /**
+     * Makes pages {@code [from, to)} durable in the region (msync of the chunks holding them); a no-op for other
+     * stores. Unchecked I/O failures, as {@link MappedByteBuffer#force()}.
+     */
+    void force(long from, long to) {
+        if (region == null || from >= to) {
             return;
         }
+        int first = (int) (from >>> pagesPerChunkShift);
+        int last = (int) ((to - 1) >>> pagesPerChunkShift);
         synchronized (this) {
-            for (ByteBuffer b : chunks) {
-                if (b instanceof MappedByteBuffer) {
-                    ((MappedByteBuffer) b).force();
+            if (closed.get()) {
+                throw new IllegalStateException("page store is closed");
+            }
+            for (int c = first; c <= last; c++) {
+                if (chunks[c] instanceof MappedByteBuffer) {
+                    ((MappedByteBuffer) chunks[c]).force();
                 }
             }
         }
