@@ -103,6 +103,11 @@ final class HdeDecoder implements StateDecoder {
     private SlotPages slots;
     private final ArrayDeque<Future<BatchJob>> inflight = new ArrayDeque<>();
     private final int maxInflight;
+    /**
+     * Payload arrays of completed batches for later ones (feeding thread only): without them every encoded byte of a
+     * round passes through a fresh heap array, and the heap grows by hundreds of MiB during a keyframe.
+     */
+    private final ArrayDeque<byte[]> payloadArrays = new ArrayDeque<>();
 
     private int nextSequence;
     private long nextPage;
@@ -375,14 +380,21 @@ final class HdeDecoder implements StateDecoder {
             throw Wire.corrupt("unknown batch codec " + codecId);
         }
         // The frame is borrowed: the job owns a copy of the payload.
-        byte[] payload = new byte[payloadLength];
-        f.get(Wire.BATCH_PAYLOAD_OFFSET, payload);
-        BatchJob job = new BatchJob(firstPage, firstPage + pageCount, firstSlot, codecId, rawLength, controlLength, payload);
+        byte[] payload = takePayloadArray(payloadLength);
+        f.get(Wire.BATCH_PAYLOAD_OFFSET, payload, 0, payloadLength);
+        BatchJob job = new BatchJob(firstPage, firstPage + pageCount, firstSlot, codecId, rawLength, controlLength, payload,
+                payloadLength);
         nextPage = firstPage + pageCount;
         inflight.addLast(codec.workers().submit(() -> decodeBatch(job)));
         while (inflight.size() > maxInflight) {
             complete(inflight.removeFirst());
         }
+    }
+
+    /** An array for a payload of {@code length} bytes: a reused one when it is long enough, else a new, longer one. */
+    private byte[] takePayloadArray(int length) {
+        byte[] a = payloadArrays.poll();
+        return a != null && a.length >= length ? a : new byte[length + (length >>> 2)];
     }
 
     /** A batch handed to a worker; the results are read by the feeding thread after the future completed. */
@@ -393,7 +405,9 @@ final class HdeDecoder implements StateDecoder {
         final int codecId;
         final int rawLength;
         final int controlLength;
+        /** The payload in {@code payload[0, payloadLength)} (a reused array may be longer). */
         final byte[] payload;
+        final int payloadLength;
         int count;
         ByteBuffer chunk;
         long[] pages;
@@ -403,7 +417,8 @@ final class HdeDecoder implements StateDecoder {
         int deferredCount;
         long digestPart;
 
-        BatchJob(long firstPage, long endPage, long firstSlot, int codecId, int rawLength, int controlLength, byte[] payload) {
+        BatchJob(long firstPage, long endPage, long firstSlot, int codecId, int rawLength, int controlLength, byte[] payload,
+                 int payloadLength) {
             this.firstPage = firstPage;
             this.endPage = endPage;
             this.firstSlot = firstSlot;
@@ -411,6 +426,7 @@ final class HdeDecoder implements StateDecoder {
             this.rawLength = rawLength;
             this.controlLength = controlLength;
             this.payload = payload;
+            this.payloadLength = payloadLength;
         }
 
         boolean isDeferred(int index) {
@@ -461,6 +477,9 @@ final class HdeDecoder implements StateDecoder {
             }
         }
         nextSlot += j.count;
+        if (payloadArrays.size() <= maxInflight) {
+            payloadArrays.push(j.payload);
+        }
         // Every earlier batch is complete (this runs in batch order), so copies of their pages can be made now.
         resolveDeferred(j);
         if (publish != null && writeBehind.isCompletedExceptionally()) {
@@ -531,7 +550,7 @@ final class HdeDecoder implements StateDecoder {
                 w.heapRaw = new byte[Math.max(j.rawLength, Math.min(rawLimit, w.heapRaw.length * 2))];
             }
             raw = w.heapRaw;
-            int n = w.decompressor().decompressByteArray(raw, 0, j.rawLength, j.payload, 0, j.payload.length);
+            int n = w.decompressor().decompressByteArray(raw, 0, j.rawLength, j.payload, 0, j.payloadLength);
             if (n != j.rawLength) {
                 throw Wire.corrupt("zstd payload decoded to " + n + " bytes, header says " + j.rawLength);
             }
