@@ -13,7 +13,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * <pre>{@code
  * StateCodec hde = new HdeCodecProvider().create(context);
  * hde.start();
- * EncodeResult r = hde.encode(state, EncodeOptions.keyframe(), frames::add).join();
+ * EncodeResult r = hde.encode(state, EncodeOptions.keyframe(), f -> frames.add(copyOf(f))).join();   // borrowed frames
  * // receiver: try (StateDecoder d = hde2.newDecoder(replica)) { frames.forEach(d::accept); d.finish(); }
  * hde.acknowledge(r.produced());
  * }</pre>
