@@ -54,11 +54,14 @@ public final class TransportKeys {
             .dynamic().description("Aggregate rate cap over all sessions of the process.").build();
 
     public static final ConfigKey<Boolean> PACING_ENABLED = ConfigKey.builder("dwcp.transport.pacing.enabled", ValueType.BOOLEAN)
-            .defaultValue(true).description("Pace at pacing.gain × the estimated bottleneck.").build();
+            .defaultValue(true).description("Reserved, no effect yet: AMST does not estimate the bottleneck to pace at"
+                    + " pacing.gain × it (AMST-9). Only rate-cap and global-rate-cap pace; each stream is paced by the"
+                    + " kernel's congestion control (BBR paces, CUBIC does not).").build();
 
     public static final ConfigKey<Double> PACING_GAIN = Ranges.doubles(
             ConfigKey.builder("dwcp.transport.pacing.gain", ValueType.DOUBLE).defaultValue(0.95), 0.5, 1.0)
-            .description("Fraction of the estimated bottleneck to pace at.").build();
+            .description("Reserved, no effect yet (see pacing.enabled): the fraction of the estimated bottleneck to"
+                    + " pace at.").build();
 
     public static final ConfigKey<Optional<DataSize>> SEND_WINDOW = Ranges.optionalSizes(
             ConfigKey.builder("dwcp.transport.send-window", ValueType.optional(ValueType.SIZE, "auto")).defaultValue(Optional.empty()),
