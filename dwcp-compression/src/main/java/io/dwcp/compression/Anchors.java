@@ -41,12 +41,16 @@ final class Anchors {
 
     /** Adds the anchors of baseline page {@code page} to {@code index} (first page wins; stops quietly when full). */
     static void index(LongIntMap index, ByteBuffer b, int off, int pageSizeBytes, int page, long[] scratch) {
-        int n = of(b, off, pageSizeBytes, scratch);
-        for (int i = 0; i < n; i++) {
+        insert(index, scratch, of(b, off, pageSizeBytes, scratch), page);
+    }
+
+    /** Adds {@code anchors[0, count)} of baseline page {@code page} to {@code index} (first page wins; stops when full). */
+    static void insert(LongIntMap index, long[] anchors, int count, int page) {
+        for (int i = 0; i < count; i++) {
             if (index.isFull()) {
                 return;
             }
-            index.putIfAbsent(scratch[i], page);
+            index.putIfAbsent(anchors[i], page);
         }
     }
 

@@ -6,6 +6,11 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -198,12 +203,52 @@ final class Baseline {
     }
 
     /**
-     * Replaces the pages of {@code slots} (a verified or acknowledged delta) and moves to {@code newVersion} with
-     * {@code newDigest}. Caller holds the key's lock.
+     * Replaces the pages of {@code slots} (an acknowledged delta) and moves to {@code newVersion} with {@code newDigest};
+     * a large delta is applied in ranges on {@code pool} (its index updates are what take the time), a small one or
+     * one without a pool (codec stopped) on the calling thread. Caller holds the key's lock.
      */
-    void apply(SlotPages slots, long newVersion, long newDigest) {
-        applyPages(slots, 0, slots.count());
+    void apply(SlotPages slots, long newVersion, long newDigest, ExecutorService pool) {
+        int n = slots.count();
+        int per = applyRangePages(n);
+        if (n <= per || pool == null) {
+            applyPages(slots, 0, n);
+        } else {
+            List<Future<?>> ranges = new ArrayList<>();
+            for (int from = 0; from < n; from += per) {
+                int lo = from;
+                int hi = Math.min(n, from + per);
+                ranges.add(pool.submit(() -> applyPages(slots, lo, hi)));
+            }
+            // Never leave half a delta applied: wait for every range even when interrupted (they are short).
+            boolean interrupted = false;
+            RuntimeException failure = null;
+            for (Future<?> f : ranges) {
+                while (true) {
+                    try {
+                        f.get();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    } catch (ExecutionException e) {
+                        failure = failure != null ? failure
+                                : new IllegalStateException("applying a delta to " + this + " failed", e.getCause());
+                        break;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (failure != null) {
+                throw failure;
+            }
+        }
         applied(newVersion, newDigest);
+    }
+
+    /** Pages per parallel range when a delta of {@code n} pages is applied: about eight ranges, none tiny. */
+    static int applyRangePages(int n) {
+        return Math.max(256, n / 8 + 1);
     }
 
     /** Copies slots {@code [from, to)} into their pages; ranges of one delta may be applied in parallel. */
@@ -217,8 +262,10 @@ final class Baseline {
             store.writePage(page, src, slots.offset(s));
             pageHashes[(int) page] = slots.hash(s);
             if (similar != null) {
+                // Anchors outside the lock: ranges applied in parallel contend only for the inserts.
+                int anchors = Anchors.of(store.chunk(page), store.offset(page), layout.pageSizeBytes, scratch);
                 synchronized (similar) {
-                    Anchors.index(similar, store.chunk(page), store.offset(page), layout.pageSizeBytes, (int) page, scratch);
+                    Anchors.insert(similar, scratch, anchors, (int) page);
                 }
             }
             if (splice != null) {

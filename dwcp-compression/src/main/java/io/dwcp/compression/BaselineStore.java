@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
 
 /**
  * The baselines of every key on both ends (HDE-5), with the memory cap, LRU eviction, ageing and pruning.
@@ -187,8 +188,11 @@ final class BaselineStore {
         e.pending = p;
     }
 
-    /** Sender: the receiver holds {@code ref}. Promotes the matching pending round; true when something changed. */
-    synchronized boolean acknowledge(BaselineRef ref) {
+    /**
+     * Sender: the receiver holds {@code ref}. Promotes the matching pending round (a delta's pages applied on
+     * {@code pool}); true when something changed.
+     */
+    synchronized boolean acknowledge(BaselineRef ref, ExecutorService pool) {
         Entry e = sender.get(ref.key());
         if (e == null) {
             return false;
@@ -208,7 +212,14 @@ final class BaselineStore {
             }
             Baseline base = e.committed;
             if (base == p.base && base.version() == p.baseVersion) {
-                base.apply(p.slots, ref.version(), ref.digest());
+                try {
+                    base.apply(p.slots, ref.version(), ref.digest(), pool);
+                } catch (RuntimeException ex) {
+                    // Some pages may be the new version's under the old version number: never encode against it.
+                    p.close();
+                    drop(Side.SENDER, ref.key());
+                    throw ex;
+                }
                 base.lastUse = ++useCounter;
             }
             p.close();

@@ -548,7 +548,7 @@ final class HdeCodec implements StateCodec {
         ReentrantLock lock = lock(ref.key());
         lock.lock();
         try {
-            baselines.acknowledge(ref);
+            baselines.acknowledge(ref, workers);
         } finally {
             lock.unlock();
         }

@@ -976,7 +976,7 @@ final class HdeDecoder implements StateDecoder {
         runAll(tasks);
         // Only after every replica write succeeded does the baseline change.
         tasks.clear();
-        int per = Math.max(256, n / 8 + 1);
+        int per = Baseline.applyRangePages(n);
         for (from = 0; from < n; from += per) {
             int lo = from;
             int hi = Math.min(n, from + per);

@@ -283,6 +283,39 @@ class RoundTripTest {
     }
 
     @Example
+    void aLargeAcknowledgedDeltaIsAppliedToTheSendersBaselineAndItsIndexesWhole() {
+        int ps = 4096;
+        int pages = 3000;
+        byte[] s0 = memoryLike(pages * ps, 17);
+        byte[] s1 = s0.clone();
+        byte[] fresh = memoryLike(pages * ps, 18);
+        System.arraycopy(fresh, 0, s1, 200 * ps, 600 * ps);        // 600 changed pages: applied in parallel ranges
+        byte[] replica = new byte[s0.length];
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("big-ack", ps, s0), EncodeOptions.keyframe());
+        DecodeResult d0 = Rounds.decode(rx, Rounds.replica("big-ack", ps, replica), k.frames);
+        tx.acknowledge(d0.baseline());
+        awaitIndexes(tx, "big-ack");
+        Rounds.Encoded d1 = Rounds.encode(tx, Rounds.state("big-ack", ps, s1), Rounds.against(d0.baseline()));
+        DecodeResult r1 = Rounds.decode(rx, Rounds.replica("big-ack", ps, replica), d1.frames);
+        tx.acknowledge(r1.baseline());
+        assertArrayEquals(s1, replica);
+
+        // Round 2 finds round 1's pages in the sender's baseline: an edited copy of the last one (similar index) and
+        // a plain copy of the first one (content index), both moved elsewhere.
+        byte[] s2 = s1.clone();
+        System.arraycopy(s1, 799 * ps, s2, 10 * ps, ps);
+        s2[10 * ps + 99] ^= 0x42;
+        System.arraycopy(s1, 200 * ps, s2, 20 * ps, ps);
+        Rounds.Encoded d2 = Rounds.encode(tx, Rounds.state("big-ack", ps, s2), Rounds.against(r1.baseline()));
+        assertEquals(1L, d2.result.pagesByClass().get("xor"), d2.result.pagesByClass().toString());
+        assertEquals(1L, d2.result.pagesByClass().get("moved"), d2.result.pagesByClass().toString());
+        Rounds.decode(rx, Rounds.replica("big-ack", ps, replica), d2.frames);
+        assertArrayEquals(s2, replica);
+        tx.drop("big-ack");
+        rx.drop("big-ack");
+    }
+
+    @Example
     void pageAssembledFromUnalignedPiecesOfTheBaselineIsSplicedFromIt() {
         int ps = 4096;
         byte[] s0 = memoryLike(64 * ps, 13);
