@@ -13,7 +13,7 @@ import java.nio.ByteBuffer;
 final class Worker extends Thread {
     private ZstdCompressCtx compressor;
     private ZstdDecompressCtx decompressor;
-    /** Scratch of the running task; grown on demand and reused. */
+    /** Scratch of the running task (raw: a batch being coded, or decoded); grown on demand and reused. */
     ByteBuffer raw = DirectMemory.allocate(1 << 16);
     ByteBuffer out = DirectMemory.allocate(1 << 16);
     ByteBuffer read = DirectMemory.allocate(1 << 16);
@@ -22,8 +22,6 @@ final class Worker extends Thread {
     /** Anchor scratch of the similar-page search (pages up to 2 MiB, one anchor per 64 bytes at most). */
     final long[] anchors = new long[(2 << 20) / Anchors.GRID_BYTES + 1];
     final int[] candidates = new int[(2 << 20) / Anchors.GRID_BYTES + 1];
-    /** Decoded batch of a decode task; grown on demand up to max-decoded-frame. */
-    byte[] heapRaw = new byte[0];
     int currentLevel = Integer.MIN_VALUE;
 
     Worker(Runnable r, String name) {

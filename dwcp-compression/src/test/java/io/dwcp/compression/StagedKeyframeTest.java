@@ -23,6 +23,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -104,9 +105,14 @@ class StagedKeyframeTest {
         }
     }
 
-    /** A file replica that counts its writes and, when asked to, cannot be mapped (like some network filesystems). */
+    /**
+     * A file replica that counts its writes, fails those past {@link #diskFullAt} like a full disk and, when asked to,
+     * cannot be mapped (like some network filesystems).
+     */
     private static final class FileStaging implements WritableRegion {
         final AtomicInteger writes = new AtomicInteger();
+        final AtomicLong bytesWritten = new AtomicLong();
+        volatile long diskFullAt = Long.MAX_VALUE;
         private final WritableRegion file;
         private final boolean mapFails;
 
@@ -124,7 +130,11 @@ class StagedKeyframeTest {
 
         @Override
         public void write(long o, ByteBuffer src) throws IOException {
+            if (o + src.remaining() > diskFullAt) {
+                throw new IOException("No space left on device");
+            }
             writes.incrementAndGet();
+            bytesWritten.addAndGet(src.remaining());
             file.write(o, src);
         }
 
@@ -156,7 +166,8 @@ class StagedKeyframeTest {
         Path file = dir.resolve("replica.ram");
         FileStaging staging = new FileStaging(file, v0.length, false);
         DecodeResult r0 = decodeStaged(key, staging, keyframe(Rounds.state(key, PAGE, v0)), file, v0);
-        assertEquals(0, staging.writes.get(), "decoded through the mapping: nothing written behind");
+        assertEquals(v0.length, staging.bytesWritten.get(), "every page written once, in place: nothing written behind");
+        assertTrue(staging.writes.get() < 2000 * 3 / 4, "adjacent pages written together: " + staging.writes.get());
         assertArrayEquals(v0, Files.readAllBytes(file));
         tx.acknowledge(r0.baseline());
 
@@ -273,6 +284,30 @@ class StagedKeyframeTest {
         assertEquals(0, published.get());
         assertTrue(rx.baseline("staged-disk").isEmpty());
         tx.drop("staged-disk");
+    }
+
+    @Test
+    void aFullDiskUnderAnInPlaceKeyframeIsAnIoErrorAndCommitsNoBaseline(@TempDir Path dir) throws Exception {
+        String key = "in-place-disk";
+        byte[] v0 = memory(8, 3000, 0);
+        Path file = dir.resolve("replica.ram");
+        FileStaging region = new FileStaging(file, v0.length, false);
+        region.diskFullAt = 5L << 20;
+        AtomicInteger published = new AtomicInteger();
+        List<byte[]> frames = keyframe(Rounds.state(key, PAGE, v0));
+        try (VmState<WritableRegion> staging = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(region).build();
+             StateDecoder d = rx.newKeyframeDecoder(staging, published::incrementAndGet)) {
+            DwcpException e = assertThrows(DwcpException.class, () -> {
+                for (byte[] f : frames) {
+                    d.accept(ByteBuffer.wrap(f));
+                }
+                d.finish();
+            });
+            assertEquals(ErrorCode.IO_ERROR, e.code(), e.getMessage());
+        }
+        assertEquals(0, published.get());
+        assertTrue(rx.baseline(key).isEmpty());
+        tx.drop(key);
     }
 
     @Test
