@@ -182,7 +182,14 @@ final class PageStore implements AutoCloseable {
 
     /** Copies {@code pageSizeBytes} of {@code src} at absolute {@code srcOffset} into page {@code page}. */
     void writePage(long page, ByteBuffer src, int srcOffset) {
-        chunk(page).put(offset(page), src, srcOffset, pageSizeBytes);
+        ByteBuffer c = chunk(page);
+        int o = offset(page);
+        // A store over the replica file usually holds the page already: the delta's replica write put it there, and
+        // a store into a mapped page costs a write fault (the filesystem's page_mkwrite) even when nothing changes.
+        if (region != null && c.slice(o, pageSizeBytes).mismatch(src.slice(srcOffset, pageSizeBytes)) < 0) {
+            return;
+        }
+        c.put(o, src, srcOffset, pageSizeBytes);
     }
 
     /** Frees every chunk (and the staging file). Idempotent; safe from any thread once no one reads the store. */
