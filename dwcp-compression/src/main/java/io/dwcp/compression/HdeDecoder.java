@@ -917,7 +917,10 @@ final class HdeDecoder implements StateDecoder {
         try {
             if (publish != null) {
                 pagesWritten = awaitWriteBehind();
-                staging.force();
+                if (inPlace) {
+                    // The file's own sync: pages written and pages stored through the mapping alike.
+                    replica.region(0).flush();
+                }
                 publish.publish();
             } else {
                 pagesWritten = keyframe ? writeKeyframe() : writeDelta();

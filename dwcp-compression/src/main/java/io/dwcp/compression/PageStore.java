@@ -84,11 +84,6 @@ final class PageStore implements AutoCloseable {
         return new PageStore(pageSizeBytes, pageCount, null, null, region);
     }
 
-    /** Makes every page written so far durable in the region (mapped chunks: msync); a no-op for other stores. */
-    void force() {
-        force(0, pageCount);
-    }
-
     /**
      * Makes pages {@code [from, to)} durable in the region (msync of the chunks holding them); a no-op for other
      * stores. Unchecked I/O failures, as {@link MappedByteBuffer#force()}.
