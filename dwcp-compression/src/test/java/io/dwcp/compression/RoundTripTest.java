@@ -291,10 +291,7 @@ class RoundTripTest {
         byte[] fresh = memoryLike(pages * ps, 18);
         System.arraycopy(fresh, 0, s1, 200 * ps, 600 * ps);        // 600 changed pages: applied in parallel ranges
         byte[] replica = new byte[s0.length];
-        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("big-ack", ps, s0), EncodeOptions.keyframe());
-        DecodeResult d0 = Rounds.decode(rx, Rounds.replica("big-ack", ps, replica), k.frames);
-        tx.acknowledge(d0.baseline());
-        awaitIndexes(tx, "big-ack");
+        DecodeResult d0 = seed("big-ack", ps, s0, replica);
         Rounds.Encoded d1 = Rounds.encode(tx, Rounds.state("big-ack", ps, s1), Rounds.against(d0.baseline()));
         DecodeResult r1 = Rounds.decode(rx, Rounds.replica("big-ack", ps, replica), d1.frames);
         tx.acknowledge(r1.baseline());
@@ -327,10 +324,7 @@ class RoundTripTest {
         }
         System.arraycopy(s0, 50 * ps + 777, s1, at + 1100, ps - 1100); // a piece crossing from page 50 into 51
         byte[] replica = new byte[s0.length];
-        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("splice", ps, s0), EncodeOptions.keyframe());
-        DecodeResult d0 = Rounds.decode(rx, Rounds.replica("splice", ps, replica), k.frames);
-        tx.acknowledge(d0.baseline());
-        awaitIndexes(tx, "splice");
+        DecodeResult d0 = seed("splice", ps, s0, replica);
         Rounds.Encoded d = Rounds.encode(tx, Rounds.state("splice", ps, s1), Rounds.against(d0.baseline()));
         assertEquals(1L, d.result.pagesByClass().get("splice"));
         assertEquals(0L, d.result.pagesByClass().get("literal"));
@@ -365,6 +359,15 @@ class RoundTripTest {
             sender.stop();
             rx.drop("nosplice");
         }
+    }
+
+    /** Keyframe of {@code state} decoded into {@code replica} and acknowledged, with the sender's indexes built. */
+    private static DecodeResult seed(String key, int ps, byte[] state, byte[] replica) {
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state(key, ps, state), EncodeOptions.keyframe());
+        DecodeResult d0 = Rounds.decode(rx, Rounds.replica(key, ps, replica), k.frames);
+        tx.acknowledge(d0.baseline());
+        awaitIndexes(tx, key);
+        return d0;
     }
 
     private static void awaitIndexes(HdeCodec codec, String key) {

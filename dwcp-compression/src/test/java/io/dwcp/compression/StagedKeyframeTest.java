@@ -265,36 +265,9 @@ class StagedKeyframeTest {
         tx.drop("staged-io");
     }
 
-    @Test
-    void aStagingWriteFailureFailsTheRoundAndCommitsNoBaseline() {
-        byte[] a = memory(6, 6000, 0);
-        List<byte[]> frames = keyframe(Rounds.state("staged-disk", PAGE, a));
-        WritableRegion full = new DiskFullAt(new byte[a.length], 4L << 20);
-        VmState<WritableRegion> staging = VmState.<WritableRegion>builder("staged-disk").pageSizeBytes(PAGE).region(full).build();
+    /** Decodes a keyframe of {@code key} into {@code region}: IO_ERROR, nothing published, no baseline committed. */
+    private static void assertKeyframeFailsWithIoError(String key, WritableRegion region, List<byte[]> frames) throws IOException {
         AtomicInteger published = new AtomicInteger();
-        try (StateDecoder d = rx.newKeyframeDecoder(staging, published::incrementAndGet)) {
-            DwcpException e = assertThrows(DwcpException.class, () -> {
-                for (byte[] f : frames) {
-                    d.accept(ByteBuffer.wrap(f));
-                }
-                d.finish();
-            });
-            assertEquals(ErrorCode.IO_ERROR, e.code(), e.getMessage());
-        }
-        assertEquals(0, published.get());
-        assertTrue(rx.baseline("staged-disk").isEmpty());
-        tx.drop("staged-disk");
-    }
-
-    @Test
-    void aFullDiskUnderAnInPlaceKeyframeIsAnIoErrorAndCommitsNoBaseline(@TempDir Path dir) throws Exception {
-        String key = "in-place-disk";
-        byte[] v0 = memory(8, 3000, 0);
-        Path file = dir.resolve("replica.ram");
-        FileStaging region = new FileStaging(file, v0.length, false);
-        region.diskFullAt = 5L << 20;
-        AtomicInteger published = new AtomicInteger();
-        List<byte[]> frames = keyframe(Rounds.state(key, PAGE, v0));
         try (VmState<WritableRegion> staging = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(region).build();
              StateDecoder d = rx.newKeyframeDecoder(staging, published::incrementAndGet)) {
             DwcpException e = assertThrows(DwcpException.class, () -> {
@@ -308,6 +281,21 @@ class StagedKeyframeTest {
         assertEquals(0, published.get());
         assertTrue(rx.baseline(key).isEmpty());
         tx.drop(key);
+    }
+
+    @Test
+    void aStagingWriteFailureFailsTheRoundAndCommitsNoBaseline() throws IOException {
+        byte[] a = memory(6, 6000, 0);
+        assertKeyframeFailsWithIoError("staged-disk", new DiskFullAt(new byte[a.length], 4L << 20),
+                keyframe(Rounds.state("staged-disk", PAGE, a)));
+    }
+
+    @Test
+    void aFullDiskUnderAnInPlaceKeyframeIsAnIoErrorAndCommitsNoBaseline(@TempDir Path dir) throws IOException {
+        byte[] v0 = memory(8, 3000, 0);
+        FileStaging region = new FileStaging(dir.resolve("replica.ram"), v0.length, false);
+        region.diskFullAt = 5L << 20;
+        assertKeyframeFailsWithIoError("in-place-disk", region, keyframe(Rounds.state("in-place-disk", PAGE, v0)));
     }
 
     @Test
