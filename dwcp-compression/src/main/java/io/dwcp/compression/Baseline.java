@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -217,7 +218,11 @@ final class Baseline {
             for (int from = 0; from < n; from += per) {
                 int lo = from;
                 int hi = Math.min(n, from + per);
-                ranges.add(pool.submit(() -> applyPages(slots, lo, hi)));
+                try {
+                    ranges.add(pool.submit(() -> applyPages(slots, lo, hi)));
+                } catch (RejectedExecutionException e) {
+                    applyPages(slots, lo, hi);     // the codec is stopping: this thread does the range
+                }
             }
             // Never leave half a delta applied: wait for every range even when interrupted (they are short).
             boolean interrupted = false;
@@ -251,7 +256,10 @@ final class Baseline {
         return Math.max(256, n / 8 + 1);
     }
 
-    /** Copies slots {@code [from, to)} into their pages; ranges of one delta may be applied in parallel. */
+    /**
+     * Copies slots {@code [from, to)} into their pages; ranges of one delta may be applied in parallel (distinct pages;
+     * anchor inserts are locked; the sub-page index takes plain stores, last writer wins, as it is only a hint).
+     */
     void applyPages(SlotPages slots, int from, int to) {
         LongIntMap similar = similarIndex;
         Splice.Index splice = spliceIndex;
