@@ -47,9 +47,10 @@ import java.util.concurrent.Future;
  * the staging copy before publish, so its pages are written behind the decode as batches complete (one write at a
  * time, in page order), and finish() only waits for the last write, publishes, then commits the baseline. When the
  * staging replica is one mappable region of whole pages (a file), the decode goes further: the page store *is* the
- * staging file's mapping, so there is nothing to write behind, and after publish the receiver's baseline and its
- * replica are the same pages (one copy of the state instead of two). Later deltas still write both (the same bytes
- * twice when the file was not replaced), so correctness never depends on that sharing.
+ * staging file's mapping, the decoded pages go straight into the file (positional writes, see StagingWrites), so
+ * there is nothing to write behind, and after publish the receiver's baseline and its replica are the same pages (one
+ * copy of the state instead of two). Later deltas still write the replica and then the baseline (which skips a page
+ * the replica write already put in its file), so correctness never depends on that sharing.
  *
  * Confined to the thread that feeds it.
  */
@@ -918,7 +919,7 @@ final class HdeDecoder implements StateDecoder {
             if (publish != null) {
                 pagesWritten = awaitWriteBehind();
                 if (inPlace) {
-                    // The file's own sync: pages written and pages stored through the mapping alike.
+                    // The file's own sync (fdatasync): the msyncs behind the decode left it only the tail.
                     replica.region(0).flush();
                 }
                 publish.publish();
