@@ -676,13 +676,13 @@ final class HdeDecoder implements StateDecoder {
                     break;
                 case Wire.OP_DUPLICATE: {
                     long ref = duplicateSource(control, page, slot);
-                    if (ref >= j.firstSlot && !j.isDeferred((int) (ref - j.firstSlot))) {
+                    int local = (int) (ref - j.firstSlot);
+                    if (ref >= j.firstSlot && !j.isDeferred(local)) {
                         if (writes != null) {
-                            writes.flush();     // the source may be in the pending run
-                            writes.copy(page, j.pages[(int) (ref - j.firstSlot)]);
-                            h = j.hashes[(int) (ref - j.firstSlot)];
+                            writes.copy(page, j.pages[local]);
+                            h = j.hashes[local];
                         } else {
-                            h = copyDuplicate(j, (int) (ref - j.firstSlot), dst, off);
+                            h = copyDuplicate(j, local, dst, off);
                         }
                     } else {
                         // The source is in an earlier batch that may still be decoding (or is itself such a copy):
@@ -767,9 +767,10 @@ final class HdeDecoder implements StateDecoder {
             literal(page, RoundEncoder.ZERO, 0);
         }
 
-        /** Page {@code page} becomes a copy of the already written page {@code from}. */
+        /** Page {@code page} becomes a copy of page {@code from} of this batch, written first if still pending. */
         void copy(long page, long from) {
-            writeStaging(page, staging.chunk(from).slice(staging.offset(from), pageSize));
+            flush();
+            copyStagingPage(page, from);
         }
 
         void flush() {
@@ -779,6 +780,11 @@ final class HdeDecoder implements StateDecoder {
                 runSource = null;
             }
         }
+    }
+
+    /** In-place keyframe: page {@code page} of the staging file becomes a copy of its written page {@code from}. */
+    private void copyStagingPage(long page, long from) {
+        writeStaging(page, staging.chunk(from).slice(staging.offset(from), pageSize));
     }
 
     /** In-place keyframe: writes whole pages from {@code page} on to the staging file. */
@@ -848,7 +854,7 @@ final class HdeDecoder implements StateDecoder {
             long ref = j.deferredRef[d];
             if (keyframe) {
                 if (inPlace) {
-                    writeStaging(slot, staging.chunk(ref).slice(staging.offset(ref), pageSize));
+                    copyStagingPage(slot, ref);
                 } else {
                     staging.chunk(slot).put(staging.offset(slot), staging.chunk(ref), staging.offset(ref), pageSize);
                 }
