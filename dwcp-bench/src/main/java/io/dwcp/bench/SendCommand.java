@@ -7,8 +7,10 @@ import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +21,11 @@ import java.util.Map;
  * the first round sends it whole, the later rounds only what changed (against the baseline the receiver confirmed;
  * if it has none, that round is a full one by itself). Prints a line per round; with {@code --json} the last stdout
  * line is a JSON object with {@code wallSeconds}, {@code wireBytes}, {@code inputBytes} and a {@code rounds} array.
+ *
+ * <p>The FILEs are snapshots ({@link StateRegions#mappedSnapshot}): the codec keeps views of the last file sent as its
+ * baseline instead of a copy in memory, so a file must not change while this runs. After each round the command
+ * checks that neither that round's file nor the one before it (its baseline) changed size or modification time, and
+ * stops with an error if one did.
  */
 final class SendCommand implements DwcpCli.Command {
     @Override
@@ -50,8 +57,10 @@ final class SendCommand implements DwcpCli.Command {
             try (MigrationSender sender = manager.openMigration(NodeOptions.address(a.require("to"))).join()) {
                 ProgressBar bar = ProgressBar.forTerminal();
                 sender.progress(bar);
+                FileStamp previous = null;
                 for (Path file : files) {
-                    try (StateRegion region = StateRegions.mapped(file)) {
+                    FileStamp stamp = FileStamp.of(file);
+                    try (StateRegion region = StateRegions.mappedSnapshot(file)) {
                         VmState<StateRegion> state = VmState.<StateRegion>builder(key).region(region).lastPagePartial(true).build();
                         bar.label(file.getFileName().toString());
                         RoundReport r = sender.sendRound(state, null);
@@ -59,6 +68,11 @@ final class SendCommand implements DwcpCli.Command {
                         reports.add(r);
                         System.out.println(describe(r, file));
                     }
+                    if (previous != null) {
+                        previous.checkUnchanged();
+                    }
+                    stamp.checkUnchanged();
+                    previous = stamp;
                 }
             }
         }
@@ -86,6 +100,21 @@ final class SendCommand implements DwcpCli.Command {
             System.out.println(Json.write(m));
         }
         return 0;
+    }
+
+    /** What tells a snapshot file changed: its identity, size and modification time. */
+    record FileStamp(Path path, Object fileKey, long sizeBytes, java.nio.file.attribute.FileTime modified) {
+        static FileStamp of(Path path) throws IOException {
+            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
+            return new FileStamp(path, a.fileKey(), a.size(), a.lastModifiedTime());
+        }
+
+        void checkUnchanged() throws IOException {
+            if (!equals(of(path))) {
+                throw new IOException(path + " changed while dwcp send used it as a snapshot; the receiver's replica "
+                        + "may not match any version of it. Send again from files that stay unchanged.");
+            }
+        }
     }
 
     static String describe(RoundReport r, Path file) {

@@ -24,6 +24,21 @@ class CliTest {
     }
 
     @Test
+    void sendNoticesASnapshotFileThatChanged(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("s0.ram");
+        Files.write(f, new byte[8192]);
+        SendCommand.FileStamp stamp = SendCommand.FileStamp.of(f);
+        stamp.checkUnchanged();
+        Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(f).toMillis() + 2000));
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, stamp::checkUnchanged);
+        assertTrue(e.getMessage().contains("changed while dwcp send used it"), e.getMessage());
+        SendCommand.FileStamp again = SendCommand.FileStamp.of(f);
+        Files.write(f, new byte[4096]);
+        org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, again::checkUnchanged, "a new size");
+    }
+
+    @Test
     void everyDocumentedCommandIsRegistered() {
         for (String c : new String[]{"send", "receive", "demo", "encode", "bench-transport", "chart"}) {
             assertTrue(DwcpCli.commands().containsKey(c), c);

@@ -206,9 +206,17 @@ final class Baseline {
     /**
      * Replaces the pages of {@code slots} (an acknowledged delta) and moves to {@code newVersion} with {@code newDigest};
      * a large delta is applied in ranges on {@code pool} (its index updates are what take the time), a small one or
-     * one without a pool (codec stopped) on the calling thread. Caller holds the key's lock.
+     * one without a pool (codec stopped) on the calling thread. A baseline of snapshot views takes the views of the
+     * delta's target, {@code targetViews}, instead of copying pages (null for other baselines). Caller holds the key's
+     * lock.
      */
-    void apply(SlotPages slots, long newVersion, long newDigest, ExecutorService pool) {
+    void apply(SlotPages slots, PageStore targetViews, long newVersion, long newDigest, ExecutorService pool) {
+        if (store.isViews()) {
+            if (targetViews == null) {
+                throw new IllegalStateException("a baseline of snapshot views needs the views of the delta's target");
+            }
+            store.adoptViews(targetViews);
+        }
         int n = slots.count();
         int per = applyRangePages(n);
         if (n <= per || pool == null) {
@@ -266,8 +274,9 @@ final class Baseline {
         long[] scratch = similar == null ? null : new long[layout.pageSizeBytes / Anchors.GRID_BYTES + 1];
         for (int s = from; s < to; s++) {
             long page = slots.page(s);
-            ByteBuffer src = slots.chunk(s);
-            store.writePage(page, src, slots.offset(s));
+            if (!store.isViews()) {
+                store.writePage(page, slots.chunk(s), slots.offset(s));
+            }
             pageHashes[(int) page] = slots.hash(s);
             if (similar != null) {
                 // Anchors outside the lock: ranges applied in parallel contend only for the inserts.

@@ -213,7 +213,7 @@ final class BaselineStore {
             Baseline base = e.committed;
             if (base == p.base && base.version() == p.baseVersion) {
                 try {
-                    base.apply(p.slots, ref.version(), ref.digest(), pool);
+                    base.apply(p.slots, p.targetViews, ref.version(), ref.digest(), pool);
                 } catch (RuntimeException ex) {
                     // Some pages may be the new version's under the old version number: never encode against it.
                     p.close();

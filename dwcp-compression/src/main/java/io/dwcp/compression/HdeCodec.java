@@ -352,6 +352,17 @@ final class HdeCodec implements StateCodec {
         return result;
     }
 
+    /**
+     * Views of {@code state} as a page store when it is one immutable snapshot region of whole pages (a baseline that
+     * costs no copy), else null.
+     */
+    private static PageStore snapshotViews(VmState<? extends StateRegion> state, Layout layout) throws java.io.IOException {
+        if (state.regions().size() != 1) {
+            return null;
+        }
+        return PageStore.views(layout.pageSizeBytes, layout.totalPages(), state.region(0));
+    }
+
     private ReentrantLock lock(String key) {
         return keyLocks.computeIfAbsent(key, k -> new ReentrantLock());
     }
@@ -373,6 +384,7 @@ final class HdeCodec implements StateCodec {
         Instant now = context.clock().instant();
         Optional<BaselineRef> peer = options.peerBaseline();
         Baseline base = baselines.acquire(BaselineStore.Side.SENDER, key, true);
+        PageStore nextViews = null;
         String reason = null;
         if (base != null && baselines.isAged(base, now)) {
             reason = "age";
@@ -396,6 +408,9 @@ final class HdeCodec implements StateCodec {
             reason = "ratio";
         } else if (!settings.enabled || !settings.deltaEnabled) {
             reason = "first";
+        } else if (base.store.isViews() && (nextViews = snapshotViews(state, layout)) == null) {
+            // A baseline of snapshot views cannot take pages that are not a snapshot: start again from this state.
+            reason = "first";
         }
         int level = settings.enabled ? levels.choose(options.tier(), settings.ceiling(options.tier()), options.linkRate(),
                 context.workerThreads(), settings.adaptiveEnabled) : 0;
@@ -410,7 +425,9 @@ final class HdeCodec implements StateCodec {
             baselines.releaseSender(key);
             long bytes = layout.totalPages() * layout.pageSizeBytes;
             BaselineStore.Reservation reservation = baselines.reserve(BaselineStore.Side.SENDER, key, bytes);
-            PageStore target = reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
+            PageStore views = snapshotViews(state, layout);
+            PageStore target = views != null ? views
+                    : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
             long producedId = nextId();
             enc = new RoundEncoder(this, state, layout, null, target, options.dirtyPages().orElse(null), level, sink,
                     roundId, producedId, 0);
@@ -443,10 +460,13 @@ final class HdeCodec implements StateCodec {
                     enc.run();
                 } catch (Exception | Error e) {
                     enc.slots.close();
+                    if (nextViews != null) {
+                        nextViews.close();
+                    }
                     throw e;
                 }
                 BaselineRef producedRef = new BaselineRef(key, base.id, producedVersion, enc.digest);
-                baselines.setPending(key, Pending.delta(producedRef, base, base.version(), enc.slots));
+                baselines.setPending(key, Pending.delta(producedRef, base, base.version(), enc.slots, nextViews));
                 result = result(key, false, base.ref(), producedRef, layout, enc, t0);
                 long[] cc = enc.classCounts;
                 long sent = cc[PageClass.ZERO.ordinal()] + cc[PageClass.MOVED.ordinal()] + cc[PageClass.DUPLICATE.ordinal()]

@@ -1,5 +1,6 @@
 package io.dwcp.compression;
 
+import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.WritableRegion;
 
 import java.io.IOException;
@@ -17,7 +18,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@value #CHUNK_BYTES} bytes, allocated on first touch, either in direct memory from a {@link ChunkPool} (contents
  * undefined until written), in a deleted temporary file mapped read-write (states larger than the baseline memory
  * budget; unwritten pages read as zeros), or in mappings of a replica region itself (a keyframe decoded in place:
- * the receiver's baseline and its replica file are then the same pages). Owners write every page before reading it.
+ * the receiver's baseline and its replica file are then the same pages), or read-only views of an
+ * {@link StateRegion#immutable() immutable} snapshot region (the sender's baseline of a snapshot file: no copy, no
+ * memory of its own). Owners write every page before reading it; a view store is never written, but can
+ * {@link #adoptViews adopt} the views of a newer snapshot.
  *
  * <p>Thread-safety: chunk allocation is synchronised; page reads and writes of different pages may run concurrently;
  * callers order writes and reads of one page. {@link #close()} frees the memory and must follow every use.
@@ -32,9 +36,11 @@ final class PageStore implements AutoCloseable {
     private final FileChannel file;
     private final ChunkPool pool;
     private final WritableRegion region;
+    private final boolean views;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private PageStore(int pageSizeBytes, long pageCount, FileChannel file, ChunkPool pool, WritableRegion region) {
+    private PageStore(int pageSizeBytes, long pageCount, FileChannel file, ChunkPool pool, WritableRegion region,
+                      boolean views) {
         if (Integer.bitCount(pageSizeBytes) != 1) {
             throw new IllegalArgumentException("pageSizeBytes must be a power of 2, got " + pageSizeBytes);
         }
@@ -50,6 +56,7 @@ final class PageStore implements AutoCloseable {
         this.file = file;
         this.pool = pool;
         this.region = region;
+        this.views = views;
     }
 
     /**
@@ -57,7 +64,7 @@ final class PageStore implements AutoCloseable {
      * zero-filled; the owner writes every page before reading it.
      */
     static PageStore pooled(int pageSizeBytes, long pageCount, ChunkPool pool) {
-        return new PageStore(pageSizeBytes, pageCount, null, pool, null);
+        return new PageStore(pageSizeBytes, pageCount, null, pool, null, false);
     }
 
     /** A store in a deleted temporary file under {@code dir}, mapped chunk by chunk. */
@@ -67,7 +74,7 @@ final class PageStore implements AutoCloseable {
             FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE,
                     StandardOpenOption.DELETE_ON_CLOSE);
             Files.deleteIfExists(p);
-            return new PageStore(pageSizeBytes, pageCount, ch, null, null);
+            return new PageStore(pageSizeBytes, pageCount, ch, null, null, false);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a staging file in " + dir, e);
         }
@@ -81,7 +88,50 @@ final class PageStore implements AutoCloseable {
         if (!region.mappable() || region.sizeBytes() != pageCount * pageSizeBytes) {
             throw new IllegalArgumentException(region + " is not a mappable region of " + pageCount + " pages");
         }
-        return new PageStore(pageSizeBytes, pageCount, null, null, region);
+        return new PageStore(pageSizeBytes, pageCount, null, null, region, false);
+    }
+
+    /**
+     * A read-only store over an {@link StateRegion#immutable() immutable} region of exactly {@code pageCount} whole
+     * pages, all of its chunks taken as views now (while the region is open); null when the region is not immutable,
+     * not whole pages, or offers no views. The store neither owns nor copies the region.
+     */
+    static PageStore views(int pageSizeBytes, long pageCount, StateRegion region) throws IOException {
+        if (!region.immutable() || region.sizeBytes() != pageCount * pageSizeBytes) {
+            return null;
+        }
+        PageStore s = new PageStore(pageSizeBytes, pageCount, null, null, null, true);
+        for (int c = 0; c < s.chunks.length; c++) {
+            long first = (long) c << s.pagesPerChunkShift;
+            long bytes = Math.min(1L << s.pagesPerChunkShift, pageCount - first) * pageSizeBytes;
+            ByteBuffer v = region.view(first * pageSizeBytes, (int) bytes);
+            if (v == null) {
+                return null;
+            }
+            s.chunks[c] = v;
+        }
+        return s;
+    }
+
+    /** Whether this store is made of read-only views of a snapshot region (see {@link #views}). */
+    boolean isViews() {
+        return views;
+    }
+
+    /**
+     * Replaces this view store's chunks by those of {@code newer}, a view store of the same shape over the next
+     * snapshot of the state (after a delta to it was acknowledged, the two differ exactly by that delta's pages).
+     * Readers see either chunk of a page until the caller publishes the change; {@code newer} must not be used
+     * afterwards.
+     */
+    synchronized void adoptViews(PageStore newer) {
+        if (!views || !newer.views || newer.chunks.length != chunks.length || newer.pageSizeBytes != pageSizeBytes) {
+            throw new IllegalArgumentException("cannot adopt the views of " + newer + " into " + this);
+        }
+        if (closed.get()) {
+            throw new IllegalStateException("page store is closed");
+        }
+        System.arraycopy(newer.chunks, 0, chunks, 0, chunks.length);
     }
 
     /**
@@ -177,6 +227,9 @@ final class PageStore implements AutoCloseable {
 
     /** Copies {@code pageSizeBytes} of {@code src} at absolute {@code srcOffset} into page {@code page}. */
     void writePage(long page, ByteBuffer src, int srcOffset) {
+        if (views) {
+            throw new IllegalStateException("a store of snapshot views is read-only");
+        }
         ByteBuffer c = chunk(page);
         int o = offset(page);
         // A store over the replica file usually holds the page already: the delta's replica write put it there, and
@@ -195,6 +248,11 @@ final class PageStore implements AutoCloseable {
         }
         synchronized (this) {
             for (int i = 0; i < chunks.length; i++) {
+                if (views) {
+                    // Views share the region's mapping, which the JVM releases once unreachable.
+                    chunks[i] = null;
+                    continue;
+                }
                 if (pool != null) {
                     pool.give(chunks[i]);
                 } else {

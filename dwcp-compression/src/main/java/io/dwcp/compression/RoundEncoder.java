@@ -254,15 +254,20 @@ final class RoundEncoder {
         if (keyframe) {
             ByteBuffer chunk = target.chunk(s.firstPage);
             int off = target.offset(s.firstPage);
-            src.read(regionOffset, chunk.slice(off, validBytes));
-            if (validBytes < bytes) {
-                // Pooled chunks hold old data: the padding of a partial last page must read as zeros.
-                chunk.put(off + validBytes, ZERO, 0, bytes - validBytes);
+            // A store of views of this snapshot holds its pages already (whole pages only): nothing to copy.
+            if (!target.isViews()) {
+                src.read(regionOffset, chunk.slice(off, validBytes));
+                if (validBytes < bytes) {
+                    // Pooled chunks hold old data: the padding of a partial last page must read as zeros.
+                    chunk.put(off + validBytes, ZERO, 0, bytes - validBytes);
+                }
             }
             scanKeyframe(s, chunk, off);
         } else {
             // A delta only compares most pages: over memory or a mapping, compare in place and copy just the changed.
             ByteBuffer buf = validBytes == bytes ? src.view(regionOffset, bytes) : null;
+            // The changed pages of an immutable snapshot's view need no copy: the view stays valid and unchanged.
+            boolean stable = buf != null && src.immutable();
             if (buf == null) {
                 Worker w = Worker.current();
                 w.read = Worker.ensure(w.read, bytes);
@@ -272,7 +277,7 @@ final class RoundEncoder {
                     buf.put(validBytes, ZERO, 0, bytes - validBytes);
                 }
             }
-            scanDelta(s, buf, region);
+            scanDelta(s, buf, stable, region);
         }
         addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         return s;
@@ -305,7 +310,8 @@ final class RoundEncoder {
         return chunk.slice(off, pageSize).mismatch(ZERO.slice(0, pageSize)) < 0;
     }
 
-    private void scanDelta(Segment s, ByteBuffer buf, int region) {
+    /** {@code stable}: {@code buf} is a view of an immutable snapshot, so changed pages stay where they are. */
+    private void scanDelta(Segment s, ByteBuffer buf, boolean stable, int region) {
         ByteBuffer baseChunk = base.store.chunk(s.firstPage);
         int baseOff = base.store.offset(s.firstPage);
         int n = s.pageCount;
@@ -336,7 +342,7 @@ final class RoundEncoder {
         if (c == 0) {
             return;
         }
-        ByteBuffer content = slots.carve(c * pageSize);
+        ByteBuffer content = stable ? buf : slots.carve(c * pageSize);
         s.contentChunk = content;
         s.xorControl = new Bytes(256);
         s.xorData = new Bytes(1024);
@@ -345,8 +351,13 @@ final class RoundEncoder {
         for (int k = 0; k < c; k++) {
             int i = changed[k];
             long page = s.firstPage + i;
-            int co = k * pageSize;
-            content.put(co, buf, i * pageSize, pageSize);
+            int co;
+            if (stable) {
+                co = i * pageSize;
+            } else {
+                co = k * pageSize;
+                content.put(co, buf, i * pageSize, pageSize);
+            }
             s.page[k] = page;
             s.contentOffset[k] = co;
             if (isZero(content, co)) {

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * The pages one delta round replaces, in slot order (slot = ordinal of a sent page in its round): page index, page
- * hash and content, the content in direct-memory chunks. The sender keeps it as the pending baseline until the
+ * hash and content, the content in direct-memory chunks (or, on a sender reading an immutable snapshot, in views of
+ * the snapshot itself). The sender keeps it as the pending baseline until the
  * receiver acknowledges; the receiver stages a delta in it until the round verified. Applying it to a baseline copies
  * each slot's content, so the order of application cannot matter (a moved page's source was copied when it was
  * read, not when it is applied).
@@ -42,7 +43,7 @@ final class SlotPages implements AutoCloseable {
         return arena.allocatedBytes();
     }
 
-    /** Registers a slice from {@link #carve}; returns its index for {@link #add}. */
+    /** Registers a slice from {@link #carve} or a view of an immutable snapshot; returns its index for {@link #add}. */
     int addChunk(ByteBuffer chunk) {
         chunks.add(chunk);
         return chunks.size() - 1;

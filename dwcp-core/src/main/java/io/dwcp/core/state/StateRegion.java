@@ -37,6 +37,20 @@ public interface StateRegion extends java.io.Closeable {
         return null;
     }
 
+    /**
+     * Whether the region is an immutable snapshot: its bytes never change, and its {@link #view views} stay valid and
+     * unchanged after {@link #close()} for as long as they are reachable (a read-only mapping of a file nobody writes).
+     * A codec may then keep views of the region as its baseline instead of a copy of it. The default is false; only
+     * {@link StateRegions#mappedSnapshot} returns true.
+     *
+     * <p>Pitfall: this is the caller's promise, not something the region can enforce. A snapshot changed after it was
+     * sent leaves the sender's baseline different from the receiver's, and a later delta can then omit a page the
+     * receiver does not have.
+     */
+    default boolean immutable() {
+        return false;
+    }
+
     /** Releases the backing file or mapping, if this region owns one. Idempotent; the default does nothing. */
     @Override
     default void close() throws IOException {

@@ -72,9 +72,23 @@ public final class StateRegions {
      * channel (mappings are released by the JVM once unreachable).
      */
     public static StateRegion mapped(Path path) throws IOException {
+        return mapped(path, false);
+    }
+
+    /**
+     * As {@link #mapped(Path)}, for a snapshot file that nothing writes while it is in use: the region is
+     * {@link StateRegion#immutable() immutable}, so a sender's codec keeps views of the file as its baseline instead
+     * of copying the state into memory. Pitfall: the file must not change until the key's next round has been sent
+     * (or the codec stopped); see {@link StateRegion#immutable()}.
+     */
+    public static StateRegion mappedSnapshot(Path path) throws IOException {
+        return mapped(path, true);
+    }
+
+    private static StateRegion mapped(Path path, boolean immutable) throws IOException {
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
         try {
-            return new MappedRegion(path.getFileName().toString(), ch, ch.size());
+            return new MappedRegion(path.getFileName().toString(), ch, ch.size(), immutable);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -239,12 +253,14 @@ public final class StateRegions {
         private final FileChannel channel;
         private final long size;
         private final MappedByteBuffer[] windows;
+        private final boolean immutable;
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        MappedRegion(String name, FileChannel channel, long size) {
+        MappedRegion(String name, FileChannel channel, long size, boolean immutable) {
             this.name = name;
             this.channel = channel;
             this.size = size;
+            this.immutable = immutable;
             this.windows = new MappedByteBuffer[(int) ((size + MAP_WINDOW_BYTES - 1) / MAP_WINDOW_BYTES)];
         }
 
@@ -283,6 +299,11 @@ public final class StateRegions {
                 return null;
             }
             return window.slice(inWindow, lengthBytes).asReadOnlyBuffer();
+        }
+
+        @Override
+        public boolean immutable() {
+            return immutable;
         }
 
         private MappedByteBuffer window(int w) throws IOException {

@@ -132,6 +132,23 @@ class StateRegionsTest {
     }
 
     @Test
+    void onlyASnapshotMappingIsImmutableAndItsViewsOutliveTheRegion(@TempDir Path dir) throws IOException {
+        Path p = sparseFile(dir);
+        ByteBuffer view;
+        try (StateRegion snapshot = StateRegions.mappedSnapshot(p); StateRegion mapped = StateRegions.mapped(p);
+             StateRegion file = StateRegions.ofFile(p)) {
+            assertTrue(snapshot.immutable());
+            assertFalse(mapped.immutable(), "a plain mapping makes no promise");
+            assertFalse(file.immutable());
+            assertFalse(StateRegions.allocateDirect("ram", PAGE).immutable());
+            view = snapshot.view(GIB, PAGE);
+        }
+        byte[] got = new byte[PAGE];
+        view.get(0, got);
+        assertTrue(java.util.Arrays.equals(markerPage(GIB), got), "a view taken before close still reads the file");
+    }
+
+    @Test
     void memoryCopiesInParallelAFileDoesNot(@TempDir Path dir) throws IOException {
         assertTrue(StateRegions.ofBuffer("ram", ByteBuffer.allocate(PAGE)).parallelWrites());
         try (WritableRegion file = StateRegions.fileReplica("ram", dir.resolve("replica.ram"), PAGE)) {
