@@ -72,8 +72,9 @@ final class Baseline {
         return chainLength;
     }
 
+    /** Memory its pages take, counted against the cap: none for views of a snapshot (the page cache holds them). */
     long sizeBytes() {
-        return store.sizeBytes();
+        return store.isViews() ? 0 : store.sizeBytes();
     }
 
     boolean matches(BaselineRef r) {

@@ -423,9 +423,10 @@ final class HdeCodec implements StateCodec {
                 base = null;
             }
             baselines.releaseSender(key);
-            long bytes = layout.totalPages() * layout.pageSizeBytes;
-            BaselineStore.Reservation reservation = baselines.reserve(BaselineStore.Side.SENDER, key, bytes);
+            // Views of a snapshot take no memory of the codec's: nothing to reserve against the cap.
             PageStore views = snapshotViews(state, layout);
+            long bytes = views != null ? 0 : layout.totalPages() * layout.pageSizeBytes;
+            BaselineStore.Reservation reservation = baselines.reserve(BaselineStore.Side.SENDER, key, bytes);
             PageStore target = views != null ? views
                     : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
             long producedId = nextId();

@@ -118,6 +118,7 @@ class SnapshotBaselineTest {
                 }
                 // The region is closed; its views, now the sender's baseline, stay valid.
                 assertTrue(senderBaselineIsViewsOf(key, versions.get(i)), "round " + i);
+                assertEquals(0, tx.baselines().bytes(), "views are not counted against the memory cap");
             }
             assertEquals(pooledBefore, tx.chunks().pooledBytes(), "no direct memory went through the sender's pool");
         } finally {
@@ -144,6 +145,7 @@ class SnapshotBaselineTest {
             assertArrayEquals(v.get(1), replica);
             tx.acknowledge(d1.baseline());
             assertFalse(senderBaselineIsViewsOf(key, v.get(1)));
+            assertEquals((long) PAGES * PS, tx.baselines().bytes(), "a copied baseline counts");
             // A snapshot delta against a copied baseline: its pages are read from the views, copied on apply.
             try (StateRegion region = StateRegions.mappedSnapshot(file("s2", v.get(2)))) {
                 Rounds.Encoded d = Rounds.encode(tx, snapshot(key, region), Rounds.against(d1.baseline()));
