@@ -21,7 +21,8 @@ public interface StateCodec extends Component {
     /**
      * Encodes one round of {@code state}: a keyframe, or a delta against {@link EncodeOptions#peerBaseline()} when the
      * codec still holds that baseline. Frames go to {@code sink} in order. The state is read, never kept: the codec
-     * copies what it needs for the next baseline.
+     * copies what it needs for the next baseline, except from an {@link StateRegion#immutable() immutable} snapshot,
+     * whose views it may keep instead.
      *
      * @return completes with the result after the last frame was accepted by the sink; exceptionally when reading the
      *     state or the sink failed
