@@ -102,7 +102,7 @@ final class SendCommand implements DwcpCli.Command {
         return 0;
     }
 
-    /** What tells a snapshot file changed: its identity, size and modification time. */
+    /** What tells a snapshot file changed: its identity, size and modification time ({@code IO_ERROR} when it did). */
     record FileStamp(Path path, Object fileKey, long sizeBytes, java.nio.file.attribute.FileTime modified) {
         static FileStamp of(Path path) throws IOException {
             BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
@@ -111,8 +111,9 @@ final class SendCommand implements DwcpCli.Command {
 
         void checkUnchanged() throws IOException {
             if (!equals(of(path))) {
-                throw new IOException(path + " changed while dwcp send used it as a snapshot; the receiver's replica "
-                        + "may not match any version of it. Send again from files that stay unchanged.");
+                throw new io.dwcp.core.DwcpException(io.dwcp.core.ErrorCode.IO_ERROR, path + " changed while dwcp send "
+                        + "used it as a snapshot; the receiver's replica may not match any version of it. Send again "
+                        + "from files that stay unchanged.");
             }
         }
     }

@@ -31,11 +31,13 @@ class CliTest {
         stamp.checkUnchanged();
         Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(
                 Files.getLastModifiedTime(f).toMillis() + 2000));
-        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, stamp::checkUnchanged);
+        io.dwcp.core.DwcpException e = org.junit.jupiter.api.Assertions.assertThrows(io.dwcp.core.DwcpException.class,
+                stamp::checkUnchanged);
+        assertEquals(io.dwcp.core.ErrorCode.IO_ERROR, e.code());
         assertTrue(e.getMessage().contains("changed while dwcp send used it"), e.getMessage());
         SendCommand.FileStamp again = SendCommand.FileStamp.of(f);
         Files.write(f, new byte[4096]);
-        org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, again::checkUnchanged, "a new size");
+        org.junit.jupiter.api.Assertions.assertThrows(io.dwcp.core.DwcpException.class, again::checkUnchanged, "a new size");
     }
 
     @Test

@@ -126,7 +126,7 @@ final class PageStore implements AutoCloseable {
      */
     synchronized void adoptViews(PageStore newer) {
         if (!views || !newer.views || newer.chunks.length != chunks.length || newer.pageSizeBytes != pageSizeBytes) {
-            throw new IllegalArgumentException("cannot adopt the views of " + newer + " into " + this);
+            throw new IllegalArgumentException("only a view store of the same page size and chunk count can be adopted");
         }
         if (closed.get()) {
             throw new IllegalStateException("page store is closed");
