@@ -40,12 +40,14 @@ public interface StateRegion extends java.io.Closeable {
     /**
      * Whether the region is an immutable snapshot: its bytes never change, and its {@link #view views} stay valid and
      * unchanged after {@link #close()} for as long as they are reachable (a read-only mapping of a file nobody writes).
-     * A codec may then keep views of the region as its baseline instead of a copy of it. The default is false; only
-     * {@link StateRegions#mappedSnapshot} returns true.
+     * A codec may then keep views of the region as its baseline instead of a copy of it (HDE does when the state is
+     * this one region of whole pages and it offers views). The default is false; of the built-in regions only
+     * {@link StateRegions#mappedSnapshot}'s is immutable.
      *
      * <p>Pitfall: this is the caller's promise, not something the region can enforce. A snapshot changed after it was
      * sent leaves the sender's baseline different from the receiver's, and a later delta can then omit a page the
-     * receiver does not have.
+     * receiver does not have; a truncated one makes the next read of a lost page fail with the JVM's
+     * {@code InternalError} (SIGBUS).
      */
     default boolean immutable() {
         return false;
