@@ -32,7 +32,8 @@ final class PageStore implements AutoCloseable {
     private final int pageSizeBytes;
     private final long pageCount;
     private final int pagesPerChunkShift;
-    private final ByteBuffer[] chunks;
+    /** Volatile so that {@link #adoptViews} publishes a whole new array to lock-free readers (background indexers). */
+    private volatile ByteBuffer[] chunks;
     private final FileChannel file;
     private final ChunkPool pool;
     private final WritableRegion region;
@@ -121,8 +122,7 @@ final class PageStore implements AutoCloseable {
     /**
      * Replaces this view store's chunks by those of {@code newer}, a view store of the same shape over the next
      * snapshot of the state (after a delta to it was acknowledged, the two differ exactly by that delta's pages).
-     * Readers see either chunk of a page until the caller publishes the change; {@code newer} must not be used
-     * afterwards.
+     * A reader sees the old or the new array of views, both valid; {@code newer} may be closed afterwards.
      */
     synchronized void adoptViews(PageStore newer) {
         if (!views || !newer.views || newer.chunks.length != chunks.length || newer.pageSizeBytes != pageSizeBytes) {
@@ -131,7 +131,7 @@ final class PageStore implements AutoCloseable {
         if (closed.get()) {
             throw new IllegalStateException("page store is closed");
         }
-        System.arraycopy(newer.chunks, 0, chunks, 0, chunks.length);
+        chunks = newer.chunks.clone();
     }
 
     /**
