@@ -112,7 +112,7 @@ final class HdeMetrics {
         }
         meters.add(Gauge.builder("dwcp.hde.baselines", baselines, s -> s.count()).description("Baselines held").register(registry));
         meters.add(Gauge.builder("dwcp.hde.baseline.bytes", baselines, (ToDoubleFunction<BaselineStore>) s -> s.bytes())
-                .baseUnit("bytes").description("Bytes of baselines held or reserved").register(registry));
+                .baseUnit("bytes").description("Memory of baselines held or reserved (views of snapshots: none)").register(registry));
         counter(registry, "dwcp.hde.baseline.evictions", null, null, evictions, null, "Baselines evicted by the memory cap");
         counter(registry, "dwcp.hde.baseline.misses", null, null, misses, null, "Lookups of a missing, aged or different baseline");
         timer(registry, "encode", encodeRounds, encodeCpuNanos);
