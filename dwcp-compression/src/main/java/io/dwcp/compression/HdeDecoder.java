@@ -385,6 +385,9 @@ final class HdeDecoder implements StateDecoder {
         f.get(Wire.BATCH_PAYLOAD_OFFSET, payload, 0, payloadLength);
         BatchJob job = new BatchJob(firstPage, firstPage + pageCount, firstSlot, codecId, rawLength, controlLength, payload,
                 payloadLength);
+        if (!keyframe && (f.get(Wire.VERSION_OFFSET) & 0xFF) >= Wire.ROUND_SPLICE_VERSION) {
+            job.roundCopies = new Splice.RoundCopies();
+        }
         nextPage = firstPage + pageCount;
         inflight.addLast(codec.workers().submit(() -> decodeBatch(job)));
         while (inflight.size() > maxInflight) {
@@ -400,6 +403,7 @@ final class HdeDecoder implements StateDecoder {
 
     /** A batch handed to a worker; the results are read by the feeding thread after the future completed. */
     private static final class BatchJob {
+        static final long SPLICE = -1;
         final long firstPage;
         final long endPage;
         final long firstSlot;
@@ -414,8 +418,11 @@ final class HdeDecoder implements StateDecoder {
         long[] pages;
         long[] hashes;
         int[] deferred;
+        /** Per deferred entry: the source slot of a duplicate, or {@link #SPLICE} for a splice with round copies. */
         long[] deferredRef;
         int deferredCount;
+        /** Copies from the round's earlier pages (wire version 3 deltas; else null), made when the batch completes. */
+        Splice.RoundCopies roundCopies;
         long digestPart;
 
         BatchJob(long firstPage, long endPage, long firstSlot, int codecId, int rawLength, int controlLength, byte[] payload,
@@ -697,9 +704,17 @@ final class HdeDecoder implements StateDecoder {
                 case Wire.OP_XOR_FROM:
                     h = applyXor(op, control, data, page, dst, off);
                     break;
-                case Wire.OP_SPLICE:
-                    h = applySplice(control, data, page, dst, off);
+                case Wire.OP_SPLICE: {
+                    int copies = j.roundCopies == null ? 0 : j.roundCopies.size();
+                    h = applySplice(control, data, page, dst, off, j, k, slot);
+                    if (j.roundCopies != null && j.roundCopies.size() > copies) {
+                        // Copies from earlier pages of the round: made in slot order when the batch completes.
+                        j.defer(k, BatchJob.SPLICE);
+                        deferred = true;
+                        h = 0;
+                    }
                     break;
+                }
                 default:
                     if (writes != null) {
                         int at = data.skip(pageSize);
@@ -837,21 +852,29 @@ final class HdeDecoder implements StateDecoder {
         return PageHash.hash(dst, off, pageSize);
     }
 
-    private long applySplice(Cursor control, Cursor data, long page, ByteBuffer dst, int off) {
-        // countSent() validated the part structure; apply() checks every source against the baseline.
+    private long applySplice(Cursor control, Cursor data, long page, ByteBuffer dst, int off, BatchJob j, int entry,
+                             long slot) {
+        // countSent() validated the part structure; apply() checks every source against the baseline and the round.
         long parts = control.uleb();
-        Splice.apply(dst, off, pageSize, page * pageSize, parts, control, data, base.store, layout.totalPages() * pageSize);
+        long baseBytes = layout.totalPages() * pageSize;
+        Splice.apply(dst, off, pageSize, page * pageSize, parts, control, data, base.store, baseBytes, j.roundCopies, entry,
+                baseBytes + slot * pageSize);
         return PageHash.hash(dst, off, pageSize);
     }
 
     /**
-     * Copies each duplicate of batch {@code j} whose source was in an earlier batch or was itself deferred, in slot
-     * order (sources precede their copies).
+     * Copies each duplicate of batch {@code j} whose source was in an earlier batch or was itself deferred, and makes
+     * the round copies of its splices, in slot order (sources precede their copies).
      */
     private void resolveDeferred(BatchJob j) {
+        int copy = 0;
         for (int d = 0; d < j.deferredCount; d++) {
             long slot = j.firstSlot + j.deferred[d];
             long ref = j.deferredRef[d];
+            if (ref == BatchJob.SPLICE) {
+                copy = roundCopies(j, j.deferred[d], (int) slot, copy);
+                continue;
+            }
             if (keyframe) {
                 if (inPlace) {
                     copyStagingPage(slot, ref);
@@ -868,6 +891,21 @@ final class HdeDecoder implements StateDecoder {
                 digest += PageHash.mix(slots.page(s), slots.hash(r));
             }
         }
+    }
+
+    /** Makes the round copies of splice entry {@code entry} (slot {@code slot}) from index {@code copy} on. */
+    private int roundCopies(BatchJob j, int entry, int slot, int copy) {
+        Splice.RoundCopies copies = j.roundCopies;
+        ByteBuffer dst = slots.chunk(slot);
+        int off = slots.offset(slot);
+        while (copy < copies.size() && copies.entry(copy) == entry) {
+            Splice.copyFromRound(slots, pageSize, copies.source(copy), dst, off + copies.position(copy), copies.length(copy));
+            copy++;
+        }
+        long h = PageHash.hash(dst, off, pageSize);
+        slots.hash(slot, h);
+        digest += PageHash.mix(slots.page(slot), h);
+        return copy;
     }
 
     // ---------------------------------------------------------------- END

@@ -41,6 +41,12 @@ import java.util.concurrent.Future;
  *  3. Code (workers): write a batch's control and data streams, zstd them (or store them when they do not compress),
  *     and build the frame. The coordinator hands frames to the sink strictly in sequence order.
  *
+ * Round splices (SPLICE on, deltas): a scan hashes each literal page at aligned anchors into the round index, where the
+ * smallest state position wins (compare-and-set, any thread). A batch's coder looks its literal pages up and takes
+ * only positions before the batch's first page. Every page there was scanned, and so indexed, before the coordinator
+ * cut the batch, so what the coder sees for those positions is final whatever the other threads are doing. The
+ * source's slot and content come from SentPages, which the coordinator records as it resolves each segment.
+ *
  * Output depends only on the input, the baseline, the level, the clock (for the incompressible re-probe) and whether
  * the baseline's sub-page index was built yet (in the background after a keyframe; StateCodec.awaitBackgroundWork
  * waits for it), never on the number of threads or their timing.
@@ -54,6 +60,9 @@ final class RoundEncoder {
     static final ByteBuffer ZERO = DirectMemory.allocate(MAX_ZERO_PAGE).asReadOnlyBuffer();
     /** Per-page control bytes beyond the data: op, gap run, reference or run count (conservative). */
     private static final int OP_OVERHEAD = 24;
+    /** Round index entries: one per KiB of state (an eighth of a state's anchors), 2^10 … 2^20 (8 MiB). */
+    private static final int ROUND_INDEX_MIN_LOG2 = 10;
+    private static final int ROUND_INDEX_MAX_LOG2 = 20;
 
     private final HdeCodec codec;
     private final VmState<? extends StateRegion> state;
@@ -89,6 +98,11 @@ final class RoundEncoder {
     private final LongIntMap baseIndex;
     private final LongIntMap similarIndex;
     private Splice.Index spliceIndex;
+    /** Round splices (deltas with SPLICE on; else null): anchors of the round's literal pages, by the scans. */
+    private final Splice.RoundIndex roundIndex;
+    /** Round splices: the first page of each segment, and where each resolved segment's sent pages are. */
+    private long[] segmentFirstPage;
+    private SentPages[] sentPages;
 
     // Batch being cut.
     private final List<Segment> batchSegments = new ArrayList<>();
@@ -130,6 +144,13 @@ final class RoundEncoder {
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
         this.similarIndex = keyframe ? null : base.similarIndex(zeroHash);
         this.digest = keyframe ? 0 : base.digest();
+        this.roundIndex = !keyframe && codec.settings().spliceEnabled
+                ? new Splice.RoundIndex(roundIndexLog2(layout.totalBytes)) : null;
+    }
+
+    private static int roundIndexLog2(long stateBytes) {
+        int log2 = 64 - Long.numberOfLeadingZeros(Math.max(1, stateBytes >>> 10) - 1);
+        return Math.max(ROUND_INDEX_MIN_LOG2, Math.min(ROUND_INDEX_MAX_LOG2, log2));
     }
 
     /** Encodes the round: BEGIN, batches, END. Blocks the calling (coordinator) thread. */
@@ -142,19 +163,29 @@ final class RoundEncoder {
             }
         }
         emit(beginFrame());
-        List<Segment> plan = segments();
-        List<Future<Segment>> scans = new ArrayList<>(plan.size());
+        Segment[] plan = segments().toArray(new Segment[0]);
+        if (roundIndex != null) {
+            segmentFirstPage = new long[plan.length];
+            for (int i = 0; i < plan.length; i++) {
+                segmentFirstPage[i] = plan[i].firstPage;
+            }
+            sentPages = new SentPages[plan.length];
+        }
+        List<Future<Segment>> scans = new ArrayList<>(plan.length);
         int submitted = 0;
         try {
-            for (int i = 0; i < plan.size(); i++) {
-                while (submitted < plan.size() && submitted < i + SCAN_AHEAD) {
-                    Segment s = plan.get(submitted);
+            for (int i = 0; i < plan.length; i++) {
+                while (submitted < plan.length && submitted < i + SCAN_AHEAD) {
+                    Segment s = plan[submitted];
                     scans.add(executor.submit(() -> scan(s)));
                     submitted++;
                 }
                 Segment s = get(scans.get(i));
                 scans.set(i, null);
                 resolve(s);
+                if (sentPages != null && s.count > 0) {
+                    sentPages[i] = new SentPages(s);
+                }
                 drainDone();
             }
             closeBatch();
@@ -388,6 +419,26 @@ final class RoundEncoder {
                 continue;
             }
             s.op[k] = Wire.OP_LITERAL;
+            if (roundIndex != null) {
+                indexForRound(s, k, content, co, page);
+            }
+        }
+    }
+
+    /** Records the anchors of literal entry {@code k}: in the segment for its own search, in the round index for later pages. */
+    private void indexForRound(Segment s, int k, ByteBuffer content, int co, long page) {
+        if (s.anchors == null) {
+            s.anchors = new Splice.AnchorList();
+            s.anchorFrom = new int[s.count];
+            s.anchorTo = new int[s.count];
+        }
+        int from = s.anchors.size;
+        Splice.roundAnchors(content, co, pageSize, s.anchors);
+        s.anchorFrom[k] = from;
+        s.anchorTo[k] = s.anchors.size;
+        long position = page * pageSize;
+        for (int a = from; a < s.anchors.size; a++) {
+            roundIndex.insert(s.anchors.hash[a], position + s.anchors.position[a]);
         }
     }
 
@@ -569,25 +620,148 @@ final class RoundEncoder {
         long cpu0 = THREADS.getCurrentThreadCpuTime();
         Worker w = Worker.current();
         Bytes control = new Bytes(1024);
-        writeControl(segs, ranges, firstPage, control);
-        int rawLength = control.length + dataBytes(segs, ranges);
+        BatchSplices splices = roundIndex == null ? null : spliceFromRound(segs, ranges, firstPage);
+        writeControl(segs, ranges, firstPage, control, splices);
+        int rawLength = control.length + dataBytes(segs, ranges, splices);
         w.raw = Worker.ensure(w.raw, rawLength);
         ByteBuffer raw = w.raw;
         raw.put(0, control.array, 0, control.length);
-        gatherData(segs, ranges, raw, control.length);
+        gatherData(segs, ranges, raw, control.length, splices);
         byte[] frame = frame(w, raw, rawLength, control.length, firstPage, pageCount, firstSlot, seq, sentCount(segs, ranges));
         addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         return frame;
     }
 
-    /** Bytes of the data stream: whole literal pages, the XOR data of delta pages, the literal parts of splices. */
-    private int dataBytes(Segment[] segs, int[][] ranges) {
-        int dataBytes = 0;
+    /**
+     * Round splices of a batch's literal pages (HDE-3): copies from pages sent in earlier batches of the round, found
+     * through the anchors the scans indexed. Copies from the batch's own pages are left to zstd, which sees the whole
+     * batch. Per entry (the batch's pages in order): the part count (0 = not spliced) and where its control and data
+     * bytes are.
+     */
+    private static final class BatchSplices {
+        /** The coding worker's scratch, valid until the batch's frame is built. */
+        final Bytes control;
+        final Bytes data;
+        final int[] parts;
+        final int[] controlOffset;
+        final int[] controlLength;
+        final int[] dataOffset;
+        final int[] dataLength;
+
+        BatchSplices(Bytes control, Bytes data, int entries) {
+            this.control = control;
+            this.data = data;
+            parts = new int[entries];
+            controlOffset = new int[entries];
+            controlLength = new int[entries];
+            dataOffset = new int[entries];
+            dataLength = new int[entries];
+        }
+    }
+
+    /** Searches the literal pages of a batch for copies from the round's pages before {@code firstPage}; null if none. */
+    private BatchSplices spliceFromRound(Segment[] segs, int[][] ranges, long firstPage) {
+        BatchSplices b = null;
+        long limit = firstPage * pageSize;
+        long roundBase = layout.totalPages() * pageSize;
+        Worker w = Worker.current();
+        Bytes control = w.spliceControl;
+        Bytes data = w.spliceData;
+        control.length = 0;
+        data.length = 0;
+        int spliced = 0;
+        int e = 0;
         for (int g = 0; g < segs.length; g++) {
             Segment s = segs[g];
-            for (int k = ranges[g][0]; k < ranges[g][1]; k++) {
+            for (int k = ranges[g][0]; k < ranges[g][1]; k++, e++) {
+                if (s.op[k] != Wire.OP_LITERAL || s.anchors == null || s.anchorFrom[k] == s.anchorTo[k]) {
+                    continue;
+                }
+                int ctl0 = control.length;
+                int data0 = data.length;
+                Splice.Parts parts = new Splice.Parts(s.contentChunk, s.contentOffset[k], pageSize, s.page[k] * pageSize,
+                        control, data, pageSize - pageSize / 8, 0);
+                for (int a = s.anchorFrom[k]; a < s.anchorTo[k] && !parts.done(); a++) {
+                    int i = s.anchors.position[a];
+                    if (!parts.wants(i)) {
+                        continue;
+                    }
+                    long position = roundIndex.get(s.anchors.hash[a], limit);
+                    if (position < 0) {
+                        parts.miss();
+                        continue;
+                    }
+                    long page = position / pageSize;
+                    int inPage = (int) (position - page * pageSize);
+                    SentPages src = sentPages[segmentOf(page)];
+                    int sk = java.util.Arrays.binarySearch(src.page, 0, src.count, page);
+                    int co = src.contentOffset[sk];
+                    parts.match(i, roundBase + src.slot[sk] * pageSize + inPage, src.contentChunk, co + inPage, co,
+                            co + pageSize);
+                }
+                int n = parts.finish();
+                if (n > 0) {
+                    if (b == null) {
+                        b = new BatchSplices(control, data, sentCount(segs, ranges));
+                    }
+                    b.parts[e] = n;
+                    b.controlOffset[e] = ctl0;
+                    b.controlLength[e] = control.length - ctl0;
+                    b.dataOffset[e] = data0;
+                    b.dataLength[e] = data.length - data0;
+                    spliced++;
+                }
+            }
+        }
+        if (spliced > 0) {
+            reclass(PageClass.LITERAL, PageClass.SPLICE, spliced);
+        }
+        return b;
+    }
+
+    private synchronized void reclass(PageClass from, PageClass to, int pages) {
+        classCounts[from.ordinal()] -= pages;
+        classCounts[to.ordinal()] += pages;
+    }
+
+    /** The index of the segment holding {@code page}. */
+    private int segmentOf(long page) {
+        int i = java.util.Arrays.binarySearch(segmentFirstPage, page);
+        return i >= 0 ? i : -i - 2;
+    }
+
+    /**
+     * Where a resolved segment's sent pages are (page, slot, content), for the round splices that copy from them;
+     * holds only these arrays of the segment, not its codings. Set by the coordinator before any batch after the
+     * segment is cut.
+     */
+    private static final class SentPages {
+        final int count;
+        final long[] page;
+        final long[] slot;
+        final ByteBuffer contentChunk;
+        final int[] contentOffset;
+
+        SentPages(Segment s) {
+            count = s.count;
+            page = s.page;
+            slot = s.slot;
+            contentChunk = s.contentChunk;
+            contentOffset = s.contentOffset;
+        }
+    }
+
+    /** Bytes of the data stream: whole literal pages, the XOR data of delta pages, the literal parts of splices. */
+    private int dataBytes(Segment[] segs, int[][] ranges, BatchSplices splices) {
+        int dataBytes = 0;
+        int e = 0;
+        for (int g = 0; g < segs.length; g++) {
+            Segment s = segs[g];
+            for (int k = ranges[g][0]; k < ranges[g][1]; k++, e++) {
                 int op = s.op[k];
-                if (op == Wire.OP_LITERAL) {
+                if (splices != null && splices.parts[e] > 0) {
+                    dataBytes += splices.dataLength[e];
+                } else if (op == Wire.OP_LITERAL) {
                     dataBytes += pageSize;
                 } else if (hasCodedData(op)) {
                     dataBytes += s.dataLength[k];
@@ -606,18 +780,25 @@ final class RoundEncoder {
     }
 
     /** The control stream: one op per sent page, with runs of unchanged pages between them. */
-    private void writeControl(Segment[] segs, int[][] ranges, long firstPage, Bytes control) {
+    private void writeControl(Segment[] segs, int[][] ranges, long firstPage, Bytes control, BatchSplices splices) {
         long prevPage = firstPage - 1;
+        int e = 0;
         for (int g = 0; g < segs.length; g++) {
             Segment s = segs[g];
-            for (int k = ranges[g][0]; k < ranges[g][1]; k++) {
+            for (int k = ranges[g][0]; k < ranges[g][1]; k++, e++) {
                 long gap = s.page[k] - prevPage - 1;
                 if (gap > 0) {
                     control.put(Wire.OP_UNCHANGED);
                     control.uleb(gap);
                 }
                 prevPage = s.page[k];
-                writeOp(s, k, control);
+                if (splices != null && splices.parts[e] > 0) {
+                    control.put(Wire.OP_SPLICE);
+                    control.uleb(splices.parts[e]);
+                    control.put(splices.control.array, splices.controlOffset[e], splices.controlLength[e]);
+                } else {
+                    writeOp(s, k, control);
+                }
             }
         }
     }
@@ -648,12 +829,16 @@ final class RoundEncoder {
     }
 
     /** The data stream after the control stream in {@code raw}, from {@code p}. */
-    private void gatherData(Segment[] segs, int[][] ranges, ByteBuffer raw, int p) {
+    private void gatherData(Segment[] segs, int[][] ranges, ByteBuffer raw, int p, BatchSplices splices) {
+        int e = 0;
         for (int g = 0; g < segs.length; g++) {
             Segment s = segs[g];
-            for (int k = ranges[g][0]; k < ranges[g][1]; k++) {
+            for (int k = ranges[g][0]; k < ranges[g][1]; k++, e++) {
                 int op = s.op[k];
-                if (op == Wire.OP_LITERAL) {
+                if (splices != null && splices.parts[e] > 0) {
+                    raw.put(p, splices.data.array, splices.dataOffset[e], splices.dataLength[e]);
+                    p += splices.dataLength[e];
+                } else if (op == Wire.OP_LITERAL) {
                     raw.put(p, s.contentChunk, s.contentOffset[k], pageSize);
                     p += pageSize;
                 } else if (hasCodedData(op)) {

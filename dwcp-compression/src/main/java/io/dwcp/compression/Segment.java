@@ -29,6 +29,10 @@ final class Segment {
     Bytes xorData;
     /** Slot number of entry i (assigned by the coordinator). */
     long[] slot;
+    /** Splice anchors of the literal entries (round splices on), entry i's in [anchorFrom[i], anchorTo[i]). */
+    Splice.AnchorList anchors;
+    int[] anchorFrom;
+    int[] anchorTo;
 
     Segment(long firstPage, int pageCount) {
         this.firstPage = firstPage;

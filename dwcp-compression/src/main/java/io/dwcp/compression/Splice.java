@@ -2,6 +2,8 @@ package io.dwcp.compression;
 
 import io.dwcp.core.DwcpException;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
@@ -21,6 +23,11 @@ import java.util.Arrays;
  *       is a hint: every candidate is compared byte by byte, so stale or colliding entries only cost a comparison.</li>
  *   <li>Per page, each anchor outside an earlier copy is looked up and the match extended both ways; matches of at
  *       least {@value #MIN_MATCH} bytes become copies, the bytes between them literals.</li>
+ *   <li><b>Round sources</b> (wire version 3): a page still literal may copy from pages sent in earlier batches of the
+ *       same round, at positions after the baseline's ({@code baseline bytes + slot × page size + offset}). Their
+ *       anchors are aligned ({@link #roundAnchors}) and go to a {@link RoundIndex}; {@code RoundEncoder} explains
+ *       the order that keeps the output deterministic, and the decoder makes these copies after the batches before
+ *       them ({@link RoundCopies}).</li>
  * </ul>
  *
  * <p>Wire form (control stream, after the op byte): {@code parts}, then per part {@code literal}, {@code copy} and, when
@@ -33,6 +40,7 @@ final class Splice {
     static final int WINDOW_BYTES = 64;
     static final int RATE_BITS = 6;
     static final int MIN_MATCH = 32;
+    static final int WORD_RATE_BITS = 4;
     /**
      * Anchors without a match after which a page with no copy yet is given up: most rewritten pages have no source in
      * the baseline, and each lookup is a cache miss in a large table.
@@ -130,17 +138,9 @@ final class Splice {
      */
     static int encode(ByteBuffer src, int off, int n, long pagePosition, Index index, PageStore base, long baseBytes,
                       Bytes control, Bytes data, int budgetBytes) {
-        int ctl0 = control.length;
-        int data0 = data.length;
-        int parts = 0;
-        int lit = 0;
-        long expect = pagePosition;
+        Parts parts = new Parts(src, off, n, pagePosition, control, data, budgetBytes, WINDOW_BYTES - 1);
         long h = 0;
-        int misses = 0;
-        for (int w = 0; w < n; w += 8) {
-            if (parts == 0 && misses >= GIVE_UP_MISSES) {
-                break;
-            }
+        for (int w = 0; w < n && !parts.done(); w += 8) {
             long v = src.getLong(off + w);
             for (int shift = 56; shift >= 0; shift -= 8) {
                 h = (h << 1) + GEAR[(int) (v >>> shift) & 0xFF];
@@ -149,81 +149,228 @@ final class Splice {
                     continue;
                 }
                 int i = w + 7 - (shift >>> 3);
-                if (i < lit || i < WINDOW_BYTES - 1) {
+                if (!parts.wants(i)) {
                     continue;
                 }
                 long b = index.get(h);
                 if (b < 0 || b >= baseBytes) {
-                    misses++;
+                    parts.miss();
                     continue;
                 }
                 long basePage = b / n;
                 ByteBuffer chunk = base.chunk(basePage);
                 int pageOff = base.offset(basePage);
-                int cb = pageOff + (int) (b - basePage * n);
-                if (chunk.get(cb) != src.get(off + i)) {
-                    misses++;
-                    continue;
-                }
                 // The source stays inside the chunk holding b (chunk-local offsets below chunkEnd).
                 long chunkFirstPage = basePage - pageOff / n;
                 int chunkEnd = (int) Math.min(chunk.capacity(), (baseBytes / n - chunkFirstPage) * n);
-                int back = 0;
-                while (i - back > lit && cb - back > 0 && chunk.get(cb - back - 1) == src.get(off + i - back - 1)) {
-                    back++;
-                }
-                int fwdMax = Math.min(n - i - 1, chunkEnd - cb - 1);
-                int fwd = 0;
-                if (fwdMax > 0) {
-                    fwd = src.slice(off + i + 1, fwdMax).mismatch(chunk.slice(cb + 1, fwdMax));
-                    if (fwd < 0) {
-                        fwd = fwdMax;
-                    }
-                }
-                int start = i - back;
-                int end = i + 1 + fwd;
-                if (end - start < MIN_MATCH) {
-                    misses++;
-                    continue;
-                }
-                long source = b - back;
-                int literal = start - lit;
-                control.uleb(literal);
-                control.uleb(end - start);
-                control.uleb(zigzag(source - (expect + literal)));
-                data.put(src, off + lit, literal);
-                expect = source + (end - start);
-                lit = end;
-                parts++;
-                if ((control.length - ctl0) + (data.length - data0) > budgetBytes) {
-                    w = n; // over budget: stop scanning
+                parts.match(i, b, chunk, pageOff + (int) (b - basePage * n), 0, chunkEnd);
+                if (parts.overBudget) {
                     break;
                 }
             }
         }
-        if (parts > 0 && lit < n) {
-            control.uleb(n - lit);
-            control.uleb(0);
-            data.put(src, off + lit, n - lit);
-            parts++;
+        return parts.finish();
+    }
+
+    /**
+     * Records the round anchors of the page at {@code src/off} in {@code out}: the 8-byte-aligned positions whose
+     * 16 bytes hash with the top {@value #WORD_RATE_BITS} bits zero (one position in 128 bytes), all-zero windows
+     * skipped. Aligned rather than content-defined: eight times cheaper than the rolling hash, and on
+     * the s0→s30 pair's literal pages they find as many copies (heap objects and buffers sit on 8-byte boundaries).
+     */
+    static void roundAnchors(ByteBuffer src, int off, int n, AnchorList out) {
+        long w1 = src.getLong(off);
+        for (int i = 0; i + 16 <= n; i += 8) {
+            long w0 = w1;
+            w1 = src.getLong(off + i + 8);
+            // A one-multiply pre-selection; only the selected sixteenth pays for the full mix.
+            if (((w0 ^ Long.rotateLeft(w1, 29)) * 0x9E3779B97F4A7C15L) >>> (64 - WORD_RATE_BITS) != 0
+                    || (w0 | w1) == 0) {
+                continue;
+            }
+            out.add(PageHash.mix(w0, w1), i);
         }
-        if (parts == 0 || (control.length - ctl0) + (data.length - data0) > budgetBytes) {
-            control.length = ctl0;
-            data.length = data0;
-            return -1;
+    }
+
+    /**
+     * Anchor → the first state position where a page of this round has it (HDE-3, round splices). Filled by the scan
+     * workers concurrently, read by the batch coders; deterministic because the smallest position wins and a reader
+     * accepts only positions below its batch's first page, whose pages were all scanned (and inserted) before the
+     * batch was cut: a position it accepts is the smallest there is, and one it refuses is refused on every run.
+     */
+    static final class RoundIndex {
+        private static final VarHandle ENTRIES = MethodHandles.arrayElementVarHandle(long[].class);
+        /** 0 = empty; else (position + 1) << 16 | 16 check bits of the anchor hash. */
+        private final long[] entries;
+        private final int mask;
+
+        /** An index of {@code 2^log2Entries} entries (8 bytes each). */
+        RoundIndex(int log2Entries) {
+            entries = new long[1 << log2Entries];
+            mask = entries.length - 1;
         }
-        return parts;
+
+        private int slot(long h) {
+            return (int) (h >>> 20) & mask;
+        }
+
+        private static long check(long h) {
+            return h & ((1 << CHECK_BITS) - 1);
+        }
+
+        /** Records state position {@code position} for anchor {@code h} unless a smaller one is there (thread-safe). */
+        void insert(long h, long position) {
+            int i = slot(h);
+            long e = (position + 1) << CHECK_BITS | check(h);
+            long cur = (long) ENTRIES.getOpaque(entries, i);
+            while ((cur == 0 || (cur >>> CHECK_BITS) > position + 1) && !ENTRIES.compareAndSet(entries, i, cur, e)) {
+                cur = (long) ENTRIES.getOpaque(entries, i);
+            }
+        }
+
+        /** The smallest position recorded for {@code h} when it is below {@code limit}; else -1. */
+        long get(long h, long limit) {
+            long e = (long) ENTRIES.getOpaque(entries, slot(h));
+            if (e == 0 || (e & ((1 << CHECK_BITS) - 1)) != check(h)) {
+                return -1;
+            }
+            long position = (e >>> CHECK_BITS) - 1;
+            return position < limit ? position : -1;
+        }
+    }
+
+    /** Anchor hashes and their in-page positions, appended page after page. */
+    static final class AnchorList {
+        long[] hash = new long[256];
+        int[] position = new int[256];
+        int size;
+
+        void add(long h, int pos) {
+            if (size == hash.length) {
+                hash = Arrays.copyOf(hash, size * 2);
+                position = Arrays.copyOf(position, size * 2);
+            }
+            hash[size] = h;
+            position[size++] = pos;
+        }
+    }
+
+    /**
+     * The parts of one page being encoded, left to right: each match found at an anchor is extended both ways and,
+     * when at least {@value #MIN_MATCH} bytes long, becomes a copy; the bytes before it a literal.
+     */
+    static final class Parts {
+        private final ByteBuffer src;
+        private final int off;
+        private final int n;
+        private final Bytes control;
+        private final Bytes data;
+        private final int ctl0;
+        private final int data0;
+        private final int budgetBytes;
+        private final int firstAnchor;
+        private int count;
+        private int lit;
+        private long expect;
+        private int misses;
+        private boolean overBudget;
+
+        /** {@code firstAnchor}: the lowest page position an anchor can have (its window ends there). */
+        Parts(ByteBuffer src, int off, int n, long pagePosition, Bytes control, Bytes data, int budgetBytes,
+              int firstAnchor) {
+            this.src = src;
+            this.off = off;
+            this.n = n;
+            this.control = control;
+            this.data = data;
+            this.ctl0 = control.length;
+            this.data0 = data.length;
+            this.budgetBytes = budgetBytes;
+            this.firstAnchor = firstAnchor;
+            this.expect = pagePosition;
+        }
+
+        /** Whether an anchor at page byte {@code i} is worth a lookup: past the last copy and a full window in. */
+        boolean wants(int i) {
+            return i >= lit && i >= firstAnchor;
+        }
+
+        boolean done() {
+            return overBudget || (count == 0 && misses >= GIVE_UP_MISSES);
+        }
+
+        void miss() {
+            misses++;
+        }
+
+        /**
+         * Page byte {@code i} may equal source position {@code b}, held at {@code chunk[cb]}; the source's bytes are
+         * valid in {@code chunk[lo, hi)}.
+         */
+        void match(int i, long b, ByteBuffer chunk, int cb, int lo, int hi) {
+            if (chunk.get(cb) != src.get(off + i)) {
+                misses++;
+                return;
+            }
+            int back = 0;
+            while (i - back > lit && cb - back > lo && chunk.get(cb - back - 1) == src.get(off + i - back - 1)) {
+                back++;
+            }
+            int fwdMax = Math.min(n - i - 1, hi - cb - 1);
+            int fwd = 0;
+            if (fwdMax > 0) {
+                fwd = src.slice(off + i + 1, fwdMax).mismatch(chunk.slice(cb + 1, fwdMax));
+                if (fwd < 0) {
+                    fwd = fwdMax;
+                }
+            }
+            int start = i - back;
+            int end = i + 1 + fwd;
+            if (end - start < MIN_MATCH) {
+                misses++;
+                return;
+            }
+            long source = b - back;
+            int literal = start - lit;
+            control.uleb(literal);
+            control.uleb(end - start);
+            control.uleb(zigzag(source - (expect + literal)));
+            data.put(src, off + lit, literal);
+            expect = source + (end - start);
+            lit = end;
+            count++;
+            overBudget = (control.length - ctl0) + (data.length - data0) > budgetBytes;
+        }
+
+        /** Closes the page with its trailing literal; returns the part count, or -1 (streams rolled back). */
+        int finish() {
+            if (count > 0 && lit < n) {
+                control.uleb(n - lit);
+                control.uleb(0);
+                data.put(src, off + lit, n - lit);
+                count++;
+            }
+            if (count == 0 || (control.length - ctl0) + (data.length - data0) > budgetBytes) {
+                control.length = ctl0;
+                data.length = data0;
+                return -1;
+            }
+            return count;
+        }
     }
 
     /**
      * Builds the page at {@code dst/off} from {@code parts} parts: literal bytes from {@code data}, copies from the
-     * baseline {@code base} ({@code baseBytes} bytes of state).
+     * baseline {@code base} ({@code baseBytes} bytes of state) and, when {@code roundCopies} is given (wire version 3),
+     * from the round's earlier pages: those copies are only recorded in {@code roundCopies} under {@code entry}, for
+     * {@link #copyFromRound} once their sources are decoded, and their bytes in {@code dst} are left as they are.
      *
-     * @throws DwcpException {@code CORRUPT_FRAME} when a part leaves the page, a source leaves the baseline, the parts
-     *     do not fill the page exactly, or a stream ends early
+     * @param roundEnd round position where this page's own slot starts: round sources must end at or before it
+     * @throws DwcpException {@code CORRUPT_FRAME} when a part leaves the page, a source leaves the baseline or the
+     *     round's earlier pages, the parts do not fill the page exactly, or a stream ends early
      */
     static void apply(ByteBuffer dst, int off, int n, long pagePosition, long parts, Cursor control, Cursor data,
-                      PageStore base, long baseBytes) {
+                      PageStore base, long baseBytes, RoundCopies roundCopies, int entry, long roundEnd) {
         int pos = 0;
         long expect = pagePosition;
         for (long p = 0; p < parts; p++) {
@@ -239,11 +386,15 @@ final class Splice {
                 continue;
             }
             long source = expect + literal + unzigzag(control.uleb());
-            if (source < 0 || source > baseBytes - copy) {
-                throw Wire.corrupt("splice copy of " + copy + " bytes from baseline byte " + source
-                        + " leaves the " + baseBytes + "-byte baseline");
+            if (source >= 0 && source <= baseBytes - copy) {
+                copyFromBase(base, n, source, dst, off + pos, (int) copy);
+            } else if (roundCopies != null && source >= baseBytes && source <= roundEnd - copy) {
+                roundCopies.add(entry, pos, source - baseBytes, (int) copy);
+            } else {
+                throw Wire.corrupt("splice copy of " + copy + " bytes from byte " + source + " leaves the "
+                        + baseBytes + "-byte baseline" + (roundCopies == null ? "" : " and the "
+                        + (roundEnd - baseBytes) + " bytes of the round's earlier pages"));
             }
-            copyFromBase(base, n, source, dst, off + pos, (int) copy);
             pos += (int) copy;
             expect = source + copy;
         }
@@ -262,6 +413,60 @@ final class Splice {
             source += m;
             dstOff += m;
             len -= m;
+        }
+    }
+
+    /**
+     * Copies {@code len} bytes of the round's slots from {@code roundOffset} ({@code slot × n + offset}), slot by slot.
+     */
+    static void copyFromRound(SlotPages slots, int n, long roundOffset, ByteBuffer dst, int dstOff, int len) {
+        while (len > 0) {
+            int slot = (int) (roundOffset / n);
+            int inPage = (int) (roundOffset - (long) slot * n);
+            int m = Math.min(len, n - inPage);
+            dst.put(dstOff, slots.chunk(slot), slots.offset(slot) + inPage, m);
+            roundOffset += m;
+            dstOff += m;
+            len -= m;
+        }
+    }
+
+    /**
+     * Copies from the round's earlier pages found while decoding a batch, in the order found: entry (the page's index
+     * in its batch), position in the page, source offset in the round, length.
+     */
+    static final class RoundCopies {
+        private long[] values = new long[3 * 16];
+        private int size;
+
+        void add(int entry, int pos, long roundOffset, int length) {
+            if (3 * size == values.length) {
+                values = Arrays.copyOf(values, values.length * 2);
+            }
+            values[3 * size] = (long) entry << 32 | pos;
+            values[3 * size + 1] = roundOffset;
+            values[3 * size + 2] = length;
+            size++;
+        }
+
+        int size() {
+            return size;
+        }
+
+        int entry(int i) {
+            return (int) (values[3 * i] >>> 32);
+        }
+
+        int position(int i) {
+            return (int) values[3 * i];
+        }
+
+        long source(int i) {
+            return values[3 * i + 1];
+        }
+
+        int length(int i) {
+            return (int) values[3 * i + 2];
         }
     }
 

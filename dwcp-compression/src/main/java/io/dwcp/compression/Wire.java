@@ -25,9 +25,14 @@ import java.util.zip.CRC32C;
  */
 final class Wire {
     static final int MAGIC = 0x48444531; // "HDE1"
-    static final int CURRENT_VERSION = 2;
-    /** Oldest version a decoder reads: version 1 frames are version 2 frames that never use SPLICE. */
+    static final int CURRENT_VERSION = 3;
+    /**
+     * Oldest version a decoder reads: version 1 frames are version 2 frames that never use SPLICE, and version 2
+     * frames are version 3 frames whose splices copy only from the baseline.
+     */
     static final int OLDEST_READABLE_VERSION = 1;
+    /** First version whose SPLICE sources may be the round's earlier pages (positions from the state size on). */
+    static final int ROUND_SPLICE_VERSION = 3;
 
     static final int TYPE_BEGIN = 1;
     static final int TYPE_BATCH = 2;

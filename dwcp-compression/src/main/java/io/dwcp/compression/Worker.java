@@ -22,6 +22,9 @@ final class Worker extends Thread {
     /** Anchor scratch of the similar-page search (pages up to 2 MiB, one anchor per 64 bytes at most). */
     final long[] anchors = new long[(2 << 20) / Anchors.GRID_BYTES + 1];
     final int[] candidates = new int[(2 << 20) / Anchors.GRID_BYTES + 1];
+    /** Control and data of a batch's round splices (RoundEncoder), valid until its frame is built. */
+    final Bytes spliceControl = new Bytes(256);
+    final Bytes spliceData = new Bytes(4096);
     int currentLevel = Integer.MIN_VALUE;
 
     Worker(Runnable r, String name) {

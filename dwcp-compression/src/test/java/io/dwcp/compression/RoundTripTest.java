@@ -45,7 +45,7 @@ class RoundTripTest {
 
     /** One edit step of a round: what happens to the pages of the state. */
     enum EditKind { SPARSE_BYTES, MOVE_FROM_BASELINE, EDITED_COPY_OF_BASELINE, PIECES_OF_BASELINE, ZERO_PAGE, DUPLICATE_OF_EARLIER,
-        REWRITE_RANDOM, NOTHING }
+        PIECES_OF_ROUND, REWRITE_RANDOM, NOTHING }
 
     static final class Edit {
         final EditKind kind;
@@ -156,6 +156,29 @@ class RoundTripTest {
                     if (s != p) {
                         Arrays.fill(t, off, off + len, (byte) 0);
                         System.arraycopy(t, s * pageSize, t, off, Math.min(len, slen));
+                    }
+                    break;
+                }
+                case PIECES_OF_ROUND: {
+                    // Another page gets new content, and this one is made of pieces of it (8-byte-aligned shifts,
+                    // as round splices find them) with new bytes between: copies from the round's own pages.
+                    int s = e.source % pages;
+                    int slen = Math.min(pageSize, t.length - s * pageSize);
+                    if (s == p || slen < 16) {
+                        break;
+                    }
+                    for (int k = 0; k < slen; k++) {
+                        t[s * pageSize + k] = (byte) r.nextInt();
+                    }
+                    int k = 0;
+                    while (k < len) {
+                        int from = 8 * r.nextInt(slen / 8);
+                        int span = Math.min(len - k, Math.min(slen - from, 8 * (4 + r.nextInt(pageSize / 8))));
+                        System.arraycopy(t, s * pageSize + from, t, off + k, span);
+                        k += span;
+                        for (int j = 0; j < 8 && k < len; j++) {
+                            t[off + k++] = (byte) r.nextInt();
+                        }
                     }
                     break;
                 }
@@ -334,6 +357,41 @@ class RoundTripTest {
         assertArrayEquals(s1, replica);
         tx.drop("splice");
         rx.drop("splice");
+    }
+
+    @Example
+    void pagesMadeOfPiecesOfPagesSentEarlierInTheRoundAreSplicedFromThem() {
+        int ps = 4096;
+        byte[] s0 = memoryLike(64 * ps, 19);
+        byte[] s1 = s0.clone();
+        Random r = new Random(5);
+        fresh(s1, 5 * ps, 16 * ps, r);                               // batch 1 (64 KiB): pages 5-20, new content
+        System.arraycopy(s1, 5 * ps + 64, s1, 40 * ps, 2000);        // page 40: two pieces of page 5 ...
+        fresh(s1, 40 * ps + 2000, 104, r);                           // ... around 104 new bytes
+        System.arraycopy(s1, 5 * ps + 8, s1, 40 * ps + 2104, ps - 2104);
+        System.arraycopy(s1, 40 * ps, s1, 41 * ps, ps);              // page 41: a duplicate of page 40
+        fresh(s1, 42 * ps, 15 * ps, r);                              // batch 2 ends with page 56
+        System.arraycopy(s1, 40 * ps + 16, s1, 60 * ps, ps - 16);    // page 60 (batch 3): page 40 shifted ...
+        fresh(s1, 61 * ps - 16, 16, r);                              // ... with 16 new bytes at its end
+        byte[] replica = new byte[s0.length];
+        DecodeResult d0 = seed("round-splice", ps, s0, replica);
+        Rounds.Encoded d = Rounds.encode(tx, Rounds.state("round-splice", ps, s1), Rounds.against(d0.baseline()));
+        var classes = d.result.pagesByClass();
+        assertEquals(2L, classes.get("splice"), classes.toString());
+        assertEquals(31L, classes.get("literal"), classes.toString());
+        assertEquals(1L, classes.get("duplicate"), classes.toString());
+        // The decoder makes page 40's copies when batch 1 is done, page 41 after it, page 60 from the finished 40.
+        DecodeResult d1 = Rounds.decode(rx, Rounds.replica("round-splice", ps, replica), d.frames);
+        assertArrayEquals(s1, replica);
+        tx.acknowledge(d1.baseline());
+        tx.drop("round-splice");
+        rx.drop("round-splice");
+    }
+
+    private static void fresh(byte[] b, int from, int length, Random r) {
+        for (int i = from; i < from + length; i++) {
+            b[i] = (byte) r.nextInt();
+        }
     }
 
     @Example

@@ -9,6 +9,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -50,7 +51,7 @@ class SpliceTest {
         ByteBuffer d = ByteBuffer.wrap(data.array, 0, data.length);
         Cursor cc = new Cursor(c, 0, control.length, "control");
         Cursor dc = new Cursor(d, 0, data.length, "data");
-        Splice.apply(dst, 0, PS, pagePosition, parts, cc, dc, base, (long) PAGES * PS);
+        Splice.apply(dst, 0, PS, pagePosition, parts, cc, dc, base, (long) PAGES * PS, null, 0, 0);
         assertTrue(!cc.hasRemaining() && !dc.hasRemaining(), "the parts consume both streams exactly");
         return dst.array();
     }
@@ -168,6 +169,79 @@ class SpliceTest {
             // Literal bytes missing from the data stream.
             assertCorrupt(() -> apply(parts(PS, 0, 0), literal(10), 1, 0, s));
         }
+    }
+
+    @Example
+    void roundSourcesAreRecordedForTheDecoderToCopyOnceTheirSlotsAreDecoded() {
+        byte[] base = baseline(6);
+        long baseBytes = (long) PAGES * PS;
+        try (PageStore s = store(base)) {
+            // 10 literal bytes, 100 bytes from byte 8 of the round's slot 3, then the rest from baseline byte 0.
+            long roundSource = baseBytes + 3L * PS + 8;
+            long pagePosition = 2L * PS;
+            Bytes control = parts(10, 100, roundSource - (pagePosition + 10), 0, PS - 110, -(roundSource + 100));
+            Splice.RoundCopies copies = new Splice.RoundCopies();
+            ByteBuffer dst = ByteBuffer.allocate(PS);
+            Splice.apply(dst, 0, PS, pagePosition, 2, cursor(control), cursor(literal(10)), s, baseBytes, copies, 7,
+                    baseBytes + 4L * PS);
+            assertEquals(1, copies.size());
+            assertEquals(7, copies.entry(0));
+            assertEquals(10, copies.position(0));
+            assertEquals(3L * PS + 8, copies.source(0));
+            assertEquals(100, copies.length(0));
+            for (int i = 110; i < PS; i++) {
+                assertEquals(base[i - 110], dst.get(i), "baseline bytes are copied at once, byte " + i);
+            }
+            // The source must end before the page's own slot (slot 3 here), and version 2 has no round sources.
+            assertCorrupt(() -> Splice.apply(ByteBuffer.allocate(PS), 0, PS, pagePosition, 2, cursor(control),
+                    cursor(literal(10)), s, baseBytes, new Splice.RoundCopies(), 7, baseBytes + 3L * PS + 50));
+            assertCorrupt(() -> Splice.apply(ByteBuffer.allocate(PS), 0, PS, pagePosition, 2, cursor(control),
+                    cursor(literal(10)), s, baseBytes, null, 7, 0));
+            // A copy may not run from the baseline into the round.
+            Bytes straddling = parts(0, PS, baseBytes - 10 - pagePosition);
+            assertCorrupt(() -> Splice.apply(ByteBuffer.allocate(PS), 0, PS, pagePosition, 1, cursor(straddling),
+                    cursor(literal(0)), s, baseBytes, new Splice.RoundCopies(), 0, baseBytes + 10L * PS));
+        }
+    }
+
+    private static Cursor cursor(Bytes b) {
+        return new Cursor(ByteBuffer.wrap(b.array, 0, b.length), 0, b.length, "stream");
+    }
+
+    @Example
+    void roundAnchorsAreAlignedAndSkipZeroWindows() {
+        byte[] page = new byte[PS];
+        new Random(8).nextBytes(page);
+        Arrays.fill(page, 1024, 2048, (byte) 0);
+        Splice.AnchorList anchors = new Splice.AnchorList();
+        Splice.roundAnchors(ByteBuffer.wrap(page), 0, PS, anchors);
+        assertTrue(anchors.size > 0, "a random page has anchors");
+        for (int a = 0; a < anchors.size; a++) {
+            int pos = anchors.position[a];
+            assertEquals(0, pos % 8, "anchor at " + pos);
+            assertTrue(pos + 16 <= PS);
+            assertFalse(pos >= 1024 && pos + 16 <= 2048, "no anchor inside the zero run, at " + pos);
+        }
+        // The same 16 bytes at another aligned offset (of another page) give the same anchor hash.
+        byte[] moved = new byte[PS];
+        System.arraycopy(page, anchors.position[0], moved, 512, 16);
+        Splice.AnchorList other = new Splice.AnchorList();
+        Splice.roundAnchors(ByteBuffer.wrap(moved), 0, PS, other);
+        assertEquals(1, other.size);
+        assertEquals(512, other.position[0]);
+        assertEquals(anchors.hash[0], other.hash[0]);
+    }
+
+    @Example
+    void roundIndexKeepsTheSmallestPositionAndHidesPositionsAtOrPastTheLimit() {
+        Splice.RoundIndex index = new Splice.RoundIndex(10);
+        long h = 0x0123_4567_89AB_CDEFL >>> 4;
+        index.insert(h, 9000);
+        index.insert(h, 5000);
+        index.insert(h, 7000);
+        assertEquals(5000, index.get(h, 5001));
+        assertEquals(-1, index.get(h, 5000), "a reader sees only positions below its batch");
+        assertEquals(-1, index.get(h ^ 1, 1L << 40), "another anchor hash in the same entry is a miss");
     }
 
     @Example

@@ -22,9 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /**
- * Golden vectors of wire versions 1 and 2 ({@code src/test/resources/wire/*.hex}, one frame per line; layout in
+ * Golden vectors of wire versions 1, 2 and 3 ({@code src/test/resources/wire/*.hex}, one frame per line; layout in
  * {@code docs/hde-wire-format.md}). The encoder must reproduce the current version's byte for byte and the decoder
- * must decode both (version 1 lacks only the SPLICE op).
+ * must decode all three (version 1 lacks the SPLICE op, version 2 its copies from the round's own pages; those need
+ * more than one batch, so {@code SpliceTest} and {@code RoundTripTest} cover them).
  * Stored batches (tier LOCAL, level none) keep the vectors independent of the zstd version. Regenerate only with a
  * version bump: {@code -Dhde.golden.write=true}.
  */
@@ -75,7 +76,7 @@ class WireGoldenTest {
     }
 
     @Test
-    void encoderReproducesTheVersion2VectorsAndDecoderDecodesVersions1And2() throws Exception {
+    void encoderReproducesTheVersion3VectorsAndDecoderDecodesVersions1To3() throws Exception {
         HdeCodec tx = Rounds.codec(DwcpConfig.defaults(), new ManualClock(), 1);
         HdeCodec rx = Rounds.codec(DwcpConfig.defaults(), new ManualClock(), 1);
         try {
@@ -90,11 +91,11 @@ class WireGoldenTest {
             assertEquals(Long.valueOf(1), d.result.pagesByClass().get("moved"));
             assertEquals(Long.valueOf(1), d.result.pagesByClass().get("zero"));
             if (Boolean.getBoolean("hde.golden.write")) {
-                write("hde-v2-keyframe.hex", k.frames, "HDE wire v2: keyframe of 4 pages of 512 B (page, zero, duplicate, text), stored batches");
-                write("hde-v2-delta.hex", d.frames, "HDE wire v2: delta of the keyframe's state (xor, moved, unchanged, zero), stored batches");
+                write("hde-v3-keyframe.hex", k.frames, "HDE wire v3: keyframe of 4 pages of 512 B (page, zero, duplicate, text), stored batches");
+                write("hde-v3-delta.hex", d.frames, "HDE wire v3: delta of the keyframe's state (xor, moved, unchanged, zero), stored batches");
             }
-            List<byte[]> goldenKey = load("hde-v2-keyframe.hex");
-            List<byte[]> goldenDelta = load("hde-v2-delta.hex");
+            List<byte[]> goldenKey = load("hde-v3-keyframe.hex");
+            List<byte[]> goldenDelta = load("hde-v3-delta.hex");
             assertEquals(goldenKey.size(), k.frames.size());
             for (int i = 0; i < goldenKey.size(); i++) {
                 assertArrayEquals(goldenKey.get(i), k.frames.get(i), "keyframe frame " + i);
@@ -111,11 +112,13 @@ class WireGoldenTest {
                 assertArrayEquals(s0(), r);
                 Rounds.decode(fresh, Rounds.replica("golden", PS, r), goldenDelta);
                 assertArrayEquals(s1(), r);
-                byte[] r1 = new byte[4 * PS];
-                Rounds.decode(fresh, Rounds.replica("golden", PS, r1), load("hde-v1-keyframe.hex"));
-                assertArrayEquals(s0(), r1);
-                Rounds.decode(fresh, Rounds.replica("golden", PS, r1), load("hde-v1-delta.hex"));
-                assertArrayEquals(s1(), r1);
+                for (String older : new String[] {"hde-v1", "hde-v2"}) {
+                    byte[] r1 = new byte[4 * PS];
+                    Rounds.decode(fresh, Rounds.replica("golden", PS, r1), load(older + "-keyframe.hex"));
+                    assertArrayEquals(s0(), r1, older);
+                    Rounds.decode(fresh, Rounds.replica("golden", PS, r1), load(older + "-delta.hex"));
+                    assertArrayEquals(s1(), r1, older);
+                }
             } finally {
                 fresh.stop();
             }

@@ -54,9 +54,10 @@ public final class CompressionKeys {
     public static final ConfigKey<String> SPLICE = ConfigKey.builder("dwcp.compression.splice", ValueType.STRING)
             .defaultValue("auto")
             .rule("auto, on or off", v -> java.util.List.of("auto", "on", "off").contains(v))
-            .description("Sub-page copies from anywhere in the baseline (SPLICE). The sender indexes each keyframe in "
-                    + "the background: ~1/8 of the state in memory, ~2 s of one core per GiB. auto = on with 4 or more "
-                    + "codec threads, where that work does not compete with the rounds.").build();
+            .description("Sub-page copies from anywhere in the baseline and from pages sent earlier in the same round "
+                    + "(SPLICE). The sender indexes each keyframe in the background: ~1/8 of the state in memory, ~2 s "
+                    + "of one core per GiB; each delta round indexes its new pages (at most 8 MiB). auto = on with 4 or "
+                    + "more codec threads, where that work does not compete with the rounds.").build();
 
     public static final ConfigKey<Duration> REFRESH_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.compression.refresh-interval", ValueType.DURATION).defaultValue(Duration.ofMinutes(5)), "1s", "24h")
