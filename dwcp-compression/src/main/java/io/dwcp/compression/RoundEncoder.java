@@ -182,10 +182,11 @@ final class RoundEncoder {
                 }
                 Segment s = get(scans.get(i));
                 scans.set(i, null);
-                resolve(s);
                 if (sentPages != null && s.count > 0) {
+                    // Before resolve(): a batch it cuts may copy from this segment's pages before the batch.
                     sentPages[i] = new SentPages(s);
                 }
+                resolve(s);
                 drainDone();
             }
             closeBatch();
@@ -732,8 +733,8 @@ final class RoundEncoder {
 
     /**
      * Where a resolved segment's sent pages are (page, slot, content), for the round splices that copy from them;
-     * holds only these arrays of the segment, not its codings. Set by the coordinator before any batch after the
-     * segment is cut.
+     * holds only these arrays of the segment, not its codings. Set by the coordinator before it resolves the segment,
+     * whose slot numbers it fills in before it cuts a batch that may copy from them.
      */
     private static final class SentPages {
         final int count;

@@ -359,10 +359,12 @@ class RoundTripTest {
         rx.drop("splice");
     }
 
-    @Example
-    void pagesMadeOfPiecesOfPagesSentEarlierInTheRoundAreSplicedFromThem() {
+    /**
+     * A round whose pages 40 and 60 are made of pieces of pages sent in earlier batches (64 KiB each): page 40 of
+     * page 5 (batch 1), page 60 of page 40 (batch 2), and page 41 duplicates page 40.
+     */
+    private static byte[] withRepeatsAcrossBatches(byte[] s0) {
         int ps = 4096;
-        byte[] s0 = memoryLike(64 * ps, 19);
         byte[] s1 = s0.clone();
         Random r = new Random(5);
         fresh(s1, 5 * ps, 16 * ps, r);                               // batch 1 (64 KiB): pages 5-20, new content
@@ -373,6 +375,14 @@ class RoundTripTest {
         fresh(s1, 42 * ps, 15 * ps, r);                              // batch 2 ends with page 56
         System.arraycopy(s1, 40 * ps + 16, s1, 60 * ps, ps - 16);    // page 60 (batch 3): page 40 shifted ...
         fresh(s1, 61 * ps - 16, 16, r);                              // ... with 16 new bytes at its end
+        return s1;
+    }
+
+    @Example
+    void pagesMadeOfPiecesOfPagesSentEarlierInTheRoundAreSplicedFromThem() {
+        int ps = 4096;
+        byte[] s0 = memoryLike(64 * ps, 19);
+        byte[] s1 = withRepeatsAcrossBatches(s0);
         byte[] replica = new byte[s0.length];
         DecodeResult d0 = seed("round-splice", ps, s0, replica);
         Rounds.Encoded d = Rounds.encode(tx, Rounds.state("round-splice", ps, s1), Rounds.against(d0.baseline()));
@@ -386,6 +396,41 @@ class RoundTripTest {
         tx.acknowledge(d1.baseline());
         tx.drop("round-splice");
         rx.drop("round-splice");
+    }
+
+    @Example
+    void roundSplicesCodeTheSameWhateverTheNumberOfThreads() throws Exception {
+        int ps = 4096;
+        byte[] s0 = memoryLike(64 * ps, 23);
+        byte[] s1 = withRepeatsAcrossBatches(s0);
+        // Same config as tx, one worker: scans and batch coders then never overlap.
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.batch-size", "64KiB")
+                .set("dwcp.compression.level.wan", "zstd:1").set("dwcp.compression.splice", "on").build();
+        HdeCodec one = Rounds.codec(config, Clock.systemUTC(), 1);
+        HdeCodec three = Rounds.codec(config, Clock.systemUTC(), 3);
+        try {
+            List<byte[]> frames = null;
+            for (HdeCodec sender : List.of(one, three)) {
+                Rounds.Encoded k = Rounds.encode(sender, Rounds.state("threads", ps, s0), EncodeOptions.keyframe());
+                DecodeResult d0 = Rounds.decode(rx, Rounds.replica("threads", ps, new byte[s0.length]), k.frames);
+                sender.acknowledge(d0.baseline());
+                awaitIndexes(sender, "threads");
+                Rounds.Encoded d = Rounds.encode(sender, Rounds.state("threads", ps, s1), Rounds.against(d0.baseline()));
+                assertEquals(2L, d.result.pagesByClass().get("splice"));
+                if (frames == null) {
+                    frames = d.frames;
+                } else {
+                    assertEquals(frames.size(), d.frames.size());
+                    for (int i = 0; i < frames.size(); i++) {
+                        assertArrayEquals(frames.get(i), d.frames.get(i), "frame " + i);
+                    }
+                }
+                rx.drop("threads");
+            }
+        } finally {
+            one.stop();
+            three.stop();
+        }
     }
 
     private static void fresh(byte[] b, int from, int length, Random r) {
