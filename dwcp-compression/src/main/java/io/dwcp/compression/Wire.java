@@ -7,7 +7,8 @@ import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * HDE wire format, version 2 (HDE-2; version 1 lacks the SPLICE op and is still read). Layout tables: {@code docs/hde-wire-format.md}. Big-endian throughout.
+ * HDE wire format, version 3 (HDE-2; versions 1 and 2, without the SPLICE op or its round sources, are still read).
+ * Layout tables: {@code docs/hde-wire-format.md}. Big-endian throughout.
  *
  * <pre>
  *  0               4       5       6               8               12              16

@@ -42,7 +42,7 @@ class DecoderRobustnessTest {
     @BeforeContainer
     static void start() {
         DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.batch-size", "64KiB")
-                .set("dwcp.compression.level.wan", "zstd:1").build();
+                .set("dwcp.compression.level.wan", "zstd:1").set("dwcp.compression.splice", "on").build();
         tx = Rounds.codec(config, Clock.systemUTC(), 2);
         rx = Rounds.codec(config, Clock.systemUTC(), 2);
     }
@@ -77,12 +77,19 @@ class DecoderRobustnessTest {
             r.nextBytes(fresh);
             System.arraycopy(fresh, 0, s1, 11 * ps, ps);
             System.arraycopy(fresh, 0, s1, 12 * ps, ps);
+            // New pages filling the first batch, then a page made of pieces of one of them: a copy from the round.
+            byte[] more = new byte[16 * ps];
+            r.nextBytes(more);
+            System.arraycopy(more, 0, s1, 13 * ps, more.length);
+            System.arraycopy(s1, 14 * ps + 8, s1, 35 * ps, ps - 8);
             replica = new byte[s0.length];
             Rounds.Encoded k = Rounds.encode(tx, Rounds.state(key, ps, s0), EncodeOptions.keyframe());
             keyframe = k.frames;
             DecodeResult d = Rounds.decode(rx, Rounds.replica(key, ps, replica), keyframe);
             tx.acknowledge(d.baseline());
-            delta = Rounds.encode(tx, Rounds.state(key, ps, s1), Rounds.against(d.baseline())).frames;
+            Rounds.Encoded e = Rounds.encode(tx, Rounds.state(key, ps, s1), Rounds.against(d.baseline()));
+            assertTrue(e.result.pagesByClass().get("splice") >= 1, "the fixture has a round splice to corrupt");
+            delta = e.frames;
         }
 
         void close() {
