@@ -105,6 +105,15 @@ if [ -z "$JAR" ]; then
 fi
 cp "$JAR" "$work/dwcp.jar"     # a private copy: a rebuild of target/ during the run cannot break the JVMs
 jar="$work/dwcp.jar"
+# The programs' own files, read into the page cache before every method like the snapshots (see the loop below): the
+# JDK's lib directory and the jar for dwcp, the zstd and socat binaries and their libraries for the pipelines.
+java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+program_files=("$jar")
+while IFS= read -r -d '' f; do program_files+=("$f"); done < <(find "$java_home/lib" -type f -print0)
+for b in zstd socat; do
+  program_files+=("$(readlink -f "$(command -v "$b")")")
+  while read -r lib; do [ -f "$lib" ] && program_files+=("$lib"); done < <(ldd "$(command -v "$b")" | awk '/=> \//{print $3}')
+done
 
 if [ "$NO_WAN" = 1 ]; then
   ns=""; rx_host=127.0.0.1; dev=lo; rate_mbit=0
@@ -306,10 +315,11 @@ IFS=, read -r -a methods <<<"$METHODS"
 for rep in $(seq "$REPS"); do
   for m in "${methods[@]}"; do
     log "rep $rep/$REPS: $m"
-    # Every method starts with the snapshots in the page cache: hosts that page out cold memory (DAMON reclaim on
-    # this VM) otherwise make whichever method runs first read its files from disk.
+    # Every method starts with the snapshots and the programs in the page cache: hosts that page out cold memory
+    # (DAMON reclaim on this VM: file pages not touched for 60 s) otherwise make whichever method runs first read its
+    # files from disk, and a method after the 136 s raw TCP run start its JVMs from disk.
     # And with no dirty pages of the previous method's GiBs still being written back under it.
-    cat "${paths[@]}" > /dev/null
+    cat "${paths[@]}" "${program_files[@]}" > /dev/null
     sync
     case "$m" in
       dwcp) run_dwcp "$rep";;
