@@ -8,7 +8,6 @@ import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -16,11 +15,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * {@code dwcp send --to HOST:PORT --key NAME FILE...}: migrates a state whose successive versions are the FILEs —
@@ -63,55 +57,22 @@ final class SendCommand implements DwcpCli.Command {
             try (MigrationSender sender = manager.openMigration(NodeOptions.address(a.require("to"))).join()) {
                 ProgressBar bar = ProgressBar.forTerminal();
                 sender.progress(bar);
-                ExecutorService prefaulter = Executors.newSingleThreadExecutor(r -> {
-                    Thread t = new Thread(r, "dwcp-send-prefault");
-                    t.setDaemon(true);
-                    return t;
-                });
-                StateRegion region = null;
-                StateRegion nextRegion = null;
-                Future<Long> prefault = null;
-                try {
-                    FileStamp previous = null;
-                    FileStamp stamp = FileStamp.of(files.get(0));
-                    region = StateRegions.mappedSnapshot(files.get(0));
-                    for (int i = 0; i < files.size(); i++) {
-                        Path file = files.get(i);
-                        FileStamp nextStamp = null;
-                        if (i + 1 < files.size()) {
-                            // The next file's mapping is faulted in while this round runs, mostly on the link's time:
-                            // its round then compares pages instead of taking a page fault for each of them.
-                            nextStamp = FileStamp.of(files.get(i + 1));
-                            nextRegion = StateRegions.mappedSnapshot(files.get(i + 1));
-                            StateRegion toFault = nextRegion;
-                            prefault = prefaulter.submit(() -> touchPages(toFault));
-                        }
+                FileStamp previous = null;
+                for (Path file : files) {
+                    FileStamp stamp = FileStamp.of(file);
+                    try (StateRegion region = StateRegions.mappedSnapshot(file)) {
                         VmState<StateRegion> state = VmState.<StateRegion>builder(key).region(region).lastPagePartial(true).build();
                         bar.label(file.getFileName().toString());
                         RoundReport r = sender.sendRound(state, null);
                         bar.done();
                         reports.add(r);
                         System.out.println(describe(r, file));
-                        region.close();
-                        if (previous != null) {
-                            previous.checkUnchanged();
-                        }
-                        stamp.checkUnchanged();
-                        previous = stamp;
-                        awaitQuietly(prefault);
-                        prefault = null;
-                        region = nextRegion;
-                        nextRegion = null;
-                        stamp = nextStamp;
                     }
-                } finally {
-                    if (prefault != null) {
-                        prefault.cancel(false);
-                        awaitQuietly(prefault);
+                    if (previous != null) {
+                        previous.checkUnchanged();
                     }
-                    prefaulter.shutdownNow();
-                    closeQuietly(region);
-                    closeQuietly(nextRegion);
+                    stamp.checkUnchanged();
+                    previous = stamp;
                 }
             }
         }
@@ -139,51 +100,6 @@ final class SendCommand implements DwcpCli.Command {
             System.out.println(Json.write(m));
         }
         return 0;
-    }
-
-    /** Reads a byte of every 4 KiB of {@code region} through its views, so its mapping has its pages; returns a checksum. */
-    static long touchPages(StateRegion region) throws IOException {
-        long sum = 0;
-        long size = region.sizeBytes();
-        for (long off = 0; off < size && !Thread.currentThread().isInterrupted(); off += TOUCH_STEP_BYTES) {
-            int length = (int) Math.min(TOUCH_STEP_BYTES, size - off);
-            ByteBuffer view = region.view(off, length);
-            if (view == null) {
-                continue;
-            }
-            for (int p = 0; p < length; p += 4096) {
-                sum += view.get(p);
-            }
-        }
-        return sum;
-    }
-
-    private static final int TOUCH_STEP_BYTES = 1 << 20;
-
-    private static void awaitQuietly(Future<?> f) {
-        if (f == null) {
-            return;
-        }
-        try {
-            f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | CancellationException e) {
-            // Only a warm-up: the round reads the file itself and reports its own errors.
-            return;
-        }
-    }
-
-    private static void closeQuietly(StateRegion region) {
-        if (region == null) {
-            return;
-        }
-        try {
-            region.close();
-        } catch (IOException e) {
-            // Read-only snapshot: nothing was written that closing could lose.
-            return;
-        }
     }
 
     /** What tells a snapshot file changed: its identity, size and modification time ({@code IO_ERROR} when it did). */
