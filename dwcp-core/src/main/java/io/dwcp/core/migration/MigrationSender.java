@@ -59,6 +59,8 @@ public final class MigrationSender implements AutoCloseable {
     private final Duration replyTimeout;
     private final MeterRegistry registry;
     private final Map<Long, CompletableFuture<MigrationWire.Control>> pendingQueries = new ConcurrentHashMap<>();
+    /** Per key: the baseline the receiver committed in the last round of this session (its completion confirmed it). */
+    private final Map<String, Confirmed> confirmed = new ConcurrentHashMap<>();
     private final AtomicLong requestIds = new AtomicLong();
     private final Object roundLock = new Object();
     private volatile Session session;
@@ -127,7 +129,13 @@ public final class MigrationSender implements AutoCloseable {
             round = nextRound++;
         }
         long start = System.nanoTime();
-        return queryBaseline(state.key()).thenCompose(peer -> {
+        BaselineRef held = codec.baseline(state.key()).orElse(null);
+        Confirmed last = confirmed.remove(state.key());    // put back only when this round succeeds
+        // The previous round's completion already told which baseline the receiver holds: no query round trip. If the
+        // receiver lost it since (eviction), it refuses the delta and the round is resent full below, as after a query.
+        CompletableFuture<BaselineRef> receiverHolds = last != null && last.session == s && last.baseline.equals(held)
+                ? CompletableFuture.completedFuture(held) : queryBaseline(state.key());
+        return receiverHolds.thenCompose(peer -> {
             BaselineRef mine = codec.baseline(state.key()).orElse(null);
             boolean delta = peer != null && peer.equals(mine);
             // A fallback: this side could reference a baseline, but the receiver does not hold it (restart, eviction).
@@ -190,6 +198,7 @@ public final class MigrationSender implements AutoCloseable {
         return encoded.thenCombine(transfer.completion(), (EncodeResult er, TransferResult tr) -> {
             // The transfer completes only after the receiver's decoder verified and committed (TransferSink.complete).
             codec.acknowledge(er.produced());
+            confirmed.put(state.key(), new Confirmed(s, er.produced()));
             Duration d = Duration.ofNanos(System.nanoTime() - startNanos);
             long transferNanos = tr.duration().toNanos();
             if (transferNanos > 0) {
@@ -214,7 +223,11 @@ public final class MigrationSender implements AutoCloseable {
         }
     }
 
+    private record Confirmed(Session session, BaselineRef baseline) {
+    }
+
     private CompletableFuture<BaselineRef> queryBaseline(String key) {
+        registry.counter("dwcp.migration.baseline.queries").increment();
         long id = requestIds.incrementAndGet();
         CompletableFuture<MigrationWire.Control> reply = new CompletableFuture<>();
         pendingQueries.put(id, reply);
