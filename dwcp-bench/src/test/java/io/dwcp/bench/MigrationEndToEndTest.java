@@ -8,6 +8,8 @@ import io.dwcp.core.spi.TransportListener;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -59,7 +61,11 @@ class MigrationEndToEndTest {
     }
 
     private DwcpManager node(int streams) {
-        DwcpManager m = DwcpManager.builder().config(config(streams)).build();
+        return node(streams, new SimpleMeterRegistry());
+    }
+
+    private DwcpManager node(int streams, MeterRegistry registry) {
+        DwcpManager m = DwcpManager.builder().config(config(streams)).meterRegistry(registry).build();
         toClose.add(m);
         m.start();
         return m;
@@ -99,7 +105,8 @@ class MigrationEndToEndTest {
         Files.write(dir.resolve(KEY), new byte[]{1, 2, 3, 4, 5});
         DwcpManager receiverNode = node(2);
         TransportListener listener = receiver(receiverNode, dir);
-        DwcpManager senderNode = node(2);
+        MeterRegistry senderMetrics = new SimpleMeterRegistry();
+        DwcpManager senderNode = node(2, senderMetrics);
         ByteBuffer ram = syntheticRam(7);
         try (MigrationSender sender = senderNode.openMigration(listener.localAddress()).join()) {
             List<RoundReport> reports = new ArrayList<>();
@@ -123,6 +130,8 @@ class MigrationEndToEndTest {
             try (var files = Files.list(dir)) {
                 assertEquals(List.of(dir.resolve(KEY)), files.toList(), "the keyframe's staging file was renamed, not left behind");
             }
+            assertEquals(1.0, senderMetrics.counter("dwcp.migration.baseline.queries").count(),
+                    "only the first round asks for the receiver's baseline; each completion confirms the next one's");
         }
     }
 
