@@ -40,8 +40,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The sending side of an iterative pre-copy migration over one transport session (CORE-5). Each
- * {@link #sendRound} is one round: it asks the receiver which baseline it holds, encodes the state as a delta against
- * it (or as a keyframe when the receiver holds none or another one — the fallback is automatic and reported), streams
+ * {@link #sendRound} is one round: it asks the receiver which baseline it holds (unless the previous round of the key
+ * on this session just committed it), encodes the state as a delta against it (or as a keyframe when the receiver
+ * holds none or another one — the fallback is automatic and reported, also when the receiver refuses the delta), streams
  * the frames while they are produced, and completes when the receiver has verified and committed the round. Only then
  * does the codec reference the new baseline.
  *
