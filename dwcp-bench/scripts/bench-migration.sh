@@ -330,8 +330,8 @@ for entry in "${schedule[@]}"; do
     rep=${entry%%:*}; m=${entry#*:}
     log "rep $rep/$REPS: $m"
     # Every method starts with the snapshots and the programs in the page cache: hosts that page out cold memory
-    # (DAMON reclaim on this VM: file pages not touched for 60 s) otherwise make whichever method runs first read its
-    # files from disk, and a method after the 136 s raw TCP run start its JVMs from disk.
+    # (DAMON reclaim on this VM: file pages not touched for 60 s) would otherwise make whichever method runs first
+    # read its files from disk, and one that follows a 136 s raw TCP run load its programs from disk.
     # And with no dirty pages of the previous method's GiBs still being written back under it.
     cat "${paths[@]}" "${program_files[@]}" > /dev/null
     sync
