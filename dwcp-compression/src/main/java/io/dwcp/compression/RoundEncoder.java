@@ -103,6 +103,8 @@ final class RoundEncoder {
     /** Round splices: the first page of each segment, and where each resolved segment's sent pages are. */
     private long[] segmentFirstPage;
     private SentPages[] sentPages;
+    /** Literal pages the batch coders coded as round splices (classCounts is the coordinator's alone). */
+    private final java.util.concurrent.atomic.AtomicLong roundSpliced = new java.util.concurrent.atomic.AtomicLong();
 
     // Batch being cut.
     private final List<Segment> batchSegments = new ArrayList<>();
@@ -193,6 +195,10 @@ final class RoundEncoder {
             while (!coding.isEmpty()) {
                 emit(get(coding.removeFirst()));
             }
+            // Every batch is coded: the pages the coders turned into round splices were counted literal by resolve().
+            long spliced = roundSpliced.get();
+            classCounts[PageClass.LITERAL.ordinal()] -= spliced;
+            classCounts[PageClass.SPLICE.ordinal()] += spliced;
         } catch (Exception | Error e) {
             for (Future<?> f : scans) {
                 if (f != null) {
@@ -714,15 +720,8 @@ final class RoundEncoder {
                 }
             }
         }
-        if (spliced > 0) {
-            reclass(PageClass.LITERAL, PageClass.SPLICE, spliced);
-        }
+        roundSpliced.addAndGet(spliced);
         return b;
-    }
-
-    private synchronized void reclass(PageClass from, PageClass to, int pages) {
-        classCounts[from.ordinal()] -= pages;
-        classCounts[to.ordinal()] += pages;
     }
 
     /** The index of the segment holding {@code page}. */
