@@ -62,6 +62,7 @@ final class HdeCodec implements StateCodec {
     private final LevelController levels;
     private final LongSupplier ids;
     private final ChunkPool chunks;
+    private final RoundTables roundTables = new RoundTables();
     private final Path tempDir;
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
     private final Map<String, Double> keyframeRatios = new ConcurrentHashMap<>();
@@ -166,6 +167,7 @@ final class HdeCodec implements StateCodec {
             }
             baselines.clear();
             chunks.clear();
+            roundTables.clear();
             metrics.remove(context.meterRegistry());
             workers = null;
             coordinators = null;
@@ -211,6 +213,10 @@ final class HdeCodec implements StateCodec {
 
     ChunkPool chunks() {
         return chunks;
+    }
+
+    RoundTables roundTables() {
+        return roundTables;
     }
 
     /**

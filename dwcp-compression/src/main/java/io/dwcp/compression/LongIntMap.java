@@ -14,11 +14,26 @@ final class LongIntMap {
     private int size;
 
     LongIntMap(int expected) {
-        int cap = Integer.highestOneBit(Math.max(16, expected * 2 - 1)) << 1;
+        int cap = capacityFor(expected);
         keys = new long[cap];
         values = new int[cap];
         Arrays.fill(values, -1);
         mask = cap - 1;
+    }
+
+    /** The slot count of a map for {@code expected} entries: a power of two of at least twice that. */
+    static int capacityFor(int expected) {
+        return Integer.highestOneBit(Math.max(16, expected * 2 - 1)) << 1;
+    }
+
+    int capacity() {
+        return keys.length;
+    }
+
+    /** Removes every entry (keys need no reset: a negative value marks a free slot). */
+    void clear() {
+        Arrays.fill(values, -1);
+        size = 0;
     }
 
     /** Adds {@code key → value} unless the key is present; returns the value now mapped. */

@@ -94,12 +94,13 @@ final class RoundEncoder {
     long cpuNanos;
     private int sequence;
     private long nextSlot;
-    private final LongIntMap duplicates;
+    /** Round tables from the codec's {@link RoundTables}, given back when the round's tasks are done. */
+    private LongIntMap duplicates;
     private final LongIntMap baseIndex;
     private final LongIntMap similarIndex;
     private Splice.Index spliceIndex;
     /** Round splices (deltas with SPLICE on; else null): anchors of the round's literal pages, by the scans. */
-    private final Splice.RoundIndex roundIndex;
+    private Splice.RoundIndex roundIndex;
     /** Round splices: the first page of each segment, and where each resolved segment's sent pages are. */
     private long[] segmentFirstPage;
     private SentPages[] sentPages;
@@ -142,12 +143,12 @@ final class RoundEncoder {
         }
         this.slots = keyframe ? null : new SlotPages(pageSize, new Arena(codec.chunks()));
         this.newHashes = keyframe ? new long[(int) pages] : null;
-        this.duplicates = new LongIntMap((int) Math.min(pages, 1 << 22));
+        this.duplicates = codec.roundTables().map((int) Math.min(pages, 1 << 22));
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
         this.similarIndex = keyframe ? null : base.similarIndex(zeroHash);
         this.digest = keyframe ? 0 : base.digest();
         this.roundIndex = !keyframe && codec.settings().spliceEnabled
-                ? new Splice.RoundIndex(roundIndexLog2(layout.totalBytes)) : null;
+                ? codec.roundTables().roundIndex(roundIndexLog2(layout.totalBytes)) : null;
     }
 
     private static int roundIndexLog2(long stateBytes) {
@@ -199,6 +200,14 @@ final class RoundEncoder {
             long spliced = roundSpliced.get();
             classCounts[PageClass.LITERAL.ordinal()] -= spliced;
             classCounts[PageClass.SPLICE.ordinal()] += spliced;
+            // No task of the round runs any more. (After a failure they are dropped instead: a task that an interrupt
+            // left running may still read them.)
+            codec.roundTables().give(duplicates);
+            duplicates = null;
+            if (roundIndex != null) {
+                codec.roundTables().give(roundIndex);
+                roundIndex = null;
+            }
         } catch (Exception | Error e) {
             for (Future<?> f : scans) {
                 if (f != null) {
@@ -427,25 +436,22 @@ final class RoundEncoder {
             }
             s.op[k] = Wire.OP_LITERAL;
             if (roundIndex != null) {
-                indexForRound(s, k, content, co, page);
+                indexForRound(content, co, page);
             }
         }
     }
 
-    /** Records the anchors of literal entry {@code k}: in the segment for its own search, in the round index for later pages. */
-    private void indexForRound(Segment s, int k, ByteBuffer content, int co, long page) {
-        if (s.anchors == null) {
-            s.anchors = new Splice.AnchorList();
-            s.anchorFrom = new int[s.count];
-            s.anchorTo = new int[s.count];
-        }
-        int from = s.anchors.size;
-        Splice.roundAnchors(content, co, pageSize, s.anchors);
-        s.anchorFrom[k] = from;
-        s.anchorTo[k] = s.anchors.size;
+    /**
+     * Adds the anchors of literal entry {@code k} to the round index. They are not kept: the batch's coder computes
+     * them again, which costs less than holding them in memory that lives as long as the round.
+     */
+    private void indexForRound(ByteBuffer content, int co, long page) {
+        Splice.AnchorList anchors = Worker.current().roundAnchors;
+        anchors.size = 0;
+        Splice.roundAnchors(content, co, pageSize, anchors);
         long position = page * pageSize;
-        for (int a = from; a < s.anchors.size; a++) {
-            roundIndex.insert(s.anchors.hash[a], position + s.anchors.position[a]);
+        for (int a = 0; a < anchors.size; a++) {
+            roundIndex.insert(anchors.hash[a], position + anchors.position[a]);
         }
     }
 
@@ -676,24 +682,31 @@ final class RoundEncoder {
         Bytes data = w.spliceData;
         control.length = 0;
         data.length = 0;
+        Splice.AnchorList anchors = w.roundAnchors;
         int spliced = 0;
         int e = 0;
         for (int g = 0; g < segs.length; g++) {
             Segment s = segs[g];
             for (int k = ranges[g][0]; k < ranges[g][1]; k++, e++) {
-                if (s.op[k] != Wire.OP_LITERAL || s.anchors == null || s.anchorFrom[k] == s.anchorTo[k]) {
+                if (s.op[k] != Wire.OP_LITERAL) {
+                    continue;
+                }
+                // The anchors the scan indexed for this page (the same function of the same bytes).
+                anchors.size = 0;
+                Splice.roundAnchors(s.contentChunk, s.contentOffset[k], pageSize, anchors);
+                if (anchors.size == 0) {
                     continue;
                 }
                 int ctl0 = control.length;
                 int data0 = data.length;
                 Splice.Parts parts = new Splice.Parts(s.contentChunk, s.contentOffset[k], pageSize, s.page[k] * pageSize,
                         control, data, pageSize - pageSize / 8, 0);
-                for (int a = s.anchorFrom[k]; a < s.anchorTo[k] && !parts.done(); a++) {
-                    int i = s.anchors.position[a];
+                for (int a = 0; a < anchors.size && !parts.done(); a++) {
+                    int i = anchors.position[a];
                     if (!parts.wants(i)) {
                         continue;
                     }
-                    long position = roundIndex.get(s.anchors.hash[a], limit);
+                    long position = roundIndex.get(anchors.hash[a], limit);
                     if (position < 0) {
                         parts.miss();
                         continue;

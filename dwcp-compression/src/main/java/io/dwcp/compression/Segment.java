@@ -29,10 +29,6 @@ final class Segment {
     Bytes xorData;
     /** Slot number of entry i (assigned by the coordinator). */
     long[] slot;
-    /** Splice anchors of the literal entries (round splices on), entry i's in [anchorFrom[i], anchorTo[i]). */
-    Splice.AnchorList anchors;
-    int[] anchorFrom;
-    int[] anchorTo;
 
     Segment(long firstPage, int pageCount) {
         this.firstPage = firstPage;

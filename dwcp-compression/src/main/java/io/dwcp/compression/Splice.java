@@ -210,6 +210,15 @@ final class Splice {
             mask = entries.length - 1;
         }
 
+        int capacity() {
+            return entries.length;
+        }
+
+        /** Empties the index; only while no other thread uses it. */
+        void clear() {
+            Arrays.fill(entries, 0L);
+        }
+
         private int slot(long h) {
             return (int) (h >>> 20) & mask;
         }

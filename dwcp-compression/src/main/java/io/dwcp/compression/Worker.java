@@ -25,6 +25,8 @@ final class Worker extends Thread {
     /** Control and data of a batch's round splices (RoundEncoder), valid until its frame is built. */
     final Bytes spliceControl = new Bytes(256);
     final Bytes spliceData = new Bytes(4096);
+    /** Round-splice anchors of the page being scanned or coded (RoundEncoder). */
+    final Splice.AnchorList roundAnchors = new Splice.AnchorList();
     int currentLevel = Integer.MIN_VALUE;
 
     Worker(Runnable r, String name) {

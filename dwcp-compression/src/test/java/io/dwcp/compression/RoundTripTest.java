@@ -433,6 +433,53 @@ class RoundTripTest {
         }
     }
 
+    @Example
+    void aRoundCodesTheSameWithTablesLeftByAnotherRound() throws Exception {
+        int ps = 4096;
+        byte[] s0 = memoryLike(64 * ps, 23);
+        byte[] s1 = withRepeatsAcrossBatches(s0);
+        // The other key's states are these one page lower: its round leaves the same anchors at smaller positions,
+        // which would shadow this round's own (smallest position wins) if the index were not emptied.
+        byte[] other0 = Arrays.copyOf(Arrays.copyOfRange(s0, ps, s0.length), s0.length);
+        byte[] other1 = Arrays.copyOf(Arrays.copyOfRange(s1, ps, s1.length), s1.length);
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.batch-size", "64KiB")
+                .set("dwcp.compression.level.wan", "zstd:1").set("dwcp.compression.splice", "on").build();
+        HdeCodec fresh = Rounds.codec(config, Clock.systemUTC(), 2);
+        HdeCodec reused = Rounds.codec(config, Clock.systemUTC(), 2);
+        try {
+            List<byte[]> expected = deltaFrames(fresh, "tables", s0, s1);
+            // Another key's round of the same size leaves its (full) tables behind; the next round takes them.
+            deltaFrames(reused, "tables-other", other0, other1);
+            assertEquals(1, reused.roundTables().keptRoundIndexes());
+            List<byte[]> actual = deltaFrames(reused, "tables", s0, s1);
+            assertEquals(expected.size(), actual.size());
+            // The batches' bodies; headers differ in ids (random per codec and round) and so in their CRCs.
+            for (int i = 1; i < expected.size() - 1; i++) {
+                byte[] e = expected.get(i);
+                byte[] a = actual.get(i);
+                assertArrayEquals(Arrays.copyOfRange(e, 48, e.length - 4), Arrays.copyOfRange(a, 48, a.length - 4),
+                        "batch " + i);
+            }
+        } finally {
+            fresh.stop();
+            reused.stop();
+        }
+        assertEquals(0, reused.roundTables().keptRoundIndexes(), "stop() drops the kept tables");
+    }
+
+    /** The frames of {@code s1} against {@code s0} (acknowledged keyframe, indexes built); the receiver's key dropped. */
+    private static List<byte[]> deltaFrames(HdeCodec sender, String key, byte[] s0, byte[] s1) {
+        int ps = 4096;
+        Rounds.Encoded k = Rounds.encode(sender, Rounds.state(key, ps, s0), EncodeOptions.keyframe());
+        DecodeResult d0 = Rounds.decode(rx, Rounds.replica(key, ps, new byte[s0.length]), k.frames);
+        sender.acknowledge(d0.baseline());
+        awaitIndexes(sender, key);
+        Rounds.Encoded d = Rounds.encode(sender, Rounds.state(key, ps, s1), Rounds.against(d0.baseline()));
+        assertEquals(2L, d.result.pagesByClass().get("splice"));
+        rx.drop(key);
+        return d.frames;
+    }
+
     private static void fresh(byte[] b, int from, int length, Random r) {
         for (int i = from; i < from + length; i++) {
             b[i] = (byte) r.nextInt();
