@@ -40,8 +40,8 @@ import java.util.concurrent.CompletionException;
  *
  * <p>Timing: the encode of B is repeated {@code --repeat} times after {@code --warmup} untimed runs (JIT), and the
  * median is reported; so is the decode of B, the receiver's baseline dropped and (delta) seeded with A's keyframe
- * again before each run (its baseline advances with a decode). The first, cold decode is reported too
- * ({@code decodeFirstSeconds}). The keyframe of A that seeds the receiver is not timed. MB = 10^6 bytes of state per
+ * again before each run (its baseline advances with a decode). The first, cold encode and decode are reported too
+ * ({@code encodeFirstSeconds}, {@code decodeFirstSeconds}). The keyframe of A that seeds the receiver is not timed. MB = 10^6 bytes of state per
  * second of wall time. Files are read with positional reads ({@code -Ddwcp.encode.read=mmap} maps them instead);
  * nothing is copied into the repository or the heap.
  */
@@ -134,8 +134,13 @@ final class EncodeCommand implements DwcpCli.Command {
                 ob.forceKeyframe(true);
             }
             EncodeOptions options = ob.build();
+            double encodeFirstSeconds = Double.NaN;
             for (int i = 0; i < warmup; i++) {
+                long t0 = System.nanoTime();
                 join(sender.encode(b, options, f -> { }));
+                if (i == 0) {
+                    encodeFirstSeconds = (System.nanoTime() - t0) / 1e9;
+                }
             }
             double[] encodeSeconds = new double[repeat];
             List<byte[]> frames = new ArrayList<>();
@@ -186,6 +191,7 @@ final class EncodeCommand implements DwcpCli.Command {
             out.put("encodeSeconds", encodeMedian);
             out.put("encodeRuns", toList(encodeSeconds));
             out.put("encodeMBps", result.inputBytes() / encodeMedian / 1e6);
+            out.put("encodeFirstSeconds", Math.round((warmup > 0 ? encodeFirstSeconds : encodeSeconds[0]) * 1e4) / 1e4);
             out.put("decodeSeconds", decodeMedian);
             out.put("decodeRuns", toList(timedDecodes));
             out.put("decodeFirstSeconds", Math.round(decodeSeconds[0] * 1e4) / 1e4);
