@@ -7,9 +7,10 @@ import java.util.function.ToIntFunction;
 /**
  * The tables a round holds for its whole length (the duplicate map, the round-splice index), kept for the next round
  * of the same size. Allocated afresh, a round's tables outlive the young collections that run during it and are
- * promoted; the old generation then grows into memory the process has not touched yet, and the kernel's zeroing of
- * those pages was the largest single cost of a large delta after zstd (a sixth of its CPU). Reused, they cost one
- * fill. Thread-safe; holds at most {@value #MAX_KEPT} tables of each kind, all dropped by {@link #clear}.
+ * promoted, and the old generation grows into memory the process has not touched yet (the kernel's zeroing of new
+ * pages was 14 % of the CPU of repeated s0→s30 encodes, these tables a part of it). Reused, they cost one fill. Thread-safe; keeps the {@value #MAX_KEPT} most recently given tables of each kind (so keys of another size
+ * do not pin stale ones), all dropped by {@link #clear}. Kept memory: per map 24–48 bytes per page of its state, at most
+ * 96 MiB (the map stops at 4 Mi pages); per index at most 8 MiB.
  */
 final class RoundTables {
     private static final int MAX_KEPT = 2;
@@ -38,17 +39,20 @@ final class RoundTables {
         return r;
     }
 
-    /** Gives back a map no thread uses any more. */
+    /** Gives back a map no thread uses any more; the least recently given goes when more are kept. */
     synchronized void give(LongIntMap m) {
-        if (maps.size() < MAX_KEPT) {
-            maps.push(m);
-        }
+        keep(maps, m);
     }
 
-    /** Gives back a round index no thread uses any more. */
+    /** Gives back a round index no thread uses any more; the least recently given goes when more are kept. */
     synchronized void give(Splice.RoundIndex r) {
-        if (indexes.size() < MAX_KEPT) {
-            indexes.push(r);
+        keep(indexes, r);
+    }
+
+    private static <T> void keep(ArrayDeque<T> free, T t) {
+        free.push(t);
+        if (free.size() > MAX_KEPT) {
+            free.removeLast();
         }
     }
 
