@@ -31,8 +31,8 @@ OUT=${OUT:-/dev/shm}
 HERE=$(cd "$(dirname "$0")" && pwd)
 JAR=${JAR:-$HERE/../target/dwcp.jar}
 # AlwaysPreTouch: the heap is resident from the start, as a long-running sender's is. Without it a fresh JVM's first
-# gigabytes of allocation also pay the kernel's zeroing of new pages, in every timed run of this short process (about
-# a sixth of the s0->s30 encode's CPU in a profile); the cold columns show a first run either way.
+# gigabytes of allocation also pay the kernel's zeroing of new pages, in every timed run of this short process
+# (14 % of the s0->s30 encode's CPU in a profile); the cold columns show a first run either way.
 JAVA_OPTS=${JAVA_OPTS:-"-Xms2g -Xmx4g -XX:+AlwaysPreTouch -XX:MaxDirectMemorySize=8g"}
 
 [ -f "$JAR" ] || { echo "missing $JAR: run ./mvnw -B -q -pl dwcp-bench -am package -DskipTests" >&2; exit 2; }

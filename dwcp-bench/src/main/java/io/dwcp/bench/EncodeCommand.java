@@ -41,9 +41,9 @@ import java.util.concurrent.CompletionException;
  * <p>Timing: the encode of B is repeated {@code --repeat} times after {@code --warmup} untimed runs (JIT), and the
  * median is reported; so is the decode of B, the receiver's baseline dropped and (delta) seeded with A's keyframe
  * again before each run (its baseline advances with a decode). The first, cold encode and decode are reported too
- * ({@code encodeFirstSeconds}, {@code decodeFirstSeconds}). The keyframe of A that seeds the receiver is not timed. MB = 10^6 bytes of state per
- * second of wall time. Files are read with positional reads ({@code -Ddwcp.encode.read=mmap} maps them instead);
- * nothing is copied into the repository or the heap.
+ * ({@code encodeFirstSeconds}, {@code decodeFirstSeconds}). The keyframe of A that seeds the receiver is not timed.
+ * MB = 10^6 bytes of state per second of wall time. Files are read with positional reads
+ * ({@code -Ddwcp.encode.read=mmap} maps them instead); nothing is copied into the repository or the heap.
  */
 final class EncodeCommand implements DwcpCli.Command {
     @Override

@@ -442,8 +442,8 @@ final class RoundEncoder {
     }
 
     /**
-     * Adds the anchors of literal entry {@code k} to the round index. They are not kept: the batch's coder computes
-     * them again, which costs less than holding them in memory that lives as long as the round.
+     * Adds the anchors of the literal page at {@code content/co} (state page {@code page}) to the round index. They are
+     * not kept: the batch's coder computes them again, which costs less than memory that lives as long as the round.
      */
     private void indexForRound(ByteBuffer content, int co, long page) {
         Splice.AnchorList anchors = Worker.current().roundAnchors;

@@ -8,9 +8,11 @@ import java.util.function.ToIntFunction;
  * The tables a round holds for its whole length (the duplicate map, the round-splice index), kept for the next round
  * of the same size. Allocated afresh, a round's tables outlive the young collections that run during it and are
  * promoted, and the old generation grows into memory the process has not touched yet (the kernel's zeroing of new
- * pages was 14 % of the CPU of repeated s0→s30 encodes, these tables a part of it). Reused, they cost one fill. Thread-safe; keeps the {@value #MAX_KEPT} most recently given tables of each kind (so keys of another size
- * do not pin stale ones), all dropped by {@link #clear}. Kept memory: per map 24–48 bytes per page of its state, at most
- * 96 MiB (the map stops at 4 Mi pages); per index at most 8 MiB.
+ * pages was 14 % of the CPU of repeated s0→s30 encodes, these tables a part of it). Reused, they cost one fill.
+ *
+ * <p>Thread-safe. Keeps the {@value #MAX_KEPT} most recently given tables of each kind, so that keys of another size
+ * do not pin stale ones; {@link #clear} drops them all. Kept memory: per map 24–48 bytes per page of its state, at
+ * most 96 MiB (the map stops growing at 4 Mi pages); per index at most 8 MiB.
  */
 final class RoundTables {
     private static final int MAX_KEPT = 2;
