@@ -16,10 +16,12 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 
 /*
  * Encoding of one round (HDE-3, HDE-4). Maintainer notes.
@@ -105,7 +107,7 @@ final class RoundEncoder {
     private long[] segmentFirstPage;
     private SentPages[] sentPages;
     /** Literal pages the batch coders coded as round splices (classCounts is the coordinator's alone). */
-    private final java.util.concurrent.atomic.AtomicLong roundSpliced = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong roundSpliced = new AtomicLong();
 
     // Batch being cut.
     private final List<Segment> batchSegments = new ArrayList<>();
@@ -661,6 +663,11 @@ final class RoundEncoder {
         final int[] dataOffset;
         final int[] dataLength;
 
+        /** Whether entry {@code e} of the batch is a round splice ({@code b} null: the batch has none). */
+        static boolean spliced(BatchSplices b, int e) {
+            return b != null && b.parts[e] > 0;
+        }
+
         BatchSplices(Bytes control, Bytes data, int entries) {
             this.control = control;
             this.data = data;
@@ -714,7 +721,7 @@ final class RoundEncoder {
                     long page = position / pageSize;
                     int inPage = (int) (position - page * pageSize);
                     SentPages src = sentPages[segmentOf(page)];
-                    int sk = java.util.Arrays.binarySearch(src.page, 0, src.count, page);
+                    int sk = Arrays.binarySearch(src.page, 0, src.count, page);
                     int co = src.contentOffset[sk];
                     parts.match(i, roundBase + src.slot[sk] * pageSize + inPage, src.contentChunk, co + inPage, co,
                             co + pageSize);
@@ -739,7 +746,7 @@ final class RoundEncoder {
 
     /** The index of the segment holding {@code page}. */
     private int segmentOf(long page) {
-        int i = java.util.Arrays.binarySearch(segmentFirstPage, page);
+        int i = Arrays.binarySearch(segmentFirstPage, page);
         return i >= 0 ? i : -i - 2;
     }
 
@@ -772,7 +779,7 @@ final class RoundEncoder {
             Segment s = segs[g];
             for (int k = ranges[g][0]; k < ranges[g][1]; k++, e++) {
                 int op = s.op[k];
-                if (splices != null && splices.parts[e] > 0) {
+                if (BatchSplices.spliced(splices, e)) {
                     dataBytes += splices.dataLength[e];
                 } else if (op == Wire.OP_LITERAL) {
                     dataBytes += pageSize;
@@ -805,7 +812,7 @@ final class RoundEncoder {
                     control.uleb(gap);
                 }
                 prevPage = s.page[k];
-                if (splices != null && splices.parts[e] > 0) {
+                if (BatchSplices.spliced(splices, e)) {
                     control.put(Wire.OP_SPLICE);
                     control.uleb(splices.parts[e]);
                     control.put(splices.control.array, splices.controlOffset[e], splices.controlLength[e]);
@@ -848,7 +855,7 @@ final class RoundEncoder {
             Segment s = segs[g];
             for (int k = ranges[g][0]; k < ranges[g][1]; k++, e++) {
                 int op = s.op[k];
-                if (splices != null && splices.parts[e] > 0) {
+                if (BatchSplices.spliced(splices, e)) {
                     raw.put(p, splices.data.array, splices.dataOffset[e], splices.dataLength[e]);
                     p += splices.dataLength[e];
                 } else if (op == Wire.OP_LITERAL) {
