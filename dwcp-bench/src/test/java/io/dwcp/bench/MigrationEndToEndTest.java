@@ -186,6 +186,34 @@ class MigrationEndToEndTest {
     }
 
     @Test
+    void aBaselineLostAfterTheLastCommitIsRefusedAndTheRoundIsResentFull(@TempDir Path dir) throws Exception {
+        // The second round skips the baseline query (the first round's completion confirmed the baseline), so the
+        // receiver learns at the delta's first frame that it no longer holds it. Its BASELINE_MISSING abort must reach
+        // the sender as such, not as the CANCELLED with which the encoder stops after it: the delta (48 MiB of fresh
+        // random pages) is larger than the sender's frame pipe, so the encoder is still running when the abort arrives.
+        DwcpManager receiverNode = node(2);
+        TransportListener listener = receiver(receiverNode, dir);
+        MeterRegistry senderMetrics = new SimpleMeterRegistry();
+        DwcpManager senderNode = node(2, senderMetrics);
+        ByteBuffer ram = ByteBuffer.allocateDirect(64 << 20);
+        try (MigrationSender sender = senderNode.openMigration(listener.localAddress()).join()) {
+            assertTrue(sender.sendRound(state(ram), null).keyframe());
+            receiverNode.codec().drop(KEY);
+            byte[] random = new byte[48 << 20];
+            new java.util.Random(32).nextBytes(random);
+            ram.put(0, random);
+            RoundReport r = sender.sendRound(state(ram), null);
+            assertTrue(r.keyframe(), "the receiver refused the delta: the round must be resent full");
+            assertTrue(r.fallback(), "the fallback must be reported");
+            assertReplicaEquals(ram, dir.resolve(KEY));
+            assertEquals(1.0, senderMetrics.counter("dwcp.migration.fallbacks").count());
+            ram.put(0, new byte[4096]);
+            assertFalse(sender.sendRound(state(ram), null).keyframe(), "deltas again after the full round");
+            assertReplicaEquals(ram, dir.resolve(KEY));
+        }
+    }
+
+    @Test
     void receiverRestartLosesTheBaselineAndTheSenderFallsBackToAFullRound(@TempDir Path dir) throws Exception {
         DwcpManager senderNode = node(2);
         ByteBuffer ram = syntheticRam(11);

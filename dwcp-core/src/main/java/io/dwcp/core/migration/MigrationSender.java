@@ -37,6 +37,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The sending side of an iterative pre-copy migration over one transport session (CORE-5). Each
@@ -183,8 +184,13 @@ public final class MigrationSender implements AutoCloseable {
         }
         Transfer transfer = s.send(TransferRequest.of(TransferKind.MEMORY, state.key(), pipe));
         CompletableFuture<EncodeResult> encoded = codec.encode(state, opts.build(), pipe);
+        // The first failure is the cause; the other side's failure is its consequence (a receiver's abort fails the
+        // pipe, so the encoder then stops with CANCELLED; an encoder failure cancels the transfer). The round reports
+        // the cause, so that a BASELINE_MISSING refusal is recognised below and the user sees what really happened.
+        AtomicReference<Throwable> cause = new AtomicReference<>();
         encoded.whenComplete((r, e) -> {
             if (e != null) {
+                cause.compareAndSet(null, e);
                 pipe.fail(e);
                 transfer.cancel();
             } else {
@@ -193,25 +199,38 @@ public final class MigrationSender implements AutoCloseable {
         });
         transfer.completion().whenComplete((r, e) -> {
             if (e != null) {
+                cause.compareAndSet(null, e);
                 pipe.fail(e);
             }
         });
-        return encoded.thenCombine(transfer.completion(), (EncodeResult er, TransferResult tr) -> {
-            // The transfer completes only after the receiver's decoder verified and committed (TransferSink.complete).
-            codec.acknowledge(er.produced());
-            confirmed.put(state.key(), new Confirmed(s, er.produced()));
-            Duration d = Duration.ofNanos(System.nanoTime() - startNanos);
-            long transferNanos = tr.duration().toNanos();
-            if (transferNanos > 0) {
-                synchronized (linkRate) {
-                    linkRate.observe(tier, tr.wireBytes() * 8e9 / transferNanos, (double) pipe.encoderBlockedNanos() / transferNanos);
-                }
+        return CompletableFuture.allOf(encoded, transfer.completion()).handle((ignored, failure) -> {
+            if (failure != null) {
+                throw new CompletionException(cause.get() != null ? unwrap(cause.get()) : failure);
             }
-            RoundReport report = new RoundReport(state.key(), round, er.keyframe(), fallback, er.inputBytes(),
-                    er.encodedBytes(), tr.wireBytes(), d, tr.streams(), er.pagesByClass());
-            record(report);
-            return report;
+            return onCommitted(s, state, round, tier, pipe, fallback, startNanos, encoded.join(), transfer.completion().join());
         });
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    }
+
+    private RoundReport onCommitted(Session s, VmState<? extends StateRegion> state, int round, Tier tier, FramePipe pipe,
+                                    boolean fallback, long startNanos, EncodeResult er, TransferResult tr) {
+        // The transfer completes only after the receiver's decoder verified and committed (TransferSink.complete).
+        codec.acknowledge(er.produced());
+        confirmed.put(state.key(), new Confirmed(s, er.produced()));
+        Duration d = Duration.ofNanos(System.nanoTime() - startNanos);
+        long transferNanos = tr.duration().toNanos();
+        if (transferNanos > 0) {
+            synchronized (linkRate) {
+                linkRate.observe(tier, tr.wireBytes() * 8e9 / transferNanos, (double) pipe.encoderBlockedNanos() / transferNanos);
+            }
+        }
+        RoundReport report = new RoundReport(state.key(), round, er.keyframe(), fallback, er.inputBytes(),
+                er.encodedBytes(), tr.wireBytes(), d, tr.streams(), er.pagesByClass());
+        record(report);
+        return report;
     }
 
     private void record(RoundReport r) {
