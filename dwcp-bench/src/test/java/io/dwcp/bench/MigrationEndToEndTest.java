@@ -50,14 +50,17 @@ class MigrationEndToEndTest {
     }
 
     private static DwcpConfig config(int streams) {
+        return configBuilder(streams).build();
+    }
+
+    private static DwcpConfig.Builder configBuilder(int streams) {
         return DwcpConfig.builder()
                 .set("dwcp.transport.tls.enabled", "false")
                 .set("dwcp.tier.pin", "local")
                 .set("dwcp.transport.min-streams", Integer.toString(streams))
                 .set("dwcp.transport.initial-streams", Integer.toString(streams))
                 .set("dwcp.transport.max-streams", Integer.toString(streams))
-                .set("dwcp.compression.level.local", "zstd:1")
-                .build();
+                .set("dwcp.compression.level.local", "zstd:1");
     }
 
     private DwcpManager node(int streams) {
@@ -65,7 +68,11 @@ class MigrationEndToEndTest {
     }
 
     private DwcpManager node(int streams, MeterRegistry registry) {
-        DwcpManager m = DwcpManager.builder().config(config(streams)).meterRegistry(registry).build();
+        return node(config(streams), registry);
+    }
+
+    private DwcpManager node(DwcpConfig config, MeterRegistry registry) {
+        DwcpManager m = DwcpManager.builder().config(config).meterRegistry(registry).build();
         toClose.add(m);
         m.start();
         return m;
@@ -132,6 +139,28 @@ class MigrationEndToEndTest {
             }
             assertEquals(1.0, senderMetrics.counter("dwcp.migration.baseline.queries").count(),
                     "only the first round asks for the receiver's baseline; each completion confirms the next one's");
+        }
+    }
+
+    @Test
+    void aStateLargerThanTheBaselineMemoryCapStillMigratesInDeltaRounds(@TempDir Path dir) throws Exception {
+        // The receiver's baseline is its replica file's own pages and the sender's does not fit its memory cap either
+        // (a buffer, not a snapshot file: it goes to a temporary file): neither counts against the cap, so rounds
+        // after the first are deltas, not keyframes.
+        DwcpConfig capped = configBuilder(2).set("dwcp.compression.baseline.max-memory", "16MiB").build();
+        DwcpManager receiverNode = node(capped, new SimpleMeterRegistry());
+        TransportListener listener = receiver(receiverNode, dir);
+        DwcpManager senderNode = node(capped, new SimpleMeterRegistry());
+        ByteBuffer ram = syntheticRam(41); // 24 MiB > 16 MiB
+        try (MigrationSender sender = senderNode.openMigration(listener.localAddress()).join()) {
+            assertTrue(sender.sendRound(state(ram), null).keyframe());
+            for (int round = 1; round < 3; round++) {
+                SyntheticVm.dirty(ram, 41 + round, 0.05);
+                RoundReport r = sender.sendRound(state(ram), null);
+                assertFalse(r.keyframe(), "round " + round + " must be a delta");
+                assertFalse(r.fallback());
+                assertReplicaEquals(ram, dir.resolve(KEY));
+            }
         }
     }
 

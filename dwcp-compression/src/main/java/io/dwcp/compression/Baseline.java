@@ -72,9 +72,12 @@ final class Baseline {
         return chainLength;
     }
 
-    /** Memory its pages take, counted against the cap: none for views of a snapshot (the page cache holds them). */
+    /**
+     * Direct memory its pages take, counted against the cap: none for a store backed by a file (views of a snapshot,
+     * the replica's own mapping, a temporary file), whose pages the page cache holds.
+     */
     long sizeBytes() {
-        return store.isViews() ? 0 : store.sizeBytes();
+        return store.isFileBacked() ? 0 : store.sizeBytes();
     }
 
     boolean matches(BaselineRef r) {

@@ -18,13 +18,15 @@ import java.util.concurrent.ExecutorService;
  * <p>Sender and receiver baselines live in separate maps, so one codec can encode and decode the same key (tests,
  * loopback). A sender key also has at most one {@link Pending} round awaiting acknowledgement.
  *
- * <p><b>Memory cap.</b> {@code baseline.max-memory} bounds the bytes of every retained baseline plus every reserved
- * one (a keyframe being encoded or decoded). A baseline of exactly the cap fits. Making room evicts other keys'
- * baselines in least-recently-used order, never a pinned pending round and never the key being replaced. A state
- * larger than the cap is still encoded and decoded, but through a temporary file and without keeping a baseline,
- * so every round of it is a keyframe. On the receiver a keyframe that replaces an existing baseline of the same key
- * stages in direct memory only when old + new fit; otherwise it stages in a temporary file (page cache, not Java
- * memory) that becomes the baseline after commit, because the old one must stay intact until the new one verified.
+ * <p><b>Memory cap.</b> {@code baseline.max-memory} bounds the direct memory of every retained baseline plus every
+ * reserved one (a keyframe being encoded or decoded). A baseline of exactly the cap fits. Making room evicts other
+ * keys' baselines in least-recently-used order, never a pinned pending round and never the key being replaced.
+ * Baselines that live in files take none of the cap and are never evicted to make room: a sender's views of a
+ * snapshot file, a receiver's keyframe decoded in place into its replica file, and a baseline that did not fit in
+ * memory, which goes to a deleted temporary file (page cache, written back and evicted by the kernel, not Java
+ * memory). So a state of any size keeps its baseline and gets delta rounds; only the direct-memory ones are capped.
+ * A keyframe that replaces an existing baseline of the same key stages in direct memory only when old + new fit,
+ * because the old one must stay intact until the new one verified.
  *
  * <p><b>Time.</b> Ages are measured from the keyframe that started a chain, on the injected clock: a baseline older
  * than {@code max-age} is refused on lookup and deleted by {@link #prune()}, which runs every {@code prune-interval}
@@ -36,15 +38,19 @@ import java.util.concurrent.ExecutorService;
 final class BaselineStore {
     enum Side { SENDER, RECEIVER }
 
-    /** A reservation for a new baseline's pages: where to stage them and whether they may be retained. */
+    /**
+     * A reservation for a new baseline's pages: where to stage them, and how many bytes of the memory cap they take
+     * (none for a store backed by a file, whose pages are page cache that the kernel can write back and evict).
+     */
     static final class Reservation {
+        /** A baseline in a file (a temporary file, or the replica the keyframe is decoded into): not counted. */
+        static final Reservation FILE_BACKED = new Reservation(0, false);
+
         final long bytes;
-        final boolean retain;
         final boolean direct;
 
-        Reservation(long bytes, boolean retain, boolean direct) {
+        private Reservation(long bytes, boolean direct) {
             this.bytes = bytes;
-            this.retain = retain;
             this.direct = direct;
         }
 
@@ -134,25 +140,28 @@ final class BaselineStore {
     }
 
     /**
-     * Reserves {@code bytes} for a new baseline of {@code key} on {@code side}, evicting other keys' baselines in LRU
-     * order. The same key's committed baseline (to be replaced) is not counted against the new one but stays until
-     * {@link #commit}.
+     * Reserves {@code bytes} of direct memory for a new baseline of {@code key} on {@code side}, evicting other keys'
+     * baselines in LRU order; when old (the same key's committed baseline, kept until {@link #commit}) and new do not
+     * fit the cap together, the new baseline goes to a temporary file instead ({@link Reservation#FILE_BACKED}). Either
+     * way the baseline is kept: a state larger than the memory cap still gets delta rounds.
      */
     synchronized Reservation reserve(Side side, String key, long bytes) {
         long cap = settings.baselineMaxMemoryBytes;
+        if (bytes > cap) {
+            return Reservation.FILE_BACKED;
+        }
         Entry own = map(side).get(key);
         long ownBytes = own != null && own.committed != null ? own.committed.sizeBytes() : 0;
-        if (bytes > cap) {
-            return new Reservation(0, false, false);
-        }
         while (committedBytes - ownBytes + reservedBytes + bytes > cap) {
             if (!evictOne(side, key)) {
-                return new Reservation(0, false, false);
+                return Reservation.FILE_BACKED;
             }
         }
+        if (committedBytes + reservedBytes + bytes > cap) {
+            return Reservation.FILE_BACKED;
+        }
         reservedBytes += bytes;
-        boolean direct = committedBytes + reservedBytes <= cap;
-        return new Reservation(bytes, true, direct);
+        return new Reservation(bytes, true);
     }
 
     /** Gives back a reservation that will not be committed (failed decode, discarded pending keyframe). */
@@ -162,20 +171,12 @@ final class BaselineStore {
 
     /**
      * Makes {@code b} the committed baseline of {@code key}, replacing (and releasing) the previous one. Takes over the
-     * caller's reference of {@code b} and its reservation; with a non-retaining reservation, {@code b} is released
-     * and the key keeps no baseline.
+     * caller's reference of {@code b} and its reservation.
      */
     synchronized void commit(Side side, String key, Baseline b, Reservation r) {
         Entry e = map(side).computeIfAbsent(key, k -> new Entry());
         removeCommitted(e);
         reservedBytes -= r.bytes;
-        if (!r.retain) {
-            b.release();
-            if (e.pending == null) {
-                map(side).remove(key);
-            }
-            return;
-        }
         e.committed = b;
         committedBytes += b.sizeBytes();
         b.lastUse = ++useCounter;

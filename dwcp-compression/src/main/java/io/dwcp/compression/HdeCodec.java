@@ -446,13 +446,8 @@ final class HdeCodec implements StateCodec {
                 throw e;
             }
             Baseline produced = new Baseline(key, producedId, 0, enc.digest, layout, target, enc.newHashes, now, 0);
-            if (reservation.retain) {
-                baselines.setPending(key, Pending.keyframe(produced, reservation));
-                prebuildIndexes(produced);
-            } else {
-                produced.release();
-                baselines.unreserve(reservation);
-            }
+            baselines.setPending(key, Pending.keyframe(produced, reservation));
+            prebuildIndexes(produced);
             metrics.keyframes[reasonIndex(reason)].increment();
             result = result(key, true, null, produced.ref(), layout, enc, t0);
             if (result.encodedBytes() > 0) {

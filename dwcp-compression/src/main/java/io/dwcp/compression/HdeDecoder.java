@@ -285,10 +285,13 @@ final class HdeDecoder implements StateDecoder {
                 throw Wire.corrupt("keyframe names a baseline or a non-zero version");
             }
             long bytes = layout.totalPages() * pageSize;
-            reservation = codec.baselines().reserve(BaselineStore.Side.RECEIVER, replica.key(), bytes);
             staging = publish != null ? inPlaceStore(bytes) : null;
             inPlace = staging != null;
-            if (staging == null) {
+            if (inPlace) {
+                // The baseline will be the replica file's own pages: page cache, not memory of ours.
+                reservation = BaselineStore.Reservation.FILE_BACKED;
+            } else {
+                reservation = codec.baselines().reserve(BaselineStore.Side.RECEIVER, replica.key(), bytes);
                 staging = reservation.newStore(pageSize, layout.totalPages(), codec.tempDir(), codec.chunks());
             }
             hashes = new long[(int) layout.totalPages()];

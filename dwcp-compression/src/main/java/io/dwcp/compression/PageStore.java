@@ -114,6 +114,11 @@ final class PageStore implements AutoCloseable {
         return s;
     }
 
+    /** Whether the pages live in a file (views, a replica region, a temporary file) rather than in direct memory. */
+    boolean isFileBacked() {
+        return views || region != null || file != null;
+    }
+
     /** Whether this store is made of read-only views of a snapshot region (see {@link #views}). */
     boolean isViews() {
         return views;
@@ -166,10 +171,6 @@ final class PageStore implements AutoCloseable {
 
     long sizeBytes() {
         return pageCount * pageSizeBytes;
-    }
-
-    boolean isFileBacked() {
-        return file != null;
     }
 
     int pagesPerChunk() {

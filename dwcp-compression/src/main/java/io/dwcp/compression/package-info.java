@@ -15,9 +15,10 @@
  *   raw-content dictionary made of the same-offset baseline pages was measured on the s0→s30 corpus pair and saved
  *   1.3 % of the literal bytes at 2.6× their compression time, so it is not used (see the report of issue 3).</li>
  *   <li><b>Baselines</b> (HDE-5) are page-granular off-heap stores (4 MiB direct chunks) plus one 64-bit hash per page;
- *   never a whole-state {@code byte[]}. {@code baseline.max-memory} bounds retained plus reserved baselines; a state of
- *   exactly the cap fits (the comparison is ≤). A state larger than the cap is still encoded and decoded, through a
- *   deleted temporary file, but no baseline of it is kept. Chunks of released stores are recycled (at most the cap)
+ *   never a whole-state {@code byte[]}. {@code baseline.max-memory} bounds the direct memory of retained plus reserved
+ *   baselines; a state of exactly the cap fits (the comparison is ≤). A baseline that does not fit goes to a deleted
+ *   temporary file and is kept all the same (file-backed baselines, like the receiver's replica mapping and the
+ *   sender's snapshot views, take none of the cap), so states of any size get delta rounds. Chunks of released stores are recycled (at most the cap)
  *   so that a keyframe does not pay for fresh memory; the pool is emptied on stop.</li>
  *   <li><b>Staging</b> (HDE-1): a keyframe decodes straight into the page store that becomes the receiver's next
  *   baseline (direct memory when old + new fit the cap, else a temporary file that becomes the baseline), so a

@@ -81,7 +81,7 @@ public final class CompressionKeys {
 
     public static final ConfigKey<DataSize> BASELINE_MAX_MEMORY = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.baseline.max-memory", ValueType.SIZE).defaultValue(DataSize.ofGibibytes(1)), "16MiB", "1TiB", 1)
-            .description("LRU cap over the baselines of all keys.").build();
+            .description("LRU cap over the direct memory of the baselines of all keys. Baselines in files (the receiver's replica, a temporary file, a sender's snapshot views) are not counted and never evicted for it.").build();
 
     public static final ConfigKey<Boolean> ADAPTIVE_ENABLED = ConfigKey.builder("dwcp.compression.adaptive.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description("Adaptive level (with a link rate: the least compress + transfer + decompress "
