@@ -2,6 +2,7 @@ package io.dwcp.bench;
 
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.migration.FileReplicas;
 import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.migration.RoundReport;
 import io.dwcp.core.spi.TransportListener;
@@ -78,11 +79,22 @@ class MigrationEndToEndTest {
         return m;
     }
 
-    private TransportListener receiver(DwcpManager node, Path dir) {
+    private TransportListener receiver(DwcpManager node, Path dir) throws IOException {
+        FileReplicas replicas = FileReplicas.open(dir);
+        toClose.add(replicas);
         TransportListener l = node.transport().listen(new InetSocketAddress("127.0.0.1", 0),
-                node.migrationReceiver(ReceiveCommand.fileReplicas(dir), r -> { })).join();
+                node.migrationReceiver(replicas, r -> { })).join();
         toClose.add(l);
         return l;
+    }
+
+    /** Closes the replica directory opened by {@link #receiver} on {@code dir} (a receiver restart). */
+    private void closeReplicas(Path dir) throws Exception {
+        for (AutoCloseable c : toClose) {
+            if (c instanceof FileReplicas f && f.directory().equals(dir)) {
+                f.close();
+            }
+        }
     }
 
     private static ByteBuffer syntheticRam(long seed) {
@@ -135,7 +147,8 @@ class MigrationEndToEndTest {
                 assertTrue(r.pagesByClass().getOrDefault("unchanged", 0L) > 0);
             }
             try (var files = Files.list(dir)) {
-                assertEquals(List.of(dir.resolve(KEY)), files.toList(), "the keyframe's staging file was renamed, not left behind");
+                assertEquals(List.of(dir.resolve(KEY)), files.filter(f -> !f.getFileName().toString().equals(".dwcp-replicas.lock")).toList(),
+                        "the keyframe's staging file was renamed, not left behind");
             }
             assertEquals(1.0, senderMetrics.counter("dwcp.migration.baseline.queries").count(),
                     "only the first round asks for the receiver's baseline; each completion confirms the next one's");
@@ -161,6 +174,28 @@ class MigrationEndToEndTest {
                 assertFalse(r.fallback());
                 assertReplicaEquals(ram, dir.resolve(KEY));
             }
+        }
+    }
+
+    @Test
+    void aSecondRoundOfTheSameKeyIsRefusedWhileOneRuns(@TempDir Path dir) throws Exception {
+        DwcpManager receiverNode = node(2);
+        TransportListener listener = receiver(receiverNode, dir);
+        DwcpManager senderNode = node(2);
+        ByteBuffer mine = syntheticRam(51);
+        ByteBuffer theirs = syntheticRam(52);
+        try (MigrationSender a = senderNode.openMigration(listener.localAddress()).join();
+             MigrationSender b = senderNode.openMigration(listener.localAddress()).join()) {
+            java.util.concurrent.CompletableFuture<RoundReport> first = a.sendRoundAsync(state(mine), null);
+            java.util.concurrent.CompletableFuture<RoundReport> second = b.sendRoundAsync(state(theirs), null);
+            java.util.concurrent.CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.CompletionException.class, second::join);
+            assertEquals(io.dwcp.core.ErrorCode.KEY_BUSY, io.dwcp.core.DwcpException.find(e).code());
+            assertTrue(first.join().keyframe());
+            assertReplicaEquals(mine, dir.resolve(KEY));
+            // Once the first round is over, the key is free again (a delta: the node's codec holds a's baseline).
+            b.sendRound(state(theirs), null);
+            assertReplicaEquals(theirs, dir.resolve(KEY));
         }
     }
 
@@ -254,6 +289,7 @@ class MigrationEndToEndTest {
         }
         l1.close();
         first.close(); // the receiver restarts: its baselines are gone
+        closeReplicas(dir);
 
         DwcpManager second = node(2);
         TransportListener l2 = receiver(second, dir);

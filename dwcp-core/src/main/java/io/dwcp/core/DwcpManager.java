@@ -33,9 +33,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.ServiceLoader;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -79,6 +81,8 @@ public final class DwcpManager implements AutoCloseable {
     private final Transport transport;
     private final StateCodec codec;
     private final List<Meter> meters = new ArrayList<>();
+    /** State keys with a round in flight on any sender of this manager (one writer per key). */
+    private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
 
     private final Object lock = new Object();
     private volatile ComponentState state = ComponentState.NEW;
@@ -377,7 +381,7 @@ public final class DwcpManager implements AutoCloseable {
     public CompletableFuture<MigrationSender> openMigration(InetSocketAddress receiver) {
         requireRunning("openMigration");
         MigrationSender sender = Migrations.sender(codec(), config.pinnedTier().orElse(null),
-                config.get(TransportKeys.RATE_CAP).orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry);
+                config.get(TransportKeys.RATE_CAP).orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry, sendingKeys);
         return transport().connect(receiver, Migrations.replyHandler(sender)).thenApply(session -> {
             Migrations.bind(sender, session);
             return sender;

@@ -32,7 +32,13 @@ public enum ErrorCode {
     /** The operation was cancelled by the caller or by a stop. */
     CANCELLED(19),
     /** An I/O failure of a socket, file or peer that is not one of the more specific codes. */
-    IO_ERROR(20);
+    IO_ERROR(20),
+    /** Another round of the same state key is running (one writer per key, on the sender and the receiver). */
+    KEY_BUSY(21),
+    /** A local resource ran out: memory (heap or direct), disk space, file handles. Not the peer's fault. */
+    RESOURCE_EXHAUSTED(22),
+    /** A defect in this library (an unexpected exception); not caused by the peer's data. Please report it. */
+    INTERNAL_ERROR(23);
 
     private static final Map<Integer, ErrorCode> BY_NUMBER = new HashMap<>();
 

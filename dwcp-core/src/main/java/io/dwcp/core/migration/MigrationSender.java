@@ -32,6 +32,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -47,8 +48,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * the frames while they are produced, and completes when the receiver has verified and committed the round. Only then
  * does the codec reference the new baseline.
  *
- * <p>Thread-safe; rounds of one sender run one at a time (a second {@code sendRound} waits for the first).
- * Obtain one from {@code DwcpManager.openMigration}.
+ * <p>Thread-safe. One writer per key: while a round of a key runs on any sender of the same manager, another round
+ * of that key fails at once with {@code KEY_BUSY} (the codec's baseline of a key moves with each round, so rounds of
+ * one key must be sequential); rounds of different keys may run at the same time. Obtain one from
+ * {@code DwcpManager.openMigration}.
  */
 public final class MigrationSender implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MigrationSender.class);
@@ -65,13 +68,17 @@ public final class MigrationSender implements AutoCloseable {
     private final Map<String, Confirmed> confirmed = new ConcurrentHashMap<>();
     private final AtomicLong requestIds = new AtomicLong();
     private final Object roundLock = new Object();
+    /** Shared with the other senders of the manager: keys with a round running. */
+    private final Set<String> keysInFlight;
     private volatile Session session;
     private final LinkRateEstimator linkRate;
     private volatile ProgressListener progress = ProgressListener.NONE;
     private int nextRound;
 
-    MigrationSender(StateCodec codec, Tier pinnedTier, DataRate rateCap, Duration replyTimeout, MeterRegistry registry) {
+    MigrationSender(StateCodec codec, Tier pinnedTier, DataRate rateCap, Duration replyTimeout, MeterRegistry registry,
+                    Set<String> keysInFlight) {
         this.codec = codec;
+        this.keysInFlight = keysInFlight;
         this.pinnedTier = pinnedTier;
         this.linkRate = new LinkRateEstimator(rateCap);
         this.replyTimeout = replyTimeout;
@@ -118,7 +125,8 @@ public final class MigrationSender implements AutoCloseable {
 
     /**
      * Runs one round asynchronously; the future completes with the report once the receiver has verified and
-     * committed it. Rounds are serialised: call it again only after the previous future completed.
+     * committed it. It fails at once with {@code KEY_BUSY} when a round of the same key is still running on a sender
+     * of this manager.
      */
     public CompletableFuture<RoundReport> sendRoundAsync(VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
         Objects.requireNonNull(state, "state");
@@ -126,6 +134,20 @@ public final class MigrationSender implements AutoCloseable {
         if (s == null || !s.isOpen()) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "migration session is not open"));
         }
+        String key = state.key();
+        if (!keysInFlight.add(key)) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.KEY_BUSY, "a round of '" + key
+                    + "' is already running on this node; rounds of one key run one at a time"));
+        }
+        try {
+            return sendRoundOfFreeKey(s, state, dirtyPages).whenComplete((r, e) -> keysInFlight.remove(key));
+        } catch (RuntimeException | Error e) {
+            keysInFlight.remove(key);
+            throw e;
+        }
+    }
+
+    private CompletableFuture<RoundReport> sendRoundOfFreeKey(Session s, VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
         int round;
         synchronized (roundLock) {
             round = nextRound++;

@@ -18,10 +18,11 @@ public final class Migrations {
     /**
      * A sender not yet bound to a session; bind it with {@link #bind} once the session is open. {@code pinnedTier}
      * null means: use the tier the transport measured. {@code rateCap} (or null) bounds the link-rate planning.
+     * {@code keysInFlight} is shared by every sender of one codec: a key in it has a round running.
      */
     public static MigrationSender sender(StateCodec codec, Tier pinnedTier, io.dwcp.core.DataRate rateCap, Duration replyTimeout,
-                                         MeterRegistry registry) {
-        return new MigrationSender(codec, pinnedTier, rateCap, replyTimeout, registry);
+                                         MeterRegistry registry, java.util.Set<String> keysInFlight) {
+        return new MigrationSender(codec, pinnedTier, rateCap, replyTimeout, registry, keysInFlight);
     }
 
     /** The handler a sender's session must be opened with, to receive baseline replies. */

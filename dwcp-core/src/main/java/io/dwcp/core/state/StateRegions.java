@@ -55,6 +55,26 @@ public final class StateRegions {
     }
 
     /**
+     * A writable region over an existing file that must be exactly {@code sizeBytes} long; unlike
+     * {@link #fileReplica} it never creates, truncates or extends the file. The region owns the file: close it.
+     *
+     * @throws java.nio.file.NoSuchFileException when the file does not exist
+     * @throws IOException when it cannot be opened or its size is not {@code sizeBytes}
+     */
+    public static WritableRegion existingFile(String name, Path path, long sizeBytes) throws IOException {
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            if (ch.size() != sizeBytes) {
+                throw new IOException(path + " is " + ch.size() + " bytes, expected " + sizeBytes);
+            }
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        return new FileRegion(name, ch, 0, sizeBytes, true);
+    }
+
+    /**
      * A region over the remaining bytes of {@code buffer} (heap, direct or mapped). The region borrows the buffer and
      * is writable unless the buffer is read-only.
      */

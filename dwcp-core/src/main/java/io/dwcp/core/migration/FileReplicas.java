@@ -1,0 +1,574 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DataSize;
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.state.StateRegions;
+import io.dwcp.core.state.VmState;
+import io.dwcp.core.state.WritableRegion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+
+/**
+ * Replicas as files in one directory: the {@link ReplicaFactory} a receiver that keeps its replicas on disk should use.
+ * It keeps three promises that a plain file factory cannot:
+ *
+ * <ul>
+ *   <li><b>Nothing is touched before verification.</b> A keyframe round is decoded into staging files of its own,
+ *       {@code .NAME.NONCE.staging}, unique per round, that replace the replica by an atomic rename only after the
+ *       round verified. A delta round opens the existing replica files as they are: it never creates, truncates or
+ *       extends them, and a replica that is missing, marked inconsistent or of another size than the round announces
+ *       refuses the delta with {@code BASELINE_MISSING}, so the sender resends the round in full. Sizes and region
+ *       counts are checked against the limits, and a keyframe's size against the free disk space, before any file is
+ *       created.</li>
+ *   <li><b>One writer per key.</b> A second round of a key while one runs is refused with {@code KEY_BUSY}; the
+ *       directory belongs to one {@code FileReplicas} (a lock file, {@code .dwcp-replicas.lock}), so a second
+ *       process or instance on it is refused at {@link #open}.</li>
+ *   <li><b>A crash never leaves an unmarked mix.</b> Before the first byte of a round is written into a replica in
+ *       place (a delta, or a multi-region keyframe's renames), the marker {@code .KEY.inconsistent} is made durable;
+ *       it is deleted only after every written region was flushed. A marker found at {@link #open} (a crash, a
+ *       failed write) makes the key {@linkplain #inconsistentKeys() inconsistent}: its next round must be, and is,
+ *       a full one, whose publication clears the marker. Staging files left by a crash are deleted at open.</li>
+ * </ul>
+ *
+ * <p>Files: a one-region state {@code KEY} is the file {@code DIR/KEY}; a state of several regions is one file per
+ * region, {@code DIR/KEY.REGION}. Keys and region names must be safe file names ({@code [A-Za-z0-9._-]}, at most 200
+ * characters, not starting with a dot).
+ *
+ * <p>Thread-safe. {@link #close()} releases the directory; rounds still open keep their files until they close.
+ */
+public final class FileReplicas implements ReplicaFactory, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FileReplicas.class);
+    private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}");
+    private static final String LOCK_FILE = ".dwcp-replicas.lock";
+    private static final String STAGING_SUFFIX = ".staging";
+    private static final String INCONSISTENT_SUFFIX = ".inconsistent";
+    private static final SecureRandom NONCES = new SecureRandom();
+
+    private final Path dir;
+    private final long maxStateBytes;
+    private final int maxRegions;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final Set<String> busy = ConcurrentHashMap.newKeySet();
+    private final Set<String> inconsistent = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private FileReplicas(Builder b) throws IOException {
+        this.dir = Files.createDirectories(b.dir);
+        this.maxStateBytes = b.maxStateBytes;
+        this.maxRegions = b.maxRegions;
+        this.lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock l;
+        try {
+            l = lockChannel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            l = null;
+        }
+        if (l == null) {
+            lockChannel.close();
+            throw new DwcpException(ErrorCode.KEY_BUSY, "replica directory " + dir + " is already used by another"
+                    + " FileReplicas (this or another process holds " + LOCK_FILE + "); give each receiver its own directory");
+        }
+        this.lock = l;
+        try {
+            recover();
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Opens (creating it if needed) a replica directory with the default limits. */
+    public static FileReplicas open(Path dir) throws IOException {
+        return builder(dir).build();
+    }
+
+    /** A builder for a replica directory. */
+    public static Builder builder(Path dir) {
+        return new Builder(dir);
+    }
+
+    /** Deletes staging files of rounds that never finished and reads the inconsistency markers. We hold the lock. */
+    private void recover() throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, ".*")) {
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                if (name.endsWith(STAGING_SUFFIX)) {
+                    Files.deleteIfExists(f);
+                    LOG.info("deleted {}: the staging file of a round that did not finish", f);
+                } else if (name.endsWith(INCONSISTENT_SUFFIX)) {
+                    String key = name.substring(1, name.length() - INCONSISTENT_SUFFIX.length());
+                    inconsistent.add(key);
+                    LOG.warn("replica '{}' in {} is marked inconsistent: a receiver stopped while writing it; its next"
+                            + " round will be a full one", key, dir);
+                }
+            }
+        }
+    }
+
+    /** The directory. */
+    public Path directory() {
+        return dir;
+    }
+
+    /**
+     * Keys whose replica may mix two versions (a receiver crashed or a write failed while a round wrote it in place),
+     * in name order. Such a replica must not be used to run the VM; its next round is full and clears the mark.
+     */
+    public Set<String> inconsistentKeys() {
+        return new TreeSet<>(inconsistent);
+    }
+
+    /**
+     * Opens the existing replica of {@code key} for a delta round, exactly as announced, without creating, truncating
+     * or extending anything.
+     *
+     * @throws DwcpException {@code BASELINE_MISSING} when the replica is missing, marked inconsistent or of another
+     *         shape (the sender then resends the round in full); {@code KEY_BUSY} when a round of the key runs;
+     *         {@code LIMIT_EXCEEDED} or {@code PROTOCOL_ERROR} for a layout over the limits or with unsafe names
+     */
+    @Override
+    public VmState<WritableRegion> open(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
+        check(key, regions);
+        acquire(key);
+        RoundGuard guard = new RoundGuard(key, regions.size());
+        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
+        List<WritableRegion> opened = new ArrayList<>();
+        try {
+            if (inconsistent.contains(key)) {
+                throw new DwcpException(ErrorCode.BASELINE_MISSING, "the replica of '" + key + "' in " + dir + " is marked"
+                        + " inconsistent (a receiver stopped while writing it): only a full round can repair it");
+            }
+            for (RegionLayout r : regions) {
+                Path file = replicaFile(key, r.name(), regions.size());
+                WritableRegion region;
+                try {
+                    region = StateRegions.existingFile(r.name(), file, r.sizeBytes());
+                } catch (NoSuchFileException e) {
+                    throw new DwcpException(ErrorCode.BASELINE_MISSING, "no replica of '" + key + "' at " + file
+                            + ": a delta needs the replica it applies to", e);
+                } catch (IOException e) {
+                    if (Files.isRegularFile(file) && Files.size(file) != r.sizeBytes()) {
+                        throw new DwcpException(ErrorCode.BASELINE_MISSING, "the replica " + file + " is " + Files.size(file)
+                                + " bytes, the round announces " + r.sizeBytes() + ": a delta cannot change a region's size", e);
+                    }
+                    throw e;
+                }
+                opened.add(region);
+                b.region(new GuardedRegion(region, guard));
+            }
+            return b.build();
+        } catch (IOException | RuntimeException e) {
+            for (WritableRegion r : opened) {
+                closeQuietly(r);
+            }
+            release(key);
+            throw e;
+        }
+    }
+
+    /**
+     * Staging files for a keyframe round of {@code key}: fresh, unique to this round, created sparse at the announced
+     * sizes; {@link StagedReplica#publish()} renames them over the replica.
+     *
+     * @throws DwcpException {@code RESOURCE_EXHAUSTED} when the directory's file system has less free space than the
+     *         state; {@code KEY_BUSY}, {@code LIMIT_EXCEEDED}, {@code PROTOCOL_ERROR} as {@link #open}
+     */
+    @Override
+    public StagedReplica openStaged(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
+        long total = check(key, regions);
+        acquire(key);
+        Map<Path, Path> renames = new LinkedHashMap<>();
+        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
+        List<WritableRegion> opened = new ArrayList<>();
+        try {
+            long free = Files.getFileStore(dir).getUsableSpace();
+            if (total > free) {
+                throw new DwcpException(ErrorCode.RESOURCE_EXHAUSTED, "a full round of '" + key + "' needs " + total
+                        + " bytes in " + dir + ", which has " + free + " bytes free");
+            }
+            String nonce = HexFormat.of().formatHex(NONCES.generateSeed(8));
+            for (RegionLayout r : regions) {
+                Path target = replicaFile(key, r.name(), regions.size());
+                Path staging = dir.resolve("." + target.getFileName() + "." + nonce + STAGING_SUFFIX);
+                Files.createFile(staging);
+                renames.put(staging, target);
+                WritableRegion region = StateRegions.fileReplica(r.name(), staging, r.sizeBytes());
+                opened.add(region);
+                b.region(region);
+            }
+            return new StagedFiles(key, b.build(), renames);
+        } catch (IOException | RuntimeException e) {
+            for (WritableRegion r : opened) {
+                closeQuietly(r);
+            }
+            for (Path staging : renames.keySet()) {
+                Files.deleteIfExists(staging);
+            }
+            release(key);
+            throw e;
+        }
+    }
+
+    /** Validates names and limits before any file operation; returns the state's total size. */
+    private long check(String key, List<RegionLayout> regions) {
+        if (closed.get()) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "replica directory " + dir + " is closed");
+        }
+        Objects.requireNonNull(key, "key");
+        if (!SAFE_NAME.matcher(key).matches()) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "state key '" + key + "' is not a safe file name"
+                    + " ([A-Za-z0-9._-], at most 200 characters, not starting with '.')");
+        }
+        if (regions.isEmpty() || regions.size() > maxRegions) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "a round of '" + key + "' announces " + regions.size()
+                    + " regions; this replica directory takes 1 to " + maxRegions);
+        }
+        long total = 0;
+        for (RegionLayout r : regions) {
+            if (!SAFE_NAME.matcher(r.name()).matches()) {
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "region name '" + r.name() + "' of '" + key
+                        + "' is not a safe file name");
+            }
+            total += r.sizeBytes();
+            if (r.sizeBytes() < 0 || total > maxStateBytes || total < 0) {
+                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "a round of '" + key + "' announces more than "
+                        + maxStateBytes + " bytes of state (region '" + r.name() + "': " + r.sizeBytes()
+                        + " bytes); raise FileReplicas.Builder.maxStateSize if that is meant");
+            }
+        }
+        return total;
+    }
+
+    private Path replicaFile(String key, String region, int regionCount) {
+        return dir.resolve(regionCount == 1 ? key : key + "." + region);
+    }
+
+    private void acquire(String key) {
+        if (!busy.add(key)) {
+            throw new DwcpException(ErrorCode.KEY_BUSY, "a round of '" + key + "' is already being received into " + dir
+                    + "; one writer per key: this round is refused and the replica is left to the other one");
+        }
+    }
+
+    private void release(String key) {
+        busy.remove(key);
+    }
+
+    private Path marker(String key) {
+        return dir.resolve("." + key + INCONSISTENT_SUFFIX);
+    }
+
+    /** Makes the inconsistency marker of {@code key} durable before anything is written in place. */
+    private void mark(String key) throws IOException {
+        inconsistent.add(key);
+        try (FileChannel ch = FileChannel.open(marker(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(ByteBuffer.wrap(("the replica of '" + key + "' is being written in place; if this file survives,"
+                    + " the replica may mix two versions\n").getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        }
+        syncDirectory();
+    }
+
+    private void unmark(String key) throws IOException {
+        if (Files.deleteIfExists(marker(key))) {
+            syncDirectory();
+        }
+        inconsistent.remove(key);
+    }
+
+    private void syncDirectory() throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.debug("closing {} failed", c, e);
+        }
+    }
+
+    /** Releases the directory lock. Idempotent. Rounds still open finish with their files. */
+    @Override
+    public void close() throws IOException {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            if (lock != null && lock.isValid()) {
+                lock.release();
+            }
+        } finally {
+            lockChannel.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FileReplicas[" + dir + "]";
+    }
+
+    /**
+     * One delta round's hold on a key: marks the replica before its first in-place write, and when the last region
+     * closes, clears the mark if every written region was flushed, then releases the key.
+     */
+    private final class RoundGuard {
+        private final String key;
+        /** Guarded by this. */
+        private int open;
+        /** Guarded by this. */
+        private boolean marked;
+        /** Guarded by this: a region was closed with writes it had not flushed. */
+        private boolean unflushed;
+
+        RoundGuard(String key, int regions) {
+            this.key = key;
+            this.open = regions;
+        }
+
+        synchronized void beforeWrite() throws IOException {
+            if (!marked) {
+                mark(key);
+                marked = true;
+            }
+        }
+
+        synchronized void closed(boolean dirty) {
+            unflushed |= dirty;
+            if (--open > 0) {
+                return;
+            }
+            try {
+                if (marked && !unflushed) {
+                    unmark(key);
+                } else if (marked) {
+                    LOG.warn("the replica of '{}' in {} was left partly written; it is marked inconsistent and its next"
+                            + " round will be a full one", key, dir);
+                }
+            } catch (IOException e) {
+                LOG.warn("cannot clear the inconsistency mark of '{}' in {}; its next round will be a full one", key, dir, e);
+            } finally {
+                release(key);
+            }
+        }
+    }
+
+    /** A replica region whose writes are announced to its round's guard. */
+    private static final class GuardedRegion implements WritableRegion {
+        private final WritableRegion region;
+        private final RoundGuard guard;
+        private final AtomicBoolean closed = new AtomicBoolean();
+        /** Written since the last successful flush. */
+        private volatile boolean dirty;
+
+        GuardedRegion(WritableRegion region, RoundGuard guard) {
+            this.region = region;
+            this.guard = guard;
+        }
+
+        @Override
+        public String name() {
+            return region.name();
+        }
+
+        @Override
+        public long sizeBytes() {
+            return region.sizeBytes();
+        }
+
+        @Override
+        public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+            region.read(offsetBytes, dst);
+        }
+
+        @Override
+        public ByteBuffer view(long offsetBytes, int lengthBytes) throws IOException {
+            return region.view(offsetBytes, lengthBytes);
+        }
+
+        @Override
+        public void write(long offsetBytes, ByteBuffer src) throws IOException {
+            guard.beforeWrite();
+            dirty = true;
+            region.write(offsetBytes, src);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            region.flush();
+            dirty = false;
+        }
+
+        @Override
+        public boolean parallelWrites() {
+            return region.parallelWrites();
+        }
+
+        @Override
+        public boolean mappable() {
+            return region.mappable();
+        }
+
+        @Override
+        public ByteBuffer mapWritable(long offsetBytes, int lengthBytes) throws IOException {
+            guard.beforeWrite();
+            dirty = true;
+            return region.mapWritable(offsetBytes, lengthBytes);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
+            try {
+                region.close();
+            } finally {
+                guard.closed(dirty);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return region.toString();
+        }
+    }
+
+    /** Staging files renamed over the replica files on publish, deleted on close when not published. */
+    private final class StagedFiles implements StagedReplica {
+        private final String key;
+        private final VmState<WritableRegion> state;
+        private final Map<Path, Path> renames;
+        private boolean published;
+        private boolean closed;
+
+        StagedFiles(String key, VmState<WritableRegion> state, Map<Path, Path> renames) {
+            this.key = key;
+            this.state = state;
+            this.renames = renames;
+        }
+
+        @Override
+        public VmState<WritableRegion> state() {
+            return state;
+        }
+
+        @Override
+        public synchronized void publish() throws IOException {
+            if (published) {
+                return;
+            }
+            if (closed) {
+                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "staging replica of '" + key + "' was discarded");
+            }
+            for (WritableRegion r : state.regions()) {
+                r.flush();
+            }
+            // One rename is atomic; several are not: a crash between them would leave regions of two versions.
+            boolean several = renames.size() > 1;
+            if (several) {
+                mark(key);
+            }
+            for (Map.Entry<Path, Path> e : renames.entrySet()) {
+                Files.move(e.getKey(), e.getValue(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+            syncDirectory();
+            published = true;
+            unmark(key);
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                state.close();
+            } finally {
+                try {
+                    if (!published) {
+                        for (Path staging : renames.keySet()) {
+                            Files.deleteIfExists(staging);
+                        }
+                    }
+                } finally {
+                    release(key);
+                }
+            }
+        }
+    }
+
+    /** Limits of a replica directory. */
+    public static final class Builder {
+        private final Path dir;
+        private long maxStateBytes = DataSize.ofGibibytes(1024).bytes();
+        private int maxRegions = 256;
+
+        private Builder(Path dir) {
+            this.dir = Objects.requireNonNull(dir, "dir");
+        }
+
+        /**
+         * Largest state a round may announce (sum of its regions); larger ones are refused with
+         * {@code LIMIT_EXCEEDED} before any file is touched. Default 1 TiB.
+         */
+        public Builder maxStateSize(DataSize size) {
+            Objects.requireNonNull(size, "size");
+            if (size.bytes() <= 0) {
+                throw new IllegalArgumentException("maxStateSize must be positive, got " + size);
+            }
+            this.maxStateBytes = size.bytes();
+            return this;
+        }
+
+        /** Most regions a round may announce, 1 to 4096. Default 256. */
+        public Builder maxRegions(int regions) {
+            if (regions < 1 || regions > MigrationWire.MAX_REGIONS) {
+                throw new IllegalArgumentException("maxRegions must be 1 to " + MigrationWire.MAX_REGIONS + ", got " + regions);
+            }
+            this.maxRegions = regions;
+            return this;
+        }
+
+        /**
+         * Opens the directory (creating it): takes its lock, deletes leftover staging files and reads the
+         * inconsistency markers.
+         *
+         * @throws DwcpException {@code KEY_BUSY} when another instance or process holds the directory
+         */
+        public FileReplicas build() throws IOException {
+            return new FileReplicas(this);
+        }
+    }
+}
