@@ -174,13 +174,24 @@ final class HdeDecoder implements StateDecoder {
         } catch (DwcpException e) {
             fail(e);
             throw e;
-        } catch (RuntimeException e) {
-            DwcpException d = new DwcpException(ErrorCode.CORRUPT_FRAME, "undecodable frame for " + replica.key() + ": " + e, e);
+        } catch (RuntimeException | Error e) {
+            DwcpException d = classify("decoding a frame of " + replica.key(), e);
             fail(d);
             throw d;
         } finally {
             addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         }
+    }
+
+    /**
+     * The code of a failure inside the decoder: zstd refusing a payload is the peer's corrupt data; anything else that
+     * is not already a {@code DwcpException} happened here (memory, disk, a defect) and must not blame the peer.
+     */
+    private static DwcpException classify(String what, Throwable t) {
+        if (t instanceof com.github.luben.zstd.ZstdException) {
+            return new DwcpException(ErrorCode.CORRUPT_FRAME, what + ": zstd cannot decode the payload: " + t.getMessage(), t);
+        }
+        return DwcpException.local(what, t);
     }
 
     private void fail(DwcpException e) {
@@ -471,11 +482,7 @@ final class HdeDecoder implements StateDecoder {
             Thread.currentThread().interrupt();
             throw new DwcpException(ErrorCode.CANCELLED, "interrupted while decoding " + replica.key(), e);
         } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof DwcpException) {
-                throw (DwcpException) c;
-            }
-            throw new DwcpException(ErrorCode.CORRUPT_FRAME, "undecodable batch for " + replica.key() + ": " + c, c);
+            throw classify("decoding a batch of " + replica.key(), e.getCause());
         }
         if (j.firstSlot != nextSlot) {
             throw Wire.corrupt("batch starts at slot " + j.firstSlot + ", expected " + nextSlot);
@@ -1149,17 +1156,13 @@ final class HdeDecoder implements StateDecoder {
         } catch (CompletionException | java.util.concurrent.CancellationException e) {
             // Already failing; the staging replica is discarded by its owner.
         }
+        // Jobs write into the staging store and the slots: every one must have ended before they are freed, through
+        // interrupts too (an interrupt must not free memory a worker still writes). Their own errors add nothing here.
+        boolean interrupted = false;
         while (!inflight.isEmpty()) {
-            Future<BatchJob> f = inflight.removeFirst();
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException e) {
-                // Already failing: this job's own error adds nothing; its memory belongs to the slots' arena.
-                continue;
-            }
+            interrupted |= Await.ended(inflight.removeFirst());
         }
+        Await.restore(interrupted);
         if (staging != null) {
             staging.close();
             staging = null;

@@ -117,6 +117,8 @@ final class RoundEncoder {
     private long batchFirstSlot;
     private long batchRawBytes;
     private final ArrayDeque<Future<byte[]>> coding = new ArrayDeque<>();
+    /** Set when the round failed: tasks that have not started return at once instead of touching the round's memory. */
+    private volatile boolean aborted;
 
     RoundEncoder(HdeCodec codec, VmState<? extends StateRegion> state, Layout layout, Baseline base, PageStore target,
                  DirtyPages dirty, int level, FrameSink sink, long roundId, long producedId, long producedVersion) {
@@ -182,7 +184,7 @@ final class RoundEncoder {
             for (int i = 0; i < plan.length; i++) {
                 while (submitted < plan.length && submitted < i + SCAN_AHEAD) {
                     Segment s = plan[submitted];
-                    scans.add(executor.submit(() -> scan(s)));
+                    scans.add(executor.submit(() -> aborted ? null : scan(s)));
                     submitted++;
                 }
                 Segment s = get(scans.get(i));
@@ -211,37 +213,26 @@ final class RoundEncoder {
                 roundIndex = null;
             }
         } catch (Exception | Error e) {
-            for (Future<?> f : scans) {
-                if (f != null) {
-                    f.cancel(false);
-                }
-            }
-            for (Future<?> f : coding) {
-                f.cancel(false);
-            }
-            // Tasks already running write into memory the caller frees on failure: wait for them first.
-            awaitQuietly(scans);
-            awaitQuietly(coding);
+            // Tasks write into memory the caller frees on failure, so every task must have ended first. They are not
+            // cancelled (a cancelled FutureTask's get() returns while the task may still run): tasks not yet started
+            // see the abort flag and return at once, and running ones are waited for, through interrupts too.
+            aborted = true;
+            boolean interrupted = awaitAll(scans);
+            interrupted |= awaitAll(coding);
+            Await.restore(interrupted);
             throw e;
         }
         emit(endFrame());
     }
 
-    private static void awaitQuietly(Iterable<? extends Future<?>> futures) {
+    private static boolean awaitAll(Iterable<? extends Future<?>> futures) {
+        boolean interrupted = false;
         for (Future<?> f : futures) {
-            if (f == null) {
-                continue;
-            }
-            try {
-                f.get();
-            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
-                // The round already failed with its first error; later ones add nothing.
-                continue;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
+            if (f != null) {
+                interrupted |= Await.ended(f);
             }
         }
+        return interrupted;
     }
 
     private static <T> T get(Future<T> f) throws Exception {
@@ -624,7 +615,7 @@ final class RoundEncoder {
         batchSegments.clear();
         batchRanges.clear();
         batchFirstPage = -1;
-        coding.addLast(executor.submit(() -> code(segs, ranges, firstPage, pageCount, firstSlot, seq)));
+        coding.addLast(executor.submit(() -> aborted ? null : code(segs, ranges, firstPage, pageCount, firstSlot, seq)));
     }
 
     // ---------------------------------------------------------------- phase 3: code (worker)
