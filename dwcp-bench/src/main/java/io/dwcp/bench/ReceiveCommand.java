@@ -66,6 +66,20 @@ final class ReceiveCommand implements DwcpCli.Command {
                         r.result().key(), r.round(), r.result().stateBytes(), r.result().encodedBytes(), r.result().pagesWritten());
             }
             System.out.flush();
+        }, failed -> {
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("key", failed.key());
+                m.put("round", failed.round());
+                m.put("verified", false);
+                m.put("code", failed.cause().code().name());
+                m.put("error", failed.cause().getMessage());
+                System.out.println(Json.write(m));
+            } else {
+                System.out.printf("%s round %s failed: %s%n", failed.key(), failed.round() < 0 ? "?" : failed.round(),
+                        failed.cause().getMessage());
+            }
+            System.out.flush();
         });
         TransportListener listener = manager.transport().listen(NodeOptions.address(a.require("listen")), receiver).join();
         System.err.println("dwcp receive: listening on " + listener.localAddress() + ", writing to " + out);

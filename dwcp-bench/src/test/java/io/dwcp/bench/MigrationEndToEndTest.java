@@ -3,6 +3,7 @@ package io.dwcp.bench;
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.migration.FileReplicas;
+import io.dwcp.core.migration.MigrationReceiver;
 import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.migration.RoundReport;
 import io.dwcp.core.spi.TransportListener;
@@ -42,6 +43,8 @@ class MigrationEndToEndTest {
     private static final int SIZE = 24 << 20;
 
     private final List<AutoCloseable> toClose = new ArrayList<>();
+    /** Rounds that failed at the receivers this test started. */
+    private final List<MigrationReceiver.FailedRound> failedAtReceiver = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @AfterEach
     void closeAll() throws Exception {
@@ -83,7 +86,7 @@ class MigrationEndToEndTest {
         FileReplicas replicas = FileReplicas.open(dir);
         toClose.add(replicas);
         TransportListener l = node.transport().listen(new InetSocketAddress("127.0.0.1", 0),
-                node.migrationReceiver(replicas, r -> { })).join();
+                node.migrationReceiver(replicas, r -> { }, failedAtReceiver::add)).join();
         toClose.add(l);
         return l;
     }
@@ -271,6 +274,9 @@ class MigrationEndToEndTest {
             assertTrue(r.fallback(), "the fallback must be reported");
             assertReplicaEquals(ram, dir.resolve(KEY));
             assertEquals(1.0, senderMetrics.counter("dwcp.migration.fallbacks").count());
+            assertEquals(1, failedAtReceiver.size(), "the receiving application hears of the refused delta once");
+            assertEquals(io.dwcp.core.ErrorCode.BASELINE_MISSING, failedAtReceiver.get(0).cause().code());
+            assertEquals(1, failedAtReceiver.get(0).round());
             ram.put(0, new byte[4096]);
             assertFalse(sender.sendRound(state(ram), null).keyframe(), "deltas again after the full round");
             assertReplicaEquals(ram, dir.resolve(KEY));

@@ -390,10 +390,21 @@ public final class DwcpManager implements AutoCloseable {
 
     /**
      * A handler that receives migrations into replicas opened by {@code replicas}; pass it to
-     * {@code transport().listen(address, handler)}. {@code onRound} is called after each verified, committed round.
+     * {@code transport().listen(address, handler)}. {@code onRound} is called after each verified, committed round;
+     * failed rounds are logged at WARN (use the three-argument form to hear of them).
      */
     public MigrationReceiver migrationReceiver(ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> onRound) {
-        return Migrations.receiver(codec(), replicas, onRound);
+        return migrationReceiver(replicas, onRound, failed -> { });
+    }
+
+    /**
+     * As {@link #migrationReceiver(ReplicaFactory, Consumer)}; {@code onFailure} is called once for every round that
+     * failed at this receiver, with the cause and its code (the sender gets the same code). Listeners run on a
+     * transport delivery thread: keep them short; an exception they throw is logged and ignored.
+     */
+    public MigrationReceiver migrationReceiver(ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> onRound,
+                                               Consumer<MigrationReceiver.FailedRound> onFailure) {
+        return Migrations.receiver(codec(), replicas, onRound, onFailure);
     }
 
     private void requireRunning(String operation) {

@@ -38,6 +38,7 @@ public final class MigrationReceiver implements TransferHandler {
     private final StateCodec codec;
     private final ReplicaFactory replicas;
     private final Consumer<ReceivedRound> listener;
+    private final Consumer<FailedRound> failures;
 
     /**
      * A round that was verified and committed.
@@ -48,10 +49,23 @@ public final class MigrationReceiver implements TransferHandler {
     public record ReceivedRound(int round, DecodeResult result) {
     }
 
-    MigrationReceiver(StateCodec codec, ReplicaFactory replicas, Consumer<ReceivedRound> listener) {
+    /**
+     * A round that failed at this receiver; its replica and baseline were left as they were, or, when the failure
+     * came while the replica was written in place, marked inconsistent by the replica factory.
+     *
+     * @param key state key
+     * @param round round number announced by the sender, or -1 when the round failed before its header was read
+     * @param cause why, with its code (the same code reaches the sender)
+     */
+    public record FailedRound(String key, int round, DwcpException cause) {
+    }
+
+    MigrationReceiver(StateCodec codec, ReplicaFactory replicas, Consumer<ReceivedRound> listener,
+                      Consumer<FailedRound> failures) {
         this.codec = Objects.requireNonNull(codec, "codec");
         this.replicas = Objects.requireNonNull(replicas, "replicas");
         this.listener = Objects.requireNonNull(listener, "listener");
+        this.failures = Objects.requireNonNull(failures, "failures");
     }
 
     @Override
@@ -115,6 +129,8 @@ public final class MigrationReceiver implements TransferHandler {
         private StateDecoder decoder;
         private int frameLength = -1;
         private boolean ended;
+        /** The application was told of this round's failure. */
+        private boolean notified;
 
         RoundSink(InboundTransfer transfer) {
             this.transfer = transfer;
@@ -122,6 +138,15 @@ public final class MigrationReceiver implements TransferHandler {
 
         @Override
         public void write(ByteBuffer data) throws IOException {
+            try {
+                writeFrames(data);
+            } catch (IOException | RuntimeException | Error e) {
+                failed(e);
+                throw e;
+            }
+        }
+
+        private void writeFrames(ByteBuffer data) throws IOException {
             while (data.hasRemaining()) {
                 if (ended) {
                     throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "bytes after the end marker of round transfer " + transfer.id());
@@ -215,13 +240,40 @@ public final class MigrationReceiver implements TransferHandler {
                             + transfer.key() + " ended before its end marker");
                 }
                 // A staged keyframe is made durable and published inside finish(), before the baseline commits.
-                DecodeResult result = decoder.finish();
-                if (replica != null) {
-                    flush(replica);
+                DecodeResult result;
+                try {
+                    result = decoder.finish();
+                    if (replica != null) {
+                        flush(replica);
+                    }
+                } catch (RuntimeException | Error e) {
+                    failed(e);
+                    throw e;
                 }
-                listener.accept(new ReceivedRound(header.round(), result));
+                try {
+                    listener.accept(new ReceivedRound(header.round(), result));
+                } catch (RuntimeException e) {
+                    LOG.warn("the round listener failed on round {} of {}; the round itself is committed", header.round(),
+                            transfer.key(), e);
+                }
             } finally {
                 release();
+            }
+        }
+
+        /** Tells the application of the round's failure, once, and logs it. */
+        private void failed(Throwable cause) {
+            if (notified) {
+                return;
+            }
+            notified = true;
+            DwcpException d = DwcpException.local("receiving round " + (header == null ? "?" : header.round()) + " of "
+                    + transfer.key(), cause);
+            LOG.warn("round {} of {} failed: {}", header == null ? "?" : header.round(), transfer.key(), d.getMessage());
+            try {
+                failures.accept(new FailedRound(transfer.key(), header == null ? -1 : header.round(), d));
+            } catch (RuntimeException e) {
+                LOG.warn("the failure listener failed on round of {}", transfer.key(), e);
             }
         }
 
@@ -238,6 +290,7 @@ public final class MigrationReceiver implements TransferHandler {
         @Override
         public void fail(Throwable cause) {
             LOG.debug("round transfer {} of {} failed", transfer.id(), transfer.key(), cause);
+            failed(cause);
             release();
         }
 

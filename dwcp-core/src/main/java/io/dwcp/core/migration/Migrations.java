@@ -34,7 +34,8 @@ public final class Migrations {
         sender.bind(session);
     }
 
-    public static MigrationReceiver receiver(StateCodec codec, ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> listener) {
-        return new MigrationReceiver(codec, replicas, listener);
+    public static MigrationReceiver receiver(StateCodec codec, ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> listener,
+                                             Consumer<MigrationReceiver.FailedRound> failures) {
+        return new MigrationReceiver(codec, replicas, listener, failures);
     }
 }
