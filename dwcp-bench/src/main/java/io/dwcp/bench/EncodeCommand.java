@@ -79,12 +79,11 @@ final class EncodeCommand implements DwcpCli.Command {
             throw new CliArgs.UsageException("--baseline is " + Files.size(baseline) + " bytes, --target " + size
                     + ": both must have the same size");
         }
-        long cap = Math.max(DataSize.GIB, size);
+        // The default baseline memory cap: a state above it keeps a file-backed baseline, as in a migration.
         DwcpConfig.Builder cb = DwcpConfig.builder()
                 .set(CompressionKeys.LEVEL_LOCAL, level)
                 .set(CompressionKeys.LEVEL_REGIONAL, level)
-                .set(CompressionKeys.LEVEL_WAN, level)
-                .set(CompressionKeys.BASELINE_MAX_MEMORY, DataSize.ofBytes(cap));
+                .set(CompressionKeys.LEVEL_WAN, level);
         if (a.get("batch-size") != null) {
             cb.set(CompressionKeys.BATCH_SIZE, DataSize.parse(a.get("batch-size")));
         }
