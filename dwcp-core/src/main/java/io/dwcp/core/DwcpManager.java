@@ -6,6 +6,7 @@ import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.migration.MigrationReceiver;
 import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.migration.Migrations;
+import io.dwcp.core.migration.ReceiveBuffers;
 import io.dwcp.core.migration.ReplicaFactory;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Health;
@@ -83,6 +84,8 @@ public final class DwcpManager implements AutoCloseable {
     private final List<Meter> meters = new ArrayList<>();
     /** State keys with a round in flight on any sender of this manager (one writer per key). */
     private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
+    /** Partial-frame memory of every migration receiver of this manager ({@code dwcp.migration.receive-buffer}). */
+    private final ReceiveBuffers receiveBudget;
 
     private final Object lock = new Object();
     private volatile ComponentState state = ComponentState.NEW;
@@ -92,6 +95,7 @@ public final class DwcpManager implements AutoCloseable {
 
     private DwcpManager(Builder b) {
         this.config = b.config;
+        this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes());
         this.registry = b.registry != null ? b.registry : new SimpleMeterRegistry();
         this.clock = b.clock;
         this.injectedScheduler = b.scheduler;
@@ -404,7 +408,7 @@ public final class DwcpManager implements AutoCloseable {
      */
     public MigrationReceiver migrationReceiver(ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> onRound,
                                                Consumer<MigrationReceiver.FailedRound> onFailure) {
-        return Migrations.receiver(codec(), replicas, onRound, onFailure);
+        return Migrations.receiver(codec(), replicas, onRound, onFailure, receiveBudget);
     }
 
     private void requireRunning(String operation) {

@@ -1,5 +1,7 @@
 package io.dwcp.core.config;
 
+import io.dwcp.core.DataSize;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -58,6 +60,12 @@ public final class CoreKeys {
             ConfigKey.builder("dwcp.migration.max-rounds", ValueType.INT).defaultValue(30), 1, 1000)
             .description("Pre-copy round limit.").build();
 
+    public static final ConfigKey<DataSize> MIGRATION_RECEIVE_BUFFER = Ranges.sizes(
+            ConfigKey.builder("dwcp.migration.receive-buffer", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
+            .description("Memory a receiver may hold for codec frames that arrive split across transport buffers, over"
+                    + " all rounds at once; a round that would need more fails with LIMIT_EXCEEDED, so a hostile or broken"
+                    + " sender cannot fill the heap. Also the largest frame a sender may announce.").build();
+
     public static final ConfigKey<Duration> METRICS_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.metrics.interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(5)), "1s", "5m")
             .description("Gauge refresh period.").build();
@@ -80,5 +88,5 @@ public final class CoreKeys {
 
     static final List<ConfigKey<?>> KEYS = List.of(NODE_ID, REGION, TIER_PIN, TIER_LOCAL_MAX_RTT, TIER_REGIONAL_MAX_RTT,
             TIER_HYSTERESIS, TIER_MIN_DWELL, CPU_MAX_THREADS, MIGRATION_DOWNTIME_BUDGET, MIGRATION_MAX_ROUNDS,
-            METRICS_INTERVAL, HEALTH_INTERVAL, RECOVERY_MAX_ATTEMPTS, RECOVERY_INITIAL_BACKOFF, SHUTDOWN_TIMEOUT);
+            MIGRATION_RECEIVE_BUFFER, METRICS_INTERVAL, HEALTH_INTERVAL, RECOVERY_MAX_ATTEMPTS, RECOVERY_INITIAL_BACKOFF, SHUTDOWN_TIMEOUT);
 }

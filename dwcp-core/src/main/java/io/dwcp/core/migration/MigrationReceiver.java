@@ -39,6 +39,7 @@ public final class MigrationReceiver implements TransferHandler {
     private final ReplicaFactory replicas;
     private final Consumer<ReceivedRound> listener;
     private final Consumer<FailedRound> failures;
+    private final ReceiveBuffers buffers;
 
     /**
      * A round that was verified and committed.
@@ -61,7 +62,8 @@ public final class MigrationReceiver implements TransferHandler {
     }
 
     MigrationReceiver(StateCodec codec, ReplicaFactory replicas, Consumer<ReceivedRound> listener,
-                      Consumer<FailedRound> failures) {
+                      Consumer<FailedRound> failures, ReceiveBuffers buffers) {
+        this.buffers = Objects.requireNonNull(buffers, "buffers");
         this.codec = Objects.requireNonNull(codec, "codec");
         this.replicas = Objects.requireNonNull(replicas, "replicas");
         this.listener = Objects.requireNonNull(listener, "listener");
@@ -119,9 +121,10 @@ public final class MigrationReceiver implements TransferHandler {
 
     /** Header, then length-prefixed codec frames, then the end marker. */
     private final class RoundSink implements TransferSink {
+        private static final int INITIAL_BUFFER = 64 * 1024;
         private final InboundTransfer transfer;
-        /** Bytes of a header, length prefix or frame not yet complete. */
-        private ByteBuffer pending = ByteBuffer.allocate(64 * 1024);
+        /** Bytes of a header, length prefix or frame not yet complete; its capacity is reserved in {@link #buffers}. */
+        private ByteBuffer pending;
         private MigrationWire.RoundHeader header;
         private VmState<WritableRegion> replica;
         /** A keyframe's staging replica (instead of {@link #replica}) when the factory can stage. */
@@ -134,6 +137,8 @@ public final class MigrationReceiver implements TransferHandler {
 
         RoundSink(InboundTransfer transfer) {
             this.transfer = transfer;
+            buffers.reserve(INITIAL_BUFFER, "round transfer " + transfer.id() + " of " + transfer.key());
+            this.pending = ByteBuffer.allocate(INITIAL_BUFFER);
         }
 
         @Override
@@ -196,9 +201,10 @@ public final class MigrationReceiver implements TransferHandler {
                         frameLength = -1;
                         return;
                     }
-                    if (frameLength < 0 || frameLength > MigrationWire.MAX_FRAME_BYTES) {
+                    long max = Math.min(MigrationWire.MAX_FRAME_BYTES, buffers.maxBytes());
+                    if (frameLength < 0 || frameLength > max) {
                         throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "codec frame of " + (frameLength & 0xffffffffL)
-                                + " bytes announced (at most " + MigrationWire.MAX_FRAME_BYTES + ")");
+                                + " bytes announced (at most " + max + ")");
                     }
                 }
                 if (pending.position() == 0 && data.remaining() >= frameLength) {
@@ -221,7 +227,9 @@ public final class MigrationReceiver implements TransferHandler {
 
         private void append(ByteBuffer data, int n) {
             if (pending.remaining() < n) {
-                ByteBuffer bigger = ByteBuffer.allocate(Math.max(pending.capacity() * 2, pending.position() + n));
+                int capacity = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(2L * pending.capacity(), (long) pending.position() + n));
+                buffers.reserve(capacity - pending.capacity(), "round transfer " + transfer.id() + " of " + transfer.key());
+                ByteBuffer bigger = ByteBuffer.allocate(capacity);
                 pending.flip();
                 bigger.put(pending);
                 pending = bigger;
@@ -303,6 +311,7 @@ public final class MigrationReceiver implements TransferHandler {
             replica = null;
             closeQuietly(staged, "discarding the staging replica");
             staged = null;
+            buffers.release(pending.capacity());
             pending = ByteBuffer.allocate(0);
         }
 

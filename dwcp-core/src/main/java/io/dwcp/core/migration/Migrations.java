@@ -34,8 +34,9 @@ public final class Migrations {
         sender.bind(session);
     }
 
+    /** A receiver; {@code buffers} bounds the partial frames held by all rounds of every receiver that shares it. */
     public static MigrationReceiver receiver(StateCodec codec, ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> listener,
-                                             Consumer<MigrationReceiver.FailedRound> failures) {
-        return new MigrationReceiver(codec, replicas, listener, failures);
+                                             Consumer<MigrationReceiver.FailedRound> failures, ReceiveBuffers buffers) {
+        return new MigrationReceiver(codec, replicas, listener, failures, buffers);
     }
 }

@@ -103,6 +103,7 @@ class DwcpConfigTest {
             "dwcp.cpu.max-threads | 0 | 1–1024",
             "dwcp.migration.downtime-budget | 5ms | 10ms–60s",
             "dwcp.migration.max-rounds | 1001 | 1–1000",
+            "dwcp.migration.receive-buffer | 512KiB | 1MiB–16GiB",
             "dwcp.metrics.interval | 10m | 1s–5m",
             "dwcp.health.interval | 0s | 1s–5m",
             "dwcp.recovery.max-attempts | 11 | 0–10",
