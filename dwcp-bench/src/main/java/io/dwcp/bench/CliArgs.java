@@ -12,6 +12,23 @@ import java.util.Set;
  * are errors.
  */
 final class CliArgs {
+    /**
+     * {@code file} as a path to a regular file, or a usage error naming what it is instead (missing, a directory, a
+     * FIFO or a device: a pipe would make a state of unknown size and hang the reader).
+     */
+    static java.nio.file.Path regularFile(String option, String file) {
+        java.nio.file.Path p = java.nio.file.Path.of(file);
+        if (java.nio.file.Files.isRegularFile(p)) {
+            if (!java.nio.file.Files.isReadable(p)) {
+                throw new UsageException(option + " " + file + " is not readable");
+            }
+            return p;
+        }
+        String what = !java.nio.file.Files.exists(p) ? "does not exist"
+                : java.nio.file.Files.isDirectory(p) ? "is a directory" : "is not a regular file (a FIFO, socket or device)";
+        throw new UsageException(option + " " + file + " " + what + "; give a state file");
+    }
+
     /** Bad command line; the message says what to change. */
     static final class UsageException extends RuntimeException {
         private static final long serialVersionUID = 1L;

@@ -38,6 +38,11 @@ public final class DwcpCli {
     }
 
     static int run(String[] args) {
+        // --debug anywhere: stack traces with errors (otherwise one line each).
+        boolean debug = Arrays.asList(args).contains("--debug");
+        if (debug) {
+            args = Arrays.stream(args).filter(x -> !x.equals("--debug")).toArray(String[]::new);
+        }
         Map<String, Command> commands = commands();
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
             usage(commands);
@@ -55,13 +60,14 @@ public final class DwcpCli {
             // Bad options or values: say what to change, no stack trace.
             System.err.println("dwcp " + args[0] + ": " + e.getMessage());
             return 2;
-        } catch (io.dwcp.core.DwcpException e) {
-            System.err.println("dwcp " + args[0] + ": " + e.getMessage());
-            return e.code() == io.dwcp.core.ErrorCode.INVALID_CONFIG ? 2 : 1;
-        } catch (Exception e) {
-            System.err.println("dwcp " + args[0] + ": " + e);
-            e.printStackTrace(System.err);
-            return 1;
+        } catch (Exception | Error e) {
+            // One line naming the cause and its code (a CompletionException's chain unwrapped); the trace on --debug.
+            io.dwcp.core.DwcpException d = io.dwcp.core.DwcpException.local("the command", e);
+            System.err.println("dwcp " + args[0] + ": " + d.getMessage() + (debug ? "" : "   (--debug shows the stack trace)"));
+            if (debug) {
+                e.printStackTrace(System.err);
+            }
+            return d.code() == io.dwcp.core.ErrorCode.INVALID_CONFIG ? 2 : 1;
         }
     }
 

@@ -62,8 +62,8 @@ final class EncodeCommand implements DwcpCli.Command {
                     + " [--batch-size 1MiB] [--splice auto|on|off] [--page-size 4KiB] [--warmup 1] [--repeat 3] [--json]");
             return 0;
         }
-        Path target = Path.of(a.require("target"));
-        Path baseline = a.get("baseline") == null ? null : Path.of(a.get("baseline"));
+        Path target = CliArgs.regularFile("--target", a.require("target"));
+        Path baseline = a.get("baseline") == null ? null : CliArgs.regularFile("--baseline", a.get("baseline"));
         String level = a.get("level", "zstd:3");
         int threads = Integer.parseInt(a.get("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
         int warmup = Integer.parseInt(a.get("warmup", "1"));

@@ -43,11 +43,7 @@ final class SendCommand implements DwcpCli.Command {
         String key = a.require("key");
         List<Path> files = new ArrayList<>();
         for (String f : a.positional()) {
-            Path p = Path.of(f);
-            if (!Files.isRegularFile(p)) {
-                throw new CliArgs.UsageException(f + " is not a readable file");
-            }
-            files.add(p);
+            files.add(CliArgs.regularFile("FILE", f));
         }
         boolean json = a.flag("json");
         List<RoundReport> reports = new ArrayList<>();
