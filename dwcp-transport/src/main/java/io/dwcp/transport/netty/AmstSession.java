@@ -815,10 +815,10 @@ final class AmstSession implements Session {
             }
             int wire = dup.readableBytes();
             OutboundTransfer t = c.transfer;
-            t.wireBytes += wire;
+            t.wireBytes.addAndGet(wire);
             s.wireBytesSent += wire;
             if (c.sends > 1) {
-                t.resentChunks++;
+                t.resentChunks.incrementAndGet();
                 transport.metrics().chunksResent.increment();
             } else {
                 transport.metrics().bytesSentPayload.increment(c.payloadBytes);
@@ -1131,7 +1131,7 @@ final class AmstSession implements Session {
         outbound.remove(id);
         long nanos = System.nanoTime() - t.startNanos;
         int streams = Math.max(t.maxStreams, activeStreams());
-        TransferResult result = new TransferResult(totalBytes, t.wireBytes, Duration.ofNanos(nanos), streams, t.resentChunks);
+        TransferResult result = new TransferResult(totalBytes, t.wireBytes.get(), Duration.ofNanos(nanos), streams, t.resentChunks.get());
         transport.metrics().transfersSucceeded.increment();
         transport.metrics().transferDuration.record(nanos, TimeUnit.NANOSECONDS);
         transport.callback(() -> {

@@ -29,8 +29,10 @@ final class OutboundTransfer implements Transfer {
     long endBytes = -1;
     boolean finished;
     volatile long ackedBytes;
-    volatile long wireBytes;
-    volatile long resentChunks;
+    /** Added to by the event loops of every stream that carries the transfer: atomic, not just volatile. */
+    final java.util.concurrent.atomic.AtomicLong wireBytes = new java.util.concurrent.atomic.AtomicLong();
+    /** As {@link #wireBytes}. */
+    final java.util.concurrent.atomic.AtomicLong resentChunks = new java.util.concurrent.atomic.AtomicLong();
     volatile int maxStreams;
     volatile long lastProgressNanos;
 

@@ -250,9 +250,10 @@ final class Reassembly implements Runnable {
             fail(e);
             try {
                 sink.fail(e);
-            } catch (Throwable ignored) {
-                // TransferSink.fail must not throw; a broken sink cannot make the failure worse than reported.
-                ignored.addSuppressed(e);
+            } catch (Throwable sinkFailure) {
+                // TransferSink.fail must not throw; a broken sink cannot make the failure worse than reported, but its
+                // own failure stays attached to the one reported.
+                e.addSuppressed(sinkFailure);
             }
             session.finishInbound(this, e);
             return;
