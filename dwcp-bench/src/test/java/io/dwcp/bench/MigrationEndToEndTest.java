@@ -203,6 +203,33 @@ class MigrationEndToEndTest {
     }
 
     @Test
+    void cancellingARoundStopsItAtBothEndsAndLeavesTheReplicaAsItWas(@TempDir Path dir) throws Exception {
+        DwcpManager receiverNode = node(2);
+        TransportListener listener = receiver(receiverNode, dir);
+        // A slow link, so that the round is still on the wire when it is cancelled.
+        DwcpManager senderNode = node(configBuilder(2).set("dwcp.transport.rate-cap", "16Mbit/s").build(), new SimpleMeterRegistry());
+        ByteBuffer ram = syntheticRam(61);
+        try (MigrationSender sender = senderNode.openMigration(listener.localAddress()).join()) {
+            java.util.concurrent.CountDownLatch encoded = new java.util.concurrent.CountDownLatch(1);
+            sender.progress((done, total) -> encoded.countDown());
+            java.util.concurrent.CompletableFuture<RoundReport> round = sender.sendRoundAsync(state(ram), null);
+            assertTrue(encoded.await(60, java.util.concurrent.TimeUnit.SECONDS), "the round got under way");
+            assertTrue(round.cancel(true));
+            assertTrue(round.isCancelled());
+            sender.idle().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertFalse(Files.exists(dir.resolve(KEY)), "the cancelled full round was not published");
+            try (var files = Files.list(dir)) {
+                assertEquals(List.of(), files.filter(f -> f.getFileName().toString().endsWith(".staging")).toList());
+            }
+            assertTrue(receiverNode.codec().baseline(KEY).isEmpty(), "the receiver committed nothing");
+            assertTrue(senderNode.codec().baseline(KEY).isEmpty(), "the sender references nothing");
+            sender.progress((done, total) -> { });
+            assertTrue(sender.sendRound(state(ram), null).keyframe(), "the key is free again");
+            assertReplicaEquals(ram, dir.resolve(KEY));
+        }
+    }
+
+    @Test
     void aStreamCutMidRoundStillYieldsAByteExactReplica(@TempDir Path dir) throws Exception {
         DwcpManager receiverNode = node(4);
         TransportListener listener = receiver(receiverNode, dir);

@@ -70,6 +70,9 @@ public final class MigrationSender implements AutoCloseable {
     private final Object roundLock = new Object();
     /** Shared with the other senders of the manager: keys with a round running. */
     private final Set<String> keysInFlight;
+    /** This sender's rounds whose work has not stopped: the internal futures, and what the callers hold. */
+    private final Set<CompletableFuture<RoundReport>> running = ConcurrentHashMap.newKeySet();
+    private final Set<RoundFuture> rounds = ConcurrentHashMap.newKeySet();
     private volatile Session session;
     private final LinkRateEstimator linkRate;
     private volatile ProgressListener progress = ProgressListener.NONE;
@@ -127,6 +130,11 @@ public final class MigrationSender implements AutoCloseable {
      * Runs one round asynchronously; the future completes with the report once the receiver has verified and
      * committed it. It fails at once with {@code KEY_BUSY} when a round of the same key is still running on a sender
      * of this manager.
+     *
+     * <p>{@code cancel(…)} on the returned future stops the round: its transfer is aborted at both ends, so the
+     * receiver keeps its replica and baseline as they were, and the encoder stops. The key stays busy until that work
+     * has stopped ({@link #idle()}). A round the receiver had already committed when the cancel came stays committed
+     * there; this side then does not reference it, and the next round finds out by asking the receiver.
      */
     public CompletableFuture<RoundReport> sendRoundAsync(VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
         Objects.requireNonNull(state, "state");
@@ -139,15 +147,91 @@ public final class MigrationSender implements AutoCloseable {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.KEY_BUSY, "a round of '" + key
                     + "' is already running on this node; rounds of one key run one at a time"));
         }
+        RoundFuture result = new RoundFuture();
+        CompletableFuture<RoundReport> work;
         try {
-            return sendRoundOfFreeKey(s, state, dirtyPages).whenComplete((r, e) -> keysInFlight.remove(key));
+            work = sendRoundOfFreeKey(s, state, dirtyPages, result.control);
         } catch (RuntimeException | Error e) {
             keysInFlight.remove(key);
             throw e;
         }
+        running.add(work);
+        rounds.add(result);
+        // The key is free again only when the round's work has stopped (encoder and transfer), also after a cancel.
+        work.whenComplete((r, e) -> {
+            keysInFlight.remove(key);
+            running.remove(work);
+            rounds.remove(result);
+            if (e != null) {
+                result.completeExceptionally(e);
+            } else {
+                result.complete(r);
+            }
+        });
+        return result;
     }
 
-    private CompletableFuture<RoundReport> sendRoundOfFreeKey(Session s, VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
+    /**
+     * Completes when no round of this sender is running any more: after a {@code cancel}, the round's future is
+     * cancelled at once, but its encoder and transfer take a moment to stop, and until then its key is busy.
+     */
+    public CompletableFuture<Void> idle() {
+        return CompletableFuture.allOf(running.toArray(new CompletableFuture<?>[0])).handle((r, e) -> null);
+    }
+
+    /**
+     * The future of a round: {@link #cancel} really stops it. The round's transfer is aborted at both ends (the
+     * receiver discards what it got: its replica and baseline stay as they were) and its encoder stops.
+     */
+    private static final class RoundFuture extends CompletableFuture<RoundReport> {
+        final RoundControl control = new RoundControl();
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            boolean cancelled = super.cancel(mayInterruptIfRunning);
+            if (cancelled) {
+                control.cancel();
+            }
+            return cancelled;
+        }
+    }
+
+    /** What a cancel must stop: the round's current transfer and the pipe its encoder writes into. */
+    private static final class RoundControl {
+        private volatile boolean cancelled;
+        /** Guarded by this. */
+        private Transfer transfer;
+        /** Guarded by this. */
+        private FramePipe pipe;
+
+        boolean cancelled() {
+            return cancelled;
+        }
+
+        /** Registers the round's (next) transfer; aborts it at once when the round was cancelled meanwhile. */
+        synchronized void attach(Transfer t, FramePipe p) {
+            transfer = t;
+            pipe = p;
+            if (cancelled) {
+                abort();
+            }
+        }
+
+        synchronized void cancel() {
+            cancelled = true;
+            if (transfer != null) {
+                abort();
+            }
+        }
+
+        private void abort() {
+            pipe.fail(new DwcpException(ErrorCode.CANCELLED, "round cancelled by the caller"));
+            transfer.cancel();
+        }
+    }
+
+    private CompletableFuture<RoundReport> sendRoundOfFreeKey(Session s, VmState<? extends StateRegion> state,
+                                                              DirtyPages dirtyPages, RoundControl control) {
         int round;
         synchronized (roundLock) {
             round = nextRound++;
@@ -168,16 +252,17 @@ public final class MigrationSender implements AutoCloseable {
                 LOG.info("round {} of {}: receiver holds {} but this side can reference {}; sending a keyframe",
                         round, state.key(), peer, mine);
             }
-            return runRound(s, state, round, delta ? peer : null, dirtyPages, fallback, start)
+            return runRound(s, state, round, delta ? peer : null, dirtyPages, fallback, start, control)
                     .handle((report, failure) -> {
                         DwcpException d = failure == null ? null : DwcpException.find(failure);
-                        if (d != null && delta && (d.code() == ErrorCode.BASELINE_MISSING || d.code() == ErrorCode.CHECKSUM_MISMATCH)) {
+                        if (d != null && delta && !control.cancelled()
+                                && (d.code() == ErrorCode.BASELINE_MISSING || d.code() == ErrorCode.CHECKSUM_MISMATCH)) {
                             // BASELINE_MISSING: the receiver lost or replaced its baseline between the query and the
                             // frames (HDE-5). CHECKSUM_MISMATCH with every frame's CRC intact: the receiver's baseline
                             // no longer holds the agreed state (its replica file, whose pages it may share, was written
                             // by someone else). A keyframe depends on neither.
                             LOG.info("round {} of {}: receiver refused the delta ({}); resending as a keyframe", round, state.key(), d.getMessage());
-                            return runRound(s, state, round, null, null, true, start);
+                            return runRound(s, state, round, null, null, true, start, control);
                         }
                         return failure == null ? CompletableFuture.completedFuture(report) : CompletableFuture.<RoundReport>failedFuture(failure);
                     }).thenCompose(f -> f);
@@ -185,7 +270,11 @@ public final class MigrationSender implements AutoCloseable {
     }
 
     private CompletableFuture<RoundReport> runRound(Session s, VmState<? extends StateRegion> state, int round,
-                                                    BaselineRef against, DirtyPages dirty, boolean fallback, long startNanos) {
+                                                    BaselineRef against, DirtyPages dirty, boolean fallback, long startNanos,
+                                                    RoundControl control) {
+        if (control.cancelled()) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.CANCELLED, "round cancelled by the caller"));
+        }
         List<ReplicaFactory.RegionLayout> layout = new ArrayList<>();
         for (StateRegion r : state.regions()) {
             layout.add(new ReplicaFactory.RegionLayout(r.name(), r.sizeBytes()));
@@ -205,6 +294,7 @@ public final class MigrationSender implements AutoCloseable {
             opts.forceKeyframe(true);
         }
         Transfer transfer = s.send(TransferRequest.of(TransferKind.MEMORY, state.key(), pipe));
+        control.attach(transfer, pipe);
         CompletableFuture<EncodeResult> encoded = codec.encode(state, opts.build(), pipe);
         // The first failure is the cause; the other side's failure is its consequence (a receiver's abort fails the
         // pipe, so the encoder then stops with CANCELLED; an encoder failure cancels the transfer). The round reports
@@ -285,9 +375,12 @@ public final class MigrationSender implements AutoCloseable {
                 .thenApply(c -> c.baseline(key));
     }
 
-    /** Closes the session. Idempotent. */
+    /** Cancels the rounds still running (see {@link #sendRoundAsync}), then closes the session. Idempotent. */
     @Override
     public void close() {
+        for (RoundFuture f : rounds) {
+            f.cancel(false);
+        }
         Session s = session;
         if (s != null) {
             s.close();
