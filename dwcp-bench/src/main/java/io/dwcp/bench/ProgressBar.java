@@ -36,6 +36,11 @@ final class ProgressBar implements ProgressListener {
         int width = 30;
         double f = totalBytes > 0 ? Math.min(1, (double) doneBytes / totalBytes) : 0;
         int filled = (int) (f * width);
+        if (totalBytes < 0) {
+            // Still encoding: the round's length is not known yet.
+            System.err.printf("\r%-20s [%s] %,d MB acknowledged", label, "?".repeat(width), doneBytes / 1_000_000);
+            return;
+        }
         System.err.printf("\r%-20s [%s%s] %5.1f%% %,d MB", label, "#".repeat(filled), " ".repeat(width - filled), f * 100, doneBytes / 1_000_000);
     }
 

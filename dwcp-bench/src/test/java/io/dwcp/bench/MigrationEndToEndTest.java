@@ -230,6 +230,30 @@ class MigrationEndToEndTest {
     }
 
     @Test
+    void progressFollowsTheReceiversAcknowledgementsAndEndsAtTheRoundsLength(@TempDir Path dir) throws Exception {
+        DwcpManager receiverNode = node(2);
+        TransportListener listener = receiver(receiverNode, dir);
+        DwcpManager senderNode = node(configBuilder(2).set("dwcp.transport.rate-cap", "32Mbit/s").build(), new SimpleMeterRegistry());
+        ByteBuffer ram = syntheticRam(71);
+        List<long[]> samples = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (MigrationSender sender = senderNode.openMigration(listener.localAddress()).join()) {
+            sender.progress((done, total) -> samples.add(new long[]{done, total}));
+            sender.sendRound(state(ram), null);
+        }
+        long[] last = samples.get(samples.size() - 1);
+        assertTrue(last[0] > 0 && last[0] == last[1], "the last report is the whole round: " + java.util.Arrays.toString(last));
+        long previous = 0;
+        boolean partial = false;
+        for (long[] s : samples) {
+            assertTrue(s[0] >= previous, "acknowledged bytes never go back");
+            assertTrue(s[1] == -1 || s[1] == last[1], "the total is unknown or the round's length");
+            partial |= s[0] < last[1];
+            previous = s[0];
+        }
+        assertTrue(partial, "progress was reported before the round was acknowledged whole: " + samples.size() + " reports");
+    }
+
+    @Test
     void aStreamCutMidRoundStillYieldsAByteExactReplica(@TempDir Path dir) throws Exception {
         DwcpManager receiverNode = node(4);
         TransportListener listener = receiver(receiverNode, dir);

@@ -385,7 +385,7 @@ public final class DwcpManager implements AutoCloseable {
     public CompletableFuture<MigrationSender> openMigration(InetSocketAddress receiver) {
         requireRunning("openMigration");
         MigrationSender sender = Migrations.sender(codec(), config.pinnedTier().orElse(null),
-                config.get(TransportKeys.RATE_CAP).orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry, sendingKeys);
+                config.get(TransportKeys.RATE_CAP).orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry, sendingKeys, scheduler);
         return transport().connect(receiver, Migrations.replyHandler(sender)).thenApply(session -> {
             Migrations.bind(sender, session);
             return sender;

@@ -26,6 +26,8 @@ final class FramePipe implements FrameSink, PayloadSource {
     private final Condition notFull = lock.newCondition();
     private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
     private long queuedBytes;
+    /** Every byte ever put in (header, prefixes, frames, end marker): the transfer's length once finished. */
+    private long totalBytes;
     private boolean finished;
     private Throwable failure;
     /** Nanoseconds the encoder spent waiting for room: the link, not the codec, was the bottleneck then. */
@@ -35,6 +37,17 @@ final class FramePipe implements FrameSink, PayloadSource {
         this.capacityBytes = capacityBytes;
         queue.add(header);
         queuedBytes = header.remaining();
+        totalBytes = queuedBytes;
+    }
+
+    /** The transfer's total length once the encoder finished without failure, else -1. */
+    long finishedLength() {
+        lock.lock();
+        try {
+            return finished && failure == null ? totalBytes : -1;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Encoder side: one frame (borrowed; copied here). Blocks while the pipe is full. */
@@ -62,6 +75,7 @@ final class FramePipe implements FrameSink, PayloadSource {
             }
             queue.add(ByteBuffer.allocate(4));
             queuedBytes += 4;
+            totalBytes += 4;
             finished = true;
             notEmpty.signalAll();
         } finally {
@@ -105,6 +119,7 @@ final class FramePipe implements FrameSink, PayloadSource {
                 queue.add(then);
             }
             queuedBytes += bytes;
+            totalBytes += bytes;
             notEmpty.signalAll();
         } finally {
             lock.unlock();

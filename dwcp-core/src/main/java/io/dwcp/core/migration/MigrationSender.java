@@ -36,6 +36,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -57,6 +59,7 @@ public final class MigrationSender implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MigrationSender.class);
     /** Encoded bytes buffered between the codec and the transport (pipelining without unbounded memory). */
     private static final long PIPE_CAPACITY_BYTES = 32L << 20;
+    static final long PROGRESS_INTERVAL_MS = 100;
 
     private final StateCodec codec;
     /** The configured tier pin, or null to use the tier the transport measured for the session. */
@@ -73,14 +76,17 @@ public final class MigrationSender implements AutoCloseable {
     /** This sender's rounds whose work has not stopped: the internal futures, and what the callers hold. */
     private final Set<CompletableFuture<RoundReport>> running = ConcurrentHashMap.newKeySet();
     private final Set<RoundFuture> rounds = ConcurrentHashMap.newKeySet();
+    /** The manager's scheduler: progress ticks. */
+    private final ScheduledExecutorService scheduler;
     private volatile Session session;
     private final LinkRateEstimator linkRate;
     private volatile ProgressListener progress = ProgressListener.NONE;
     private int nextRound;
 
     MigrationSender(StateCodec codec, Tier pinnedTier, DataRate rateCap, Duration replyTimeout, MeterRegistry registry,
-                    Set<String> keysInFlight) {
+                    Set<String> keysInFlight, ScheduledExecutorService scheduler) {
         this.codec = codec;
+        this.scheduler = scheduler;
         this.keysInFlight = keysInFlight;
         this.pinnedTier = pinnedTier;
         this.linkRate = new LinkRateEstimator(rateCap);
@@ -98,8 +104,10 @@ public final class MigrationSender implements AutoCloseable {
     }
 
     /**
-     * Receives progress of each round: state bytes encoded so far (encoding runs at most a bounded buffer ahead of
-     * the link, so this tracks what was sent) and the round's total state bytes.
+     * Receives progress of each round as the receiver acknowledges it, about every {@value #PROGRESS_INTERVAL_MS} ms
+     * while the round runs: the round transfer's bytes the receiver acknowledged so far, and its total length once the
+     * encoder has produced all of it (-1 before: a round is streamed while it is encoded). The last call of a committed
+     * round has {@code doneBytes == totalBytes}. Called on the manager's scheduler thread; must not block.
      */
     public void progress(ProgressListener listener) {
         this.progress = Objects.requireNonNull(listener, "listener");
@@ -287,7 +295,7 @@ public final class MigrationSender implements AutoCloseable {
         synchronized (linkRate) {
             planned = linkRate.planningRate(tier);
         }
-        EncodeOptions.Builder opts = EncodeOptions.builder().tier(tier).linkRate(planned).progress(progress);
+        EncodeOptions.Builder opts = EncodeOptions.builder().tier(tier).linkRate(planned);
         if (against != null) {
             opts.peerBaseline(against).dirtyPages(dirty);
         } else {
@@ -295,6 +303,10 @@ public final class MigrationSender implements AutoCloseable {
         }
         Transfer transfer = s.send(TransferRequest.of(TransferKind.MEMORY, state.key(), pipe));
         control.attach(transfer, pipe);
+        ProgressListener listener = progress;
+        ScheduledFuture<?> ticks = listener == ProgressListener.NONE ? null : scheduler.scheduleWithFixedDelay(
+                () -> report(listener, transfer.acknowledgedBytes(), pipe.finishedLength()),
+                PROGRESS_INTERVAL_MS, PROGRESS_INTERVAL_MS, TimeUnit.MILLISECONDS);
         CompletableFuture<EncodeResult> encoded = codec.encode(state, opts.build(), pipe);
         // The first failure is the cause; the other side's failure is its consequence (a receiver's abort fails the
         // pipe, so the encoder then stops with CANCELLED; an encoder failure cancels the transfer). The round reports
@@ -316,11 +328,26 @@ public final class MigrationSender implements AutoCloseable {
             }
         });
         return CompletableFuture.allOf(encoded, transfer.completion()).handle((ignored, failure) -> {
+            if (ticks != null) {
+                ticks.cancel(false);
+            }
+            if (failure == null && ticks != null) {
+                long length = pipe.finishedLength();
+                report(listener, length, length);
+            }
             if (failure != null) {
                 throw new CompletionException(cause.get() != null ? unwrap(cause.get()) : failure);
             }
             return onCommitted(s, state, round, tier, pipe, fallback, startNanos, encoded.join(), transfer.completion().join());
         });
+    }
+
+    private static void report(ProgressListener listener, long done, long total) {
+        try {
+            listener.onProgress(done, total);
+        } catch (RuntimeException e) {
+            LOG.warn("progress listener failed; ignored", e);
+        }
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -21,8 +21,9 @@ public final class Migrations {
      * {@code keysInFlight} is shared by every sender of one codec: a key in it has a round running.
      */
     public static MigrationSender sender(StateCodec codec, Tier pinnedTier, io.dwcp.core.DataRate rateCap, Duration replyTimeout,
-                                         MeterRegistry registry, java.util.Set<String> keysInFlight) {
-        return new MigrationSender(codec, pinnedTier, rateCap, replyTimeout, registry, keysInFlight);
+                                         MeterRegistry registry, java.util.Set<String> keysInFlight,
+                                         java.util.concurrent.ScheduledExecutorService scheduler) {
+        return new MigrationSender(codec, pinnedTier, rateCap, replyTimeout, registry, keysInFlight, scheduler);
     }
 
     /** The handler a sender's session must be opened with, to receive baseline replies. */
