@@ -362,6 +362,11 @@ public final class AmstTransport implements Transport {
                 return Accepted.refuse(ErrorCode.LIMIT_EXCEEDED, "this listener already holds " + settings.maxSessions
                         + " sessions (dwcp.transport.max-sessions)");
             }
+            long fromPeer = serverSessions.values().stream().filter(x -> peer.equals(x.peerIdentity)).count();
+            if (fromPeer >= settings.maxSessionsPerPeer) {
+                return Accepted.refuse(ErrorCode.LIMIT_EXCEEDED, "this listener already holds " + fromPeer + " sessions of "
+                        + peer + " (dwcp.transport.max-sessions-per-peer = " + settings.maxSessionsPerPeer + ")");
+            }
             byte[] token = new byte[16];
             random.nextBytes(token);
             AmstSession s = new AmstSession(this, AmstSession.Role.SERVER, h.sessionId(), token, handler,

@@ -42,6 +42,7 @@ final class Settings {
     final Optional<String> tlsPrivateKey;
     final Optional<String> tlsTrustedCa;
     final int maxSessions;
+    final int maxSessionsPerPeer;
     final int maxFramePayloadBytes;
     final Duration localMaxRtt;
     final Duration regionalMaxRtt;
@@ -73,6 +74,7 @@ final class Settings {
         tlsPrivateKey = c.get(TransportKeys.TLS_PRIVATE_KEY);
         tlsTrustedCa = c.get(TransportKeys.TLS_TRUSTED_CA);
         maxSessions = c.get(TransportKeys.MAX_SESSIONS);
+        maxSessionsPerPeer = c.get(TransportKeys.MAX_SESSIONS_PER_PEER);
         maxFramePayloadBytes = (int) Math.min(Integer.MAX_VALUE - 64, c.get(TransportKeys.MAX_FRAME_PAYLOAD).bytes());
         localMaxRtt = c.get(CoreKeys.TIER_LOCAL_MAX_RTT);
         regionalMaxRtt = c.get(CoreKeys.TIER_REGIONAL_MAX_RTT);
