@@ -40,6 +40,11 @@ class PredictorWiringTest {
         }
 
         @Override
+        public Forecast advice(String peer) {
+            return forecast(peer);
+        }
+
+        @Override
         public Duration horizon() {
             return Duration.ofSeconds(30);
         }

@@ -22,6 +22,13 @@ public interface BandwidthPredictor extends Component {
     /** Forecast of the mean goodput over the configured short horizon; unknown when the path has too few samples. */
     Forecast shortForecast(String peer);
 
+    /**
+     * The forecast over the configured horizon when consumers may act on it: known, and with confidence at least
+     * {@code dwcp.prediction.min-confidence}; otherwise (and when disabled) an unknown forecast. Consumers use this
+     * as advice; their own measurement stays the authority.
+     */
+    Forecast advice(String peer);
+
     /** The configured horizon of {@link #forecast(String)}. */
     Duration horizon();
 
