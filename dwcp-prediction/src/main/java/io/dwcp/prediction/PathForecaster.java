@@ -11,7 +11,7 @@ import java.util.Arrays;
  * {@code min(1, |forecast − actual| ÷ actual)} then enters a sliding window of the last W matches (W = history
  * window ÷ sample interval). The auto forecast blends the models with weights {@code exp(−(e_m − e_min) ÷ T)}, so a
  * model clearly worse than the best recently gets almost no weight and near-ties share it; the output is the blend
- * times {@link #AUTO_SHRINK} (0.95). The band comes from the blend's own matched residuals
+ * lowered in proportion to the band's relative width ({@link #AUTO_SHRINK}). The band comes from the blend's own matched residuals
  * {@code (actual − blend) ÷ level}, level being a slow EWMA of the path (α = 0.02) so that the residuals of a
  * 1 Mbit/s and a 1 Gbit/s path share one histogram: P10/P90 = blend + level × the empirical low/high quantiles of the
  * last W residuals. This is the path's own recent error, not an assumed distribution. Before {@code min-matched}
@@ -37,12 +37,13 @@ final class PathForecaster {
     /** Softmax temperature of the auto blend, in units of mean error (tuned on the development traces). */
     static final double AUTO_TEMPERATURE = 0.05;
     /**
-     * The auto forecast is the blend times this factor. The scored error is relative to the actual mean, so
-     * over-forecasting a dip costs more than under-forecasting a peak by the same amount; a slightly low forecast
-     * scores better. Tuned on the development subset (0.85–1.0 tried); a per-path factor fitted to the path's own
-     * recent matches was also tried and scored worse out of sample, so it is not used.
+     * The auto forecast is {@code blend × (1 − AUTO_SHRINK × min(2, (P90 − P10) ÷ blend))}. The scored error is
+     * relative to the actual mean, so over-forecasting a dip costs more than under-forecasting a peak by the same
+     * amount, and the more uncertain the path the lower the best forecast; a path without error (a constant rate)
+     * keeps the blend exactly. Tuned on the development subset (0.03–0.08 tried). A per-path factor fitted to the
+     * path's own recent matches was also tried and scored worse out of sample, so it is not used.
      */
-    static final double AUTO_SHRINK = 0.95;
+    static final double AUTO_SHRINK = 0.04;
     static final double RESIDUAL_RANGE = 8;
     static final double RESIDUAL_BIN = 0.02;
     /** Smoothing of the path level that scales residuals. */
@@ -263,7 +264,6 @@ final class PathForecaster {
             return;
         }
         boolean own = residuals.size() >= settings.minMatched();
-        double output = scaled ? blend * AUTO_SHRINK : blend;
         pendingLevel[row] = level;
         double lo;
         double hi;
@@ -280,6 +280,10 @@ final class PathForecaster {
             Arrays.sort(scratch, 0, n);
             lo = quantileOfSorted(scratch, n, settings.lowQuantile());
             hi = quantileOfSorted(scratch, n, settings.highQuantile());
+        }
+        double output = blend;
+        if (scaled && blend > 0) {
+            output = blend * (1 - AUTO_SHRINK * Math.min(2, Math.max(0, hi - lo) / blend));
         }
         mean = output;
         low = Math.max(0, Math.min(lo, output));
