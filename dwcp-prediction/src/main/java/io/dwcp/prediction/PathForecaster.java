@@ -137,7 +137,8 @@ final class PathForecaster {
         this.pendingLow = new double[horizonSamples + 1];
         this.errors = new double[w * modelCount];
         this.errorSums = new double[modelCount];
-        this.residuals = new SlidingHistogram(-RESIDUAL_RANGE, RESIDUAL_RANGE, RESIDUAL_BIN, w);
+        // A bin centred on 0, so that a path without error has a zero-width band.
+        this.residuals = new SlidingHistogram(-RESIDUAL_RANGE - RESIDUAL_BIN / 2, RESIDUAL_RANGE + RESIDUAL_BIN / 2, RESIDUAL_BIN, w);
         this.pendingLevel = new double[horizonSamples + 1];
         this.matchAbsError = new double[w];
         this.matchActual = new double[w];

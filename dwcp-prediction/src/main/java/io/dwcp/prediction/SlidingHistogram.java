@@ -2,9 +2,10 @@ package io.dwcp.prediction;
 
 /**
  * The last {@code capacity} values of a quantity as a fixed-bin histogram over [min, max] (values outside are clamped
- * to the end bins): empirical quantiles and weighted sums in O(bins), without sorting or allocation.
+ * to the end bins): empirical quantiles in O(bins), without sorting or allocation.
  *
- * <p>A quantile is interpolated linearly inside its bin, so it is exact to within one bin width.
+ * <p>A quantile is the centre of the bin it falls in, so it is exact to within half a bin width, and exact for a
+ * value that sits on a bin centre (callers centre a bin on 0, so a path without error gets a zero-width band).
  *
  * <p>Confined to the path's thread.
  */
@@ -65,22 +66,22 @@ final class SlidingHistogram {
             for (int b = lowestBin; b <= highestBin; b++) {
                 int c = counts[b];
                 if (c > 0 && cumulative + c >= target) {
-                    return min + binWidth * (b + (target - cumulative) / c);
+                    return center(b);
                 }
                 cumulative += c;
             }
-            return min + binWidth * (highestBin + 1);
+            return center(highestBin);
         }
         double fromTop = size - target;
         double cumulative = 0;
         for (int b = highestBin; b >= lowestBin; b--) {
             int c = counts[b];
             if (c > 0 && cumulative + c >= fromTop) {
-                return min + binWidth * (b + 1 - (fromTop - cumulative) / c);
+                return center(b);
             }
             cumulative += c;
         }
-        return min + binWidth * lowestBin;
+        return center(lowestBin);
     }
 
     /** Lowest and highest non-empty bins, after old values left. */
@@ -91,22 +92,6 @@ final class SlidingHistogram {
         while (highestBin >= lowestBin && counts[highestBin] == 0) {
             highestBin--;
         }
-    }
-
-    /** First non-empty bin (after {@link #quantile} or {@link #lowBin()} trimmed the range). */
-    int lowBin() {
-        trimRange();
-        return lowestBin;
-    }
-
-    /** Last non-empty bin. */
-    int highBin() {
-        trimRange();
-        return highestBin;
-    }
-
-    int count(int bin) {
-        return counts[bin];
     }
 
     double center(int bin) {
