@@ -239,13 +239,18 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
             gauge("dwcp.pba.forecast", ps, s -> rate(s.longForecast, 0), "peer", peer, "horizon", h, "quantile", "mean");
             gauge("dwcp.pba.forecast", ps, s -> rate(s.longForecast, 1), "peer", peer, "horizon", h, "quantile", "p10");
             gauge("dwcp.pba.forecast", ps, s -> rate(s.longForecast, 2), "peer", peer, "horizon", h, "quantile", "p90");
-            gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 0), "peer", peer, "horizon", sh, "quantile", "mean");
-            gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 1), "peer", peer, "horizon", sh, "quantile", "p10");
-            gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 2), "peer", peer, "horizon", sh, "quantile", "p90");
+            boolean twoHorizons = !sh.equals(h);
+            if (twoHorizons) {
+                gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 0), "peer", peer, "horizon", sh, "quantile", "mean");
+                gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 1), "peer", peer, "horizon", sh, "quantile", "p10");
+                gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 2), "peer", peer, "horizon", sh, "quantile", "p90");
+            }
             gauge("dwcp.pba.confidence", ps, s -> forecast(s.peer).confidence(), "peer", peer);
             gauge("dwcp.pba.within.tolerance", ps, s -> s.read(true, PathForecaster::confidence), "peer", peer);
             gauge("dwcp.pba.accuracy", ps, s -> s.read(true, PathForecaster::accuracy), "peer", peer, "horizon", h);
-            gauge("dwcp.pba.accuracy", ps, s -> s.read(false, PathForecaster::accuracy), "peer", peer, "horizon", sh);
+            if (twoHorizons) {
+                gauge("dwcp.pba.accuracy", ps, s -> s.read(false, PathForecaster::accuracy), "peer", peer, "horizon", sh);
+            }
             gauge("dwcp.pba.p10.miss.ratio", ps, s -> s.read(true, PathForecaster::lowMissRatio), "peer", peer);
         }
     }
