@@ -111,6 +111,7 @@ public final class DwcpManager implements AutoCloseable {
                 TransportProvider::name, TransportProvider::priority);
         StateCodecProvider cp = b.codecProvider != null ? b.codecProvider : discover(StateCodecProvider.class, loader,
                 StateCodecProvider::name, StateCodecProvider::priority);
+        this.pathMonitor = new PathMonitor(clock, PATH_HISTORY_PER_PEER, PATH_MAX_PEERS);
         List<ManagedComponent> list = new ArrayList<>();
         Context transportContext = new Context();
         this.transport = tp == null ? null : tp.create(transportContext);
@@ -122,7 +123,6 @@ public final class DwcpManager implements AutoCloseable {
         if (codec != null) {
             list.add(codecContext.bind(new ManagedComponent(codec)));
         }
-        this.pathMonitor = new PathMonitor(clock, PATH_HISTORY_PER_PEER, PATH_MAX_PEERS);
         PredictorProvider pp = b.predictorProvider != null ? b.predictorProvider : discover(PredictorProvider.class, loader,
                 PredictorProvider::name, PredictorProvider::priority);
         Context predictorContext = new Context();
@@ -501,6 +501,11 @@ public final class DwcpManager implements AutoCloseable {
         @Override
         public int workerThreads() {
             return config.get(CoreKeys.CPU_MAX_THREADS);
+        }
+
+        @Override
+        public Optional<PathMonitor> pathMonitor() {
+            return Optional.of(DwcpManager.this.pathMonitor);
         }
 
         @Override

@@ -28,6 +28,15 @@ public interface ComponentContext {
     void reportFailure(Throwable cause);
 
     /**
+     * The path monitor where a component records what it measured on each peer's path (the transport's goodput,
+     * RTT and loss per controller period) and where the predictor reads it; empty when the component runs outside a
+     * {@code DwcpManager} and nobody reads the samples.
+     */
+    default java.util.Optional<io.dwcp.core.path.PathMonitor> pathMonitor() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * A context for running one component outside a {@code DwcpManager} (command-line tools, benchmarks): the system
      * UTC clock, and run-time failures logged at ERROR (nothing restarts the component).
      */
