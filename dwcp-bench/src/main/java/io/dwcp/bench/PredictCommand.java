@@ -2,6 +2,7 @@ package io.dwcp.bench;
 
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.config.PredictionKeys;
+import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.config.ValueType;
 import io.dwcp.core.path.PathMonitor;
 import io.dwcp.core.path.PathSample;
@@ -72,7 +73,9 @@ final class PredictCommand implements DwcpCli.Command {
                 .set(PredictionKeys.PREDICTOR, predictor)
                 .set(PredictionKeys.HORIZON, horizon)
                 .set(PredictionKeys.SHORT_HORIZON, horizon.compareTo(Duration.ofSeconds(5)) < 0 ? horizon : Duration.ofSeconds(5))
+                // The traces are on a 1 s grid: one sample per second, as a transport ticking every second records.
                 .set(PredictionKeys.SAMPLE_INTERVAL, Duration.ofSeconds(1))
+                .set(TransportKeys.ADJUST_INTERVAL, Duration.ofSeconds(1))
                 .set(PredictionKeys.UPDATE_INTERVAL, Duration.ofSeconds(1));
         if (a.get("history") != null) {
             cb.set(PredictionKeys.HISTORY_WINDOW, ValueType.DURATION.parse(a.get("history")));

@@ -41,7 +41,8 @@ class PredictCommandTest {
     void theLibrarysEwmaReplaysExactlyAsTheEvaluatorsBaseline() throws Exception {
         PredictCommand.Trace trace = PredictCommand.readTrace(TRACES.resolve("nyumets_bus62_2-head.tsv"));
         DwcpConfig config = DwcpConfig.builder().set(PredictionKeys.PREDICTOR, "ewma")
-                .set(PredictionKeys.MIN_SAMPLES, 1)
+                .set(PredictionKeys.MIN_SAMPLES, 1).set(PredictionKeys.SAMPLE_INTERVAL, Duration.ofSeconds(1))
+                .set("dwcp.transport.adjust-interval", "1s")
                 .set(PredictionKeys.UPDATE_INTERVAL, Duration.ofSeconds(1)).build();
         double[][] replay = PredictCommand.replay(trace, config);
         double[] baseline = ForecastScore.pointForecasts(trace.mbps(), "ewma0.05");

@@ -51,6 +51,7 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
     static final int MAX_PATHS = 1024;
 
     private final PredictionSettings settings;
+    private final ComponentContext context;
     private final PathMonitor monitor;
     private final MeterRegistry registry;
     private final Clock clock;
@@ -63,6 +64,7 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
     private volatile Timer computeTime;
 
     PbaPredictor(ComponentContext context, PathMonitor monitor, ForecastModelFactory plugin) {
+        this.context = context;
         this.settings = PredictionSettings.from(context.config());
         this.monitor = Objects.requireNonNull(monitor, "monitor");
         this.registry = context.meterRegistry();
@@ -88,6 +90,12 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
             throw new DwcpException(ErrorCode.INVALID_CONFIG, "dwcp.prediction.predictor = plugin, but no "
                     + "io.dwcp.prediction.ForecastModelFactory is on the class path: register one in META-INF/services "
                     + "or set dwcp.prediction.predictor = auto");
+        }
+        Duration transportPeriod = context.config().get(io.dwcp.core.config.TransportKeys.ADJUST_INTERVAL);
+        if (!transportPeriod.equals(settings.sampleInterval())) {
+            LOG.warn("dwcp.prediction.sample-interval ({}) differs from dwcp.transport.adjust-interval ({}), the period "
+                    + "of the transport's goodput samples: horizons are counted in samples, so transport-fed forecasts "
+                    + "cover a different window than configured; set them equal", settings.sampleInterval(), transportPeriod);
         }
         registerMeters();
         paths.clear();

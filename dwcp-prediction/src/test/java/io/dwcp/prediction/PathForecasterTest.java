@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Laws of the per-path engine: exactness on constant paths, calibrated bands, invariants, plug-in bypass. */
 class PathForecasterTest {
     static PredictionSettings settings(String predictor) {
-        return PredictionSettings.from(DwcpConfig.builder().set(PredictionKeys.PREDICTOR, predictor).build());
+        return PredictionSettings.from(DwcpConfig.builder().set(PredictionKeys.PREDICTOR, predictor)
+                .set(PredictionKeys.SAMPLE_INTERVAL, java.time.Duration.ofSeconds(1)).build());
     }
 
     @ParameterizedTest

@@ -56,8 +56,14 @@ class PbaPredictorTest {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     DwcpManager manager;
 
-    DwcpManager start(DwcpConfig config) {
-        manager = DwcpManager.builder().config(config).clock(clock).meterRegistry(registry).build();
+    /** One-second samples, as {@link #feed} records them. */
+    static DwcpConfig.Builder oneSecond() {
+        return DwcpConfig.builder().set(PredictionKeys.SAMPLE_INTERVAL, Duration.ofSeconds(1))
+                .set("dwcp.transport.adjust-interval", "1s");
+    }
+
+    DwcpManager start(DwcpConfig.Builder config) {
+        manager = DwcpManager.builder().config(config.build()).clock(clock).meterRegistry(registry).build();
         manager.start();
         return manager;
     }
@@ -78,7 +84,7 @@ class PbaPredictorTest {
 
     @Test
     void theManagerDiscoversPbaAndStartsItWithTheOtherComponents() {
-        start(DwcpConfig.defaults());
+        start(oneSecond());
         BandwidthPredictor p = manager.predictor().orElseThrow();
         assertInstanceOf(PbaPredictor.class, p);
         assertTrue(manager.componentNames().contains("prediction"));
@@ -87,7 +93,7 @@ class PbaPredictorTest {
 
     @Test
     void aPathFedAConstantRateIsForecastAtThatRateWithConfidence() {
-        start(DwcpConfig.defaults());
+        start(oneSecond());
         feed("peer-a", 121, 2e8);
         Forecast f = manager.predictor().orElseThrow().forecast("peer-a");
         assertTrue(f.isKnown());
@@ -107,7 +113,7 @@ class PbaPredictorTest {
 
     @Test
     void anUnknownOrYoungPathIsUnknownWithConfidenceZeroNotAnException() {
-        start(DwcpConfig.defaults());
+        start(oneSecond());
         BandwidthPredictor p = manager.predictor().orElseThrow();
         Forecast unknown = p.forecast("nobody");
         assertFalse(unknown.isKnown());
@@ -121,7 +127,7 @@ class PbaPredictorTest {
 
     @Test
     void badSamplesAreRejectedCountedAndNeverReachTheModel() {
-        start(DwcpConfig.defaults());
+        start(oneSecond());
         PathMonitor monitor = manager.pathMonitor();
         feed("peer-a", 21, 1e6);
         assertEquals(PathMonitor.Rejection.NO_VALUE, monitor.record(PathSample.goodput("peer-a", clock.now, PathSample.Source.TRANSPORT, Double.NaN)));
@@ -139,7 +145,7 @@ class PbaPredictorTest {
 
     @Test
     void confidenceDecaysToZeroAsTheNewestSampleAgesPastTheHorizon() {
-        start(DwcpConfig.builder().set(PredictionKeys.UPDATE_INTERVAL, Duration.ofSeconds(1)).build());
+        start(oneSecond().set(PredictionKeys.UPDATE_INTERVAL, Duration.ofSeconds(1)));
         feed("peer-a", 100, 1e7);
         BandwidthPredictor p = manager.predictor().orElseThrow();
         assertEquals(1.0, p.forecast("peer-a").confidence(), 1e-9);
@@ -152,7 +158,7 @@ class PbaPredictorTest {
 
     @Test
     void forecastsArePublishedOncePerUpdateInterval() {
-        start(DwcpConfig.defaults());
+        start(oneSecond());
         feed("peer-a", 21, 1e6);
         Forecast first = manager.predictor().orElseThrow().forecast("peer-a");
         assertEquals(T0.plusSeconds(21), first.madeAt());
@@ -164,7 +170,7 @@ class PbaPredictorTest {
 
     @Test
     void disabledPredictionAnswersUnknownAndRegistersNothing() {
-        start(DwcpConfig.builder().set(PredictionKeys.ENABLED, false).build());
+        start(oneSecond().set(PredictionKeys.ENABLED, false));
         feed("peer-a", 50, 1e6);
         BandwidthPredictor p = manager.predictor().orElseThrow();
         assertFalse(p.enabled());
@@ -184,7 +190,7 @@ class PbaPredictorTest {
 
     @Test
     void stopRemovesMetersAndUnsubscribes() {
-        start(DwcpConfig.defaults());
+        start(oneSecond());
         feed("peer-a", 20, 1e6);
         assertNotNull(registry.find("dwcp.pba.confidence").gauge());
         manager.stop();

@@ -30,9 +30,9 @@ public final class PredictionKeys {
                     + "previous one; ≤ horizon.").build();
 
     public static final ConfigKey<Duration> SAMPLE_INTERVAL = Ranges.durations(
-            ConfigKey.builder("dwcp.prediction.sample-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(1)), "100ms", "1m")
-            .description("Interval of the goodput samples the transport records; horizons are counted in samples of "
-                    + "this length; ≤ short-horizon.").build();
+            ConfigKey.builder("dwcp.prediction.sample-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(5)), "100ms", "1m")
+            .description("Interval of the goodput samples: the transport records one per busy dwcp.transport.adjust-interval "
+                    + "(5s), so keep the two equal; horizons are counted in samples of this length; ≤ short-horizon.").build();
 
     public static final ConfigKey<Duration> HISTORY_WINDOW = Ranges.durations(
             ConfigKey.builder("dwcp.prediction.history-window", ValueType.DURATION).defaultValue(Duration.ofMinutes(5)), "5s", "24h")
