@@ -10,7 +10,6 @@ import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Forecast;
 import io.dwcp.prediction.PbaProvider;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.BufferedWriter;
@@ -18,11 +17,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -189,33 +185,7 @@ final class PredictCommand implements DwcpCli.Command {
         }
         ReplayClock clock = new ReplayClock(Instant.EPOCH.plusSeconds(trace.t0));
         PathMonitor monitor = new PathMonitor(clock, 1, 1);
-        MeterRegistry registry = new SimpleMeterRegistry();
-        ComponentContext context = new ComponentContext() {
-            @Override
-            public DwcpConfig config() {
-                return config;
-            }
-
-            @Override
-            public MeterRegistry meterRegistry() {
-                return registry;
-            }
-
-            @Override
-            public Clock clock() {
-                return clock;
-            }
-
-            @Override
-            public int workerThreads() {
-                return 1;
-            }
-
-            @Override
-            public void reportFailure(Throwable cause) {
-                throw new IllegalStateException("the predictor failed during replay", cause);
-            }
-        };
+        ComponentContext context = ComponentContext.standalone(config, new SimpleMeterRegistry(), 1, clock);
         BandwidthPredictor predictor = new PbaProvider().create(context, monitor);
         try {
             predictor.start();
@@ -228,7 +198,7 @@ final class PredictCommand implements DwcpCli.Command {
                 }
                 if (i < n) {
                     Instant end = Instant.EPOCH.plusSeconds(trace.t0 + i + 1);
-                    clock.now = end;
+                    clock.set(end);
                     PathMonitor.Rejection r = monitor.record(
                             PathSample.goodput("trace", end, PathSample.Source.REPLAY, trace.mbps[i] * 1e6));
                     if (r != null) {
@@ -321,29 +291,5 @@ final class PredictCommand implements DwcpCli.Command {
             }
         }
         return m;
-    }
-
-    /** A clock the replay moves to each sample's time, so forecast ages are trace time. */
-    private static final class ReplayClock extends Clock {
-        volatile Instant now;
-
-        ReplayClock(Instant start) {
-            this.now = start;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException("the replay clock is UTC only");
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

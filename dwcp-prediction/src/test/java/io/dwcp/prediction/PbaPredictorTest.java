@@ -10,15 +10,13 @@ import io.dwcp.core.path.PathSample;
 import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.Forecast;
 import io.dwcp.core.spi.Health;
+import io.dwcp.core.testing.ManualClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -32,27 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PbaPredictorTest {
     static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
-    /** A clock the test moves. */
-    static final class MovingClock extends Clock {
-        volatile Instant now = T0;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
-    final MovingClock clock = new MovingClock();
+    final ManualClock clock = new ManualClock(T0);
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     DwcpManager manager;
 
@@ -77,8 +55,8 @@ class PbaPredictorTest {
 
     void feed(String peer, int seconds, double bitsPerSecond) {
         for (int i = 0; i < seconds; i++) {
-            clock.now = clock.now.plusSeconds(1);
-            assertNull(manager.pathMonitor().record(PathSample.goodput(peer, clock.now, PathSample.Source.TRANSPORT, bitsPerSecond)));
+            clock.advance(Duration.ofSeconds(1));
+            assertNull(manager.pathMonitor().record(PathSample.goodput(peer, clock.instant(), PathSample.Source.TRANSPORT, bitsPerSecond)));
         }
     }
 
@@ -130,11 +108,11 @@ class PbaPredictorTest {
         start(oneSecond());
         PathMonitor monitor = manager.pathMonitor();
         feed("peer-a", 21, 1e6);
-        assertEquals(PathMonitor.Rejection.NO_VALUE, monitor.record(PathSample.goodput("peer-a", clock.now, PathSample.Source.TRANSPORT, Double.NaN)));
-        assertEquals(PathMonitor.Rejection.OUT_OF_RANGE, monitor.record(PathSample.goodput("peer-a", clock.now, PathSample.Source.TRANSPORT, -5)));
-        assertEquals(PathMonitor.Rejection.NOT_FINITE, monitor.record(PathSample.goodput("peer-a", clock.now, PathSample.Source.TRANSPORT, Double.POSITIVE_INFINITY)));
+        assertEquals(PathMonitor.Rejection.NO_VALUE, monitor.record(PathSample.goodput("peer-a", clock.instant(), PathSample.Source.TRANSPORT, Double.NaN)));
+        assertEquals(PathMonitor.Rejection.OUT_OF_RANGE, monitor.record(PathSample.goodput("peer-a", clock.instant(), PathSample.Source.TRANSPORT, -5)));
+        assertEquals(PathMonitor.Rejection.NOT_FINITE, monitor.record(PathSample.goodput("peer-a", clock.instant(), PathSample.Source.TRANSPORT, Double.POSITIVE_INFINITY)));
         assertEquals(PathMonitor.Rejection.OUT_OF_ORDER, monitor.record(PathSample.goodput("peer-a", T0, PathSample.Source.TRANSPORT, 1e6)));
-        assertEquals(PathMonitor.Rejection.FUTURE, monitor.record(PathSample.goodput("peer-a", clock.now.plusSeconds(60), PathSample.Source.TRANSPORT, 1e6)));
+        assertEquals(PathMonitor.Rejection.FUTURE, monitor.record(PathSample.goodput("peer-a", clock.instant().plusSeconds(60), PathSample.Source.TRANSPORT, 1e6)));
         Forecast f = manager.predictor().orElseThrow().forecast("peer-a");
         assertEquals(21, f.samples());
         assertEquals(1e6, f.meanBitsPerSecond(), 1e-3);
@@ -149,10 +127,10 @@ class PbaPredictorTest {
         feed("peer-a", 100, 1e7);
         BandwidthPredictor p = manager.predictor().orElseThrow();
         assertEquals(1.0, p.forecast("peer-a").confidence(), 1e-9);
-        clock.now = clock.now.plusSeconds(15);
+        clock.advance(Duration.ofSeconds(15));
         assertEquals(0.5, p.forecast("peer-a").confidence(), 1e-9);
         assertFalse(p.advice("peer-a").isKnown(), "0.5 is below min-confidence 0.6");
-        clock.now = clock.now.plusSeconds(60);
+        clock.advance(Duration.ofSeconds(60));
         assertEquals(0, p.forecast("peer-a").confidence());
     }
 
@@ -196,8 +174,8 @@ class PbaPredictorTest {
         manager.stop();
         assertNull(registry.find("dwcp.pba.confidence").gauge());
         assertNull(registry.find("dwcp.pba.samples").counter());
-        clock.now = clock.now.plusSeconds(1);
-        manager.pathMonitor().record(PathSample.goodput("peer-a", clock.now, PathSample.Source.TRANSPORT, 1e6));
+        clock.advance(Duration.ofSeconds(1));
+        manager.pathMonitor().record(PathSample.goodput("peer-a", clock.instant(), PathSample.Source.TRANSPORT, 1e6));
         assertFalse(manager.predictor().orElseThrow().forecast("peer-a").isKnown());
     }
 }

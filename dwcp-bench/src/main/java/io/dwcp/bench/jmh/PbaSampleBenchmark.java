@@ -1,5 +1,6 @@
 package io.dwcp.bench.jmh;
 
+import io.dwcp.bench.ReplayClock;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.config.PredictionKeys;
 import io.dwcp.core.config.TransportKeys;
@@ -21,11 +22,8 @@ import org.openjdk.jmh.annotations.TearDown;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -51,30 +49,10 @@ public class PbaSampleBenchmark extends MicroBenchmark {
     private double[] bitsPerSecond;
     private int next;
     private Instant time;
-    private final MovingClock clock = new MovingClock();
+    private final ReplayClock clock = new ReplayClock(Instant.EPOCH);
     private PathMonitor monitor;
     private BandwidthPredictor pba;
     private double ewma;
-
-    /** A clock the benchmark moves with the samples. */
-    static final class MovingClock extends Clock {
-        Instant now = Instant.EPOCH;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -93,33 +71,7 @@ public class PbaSampleBenchmark extends MicroBenchmark {
                 .set(PredictionKeys.UPDATE_INTERVAL, Duration.ofSeconds(1))
                 .set(TransportKeys.ADJUST_INTERVAL, Duration.ofSeconds(1)).build();
         monitor = new PathMonitor(clock, 1, 1);
-        ComponentContext base = ComponentContext.standalone(config, new SimpleMeterRegistry(), 1);
-        ComponentContext context = new ComponentContext() {
-            @Override
-            public DwcpConfig config() {
-                return config;
-            }
-
-            @Override
-            public io.micrometer.core.instrument.MeterRegistry meterRegistry() {
-                return base.meterRegistry();
-            }
-
-            @Override
-            public Clock clock() {
-                return clock;
-            }
-
-            @Override
-            public int workerThreads() {
-                return 1;
-            }
-
-            @Override
-            public void reportFailure(Throwable cause) {
-                base.reportFailure(cause);
-            }
-        };
+        ComponentContext context = ComponentContext.standalone(config, new SimpleMeterRegistry(), 1, clock);
         pba = new PbaProvider().create(context, monitor);
         pba.start();
         time = Instant.EPOCH;
@@ -140,7 +92,7 @@ public class PbaSampleBenchmark extends MicroBenchmark {
         double v = bitsPerSecond[next];
         next = next + 1 == bitsPerSecond.length ? 0 : next + 1;
         time = time.plusSeconds(1);
-        clock.now = time;
+        clock.set(time);
         monitor.record(PathSample.goodput("peer", time, PathSample.Source.TRANSPORT, v));
         return pba.forecast("peer");
     }

@@ -41,7 +41,16 @@ public interface ComponentContext {
      * UTC clock, and run-time failures logged at ERROR (nothing restarts the component).
      */
     static ComponentContext standalone(DwcpConfig config, MeterRegistry registry, int workerThreads) {
+        return standalone(config, registry, workerThreads, Clock.systemUTC());
+    }
+
+    /**
+     * A standalone context (see {@link #standalone(DwcpConfig, MeterRegistry, int)}) whose components read
+     * {@code clock}, e.g. a replay clock that follows a recorded trace.
+     */
+    static ComponentContext standalone(DwcpConfig config, MeterRegistry registry, int workerThreads, Clock clock) {
         java.util.Objects.requireNonNull(config, "config");
+        java.util.Objects.requireNonNull(clock, "clock");
         java.util.Objects.requireNonNull(registry, "registry");
         if (workerThreads < 1) {
             throw new IllegalArgumentException("workerThreads must be >= 1, got " + workerThreads);
@@ -59,7 +68,7 @@ public interface ComponentContext {
 
             @Override
             public Clock clock() {
-                return Clock.systemUTC();
+                return clock;
             }
 
             @Override
