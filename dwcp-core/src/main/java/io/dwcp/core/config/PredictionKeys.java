@@ -8,6 +8,12 @@ public final class PredictionKeys {
     private PredictionKeys() {
     }
 
+    /**
+     * Most samples a horizon or the history window may span ({@code duration ÷ sample-interval}): bounds a path's
+     * memory (about 1 MiB per path at the limit; a few KiB with the defaults).
+     */
+    public static final int MAX_WINDOW_SAMPLES = 3600;
+
     /** Names accepted by {@link #PREDICTOR}. */
     public static final List<String> PREDICTORS = List.of("auto", "last", "ewma", "ewma-short", "harmonic", "harmonic-5",
             "holt", "ridge", "plugin");
@@ -112,6 +118,14 @@ public final class PredictionKeys {
         if (sample.compareTo(shortHorizon) > 0) {
             out.add("dwcp.prediction.sample-interval (" + ValueType.formatDuration(sample) + ") must be ≤ short-horizon ("
                     + ValueType.formatDuration(shortHorizon) + ")");
+        }
+        for (Object[] d : new Object[][] {{"horizon", horizon}, {"history-window", history}}) {
+            long samples = ((Duration) d[1]).toNanos() / Math.max(1, sample.toNanos());
+            if (samples > MAX_WINDOW_SAMPLES) {
+                out.add("dwcp.prediction." + d[0] + " (" + ValueType.formatDuration((Duration) d[1]) + ") spans " + samples
+                        + " samples of sample-interval (" + ValueType.formatDuration(sample) + "); at most "
+                        + MAX_WINDOW_SAMPLES + ": shorten it or raise sample-interval");
+            }
         }
         if (history.compareTo(horizon) < 0) {
             out.add("dwcp.prediction.history-window (" + ValueType.formatDuration(history) + ") must be ≥ horizon (" + h + ")");

@@ -30,6 +30,15 @@ class PredictionKeysTest {
     }
 
     @Test
+    void windowsOfMoreThan3600SamplesAreRefusedToBoundMemory() {
+        DwcpException e = assertThrows(DwcpException.class, () -> DwcpConfig.builder()
+                .set("dwcp.prediction.sample-interval", "100ms").set("dwcp.prediction.short-horizon", "1s")
+                .set("dwcp.prediction.history-window", "2h").build());
+        assertTrue(e.getMessage().contains("dwcp.prediction.history-window (2h) spans 72000 samples"), e.getMessage());
+        DwcpConfig.builder().set("dwcp.prediction.sample-interval", "1s").set("dwcp.prediction.history-window", "1h").build();
+    }
+
+    @Test
     void quantilesParseOnlyAnOrderedPairAroundTheMedian() {
         assertArrayEquals(new double[] {0.1, 0.9}, PredictionKeys.quantiles(" 0.1 , 0.9"));
         assertNull(PredictionKeys.quantiles("0.6, 0.9"));
