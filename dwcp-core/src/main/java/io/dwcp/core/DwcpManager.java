@@ -8,8 +8,11 @@ import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.migration.Migrations;
 import io.dwcp.core.migration.ReceiveBuffers;
 import io.dwcp.core.migration.ReplicaFactory;
+import io.dwcp.core.path.PathMonitor;
+import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Health;
+import io.dwcp.core.spi.PredictorProvider;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateCodecProvider;
 import io.dwcp.core.spi.Transport;
@@ -45,7 +48,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The one entry point of DWCP (CORE-3): wires the providers found on the class path (or given to the builder),
- * starts them in dependency order (transport, then compression), stops them in reverse, reports health and restarts a
+ * starts them in dependency order (transport, compression, then prediction), stops them in reverse, reports health and restarts a
  * component that fails while running.
  *
  * <pre>{@code
@@ -77,10 +80,17 @@ public final class DwcpManager implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService injectedScheduler;
     private final String nodeId;
-    /** In start order: transport first, then compression (CORE-3). */
+    /** Samples per peer the path monitor keeps: one hour at the default one-second sampling. */
+    static final int PATH_HISTORY_PER_PEER = 3600;
+    /** Peers the path monitor tracks at once. */
+    static final int PATH_MAX_PEERS = 1024;
+
+    /** In start order: transport, compression, prediction (CORE-3). */
     private final List<ManagedComponent> components;
     private final Transport transport;
     private final StateCodec codec;
+    private final PathMonitor pathMonitor;
+    private final BandwidthPredictor predictor;
     private final List<Meter> meters = new ArrayList<>();
     /** State keys with a round in flight on any sender of this manager (one writer per key). */
     private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
@@ -109,6 +119,7 @@ public final class DwcpManager implements AutoCloseable {
                 TransportProvider::name, TransportProvider::priority);
         StateCodecProvider cp = b.codecProvider != null ? b.codecProvider : discover(StateCodecProvider.class, loader,
                 StateCodecProvider::name, StateCodecProvider::priority);
+        this.pathMonitor = new PathMonitor(clock, PATH_HISTORY_PER_PEER, PATH_MAX_PEERS);
         List<ManagedComponent> list = new ArrayList<>();
         Context transportContext = new Context();
         this.transport = tp == null ? null : tp.create(transportContext);
@@ -120,8 +131,16 @@ public final class DwcpManager implements AutoCloseable {
         if (codec != null) {
             list.add(codecContext.bind(new ManagedComponent(codec)));
         }
+        PredictorProvider pp = b.predictorProvider != null ? b.predictorProvider : discover(PredictorProvider.class, loader,
+                PredictorProvider::name, PredictorProvider::priority);
+        Context predictorContext = new Context();
+        this.predictor = pp == null ? null : pp.create(predictorContext, pathMonitor);
+        if (predictor != null) {
+            list.add(predictorContext.bind(new ManagedComponent(predictor)));
+        }
         this.components = Collections.unmodifiableList(list);
-        LOG.debug("DWCP manager {} wired: transport={}, codec={}", nodeId, tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name());
+        LOG.debug("DWCP manager {} wired: transport={}, codec={}, predictor={}", nodeId, tp == null ? "none" : tp.name(),
+                cp == null ? "none" : cp.name(), pp == null ? "none" : pp.name());
     }
 
     public static Builder builder() {
@@ -372,6 +391,19 @@ public final class DwcpManager implements AutoCloseable {
         return codec;
     }
 
+    /**
+     * The bandwidth predictor, when a provider was found or given. Empty means no forecasts: consumers act on
+     * measurement alone.
+     */
+    public Optional<BandwidthPredictor> predictor() {
+        return Optional.ofNullable(predictor);
+    }
+
+    /** The path monitor (CORE-6): per-peer measured samples; the transport records, the predictor reads. */
+    public PathMonitor pathMonitor() {
+        return pathMonitor;
+    }
+
     public DwcpConfig config() {
         return config;
     }
@@ -491,6 +523,11 @@ public final class DwcpManager implements AutoCloseable {
         }
 
         @Override
+        public Optional<PathMonitor> pathMonitor() {
+            return Optional.of(DwcpManager.this.pathMonitor);
+        }
+
+        @Override
         public void reportFailure(Throwable cause) {
             ManagedComponent mc = managed;
             if (mc == null) {
@@ -514,6 +551,7 @@ public final class DwcpManager implements AutoCloseable {
         private ScheduledExecutorService scheduler;
         private TransportProvider transportProvider;
         private StateCodecProvider codecProvider;
+        private PredictorProvider predictorProvider;
         private ClassLoader classLoader;
 
         private Builder() {
@@ -554,6 +592,12 @@ public final class DwcpManager implements AutoCloseable {
         /** Uses this codec instead of the one {@link ServiceLoader} finds. */
         public Builder codecProvider(StateCodecProvider provider) {
             this.codecProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Uses this bandwidth predictor instead of the one {@link ServiceLoader} finds. */
+        public Builder predictorProvider(PredictorProvider provider) {
+            this.predictorProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 

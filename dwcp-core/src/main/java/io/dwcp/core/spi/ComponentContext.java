@@ -28,11 +28,29 @@ public interface ComponentContext {
     void reportFailure(Throwable cause);
 
     /**
+     * The path monitor where a component records what it measured on each peer's path (the transport's goodput,
+     * RTT and loss per controller period) and where the predictor reads it; empty when the component runs outside a
+     * {@code DwcpManager} and nobody reads the samples.
+     */
+    default java.util.Optional<io.dwcp.core.path.PathMonitor> pathMonitor() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * A context for running one component outside a {@code DwcpManager} (command-line tools, benchmarks): the system
      * UTC clock, and run-time failures logged at ERROR (nothing restarts the component).
      */
     static ComponentContext standalone(DwcpConfig config, MeterRegistry registry, int workerThreads) {
+        return standalone(config, registry, workerThreads, Clock.systemUTC());
+    }
+
+    /**
+     * A standalone context (see {@link #standalone(DwcpConfig, MeterRegistry, int)}) whose components read
+     * {@code clock}, e.g. a replay clock that follows a recorded trace.
+     */
+    static ComponentContext standalone(DwcpConfig config, MeterRegistry registry, int workerThreads, Clock clock) {
         java.util.Objects.requireNonNull(config, "config");
+        java.util.Objects.requireNonNull(clock, "clock");
         java.util.Objects.requireNonNull(registry, "registry");
         if (workerThreads < 1) {
             throw new IllegalArgumentException("workerThreads must be >= 1, got " + workerThreads);
@@ -50,7 +68,7 @@ public interface ComponentContext {
 
             @Override
             public Clock clock() {
-                return Clock.systemUTC();
+                return clock;
             }
 
             @Override

@@ -154,6 +154,19 @@ class DwcpConfigTest {
             "dwcp.compression.dictionary.retrain-interval | 30s | 1m–7d",
             "dwcp.compression.dictionary.max-input | 2MiB | 1KiB–1MiB",
             "dwcp.compression.max-decoded-frame | 32KiB | 64KiB–1GiB",
+            "dwcp.prediction.horizon | 2h | 5s–1h",
+            "dwcp.prediction.short-horizon | 500ms | 1s–1h",
+            "dwcp.prediction.update-interval | 2h | 1s–1h",
+            "dwcp.prediction.sample-interval | 10ms | 100ms–1m",
+            "dwcp.prediction.history-window | 25h | 5s–24h",
+            "dwcp.prediction.predictor | lstm | auto, last, ewma",
+            "dwcp.prediction.ewma.alpha-long | 0 | 0.001–1",
+            "dwcp.prediction.ewma.alpha-short | 1.5 | 0.001–1",
+            "dwcp.prediction.min-samples | 0 | 1–100000",
+            "dwcp.prediction.min-matched | 0 | 1–100000",
+            "dwcp.prediction.tolerance | 0 | 0.01–1",
+            "dwcp.prediction.min-confidence | 1.1 | 0–1",
+            "dwcp.prediction.quantiles | 0.5 0.9 | 0 < low < 0.5 < high < 1",
     })
     void outOfRangeValueIsRefusedWithKeyValueSourceAndRange(String key, String value, String range) {
         DwcpException e = invalid(DwcpConfig.builder().set(key, value));

@@ -16,12 +16,20 @@ public final class TestContext implements ComponentContext {
     private final Clock clock;
     private final int workerThreads;
     private final List<Throwable> failures = new CopyOnWriteArrayList<>();
+    private final io.dwcp.core.path.PathMonitor pathMonitor;
 
     public TestContext(DwcpConfig config, MeterRegistry registry, Clock clock, int workerThreads) {
         this.config = config;
         this.registry = registry;
         this.clock = clock;
         this.workerThreads = workerThreads;
+        this.pathMonitor = new io.dwcp.core.path.PathMonitor(clock, 3600, 64);
+    }
+
+    /** A path monitor of its own, as a manager gives its components. */
+    @Override
+    public java.util.Optional<io.dwcp.core.path.PathMonitor> pathMonitor() {
+        return java.util.Optional.of(pathMonitor);
     }
 
     /** Defaults, a fresh simple registry, the system clock, 2 worker threads. */

@@ -1245,6 +1245,10 @@ final class AmstSession implements Session {
         long perStreamBdp = wasBusy && rtt != Long.MAX_VALUE ? (long) (goodput / 8 * (rtt / 1e9) / streams) : 0;
         chunkBytes = chunkSizer.next(chunkBytes, perStreamBdp, rateCap);
         double loss = sampleLossRate();
+        if (wasBusy) {
+            // CORE-6: what this period measured goes to the path monitor (tier, predictor); an idle period records nothing.
+            transport.recordPathSample(remote, goodput, rtt, loss);
+        }
         if (role == Role.CLIENT && controller != null && state == State.OPEN) {
             // A capped session is limited by its own pacer: more streams cannot help (no growth on such samples).
             boolean capped = rateCap > 0 && goodput >= 0.9 * rateCap * 8;

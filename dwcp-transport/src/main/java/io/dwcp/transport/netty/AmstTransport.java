@@ -436,6 +436,29 @@ public final class AmstTransport implements Transport {
         globalPacer.rateBytesPerSecond(cap == null ? 0 : cap.bytesPerSecond());
     }
 
+    /**
+     * Records one controller period's measurement of the path to {@code remote} in the manager's path monitor (when
+     * running under a manager): goodput, RTT when known, loss when TCP_INFO gave enough segments. Session loop; once
+     * per period, never per frame.
+     */
+    void recordPathSample(java.net.InetSocketAddress remote, double goodputBitsPerSecond, long rttNanos, double loss) {
+        if (remote == null) {
+            return;
+        }
+        context.pathMonitor().ifPresent(m -> m.record(new io.dwcp.core.path.PathSample(context.clock().instant(),
+                peerName(remote), io.dwcp.core.path.PathSample.Source.TRANSPORT, goodputBitsPerSecond,
+                rttNanos > 0 && rttNanos != Long.MAX_VALUE ? java.time.Duration.ofNanos(rttNanos) : null,
+                Double.isNaN(loss) ? Double.NaN : Math.min(1, loss), -1)));
+    }
+
+    /**
+     * The name under which a session's path is recorded in the path monitor and queried from the predictor: the
+     * remote address as {@code host:port}.
+     */
+    public static String peerName(java.net.InetSocketAddress remote) {
+        return remote.getHostString() + ":" + remote.getPort();
+    }
+
     long rateCapBytesPerSecond() {
         return rateCapBytesPerSecond;
     }

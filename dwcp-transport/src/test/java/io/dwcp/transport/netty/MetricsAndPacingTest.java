@@ -88,4 +88,27 @@ class MetricsAndPacingTest {
             assertEquals(160_000_000.0, p.clientContext.meterRegistry().get("dwcp.amst.pacing.rate").gauge().value());
         }
     }
+
+    @Test
+    void aBusyPeriodRecordsItsGoodputAndRttInThePathMonitor() throws Exception {
+        // 40 Mbit/s over 10 MB: about 2 s busy, so several 500 ms controller periods are busy from start to end.
+        try (Peers p = new Peers(b -> b.set("dwcp.transport.rate-cap", "40Mbit/s").set("dwcp.tier.pin", "local")
+                .set("dwcp.transport.adjust-interval", "500ms"))) {
+            Session s = p.connect();
+            byte[] data = LoopbackTransferTest.random(10_000_000, 33);
+            s.send(TransferRequest.of(TransferKind.MEMORY, "measured", PayloadSource.of(ByteBuffer.wrap(data))))
+                    .completion().get(30, TimeUnit.SECONDS);
+            io.dwcp.core.path.PathMonitor monitor = p.clientContext.pathMonitor().orElseThrow();
+            java.util.List<io.dwcp.core.path.PathSample> history =
+                    monitor.history(AmstTransport.peerName(p.listener.localAddress()));
+            assertTrue(!history.isEmpty(), "no sample for " + p.listener.localAddress() + "; peers " + monitor.peers());
+            for (io.dwcp.core.path.PathSample sample : history) {
+                assertEquals(io.dwcp.core.path.PathSample.Source.TRANSPORT, sample.source());
+                // Never above the cap by much (pacing burst), never invented: a measured, positive goodput.
+                assertTrue(sample.goodputBitsPerSecond() > 0 && sample.goodputBitsPerSecond() < 60e6,
+                        "goodput " + sample.goodputBitsPerSecond());
+                assertTrue(sample.hasRtt(), "the handshake measured the RTT");
+            }
+        }
+    }
 }

@@ -1,0 +1,108 @@
+package io.dwcp.bench.jmh;
+
+import io.dwcp.bench.ReplayClock;
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.config.PredictionKeys;
+import io.dwcp.core.config.TransportKeys;
+import io.dwcp.core.path.PathMonitor;
+import io.dwcp.core.path.PathSample;
+import io.dwcp.core.spi.BandwidthPredictor;
+import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.Forecast;
+import io.dwcp.prediction.PbaProvider;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Micro (BENCH-1): the cost of one goodput sample through the bandwidth predictor — recorded in the path monitor,
+ * both horizons' models updated and matched, the forecasts republished (update-interval = sample-interval = 1 s, the
+ * worst case) — and one forecast query, for one path; beside the classic baseline's cost, one EWMA update.
+ *
+ * <p>Data: a real throughput trace on a 1-second grid ({@code trace}, default
+ * {@code ../shared/data/traces/uniform/nyumets_7Train1.tsv}, 4,910 samples), replayed in a loop with time advancing
+ * one second per sample. Run: {@code java -cp dwcp-bench/target/dwcp.jar org.openjdk.jmh.Main PbaSampleBenchmark
+ * -prof gc}.
+ */
+@State(Scope.Thread)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public class PbaSampleBenchmark extends MicroBenchmark {
+    @Param({"../shared/data/traces/uniform/nyumets_7Train1.tsv"})
+    public String trace;
+
+    @Param({"auto"})
+    public String predictor;
+
+    private double[] bitsPerSecond;
+    private int next;
+    private Instant time;
+    private final ReplayClock clock = new ReplayClock(Instant.EPOCH);
+    private PathMonitor monitor;
+    private BandwidthPredictor pba;
+    private double ewma;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+        List<String> lines = Files.readAllLines(Path.of(trace));
+        bitsPerSecond = new double[lines.size()];
+        int n = 0;
+        for (String line : lines) {
+            String[] p = line.split("\t");
+            if (p.length == 2) {
+                bitsPerSecond[n++] = Double.parseDouble(p[1]) * 1e6;
+            }
+        }
+        bitsPerSecond = java.util.Arrays.copyOf(bitsPerSecond, n);
+        DwcpConfig config = DwcpConfig.builder().set(PredictionKeys.PREDICTOR, predictor)
+                .set(PredictionKeys.SAMPLE_INTERVAL, Duration.ofSeconds(1))
+                .set(PredictionKeys.UPDATE_INTERVAL, Duration.ofSeconds(1))
+                .set(TransportKeys.ADJUST_INTERVAL, Duration.ofSeconds(1)).build();
+        monitor = new PathMonitor(clock, 1, 1);
+        ComponentContext context = ComponentContext.standalone(config, new SimpleMeterRegistry(), 1, clock);
+        pba = new PbaProvider().create(context, monitor);
+        pba.start();
+        time = Instant.EPOCH;
+        // Warm the path past its windows so the measured samples take the steady-state path.
+        for (int i = 0; i < 2000; i++) {
+            sampleAndForecast();
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws Exception {
+        pba.stop();
+    }
+
+    /** One sample recorded and one forecast queried. */
+    @Benchmark
+    public Forecast sampleAndForecast() {
+        double v = bitsPerSecond[next];
+        next = next + 1 == bitsPerSecond.length ? 0 : next + 1;
+        time = time.plusSeconds(1);
+        clock.set(time);
+        monitor.record(PathSample.goodput("peer", time, PathSample.Source.TRANSPORT, v));
+        return pba.forecast("peer");
+    }
+
+    /** The classic baseline: one EWMA(0.1) update and its forecast. */
+    @Benchmark
+    public double ewmaBaseline() {
+        double v = bitsPerSecond[next];
+        next = next + 1 == bitsPerSecond.length ? 0 : next + 1;
+        ewma = 0.1 * v + 0.9 * ewma;
+        return ewma;
+    }
+}

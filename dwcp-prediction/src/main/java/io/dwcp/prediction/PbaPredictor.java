@@ -1,0 +1,349 @@
+package io.dwcp.prediction;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.path.PathMonitor;
+import io.dwcp.core.path.PathSample;
+import io.dwcp.core.spi.BandwidthPredictor;
+import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.Forecast;
+import io.dwcp.core.spi.Health;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The PBA component: subscribes to the path monitor's accepted samples while running, keeps one
+ * {@link PathForecaster} per path and horizon, and publishes each path's forecasts every {@code update-interval}.
+ * Queries read the last published forecast: they never compute, block on a path, or throw.
+ *
+ * <p>Meters ({@code dwcp.pba.*}, registered at start, removed at stop): {@code samples{source}},
+ * {@code samples.rejected{reason}} (the monitor's rejections, plus {@code path-limit}),
+ * {@code forecast{peer,horizon,quantile}} (bits per second), {@code confidence{peer}},
+ * {@code accuracy{peer,horizon}} (1 − WAPE of matched forecasts), {@code within.tolerance{peer}},
+ * {@code p10.miss.ratio{peer}}, {@code forecast.age} (seconds, oldest path), {@code compute.time} (per publication),
+ * {@code plugin.failures}.
+ *
+ * <p>Thread-safe: one lock per path, held for one sample's update; forecasts are immutable and published through
+ * a volatile field. Threads: none (work runs on the thread that records the sample).
+ */
+final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
+    private static final Logger LOG = LoggerFactory.getLogger(PbaPredictor.class);
+    /** Paths tracked at once; the path monitor bounds its peers the same way. */
+    static final int MAX_PATHS = 1024;
+
+    private final PredictionSettings settings;
+    private final ComponentContext context;
+    private final PathMonitor monitor;
+    private final MeterRegistry registry;
+    private final Clock clock;
+    private final ForecastModelFactory plugin;
+    private final Map<String, PathState> paths = new ConcurrentHashMap<>();
+    private final List<Meter> meters = new ArrayList<>();
+    private final Map<PathSample.Source, Counter> sampleCounters = new EnumMap<>(PathSample.Source.class);
+    private final LongAdder pathLimitRejections = new LongAdder();
+    private volatile boolean running;
+    private volatile Timer computeTime;
+
+    PbaPredictor(ComponentContext context, PathMonitor monitor, ForecastModelFactory plugin) {
+        this.context = context;
+        this.settings = PredictionSettings.from(context.config());
+        this.monitor = Objects.requireNonNull(monitor, "monitor");
+        this.registry = context.meterRegistry();
+        this.clock = context.clock();
+        this.plugin = plugin;
+    }
+
+    @Override
+    public String name() {
+        return "prediction";
+    }
+
+    @Override
+    public synchronized void start() {
+        if (running) {
+            return;
+        }
+        if (!settings.enabled()) {
+            LOG.info("bandwidth prediction disabled (dwcp.prediction.enabled = false): every forecast is unknown");
+            return;
+        }
+        if (settings.predictor().equals("plugin") && plugin == null) {
+            throw new DwcpException(ErrorCode.INVALID_CONFIG, "dwcp.prediction.predictor = plugin, but no "
+                    + "io.dwcp.prediction.ForecastModelFactory is on the class path: register one in META-INF/services "
+                    + "or set dwcp.prediction.predictor = auto");
+        }
+        Duration transportPeriod = context.config().get(io.dwcp.core.config.TransportKeys.ADJUST_INTERVAL);
+        if (!transportPeriod.equals(settings.sampleInterval())) {
+            LOG.warn("dwcp.prediction.sample-interval ({}) differs from dwcp.transport.adjust-interval ({}), the period "
+                    + "of the transport's goodput samples: horizons are counted in samples, so transport-fed forecasts "
+                    + "cover a different window than configured; set them equal", settings.sampleInterval(), transportPeriod);
+        }
+        registerMeters();
+        paths.clear();
+        monitor.addListener(this);
+        running = true;
+        LOG.info("bandwidth prediction running: predictor {}{}, horizons {} and {}", settings.predictor(),
+                plugin != null && settings.predictor().equals("plugin") ? " (" + plugin.name() + ")" : "",
+                settings.horizon(), settings.shortHorizon());
+    }
+
+    @Override
+    public synchronized void stop() {
+        running = false;
+        monitor.removeListener(this);
+        for (Meter m : meters) {
+            registry.remove(m);
+        }
+        meters.clear();
+        sampleCounters.clear();
+        paths.clear();
+    }
+
+    @Override
+    public Health health() {
+        if (!settings.enabled()) {
+            return Health.healthy("disabled: no forecasts");
+        }
+        if (!running) {
+            return Health.unknown("not running");
+        }
+        long failures = 0;
+        int known = 0;
+        for (PathState ps : paths.values()) {
+            failures += ps.pluginFailures();
+            Forecast f = ps.longForecast;
+            if (f != null && f.isKnown()) {
+                known++;
+            }
+        }
+        String detail = paths.size() + " path(s), " + known + " with a forecast";
+        if (failures > 0 && settings.predictor().equals("plugin")) {
+            return Health.degraded(detail + "; the plug-in failed " + failures + " time(s) and was bypassed");
+        }
+        return Health.healthy(detail);
+    }
+
+    @Override
+    public void onSample(PathSample sample) {
+        if (!running || !sample.hasGoodput()) {
+            return;
+        }
+        PathState ps = paths.get(sample.peer());
+        if (ps == null) {
+            if (paths.size() >= MAX_PATHS) {
+                pathLimitRejections.increment();
+                return;
+            }
+            PathState created = new PathState(sample.peer());
+            ps = paths.putIfAbsent(sample.peer(), created);
+            if (ps == null) {
+                ps = created;
+                registerPathMeters(created);
+            }
+        }
+        Counter c = sampleCounters.get(sample.source());
+        if (c != null) {
+            c.increment();
+        }
+        ps.update(sample.time(), sample.goodputBitsPerSecond());
+    }
+
+    @Override
+    public Forecast forecast(String peer) {
+        return query(peer, true);
+    }
+
+    @Override
+    public Forecast shortForecast(String peer) {
+        return query(peer, false);
+    }
+
+    @Override
+    public Forecast advice(String peer) {
+        Forecast f = forecast(peer);
+        return f.isKnown() && f.confidence() >= settings.minConfidence() ? f : Forecast.unknown(settings.horizon(), f.samples());
+    }
+
+    private Forecast query(String peer, boolean longHorizon) {
+        Duration horizon = longHorizon ? settings.horizon() : settings.shortHorizon();
+        PathState ps = running && peer != null ? paths.get(peer) : null;
+        if (ps == null) {
+            return Forecast.unknown(horizon, 0);
+        }
+        Forecast f = longHorizon ? ps.longForecast : ps.shortForecast;
+        if (f == null || !f.isKnown()) {
+            return f != null ? f : Forecast.unknown(horizon, 0);
+        }
+        // PBA-4: confidence decays to 0 as the newest sample ages towards the horizon.
+        double ageSeconds = Math.max(0, Duration.between(f.madeAt(), clock.instant()).toNanos() / 1e9);
+        double decay = Math.max(0, 1 - ageSeconds / (horizon.toNanos() / 1e9));
+        if (decay >= 1) {
+            return f;
+        }
+        return new Forecast(true, f.meanBitsPerSecond(), f.p10BitsPerSecond(), f.p90BitsPerSecond(),
+                f.confidence() * decay, f.samples(), horizon, f.madeAt(), f.predictor());
+    }
+
+    @Override
+    public Duration horizon() {
+        return settings.horizon();
+    }
+
+    @Override
+    public boolean enabled() {
+        return settings.enabled();
+    }
+
+    private void registerMeters() {
+        for (PathSample.Source s : PathSample.Source.values()) {
+            Counter c = Counter.builder("dwcp.pba.samples").tag("source", s.name().toLowerCase(java.util.Locale.ROOT))
+                    .description("Goodput samples fed to the predictor").register(registry);
+            meters.add(c);
+            sampleCounters.put(s, c);
+        }
+        for (PathMonitor.Rejection r : PathMonitor.Rejection.values()) {
+            meters.add(FunctionCounter.builder("dwcp.pba.samples.rejected", monitor, m -> m.rejected(r))
+                    .tag("reason", r.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'))
+                    .description("Samples rejected and not stored").register(registry));
+        }
+        meters.add(FunctionCounter.builder("dwcp.pba.samples.rejected", pathLimitRejections, LongAdder::sum)
+                .tag("reason", "path-limit").description("Samples rejected and not stored").register(registry));
+        meters.add(Gauge.builder("dwcp.pba.forecast.age", this, PbaPredictor::oldestForecastAgeSeconds)
+                .baseUnit("seconds").description("Age of the oldest path's published forecast").register(registry));
+        meters.add(FunctionCounter.builder("dwcp.pba.plugin.failures", this, PbaPredictor::pluginFailures)
+                .description("Plug-in calls that threw or returned an unusable value (bypassed)").register(registry));
+        computeTime = Timer.builder("dwcp.pba.compute.time").description("Time to publish one path's forecasts")
+                .register(registry);
+        meters.add(computeTime);
+    }
+
+    private void registerPathMeters(PathState ps) {
+        synchronized (this) {
+            if (!running) {
+                return;
+            }
+            String peer = ps.peer;
+            String h = horizonTag(settings.horizon());
+            String sh = horizonTag(settings.shortHorizon());
+            gauge("dwcp.pba.forecast", ps, s -> rate(s.longForecast, 0), "peer", peer, "horizon", h, "quantile", "mean");
+            gauge("dwcp.pba.forecast", ps, s -> rate(s.longForecast, 1), "peer", peer, "horizon", h, "quantile", "p10");
+            gauge("dwcp.pba.forecast", ps, s -> rate(s.longForecast, 2), "peer", peer, "horizon", h, "quantile", "p90");
+            boolean twoHorizons = !sh.equals(h);
+            if (twoHorizons) {
+                gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 0), "peer", peer, "horizon", sh, "quantile", "mean");
+                gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 1), "peer", peer, "horizon", sh, "quantile", "p10");
+                gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 2), "peer", peer, "horizon", sh, "quantile", "p90");
+            }
+            gauge("dwcp.pba.confidence", ps, s -> forecast(s.peer).confidence(), "peer", peer);
+            gauge("dwcp.pba.within.tolerance", ps, s -> s.read(true, PathForecaster::confidence), "peer", peer);
+            gauge("dwcp.pba.accuracy", ps, s -> s.read(true, PathForecaster::accuracy), "peer", peer, "horizon", h);
+            if (twoHorizons) {
+                gauge("dwcp.pba.accuracy", ps, s -> s.read(false, PathForecaster::accuracy), "peer", peer, "horizon", sh);
+            }
+            gauge("dwcp.pba.p10.miss.ratio", ps, s -> s.read(true, PathForecaster::lowMissRatio), "peer", peer);
+        }
+    }
+
+    private void gauge(String name, PathState ps, ToDoubleFunction<PathState> f, String... tags) {
+        meters.add(Gauge.builder(name, ps, f).tags(tags).register(registry));
+    }
+
+    private static String horizonTag(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+    }
+
+    private static double rate(Forecast f, int which) {
+        if (f == null || !f.isKnown()) {
+            return Double.NaN;
+        }
+        return which == 0 ? f.meanBitsPerSecond() : which == 1 ? f.p10BitsPerSecond() : f.p90BitsPerSecond();
+    }
+
+    private double oldestForecastAgeSeconds() {
+        Instant now = clock.instant();
+        double oldest = 0;
+        for (PathState ps : paths.values()) {
+            Forecast f = ps.longForecast;
+            if (f != null && f.madeAt() != null) {
+                oldest = Math.max(oldest, Duration.between(f.madeAt(), now).toNanos() / 1e9);
+            }
+        }
+        return oldest;
+    }
+
+    private double pluginFailures() {
+        double sum = 0;
+        for (PathState ps : paths.values()) {
+            sum += ps.pluginFailures();
+        }
+        return sum;
+    }
+
+    /** One path: its two forecasters under one lock, and the forecasts last published. */
+    private final class PathState {
+        final String peer;
+        private final PathForecaster longForecaster;
+        private final PathForecaster shortForecaster;
+        private Instant publishedAt;
+        volatile Forecast longForecast;
+        volatile Forecast shortForecast;
+
+        PathState(String peer) {
+            this.peer = peer;
+            this.longForecaster = new PathForecaster(settings, settings.samples(settings.horizon()),
+                    plugin == null ? null : plugin.create(settings.samples(settings.horizon())));
+            this.shortForecaster = new PathForecaster(settings, settings.samples(settings.shortHorizon()),
+                    plugin == null ? null : plugin.create(settings.samples(settings.shortHorizon())));
+        }
+
+        synchronized void update(Instant time, double bitsPerSecond) {
+            longForecaster.update(bitsPerSecond);
+            shortForecaster.update(bitsPerSecond);
+            if (publishedAt == null || !time.isBefore(publishedAt.plus(settings.updateInterval()))) {
+                long t0 = System.nanoTime();
+                longForecast = publish(longForecaster, settings.horizon(), time);
+                shortForecast = publish(shortForecaster, settings.shortHorizon(), time);
+                publishedAt = time;
+                Timer t = computeTime;
+                if (t != null) {
+                    t.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+                }
+            }
+        }
+
+        private Forecast publish(PathForecaster f, Duration horizon, Instant time) {
+            if (!f.known()) {
+                return Forecast.unknown(horizon, f.samples());
+            }
+            return new Forecast(true, f.mean(), f.low(), f.high(), f.confidence(), f.samples(), horizon, time,
+                    f.predictorName());
+        }
+
+        synchronized double read(boolean longHorizon, ToDoubleFunction<PathForecaster> f) {
+            return f.applyAsDouble(longHorizon ? longForecaster : shortForecaster);
+        }
+
+        synchronized long pluginFailures() {
+            return longForecaster.pluginFailures() + shortForecaster.pluginFailures();
+        }
+    }
+}

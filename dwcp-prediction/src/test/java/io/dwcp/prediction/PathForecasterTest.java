@@ -1,0 +1,185 @@
+package io.dwcp.prediction;
+
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.config.PredictionKeys;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Arbitrary;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Laws of the per-path engine: exactness on constant paths, calibrated bands, invariants, plug-in bypass. */
+class PathForecasterTest {
+    static PredictionSettings settings(String predictor) {
+        return PredictionSettings.from(DwcpConfig.builder().set(PredictionKeys.PREDICTOR, predictor)
+                .set(PredictionKeys.SAMPLE_INTERVAL, java.time.Duration.ofSeconds(1)).build());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "last", "ewma", "ewma-short", "harmonic", "harmonic-5", "holt", "ridge"})
+    void aConstantPathIsForecastExactlyWithAZeroWidthBandAndFullConfidence(String predictor) {
+        PathForecaster f = new PathForecaster(settings(predictor), 30, null);
+        for (int i = 0; i < 200; i++) {
+            f.update(4e8);
+        }
+        assertTrue(f.known());
+        assertEquals(4e8, f.mean(), 1e-3);
+        assertEquals(4e8, f.low(), 1e-3);
+        assertEquals(4e8, f.high(), 1e-3);
+        assertEquals(1.0, f.confidence());
+        assertEquals(1.0, f.accuracy(), 1e-12);
+    }
+
+    @Test
+    void unknownBeforeMinSamplesAndNoConfidenceBeforeMinMatched() {
+        PathForecaster f = new PathForecaster(settings("auto"), 30, null);
+        for (int i = 0; i < 9; i++) {
+            f.update(1e6);
+        }
+        assertFalse(f.known(), "min-samples is 10");
+        f.update(1e6);
+        assertTrue(f.known());
+        assertEquals(0, f.confidence(), "no forecast matched yet");
+    }
+
+    /** A stationary path (i.i.d. log-normal seconds): the 10–90 % band covers about 80 % of the window means. */
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "ewma"})
+    void theBandCoversAboutEightyPercentOfWindowsOnAStationaryPath(String predictor) {
+        int h = 5;
+        int n = 4000;
+        Random r = new Random(42);
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = 1e7 * Math.exp(0.6 * r.nextGaussian());
+        }
+        PathForecaster f = new PathForecaster(settings(predictor), h, null);
+        double[] lo = new double[n];
+        double[] hi = new double[n];
+        for (int i = 0; i < n; i++) {
+            // The forecast made before sample i, of the mean of samples i … i+h−1.
+            lo[i] = f.low();
+            hi[i] = f.high();
+            f.update(x[i]);
+        }
+        int covered = 0;
+        int points = 0;
+        for (int i = 1000; i + h <= n; i++) {
+            double a = 0;
+            for (int k = 0; k < h; k++) {
+                a += x[i + k];
+            }
+            a /= h;
+            points++;
+            if (lo[i] <= a && a <= hi[i]) {
+                covered++;
+            }
+        }
+        double coverage = (double) covered / points;
+        assertTrue(coverage > 0.72 && coverage < 0.88, "coverage " + coverage);
+    }
+
+    @Property(tries = 200)
+    void bandOrderedFiniteAndDeterministicForAnyNonNegativeSeries(@ForAll("series") List<Double> series) {
+        PathForecaster a = new PathForecaster(settings("auto"), 5, null);
+        PathForecaster b = new PathForecaster(settings("auto"), 5, null);
+        for (double v : series) {
+            a.update(v);
+            b.update(v);
+            if (a.known()) {
+                assertTrue(Double.isFinite(a.mean()) && Double.isFinite(a.low()) && Double.isFinite(a.high()));
+                assertTrue(0 <= a.low() && a.low() <= a.mean() && a.mean() <= a.high(),
+                        a.low() + " <= " + a.mean() + " <= " + a.high());
+                assertTrue(a.confidence() >= 0 && a.confidence() <= 1);
+            }
+            assertEquals(a.mean(), b.mean(), 0.0);
+            assertEquals(a.low(), b.low(), 0.0);
+            assertEquals(a.high(), b.high(), 0.0);
+        }
+    }
+
+    @Provide
+    Arbitrary<List<Double>> series() {
+        Arbitrary<Double> value = Arbitraries.oneOf(
+                Arbitraries.just(0.0),
+                Arbitraries.doubles().between(0, 1e-6).ofScale(12),
+                Arbitraries.doubles().between(0, 1e12));
+        return value.list().ofMinSize(1).ofMaxSize(120);
+    }
+
+    @Test
+    void aPluginThatThrowsOrReturnsNaNIsBypassedForTheBlendAndCounted() {
+        ForecastModel broken = new ForecastModel() {
+            private int calls;
+
+            @Override
+            public void update(double value) {
+                if (++calls % 2 == 0) {
+                    throw new IllegalStateException("model bug");
+                }
+            }
+
+            @Override
+            public double forecast() {
+                return Double.NaN;
+            }
+        };
+        PathForecaster f = new PathForecaster(settings("plugin"), 5, broken);
+        for (int i = 0; i < 50; i++) {
+            f.update(2e6);
+        }
+        assertTrue(f.known());
+        assertEquals(2e6, f.mean(), 1e-6, "the built-in blend stands in");
+        assertTrue(f.pluginFailures() >= 50, "failures " + f.pluginFailures());
+    }
+
+    @Test
+    void aWorkingPluginIsTheOutput() {
+        ForecastModel fixed = new ForecastModel() {
+            @Override
+            public void update(double value) {
+            }
+
+            @Override
+            public double forecast() {
+                return 123;
+            }
+        };
+        PathForecaster f = new PathForecaster(settings("plugin"), 5, fixed);
+        for (int i = 0; i < 20; i++) {
+            f.update(2e6);
+        }
+        assertEquals(123, f.mean());
+        assertEquals("plugin", f.predictorName());
+        assertEquals(0, f.pluginFailures());
+    }
+
+    @Test
+    void updatesAllocateNothingAfterWarmUp() {
+        com.sun.management.ThreadMXBean bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        PathForecaster f = new PathForecaster(settings("auto"), 30, null);
+        Random r = new Random(7);
+        for (int i = 0; i < 2000; i++) {
+            f.update(1e7 * (1 + r.nextDouble()));
+        }
+        long tid = Thread.currentThread().getId();
+        long before = bean.getThreadAllocatedBytes(tid);
+        for (int i = 0; i < 5000; i++) {
+            f.update(1e7 * (1 + (i % 7) / 7.0));
+        }
+        long allocated = bean.getThreadAllocatedBytes(tid) - before;
+        // The measurement itself may allocate a little; 5000 updates that allocated would take far more.
+        assertTrue(allocated < 5000, "allocated " + allocated + " bytes over 5000 updates");
+    }
+}
