@@ -54,7 +54,7 @@ final class ClientHandshakeHandler extends ChannelInboundHandlerAdapter {
                 sendHello(ctx);
             } else {
                 fail(ctx, new DwcpException(ErrorCode.AUTH_FAILED, "TLS handshake with " + ctx.channel().remoteAddress()
-                        + " failed: " + e.cause().getMessage(), e.cause()));
+                        + " failed: " + TlsFailures.describe(e.cause()), e.cause()));
             }
         }
         ctx.fireUserEventTriggered(evt);
@@ -113,7 +113,7 @@ final class ClientHandshakeHandler extends ChannelInboundHandlerAdapter {
             // With TLS 1.3 the server checks our certificate after our side of the handshake is done: its alert
             // arrives here (AMST-12).
             d = new DwcpException(ErrorCode.AUTH_FAILED, "TLS with " + ctx.channel().remoteAddress() + " failed: "
-                    + cause.getMessage(), cause);
+                    + TlsFailures.describe(cause), cause);
         }
         fail(ctx, d != null ? d : new DwcpException(ErrorCode.IO_ERROR, "handshake with " + ctx.channel().remoteAddress()
                 + " failed: " + cause, cause));

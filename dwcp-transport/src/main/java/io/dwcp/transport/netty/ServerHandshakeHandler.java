@@ -55,7 +55,7 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof SslHandshakeCompletionEvent && !((SslHandshakeCompletionEvent) evt).isSuccess()) {
             Throwable c = ((SslHandshakeCompletionEvent) evt).cause();
             transport.metrics().handshakeReject("auth_failed");
-            LOG.warn("TLS handshake from {} rejected (AUTH_FAILED): {}", ctx.channel().remoteAddress(), c.getMessage());
+            LOG.warn("TLS handshake from {} rejected (AUTH_FAILED): {}", ctx.channel().remoteAddress(), TlsFailures.describe(c));
             done = true;
             ctx.close();
         }

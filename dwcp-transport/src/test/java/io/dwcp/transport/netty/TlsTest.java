@@ -74,6 +74,8 @@ class TlsTest {
             ExecutionException e = assertThrows(ExecutionException.class, p::connect);
             DwcpException d = DwcpException.find(e);
             assertTrue(d != null && d.code() == ErrorCode.AUTH_FAILED, "AUTH_FAILED, got " + e);
+            assertTrue(d.getMessage().contains("requires a client certificate signed by a CA it trusts"),
+                    "the client is told its certificate was refused: " + d.getMessage());
             Counter rejects = p.serverContext.meterRegistry().find("dwcp.amst.handshake.rejects").tag("reason", "auth_failed").counter();
             assertTrue(rejects != null && rejects.count() >= 1, "server counted the rejection");
             assertEquals(0, p.server.sessions().size());
@@ -85,6 +87,8 @@ class TlsTest {
         try (Peers p = new Peers(tls(server, ca.caPem, true), tls(client, otherCa.caPem, true))) {
             ExecutionException e = assertThrows(ExecutionException.class, p::connect);
             assertEquals(ErrorCode.AUTH_FAILED, DwcpException.find(e).code());
+            assertTrue(DwcpException.find(e).getMessage().contains("not signed by a CA in dwcp.transport.tls.trusted-ca"),
+                    "the message names the certificate problem: " + DwcpException.find(e).getMessage());
         }
     }
 
