@@ -8,6 +8,8 @@ import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.migration.Migrations;
 import io.dwcp.core.migration.ReplicaFactory;
 import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.Consensus;
+import io.dwcp.core.spi.ConsensusProvider;
 import io.dwcp.core.spi.Health;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateCodecProvider;
@@ -42,7 +44,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The one entry point of DWCP (CORE-3): wires the providers found on the class path (or given to the builder),
- * starts them in dependency order (transport, then compression), stops them in reverse, reports health and restarts a
+ * starts them in dependency order (transport, compression, then consensus), stops them in reverse, reports health and restarts a
  * component that fails while running.
  *
  * <pre>{@code
@@ -74,10 +76,11 @@ public final class DwcpManager implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService injectedScheduler;
     private final String nodeId;
-    /** In start order: transport first, then compression (CORE-3). */
+    /** In start order: transport, compression, consensus (CORE-3). */
     private final List<ManagedComponent> components;
     private final Transport transport;
     private final StateCodec codec;
+    private final Consensus consensus;
     private final List<Meter> meters = new ArrayList<>();
 
     private final Object lock = new Object();
@@ -112,8 +115,16 @@ public final class DwcpManager implements AutoCloseable {
         if (codec != null) {
             list.add(codecContext.bind(new ManagedComponent(codec)));
         }
+        ConsensusProvider ap = b.consensusProvider != null ? b.consensusProvider : discover(ConsensusProvider.class, loader,
+                ConsensusProvider::name, ConsensusProvider::priority);
+        Context consensusContext = new Context();
+        this.consensus = ap == null ? null : ap.create(consensusContext);
+        if (consensus != null) {
+            list.add(consensusContext.bind(new ManagedComponent(consensus)));
+        }
         this.components = Collections.unmodifiableList(list);
-        LOG.debug("DWCP manager {} wired: transport={}, codec={}", nodeId, tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name());
+        LOG.debug("DWCP manager {} wired: transport={}, codec={}, consensus={}", nodeId, tp == null ? "none" : tp.name(),
+                cp == null ? "none" : cp.name(), ap == null ? "none" : ap.name());
     }
 
     public static Builder builder() {
@@ -364,6 +375,19 @@ public final class DwcpManager implements AutoCloseable {
         return codec;
     }
 
+    /**
+     * The consensus service.
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when no consensus provider was found or given
+     */
+    public Consensus consensus() {
+        if (consensus == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE,
+                    "no consensus provider: add io.dwcp:dwcp-consensus to the class path or call Builder.consensusProvider");
+        }
+        return consensus;
+    }
+
     public DwcpConfig config() {
         return config;
     }
@@ -495,6 +519,7 @@ public final class DwcpManager implements AutoCloseable {
         private ScheduledExecutorService scheduler;
         private TransportProvider transportProvider;
         private StateCodecProvider codecProvider;
+        private ConsensusProvider consensusProvider;
         private ClassLoader classLoader;
 
         private Builder() {
@@ -535,6 +560,12 @@ public final class DwcpManager implements AutoCloseable {
         /** Uses this codec instead of the one {@link ServiceLoader} finds. */
         public Builder codecProvider(StateCodecProvider provider) {
             this.codecProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Uses this consensus service instead of the one {@link ServiceLoader} finds. */
+        public Builder consensusProvider(ConsensusProvider provider) {
+            this.consensusProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 

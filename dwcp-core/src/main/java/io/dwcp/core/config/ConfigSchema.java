@@ -20,7 +20,7 @@ public final class ConfigSchema {
 
     static {
         Map<String, ConfigKey<?>> m = new LinkedHashMap<>();
-        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS)) {
+        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS, ConsensusKeys.KEYS)) {
             for (ConfigKey<?> k : section) {
                 if (m.put(k.name(), k) != null) {
                     throw new ExceptionInInitializerError("duplicate configuration key " + k.name());
@@ -108,6 +108,12 @@ public final class ConfigSchema {
         if (batch % page != 0) {
             out.add("dwcp.compression.batch-size (" + DataSize.format(batch) + ") must be a multiple of page-size ("
                     + DataSize.format(page) + ")");
+        }
+        Duration electionMin = (Duration) value.apply(ConsensusKeys.ELECTION_MIN);
+        Duration electionMax = (Duration) value.apply(ConsensusKeys.ELECTION_MAX);
+        if (electionMax.compareTo(electionMin) <= 0) {
+            out.add("dwcp.consensus.election.max (" + ValueType.formatDuration(electionMax) + ") must be > election.min ("
+                    + ValueType.formatDuration(electionMin) + ") on the " + tier.word() + " tier");
         }
         return out;
     }

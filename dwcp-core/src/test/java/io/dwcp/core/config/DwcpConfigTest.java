@@ -152,6 +152,15 @@ class DwcpConfigTest {
             "dwcp.compression.dictionary.retrain-interval | 30s | 1m–7d",
             "dwcp.compression.dictionary.max-input | 2MiB | 1KiB–1MiB",
             "dwcp.compression.max-decoded-frame | 32KiB | 64KiB–1GiB",
+            "dwcp.consensus.peers | n1@127.0.0.1:9001,n1@127.0.0.1:9002 | none, or a comma-separated list of id@host:port with distinct ids",
+            "dwcp.consensus.group | local group | 1–64 chars [A-Za-z0-9._-]",
+            "dwcp.consensus.election.min | 5ms | 10ms–1m",
+            "dwcp.consensus.election.max | 11m | 20ms–10m",
+            "dwcp.consensus.proposal-timeout | 50ms | 100ms–10m",
+            "dwcp.consensus.max-command | 512B | 1KiB–64MiB",
+            "dwcp.consensus.snapshot.entries | 10 | 100–1000000000",
+            "dwcp.consensus.dedup.window | 0 | 1–65536",
+            "dwcp.consensus.dedup.max-clients | 0 | 1–1000000",
     })
     void outOfRangeValueIsRefusedWithKeyValueSourceAndRange(String key, String value, String range) {
         DwcpException e = invalid(DwcpConfig.builder().set(key, value));
