@@ -429,12 +429,10 @@ final class RatisConsensus implements Consensus {
         }
         String group = "group '" + r.layout.name() + "'";
         NotLeaderException notLeader = find(t, NotLeaderException.class);
-        if (notLeader != null) {
-            r.rejected.increment();
-            RaftPeer hint = notLeader.getSuggestedLeader();
-            return new DwcpException(ErrorCode.NOT_LEADER, "the contacted replica of " + group + " is not the leader"
-                    + (hint == null ? " and knows no leader" : "; leader hint: " + hint.getId() + "@" + hint.getAddress()), t);
-        }
+        RaftPeer hint = notLeader == null ? null : notLeader.getSuggestedLeader();
+        String hintText = notLeader == null ? "" : hint == null ? "; the last replica asked knows no leader"
+                : "; leader hint: " + hint.getId() + "@" + hint.getAddress();
+        // Retries exhausted (whatever the last attempt saw) = no quorum committed it in time (SPEC §9 bad input).
         if (t instanceof RaftRetryFailureException || t instanceof TimeoutIOException || t instanceof TimeoutException
                 || find(t, TimeoutIOException.class) != null) {
             r.timedOut.increment();
@@ -443,7 +441,11 @@ final class RatisConsensus implements Consensus {
                 return new DwcpException(ErrorCode.TIMEOUT, "no reply from " + group + " within " + r.hardTimeout.toMillis() + " ms", t);
             }
             return new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "no quorum of " + group + " committed the command within "
-                    + "dwcp.consensus.proposal-timeout; it may still commit later", t);
+                    + "dwcp.consensus.proposal-timeout; it may still commit later" + hintText, t);
+        }
+        if (notLeader != null) {
+            r.rejected.increment();
+            return new DwcpException(ErrorCode.NOT_LEADER, "the contacted replica of " + group + " is not the leader" + hintText, t);
         }
         r.rejected.increment();
         StateMachineException sme = find(t, StateMachineException.class);
@@ -471,6 +473,42 @@ final class RatisConsensus implements Consensus {
             }
         }
         return null;
+    }
+
+    /**
+     * Asks the group to make {@code peerId} the leader (Raft leader transfer: the leader stops accepting commands,
+     * brings the target up to date and lets it start an election at once).
+     *
+     * @return completes when {@code peerId} leads; fails with {@code NOT_LEADER}, {@code QUORUM_UNAVAILABLE} or
+     *     {@code IO_ERROR} when the transfer did not happen within {@code timeout}
+     */
+    CompletableFuture<Void> transferLeadership(String peerId, Duration timeout) {
+        Running r = running;
+        if (r == null) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
+        }
+        if (r.layout.peer(peerId).isEmpty()) {
+            throw new IllegalArgumentException("'" + peerId + "' is not a voter of group '" + r.layout.name() + "'");
+        }
+        return CompletableFuture.runAsync(() -> {
+            try {
+                RaftClientReply reply = r.client.admin().transferLeadership(RaftPeerId.valueOf(peerId), timeout.toMillis());
+                if (!reply.isSuccess()) {
+                    throw translate(reply.getException(), r);
+                }
+            } catch (IOException e) {
+                throw translate(e, r);
+            }
+        }, r.completions);
+    }
+
+    /** The leader this node's client last talked to, if any (a hint: leadership may have moved since). */
+    Optional<String> leaderHint() {
+        Running r = running;
+        if (r == null || r.client.getLeaderId() == null) {
+            return Optional.empty();
+        }
+        return Optional.of(r.client.getLeaderId().toString());
     }
 
     /** This node's replica state machine while running as a voter (tests), else empty. */
