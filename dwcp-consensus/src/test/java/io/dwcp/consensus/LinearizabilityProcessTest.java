@@ -1,0 +1,42 @@
+package io.dwcp.consensus;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Linearizability and hand-over safety of a 3-process group under SIGKILL of replicas (the leader every other time),
+ * checked on the recorded history. The default build runs one short seed; {@code -Pslow} adds a longer campaign.
+ */
+@Tag("ACP-2")
+class LinearizabilityProcessTest {
+    @Test
+    void historyUnderLeaderKillsIsLinearizableWithOneOwnerPerEpoch(@TempDir Path dir) throws Exception {
+        LinearizabilityCampaign.Outcome o = LinearizabilityCampaign.run(dir, 3, 4, Duration.ofSeconds(15), Duration.ofSeconds(3), 1);
+        System.out.println("campaign seed 1: " + o);
+        assertTrue(o.kills() >= 2, o::toString);
+        assertTrue(o.count(io.dwcp.consensus.check.Operation.Outcome.OK) > 50, o::toString);
+        assertTrue(o.verdict().linearizable(), () -> o + "\n" + o.verdict().failingHistory());
+        assertEquals(java.util.List.of(), o.ownershipConflicts());
+    }
+
+    @Test
+    @Tag("slow")
+    void longCampaignOverSeveralSeedsAndFiveReplicas(@TempDir Path dir) throws Exception {
+        int seeds = Integer.getInteger("dwcp.acp.campaign.seeds", 5);
+        long seconds = Long.getLong("dwcp.acp.campaign.seconds", 30);
+        for (int seed = 1; seed <= seeds; seed++) {
+            LinearizabilityCampaign.Outcome o = LinearizabilityCampaign.run(dir.resolve("seed-" + seed), 5, 6,
+                    Duration.ofSeconds(seconds), Duration.ofSeconds(5), seed);
+            System.out.println("campaign seed " + seed + ": " + o);
+            assertTrue(o.verdict().linearizable(), () -> o + "\n" + o.verdict().failingHistory());
+            assertEquals(java.util.List.of(), o.ownershipConflicts());
+        }
+    }
+}
