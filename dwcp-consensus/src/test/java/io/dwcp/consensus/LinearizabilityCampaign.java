@@ -25,8 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A Jepsen-style run: N replica processes, concurrent client processes doing read / write / compare-and-set on a
- * few registers plus VM hand-overs, and a nemesis that SIGKILLs a replica (the leader every other time) and restarts
- * it from its data directory. The recorded history is then checked for linearizability and for at most one owner
+ * few registers plus VM hand-overs, and a nemesis that, in turn, SIGKILLs a replica and restarts it from its data
+ * directory, or pauses one with SIGSTOP and resumes it: kill the leader, pause the leader, kill any, pause any, ... The recorded history is then checked for linearizability and for at most one owner
  * per VM and epoch.
  *
  * <p>Outcome rules (Knossos): a completed command is OK; a read that failed had no effect (FAIL); a write or CAS
@@ -42,9 +42,11 @@ final class LinearizabilityCampaign {
      * @param history every operation
      * @param verdict the checker's result
      * @param ownershipConflicts epochs with two owners
-     * @param kills replicas killed
+     * @param kills replicas killed and restarted
+     * @param pauses replicas paused (SIGSTOP) and resumed
      */
-    record Outcome(List<Operation> history, LinearizabilityChecker.Result verdict, List<String> ownershipConflicts, int kills) {
+    record Outcome(List<Operation> history, LinearizabilityChecker.Result verdict, List<String> ownershipConflicts, int kills,
+                   int pauses) {
         long count(Operation.Outcome o) {
             return history.stream().filter(op -> op.outcome() == o).count();
         }
@@ -52,7 +54,7 @@ final class LinearizabilityCampaign {
         @Override
         public String toString() {
             return history.size() + " ops (ok " + count(Operation.Outcome.OK) + ", fail " + count(Operation.Outcome.FAIL)
-                    + ", info " + count(Operation.Outcome.INFO) + "), kills " + kills + ", linearizable "
+                    + ", info " + count(Operation.Outcome.INFO) + "), kills " + kills + ", pauses " + pauses + ", linearizable "
                     + verdict.linearizable() + (verdict.linearizable() ? "" : " (key " + verdict.failingKey() + ")")
                     + ", ownership conflicts " + ownershipConflicts.size() + ", states " + verdict.statesExplored();
         }
@@ -64,6 +66,7 @@ final class LinearizabilityCampaign {
     static Outcome run(Path dir, int nodes, int processes, Duration duration, Duration killEvery, long seed) throws Exception {
         List<Operation> history = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger kills = new AtomicInteger();
+        AtomicInteger pauses = new AtomicInteger();
         try (ReplicaCluster cluster = new ReplicaCluster(dir, nodes, "300ms")) {
             cluster.startAll();
             List<RatisConsensus> clients = new ArrayList<>();
@@ -84,12 +87,26 @@ final class LinearizabilityCampaign {
                     if (System.nanoTime() > end - killEvery.toNanos() / 2) {
                         return;
                     }
-                    int victim = kills.get() % 2 == 0
+                    int round = kills.get() + pauses.get();
+                    int victim = round % 4 < 2
                             ? clients.get(0).leaderHint().map(cluster::indexOf).orElse(faults.nextInt(nodes))
                             : faults.nextInt(nodes);
-                    cluster.kill(victim);
-                    kills.incrementAndGet();
-                    cluster.restart(victim);
+                    if (round % 2 == 0) {
+                        cluster.kill(victim);
+                        kills.incrementAndGet();
+                        cluster.restart(victim);
+                    } else {
+                        // A paused leader wakes up still believing it leads: the stale-leader case reads must survive.
+                        cluster.signal(victim, true);
+                        pauses.incrementAndGet();
+                        nemesis.schedule(() -> {
+                            try {
+                                cluster.signal(victim, false);
+                            } catch (Exception e) {
+                                throw new IllegalStateException("resume failed", e);
+                            }
+                        }, killEvery.toMillis() * 2 / 3, TimeUnit.MILLISECONDS);
+                    }
                 } catch (Exception e) {
                     throw new IllegalStateException("nemesis failed", e);
                 }
@@ -111,7 +128,7 @@ final class LinearizabilityCampaign {
             }
         }
         List<Operation> ops = List.copyOf(history);
-        return new Outcome(ops, new LinearizabilityChecker().check(ops), OwnershipCheck.conflicts(ops, "vm/"), kills.get());
+        return new Outcome(ops, new LinearizabilityChecker().check(ops), OwnershipCheck.conflicts(ops, "vm/"), kills.get(), pauses.get());
     }
 
     private static void work(int process, Consensus client, Random rnd, long end, List<Operation> history) {

@@ -134,6 +134,18 @@ final class ReplicaCluster implements AutoCloseable {
         }
     }
 
+    /** SIGSTOP ({@code pause=true}) or SIGCONT: a paused replica keeps its sockets but neither reads nor sends. */
+    void signal(int i, boolean pause) throws IOException, InterruptedException {
+        Process p = processes[i];
+        if (p == null || !p.isAlive()) {
+            return;
+        }
+        Process k = new ProcessBuilder("kill", pause ? "-STOP" : "-CONT", String.valueOf(p.pid())).inheritIO().start();
+        if (!k.waitFor(30, TimeUnit.SECONDS) || k.exitValue() != 0) {
+            throw new IllegalStateException("kill " + (pause ? "-STOP " : "-CONT ") + p.pid() + " failed");
+        }
+    }
+
     void restart(int i) throws Exception {
         launch(i);
         awaitReady(i);
