@@ -51,10 +51,4 @@ record GroupLayout(String name, List<RaftPeer> peers) {
         RaftPeerId pid = RaftPeerId.valueOf(id);
         return peers.stream().filter(p -> p.getId().equals(pid)).findFirst();
     }
-
-    /** The port part of a voter's address. */
-    static int port(RaftPeer peer) {
-        String a = peer.getAddress();
-        return Integer.parseInt(a.substring(a.lastIndexOf(':') + 1));
-    }
 }

@@ -172,9 +172,9 @@ final class RatisConsensus implements Consensus {
         Path storage = Files.createDirectories(Path.of(dir));
         RaftProperties p = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
-        String address = self.getAddress();
+        String address = config.get(ConsensusKeys.LISTEN).orElse(self.getAddress());
         GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
-        GrpcConfigKeys.Server.setPort(p, GroupLayout.port(self));
+        GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
         Duration min = config.get(ConsensusKeys.ELECTION_MIN);
         Duration max = config.get(ConsensusKeys.ELECTION_MAX);
         Duration upper = min.multipliedBy(2).compareTo(max) < 0 ? min.multipliedBy(2) : max;

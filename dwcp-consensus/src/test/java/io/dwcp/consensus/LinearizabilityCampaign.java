@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A Jepsen-style run: N replica processes, concurrent client processes doing read / write / compare-and-set on a
  * few registers plus VM hand-overs, and a nemesis that, in turn, SIGKILLs a replica and restarts it from its data
- * directory, or pauses one with SIGSTOP and resumes it: kill the leader, pause the leader, kill any, pause any, ... The recorded history is then checked for linearizability and for at most one owner
+ * directory, cuts it (with a minority) off behind the fault proxy and heals, or pauses it with SIGSTOP and resumes it:
+ * kill, partition and pause the leader, then the same for random replicas, and so on. The recorded history is then checked for linearizability and for at most one owner
  * per VM and epoch.
  *
  * <p>Outcome rules (Knossos): a completed command is OK; a read that failed had no effect (FAIL); a write or CAS
@@ -44,9 +45,10 @@ final class LinearizabilityCampaign {
      * @param ownershipConflicts epochs with two owners
      * @param kills replicas killed and restarted
      * @param pauses replicas paused (SIGSTOP) and resumed
+     * @param partitions network partitions (a minority holding the victim, cut off both ways) and heals
      */
     record Outcome(List<Operation> history, LinearizabilityChecker.Result verdict, List<String> ownershipConflicts, int kills,
-                   int pauses) {
+                   int pauses, int partitions) {
         long count(Operation.Outcome o) {
             return history.stream().filter(op -> op.outcome() == o).count();
         }
@@ -54,7 +56,7 @@ final class LinearizabilityCampaign {
         @Override
         public String toString() {
             return history.size() + " ops (ok " + count(Operation.Outcome.OK) + ", fail " + count(Operation.Outcome.FAIL)
-                    + ", info " + count(Operation.Outcome.INFO) + "), kills " + kills + ", pauses " + pauses + ", linearizable "
+                    + ", info " + count(Operation.Outcome.INFO) + "), kills " + kills + ", pauses " + pauses + ", partitions " + partitions + ", linearizable "
                     + verdict.linearizable() + (verdict.linearizable() ? "" : " (key " + verdict.failingKey() + ")")
                     + ", ownership conflicts " + ownershipConflicts.size() + ", states " + verdict.statesExplored();
         }
@@ -67,7 +69,8 @@ final class LinearizabilityCampaign {
         List<Operation> history = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger kills = new AtomicInteger();
         AtomicInteger pauses = new AtomicInteger();
-        try (ReplicaCluster cluster = new ReplicaCluster(dir, nodes, "300ms")) {
+        AtomicInteger partitions = new AtomicInteger();
+        try (ReplicaCluster cluster = new ReplicaCluster(dir, nodes, "300ms", true)) {
             cluster.startAll();
             List<RatisConsensus> clients = new ArrayList<>();
             for (int c = 0; c < 2; c++) {
@@ -87,14 +90,23 @@ final class LinearizabilityCampaign {
                     if (System.nanoTime() > end - killEvery.toNanos() / 2) {
                         return;
                     }
-                    int round = kills.get() + pauses.get();
-                    int victim = round % 4 < 2
+                    int round = kills.get() + pauses.get() + partitions.get();
+                    int victim = round % 6 < 3
                             ? clients.get(0).leaderHint().map(cluster::indexOf).orElse(faults.nextInt(nodes))
                             : faults.nextInt(nodes);
-                    if (round % 2 == 0) {
+                    if (round % 3 == 0) {
                         cluster.kill(victim);
                         kills.incrementAndGet();
                         cluster.restart(victim);
+                    } else if (round % 3 == 1) {
+                        // The victim and, in groups of 5, one more replica end up in the minority.
+                        java.util.Set<Integer> minority = new java.util.HashSet<>(java.util.Set.of(victim));
+                        while (minority.size() < (nodes - 1) / 2) {
+                            minority.add(faults.nextInt(nodes));
+                        }
+                        cluster.proxy().partition(minority);
+                        partitions.incrementAndGet();
+                        nemesis.schedule(() -> cluster.proxy().heal(), killEvery.toMillis() * 2 / 3, TimeUnit.MILLISECONDS);
                     } else {
                         // A paused leader wakes up still believing it leads: the stale-leader case reads must survive.
                         cluster.signal(victim, true);
@@ -128,7 +140,8 @@ final class LinearizabilityCampaign {
             }
         }
         List<Operation> ops = List.copyOf(history);
-        return new Outcome(ops, new LinearizabilityChecker().check(ops), OwnershipCheck.conflicts(ops, "vm/"), kills.get(), pauses.get());
+        return new Outcome(ops, new LinearizabilityChecker().check(ops), OwnershipCheck.conflicts(ops, "vm/"), kills.get(), pauses.get(),
+                partitions.get());
     }
 
     private static void work(int process, Consensus client, Random rnd, long end, List<Operation> history) {

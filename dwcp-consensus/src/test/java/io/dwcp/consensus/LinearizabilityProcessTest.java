@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Linearizability and hand-over safety of a 3-process group under SIGKILL and SIGSTOP of the leader,
+ * Linearizability and hand-over safety of a 3-process group under SIGKILL, network partition and SIGSTOP of the leader,
  * checked on the recorded history. The default build runs one short seed; {@code -Pslow} adds a longer campaign.
  */
 @Tag("ACP-2")
@@ -20,7 +20,7 @@ class LinearizabilityProcessTest {
     void historyUnderLeaderKillsIsLinearizableWithOneOwnerPerEpoch(@TempDir Path dir) throws Exception {
         LinearizabilityCampaign.Outcome o = LinearizabilityCampaign.run(dir, 3, 4, Duration.ofSeconds(15), Duration.ofSeconds(3), 1);
         System.out.println("campaign seed 1: " + o);
-        assertTrue(o.kills() >= 1 && o.pauses() >= 1, o::toString);
+        assertTrue(o.kills() >= 1 && o.partitions() >= 1 && o.pauses() >= 1, o::toString);
         assertTrue(o.count(io.dwcp.consensus.check.Operation.Outcome.OK) > 50, o::toString);
         assertTrue(o.verdict().linearizable(), () -> o + "\n" + o.verdict().failingHistory());
         assertEquals(java.util.List.of(), o.ownershipConflicts());

@@ -26,22 +26,47 @@ final class ReplicaCluster implements AutoCloseable {
     private final Path dir;
     private final String[] ids;
     private final int[] ports;
+    /** Where each replica really listens when a proxy stands in front of it; else null. */
+    private final int[] privatePorts;
+    private final FaultProxy proxy;
     private final Process[] processes;
     private final String electionMin;
     private final List<RatisConsensus> clients = new ArrayList<>();
 
     ReplicaCluster(Path dir, int n, String electionMin) throws IOException {
+        this(dir, n, electionMin, false);
+    }
+
+    /** With {@code proxied}, every replica sits behind a {@link FaultProxy} that can partition them. */
+    ReplicaCluster(Path dir, int n, String electionMin, boolean proxied) throws IOException {
         this.dir = dir;
         this.ids = new String[n];
         this.ports = new int[n];
         this.processes = new Process[n];
         this.electionMin = electionMin;
+        this.privatePorts = proxied ? new int[n] : null;
         for (int i = 0; i < n; i++) {
             ids[i] = "n" + (i + 1);
-            try (ServerSocket s = new ServerSocket(0)) {
-                ports[i] = s.getLocalPort();
+            ports[i] = freePort();
+            if (proxied) {
+                privatePorts[i] = freePort();
             }
         }
+        this.proxy = proxied ? new FaultProxy(ports, privatePorts, i -> isAlive(i) ? processes[i].pid() : null) : null;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** The proxy in front of the replicas; only for a proxied cluster. */
+    FaultProxy proxy() {
+        if (proxy == null) {
+            throw new IllegalStateException("this cluster has no proxy");
+        }
+        return proxy;
     }
 
     String peers() {
@@ -86,7 +111,7 @@ final class ReplicaCluster implements AutoCloseable {
             throw new IllegalStateException(ids[i] + " is running");
         }
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
                 "-cp", cp,
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
@@ -94,8 +119,11 @@ final class ReplicaCluster implements AutoCloseable {
                 "-Ddwcp.consensus.peers=" + peers(),
                 "-Ddwcp.consensus.storage-dir=" + dir.resolve(ids[i]),
                 "-Ddwcp.consensus.election.min=" + electionMin,
-                "-Ddwcp.consensus.snapshot.entries=200",
-                ConsensusNode.class.getName());
+                "-Ddwcp.consensus.snapshot.entries=200"));
+        if (privatePorts != null) {
+            cmd.add("-Ddwcp.consensus.listen=127.0.0.1:" + privatePorts[i]);
+        }
+        cmd.add(ConsensusNode.class.getName());
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(
                 new File(dir.toFile(), ids[i] + ".log")));
         Process p = pb.start();
@@ -186,6 +214,9 @@ final class ReplicaCluster implements AutoCloseable {
         }
         for (int i = 0; i < processes.length; i++) {
             kill(i);
+        }
+        if (proxy != null) {
+            proxy.close();
         }
     }
 }

@@ -14,6 +14,7 @@ public final class ConsensusKeys {
     /** One peer: {@code id@host:port}, the id as {@code dwcp.node-id}. */
     private static final Pattern PEER = Pattern.compile("([A-Za-z0-9._-]{1,64})@([A-Za-z0-9.:\\[\\]-]+):(\\d{1,5})");
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final Pattern HOST_PORT = Pattern.compile("[A-Za-z0-9.:\\[\\]-]+:\\d{1,5}");
 
     private ConsensusKeys() {
     }
@@ -38,6 +39,13 @@ public final class ConsensusKeys {
             .defaultValue(Optional.empty())
             .description("Directory of this replica's Raft log and snapshots; required on a node listed in peers."
                     + " A restarted replica recovers from it.").build();
+
+    public static final ConfigKey<Optional<String>> LISTEN = ConfigKey.builder("dwcp.consensus.listen",
+                    ValueType.optional(ValueType.STRING, "peers"))
+            .defaultValue(Optional.empty())
+            .rule("peers, or host:port", v -> v.isEmpty() || HOST_PORT.matcher(v.get()).matches())
+            .description("Address this replica binds to when it differs from the one the others dial (listed in peers),"
+                    + " e.g. behind NAT or a proxy; default: its address in peers.").build();
 
     public static final ConfigKey<Duration> ELECTION_MIN = Ranges.durations(
             ConfigKey.builder("dwcp.consensus.election.min", ValueType.DURATION)
@@ -78,7 +86,7 @@ public final class ConsensusKeys {
             ConfigKey.builder("dwcp.consensus.dedup.max-clients", ValueType.INT).defaultValue(4096), 1, 1_000_000)
             .description("Clients remembered for de-duplication; the least recently active one is forgotten first.").build();
 
-    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PEERS, GROUP, STORAGE_DIR, ELECTION_MIN, ELECTION_MAX,
+    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PEERS, GROUP, STORAGE_DIR, LISTEN, ELECTION_MIN, ELECTION_MAX,
             PROPOSAL_TIMEOUT, MAX_COMMAND, FSYNC, SNAPSHOT_ENTRIES, DEDUP_WINDOW, DEDUP_MAX_CLIENTS);
 
     private static boolean validPeers(String text) {

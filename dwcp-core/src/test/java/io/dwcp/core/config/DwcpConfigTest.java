@@ -154,6 +154,7 @@ class DwcpConfigTest {
             "dwcp.compression.max-decoded-frame | 32KiB | 64KiB–1GiB",
             "dwcp.consensus.peers | n1@127.0.0.1:9001,n1@127.0.0.1:9002 | none, or a comma-separated list of id@host:port with distinct ids",
             "dwcp.consensus.group | local group | 1–64 chars [A-Za-z0-9._-]",
+            "dwcp.consensus.listen | 127.0.0.1 | peers, or host:port",
             "dwcp.consensus.election.min | 5ms | 10ms–1m",
             "dwcp.consensus.election.max | 11m | 20ms–10m",
             "dwcp.consensus.proposal-timeout | 50ms | 100ms–10m",
