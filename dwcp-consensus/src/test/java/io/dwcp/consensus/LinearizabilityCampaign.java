@@ -140,6 +140,10 @@ final class LinearizabilityCampaign {
             }
         }
         List<Operation> ops = List.copyOf(history);
+        // Kept after the run (the replicas' temporary directory is not): `dwcp check-history FILE` re-checks it.
+        Path saved = java.nio.file.Files.createDirectories(Path.of("target", "acp-histories"))
+                .resolve("n" + nodes + "-seed-" + seed + ".jsonl");
+        io.dwcp.consensus.check.HistoryFile.write(saved, ops);
         return new Outcome(ops, new LinearizabilityChecker().check(ops), OwnershipCheck.conflicts(ops, "vm/"), kills.get(), pauses.get(),
                 partitions.get());
     }

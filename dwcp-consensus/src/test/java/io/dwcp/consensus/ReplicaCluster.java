@@ -39,7 +39,7 @@ final class ReplicaCluster implements AutoCloseable {
 
     /** With {@code proxied}, every replica sits behind a {@link FaultProxy} that can partition them. */
     ReplicaCluster(Path dir, int n, String electionMin, boolean proxied) throws IOException {
-        this.dir = dir;
+        this.dir = java.nio.file.Files.createDirectories(dir);
         this.ids = new String[n];
         this.ports = new int[n];
         this.processes = new Process[n];
