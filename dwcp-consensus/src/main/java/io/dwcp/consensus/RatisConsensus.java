@@ -502,6 +502,33 @@ final class RatisConsensus implements Consensus {
         }, r.completions);
     }
 
+    /**
+     * Changes the voters of the group to {@code peerList} ({@code id@host:port,...}), e.g. to add or remove one replica
+     * (change one at a time: Ratis moves through a joint configuration, so the old and the new majorities both agree).
+     * A new replica must already run, started with a peer list that includes itself; the leader then brings it up to
+     * date from its log or a snapshot.
+     *
+     * @return completes when the new configuration is committed; fails with {@code QUORUM_UNAVAILABLE},
+     *     {@code NOT_LEADER} or {@code IO_ERROR} otherwise
+     */
+    CompletableFuture<Void> setVoters(String peerList) {
+        Running r = running;
+        if (r == null) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
+        }
+        List<RaftPeer> peers = GroupLayout.parse(r.layout.name(), peerList).peers();
+        return CompletableFuture.runAsync(() -> {
+            try {
+                RaftClientReply reply = r.client.admin().setConfiguration(peers);
+                if (!reply.isSuccess()) {
+                    throw translate(reply.getException(), r);
+                }
+            } catch (IOException e) {
+                throw translate(e, r);
+            }
+        }, r.completions);
+    }
+
     /** The leader this node's client last talked to, if any (a hint: leadership may have moved since). */
     Optional<String> leaderHint() {
         Running r = running;

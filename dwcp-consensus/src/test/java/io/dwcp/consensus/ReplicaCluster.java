@@ -70,8 +70,13 @@ final class ReplicaCluster implements AutoCloseable {
     }
 
     String peers() {
+        return peers(0, ids.length);
+    }
+
+    /** The peer list of replicas {@code from} (inclusive) to {@code to} (exclusive). */
+    String peers(int from, int to) {
         StringJoiner j = new StringJoiner(",");
-        for (int i = 0; i < ids.length; i++) {
+        for (int i = from; i < to; i++) {
             j.add(ids[i] + "@127.0.0.1:" + ports[i]);
         }
         return j.toString();
@@ -107,6 +112,11 @@ final class ReplicaCluster implements AutoCloseable {
     private final CompletableFuture<?>[] ready = new CompletableFuture<?>[16];
 
     void launch(int i) throws IOException {
+        launch(i, peers());
+    }
+
+    /** Launches replica {@code i} with its own view of the voters (a replica that is about to be added). */
+    void launch(int i, String peerList) throws IOException {
         if (processes[i] != null && processes[i].isAlive()) {
             throw new IllegalStateException(ids[i] + " is running");
         }
@@ -116,7 +126,7 @@ final class ReplicaCluster implements AutoCloseable {
                 "-cp", cp,
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 "-Ddwcp.node-id=" + ids[i],
-                "-Ddwcp.consensus.peers=" + peers(),
+                "-Ddwcp.consensus.peers=" + peerList,
                 "-Ddwcp.consensus.storage-dir=" + dir.resolve(ids[i]),
                 "-Ddwcp.consensus.election.min=" + electionMin,
                 "-Ddwcp.consensus.snapshot.entries=200"));
@@ -185,9 +195,14 @@ final class ReplicaCluster implements AutoCloseable {
 
     /** A started client of the group (not a voter), with the given proposal timeout. */
     RatisConsensus client(String name, String proposalTimeout) throws IOException {
+        return client(name, proposalTimeout, peers());
+    }
+
+    /** A started client that knows the voters {@code peerList}. */
+    RatisConsensus client(String name, String proposalTimeout, String peerList) throws IOException {
         DwcpConfig config = DwcpConfig.builder()
                 .set("dwcp.node-id", name)
-                .set("dwcp.consensus.peers", peers())
+                .set("dwcp.consensus.peers", peerList)
                 .set("dwcp.consensus.election.min", electionMin)
                 .set("dwcp.consensus.proposal-timeout", proposalTimeout)
                 .build();
