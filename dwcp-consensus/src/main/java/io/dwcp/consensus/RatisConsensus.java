@@ -25,11 +25,6 @@ import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
-import org.apache.ratis.protocol.exceptions.NotLeaderException;
-import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
-import org.apache.ratis.protocol.exceptions.StateMachineException;
-import org.apache.ratis.protocol.exceptions.TimeoutIOException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -50,13 +45,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
@@ -78,7 +70,7 @@ import java.util.function.Function;
  * Threading: start/stop are serialised by the manager (and by `lock`); operations are thread-safe and complete on the
  * component's own executor (dwcp-acp-complete-N), never on Ratis' gRPC threads.
  */
-final class RatisConsensus implements Consensus {
+final class RatisConsensus implements Consensus, ConsensusAdmin {
     private static final Logger LOG = LoggerFactory.getLogger(RatisConsensus.class);
 
     private final ComponentContext context;
@@ -418,71 +410,20 @@ final class RatisConsensus implements Consensus {
         }, r.completions);
     }
 
-    /** Maps a Ratis or JDK failure to the consensus error codes of the {@link Consensus} contract. */
+    /** Maps a failure to the contract's codes (see {@link RatisErrors}) and counts it. */
     private DwcpException translate(Throwable error, Running r) {
-        Throwable t = error;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        if (t instanceof DwcpException d) {
-            return d;
-        }
-        String group = "group '" + r.layout.name() + "'";
-        NotLeaderException notLeader = find(t, NotLeaderException.class);
-        RaftPeer hint = notLeader == null ? null : notLeader.getSuggestedLeader();
-        String hintText = notLeader == null ? "" : hint == null ? "; the last replica asked knows no leader"
-                : "; leader hint: " + hint.getId() + "@" + hint.getAddress();
-        // Retries exhausted (whatever the last attempt saw) = no quorum committed it in time (SPEC §9 bad input).
-        if (t instanceof RaftRetryFailureException || t instanceof TimeoutIOException || t instanceof TimeoutException
-                || find(t, TimeoutIOException.class) != null) {
+        DwcpException d = RatisErrors.translate(error, r.layout.name(), r.hardTimeout);
+        if (d.code() == ErrorCode.QUORUM_UNAVAILABLE || d.code() == ErrorCode.TIMEOUT) {
             r.timedOut.increment();
             r.lastTimedOut = true;
-            if (t instanceof TimeoutException) {
-                return new DwcpException(ErrorCode.TIMEOUT, "no reply from " + group + " within " + r.hardTimeout.toMillis() + " ms", t);
-            }
-            return new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "no quorum of " + group + " committed the command within "
-                    + "dwcp.consensus.proposal-timeout; it may still commit later" + hintText, t);
-        }
-        if (notLeader != null) {
+        } else {
             r.rejected.increment();
-            return new DwcpException(ErrorCode.NOT_LEADER, "the contacted replica of " + group + " is not the leader" + hintText, t);
         }
-        r.rejected.increment();
-        StateMachineException sme = find(t, StateMachineException.class);
-        if (sme != null) {
-            String m = String.valueOf(sme.getMessage());
-            if (m.contains(RegisterStateMachine.REFUSED_TOO_LARGE)) {
-                return new DwcpException(ErrorCode.LIMIT_EXCEEDED, m.substring(m.indexOf(RegisterStateMachine.REFUSED_TOO_LARGE)
-                        + RegisterStateMachine.REFUSED_TOO_LARGE.length()), t);
-            }
-            if (m.contains(RegisterStateMachine.REFUSED_MALFORMED)) {
-                return new DwcpException(ErrorCode.PROTOCOL_ERROR, m.substring(m.indexOf(RegisterStateMachine.REFUSED_MALFORMED)
-                        + RegisterStateMachine.REFUSED_MALFORMED.length()), t);
-            }
-        }
-        if (find(t, AlreadyClosedException.class) != null) {
-            return new DwcpException(ErrorCode.CANCELLED, "the consensus client of " + group + " was closed", t);
-        }
-        return new DwcpException(ErrorCode.IO_ERROR, "command to " + group + " failed: " + t, t);
+        return d;
     }
 
-    private static <E extends Throwable> E find(Throwable t, Class<E> type) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (type.isInstance(c)) {
-                return type.cast(c);
-            }
-        }
-        return null;
-    }
-
-    /**
-     * Asks the group to make {@code peerId} the leader (Raft leader transfer: the leader stops accepting commands,
-     * brings the target up to date and lets it start an election at once).
-     *
-     * @return completes when {@code peerId} leads; fails with {@code NOT_LEADER}, {@code QUORUM_UNAVAILABLE} or
-     *     {@code IO_ERROR} when the transfer did not happen within {@code timeout}
-     */
-    CompletableFuture<Void> transferLeadership(String peerId, Duration timeout) {
+    @Override
+    public CompletableFuture<Void> transferLeadership(String peerId, Duration timeout) {
         Running r = running;
         if (r == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
@@ -502,16 +443,8 @@ final class RatisConsensus implements Consensus {
         }, r.completions);
     }
 
-    /**
-     * Changes the voters of the group to {@code peerList} ({@code id@host:port,...}), e.g. to add or remove one replica
-     * (change one at a time: Ratis moves through a joint configuration, so the old and the new majorities both agree).
-     * A new replica must already run, started with a peer list that includes itself; the leader then brings it up to
-     * date from its log or a snapshot.
-     *
-     * @return completes when the new configuration is committed; fails with {@code QUORUM_UNAVAILABLE},
-     *     {@code NOT_LEADER} or {@code IO_ERROR} otherwise
-     */
-    CompletableFuture<Void> setVoters(String peerList) {
+    @Override
+    public CompletableFuture<Void> setVoters(String peerList) {
         Running r = running;
         if (r == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
@@ -529,8 +462,8 @@ final class RatisConsensus implements Consensus {
         }, r.completions);
     }
 
-    /** The leader this node's client last talked to, if any (a hint: leadership may have moved since). */
-    Optional<String> leaderHint() {
+    @Override
+    public Optional<String> leaderHint() {
         Running r = running;
         if (r == null || r.client.getLeaderId() == null) {
             return Optional.empty();
