@@ -24,6 +24,10 @@ class LinearizabilityProcessTest {
         assertTrue(o.count(io.dwcp.consensus.check.Operation.Outcome.OK) > 50, o::toString);
         assertTrue(o.verdict().linearizable(), () -> o + "\n" + o.verdict().failingHistory());
         assertEquals(java.util.List.of(), o.ownershipConflicts());
+        // Replicas run with snapshot.entries=200, so the run also exercised snapshots (and restarts loaded them).
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir)) {
+            assertTrue(files.anyMatch(f -> f.getFileName().toString().startsWith("snapshot.")), "no state-machine snapshot written");
+        }
     }
 
     @Test
