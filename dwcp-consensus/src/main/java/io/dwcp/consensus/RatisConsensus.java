@@ -425,34 +425,33 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     @Override
     public CompletableFuture<Void> transferLeadership(String peerId, Duration timeout) {
         Running r = running;
-        if (r == null) {
-            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
-        }
-        if (r.layout.peer(peerId).isEmpty()) {
+        if (r != null && r.layout.peer(peerId).isEmpty()) {
             throw new IllegalArgumentException("'" + peerId + "' is not a voter of group '" + r.layout.name() + "'");
         }
-        return CompletableFuture.runAsync(() -> {
-            try {
-                RaftClientReply reply = r.client.admin().transferLeadership(RaftPeerId.valueOf(peerId), timeout.toMillis());
-                if (!reply.isSuccess()) {
-                    throw translate(reply.getException(), r);
-                }
-            } catch (IOException e) {
-                throw translate(e, r);
-            }
-        }, r.completions);
+        return admin(r, client -> client.admin().transferLeadership(RaftPeerId.valueOf(peerId), timeout.toMillis()));
     }
 
     @Override
     public CompletableFuture<Void> setVoters(String peerList) {
         Running r = running;
+        List<RaftPeer> peers = GroupLayout.parse(r == null ? "" : r.layout.name(), peerList).peers();
+        return admin(r, client -> client.admin().setConfiguration(peers));
+    }
+
+    /** One blocking Ratis admin call. */
+    @FunctionalInterface
+    private interface AdminCall {
+        RaftClientReply call(RaftClient client) throws IOException;
+    }
+
+    /** Runs a blocking admin call on the component's executor and maps its failure. */
+    private CompletableFuture<Void> admin(Running r, AdminCall call) {
         if (r == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
         }
-        List<RaftPeer> peers = GroupLayout.parse(r.layout.name(), peerList).peers();
         return CompletableFuture.runAsync(() -> {
             try {
-                RaftClientReply reply = r.client.admin().setConfiguration(peers);
+                RaftClientReply reply = call.call(r.client);
                 if (!reply.isSuccess()) {
                     throw translate(reply.getException(), r);
                 }
