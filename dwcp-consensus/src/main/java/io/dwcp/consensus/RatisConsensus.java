@@ -45,7 +45,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -94,6 +96,8 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RegisterStateMachine stateMachine;
         RaftClient client;
         ExecutorService completions;
+        /** Runs completions on {@link #completions}, or inline once it has shut down, so every future completes. */
+        Executor completer;
         long maxCommandBytes;
         Duration hardTimeout;
         final List<Meter> meters = new ArrayList<>();
@@ -146,6 +150,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                     th.setDaemon(true);
                     return th;
                 });
+                ExecutorService pool = r.completions;
+                r.completer = task -> {
+                    try {
+                        pool.execute(task);
+                    } catch (RejectedExecutionException e) {
+                        task.run(); // stopping: a late reply still completes its caller's future
+                    }
+                };
                 registerMeters(r);
             } catch (IOException | RuntimeException | Error e) {
                 release(r, e);
@@ -256,9 +268,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             context.meterRegistry().remove(m);
         }
         r.meters.clear();
-        if (r.completions != null) {
-            r.completions.shutdown();
-        }
+        // The client goes first: closing it fails its pending calls, whose completions still need the executor.
         if (r.client != null) {
             try {
                 r.client.close();
@@ -274,6 +284,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             }
         }
         if (r.completions != null) {
+            r.completions.shutdown();
             try {
                 if (!r.completions.awaitTermination(config.get(CoreKeys.SHUTDOWN_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS)) {
                     r.completions.shutdownNow();
@@ -407,7 +418,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                     return map.apply(decoded);
                 }
             }
-        }, r.completions);
+        }, r.completer);
     }
 
     /** Maps a failure to the contract's codes (see {@link RatisErrors}) and counts it. */
@@ -458,7 +469,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             } catch (IOException e) {
                 throw translate(e, r);
             }
-        }, r.completions);
+        }, r.completer);
     }
 
     @Override

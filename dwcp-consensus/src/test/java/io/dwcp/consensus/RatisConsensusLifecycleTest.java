@@ -69,6 +69,19 @@ class RatisConsensusLifecycleTest {
     }
 
     @Test
+    void stopCompletesACommandStillWaitingForAQuorum() throws Exception {
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.node-id", "client-y")
+                .set("dwcp.consensus.peers", "n1@127.0.0.1:1,n2@127.0.0.1:2,n3@127.0.0.1:3")
+                .set("dwcp.consensus.proposal-timeout", "10m").build();
+        RatisConsensus c = consensus(config, new SimpleMeterRegistry());
+        c.start();
+        java.util.concurrent.CompletableFuture<io.dwcp.core.spi.Consensus.Versioned> pending = c.write("k", "v");
+        c.stop();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> pending.get(30, TimeUnit.SECONDS));
+        assertEquals(ErrorCode.CANCELLED, DwcpException.find(e).code(), e.toString());
+    }
+
+    @Test
     void aVoterWithoutStorageDirFailsToStartNamingTheKey() {
         DwcpConfig config = DwcpConfig.builder().set("dwcp.node-id", "n1")
                 .set("dwcp.consensus.peers", "n1@127.0.0.1:1,n2@127.0.0.1:2,n3@127.0.0.1:3").build();
