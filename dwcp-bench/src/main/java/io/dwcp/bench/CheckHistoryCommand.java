@@ -15,7 +15,8 @@ import java.util.Set;
 /**
  * {@code dwcp check-history FILE [--json] [--max-states N] [--owner-prefix vm/]}: checks a recorded consensus history
  * (JSON lines, see {@code docs/consensus.md}) for linearizability and for at most one VM owner per epoch, apart from
- * the run that recorded it. Exit status 0 when both hold, 1 when not, 2 for a bad file or options.
+ * the run that recorded it; a failing key's history is shrunk to a small sub-history that still fails
+ * ({@link LinearizabilityChecker#minimize}). Exit status 0 when both hold, 1 when not, 2 for a bad file or options.
  */
 final class CheckHistoryCommand implements DwcpCli.Command {
     @Override
@@ -51,14 +52,18 @@ final class CheckHistoryCommand implements DwcpCli.Command {
         out.put("statesExplored", r.statesExplored());
         out.put("ownershipConflicts", conflicts);
         List<String> failing = new ArrayList<>();
-        for (Operation op : r.failingHistory()) {
-            failing.add(HistoryFile.line(op));
+        if (!r.linearizable()) {
+            LinearizabilityChecker checker = new LinearizabilityChecker(maxStates);
+            for (Operation op : checker.minimize(r.failingHistory(), 5000)) {
+                failing.add(HistoryFile.line(op));
+            }
         }
         out.put("failingKey", r.failingKey());
         out.put("failingHistory", failing);
         System.out.printf("%d operations (ok %s, fail %s, info %s): %s; %d ownership conflict(s)%n", history.size(), out.get("ok"),
                 out.get("fail"), out.get("info"), r.linearizable() ? "linearizable"
-                        : "NOT linearizable on key '" + r.failingKey() + "' (" + failing.size() + " operations)", conflicts.size());
+                        : "NOT linearizable on key '" + r.failingKey() + "' (" + r.failingHistory().size()
+                        + " operations; " + failing.size() + " of them still fail together)", conflicts.size());
         conflicts.forEach(c -> System.out.println("  two owners: " + c));
         if (a.flag("json")) {
             System.out.println(Json.write(out));

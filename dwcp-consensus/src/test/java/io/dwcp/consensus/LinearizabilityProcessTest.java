@@ -22,7 +22,8 @@ class LinearizabilityProcessTest {
         System.out.println("campaign seed 1: " + o);
         assertTrue(o.kills() >= 1 && o.partitions() >= 1 && o.pauses() >= 1, o::toString);
         assertTrue(o.count(io.dwcp.consensus.check.Operation.Outcome.OK) > 50, o::toString);
-        assertTrue(o.verdict().linearizable(), () -> o + "\n" + o.verdict().failingHistory());
+        assertTrue(o.verdict().linearizable(), () -> o + "\n"
+                + new io.dwcp.consensus.check.LinearizabilityChecker().minimize(o.verdict().failingHistory(), 5000));
         assertEquals(java.util.List.of(), o.ownershipConflicts());
         // Replicas run with snapshot.entries=200, so the run also exercised snapshots (and restarts loaded them).
         try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir)) {
@@ -39,7 +40,8 @@ class LinearizabilityProcessTest {
             LinearizabilityCampaign.Outcome o = LinearizabilityCampaign.run(dir.resolve("seed-" + seed), 5, 6,
                     Duration.ofSeconds(seconds), Duration.ofSeconds(5), seed);
             System.out.println("campaign seed " + seed + ": " + o);
-            assertTrue(o.verdict().linearizable(), () -> o + "\n" + o.verdict().failingHistory());
+            assertTrue(o.verdict().linearizable(), () -> o + "\n"
+                + new io.dwcp.consensus.check.LinearizabilityChecker().minimize(o.verdict().failingHistory(), 5000));
             assertEquals(java.util.List.of(), o.ownershipConflicts());
         }
     }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Comparator;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,6 +87,116 @@ public final class LinearizabilityChecker {
             explored += states[0];
         }
         return new Result(true, null, List.of(), explored);
+    }
+
+    /**
+     * Shrinks a non-linearizable single-key history to a small sub-history that is still not linearizable, by delta
+     * debugging (ddmin): repeatedly drop a chunk of operations while the rest stays non-linearizable. A sub-history
+     * must keep the source of every value its operations relied on (see {@code Provenance}: by version when recorded),
+     * so the result shows an anomaly of the original history (a stale read keeps the two writes and the read) instead
+     * of one made by dropping the write a read saw. The result is 1-minimal when the search ends within
+     * {@code maxChecks} checks, else as small as found.
+     *
+     * @param failing operations of one key, not linearizable (e.g. {@link Result#failingHistory()})
+     * @return a sub-list in the original order
+     * @throws IllegalArgumentException when {@code failing} is linearizable
+     */
+    public List<Operation> minimize(List<Operation> failing, int maxChecks) {
+        if (check(failing).linearizable()) {
+            throw new IllegalArgumentException("the history is linearizable: nothing to minimise");
+        }
+        Provenance provenance = new Provenance(failing);
+        List<Operation> cur = new ArrayList<>(failing);
+        int n = 2;
+        int checks = 0;
+        while (cur.size() >= 2 && checks < maxChecks) {
+            int chunk = (cur.size() + n - 1) / n;
+            boolean reduced = false;
+            for (int start = 0; start < cur.size() && checks < maxChecks; start += chunk) {
+                List<Operation> rest = new ArrayList<>(cur.subList(0, start));
+                rest.addAll(cur.subList(Math.min(cur.size(), start + chunk), cur.size()));
+                if (rest.isEmpty() || !provenance.keepsSources(rest)) {
+                    continue;
+                }
+                checks++;
+                if (!check(rest).linearizable()) {
+                    cur = rest;
+                    n = Math.max(n - 1, 2);
+                    reduced = true;
+                    break;
+                }
+            }
+            if (!reduced) {
+                if (n >= cur.size()) {
+                    break;
+                }
+                n = Math.min(cur.size(), n * 2);
+            }
+        }
+        return List.copyOf(cur);
+    }
+
+    /**
+     * Where the values an operation relied on came from, in the history being shrunk: a value read (or seen by a CAS
+     * that did not apply) comes from the write or applied CAS with the same version when versions are recorded, else
+     * from any operation that wrote that value; an applied CAS's expected value from any other writer of it. A
+     * sub-history is kept only if it keeps, for each such value the whole history can explain, one of its sources —
+     * so shrinking never invents an anomaly by dropping the write a read saw.
+     */
+    private static final class Provenance {
+        private final Map<String, Operation> byVersion = new HashMap<>();
+        private final Map<String, List<Operation>> byValue = new HashMap<>();
+
+        Provenance(List<Operation> all) {
+            for (Operation op : all) {
+                if (op.kind() == Operation.Kind.READ || op.value() == null) {
+                    continue;
+                }
+                byValue.computeIfAbsent(op.key() + '\u0000' + op.value(), k -> new ArrayList<>()).add(op);
+                boolean wrote = op.outcome() == Operation.Outcome.OK && (op.kind() == Operation.Kind.WRITE || op.applied());
+                if (wrote && op.version() > 0) {
+                    byVersion.put(op.key() + '\u0000' + op.version(), op);
+                }
+            }
+        }
+
+        boolean keepsSources(List<Operation> subset) {
+            Set<Operation> in = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            in.addAll(subset);
+            for (Operation op : subset) {
+                if (op.outcome() != Operation.Outcome.OK) {
+                    continue;
+                }
+                boolean seesOthers = op.kind() == Operation.Kind.READ || (op.kind() == Operation.Kind.CAS && !op.applied());
+                if (seesOthers && op.observed() != null) {
+                    Operation exact = op.version() > 0 ? byVersion.get(op.key() + '\u0000' + op.version()) : null;
+                    if (exact != null ? !in.contains(exact) : !anyIn(op.key(), op.observed(), null, in)) {
+                        return false;
+                    }
+                }
+                if (op.kind() == Operation.Kind.CAS && op.applied() && op.expected() != null
+                        && !anyIn(op.key(), op.expected(), op, in)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** True when some writer of the value other than {@code self} is kept, or when the history has none at all. */
+        private boolean anyIn(String key, String value, Operation self, Set<Operation> in) {
+            List<Operation> writers = byValue.getOrDefault(key + '\u0000' + value, List.of());
+            boolean any = false;
+            for (Operation w : writers) {
+                if (w == self) {
+                    continue;
+                }
+                any = true;
+                if (in.contains(w)) {
+                    return true;
+                }
+            }
+            return !any;
+        }
     }
 
     /** One node of the doubly linked call/return list. */

@@ -106,6 +106,29 @@ class LinearizabilityCheckerTest {
     }
 
     @Test
+    void aFailingHistoryShrinksToTheAnomaly() {
+        List<Operation> ops = new ArrayList<>();
+        long t = 0;
+        for (int i = 0; i < 20; i++, t += 100) { // a long linearizable prefix
+            ops.add(write(1, "k", "x" + i, t, t + 10));
+            ops.add(read(2, "k", "x" + i, t + 20, t + 30));
+        }
+        Operation a = write(3, "k", "a", t, t + 10);
+        Operation b = write(3, "k", "b", t + 20, t + 30);
+        Operation stale = read(4, "k", "a", t + 40, t + 50);
+        ops.addAll(List.of(a, b, stale));
+        ops.add(read(5, "k", "b", t + 60, t + 70));
+        List<Operation> min = checker.minimize(ops, 10_000);
+        assertEquals(List.of(a, b, stale), min);
+        assertThrows(IllegalArgumentException.class, () -> checker.minimize(List.of(a, b), 100));
+        // A lost update keeps the write that both CAS expected: the anomaly needs all three.
+        Operation w0 = write(1, "k", "0", 0, 10);
+        Operation c1 = cas(2, "k", "0", "1", true, 20, 40);
+        Operation c2 = cas(3, "k", "0", "2", true, 25, 45);
+        assertEquals(List.of(w0, c1, c2), checker.minimize(List.of(w0, read(4, "k", "0", 12, 15), c1, c2), 1000));
+    }
+
+    @Test
     void theSearchIsBoundedByMaxStates() {
         List<Operation> ops = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
