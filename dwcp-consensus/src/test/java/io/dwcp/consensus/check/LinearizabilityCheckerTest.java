@@ -129,6 +129,22 @@ class LinearizabilityCheckerTest {
     }
 
     @Test
+    void shrinkingNeverDropsTheWriteARecordedVersionPointsTo() {
+        Operation w1 = versioned(Operation.Kind.WRITE, 1, "x", 1, 0, 10);
+        Operation r1 = versioned(Operation.Kind.READ, 2, "x", 1, 20, 30);
+        Operation w2 = versioned(Operation.Kind.WRITE, 1, "y", 2, 40, 50);
+        Operation w3 = versioned(Operation.Kind.WRITE, 1, "x", 3, 60, 70);
+        Operation stale = versioned(Operation.Kind.READ, 3, "y", 2, 80, 90);
+        // Without provenance, {r1, w3} would "fail" too: a read of x before x's only remaining write.
+        assertEquals(List.of(w2, w3, stale), checker.minimize(List.of(w1, r1, w2, w3, stale), 1000));
+    }
+
+    private static Operation versioned(Operation.Kind kind, int process, String v, long version, long call, long ret) {
+        return new Operation(process, kind, "k", null, kind == Operation.Kind.READ ? null : v, v, false, version,
+                Operation.Outcome.OK, call, ret);
+    }
+
+    @Test
     void theSearchIsBoundedByMaxStates() {
         List<Operation> ops = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
