@@ -31,6 +31,7 @@ public final class DwcpCli {
         m.put("demo", new DemoCommand());
         m.put("chart", new ChartCommand());
         m.put("predict", new PredictCommand());
+        m.put("check-history", new CheckHistoryCommand());
         return m;
     }
 

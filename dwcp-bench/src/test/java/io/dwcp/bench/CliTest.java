@@ -42,9 +42,24 @@ class CliTest {
 
     @Test
     void everyDocumentedCommandIsRegistered() {
-        for (String c : new String[]{"send", "receive", "demo", "encode", "bench-transport", "chart"}) {
+        for (String c : new String[]{"send", "receive", "demo", "encode", "bench-transport", "chart", "check-history"}) {
             assertTrue(DwcpCli.commands().containsKey(c), c);
         }
+    }
+
+    @Test
+    void checkHistoryExitsZeroForALinearizableHistoryAndOneForAStaleRead(@TempDir Path dir) throws Exception {
+        Path good = dir.resolve("good.jsonl");
+        io.dwcp.consensus.check.HistoryFile.write(good, java.util.List.of(
+                io.dwcp.consensus.check.Operation.write(1, "k", "a", 0, 10), io.dwcp.consensus.check.Operation.read(2, "k", "a", 20, 30)));
+        assertEquals(0, DwcpCli.run(new String[]{"check-history", good.toString(), "--json"}));
+        Path stale = dir.resolve("stale.jsonl");
+        io.dwcp.consensus.check.HistoryFile.write(stale, java.util.List.of(
+                io.dwcp.consensus.check.Operation.write(1, "k", "a", 0, 10), io.dwcp.consensus.check.Operation.write(1, "k", "b", 20, 30),
+                io.dwcp.consensus.check.Operation.read(2, "k", "a", 40, 50)));
+        assertEquals(1, DwcpCli.run(new String[]{"check-history", stale.toString()}));
+        java.nio.file.Files.writeString(dir.resolve("bad.jsonl"), "{\"process\":1}\n");
+        assertEquals(2, DwcpCli.run(new String[]{"check-history", dir.resolve("bad.jsonl").toString()}));
     }
 
     @Test

@@ -11,6 +11,8 @@ import io.dwcp.core.migration.ReplicaFactory;
 import io.dwcp.core.path.PathMonitor;
 import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.Consensus;
+import io.dwcp.core.spi.ConsensusProvider;
 import io.dwcp.core.spi.Health;
 import io.dwcp.core.spi.PredictorProvider;
 import io.dwcp.core.spi.StateCodec;
@@ -48,7 +50,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The one entry point of DWCP (CORE-3): wires the providers found on the class path (or given to the builder),
- * starts them in dependency order (transport, compression, then prediction), stops them in reverse, reports health and restarts a
+ * starts them in dependency order (transport, compression, then prediction and consensus), stops them in reverse, reports health and restarts a
  * component that fails while running.
  *
  * <pre>{@code
@@ -85,12 +87,13 @@ public final class DwcpManager implements AutoCloseable {
     /** Peers the path monitor tracks at once. */
     static final int PATH_MAX_PEERS = 1024;
 
-    /** In start order: transport, compression, prediction (CORE-3). */
+    /** In start order: transport, compression, prediction, consensus (CORE-3). */
     private final List<ManagedComponent> components;
     private final Transport transport;
     private final StateCodec codec;
     private final PathMonitor pathMonitor;
     private final BandwidthPredictor predictor;
+    private final Consensus consensus;
     private final List<Meter> meters = new ArrayList<>();
     /** State keys with a round in flight on any sender of this manager (one writer per key). */
     private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
@@ -138,9 +141,17 @@ public final class DwcpManager implements AutoCloseable {
         if (predictor != null) {
             list.add(predictorContext.bind(new ManagedComponent(predictor)));
         }
+        ConsensusProvider ap = b.consensusProvider != null ? b.consensusProvider : discover(ConsensusProvider.class, loader,
+                ConsensusProvider::name, ConsensusProvider::priority);
+        Context consensusContext = new Context();
+        this.consensus = ap == null ? null : ap.create(consensusContext);
+        if (consensus != null) {
+            list.add(consensusContext.bind(new ManagedComponent(consensus)));
+        }
         this.components = Collections.unmodifiableList(list);
-        LOG.debug("DWCP manager {} wired: transport={}, codec={}, predictor={}", nodeId, tp == null ? "none" : tp.name(),
-                cp == null ? "none" : cp.name(), pp == null ? "none" : pp.name());
+        LOG.debug("DWCP manager {} wired: transport={}, codec={}, predictor={}, consensus={}", nodeId,
+                tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name(), pp == null ? "none" : pp.name(),
+                ap == null ? "none" : ap.name());
     }
 
     public static Builder builder() {
@@ -404,6 +415,19 @@ public final class DwcpManager implements AutoCloseable {
         return pathMonitor;
     }
 
+    /**
+     * The consensus service.
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when no consensus provider was found or given
+     */
+    public Consensus consensus() {
+        if (consensus == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE,
+                    "no consensus provider: add io.dwcp:dwcp-consensus to the class path or call Builder.consensusProvider");
+        }
+        return consensus;
+    }
+
     public DwcpConfig config() {
         return config;
     }
@@ -552,6 +576,7 @@ public final class DwcpManager implements AutoCloseable {
         private TransportProvider transportProvider;
         private StateCodecProvider codecProvider;
         private PredictorProvider predictorProvider;
+        private ConsensusProvider consensusProvider;
         private ClassLoader classLoader;
 
         private Builder() {
@@ -598,6 +623,12 @@ public final class DwcpManager implements AutoCloseable {
         /** Uses this bandwidth predictor instead of the one {@link ServiceLoader} finds. */
         public Builder predictorProvider(PredictorProvider provider) {
             this.predictorProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Uses this consensus service instead of the one {@link ServiceLoader} finds. */
+        public Builder consensusProvider(ConsensusProvider provider) {
+            this.consensusProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 

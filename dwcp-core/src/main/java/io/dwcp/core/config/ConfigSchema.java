@@ -20,7 +20,7 @@ public final class ConfigSchema {
 
     static {
         Map<String, ConfigKey<?>> m = new LinkedHashMap<>();
-        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS, PredictionKeys.KEYS)) {
+        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS, PredictionKeys.KEYS, ConsensusKeys.KEYS)) {
             for (ConfigKey<?> k : section) {
                 if (m.put(k.name(), k) != null) {
                     throw new ExceptionInInitializerError("duplicate configuration key " + k.name());
@@ -110,6 +110,12 @@ public final class ConfigSchema {
                     + DataSize.format(page) + ")");
         }
         out.addAll(PredictionKeys.crossKeyViolations(value));
+        Duration electionMin = (Duration) value.apply(ConsensusKeys.ELECTION_MIN);
+        Duration electionMax = (Duration) value.apply(ConsensusKeys.ELECTION_MAX);
+        if (electionMax.compareTo(electionMin) <= 0) {
+            out.add("dwcp.consensus.election.max (" + ValueType.formatDuration(electionMax) + ") must be > election.min ("
+                    + ValueType.formatDuration(electionMin) + ") on the " + tier.word() + " tier");
+        }
         return out;
     }
 

@@ -167,6 +167,16 @@ class DwcpConfigTest {
             "dwcp.prediction.tolerance | 0 | 0.01–1",
             "dwcp.prediction.min-confidence | 1.1 | 0–1",
             "dwcp.prediction.quantiles | 0.5 0.9 | 0 < low < 0.5 < high < 1",
+            "dwcp.consensus.peers | n1@127.0.0.1:9001,n1@127.0.0.1:9002 | none, or a comma-separated list of id@host:port with distinct ids",
+            "dwcp.consensus.group | local group | 1–64 chars [A-Za-z0-9._-]",
+            "dwcp.consensus.listen | 127.0.0.1 | peers, or host:port",
+            "dwcp.consensus.election.min | 5ms | 10ms–1m",
+            "dwcp.consensus.election.max | 11m | 20ms–10m",
+            "dwcp.consensus.proposal-timeout | 50ms | 100ms–10m",
+            "dwcp.consensus.max-command | 512B | 1KiB–64MiB",
+            "dwcp.consensus.snapshot.entries | 10 | 100–1000000000",
+            "dwcp.consensus.dedup.window | 0 | 1–65536",
+            "dwcp.consensus.dedup.max-clients | 0 | 1–1000000",
     })
     void outOfRangeValueIsRefusedWithKeyValueSourceAndRange(String key, String value, String range) {
         DwcpException e = invalid(DwcpConfig.builder().set(key, value));

@@ -1,0 +1,489 @@
+package io.dwcp.consensus;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.config.ConsensusKeys;
+import io.dwcp.core.config.CoreKeys;
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.Consensus;
+import io.dwcp.core.spi.Health;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.client.retry.RequestTypeDependentRetryPolicy;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.proto.RaftProtos.RaftClientRequestProto;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/*
+ * ACP's LOCAL scope on Apache Ratis: one Raft group whose voters are dwcp.consensus.peers. A node listed there runs a
+ * replica (RaftServer + RegisterStateMachine, log and snapshots under dwcp.consensus.storage-dir); every node, listed
+ * or not, talks to the group through one RaftClient.
+ *
+ * Every operation, reads included, is a command in the Raft log: a read is ordered with the writes and answered by
+ * the state machine at its commit, so it is linearizable without leases or clocks (one log entry per read is the
+ * price). The Ratis client follows leader changes and retries (same call id, so Ratis' retry cache answers a retry
+ * that already committed); the state machine additionally de-duplicates by (client id, sequence).
+ *
+ * Timing (ACP-7): Ratis waits a random election timeout in [election.min, min(2 × election.min, election.max)] and
+ * the leader heartbeats every election.min / 2. A command is retried for dwcp.consensus.proposal-timeout; then its
+ * future fails with QUORUM_UNAVAILABLE (the command may still commit later: callers treat it as indeterminate).
+ *
+ * Threading: start/stop are serialised by the manager (and by `lock`); operations are thread-safe and complete on the
+ * component's own executor (dwcp-acp-complete-N), never on Ratis' gRPC threads.
+ */
+final class RatisConsensus implements Consensus, ConsensusAdmin {
+    private static final Logger LOG = LoggerFactory.getLogger(RatisConsensus.class);
+
+    private final ComponentContext context;
+    private final DwcpConfig config;
+    private final UUID clientUuid = UUID.randomUUID();
+    private final AtomicLong sequence = new AtomicLong();
+    private final Object lock = new Object();
+
+    private volatile Running running;
+    private volatile String inactiveReason = "not started";
+
+    RatisConsensus(ComponentContext context) {
+        this.context = context;
+        this.config = context.config();
+    }
+
+    /** Everything that exists only while started; released by {@link #stop()}. */
+    private static final class Running {
+        GroupLayout layout;
+        RaftServer server;
+        RegisterStateMachine stateMachine;
+        RaftClient client;
+        ExecutorService completions;
+        /** Runs completions on {@link #completions}, or inline once it has shut down, so every future completes. */
+        Executor completer;
+        long maxCommandBytes;
+        Duration hardTimeout;
+        final List<Meter> meters = new ArrayList<>();
+        Counter committed;
+        Counter rejected;
+        Counter timedOut;
+        Timer latency;
+        volatile boolean lastTimedOut;
+    }
+
+    @Override
+    public String name() {
+        return "consensus";
+    }
+
+    @Override
+    public void start() throws IOException {
+        synchronized (lock) {
+            if (running != null) {
+                return;
+            }
+            if (!config.get(ConsensusKeys.ENABLED)) {
+                inactiveReason = "disabled (dwcp.consensus.enabled=false)";
+                LOG.info("consensus {}", inactiveReason);
+                return;
+            }
+            Optional<String> peers = config.get(ConsensusKeys.PEERS);
+            if (peers.isEmpty()) {
+                inactiveReason = "no group configured (set dwcp.consensus.peers)";
+                LOG.info("consensus inactive: {}", inactiveReason);
+                return;
+            }
+            Running r = new Running();
+            r.layout = GroupLayout.parse(config.get(ConsensusKeys.GROUP), peers.get());
+            r.maxCommandBytes = config.get(ConsensusKeys.MAX_COMMAND).bytes();
+            Duration proposalTimeout = config.get(ConsensusKeys.PROPOSAL_TIMEOUT);
+            // The Ratis retry policy gives up after proposal-timeout; this bound only catches a client that never answers.
+            r.hardTimeout = proposalTimeout.multipliedBy(2).plus(config.get(ConsensusKeys.ELECTION_MAX));
+            try {
+                Optional<String> nodeId = config.get(CoreKeys.NODE_ID);
+                Optional<RaftPeer> self = nodeId.flatMap(r.layout::peer);
+                if (self.isPresent()) {
+                    startServer(r, self.get());
+                }
+                r.client = newClient(r.layout, proposalTimeout);
+                AtomicInteger n = new AtomicInteger();
+                int threads = Math.max(1, Math.min(4, context.workerThreads()));
+                r.completions = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), t -> {
+                    Thread th = new Thread(t, "dwcp-acp-complete-" + n.incrementAndGet());
+                    th.setDaemon(true);
+                    return th;
+                });
+                ExecutorService pool = r.completions;
+                r.completer = task -> {
+                    try {
+                        pool.execute(task);
+                    } catch (RejectedExecutionException e) {
+                        task.run(); // stopping: a late reply still completes its caller's future
+                    }
+                };
+                registerMeters(r);
+            } catch (IOException | RuntimeException | Error e) {
+                release(r, e);
+                throw e;
+            }
+            running = r;
+            LOG.info("consensus running: group '{}' of {} voters, this node {}", r.layout.name(), r.layout.peers().size(),
+                    r.server != null ? "a voter" : "a client only");
+        }
+    }
+
+    private void startServer(Running r, RaftPeer self) throws IOException {
+        String dir = config.get(ConsensusKeys.STORAGE_DIR).filter(s -> !s.isBlank()).orElseThrow(() -> new DwcpException(
+                ErrorCode.INVALID_CONFIG, "dwcp.consensus.storage-dir is required on node '" + self.getId()
+                + "', a voter of dwcp.consensus.peers; set it to a directory for the Raft log"));
+        Path storage = Files.createDirectories(Path.of(dir));
+        RaftProperties p = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
+        String address = config.get(ConsensusKeys.LISTEN).orElse(self.getAddress());
+        GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
+        GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
+        Duration min = config.get(ConsensusKeys.ELECTION_MIN);
+        Duration max = config.get(ConsensusKeys.ELECTION_MAX);
+        Duration upper = min.multipliedBy(2).compareTo(max) < 0 ? min.multipliedBy(2) : max;
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(min.toMillis(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(upper.toMillis(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
+        // fsync=true: the log worker forces each batch to disk before the entry counts as persisted (ACP-2).
+        RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !config.get(ConsensusKeys.FSYNC));
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.get(ConsensusKeys.SNAPSHOT_ENTRIES));
+        r.stateMachine = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
+                config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes);
+        File groupDir = storage.resolve(r.layout.groupId().getUuid().toString()).toFile();
+        RaftStorage.StartupOption option = groupDir.exists() ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT;
+        r.server = RaftServer.newBuilder().setServerId(self.getId()).setGroup(r.layout.group()).setProperties(p)
+                .setStateMachine(r.stateMachine).setOption(option).build();
+        r.server.start();
+        LOG.info("replica {} started ({}) on {} with storage {}", self.getId(), option, address, storage);
+    }
+
+    private RaftClient newClient(GroupLayout layout, Duration proposalTimeout) {
+        RaftProperties p = new RaftProperties();
+        long attemptMillis = Math.max(100, Math.min(3000, proposalTimeout.toMillis() / 2));
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(attemptMillis, TimeUnit.MILLISECONDS));
+        long sleepMillis = Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
+        RequestTypeDependentRetryPolicy policy = RequestTypeDependentRetryPolicy.newBuilder()
+                .setRetryPolicy(RaftClientRequestProto.TypeCase.WRITE,
+                        RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(sleepMillis, TimeUnit.MILLISECONDS)))
+                .setTimeout(RaftClientRequestProto.TypeCase.WRITE,
+                        TimeDuration.valueOf(proposalTimeout.toMillis(), TimeUnit.MILLISECONDS))
+                .build();
+        return RaftClient.newBuilder().setProperties(p).setRaftGroup(layout.group()).setClientId(ClientId.valueOf(clientUuid))
+                .setRetryPolicy(policy).build();
+    }
+
+    private void registerMeters(Running r) {
+        MeterRegistry reg = context.meterRegistry();
+        r.committed = Counter.builder("dwcp.acp.proposals").tag("outcome", "committed").description("Commands committed").register(reg);
+        r.rejected = Counter.builder("dwcp.acp.proposals").tag("outcome", "rejected").description("Commands refused or failed").register(reg);
+        r.timedOut = Counter.builder("dwcp.acp.proposals").tag("outcome", "timeout").description("Commands without a quorum in time").register(reg);
+        r.latency = Timer.builder("dwcp.acp.commit.latency").publishPercentiles(0.5, 0.99)
+                .description("From submit to the committed reply").register(reg);
+        r.meters.addAll(List.of(r.committed, r.rejected, r.timedOut, r.latency));
+        if (r.stateMachine != null) {
+            RegisterStateMachine sm = r.stateMachine;
+            r.meters.add(FunctionCounter.builder("dwcp.acp.leader.changes", sm, RegisterStateMachine::leaderChanges)
+                    .description("Leader changes seen by this replica").register(reg));
+            RaftServer server = r.server;
+            r.meters.add(Gauge.builder("dwcp.acp.term", r, x -> division(x).map(DivisionInfo::getCurrentTerm).orElse(-1L))
+                    .description("Current Raft term of this replica (-1: unknown)").register(reg));
+            r.meters.add(Gauge.builder("dwcp.acp.apply.index", server, s -> sm.getLastAppliedTermIndex() == null ? -1
+                    : sm.getLastAppliedTermIndex().getIndex()).description("Last log index applied to the state machine")
+                    .register(reg));
+        }
+    }
+
+    private static Optional<DivisionInfo> division(Running r) {
+        if (r.server == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(r.server.getDivision(r.layout.groupId()).getInfo());
+        } catch (IOException e) {
+            return Optional.empty(); // the division is not open (starting or closing): no term to report
+        }
+    }
+
+    @Override
+    public void stop() {
+        synchronized (lock) {
+            Running r = running;
+            running = null;
+            if (r != null) {
+                inactiveReason = "stopped";
+                DwcpException failure = release(r, null);
+                if (failure != null) {
+                    throw failure;
+                }
+            }
+        }
+    }
+
+    /** Closes in reverse order of creation; returns the failures (with {@code primary}'s suppressed) or null. */
+    private DwcpException release(Running r, Throwable primary) {
+        List<Exception> failures = new ArrayList<>();
+        for (Meter m : r.meters) {
+            context.meterRegistry().remove(m);
+        }
+        r.meters.clear();
+        // The client goes first: closing it fails its pending calls, whose completions still need the executor.
+        if (r.client != null) {
+            try {
+                r.client.close();
+            } catch (IOException | RuntimeException e) {
+                failures.add(e);
+            }
+        }
+        if (r.server != null) {
+            try {
+                r.server.close();
+            } catch (IOException | RuntimeException e) {
+                failures.add(e);
+            }
+        }
+        if (r.completions != null) {
+            r.completions.shutdown();
+            try {
+                if (!r.completions.awaitTermination(config.get(CoreKeys.SHUTDOWN_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS)) {
+                    r.completions.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                r.completions.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (failures.isEmpty()) {
+            return null;
+        }
+        if (primary != null) {
+            failures.forEach(primary::addSuppressed);
+            return null;
+        }
+        DwcpException d = new DwcpException(ErrorCode.IO_ERROR, "consensus failed to stop cleanly: " + failures.get(0).getMessage(),
+                failures.get(0));
+        failures.subList(1, failures.size()).forEach(d::addSuppressed);
+        return d;
+    }
+
+    @Override
+    public Health health() {
+        Running r = running;
+        if (r == null) {
+            return Health.unknown(inactiveReason);
+        }
+        if (r.server == null) {
+            return r.lastTimedOut ? Health.degraded("client of group '" + r.layout.name() + "': last command found no quorum in time")
+                    : Health.healthy("client of group '" + r.layout.name() + "'");
+        }
+        Optional<DivisionInfo> info = division(r);
+        if (info.isEmpty()) {
+            return Health.unhealthy("replica of group '" + r.layout.name() + "' is not open");
+        }
+        DivisionInfo d = info.get();
+        if (d.isLeader()) {
+            return Health.healthy("leader, term " + d.getCurrentTerm());
+        }
+        RaftPeerId leader = d.getLeaderId();
+        return leader != null ? Health.healthy(d.getCurrentRole() + " of leader " + leader + ", term " + d.getCurrentTerm())
+                : Health.degraded("no leader known, term " + d.getCurrentTerm());
+    }
+
+    @Override
+    public CompletableFuture<Versioned> read(String key) {
+        return submit(new Command(Command.Type.READ, high(), low(), 0, key, null, null), Reply::current);
+    }
+
+    @Override
+    public CompletableFuture<Versioned> write(String key, String value) {
+        requireValue(value, "value");
+        return submit(new Command(Command.Type.WRITE, high(), low(), sequence.incrementAndGet(), key, null, value), Reply::current);
+    }
+
+    @Override
+    public CompletableFuture<CasResult> compareAndSet(String key, String expected, String newValue) {
+        requireValue(newValue, "newValue");
+        return submit(new Command(Command.Type.CAS, high(), low(), sequence.incrementAndGet(), key, expected, newValue),
+                reply -> new CasResult(reply.status() == Reply.Status.OK, reply.current()));
+    }
+
+    /** Re-submits a command under an explicit sequence (for de-duplication tests and tools that persist sequences). */
+    CompletableFuture<CasResult> compareAndSet(String key, String expected, String newValue, long explicitSequence) {
+        return submit(new Command(Command.Type.CAS, high(), low(), explicitSequence, key, expected, newValue),
+                reply -> new CasResult(reply.status() == Reply.Status.OK, reply.current()));
+    }
+
+    /** Sends raw bytes as a command (for bad-input tests: the state machine must refuse them). */
+    CompletableFuture<Reply> sendRaw(byte[] command) {
+        return submitBytes(command, Function.identity());
+    }
+
+    private long high() {
+        return clientUuid.getMostSignificantBits();
+    }
+
+    private long low() {
+        return clientUuid.getLeastSignificantBits();
+    }
+
+    private static void requireValue(String v, String name) {
+        if (v == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+    }
+
+    private <T> CompletableFuture<T> submit(Command c, Function<Reply, T> map) {
+        return submitBytes(c.encode(), map);
+    }
+
+    private <T> CompletableFuture<T> submitBytes(byte[] bytes, Function<Reply, T> map) {
+        Running r = running;
+        if (r == null) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
+        }
+        if (bytes.length > r.maxCommandBytes) {
+            r.rejected.increment();
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.LIMIT_EXCEEDED, "command of " + bytes.length
+                    + " bytes exceeds dwcp.consensus.max-command (" + r.maxCommandBytes + " bytes); nothing was sent"));
+        }
+        long t0 = System.nanoTime();
+        CompletableFuture<RaftClientReply> sent;
+        try {
+            sent = r.client.async().send(Message.valueOf(ByteString.copyFrom(bytes)));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(translate(e, r));
+        }
+        return sent.orTimeout(r.hardTimeout.toMillis(), TimeUnit.MILLISECONDS).handleAsync((reply, error) -> {
+            if (error != null) {
+                throw translate(error, r);
+            }
+            if (!reply.isSuccess()) {
+                throw translate(reply.getException(), r);
+            }
+            Reply decoded = Reply.decode(reply.getMessage().getContent().asReadOnlyByteBuffer());
+            r.lastTimedOut = false;
+            r.latency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+            switch (decoded.status()) {
+                case MALFORMED -> {
+                    r.rejected.increment();
+                    throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "malformed command, nothing applied: " + decoded.error());
+                }
+                case STALE -> {
+                    r.rejected.increment();
+                    throw new DwcpException(ErrorCode.STALE, decoded.error());
+                }
+                default -> {
+                    r.committed.increment();
+                    return map.apply(decoded);
+                }
+            }
+        }, r.completer);
+    }
+
+    /** Maps a failure to the contract's codes (see {@link RatisErrors}) and counts it. */
+    private DwcpException translate(Throwable error, Running r) {
+        DwcpException d = RatisErrors.translate(error, r.layout.name(), r.hardTimeout);
+        if (d.code() == ErrorCode.QUORUM_UNAVAILABLE || d.code() == ErrorCode.TIMEOUT) {
+            r.timedOut.increment();
+            r.lastTimedOut = true;
+        } else {
+            r.rejected.increment();
+        }
+        return d;
+    }
+
+    @Override
+    public CompletableFuture<Void> transferLeadership(String peerId, Duration timeout) {
+        Running r = running;
+        if (r != null && r.layout.peer(peerId).isEmpty()) {
+            throw new IllegalArgumentException("'" + peerId + "' is not a voter of group '" + r.layout.name() + "'");
+        }
+        return admin(r, client -> client.admin().transferLeadership(RaftPeerId.valueOf(peerId), timeout.toMillis()));
+    }
+
+    @Override
+    public CompletableFuture<Void> setVoters(String peerList) {
+        Running r = running;
+        List<RaftPeer> peers = GroupLayout.parse(r == null ? "" : r.layout.name(), peerList).peers();
+        return admin(r, client -> client.admin().setConfiguration(peers));
+    }
+
+    /** One blocking Ratis admin call. */
+    @FunctionalInterface
+    private interface AdminCall {
+        RaftClientReply call(RaftClient client) throws IOException;
+    }
+
+    /** Runs a blocking admin call on the component's executor and maps its failure. */
+    private CompletableFuture<Void> admin(Running r, AdminCall call) {
+        if (r == null) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
+        }
+        return CompletableFuture.runAsync(() -> {
+            try {
+                RaftClientReply reply = call.call(r.client);
+                if (!reply.isSuccess()) {
+                    throw translate(reply.getException(), r);
+                }
+            } catch (IOException e) {
+                throw translate(e, r);
+            }
+        }, r.completer);
+    }
+
+    @Override
+    public Optional<String> leaderHint() {
+        Running r = running;
+        if (r == null || r.client.getLeaderId() == null) {
+            return Optional.empty();
+        }
+        return Optional.of(r.client.getLeaderId().toString());
+    }
+
+    /** This node's replica state machine while running as a voter (tests), else empty. */
+    Optional<RegisterStateMachine> stateMachine() {
+        Running r = running;
+        return r == null ? Optional.empty() : Optional.ofNullable(r.stateMachine);
+    }
+}

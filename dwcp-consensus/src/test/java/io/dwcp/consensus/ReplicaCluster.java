@@ -1,0 +1,237 @@
+package io.dwcp.consensus;
+
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.spi.ComponentContext;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * N consensus replicas, each a separate JVM ({@link ConsensusNode}) on a loopback port with its own data directory,
+ * plus in-process clients. Replicas can be killed with SIGKILL and restarted on the same directory. Closing the
+ * cluster kills every replica it started and stops every client.
+ */
+final class ReplicaCluster implements AutoCloseable {
+    private final Path dir;
+    private final String[] ids;
+    private final int[] ports;
+    /** Where each replica really listens when a proxy stands in front of it; else null. */
+    private final int[] privatePorts;
+    private final FaultProxy proxy;
+    private final Process[] processes;
+    private final String electionMin;
+    private final List<RatisConsensus> clients = new ArrayList<>();
+
+    ReplicaCluster(Path dir, int n, String electionMin) throws IOException {
+        this(dir, n, electionMin, false);
+    }
+
+    /** With {@code proxied}, every replica sits behind a {@link FaultProxy} that can partition them. */
+    ReplicaCluster(Path dir, int n, String electionMin, boolean proxied) throws IOException {
+        this.dir = java.nio.file.Files.createDirectories(dir);
+        this.ids = new String[n];
+        this.ports = new int[n];
+        this.processes = new Process[n];
+        this.electionMin = electionMin;
+        this.privatePorts = proxied ? new int[n] : null;
+        for (int i = 0; i < n; i++) {
+            ids[i] = "n" + (i + 1);
+            ports[i] = freePort();
+            if (proxied) {
+                privatePorts[i] = freePort();
+            }
+        }
+        this.proxy = proxied ? new FaultProxy(ports, privatePorts, i -> isAlive(i) ? processes[i].pid() : null) : null;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** The proxy in front of the replicas; only for a proxied cluster. */
+    FaultProxy proxy() {
+        if (proxy == null) {
+            throw new IllegalStateException("this cluster has no proxy");
+        }
+        return proxy;
+    }
+
+    String peers() {
+        return peers(0, ids.length);
+    }
+
+    /** The peer list of replicas {@code from} (inclusive) to {@code to} (exclusive). */
+    String peers(int from, int to) {
+        StringJoiner j = new StringJoiner(",");
+        for (int i = from; i < to; i++) {
+            j.add(ids[i] + "@127.0.0.1:" + ports[i]);
+        }
+        return j.toString();
+    }
+
+    String id(int i) {
+        return ids[i];
+    }
+
+    int indexOf(String id) {
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i].equals(id)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("no replica " + id);
+    }
+
+    int size() {
+        return ids.length;
+    }
+
+    /** Starts every replica and waits until each printed READY. */
+    void startAll() throws Exception {
+        for (int i = 0; i < ids.length; i++) {
+            launch(i);
+        }
+        for (int i = 0; i < ids.length; i++) {
+            awaitReady(i);
+        }
+    }
+
+    private final CompletableFuture<?>[] ready = new CompletableFuture<?>[16];
+
+    void launch(int i) throws IOException {
+        launch(i, peers());
+    }
+
+    /** Launches replica {@code i} with its own view of the voters (a replica that is about to be added). */
+    void launch(int i, String peerList) throws IOException {
+        if (processes[i] != null && processes[i].isAlive()) {
+            throw new IllegalStateException(ids[i] + " is running");
+        }
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+                "-cp", cp,
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-Ddwcp.node-id=" + ids[i],
+                "-Ddwcp.consensus.peers=" + peerList,
+                "-Ddwcp.consensus.storage-dir=" + dir.resolve(ids[i]),
+                "-Ddwcp.consensus.election.min=" + electionMin,
+                "-Ddwcp.consensus.snapshot.entries=200"));
+        if (privatePorts != null) {
+            cmd.add("-Ddwcp.consensus.listen=127.0.0.1:" + privatePorts[i]);
+        }
+        cmd.add(ConsensusNode.class.getName());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(
+                new File(dir.toFile(), ids[i] + ".log")));
+        Process p = pb.start();
+        processes[i] = p;
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        ready[i] = f;
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (line.startsWith("READY")) {
+                        f.complete(null);
+                    }
+                }
+                f.completeExceptionally(new IllegalStateException(ids[i] + " exited before READY; see " + ids[i] + ".log"));
+            } catch (IOException e) {
+                f.completeExceptionally(e);
+            }
+        }, "replica-stdout-" + ids[i]);
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    void awaitReady(int i) throws Exception {
+        ready[i].get(60, TimeUnit.SECONDS);
+    }
+
+    /** SIGKILL: no shutdown hook, no flush; the replica restarts from what its log had persisted. */
+    void kill(int i) throws InterruptedException {
+        Process p = processes[i];
+        if (p != null) {
+            p.destroyForcibly();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                throw new IllegalStateException(ids[i] + " survived SIGKILL for 30 s");
+            }
+        }
+    }
+
+    /** SIGSTOP ({@code pause=true}) or SIGCONT: a paused replica keeps its sockets but neither reads nor sends. */
+    void signal(int i, boolean pause) throws IOException, InterruptedException {
+        Process p = processes[i];
+        if (p == null || !p.isAlive()) {
+            return;
+        }
+        Process k = new ProcessBuilder("kill", pause ? "-STOP" : "-CONT", String.valueOf(p.pid())).inheritIO().start();
+        if (!k.waitFor(30, TimeUnit.SECONDS) || k.exitValue() != 0) {
+            throw new IllegalStateException("kill " + (pause ? "-STOP " : "-CONT ") + p.pid() + " failed");
+        }
+    }
+
+    void restart(int i) throws Exception {
+        launch(i);
+        awaitReady(i);
+    }
+
+    boolean isAlive(int i) {
+        return processes[i] != null && processes[i].isAlive();
+    }
+
+    /** A started client of the group (not a voter), with the given proposal timeout. */
+    RatisConsensus client(String name, String proposalTimeout) throws IOException {
+        return client(name, proposalTimeout, peers());
+    }
+
+    /** A started client that knows the voters {@code peerList}. */
+    RatisConsensus client(String name, String proposalTimeout, String peerList) throws IOException {
+        DwcpConfig config = DwcpConfig.builder()
+                .set("dwcp.node-id", name)
+                .set("dwcp.consensus.peers", peerList)
+                .set("dwcp.consensus.election.min", electionMin)
+                .set("dwcp.consensus.proposal-timeout", proposalTimeout)
+                .build();
+        RatisConsensus c = new RatisConsensus(ComponentContext.standalone(config, new SimpleMeterRegistry(), 2));
+        c.start();
+        synchronized (clients) {
+            clients.add(c);
+        }
+        return c;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        synchronized (clients) {
+            for (RatisConsensus c : clients) {
+                try {
+                    c.stop();
+                } catch (RuntimeException e) {
+                    // closing the test fixture: a client that fails to stop must not keep replicas alive
+                    System.err.println("client stop failed: " + e);
+                }
+            }
+            clients.clear();
+        }
+        for (int i = 0; i < processes.length; i++) {
+            kill(i);
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+}
