@@ -5,6 +5,7 @@ import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.migration.MigrationReceiver;
 import io.dwcp.core.migration.MigrationSender;
+import io.dwcp.core.migration.Migration;
 import io.dwcp.core.migration.Migrations;
 import io.dwcp.core.migration.ReceiveBuffers;
 import io.dwcp.core.migration.ReplicaFactory;
@@ -446,6 +447,17 @@ public final class DwcpManager implements AutoCloseable {
             Migrations.bind(sender, session);
             return sender;
         });
+    }
+
+    /**
+     * A pre-copy migration over {@code sender} of the state {@code source} gives, with {@code dwcp.migration.max-rounds}
+     * and {@code dwcp.migration.downtime-budget} from this manager's configuration (the builder may change them);
+     * {@code build().start()} runs it.
+     */
+    public Migration.Builder migration(MigrationSender sender, Migration.Source source) {
+        return Migration.builder(sender, source)
+                .maxRounds(config.get(CoreKeys.MIGRATION_MAX_ROUNDS))
+                .downtimeBudget(config.get(CoreKeys.MIGRATION_DOWNTIME_BUDGET));
     }
 
     /**

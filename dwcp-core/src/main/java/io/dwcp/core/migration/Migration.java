@@ -1,0 +1,284 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.state.DirtyPages;
+import io.dwcp.core.state.StateRegion;
+import io.dwcp.core.state.VmState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
+
+/**
+ * The iterative pre-copy loop of one state, run by the library: round 0 sends the whole state, later rounds what
+ * changed since, while the guest keeps running; when the loop stops iterating, it asks the caller to pause the guest
+ * and sends a final round of the paused state, which leaves the replica byte-exact (verified by the whole-state
+ * digest). Obtain one from {@code DwcpManager.newMigration} or {@link #builder}.
+ *
+ * <p><b>When the loop stops iterating</b> (checked after every pre-copy round, in this order):
+ * <ol>
+ *   <li><i>converged</i>: the round just sent took no longer than the downtime budget. The final round carries what
+ *       changed during that round; at a steady dirty rate it is about as large, so it takes about as long, and the
+ *       guest is paused for about that long.</li>
+ *   <li><i>max-rounds</i>: the next round would be the last one allowed ({@code dwcp.migration.max-rounds} counts
+ *       every round, the final one included).</li>
+ *   <li><i>not-converging</i>: two rounds in a row each sent at least 90 % of the wire bytes of the one before: the
+ *       guest dirties memory about as fast as the link carries it, and more rounds would not shorten the pause.</li>
+ * </ol>
+ *
+ * <p><b>Cancel</b> ({@link #cancel()}) aborts the round in flight at both ends and stops the loop; the receiver keeps
+ * its replica as of its last verified round, and the guest is not paused (or, when the cancel comes after
+ * {@link Source#pause()}, the caller resumes it). The result then fails with {@code CANCELLED}.
+ *
+ * <p>Thread-safe. The loop runs on a thread of its own ({@code dwcp-migration-KEY}), which also calls the source.
+ */
+public final class Migration {
+    private static final Logger LOG = LoggerFactory.getLogger(Migration.class);
+    /** A round that sends this share of the previous one's bytes or more did not shrink the remaining work. */
+    static final double NOT_SHRINKING = 0.9;
+
+    /** What the loop needs from the caller. Called on the migration's thread only, one call at a time. */
+    public interface Source {
+        /**
+         * The state as it is now, for the next round. For a running guest this is its live memory: pages may change
+         * while the round reads them, which later rounds repair. The loop does not close it.
+         */
+        VmState<? extends StateRegion> state() throws Exception;
+
+        /**
+         * Pages changed since the previous call (the hypervisor's dirty log), or null to let the codec compare every
+         * page with the baseline. The default returns null.
+         */
+        default DirtyPages dirtyPages() throws Exception {
+            return null;
+        }
+
+        /** Pauses the guest: after it returns, the state must not change. The final round follows. */
+        void pause() throws Exception;
+    }
+
+    /**
+     * The outcome of a completed migration.
+     *
+     * @param rounds every round in order, the final one last
+     * @param stopReason why iteration stopped: {@code converged}, {@code max-rounds} or {@code not-converging}
+     * @param downtime from the return of {@link Source#pause()} to the receiver's verified commit of the final round
+     */
+    public record Result(List<RoundReport> rounds, String stopReason, Duration downtime) {
+        public Result {
+            rounds = List.copyOf(rounds);
+        }
+
+        /** The final round, sent with the guest paused. */
+        public RoundReport finalRound() {
+            return rounds.get(rounds.size() - 1);
+        }
+    }
+
+    private final MigrationSender sender;
+    private final Source source;
+    private final int maxRounds;
+    private final Duration downtimeBudget;
+    private final Consumer<RoundReport> onRound;
+    private final CompletableFuture<Result> result = new CompletableFuture<>();
+    private final List<RoundReport> rounds = new ArrayList<>();
+    private final Object lock = new Object();
+    /** Guarded by {@link #lock}. */
+    private boolean started;
+    /** Guarded by {@link #lock}. */
+    private boolean cancelled;
+    /** Guarded by {@link #lock}: the round in flight. */
+    private CompletableFuture<RoundReport> current;
+
+    private Migration(Builder b) {
+        this.sender = b.sender;
+        this.source = b.source;
+        this.maxRounds = b.maxRounds;
+        this.downtimeBudget = b.downtimeBudget;
+        this.onRound = b.onRound;
+    }
+
+    /** A builder for a migration over {@code sender} of the state {@code source} gives. */
+    public static Builder builder(MigrationSender sender, Source source) {
+        return new Builder(sender, source);
+    }
+
+    /**
+     * Starts the loop on a thread of its own and returns the migration's result.
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when called twice
+     */
+    public CompletableFuture<Result> start() {
+        synchronized (lock) {
+            if (started) {
+                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "this migration was already started");
+            }
+            started = true;
+        }
+        Thread t = new Thread(this::run, "dwcp-migration");
+        t.setDaemon(true);
+        t.start();
+        return result;
+    }
+
+    /** The migration's result (completes after {@link #start()}). */
+    public CompletableFuture<Result> result() {
+        return result;
+    }
+
+    /** The rounds completed so far. */
+    public List<RoundReport> rounds() {
+        synchronized (lock) {
+            return List.copyOf(rounds);
+        }
+    }
+
+    /**
+     * Stops the migration: the round in flight is aborted at both ends, no further round starts, and the result fails
+     * with {@code CANCELLED}. Returns false when the migration had already ended.
+     */
+    public boolean cancel() {
+        CompletableFuture<RoundReport> c;
+        synchronized (lock) {
+            if (result.isDone()) {
+                return false;
+            }
+            cancelled = true;
+            c = current;
+        }
+        if (c != null) {
+            c.cancel(true);
+        }
+        if (!started) {
+            result.completeExceptionally(cancelledError());
+        }
+        return true;
+    }
+
+    private static DwcpException cancelledError() {
+        return new DwcpException(ErrorCode.CANCELLED, "migration cancelled by the caller");
+    }
+
+    private void run() {
+        try {
+            String stop = maxRounds == 1 ? "max-rounds" : null;
+            long previousWire = -1;
+            int shrinkFailures = 0;
+            int sent = 0;
+            while (stop == null) {
+                RoundReport r = round(source.state(), sent == 0 ? null : source.dirtyPages());
+                sent++;
+                if (sent + 1 >= maxRounds) {
+                    stop = "max-rounds";
+                } else if (r.duration().compareTo(downtimeBudget) <= 0) {
+                    stop = "converged";
+                } else {
+                    shrinkFailures = previousWire > 0 && r.wireBytes() >= NOT_SHRINKING * previousWire ? shrinkFailures + 1 : 0;
+                    if (shrinkFailures >= 2) {
+                        stop = "not-converging";
+                    }
+                }
+                previousWire = r.wireBytes();
+            }
+            checkCancelled();
+            LOG.info("migration: iteration stopped ({}) after {} round(s); pausing the guest for the final round", stop, sent);
+            source.pause();
+            long paused = System.nanoTime();
+            round(source.state(), sent == 0 ? null : source.dirtyPages());
+            Duration downtime = Duration.ofNanos(System.nanoTime() - paused);
+            result.complete(new Result(rounds(), stop, downtime));
+        } catch (Throwable t) {
+            Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+            if (cause instanceof CancellationException || cancelledNow()) {
+                result.completeExceptionally(cancelledError());
+            } else {
+                result.completeExceptionally(DwcpException.local("migration", cause));
+            }
+        }
+    }
+
+    private boolean cancelledNow() {
+        synchronized (lock) {
+            return cancelled;
+        }
+    }
+
+    private void checkCancelled() {
+        if (cancelledNow()) {
+            throw new CancellationException();
+        }
+    }
+
+    private RoundReport round(VmState<? extends StateRegion> state, DirtyPages dirty) {
+        CompletableFuture<RoundReport> f;
+        synchronized (lock) {
+            if (cancelled) {
+                throw new CancellationException();
+            }
+            f = sender.sendRoundAsync(state, dirty);
+            current = f;
+        }
+        RoundReport r = f.join();
+        synchronized (lock) {
+            current = null;
+            rounds.add(r);
+        }
+        try {
+            onRound.accept(r);
+        } catch (RuntimeException e) {
+            LOG.warn("round listener failed; ignored", e);
+        }
+        return r;
+    }
+
+    /** Settings of one migration; defaults from the manager's configuration. */
+    public static final class Builder {
+        private final MigrationSender sender;
+        private final Source source;
+        private int maxRounds = 30;
+        private Duration downtimeBudget = Duration.ofMillis(300);
+        private Consumer<RoundReport> onRound = r -> { };
+
+        private Builder(MigrationSender sender, Source source) {
+            this.sender = Objects.requireNonNull(sender, "sender");
+            this.source = Objects.requireNonNull(source, "source");
+        }
+
+        /** Rounds at most, the final one included: 1 to 1000 (1 = pause at once and send everything). Default 30. */
+        public Builder maxRounds(int rounds) {
+            if (rounds < 1 || rounds > 1000) {
+                throw new IllegalArgumentException("maxRounds must be 1 to 1000, got " + rounds);
+            }
+            this.maxRounds = rounds;
+            return this;
+        }
+
+        /** The pause the caller accepts for the final round. 10 ms to 60 s; default 300 ms. */
+        public Builder downtimeBudget(Duration budget) {
+            Objects.requireNonNull(budget, "budget");
+            if (budget.compareTo(Duration.ofMillis(10)) < 0 || budget.compareTo(Duration.ofSeconds(60)) > 0) {
+                throw new IllegalArgumentException("downtimeBudget must be 10ms to 60s, got " + budget);
+            }
+            this.downtimeBudget = budget;
+            return this;
+        }
+
+        /** Called after every verified round, on the migration's thread; must not block. */
+        public Builder onRound(Consumer<RoundReport> listener) {
+            this.onRound = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        public Migration build() {
+            return new Migration(this);
+        }
+    }
+}
