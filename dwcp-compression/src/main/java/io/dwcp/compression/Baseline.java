@@ -37,6 +37,8 @@ final class Baseline {
     private volatile int chainLength;
     private volatile LongIntMap contentIndex;
     private volatile LongIntMap similarIndex;
+    /** Pages of the similarity index: those whose number is a multiple of this (1 = all; set with the index). */
+    private volatile int similarStride = 1;
     private volatile Splice.Index spliceIndex;
     private volatile boolean spliceIndexBuilding;
     private final AtomicInteger references = new AtomicInteger(1);
@@ -129,7 +131,7 @@ final class Baseline {
      * {@link #applyPages} (stale anchors of replaced pages may remain; every candidate is checked by its delta).
      * Thread-safe for readers; only the sender builds it.
      */
-    LongIntMap similarIndex(long zeroHash) {
+    LongIntMap similarIndex(long zeroHash, long budgetBytes) {
         LongIntMap idx = similarIndex;
         if (idx == null) {
             synchronized (this) {
@@ -137,18 +139,30 @@ final class Baseline {
                 if (idx == null) {
                     int ps = layout.pageSizeBytes;
                     int n = pageHashes.length;
-                    idx = new LongIntMap((int) Math.min(1 << 26, (long) n * Math.max(1, ps / 512) + 16));
+                    int anchorsPerPage = Math.max(1, ps / 512);
+                    // Past the budget, index every stride-th page only: the map is sized for them, and later inserts
+                    // (applyPages) keep to the same pages, so it never outgrows its table.
+                    int stride = 1;
+                    while (stride < n && LongIntMap.bytesFor(indexedEntries(n, stride, anchorsPerPage)) > budgetBytes) {
+                        stride *= 2;
+                    }
+                    idx = new LongIntMap(indexedEntries(n, stride, anchorsPerPage));
                     long[] scratch = new long[ps / Anchors.GRID_BYTES + 1];
-                    for (int p = 0; p < n; p++) {
+                    for (int p = 0; p < n; p += stride) {
                         if (pageHashes[p] != zeroHash) {
                             Anchors.index(idx, store.chunk(p), store.offset(p), ps, p, scratch);
                         }
                     }
+                    similarStride = stride;
                     similarIndex = idx;
                 }
             }
         }
         return idx;
+    }
+
+    private static int indexedEntries(int pages, int stride, int anchorsPerPage) {
+        return (int) Math.min(1 << 26, ((long) pages + stride - 1) / stride * anchorsPerPage + 16);
     }
 
     /** The sub-page index if it is built, else null (a round does not wait for it). */
@@ -282,7 +296,7 @@ final class Baseline {
                 store.writePage(page, slots.chunk(s), slots.offset(s));
             }
             pageHashes[(int) page] = slots.hash(s);
-            if (similar != null) {
+            if (similar != null && page % similarStride == 0) {
                 // Anchors outside the lock: ranges applied in parallel contend only for the inserts.
                 int anchors = Anchors.of(store.chunk(page), store.offset(page), layout.pageSizeBytes, scratch);
                 synchronized (similar) {

@@ -231,7 +231,7 @@ final class HdeCodec implements StateCodec {
     /** Builds every index of {@code b} a delta uses, on the calling thread (each one only once). */
     private void buildIndexes(Baseline b, long zeroHash) {
         b.contentIndex(zeroHash);
-        b.similarIndex(zeroHash);
+        b.similarIndex(zeroHash, settings.indexMaxMemoryBytes);
         if (settings.spliceEnabled) {
             b.prebuildSpliceIndex(zeroHash);
         }

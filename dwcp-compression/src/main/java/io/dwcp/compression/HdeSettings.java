@@ -27,6 +27,8 @@ final class HdeSettings {
     final Duration pruneInterval;
     final double keyframeRatio;
     final long baselineMaxMemoryBytes;
+    /** Heap budget of one baseline's similarity index. */
+    final long indexMaxMemoryBytes;
     final boolean adaptiveEnabled;
     final double adaptiveMinRatio;
     final Duration reprobeInterval;
@@ -46,6 +48,7 @@ final class HdeSettings {
         this.pruneInterval = config.get(CompressionKeys.PRUNE_INTERVAL);
         this.keyframeRatio = config.get(CompressionKeys.KEYFRAME_RATIO);
         this.baselineMaxMemoryBytes = config.get(CompressionKeys.BASELINE_MAX_MEMORY).bytes();
+        this.indexMaxMemoryBytes = config.get(CompressionKeys.INDEX_MAX_MEMORY).bytes();
         this.adaptiveEnabled = config.get(CompressionKeys.ADAPTIVE_ENABLED);
         this.adaptiveMinRatio = config.get(CompressionKeys.ADAPTIVE_MIN_RATIO);
         this.reprobeInterval = config.get(CompressionKeys.ADAPTIVE_REPROBE_INTERVAL);

@@ -21,6 +21,11 @@ final class LongIntMap {
         mask = cap - 1;
     }
 
+    /** Heap bytes of the tables of a map for {@code expected} entries. */
+    static long bytesFor(int expected) {
+        return (long) capacityFor(expected) * (Long.BYTES + Integer.BYTES);
+    }
+
     /** The slot count of a map for {@code expected} entries: a power of two of at least twice that. */
     static int capacityFor(int expected) {
         return Integer.highestOneBit(Math.max(16, expected * 2 - 1)) << 1;

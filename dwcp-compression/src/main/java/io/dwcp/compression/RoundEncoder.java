@@ -149,7 +149,7 @@ final class RoundEncoder {
         this.newHashes = keyframe ? new long[(int) pages] : null;
         this.duplicates = codec.roundTables().map((int) Math.min(pages, 1 << 22));
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
-        this.similarIndex = keyframe ? null : base.similarIndex(zeroHash);
+        this.similarIndex = keyframe ? null : base.similarIndex(zeroHash, codec.settings().indexMaxMemoryBytes);
         this.digest = keyframe ? 0 : base.digest();
         this.roundIndex = !keyframe && codec.settings().spliceEnabled
                 ? codec.roundTables().roundIndex(roundIndexLog2(layout.totalBytes)) : null;

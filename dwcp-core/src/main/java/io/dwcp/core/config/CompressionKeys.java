@@ -83,6 +83,12 @@ public final class CompressionKeys {
             ConfigKey.builder("dwcp.compression.baseline.max-memory", ValueType.SIZE).defaultValue(DataSize.ofGibibytes(1)), "16MiB", "1TiB", 1)
             .description("LRU cap over the direct memory of the baselines of all keys. Baselines in files (the receiver's replica, a temporary file, a sender's snapshot views) are not counted and never evicted for it.").build();
 
+    public static final ConfigKey<DataSize> INDEX_MAX_MEMORY = Ranges.sizes(
+            ConfigKey.builder("dwcp.compression.index.max-memory", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
+            .description("Heap a sender's similarity index of one baseline may take (it finds edited copies of other"
+                    + " pages: about 48 MiB per GiB of state). Past it the index covers every n-th page only, so it stays"
+                    + " within the budget and the ratio degrades gently instead of memory growing with the guest.").build();
+
     public static final ConfigKey<Boolean> ADAPTIVE_ENABLED = ConfigKey.builder("dwcp.compression.adaptive.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description("Adaptive level (with a link rate: the least compress + transfer + decompress "
                     + "time among the levels up to the tier's ceiling that keep up with the link) and incompressible "
@@ -133,7 +139,7 @@ public final class CompressionKeys {
             .description("Decompression-bomb guard; ≥ batch-size.").build();
 
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PAGE_SIZE, BATCH_SIZE, LEVEL_LOCAL, LEVEL_REGIONAL, LEVEL_WAN,
-            DELTA_ENABLED, SPLICE, REFRESH_INTERVAL, MAX_DELTA_CHAIN, MAX_AGE, PRUNE_INTERVAL, KEYFRAME_RATIO, BASELINE_MAX_MEMORY,
+            DELTA_ENABLED, SPLICE, REFRESH_INTERVAL, MAX_DELTA_CHAIN, MAX_AGE, PRUNE_INTERVAL, KEYFRAME_RATIO, BASELINE_MAX_MEMORY, INDEX_MAX_MEMORY,
             ADAPTIVE_ENABLED, ADAPTIVE_MIN_RATIO, ADAPTIVE_REPROBE_INTERVAL, ADJUST_INTERVAL, DICTIONARY_ENABLED,
             DICTIONARY_MAX_SIZE, DICTIONARY_MAX_SAMPLES, DICTIONARY_MIN_SAMPLE, DICTIONARY_RETRAIN_INTERVAL,
             DICTIONARY_MAX_INPUT, MAX_DECODED_FRAME);

@@ -145,6 +145,7 @@ class DwcpConfigTest {
             "dwcp.compression.prune-interval | 2h | 1s–1h",
             "dwcp.compression.keyframe-ratio | 0.05 | 0.1–1",
             "dwcp.compression.baseline.max-memory | 1MiB | 16MiB–1TiB",
+            "dwcp.compression.index.max-memory | 512KiB | 1MiB–16GiB",
             "dwcp.compression.adaptive.min-ratio | 0.9 | 1–10",
             "dwcp.compression.adaptive.reprobe-interval | 2h | 1s–1h",
             "dwcp.compression.adjust-interval | 0s | 1s–1h",
