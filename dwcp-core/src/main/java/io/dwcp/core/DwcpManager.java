@@ -2,6 +2,7 @@ package io.dwcp.core;
 
 import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.config.SyncKeys;
 import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.migration.MigrationReceiver;
 import io.dwcp.core.migration.MigrationSender;
@@ -11,6 +12,8 @@ import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Health;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateCodecProvider;
+import io.dwcp.core.spi.SyncProvider;
+import io.dwcp.core.spi.SyncService;
 import io.dwcp.core.spi.Transport;
 import io.dwcp.core.spi.TransportProvider;
 import io.micrometer.core.instrument.Counter;
@@ -42,7 +45,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The one entry point of DWCP (CORE-3): wires the providers found on the class path (or given to the builder),
- * starts them in dependency order (transport, then compression), stops them in reverse, reports health and restarts a
+ * starts them in dependency order (transport, compression, then sync), stops them in reverse, reports health and restarts a
  * component that fails while running.
  *
  * <pre>{@code
@@ -74,10 +77,11 @@ public final class DwcpManager implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService injectedScheduler;
     private final String nodeId;
-    /** In start order: transport first, then compression (CORE-3). */
+    /** In start order: transport first, then compression, then sync (CORE-3). */
     private final List<ManagedComponent> components;
     private final Transport transport;
     private final StateCodec codec;
+    private final SyncService sync;
     private final List<Meter> meters = new ArrayList<>();
 
     private final Object lock = new Object();
@@ -111,6 +115,13 @@ public final class DwcpManager implements AutoCloseable {
         this.codec = cp == null ? null : cp.create(codecContext);
         if (codec != null) {
             list.add(codecContext.bind(new ManagedComponent(codec)));
+        }
+        SyncProvider sp = !config.get(SyncKeys.ENABLED) || transport == null ? null
+                : b.syncProvider != null ? b.syncProvider : discover(SyncProvider.class, loader, SyncProvider::name, SyncProvider::priority);
+        Context syncContext = new Context();
+        this.sync = sp == null ? null : sp.create(syncContext, transport);
+        if (sync != null) {
+            list.add(syncContext.bind(new ManagedComponent(sync)));
         }
         this.components = Collections.unmodifiableList(list);
         LOG.debug("DWCP manager {} wired: transport={}, codec={}", nodeId, tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name());
@@ -385,6 +396,20 @@ public final class DwcpManager implements AutoCloseable {
     }
 
     /**
+     * The metadata-replication component (started after the transport).
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when no sync provider was found or given, sync is disabled
+     *     ({@code dwcp.sync.enabled}), or no transport is wired
+     */
+    public SyncService sync() {
+        if (sync == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "no sync component: put dwcp-sync on the class path or set "
+                    + "Builder.syncProvider(...), keep dwcp.sync.enabled true, and wire a transport");
+        }
+        return sync;
+    }
+
+    /**
      * A handler that receives migrations into replicas opened by {@code replicas}; pass it to
      * {@code transport().listen(address, handler)}. {@code onRound} is called after each verified, committed round.
      */
@@ -495,6 +520,7 @@ public final class DwcpManager implements AutoCloseable {
         private ScheduledExecutorService scheduler;
         private TransportProvider transportProvider;
         private StateCodecProvider codecProvider;
+        private SyncProvider syncProvider;
         private ClassLoader classLoader;
 
         private Builder() {
@@ -535,6 +561,12 @@ public final class DwcpManager implements AutoCloseable {
         /** Uses this codec instead of the one {@link ServiceLoader} finds. */
         public Builder codecProvider(StateCodecProvider provider) {
             this.codecProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Uses this sync provider instead of the one {@link ServiceLoader} finds. */
+        public Builder syncProvider(SyncProvider provider) {
+            this.syncProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 

@@ -20,7 +20,7 @@ public final class ConfigSchema {
 
     static {
         Map<String, ConfigKey<?>> m = new LinkedHashMap<>();
-        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS)) {
+        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS, SyncKeys.KEYS)) {
             for (ConfigKey<?> k : section) {
                 if (m.put(k.name(), k) != null) {
                     throw new ExceptionInInitializerError("duplicate configuration key " + k.name());
@@ -109,6 +109,7 @@ public final class ConfigSchema {
             out.add("dwcp.compression.batch-size (" + DataSize.format(batch) + ") must be a multiple of page-size ("
                     + DataSize.format(page) + ")");
         }
+        out.addAll(SyncKeys.crossKeyViolations(value, tier));
         return out;
     }
 
