@@ -63,6 +63,26 @@ public final class OrMap implements Crdt<OrMap> {
         return keys.value();
     }
 
+    /** The presence dots of {@code key} (empty when absent): one per update not yet removed. */
+    public java.util.Set<Dot> dots(String key) {
+        return keys.dots(key);
+    }
+
+    /** The causal context of key presence. */
+    public DottedVersionVector context() {
+        return keys.context();
+    }
+
+    /** The nested value at {@code key} whether present or removed (removal keeps the state); empty if never set. */
+    public Optional<Crdt<?>> valueIncludingRemoved(String key) {
+        return Optional.ofNullable(values.get(key));
+    }
+
+    /** Whether this is the empty map (no keys, no values, empty context). */
+    public boolean isEmpty() {
+        return values.isEmpty() && keys.equals(OrSet.EMPTY);
+    }
+
     /** The value at a present key; empty when the key is absent or removed. */
     public Optional<Crdt<?>> get(String key) {
         return keys.contains(key) ? Optional.ofNullable(values.get(key)) : Optional.empty();
