@@ -78,6 +78,11 @@ public final class OrMap implements Crdt<OrMap> {
         return Optional.ofNullable(values.get(key));
     }
 
+    /** Keys that have a nested value, present or removed, sorted. */
+    public NavigableSet<String> valueKeys() {
+        return java.util.Collections.unmodifiableNavigableSet(values.navigableKeySet());
+    }
+
     /** Whether this is the empty map (no keys, no values, empty context). */
     public boolean isEmpty() {
         return values.isEmpty() && keys.equals(OrSet.EMPTY);
