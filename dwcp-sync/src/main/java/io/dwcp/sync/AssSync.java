@@ -362,8 +362,10 @@ public final class AssSync implements SyncService {
         if (!running) {
             return; // updates while stopped stay local; anti-entropy ships them after the next start
         }
+        // push-mode full-state ships the key's whole entry instead (a baseline for benchmarks; same merge path)
+        OrMap payload = settings.pushFullState ? store.state(key) : delta;
         SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0,
-                List.of(settings.nodeId), List.of(new SyncMessage.KeyState(key, delta)));
+                settings.pushFullState, List.of(settings.nodeId), List.of(new SyncMessage.KeyState(key, payload)));
         seen.firstSight(m.messageId(), context.clock().millis());
         sendToRandomPeers(m, null);
         queueRumour(m);
@@ -393,7 +395,7 @@ public final class AssSync implements SyncService {
             if (!path.get(path.size() - 1).equals(settings.nodeId)) {
                 path.add(settings.nodeId);
             }
-            SyncMessage.Delta fwd = new SyncMessage.Delta(header(0), d.messageId(), d.hops() + 1, path, d.entries());
+            SyncMessage.Delta fwd = new SyncMessage.Delta(header(0), d.messageId(), d.hops() + 1, d.wholeStates(), path, d.entries());
             sendToRandomPeers(fwd, d.header().sender());
         }
     }
@@ -541,7 +543,7 @@ public final class AssSync implements SyncService {
             return;
         }
         for (SyncMessage.KeyState ks : d.entries()) {
-            mergeChecked(ks, true);
+            mergeChecked(ks, !d.wholeStates());
         }
         metrics.deltasReceived.addAndGet(d.entries().size());
         if (d.hops() < settings.maxHops) {

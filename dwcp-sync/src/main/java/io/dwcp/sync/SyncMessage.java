@@ -21,8 +21,12 @@ sealed interface SyncMessage {
     record KeyState(String key, OrMap state) {
     }
 
-    /** Gossip: deltas with a message id (de-duplication), hop count and the path of node ids it took. */
-    record Delta(Header header, long messageId, int hops, List<String> path, List<KeyState> entries) implements SyncMessage {
+    /**
+     * Gossip: deltas (or, when {@code wholeStates}, the keys' whole entry states, merged without causal buffering)
+     * with a message id (de-duplication), hop count and the path of node ids it took.
+     */
+    record Delta(Header header, long messageId, int hops, boolean wholeStates, List<String> path, List<KeyState> entries)
+            implements SyncMessage {
     }
 
     /** Anti-entropy: asks for the child hashes of {@code nodes} at {@code level}. */

@@ -23,6 +23,7 @@ final class SyncSettings {
     final int maxMessageBytes;
     final Duration requestTimeout;
     final Duration shutdownTimeout;
+    final boolean pushFullState;
     private final DwcpConfig config;
 
     SyncSettings(DwcpConfig c) {
@@ -40,6 +41,7 @@ final class SyncSettings {
         this.maxMessageBytes = (int) Math.min(Integer.MAX_VALUE - 64, c.get(SyncKeys.MAX_MESSAGE).bytes());
         this.requestTimeout = c.get(SyncKeys.REQUEST_TIMEOUT);
         this.shutdownTimeout = c.get(CoreKeys.SHUTDOWN_TIMEOUT);
+        this.pushFullState = "full-state".equals(c.get(SyncKeys.PUSH_MODE));
     }
 
     /** The staleness bound for a peer whose path is in {@code tier} (the pinned tier wins when set). */

@@ -59,7 +59,7 @@ final class SyncWire {
         SyncMessage.Header h = m.header();
         w.i64(h.correlationId()).i64(h.hlc()).string(h.sender());
         if (m instanceof SyncMessage.Delta d) {
-            w.i64(d.messageId()).u8(d.hops()).varint(d.path().size());
+            w.i64(d.messageId()).u8(d.hops()).u8(d.wholeStates() ? 1 : 0).varint(d.path().size());
             d.path().forEach(w::string);
             writeEntries(w, d.entries());
         } else if (m instanceof SyncMessage.TreeRequest t) {
@@ -163,12 +163,13 @@ final class SyncWire {
             case TYPE_DELTA -> {
                 long id = r.i64();
                 int hops = r.u8();
+                boolean whole = r.bool();
                 int n = r.count(1);
                 List<String> path = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
                     path.add(r.string());
                 }
-                yield new SyncMessage.Delta(h, id, hops, path, readEntries(r, registry));
+                yield new SyncMessage.Delta(h, id, hops, whole, path, readEntries(r, registry));
             }
             case TYPE_TREE_REQUEST -> {
                 int level = level(r, MerkleIndex.DEPTH - 1);

@@ -31,7 +31,7 @@ class SyncWireTest {
     private static List<SyncMessage> samples() {
         Map<String, Long> leaf = new TreeMap<>(Map.of("k", 42L));
         return List.of(
-                new SyncMessage.Delta(H, 99, 2, List.of("n0", "n1"), List.of(new SyncMessage.KeyState("k", entry()))),
+                new SyncMessage.Delta(H, 99, 2, false, List.of("n0", "n1"), List.of(new SyncMessage.KeyState("k", entry()))),
                 new SyncMessage.TreeRequest(H, 1, new int[]{3, 15}),
                 new SyncMessage.TreeResponse(H, 0, new long[][]{new long[16]}),
                 new SyncMessage.LeafRequest(H, new int[]{65535}),
@@ -86,7 +86,7 @@ class SyncWireTest {
 
     @Test
     void anEntryHoldingAnotherKeyIsRefused() {
-        SyncMessage.Delta d = new SyncMessage.Delta(H, 1, 0, List.of("n1"), List.of(new SyncMessage.KeyState("other", entry())));
+        SyncMessage.Delta d = new SyncMessage.Delta(H, 1, 0, true, List.of("n1"), List.of(new SyncMessage.KeyState("other", entry())));
         assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> SyncWire.decode(SyncWire.encode(d), REG)).code());
     }
 

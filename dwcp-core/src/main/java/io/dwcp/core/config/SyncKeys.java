@@ -62,9 +62,14 @@ public final class SyncKeys {
             ConfigKey.builder("dwcp.sync.request-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(5)), "100ms", "5m")
             .description("Time a sync request waits for its response.").build();
 
+    public static final ConfigKey<String> PUSH_MODE = ConfigKey.builder("dwcp.sync.push-mode", ValueType.STRING)
+            .defaultValue("delta")
+            .rule("delta or full-state", v -> List.of("delta", "full-state").contains(v))
+            .description("What an update pushes: its delta, or (for comparison benchmarks) the key's whole state.").build();
+
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, GOSSIP_FANOUT, GOSSIP_MAX_HOPS, GOSSIP_INTERVAL,
             GOSSIP_SEEN_TTL, ANTI_ENTROPY_INTERVAL, FULL_RECONCILIATION_INTERVAL, MAX_STALENESS, MAX_CLOCK_SKEW,
-            CAUSAL_BUFFER_MAX_ENTRIES, MAX_MESSAGE, REQUEST_TIMEOUT);
+            CAUSAL_BUFFER_MAX_ENTRIES, MAX_MESSAGE, REQUEST_TIMEOUT, PUSH_MODE);
 
     /** Violations of the sync rules that span keys, for one tier's effective values. */
     static List<String> crossKeyViolations(Function<ConfigKey<?>, Object> value, Tier tier) {

@@ -163,6 +163,7 @@ class DwcpConfigTest {
             "dwcp.sync.causal-buffer.max-entries | 0 | 1–10000000",
             "dwcp.sync.max-message | 1KiB | 4KiB–256MiB",
             "dwcp.sync.request-timeout | 10m | 100ms–5m",
+            "dwcp.sync.push-mode | states | delta or full-state",
     })
     void outOfRangeValueIsRefusedWithKeyValueSourceAndRange(String key, String value, String range) {
         DwcpException e = invalid(DwcpConfig.builder().set(key, value));
