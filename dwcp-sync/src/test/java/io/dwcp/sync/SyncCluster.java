@@ -19,20 +19,22 @@ import java.util.concurrent.TimeUnit;
  * through its own {@link FaultProxy}, so partitions between any groups, delays, connection resets and kill -9 of a
  * process can be injected. Not thread-safe (one test drives it). {@link #close()} kills every process and proxy.
  */
-final class SyncCluster implements AutoCloseable {
+public final class SyncCluster implements AutoCloseable {
     private final int n;
     private final Path logDir;
     private final Proc[] procs;
     private final FaultProxy[][] proxies; // [from][to]
     private final long seed;
+    private final String heap;
+    private final List<String> nodeArgs;
 
     /** One child process and its line protocol. */
-    static final class Proc {
+    public static final class Proc {
         final String nodeId;
         final Process process;
         final BufferedReader out;
         final Writer in;
-        int port;
+        public int port;
 
         Proc(String nodeId, Process process) {
             this.nodeId = nodeId;
@@ -41,7 +43,7 @@ final class SyncCluster implements AutoCloseable {
             this.in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
         }
 
-        String call(String command) throws IOException {
+        public String call(String command) throws IOException {
             in.write(command + "\n");
             in.flush();
             String line = out.readLine();
@@ -55,8 +57,14 @@ final class SyncCluster implements AutoCloseable {
         }
     }
 
-    SyncCluster(int n, long seed, Path logDir) throws IOException {
+    /**
+     * Starts {@code n} replica processes with {@code heap} (e.g. {@code 160m}) and extra {@code key=value} config
+     * arguments, and the proxies between them.
+     */
+    public SyncCluster(int n, long seed, Path logDir, String heap, List<String> nodeArgs) throws IOException {
         this.n = n;
+        this.heap = heap;
+        this.nodeArgs = List.copyOf(nodeArgs);
         this.seed = seed;
         this.logDir = logDir;
         this.procs = new Proc[n];
@@ -90,23 +98,29 @@ final class SyncCluster implements AutoCloseable {
 
     private Proc launch(int index, String nodeId) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = List.of(java, "-Xmx160m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-                "-cp", System.getProperty("java.class.path"), SyncNodeMain.class.getName(), nodeId);
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), SyncNodeMain.class.getName(), nodeId));
+        cmd.addAll(nodeArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.redirectError(ProcessBuilder.Redirect.appendTo(logDir.resolve(nodeId + "-" + index + ".log").toFile()));
         return new Proc(nodeId, pb.start());
     }
 
-    int size() {
+    /** The port of the proxy carrying {@code from}'s connections to {@code to}. */
+    public int proxyPort(int from, int to) {
+        return proxies[from][to].port();
+    }
+
+    public int size() {
         return n;
     }
 
-    Proc node(int i) {
+    public Proc node(int i) {
         return procs[i];
     }
 
     /** Cuts every link between {@code group} and the other nodes (both directions). */
-    void partition(Set<Integer> group, boolean cut) {
+    public void partition(Set<Integer> group, boolean cut) {
         for (int from = 0; from < n; from++) {
             for (int to = 0; to < n; to++) {
                 if (from != to && group.contains(from) != group.contains(to)) {
@@ -117,7 +131,7 @@ final class SyncCluster implements AutoCloseable {
     }
 
     /** Delay (0..ms per read) and reset probability on every link. */
-    void messageFaults(int delayMillis, double resetProbability) {
+    public void messageFaults(int delayMillis, double resetProbability) {
         for (FaultProxy[] row : proxies) {
             for (FaultProxy p : row) {
                 if (p != null) {
@@ -129,13 +143,13 @@ final class SyncCluster implements AutoCloseable {
     }
 
     /** kill -9 of node {@code i}. */
-    void kill(int i) throws InterruptedException {
+    public void kill(int i) throws InterruptedException {
         procs[i].process.destroyForcibly();
         procs[i].process.waitFor(10, TimeUnit.SECONDS);
     }
 
     /** Starts node {@code i} again (empty, new incarnation), retargets the proxies to it and re-adds its peers. */
-    void restart(int i) throws IOException {
+    public void restart(int i) throws IOException {
         procs[i] = launch(i, procs[i].nodeId);
         procs[i].port = Integer.parseInt(procs[i].call("listen").substring(5));
         for (int from = 0; from < n; from++) {
@@ -147,7 +161,7 @@ final class SyncCluster implements AutoCloseable {
     }
 
     /** Each live node's digest of its canonical store ("hash entryCount"). */
-    List<String> digests() throws IOException {
+    public List<String> digests() throws IOException {
         List<String> out = new ArrayList<>();
         for (Proc p : procs) {
             out.add(p.call("digest"));
@@ -156,7 +170,7 @@ final class SyncCluster implements AutoCloseable {
     }
 
     /** Whether every node's canonical store is identical. */
-    boolean converged() throws IOException {
+    public boolean converged() throws IOException {
         return new HashSet<>(digests()).size() == 1;
     }
 

@@ -23,7 +23,12 @@ public final class SyncNodeMain {
 
     public static void main(String[] args) throws Exception {
         String nodeId = args[0];
-        try (Nodes.Node node = Nodes.start(Nodes.config(nodeId))) {
+        io.dwcp.core.config.DwcpConfig.Builder cb = Nodes.config(nodeId).toBuilder();
+        for (int i = 1; i < args.length; i++) {
+            int eq = args[i].indexOf('=');
+            cb.set(args[i].substring(0, eq), args[i].substring(eq + 1));
+        }
+        try (Nodes.Node node = Nodes.start(cb.build())) {
             AssSync sync = node.sync();
             MetadataStore md = sync.metadata();
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -64,7 +69,20 @@ public final class SyncNodeMain {
                         case "digest" -> "DIGEST " + HexFormat.of().formatHex(
                                 MessageDigest.getInstance("SHA-256").digest(sync.store().canonicalSnapshot())).substring(0, 16)
                                 + " " + sync.store().entryCount();
-                        case "stats" -> "STATS " + sync.stats();
+                        case "stats" -> {
+                            SyncStats st = sync.stats();
+                            yield "STATS " + st.bytesSent() + " " + st.deltaBytesSent() + " " + st.antiEntropyBytesSent()
+                                    + " " + st.deltaMessagesSent() + " " + st.antiEntropyRoundsOk();
+                        }
+                        case "load" -> {
+                            load(sync.store(), Integer.parseInt(p[1]), Integer.parseInt(p[2]));
+                            yield "OK";
+                        }
+                        case "ae" -> {
+                            sync.antiEntropy(new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(p[1])))
+                                    .get(10, TimeUnit.MINUTES);
+                            yield "OK";
+                        }
                         case "quit" -> "BYE";
                         default -> "ERR unknown command " + p[0];
                     };
@@ -81,4 +99,25 @@ public final class SyncNodeMain {
         System.exit(0);
     }
 
+
+    /**
+     * Puts {@code count} counter keys {@code k-0 …} into the store as states from a fixed loader replica, without
+     * gossip (as if they had been replicated earlier); the {@code diff} keys {@code k-0, k-step, …} get one more.
+     */
+    static void load(ReplicatedStore store, int count, int diff) {
+        int step = diff == 0 ? Integer.MAX_VALUE : Math.max(1, count / diff);
+        int changed = 0;
+        for (int i = 0; i < count; i++) {
+            long v = i + 1;
+            if (changed < diff && i % step == 0) {
+                v++;
+                changed++;
+            }
+            long value = v;
+            String key = "k-" + i;
+            // an update applied to an empty entry is that entry's whole state
+            store.mergeState(key, io.dwcp.sync.crdt.OrMap.EMPTY.updateDelta("loader@0", key,
+                    io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta("loader@0", value)));
+        }
+    }
 }
