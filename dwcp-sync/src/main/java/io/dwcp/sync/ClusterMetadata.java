@@ -58,9 +58,8 @@ public final class ClusterMetadata {
     public void assign(String vmId, String site, String node) {
         Objects.requireNonNull(site, "site");
         Objects.requireNonNull(node, "node");
-        String r = store.replicaId();
-        store.update(VM_PREFIX + vmId, OrMap.EMPTY, m -> m.updateDelta(r, "site", LwwRegister.EMPTY, v -> v.writeDelta(r, site, hlc)));
-        store.update(VM_PREFIX + vmId, OrMap.EMPTY, m -> m.updateDelta(r, "node", LwwRegister.EMPTY, v -> v.writeDelta(r, node, hlc)));
+        writeField(VM_PREFIX + vmId, "site", site);
+        writeField(VM_PREFIX + vmId, "node", node);
     }
 
     /** Records a VM's migration phase; concurrent writes from several replicas are all kept until one supersedes them. */
@@ -73,8 +72,7 @@ public final class ClusterMetadata {
     /** Records the baseline version of a VM's state (what delta migration builds on). */
     public void baselineVersion(String vmId, String version) {
         Objects.requireNonNull(version, "version");
-        String r = store.replicaId();
-        store.update(VM_PREFIX + vmId, OrMap.EMPTY, m -> m.updateDelta(r, "baseline", LwwRegister.EMPTY, v -> v.writeDelta(r, version, hlc)));
+        writeField(VM_PREFIX + vmId, "baseline", version);
     }
 
     /** Removes a VM's record everywhere (a concurrent update of it survives). */
@@ -107,9 +105,8 @@ public final class ClusterMetadata {
     public void nodeStatus(String nodeId, String status, String region) {
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(region, "region");
-        String r = store.replicaId();
-        store.update(NODE_PREFIX + nodeId, OrMap.EMPTY, m -> m.updateDelta(r, "status", LwwRegister.EMPTY, v -> v.writeDelta(r, status, hlc)));
-        store.update(NODE_PREFIX + nodeId, OrMap.EMPTY, m -> m.updateDelta(r, "region", LwwRegister.EMPTY, v -> v.writeDelta(r, region, hlc)));
+        writeField(NODE_PREFIX + nodeId, "status", status);
+        writeField(NODE_PREFIX + nodeId, "region", region);
     }
 
     /** A node's status, empty when unknown. */
@@ -126,6 +123,12 @@ public final class ClusterMetadata {
     /** The total {@code name}, 0 when never set. */
     public long total(String name) {
         return store.get(TOTAL_PREFIX + name).map(c -> ((PNCounter) c).value()).orElse(0L);
+    }
+
+    /** Writes one LWW-Register field of the OR-Map at {@code key}. */
+    private void writeField(String key, String field, String value) {
+        String r = store.replicaId();
+        store.update(key, OrMap.EMPTY, m -> m.updateDelta(r, field, LwwRegister.EMPTY, v -> v.writeDelta(r, value, hlc)));
     }
 
     private static Optional<String> lww(OrMap m, String field) {
