@@ -70,6 +70,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class AssSync implements SyncService {
     private static final Logger LOG = LoggerFactory.getLogger(AssSync.class);
     private static final int RUMOUR_QUEUE_MAX = 10_000;
+    /** Bound of the de-duplication cache (about 8 MiB); past it the oldest ids are forgotten before their TTL. */
+    private static final int SEEN_MAX_ENTRIES = 100_000;
 
     private final ComponentContext context;
     private final Transport transport;
@@ -154,7 +156,7 @@ public final class AssSync implements SyncService {
                 store = new ReplicatedStore(s.nodeId + "@" + incarnation, s.maxMessageBytes - 1024L, s.causalBufferEntries);
                 store.onLocalDelta(this::onLocalDelta);
             }
-            seen = new SeenCache(s.seenTtl.toMillis(), 1_000_000);
+            seen = new SeenCache(s.seenTtl.toMillis(), SEEN_MAX_ENTRIES);
             messenger = new Messenger(transport, s.maxMessageBytes, new Messenger.Listener() {
                 @Override
                 public void onMessage(Session session, byte[] message) {
@@ -602,6 +604,8 @@ public final class AssSync implements SyncService {
     private void registerMeters(MeterRegistry r) {
         ReplicatedStore s = store;
         meters.add(Gauge.builder("dwcp.ass.keys", s, ReplicatedStore::entryCount).description("Keys held, removed ones included").register(r));
+        meters.add(Gauge.builder("dwcp.ass.state.bytes", s, ReplicatedStore::stateBytes).baseUnit("bytes")
+                .description("Encoded size of every entry held").register(r));
         meters.add(Gauge.builder("dwcp.ass.tombstones", s, ReplicatedStore::tombstoneCount).description("Removed keys still held").register(r));
         meters.add(Gauge.builder("dwcp.ass.causal.buffer", s, ReplicatedStore::bufferedDeltas).description("Deltas waiting for predecessors").register(r));
         meters.add(fn(r, "dwcp.ass.deltas", "direction", "sent", metrics.deltaMessagesSent));

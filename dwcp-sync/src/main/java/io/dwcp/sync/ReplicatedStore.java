@@ -35,7 +35,7 @@ public final class ReplicatedStore {
     /** What became of a received delta. */
     enum Outcome { APPLIED, BUFFERED, OVERFLOW, DUPLICATE }
 
-    private record Entry(OrMap state, long digest) {
+    private record Entry(OrMap state, long digest, int encodedBytes) {
     }
 
     private final String replicaId;
@@ -43,6 +43,7 @@ public final class ReplicatedStore {
     private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
     private final MerkleIndex index = new MerkleIndex();
     private final CausalBuffer buffer;
+    private final java.util.concurrent.atomic.AtomicLong stateBytes = new java.util.concurrent.atomic.AtomicLong();
     private volatile BiConsumer<String, OrMap> deltaListener = (k, d) -> { };
 
     ReplicatedStore(String replicaId, long maxEntryBytes, int causalBufferEntries) {
@@ -120,6 +121,11 @@ public final class ReplicatedStore {
     /** Keys held, present or removed (a removed key's entry is its tombstone). */
     public int entryCount() {
         return entries.size();
+    }
+
+    /** Bytes of the canonical encodings of every entry held. */
+    public long stateBytes() {
+        return stateBytes.get();
     }
 
     /** Removed keys whose tombstone is still held. */
@@ -240,7 +246,8 @@ public final class ReplicatedStore {
         }
         long digest = MerkleIndex.digest(key, enc);
         index.update(key, cur == null ? 0 : cur.digest, digest);
-        return new Entry(state, digest);
+        stateBytes.addAndGet(enc.length - (cur == null ? 0 : cur.encodedBytes));
+        return new Entry(state, digest, enc.length);
     }
 
     private static void checkKey(String key) {

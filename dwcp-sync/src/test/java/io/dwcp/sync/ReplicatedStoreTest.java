@@ -50,6 +50,8 @@ class ReplicatedStoreTest {
         }
         assertArrayEquals(a.canonicalSnapshot(), b.canonicalSnapshot());
         assertEquals(a.index().root(), b.index().root());
+        assertEquals(a.stateBytes(), b.stateBytes());
+        assertTrue(a.stateBytes() > 0);
         assertEquals(ReplicatedStore.Outcome.DUPLICATE, b.mergeDelta(rec.keys.get(0), rec.deltas.get(0)));
     }
 
