@@ -53,6 +53,9 @@ final class AssMetadataStore implements MetadataStore {
 
     @Override
     public void removeFromSet(String key, String element) {
+        if (!set(key).contains(element)) {
+            return; // nothing observed to remove; do not create the key
+        }
         store.update(key, OrSet.EMPTY, s -> s.removeDelta(element));
     }
 
