@@ -502,7 +502,9 @@ public final class AssSync implements SyncService {
         try {
             m = SyncWire.decode(bytes, registry);
         } catch (DwcpException e) {
-            reject(e.code() == ErrorCode.PROTOCOL_ERROR ? Messenger.Reject.UNKNOWN_TYPE : Messenger.Reject.MALFORMED, e.getMessage());
+            // a well-formed header with a message type or CRDT type tag this build does not know: unknown-type
+            boolean unknownType = e.code() == ErrorCode.PROTOCOL_ERROR && SyncWire.headerValid(bytes);
+            reject(unknownType ? Messenger.Reject.UNKNOWN_TYPE : Messenger.Reject.MALFORMED, e.getMessage());
             return;
         }
         observeClock(m.header());

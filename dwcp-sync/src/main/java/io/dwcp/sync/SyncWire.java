@@ -218,6 +218,12 @@ final class SyncWire {
         return m;
     }
 
+    /** Whether {@code bytes} start with this build's magic, version and zero flags (used to classify a refusal). */
+    static boolean headerValid(byte[] bytes) {
+        return bytes.length > FLAGS_OFFSET && ((bytes[MAGIC_OFFSET] & 0xFF) << 8 | (bytes[MAGIC_OFFSET + 1] & 0xFF)) == MAGIC
+                && bytes[VERSION_OFFSET] == VERSION && bytes[FLAGS_OFFSET] == 0;
+    }
+
     private static int level(CanonicalReader r, int max) {
         int level = r.u8();
         if (level > max) {
@@ -249,7 +255,7 @@ final class SyncWire {
                 throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "entry of key '" + key + "' is a " + c.type() + ", expected an OR_MAP entry");
             }
             if (!m.keys().isEmpty() && !m.keys().equals(java.util.Set.of(key)) || m.valueKeys().stream().anyMatch(k -> !k.equals(key))) {
-                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "entry of key '" + key + "' holds other keys");
+                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "entry of key '" + key + "' holds other keys");
             }
             out.add(new SyncMessage.KeyState(key, m));
         }

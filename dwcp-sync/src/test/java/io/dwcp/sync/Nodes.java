@@ -33,7 +33,7 @@ final class Nodes {
     }
 
     /** A started transport and sync component. */
-    record Node(Transport transport, AssSync sync) implements AutoCloseable {
+    record Node(Transport transport, AssSync sync, io.micrometer.core.instrument.MeterRegistry meters) implements AutoCloseable {
         @Override
         public void close() throws Exception {
             sync.stop();
@@ -42,11 +42,12 @@ final class Nodes {
     }
 
     static Node start(DwcpConfig config) throws Exception {
-        ComponentContext ctx = ComponentContext.standalone(config, new SimpleMeterRegistry(), 1);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        ComponentContext ctx = ComponentContext.standalone(config, registry, 1);
         Transport t = new AmstTransportProvider().create(ctx);
         t.start();
         AssSync s = (AssSync) new AssSyncProvider().create(ctx, t);
         s.start();
-        return new Node(t, s);
+        return new Node(t, s, registry);
     }
 }

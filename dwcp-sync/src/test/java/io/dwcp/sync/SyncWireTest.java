@@ -77,6 +77,8 @@ class SyncWireTest {
         byte[] type = ok.clone();
         type[SyncWire.TYPE_OFFSET] = 77;
         assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> SyncWire.decode(type, REG)).code());
+        assertTrue(SyncWire.headerValid(type));
+        assertTrue(!SyncWire.headerValid(magic) && !SyncWire.headerValid(version) && !SyncWire.headerValid(flags));
         for (int cut = 0; cut < ok.length; cut++) {
             byte[] part = java.util.Arrays.copyOf(ok, cut);
             assertTrue(Set.of(ErrorCode.CORRUPT_FRAME, ErrorCode.PROTOCOL_ERROR)
@@ -87,7 +89,7 @@ class SyncWireTest {
     @Test
     void anEntryHoldingAnotherKeyIsRefused() {
         SyncMessage.Delta d = new SyncMessage.Delta(H, 1, 0, true, List.of("n1"), List.of(new SyncMessage.KeyState("other", entry())));
-        assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> SyncWire.decode(SyncWire.encode(d), REG)).code());
+        assertEquals(ErrorCode.CORRUPT_FRAME, assertThrows(DwcpException.class, () -> SyncWire.decode(SyncWire.encode(d), REG)).code());
     }
 
     /** Fuzz: mutated valid messages decode or fail with a code; nothing else escapes, nothing allocates without bound. */
