@@ -64,7 +64,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * sync.store().update("vms/running", PNCounter.EMPTY, c -> c.addDelta(sync.store().replicaId(), 1));
  * }</pre>
  *
- * <p>Thread-safe. Needs {@code dwcp.node-id}; the replica id that stamps dots is the node id plus an incarnation
+ * <p>Thread-safe. Reads {@code dwcp.node-id} (a random name, warned about, when unset); the replica id that stamps
+ * dots is the node id plus an incarnation
  * chosen when the component is created, so a node that restarts without its data never reuses a dot.
  */
 public final class AssSync implements SyncService {
@@ -151,8 +152,13 @@ public final class AssSync implements SyncService {
             }
             SyncSettings s = new SyncSettings(context.config());
             this.settings = s;
+            if (!s.nodeIdExplicit) {
+                LOG.warn("dwcp.node-id is not set: sync runs as '{}', a random name that changes at every restart; "
+                        + "set dwcp.node-id to a stable name for this replica", s.nodeId);
+            }
             if (store == null) {
-                String incarnation = Long.toString(context.clock().millis(), 36) + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36), 36);
+                String incarnation = Long.toString(context.clock().millis(), 36) + "-"
+                        + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
                 store = new ReplicatedStore(s.nodeId + "@" + incarnation, s.maxMessageBytes - 1024L, s.causalBufferEntries);
                 store.onLocalDelta(this::onLocalDelta);
             }
@@ -214,8 +220,8 @@ public final class AssSync implements SyncService {
             listeners.clear();
             timer.shutdownNow();
             worker.shutdownNow();
-            messenger.close();
             long waitMs = settings.shutdownTimeout.toMillis();
+            messenger.close(waitMs);
             timer.awaitTermination(waitMs, TimeUnit.MILLISECONDS);
             worker.awaitTermination(waitMs, TimeUnit.MILLISECONDS);
             timer = null;

@@ -15,6 +15,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -194,15 +196,38 @@ final class Messenger implements TransferHandler {
         };
     }
 
-    /** Closes every cached session and fails the waiting requests with {@code CANCELLED}. Idempotent. */
-    void close() {
+    /**
+     * Fails the waiting requests with {@code CANCELLED} and closes every cached session, in parallel, waiting at most
+     * {@code timeoutMillis} in all. A session's graceful close waits for its in-flight transfers (up to the
+     * transport's close-timeout); a close still running at the deadline is left to finish on its own thread, which
+     * ends when the transport aborts the session (at the latest when the transport stops). Idempotent.
+     */
+    void close(long timeoutMillis) throws InterruptedException {
         closed = true;
         for (CompletableFuture<byte[]> f : pending.values()) {
             f.completeExceptionally(new DwcpException(ErrorCode.CANCELLED, "sync stopped"));
         }
         pending.clear();
-        for (InetSocketAddress a : sessions.keySet()) {
-            disconnect(a);
+        List<Thread> closers = new ArrayList<>();
+        for (InetSocketAddress a : new ArrayList<>(sessions.keySet())) {
+            CompletableFuture<Session> f = sessions.remove(a);
+            if (f == null || !f.isDone() || f.isCompletedExceptionally()) {
+                if (f != null) {
+                    f.thenAccept(Session::close); // still connecting: close it once it opens
+                }
+                continue;
+            }
+            Thread t = new Thread(() -> f.join().close(), "dwcp-sync-close-" + closers.size());
+            t.setDaemon(true);
+            t.start();
+            closers.add(t);
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        for (Thread t : closers) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left > 0) {
+                t.join(left);
+            }
         }
     }
 

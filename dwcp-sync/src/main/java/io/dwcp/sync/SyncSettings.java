@@ -1,7 +1,5 @@
 package io.dwcp.sync;
 
-import io.dwcp.core.DwcpException;
-import io.dwcp.core.ErrorCode;
 import io.dwcp.core.Tier;
 import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
@@ -12,6 +10,7 @@ import java.time.Duration;
 /** The {@code dwcp.sync.*} values the component reads, taken once at start. Immutable. */
 final class SyncSettings {
     final String nodeId;
+    final boolean nodeIdExplicit;
     final int fanout;
     final int maxHops;
     final Duration gossipInterval;
@@ -28,8 +27,11 @@ final class SyncSettings {
 
     SyncSettings(DwcpConfig c) {
         this.config = c;
-        this.nodeId = c.get(CoreKeys.NODE_ID).orElseThrow(() -> new DwcpException(ErrorCode.INVALID_CONFIG,
-                "dwcp.node-id must be set when sync is active: replicas are told apart by it (1–64 chars [A-Za-z0-9._-])"));
+        this.nodeIdExplicit = c.get(CoreKeys.NODE_ID).isPresent();
+        // Without dwcp.node-id a random one is used (and warned about at start): dots carry an incarnation anyway, so
+        // this is safe, but peers and logs see a different name after every restart.
+        this.nodeId = c.get(CoreKeys.NODE_ID).orElseGet(
+                () -> "node-" + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 24, 36));
         this.fanout = c.get(SyncKeys.GOSSIP_FANOUT);
         this.maxHops = c.get(SyncKeys.GOSSIP_MAX_HOPS);
         this.gossipInterval = c.get(SyncKeys.GOSSIP_INTERVAL);
