@@ -91,6 +91,8 @@ public final class AssSync implements SyncService {
     private final List<TransportListener> listeners = new ArrayList<>();
     private final ArrayDeque<SyncMessage.Delta> rumours = new ArrayDeque<>();
     private final List<Meter> meters = new ArrayList<>();
+    /** Per-peer staleness gauges while running; guarded by lifecycle. */
+    private final Map<InetSocketAddress, Meter> peerGauges = new java.util.HashMap<>();
     private final Metrics metrics = new Metrics();
 
     /** Per-peer bookkeeping. */
@@ -233,6 +235,10 @@ public final class AssSync implements SyncService {
                 context.meterRegistry().remove(m);
             }
             meters.clear();
+            for (Meter m : peerGauges.values()) {
+                context.meterRegistry().remove(m);
+            }
+            peerGauges.clear();
             LOG.info("sync stopped");
         }
     }
@@ -272,14 +278,34 @@ public final class AssSync implements SyncService {
 
     @Override
     public void addPeer(InetSocketAddress address) {
-        peers.computeIfAbsent(address, a -> new Peer(a, context.clock().millis()));
+        java.util.Objects.requireNonNull(address, "address");
+        synchronized (lifecycle) {
+            Peer p = peers.computeIfAbsent(address, a -> new Peer(a, context.clock().millis()));
+            if (running) {
+                registerPeerGauge(p);
+            }
+        }
     }
 
     @Override
     public void removePeer(InetSocketAddress address) {
-        if (peers.remove(address) != null && messenger != null) {
-            messenger.disconnect(address);
+        synchronized (lifecycle) {
+            if (peers.remove(address) != null && messenger != null) {
+                messenger.disconnect(address);
+            }
+            Meter m = peerGauges.remove(address);
+            if (m != null) {
+                context.meterRegistry().remove(m);
+            }
         }
+    }
+
+    /** Guarded by lifecycle. */
+    private void registerPeerGauge(Peer p) {
+        peerGauges.computeIfAbsent(p.address, a -> Gauge.builder("dwcp.ass.staleness", p,
+                        q -> (context.clock().millis() - q.lastSyncMillis) / 1e3)
+                .tag("peer", (a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString()) + ":" + a.getPort()).baseUnit("seconds")
+                .description("Time since the last successful anti-entropy round with this peer").register(context.meterRegistry()));
     }
 
     @Override
@@ -629,8 +655,9 @@ public final class AssSync implements SyncService {
         for (Map.Entry<Messenger.Reject, AtomicLong> e : metrics.rejected.entrySet()) {
             meters.add(fn(r, "dwcp.ass.rejected", "reason", e.getKey().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), e.getValue()));
         }
-        meters.add(Gauge.builder("dwcp.ass.staleness", this, a -> a.staleness().toNanos() / 1e9).baseUnit("seconds")
-                .description("Longest time since the last successful exchange with a peer").register(r));
+        meters.add(Gauge.builder("dwcp.ass.staleness.max", this, a -> a.staleness().toNanos() / 1e9).baseUnit("seconds")
+                .description("Longest time since the last successful exchange with any peer").register(r));
+        peers.values().forEach(this::registerPeerGauge);
     }
 
     private static Meter fn(MeterRegistry r, String name, String tag, String value, AtomicLong source) {

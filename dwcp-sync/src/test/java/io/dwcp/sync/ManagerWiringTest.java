@@ -30,6 +30,15 @@ class ManagerWiringTest {
             assertEquals(2, m.sync().metadata().counter("vms"));
             assertEquals(Health.Status.HEALTHY, m.componentHealth().get("sync").status());
             assertTrue(m.meterRegistry().find("dwcp.ass.keys").gauge().value() >= 1);
+            m.sync().addPeer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 9));
+            assertTrue(m.meterRegistry().find("dwcp.ass.staleness").tag("peer", "127.0.0.1:9").gauge() != null);
+            m.sync().removePeer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 9));
+            assertTrue(m.meterRegistry().find("dwcp.ass.staleness").tag("peer", "127.0.0.1:9").gauge() == null);
+        }
+        // a manager without dwcp.node-id still starts its sync component (under a random name)
+        try (DwcpManager m = DwcpManager.builder().config(Nodes.config("x").toBuilder().set("dwcp.node-id", "random").build()).build()) {
+            m.start();
+            assertTrue(((AssSync) m.sync()).store().replicaId().startsWith("node-"));
         }
     }
 }
