@@ -530,6 +530,9 @@ public final class AssSync implements SyncService {
     // ---------------------------------------------------------------- inbound
 
     private void handle(Session session, byte[] bytes) {
+        if (!running) {
+            return; // a session accepted before stop() may still deliver; a stopped component does no work
+        }
         SyncMessage m;
         try {
             m = SyncWire.decode(bytes, registry);
