@@ -124,7 +124,8 @@ public final class DwcpManager implements AutoCloseable {
             list.add(syncContext.bind(new ManagedComponent(sync)));
         }
         this.components = Collections.unmodifiableList(list);
-        LOG.debug("DWCP manager {} wired: transport={}, codec={}", nodeId, tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name());
+        LOG.debug("DWCP manager {} wired: transport={}, codec={}, sync={}", nodeId, tp == null ? "none" : tp.name(),
+                cp == null ? "none" : cp.name(), sp == null ? "none" : sp.name());
     }
 
     public static Builder builder() {
