@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Replication between separate JVM processes over real loopback sockets, each link behind a fault-injecting proxy
- * ({@link SyncScenario}): delays and connection resets, a partition with writes on both sides, kill -9 and restart of
+ * ({@link SyncScenario}): delays and connection resets, duplicated and reordered messages, a partition with writes on both sides, kill -9 and restart of
  * a replica, heal. Every replica must end with identical canonical state, equal to the model.
  */
 class MultiProcessSyncTest {
@@ -24,6 +24,7 @@ class MultiProcessSyncTest {
         assertEquals(0, r.divergentReplicas(), r.toString());
         assertEquals(List.of(), r.modelViolations());
         assertTrue(r.ops() > 100);
+        assertTrue(r.duplicatesReceived() > 0, "duplicates (injected and from rumours) reached the seen-cache: " + r);
     }
 
     @Test

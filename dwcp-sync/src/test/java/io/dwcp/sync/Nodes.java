@@ -42,9 +42,16 @@ final class Nodes {
     }
 
     static Node start(DwcpConfig config) throws Exception {
+        return start(config, 0, 0);
+    }
+
+    /** A node whose sends are duplicated / held back (reordered) with these probabilities ({@link MessageFaultTransport}). */
+    static Node start(DwcpConfig config, double duplicateProbability, double delayProbability) throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         ComponentContext ctx = ComponentContext.standalone(config, registry, 1);
-        Transport t = new AmstTransportProvider().create(ctx);
+        Transport amst = new AmstTransportProvider().create(ctx);
+        Transport t = duplicateProbability + delayProbability > 0
+                ? new MessageFaultTransport(amst, duplicateProbability, delayProbability, System.nanoTime()) : amst;
         t.start();
         AssSync s = (AssSync) new AssSyncProvider().create(ctx, t);
         s.start();

@@ -15,7 +15,9 @@ import java.util.concurrent.TimeUnit;
  * One sync replica as a separate process, driven line by line on stdin by {@link SyncCluster}; answers on stdout.
  * Commands: {@code listen}, {@code peer PORT}, {@code inc KEY N}, {@code add KEY ELEM}, {@code rem KEY ELEM},
  * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest},
- * {@code stats}, {@code quit}. Logs go to stderr.
+ * {@code stats}, {@code load COUNT DIFF}, {@code ae PORT}, {@code quit}. Arguments after the node id are
+ * {@code key=value} configuration, plus {@code message-duplicates=P} and {@code message-delays=P} for message-boundary
+ * faults. Logs go to stderr.
  */
 public final class SyncNodeMain {
     private SyncNodeMain() {
@@ -24,11 +26,21 @@ public final class SyncNodeMain {
     public static void main(String[] args) throws Exception {
         String nodeId = args[0];
         io.dwcp.core.config.DwcpConfig.Builder cb = Nodes.config(nodeId).toBuilder();
+        double duplicates = 0;
+        double delays = 0;
         for (int i = 1; i < args.length; i++) {
             int eq = args[i].indexOf('=');
-            cb.set(args[i].substring(0, eq), args[i].substring(eq + 1));
+            String key = args[i].substring(0, eq);
+            String value = args[i].substring(eq + 1);
+            if (key.equals("message-duplicates")) {
+                duplicates = Double.parseDouble(value);
+            } else if (key.equals("message-delays")) {
+                delays = Double.parseDouble(value);
+            } else {
+                cb.set(key, value);
+            }
         }
-        try (Nodes.Node node = Nodes.start(cb.build())) {
+        try (Nodes.Node node = Nodes.start(cb.build(), duplicates, delays)) {
             AssSync sync = node.sync();
             MetadataStore md = sync.metadata();
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -72,7 +84,7 @@ public final class SyncNodeMain {
                         case "stats" -> {
                             SyncStats st = sync.stats();
                             yield "STATS " + st.bytesSent() + " " + st.deltaBytesSent() + " " + st.antiEntropyBytesSent()
-                                    + " " + st.deltaMessagesSent() + " " + st.antiEntropyRoundsOk();
+                                    + " " + st.deltaMessagesSent() + " " + st.antiEntropyRoundsOk() + " " + st.duplicates();
                         }
                         case "load" -> {
                             load(sync.store(), Integer.parseInt(p[1]), Integer.parseInt(p[2]));

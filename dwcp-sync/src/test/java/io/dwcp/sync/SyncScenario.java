@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The multi-process fault scenario and its model check, shared by the tests and {@code dwcp sync-bench}: replicas as
- * separate JVM processes ({@link SyncCluster}); random counter and set operations under delays and connection resets;
+ * separate JVM processes ({@link SyncCluster}); random counter and set operations under delays and connection resets
+ * (TCP proxies) and duplicated or reordered messages ({@link MessageFaultTransport});
  * a partition isolating the last replica with writes on both sides; kill -9 and restart of replica 0; heal; then the
  * time to identical canonical state on every replica, and every replica's values against the model (each counter the
  * sum of every increment issued, each set exactly the elements added and not removed).
@@ -33,9 +34,10 @@ public final class SyncScenario {
      * @param gossipBytes bytes of delta pushes and rumours sent by all replicas alive at the end
      * @param gossipMessages delta messages sent by them
      * @param antiEntropyBytes anti-entropy bytes sent by them
+     * @param duplicatesReceived gossip messages they received more than once (dropped by the seen-cache)
      */
     public record Result(int ops, long convergenceMillis, int divergentReplicas, List<String> modelViolations,
-                         long gossipBytes, long gossipMessages, long antiEntropyBytes) {
+                         long gossipBytes, long gossipMessages, long antiEntropyBytes, long duplicatesReceived) {
     }
 
     /** The expected outcome of every issued operation. */
@@ -65,7 +67,13 @@ public final class SyncScenario {
         for (int i = 0; i < nodes; i++) {
             all.add(i);
         }
-        try (SyncCluster c = new SyncCluster(nodes, seed, logs, "192m", nodeArgs)) {
+        List<String> args = new ArrayList<>(nodeArgs);
+        if (faults) {
+            // message-boundary faults inside each replica: 5 % of messages sent twice, 10 % held back 1–50 ms
+            args.add("message-duplicates=0.05");
+            args.add("message-delays=0.10");
+        }
+        try (SyncCluster c = new SyncCluster(nodes, seed, logs, "192m", args)) {
             if (faults) {
                 c.messageFaults(5, 0.01);
             }
@@ -98,13 +106,15 @@ public final class SyncScenario {
             long gossipBytes = 0;
             long gossipMessages = 0;
             long aeBytes = 0;
+            long duplicates = 0;
             for (int i = 0; i < nodes; i++) {
                 String[] st = c.node(i).call("stats").split(" ");
                 gossipBytes += Long.parseLong(st[2]);
                 aeBytes += Long.parseLong(st[3]);
                 gossipMessages += Long.parseLong(st[4]);
+                duplicates += Long.parseLong(st[6]);
             }
-            return new Result(m.ops, converged, divergent, violations, gossipBytes, gossipMessages, aeBytes);
+            return new Result(m.ops, converged, divergent, violations, gossipBytes, gossipMessages, aeBytes, duplicates);
         }
     }
 
