@@ -13,9 +13,6 @@ import io.dwcp.core.spi.TransportListener;
 import io.dwcp.core.time.HybridLogicalClock;
 import io.dwcp.sync.crdt.OrMap;
 import io.dwcp.sync.crdt.TypeRegistry;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +21,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,7 +33,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /*
  * Maintainer notes. The sync component (SPEC §8): a ReplicatedStore kept convergent with the configured peers.
@@ -90,10 +85,7 @@ public final class AssSync implements SyncService {
     private ExecutorService worker;
     private final List<TransportListener> listeners = new ArrayList<>();
     private final ArrayDeque<SyncMessage.Delta> rumours = new ArrayDeque<>();
-    private final List<Meter> meters = new ArrayList<>();
-    /** Per-peer staleness gauges while running; guarded by lifecycle. */
-    private final Map<InetSocketAddress, Meter> peerGauges = new java.util.HashMap<>();
-    private final Metrics metrics = new Metrics();
+    private final SyncMetrics metrics = new SyncMetrics();
 
     /** Per-peer bookkeeping. */
     private static final class Peer {
@@ -105,33 +97,6 @@ public final class AssSync implements SyncService {
         Peer(InetSocketAddress address, long nowMillis) {
             this.address = address;
             this.lastSyncMillis = nowMillis;
-        }
-    }
-
-    /** Counters behind the meters and {@link #stats()}. */
-    private static final class Metrics {
-        final AtomicLong deltaMessagesSent = new AtomicLong();
-        final AtomicLong deltaBytesSent = new AtomicLong();
-        final AtomicLong deltasReceived = new AtomicLong();
-        final AtomicLong aeBytesSent = new AtomicLong();
-        final AtomicLong roundsOk = new AtomicLong();
-        final AtomicLong roundsFailed = new AtomicLong();
-        final AtomicLong keysExchanged = new AtomicLong();
-        final AtomicLong duplicates = new AtomicLong();
-        final AtomicLong gossipReceived = new AtomicLong();
-        final AtomicLong ttlExpired = new AtomicLong();
-        final AtomicLong skewAlarms = new AtomicLong();
-        final AtomicLong stalenessViolations = new AtomicLong();
-        final Map<Messenger.Reject, AtomicLong> rejected = new EnumMap<>(Messenger.Reject.class);
-
-        Metrics() {
-            for (Messenger.Reject r : Messenger.Reject.values()) {
-                rejected.put(r, new AtomicLong());
-            }
-        }
-
-        long rejectedTotal() {
-            return rejected.values().stream().mapToLong(AtomicLong::get).sum();
         }
     }
 
@@ -177,20 +142,37 @@ public final class AssSync implements SyncService {
                 }
             });
             timer = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "dwcp-sync-timer-0"));
+            // unbounded queue, bounded use: at most one queued round per peer (Peer.roundQueued) plus explicit calls
             worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                     r -> daemon(r, "dwcp-sync-worker-0"));
-            long gossipMs = s.gossipInterval.toMillis();
-            timer.scheduleAtFixedRate(guard(this::rumourRound), gossipMs, gossipMs, TimeUnit.MILLISECONDS);
-            long aeMs = s.antiEntropyInterval.toMillis();
-            timer.scheduleAtFixedRate(guard(this::scheduleOneRound), aeMs, aeMs, TimeUnit.MILLISECONDS);
-            long fullMs = s.fullReconciliationInterval.toMillis();
-            timer.scheduleAtFixedRate(guard(this::scheduleAllRounds), fullMs, fullMs, TimeUnit.MILLISECONDS);
-            long checkMs = Math.max(50, s.maxStaleness(Tier.LOCAL).toMillis() / 4);
-            timer.scheduleAtFixedRate(guard(this::enforceStaleness), checkMs, checkMs, TimeUnit.MILLISECONDS);
-            registerMeters(context.meterRegistry());
+            try {
+                schedule(s);
+            } catch (RuntimeException | Error e) {
+                // a failed start releases what it acquired (Component contract)
+                timer.shutdownNow();
+                worker.shutdownNow();
+                timer = null;
+                worker = null;
+                metrics.unregister();
+                throw e;
+            }
             running = true;
             LOG.info("sync started as replica {} with {} peer(s)", store.replicaId(), peers.size());
         }
+    }
+
+    /** Starts the periodic tasks and registers the meters; called under the lifecycle lock. */
+    private void schedule(SyncSettings s) {
+        long gossipMs = s.gossipInterval.toMillis();
+        timer.scheduleAtFixedRate(guard(this::rumourRound), gossipMs, gossipMs, TimeUnit.MILLISECONDS);
+        long aeMs = s.antiEntropyInterval.toMillis();
+        timer.scheduleAtFixedRate(guard(this::scheduleOneRound), aeMs, aeMs, TimeUnit.MILLISECONDS);
+        long fullMs = s.fullReconciliationInterval.toMillis();
+        timer.scheduleAtFixedRate(guard(this::scheduleAllRounds), fullMs, fullMs, TimeUnit.MILLISECONDS);
+        long checkMs = Math.max(50, s.maxStaleness(Tier.LOCAL).toMillis() / 4);
+        timer.scheduleAtFixedRate(guard(this::enforceStaleness), checkMs, checkMs, TimeUnit.MILLISECONDS);
+        metrics.register(context.meterRegistry(), store, () -> staleness().toNanos() / 1e9);
+        peers.values().forEach(this::registerPeerGauge);
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -231,14 +213,7 @@ public final class AssSync implements SyncService {
             synchronized (rumours) {
                 rumours.clear();
             }
-            for (Meter m : meters) {
-                context.meterRegistry().remove(m);
-            }
-            meters.clear();
-            for (Meter m : peerGauges.values()) {
-                context.meterRegistry().remove(m);
-            }
-            peerGauges.clear();
+            metrics.unregister();
             LOG.info("sync stopped");
         }
     }
@@ -293,19 +268,13 @@ public final class AssSync implements SyncService {
             if (peers.remove(address) != null && messenger != null) {
                 messenger.disconnect(address);
             }
-            Meter m = peerGauges.remove(address);
-            if (m != null) {
-                context.meterRegistry().remove(m);
-            }
+            metrics.removePeer(address);
         }
     }
 
     /** Guarded by lifecycle. */
     private void registerPeerGauge(Peer p) {
-        peerGauges.computeIfAbsent(p.address, a -> Gauge.builder("dwcp.ass.staleness", p,
-                        q -> (context.clock().millis() - q.lastSyncMillis) / 1e3)
-                .tag("peer", (a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString()) + ":" + a.getPort()).baseUnit("seconds")
-                .description("Time since the last successful anti-entropy round with this peer").register(context.meterRegistry()));
+        metrics.addPeer(p.address, () -> (context.clock().millis() - p.lastSyncMillis) / 1e3);
     }
 
     @Override
@@ -364,10 +333,7 @@ public final class AssSync implements SyncService {
     /** Counters since creation. */
     public SyncStats stats() {
         Messenger m = messenger;
-        return new SyncStats(metrics.deltaMessagesSent.get(), metrics.deltaBytesSent.get(), metrics.aeBytesSent.get(),
-                m == null ? 0 : m.bytesSent.get(), m == null ? 0 : m.bytesReceived.get(), metrics.roundsOk.get(),
-                metrics.roundsFailed.get(), metrics.keysExchanged.get(), metrics.rejectedTotal(), metrics.duplicates.get(),
-                metrics.skewAlarms.get());
+        return metrics.snapshot(m == null ? 0 : m.bytesSent.get(), m == null ? 0 : m.bytesReceived.get());
     }
 
     /**
@@ -635,41 +601,4 @@ public final class AssSync implements SyncService {
     private SyncMessage.Header header(long correlationId) {
         return new SyncMessage.Header(correlationId, hlc.now(), settings.nodeId);
     }
-
-    // ---------------------------------------------------------------- meters
-
-    private void registerMeters(MeterRegistry r) {
-        ReplicatedStore s = store;
-        meters.add(Gauge.builder("dwcp.ass.keys", s, ReplicatedStore::entryCount).description("Keys held, removed ones included").register(r));
-        meters.add(Gauge.builder("dwcp.ass.state.bytes", s, ReplicatedStore::stateBytes).baseUnit("bytes")
-                .description("Encoded size of every entry held").register(r));
-        meters.add(Gauge.builder("dwcp.ass.tombstones", s, ReplicatedStore::tombstoneCount).description("Removed keys still held").register(r));
-        meters.add(Gauge.builder("dwcp.ass.causal.buffer", s, ReplicatedStore::bufferedDeltas).description("Deltas waiting for predecessors").register(r));
-        meters.add(fn(r, "dwcp.ass.deltas", "direction", "sent", metrics.deltaMessagesSent));
-        meters.add(fn(r, "dwcp.ass.deltas", "direction", "received", metrics.deltasReceived));
-        meters.add(fn(r, "dwcp.ass.gossip", "outcome", "received", metrics.gossipReceived));
-        meters.add(fn(r, "dwcp.ass.gossip", "outcome", "duplicate", metrics.duplicates));
-        meters.add(fn(r, "dwcp.ass.gossip", "outcome", "ttl-expired", metrics.ttlExpired));
-        meters.add(fn(r, "dwcp.ass.anti.entropy.rounds", "outcome", "ok", metrics.roundsOk));
-        meters.add(fn(r, "dwcp.ass.anti.entropy.rounds", "outcome", "failed", metrics.roundsFailed));
-        meters.add(fn(r, "dwcp.ass.keys.exchanged", null, null, metrics.keysExchanged));
-        meters.add(fn(r, "dwcp.ass.staleness.violations", null, null, metrics.stalenessViolations));
-        meters.add(fn(r, "dwcp.ass.clock.skew.alarms", null, null, metrics.skewAlarms));
-        for (Map.Entry<Messenger.Reject, AtomicLong> e : metrics.rejected.entrySet()) {
-            meters.add(fn(r, "dwcp.ass.rejected", "reason", e.getKey().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), e.getValue()));
-        }
-        meters.add(Gauge.builder("dwcp.ass.staleness.max", this, a -> a.staleness().toNanos() / 1e9).baseUnit("seconds")
-                .description("Longest time since the last successful exchange with any peer").register(r));
-        peers.values().forEach(this::registerPeerGauge);
-    }
-
-    private static Meter fn(MeterRegistry r, String name, String tag, String value, AtomicLong source) {
-        io.micrometer.core.instrument.FunctionCounter.Builder<AtomicLong> b =
-                io.micrometer.core.instrument.FunctionCounter.builder(name, source, AtomicLong::get);
-        if (tag != null) {
-            b.tag(tag, value);
-        }
-        return b.register(r);
-    }
-
 }
