@@ -2,6 +2,7 @@ package io.dwcp.core;
 
 import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.config.SyncKeys;
 import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.migration.MigrationReceiver;
 import io.dwcp.core.migration.MigrationSender;
@@ -18,6 +19,8 @@ import io.dwcp.core.spi.Health;
 import io.dwcp.core.spi.PredictorProvider;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateCodecProvider;
+import io.dwcp.core.spi.SyncProvider;
+import io.dwcp.core.spi.SyncService;
 import io.dwcp.core.spi.Transport;
 import io.dwcp.core.spi.TransportProvider;
 import io.micrometer.core.instrument.Counter;
@@ -51,7 +54,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The one entry point of DWCP (CORE-3): wires the providers found on the class path (or given to the builder),
- * starts them in dependency order (transport, compression, then prediction and consensus), stops them in reverse, reports health and restarts a
+ * starts them in dependency order (transport, compression, then prediction, sync and consensus), stops them in reverse, reports health and restarts a
  * component that fails while running.
  *
  * <pre>{@code
@@ -88,13 +91,14 @@ public final class DwcpManager implements AutoCloseable {
     /** Peers the path monitor tracks at once. */
     static final int PATH_MAX_PEERS = 1024;
 
-    /** In start order: transport, compression, prediction, consensus (CORE-3). */
+    /** In start order: transport, compression, prediction, sync, consensus (CORE-3). */
     private final List<ManagedComponent> components;
     private final Transport transport;
     private final StateCodec codec;
     private final PathMonitor pathMonitor;
     private final BandwidthPredictor predictor;
     private final Consensus consensus;
+    private final SyncService sync;
     private final List<Meter> meters = new ArrayList<>();
     /** State keys with a round in flight on any sender of this manager (one writer per key). */
     private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
@@ -142,6 +146,13 @@ public final class DwcpManager implements AutoCloseable {
         if (predictor != null) {
             list.add(predictorContext.bind(new ManagedComponent(predictor)));
         }
+        SyncProvider sp = !config.get(SyncKeys.ENABLED) || transport == null ? null
+                : b.syncProvider != null ? b.syncProvider : discover(SyncProvider.class, loader, SyncProvider::name, SyncProvider::priority);
+        Context syncContext = new Context();
+        this.sync = sp == null ? null : sp.create(syncContext, transport);
+        if (sync != null) {
+            list.add(syncContext.bind(new ManagedComponent(sync)));
+        }
         ConsensusProvider ap = b.consensusProvider != null ? b.consensusProvider : discover(ConsensusProvider.class, loader,
                 ConsensusProvider::name, ConsensusProvider::priority);
         Context consensusContext = new Context();
@@ -150,9 +161,9 @@ public final class DwcpManager implements AutoCloseable {
             list.add(consensusContext.bind(new ManagedComponent(consensus)));
         }
         this.components = Collections.unmodifiableList(list);
-        LOG.debug("DWCP manager {} wired: transport={}, codec={}, predictor={}, consensus={}", nodeId,
+        LOG.debug("DWCP manager {} wired: transport={}, codec={}, predictor={}, sync={}, consensus={}", nodeId,
                 tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name(), pp == null ? "none" : pp.name(),
-                ap == null ? "none" : ap.name());
+                sp == null ? "none" : sp.name(), ap == null ? "none" : ap.name());
     }
 
     public static Builder builder() {
@@ -461,6 +472,20 @@ public final class DwcpManager implements AutoCloseable {
     }
 
     /**
+     * The metadata-replication component (started after the transport).
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when no sync provider was found or given, sync is disabled
+     *     ({@code dwcp.sync.enabled}), or no transport is wired
+     */
+    public SyncService sync() {
+        if (sync == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "no sync component: put dwcp-sync on the class path or set "
+                    + "Builder.syncProvider(...), keep dwcp.sync.enabled true, and wire a transport");
+        }
+        return sync;
+    }
+
+    /**
      * A handler that receives migrations into replicas opened by {@code replicas}; pass it to
      * {@code transport().listen(address, handler)}. {@code onRound} is called after each verified, committed round;
      * failed rounds are logged at WARN (use the three-argument form to hear of them).
@@ -589,6 +614,7 @@ public final class DwcpManager implements AutoCloseable {
         private StateCodecProvider codecProvider;
         private PredictorProvider predictorProvider;
         private ConsensusProvider consensusProvider;
+        private SyncProvider syncProvider;
         private ClassLoader classLoader;
 
         private Builder() {
@@ -641,6 +667,12 @@ public final class DwcpManager implements AutoCloseable {
         /** Uses this consensus service instead of the one {@link ServiceLoader} finds. */
         public Builder consensusProvider(ConsensusProvider provider) {
             this.consensusProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Uses this sync provider instead of the one {@link ServiceLoader} finds. */
+        public Builder syncProvider(SyncProvider provider) {
+            this.syncProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 

@@ -20,7 +20,7 @@ public final class ConfigSchema {
 
     static {
         Map<String, ConfigKey<?>> m = new LinkedHashMap<>();
-        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS, PredictionKeys.KEYS, ConsensusKeys.KEYS)) {
+        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS, PredictionKeys.KEYS, SyncKeys.KEYS, ConsensusKeys.KEYS)) {
             for (ConfigKey<?> k : section) {
                 if (m.put(k.name(), k) != null) {
                     throw new ExceptionInInitializerError("duplicate configuration key " + k.name());
@@ -116,6 +116,7 @@ public final class ConfigSchema {
             out.add("dwcp.consensus.election.max (" + ValueType.formatDuration(electionMax) + ") must be > election.min ("
                     + ValueType.formatDuration(electionMin) + ") on the " + tier.word() + " tier");
         }
+        out.addAll(SyncKeys.crossKeyViolations(value, tier));
         return out;
     }
 

@@ -178,6 +178,18 @@ class DwcpConfigTest {
             "dwcp.consensus.snapshot.entries | 10 | 100–1000000000",
             "dwcp.consensus.dedup.window | 0 | 1–65536",
             "dwcp.consensus.dedup.max-clients | 0 | 1–1000000",
+            "dwcp.sync.gossip.fanout | 17 | 1–16",
+            "dwcp.sync.gossip.max-hops | 0 | 1–64",
+            "dwcp.sync.gossip.interval | 50ms | 100ms–1m",
+            "dwcp.sync.gossip.seen-ttl | 2d | 1s–1d",
+            "dwcp.sync.anti-entropy.interval | 500ms | 1s–1h",
+            "dwcp.sync.full-reconciliation.interval | 2d | 1s–1d",
+            "dwcp.sync.max-staleness | 2h | 100ms–1h",
+            "dwcp.sync.max-clock-skew | 0s | 1ms–1h",
+            "dwcp.sync.causal-buffer.max-entries | 0 | 1–10000000",
+            "dwcp.sync.max-message | 1KiB | 4KiB–256MiB",
+            "dwcp.sync.request-timeout | 10m | 100ms–5m",
+            "dwcp.sync.push-mode | states | delta or full-state",
     })
     void outOfRangeValueIsRefusedWithKeyValueSourceAndRange(String key, String value, String range) {
         DwcpException e = invalid(DwcpConfig.builder().set(key, value));

@@ -1,0 +1,97 @@
+package io.dwcp.core.config;
+
+import io.dwcp.core.DataSize;
+import io.dwcp.core.Tier;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/** Keys of the metadata-replication provider, ASS ({@code dwcp-sync}, SPEC §8). */
+public final class SyncKeys {
+    private SyncKeys() {
+    }
+
+    public static final ConfigKey<Boolean> ENABLED = ConfigKey.builder("dwcp.sync.enabled", ValueType.BOOLEAN)
+            .defaultValue(true).description("Create the sync component when a sync provider is on the class path.").build();
+
+    public static final ConfigKey<Integer> GOSSIP_FANOUT = Ranges.ints(
+            ConfigKey.builder("dwcp.sync.gossip.fanout", ValueType.INT).defaultValue(3), 1, 16)
+            .description("Peers each local update's delta is pushed to at once, and each rumour round forwards to.").build();
+
+    public static final ConfigKey<Integer> GOSSIP_MAX_HOPS = Ranges.ints(
+            ConfigKey.builder("dwcp.sync.gossip.max-hops", ValueType.INT).defaultValue(10), 1, 64)
+            .description("Hops after which a rumour is no longer forwarded.").build();
+
+    public static final ConfigKey<Duration> GOSSIP_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.sync.gossip.interval", ValueType.DURATION)
+                    .tierDefaults(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(5)), "100ms", "1m")
+            .description("Rumour round period: recent deltas are forwarded to fanout peers; ≤ max-staleness.").build();
+
+    public static final ConfigKey<Duration> GOSSIP_SEEN_TTL = Ranges.durations(
+            ConfigKey.builder("dwcp.sync.gossip.seen-ttl", ValueType.DURATION).defaultValue(Duration.ofMinutes(2)), "1s", "1d")
+            .description("How long a received message id is remembered for de-duplication; ≥ max-hops × gossip.interval.").build();
+
+    public static final ConfigKey<Duration> ANTI_ENTROPY_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.sync.anti-entropy.interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "1h")
+            .description("Period of a Merkle-digest exchange with one peer (least recently synced first).").build();
+
+    public static final ConfigKey<Duration> FULL_RECONCILIATION_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.sync.full-reconciliation.interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(300)), "1s", "1d")
+            .description("Period of a digest exchange with every peer; ≥ anti-entropy.interval.").build();
+
+    public static final ConfigKey<Duration> MAX_STALENESS = Ranges.durations(
+            ConfigKey.builder("dwcp.sync.max-staleness", ValueType.DURATION)
+                    .tierDefaults(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30)), "100ms", "1h")
+            .description("A peer not synced for this long gets an anti-entropy round at once; bound of bounded reads.").build();
+
+    public static final ConfigKey<Duration> MAX_CLOCK_SKEW = Ranges.durations(
+            ConfigKey.builder("dwcp.sync.max-clock-skew", ValueType.DURATION).defaultValue(Duration.ofSeconds(1)), "1ms", "1h")
+            .description("A remote hybrid-clock timestamp further ahead of local time is accepted and counted as an alarm.").build();
+
+    public static final ConfigKey<Integer> CAUSAL_BUFFER_MAX_ENTRIES = Ranges.ints(
+            ConfigKey.builder("dwcp.sync.causal-buffer.max-entries", ValueType.INT).defaultValue(10_000), 1, 10_000_000)
+            .description("Deltas held while their causal predecessors are missing; on overflow the key waits for anti-entropy.").build();
+
+    public static final ConfigKey<DataSize> MAX_MESSAGE = Ranges.sizes(
+            ConfigKey.builder("dwcp.sync.max-message", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(4)), "4KiB", "256MiB", 1)
+            .description("Largest sync message sent or accepted; larger batches are split, larger single states refused.").build();
+
+    public static final ConfigKey<Duration> REQUEST_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.sync.request-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(5)), "100ms", "5m")
+            .description("Time a sync request waits for its response.").build();
+
+    public static final ConfigKey<String> PUSH_MODE = ConfigKey.builder("dwcp.sync.push-mode", ValueType.STRING)
+            .defaultValue("delta")
+            .rule("delta or full-state", v -> List.of("delta", "full-state").contains(v))
+            .description("What an update pushes: its delta, or (for comparison benchmarks) the key's whole state.").build();
+
+    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, GOSSIP_FANOUT, GOSSIP_MAX_HOPS, GOSSIP_INTERVAL,
+            GOSSIP_SEEN_TTL, ANTI_ENTROPY_INTERVAL, FULL_RECONCILIATION_INTERVAL, MAX_STALENESS, MAX_CLOCK_SKEW,
+            CAUSAL_BUFFER_MAX_ENTRIES, MAX_MESSAGE, REQUEST_TIMEOUT, PUSH_MODE);
+
+    /** Violations of the sync rules that span keys, for one tier's effective values. */
+    static List<String> crossKeyViolations(Function<ConfigKey<?>, Object> value, Tier tier) {
+        List<String> out = new ArrayList<>();
+        Duration gossip = (Duration) value.apply(GOSSIP_INTERVAL);
+        Duration staleness = (Duration) value.apply(MAX_STALENESS);
+        if (gossip.compareTo(staleness) > 0) {
+            out.add("dwcp.sync.gossip.interval (" + ValueType.formatDuration(gossip) + ") must be ≤ max-staleness ("
+                    + ValueType.formatDuration(staleness) + ") on the " + tier.word() + " tier");
+        }
+        int hops = (Integer) value.apply(GOSSIP_MAX_HOPS);
+        Duration ttl = (Duration) value.apply(GOSSIP_SEEN_TTL);
+        if (ttl.compareTo(gossip.multipliedBy(hops)) < 0) {
+            out.add("dwcp.sync.gossip.seen-ttl (" + ValueType.formatDuration(ttl) + ") must be ≥ max-hops × gossip.interval ("
+                    + hops + " × " + ValueType.formatDuration(gossip) + ") on the " + tier.word() + " tier");
+        }
+        Duration ae = (Duration) value.apply(ANTI_ENTROPY_INTERVAL);
+        Duration full = (Duration) value.apply(FULL_RECONCILIATION_INTERVAL);
+        if (full.compareTo(ae) < 0) {
+            out.add("dwcp.sync.full-reconciliation.interval (" + ValueType.formatDuration(full)
+                    + ") must be ≥ anti-entropy.interval (" + ValueType.formatDuration(ae) + ")");
+        }
+        return out;
+    }
+}

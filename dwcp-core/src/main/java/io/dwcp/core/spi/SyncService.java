@@ -1,0 +1,33 @@
+package io.dwcp.core.spi;
+
+import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The running metadata-replication component: a replicated store of conflict-free replicated values, kept
+ * convergent with peers by delta gossip and anti-entropy over the {@link Transport}.
+ *
+ * <p>Like the transport, it starts with no peer: {@link #listen} accepts peers' sessions and {@link #addPeer} names
+ * the peers this node pushes to and reconciles with. Thread-safe.
+ */
+public interface SyncService extends Component {
+    /**
+     * Accepts sync messages from peers on {@code bindAddress} (port 0 picks a free port).
+     *
+     * @return completes with the bound address, or exceptionally ({@code IO_ERROR}, {@code ILLEGAL_STATE})
+     */
+    CompletableFuture<InetSocketAddress> listen(InetSocketAddress bindAddress);
+
+    /** Adds a peer to push deltas to and reconcile with; sessions are opened on demand. Idempotent. */
+    void addPeer(InetSocketAddress address);
+
+    /** Removes a peer; its open session is closed. Unknown addresses are ignored. */
+    void removePeer(InetSocketAddress address);
+
+    /** The peers currently configured, never null. */
+    Set<InetSocketAddress> peers();
+
+    /** The replicated store. */
+    MetadataStore metadata();
+}

@@ -1,0 +1,604 @@
+package io.dwcp.sync;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.Tier;
+import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.Health;
+import io.dwcp.core.spi.MetadataStore;
+import io.dwcp.core.spi.Session;
+import io.dwcp.core.spi.SyncService;
+import io.dwcp.core.spi.Transport;
+import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.time.HybridLogicalClock;
+import io.dwcp.sync.crdt.OrMap;
+import io.dwcp.sync.crdt.TypeRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/*
+ * Maintainer notes. The sync component (SPEC §8): a ReplicatedStore kept convergent with the configured peers.
+ *  - Push (ASS-4): every local update's delta goes at once, as one DELTA message, to `fanout` random peers, and into
+ *    the rumour queue. Every gossip.interval the queue is drained: each queued message is forwarded, hops + 1 and
+ *    this node appended to its path, to `fanout` random peers, unless it has made max-hops hops. Received DELTA
+ *    messages are de-duplicated by id (SeenCache), merged (causal buffer in the store), and queued for forwarding.
+ *  - Anti-entropy (ASS-5): every anti-entropy.interval with the least recently synced peer; every
+ *    full-reconciliation.interval with every peer; and at once with any peer not synced for max-staleness (ASS-6).
+ *    Rounds run one at a time on the worker thread (AntiEntropy).
+ *  - All traffic goes through Messenger over the Transport SPI; nothing takes an in-process path.
+ * Threads: "dwcp-sync-timer-0" (schedules), "dwcp-sync-worker-0" (anti-entropy rounds); inbound messages are handled
+ * on the transport's delivery threads. Both threads exist only between start() and stop().
+ */
+
+/**
+ * The ASS sync component: a replicated store of δ-CRDTs kept convergent with its peers over the DWCP transport by
+ * delta gossip and Merkle anti-entropy. Created by {@link AssSyncProvider}, normally through {@code DwcpManager}.
+ *
+ * <pre>{@code
+ * AssSync sync = (AssSync) dwcp.sync();
+ * sync.listen(new InetSocketAddress(7500)).join();
+ * sync.addPeer(new InetSocketAddress("site-b", 7500));
+ * sync.store().update("vms/running", PNCounter.EMPTY, c -> c.addDelta(sync.store().replicaId(), 1));
+ * }</pre>
+ *
+ * <p>Thread-safe. Reads {@code dwcp.node-id} (a random name, warned about, when unset); the replica id that stamps
+ * dots is the node id plus an incarnation
+ * chosen when the component is created, so a node that restarts without its data never reuses a dot.
+ */
+public final class AssSync implements SyncService {
+    private static final Logger LOG = LoggerFactory.getLogger(AssSync.class);
+    private static final int RUMOUR_QUEUE_MAX = 10_000;
+    /** Bound of the de-duplication cache (about 8 MiB); past it the oldest ids are forgotten before their TTL. */
+    private static final int SEEN_MAX_ENTRIES = 100_000;
+
+    private final ComponentContext context;
+    private final Transport transport;
+    private final TypeRegistry registry = TypeRegistry.defaults();
+    private final HybridLogicalClock hlc;
+    private final Map<InetSocketAddress, Peer> peers = new ConcurrentHashMap<>();
+    private final Object lifecycle = new Object();
+
+    private volatile SyncSettings settings;
+    private volatile ReplicatedStore store;
+    private volatile Messenger messenger;
+    private volatile SeenCache seen;
+    private volatile boolean running;
+    private ScheduledExecutorService timer;
+    private ExecutorService worker;
+    private final List<TransportListener> listeners = new ArrayList<>();
+    private final ArrayDeque<SyncMessage.Delta> rumours = new ArrayDeque<>();
+    private final SyncMetrics metrics = new SyncMetrics();
+
+    /** Per-peer bookkeeping. */
+    private static final class Peer {
+        final InetSocketAddress address;
+        volatile long lastSyncMillis;
+        volatile boolean roundQueued;
+        volatile Tier tier = Tier.WAN;
+
+        Peer(InetSocketAddress address, long nowMillis) {
+            this.address = address;
+            this.lastSyncMillis = nowMillis;
+        }
+    }
+
+    AssSync(ComponentContext context, Transport transport) {
+        this.context = context;
+        this.transport = transport;
+        this.hlc = new HybridLogicalClock(context.clock());
+    }
+
+    @Override
+    public String name() {
+        return "sync";
+    }
+
+    @Override
+    public void start() {
+        synchronized (lifecycle) {
+            if (running) {
+                return;
+            }
+            SyncSettings s = new SyncSettings(context.config());
+            this.settings = s;
+            if (!s.nodeIdExplicit) {
+                LOG.warn("dwcp.node-id is not set: sync runs as '{}', a random name that changes at every restart; "
+                        + "set dwcp.node-id to a stable name for this replica", s.nodeId);
+            }
+            if (store == null) {
+                String incarnation = Long.toString(context.clock().millis(), 36) + "-"
+                        + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
+                store = new ReplicatedStore(s.nodeId + "@" + incarnation, s.maxMessageBytes - 1024L, s.causalBufferEntries);
+                store.onLocalDelta(this::onLocalDelta);
+            }
+            seen = new SeenCache(s.seenTtl.toMillis(), SEEN_MAX_ENTRIES);
+            messenger = new Messenger(transport, s.maxMessageBytes, new Messenger.Listener() {
+                @Override
+                public void onMessage(Session session, byte[] message) {
+                    handle(session, message);
+                }
+
+                @Override
+                public void onReject(Messenger.Reject reason, String detail) {
+                    reject(reason, detail);
+                }
+            });
+            timer = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "dwcp-sync-timer-0"));
+            // unbounded queue, bounded use: at most one queued round per peer (Peer.roundQueued) plus explicit calls
+            worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
+                    r -> daemon(r, "dwcp-sync-worker-0"));
+            try {
+                schedule(s);
+            } catch (RuntimeException | Error e) {
+                // a failed start releases what it acquired (Component contract)
+                timer.shutdownNow();
+                worker.shutdownNow();
+                timer = null;
+                worker = null;
+                metrics.unregister();
+                throw e;
+            }
+            running = true;
+            LOG.info("sync started as replica {} with {} peer(s)", store.replicaId(), peers.size());
+        }
+    }
+
+    /** Starts the periodic tasks and registers the meters; called under the lifecycle lock. */
+    private void schedule(SyncSettings s) {
+        long gossipMs = s.gossipInterval.toMillis();
+        timer.scheduleAtFixedRate(guard(this::rumourRound), gossipMs, gossipMs, TimeUnit.MILLISECONDS);
+        long aeMs = s.antiEntropyInterval.toMillis();
+        timer.scheduleAtFixedRate(guard(this::scheduleOneRound), aeMs, aeMs, TimeUnit.MILLISECONDS);
+        long fullMs = s.fullReconciliationInterval.toMillis();
+        timer.scheduleAtFixedRate(guard(this::scheduleAllRounds), fullMs, fullMs, TimeUnit.MILLISECONDS);
+        long checkMs = Math.max(50, s.maxStaleness(Tier.LOCAL).toMillis() / 4);
+        timer.scheduleAtFixedRate(guard(this::enforceStaleness), checkMs, checkMs, TimeUnit.MILLISECONDS);
+        metrics.register(context.meterRegistry(), store, () -> staleness().toNanos() / 1e9);
+        peers.values().forEach(this::registerPeerGauge);
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    private Runnable guard(Runnable r) {
+        return () -> {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                LOG.warn("sync background task failed; it runs again at its next period", e);
+            }
+        };
+    }
+
+    @Override
+    public void stop() throws InterruptedException {
+        synchronized (lifecycle) {
+            if (!running && timer == null) {
+                return;
+            }
+            running = false;
+            for (TransportListener l : listeners) {
+                l.close();
+            }
+            listeners.clear();
+            timer.shutdownNow();
+            worker.shutdownNow();
+            long waitMs = settings.shutdownTimeout.toMillis();
+            messenger.close(waitMs);
+            timer.awaitTermination(waitMs, TimeUnit.MILLISECONDS);
+            worker.awaitTermination(waitMs, TimeUnit.MILLISECONDS);
+            timer = null;
+            worker = null;
+            synchronized (rumours) {
+                rumours.clear();
+            }
+            metrics.unregister();
+            LOG.info("sync stopped");
+        }
+    }
+
+    @Override
+    public Health health() {
+        if (!running) {
+            return Health.unknown("sync not running");
+        }
+        int stale = 0;
+        long now = context.clock().millis();
+        for (Peer p : peers.values()) {
+            if (now - p.lastSyncMillis > settings.maxStaleness(p.tier).toMillis()) {
+                stale++;
+            }
+        }
+        if (stale > 0) {
+            return Health.degraded(stale + " of " + peers.size() + " peer(s) not synced within max-staleness");
+        }
+        return Health.healthy(peers.isEmpty() ? "no peers" : peers.size() + " peer(s) synced within max-staleness");
+    }
+
+    @Override
+    public CompletableFuture<InetSocketAddress> listen(InetSocketAddress bindAddress) {
+        requireRunning("listen");
+        return transport.listen(bindAddress, messenger).thenApply(l -> {
+            synchronized (lifecycle) {
+                if (!running) {
+                    l.close();
+                    throw new DwcpException(ErrorCode.ILLEGAL_STATE, "sync stopped while binding " + bindAddress);
+                }
+                listeners.add(l);
+            }
+            return l.localAddress();
+        });
+    }
+
+    @Override
+    public void addPeer(InetSocketAddress address) {
+        java.util.Objects.requireNonNull(address, "address");
+        synchronized (lifecycle) {
+            Peer p = peers.computeIfAbsent(address, a -> new Peer(a, context.clock().millis()));
+            if (running) {
+                registerPeerGauge(p);
+            }
+        }
+    }
+
+    @Override
+    public void removePeer(InetSocketAddress address) {
+        synchronized (lifecycle) {
+            if (peers.remove(address) != null && messenger != null) {
+                messenger.disconnect(address);
+            }
+            metrics.removePeer(address);
+        }
+    }
+
+    /** Guarded by lifecycle. */
+    private void registerPeerGauge(Peer p) {
+        metrics.addPeer(p.address, () -> (context.clock().millis() - p.lastSyncMillis) / 1e3);
+    }
+
+    @Override
+    public Set<InetSocketAddress> peers() {
+        return Set.copyOf(peers.keySet());
+    }
+
+    @Override
+    public MetadataStore metadata() {
+        return new AssMetadataStore(store(), hlc, this::staleness);
+    }
+
+    /**
+     * The replicated store.
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} before the first {@link #start()}
+     */
+    public ReplicatedStore store() {
+        ReplicatedStore s = store;
+        if (s == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "sync has not started yet: the store exists from the first start()");
+        }
+        return s;
+    }
+
+    /** The hybrid logical clock that stamps this node's messages and LWW writes. */
+    public HybridLogicalClock clock() {
+        return hlc;
+    }
+
+    /**
+     * Reads {@code key} with bounded staleness (ASS-6).
+     *
+     * @throws DwcpException {@code STALE} when this replica has not synced with every peer within {@code bound}
+     */
+    public ReadResult read(String key, Duration bound) {
+        Duration st = staleness();
+        if (st.compareTo(bound) > 0) {
+            metrics.stalenessViolations.incrementAndGet();
+            throw new DwcpException(ErrorCode.STALE, "replica is " + st.toMillis() + " ms stale, above the bound of "
+                    + bound.toMillis() + " ms for key '" + key + "'");
+        }
+        return new ReadResult(store().get(key), st);
+    }
+
+    /** The longest time since the last successful exchange with a configured peer; zero without peers. */
+    public Duration staleness() {
+        long now = context.clock().millis();
+        long worst = 0;
+        for (Peer p : peers.values()) {
+            worst = Math.max(worst, now - p.lastSyncMillis);
+        }
+        return Duration.ofMillis(worst);
+    }
+
+    /** Counters since creation. */
+    public SyncStats stats() {
+        Messenger m = messenger;
+        return metrics.snapshot(m == null ? 0 : m.bytesSent.get(), m == null ? 0 : m.bytesReceived.get());
+    }
+
+    /**
+     * Runs one anti-entropy round with {@code peer} now, on the worker thread.
+     *
+     * @return completes when the round ended, exceptionally when it failed
+     */
+    public CompletableFuture<Void> antiEntropy(InetSocketAddress peer) {
+        requireRunning("antiEntropy");
+        Peer p = peers.get(peer);
+        if (p == null) {
+            throw new IllegalArgumentException(peer + " is not a peer; addPeer() it first");
+        }
+        return CompletableFuture.runAsync(() -> runRound(p), worker);
+    }
+
+    private void requireRunning(String op) {
+        if (!running) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, op + " needs a running sync component (start it first)");
+        }
+    }
+
+    // ---------------------------------------------------------------- gossip
+
+    private void onLocalDelta(String key, OrMap delta) {
+        if (!running) {
+            return; // updates while stopped stay local; anti-entropy ships them after the next start
+        }
+        // push-mode full-state ships the key's whole entry instead (a baseline for benchmarks; same merge path)
+        OrMap payload = settings.pushFullState ? store.state(key) : delta;
+        SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0,
+                settings.pushFullState, List.of(settings.nodeId), List.of(new SyncMessage.KeyState(key, payload)));
+        seen.firstSight(m.messageId(), context.clock().millis());
+        sendToRandomPeers(m, null);
+        queueRumour(m);
+    }
+
+    private void queueRumour(SyncMessage.Delta m) {
+        synchronized (rumours) {
+            if (rumours.size() >= RUMOUR_QUEUE_MAX) {
+                rumours.pollFirst(); // anti-entropy repairs what a dropped rumour would have carried
+            }
+            rumours.addLast(m);
+        }
+    }
+
+    private void rumourRound() {
+        List<SyncMessage.Delta> batch;
+        synchronized (rumours) {
+            batch = new ArrayList<>(rumours);
+            rumours.clear();
+        }
+        for (SyncMessage.Delta d : batch) {
+            if (d.hops() + 1 > settings.maxHops) {
+                metrics.ttlExpired.incrementAndGet();
+                continue;
+            }
+            List<String> path = new ArrayList<>(d.path());
+            if (!path.get(path.size() - 1).equals(settings.nodeId)) {
+                path.add(settings.nodeId);
+            }
+            SyncMessage.Delta fwd = new SyncMessage.Delta(header(0), d.messageId(), d.hops() + 1, d.wholeStates(), path, d.entries());
+            sendToRandomPeers(fwd, d.header().sender());
+        }
+    }
+
+    private void sendToRandomPeers(SyncMessage.Delta m, String exceptSender) {
+        List<Peer> all = new ArrayList<>(peers.values());
+        Collections.shuffle(all, ThreadLocalRandom.current());
+        byte[] bytes = SyncWire.encode(m);
+        int sent = 0;
+        for (Peer p : all) {
+            if (sent >= settings.fanout) {
+                break;
+            }
+            messenger.send(p.address, bytes).whenComplete(Messenger.logFailure("delta push to " + p.address));
+            metrics.deltaMessagesSent.incrementAndGet();
+            metrics.deltaBytesSent.addAndGet(bytes.length);
+            sent++;
+        }
+    }
+
+    // ---------------------------------------------------------------- anti-entropy scheduling
+
+    private void scheduleOneRound() {
+        Peer oldest = null;
+        for (Peer p : peers.values()) {
+            if (oldest == null || p.lastSyncMillis < oldest.lastSyncMillis) {
+                oldest = p;
+            }
+        }
+        if (oldest != null) {
+            queueRound(oldest);
+        }
+    }
+
+    private void scheduleAllRounds() {
+        peers.values().forEach(this::queueRound);
+    }
+
+    private void enforceStaleness() {
+        long now = context.clock().millis();
+        for (Peer p : peers.values()) {
+            if (now - p.lastSyncMillis > settings.maxStaleness(p.tier).toMillis() / 2) {
+                queueRound(p);
+            }
+        }
+    }
+
+    private void queueRound(Peer p) {
+        if (p.roundQueued || !running) {
+            return;
+        }
+        p.roundQueued = true;
+        try {
+            worker.execute(() -> {
+                try {
+                    runRound(p);
+                } catch (RuntimeException e) {
+                    LOG.debug("anti-entropy with {} failed: {}", p.address, e.toString());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            p.roundQueued = false; // stopping
+        }
+    }
+
+    private void runRound(Peer p) {
+        p.roundQueued = false;
+        long before = messenger.bytesSent.get();
+        try {
+            AntiEntropy ae = new AntiEntropy(store, this::request, settings.maxMessageBytes);
+            AntiEntropy.Result r = ae.run(p.address, header(0));
+            p.lastSyncMillis = context.clock().millis();
+            metrics.roundsOk.incrementAndGet();
+            metrics.keysExchanged.addAndGet(r.pulled() + r.pushed());
+            if (r.pulled() + r.pushed() > 0) {
+                LOG.debug("anti-entropy with {}: {} leaves differed, pulled {}, pushed {} in {} round trips",
+                        p.address, r.differingLeaves(), r.pulled(), r.pushed(), r.roundTrips());
+            }
+        } catch (RuntimeException e) {
+            metrics.roundsFailed.incrementAndGet();
+            throw e;
+        } finally {
+            metrics.aeBytesSent.addAndGet(messenger.bytesSent.get() - before);
+        }
+    }
+
+    private SyncMessage request(InetSocketAddress peer, java.util.function.LongFunction<SyncMessage> make) {
+        long id = messenger.newCorrelationId();
+        byte[] response = messenger.request(peer, id, SyncWire.encode(make.apply(id)), settings.requestTimeout.toMillis());
+        SyncMessage m = SyncWire.decode(response, registry);
+        observeClock(m.header());
+        if (m instanceof SyncMessage.Error e) {
+            throw new DwcpException(ErrorCode.ofNumber(e.code()), "peer " + peer + " answered: " + e.message());
+        }
+        return m;
+    }
+
+    // ---------------------------------------------------------------- inbound
+
+    private void handle(Session session, byte[] bytes) {
+        if (!running) {
+            return; // a session accepted before stop() may still deliver; a stopped component does no work
+        }
+        SyncMessage m;
+        try {
+            m = SyncWire.decode(bytes, registry);
+        } catch (DwcpException e) {
+            // a well-formed header with a message type or CRDT type tag this build does not know: unknown-type
+            boolean unknownType = e.code() == ErrorCode.PROTOCOL_ERROR && SyncWire.headerValid(bytes);
+            reject(unknownType ? Messenger.Reject.UNKNOWN_TYPE : Messenger.Reject.MALFORMED, e.getMessage());
+            return;
+        }
+        observeClock(m.header());
+        Peer known = null;
+        for (Peer p : peers.values()) {
+            if (p.address.equals(session.remoteAddress())) {
+                known = p;
+            }
+        }
+        if (known != null) {
+            known.tier = session.tier();
+        }
+        long corr = m.header().correlationId();
+        if (m instanceof SyncMessage.Delta d) {
+            onDelta(d);
+        } else if (m instanceof SyncMessage.TreeRequest q) {
+            reply(session, AntiEntropy.answer(store.index(), q, header(corr)));
+        } else if (m instanceof SyncMessage.LeafRequest q) {
+            reply(session, AntiEntropy.answer(store.index(), q, header(corr)));
+        } else if (m instanceof SyncMessage.PullRequest q) {
+            reply(session, AntiEntropy.answer(store, q, header(corr), settings.maxMessageBytes));
+        } else if (m instanceof SyncMessage.PushRequest q) {
+            int merged = 0;
+            for (SyncMessage.KeyState ks : q.entries()) {
+                if (mergeChecked(ks, false)) {
+                    merged++;
+                }
+            }
+            metrics.keysExchanged.addAndGet(merged);
+            reply(session, new SyncMessage.PushAck(header(corr), merged));
+        } else if (!messenger.complete(corr, bytes)) {
+            reject(Messenger.Reject.UNSOLICITED, "response with correlation id " + corr + " nobody waits for");
+        }
+    }
+
+    private void onDelta(SyncMessage.Delta d) {
+        metrics.gossipReceived.incrementAndGet();
+        if (!seen.firstSight(d.messageId(), context.clock().millis())) {
+            metrics.duplicates.incrementAndGet();
+            return;
+        }
+        for (SyncMessage.KeyState ks : d.entries()) {
+            mergeChecked(ks, !d.wholeStates());
+        }
+        metrics.deltasReceived.addAndGet(d.entries().size());
+        if (d.hops() < settings.maxHops) {
+            queueRumour(d);
+        } else {
+            metrics.ttlExpired.incrementAndGet();
+        }
+    }
+
+    /** Merges one received entry; a type mismatch is counted and alarmed, never applied. */
+    private boolean mergeChecked(SyncMessage.KeyState ks, boolean delta) {
+        try {
+            if (delta) {
+                store.mergeDelta(ks.key(), ks.state());
+            } else {
+                store.mergeState(ks.key(), ks.state());
+            }
+            return true;
+        } catch (DwcpException e) {
+            if (e.code() == ErrorCode.TYPE_MISMATCH) {
+                reject(Messenger.Reject.TYPE_MISMATCH, e.getMessage());
+                LOG.warn("sync alarm: {} (the local value is kept)", e.getMessage());
+            } else {
+                reject(Messenger.Reject.MALFORMED, e.getMessage());
+            }
+            return false;
+        }
+    }
+
+    private void reply(Session session, SyncMessage m) {
+        byte[] bytes = SyncWire.encode(m);
+        metrics.aeBytesSent.addAndGet(bytes.length);
+        messenger.send(session, bytes).whenComplete(Messenger.logFailure("sync response"));
+    }
+
+    private void reject(Messenger.Reject reason, String detail) {
+        metrics.rejected.get(reason).incrementAndGet();
+        LOG.debug("sync message dropped ({}): {}", reason, detail);
+    }
+
+    private void observeClock(SyncMessage.Header h) {
+        if (hlc.skewMillis(h.hlc()) > settings.maxClockSkew.toMillis()) {
+            metrics.skewAlarms.incrementAndGet();
+            LOG.warn("sync alarm: clock of {} is {} ms ahead of this node (dwcp.sync.max-clock-skew {}); accepted",
+                    h.sender(), hlc.skewMillis(h.hlc()), settings.maxClockSkew);
+        }
+        hlc.update(h.hlc());
+    }
+
+    private SyncMessage.Header header(long correlationId) {
+        return new SyncMessage.Header(correlationId, hlc.now(), settings.nodeId);
+    }
+}

@@ -1,0 +1,245 @@
+package io.dwcp.sync;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.InboundTransfer;
+import io.dwcp.core.spi.PayloadSource;
+import io.dwcp.core.spi.Session;
+import io.dwcp.core.spi.TransferHandler;
+import io.dwcp.core.spi.TransferKind;
+import io.dwcp.core.spi.TransferRequest;
+import io.dwcp.core.spi.TransferSink;
+import io.dwcp.core.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+
+/*
+ * Maintainer notes. Carries sync messages over the core Transport SPI (ASS-8): every message is one transfer of kind
+ * METADATA with the transfer key "dwcp-sync". Sessions to peers are opened on demand and cached per address; a session
+ * that closed or failed to open is replaced at the next send. Requests carry a correlation id; the response comes back
+ * on the same session and completes the waiting future, or the wait ends with TIMEOUT after request-timeout.
+ * Inbound transfers are refused before any allocation when they are not METADATA or longer than max-message, and
+ * collected into one array otherwise; the complete message goes to the dispatcher on the transport delivery thread.
+ *
+ * Threading: send/request from any thread; request() blocks its caller (only the anti-entropy worker calls it, never
+ * a transport thread). Thread-safe.
+ */
+
+/** Sessions, one-way sends and correlated requests over the transport. Thread-safe. */
+final class Messenger implements TransferHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(Messenger.class);
+    static final String TRANSFER_KEY = "dwcp-sync";
+
+    /** Reasons an inbound message is dropped (the {@code reason} tag of {@code dwcp.ass.rejected}). */
+    enum Reject { NOT_SYNC, OVERSIZED, MALFORMED, UNKNOWN_TYPE, TYPE_MISMATCH, UNSOLICITED }
+
+    interface Listener {
+        void onMessage(Session session, byte[] message);
+
+        void onReject(Reject reason, String detail);
+    }
+
+    private final Transport transport;
+    private final int maxMessageBytes;
+    private final Listener listener;
+    private final Map<InetSocketAddress, CompletableFuture<Session>> sessions = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
+    private final AtomicLong nextCorrelation = new AtomicLong(System.nanoTime() & 0xFFFFFFFFL | 1);
+    final AtomicLong bytesSent = new AtomicLong();
+    final AtomicLong bytesReceived = new AtomicLong();
+    private volatile boolean closed;
+
+    Messenger(Transport transport, int maxMessageBytes, Listener listener) {
+        this.transport = transport;
+        this.maxMessageBytes = maxMessageBytes;
+        this.listener = listener;
+    }
+
+    long newCorrelationId() {
+        return nextCorrelation.getAndIncrement();
+    }
+
+    /** Sends one message to a peer without waiting; failures are logged at debug and counted by the caller's stats. */
+    CompletableFuture<Void> send(InetSocketAddress peer, byte[] message) {
+        return session(peer).thenCompose(s -> send(s, message));
+    }
+
+    /** Sends one message on a given session (a response on the session its request came on). */
+    CompletableFuture<Void> send(Session session, byte[] message) {
+        if (message.length > maxMessageBytes) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.LIMIT_EXCEEDED, "sync message of "
+                    + message.length + " bytes above dwcp.sync.max-message (" + maxMessageBytes + " bytes)"));
+        }
+        try {
+            CompletableFuture<Void> done = session.send(TransferRequest.of(TransferKind.METADATA, TRANSFER_KEY,
+                    PayloadSource.of(ByteBuffer.wrap(message)))).completion().thenApply(r -> null);
+            bytesSent.addAndGet(message.length);
+            return done;
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
+     * Sends a request and waits for the response with the same correlation id. Blocks the caller.
+     *
+     * @throws DwcpException {@code TIMEOUT} after {@code timeoutMillis}; the transport's code when sending failed
+     */
+    byte[] request(InetSocketAddress peer, long correlationId, byte[] message, long timeoutMillis) {
+        CompletableFuture<byte[]> response = new CompletableFuture<>();
+        pending.put(correlationId, response);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+            Session s = session(peer).get(timeoutMillis, TimeUnit.MILLISECONDS);
+            send(s, message).whenComplete((v, e) -> {
+                if (e != null) {
+                    response.completeExceptionally(e);
+                    forget(peer, s);
+                }
+            });
+            long left = Math.max(1, deadline - System.nanoTime());
+            return response.get(left, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new DwcpException(ErrorCode.TIMEOUT, "no sync response from " + peer + " within " + timeoutMillis + " ms", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DwcpException(ErrorCode.CANCELLED, "interrupted waiting for " + peer, e);
+        } catch (ExecutionException e) {
+            DwcpException d = DwcpException.find(e.getCause());
+            throw d != null ? d : new DwcpException(ErrorCode.IO_ERROR, "sync request to " + peer + " failed: " + e.getCause(), e.getCause());
+        } finally {
+            pending.remove(correlationId);
+        }
+    }
+
+    /** Completes the request waiting for {@code correlationId}; false when none waits (late or unsolicited). */
+    boolean complete(long correlationId, byte[] response) {
+        CompletableFuture<byte[]> f = pending.remove(correlationId);
+        return f != null && f.complete(response);
+    }
+
+    private CompletableFuture<Session> session(InetSocketAddress peer) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "sync is stopped"));
+        }
+        return sessions.compute(peer, (a, cur) -> {
+            if (cur != null && (!cur.isDone() || (!cur.isCompletedExceptionally() && cur.join().isOpen()))) {
+                return cur;
+            }
+            return transport.connect(peer, this);
+        });
+    }
+
+    private void forget(InetSocketAddress peer, Session s) {
+        sessions.computeIfPresent(peer, (a, cur) -> cur.isDone() && !cur.isCompletedExceptionally() && cur.join() == s ? null : cur);
+    }
+
+    /** Drops the cached session of {@code peer} (closing it). */
+    void disconnect(InetSocketAddress peer) {
+        CompletableFuture<Session> f = sessions.remove(peer);
+        if (f != null) {
+            f.thenAccept(Session::close);
+        }
+    }
+
+    @Override
+    public TransferSink onTransfer(Session session, InboundTransfer transfer) {
+        if (transfer.kind() != TransferKind.METADATA || !TRANSFER_KEY.equals(transfer.key())) {
+            listener.onReject(Reject.NOT_SYNC, transfer.kind() + " '" + transfer.key() + "'");
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "not a sync transfer: " + transfer.kind() + " '" + transfer.key() + "'");
+        }
+        if (transfer.lengthBytes() < 0 || transfer.lengthBytes() > maxMessageBytes) {
+            listener.onReject(Reject.OVERSIZED, transfer.lengthBytes() + " bytes");
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "sync message of " + transfer.lengthBytes()
+                    + " bytes refused: above dwcp.sync.max-message (" + maxMessageBytes + " bytes) or of unknown length");
+        }
+        byte[] buf = new byte[(int) transfer.lengthBytes()];
+        return new TransferSink() {
+            private int filled;
+
+            @Override
+            public void write(ByteBuffer data) {
+                int n = data.remaining();
+                if (n > buf.length - filled) {
+                    throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "sync transfer longer than announced");
+                }
+                data.get(buf, filled, n);
+                filled += n;
+            }
+
+            @Override
+            public void complete() {
+                if (filled != buf.length) {
+                    throw new DwcpException(ErrorCode.TRANSFER_INCOMPLETE, filled + " of " + buf.length + " bytes");
+                }
+                bytesReceived.addAndGet(buf.length);
+                listener.onMessage(session, buf);
+            }
+
+            @Override
+            public void fail(Throwable cause) {
+                LOG.debug("inbound sync transfer failed", cause);
+            }
+        };
+    }
+
+    /**
+     * Fails the waiting requests with {@code CANCELLED} and closes every cached session, in parallel, waiting at most
+     * {@code timeoutMillis} in all. A session's graceful close waits for its in-flight transfers (up to the
+     * transport's close-timeout); a close still running at the deadline is left to finish on its own thread, which
+     * ends when the transport aborts the session (at the latest when the transport stops). Idempotent.
+     */
+    void close(long timeoutMillis) throws InterruptedException {
+        closed = true;
+        for (CompletableFuture<byte[]> f : pending.values()) {
+            f.completeExceptionally(new DwcpException(ErrorCode.CANCELLED, "sync stopped"));
+        }
+        pending.clear();
+        List<Thread> closers = new ArrayList<>();
+        for (InetSocketAddress a : new ArrayList<>(sessions.keySet())) {
+            CompletableFuture<Session> f = sessions.remove(a);
+            if (f == null || !f.isDone() || f.isCompletedExceptionally()) {
+                if (f != null) {
+                    f.thenAccept(Session::close); // still connecting: close it once it opens
+                }
+                continue;
+            }
+            Thread t = new Thread(() -> f.join().close(), "dwcp-sync-close-" + closers.size());
+            t.setDaemon(true);
+            t.start();
+            closers.add(t);
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        for (Thread t : closers) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left > 0) {
+                t.join(left);
+            }
+        }
+    }
+
+    void open() {
+        closed = false;
+    }
+
+    static <T> BiConsumer<T, Throwable> logFailure(String what) {
+        return (v, e) -> {
+            if (e != null) {
+                LOG.debug("{} failed: {}", what, e.toString());
+            }
+        };
+    }
+}

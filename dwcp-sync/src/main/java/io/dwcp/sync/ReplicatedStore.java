@@ -1,0 +1,259 @@
+package io.dwcp.sync;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.sync.crdt.Crdt;
+import io.dwcp.sync.crdt.Dot;
+import io.dwcp.sync.crdt.OrMap;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+/**
+ * The replicated key-value store (ASS-3): each key holds one CRDT value of a type fixed by its first update. Each key's
+ * entry is a one-key {@link OrMap}, so key removal is itself a CRDT operation (it removes the presence dots observed
+ * here; an update concurrent with it survives) and propagates like any update. Updates and merges are atomic per key.
+ *
+ * <pre>{@code
+ * ReplicatedStore store = sync.store();
+ * store.update("vm-17/site", LwwRegister.EMPTY, r -> r.writeDelta(store.replicaId(), "eu-west", hlc));
+ * long running = ((PNCounter) store.get("vms/running").orElseThrow()).value();
+ * }</pre>
+ *
+ * <p>Thread-safe. Local updates are visible to local reads at once (read-your-writes); the delta of every update is
+ * handed to the replicator, which pushes it to peers.
+ */
+public final class ReplicatedStore {
+    /** What became of a received delta. */
+    enum Outcome { APPLIED, BUFFERED, OVERFLOW, DUPLICATE }
+
+    private record Entry(OrMap state, long digest, int encodedBytes) {
+    }
+
+    private final String replicaId;
+    private final long maxEntryBytes;
+    private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
+    private final MerkleIndex index = new MerkleIndex();
+    private final CausalBuffer buffer;
+    private final java.util.concurrent.atomic.AtomicLong stateBytes = new java.util.concurrent.atomic.AtomicLong();
+    private volatile BiConsumer<String, OrMap> deltaListener = (k, d) -> { };
+
+    ReplicatedStore(String replicaId, long maxEntryBytes, int causalBufferEntries) {
+        this.replicaId = Objects.requireNonNull(replicaId, "replicaId");
+        this.maxEntryBytes = maxEntryBytes;
+        this.buffer = new CausalBuffer(causalBufferEntries);
+    }
+
+    /** The replica id this store stamps its dots with (the node id plus an incarnation, unique per start). */
+    public String replicaId() {
+        return replicaId;
+    }
+
+    void onLocalDelta(BiConsumer<String, OrMap> listener) {
+        this.deltaListener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * Applies a δ-mutation to the value at {@code key} (created as {@code empty} when absent) and returns the new
+     * value. The mutator gets the current value and returns its delta (e.g. {@code c -> c.addDelta(replicaId, 1)}).
+     *
+     * @throws DwcpException {@code TYPE_MISMATCH} when the key holds another type (nothing changes);
+     *     {@code LIMIT_EXCEEDED} when the key's encoded state would exceed {@code dwcp.sync.max-message}
+     */
+    @SuppressWarnings("unchecked")
+    public <V extends Crdt<V>> V update(String key, V empty, Function<V, V> mutator) {
+        checkKey(key);
+        Objects.requireNonNull(empty, "empty");
+        Objects.requireNonNull(mutator, "mutator");
+        OrMap[] delta = new OrMap[1];
+        Entry e = entries.compute(key, (k, cur) -> {
+            OrMap state = cur == null ? OrMap.EMPTY : cur.state;
+            OrMap d = state.updateDelta(replicaId, key, empty, mutator);
+            delta[0] = d;
+            return install(k, cur, state.merge(d));
+        });
+        deltaListener.accept(key, delta[0]);
+        return (V) e.state.get(key).orElseThrow();
+    }
+
+    /** Removes {@code key} here and, through replication, everywhere; an update concurrent with it survives. */
+    public void remove(String key) {
+        checkKey(key);
+        OrMap[] delta = new OrMap[1];
+        entries.computeIfPresent(key, (k, cur) -> {
+            OrMap d = cur.state.removeDelta(key);
+            if (d.isEmpty()) {
+                return cur;
+            }
+            delta[0] = d;
+            return install(k, cur, cur.state.merge(d));
+        });
+        if (delta[0] != null) {
+            deltaListener.accept(key, delta[0]);
+        }
+    }
+
+    /** The value at {@code key}; empty when absent or removed. */
+    public Optional<Crdt<?>> get(String key) {
+        Entry e = entries.get(key);
+        return e == null ? Optional.empty() : e.state.get(key);
+    }
+
+    /** Present keys (removed ones excluded), sorted; a snapshot. */
+    public Set<String> keys() {
+        TreeSet<String> out = new TreeSet<>();
+        entries.forEach((k, e) -> {
+            if (!e.state.keys().isEmpty()) {
+                out.add(k);
+            }
+        });
+        return Collections.unmodifiableSet(out);
+    }
+
+    /** Keys held, present or removed (a removed key's entry is its tombstone). */
+    public int entryCount() {
+        return entries.size();
+    }
+
+    /** Bytes of the canonical encodings of every entry held. */
+    public long stateBytes() {
+        return stateBytes.get();
+    }
+
+    /** Removed keys whose tombstone is still held. */
+    public int tombstoneCount() {
+        int n = 0;
+        for (Entry e : entries.values()) {
+            if (e.state.keys().isEmpty()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The canonical encoding of the whole store: keys in order, each with its entry's encoding (for comparing replicas). */
+    public byte[] canonicalSnapshot() {
+        io.dwcp.sync.crdt.CanonicalWriter w = new io.dwcp.sync.crdt.CanonicalWriter();
+        TreeSet<String> all = new TreeSet<>(entries.keySet());
+        w.varint(all.size());
+        for (String k : all) {
+            w.string(k).bytes(entries.get(k).state.encode());
+        }
+        return w.toByteArray();
+    }
+
+    // ---------------------------------------------------------------- replication side
+
+    /** The entry state of {@code key} (presence and value), or null when never held. */
+    OrMap state(String key) {
+        Entry e = entries.get(key);
+        return e == null ? null : e.state;
+    }
+
+    MerkleIndex index() {
+        return index;
+    }
+
+    int bufferedDeltas() {
+        return buffer.size();
+    }
+
+    /**
+     * Merges a delta received by gossip, holding it back while a causal predecessor from its origin (the origin's
+     * previous presence dot for this key) is missing.
+     *
+     * @throws DwcpException {@code TYPE_MISMATCH} when it carries another type than the key holds (nothing changes)
+     */
+    Outcome mergeDelta(String key, OrMap delta) {
+        checkKey(key);
+        OrMap cur = state(key);
+        if (cur != null && cur.merge(delta).equals(cur)) {
+            return Outcome.DUPLICATE;
+        }
+        if (!deliverable(cur, key, delta)) {
+            return buffer.hold(key, delta) ? Outcome.BUFFERED : Outcome.OVERFLOW;
+        }
+        mergeState(key, delta);
+        return Outcome.APPLIED;
+    }
+
+    /**
+     * Merges a whole entry state (anti-entropy) or a deliverable delta, then delivers any buffered deltas it unblocked.
+     *
+     * @return whether the local state changed
+     * @throws DwcpException {@code TYPE_MISMATCH} when its type differs from the key's (nothing changes)
+     */
+    boolean mergeState(String key, OrMap incoming) {
+        checkKey(key);
+        boolean[] changed = new boolean[1];
+        entries.compute(key, (k, cur) -> {
+            OrMap state = cur == null ? OrMap.EMPTY : cur.state;
+            OrMap merged = state.merge(incoming);
+            if (cur != null && merged.equals(state)) {
+                return cur;
+            }
+            changed[0] = true;
+            return install(k, cur, merged);
+        });
+        drain(key);
+        return changed[0];
+    }
+
+    private void drain(String key) {
+        boolean progress = true;
+        while (progress) {
+            progress = false;
+            List<OrMap> pending = buffer.take(key);
+            List<OrMap> still = new ArrayList<>();
+            for (OrMap d : pending) {
+                if (deliverable(state(key), key, d)) {
+                    entries.compute(key, (k, cur) -> install(k, cur, (cur == null ? OrMap.EMPTY : cur.state).merge(d)));
+                    progress = true;
+                } else {
+                    still.add(d);
+                }
+            }
+            for (OrMap d : still) {
+                buffer.hold(key, d);
+            }
+        }
+    }
+
+    /** A delta is deliverable when, for each presence dot (r, n) it adds, (r, n-1) is already here. */
+    private static boolean deliverable(OrMap local, String key, OrMap delta) {
+        for (Dot d : delta.dots(key)) {
+            if (d.counter() > 1 && (local == null || !local.context().contains(new Dot(d.replica(), d.counter() - 1)))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Called inside the key's atomic section. */
+    private Entry install(String key, Entry cur, OrMap state) {
+        byte[] enc = state.encode();
+        if (enc.length > maxEntryBytes) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "key '" + key + "' would hold " + enc.length
+                    + " encoded bytes, above dwcp.sync.max-message (" + maxEntryBytes + " bytes); split the value over several keys");
+        }
+        long digest = MerkleIndex.digest(key, enc);
+        index.update(key, cur == null ? 0 : cur.digest, digest);
+        stateBytes.addAndGet(enc.length - (cur == null ? 0 : cur.encodedBytes));
+        return new Entry(state, digest, enc.length);
+    }
+
+    private static void checkKey(String key) {
+        Objects.requireNonNull(key, "key");
+        if (key.isEmpty() || key.length() > 1024) {
+            throw new IllegalArgumentException("key must be 1..1024 chars, got " + key.length());
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package io.dwcp.sync;
+
+import io.dwcp.core.Tier;
+import io.dwcp.core.config.CoreKeys;
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.config.SyncKeys;
+
+import java.time.Duration;
+
+/** The {@code dwcp.sync.*} values the component reads, taken once at start. Immutable. */
+final class SyncSettings {
+    final String nodeId;
+    final boolean nodeIdExplicit;
+    final int fanout;
+    final int maxHops;
+    final Duration gossipInterval;
+    final Duration seenTtl;
+    final Duration antiEntropyInterval;
+    final Duration fullReconciliationInterval;
+    final Duration maxClockSkew;
+    final int causalBufferEntries;
+    final int maxMessageBytes;
+    final Duration requestTimeout;
+    final Duration shutdownTimeout;
+    final boolean pushFullState;
+    private final DwcpConfig config;
+
+    SyncSettings(DwcpConfig c) {
+        this.config = c;
+        this.nodeIdExplicit = c.get(CoreKeys.NODE_ID).isPresent();
+        // Without dwcp.node-id a random one is used (and warned about at start): dots carry an incarnation anyway, so
+        // this is safe, but peers and logs see a different name after every restart.
+        this.nodeId = c.get(CoreKeys.NODE_ID).orElseGet(
+                () -> "node-" + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 24, 36));
+        this.fanout = c.get(SyncKeys.GOSSIP_FANOUT);
+        this.maxHops = c.get(SyncKeys.GOSSIP_MAX_HOPS);
+        this.gossipInterval = c.get(SyncKeys.GOSSIP_INTERVAL);
+        this.seenTtl = c.get(SyncKeys.GOSSIP_SEEN_TTL);
+        this.antiEntropyInterval = c.get(SyncKeys.ANTI_ENTROPY_INTERVAL);
+        this.fullReconciliationInterval = c.get(SyncKeys.FULL_RECONCILIATION_INTERVAL);
+        this.maxClockSkew = c.get(SyncKeys.MAX_CLOCK_SKEW);
+        this.causalBufferEntries = c.get(SyncKeys.CAUSAL_BUFFER_MAX_ENTRIES);
+        this.maxMessageBytes = (int) Math.min(Integer.MAX_VALUE - 64, c.get(SyncKeys.MAX_MESSAGE).bytes());
+        this.requestTimeout = c.get(SyncKeys.REQUEST_TIMEOUT);
+        this.shutdownTimeout = c.get(CoreKeys.SHUTDOWN_TIMEOUT);
+        this.pushFullState = "full-state".equals(c.get(SyncKeys.PUSH_MODE));
+    }
+
+    /** The staleness bound for a peer whose path is in {@code tier} (the pinned tier wins when set). */
+    Duration maxStaleness(Tier tier) {
+        return config.get(SyncKeys.MAX_STALENESS, config.pinnedTier().orElse(tier));
+    }
+}

@@ -1,0 +1,167 @@
+package io.dwcp.sync.crdt;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.NavigableSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Observed-remove set of strings with add-wins semantics (the δ-CRDT AWORSet of Almeida et al.): each addition is
+ * tagged with a fresh {@link Dot}; a removal removes the dots it observed, by adding them to the causal context
+ * without an entry. An addition concurrent with a removal survives because the remover never saw its dot. Identity
+ * is by dots, never by wall time. Immutable.
+ *
+ * <p>Merge, per element: keep the dots both sides hold, and the dots one side holds that the other side's context
+ * has not seen (an unseen add); drop the ones the other side saw and dropped (an observed remove).
+ */
+public final class OrSet implements Crdt<OrSet> {
+    /** The empty set. */
+    public static final OrSet EMPTY = new OrSet(new TreeMap<>(), DottedVersionVector.EMPTY);
+
+    private final TreeMap<String, TreeSet<Dot>> entries;
+    private final DottedVersionVector context;
+
+    OrSet(TreeMap<String, TreeSet<Dot>> entries, DottedVersionVector context) {
+        this.entries = entries;
+        this.context = context;
+    }
+
+    /** δ-mutator: the delta adding {@code element} at {@code replica} (replacing the dots of it seen here). */
+    public OrSet addDelta(String replica, String element) {
+        Dot d = context.next(replica);
+        TreeSet<Dot> dots = new TreeSet<>();
+        dots.add(d);
+        TreeMap<String, TreeSet<Dot>> e = new TreeMap<>();
+        e.put(element, dots);
+        TreeSet<Dot> ctx = new TreeSet<>(entries.getOrDefault(element, new TreeSet<>()));
+        ctx.add(d);
+        return new OrSet(e, DottedVersionVector.of(ctx));
+    }
+
+    /** δ-mutator: the delta removing {@code element} as observed here (empty delta when absent). */
+    public OrSet removeDelta(String element) {
+        TreeSet<Dot> seen = entries.get(element);
+        return seen == null ? EMPTY : new OrSet(new TreeMap<>(), DottedVersionVector.of(seen));
+    }
+
+    /** The present elements, sorted. */
+    public NavigableSet<String> value() {
+        return Collections.unmodifiableNavigableSet(new TreeSet<>(entries.keySet()));
+    }
+
+    /** Whether {@code element} is present. */
+    public boolean contains(String element) {
+        return entries.containsKey(element);
+    }
+
+    /** The causal context. */
+    public DottedVersionVector context() {
+        return context;
+    }
+
+    /** The dots tagging {@code element} (empty when absent). */
+    public Set<Dot> dots(String element) {
+        TreeSet<Dot> d = entries.get(element);
+        return d == null ? Set.of() : Collections.unmodifiableSet(d);
+    }
+
+    @Override
+    public CrdtType type() {
+        return CrdtType.OR_SET;
+    }
+
+    @Override
+    public OrSet merge(OrSet o) {
+        TreeMap<String, TreeSet<Dot>> m = new TreeMap<>();
+        TreeSet<String> keys = new TreeSet<>(entries.keySet());
+        keys.addAll(o.entries.keySet());
+        for (String k : keys) {
+            TreeSet<Dot> kept = joinDots(entries.get(k), context, o.entries.get(k), o.context);
+            if (!kept.isEmpty()) {
+                m.put(k, kept);
+            }
+        }
+        return new OrSet(m, context.join(o.context));
+    }
+
+    /** The dot-set join: common dots, plus each side's dots the other side's context has not seen. */
+    static TreeSet<Dot> joinDots(Set<Dot> a, DottedVersionVector ca, Set<Dot> b, DottedVersionVector cb) {
+        TreeSet<Dot> kept = new TreeSet<>();
+        if (a != null) {
+            for (Dot d : a) {
+                if ((b != null && b.contains(d)) || !cb.contains(d)) {
+                    kept.add(d);
+                }
+            }
+        }
+        if (b != null) {
+            for (Dot d : b) {
+                if (!ca.contains(d)) {
+                    kept.add(d);
+                }
+            }
+        }
+        return kept;
+    }
+
+    @Override
+    public void encodeBody(CanonicalWriter w) {
+        w.varint(entries.size());
+        for (Map.Entry<String, TreeSet<Dot>> e : entries.entrySet()) {
+            w.string(e.getKey()).varint(e.getValue().size());
+            for (Dot d : e.getValue()) {
+                d.encode(w);
+            }
+        }
+        context.encode(w);
+    }
+
+    static OrSet decodeBody(CanonicalReader r) {
+        int n = r.count(2);
+        TreeMap<String, TreeSet<Dot>> m = new TreeMap<>();
+        String prev = null;
+        for (int i = 0; i < n; i++) {
+            String k = r.string();
+            if (prev != null && prev.compareTo(k) >= 0) {
+                throw r.corrupt("OR-Set elements not in strictly ascending order");
+            }
+            prev = k;
+            int dn = r.count(2);
+            if (dn == 0) {
+                throw r.corrupt("OR-Set element without dots");
+            }
+            TreeSet<Dot> dots = new TreeSet<>();
+            for (int j = 0; j < dn; j++) {
+                dots.add(Dot.decode(r));
+            }
+            m.put(k, dots);
+        }
+        DottedVersionVector ctx = DottedVersionVector.decode(r);
+        for (TreeSet<Dot> dots : m.values()) {
+            for (Dot d : dots) {
+                if (!ctx.contains(d)) {
+                    throw r.corrupt("OR-Set dot " + d + " outside its causal context");
+                }
+            }
+        }
+        return new OrSet(m, ctx);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof OrSet s && entries.equals(s.entries) && context.equals(s.context);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(entries, context);
+    }
+
+    @Override
+    public String toString() {
+        return "OrSet{" + entries + ", " + context + "}";
+    }
+}

@@ -1,0 +1,195 @@
+package io.dwcp.sync;
+
+import io.dwcp.core.spi.Health;
+import io.dwcp.core.spi.PayloadSource;
+import io.dwcp.core.spi.Session;
+import io.dwcp.core.spi.Transfer;
+import io.dwcp.core.spi.TransferHandler;
+import io.dwcp.core.spi.TransferRequest;
+import io.dwcp.core.spi.TransferResult;
+import io.dwcp.core.spi.Transport;
+import io.dwcp.core.spi.TransportListener;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Test harness: wraps a real transport and injects faults at message boundaries on every send — a message sent twice
+ * (duplicate), or held back 1–50 ms so that later messages overtake it (reordering). The bytes still travel over the
+ * wrapped transport's sockets. Thread-safe.
+ */
+final class MessageFaultTransport implements Transport {
+    private final Transport delegate;
+    private final double duplicateProbability;
+    private final double delayProbability;
+    private final Random random;
+    private ScheduledExecutorService timer;
+
+    MessageFaultTransport(Transport delegate, double duplicateProbability, double delayProbability, long seed) {
+        this.delegate = delegate;
+        this.duplicateProbability = duplicateProbability;
+        this.delayProbability = delayProbability;
+        this.random = new Random(seed);
+    }
+
+    @Override
+    public String name() {
+        return delegate.name();
+    }
+
+    @Override
+    public void start() throws Exception {
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "message-fault-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        delegate.start();
+    }
+
+    @Override
+    public void stop() throws Exception {
+        timer.shutdownNow();
+        delegate.stop();
+    }
+
+    @Override
+    public Health health() {
+        return delegate.health();
+    }
+
+    @Override
+    public CompletableFuture<TransportListener> listen(InetSocketAddress bindAddress, TransferHandler handler) {
+        return delegate.listen(bindAddress, wrap(handler));
+    }
+
+    @Override
+    public CompletableFuture<Session> connect(InetSocketAddress remoteAddress, TransferHandler handler) {
+        return delegate.connect(remoteAddress, wrap(handler)).thenApply(this::wrap);
+    }
+
+    private TransferHandler wrap(TransferHandler h) {
+        return (session, transfer) -> h.onTransfer(wrap(session), transfer);
+    }
+
+    private synchronized double roll() {
+        return random.nextDouble();
+    }
+
+    private synchronized int delayMillis() {
+        return 1 + random.nextInt(50);
+    }
+
+    private Session wrap(Session s) {
+        return new Session() {
+            @Override
+            public String id() {
+                return s.id();
+            }
+
+            @Override
+            public InetSocketAddress remoteAddress() {
+                return s.remoteAddress();
+            }
+
+            @Override
+            public int activeStreams() {
+                return s.activeStreams();
+            }
+
+            @Override
+            public io.dwcp.core.Tier tier() {
+                return s.tier();
+            }
+
+            @Override
+            public boolean isOpen() {
+                return s.isOpen();
+            }
+
+            @Override
+            public Transfer send(TransferRequest request) {
+                byte[] bytes = drain(request.source());
+                double r = roll();
+                if (r < duplicateProbability) {
+                    s.send(copy(request, bytes));
+                    return s.send(copy(request, bytes));
+                }
+                if (r < duplicateProbability + delayProbability) {
+                    CompletableFuture<TransferResult> done = new CompletableFuture<>();
+                    timer.schedule(() -> {
+                        try {
+                            s.send(copy(request, bytes)).completion().whenComplete((v, e) -> {
+                                if (e != null) {
+                                    done.completeExceptionally(e);
+                                } else {
+                                    done.complete(v);
+                                }
+                            });
+                        } catch (RuntimeException e) {
+                            done.completeExceptionally(e);
+                        }
+                    }, delayMillis(), TimeUnit.MILLISECONDS);
+                    return new Transfer() {
+                        @Override
+                        public long id() {
+                            return -1;
+                        }
+
+                        @Override
+                        public CompletableFuture<TransferResult> completion() {
+                            return done;
+                        }
+
+                        @Override
+                        public long acknowledgedBytes() {
+                            return 0;
+                        }
+
+                        @Override
+                        public boolean cancel() {
+                            return false;
+                        }
+                    };
+                }
+                return s.send(copy(request, bytes));
+            }
+
+            @Override
+            public CompletableFuture<Void> closeFuture() {
+                return s.closeFuture();
+            }
+
+            @Override
+            public void close() {
+                s.close();
+            }
+        };
+    }
+
+    private static TransferRequest copy(TransferRequest r, byte[] bytes) {
+        return new TransferRequest(r.kind(), r.key(), PayloadSource.of(ByteBuffer.wrap(bytes)), r.progress());
+    }
+
+    private static byte[] drain(PayloadSource source) {
+        try (source) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteBuffer buf = ByteBuffer.allocate(8192);
+            while (source.read(buf) >= 0) {
+                out.write(buf.array(), 0, buf.position());
+                buf.clear();
+            }
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

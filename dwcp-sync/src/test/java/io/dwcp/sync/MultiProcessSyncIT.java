@@ -1,0 +1,28 @@
+package io.dwcp.sync;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The longer campaign (slow profile: {@code ./mvnw -Pslow ...}): five replica processes, ten seeds, the scenario of
+ * {@link MultiProcessSyncTest} with more operations. Each seed must converge to the model.
+ */
+@Tag("slow")
+class MultiProcessSyncIT {
+    @ParameterizedTest
+    @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
+    void fiveProcessesConvergeAfterPartitionKillAndFaults(long seed) throws Exception {
+        SyncScenario.Result r = SyncScenario.run(5, seed, 150, 8, true, List.of(),
+                Path.of("target", "sync-processes", "it-seed-" + seed), 60_000);
+        assertTrue(r.convergenceMillis() >= 0, "did not converge: " + r);
+        assertEquals(0, r.divergentReplicas(), r.toString());
+        assertEquals(List.of(), r.modelViolations());
+    }
+}

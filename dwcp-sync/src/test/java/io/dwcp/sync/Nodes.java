@@ -1,0 +1,60 @@
+package io.dwcp.sync;
+
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.Transport;
+import io.dwcp.transport.AmstTransportProvider;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/** A sync node over a real AMST transport on loopback, for tests and the multi-process harness. */
+final class Nodes {
+    private Nodes() {
+    }
+
+    /** Configuration for fast test rounds: one stream per session, short intervals. */
+    static DwcpConfig config(String nodeId) {
+        return DwcpConfig.builder()
+                .set("dwcp.node-id", nodeId)
+                .set("dwcp.transport.tls.enabled", "false")
+                .set("dwcp.transport.initial-streams", "1")
+                .set("dwcp.transport.min-streams", "1")
+                .set("dwcp.transport.max-streams", "1")
+                .set("dwcp.transport.connect-timeout", "2s")
+                .set("dwcp.transport.session-timeout", "5s")
+                .set("dwcp.transport.reconnect.max-backoff", "500ms")
+                .set("dwcp.sync.gossip.interval", "200ms")
+                .set("dwcp.sync.gossip.seen-ttl", "1m")
+                .set("dwcp.sync.anti-entropy.interval", "1s")
+                .set("dwcp.sync.full-reconciliation.interval", "3s")
+                .set("dwcp.sync.max-staleness", "2s")
+                .set("dwcp.sync.request-timeout", "1s")
+                .set("dwcp.shutdown.timeout", "2s")
+                .build();
+    }
+
+    /** A started transport and sync component. */
+    record Node(Transport transport, AssSync sync, io.micrometer.core.instrument.MeterRegistry meters) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            sync.stop();
+            transport.stop();
+        }
+    }
+
+    static Node start(DwcpConfig config) throws Exception {
+        return start(config, 0, 0);
+    }
+
+    /** A node whose sends are duplicated / held back (reordered) with these probabilities ({@link MessageFaultTransport}). */
+    static Node start(DwcpConfig config, double duplicateProbability, double delayProbability) throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        ComponentContext ctx = ComponentContext.standalone(config, registry, 1);
+        Transport amst = new AmstTransportProvider().create(ctx);
+        Transport t = duplicateProbability + delayProbability > 0
+                ? new MessageFaultTransport(amst, duplicateProbability, delayProbability, System.nanoTime()) : amst;
+        t.start();
+        AssSync s = (AssSync) new AssSyncProvider().create(ctx, t);
+        s.start();
+        return new Node(t, s, registry);
+    }
+}

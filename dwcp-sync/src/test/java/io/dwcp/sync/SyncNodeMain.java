@@ -1,0 +1,135 @@
+package io.dwcp.sync;
+
+import io.dwcp.core.spi.MetadataStore;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One sync replica as a separate process, driven line by line on stdin by {@link SyncCluster}; answers on stdout.
+ * Commands: {@code listen}, {@code peer PORT}, {@code inc KEY N}, {@code add KEY ELEM}, {@code rem KEY ELEM},
+ * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest},
+ * {@code stats}, {@code load COUNT DIFF}, {@code ae PORT}, {@code quit}. Arguments after the node id are
+ * {@code key=value} configuration, plus {@code message-duplicates=P} and {@code message-delays=P} for message-boundary
+ * faults. Logs go to stderr.
+ */
+public final class SyncNodeMain {
+    private SyncNodeMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String nodeId = args[0];
+        io.dwcp.core.config.DwcpConfig.Builder cb = Nodes.config(nodeId).toBuilder();
+        double duplicates = 0;
+        double delays = 0;
+        for (int i = 1; i < args.length; i++) {
+            int eq = args[i].indexOf('=');
+            String key = args[i].substring(0, eq);
+            String value = args[i].substring(eq + 1);
+            if (key.equals("message-duplicates")) {
+                duplicates = Double.parseDouble(value);
+            } else if (key.equals("message-delays")) {
+                delays = Double.parseDouble(value);
+            } else {
+                cb.set(key, value);
+            }
+        }
+        try (Nodes.Node node = Nodes.start(cb.build(), duplicates, delays)) {
+            AssSync sync = node.sync();
+            MetadataStore md = sync.metadata();
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            String line;
+            while ((line = in.readLine()) != null) {
+                String[] p = line.trim().split(" ", 3);
+                String out;
+                try {
+                    out = switch (p[0]) {
+                        case "listen" -> "PORT " + sync.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                                .get(10, TimeUnit.SECONDS).getPort();
+                        case "peer" -> {
+                            sync.addPeer(new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(p[1])));
+                            yield "OK";
+                        }
+                        case "inc" -> {
+                            md.addToCounter(p[1], Long.parseLong(p[2]));
+                            yield "OK";
+                        }
+                        case "add" -> {
+                            md.addToSet(p[1], p[2]);
+                            yield "OK";
+                        }
+                        case "rem" -> {
+                            md.removeFromSet(p[1], p[2]);
+                            yield "OK";
+                        }
+                        case "put" -> {
+                            md.putRegister(p[1], p[2]);
+                            yield "OK";
+                        }
+                        case "del" -> {
+                            md.remove(p[1]);
+                            yield "OK";
+                        }
+                        case "get-counter" -> "VALUE " + md.counter(p[1]);
+                        case "get-set" -> "VALUE " + String.join(",", new java.util.TreeSet<>(md.set(p[1])));
+                        case "digest" -> "DIGEST " + HexFormat.of().formatHex(
+                                MessageDigest.getInstance("SHA-256").digest(sync.store().canonicalSnapshot())).substring(0, 16)
+                                + " " + sync.store().entryCount();
+                        case "stats" -> {
+                            SyncStats st = sync.stats();
+                            yield "STATS " + st.bytesSent() + " " + st.deltaBytesSent() + " " + st.antiEntropyBytesSent()
+                                    + " " + st.deltaMessagesSent() + " " + st.antiEntropyRoundsOk() + " " + st.duplicates();
+                        }
+                        case "load" -> {
+                            load(sync.store(), Integer.parseInt(p[1]), Integer.parseInt(p[2]));
+                            yield "OK";
+                        }
+                        case "ae" -> {
+                            sync.antiEntropy(new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(p[1])))
+                                    .get(10, TimeUnit.MINUTES);
+                            yield "OK";
+                        }
+                        case "quit" -> "BYE";
+                        default -> "ERR unknown command " + p[0];
+                    };
+                } catch (Exception e) {
+                    out = "ERR " + e;
+                }
+                System.out.println(out);
+                System.out.flush();
+                if ("quit".equals(p[0])) {
+                    break;
+                }
+            }
+        }
+        System.exit(0);
+    }
+
+
+    /**
+     * Puts {@code count} counter keys {@code k-0 …} into the store as states from a fixed loader replica, without
+     * gossip (as if they had been replicated earlier); the {@code diff} keys {@code k-0, k-step, …} get one more.
+     */
+    static void load(ReplicatedStore store, int count, int diff) {
+        int step = diff == 0 ? Integer.MAX_VALUE : Math.max(1, count / diff);
+        int changed = 0;
+        for (int i = 0; i < count; i++) {
+            long v = i + 1;
+            if (changed < diff && i % step == 0) {
+                v++;
+                changed++;
+            }
+            long value = v;
+            String key = "k-" + i;
+            // an update applied to an empty entry is that entry's whole state
+            store.mergeState(key, io.dwcp.sync.crdt.OrMap.EMPTY.updateDelta("loader@0", key,
+                    io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta("loader@0", value)));
+        }
+    }
+}
