@@ -9,6 +9,8 @@ import io.dwcp.core.migration.Migrations;
 import io.dwcp.core.migration.ReplicaFactory;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Health;
+import io.dwcp.core.spi.PlacementProvider;
+import io.dwcp.core.spi.Placer;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateCodecProvider;
 import io.dwcp.core.spi.Transport;
@@ -42,7 +44,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The one entry point of DWCP (CORE-3): wires the providers found on the class path (or given to the builder),
- * starts them in dependency order (transport, then compression), stops them in reverse, reports health and restarts a
+ * starts them in dependency order (transport, then compression, then placement), stops them in reverse, reports health and restarts a
  * component that fails while running.
  *
  * <pre>{@code
@@ -74,10 +76,11 @@ public final class DwcpManager implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService injectedScheduler;
     private final String nodeId;
-    /** In start order: transport first, then compression (CORE-3). */
+    /** In start order: transport first, then compression, then placement (CORE-3). */
     private final List<ManagedComponent> components;
     private final Transport transport;
     private final StateCodec codec;
+    private final Placer placer;
     private final List<Meter> meters = new ArrayList<>();
 
     private final Object lock = new Object();
@@ -111,6 +114,13 @@ public final class DwcpManager implements AutoCloseable {
         this.codec = cp == null ? null : cp.create(codecContext);
         if (codec != null) {
             list.add(codecContext.bind(new ManagedComponent(codec)));
+        }
+        PlacementProvider pp = b.placementProvider != null ? b.placementProvider : discover(PlacementProvider.class, loader,
+                PlacementProvider::name, PlacementProvider::priority);
+        Context placerContext = new Context();
+        this.placer = pp == null ? null : pp.create(placerContext);
+        if (placer != null) {
+            list.add(placerContext.bind(new ManagedComponent(placer)));
         }
         this.components = Collections.unmodifiableList(list);
         LOG.debug("DWCP manager {} wired: transport={}, codec={}", nodeId, tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name());
@@ -364,6 +374,19 @@ public final class DwcpManager implements AutoCloseable {
         return codec;
     }
 
+    /**
+     * The placer (VM placement across sites and move plans).
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when no placement provider was found or given
+     */
+    public Placer placer() {
+        if (placer == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE,
+                    "no placement provider: add io.dwcp:dwcp-partition to the class path or call Builder.placementProvider");
+        }
+        return placer;
+    }
+
     public DwcpConfig config() {
         return config;
     }
@@ -495,6 +518,7 @@ public final class DwcpManager implements AutoCloseable {
         private ScheduledExecutorService scheduler;
         private TransportProvider transportProvider;
         private StateCodecProvider codecProvider;
+        private PlacementProvider placementProvider;
         private ClassLoader classLoader;
 
         private Builder() {
@@ -535,6 +559,12 @@ public final class DwcpManager implements AutoCloseable {
         /** Uses this codec instead of the one {@link ServiceLoader} finds. */
         public Builder codecProvider(StateCodecProvider provider) {
             this.codecProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Uses this placer instead of the one {@link ServiceLoader} finds. */
+        public Builder placementProvider(PlacementProvider provider) {
+            this.placementProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 

@@ -1,6 +1,6 @@
 /**
  * Service-provider interfaces the modules meet through: {@link io.dwcp.core.spi.Transport} (AMST) and
- * {@link io.dwcp.core.spi.StateCodec} (HDE), their providers found with {@link java.util.ServiceLoader}, and the
+ * {@link io.dwcp.core.spi.StateCodec} (HDE) and {@link io.dwcp.core.spi.Placer} (ITP), their providers found with {@link java.util.ServiceLoader}, and the
  * {@link io.dwcp.core.spi.Component} lifecycle the manager drives. Public API for provider implementers and users.
  */
 package io.dwcp.core.spi;
