@@ -23,11 +23,14 @@ public final class MultilevelPartitioner {
      * 1. Coarsening: heavy-edge matching (Coarsener) until at most max(20k, 100) vertices remain or a step removes
      *    fewer than 5 % of them; no coarse vertex may outweigh 1.5 × total ÷ that size, so the coarsest graph can be
      *    balanced.
-     * 2. Initial partition: `initialTrials` greedy graph-growing partitions (GraphGrowing) of the coarsest graph, each
-     *    balanced and FM-refined; the balanced one with the smallest cut is kept.
+     * 2. Initial partition of the coarsest graph by recursive bisection (RecursiveBisection): each bisection is the
+     *    best of `initialTrials` greedy graph-growing bisections (GraphGrowing), each FM-refined; the k-way result is
+     *    then balanced and FM-refined.
      * 3. Uncoarsening: the partition is projected level by level; at every level the balancing pass runs if a block
      *    is overweight, then boundary FM passes (Refiner) until one does not improve the cut.
-     * The whole V-cycle is repeated `cycles` times with different random streams and the best result kept.
+     * The V-cycle runs `cycles` times: even cycles from scratch with another random stream, odd ones as iterated
+     * V-cycles of the best partition so far (matching only inside its blocks, so it projects to the coarsest graph
+     * unchanged and is refined again on every level). The balanced partition with the smallest cut is kept.
      */
 
     /**
@@ -57,9 +60,9 @@ public final class MultilevelPartitioner {
             }
         }
 
-        /** The defaults for {@code k} blocks: 3 % imbalance, seed 1, 8 passes, 8 initial trials, 1 cycle. */
+        /** The defaults for {@code k} blocks: 3 % imbalance, seed 1, 8 passes, 8 initial trials, 4 cycles. */
         public static Options of(int k) {
-            return new Options(k, 0.03, 1, 8, 8, 1);
+            return new Options(k, 0.03, 1, 8, 8, 4);
         }
 
         public Options withImbalance(double value) {
@@ -113,7 +116,9 @@ public final class MultilevelPartitioner {
         long bestOver = Long.MAX_VALUE;
         for (int c = 0; c < options.cycles(); c++) {
             SplittableRandom rnd = root.split();
-            int[] parts = vCycle(g, k, target, maxW, fixed, options, rnd);
+            // Even cycles partition from scratch; odd ones are iterated V-cycles of the best partition so far
+            // (coarsening keeps its blocks apart, so refinement on every level can only improve it).
+            int[] parts = vCycle(g, k, target, maxW, fixed, c % 2 == 1 ? best : null, options, rnd);
             long over = overweight(g.blockWeights(parts, k), maxW);
             long cut = g.cut(parts);
             if (over < bestOver || (over == bestOver && cut < bestCut)) {
@@ -125,23 +130,32 @@ public final class MultilevelPartitioner {
         return best;
     }
 
-    private static int[] vCycle(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd) {
+    private static int[] vCycle(Graph g, int k, long[] target, long[] maxW, int[] fixed, int[] previous, Options options,
+                                SplittableRandom rnd) {
         long total = g.totalVertexWeight;
         int coarsenTo = Math.max(20 * k, 100);
         long maxVertexWeight = Math.max(1, (long) (1.5 * total / coarsenTo));
         List<Coarsener.Level> levels = new ArrayList<>();
         Graph cur = g;
         int[] curFixed = fixed;
+        int[] curBlocks = previous;
         while (cur.n > coarsenTo && levels.size() < 64) {
-            Coarsener.Level level = Coarsener.coarsen(cur, curFixed, maxVertexWeight, rnd);
+            Coarsener.Level level = Coarsener.coarsen(cur, curFixed, curBlocks, maxVertexWeight, rnd);
             if (level.graph().n > 0.95 * cur.n) {
                 break;
             }
             levels.add(level);
             cur = level.graph();
             curFixed = level.fixed();
+            curBlocks = level.blocks();
         }
-        int[] parts = initial(cur, k, target, maxW, curFixed, options, rnd);
+        int[] parts;
+        if (curBlocks != null) {
+            parts = curBlocks.clone();
+            new Refiner(cur, k, maxW, curFixed, parts, rnd).refine(options.refinementPasses());
+        } else {
+            parts = initial(cur, k, target, maxW, curFixed, options, rnd);
+        }
         for (int i = levels.size() - 1; i >= 0; i--) {
             Coarsener.Level level = levels.get(i);
             Graph fine = i == 0 ? g : levels.get(i - 1).graph();
@@ -158,22 +172,10 @@ public final class MultilevelPartitioner {
     }
 
     private static int[] initial(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd) {
-        int[] best = null;
-        long bestCut = Long.MAX_VALUE;
-        long bestOver = Long.MAX_VALUE;
-        for (int t = 0; t < options.initialTrials(); t++) {
-            int[] parts = GraphGrowing.grow(g, k, target, maxW, fixed, rnd);
-            Refiner r = new Refiner(g, k, maxW, fixed, parts, rnd);
-            r.refine(options.refinementPasses());
-            long over = overweight(r.pw, maxW);
-            long cut = g.cut(parts);
-            if (over < bestOver || (over == bestOver && cut < bestCut)) {
-                best = parts;
-                bestCut = cut;
-                bestOver = over;
-            }
-        }
-        return best;
+        int[] parts = RecursiveBisection.partition(g, k, target, fixed, options.imbalance(), options.initialTrials(),
+                options.refinementPasses(), rnd);
+        new Refiner(g, k, maxW, fixed, parts, rnd).refine(options.refinementPasses());
+        return parts;
     }
 
     private static long overweight(long[] pw, long[] maxW) {
