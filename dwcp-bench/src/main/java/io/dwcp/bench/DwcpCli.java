@@ -30,6 +30,7 @@ public final class DwcpCli {
         m.put("receive", new ReceiveCommand());
         m.put("demo", new DemoCommand());
         m.put("chart", new ChartCommand());
+        m.put("partition", new PartitionCommand());
         return m;
     }
 
