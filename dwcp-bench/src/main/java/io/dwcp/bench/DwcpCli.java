@@ -31,6 +31,7 @@ public final class DwcpCli {
         m.put("demo", new DemoCommand());
         m.put("chart", new ChartCommand());
         m.put("partition", new PartitionCommand());
+        m.put("bench-place", new BenchPlaceCommand());
         return m;
     }
 

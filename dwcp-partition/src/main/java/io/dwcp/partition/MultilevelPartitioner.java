@@ -96,7 +96,7 @@ public final class MultilevelPartitioner {
             target[p] = ideal;
             maxW[p] = Math.max(ideal, (long) Math.floor((1 + options.imbalance()) * ideal));
         }
-        int[] parts = partition(g, k, target, maxW, null, options);
+        int[] parts = partition(g, k, target, maxW, null, options, null);
         return new Partition(g, parts, k);
     }
 
@@ -104,21 +104,23 @@ public final class MultilevelPartitioner {
      * The engine: blocks with individual target and maximum weights, optionally with vertices fixed to blocks.
      *
      * @param fixed block of each fixed vertex, -1 for free ones; {@code null} for none
+     * @param initial a partition to improve on (the result is never worse on balance, then cut), or {@code null}
      */
-    static int[] partition(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options) {
+    static int[] partition(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, int[] initial) {
         int n = g.n;
         if (k == 1 || n == 0) {
             return new int[n];
         }
         SplittableRandom root = new SplittableRandom(options.seed());
-        int[] best = null;
-        long bestCut = Long.MAX_VALUE;
-        long bestOver = Long.MAX_VALUE;
+        int[] best = initial == null ? null : initial.clone();
+        long bestCut = initial == null ? Long.MAX_VALUE : g.cut(initial);
+        long bestOver = initial == null ? Long.MAX_VALUE : overweight(g.blockWeights(initial, k), maxW);
         for (int c = 0; c < options.cycles(); c++) {
             SplittableRandom rnd = root.split();
-            // Even cycles partition from scratch; odd ones are iterated V-cycles of the best partition so far
-            // (coarsening keeps its blocks apart, so refinement on every level can only improve it).
-            int[] parts = vCycle(g, k, target, maxW, fixed, c % 2 == 1 ? best : null, options, rnd);
+            // Every other cycle partitions from scratch; the others are iterated V-cycles of the best partition so far,
+            // starting with the given initial one (coarsening keeps its blocks apart, so refinement on every level
+            // can only improve it).
+            int[] parts = vCycle(g, k, target, maxW, fixed, c % 2 == (initial == null ? 1 : 0) ? best : null, options, rnd);
             long over = overweight(g.blockWeights(parts, k), maxW);
             long cut = g.cut(parts);
             if (over < bestOver || (over == bestOver && cut < bestCut)) {

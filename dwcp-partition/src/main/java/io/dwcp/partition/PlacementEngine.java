@@ -312,9 +312,17 @@ final class PlacementEngine {
         MultilevelPartitioner.Options options = new MultilevelPartitioner.Options(k, settings.maxImbalance(), settings.seed(),
                 settings.refinementPasses(), 8, settings.cycles());
         int[] map = condense ? condensation(total, vw, fixed, smallestMax) : null;
+        int[] initial = null;
+        if (anchors) {
+            // Rebalancing starts from the current placement: the plan is never worse than staying put.
+            initial = new int[total];
+            for (int v = 0; v < total; v++) {
+                initial[v] = v < n ? (current[v] >= 0 ? current[v] : 0) : v - n;
+            }
+        }
         int[] parts;
         if (map == null) {
-            parts = MultilevelPartitioner.partition(g, k, target, max, fixed, options);
+            parts = MultilevelPartitioner.partition(g, k, target, max, fixed, options, initial);
         } else {
             int nc = 0;
             for (int x : map) {
@@ -338,7 +346,14 @@ final class PlacementEngine {
                 }
             }
             Graph cg = Graph.fromEdges(cvw, Arrays.copyOf(from, m), Arrays.copyOf(to, m), Arrays.copyOf(w, m));
-            int[] cparts = MultilevelPartitioner.partition(cg, k, target, max, cfixed, options);
+            int[] cinitial = null;
+            if (initial != null) {
+                cinitial = new int[nc];
+                for (int v = total - 1; v >= 0; v--) {
+                    cinitial[map[v]] = initial[v];
+                }
+            }
+            int[] cparts = MultilevelPartitioner.partition(cg, k, target, max, cfixed, options, cinitial);
             parts = new int[total];
             for (int v = 0; v < total; v++) {
                 parts[v] = cparts[map[v]];
