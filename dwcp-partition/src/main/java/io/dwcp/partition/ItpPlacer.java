@@ -153,9 +153,7 @@ final class ItpPlacer implements Placer {
         try {
             int[] site = e.place(settings(), null, 0);
             List<Move> moves = MoveOrder.order(e, current, site);
-            PlacementPlan plan = plan(e, site, moves, PlacementPlan.Outcome.APPLIED);
-            lastInfeasible = null;
-            return plan;
+            return plan(e, site, moves, PlacementPlan.Outcome.APPLIED);
         } catch (DwcpException ex) {
             if (ex.code() == ErrorCode.INFEASIBLE) {
                 lastInfeasible = ex.getMessage();
@@ -206,7 +204,6 @@ final class ItpPlacer implements Placer {
             }
             List<Move> moves = MoveOrder.order(e, current, target);
             count("applied");
-            lastInfeasible = null;
             return plan(e, target, moves, PlacementPlan.Outcome.APPLIED);
         } catch (DwcpException ex) {
             if (ex.code() == ErrorCode.INFEASIBLE) {
@@ -272,6 +269,7 @@ final class ItpPlacer implements Placer {
         double share = e.totalTraffic == 0 ? 0 : cross / e.totalTraffic;
         double imbalance = e.n == 0 ? 0 : e.imbalance(site);
         PlacementPlan plan = new PlacementPlan(placement, cross, weighted, share, imbalance, moves, outcome);
+        lastInfeasible = null;
         plans.incrementAndGet();
         plannedRatioBits.set(Double.doubleToLongBits(share));
         imbalanceBits.set(Double.doubleToLongBits(imbalance));

@@ -17,23 +17,11 @@ final class MoveOrder {
     }
 
     static List<Move> order(PlacementEngine e, int[] from, int[] to) {
-        int n = e.n;
-        int k = e.k;
-        double[] cpuLoad = new double[k];
-        long[] memLoad = new long[k];
-        int[][] groupCount = new int[e.groupNames.length][k];
         int[] cur = from.clone();
+        PlacementEngine.Loads loads = e.new Loads(cur);
         List<Integer> pending = new ArrayList<>();
-        for (int v = 0; v < n; v++) {
-            if (cur[v] < 0) {
-                continue;
-            }
-            cpuLoad[cur[v]] += e.vms[v].cpuCores();
-            memLoad[cur[v]] += e.vms[v].memoryBytes();
-            if (e.group[v] >= 0) {
-                groupCount[e.group[v]][cur[v]]++;
-            }
-            if (cur[v] != to[v]) {
+        for (int v = 0; v < e.n; v++) {
+            if (cur[v] >= 0 && cur[v] != to[v]) {
                 pending.add(v);
             }
         }
@@ -43,8 +31,8 @@ final class MoveOrder {
             boolean progress = false;
             List<Integer> still = new ArrayList<>();
             for (int v : pending) {
-                if (fits(e, v, to[v], cpuLoad, memLoad, groupCount)) {
-                    move(e, v, cur, to[v], cpuLoad, memLoad, groupCount, moves);
+                if (loads.fitsHard(v, to[v])) {
+                    move(e, loads, v, cur, to[v], moves);
                     progress = true;
                 } else {
                     still.add(v);
@@ -54,9 +42,9 @@ final class MoveOrder {
             if (!progress && !pending.isEmpty()) {
                 boolean staged = false;
                 for (int v : stagingLeft-- > 0 ? pending : List.<Integer>of()) {
-                    for (int s = 0; s < k && !staged; s++) {
-                        if (s != cur[v] && s != to[v] && e.pin[v] < 0 && fits(e, v, s, cpuLoad, memLoad, groupCount)) {
-                            move(e, v, cur, s, cpuLoad, memLoad, groupCount, moves);
+                    for (int s = 0; s < e.k && !staged; s++) {
+                        if (s != cur[v] && s != to[v] && e.pin[v] < 0 && loads.fitsHard(v, s)) {
+                            move(e, loads, v, cur, s, moves);
                             staged = true;
                         }
                     }
@@ -75,24 +63,9 @@ final class MoveOrder {
         return moves;
     }
 
-    private static boolean fits(PlacementEngine e, int v, int s, double[] cpuLoad, long[] memLoad, int[][] groupCount) {
-        return cpuLoad[s] + e.vms[v].cpuCores() <= e.sites[s].cpuCores() + 1e-9
-                && memLoad[s] + e.vms[v].memoryBytes() <= e.sites[s].memoryBytes()
-                && (e.group[v] < 0 || groupCount[e.group[v]][s] == 0);
-    }
-
-    private static void move(PlacementEngine e, int v, int[] cur, int s, double[] cpuLoad, long[] memLoad,
-                             int[][] groupCount, List<Move> moves) {
+    private static void move(PlacementEngine e, PlacementEngine.Loads loads, int v, int[] cur, int s, List<Move> moves) {
         int f = cur[v];
-        cpuLoad[f] -= e.vms[v].cpuCores();
-        memLoad[f] -= e.vms[v].memoryBytes();
-        cpuLoad[s] += e.vms[v].cpuCores();
-        memLoad[s] += e.vms[v].memoryBytes();
-        if (e.group[v] >= 0) {
-            groupCount[e.group[v]][f]--;
-            groupCount[e.group[v]][s]++;
-        }
-        cur[v] = s;
+        loads.move(v, cur, s);
         moves.add(new Move(e.vms[v].id(), e.sites[f].id(), e.sites[s].id(), e.vms[v].stateBytes()));
     }
 }

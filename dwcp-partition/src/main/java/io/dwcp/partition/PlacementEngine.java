@@ -238,9 +238,53 @@ final class PlacementEngine {
             }
         }
 
-        boolean fits(int v, int s, double[] cpuLoad, long[] memLoad, boolean balanced) {
+        /** Whether {@code v} fits on {@code s} (capacities, with {@code balanced} the CPU balance limit, and anti-affinity). */
+        boolean fits(int v, int s, Loads loads, boolean balanced) {
             double cap = balanced ? cpuBalanced[s] : sites[s].cpuCores();
-            return cpuLoad[s] + vms[v].cpuCores() <= cap + 1e-9 && memLoad[s] + vms[v].memoryBytes() <= sites[s].memoryBytes();
+            return loads.cpu[s] + vms[v].cpuCores() <= cap + 1e-9 && loads.fitsHard(v, s);
+        }
+    }
+
+    /** CPU, memory and anti-affinity-group counts per site of a placement (-1 = not placed), updated by moves. */
+    final class Loads {
+        final double[] cpu = new double[k];
+        final long[] mem = new long[k];
+        final int[][] groupCount = new int[groupNames.length][k];
+
+        Loads(int[] site) {
+            for (int v = 0; v < n; v++) {
+                if (site[v] >= 0) {
+                    add(v, site[v], 1);
+                }
+            }
+        }
+
+        private void add(int v, int s, int sign) {
+            cpu[s] += sign * vms[v].cpuCores();
+            mem[s] += sign * vms[v].memoryBytes();
+            if (group[v] >= 0) {
+                groupCount[group[v]][s] += sign;
+            }
+        }
+
+        /** Moves (or places, when {@code site[v]} is -1) {@code v} to {@code to}. */
+        void move(int v, int[] site, int to) {
+            if (site[v] >= 0) {
+                add(v, site[v], -1);
+            }
+            add(v, to, 1);
+            site[v] = to;
+        }
+
+        /** Whether {@code v} fits on {@code s} within the hard CPU and memory capacities and anti-affinity. */
+        boolean fitsHard(int v, int s) {
+            return cpu[s] + vms[v].cpuCores() <= sites[s].cpuCores() + 1e-9
+                    && mem[s] + vms[v].memoryBytes() <= sites[s].memoryBytes()
+                    && (group[v] < 0 || groupCount[group[v]][s] == 0);
+        }
+
+        boolean overfull(int s) {
+            return cpu[s] > sites[s].cpuCores() + 1e-9 || mem[s] > sites[s].memoryBytes();
         }
     }
 
@@ -437,12 +481,10 @@ final class PlacementEngine {
     private int[] greedy(Limits limits) {
         int[] site = new int[n];
         Arrays.fill(site, -1);
-        double[] cpuLoad = new double[k];
-        long[] memLoad = new long[k];
-        int[][] groupCount = new int[groupNames.length][k];
+        Loads loads = new Loads(site);
         for (int v = 0; v < n; v++) {
             if (pin[v] >= 0) {
-                assign(v, pin[v], site, cpuLoad, memLoad, groupCount);
+                loads.move(v, site, pin[v]);
             }
         }
         Integer[] order = new Integer[n];
@@ -468,9 +510,8 @@ final class PlacementEngine {
             int best = -1;
             for (int balanced = 1; balanced >= 0 && best < 0; balanced--) {
                 for (int s = 0; s < k; s++) {
-                    if ((group[v] < 0 || groupCount[group[v]][s] == 0) && limits.fits(v, s, cpuLoad, memLoad, balanced == 1)
-                            && (best < 0 || conn[s] > conn[best] || (conn[s] == conn[best]
-                            && cpuLoad[s] / Math.max(1e-9, sites[s].cpuCores()) < cpuLoad[best] / Math.max(1e-9, sites[best].cpuCores())))) {
+                    if (limits.fits(v, s, loads, balanced == 1) && (best < 0 || conn[s] > conn[best] || (conn[s] == conn[best]
+                            && loads.cpu[s] / Math.max(1e-9, sites[s].cpuCores()) < loads.cpu[best] / Math.max(1e-9, sites[best].cpuCores())))) {
                         best = s;
                     }
                 }
@@ -479,25 +520,9 @@ final class PlacementEngine {
                 throw infeasible("greedy placement: no site has room for VM " + vms[v].id() + " (" + vms[v].cpuCores()
                         + " cores, " + vms[v].memoryBytes() + " bytes) without breaking a capacity or anti-affinity");
             }
-            assign(v, best, site, cpuLoad, memLoad, groupCount);
+            loads.move(v, site, best);
         }
         return site;
-    }
-
-    private void assign(int v, int s, int[] site, double[] cpuLoad, long[] memLoad, int[][] groupCount) {
-        if (site[v] >= 0) {
-            cpuLoad[site[v]] -= vms[v].cpuCores();
-            memLoad[site[v]] -= vms[v].memoryBytes();
-            if (group[v] >= 0) {
-                groupCount[group[v]][site[v]]--;
-            }
-        }
-        site[v] = s;
-        cpuLoad[s] += vms[v].cpuCores();
-        memLoad[s] += vms[v].memoryBytes();
-        if (group[v] >= 0) {
-            groupCount[group[v]][s]++;
-        }
     }
 
     /** Traffic (bytes/s, both directions) between {@code v} and each site under {@code site}. */
@@ -510,24 +535,17 @@ final class PlacementEngine {
 
     /** Resolves anti-affinity conflicts, then capacity overflows; INFEASIBLE when that is impossible. */
     private void repair(int[] site, Limits limits) {
-        double[] cpuLoad = new double[k];
-        long[] memLoad = new long[k];
-        int[][] groupCount = new int[groupNames.length][k];
-        int[] placed = site.clone();
-        Arrays.fill(site, -1);
-        for (int v = 0; v < n; v++) {
-            assign(v, placed[v], site, cpuLoad, memLoad, groupCount);
-        }
+        Loads loads = new Loads(site);
         double[] conn = new double[k];
         for (int v = 0; v < n; v++) {
             int g = group[v];
-            if (g < 0 || groupCount[g][site[v]] <= 1 || pin[v] >= 0) {
+            if (g < 0 || loads.groupCount[g][site[v]] <= 1 || pin[v] >= 0) {
                 continue;
             }
             connections(v, site, conn);
             int best = -1;
             for (int s = 0; s < k; s++) {
-                if (groupCount[g][s] == 0 && limits.fits(v, s, cpuLoad, memLoad, false) && (best < 0 || conn[s] > conn[best])) {
+                if (limits.fits(v, s, loads, false) && (best < 0 || conn[s] > conn[best])) {
                     best = s;
                 }
             }
@@ -535,10 +553,10 @@ final class PlacementEngine {
                 throw infeasible("anti-affinity group " + groupNames[g] + ": no site without another member has room for VM "
                         + vms[v].id());
             }
-            assign(v, best, site, cpuLoad, memLoad, groupCount);
+            loads.move(v, site, best);
         }
         for (int s = 0; s < k; s++) {
-            while (cpuLoad[s] > sites[s].cpuCores() + 1e-9 || memLoad[s] > sites[s].memoryBytes()) {
+            while (loads.overfull(s)) {
                 int bestV = -1;
                 int bestS = -1;
                 double bestLoss = Double.POSITIVE_INFINITY;
@@ -548,8 +566,7 @@ final class PlacementEngine {
                     }
                     connections(v, site, conn);
                     for (int t = 0; t < k; t++) {
-                        if (t != s && (group[v] < 0 || groupCount[group[v]][t] == 0)
-                                && limits.fits(v, t, cpuLoad, memLoad, false) && conn[s] - conn[t] < bestLoss) {
+                        if (t != s && limits.fits(v, t, loads, false) && conn[s] - conn[t] < bestLoss) {
                             bestLoss = conn[s] - conn[t];
                             bestV = v;
                             bestS = t;
@@ -557,13 +574,13 @@ final class PlacementEngine {
                     }
                 }
                 if (bestV < 0) {
-                    boolean cpu = cpuLoad[s] > sites[s].cpuCores() + 1e-9;
+                    boolean cpu = loads.cpu[s] > sites[s].cpuCores() + 1e-9;
                     throw infeasible("site " + sites[s].id() + ": " + (cpu
-                            ? String.format("cpu load %.2f > capacity %.2f", cpuLoad[s], sites[s].cpuCores())
-                            : "memory load " + memLoad[s] + " > capacity " + sites[s].memoryBytes())
+                            ? String.format("cpu load %.2f > capacity %.2f", loads.cpu[s], sites[s].cpuCores())
+                            : "memory load " + loads.mem[s] + " > capacity " + sites[s].memoryBytes())
                             + " and no VM on it can move to a site with room");
                 }
-                assign(bestV, bestS, site, cpuLoad, memLoad, groupCount);
+                loads.move(bestV, site, bestS);
             }
         }
     }
@@ -573,14 +590,7 @@ final class PlacementEngine {
      * {@code current}) most, keeping capacities, the balance limit and anti-affinity. Two sweeps.
      */
     private void improve(int[] site, Limits limits, int[] current, double moveCost) {
-        double[] cpuLoad = new double[k];
-        long[] memLoad = new long[k];
-        int[][] groupCount = new int[groupNames.length][k];
-        int[] placed = site.clone();
-        Arrays.fill(site, -1);
-        for (int v = 0; v < n; v++) {
-            assign(v, placed[v], site, cpuLoad, memLoad, groupCount);
-        }
+        Loads loads = new Loads(site);
         double[] value = new double[k];
         for (int sweep = 0; sweep < 2; sweep++) {
             boolean moved = false;
@@ -602,13 +612,12 @@ final class PlacementEngine {
                 int own = site[v];
                 int best = own;
                 for (int s = 0; s < k; s++) {
-                    if (s != own && value[s] < value[best] - 1e-9 * (1 + value[own])
-                            && (group[v] < 0 || groupCount[group[v]][s] == 0) && limits.fits(v, s, cpuLoad, memLoad, true)) {
+                    if (s != own && value[s] < value[best] - 1e-9 * (1 + value[own]) && limits.fits(v, s, loads, true)) {
                         best = s;
                     }
                 }
                 if (best != own) {
-                    assign(v, best, site, cpuLoad, memLoad, groupCount);
+                    loads.move(v, site, best);
                     moved = true;
                 }
             }
@@ -653,12 +662,9 @@ final class PlacementEngine {
 
     /** The first hard constraint {@code site} breaks (capacity, pin, anti-affinity), or {@code null}. */
     String violation(int[] site) {
-        double[] cpuLoad = new double[k];
-        long[] memLoad = new long[k];
+        Loads loads = new Loads(site);
         Map<Long, Integer> members = new HashMap<>();
         for (int v = 0; v < n; v++) {
-            cpuLoad[site[v]] += vms[v].cpuCores();
-            memLoad[site[v]] += vms[v].memoryBytes();
             if (pin[v] >= 0 && site[v] != pin[v]) {
                 return "VM " + vms[v].id() + " is pinned to " + sites[pin[v]].id() + " but on " + sites[site[v]].id();
             }
@@ -671,11 +677,11 @@ final class PlacementEngine {
             }
         }
         for (int s = 0; s < k; s++) {
-            if (cpuLoad[s] > sites[s].cpuCores() + 1e-9) {
-                return String.format("site %s: cpu load %.2f > capacity %.2f", sites[s].id(), cpuLoad[s], sites[s].cpuCores());
+            if (loads.cpu[s] > sites[s].cpuCores() + 1e-9) {
+                return String.format("site %s: cpu load %.2f > capacity %.2f", sites[s].id(), loads.cpu[s], sites[s].cpuCores());
             }
-            if (memLoad[s] > sites[s].memoryBytes()) {
-                return "site " + sites[s].id() + ": memory load " + memLoad[s] + " > capacity " + sites[s].memoryBytes();
+            if (loads.mem[s] > sites[s].memoryBytes()) {
+                return "site " + sites[s].id() + ": memory load " + loads.mem[s] + " > capacity " + sites[s].memoryBytes();
             }
         }
         return null;
