@@ -31,7 +31,8 @@ import java.util.SplittableRandom;
  * memory; sites with random capacity weights 1–4 holding together 1.25 × the demand. Hash placement = VM id hash mod
  * sites, ignoring capacities (its overfill is reported). Shift: a fraction {@code --shift} of the clusters have half
  * their members rewired to talk to another cluster. Rebalance: from the hierarchical plan of the old traffic, with the
- * new traffic, {@code max-moves} 10000, {@code planning-horizon} from {@code --horizon-hours} (default 1, the library's
+ * new traffic, {@code max-moves} 10000, {@code rebalance-threshold} 0 (so that it always plans and the plan is
+ * measured; the adoption rule still decides), {@code planning-horizon} from {@code --horizon-hours} (default 1, the library's
  * default) and otherwise default settings. Reported per seed and as medians: cross-site
  * share of each strategy, the reductions vs greedy and hash, the saving a rebalance recovers vs a from-scratch plan
  * (both against the old placement under the new traffic) and the bytes it moves vs the from-scratch plan.
@@ -155,8 +156,9 @@ final class BenchPlaceCommand implements DwcpCli.Command {
 
         PlacementModel shiftedModel = model(vmList, siteList, after, p0.placement());
         PlacementPlan scratch = hierarchical.place(shiftedModel);
+        // Threshold 0: the rebalance always plans, so its plan is measured (the adoption rule still applies).
         Placer rebalancer = placer(DwcpConfig.builder().set(PartitionKeys.MAX_MOVES, 10000)
-                .set(PartitionKeys.PLANNING_HORIZON, horizon).build());
+                .set(PartitionKeys.REBALANCE_THRESHOLD, 0.0).set(PartitionKeys.PLANNING_HORIZON, horizon).build());
         long t1 = System.nanoTime();
         PlacementPlan rebalanced = rebalancer.rebalance(shiftedModel);
         double rebalanceSeconds = (System.nanoTime() - t1) / 1e9;
