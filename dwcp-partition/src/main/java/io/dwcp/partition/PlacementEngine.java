@@ -31,8 +31,8 @@ import java.util.Map;
  *    heavier than the smallest site's maximum or holds conflicting pins or two members of one anti-affinity group;
  *    greedy = VMs by descending traffic, each to the site with room it exchanges most traffic with.
  * 4. Repair, because the partitioner balances one combined weight: anti-affinity violations are resolved, then every
- *    site over a CPU or memory capacity sheds the VMs whose move loses least traffic; nothing movable left →
- *    INFEASIBLE. Finally a 1-opt pass moves single VMs to the site with the lowest cost-weighted traffic (the inter-site
+ *    site over a CPU or memory capacity sheds the VMs whose move loses least traffic (nothing movable left →
+ *    INFEASIBLE), then, as far as possible, every site over the CPU balance limit. Finally a 1-opt pass moves single VMs to the site with the lowest cost-weighted traffic (the inter-site
  *    cost matrix enters here) while capacities, pins, anti-affinity and the balance limit hold.
  */
 final class PlacementEngine {
@@ -557,32 +557,46 @@ final class PlacementEngine {
         }
         for (int s = 0; s < k; s++) {
             while (loads.overfull(s)) {
-                int bestV = -1;
-                int bestS = -1;
-                double bestLoss = Double.POSITIVE_INFINITY;
-                for (int v = 0; v < n; v++) {
-                    if (site[v] != s || pin[v] >= 0) {
-                        continue;
-                    }
-                    connections(v, site, conn);
-                    for (int t = 0; t < k; t++) {
-                        if (t != s && limits.fits(v, t, loads, false) && conn[s] - conn[t] < bestLoss) {
-                            bestLoss = conn[s] - conn[t];
-                            bestV = v;
-                            bestS = t;
-                        }
-                    }
-                }
-                if (bestV < 0) {
+                if (!shedOne(site, loads, limits, s, false, conn)) {
                     boolean cpu = loads.cpu[s] > sites[s].cpuCores() + 1e-9;
                     throw infeasible("site " + sites[s].id() + ": " + (cpu
                             ? String.format("cpu load %.2f > capacity %.2f", loads.cpu[s], sites[s].cpuCores())
                             : "memory load " + loads.mem[s] + " > capacity " + sites[s].memoryBytes())
                             + " and no VM on it can move to a site with room");
                 }
-                loads.move(bestV, site, bestS);
             }
         }
+        // Best effort: CPU above the balance limit (max-imbalance) is shed where another site has balanced room.
+        for (int s = 0; s < k; s++) {
+            while (loads.cpu[s] > limits.cpuBalanced[s] + 1e-9 && shedOne(site, loads, limits, s, true, conn)) {
+                // each call moves one VM
+            }
+        }
+    }
+
+    /** Moves the VM of site {@code s} whose move loses least traffic to a site with room; false when none can move. */
+    private boolean shedOne(int[] site, Loads loads, Limits limits, int s, boolean balanced, double[] conn) {
+        int bestV = -1;
+        int bestS = -1;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        for (int v = 0; v < n; v++) {
+            if (site[v] != s || pin[v] >= 0) {
+                continue;
+            }
+            connections(v, site, conn);
+            for (int t = 0; t < k; t++) {
+                if (t != s && limits.fits(v, t, loads, balanced) && conn[s] - conn[t] < bestLoss) {
+                    bestLoss = conn[s] - conn[t];
+                    bestV = v;
+                    bestS = t;
+                }
+            }
+        }
+        if (bestV < 0) {
+            return false;
+        }
+        loads.move(bestV, site, bestS);
+        return true;
     }
 
     /**
