@@ -152,6 +152,13 @@ class DwcpConfigTest {
             "dwcp.compression.dictionary.retrain-interval | 30s | 1m–7d",
             "dwcp.compression.dictionary.max-input | 2MiB | 1KiB–1MiB",
             "dwcp.compression.max-decoded-frame | 32KiB | 64KiB–1GiB",
+            "dwcp.partition.strategy | random | hierarchical, graph-cut or greedy",
+            "dwcp.partition.max-imbalance | 1.5 | 0–1",
+            "dwcp.partition.rebalance-threshold | -0.1 | 0–1",
+            "dwcp.partition.planning-horizon | 30s | 1m–7d",
+            "dwcp.partition.move-cost-factor | -1 | ≥ 0",
+            "dwcp.partition.max-moves | 0 | 1–10000",
+            "dwcp.partition.refinement-passes | 101 | 1–100",
     })
     void outOfRangeValueIsRefusedWithKeyValueSourceAndRange(String key, String value, String range) {
         DwcpException e = invalid(DwcpConfig.builder().set(key, value));
