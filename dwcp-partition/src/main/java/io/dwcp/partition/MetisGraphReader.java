@@ -17,7 +17,8 @@ import java.util.Arrays;
  * <p>Malformed input fails with an {@link IllegalArgumentException} whose message starts with {@code file:line:} and
  * names the problem: a bad header, a count that does not match, a neighbour out of range, a self-loop, an edge listed
  * twice or only from one end (or with two different weights), a negative or zero weight, or a token that is not a
- * number. Only one vertex weight per vertex is supported ({@code ncon} 1). Memory is proportional to the graph.
+ * number, or weight totals above 2^31 − 1. Only one vertex weight per vertex is supported ({@code ncon} 1). Memory is
+ * proportional to the graph.
  *
  * <pre>{@code
  * Graph g = MetisGraphReader.read(Path.of("4elt.graph"));
@@ -175,6 +176,19 @@ public final class MetisGraphReader {
                     + " adjacency entries (expected 2 × " + m + " = " + 2 * m + ")");
         }
         checkSymmetric(n, xadj, adj, ew, lineOf);
+        // Coarsening adds weights up in ints (as METIS does with 32-bit idx_t): the totals must fit.
+        long totalVertexWeight = 0;
+        for (int w : vwgt) {
+            totalVertexWeight += w;
+        }
+        long totalEdgeWeight = 0;
+        for (int i = 0; i < fill; i++) {
+            totalEdgeWeight += ew[i];
+        }
+        if (totalVertexWeight > Integer.MAX_VALUE || totalEdgeWeight / 2 > Integer.MAX_VALUE) {
+            throw error(headerLine, "total vertex weight " + totalVertexWeight + " or total edge weight " + totalEdgeWeight / 2
+                    + " exceeds " + Integer.MAX_VALUE + "; scale the weights down");
+        }
         return new Graph(xadj, adj, ew, vwgt);
     }
 

@@ -96,6 +96,11 @@ class MetisGraphReaderTest {
     }
 
     @Test
+    void rejectsWeightTotalsThatOverflowAnInt() {
+        assertTrue(rejection("2 1 010\n2000000000 2\n2000000000 1\n").contains("exceeds 2147483647"));
+    }
+
+    @Test
     void errorNamesTheFileWhenReadFromDisk() throws IOException {
         Path dir = Files.createTempDirectory("metis");
         Path f = dir.resolve("bad.graph");
