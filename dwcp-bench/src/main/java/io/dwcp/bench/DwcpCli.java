@@ -32,6 +32,7 @@ public final class DwcpCli {
         m.put("chart", new ChartCommand());
         m.put("partition", new PartitionCommand());
         m.put("bench-place", new BenchPlaceCommand());
+        m.put("place", new PlaceCommand());
         return m;
     }
 
