@@ -100,6 +100,17 @@ final class PlaceCommand implements DwcpCli.Command {
 
     /** The model from parsed JSON; {@code IllegalArgumentException} naming the file and item when it is malformed. */
     static PlacementModel model(Object json, String name) {
+        try {
+            return build(json, name);
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(name)) {
+                throw e;
+            }
+            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static PlacementModel build(Object json, String name) {
         Map<String, Object> root = object(json, name);
         PlacementModel.Builder b = PlacementModel.builder();
         for (Object o : list(root, "sites", name, true)) {
@@ -148,11 +159,7 @@ final class PlaceCommand implements DwcpCli.Command {
                 b.currentlyOn(e.getKey(), site);
             }
         }
-        try {
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
-        }
+        return b.build();
     }
 
     private static String failString(String where) {

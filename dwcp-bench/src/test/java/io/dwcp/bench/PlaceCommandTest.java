@@ -70,6 +70,6 @@ class PlaceCommandTest {
     void modelErrorsNameTheItem() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PlaceCommand.model(
                 JsonReader.parse("{\"sites\": [], \"vms\": [{\"id\": \"a\", \"cpuCores\": -1, \"memoryBytes\": 1, \"stateBytes\": 1}]}", "m"), "m"));
-        assertTrue(e.getMessage().contains("VM 'a': cpuCores must be finite and >= 0"), e.getMessage());
+        assertEquals("m: VM 'a': cpuCores must be finite and >= 0, got -1.0", e.getMessage());
     }
 }
