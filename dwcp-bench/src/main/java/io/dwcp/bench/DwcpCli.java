@@ -33,6 +33,9 @@ public final class DwcpCli {
         m.put("predict", new PredictCommand());
         m.put("check-history", new CheckHistoryCommand());
         m.put("sync-bench", new SyncBenchCommand());
+        m.put("partition", new PartitionCommand());
+        m.put("bench-place", new BenchPlaceCommand());
+        m.put("place", new PlaceCommand());
         return m;
     }
 

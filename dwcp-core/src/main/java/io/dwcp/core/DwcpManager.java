@@ -17,6 +17,8 @@ import io.dwcp.core.spi.Consensus;
 import io.dwcp.core.spi.ConsensusProvider;
 import io.dwcp.core.spi.Health;
 import io.dwcp.core.spi.PredictorProvider;
+import io.dwcp.core.spi.PlacementProvider;
+import io.dwcp.core.spi.Placer;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateCodecProvider;
 import io.dwcp.core.spi.SyncProvider;
@@ -54,7 +56,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The one entry point of DWCP (CORE-3): wires the providers found on the class path (or given to the builder),
- * starts them in dependency order (transport, compression, then prediction, sync and consensus), stops them in reverse, reports health and restarts a
+ * starts them in dependency order (transport, compression, then prediction, placement, sync and consensus), stops them in reverse, reports health and restarts a
  * component that fails while running.
  *
  * <pre>{@code
@@ -91,7 +93,7 @@ public final class DwcpManager implements AutoCloseable {
     /** Peers the path monitor tracks at once. */
     static final int PATH_MAX_PEERS = 1024;
 
-    /** In start order: transport, compression, prediction, sync, consensus (CORE-3). */
+    /** In start order: transport, compression, prediction, placement, sync, consensus (CORE-3). */
     private final List<ManagedComponent> components;
     private final Transport transport;
     private final StateCodec codec;
@@ -99,6 +101,7 @@ public final class DwcpManager implements AutoCloseable {
     private final BandwidthPredictor predictor;
     private final Consensus consensus;
     private final SyncService sync;
+    private final Placer placer;
     private final List<Meter> meters = new ArrayList<>();
     /** State keys with a round in flight on any sender of this manager (one writer per key). */
     private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
@@ -146,6 +149,13 @@ public final class DwcpManager implements AutoCloseable {
         if (predictor != null) {
             list.add(predictorContext.bind(new ManagedComponent(predictor)));
         }
+        PlacementProvider lp = b.placementProvider != null ? b.placementProvider : discover(PlacementProvider.class, loader,
+                PlacementProvider::name, PlacementProvider::priority);
+        Context placerContext = new Context();
+        this.placer = lp == null ? null : lp.create(placerContext);
+        if (placer != null) {
+            list.add(placerContext.bind(new ManagedComponent(placer)));
+        }
         SyncProvider sp = !config.get(SyncKeys.ENABLED) || transport == null ? null
                 : b.syncProvider != null ? b.syncProvider : discover(SyncProvider.class, loader, SyncProvider::name, SyncProvider::priority);
         Context syncContext = new Context();
@@ -161,9 +171,9 @@ public final class DwcpManager implements AutoCloseable {
             list.add(consensusContext.bind(new ManagedComponent(consensus)));
         }
         this.components = Collections.unmodifiableList(list);
-        LOG.debug("DWCP manager {} wired: transport={}, codec={}, predictor={}, sync={}, consensus={}", nodeId,
+        LOG.debug("DWCP manager {} wired: transport={}, codec={}, predictor={}, placement={}, sync={}, consensus={}", nodeId,
                 tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name(), pp == null ? "none" : pp.name(),
-                sp == null ? "none" : sp.name(), ap == null ? "none" : ap.name());
+                lp == null ? "none" : lp.name(), sp == null ? "none" : sp.name(), ap == null ? "none" : ap.name());
     }
 
     public static Builder builder() {
@@ -440,6 +450,19 @@ public final class DwcpManager implements AutoCloseable {
         return consensus;
     }
 
+    /**
+     * The placer (VM placement across sites and move plans).
+     *
+     * @throws DwcpException {@code ILLEGAL_STATE} when no placement provider was found or given
+     */
+    public Placer placer() {
+        if (placer == null) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE,
+                    "no placement provider: add io.dwcp:dwcp-partition to the class path or call Builder.placementProvider");
+        }
+        return placer;
+    }
+
     public DwcpConfig config() {
         return config;
     }
@@ -615,6 +638,7 @@ public final class DwcpManager implements AutoCloseable {
         private PredictorProvider predictorProvider;
         private ConsensusProvider consensusProvider;
         private SyncProvider syncProvider;
+        private PlacementProvider placementProvider;
         private ClassLoader classLoader;
 
         private Builder() {
@@ -673,6 +697,12 @@ public final class DwcpManager implements AutoCloseable {
         /** Uses this sync provider instead of the one {@link ServiceLoader} finds. */
         public Builder syncProvider(SyncProvider provider) {
             this.syncProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Uses this placer instead of the one {@link ServiceLoader} finds. */
+        public Builder placementProvider(PlacementProvider provider) {
+            this.placementProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 

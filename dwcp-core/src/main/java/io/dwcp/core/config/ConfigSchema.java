@@ -20,7 +20,7 @@ public final class ConfigSchema {
 
     static {
         Map<String, ConfigKey<?>> m = new LinkedHashMap<>();
-        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS, PredictionKeys.KEYS, SyncKeys.KEYS, ConsensusKeys.KEYS)) {
+        for (List<ConfigKey<?>> section : List.of(CoreKeys.KEYS, TransportKeys.KEYS, CompressionKeys.KEYS, PredictionKeys.KEYS, PartitionKeys.KEYS, SyncKeys.KEYS, ConsensusKeys.KEYS)) {
             for (ConfigKey<?> k : section) {
                 if (m.put(k.name(), k) != null) {
                     throw new ExceptionInInitializerError("duplicate configuration key " + k.name());

@@ -190,6 +190,13 @@ class DwcpConfigTest {
             "dwcp.sync.max-message | 1KiB | 4KiB–256MiB",
             "dwcp.sync.request-timeout | 10m | 100ms–5m",
             "dwcp.sync.push-mode | states | delta or full-state",
+            "dwcp.partition.strategy | random | hierarchical, graph-cut or greedy",
+            "dwcp.partition.max-imbalance | 1.5 | 0–1",
+            "dwcp.partition.rebalance-threshold | -0.1 | 0–1",
+            "dwcp.partition.planning-horizon | 30s | 1m–7d",
+            "dwcp.partition.move-cost-factor | -1 | ≥ 0",
+            "dwcp.partition.max-moves | 0 | 1–10000",
+            "dwcp.partition.refinement-passes | 101 | 1–100",
     })
     void outOfRangeValueIsRefusedWithKeyValueSourceAndRange(String key, String value, String range) {
         DwcpException e = invalid(DwcpConfig.builder().set(key, value));

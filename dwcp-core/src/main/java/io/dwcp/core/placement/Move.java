@@ -1,0 +1,19 @@
+package io.dwcp.core.placement;
+
+import java.util.Objects;
+
+/**
+ * One migration of a move plan.
+ *
+ * @param vm the VM id
+ * @param fromSite where it lives now
+ * @param toSite where it goes
+ * @param stateBytes the bytes the migration moves
+ */
+public record Move(String vm, String fromSite, String toSite, long stateBytes) {
+    public Move {
+        Objects.requireNonNull(vm, "vm");
+        Objects.requireNonNull(fromSite, "fromSite");
+        Objects.requireNonNull(toSite, "toSite");
+    }
+}

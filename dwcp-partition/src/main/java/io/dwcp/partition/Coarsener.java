@@ -1,0 +1,201 @@
+package io.dwcp.partition;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/*
+ * Heavy-edge matching coarsening. Vertices are visited by ascending degree, in a random order (seeded)
+ * among equal degrees; each unmatched vertex is matched
+ * with the unmatched neighbour joined by the heaviest edge, provided the pair's weight stays below a cap (so that the
+ * coarse graph can still be balanced) and the two are not fixed to different blocks. On graphs where this leaves many
+ * vertices unmatched (power-law graphs: many leaves around a hub), unmatched vertices that share a neighbour are
+ * matched with each other ("two-hop" matching, as METIS does), and isolated vertices are paired. Matched pairs become
+ * one coarse vertex whose weight is the sum and whose edges are the merged edges of both. Given the blocks of an
+ * earlier partition, only vertices of the same block are matched, so that partition carries over to the coarse graph
+ * unchanged (iterated V-cycles).
+ */
+final class Coarsener {
+    private Coarsener() {
+    }
+
+    /** One coarsening step: the coarse graph, the map from fine to coarse vertices and the coarse fixed blocks. */
+    record Level(Graph graph, int[] fineToCoarse, int[] fixed, int[] blocks) {
+    }
+
+    /**
+     * Matches and contracts {@code g} once.
+     *
+     * @param fixed block of each fixed vertex, -1 for free ones
+     * @param maxVertexWeight no coarse vertex heavier than this (unless a single vertex already is)
+     */
+    static Level coarsen(Graph g, int[] fixed, int[] blocks, long maxVertexWeight, SplittableRandom rnd) {
+        int n = g.n;
+        int[] match = new int[n];
+        Arrays.fill(match, -1);
+        int[] order = permutation(n, rnd);
+        // Low-degree vertices first (random among equals), as METIS does: they have the fewest choices left later.
+        order = degreeOrder(g, order);
+        int unmatched = 0;
+        for (int u : order) {
+            if (match[u] >= 0) {
+                continue;
+            }
+            int best = -1;
+            double bestRating = 0;
+            for (int e = g.xadj[u]; e < g.xadj[u + 1]; e++) {
+                int v = g.adj[e];
+                if (match[v] < 0 && compatible(g, fixed, blocks, u, v, maxVertexWeight)) {
+                    // Heaviest edge; among equal edges the lighter partner (keeps coarse vertex weights even).
+                    double rating = g.ewgt[e] - 1e-9 * g.vwgt[v];
+                    if (rating > bestRating) {
+                        best = v;
+                        bestRating = rating;
+                    }
+                }
+            }
+            if (best >= 0) {
+                match[u] = best;
+                match[best] = u;
+            } else {
+                unmatched++;
+            }
+        }
+        if (unmatched > n / 10) {
+            twoHop(g, fixed, blocks, match, order, maxVertexWeight);
+        }
+        int[] cmap = new int[n];
+        int nc = 0;
+        for (int u = 0; u < n; u++) {
+            if (match[u] < 0) {
+                match[u] = u;
+            }
+            if (u <= match[u]) {
+                cmap[u] = nc;
+                cmap[match[u]] = nc++;
+            }
+        }
+        return contract(g, fixed, blocks, match, cmap, nc);
+    }
+
+    private static boolean compatible(Graph g, int[] fixed, int[] blocks, int u, int v, long maxVertexWeight) {
+        return (long) g.vwgt[u] + g.vwgt[v] <= maxVertexWeight && (blocks == null || blocks[u] == blocks[v])
+                && (fixed == null || fixed[u] < 0 || fixed[v] < 0 || fixed[u] == fixed[v]);
+    }
+
+    /** Matches unmatched vertices through a common neighbour, then pairs isolated ones. */
+    private static void twoHop(Graph g, int[] fixed, int[] blocks, int[] match, int[] order, long maxVertexWeight) {
+        int isolated = -1;
+        for (int u : order) {
+            if (match[u] >= 0) {
+                continue;
+            }
+            if (g.xadj[u] == g.xadj[u + 1]) {
+                if (isolated >= 0 && compatible(g, fixed, blocks, u, isolated, maxVertexWeight)) {
+                    match[u] = isolated;
+                    match[isolated] = u;
+                    isolated = -1;
+                } else {
+                    isolated = u;
+                }
+                continue;
+            }
+            search:
+            for (int e = g.xadj[u]; e < g.xadj[u + 1]; e++) {
+                int hub = g.adj[e];
+                int end = Math.min(g.xadj[hub + 1], g.xadj[hub] + 128);
+                for (int f = g.xadj[hub]; f < end; f++) {
+                    int w = g.adj[f];
+                    if (w != u && match[w] < 0 && compatible(g, fixed, blocks, u, w, maxVertexWeight)) {
+                        match[u] = w;
+                        match[w] = u;
+                        break search;
+                    }
+                }
+            }
+        }
+    }
+
+    private static Level contract(Graph g, int[] fixed, int[] blocks, int[] match, int[] cmap, int nc) {
+        int n = g.n;
+        int[] cx = new int[nc + 1];
+        int[] cadj = new int[g.adj.length];
+        int[] cw = new int[g.adj.length];
+        int[] cv = new int[nc];
+        int[] cfixed = fixed == null ? null : new int[nc];
+        int[] cblocks = blocks == null ? null : new int[nc];
+        int[] slot = new int[nc];
+        Arrays.fill(slot, -1);
+        int out = 0;
+        int c = 0;
+        for (int u = 0; u < n; u++) {
+            if (u > match[u]) {
+                continue;
+            }
+            int start = out;
+            int v = match[u];
+            cv[c] = g.vwgt[u] + (v != u ? g.vwgt[v] : 0);
+            if (cfixed != null) {
+                cfixed[c] = fixed[u] >= 0 ? fixed[u] : fixed[v];
+            }
+            if (cblocks != null) {
+                cblocks[c] = blocks[u];
+            }
+            for (int x = u; ; x = v) {
+                for (int e = g.xadj[x]; e < g.xadj[x + 1]; e++) {
+                    int t = cmap[g.adj[e]];
+                    if (t == c) {
+                        continue;
+                    }
+                    if (slot[t] >= start) {
+                        cw[slot[t]] += g.ewgt[e];
+                    } else {
+                        slot[t] = out;
+                        cadj[out] = t;
+                        cw[out++] = g.ewgt[e];
+                    }
+                }
+                if (x == v) {
+                    break;
+                }
+            }
+            cx[++c] = out;
+        }
+        Graph coarse = new Graph(cx, Arrays.copyOf(cadj, out), Arrays.copyOf(cw, out), cv);
+        return new Level(coarse, cmap, cfixed, cblocks);
+    }
+
+    /** The vertices by ascending degree, ties in the order of {@code order} (counting sort). */
+    static int[] degreeOrder(Graph g, int[] order) {
+        int n = g.n;
+        int maxDeg = 0;
+        for (int v = 0; v < n; v++) {
+            maxDeg = Math.max(maxDeg, g.xadj[v + 1] - g.xadj[v]);
+        }
+        int[] count = new int[maxDeg + 2];
+        for (int v = 0; v < n; v++) {
+            count[g.xadj[v + 1] - g.xadj[v] + 1]++;
+        }
+        for (int d = 0; d <= maxDeg; d++) {
+            count[d + 1] += count[d];
+        }
+        int[] out = new int[n];
+        for (int v : order) {
+            out[count[g.xadj[v + 1] - g.xadj[v]]++] = v;
+        }
+        return out;
+    }
+
+    static int[] permutation(int n, SplittableRandom rnd) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+}

@@ -1,0 +1,109 @@
+package io.dwcp.partition;
+
+import java.util.Arrays;
+
+/**
+ * A bucket priority queue of vertices keyed by an integer gain (the FM gain-bucket structure): one doubly linked list
+ * per gain value, a pointer to the highest non-empty bucket, O(1) insert, remove and update, and pop-max in O(1)
+ * amortised over a pass. Gains beyond ±{@code range} share the end buckets (their order among themselves is then
+ * arbitrary; exact gains are still recomputed by the caller when a vertex is popped). Within a bucket the most
+ * recently inserted vertex comes first. Not thread-safe; one instance per refinement.
+ */
+final class GainBuckets {
+    private final int range;
+    private final int[] head;
+    private final int[] next;
+    private final int[] prev;
+    /** Bucket index of each vertex, or -1 when absent. */
+    private final int[] bucket;
+    private int max = -1;
+    private int size;
+
+    GainBuckets(int vertices, int range) {
+        this.range = Math.max(1, range);
+        this.head = new int[2 * this.range + 1];
+        Arrays.fill(head, -1);
+        this.next = new int[vertices];
+        this.prev = new int[vertices];
+        this.bucket = new int[vertices];
+        Arrays.fill(bucket, -1);
+    }
+
+    private int index(long gain) {
+        return (int) (Math.max(-range, Math.min(range, gain)) + range);
+    }
+
+    boolean contains(int v) {
+        return bucket[v] >= 0;
+    }
+
+    int size() {
+        return size;
+    }
+
+    void insert(int v, long gain) {
+        int b = index(gain);
+        bucket[v] = b;
+        prev[v] = -1;
+        next[v] = head[b];
+        if (head[b] >= 0) {
+            prev[head[b]] = v;
+        }
+        head[b] = v;
+        if (b > max) {
+            max = b;
+        }
+        size++;
+    }
+
+    void remove(int v) {
+        int b = bucket[v];
+        if (b < 0) {
+            return;
+        }
+        if (prev[v] >= 0) {
+            next[prev[v]] = next[v];
+        } else {
+            head[b] = next[v];
+        }
+        if (next[v] >= 0) {
+            prev[next[v]] = prev[v];
+        }
+        bucket[v] = -1;
+        size--;
+    }
+
+    /** Inserts {@code v} or moves it to the bucket of {@code gain}. */
+    void update(int v, long gain) {
+        if (bucket[v] == index(gain)) {
+            return;
+        }
+        remove(v);
+        insert(v, gain);
+    }
+
+    /** Removes and returns a vertex of the highest gain, or -1 when empty. */
+    int popMax() {
+        while (max >= 0 && head[max] < 0) {
+            max--;
+        }
+        if (max < 0) {
+            return -1;
+        }
+        int v = head[max];
+        remove(v);
+        return v;
+    }
+
+    /** Removes every vertex. */
+    void clear() {
+        for (int b = 0; b <= max; b++) {
+            for (int v = head[b]; v >= 0; v = next[v]) {
+                bucket[v] = -1;
+            }
+            head[b] = -1;
+        }
+        max = -1;
+        size = 0;
+    }
+}

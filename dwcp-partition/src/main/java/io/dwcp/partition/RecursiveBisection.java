@@ -1,0 +1,112 @@
+package io.dwcp.partition;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/*
+ * Initial k-way partition of the coarsest graph by recursive bisection: the blocks lo … lo+count−1 are split into
+ * ⌊count/2⌋ and the rest, the graph is bisected in proportion to the two halves' target weights — the best (balanced
+ * first, then smallest cut) of `trials` greedy graph-growing bisections, each FM-refined — and each side is extracted
+ * as an induced subgraph and split again. Works for any k, not only powers of two. Fixed vertices go to the side
+ * holding their block.
+ */
+final class RecursiveBisection {
+    private RecursiveBisection() {
+    }
+
+    static int[] partition(Graph g, int k, long[] target, int[] fixed, double imbalance, int trials, int passes,
+                           SplittableRandom rnd) {
+        int[] parts = new int[g.n];
+        int[] ids = new int[g.n];
+        for (int v = 0; v < g.n; v++) {
+            ids[v] = v;
+        }
+        split(g, ids, fixed, 0, k, target, imbalance, trials, passes, rnd, parts);
+        return parts;
+    }
+
+    private static void split(Graph g, int[] ids, int[] fixed, int lo, int count, long[] target, double imbalance,
+                              int trials, int passes, SplittableRandom rnd, int[] out) {
+        if (count == 1 || g.n == 0) {
+            for (int id : ids) {
+                out[id] = lo;
+            }
+            return;
+        }
+        int leftCount = count / 2;
+        long leftTarget = 0;
+        long allTarget = 0;
+        for (int p = lo; p < lo + count; p++) {
+            allTarget += target[p];
+            if (p < lo + leftCount) {
+                leftTarget += target[p];
+            }
+        }
+        long total = g.totalVertexWeight;
+        long t0 = allTarget == 0 ? total / 2 : Math.round((double) total * leftTarget / allTarget);
+        long[] t = {t0, total - t0};
+        // A bisection tolerance that compounds to about the overall one over the levels of the recursion.
+        double levels = Math.ceil(Math.log(count) / Math.log(2));
+        double eps = Math.pow(1 + imbalance, 1 / Math.max(1, levels)) - 1;
+        long[] maxW = {(long) Math.floor(t[0] * (1 + eps)) + 1, (long) Math.floor(t[1] * (1 + eps)) + 1};
+        int[] side = null;
+        if (fixed != null) {
+            side = new int[g.n];
+            for (int v = 0; v < g.n; v++) {
+                side[v] = fixed[v] < 0 ? -1 : fixed[v] < lo + leftCount ? 0 : 1;
+            }
+        }
+        int[] best = null;
+        long bestCut = Long.MAX_VALUE;
+        long bestOver = Long.MAX_VALUE;
+        for (int trial = 0; trial < trials; trial++) {
+            int[] parts = GraphGrowing.grow(g, 2, t, maxW, side, rnd);
+            Refiner r = new Refiner(g, 2, maxW, side, parts, rnd);
+            r.refine(passes);
+            long over = Math.max(0, r.pw[0] - maxW[0]) + Math.max(0, r.pw[1] - maxW[1]);
+            long cut = g.cut(parts);
+            if (over < bestOver || (over == bestOver && cut < bestCut)) {
+                best = parts;
+                bestCut = cut;
+                bestOver = over;
+            }
+        }
+        for (int s = 0; s < 2; s++) {
+            int[] local = new int[g.n];
+            int size = 0;
+            for (int v = 0; v < g.n; v++) {
+                local[v] = best[v] == s ? size++ : -1;
+            }
+            int[] subIds = new int[size];
+            int[] subFixed = fixed == null ? null : new int[size];
+            int[] vw = new int[size];
+            int[] xadj = new int[size + 1];
+            int[] adj = new int[g.adj.length];
+            int[] ew = new int[g.adj.length];
+            int e2 = 0;
+            for (int v = 0; v < g.n; v++) {
+                int lv = local[v];
+                if (lv < 0) {
+                    continue;
+                }
+                subIds[lv] = ids[v];
+                vw[lv] = g.vwgt[v];
+                if (subFixed != null) {
+                    subFixed[lv] = fixed[v];
+                }
+                for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
+                    int lu = local[g.adj[e]];
+                    if (lu >= 0) {
+                        adj[e2] = lu;
+                        ew[e2++] = g.ewgt[e];
+                    }
+                }
+                xadj[lv + 1] = e2;
+            }
+            Graph sub = new Graph(xadj, Arrays.copyOf(adj, e2), Arrays.copyOf(ew, e2), vw);
+            int subLo = s == 0 ? lo : lo + leftCount;
+            int subCount = s == 0 ? leftCount : count - leftCount;
+            split(sub, subIds, subFixed, subLo, subCount, target, imbalance, trials, passes, rnd, out);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+package io.dwcp.partition;
+
+import java.util.SplittableRandom;
+
+/*
+ * k-way boundary Fiduccia–Mattheyses refinement with gain buckets, and the balancing pass.
+ *
+ * FM pass: every free boundary vertex enters the gain buckets with its best move (the adjacent block, with room for
+ * it, that it is most strongly connected to; gain = edge weight to that block − edge weight inside its own block). The
+ * highest-gain vertex is popped, its move recomputed against the current block weights and made, the vertex locked
+ * for the rest of the pass, and its free neighbours' gains updated. Negative-gain moves are allowed (hill climbing)
+ * until `limit` moves in a row have not improved the best cut of the pass; then the moves after the best prefix are
+ * undone. Every move keeps the target block within its maximum weight, so a balanced partition stays balanced.
+ *
+ * Balancing pass (run first whenever a block is over its maximum, at every level): vertices of overweight blocks are
+ * moved, in gain order, to blocks with room (adjacent ones first, else the relatively lightest), until no block is
+ * overweight or nothing can move.
+ *
+ * Fixed vertices (pins) never move. Not thread-safe; one instance per level.
+ */
+final class Refiner {
+    private static final long NONE = Long.MIN_VALUE;
+
+    private final Graph g;
+    private final int k;
+    private final long[] maxW;
+    private final int[] fixed;
+    private final SplittableRandom rnd;
+    final int[] part;
+    final long[] pw;
+    private final long[] conn;
+    private final int[] touched;
+    private final int[] target;
+    private final int[] lockStamp;
+    private int stamp;
+    private final GainBuckets buckets;
+    private final int[] logV;
+    private final int[] logFrom;
+
+    Refiner(Graph g, int k, long[] maxW, int[] fixed, int[] part, SplittableRandom rnd) {
+        this.g = g;
+        this.k = k;
+        this.maxW = maxW;
+        this.fixed = fixed;
+        this.rnd = rnd;
+        this.part = part;
+        this.pw = g.blockWeights(part, k);
+        this.conn = new long[k];
+        this.touched = new int[k];
+        this.target = new int[g.n];
+        this.lockStamp = new int[g.n];
+        long maxDeg = 1;
+        for (int v = 0; v < g.n; v++) {
+            long d = 0;
+            for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
+                d += g.ewgt[e];
+            }
+            maxDeg = Math.max(maxDeg, d);
+        }
+        this.buckets = new GainBuckets(g.n, (int) Math.min(maxDeg, 1 << 16));
+        this.logV = new int[g.n];
+        this.logFrom = new int[g.n];
+    }
+
+    private boolean isFixed(int v) {
+        return fixed != null && fixed[v] >= 0;
+    }
+
+    boolean overweight() {
+        for (int p = 0; p < k; p++) {
+            if (pw[p] > maxW[p]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Balancing, then up to {@code passes} FM passes, stopping at the first that does not improve the cut. */
+    void refine(int passes) {
+        for (int i = 0; i < passes; i++) {
+            if (overweight()) {
+                balance();
+            }
+            if (!fmPass()) {
+                break;
+            }
+        }
+        if (overweight()) {
+            balance();
+        }
+    }
+
+    /**
+     * The best move of {@code v}: sets {@code target[v]} and returns its gain, or {@link #NONE} when no block with room
+     * is adjacent (with {@code anyBlock}, the relatively lightest block with room is then taken, at gain −internal).
+     */
+    private long bestMove(int v, boolean anyBlock) {
+        int own = part[v];
+        int vw = g.vwgt[v];
+        long internal = 0;
+        int nt = 0;
+        for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
+            int p = part[g.adj[e]];
+            if (p == own) {
+                internal += g.ewgt[e];
+            } else {
+                if (conn[p] == 0) {
+                    touched[nt++] = p;
+                }
+                conn[p] += g.ewgt[e];
+            }
+        }
+        int best = -1;
+        long bestConn = -1;
+        for (int i = 0; i < nt; i++) {
+            int p = touched[i];
+            long c = conn[p];
+            conn[p] = 0;
+            if (pw[p] + vw <= maxW[p] && (c > bestConn || (c == bestConn && pw[p] * maxW[best] < pw[best] * maxW[p]))) {
+                best = p;
+                bestConn = c;
+            }
+        }
+        if (best < 0 && anyBlock) {
+            for (int p = 0; p < k; p++) {
+                if (p != own && pw[p] + vw <= maxW[p]
+                        && (best < 0 || (double) pw[p] / maxW[p] < (double) pw[best] / maxW[best])) {
+                    best = p;
+                }
+            }
+            bestConn = 0;
+        }
+        if (best < 0) {
+            return NONE;
+        }
+        target[v] = best;
+        return bestConn - internal;
+    }
+
+    private void move(int v, int to) {
+        pw[part[v]] -= g.vwgt[v];
+        pw[to] += g.vwgt[v];
+        part[v] = to;
+    }
+
+    /** One FM pass; true when it lowered the cut. */
+    boolean fmPass() {
+        int n = g.n;
+        stamp++;
+        buckets.clear();
+        int[] order = Coarsener.permutation(n, rnd);
+        for (int v : order) {
+            if (!isFixed(v)) {
+                long gain = bestMove(v, false);
+                if (gain != NONE) {
+                    buckets.insert(v, gain);
+                }
+            }
+        }
+        int limit = Math.max(30, Math.min(n / 100, 300));
+        long cum = 0;
+        long best = 0;
+        int bestLen = 0;
+        int len = 0;
+        int since = 0;
+        int v;
+        while ((v = buckets.popMax()) >= 0) {
+            long gain = bestMove(v, false);
+            if (gain == NONE) {
+                continue;
+            }
+            logV[len] = v;
+            logFrom[len++] = part[v];
+            move(v, target[v]);
+            lockStamp[v] = stamp;
+            cum += gain;
+            if (cum > best) {
+                best = cum;
+                bestLen = len;
+                since = 0;
+            } else if (++since > limit) {
+                break;
+            }
+            for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
+                int u = g.adj[e];
+                if (lockStamp[u] == stamp || isFixed(u)) {
+                    continue;
+                }
+                long gu = bestMove(u, false);
+                if (gu == NONE) {
+                    buckets.remove(u);
+                } else {
+                    buckets.update(u, gu);
+                }
+            }
+        }
+        for (int i = len - 1; i >= bestLen; i--) {
+            move(logV[i], logFrom[i]);
+        }
+        return best > 0;
+    }
+
+    /** Moves vertices out of overweight blocks, cheapest cut increase first. */
+    void balance() {
+        for (int round = 0; round < 4 && overweight(); round++) {
+            buckets.clear();
+            for (int v : Coarsener.permutation(g.n, rnd)) {
+                if (!isFixed(v) && pw[part[v]] > maxW[part[v]]) {
+                    long gain = bestMove(v, true);
+                    if (gain != NONE) {
+                        buckets.insert(v, gain);
+                    }
+                }
+            }
+            int v;
+            while ((v = buckets.popMax()) >= 0) {
+                if (pw[part[v]] <= maxW[part[v]]) {
+                    continue;
+                }
+                long gain = bestMove(v, true);
+                if (gain != NONE) {
+                    move(v, target[v]);
+                }
+            }
+        }
+    }
+}
