@@ -122,7 +122,7 @@ else
 fi
 port_dwcp=7600; port_tcp=7601
 
-receiver=""; made_link=0; sampler=""
+receiver=""; made_link=0; sampler=""; anon_sampler=""
 cleanup() {
   local rc=$?
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
@@ -220,6 +220,21 @@ wait_port() { # port
 raw="$OUT/raw.tsv"
 printf 'rep\tmethod\tround\tfile\twall_s\ttool_bytes\tlink_bytes\tinput_bytes\tcpu_s\twanem_cpu_s\tother_cpu_s\tcpu_window_s\tnote\n' > "$raw"
 
+# Peak anonymous memory (RssAnon: heap, direct and native memory, not page cache) of the dwcp sender and receiver,
+# sampled every 100 ms into FILE as "senderKiB receiverKiB" while the receiver runs.
+start_anon_sampler() { # file sender-pattern receiver-pid
+  local file=$1 pattern=$2 rpid=$3
+  ( ms=0; mr=0
+    while kill -0 "$rpid" 2>/dev/null; do
+      for p in $(pgrep -f "$pattern"); do
+        a=$(awk '/^RssAnon/{print $2}' "/proc/$p/status" 2>/dev/null); [ -n "$a" ] && [ "$a" -gt "$ms" ] && ms=$a
+      done
+      a=$(awk '/^RssAnon/{print $2}' "/proc/$rpid/status" 2>/dev/null); [ -n "$a" ] && [ "$a" -gt "$mr" ] && mr=$a
+      echo "$ms $mr" > "$file"; sleep 0.1
+    done ) &
+  anon_sampler=$!
+}
+
 run_dwcp() { # rep
   local rep=$1 key="mig-r$1" rxdir="$work/rx-dwcp" c0 c1 t0 t1 x0 x1 json
   rm -rf "$rxdir"; mkdir -p "$rxdir"
@@ -229,6 +244,7 @@ run_dwcp() { # rep
   receiver=$!
   wait_port "$port_dwcp"
   start_sampler "$OUT/samples-dwcp-$rep.csv"
+  start_anon_sampler "$work/anon-$rep" "dwcp.jar send --to $rx_host:$port_dwcp" "$receiver"
   t0=$(now); x0=$(<"$txfile")
   # Each stdout line is stamped on arrival with the time and the link counter: per-round link bytes.
   set +e
@@ -243,6 +259,9 @@ run_dwcp() { # rep
   local rcpu="?"   # the receiver JVM's own CPU seconds (ip netns exec execs it: same pid)
   [ -r "/proc/$receiver/stat" ] && rcpu=$(awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$receiver/stat")
   kill "$receiver" 2>/dev/null || true; wait "$receiver" 2>/dev/null || true; receiver=""
+  wait "$anon_sampler" 2>/dev/null || true
+  local anon; anon=$(cat "$work/anon-$rep" 2>/dev/null || echo "0 0")
+  log "dwcp rep $rep: peak anonymous memory sender $(( ${anon% *} / 1024 )) MiB, receiver $(( ${anon#* } / 1024 )) MiB"
   cpu_mark; c1=$(cpu_read); read_other "$c1-$c0"
   if [ "$st" != 0 ]; then
     log "dwcp send FAILED (exit $st) in rep $rep; stderr tail:"; tail -5 "$OUT/dwcp-send-$rep.err" >&2
@@ -252,9 +271,10 @@ run_dwcp() { # rep
   fi
   # Verify the final replica against the last snapshot ourselves too (the receiver verifies every round).
   local vf="ok"; cmp -s "$rxdir/$key" "${paths[-1]}" || vf="MISMATCH"
-  python3 - "$OUT/dwcp-send-$rep.stamped" "$rep" "$t0" "$t1" "$x0" "$x1" "$c0" "$c1" "$vf" "$wanem_s" "$other_s" "$rcpu" "$window_s" >> "$raw" <<'PY'
+  python3 - "$OUT/dwcp-send-$rep.stamped" "$rep" "$t0" "$t1" "$x0" "$x1" "$c0" "$c1" "$vf" "$wanem_s" "$other_s" "$rcpu" "$window_s" "$anon" >> "$raw" <<'PY'
 import json, sys
-stamped, rep, t0, t1, x0, x1, c0, c1, vf, wanem_s, other_s, rcpu, window_s = sys.argv[1:]
+stamped, rep, t0, t1, x0, x1, c0, c1, vf, wanem_s, other_s, rcpu, window_s, anon = sys.argv[1:]
+anon_s, anon_r = (int(v) for v in anon.split())
 t0, t1, x0, x1, c0, c1 = float(t0), float(t1), int(x0), int(x1), float(c0), float(c1)
 lines = [l.rstrip("\n").split("\t", 2) for l in open(stamped) if l.strip()]
 js = json.loads(lines[-1][2])
@@ -266,7 +286,8 @@ for i, r in enumerate(js["rounds"]):
     note = ("full" if r["keyframe"] else "delta") + (" fallback" if r.get("fallback") else "") + f" streams={r['streams']}"
     print(f"{rep}\tdwcp\t{i}\t{r['file'].split('/')[-1]}\t{r['seconds']:.3f}\t{r['wireBytes']}\t{link}\t{r['inputBytes']}\t\t\t\t\t{note}")
 print(f"{rep}\tdwcp\ttotal\t-\t{t1-t0:.3f}\t{js['wireBytes']}\t{x1-x0}\t{js['inputBytes']}\t{c1-c0:.2f}\t{wanem_s}\t{other_s}\t{window_s}\t"
-      f"wallSeconds={js['wallSeconds']:.3f} (process wall incl. JVM start {t1-t0:.3f}); final replica cmp {vf}; receiver JVM CPU {rcpu} s")
+      f"wallSeconds={js['wallSeconds']:.3f} (process wall incl. JVM start {t1-t0:.3f}); final replica cmp {vf}; receiver JVM CPU {rcpu} s; "
+      f"peak anon MiB sender {anon_s // 1024} receiver {anon_r // 1024}")
 PY
 }
 
