@@ -76,10 +76,19 @@ declare -A SUM
 for v in 0 1 2 3 4; do SUM[$(sha256sum "$WORK/v$v.ram" | cut -c1-64)]=v$v; done
 
 port() { echo $((20000 + RANDOM % 20000)); }
-start_receiver() { # $1 dir, $2 port, $3 log
-  $JAVA receive --listen 127.0.0.1:$2 --out "$1" --plaintext > "$3" 2>&1 &
-  RPID=$!
-  for _ in $(seq 100); do grep -q "listening on" "$3" 2>/dev/null && return 0; kill -0 $RPID 2>/dev/null || return 1; sleep 0.1; done
+start_receiver() { # $1 dir, $2 port, $3 log; sets RPID and P (the port it got: another random one if taken)
+  local port=$2
+  for _try in 1 2 3 4 5; do
+    $JAVA receive --listen 127.0.0.1:$port --out "$1" --plaintext > "$3" 2>&1 &
+    RPID=$!
+    for _ in $(seq 100); do
+      grep -q "listening on" "$3" 2>/dev/null && { P=$port; return 0; }
+      kill -0 $RPID 2>/dev/null || break
+      sleep 0.1
+    done
+    grep -q "Address already in use" "$3" 2>/dev/null || return 1
+    port=$(port)
+  done
   return 1
 }
 versions() { local a=$((RANDOM % 5)) b=$((RANDOM % 5)) c=$((RANDOM % 5)); echo "$WORK/v$a.ram $WORK/v$b.ram $WORK/v$c.ram"; }
