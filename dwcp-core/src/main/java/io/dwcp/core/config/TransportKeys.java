@@ -108,6 +108,11 @@ public final class TransportKeys {
             ConfigKey.builder("dwcp.transport.session-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(60)), "1s", "1h")
             .description("A session without a control connection this long fails.").build();
 
+    public static final ConfigKey<Duration> IDLE_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.idle-timeout", ValueType.DURATION).defaultValue(Duration.ofMinutes(30)), "1s", "7d")
+            .description("A listener closes a session that has had no transfer for this long (heartbeats do not count),"
+                    + " so idle peers do not hold sessions of max-sessions.").build();
+
     public static final ConfigKey<Boolean> TLS_ENABLED = ConfigKey.builder("dwcp.transport.tls.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description("TLS 1.3 on every connection; plaintext needs false, and logs a warning.").build();
 
@@ -143,6 +148,6 @@ public final class TransportKeys {
     static final List<ConfigKey<?>> KEYS = List.of(MIN_STREAMS, INITIAL_STREAMS, MAX_STREAMS, ADJUST_INTERVAL, MIN_GAIN,
             CHUNK_SIZE, MIN_CHUNK, MAX_CHUNK, RATE_CAP, GLOBAL_RATE_CAP, PACING_ENABLED, PACING_GAIN, SEND_WINDOW,
             REORDER_BUFFER, SOCKET_BUFFER, CONNECT_TIMEOUT, IO_TIMEOUT, CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, STALL_TIMEOUT,
-            RECONNECT_INITIAL_BACKOFF, RECONNECT_MAX_BACKOFF, RECONNECT_MAX_ATTEMPTS, SESSION_TIMEOUT, TLS_ENABLED,
+            RECONNECT_INITIAL_BACKOFF, RECONNECT_MAX_BACKOFF, RECONNECT_MAX_ATTEMPTS, SESSION_TIMEOUT, IDLE_TIMEOUT, TLS_ENABLED,
             TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, MAX_FRAME_PAYLOAD);
 }

@@ -127,6 +127,8 @@ final class AmstSession implements Session {
 
     private volatile Channel control;
     private volatile State state = State.CONNECTING;
+    /** When a transfer last started or ended (System.nanoTime): a session without transfers since is idle. */
+    private volatile long lastActiveNanos = System.nanoTime();
     private volatile long lostAtNanos;
     private ScheduledFuture<?> sessionTimer;
     private ScheduledFuture<?> heartbeat;
@@ -214,6 +216,7 @@ final class AmstSession implements Session {
         }
         OutboundTransfer t = new OutboundTransfer(this, nextTransferId.getAndAdd(2), request, System.nanoTime());
         outbound.put(t.id, t);
+        lastActiveNanos = System.nanoTime();
         try {
             transport.senderExecutor().execute(() -> produce(t));
         } catch (RejectedExecutionException e) {
@@ -225,6 +228,22 @@ final class AmstSession implements Session {
     @Override
     public CompletableFuture<Void> closeFuture() {
         return closeFuture;
+    }
+
+    /** Whether the session is open and has had no transfer, in either direction, for {@code idleNanos} at {@code now}. */
+    boolean idleFor(long now, long idleNanos) {
+        return state == State.OPEN && outbound.isEmpty() && inbound.isEmpty() && now - lastActiveNanos >= idleNanos;
+    }
+
+    /** Closes an idle session: GOAWAY with TIMEOUT to the peer, then ends it here. Any thread. */
+    void closeIdle(Duration idle) {
+        String why = "session " + idHex + " had no transfer for " + idle.toSeconds() + " s (dwcp.transport.idle-timeout)";
+        Channel c = control;
+        if (c != null && c.isActive()) {
+            c.writeAndFlush(Frames.error(c.alloc(), FrameHeader.TYPE_GOAWAY, 0, ErrorCode.TIMEOUT, why));
+        }
+        LOG.info("{}: closed", why);
+        terminate(new DwcpException(ErrorCode.TIMEOUT, why));
     }
 
     /** Graceful close: waits for outbound transfers up to close-timeout, then aborts what is left. Not on an event loop. */
@@ -971,6 +990,7 @@ final class AmstSession implements Session {
             return;
         }
         Reassembly r = inbound.computeIfAbsent(id, x -> new Reassembly(this, x));
+        lastActiveNanos = System.nanoTime();
         if (r.onOpen(kind, key, total)) {
             try {
                 transport.deliveryExecutor().execute(r);
@@ -1064,6 +1084,7 @@ final class AmstSession implements Session {
             finishedInbound.put(r.id, failure);
         }
         inbound.remove(r.id);
+        lastActiveNanos = System.nanoTime();
         if (failure == null) {
             sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_DONE, r.id, r.deliveredBytes(), 0));
         } else if (failure.code() != ErrorCode.CANCELLED || isOpen()) {

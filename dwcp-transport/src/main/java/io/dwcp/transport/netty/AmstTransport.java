@@ -137,6 +137,9 @@ public final class AmstTransport implements Transport {
         BufferRecycler r = recycler;
         group.scheduleAtFixedRate(() -> r.trimIdle(System.nanoTime(), IDLE_BUFFER_NANOS), IDLE_BUFFER_NANOS,
                 IDLE_BUFFER_NANOS, TimeUnit.NANOSECONDS);
+        long idleNanos = settings.idleTimeout.toNanos();
+        long idleCheck = Math.max(TimeUnit.MILLISECONDS.toNanos(250), Math.min(idleNanos / 4, TimeUnit.SECONDS.toNanos(30)));
+        group.scheduleWithFixedDelay(() -> closeIdleSessions(idleNanos), idleCheck, idleCheck, TimeUnit.NANOSECONDS);
         running = true;
         LOG.info("AMST transport started: {} I/O threads on {}, TLS {}, congestion control {}", ioThreads,
                 runtime.name(), t == null ? "OFF (plaintext)" : t.provider, congestionControl());
@@ -413,6 +416,16 @@ public final class AmstTransport implements Transport {
             }
         }
         return ((InetSocketAddress) ch.remoteAddress()).getAddress().getHostAddress();
+    }
+
+    /** Listener side: closes the sessions that have had no transfer for {@code idleNanos} (dwcp.transport.idle-timeout). */
+    private void closeIdleSessions(long idleNanos) {
+        long now = System.nanoTime();
+        for (AmstSession s : serverSessions.values()) {
+            if (s.idleFor(now, idleNanos)) {
+                s.closeIdle(settings.idleTimeout);
+            }
+        }
     }
 
     void sessionClosed(AmstSession s) {

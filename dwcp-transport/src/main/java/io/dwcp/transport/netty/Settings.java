@@ -36,6 +36,7 @@ final class Settings {
     final Duration reconnectMaxBackoff;
     final int reconnectMaxAttempts;
     final Duration sessionTimeout;
+    final Duration idleTimeout;
     final boolean tlsEnabled;
     final boolean tlsMutual;
     final Optional<String> tlsCertificate;
@@ -68,6 +69,7 @@ final class Settings {
         reconnectMaxBackoff = c.get(TransportKeys.RECONNECT_MAX_BACKOFF);
         reconnectMaxAttempts = c.get(TransportKeys.RECONNECT_MAX_ATTEMPTS);
         sessionTimeout = c.get(TransportKeys.SESSION_TIMEOUT);
+        idleTimeout = c.get(TransportKeys.IDLE_TIMEOUT);
         tlsEnabled = c.get(TransportKeys.TLS_ENABLED);
         tlsMutual = c.get(TransportKeys.TLS_MUTUAL);
         tlsCertificate = c.get(TransportKeys.TLS_CERTIFICATE);

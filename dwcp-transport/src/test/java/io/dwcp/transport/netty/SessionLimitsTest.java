@@ -50,4 +50,14 @@ class SessionLimitsTest {
         again.close();
         held.get(1).close();
     }
+
+    @Test
+    void aListenerClosesASessionThatHadNoTransferForTheIdleTimeout() throws Exception {
+        peers = new Peers(b -> b.set("dwcp.transport.idle-timeout", "1s"), b -> b.set("dwcp.transport.reconnect.max-attempts", "0"));
+        Session idle = peers.connect();
+        // Heartbeats keep flowing (every 100 ms here); only transfers count as activity.
+        idle.closeFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(0, peers.server.sessions().size(), "the listener forgot the idle session");
+        assertTrue(!idle.isOpen());
+    }
 }
