@@ -103,7 +103,7 @@ class SyncWiringTest {
         Log log = new Log();
         RecordingTransport t = new RecordingTransport(log);
         FOUND.log.events.clear();
-        try (DwcpManager m = DwcpManager.builder().classLoader(withSyncService(dir))
+        try (DwcpManager m = DwcpManager.builder().config(DwcpConfig.builder().set(SyncKeys.ENABLED, true).build()).classLoader(withSyncService(dir))
                 .transportProvider(RecordingComponents.provider(t)).build()) {
             assertSame(FOUND, m.sync());
             assertSame(t, FOUND.transport);
@@ -120,7 +120,7 @@ class SyncWiringTest {
         Log log = new Log();
         RecordingTransport t = new RecordingTransport(log);
         RecordingSync mine = new RecordingSync(log);
-        try (DwcpManager m = DwcpManager.builder().classLoader(withSyncService(dir))
+        try (DwcpManager m = DwcpManager.builder().config(DwcpConfig.builder().set(SyncKeys.ENABLED, true).build()).classLoader(withSyncService(dir))
                 .transportProvider(RecordingComponents.provider(t)).syncProvider(provider(mine)).build()) {
             assertSame(mine, m.sync());
             m.start();
@@ -137,7 +137,7 @@ class SyncWiringTest {
         DwcpException e = assertThrows(DwcpException.class, disabled::sync);
         assertEquals(ErrorCode.ILLEGAL_STATE, e.code());
 
-        DwcpManager noTransport = DwcpManager.builder().classLoader(withSyncService(dir))
+        DwcpManager noTransport = DwcpManager.builder().config(DwcpConfig.builder().set(SyncKeys.ENABLED, true).build()).classLoader(withSyncService(dir))
                 .syncProvider(provider(new RecordingSync(new Log()))).build();
         assertTrue(noTransport.componentNames().stream().noneMatch("sync"::equals));
     }

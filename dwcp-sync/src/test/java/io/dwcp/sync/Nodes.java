@@ -15,6 +15,7 @@ final class Nodes {
     static DwcpConfig config(String nodeId) {
         return DwcpConfig.builder()
                 .set("dwcp.node-id", nodeId)
+                .set("dwcp.sync.enabled", "true")
                 .set("dwcp.transport.tls.enabled", "false")
                 .set("dwcp.transport.initial-streams", "1")
                 .set("dwcp.transport.min-streams", "1")

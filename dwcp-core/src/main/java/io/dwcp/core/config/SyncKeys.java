@@ -14,7 +14,9 @@ public final class SyncKeys {
     }
 
     public static final ConfigKey<Boolean> ENABLED = ConfigKey.builder("dwcp.sync.enabled", ValueType.BOOLEAN)
-            .defaultValue(true).description("Create the sync component when a sync provider is on the class path.").build();
+            .defaultValue(false).description("Create the sync component when a sync provider is on the class path. Off by"
+                    + " default, so that a node that only migrates runs no gossip timers; turning it on needs a stable"
+                    + " dwcp.node-id.").build();
 
     public static final ConfigKey<Integer> GOSSIP_FANOUT = Ranges.ints(
             ConfigKey.builder("dwcp.sync.gossip.fanout", ValueType.INT).defaultValue(3), 1, 16)
