@@ -141,6 +141,12 @@ public final class TransportKeys {
                     + " its IP address without client certificates), so that one peer cannot take every session of"
                     + " max-sessions.").build();
 
+    public static final ConfigKey<Integer> MAX_TRANSFERS_PER_PEER = Ranges.ints(
+            ConfigKey.builder("dwcp.transport.max-transfers-per-peer", ValueType.INT).defaultValue(64), 1, 256)
+            .description("Inbound transfers one peer identity may have open at once over all its sessions; each holds a"
+                    + " delivery thread of the 256 a node has, so one peer cannot take them all. More are aborted with"
+                    + " LIMIT_EXCEEDED.").build();
+
     public static final ConfigKey<DataSize> MAX_FRAME_PAYLOAD = Ranges.sizes(
             ConfigKey.builder("dwcp.transport.max-frame-payload", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(4)), "16KiB", "64MiB", 1)
             .description("Largest frame payload accepted; must be ≥ max-chunk.").build();
@@ -149,5 +155,5 @@ public final class TransportKeys {
             CHUNK_SIZE, MIN_CHUNK, MAX_CHUNK, RATE_CAP, GLOBAL_RATE_CAP, PACING_ENABLED, PACING_GAIN, SEND_WINDOW,
             REORDER_BUFFER, SOCKET_BUFFER, CONNECT_TIMEOUT, IO_TIMEOUT, CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, STALL_TIMEOUT,
             RECONNECT_INITIAL_BACKOFF, RECONNECT_MAX_BACKOFF, RECONNECT_MAX_ATTEMPTS, SESSION_TIMEOUT, IDLE_TIMEOUT, TLS_ENABLED,
-            TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, MAX_FRAME_PAYLOAD);
+            TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, MAX_TRANSFERS_PER_PEER, MAX_FRAME_PAYLOAD);
 }

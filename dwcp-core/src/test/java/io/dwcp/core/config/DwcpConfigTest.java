@@ -133,6 +133,7 @@ class DwcpConfigTest {
             "dwcp.transport.session-timeout | 2h | 1s–1h",
             "dwcp.transport.max-sessions | 5000 | 1–4096",
             "dwcp.transport.max-sessions-per-peer | 0 | 1–4096",
+            "dwcp.transport.max-transfers-per-peer | 257 | 1–256",
             "dwcp.transport.idle-timeout | 500ms | 1s–7d",
             "dwcp.transport.max-frame-payload | 1KiB | 16KiB–64MiB",
             "dwcp.compression.page-size | 3KiB | 512B–2MiB, a power of 2",

@@ -230,6 +230,11 @@ final class AmstSession implements Session {
         return closeFuture;
     }
 
+    /** Inbound transfers open now. */
+    int inboundCount() {
+        return inbound.size();
+    }
+
     /** Whether the session is open and has had no transfer, in either direction, for {@code idleNanos} at {@code now}. */
     boolean idleFor(long now, long idleNanos) {
         return state == State.OPEN && outbound.isEmpty() && inbound.isEmpty() && now - lastActiveNanos >= idleNanos;
@@ -988,6 +993,16 @@ final class AmstSession implements Session {
             sendControl(Frames.error(transport.alloc(), FrameHeader.TYPE_ABORT, id, ErrorCode.LIMIT_EXCEEDED,
                     "more than " + AmstTransport.MAX_TRANSFER_THREADS + " concurrent inbound transfers"));
             return;
+        }
+        if (!inbound.containsKey(id)) {
+            String peer = peerIdentity != null ? peerIdentity : String.valueOf(remoteAddress());
+            int open = transport.inboundTransfersOf(peer);
+            if (open >= settings.maxTransfersPerPeer) {
+                sendControl(Frames.error(transport.alloc(), FrameHeader.TYPE_ABORT, id, ErrorCode.LIMIT_EXCEEDED,
+                        peer + " already has " + open + " inbound transfers open here (dwcp.transport.max-transfers-per-peer = "
+                                + settings.maxTransfersPerPeer + ")"));
+                return;
+            }
         }
         Reassembly r = inbound.computeIfAbsent(id, x -> new Reassembly(this, x));
         lastActiveNanos = System.nanoTime();

@@ -418,6 +418,18 @@ public final class AmstTransport implements Transport {
         return ((InetSocketAddress) ch.remoteAddress()).getAddress().getHostAddress();
     }
 
+    /** Inbound transfers open now over every session of {@code peer} (its identity, or its address when it has none). */
+    int inboundTransfersOf(String peer) {
+        int n = 0;
+        for (AmstSession s : sessions) {
+            String id = s.peerIdentity != null ? s.peerIdentity : String.valueOf(s.remoteAddress());
+            if (peer.equals(id)) {
+                n += s.inboundCount();
+            }
+        }
+        return n;
+    }
+
     /** Listener side: closes the sessions that have had no transfer for {@code idleNanos} (dwcp.transport.idle-timeout). */
     private void closeIdleSessions(long idleNanos) {
         long now = System.nanoTime();

@@ -44,6 +44,7 @@ final class Settings {
     final Optional<String> tlsTrustedCa;
     final int maxSessions;
     final int maxSessionsPerPeer;
+    final int maxTransfersPerPeer;
     final int maxFramePayloadBytes;
     final Duration localMaxRtt;
     final Duration regionalMaxRtt;
@@ -77,6 +78,7 @@ final class Settings {
         tlsTrustedCa = c.get(TransportKeys.TLS_TRUSTED_CA);
         maxSessions = c.get(TransportKeys.MAX_SESSIONS);
         maxSessionsPerPeer = c.get(TransportKeys.MAX_SESSIONS_PER_PEER);
+        maxTransfersPerPeer = c.get(TransportKeys.MAX_TRANSFERS_PER_PEER);
         maxFramePayloadBytes = (int) Math.min(Integer.MAX_VALUE - 64, c.get(TransportKeys.MAX_FRAME_PAYLOAD).bytes());
         localMaxRtt = c.get(CoreKeys.TIER_LOCAL_MAX_RTT);
         regionalMaxRtt = c.get(CoreKeys.TIER_REGIONAL_MAX_RTT);

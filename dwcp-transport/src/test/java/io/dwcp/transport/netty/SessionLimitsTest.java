@@ -56,8 +56,78 @@ class SessionLimitsTest {
         peers = new Peers(b -> b.set("dwcp.transport.idle-timeout", "1s"), b -> b.set("dwcp.transport.reconnect.max-attempts", "0"));
         Session idle = peers.connect();
         // Heartbeats keep flowing (every 100 ms here); only transfers count as activity.
+        AmstSession atServer = peers.serverSession();
         idle.closeFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        atServer.closeFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!peers.server.sessions().isEmpty() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
         assertEquals(0, peers.server.sessions().size(), "the listener forgot the idle session");
         assertTrue(!idle.isOpen());
+    }
+
+    @Test
+    void aPeerBeyondItsShareOfOpenTransfersIsRefusedAndTheOthersComplete() throws Exception {
+        peers = new Peers(b -> b.set("dwcp.transport.max-transfers-per-peer", "2"), b -> b);
+        Session s = peers.connect();
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        List<io.dwcp.core.spi.Transfer> open = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            open.add(s.send(io.dwcp.core.spi.TransferRequest.of(io.dwcp.core.spi.TransferKind.OPAQUE, "held-" + i,
+                    new HeldSource(release))));
+        }
+        // Both are open at the receiver once it has seen their first bytes.
+        peers.serverRecorder.future("held-0");
+        io.dwcp.core.spi.Transfer third = null;
+        DwcpException refused = null;
+        for (int attempt = 0; attempt < 50 && refused == null; attempt++) {
+            third = s.send(io.dwcp.core.spi.TransferRequest.of(io.dwcp.core.spi.TransferKind.OPAQUE, "third-" + attempt,
+                    io.dwcp.core.spi.PayloadSource.of(java.nio.ByteBuffer.wrap(new byte[16]))));
+            try {
+                third.completion().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                // Completed: the first two were not open at the receiver yet; try again.
+            } catch (ExecutionException e) {
+                refused = DwcpException.find(e);
+            }
+        }
+        assertEquals(ErrorCode.LIMIT_EXCEEDED, refused == null ? null : refused.code(), "the third open transfer is refused");
+        assertTrue(refused.getMessage().contains("max-transfers-per-peer"), refused.getMessage());
+        release.countDown();
+        for (io.dwcp.core.spi.Transfer t : open) {
+            t.completion().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        s.close();
+    }
+
+    /** A streaming source that sends one byte, then holds the transfer open until released. */
+    private static final class HeldSource implements io.dwcp.core.spi.PayloadSource {
+        private final java.util.concurrent.CountDownLatch release;
+        private boolean sentOne;
+
+        HeldSource(java.util.concurrent.CountDownLatch release) {
+            this.release = release;
+        }
+
+        @Override
+        public long lengthBytes() {
+            return -1;
+        }
+
+        @Override
+        public int read(java.nio.ByteBuffer dst) throws java.io.IOException {
+            if (!sentOne) {
+                sentOne = true;
+                dst.put((byte) 1);
+                return 1;
+            }
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException();
+            }
+            return -1;
+        }
     }
 }
