@@ -174,7 +174,7 @@ public final class Migration {
             int shrinkFailures = 0;
             int sent = 0;
             while (stop == null) {
-                RoundReport r = round(source.state(), sent == 0 ? null : source.dirtyPages());
+                RoundReport r = round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages));
                 sent++;
                 if (sent + 1 >= maxRounds) {
                     stop = "max-rounds";
@@ -190,9 +190,12 @@ public final class Migration {
             }
             checkCancelled();
             LOG.info("migration: iteration stopped ({}) after {} round(s); pausing the guest for the final round", stop, sent);
-            source.pause();
+            fromSource("pause()", () -> {
+                source.pause();
+                return null;
+            });
             long paused = System.nanoTime();
-            round(source.state(), sent == 0 ? null : source.dirtyPages());
+            round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages));
             Duration downtime = Duration.ofNanos(System.nanoTime() - paused);
             result.complete(new Result(rounds(), stop, downtime));
         } catch (Throwable t) {
@@ -202,6 +205,18 @@ public final class Migration {
             } else {
                 result.completeExceptionally(DwcpException.local("migration", cause));
             }
+        }
+    }
+
+    /** A call into the caller's source; its failure is the caller's, not a defect of ours, and says which call failed. */
+    private static <T> T fromSource(String call, java.util.concurrent.Callable<T> c) {
+        try {
+            return c.call();
+        } catch (DwcpException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DwcpException(e instanceof java.io.IOException ? ErrorCode.IO_ERROR : ErrorCode.ILLEGAL_STATE,
+                    "the migration source's " + call + " failed: " + e, e);
         }
     }
 
