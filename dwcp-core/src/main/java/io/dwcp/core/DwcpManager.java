@@ -22,7 +22,6 @@ import io.dwcp.core.spi.Transport;
 import io.dwcp.core.spi.TransportProvider;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.slf4j.Logger;
@@ -79,6 +78,9 @@ public final class DwcpManager implements AutoCloseable {
     private static final String VERSION = Optional.ofNullable(DwcpManager.class.getPackage().getImplementationVersion()).orElse("dev");
 
     private final DwcpConfig config;
+    /** This manager's meters: tagged {@code node} = {@link #nodeId}, forwarded to the user's registry until stop. */
+    private final NodeMeters nodeMeters;
+    /** Where this manager and its components register: {@code nodeMeters.registry()}. */
     private final MeterRegistry registry;
     private final Clock clock;
     private final ScheduledExecutorService injectedScheduler;
@@ -95,7 +97,6 @@ public final class DwcpManager implements AutoCloseable {
     private final PathMonitor pathMonitor;
     private final BandwidthPredictor predictor;
     private final Consensus consensus;
-    private final List<Meter> meters = new ArrayList<>();
     /** State keys with a round in flight on any sender of this manager (one writer per key). */
     private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
     /** Partial-frame memory of every migration receiver of this manager ({@code dwcp.migration.receive-buffer}). */
@@ -110,7 +111,6 @@ public final class DwcpManager implements AutoCloseable {
     private DwcpManager(Builder b) {
         this.config = b.config;
         this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes());
-        this.registry = b.registry != null ? b.registry : new SimpleMeterRegistry();
         this.clock = b.clock;
         this.injectedScheduler = b.scheduler;
         this.nodeId = config.get(CoreKeys.NODE_ID).orElseGet(() -> {
@@ -118,6 +118,8 @@ public final class DwcpManager implements AutoCloseable {
             LOG.info("dwcp.node-id not set; using random id {}", id);
             return id;
         });
+        this.nodeMeters = new NodeMeters(b.registry != null ? b.registry : new SimpleMeterRegistry(), nodeId);
+        this.registry = nodeMeters.registry();
         ClassLoader loader = b.classLoader != null ? b.classLoader : DwcpManager.class.getClassLoader();
         TransportProvider tp = b.transportProvider != null ? b.transportProvider : discover(TransportProvider.class, loader,
                 TransportProvider::name, TransportProvider::priority);
@@ -180,6 +182,7 @@ public final class DwcpManager implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
+            nodeMeters.attach();
             registerMeters();
             List<ManagedComponent> started = new ArrayList<>();
             for (ManagedComponent mc : components) {
@@ -259,22 +262,20 @@ public final class DwcpManager implements AutoCloseable {
             scheduler.shutdownNow();
         }
         scheduler = null;
-        for (Meter m : meters) {
-            registry.remove(m);
-        }
-        meters.clear();
         restartCounters.clear();
+        // Every meter of this manager, its components' and migrations' included; the other managers' stay.
+        nodeMeters.detach();
     }
 
+    /** Guarded by lock; removed by {@link NodeMeters#detach()} with every other meter of this manager. */
     private void registerMeters() {
-        meters.add(Gauge.builder("dwcp.build.info", () -> 1).tag("version", VERSION).description("DWCP build").register(registry));
+        Gauge.builder("dwcp.build.info", () -> 1).tag("version", VERSION).description("DWCP build").register(registry);
         for (ManagedComponent mc : components) {
-            meters.add(Gauge.builder("dwcp.component.state", mc, m -> m.state.ordinal()).tag("component", mc.name())
+            Gauge.builder("dwcp.component.state", mc, m -> m.state.ordinal()).tag("component", mc.name())
                     .description("Lifecycle state: 0 NEW, 1 STARTING, 2 RUNNING, 3 STOPPING, 4 STOPPED, 5 FAILED")
-                    .register(registry));
+                    .register(registry);
             Counter restarts = Counter.builder("dwcp.component.restarts").tag("component", mc.name())
                     .description("Restarts after a run-time failure").register(registry);
-            meters.add(restarts);
             restartCounters.put(mc.name(), restarts);
         }
     }
@@ -485,8 +486,14 @@ public final class DwcpManager implements AutoCloseable {
         }
     }
 
+    /**
+     * The registry given to the builder (or the {@code SimpleMeterRegistry} the manager made when none was). While
+     * the manager runs, every meter of this manager, its components and its migrations is there with the tag
+     * {@code node} = {@link #nodeId()}; stopping the manager removes exactly those meters, so several managers can
+     * share one registry.
+     */
     public MeterRegistry meterRegistry() {
-        return registry;
+        return nodeMeters.target();
     }
 
     /** This node's id ({@code dwcp.node-id}, or the random one chosen at build). */

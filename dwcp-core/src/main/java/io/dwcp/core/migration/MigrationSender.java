@@ -21,6 +21,7 @@ import io.dwcp.core.spi.TransferSink;
 import io.dwcp.core.state.DirtyPages;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.VmState;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -375,8 +376,8 @@ public final class MigrationSender implements AutoCloseable {
     private void record(RoundReport r) {
         registry.counter("dwcp.migration.rounds").increment();
         registry.timer("dwcp.migration.round.duration").record(r.duration());
-        registry.counter("dwcp.migration.bytes", "kind", "input").increment(r.inputBytes());
-        registry.counter("dwcp.migration.bytes", "kind", "wire").increment(r.wireBytes());
+        Counter.builder("dwcp.migration.bytes").tag("kind", "input").baseUnit("bytes").register(registry).increment(r.inputBytes());
+        Counter.builder("dwcp.migration.bytes").tag("kind", "wire").baseUnit("bytes").register(registry).increment(r.wireBytes());
         if (r.fallback()) {
             registry.counter("dwcp.migration.fallbacks").increment();
         }
