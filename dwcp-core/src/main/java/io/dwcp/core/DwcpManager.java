@@ -75,7 +75,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DwcpManager implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DwcpManager.class);
-    private static final String VERSION = Optional.ofNullable(DwcpManager.class.getPackage().getImplementationVersion()).orElse("dev");
+    private static final String VERSION = BuildVersion.of(DwcpManager.class);
 
     private final DwcpConfig config;
     /** This manager's meters: tagged {@code node} = {@link #nodeId}, forwarded to the user's registry until stop. */
