@@ -20,18 +20,40 @@ public final class DataRate implements Comparable<DataRate> {
         this.bitsPerSecond = bitsPerSecond;
     }
 
+    /**
+     * A rate of {@code bitsPerSecond} bit/s.
+     *
+     * @param bitsPerSecond the rate, more than 0
+     * @return the rate
+     * @throws IllegalArgumentException when the rate is not positive
+     */
     public static DataRate ofBitsPerSecond(long bitsPerSecond) {
         return new DataRate(bitsPerSecond);
     }
 
+    /**
+     * A rate of {@code mbit} Mbit/s (10^6 bit/s).
+     *
+     * @param mbit the rate in Mbit/s, more than 0
+     * @return the rate
+     * @throws IllegalArgumentException when the rate is not positive
+     */
     public static DataRate ofMegabitsPerSecond(long mbit) {
         return new DataRate(Math.multiplyExact(mbit, 1_000_000L));
     }
 
+    /**
+     * A rate of {@code bytesPerSecond} bytes per second.
+     *
+     * @param bytesPerSecond the rate in bytes per second, more than 0
+     * @return the rate
+     * @throws IllegalArgumentException when the rate is not positive
+     */
     public static DataRate ofBytesPerSecond(long bytesPerSecond) {
         return new DataRate(Math.multiplyExact(bytesPerSecond, 8L));
     }
 
+    /** @return the rate in bits per second, more than 0 */
     public long bitsPerSecond() {
         return bitsPerSecond;
     }

@@ -10,13 +10,27 @@ import java.util.Objects;
 public class DwcpException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The stable code of this failure. */
     private final ErrorCode code;
 
+    /**
+     * A failure with a stable code.
+     *
+     * @param code the code, never {@code null}
+     * @param message what failed and what to change
+     */
     public DwcpException(ErrorCode code, String message) {
         super(message);
         this.code = Objects.requireNonNull(code, "code");
     }
 
+    /**
+     * A failure with a stable code and the exception that caused it.
+     *
+     * @param code the code, never {@code null}
+     * @param message what failed and what to change
+     * @param cause the underlying failure, kept as the cause
+     */
     public DwcpException(ErrorCode code, String message, Throwable cause) {
         super(message, cause);
         this.code = Objects.requireNonNull(code, "code");

@@ -157,6 +157,7 @@ public final class DwcpManager implements AutoCloseable {
                 ap == null ? "none" : ap.name());
     }
 
+    /** @return a builder of a manager, with the default configuration until one is set */
     public static Builder builder() {
         return new Builder();
     }
@@ -430,6 +431,7 @@ public final class DwcpManager implements AutoCloseable {
         return consensus;
     }
 
+    /** @return the configuration this manager was built with */
     public DwcpConfig config() {
         return config;
     }
@@ -601,6 +603,13 @@ public final class DwcpManager implements AutoCloseable {
         private Builder() {
         }
 
+        /**
+         * The configuration; {@code DwcpConfig.builder().build()} (defaults, system properties, environment) when
+         * not set.
+         *
+         * @param config the configuration
+         * @return this builder
+         */
         public Builder config(DwcpConfig config) {
             this.config = Objects.requireNonNull(config, "config");
             return this;

@@ -50,6 +50,7 @@ public final class ConfigKey<T> {
         return name;
     }
 
+    /** @return the type of the key's value, which parses and formats its text form */
     public ValueType<T> type() {
         return type;
     }
@@ -85,6 +86,7 @@ public final class ConfigKey<T> {
         return secret;
     }
 
+    /** @return what the key does, as shown in the configuration reference */
     public String description() {
         return description;
     }
@@ -128,6 +130,12 @@ public final class ConfigKey<T> {
             this.allowed = "any " + type.name();
         }
 
+        /**
+         * The default on every tier.
+         *
+         * @param value the default
+         * @return this builder
+         */
         public Builder<T> defaultValue(T value) {
             return tierDefaults(value, value, value);
         }
@@ -161,21 +169,43 @@ public final class ConfigKey<T> {
             return this;
         }
 
+        /**
+         * Marks the key as changeable at run time.
+         *
+         * @return this builder
+         */
         public Builder<T> dynamic() {
             this.dynamic = true;
             return this;
         }
 
+        /**
+         * Marks the value as secret: never logged or shown.
+         *
+         * @return this builder
+         */
         public Builder<T> secret() {
             this.secret = true;
             return this;
         }
 
+        /**
+         * What the key does, shown in the configuration reference.
+         *
+         * @param description one or more sentences
+         * @return this builder
+         */
         public Builder<T> description(String description) {
             this.description = description;
             return this;
         }
 
+        /**
+         * The key.
+         *
+         * @return the key
+         * @throws IllegalStateException when no default was set
+         */
         public ConfigKey<T> build() {
             if (defaults == null) {
                 throw new IllegalStateException(name + ": no default");

@@ -15,10 +15,15 @@ import java.util.function.Function;
  * @param <T> the Java type of the value
  */
 public final class ValueType<T> {
+    /** 32-bit integers. */
     public static final ValueType<Integer> INT = new ValueType<>("integer", Integer.class, s -> Integer.valueOf(s.trim()), String::valueOf);
+    /** 64-bit integers. */
     public static final ValueType<Long> LONG = new ValueType<>("integer", Long.class, s -> Long.valueOf(s.trim()), String::valueOf);
+    /** Decimal numbers. */
     public static final ValueType<Double> DOUBLE = new ValueType<>("number", Double.class, s -> Double.valueOf(s.trim()), String::valueOf);
+    /** {@code true} or {@code false}. */
     public static final ValueType<Boolean> BOOLEAN = new ValueType<>("boolean", Boolean.class, ValueType::parseBoolean, String::valueOf);
+    /** Text, trimmed. */
     public static final ValueType<String> STRING = new ValueType<>("string", String.class, String::trim, s -> s);
     /** Durations written {@code 250ms}, {@code 5s}, {@code 10m}, {@code 1h}, {@code 7d} (or ISO-8601 {@code PT5S}). */
     public static final ValueType<Duration> DURATION = new ValueType<>("duration", Duration.class, ValueType::parseDuration, ValueType::formatDuration);

@@ -73,6 +73,14 @@ public final class Migration {
      * @param downtime from the return of {@link Source#pause()} to the receiver's verified commit of the final round
      */
     public record Result(List<RoundReport> rounds, String stopReason, Duration downtime) {
+        /**
+         * Checks the components.
+         *
+         * @param rounds every round in order, the final one last
+         * @param stopReason why iteration stopped: {@code converged}, {@code max-rounds} or {@code not-converging}
+         * @param downtime from the return of {@link Source#pause()} to the receiver's verified commit of the final
+         *     round
+         */
         public Result {
             rounds = List.copyOf(rounds);
         }
@@ -277,6 +285,11 @@ public final class Migration {
             return this;
         }
 
+        /**
+         * The migration, not started; {@link Migration#start()} runs it.
+         *
+         * @return the migration
+         */
         public Migration build() {
             return new Migration(this);
         }

@@ -31,6 +31,12 @@ public final class Migrations {
         return sender.replyHandler();
     }
 
+    /**
+     * Binds a sender to the session opened with {@link #replyHandler}; its rounds go over that session.
+     *
+     * @param sender the sender
+     * @param session the session, opened with the sender's reply handler
+     */
     public static void bind(MigrationSender sender, io.dwcp.core.spi.Session session) {
         sender.bind(session);
     }

@@ -10,9 +10,16 @@ import java.time.Clock;
  * way to report a run-time failure. Thread-safe.
  */
 public interface ComponentContext {
+    /** @return the manager's configuration */
     DwcpConfig config();
 
-    /** Registry for meters named {@code dwcp.<module>.*}; components remove their meters on stop. */
+    /**
+     * Registry for meters named {@code dwcp.<module>.*}; components remove their meters on stop. Under a
+     * {@code DwcpManager} it is the manager's own: it adds the tag {@code node} = the node id to every meter and
+     * forwards it to the application's registry, and the manager removes whatever is left when it stops.
+     *
+     * @return the registry
+     */
     MeterRegistry meterRegistry();
 
     /** The clock time-driven logic reads (injectable for tests). */

@@ -85,6 +85,13 @@ public interface Consensus extends Component {
     record Versioned(String value, long version) {
         private static final Versioned ABSENT = new Versioned(null, 0);
 
+        /**
+         * Checks that the version is 0 exactly when the value is absent.
+         *
+         * @param value the value, {@code null} when absent
+         * @param version log index of the write (the fencing token), 0 when absent
+         * @throws IllegalArgumentException when they disagree
+         */
         public Versioned {
             if (version < 0 || (value == null) != (version == 0)) {
                 throw new IllegalArgumentException("version must be 0 exactly when the value is absent, got value="
@@ -110,6 +117,12 @@ public interface Consensus extends Component {
      * @param current the value after the command: the new one when applied, else the one that did not match
      */
     record CasResult(boolean applied, Versioned current) {
+        /**
+         * Checks the components.
+         *
+         * @param applied whether the expected value matched and the new value was written
+         * @param current the value after the command, not {@code null}
+         */
         public CasResult {
             java.util.Objects.requireNonNull(current, "current");
         }

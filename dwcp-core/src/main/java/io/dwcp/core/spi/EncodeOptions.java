@@ -26,6 +26,7 @@ public final class EncodeOptions {
         this.progress = b.progress;
     }
 
+    /** @return a builder with no baseline, no dirty pages, the WAN tier and no progress listener */
     public static Builder builder() {
         return new Builder();
     }
@@ -51,6 +52,7 @@ public final class EncodeOptions {
         return Optional.ofNullable(dirtyPages);
     }
 
+    /** @return whether a keyframe is sent even when a delta is possible */
     public boolean forceKeyframe() {
         return forceKeyframe;
     }
@@ -65,6 +67,7 @@ public final class EncodeOptions {
         return Optional.ofNullable(linkRate);
     }
 
+    /** @return the listener told of encoding progress, never {@code null} */
     public ProgressListener progress() {
         return progress;
     }
@@ -81,36 +84,73 @@ public final class EncodeOptions {
         private Builder() {
         }
 
+        /**
+         * The baseline the receiver holds, for a delta; {@code null} (the default) for a keyframe.
+         *
+         * @param ref the value
+         * @return this builder
+         */
         public Builder peerBaseline(BaselineRef ref) {
             this.peerBaseline = ref;
             return this;
         }
 
+        /**
+         * The pages changed since the baseline, when the caller tracks them; {@code null} when unknown.
+         *
+         * @param dirty the value
+         * @return this builder
+         */
         public Builder dirtyPages(DirtyPages dirty) {
             this.dirtyPages = dirty;
             return this;
         }
 
+        /**
+         * Whether to send a keyframe even when a delta is possible (default false).
+         *
+         * @param force the value
+         * @return this builder
+         */
         public Builder forceKeyframe(boolean force) {
             this.forceKeyframe = force;
             return this;
         }
 
+        /**
+         * The path's tier, which sets the compression ceiling (default WAN); not {@code null}.
+         *
+         * @param tier the value
+         * @return this builder
+         */
         public Builder tier(Tier tier) {
             this.tier = java.util.Objects.requireNonNull(tier, "tier");
             return this;
         }
 
+        /**
+         * The measured or configured link rate; {@code null} when unknown.
+         *
+         * @param rate the value
+         * @return this builder
+         */
         public Builder linkRate(DataRate rate) {
             this.linkRate = rate;
             return this;
         }
 
+        /**
+         * The listener told of encoding progress; not {@code null}.
+         *
+         * @param progress the value
+         * @return this builder
+         */
         public Builder progress(ProgressListener progress) {
             this.progress = java.util.Objects.requireNonNull(progress, "progress");
             return this;
         }
 
+        /** @return the options */
         public EncodeOptions build() {
             return new EncodeOptions(this);
         }

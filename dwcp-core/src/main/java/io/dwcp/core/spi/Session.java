@@ -10,6 +10,7 @@ public interface Session extends AutoCloseable {
     /** Session id as hex text (128 random bits for AMST). */
     String id();
 
+    /** @return the peer's address */
     InetSocketAddress remoteAddress();
 
     /** Data streams currently connected. */

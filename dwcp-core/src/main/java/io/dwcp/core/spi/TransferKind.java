@@ -2,7 +2,14 @@ package io.dwcp.core.spi;
 
 /** What a transfer carries (AMST-2); the number is its wire value and never changes. */
 public enum TransferKind {
-    OPAQUE(0), MEMORY(1), DISK(2), METADATA(3);
+    /** Bytes DWCP does not interpret. */
+    OPAQUE(0),
+    /** Guest memory pages. */
+    MEMORY(1),
+    /** Disk blocks. */
+    DISK(2),
+    /** Small control or cluster metadata. */
+    METADATA(3);
 
     private final int wire;
 
@@ -10,6 +17,7 @@ public enum TransferKind {
         this.wire = wire;
     }
 
+    /** The value of this kind on the wire. */
     public int wire() {
         return wire;
     }

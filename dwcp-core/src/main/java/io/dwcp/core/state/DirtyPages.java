@@ -48,6 +48,13 @@ public final class DirtyPages {
         }
     }
 
+    /**
+     * Whether a page is marked dirty.
+     *
+     * @param region the region's index in the state
+     * @param page the page's index in the region
+     * @return whether it is dirty
+     */
     public boolean contains(int region, long page) {
         long[][] blocks = regions.get(region);
         int b = blockIndex(page);
@@ -105,6 +112,7 @@ public final class DirtyPages {
         return n;
     }
 
+    /** @return whether no page is dirty */
     public boolean isEmpty() {
         return count == 0;
     }

@@ -39,6 +39,13 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         return b.build();
     }
 
+    /**
+     * A builder of a state.
+     *
+     * @param key the state key; baselines and replicas are kept per key
+     * @param <R> the type of the regions
+     * @return the builder
+     */
     public static <R extends StateRegion> Builder<R> builder(String key) {
         return new Builder<>(key);
     }
@@ -48,14 +55,23 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         return key;
     }
 
+    /** @return the page size of every region, in bytes */
     public int pageSizeBytes() {
         return pageSizeBytes;
     }
 
+    /** @return the regions in order, unmodifiable */
     public List<R> regions() {
         return regions;
     }
 
+    /**
+     * One region.
+     *
+     * @param index the region's position, from 0
+     * @return the region
+     * @throws IndexOutOfBoundsException when there is no such region
+     */
     public R region(int index) {
         return regions.get(index);
     }
@@ -136,6 +152,12 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
             return this;
         }
 
+        /**
+         * Appends a region.
+         *
+         * @param region the region, not {@code null}
+         * @return this builder
+         */
         public Builder<R> region(R region) {
             regions.add(Objects.requireNonNull(region, "region"));
             return this;
