@@ -58,7 +58,7 @@ public final class DataRate implements Comparable<DataRate> {
         return bitsPerSecond;
     }
 
-    /** Bytes per second, rounded down. */
+    /** {@return bytes per second, rounded down} */
     public long bytesPerSecond() {
         return bitsPerSecond / 8;
     }

@@ -71,7 +71,7 @@ public final class DataSize implements Comparable<DataSize> {
         return new DataSize(Math.multiplyExact(gib, GIB));
     }
 
-    /** Number of bytes. */
+    /** {@return number of bytes} */
     public long bytes() {
         return bytes;
     }

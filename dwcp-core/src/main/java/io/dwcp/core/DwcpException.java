@@ -36,7 +36,7 @@ public class DwcpException extends RuntimeException {
         this.code = Objects.requireNonNull(code, "code");
     }
 
-    /** The stable code of this failure. */
+    /** {@return the stable code of this failure} */
     public ErrorCode code() {
         return code;
     }

@@ -334,7 +334,7 @@ public final class DwcpManager implements AutoCloseable {
         }
     }
 
-    /** Lifecycle state of the manager. */
+    /** {@return lifecycle state of the manager} */
     public ComponentState state() {
         return state;
     }
@@ -349,12 +349,12 @@ public final class DwcpManager implements AutoCloseable {
         return find(name).restarts;
     }
 
-    /** Names of the wired components, in start order. */
+    /** {@return names of the wired components, in start order} */
     public List<String> componentNames() {
         return names(components);
     }
 
-    /** Health of each component, computed now (CORE-8). */
+    /** {@return health of each component, computed now (CORE-8)} */
     public Map<String, Health> componentHealth() {
         Map<String, Health> m = new LinkedHashMap<>();
         for (ManagedComponent mc : components) {
@@ -363,7 +363,7 @@ public final class DwcpManager implements AutoCloseable {
         return m;
     }
 
-    /** The aggregate health: the worst component's status; UNKNOWN when the manager is not running. */
+    /** {@return the aggregate health: the worst component's status; UNKNOWN when the manager is not running} */
     public Health health() {
         if (state != ComponentState.RUNNING) {
             return state == ComponentState.FAILED ? Health.unhealthy("manager failed") : Health.unknown("manager " + state);
@@ -413,7 +413,7 @@ public final class DwcpManager implements AutoCloseable {
         return Optional.ofNullable(predictor);
     }
 
-    /** The path monitor (CORE-6): per-peer measured samples; the transport records, the predictor reads. */
+    /** {@return the path monitor (CORE-6): per-peer measured samples; the transport records, the predictor reads} */
     public PathMonitor pathMonitor() {
         return pathMonitor;
     }
@@ -498,7 +498,7 @@ public final class DwcpManager implements AutoCloseable {
         return nodeMeters.target();
     }
 
-    /** This node's id ({@code dwcp.node-id}, or the random one chosen at build). */
+    /** {@return this node's id ({@code dwcp.node-id}, or the random one chosen at build)} */
     public String nodeId() {
         return nodeId;
     }

@@ -74,7 +74,7 @@ public enum ErrorCode {
         this.number = number;
     }
 
-    /** The wire number of this code. */
+    /** {@return the wire number of this code} */
     public int number() {
         return number;
     }

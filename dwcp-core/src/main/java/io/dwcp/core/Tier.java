@@ -19,7 +19,7 @@ public enum Tier {
         return valueOf(word.trim().toUpperCase(Locale.ROOT));
     }
 
-    /** The configuration word of this tier. */
+    /** {@return the configuration word of this tier} */
     public String word() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -60,28 +60,28 @@ public final class ConfigKey<T> {
         return defaults.get(tier);
     }
 
-    /** Whether the default depends on the tier (SPEC §2). */
+    /** {@return whether the default depends on the tier (SPEC §2)} */
     public boolean tierDependent() {
         T local = defaults.get(Tier.LOCAL);
         return !Objects.equals(local, defaults.get(Tier.REGIONAL)) || !Objects.equals(local, defaults.get(Tier.WAN));
     }
 
-    /** Text of the default as the reference shows it. */
+    /** {@return text of the default as the reference shows it} */
     public String defaultText() {
         return defaultText;
     }
 
-    /** Text of the allowed range as messages and the reference show it. */
+    /** {@return text of the allowed range as messages and the reference show it} */
     public String allowed() {
         return allowed;
     }
 
-    /** Whether the value may change at run time. */
+    /** {@return whether the value may change at run time} */
     public boolean dynamic() {
         return dynamic;
     }
 
-    /** Whether the value is redacted in dumps. */
+    /** {@return whether the value is redacted in dumps} */
     public boolean secret() {
         return secret;
     }

@@ -33,7 +33,7 @@ public final class ConfigSchema {
     private ConfigSchema() {
     }
 
-    /** Every key, in reference order. */
+    /** {@return every key, in reference order} */
     public static List<ConfigKey<?>> keys() {
         return List.copyOf(BY_NAME.values());
     }
@@ -119,7 +119,7 @@ public final class ConfigSchema {
         return out;
     }
 
-    /** The configuration reference as a Markdown table, generated from the schema (SPEC §11). */
+    /** {@return the configuration reference as a Markdown table, generated from the schema (SPEC §11)} */
     public static String markdownReference() {
         StringBuilder sb = new StringBuilder();
         sb.append("| key | type | default | allowed | dynamic | meaning |\n|---|---|---|---|---|---|\n");

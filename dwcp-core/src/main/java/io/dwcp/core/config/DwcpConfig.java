@@ -39,17 +39,17 @@ public final class DwcpConfig {
         this.settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
     }
 
-    /** A new builder with nothing set. */
+    /** {@return a new builder with nothing set} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The configuration made of schema defaults only. */
+    /** {@return the configuration made of schema defaults only} */
     public static DwcpConfig defaults() {
         return builder().build();
     }
 
-    /** A builder holding this configuration's explicit settings, for variants. */
+    /** {@return a builder holding this configuration's explicit settings, for variants} */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.entries.putAll(settings);
@@ -75,7 +75,7 @@ public final class DwcpConfig {
         return s == null ? "default" : s.source;
     }
 
-    /** The tier forced by {@code dwcp.tier.pin}, empty when {@code auto}. */
+    /** {@return the tier forced by {@code dwcp.tier.pin}, empty when {@code auto}} */
     public Optional<Tier> pinnedTier() {
         String pin = get(CoreKeys.TIER_PIN, Tier.WAN);
         return pin.equals("auto") ? Optional.empty() : Optional.of(Tier.parse(pin));

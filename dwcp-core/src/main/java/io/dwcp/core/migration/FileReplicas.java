@@ -132,7 +132,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         }
     }
 
-    /** The directory. */
+    /** {@return the directory} */
     public Path directory() {
         return dir;
     }

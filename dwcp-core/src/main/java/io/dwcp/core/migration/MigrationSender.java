@@ -114,7 +114,7 @@ public final class MigrationSender implements AutoCloseable {
         this.progress = Objects.requireNonNull(listener, "listener");
     }
 
-    /** The session this sender uses. */
+    /** {@return the session this sender uses} */
     public Session session() {
         return session;
     }

@@ -43,7 +43,7 @@ public interface ReplicaFactory {
      * idempotent.
      */
     interface StagedReplica extends AutoCloseable {
-        /** The staging state the decoder writes. */
+        /** {@return the staging state the decoder writes} */
         VmState<WritableRegion> state();
 
         /** Makes the staged content durable and atomically the replica (for files: fsync, then rename). */

@@ -183,7 +183,7 @@ public final class PathMonitor {
         return latest(peer).map(PathSample::time);
     }
 
-    /** Peers with at least one stored sample, sorted. */
+    /** {@return peers with at least one stored sample, sorted} */
     public Set<String> peers() {
         synchronized (lock) {
             return new TreeSet<>(peers.keySet());
@@ -197,7 +197,7 @@ public final class PathMonitor {
         }
     }
 
-    /** Samples stored since creation. */
+    /** {@return samples stored since creation} */
     public long accepted() {
         return accepted.sum();
     }
@@ -207,12 +207,12 @@ public final class PathMonitor {
         return rejected.get(reason).sum();
     }
 
-    /** Listener calls that threw since creation. */
+    /** {@return listener calls that threw since creation} */
     public long listenerFailures() {
         return listenerFailures.sum();
     }
 
-    /** Samples kept per peer. */
+    /** {@return samples kept per peer} */
     public int capacityPerPeer() {
         return capacityPerPeer;
     }

@@ -49,22 +49,22 @@ public record PathSample(Instant time, String peer, Source source, double goodpu
         return new PathSample(time, peer, source, goodputBitsPerSecond, null, Double.NaN, -1);
     }
 
-    /** Whether goodput was measured. */
+    /** {@return whether goodput was measured} */
     public boolean hasGoodput() {
         return !Double.isNaN(goodputBitsPerSecond);
     }
 
-    /** Whether the round-trip time was measured. */
+    /** {@return whether the round-trip time was measured} */
     public boolean hasRtt() {
         return rtt != null;
     }
 
-    /** Whether the loss ratio was measured. */
+    /** {@return whether the loss ratio was measured} */
     public boolean hasLoss() {
         return !Double.isNaN(lossRatio);
     }
 
-    /** Whether the retransmission count was measured. */
+    /** {@return whether the retransmission count was measured} */
     public boolean hasRetransmissions() {
         return retransmissions != -1;
     }

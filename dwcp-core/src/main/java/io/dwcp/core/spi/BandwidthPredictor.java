@@ -29,9 +29,12 @@ public interface BandwidthPredictor extends Component {
      */
     Forecast advice(String peer);
 
-    /** The configured horizon of {@link #forecast(String)}. */
+    /** {@return the configured horizon of {@link #forecast(String)}} */
     Duration horizon();
 
-    /** Whether forecasts are on ({@code dwcp.prediction.enabled}); when off, consumers act on measurement alone. */
+    /**
+     * {@return whether forecasts are on ({@code dwcp.prediction.enabled}); when off, consumers act on measurement
+     * alone}
+     */
     boolean enabled();
 }

@@ -11,7 +11,10 @@ package io.dwcp.core.spi;
  * does not restart itself.
  */
 public interface Component {
-    /** Stable component name, used in logs, metrics tags and error messages ({@code transport}, {@code compression}). */
+    /**
+     * {@return stable component name, used in logs, metrics tags and error messages ({@code transport}, {@code
+     * compression})}
+     */
     String name();
 
     /** Acquires resources and starts work; called by the manager, never concurrently with {@link #stop()}. */
@@ -20,6 +23,6 @@ public interface Component {
     /** Releases everything; idempotent; returns within {@code dwcp.shutdown.timeout}. */
     void stop() throws Exception;
 
-    /** Health computed from live state; cheap, never does I/O on a data path. */
+    /** {@return health computed from live state; cheap, never does I/O on a data path} */
     Health health();
 }

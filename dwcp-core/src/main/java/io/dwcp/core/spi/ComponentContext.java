@@ -22,10 +22,10 @@ public interface ComponentContext {
      */
     MeterRegistry meterRegistry();
 
-    /** The clock time-driven logic reads (injectable for tests). */
+    /** {@return the clock time-driven logic reads (injectable for tests)} */
     Clock clock();
 
-    /** Worker threads this component may use for CPU work ({@code dwcp.cpu.max-threads}). */
+    /** {@return worker threads this component may use for CPU work ({@code dwcp.cpu.max-threads})} */
     int workerThreads();
 
     /**

@@ -99,12 +99,12 @@ public interface Consensus extends Component {
             }
         }
 
-        /** The value of a key that was never written. */
+        /** {@return the value of a key that was never written} */
         public static Versioned absent() {
             return ABSENT;
         }
 
-        /** Whether the key holds a value. */
+        /** {@return whether the key holds a value} */
         public boolean isPresent() {
             return value != null;
         }

@@ -31,7 +31,7 @@ public final class EncodeOptions {
         return new Builder();
     }
 
-    /** Options for a keyframe (full state) with defaults. */
+    /** {@return options for a keyframe (full state) with defaults} */
     public static EncodeOptions keyframe() {
         return builder().forceKeyframe(true).build();
     }
@@ -57,12 +57,15 @@ public final class EncodeOptions {
         return forceKeyframe;
     }
 
-    /** Tier of the path, which sets the compression ceiling (HDE-6). */
+    /** {@return tier of the path, which sets the compression ceiling (HDE-6)} */
     public Tier tier() {
         return tier;
     }
 
-    /** Measured or configured link rate, used to pick a level that keeps the codec faster than the link (HDE-7). */
+    /**
+     * {@return measured or configured link rate, used to pick a level that keeps the codec faster than the link
+     * (HDE-7)}
+     */
     public Optional<DataRate> linkRate() {
         return Optional.ofNullable(linkRate);
     }

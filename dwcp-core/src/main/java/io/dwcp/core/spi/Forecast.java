@@ -54,7 +54,7 @@ public record Forecast(boolean known, double meanBitsPerSecond, double p10BitsPe
         return new Forecast(false, Double.NaN, Double.NaN, Double.NaN, 0, samples, horizon, null, "");
     }
 
-    /** Whether the rates are a forecast (false: unknown path). */
+    /** {@return whether the rates are a forecast (false: unknown path)} */
     public boolean isKnown() {
         return known;
     }

@@ -16,7 +16,7 @@ import java.util.Objects;
  * source ({@code -1}) ends when {@link #read} returns -1.
  */
 public interface PayloadSource extends AutoCloseable {
-    /** Total length in bytes, or -1 when streaming. */
+    /** {@return total length in bytes, or -1 when streaming} */
     long lengthBytes();
 
     /** Reads up to {@code dst.remaining()} bytes; returns the count, or -1 at the end. May block (not an event loop). */

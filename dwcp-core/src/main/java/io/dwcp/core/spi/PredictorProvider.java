@@ -11,7 +11,7 @@ public interface PredictorProvider {
     /** Provider name, e.g. {@code pba}. */
     String name();
 
-    /** Higher wins when several providers are on the class path. */
+    /** {@return the priority: higher wins when several providers are on the class path} */
     default int priority() {
         return 0;
     }

@@ -7,13 +7,13 @@ import java.util.concurrent.CompletableFuture;
  * One logical link to a peer (AMST-1). Thread-safe: transfers may be started from any thread and run concurrently.
  */
 public interface Session extends AutoCloseable {
-    /** Session id as hex text (128 random bits for AMST). */
+    /** {@return session id as hex text (128 random bits for AMST)} */
     String id();
 
     /** @return the peer's address */
     InetSocketAddress remoteAddress();
 
-    /** Data streams currently connected. */
+    /** {@return data streams currently connected} */
     int activeStreams();
 
     /**
@@ -24,7 +24,7 @@ public interface Session extends AutoCloseable {
         return io.dwcp.core.Tier.WAN;
     }
 
-    /** Whether the session can still carry transfers. */
+    /** {@return whether the session can still carry transfers} */
     boolean isOpen();
 
     /**
@@ -34,7 +34,7 @@ public interface Session extends AutoCloseable {
      */
     Transfer send(TransferRequest request);
 
-    /** Completes when the session has closed, normally or not. */
+    /** {@return a future that completes when the session has closed, normally or not} */
     CompletableFuture<Void> closeFuture();
 
     /** Graceful close: drains in-flight transfers up to {@code close-timeout}, then aborts them. Idempotent. */

@@ -8,7 +8,7 @@ public interface StateCodecProvider {
     /** Provider name, e.g. {@code hde}. */
     String name();
 
-    /** Higher wins when several providers are on the class path. */
+    /** {@return the priority: higher wins when several providers are on the class path} */
     default int priority() {
         return 0;
     }

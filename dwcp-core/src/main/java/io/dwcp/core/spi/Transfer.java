@@ -4,7 +4,7 @@ import java.util.concurrent.CompletableFuture;
 
 /** A transfer in progress, as seen by its sender. Thread-safe. */
 public interface Transfer {
-    /** Transfer id, unique within its session. */
+    /** {@return transfer id, unique within its session} */
     long id();
 
     /**
@@ -13,9 +13,13 @@ public interface Transfer {
      */
     CompletableFuture<TransferResult> completion();
 
-    /** Bytes the receiver has acknowledged so far. */
+    /** {@return bytes the receiver has acknowledged so far} */
     long acknowledgedBytes();
 
-    /** Aborts the transfer at both ends; returns false if it had already ended. */
+    /**
+     * Aborts the transfer at both ends.
+     *
+     * @return false if it had already ended
+     */
     boolean cancel();
 }

@@ -17,7 +17,7 @@ public enum TransferKind {
         this.wire = wire;
     }
 
-    /** The value of this kind on the wire. */
+    /** {@return the value of this kind on the wire} */
     public int wire() {
         return wire;
     }

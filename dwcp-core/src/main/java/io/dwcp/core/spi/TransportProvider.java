@@ -9,7 +9,7 @@ public interface TransportProvider {
     /** Provider name, e.g. {@code amst}. */
     String name();
 
-    /** Higher wins when several providers are on the class path. */
+    /** {@return the priority: higher wins when several providers are on the class path} */
     default int priority() {
         return 0;
     }

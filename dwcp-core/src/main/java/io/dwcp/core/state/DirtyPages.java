@@ -91,7 +91,7 @@ public final class DirtyPages {
         return -1;
     }
 
-    /** Total dirty pages over all regions. */
+    /** {@return total dirty pages over all regions} */
     public long count() {
         return count;
     }

@@ -14,7 +14,7 @@ public interface StateRegion extends java.io.Closeable {
     /** Name of the region, unique within its state (e.g. {@code pc.ram}). */
     String name();
 
-    /** Size in bytes. */
+    /** {@return size in bytes} */
     long sizeBytes();
 
     /**

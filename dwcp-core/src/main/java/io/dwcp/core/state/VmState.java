@@ -50,7 +50,7 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         return new Builder<>(key);
     }
 
-    /** The state key; baselines and replicas are kept per key. */
+    /** {@return the state key; baselines and replicas are kept per key} */
     public String key() {
         return key;
     }
@@ -76,12 +76,12 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         return regions.get(index);
     }
 
-    /** Whether regions may end in a partial page (disk images whose size is not a page multiple). */
+    /** {@return whether regions may end in a partial page (disk images whose size is not a page multiple)} */
     public boolean lastPagePartial() {
         return lastPagePartial;
     }
 
-    /** Sum of the region sizes in bytes. */
+    /** {@return sum of the region sizes in bytes} */
     public long totalBytes() {
         long total = 0;
         for (R r : regions) {
@@ -95,7 +95,7 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         return (regions.get(index).sizeBytes() + pageSizeBytes - 1) / pageSizeBytes;
     }
 
-    /** Total number of pages over all regions. */
+    /** {@return total number of pages over all regions} */
     public long totalPages() {
         long n = 0;
         for (int i = 0; i < regions.size(); i++) {
