@@ -339,12 +339,24 @@ public final class DwcpManager implements AutoCloseable {
         return state;
     }
 
-    /** Lifecycle state of one component, by name. */
+    /**
+     * Lifecycle state of one component, by name.
+     *
+     * @param name the component's name ({@code transport}, {@code compression}, ...)
+     * @return its state
+     * @throws IllegalArgumentException when no component has that name
+     */
     public ComponentState componentState(String name) {
         return find(name).state;
     }
 
-    /** Restarts of one component since the manager was built. */
+    /**
+     * Restarts of one component since the manager was built.
+     *
+     * @param name the component's name
+     * @return automatic restarts after run-time failures
+     * @throws IllegalArgumentException when no component has that name
+     */
     public long restarts(String name) {
         return find(name).restarts;
     }
@@ -382,6 +394,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The transport.
      *
+     * @return the transport
      * @throws DwcpException {@code ILLEGAL_STATE} when no transport provider was found or given
      */
     public Transport transport() {
@@ -395,6 +408,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The state codec.
      *
+     * @return the state codec
      * @throws DwcpException {@code ILLEGAL_STATE} when no codec provider was found or given
      */
     public StateCodec codec() {
@@ -408,6 +422,8 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The bandwidth predictor, when a provider was found or given. Empty means no forecasts: consumers act on
      * measurement alone.
+     *
+     * @return the predictor, or empty
      */
     public Optional<BandwidthPredictor> predictor() {
         return Optional.ofNullable(predictor);
@@ -421,6 +437,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The consensus service.
      *
+     * @return the consensus service
      * @throws DwcpException {@code ILLEGAL_STATE} when no consensus provider was found or given
      */
     public Consensus consensus() {
@@ -440,6 +457,8 @@ public final class DwcpManager implements AutoCloseable {
      * Connects to a migration receiver and returns a sender for iterative pre-copy rounds (CORE-5). The sender owns
      * the session; close it when the migration is over.
      *
+     * @param receiver the address a migration receiver listens on
+     * @return a future of the connected sender; it fails when the connection does not succeed
      * @throws DwcpException {@code ILLEGAL_STATE} when the manager is not running
      */
     public CompletableFuture<MigrationSender> openMigration(InetSocketAddress receiver) {
@@ -456,6 +475,10 @@ public final class DwcpManager implements AutoCloseable {
      * A pre-copy migration over {@code sender} of the state {@code source} gives, with {@code dwcp.migration.max-rounds}
      * and {@code dwcp.migration.downtime-budget} from this manager's configuration (the builder may change them);
      * {@code build().start()} runs it.
+     *
+     * @param sender the sender of {@link #openMigration}, connected to the receiver
+     * @param source the state and the caller's pause step
+     * @return a builder of the migration
      */
     public Migration.Builder migration(MigrationSender sender, Migration.Source source) {
         return Migration.builder(sender, source)
@@ -467,6 +490,10 @@ public final class DwcpManager implements AutoCloseable {
      * A handler that receives migrations into replicas opened by {@code replicas}; pass it to
      * {@code transport().listen(address, handler)}. {@code onRound} is called after each verified, committed round;
      * failed rounds are logged at WARN (use the three-argument form to hear of them).
+     *
+     * @param replicas opens the replica of each state key
+     * @param onRound called after each verified, committed round
+     * @return the handler to listen with
      */
     public MigrationReceiver migrationReceiver(ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> onRound) {
         return migrationReceiver(replicas, onRound, failed -> { });
@@ -476,6 +503,11 @@ public final class DwcpManager implements AutoCloseable {
      * As {@link #migrationReceiver(ReplicaFactory, Consumer)}; {@code onFailure} is called once for every round that
      * failed at this receiver, with the cause and its code (the sender gets the same code). Listeners run on a
      * transport delivery thread: keep them short; an exception they throw is logged and ignored.
+     *
+     * @param replicas opens the replica of each state key
+     * @param onRound called after each verified, committed round
+     * @param onFailure called once for each failed round
+     * @return the handler to listen with
      */
     public MigrationReceiver migrationReceiver(ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> onRound,
                                                Consumer<MigrationReceiver.FailedRound> onFailure) {
@@ -493,6 +525,8 @@ public final class DwcpManager implements AutoCloseable {
      * the manager runs, every meter of this manager, its components and its migrations is there with the tag
      * {@code node} = {@link #nodeId()}; stopping the manager removes exactly those meters, so several managers can
      * share one registry.
+     *
+     * @return the application's registry
      */
     public MeterRegistry meterRegistry() {
         return nodeMeters.target();
@@ -615,13 +649,23 @@ public final class DwcpManager implements AutoCloseable {
             return this;
         }
 
-        /** Where meters go; a {@link SimpleMeterRegistry} when not set. */
+        /**
+         * Where meters go; a {@link SimpleMeterRegistry} when not set.
+         *
+         * @param registry the application's registry, which several managers may share
+         * @return this builder
+         */
         public Builder meterRegistry(MeterRegistry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
             return this;
         }
 
-        /** The clock components read (for tests); the system UTC clock by default. */
+        /**
+         * The clock components read (for tests); the system UTC clock by default.
+         *
+         * @param clock the clock
+         * @return this builder
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
@@ -630,43 +674,75 @@ public final class DwcpManager implements AutoCloseable {
         /**
          * Runs recovery timers (for tests). The caller owns it: the manager never shuts it down. By default the
          * manager creates one daemon thread while running.
+         *
+         * @param scheduler the scheduler
+         * @return this builder
          */
         public Builder scheduler(ScheduledExecutorService scheduler) {
             this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
             return this;
         }
 
-        /** Uses this transport instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this transport instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the transport provider
+         * @return this builder
+         */
         public Builder transportProvider(TransportProvider provider) {
             this.transportProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** Uses this codec instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this codec instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the codec provider
+         * @return this builder
+         */
         public Builder codecProvider(StateCodecProvider provider) {
             this.codecProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** Uses this bandwidth predictor instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this bandwidth predictor instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the predictor provider
+         * @return this builder
+         */
         public Builder predictorProvider(PredictorProvider provider) {
             this.predictorProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** Uses this consensus service instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this consensus service instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the consensus provider
+         * @return this builder
+         */
         public Builder consensusProvider(ConsensusProvider provider) {
             this.consensusProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** The class loader searched for providers; this class's loader by default. */
+        /**
+         * The class loader searched for providers; this class's loader by default.
+         *
+         * @param loader the class loader
+         * @return this builder
+         */
         public Builder classLoader(ClassLoader loader) {
             this.classLoader = Objects.requireNonNull(loader, "loader");
             return this;
         }
 
-        /** Creates the components (no threads, no sockets until {@link DwcpManager#start()}). */
+        /**
+         * Creates the components (no threads, no sockets until {@link DwcpManager#start()}).
+         *
+         * @return the manager, not started
+         */
         public DwcpManager build() {
             return new DwcpManager(this);
         }
