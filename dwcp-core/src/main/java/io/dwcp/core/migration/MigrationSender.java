@@ -109,6 +109,8 @@ public final class MigrationSender implements AutoCloseable {
      * while the round runs: the round transfer's bytes the receiver acknowledged so far, and its total length once the
      * encoder has produced all of it (-1 before: a round is streamed while it is encoded). The last call of a committed
      * round has {@code doneBytes == totalBytes}. Called on the manager's scheduler thread; must not block.
+     *
+     * @param listener the listener, not {@code null}; replaces the previous one
      */
     public void progress(ProgressListener listener) {
         this.progress = Objects.requireNonNull(listener, "listener");
@@ -124,6 +126,7 @@ public final class MigrationSender implements AutoCloseable {
      *
      * @param state the state now (read during the call; the caller keeps it open)
      * @param dirtyPages pages changed since the previous round, or null to compare every page with the baseline
+     * @return the report of the committed round
      * @throws DwcpException with the transport's or codec's code when the round failed
      */
     public RoundReport sendRound(VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
@@ -144,6 +147,10 @@ public final class MigrationSender implements AutoCloseable {
      * receiver keeps its replica and baseline as they were, and the encoder stops. The key stays busy until that work
      * has stopped ({@link #idle()}). A round the receiver had already committed when the cancel came stays committed
      * there; this side then does not reference it, and the next round finds out by asking the receiver.
+     *
+     * @param state the state now (read while the round runs; the caller keeps it open)
+     * @param dirtyPages pages changed since the previous round, or null to compare every page with the baseline
+     * @return the future report of the committed round
      */
     public CompletableFuture<RoundReport> sendRoundAsync(VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
         Objects.requireNonNull(state, "state");
@@ -183,6 +190,8 @@ public final class MigrationSender implements AutoCloseable {
     /**
      * Completes when no round of this sender is running any more: after a {@code cancel}, the round's future is
      * cancelled at once, but its encoder and transfer take a moment to stop, and until then its key is busy.
+     *
+     * @return a future that completes when no round is running
      */
     public CompletableFuture<Void> idle() {
         return CompletableFuture.allOf(running.toArray(new CompletableFuture<?>[0])).handle((r, e) -> null);

@@ -19,6 +19,8 @@ public interface Session extends AutoCloseable {
     /**
      * The tier of the path to the peer as the transport classified it (TIER-1, TIER-2: from RTT measured in the
      * handshake), or the pinned tier. The default, for transports that do not classify, is WAN.
+     *
+     * @return the tier of the path
      */
     default io.dwcp.core.Tier tier() {
         return io.dwcp.core.Tier.WAN;
@@ -30,6 +32,8 @@ public interface Session extends AutoCloseable {
     /**
      * Starts a transfer; returns at once. The source is read on transport threads and closed when the transfer ends.
      *
+     * @param request what to send
+     * @return the transfer, to follow or cancel
      * @throws io.dwcp.core.DwcpException {@code ILLEGAL_STATE} when the session is closed
      */
     Transfer send(TransferRequest request);

@@ -15,6 +15,8 @@ public interface Transport extends Component {
      * {@code handler}.
      *
      * @return completes with the listener once bound, or exceptionally ({@code IO_ERROR}, {@code ILLEGAL_STATE})
+     * @param bindAddress the address to bind
+     * @param handler receives the transfers peers send
      */
     CompletableFuture<TransportListener> listen(InetSocketAddress bindAddress, TransferHandler handler);
 
@@ -23,6 +25,8 @@ public interface Transport extends Component {
      *
      * @return completes with the session once the handshake is done, or exceptionally ({@code IO_ERROR},
      *     {@code AUTH_FAILED}, {@code PROTOCOL_ERROR}, {@code TIMEOUT})
+     * @param remoteAddress the peer's listening address
+     * @param handler receives the transfers the peer sends back
      */
     CompletableFuture<Session> connect(InetSocketAddress remoteAddress, TransferHandler handler);
 }
