@@ -104,12 +104,24 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         }
     }
 
-    /** Opens (creating it if needed) a replica directory with the default limits. */
+    /**
+     * Opens (creating it if needed) a replica directory with the default limits.
+     *
+     * @param dir the directory
+     * @return the replicas of that directory; close them when done
+     * @throws IOException when the directory cannot be created or read
+     * @throws DwcpException {@code KEY_BUSY} when another {@code FileReplicas} uses the directory
+     */
     public static FileReplicas open(Path dir) throws IOException {
         return builder(dir).build();
     }
 
-    /** A builder for a replica directory. */
+    /**
+     * A builder for a replica directory.
+     *
+     * @param dir the directory
+     * @return the builder
+     */
     public static Builder builder(Path dir) {
         return new Builder(dir);
     }
@@ -140,6 +152,8 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     /**
      * Keys whose replica may mix two versions (a receiver crashed or a write failed while a round wrote it in place),
      * in name order. Such a replica must not be used to run the VM; its next round is full and clears the mark.
+     *
+     * @return the keys, a copy
      */
     public Set<String> inconsistentKeys() {
         return new TreeSet<>(inconsistent);
