@@ -40,12 +40,23 @@ public final class ConfigKey<T> {
         this.description = b.description;
     }
 
-    /** Starts a key named {@code dwcp.<section>.<name>}. */
+    /**
+     * Starts a key named {@code dwcp.<section>.<name>}.
+     *
+     * @param name the full name, {@code dwcp.<section>.<name>}
+     * @param type the type of the value
+     * @param <T> the Java type of the value
+     * @return the builder
+     */
     public static <T> Builder<T> builder(String name, ValueType<T> type) {
         return new Builder<>(name, type);
     }
 
-    /** The property-form name, e.g. {@code dwcp.transport.max-streams}. */
+    /**
+     * The property-form name, e.g. {@code dwcp.transport.max-streams}.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
@@ -55,7 +66,12 @@ public final class ConfigKey<T> {
         return type;
     }
 
-    /** The default for a tier; the same for every tier unless {@link #tierDependent()}. */
+    /**
+     * The default for a tier; the same for every tier unless {@link #tierDependent()}.
+     *
+     * @param tier the tier
+     * @return the default on that tier
+     */
     public T defaultValue(Tier tier) {
         return defaults.get(tier);
     }
@@ -140,7 +156,14 @@ public final class ConfigKey<T> {
             return tierDefaults(value, value, value);
         }
 
-        /** Defaults for LOCAL, REGIONAL and WAN. */
+        /**
+         * Defaults for LOCAL, REGIONAL and WAN.
+         *
+         * @param local the default on the LOCAL tier
+         * @param regional the default on the REGIONAL tier
+         * @param wan the default on the WAN tier
+         * @return this builder
+         */
         public Builder<T> tierDefaults(T local, T regional, T wan) {
             Map<Tier, T> m = new EnumMap<>(Tier.class);
             m.put(Tier.LOCAL, local);
@@ -156,13 +179,24 @@ public final class ConfigKey<T> {
             return this;
         }
 
-        /** Overrides the text shown for the default (e.g. "cores ÷ 2"). */
+        /**
+         * Overrides the text shown for the default (e.g. "cores ÷ 2").
+         *
+         * @param text the text
+         * @return this builder
+         */
         public Builder<T> defaultText(String text) {
             this.defaultText = text;
             return this;
         }
 
-        /** The allowed values: {@code check} returns null when allowed; {@code allowed} describes them. */
+        /**
+         * The allowed values: {@code check} returns null when allowed; {@code allowed} describes them.
+         *
+         * @param allowed the allowed values, as messages and the reference show them
+         * @param check whether a value is allowed
+         * @return this builder
+         */
         public Builder<T> rule(String allowed, java.util.function.Predicate<T> check) {
             this.allowed = allowed;
             this.rule = v -> check.test(v) ? null : "expected " + allowed;
