@@ -80,6 +80,8 @@ public final class DataSize implements Comparable<DataSize> {
      * Parses {@code <number><unit>} where unit is one of B, KiB, MiB, GiB, TiB, KB, MB, GB, TB (case-insensitive, an
      * optional space between). Fractions are allowed when they give a whole byte count ({@code 1.5KiB}).
      *
+     * @param text the text, e.g. {@code 256KiB}
+     * @return the size
      * @throws IllegalArgumentException with a message naming the accepted forms
      */
     public static DataSize parse(String text) {
@@ -119,7 +121,12 @@ public final class DataSize implements Comparable<DataSize> {
         }
     }
 
-    /** Formats a byte count in the largest binary unit that divides it exactly: {@code 262144 -> 256KiB}. */
+    /**
+     * Formats a byte count in the largest binary unit that divides it exactly: {@code 262144 -> 256KiB}.
+     *
+     * @param bytes the byte count
+     * @return the text
+     */
     public static String format(long bytes) {
         String[] units = {"TiB", "GiB", "MiB", "KiB"};
         long[] sizes = {TIB, GIB, MIB, KIB};

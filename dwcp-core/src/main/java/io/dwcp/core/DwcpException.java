@@ -55,6 +55,7 @@ public class DwcpException extends RuntimeException {
      *
      * @param what what was being done, for the message (e.g. "decoding round 3 of vm-7")
      * @param failure the failure
+     * @return the exception
      */
     public static DwcpException local(String what, Throwable failure) {
         DwcpException d = find(failure);
@@ -96,6 +97,9 @@ public class DwcpException extends RuntimeException {
     /**
      * The {@code DwcpException} behind {@code t}, unwrapping {@code CompletionException}/{@code ExecutionException}
      * chains; {@code null} when there is none.
+     *
+     * @param t the throwable to search, with its causes
+     * @return the exception found, or null
      */
     public static DwcpException find(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {

@@ -31,6 +31,8 @@ public interface ComponentContext {
     /**
      * Reports that the component failed while running. The manager marks it FAILED and restarts it with backoff
      * (CORE-4). Safe from any thread; never throws.
+     *
+     * @param cause what failed
      */
     void reportFailure(Throwable cause);
 
@@ -38,6 +40,8 @@ public interface ComponentContext {
      * The path monitor where a component records what it measured on each peer's path (the transport's goodput,
      * RTT and loss per controller period) and where the predictor reads it; empty when the component runs outside a
      * {@code DwcpManager} and nobody reads the samples.
+     *
+     * @return the path monitor, or empty
      */
     default java.util.Optional<io.dwcp.core.path.PathMonitor> pathMonitor() {
         return java.util.Optional.empty();
@@ -46,6 +50,11 @@ public interface ComponentContext {
     /**
      * A context for running one component outside a {@code DwcpManager} (command-line tools, benchmarks): the system
      * UTC clock, and run-time failures logged at ERROR (nothing restarts the component).
+     *
+     * @param config the configuration
+     * @param registry where meters go
+     * @param workerThreads the CPU budget
+     * @return the context
      */
     static ComponentContext standalone(DwcpConfig config, MeterRegistry registry, int workerThreads) {
         return standalone(config, registry, workerThreads, Clock.systemUTC());
@@ -54,6 +63,12 @@ public interface ComponentContext {
     /**
      * A standalone context (see {@link #standalone(DwcpConfig, MeterRegistry, int)}) whose components read
      * {@code clock}, e.g. a replay clock that follows a recorded trace.
+     *
+     * @param config the configuration
+     * @param registry where meters go
+     * @param workerThreads the CPU budget
+     * @param clock the clock
+     * @return the context
      */
     static ComponentContext standalone(DwcpConfig config, MeterRegistry registry, int workerThreads, Clock clock) {
         java.util.Objects.requireNonNull(config, "config");

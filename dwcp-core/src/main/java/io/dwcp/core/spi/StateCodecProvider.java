@@ -5,7 +5,11 @@ package io.dwcp.core.spi;
  * {@code META-INF/services/io.dwcp.core.spi.StateCodecProvider}.
  */
 public interface StateCodecProvider {
-    /** Provider name, e.g. {@code hde}. */
+    /**
+     * Provider name, e.g. {@code hde}.
+     *
+     * @return the name
+     */
     String name();
 
     /** {@return the priority: higher wins when several providers are on the class path} */
@@ -13,6 +17,11 @@ public interface StateCodecProvider {
         return 0;
     }
 
-    /** Creates a codec; it must not start threads before {@link Component#start()}. */
+    /**
+     * Creates a codec; it must not start threads before {@link Component#start()}.
+     *
+     * @param context what the manager gives the component
+     * @return the component, not started
+     */
     StateCodec create(ComponentContext context);
 }

@@ -22,7 +22,12 @@ public enum TransferKind {
         return wire;
     }
 
-    /** The kind for a wire value, or {@code null} when unknown. */
+    /**
+     * The kind for a wire value, or {@code null} when unknown.
+     *
+     * @param wire the wire value
+     * @return the kind, or {@code null}
+     */
     public static TransferKind ofWire(int wire) {
         for (TransferKind k : values()) {
             if (k.wire == wire) {

@@ -18,7 +18,12 @@ public final class DirtyPages {
     private final Map<Integer, long[][]> regions = new HashMap<>();
     private long count;
 
-    /** Marks page {@code page} of region {@code region} dirty. */
+    /**
+     * Marks page {@code page} of region {@code region} dirty.
+     *
+     * @param region the region's index in the state
+     * @param page the page's index in the region
+     */
     public void add(int region, long page) {
         if (region < 0 || page < 0) {
             throw new IllegalArgumentException("region and page must be >= 0, got " + region + " and " + page);
@@ -41,7 +46,13 @@ public final class DirtyPages {
         }
     }
 
-    /** Marks pages {@code [fromPage, toPage)} of a region dirty. */
+    /**
+     * Marks pages {@code [fromPage, toPage)} of a region dirty.
+     *
+     * @param region the region's index in the state
+     * @param fromPage the first page
+     * @param toPage the page after the last
+     */
     public void addRange(int region, long fromPage, long toPage) {
         for (long p = fromPage; p < toPage; p++) {
             add(region, p);
@@ -65,7 +76,13 @@ public final class DirtyPages {
         return (blocks[b][bit >>> 6] & (1L << (bit & 63))) != 0;
     }
 
-    /** The first dirty page of {@code region} at or after {@code fromPage}, or -1. */
+    /**
+     * The first dirty page of {@code region} at or after {@code fromPage}, or -1.
+     *
+     * @param region the region's index in the state
+     * @param fromPage where to start looking
+     * @return the page, or -1
+     */
     public long next(int region, long fromPage) {
         long[][] blocks = regions.get(region);
         if (blocks == null || fromPage < 0) {
@@ -96,7 +113,12 @@ public final class DirtyPages {
         return count;
     }
 
-    /** Dirty pages of one region. */
+    /**
+     * Dirty pages of one region.
+     *
+     * @param region the region's index in the state
+     * @return the number of dirty pages
+     */
     public long count(int region) {
         long[][] blocks = regions.get(region);
         long n = 0;

@@ -30,7 +30,13 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         this.lastPagePartial = lastPagePartial;
     }
 
-    /** A source state of the given regions with 4 KiB pages. */
+    /**
+     * A source state of the given regions with 4 KiB pages.
+     *
+     * @param key the state key
+     * @param regions the regions, in order
+     * @return the state
+     */
     public static VmState<StateRegion> of(String key, StateRegion... regions) {
         VmState.Builder<StateRegion> b = builder(key);
         for (StateRegion r : regions) {
@@ -90,7 +96,12 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         return total;
     }
 
-    /** Number of pages of region {@code index}, counting a partial last page. */
+    /**
+     * Number of pages of region {@code index}, counting a partial last page.
+     *
+     * @param index the region's index
+     * @return the number of pages
+     */
     public long pageCount(int index) {
         return (regions.get(index).sizeBytes() + pageSizeBytes - 1) / pageSizeBytes;
     }
@@ -143,7 +154,12 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
             this.key = key;
         }
 
-        /** Page size in bytes: a power of two from 512 B to 2 MiB. */
+        /**
+         * Page size in bytes: a power of two from 512 B to 2 MiB.
+         *
+         * @param pageSizeBytes the page size
+         * @return this builder
+         */
         public Builder<R> pageSizeBytes(int pageSizeBytes) {
             if (pageSizeBytes < 512 || pageSizeBytes > 2 * 1024 * 1024 || Integer.bitCount(pageSizeBytes) != 1) {
                 throw new IllegalArgumentException("pageSizeBytes = " + pageSizeBytes + ": expected a power of 2 from 512 to 2097152");
@@ -163,13 +179,23 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
             return this;
         }
 
-        /** Allows regions whose size is not a whole number of pages (their last page is partial). */
+        /**
+         * Allows regions whose size is not a whole number of pages (their last page is partial).
+         *
+         * @param allowed whether they are allowed
+         * @return this builder
+         */
         public Builder<R> lastPagePartial(boolean allowed) {
             this.lastPagePartial = allowed;
             return this;
         }
 
-        /** @throws IllegalArgumentException for duplicate region names or a region that is not whole pages */
+        /**
+         * Builds the state.
+         *
+         * @return the state
+         * @throws IllegalArgumentException for duplicate region names or a region that is not whole pages
+         */
         public VmState<R> build() {
             Set<String> names = new HashSet<>();
             for (R r : regions) {
