@@ -67,6 +67,9 @@ public final class DataRate implements Comparable<DataRate> {
      * Parses {@code <number><unit>/s}: units bit, kbit, Mbit, Gbit, Tbit (decimal bits) and B, KB, MB, GB (decimal
      * bytes), KiB, MiB, GiB (binary bytes). Case matters only for {@code b} (bit) versus {@code B} (byte) when written
      * as a single letter.
+     *
+     * @param text the text
+     * @return the rate
      */
     public static DataRate parse(String text) {
         String s = text.trim();

@@ -79,7 +79,12 @@ public enum ErrorCode {
         return number;
     }
 
-    /** The code for a wire number; {@link #UNKNOWN} when this version does not know it. */
+    /**
+     * The code for a wire number; {@link #UNKNOWN} when this version does not know it.
+     *
+     * @param number the wire number
+     * @return the code
+     */
     public static ErrorCode ofNumber(int number) {
         return BY_NUMBER.getOrDefault(number, UNKNOWN);
     }

@@ -14,7 +14,12 @@ public final class CompressionKeys {
     private CompressionKeys() {
     }
 
-    /** Whether {@code text} is a level word: {@code none}, {@code lz4} or {@code zstd:-7} … {@code zstd:19}. */
+    /**
+     * Whether {@code text} is a level word: {@code none}, {@code lz4} or {@code zstd:-7} … {@code zstd:19}.
+     *
+     * @param text the text
+     * @return whether it is a level word
+     */
     public static boolean isLevel(String text) {
         Matcher m = LEVEL.matcher(text);
         if (!m.matches()) {

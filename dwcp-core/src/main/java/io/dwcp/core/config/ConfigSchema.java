@@ -38,7 +38,12 @@ public final class ConfigSchema {
         return List.copyOf(BY_NAME.values());
     }
 
-    /** The key with this property-form name, or {@code null}. */
+    /**
+     * The key with this property-form name, or {@code null}.
+     *
+     * @param name the name, e.g. {@code dwcp.transport.max-streams}
+     * @return the key, or {@code null}
+     */
     public static ConfigKey<?> key(String name) {
         return BY_NAME.get(name);
     }

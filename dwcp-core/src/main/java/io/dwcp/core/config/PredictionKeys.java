@@ -116,7 +116,12 @@ public final class PredictionKeys {
             .rule("two numbers low, high with 0 < low < 0.5 < high < 1", v -> quantiles(v) != null)
             .description("Quantiles reported as a forecast's P10 and P90.").build();
 
-    /** Parses {@code "low, high"}; {@code null} when malformed or out of range. */
+    /**
+     * Parses {@code "low, high"}; {@code null} when malformed or out of range.
+     *
+     * @param text the text
+     * @return {@code {low, high}}, or {@code null}
+     */
     public static double[] quantiles(String text) {
         String[] parts = text.split(",");
         if (parts.length != 2) {

@@ -46,6 +46,11 @@ public final class ValueType<T> {
 
     /**
      * An optional value whose absence is written as {@code word} ({@code none} or {@code auto}).
+     *
+     * @param inner the type of a present value
+     * @param word the word of an absent value (e.g. {@code none})
+     * @param <T> the Java type of a present value
+     * @return the type
      */
     public static <T> ValueType<Optional<T>> optional(ValueType<T> inner, String word) {
         Objects.requireNonNull(word, "word");
@@ -54,12 +59,21 @@ public final class ValueType<T> {
                 o -> o.map(inner::format).orElse(word));
     }
 
-    /** Human name used in messages, e.g. {@code "duration"}. */
+    /**
+     * Human name used in messages, e.g. {@code "duration"}.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
 
-    /** Parses text; throws {@link IllegalArgumentException} with a message that says the accepted form. */
+    /**
+     * Parses text; throws {@link IllegalArgumentException} with a message that says the accepted form.
+     *
+     * @param text the text
+     * @return the value
+     */
     public T parse(String text) {
         Objects.requireNonNull(text, "text");
         try {
@@ -69,7 +83,12 @@ public final class ValueType<T> {
         }
     }
 
-    /** The canonical text of a value (parses back to an equal value). */
+    /**
+     * The canonical text of a value (parses back to an equal value).
+     *
+     * @param value the value
+     * @return the text
+     */
     public String format(T value) {
         return formatter.apply(value);
     }

@@ -556,6 +556,9 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         /**
          * Largest state a round may announce (sum of its regions); larger ones are refused with
          * {@code LIMIT_EXCEEDED} before any file is touched. Default 1 TiB.
+         *
+         * @param size the largest state
+         * @return this builder
          */
         public Builder maxStateSize(DataSize size) {
             Objects.requireNonNull(size, "size");
@@ -566,7 +569,12 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             return this;
         }
 
-        /** Most regions a round may announce, 1 to 4096. Default 256. */
+        /**
+         * Most regions a round may announce, 1 to 4096. Default 256.
+         *
+         * @param regions the most regions
+         * @return this builder
+         */
         public Builder maxRegions(int regions) {
             if (regions < 1 || regions > MigrationWire.MAX_REGIONS) {
                 throw new IllegalArgumentException("maxRegions must be 1 to " + MigrationWire.MAX_REGIONS + ", got " + regions);
@@ -579,6 +587,8 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
          * Opens the directory (creating it): takes its lock, deletes leftover staging files and reads the
          * inconsistency markers.
          *
+         * @return the replicas; close them when done
+         * @throws IOException when the directory cannot be created or read
          * @throws DwcpException {@code KEY_BUSY} when another instance or process holds the directory
          */
         public FileReplicas build() throws IOException {

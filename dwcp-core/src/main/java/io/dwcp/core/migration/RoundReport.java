@@ -39,12 +39,20 @@ public record RoundReport(String key, int round, boolean keyframe, boolean fallb
         pagesByClass = Map.copyOf(pagesByClass);
     }
 
-    /** inputBytes ÷ wireBytes. */
+    /**
+     * inputBytes ÷ wireBytes.
+     *
+     * @return the ratio
+     */
     public double ratio() {
         return wireBytes == 0 ? 0 : (double) inputBytes / wireBytes;
     }
 
-    /** Wire bits per second over the round. */
+    /**
+     * Wire bits per second over the round.
+     *
+     * @return the goodput
+     */
     public double goodputBitsPerSecond() {
         double s = duration.toNanos() / 1e9;
         return s <= 0 ? 0 : wireBytes * 8 / s;

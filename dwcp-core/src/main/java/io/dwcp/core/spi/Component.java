@@ -17,10 +17,18 @@ public interface Component {
      */
     String name();
 
-    /** Acquires resources and starts work; called by the manager, never concurrently with {@link #stop()}. */
+    /**
+     * Acquires resources and starts work; called by the manager, never concurrently with {@link #stop()}.
+     *
+     * @throws Exception when it cannot start; the manager stops what it started and fails
+     */
     void start() throws Exception;
 
-    /** Releases everything; idempotent; returns within {@code dwcp.shutdown.timeout}. */
+    /**
+     * Releases everything; idempotent; returns within {@code dwcp.shutdown.timeout}.
+     *
+     * @throws Exception when it cannot release everything; the manager reports it and goes on
+     */
     void stop() throws Exception;
 
     /** {@return health computed from live state; cheap, never does I/O on a data path} */

@@ -39,6 +39,8 @@ public final class EncodeOptions {
     /**
      * The baseline the receiver confirmed holding. A delta is encoded only against it; when empty, or when the codec
      * no longer has it, the round is a keyframe.
+     *
+     * @return the baseline, or empty for a keyframe
      */
     public Optional<BaselineRef> peerBaseline() {
         return Optional.ofNullable(peerBaseline);
@@ -47,6 +49,8 @@ public final class EncodeOptions {
     /**
      * Pages the caller knows changed since the peer's baseline; empty means "compare every page with the baseline".
      * Pages outside the set are trusted to be unchanged.
+     *
+     * @return the dirty pages, or empty when unknown
      */
     public Optional<DirtyPages> dirtyPages() {
         return Optional.ofNullable(dirtyPages);

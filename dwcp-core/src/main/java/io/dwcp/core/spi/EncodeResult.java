@@ -35,7 +35,11 @@ public record EncodeResult(String key, boolean keyframe, BaselineRef against, Ba
         pagesByClass = Map.copyOf(pagesByClass);
     }
 
-    /** inputBytes ÷ encodedBytes (∞ for an empty encoding of a non-empty input). */
+    /**
+     * inputBytes ÷ encodedBytes (∞ for an empty encoding of a non-empty input).
+     *
+     * @return the ratio
+     */
     public double ratio() {
         return encodedBytes == 0 ? (inputBytes == 0 ? 1 : Double.POSITIVE_INFINITY) : (double) inputBytes / encodedBytes;
     }

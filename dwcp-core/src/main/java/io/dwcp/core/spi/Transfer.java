@@ -10,6 +10,8 @@ public interface Transfer {
     /**
      * Completes when the receiver has acknowledged every byte and its sink completed; exceptionally on failure
      * ({@code TRANSFER_INCOMPLETE}, {@code IO_ERROR}, …) or {@code CANCELLED} after {@link #cancel()}.
+     *
+     * @return the future of the result
      */
     CompletableFuture<TransferResult> completion();
 
