@@ -153,7 +153,7 @@ class MigrationEndToEndTest {
                 assertEquals(List.of(dir.resolve(KEY)), files.filter(f -> !f.getFileName().toString().equals(".dwcp-replicas.lock")).toList(),
                         "the keyframe's staging file was renamed, not left behind");
             }
-            assertEquals(1.0, senderMetrics.counter("dwcp.migration.baseline.queries").count(),
+            assertEquals(1.0, senderMetrics.get("dwcp.migration.baseline.queries").counter().count(),
                     "only the first round asks for the receiver's baseline; each completion confirms the next one's");
         }
     }
@@ -324,7 +324,7 @@ class MigrationEndToEndTest {
             assertTrue(r.keyframe(), "the receiver refused the delta: the round must be resent full");
             assertTrue(r.fallback(), "the fallback must be reported");
             assertReplicaEquals(ram, dir.resolve(KEY));
-            assertEquals(1.0, senderMetrics.counter("dwcp.migration.fallbacks").count());
+            assertEquals(1.0, senderMetrics.get("dwcp.migration.fallbacks").counter().count());
             assertEquals(1, failedAtReceiver.size(), "the receiving application hears of the refused delta once");
             assertEquals(io.dwcp.core.ErrorCode.BASELINE_MISSING, failedAtReceiver.get(0).cause().code());
             assertEquals(1, failedAtReceiver.get(0).round());

@@ -5,5 +5,16 @@ package io.dwcp.core;
  * FAILED; STOPPED and FAILED may start again.
  */
 public enum ComponentState {
-    NEW, STARTING, RUNNING, STOPPING, STOPPED, FAILED
+    /** Built, never started. */
+    NEW,
+    /** Starting: binding sockets, starting threads. */
+    STARTING,
+    /** Started and serving. */
+    RUNNING,
+    /** Stopping: releasing threads, channels and memory. */
+    STOPPING,
+    /** Stopped cleanly; may start again. */
+    STOPPED,
+    /** Failed to start, to stop or while running; may start again. */
+    FAILED
 }

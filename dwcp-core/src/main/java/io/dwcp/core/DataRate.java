@@ -20,23 +20,45 @@ public final class DataRate implements Comparable<DataRate> {
         this.bitsPerSecond = bitsPerSecond;
     }
 
+    /**
+     * A rate of {@code bitsPerSecond} bit/s.
+     *
+     * @param bitsPerSecond the rate, more than 0
+     * @return the rate
+     * @throws IllegalArgumentException when the rate is not positive
+     */
     public static DataRate ofBitsPerSecond(long bitsPerSecond) {
         return new DataRate(bitsPerSecond);
     }
 
+    /**
+     * A rate of {@code mbit} Mbit/s (10^6 bit/s).
+     *
+     * @param mbit the rate in Mbit/s, more than 0
+     * @return the rate
+     * @throws IllegalArgumentException when the rate is not positive
+     */
     public static DataRate ofMegabitsPerSecond(long mbit) {
         return new DataRate(Math.multiplyExact(mbit, 1_000_000L));
     }
 
+    /**
+     * A rate of {@code bytesPerSecond} bytes per second.
+     *
+     * @param bytesPerSecond the rate in bytes per second, more than 0
+     * @return the rate
+     * @throws IllegalArgumentException when the rate is not positive
+     */
     public static DataRate ofBytesPerSecond(long bytesPerSecond) {
         return new DataRate(Math.multiplyExact(bytesPerSecond, 8L));
     }
 
+    /** @return the rate in bits per second, more than 0 */
     public long bitsPerSecond() {
         return bitsPerSecond;
     }
 
-    /** Bytes per second, rounded down. */
+    /** {@return bytes per second, rounded down} */
     public long bytesPerSecond() {
         return bitsPerSecond / 8;
     }
@@ -45,6 +67,9 @@ public final class DataRate implements Comparable<DataRate> {
      * Parses {@code <number><unit>/s}: units bit, kbit, Mbit, Gbit, Tbit (decimal bits) and B, KB, MB, GB (decimal
      * bytes), KiB, MiB, GiB (binary bytes). Case matters only for {@code b} (bit) versus {@code B} (byte) when written
      * as a single letter.
+     *
+     * @param text the text
+     * @return the rate
      */
     public static DataRate parse(String text) {
         String s = text.trim();

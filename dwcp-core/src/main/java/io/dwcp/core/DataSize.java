@@ -9,9 +9,13 @@ import java.util.Locale;
  * <p>Immutable and thread-safe.
  */
 public final class DataSize implements Comparable<DataSize> {
+    /** Bytes in a kibibyte (2^10). */
     public static final long KIB = 1024L;
+    /** Bytes in a mebibyte (2^20). */
     public static final long MIB = 1024L * KIB;
+    /** Bytes in a gibibyte (2^30). */
     public static final long GIB = 1024L * MIB;
+    /** Bytes in a tebibyte (2^40). */
     public static final long TIB = 1024L * GIB;
 
     private final long bytes;
@@ -23,23 +27,51 @@ public final class DataSize implements Comparable<DataSize> {
         this.bytes = bytes;
     }
 
+    /**
+     * A size of {@code bytes} bytes.
+     *
+     * @param bytes the size in bytes, at least 0
+     * @return the size
+     * @throws IllegalArgumentException when {@code bytes} is negative
+     */
     public static DataSize ofBytes(long bytes) {
         return new DataSize(bytes);
     }
 
+    /**
+     * A size of {@code kib} KiB.
+     *
+     * @param kib the size in KiB (1024 bytes), at least 0
+     * @return the size
+     * @throws ArithmeticException when the byte count overflows a {@code long}
+     */
     public static DataSize ofKibibytes(long kib) {
         return new DataSize(Math.multiplyExact(kib, KIB));
     }
 
+    /**
+     * A size of {@code mib} MiB.
+     *
+     * @param mib the size in MiB (2^20 bytes), at least 0
+     * @return the size
+     * @throws ArithmeticException when the byte count overflows a {@code long}
+     */
     public static DataSize ofMebibytes(long mib) {
         return new DataSize(Math.multiplyExact(mib, MIB));
     }
 
+    /**
+     * A size of {@code gib} GiB.
+     *
+     * @param gib the size in GiB (2^30 bytes), at least 0
+     * @return the size
+     * @throws ArithmeticException when the byte count overflows a {@code long}
+     */
     public static DataSize ofGibibytes(long gib) {
         return new DataSize(Math.multiplyExact(gib, GIB));
     }
 
-    /** Number of bytes. */
+    /** {@return number of bytes} */
     public long bytes() {
         return bytes;
     }
@@ -48,6 +80,8 @@ public final class DataSize implements Comparable<DataSize> {
      * Parses {@code <number><unit>} where unit is one of B, KiB, MiB, GiB, TiB, KB, MB, GB, TB (case-insensitive, an
      * optional space between). Fractions are allowed when they give a whole byte count ({@code 1.5KiB}).
      *
+     * @param text the text, e.g. {@code 256KiB}
+     * @return the size
      * @throws IllegalArgumentException with a message naming the accepted forms
      */
     public static DataSize parse(String text) {
@@ -87,7 +121,12 @@ public final class DataSize implements Comparable<DataSize> {
         }
     }
 
-    /** Formats a byte count in the largest binary unit that divides it exactly: {@code 262144 -> 256KiB}. */
+    /**
+     * Formats a byte count in the largest binary unit that divides it exactly: {@code 262144 -> 256KiB}.
+     *
+     * @param bytes the byte count
+     * @return the text
+     */
     public static String format(long bytes) {
         String[] units = {"TiB", "GiB", "MiB", "KiB"};
         long[] sizes = {TIB, GIB, MIB, KIB};

@@ -10,19 +10,33 @@ import java.util.Objects;
 public class DwcpException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The stable code of this failure. */
     private final ErrorCode code;
 
+    /**
+     * A failure with a stable code.
+     *
+     * @param code the code, never {@code null}
+     * @param message what failed and what to change
+     */
     public DwcpException(ErrorCode code, String message) {
         super(message);
         this.code = Objects.requireNonNull(code, "code");
     }
 
+    /**
+     * A failure with a stable code and the exception that caused it.
+     *
+     * @param code the code, never {@code null}
+     * @param message what failed and what to change
+     * @param cause the underlying failure, kept as the cause
+     */
     public DwcpException(ErrorCode code, String message, Throwable cause) {
         super(message, cause);
         this.code = Objects.requireNonNull(code, "code");
     }
 
-    /** The stable code of this failure. */
+    /** {@return the stable code of this failure} */
     public ErrorCode code() {
         return code;
     }
@@ -41,6 +55,7 @@ public class DwcpException extends RuntimeException {
      *
      * @param what what was being done, for the message (e.g. "decoding round 3 of vm-7")
      * @param failure the failure
+     * @return the exception
      */
     public static DwcpException local(String what, Throwable failure) {
         DwcpException d = find(failure);
@@ -82,6 +97,9 @@ public class DwcpException extends RuntimeException {
     /**
      * The {@code DwcpException} behind {@code t}, unwrapping {@code CompletionException}/{@code ExecutionException}
      * chains; {@code null} when there is none.
+     *
+     * @param t the throwable to search, with its causes
+     * @return the exception found, or null
      */
     public static DwcpException find(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {

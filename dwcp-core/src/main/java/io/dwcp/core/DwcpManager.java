@@ -27,7 +27,6 @@ import io.dwcp.core.spi.Transport;
 import io.dwcp.core.spi.TransportProvider;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.slf4j.Logger;
@@ -81,9 +80,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DwcpManager implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DwcpManager.class);
-    private static final String VERSION = Optional.ofNullable(DwcpManager.class.getPackage().getImplementationVersion()).orElse("dev");
+    private static final String VERSION = BuildVersion.of(DwcpManager.class);
 
     private final DwcpConfig config;
+    /** This manager's meters: tagged {@code node} = {@link #nodeId}, forwarded to the user's registry until stop. */
+    private final NodeMeters nodeMeters;
+    /** Where this manager and its components register: {@code nodeMeters.registry()}. */
     private final MeterRegistry registry;
     private final Clock clock;
     private final ScheduledExecutorService injectedScheduler;
@@ -102,7 +104,6 @@ public final class DwcpManager implements AutoCloseable {
     private final Consensus consensus;
     private final SyncService sync;
     private final Placer placer;
-    private final List<Meter> meters = new ArrayList<>();
     /** State keys with a round in flight on any sender of this manager (one writer per key). */
     private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
     /** Partial-frame memory of every migration receiver of this manager ({@code dwcp.migration.receive-buffer}). */
@@ -117,7 +118,6 @@ public final class DwcpManager implements AutoCloseable {
     private DwcpManager(Builder b) {
         this.config = b.config;
         this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes());
-        this.registry = b.registry != null ? b.registry : new SimpleMeterRegistry();
         this.clock = b.clock;
         this.injectedScheduler = b.scheduler;
         this.nodeId = config.get(CoreKeys.NODE_ID).orElseGet(() -> {
@@ -125,6 +125,8 @@ public final class DwcpManager implements AutoCloseable {
             LOG.info("dwcp.node-id not set; using random id {}", id);
             return id;
         });
+        this.nodeMeters = new NodeMeters(b.registry != null ? b.registry : new SimpleMeterRegistry(), nodeId);
+        this.registry = nodeMeters.registry();
         ClassLoader loader = b.classLoader != null ? b.classLoader : DwcpManager.class.getClassLoader();
         TransportProvider tp = b.transportProvider != null ? b.transportProvider : discover(TransportProvider.class, loader,
                 TransportProvider::name, TransportProvider::priority);
@@ -176,6 +178,7 @@ public final class DwcpManager implements AutoCloseable {
                 lp == null ? "none" : lp.name(), sp == null ? "none" : sp.name(), ap == null ? "none" : ap.name());
     }
 
+    /** @return a builder of a manager, with the default configuration until one is set */
     public static Builder builder() {
         return new Builder();
     }
@@ -201,6 +204,7 @@ public final class DwcpManager implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
+            nodeMeters.attach();
             registerMeters();
             List<ManagedComponent> started = new ArrayList<>();
             for (ManagedComponent mc : components) {
@@ -280,22 +284,20 @@ public final class DwcpManager implements AutoCloseable {
             scheduler.shutdownNow();
         }
         scheduler = null;
-        for (Meter m : meters) {
-            registry.remove(m);
-        }
-        meters.clear();
         restartCounters.clear();
+        // Every meter of this manager, its components' and migrations' included; the other managers' stay.
+        nodeMeters.detach();
     }
 
+    /** Guarded by lock; removed by {@link NodeMeters#detach()} with every other meter of this manager. */
     private void registerMeters() {
-        meters.add(Gauge.builder("dwcp.build.info", () -> 1).tag("version", VERSION).description("DWCP build").register(registry));
+        Gauge.builder("dwcp.build.info", () -> 1).tag("version", VERSION).description("DWCP build").register(registry);
         for (ManagedComponent mc : components) {
-            meters.add(Gauge.builder("dwcp.component.state", mc, m -> m.state.ordinal()).tag("component", mc.name())
+            Gauge.builder("dwcp.component.state", mc, m -> m.state.ordinal()).tag("component", mc.name())
                     .description("Lifecycle state: 0 NEW, 1 STARTING, 2 RUNNING, 3 STOPPING, 4 STOPPED, 5 FAILED")
-                    .register(registry));
+                    .register(registry);
             Counter restarts = Counter.builder("dwcp.component.restarts").tag("component", mc.name())
                     .description("Restarts after a run-time failure").register(registry);
-            meters.add(restarts);
             restartCounters.put(mc.name(), restarts);
         }
     }
@@ -353,27 +355,39 @@ public final class DwcpManager implements AutoCloseable {
         }
     }
 
-    /** Lifecycle state of the manager. */
+    /** {@return lifecycle state of the manager} */
     public ComponentState state() {
         return state;
     }
 
-    /** Lifecycle state of one component, by name. */
+    /**
+     * Lifecycle state of one component, by name.
+     *
+     * @param name the component's name ({@code transport}, {@code compression}, ...)
+     * @return its state
+     * @throws IllegalArgumentException when no component has that name
+     */
     public ComponentState componentState(String name) {
         return find(name).state;
     }
 
-    /** Restarts of one component since the manager was built. */
+    /**
+     * Restarts of one component since the manager was built.
+     *
+     * @param name the component's name
+     * @return automatic restarts after run-time failures
+     * @throws IllegalArgumentException when no component has that name
+     */
     public long restarts(String name) {
         return find(name).restarts;
     }
 
-    /** Names of the wired components, in start order. */
+    /** {@return names of the wired components, in start order} */
     public List<String> componentNames() {
         return names(components);
     }
 
-    /** Health of each component, computed now (CORE-8). */
+    /** {@return health of each component, computed now (CORE-8)} */
     public Map<String, Health> componentHealth() {
         Map<String, Health> m = new LinkedHashMap<>();
         for (ManagedComponent mc : components) {
@@ -382,7 +396,7 @@ public final class DwcpManager implements AutoCloseable {
         return m;
     }
 
-    /** The aggregate health: the worst component's status; UNKNOWN when the manager is not running. */
+    /** {@return the aggregate health: the worst component's status; UNKNOWN when the manager is not running} */
     public Health health() {
         if (state != ComponentState.RUNNING) {
             return state == ComponentState.FAILED ? Health.unhealthy("manager failed") : Health.unknown("manager " + state);
@@ -401,6 +415,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The transport.
      *
+     * @return the transport
      * @throws DwcpException {@code ILLEGAL_STATE} when no transport provider was found or given
      */
     public Transport transport() {
@@ -414,6 +429,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The state codec.
      *
+     * @return the state codec
      * @throws DwcpException {@code ILLEGAL_STATE} when no codec provider was found or given
      */
     public StateCodec codec() {
@@ -427,12 +443,14 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The bandwidth predictor, when a provider was found or given. Empty means no forecasts: consumers act on
      * measurement alone.
+     *
+     * @return the predictor, or empty
      */
     public Optional<BandwidthPredictor> predictor() {
         return Optional.ofNullable(predictor);
     }
 
-    /** The path monitor (CORE-6): per-peer measured samples; the transport records, the predictor reads. */
+    /** {@return the path monitor (CORE-6): per-peer measured samples; the transport records, the predictor reads} */
     public PathMonitor pathMonitor() {
         return pathMonitor;
     }
@@ -440,6 +458,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The consensus service.
      *
+     * @return the consensus service
      * @throws DwcpException {@code ILLEGAL_STATE} when no consensus provider was found or given
      */
     public Consensus consensus() {
@@ -463,6 +482,7 @@ public final class DwcpManager implements AutoCloseable {
         return placer;
     }
 
+    /** @return the configuration this manager was built with */
     public DwcpConfig config() {
         return config;
     }
@@ -471,6 +491,8 @@ public final class DwcpManager implements AutoCloseable {
      * Connects to a migration receiver and returns a sender for iterative pre-copy rounds (CORE-5). The sender owns
      * the session; close it when the migration is over.
      *
+     * @param receiver the address a migration receiver listens on
+     * @return a future of the connected sender; it fails when the connection does not succeed
      * @throws DwcpException {@code ILLEGAL_STATE} when the manager is not running
      */
     public CompletableFuture<MigrationSender> openMigration(InetSocketAddress receiver) {
@@ -487,6 +509,10 @@ public final class DwcpManager implements AutoCloseable {
      * A pre-copy migration over {@code sender} of the state {@code source} gives, with {@code dwcp.migration.max-rounds}
      * and {@code dwcp.migration.downtime-budget} from this manager's configuration (the builder may change them);
      * {@code build().start()} runs it.
+     *
+     * @param sender the sender of {@link #openMigration}, connected to the receiver
+     * @param source the state and the caller's pause step
+     * @return a builder of the migration
      */
     public Migration.Builder migration(MigrationSender sender, Migration.Source source) {
         return Migration.builder(sender, source)
@@ -512,6 +538,10 @@ public final class DwcpManager implements AutoCloseable {
      * A handler that receives migrations into replicas opened by {@code replicas}; pass it to
      * {@code transport().listen(address, handler)}. {@code onRound} is called after each verified, committed round;
      * failed rounds are logged at WARN (use the three-argument form to hear of them).
+     *
+     * @param replicas opens the replica of each state key
+     * @param onRound called after each verified, committed round
+     * @return the handler to listen with
      */
     public MigrationReceiver migrationReceiver(ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> onRound) {
         return migrationReceiver(replicas, onRound, failed -> { });
@@ -521,6 +551,11 @@ public final class DwcpManager implements AutoCloseable {
      * As {@link #migrationReceiver(ReplicaFactory, Consumer)}; {@code onFailure} is called once for every round that
      * failed at this receiver, with the cause and its code (the sender gets the same code). Listeners run on a
      * transport delivery thread: keep them short; an exception they throw is logged and ignored.
+     *
+     * @param replicas opens the replica of each state key
+     * @param onRound called after each verified, committed round
+     * @param onFailure called once for each failed round
+     * @return the handler to listen with
      */
     public MigrationReceiver migrationReceiver(ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> onRound,
                                                Consumer<MigrationReceiver.FailedRound> onFailure) {
@@ -533,11 +568,19 @@ public final class DwcpManager implements AutoCloseable {
         }
     }
 
+    /**
+     * The registry given to the builder (or the {@code SimpleMeterRegistry} the manager made when none was). While
+     * the manager runs, every meter of this manager, its components and its migrations is there with the tag
+     * {@code node} = {@link #nodeId()}; stopping the manager removes exactly those meters, so several managers can
+     * share one registry.
+     *
+     * @return the application's registry
+     */
     public MeterRegistry meterRegistry() {
-        return registry;
+        return nodeMeters.target();
     }
 
-    /** This node's id ({@code dwcp.node-id}, or the random one chosen at build). */
+    /** {@return this node's id ({@code dwcp.node-id}, or the random one chosen at build)} */
     public String nodeId() {
         return nodeId;
     }
@@ -644,18 +687,35 @@ public final class DwcpManager implements AutoCloseable {
         private Builder() {
         }
 
+        /**
+         * The configuration; {@code DwcpConfig.builder().build()} (defaults, system properties, environment) when
+         * not set.
+         *
+         * @param config the configuration
+         * @return this builder
+         */
         public Builder config(DwcpConfig config) {
             this.config = Objects.requireNonNull(config, "config");
             return this;
         }
 
-        /** Where meters go; a {@link SimpleMeterRegistry} when not set. */
+        /**
+         * Where meters go; a {@link SimpleMeterRegistry} when not set.
+         *
+         * @param registry the application's registry, which several managers may share
+         * @return this builder
+         */
         public Builder meterRegistry(MeterRegistry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
             return this;
         }
 
-        /** The clock components read (for tests); the system UTC clock by default. */
+        /**
+         * The clock components read (for tests); the system UTC clock by default.
+         *
+         * @param clock the clock
+         * @return this builder
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
@@ -664,31 +724,54 @@ public final class DwcpManager implements AutoCloseable {
         /**
          * Runs recovery timers (for tests). The caller owns it: the manager never shuts it down. By default the
          * manager creates one daemon thread while running.
+         *
+         * @param scheduler the scheduler
+         * @return this builder
          */
         public Builder scheduler(ScheduledExecutorService scheduler) {
             this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
             return this;
         }
 
-        /** Uses this transport instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this transport instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the transport provider
+         * @return this builder
+         */
         public Builder transportProvider(TransportProvider provider) {
             this.transportProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** Uses this codec instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this codec instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the codec provider
+         * @return this builder
+         */
         public Builder codecProvider(StateCodecProvider provider) {
             this.codecProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** Uses this bandwidth predictor instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this bandwidth predictor instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the predictor provider
+         * @return this builder
+         */
         public Builder predictorProvider(PredictorProvider provider) {
             this.predictorProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** Uses this consensus service instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this consensus service instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the consensus provider
+         * @return this builder
+         */
         public Builder consensusProvider(ConsensusProvider provider) {
             this.consensusProvider = Objects.requireNonNull(provider, "provider");
             return this;
@@ -706,13 +789,22 @@ public final class DwcpManager implements AutoCloseable {
             return this;
         }
 
-        /** The class loader searched for providers; this class's loader by default. */
+        /**
+         * The class loader searched for providers; this class's loader by default.
+         *
+         * @param loader the class loader
+         * @return this builder
+         */
         public Builder classLoader(ClassLoader loader) {
             this.classLoader = Objects.requireNonNull(loader, "loader");
             return this;
         }
 
-        /** Creates the components (no threads, no sockets until {@link DwcpManager#start()}). */
+        /**
+         * Creates the components (no threads, no sockets until {@link DwcpManager#start()}).
+         *
+         * @return the manager, not started
+         */
         public DwcpManager build() {
             return new DwcpManager(this);
         }

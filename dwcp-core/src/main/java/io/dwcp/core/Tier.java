@@ -14,12 +14,17 @@ public enum Tier {
     /** Inter-region, intercontinental, internet. */
     WAN;
 
-    /** The tier for a configuration word ({@code local}, {@code regional}, {@code wan}), case-insensitive. */
+    /**
+     * The tier for a configuration word ({@code local}, {@code regional}, {@code wan}), case-insensitive.
+     *
+     * @param word the word
+     * @return the tier
+     */
     public static Tier parse(String word) {
         return valueOf(word.trim().toUpperCase(Locale.ROOT));
     }
 
-    /** The configuration word of this tier. */
+    /** {@return the configuration word of this tier} */
     public String word() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -14,7 +14,12 @@ public final class CompressionKeys {
     private CompressionKeys() {
     }
 
-    /** Whether {@code text} is a level word: {@code none}, {@code lz4} or {@code zstd:-7} … {@code zstd:19}. */
+    /**
+     * Whether {@code text} is a level word: {@code none}, {@code lz4} or {@code zstd:-7} … {@code zstd:19}.
+     *
+     * @param text the text
+     * @return whether it is a level word
+     */
     public static boolean isLevel(String text) {
         Matcher m = LEVEL.matcher(text);
         if (!m.matches()) {
@@ -33,24 +38,40 @@ public final class CompressionKeys {
                 .description("Compression ceiling on the " + tier + " tier.").build();
     }
 
+    /** Key {@code dwcp.compression.enabled}: Off = stored frames (still checksummed). */
     public static final ConfigKey<Boolean> ENABLED = ConfigKey.builder("dwcp.compression.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description("Off = stored frames (still checksummed).").build();
 
+    /**
+     * Key {@code dwcp.compression.page-size}: Only checked against batch-size: HDE uses each state's own page size
+     * (VmState).
+     */
     public static final ConfigKey<DataSize> PAGE_SIZE = Ranges.powerOfTwoSizes(
             ConfigKey.builder("dwcp.compression.page-size", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(4)), "512B", "2MiB")
             .description("Only checked against batch-size: HDE uses each state's own page size (VmState).").build();
 
+    /** Key {@code dwcp.compression.batch-size}: Entropy-coding unit. */
     public static final ConfigKey<DataSize> BATCH_SIZE = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.batch-size", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(1)), "64KiB", "4MiB", 1)
             .description("Entropy-coding unit.").build();
 
+    /** Key {@code dwcp.compression.level.local}: Compression ceiling on the local tier. */
     public static final ConfigKey<String> LEVEL_LOCAL = level("local", "none");
+    /** Key {@code dwcp.compression.level.regional}: Compression ceiling on the regional tier. */
     public static final ConfigKey<String> LEVEL_REGIONAL = level("regional", "zstd:3");
+    /** Key {@code dwcp.compression.level.wan}: Compression ceiling on the wan tier. */
     public static final ConfigKey<String> LEVEL_WAN = level("wan", "zstd:9");
 
+    /** Key {@code dwcp.compression.delta.enabled}: Page and blob deltas against the key's baseline. */
     public static final ConfigKey<Boolean> DELTA_ENABLED = ConfigKey.builder("dwcp.compression.delta.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description("Page and blob deltas against the key's baseline.").build();
 
+    /**
+     * Key {@code dwcp.compression.splice}: Sub-page copies from anywhere in the baseline and from pages sent earlier in
+     * the same round (SPLICE). The sender indexes each keyframe in the background: ~1/8 of the state in memory, ~2 s of
+     * one core per GiB; each delta round indexes its new pages (at most 8 MiB). auto = on with 4 or more codec threads,
+     * where that work does not compete with the rounds.
+     */
     public static final ConfigKey<String> SPLICE = ConfigKey.builder("dwcp.compression.splice", ValueType.STRING)
             .defaultValue("auto")
             .rule("auto, on or off", v -> java.util.List.of("auto", "on", "off").contains(v))
@@ -59,26 +80,36 @@ public final class CompressionKeys {
                     + "of one core per GiB; each delta round indexes its new pages (at most 8 MiB). auto = on with 4 or "
                     + "more codec threads, where that work does not compete with the rounds.").build();
 
+    /** Key {@code dwcp.compression.refresh-interval}: Baseline age that forces a keyframe. */
     public static final ConfigKey<Duration> REFRESH_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.compression.refresh-interval", ValueType.DURATION).defaultValue(Duration.ofMinutes(5)), "1s", "24h")
             .description("Baseline age that forces a keyframe.").build();
 
+    /** Key {@code dwcp.compression.max-delta-chain}: Deltas before a keyframe. */
     public static final ConfigKey<Integer> MAX_DELTA_CHAIN = Ranges.ints(
             ConfigKey.builder("dwcp.compression.max-delta-chain", ValueType.INT).defaultValue(10), 1, 1000)
             .description("Deltas before a keyframe.").build();
 
+    /** Key {@code dwcp.compression.max-age}: Never use a baseline older than this; ≥ refresh-interval. */
     public static final ConfigKey<Duration> MAX_AGE = Ranges.durations(
             ConfigKey.builder("dwcp.compression.max-age", ValueType.DURATION).defaultValue(Duration.ofMinutes(15)), "1s", "7d")
             .description("Never use a baseline older than this; ≥ refresh-interval.").build();
 
+    /** Key {@code dwcp.compression.prune-interval}: Baseline pruner period. */
     public static final ConfigKey<Duration> PRUNE_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.compression.prune-interval", ValueType.DURATION).defaultValue(Duration.ofMinutes(1)), "1s", "1h")
             .description("Baseline pruner period.").build();
 
+    /** Key {@code dwcp.compression.keyframe-ratio}: Delta ÷ stand-alone size that forces a keyframe. */
     public static final ConfigKey<Double> KEYFRAME_RATIO = Ranges.doubles(
             ConfigKey.builder("dwcp.compression.keyframe-ratio", ValueType.DOUBLE).defaultValue(0.7), 0.1, 1.0)
             .description("Delta ÷ stand-alone size that forces a keyframe.").build();
 
+    /**
+     * Key {@code dwcp.compression.baseline.max-memory}: LRU cap over the direct memory of the baselines of all keys.
+     * Baselines in files (the receiver's replica, a temporary file, a sender's snapshot views) are not counted and
+     * never evicted for it.
+     */
     public static final ConfigKey<DataSize> BASELINE_MAX_MEMORY = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.baseline.max-memory", ValueType.SIZE).defaultValue(DataSize.ofGibibytes(1)), "16MiB", "1TiB", 1)
             .description("LRU cap over the direct memory of the baselines of all keys. Baselines in files (the receiver's replica, a temporary file, a sender's snapshot views) are not counted and never evicted for it.").build();
@@ -89,18 +120,25 @@ public final class CompressionKeys {
                     + " pages: about 48 MiB per GiB of state). Past it the index covers every n-th page only, so it stays"
                     + " within the budget and the ratio degrades gently instead of memory growing with the guest.").build();
 
+    /**
+     * Key {@code dwcp.compression.adaptive.enabled}: Adaptive level (with a link rate: the least compress + transfer +
+     * decompress time among the levels up to the tier's ceiling that keep up with the link) and incompressible bypass.
+     */
     public static final ConfigKey<Boolean> ADAPTIVE_ENABLED = ConfigKey.builder("dwcp.compression.adaptive.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description("Adaptive level (with a link rate: the least compress + transfer + decompress "
                     + "time among the levels up to the tier's ceiling that keep up with the link) and incompressible "
                     + "bypass.").build();
 
+    /** Key {@code dwcp.compression.adaptive.min-ratio}: Below this trial ratio a sample is stored raw. */
     public static final ConfigKey<Double> ADAPTIVE_MIN_RATIO = Ranges.doubles(
             ConfigKey.builder("dwcp.compression.adaptive.min-ratio", ValueType.DOUBLE).defaultValue(1.1), 1.0, 10)
             .description("Below this trial ratio a sample is stored raw.").build();
 
+    /** Key {@code dwcp.compression.adaptive.reprobe-interval}. */
     public static final ConfigKey<Duration> ADAPTIVE_REPROBE_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.compression.adaptive.reprobe-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "1h").build();
 
+    /** Key {@code dwcp.compression.adjust-interval}: Level controller period. */
     public static final ConfigKey<Duration> ADJUST_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.compression.adjust-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "1h")
             .description("Level controller period.").build();
@@ -111,29 +149,36 @@ public final class CompressionKeys {
      */
     private static final String DICTIONARY_RESERVED = "Reserved for trained dictionaries (SPEC HDE-8), not implemented: read by nobody.";
 
+    /** Key {@code dwcp.compression.dictionary.enabled}. */
     public static final ConfigKey<Boolean> DICTIONARY_ENABLED = ConfigKey.builder("dwcp.compression.dictionary.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description(DICTIONARY_RESERVED).build();
 
+    /** Key {@code dwcp.compression.dictionary.max-size}. */
     public static final ConfigKey<DataSize> DICTIONARY_MAX_SIZE = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.dictionary.max-size", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(112)), "1KiB", "1MiB", 1)
             .description(DICTIONARY_RESERVED).build();
 
+    /** Key {@code dwcp.compression.dictionary.max-samples}. */
     public static final ConfigKey<Integer> DICTIONARY_MAX_SAMPLES = Ranges.ints(
             ConfigKey.builder("dwcp.compression.dictionary.max-samples", ValueType.INT).defaultValue(1000), 10, 1_000_000)
             .description(DICTIONARY_RESERVED).build();
 
+    /** Key {@code dwcp.compression.dictionary.min-sample}. */
     public static final ConfigKey<DataSize> DICTIONARY_MIN_SAMPLE = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.dictionary.min-sample", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(1)), "64B", "1GiB", 1)
             .description(DICTIONARY_RESERVED).build();
 
+    /** Key {@code dwcp.compression.dictionary.retrain-interval}. */
     public static final ConfigKey<Duration> DICTIONARY_RETRAIN_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.compression.dictionary.retrain-interval", ValueType.DURATION).defaultValue(Duration.ofHours(24)), "1m", "7d")
             .description(DICTIONARY_RESERVED).build();
 
+    /** Key {@code dwcp.compression.dictionary.max-input}. */
     public static final ConfigKey<DataSize> DICTIONARY_MAX_INPUT = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.dictionary.max-input", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(64)), "1KiB", "1MiB", 1)
             .description(DICTIONARY_RESERVED).build();
 
+    /** Key {@code dwcp.compression.max-decoded-frame}: Decompression-bomb guard; ≥ batch-size. */
     public static final ConfigKey<DataSize> MAX_DECODED_FRAME = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.max-decoded-frame", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(64)), "64KiB", "1GiB", 1)
             .description("Decompression-bomb guard; ≥ batch-size.").build();

@@ -40,51 +40,69 @@ public final class ConfigKey<T> {
         this.description = b.description;
     }
 
-    /** Starts a key named {@code dwcp.<section>.<name>}. */
+    /**
+     * Starts a key named {@code dwcp.<section>.<name>}.
+     *
+     * @param name the full name, {@code dwcp.<section>.<name>}
+     * @param type the type of the value
+     * @param <T> the Java type of the value
+     * @return the builder
+     */
     public static <T> Builder<T> builder(String name, ValueType<T> type) {
         return new Builder<>(name, type);
     }
 
-    /** The property-form name, e.g. {@code dwcp.transport.max-streams}. */
+    /**
+     * The property-form name, e.g. {@code dwcp.transport.max-streams}.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
 
+    /** @return the type of the key's value, which parses and formats its text form */
     public ValueType<T> type() {
         return type;
     }
 
-    /** The default for a tier; the same for every tier unless {@link #tierDependent()}. */
+    /**
+     * The default for a tier; the same for every tier unless {@link #tierDependent()}.
+     *
+     * @param tier the tier
+     * @return the default on that tier
+     */
     public T defaultValue(Tier tier) {
         return defaults.get(tier);
     }
 
-    /** Whether the default depends on the tier (SPEC §2). */
+    /** {@return whether the default depends on the tier (SPEC §2)} */
     public boolean tierDependent() {
         T local = defaults.get(Tier.LOCAL);
         return !Objects.equals(local, defaults.get(Tier.REGIONAL)) || !Objects.equals(local, defaults.get(Tier.WAN));
     }
 
-    /** Text of the default as the reference shows it. */
+    /** {@return text of the default as the reference shows it} */
     public String defaultText() {
         return defaultText;
     }
 
-    /** Text of the allowed range as messages and the reference show it. */
+    /** {@return text of the allowed range as messages and the reference show it} */
     public String allowed() {
         return allowed;
     }
 
-    /** Whether the value may change at run time. */
+    /** {@return whether the value may change at run time} */
     public boolean dynamic() {
         return dynamic;
     }
 
-    /** Whether the value is redacted in dumps. */
+    /** {@return whether the value is redacted in dumps} */
     public boolean secret() {
         return secret;
     }
 
+    /** @return what the key does, as shown in the configuration reference */
     public String description() {
         return description;
     }
@@ -128,11 +146,24 @@ public final class ConfigKey<T> {
             this.allowed = "any " + type.name();
         }
 
+        /**
+         * The default on every tier.
+         *
+         * @param value the default
+         * @return this builder
+         */
         public Builder<T> defaultValue(T value) {
             return tierDefaults(value, value, value);
         }
 
-        /** Defaults for LOCAL, REGIONAL and WAN. */
+        /**
+         * Defaults for LOCAL, REGIONAL and WAN.
+         *
+         * @param local the default on the LOCAL tier
+         * @param regional the default on the REGIONAL tier
+         * @param wan the default on the WAN tier
+         * @return this builder
+         */
         public Builder<T> tierDefaults(T local, T regional, T wan) {
             Map<Tier, T> m = new EnumMap<>(Tier.class);
             m.put(Tier.LOCAL, local);
@@ -148,34 +179,67 @@ public final class ConfigKey<T> {
             return this;
         }
 
-        /** Overrides the text shown for the default (e.g. "cores ÷ 2"). */
+        /**
+         * Overrides the text shown for the default (e.g. "cores ÷ 2").
+         *
+         * @param text the text
+         * @return this builder
+         */
         public Builder<T> defaultText(String text) {
             this.defaultText = text;
             return this;
         }
 
-        /** The allowed values: {@code check} returns null when allowed; {@code allowed} describes them. */
+        /**
+         * The allowed values: {@code check} returns null when allowed; {@code allowed} describes them.
+         *
+         * @param allowed the allowed values, as messages and the reference show them
+         * @param check whether a value is allowed
+         * @return this builder
+         */
         public Builder<T> rule(String allowed, java.util.function.Predicate<T> check) {
             this.allowed = allowed;
             this.rule = v -> check.test(v) ? null : "expected " + allowed;
             return this;
         }
 
+        /**
+         * Marks the key as changeable at run time.
+         *
+         * @return this builder
+         */
         public Builder<T> dynamic() {
             this.dynamic = true;
             return this;
         }
 
+        /**
+         * Marks the value as secret: never logged or shown.
+         *
+         * @return this builder
+         */
         public Builder<T> secret() {
             this.secret = true;
             return this;
         }
 
+        /**
+         * What the key does, shown in the configuration reference.
+         *
+         * @param description one or more sentences
+         * @return this builder
+         */
         public Builder<T> description(String description) {
             this.description = description;
             return this;
         }
 
+        /**
+         * The key.
+         *
+         * @return the key
+         * @throws IllegalStateException when no default was set
+         */
         public ConfigKey<T> build() {
             if (defaults == null) {
                 throw new IllegalStateException(name + ": no default");

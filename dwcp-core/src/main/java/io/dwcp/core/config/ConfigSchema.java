@@ -33,12 +33,17 @@ public final class ConfigSchema {
     private ConfigSchema() {
     }
 
-    /** Every key, in reference order. */
+    /** {@return every key, in reference order} */
     public static List<ConfigKey<?>> keys() {
         return List.copyOf(BY_NAME.values());
     }
 
-    /** The key with this property-form name, or {@code null}. */
+    /**
+     * The key with this property-form name, or {@code null}.
+     *
+     * @param name the name, e.g. {@code dwcp.transport.max-streams}
+     * @return the key, or {@code null}
+     */
     public static ConfigKey<?> key(String name) {
         return BY_NAME.get(name);
     }
@@ -120,7 +125,7 @@ public final class ConfigSchema {
         return out;
     }
 
-    /** The configuration reference as a Markdown table, generated from the schema (SPEC §11). */
+    /** {@return the configuration reference as a Markdown table, generated from the schema (SPEC §11)} */
     public static String markdownReference() {
         StringBuilder sb = new StringBuilder();
         sb.append("| key | type | default | allowed | dynamic | meaning |\n|---|---|---|---|---|---|\n");

@@ -19,9 +19,15 @@ public final class ConsensusKeys {
     private ConsensusKeys() {
     }
 
+    /** Key {@code dwcp.consensus.enabled}: Run the consensus component; when false it creates no threads or sockets. */
     public static final ConfigKey<Boolean> ENABLED = ConfigKey.builder("dwcp.consensus.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description("Run the consensus component; when false it creates no threads or sockets.").build();
 
+    /**
+     * Key {@code dwcp.consensus.peers}: Voters of the group, e.g.
+     * n1&#64;10.0.0.1:9870,n2&#64;10.0.0.2:9870,n3&#64;10.0.0.3:9870. A node whose dwcp.node-id is listed runs a
+     * replica on that port; any other node is a client only.
+     */
     public static final ConfigKey<Optional<String>> PEERS = ConfigKey.builder("dwcp.consensus.peers",
                     ValueType.optional(ValueType.STRING, "none"))
             .defaultValue(Optional.empty())
@@ -29,17 +35,29 @@ public final class ConsensusKeys {
             .description("Voters of the group, e.g. n1@10.0.0.1:9870,n2@10.0.0.2:9870,n3@10.0.0.3:9870. A node whose"
                     + " dwcp.node-id is listed runs a replica on that port; any other node is a client only.").build();
 
+    /**
+     * Key {@code dwcp.consensus.group}: Name of the Raft group; every member and client of one group uses the same
+     * name.
+     */
     public static final ConfigKey<String> GROUP = ConfigKey.builder("dwcp.consensus.group", ValueType.STRING)
             .defaultValue("dwcp-local")
             .rule("1–64 chars [A-Za-z0-9._-]", v -> ID.matcher(v).matches())
             .description("Name of the Raft group; every member and client of one group uses the same name.").build();
 
+    /**
+     * Key {@code dwcp.consensus.storage-dir}: Directory of this replica's Raft log and snapshots; required on a node
+     * listed in peers. A restarted replica recovers from it.
+     */
     public static final ConfigKey<Optional<String>> STORAGE_DIR = ConfigKey.builder("dwcp.consensus.storage-dir",
                     ValueType.optional(ValueType.STRING, "none"))
             .defaultValue(Optional.empty())
             .description("Directory of this replica's Raft log and snapshots; required on a node listed in peers."
                     + " A restarted replica recovers from it.").build();
 
+    /**
+     * Key {@code dwcp.consensus.listen}: Address this replica binds to when it differs from the one the others dial
+     * (listed in peers), e.g. behind NAT or a proxy; default: its address in peers.
+     */
     public static final ConfigKey<Optional<String>> LISTEN = ConfigKey.builder("dwcp.consensus.listen",
                     ValueType.optional(ValueType.STRING, "peers"))
             .defaultValue(Optional.empty())
@@ -47,41 +65,70 @@ public final class ConsensusKeys {
             .description("Address this replica binds to when it differs from the one the others dial (listed in peers),"
                     + " e.g. behind NAT or a proxy; default: its address in peers.").build();
 
+    /**
+     * Key {@code dwcp.consensus.election.min}: Shortest election timeout; each election waits a random time from min to
+     * min(2 × min, max). The leader heartbeats every min ÷ 2.
+     */
     public static final ConfigKey<Duration> ELECTION_MIN = Ranges.durations(
             ConfigKey.builder("dwcp.consensus.election.min", ValueType.DURATION)
                     .tierDefaults(Duration.ofMillis(150), Duration.ofMillis(500), Duration.ofSeconds(1)), "10ms", "1m")
             .description("Shortest election timeout; each election waits a random time from min to min(2 × min, max)."
                     + " The leader heartbeats every min ÷ 2.").build();
 
+    /** Key {@code dwcp.consensus.election.max}: Longest election timeout; must exceed election.min. */
     public static final ConfigKey<Duration> ELECTION_MAX = Ranges.durations(
             ConfigKey.builder("dwcp.consensus.election.max", ValueType.DURATION).defaultValue(Duration.ofSeconds(10)), "20ms", "10m")
             .description("Longest election timeout; must exceed election.min.").build();
 
+    /**
+     * Key {@code dwcp.consensus.proposal-timeout}: How long a client retries a command (following leader changes)
+     * before failing it with QUORUM_UNAVAILABLE.
+     */
     public static final ConfigKey<Duration> PROPOSAL_TIMEOUT = Ranges.durations(
             ConfigKey.builder("dwcp.consensus.proposal-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(5)), "100ms", "10m")
             .description("How long a client retries a command (following leader changes) before failing it with"
                     + " QUORUM_UNAVAILABLE.").build();
 
+    /**
+     * Key {@code dwcp.consensus.max-command}: Largest encoded command; larger ones fail with LIMIT_EXCEEDED before they
+     * are sent.
+     */
     public static final ConfigKey<DataSize> MAX_COMMAND = Ranges.sizes(
             ConfigKey.builder("dwcp.consensus.max-command", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(1)), "1KiB", "64MiB", 1)
             .description("Largest encoded command; larger ones fail with LIMIT_EXCEEDED before they are sent.").build();
 
+    /**
+     * Key {@code dwcp.consensus.fsync}: Persist (fsync) log entries before acknowledging them; false acknowledges
+     * before the disk flush completes (faster, loses acknowledged entries if a majority crashes at once).
+     */
     public static final ConfigKey<Boolean> FSYNC = ConfigKey.builder("dwcp.consensus.fsync", ValueType.BOOLEAN)
             .defaultValue(true)
             .description("Persist (fsync) log entries before acknowledging them; false acknowledges before the disk"
                     + " flush completes (faster, loses acknowledged entries if a majority crashes at once).").build();
 
+    /**
+     * Key {@code dwcp.consensus.snapshot.entries}: Log entries applied between two automatic state-machine snapshots;
+     * the log before a snapshot may then be purged.
+     */
     public static final ConfigKey<Long> SNAPSHOT_ENTRIES = ConfigKey.builder("dwcp.consensus.snapshot.entries", ValueType.LONG)
             .defaultValue(10_000L)
             .rule("100–1000000000", v -> v >= 100 && v <= 1_000_000_000L)
             .description("Log entries applied between two automatic state-machine snapshots; the log before a snapshot"
                     + " may then be purged.").build();
 
+    /**
+     * Key {@code dwcp.consensus.dedup.window}: Results remembered per client for de-duplication: a retry of one of the
+     * client's last window commands gets the original result, an older one fails with STALE.
+     */
     public static final ConfigKey<Integer> DEDUP_WINDOW = Ranges.ints(
             ConfigKey.builder("dwcp.consensus.dedup.window", ValueType.INT).defaultValue(256), 1, 65_536)
             .description("Results remembered per client for de-duplication: a retry of one of the client's last"
                     + " window commands gets the original result, an older one fails with STALE.").build();
 
+    /**
+     * Key {@code dwcp.consensus.dedup.max-clients}: Clients remembered for de-duplication; the least recently active
+     * one is forgotten first.
+     */
     public static final ConfigKey<Integer> DEDUP_MAX_CLIENTS = Ranges.ints(
             ConfigKey.builder("dwcp.consensus.dedup.max-clients", ValueType.INT).defaultValue(4096), 1, 1_000_000)
             .description("Clients remembered for de-duplication; the least recently active one is forgotten first.").build();

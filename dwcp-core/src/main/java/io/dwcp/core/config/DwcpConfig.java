@@ -39,29 +39,42 @@ public final class DwcpConfig {
         this.settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
     }
 
-    /** A new builder with nothing set. */
+    /** {@return a new builder with nothing set} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The configuration made of schema defaults only. */
+    /** {@return the configuration made of schema defaults only} */
     public static DwcpConfig defaults() {
         return builder().build();
     }
 
-    /** A builder holding this configuration's explicit settings, for variants. */
+    /** {@return a builder holding this configuration's explicit settings, for variants} */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.entries.putAll(settings);
         return b;
     }
 
-    /** The value for the pinned tier, or for WAN when the tier is {@code auto}. */
+    /**
+     * The value for the pinned tier, or for WAN when the tier is {@code auto}.
+     *
+     * @param key the key
+     * @param <T> the type of its value
+     * @return the value
+     */
     public <T> T get(ConfigKey<T> key) {
         return get(key, pinnedTier().orElse(Tier.WAN));
     }
 
-    /** The explicit value if one was set, else the schema default for {@code tier}. */
+    /**
+     * The explicit value if one was set, else the schema default for {@code tier}.
+     *
+     * @param key the key
+     * @param tier the tier
+     * @param <T> the type of its value
+     * @return the value
+     */
     public <T> T get(ConfigKey<T> key, Tier tier) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(tier, "tier");
@@ -69,13 +82,18 @@ public final class DwcpConfig {
         return s == null ? key.defaultValue(tier) : key.cast(s.value);
     }
 
-    /** Where the value of {@code key} came from: {@code default}, {@code builder}, a file path, … */
+    /**
+     * Where the value of {@code key} came from: {@code default}, {@code builder}, a file path, …
+     *
+     * @param key the key
+     * @return the source
+     */
     public String source(ConfigKey<?> key) {
         Setting s = settings.get(key);
         return s == null ? "default" : s.source;
     }
 
-    /** The tier forced by {@code dwcp.tier.pin}, empty when {@code auto}. */
+    /** {@return the tier forced by {@code dwcp.tier.pin}, empty when {@code auto}} */
     public Optional<Tier> pinnedTier() {
         String pin = get(CoreKeys.TIER_PIN, Tier.WAN);
         return pin.equals("auto") ? Optional.empty() : Optional.of(Tier.parse(pin));
@@ -84,6 +102,8 @@ public final class DwcpConfig {
     /**
      * The effective configuration, one line per key: {@code key = value (source)}; secrets are shown as
      * {@code <redacted>}.
+     *
+     * @return the dump, one key per line
      */
     public String dump() {
         StringBuilder sb = new StringBuilder();
@@ -141,7 +161,14 @@ public final class DwcpConfig {
         private Builder() {
         }
 
-        /** Sets a typed value; the highest precedence. */
+        /**
+         * Sets a typed value; the highest precedence.
+         *
+         * @param key the key
+         * @param value the value
+         * @param <T> the type of the value
+         * @return this builder
+         */
         public <T> Builder set(ConfigKey<T> key, T value) {
             Objects.requireNonNull(key, "key");
             Objects.requireNonNull(value, "value");
@@ -149,18 +176,35 @@ public final class DwcpConfig {
             return this;
         }
 
-        /** Sets a value from its text form ({@code "dwcp.transport.chunk-size", "256KiB"}); the highest precedence. */
+        /**
+         * Sets a value from its text form ({@code "dwcp.transport.chunk-size", "256KiB"}); the highest precedence.
+         *
+         * @param key the key's name
+         * @param text the value's text form
+         * @return this builder
+         */
         public Builder set(String key, String text) {
             put(key, text, "builder", EXPLICIT);
             return this;
         }
 
-        /** Pins the tier of every peer ({@code dwcp.tier.pin}). */
+        /**
+         * Pins the tier of every peer ({@code dwcp.tier.pin}).
+         *
+         * @param tier the tier
+         * @return this builder
+         */
         public Builder tier(Tier tier) {
             return set(CoreKeys.TIER_PIN, tier.word());
         }
 
-        /** Reads every {@code dwcp.*} entry of {@code properties} as file-level settings named {@code sourceName}. */
+        /**
+         * Reads every {@code dwcp.*} entry of {@code properties} as file-level settings named {@code sourceName}.
+         *
+         * @param properties the properties
+         * @param sourceName the name shown as their source
+         * @return this builder
+         */
         public Builder properties(Properties properties, String sourceName) {
             for (String name : properties.stringPropertyNames()) {
                 if (name.startsWith("dwcp.")) {
@@ -175,6 +219,8 @@ public final class DwcpConfig {
          * ({@code dwcp: transport: max-streams: 32}). Flow collections and multi-line scalars are not supported and
          * are reported as errors.
          *
+         * @param path a {@code .properties}, {@code .yaml} or {@code .yml} file
+         * @return this builder
          * @throws DwcpException {@code INVALID_CONFIG} when the file cannot be read
          */
         public Builder file(Path path) {
@@ -199,7 +245,11 @@ public final class DwcpConfig {
             return this;
         }
 
-        /** Reads {@code dwcp.*} system properties. */
+        /**
+         * Reads {@code dwcp.*} system properties.
+         *
+         * @return this builder
+         */
         public Builder systemProperties() {
             Properties p = System.getProperties();
             for (String name : p.stringPropertyNames()) {
@@ -213,6 +263,9 @@ public final class DwcpConfig {
         /**
          * Reads {@code DWCP_*} variables: {@code DWCP_TRANSPORT_MAX_STREAMS} is {@code dwcp.transport.max-streams}
          * (upper case, {@code .} and {@code -} both written {@code _}).
+         *
+         * @param env the variables, e.g. {@code System.getenv()}
+         * @return this builder
          */
         public Builder environment(Map<String, String> env) {
             Map<String, String> byEnvName = new HashMap<>();
@@ -254,6 +307,7 @@ public final class DwcpConfig {
         /**
          * Validates every key once and builds. The builder stays usable.
          *
+         * @return the configuration
          * @throws DwcpException {@code INVALID_CONFIG} listing every violation, one per line
          */
         public DwcpConfig build() {

@@ -15,10 +15,15 @@ import java.util.function.Function;
  * @param <T> the Java type of the value
  */
 public final class ValueType<T> {
+    /** 32-bit integers. */
     public static final ValueType<Integer> INT = new ValueType<>("integer", Integer.class, s -> Integer.valueOf(s.trim()), String::valueOf);
+    /** 64-bit integers. */
     public static final ValueType<Long> LONG = new ValueType<>("integer", Long.class, s -> Long.valueOf(s.trim()), String::valueOf);
+    /** Decimal numbers. */
     public static final ValueType<Double> DOUBLE = new ValueType<>("number", Double.class, s -> Double.valueOf(s.trim()), String::valueOf);
+    /** {@code true} or {@code false}. */
     public static final ValueType<Boolean> BOOLEAN = new ValueType<>("boolean", Boolean.class, ValueType::parseBoolean, String::valueOf);
+    /** Text, trimmed. */
     public static final ValueType<String> STRING = new ValueType<>("string", String.class, String::trim, s -> s);
     /** Durations written {@code 250ms}, {@code 5s}, {@code 10m}, {@code 1h}, {@code 7d} (or ISO-8601 {@code PT5S}). */
     public static final ValueType<Duration> DURATION = new ValueType<>("duration", Duration.class, ValueType::parseDuration, ValueType::formatDuration);
@@ -41,6 +46,11 @@ public final class ValueType<T> {
 
     /**
      * An optional value whose absence is written as {@code word} ({@code none} or {@code auto}).
+     *
+     * @param inner the type of a present value
+     * @param word the word of an absent value (e.g. {@code none})
+     * @param <T> the Java type of a present value
+     * @return the type
      */
     public static <T> ValueType<Optional<T>> optional(ValueType<T> inner, String word) {
         Objects.requireNonNull(word, "word");
@@ -49,12 +59,21 @@ public final class ValueType<T> {
                 o -> o.map(inner::format).orElse(word));
     }
 
-    /** Human name used in messages, e.g. {@code "duration"}. */
+    /**
+     * Human name used in messages, e.g. {@code "duration"}.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
 
-    /** Parses text; throws {@link IllegalArgumentException} with a message that says the accepted form. */
+    /**
+     * Parses text; throws {@link IllegalArgumentException} with a message that says the accepted form.
+     *
+     * @param text the text
+     * @return the value
+     */
     public T parse(String text) {
         Objects.requireNonNull(text, "text");
         try {
@@ -64,7 +83,12 @@ public final class ValueType<T> {
         }
     }
 
-    /** The canonical text of a value (parses back to an equal value). */
+    /**
+     * The canonical text of a value (parses back to an equal value).
+     *
+     * @param value the value
+     * @return the text
+     */
     public String format(T value) {
         return formatter.apply(value);
     }

@@ -104,12 +104,24 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         }
     }
 
-    /** Opens (creating it if needed) a replica directory with the default limits. */
+    /**
+     * Opens (creating it if needed) a replica directory with the default limits.
+     *
+     * @param dir the directory
+     * @return the replicas of that directory; close them when done
+     * @throws IOException when the directory cannot be created or read
+     * @throws DwcpException {@code KEY_BUSY} when another {@code FileReplicas} uses the directory
+     */
     public static FileReplicas open(Path dir) throws IOException {
         return builder(dir).build();
     }
 
-    /** A builder for a replica directory. */
+    /**
+     * A builder for a replica directory.
+     *
+     * @param dir the directory
+     * @return the builder
+     */
     public static Builder builder(Path dir) {
         return new Builder(dir);
     }
@@ -132,7 +144,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         }
     }
 
-    /** The directory. */
+    /** {@return the directory} */
     public Path directory() {
         return dir;
     }
@@ -140,6 +152,8 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     /**
      * Keys whose replica may mix two versions (a receiver crashed or a write failed while a round wrote it in place),
      * in name order. Such a replica must not be used to run the VM; its next round is full and clears the mark.
+     *
+     * @return the keys, a copy
      */
     public Set<String> inconsistentKeys() {
         return new TreeSet<>(inconsistent);
@@ -542,6 +556,9 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         /**
          * Largest state a round may announce (sum of its regions); larger ones are refused with
          * {@code LIMIT_EXCEEDED} before any file is touched. Default 1 TiB.
+         *
+         * @param size the largest state
+         * @return this builder
          */
         public Builder maxStateSize(DataSize size) {
             Objects.requireNonNull(size, "size");
@@ -552,7 +569,12 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             return this;
         }
 
-        /** Most regions a round may announce, 1 to 4096. Default 256. */
+        /**
+         * Most regions a round may announce, 1 to 4096. Default 256.
+         *
+         * @param regions the most regions
+         * @return this builder
+         */
         public Builder maxRegions(int regions) {
             if (regions < 1 || regions > MigrationWire.MAX_REGIONS) {
                 throw new IllegalArgumentException("maxRegions must be 1 to " + MigrationWire.MAX_REGIONS + ", got " + regions);
@@ -565,6 +587,8 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
          * Opens the directory (creating it): takes its lock, deletes leftover staging files and reads the
          * inconsistency markers.
          *
+         * @return the replicas; close them when done
+         * @throws IOException when the directory cannot be created or read
          * @throws DwcpException {@code KEY_BUSY} when another instance or process holds the directory
          */
         public FileReplicas build() throws IOException {

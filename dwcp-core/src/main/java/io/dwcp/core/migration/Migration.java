@@ -50,18 +50,28 @@ public final class Migration {
         /**
          * The state as it is now, for the next round. For a running guest this is its live memory: pages may change
          * while the round reads them, which later rounds repair. The loop does not close it.
+         *
+         * @return the state, open until the round that reads it ends
+         * @throws Exception when the state cannot be read; the migration fails with it
          */
         VmState<? extends StateRegion> state() throws Exception;
 
         /**
          * Pages changed since the previous call (the hypervisor's dirty log), or null to let the codec compare every
          * page with the baseline. The default returns null.
+         *
+         * @return the changed pages, or null
+         * @throws Exception when the dirty log cannot be read; the migration fails with it
          */
         default DirtyPages dirtyPages() throws Exception {
             return null;
         }
 
-        /** Pauses the guest: after it returns, the state must not change. The final round follows. */
+        /**
+         * Pauses the guest: after it returns, the state must not change. The final round follows.
+         *
+         * @throws Exception when the guest cannot be paused; the migration fails with it
+         */
         void pause() throws Exception;
     }
 
@@ -73,11 +83,23 @@ public final class Migration {
      * @param downtime from the return of {@link Source#pause()} to the receiver's verified commit of the final round
      */
     public record Result(List<RoundReport> rounds, String stopReason, Duration downtime) {
+        /**
+         * Checks the components.
+         *
+         * @param rounds every round in order, the final one last
+         * @param stopReason why iteration stopped: {@code converged}, {@code max-rounds} or {@code not-converging}
+         * @param downtime from the return of {@link Source#pause()} to the receiver's verified commit of the final
+         *     round
+         */
         public Result {
             rounds = List.copyOf(rounds);
         }
 
-        /** The final round, sent with the guest paused. */
+        /**
+         * The final round, sent with the guest paused.
+         *
+         * @return the last of {@link #rounds()}
+         */
         public RoundReport finalRound() {
             return rounds.get(rounds.size() - 1);
         }
@@ -106,7 +128,13 @@ public final class Migration {
         this.onRound = b.onRound;
     }
 
-    /** A builder for a migration over {@code sender} of the state {@code source} gives. */
+    /**
+     * A builder for a migration over {@code sender} of the state {@code source} gives.
+     *
+     * @param sender the sender, connected to the receiver
+     * @param source the state and the caller's pause step
+     * @return the builder
+     */
     public static Builder builder(MigrationSender sender, Source source) {
         return new Builder(sender, source);
     }
@@ -114,6 +142,7 @@ public final class Migration {
     /**
      * Starts the loop on a thread of its own and returns the migration's result.
      *
+     * @return the migration's result, as {@link #result()}
      * @throws DwcpException {@code ILLEGAL_STATE} when called twice
      */
     public CompletableFuture<Result> start() {
@@ -129,12 +158,20 @@ public final class Migration {
         return result;
     }
 
-    /** The migration's result (completes after {@link #start()}). */
+    /**
+     * The migration's result (completes after {@link #start()}).
+     *
+     * @return the future of the result
+     */
     public CompletableFuture<Result> result() {
         return result;
     }
 
-    /** The rounds completed so far. */
+    /**
+     * The rounds completed so far.
+     *
+     * @return a snapshot of the completed rounds, in order
+     */
     public List<RoundReport> rounds() {
         synchronized (lock) {
             return List.copyOf(rounds);
@@ -144,6 +181,8 @@ public final class Migration {
     /**
      * Stops the migration: the round in flight is aborted at both ends, no further round starts, and the result fails
      * with {@code CANCELLED}. Returns false when the migration had already ended.
+     *
+     * @return false when the migration had already ended
      */
     public boolean cancel() {
         CompletableFuture<RoundReport> c;
@@ -267,7 +306,13 @@ public final class Migration {
             this.source = Objects.requireNonNull(source, "source");
         }
 
-        /** Rounds at most, the final one included: 1 to 1000 (1 = pause at once and send everything). Default 30. */
+        /**
+         * Rounds at most, the final one included: 1 to 1000 (1 = pause at once and send everything). Default 30.
+         *
+         * @param rounds the most rounds
+         * @return this builder
+         * @throws IllegalArgumentException when out of range
+         */
         public Builder maxRounds(int rounds) {
             if (rounds < 1 || rounds > 1000) {
                 throw new IllegalArgumentException("maxRounds must be 1 to 1000, got " + rounds);
@@ -276,7 +321,13 @@ public final class Migration {
             return this;
         }
 
-        /** The pause the caller accepts for the final round. 10 ms to 60 s; default 300 ms. */
+        /**
+         * The pause the caller accepts for the final round. 10 ms to 60 s; default 300 ms.
+         *
+         * @param budget the accepted pause
+         * @return this builder
+         * @throws IllegalArgumentException when out of range
+         */
         public Builder downtimeBudget(Duration budget) {
             Objects.requireNonNull(budget, "budget");
             if (budget.compareTo(Duration.ofMillis(10)) < 0 || budget.compareTo(Duration.ofSeconds(60)) > 0) {
@@ -286,12 +337,22 @@ public final class Migration {
             return this;
         }
 
-        /** Called after every verified round, on the migration's thread; must not block. */
+        /**
+         * Called after every verified round, on the migration's thread; must not block.
+         *
+         * @param listener the listener, not {@code null}
+         * @return this builder
+         */
         public Builder onRound(Consumer<RoundReport> listener) {
             this.onRound = Objects.requireNonNull(listener, "listener");
             return this;
         }
 
+        /**
+         * The migration, not started; {@link Migration#start()} runs it.
+         *
+         * @return the migration
+         */
         public Migration build() {
             return new Migration(this);
         }

@@ -21,6 +21,7 @@ import io.dwcp.core.spi.TransferSink;
 import io.dwcp.core.state.DirtyPages;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.VmState;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -108,12 +109,14 @@ public final class MigrationSender implements AutoCloseable {
      * while the round runs: the round transfer's bytes the receiver acknowledged so far, and its total length once the
      * encoder has produced all of it (-1 before: a round is streamed while it is encoded). The last call of a committed
      * round has {@code doneBytes == totalBytes}. Called on the manager's scheduler thread; must not block.
+     *
+     * @param listener the listener, not {@code null}; replaces the previous one
      */
     public void progress(ProgressListener listener) {
         this.progress = Objects.requireNonNull(listener, "listener");
     }
 
-    /** The session this sender uses. */
+    /** {@return the session this sender uses} */
     public Session session() {
         return session;
     }
@@ -123,6 +126,7 @@ public final class MigrationSender implements AutoCloseable {
      *
      * @param state the state now (read during the call; the caller keeps it open)
      * @param dirtyPages pages changed since the previous round, or null to compare every page with the baseline
+     * @return the report of the committed round
      * @throws DwcpException with the transport's or codec's code when the round failed
      */
     public RoundReport sendRound(VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
@@ -143,6 +147,10 @@ public final class MigrationSender implements AutoCloseable {
      * receiver keeps its replica and baseline as they were, and the encoder stops. The key stays busy until that work
      * has stopped ({@link #idle()}). A round the receiver had already committed when the cancel came stays committed
      * there; this side then does not reference it, and the next round finds out by asking the receiver.
+     *
+     * @param state the state now (read while the round runs; the caller keeps it open)
+     * @param dirtyPages pages changed since the previous round, or null to compare every page with the baseline
+     * @return the future report of the committed round
      */
     public CompletableFuture<RoundReport> sendRoundAsync(VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
         Objects.requireNonNull(state, "state");
@@ -182,6 +190,8 @@ public final class MigrationSender implements AutoCloseable {
     /**
      * Completes when no round of this sender is running any more: after a {@code cancel}, the round's future is
      * cancelled at once, but its encoder and transfer take a moment to stop, and until then its key is busy.
+     *
+     * @return a future that completes when no round is running
      */
     public CompletableFuture<Void> idle() {
         return CompletableFuture.allOf(running.toArray(new CompletableFuture<?>[0])).handle((r, e) -> null);
@@ -375,8 +385,8 @@ public final class MigrationSender implements AutoCloseable {
     private void record(RoundReport r) {
         registry.counter("dwcp.migration.rounds").increment();
         registry.timer("dwcp.migration.round.duration").record(r.duration());
-        registry.counter("dwcp.migration.bytes", "kind", "input").increment(r.inputBytes());
-        registry.counter("dwcp.migration.bytes", "kind", "wire").increment(r.wireBytes());
+        Counter.builder("dwcp.migration.bytes").tag("kind", "input").baseUnit("bytes").register(registry).increment(r.inputBytes());
+        Counter.builder("dwcp.migration.bytes").tag("kind", "wire").baseUnit("bytes").register(registry).increment(r.wireBytes());
         if (r.fallback()) {
             registry.counter("dwcp.migration.fallbacks").increment();
         }

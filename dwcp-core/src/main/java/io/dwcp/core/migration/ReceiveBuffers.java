@@ -22,7 +22,12 @@ public final class ReceiveBuffers {
         this.maxBytes = maxBytes;
     }
 
-    /** A budget of {@code maxBytes}. */
+    /**
+     * A budget of {@code maxBytes}.
+     *
+     * @param maxBytes the budget in bytes
+     * @return the budget
+     */
     public static ReceiveBuffers of(long maxBytes) {
         return new ReceiveBuffers(maxBytes);
     }

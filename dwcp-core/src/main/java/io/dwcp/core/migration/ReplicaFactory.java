@@ -13,9 +13,13 @@ import java.util.List;
 @FunctionalInterface
 public interface ReplicaFactory {
     /**
+     * Opens the replica of {@code key} for a round to write into.
+     *
      * @param key state key
      * @param pageSizeBytes page size of the state
      * @param regions names and sizes of the regions, in order
+     * @return the replica, open for writing
+     * @throws IOException when it cannot be opened or created
      */
     VmState<WritableRegion> open(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException;
 
@@ -29,6 +33,12 @@ public interface ReplicaFactory {
      * its mapping and keep those pages as its baseline after publish. Then nothing else may write or truncate the
      * published file while the migration goes on: a write is caught by the next delta's digest (the sender resends
      * that round as a keyframe), a truncation fails the next access with an {@code InternalError}.
+     *
+     * @param key state key
+     * @param pageSizeBytes page size of the state
+     * @param regions names and sizes of the regions, in order
+     * @return the staging replica, or null when the factory cannot stage
+     * @throws IOException when it cannot be created
      */
     default StagedReplica openStaged(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
         return null;
@@ -43,10 +53,14 @@ public interface ReplicaFactory {
      * idempotent.
      */
     interface StagedReplica extends AutoCloseable {
-        /** The staging state the decoder writes. */
+        /** {@return the staging state the decoder writes} */
         VmState<WritableRegion> state();
 
-        /** Makes the staged content durable and atomically the replica (for files: fsync, then rename). */
+        /**
+         * Makes the staged content durable and atomically the replica (for files: fsync, then rename).
+         *
+         * @throws IOException when it cannot be made durable or renamed; the old replica stays
+         */
         void publish() throws IOException;
 
         @Override

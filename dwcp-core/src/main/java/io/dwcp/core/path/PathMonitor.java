@@ -66,7 +66,11 @@ public final class PathMonitor {
     /** Receives each accepted sample. */
     @FunctionalInterface
     public interface Listener {
-        /** Called on the recording thread after {@code sample} was stored; must be quick and must not block. */
+        /**
+         * Called on the recording thread after {@code sample} was stored; must be quick and must not block.
+         *
+         * @param sample the sample
+         */
         void onSample(PathSample sample);
     }
 
@@ -104,6 +108,7 @@ public final class PathMonitor {
     /**
      * Stores a sample and passes it to the listeners, or rejects it.
      *
+     * @param sample the sample
      * @return {@code null} when stored, else why it was rejected (and counted)
      */
     public Rejection record(PathSample sample) {
@@ -152,17 +157,30 @@ public final class PathMonitor {
         return null;
     }
 
-    /** Subscribes to accepted samples. */
+    /**
+     * Subscribes to accepted samples.
+     *
+     * @param listener the listener
+     */
     public void addListener(Listener listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
-    /** Unsubscribes; no effect when not subscribed. */
+    /**
+     * Unsubscribes; no effect when not subscribed.
+     *
+     * @param listener the listener
+     */
     public void removeListener(Listener listener) {
         listeners.remove(listener);
     }
 
-    /** The peer's samples, oldest first; empty for a peer never recorded. A copy. */
+    /**
+     * The peer's samples, oldest first; empty for a peer never recorded. A copy.
+     *
+     * @param peer the peer
+     * @return the samples
+     */
     public List<PathSample> history(String peer) {
         synchronized (lock) {
             Ring ring = peers.get(peer);
@@ -170,7 +188,12 @@ public final class PathMonitor {
         }
     }
 
-    /** The peer's newest sample, if any. */
+    /**
+     * The peer's newest sample, if any.
+     *
+     * @param peer the peer
+     * @return the sample, or empty
+     */
     public Optional<PathSample> latest(String peer) {
         synchronized (lock) {
             Ring ring = peers.get(peer);
@@ -178,41 +201,55 @@ public final class PathMonitor {
         }
     }
 
-    /** The time of the peer's newest sample, if any. */
+    /**
+     * The time of the peer's newest sample, if any.
+     *
+     * @param peer the peer
+     * @return the time, or empty
+     */
     public Optional<Instant> lastSampleTime(String peer) {
         return latest(peer).map(PathSample::time);
     }
 
-    /** Peers with at least one stored sample, sorted. */
+    /** {@return peers with at least one stored sample, sorted} */
     public Set<String> peers() {
         synchronized (lock) {
             return new TreeSet<>(peers.keySet());
         }
     }
 
-    /** Drops a peer's history (e.g. when its session ends for good). */
+    /**
+     * Drops a peer's history (e.g. when its session ends for good).
+     *
+     * @param peer the peer
+     */
     public void forget(String peer) {
         synchronized (lock) {
             peers.remove(peer);
         }
     }
 
-    /** Samples stored since creation. */
+    /** {@return samples stored since creation} */
     public long accepted() {
         return accepted.sum();
     }
 
-    /** Samples rejected for this reason since creation. */
+    /**
+     * Samples rejected for this reason since creation.
+     *
+     * @param reason the reason
+     * @return the count
+     */
     public long rejected(Rejection reason) {
         return rejected.get(reason).sum();
     }
 
-    /** Listener calls that threw since creation. */
+    /** {@return listener calls that threw since creation} */
     public long listenerFailures() {
         return listenerFailures.sum();
     }
 
-    /** Samples kept per peer. */
+    /** {@return samples kept per peer} */
     public int capacityPerPeer() {
         return capacityPerPeer;
     }

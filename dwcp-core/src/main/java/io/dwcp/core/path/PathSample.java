@@ -37,34 +37,52 @@ public record PathSample(Instant time, String peer, Source source, double goodpu
         REPLAY
     }
 
-    /** Requires the non-null fields; value checks happen in {@link PathMonitor#record(PathSample)}. */
+    /**
+     * Requires the non-null fields; value checks happen in {@link PathMonitor#record(PathSample)}.
+     *
+     * @param time when the measured interval ended; never {@code null}
+     * @param peer the peer the path leads to, as the transport names it; never {@code null}
+     * @param source what measured it; never {@code null}
+     * @param goodputBitsPerSecond payload delivered over the interval, bits per second; {@code NaN} when unknown
+     * @param rtt round-trip time, or {@code null} when unknown
+     * @param lossRatio share of packets lost in [0, 1]; {@code NaN} when unknown
+     * @param retransmissions segments retransmitted during the interval; {@code -1} when unknown
+     */
     public PathSample {
         Objects.requireNonNull(time, "time");
         Objects.requireNonNull(peer, "peer");
         Objects.requireNonNull(source, "source");
     }
 
-    /** A sample that carries goodput only (bits per second); RTT, loss and retransmissions unknown. */
+    /**
+     * A sample that carries goodput only (bits per second); RTT, loss and retransmissions unknown.
+     *
+     * @param peer the peer
+     * @param time when it was measured
+     * @param source what measured it
+     * @param goodputBitsPerSecond the goodput
+     * @return the sample
+     */
     public static PathSample goodput(String peer, Instant time, Source source, double goodputBitsPerSecond) {
         return new PathSample(time, peer, source, goodputBitsPerSecond, null, Double.NaN, -1);
     }
 
-    /** Whether goodput was measured. */
+    /** {@return whether goodput was measured} */
     public boolean hasGoodput() {
         return !Double.isNaN(goodputBitsPerSecond);
     }
 
-    /** Whether the round-trip time was measured. */
+    /** {@return whether the round-trip time was measured} */
     public boolean hasRtt() {
         return rtt != null;
     }
 
-    /** Whether the loss ratio was measured. */
+    /** {@return whether the loss ratio was measured} */
     public boolean hasLoss() {
         return !Double.isNaN(lossRatio);
     }
 
-    /** Whether the retransmission count was measured. */
+    /** {@return whether the retransmission count was measured} */
     public boolean hasRetransmissions() {
         return retransmissions != -1;
     }
@@ -72,6 +90,8 @@ public record PathSample(Instant time, String peer, Source source, double goodpu
     /**
      * Why this sample cannot be stored, or {@code null} when its values are valid: infinite or negative values, a
      * negative RTT, a loss ratio outside [0, 1], a retransmission count below -1, or no value at all.
+     *
+     * @return the reason, or null when the values are valid
      */
     public PathMonitor.Rejection invalidValues() {
         if (Double.isInfinite(goodputBitsPerSecond) || Double.isInfinite(lossRatio)) {

@@ -16,22 +16,38 @@ import java.time.Duration;
  * ({@code dwcp.prediction.enabled = false}) starts no threads and answers every query with an unknown forecast.
  */
 public interface BandwidthPredictor extends Component {
-    /** Forecast of the mean goodput over the configured horizon; unknown when the path has too few samples. */
+    /**
+     * Forecast of the mean goodput over the configured horizon; unknown when the path has too few samples.
+     *
+     * @param peer the peer, as the path monitor names it
+     * @return the forecast
+     */
     Forecast forecast(String peer);
 
-    /** Forecast of the mean goodput over the configured short horizon; unknown when the path has too few samples. */
+    /**
+     * Forecast of the mean goodput over the configured short horizon; unknown when the path has too few samples.
+     *
+     * @param peer the peer, as the path monitor names it
+     * @return the forecast
+     */
     Forecast shortForecast(String peer);
 
     /**
      * The forecast over the configured horizon when consumers may act on it: known, and with confidence at least
      * {@code dwcp.prediction.min-confidence}; otherwise (and when disabled) an unknown forecast. Consumers use this
      * as advice; their own measurement stays the authority.
+     *
+     * @param peer the peer, as the path monitor names it
+     * @return the forecast
      */
     Forecast advice(String peer);
 
-    /** The configured horizon of {@link #forecast(String)}. */
+    /** {@return the configured horizon of {@link #forecast(String)}} */
     Duration horizon();
 
-    /** Whether forecasts are on ({@code dwcp.prediction.enabled}); when off, consumers act on measurement alone. */
+    /**
+     * {@return whether forecasts are on ({@code dwcp.prediction.enabled}); when off, consumers act on measurement
+     * alone}
+     */
     boolean enabled();
 }

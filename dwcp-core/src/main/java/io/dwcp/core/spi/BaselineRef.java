@@ -12,6 +12,14 @@ import java.util.Objects;
  * @param digest 64-bit digest of the baseline's content
  */
 public record BaselineRef(String key, long id, long version, long digest) {
+    /**
+     * Checks the components.
+     *
+     * @param key state key
+     * @param id baseline chain id (a new id starts with every keyframe)
+     * @param version position in the chain (0 = the keyframe, then 1 per delta)
+     * @param digest 64-bit digest of the baseline's content
+     */
     public BaselineRef {
         Objects.requireNonNull(key, "key");
     }

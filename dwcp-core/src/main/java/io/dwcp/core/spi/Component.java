@@ -11,15 +11,26 @@ package io.dwcp.core.spi;
  * does not restart itself.
  */
 public interface Component {
-    /** Stable component name, used in logs, metrics tags and error messages ({@code transport}, {@code compression}). */
+    /**
+     * {@return stable component name, used in logs, metrics tags and error messages ({@code transport}, {@code
+     * compression})}
+     */
     String name();
 
-    /** Acquires resources and starts work; called by the manager, never concurrently with {@link #stop()}. */
+    /**
+     * Acquires resources and starts work; called by the manager, never concurrently with {@link #stop()}.
+     *
+     * @throws Exception when it cannot start; the manager stops what it started and fails
+     */
     void start() throws Exception;
 
-    /** Releases everything; idempotent; returns within {@code dwcp.shutdown.timeout}. */
+    /**
+     * Releases everything; idempotent; returns within {@code dwcp.shutdown.timeout}.
+     *
+     * @throws Exception when it cannot release everything; the manager reports it and goes on
+     */
     void stop() throws Exception;
 
-    /** Health computed from live state; cheap, never does I/O on a data path. */
+    /** {@return health computed from live state; cheap, never does I/O on a data path} */
     Health health();
 }

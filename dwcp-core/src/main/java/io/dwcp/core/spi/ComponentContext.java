@@ -10,20 +10,29 @@ import java.time.Clock;
  * way to report a run-time failure. Thread-safe.
  */
 public interface ComponentContext {
+    /** @return the manager's configuration */
     DwcpConfig config();
 
-    /** Registry for meters named {@code dwcp.<module>.*}; components remove their meters on stop. */
+    /**
+     * Registry for meters named {@code dwcp.<module>.*}; components remove their meters on stop. Under a
+     * {@code DwcpManager} it is the manager's own: it adds the tag {@code node} = the node id to every meter and
+     * forwards it to the application's registry, and the manager removes whatever is left when it stops.
+     *
+     * @return the registry
+     */
     MeterRegistry meterRegistry();
 
-    /** The clock time-driven logic reads (injectable for tests). */
+    /** {@return the clock time-driven logic reads (injectable for tests)} */
     Clock clock();
 
-    /** Worker threads this component may use for CPU work ({@code dwcp.cpu.max-threads}). */
+    /** {@return worker threads this component may use for CPU work ({@code dwcp.cpu.max-threads})} */
     int workerThreads();
 
     /**
      * Reports that the component failed while running. The manager marks it FAILED and restarts it with backoff
      * (CORE-4). Safe from any thread; never throws.
+     *
+     * @param cause what failed
      */
     void reportFailure(Throwable cause);
 
@@ -31,6 +40,8 @@ public interface ComponentContext {
      * The path monitor where a component records what it measured on each peer's path (the transport's goodput,
      * RTT and loss per controller period) and where the predictor reads it; empty when the component runs outside a
      * {@code DwcpManager} and nobody reads the samples.
+     *
+     * @return the path monitor, or empty
      */
     default java.util.Optional<io.dwcp.core.path.PathMonitor> pathMonitor() {
         return java.util.Optional.empty();
@@ -39,6 +50,11 @@ public interface ComponentContext {
     /**
      * A context for running one component outside a {@code DwcpManager} (command-line tools, benchmarks): the system
      * UTC clock, and run-time failures logged at ERROR (nothing restarts the component).
+     *
+     * @param config the configuration
+     * @param registry where meters go
+     * @param workerThreads the CPU budget
+     * @return the context
      */
     static ComponentContext standalone(DwcpConfig config, MeterRegistry registry, int workerThreads) {
         return standalone(config, registry, workerThreads, Clock.systemUTC());
@@ -47,6 +63,12 @@ public interface ComponentContext {
     /**
      * A standalone context (see {@link #standalone(DwcpConfig, MeterRegistry, int)}) whose components read
      * {@code clock}, e.g. a replay clock that follows a recorded trace.
+     *
+     * @param config the configuration
+     * @param registry where meters go
+     * @param workerThreads the CPU budget
+     * @param clock the clock
+     * @return the context
      */
     static ComponentContext standalone(DwcpConfig config, MeterRegistry registry, int workerThreads, Clock clock) {
         java.util.Objects.requireNonNull(config, "config");

@@ -40,6 +40,8 @@ public interface Consensus extends Component {
     /**
      * Writes a key unconditionally.
      *
+     * @param key the register key
+     * @param value the value, not {@code null}
      * @return the value as written, its version being the log index of this write
      * @throws IllegalArgumentException for an empty or too long key, or a {@code null} value
      */
@@ -49,6 +51,9 @@ public interface Consensus extends Component {
      * Sets {@code key} to {@code newValue} if and only if its current value equals {@code expected}
      * ({@code null}: the key is absent).
      *
+     * @param key the register key
+     * @param expected the value it must hold, {@code null} for absent
+     * @param newValue the value to set, not {@code null}
      * @return whether it was applied, and the value after the command (the new one if applied, else the current one)
      * @throws IllegalArgumentException for an empty or too long key, or a {@code null} new value
      */
@@ -58,17 +63,33 @@ public interface Consensus extends Component {
      * The fenced hand-over that ends a migration: VM {@code vmId} moves from site {@code from} ({@code null}: no owner
      * yet) to site {@code to}, only if {@code from} still owns it. When applied, {@link CasResult#current()}'s version
      * is the new owner's fencing token; when not applied, {@code current} names the real owner.
+     *
+     * @param vmId the VM
+     * @param from the site that owns it now, {@code null} when none does
+     * @param to the new owner
+     * @return whether the hand-over applied, and the owner after it
      */
     default CompletableFuture<CasResult> handOver(String vmId, String from, String to) {
         return compareAndSet(ownerKey(vmId), from, to);
     }
 
-    /** The current owner of a VM and its fencing token (a linearizable read). */
+    /**
+     * The current owner of a VM and its fencing token (a linearizable read).
+     *
+     * @param vmId the VM
+     * @return the owner and its fencing token; absent when the VM never had one
+     */
     default CompletableFuture<Versioned> owner(String vmId) {
         return read(ownerKey(vmId));
     }
 
-    /** The register key that holds a VM's owner: {@code vm/<vmId>/owner}. */
+    /**
+     * The register key that holds a VM's owner: {@code vm/<vmId>/owner}.
+     *
+     * @param vmId the VM, a non-empty string
+     * @return the register key
+     * @throws IllegalArgumentException when {@code vmId} is null or empty
+     */
     static String ownerKey(String vmId) {
         if (vmId == null || vmId.isEmpty()) {
             throw new IllegalArgumentException("vmId must be a non-empty string, got " + (vmId == null ? "null" : "''"));
@@ -85,6 +106,13 @@ public interface Consensus extends Component {
     record Versioned(String value, long version) {
         private static final Versioned ABSENT = new Versioned(null, 0);
 
+        /**
+         * Checks that the version is 0 exactly when the value is absent.
+         *
+         * @param value the value, {@code null} when absent
+         * @param version log index of the write (the fencing token), 0 when absent
+         * @throws IllegalArgumentException when they disagree
+         */
         public Versioned {
             if (version < 0 || (value == null) != (version == 0)) {
                 throw new IllegalArgumentException("version must be 0 exactly when the value is absent, got value="
@@ -92,12 +120,12 @@ public interface Consensus extends Component {
             }
         }
 
-        /** The value of a key that was never written. */
+        /** {@return the value of a key that was never written} */
         public static Versioned absent() {
             return ABSENT;
         }
 
-        /** Whether the key holds a value. */
+        /** {@return whether the key holds a value} */
         public boolean isPresent() {
             return value != null;
         }
@@ -110,6 +138,12 @@ public interface Consensus extends Component {
      * @param current the value after the command: the new one when applied, else the one that did not match
      */
     record CasResult(boolean applied, Versioned current) {
+        /**
+         * Checks the components.
+         *
+         * @param applied whether the expected value matched and the new value was written
+         * @param current the value after the command, not {@code null}
+         */
         public CasResult {
             java.util.Objects.requireNonNull(current, "current");
         }

@@ -6,14 +6,23 @@ package io.dwcp.core.spi;
  * {@link #priority()} unless the builder names one.
  */
 public interface ConsensusProvider {
-    /** Provider name, e.g. {@code ratis}. */
+    /**
+     * Provider name, e.g. {@code ratis}.
+     *
+     * @return the name
+     */
     String name();
 
-    /** Higher wins when several providers are on the class path. */
+    /** {@return the priority: higher wins when several providers are on the class path} */
     default int priority() {
         return 0;
     }
 
-    /** Creates the consensus component; it must not start threads or open sockets before {@link Component#start()}. */
+    /**
+     * Creates the consensus component; it must not start threads or open sockets before {@link Component#start()}.
+     *
+     * @param context what the manager gives the component
+     * @return the component, not started
+     */
     Consensus create(ComponentContext context);
 }

@@ -26,11 +26,12 @@ public final class EncodeOptions {
         this.progress = b.progress;
     }
 
+    /** @return a builder with no baseline, no dirty pages, the WAN tier and no progress listener */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Options for a keyframe (full state) with defaults. */
+    /** {@return options for a keyframe (full state) with defaults} */
     public static EncodeOptions keyframe() {
         return builder().forceKeyframe(true).build();
     }
@@ -38,6 +39,8 @@ public final class EncodeOptions {
     /**
      * The baseline the receiver confirmed holding. A delta is encoded only against it; when empty, or when the codec
      * no longer has it, the round is a keyframe.
+     *
+     * @return the baseline, or empty for a keyframe
      */
     public Optional<BaselineRef> peerBaseline() {
         return Optional.ofNullable(peerBaseline);
@@ -46,25 +49,32 @@ public final class EncodeOptions {
     /**
      * Pages the caller knows changed since the peer's baseline; empty means "compare every page with the baseline".
      * Pages outside the set are trusted to be unchanged.
+     *
+     * @return the dirty pages, or empty when unknown
      */
     public Optional<DirtyPages> dirtyPages() {
         return Optional.ofNullable(dirtyPages);
     }
 
+    /** @return whether a keyframe is sent even when a delta is possible */
     public boolean forceKeyframe() {
         return forceKeyframe;
     }
 
-    /** Tier of the path, which sets the compression ceiling (HDE-6). */
+    /** {@return tier of the path, which sets the compression ceiling (HDE-6)} */
     public Tier tier() {
         return tier;
     }
 
-    /** Measured or configured link rate, used to pick a level that keeps the codec faster than the link (HDE-7). */
+    /**
+     * {@return measured or configured link rate, used to pick a level that keeps the codec faster than the link
+     * (HDE-7)}
+     */
     public Optional<DataRate> linkRate() {
         return Optional.ofNullable(linkRate);
     }
 
+    /** @return the listener told of encoding progress, never {@code null} */
     public ProgressListener progress() {
         return progress;
     }
@@ -81,36 +91,73 @@ public final class EncodeOptions {
         private Builder() {
         }
 
+        /**
+         * The baseline the receiver holds, for a delta; {@code null} (the default) for a keyframe.
+         *
+         * @param ref the value
+         * @return this builder
+         */
         public Builder peerBaseline(BaselineRef ref) {
             this.peerBaseline = ref;
             return this;
         }
 
+        /**
+         * The pages changed since the baseline, when the caller tracks them; {@code null} when unknown.
+         *
+         * @param dirty the value
+         * @return this builder
+         */
         public Builder dirtyPages(DirtyPages dirty) {
             this.dirtyPages = dirty;
             return this;
         }
 
+        /**
+         * Whether to send a keyframe even when a delta is possible (default false).
+         *
+         * @param force the value
+         * @return this builder
+         */
         public Builder forceKeyframe(boolean force) {
             this.forceKeyframe = force;
             return this;
         }
 
+        /**
+         * The path's tier, which sets the compression ceiling (default WAN); not {@code null}.
+         *
+         * @param tier the value
+         * @return this builder
+         */
         public Builder tier(Tier tier) {
             this.tier = java.util.Objects.requireNonNull(tier, "tier");
             return this;
         }
 
+        /**
+         * The measured or configured link rate; {@code null} when unknown.
+         *
+         * @param rate the value
+         * @return this builder
+         */
         public Builder linkRate(DataRate rate) {
             this.linkRate = rate;
             return this;
         }
 
+        /**
+         * The listener told of encoding progress; not {@code null}.
+         *
+         * @param progress the value
+         * @return this builder
+         */
         public Builder progress(ProgressListener progress) {
             this.progress = java.util.Objects.requireNonNull(progress, "progress");
             return this;
         }
 
+        /** @return the options */
         public EncodeOptions build() {
             return new EncodeOptions(this);
         }

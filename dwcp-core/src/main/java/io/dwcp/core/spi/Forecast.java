@@ -32,7 +32,20 @@ import java.util.Objects;
  */
 public record Forecast(boolean known, double meanBitsPerSecond, double p10BitsPerSecond, double p90BitsPerSecond,
                        double confidence, long samples, Duration horizon, Instant madeAt, String predictor) {
-    /** Checks the invariants: a known forecast has finite rates with 0 ≤ P10 ≤ mean ≤ P90. */
+    /**
+     * Checks the invariants: a known forecast has finite rates with 0 ≤ P10 ≤ mean ≤ P90.
+     *
+     * @param known whether the rates are a forecast ({@code false}: unknown path, rates NaN)
+     * @param meanBitsPerSecond forecast mean goodput over [madeAt, madeAt + horizon), bits per second; NaN when unknown
+     * @param p10BitsPerSecond 10th percentile of that mean (≥ 0, ≤ mean); NaN when unknown
+     * @param p90BitsPerSecond 90th percentile of that mean (≥ mean); NaN when unknown
+     * @param confidence share of the path's recent matched forecasts that fell within tolerance, in [0, 1]; 0 until
+     *     enough were matched, and decaying to 0 when the newest sample is older than the horizon
+     * @param samples goodput samples the path's model has seen
+     * @param horizon the window the mean is over; never {@code null}
+     * @param madeAt when the forecast was made (the time of the newest sample it used), or {@code null} when unknown
+     * @param predictor name of the model that made it ({@code auto/ewma-long}, {@code holt}, …); empty when unknown
+     */
     public Forecast {
         Objects.requireNonNull(horizon, "horizon");
         Objects.requireNonNull(predictor, "predictor");
@@ -49,12 +62,18 @@ public record Forecast(boolean known, double meanBitsPerSecond, double p10BitsPe
         }
     }
 
-    /** The forecast for a path without enough data: NaN rates, confidence 0. */
+    /**
+     * The forecast for a path without enough data: NaN rates, confidence 0.
+     *
+     * @param horizon the horizon asked for
+     * @param samples the samples the path has
+     * @return the forecast
+     */
     public static Forecast unknown(Duration horizon, long samples) {
         return new Forecast(false, Double.NaN, Double.NaN, Double.NaN, 0, samples, horizon, null, "");
     }
 
-    /** Whether the rates are a forecast (false: unknown path). */
+    /** {@return whether the rates are a forecast (false: unknown path)} */
     public boolean isKnown() {
         return known;
     }

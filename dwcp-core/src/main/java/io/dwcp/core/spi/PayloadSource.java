@@ -16,17 +16,28 @@ import java.util.Objects;
  * source ({@code -1}) ends when {@link #read} returns -1.
  */
 public interface PayloadSource extends AutoCloseable {
-    /** Total length in bytes, or -1 when streaming. */
+    /** {@return total length in bytes, or -1 when streaming} */
     long lengthBytes();
 
-    /** Reads up to {@code dst.remaining()} bytes; returns the count, or -1 at the end. May block (not an event loop). */
+    /**
+     * Reads up to {@code dst.remaining()} bytes; returns the count, or -1 at the end. May block (not an event loop).
+     *
+     * @param dst where to put the bytes
+     * @return the count, or -1 at the end
+     * @throws IOException when reading fails; the transfer fails with it
+     */
     int read(ByteBuffer dst) throws IOException;
 
     @Override
     default void close() throws IOException {
     }
 
-    /** The remaining bytes of {@code buffer} (borrowed: not copied, must not change until the transfer ends). */
+    /**
+     * The remaining bytes of {@code buffer} (borrowed: not copied, must not change until the transfer ends).
+     *
+     * @param buffer the bytes
+     * @return the source
+     */
     static PayloadSource of(ByteBuffer buffer) {
         ByteBuffer view = buffer.slice();
         return new PayloadSource() {
@@ -50,13 +61,25 @@ public interface PayloadSource extends AutoCloseable {
         };
     }
 
-    /** A whole file; the source opens it lazily and closes it. */
+    /**
+     * A whole file; the source opens it lazily and closes it.
+     *
+     * @param path the file
+     * @return the source
+     * @throws IOException when the file cannot be sized
+     */
     static PayloadSource ofFile(Path path) throws IOException {
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
         return ofChannel(ch, ch.size());
     }
 
-    /** A channel of known length ({@code -1} for streaming); the source owns the channel and closes it. */
+    /**
+     * A channel of known length ({@code -1} for streaming); the source owns the channel and closes it.
+     *
+     * @param channel the channel
+     * @param lengthBytes its length, or -1
+     * @return the source
+     */
     static PayloadSource ofChannel(ReadableByteChannel channel, long lengthBytes) {
         Objects.requireNonNull(channel, "channel");
         return new PayloadSource() {

@@ -8,10 +8,14 @@ import io.dwcp.core.path.PathMonitor;
  * and the codec.
  */
 public interface PredictorProvider {
-    /** Provider name, e.g. {@code pba}. */
+    /**
+     * Provider name, e.g. {@code pba}.
+     *
+     * @return the name
+     */
     String name();
 
-    /** Higher wins when several providers are on the class path. */
+    /** {@return the priority: higher wins when several providers are on the class path} */
     default int priority() {
         return 0;
     }
@@ -19,6 +23,10 @@ public interface PredictorProvider {
     /**
      * Creates a predictor that reads {@code monitor}'s samples once started; it must not start threads or subscribe
      * before {@link Component#start()}.
+     *
+     * @param context what the manager gives the component
+     * @param monitor the path monitor the predictor reads
+     * @return the component, not started
      */
     BandwidthPredictor create(ComponentContext context, PathMonitor monitor);
 }

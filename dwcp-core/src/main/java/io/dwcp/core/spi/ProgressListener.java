@@ -6,6 +6,7 @@ package io.dwcp.core.spi;
  */
 @FunctionalInterface
 public interface ProgressListener {
+    /** A listener that ignores progress. */
     ProgressListener NONE = (done, total) -> { };
 
     /**

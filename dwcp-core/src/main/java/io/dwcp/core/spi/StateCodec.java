@@ -24,6 +24,9 @@ public interface StateCodec extends Component {
      * copies what it needs for the next baseline, except from an {@link StateRegion#immutable() immutable} snapshot,
      * whose views it may keep instead.
      *
+     * @param state the state to encode, read during the call
+     * @param options baseline, dirty pages, tier, link rate and progress of this round
+     * @param sink receives the frames in order
      * @return completes with the result after the last frame was accepted by the sink; exceptionally when reading the
      *     state or the sink failed
      */
@@ -32,6 +35,9 @@ public interface StateCodec extends Component {
     /**
      * Starts decoding one round for {@code replica.key()} into {@code replica}, whose regions must have the sizes of
      * the encoded state.
+     *
+     * @param replica the replica to write, open for the whole round
+     * @return the decoder; close it when the round ends
      */
     StateDecoder newDecoder(VmState<? extends WritableRegion> replica);
 
@@ -47,6 +53,10 @@ public interface StateCodec extends Component {
      * <p>The default decodes as {@link #newDecoder(VmState)} and publishes at the end: correct, without the overlap;
      * as its decoder commits the baseline before {@code publish}, a failed publish drops the key's baselines instead
      * (the next round is a keyframe).
+     *
+     * @param staging the staging replica
+     * @param publish makes the staging replica the replica, after verification
+     * @return the decoder; close it when the round ends
      */
     default StateDecoder newKeyframeDecoder(VmState<? extends WritableRegion> staging, Publisher publish) {
         StateDecoder d = newDecoder(staging);
@@ -81,20 +91,35 @@ public interface StateCodec extends Component {
     /** Makes a staging replica the replica (see {@link #newKeyframeDecoder}). */
     @FunctionalInterface
     interface Publisher {
-        /** Called once, after verification; must make the staged content durable and visible as the replica. */
+        /**
+         * Called once, after verification; must make the staged content durable and visible as the replica.
+         *
+         * @throws IOException when it cannot; the round fails
+         */
         void publish() throws IOException;
     }
 
     /**
      * Sender side: the receiver confirmed it holds {@code ref} (from {@link EncodeResult#produced()}); later deltas of
      * that key may be encoded against it.
+     *
+     * @param ref the baseline the receiver holds
      */
     void acknowledge(BaselineRef ref);
 
-    /** The newest baseline this codec holds for {@code key} that a peer could reference, if any. */
+    /**
+     * The newest baseline this codec holds for {@code key} that a peer could reference, if any.
+     *
+     * @param key the state key
+     * @return the baseline, or empty
+     */
     Optional<BaselineRef> baseline(String key);
 
-    /** Forgets every baseline of {@code key} (the VM is gone). */
+    /**
+     * Forgets every baseline of {@code key} (the VM is gone).
+     *
+     * @param key the state key
+     */
     void drop(String key);
 
     /**
@@ -104,6 +129,7 @@ public interface StateCodec extends Component {
      * may be larger. For tests and benchmarks that need the same output every time. Must not be called from a
      * codec callback. The default has no background work and returns at once.
      *
+     * @param key the state key
      * @throws InterruptedException if interrupted while waiting
      */
     default void awaitBackgroundWork(String key) throws InterruptedException {

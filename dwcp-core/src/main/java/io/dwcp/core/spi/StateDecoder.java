@@ -10,6 +10,7 @@ public interface StateDecoder extends AutoCloseable {
     /**
      * The next frame (borrowed).
      *
+     * @param frame the frame
      * @throws io.dwcp.core.DwcpException {@code CORRUPT_FRAME}, {@code CHECKSUM_MISMATCH}, {@code BASELINE_MISSING},
      *     {@code DICTIONARY_MISSING} or {@code LIMIT_EXCEEDED}; the decoder is then unusable and has changed nothing
      */
@@ -18,6 +19,7 @@ public interface StateDecoder extends AutoCloseable {
     /**
      * Verifies the whole round and commits it to the replica and the baseline.
      *
+     * @return the result of the verified round
      * @throws io.dwcp.core.DwcpException {@code TRANSFER_INCOMPLETE} when frames are missing,
      *     {@code CHECKSUM_MISMATCH} when the digest differs; nothing is committed then
      */

@@ -9,6 +9,10 @@ public interface TransferHandler {
     /**
      * Returns the sink for this transfer's bytes. Throwing (or returning null) refuses the transfer: the sender's
      * future fails with the exception's code.
+     *
+     * @param session the session the transfer came on
+     * @param transfer the transfer
+     * @return where its bytes go
      */
     TransferSink onTransfer(Session session, InboundTransfer transfer);
 }

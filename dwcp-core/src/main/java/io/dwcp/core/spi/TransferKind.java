@@ -2,7 +2,14 @@ package io.dwcp.core.spi;
 
 /** What a transfer carries (AMST-2); the number is its wire value and never changes. */
 public enum TransferKind {
-    OPAQUE(0), MEMORY(1), DISK(2), METADATA(3);
+    /** Bytes DWCP does not interpret. */
+    OPAQUE(0),
+    /** Guest memory pages. */
+    MEMORY(1),
+    /** Disk blocks. */
+    DISK(2),
+    /** Small control or cluster metadata. */
+    METADATA(3);
 
     private final int wire;
 
@@ -10,11 +17,17 @@ public enum TransferKind {
         this.wire = wire;
     }
 
+    /** {@return the value of this kind on the wire} */
     public int wire() {
         return wire;
     }
 
-    /** The kind for a wire value, or {@code null} when unknown. */
+    /**
+     * The kind for a wire value, or {@code null} when unknown.
+     *
+     * @param wire the wire value
+     * @return the kind, or {@code null}
+     */
     public static TransferKind ofWire(int wire) {
         for (TransferKind k : values()) {
             if (k.wire == wire) {

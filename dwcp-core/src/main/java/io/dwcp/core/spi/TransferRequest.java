@@ -11,6 +11,14 @@ import java.util.Objects;
  * @param progress progress callbacks, {@link ProgressListener#NONE} for none
  */
 public record TransferRequest(TransferKind kind, String key, PayloadSource source, ProgressListener progress) {
+    /**
+     * Checks the components.
+     *
+     * @param kind what the payload is
+     * @param key application key (e.g. the VM id), at most 255 UTF-8 bytes
+     * @param source the bytes; owned by the transport once passed to {@link Session#send}
+     * @param progress progress callbacks, {@link ProgressListener#NONE} for none
+     */
     public TransferRequest {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(key, "key");
@@ -21,6 +29,14 @@ public record TransferRequest(TransferKind kind, String key, PayloadSource sourc
         }
     }
 
+    /**
+     * A request without progress callbacks.
+     *
+     * @param kind what the payload is
+     * @param key application key (e.g. the VM id), at most 255 UTF-8 bytes
+     * @param source the bytes; owned by the transport once passed to {@link Session#send}
+     * @return the request
+     */
     public static TransferRequest of(TransferKind kind, String key, PayloadSource source) {
         return new TransferRequest(kind, key, source, ProgressListener.NONE);
     }

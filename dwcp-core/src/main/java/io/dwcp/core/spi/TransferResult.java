@@ -12,7 +12,7 @@ import java.time.Duration;
  * @param resentChunks chunks sent again after a stream failed or a CRC error
  */
 public record TransferResult(long payloadBytes, long wireBytes, Duration duration, int streams, long resentChunks) {
-    /** Goodput in bits per second. */
+    /** {@return goodput in bits per second} */
     public double goodputBitsPerSecond() {
         double seconds = duration.toNanos() / 1e9;
         return seconds <= 0 ? 0 : payloadBytes * 8 / seconds;

@@ -14,6 +14,8 @@ public interface Transport extends Component {
      * Accepts sessions on {@code bindAddress} (port 0 picks a free port). Transfers that peers send are handed to
      * {@code handler}.
      *
+     * @param bindAddress the address to bind
+     * @param handler receives the transfers peers send
      * @return completes with the listener once bound, or exceptionally ({@code IO_ERROR}, {@code ILLEGAL_STATE})
      */
     CompletableFuture<TransportListener> listen(InetSocketAddress bindAddress, TransferHandler handler);
@@ -21,6 +23,8 @@ public interface Transport extends Component {
     /**
      * Opens a session to a listening peer. Transfers the peer sends back on this session go to {@code handler}.
      *
+     * @param remoteAddress the peer's listening address
+     * @param handler receives the transfers the peer sends back
      * @return completes with the session once the handshake is done, or exceptionally ({@code IO_ERROR},
      *     {@code AUTH_FAILED}, {@code PROTOCOL_ERROR}, {@code TIMEOUT})
      */

@@ -4,7 +4,7 @@ import java.net.InetSocketAddress;
 
 /** A bound listening endpoint. Closing it stops accepting; sessions already accepted stay open. Idempotent close. */
 public interface TransportListener extends AutoCloseable {
-    /** The bound address (with the actual port when 0 was asked for). */
+    /** {@return the bound address (with the actual port when 0 was asked for)} */
     InetSocketAddress localAddress();
 
     @Override

@@ -6,14 +6,23 @@ package io.dwcp.core.spi;
  * {@link #priority()} unless the builder names one.
  */
 public interface TransportProvider {
-    /** Provider name, e.g. {@code amst}. */
+    /**
+     * Provider name, e.g. {@code amst}.
+     *
+     * @return the name
+     */
     String name();
 
-    /** Higher wins when several providers are on the class path. */
+    /** {@return the priority: higher wins when several providers are on the class path} */
     default int priority() {
         return 0;
     }
 
-    /** Creates a transport; it must not start threads or open sockets before {@link Component#start()}. */
+    /**
+     * Creates a transport; it must not start threads or open sockets before {@link Component#start()}.
+     *
+     * @param context what the manager gives the component
+     * @return the component, not started
+     */
     Transport create(ComponentContext context);
 }

@@ -18,7 +18,12 @@ public final class DirtyPages {
     private final Map<Integer, long[][]> regions = new HashMap<>();
     private long count;
 
-    /** Marks page {@code page} of region {@code region} dirty. */
+    /**
+     * Marks page {@code page} of region {@code region} dirty.
+     *
+     * @param region the region's index in the state
+     * @param page the page's index in the region
+     */
     public void add(int region, long page) {
         if (region < 0 || page < 0) {
             throw new IllegalArgumentException("region and page must be >= 0, got " + region + " and " + page);
@@ -41,13 +46,26 @@ public final class DirtyPages {
         }
     }
 
-    /** Marks pages {@code [fromPage, toPage)} of a region dirty. */
+    /**
+     * Marks pages {@code [fromPage, toPage)} of a region dirty.
+     *
+     * @param region the region's index in the state
+     * @param fromPage the first page
+     * @param toPage the page after the last
+     */
     public void addRange(int region, long fromPage, long toPage) {
         for (long p = fromPage; p < toPage; p++) {
             add(region, p);
         }
     }
 
+    /**
+     * Whether a page is marked dirty.
+     *
+     * @param region the region's index in the state
+     * @param page the page's index in the region
+     * @return whether it is dirty
+     */
     public boolean contains(int region, long page) {
         long[][] blocks = regions.get(region);
         int b = blockIndex(page);
@@ -58,7 +76,13 @@ public final class DirtyPages {
         return (blocks[b][bit >>> 6] & (1L << (bit & 63))) != 0;
     }
 
-    /** The first dirty page of {@code region} at or after {@code fromPage}, or -1. */
+    /**
+     * The first dirty page of {@code region} at or after {@code fromPage}, or -1.
+     *
+     * @param region the region's index in the state
+     * @param fromPage where to start looking
+     * @return the page, or -1
+     */
     public long next(int region, long fromPage) {
         long[][] blocks = regions.get(region);
         if (blocks == null || fromPage < 0) {
@@ -84,12 +108,17 @@ public final class DirtyPages {
         return -1;
     }
 
-    /** Total dirty pages over all regions. */
+    /** {@return total dirty pages over all regions} */
     public long count() {
         return count;
     }
 
-    /** Dirty pages of one region. */
+    /**
+     * Dirty pages of one region.
+     *
+     * @param region the region's index in the state
+     * @return the number of dirty pages
+     */
     public long count(int region) {
         long[][] blocks = regions.get(region);
         long n = 0;
@@ -105,6 +134,7 @@ public final class DirtyPages {
         return n;
     }
 
+    /** @return whether no page is dirty */
     public boolean isEmpty() {
         return count == 0;
     }

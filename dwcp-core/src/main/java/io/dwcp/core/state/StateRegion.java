@@ -11,15 +11,21 @@ import java.nio.ByteBuffer;
  * file and must be closed; one made over a caller's buffer or channel borrows it.
  */
 public interface StateRegion extends java.io.Closeable {
-    /** Name of the region, unique within its state (e.g. {@code pc.ram}). */
+    /**
+     * Name of the region, unique within its state (e.g. {@code pc.ram}).
+     *
+     * @return the name
+     */
     String name();
 
-    /** Size in bytes. */
+    /** {@return size in bytes} */
     long sizeBytes();
 
     /**
      * Reads {@code dst.remaining()} bytes starting at {@code offsetBytes} into {@code dst}, advancing its position.
      *
+     * @param offsetBytes where to read in the region
+     * @param dst where to put the bytes
      * @throws IndexOutOfBoundsException when the range leaves the region
      * @throws IOException when the backing file cannot be read
      */
@@ -31,6 +37,10 @@ public interface StateRegion extends java.io.Closeable {
      * cannot offer one, and then {@link #read} is the way. Saves a copy when a codec only compares most of the bytes.
      * Valid until the region is closed; it shows later changes of the memory it shares.
      *
+     * @param offsetBytes where the view starts in the region
+     * @param lengthBytes the view's length
+     * @return the view
+     * @throws IOException when the region cannot be read
      * @throws IndexOutOfBoundsException when the range leaves the region
      */
     default ByteBuffer view(long offsetBytes, int lengthBytes) throws IOException {
@@ -48,6 +58,8 @@ public interface StateRegion extends java.io.Closeable {
      * sent leaves the sender's baseline different from the receiver's, and a later delta can then omit a page the
      * receiver does not have; a truncated one makes the next read of a lost page fail with the JVM's
      * {@code InternalError} (SIGBUS).
+     *
+     * @return whether the region never changes while in use
      */
     default boolean immutable() {
         return false;

@@ -20,7 +20,13 @@ public final class StateRegions {
     private StateRegions() {
     }
 
-    /** A read-only region over a whole file, named after it. The region owns the file: close it. */
+    /**
+     * A read-only region over a whole file, named after it. The region owns the file: close it.
+     *
+     * @param path the file
+     * @return the region
+     * @throws IOException when the file cannot be opened
+     */
     public static StateRegion ofFile(Path path) throws IOException {
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
         return new FileRegion(path.getFileName().toString(), ch, 0, ch.size(), true);
@@ -29,6 +35,12 @@ public final class StateRegions {
     /**
      * A read-only region over {@code [offsetBytes, offsetBytes + sizeBytes)} of a caller's channel. The region borrows
      * the channel: closing the region does not close it.
+     *
+     * @param name the region's name
+     * @param channel the channel, open for reading
+     * @param offsetBytes where the region starts in the channel
+     * @param sizeBytes the region's size
+     * @return the region
      */
     public static StateRegion ofChannel(String name, FileChannel channel, long offsetBytes, long sizeBytes) {
         return new FileRegion(name, channel, offsetBytes, sizeBytes, false);
@@ -37,6 +49,12 @@ public final class StateRegions {
     /**
      * A writable region backed by a file of exactly {@code sizeBytes} (created sparse, or truncated/extended). The
      * region owns the file: close it.
+     *
+     * @param name the region's name
+     * @param path the file
+     * @param sizeBytes the region's size
+     * @return the region
+     * @throws IOException when the file cannot be opened or sized
      */
     public static WritableRegion fileReplica(String name, Path path, long sizeBytes) throws IOException {
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -58,6 +76,10 @@ public final class StateRegions {
      * A writable region over an existing file that must be exactly {@code sizeBytes} long; unlike
      * {@link #fileReplica} it never creates, truncates or extends the file. The region owns the file: close it.
      *
+     * @param name the region's name
+     * @param path the file
+     * @param sizeBytes the size the file must have
+     * @return the region
      * @throws java.nio.file.NoSuchFileException when the file does not exist
      * @throws IOException when it cannot be opened or its size is not {@code sizeBytes}
      */
@@ -77,12 +99,22 @@ public final class StateRegions {
     /**
      * A region over the remaining bytes of {@code buffer} (heap, direct or mapped). The region borrows the buffer and
      * is writable unless the buffer is read-only.
+     *
+     * @param name the region's name
+     * @param buffer the buffer; its position and limit bound the region
+     * @return the region
      */
     public static WritableRegion ofBuffer(String name, ByteBuffer buffer) {
         return new BufferRegion(name, buffer.slice());
     }
 
-    /** A zero-filled writable region in direct memory (at most 2 GiB − 1), for tests and in-memory replicas. */
+    /**
+     * A zero-filled writable region in direct memory (at most 2 GiB − 1), for tests and in-memory replicas.
+     *
+     * @param name the region's name
+     * @param sizeBytes the region's size
+     * @return the region
+     */
     public static WritableRegion allocateDirect(String name, int sizeBytes) {
         return new BufferRegion(name, ByteBuffer.allocateDirect(sizeBytes));
     }
@@ -90,6 +122,10 @@ public final class StateRegions {
     /**
      * A read-only region over a whole file through memory mappings of at most 1 GiB each. The region owns the file
      * channel (mappings are released by the JVM once unreachable).
+     *
+     * @param path the file
+     * @return the region
+     * @throws IOException when the file cannot be opened or mapped
      */
     public static StateRegion mapped(Path path) throws IOException {
         return mapped(path, false);
@@ -100,6 +136,10 @@ public final class StateRegions {
      * {@link StateRegion#immutable() immutable}, so a sender's codec keeps views of the file as its baseline instead
      * of copying the state into memory. Pitfall: the file must not change until the key's next round has been sent
      * (or the codec stopped); see {@link StateRegion#immutable()}.
+     *
+     * @param path the snapshot file
+     * @return the region
+     * @throws IOException when the file cannot be opened or mapped
      */
     public static StateRegion mappedSnapshot(Path path) throws IOException {
         return mapped(path, true);

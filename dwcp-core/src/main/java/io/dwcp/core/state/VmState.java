@@ -30,7 +30,13 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         this.lastPagePartial = lastPagePartial;
     }
 
-    /** A source state of the given regions with 4 KiB pages. */
+    /**
+     * A source state of the given regions with 4 KiB pages.
+     *
+     * @param key the state key
+     * @param regions the regions, in order
+     * @return the state
+     */
     public static VmState<StateRegion> of(String key, StateRegion... regions) {
         VmState.Builder<StateRegion> b = builder(key);
         for (StateRegion r : regions) {
@@ -39,33 +45,49 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         return b.build();
     }
 
+    /**
+     * A builder of a state.
+     *
+     * @param key the state key; baselines and replicas are kept per key
+     * @param <R> the type of the regions
+     * @return the builder
+     */
     public static <R extends StateRegion> Builder<R> builder(String key) {
         return new Builder<>(key);
     }
 
-    /** The state key; baselines and replicas are kept per key. */
+    /** {@return the state key; baselines and replicas are kept per key} */
     public String key() {
         return key;
     }
 
+    /** @return the page size of every region, in bytes */
     public int pageSizeBytes() {
         return pageSizeBytes;
     }
 
+    /** @return the regions in order, unmodifiable */
     public List<R> regions() {
         return regions;
     }
 
+    /**
+     * One region.
+     *
+     * @param index the region's position, from 0
+     * @return the region
+     * @throws IndexOutOfBoundsException when there is no such region
+     */
     public R region(int index) {
         return regions.get(index);
     }
 
-    /** Whether regions may end in a partial page (disk images whose size is not a page multiple). */
+    /** {@return whether regions may end in a partial page (disk images whose size is not a page multiple)} */
     public boolean lastPagePartial() {
         return lastPagePartial;
     }
 
-    /** Sum of the region sizes in bytes. */
+    /** {@return sum of the region sizes in bytes} */
     public long totalBytes() {
         long total = 0;
         for (R r : regions) {
@@ -74,12 +96,17 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
         return total;
     }
 
-    /** Number of pages of region {@code index}, counting a partial last page. */
+    /**
+     * Number of pages of region {@code index}, counting a partial last page.
+     *
+     * @param index the region's index
+     * @return the number of pages
+     */
     public long pageCount(int index) {
         return (regions.get(index).sizeBytes() + pageSizeBytes - 1) / pageSizeBytes;
     }
 
-    /** Total number of pages over all regions. */
+    /** {@return total number of pages over all regions} */
     public long totalPages() {
         long n = 0;
         for (int i = 0; i < regions.size(); i++) {
@@ -127,7 +154,12 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
             this.key = key;
         }
 
-        /** Page size in bytes: a power of two from 512 B to 2 MiB. */
+        /**
+         * Page size in bytes: a power of two from 512 B to 2 MiB.
+         *
+         * @param pageSizeBytes the page size
+         * @return this builder
+         */
         public Builder<R> pageSizeBytes(int pageSizeBytes) {
             if (pageSizeBytes < 512 || pageSizeBytes > 2 * 1024 * 1024 || Integer.bitCount(pageSizeBytes) != 1) {
                 throw new IllegalArgumentException("pageSizeBytes = " + pageSizeBytes + ": expected a power of 2 from 512 to 2097152");
@@ -136,18 +168,34 @@ public final class VmState<R extends StateRegion> implements java.io.Closeable {
             return this;
         }
 
+        /**
+         * Appends a region.
+         *
+         * @param region the region, not {@code null}
+         * @return this builder
+         */
         public Builder<R> region(R region) {
             regions.add(Objects.requireNonNull(region, "region"));
             return this;
         }
 
-        /** Allows regions whose size is not a whole number of pages (their last page is partial). */
+        /**
+         * Allows regions whose size is not a whole number of pages (their last page is partial).
+         *
+         * @param allowed whether they are allowed
+         * @return this builder
+         */
         public Builder<R> lastPagePartial(boolean allowed) {
             this.lastPagePartial = allowed;
             return this;
         }
 
-        /** @throws IllegalArgumentException for duplicate region names or a region that is not whole pages */
+        /**
+         * Builds the state.
+         *
+         * @return the state
+         * @throws IllegalArgumentException for duplicate region names or a region that is not whole pages
+         */
         public VmState<R> build() {
             Set<String> names = new HashSet<>();
             for (R r : regions) {

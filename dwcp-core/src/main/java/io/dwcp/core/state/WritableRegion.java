@@ -11,17 +11,26 @@ public interface WritableRegion extends StateRegion {
     /**
      * Writes {@code src.remaining()} bytes at {@code offsetBytes}, advancing {@code src}'s position.
      *
+     * @param offsetBytes where to write in the region
+     * @param src the bytes
+     * @throws IOException when writing fails
      * @throws IndexOutOfBoundsException when the range leaves the region
      */
     void write(long offsetBytes, ByteBuffer src) throws IOException;
 
-    /** Makes written bytes durable where the backing store supports it (fsync for files). */
+    /**
+     * Makes written bytes durable where the backing store supports it (fsync for files).
+     *
+     * @throws IOException when the bytes cannot be made durable
+     */
     void flush() throws IOException;
 
     /**
      * Whether writes to disjoint ranges from several threads run in parallel (memory) rather than one after another
      * (a file, whose writers take one lock in the kernel and spin on it). A writer with large amounts to copy splits
      * its work across threads only when this is true. The default is false.
+     *
+     * @return whether disjoint writes from several threads run in parallel
      */
     default boolean parallelWrites() {
         return false;
@@ -29,6 +38,8 @@ public interface WritableRegion extends StateRegion {
 
     /**
      * Whether {@link #mapWritable} is supported. The default is false.
+     *
+     * @return whether {@link #mapWritable} is supported
      */
     default boolean mappable() {
         return false;
@@ -43,6 +54,10 @@ public interface WritableRegion extends StateRegion {
      * <p>Pitfall: shrinking the file underneath a live mapping makes later access to the lost range fail with a JVM
      * error ({@code InternalError}, from SIGBUS); the owner of the file must not truncate it while a view exists.
      *
+     * @param offsetBytes where the mapping starts in the region
+     * @param lengthBytes the mapping's length
+     * @return the mapping
+     * @throws IOException when the region cannot be mapped
      * @throws UnsupportedOperationException when {@link #mappable()} is false
      * @throws IndexOutOfBoundsException when the range leaves the region
      */
