@@ -234,6 +234,10 @@ public final class DwcpConfig {
                     Properties p = new Properties();
                     try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
                         p.load(r);
+                    } catch (IllegalArgumentException e) {
+                        // Properties.load refuses a malformed backslash-u escape this way; it is the file's error.
+                        problems.add(source + ": " + e.getMessage() + " (a \\u escape needs four hexadecimal digits)");
+                        return this;
                     }
                     for (String key : p.stringPropertyNames()) {
                         put(key, p.getProperty(key), source, FILE);

@@ -179,6 +179,11 @@ public final class MigrationReceiver implements TransferHandler {
                     rest.put(pending.flip()).flip();
                     pending.clear();
                     consume(rest);
+                    if (rest.hasRemaining()) {
+                        // consume() stops only at the end marker: what follows it in the same read is not the round's.
+                        throw new DwcpException(ErrorCode.PROTOCOL_ERROR, rest.remaining()
+                                + " bytes after the end marker of round transfer " + transfer.id());
+                    }
                     continue;
                 }
                 consume(data);

@@ -5,6 +5,8 @@ import io.dwcp.core.ErrorCode;
 import io.dwcp.core.spi.BaselineRef;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -117,9 +119,19 @@ final class MigrationWire {
             if (size < 0) {
                 throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "negative region size " + size);
             }
-            regions.add(new ReplicaFactory.RegionLayout(new String(name, StandardCharsets.UTF_8), size));
+            regions.add(new ReplicaFactory.RegionLayout(regionName(name), size));
         }
         return new RoundHeader(round, pageSize, regions, (flags & FLAG_KEYFRAME) != 0);
+    }
+
+    /** Decodes a region name strictly: malformed UTF-8 would otherwise become U+FFFD, a different (and longer) name. */
+    private static String regionName(byte[] name) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(name)).toString();
+        } catch (CharacterCodingException e) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "region name of " + name.length + " bytes is not valid UTF-8");
+        }
     }
 
     static ByteBuffer control(int type, long requestId, BaselineRef ref) {

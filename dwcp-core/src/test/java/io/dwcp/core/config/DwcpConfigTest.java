@@ -370,6 +370,15 @@ class DwcpConfigTest {
     }
 
     @Test
+    void malformedUnicodeEscapeInPropertiesIsInvalidConfig(@TempDir Path dir) throws IOException {
+        // Found by ConfigFuzzTest: Properties.load threw IllegalArgumentException out of build's contract.
+        Path file = dir.resolve("bad.properties");
+        Files.writeString(file, "dwcp.tier.pin=w\\u00zz\n");
+        String m = invalid(DwcpConfig.builder().file(file)).getMessage();
+        assertTrue(m.contains("bad.properties: Malformed \\uxxxx encoding"), m);
+    }
+
+    @Test
     void unreadableFileIsInvalidConfig(@TempDir Path dir) {
         DwcpException e = assertThrows(DwcpException.class, () -> DwcpConfig.builder().file(dir.resolve("missing.properties")));
         assertEquals(ErrorCode.INVALID_CONFIG, e.code());

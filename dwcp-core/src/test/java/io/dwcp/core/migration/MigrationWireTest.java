@@ -70,6 +70,17 @@ class MigrationWireTest {
     }
 
     @Test
+    void regionNameThatIsNotUtf8IsRefused() {
+        // Found by MigrationWireFuzzTest: 0xFF bytes were read as U+FFFD, a different name (and longer than 255 bytes
+        // once written back). The header names region "ram" at offset 22..24.
+        ByteBuffer b = MigrationWire.roundHeader(0, 4096, List.of(new ReplicaFactory.RegionLayout("ram", 4096)), false);
+        b.put(23, (byte) 0xFF);
+        DwcpException e = assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(b));
+        assertEquals(ErrorCode.PROTOCOL_ERROR, e.code());
+        assertTrue(e.getMessage().contains("not valid UTF-8"), e.getMessage());
+    }
+
+    @Test
     void hostileHeadersAreRefused() {
         ByteBuffer wrongMagic = MigrationWire.roundHeader(0, 4096, LAYOUT, false);
         wrongMagic.put(0, (byte) 'X');
