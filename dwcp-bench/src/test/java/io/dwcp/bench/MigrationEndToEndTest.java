@@ -218,9 +218,15 @@ class MigrationEndToEndTest {
             assertTrue(round.isCancelled());
             sender.idle().get(60, java.util.concurrent.TimeUnit.SECONDS);
             assertFalse(Files.exists(dir.resolve(KEY)), "the cancelled full round was not published");
-            try (var files = Files.list(dir)) {
-                assertEquals(List.of(), files.filter(f -> f.getFileName().toString().endsWith(".staging")).toList());
-            }
+            // The receiver discards its staging file when the abort reaches it, a moment after the sender stopped.
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            List<Path> staging;
+            do {
+                try (var files = Files.list(dir)) {
+                    staging = files.filter(f -> f.getFileName().toString().endsWith(".staging")).toList();
+                }
+            } while (!staging.isEmpty() && System.nanoTime() < deadline);
+            assertEquals(List.of(), staging, "the receiver discarded the staging file");
             assertTrue(receiverNode.codec().baseline(KEY).isEmpty(), "the receiver committed nothing");
             assertTrue(senderNode.codec().baseline(KEY).isEmpty(), "the sender references nothing");
             sender.progress((done, total) -> { });
