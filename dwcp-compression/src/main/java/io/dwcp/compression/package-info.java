@@ -30,8 +30,8 @@
  *   ends verify a 1 GiB state after a delta without re-reading it.</li>
  *   <li><b>Threads</b>: scanning and batch coding run on the codec's worker pool ({@code context.workerThreads()});
  *   decoding of batches too, with duplicates of earlier batches resolved in slot order at the end of the round.</li>
- *   <li><b>Not implemented</b>: trained dictionaries (HDE-8; the {@code dictionary.*} keys are read by nobody and
- *   frames carry dictionary id 0: a 112 KiB dictionary trained on 1000 pages of another snapshot of the corpus guest
+ *   <li><b>Not implemented</b>: trained dictionaries (HDE-8; there are no dictionary keys, and frames carry dictionary
+ *   id 0: a 112 KiB dictionary trained on 1000 pages of another snapshot of the corpus guest
  *   changed the size of 1 MiB zstd batches by less than 0.1 % and slowed zstd by 5–25 %), baseline persistence
  *   (HDE-5 MAY), LZ4 ({@code lz4} maps to zstd level -1).
  *   The state's own page size is used; {@code dwcp.compression.page-size} is not consulted.</li>

@@ -147,37 +147,6 @@ public final class CompressionKeys {
      * SPEC HDE-8's trained dictionaries are not implemented: on the reference corpus a 112 KiB dictionary trained from
      * another snapshot of the same guest saved nothing on 1 MiB page batches and slowed zstd by 5–25 %.
      */
-    private static final String DICTIONARY_RESERVED = "Reserved for trained dictionaries (SPEC HDE-8), not implemented: read by nobody.";
-
-    /** Key {@code dwcp.compression.dictionary.enabled}. */
-    public static final ConfigKey<Boolean> DICTIONARY_ENABLED = ConfigKey.builder("dwcp.compression.dictionary.enabled", ValueType.BOOLEAN)
-            .defaultValue(true).description(DICTIONARY_RESERVED).build();
-
-    /** Key {@code dwcp.compression.dictionary.max-size}. */
-    public static final ConfigKey<DataSize> DICTIONARY_MAX_SIZE = Ranges.sizes(
-            ConfigKey.builder("dwcp.compression.dictionary.max-size", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(112)), "1KiB", "1MiB", 1)
-            .description(DICTIONARY_RESERVED).build();
-
-    /** Key {@code dwcp.compression.dictionary.max-samples}. */
-    public static final ConfigKey<Integer> DICTIONARY_MAX_SAMPLES = Ranges.ints(
-            ConfigKey.builder("dwcp.compression.dictionary.max-samples", ValueType.INT).defaultValue(1000), 10, 1_000_000)
-            .description(DICTIONARY_RESERVED).build();
-
-    /** Key {@code dwcp.compression.dictionary.min-sample}. */
-    public static final ConfigKey<DataSize> DICTIONARY_MIN_SAMPLE = Ranges.sizes(
-            ConfigKey.builder("dwcp.compression.dictionary.min-sample", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(1)), "64B", "1GiB", 1)
-            .description(DICTIONARY_RESERVED).build();
-
-    /** Key {@code dwcp.compression.dictionary.retrain-interval}. */
-    public static final ConfigKey<Duration> DICTIONARY_RETRAIN_INTERVAL = Ranges.durations(
-            ConfigKey.builder("dwcp.compression.dictionary.retrain-interval", ValueType.DURATION).defaultValue(Duration.ofHours(24)), "1m", "7d")
-            .description(DICTIONARY_RESERVED).build();
-
-    /** Key {@code dwcp.compression.dictionary.max-input}. */
-    public static final ConfigKey<DataSize> DICTIONARY_MAX_INPUT = Ranges.sizes(
-            ConfigKey.builder("dwcp.compression.dictionary.max-input", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(64)), "1KiB", "1MiB", 1)
-            .description(DICTIONARY_RESERVED).build();
-
     /** Key {@code dwcp.compression.max-decoded-frame}: Decompression-bomb guard; ≥ batch-size. */
     public static final ConfigKey<DataSize> MAX_DECODED_FRAME = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.max-decoded-frame", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(64)), "64KiB", "1GiB", 1)
@@ -185,7 +154,6 @@ public final class CompressionKeys {
 
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PAGE_SIZE, BATCH_SIZE, LEVEL_LOCAL, LEVEL_REGIONAL, LEVEL_WAN,
             DELTA_ENABLED, SPLICE, REFRESH_INTERVAL, MAX_DELTA_CHAIN, MAX_AGE, PRUNE_INTERVAL, KEYFRAME_RATIO, BASELINE_MAX_MEMORY, INDEX_MAX_MEMORY,
-            ADAPTIVE_ENABLED, ADAPTIVE_MIN_RATIO, ADAPTIVE_REPROBE_INTERVAL, ADJUST_INTERVAL, DICTIONARY_ENABLED,
-            DICTIONARY_MAX_SIZE, DICTIONARY_MAX_SAMPLES, DICTIONARY_MIN_SAMPLE, DICTIONARY_RETRAIN_INTERVAL,
-            DICTIONARY_MAX_INPUT, MAX_DECODED_FRAME);
+            ADAPTIVE_ENABLED, ADAPTIVE_MIN_RATIO, ADAPTIVE_REPROBE_INTERVAL, ADJUST_INTERVAL,
+            MAX_DECODED_FRAME);
 }

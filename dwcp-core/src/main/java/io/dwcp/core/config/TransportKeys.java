@@ -63,25 +63,6 @@ public final class TransportKeys {
             ConfigKey.builder("dwcp.transport.global-rate-cap", ValueType.optional(ValueType.RATE, "none")).defaultValue(Optional.empty()))
             .dynamic().description("Aggregate rate cap over all sessions of the process.").build();
 
-    /**
-     * Key {@code dwcp.transport.pacing.enabled}: Reserved, no effect yet: AMST does not estimate the bottleneck to pace
-     * at pacing.gain × it (AMST-9). Only rate-cap and global-rate-cap pace; each stream is paced by the kernel's
-     * congestion control (BBR paces, CUBIC does not).
-     */
-    public static final ConfigKey<Boolean> PACING_ENABLED = ConfigKey.builder("dwcp.transport.pacing.enabled", ValueType.BOOLEAN)
-            .defaultValue(true).description("Reserved, no effect yet: AMST does not estimate the bottleneck to pace at"
-                    + " pacing.gain × it (AMST-9). Only rate-cap and global-rate-cap pace; each stream is paced by the"
-                    + " kernel's congestion control (BBR paces, CUBIC does not).").build();
-
-    /**
-     * Key {@code dwcp.transport.pacing.gain}: Reserved, no effect yet (see pacing.enabled): the fraction of the
-     * estimated bottleneck to pace at.
-     */
-    public static final ConfigKey<Double> PACING_GAIN = Ranges.doubles(
-            ConfigKey.builder("dwcp.transport.pacing.gain", ValueType.DOUBLE).defaultValue(0.95), 0.5, 1.0)
-            .description("Reserved, no effect yet (see pacing.enabled): the fraction of the estimated bottleneck to"
-                    + " pace at.").build();
-
     /** Key {@code dwcp.transport.send-window}: Unacknowledged bytes per session. */
     public static final ConfigKey<Optional<DataSize>> SEND_WINDOW = Ranges.optionalSizes(
             ConfigKey.builder("dwcp.transport.send-window", ValueType.optional(ValueType.SIZE, "auto")).defaultValue(Optional.empty()),
@@ -197,7 +178,7 @@ public final class TransportKeys {
             .description("Largest frame payload accepted; must be ≥ max-chunk.").build();
 
     static final List<ConfigKey<?>> KEYS = List.of(MIN_STREAMS, INITIAL_STREAMS, MAX_STREAMS, ADJUST_INTERVAL, MIN_GAIN,
-            CHUNK_SIZE, MIN_CHUNK, MAX_CHUNK, RATE_CAP, GLOBAL_RATE_CAP, PACING_ENABLED, PACING_GAIN, SEND_WINDOW,
+            CHUNK_SIZE, MIN_CHUNK, MAX_CHUNK, RATE_CAP, GLOBAL_RATE_CAP, SEND_WINDOW,
             REORDER_BUFFER, SOCKET_BUFFER, CONNECT_TIMEOUT, IO_TIMEOUT, CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, STALL_TIMEOUT,
             RECONNECT_INITIAL_BACKOFF, RECONNECT_MAX_BACKOFF, RECONNECT_MAX_ATTEMPTS, SESSION_TIMEOUT, IDLE_TIMEOUT, TLS_ENABLED,
             TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, MAX_TRANSFERS_PER_PEER, MAX_FRAME_PAYLOAD);
