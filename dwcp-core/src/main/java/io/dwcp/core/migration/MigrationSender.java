@@ -41,7 +41,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The sending side of an iterative pre-copy migration over one transport session (CORE-5). Each
@@ -318,13 +317,8 @@ public final class MigrationSender implements AutoCloseable {
                 () -> report(listener, transfer.acknowledgedBytes(), pipe.finishedLength()),
                 PROGRESS_INTERVAL_MS, PROGRESS_INTERVAL_MS, TimeUnit.MILLISECONDS);
         CompletableFuture<EncodeResult> encoded = codec.encode(state, opts.build(), pipe);
-        // The first failure is the cause; the other side's failure is its consequence (a receiver's abort fails the
-        // pipe, so the encoder then stops with CANCELLED; an encoder failure cancels the transfer). The round reports
-        // the cause, so that a BASELINE_MISSING refusal is recognised below and the user sees what really happened.
-        AtomicReference<Throwable> cause = new AtomicReference<>();
         encoded.whenComplete((r, e) -> {
             if (e != null) {
-                cause.compareAndSet(null, e);
                 pipe.fail(e);
                 transfer.cancel();
             } else {
@@ -333,7 +327,6 @@ public final class MigrationSender implements AutoCloseable {
         });
         transfer.completion().whenComplete((r, e) -> {
             if (e != null) {
-                cause.compareAndSet(null, e);
                 pipe.fail(e);
             }
         });
@@ -346,10 +339,39 @@ public final class MigrationSender implements AutoCloseable {
                 report(listener, length, length);
             }
             if (failure != null) {
-                throw new CompletionException(cause.get() != null ? unwrap(cause.get()) : failure);
+                throw new CompletionException(cause(failureOf(encoded), failureOf(transfer.completion()), failure));
             }
             return onCommitted(s, state, round, tier, pipe, fallback, startNanos, encoded.join(), transfer.completion().join());
         });
+    }
+
+    /**
+     * The failure a round reports when its encoder, its transfer or both failed. When the transport failed with a code
+     * of its own (the receiver's abort: BASELINE_MISSING, LIMIT_EXCEEDED, ...), that is the cause, and the encoder's
+     * CANCELLED is only its consequence (the aborted transfer closes the pipe the encoder writes into, in either
+     * order). Otherwise the encoder's failure is the cause, and the transfer's CANCELLED (this side cancelled it) the
+     * consequence.
+     */
+    private static Throwable cause(Throwable encoder, Throwable transfer, Throwable any) {
+        DwcpException t = transfer == null ? null : DwcpException.find(transfer);
+        if (t != null && t.code() != ErrorCode.CANCELLED) {
+            return transfer;
+        }
+        if (encoder != null) {
+            return encoder;
+        }
+        return transfer != null ? transfer : unwrap(any);
+    }
+
+    private static Throwable failureOf(CompletableFuture<?> f) {
+        try {
+            f.join();
+            return null;
+        } catch (CompletionException e) {
+            return unwrap(e);
+        } catch (java.util.concurrent.CancellationException e) {
+            return e;
+        }
     }
 
     private static void report(ProgressListener listener, long done, long total) {
