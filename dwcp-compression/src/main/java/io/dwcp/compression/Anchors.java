@@ -40,12 +40,12 @@ final class Anchors {
     }
 
     /** Adds the anchors of baseline page {@code page} to {@code index} (first page wins; stops quietly when full). */
-    static void index(LongIntMap index, ByteBuffer b, int off, int pageSizeBytes, int page, long[] scratch) {
+    static void index(AnchorIndex index, ByteBuffer b, int off, int pageSizeBytes, int page, long[] scratch) {
         insert(index, scratch, of(b, off, pageSizeBytes, scratch), page);
     }
 
     /** Adds {@code anchors[0, count)} of baseline page {@code page} to {@code index} (first page wins; stops when full). */
-    static void insert(LongIntMap index, long[] anchors, int count, int page) {
+    static void insert(AnchorIndex index, long[] anchors, int count, int page) {
         for (int i = 0; i < count; i++) {
             if (index.isFull()) {
                 return;
@@ -58,7 +58,7 @@ final class Anchors {
      * The baseline page sharing most anchors with the page at {@code off}, other than {@code exclude}; -1 when none
      * shares two (one shared anchor rarely means a usable delta and costs a futile attempt).
      */
-    static int bestCandidate(LongIntMap index, ByteBuffer b, int off, int pageSizeBytes, long exclude, long[] scratch,
+    static int bestCandidate(AnchorIndex index, ByteBuffer b, int off, int pageSizeBytes, long exclude, long[] scratch,
                              int[] candidates) {
         int n = of(b, off, pageSizeBytes, scratch);
         int c = 0;

@@ -36,9 +36,11 @@ final class Baseline {
     private volatile long digest;
     private volatile int chainLength;
     private volatile LongIntMap contentIndex;
-    private volatile LongIntMap similarIndex;
+    private volatile AnchorIndex similarIndex;
     /** Pages of the similarity index: those whose number is a multiple of this (1 = all; set with the index). */
     private volatile int similarStride = 1;
+    /** Whether the similarity index was full as soon as it was built (content with unusually many anchors). */
+    private volatile boolean similarFullWhenBuilt;
     private volatile Splice.Index spliceIndex;
     private volatile boolean spliceIndexBuilding;
     private final AtomicInteger references = new AtomicInteger(1);
@@ -103,6 +105,11 @@ final class Baseline {
     void release() {
         if (references.decrementAndGet() == 0) {
             store.close();
+            AnchorIndex similar = similarIndex;
+            if (similar != null) {
+                similarIndex = null;
+                similar.free();
+            }
         }
     }
 
@@ -128,25 +135,31 @@ final class Baseline {
 
     /**
      * The anchor index over this baseline's pages ({@link Anchors}), built on first use and kept up to date by
-     * {@link #applyPages} (stale anchors of replaced pages may remain; every candidate is checked by its delta).
-     * Thread-safe for readers; only the sender builds it.
+     * {@link #applyPages} (stale anchors of replaced pages may remain; every candidate is checked by its delta). Off the
+     * heap, freed with the baseline. Past {@code budgetBytes} it indexes every stride-th page only (a power of two),
+     * so its size stays within the budget however large the state; the ratio degrades gently instead. Thread-safe for
+     * readers; only the sender builds it, and only while it holds a reference.
      */
-    LongIntMap similarIndex(long zeroHash, long budgetBytes) {
-        LongIntMap idx = similarIndex;
-        if (idx == null) {
+    AnchorIndex similarIndex(long zeroHash, long budgetBytes) {
+        AnchorIndex idx = similarIndex;
+        if (idx == null || idx.isFull() && !similarFullWhenBuilt) {
             synchronized (this) {
                 idx = similarIndex;
-                if (idx == null) {
+                if (idx == null || idx.isFull() && !similarFullWhenBuilt) {
+                    // A full one (the anchors of many replaced pages) is rebuilt from the current pages. The old one is
+                    // left to the collector, not freed: this is the start of a round, but a reader of it is not ruled
+                    // out here as it is when the last reference goes.
                     int ps = layout.pageSizeBytes;
                     int n = pageHashes.length;
                     int anchorsPerPage = Math.max(1, ps / 512);
-                    // Past the budget, index every stride-th page only: the map is sized for them, and later inserts
-                    // (applyPages) keep to the same pages, so it never outgrows its table.
+                    // Sized for the non-zero pages it will index with half as many again for the anchors of pages
+                    // that later deltas replace (applyPages, same stride); a full index drops new anchors instead of
+                    // growing, until the next round rebuilds it.
                     int stride = 1;
-                    while (stride < n && LongIntMap.bytesFor(indexedEntries(n, stride, anchorsPerPage)) > budgetBytes) {
+                    while (stride < n && AnchorIndex.bytesFor(nonZeroPages(zeroHash, stride) * anchorsPerPage * 3 / 2) > budgetBytes) {
                         stride *= 2;
                     }
-                    idx = new LongIntMap(indexedEntries(n, stride, anchorsPerPage));
+                    idx = new AnchorIndex(nonZeroPages(zeroHash, stride) * anchorsPerPage * 3 / 2);
                     long[] scratch = new long[ps / Anchors.GRID_BYTES + 1];
                     for (int p = 0; p < n; p += stride) {
                         if (pageHashes[p] != zeroHash) {
@@ -154,15 +167,12 @@ final class Baseline {
                         }
                     }
                     similarStride = stride;
+                    similarFullWhenBuilt = idx.isFull();     // then a rebuild would not help: never again
                     similarIndex = idx;
                 }
             }
         }
         return idx;
-    }
-
-    private static int indexedEntries(int pages, int stride, int anchorsPerPage) {
-        return (int) Math.min(1 << 26, ((long) pages + stride - 1) / stride * anchorsPerPage + 16);
     }
 
     /** The sub-page index if it is built, else null (a round does not wait for it). */
@@ -192,7 +202,7 @@ final class Baseline {
                 long t0 = System.nanoTime();
                 int ps = layout.pageSizeBytes;
                 int n = pageHashes.length;
-                Splice.Index idx = new Splice.Index(nonZeroPages(zeroHash) * ps);
+                Splice.Index idx = new Splice.Index(nonZeroPages(zeroHash, 1) * ps);
                 for (int p = 0; p < n; p++) {
                     if ((p & 1023) == 0 && references.get() <= 1) {
                         LOG.debug("sub-page index of {} abandoned at page {} of {}: baseline replaced", this, p, n);
@@ -211,10 +221,11 @@ final class Baseline {
         }
     }
 
-    private long nonZeroPages(long zeroHash) {
+    /** Non-zero pages among those whose number is a multiple of {@code stride}. */
+    private long nonZeroPages(long zeroHash, int stride) {
         long nonZero = 0;
-        for (long h : pageHashes) {
-            if (h != zeroHash) {
+        for (int p = 0; p < pageHashes.length; p += stride) {
+            if (pageHashes[p] != zeroHash) {
                 nonZero++;
             }
         }
@@ -287,7 +298,7 @@ final class Baseline {
      * anchor inserts are locked; the sub-page index takes plain stores, last writer wins, as it is only a hint).
      */
     void applyPages(SlotPages slots, int from, int to) {
-        LongIntMap similar = similarIndex;
+        AnchorIndex similar = similarIndex;
         Splice.Index splice = spliceIndex;
         long[] scratch = similar == null ? null : new long[layout.pageSizeBytes / Anchors.GRID_BYTES + 1];
         for (int s = from; s < to; s++) {

@@ -99,7 +99,7 @@ final class RoundEncoder {
     /** Round tables from the codec's {@link RoundTables}, given back when the round's tasks are done. */
     private LongIntMap duplicates;
     private final LongIntMap baseIndex;
-    private final LongIntMap similarIndex;
+    private final AnchorIndex similarIndex;
     private Splice.Index spliceIndex;
     /** Round splices (deltas with SPLICE on; else null): anchors of the round's literal pages, by the scans. */
     private Splice.RoundIndex roundIndex;
@@ -184,6 +184,7 @@ final class RoundEncoder {
             for (int i = 0; i < plan.length; i++) {
                 while (submitted < plan.length && submitted < i + SCAN_AHEAD) {
                     Segment s = plan[submitted];
+                    plan[submitted] = null;     // a segment's arrays go with its batch, not with the round
                     scans.add(executor.submit(() -> aborted ? null : scan(s)));
                     submitted++;
                 }

@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The sender's similarity index stays within its heap budget, by indexing every n-th page past it. */
+/** The sender's similarity index stays within its memory budget, by indexing every n-th page past it. */
 class SimilarIndexBudgetTest {
     private static final int PAGE = 4096;
     private static final int PAGES = 4096;
@@ -38,19 +38,19 @@ class SimilarIndexBudgetTest {
     @Test
     void anIndexOverItsBudgetCoversFewerPagesAndFitsTheBudget() {
         long zeroHash = PageHash.zeroHash(PAGE);
-        long full = LongIntMap.bytesFor(PAGES * (PAGE / 512) + 16);
+        long full = AnchorIndex.bytesFor(PAGES * (PAGE / 512) * 3 / 2);
         Baseline unbounded = baseline();
         try {
-            LongIntMap all = unbounded.similarIndex(zeroHash, Long.MAX_VALUE);
-            assertEquals(full, (long) all.capacity() * 12, "within budget: every page indexed");
+            AnchorIndex all = unbounded.similarIndex(zeroHash, Long.MAX_VALUE);
+            assertEquals(full, all.sizeBytes(), "within budget: every page indexed");
         } finally {
             unbounded.release();
         }
         Baseline capped = baseline();
         try {
             long budget = full / 5;
-            LongIntMap some = capped.similarIndex(zeroHash, budget);
-            assertTrue((long) some.capacity() * 12 <= budget, "the index fits its budget: " + some.capacity() * 12L + " > " + budget);
+            AnchorIndex some = capped.similarIndex(zeroHash, budget);
+            assertTrue(some.sizeBytes() <= budget, "the index fits its budget: " + some.sizeBytes() + " > " + budget);
             assertTrue(some.size() > 0, "it still indexes pages");
         } finally {
             capped.release();

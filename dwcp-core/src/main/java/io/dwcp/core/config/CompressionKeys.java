@@ -116,9 +116,10 @@ public final class CompressionKeys {
 
     public static final ConfigKey<DataSize> INDEX_MAX_MEMORY = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.index.max-memory", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
-            .description("Heap a sender's similarity index of one baseline may take (it finds edited copies of other"
-                    + " pages: about 48 MiB per GiB of state). Past it the index covers every n-th page only, so it stays"
-                    + " within the budget and the ratio degrades gently instead of memory growing with the guest.").build();
+            .description("Memory a sender's similarity index of one baseline may take, outside the Java heap (it finds"
+                    + " edited copies of other pages: 16 to 32 MiB per GiB of non-zero pages). Past it the index covers"
+                    + " every n-th page only, so it stays within the budget and the ratio degrades gently instead of"
+                    + " memory growing with the guest.").build();
 
     /**
      * Key {@code dwcp.compression.adaptive.enabled}: Adaptive level (with a link rate: the least compress + transfer +
