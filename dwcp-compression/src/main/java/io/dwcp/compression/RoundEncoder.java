@@ -305,6 +305,17 @@ final class RoundEncoder {
             }
             scanKeyframe(s, chunk, off);
         } else {
+            if (dirty != null) {
+                long local0 = s.firstPage - layout.firstPage[region];
+                long next = dirty.next(region, local0);
+                if (next < 0 || next >= local0 + s.pageCount) {
+                    // No page of the caller's dirty list here: nothing to read or compare, so a round's cost follows
+                    // its dirty pages, not the state's size.
+                    s.allocate(0);
+                    addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
+                    return s;
+                }
+            }
             // A delta only compares most pages: over memory or a mapping, compare in place and copy just the changed.
             ByteBuffer buf = validBytes == bytes ? src.view(regionOffset, bytes) : null;
             // The changed pages of an immutable snapshot's view need no copy: the view stays valid and unchanged.
@@ -360,8 +371,9 @@ final class RoundEncoder {
         int c = 0;
         if (dirty != null) {
             long local0 = s.firstPage - layout.firstPage[region];
-            for (int i = 0; i < n; i++) {
-                if (dirty.contains(region, local0 + i) && differs(buf, i * pageSize, baseChunk, baseOff + i * pageSize, pageSize)) {
+            for (long p = dirty.next(region, local0); p >= 0 && p < local0 + n; p = dirty.next(region, p + 1)) {
+                int i = (int) (p - local0);
+                if (differs(buf, i * pageSize, baseChunk, baseOff + i * pageSize, pageSize)) {
                     changed[c++] = i;
                 }
             }

@@ -284,6 +284,53 @@ class RoundTripTest {
     }
 
     @Example
+    void aRoundWithADirtyListReadsOnlyTheSegmentsThatHoldDirtyPages() {
+        int ps = 4096;
+        int pages = 1024;                                        // four 1 MiB segments
+        byte[] s0 = memoryLike(pages * ps, 21);
+        byte[] replica = new byte[s0.length];
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("dirty-cost", ps, s0), EncodeOptions.keyframe());
+        DecodeResult d0 = Rounds.decode(rx, Rounds.replica("dirty-cost", ps, replica), k.frames);
+        tx.acknowledge(d0.baseline());
+        byte[] s1 = s0.clone();
+        s1[700 * ps + 5] ^= 1;
+        io.dwcp.core.state.DirtyPages dirty = new io.dwcp.core.state.DirtyPages();
+        dirty.add(0, 700);
+        List<long[]> touched = new java.util.ArrayList<>();
+        io.dwcp.core.state.StateRegion plain = io.dwcp.core.state.StateRegions.ofBuffer("r0", java.nio.ByteBuffer.wrap(s1).asReadOnlyBuffer());
+        io.dwcp.core.state.StateRegion counting = new io.dwcp.core.state.StateRegion() {
+            @Override
+            public String name() {
+                return plain.name();
+            }
+
+            @Override
+            public long sizeBytes() {
+                return plain.sizeBytes();
+            }
+
+            @Override
+            public void read(long offsetBytes, java.nio.ByteBuffer dst) throws java.io.IOException {
+                synchronized (touched) {
+                    touched.add(new long[] {offsetBytes, offsetBytes + dst.remaining()});
+                }
+                plain.read(offsetBytes, dst);
+            }
+        };
+        io.dwcp.core.state.VmState<io.dwcp.core.state.StateRegion> state = io.dwcp.core.state.VmState.<io.dwcp.core.state.StateRegion>builder("dirty-cost")
+                .pageSizeBytes(ps).lastPagePartial(true).region(counting).build();
+        Rounds.Encoded d = Rounds.encode(tx, state, EncodeOptions.builder().peerBaseline(d0.baseline()).dirtyPages(dirty).build());
+        assertEquals(1L, d.result.pagesByClass().get("xor"));
+        assertEquals(1, touched.size(), "one segment read");
+        assertEquals(2L << 20, touched.get(0)[0], "the segment of page 700");
+        assertEquals(3L << 20, touched.get(0)[1]);
+        Rounds.decode(rx, Rounds.replica("dirty-cost", ps, replica), d.frames);
+        assertArrayEquals(s1, replica);
+        tx.drop("dirty-cost");
+        rx.drop("dirty-cost");
+    }
+
+    @Example
     void editedCopyOfAnotherBaselinePageIsCodedAsADeltaAgainstIt() {
         int ps = 4096;
         byte[] s0 = memoryLike(64 * ps, 11);
