@@ -117,7 +117,7 @@ public final class CompressionKeys {
     public static final ConfigKey<DataSize> INDEX_MAX_MEMORY = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.index.max-memory", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
             .description("Memory a sender's similarity index of one baseline may take, outside the Java heap (it finds"
-                    + " edited copies of other pages: 16 to 32 MiB per GiB of non-zero pages). Past it the index covers"
+                    + " edited copies of other pages: 32 to 64 MiB per GiB of non-zero pages). Past it the index covers"
                     + " every n-th page only, so it stays within the budget and the ratio degrades gently instead of"
                     + " memory growing with the guest.").build();
 
