@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -83,7 +84,11 @@ final class EncodeCommand implements DwcpCli.Command {
         DwcpConfig.Builder cb = DwcpConfig.builder()
                 .set(CompressionKeys.LEVEL_LOCAL, level)
                 .set(CompressionKeys.LEVEL_REGIONAL, level)
-                .set(CompressionKeys.LEVEL_WAN, level);
+                .set(CompressionKeys.LEVEL_WAN, level)
+                // B is measured against A however long A's keyframe took (a large state, a busy machine): the baseline
+                // refresh that a migration applies after 5 minutes would turn the delta into a full state.
+                .set(CompressionKeys.REFRESH_INTERVAL, Duration.ofHours(24))
+                .set(CompressionKeys.MAX_AGE, Duration.ofDays(7));
         if (a.get("batch-size") != null) {
             cb.set(CompressionKeys.BATCH_SIZE, DataSize.parse(a.get("batch-size")));
         }
