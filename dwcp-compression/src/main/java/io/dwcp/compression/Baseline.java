@@ -31,7 +31,11 @@ final class Baseline {
     final Layout layout;
     final PageStore store;
     final long[] pageHashes;
-    final Instant chainStart;
+    /**
+     * When the chain started: when both ends held its keyframe (the sender's acknowledgement, the receiver's decode).
+     * Age rules count from here, so a keyframe that took longer than the refresh interval to send is still used.
+     */
+    private volatile Instant chainStart;
     private volatile long version;
     private volatile long digest;
     private volatile int chainLength;
@@ -74,6 +78,15 @@ final class Baseline {
 
     int chainLength() {
         return chainLength;
+    }
+
+    Instant chainStart() {
+        return chainStart;
+    }
+
+    /** The sender's keyframe became the receiver's baseline at {@code at}: its chain starts then. */
+    void chainStartsAt(Instant at) {
+        chainStart = at;
     }
 
     /**

@@ -28,7 +28,8 @@ import java.util.concurrent.ExecutorService;
  * A keyframe that replaces an existing baseline of the same key stages in direct memory only when old + new fit,
  * because the old one must stay intact until the new one verified.
  *
- * <p><b>Time.</b> Ages are measured from the keyframe that started a chain, on the injected clock: a baseline older
+ * <p><b>Time.</b> Ages are measured from when both ends held the keyframe that started a chain (the sender's
+ * acknowledgement, the receiver's decode), on the injected clock: a baseline older
  * than {@code max-age} is refused on lookup and deleted by {@link #prune()}, which runs every {@code prune-interval}
  * (called from the codec's pruner and opportunistically on lookups).
  *
@@ -88,7 +89,7 @@ final class BaselineStore {
 
     /** Whether {@code b} has reached {@code max-age} at {@code now}. */
     boolean isAged(Baseline b, Instant now) {
-        return Duration.between(b.chainStart, now).compareTo(settings.maxAge) >= 0;
+        return Duration.between(b.chainStart(), now).compareTo(settings.maxAge) >= 0;
     }
 
     /**
@@ -204,6 +205,10 @@ final class BaselineStore {
             if (p.isKeyframe()) {
                 Reservation r = p.keyframeReservation;
                 Baseline b = p.keyframe;
+                // Held by both ends from now: however long the keyframe took to encode, send and verify, its age and
+                // the refresh interval count from here (a 16 GiB keyframe over a slow link can take longer than the
+                // interval, and its first delta must not be forced into another keyframe).
+                b.chainStartsAt(clock.instant());
                 // The store takes over the pending's reference of the keyframe.
                 commit(Side.SENDER, ref.key(), b, r);
                 if (p.slots != null) {

@@ -406,7 +406,7 @@ final class HdeCodec implements StateCodec {
             reason = "first";
         } else if (options.forceKeyframe()) {
             reason = "miss";
-        } else if (Duration.between(base.chainStart, now).compareTo(settings.refreshInterval) >= 0) {
+        } else if (Duration.between(base.chainStart(), now).compareTo(settings.refreshInterval) >= 0) {
             reason = "interval";
         } else if (base.chainLength() >= settings.maxDeltaChain) {
             reason = "chain";

@@ -111,6 +111,24 @@ class BaselineLifecycleTest {
     }
 
     @Test
+    void aKeyframeThatTookLongerThanTheRefreshIntervalToArriveStillGetsDeltas() {
+        HdeCodec tx = codec();
+        HdeCodec rx = codec();
+        byte[] s = content(8, 4);
+        byte[] replica = new byte[s.length];
+        Rounds.Encoded k = Rounds.encode(tx, Rounds.state("vm", PS, s), EncodeOptions.keyframe());
+        clock.advance(Duration.ofMinutes(20));       // a large state over a slow link: longer than refresh and max-age
+        DecodeResult d = Rounds.decode(rx, Rounds.replica("vm", PS, replica), k.frames);
+        tx.acknowledge(d.baseline());
+        clock.advance(Duration.ofMinutes(4));
+        s = edit(s, 11);
+        Rounds.Encoded delta = Rounds.encode(tx, Rounds.state("vm", PS, s), Rounds.against(d.baseline()));
+        assertFalse(delta.result.keyframe(), "the chain's age counts from the acknowledgement");
+        Rounds.decode(rx, Rounds.replica("vm", PS, replica), delta.frames);
+        assertArrayEquals(s, replica);
+    }
+
+    @Test
     void agedBaselinesAreRefusedByBothEndsAndPruned() {
         HdeCodec tx = codec();
         HdeCodec rx = codec();
