@@ -49,6 +49,40 @@ public final class TokenBucket {
      * nanoseconds to wait before asking again.
      */
     public synchronized long tryAcquire(long bytes, long nowNanos) {
+        long wait = inDebtWait(nowNanos);
+        if (wait > 0 || rateBytesPerSecond == 0) {
+            return wait;
+        }
+        tokens -= bytes;
+        return 0;
+    }
+
+    /**
+     * Takes {@code bytes} tokens from this bucket and from {@code outer} together, or from neither: returns 0 when
+     * both admitted the chunk, else the longer of the waits that made it wait. Used with a session's bucket here and
+     * the node-wide bucket as {@code outer}, so a chunk that one cap holds back is not charged to the other (it is
+     * charged once, when it really goes). Locks this bucket, then {@code outer}: callers must never nest the two the
+     * other way round.
+     */
+    public long tryAcquire(long bytes, long nowNanos, TokenBucket outer) {
+        synchronized (this) {
+            long wait = inDebtWait(nowNanos);
+            if (wait > 0) {
+                return wait;
+            }
+            wait = outer.tryAcquire(bytes, nowNanos);
+            if (wait > 0) {
+                return wait;
+            }
+            if (rateBytesPerSecond != 0) {
+                tokens -= bytes;
+            }
+            return 0;
+        }
+    }
+
+    /** Refills; 0 when not in debt (or unlimited), else the nanoseconds until the debt is repaid. Under the lock. */
+    private long inDebtWait(long nowNanos) {
         if (rateBytesPerSecond == 0) {
             return 0;
         }
@@ -57,7 +91,6 @@ public final class TokenBucket {
             long wait = (-tokens * 1_000_000_000L + rateBytesPerSecond - 1) / rateBytesPerSecond;
             return Math.max(wait, 1);
         }
-        tokens -= bytes;
         return 0;
     }
 

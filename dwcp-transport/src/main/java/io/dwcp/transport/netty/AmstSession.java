@@ -82,8 +82,6 @@ final class AmstSession implements Session {
 
     enum Role { CLIENT, SERVER }
 
-    enum State { CONNECTING, OPEN, RECONNECTING, CLOSING, CLOSED }
-
     final AmstTransport transport;
     final Role role;
     final byte[] sessionId;
@@ -126,7 +124,7 @@ final class AmstSession implements Session {
     private final Backoff backoff;
 
     private volatile Channel control;
-    private volatile State state = State.CONNECTING;
+    private final SessionLifecycle state = new SessionLifecycle();
     /** When a transfer last started or ended (System.nanoTime): a session without transfers since is idle. */
     private volatile long lastActiveNanos = System.nanoTime();
     private volatile long lostAtNanos;
@@ -199,13 +197,12 @@ final class AmstSession implements Session {
 
     @Override
     public boolean isOpen() {
-        State s = state;
-        return s == State.OPEN || s == State.RECONNECTING || s == State.CONNECTING;
+        return state.isLive();
     }
 
     @Override
     public Transfer send(TransferRequest request) {
-        if (state == State.CLOSING || state == State.CLOSED) {
+        if (state.isClosingOrClosed()) {
             try {
                 request.source().close();
             } catch (IOException e) {
@@ -237,7 +234,7 @@ final class AmstSession implements Session {
 
     /** Whether the session is open and has had no transfer, in either direction, for {@code idleNanos} at {@code now}. */
     boolean idleFor(long now, long idleNanos) {
-        return state == State.OPEN && outbound.isEmpty() && inbound.isEmpty() && now - lastActiveNanos >= idleNanos;
+        return state.get() == SessionLifecycle.State.OPEN && outbound.isEmpty() && inbound.isEmpty() && now - lastActiveNanos >= idleNanos;
     }
 
     /** Closes an idle session: GOAWAY with TIMEOUT to the peer, then ends it here. Any thread. */
@@ -254,11 +251,10 @@ final class AmstSession implements Session {
     /** Graceful close: waits for outbound transfers up to close-timeout, then aborts what is left. Not on an event loop. */
     @Override
     public void close() {
-        if (state == State.CLOSED || state == State.CLOSING) {
+        if (!state.closing()) {
             closeFuture.join();
             return;
         }
-        state = State.CLOSING;
         CompletableFuture<?>[] pending = outbound.values().stream().map(t -> t.completion).toArray(CompletableFuture[]::new);
         try {
             CompletableFuture.allOf(pending).get(settings.closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -281,7 +277,9 @@ final class AmstSession implements Session {
     CompletableFuture<Session> start() {
         return transport.connectChannel(this, 0, 0).thenCompose(ch -> probeRtt(3)).thenCompose(v -> {
             configureForRtt();
-            state = State.OPEN;
+            if (!state.opened()) {
+                throw new DwcpException(ErrorCode.CANCELLED, "session " + idHex + " was closed while connecting to " + remote);
+            }
             startTimers();
             List<CompletableFuture<Boolean>> opens = new ArrayList<>();
             for (int i = 1; i <= targetStreams; i++) {
@@ -451,6 +449,11 @@ final class AmstSession implements Session {
         if (old != null && old != ch) {
             old.close();
         }
+        if (state.get() == SessionLifecycle.State.CLOSED) {
+            // terminate() may have read `control` before it was set: whichever side sees the other closes it.
+            ch.close();
+            return;
+        }
         if (role == Role.SERVER) {
             remote = (InetSocketAddress) ch.remoteAddress();
         }
@@ -468,6 +471,11 @@ final class AmstSession implements Session {
         sizeStreamBuffers(ch);
         lock.lock();
         try {
+            if (state.get() == SessionLifecycle.State.CLOSED) {
+                // terminate() snapshots the slots under this lock after setting CLOSED: a late stream closes here.
+                ch.close();
+                return s;
+            }
             old = slots[index];
             slots[index] = s;
             slotFailures[index] = 0;
@@ -511,7 +519,7 @@ final class AmstSession implements Session {
             streamClosed(stream);
             return;
         }
-        if (ch != control || state == State.CLOSED || state == State.CLOSING) {
+        if (ch != control || state.isClosingOrClosed()) {
             return;
         }
         control = null;
@@ -523,12 +531,14 @@ final class AmstSession implements Session {
             f.completeExceptionally(new DwcpException(ErrorCode.IO_ERROR, why));
         }
         pings.clear();
-        if (state == State.CONNECTING) {
+        if (state.get() == SessionLifecycle.State.CONNECTING) {
             return;
         }
         lostAtNanos = System.nanoTime();
         if (role == Role.CLIENT) {
-            state = State.RECONNECTING;
+            if (!state.lost()) {
+                return;
+            }
             LOG.warn("session {}: {}; reconnecting to {} with the resume token", idHex, why, remote);
             reconnectControl(0);
         } else {
@@ -547,7 +557,7 @@ final class AmstSession implements Session {
     }
 
     private void reconnectControl(int attempt) {
-        if (state != State.RECONNECTING) {
+        if (!state.reconnecting()) {
             return;
         }
         if (System.nanoTime() - lostAtNanos > settings.sessionTimeout.toNanos()) {
@@ -565,8 +575,12 @@ final class AmstSession implements Session {
                 }
                 return;
             }
+            if (!state.resumed()) {
+                // Closed while the resume was under way: the session stays closed and drops the new connection.
+                ch.close();
+                return;
+            }
             transport.metrics().reconnects.increment();
-            state = State.OPEN;
             LOG.info("session {}: control connection resumed", idHex);
             afterResume();
             for (int i = 1; i <= targetStreams; i++) {
@@ -580,8 +594,9 @@ final class AmstSession implements Session {
 
     /** Server: the session was accepted; start its timers. */
     void openServerSide() {
-        state = State.OPEN;
-        loop.execute(this::startTimers);
+        if (state.opened()) {
+            loop.execute(this::startTimers);
+        }
     }
 
     /** Server: a resumed control connection arrived. */
@@ -619,7 +634,7 @@ final class AmstSession implements Session {
             if (slots[s.index] == s) {
                 slots[s.index] = null;
             }
-            failure = !s.retiring && state != State.CLOSED && state != State.CLOSING;
+            failure = !s.retiring && !state.isClosingOrClosed();
             int requeued = 0;
             // Unacknowledged chunks last written on this stream go first on the survivors (AMST-6).
             List<Chunk> back = new ArrayList<>();
@@ -645,7 +660,7 @@ final class AmstSession implements Session {
         if (failure) {
             transport.metrics().streamFailures.increment();
             LOG.debug("session {}: {} lost", idHex, s);
-            if (role == Role.CLIENT && s.index <= targetStreams && state == State.OPEN) {
+            if (role == Role.CLIENT && s.index <= targetStreams && state.get() == SessionLifecycle.State.OPEN) {
                 scheduleStreamReconnect(s.index, 0);
             }
         }
@@ -1285,7 +1300,7 @@ final class AmstSession implements Session {
             // CORE-6: what this period measured goes to the path monitor (tier, predictor); an idle period records nothing.
             transport.recordPathSample(remote, goodput, rtt, loss);
         }
-        if (role == Role.CLIENT && controller != null && state == State.OPEN) {
+        if (role == Role.CLIENT && controller != null && state.get() == SessionLifecycle.State.OPEN) {
             // A capped session is limited by its own pacer: more streams cannot help (no growth on such samples).
             boolean capped = rateCap > 0 && goodput >= 0.9 * rateCap * 8;
             long smoothed = tcpSmoothedRttNanos();
@@ -1463,8 +1478,8 @@ final class AmstSession implements Session {
         }
     }
 
-    State state() {
-        return state;
+    SessionLifecycle.State state() {
+        return state.get();
     }
 
     @Override
@@ -1487,11 +1502,8 @@ final class AmstSession implements Session {
 
     /** Ends the session: fails every transfer, closes every connection. Idempotent; any thread. */
     void terminate(DwcpException cause) {
-        synchronized (this) {
-            if (state == State.CLOSED) {
-                return;
-            }
-            state = State.CLOSED;
+        if (!state.close()) {
+            return;
         }
         if (heartbeat != null) {
             heartbeat.cancel(false);

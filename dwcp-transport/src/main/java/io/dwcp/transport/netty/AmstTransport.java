@@ -488,14 +488,12 @@ public final class AmstTransport implements Transport {
         return rateCapBytesPerSecond;
     }
 
-    /** Takes pacing tokens for a chunk from the global and the session bucket; 0, or nanoseconds to wait. */
+    /**
+     * Takes pacing tokens for a chunk from the session bucket and the global one, from both or from neither (a chunk
+     * held back by one cap is not charged to the other); 0, or nanoseconds to wait.
+     */
     long acquirePacing(TokenBucket session, int bytes) {
-        long now = System.nanoTime();
-        long w = session.tryAcquire(bytes, now);
-        if (w > 0) {
-            return w;
-        }
-        return globalPacer.tryAcquire(bytes, now);
+        return session.tryAcquire(bytes, System.nanoTime(), globalPacer);
     }
 
     // ------------------------------------------------------------------ accessors for the package and the meters
