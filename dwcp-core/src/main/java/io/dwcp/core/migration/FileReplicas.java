@@ -170,9 +170,10 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     @Override
     public VmState<WritableRegion> open(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
         check(key, regions);
+        // The builder checks the page size: before the key is taken, so that a refusal cannot leave it busy.
+        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         acquire(key);
         RoundGuard guard = new RoundGuard(key, regions.size());
-        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         List<WritableRegion> opened = new ArrayList<>();
         try {
             if (inconsistent.contains(key)) {
@@ -217,9 +218,9 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     @Override
     public StagedReplica openStaged(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
         long total = check(key, regions);
+        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         acquire(key);
         Map<Path, Path> renames = new LinkedHashMap<>();
-        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         List<WritableRegion> opened = new ArrayList<>();
         try {
             long free = Files.getFileStore(dir).getUsableSpace();
