@@ -60,7 +60,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class HandshakeFuzzTest {
     private static final Set<ErrorCode> PEER_FAULTS = EnumSet.of(ErrorCode.PROTOCOL_ERROR, ErrorCode.LIMIT_EXCEEDED,
-            ErrorCode.CHECKSUM_MISMATCH, ErrorCode.SESSION_UNKNOWN, ErrorCode.AUTH_FAILED);
+            ErrorCode.CHECKSUM_MISMATCH, ErrorCode.CORRUPT_FRAME, ErrorCode.SESSION_UNKNOWN, ErrorCode.AUTH_FAILED);
     private static final InetSocketAddress PEER = new InetSocketAddress("127.0.0.2", 40000);
     private static final byte[] KNOWN_SESSION = new byte[16];
     private static final EventLoop LOOP = new DefaultEventLoop();
