@@ -23,6 +23,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -266,10 +267,16 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
                     + " regions; this replica directory takes 1 to " + maxRegions);
         }
         long total = 0;
+        Set<String> names = new HashSet<>();
         for (RegionLayout r : regions) {
             if (!SAFE_NAME.matcher(r.name()).matches()) {
                 throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "region name '" + r.name() + "' of '" + key
                         + "' is not a safe file name");
+            }
+            if (!names.add(r.name())) {
+                // Two regions would be one file: refused before any file exists (it was a raw FileAlreadyExistsException).
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a round of '" + key + "' names region '" + r.name()
+                        + "' twice");
             }
             total += r.sizeBytes();
             if (r.sizeBytes() < 0 || total > maxStateBytes || total < 0) {
