@@ -39,31 +39,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/nu
 trap cleanup EXIT
 
 # Two versions: mixed content (zero, text, random pages), then 2 % of the pages edited.
-python3 - "$WORK" "$MIB" <<'EOF'
-import os, random, sys
-work, mib = sys.argv[1], int(sys.argv[2])
-size = mib << 20
-rnd = random.Random(11)
-words = b"the of and to kernel page cache memory java heap object thread lock buffer socket file".split()
-base = bytearray(size)
-for off in range(0, size, 4096):
-    r = rnd.random()
-    if r < 0.25:
-        continue
-    if r < 0.4:
-        base[off:off + 4096] = os.urandom(4096)
-    else:
-        t = b" ".join(rnd.choice(words) for _ in range(800))[:4096]
-        base[off:off + len(t)] = t
-with open(f"{work}/v0.ram", "wb") as f:
-    f.write(base)
-for _ in range(size // 4096 // 50):
-    p = rnd.randrange(size // 4096) * 4096
-    i = p + rnd.randrange(4096 - 64)
-    base[i:i + 64] = os.urandom(64)
-with open(f"{work}/v1.ram", "wb") as f:
-    f.write(base)
-EOF
+python3 dwcp-bench/scripts/synth-versions.py "$WORK" "$MIB" 2 11
 
 wait_for() { # $1 file, $2 text, $3 pid: waits up to 60 s
   for _ in $(seq 600); do
