@@ -480,6 +480,8 @@ final class AmstSession implements Session {
         lostAtNanos = System.nanoTime();
         if (role == Role.CLIENT) {
             if (!state.lost()) {
+                // Closing (nothing to resume), or reconnecting: the resume under way sees the lost connection and
+                // retries (see reconnectControl).
                 return;
             }
             LOG.warn("session {}: {}; reconnecting to {} with the resume token", idHex, why, remote);
@@ -521,6 +523,14 @@ final class AmstSession implements Session {
             if (!state.resumed()) {
                 // Closed while the resume was under way: the session stays closed and drops the new connection.
                 ch.close();
+                return;
+            }
+            if (control != ch) {
+                // The resumed connection closed again before the session reopened (controlLost saw RECONNECTING and
+                // left the retry to this completion): go on reconnecting, unless a close or another loss won the race.
+                if (state.lost()) {
+                    reconnectControl(0);
+                }
                 return;
             }
             transport.metrics().reconnects.increment();
