@@ -45,33 +45,7 @@ RANDOM=$SEED
 JAVA="java -XX:TieredStopAtLevel=1 -Xshare:auto -jar $JAR"
 
 # Versions v0..v4: a base of mixed content, each later one with 2 % of its pages edited in place.
-python3 - "$WORK" "$MIB" <<'EOF'
-import os, random, sys
-work, mib = sys.argv[1], int(sys.argv[2])
-size = mib << 20
-rnd = random.Random(7)
-words = b"the of and to kernel page cache memory java heap object thread lock buffer socket file".split()
-base = bytearray(size)
-for off in range(0, size, 4096):
-    r = rnd.random()
-    if r < 0.25:
-        continue
-    if r < 0.4:
-        base[off:off + 4096] = os.urandom(4096)
-    else:
-        t = b" ".join(rnd.choice(words) for _ in range(800))[:4096]
-        base[off:off + len(t)] = t
-cur = base
-for v in range(5):
-    if v > 0:
-        cur = bytearray(cur)
-        for _ in range(size // 4096 // 50):
-            p = rnd.randrange(size // 4096) * 4096
-            i = p + rnd.randrange(4096 - 64)
-            cur[i:i + 64] = os.urandom(64)
-    with open(f"{work}/v{v}.ram", "wb") as f:
-        f.write(cur)
-EOF
+python3 dwcp-bench/scripts/synth-versions.py "$WORK" "$MIB" 5 7
 declare -A SUM
 for v in 0 1 2 3 4; do SUM[$(sha256sum "$WORK/v$v.ram" | cut -c1-64)]=v$v; done
 

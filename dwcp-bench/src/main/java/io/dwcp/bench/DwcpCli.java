@@ -36,6 +36,7 @@ public final class DwcpCli {
         m.put("partition", new PartitionCommand());
         m.put("bench-place", new BenchPlaceCommand());
         m.put("place", new PlaceCommand());
+        m.put("hostile-peer", new HostilePeerCommand());
         return m;
     }
 

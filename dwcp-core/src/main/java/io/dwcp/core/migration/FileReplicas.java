@@ -23,6 +23,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -170,9 +171,10 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     @Override
     public VmState<WritableRegion> open(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
         check(key, regions);
+        // The builder checks the page size: before the key is taken, so that a refusal cannot leave it busy.
+        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         acquire(key);
         RoundGuard guard = new RoundGuard(key, regions.size());
-        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         List<WritableRegion> opened = new ArrayList<>();
         try {
             if (inconsistent.contains(key)) {
@@ -217,9 +219,9 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     @Override
     public StagedReplica openStaged(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
         long total = check(key, regions);
+        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         acquire(key);
         Map<Path, Path> renames = new LinkedHashMap<>();
-        VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         List<WritableRegion> opened = new ArrayList<>();
         try {
             long free = Files.getFileStore(dir).getUsableSpace();
@@ -265,10 +267,16 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
                     + " regions; this replica directory takes 1 to " + maxRegions);
         }
         long total = 0;
+        Set<String> names = new HashSet<>();
         for (RegionLayout r : regions) {
             if (!SAFE_NAME.matcher(r.name()).matches()) {
                 throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "region name '" + r.name() + "' of '" + key
                         + "' is not a safe file name");
+            }
+            if (!names.add(r.name())) {
+                // Two regions would be one file: refused before any file exists (it was a raw FileAlreadyExistsException).
+                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a round of '" + key + "' names region '" + r.name()
+                        + "' twice");
             }
             total += r.sizeBytes();
             if (r.sizeBytes() < 0 || total > maxStateBytes || total < 0) {

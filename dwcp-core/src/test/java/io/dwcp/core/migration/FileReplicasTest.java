@@ -246,4 +246,26 @@ class FileReplicasTest {
         assertEquals(List.of("vm.disk", "vm.ram"), listing(dir));
         assertArrayEquals(filled(2), Files.readAllBytes(dir.resolve("vm.disk")));
     }
+
+    @Test
+    void aLayoutThatNamesARegionTwiceIsRefusedBeforeAnyFileExists(@TempDir Path dir) throws IOException {
+        List<ReplicaFactory.RegionLayout> twice = List.of(new ReplicaFactory.RegionLayout("a", 4096),
+                new ReplicaFactory.RegionLayout("a", 8192));
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            assertCode(ErrorCode.PROTOCOL_ERROR, () -> files.openStaged("vm", 4096, twice));
+            assertCode(ErrorCode.PROTOCOL_ERROR, () -> files.open("vm", 4096, twice));
+            assertEquals(List.of(), listing(dir));
+            fullRound(files, "vm", filled(4));
+        }
+    }
+
+    @Test
+    void anInvalidPageSizeIsRefusedAndLeavesTheKeyFree(@TempDir Path dir) throws IOException {
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            assertThrows(IllegalArgumentException.class, () -> files.openStaged("vm", 4095, ONE));
+            assertThrows(IllegalArgumentException.class, () -> files.open("vm", 4095, ONE));
+            fullRound(files, "vm", filled(5));
+        }
+        assertArrayEquals(filled(5), Files.readAllBytes(dir.resolve("vm")));
+    }
 }

@@ -12,14 +12,23 @@ public final class Backoff {
     private final long maxNanos;
     private final DoubleSupplier random;
 
-    /** @param random uniform values in [0, 1) */
+    /**
+     * @param initial the delay before the first retry (attempt 0), before jitter
+     * @param max the longest delay, before jitter
+     * @param random uniform values in [0, 1)
+     */
     public Backoff(Duration initial, Duration max, DoubleSupplier random) {
         this.initialNanos = initial.toNanos();
         this.maxNanos = max.toNanos();
         this.random = random;
     }
 
-    /** The delay before attempt {@code attempt} (0-based), nanoseconds. */
+    /**
+     * The delay before a retry: doubling from {@code initial} up to {@code max}, times a jitter of 0.8 to 1.2.
+     *
+     * @param attempt the attempt, 0-based
+     * @return the delay in nanoseconds
+     */
     public long delayNanos(int attempt) {
         long base = initialNanos;
         for (int i = 0; i < attempt && base < maxNanos; i++) {

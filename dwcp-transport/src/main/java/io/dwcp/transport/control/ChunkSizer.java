@@ -7,11 +7,17 @@ package io.dwcp.transport.control;
  * Stateless and thread-safe.
  */
 public final class ChunkSizer {
+    /** Chunk sizes are multiples of this many bytes (a page). */
     public static final int ALIGN_BYTES = 4096;
 
     private final int minBytes;
     private final int maxBytes;
 
+    /**
+     * @param minBytes the smallest chunk
+     * @param maxBytes the largest chunk
+     * @throws IllegalArgumentException when {@code minBytes > maxBytes}
+     */
     public ChunkSizer(int minBytes, int maxBytes) {
         if (minBytes > maxBytes) {
             throw new IllegalArgumentException("min-chunk " + minBytes + " > max-chunk " + maxBytes);
@@ -26,6 +32,7 @@ public final class ChunkSizer {
      * @param currentBytes the chunk in use
      * @param perStreamBdpBytes bandwidth × RTT ÷ streams, or ≤ 0 when unknown (keeps the current size)
      * @param rateCapBytesPerSecond the session's cap, 0 for none
+     * @return the chunk size to use, in bytes
      */
     public int next(int currentBytes, long perStreamBdpBytes, long rateCapBytesPerSecond) {
         long target = perStreamBdpBytes > 0 ? perStreamBdpBytes / 2 : currentBytes;

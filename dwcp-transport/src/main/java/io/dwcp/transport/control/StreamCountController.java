@@ -48,6 +48,10 @@ public final class StreamCountController {
     private int lastFailed = -1;
 
     /**
+     * @param min the fewest streams
+     * @param initial the streams to start with
+     * @param max the most streams (at most 256)
+     * @param minGain the relative goodput gain a step must bring to be kept (0.05 = 5 %)
      * @param lossBased whether the host's congestion control backs off on loss (CUBIC, Reno): only then does the
      *     Mathis floor apply; BBR's rate does not follow the loss rate
      */
@@ -64,7 +68,11 @@ public final class StreamCountController {
         this.previous = initial;
     }
 
-    /** The current target count (what the session should run). */
+    /**
+     * The current target count.
+     *
+     * @return the streams the session should run
+     */
     public int target() {
         return applied;
     }
@@ -77,6 +85,7 @@ public final class StreamCountController {
      * @param smoothedRttNanos smoothed RTT of the interval
      * @param lossRate retransmitted ÷ sent segments from TCP_INFO, or NaN when unknown
      * @param busy whether data was waiting to be sent for the whole interval (else the sample is ignored)
+     * @return the new target stream count
      */
     public int update(double goodputBitsPerSecond, long minRttNanos, long smoothedRttNanos, double lossRate, boolean busy) {
         if (!busy) {
@@ -141,6 +150,14 @@ public final class StreamCountController {
      * Streams needed to carry {@code bitsPerSecond} when each flow is capped by the Mathis model at the given RTT and
      * loss: {@code ceil(bitsPerSecond ÷ (MSS·8/RTT × 1.22/√p))}, clamped to [min, max]. Non-decreasing in RTT and in
      * loss. With no loss the model has no ceiling and the answer is {@code min}.
+     *
+     * @param bitsPerSecond the rate to carry
+     * @param rttNanos the round-trip time
+     * @param lossRate the loss rate (0 to 1)
+     * @param mssBytes the segment size
+     * @param min the fewest streams to answer
+     * @param max the most streams to answer
+     * @return the stream count
      */
     public static int ceilingStreams(double bitsPerSecond, long rttNanos, double lossRate, int mssBytes, int min, int max) {
         if (!(lossRate > 0) || rttNanos <= 0 || !(bitsPerSecond > 0)) {

@@ -13,6 +13,7 @@ package io.dwcp.transport.control;
  * <p>Thread-safe (synchronized; called once per chunk, never per byte).
  */
 public final class TokenBucket {
+    /** The burst, in milliseconds of the rate. */
     public static final long BURST_MILLIS = 40;
 
     private long rateBytesPerSecond;
@@ -26,7 +27,12 @@ public final class TokenBucket {
         rateBytesPerSecond(rateBytesPerSecond);
     }
 
-    /** Changes the rate (0 = unlimited); tokens already held are clipped to the new burst. */
+    /**
+     * Changes the rate; tokens already held are clipped to the new burst.
+     *
+     * @param rate bytes per second, 0 = unlimited
+     * @throws IllegalArgumentException when negative
+     */
     public synchronized void rateBytesPerSecond(long rate) {
         if (rate < 0) {
             throw new IllegalArgumentException("rate must be >= 0 bytes/s, got " + rate);
@@ -36,10 +42,12 @@ public final class TokenBucket {
         this.tokens = Math.min(tokens, burstBytes);
     }
 
+    /** @return the rate in bytes per second, 0 = unlimited */
     public synchronized long rateBytesPerSecond() {
         return rateBytesPerSecond;
     }
 
+    /** @return the most tokens the bucket holds, in bytes */
     public synchronized long burstBytes() {
         return burstBytes;
     }
@@ -47,8 +55,51 @@ public final class TokenBucket {
     /**
      * Takes {@code bytes} tokens if the bucket is not in debt, and returns 0; else takes nothing and returns the
      * nanoseconds to wait before asking again.
+     *
+     * @param bytes the chunk's size
+     * @param nowNanos the time, {@link System#nanoTime()}
+     * @return 0 when admitted, else nanoseconds to wait
      */
     public synchronized long tryAcquire(long bytes, long nowNanos) {
+        long wait = inDebtWait(nowNanos);
+        if (wait > 0 || rateBytesPerSecond == 0) {
+            return wait;
+        }
+        tokens -= bytes;
+        return 0;
+    }
+
+    /**
+     * Takes {@code bytes} tokens from this bucket and from {@code outer} together, or from neither: returns 0 when
+     * both admitted the chunk, else the longer of the waits that made it wait. Used with a session's bucket here and
+     * the node-wide bucket as {@code outer}, so a chunk that one cap holds back is not charged to the other (it is
+     * charged once, when it really goes). Locks this bucket, then {@code outer}: callers must never nest the two the
+     * other way round.
+     *
+     * @param bytes the chunk's size
+     * @param nowNanos the time, {@link System#nanoTime()}
+     * @param outer the other bucket the chunk must also pass
+     * @return 0 when both admitted it, else nanoseconds to wait
+     */
+    public long tryAcquire(long bytes, long nowNanos, TokenBucket outer) {
+        synchronized (this) {
+            long wait = inDebtWait(nowNanos);
+            if (wait > 0) {
+                return wait;
+            }
+            wait = outer.tryAcquire(bytes, nowNanos);
+            if (wait > 0) {
+                return wait;
+            }
+            if (rateBytesPerSecond != 0) {
+                tokens -= bytes;
+            }
+            return 0;
+        }
+    }
+
+    /** Refills; 0 when not in debt (or unlimited), else the nanoseconds until the debt is repaid. Under the lock. */
+    private long inDebtWait(long nowNanos) {
         if (rateBytesPerSecond == 0) {
             return 0;
         }
@@ -57,7 +108,6 @@ public final class TokenBucket {
             long wait = (-tokens * 1_000_000_000L + rateBytesPerSecond - 1) / rateBytesPerSecond;
             return Math.max(wait, 1);
         }
-        tokens -= bytes;
         return 0;
     }
 

@@ -21,8 +21,16 @@ package io.dwcp.transport.netty;
  *
  * Transfer ids: odd from the client, even from the server, so an ABORT says by its parity which direction it is for.
  *
- * Threading: `lock` guards the queues, the window, the stream slots and every Chunk/OutboundTransfer mutable field.
- * It is held only for queue operations, never across I/O or user code. Timers run on `loop`.
+ * Parts, one job each: SessionLifecycle (the state; compare-and-set transitions, CLOSED is final), SendQueue (stream
+ * slots, chunk queues, send window: everything under the one send lock), InboundTransfers (open and finished inbound
+ * transfers, reorder memory), TcpInfoSampler (kernel TCP_INFO). This class wires them to the connections: handshake
+ * results, frames, producers, timers, reconnects.
+ *
+ * Threading (see @GuardedBy on each field): SendQueue.lock guards the queues, the window, the stream slots and every
+ * Chunk/OutboundTransfer mutable field; it is held only for queue operations, never across I/O or user code. Fields
+ * marked "loop" are read and written only on `loop` (timers, controller); volatile fields are written by one thread
+ * and read by others; the rest is final or thread-safe itself. Lifecycle changes go through SessionLifecycle only, so
+ * a connection, resume or timer that completes after the close cannot reopen the session.
  */
 
 import io.dwcp.core.DwcpException;
@@ -48,7 +56,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannelConfig;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.channel.epoll.EpollTcpInfo;
@@ -58,12 +65,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -71,18 +75,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /** A session at either end; see the block comment above. Thread-safe. */
 final class AmstSession implements Session {
     private static final Logger LOG = LoggerFactory.getLogger(AmstSession.class);
     static final int MAX_SLOTS = Hello.MAX_STREAM_INDEX;
-    private static final int MAX_FINISHED_REMEMBERED = 4096;
 
     enum Role { CLIENT, SERVER }
-
-    enum State { CONNECTING, OPEN, RECONNECTING, CLOSING, CLOSED }
 
     final AmstTransport transport;
     final Role role;
@@ -94,45 +93,33 @@ final class AmstSession implements Session {
     private volatile byte[] resumeToken;
     private final Settings settings;
 
-    final ReentrantLock lock = new ReentrantLock();
-    private final Condition windowOpen = lock.newCondition();
-    private final DataStream[] slots = new DataStream[MAX_SLOTS + 1];
-    private final ArrayDeque<Chunk> freshQueue = new ArrayDeque<>();
-    private final ArrayDeque<Chunk> resendQueue = new ArrayDeque<>();
-    private long outstandingBytes;
-    private long sendWindowBytes;
+    /** Stream slots, chunk queues and the send window, under its own lock. */
+    private final SendQueue queue;
     private final Map<Long, OutboundTransfer> outbound = new ConcurrentHashMap<>();
-    private final Map<Long, Reassembly> inbound = new ConcurrentHashMap<>();
-    /** Finished inbound transfers: id → null (success) or failure, for re-answering a re-sent OPEN. */
-    private final LinkedHashMap<Long, DwcpException> finishedInbound = new LinkedHashMap<>(16, 0.75f, false) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, DwcpException> e) {
-            return size() > MAX_FINISHED_REMEMBERED;
-        }
-    };
+    /** Open and recently finished inbound transfers and their reorder memory. */
+    private final InboundTransfers inbound;
     private final AtomicLong nextTransferId;
-    private final AtomicLong reorderBytes = new AtomicLong();
-    private final long reorderLimitBytes;
 
     final TokenBucket pacer;
     private final ChunkSizer chunkSizer;
     private volatile int chunkBytes;
     private volatile Tier tier = Tier.WAN;
+    /** Created by configureForRtt() before the timers start; then used by tick(). */
+    @GuardedBy("loop")
     private StreamCountController controller;
     private volatile int targetStreams;
-    private int maxStreams;
-    private final int[] slotFailures = new int[MAX_SLOTS + 1];
-    private final boolean[] slotConnecting = new boolean[MAX_SLOTS + 1];
+    private volatile int maxStreams;
     private final Backoff backoff;
 
     private volatile Channel control;
-    private volatile State state = State.CONNECTING;
+    private final SessionLifecycle state = new SessionLifecycle();
     /** When a transfer last started or ended (System.nanoTime): a session without transfers since is idle. */
     private volatile long lastActiveNanos = System.nanoTime();
     private volatile long lostAtNanos;
-    private ScheduledFuture<?> sessionTimer;
-    private ScheduledFuture<?> heartbeat;
-    private ScheduledFuture<?> ticker;
+    /** The server's wait for a resume; set on `loop`, cancelled from any thread. */
+    private volatile ScheduledFuture<?> sessionTimer;
+    private volatile ScheduledFuture<?> heartbeat;
+    private volatile ScheduledFuture<?> ticker;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
     private final Map<Long, CompletableFuture<Long>> pings = new ConcurrentHashMap<>();
 
@@ -141,7 +128,9 @@ final class AmstSession implements Session {
     private volatile long lastControlReadNanos = System.nanoTime();
     final AtomicLong payloadAcked = new AtomicLong();
     final AtomicLong payloadDelivered = new AtomicLong();
+    @GuardedBy("loop")
     private long lastTickBytes;
+    @GuardedBy("loop")
     private long lastTickNanos;
     private volatile double goodputBitsPerSecond;
     private volatile long lastAckProgressNanos = System.nanoTime();
@@ -158,11 +147,11 @@ final class AmstSession implements Session {
         this.loop = loop;
         this.settings = transport.settings();
         this.nextTransferId = new AtomicLong(role == Role.CLIENT ? 1 : 2);
-        this.reorderLimitBytes = settings.reorderBufferBytes;
+        this.inbound = new InboundTransfers(settings.reorderBufferBytes, idHex);
         this.pacer = new TokenBucket(transport.rateCapBytesPerSecond());
         this.chunkSizer = new ChunkSizer(settings.minChunkBytes, settings.maxChunkBytes);
         this.chunkBytes = settings.chunkBytes(Tier.WAN);
-        this.sendWindowBytes = settings.sendWindowBytes(0);
+        this.queue = new SendQueue(settings.sendWindowBytes(0));
         this.backoff = new Backoff(settings.reconnectInitialBackoff, settings.reconnectMaxBackoff,
                 java.util.concurrent.ThreadLocalRandom.current()::nextDouble);
         this.maxStreams = settings.maxStreams(Tier.WAN);
@@ -183,29 +172,17 @@ final class AmstSession implements Session {
 
     @Override
     public int activeStreams() {
-        lock.lock();
-        try {
-            int n = 0;
-            for (DataStream s : slots) {
-                if (s != null && !s.retiring) {
-                    n++;
-                }
-            }
-            return n;
-        } finally {
-            lock.unlock();
-        }
+        return queue.activeStreams();
     }
 
     @Override
     public boolean isOpen() {
-        State s = state;
-        return s == State.OPEN || s == State.RECONNECTING || s == State.CONNECTING;
+        return state.isLive();
     }
 
     @Override
     public Transfer send(TransferRequest request) {
-        if (state == State.CLOSING || state == State.CLOSED) {
+        if (state.isClosingOrClosed()) {
             try {
                 request.source().close();
             } catch (IOException e) {
@@ -218,7 +195,7 @@ final class AmstSession implements Session {
         outbound.put(t.id, t);
         lastActiveNanos = System.nanoTime();
         try {
-            transport.senderExecutor().execute(() -> produce(t));
+            transport.senderExecutor().execute(new Producer(this, queue, t));
         } catch (RejectedExecutionException e) {
             failOutbound(t, new DwcpException(ErrorCode.LIMIT_EXCEEDED, "too many concurrent transfers: " + e.getMessage()), true);
         }
@@ -232,12 +209,12 @@ final class AmstSession implements Session {
 
     /** Inbound transfers open now. */
     int inboundCount() {
-        return inbound.size();
+        return inbound.count();
     }
 
     /** Whether the session is open and has had no transfer, in either direction, for {@code idleNanos} at {@code now}. */
     boolean idleFor(long now, long idleNanos) {
-        return state == State.OPEN && outbound.isEmpty() && inbound.isEmpty() && now - lastActiveNanos >= idleNanos;
+        return state.get() == SessionLifecycle.State.OPEN && outbound.isEmpty() && inbound.isEmpty() && now - lastActiveNanos >= idleNanos;
     }
 
     /** Closes an idle session: GOAWAY with TIMEOUT to the peer, then ends it here. Any thread. */
@@ -254,11 +231,10 @@ final class AmstSession implements Session {
     /** Graceful close: waits for outbound transfers up to close-timeout, then aborts what is left. Not on an event loop. */
     @Override
     public void close() {
-        if (state == State.CLOSED || state == State.CLOSING) {
+        if (!state.closing()) {
             closeFuture.join();
             return;
         }
-        state = State.CLOSING;
         CompletableFuture<?>[] pending = outbound.values().stream().map(t -> t.completion).toArray(CompletableFuture[]::new);
         try {
             CompletableFuture.allOf(pending).get(settings.closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -281,7 +257,9 @@ final class AmstSession implements Session {
     CompletableFuture<Session> start() {
         return transport.connectChannel(this, 0, 0).thenCompose(ch -> probeRtt(3)).thenCompose(v -> {
             configureForRtt();
-            state = State.OPEN;
+            if (!state.opened()) {
+                throw new DwcpException(ErrorCode.CANCELLED, "session " + idHex + " was closed while connecting to " + remote);
+            }
             startTimers();
             List<CompletableFuture<Boolean>> opens = new ArrayList<>();
             for (int i = 1; i <= targetStreams; i++) {
@@ -292,7 +270,7 @@ final class AmstSession implements Session {
                     throw new DwcpException(ErrorCode.IO_ERROR, "session " + idHex + ": no data stream could be opened to " + remote);
                 }
                 LOG.info("AMST session {} to {}: {} streams, tier {}, rtt {} µs, chunk {} bytes, window {} bytes",
-                        idHex, remote, activeStreams(), tier, minRttNanos / 1000, chunkBytes, sendWindowBytes);
+                        idHex, remote, activeStreams(), tier, minRttNanos / 1000, chunkBytes, queue.windowBytes());
                 return (Session) this;
             });
         }).whenComplete((s, e) -> {
@@ -331,13 +309,7 @@ final class AmstSession implements Session {
         chunkBytes = settings.chunkBytes(tier);
         controller = new StreamCountController(Math.min(settings.minStreams, targetStreams), targetStreams, maxStreams,
                 settings.minGain, transport.lossBasedCongestionControl());
-        long bdp = bdpBytes();
-        lock.lock();
-        try {
-            sendWindowBytes = Math.min(settings.sendWindowBytes(bdp), peerWindowBytes);
-        } finally {
-            lock.unlock();
-        }
+        queue.window(settings.sendWindowBytes(bdpBytes()), peerWindowBytes);
     }
 
     /** Bandwidth-delay product from the best rate known: the cap, else measured goodput, else the tier's typical. */
@@ -362,12 +334,7 @@ final class AmstSession implements Session {
 
     void peerWindow(long bytes) {
         peerWindowBytes = bytes;
-        lock.lock();
-        try {
-            sendWindowBytes = Math.min(sendWindowBytes, bytes);
-        } finally {
-            lock.unlock();
-        }
+        queue.capWindow(bytes);
     }
 
     void resumeToken(byte[] token) {
@@ -379,28 +346,18 @@ final class AmstSession implements Session {
     }
 
     long receiveWindowBytes() {
-        return reorderLimitBytes;
+        return inbound.reorderLimitBytes();
     }
 
     /** Client: opens data stream slot {@code index}; completes with whether it connected. */
     CompletableFuture<Boolean> openStream(int index) {
-        lock.lock();
-        try {
-            // A retiring stream in this slot is replaced by a fresh connection (growth after a shrink).
-            if (slotConnecting[index] || (slots[index] != null && !slots[index].retiring)) {
-                return CompletableFuture.completedFuture(slots[index] != null);
-            }
-            slotConnecting[index] = true;
-        } finally {
-            lock.unlock();
+        // A retiring stream in this slot is replaced by a fresh connection (growth after a shrink).
+        Boolean busy = queue.beginConnect(index);
+        if (busy != null) {
+            return CompletableFuture.completedFuture(busy);
         }
         return transport.connectChannel(this, index, 0).handle((ch, e) -> {
-            lock.lock();
-            try {
-                slotConnecting[index] = false;
-            } finally {
-                lock.unlock();
-            }
+            queue.endConnect(index);
             if (e != null) {
                 streamConnectFailed(index, e);
                 return false;
@@ -410,13 +367,7 @@ final class AmstSession implements Session {
     }
 
     private void streamConnectFailed(int index, Throwable e) {
-        int failures;
-        lock.lock();
-        try {
-            failures = ++slotFailures[index];
-        } finally {
-            lock.unlock();
-        }
+        int failures = queue.connectFailed(index);
         DwcpException d = DwcpException.find(e);
         if (d != null && (d.code() == ErrorCode.SESSION_UNKNOWN || d.code() == ErrorCode.AUTH_FAILED)) {
             LOG.warn("session {}: stream {} refused by {}: {}", idHex, index, remote, d.getMessage());
@@ -451,6 +402,11 @@ final class AmstSession implements Session {
         if (old != null && old != ch) {
             old.close();
         }
+        if (state.get() == SessionLifecycle.State.CLOSED) {
+            // terminate() may have read `control` before it was set: whichever side sees the other closes it.
+            ch.close();
+            return;
+        }
         if (role == Role.SERVER) {
             remote = (InetSocketAddress) ch.remoteAddress();
         }
@@ -464,18 +420,13 @@ final class AmstSession implements Session {
     /** Attaches a data stream in slot {@code index}, replacing an older connection of that slot. */
     DataStream attachStream(int index, Channel ch) {
         DataStream s = new DataStream(index, ch);
-        DataStream old;
         sizeStreamBuffers(ch);
-        lock.lock();
-        try {
-            old = slots[index];
-            slots[index] = s;
-            slotFailures[index] = 0;
-            if (role == Role.CLIENT && index > targetStreams) {
-                s.retiring = true;
-            }
-        } finally {
-            lock.unlock();
+        // terminate() snapshots the slots under the queue's lock after setting CLOSED: a late stream closes here.
+        DataStream old = queue.attach(s, role == Role.CLIENT && index > targetStreams,
+                () -> state.get() == SessionLifecycle.State.CLOSED);
+        if (old == s) {
+            ch.close();
+            return s;
         }
         if (old != null) {
             old.retiring = true;
@@ -511,7 +462,7 @@ final class AmstSession implements Session {
             streamClosed(stream);
             return;
         }
-        if (ch != control || state == State.CLOSED || state == State.CLOSING) {
+        if (ch != control || state.isClosingOrClosed()) {
             return;
         }
         control = null;
@@ -523,12 +474,16 @@ final class AmstSession implements Session {
             f.completeExceptionally(new DwcpException(ErrorCode.IO_ERROR, why));
         }
         pings.clear();
-        if (state == State.CONNECTING) {
+        if (state.get() == SessionLifecycle.State.CONNECTING) {
             return;
         }
         lostAtNanos = System.nanoTime();
         if (role == Role.CLIENT) {
-            state = State.RECONNECTING;
+            if (!state.lost()) {
+                // Closing (nothing to resume), or reconnecting: the resume under way sees the lost connection and
+                // retries (see reconnectControl).
+                return;
+            }
             LOG.warn("session {}: {}; reconnecting to {} with the resume token", idHex, why, remote);
             reconnectControl(0);
         } else {
@@ -547,7 +502,7 @@ final class AmstSession implements Session {
     }
 
     private void reconnectControl(int attempt) {
-        if (state != State.RECONNECTING) {
+        if (!state.reconnecting()) {
             return;
         }
         if (System.nanoTime() - lostAtNanos > settings.sessionTimeout.toNanos()) {
@@ -565,8 +520,20 @@ final class AmstSession implements Session {
                 }
                 return;
             }
+            if (!state.resumed()) {
+                // Closed while the resume was under way: the session stays closed and drops the new connection.
+                ch.close();
+                return;
+            }
+            if (control != ch) {
+                // The resumed connection closed again before the session reopened (controlLost saw RECONNECTING and
+                // left the retry to this completion): go on reconnecting, unless a close or another loss won the race.
+                if (state.lost()) {
+                    reconnectControl(0);
+                }
+                return;
+            }
             transport.metrics().reconnects.increment();
-            state = State.OPEN;
             LOG.info("session {}: control connection resumed", idHex);
             afterResume();
             for (int i = 1; i <= targetStreams; i++) {
@@ -580,8 +547,9 @@ final class AmstSession implements Session {
 
     /** Server: the session was accepted; start its timers. */
     void openServerSide() {
-        state = State.OPEN;
-        loop.execute(this::startTimers);
+        if (state.opened()) {
+            loop.execute(this::startTimers);
+        }
     }
 
     /** Server: a resumed control connection arrived. */
@@ -594,58 +562,26 @@ final class AmstSession implements Session {
     /** Re-sends what the peer may have missed while the control connection was down. */
     private void afterResume() {
         for (OutboundTransfer t : outbound.values()) {
-            long end;
-            lock.lock();
-            try {
-                end = t.endBytes;
-            } finally {
-                lock.unlock();
-            }
+            long end = queue.endOf(t);
             sendOpen(t);
             if (end >= 0) {
                 sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_END, t.id, end, 0));
             }
         }
-        for (Reassembly r : inbound.values()) {
+        for (Reassembly r : inbound.all()) {
             r.resendAck();
         }
     }
 
     private void streamClosed(DataStream s) {
-        boolean failure;
-        List<DataStream> wake;
-        lock.lock();
-        try {
-            if (slots[s.index] == s) {
-                slots[s.index] = null;
-            }
-            failure = !s.retiring && state != State.CLOSED && state != State.CLOSING;
-            int requeued = 0;
-            // Unacknowledged chunks last written on this stream go first on the survivors (AMST-6).
-            List<Chunk> back = new ArrayList<>();
-            for (OutboundTransfer t : outbound.values()) {
-                for (Chunk c : t.unacked) {
-                    if (c.stream == s && !c.acked && !c.queued) {
-                        c.stream = null;
-                        c.queued = true;
-                        back.add(c);
-                        requeued++;
-                    }
-                }
-            }
-            back.sort((a, b) -> Long.compare(a.offset, b.offset));
-            for (int i = back.size() - 1; i >= 0; i--) {
-                resendQueue.addFirst(back.get(i));
-            }
-            wake = requeued > 0 ? unparkAll() : List.of();
-        } finally {
-            lock.unlock();
-        }
+        boolean failure = !s.retiring && !state.isClosingOrClosed();
+        // Unacknowledged chunks last written on this stream go first on the survivors (AMST-6).
+        List<DataStream> wake = queue.detach(s, outbound.values());
         wakeAll(wake);
         if (failure) {
             transport.metrics().streamFailures.increment();
             LOG.debug("session {}: {} lost", idHex, s);
-            if (role == Role.CLIENT && s.index <= targetStreams && state == State.OPEN) {
+            if (role == Role.CLIENT && s.index <= targetStreams && state.get() == SessionLifecycle.State.OPEN) {
                 scheduleStreamReconnect(s.index, 0);
             }
         }
@@ -653,151 +589,20 @@ final class AmstSession implements Session {
 
     // ------------------------------------------------------------------ sending
 
-    private void produce(OutboundTransfer t) {
-        TransferRequest req = t.request;
-        try {
-            sendOpen(t);
-            long offset = 0;
-            while (true) {
-                int want = chunkBytes;
-                if (t.totalBytes >= 0) {
-                    long left = t.totalBytes - offset;
-                    if (left == 0) {
-                        break;
-                    }
-                    want = (int) Math.min(want, left);
-                }
-                awaitWindow(t, want);
-                ByteBuf buf = transport.recycler().directBuffer(FrameHeader.HEADER_LENGTH + want);
-                int n;
-                try {
-                    n = fill(req, buf, want);
-                    if (n > 0) {
-                        buf.writerIndex(0);
-                        FrameHeader.writeHeader(buf, FrameHeader.TYPE_DATA, 0, t.id, offset, t.chunksProduced, n);
-                        buf.writerIndex(FrameHeader.HEADER_LENGTH + n);
-                        FrameHeader.sealCrc(buf, 0);
-                    }
-                } catch (Throwable e) {
-                    buf.release();
-                    throw e;
-                }
-                if (n <= 0) {
-                    buf.release();
-                    break;
-                }
-                if (!enqueue(t, new Chunk(t, offset, n, buf))) {
-                    return;
-                }
-                offset += n;
-                if (n < want && t.totalBytes >= 0) {
-                    continue;
-                }
-            }
-            if (t.totalBytes >= 0 && offset != t.totalBytes) {
-                throw new DwcpException(ErrorCode.IO_ERROR, t + ": the source ended after " + offset
-                        + " bytes, before its announced length " + t.totalBytes);
-            }
-            lock.lock();
-            try {
-                t.endBytes = offset;
-            } finally {
-                lock.unlock();
-            }
-            if (t.totalBytes < 0) {
-                sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_END, t.id, offset, t.chunksProduced));
-            }
-        } catch (Throwable e) {
-            failOutbound(t, Reassembly.asDwcp(e, t + ": sending failed"), true);
-        } finally {
-            closeSource(t);
-        }
-    }
-
-    private static void closeSource(OutboundTransfer t) {
-        try {
-            t.request.source().close();
-        } catch (Exception e) {
-            LOG.debug("{}: closing the source failed", t, e);
-        }
-    }
-
-    /** Reads up to {@code want} bytes into {@code buf} after the header space; returns the count (0 at the end). */
-    private static int fill(TransferRequest req, ByteBuf buf, int want) throws IOException {
-        ByteBuffer dst = buf.nioBuffer(FrameHeader.HEADER_LENGTH, want);
-        int total = 0;
-        while (dst.hasRemaining()) {
-            int n = req.source().read(dst);
-            if (n < 0) {
-                break;
-            }
-            total += n;
-        }
-        return total;
-    }
-
-    private void sendOpen(OutboundTransfer t) {
+    void sendOpen(OutboundTransfer t) {
         TransferRequest r = t.request;
         sendControl(Frames.open(transport.alloc(), t.id, r.kind().wire(), r.key(), t.totalBytes));
     }
 
-    /** Blocks the producer until the window has room for {@code bytes} (or is empty). Sender thread only. */
-    private void awaitWindow(OutboundTransfer t, int bytes) throws InterruptedException {
-        lock.lock();
-        try {
-            while (outstandingBytes > 0 && outstandingBytes + bytes > sendWindowBytes) {
-                if (t.finished) {
-                    throw new DwcpException(ErrorCode.CANCELLED, t + " ended while waiting for the window");
-                }
-                windowOpen.await(200, TimeUnit.MILLISECONDS);
-            }
-            if (t.finished) {
-                throw new DwcpException(ErrorCode.CANCELLED, t + " ended");
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /** Queues a produced chunk and wakes parked streams. Returns false (and releases it) if the transfer ended. */
-    private boolean enqueue(OutboundTransfer t, Chunk c) {
-        List<DataStream> wake;
-        lock.lock();
-        try {
-            if (t.finished) {
-                c.frame.release();
-                return false;
-            }
-            if (outstandingBytes == 0) {
-                // Progress is measured from when there is something to acknowledge (AMST-11 stall check).
-                lastAckProgressNanos = System.nanoTime();
-            }
-            t.unacked.addLast(c);
-            t.producedBytes += c.payloadBytes;
-            t.chunksProduced++;
-            c.queued = true;
-            freshQueue.addLast(c);
-            outstandingBytes += c.payloadBytes;
-            wake = unparkAll();
-        } finally {
-            lock.unlock();
+    boolean enqueue(OutboundTransfer t, Chunk c) {
+        // Progress is measured from when there is something to acknowledge (AMST-11 stall check).
+        List<DataStream> wake = queue.enqueue(t, c, () -> lastAckProgressNanos = System.nanoTime());
+        if (wake == null) {
+            return false;
         }
         wakeAll(wake);
         return true;
-    }
-
-    private List<DataStream> unparkAll() {
-        List<DataStream> wake = null;
-        for (DataStream s : slots) {
-            if (s != null && s.parked) {
-                s.parked = false;
-                if (wake == null) {
-                    wake = new ArrayList<>(4);
-                }
-                wake.add(s);
-            }
-        }
-        return wake == null ? List.of() : wake;
     }
 
     private void wakeAll(List<DataStream> wake) {
@@ -814,34 +619,22 @@ final class AmstSession implements Session {
         Channel ch = s.channel;
         boolean wrote = false;
         while (ch.isActive() && ch.isWritable() && !s.retiring) {
-            Chunk c;
-            ByteBuf dup;
-            lock.lock();
-            try {
-                c = pollNext();
-                if (c == null) {
-                    s.parked = true;
-                    break;
-                }
-                long wait = transport.acquirePacing(pacer, c.payloadBytes);
-                if (wait > 0) {
-                    // Paced (AMST-9): the chunk stays next in line; this stream tries again when tokens are back.
-                    resendQueue.addFirst(c);
-                    ch.eventLoop().schedule(() -> pump(s), wait, TimeUnit.NANOSECONDS);
-                    break;
-                }
-                c.queued = false;
-                c.stream = s;
-                c.sends++;
-                dup = c.frame.retainedDuplicate();
-            } finally {
-                lock.unlock();
+            SendQueue.Next next = queue.next(s, bytes -> transport.acquirePacing(pacer, bytes));
+            if (next.outcome() == SendQueue.Take.EMPTY) {
+                break;
             }
+            if (next.outcome() == SendQueue.Take.PACED) {
+                // Paced (AMST-9): the chunk stays next in line; this stream tries again when tokens are back.
+                ch.eventLoop().schedule(() -> pump(s), next.waitNanos(), TimeUnit.NANOSECONDS);
+                break;
+            }
+            Chunk c = next.chunk();
+            ByteBuf dup = next.frame();
             int wire = dup.readableBytes();
             OutboundTransfer t = c.transfer;
             t.wireBytes.addAndGet(wire);
             s.wireBytesSent += wire;
-            if (c.sends > 1) {
+            if (next.resent()) {
                 t.resentChunks.incrementAndGet();
                 transport.metrics().chunksResent.increment();
             } else {
@@ -854,23 +647,6 @@ final class AmstSession implements Session {
         if (wrote) {
             ch.flush();
         }
-    }
-
-    private Chunk pollNext() {
-        Chunk c;
-        while ((c = resendQueue.pollFirst()) != null) {
-            if (!c.acked && !c.transfer.finished) {
-                return c;
-            }
-            c.queued = false;
-        }
-        while ((c = freshQueue.pollFirst()) != null) {
-            if (!c.acked && !c.transfer.finished) {
-                return c;
-            }
-            c.queued = false;
-        }
-        return null;
     }
 
     void sendControl(ByteBuf frame) {
@@ -968,14 +744,10 @@ final class AmstSession implements Session {
         if (!isPeerTransfer(id)) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "OPEN for transfer id " + id + " of the wrong parity");
         }
-        DwcpException outcome;
-        boolean known;
-        synchronized (finishedInbound) {
-            known = finishedInbound.containsKey(id);
-            outcome = finishedInbound.get(id);
-        }
-        if (known) {
+        InboundTransfers.Outcome known = inbound.finishedOutcome(id);
+        if (known != null) {
             // A re-sent OPEN (after a resume) for a transfer that already ended: answer again.
+            DwcpException outcome = known.failure();
             if (outcome == null) {
                 sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_DONE, id, total, 0));
             } else {
@@ -989,12 +761,12 @@ final class AmstSession implements Session {
                     "unknown transfer kind " + kindWire + " or length " + total));
             return;
         }
-        if (inbound.size() >= AmstTransport.MAX_TRANSFER_THREADS && !inbound.containsKey(id)) {
+        if (inbound.count() >= AmstTransport.MAX_TRANSFER_THREADS && !inbound.isOpen(id)) {
             sendControl(Frames.error(transport.alloc(), FrameHeader.TYPE_ABORT, id, ErrorCode.LIMIT_EXCEEDED,
                     "more than " + AmstTransport.MAX_TRANSFER_THREADS + " concurrent inbound transfers"));
             return;
         }
-        if (!inbound.containsKey(id)) {
+        if (!inbound.isOpen(id)) {
             String peer = peerIdentity != null ? peerIdentity : String.valueOf(remoteAddress());
             int open = transport.inboundTransfersOf(peer);
             if (open >= settings.maxTransfersPerPeer) {
@@ -1004,7 +776,7 @@ final class AmstSession implements Session {
                 return;
             }
         }
-        Reassembly r = inbound.computeIfAbsent(id, x -> new Reassembly(this, x));
+        Reassembly r = inbound.openOrCreate(id, x -> new Reassembly(this, x));
         lastActiveNanos = System.nanoTime();
         if (r.onOpen(kind, key, total)) {
             try {
@@ -1026,16 +798,8 @@ final class AmstSession implements Session {
         if (!isPeerTransfer(id)) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "frame for transfer id " + id + " of the wrong parity");
         }
-        synchronized (finishedInbound) {
-            if (finishedInbound.containsKey(id)) {
-                return java.util.Optional.empty();
-            }
-        }
-        if (!inbound.containsKey(id) && inbound.size() >= AmstTransport.MAX_TRANSFER_THREADS) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "data for more than " + AmstTransport.MAX_TRANSFER_THREADS
-                    + " concurrent inbound transfers");
-        }
-        return java.util.Optional.of(inbound.computeIfAbsent(id, x -> new Reassembly(this, x)));
+        return java.util.Optional.ofNullable(inbound.forFrame(id, AmstTransport.MAX_TRANSFER_THREADS,
+                x -> new Reassembly(this, x)));
     }
 
     /** A DATA frame on a data stream (borrowed). Event loop of that stream. */
@@ -1059,21 +823,15 @@ final class AmstSession implements Session {
 
     /** Accounts reorder memory; over the limit the peer ignored our window: LIMIT_EXCEEDED. */
     void reserveReorder(long bytes) {
-        long now = reorderBytes.addAndGet(bytes);
-        if (now > reorderLimitBytes) {
-            reorderBytes.addAndGet(-bytes);
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "session " + idHex + ": the peer sent " + now
-                    + " bytes ahead of delivery, above the reorder buffer of " + reorderLimitBytes
-                    + " bytes (dwcp.transport.reorder-buffer) it was told");
-        }
+        inbound.reserveReorder(bytes);
     }
 
     void releaseReorder(long bytes) {
-        reorderBytes.addAndGet(-bytes);
+        inbound.releaseReorder(bytes);
     }
 
     long reorderBytes() {
-        return reorderBytes.get();
+        return inbound.reorderBytes();
     }
 
     void delivered(int n) {
@@ -1086,7 +844,7 @@ final class AmstSession implements Session {
     }
 
     private long peerWindowOfReceiver() {
-        return reorderLimitBytes;
+        return inbound.reorderLimitBytes();
     }
 
     TransferHandler handler() {
@@ -1095,10 +853,7 @@ final class AmstSession implements Session {
 
     /** Inbound transfer ended: tell the sender (DONE or ABORT) and forget it. Delivery thread. */
     void finishInbound(Reassembly r, DwcpException failure) {
-        synchronized (finishedInbound) {
-            finishedInbound.put(r.id, failure);
-        }
-        inbound.remove(r.id);
+        inbound.finish(r.id, failure);
         lastActiveNanos = System.nanoTime();
         if (failure == null) {
             sendControl(Frames.empty(transport.alloc(), FrameHeader.TYPE_DONE, r.id, r.deliveredBytes(), 0));
@@ -1112,29 +867,12 @@ final class AmstSession implements Session {
         if (t == null) {
             return;
         }
-        lock.lock();
-        try {
-            if (deliveredBytes > t.producedBytes) {
-                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "ACK of " + deliveredBytes + " bytes for " + t
-                        + " beyond the " + t.producedBytes + " bytes sent");
-            }
-            if (deliveredBytes <= t.ackedBytes) {
-                return;
-            }
-            Chunk c;
-            while ((c = t.unacked.peekFirst()) != null && c.end() <= deliveredBytes) {
-                t.unacked.pollFirst();
-                c.acked = true;
-                outstandingBytes -= c.payloadBytes;
-                c.frame.release();
-            }
-            payloadAcked.addAndGet(deliveredBytes - t.ackedBytes);
-            t.ackedBytes = deliveredBytes;
-            lastAckProgressNanos = System.nanoTime();
-            windowOpen.signalAll();
-        } finally {
-            lock.unlock();
+        long newly = queue.acknowledge(t, deliveredBytes);
+        if (newly == 0) {
+            return;
         }
+        payloadAcked.addAndGet(newly);
+        lastAckProgressNanos = System.nanoTime();
         long now = System.nanoTime();
         if (t.request.progress() != io.dwcp.core.spi.ProgressListener.NONE && now - t.lastProgressNanos > 10_000_000L) {
             t.lastProgressNanos = now;
@@ -1147,22 +885,8 @@ final class AmstSession implements Session {
         if (t == null) {
             return;
         }
-        lock.lock();
-        try {
-            if (t.finished) {
-                return;
-            }
-            long expected = t.totalBytes >= 0 ? t.totalBytes : t.endBytes;
-            if (expected < 0 || totalBytes != expected) {
-                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "DONE at " + totalBytes + " for " + t
-                        + " that sent " + t.producedBytes + " bytes" + (t.endBytes < 0 ? " so far" : ""));
-            }
-            t.finished = true;
-            releaseChunks(t);
-            t.ackedBytes = totalBytes;
-            windowOpen.signalAll();
-        } finally {
-            lock.unlock();
+        if (!queue.done(t, totalBytes)) {
+            return;
         }
         outbound.remove(id);
         long nanos = System.nanoTime() - t.startNanos;
@@ -1197,16 +921,8 @@ final class AmstSession implements Session {
 
     /** Fails an outbound transfer, releasing its chunks; tells the peer when {@code notifyPeer}. */
     boolean failOutbound(OutboundTransfer t, DwcpException cause, boolean notifyPeer) {
-        lock.lock();
-        try {
-            if (t.finished) {
-                return false;
-            }
-            t.finished = true;
-            releaseChunks(t);
-            windowOpen.signalAll();
-        } finally {
-            lock.unlock();
+        if (!queue.fail(t)) {
+            return false;
         }
         outbound.remove(t.id);
         if (notifyPeer) {
@@ -1219,16 +935,6 @@ final class AmstSession implements Session {
         }
         transport.callback(() -> t.completion.completeExceptionally(cause));
         return true;
-    }
-
-    /** Under lock. */
-    private void releaseChunks(OutboundTransfer t) {
-        Chunk c;
-        while ((c = t.unacked.pollFirst()) != null) {
-            c.acked = true;
-            outstandingBytes -= c.payloadBytes;
-            c.frame.release();
-        }
     }
 
     // ------------------------------------------------------------------ timers: heartbeat, controller
@@ -1280,12 +986,12 @@ final class AmstSession implements Session {
         long rtt = srttNanos > 0 ? srttNanos : minRttNanos;
         long perStreamBdp = wasBusy && rtt != Long.MAX_VALUE ? (long) (goodput / 8 * (rtt / 1e9) / streams) : 0;
         chunkBytes = chunkSizer.next(chunkBytes, perStreamBdp, rateCap);
-        double loss = sampleLossRate();
+        double loss = TcpInfoSampler.lossRate(snapshotStreams());
         if (wasBusy) {
             // CORE-6: what this period measured goes to the path monitor (tier, predictor); an idle period records nothing.
             transport.recordPathSample(remote, goodput, rtt, loss);
         }
-        if (role == Role.CLIENT && controller != null && state == State.OPEN) {
+        if (role == Role.CLIENT && controller != null && state.get() == SessionLifecycle.State.OPEN) {
             // A capped session is limited by its own pacer: more streams cannot help (no growth on such samples).
             boolean capped = rateCap > 0 && goodput >= 0.9 * rateCap * 8;
             long smoothed = tcpSmoothedRttNanos();
@@ -1302,25 +1008,14 @@ final class AmstSession implements Session {
         closeDrainedRetiring();
     }
 
+    @GuardedBy("loop")
     private boolean busyAtLastTick;
+    @GuardedBy("loop")
     private boolean firstTick = true;
 
     private void applyTarget(int target) {
         targetStreams = target;
-        List<DataStream> retire = new ArrayList<>();
-        lock.lock();
-        try {
-            for (int i = target + 1; i <= MAX_SLOTS; i++) {
-                DataStream s = slots[i];
-                if (s != null && !s.retiring) {
-                    s.retiring = true;
-                    retire.add(s);
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-        for (DataStream s : retire) {
+        for (DataStream s : queue.retireAbove(target)) {
             // Tell the peer first, so it stops sending on the stream and does not count its close as a failure.
             s.channel.writeAndFlush(Frames.error(s.channel.alloc(), FrameHeader.TYPE_GOAWAY, 0, ErrorCode.UNKNOWN,
                     "stream retired"), s.channel.voidPromise());
@@ -1331,111 +1026,34 @@ final class AmstSession implements Session {
     }
 
     private void closeDrainedRetiring() {
-        List<DataStream> close = new ArrayList<>();
-        lock.lock();
-        try {
-            for (DataStream s : slots) {
-                if (s != null && s.retiring && role == Role.CLIENT && unackedChunksOn(s) == 0) {
-                    close.add(s);
-                }
-            }
-        } finally {
-            lock.unlock();
+        if (role != Role.CLIENT) {
+            return;
         }
-        for (DataStream s : close) {
+        for (DataStream s : queue.drainedRetiring(outbound.values())) {
             s.channel.close();
         }
     }
 
-    /** Retransmitted ÷ sent segments over the last period from TCP_INFO, NaN when unknown (NIO, nothing sent). */
-    private double sampleLossRate() {
-        long retrans = 0;
-        long segments = 0;
-        EpollTcpInfo info = new EpollTcpInfo();
-        for (DataStream s : snapshotStreams()) {
-            if (s.channel instanceof EpollSocketChannel && s.channel.isActive()) {
-                ((EpollSocketChannel) s.channel).tcpInfo(info);
-                long r = info.totalRetrans();
-                long mss = Math.max(536, info.sndMss());
-                long sent = s.wireBytesSent;
-                retrans += r - s.lastRetransmits;
-                segments += (sent - s.lastWireBytesSent) / mss;
-                s.lastRetransmits = r;
-                s.lastWireBytesSent = sent;
-            }
-        }
-        return segments < 1000 ? Double.NaN : (double) retrans / segments;
-    }
-
     /** Mean kernel smoothed RTT over the data streams (TCP_INFO), 0 when unknown. */
     long tcpSmoothedRttNanos() {
-        long sum = 0;
-        int n = 0;
-        EpollTcpInfo info = new EpollTcpInfo();
-        for (DataStream s : snapshotStreams()) {
-            if (s.channel instanceof EpollSocketChannel && s.channel.isActive()) {
-                ((EpollSocketChannel) s.channel).tcpInfo(info);
-                if (info.rtt() > 0) {
-                    sum += info.rtt() * 1000;
-                    n++;
-                }
-            }
-        }
-        return n == 0 ? 0 : sum / n;
+        return TcpInfoSampler.smoothedRttNanos(snapshotStreams());
     }
 
     long tcpCwndSegments() {
-        return sumTcpInfo(EpollTcpInfo::sndCwnd);
+        return TcpInfoSampler.sum(snapshotStreams(), EpollTcpInfo::sndCwnd);
     }
 
     long tcpRetransmits() {
-        return sumTcpInfo(EpollTcpInfo::totalRetrans);
-    }
-
-    /** Sum of one TCP_INFO field over the active epoll data streams (0 on NIO). */
-    private long sumTcpInfo(java.util.function.ToLongFunction<EpollTcpInfo> field) {
-        long sum = 0;
-        EpollTcpInfo info = new EpollTcpInfo();
-        for (DataStream s : snapshotStreams()) {
-            if (s.channel instanceof EpollSocketChannel && s.channel.isActive()) {
-                ((EpollSocketChannel) s.channel).tcpInfo(info);
-                sum += field.applyAsLong(info);
-            }
-        }
-        return sum;
+        return TcpInfoSampler.sum(snapshotStreams(), EpollTcpInfo::totalRetrans);
     }
 
     /** Unacknowledged chunks last written on {@code s}: a retiring stream closes at 0 (tests also pick a victim by it). */
     int unackedChunksOn(DataStream s) {
-        lock.lock();
-        try {
-            int n = 0;
-            for (OutboundTransfer t : outbound.values()) {
-                for (Chunk c : t.unacked) {
-                    if (c.stream == s && !c.acked) {
-                        n++;
-                    }
-                }
-            }
-            return n;
-        } finally {
-            lock.unlock();
-        }
+        return queue.unackedChunksOn(s, outbound.values());
     }
 
     List<DataStream> snapshotStreams() {
-        List<DataStream> out = new ArrayList<>();
-        lock.lock();
-        try {
-            for (DataStream s : slots) {
-                if (s != null) {
-                    out.add(s);
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-        return out;
+        return queue.streams();
     }
 
     Channel controlChannel() {
@@ -1455,16 +1073,11 @@ final class AmstSession implements Session {
     }
 
     long unackedBytes() {
-        lock.lock();
-        try {
-            return outstandingBytes;
-        } finally {
-            lock.unlock();
-        }
+        return queue.outstandingBytes();
     }
 
-    State state() {
-        return state;
+    SessionLifecycle.State state() {
+        return state.get();
     }
 
     @Override
@@ -1487,11 +1100,8 @@ final class AmstSession implements Session {
 
     /** Ends the session: fails every transfer, closes every connection. Idempotent; any thread. */
     void terminate(DwcpException cause) {
-        synchronized (this) {
-            if (state == State.CLOSED) {
-                return;
-            }
-            state = State.CLOSED;
+        if (!state.close()) {
+            return;
         }
         if (heartbeat != null) {
             heartbeat.cancel(false);
@@ -1505,19 +1115,13 @@ final class AmstSession implements Session {
         for (OutboundTransfer t : outbound.values()) {
             failOutbound(t, cause, false);
         }
-        for (Reassembly r : inbound.values()) {
+        for (Reassembly r : inbound.all()) {
             r.fail(cause);
         }
         for (CompletableFuture<Long> f : pings.values()) {
             f.completeExceptionally(cause);
         }
-        lock.lock();
-        try {
-            freshQueue.clear();
-            resendQueue.clear();
-        } finally {
-            lock.unlock();
-        }
+        queue.clear();
         Channel c = control;
         if (c != null) {
             c.close();

@@ -96,7 +96,12 @@ public final class AmstTransport implements Transport {
         this.context = Objects.requireNonNull(context, "context");
     }
 
-    /** A new, not yet started transport reading its settings from {@code context.config()} at {@link #start()}. */
+    /**
+     * A new, not yet started transport reading its settings from {@code context.config()} at {@link #start()}.
+     *
+     * @param context configuration, meters, clock and path monitor of the node
+     * @return the transport
+     */
     public static AmstTransport create(ComponentContext context) {
         return new AmstTransport(context);
     }
@@ -447,7 +452,11 @@ public final class AmstTransport implements Transport {
 
     // ------------------------------------------------------------------ rate caps (AMST-9, dynamic)
 
-    /** Sets the per-session rate cap of every session, now and for new ones; {@code null} removes it. Thread-safe. */
+    /**
+     * Sets the per-session rate cap of every session, now and for new ones. Thread-safe.
+     *
+     * @param cap the cap, or {@code null} to remove it
+     */
     public void rateCap(DataRate cap) {
         long bytes = cap == null ? 0 : cap.bytesPerSecond();
         rateCapBytesPerSecond = bytes;
@@ -456,7 +465,11 @@ public final class AmstTransport implements Transport {
         }
     }
 
-    /** Sets the process-wide cap shared by all sessions; {@code null} removes it. Thread-safe. */
+    /**
+     * Sets the process-wide cap shared by all sessions. Thread-safe.
+     *
+     * @param cap the cap, or {@code null} to remove it
+     */
     public void globalRateCap(DataRate cap) {
         globalPacer.rateBytesPerSecond(cap == null ? 0 : cap.bytesPerSecond());
     }
@@ -479,6 +492,9 @@ public final class AmstTransport implements Transport {
     /**
      * The name under which a session's path is recorded in the path monitor and queried from the predictor: the
      * remote address as {@code host:port}.
+     *
+     * @param remote the session's remote address
+     * @return {@code host:port}
      */
     public static String peerName(java.net.InetSocketAddress remote) {
         return remote.getHostString() + ":" + remote.getPort();
@@ -488,14 +504,12 @@ public final class AmstTransport implements Transport {
         return rateCapBytesPerSecond;
     }
 
-    /** Takes pacing tokens for a chunk from the global and the session bucket; 0, or nanoseconds to wait. */
+    /**
+     * Takes pacing tokens for a chunk from the session bucket and the global one, from both or from neither (a chunk
+     * held back by one cap is not charged to the other); 0, or nanoseconds to wait.
+     */
     long acquirePacing(TokenBucket session, int bytes) {
-        long now = System.nanoTime();
-        long w = session.tryAcquire(bytes, now);
-        if (w > 0) {
-            return w;
-        }
-        return globalPacer.tryAcquire(bytes, now);
+        return session.tryAcquire(bytes, System.nanoTime(), globalPacer);
     }
 
     // ------------------------------------------------------------------ accessors for the package and the meters

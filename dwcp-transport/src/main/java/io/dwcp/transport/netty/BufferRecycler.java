@@ -1,5 +1,6 @@
 package io.dwcp.transport.netty;
 
+import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledDirectByteBuf;
@@ -25,6 +26,11 @@ import java.util.Map;
  *
  * <p>Ownership: a buffer from {@link #directBuffer} is an ordinary reference-counted {@link ByteBuf}; whoever
  * releases the last reference returns it here. After {@link #close()} returned buffers are freed. Thread-safe.
+ *
+ * <p>Leaks: every buffer handed out, fresh or reused, goes through Netty's leak detector as the pooled allocator's
+ * buffers do (wrapped by {@code toLeakAwareBuffer}, at the level of {@code io.netty.leakDetection.level}: sampled by
+ * default, all at paranoid). A recycled buffer that is dropped without its last release is reported like any Netty
+ * buffer, with where it was allocated and last touched.
  */
 final class BufferRecycler implements AutoCloseable {
     static final int STEP_BYTES = 64 * 1024;
@@ -68,10 +74,10 @@ final class BufferRecycler implements AutoCloseable {
             }
         }
         if (b == null) {
-            return new Recycled(this, capacity);
+            return LeakAware.track(new Recycled(this, capacity));
         }
         b.reuse();
-        return b;
+        return LeakAware.track(b);
     }
 
     /** Frees buffers released more than {@code maxIdleNanos} before {@code nowNanos} ({@link System#nanoTime()}). */
@@ -163,6 +169,13 @@ final class BufferRecycler implements AutoCloseable {
         }
         idleBytes -= removed;
         return out;
+    }
+
+    /** Access to Netty's leak-detector wrapping for buffers that no Netty allocator made. Never instantiated. */
+    private abstract static class LeakAware extends AbstractByteBufAllocator {
+        static ByteBuf track(ByteBuf buf) {
+            return toLeakAwareBuffer(buf);
+        }
     }
 
     /** A direct buffer that returns to its recycler when its last reference is released. */

@@ -16,7 +16,16 @@ public final class Frame extends AbstractReferenceCounted {
     private final long chunkIndex;
     private final ByteBuf payload;
 
-    /** Takes ownership of {@code payload}. */
+    /**
+     * A decoded frame; takes ownership of {@code payload}.
+     *
+     * @param type the frame type ({@code FrameHeader.TYPE_*})
+     * @param flags the header's flags
+     * @param transferId the transfer the frame belongs to, 0 for none
+     * @param offset the header's offset field
+     * @param chunkIndex the chunk index (unsigned 32 bits)
+     * @param payload the payload, owned by the frame from now on
+     */
     public Frame(int type, int flags, long transferId, long offset, long chunkIndex, ByteBuf payload) {
         this.type = type;
         this.flags = flags;
@@ -26,33 +35,37 @@ public final class Frame extends AbstractReferenceCounted {
         this.payload = payload;
     }
 
+    /** @return the frame type ({@code FrameHeader.TYPE_*}) */
     public int type() {
         return type;
     }
 
+    /** @return the header's flags */
     public int flags() {
         return flags;
     }
 
+    /** @return the transfer the frame belongs to, 0 for none */
     public long transferId() {
         return transferId;
     }
 
-    /** Byte offset of the payload in its transfer (DATA), or the type's offset field (ACK, END, DONE). */
+    /** @return byte offset of the payload in its transfer (DATA), or the type's offset field (ACK, END, DONE) */
     public long offset() {
         return offset;
     }
 
-    /** Chunk index (u32 on the wire, as an unsigned value). */
+    /** @return the chunk index (u32 on the wire, as an unsigned value) */
     public long chunkIndex() {
         return chunkIndex;
     }
 
-    /** The payload, borrowed: valid while this frame is retained. */
+    /** @return the payload, borrowed: valid while this frame is retained */
     public ByteBuf payload() {
         return payload;
     }
 
+    /** @return the payload's length in bytes */
     public int payloadLengthBytes() {
         return payload.readableBytes();
     }

@@ -33,7 +33,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         setCumulator(COMPOSITE_CUMULATOR);
     }
 
-    /** Changes the payload limit for frames not yet started. Event loop only. */
+    /**
+     * Changes the payload limit for frames not yet started. Event loop only.
+     *
+     * @param maxPayloadBytes the largest payload accepted from now on
+     */
     public void maxPayloadBytes(int maxPayloadBytes) {
         this.maxPayloadBytes = maxPayloadBytes;
     }

@@ -27,20 +27,29 @@ import java.util.Arrays;
  * @param resumeToken 16 bytes, zero for a new session
  */
 public record Hello(byte[] sessionId, int streamIndex, int capabilities, long receiveWindowBytes, byte[] resumeToken) {
+    /** Bytes of a HELLO payload. */
     public static final int PAYLOAD_LENGTH = 48;
     /** Sessions survive connection loss and resume from the acknowledged position (AMST-10). */
     public static final int CAP_RESUME = 0x1;
     /** Capabilities this version implements. */
     public static final int CAPABILITIES = CAP_RESUME;
+    /** The highest data stream slot. */
     public static final int MAX_STREAM_INDEX = 256;
 
+    /** Checks the lengths of the id and the token (16 bytes each). */
     public Hello {
         if (sessionId.length != 16 || resumeToken.length != 16) {
             throw new IllegalArgumentException("session id and resume token are 16 bytes");
         }
     }
 
-    /** Whole HELLO frame, with {@code flags} ({@link FrameHeader#FLAG_RESUME}). Returns owned. */
+    /**
+     * The whole HELLO frame.
+     *
+     * @param alloc the allocator
+     * @param flags header flags ({@link FrameHeader#FLAG_RESUME})
+     * @return the sealed frame, owned by the caller
+     */
     public ByteBuf encode(ByteBufAllocator alloc, int flags) {
         ByteBuf buf = alloc.buffer(FrameHeader.HEADER_LENGTH + PAYLOAD_LENGTH);
         FrameHeader.writeHeader(buf, FrameHeader.TYPE_HELLO, flags, 0, 0, 0, PAYLOAD_LENGTH);
@@ -54,7 +63,13 @@ public record Hello(byte[] sessionId, int streamIndex, int capabilities, long re
         return buf;
     }
 
-    /** Parses a HELLO frame's payload (borrowed). @throws DwcpException PROTOCOL_ERROR on a malformed payload */
+    /**
+     * Parses a HELLO frame's payload.
+     *
+     * @param frame the frame, borrowed
+     * @return the HELLO
+     * @throws DwcpException PROTOCOL_ERROR on a malformed payload
+     */
     public static Hello decode(Frame frame) {
         ByteBuf p = frame.payload();
         if (frame.type() != FrameHeader.TYPE_HELLO || p.readableBytes() != PAYLOAD_LENGTH) {

@@ -31,17 +31,38 @@ import java.util.Arrays;
  */
 public record HelloAck(boolean accepted, ErrorCode code, int capabilities, long receiveWindowBytes, byte[] resumeToken,
                        String message) {
+    /** Bytes of the payload before the message. */
     public static final int FIXED_LENGTH = 32;
 
+    /**
+     * An acceptance.
+     *
+     * @param capabilities the capabilities in force
+     * @param receiveWindowBytes the server's receive window
+     * @param resumeToken the session's resume token, 16 bytes
+     * @return the answer
+     */
     public static HelloAck accept(int capabilities, long receiveWindowBytes, byte[] resumeToken) {
         return new HelloAck(true, null, capabilities, receiveWindowBytes, resumeToken, "");
     }
 
+    /**
+     * A refusal; the connection closes after it.
+     *
+     * @param code why
+     * @param message the reason for people
+     * @return the answer
+     */
     public static HelloAck refuse(ErrorCode code, String message) {
         return new HelloAck(false, code, 0, 1, new byte[16], message);
     }
 
-    /** The whole HELLO_ACK frame. Returns owned. */
+    /**
+     * The whole HELLO_ACK frame (the message cut at {@link Frames#MAX_MESSAGE_BYTES}).
+     *
+     * @param alloc the allocator
+     * @return the sealed frame, owned by the caller
+     */
     public ByteBuf encode(ByteBufAllocator alloc) {
         byte[] m = message.getBytes(StandardCharsets.UTF_8);
         int mlen = Math.min(m.length, Frames.MAX_MESSAGE_BYTES);
@@ -58,7 +79,13 @@ public record HelloAck(boolean accepted, ErrorCode code, int capabilities, long 
         return buf;
     }
 
-    /** Parses a HELLO_ACK payload (borrowed). @throws DwcpException PROTOCOL_ERROR when malformed */
+    /**
+     * Parses a HELLO_ACK payload.
+     *
+     * @param frame the frame, borrowed
+     * @return the answer
+     * @throws DwcpException PROTOCOL_ERROR when malformed
+     */
     public static HelloAck decode(Frame frame) {
         ByteBuf p = frame.payload();
         if (frame.type() != FrameHeader.TYPE_HELLO_ACK || p.readableBytes() < FIXED_LENGTH) {

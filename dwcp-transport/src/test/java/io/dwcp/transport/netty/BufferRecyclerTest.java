@@ -7,15 +7,37 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.dwcp.transport.testing.LeakCheckExtension;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.util.IllegalReferenceCountException;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 class BufferRecyclerTest {
     private static final int K64 = 64 * 1024;
 
+    /** The recycled buffer behind the leak detector's wrapper (there is none when the detector did not sample it). */
+    private static ByteBuf inner(ByteBuf b) {
+        return b.unwrap() != null ? b.unwrap() : b;
+    }
+
     private final BufferRecycler recycler = new BufferRecycler(new UnpooledByteBufAllocator(true), 4L * K64 * 4);
+
+    @Test
+    void aRecycledBufferDroppedWithoutItsReleaseIsReportedByNettysLeakDetector() {
+        leakOne();
+        List<String> reports = LeakCheckExtension.awaitReports("leakOne", 50);
+        assertTrue(!reports.isEmpty(), "no leak report for a dropped recycled buffer (the surefire argLine sets paranoid)");
+    }
+
+    /** Allocates a recycled buffer (a reused one: it was released once before) and drops it unreleased. */
+    private void leakOne() {
+        recycler.directBuffer(K64).release();
+        ByteBuf dropped = recycler.directBuffer(K64);
+        dropped.writeLong(1);
+    }
 
     @Test
     void releasedBufferIsHandedOutAgainEmptyAndWithOneReference() {
@@ -31,7 +53,7 @@ class BufferRecyclerTest {
         assertEquals(2 * K64, recycler.idleBytes());
 
         ByteBuf b = recycler.directBuffer(2 * K64);
-        assertSame(a, b);
+        assertSame(inner(a), inner(b), "the same memory, in a new leak-tracking wrapper");
         assertEquals(1, b.refCnt());
         assertEquals(0, b.readerIndex());
         assertEquals(0, b.writerIndex());
@@ -68,7 +90,7 @@ class BufferRecyclerTest {
         }
         assertEquals(16 * K64, recycler.idleBytes(), "the cap (16 x 64 KiB) holds 4 of the new size, no old ones");
         ByteBuf reused = recycler.directBuffer(K64);
-        assertTrue(java.util.Arrays.stream(old).noneMatch(b -> b == reused), "the 64 KiB buffers were freed");
+        assertTrue(java.util.Arrays.stream(old).noneMatch(b -> inner(b) == inner(reused)), "the 64 KiB buffers were freed");
         reused.release();
     }
 
@@ -83,7 +105,9 @@ class BufferRecyclerTest {
         b.release();
         recycler.trimIdle(System.nanoTime(), System.nanoTime() - between);
         assertEquals(2 * K64, recycler.idleBytes(), "only the older buffer was trimmed");
-        assertNotSame(a, recycler.directBuffer(K64));
+        ByteBuf again = recycler.directBuffer(K64);
+        assertNotSame(inner(a), inner(again));
+        again.release();
     }
 
     @Test

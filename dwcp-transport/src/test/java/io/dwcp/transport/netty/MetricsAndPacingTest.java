@@ -102,13 +102,20 @@ class MetricsAndPacingTest {
             java.util.List<io.dwcp.core.path.PathSample> history =
                     monitor.history(AmstTransport.peerName(p.listener.localAddress()));
             assertTrue(!history.isEmpty(), "no sample for " + p.listener.localAddress() + "; peers " + monitor.peers());
+            double sum = 0;
             for (io.dwcp.core.path.PathSample sample : history) {
                 assertEquals(io.dwcp.core.path.PathSample.Source.TRANSPORT, sample.source());
-                // Never above the cap by much (pacing burst), never invented: a measured, positive goodput.
-                assertTrue(sample.goodputBitsPerSecond() > 0 && sample.goodputBitsPerSecond() < 60e6,
+                // Never invented: a measured, positive goodput. A sample counts acknowledged bytes, so one period can
+                // also carry ACKs held back from the one before (a loaded receiver acknowledges in bunches; the
+                // leak detector at paranoid makes the test's receiver slower): one period may reach 2x the cap,
+                // the periods together not more than the pacing burst above it.
+                assertTrue(sample.goodputBitsPerSecond() > 0 && sample.goodputBitsPerSecond() < 80e6,
                         "goodput " + sample.goodputBitsPerSecond());
                 assertTrue(sample.hasRtt(), "the handshake measured the RTT");
+                sum += sample.goodputBitsPerSecond();
             }
+            assertTrue(sum / history.size() < 48e6, "mean goodput over the busy periods " + sum / history.size()
+                    + " with a 40 Mbit/s cap; samples " + history);
         }
     }
 }

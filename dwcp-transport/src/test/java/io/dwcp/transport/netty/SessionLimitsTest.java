@@ -77,8 +77,13 @@ class SessionLimitsTest {
             open.add(s.send(io.dwcp.core.spi.TransferRequest.of(io.dwcp.core.spi.TransferKind.OPAQUE, "held-" + i,
                     new HeldSource(release))));
         }
-        // Both are open at the receiver once it has seen their first bytes.
-        peers.serverRecorder.future("held-0");
+        // Both are open at the receiver once their OPENs arrived (their producers run on threads of their own, so a
+        // later transfer could otherwise overtake them).
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while ((peers.server.sessions().isEmpty() || peers.serverSession().inboundCount() < 2) && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(2, peers.serverSession().inboundCount(), "both held transfers are open at the receiver");
         io.dwcp.core.spi.Transfer third = null;
         DwcpException refused = null;
         for (int attempt = 0; attempt < 50 && refused == null; attempt++) {

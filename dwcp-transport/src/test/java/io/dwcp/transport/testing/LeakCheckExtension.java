@@ -32,6 +32,29 @@ public final class LeakCheckExtension implements AfterAllCallback {
         }
     }
 
+    /**
+     * Runs the GC and allocates until a leak report arrives whose text contains {@code marker} (the allocation trace
+     * names the leaking test), at most {@code rounds} times; returns those reports and removes them, so a test that
+     * leaks on purpose does not fail its class.
+     */
+    public static List<String> awaitReports(String marker, int rounds) {
+        List<String> found = new ArrayList<>();
+        for (int round = 0; round < rounds && found.isEmpty(); round++) {
+            System.gc();
+            for (int i = 0; i < 64; i++) {
+                ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(64);
+                b.release();
+            }
+            for (String r : LEAKS) {
+                if (r.contains(marker)) {
+                    found.add(r);
+                }
+            }
+        }
+        LEAKS.removeAll(found);
+        return found;
+    }
+
     @Override
     public void afterAll(ExtensionContext context) {
         for (int round = 0; round < 3 && LEAKS.isEmpty(); round++) {
