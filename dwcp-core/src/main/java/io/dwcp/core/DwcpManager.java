@@ -1,5 +1,7 @@
 package io.dwcp.core;
 
+import io.dwcp.core.config.ConfigKey;
+import io.dwcp.core.config.ConfigUpdates;
 import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.config.SyncKeys;
@@ -82,7 +84,10 @@ public final class DwcpManager implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DwcpManager.class);
     private static final String VERSION = BuildVersion.of(DwcpManager.class);
 
+    /** The live view of {@link #updates}: what components read. */
     private final DwcpConfig config;
+    /** Run-time changes of dynamic keys ({@link #updateConfig}). */
+    private final ConfigUpdates updates;
     /** This manager's meters: tagged {@code node} = {@link #nodeId}, forwarded to the user's registry until stop. */
     private final NodeMeters nodeMeters;
     /** Where this manager and its components register: {@code nodeMeters.registry()}. */
@@ -116,7 +121,8 @@ public final class DwcpManager implements AutoCloseable {
     private final Map<String, Counter> restartCounters = new LinkedHashMap<>();
 
     private DwcpManager(Builder b) {
-        this.config = b.config;
+        this.updates = new ConfigUpdates(b.config);
+        this.config = updates.view();
         this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes());
         this.clock = b.clock;
         this.injectedScheduler = b.scheduler;
@@ -482,9 +488,78 @@ public final class DwcpManager implements AutoCloseable {
         return placer;
     }
 
-    /** @return the configuration this manager was built with */
+    /**
+     * The configuration: the one this manager was built with, plus the changes made since through
+     * {@link #updateConfig}. A live view: its dynamic keys follow later changes; take {@code toBuilder().build()} for a
+     * snapshot.
+     *
+     * @return the configuration
+     */
     public DwcpConfig config() {
         return config;
+    }
+
+    /**
+     * Changes a dynamic key (the {@code dynamic} column of the configuration reference) while the manager runs or
+     * not. The change is validated like a whole configuration and applies in full or not at all; then every running
+     * component is told ({@code Component.configChanged}). Where it takes effect: {@code dwcp.transport.rate-cap}
+     * and {@code global-rate-cap} at once on every session; {@code dwcp.compression.level.*} from the next round;
+     * {@code dwcp.tier.pin} for sessions (and migrations) opened after the change. A restart keeps the change.
+     *
+     * @param key the key
+     * @param value the new value
+     * @param <T> the type of its value
+     * @throws DwcpException {@code INVALID_CONFIG} when the key is not dynamic or the value breaks a rule (nothing
+     *     changes); {@code INTERNAL_ERROR} when a component failed to apply it (the others did)
+     */
+    public <T> void updateConfig(ConfigKey<T> key, T value) {
+        synchronized (lock) {
+            updates.set(key, value);
+            notifyConfigChanged(key);
+        }
+    }
+
+    /**
+     * Changes a dynamic key from its text form, e.g. {@code updateConfig("dwcp.transport.rate-cap", "200Mbit/s")};
+     * see {@link #updateConfig(ConfigKey, Object)}.
+     *
+     * @param key the key's name
+     * @param text the value's text form ({@code none} removes an optional value such as a rate cap)
+     * @throws DwcpException {@code INVALID_CONFIG} when the name is unknown, the key is not dynamic or the value does
+     *     not parse or breaks a rule (nothing changes); {@code INTERNAL_ERROR} when a component failed to apply it
+     */
+    public void updateConfig(String key, String text) {
+        synchronized (lock) {
+            updates.set(key, text);
+            notifyConfigChanged(io.dwcp.core.config.ConfigSchema.key(key));
+        }
+    }
+
+    private <T> String shown(ConfigKey<T> key) {
+        return key.secret() ? "<redacted>" : key.type().format(config.get(key));
+    }
+
+    private void notifyConfigChanged(ConfigKey<?> key) {
+        LOG.info("{}: {} = {} (changed at run time)", nodeId, key.name(), shown(key));
+        DwcpException failure = null;
+        for (ManagedComponent mc : components) {
+            if (mc.state != ComponentState.RUNNING) {
+                continue;
+            }
+            try {
+                mc.component.configChanged(config, key);
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = new DwcpException(ErrorCode.INTERNAL_ERROR, mc.name() + " failed to apply " + key.name()
+                            + ": " + e.getMessage(), e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     /**

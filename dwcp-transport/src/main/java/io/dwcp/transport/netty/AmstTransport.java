@@ -3,6 +3,7 @@ package io.dwcp.transport.netty;
 import io.dwcp.core.DataRate;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Health;
 import io.dwcp.core.spi.Session;
@@ -459,6 +460,19 @@ public final class AmstTransport implements Transport {
     /** Sets the process-wide cap shared by all sessions; {@code null} removes it. Thread-safe. */
     public void globalRateCap(DataRate cap) {
         globalPacer.rateBytesPerSecond(cap == null ? 0 : cap.bytesPerSecond());
+    }
+
+    /**
+     * Applies a run-time change of {@code dwcp.transport.rate-cap} or {@code global-rate-cap} to every session; other
+     * dynamic keys are read where they are used.
+     */
+    @Override
+    public void configChanged(io.dwcp.core.config.DwcpConfig config, io.dwcp.core.config.ConfigKey<?> key) {
+        if (key == TransportKeys.RATE_CAP) {
+            rateCap(config.get(TransportKeys.RATE_CAP).orElse(null));
+        } else if (key == TransportKeys.GLOBAL_RATE_CAP) {
+            globalRateCap(config.get(TransportKeys.GLOBAL_RATE_CAP).orElse(null));
+        }
     }
 
     /**
