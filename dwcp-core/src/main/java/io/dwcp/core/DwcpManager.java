@@ -94,6 +94,8 @@ public final class DwcpManager implements AutoCloseable {
     private final MeterRegistry registry;
     private final Clock clock;
     private final ScheduledExecutorService injectedScheduler;
+    /** TLS material given in code, or null (the transport reads the PEM files of its configuration). */
+    private final TlsCredentials tls;
     private final String nodeId;
     /** Samples per peer the path monitor keeps: one hour at the default one-second sampling. */
     static final int PATH_HISTORY_PER_PEER = 3600;
@@ -126,6 +128,7 @@ public final class DwcpManager implements AutoCloseable {
         this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes());
         this.clock = b.clock;
         this.injectedScheduler = b.scheduler;
+        this.tls = b.tls;
         this.nodeId = config.get(CoreKeys.NODE_ID).orElseGet(() -> {
             String id = "node-" + UUID.randomUUID().toString().substring(0, 8);
             LOG.info("dwcp.node-id not set; using random id {}", id);
@@ -730,6 +733,11 @@ public final class DwcpManager implements AutoCloseable {
         }
 
         @Override
+        public Optional<TlsCredentials> tlsCredentials() {
+            return Optional.ofNullable(tls);
+        }
+
+        @Override
         public void reportFailure(Throwable cause) {
             ManagedComponent mc = managed;
             if (mc == null) {
@@ -758,6 +766,7 @@ public final class DwcpManager implements AutoCloseable {
         private SyncProvider syncProvider;
         private PlacementProvider placementProvider;
         private ClassLoader classLoader;
+        private TlsCredentials tls;
 
         private Builder() {
         }
@@ -872,6 +881,20 @@ public final class DwcpManager implements AutoCloseable {
          */
         public Builder classLoader(ClassLoader loader) {
             this.classLoader = Objects.requireNonNull(loader, "loader");
+            return this;
+        }
+
+        /**
+         * TLS from a {@link java.security.KeyStore} or an {@link javax.net.ssl.SSLContext} instead of the PEM files of
+         * {@code dwcp.transport.tls.certificate}, {@code private-key} and {@code trusted-ca} (which must then be left
+         * unset). {@code dwcp.transport.tls.enabled} must stay true and {@code tls.mutual} still applies. The
+         * transport checks them at {@link DwcpManager#start()}.
+         *
+         * @param credentials the node's key and the CAs it trusts, see {@link TlsCredentials}
+         * @return this builder
+         */
+        public Builder tls(TlsCredentials credentials) {
+            this.tls = Objects.requireNonNull(credentials, "credentials");
             return this;
         }
 

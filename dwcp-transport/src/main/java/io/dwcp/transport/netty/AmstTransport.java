@@ -118,7 +118,7 @@ public final class AmstTransport implements Transport {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "AMST transport already running");
         }
         Settings s = new Settings(context.config());
-        TlsContexts t = TlsContexts.create(s);
+        TlsContexts t = TlsContexts.create(s, context.tlsCredentials());
         this.settings = s;
         this.tls = t;
         this.runtime = new NettyRuntime(true);
@@ -243,7 +243,7 @@ public final class AmstTransport implements Transport {
                         applySocketBuffers(ch);
                         ChannelPipeline p = ch.pipeline();
                         if (tls != null) {
-                            p.addLast("tls", tls.server().newHandler(ch.alloc()));
+                            p.addLast("tls", tls.serverHandler(ch.alloc()));
                         }
                         p.addLast("frames", new FrameDecoder(HANDSHAKE_MAX_PAYLOAD));
                         p.addLast("handshake", new ServerHandshakeHandler(AmstTransport.this, handler));
@@ -308,7 +308,7 @@ public final class AmstTransport implements Transport {
                         applySocketBuffers(ch);
                         ChannelPipeline p = ch.pipeline();
                         if (tls != null) {
-                            p.addLast("tls", tls.client().newHandler(ch.alloc(), remote.getHostString(), remote.getPort()));
+                            p.addLast("tls", tls.clientHandler(ch.alloc(), remote.getHostString(), remote.getPort()));
                         }
                         p.addLast("frames", new FrameDecoder(HANDSHAKE_MAX_PAYLOAD));
                         p.addLast("handshake", new ClientHandshakeHandler(session, streamIndex, flags, tls != null,
