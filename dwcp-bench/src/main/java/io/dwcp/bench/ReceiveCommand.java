@@ -26,7 +26,7 @@ final class ReceiveCommand implements DwcpCli.Command {
 
     @Override
     public int run(String[] args) throws Exception {
-        CliArgs a = new CliArgs(args, union(NodeOptions.WITH_VALUE, "listen", "out"), NodeOptions.FLAGS);
+        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "listen", "out"), NodeOptions.FLAGS);
         if (a.flag("help")) {
             System.err.println("usage: dwcp receive --listen HOST:PORT --out DIR " + NodeOptions.USAGE);
             return 0;
@@ -85,11 +85,5 @@ final class ReceiveCommand implements DwcpCli.Command {
         System.err.println("dwcp receive: listening on " + listener.localAddress() + ", writing to " + out);
         stopped.await();
         return 0;
-    }
-
-    static java.util.Set<String> union(java.util.Set<String> a, String... more) {
-        java.util.Set<String> s = new java.util.HashSet<>(a);
-        s.addAll(java.util.List.of(more));
-        return s;
     }
 }
