@@ -481,6 +481,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The placer (VM placement across sites and move plans).
      *
+     * @return the placer
      * @throws DwcpException {@code ILLEGAL_STATE} when no placement provider was found or given
      */
     public Placer placer() {
@@ -601,6 +602,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The metadata-replication component (started after the transport).
      *
+     * @return the sync service
      * @throws DwcpException {@code ILLEGAL_STATE} when no sync provider was found or given, sync is disabled
      *     ({@code dwcp.sync.enabled}), or no transport is wired
      */
@@ -861,13 +863,23 @@ public final class DwcpManager implements AutoCloseable {
             return this;
         }
 
-        /** Uses this sync provider instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this sync provider instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the provider
+         * @return this builder
+         */
         public Builder syncProvider(SyncProvider provider) {
             this.syncProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** Uses this placer instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this placer instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the provider
+         * @return this builder
+         */
         public Builder placementProvider(PlacementProvider provider) {
             this.placementProvider = Objects.requireNonNull(provider, "provider");
             return this;

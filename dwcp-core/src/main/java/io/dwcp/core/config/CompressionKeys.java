@@ -106,6 +106,7 @@ public final class CompressionKeys {
             ConfigKey.builder("dwcp.compression.baseline.max-memory", ValueType.SIZE).defaultValue(DataSize.ofGibibytes(1)), "16MiB", "1TiB", 1)
             .description("LRU cap over the direct memory of the baselines of all keys. Baselines in files (the receiver's replica, a temporary file, a sender's snapshot views) are not counted and never evicted for it.").build();
 
+    /** Key {@code dwcp.compression.index.max-memory}: heap budget of one baseline's similarity index. */
     public static final ConfigKey<DataSize> INDEX_MAX_MEMORY = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.index.max-memory", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
             .description("Heap a sender's similarity index of one baseline may take (it finds edited copies of other"
