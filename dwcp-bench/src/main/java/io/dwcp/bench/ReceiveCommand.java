@@ -71,6 +71,7 @@ final class ReceiveCommand implements DwcpCli.Command {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("key", failed.key());
                 m.put("round", failed.round());
+                m.put("peer", String.valueOf(failed.peer()));
                 m.put("verified", false);
                 m.put("code", failed.cause().code().name());
                 m.put("error", failed.cause().getMessage());
