@@ -41,11 +41,14 @@ import java.util.concurrent.TimeUnit;
  * keyframe of {@code s0.ram}) and a delta round ({@code delta}: {@code TARGET.ram} against the acknowledged
  * {@code s0.ram}), beside plain zstd-jni over the same whole state in 1 MiB blocks at the same level (the in-class
  * baseline; single thread, as one {@code zstd} process without {@code -T}). Each reports throughput (the primary
- * score, rounds per second, and {@code inputMB}: megabytes of state per second) and the compression ratio
- * ({@code ratio}: state bytes ÷ encoded bytes; deterministic, so its error is 0).
+ * score, rounds per second, and {@code inputMB}: megabytes of state per second) and the compression ratio: the
+ * secondary {@code encodedMB} is encoded megabytes per second, so ratio = {@code inputMB} ÷ {@code encodedMB}, and
+ * each trial prints {@code ratio CASE: R} (state bytes ÷ encoded bytes of its last operation; the encoding is
+ * deterministic, so every operation has the same ratio). JMH sums "event" counters over iterations, which is why the
+ * ratio is not one of them.
  *
- * <p>Data: the corpus directory of {@code -Ddwcp.corpus=DIR} (or the environment variable {@code DWCP_CORPUS}),
- * default {@code /var/tmp/vmcorpus/1g}, holding {@code s0.ram} and the targets ({@code s1.ram}, {@code s5.ram},
+ * <p>Data: the corpus directory {@code -p corpus=DIR}, else the environment variable {@code DWCP_CORPUS}, else
+ * {@code /var/tmp/vmcorpus/1g}, holding {@code s0.ram} and the targets ({@code s1.ram}, {@code s5.ram},
  * {@code s30.ram}: the guest 1, 5 and 30 s later), as {@code ../shared/vmcorpus/make-corpus.sh} writes them. When a
  * file is missing the trial fails at once with a message saying which, and JMH goes on with the next benchmark.
  * The states are memory-mapped snapshots, as {@code dwcp send} reads them: the heap holds only the codec's indexes.
@@ -70,6 +73,10 @@ public class SnapshotBenchmark {
     @Param({"s1"})
     public String target;
 
+    /** The corpus directory; {@code default}: {@code DWCP_CORPUS}, else {@value #DEFAULT_CORPUS}. */
+    @Param({"default"})
+    public String corpus;
+
     /** The level ceiling of HDE and the level of the zstd baseline. */
     @Param({"zstd:3"})
     public String level;
@@ -84,41 +91,57 @@ public class SnapshotBenchmark {
     private ZstdCompressCtx zstd;
     private ByteBuffer zstdOut;
 
-    /** Secondary results: state megabytes per second (normalised by time) and the ratio (as measured). */
+    /** Secondary results, normalised by time: state and encoded megabytes per second. */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.OPERATIONS)
     public static class Throughput {
         /** Megabytes (10^6 bytes) of state encoded. */
         public double inputMB;
+        /** Megabytes of encoded output. */
+        public double encodedMB;
+        /** Bytes of the last operation, for the ratio printed at the end of the trial. */
+        long lastInput;
+        long lastEncoded;
+        String label;
 
         @Setup(Level.Iteration)
         public void reset() {
             inputMB = 0;
+            encodedMB = 0;
         }
-    }
 
-    /** The ratio of the last operation of the iteration. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    public static class Ratio {
-        /** State bytes ÷ encoded bytes. */
-        public double ratio;
+        void add(String what, long input, long encoded) {
+            label = what;
+            inputMB += input / 1e6;
+            encodedMB += encoded / 1e6;
+            lastInput = input;
+            lastEncoded = encoded;
+        }
+
+        @TearDown(Level.Trial)
+        public void printRatio() {
+            if (lastEncoded > 0) {
+                System.out.printf("%nratio %s: %.3f (%,d state bytes, %,d encoded bytes)%n", label,
+                        (double) lastInput / lastEncoded, lastInput, lastEncoded);
+            }
+        }
     }
 
     /**
      * The corpus directory, checked for {@code files}.
      *
+     * @param param the {@code corpus} parameter
      * @param files the snapshot files needed
      * @return the directory
      * @throws IllegalStateException naming what is missing and how to make or point at it
      */
-    static Path corpus(String... files) {
-        String dir = System.getProperty("dwcp.corpus", System.getenv().getOrDefault("DWCP_CORPUS", DEFAULT_CORPUS));
+    static Path corpus(String param, String... files) {
+        String dir = !param.equals("default") ? param : System.getenv().getOrDefault("DWCP_CORPUS", DEFAULT_CORPUS);
         Path d = Path.of(dir);
         for (String f : files) {
             if (!Files.isReadable(d.resolve(f))) {
-                throw new IllegalStateException("SKIPPED: no guest-RAM snapshot " + d.resolve(f) + "; point -Ddwcp.corpus=DIR"
-                        + " (or DWCP_CORPUS) at a directory with s0.ram and the targets, made by"
+                throw new IllegalStateException("SKIPPED: no guest-RAM snapshot " + d.resolve(f) + "; point -p corpus=DIR"
+                        + " (or the environment variable DWCP_CORPUS) at a directory with s0.ram and the targets, made by"
                         + " ../shared/vmcorpus/make-corpus.sh, or pass -p target= one of the snapshots it has");
             }
         }
@@ -127,7 +150,7 @@ public class SnapshotBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        Path dir = corpus("s0.ram", target + ".ram");
+        Path dir = corpus(corpus, "s0.ram", target + ".ram");
         s0 = VmState.of("bench", StateRegions.mappedSnapshot(dir.resolve("s0.ram")));
         next = VmState.of("bench", StateRegions.mappedSnapshot(dir.resolve(target + ".ram")));
         DwcpConfig config = DwcpConfig.builder().set(CompressionKeys.LEVEL_REGIONAL, level).build();
@@ -150,54 +173,49 @@ public class SnapshotBenchmark {
         s0Channel.close();
     }
 
-    private static long record(EncodeResult r, Throughput t, Ratio ratio) {
-        t.inputMB += r.inputBytes() / 1e6;
-        ratio.ratio = r.ratio();
+    private static long record(String what, EncodeResult r, Throughput t) {
+        t.add(what, r.inputBytes(), r.encodedBytes());
         return r.encodedBytes();
     }
 
     /**
      * The whole state of {@code s0}, as a first round sends it.
      *
-     * @param t throughput counter
-     * @param ratio ratio counter
+     * @param t throughput counters
      * @return the encoded size (keeps the work alive)
      */
     @Benchmark
-    public long full(Throughput t, Ratio ratio) {
-        return record(codec.encode(s0, keyframe, f -> { }).join(), t, ratio);
+    public long full(Throughput t) {
+        return record("HDE full s0 " + level, codec.encode(s0, keyframe, f -> { }).join(), t);
     }
 
     /**
      * {@code TARGET} against the acknowledged {@code s0}, as a later round sends it (the codec compares every page:
      * no dirty log).
      *
-     * @param t throughput counter
-     * @param ratio ratio counter
+     * @param t throughput counters
      * @return the encoded size
      */
     @Benchmark
-    public long delta(Throughput t, Ratio ratio) {
-        return record(codec.encode(next, delta, f -> { }).join(), t, ratio);
+    public long delta(Throughput t) {
+        return record("HDE delta s0->" + target + " " + level, codec.encode(next, delta, f -> { }).join(), t);
     }
 
     /**
      * Baseline of {@link #full}: zstd-jni over {@code s0} in 1 MiB blocks, one thread.
      *
-     * @param t throughput counter
-     * @param ratio ratio counter
+     * @param t throughput counters
      * @return the compressed size
      */
     @Benchmark
-    public long zstdFull(Throughput t, Ratio ratio) {
+    public long zstdFull(Throughput t) {
         long in = s0Mapped.capacity();
         long out = 0;
         for (long off = 0; off < in; off += BLOCK) {
             int n = (int) Math.min(BLOCK, in - off);
             out += zstd.compressDirectByteBuffer(zstdOut, 0, zstdOut.capacity(), s0Mapped, (int) off, n);
         }
-        t.inputMB += in / 1e6;
-        ratio.ratio = (double) in / out;
+        t.add("zstd-jni full s0 " + level + " (1 MiB blocks, 1 thread)", in, out);
         return out;
     }
 }
