@@ -3,7 +3,7 @@ package io.dwcp.bench;
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.migration.FileReplicas;
 import io.dwcp.core.migration.MigrationReceiver;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.TransportListener;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -11,7 +11,7 @@ import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.TransportListener;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;

@@ -2,12 +2,12 @@ package io.dwcp.bench.jmh;
 
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.spi.ComponentContext;
-import io.dwcp.core.spi.PayloadSource;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferRequest;
-import io.dwcp.core.spi.TransferSink;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.PayloadSource;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferRequest;
+import io.dwcp.core.transport.TransferSink;
+import io.dwcp.core.transport.TransportListener;
 import io.dwcp.transport.netty.AmstTransport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.openjdk.jmh.annotations.AuxCounters;

@@ -2,6 +2,7 @@ package io.dwcp.core.spi;
 
 import io.dwcp.core.config.ConfigKey;
 import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.Health;
 
 /**
  * A unit the {@code DwcpManager} starts, stops, health-checks and restarts (CORE-3, CORE-4). Providers create
