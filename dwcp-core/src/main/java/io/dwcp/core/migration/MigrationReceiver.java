@@ -57,7 +57,7 @@ public final class MigrationReceiver implements TransferHandler {
      * @param key state key
      * @param round round number announced by the sender, or -1 when the round failed before its header was read
      * @param cause why, with its code (the same code reaches the sender)
-     * @param peer the sender's address, as the session reports it
+     * @param peer the sender's address, as the session reports it; null when the session does not know it
      */
     public record FailedRound(String key, int round, DwcpException cause, java.net.InetSocketAddress peer) {
     }
@@ -139,7 +139,7 @@ public final class MigrationReceiver implements TransferHandler {
 
         RoundSink(Session session, InboundTransfer transfer) {
             this.transfer = transfer;
-            this.peer = session.remoteAddress();
+            this.peer = session == null ? null : session.remoteAddress();
             buffers.reserve(INITIAL_BUFFER, "round transfer " + transfer.id() + " of " + transfer.key());
             this.pending = ByteBuffer.allocate(INITIAL_BUFFER);
         }
