@@ -56,7 +56,7 @@ openssl pkcs8 -topk8 -nocrypt -in "$certs/node.key.tmp" -out "$certs/node.key"
 printf 'subjectAltName=IP:198.18.0.2,IP:198.18.0.1,IP:127.0.0.1\n' > "$certs/ext"
 openssl x509 -req -in "$certs/node.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" -CAcreateserial -days 2 \
   -extfile "$certs/ext" -out "$certs/node.pem" 2>/dev/null
-tls=(--cert "$certs/node.pem" --key "$certs/node.key" --ca "$certs/ca.pem")
+tls=(--cert "$certs/node.pem" --key-file "$certs/node.key" --ca "$certs/ca.pem")
 
 wait_port() { # ns-prefix port
   for _ in $(seq 100); do $1 ss -ltn | grep -q ":$2 " && return 0; sleep 0.1; done; return 1

@@ -2,16 +2,15 @@ package io.dwcp.bench;
 
 import io.dwcp.core.DataSize;
 import io.dwcp.core.config.DwcpConfig;
-import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.spi.ComponentContext;
-import io.dwcp.core.spi.InboundTransfer;
-import io.dwcp.core.spi.PayloadSource;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferRequest;
-import io.dwcp.core.spi.TransferResult;
-import io.dwcp.core.spi.TransferSink;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.InboundTransfer;
+import io.dwcp.core.transport.PayloadSource;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferRequest;
+import io.dwcp.core.transport.TransferResult;
+import io.dwcp.core.transport.TransferSink;
+import io.dwcp.core.transport.TransportListener;
 import io.dwcp.transport.netty.AmstTransport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -36,9 +35,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * 4 MiB random block (never held whole in memory); AMST does not compress, so the content does not matter.
  */
 final class BenchTransportCommand implements DwcpCli.Command {
-    private static final Set<String> VALUES = Set.of("listen", "to", "bytes", "streams", "max-streams", "rate-cap",
-            "cert", "key", "ca", "chunk", "adjust-interval");
-    private static final Set<String> FLAGS = Set.of("json", "plaintext", "no-mutual", "help");
+    private static final Set<String> VALUES = NodeOptions.union(NodeOptions.TLS_VALUES, "listen", "to", "bytes", "streams",
+            "max-streams", "rate-cap", "chunk", "adjust-interval");
+    private static final Set<String> FLAGS = NodeOptions.union(NodeOptions.TLS_FLAGS, "json", "help");
 
     @Override
     public String summary() {
@@ -49,10 +48,10 @@ final class BenchTransportCommand implements DwcpCli.Command {
     public int run(String[] args) throws Exception {
         CliArgs a = new CliArgs(args, VALUES, FLAGS);
         if (a.flag("help")) {
-            System.err.println("usage: bench-transport --listen HOST:PORT [--plaintext | --cert F --key F --ca F [--no-mutual]]\n"
+            System.err.println("usage: bench-transport --listen HOST:PORT (" + NodeOptions.TLS_USAGE + ")\n"
                     + "       bench-transport --to HOST:PORT [--bytes 2g] [--streams auto|N] [--max-streams N]\n"
                     + "                       [--rate-cap 400Mbit/s] [--chunk 256KiB] [--adjust-interval 2s] [--json]\n"
-                    + "                       [--plaintext | --cert F --key F --ca F]");
+                    + "                       (" + NodeOptions.TLS_USAGE + ")");
             return 0;
         }
         if ((a.get("listen") == null) == (a.get("to") == null)) {
@@ -70,20 +69,7 @@ final class BenchTransportCommand implements DwcpCli.Command {
     }
 
     private static DwcpConfig config(CliArgs a) {
-        DwcpConfig.Builder b = DwcpConfig.builder();
-        if (a.flag("plaintext")) {
-            b.set(TransportKeys.TLS_ENABLED, false);
-        } else {
-            if (a.get("cert") == null || a.get("key") == null || a.get("ca") == null) {
-                throw new CliArgs.UsageException("TLS needs --cert, --key and --ca (PEM files); or pass --plaintext");
-            }
-            b.set("dwcp.transport.tls.certificate", a.get("cert"));
-            b.set("dwcp.transport.tls.private-key", a.get("key"));
-            b.set("dwcp.transport.tls.trusted-ca", a.get("ca"));
-            if (a.flag("no-mutual")) {
-                b.set(TransportKeys.TLS_MUTUAL, false);
-            }
-        }
+        DwcpConfig.Builder b = NodeOptions.tls(a, DwcpConfig.builder());
         String streams = a.get("streams", "auto");
         if (!streams.equals("auto")) {
             int n = Integer.parseInt(streams);

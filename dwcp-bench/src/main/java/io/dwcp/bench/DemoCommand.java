@@ -7,7 +7,7 @@ import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.migration.ReplicaFactory;
 import io.dwcp.core.migration.RoundReport;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.TransportListener;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;

@@ -73,7 +73,7 @@ final class EncodeCommand implements DwcpCli.Command {
         String key = a.get("key", "vm");
         boolean json = a.flag("json");
         if (!CompressionKeys.isLevel(level)) {
-            throw new CliArgs.UsageException("--level " + level + ": expected none, lz4 or zstd:-7 … zstd:19");
+            throw new CliArgs.UsageException("--level " + level + ": expected none or zstd:-7 … zstd:19");
         }
         long size = Files.size(target);
         if (baseline != null && Files.size(baseline) != size) {

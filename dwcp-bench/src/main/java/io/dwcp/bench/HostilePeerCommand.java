@@ -1,6 +1,6 @@
 package io.dwcp.bench;
 
-import io.dwcp.core.spi.TransferKind;
+import io.dwcp.core.transport.TransferKind;
 import io.dwcp.transport.wire.FrameHeader;
 import io.dwcp.transport.wire.Frames;
 import io.dwcp.transport.wire.Hello;

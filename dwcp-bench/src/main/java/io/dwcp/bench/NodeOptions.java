@@ -8,41 +8,70 @@ import java.net.InetSocketAddress;
 import java.util.Set;
 
 /**
- * Options shared by {@code send}, {@code receive} and {@code demo}: TLS (certificate, key, trusted CA), plaintext,
- * stream count, rate cap, compression level ceiling; and how they become a {@link DwcpConfig}.
+ * Options shared by the commands that open a transport ({@code send}, {@code receive}, {@code bench-transport}, and
+ * any new one): TLS (certificate, key, trusted CA) or plaintext, stream count, rate cap, compression level ceiling;
+ * and how they become a {@link DwcpConfig}.
+ *
+ * <p>The TLS options are the same everywhere ({@link #TLS_VALUES}, {@link #TLS_FLAGS}, {@link #TLS_USAGE}) and so is
+ * the plaintext rule ({@link #tls}): TLS needs all three PEM files; plaintext only with {@code --plaintext}. A command
+ * adds them to its own options with {@link #union}. {@code --key-file} is the TLS private key; {@code --key} is left
+ * to commands that name a state.
  */
 final class NodeOptions {
-    static final Set<String> WITH_VALUE = Set.of("cert", "key-file", "ca", "streams", "max-streams", "rate-cap", "level", "threads");
-    static final Set<String> FLAGS = Set.of("plaintext", "no-mutual", "json", "help");
-    static final String USAGE = "[--cert PEM --key-file PEM --ca PEM [--no-mutual] | --plaintext] [--streams auto|N]"
+    /** TLS options with a value: the node's certificate chain, its private key, the CA certificates it trusts. */
+    static final Set<String> TLS_VALUES = Set.of("cert", "key-file", "ca");
+    /** TLS flags: no TLS at all, or no client certificate required from peers. */
+    static final Set<String> TLS_FLAGS = Set.of("plaintext", "no-mutual");
+    static final String TLS_USAGE = "--cert PEM --key-file PEM --ca PEM [--no-mutual] | --plaintext";
+    static final Set<String> WITH_VALUE = union(TLS_VALUES, "streams", "max-streams", "rate-cap", "level", "threads");
+    static final Set<String> FLAGS = union(TLS_FLAGS, "json", "help");
+    static final String USAGE = "(" + TLS_USAGE + ") [--streams auto|N]"
             + " [--max-streams N] [--rate-cap 400Mbit/s] [--level zstd:3] [--threads N] [--json]";
 
     private NodeOptions() {
     }
 
+    /** {@code a} plus {@code more}, for a command's option sets. */
+    static Set<String> union(Set<String> a, String... more) {
+        Set<String> s = new java.util.HashSet<>(a);
+        s.addAll(Set.of(more));
+        return Set.copyOf(s);
+    }
+
     /**
-     * TLS when certificate files are given; plaintext with {@code --plaintext}, or with a warning on stderr when no
-     * certificate is given (AMST-12: plaintext is never silent).
+     * The one plaintext rule of every command: TLS with all of {@code --cert}, {@code --key-file} and {@code --ca};
+     * plaintext only when asked with {@code --plaintext} (which then takes no TLS option). Anything else is a usage
+     * error that says what to pass.
+     *
+     * @param a the parsed options
+     * @param b the configuration being built
+     * @return {@code b}
      */
-    static DwcpConfig config(CliArgs a) {
-        DwcpConfig.Builder b = DwcpConfig.builder().systemProperties();
-        boolean haveCert = a.get("cert") != null || a.get("key-file") != null || a.get("ca") != null;
-        if (a.flag("plaintext") || !haveCert) {
-            if (!a.flag("plaintext")) {
-                System.err.println("dwcp: WARNING no --cert/--key-file/--ca given: running WITHOUT TLS (pass --plaintext to silence this)");
+    static DwcpConfig.Builder tls(CliArgs a, DwcpConfig.Builder b) {
+        boolean anyTls = a.get("cert") != null || a.get("key-file") != null || a.get("ca") != null || a.flag("no-mutual");
+        if (a.flag("plaintext")) {
+            if (anyTls) {
+                throw new CliArgs.UsageException("--plaintext takes no TLS option: drop --cert/--key-file/--ca/--no-mutual,"
+                        + " or drop --plaintext");
             }
-            b.set(TransportKeys.TLS_ENABLED, false);
-        } else {
-            if (a.get("cert") == null || a.get("key-file") == null || a.get("ca") == null) {
-                throw new CliArgs.UsageException("TLS needs all of --cert, --key-file and --ca (PEM files)");
-            }
-            b.set("dwcp.transport.tls.certificate", a.get("cert"));
-            b.set("dwcp.transport.tls.private-key", a.get("key-file"));
-            b.set("dwcp.transport.tls.trusted-ca", a.get("ca"));
-            if (a.flag("no-mutual")) {
-                b.set(TransportKeys.TLS_MUTUAL, false);
-            }
+            return b.set(TransportKeys.TLS_ENABLED, false);
         }
+        if (a.get("cert") == null || a.get("key-file") == null || a.get("ca") == null) {
+            throw new CliArgs.UsageException("TLS needs all of --cert, --key-file and --ca (PEM files); pass --plaintext"
+                    + " to run without TLS");
+        }
+        b.set("dwcp.transport.tls.certificate", a.get("cert"));
+        b.set("dwcp.transport.tls.private-key", a.get("key-file"));
+        b.set("dwcp.transport.tls.trusted-ca", a.get("ca"));
+        if (a.flag("no-mutual")) {
+            b.set(TransportKeys.TLS_MUTUAL, false);
+        }
+        return b;
+    }
+
+    /** The configuration of {@code send} and {@code receive}: system properties, then {@link #tls}, then the rest. */
+    static DwcpConfig config(CliArgs a) {
+        DwcpConfig.Builder b = tls(a, DwcpConfig.builder().systemProperties());
         String streams = a.get("streams", "auto");
         if (!streams.equals("auto")) {
             b.set("dwcp.transport.min-streams", streams);

@@ -1,6 +1,6 @@
 package io.dwcp.bench;
 
-import io.dwcp.core.spi.ProgressListener;
+import io.dwcp.core.ProgressListener;
 
 /**
  * A one-line progress bar on stderr, drawn only when stderr is a terminal (so logs and pipes stay clean). Redraws at

@@ -3,7 +3,7 @@ package io.dwcp.bench;
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.migration.FileReplicas;
 import io.dwcp.core.migration.MigrationReceiver;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.TransportListener;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,7 +26,7 @@ final class ReceiveCommand implements DwcpCli.Command {
 
     @Override
     public int run(String[] args) throws Exception {
-        CliArgs a = new CliArgs(args, union(NodeOptions.WITH_VALUE, "listen", "out"), NodeOptions.FLAGS);
+        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "listen", "out"), NodeOptions.FLAGS);
         if (a.flag("help")) {
             System.err.println("usage: dwcp receive --listen HOST:PORT --out DIR " + NodeOptions.USAGE);
             return 0;
@@ -71,6 +71,7 @@ final class ReceiveCommand implements DwcpCli.Command {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("key", failed.key());
                 m.put("round", failed.round());
+                m.put("peer", String.valueOf(failed.peer()));
                 m.put("verified", false);
                 m.put("code", failed.cause().code().name());
                 m.put("error", failed.cause().getMessage());
@@ -85,11 +86,5 @@ final class ReceiveCommand implements DwcpCli.Command {
         System.err.println("dwcp receive: listening on " + listener.localAddress() + ", writing to " + out);
         stopped.await();
         return 0;
-    }
-
-    static java.util.Set<String> union(java.util.Set<String> a, String... more) {
-        java.util.Set<String> s = new java.util.HashSet<>(a);
-        s.addAll(java.util.List.of(more));
-        return s;
     }
 }

@@ -35,7 +35,7 @@ final class SendCommand implements DwcpCli.Command {
 
     @Override
     public int run(String[] args) throws Exception {
-        CliArgs a = new CliArgs(args, ReceiveCommand.union(NodeOptions.WITH_VALUE, "to", "key"), NodeOptions.FLAGS);
+        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "to", "key"), NodeOptions.FLAGS);
         if (a.flag("help") || a.positional().isEmpty()) {
             System.err.println("usage: dwcp send --to HOST:PORT --key NAME FILE... " + NodeOptions.USAGE);
             return a.flag("help") ? 0 : 2;

@@ -23,6 +23,33 @@ class CliTest {
         assertEquals(2, DwcpCli.run(new String[]{"send", "--to", "127.0.0.1:1", "--key", "k", "--rate-cap", "5", "--plaintext", "pom.xml"}));
     }
 
+    /** One TLS rule in every command that opens a transport: all three PEM files, or --plaintext; --key is no TLS option. */
+    @Test
+    void tlsOptionsAndThePlaintextRuleAreTheSameInEveryCommand() {
+        String[][] withoutTls = {
+                {"send", "--to", "127.0.0.1:1", "--key", "k", "pom.xml"},
+                {"receive", "--listen", "127.0.0.1:0", "--out", "target"},
+                {"bench-transport", "--to", "127.0.0.1:1"}};
+        for (String[] args : withoutTls) {
+            assertEquals(2, DwcpCli.run(args), "no TLS files and no --plaintext: " + String.join(" ", args));
+        }
+        assertEquals(2, DwcpCli.run(new String[]{"bench-transport", "--to", "127.0.0.1:1", "--cert", "c.pem", "--key", "k.pem",
+                "--ca", "ca.pem"}), "--key is not the TLS key option (--key-file is)");
+        CliArgs both = new CliArgs(new String[]{"--plaintext", "--cert", "c.pem"}, NodeOptions.TLS_VALUES, NodeOptions.TLS_FLAGS);
+        CliArgs.UsageException mixed = org.junit.jupiter.api.Assertions.assertThrows(CliArgs.UsageException.class,
+                () -> NodeOptions.tls(both, io.dwcp.core.config.DwcpConfig.builder()));
+        assertTrue(mixed.getMessage().contains("--plaintext takes no TLS option"), mixed.getMessage());
+        CliArgs half = new CliArgs(new String[]{"--cert", "c.pem", "--key-file", "k.pem"}, NodeOptions.TLS_VALUES, NodeOptions.TLS_FLAGS);
+        CliArgs.UsageException e = org.junit.jupiter.api.Assertions.assertThrows(CliArgs.UsageException.class,
+                () -> NodeOptions.tls(half, io.dwcp.core.config.DwcpConfig.builder()));
+        assertTrue(e.getMessage().contains("TLS needs all of --cert, --key-file and --ca"), e.getMessage());
+        CliArgs full = new CliArgs(new String[]{"--cert", "c.pem", "--key-file", "k.pem", "--ca", "ca.pem", "--no-mutual"},
+                NodeOptions.TLS_VALUES, NodeOptions.TLS_FLAGS);
+        io.dwcp.core.config.DwcpConfig config = NodeOptions.tls(full, io.dwcp.core.config.DwcpConfig.builder()).build();
+        assertEquals("k.pem", config.get(io.dwcp.core.config.TransportKeys.TLS_PRIVATE_KEY).orElseThrow());
+        assertFalse(config.get(io.dwcp.core.config.TransportKeys.TLS_MUTUAL));
+    }
+
     @Test
     void sendNoticesASnapshotFileThatChanged(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("s0.ram");

@@ -8,7 +8,7 @@ import io.dwcp.core.migration.FileReplicas;
 import io.dwcp.core.migration.Migration;
 import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.migration.RoundReport;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.TransportListener;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;

@@ -4,7 +4,7 @@ import io.dwcp.core.DwcpManager;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.migration.FileReplicas;
 import io.dwcp.core.migration.MigrationSender;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.TransportListener;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
 import io.micrometer.core.instrument.Meter;

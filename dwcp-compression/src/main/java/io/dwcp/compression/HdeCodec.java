@@ -8,7 +8,7 @@ import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.spi.EncodeResult;
 import io.dwcp.core.spi.FrameSink;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateDecoder;
 import io.dwcp.core.state.StateRegion;

@@ -72,7 +72,7 @@ final class HdeSettings {
         return maxDecodedFrameBytes;
     }
 
-    /** The ceiling level word for {@code tier} ({@code none}, {@code lz4}, {@code zstd:N}). */
+    /** The ceiling level word for {@code tier} ({@code none} or {@code zstd:N}). */
     String ceiling(Tier tier) {
         switch (tier) {
             case LOCAL:

@@ -35,8 +35,8 @@ import java.util.Optional;
  * choice for a tier is recomputed at most once per {@code adjust-interval}, so the level does not flap within a
  * migration.
  *
- * <p>Level words: {@code none} is 0 (stored batches), {@code lz4} maps to zstd level -1 (no LZ4 library is bundled;
- * zstd's fast levels are in LZ4's speed class), {@code zstd:N} is N. Thread-safe.
+ * <p>Level words: {@code none} is 0 (stored batches), {@code zstd:N} is N (negative levels are zstd's fast
+ * levels). Thread-safe.
  */
 final class LevelController {
     static final int MIN_LEVEL = -7;
@@ -84,16 +84,13 @@ final class LevelController {
         if (word.equals("none")) {
             return 0;
         }
-        if (word.equals("lz4")) {
-            return -1;
-        }
         if (word.startsWith("zstd:")) {
             int l = Integer.parseInt(word.substring(5));
             if (l >= MIN_LEVEL && l <= MAX_LEVEL && l != 0) {
                 return l;
             }
         }
-        throw new IllegalArgumentException("level '" + word + "': expected none, lz4 or zstd:-7 … zstd:19 (not zstd:0)");
+        throw new IllegalArgumentException("level '" + word + "': expected none or zstd:-7 … zstd:19 (not zstd:0)");
     }
 
     /** The level for a round on {@code tier}. */

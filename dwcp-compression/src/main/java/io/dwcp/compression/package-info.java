@@ -33,8 +33,8 @@
  *   <li><b>Not implemented</b>: trained dictionaries (HDE-8; there are no dictionary keys, and frames carry dictionary
  *   id 0: a 112 KiB dictionary trained on 1000 pages of another snapshot of the corpus guest
  *   changed the size of 1 MiB zstd batches by less than 0.1 % and slowed zstd by 5–25 %), baseline persistence
- *   (HDE-5 MAY), LZ4 ({@code lz4} maps to zstd level -1).
- *   The state's own page size is used; {@code dwcp.compression.page-size} is not consulted.</li>
+ *   (HDE-5 MAY), LZ4 (zstd's fast levels, {@code zstd:-1} … {@code zstd:-7}, are in its speed class).
+ *   The state's own page size is used.</li>
  * </ul>
  */
 package io.dwcp.compression;

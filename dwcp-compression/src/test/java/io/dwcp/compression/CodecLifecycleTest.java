@@ -6,7 +6,7 @@ import io.dwcp.core.ErrorCode;
 import io.dwcp.core.Tier;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.spi.EncodeOptions;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import io.dwcp.core.spi.StateCodecProvider;
 import io.dwcp.core.testing.ManualClock;
 import io.dwcp.core.testing.TestContext;

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The level choice: least compress + transfer + decompress time among levels that keep up with the link (HDE-7). */
@@ -46,7 +47,8 @@ class LevelControllerTest {
     @Test
     void neverAboveTheCeiling() {
         assertEquals(1, level("zstd:1", "1Mbit/s"));
-        assertTrue(level("lz4", "1Mbit/s") <= -1);
+        assertTrue(level("zstd:-1", "1Mbit/s") <= -1);
+        assertThrows(IllegalArgumentException.class, () -> LevelController.parse("lz4"), "lz4 is not a level word");
     }
 
     @Test

@@ -7,7 +7,7 @@ import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Consensus;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;

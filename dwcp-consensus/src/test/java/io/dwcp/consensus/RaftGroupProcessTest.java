@@ -93,7 +93,7 @@ class RaftGroupProcessTest {
             ExecutionException noQuorum = assertThrows(ExecutionException.class,
                     () -> impatient.write("k", "v").get(WAIT_S, TimeUnit.SECONDS));
             assertEquals(ErrorCode.QUORUM_UNAVAILABLE, DwcpException.find(noQuorum).code(), noQuorum.toString());
-            assertEquals(io.dwcp.core.spi.Health.Status.DEGRADED, impatient.health().status());
+            assertEquals(io.dwcp.core.Health.Status.DEGRADED, impatient.health().status());
         }
     }
 }

@@ -5,7 +5,7 @@ import io.dwcp.core.DwcpManager;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.spi.ComponentContext;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,5 +1,7 @@
 package io.dwcp.core;
 
+import io.dwcp.core.config.ConfigKey;
+import io.dwcp.core.config.ConfigUpdates;
 import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.config.SyncKeys;
@@ -15,7 +17,6 @@ import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Consensus;
 import io.dwcp.core.spi.ConsensusProvider;
-import io.dwcp.core.spi.Health;
 import io.dwcp.core.spi.PredictorProvider;
 import io.dwcp.core.spi.PlacementProvider;
 import io.dwcp.core.spi.Placer;
@@ -23,7 +24,7 @@ import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateCodecProvider;
 import io.dwcp.core.spi.SyncProvider;
 import io.dwcp.core.spi.SyncService;
-import io.dwcp.core.spi.Transport;
+import io.dwcp.core.transport.Transport;
 import io.dwcp.core.spi.TransportProvider;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -82,13 +83,18 @@ public final class DwcpManager implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DwcpManager.class);
     private static final String VERSION = BuildVersion.of(DwcpManager.class);
 
+    /** The live view of {@link #updates}: what components read. */
     private final DwcpConfig config;
+    /** Run-time changes of dynamic keys ({@link #updateConfig}). */
+    private final ConfigUpdates updates;
     /** This manager's meters: tagged {@code node} = {@link #nodeId}, forwarded to the user's registry until stop. */
     private final NodeMeters nodeMeters;
     /** Where this manager and its components register: {@code nodeMeters.registry()}. */
     private final MeterRegistry registry;
     private final Clock clock;
     private final ScheduledExecutorService injectedScheduler;
+    /** TLS material given in code, or null (the transport reads the PEM files of its configuration). */
+    private final TlsCredentials tls;
     private final String nodeId;
     /** Samples per peer the path monitor keeps: one hour at the default one-second sampling. */
     static final int PATH_HISTORY_PER_PEER = 3600;
@@ -116,10 +122,12 @@ public final class DwcpManager implements AutoCloseable {
     private final Map<String, Counter> restartCounters = new LinkedHashMap<>();
 
     private DwcpManager(Builder b) {
-        this.config = b.config;
+        this.updates = new ConfigUpdates(b.config);
+        this.config = updates.view();
         this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes());
         this.clock = b.clock;
         this.injectedScheduler = b.scheduler;
+        this.tls = b.tls;
         this.nodeId = config.get(CoreKeys.NODE_ID).orElseGet(() -> {
             String id = "node-" + UUID.randomUUID().toString().substring(0, 8);
             LOG.info("dwcp.node-id not set; using random id {}", id);
@@ -472,6 +480,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The placer (VM placement across sites and move plans).
      *
+     * @return the placer
      * @throws DwcpException {@code ILLEGAL_STATE} when no placement provider was found or given
      */
     public Placer placer() {
@@ -482,9 +491,78 @@ public final class DwcpManager implements AutoCloseable {
         return placer;
     }
 
-    /** @return the configuration this manager was built with */
+    /**
+     * The configuration: the one this manager was built with, plus the changes made since through
+     * {@link #updateConfig}. A live view: its dynamic keys follow later changes; take {@code toBuilder().build()} for a
+     * snapshot.
+     *
+     * @return the configuration
+     */
     public DwcpConfig config() {
         return config;
+    }
+
+    /**
+     * Changes a dynamic key (the {@code dynamic} column of the configuration reference) while the manager runs or
+     * not. The change is validated like a whole configuration and applies in full or not at all; then every running
+     * component is told ({@code Component.configChanged}). Where it takes effect: {@code dwcp.transport.rate-cap}
+     * and {@code global-rate-cap} at once on every session; {@code dwcp.compression.level.*} from the next round;
+     * {@code dwcp.tier.pin} for sessions (and migrations) opened after the change. A restart keeps the change.
+     *
+     * @param key the key
+     * @param value the new value
+     * @param <T> the type of its value
+     * @throws DwcpException {@code INVALID_CONFIG} when the key is not dynamic or the value breaks a rule (nothing
+     *     changes); {@code INTERNAL_ERROR} when a component failed to apply it (the others did)
+     */
+    public <T> void updateConfig(ConfigKey<T> key, T value) {
+        synchronized (lock) {
+            updates.set(key, value);
+            notifyConfigChanged(key);
+        }
+    }
+
+    /**
+     * Changes a dynamic key from its text form, e.g. {@code updateConfig("dwcp.transport.rate-cap", "200Mbit/s")};
+     * see {@link #updateConfig(ConfigKey, Object)}.
+     *
+     * @param key the key's name
+     * @param text the value's text form ({@code none} removes an optional value such as a rate cap)
+     * @throws DwcpException {@code INVALID_CONFIG} when the name is unknown, the key is not dynamic or the value does
+     *     not parse or breaks a rule (nothing changes); {@code INTERNAL_ERROR} when a component failed to apply it
+     */
+    public void updateConfig(String key, String text) {
+        synchronized (lock) {
+            updates.set(key, text);
+            notifyConfigChanged(io.dwcp.core.config.ConfigSchema.key(key));
+        }
+    }
+
+    private <T> String shown(ConfigKey<T> key) {
+        return key.secret() ? "<redacted>" : key.type().format(config.get(key));
+    }
+
+    private void notifyConfigChanged(ConfigKey<?> key) {
+        LOG.info("{}: {} = {} (changed at run time)", nodeId, key.name(), shown(key));
+        DwcpException failure = null;
+        for (ManagedComponent mc : components) {
+            if (mc.state != ComponentState.RUNNING) {
+                continue;
+            }
+            try {
+                mc.component.configChanged(config, key);
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = new DwcpException(ErrorCode.INTERNAL_ERROR, mc.name() + " failed to apply " + key.name()
+                            + ": " + e.getMessage(), e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     /**
@@ -523,6 +601,7 @@ public final class DwcpManager implements AutoCloseable {
     /**
      * The metadata-replication component (started after the transport).
      *
+     * @return the sync service
      * @throws DwcpException {@code ILLEGAL_STATE} when no sync provider was found or given, sync is disabled
      *     ({@code dwcp.sync.enabled}), or no transport is wired
      */
@@ -655,6 +734,11 @@ public final class DwcpManager implements AutoCloseable {
         }
 
         @Override
+        public Optional<TlsCredentials> tlsCredentials() {
+            return Optional.ofNullable(tls);
+        }
+
+        @Override
         public void reportFailure(Throwable cause) {
             ManagedComponent mc = managed;
             if (mc == null) {
@@ -683,6 +767,7 @@ public final class DwcpManager implements AutoCloseable {
         private SyncProvider syncProvider;
         private PlacementProvider placementProvider;
         private ClassLoader classLoader;
+        private TlsCredentials tls;
 
         private Builder() {
         }
@@ -777,13 +862,23 @@ public final class DwcpManager implements AutoCloseable {
             return this;
         }
 
-        /** Uses this sync provider instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this sync provider instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the provider
+         * @return this builder
+         */
         public Builder syncProvider(SyncProvider provider) {
             this.syncProvider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** Uses this placer instead of the one {@link ServiceLoader} finds. */
+        /**
+         * Uses this placer instead of the one {@link ServiceLoader} finds.
+         *
+         * @param provider the provider
+         * @return this builder
+         */
         public Builder placementProvider(PlacementProvider provider) {
             this.placementProvider = Objects.requireNonNull(provider, "provider");
             return this;
@@ -797,6 +892,20 @@ public final class DwcpManager implements AutoCloseable {
          */
         public Builder classLoader(ClassLoader loader) {
             this.classLoader = Objects.requireNonNull(loader, "loader");
+            return this;
+        }
+
+        /**
+         * TLS from a {@link java.security.KeyStore} or an {@link javax.net.ssl.SSLContext} instead of the PEM files of
+         * {@code dwcp.transport.tls.certificate}, {@code private-key} and {@code trusted-ca} (which must then be left
+         * unset). {@code dwcp.transport.tls.enabled} must stay true and {@code tls.mutual} still applies. The
+         * transport checks them at {@link DwcpManager#start()}.
+         *
+         * @param credentials the node's key and the CAs it trusts, see {@link TlsCredentials}
+         * @return this builder
+         */
+        public Builder tls(TlsCredentials credentials) {
+            this.tls = Objects.requireNonNull(credentials, "credentials");
             return this;
         }
 

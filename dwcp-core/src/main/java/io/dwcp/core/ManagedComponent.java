@@ -1,7 +1,6 @@
 package io.dwcp.core;
 
 import io.dwcp.core.spi.Component;
-import io.dwcp.core.spi.Health;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

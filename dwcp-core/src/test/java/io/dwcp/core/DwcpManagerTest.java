@@ -5,7 +5,6 @@ import io.dwcp.core.RecordingComponents.RecordingCodec;
 import io.dwcp.core.RecordingComponents.RecordingTransport;
 import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
-import io.dwcp.core.spi.Health;
 import io.dwcp.core.testing.ManualScheduler;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.BeforeEach;

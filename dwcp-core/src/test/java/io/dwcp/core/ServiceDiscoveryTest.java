@@ -6,7 +6,7 @@ import io.dwcp.core.RecordingComponents.RecordingTransport;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateCodecProvider;
-import io.dwcp.core.spi.Transport;
+import io.dwcp.core.transport.Transport;
 import io.dwcp.core.spi.TransportProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

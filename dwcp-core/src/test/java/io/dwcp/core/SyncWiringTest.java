@@ -8,7 +8,7 @@ import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.MetadataStore;
 import io.dwcp.core.spi.SyncProvider;
 import io.dwcp.core.spi.SyncService;
-import io.dwcp.core.spi.Transport;
+import io.dwcp.core.transport.Transport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

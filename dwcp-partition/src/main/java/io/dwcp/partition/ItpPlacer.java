@@ -8,7 +8,7 @@ import io.dwcp.core.placement.Move;
 import io.dwcp.core.placement.PlacementModel;
 import io.dwcp.core.placement.PlacementPlan;
 import io.dwcp.core.spi.ComponentContext;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import io.dwcp.core.spi.Placer;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;

@@ -12,7 +12,7 @@ import io.dwcp.core.placement.SiteCosts;
 import io.dwcp.core.placement.Traffic;
 import io.dwcp.core.placement.Vm;
 import io.dwcp.core.spi.ComponentContext;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -4,7 +4,7 @@ import io.dwcp.core.DwcpManager;
 import io.dwcp.core.placement.PlacementModel;
 import io.dwcp.core.placement.Site;
 import io.dwcp.core.placement.Vm;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 

@@ -14,15 +14,21 @@ package io.dwcp.prediction;
  * per-sample methods run on the data path: they should not allocate, log or block.
  */
 public interface ForecastModel {
-    /** Consumes one sample (finite, ≥ 0). */
+    /**
+     * Consumes one sample.
+     *
+     * @param value the sample, finite and ≥ 0
+     */
     void update(double value);
 
-    /** Predicted mean of the next horizon's samples, ≥ 0; {@code NaN} when the model cannot forecast yet. */
+    /** {@return the predicted mean of the next horizon's samples, ≥ 0; {@code NaN} when the model cannot forecast yet} */
     double forecast();
 
     /**
      * The realised mean of the window that began {@code horizonSamples} updates ago (the target of the forecast made
      * then). Called after the {@link #update(double)} that completed the window and before the next forecast.
+     *
+     * @param actualMean the realised mean of that window
      */
     default void windowClosed(double actualMean) {
     }

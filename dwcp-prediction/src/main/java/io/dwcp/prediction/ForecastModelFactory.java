@@ -14,14 +14,19 @@ package io.dwcp.prediction;
  * }</pre>
  */
 public interface ForecastModelFactory {
-    /** Name shown in forecasts and meters. */
+    /** {@return the name shown in forecasts and meters} */
     String name();
 
-    /** Higher wins when several factories are on the class path. */
+    /** {@return the priority: higher wins when several factories are on the class path} */
     default int priority() {
         return 0;
     }
 
-    /** A fresh model for one path; {@code horizonSamples} ≥ 1 is the forecast window in samples. */
+    /**
+     * A fresh model for one path.
+     *
+     * @param horizonSamples the forecast window in samples, ≥ 1
+     * @return the model
+     */
     ForecastModel create(int horizonSamples);
 }

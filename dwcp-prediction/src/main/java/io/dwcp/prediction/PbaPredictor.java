@@ -7,7 +7,7 @@ import io.dwcp.core.path.PathSample;
 import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Forecast;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;

@@ -9,7 +9,7 @@ import io.dwcp.core.path.PathMonitor;
 import io.dwcp.core.path.PathSample;
 import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.Forecast;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import io.dwcp.core.testing.ManualClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;

@@ -3,7 +3,7 @@ package io.dwcp.sync;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.SyncProvider;
 import io.dwcp.core.spi.SyncService;
-import io.dwcp.core.spi.Transport;
+import io.dwcp.core.transport.Transport;
 
 /**
  * Provides ASS, δ-CRDT metadata replication (SPEC §8), under the name {@code ass}. Registered in

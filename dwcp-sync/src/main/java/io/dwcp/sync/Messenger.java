@@ -2,14 +2,14 @@ package io.dwcp.sync;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
-import io.dwcp.core.spi.InboundTransfer;
-import io.dwcp.core.spi.PayloadSource;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.TransferHandler;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferRequest;
-import io.dwcp.core.spi.TransferSink;
-import io.dwcp.core.spi.Transport;
+import io.dwcp.core.transport.InboundTransfer;
+import io.dwcp.core.transport.PayloadSource;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.TransferHandler;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferRequest;
+import io.dwcp.core.transport.TransferSink;
+import io.dwcp.core.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,9 +1,9 @@
 package io.dwcp.sync;
 
-import io.dwcp.core.spi.PayloadSource;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferRequest;
+import io.dwcp.core.transport.PayloadSource;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferRequest;
 import io.micrometer.core.instrument.FunctionCounter;
 import org.junit.jupiter.api.Test;
 

@@ -2,7 +2,7 @@ package io.dwcp.sync;
 
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.config.DwcpConfig;
-import io.dwcp.core.spi.Health;
+import io.dwcp.core.Health;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;

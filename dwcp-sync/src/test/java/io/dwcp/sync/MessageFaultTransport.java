@@ -1,14 +1,14 @@
 package io.dwcp.sync;
 
-import io.dwcp.core.spi.Health;
-import io.dwcp.core.spi.PayloadSource;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.Transfer;
-import io.dwcp.core.spi.TransferHandler;
-import io.dwcp.core.spi.TransferRequest;
-import io.dwcp.core.spi.TransferResult;
-import io.dwcp.core.spi.Transport;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.Health;
+import io.dwcp.core.transport.PayloadSource;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.Transfer;
+import io.dwcp.core.transport.TransferHandler;
+import io.dwcp.core.transport.TransferRequest;
+import io.dwcp.core.transport.TransferResult;
+import io.dwcp.core.transport.Transport;
+import io.dwcp.core.transport.TransportListener;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -2,7 +2,7 @@ package io.dwcp.sync;
 
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.spi.ComponentContext;
-import io.dwcp.core.spi.Transport;
+import io.dwcp.core.transport.Transport;
 import io.dwcp.transport.AmstTransportProvider;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 

@@ -1,7 +1,7 @@
 package io.dwcp.transport;
 
 import io.dwcp.core.spi.ComponentContext;
-import io.dwcp.core.spi.Transport;
+import io.dwcp.core.transport.Transport;
 import io.dwcp.core.spi.TransportProvider;
 import io.dwcp.transport.netty.AmstTransport;
 

@@ -9,13 +9,13 @@ import java.util.regex.Pattern;
 
 /** Keys of the state codec provider, HDE (SPEC §5). */
 public final class CompressionKeys {
-    private static final Pattern LEVEL = Pattern.compile("none|lz4|zstd:(-?\\d+)");
+    private static final Pattern LEVEL = Pattern.compile("none|zstd:(-?\\d+)");
 
     private CompressionKeys() {
     }
 
     /**
-     * Whether {@code text} is a level word: {@code none}, {@code lz4} or {@code zstd:-7} … {@code zstd:19}.
+     * Whether {@code text} is a level word: {@code none} or {@code zstd:-7} … {@code zstd:19}.
      *
      * @param text the text
      * @return whether it is a level word
@@ -34,21 +34,13 @@ public final class CompressionKeys {
 
     private static ConfigKey<String> level(String tier, String def) {
         return ConfigKey.builder("dwcp.compression.level." + tier, ValueType.STRING).defaultValue(def)
-                .rule("none, lz4, zstd:-7 … zstd:19 (not zstd:0)", CompressionKeys::isLevel).dynamic()
+                .rule("none, zstd:-7 … zstd:19 (not zstd:0)", CompressionKeys::isLevel).dynamic()
                 .description("Compression ceiling on the " + tier + " tier.").build();
     }
 
     /** Key {@code dwcp.compression.enabled}: Off = stored frames (still checksummed). */
     public static final ConfigKey<Boolean> ENABLED = ConfigKey.builder("dwcp.compression.enabled", ValueType.BOOLEAN)
             .defaultValue(true).description("Off = stored frames (still checksummed).").build();
-
-    /**
-     * Key {@code dwcp.compression.page-size}: Only checked against batch-size: HDE uses each state's own page size
-     * (VmState).
-     */
-    public static final ConfigKey<DataSize> PAGE_SIZE = Ranges.powerOfTwoSizes(
-            ConfigKey.builder("dwcp.compression.page-size", ValueType.SIZE).defaultValue(DataSize.ofKibibytes(4)), "512B", "2MiB")
-            .description("Only checked against batch-size: HDE uses each state's own page size (VmState).").build();
 
     /** Key {@code dwcp.compression.batch-size}: Entropy-coding unit. */
     public static final ConfigKey<DataSize> BATCH_SIZE = Ranges.sizes(
@@ -114,6 +106,7 @@ public final class CompressionKeys {
             ConfigKey.builder("dwcp.compression.baseline.max-memory", ValueType.SIZE).defaultValue(DataSize.ofGibibytes(1)), "16MiB", "1TiB", 1)
             .description("LRU cap over the direct memory of the baselines of all keys. Baselines in files (the receiver's replica, a temporary file, a sender's snapshot views) are not counted and never evicted for it.").build();
 
+    /** Key {@code dwcp.compression.index.max-memory}: heap budget of one baseline's similarity index. */
     public static final ConfigKey<DataSize> INDEX_MAX_MEMORY = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.index.max-memory", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
             .description("Memory a sender's similarity index of one baseline may take, outside the Java heap (it finds"
@@ -153,7 +146,7 @@ public final class CompressionKeys {
             ConfigKey.builder("dwcp.compression.max-decoded-frame", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(64)), "64KiB", "1GiB", 1)
             .description("Decompression-bomb guard; ≥ batch-size.").build();
 
-    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PAGE_SIZE, BATCH_SIZE, LEVEL_LOCAL, LEVEL_REGIONAL, LEVEL_WAN,
+    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, BATCH_SIZE, LEVEL_LOCAL, LEVEL_REGIONAL, LEVEL_WAN,
             DELTA_ENABLED, SPLICE, REFRESH_INTERVAL, MAX_DELTA_CHAIN, MAX_AGE, PRUNE_INTERVAL, KEYFRAME_RATIO, BASELINE_MAX_MEMORY, INDEX_MAX_MEMORY,
             ADAPTIVE_ENABLED, ADAPTIVE_MIN_RATIO, ADAPTIVE_REPROBE_INTERVAL, ADJUST_INTERVAL,
             MAX_DECODED_FRAME);

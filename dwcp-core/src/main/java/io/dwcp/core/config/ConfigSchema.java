@@ -109,11 +109,6 @@ public final class ConfigSchema {
             out.add("dwcp.compression.max-decoded-frame (" + DataSize.format(maxDecoded) + ") must be ≥ batch-size ("
                     + DataSize.format(batch) + ")");
         }
-        long page = ((DataSize) value.apply(CompressionKeys.PAGE_SIZE)).bytes();
-        if (batch % page != 0) {
-            out.add("dwcp.compression.batch-size (" + DataSize.format(batch) + ") must be a multiple of page-size ("
-                    + DataSize.format(page) + ")");
-        }
         out.addAll(PredictionKeys.crossKeyViolations(value));
         Duration electionMin = (Duration) value.apply(ConsensusKeys.ELECTION_MIN);
         Duration electionMax = (Duration) value.apply(ConsensusKeys.ELECTION_MAX);

@@ -20,13 +20,6 @@ public final class CoreKeys {
             .rule("random, or 1–64 chars [A-Za-z0-9._-]", v -> v.isEmpty() || ID.matcher(v.get()).matches())
             .description("Stable replica identity; random (and logged) when not set.").build();
 
-    /**
-     * Key {@code dwcp.region}: Region of this node; required when a sync, consensus or partition provider is active.
-     */
-    public static final ConfigKey<Optional<String>> REGION = ConfigKey.builder("dwcp.region", ValueType.optional(ValueType.STRING, "none"))
-            .defaultValue(Optional.empty())
-            .rule("none, or 1–64 chars [A-Za-z0-9._-]", v -> v.isEmpty() || ID.matcher(v.get()).matches())
-            .description("Region of this node; required when a sync, consensus or partition provider is active.").build();
 
     /** Key {@code dwcp.tier.pin}: Force the tier of every peer instead of classifying it from RTT and loss. */
     public static final ConfigKey<String> TIER_PIN = ConfigKey.builder("dwcp.tier.pin", ValueType.STRING)
@@ -45,15 +38,7 @@ public final class CoreKeys {
             ConfigKey.builder("dwcp.tier.regional-max-rtt", ValueType.DURATION).defaultValue(Duration.ofMillis(50)), "1ms", "1s")
             .description("RTT below which a path is REGIONAL; must exceed tier.local-max-rtt.").build();
 
-    /** Key {@code dwcp.tier.hysteresis}: Margin past a class bound before the tier changes. */
-    public static final ConfigKey<Double> TIER_HYSTERESIS = Ranges.doubles(
-            ConfigKey.builder("dwcp.tier.hysteresis", ValueType.DOUBLE).defaultValue(0.1), 0, 0.5)
-            .description("Margin past a class bound before the tier changes.").build();
 
-    /** Key {@code dwcp.tier.min-dwell}: How long a new class must hold before the tier changes. */
-    public static final ConfigKey<Duration> TIER_MIN_DWELL = Ranges.durations(
-            ConfigKey.builder("dwcp.tier.min-dwell", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "10m")
-            .description("How long a new class must hold before the tier changes.").build();
 
     /** Key {@code dwcp.cpu.max-threads}: Worker threads for all modules. */
     public static final ConfigKey<Integer> CPU_MAX_THREADS = Ranges.ints(
@@ -83,15 +68,7 @@ public final class CoreKeys {
                     + " all rounds at once; a round that would need more fails with LIMIT_EXCEEDED, so a hostile or broken"
                     + " sender cannot fill the heap. Also the largest frame a sender may announce.").build();
 
-    /** Key {@code dwcp.metrics.interval}: Gauge refresh period. */
-    public static final ConfigKey<Duration> METRICS_INTERVAL = Ranges.durations(
-            ConfigKey.builder("dwcp.metrics.interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(5)), "1s", "5m")
-            .description("Gauge refresh period.").build();
 
-    /** Key {@code dwcp.health.interval}: Health evaluation period. */
-    public static final ConfigKey<Duration> HEALTH_INTERVAL = Ranges.durations(
-            ConfigKey.builder("dwcp.health.interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(10)), "1s", "5m")
-            .description("Health evaluation period.").build();
 
     /**
      * Key {@code dwcp.recovery.max-attempts}: Restarts of a component that failed at run time before it stays FAILED.
@@ -110,7 +87,7 @@ public final class CoreKeys {
             ConfigKey.builder("dwcp.shutdown.timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "10m")
             .description("Graceful stop limit per component.").build();
 
-    static final List<ConfigKey<?>> KEYS = List.of(NODE_ID, REGION, TIER_PIN, TIER_LOCAL_MAX_RTT, TIER_REGIONAL_MAX_RTT,
-            TIER_HYSTERESIS, TIER_MIN_DWELL, CPU_MAX_THREADS, MIGRATION_DOWNTIME_BUDGET, MIGRATION_MAX_ROUNDS,
-            MIGRATION_RECEIVE_BUFFER, METRICS_INTERVAL, HEALTH_INTERVAL, RECOVERY_MAX_ATTEMPTS, RECOVERY_INITIAL_BACKOFF, SHUTDOWN_TIMEOUT);
+    static final List<ConfigKey<?>> KEYS = List.of(NODE_ID, TIER_PIN, TIER_LOCAL_MAX_RTT, TIER_REGIONAL_MAX_RTT,
+            CPU_MAX_THREADS, MIGRATION_DOWNTIME_BUDGET, MIGRATION_MAX_ROUNDS,
+            MIGRATION_RECEIVE_BUFFER, RECOVERY_MAX_ATTEMPTS, RECOVERY_INITIAL_BACKOFF, SHUTDOWN_TIMEOUT);
 }

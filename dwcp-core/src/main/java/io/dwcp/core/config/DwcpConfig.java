@@ -30,13 +30,29 @@ import java.util.Properties;
  * {@link #get(ConfigKey, Tier)}; {@link #get(ConfigKey)} uses the pinned tier, or WAN (the conservative choice for a
  * path not yet measured) when the tier is {@code auto}.
  *
- * <p>Immutable and thread-safe.
+ * <p>Immutable and thread-safe. The one exception is the view a {@code DwcpManager} hands its components
+ * ({@link ConfigUpdates#view()}): its {@linkplain ConfigKey#dynamic() dynamic} keys follow the changes made through
+ * the manager while it runs.
  */
 public final class DwcpConfig {
     private final Map<ConfigKey<?>, Setting> settings;
+    /** Non-null for a live view: every read goes to {@code updates.current()}. */
+    private final ConfigUpdates updates;
 
     private DwcpConfig(Map<ConfigKey<?>, Setting> settings) {
         this.settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
+        this.updates = null;
+    }
+
+    /** A live view of {@code updates}. */
+    DwcpConfig(ConfigUpdates updates) {
+        this.settings = Map.of();
+        this.updates = updates;
+    }
+
+    /** {@return this configuration as it is now: itself, or for a live view the current snapshot} */
+    DwcpConfig snapshot() {
+        return updates == null ? this : updates.current();
     }
 
     /** {@return a new builder with nothing set} */
@@ -51,6 +67,9 @@ public final class DwcpConfig {
 
     /** {@return a builder holding this configuration's explicit settings, for variants} */
     public Builder toBuilder() {
+        if (updates != null) {
+            return updates.current().toBuilder();
+        }
         Builder b = new Builder();
         b.entries.putAll(settings);
         return b;
@@ -78,6 +97,9 @@ public final class DwcpConfig {
     public <T> T get(ConfigKey<T> key, Tier tier) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(tier, "tier");
+        if (updates != null) {
+            return updates.current().get(key, tier);
+        }
         Setting s = settings.get(key);
         return s == null ? key.defaultValue(tier) : key.cast(s.value);
     }
@@ -89,6 +111,9 @@ public final class DwcpConfig {
      * @return the source
      */
     public String source(ConfigKey<?> key) {
+        if (updates != null) {
+            return updates.current().source(key);
+        }
         Setting s = settings.get(key);
         return s == null ? "default" : s.source;
     }
@@ -106,6 +131,9 @@ public final class DwcpConfig {
      * @return the dump, one key per line
      */
     public String dump() {
+        if (updates != null) {
+            return updates.current().dump();
+        }
         StringBuilder sb = new StringBuilder();
         for (ConfigKey<?> key : ConfigSchema.keys()) {
             sb.append(key.name()).append(" = ").append(displayValue(key)).append(" (").append(source(key)).append(")\n");
@@ -123,6 +151,9 @@ public final class DwcpConfig {
 
     @Override
     public String toString() {
+        if (updates != null) {
+            return updates.current().toString();
+        }
         StringBuilder sb = new StringBuilder("DwcpConfig{");
         String sep = "";
         for (Map.Entry<ConfigKey<?>, Setting> e : settings.entrySet()) {

@@ -120,6 +120,7 @@ public final class TransportKeys {
             ConfigKey.builder("dwcp.transport.session-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(60)), "1s", "1h")
             .description("A session without a control connection this long fails.").build();
 
+    /** Key {@code dwcp.transport.idle-timeout}: a session with no transfer this long is closed. */
     public static final ConfigKey<Duration> IDLE_TIMEOUT = Ranges.durations(
             ConfigKey.builder("dwcp.transport.idle-timeout", ValueType.DURATION).defaultValue(Duration.ofMinutes(30)), "1s", "7d")
             .description("A listener closes a session that has had no transfer for this long (heartbeats do not count),"
@@ -166,6 +167,7 @@ public final class TransportKeys {
                     + " its IP address without client certificates), so that one peer cannot take every session of"
                     + " max-sessions.").build();
 
+    /** Key {@code dwcp.transport.max-transfers-per-peer}: inbound transfers open at once from one peer. */
     public static final ConfigKey<Integer> MAX_TRANSFERS_PER_PEER = Ranges.ints(
             ConfigKey.builder("dwcp.transport.max-transfers-per-peer", ValueType.INT).defaultValue(64), 1, 256)
             .description("Inbound transfers one peer identity may have open at once over all its sessions; each holds a"

@@ -3,7 +3,7 @@ package io.dwcp.core.migration;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.spi.FrameSink;
-import io.dwcp.core.spi.PayloadSource;
+import io.dwcp.core.transport.PayloadSource;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;

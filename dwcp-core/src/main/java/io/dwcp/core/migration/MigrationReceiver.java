@@ -3,15 +3,15 @@ package io.dwcp.core.migration;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.spi.DecodeResult;
-import io.dwcp.core.spi.InboundTransfer;
-import io.dwcp.core.spi.PayloadSource;
-import io.dwcp.core.spi.Session;
+import io.dwcp.core.transport.InboundTransfer;
+import io.dwcp.core.transport.PayloadSource;
+import io.dwcp.core.transport.Session;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateDecoder;
-import io.dwcp.core.spi.TransferHandler;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferRequest;
-import io.dwcp.core.spi.TransferSink;
+import io.dwcp.core.transport.TransferHandler;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferRequest;
+import io.dwcp.core.transport.TransferSink;
 import io.dwcp.core.state.VmState;
 import io.dwcp.core.state.WritableRegion;
 import org.slf4j.Logger;
@@ -57,8 +57,9 @@ public final class MigrationReceiver implements TransferHandler {
      * @param key state key
      * @param round round number announced by the sender, or -1 when the round failed before its header was read
      * @param cause why, with its code (the same code reaches the sender)
+     * @param peer the sender's address, as the session reports it; null when the session does not know it
      */
-    public record FailedRound(String key, int round, DwcpException cause) {
+    public record FailedRound(String key, int round, DwcpException cause, java.net.InetSocketAddress peer) {
     }
 
     MigrationReceiver(StateCodec codec, ReplicaFactory replicas, Consumer<ReceivedRound> listener,
@@ -75,7 +76,7 @@ public final class MigrationReceiver implements TransferHandler {
         switch (transfer.kind()) {
             case MEMORY:
             case DISK:
-                return new RoundSink(transfer);
+                return new RoundSink(session, transfer);
             case METADATA:
                 return new ControlSink(session, transfer);
             default:
@@ -123,6 +124,7 @@ public final class MigrationReceiver implements TransferHandler {
     private final class RoundSink implements TransferSink {
         private static final int INITIAL_BUFFER = 64 * 1024;
         private final InboundTransfer transfer;
+        private final java.net.InetSocketAddress peer;
         /** Bytes of a header, length prefix or frame not yet complete; its capacity is reserved in {@link #buffers}. */
         private ByteBuffer pending;
         private MigrationWire.RoundHeader header;
@@ -135,8 +137,9 @@ public final class MigrationReceiver implements TransferHandler {
         /** The application was told of this round's failure. */
         private boolean notified;
 
-        RoundSink(InboundTransfer transfer) {
+        RoundSink(Session session, InboundTransfer transfer) {
             this.transfer = transfer;
+            this.peer = session == null ? null : session.remoteAddress();
             buffers.reserve(INITIAL_BUFFER, "round transfer " + transfer.id() + " of " + transfer.key());
             this.pending = ByteBuffer.allocate(INITIAL_BUFFER);
         }
@@ -282,9 +285,10 @@ public final class MigrationReceiver implements TransferHandler {
             notified = true;
             DwcpException d = DwcpException.local("receiving round " + (header == null ? "?" : header.round()) + " of "
                     + transfer.key(), cause);
-            LOG.warn("round {} of {} failed: {}", header == null ? "?" : header.round(), transfer.key(), d.getMessage());
+            LOG.warn("round {} of {} from {} failed: {}", header == null ? "?" : header.round(), transfer.key(), peer,
+                    d.getMessage());
             try {
-                failures.accept(new FailedRound(transfer.key(), header == null ? -1 : header.round(), d));
+                failures.accept(new FailedRound(transfer.key(), header == null ? -1 : header.round(), d, peer));
             } catch (RuntimeException e) {
                 LOG.warn("the failure listener failed on round of {}", transfer.key(), e);
             }

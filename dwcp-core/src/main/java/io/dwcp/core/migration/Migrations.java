@@ -41,7 +41,7 @@ public final class Migrations {
      * @param sender the sender
      * @return the handler
      */
-    public static io.dwcp.core.spi.TransferHandler replyHandler(MigrationSender sender) {
+    public static io.dwcp.core.transport.TransferHandler replyHandler(MigrationSender sender) {
         return sender.replyHandler();
     }
 
@@ -51,7 +51,7 @@ public final class Migrations {
      * @param sender the sender
      * @param session the session, opened with the sender's reply handler
      */
-    public static void bind(MigrationSender sender, io.dwcp.core.spi.Session session) {
+    public static void bind(MigrationSender sender, io.dwcp.core.transport.Session session) {
         sender.bind(session);
     }
 

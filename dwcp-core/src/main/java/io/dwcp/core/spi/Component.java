@@ -1,5 +1,9 @@
 package io.dwcp.core.spi;
 
+import io.dwcp.core.config.ConfigKey;
+import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.Health;
+
 /**
  * A unit the {@code DwcpManager} starts, stops, health-checks and restarts (CORE-3, CORE-4). Providers create
  * components; the manager owns them.
@@ -33,4 +37,16 @@ public interface Component {
 
     /** {@return health computed from live state; cheap, never does I/O on a data path} */
     Health health();
+
+    /**
+     * A dynamic key changed while this component runs ({@code DwcpManager.updateConfig}). A component that read the
+     * key once (at start) applies the new value here; one that reads it from its context's configuration when it uses
+     * it needs do nothing. The default does nothing. Called on the caller's thread, never concurrently with
+     * {@link #start()} or {@link #stop()}.
+     *
+     * @param config the configuration with the change (the same live view as {@code ComponentContext.config()})
+     * @param key the key that changed
+     */
+    default void configChanged(DwcpConfig config, ConfigKey<?> key) {
+    }
 }

@@ -48,6 +48,16 @@ public interface ComponentContext {
     }
 
     /**
+     * TLS material given in code ({@code DwcpManager.Builder.tls}); when present the transport uses it instead of the
+     * PEM files named by {@code dwcp.transport.tls.*}. Empty by default.
+     *
+     * @return the credentials, or empty
+     */
+    default java.util.Optional<io.dwcp.core.TlsCredentials> tlsCredentials() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * A context for running one component outside a {@code DwcpManager} (command-line tools, benchmarks): the system
      * UTC clock, and run-time failures logged at ERROR (nothing restarts the component).
      *

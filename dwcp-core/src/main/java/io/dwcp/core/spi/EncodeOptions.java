@@ -5,6 +5,7 @@ import io.dwcp.core.Tier;
 import io.dwcp.core.state.DirtyPages;
 
 import java.util.Optional;
+import io.dwcp.core.ProgressListener;
 
 /**
  * How to encode one round. Immutable; built with {@link #builder()}.

@@ -1,5 +1,7 @@
 package io.dwcp.core.spi;
 
+import io.dwcp.core.transport.Transport;
+
 /**
  * Service-provider interface of metadata replication (ASS in {@code dwcp-sync}, SPEC §8). Registered in
  * {@code META-INF/services/io.dwcp.core.spi.SyncProvider}; the manager takes the one with the highest

@@ -3,6 +3,7 @@ package io.dwcp.core.spi;
 import java.net.InetSocketAddress;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import io.dwcp.core.transport.Transport;
 
 /**
  * The running metadata-replication component: a replicated store of conflict-free replicated values, kept

@@ -1,5 +1,7 @@
 package io.dwcp.core.spi;
 
+import io.dwcp.core.transport.Transport;
+
 /**
  * Service-provider interface of a transport (AMST in {@code dwcp-transport}). Registered in
  * {@code META-INF/services/io.dwcp.core.spi.TransportProvider}; the manager takes the one with the highest

@@ -1,5 +1,5 @@
 /**
- * Service-provider interfaces the modules meet through: {@link io.dwcp.core.spi.Transport} (AMST) and
+ * Service-provider interfaces the modules meet through: {@link io.dwcp.core.transport.Transport} (AMST) and
  * {@link io.dwcp.core.spi.StateCodec} (HDE) and
  * {@link io.dwcp.core.spi.BandwidthPredictor} (PBA, with its {@link io.dwcp.core.spi.Forecast}),
  * {@link io.dwcp.core.spi.Placer} (ITP), their providers found with {@link java.util.ServiceLoader}, and the

@@ -128,7 +128,7 @@ class ConfigFuzzTest {
                 + "    downtime-budget: 300ms\n");
         seeds.put("properties", "# node settings\ndwcp.tier.pin=regional\ndwcp.transport.adjust-interval = 2s\n"
                 + "dwcp.compression.batch-size: 1MiB\ndwcp.recovery.max-attempts=5\ndwcp.shutdown.timeout=30s\n");
-        seeds.put("environment", "DWCP_TRANSPORT_MAX_STREAMS=16\nDWCP_COMPRESSION_SPLICE=off\nDWCP_METRICS_INTERVAL=30s\n"
+        seeds.put("environment", "DWCP_TRANSPORT_MAX_STREAMS=16\nDWCP_COMPRESSION_SPLICE=off\nDWCP_SHUTDOWN_TIMEOUT=30s\n"
                 + "HOME=/root\n");
         return seeds;
     }

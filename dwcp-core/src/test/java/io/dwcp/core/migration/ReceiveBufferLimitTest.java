@@ -2,11 +2,11 @@ package io.dwcp.core.migration;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
-import io.dwcp.core.spi.InboundTransfer;
+import io.dwcp.core.transport.InboundTransfer;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateDecoder;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferSink;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferSink;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
 import io.dwcp.core.state.WritableRegion;

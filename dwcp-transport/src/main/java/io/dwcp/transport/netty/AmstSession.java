@@ -36,13 +36,13 @@ package io.dwcp.transport.netty;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.Tier;
-import io.dwcp.core.spi.InboundTransfer;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.Transfer;
-import io.dwcp.core.spi.TransferHandler;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferRequest;
-import io.dwcp.core.spi.TransferResult;
+import io.dwcp.core.transport.InboundTransfer;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.Transfer;
+import io.dwcp.core.transport.TransferHandler;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferRequest;
+import io.dwcp.core.transport.TransferResult;
 import io.dwcp.transport.control.Backoff;
 import io.dwcp.transport.control.ChunkSizer;
 import io.dwcp.transport.control.StreamCountController;
@@ -874,7 +874,7 @@ final class AmstSession implements Session {
         payloadAcked.addAndGet(newly);
         lastAckProgressNanos = System.nanoTime();
         long now = System.nanoTime();
-        if (t.request.progress() != io.dwcp.core.spi.ProgressListener.NONE && now - t.lastProgressNanos > 10_000_000L) {
+        if (t.request.progress() != io.dwcp.core.ProgressListener.NONE && now - t.lastProgressNanos > 10_000_000L) {
             t.lastProgressNanos = now;
             transport.callback(() -> t.request.progress().onProgress(deliveredBytes, t.totalBytes));
         }
@@ -895,7 +895,7 @@ final class AmstSession implements Session {
         transport.metrics().transfersSucceeded.increment();
         transport.metrics().transferDuration.record(nanos, TimeUnit.NANOSECONDS);
         transport.callback(() -> {
-            if (t.request.progress() != io.dwcp.core.spi.ProgressListener.NONE) {
+            if (t.request.progress() != io.dwcp.core.ProgressListener.NONE) {
                 t.request.progress().onProgress(totalBytes, t.totalBytes);
             }
             t.completion.complete(result);
@@ -1086,14 +1086,14 @@ final class AmstSession implements Session {
     }
 
     /** Health (AMST-11): live control + ≥ min streams HEALTHY; ≥ 1 stream DEGRADED; none UNHEALTHY. */
-    io.dwcp.core.spi.Health.Status healthStatus() {
+    io.dwcp.core.Health.Status healthStatus() {
         int n = activeStreams();
         boolean stalled = unackedBytes() > 0 && System.nanoTime() - lastAckProgressNanos > settings.stallTimeout.toNanos();
         if (n == 0) {
-            return io.dwcp.core.spi.Health.Status.UNHEALTHY;
+            return io.dwcp.core.Health.Status.UNHEALTHY;
         }
-        return control != null && n >= settings.minStreams && !stalled ? io.dwcp.core.spi.Health.Status.HEALTHY
-                : io.dwcp.core.spi.Health.Status.DEGRADED;
+        return control != null && n >= settings.minStreams && !stalled ? io.dwcp.core.Health.Status.HEALTHY
+                : io.dwcp.core.Health.Status.DEGRADED;
     }
 
     // ------------------------------------------------------------------ termination

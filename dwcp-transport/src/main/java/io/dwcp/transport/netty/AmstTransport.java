@@ -3,12 +3,13 @@ package io.dwcp.transport.netty;
 import io.dwcp.core.DataRate;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.spi.ComponentContext;
-import io.dwcp.core.spi.Health;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.TransferHandler;
-import io.dwcp.core.spi.Transport;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.Health;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.TransferHandler;
+import io.dwcp.core.transport.Transport;
+import io.dwcp.core.transport.TransportListener;
 import io.dwcp.transport.control.TokenBucket;
 import io.dwcp.transport.wire.FrameDecoder;
 import io.dwcp.transport.wire.Hello;
@@ -122,7 +123,7 @@ public final class AmstTransport implements Transport {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "AMST transport already running");
         }
         Settings s = new Settings(context.config());
-        TlsContexts t = TlsContexts.create(s);
+        TlsContexts t = TlsContexts.create(s, context.tlsCredentials());
         this.settings = s;
         this.tls = t;
         this.runtime = new NettyRuntime(true);
@@ -247,7 +248,7 @@ public final class AmstTransport implements Transport {
                         applySocketBuffers(ch);
                         ChannelPipeline p = ch.pipeline();
                         if (tls != null) {
-                            p.addLast("tls", tls.server().newHandler(ch.alloc()));
+                            p.addLast("tls", tls.serverHandler(ch.alloc()));
                         }
                         p.addLast("frames", new FrameDecoder(HANDSHAKE_MAX_PAYLOAD));
                         p.addLast("handshake", new ServerHandshakeHandler(AmstTransport.this, handler));
@@ -312,7 +313,7 @@ public final class AmstTransport implements Transport {
                         applySocketBuffers(ch);
                         ChannelPipeline p = ch.pipeline();
                         if (tls != null) {
-                            p.addLast("tls", tls.client().newHandler(ch.alloc(), remote.getHostString(), remote.getPort()));
+                            p.addLast("tls", tls.clientHandler(ch.alloc(), remote.getHostString(), remote.getPort()));
                         }
                         p.addLast("frames", new FrameDecoder(HANDSHAKE_MAX_PAYLOAD));
                         p.addLast("handshake", new ClientHandshakeHandler(session, streamIndex, flags, tls != null,
@@ -472,6 +473,19 @@ public final class AmstTransport implements Transport {
      */
     public void globalRateCap(DataRate cap) {
         globalPacer.rateBytesPerSecond(cap == null ? 0 : cap.bytesPerSecond());
+    }
+
+    /**
+     * Applies a run-time change of {@code dwcp.transport.rate-cap} or {@code global-rate-cap} to every session; other
+     * dynamic keys are read where they are used.
+     */
+    @Override
+    public void configChanged(io.dwcp.core.config.DwcpConfig config, io.dwcp.core.config.ConfigKey<?> key) {
+        if (key == TransportKeys.RATE_CAP) {
+            rateCap(config.get(TransportKeys.RATE_CAP).orElse(null));
+        } else if (key == TransportKeys.GLOBAL_RATE_CAP) {
+            globalRateCap(config.get(TransportKeys.GLOBAL_RATE_CAP).orElse(null));
+        }
     }
 
     /**

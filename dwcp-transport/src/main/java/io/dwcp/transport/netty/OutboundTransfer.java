@@ -2,9 +2,9 @@ package io.dwcp.transport.netty;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
-import io.dwcp.core.spi.Transfer;
-import io.dwcp.core.spi.TransferRequest;
-import io.dwcp.core.spi.TransferResult;
+import io.dwcp.core.transport.Transfer;
+import io.dwcp.core.transport.TransferRequest;
+import io.dwcp.core.transport.TransferResult;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;

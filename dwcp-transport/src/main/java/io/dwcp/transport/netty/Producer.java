@@ -2,7 +2,7 @@ package io.dwcp.transport.netty;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
-import io.dwcp.core.spi.TransferRequest;
+import io.dwcp.core.transport.TransferRequest;
 import io.dwcp.transport.wire.FrameHeader;
 import io.dwcp.transport.wire.Frames;
 import io.netty.buffer.ByteBuf;

@@ -18,9 +18,9 @@ package io.dwcp.transport.netty;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
-import io.dwcp.core.spi.InboundTransfer;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferSink;
+import io.dwcp.core.transport.InboundTransfer;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferSink;
 import io.netty.buffer.ByteBuf;
 
 import java.util.Map;

@@ -2,7 +2,7 @@ package io.dwcp.transport.netty;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
-import io.dwcp.core.spi.TransferHandler;
+import io.dwcp.core.transport.TransferHandler;
 import io.dwcp.transport.wire.Frame;
 import io.dwcp.transport.wire.FrameDecoder;
 import io.dwcp.transport.wire.FrameHeader;

@@ -6,6 +6,7 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -16,6 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -28,6 +32,7 @@ final class Certificates {
     private final KeyPair caKeys;
     private final X500Name caName;
     final Path caPem;
+    private final X509CertificateHolder caCert;
     private long serial = 2;
 
     Certificates(Path dir, String caCommonName) throws Exception {
@@ -38,7 +43,33 @@ final class Certificates {
                 caKeys.getPublic());
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
         caPem = dir.resolve(caCommonName + "-ca.pem");
-        write(caPem, "CERTIFICATE", b.build(signer(caKeys)).getEncoded());
+        caCert = b.build(signer(caKeys));
+        write(caPem, "CERTIFICATE", caCert.getEncoded());
+    }
+
+    /**
+     * A node certificate naming {@code sans} in its subjectAltName, with its key, as an in-memory PKCS#12 key store
+     * (alias {@code node}, key password = store password).
+     */
+    KeyStore nodeKeyStore(String commonName, char[] password, GeneralName... sans) throws Exception {
+        KeyPair k = keys();
+        JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(caName, BigInteger.valueOf(serial++), from(), to(),
+                new X500Name("CN=" + commonName), k.getPublic());
+        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans));
+        JcaX509CertificateConverter convert = new JcaX509CertificateConverter();
+        X509Certificate cert = convert.getCertificate(b.build(signer(caKeys)));
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("node", k.getPrivate(), password, new Certificate[] {cert, convert.getCertificate(caCert)});
+        return ks;
+    }
+
+    /** This CA as a PKCS#12 trust store (alias {@code ca}). */
+    KeyStore trustStore() throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setCertificateEntry("ca", new JcaX509CertificateConverter().getCertificate(caCert));
+        return ks;
     }
 
     /** A node certificate signed by this CA; returns {cert.pem, key.pem}. */

@@ -5,7 +5,7 @@ import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.config.TransportKeys;
-import io.dwcp.core.spi.TransferHandler;
+import io.dwcp.core.transport.TransferHandler;
 import io.dwcp.core.testing.FuzzSeeds;
 import io.dwcp.core.testing.TestContext;
 import io.dwcp.transport.wire.Frame;

@@ -1,13 +1,13 @@
 package io.dwcp.transport.netty;
 
-import io.dwcp.core.spi.InboundTransfer;
-import io.dwcp.core.spi.PayloadSource;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferRequest;
-import io.dwcp.core.spi.TransferResult;
-import io.dwcp.core.spi.TransferSink;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.InboundTransfer;
+import io.dwcp.core.transport.PayloadSource;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferRequest;
+import io.dwcp.core.transport.TransferResult;
+import io.dwcp.core.transport.TransferSink;
+import io.dwcp.core.transport.TransportListener;
 import io.dwcp.core.testing.TestContext;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;

@@ -1,12 +1,12 @@
 package io.dwcp.transport.netty;
 
 import io.dwcp.core.DataRate;
-import io.dwcp.core.spi.Health;
-import io.dwcp.core.spi.PayloadSource;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.TransferKind;
-import io.dwcp.core.spi.TransferRequest;
-import io.dwcp.core.spi.TransferResult;
+import io.dwcp.core.Health;
+import io.dwcp.core.transport.PayloadSource;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.TransferKind;
+import io.dwcp.core.transport.TransferRequest;
+import io.dwcp.core.transport.TransferResult;
 import io.dwcp.core.spi.TransportProvider;
 import io.dwcp.core.testing.TestContext;
 import io.dwcp.transport.AmstTransportProvider;

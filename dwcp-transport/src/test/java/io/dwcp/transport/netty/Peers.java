@@ -2,11 +2,11 @@ package io.dwcp.transport.netty;
 
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.config.TransportKeys;
-import io.dwcp.core.spi.InboundTransfer;
-import io.dwcp.core.spi.Session;
-import io.dwcp.core.spi.TransferHandler;
-import io.dwcp.core.spi.TransferSink;
-import io.dwcp.core.spi.TransportListener;
+import io.dwcp.core.transport.InboundTransfer;
+import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.TransferHandler;
+import io.dwcp.core.transport.TransferSink;
+import io.dwcp.core.transport.TransportListener;
 import io.dwcp.core.testing.TestContext;
 
 import java.io.ByteArrayOutputStream;

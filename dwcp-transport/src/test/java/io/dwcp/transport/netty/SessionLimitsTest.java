@@ -2,7 +2,7 @@ package io.dwcp.transport.netty;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
-import io.dwcp.core.spi.Session;
+import io.dwcp.core.transport.Session;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -72,9 +72,9 @@ class SessionLimitsTest {
         peers = new Peers(b -> b.set("dwcp.transport.max-transfers-per-peer", "2"), b -> b);
         Session s = peers.connect();
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        List<io.dwcp.core.spi.Transfer> open = new ArrayList<>();
+        List<io.dwcp.core.transport.Transfer> open = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            open.add(s.send(io.dwcp.core.spi.TransferRequest.of(io.dwcp.core.spi.TransferKind.OPAQUE, "held-" + i,
+            open.add(s.send(io.dwcp.core.transport.TransferRequest.of(io.dwcp.core.transport.TransferKind.OPAQUE, "held-" + i,
                     new HeldSource(release))));
         }
         // Both are open at the receiver once their OPENs arrived (their producers run on threads of their own, so a
@@ -84,11 +84,11 @@ class SessionLimitsTest {
             Thread.onSpinWait();
         }
         assertEquals(2, peers.serverSession().inboundCount(), "both held transfers are open at the receiver");
-        io.dwcp.core.spi.Transfer third = null;
+        io.dwcp.core.transport.Transfer third = null;
         DwcpException refused = null;
         for (int attempt = 0; attempt < 50 && refused == null; attempt++) {
-            third = s.send(io.dwcp.core.spi.TransferRequest.of(io.dwcp.core.spi.TransferKind.OPAQUE, "third-" + attempt,
-                    io.dwcp.core.spi.PayloadSource.of(java.nio.ByteBuffer.wrap(new byte[16]))));
+            third = s.send(io.dwcp.core.transport.TransferRequest.of(io.dwcp.core.transport.TransferKind.OPAQUE, "third-" + attempt,
+                    io.dwcp.core.transport.PayloadSource.of(java.nio.ByteBuffer.wrap(new byte[16]))));
             try {
                 third.completion().get(10, java.util.concurrent.TimeUnit.SECONDS);
                 // Completed: the first two were not open at the receiver yet; try again.
@@ -99,14 +99,14 @@ class SessionLimitsTest {
         assertEquals(ErrorCode.LIMIT_EXCEEDED, refused == null ? null : refused.code(), "the third open transfer is refused");
         assertTrue(refused.getMessage().contains("max-transfers-per-peer"), refused.getMessage());
         release.countDown();
-        for (io.dwcp.core.spi.Transfer t : open) {
+        for (io.dwcp.core.transport.Transfer t : open) {
             t.completion().get(30, java.util.concurrent.TimeUnit.SECONDS);
         }
         s.close();
     }
 
     /** A streaming source that sends one byte, then holds the transfer open until released. */
-    private static final class HeldSource implements io.dwcp.core.spi.PayloadSource {
+    private static final class HeldSource implements io.dwcp.core.transport.PayloadSource {
         private final java.util.concurrent.CountDownLatch release;
         private boolean sentOne;
 

@@ -1,6 +1,6 @@
 package io.dwcp.transport.netty;
 
-import io.dwcp.core.spi.Session;
+import io.dwcp.core.transport.Session;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.TimeUnit;

@@ -1,4 +1,4 @@
-package io.dwcp.core.spi;
+package io.dwcp.core.transport;
 
 /**
  * Receives the transfers peers start. Called once per transfer, on a transport delivery thread (never an event

@@ -1,6 +1,7 @@
-package io.dwcp.core.spi;
+package io.dwcp.core.transport;
 
 import java.util.Objects;
+import io.dwcp.core.ProgressListener;
 
 /**
  * What to send: kind, application key, source and progress listener. Immutable.

@@ -1,4 +1,4 @@
-package io.dwcp.core.spi;
+package io.dwcp.core.transport;
 
 /**
  * A transfer a peer started, as announced to the receiving {@link TransferHandler}.

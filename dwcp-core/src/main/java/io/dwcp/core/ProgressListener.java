@@ -1,4 +1,4 @@
-package io.dwcp.core.spi;
+package io.dwcp.core;
 
 /**
  * Progress of a transfer or encode. Called from a library thread, never an event loop, at most every few

@@ -1,4 +1,4 @@
-package io.dwcp.core.spi;
+package io.dwcp.core;
 
 import java.util.Objects;
 

@@ -1,4 +1,4 @@
-package io.dwcp.core.spi;
+package io.dwcp.core.transport;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,7 +1,8 @@
-package io.dwcp.core.spi;
+package io.dwcp.core.transport;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
+import io.dwcp.core.spi.Component;
 
 /**
  * Moves framed payloads between peers (SPEC §4). A {@link Session} is one logical link to a peer, possibly made of

@@ -1,4 +1,4 @@
-package io.dwcp.core.spi;
+package io.dwcp.core.transport;
 
 /** What a transfer carries (AMST-2); the number is its wire value and never changes. */
 public enum TransferKind {
