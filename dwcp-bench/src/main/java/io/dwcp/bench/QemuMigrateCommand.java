@@ -184,8 +184,13 @@ final class QemuMigrateCommand implements DwcpCli.Command {
             migrateStarted = true;
             src.execute("migrate", Map.of("uri", migrateUri));
             Map<String, Object> m = awaitMigration(src);
+            awaitIncoming(dst);
             dst.execute("cont", Map.of());
             long running = System.nanoTime();
+            String after = dst.status();
+            if (!after.equals("running")) {
+                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination is '" + after + "' after 'cont'");
+            }
             destinationRunning = true;
             double total = (running - start - verifyNanos) / 1e9;
             double down = (running - stoppedNanos - verifyNanos) / 1e9;
@@ -211,6 +216,29 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                             + " (status " + st + ")");
                 }
                 Thread.sleep(5);
+            }
+        }
+
+        /**
+         * Waits until the destination has loaded the device state: a {@code cont} while it is still {@code inmigrate}
+         * would be overridden by the source's run state (paused) when the load ends.
+         */
+        private void awaitIncoming(Qmp dst) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                String st = dst.status();
+                if (!st.equals("inmigrate")) {
+                    if (!st.equals("paused")) {
+                        throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination is '" + st + "' after loading"
+                                + " the device state, expected 'paused'");
+                    }
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new DwcpException(ErrorCode.TIMEOUT, "the destination did not finish loading the device state"
+                            + " in 60 s");
+                }
+                Thread.sleep(2);
             }
         }
 
