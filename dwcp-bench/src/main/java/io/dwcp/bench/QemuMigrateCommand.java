@@ -106,7 +106,8 @@ final class QemuMigrateCommand implements DwcpCli.Command {
         private final boolean json;
         private volatile long stoppedNanos;
         private boolean migrateStarted;
-        private boolean destinationRunning;
+        private volatile boolean destinationRunning;
+        private volatile boolean destinationLost;
 
         Run(CliArgs a, Path ram, String key, String to, String migrateUri, Duration downtime, Path verify, boolean json) {
             this.a = a;
@@ -148,11 +149,13 @@ final class QemuMigrateCommand implements DwcpCli.Command {
             dst.execute("migrate-set-capabilities", caps);
             String port = migrateUri.substring(migrateUri.lastIndexOf(':') + 1);
             dst.execute("migrate-incoming", Map.of("uri", "tcp:0.0.0.0:" + port));
-            Migration.Result result;
-            List<RoundReport> rounds = new ArrayList<>();
-            double verifySeconds = -1;
+            // The manager stays open until the destination runs: closing it (event loops, pools) takes a while and
+            // would add to the downtime.
             try (DwcpManager manager = NodeOptions.manager(NodeOptions.config(a))) {
                 manager.start();
+                List<RoundReport> rounds = new ArrayList<>();
+                Migration.Result result;
+                double verifySeconds = -1;
                 try (MigrationSender sender = manager.openMigration(NodeOptions.address(to)).get(60, TimeUnit.SECONDS);
                      LiveFileSource live = LiveFileSource.open(key, ram, () -> {
                          src.execute("stop", Map.of());
@@ -167,8 +170,16 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                     if (a.get("max-rounds") != null) {
                         b.maxRounds(Integer.parseInt(a.get("max-rounds")));
                     }
+                    Migration migration = b.build();
+                    // The destination QEMU gone (its QMP connection closed): no point in sending more rounds.
+                    dst.onClosed(() -> {
+                        if (!destinationRunning) {
+                            destinationLost = true;
+                            migration.cancel();
+                        }
+                    });
                     try {
-                        result = b.build().start().get();
+                        result = migration.start().get();
                     } catch (ExecutionException e) {
                         throw e.getCause() instanceof Exception ex ? ex : e;
                     }
@@ -177,24 +188,24 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                         compare(ram, verify);
                         verifySeconds = (System.nanoTime() - v0) / 1e9;
                     }
+                    // Device state only: the RAM is already at the destination.
+                    long verifyNanos = verifySeconds < 0 ? 0 : (long) (verifySeconds * 1e9);
+                    migrateStarted = true;
+                    src.execute("migrate", Map.of("uri", migrateUri));
+                    Map<String, Object> m = awaitMigration(src);
+                    awaitIncoming(dst);
+                    dst.execute("cont", Map.of());
+                    long running = System.nanoTime();
+                    String after = dst.status();
+                    if (!after.equals("running")) {
+                        throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination is '" + after + "' after 'cont'");
+                    }
+                    destinationRunning = true;
+                    double total = (running - start - verifyNanos) / 1e9;
+                    double down = (running - stoppedNanos - verifyNanos) / 1e9;
+                    report(result, rounds, m, total, down, verifySeconds);
                 }
             }
-            // Device state only: the RAM is already at the destination.
-            long verifyNanos = verifySeconds < 0 ? 0 : (long) (verifySeconds * 1e9);
-            migrateStarted = true;
-            src.execute("migrate", Map.of("uri", migrateUri));
-            Map<String, Object> m = awaitMigration(src);
-            awaitIncoming(dst);
-            dst.execute("cont", Map.of());
-            long running = System.nanoTime();
-            String after = dst.status();
-            if (!after.equals("running")) {
-                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination is '" + after + "' after 'cont'");
-            }
-            destinationRunning = true;
-            double total = (running - start - verifyNanos) / 1e9;
-            double down = (running - stoppedNanos - verifyNanos) / 1e9;
-            report(result, rounds, m, total, down, verifySeconds);
             return 0;
         }
 
@@ -248,6 +259,7 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                 return;
             }
             System.err.println("dwcp qemu-migrate: migration failed before the destination ran: "
+                    + (destinationLost ? "the destination QEMU's QMP connection closed (destination gone); " : "")
                     + DwcpException.local("migration", cause).getMessage());
             try {
                 if (migrateStarted) {

@@ -39,6 +39,7 @@ final class Qmp implements AutoCloseable {
     private final BlockingQueue<Object> replies = new LinkedBlockingQueue<>();
     private final List<Map<String, Object>> events = new CopyOnWriteArrayList<>();
     private final Thread reader;
+    private volatile Runnable onClosed = () -> { };
 
     private Qmp(String address, SocketChannel channel, Duration timeout) {
         this.address = address;
@@ -184,6 +185,19 @@ final class Qmp implements AutoCloseable {
             replies.add(new IOException("closed by QEMU"));
         } catch (IOException | RuntimeException e) {
             replies.add(e);
+        }
+        onClosed.run();
+    }
+
+    /**
+     * Runs {@code action} on the reader thread when the connection ends (QEMU exited or closed it, or {@link #close()}).
+     *
+     * @param action what to do; must not block
+     */
+    void onClosed(Runnable action) {
+        this.onClosed = action;
+        if (!reader.isAlive()) {
+            action.run();
         }
     }
 
