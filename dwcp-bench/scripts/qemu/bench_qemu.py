@@ -87,6 +87,8 @@ def run_dwcp(src, dst, run):
         s.tick()
         res = {'ok': mig.returncode == 0, 'link_bytes': s.points[-1][1], 'timeline': s.points}
         if mig.returncode == 0:
+            with open('%s/%s.migrate.json' % (OUT, run_tag(run)), 'w') as f:
+                f.write(out[-1] + '\n')
             j = json.loads(out[-1])
             res.update(total_s=j['totalSeconds'], downtime_ms=j['downtimeSeconds'] * 1000, stop=j['stopReason'],
                        tool_bytes=j['dwcpWireBytes'], rounds=len(j['rounds']), replica_exact=j['replicaVerified'],
