@@ -30,6 +30,7 @@
 # The WAN is serialised with flock /tmp/dwcp-wan.lock; a link this script did not make is waited for, never torn down.
 # Guests and receivers are killed at exit (trap). Needs root, QEMU (installed if missing), python3, Java 17.
 set -euo pipefail
+cmdline="$0 $*"
 usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
 REPS=5; METHODS=dwcp,plain,xbzrle,multifd8,multifd8-zstd; MEM=1G; WARMUP=30; CONVERGE=120; WAN_ARGS="25 0.05 400"
 NO_WAN=0; JAR=""; OUT=""
@@ -71,7 +72,7 @@ else
   export NS=dwcp-b FAR=198.18.0.2 DEV=dwcp-a
 fi
 export OUT JAR MEM WARMUP CONVERGE_S=$CONVERGE
-echo "$0 $*  rev=$rev  wan=$([ "$NO_WAN" = 1 ] && echo loopback || echo "$WAN_ARGS")" > "$OUT/cmdline"
+echo "$cmdline  rev=$rev  wan=$([ "$NO_WAN" = 1 ] && echo loopback || echo "$WAN_ARGS")" > "$OUT/cmdline"
 log "results in $OUT"
 python3 "$HERE/qemu/bench_qemu.py" "$METHODS" "$REPS" &
 py=$!; wait "$py"; py=""

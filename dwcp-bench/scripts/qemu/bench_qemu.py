@@ -136,7 +136,9 @@ def run_qemu(method, src, dst, run):
     qd.close()
     res = {'ok': st.get('status') == 'completed' and dst_status == 'running', 'link_bytes': s.points[-1][1],
            'timeline': s.points, 'forced': forced, 'status': st.get('status'), 'dst_status': dst_status,
-           'total_s': st.get('total-time', 0) / 1000, 'downtime_ms': st.get('downtime'),
+           # QEMU has been seen to report 0 for both on a completed run: that is no figure
+           'total_s': st['total-time'] / 1000 if st.get('total-time') else None,
+           'downtime_ms': st.get('downtime') or None,
            'tool_bytes': st.get('ram', {}).get('transferred'), 'rounds': st.get('ram', {}).get('dirty-sync-count'),
            'replica_exact': None}
     if st.get('status') != 'completed':
