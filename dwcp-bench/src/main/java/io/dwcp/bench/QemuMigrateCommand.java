@@ -138,6 +138,10 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                     return migrate(src, dst, start);
                 } catch (Exception | Error e) {
                     rollback(src, e);
+                    if (destinationLost) {
+                        throw new DwcpException(ErrorCode.IO_ERROR, "the destination QEMU went away (its QMP connection"
+                                + " closed) during the migration; the source guest runs on", e);
+                    }
                     throw e;
                 }
             }
