@@ -28,6 +28,7 @@ public final class DwcpCli {
         m.put("bench-transport", new BenchTransportCommand());
         m.put("send", new SendCommand());
         m.put("receive", new ReceiveCommand());
+        m.put("qemu-migrate", new QemuMigrateCommand());
         m.put("demo", new DemoCommand());
         m.put("chart", new ChartCommand());
         m.put("predict", new PredictCommand());

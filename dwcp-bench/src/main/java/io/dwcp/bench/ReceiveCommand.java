@@ -2,6 +2,8 @@ package io.dwcp.bench;
 
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.migration.FileReplicas;
+import io.dwcp.core.migration.InPlaceReplica;
+import io.dwcp.core.migration.ReplicaFactory;
 import io.dwcp.core.migration.MigrationReceiver;
 import io.dwcp.core.transport.TransportListener;
 
@@ -17,6 +19,10 @@ import java.util.concurrent.CountDownLatch;
  * (frame checksums and the whole-state digest) before it touches the file ({@link FileReplicas}: staged full rounds,
  * one writer per key, replicas left partly written by a crash are marked and repaired by a full round); a line per
  * verified round goes to stdout (JSON with {@code --json}).
+ *
+ * <p>{@code --into KEY=FILE} writes the rounds of KEY into the existing FILE in place instead ({@link InPlaceReplica}):
+ * the RAM file of a destination QEMU that maps it, for {@code dwcp qemu-migrate}. FILE must already have the state's
+ * exact size; it is never renamed, truncated or extended.
  */
 final class ReceiveCommand implements DwcpCli.Command {
     @Override
@@ -26,9 +32,9 @@ final class ReceiveCommand implements DwcpCli.Command {
 
     @Override
     public int run(String[] args) throws Exception {
-        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "listen", "out"), NodeOptions.FLAGS);
+        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "listen", "out", "into"), NodeOptions.FLAGS);
         if (a.flag("help")) {
-            System.err.println("usage: dwcp receive --listen HOST:PORT --out DIR " + NodeOptions.USAGE);
+            System.err.println("usage: dwcp receive --listen HOST:PORT --out DIR [--into KEY=FILE] " + NodeOptions.USAGE);
             return 0;
         }
         Path out = Path.of(a.require("out"));
@@ -50,7 +56,9 @@ final class ReceiveCommand implements DwcpCli.Command {
             stopped.countDown();
         }, "dwcp-receive-shutdown"));
         manager.start();
-        MigrationReceiver receiver = manager.migrationReceiver(replicas, r -> {
+        // --into KEY=FILE: that key's rounds are written in place into an existing file (a destination QEMU's RAM file).
+        ReplicaFactory target = a.get("into") == null ? replicas : into(a.get("into"), replicas);
+        MigrationReceiver receiver = manager.migrationReceiver(target, r -> {
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("key", r.result().key());
@@ -86,5 +94,14 @@ final class ReceiveCommand implements DwcpCli.Command {
         System.err.println("dwcp receive: listening on " + listener.localAddress() + ", writing to " + out);
         stopped.await();
         return 0;
+    }
+
+    /** {@code KEY=FILE}: an {@link InPlaceReplica} of KEY in FILE; other keys go to {@code others}. */
+    static InPlaceReplica into(String spec, ReplicaFactory others) {
+        int eq = spec.indexOf('=');
+        if (eq <= 0 || eq == spec.length() - 1) {
+            throw new CliArgs.UsageException("--into takes KEY=FILE, got '" + spec + "'");
+        }
+        return InPlaceReplica.of(spec.substring(0, eq), Path.of(spec.substring(eq + 1)), others);
     }
 }

@@ -34,6 +34,13 @@ import java.util.function.Consumer;
  *       guest dirties memory about as fast as the link carries it, and more rounds would not shorten the pause.</li>
  * </ol>
  *
+ * <p><b>A live source</b> ({@link LiveFileSource}: guest RAM in a shared file the guest keeps writing) is read while
+ * it changes. A page written during a round may be read torn; the codec sends and the receiver verifies the copy that
+ * was read, and the next round, which compares the memory with what was sent, sends the page again. Pre-copy rounds are
+ * therefore never refused for a changing source; only the final round, read after {@link Source#pause()}, has to be
+ * (and is) byte-exact. The receiver may write the replica in place into a file another process maps
+ * ({@link InPlaceReplica}).
+ *
  * <p><b>Cancel</b> ({@link #cancel()}) aborts the round in flight at both ends and stops the loop; the receiver keeps
  * its replica as of its last verified round, and the guest is not paused (or, when the cancel comes after
  * {@link Source#pause()}, the caller resumes it). The result then fails with {@code CANCELLED}.

@@ -1,0 +1,345 @@
+package io.dwcp.bench;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.DwcpManager;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.migration.LiveFileSource;
+import io.dwcp.core.migration.Migration;
+import io.dwcp.core.migration.MigrationSender;
+import io.dwcp.core.migration.RoundReport;
+
+import java.io.IOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code dwcp qemu-migrate}: live migration of a running QEMU guest whose RAM is a shared file
+ * ({@code -object memory-backend-file,mem-path=FILE,share=on}). DWCP moves the RAM in pre-copy rounds while the guest
+ * runs, then QEMU moves only the device state ({@code x-ignore-shared}):
+ *
+ * <ol>
+ *   <li>the destination QEMU (started with {@code -incoming defer} and a memory-backend-file of the same size, whose
+ *       file {@code dwcp receive --into KEY=FILE} writes in place) gets {@code x-ignore-shared} and
+ *       {@code migrate-incoming};</li>
+ *   <li>pre-copy rounds of {@code --ram} while the guest runs, until the loop's stop rule;</li>
+ *   <li>QMP {@code stop} on the source, the final round (byte-exact, verified by the receiver's digest);</li>
+ *   <li>{@code migrate} with {@code x-ignore-shared} (device state only), then {@code cont} on the destination.</li>
+ * </ol>
+ *
+ * <p>Any failure before the destination runs resumes the source ({@code migrate_cancel} if needed, then
+ * {@code cont}) and names the cause. Prints a line per round and a summary; with {@code --json} the last stdout line is
+ * one JSON object (rounds, total time, downtime, wire bytes).
+ */
+final class QemuMigrateCommand implements DwcpCli.Command {
+    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(30);
+
+    @Override
+    public String summary() {
+        return "live-migrate a running QEMU guest: RAM by DWCP pre-copy rounds, device state by QEMU (x-ignore-shared)";
+    }
+
+    static final String USAGE = "usage: dwcp qemu-migrate --qmp SOCKET --ram FILE --to HOST:PORT --key NAME"
+            + " --dest-qmp SOCKET|tcp:HOST:PORT [--migrate-uri tcp:HOST:PORT] [--downtime 300ms] [--max-rounds N]"
+            + " [--verify-replica FILE] " + NodeOptions.USAGE;
+
+    @Override
+    public int run(String[] args) throws Exception {
+        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "qmp", "ram", "to", "key", "dest-qmp",
+                "migrate-uri", "downtime", "max-rounds", "verify-replica"), NodeOptions.FLAGS);
+        if (a.flag("help")) {
+            System.err.println(USAGE);
+            return 0;
+        }
+        Path ram = CliArgs.regularFile("--ram", a.require("ram"));
+        String key = a.require("key");
+        String to = a.require("to");
+        NodeOptions.address(to);
+        String migrateUri = a.get("migrate-uri", "tcp:" + to.substring(0, to.lastIndexOf(':')) + ":4444");
+        if (!migrateUri.startsWith("tcp:")) {
+            throw new CliArgs.UsageException("--migrate-uri must be tcp:HOST:PORT, got " + migrateUri);
+        }
+        Duration downtime = duration("--downtime", a.get("downtime", "300ms"));
+        Path verify = a.get("verify-replica") == null ? null : CliArgs.regularFile("--verify-replica", a.get("verify-replica"));
+        boolean json = a.flag("json");
+        Run run = new Run(a, ram, key, to, migrateUri, downtime, verify, json);
+        return run.execute();
+    }
+
+    /** {@code 300ms}, {@code 1.5s}: a duration of 10 ms to 60 s. */
+    static Duration duration(String option, String text) {
+        try {
+            double ms;
+            if (text.endsWith("ms")) {
+                ms = Double.parseDouble(text.substring(0, text.length() - 2));
+            } else if (text.endsWith("s")) {
+                ms = Double.parseDouble(text.substring(0, text.length() - 1)) * 1000;
+            } else {
+                throw new NumberFormatException();
+            }
+            if (!(ms >= 10 && ms <= 60_000)) {
+                throw new CliArgs.UsageException(option + " must be 10ms to 60s, got " + text);
+            }
+            return Duration.ofNanos((long) (ms * 1e6));
+        } catch (NumberFormatException e) {
+            throw new CliArgs.UsageException(option + " takes a duration such as 300ms or 1.5s, got '" + text + "'");
+        }
+    }
+
+    /** One migration: the steps, the timings, and the rollback. */
+    private static final class Run {
+        private final CliArgs a;
+        private final Path ram;
+        private final String key;
+        private final String to;
+        private final String migrateUri;
+        private final Duration downtime;
+        private final Path verify;
+        private final boolean json;
+        private volatile long stoppedNanos;
+        private boolean migrateStarted;
+        private volatile boolean destinationRunning;
+        private volatile boolean destinationLost;
+
+        Run(CliArgs a, Path ram, String key, String to, String migrateUri, Duration downtime, Path verify, boolean json) {
+            this.a = a;
+            this.ram = ram;
+            this.key = key;
+            this.to = to;
+            this.migrateUri = migrateUri;
+            this.downtime = downtime;
+            this.verify = verify;
+            this.json = json;
+        }
+
+        int execute() throws Exception {
+            long start = System.nanoTime();
+            try (Qmp src = Qmp.connect(a.require("qmp"), QMP_TIMEOUT);
+                 Qmp dst = Qmp.connect(a.require("dest-qmp"), QMP_TIMEOUT)) {
+                String s = src.status();
+                if (!s.equals("running")) {
+                    throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the source guest is '" + s + "', not running;"
+                            + " qemu-migrate moves a running guest");
+                }
+                String d = dst.status();
+                if (!d.equals("inmigrate")) {
+                    throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination QEMU is '" + d + "'; start it with"
+                            + " -incoming defer and the same memory-backend-file options");
+                }
+                try {
+                    return migrate(src, dst, start);
+                } catch (Exception | Error e) {
+                    rollback(src, e);
+                    if (destinationLost) {
+                        throw new DwcpException(ErrorCode.IO_ERROR, "the destination QEMU went away (its QMP connection"
+                                + " closed) during the migration; the source guest runs on", e);
+                    }
+                    throw e;
+                }
+            }
+        }
+
+        private int migrate(Qmp src, Qmp dst, long start) throws Exception {
+            Map<String, Object> caps = Map.of("capabilities", List.of(Map.of("capability", "x-ignore-shared", "state", true)));
+            src.execute("migrate-set-capabilities", caps);
+            dst.execute("migrate-set-capabilities", caps);
+            String port = migrateUri.substring(migrateUri.lastIndexOf(':') + 1);
+            dst.execute("migrate-incoming", Map.of("uri", "tcp:0.0.0.0:" + port));
+            // The manager stays open until the destination runs: closing it (event loops, pools) takes a while and
+            // would add to the downtime.
+            try (DwcpManager manager = NodeOptions.manager(NodeOptions.config(a))) {
+                manager.start();
+                List<RoundReport> rounds = new ArrayList<>();
+                Migration.Result result;
+                double verifySeconds = -1;
+                try (MigrationSender sender = manager.openMigration(NodeOptions.address(to)).get(60, TimeUnit.SECONDS);
+                     LiveFileSource live = LiveFileSource.open(key, ram, () -> {
+                         src.execute("stop", Map.of());
+                         stoppedNanos = System.nanoTime();
+                     })) {
+                    Migration.Builder b = manager.migration(sender, live).downtimeBudget(downtime).onRound(r -> {
+                        rounds.add(r);
+                        if (!json) {
+                            System.out.println(SendCommand.describe(r, null));
+                        }
+                    });
+                    if (a.get("max-rounds") != null) {
+                        b.maxRounds(Integer.parseInt(a.get("max-rounds")));
+                    }
+                    Migration migration = b.build();
+                    // The destination QEMU gone (its QMP connection closed): no point in sending more rounds.
+                    dst.onClosed(() -> {
+                        if (!destinationRunning) {
+                            destinationLost = true;
+                            migration.cancel();
+                        }
+                    });
+                    try {
+                        result = migration.start().get();
+                    } catch (ExecutionException e) {
+                        throw e.getCause() instanceof Exception ex ? ex : e;
+                    }
+                    if (verify != null) {
+                        long v0 = System.nanoTime();
+                        compare(ram, verify);
+                        verifySeconds = (System.nanoTime() - v0) / 1e9;
+                    }
+                    // Device state only: the RAM is already at the destination.
+                    long verifyNanos = verifySeconds < 0 ? 0 : (long) (verifySeconds * 1e9);
+                    migrateStarted = true;
+                    src.execute("migrate", Map.of("uri", migrateUri));
+                    Map<String, Object> m = awaitMigration(src);
+                    awaitIncoming(dst);
+                    dst.execute("cont", Map.of());
+                    long running = System.nanoTime();
+                    String after = dst.status();
+                    if (!after.equals("running")) {
+                        throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination is '" + after + "' after 'cont'");
+                    }
+                    destinationRunning = true;
+                    double total = (running - start - verifyNanos) / 1e9;
+                    double down = (running - stoppedNanos - verifyNanos) / 1e9;
+                    report(result, rounds, m, total, down, verifySeconds);
+                }
+            }
+            return 0;
+        }
+
+        /** Polls {@code query-migrate} until the device-state migration ends; fails unless it completed. */
+        private Map<String, Object> awaitMigration(Qmp src) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (true) {
+                Map<String, Object> m = src.query("query-migrate");
+                Object st = m.get("status");
+                if ("completed".equals(st)) {
+                    return m;
+                }
+                if ("failed".equals(st) || "cancelled".equals(st)) {
+                    throw new DwcpException(ErrorCode.IO_ERROR, "QEMU's device-state migration " + st + ": "
+                            + m.getOrDefault("error-desc", "no reason given"));
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new DwcpException(ErrorCode.TIMEOUT, "QEMU's device-state migration did not complete in 120 s"
+                            + " (status " + st + ")");
+                }
+                Thread.sleep(5);
+            }
+        }
+
+        /**
+         * Waits until the destination has loaded the device state: a {@code cont} while it is still {@code inmigrate}
+         * would be overridden by the source's run state (paused) when the load ends.
+         */
+        private void awaitIncoming(Qmp dst) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                String st = dst.status();
+                if (!st.equals("inmigrate")) {
+                    if (!st.equals("paused")) {
+                        throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination is '" + st + "' after loading"
+                                + " the device state, expected 'paused'");
+                    }
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new DwcpException(ErrorCode.TIMEOUT, "the destination did not finish loading the device state"
+                            + " in 60 s");
+                }
+                Thread.sleep(2);
+            }
+        }
+
+        /** Before the destination runs, every failure leaves the source running. */
+        private void rollback(Qmp src, Throwable cause) {
+            if (destinationRunning) {
+                return;
+            }
+            System.err.println("dwcp qemu-migrate: migration failed before the destination ran: "
+                    + (destinationLost ? "the destination QEMU's QMP connection closed (destination gone); " : "")
+                    + DwcpException.local("migration", cause).getMessage());
+            try {
+                if (migrateStarted) {
+                    try {
+                        src.execute("migrate_cancel", Map.of());
+                    } catch (DwcpException e) {
+                        System.err.println("dwcp qemu-migrate: migrate_cancel: " + e.getMessage());
+                    }
+                }
+                String s = src.status();
+                if (!s.equals("running")) {
+                    src.execute("cont", Map.of());
+                }
+                System.err.println("dwcp qemu-migrate: the source guest is running again (" + src.status() + ")");
+            } catch (RuntimeException e) {
+                System.err.println("dwcp qemu-migrate: COULD NOT RESUME THE SOURCE GUEST: " + e.getMessage()
+                        + "; resume it by hand (QMP 'cont')");
+            }
+        }
+
+        private void report(Migration.Result result, List<RoundReport> rounds, Map<String, Object> qemu, double total,
+                            double down, double verifySeconds) {
+            long wire = 0;
+            for (RoundReport r : rounds) {
+                wire += r.wireBytes();
+            }
+            Object qemuBytes = qemu.get("ram") instanceof Map<?, ?> r ? r.get("transferred") : null;
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("key", key);
+                m.put("stopReason", result.stopReason());
+                m.put("totalSeconds", total);
+                m.put("downtimeSeconds", down);
+                m.put("finalRoundSeconds", result.downtime().toNanos() / 1e9);
+                m.put("dwcpWireBytes", wire);
+                m.put("qemuTransferredBytes", qemuBytes);
+                m.put("qemuDowntimeMs", qemu.get("downtime"));
+                m.put("verifySeconds", verifySeconds < 0 ? null : verifySeconds);
+                m.put("replicaVerified", verifySeconds >= 0);
+                List<Object> rs = new ArrayList<>();
+                for (RoundReport r : rounds) {
+                    rs.add(SendCommand.toJson(r, null));
+                }
+                m.put("rounds", rs);
+                System.out.println(Json.write(m));
+            } else {
+                System.out.printf("migrated %s: %d round(s) (stop: %s), %,d DWCP wire bytes, total %.2f s, downtime %.3f s"
+                        + " (source stop to destination running; final round %.3f s)%s%n", key, rounds.size(),
+                        result.stopReason(), wire, total, down, result.downtime().toNanos() / 1e9,
+                        verifySeconds < 0 ? "" : String.format(", replica byte-exact (compared in %.2f s, not counted)", verifySeconds));
+            }
+        }
+    }
+
+    /**
+     * Compares the paused source RAM with the destination's replica byte for byte (both files must be reachable
+     * here); {@code CHECKSUM_MISMATCH} naming the first differing offset when they differ.
+     */
+    static void compare(Path source, Path replica) throws IOException {
+        try (FileChannel s = FileChannel.open(source, StandardOpenOption.READ);
+             FileChannel r = FileChannel.open(replica, StandardOpenOption.READ)) {
+            if (s.size() != r.size()) {
+                throw new DwcpException(ErrorCode.CHECKSUM_MISMATCH, "replica " + replica + " is " + r.size()
+                        + " bytes, source RAM " + s.size());
+            }
+            long window = 1L << 28;
+            for (long off = 0; off < s.size(); off += window) {
+                long len = Math.min(window, s.size() - off);
+                MappedByteBuffer x = s.map(FileChannel.MapMode.READ_ONLY, off, len);
+                MappedByteBuffer y = r.map(FileChannel.MapMode.READ_ONLY, off, len);
+                int m = x.mismatch(y);
+                if (m >= 0) {
+                    throw new DwcpException(ErrorCode.CHECKSUM_MISMATCH, "replica " + replica + " differs from the"
+                            + " paused source RAM at byte " + (off + m) + " (page " + (off + m) / 4096 + ")");
+                }
+            }
+        }
+    }
+}
