@@ -53,6 +53,46 @@ class PathForecasterTest {
         assertEquals(0, f.confidence(), "no forecast matched yet");
     }
 
+    /**
+     * The band's calibration: after the path's variability quadruples, the share of windows inside the band returns
+     * towards 80 % instead of staying at what the old residuals imply, and the miss rates stay balanced.
+     */
+    @Test
+    void theBandRecalibratesAfterTheVariabilityOfThePathChanges() {
+        int h = 5;
+        int n = 9000;
+        Random r = new Random(3);
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = 1e7 * Math.exp((i < 3000 ? 0.1 : 0.8) * r.nextGaussian());
+        }
+        PathForecaster f = new PathForecaster(settings("ewma"), h, null);
+        double[] lo = new double[n];
+        double[] hi = new double[n];
+        for (int i = 0; i < n; i++) {
+            lo[i] = f.low();
+            hi[i] = f.high();
+            f.update(x[i]);
+        }
+        int covered = 0;
+        int below = 0;
+        int points = 0;
+        for (int i = 6000; i + h <= n; i++) {
+            double a = 0;
+            for (int k = 0; k < h; k++) {
+                a += x[i + k];
+            }
+            a /= h;
+            points++;
+            covered += lo[i] <= a && a <= hi[i] ? 1 : 0;
+            below += a < lo[i] ? 1 : 0;
+        }
+        double coverage = (double) covered / points;
+        double low = (double) below / points;
+        assertTrue(coverage > 0.74 && coverage < 0.86, "coverage " + coverage);
+        assertTrue(low > 0.05 && low < 0.15, "below P10 " + low);
+    }
+
     /** A stationary path (i.i.d. log-normal seconds): the 10–90 % band covers about 80 % of the window means. */
     @ParameterizedTest
     @ValueSource(strings = {"auto", "ewma"})
