@@ -95,6 +95,7 @@ public class PbaSampleBenchmark extends MicroBenchmark {
         operationsAtStart = operations;
     }
 
+    /** Prints the benchmark thread's CPU time per operation of the iteration that just ended. */
     @TearDown(Level.Iteration)
     public void stopCpuClock() {
         long ops = operations - operationsAtStart;
