@@ -47,11 +47,17 @@ final class BuiltinModels {
         }
     }
 
-    /** Harmonic mean of the last {@code n} samples (fewer at the start); 0 when one of them is 0. */
+    /**
+     * Harmonic mean of the last {@code n} samples (fewer at the start); 0 when one of them is 0. O(1) per sample: a
+     * running sum of the inverses of the positive samples and a count of the zeros in the window, re-added exactly
+     * once per lap of the ring so rounding never accumulates.
+     */
     static final class HarmonicMean implements ForecastModel {
         private final double[] ring;
         private int next;
         private int size;
+        private int zeros;
+        private double inverseSum;
 
         HarmonicMean(int n) {
             if (n < 1) {
@@ -62,9 +68,32 @@ final class BuiltinModels {
 
         @Override
         public void update(double value) {
+            if (size == ring.length) {
+                double old = ring[next];
+                if (old <= 0) {
+                    zeros--;
+                } else {
+                    inverseSum -= 1 / old;
+                }
+            } else {
+                size++;
+            }
             ring[next] = value;
-            next = (next + 1) % ring.length;
-            size = Math.min(size + 1, ring.length);
+            if (value <= 0) {
+                zeros++;
+            } else {
+                inverseSum += 1 / value;
+            }
+            next = next + 1 == ring.length ? 0 : next + 1;
+            if (next == 0) {
+                double s = 0;
+                for (double v : ring) {
+                    if (v > 0) {
+                        s += 1 / v;
+                    }
+                }
+                inverseSum = s;
+            }
         }
 
         @Override
@@ -72,14 +101,7 @@ final class BuiltinModels {
             if (size == 0) {
                 return Double.NaN;
             }
-            double inverseSum = 0;
-            for (int i = 0; i < size; i++) {
-                if (ring[i] <= 0) {
-                    return 0;
-                }
-                inverseSum += 1 / ring[i];
-            }
-            return size / inverseSum;
+            return zeros > 0 ? 0 : size / inverseSum;
         }
     }
 

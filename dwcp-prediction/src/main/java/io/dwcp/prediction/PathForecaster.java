@@ -44,6 +44,14 @@ final class PathForecaster {
      * path's own recent matches was also tried and scored worse out of sample, so it is not used.
      */
     static final double AUTO_SHRINK = 0.04;
+    /**
+     * Step of the adaptive calibration of the band (adaptive conformal inference, Gibbs and Candès 2021): after each
+     * matched window the level of the low quantile moves by {@code γ × (q_low − miss_low)} and that of the high one by
+     * {@code −γ × ((1 − q_high) − miss_high)}, so that over any stretch of matches the share of windows outside the
+     * band tends to the configured one whatever the residuals' distribution or their drift. Tuned on the development
+     * subset.
+     */
+    static final double CALIBRATION_RATE = 0.005;
     static final double RESIDUAL_RANGE = 8;
     static final double RESIDUAL_BIN = 0.02;
     /** Smoothing of the path level that scales residuals. */
@@ -77,6 +85,7 @@ final class PathForecaster {
     private final double[] pendingBlend;
     private final double[] pendingOutput;
     private final double[] pendingLow;
+    private final double[] pendingHigh;
 
     /** Sliding window of the last W matched errors per model: ring rows of modelCount. */
     private final double[] errors;
@@ -89,10 +98,17 @@ final class PathForecaster {
     private final double[] pendingLevel;
     /** Slow EWMA of the samples: the path's level, which scales the residuals. */
     private double level = Double.NaN;
+    /** Calibrated quantile levels looked up in the residual histogram (start at the configured ones). */
+    private double lowLevel;
+    private double highLevel;
+    /** {@code auto/<model>} or the model's own name, per model: no string is built per sample. */
+    private final String[] outputNames;
 
     private final boolean[] hits = new boolean[CONFIDENCE_WINDOW];
     private int hitNext;
     private int hitCount;
+    /** Hits among the {@code hitCount} entries of {@link #hits}. */
+    private int hitTotal;
     private long matched;
     /** Sliding window sums for accuracy and P10 misses over the last W matches. */
     private final double[] matchAbsError;
@@ -135,10 +151,18 @@ final class PathForecaster {
         this.pendingBlend = new double[horizonSamples + 1];
         this.pendingOutput = new double[horizonSamples + 1];
         this.pendingLow = new double[horizonSamples + 1];
+        this.pendingHigh = new double[horizonSamples + 1];
         this.errors = new double[w * modelCount];
         this.errorSums = new double[modelCount];
         // A bin centred on 0, so that a path without error has a zero-width band.
-        this.residuals = new SlidingHistogram(-RESIDUAL_RANGE - RESIDUAL_BIN / 2, RESIDUAL_RANGE + RESIDUAL_BIN / 2, RESIDUAL_BIN, w);
+        this.residuals = new SlidingHistogram(-RESIDUAL_RANGE - RESIDUAL_BIN / 2, RESIDUAL_RANGE + RESIDUAL_BIN / 2, RESIDUAL_BIN, w, 2);
+        this.lowLevel = settings.lowQuantile();
+        this.highLevel = settings.highQuantile();
+        this.outputNames = new String[modelCount];
+        for (int m = 0; m < modelCount; m++) {
+            String name = m == BUILTIN ? "plugin" : NAMES[m];
+            outputNames[m] = single < 0 ? "auto/" + name : name;
+        }
         this.pendingLevel = new double[horizonSamples + 1];
         this.matchAbsError = new double[w];
         this.matchActual = new double[w];
@@ -212,9 +236,16 @@ final class PathForecaster {
         }
         double lvl = pendingLevel[row];
         residuals.add(lvl > 0 ? (actual - blend) / lvl : 0);
+        lowLevel = clampLevel(lowLevel + CALIBRATION_RATE * (settings.lowQuantile() - (actual < pendingLow[row] ? 1 : 0)));
+        highLevel = clampLevel(highLevel - CALIBRATION_RATE * ((1 - settings.highQuantile()) - (actual > pendingHigh[row] ? 1 : 0)));
 
         matched++;
-        hits[hitNext] = Math.abs(output - actual) <= settings.tolerance() * actual;
+        boolean hit = Math.abs(output - actual) <= settings.tolerance() * actual;
+        if (matched > CONFIDENCE_WINDOW && hits[hitNext]) {
+            hitTotal--;
+        }
+        hits[hitNext] = hit;
+        hitTotal += hit ? 1 : 0;
         hitNext = (hitNext + 1) % CONFIDENCE_WINDOW;
         hitCount = (int) Math.min(matched, CONFIDENCE_WINDOW);
         matchAbsError[matchNext] = Math.abs(output - actual);
@@ -269,8 +300,13 @@ final class PathForecaster {
         double lo;
         double hi;
         if (own) {
-            lo = blend + level * residuals.quantile(settings.lowQuantile());
-            hi = blend + level * residuals.quantile(settings.highQuantile());
+            // Split-conformal ranks: of n residuals, the floor((n + 1) q)-th smallest and the ceil((n + 1) q)-th, so
+            // that a band from few matches is wider than their raw quantiles (the extremes when n < 1 ÷ (1 − q)).
+            int n = residuals.size();
+            double lowRank = Math.max(1, Math.floor((n + 1) * lowLevel));
+            double highRank = Math.min(n, Math.ceil((n + 1) * highLevel));
+            lo = blend + level * residuals.quantile(0, (lowRank - 0.5) / n);
+            hi = blend + level * residuals.quantile(1, (highRank - 0.5) / n);
         } else {
             int n = (int) Math.min(updates, FALLBACK_SAMPLES);
             for (int i = 0; i < n; i++) {
@@ -291,6 +327,7 @@ final class PathForecaster {
         high = Math.max(hi, output);
         pendingOutput[row] = output;
         pendingLow[row] = low;
+        pendingHigh[row] = high;
     }
 
     /** The auto blend of the built-in models; NaN when none can forecast. */
@@ -328,6 +365,10 @@ final class PathForecaster {
         return errorSize == 0 ? 0 : errorSums[m] / errorSize;
     }
 
+    private static double clampLevel(double q) {
+        return Math.max(0.005, Math.min(0.995, q));
+    }
+
     private static double quantileOfSorted(double[] sorted, int n, double q) {
         double pos = q * (n - 1);
         int i = (int) Math.floor(pos);
@@ -361,13 +402,7 @@ final class PathForecaster {
         if (matched < settings.minMatched() || hitCount == 0) {
             return 0;
         }
-        int h = 0;
-        for (int i = 0; i < hitCount; i++) {
-            if (hits[i]) {
-                h++;
-            }
-        }
-        return (double) h / hitCount;
+        return (double) hitTotal / hitCount;
     }
 
     /** 1 − WAPE of the output over the last W matches; NaN before any. */
@@ -394,8 +429,7 @@ final class PathForecaster {
 
     /** Name of the model behind the output: the single model, or {@code auto/<largest weight>}. */
     String predictorName() {
-        String name = dominant < 0 ? "none" : dominant == BUILTIN ? "plugin" : NAMES[dominant];
-        return single < 0 ? "auto/" + name : name;
+        return dominant < 0 ? (single < 0 ? "auto/none" : "none") : outputNames[dominant];
     }
 
     /** Plug-in calls that threw or returned an unusable value. */

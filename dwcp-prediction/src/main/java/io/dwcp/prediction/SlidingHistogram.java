@@ -2,10 +2,15 @@ package io.dwcp.prediction;
 
 /**
  * The last {@code capacity} values of a quantity as a fixed-bin histogram over [min, max] (values outside are clamped
- * to the end bins): empirical quantiles in O(bins), without sorting or allocation.
+ * to the end bins): empirical quantiles without sorting or allocation.
  *
  * <p>A quantile is the centre of the bin it falls in, so it is exact to within half a bin width, and exact for a
  * value that sits on a bin centre (callers centre a bin on 0, so a path without error gets a zero-width band).
+ *
+ * <p>Cost: a query goes through one of a few cursors, each remembering the bin it last answered and the count of the
+ * values below that bin. Adding or dropping a value adjusts those counts in O(1), and a query walks the cursor from
+ * its last bin to the new one, so a quantile that drifts slowly costs a few steps instead of a scan of the bins.
+ * Callers use one cursor per quantile they track (a cursor works for any q, just slower when q jumps).
  *
  * <p>Confined to the path's thread.
  */
@@ -16,12 +21,16 @@ final class SlidingHistogram {
     private final short[] ring;
     private int next;
     private int size;
-    private int lowestBin = Integer.MAX_VALUE;
-    private int highestBin = -1;
+    /** Per cursor: the bin it last answered, and how many values lie in the bins below it. */
+    private final int[] cursorBin;
+    private final int[] cursorBelow;
 
-    SlidingHistogram(double min, double max, double binWidth, int capacity) {
+    SlidingHistogram(double min, double max, double binWidth, int capacity, int cursors) {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity must be >= 1, got " + capacity);
+        }
+        if (cursors < 1) {
+            throw new IllegalArgumentException("cursors must be >= 1, got " + cursors);
         }
         int bins = (int) Math.round((max - min) / binWidth);
         if (bins < 1 || bins > Short.MAX_VALUE) {
@@ -31,6 +40,9 @@ final class SlidingHistogram {
         this.binWidth = binWidth;
         this.counts = new int[bins];
         this.ring = new short[capacity];
+        this.cursorBin = new int[cursors];
+        this.cursorBelow = new int[cursors];
+        java.util.Arrays.fill(cursorBin, bins / 2);
     }
 
     /** Adds one value, dropping the oldest when full. NaN counts as 0. */
@@ -39,59 +51,53 @@ final class SlidingHistogram {
         int bin = (int) Math.floor((v - min) / binWidth);
         bin = Math.max(0, Math.min(counts.length - 1, bin));
         if (size == ring.length) {
-            counts[ring[next]]--;
+            int old = ring[next];
+            counts[old]--;
+            moved(old, -1);
         } else {
             size++;
         }
         ring[next] = (short) bin;
         counts[bin]++;
-        lowestBin = Math.min(lowestBin, bin);
-        highestBin = Math.max(highestBin, bin);
-        next = (next + 1) % ring.length;
+        moved(bin, 1);
+        next = next + 1 == ring.length ? 0 : next + 1;
+    }
+
+    private void moved(int bin, int delta) {
+        for (int c = 0; c < cursorBin.length; c++) {
+            if (bin < cursorBin[c]) {
+                cursorBelow[c] += delta;
+            }
+        }
     }
 
     int size() {
         return size;
     }
 
-    /** The q-quantile (0 < q < 1); NaN when empty. */
-    double quantile(double q) {
+    /**
+     * The q-quantile (0 &lt; q &lt; 1) through cursor {@code cursor}: the centre of the bin b with
+     * {@code below(b) < q·size ≤ below(b) + count(b)}; NaN when empty.
+     */
+    double quantile(int cursor, double q) {
         if (size == 0) {
             return Double.NaN;
         }
-        trimRange();
-        double target = q * size;
-        if (q <= 0.5) {
-            double cumulative = 0;
-            for (int b = lowestBin; b <= highestBin; b++) {
-                int c = counts[b];
-                if (c > 0 && cumulative + c >= target) {
-                    return center(b);
-                }
-                cumulative += c;
-            }
-            return center(highestBin);
+        double target = Math.max(Math.min(q, 1), 0) * size;
+        int b = cursorBin[cursor];
+        int below = cursorBelow[cursor];
+        // Walk down while the bins below already hold the target, up while this bin does not reach it.
+        while (b > 0 && below >= target) {
+            b--;
+            below -= counts[b];
         }
-        double fromTop = size - target;
-        double cumulative = 0;
-        for (int b = highestBin; b >= lowestBin; b--) {
-            int c = counts[b];
-            if (c > 0 && cumulative + c >= fromTop) {
-                return center(b);
-            }
-            cumulative += c;
+        while (b < counts.length - 1 && below + counts[b] < target) {
+            below += counts[b];
+            b++;
         }
-        return center(lowestBin);
-    }
-
-    /** Lowest and highest non-empty bins, after old values left. */
-    private void trimRange() {
-        while (lowestBin <= highestBin && counts[lowestBin] == 0) {
-            lowestBin++;
-        }
-        while (highestBin >= lowestBin && counts[highestBin] == 0) {
-            highestBin--;
-        }
+        cursorBin[cursor] = b;
+        cursorBelow[cursor] = below;
+        return center(b);
     }
 
     double center(int bin) {

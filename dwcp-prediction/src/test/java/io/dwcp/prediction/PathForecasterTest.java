@@ -53,17 +53,43 @@ class PathForecasterTest {
         assertEquals(0, f.confidence(), "no forecast matched yet");
     }
 
+    /**
+     * The band's calibration: after the path's variability quadruples, the share of windows inside the band returns
+     * towards 80 % instead of staying at what the old residuals imply, and the miss rates stay balanced.
+     */
+    @Test
+    void theBandRecalibratesAfterTheVariabilityOfThePathChanges() {
+        Random r = new Random(3);
+        double[] x = new double[9000];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = 1e7 * Math.exp((i < 3000 ? 0.1 : 0.8) * r.nextGaussian());
+        }
+        double[] misses = missRates("ewma", x, 5, 6000);
+        double coverage = 1 - misses[0] - misses[1];
+        assertTrue(coverage > 0.74 && coverage < 0.86, "coverage " + coverage);
+        assertTrue(misses[0] > 0.05 && misses[0] < 0.15, "below P10 " + misses[0]);
+    }
+
     /** A stationary path (i.i.d. log-normal seconds): the 10–90 % band covers about 80 % of the window means. */
     @ParameterizedTest
     @ValueSource(strings = {"auto", "ewma"})
     void theBandCoversAboutEightyPercentOfWindowsOnAStationaryPath(String predictor) {
-        int h = 5;
-        int n = 4000;
         Random r = new Random(42);
-        double[] x = new double[n];
-        for (int i = 0; i < n; i++) {
+        double[] x = new double[4000];
+        for (int i = 0; i < x.length; i++) {
             x[i] = 1e7 * Math.exp(0.6 * r.nextGaussian());
         }
+        double[] misses = missRates(predictor, x, 5, 1000);
+        double coverage = 1 - misses[0] - misses[1];
+        assertTrue(coverage > 0.72 && coverage < 0.88, "coverage " + coverage);
+    }
+
+    /**
+     * Replays {@code x} through a forecaster of horizon {@code h} and returns the shares of the windows starting at
+     * {@code from} or later whose mean fell below the band made before their first sample, and above it.
+     */
+    private static double[] missRates(String predictor, double[] x, int h, int from) {
+        int n = x.length;
         PathForecaster f = new PathForecaster(settings(predictor), h, null);
         double[] lo = new double[n];
         double[] hi = new double[n];
@@ -73,21 +99,20 @@ class PathForecasterTest {
             hi[i] = f.high();
             f.update(x[i]);
         }
-        int covered = 0;
+        int below = 0;
+        int above = 0;
         int points = 0;
-        for (int i = 1000; i + h <= n; i++) {
+        for (int i = from; i + h <= n; i++) {
             double a = 0;
             for (int k = 0; k < h; k++) {
                 a += x[i + k];
             }
             a /= h;
             points++;
-            if (lo[i] <= a && a <= hi[i]) {
-                covered++;
-            }
+            below += a < lo[i] ? 1 : 0;
+            above += a > hi[i] ? 1 : 0;
         }
-        double coverage = (double) covered / points;
-        assertTrue(coverage > 0.72 && coverage < 0.88, "coverage " + coverage);
+        return new double[] {(double) below / points, (double) above / points};
     }
 
     @Property(tries = 200)

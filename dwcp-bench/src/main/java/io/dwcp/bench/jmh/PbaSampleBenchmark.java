@@ -53,6 +53,9 @@ public class PbaSampleBenchmark extends MicroBenchmark {
     private PathMonitor monitor;
     private BandwidthPredictor pba;
     private double ewma;
+    private long operations;
+    private long cpuAtStart;
+    private long operationsAtStart;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -81,6 +84,28 @@ public class PbaSampleBenchmark extends MicroBenchmark {
         }
     }
 
+    /**
+     * On a shared machine the wall time per operation measures the scheduler as much as the code, so every iteration
+     * also prints the benchmark thread's own CPU time per operation ({@code cpu-ns/op}), which other processes do not
+     * inflate.
+     */
+    @Setup(Level.Iteration)
+    public void startCpuClock() {
+        cpuAtStart = THREADS.getCurrentThreadCpuTime();
+        operationsAtStart = operations;
+    }
+
+    /** Prints the benchmark thread's CPU time per operation of the iteration that just ended. */
+    @TearDown(Level.Iteration)
+    public void stopCpuClock() {
+        long ops = operations - operationsAtStart;
+        if (ops > 0 && cpuAtStart >= 0) {
+            System.out.printf("cpu-ns/op %.1f%n", (THREADS.getCurrentThreadCpuTime() - cpuAtStart) / (double) ops);
+        }
+    }
+
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
     @TearDown(Level.Trial)
     public void tearDown() throws Exception {
         pba.stop();
@@ -91,6 +116,7 @@ public class PbaSampleBenchmark extends MicroBenchmark {
     public Forecast sampleAndForecast() {
         double v = bitsPerSecond[next];
         next = next + 1 == bitsPerSecond.length ? 0 : next + 1;
+        operations++;
         time = time.plusSeconds(1);
         clock.set(time);
         monitor.record(PathSample.goodput("peer", time, PathSample.Source.TRANSPORT, v));
@@ -102,6 +128,7 @@ public class PbaSampleBenchmark extends MicroBenchmark {
     public double ewmaBaseline() {
         double v = bitsPerSecond[next];
         next = next + 1 == bitsPerSecond.length ? 0 : next + 1;
+        operations++;
         ewma = 0.1 * v + 0.9 * ewma;
         return ewma;
     }
