@@ -35,6 +35,7 @@ public final class DwcpCli {
         m.put("check-history", new CheckHistoryCommand());
         m.put("sync-bench", new SyncBenchCommand());
         m.put("partition", new PartitionCommand());
+        m.put("bench-partition", new BenchPartitionCommand());
         m.put("bench-place", new BenchPlaceCommand());
         m.put("place", new PlaceCommand());
         m.put("hostile-peer", new HostilePeerCommand());

@@ -99,10 +99,11 @@ final class Coarsener {
                 }
                 continue;
             }
+            // Bounded work per vertex: at most 16 hubs, 64 of each hub's neighbours.
             search:
-            for (int e = g.xadj[u]; e < g.xadj[u + 1]; e++) {
+            for (int e = g.xadj[u], hubsEnd = Math.min(g.xadj[u + 1], g.xadj[u] + 16); e < hubsEnd; e++) {
                 int hub = g.adj[e];
-                int end = Math.min(g.xadj[hub + 1], g.xadj[hub] + 128);
+                int end = Math.min(g.xadj[hub + 1], g.xadj[hub] + 64);
                 for (int f = g.xadj[hub]; f < end; f++) {
                     int w = g.adj[f];
                     if (w != u && match[w] < 0 && compatible(g, fixed, blocks, u, w, maxVertexWeight)) {

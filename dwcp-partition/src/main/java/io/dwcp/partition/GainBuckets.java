@@ -18,6 +18,7 @@ final class GainBuckets {
     private final int[] bucket;
     private int max = -1;
     private int size;
+    private int lastKey;
 
     GainBuckets(int vertices, int range) {
         this.range = Math.max(1, range);
@@ -91,8 +92,32 @@ final class GainBuckets {
             return -1;
         }
         int v = head[max];
+        lastKey = max - range;
         remove(v);
         return v;
+    }
+
+    /** {@code gain} limited to the range the buckets hold (what {@link #key} would report for it). */
+    long clamp(long gain) {
+        return Math.max(-range, Math.min(range, gain));
+    }
+
+    /** The (clamped) gain of the vertex the last {@link #popMax()} returned. */
+    long lastKey() {
+        return lastKey;
+    }
+
+    /** The (clamped) gain {@code v} is queued with; {@code v} must be queued. */
+    long key(int v) {
+        return bucket[v] - range;
+    }
+
+    /** The highest (clamped) gain queued; {@code Long.MIN_VALUE} when empty. */
+    long maxKey() {
+        while (max >= 0 && head[max] < 0) {
+            max--;
+        }
+        return max < 0 ? Long.MIN_VALUE : max - range;
     }
 
     /** Removes every vertex. */

@@ -178,7 +178,7 @@ final class ItpPlacer implements Placer {
         }
         DwcpConfig c = context.config();
         try {
-            double observed = e.totalTraffic == 0 ? 0 : e.crossTraffic(current, false) / e.totalTraffic;
+            double observed = e.totalTraffic == 0 ? 0 : Math.min(1, e.crossTraffic(current, false) / e.totalTraffic);
             observedRatioBits.set(Double.doubleToLongBits(observed));
             String broken = e.violation(current);
             if (broken == null && observed <= c.get(PartitionKeys.REBALANCE_THRESHOLD)
@@ -266,7 +266,8 @@ final class ItpPlacer implements Placer {
         }
         double cross = e.n == 0 ? 0 : e.crossTraffic(site, false);
         double weighted = e.n == 0 ? 0 : e.crossTraffic(site, true);
-        double share = e.totalTraffic == 0 ? 0 : cross / e.totalTraffic;
+        // The two sums add the same rates in different orders: keep rounding from pushing the share past 1.
+        double share = e.totalTraffic == 0 ? 0 : Math.min(1, cross / e.totalTraffic);
         double imbalance = e.n == 0 ? 0 : e.imbalance(site);
         PlacementPlan plan = new PlacementPlan(placement, cross, weighted, share, imbalance, moves, outcome);
         lastInfeasible = null;

@@ -19,13 +19,14 @@ import java.util.SplittableRandom;
  */
 public final class MultilevelPartitioner {
     /*
-     * Algorithm (SPEC ITP-3):
-     * 1. Coarsening: heavy-edge matching (Coarsener) until at most max(20k, 100) vertices remain or a step removes
-     *    fewer than 5 % of them; no coarse vertex may outweigh 1.5 × total ÷ that size, so the coarsest graph can be
-     *    balanced.
-     * 2. Initial partition of the coarsest graph by recursive bisection (RecursiveBisection): each bisection is the
-     *    best of `initialTrials` greedy graph-growing bisections (GraphGrowing), each FM-refined; the k-way result is
-     *    then balanced and FM-refined.
+     * Algorithm:
+     * 1. Coarsening: heavy-edge matching (Coarsener) until at most max(n / (20 log2 k), 30 k) vertices remain or a
+     *    step removes fewer than 5 % of them; no coarse vertex may outweigh 1.5 × total ÷ that size, so the coarsest
+     *    graph can be balanced.
+     * 2. Initial partition of the coarsest graph: the best of INITIAL_RUNS recursive bisections (RecursiveBisection),
+     *    each k-way balanced and FM-refined. Every bisection of more than RecursiveBisection.FLAT_LIMIT vertices is
+     *    itself multilevel (coarsened to about 100 vertices, the best of `initialTrials` greedy graph-growing
+     *    bisections there, FM on the way back up), smaller ones are the best of `initialTrials` flat ones.
      * 3. Uncoarsening: the partition is projected level by level; at every level the balancing pass runs if a block
      *    is overweight, then boundary FM passes (Refiner) until one does not improve the cut.
      * The V-cycle runs `cycles` times: even cycles from scratch with another random stream, odd ones as iterated
@@ -60,9 +61,9 @@ public final class MultilevelPartitioner {
             }
         }
 
-        /** The defaults for {@code k} blocks: 3 % imbalance, seed 1, 8 passes, 8 initial trials, 4 cycles. */
+        /** The defaults for {@code k} blocks: 3 % imbalance, seed 1, 4 passes, 8 initial trials, 6 cycles. */
         public static Options of(int k) {
-            return new Options(k, 0.03, 1, 8, 8, 4);
+            return new Options(k, 0.03, 1, 4, 8, 6);
         }
 
         public Options withImbalance(double value) {
@@ -81,6 +82,9 @@ public final class MultilevelPartitioner {
             return new Options(k, imbalance, seed, refinementPasses, initialTrials, value);
         }
     }
+
+    /** Whole recursive-bisection runs on the coarsest k-way graph, the best kept. */
+    private static final int INITIAL_RUNS = 4;
 
     private MultilevelPartitioner() {
     }
@@ -134,8 +138,29 @@ public final class MultilevelPartitioner {
 
     private static int[] vCycle(Graph g, int k, long[] target, long[] maxW, int[] fixed, int[] previous, Options options,
                                 SplittableRandom rnd) {
+        return vCycle(g, k, target, maxW, fixed, previous, options, rnd, coarsenTo(g.n, k), true);
+    }
+
+    /**
+     * The size the k-way coarsening stops at: large enough that the initial partitioning (itself multilevel) has room
+     * to find a good cut, about n ÷ (20 log2 k), and at least 30 vertices per block.
+     */
+    static int coarsenTo(int n, int k) {
+        double log2k = Math.max(1, Math.log(k) / Math.log(2));
+        return (int) Math.max(n / (20 * log2k), 30L * k);
+    }
+
+    /**
+     * Multilevel bisection in proportion {@code target[0] : target[1]}: coarsening to about 100 vertices, the best of
+     * {@code options.initialTrials()} flat graph-growing bisections there, FM refinement on the way back up.
+     */
+    static int[] bisect(Graph g, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd) {
+        return vCycle(g, 2, target, maxW, fixed, null, options, rnd, 100, false);
+    }
+
+    private static int[] vCycle(Graph g, int k, long[] target, long[] maxW, int[] fixed, int[] previous, Options options,
+                                SplittableRandom rnd, int coarsenTo, boolean multilevelInitial) {
         long total = g.totalVertexWeight;
-        int coarsenTo = Math.max(20 * k, 100);
         long maxVertexWeight = Math.max(1, (long) (1.5 * total / coarsenTo));
         List<Coarsener.Level> levels = new ArrayList<>();
         Graph cur = g;
@@ -156,7 +181,7 @@ public final class MultilevelPartitioner {
             parts = curBlocks.clone();
             new Refiner(cur, k, maxW, curFixed, parts, rnd).refine(options.refinementPasses());
         } else {
-            parts = initial(cur, k, target, maxW, curFixed, options, rnd);
+            parts = initial(cur, k, target, maxW, curFixed, options, rnd, multilevelInitial);
         }
         for (int i = levels.size() - 1; i >= 0; i--) {
             Coarsener.Level level = levels.get(i);
@@ -173,11 +198,25 @@ public final class MultilevelPartitioner {
         return parts;
     }
 
-    private static int[] initial(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd) {
-        int[] parts = RecursiveBisection.partition(g, k, target, fixed, options.imbalance(), options.initialTrials(),
-                options.refinementPasses(), rnd);
-        new Refiner(g, k, maxW, fixed, parts, rnd).refine(options.refinementPasses());
-        return parts;
+    private static int[] initial(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd,
+                                 boolean multilevel) {
+        int[] best = null;
+        long bestCut = Long.MAX_VALUE;
+        long bestOver = Long.MAX_VALUE;
+        int runs = multilevel ? INITIAL_RUNS : 1;
+        for (int r = 0; r < runs; r++) {
+            int[] parts = RecursiveBisection.partition(g, k, target, fixed, options, rnd, multilevel);
+            Refiner refiner = new Refiner(g, k, maxW, fixed, parts, rnd);
+            refiner.refine(options.refinementPasses());
+            long over = overweight(refiner.pw, maxW);
+            long cut = g.cut(parts);
+            if (over < bestOver || (over == bestOver && cut < bestCut)) {
+                best = parts;
+                bestCut = cut;
+                bestOver = over;
+            }
+        }
+        return best;
     }
 
     private static long overweight(long[] pw, long[] maxW) {

@@ -5,28 +5,35 @@ import java.util.SplittableRandom;
 
 /*
  * Initial k-way partition of the coarsest graph by recursive bisection: the blocks lo … lo+count−1 are split into
- * ⌊count/2⌋ and the rest, the graph is bisected in proportion to the two halves' target weights — the best (balanced
- * first, then smallest cut) of `trials` greedy graph-growing bisections, each FM-refined — and each side is extracted
- * as an induced subgraph and split again. Works for any k, not only powers of two. Fixed vertices go to the side
+ * ⌊count/2⌋ and the rest, the graph is bisected in proportion to the two halves' target weights and each side is
+ * extracted as an induced subgraph and split again. A bisection of a graph above FLAT_LIMIT vertices is multilevel
+ * (MultilevelPartitioner.bisect: coarsening, flat bisections of the coarsest graph, FM on every level); a smaller one
+ * is the best (balanced first, then smallest cut) of `trials` greedy graph-growing bisections, each FM-refined. Works for any k, not only powers of two. Fixed vertices go to the side
  * holding their block.
  */
 final class RecursiveBisection {
     private RecursiveBisection() {
     }
 
-    static int[] partition(Graph g, int k, long[] target, int[] fixed, double imbalance, int trials, int passes,
-                           SplittableRandom rnd) {
+    /** Graphs up to this size are bisected flat (graph growing + FM), larger ones multilevel. */
+    static final int FLAT_LIMIT = 200;
+
+    static int[] partition(Graph g, int k, long[] target, int[] fixed, MultilevelPartitioner.Options options,
+                           SplittableRandom rnd, boolean multilevel) {
         int[] parts = new int[g.n];
         int[] ids = new int[g.n];
         for (int v = 0; v < g.n; v++) {
             ids[v] = v;
         }
-        split(g, ids, fixed, 0, k, target, imbalance, trials, passes, rnd, parts);
+        split(g, ids, fixed, 0, k, target, options, multilevel, rnd, parts);
         return parts;
     }
 
-    private static void split(Graph g, int[] ids, int[] fixed, int lo, int count, long[] target, double imbalance,
-                              int trials, int passes, SplittableRandom rnd, int[] out) {
+    private static void split(Graph g, int[] ids, int[] fixed, int lo, int count, long[] target,
+                              MultilevelPartitioner.Options options, boolean multilevel, SplittableRandom rnd, int[] out) {
+        double imbalance = options.imbalance();
+        int trials = options.initialTrials();
+        int passes = options.refinementPasses();
         if (count == 1 || g.n == 0) {
             for (int id : ids) {
                 out[id] = lo;
@@ -57,18 +64,22 @@ final class RecursiveBisection {
             }
         }
         int[] best = null;
-        long bestCut = Long.MAX_VALUE;
-        long bestOver = Long.MAX_VALUE;
-        for (int trial = 0; trial < trials; trial++) {
-            int[] parts = GraphGrowing.grow(g, 2, t, maxW, side, rnd);
-            Refiner r = new Refiner(g, 2, maxW, side, parts, rnd);
-            r.refine(passes);
-            long over = Math.max(0, r.pw[0] - maxW[0]) + Math.max(0, r.pw[1] - maxW[1]);
-            long cut = g.cut(parts);
-            if (over < bestOver || (over == bestOver && cut < bestCut)) {
-                best = parts;
-                bestCut = cut;
-                bestOver = over;
+        if (multilevel && g.n > FLAT_LIMIT) {
+            best = MultilevelPartitioner.bisect(g, t, maxW, side, options.withImbalance(Math.min(1, eps)), rnd);
+        } else {
+            long bestCut = Long.MAX_VALUE;
+            long bestOver = Long.MAX_VALUE;
+            for (int trial = 0; trial < trials; trial++) {
+                int[] parts = GraphGrowing.grow(g, 2, t, maxW, side, rnd);
+                Refiner r = new Refiner(g, 2, maxW, side, parts, rnd);
+                r.refine(passes);
+                long over = Math.max(0, r.pw[0] - maxW[0]) + Math.max(0, r.pw[1] - maxW[1]);
+                long cut = g.cut(parts);
+                if (over < bestOver || (over == bestOver && cut < bestCut)) {
+                    best = parts;
+                    bestCut = cut;
+                    bestOver = over;
+                }
             }
         }
         for (int s = 0; s < 2; s++) {
@@ -106,7 +117,7 @@ final class RecursiveBisection {
             Graph sub = new Graph(xadj, Arrays.copyOf(adj, e2), Arrays.copyOf(ew, e2), vw);
             int subLo = s == 0 ? lo : lo + leftCount;
             int subCount = s == 0 ? leftCount : count - leftCount;
-            split(sub, subIds, subFixed, subLo, subCount, target, imbalance, trials, passes, rnd, out);
+            split(sub, subIds, subFixed, subLo, subCount, target, options, multilevel, rnd, out);
         }
     }
 }

@@ -20,6 +20,8 @@ import java.util.SplittableRandom;
  */
 final class Refiner {
     private static final long NONE = Long.MIN_VALUE;
+    /** Neighbours with more edges than this get an upper-bound gain after a move, recomputed lazily when popped. */
+    private static final int LAZY_DEGREE = 24;
 
     private final Graph g;
     private final int k;
@@ -36,6 +38,13 @@ final class Refiner {
     private final GainBuckets buckets;
     private final int[] logV;
     private final int[] logFrom;
+    /** Weight of each vertex's edges into other blocks; a vertex is on the boundary when it is above 0. */
+    private final long[] ed;
+    /** The boundary vertices (first {@code boundarySize} entries) and each vertex's index there, or -1. */
+    private final int[] boundary;
+    private final int[] boundaryPos;
+    private int boundarySize;
+    private final int[] scratch;
 
     Refiner(Graph g, int k, long[] maxW, int[] fixed, int[] part, SplittableRandom rnd) {
         this.g = g;
@@ -60,6 +69,37 @@ final class Refiner {
         this.buckets = new GainBuckets(g.n, (int) Math.min(maxDeg, 1 << 16));
         this.logV = new int[g.n];
         this.logFrom = new int[g.n];
+        this.ed = new long[g.n];
+        this.boundary = new int[g.n];
+        this.boundaryPos = new int[g.n];
+        this.scratch = new int[g.n];
+        for (int v = 0; v < g.n; v++) {
+            boundaryPos[v] = -1;
+            long x = 0;
+            int own = part[v];
+            for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
+                if (part[g.adj[e]] != own) {
+                    x += g.ewgt[e];
+                }
+            }
+            ed[v] = x;
+            if (x > 0) {
+                addBoundary(v);
+            }
+        }
+    }
+
+    private void addBoundary(int v) {
+        boundaryPos[v] = boundarySize;
+        boundary[boundarySize++] = v;
+    }
+
+    private void removeBoundary(int v) {
+        int i = boundaryPos[v];
+        int last = boundary[--boundarySize];
+        boundary[i] = last;
+        boundaryPos[last] = i;
+        boundaryPos[v] = -1;
     }
 
     private boolean isFixed(int v) {
@@ -137,10 +177,38 @@ final class Refiner {
         return bestConn - internal;
     }
 
+    /** Moves {@code v} to block {@code to}, keeping block weights, external degrees and the boundary up to date. */
     private void move(int v, int to) {
-        pw[part[v]] -= g.vwgt[v];
+        int from = part[v];
+        pw[from] -= g.vwgt[v];
         pw[to] += g.vwgt[v];
         part[v] = to;
+        long edv = 0;
+        for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
+            int u = g.adj[e];
+            int w = g.ewgt[e];
+            int pu = part[u];
+            if (pu == from) {
+                if (ed[u] == 0) {
+                    addBoundary(u);
+                }
+                ed[u] += w;
+            } else if (pu == to) {
+                ed[u] -= w;
+                if (ed[u] == 0) {
+                    removeBoundary(u);
+                }
+            }
+            if (pu != to) {
+                edv += w;
+            }
+        }
+        if (edv > 0 && ed[v] == 0) {
+            addBoundary(v);
+        } else if (edv == 0 && ed[v] > 0) {
+            removeBoundary(v);
+        }
+        ed[v] = edv;
     }
 
     /** One FM pass; true when it lowered the cut. */
@@ -148,8 +216,16 @@ final class Refiner {
         int n = g.n;
         stamp++;
         buckets.clear();
-        int[] order = Coarsener.permutation(n, rnd);
-        for (int v : order) {
+        int nb = boundarySize;
+        System.arraycopy(boundary, 0, scratch, 0, nb);
+        for (int i = nb - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = scratch[i];
+            scratch[i] = scratch[j];
+            scratch[j] = t;
+        }
+        for (int i = 0; i < nb; i++) {
+            int v = scratch[i];
             if (!isFixed(v)) {
                 long gain = bestMove(v, false);
                 if (gain != NONE) {
@@ -165,13 +241,22 @@ final class Refiner {
         int since = 0;
         int v;
         while ((v = buckets.popMax()) >= 0) {
+            long key = buckets.lastKey();
             long gain = bestMove(v, false);
             if (gain == NONE) {
                 continue;
             }
+            long clamped = buckets.clamp(gain);
+            if (clamped < key && buckets.maxKey() > clamped) {
+                // A stale upper bound (see below): back in with the exact gain, the true maximum comes first.
+                buckets.insert(v, gain);
+                continue;
+            }
+            int from = part[v];
+            int to = target[v];
             logV[len] = v;
-            logFrom[len++] = part[v];
-            move(v, target[v]);
+            logFrom[len++] = from;
+            move(v, to);
             lockStamp[v] = stamp;
             cum += gain;
             if (cum > best) {
@@ -184,6 +269,21 @@ final class Refiner {
             for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
                 int u = g.adj[e];
                 if (lockStamp[u] == stamp || isFixed(u)) {
+                    continue;
+                }
+                if (ed[u] == 0) {
+                    buckets.remove(u);
+                    continue;
+                }
+                if (g.xadj[u + 1] - g.xadj[u] > LAZY_DEGREE && buckets.contains(u)) {
+                    // High degree: recomputing the gain costs O(degree) per moved neighbour. Raise the key to an
+                    // upper bound of the new gain instead (it can grow by 2w when u was in v's old block, by w when
+                    // in a third block, not at all in v's new block); the exact gain is computed when u is popped.
+                    int pu = part[u];
+                    long delta = pu == from ? 2L * g.ewgt[e] : pu == to ? 0 : g.ewgt[e];
+                    if (delta > 0) {
+                        buckets.update(u, buckets.key(u) + delta);
+                    }
                     continue;
                 }
                 long gu = bestMove(u, false);

@@ -113,6 +113,31 @@ class MultilevelPartitionerTest {
     }
 
     @Example
+    void edgeWeightsBeyondTheGainBucketRangeStillTerminateAndBalance() {
+        // Gains beyond ±65536 share the end buckets; a heavily weighted grid must not make FM re-queue forever.
+        Graph unit = grid(24, 24);
+        int[] from = new int[unit.edgeCount()];
+        int[] to = new int[unit.edgeCount()];
+        int[] w = new int[unit.edgeCount()];
+        SplittableRandom rnd = new SplittableRandom(3);
+        int e = 0;
+        for (int v = 0; v < unit.n; v++) {
+            for (int i = unit.xadj[v]; i < unit.xadj[v + 1]; i++) {
+                if (unit.adj[i] > v) {
+                    from[e] = v;
+                    to[e] = unit.adj[i];
+                    w[e++] = 100_000 + rnd.nextInt(1_000_000); // total stays below 2^31
+                }
+            }
+        }
+        int[] ones = new int[unit.n];
+        Arrays.fill(ones, 1);
+        Graph g = Graph.fromEdges(ones, from, to, w);
+        Partition p = MultilevelPartitioner.partition(g, MultilevelPartitioner.Options.of(5).withSeed(2));
+        assertValid(g, p, 5, 0.03);
+    }
+
+    @Example
     void cutsA32By32GridIntoFourQuadrantsNearTheOptimum() {
         Graph g = grid(32, 32);
         Partition p = MultilevelPartitioner.partition(g, MultilevelPartitioner.Options.of(4));
