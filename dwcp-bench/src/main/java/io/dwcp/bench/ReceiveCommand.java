@@ -16,7 +16,9 @@ import java.util.concurrent.CountDownLatch;
  * {@code DIR/KEY} (one file per region, {@code DIR/KEY.REGION}, when a state has several). Every round is verified
  * (frame checksums and the whole-state digest) before it touches the file ({@link FileReplicas}: staged full rounds,
  * one writer per key, replicas left partly written by a crash are marked and repaired by a full round); a line per
- * verified round goes to stdout (JSON with {@code --json}).
+ * verified round goes to stdout (JSON with {@code --json}). {@code --seed-image KEY=FILE} and {@code --seed-from
+ * KEY=OTHERKEY} give a key without a replica of the state's size a seed (a golden image, another key's replica) that
+ * replica-seeded rounds start from.
  */
 final class ReceiveCommand implements DwcpCli.Command {
     @Override
@@ -26,15 +28,25 @@ final class ReceiveCommand implements DwcpCli.Command {
 
     @Override
     public int run(String[] args) throws Exception {
-        CliArgs a = new CliArgs(args, union(NodeOptions.WITH_VALUE, "listen", "out"), NodeOptions.FLAGS);
+        CliArgs a = new CliArgs(args, union(NodeOptions.WITH_VALUE, "listen", "out", "seed-image", "seed-from"), NodeOptions.FLAGS);
         if (a.flag("help")) {
-            System.err.println("usage: dwcp receive --listen HOST:PORT --out DIR " + NodeOptions.USAGE);
+            System.err.println("usage: dwcp receive --listen HOST:PORT --out DIR [--seed-image KEY=FILE] [--seed-from KEY=OTHERKEY] "
+                    + NodeOptions.USAGE);
             return 0;
         }
         Path out = Path.of(a.require("out"));
         boolean json = a.flag("json");
         DwcpManager manager = NodeOptions.manager(NodeOptions.config(a));
-        FileReplicas replicas = FileReplicas.open(out);
+        FileReplicas.Builder rb = FileReplicas.builder(out);
+        String[] image = pair(a.get("seed-image"), "--seed-image");
+        if (image != null) {
+            rb.seedImage(image[0], CliArgs.regularFile("--seed-image", image[1]));
+        }
+        String[] from = pair(a.get("seed-from"), "--seed-from");
+        if (from != null) {
+            rb.seedFrom(from[0], from[1]);
+        }
+        FileReplicas replicas = rb.build();
         if (!replicas.inconsistentKeys().isEmpty()) {
             System.err.println("dwcp receive: replicas marked inconsistent (an earlier receiver stopped while writing"
                     + " them; their next round is full): " + replicas.inconsistentKeys());
@@ -85,6 +97,18 @@ final class ReceiveCommand implements DwcpCli.Command {
         System.err.println("dwcp receive: listening on " + listener.localAddress() + ", writing to " + out);
         stopped.await();
         return 0;
+    }
+
+    /** Splits {@code KEY=VALUE}; null for null. */
+    private static String[] pair(String value, String option) {
+        if (value == null) {
+            return null;
+        }
+        int eq = value.indexOf('=');
+        if (eq <= 0 || eq == value.length() - 1) {
+            throw new CliArgs.UsageException(option + " takes KEY=VALUE, not '" + value + "'");
+        }
+        return new String[]{value.substring(0, eq), value.substring(eq + 1)};
     }
 
     static java.util.Set<String> union(java.util.Set<String> a, String... more) {
