@@ -309,8 +309,11 @@ public final class MigrationSender implements AutoCloseable {
     private static final double MAX_LITERAL_SHARE = 0.5;
     /** What a full round is assumed to compress the state by, when judging whether to try the seed exchange. */
     private static final double ASSUMED_FULL_RATIO = 1.5;
-    /** How fast a receiver is assumed to describe its seed at least (bytes per second), for the first reply's timeout. */
-    private static final double MIN_DESCRIBE_RATE = 50e6;
+    /**
+     * How fast a receiver is assumed to describe its seed at least (bytes per second), for the first reply's timeout:
+     * a receiver without a cached description hashes its whole seed first, on a machine that may be busy.
+     */
+    private static final double MIN_DESCRIBE_RATE = 10e6;
 
     /**
      * Whether to try the seed exchange: always or never when so configured; else when hashing the state here and
