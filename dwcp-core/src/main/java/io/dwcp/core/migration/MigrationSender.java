@@ -421,7 +421,6 @@ public final class MigrationSender implements AutoCloseable {
                     && (d.code() == ErrorCode.BASELINE_MISSING || d.code() == ErrorCode.CHECKSUM_MISMATCH)) {
                 LOG.info("round {} of {}: the receiver refused the seeded round ({}); resending it in full", round,
                         state.key(), d.getMessage());
-                registry.counter("dwcp.migration.fallbacks").increment();
                 return runRound(s, state, round, null, null, true, start, control).thenApply(r -> withSeedBytes(r, exchange));
             }
             if (wf != null && (d == null || d.code() == ErrorCode.CANCELLED)) {

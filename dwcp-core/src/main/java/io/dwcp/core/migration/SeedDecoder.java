@@ -192,13 +192,40 @@ final class SeedDecoder implements StateDecoder {
                 }
             }
         }
+        // The key is held (one writer per key) from before the verification until the write is done: no other round
+        // can change the replica between the two.
+        VmState<WritableRegion> replica = null;
+        ReplicaFactory.StagedReplica staged = null;
         try (FileChannel in = FileChannel.open(seed.file(), StandardOpenOption.READ)) {
+            if (seed.inPlace()) {
+                replica = replicas.open(key, pageSize, List.of(layout));
+            } else {
+                staged = replicas.openStaged(key, pageSize, List.of(layout));
+            }
             SeedDescription.Writer next = new SeedDescription.Writer(replicas.descriptionFile(key), pageSize, layout.sizeBytes());
             try {
-                verify(in, next);
-                codec.drop(key);
-                long written = apply(in);
+                long written;
+                if (replica != null) {
+                    verify(in, next);
+                    codec.drop(key);
+                    written = applyInPlace(in, replica.region(0));
+                } else {
+                    // The seed is not the key's (an image, another key's replica): hash what is written into the
+                    // staging replica, in one pass, and publish only a verified copy.
+                    written = writeStaged(in, staged.state().region(0), next);
+                    check(next);
+                    codec.drop(key);
+                    staged.publish();
+                }
+                // While the key is still held: no other round can write the replica between the stamp and the install.
                 next.install(SeedDescription.Stamp.of(replicas.replicaFile(key)));
+                if (replica != null) {
+                    replica.close();
+                    replica = null;
+                } else {
+                    staged.close();
+                    staged = null;
+                }
                 return new DecodeResult(key, null, encodedBytes, layout.sizeBytes(), written,
                         Duration.ofNanos(System.nanoTime() - startNanos));
             } finally {
@@ -206,6 +233,20 @@ final class SeedDecoder implements StateDecoder {
             }
         } catch (IOException e) {
             throw new DwcpException(ErrorCode.IO_ERROR, "seeded round of '" + key + "' failed: " + e.getMessage(), e);
+        } finally {
+            closeQuietly(replica);
+            closeQuietly(staged);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("closing {} failed", c, e);
         }
     }
 
@@ -216,6 +257,10 @@ final class SeedDecoder implements StateDecoder {
                 next.addPage(p.page(i));
             }
         }
+        check(next);
+    }
+
+    private void check(SeedDescription.Writer next) throws IOException {
         if (!MessageDigest.isEqual(next.digest(), digest)) {
             replicas.forgetDescription(seed);
             throw new DwcpException(ErrorCode.CHECKSUM_MISMATCH, "seeded round of '" + key + "': the state it produces"
@@ -224,29 +269,31 @@ final class SeedDecoder implements StateDecoder {
         }
     }
 
-    /** Writes the round into the replica; returns the pages written. */
-    private long apply(FileChannel in) throws IOException {
+    /** Writes the differing pages into the key's replica; returns how many. */
+    private long applyInPlace(FileChannel in, WritableRegion r) throws IOException {
         long written = 0;
-        if (seed.inPlace()) {
-            try (VmState<WritableRegion> replica = replicas.open(key, pageSize, List.of(layout)); Pages p = new Pages(in)) {
-                WritableRegion r = replica.region(0);
-                for (Batch b : batches) {
-                    for (int page : b.pages) {
-                        r.write((long) page * pageSize, p.page(page));
-                        written++;
-                    }
+        try (Pages p = new Pages(in)) {
+            for (Batch b : batches) {
+                for (int page : b.pages) {
+                    r.write((long) page * pageSize, p.page(page));
+                    written++;
                 }
-                r.flush();
             }
-            return written;
         }
-        try (ReplicaFactory.StagedReplica staged = replicas.openStaged(key, pageSize, List.of(layout)); Pages p = new Pages(in)) {
-            WritableRegion r = staged.state().region(0);
+        r.flush();
+        return written;
+    }
+
+    /** Writes every page into the staging replica, hashing it on the way; returns how many. */
+    private long writeStaged(FileChannel in, WritableRegion r, SeedDescription.Writer next) throws IOException {
+        long written = 0;
+        try (Pages p = new Pages(in)) {
             for (long i = 0; i < pages; i++) {
-                r.write(i * pageSize, p.page(i));
+                ByteBuffer page = p.page(i);
+                next.addPage(page);
+                r.write(i * pageSize, page);
                 written++;
             }
-            staged.publish();
         }
         return written;
     }
