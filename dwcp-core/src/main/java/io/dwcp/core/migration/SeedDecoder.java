@@ -133,25 +133,31 @@ final class SeedDecoder implements StateDecoder {
         int[] sources = new int[count];
         int literals = 0;
         long literalBytes = 0;
+        long minBytes = 0;
         for (int i = 0; i < count; i++) {
             ps[i] = f.getInt();
             sources[i] = f.getInt();
             if (ps[i] <= lastPage || ps[i] >= pages) {
                 throw SeedWire.malformed("op for page " + ps[i] + " (pages ascend, after " + lastPage + ", below " + pages + ")");
             }
-            if (sources[i] >= pages || sources[i] < SeedWire.SOURCE_ZERO) {
+            if (sources[i] >= pages || sources[i] < SeedWire.SOURCE_PATCH) {
                 throw SeedWire.malformed("op source " + sources[i] + " for page " + ps[i]);
             }
             if (sources[i] == SeedWire.SOURCE_LITERAL) {
                 literals++;
                 literalBytes += pageLength(ps[i]);
+                minBytes += pageLength(ps[i]);
+            } else if (sources[i] == SeedWire.SOURCE_PATCH) {
+                literals++;
+                literalBytes += 1 + pageLength(ps[i]);
+                minBytes += 1;
             }
             lastPage = ps[i];
             targets.set(ps[i]);
         }
         int declaredLiterals = f.getInt();
         int rawBytes = f.getInt();
-        if (declaredLiterals != literals || rawBytes != literalBytes || rawBytes > MAX_BATCH_RAW_BYTES) {
+        if (declaredLiterals != literals || rawBytes < minBytes || rawBytes > literalBytes || rawBytes > MAX_BATCH_RAW_BYTES) {
             throw SeedWire.malformed("BATCH frame declares " + declaredLiterals + " literal pages of " + rawBytes
                     + " bytes; its ops have " + literals + " of " + literalBytes + " (at most " + MAX_BATCH_RAW_BYTES + ")");
         }
@@ -338,18 +344,29 @@ final class SeedDecoder implements StateDecoder {
                     inflate(b);
                 }
                 int source = b.sources[op];
+                ByteBuffer result;
+                if (source == SeedWire.SOURCE_ZERO) {
+                    result = zero.clear().limit(len);
+                } else if (source == SeedWire.SOURCE_LITERAL) {
+                    need(b, len);
+                    result = raw.duplicate();
+                    result.position(rawPosition).limit(rawPosition + len);
+                    rawPosition += len;
+                } else if (source == SeedWire.SOURCE_PATCH) {
+                    result = patch(b, i, len);
+                } else {
+                    result = null;
+                }
                 if (++op == b.pages.length) {
                     op = 0;
                     batch++;
+                    if (rawPosition != b.rawBytes) {
+                        throw SeedWire.malformed("a BATCH frame declares " + b.rawBytes + " literal bytes, its ops use "
+                                + rawPosition);
+                    }
                 }
-                if (source == SeedWire.SOURCE_ZERO) {
-                    return zero.clear().limit(len);
-                }
-                if (source == SeedWire.SOURCE_LITERAL) {
-                    ByteBuffer page = raw.duplicate();
-                    page.position(rawPosition).limit(rawPosition + len);
-                    rawPosition += len;
-                    return page;
+                if (result != null) {
+                    return result;
                 }
                 if (pageLength(source) != len) {
                     throw SeedWire.malformed("copy of page " + source + " into page " + i + " of another length");
@@ -369,6 +386,35 @@ final class SeedDecoder implements StateDecoder {
             int at = (int) (i - first) * pageSize;
             page.position(at).limit(at + len);
             return page;
+        }
+
+        private void need(Batch b, int n) {
+            if (rawPosition + n > b.rawBytes) {
+                throw SeedWire.malformed("the ops of a BATCH frame need more than its " + b.rawBytes + " literal bytes");
+            }
+        }
+
+        /** The seed's page {@code i} with the blocks the patch carries. */
+        private ByteBuffer patch(Batch b, long i, int len) throws IOException {
+            need(b, 1);
+            int mask = raw.get(rawPosition++) & 0xff;
+            copy.clear().limit(len);
+            SeedDescription.readFully(in, copy, i * pageSize);
+            int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+            for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
+                if ((mask & (1 << k)) == 0) {
+                    continue;
+                }
+                int from = k * bs;
+                int n = Math.min(bs, len - from);
+                if (n <= 0) {
+                    throw SeedWire.malformed("a patch of page " + i + " carries block " + k + ", past the page's end");
+                }
+                need(b, n);
+                copy.put(from, raw.array(), rawPosition, n);
+                rawPosition += n;
+            }
+            return copy.clear().limit(len);
         }
 
         private void inflate(Batch b) {

@@ -72,6 +72,27 @@ final class SeedHashes {
         return false;
     }
 
+    /**
+     * Hashes the {@link SeedWire#BLOCKS_PER_PAGE} blocks of a page (its remaining bytes; position unchanged) into
+     * {@code dst[at..at+7]}: the first 8 bytes of SHA-256 of each block (a block past a short last page is empty).
+     */
+    void blockHashes(ByteBuffer pageBytes, int pageSize, long[] dst, int at) {
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        int len = pageBytes.remaining();
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            ByteBuffer block = pageBytes.duplicate();
+            int from = Math.min(len, b * bs);
+            block.position(pageBytes.position() + from).limit(pageBytes.position() + Math.min(len, from + bs));
+            page.update(block);
+            try {
+                page.digest(out, 0, 32);
+            } catch (java.security.DigestException e) {
+                throw new IllegalStateException(e);
+            }
+            dst[at + b] = ByteBuffer.wrap(out, 0, 8).getLong();
+        }
+    }
+
     /** Completes a last, shorter chunk; returns false when there was none. */
     boolean finishChunk(long[] chunkOut, int at) {
         if (pagesInChunk == 0) {

@@ -46,6 +46,11 @@ final class SeedPlanner {
     private long exchangeBytes;
     private long chunksDiffering;
     private long hashNanos;
+    private long patchedPages;
+    /** Per op: the blocks a PATCH carries. */
+    private byte[] opMasks;
+    /** A page with more differing blocks than this goes whole. */
+    private static final int MAX_PATCH_BLOCKS = 6;
 
     SeedPlanner(VmState<? extends StateRegion> state, double maxLiteralShare) {
         if (state.regions().size() != 1) {
@@ -76,6 +81,10 @@ final class SeedPlanner {
         return literalPages;
     }
 
+    long patchedPages() {
+        return patchedPages;
+    }
+
     long differingPages() {
         return ops;
     }
@@ -104,7 +113,8 @@ final class SeedPlanner {
                 copied++;
             }
         }
-        return java.util.Map.of("unchanged", pages - ops, "zero", zero, "copied", copied, "literal", literalPages);
+        return java.util.Map.of("unchanged", pages - ops, "zero", zero, "copied", copied, "literal", literalPages,
+                "patched", patchedPages);
     }
 
     /**
@@ -200,14 +210,71 @@ final class SeedPlanner {
             }
         }
         opSources = new int[ops];
+        int literal = 0;
         for (int i = 0; i < ops; i++) {
             int source = candidateZero[i] ? SeedWire.SOURCE_ZERO : kept.get(candidateHashes[2 * i], candidateHashes[2 * i + 1]);
             opSources[i] = source;
             if (source == SeedWire.SOURCE_LITERAL) {
-                literalPages++;
+                literal++;
             }
         }
-        return Outcome.SEEDED;
+        return patchLiterals(exchange, replyTimeoutMillis, literal) ? Outcome.SEEDED : Outcome.NO_SEED;
+    }
+
+    /**
+     * Level 3 of the description: block hashes of the receiver's pages that would go literal. A page of which only a
+     * few blocks differ becomes a PATCH carrying just those blocks. Returns false when the seed changed meanwhile.
+     */
+    private boolean patchLiterals(Exchange exchange, long replyTimeoutMillis, int literal) throws Exception {
+        opMasks = new byte[ops];
+        int[] literalPagesIdx = new int[literal];
+        int[] literalOps = new int[literal];
+        int n = 0;
+        for (int i = 0; i < ops; i++) {
+            if (opSources[i] == SeedWire.SOURCE_LITERAL) {
+                literalOps[n] = i;
+                literalPagesIdx[n++] = opPages[i];
+            }
+        }
+        SeedHashes hashes = new SeedHashes();
+        long[] mine = new long[SeedWire.BLOCKS_PER_PAGE];
+        ByteBuffer page = ByteBuffer.allocate(pageSize);
+        for (int from = 0; from < n; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
+            int count = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, n - from);
+            ByteBuffer ask = SeedWire.blocksRequest(0, pageSize, stateBytes, seedVersion, literalPagesIdx, from, count);
+            exchangeBytes += ask.remaining();
+            ByteBuffer answer = exchange.ask(ask, replyTimeoutMillis);
+            exchangeBytes += answer.remaining();
+            SeedWire.header(answer);
+            int status = answer.remaining() >= 1 ? answer.get() & 0xff : -1;
+            if (status == SeedWire.STATUS_CHANGED || status == SeedWire.STATUS_NONE) {
+                return false;
+            }
+            if (status != SeedWire.STATUS_OK || answer.remaining() != 4 + (long) count * 8 * SeedWire.BLOCKS_PER_PAGE
+                    || answer.getInt() != count) {
+                throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
+            }
+            for (int k = from; k < from + count; k++) {
+                long off = (long) literalPagesIdx[k] * pageSize;
+                page.clear().limit((int) Math.min(pageSize, stateBytes - off));
+                region.read(off, page);
+                hashes.blockHashes(page.flip(), pageSize, mine, 0);
+                int mask = 0;
+                for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+                    if (answer.getLong() != mine[b]) {
+                        mask |= 1 << b;
+                    }
+                }
+                if (Integer.bitCount(mask) <= MAX_PATCH_BLOCKS) {
+                    opSources[literalOps[k]] = SeedWire.SOURCE_PATCH;
+                    opMasks[literalOps[k]] = (byte) mask;
+                    patchedPages++;
+                } else {
+                    literalPages++;
+                }
+            }
+        }
+        return true;
     }
 
     private int pagesOf(int chunk) {
@@ -258,8 +325,9 @@ final class SeedPlanner {
         ByteBuffer base = ByteBuffer.allocate(25).put((byte) SeedWire.FRAME_BASE).put(seedVersion).putLong(stateBytes).flip();
         written += base.remaining();
         sink.accept(base);
-        int maxLiterals = Math.max(1, Math.min(SeedWire.MAX_BATCH_LITERALS, SeedDecoder.MAX_BATCH_RAW_BYTES / pageSize));
-        byte[] raw = new byte[maxLiterals * pageSize];
+        int maxLiterals = Math.max(1, Math.min(SeedWire.MAX_BATCH_LITERALS, SeedDecoder.MAX_BATCH_RAW_BYTES / (pageSize + 1)));
+        // Room for the batch's pages, a patch's mask, and one page beyond as a patch's scratch.
+        byte[] raw = new byte[maxLiterals * (pageSize + 1) + 2 * pageSize];
         byte[] out = new byte[raw.length + 1024];
         Deflater deflater = new Deflater(Deflater.BEST_SPEED, true);
         try {
@@ -268,8 +336,26 @@ final class SeedPlanner {
                 int start = i;
                 int literals = 0;
                 int rawBytes = 0;
-                while (i < ops && i - start < SeedWire.MAX_BATCH_OPS && (opSources[i] != SeedWire.SOURCE_LITERAL || literals < maxLiterals)) {
-                    if (opSources[i] == SeedWire.SOURCE_LITERAL) {
+                while (i < ops && i - start < SeedWire.MAX_BATCH_OPS && (opSources[i] >= SeedWire.SOURCE_ZERO || literals < maxLiterals)) {
+                    if (opSources[i] == SeedWire.SOURCE_PATCH) {
+                        long off = (long) opPages[i] * pageSize;
+                        int len = (int) Math.min(pageSize, stateBytes - off);
+                        ByteBuffer whole = ByteBuffer.wrap(raw, rawBytes + 1 + pageSize, pageSize).slice();
+                        whole.limit(len);
+                        region.read(off, whole);
+                        int mask = opMasks[i] & 0xff;
+                        raw[rawBytes++] = (byte) mask;
+                        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+                        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+                            int from = b * bs;
+                            int n = Math.min(bs, len - from);
+                            if ((mask & (1 << b)) != 0 && n > 0) {
+                                whole.get(from, raw, rawBytes, n);
+                                rawBytes += n;
+                            }
+                        }
+                        literals++;
+                    } else if (opSources[i] == SeedWire.SOURCE_LITERAL) {
                         long off = (long) opPages[i] * pageSize;
                         int len = (int) Math.min(pageSize, stateBytes - off);
                         ByteBuffer dst = ByteBuffer.wrap(raw, rawBytes, len);

@@ -63,6 +63,36 @@ final class SeedService {
                 }
                 return b.flip();
             }
+            case SeedWire.TYPE_BLOCKS -> {
+                SeedWire.BlocksRequest r = SeedWire.parseBlocks(request);
+                FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, r.pageSize(), r.stateBytes()) : null;
+                if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
+                    return SeedWire.common(SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_BLOCK_HASHES, h.requestId())
+                            .put((byte) SeedWire.STATUS_CHANGED).flip();
+                }
+                SeedDescription desc = seed.description();
+                int n = r.pages().length;
+                ByteBuffer b = SeedWire.common(SeedWire.COMMON_BYTES + 5 + n * 8 * SeedWire.BLOCKS_PER_PAGE,
+                        SeedWire.TYPE_BLOCK_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(n);
+                SeedHashes hashes = new SeedHashes();
+                long[] blocks = new long[SeedWire.BLOCKS_PER_PAGE];
+                ByteBuffer page = ByteBuffer.allocate(desc.pageSize);
+                try (FileChannel ch = FileChannel.open(seed.file(), StandardOpenOption.READ)) {
+                    for (int p : r.pages()) {
+                        if (p >= desc.pages) {
+                            throw SeedWire.malformed("BLOCKS request for page " + p + " of a seed of " + desc.pages + " pages");
+                        }
+                        long off = (long) p * desc.pageSize;
+                        page.clear().limit((int) Math.min(desc.pageSize, desc.stateBytes - off));
+                        SeedDescription.readFully(ch, page, off);
+                        hashes.blockHashes(page.flip(), desc.pageSize, blocks, 0);
+                        for (long v : blocks) {
+                            b.putLong(v);
+                        }
+                    }
+                }
+                return b.flip();
+            }
             default -> throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a receiver does not take seed messages of type " + h.type());
         }
     }

@@ -18,10 +18,13 @@ import java.nio.ByteBuffer;
  *                          | u32 chunkCount | chunkCount x 16 B chunk hash         (status != 0: nothing after status)
  *   3 PAGES     (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 chunk index (strictly ascending)
  *   4 PAGE_HASHES (recv.)  u8 status | u32 count | the page hashes (16 B each) of every chunk asked for, in order
+ *   5 BLOCKS    (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 page (ascending)
+ *   6 BLOCK_HASHES (recv.) u8 status | u32 count | count x 8 x u64 block hash (8 blocks of pageSize/8 bytes per page)
  * seeded round frames (each u32-length-prefixed like codec frames), in this order:
  *   u8 1 BASE   16 B seedVersion | u64 stateBytes
  *   u8 2 BATCH  u32 opCount | opCount x (u32 page | i32 source) | u32 literalCount | u32 rawBytes | raw DEFLATE bytes
- *               source: -1 literal (the next page of the batch's inflated bytes), -2 zero, n >= 0 copy of page n
+ *               source: -1 literal (the next page of the batch's inflated bytes), -2 zero, n >= 0 copy of page n,
+ *               -3 patch (from the inflated bytes: u8 block mask, then those blocks of the page; the rest is the seed's)
  *   u8 3 END    32 B stateDigest | u64 pageCount
  * </pre>
  */
@@ -32,6 +35,12 @@ final class SeedWire {
     static final int TYPE_CHUNKS = 2;
     static final int TYPE_PAGES = 3;
     static final int TYPE_PAGE_HASHES = 4;
+    static final int TYPE_BLOCKS = 5;
+    static final int TYPE_BLOCK_HASHES = 6;
+    /** Blocks per page in BLOCKS requests and PATCH ops. */
+    static final int BLOCKS_PER_PAGE = 8;
+    /** Most pages one BLOCKS request may ask for (512 KiB of block hashes in the reply). */
+    static final int MAX_PAGES_PER_BLOCK_REQUEST = 8192;
     static final int STATUS_OK = 0;
     /** The receiver holds no seed of that key, or one of another page size or length. */
     static final int STATUS_NONE = 1;
@@ -52,6 +61,8 @@ final class SeedWire {
     static final int FRAME_END = 3;
     static final int SOURCE_LITERAL = -1;
     static final int SOURCE_ZERO = -2;
+    /** The seed's page at the same index with some of its blocks replaced (a u8 mask, then those blocks). */
+    static final int SOURCE_PATCH = -3;
     /** Most ops and literal pages in one batch. */
     static final int MAX_BATCH_OPS = 4096;
     static final int MAX_BATCH_LITERALS = 256;
@@ -69,6 +80,44 @@ final class SeedWire {
 
     static ByteBuffer chunksNone(long requestId) {
         return common(COMMON_BYTES + 1, TYPE_CHUNKS, requestId).put((byte) STATUS_NONE).flip();
+    }
+
+    static ByteBuffer blocksRequest(long requestId, int pageSize, long stateBytes, byte[] seedVersion, int[] pages, int from, int count) {
+        ByteBuffer b = common(COMMON_BYTES + 12 + 16 + 4 + 4 * count, TYPE_BLOCKS, requestId).putInt(pageSize).putLong(stateBytes)
+                .put(seedVersion).putInt(count);
+        for (int i = from; i < from + count; i++) {
+            b.putInt(pages[i]);
+        }
+        return b.flip();
+    }
+
+    /** A BLOCKS request; page indexes are validated against the seed by the caller. */
+    record BlocksRequest(int pageSize, long stateBytes, byte[] seedVersion, int[] pages) {
+    }
+
+    static BlocksRequest parseBlocks(ByteBuffer b) {
+        if (b.remaining() < 32) {
+            throw malformed("BLOCKS request of " + b.remaining() + " bytes");
+        }
+        int pageSize = b.getInt();
+        long stateBytes = b.getLong();
+        checkShape(pageSize, stateBytes);
+        byte[] version = new byte[16];
+        b.get(version);
+        int count = b.getInt();
+        if (count <= 0 || count > MAX_PAGES_PER_BLOCK_REQUEST) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "BLOCKS request for " + count + " pages (1 to "
+                    + MAX_PAGES_PER_BLOCK_REQUEST + ")");
+        }
+        exact(b, 4L * count, "BLOCKS request");
+        int[] pages = new int[count];
+        for (int i = 0; i < count; i++) {
+            pages[i] = b.getInt();
+            if (pages[i] < 0 || (i > 0 && pages[i] <= pages[i - 1])) {
+                throw malformed("BLOCKS request page indexes are not strictly ascending");
+            }
+        }
+        return new BlocksRequest(pageSize, stateBytes, version, pages);
     }
 
     static ByteBuffer pagesRequest(long requestId, int pageSize, long stateBytes, byte[] seedVersion, int[] chunks, int from, int count) {
@@ -93,7 +142,7 @@ final class SeedWire {
         int version = b.get() & 0xff;
         int type = b.get() & 0xff;
         int reserved = b.getShort();
-        if (magic != MAGIC || version != VERSION || reserved != 0 || type < TYPE_DESCRIBE || type > TYPE_PAGE_HASHES) {
+        if (magic != MAGIC || version != VERSION || reserved != 0 || type < TYPE_DESCRIBE || type > TYPE_BLOCK_HASHES) {
             throw malformed("seed message with magic 0x" + Integer.toHexString(magic) + ", version " + version + ", type " + type);
         }
         return new Header(type, b.getLong());

@@ -119,10 +119,13 @@ class SeededRoundTest {
         }
         System.arraycopy(s0, 5 * PAGE, s1, 500 * PAGE, PAGE); // page 500 becomes a copy of page 5 (kept)
         java.util.Arrays.fill(s1, 600 * PAGE, 601 * PAGE, (byte) 0); // page 600 is zeroed
+        s1[700 * PAGE + 5] ^= 1; // pages 700 and 999 (the short last one) change in one block: patches
+        s1[SIZE - 1] ^= 1;
         try (FileReplicas files = FileReplicas.open(dir)) {
             SeedPlanner p = round(files, s1, null);
-            assertEquals(22, p.differingPages());
+            assertEquals(24, p.differingPages());
             assertEquals(20, p.literalPages());
+            assertEquals(2, p.patchedPages());
             assertEquals(1L, p.pagesByClass().get("zero"));
             assertEquals(1L, p.pagesByClass().get("copied"));
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
@@ -233,7 +236,8 @@ class SeededRoundTest {
         s1[PAGE * 7 + 1] ^= 1;
         try (FileReplicas files = FileReplicas.builder(dir).seedImage(KEY, image).build()) {
             SeedPlanner p = round(files, s1, null);
-            assertEquals(1, p.literalPages());
+            assertEquals(1, p.patchedPages(), "one byte of one page differs: a patch of one block");
+            assertEquals(0, p.literalPages());
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
             assertArrayEquals(golden, Files.readAllBytes(image));
         }
@@ -290,10 +294,32 @@ class SeededRoundTest {
                 big.position(big.limit()).flip();
                 assertCode(ErrorCode.LIMIT_EXCEEDED, () -> d.accept(big));
             }
+            // A patch whose mask names a block past the short last page; a patch whose data runs out.
+            for (byte[] raw : new byte[][]{{(byte) 0x80, 1, 2}, {0x01, 7}}) {
+                try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+                    d.accept(base.duplicate());
+                    java.util.zip.Deflater z = new java.util.zip.Deflater(1, true);
+                    z.setInput(raw);
+                    z.finish();
+                    byte[] out = new byte[64];
+                    int len = z.deflate(out);
+                    z.end();
+                    d.accept(ByteBuffer.allocate(1 + 4 + 8 + 8 + len).put((byte) SeedWire.FRAME_BATCH).putInt(1)
+                            .putInt(PAGES - 1).putInt(SeedWire.SOURCE_PATCH).putInt(1).putInt(raw.length).put(out, 0, len).flip());
+                    d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(PAGES).flip());
+                    assertCode(ErrorCode.PROTOCOL_ERROR, d::finish);
+                }
+            }
             assertEquals(0, budget.usedBytes());
             assertArrayEquals(s0, Files.readAllBytes(dir.resolve(KEY)));
             assertFalse(files.inconsistentKeys().contains(KEY));
         }
+    }
+
+    @Test
+    void describeGoldenVector() {
+        assertEquals("44574d53010100000000000000000007000010000000000040000000",
+                java.util.HexFormat.of().formatHex(SeedWire.describe(7, 4096, 1L << 30).array()));
     }
 
     @Test
