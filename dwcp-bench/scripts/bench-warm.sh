@@ -18,14 +18,13 @@
 #   --out DIR        results directory (default /var/tmp/dwcp-results/warm-DATE)
 #
 # Each repetition, with one receiver process running throughout (`dwcp receive`, replicas in a scratch directory):
-#   same   a new `dwcp send --seed MODE BASE` while the receiver holds BASE: the same state again
-#   warm   a new `dwcp send --seed MODE NEW` while the receiver holds BASE
-#   (a seeded `send BASE` puts BASE back; not measured)
 #   cont   `dwcp send --seed never BASE NEW`: one session, round 0 full, round 1 the codec delta BASE -> NEW; its
 #          round 1 is the reference of `warm`
-#   (a seeded `send BASE` puts BASE back; not measured)
-# Setup before rep 1: a full round of BASE (the receiver then has no cached description: rep 1's `same` pays for
-# describing the replica; later ones find it cached, written by the seeded round before them).
+#   same   a new `dwcp send --seed MODE NEW` while the receiver holds NEW: the same state again. The replica was
+#          just written by cont's delta round, so the receiver has no cached description and describes it first
+#          (reads and hashes the whole replica): the cold case
+#   (a seeded `send BASE` puts BASE back, and leaves its description cached; not measured)
+#   warm   a new `dwcp send --seed MODE NEW` while the receiver holds BASE (description cached)
 # Figures per case: tool bytes (the round report's wireBytes: the round transfer's wire bytes plus the seed exchange's
 # payload bytes), the seed exchange's bytes, the round's seconds (from the start of the round to the receiver's verified
 # commit: hashing, description exchange, transfer, verification and write) and the send process's wall seconds
@@ -65,7 +64,7 @@ JAR="$root/dwcp-bench/target/dwcp.jar"
 cp "$JAR" "$work/dwcp.jar"
 jar="$work/dwcp.jar"
 if [ "$NO_WAN" = 1 ]; then ns=""; host=127.0.0.1; else ns="ip netns exec dwcp-b"; host=198.18.0.2; fi
-port=7650
+port=${WARM_PORT:-7650}   # WARM_PORT=N to use another port
 receiver=""; made_link=0
 cleanup() {
   local rc=$?
@@ -118,18 +117,14 @@ for r in j["rounds"]:
 PY
 }
 
-rep=0
-log "setup: full round of $BASE"
-send setup never "$BASE"
 for rep in $(seq 1 "$REPS"); do
-  log "rep $rep/$REPS: same"
-  send same "$SEED" "$BASE"
-  log "rep $rep/$REPS: warm ($NEW from a new sender, receiver holds $BASE)"
-  send warm "$SEED" "$NEW"
-  send - always "$BASE"
   log "rep $rep/$REPS: cont ($BASE then $NEW in one session)"
   send cont never "$BASE" "$NEW"
+  log "rep $rep/$REPS: same ($NEW again from a new sender)"
+  send same "$SEED" "$NEW"
   send - always "$BASE"
+  log "rep $rep/$REPS: warm ($NEW from a new sender, receiver holds $BASE)"
+  send warm "$SEED" "$NEW"
 done
 
 python3 - "$OUT" "$CORPUS/$BASE" <<'PY' | tee "$OUT/table.md"
@@ -145,7 +140,7 @@ def stats(xs):
     return {"n": len(xs), "median": st.median(xs), "mean": m, "ci95": h, "min": min(xs), "max": max(xs)}
 def pick(case, rnd):
     return [r for r in rows if r["case"] == case and r["round"] == str(rnd)]
-cases = {"same (new sender, same state)": pick("same", 0), "warm (new sender, new version)": pick("warm", 0),
+cases = {"same (new sender, same state, receiver describes cold)": pick("same", 0), "warm (new sender, new version)": pick("warm", 0),
          "cont round 1 (continuous session delta)": pick("cont", 1), "cont round 0 (full)": pick("cont", 0)}
 res = {"stateBytes": size, "cases": {}}
 print("| case | mode(s) | wire bytes median | % of state | seed exchange B | round s median (mean ± 95 % CI) | process s median |")
