@@ -162,15 +162,11 @@ final class SeedPlanner {
         ByteBuffer block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
         for (int from = 0; from < n; from += SeedWire.MAX_CHUNKS_PER_REQUEST) {
             int count = Math.min(SeedWire.MAX_CHUNKS_PER_REQUEST, n - from);
-            ByteBuffer ask = SeedWire.pagesRequest(0, pageSize, stateBytes, seedVersion, differing, from, count);
-            exchangeBytes += ask.remaining();
-            ByteBuffer answer = exchange.ask(ask, replyTimeoutMillis);
-            exchangeBytes += answer.remaining();
-            SeedWire.header(answer);
-            int status = answer.remaining() >= 1 ? answer.get() & 0xff : -1;
-            if (status == SeedWire.STATUS_CHANGED || status == SeedWire.STATUS_NONE) {
+            ByteBuffer answer = indexRequest(exchange, replyTimeoutMillis, SeedWire.TYPE_PAGES, differing, from, count);
+            if (answer == null) {
                 return Outcome.NO_SEED;
             }
+            int status = answer.get() & 0xff;
             long expected = 0;
             for (int i = from; i < from + count; i++) {
                 expected += pagesOf(differing[i]);
@@ -241,15 +237,11 @@ final class SeedPlanner {
         ByteBuffer page = ByteBuffer.allocate(pageSize);
         for (int from = 0; from < n; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
             int count = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, n - from);
-            ByteBuffer ask = SeedWire.blocksRequest(0, pageSize, stateBytes, seedVersion, literalPagesIdx, from, count);
-            exchangeBytes += ask.remaining();
-            ByteBuffer answer = exchange.ask(ask, replyTimeoutMillis);
-            exchangeBytes += answer.remaining();
-            SeedWire.header(answer);
-            int status = answer.remaining() >= 1 ? answer.get() & 0xff : -1;
-            if (status == SeedWire.STATUS_CHANGED || status == SeedWire.STATUS_NONE) {
+            ByteBuffer answer = indexRequest(exchange, replyTimeoutMillis, SeedWire.TYPE_BLOCKS, literalPagesIdx, from, count);
+            if (answer == null) {
                 return false;
             }
+            int status = answer.get() & 0xff;
             if (status != SeedWire.STATUS_OK || answer.remaining() != 4 + (long) count * 8 * SeedWire.BLOCKS_PER_PAGE
                     || answer.getInt() != count) {
                 throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
@@ -275,6 +267,23 @@ final class SeedPlanner {
             }
         }
         return true;
+    }
+
+    /**
+     * Sends a PAGES or BLOCKS request for {@code indexes[from, from + count)}; returns the reply positioned at its
+     * status byte, or null when the receiver's seed changed or is gone.
+     */
+    private ByteBuffer indexRequest(Exchange exchange, long timeoutMillis, int type, int[] indexes, int from, int count) throws Exception {
+        ByteBuffer ask = SeedWire.indexRequest(type, 0, pageSize, stateBytes, seedVersion, indexes, from, count);
+        exchangeBytes += ask.remaining();
+        ByteBuffer answer = exchange.ask(ask, timeoutMillis);
+        exchangeBytes += answer.remaining();
+        SeedWire.header(answer);
+        if (!answer.hasRemaining()) {
+            throw SeedWire.malformed("reply without a status");
+        }
+        int status = answer.get(answer.position()) & 0xff;
+        return status == SeedWire.STATUS_CHANGED || status == SeedWire.STATUS_NONE ? null : answer;
     }
 
     private int pagesOf(int chunk) {

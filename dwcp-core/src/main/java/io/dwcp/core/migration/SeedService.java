@@ -37,7 +37,7 @@ final class SeedService {
                 return b.flip();
             }
             case SeedWire.TYPE_PAGES -> {
-                SeedWire.PagesRequest r = SeedWire.parsePages(request);
+                SeedWire.IndexRequest r = SeedWire.parsePages(request);
                 FileReplicas.Seed seed = null;
                 if (replicas instanceof FileReplicas f) {
                     seed = f.seed(key, r.pageSize(), r.stateBytes());
@@ -48,37 +48,37 @@ final class SeedService {
                 }
                 SeedDescription desc = seed.description();
                 long pages = 0;
-                for (int c : r.chunks()) {
+                for (int c : r.indexes()) {
                     if (c >= desc.chunks) {
                         throw SeedWire.malformed("PAGES request for chunk " + c + " of a seed of " + desc.chunks + " chunks");
                     }
                     pages += Math.min(SeedHashes.CHUNK_PAGES, desc.pages - (long) c * SeedHashes.CHUNK_PAGES);
                 }
                 ByteBuffer b = SeedWire.common((int) (SeedWire.COMMON_BYTES + 5 + pages * SeedHashes.HASH_BYTES),
-                        SeedWire.TYPE_PAGE_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(r.chunks().length);
+                        SeedWire.TYPE_PAGE_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(r.indexes().length);
                 try (FileChannel ch = FileChannel.open(desc.sidecar, StandardOpenOption.READ)) {
-                    for (int c : r.chunks()) {
+                    for (int c : r.indexes()) {
                         desc.pageHashes(ch, c, b);
                     }
                 }
                 return b.flip();
             }
             case SeedWire.TYPE_BLOCKS -> {
-                SeedWire.BlocksRequest r = SeedWire.parseBlocks(request);
+                SeedWire.IndexRequest r = SeedWire.parseBlocks(request);
                 FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, r.pageSize(), r.stateBytes()) : null;
                 if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
                     return SeedWire.common(SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_BLOCK_HASHES, h.requestId())
                             .put((byte) SeedWire.STATUS_CHANGED).flip();
                 }
                 SeedDescription desc = seed.description();
-                int n = r.pages().length;
+                int n = r.indexes().length;
                 ByteBuffer b = SeedWire.common(SeedWire.COMMON_BYTES + 5 + n * 8 * SeedWire.BLOCKS_PER_PAGE,
                         SeedWire.TYPE_BLOCK_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(n);
                 SeedHashes hashes = new SeedHashes();
                 long[] blocks = new long[SeedWire.BLOCKS_PER_PAGE];
                 ByteBuffer page = ByteBuffer.allocate(desc.pageSize);
                 try (FileChannel ch = FileChannel.open(seed.file(), StandardOpenOption.READ)) {
-                    for (int p : r.pages()) {
+                    for (int p : r.indexes()) {
                         if (p >= desc.pages) {
                             throw SeedWire.malformed("BLOCKS request for page " + p + " of a seed of " + desc.pages + " pages");
                         }

@@ -82,49 +82,13 @@ final class SeedWire {
         return common(COMMON_BYTES + 1, TYPE_CHUNKS, requestId).put((byte) STATUS_NONE).flip();
     }
 
-    static ByteBuffer blocksRequest(long requestId, int pageSize, long stateBytes, byte[] seedVersion, int[] pages, int from, int count) {
-        ByteBuffer b = common(COMMON_BYTES + 12 + 16 + 4 + 4 * count, TYPE_BLOCKS, requestId).putInt(pageSize).putLong(stateBytes)
+    /** A PAGES request (chunk indexes) or a BLOCKS request (page indexes) for {@code indexes[from, from + count)}. */
+    static ByteBuffer indexRequest(int type, long requestId, int pageSize, long stateBytes, byte[] seedVersion, int[] indexes,
+                                   int from, int count) {
+        ByteBuffer b = common(COMMON_BYTES + 12 + 16 + 4 + 4 * count, type, requestId).putInt(pageSize).putLong(stateBytes)
                 .put(seedVersion).putInt(count);
         for (int i = from; i < from + count; i++) {
-            b.putInt(pages[i]);
-        }
-        return b.flip();
-    }
-
-    /** A BLOCKS request; page indexes are validated against the seed by the caller. */
-    record BlocksRequest(int pageSize, long stateBytes, byte[] seedVersion, int[] pages) {
-    }
-
-    static BlocksRequest parseBlocks(ByteBuffer b) {
-        if (b.remaining() < 32) {
-            throw malformed("BLOCKS request of " + b.remaining() + " bytes");
-        }
-        int pageSize = b.getInt();
-        long stateBytes = b.getLong();
-        checkShape(pageSize, stateBytes);
-        byte[] version = new byte[16];
-        b.get(version);
-        int count = b.getInt();
-        if (count <= 0 || count > MAX_PAGES_PER_BLOCK_REQUEST) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "BLOCKS request for " + count + " pages (1 to "
-                    + MAX_PAGES_PER_BLOCK_REQUEST + ")");
-        }
-        exact(b, 4L * count, "BLOCKS request");
-        int[] pages = new int[count];
-        for (int i = 0; i < count; i++) {
-            pages[i] = b.getInt();
-            if (pages[i] < 0 || (i > 0 && pages[i] <= pages[i - 1])) {
-                throw malformed("BLOCKS request page indexes are not strictly ascending");
-            }
-        }
-        return new BlocksRequest(pageSize, stateBytes, version, pages);
-    }
-
-    static ByteBuffer pagesRequest(long requestId, int pageSize, long stateBytes, byte[] seedVersion, int[] chunks, int from, int count) {
-        ByteBuffer b = common(COMMON_BYTES + 12 + 16 + 4 + 4 * count, TYPE_PAGES, requestId).putInt(pageSize).putLong(stateBytes)
-                .put(seedVersion).putInt(count);
-        for (int i = from; i < from + count; i++) {
-            b.putInt(chunks[i]);
+            b.putInt(indexes[i]);
         }
         return b.flip();
     }
@@ -170,13 +134,24 @@ final class SeedWire {
         }
     }
 
-    /** A PAGES request; the chunk indexes are validated against {@code chunkCount} by the caller. */
-    record PagesRequest(int pageSize, long stateBytes, byte[] seedVersion, int[] chunks) {
+    /**
+     * A PAGES request (chunk indexes) or a BLOCKS request (page indexes); the indexes are validated against the seed by
+     * the caller.
+     */
+    record IndexRequest(int pageSize, long stateBytes, byte[] seedVersion, int[] indexes) {
     }
 
-    static PagesRequest parsePages(ByteBuffer b) {
+    static IndexRequest parsePages(ByteBuffer b) {
+        return parseIndexRequest(b, MAX_CHUNKS_PER_REQUEST, "PAGES request");
+    }
+
+    static IndexRequest parseBlocks(ByteBuffer b) {
+        return parseIndexRequest(b, MAX_PAGES_PER_BLOCK_REQUEST, "BLOCKS request");
+    }
+
+    private static IndexRequest parseIndexRequest(ByteBuffer b, int maxCount, String what) {
         if (b.remaining() < 32) {
-            throw malformed("PAGES request of " + b.remaining() + " bytes");
+            throw malformed(what + " of " + b.remaining() + " bytes");
         }
         int pageSize = b.getInt();
         long stateBytes = b.getLong();
@@ -184,19 +159,18 @@ final class SeedWire {
         byte[] version = new byte[16];
         b.get(version);
         int count = b.getInt();
-        if (count <= 0 || count > MAX_CHUNKS_PER_REQUEST) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "PAGES request for " + count + " chunks (1 to "
-                    + MAX_CHUNKS_PER_REQUEST + ")");
+        if (count <= 0 || count > maxCount) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, what + " for " + count + " indexes (1 to " + maxCount + ")");
         }
-        exact(b, 4L * count, "PAGES request");
-        int[] chunks = new int[count];
+        exact(b, 4L * count, what);
+        int[] indexes = new int[count];
         for (int i = 0; i < count; i++) {
-            chunks[i] = b.getInt();
-            if (chunks[i] < 0 || (i > 0 && chunks[i] <= chunks[i - 1])) {
-                throw malformed("PAGES request chunk indexes are not strictly ascending");
+            indexes[i] = b.getInt();
+            if (indexes[i] < 0 || (i > 0 && indexes[i] <= indexes[i - 1])) {
+                throw malformed(what + " indexes are not strictly ascending");
             }
         }
-        return new PagesRequest(pageSize, stateBytes, version, chunks);
+        return new IndexRequest(pageSize, stateBytes, version, indexes);
     }
 
     /**
