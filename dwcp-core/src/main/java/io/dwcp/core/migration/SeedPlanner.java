@@ -345,7 +345,7 @@ final class SeedPlanner {
                 int start = i;
                 int literals = 0;
                 int rawBytes = 0;
-                while (i < ops && i - start < SeedWire.MAX_BATCH_OPS && (opSources[i] >= SeedWire.SOURCE_ZERO || literals < maxLiterals)) {
+                while (i < ops && i - start < SeedWire.MAX_BATCH_OPS && (!carriesData(opSources[i]) || literals < maxLiterals)) {
                     if (opSources[i] == SeedWire.SOURCE_PATCH) {
                         long off = (long) opPages[i] * pageSize;
                         int len = (int) Math.min(pageSize, stateBytes - off);
@@ -403,6 +403,11 @@ final class SeedPlanner {
         written += end.remaining();
         sink.accept(end);
         return written;
+    }
+
+    /** {@return whether an op's page travels in the batch's DEFLATE data} (a LITERAL or a PATCH) */
+    private static boolean carriesData(int source) {
+        return source == SeedWire.SOURCE_LITERAL || source == SeedWire.SOURCE_PATCH;
     }
 
     /** The receiver's pages kept as they are, by hash: sources of copies. Open addressing, bounded. */

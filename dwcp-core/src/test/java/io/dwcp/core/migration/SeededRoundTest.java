@@ -137,6 +137,29 @@ class SeededRoundTest {
     }
 
     @Test
+    void moreLiteralAndPatchedPagesThanOneBatchHoldsGoInSeveralBatches(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(13);
+        seedReplica(dir, s0);
+        byte[] s1 = s0.clone();
+        Random r = new Random(14);
+        for (int page = 0; page < 420; page++) { // 300 whole pages, then 120 with one byte changed
+            if (page < 300) {
+                byte[] fresh = new byte[PAGE];
+                r.nextBytes(fresh);
+                System.arraycopy(fresh, 0, s1, page * PAGE, PAGE);
+            } else {
+                s1[page * PAGE + 17] ^= 0x40;
+            }
+        }
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = round(files, s1, null);
+            assertEquals(300, p.literalPages());
+            assertEquals(120, p.patchedPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    @Test
     void aReplicaOfAnotherSizeIsNoSeed(@TempDir Path dir) throws Exception {
         seedReplica(dir, new byte[SIZE + PAGE]);
         try (FileReplicas files = FileReplicas.open(dir)) {
