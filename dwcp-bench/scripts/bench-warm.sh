@@ -33,6 +33,7 @@
 set -euo pipefail
 
 usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+cmdline="$0 $*"
 REPS=5; NO_WAN=0; WAN_ARGS="25 0.05 400"; CORPUS=/var/tmp/vmcorpus/1g; BASE=s0.ram; NEW=s30.ram; SEED=auto
 DWCP_JVM=""; OUT=""
 while [ $# -gt 0 ]; do
@@ -85,7 +86,7 @@ if [ "$NO_WAN" = 0 ]; then
   made_link=1
   "$wan/wan-up.sh" "$WAN_DELAY" "$WAN_LOSS" "$WAN_RATE" | tee "$OUT/wan-up.log" >&2
 fi
-{ echo "cmdline: $0 $*"; echo "rev: $(cd "$root" && git rev-parse --short HEAD)"; uptime; nproc; java -version 2>&1 | head -1
+{ echo "cmdline: $cmdline"; echo "rev: $(cd "$root" && git rev-parse --short HEAD)"; uptime; nproc; java -version 2>&1 | head -1
   echo "link: $([ "$NO_WAN" = 1 ] && echo loopback || echo "wan $WAN_ARGS")"; } > "$OUT/env.txt"
 
 # shellcheck disable=SC2086
