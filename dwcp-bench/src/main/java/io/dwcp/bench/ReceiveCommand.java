@@ -23,6 +23,10 @@ import java.util.concurrent.CountDownLatch;
  * <p>{@code --into KEY=FILE} writes the rounds of KEY into the existing FILE in place instead ({@link InPlaceReplica}):
  * the RAM file of a destination QEMU that maps it, for {@code dwcp qemu-migrate}. FILE must already have the state's
  * exact size; it is never renamed, truncated or extended.
+ *
+ * <p>{@code --seed-image KEY=FILE} and {@code --seed-from
+ * KEY=OTHERKEY} give a key without a replica of the state's size a seed (a golden image, another key's replica) that
+ * replica-seeded rounds start from.
  */
 final class ReceiveCommand implements DwcpCli.Command {
     @Override
@@ -32,15 +36,26 @@ final class ReceiveCommand implements DwcpCli.Command {
 
     @Override
     public int run(String[] args) throws Exception {
-        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "listen", "out", "into"), NodeOptions.FLAGS);
+        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "listen", "out", "into", "seed-image", "seed-from"),
+                NodeOptions.FLAGS);
         if (a.flag("help")) {
-            System.err.println("usage: dwcp receive --listen HOST:PORT --out DIR [--into KEY=FILE] " + NodeOptions.USAGE);
+            System.err.println("usage: dwcp receive --listen HOST:PORT --out DIR [--into KEY=FILE] [--seed-image KEY=FILE]"
+                    + " [--seed-from KEY=OTHERKEY] " + NodeOptions.USAGE);
             return 0;
         }
         Path out = Path.of(a.require("out"));
         boolean json = a.flag("json");
         DwcpManager manager = NodeOptions.manager(NodeOptions.config(a));
-        FileReplicas replicas = FileReplicas.open(out);
+        FileReplicas.Builder rb = FileReplicas.builder(out);
+        String[] image = pair(a.get("seed-image"), "--seed-image");
+        if (image != null) {
+            rb.seedImage(image[0], CliArgs.regularFile("--seed-image", image[1]));
+        }
+        String[] from = pair(a.get("seed-from"), "--seed-from");
+        if (from != null) {
+            rb.seedFrom(from[0], from[1]);
+        }
+        FileReplicas replicas = rb.build();
         if (!replicas.inconsistentKeys().isEmpty()) {
             System.err.println("dwcp receive: replicas marked inconsistent (an earlier receiver stopped while writing"
                     + " them; their next round is full): " + replicas.inconsistentKeys());
@@ -103,5 +118,17 @@ final class ReceiveCommand implements DwcpCli.Command {
             throw new CliArgs.UsageException("--into takes KEY=FILE, got '" + spec + "'");
         }
         return InPlaceReplica.of(spec.substring(0, eq), Path.of(spec.substring(eq + 1)), others);
+    }
+
+    /** Splits {@code KEY=VALUE}; null for null. */
+    private static String[] pair(String value, String option) {
+        if (value == null) {
+            return null;
+        }
+        int eq = value.indexOf('=');
+        if (eq <= 0 || eq == value.length() - 1) {
+            throw new CliArgs.UsageException(option + " takes KEY=VALUE, not '" + value + "'");
+        }
+        return new String[]{value.substring(0, eq), value.substring(eq + 1)};
     }
 }

@@ -35,9 +35,9 @@ final class SendCommand implements DwcpCli.Command {
 
     @Override
     public int run(String[] args) throws Exception {
-        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "to", "key"), NodeOptions.FLAGS);
+        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "to", "key", "seed"), NodeOptions.FLAGS);
         if (a.flag("help") || a.positional().isEmpty()) {
-            System.err.println("usage: dwcp send --to HOST:PORT --key NAME FILE... " + NodeOptions.USAGE);
+            System.err.println("usage: dwcp send --to HOST:PORT --key NAME [--seed auto|always|never] FILE... " + NodeOptions.USAGE);
             return a.flag("help") ? 0 : 2;
         }
         String key = a.require("key");
@@ -53,6 +53,7 @@ final class SendCommand implements DwcpCli.Command {
             try (MigrationSender sender = manager.openMigration(NodeOptions.address(a.require("to"))).join()) {
                 ProgressBar bar = ProgressBar.forTerminal();
                 sender.progress(bar);
+                sender.seeding(seedMode(a.get("seed", "auto")));
                 FileStamp previous = null;
                 for (Path file : files) {
                     FileStamp stamp = FileStamp.of(file);
@@ -114,9 +115,19 @@ final class SendCommand implements DwcpCli.Command {
         }
     }
 
+    /** The {@code --seed} value: when a round without a confirmed baseline asks for the receiver's replica. */
+    static io.dwcp.core.migration.SeedMode seedMode(String value) {
+        try {
+            return io.dwcp.core.migration.SeedMode.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new CliArgs.UsageException("--seed takes auto, always or never, not '" + value + "'");
+        }
+    }
+
     static String describe(RoundReport r, Path file) {
-        return String.format("round %d (%s%s)%s: %,d bytes -> %,d wire bytes (ratio %.1f) in %.2f s, %.0f Mbit/s on %d stream(s)",
-                r.round(), r.keyframe() ? "full" : "delta", r.fallback() ? ", fallback" : "", file == null ? "" : " " + file.getFileName(),
+        return String.format("round %d (%s%s%s)%s: %,d bytes -> %,d wire bytes (ratio %.1f) in %.2f s, %.0f Mbit/s on %d stream(s)",
+                r.round(), r.mode().name().toLowerCase(java.util.Locale.ROOT), r.fallback() ? ", fallback" : "",
+                r.seedBytes() > 0 ? String.format(", seed exchange %,d bytes", r.seedBytes()) : "", file == null ? "" : " " + file.getFileName(),
                 r.inputBytes(), r.wireBytes(), r.ratio(), r.duration().toNanos() / 1e9, r.goodputBitsPerSecond() / 1e6, r.streams());
     }
 
@@ -128,6 +139,8 @@ final class SendCommand implements DwcpCli.Command {
         }
         m.put("keyframe", r.keyframe());
         m.put("fallback", r.fallback());
+        m.put("mode", r.mode().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("seedBytes", r.seedBytes());
         m.put("inputBytes", r.inputBytes());
         m.put("encodedBytes", r.encodedBytes());
         m.put("wireBytes", r.wireBytes());

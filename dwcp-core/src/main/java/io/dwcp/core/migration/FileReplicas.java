@@ -69,11 +69,15 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     private static final String LOCK_FILE = ".dwcp-replicas.lock";
     private static final String STAGING_SUFFIX = ".staging";
     private static final String INCONSISTENT_SUFFIX = ".inconsistent";
+    private static final String DESCRIPTION_SUFFIX = ".desc";
     private static final SecureRandom NONCES = new SecureRandom();
 
     private final Path dir;
     private final long maxStateBytes;
     private final int maxRegions;
+    /** Per key: the file a seeded round of the key may use when the key has no replica of the state's size. */
+    private final Map<String, Path> seedImages;
+    private final Map<String, String> seedKeys;
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final Set<String> busy = ConcurrentHashMap.newKeySet();
@@ -84,6 +88,8 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         this.dir = Files.createDirectories(b.dir);
         this.maxStateBytes = b.maxStateBytes;
         this.maxRegions = b.maxRegions;
+        this.seedImages = Map.copyOf(b.seedImages);
+        this.seedKeys = Map.copyOf(b.seedKeys);
         this.lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock l;
         try {
@@ -310,6 +316,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     /** Makes the inconsistency marker of {@code key} durable before anything is written in place. */
     private void mark(String key) throws IOException {
         inconsistent.add(key);
+        Files.deleteIfExists(descriptionFile(key));
         try (FileChannel ch = FileChannel.open(marker(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ch.write(ByteBuffer.wrap(("the replica of '" + key + "' is being written in place; if this file survives,"
@@ -338,6 +345,73 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         } catch (Exception e) {
             LOG.debug("closing {} failed", c, e);
         }
+    }
+
+    /**
+     * The seed a replica-seeded round of {@code key} can start from, with its description (computed from the file and
+     * cached in a sidecar when there is none for the file as it is now): the key's own replica when it is one file of
+     * {@code stateBytes} bytes and not marked inconsistent, else the image or other key's replica configured with
+     * {@link Builder#seedImage} or {@link Builder#seedFrom}, when it has that size.
+     *
+     * @return the seed, or null when there is none (or a round of the key is running)
+     */
+    Seed seed(String key, int pageSize, long stateBytes) throws IOException {
+        check(key, List.of(new RegionLayout("ram", stateBytes)));
+        if (busy.contains(key)) {
+            return null;
+        }
+        Path own = dir.resolve(key);
+        if (!inconsistent.contains(key) && Files.isRegularFile(own) && Files.size(own) == stateBytes) {
+            return describe(own, descriptionFile(key), pageSize, true);
+        }
+        String other = seedKeys.get(key);
+        if (other != null && !inconsistent.contains(other) && !busy.contains(other)) {
+            Path file = dir.resolve(other);
+            if (Files.isRegularFile(file) && Files.size(file) == stateBytes) {
+                return describe(file, descriptionFile(other), pageSize, false);
+            }
+        }
+        Path image = seedImages.get(key);
+        if (image != null && Files.isRegularFile(image) && Files.size(image) == stateBytes) {
+            return describe(image, dir.resolve("." + key + ".image" + DESCRIPTION_SUFFIX), pageSize, false);
+        }
+        return null;
+    }
+
+    private static Seed describe(Path file, Path sidecar, int pageSize, boolean inPlace) throws IOException {
+        SeedDescription d = SeedDescription.load(sidecar, file, pageSize);
+        if (d == null) {
+            long t0 = System.nanoTime();
+            d = SeedDescription.compute(file, sidecar, pageSize);
+            LOG.info("described {} for seeded rounds in {} ms ({} pages)", file, (System.nanoTime() - t0) / 1_000_000, d.pages);
+        }
+        return new Seed(file, d, inPlace);
+    }
+
+    /** Deletes the cached description of {@code seed}: the file did not hold what it said. */
+    void forgetDescription(Seed seed) {
+        try {
+            Files.deleteIfExists(seed.description().sidecar);
+        } catch (IOException e) {
+            LOG.warn("cannot delete the stale description {}", seed.description().sidecar, e);
+        }
+    }
+
+    /** {@return the sidecar that caches the description of {@code key}'s replica} */
+    Path descriptionFile(String key) {
+        return dir.resolve("." + key + DESCRIPTION_SUFFIX);
+    }
+
+    /** {@return the file of a one-region replica of {@code key}} */
+    Path replicaFile(String key) {
+        return dir.resolve(key);
+    }
+
+    /**
+     * A seed: the file, its description, and whether a seeded round writes it in place (the key's own replica) or into
+     * a new replica of the key (an image or another key's replica, which stay as they are).
+     */
+    record Seed(Path file, SeedDescription description, boolean inPlace) {
     }
 
     /** Releases the directory lock. Idempotent. Rounds still open finish with their files. */
@@ -517,6 +591,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
                 r.flush();
             }
             // One rename is atomic; several are not: a crash between them would leave regions of two versions.
+            Files.deleteIfExists(descriptionFile(key));
             boolean several = renames.size() > 1;
             if (several) {
                 mark(key);
@@ -556,9 +631,52 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         private final Path dir;
         private long maxStateBytes = DataSize.ofGibibytes(1024).bytes();
         private int maxRegions = 256;
+        private final Map<String, Path> seedImages = new LinkedHashMap<>();
+        private final Map<String, String> seedKeys = new LinkedHashMap<>();
 
         private Builder(Path dir) {
             this.dir = Objects.requireNonNull(dir, "dir");
+        }
+
+        /**
+         * A local image (for example a golden image) that a migration of {@code key} may start from when this
+         * directory holds no replica of the key of the state's size: the sender then sends only the pages the image
+         * does not have. The image is only read; its description is cached beside the replicas and recomputed when
+         * the image's size, modification time or identity change.
+         *
+         * @param key the state key
+         * @param image the image file
+         * @return this builder
+         */
+        public Builder seedImage(String key, Path image) {
+            checkName(key);
+            seedImages.put(key, Objects.requireNonNull(image, "image").toAbsolutePath());
+            return this;
+        }
+
+        /**
+         * Another key's replica in this directory that a migration of {@code key} may start from (as
+         * {@link #seedImage}); it is only read. Tried before an image of the same key.
+         *
+         * @param key the state key
+         * @param otherKey the key whose replica seeds it
+         * @return this builder
+         */
+        public Builder seedFrom(String key, String otherKey) {
+            checkName(key);
+            checkName(otherKey);
+            if (key.equals(otherKey)) {
+                throw new IllegalArgumentException("a key's own replica is always its seed; seedFrom needs another key");
+            }
+            seedKeys.put(key, otherKey);
+            return this;
+        }
+
+        private static void checkName(String key) {
+            if (key == null || !SAFE_NAME.matcher(key).matches()) {
+                throw new IllegalArgumentException("'" + key + "' is not a safe key ([A-Za-z0-9._-], at most 200"
+                        + " characters, not starting with '.')");
+            }
         }
 
         /**

@@ -84,11 +84,14 @@ public final class MigrationReceiver implements TransferHandler {
         }
     }
 
-    /** Answers one baseline query. */
+    /** Answers one baseline query or seed message. */
     private final class ControlSink implements TransferSink {
+        /** The largest request: a seed PAGES request for the most chunks. */
+        private static final int MAX_REQUEST = SeedWire.COMMON_BYTES + 32
+                + 4 * Math.max(SeedWire.MAX_CHUNKS_PER_REQUEST, SeedWire.MAX_PAGES_PER_BLOCK_REQUEST);
         private final Session session;
         private final InboundTransfer transfer;
-        private final ByteBuffer bytes = ByteBuffer.allocate(MigrationWire.CONTROL_LENGTH);
+        private final ByteBuffer bytes = ByteBuffer.allocate(MAX_REQUEST);
 
         ControlSink(Session session, InboundTransfer transfer) {
             this.session = session;
@@ -98,14 +101,20 @@ public final class MigrationReceiver implements TransferHandler {
         @Override
         public void write(ByteBuffer data) {
             if (data.remaining() > bytes.remaining()) {
-                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "control message longer than " + MigrationWire.CONTROL_LENGTH + " bytes");
+                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "control message longer than " + MAX_REQUEST + " bytes");
             }
             bytes.put(data);
         }
 
         @Override
-        public void complete() {
-            MigrationWire.Control c = MigrationWire.parseControl(bytes.flip());
+        public void complete() throws IOException {
+            bytes.flip();
+            if (bytes.remaining() >= 4 && bytes.getInt(0) == SeedWire.MAGIC) {
+                ByteBuffer reply = SeedService.answer(replicas, transfer.key(), bytes);
+                session.send(TransferRequest.of(TransferKind.METADATA, transfer.key(), PayloadSource.of(reply)));
+                return;
+            }
+            MigrationWire.Control c = MigrationWire.parseControl(bytes);
             if (c.type() != MigrationWire.TYPE_BASELINE_QUERY) {
                 throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "expected a baseline query, got type " + c.type());
             }
@@ -168,12 +177,18 @@ public final class MigrationReceiver implements TransferHandler {
                         continue;
                     }
                     pending.compact();
-                    if (header.keyframe()) {
+                    if (header.seeded()) {
+                        if (!(replicas instanceof FileReplicas files)) {
+                            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a seeded round of " + transfer.key()
+                                    + " was sent, but this receiver's replicas are not FileReplicas and hold no seed");
+                        }
+                        decoder = new SeedDecoder(transfer.key(), header.pageSize(), header.regions(), files, codec, buffers);
+                    } else if (header.keyframe()) {
                         staged = replicas.openStaged(transfer.key(), header.pageSize(), header.regions());
                     }
                     if (staged != null) {
                         decoder = codec.newKeyframeDecoder(staged.state(), staged::publish);
-                    } else {
+                    } else if (decoder == null) { // a seeded decoder opens the replica itself, after verification
                         replica = replicas.open(transfer.key(), header.pageSize(), header.regions());
                         decoder = codec.newDecoder(replica);
                     }

@@ -67,6 +67,11 @@ public final class MigrationSender implements AutoCloseable {
     private final Duration replyTimeout;
     private final MeterRegistry registry;
     private final Map<Long, CompletableFuture<MigrationWire.Control>> pendingQueries = new ConcurrentHashMap<>();
+    /** Seed requests waiting for the receiver's reply, by request id. */
+    private final Map<Long, CompletableFuture<ByteBuffer>> pendingSeed = new ConcurrentHashMap<>();
+    private volatile SeedMode seedMode = SeedMode.AUTO;
+    /** How fast this side hashed states for seeded rounds (bytes per second), measured; a cautious start. */
+    private volatile double hashBytesPerSecond = 400e6;
     /** Per key: the baseline the receiver committed in the last round of this session (its completion confirmed it). */
     private final Map<String, Confirmed> confirmed = new ConcurrentHashMap<>();
     private final AtomicLong requestIds = new AtomicLong();
@@ -113,6 +118,17 @@ public final class MigrationSender implements AutoCloseable {
      */
     public void progress(ProgressListener listener) {
         this.progress = Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * When to try a replica-seeded round (see {@link SeedMode}): a round whose receiver confirms no baseline of this
+     * sender's codec asks the receiver for a description of the replica it holds under the key (or of its seed
+     * image) and sends only the pages it does not have. Default {@link SeedMode#AUTO}.
+     *
+     * @param mode the mode, not {@code null}
+     */
+    public void seeding(SeedMode mode) {
+        this.seedMode = Objects.requireNonNull(mode, "mode");
     }
 
     /** {@return the session this sender uses} */
@@ -265,6 +281,9 @@ public final class MigrationSender implements AutoCloseable {
             boolean delta = peer != null && peer.equals(mine);
             // A fallback: this side could reference a baseline, but the receiver does not hold it (restart, eviction).
             boolean fallback = mine != null && !delta;
+            if (!delta && seedWanted(s, state)) {
+                return seededRound(s, state, round, start, control);
+            }
             if (fallback) {
                 LOG.info("round {} of {}: receiver holds {} but this side can reference {}; sending a keyframe",
                         round, state.key(), peer, mine);
@@ -284,6 +303,180 @@ public final class MigrationSender implements AutoCloseable {
                         return failure == null ? CompletableFuture.completedFuture(report) : CompletableFuture.<RoundReport>failedFuture(failure);
                     }).thenCompose(f -> f);
         });
+    }
+
+    /** Literal pages past this share of the state make a planned seeded round a full one. */
+    private static final double MAX_LITERAL_SHARE = 0.5;
+    /** What a full round is assumed to compress the state by, when judging whether to try the seed exchange. */
+    private static final double ASSUMED_FULL_RATIO = 1.5;
+    /**
+     * How fast a receiver is assumed to describe its seed at least (bytes per second), for the first reply's timeout:
+     * a receiver without a cached description hashes its whole seed first, on a machine that may be busy.
+     */
+    private static final double MIN_DESCRIBE_RATE = 10e6;
+
+    /**
+     * Whether to try the seed exchange: always or never when so configured; else when hashing the state here and
+     * fetching the chunk hashes are expected to take less time than sending the state compressed at the planned link
+     * rate.
+     */
+    private boolean seedWanted(Session s, VmState<? extends StateRegion> state) {
+        SeedMode mode = seedMode;
+        if (mode == SeedMode.NEVER || !SeedPlanner.eligible(state)) {
+            return false;
+        }
+        if (mode == SeedMode.ALWAYS) {
+            return true;
+        }
+        double size = state.region(0).sizeBytes();
+        Tier tier = pinnedTier != null ? pinnedTier : s.tier();
+        double rate;
+        synchronized (linkRate) {
+            rate = Math.max(1, linkRate.planningRate(tier).bytesPerSecond());
+        }
+        double describeBytes = size / state.pageSizeBytes() / SeedHashes.CHUNK_PAGES * SeedHashes.HASH_BYTES;
+        return size / hashBytesPerSecond + describeBytes / rate < size / ASSUMED_FULL_RATIO / rate;
+    }
+
+    /**
+     * A replica-seeded round: plans on a thread of its own (hashing, description exchange, blocking writes into the
+     * pipe), then completes with the receiver's commit; when the receiver has no seed, most pages differ, or the
+     * receiver refuses the round (its seed changed: {@code BASELINE_MISSING}, or the result's digest did not match:
+     * {@code CHECKSUM_MISMATCH}), the round is sent in full instead, and its report counts the exchange.
+     */
+    private CompletableFuture<RoundReport> seededRound(Session s, VmState<? extends StateRegion> state, int round,
+                                                      long start, RoundControl control) {
+        CompletableFuture<CompletableFuture<RoundReport>> planned = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                planned.complete(planAndSend(s, state, round, start, control));
+            } catch (Throwable e) {
+                planned.completeExceptionally(e);
+            }
+        }, "dwcp-migration-seed");
+        t.setDaemon(true);
+        t.start();
+        return planned.thenCompose(f -> f);
+    }
+
+    private CompletableFuture<RoundReport> planAndSend(Session s, VmState<? extends StateRegion> state, int round,
+                                                       long start, RoundControl control) throws Exception {
+        registry.counter("dwcp.migration.seed.exchanges").increment();
+        SeedPlanner planner = new SeedPlanner(state, MAX_LITERAL_SHARE);
+        SeedPlanner.Outcome outcome;
+        try {
+            long describeMillis = replyTimeout.toMillis() + (long) (planner.stateBytes() / MIN_DESCRIBE_RATE * 1000);
+            outcome = planner.plan((request, timeout) -> askSeed(s, state.key(), request, timeout, control),
+                    describeMillis, replyTimeout.toMillis());
+        } catch (Exception e) {
+            DwcpException d = DwcpException.find(e);
+            if (control.cancelled() || d == null || d.code() == ErrorCode.IO_ERROR && d.getCause() != null) {
+                throw e;
+            }
+            // The receiver could not describe its seed (an older receiver, a malformed or oversized description):
+            // the round goes in full.
+            LOG.info("round {} of {}: the seed exchange failed ({}); sending the round in full", round, state.key(), d.getMessage());
+            outcome = SeedPlanner.Outcome.NO_SEED;
+        }
+        if (planner.hashNanos() > 0) {
+            hashBytesPerSecond = 0.5 * hashBytesPerSecond + 0.5 * (planner.stateBytes() * 1e9 / planner.hashNanos());
+        }
+        long exchange = planner.exchangeBytes();
+        if (outcome != SeedPlanner.Outcome.SEEDED) {
+            LOG.info("round {} of {}: {} after a seed exchange of {} bytes; sending the round in full", round, state.key(),
+                    outcome == SeedPlanner.Outcome.NO_SEED ? "the receiver holds no seed of this size"
+                            : "more than half of the pages differ", exchange);
+            return runRound(s, state, round, null, null, false, start, control).thenApply(r -> withSeedBytes(r, exchange));
+        }
+        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout(state.region(0).name(), planner.stateBytes()));
+        FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout, MigrationWire.FLAG_SEEDED),
+                PIPE_CAPACITY_BYTES);
+        Tier tier = pinnedTier != null ? pinnedTier : s.tier();
+        Transfer transfer = s.send(TransferRequest.of(TransferKind.MEMORY, state.key(), pipe));
+        control.attach(transfer, pipe);
+        transfer.completion().whenComplete((r, e) -> {
+            if (e != null) {
+                pipe.fail(e);
+            }
+        });
+        Throwable writeFailure = null;
+        long frames = 0;
+        try {
+            frames = planner.write(pipe);
+            pipe.finish();
+        } catch (Throwable e) {
+            writeFailure = e;
+            pipe.fail(e);
+            transfer.cancel();
+        }
+        Throwable wf = writeFailure;
+        long encoded = frames;
+        return transfer.completion().handle((tr, failure) -> {
+            Throwable cause = failure != null ? unwrap(failure) : wf;
+            if (cause == null) {
+                return CompletableFuture.completedFuture(onSeededCommit(s, state, round, tier, start, planner, encoded, exchange, tr));
+            }
+            DwcpException d = DwcpException.find(cause);
+            if (d != null && !control.cancelled()
+                    && (d.code() == ErrorCode.BASELINE_MISSING || d.code() == ErrorCode.CHECKSUM_MISMATCH)) {
+                LOG.info("round {} of {}: the receiver refused the seeded round ({}); resending it in full", round,
+                        state.key(), d.getMessage());
+                return runRound(s, state, round, null, null, true, start, control).thenApply(r -> withSeedBytes(r, exchange));
+            }
+            if (wf != null && (d == null || d.code() == ErrorCode.CANCELLED)) {
+                cause = wf;
+            }
+            return CompletableFuture.<RoundReport>failedFuture(cause);
+        }).thenCompose(f -> f);
+    }
+
+    private RoundReport onSeededCommit(Session s, VmState<? extends StateRegion> state, int round, Tier tier, long startNanos,
+                                       SeedPlanner planner, long encodedBytes, long exchange, TransferResult tr) {
+        long transferNanos = tr.duration().toNanos();
+        if (transferNanos > 0) {
+            synchronized (linkRate) {
+                linkRate.observe(tier, tr.wireBytes() * 8e9 / transferNanos, 0);
+            }
+        }
+        RoundReport report = new RoundReport(state.key(), round, false, false, planner.stateBytes(), encodedBytes,
+                tr.wireBytes() + exchange, Duration.ofNanos(System.nanoTime() - startNanos), tr.streams(),
+                planner.pagesByClass(), RoundReport.Mode.SEEDED, exchange);
+        registry.counter("dwcp.migration.seeded").increment();
+        record(report);
+        return report;
+    }
+
+    private static RoundReport withSeedBytes(RoundReport r, long exchange) {
+        return new RoundReport(r.key(), r.round(), r.keyframe(), r.fallback(), r.inputBytes(), r.encodedBytes(),
+                r.wireBytes() + exchange, r.duration(), r.streams(), r.pagesByClass(), r.mode(), exchange);
+    }
+
+    /** Sends one seed message on {@code s} and waits up to {@code timeoutMillis} for the reply's payload. */
+    private ByteBuffer askSeed(Session s, String key, ByteBuffer request, long timeoutMillis, RoundControl control) throws Exception {
+        if (control.cancelled()) {
+            throw new DwcpException(ErrorCode.CANCELLED, "round cancelled by the caller");
+        }
+        long id = requestIds.incrementAndGet();
+        request.putLong(8, id);
+        CompletableFuture<ByteBuffer> reply = new CompletableFuture<>();
+        pendingSeed.put(id, reply);
+        try {
+            Transfer t = s.send(TransferRequest.of(TransferKind.METADATA, key, PayloadSource.of(request)));
+            t.completion().whenComplete((r, e) -> {
+                if (e != null) {
+                    reply.completeExceptionally(e);
+                }
+            });
+            return reply.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            DwcpException d = DwcpException.find(e);
+            throw d != null ? d : new DwcpException(ErrorCode.IO_ERROR, "seed request failed: " + e.getCause(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new DwcpException(ErrorCode.TIMEOUT, "the receiver did not answer a seed request of " + key + " within "
+                    + timeoutMillis + " ms");
+        } finally {
+            pendingSeed.remove(id);
+        }
     }
 
     private CompletableFuture<RoundReport> runRound(Session s, VmState<? extends StateRegion> state, int round,
@@ -447,12 +640,17 @@ public final class MigrationSender implements AutoCloseable {
         for (CompletableFuture<MigrationWire.Control> f : pendingQueries.values()) {
             f.completeExceptionally(new DwcpException(ErrorCode.CANCELLED, "migration sender closed"));
         }
+        for (CompletableFuture<ByteBuffer> f : pendingSeed.values()) {
+            f.completeExceptionally(new DwcpException(ErrorCode.CANCELLED, "migration sender closed"));
+        }
     }
 
-    /** Collects one small reply transfer and completes the matching query. */
+    /** Collects one reply transfer (a baseline reply or a seed reply) and completes the matching request. */
     private final class ReplySink implements TransferSink {
         private final InboundTransfer transfer;
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(MigrationWire.CONTROL_LENGTH);
+        /** The first 4 bytes: which kind of reply this is. */
+        private final ByteBuffer magic = ByteBuffer.allocate(4);
 
         ReplySink(InboundTransfer transfer) {
             this.transfer = transfer;
@@ -463,8 +661,24 @@ public final class MigrationSender implements AutoCloseable {
 
         @Override
         public void write(ByteBuffer data) {
-            if (bytes.size() + data.remaining() > MigrationWire.CONTROL_LENGTH) {
-                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "control reply longer than " + MigrationWire.CONTROL_LENGTH + " bytes");
+            if (magic.hasRemaining()) {
+                ByteBuffer d = data.duplicate();
+                while (magic.hasRemaining() && d.hasRemaining()) {
+                    magic.put(d.get());
+                }
+            }
+            boolean seed = !magic.hasRemaining() && magic.getInt(0) == SeedWire.MAGIC;
+            long max = seed ? SeedWire.MAX_MESSAGE_BYTES : MigrationWire.CONTROL_LENGTH;
+            if (bytes.size() + data.remaining() > max) {
+                DwcpException e = new DwcpException(ErrorCode.LIMIT_EXCEEDED, (seed ? "seed" : "control") + " reply for "
+                        + transfer.key() + " longer than " + max + " bytes");
+                if (seed) {
+                    // Oversized description: the round waiting for it fails now (and goes in full) instead of timing out.
+                    for (CompletableFuture<ByteBuffer> f : pendingSeed.values()) {
+                        f.completeExceptionally(e);
+                    }
+                }
+                throw e;
             }
             byte[] b = new byte[data.remaining()];
             data.get(b);
@@ -473,7 +687,18 @@ public final class MigrationSender implements AutoCloseable {
 
         @Override
         public void complete() {
-            MigrationWire.Control c = MigrationWire.parseControl(ByteBuffer.wrap(bytes.toByteArray()));
+            ByteBuffer all = ByteBuffer.wrap(bytes.toByteArray());
+            if (all.remaining() >= 4 && all.getInt(0) == SeedWire.MAGIC) {
+                SeedWire.Header h = SeedWire.header(all.duplicate());
+                CompletableFuture<ByteBuffer> f = pendingSeed.get(h.requestId());
+                if (f != null) {
+                    f.complete(all);
+                } else {
+                    LOG.debug("seed reply {} for {} matched no pending request (timed out?)", h.requestId(), transfer.key());
+                }
+                return;
+            }
+            MigrationWire.Control c = MigrationWire.parseControl(all);
             if (c.type() != MigrationWire.TYPE_BASELINE_STATE) {
                 throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "expected a baseline reply, got type " + c.type());
             }

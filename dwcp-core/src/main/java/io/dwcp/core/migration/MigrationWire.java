@@ -30,6 +30,8 @@ final class MigrationWire {
     static final int VERSION = 2;
     /** Round header flag: the round is a keyframe (the receiver may decode it into a staging replica). */
     static final int FLAG_KEYFRAME = 1;
+    /** Round header flag: the round is replica-seeded (its frames are {@link SeedWire}'s, not the codec's). */
+    static final int FLAG_SEEDED = 2;
     static final int TYPE_BASELINE_QUERY = 1;
     static final int TYPE_BASELINE_STATE = 2;
     static final int CONTROL_LENGTH = 41;
@@ -43,6 +45,10 @@ final class MigrationWire {
     }
 
     static ByteBuffer roundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions, boolean keyframe) {
+        return roundHeader(round, pageSize, regions, keyframe ? FLAG_KEYFRAME : 0);
+    }
+
+    static ByteBuffer roundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions, int flags) {
         int len = ROUND_FIXED_LENGTH;
         List<byte[]> names = new ArrayList<>();
         for (ReplicaFactory.RegionLayout r : regions) {
@@ -54,7 +60,7 @@ final class MigrationWire {
             len += 2 + n.length + 8;
         }
         ByteBuffer b = ByteBuffer.allocate(len);
-        b.putInt(ROUND_MAGIC).put((byte) VERSION).put((byte) (keyframe ? FLAG_KEYFRAME : 0)).putShort((short) 0)
+        b.putInt(ROUND_MAGIC).put((byte) VERSION).put((byte) flags).putShort((short) 0)
                 .putInt(round).putInt(pageSize).putInt(regions.size());
         for (int i = 0; i < regions.size(); i++) {
             b.putShort((short) names.get(i).length).put(names.get(i)).putLong(regions.get(i).sizeBytes());
@@ -63,7 +69,10 @@ final class MigrationWire {
     }
 
     /** A parsed round header. */
-    record RoundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions, boolean keyframe) {
+    record RoundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions, boolean keyframe, boolean seeded) {
+        RoundHeader(int round, int pageSize, List<ReplicaFactory.RegionLayout> regions, boolean keyframe) {
+            this(round, pageSize, regions, keyframe, false);
+        }
     }
 
     /**
@@ -87,7 +96,7 @@ final class MigrationWire {
         if (version != VERSION) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "unsupported migration wire version " + version + " (this end speaks " + VERSION + ")");
         }
-        if ((flags & ~FLAG_KEYFRAME) != 0 || reserved != 0) {
+        if ((flags & ~(FLAG_KEYFRAME | FLAG_SEEDED)) != 0 || flags == (FLAG_KEYFRAME | FLAG_SEEDED) || reserved != 0) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "reserved bits set in round header");
         }
         int round = b.getInt();
@@ -121,7 +130,7 @@ final class MigrationWire {
             }
             regions.add(new ReplicaFactory.RegionLayout(regionName(name), size));
         }
-        return new RoundHeader(round, pageSize, regions, (flags & FLAG_KEYFRAME) != 0);
+        return new RoundHeader(round, pageSize, regions, (flags & FLAG_KEYFRAME) != 0, (flags & FLAG_SEEDED) != 0);
     }
 
     /** Decodes a region name strictly: malformed UTF-8 would otherwise become U+FFFD, a different (and longer) name. */

@@ -13,13 +13,29 @@ import java.util.Map;
  *     fell back to a keyframe by itself
  * @param inputBytes state bytes of the round
  * @param encodedBytes codec output bytes
- * @param wireBytes bytes the transport wrote to sockets (framing and re-sends included)
+ * @param wireBytes bytes the transport wrote to sockets (framing and re-sends included), plus the seed exchange's
+ *     {@code seedBytes}
  * @param duration wall time from the start of the round to the receiver's verified commit
  * @param streams data streams the transport used
- * @param pagesByClass codec page counts per class
+ * @param pagesByClass codec page counts per class (for a seeded round: {@code unchanged}, {@code zero}, {@code copied}
+ *     and {@code literal} pages)
+ * @param mode which path the round took
+ * @param seedBytes payload bytes of the seed exchange (the description of the receiver's replica, both directions),
+ *     also when the round then took another path; 0 when there was none
  */
 public record RoundReport(String key, int round, boolean keyframe, boolean fallback, long inputBytes, long encodedBytes,
-                          long wireBytes, Duration duration, int streams, Map<String, Long> pagesByClass) {
+                          long wireBytes, Duration duration, int streams, Map<String, Long> pagesByClass, Mode mode,
+                          long seedBytes) {
+    /** The path a round took. */
+    public enum Mode {
+        /** A codec delta against the baseline the receiver confirmed. */
+        DELTA,
+        /** The whole state through the codec (a keyframe). */
+        FULL,
+        /** Replica-seeded: only the pages the receiver's replica (or seed image) does not have. */
+        SEEDED
+    }
+
     /**
      * Checks the components.
      *
@@ -34,9 +50,32 @@ public record RoundReport(String key, int round, boolean keyframe, boolean fallb
      * @param duration wall time from the start of the round to the receiver's verified commit
      * @param streams data streams the transport used
      * @param pagesByClass codec page counts per class
+     * @param mode which path the round took
+     * @param seedBytes payload bytes of the seed exchange, 0 when there was none
      */
     public RoundReport {
         pagesByClass = Map.copyOf(pagesByClass);
+        java.util.Objects.requireNonNull(mode, "mode");
+    }
+
+    /**
+     * A codec round without a seed exchange: {@link Mode#FULL} for a keyframe, else {@link Mode#DELTA}.
+     *
+     * @param key state key
+     * @param round round number, 0 = the first (full) round
+     * @param keyframe whether the round sent the full state (no baseline)
+     * @param fallback whether a delta was planned but the receiver's baseline was missing or different
+     * @param inputBytes state bytes of the round
+     * @param encodedBytes codec output bytes
+     * @param wireBytes bytes the transport wrote to sockets (framing and re-sends included)
+     * @param duration wall time from the start of the round to the receiver's verified commit
+     * @param streams data streams the transport used
+     * @param pagesByClass codec page counts per class
+     */
+    public RoundReport(String key, int round, boolean keyframe, boolean fallback, long inputBytes, long encodedBytes,
+                       long wireBytes, Duration duration, int streams, Map<String, Long> pagesByClass) {
+        this(key, round, keyframe, fallback, inputBytes, encodedBytes, wireBytes, duration, streams, pagesByClass,
+                keyframe ? Mode.FULL : Mode.DELTA, 0);
     }
 
     /**

@@ -91,8 +91,12 @@ class MigrationWireTest {
         assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(futureVersion)).code());
 
         ByteBuffer unknownFlag = MigrationWire.roundHeader(0, 4096, LAYOUT, false);
-        unknownFlag.put(5, (byte) 2);
+        unknownFlag.put(5, (byte) 4);
         assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(unknownFlag)).code());
+
+        ByteBuffer seededKeyframe = MigrationWire.roundHeader(0, 4096, LAYOUT, MigrationWire.FLAG_KEYFRAME | MigrationWire.FLAG_SEEDED);
+        assertEquals(ErrorCode.PROTOCOL_ERROR, assertThrows(DwcpException.class, () -> MigrationWire.parseRoundHeader(seededKeyframe)).code());
+        assertTrue(MigrationWire.parseRoundHeader(MigrationWire.roundHeader(0, 4096, LAYOUT, MigrationWire.FLAG_SEEDED)).seeded());
 
         ByteBuffer tooManyRegions = MigrationWire.roundHeader(0, 4096, LAYOUT, false);
         tooManyRegions.putInt(16, 1_000_000);

@@ -1,0 +1,447 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.DecodeResult;
+import io.dwcp.core.spi.StateCodec;
+import io.dwcp.core.spi.StateDecoder;
+import io.dwcp.core.state.VmState;
+import io.dwcp.core.state.WritableRegion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
+
+/**
+ * The receiver's half of a replica-seeded round: collects the round's batches (compressed, within the receive
+ * budget), then in {@link #finish()} first <em>verifies</em> the resulting state without writing anything — every
+ * page it would hold is read (the seed's pages from the file itself, not from the cached description) and hashed
+ * into the state digest, which must equal the sender's — and only then writes: in place into the key's replica
+ * (under {@link FileReplicas}' inconsistency mark, only the pages that differ; copies come only from pages the round
+ * does not write, so the order does not matter), or, when the seed is an image or another key's replica, into a
+ * staging replica that is published by rename. The codec's baseline of the key is dropped first (it may be the
+ * replica's own pages). The hashes computed while verifying become the replica's new description.
+ *
+ * <p>A failed round changes nothing: the verification reads only, and a failure while writing in place leaves the
+ * replica marked inconsistent (its next round is full), as for any round.
+ */
+final class SeedDecoder implements StateDecoder {
+    private static final Logger LOG = LoggerFactory.getLogger(SeedDecoder.class);
+    /** Largest inflated batch: literal pages of one batch. */
+    static final int MAX_BATCH_RAW_BYTES = 16 << 20;
+
+    private final String key;
+    private final int pageSize;
+    private final ReplicaFactory.RegionLayout layout;
+    private final FileReplicas replicas;
+    private final StateCodec codec;
+    private final ReceiveBuffers buffers;
+    private final long pages;
+    private final long startNanos = System.nanoTime();
+    private final List<Batch> batches = new ArrayList<>();
+    private final BitSet targets;
+    private FileReplicas.Seed seed;
+    private long reserved;
+    private long encodedBytes;
+    private int lastPage = -1;
+    private byte[] digest;
+
+    private record Batch(int[] pages, int[] sources, int literals, int rawBytes, byte[] deflated) {
+    }
+
+    SeedDecoder(String key, int pageSize, List<ReplicaFactory.RegionLayout> regions, FileReplicas replicas,
+                StateCodec codec, ReceiveBuffers buffers) {
+        if (regions.size() != 1) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a seeded round of '" + key + "' announces "
+                    + regions.size() + " regions; seeded rounds have one");
+        }
+        this.key = key;
+        this.pageSize = pageSize;
+        this.layout = regions.get(0);
+        this.replicas = replicas;
+        this.codec = codec;
+        this.buffers = buffers;
+        SeedWire.checkShape(pageSize, layout.sizeBytes());
+        this.pages = SeedHashes.pages(layout.sizeBytes(), pageSize);
+        this.targets = new BitSet((int) pages);
+    }
+
+    @Override
+    public void accept(ByteBuffer frame) {
+        encodedBytes += frame.remaining();
+        if (!frame.hasRemaining()) {
+            throw SeedWire.malformed("empty seeded-round frame");
+        }
+        int type = frame.get() & 0xff;
+        if (digest != null) {
+            throw SeedWire.malformed("frame after the END frame of a seeded round");
+        }
+        if (seed == null && type != SeedWire.FRAME_BASE) {
+            throw SeedWire.malformed("a seeded round must start with a BASE frame, got type " + type);
+        }
+        try {
+            switch (type) {
+                case SeedWire.FRAME_BASE -> base(frame);
+                case SeedWire.FRAME_BATCH -> batch(frame);
+                case SeedWire.FRAME_END -> end(frame);
+                default -> throw SeedWire.malformed("seeded-round frame type " + type);
+            }
+        } catch (IOException e) {
+            throw new DwcpException(ErrorCode.IO_ERROR, "reading the seed of '" + key + "' failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void base(ByteBuffer f) throws IOException {
+        if (seed != null || f.remaining() != 24) {
+            throw SeedWire.malformed("BASE frame repeated or of " + (f.remaining() + 1) + " bytes");
+        }
+        byte[] version = new byte[16];
+        f.get(version);
+        long stateBytes = f.getLong();
+        if (stateBytes != layout.sizeBytes()) {
+            throw SeedWire.malformed("BASE frame says " + stateBytes + " bytes, the round header " + layout.sizeBytes());
+        }
+        FileReplicas.Seed s = replicas.seed(key, pageSize, stateBytes);
+        if (s == null || !Arrays.equals(s.description().version, version)) {
+            throw new DwcpException(ErrorCode.BASELINE_MISSING, "the seed of '" + key + "' the sender planned against"
+                    + (s == null ? " is gone" : " changed since it was described") + "; a full round is needed");
+        }
+        seed = s;
+    }
+
+    private void batch(ByteBuffer f) {
+        if (f.remaining() < 4) {
+            throw SeedWire.malformed("BATCH frame of " + f.remaining() + " bytes");
+        }
+        int count = f.getInt();
+        if (count <= 0 || count > SeedWire.MAX_BATCH_OPS || f.remaining() < 8L * count + 8) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "BATCH frame of " + count + " ops (1 to "
+                    + SeedWire.MAX_BATCH_OPS + ") in " + f.remaining() + " bytes");
+        }
+        int[] ps = new int[count];
+        int[] sources = new int[count];
+        int literals = 0;
+        long literalBytes = 0;
+        long minBytes = 0;
+        for (int i = 0; i < count; i++) {
+            ps[i] = f.getInt();
+            sources[i] = f.getInt();
+            if (ps[i] <= lastPage || ps[i] >= pages) {
+                throw SeedWire.malformed("op for page " + ps[i] + " (pages ascend, after " + lastPage + ", below " + pages + ")");
+            }
+            if (sources[i] >= pages || sources[i] < SeedWire.SOURCE_PATCH) {
+                throw SeedWire.malformed("op source " + sources[i] + " for page " + ps[i]);
+            }
+            if (sources[i] == SeedWire.SOURCE_LITERAL) {
+                literals++;
+                literalBytes += pageLength(ps[i]);
+                minBytes += pageLength(ps[i]);
+            } else if (sources[i] == SeedWire.SOURCE_PATCH) {
+                literals++;
+                literalBytes += 1 + pageLength(ps[i]);
+                minBytes += 1;
+            }
+            lastPage = ps[i];
+            targets.set(ps[i]);
+        }
+        int declaredLiterals = f.getInt();
+        int rawBytes = f.getInt();
+        if (declaredLiterals != literals || rawBytes < minBytes || rawBytes > literalBytes || rawBytes > MAX_BATCH_RAW_BYTES) {
+            throw SeedWire.malformed("BATCH frame declares " + declaredLiterals + " literal pages of " + rawBytes
+                    + " bytes; its ops have " + literals + " of " + literalBytes + " (at most " + MAX_BATCH_RAW_BYTES + ")");
+        }
+        byte[] deflated = new byte[f.remaining()];
+        long cost = deflated.length + 8L * count;
+        buffers.reserve(cost, "seeded round of " + key);
+        reserved += cost;
+        f.get(deflated);
+        batches.add(new Batch(ps, sources, literals, rawBytes, deflated));
+    }
+
+    private void end(ByteBuffer f) {
+        if (f.remaining() != 40) {
+            throw SeedWire.malformed("END frame of " + (f.remaining() + 1) + " bytes");
+        }
+        byte[] d = new byte[32];
+        f.get(d);
+        long count = f.getLong();
+        if (count != pages) {
+            throw SeedWire.malformed("END frame counts " + count + " pages, the state has " + pages);
+        }
+        digest = d;
+    }
+
+    private int pageLength(long page) {
+        return (int) Math.min(pageSize, layout.sizeBytes() - page * pageSize);
+    }
+
+    @Override
+    public DecodeResult finish() {
+        if (digest == null) {
+            throw new DwcpException(ErrorCode.TRANSFER_INCOMPLETE, "seeded round of '" + key + "' ended without its END frame");
+        }
+        for (Batch b : batches) {
+            for (int s : b.sources) {
+                if (s >= 0 && targets.get(s)) {
+                    throw SeedWire.malformed("page " + s + " is both written by the round and the source of a copy");
+                }
+            }
+        }
+        // The key is held (one writer per key) from before the verification until the write is done: no other round
+        // can change the replica between the two.
+        VmState<WritableRegion> replica = null;
+        ReplicaFactory.StagedReplica staged = null;
+        try (FileChannel in = FileChannel.open(seed.file(), StandardOpenOption.READ)) {
+            if (seed.inPlace()) {
+                replica = replicas.open(key, pageSize, List.of(layout));
+            } else {
+                staged = replicas.openStaged(key, pageSize, List.of(layout));
+            }
+            SeedDescription.Writer next = new SeedDescription.Writer(replicas.descriptionFile(key), pageSize, layout.sizeBytes());
+            try {
+                long written;
+                if (replica != null) {
+                    verify(in, next);
+                    codec.drop(key);
+                    written = applyInPlace(in, replica.region(0));
+                } else {
+                    // The seed is not the key's (an image, another key's replica): hash what is written into the
+                    // staging replica, in one pass, and publish only a verified copy.
+                    written = writeStaged(in, staged.state().region(0), next);
+                    check(next);
+                    codec.drop(key);
+                    staged.publish();
+                }
+                // While the key is still held: no other round can write the replica between the stamp and the install.
+                next.install(SeedDescription.Stamp.of(replicas.replicaFile(key)));
+                if (replica != null) {
+                    replica.close();
+                    replica = null;
+                } else {
+                    staged.close();
+                    staged = null;
+                }
+                return new DecodeResult(key, null, encodedBytes, layout.sizeBytes(), written,
+                        Duration.ofNanos(System.nanoTime() - startNanos));
+            } finally {
+                next.discard();
+            }
+        } catch (IOException e) {
+            throw new DwcpException(ErrorCode.IO_ERROR, "seeded round of '" + key + "' failed: " + e.getMessage(), e);
+        } finally {
+            closeQuietly(replica);
+            closeQuietly(staged);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("closing {} failed", c, e);
+        }
+    }
+
+    /** Hashes every page the round would produce, writing nothing but the new description's staging file. */
+    private void verify(FileChannel in, SeedDescription.Writer next) throws IOException {
+        try (Pages p = new Pages(in)) {
+            for (long i = 0; i < pages; i++) {
+                next.addPage(p.page(i));
+            }
+        }
+        check(next);
+    }
+
+    private void check(SeedDescription.Writer next) throws IOException {
+        if (!MessageDigest.isEqual(next.digest(), digest)) {
+            replicas.forgetDescription(seed);
+            throw new DwcpException(ErrorCode.CHECKSUM_MISMATCH, "seeded round of '" + key + "': the state it produces"
+                    + " does not have the sender's digest (the seed on this side is not what its description says, or"
+                    + " the sender's state changed while it was sent); nothing was written");
+        }
+    }
+
+    /** Writes the differing pages into the key's replica; returns how many. */
+    private long applyInPlace(FileChannel in, WritableRegion r) throws IOException {
+        long written = 0;
+        try (Pages p = new Pages(in)) {
+            for (Batch b : batches) {
+                for (int page : b.pages) {
+                    r.write((long) page * pageSize, p.page(page));
+                    written++;
+                }
+            }
+        }
+        r.flush();
+        return written;
+    }
+
+    /** Writes every page into the staging replica, hashing it on the way; returns how many. */
+    private long writeStaged(FileChannel in, WritableRegion r, SeedDescription.Writer next) throws IOException {
+        long written = 0;
+        try (Pages p = new Pages(in)) {
+            for (long i = 0; i < pages; i++) {
+                ByteBuffer page = p.page(i);
+                next.addPage(page);
+                r.write(i * pageSize, page);
+                written++;
+            }
+        }
+        return written;
+    }
+
+    @Override
+    public void close() {
+        buffers.release(reserved);
+        reserved = 0;
+        batches.clear();
+    }
+
+    /**
+     * The pages of the round's result, asked for in ascending order: the seed's page, or what the batch says (a
+     * literal, zeros, a copy of another seed page). Reads the seed in blocks; inflates one batch at a time.
+     */
+    private final class Pages implements AutoCloseable {
+        private final FileChannel in;
+        private final ByteBuffer block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
+        private final ByteBuffer copy = ByteBuffer.allocateDirect(pageSize);
+        private final ByteBuffer zero = ByteBuffer.allocateDirect(pageSize);
+        private final Inflater inflater = new Inflater(true);
+        private long blockFirst = -1;
+        private int batch;
+        private int op;
+        private ByteBuffer raw;
+        private int rawPosition;
+
+        Pages(FileChannel in) {
+            this.in = in;
+        }
+
+        @Override
+        public void close() {
+            inflater.end();
+        }
+
+        ByteBuffer page(long i) throws IOException {
+            int len = pageLength(i);
+            Batch b = batch < batches.size() ? batches.get(batch) : null;
+            if (b != null && b.pages[op] == i) {
+                if (op == 0) {
+                    inflate(b);
+                }
+                int source = b.sources[op];
+                ByteBuffer result;
+                if (source == SeedWire.SOURCE_ZERO) {
+                    result = zero.clear().limit(len);
+                } else if (source == SeedWire.SOURCE_LITERAL) {
+                    need(b, len);
+                    result = raw.duplicate();
+                    result.position(rawPosition).limit(rawPosition + len);
+                    rawPosition += len;
+                } else if (source == SeedWire.SOURCE_PATCH) {
+                    result = patch(b, i, len);
+                } else {
+                    result = null;
+                }
+                if (++op == b.pages.length) {
+                    op = 0;
+                    batch++;
+                    if (rawPosition != b.rawBytes) {
+                        throw SeedWire.malformed("a BATCH frame declares " + b.rawBytes + " literal bytes, its ops use "
+                                + rawPosition);
+                    }
+                }
+                if (result != null) {
+                    return result;
+                }
+                if (pageLength(source) != len) {
+                    throw SeedWire.malformed("copy of page " + source + " into page " + i + " of another length");
+                }
+                copy.clear().limit(len);
+                SeedDescription.readFully(in, copy, (long) source * pageSize);
+                return copy.flip();
+            }
+            long first = i - i % SeedHashes.CHUNK_PAGES;
+            if (first != blockFirst) {
+                long off = first * pageSize;
+                block.clear().limit((int) Math.min(block.capacity(), layout.sizeBytes() - off));
+                SeedDescription.readFully(in, block, off);
+                blockFirst = first;
+            }
+            ByteBuffer page = block.duplicate();
+            int at = (int) (i - first) * pageSize;
+            page.position(at).limit(at + len);
+            return page;
+        }
+
+        private void need(Batch b, int n) {
+            if (rawPosition + n > b.rawBytes) {
+                throw SeedWire.malformed("the ops of a BATCH frame need more than its " + b.rawBytes + " literal bytes");
+            }
+        }
+
+        /** The seed's page {@code i} with the blocks the patch carries. */
+        private ByteBuffer patch(Batch b, long i, int len) throws IOException {
+            need(b, 1);
+            int mask = raw.get(rawPosition++) & 0xff;
+            copy.clear().limit(len);
+            SeedDescription.readFully(in, copy, i * pageSize);
+            int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+            for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
+                if ((mask & (1 << k)) == 0) {
+                    continue;
+                }
+                int from = k * bs;
+                int n = Math.min(bs, len - from);
+                if (n <= 0) {
+                    throw SeedWire.malformed("a patch of page " + i + " carries block " + k + ", past the page's end");
+                }
+                need(b, n);
+                copy.put(from, raw.array(), rawPosition, n);
+                rawPosition += n;
+            }
+            return copy.clear().limit(len);
+        }
+
+        private void inflate(Batch b) {
+            if (raw == null || raw.capacity() < b.rawBytes) {
+                raw = ByteBuffer.allocate(Math.max(b.rawBytes, 1));
+            }
+            raw.clear();
+            rawPosition = 0;
+            inflater.reset();
+            inflater.setInput(b.deflated);
+            try {
+                int n = 0;
+                while (n < b.rawBytes) {
+                    int got = inflater.inflate(raw.array(), n, b.rawBytes - n);
+                    if (got == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
+                        break;
+                    }
+                    n += got;
+                }
+                if (n != b.rawBytes) {
+                    throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
+                            + "' inflates to " + n + " bytes, it declares " + b.rawBytes);
+                }
+            } catch (DataFormatException e) {
+                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
+                        + "' is not valid DEFLATE data", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * The strong hashes of a replica-seeded round (see {@code docs/migration-wire-format.md}, "Replica-seeded rounds").
+ * A page hash is the first 16 bytes of SHA-256 over the page's bytes (the last page of a state may be shorter than
+ * a page); a chunk hash the first 16 bytes of SHA-256 over the page hashes of {@value #CHUNK_PAGES} consecutive pages
+ * (fewer in the last chunk); the state digest SHA-256 over every page hash in page order, whose first 16 bytes are
+ * the state's <em>seed version</em>. SHA-256 because a guest controls its pages: a 128-bit truncation of a
+ * collision-resistant hash keeps a guest from crafting two pages that pass for each other, which a fast
+ * non-cryptographic hash would not.
+ *
+ * <p>Not thread-safe: one instance per thread.
+ */
+final class SeedHashes {
+    /** Pages per chunk of a description. */
+    static final int CHUNK_PAGES = 64;
+    static final int HASH_BYTES = 16;
+
+    private final MessageDigest page = sha256();
+    private final MessageDigest chunk = sha256();
+    private final MessageDigest state = sha256();
+    private final byte[] out = new byte[32];
+    private final byte[] hashBytes = new byte[HASH_BYTES];
+    private int pagesInChunk;
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new DwcpException(ErrorCode.INTERNAL_ERROR, "this JVM has no SHA-256", e);
+        }
+    }
+
+    /**
+     * Hashes one page (its remaining bytes; position unchanged) into {@code dst[at]} (hi) and {@code dst[at + 1]} (lo).
+     */
+    void pageHash(ByteBuffer pageBytes, long[] dst, int at) {
+        page.update(pageBytes.duplicate());
+        digestInto(page, dst, at);
+    }
+
+    private void digestInto(MessageDigest md, long[] dst, int at) {
+        try {
+            md.digest(out, 0, 32);
+        } catch (java.security.DigestException e) {
+            throw new IllegalStateException(e);
+        }
+        dst[at] = ByteBuffer.wrap(out, 0, 8).getLong();
+        dst[at + 1] = ByteBuffer.wrap(out, 8, 8).getLong();
+    }
+
+    /**
+     * Feeds one page hash, in page order, into the running chunk hash and the state digest. Returns true when it
+     * completed a chunk, whose hash is then in {@code chunkOut[at..at+1]}.
+     */
+    boolean addPage(long hi, long lo, long[] chunkOut, int at) {
+        ByteBuffer.wrap(hashBytes).putLong(hi).putLong(lo);
+        chunk.update(hashBytes);
+        state.update(hashBytes);
+        if (++pagesInChunk == CHUNK_PAGES) {
+            pagesInChunk = 0;
+            digestInto(chunk, chunkOut, at);
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Hashes the {@link SeedWire#BLOCKS_PER_PAGE} blocks of a page (its remaining bytes; position unchanged) into
+     * {@code dst[at..at+7]}: the first 8 bytes of SHA-256 of each block (a block past a short last page is empty).
+     */
+    void blockHashes(ByteBuffer pageBytes, int pageSize, long[] dst, int at) {
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        int len = pageBytes.remaining();
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            ByteBuffer block = pageBytes.duplicate();
+            int from = Math.min(len, b * bs);
+            block.position(pageBytes.position() + from).limit(pageBytes.position() + Math.min(len, from + bs));
+            page.update(block);
+            try {
+                page.digest(out, 0, 32);
+            } catch (java.security.DigestException e) {
+                throw new IllegalStateException(e);
+            }
+            dst[at + b] = ByteBuffer.wrap(out, 0, 8).getLong();
+        }
+    }
+
+    /** Completes a last, shorter chunk; returns false when there was none. */
+    boolean finishChunk(long[] chunkOut, int at) {
+        if (pagesInChunk == 0) {
+            return false;
+        }
+        pagesInChunk = 0;
+        digestInto(chunk, chunkOut, at);
+        return true;
+    }
+
+    /** {@return the 32-byte state digest of the pages fed so far}; resets it. */
+    byte[] stateDigest() {
+        return state.digest();
+    }
+
+    /** {@return the number of pages of a state} */
+    static long pages(long stateBytes, int pageSize) {
+        return (stateBytes + pageSize - 1) / pageSize;
+    }
+
+    /** {@return the number of chunks of a state of {@code pages} pages} */
+    static long chunks(long pages) {
+        return (pages + CHUNK_PAGES - 1) / CHUNK_PAGES;
+    }
+
+    /** {@return whether every remaining byte of {@code b} is zero} (position unchanged) */
+    static boolean isZero(ByteBuffer b) {
+        int p = b.position();
+        int end = b.limit();
+        for (; p + 8 <= end; p += 8) {
+            if (b.getLong(p) != 0) {
+                return false;
+            }
+        }
+        for (; p < end; p++) {
+            if (b.get(p) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,99 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+
+/**
+ * The receiver's answers to seed messages ({@link SeedWire}): the description of the seed it holds for a key, chunk
+ * hashes first, page hashes of the chunks the sender asks for. Answers are read from the cached description; a
+ * receiver whose replicas are not {@link FileReplicas} has no seeds and says so.
+ */
+final class SeedService {
+    private SeedService() {
+    }
+
+    /** Answers one seed request ({@code request} positioned at its start). */
+    static ByteBuffer answer(ReplicaFactory replicas, String key, ByteBuffer request) throws IOException {
+        SeedWire.Header h = SeedWire.header(request);
+        switch (h.type()) {
+            case SeedWire.TYPE_DESCRIBE -> {
+                SeedWire.Describe d = SeedWire.parseDescribe(request);
+                FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, d.pageSize(), d.stateBytes()) : null;
+                if (seed == null) {
+                    return SeedWire.chunksNone(h.requestId());
+                }
+                SeedDescription desc = seed.description();
+                int chunks = (int) desc.chunks;
+                ByteBuffer b = SeedWire.common(SeedWire.CHUNKS_FIXED_BYTES + chunks * SeedHashes.HASH_BYTES, SeedWire.TYPE_CHUNKS, h.requestId())
+                        .put((byte) SeedWire.STATUS_OK).putInt(desc.pageSize).putInt(SeedHashes.CHUNK_PAGES)
+                        .putLong(desc.stateBytes).put(desc.version).putInt(chunks);
+                desc.chunkHashes(0, chunks, b);
+                return b.flip();
+            }
+            case SeedWire.TYPE_PAGES -> {
+                SeedWire.IndexRequest r = SeedWire.parsePages(request);
+                FileReplicas.Seed seed = null;
+                if (replicas instanceof FileReplicas f) {
+                    seed = f.seed(key, r.pageSize(), r.stateBytes());
+                }
+                if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
+                    return SeedWire.common(SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_PAGE_HASHES, h.requestId())
+                            .put((byte) SeedWire.STATUS_CHANGED).flip();
+                }
+                SeedDescription desc = seed.description();
+                long pages = 0;
+                for (int c : r.indexes()) {
+                    if (c >= desc.chunks) {
+                        throw SeedWire.malformed("PAGES request for chunk " + c + " of a seed of " + desc.chunks + " chunks");
+                    }
+                    pages += Math.min(SeedHashes.CHUNK_PAGES, desc.pages - (long) c * SeedHashes.CHUNK_PAGES);
+                }
+                ByteBuffer b = SeedWire.common((int) (SeedWire.COMMON_BYTES + 5 + pages * SeedHashes.HASH_BYTES),
+                        SeedWire.TYPE_PAGE_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(r.indexes().length);
+                try (FileChannel ch = FileChannel.open(desc.sidecar, StandardOpenOption.READ)) {
+                    for (int c : r.indexes()) {
+                        desc.pageHashes(ch, c, b);
+                    }
+                }
+                return b.flip();
+            }
+            case SeedWire.TYPE_BLOCKS -> {
+                SeedWire.IndexRequest r = SeedWire.parseBlocks(request);
+                FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, r.pageSize(), r.stateBytes()) : null;
+                if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
+                    return SeedWire.common(SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_BLOCK_HASHES, h.requestId())
+                            .put((byte) SeedWire.STATUS_CHANGED).flip();
+                }
+                SeedDescription desc = seed.description();
+                int n = r.indexes().length;
+                ByteBuffer b = SeedWire.common(SeedWire.COMMON_BYTES + 5 + n * 8 * SeedWire.BLOCKS_PER_PAGE,
+                        SeedWire.TYPE_BLOCK_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(n);
+                SeedHashes hashes = new SeedHashes();
+                long[] blocks = new long[SeedWire.BLOCKS_PER_PAGE];
+                ByteBuffer page = ByteBuffer.allocate(desc.pageSize);
+                try (FileChannel ch = FileChannel.open(seed.file(), StandardOpenOption.READ)) {
+                    for (int p : r.indexes()) {
+                        if (p >= desc.pages) {
+                            throw SeedWire.malformed("BLOCKS request for page " + p + " of a seed of " + desc.pages + " pages");
+                        }
+                        long off = (long) p * desc.pageSize;
+                        page.clear().limit((int) Math.min(desc.pageSize, desc.stateBytes - off));
+                        SeedDescription.readFully(ch, page, off);
+                        hashes.blockHashes(page.flip(), desc.pageSize, blocks, 0);
+                        for (long v : blocks) {
+                            b.putLong(v);
+                        }
+                    }
+                }
+                return b.flip();
+            }
+            default -> throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a receiver does not take seed messages of type " + h.type());
+        }
+    }
+}

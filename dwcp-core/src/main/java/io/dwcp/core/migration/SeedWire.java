@@ -1,0 +1,235 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Byte layouts of replica-seeded rounds; documented in {@code docs/migration-wire-format.md}. Big-endian. The
+ * description exchange runs in METADATA transfers beside the baseline control messages (told apart by their magic);
+ * the seeded round itself is a MEMORY round transfer whose header has the SEEDED flag and whose frames are the ones
+ * below instead of codec frames.
+ *
+ * <pre>
+ * seed message:  magic "DWMS" | u8 version(1) | u8 type | u16 0 | u64 requestId, then by type:
+ *   1 DESCRIBE  (sender)   u32 pageSize | u64 stateBytes
+ *   2 CHUNKS    (receiver) u8 status | u32 pageSize | u32 chunkPages | u64 stateBytes | 16 B seedVersion
+ *                          | u32 chunkCount | chunkCount x 16 B chunk hash         (status != 0: nothing after status)
+ *   3 PAGES     (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 chunk index (strictly ascending)
+ *   4 PAGE_HASHES (recv.)  u8 status | u32 count | the page hashes (16 B each) of every chunk asked for, in order
+ *   5 BLOCKS    (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 page (ascending)
+ *   6 BLOCK_HASHES (recv.) u8 status | u32 count | count x 8 x u64 block hash (8 blocks of pageSize/8 bytes per page)
+ * seeded round frames (each u32-length-prefixed like codec frames), in this order:
+ *   u8 1 BASE   16 B seedVersion | u64 stateBytes
+ *   u8 2 BATCH  u32 opCount | opCount x (u32 page | i32 source) | u32 literalCount | u32 rawBytes | raw DEFLATE bytes
+ *               source: -1 literal (the next page of the batch's inflated bytes), -2 zero, n >= 0 copy of page n,
+ *               -3 patch (from the inflated bytes: u8 block mask, then those blocks of the page; the rest is the seed's)
+ *   u8 3 END    32 B stateDigest | u64 pageCount
+ * </pre>
+ */
+final class SeedWire {
+    static final int MAGIC = 0x44574D53; // "DWMS"
+    static final int VERSION = 1;
+    static final int TYPE_DESCRIBE = 1;
+    static final int TYPE_CHUNKS = 2;
+    static final int TYPE_PAGES = 3;
+    static final int TYPE_PAGE_HASHES = 4;
+    static final int TYPE_BLOCKS = 5;
+    static final int TYPE_BLOCK_HASHES = 6;
+    /** Blocks per page in BLOCKS requests and PATCH ops. */
+    static final int BLOCKS_PER_PAGE = 8;
+    /** Most pages one BLOCKS request may ask for (512 KiB of block hashes in the reply). */
+    static final int MAX_PAGES_PER_BLOCK_REQUEST = 8192;
+    static final int STATUS_OK = 0;
+    /** The receiver holds no seed of that key, or one of another page size or length. */
+    static final int STATUS_NONE = 1;
+    /** The seed changed since the chunk hashes were sent. */
+    static final int STATUS_CHANGED = 2;
+    static final int COMMON_BYTES = 16;
+    static final int DESCRIBE_BYTES = COMMON_BYTES + 12;
+    static final int CHUNKS_FIXED_BYTES = COMMON_BYTES + 1 + 4 + 4 + 8 + 16 + 4;
+    /** Most chunks a description may have (16 MiB of chunk hashes: 256 GiB of 4 KiB pages). */
+    static final int MAX_CHUNKS = 1 << 20;
+    /** Most chunks one PAGES request may ask for (1 MiB of page hashes at most in the reply). */
+    static final int MAX_CHUNKS_PER_REQUEST = 1024;
+    /** The largest seed message either end accepts. */
+    static final int MAX_MESSAGE_BYTES = CHUNKS_FIXED_BYTES + MAX_CHUNKS * SeedHashes.HASH_BYTES;
+
+    static final int FRAME_BASE = 1;
+    static final int FRAME_BATCH = 2;
+    static final int FRAME_END = 3;
+    static final int SOURCE_LITERAL = -1;
+    static final int SOURCE_ZERO = -2;
+    /** The seed's page at the same index with some of its blocks replaced (a u8 mask, then those blocks). */
+    static final int SOURCE_PATCH = -3;
+    /** Most ops and literal pages in one batch. */
+    static final int MAX_BATCH_OPS = 4096;
+    static final int MAX_BATCH_LITERALS = 256;
+
+    private SeedWire() {
+    }
+
+    static ByteBuffer common(int capacity, int type, long requestId) {
+        return ByteBuffer.allocate(capacity).putInt(MAGIC).put((byte) VERSION).put((byte) type).putShort((short) 0).putLong(requestId);
+    }
+
+    static ByteBuffer describe(long requestId, int pageSize, long stateBytes) {
+        return common(DESCRIBE_BYTES, TYPE_DESCRIBE, requestId).putInt(pageSize).putLong(stateBytes).flip();
+    }
+
+    static ByteBuffer chunksNone(long requestId) {
+        return common(COMMON_BYTES + 1, TYPE_CHUNKS, requestId).put((byte) STATUS_NONE).flip();
+    }
+
+    /** A PAGES request (chunk indexes) or a BLOCKS request (page indexes) for {@code indexes[from, from + count)}. */
+    static ByteBuffer indexRequest(int type, long requestId, int pageSize, long stateBytes, byte[] seedVersion, int[] indexes,
+                                   int from, int count) {
+        ByteBuffer b = common(COMMON_BYTES + 12 + 16 + 4 + 4 * count, type, requestId).putInt(pageSize).putLong(stateBytes)
+                .put(seedVersion).putInt(count);
+        for (int i = from; i < from + count; i++) {
+            b.putInt(indexes[i]);
+        }
+        return b.flip();
+    }
+
+    /** The common part of a seed message. */
+    record Header(int type, long requestId) {
+    }
+
+    /** Reads and checks the common part; {@code b} is then at the type's fields. */
+    static Header header(ByteBuffer b) {
+        if (b.remaining() < COMMON_BYTES) {
+            throw malformed("seed message of " + b.remaining() + " bytes");
+        }
+        int magic = b.getInt();
+        int version = b.get() & 0xff;
+        int type = b.get() & 0xff;
+        int reserved = b.getShort();
+        if (magic != MAGIC || version != VERSION || reserved != 0 || type < TYPE_DESCRIBE || type > TYPE_BLOCK_HASHES) {
+            throw malformed("seed message with magic 0x" + Integer.toHexString(magic) + ", version " + version + ", type " + type);
+        }
+        return new Header(type, b.getLong());
+    }
+
+    /** A DESCRIBE request. */
+    record Describe(int pageSize, long stateBytes) {
+    }
+
+    static Describe parseDescribe(ByteBuffer b) {
+        exact(b, 12, "DESCRIBE");
+        int pageSize = b.getInt();
+        long stateBytes = b.getLong();
+        checkShape(pageSize, stateBytes);
+        return new Describe(pageSize, stateBytes);
+    }
+
+    static void checkShape(int pageSize, long stateBytes) {
+        if (pageSize < 512 || pageSize > (2 << 20) || Integer.bitCount(pageSize) != 1 || stateBytes <= 0) {
+            throw malformed("seed of page size " + pageSize + " and " + stateBytes + " bytes");
+        }
+        if (SeedHashes.chunks(SeedHashes.pages(stateBytes, pageSize)) > MAX_CHUNKS) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "a seed of " + stateBytes + " bytes in pages of " + pageSize
+                    + " would need more than " + MAX_CHUNKS + " chunk hashes");
+        }
+    }
+
+    /**
+     * A PAGES request (chunk indexes) or a BLOCKS request (page indexes); the indexes are validated against the seed by
+     * the caller.
+     */
+    record IndexRequest(int pageSize, long stateBytes, byte[] seedVersion, int[] indexes) {
+    }
+
+    static IndexRequest parsePages(ByteBuffer b) {
+        return parseIndexRequest(b, MAX_CHUNKS_PER_REQUEST, "PAGES request");
+    }
+
+    static IndexRequest parseBlocks(ByteBuffer b) {
+        return parseIndexRequest(b, MAX_PAGES_PER_BLOCK_REQUEST, "BLOCKS request");
+    }
+
+    private static IndexRequest parseIndexRequest(ByteBuffer b, int maxCount, String what) {
+        if (b.remaining() < 32) {
+            throw malformed(what + " of " + b.remaining() + " bytes");
+        }
+        int pageSize = b.getInt();
+        long stateBytes = b.getLong();
+        checkShape(pageSize, stateBytes);
+        byte[] version = new byte[16];
+        b.get(version);
+        int count = b.getInt();
+        if (count <= 0 || count > maxCount) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, what + " for " + count + " indexes (1 to " + maxCount + ")");
+        }
+        exact(b, 4L * count, what);
+        int[] indexes = new int[count];
+        for (int i = 0; i < count; i++) {
+            indexes[i] = b.getInt();
+            if (indexes[i] < 0 || (i > 0 && indexes[i] <= indexes[i - 1])) {
+                throw malformed(what + " indexes are not strictly ascending");
+            }
+        }
+        return new IndexRequest(pageSize, stateBytes, version, indexes);
+    }
+
+    /**
+     * A CHUNKS reply: the receiver's seed, or {@code status != OK}. {@code hashes} holds 2 longs per chunk.
+     */
+    record Chunks(int status, int pageSize, long stateBytes, byte[] seedVersion, long[] hashes) {
+        int chunkCount() {
+            return hashes.length / 2;
+        }
+    }
+
+    /**
+     * Parses a CHUNKS reply to a DESCRIBE of {@code pageSize} and {@code stateBytes}: a description of another shape,
+     * count or length is refused ({@code PROTOCOL_ERROR}; {@code LIMIT_EXCEEDED} over {@link #MAX_CHUNKS}).
+     */
+    static Chunks parseChunks(ByteBuffer b, int pageSize, long stateBytes) {
+        if (b.remaining() < 1) {
+            throw malformed("empty CHUNKS reply");
+        }
+        int status = b.get() & 0xff;
+        if (status == STATUS_NONE) {
+            exact(b, 0, "CHUNKS reply without a seed");
+            return new Chunks(status, 0, 0, null, null);
+        }
+        if (status != STATUS_OK) {
+            throw malformed("CHUNKS reply status " + status);
+        }
+        if (b.remaining() < CHUNKS_FIXED_BYTES - COMMON_BYTES - 1) {
+            throw malformed("CHUNKS reply of " + b.remaining() + " bytes");
+        }
+        int ps = b.getInt();
+        int cp = b.getInt();
+        long sb = b.getLong();
+        byte[] version = new byte[16];
+        b.get(version);
+        int count = b.getInt();
+        if (count < 0 || count > MAX_CHUNKS) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "the receiver's description announces " + (count & 0xffffffffL)
+                    + " chunks (at most " + MAX_CHUNKS + ")");
+        }
+        long expected = SeedHashes.chunks(SeedHashes.pages(stateBytes, pageSize));
+        if (ps != pageSize || cp != SeedHashes.CHUNK_PAGES || sb != stateBytes || count != expected) {
+            throw malformed("the receiver described a seed of page size " + ps + ", " + cp + " pages per chunk, "
+                    + sb + " bytes and " + count + " chunks; asked for page size " + pageSize + " and " + stateBytes + " bytes");
+        }
+        exact(b, (long) count * SeedHashes.HASH_BYTES, "CHUNKS reply");
+        long[] hashes = new long[2 * count];
+        b.asLongBuffer().get(hashes);
+        b.position(b.limit());
+        return new Chunks(status, ps, sb, version, hashes);
+    }
+
+    private static void exact(ByteBuffer b, long expected, String what) {
+        if (b.remaining() != expected) {
+            throw malformed(what + " has " + b.remaining() + " bytes after its header, expected " + expected);
+        }
+    }
+
+    static DwcpException malformed(String what) {
+        return new DwcpException(ErrorCode.PROTOCOL_ERROR, "malformed seed exchange: " + what);
+    }
+}

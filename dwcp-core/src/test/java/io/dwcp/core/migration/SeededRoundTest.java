@@ -1,0 +1,367 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.StateCodec;
+import io.dwcp.core.state.StateRegion;
+import io.dwcp.core.state.StateRegions;
+import io.dwcp.core.state.VmState;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.reflect.Proxy;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Replica-seeded rounds end to end without a network: the sender's planner talks to the receiver's answers directly,
+ * and its frames go straight into the receiver's decoder. The integration over real managers and sockets is in
+ * dwcp-bench's {@code SeededMigrationTest}.
+ */
+class SeededRoundTest {
+    private static final String KEY = "vm";
+    private static final int PAGE = 4096;
+    private static final int PAGES = 1000; // 15 chunks and a partial one
+    private static final int SIZE = PAGES * PAGE - 100; // a partial last page
+
+    private final AtomicInteger drops = new AtomicInteger();
+    private final StateCodec codec = (StateCodec) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{StateCodec.class},
+            (proxy, method, args) -> {
+                if (method.getName().equals("drop")) {
+                    drops.incrementAndGet();
+                    return null;
+                }
+                throw new UnsupportedOperationException(method.getName());
+            });
+
+    private static byte[] random(long seed) {
+        byte[] b = new byte[SIZE];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static VmState<StateRegion> state(byte[] content) {
+        return VmState.<StateRegion>builder(KEY).pageSizeBytes(PAGE).lastPagePartial(true)
+                .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(content))).build();
+    }
+
+    /** Plans against {@code files} and, when seeded, applies the round; returns the planner. */
+    private SeedPlanner round(FileReplicas files, byte[] content, List<ByteBuffer> tamper) throws Exception {
+        SeedPlanner planner = new SeedPlanner(state(content), 0.5);
+        SeedPlanner.Outcome o = planner.plan((request, timeout) -> SeedService.answer(files, KEY, request), 1000, 1000);
+        if (o != SeedPlanner.Outcome.SEEDED) {
+            return planner;
+        }
+        List<ByteBuffer> frames = new ArrayList<>();
+        planner.write(f -> {
+            ByteBuffer copy = ByteBuffer.allocate(f.remaining()).put(f.duplicate()).flip();
+            frames.add(copy);
+        });
+        if (tamper != null) {
+            tamper.addAll(frames);
+            return planner;
+        }
+        ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
+        try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+            for (ByteBuffer f : frames) {
+                d.accept(f);
+            }
+            d.finish();
+        }
+        assertEquals(0, budget.usedBytes(), "the round's batches are released");
+        return planner;
+    }
+
+    private static void seedReplica(Path dir, byte[] content) throws IOException {
+        Files.write(dir.resolve(KEY), content);
+    }
+
+    @Test
+    void theSameContentSendsOnlyTheDescriptionAndEmptyFrames(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(1);
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = round(files, s0, null);
+            assertEquals(0, p.chunksDiffering());
+            assertEquals(0, p.differingPages());
+            assertTrue(p.exchangeBytes() < 400, "chunk hashes only: " + p.exchangeBytes());
+            assertArrayEquals(s0, Files.readAllBytes(dir.resolve(KEY)));
+            assertTrue(Files.exists(files.descriptionFile(KEY)), "the description is cached beside the replica");
+        }
+    }
+
+    @Test
+    void anOlderVersionGetsOnlyTheDifferencesAsLiteralsCopiesAndZeros(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(2);
+        seedReplica(dir, s0);
+        byte[] s1 = s0.clone();
+        Random r = new Random(3);
+        for (int i = 0; i < 20; i++) { // 20 pages rewritten
+            int page = 10 + i * 37;
+            byte[] fresh = new byte[PAGE];
+            r.nextBytes(fresh);
+            System.arraycopy(fresh, 0, s1, page * PAGE, PAGE);
+        }
+        System.arraycopy(s0, 5 * PAGE, s1, 500 * PAGE, PAGE); // page 500 becomes a copy of page 5 (kept)
+        java.util.Arrays.fill(s1, 600 * PAGE, 601 * PAGE, (byte) 0); // page 600 is zeroed
+        s1[700 * PAGE + 5] ^= 1; // pages 700 and 999 (the short last one) change in one block: patches
+        s1[SIZE - 1] ^= 1;
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = round(files, s1, null);
+            assertEquals(24, p.differingPages());
+            assertEquals(20, p.literalPages());
+            assertEquals(2, p.patchedPages());
+            assertEquals(1L, p.pagesByClass().get("zero"));
+            assertEquals(1L, p.pagesByClass().get("copied"));
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+            assertFalse(files.inconsistentKeys().contains(KEY));
+            assertEquals(1, drops.get(), "the codec's baseline of the key (maybe the replica's pages) was dropped");
+            // The description written while verifying is the new replica's: the next exchange finds nothing to send.
+            assertEquals(0, round(files, s1, null).differingPages());
+        }
+    }
+
+    @Test
+    void moreLiteralAndPatchedPagesThanOneBatchHoldsGoInSeveralBatches(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(13);
+        seedReplica(dir, s0);
+        byte[] s1 = s0.clone();
+        Random r = new Random(14);
+        for (int page = 0; page < 420; page++) { // 300 whole pages, then 120 with one byte changed
+            if (page < 300) {
+                byte[] fresh = new byte[PAGE];
+                r.nextBytes(fresh);
+                System.arraycopy(fresh, 0, s1, page * PAGE, PAGE);
+            } else {
+                s1[page * PAGE + 17] ^= 0x40;
+            }
+        }
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = round(files, s1, null);
+            assertEquals(300, p.literalPages());
+            assertEquals(120, p.patchedPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    @Test
+    void aReplicaOfAnotherSizeIsNoSeed(@TempDir Path dir) throws Exception {
+        seedReplica(dir, new byte[SIZE + PAGE]);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(state(random(4)), 0.5);
+            assertEquals(SeedPlanner.Outcome.NO_SEED, p.plan((request, t) -> SeedService.answer(files, KEY, request), 1000, 1000));
+        }
+    }
+
+    @Test
+    void mostPagesDifferentIsAFullRound(@TempDir Path dir) throws Exception {
+        seedReplica(dir, random(5));
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(state(random(6)), 0.5);
+            assertEquals(SeedPlanner.Outcome.TOO_DIFFERENT, p.plan((request, t) -> SeedService.answer(files, KEY, request), 1000, 1000));
+        }
+    }
+
+    @Test
+    void aReplicaChangedBehindAValidLookingDescriptionFailsTheDigestAndIsNotTouched(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(7);
+        seedReplica(dir, s0);
+        Path file = dir.resolve(KEY);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            assertEquals(0, round(files, s0, null).differingPages()); // describes and caches
+            // Corrupt one byte of the replica and put its modification time back: the cache cannot notice.
+            FileTime mtime = Files.getLastModifiedTime(file);
+            byte[] corrupt = s0.clone();
+            corrupt[123_456] ^= 1;
+            Files.write(file, corrupt);
+            Files.setLastModifiedTime(file, mtime);
+            byte[] s1 = s0.clone();
+            s1[0] ^= 1; // one page differs, so the round writes something
+            List<ByteBuffer> frames = new ArrayList<>();
+            round(files, s1, frames);
+            ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+                frames.forEach(f -> d.accept(f.duplicate()));
+                assertCode(ErrorCode.CHECKSUM_MISMATCH, d::finish);
+            }
+            assertArrayEquals(corrupt, Files.readAllBytes(file), "nothing was written");
+            assertFalse(Files.exists(files.descriptionFile(KEY)), "the lying description was deleted");
+            assertFalse(files.inconsistentKeys().contains(KEY));
+            // Described again from the file, the next seeded round is right.
+            round(files, s1, null);
+            assertArrayEquals(s1, Files.readAllBytes(file));
+        }
+    }
+
+    @Test
+    void aWriteByAnyRoundInvalidatesTheDescription(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(8);
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            round(files, s0, null);
+            assertTrue(Files.exists(files.descriptionFile(KEY)));
+            try (VmState<io.dwcp.core.state.WritableRegion> r = files.open(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)))) {
+                r.region(0).write(0, ByteBuffer.wrap(new byte[]{9}));
+                assertFalse(Files.exists(files.descriptionFile(KEY)), "deleted before the first in-place write");
+                r.region(0).flush();
+            }
+        }
+    }
+
+    @Test
+    void theDescriptionSurvivesARestartAndARoundNeedsTheSameVersion(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(9);
+        seedReplica(dir, s0);
+        List<ByteBuffer> frames = new ArrayList<>();
+        byte[] s1 = s0.clone();
+        s1[PAGE * 3] ^= 1;
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            round(files, s1, frames); // planned, not applied
+        }
+        FileTime described;
+        try (FileReplicas files = FileReplicas.open(dir)) { // a receiver restart
+            described = Files.getLastModifiedTime(files.descriptionFile(KEY));
+            ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+                frames.forEach(f -> d.accept(f.duplicate()));
+                d.finish();
+            }
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+            // A round planned against the old version is refused before anything is read into it.
+            SeedDecoder stale = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget);
+            assertCode(ErrorCode.BASELINE_MISSING, () -> stale.accept(frames.get(0).duplicate()));
+            stale.close();
+        }
+        assertTrue(described.toMillis() > 0);
+    }
+
+    @Test
+    void aGoldenImageSeedsAKeyWithoutAReplicaAndStaysAsItIs(@TempDir Path dir, @TempDir Path images) throws Exception {
+        byte[] golden = random(10);
+        Path image = images.resolve("golden.img");
+        Files.write(image, golden);
+        byte[] s1 = golden.clone();
+        s1[PAGE * 7 + 1] ^= 1;
+        try (FileReplicas files = FileReplicas.builder(dir).seedImage(KEY, image).build()) {
+            SeedPlanner p = round(files, s1, null);
+            assertEquals(1, p.patchedPages(), "one byte of one page differs: a patch of one block");
+            assertEquals(0, p.literalPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+            assertArrayEquals(golden, Files.readAllBytes(image));
+        }
+    }
+
+    @Test
+    void anotherKeysReplicaSeedsAKey(@TempDir Path dir) throws Exception {
+        byte[] other = random(11);
+        Files.write(dir.resolve("base"), other);
+        try (FileReplicas files = FileReplicas.builder(dir).seedFrom(KEY, "base").build()) {
+            SeedPlanner p = round(files, other, null);
+            assertEquals(0, p.differingPages());
+            assertArrayEquals(other, Files.readAllBytes(dir.resolve(KEY)));
+            assertArrayEquals(other, Files.readAllBytes(dir.resolve("base")));
+        }
+    }
+
+    @Test
+    void hostileFramesAreRefusedWithSpecificCodesAndWriteNothing(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(12);
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            round(files, s0, null);
+            byte[] version = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), PAGE).version;
+            ByteBuffer base = ByteBuffer.allocate(25).put((byte) SeedWire.FRAME_BASE).put(version).putLong(SIZE).flip();
+            ReceiveBuffers budget = ReceiveBuffers.of(1 << 20);
+            List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", SIZE));
+            // A copy whose source the round also writes.
+            ByteBuffer batch = ByteBuffer.allocate(1 + 4 + 16 + 8 + 2).put((byte) SeedWire.FRAME_BATCH).putInt(2)
+                    .putInt(1).putInt(SeedWire.SOURCE_ZERO).putInt(2).putInt(1).putInt(0).putInt(0).put(new byte[]{3, 0}).flip();
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+                d.accept(base.duplicate());
+                d.accept(batch);
+                d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(PAGES).flip());
+                assertCode(ErrorCode.PROTOCOL_ERROR, d::finish);
+            }
+            // Ops out of order, too many ops, literals that inflate to the wrong length, a batch over the budget.
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+                d.accept(base.duplicate());
+                assertCode(ErrorCode.PROTOCOL_ERROR, () -> d.accept(ByteBuffer.allocate(1 + 4 + 16 + 8).put((byte) SeedWire.FRAME_BATCH)
+                        .putInt(2).putInt(5).putInt(-2).putInt(4).putInt(-2).putInt(0).putInt(0).flip()));
+            }
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+                d.accept(base.duplicate());
+                assertCode(ErrorCode.LIMIT_EXCEEDED, () -> d.accept(ByteBuffer.allocate(1 + 4).put((byte) SeedWire.FRAME_BATCH)
+                        .putInt(SeedWire.MAX_BATCH_OPS + 1).flip()));
+                assertCode(ErrorCode.PROTOCOL_ERROR, () -> d.accept(ByteBuffer.allocate(1 + 4 + 8 + 8).put((byte) SeedWire.FRAME_BATCH)
+                        .putInt(1).putInt(0).putInt(-1).putInt(1).putInt(PAGE + 1).flip()));
+            }
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+                d.accept(base.duplicate());
+                ByteBuffer big = ByteBuffer.allocate(1 + 4 + 8 + 8 + (2 << 20)).put((byte) SeedWire.FRAME_BATCH)
+                        .putInt(1).putInt(0).putInt(-1).putInt(1).putInt(PAGE);
+                big.position(big.limit()).flip();
+                assertCode(ErrorCode.LIMIT_EXCEEDED, () -> d.accept(big));
+            }
+            // A patch whose mask names a block past the short last page; a patch whose data runs out.
+            for (byte[] raw : new byte[][]{{(byte) 0x80, 1, 2}, {0x01, 7}}) {
+                try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+                    d.accept(base.duplicate());
+                    java.util.zip.Deflater z = new java.util.zip.Deflater(1, true);
+                    z.setInput(raw);
+                    z.finish();
+                    byte[] out = new byte[64];
+                    int len = z.deflate(out);
+                    z.end();
+                    d.accept(ByteBuffer.allocate(1 + 4 + 8 + 8 + len).put((byte) SeedWire.FRAME_BATCH).putInt(1)
+                            .putInt(PAGES - 1).putInt(SeedWire.SOURCE_PATCH).putInt(1).putInt(raw.length).put(out, 0, len).flip());
+                    d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(PAGES).flip());
+                    assertCode(ErrorCode.PROTOCOL_ERROR, d::finish);
+                }
+            }
+            assertEquals(0, budget.usedBytes());
+            assertArrayEquals(s0, Files.readAllBytes(dir.resolve(KEY)));
+            assertFalse(files.inconsistentKeys().contains(KEY));
+        }
+    }
+
+    @Test
+    void describeGoldenVector() {
+        assertEquals("44574d53010100000000000000000007000010000000000040000000",
+                java.util.HexFormat.of().formatHex(SeedWire.describe(7, 4096, 1L << 30).array()));
+    }
+
+    @Test
+    void descriptionsOverTheLimitOrOfAnotherShapeAreRefused() {
+        ByteBuffer tooMany = ByteBuffer.allocate(64).put((byte) 0).putInt(PAGE).putInt(SeedHashes.CHUNK_PAGES).putLong(SIZE)
+                .put(new byte[16]).putInt(SeedWire.MAX_CHUNKS + 1).flip();
+        assertCode(ErrorCode.LIMIT_EXCEEDED, () -> SeedWire.parseChunks(tooMany, PAGE, SIZE));
+        ByteBuffer otherShape = ByteBuffer.allocate(64).put((byte) 0).putInt(PAGE).putInt(SeedHashes.CHUNK_PAGES).putLong(SIZE + 1)
+                .put(new byte[16]).putInt(16).flip();
+        assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedWire.parseChunks(otherShape, PAGE, SIZE));
+        ByteBuffer shortHashes = ByteBuffer.allocate(64).put((byte) 0).putInt(PAGE).putInt(SeedHashes.CHUNK_PAGES).putLong(SIZE)
+                .put(new byte[16]).putInt(16).put(new byte[3]).flip();
+        assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedWire.parseChunks(shortHashes, PAGE, SIZE));
+        assertCode(ErrorCode.LIMIT_EXCEEDED, () -> SeedWire.checkShape(4096, (long) SeedWire.MAX_CHUNKS * SeedHashes.CHUNK_PAGES * 4096 + 1));
+        assertNull(SeedWire.parseChunks(ByteBuffer.wrap(new byte[]{SeedWire.STATUS_NONE}), PAGE, SIZE).hashes());
+    }
+
+    private static void assertCode(ErrorCode code, Executable e) {
+        DwcpException d = assertThrows(DwcpException.class, e);
+        assertEquals(code, d.code(), d.getMessage());
+    }
+}
