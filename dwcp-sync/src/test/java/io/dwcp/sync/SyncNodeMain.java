@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * One sync replica as a separate process, driven line by line on stdin by {@link SyncCluster}; answers on stdout.
  * Commands: {@code listen}, {@code peer PORT}, {@code inc KEY N}, {@code add KEY ELEM}, {@code rem KEY ELEM},
  * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest},
- * {@code stats}, {@code load COUNT DIFF}, {@code ae PORT}, {@code quit}. Arguments after the node id are
+ * {@code stats}, {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit}. Arguments after the node id are
  * {@code key=value} configuration, plus {@code message-duplicates=P} and {@code message-delays=P} for message-boundary
  * faults. Logs go to stderr.
  */
@@ -90,6 +90,11 @@ public final class SyncNodeMain {
                             load(sync.store(), Integer.parseInt(p[1]), Integer.parseInt(p[2]));
                             yield "OK";
                         }
+                        case "churn" -> {
+                            String[] q = p[2].split(" ");
+                            churn(sync.store(), Integer.parseInt(p[1]), Integer.parseInt(q[0]), Long.parseLong(q[1]));
+                            yield "OK";
+                        }
                         case "ae" -> {
                             sync.antiEntropy(new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(p[1])))
                                     .get(10, TimeUnit.MINUTES);
@@ -130,6 +135,18 @@ public final class SyncNodeMain {
             // an update applied to an empty entry is that entry's whole state
             store.mergeState(key, io.dwcp.sync.crdt.OrMap.EMPTY.updateDelta("loader@0", key,
                     io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta("loader@0", value)));
+        }
+    }
+
+    /** Increments {@code count} distinct counters among {@code k-0 … k-(keys-1)}, chosen with {@code seed}, as local updates. */
+    static void churn(ReplicatedStore store, int keys, int count, long seed) {
+        java.util.Random rnd = new java.util.Random(seed);
+        java.util.Set<Integer> chosen = new java.util.HashSet<>();
+        while (chosen.size() < Math.min(count, keys)) {
+            chosen.add(rnd.nextInt(keys));
+        }
+        for (int i : chosen) {
+            store.update("k-" + i, io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta(store.replicaId(), 1));
         }
     }
 }

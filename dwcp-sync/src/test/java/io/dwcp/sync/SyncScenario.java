@@ -214,6 +214,72 @@ public final class SyncScenario {
         }
     }
 
+    /**
+     * What replicating one batch of updates cost in one push mode.
+     *
+     * @param mode the {@code dwcp.sync.push-mode}
+     * @param updates updates issued (counter increments)
+     * @param gossipBytes replication bytes (pushes, rumours, state rounds) all replicas sent until every replica was equal
+     * @param gossipMessages replication messages they sent
+     * @param millis from the first update to identical state on every replica; -1 when not reached in time
+     */
+    public record BytesCost(String mode, int updates, long gossipBytes, long gossipMessages, long millis) {
+        /** Replication bytes per update. */
+        public double bytesPerUpdate() {
+            return (double) gossipBytes / updates;
+        }
+    }
+
+    /**
+     * {@code nodes} replicas holding the same {@code keys} counters; {@code fraction} of the keys are then incremented,
+     * spread evenly over the replicas, and the replication bytes until every replica is equal are counted. Anti-entropy
+     * runs only once before the updates (so that replicas know each other's node ids, as after any first round);
+     * gossip uses the default interval (5 s).
+     */
+    public static BytesCost bytesPerUpdate(int nodes, int keys, double fraction, String mode, long seed, Path logs, String heap)
+            throws Exception {
+        List<String> args = List.of("dwcp.sync.push-mode=" + mode, "dwcp.sync.gossip.interval=5s",
+                "dwcp.sync.gossip.seen-ttl=2m", "dwcp.sync.anti-entropy.interval=1h",
+                "dwcp.sync.full-reconciliation.interval=1d", "dwcp.sync.max-staleness=1h", "dwcp.sync.request-timeout=5m",
+                // the transport's defaults, not the tests' short ones: a loaded machine must not end sessions here
+                "dwcp.transport.connect-timeout=30s", "dwcp.transport.session-timeout=1m");
+        try (SyncCluster c = new SyncCluster(nodes, seed, logs, heap, args)) {
+            for (int i = 0; i < nodes; i++) {
+                c.node(i).call("load " + keys + " 0");
+            }
+            for (int i = 0; i < nodes; i++) {
+                for (int j = 0; j < nodes; j++) {
+                    if (i != j) {
+                        c.node(i).call("ae " + c.proxyPort(i, j));
+                    }
+                }
+            }
+            long[] before = gossip(c);
+            int updates = (int) Math.round(keys * fraction);
+            long start = System.nanoTime();
+            for (int i = 0; i < nodes; i++) {
+                int share = updates / nodes + (i < updates % nodes ? 1 : 0);
+                // each replica increments its own random choice of keys (two replicas may pick the same key)
+                c.node(i).call("churn " + keys + " " + share + " " + (seed * 1000 + i));
+            }
+            long millis = awaitEqual(c, new TreeSet<>(java.util.stream.IntStream.range(0, nodes).boxed().toList()), 120_000)
+                    ? (System.nanoTime() - start) / 1_000_000 : -1;
+            long[] after = gossip(c);
+            return new BytesCost(mode, updates, after[0] - before[0], after[1] - before[1], millis);
+        }
+    }
+
+    private static long[] gossip(SyncCluster c) throws IOException {
+        long bytes = 0;
+        long messages = 0;
+        for (int i = 0; i < c.size(); i++) {
+            String[] st = c.node(i).call("stats").split(" ");
+            bytes += Long.parseLong(st[2]);
+            messages += Long.parseLong(st[4]);
+        }
+        return new long[]{bytes, messages};
+    }
+
     private static long sent(SyncCluster c, int i) throws IOException {
         return Long.parseLong(c.node(i).call("stats").split(" ")[1]);
     }
