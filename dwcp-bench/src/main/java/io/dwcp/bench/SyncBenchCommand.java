@@ -12,15 +12,21 @@ import java.util.Set;
 
 /**
  * {@code dwcp sync-bench}: metadata replication between replica processes on loopback, each link behind a
- * fault-injecting TCP proxy (the harness of dwcp-sync's multi-process test). For each seed it runs the fault scenario
- * (delays and connection resets, a partition with writes on both sides, kill -9 and restart of a replica, heal)
- * twice with the same workload: once pushing deltas (the default) and once pushing whole key states (the
- * {@code dwcp.sync.push-mode=full-state} baseline of the same code), and checks convergence and the model. Then one
- * anti-entropy round between two replicas that differ in {@code --ae-diff} of {@code --ae-keys} keys, against the
- * size of a flat per-key digest list. The last line with {@code --json} is one JSON object.
- *
- * <p>Replica processes use the test timing (anti-entropy every 1 s, max-staleness 2 s, gossip every 200 ms) and
- * plaintext AMST; loopback has no RTT, so times here are not WAN figures.
+ * fault-injecting TCP proxy (the harness of dwcp-sync's multi-process test).
+ * <ul>
+ *   <li>For each seed, the fault scenario (delays and connection resets, duplicated and reordered messages, a partition
+ *       with writes on both sides, kill -9 and restart of a replica, heal), checked against the model: convergence
+ *       time after the heal, divergent replicas, model violations. With {@code --compare on} (the default) each seed
+ *       runs again with {@code dwcp.sync.push-mode=full-state}.</li>
+ *   <li>With {@code --bytes-keys K}: replicas holding the same K keys, {@code --bytes-fraction} of them updated, and the
+ *       replication bytes until all are equal, in push modes delta, full-state (the whole store every gossip round:
+ *       state-based replication) and entry-state (each updated key's whole entry), {@code --bytes-reps} times.</li>
+ *   <li>With {@code --ae-keys K}: one anti-entropy round between two replicas that differ in {@code --ae-diff} of K
+ *       keys, against the size of a flat per-key digest list.</li>
+ * </ul>
+ * The last line with {@code --json} is one JSON object. Replica processes use the test timing (anti-entropy every 1 s,
+ * max-staleness 2 s, gossip every 200 ms; the bytes measurement uses the default 5 s gossip interval) and plaintext
+ * AMST; loopback has no RTT, so times here are not WAN figures.
  */
 final class SyncBenchCommand implements DwcpCli.Command {
     private static final Set<String> VALUES = Set.of("nodes", "ops", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff",
