@@ -380,7 +380,7 @@ public final class AssSync implements SyncService {
         SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0, whole, path, List.of(entry));
         seen.firstSight(m.messageId(), context.clock().millis());
         byte[] bytes = SyncWire.encode(m);
-        targets.forEach(p -> sendDelta(p, bytes));
+        targets.forEach(p -> sendDelta(p, bytes, List.of(entry), whole, 1, holders));
         rumours.add(entry, whole, 0, holders);
     }
 
@@ -418,7 +418,7 @@ public final class AssSync implements SyncService {
             for (RumourBuffer.Group g : RumourBuffer.groupsFor(items, p.nodeId, settings.nodeId, targetIds, maxEntries)) {
                 SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), g.hops(),
                         g.whole(), g.path(), g.entries());
-                sendDelta(p, SyncWire.encode(m));
+                sendDelta(p, SyncWire.encode(m), g.entries(), g.whole(), g.hops(), g.path());
             }
         }
     }
@@ -452,7 +452,7 @@ public final class AssSync implements SyncService {
         SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0, true,
                 List.of(settings.nodeId), batch);
         byte[] bytes = SyncWire.encode(m);
-        targets.forEach(p -> sendDelta(p, bytes));
+        targets.forEach(p -> sendDelta(p, bytes, List.of(), true, 0, List.of()));
     }
 
     /** Up to {@code n} distinct random peers that pass {@code filter}. */
@@ -471,8 +471,31 @@ public final class AssSync implements SyncService {
         return out;
     }
 
-    private void sendDelta(Peer p, byte[] bytes) {
-        messenger.send(p.address, bytes).whenComplete(Messenger.logFailure("delta push to " + p.address));
+    /**
+     * Sends one gossip message. When it fails (the session broke before the transfer completed), its entries are
+     * queued again without the peer among their holders, one hop further, so the next rumour round retries that peer
+     * — until max-hops, after which anti-entropy repairs it. Naming a peer on the path is a promise that it was sent
+     * the message, and a failed send breaks it.
+     */
+    private void sendDelta(Peer p, byte[] bytes, List<SyncMessage.KeyState> entries, boolean whole, int hops,
+                           java.util.Collection<String> holders) {
+        messenger.send(p.address, bytes).whenComplete((v, e) -> {
+            if (e == null) {
+                return;
+            }
+            LOG.debug("delta push to {} failed: {}", p.address, e.toString());
+            metrics.deltaSendsFailed.incrementAndGet();
+            if (!entries.isEmpty() && running) {
+                Set<String> h = new java.util.HashSet<>(holders);
+                String id = p.nodeId;
+                if (id != null) {
+                    h.remove(id);
+                }
+                for (SyncMessage.KeyState ks : entries) {
+                    rumours.add(ks, whole, hops, h);
+                }
+            }
+        });
         metrics.deltaMessagesSent.incrementAndGet();
         metrics.deltaBytesSent.addAndGet(bytes.length);
     }

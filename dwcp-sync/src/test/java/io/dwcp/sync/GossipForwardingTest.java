@@ -107,4 +107,31 @@ class GossipForwardingTest {
             assertEquals(afterFirst, sent(a, b, c));
         }
     }
+
+    @Test
+    void aPeerWhoseSendFailedIsRetriedAtTheNextRound() throws Exception {
+        try (Nodes.Node a = Nodes.start(quiet("a")); Nodes.Node c = Nodes.start(quiet("c"))) {
+            Nodes.Node b = Nodes.start(quiet("b"));
+            InetSocketAddress[] addr;
+            try {
+                addr = mesh(a, b, c);
+                a.sync().antiEntropy(addr[1]).get(10, TimeUnit.SECONDS);
+                a.sync().antiEntropy(addr[2]).get(10, TimeUnit.SECONDS);
+            } finally {
+                b.close(); // b goes away: a's push to it fails when its session ends
+            }
+            a.sync().store().update("k", PNCounter.EMPTY, x -> x.addDelta(a.sync().store().replicaId(), 5));
+            awaitTrue(() -> a.meters().get("dwcp.ass.gossip").tag("outcome", "send-failed").functionCounter().count() >= 1,
+                    Duration.ofSeconds(30), "the push to b failed");
+            // b comes back at the same address; a's next round sends it the delta again (c holds it: not sent there)
+            try (Nodes.Node b2 = Nodes.start(quiet("b"))) {
+                b2.sync().listen(addr[1]).get(5, TimeUnit.SECONDS);
+                awaitTrue(() -> {
+                    a.sync().rumourRound();
+                    return b2.sync().store().get("k").isPresent();
+                }, Duration.ofSeconds(30), "b received the delta by a rumour round");
+                assertEquals(1, received(c), "c got only the push");
+            }
+        }
+    }
 }
