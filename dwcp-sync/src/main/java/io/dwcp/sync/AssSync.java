@@ -389,6 +389,11 @@ public final class AssSync implements SyncService {
      * {@code fanout} random peers that are not known to hold all of it (see {@link RumourBuffer}). In push-mode
      * full-state the round ships the whole store instead.
      */
+    /** Gossip messages handed to the transport so far, delivered or not. */
+    long gossipSendsStarted() {
+        return metrics.deltaSendsStarted.get();
+    }
+
     void rumourRound() { // package-private: tests run a round deterministically
         if (settings.pushMode == SyncSettings.PushMode.FULL_STATE) {
             shipWholeStore();
@@ -479,8 +484,12 @@ public final class AssSync implements SyncService {
      */
     private void sendDelta(Peer p, byte[] bytes, List<SyncMessage.KeyState> entries, boolean whole, int hops,
                            java.util.Collection<String> holders) {
+        metrics.deltaSendsStarted.incrementAndGet();
         messenger.send(p.address, bytes).whenComplete((v, e) -> {
             if (e == null) {
+                // counted once delivered: a message to an unreachable peer never reached the wire
+                metrics.deltaMessagesSent.incrementAndGet();
+                metrics.deltaBytesSent.addAndGet(bytes.length);
                 return;
             }
             LOG.debug("delta push to {} failed: {}", p.address, e.toString());
@@ -496,8 +505,6 @@ public final class AssSync implements SyncService {
                 }
             }
         });
-        metrics.deltaMessagesSent.incrementAndGet();
-        metrics.deltaBytesSent.addAndGet(bytes.length);
     }
 
     // ---------------------------------------------------------------- anti-entropy scheduling

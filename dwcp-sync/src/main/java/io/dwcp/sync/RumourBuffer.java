@@ -1,9 +1,10 @@
 package io.dwcp.sync;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -47,7 +48,8 @@ final class RumourBuffer {
     }
 
     private final int maxItems;
-    private final ArrayDeque<Item> items = new ArrayDeque<>();
+    /** Queued deltas by entry identity, oldest first: a delta queued again (a failed send) is not held twice. */
+    private final LinkedHashMap<Ref, Item> items = new LinkedHashMap<>();
     private long dropped;
 
     RumourBuffer(int maxItems) {
@@ -57,18 +59,44 @@ final class RumourBuffer {
         this.maxItems = maxItems;
     }
 
-    /** Queues one delta; drops the oldest queued one when full. */
+    /** Identity of a queued entry (the same instance queued again is the same delta). */
+    private record Ref(SyncMessage.KeyState entry) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Ref r && r.entry == entry;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(entry);
+        }
+    }
+
+    /**
+     * Queues one delta; drops the oldest queued one when full. The same entry instance queued again (its sends to
+     * several peers failed) stays one item, held by the nodes in both holder sets only, at the larger hop count.
+     */
     synchronized void add(SyncMessage.KeyState entry, boolean whole, int hops, Collection<String> holders) {
+        Ref ref = new Ref(entry);
+        Item cur = items.get(ref);
+        if (cur != null) {
+            Set<String> h = new HashSet<>(cur.holders());
+            h.retainAll(holders);
+            items.put(ref, new Item(entry, whole, Math.max(hops, cur.hops()), Set.copyOf(h)));
+            return;
+        }
         if (items.size() >= maxItems) {
-            items.pollFirst();
+            Iterator<Ref> it = items.keySet().iterator();
+            it.next();
+            it.remove();
             dropped++;
         }
-        items.addLast(new Item(entry, whole, hops, Set.copyOf(holders)));
+        items.put(ref, new Item(entry, whole, hops, Set.copyOf(holders)));
     }
 
     /** Removes and returns every queued delta, oldest first. */
     synchronized List<Item> drain() {
-        List<Item> out = new ArrayList<>(items);
+        List<Item> out = new ArrayList<>(items.values());
         items.clear();
         return out;
     }

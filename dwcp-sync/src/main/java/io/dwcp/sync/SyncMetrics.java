@@ -24,6 +24,8 @@ import java.util.function.DoubleSupplier;
 final class SyncMetrics {
     final AtomicLong deltaMessagesSent = new AtomicLong();
     final AtomicLong deltaBytesSent = new AtomicLong();
+    /** Gossip messages handed to the transport, delivered or not (for tests). */
+    final AtomicLong deltaSendsStarted = new AtomicLong();
     /** Gossip messages whose transfer failed (their deltas are queued again for that peer). */
     final AtomicLong deltaSendsFailed = new AtomicLong();
     final AtomicLong deltasReceived = new AtomicLong();

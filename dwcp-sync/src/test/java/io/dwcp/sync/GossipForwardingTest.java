@@ -35,7 +35,7 @@ class GossipForwardingTest {
     private static long sent(Nodes.Node... nodes) {
         long n = 0;
         for (Nodes.Node x : nodes) {
-            n += x.sync().stats().deltaMessagesSent();
+            n += x.sync().gossipSendsStarted();
         }
         return n;
     }

@@ -52,4 +52,18 @@ class RumourBufferTest {
         assertEquals(2, g.get(0).entries().size());
         assertEquals(1, g.get(1).entries().size());
     }
+
+    @Test
+    void anEntryQueuedAgainAfterFailedSendsIsOneItemHeldByTheNodesInBothSets() {
+        RumourBuffer b = new RumourBuffer(10);
+        SyncMessage.KeyState e = delta("x", 1);
+        // its sends to c and d failed: each failure queues it again without that peer
+        b.add(e, false, 2, Set.of("a", "b", "d"));
+        b.add(e, false, 3, Set.of("a", "b", "c"));
+        b.add(delta("x", 1), false, 0, Set.of("a")); // an equal delta from elsewhere is another item
+        List<RumourBuffer.Item> items = b.drain();
+        assertEquals(2, items.size());
+        assertEquals(Set.of("a", "b"), items.get(0).holders());
+        assertEquals(3, items.get(0).hops());
+    }
 }

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * One sync replica as a separate process, driven line by line on stdin by {@link SyncCluster}; answers on stdout.
  * Commands: {@code listen}, {@code peer PORT}, {@code inc KEY N}, {@code add KEY ELEM}, {@code rem KEY ELEM},
- * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest},
+ * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest}, {@code root},
  * {@code stats}, {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit}. Arguments after the node id are
  * {@code key=value} configuration, plus {@code message-duplicates=P} and {@code message-delays=P} for message-boundary
  * faults. Logs go to stderr.
@@ -81,6 +81,8 @@ public final class SyncNodeMain {
                         case "digest" -> "DIGEST " + HexFormat.of().formatHex(
                                 MessageDigest.getInstance("SHA-256").digest(sync.store().canonicalSnapshot())).substring(0, 16)
                                 + " " + sync.store().entryCount();
+                        // cheap: the hash tree's root (XOR of per-key digests of canonical states) and the key count
+                        case "root" -> "ROOT " + Long.toHexString(sync.store().index().root()) + " " + sync.store().entryCount();
                         case "stats" -> {
                             SyncStats st = sync.stats();
                             yield "STATS " + st.bytesSent() + " " + st.deltaBytesSent() + " " + st.antiEntropyBytesSent()
