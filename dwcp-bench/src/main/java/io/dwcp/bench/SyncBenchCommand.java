@@ -30,7 +30,7 @@ import java.util.Set;
  */
 final class SyncBenchCommand implements DwcpCli.Command {
     private static final Set<String> VALUES = Set.of("nodes", "ops", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff",
-            "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "ae-heap", "out");
+            "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "ae-heap", "out");
     private static final Set<String> FLAGS = Set.of("json", "help");
 
     @Override
@@ -47,7 +47,8 @@ final class SyncBenchCommand implements DwcpCli.Command {
                     + "                  [--bytes-keys 100000 --bytes-fraction 0.01 --bytes-reps 5] [--out target/sync-bench] [--json]\n"
                     + "  --compare off   run the fault scenario with deltas only (no full-state run per seed)\n"
                     + "  --bytes-keys K  replication bytes per update when --bytes-fraction of K keys change, delta against\n"
-                    + "                  full-state (whole store per gossip round) and entry-state (whole key per update); 0 skips");
+                    + "                  full-state (whole store per gossip round) and entry-state (whole key per update); 0 skips\n"
+                    + "  --bytes-modes   which of delta,full-state,entry-state to run (delta and full-state always)");
             return 0;
         }
         int nodes = positive(a, "nodes", "3");
@@ -62,6 +63,10 @@ final class SyncBenchCommand implements DwcpCli.Command {
         int bytesKeys = Integer.parseInt(a.get("bytes-keys", "0"));
         double bytesFraction = Double.parseDouble(a.get("bytes-fraction", "0.01"));
         int bytesReps = positive(a, "bytes-reps", "5");
+        List<String> bytesModes = List.of(a.get("bytes-modes", "delta,full-state,entry-state").split(","));
+        if (!bytesModes.contains("delta") || !bytesModes.contains("full-state")) {
+            throw new CliArgs.UsageException("--bytes-modes must include delta and full-state");
+        }
         Path out = Path.of(a.get("out", "target/sync-bench"));
         if (nodes < 2) {
             throw new CliArgs.UsageException("--nodes must be >= 2");
@@ -112,7 +117,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
         List<Double> ratios = new ArrayList<>();
         for (int rep = 0; rep < (bytesKeys > 0 ? bytesReps : 0); rep++) {
             double deltaB = 0;
-            for (String mode : List.of("delta", "full-state", "entry-state")) {
+            for (String mode : bytesModes) {
                 String heap = Math.max(256, bytesKeys / 250) + "m";
                 SyncScenario.BytesCost b = SyncScenario.bytesPerUpdate(nodes, bytesKeys, bytesFraction, mode, seed + rep,
                         out.resolve("bytes-" + mode + "-" + rep), heap);
@@ -125,8 +130,9 @@ final class SyncBenchCommand implements DwcpCli.Command {
                 } else if (mode.equals("full-state")) {
                     ratios.add(deltaB / b.bytesPerUpdate());
                 }
-                System.out.printf("bytes rep %d, %s: %d updates of %d keys, %d B in %d messages (%.1f B/update), equal after %d ms%n",
-                        rep + 1, mode, b.updates(), bytesKeys, b.gossipBytes(), b.gossipMessages(), b.bytesPerUpdate(), b.millis());
+                System.out.printf("bytes rep %d, %s: %d updates of %d keys, gossip %d B in %d messages, anti-entropy %d B"
+                                + " (%.1f B/update in all), equal after %d ms%n", rep + 1, mode, b.updates(), bytesKeys,
+                        b.gossipBytes(), b.gossipMessages(), b.antiEntropyBytes(), b.bytesPerUpdate(), b.millis());
                 System.out.flush();
             }
         }
@@ -158,7 +164,9 @@ final class SyncBenchCommand implements DwcpCli.Command {
             perUpdate.forEach((mode, v) -> j.put("bytesPerUpdateMedian." + mode, median(v)));
             j.put("deltaToFullStateRatioMedian", median(ratios));
             j.put("deltaToFullStateRatios", ratios);
-            j.put("deltaToEntryStateRatioMedian", median(perUpdate.get("delta")) / median(perUpdate.get("entry-state")));
+            if (perUpdate.containsKey("entry-state")) {
+                j.put("deltaToEntryStateRatioMedian", median(perUpdate.get("delta")) / median(perUpdate.get("entry-state")));
+            }
         }
         if (ae != null) {
             j.put("aeKeys", ae.keys());

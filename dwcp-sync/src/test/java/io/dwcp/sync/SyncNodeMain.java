@@ -83,6 +83,12 @@ public final class SyncNodeMain {
                                 + " " + sync.store().entryCount();
                         // cheap: the hash tree's root (XOR of per-key digests of canonical states) and the key count
                         case "root" -> "ROOT " + Long.toHexString(sync.store().index().root()) + " " + sync.store().entryCount();
+                        case "diag" -> "DIAG root " + Long.toHexString(sync.store().index().root()) + " keys "
+                                + sync.store().entryCount() + " buffered " + sync.store().bufferedDeltas() + " sendFailed "
+                                + node.meters().get("dwcp.ass.gossip").tag("outcome", "send-failed").functionCounter().count()
+                                + " ttlExpired " + node.meters().get("dwcp.ass.gossip").tag("outcome", "ttl-expired").functionCounter().count()
+                                + " received " + node.meters().get("dwcp.ass.gossip").tag("outcome", "received").functionCounter().count()
+                                + " delivered " + sync.stats().deltaMessagesSent() + " started " + sync.gossipSendsStarted();
                         case "stats" -> {
                             SyncStats st = sync.stats();
                             yield "STATS " + st.bytesSent() + " " + st.deltaBytesSent() + " " + st.antiEntropyBytesSent()

@@ -224,29 +224,31 @@ public final class SyncScenario {
      *
      * @param mode the {@code dwcp.sync.push-mode}
      * @param updates updates issued (counter increments)
-     * @param gossipBytes replication bytes (pushes, rumours, state rounds) all replicas sent until every replica was equal
-     * @param gossipMessages replication messages they sent
+     * @param gossipBytes gossip bytes (pushes, rumours, state rounds) all replicas delivered until every replica was equal
+     * @param gossipMessages gossip messages they delivered
+     * @param antiEntropyBytes anti-entropy bytes they sent in the same time (rounds repair deltas whose transfer stalled)
      * @param millis from the first update to identical state on every replica; -1 when not reached in time
      */
-    public record BytesCost(String mode, int updates, long gossipBytes, long gossipMessages, long millis) {
-        /** Replication bytes per update. */
+    public record BytesCost(String mode, int updates, long gossipBytes, long gossipMessages, long antiEntropyBytes, long millis) {
+        /** Replication bytes (gossip and anti-entropy) per update. */
         public double bytesPerUpdate() {
-            return (double) gossipBytes / updates;
+            return (double) (gossipBytes + antiEntropyBytes) / updates;
         }
     }
 
     /**
      * {@code nodes} replicas holding the same {@code keys} counters; {@code fraction} of the keys are then incremented,
-     * spread evenly over the replicas, and the replication bytes until every replica is equal are counted. Anti-entropy
-     * runs only once before the updates (so that replicas know each other's node ids, as after any first round);
-     * gossip uses the default interval (5 s).
+     * spread evenly over the replicas, and the replication bytes (gossip and anti-entropy) until every replica is equal
+     * are counted. One anti-entropy round per pair runs before the updates (so that replicas know each other's node ids,
+     * as after any first round). Timing: the WAN tier's defaults.
      */
     public static BytesCost bytesPerUpdate(int nodes, int keys, double fraction, String mode, long seed, Path logs, String heap)
             throws Exception {
-        List<String> args = List.of("dwcp.sync.push-mode=" + mode, "dwcp.sync.gossip.interval=5s",
-                "dwcp.sync.gossip.seen-ttl=2m", "dwcp.sync.anti-entropy.interval=1h",
-                "dwcp.sync.full-reconciliation.interval=1d", "dwcp.sync.max-staleness=1h", "dwcp.sync.request-timeout=5m",
-                // the transport's defaults, not the tests' short ones: a loaded machine must not end sessions here
+        // the WAN tier's defaults (gossip every 5 s, anti-entropy every 30 s, max-staleness 30 s), not the tests' fast
+        // timing; the transport's default timeouts, so that a loaded machine does not end sessions
+        List<String> args = List.of("dwcp.sync.push-mode=" + mode, "dwcp.tier.pin=wan", "dwcp.sync.gossip.interval=5s",
+                "dwcp.sync.gossip.seen-ttl=2m", "dwcp.sync.anti-entropy.interval=30s",
+                "dwcp.sync.full-reconciliation.interval=300s", "dwcp.sync.max-staleness=30s", "dwcp.sync.request-timeout=5s",
                 "dwcp.transport.connect-timeout=30s", "dwcp.transport.session-timeout=1m");
         try (SyncCluster c = new SyncCluster(nodes, seed, logs, heap, args)) {
             for (int i = 0; i < nodes; i++) {
@@ -272,22 +274,29 @@ public final class SyncScenario {
             long millis = awaitEqual(c, new TreeSet<>(java.util.stream.IntStream.range(0, nodes).boxed().toList()), 300_000, "root")
                     ? (System.nanoTime() - start) / 1_000_000 : -1;
             long[] after = gossip(c);
+            if (millis < 0) {
+                for (int i = 0; i < nodes; i++) {
+                    System.err.println("n" + i + " " + c.node(i).call("diag"));
+                }
+            }
             if (millis >= 0 && !c.converged()) {
                 millis = -1; // equal roots but different canonical states: report as not converged
             }
-            return new BytesCost(mode, updates, after[0] - before[0], after[1] - before[1], millis);
+            return new BytesCost(mode, updates, after[0] - before[0], after[1] - before[1], after[2] - before[2], millis);
         }
     }
 
     private static long[] gossip(SyncCluster c) throws IOException {
         long bytes = 0;
         long messages = 0;
+        long ae = 0;
         for (int i = 0; i < c.size(); i++) {
             String[] st = c.node(i).call("stats").split(" ");
             bytes += Long.parseLong(st[2]);
+            ae += Long.parseLong(st[3]);
             messages += Long.parseLong(st[4]);
         }
-        return new long[]{bytes, messages};
+        return new long[]{bytes, messages, ae};
     }
 
     private static long sent(SyncCluster c, int i) throws IOException {
