@@ -12,18 +12,25 @@ import java.util.Set;
 
 /**
  * {@code dwcp sync-bench}: metadata replication between replica processes on loopback, each link behind a
- * fault-injecting TCP proxy (the harness of dwcp-sync's multi-process test). For each seed it runs the fault scenario
- * (delays and connection resets, a partition with writes on both sides, kill -9 and restart of a replica, heal)
- * twice with the same workload: once pushing deltas (the default) and once pushing whole key states (the
- * {@code dwcp.sync.push-mode=full-state} baseline of the same code), and checks convergence and the model. Then one
- * anti-entropy round between two replicas that differ in {@code --ae-diff} of {@code --ae-keys} keys, against the
- * size of a flat per-key digest list. The last line with {@code --json} is one JSON object.
- *
- * <p>Replica processes use the test timing (anti-entropy every 1 s, max-staleness 2 s, gossip every 200 ms) and
- * plaintext AMST; loopback has no RTT, so times here are not WAN figures.
+ * fault-injecting TCP proxy (the harness of dwcp-sync's multi-process test).
+ * <ul>
+ *   <li>For each seed, the fault scenario (delays and connection resets, duplicated and reordered messages, a partition
+ *       with writes on both sides, kill -9 and restart of a replica, heal), checked against the model: convergence
+ *       time after the heal, divergent replicas, model violations. With {@code --compare on} (the default) each seed
+ *       runs again with {@code dwcp.sync.push-mode=full-state}.</li>
+ *   <li>With {@code --bytes-keys K}: replicas holding the same K keys, {@code --bytes-fraction} of them updated, and the
+ *       replication bytes until all are equal, in push modes delta, full-state (the whole store every gossip round:
+ *       state-based replication) and entry-state (each updated key's whole entry), {@code --bytes-reps} times.</li>
+ *   <li>With {@code --ae-keys K}: one anti-entropy round between two replicas that differ in {@code --ae-diff} of K
+ *       keys, against the size of a flat per-key digest list.</li>
+ * </ul>
+ * The last line with {@code --json} is one JSON object. Replica processes use the test timing (anti-entropy every 1 s,
+ * max-staleness 2 s, gossip every 200 ms; the bytes measurement uses the default 5 s gossip interval) and plaintext
+ * AMST; loopback has no RTT, so times here are not WAN figures.
  */
 final class SyncBenchCommand implements DwcpCli.Command {
-    private static final Set<String> VALUES = Set.of("nodes", "ops", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff", "out");
+    private static final Set<String> VALUES = Set.of("nodes", "ops", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff",
+            "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "ae-heap", "out");
     private static final Set<String> FLAGS = Set.of("json", "help");
 
     @Override
@@ -36,17 +43,30 @@ final class SyncBenchCommand implements DwcpCli.Command {
         CliArgs a = new CliArgs(args, VALUES, FLAGS);
         if (a.flag("help")) {
             System.err.println("usage: sync-bench [--nodes 3] [--ops 60] [--keys 4] [--seed 1] [--seeds 1] [--faults on|off]\n"
-                    + "                  [--ae-keys 100000] [--ae-diff 100] [--out target/sync-bench] [--json]");
+                    + "                  [--compare on|off] [--ae-keys 100000] [--ae-diff 100] [--ae-heap MB]\n"
+                    + "                  [--bytes-keys 100000 --bytes-fraction 0.01 --bytes-reps 5] [--out target/sync-bench] [--json]\n"
+                    + "  --compare off   run the fault scenario with deltas only (no full-state run per seed)\n"
+                    + "  --bytes-keys K  replication bytes per update when --bytes-fraction of K keys change, delta against\n"
+                    + "                  full-state (whole store per gossip round) and entry-state (whole key per update); 0 skips\n"
+                    + "  --bytes-modes   which of delta,full-state,entry-state to run (delta and full-state always)");
             return 0;
         }
         int nodes = positive(a, "nodes", "3");
         int ops = positive(a, "ops", "60");
         int keys = positive(a, "keys", "4");
         long seed = Long.parseLong(a.get("seed", "1"));
-        int seeds = positive(a, "seeds", "1");
+        int seeds = Integer.parseInt(a.get("seeds", "1")); // 0: only the bytes and anti-entropy measurements
         boolean faults = !"off".equals(a.get("faults", "on"));
         int aeKeys = Integer.parseInt(a.get("ae-keys", "100000"));
         int aeDiff = Integer.parseInt(a.get("ae-diff", "100"));
+        boolean compare = !"off".equals(a.get("compare", "on"));
+        int bytesKeys = Integer.parseInt(a.get("bytes-keys", "0"));
+        double bytesFraction = Double.parseDouble(a.get("bytes-fraction", "0.01"));
+        int bytesReps = positive(a, "bytes-reps", "5");
+        List<String> bytesModes = List.of(a.get("bytes-modes", "delta,full-state,entry-state").split(","));
+        if (!bytesModes.contains("delta") || !bytesModes.contains("full-state")) {
+            throw new CliArgs.UsageException("--bytes-modes must include delta and full-state");
+        }
         Path out = Path.of(a.get("out", "target/sync-bench"));
         if (nodes < 2) {
             throw new CliArgs.UsageException("--nodes must be >= 2");
@@ -55,15 +75,16 @@ final class SyncBenchCommand implements DwcpCli.Command {
         List<Long> convergence = new ArrayList<>();
         List<Double> deltaPerUpdate = new ArrayList<>();
         List<Double> fullPerUpdate = new ArrayList<>();
+        List<Long> fullConvergence = new ArrayList<>();
         int totalOps = 0;
         int divergent = 0;
         int violations = 0;
         int unconverged = 0;
         for (long s = seed; s < seed + seeds; s++) {
             SyncScenario.Result d = SyncScenario.run(nodes, s, ops, keys, faults, List.of(), out.resolve("delta-" + s), 60_000);
-            SyncScenario.Result f = SyncScenario.run(nodes, s, ops, keys, faults, List.of("dwcp.sync.push-mode=full-state"),
-                    out.resolve("full-" + s), 60_000);
-            for (SyncScenario.Result r : List.of(d, f)) {
+            SyncScenario.Result f = !compare ? null : SyncScenario.run(nodes, s, ops, keys, faults,
+                    List.of("dwcp.sync.push-mode=full-state"), out.resolve("full-" + s), 60_000);
+            for (SyncScenario.Result r : f == null ? List.of(d) : List.of(d, f)) {
                 divergent += r.divergentReplicas();
                 violations += r.modelViolations().size();
                 if (r.convergenceMillis() < 0) {
@@ -76,15 +97,48 @@ final class SyncBenchCommand implements DwcpCli.Command {
                 convergence.add(d.convergenceMillis());
             }
             deltaPerUpdate.add((double) d.gossipBytes() / d.ops());
-            fullPerUpdate.add((double) f.gossipBytes() / f.ops());
-            System.out.printf("seed %d: %d ops, converged %d ms after the heal, gossip %.0f B/update (full-state %.0f),"
-                            + " divergent %d/%d, model violations %d/%d%n", s, d.ops(), d.convergenceMillis(),
-                    deltaPerUpdate.get(deltaPerUpdate.size() - 1), fullPerUpdate.get(fullPerUpdate.size() - 1),
-                    d.divergentReplicas(), f.divergentReplicas(), d.modelViolations().size(), f.modelViolations().size());
+            if (f != null) {
+                fullPerUpdate.add((double) f.gossipBytes() / f.ops());
+                if (f.convergenceMillis() >= 0) {
+                    fullConvergence.add(f.convergenceMillis());
+                }
+            }
+            System.out.printf("seed %d: %d ops, converged %d ms after the heal, gossip %.0f B/update%s,"
+                            + " divergent %d, model violations %d%s%n", s, d.ops(), d.convergenceMillis(),
+                    deltaPerUpdate.get(deltaPerUpdate.size() - 1),
+                    f == null ? "" : String.format(" (full-state run: %.0f B/update, converged %d ms)",
+                            (double) f.gossipBytes() / f.ops(), f.convergenceMillis()),
+                    d.divergentReplicas() + (f == null ? 0 : f.divergentReplicas()),
+                    d.modelViolations().size() + (f == null ? 0 : f.modelViolations().size()),
+                    d.modelViolations().isEmpty() ? "" : " " + d.modelViolations().get(0));
+            System.out.flush();
+        }
+        Map<String, List<Double>> perUpdate = new LinkedHashMap<>();
+        List<Double> ratios = new ArrayList<>();
+        for (int rep = 0; rep < (bytesKeys > 0 ? bytesReps : 0); rep++) {
+            double deltaB = 0;
+            for (String mode : bytesModes) {
+                String heap = Math.max(256, bytesKeys / 250) + "m";
+                SyncScenario.BytesCost b = SyncScenario.bytesPerUpdate(nodes, bytesKeys, bytesFraction, mode, seed + rep,
+                        out.resolve("bytes-" + mode + "-" + rep), heap);
+                if (b.millis() < 0) {
+                    unconverged++;
+                }
+                perUpdate.computeIfAbsent(mode, k -> new ArrayList<>()).add(b.bytesPerUpdate());
+                if (mode.equals("delta")) {
+                    deltaB = b.bytesPerUpdate();
+                } else if (mode.equals("full-state")) {
+                    ratios.add(deltaB / b.bytesPerUpdate());
+                }
+                System.out.printf("bytes rep %d, %s: %d updates of %d keys, gossip %d B in %d messages, anti-entropy %d B"
+                                + " (%.1f B/update in all), equal after %d ms%n", rep + 1, mode, b.updates(), bytesKeys,
+                        b.gossipBytes(), b.gossipMessages(), b.antiEntropyBytes(), b.bytesPerUpdate(), b.millis());
+                System.out.flush();
+            }
         }
         SyncScenario.AntiEntropyCost ae = null;
         if (aeKeys > 0) {
-            String heap = Math.max(256, aeKeys / 250) + "m";
+            String heap = a.get("ae-heap", Integer.toString(Math.max(256, aeKeys / 250))) + "m";
             ae = SyncScenario.antiEntropyCost(aeKeys, aeDiff, out.resolve("anti-entropy"), heap);
             System.out.printf("anti-entropy: %d of %d keys differ: round %d B, flat digest list %d B (%.3f %%), repaired %s%n",
                     ae.differing(), ae.keys(), ae.roundBytes(), ae.flatDigestBytes(),
@@ -100,8 +154,20 @@ final class SyncBenchCommand implements DwcpCli.Command {
         j.put("unconvergedRuns", unconverged);
         j.put("divergentReplicas", divergent);
         j.put("modelViolations", violations);
-        j.put("deltaBytesPerUpdateMedian", median(deltaPerUpdate));
-        j.put("fullStateBytesPerUpdateMedian", median(fullPerUpdate));
+        j.put("convergenceMillisP95", quantile(convergence, 0.95));
+        j.put("scenarioDeltaBytesPerUpdateMedian", median(deltaPerUpdate));
+        j.put("scenarioFullStateBytesPerUpdateMedian", median(fullPerUpdate));
+        j.put("scenarioFullStateConvergenceMillisMedian", median(fullConvergence));
+        if (!perUpdate.isEmpty()) {
+            j.put("bytesKeys", bytesKeys);
+            j.put("bytesFraction", bytesFraction);
+            perUpdate.forEach((mode, v) -> j.put("bytesPerUpdateMedian." + mode, median(v)));
+            j.put("deltaToFullStateRatioMedian", median(ratios));
+            j.put("deltaToFullStateRatios", ratios);
+            if (perUpdate.containsKey("entry-state")) {
+                j.put("deltaToEntryStateRatioMedian", median(perUpdate.get("delta")) / median(perUpdate.get("entry-state")));
+            }
+        }
         if (ae != null) {
             j.put("aeKeys", ae.keys());
             j.put("aeDiffering", ae.differing());
@@ -121,6 +187,16 @@ final class SyncBenchCommand implements DwcpCli.Command {
             throw new CliArgs.UsageException("--" + name + " must be >= 1, got " + v);
         }
         return v;
+    }
+
+    /** The q-quantile by nearest rank; null when empty. */
+    private static Long quantile(List<Long> values, double q) {
+        if (values.isEmpty()) {
+            return null;
+        }
+        List<Long> s = new ArrayList<>(values);
+        Collections.sort(s);
+        return s.get(Math.min(s.size() - 1, (int) Math.ceil(q * s.size()) - 1));
     }
 
     private static <T extends Number & Comparable<T>> Double median(List<T> values) {

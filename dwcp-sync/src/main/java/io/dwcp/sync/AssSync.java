@@ -18,7 +18,6 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -37,9 +36,11 @@ import java.util.concurrent.TimeUnit;
 /*
  * Maintainer notes. The sync component (SPEC §8): a ReplicatedStore kept convergent with the configured peers.
  *  - Push (ASS-4): every local update's delta goes at once, as one DELTA message, to `fanout` random peers, and into
- *    the rumour queue. Every gossip.interval the queue is drained: each queued message is forwarded, hops + 1 and
- *    this node appended to its path, to `fanout` random peers, unless it has made max-hops hops. Received DELTA
- *    messages are de-duplicated by id (SeenCache), merged (causal buffer in the store), and queued for forwarding.
+ *    the rumour buffer with those peers as holders. Received deltas that were new here join the buffer with the
+ *    message's path as holders. Every gossip.interval the buffer is drained into one δ-group message per chosen peer
+ *    (RumourBuffer: only what that peer is not known to hold; at most `fanout` peers; hop limit max-hops). A failed
+ *    send queues its deltas again for that peer. Received messages are de-duplicated by id (SeenCache).
+ *    push-mode entry-state ships whole entries the same way; full-state ships the whole store every round instead.
  *  - Anti-entropy (ASS-5): every anti-entropy.interval with the least recently synced peer; every
  *    full-reconciliation.interval with every peer; and at once with any peer not synced for max-staleness (ASS-6).
  *    Rounds run one at a time on the worker thread (AntiEntropy).
@@ -84,7 +85,7 @@ public final class AssSync implements SyncService {
     private ScheduledExecutorService timer;
     private ExecutorService worker;
     private final List<TransportListener> listeners = new ArrayList<>();
-    private final ArrayDeque<SyncMessage.Delta> rumours = new ArrayDeque<>();
+    private final RumourBuffer rumours = new RumourBuffer(RUMOUR_QUEUE_MAX);
     private final SyncMetrics metrics = new SyncMetrics();
 
     /** Per-peer bookkeeping. */
@@ -93,6 +94,8 @@ public final class AssSync implements SyncService {
         volatile long lastSyncMillis;
         volatile boolean roundQueued;
         volatile Tier tier = Tier.WAN;
+        /** The peer's node id, learned from its answers; null until then. */
+        volatile String nodeId;
 
         Peer(InetSocketAddress address, long nowMillis) {
             this.address = address;
@@ -210,9 +213,7 @@ public final class AssSync implements SyncService {
             worker.awaitTermination(waitMs, TimeUnit.MILLISECONDS);
             timer = null;
             worker = null;
-            synchronized (rumours) {
-                rumours.clear();
-            }
+            rumours.clear();
             metrics.unregister();
             LOG.info("sync stopped");
         }
@@ -359,61 +360,153 @@ public final class AssSync implements SyncService {
     // ---------------------------------------------------------------- gossip
 
     private void onLocalDelta(String key, OrMap delta) {
-        if (!running) {
-            return; // updates while stopped stay local; anti-entropy ships them after the next start
+        if (!running || settings.pushMode == SyncSettings.PushMode.FULL_STATE) {
+            // while stopped updates stay local (anti-entropy ships them after the next start); state-based
+            // replication ships the whole store at its next round instead
+            return;
         }
-        // push-mode full-state ships the key's whole entry instead (a baseline for benchmarks; same merge path)
-        OrMap payload = settings.pushFullState ? store.state(key) : delta;
-        SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0,
-                settings.pushFullState, List.of(settings.nodeId), List.of(new SyncMessage.KeyState(key, payload)));
+        // push-mode entry-state ships the key's whole entry instead (a baseline for benchmarks; same merge path)
+        boolean whole = settings.pushMode == SyncSettings.PushMode.ENTRY_STATE;
+        SyncMessage.KeyState entry = new SyncMessage.KeyState(key, whole ? store.state(key) : delta);
+        List<Peer> targets = randomPeers(settings.fanout, p -> true);
+        Set<String> holders = new java.util.TreeSet<>();
+        holders.add(settings.nodeId);
+        for (Peer p : targets) {
+            if (p.nodeId != null) {
+                holders.add(p.nodeId);
+            }
+        }
+        List<String> path = new ArrayList<>(holders);
+        path.remove(settings.nodeId);
+        path.add(settings.nodeId);
+        SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0, whole, path, List.of(entry));
         seen.firstSight(m.messageId(), context.clock().millis());
-        sendToRandomPeers(m, null);
-        queueRumour(m);
+        byte[] bytes = SyncWire.encode(m);
+        targets.forEach(p -> sendDelta(p, bytes, List.of(entry), whole, 1, holders));
+        rumours.add(entry, whole, 0, holders);
     }
 
-    private void queueRumour(SyncMessage.Delta m) {
-        synchronized (rumours) {
-            if (rumours.size() >= RUMOUR_QUEUE_MAX) {
-                rumours.pollFirst(); // anti-entropy repairs what a dropped rumour would have carried
-            }
-            rumours.addLast(m);
-        }
+    /**
+     * The rumour round: every delta queued since the last round goes, as one δ-group message per peer, to up to
+     * {@code fanout} random peers that are not known to hold all of it (see {@link RumourBuffer}). In push-mode
+     * full-state the round ships the whole store instead.
+     */
+    /** Gossip messages handed to the transport so far, delivered or not. */
+    long gossipSendsStarted() {
+        return metrics.deltaSendsStarted.get();
     }
 
-    private void rumourRound() {
-        List<SyncMessage.Delta> batch;
-        synchronized (rumours) {
-            batch = new ArrayList<>(rumours);
-            rumours.clear();
+    void rumourRound() { // package-private: tests run a round deterministically
+        if (settings.pushMode == SyncSettings.PushMode.FULL_STATE) {
+            shipWholeStore();
+            return;
         }
-        for (SyncMessage.Delta d : batch) {
-            if (d.hops() + 1 > settings.maxHops) {
+        List<RumourBuffer.Item> items = new ArrayList<>();
+        for (RumourBuffer.Item it : rumours.drain()) {
+            if (it.hops() + 1 > settings.maxHops) {
                 metrics.ttlExpired.incrementAndGet();
-                continue;
+            } else {
+                items.add(it);
             }
-            List<String> path = new ArrayList<>(d.path());
-            if (!path.get(path.size() - 1).equals(settings.nodeId)) {
-                path.add(settings.nodeId);
+        }
+        if (items.isEmpty()) {
+            return;
+        }
+        List<Peer> targets = randomPeers(settings.fanout,
+                p -> p.nodeId == null || items.stream().anyMatch(it -> !it.holders().contains(p.nodeId)));
+        List<String> targetIds = new ArrayList<>();
+        for (Peer p : targets) {
+            if (p.nodeId != null) {
+                targetIds.add(p.nodeId);
             }
-            SyncMessage.Delta fwd = new SyncMessage.Delta(header(0), d.messageId(), d.hops() + 1, d.wholeStates(), path, d.entries());
-            sendToRandomPeers(fwd, d.header().sender());
+        }
+        int maxEntries = settings.maxMessageBytes - 1024;
+        for (Peer p : targets) {
+            for (RumourBuffer.Group g : RumourBuffer.groupsFor(items, p.nodeId, settings.nodeId, targetIds, maxEntries)) {
+                SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), g.hops(),
+                        g.whole(), g.path(), g.entries());
+                sendDelta(p, SyncWire.encode(m), g.entries(), g.whole(), g.hops(), g.path());
+            }
         }
     }
 
-    private void sendToRandomPeers(SyncMessage.Delta m, String exceptSender) {
+    /** State-based replication (push-mode full-state): every held entry, as whole states, to {@code fanout} random peers. */
+    private void shipWholeStore() {
+        List<Peer> targets = randomPeers(settings.fanout, p -> true);
+        if (targets.isEmpty()) {
+            return;
+        }
+        int maxEntries = settings.maxMessageBytes - 1024;
+        List<SyncMessage.KeyState> batch = new ArrayList<>();
+        int bytes = 0;
+        for (String key : store.heldKeys()) {
+            OrMap s = store.state(key);
+            int size = SyncWire.entryBytes(key, s.encode());
+            if (!batch.isEmpty() && bytes + size > maxEntries) {
+                shipStates(targets, batch);
+                batch = new ArrayList<>();
+                bytes = 0;
+            }
+            batch.add(new SyncMessage.KeyState(key, s));
+            bytes += size;
+        }
+        if (!batch.isEmpty()) {
+            shipStates(targets, batch);
+        }
+    }
+
+    private void shipStates(List<Peer> targets, List<SyncMessage.KeyState> batch) {
+        SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0, true,
+                List.of(settings.nodeId), batch);
+        byte[] bytes = SyncWire.encode(m);
+        targets.forEach(p -> sendDelta(p, bytes, List.of(), true, 0, List.of()));
+    }
+
+    /** Up to {@code n} distinct random peers that pass {@code filter}. */
+    private List<Peer> randomPeers(int n, java.util.function.Predicate<Peer> filter) {
         List<Peer> all = new ArrayList<>(peers.values());
         Collections.shuffle(all, ThreadLocalRandom.current());
-        byte[] bytes = SyncWire.encode(m);
-        int sent = 0;
+        List<Peer> out = new ArrayList<>(n);
         for (Peer p : all) {
-            if (sent >= settings.fanout) {
+            if (out.size() >= n) {
                 break;
             }
-            messenger.send(p.address, bytes).whenComplete(Messenger.logFailure("delta push to " + p.address));
-            metrics.deltaMessagesSent.incrementAndGet();
-            metrics.deltaBytesSent.addAndGet(bytes.length);
-            sent++;
+            if (filter.test(p)) {
+                out.add(p);
+            }
         }
+        return out;
+    }
+
+    /**
+     * Sends one gossip message. When it fails (the session broke before the transfer completed), its entries are
+     * queued again without the peer among their holders, one hop further, so the next rumour round retries that peer
+     * — until max-hops, after which anti-entropy repairs it. Naming a peer on the path is a promise that it was sent
+     * the message, and a failed send breaks it.
+     */
+    private void sendDelta(Peer p, byte[] bytes, List<SyncMessage.KeyState> entries, boolean whole, int hops,
+                           java.util.Collection<String> holders) {
+        metrics.deltaSendsStarted.incrementAndGet();
+        messenger.send(p.address, bytes).whenComplete((v, e) -> {
+            if (e == null) {
+                // counted once delivered: a message to an unreachable peer never reached the wire
+                metrics.deltaMessagesSent.incrementAndGet();
+                metrics.deltaBytesSent.addAndGet(bytes.length);
+                return;
+            }
+            LOG.debug("delta push to {} failed: {}", p.address, e.toString());
+            metrics.deltaSendsFailed.incrementAndGet();
+            if (!entries.isEmpty() && running) {
+                Set<String> h = new java.util.HashSet<>(holders);
+                String id = p.nodeId;
+                if (id != null) {
+                    h.remove(id);
+                }
+                for (SyncMessage.KeyState ks : entries) {
+                    rumours.add(ks, whole, hops, h);
+                }
+            }
+        });
     }
 
     // ---------------------------------------------------------------- anti-entropy scheduling
@@ -487,6 +580,10 @@ public final class AssSync implements SyncService {
         byte[] response = messenger.request(peer, id, SyncWire.encode(make.apply(id)), settings.requestTimeout.toMillis());
         SyncMessage m = SyncWire.decode(response, registry);
         observeClock(m.header());
+        Peer p = peers.get(peer);
+        if (p != null) {
+            p.nodeId = m.header().sender();
+        }
         if (m instanceof SyncMessage.Error e) {
             throw new DwcpException(ErrorCode.ofNumber(e.code()), "peer " + peer + " answered: " + e.message());
         }
@@ -547,26 +644,38 @@ public final class AssSync implements SyncService {
             metrics.duplicates.incrementAndGet();
             return;
         }
+        // state-based replication ships whole stores every round; nothing is forwarded
+        boolean forward = settings.pushMode != SyncSettings.PushMode.FULL_STATE;
+        Set<String> holders = null;
         for (SyncMessage.KeyState ks : d.entries()) {
-            mergeChecked(ks, !d.wholeStates());
+            // only what was new here is forwarded: a delta already held is not re-sent
+            if (mergeChecked(ks, !d.wholeStates()) && forward) {
+                if (d.hops() >= settings.maxHops) {
+                    metrics.ttlExpired.incrementAndGet();
+                    continue;
+                }
+                if (holders == null) {
+                    holders = new java.util.HashSet<>(d.path());
+                    holders.add(d.header().sender());
+                    holders.add(settings.nodeId);
+                }
+                rumours.add(ks, d.wholeStates(), d.hops(), holders);
+            }
         }
         metrics.deltasReceived.addAndGet(d.entries().size());
-        if (d.hops() < settings.maxHops) {
-            queueRumour(d);
-        } else {
-            metrics.ttlExpired.incrementAndGet();
-        }
     }
 
-    /** Merges one received entry; a type mismatch is counted and alarmed, never applied. */
+    /**
+     * Merges one received entry; a type mismatch is counted and alarmed, never applied.
+     *
+     * @return whether the entry was new here (it changed the state, or was held for a missing predecessor)
+     */
     private boolean mergeChecked(SyncMessage.KeyState ks, boolean delta) {
         try {
             if (delta) {
-                store.mergeDelta(ks.key(), ks.state());
-            } else {
-                store.mergeState(ks.key(), ks.state());
+                return store.mergeDelta(ks.key(), ks.state()) != ReplicatedStore.Outcome.DUPLICATE;
             }
-            return true;
+            return store.mergeState(ks.key(), ks.state());
         } catch (DwcpException e) {
             if (e.code() == ErrorCode.TYPE_MISMATCH) {
                 reject(Messenger.Reject.TYPE_MISMATCH, e.getMessage());

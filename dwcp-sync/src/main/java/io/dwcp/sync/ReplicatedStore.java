@@ -158,6 +158,11 @@ public final class ReplicatedStore {
         return e == null ? null : e.state;
     }
 
+    /** Every key with an entry, present or removed; a snapshot in no particular order. */
+    List<String> heldKeys() {
+        return new ArrayList<>(entries.keySet());
+    }
+
     MerkleIndex index() {
         return index;
     }

@@ -24,6 +24,10 @@ import java.util.function.DoubleSupplier;
 final class SyncMetrics {
     final AtomicLong deltaMessagesSent = new AtomicLong();
     final AtomicLong deltaBytesSent = new AtomicLong();
+    /** Gossip messages handed to the transport, delivered or not (for tests). */
+    final AtomicLong deltaSendsStarted = new AtomicLong();
+    /** Gossip messages whose transfer failed (their deltas are queued again for that peer). */
+    final AtomicLong deltaSendsFailed = new AtomicLong();
     final AtomicLong deltasReceived = new AtomicLong();
     final AtomicLong aeBytesSent = new AtomicLong();
     final AtomicLong roundsOk = new AtomicLong();
@@ -68,6 +72,7 @@ final class SyncMetrics {
         meters.add(counter(r, "dwcp.ass.gossip", "outcome", "received", gossipReceived));
         meters.add(counter(r, "dwcp.ass.gossip", "outcome", "duplicate", duplicates));
         meters.add(counter(r, "dwcp.ass.gossip", "outcome", "ttl-expired", ttlExpired));
+        meters.add(counter(r, "dwcp.ass.gossip", "outcome", "send-failed", deltaSendsFailed));
         meters.add(counter(r, "dwcp.ass.anti.entropy.rounds", "outcome", "ok", roundsOk));
         meters.add(counter(r, "dwcp.ass.anti.entropy.rounds", "outcome", "failed", roundsFailed));
         meters.add(counter(r, "dwcp.ass.keys.exchanged", null, null, keysExchanged));

@@ -22,8 +22,18 @@ final class SyncSettings {
     final int maxMessageBytes;
     final Duration requestTimeout;
     final Duration shutdownTimeout;
-    final boolean pushFullState;
+    final PushMode pushMode;
     private final DwcpConfig config;
+
+    /** What replication ships ({@code dwcp.sync.push-mode}). */
+    enum PushMode {
+        /** Each update pushes its delta; rumour rounds forward δ-groups (the default). */
+        DELTA,
+        /** Each update pushes its key's whole entry state (a comparison baseline). */
+        ENTRY_STATE,
+        /** No per-update push; every gossip interval the whole store is shipped (state-based replication; a baseline). */
+        FULL_STATE
+    }
 
     SyncSettings(DwcpConfig c) {
         this.config = c;
@@ -43,7 +53,7 @@ final class SyncSettings {
         this.maxMessageBytes = (int) Math.min(Integer.MAX_VALUE - 64, c.get(SyncKeys.MAX_MESSAGE).bytes());
         this.requestTimeout = c.get(SyncKeys.REQUEST_TIMEOUT);
         this.shutdownTimeout = c.get(CoreKeys.SHUTDOWN_TIMEOUT);
-        this.pushFullState = "full-state".equals(c.get(SyncKeys.PUSH_MODE));
+        this.pushMode = PushMode.valueOf(c.get(SyncKeys.PUSH_MODE).toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
     }
 
     /** The staleness bound for a peer whose path is in {@code tier} (the pinned tier wins when set). */

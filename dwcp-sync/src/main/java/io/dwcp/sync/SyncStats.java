@@ -3,7 +3,8 @@ package io.dwcp.sync;
 /**
  * Counters of one sync component since it was created (the same figures as its meters), for tools and benchmarks.
  *
- * @param deltaMessagesSent gossip messages sent (pushes and rumour forwards)
+ * @param deltaMessagesSent gossip messages delivered (pushes, rumour forwards, state rounds; a transfer that failed is
+ *     not counted)
  * @param deltaBytesSent bytes of those messages
  * @param antiEntropyBytesSent bytes of anti-entropy requests and responses sent
  * @param bytesSent all sync bytes sent

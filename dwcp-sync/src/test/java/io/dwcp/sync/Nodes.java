@@ -23,6 +23,9 @@ final class Nodes {
                 .set("dwcp.transport.connect-timeout", "2s")
                 .set("dwcp.transport.session-timeout", "5s")
                 .set("dwcp.transport.reconnect.max-backoff", "500ms")
+                // every replica reaches every other from 127.0.0.1 (through its proxy), so the per-peer session limit
+                // (per IP without client certificates) is shared by all peers here: give it room for all of them
+                .set("dwcp.transport.max-sessions-per-peer", "64")
                 .set("dwcp.sync.gossip.interval", "200ms")
                 .set("dwcp.sync.gossip.seen-ttl", "1m")
                 .set("dwcp.sync.anti-entropy.interval", "1s")

@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One sync replica as a separate process, driven line by line on stdin by {@link SyncCluster}; answers on stdout.
  * Commands: {@code listen}, {@code peer PORT}, {@code inc KEY N}, {@code add KEY ELEM}, {@code rem KEY ELEM},
- * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest},
- * {@code stats}, {@code load COUNT DIFF}, {@code ae PORT}, {@code quit}. Arguments after the node id are
+ * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest}, {@code root},
+ * {@code stats}, {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit}. Arguments after the node id are
  * {@code key=value} configuration, plus {@code message-duplicates=P} and {@code message-delays=P} for message-boundary
  * faults. Logs go to stderr.
  */
@@ -81,6 +81,14 @@ public final class SyncNodeMain {
                         case "digest" -> "DIGEST " + HexFormat.of().formatHex(
                                 MessageDigest.getInstance("SHA-256").digest(sync.store().canonicalSnapshot())).substring(0, 16)
                                 + " " + sync.store().entryCount();
+                        // cheap: the hash tree's root (XOR of per-key digests of canonical states) and the key count
+                        case "root" -> "ROOT " + Long.toHexString(sync.store().index().root()) + " " + sync.store().entryCount();
+                        case "diag" -> "DIAG root " + Long.toHexString(sync.store().index().root()) + " keys "
+                                + sync.store().entryCount() + " buffered " + sync.store().bufferedDeltas() + " sendFailed "
+                                + node.meters().get("dwcp.ass.gossip").tag("outcome", "send-failed").functionCounter().count()
+                                + " ttlExpired " + node.meters().get("dwcp.ass.gossip").tag("outcome", "ttl-expired").functionCounter().count()
+                                + " received " + node.meters().get("dwcp.ass.gossip").tag("outcome", "received").functionCounter().count()
+                                + " delivered " + sync.stats().deltaMessagesSent() + " started " + sync.gossipSendsStarted();
                         case "stats" -> {
                             SyncStats st = sync.stats();
                             yield "STATS " + st.bytesSent() + " " + st.deltaBytesSent() + " " + st.antiEntropyBytesSent()
@@ -88,6 +96,11 @@ public final class SyncNodeMain {
                         }
                         case "load" -> {
                             load(sync.store(), Integer.parseInt(p[1]), Integer.parseInt(p[2]));
+                            yield "OK";
+                        }
+                        case "churn" -> {
+                            String[] q = p[2].split(" ");
+                            churn(sync.store(), Integer.parseInt(p[1]), Integer.parseInt(q[0]), Long.parseLong(q[1]));
                             yield "OK";
                         }
                         case "ae" -> {
@@ -130,6 +143,18 @@ public final class SyncNodeMain {
             // an update applied to an empty entry is that entry's whole state
             store.mergeState(key, io.dwcp.sync.crdt.OrMap.EMPTY.updateDelta("loader@0", key,
                     io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta("loader@0", value)));
+        }
+    }
+
+    /** Increments {@code count} distinct counters among {@code k-0 … k-(keys-1)}, chosen with {@code seed}, as local updates. */
+    static void churn(ReplicatedStore store, int keys, int count, long seed) {
+        java.util.Random rnd = new java.util.Random(seed);
+        java.util.Set<Integer> chosen = new java.util.HashSet<>();
+        while (chosen.size() < Math.min(count, keys)) {
+            chosen.add(rnd.nextInt(keys));
+        }
+        for (int i : chosen) {
+            store.update("k-" + i, io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta(store.replicaId(), 1));
         }
     }
 }

@@ -147,11 +147,16 @@ public final class SyncScenario {
 
     /** Polls until the replicas in {@code group} hold identical state; false when the time runs out. */
     private static boolean awaitEqual(SyncCluster c, Set<Integer> group, long withinMillis) throws Exception {
+        return awaitEqual(c, group, withinMillis, "digest");
+    }
+
+    /** Polls until {@code command} ({@code digest} or {@code root}) answers the same on every replica of {@code group}. */
+    private static boolean awaitEqual(SyncCluster c, Set<Integer> group, long withinMillis, String command) throws Exception {
         long deadline = System.nanoTime() + withinMillis * 1_000_000;
         while (true) {
             Set<String> d = new HashSet<>();
             for (int i : group) {
-                d.add(c.node(i).call("digest"));
+                d.add(c.node(i).call(command));
             }
             if (d.size() == 1) {
                 return true;
@@ -212,6 +217,91 @@ public final class SyncScenario {
             }
             return new AntiEntropyCost(keys, differing, round, flat, c.converged());
         }
+    }
+
+    /**
+     * What replicating one batch of updates cost in one push mode.
+     *
+     * @param mode the {@code dwcp.sync.push-mode}
+     * @param updates updates issued (counter increments)
+     * @param gossipBytes gossip bytes (pushes, rumours, state rounds) all replicas delivered until every replica was equal
+     * @param gossipMessages gossip messages they delivered
+     * @param antiEntropyBytes anti-entropy bytes they sent in the same time (rounds repair deltas whose transfer stalled)
+     * @param millis from the first update to identical state on every replica; -1 when not reached in time
+     */
+    public record BytesCost(String mode, int updates, long gossipBytes, long gossipMessages, long antiEntropyBytes, long millis) {
+        /** Replication bytes (gossip and anti-entropy) per update. */
+        public double bytesPerUpdate() {
+            return (double) (gossipBytes + antiEntropyBytes) / updates;
+        }
+    }
+
+    /**
+     * {@code nodes} replicas holding the same {@code keys} counters; {@code fraction} of the keys are then incremented,
+     * spread evenly over the replicas, and the replication bytes (gossip and anti-entropy) until every replica is equal
+     * are counted. One anti-entropy round per pair runs before the updates (so that replicas know each other's node ids,
+     * as after any first round). Timing: the WAN tier's defaults.
+     */
+    public static BytesCost bytesPerUpdate(int nodes, int keys, double fraction, String mode, long seed, Path logs, String heap)
+            throws Exception {
+        // the WAN tier's defaults (gossip every 5 s, anti-entropy every 30 s, max-staleness 30 s), not the tests' fast
+        // timing; the transport's default timeouts, so that a loaded machine does not end sessions
+        List<String> args = List.of("dwcp.sync.push-mode=" + mode, "dwcp.tier.pin=wan", "dwcp.sync.gossip.interval=5s",
+                "dwcp.sync.gossip.seen-ttl=2m", "dwcp.sync.anti-entropy.interval=30s",
+                "dwcp.sync.full-reconciliation.interval=300s", "dwcp.sync.max-staleness=30s", "dwcp.sync.request-timeout=5s",
+                "dwcp.transport.connect-timeout=30s", "dwcp.transport.session-timeout=1m");
+        try (SyncCluster c = new SyncCluster(nodes, seed, logs, heap, args)) {
+            for (int i = 0; i < nodes; i++) {
+                c.node(i).call("load " + keys + " 0");
+            }
+            for (int i = 0; i < nodes; i++) {
+                for (int j = 0; j < nodes; j++) {
+                    if (i != j) {
+                        try {
+                            c.node(i).call("ae " + c.proxyPort(i, j));
+                        } catch (IOException e) {
+                            // a loaded machine may time a round out; the next periodic round teaches the id instead
+                            System.err.println("warm-up round n" + i + " -> n" + j + " failed: " + e.getMessage());
+                        }
+                    }
+                }
+            }
+            long[] before = gossip(c);
+            int updates = (int) Math.round(keys * fraction);
+            long start = System.nanoTime();
+            for (int i = 0; i < nodes; i++) {
+                int share = updates / nodes + (i < updates % nodes ? 1 : 0);
+                // each replica increments its own random choice of keys (two replicas may pick the same key)
+                c.node(i).call("churn " + keys + " " + share + " " + (seed * 1000 + i));
+            }
+            // polls the hash-tree roots (kept up to date per key); a full canonical digest of 100,000 keys per poll
+            // would take longer than replication on a loaded machine
+            long millis = awaitEqual(c, new TreeSet<>(java.util.stream.IntStream.range(0, nodes).boxed().toList()), 300_000, "root")
+                    ? (System.nanoTime() - start) / 1_000_000 : -1;
+            long[] after = gossip(c);
+            if (millis < 0) {
+                for (int i = 0; i < nodes; i++) {
+                    System.err.println("n" + i + " " + c.node(i).call("diag"));
+                }
+            }
+            if (millis >= 0 && !c.converged()) {
+                millis = -1; // equal roots but different canonical states: report as not converged
+            }
+            return new BytesCost(mode, updates, after[0] - before[0], after[1] - before[1], after[2] - before[2], millis);
+        }
+    }
+
+    private static long[] gossip(SyncCluster c) throws IOException {
+        long bytes = 0;
+        long messages = 0;
+        long ae = 0;
+        for (int i = 0; i < c.size(); i++) {
+            String[] st = c.node(i).call("stats").split(" ");
+            bytes += Long.parseLong(st[2]);
+            ae += Long.parseLong(st[3]);
+            messages += Long.parseLong(st[4]);
+        }
+        return new long[]{bytes, messages, ae};
     }
 
     private static long sent(SyncCluster c, int i) throws IOException {

@@ -66,8 +66,9 @@ public final class SyncKeys {
 
     public static final ConfigKey<String> PUSH_MODE = ConfigKey.builder("dwcp.sync.push-mode", ValueType.STRING)
             .defaultValue("delta")
-            .rule("delta or full-state", v -> List.of("delta", "full-state").contains(v))
-            .description("What an update pushes: its delta, or (for comparison benchmarks) the key's whole state.").build();
+            .rule("delta, entry-state or full-state", v -> List.of("delta", "entry-state", "full-state").contains(v))
+            .description("What replication ships: each update's delta (default); or, as baselines for comparison benchmarks, "
+                    + "each updated key's whole entry (entry-state) or the whole store every gossip interval (full-state).").build();
 
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, GOSSIP_FANOUT, GOSSIP_MAX_HOPS, GOSSIP_INTERVAL,
             GOSSIP_SEEN_TTL, ANTI_ENTROPY_INTERVAL, FULL_RECONCILIATION_INTERVAL, MAX_STALENESS, MAX_CLOCK_SKEW,

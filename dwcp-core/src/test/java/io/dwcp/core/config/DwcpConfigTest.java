@@ -179,7 +179,7 @@ class DwcpConfigTest {
             "dwcp.sync.causal-buffer.max-entries | 0 | 1–10000000",
             "dwcp.sync.max-message | 1KiB | 4KiB–256MiB",
             "dwcp.sync.request-timeout | 10m | 100ms–5m",
-            "dwcp.sync.push-mode | states | delta or full-state",
+            "dwcp.sync.push-mode | states | delta, entry-state or full-state",
             "dwcp.partition.strategy | random | hierarchical, graph-cut or greedy",
             "dwcp.partition.max-imbalance | 1.5 | 0–1",
             "dwcp.partition.rebalance-threshold | -0.1 | 0–1",
