@@ -236,8 +236,9 @@ public final class ConsensusCheck {
             for (int c = 0; c < 2; c++) {
                 clients.add(cluster.client("client-" + c, "10s"));
             }
-            // Warm up: the first command waits for the first election.
-            clients.get(0).read("k0").get(OP_TIMEOUT_S, TimeUnit.SECONDS);
+            // Warm up: the first command waits for the first election, which a busy machine can delay past the
+            // clients' proposal timeout; retried until it succeeds (bounded).
+            awaitFirstCommit(clients.get(0));
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> workers = new ArrayList<>();
             int processes = o.clients() + SITES.length;
@@ -403,6 +404,21 @@ public final class ConsensusCheck {
                     history.add(moved);
                     progress.done(moved.outcome() == Operation.Outcome.OK);
                 } while (moved.outcome() == Operation.Outcome.INFO);
+            }
+        }
+    }
+
+    private static void awaitFirstCommit(Consensus client) throws Exception {
+        long deadline = System.nanoTime() + RECOVERY_CAP.toNanos();
+        while (true) {
+            try {
+                client.read("k0").get(OP_TIMEOUT_S, TimeUnit.SECONDS);
+                return;
+            } catch (ExecutionException | TimeoutException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the group elected no leader and committed nothing within "
+                            + RECOVERY_CAP.toSeconds() + " s of starting: " + e.getMessage(), e);
+                }
             }
         }
     }

@@ -56,6 +56,18 @@ final class ReplicaCluster implements AutoCloseable {
             }
         }
         this.proxy = proxied ? new FaultProxy(ports, privatePorts, i -> isAlive(i) ? processes[i].pid() : null) : null;
+        // A harness stopped by a signal takes its replicas with it (they would otherwise run until their input closes).
+        Runtime.getRuntime().addShutdownHook(reaper);
+    }
+
+    private final Thread reaper = new Thread(this::killAll, "replica-reaper");
+
+    private void killAll() {
+        for (Process p : processes) {
+            if (p != null) {
+                p.destroyForcibly();
+            }
+        }
     }
 
     private static int freePort() throws IOException {
@@ -235,6 +247,11 @@ final class ReplicaCluster implements AutoCloseable {
         }
         if (proxy != null) {
             proxy.close();
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(reaper);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: the hook runs (and finds the replicas already killed)
         }
     }
 }
