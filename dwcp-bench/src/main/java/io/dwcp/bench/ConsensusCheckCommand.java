@@ -25,7 +25,8 @@ import java.util.stream.Stream;
  * hand-over agents against them while a nemesis kills, pauses, partitions, cuts one way and delays replicas, and checks
  * the history ({@link ConsensusCheck}). With {@code --seeds K} it runs seeds S … S+K−1, each on a fresh group. Exit
  * status 0 when every seed was linearizable with no lost acknowledged write and at most one owner per VM at every
- * instant; 1 when not; 2 for bad options.
+ * instant; 1 when not, or when the harness failed on a seed (reported apart: that seed checked nothing); 2 for bad
+ * options.
  */
 final class ConsensusCheckCommand implements DwcpCli.Command {
     private static final String USAGE = "usage: dwcp consensus-check [--nodes 5] [--clients 4] [--duration 10s] "
@@ -70,6 +71,7 @@ final class ConsensusCheckCommand implements DwcpCli.Command {
         }
         Map<ConsensusCheck.Fault, Integer> injected = new EnumMap<>(ConsensusCheck.Fault.class);
         List<Long> failingSeeds = new ArrayList<>();
+        List<Long> harnessFailures = new ArrayList<>();
         List<String> failingHistory = new ArrayList<>();
         String failingKey = null;
         int linearizable = 0;
@@ -80,7 +82,16 @@ final class ConsensusCheckCommand implements DwcpCli.Command {
                 Path dir = work.resolve("seed-" + s);
                 ConsensusCheck.Options o = new ConsensusCheck.Options(nodes, clients, duration, 0, faults, hold, electionMin, s, dir);
                 long t0 = System.nanoTime();
-                ConsensusCheck.Result r = ConsensusCheck.run(o);
+                ConsensusCheck.Result r;
+                try {
+                    r = ConsensusCheck.run(o);
+                } catch (Exception e) {
+                    // The harness failed (a replica did not start, the group never elected): this seed checked nothing.
+                    System.out.printf(Locale.ROOT, "seed %d: harness failed after %.1f s, nothing checked: %s%n", s,
+                            (System.nanoTime() - t0) / 1e9, e);
+                    harnessFailures.add(s);
+                    continue;
+                }
                 if (history != null) {
                     ConsensusCheck.writeHistory(seeds == 1 ? history : history.resolve("seed-" + s + ".jsonl"), r);
                 }
@@ -117,16 +128,17 @@ final class ConsensusCheckCommand implements DwcpCli.Command {
         } finally {
             if (!completed) {
                 System.err.println("the run stopped early; the replicas' data and logs are under " + work);
-            } else if (ownTemp && !a.flag("keep") && failingSeeds.isEmpty()) {
+            } else if (ownTemp && !a.flag("keep") && failingSeeds.isEmpty() && harnessFailures.isEmpty()) {
                 delete(work);
             }
         }
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("seeds", seeds);
+        out.put("seeds", seeds - harnessFailures.size());
+        out.put("harnessFailures", harnessFailures);
         out.put("nodes", nodes);
         out.putAll(totals);
-        out.put("linearizable", linearizable == seeds);
-        out.put("violations", seeds - linearizable);
+        out.put("linearizable", linearizable == seeds - harnessFailures.size());
+        out.put("violations", seeds - harnessFailures.size() - linearizable);
         Map<String, Object> f = new LinkedHashMap<>();
         injected.forEach((k, v) -> f.put(k.name().toLowerCase(Locale.ROOT), v));
         out.put("faults", f);
@@ -134,15 +146,16 @@ final class ConsensusCheckCommand implements DwcpCli.Command {
         out.put("failingKey", failingKey);
         out.put("failingHistory", failingHistory);
         out.put("seconds", Math.round((System.nanoTime() - started) / 1e8) / 10.0);
-        if (!failingSeeds.isEmpty()) {
-            System.out.println("failing seeds " + failingSeeds + "; their replicas' data and logs are under " + work);
+        if (!failingSeeds.isEmpty() || !harnessFailures.isEmpty()) {
+            System.out.println("failing seeds " + failingSeeds + ", harness failures " + harnessFailures
+                    + "; their replicas' data and logs are under " + work);
         }
         if (a.flag("json")) {
             System.out.println(Json.write(out));
         } else {
             System.out.println(out);
         }
-        return failingSeeds.isEmpty() ? 0 : 1;
+        return failingSeeds.isEmpty() && harnessFailures.isEmpty() ? 0 : 1;
     }
 
     private static void add(Map<String, Long> totals, String key, long n) {
