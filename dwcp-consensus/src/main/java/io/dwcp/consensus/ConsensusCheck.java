@@ -118,6 +118,15 @@ public final class ConsensusCheck {
         /**
          * Checks the ranges.
          *
+         * @param nodes replicas (3–9)
+         * @param clients register clients (1–64)
+         * @param duration how long faults are injected
+         * @param minOps successful operations the run needs at least
+         * @param faults the kinds of fault (not empty)
+         * @param faultHold the shortest time a fault stays in force
+         * @param electionMin the replicas' shortest election timeout (at least 10 ms)
+         * @param seed the seed
+         * @param workDir the replicas' directory
          * @throws IllegalArgumentException naming the option to change
          */
         public Options {

@@ -31,6 +31,7 @@ public final class ConsensusNode {
      * Entry point.
      *
      * @param args optional path of a {@code .properties} or {@code .yaml} configuration file
+     * @throws IOException when standard input fails
      */
     public static void main(String[] args) throws IOException {
         DwcpConfig.Builder b = DwcpConfig.builder();

@@ -30,6 +30,7 @@ public final class OwnershipCheck {
      *
      * @param history the recorded operations
      * @param keyPrefix only keys starting with this prefix are VM owner keys (e.g. {@code vm/})
+     * @return the conflicts, in history order
      */
     public static List<String> conflicts(List<Operation> history, String keyPrefix) {
         Map<String, Map<Long, Operation>> seen = new HashMap<>();
