@@ -238,9 +238,11 @@ public final class ConsensusCheck {
         Map<Fault, Integer> injected = Collections.synchronizedMap(new EnumMap<>(Fault.class));
         List<String> stalls = Collections.synchronizedList(new ArrayList<>());
         Progress progress = new Progress();
+        long t0 = System.nanoTime();
         String electionMin = o.electionMin().toMillis() + "ms";
         try (ReplicaCluster cluster = new ReplicaCluster(o.workDir(), o.nodes(), electionMin, true)) {
             cluster.startAll();
+            phase(o, t0, "replicas ready");
             List<RatisConsensus> clients = new ArrayList<>();
             for (int c = 0; c < 2; c++) {
                 clients.add(cluster.client("client-" + c, "10s"));
@@ -248,6 +250,7 @@ public final class ConsensusCheck {
             // Warm up: the first command waits for the first election, which a busy machine can delay past the
             // clients' proposal timeout; retried until it succeeds (bounded).
             awaitFirstCommit(clients.get(0));
+            phase(o, t0, "first commit");
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> workers = new ArrayList<>();
             int processes = o.clients() + SITES.length;
@@ -278,8 +281,11 @@ public final class ConsensusCheck {
                     }
                 }
             }
+            phase(o, t0, "faults done, clients stopped");
             finalReads(clients.get(1), history);
+            phase(o, t0, "final reads");
         }
+        phase(o, t0, "replicas stopped");
         List<Operation> ops = List.copyOf(history);
         return new Result(ops, new LinearizabilityChecker().check(ops), OwnershipCheck.conflicts(ops, "vm/"),
                 OwnershipCheck.overlaps(ops, "vm/"), lostWrites(ops, FINAL_PROCESS), Map.copyOf(injected), List.copyOf(stalls));
@@ -379,7 +385,8 @@ public final class ConsensusCheck {
     /**
      * A site's hand-over agent. It runs a VM once it has seen its site as the owner, and gives it away with a CAS from
      * its site to another; it stops running the VM when it issues that CAS and, if the CAS is indeterminate, re-issues
-     * it until the outcome is known, so it never resumes a VM it may have given away. Site-a creates each VM.
+     * it until the outcome is known (or the run ends), so it never resumes a VM it may have given away. Site-a creates
+     * each VM.
      */
     private static void agent(int process, String site, Consensus client, Random rnd, AtomicBoolean stop,
                               List<Operation> history, Progress progress) {
@@ -412,9 +419,14 @@ public final class ConsensusCheck {
                     }
                     history.add(moved);
                     progress.done(moved.outcome() == Operation.Outcome.OK);
-                } while (moved.outcome() == Operation.Outcome.INFO);
+                } while (moved.outcome() == Operation.Outcome.INFO && !stop.get());
             }
         }
+    }
+
+    /** Progress on standard error (the verdict goes to standard output). */
+    private static void phase(Options o, long t0, String what) {
+        System.err.printf(Locale.ROOT, "seed %d: %s at %.1f s%n", o.seed(), what, (System.nanoTime() - t0) / 1e9);
     }
 
     private static void awaitFirstCommit(Consensus client) throws Exception {
