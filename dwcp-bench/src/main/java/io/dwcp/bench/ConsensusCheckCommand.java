@@ -62,6 +62,8 @@ final class ConsensusCheckCommand implements DwcpCli.Command {
         Duration electionMin = ValueType.DURATION.parse(a.get("election-min", "300ms"));
         Set<ConsensusCheck.Fault> faults = ConsensusCheck.Fault.parse(a.get("faults", "all"));
         Path history = a.get("history") == null ? null : Path.of(a.get("history"));
+        // Validated before anything is created or started.
+        new ConsensusCheck.Options(nodes, clients, duration, 0, faults, hold, electionMin, seed, Path.of("."));
         boolean ownTemp = a.get("work-dir") == null;
         Path work = ownTemp ? Files.createTempDirectory("dwcp-consensus-check") : Files.createDirectories(Path.of(a.get("work-dir")));
 
