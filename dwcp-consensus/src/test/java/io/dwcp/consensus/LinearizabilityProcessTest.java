@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Linearizability, no lost acknowledged write and one VM owner at every instant, for a 3-process group under SIGKILL,
  * SIGSTOP, partitions, one-way cuts and delays, checked on the recorded history ({@link ConsensusCheck}). The run is
- * paced by events (each fault waits for client progress), so a busy machine makes it longer, not flaky. The default
+ * paced by events (each fault waits for client progress), so a busy machine makes it longer, not flaky; the election
+ * timeout (1 s, not the 300 ms a quiet machine allows) keeps a CPU-starved group able to elect a leader. The default
  * build runs one seed; {@code -Pslow} adds five replicas over several seeds.
  */
 @Tag("ACP-2")
@@ -26,7 +27,7 @@ class LinearizabilityProcessTest {
     @Test
     void historyUnderEveryFaultIsLinearizableWithOneOwnerAtATime(@TempDir Path dir) throws Exception {
         ConsensusCheck.Result o = ConsensusCheck.run(new ConsensusCheck.Options(3, 4, Duration.ZERO, 250,
-                ConsensusCheck.Fault.parse("all"), Duration.ofMillis(700), Duration.ofMillis(300), 1, dir));
+                ConsensusCheck.Fault.parse("all"), Duration.ofMillis(700), Duration.ofSeconds(1), 1, dir));
         System.out.println("consensus check seed 1: " + o);
         ConsensusCheck.writeHistory(Path.of("target", "acp-histories", "n3-seed-1.jsonl"), o);
         for (ConsensusCheck.Fault f : ConsensusCheck.Fault.values()) {
