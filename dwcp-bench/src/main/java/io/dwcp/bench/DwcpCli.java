@@ -33,6 +33,7 @@ public final class DwcpCli {
         m.put("chart", new ChartCommand());
         m.put("predict", new PredictCommand());
         m.put("check-history", new CheckHistoryCommand());
+        m.put("consensus-check", new ConsensusCheckCommand());
         m.put("sync-bench", new SyncBenchCommand());
         m.put("partition", new PartitionCommand());
         m.put("bench-partition", new BenchPartitionCommand());

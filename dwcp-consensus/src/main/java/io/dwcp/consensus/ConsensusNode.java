@@ -1,15 +1,18 @@
 package io.dwcp.consensus;
 
-import io.dwcp.core.DwcpManager;
+import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
+import io.dwcp.core.spi.ComponentContext;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 
 /**
- * Runs one consensus replica as a stand-alone process: a {@code DwcpManager} with this module's provider, configured
- * from an optional file and then system properties, e.g.
+ * Runs one consensus replica as a stand-alone process: this module's consensus component alone (no other DWCP
+ * component is started, whatever else is on the class path), configured from an optional file and then system
+ * properties, e.g.
  *
  * <pre>{@code
  * java -cp ... -Ddwcp.node-id=n1 -Ddwcp.consensus.peers=n1@127.0.0.1:9871,n2@127.0.0.1:9872,n3@127.0.0.1:9873 \
@@ -28,6 +31,7 @@ public final class ConsensusNode {
      * Entry point.
      *
      * @param args optional path of a {@code .properties} or {@code .yaml} configuration file
+     * @throws IOException when standard input fails
      */
     public static void main(String[] args) throws IOException {
         DwcpConfig.Builder b = DwcpConfig.builder();
@@ -38,24 +42,28 @@ public final class ConsensusNode {
         if (args.length == 1) {
             b.file(Path.of(args[0]));
         }
-        DwcpManager manager;
+        RatisConsensus replica;
+        DwcpConfig config;
         try {
-            manager = DwcpManager.builder().config(b.systemProperties().build()).build();
-            manager.start();
-        } catch (RuntimeException e) {
+            config = b.systemProperties().build();
+            replica = new RatisConsensus(ComponentContext.standalone(config, new SimpleMeterRegistry(), 2));
+            replica.start();
+        } catch (IOException | RuntimeException e) {
             System.err.println("consensus node failed to start: " + e.getMessage());
             e.printStackTrace(System.err);
             System.exit(1);
             return;
         }
-        try (manager) {
-            System.out.println("READY " + manager.nodeId());
+        try {
+            System.out.println("READY " + config.get(CoreKeys.NODE_ID).orElse("(no dwcp.node-id)"));
             System.out.flush();
             InputStream in = System.in;
             byte[] sink = new byte[256];
             while (in.read(sink) != -1) {
                 // input is ignored: only its end matters
             }
+        } finally {
+            replica.stop();
         }
     }
 }

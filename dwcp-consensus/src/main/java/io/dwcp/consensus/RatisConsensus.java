@@ -25,6 +25,8 @@ import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
+import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -94,7 +96,9 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         GroupLayout layout;
         RaftServer server;
         RegisterStateMachine stateMachine;
-        RaftClient client;
+        /** Replaced when Ratis closed its request window (see {@link #replaceClient}); guarded by this for writes. */
+        volatile RaftClient client;
+        Duration proposalTimeout;
         ExecutorService completions;
         /** Runs completions on {@link #completions}, or inline once it has shut down, so every future completes. */
         Executor completer;
@@ -142,7 +146,8 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 if (self.isPresent()) {
                     startServer(r, self.get());
                 }
-                r.client = newClient(r.layout, proposalTimeout);
+                r.proposalTimeout = proposalTimeout;
+                r.client = newClient(r.layout, proposalTimeout, ClientId.valueOf(clientUuid));
                 AtomicInteger n = new AtomicInteger();
                 int threads = Math.max(1, Math.min(4, context.workerThreads()));
                 r.completions = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), t -> {
@@ -199,7 +204,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         LOG.info("replica {} started ({}) on {} with storage {}", self.getId(), option, address, storage);
     }
 
-    private RaftClient newClient(GroupLayout layout, Duration proposalTimeout) {
+    private RaftClient newClient(GroupLayout layout, Duration proposalTimeout, ClientId id) {
         RaftProperties p = new RaftProperties();
         long attemptMillis = Math.max(100, Math.min(3000, proposalTimeout.toMillis() / 2));
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(attemptMillis, TimeUnit.MILLISECONDS));
@@ -210,7 +215,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 .setTimeout(RaftClientRequestProto.TypeCase.WRITE,
                         TimeDuration.valueOf(proposalTimeout.toMillis(), TimeUnit.MILLISECONDS))
                 .build();
-        return RaftClient.newBuilder().setProperties(p).setRaftGroup(layout.group()).setClientId(ClientId.valueOf(clientUuid))
+        return RaftClient.newBuilder().setProperties(p).setRaftGroup(layout.group()).setClientId(id)
                 .setRetryPolicy(policy).build();
     }
 
@@ -269,9 +274,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }
         r.meters.clear();
         // The client goes first: closing it fails its pending calls, whose completions still need the executor.
-        if (r.client != null) {
+        // Read under r's lock: a replacement (replaceClientIfClosed) either happened before or sees `running` cleared.
+        RaftClient client;
+        synchronized (r) {
+            client = r.client;
+        }
+        if (client != null) {
             try {
-                r.client.close();
+                client.close();
             } catch (IOException | RuntimeException e) {
                 failures.add(e);
             }
@@ -388,14 +398,17 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                     + " bytes exceeds dwcp.consensus.max-command (" + r.maxCommandBytes + " bytes); nothing was sent"));
         }
         long t0 = System.nanoTime();
+        RaftClient client = r.client;
         CompletableFuture<RaftClientReply> sent;
         try {
-            sent = r.client.async().send(Message.valueOf(ByteString.copyFrom(bytes)));
+            sent = client.async().send(Message.valueOf(ByteString.copyFrom(bytes)));
         } catch (RuntimeException e) {
+            replaceClientIfClosed(r, client, e);
             return CompletableFuture.failedFuture(translate(e, r));
         }
         return sent.orTimeout(r.hardTimeout.toMillis(), TimeUnit.MILLISECONDS).handleAsync((reply, error) -> {
             if (error != null) {
+                replaceClientIfClosed(r, client, error);
                 throw translate(error, r);
             }
             if (!reply.isSuccess()) {
@@ -421,9 +434,44 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }, r.completer);
     }
 
+    /**
+     * Ratis' ordered asynchronous client closes its request window for good when a request exhausts its retries
+     * ({@code RaftRetryFailureException}); every later request on that client then fails at once with
+     * {@code AlreadyClosedException}. So after such a failure, while this component runs, the client is replaced by a
+     * new one (a new Ratis client id; de-duplication in the state machine uses this component's own id, which stays).
+     */
+    private void replaceClientIfClosed(Running r, RaftClient failed, Throwable error) {
+        if (RatisErrors.find(error, RaftRetryFailureException.class) == null
+                && RatisErrors.find(error, AlreadyClosedException.class) == null) {
+            return;
+        }
+        RaftClient fresh;
+        synchronized (r) {
+            if (running != r || r.client != failed) {
+                return; // stopping, or already replaced
+            }
+            fresh = newClient(r.layout, r.proposalTimeout, ClientId.randomId());
+            r.client = fresh;
+        }
+        LOG.warn("consensus client of group '{}' replaced: Ratis closed its request window after {}", r.layout.name(),
+                error.toString());
+        r.completer.execute(() -> {
+            try {
+                failed.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("closing the replaced consensus client failed", e);
+            }
+        });
+    }
+
     /** Maps a failure to the contract's codes (see {@link RatisErrors}) and counts it. */
     private DwcpException translate(Throwable error, Running r) {
-        DwcpException d = RatisErrors.translate(error, r.layout.name(), r.hardTimeout);
+        DwcpException d = running == r && RatisErrors.find(error, AlreadyClosedException.class) != null
+                // Not a stop: the client's request window had closed (it is being replaced); the command may have
+                // been sent before it closed, so its outcome is unknown, as after a proposal timeout.
+                ? new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the consensus client of group '" + r.layout.name()
+                        + "' gave up after an earlier command exhausted its retries; this command may still commit", error)
+                : RatisErrors.translate(error, r.layout.name(), r.hardTimeout);
         if (d.code() == ErrorCode.QUORUM_UNAVAILABLE || d.code() == ErrorCode.TIMEOUT) {
             r.timedOut.increment();
             r.lastTimedOut = true;
@@ -475,10 +523,8 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     @Override
     public Optional<String> leaderHint() {
         Running r = running;
-        if (r == null || r.client.getLeaderId() == null) {
-            return Optional.empty();
-        }
-        return Optional.of(r.client.getLeaderId().toString());
+        RaftPeerId leader = r == null ? null : r.client.getLeaderId();
+        return leader == null ? Optional.empty() : Optional.of(leader.toString());
     }
 
     /** This node's replica state machine while running as a voter (tests), else empty. */

@@ -50,6 +50,10 @@ class PartitionProcessTest {
             org.junit.jupiter.api.Assertions.assertTrue(seen.equals("v2") || seen.equals("v3"), seen);
             client.write("k", "v4").get(WAIT_S, TimeUnit.SECONDS);
             assertEquals("v4", client.read("k").get(WAIT_S, TimeUnit.SECONDS).value());
+            // The client whose command exhausted its retries still works: Ratis closes a client's ordered request
+            // window when a request fails that way, and every later command failed with CANCELLED until it was replaced.
+            impatient.write("k", "v5").get(WAIT_S, TimeUnit.SECONDS);
+            assertEquals("v5", impatient.read("k").get(WAIT_S, TimeUnit.SECONDS).value());
         }
     }
 }

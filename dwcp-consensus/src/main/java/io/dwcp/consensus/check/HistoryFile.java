@@ -33,7 +33,13 @@ public final class HistoryFile {
     private HistoryFile() {
     }
 
-    /** Writes {@code history} to {@code file}, replacing it. */
+    /**
+     * Writes {@code history} to {@code file}, replacing it.
+     *
+     * @param file the file
+     * @param history the operations, one line each
+     * @throws IOException when the file cannot be written
+     */
     public static void write(Path file, List<Operation> history) throws IOException {
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             for (Operation op : history) {
@@ -43,7 +49,12 @@ public final class HistoryFile {
         }
     }
 
-    /** One operation as one JSON object (no line break). */
+    /**
+     * One operation as one JSON object (no line break).
+     *
+     * @param op the operation
+     * @return its JSON line
+     */
     public static String line(Operation op) {
         StringBuilder sb = new StringBuilder(160);
         sb.append("{\"process\":").append(op.process())
@@ -68,6 +79,9 @@ public final class HistoryFile {
     /**
      * Reads a history.
      *
+     * @param file a JSON-lines history
+     * @return its operations in file order
+     * @throws IOException when the file cannot be read
      * @throws IllegalArgumentException naming the line and what is wrong with it
      */
     public static List<Operation> read(Path file) throws IOException {
@@ -91,7 +105,13 @@ public final class HistoryFile {
         return out;
     }
 
-    /** Parses one JSON line into an operation. */
+    /**
+     * Parses one JSON line into an operation.
+     *
+     * @param json one JSON object
+     * @return the operation
+     * @throws IllegalArgumentException naming what is wrong with it
+     */
     public static Operation parse(String json) {
         Map<String, Object> m = new Parser(json).object();
         for (String k : m.keySet()) {

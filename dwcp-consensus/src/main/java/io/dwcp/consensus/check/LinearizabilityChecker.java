@@ -38,7 +38,11 @@ import java.util.Set;
 public final class LinearizabilityChecker {
     private final long maxStates;
 
-    /** A checker that gives up after {@code maxStates} explored states per key. */
+    /**
+     * A checker that gives up after {@code maxStates} explored states per key.
+     *
+     * @param maxStates the bound, at least 1
+     */
     public LinearizabilityChecker(long maxStates) {
         if (maxStates < 1) {
             throw new IllegalArgumentException("maxStates must be >= 1, got " + maxStates);
@@ -60,6 +64,14 @@ public final class LinearizabilityChecker {
      * @param statesExplored search states explored over all keys
      */
     public record Result(boolean linearizable, String failingKey, List<Operation> failingHistory, long statesExplored) {
+        /**
+         * Copies the failing history.
+         *
+         * @param linearizable whether every key's sub-history is linearizable
+         * @param failingKey the first key found not linearizable, or {@code null}
+         * @param failingHistory that key's operations
+         * @param statesExplored search states explored
+         */
         public Result {
             failingHistory = List.copyOf(failingHistory);
         }
@@ -68,6 +80,8 @@ public final class LinearizabilityChecker {
     /**
      * Checks a history.
      *
+     * @param history the operations, in any order (they are ordered by time)
+     * @return the verdict
      * @throws IllegalStateException when a key needs more than {@code maxStates} states
      */
     public Result check(List<Operation> history) {
@@ -98,6 +112,7 @@ public final class LinearizabilityChecker {
      * {@code maxChecks} checks, else as small as found.
      *
      * @param failing operations of one key, not linearizable (e.g. {@link Result#failingHistory()})
+     * @param maxChecks how many linearizability checks the search may spend
      * @return a sub-list in the original order
      * @throws IllegalArgumentException when {@code failing} is linearizable
      */

@@ -27,11 +27,41 @@ public record Operation(int process, Kind kind, String key, String expected, Str
                         long version,
                         Outcome outcome, long callNanos, long returnNanos) {
     /** The register operations. */
-    public enum Kind { READ, WRITE, CAS }
+    public enum Kind {
+        /** Reads the register. */
+        READ,
+        /** Sets the register. */
+        WRITE,
+        /** Sets the register if it holds the expected value. */
+        CAS
+    }
 
     /** How an operation ended. */
-    public enum Outcome { OK, FAIL, INFO }
+    public enum Outcome {
+        /** Completed with a known result. */
+        OK,
+        /** Certainly took no effect. */
+        FAIL,
+        /** Indeterminate: may take effect at any time after its call, or never. */
+        INFO
+    }
 
+    /**
+     * Checks the fields' consistency.
+     *
+     * @param process the issuing client
+     * @param kind READ, WRITE or CAS
+     * @param key the register
+     * @param expected CAS: the expected value
+     * @param value WRITE and CAS: the new value
+     * @param observed with OK: the value read or left behind
+     * @param applied CAS with OK: whether it applied
+     * @param version with OK: the version of {@code observed}
+     * @param outcome OK, FAIL or INFO
+     * @param callNanos when it was issued
+     * @param returnNanos when its result arrived (replaced by {@code Long.MAX_VALUE} for INFO)
+     * @throws IllegalArgumentException when the fields contradict each other
+     */
     public Operation {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(key, "key");
@@ -50,22 +80,55 @@ public record Operation(int process, Kind kind, String key, String expected, Str
         }
     }
 
-    /** A completed read that saw {@code value} ({@code null}: absent). */
+    /**
+     * A completed read that saw {@code value} ({@code null}: absent).
+     *
+     * @param process the issuing client
+     * @param key the register
+     * @param value the value read
+     * @param call when it was issued (ns)
+     * @param ret when it completed (ns)
+     * @return the operation, without a version
+     */
     public static Operation read(int process, String key, String value, long call, long ret) {
         return new Operation(process, Kind.READ, key, null, null, value, false, 0, Outcome.OK, call, ret);
     }
 
-    /** A completed write. */
+    /**
+     * A completed write.
+     *
+     * @param process the issuing client
+     * @param key the register
+     * @param value the value written
+     * @param call when it was issued (ns)
+     * @param ret when it completed (ns)
+     * @return the operation, without a version
+     */
     public static Operation write(int process, String key, String value, long call, long ret) {
         return new Operation(process, Kind.WRITE, key, null, value, value, false, 0, Outcome.OK, call, ret);
     }
 
-    /** A completed compare-and-set and whether it applied (when not applied, the value seen is unknown here). */
+    /**
+     * A completed compare-and-set and whether it applied (when not applied, the value seen is unknown here).
+     *
+     * @param process the issuing client
+     * @param key the register
+     * @param expected the expected value ({@code null}: absent)
+     * @param value the new value
+     * @param applied whether it applied
+     * @param call when it was issued (ns)
+     * @param ret when it completed (ns)
+     * @return the operation, without a version
+     */
     public static Operation cas(int process, String key, String expected, String value, boolean applied, long call, long ret) {
         return new Operation(process, Kind.CAS, key, expected, value, applied ? value : null, applied, 0, Outcome.OK, call, ret);
     }
 
-    /** The same operation with an indeterminate outcome. */
+    /**
+     * The same operation with an indeterminate outcome.
+     *
+     * @return a copy with outcome INFO and no result
+     */
     public Operation indeterminate() {
         return new Operation(process, kind, key, expected, value, null, false, 0, Outcome.INFO, callNanos, Long.MAX_VALUE);
     }

@@ -17,12 +17,15 @@ import java.util.StringJoiner;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-/**
- * N consensus replicas, each a separate JVM ({@link ConsensusNode}) on a loopback port with its own data directory,
- * plus in-process clients. Replicas can be killed with SIGKILL and restarted on the same directory. Closing the
- * cluster kills every replica it started and stops every client.
+/*
+ * N consensus replicas, each a separate JVM (ConsensusNode) on a loopback port with its own data directory, plus
+ * in-process clients: the harness of `dwcp consensus-check` and of the process tests. Replicas can be killed with
+ * SIGKILL and restarted on the same directory, paused with SIGSTOP and resumed. The replicas run on this JVM's class
+ * path (the test class path under Surefire, the dwcp.jar otherwise). Closing the cluster kills every replica it
+ * started and stops every client.
  */
 final class ReplicaCluster implements AutoCloseable {
+    private static final long READY_TIMEOUT_S = 180;
     private final Path dir;
     private final String[] ids;
     private final int[] ports;
@@ -53,6 +56,18 @@ final class ReplicaCluster implements AutoCloseable {
             }
         }
         this.proxy = proxied ? new FaultProxy(ports, privatePorts, i -> isAlive(i) ? processes[i].pid() : null) : null;
+        // A harness stopped by a signal takes its replicas with it (they would otherwise run until their input closes).
+        Runtime.getRuntime().addShutdownHook(reaper);
+    }
+
+    private final Thread reaper = new Thread(this::killAll, "replica-reaper");
+
+    private void killAll() {
+        for (Process p : processes) {
+            if (p != null) {
+                p.destroyForcibly();
+            }
+        }
     }
 
     private static int freePort() throws IOException {
@@ -158,7 +173,7 @@ final class ReplicaCluster implements AutoCloseable {
     }
 
     void awaitReady(int i) throws Exception {
-        ready[i].get(60, TimeUnit.SECONDS);
+        ready[i].get(READY_TIMEOUT_S, TimeUnit.SECONDS); // generous: 5 JVMs start at once on a busy machine
     }
 
     /** SIGKILL: no shutdown hook, no flush; the replica restarts from what its log had persisted. */
@@ -232,6 +247,11 @@ final class ReplicaCluster implements AutoCloseable {
         }
         if (proxy != null) {
             proxy.close();
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(reaper);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: the hook runs (and finds the replicas already killed)
         }
     }
 }

@@ -1,0 +1,548 @@
+package io.dwcp.consensus;
+
+import io.dwcp.consensus.check.HistoryFile;
+import io.dwcp.consensus.check.LinearizabilityChecker;
+import io.dwcp.consensus.check.Operation;
+import io.dwcp.consensus.check.OwnershipCheck;
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.Consensus;
+import io.dwcp.core.spi.Consensus.CasResult;
+import io.dwcp.core.spi.Consensus.Versioned;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A Jepsen-style check of the consensus module: N replicas as separate JVM processes on loopback, each behind a
+ * fault-injecting TCP proxy; concurrent clients doing read / write / compare-and-set on a few registers; one hand-over
+ * agent per site moving VMs between sites; a nemesis that kills (SIGKILL, restart from the data directory), pauses
+ * (SIGSTOP / SIGCONT), partitions, cuts one direction of links, or delays a replica, in turn. The recorded history is
+ * then checked for linearizability, for lost acknowledged writes (against final reads after every fault healed), and
+ * for at most one owner per VM at every instant.
+ *
+ * <p>This is the engine of {@code dwcp consensus-check}. It needs Linux ({@code /proc}, {@code kill}) and starts
+ * processes on this JVM's class path.
+ *
+ * <p>Outcome rules (Knossos): a completed command is OK; a read that failed had no effect (FAIL); a write or CAS
+ * refused before it was sent ({@code LIMIT_EXCEEDED}, {@code PROTOCOL_ERROR}) is FAIL; any other failure of a write or
+ * CAS is indeterminate (INFO).
+ *
+ * <p>The run is paced by events, not by the clock alone: each fault is held at least {@code faultHold} and until a
+ * client operation has completed while it was in force, and after healing the nemesis waits until the clients have
+ * completed more operations successfully before the next fault. A group that does not recover within two minutes is
+ * reported as a stall (a liveness failure, not a safety one).
+ */
+public final class ConsensusCheck {
+    /** The sites between which the hand-over agents move VMs. */
+    static final String[] SITES = {"site-a", "site-b", "site-c"};
+    private static final int VMS = 2;
+    private static final int KEYS = 2;
+    private static final long OP_TIMEOUT_S = 120;
+    private static final Duration RECOVERY_CAP = Duration.ofMinutes(2);
+    /** Process id of the final reads (no client uses it). */
+    private static final int FINAL_PROCESS = 1000;
+
+    /** The faults the nemesis injects. */
+    public enum Fault {
+        /** SIGKILL a replica, then restart it from its data directory. */
+        KILL,
+        /** SIGSTOP a replica, then SIGCONT it: it wakes up believing what it believed (a stale leader). */
+        PAUSE,
+        /** Cut the victim and, in groups of five or more, one more replica off from the rest, both ways. */
+        PARTITION,
+        /** Hold everything the victim sends to the other replicas, while it still hears them (one-way loss). */
+        ONEWAY,
+        /** Add latency (three times the election timeout's lower bound) to every link of the victim. */
+        DELAY;
+
+        /**
+         * Parses a comma-separated list ({@code kill,pause,partition,oneway,delay} or {@code all}).
+         *
+         * @param spec the list
+         * @return the faults, in declaration order
+         * @throws IllegalArgumentException for an unknown name or an empty list
+         */
+        public static Set<Fault> parse(String spec) {
+            Set<Fault> out = java.util.EnumSet.noneOf(Fault.class);
+            for (String s : spec.split(",")) {
+                String t = s.trim().toUpperCase(Locale.ROOT);
+                if (t.equals("ALL")) {
+                    out.addAll(List.of(values()));
+                } else if (!t.isEmpty()) {
+                    try {
+                        out.add(valueOf(t));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("unknown fault '" + s.trim()
+                                + "'; use kill, pause, partition, oneway, delay or all");
+                    }
+                }
+            }
+            if (out.isEmpty()) {
+                throw new IllegalArgumentException("no fault given; use kill, pause, partition, oneway, delay or all");
+            }
+            return out;
+        }
+    }
+
+    /**
+     * What to run.
+     *
+     * @param nodes replicas (3–9), each a JVM process
+     * @param clients register clients (1–64); one hand-over agent per site runs besides them
+     * @param duration how long the nemesis keeps injecting faults (at least one of each kind is injected regardless)
+     * @param minOps the nemesis also keeps going until the clients completed this many operations successfully
+     * @param faults the kinds of fault, injected in turn
+     * @param faultHold the shortest time a fault stays in force
+     * @param electionMin the replicas' {@code dwcp.consensus.election.min}
+     * @param seed seeds the clients' choices, the victims and the order of faults
+     * @param workDir where the replicas keep their data directories and logs (created; left in place)
+     */
+    public record Options(int nodes, int clients, Duration duration, long minOps, Set<Fault> faults, Duration faultHold, Duration electionMin,
+                          long seed, Path workDir) {
+        /**
+         * Checks the ranges.
+         *
+         * @param nodes replicas (3–9)
+         * @param clients register clients (1–64)
+         * @param duration how long faults are injected
+         * @param minOps successful operations the run needs at least
+         * @param faults the kinds of fault (not empty)
+         * @param faultHold the shortest time a fault stays in force
+         * @param electionMin the replicas' shortest election timeout (at least 10 ms)
+         * @param seed the seed
+         * @param workDir the replicas' directory
+         * @throws IllegalArgumentException naming the option to change
+         */
+        public Options {
+            if (nodes < 3 || nodes > 9) {
+                throw new IllegalArgumentException("nodes must be 3–9, got " + nodes);
+            }
+            if (clients < 1 || clients > 64) {
+                throw new IllegalArgumentException("clients must be 1–64, got " + clients);
+            }
+            if (duration.isNegative() || minOps < 0 || faultHold.isNegative() || electionMin.toMillis() < 10) {
+                throw new IllegalArgumentException("duration, minimum operations and fault hold must be >= 0 and election.min >= 10ms");
+            }
+            faults = Set.copyOf(faults);
+            if (faults.isEmpty()) {
+                throw new IllegalArgumentException("give at least one fault");
+            }
+        }
+    }
+
+    /**
+     * What a run produced.
+     *
+     * @param history every operation, final reads included
+     * @param verdict the linearizability checker's result
+     * @param epochConflicts one line per VM epoch seen with two different owners
+     * @param ownerOverlaps one line per pair of sites that both ran a VM at one instant
+     * @param lostWrites one line per acknowledged write missing from the final state
+     * @param injected faults injected, by kind
+     * @param stalls one line per recovery that took longer than two minutes (liveness, not safety)
+     */
+    public record Result(List<Operation> history, LinearizabilityChecker.Result verdict, List<String> epochConflicts,
+                         List<String> ownerOverlaps, List<String> lostWrites, Map<Fault, Integer> injected, List<String> stalls) {
+        /**
+         * Operations with this outcome.
+         *
+         * @param o the outcome
+         * @return how many
+         */
+        public long count(Operation.Outcome o) {
+            return history.stream().filter(op -> op.outcome() == o).count();
+        }
+
+        /**
+         * Whether every safety property held.
+         *
+         * @return linearizable, no lost write, no two owners
+         */
+        public boolean safe() {
+            return verdict.linearizable() && epochConflicts.isEmpty() && ownerOverlaps.isEmpty() && lostWrites.isEmpty();
+        }
+
+        @Override
+        public String toString() {
+            return history.size() + " ops (ok " + count(Operation.Outcome.OK) + ", fail " + count(Operation.Outcome.FAIL)
+                    + ", info " + count(Operation.Outcome.INFO) + "), faults " + injected + ", linearizable "
+                    + verdict.linearizable() + (verdict.linearizable() ? "" : " (key " + verdict.failingKey() + ")")
+                    + ", lost writes " + lostWrites.size() + ", epoch conflicts " + epochConflicts.size()
+                    + ", owner overlaps " + ownerOverlaps.size() + ", stalls " + stalls.size() + ", states "
+                    + verdict.statesExplored();
+        }
+    }
+
+    private ConsensusCheck() {
+    }
+
+    /** Counts completed operations; the nemesis waits on it. */
+    private static final class Progress {
+        private long completed;
+        private long ok;
+
+        synchronized void done(boolean succeeded) {
+            completed++;
+            if (succeeded) {
+                ok++;
+            }
+            notifyAll();
+        }
+
+        synchronized long completed() {
+            return completed;
+        }
+
+        synchronized long ok() {
+            return ok;
+        }
+
+        /** Waits until {@code completed >= c} and {@code ok >= k}, or the deadline; true if reached. */
+        synchronized boolean await(long c, long k, long deadlineNanos) throws InterruptedException {
+            while (completed < c || ok < k) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            return true;
+        }
+    }
+
+    /**
+     * Runs one seed and checks its history.
+     *
+     * @param o what to run
+     * @return the history and the verdicts
+     * @throws Exception when the harness itself fails (a replica does not start, a signal cannot be sent)
+     */
+    public static Result run(Options o) throws Exception {
+        List<Operation> history = Collections.synchronizedList(new ArrayList<>());
+        Map<Fault, Integer> injected = Collections.synchronizedMap(new EnumMap<>(Fault.class));
+        List<String> stalls = Collections.synchronizedList(new ArrayList<>());
+        Progress progress = new Progress();
+        long t0 = System.nanoTime();
+        String electionMin = o.electionMin().toMillis() + "ms";
+        try (ReplicaCluster cluster = new ReplicaCluster(o.workDir(), o.nodes(), electionMin, true)) {
+            cluster.startAll();
+            phase(o, t0, "replicas ready");
+            List<RatisConsensus> clients = new ArrayList<>();
+            for (int c = 0; c < 2; c++) {
+                clients.add(cluster.client("client-" + c, "10s"));
+            }
+            // Warm up: the first command waits for the first election, which a busy machine can delay past the
+            // clients' proposal timeout; retried until it succeeds (bounded).
+            awaitFirstCommit(clients.get(0));
+            phase(o, t0, "first commit");
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> workers = new ArrayList<>();
+            int processes = o.clients() + SITES.length;
+            for (int p = 0; p < processes; p++) {
+                int process = p;
+                Consensus client = clients.get(p % clients.size());
+                Random rnd = new Random(o.seed() * 31 + p);
+                Runnable body = p < o.clients()
+                        ? () -> registers(process, client, rnd, stop, history, progress)
+                        : () -> agent(process, SITES[process - o.clients()], client, rnd, stop, history, progress);
+                Thread t = new Thread(body, "process-" + p);
+                t.setDaemon(true);
+                workers.add(t);
+                t.start();
+            }
+            try {
+                nemesis(o, cluster, clients.get(0), progress, injected, stalls, processes);
+            } finally {
+                cluster.proxy().heal();
+                for (int i = 0; i < o.nodes(); i++) {
+                    cluster.signal(i, false);
+                }
+                stop.set(true);
+                for (Thread t : workers) {
+                    t.join(TimeUnit.SECONDS.toMillis(2 * OP_TIMEOUT_S));
+                    if (t.isAlive()) {
+                        throw new IllegalStateException(t.getName() + " did not finish its operation in time");
+                    }
+                }
+            }
+            phase(o, t0, "faults done, clients stopped");
+            finalReads(clients.get(1), history);
+            phase(o, t0, "final reads");
+        }
+        phase(o, t0, "replicas stopped");
+        List<Operation> ops = List.copyOf(history);
+        return new Result(ops, new LinearizabilityChecker().check(ops), OwnershipCheck.conflicts(ops, "vm/"),
+                OwnershipCheck.overlaps(ops, "vm/"), lostWrites(ops, FINAL_PROCESS), Map.copyOf(injected), List.copyOf(stalls));
+    }
+
+    /**
+     * Writes a run's history as JSON lines (the format {@code dwcp check-history} reads).
+     *
+     * @param file the file (parent directories are created)
+     * @param result the run
+     * @throws java.io.IOException when the file cannot be written
+     */
+    public static void writeHistory(Path file, Result result) throws java.io.IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        HistoryFile.write(file, result.history());
+    }
+
+    private static void nemesis(Options o, ReplicaCluster cluster, RatisConsensus observer, Progress progress,
+                                Map<Fault, Integer> injected, List<String> stalls, int processes) throws Exception {
+        List<Fault> kinds = new ArrayList<>(o.faults());
+        Collections.sort(kinds);
+        Random rnd = new Random(o.seed() ^ 0x5DEECE66DL);
+        int offset = (int) Math.floorMod(o.seed(), (long) kinds.size());
+        long end = System.nanoTime() + o.duration().toNanos();
+        int nodes = o.nodes();
+        for (int round = 0; round < kinds.size() || System.nanoTime() < end || progress.ok() < o.minOps(); round++) {
+            Fault fault = kinds.get((round + offset) % kinds.size());
+            // Every other fault hits the leader (as the client last saw it); the others a random replica.
+            int victim = round % 2 == 0
+                    ? observer.leaderHint().map(cluster::indexOf).orElse(rnd.nextInt(nodes))
+                    : rnd.nextInt(nodes);
+            long completedBefore = progress.completed();
+            long start = System.nanoTime();
+            switch (fault) {
+                case KILL -> cluster.kill(victim);
+                case PAUSE -> cluster.signal(victim, true);
+                case PARTITION -> {
+                    Set<Integer> minority = new HashSet<>(Set.of(victim));
+                    while (minority.size() < (nodes - 1) / 2) {
+                        minority.add(rnd.nextInt(nodes));
+                    }
+                    cluster.proxy().partition(minority);
+                }
+                case ONEWAY -> {
+                    Set<Integer> others = new HashSet<>();
+                    for (int i = 0; i < nodes; i++) {
+                        others.add(i);
+                    }
+                    cluster.proxy().cutOneWay(victim, others);
+                }
+                case DELAY -> cluster.proxy().delay(victim, o.electionMin().multipliedBy(3));
+            }
+            injected.merge(fault, 1, Integer::sum);
+            // Hold: at least faultHold, and until some operation completed under the fault (bounded).
+            Thread.sleep(o.faultHold().toMillis()); // the fault's length, not a synchronisation
+            progress.await(completedBefore + 1, 0, start + RECOVERY_CAP.toNanos());
+            switch (fault) {
+                case KILL -> cluster.restart(victim);
+                case PAUSE -> cluster.signal(victim, false);
+                default -> cluster.proxy().heal();
+            }
+            // Recover: the clients must complete operations successfully again before the next fault.
+            long okTarget = progress.ok() + processes;
+            long healed = System.nanoTime();
+            if (!progress.await(0, okTarget, healed + RECOVERY_CAP.toNanos())) {
+                stalls.add("after " + fault.name().toLowerCase(Locale.ROOT) + " of n" + (victim + 1) + " (round " + round
+                        + "): fewer than " + processes + " successful operations within " + RECOVERY_CAP.toSeconds() + " s");
+            }
+        }
+    }
+
+    private static void registers(int process, Consensus client, Random rnd, AtomicBoolean stop, List<Operation> history,
+                                  Progress progress) {
+        while (!stop.get() && !Thread.currentThread().isInterrupted()) {
+            int pick = rnd.nextInt(10);
+            String key = "k" + rnd.nextInt(KEYS);
+            String value = "v" + rnd.nextInt(5);
+            Operation op;
+            if (pick < 4) {
+                op = read(process, client, key);
+            } else if (pick < 7) {
+                op = write(process, client, key, value);
+            } else {
+                op = cas(process, client, key, rnd.nextInt(4) == 0 ? null : "v" + rnd.nextInt(5), value);
+            }
+            if (op == null) {
+                return;
+            }
+            history.add(op);
+            progress.done(op.outcome() == Operation.Outcome.OK);
+        }
+    }
+
+    /**
+     * A site's hand-over agent. It runs a VM once it has seen its site as the owner, and gives it away with a CAS from
+     * its site to another; it stops running the VM when it issues that CAS and, if the CAS is indeterminate, re-issues
+     * it until the outcome is known (or the run ends), so it never resumes a VM it may have given away. Site-a creates
+     * each VM.
+     */
+    private static void agent(int process, String site, Consensus client, Random rnd, AtomicBoolean stop,
+                              List<Operation> history, Progress progress) {
+        while (!stop.get() && !Thread.currentThread().isInterrupted()) {
+            String key = Consensus.ownerKey("vm-" + rnd.nextInt(VMS));
+            Operation seen = read(process, client, key);
+            if (seen == null) {
+                return;
+            }
+            history.add(seen);
+            progress.done(seen.outcome() == Operation.Outcome.OK);
+            if (seen.outcome() != Operation.Outcome.OK) {
+                continue;
+            }
+            if (seen.observed() == null && site.equals(SITES[0])) {
+                Operation created = cas(process, client, key, null, site);
+                if (created == null) {
+                    return;
+                }
+                history.add(created);
+                progress.done(created.outcome() == Operation.Outcome.OK);
+            } else if (site.equals(seen.observed())) {
+                String to = SITES[Math.floorMod(java.util.Arrays.asList(SITES).indexOf(site) + 1 + rnd.nextInt(SITES.length - 1),
+                        SITES.length)];
+                Operation moved;
+                do {
+                    moved = cas(process, client, key, site, to);
+                    if (moved == null) {
+                        return;
+                    }
+                    history.add(moved);
+                    progress.done(moved.outcome() == Operation.Outcome.OK);
+                } while (moved.outcome() == Operation.Outcome.INFO && !stop.get());
+            }
+        }
+    }
+
+    /** Progress on standard error (the verdict goes to standard output). */
+    private static void phase(Options o, long t0, String what) {
+        System.err.printf(Locale.ROOT, "seed %d: %s at %.1f s%n", o.seed(), what, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void awaitFirstCommit(Consensus client) throws Exception {
+        long deadline = System.nanoTime() + RECOVERY_CAP.toNanos();
+        while (true) {
+            try {
+                client.read("k0").get(OP_TIMEOUT_S, TimeUnit.SECONDS);
+                return;
+            } catch (ExecutionException | TimeoutException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the group elected no leader and committed nothing within "
+                            + RECOVERY_CAP.toSeconds() + " s of starting: " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    /** The final state: every key read (retried until it succeeds) after all faults healed. */
+    private static void finalReads(Consensus client, List<Operation> history) throws InterruptedException {
+        List<String> keys = new ArrayList<>();
+        for (int k = 0; k < KEYS; k++) {
+            keys.add("k" + k);
+        }
+        for (int v = 0; v < VMS; v++) {
+            keys.add(Consensus.ownerKey("vm-" + v));
+        }
+        long deadline = System.nanoTime() + RECOVERY_CAP.toNanos();
+        for (String key : keys) {
+            while (true) {
+                Operation op = read(FINAL_PROCESS, client, key);
+                if (op == null) {
+                    throw new InterruptedException("interrupted during the final reads");
+                }
+                history.add(op);
+                if (op.outcome() == Operation.Outcome.OK) {
+                    break;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the healed group answered no final read of '" + key
+                            + "' within " + RECOVERY_CAP.toSeconds() + " s");
+                }
+            }
+        }
+    }
+
+    /**
+     * Acknowledged writes missing from the final state: a write or applied CAS that completed OK with a version (log
+     * index) above the version the final read of its key returned was overwritten by nothing the log holds — it was
+     * lost. Versions only grow, so an acknowledged write at or below the final version was ordered before it.
+     */
+    static List<String> lostWrites(List<Operation> history, int finalProcess) {
+        Map<String, Long> finalVersion = new LinkedHashMap<>();
+        for (Operation op : history) {
+            if (op.process() == finalProcess && op.outcome() == Operation.Outcome.OK) {
+                finalVersion.put(op.key(), op.version());
+            }
+        }
+        List<String> lost = new ArrayList<>();
+        for (Operation op : history) {
+            boolean wrote = op.kind() == Operation.Kind.WRITE || op.kind() == Operation.Kind.CAS && op.applied();
+            Long last = finalVersion.get(op.key());
+            if (wrote && op.outcome() == Operation.Outcome.OK && last != null && op.version() > last) {
+                lost.add(op.key() + ": " + op.kind().name().toLowerCase(Locale.ROOT) + " of '" + op.value() + "' by p" + op.process()
+                        + " acknowledged at version " + op.version() + ", final version " + last);
+            }
+        }
+        return lost;
+    }
+
+    private static Operation read(int process, Consensus client, String key) {
+        long call = System.nanoTime();
+        try {
+            Versioned v = client.read(key).get(OP_TIMEOUT_S, TimeUnit.SECONDS);
+            return new Operation(process, Operation.Kind.READ, key, null, null, v.value(), false, v.version(), Operation.Outcome.OK,
+                    call, System.nanoTime());
+        } catch (ExecutionException | TimeoutException e) {
+            return new Operation(process, Operation.Kind.READ, key, null, null, null, false, 0, Operation.Outcome.FAIL, call,
+                    System.nanoTime());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static Operation write(int process, Consensus client, String key, String value) {
+        long call = System.nanoTime();
+        try {
+            Versioned v = client.write(key, value).get(OP_TIMEOUT_S, TimeUnit.SECONDS);
+            return new Operation(process, Operation.Kind.WRITE, key, null, value, v.value(), false, v.version(),
+                    Operation.Outcome.OK, call, System.nanoTime());
+        } catch (ExecutionException | TimeoutException e) {
+            return failed(process, Operation.Kind.WRITE, key, null, value, call, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static Operation cas(int process, Consensus client, String key, String expected, String value) {
+        long call = System.nanoTime();
+        try {
+            CasResult r = client.compareAndSet(key, expected, value).get(OP_TIMEOUT_S, TimeUnit.SECONDS);
+            return new Operation(process, Operation.Kind.CAS, key, expected, value, r.current().value(), r.applied(),
+                    r.current().version(), Operation.Outcome.OK, call, System.nanoTime());
+        } catch (ExecutionException | TimeoutException e) {
+            return failed(process, Operation.Kind.CAS, key, expected, value, call, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static Operation failed(int process, Operation.Kind kind, String key, String expected, String value, long call, Exception e) {
+        DwcpException d = DwcpException.find(e);
+        boolean notSent = d != null && (d.code() == ErrorCode.LIMIT_EXCEEDED || d.code() == ErrorCode.PROTOCOL_ERROR);
+        return new Operation(process, kind, key, expected, value, null, false, 0,
+                notSent ? Operation.Outcome.FAIL : Operation.Outcome.INFO, call, System.nanoTime());
+    }
+}
