@@ -15,7 +15,7 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code dwcp receive --listen HOST:PORT --out DIR}: accepts migrations until killed and writes each state to
- * {@code DIR/KEY} (one file per region, {@code DIR/KEY.REGION}, when a state has several). Every round is verified
+ * {@code DIR/KEY} (one file per region, {@code DIR/KEY~REGION}, when a state has several). Every round is verified
  * (frame checksums and the whole-state digest) before it touches the file ({@link FileReplicas}: staged full rounds,
  * one writer per key, replicas left partly written by a crash are marked and repaired by a full round); a line per
  * verified round goes to stdout (JSON with {@code --json}).

@@ -58,8 +58,9 @@ import java.util.regex.Pattern;
  * </ul>
  *
  * <p>Files: a one-region state {@code KEY} is the file {@code DIR/KEY}; a state of several regions is one file per
- * region, {@code DIR/KEY.REGION}. Keys and region names must be safe file names ({@code [A-Za-z0-9._-]}, at most 200
- * characters, not starting with a dot).
+ * region, {@code DIR/KEY~REGION}. Keys and region names must be safe file names ({@code [A-Za-z0-9._-]}, at most 200
+ * characters, not starting with a dot), so the {@code ~} that no key or region name contains keeps every key's files
+ * apart: the one-region key {@code vm.ram} and region {@code ram} of key {@code vm} are different files.
  *
  * <p>Thread-safe. {@link #close()} releases the directory; rounds still open keep their files until they close.
  */
@@ -70,6 +71,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     private static final String STAGING_SUFFIX = ".staging";
     private static final String INCONSISTENT_SUFFIX = ".inconsistent";
     private static final String DESCRIPTION_SUFFIX = ".desc";
+    private static final String REGION_SEPARATOR = "~";
     private static final SecureRandom NONCES = new SecureRandom();
 
     private final Path dir;
@@ -295,7 +297,8 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     }
 
     private Path replicaFile(String key, String region, int regionCount) {
-        return dir.resolve(regionCount == 1 ? key : key + "." + region);
+        // '~' is in no key or region name: no two keys' files can be the same file.
+        return dir.resolve(regionCount == 1 ? key : key + REGION_SEPARATOR + region);
     }
 
     private void acquire(String key) {

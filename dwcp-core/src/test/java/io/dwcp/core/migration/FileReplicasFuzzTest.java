@@ -166,7 +166,7 @@ class FileReplicasFuzzTest {
         Map<String, byte[]> after = contents(dir);
         Map<String, byte[]> expected = new TreeMap<>(before);
         for (ReplicaFactory.RegionLayout r : regions) {
-            String name = regions.size() == 1 ? key : key + "." + r.name();
+            String name = regions.size() == 1 ? key : key + "~" + r.name();
             byte[] content = new byte[(int) r.sizeBytes()];
             if (written) {
                 Arrays.fill(content, (byte) 7);

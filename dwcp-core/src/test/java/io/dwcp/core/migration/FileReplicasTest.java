@@ -243,8 +243,24 @@ class FileReplicasTest {
             }
             assertEquals(Set.of(), files.inconsistentKeys());
         }
-        assertEquals(List.of("vm.disk", "vm.ram"), listing(dir));
-        assertArrayEquals(filled(2), Files.readAllBytes(dir.resolve("vm.disk")));
+        assertEquals(List.of("vm~disk", "vm~ram"), listing(dir));
+        assertArrayEquals(filled(2), Files.readAllBytes(dir.resolve("vm~disk")));
+    }
+
+    @Test
+    void aOneRegionKeyNamedLikeAnotherKeysRegionIsAFileOfItsOwn(@TempDir Path dir) throws Exception {
+        List<ReplicaFactory.RegionLayout> two = List.of(new ReplicaFactory.RegionLayout("ram", 8192),
+                new ReplicaFactory.RegionLayout("disk", 8192));
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            try (ReplicaFactory.StagedReplica staged = files.openStaged("vm", 4096, two)) {
+                staged.state().region(0).write(0, ByteBuffer.wrap(filled(1)));
+                staged.state().region(1).write(0, ByteBuffer.wrap(filled(2)));
+                staged.publish();
+            }
+            fullRound(files, "vm.ram", filled(3));
+        }
+        assertArrayEquals(filled(1), Files.readAllBytes(dir.resolve("vm~ram")), "key vm's region ram is untouched");
+        assertArrayEquals(filled(3), Files.readAllBytes(dir.resolve("vm.ram")));
     }
 
     @Test
