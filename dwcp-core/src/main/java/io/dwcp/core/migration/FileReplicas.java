@@ -441,7 +441,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * One delta round's hold on a key: marks the replica before its first in-place write, and when the last region
      * closes, clears the mark if every written region was flushed, then releases the key.
      */
-    private final class RoundGuard {
+    private final class RoundGuard implements GuardedRegion.Guard {
         private final String key;
         /** Guarded by this. */
         private int open;
@@ -455,14 +455,16 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             this.open = regions;
         }
 
-        synchronized void beforeWrite() throws IOException {
+        @Override
+        public synchronized void beforeWrite() throws IOException {
             if (!marked) {
                 mark(key);
                 marked = true;
             }
         }
 
-        synchronized void closed(boolean dirty) {
+        @Override
+        public synchronized void closed(boolean dirty) {
             unflushed |= dirty;
             if (--open > 0) {
                 return;
@@ -479,87 +481,6 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             } finally {
                 release(key);
             }
-        }
-    }
-
-    /** A replica region whose writes are announced to its round's guard. */
-    private static final class GuardedRegion implements WritableRegion {
-        private final WritableRegion region;
-        private final RoundGuard guard;
-        private final AtomicBoolean closed = new AtomicBoolean();
-        /** Written since the last successful flush. */
-        private volatile boolean dirty;
-
-        GuardedRegion(WritableRegion region, RoundGuard guard) {
-            this.region = region;
-            this.guard = guard;
-        }
-
-        @Override
-        public String name() {
-            return region.name();
-        }
-
-        @Override
-        public long sizeBytes() {
-            return region.sizeBytes();
-        }
-
-        @Override
-        public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-            region.read(offsetBytes, dst);
-        }
-
-        @Override
-        public ByteBuffer view(long offsetBytes, int lengthBytes) throws IOException {
-            return region.view(offsetBytes, lengthBytes);
-        }
-
-        @Override
-        public void write(long offsetBytes, ByteBuffer src) throws IOException {
-            guard.beforeWrite();
-            dirty = true;
-            region.write(offsetBytes, src);
-        }
-
-        @Override
-        public void flush() throws IOException {
-            region.flush();
-            dirty = false;
-        }
-
-        @Override
-        public boolean parallelWrites() {
-            return region.parallelWrites();
-        }
-
-        @Override
-        public boolean mappable() {
-            return region.mappable();
-        }
-
-        @Override
-        public ByteBuffer mapWritable(long offsetBytes, int lengthBytes) throws IOException {
-            guard.beforeWrite();
-            dirty = true;
-            return region.mapWritable(offsetBytes, lengthBytes);
-        }
-
-        @Override
-        public void close() throws IOException {
-            if (!closed.compareAndSet(false, true)) {
-                return;
-            }
-            try {
-                region.close();
-            } finally {
-                guard.closed(dirty);
-            }
-        }
-
-        @Override
-        public String toString() {
-            return region.toString();
         }
     }
 

@@ -9,7 +9,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -162,7 +161,27 @@ public final class InPlaceReplica implements ReplicaFactory {
 
         /** {@code staged}: a full round, which ends at publish or discard rather than when its region closes. */
         WritableRegion region(RegionLayout r, boolean staged) throws IOException {
-            return new Guarded(StateRegions.existingFile(r.name(), file, r.sizeBytes()), this, staged);
+            WritableRegion region = StateRegions.existingFile(r.name(), file, r.sizeBytes());
+            return new GuardedRegion(region, new GuardedRegion.Guard() {
+                @Override
+                public void beforeWrite() {
+                    Round.this.beforeWrite();
+                }
+
+                @Override
+                public void closed(boolean unflushed) {
+                    // A delta round's replica is closed after the round verified and its writes were flushed, or after
+                    // a failure (then unflushed writes, or none at all). A full round ends at publish or discard.
+                    if (!staged) {
+                        end(!unflushed);
+                    }
+                }
+
+                @Override
+                public String toString() {
+                    return "InPlace" + region;
+                }
+            });
         }
 
         void beforeWrite() {
@@ -185,95 +204,6 @@ public final class InPlaceReplica implements ReplicaFactory {
                         + " round commits", key, file);
             }
             busy.set(false);
-        }
-    }
-
-    /**
-     * The file as a round's region. A delta round ends when it is closed (committed when its writes were flushed after
-     * the last one); a full round ends at publish or discard.
-     */
-    private static final class Guarded implements WritableRegion {
-        private final WritableRegion region;
-        private final Round round;
-        private final boolean staged;
-        private volatile boolean unflushed;
-        private final AtomicBoolean closed = new AtomicBoolean();
-
-        Guarded(WritableRegion region, Round round, boolean staged) {
-            this.region = region;
-            this.round = round;
-            this.staged = staged;
-        }
-
-        @Override
-        public String name() {
-            return region.name();
-        }
-
-        @Override
-        public long sizeBytes() {
-            return region.sizeBytes();
-        }
-
-        @Override
-        public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-            region.read(offsetBytes, dst);
-        }
-
-        @Override
-        public ByteBuffer view(long offsetBytes, int lengthBytes) throws IOException {
-            return region.view(offsetBytes, lengthBytes);
-        }
-
-        @Override
-        public void write(long offsetBytes, ByteBuffer src) throws IOException {
-            round.beforeWrite();
-            unflushed = true;
-            region.write(offsetBytes, src);
-        }
-
-        @Override
-        public void flush() throws IOException {
-            region.flush();
-            unflushed = false;
-        }
-
-        @Override
-        public boolean parallelWrites() {
-            return region.parallelWrites();
-        }
-
-        @Override
-        public boolean mappable() {
-            return region.mappable();
-        }
-
-        @Override
-        public ByteBuffer mapWritable(long offsetBytes, int lengthBytes) throws IOException {
-            round.beforeWrite();
-            unflushed = true;
-            return region.mapWritable(offsetBytes, lengthBytes);
-        }
-
-        @Override
-        public void close() throws IOException {
-            if (!closed.compareAndSet(false, true)) {
-                return;
-            }
-            try {
-                region.close();
-            } finally {
-                // A delta round's replica is closed after the round verified and its writes were flushed, or after a
-                // failure (then unflushed writes, or none at all). A staged round ends at publish or discard instead.
-                if (!staged) {
-                    round.end(!unflushed);
-                }
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "InPlace" + region;
         }
     }
 
