@@ -31,6 +31,13 @@ import java.util.Set;
 public record PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sites, Optional<SiteCosts> costs,
                              Map<String, String> currentPlacement) {
     /**
+     * Copies the collections and validates the model.
+     *
+     * @param vms the VMs, unique ids
+     * @param traffic directed traffic between known VMs
+     * @param sites the sites, unique ids
+     * @param costs inter-site costs over exactly these sites, or empty
+     * @param currentPlacement VM id → site id of VMs placed now
      * @throws IllegalArgumentException naming the item for duplicate ids, traffic or placements naming unknown VMs or
      *     sites, pins to unknown sites, or a cost matrix over other sites
      */
@@ -76,12 +83,22 @@ public record PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sit
         }
     }
 
-    /** A builder of an empty model. */
+    /**
+     * A builder of an empty model.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The cost of one byte per second from site {@code from} to site {@code to}: the matrix entry, else 0 or 1. */
+    /**
+     * The cost of one byte per second from site {@code from} to site {@code to}.
+     *
+     * @param from the source site id
+     * @param to the destination site id
+     * @return 0 when the sites are equal, else the matrix entry, or 1 without a matrix
+     */
     public double cost(String from, String to) {
         if (from.equals(to)) {
             return 0;
@@ -100,34 +117,68 @@ public record PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sit
         private Builder() {
         }
 
+        /**
+         * Adds a VM.
+         *
+         * @param vm the VM
+         * @return this builder
+         */
         public Builder vm(Vm vm) {
             vms.add(Objects.requireNonNull(vm, "vm"));
             return this;
         }
 
+        /**
+         * Adds a traffic edge; several edges between one pair add up.
+         *
+         * @param t the edge
+         * @return this builder
+         */
         public Builder traffic(Traffic t) {
             traffic.add(Objects.requireNonNull(t, "traffic"));
             return this;
         }
 
+        /**
+         * Adds a site.
+         *
+         * @param site the site
+         * @return this builder
+         */
         public Builder site(Site site) {
             sites.add(Objects.requireNonNull(site, "site"));
             return this;
         }
 
-        /** The inter-site cost matrix (for example from bandwidth forecasts); 1 per cross-site byte when not set. */
+        /**
+         * Sets the inter-site cost matrix (for example from bandwidth forecasts); 1 per cross-site byte when not set.
+         *
+         * @param costs the matrix, over exactly the model's sites
+         * @return this builder
+         */
         public Builder costs(SiteCosts costs) {
             this.costs = Objects.requireNonNull(costs, "costs");
             return this;
         }
 
-        /** Records that {@code vm} lives on {@code site} now. */
+        /**
+         * Records that {@code vm} lives on {@code site} now (a later call for the same VM replaces it).
+         *
+         * @param vm the VM id
+         * @param site the site id
+         * @return this builder
+         */
         public Builder currentlyOn(String vm, String site) {
             current.put(Objects.requireNonNull(vm, "vm"), Objects.requireNonNull(site, "site"));
             return this;
         }
 
-        /** @throws IllegalArgumentException as {@link PlacementModel#PlacementModel} */
+        /**
+         * Builds the model.
+         *
+         * @return the validated, immutable model
+         * @throws IllegalArgumentException as the canonical constructor of {@link PlacementModel}
+         */
         public PlacementModel build() {
             return new PlacementModel(vms, traffic, sites, Optional.ofNullable(costs), current);
         }

@@ -29,13 +29,28 @@ public record PlacementPlan(Map<String, String> placement, double crossSiteBytes
         NOT_WORTH_IT
     }
 
+    /**
+     * Copies the placement and the moves.
+     *
+     * @param placement VM id → site id, every VM of the model
+     * @param crossSiteBytesPerSecond predicted traffic between VMs on different sites, in bytes per second
+     * @param costWeightedCrossSite the same traffic weighted by the model's inter-site costs
+     * @param crossSiteShare cross-site traffic ÷ all traffic (0 when there is no traffic)
+     * @param imbalance load-imbalance factor: the largest site CPU utilisation ÷ the overall CPU utilisation − 1
+     * @param moves the migrations from the current placement, in execution order
+     * @param outcome what the planner decided
+     */
     public PlacementPlan {
         placement = Map.copyOf(placement);
         moves = List.copyOf(moves);
         Objects.requireNonNull(outcome, "outcome");
     }
 
-    /** The bytes all moves transfer. */
+    /**
+     * The bytes all moves transfer.
+     *
+     * @return the sum of the moves' state bytes
+     */
     public long bytesToMove() {
         long sum = 0;
         for (Move m : moves) {

@@ -11,6 +11,11 @@ import java.util.Objects;
  */
 public record Site(String id, double cpuCores, long memoryBytes) {
     /**
+     * Validates the id and the capacities.
+     *
+     * @param id unique, non-blank
+     * @param cpuCores CPU capacity in cores, finite and ≥ 0
+     * @param memoryBytes memory capacity in bytes, ≥ 0
      * @throws IllegalArgumentException naming the site when a capacity is negative or NaN or the id is blank
      */
     public Site {

@@ -23,6 +23,9 @@ public final class SiteCosts {
     /**
      * A cost matrix over {@code sites}, row = source site, column = destination site.
      *
+     * @param sites the site ids, in matrix order
+     * @param costs the matrix, {@code costs[i][j]} the cost from site i to site j; copied
+     * @return the immutable matrix
      * @throws IllegalArgumentException when the matrix is not square of the sites' size, an entry is negative or
      *     NaN, or a diagonal entry is not 0
      */
@@ -50,12 +53,23 @@ public final class SiteCosts {
         return new SiteCosts(s, copy);
     }
 
-    /** The sites, in matrix order. */
+    /**
+     * The sites, in matrix order.
+     *
+     * @return the site ids
+     */
     public List<String> sites() {
         return sites;
     }
 
-    /** The cost of one byte from {@code from} to {@code to}. */
+    /**
+     * The cost of one byte per second from {@code from} to {@code to}.
+     *
+     * @param from the source site id
+     * @param to the destination site id
+     * @return the matrix entry (0 when {@code from} equals {@code to})
+     * @throws IllegalArgumentException when a site is not in the matrix
+     */
     public double cost(String from, String to) {
         int i = sites.indexOf(from);
         int j = sites.indexOf(to);

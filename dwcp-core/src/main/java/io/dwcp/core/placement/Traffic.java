@@ -11,6 +11,11 @@ import java.util.Objects;
  */
 public record Traffic(String from, String to, double bytesPerSecond) {
     /**
+     * Validates the edge.
+     *
+     * @param from sending VM id
+     * @param to receiving VM id, different from {@code from}
+     * @param bytesPerSecond mean rate, finite and ≥ 0
      * @throws IllegalArgumentException naming the edge when the rate is negative or NaN or it is a self-loop
      */
     public Traffic {
