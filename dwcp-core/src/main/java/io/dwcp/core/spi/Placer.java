@@ -21,6 +21,8 @@ public interface Placer extends Component {
     /**
      * A placement of every VM from scratch; its moves lead from the model's current placement (if any) to it.
      *
+     * @param model the VMs, traffic, sites and current placement
+     * @return the plan, outcome {@code APPLIED}
      * @throws io.dwcp.core.DwcpException {@code INFEASIBLE} naming the tightest violated constraint;
      *     {@code ILLEGAL_STATE} when not running
      */
@@ -31,6 +33,8 @@ public interface Placer extends Component {
      * traffic it saves over the planning horizon exceeds the cost of its moves; otherwise the current placement comes
      * back with no moves and outcome {@code BELOW_THRESHOLD} or {@code NOT_WORTH_IT}.
      *
+     * @param model the VMs, traffic, sites and the current placement of every VM
+     * @return the adopted plan, or the current placement with no moves
      * @throws IllegalArgumentException when a VM has no current site
      * @throws io.dwcp.core.DwcpException {@code INFEASIBLE}; {@code ILLEGAL_STATE} when not running
      */

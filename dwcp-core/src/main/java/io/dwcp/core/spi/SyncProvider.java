@@ -9,10 +9,18 @@ import io.dwcp.core.transport.Transport;
  * {@code dwcp.sync.enabled} is true. The sync component starts after the transport and stops before it.
  */
 public interface SyncProvider {
-    /** Provider name, e.g. {@code ass}. */
+    /**
+     * Provider name, e.g. {@code ass}.
+     *
+     * @return the name
+     */
     String name();
 
-    /** Higher wins when several providers are on the class path. */
+    /**
+     * Higher wins when several providers are on the class path.
+     *
+     * @return the priority, 0 by default
+     */
     default int priority() {
         return 0;
     }
@@ -22,6 +30,7 @@ public interface SyncProvider {
      *
      * @param context configuration, metrics, clock and failure reporting
      * @param transport the transport its messages travel over (started before the sync component), not null
+     * @return the new, not yet started sync component
      */
     SyncService create(ComponentContext context, Transport transport);
 }

@@ -16,19 +16,36 @@ public interface SyncService extends Component {
     /**
      * Accepts sync messages from peers on {@code bindAddress} (port 0 picks a free port).
      *
+     * @param bindAddress the local address to listen on
      * @return completes with the bound address, or exceptionally ({@code IO_ERROR}, {@code ILLEGAL_STATE})
      */
     CompletableFuture<InetSocketAddress> listen(InetSocketAddress bindAddress);
 
-    /** Adds a peer to push deltas to and reconcile with; sessions are opened on demand. Idempotent. */
+    /**
+     * Adds a peer to push deltas to and reconcile with; sessions are opened on demand. Idempotent.
+     *
+     * @param address the peer's sync address
+     */
     void addPeer(InetSocketAddress address);
 
-    /** Removes a peer; its open session is closed. Unknown addresses are ignored. */
+    /**
+     * Removes a peer; its open session is closed. Unknown addresses are ignored.
+     *
+     * @param address the peer's sync address
+     */
     void removePeer(InetSocketAddress address);
 
-    /** The peers currently configured, never null. */
+    /**
+     * The peers currently configured.
+     *
+     * @return the peer addresses, never null
+     */
     Set<InetSocketAddress> peers();
 
-    /** The replicated store. */
+    /**
+     * The replicated store.
+     *
+     * @return the store of this node
+     */
     MetadataStore metadata();
 }

@@ -42,7 +42,14 @@ public final class HybridLogicalClock {
         this.physical = Objects.requireNonNull(physical, "physical");
     }
 
-    /** Packs a timestamp. @throws IllegalArgumentException when a part is out of range */
+    /**
+     * Packs a timestamp.
+     *
+     * @param physicalMillis milliseconds since the Unix epoch, 0 to {@link #MAX_PHYSICAL_MILLIS}
+     * @param counter the logical counter, 0 to {@link #MAX_COUNTER}
+     * @return the timestamp: {@code physicalMillis} in the high 48 bits, {@code counter} in the low 16
+     * @throws IllegalArgumentException when a part is out of range
+     */
     public static long pack(long physicalMillis, int counter) {
         if (physicalMillis < 0 || physicalMillis > MAX_PHYSICAL_MILLIS) {
             throw new IllegalArgumentException("physicalMillis must be in 0.." + MAX_PHYSICAL_MILLIS + ", got " + physicalMillis);
@@ -53,17 +60,32 @@ public final class HybridLogicalClock {
         return (physicalMillis << COUNTER_BITS) | counter;
     }
 
-    /** The millisecond part of a timestamp. */
+    /**
+     * The millisecond part of a timestamp.
+     *
+     * @param timestamp a packed timestamp
+     * @return its high 48 bits: milliseconds since the Unix epoch
+     */
     public static long physicalMillis(long timestamp) {
         return timestamp >>> COUNTER_BITS;
     }
 
-    /** The counter part of a timestamp. */
+    /**
+     * The counter part of a timestamp.
+     *
+     * @param timestamp a packed timestamp
+     * @return its low 16 bits, 0 to {@link #MAX_COUNTER}
+     */
     public static int counter(long timestamp) {
         return (int) (timestamp & MAX_COUNTER);
     }
 
-    /** A timestamp for a local or send event: greater than every timestamp issued or observed before. */
+    /**
+     * A timestamp for a local or send event: greater than every timestamp issued or observed before.
+     *
+     * @return the new timestamp
+     * @throws IllegalStateException when the physical clock reads outside 0 to {@link #MAX_PHYSICAL_MILLIS}
+     */
     public synchronized long now() {
         long wall = wallMillis();
         long lastMillis = physicalMillis(last);
@@ -82,6 +104,7 @@ public final class HybridLogicalClock {
      *
      * @param remote the received timestamp
      * @return the new local timestamp
+     * @throws IllegalStateException when the physical clock reads outside 0 to {@link #MAX_PHYSICAL_MILLIS}
      */
     public synchronized long update(long remote) {
         long wall = wallMillis();
@@ -94,12 +117,22 @@ public final class HybridLogicalClock {
         return last;
     }
 
-    /** How far {@code remote}'s physical part is ahead of this node's physical clock, in ms (negative when behind). */
+    /**
+     * How far {@code remote}'s physical part is ahead of this node's physical clock.
+     *
+     * @param remote a received timestamp
+     * @return the difference in milliseconds, negative when {@code remote} is behind
+     * @throws IllegalStateException when the physical clock reads outside 0 to {@link #MAX_PHYSICAL_MILLIS}
+     */
     public long skewMillis(long remote) {
         return physicalMillis(remote) - wallMillis();
     }
 
-    /** The last timestamp issued or observed (0 before the first). */
+    /**
+     * The last timestamp issued or observed.
+     *
+     * @return that timestamp, 0 before the first
+     */
     public synchronized long last() {
         return last;
     }
@@ -120,7 +153,12 @@ public final class HybridLogicalClock {
         return pack(physicalMillis(t) + 1, 0);
     }
 
-    /** Text form {@code millis.counter}, for logs. */
+    /**
+     * Text form {@code millis.counter}, for logs.
+     *
+     * @param timestamp a packed timestamp
+     * @return its physical part in milliseconds, a dot, and its counter
+     */
     public static String format(long timestamp) {
         return physicalMillis(timestamp) + "." + counter(timestamp);
     }
