@@ -37,8 +37,10 @@ public final class Graph {
      * @param from one end of each edge
      * @param to other end of each edge
      * @param weights weight of each edge, each ≥ 1
-     * @throws IllegalArgumentException naming the edge for a self-loop, an id out of range or a weight below 1, or the
-     *     vertex for a negative weight
+     * @return the graph in compressed sparse row form
+     * @throws IllegalArgumentException when the edge arrays differ in length, naming the edge for a self-loop, an id
+     *     out of range or a weight below 1, or the vertex for a negative weight
+     * @throws ArithmeticException when merged parallel edges exceed {@code int} range
      */
     public static Graph fromEdges(int[] vertexWeights, int[] from, int[] to, int[] weights) {
         int n = vertexWeights.length;
@@ -105,27 +107,51 @@ public final class Graph {
         return new Graph(nx, Arrays.copyOf(adj, out), Arrays.copyOf(w, out), vwgt);
     }
 
-    /** The number of vertices. */
+    /**
+     * The number of vertices.
+     *
+     * @return n; the vertices are {@code 0 … n − 1}
+     */
     public int vertexCount() {
         return n;
     }
 
-    /** The number of undirected edges. */
+    /**
+     * The number of undirected edges.
+     *
+     * @return the edge count, parallel edges merged into one
+     */
     public int edgeCount() {
         return adj.length / 2;
     }
 
-    /** The weight of vertex {@code v}. */
+    /**
+     * The weight of vertex {@code v}.
+     *
+     * @param v the vertex, {@code 0 … n − 1}
+     * @return its weight
+     * @throws IndexOutOfBoundsException when {@code v} is not a vertex
+     */
     public int vertexWeight(int v) {
         return vwgt[Objects.checkIndex(v, n)];
     }
 
-    /** The sum of all vertex weights. */
+    /**
+     * The sum of all vertex weights.
+     *
+     * @return the total vertex weight
+     */
     public long totalVertexWeight() {
         return totalVertexWeight;
     }
 
-    /** The number of neighbours of {@code v}. */
+    /**
+     * The number of neighbours of {@code v}.
+     *
+     * @param v the vertex, {@code 0 … n − 1}
+     * @return its degree
+     * @throws IndexOutOfBoundsException when {@code v} is not a vertex
+     */
     public int degree(int v) {
         Objects.checkIndex(v, n);
         return xadj[v + 1] - xadj[v];
@@ -135,6 +161,8 @@ public final class Graph {
      * The total weight of edges whose ends lie in different blocks.
      *
      * @param parts block of each vertex
+     * @return the edge cut
+     * @throws IllegalArgumentException when {@code parts} does not have one entry per vertex
      */
     public long cut(int[] parts) {
         if (parts.length != n) {
@@ -151,7 +179,13 @@ public final class Graph {
         return cut / 2;
     }
 
-    /** The sum of vertex weights in each of {@code k} blocks. */
+    /**
+     * The sum of vertex weights in each of {@code k} blocks.
+     *
+     * @param parts block of each vertex, each in {@code 0 … k − 1}
+     * @param k the number of blocks
+     * @return the weight of each block, indexed by block
+     */
     public long[] blockWeights(int[] parts, int k) {
         long[] w = new long[k];
         for (int v = 0; v < n; v++) {

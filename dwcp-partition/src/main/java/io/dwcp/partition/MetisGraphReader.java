@@ -33,8 +33,10 @@ public final class MetisGraphReader {
     }
 
     /**
-     * Reads a graph file.
+     * Reads a graph file (US-ASCII).
      *
+     * @param file the METIS graph file
+     * @return the graph, vertices numbered from 0
      * @throws IOException when the file cannot be read
      * @throws IllegalArgumentException naming file, line and problem when it is malformed
      */
@@ -47,6 +49,9 @@ public final class MetisGraphReader {
     /**
      * Reads a graph from a reader (not closed here); {@code name} is used in error messages.
      *
+     * @param reader the METIS text
+     * @param name the source's name for error messages, e.g. the file name
+     * @return the graph, vertices numbered from 0
      * @throws IOException when reading fails
      * @throws IllegalArgumentException naming {@code name}, line and problem when the text is malformed
      */

@@ -46,6 +46,14 @@ public final class MultilevelPartitioner {
      */
     public record Options(int k, double imbalance, long seed, int refinementPasses, int initialTrials, int cycles) {
         /**
+         * Validates the options.
+         *
+         * @param k the number of blocks, ≥ 1
+         * @param imbalance allowed block weight above ⌈total ÷ k⌉, as a fraction, 0–1
+         * @param seed random seed
+         * @param refinementPasses FM passes per level, ≥ 1
+         * @param initialTrials initial partitions tried on the coarsest graph, ≥ 1
+         * @param cycles whole multilevel runs, ≥ 1
          * @throws IllegalArgumentException naming the option out of range
          */
         public Options {
@@ -61,23 +69,56 @@ public final class MultilevelPartitioner {
             }
         }
 
-        /** The defaults for {@code k} blocks: 3 % imbalance, seed 1, 4 passes, 8 initial trials, 6 cycles. */
+        /**
+         * The defaults for {@code k} blocks: 3 % imbalance, seed 1, 4 passes, 8 initial trials, 6 cycles.
+         *
+         * @param k the number of blocks, ≥ 1
+         * @return the options
+         * @throws IllegalArgumentException when {@code k} &lt; 1
+         */
         public static Options of(int k) {
             return new Options(k, 0.03, 1, 4, 8, 6);
         }
 
+        /**
+         * A copy with another imbalance.
+         *
+         * @param value allowed block weight above ⌈total ÷ k⌉, as a fraction, 0–1
+         * @return the new options
+         * @throws IllegalArgumentException when {@code value} is out of range
+         */
         public Options withImbalance(double value) {
             return new Options(k, value, seed, refinementPasses, initialTrials, cycles);
         }
 
+        /**
+         * A copy with another random seed.
+         *
+         * @param value the seed
+         * @return the new options
+         */
         public Options withSeed(long value) {
             return new Options(k, imbalance, value, refinementPasses, initialTrials, cycles);
         }
 
+        /**
+         * A copy with another number of FM passes per level.
+         *
+         * @param value passes, ≥ 1
+         * @return the new options
+         * @throws IllegalArgumentException when {@code value} &lt; 1
+         */
         public Options withRefinementPasses(int value) {
             return new Options(k, imbalance, seed, value, initialTrials, cycles);
         }
 
+        /**
+         * A copy with another number of whole multilevel runs.
+         *
+         * @param value cycles, ≥ 1
+         * @return the new options
+         * @throws IllegalArgumentException when {@code value} &lt; 1
+         */
         public Options withCycles(int value) {
             return new Options(k, imbalance, seed, refinementPasses, initialTrials, value);
         }
@@ -89,7 +130,13 @@ public final class MultilevelPartitioner {
     private MultilevelPartitioner() {
     }
 
-    /** Partitions {@code g} into {@code options.k()} blocks of equal target weight. */
+    /**
+     * Partitions {@code g} into {@code options.k()} blocks of equal target weight.
+     *
+     * @param g the graph
+     * @param options block count, imbalance, seed and effort
+     * @return the best partition found: the least overweight, then the smallest cut
+     */
     public static Partition partition(Graph g, Options options) {
         int k = options.k();
         long total = g.totalVertexWeight;

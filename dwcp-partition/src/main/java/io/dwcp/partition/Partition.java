@@ -23,32 +23,59 @@ public final class Partition {
         this.imbalance = ideal == 0 ? 0 : (double) max / ideal - 1;
     }
 
-    /** The number of blocks. */
+    /**
+     * The number of blocks.
+     *
+     * @return k
+     */
     public int k() {
         return k;
     }
 
-    /** The block ({@code 0 … k − 1}) of vertex {@code v}. */
+    /**
+     * The block of vertex {@code v}.
+     *
+     * @param v the vertex
+     * @return its block, {@code 0 … k − 1}
+     * @throws ArrayIndexOutOfBoundsException when {@code v} is not a vertex of the graph
+     */
     public int block(int v) {
         return parts[v];
     }
 
-    /** A copy of the block of every vertex. */
+    /**
+     * A copy of the block of every vertex.
+     *
+     * @return a new array, indexed by vertex
+     */
     public int[] blocks() {
         return parts.clone();
     }
 
-    /** The total weight of the edges between blocks. */
+    /**
+     * The total weight of the edges between blocks.
+     *
+     * @return the edge cut
+     */
     public long cut() {
         return cut;
     }
 
-    /** The heaviest block's vertex weight. */
+    /**
+     * The heaviest block's vertex weight.
+     *
+     * @return the largest block weight
+     */
     public long maxBlockWeight() {
         return maxBlockWeight;
     }
 
-    /** Max block weight ÷ ⌈total vertex weight ÷ k⌉ − 1 (0 for a perfectly balanced partition; may be negative). */
+    /**
+     * The imbalance of the partition.
+     *
+     * @return max block weight ÷ ⌈total vertex weight ÷ k⌉ − 1 (0 for a perfectly balanced partition or a total
+     *     vertex weight of 0; may be slightly negative)
+     */
     public double imbalance() {
         return imbalance;
     }
