@@ -43,7 +43,8 @@ public final class ClusterMetadata {
      * A view over {@code store}; LWW fields are stamped by {@code hlc}.
      *
      * @param store the replicated store holding the schema's keys
-     * @param hlc the clock stamping LWW-Register writes (normally the store's replica clock)
+     * @param hlc the clock stamping LWW-Register writes (normally {@link AssSync#clock()})
+
      * @throws NullPointerException when either is null
      */
     public ClusterMetadata(ReplicatedStore store, HybridLogicalClock hlc) {

@@ -63,7 +63,8 @@ public final class Rga implements Crdt<Rga> {
      * @param index the position in the visible sequence, 0 to {@link #size()}
      * @param value the element, not null
      * @return the delta: the new element, with an id above every id seen here, after the visible element at
-     *     {@code index - 1}
+     *     {@code index - 1} (at the head when {@code index} is 0)
+
      * @throws IndexOutOfBoundsException when {@code index} is outside 0..size()
      */
     public Rga insertDelta(String replica, int index, String value) {
