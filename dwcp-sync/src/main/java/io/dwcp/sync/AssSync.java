@@ -291,6 +291,7 @@ public final class AssSync implements SyncService {
     /**
      * The replicated store.
      *
+     * @return the store this component replicates
      * @throws DwcpException {@code ILLEGAL_STATE} before the first {@link #start()}
      */
     public ReplicatedStore store() {
@@ -301,7 +302,11 @@ public final class AssSync implements SyncService {
         return s;
     }
 
-    /** The hybrid logical clock that stamps this node's messages and LWW writes. */
+    /**
+     * The hybrid logical clock that stamps this node's messages and LWW writes.
+     *
+     * @return the clock
+     */
     public HybridLogicalClock clock() {
         return hlc;
     }
@@ -309,6 +314,9 @@ public final class AssSync implements SyncService {
     /**
      * Reads {@code key} with bounded staleness (ASS-6).
      *
+     * @param key the key
+     * @param bound the largest staleness accepted
+     * @return the value (empty when absent or removed) and the staleness at the read
      * @throws DwcpException {@code STALE} when this replica has not synced with every peer within {@code bound}
      */
     public ReadResult read(String key, Duration bound) {
@@ -321,7 +329,11 @@ public final class AssSync implements SyncService {
         return new ReadResult(store().get(key), st);
     }
 
-    /** The longest time since the last successful exchange with a configured peer; zero without peers. */
+    /**
+     * The longest time since the last successful exchange with a configured peer; zero without peers.
+     *
+     * @return the staleness, millisecond precision
+     */
     public Duration staleness() {
         long now = context.clock().millis();
         long worst = 0;
@@ -331,7 +343,11 @@ public final class AssSync implements SyncService {
         return Duration.ofMillis(worst);
     }
 
-    /** Counters since creation. */
+    /**
+     * Counters since creation.
+     *
+     * @return a snapshot of the counters
+     */
     public SyncStats stats() {
         Messenger m = messenger;
         return metrics.snapshot(m == null ? 0 : m.bytesSent.get(), m == null ? 0 : m.bytesReceived.get());
@@ -340,7 +356,11 @@ public final class AssSync implements SyncService {
     /**
      * Runs one anti-entropy round with {@code peer} now, on the worker thread.
      *
+     * @param peer the address of a peer added before
      * @return completes when the round ended, exceptionally when it failed
+     * @throws DwcpException {@code ILLEGAL_STATE} when the component is not running
+     * @throws IllegalArgumentException when {@code peer} is not a configured peer
+
      */
     public CompletableFuture<Void> antiEntropy(InetSocketAddress peer) {
         requireRunning("antiEntropy");

@@ -29,15 +29,24 @@ import java.util.Optional;
  * <p>Thread-safe (the store is).
  */
 public final class ClusterMetadata {
-    /** Key prefixes of the schema. */
+    /** Key prefix of the VM records ({@code vm/<id>}). */
     public static final String VM_PREFIX = "vm/";
+    /** Key prefix of the node records ({@code node/<id>}). */
     public static final String NODE_PREFIX = "node/";
+    /** Key prefix of the totals ({@code total/<name>}). */
     public static final String TOTAL_PREFIX = "total/";
 
     private final ReplicatedStore store;
     private final HybridLogicalClock hlc;
 
-    /** A view over {@code store}; LWW fields are stamped by {@code hlc}. */
+    /**
+     * A view over {@code store}; LWW fields are stamped by {@code hlc}.
+     *
+     * @param store the replicated store holding the schema's keys
+     * @param hlc the clock stamping LWW-Register writes (normally {@link AssSync#clock()})
+
+     * @throws NullPointerException when either is null
+     */
     public ClusterMetadata(ReplicatedStore store, HybridLogicalClock hlc) {
         this.store = Objects.requireNonNull(store, "store");
         this.hlc = Objects.requireNonNull(hlc, "hlc");
@@ -54,7 +63,13 @@ public final class ClusterMetadata {
     public record Vm(Optional<String> site, Optional<String> node, List<String> phases, Optional<String> baseline) {
     }
 
-    /** Assigns a VM to a site and node (last writer wins). */
+    /**
+     * Assigns a VM to a site and node (last writer wins).
+     *
+     * @param vmId the VM id
+     * @param site the site, not null
+     * @param node the node, not null
+     */
     public void assign(String vmId, String site, String node) {
         Objects.requireNonNull(site, "site");
         Objects.requireNonNull(node, "node");
@@ -62,25 +77,44 @@ public final class ClusterMetadata {
         writeField(VM_PREFIX + vmId, "node", node);
     }
 
-    /** Records a VM's migration phase; concurrent writes from several replicas are all kept until one supersedes them. */
+    /**
+     * Records a VM's migration phase; concurrent writes from several replicas are all kept until one supersedes them.
+     *
+     * @param vmId the VM id
+     * @param phase the phase name, not null
+     */
     public void migrationPhase(String vmId, String phase) {
         Objects.requireNonNull(phase, "phase");
         String r = store.replicaId();
         store.update(VM_PREFIX + vmId, OrMap.EMPTY, m -> m.updateDelta(r, "phase", MvRegister.EMPTY, v -> v.writeDelta(r, phase)));
     }
 
-    /** Records the baseline version of a VM's state (what delta migration builds on). */
+    /**
+     * Records the baseline version of a VM's state (what delta migration builds on).
+     *
+     * @param vmId the VM id
+     * @param version the baseline version, not null
+     */
     public void baselineVersion(String vmId, String version) {
         Objects.requireNonNull(version, "version");
         writeField(VM_PREFIX + vmId, "baseline", version);
     }
 
-    /** Removes a VM's record everywhere (a concurrent update of it survives). */
+    /**
+     * Removes a VM's record everywhere (a concurrent update of it survives).
+     *
+     * @param vmId the VM id
+     */
     public void forgetVm(String vmId) {
         store.remove(VM_PREFIX + vmId);
     }
 
-    /** A VM's record, empty when unknown or removed. */
+    /**
+     * A VM's record, empty when unknown or removed.
+     *
+     * @param vmId the VM id
+     * @return the record, or empty
+     */
     public Optional<Vm> vm(String vmId) {
         return store.get(VM_PREFIX + vmId).map(c -> {
             OrMap m = (OrMap) c;
@@ -89,7 +123,12 @@ public final class ClusterMetadata {
         });
     }
 
-    /** The VMs whose node is {@code nodeId}, sorted (scans the VM records). */
+    /**
+     * The VMs whose node is {@code nodeId}, sorted (scans the VM records).
+     *
+     * @param nodeId the node id
+     * @return the ids of the VMs assigned to it
+     */
     public List<String> vmsOn(String nodeId) {
         List<String> out = new ArrayList<>();
         for (String k : store.keys()) {
@@ -101,7 +140,13 @@ public final class ClusterMetadata {
         return out;
     }
 
-    /** Sets a node's status and region (last writer wins per field). */
+    /**
+     * Sets a node's status and region (last writer wins per field).
+     *
+     * @param nodeId the node id
+     * @param status the status, not null
+     * @param region the region, not null
+     */
     public void nodeStatus(String nodeId, String status, String region) {
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(region, "region");
@@ -109,18 +154,34 @@ public final class ClusterMetadata {
         writeField(NODE_PREFIX + nodeId, "region", region);
     }
 
-    /** A node's status, empty when unknown. */
+    /**
+     * A node's status, empty when unknown.
+     *
+     * @param nodeId the node id
+     * @return the last status written, or empty
+     */
     public Optional<String> nodeStatus(String nodeId) {
         return store.get(NODE_PREFIX + nodeId).flatMap(c -> lww((OrMap) c, "status"));
     }
 
-    /** Adds {@code delta} to the total {@code name}. */
+    /**
+     * Adds {@code delta} to the total {@code name}.
+     *
+     * @param name the total's name
+     * @param delta the amount to add; negative subtracts
+     */
     public void addToTotal(String name, long delta) {
         String r = store.replicaId();
         store.update(TOTAL_PREFIX + name, PNCounter.EMPTY, c -> c.addDelta(r, delta));
     }
 
-    /** The total {@code name}, 0 when never set. */
+    /**
+     * The total {@code name}, 0 when never set.
+     *
+     * @param name the total's name
+     * @return the sum of every replica's additions
+     */
+
     public long total(String name) {
         return store.get(TOTAL_PREFIX + name).map(c -> ((PNCounter) c).value()).orElse(0L);
     }

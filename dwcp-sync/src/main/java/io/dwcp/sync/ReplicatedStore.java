@@ -52,7 +52,11 @@ public final class ReplicatedStore {
         this.buffer = new CausalBuffer(causalBufferEntries);
     }
 
-    /** The replica id this store stamps its dots with (the node id plus an incarnation, unique per start). */
+    /**
+     * The replica id this store stamps its dots with (the node id plus an incarnation, unique per start).
+     *
+     * @return the replica id
+     */
     public String replicaId() {
         return replicaId;
     }
@@ -65,8 +69,14 @@ public final class ReplicatedStore {
      * Applies a δ-mutation to the value at {@code key} (created as {@code empty} when absent) and returns the new
      * value. The mutator gets the current value and returns its delta (e.g. {@code c -> c.addDelta(replicaId, 1)}).
      *
+     * @param <V> the value's type
+     * @param key the key, 1 to 1024 chars
+     * @param empty the empty value of the key's type, used when the key is absent
+     * @param mutator maps the current value to its delta
+     * @return the value at {@code key} after the update
      * @throws DwcpException {@code TYPE_MISMATCH} when the key holds another type (nothing changes);
      *     {@code LIMIT_EXCEEDED} when the key's encoded state would exceed {@code dwcp.sync.max-message}
+     * @throws IllegalArgumentException when {@code key} is empty or longer than 1024 chars
      */
     @SuppressWarnings("unchecked")
     public <V extends Crdt<V>> V update(String key, V empty, Function<V, V> mutator) {
@@ -84,7 +94,12 @@ public final class ReplicatedStore {
         return (V) e.state.get(key).orElseThrow();
     }
 
-    /** Removes {@code key} here and, through replication, everywhere; an update concurrent with it survives. */
+    /**
+     * Removes {@code key} here and, through replication, everywhere; an update concurrent with it survives.
+     *
+     * @param key the key, 1 to 1024 chars
+     * @throws IllegalArgumentException when {@code key} is empty or longer than 1024 chars
+     */
     public void remove(String key) {
         checkKey(key);
         OrMap[] delta = new OrMap[1];
@@ -101,13 +116,22 @@ public final class ReplicatedStore {
         }
     }
 
-    /** The value at {@code key}; empty when absent or removed. */
+    /**
+     * The value at {@code key}; empty when absent or removed.
+     *
+     * @param key the key
+     * @return the value, or empty
+     */
     public Optional<Crdt<?>> get(String key) {
         Entry e = entries.get(key);
         return e == null ? Optional.empty() : e.state.get(key);
     }
 
-    /** Present keys (removed ones excluded), sorted; a snapshot. */
+    /**
+     * Present keys (removed ones excluded), sorted; a snapshot.
+     *
+     * @return an unmodifiable sorted copy of the present keys
+     */
     public Set<String> keys() {
         TreeSet<String> out = new TreeSet<>();
         entries.forEach((k, e) -> {
@@ -118,17 +142,29 @@ public final class ReplicatedStore {
         return Collections.unmodifiableSet(out);
     }
 
-    /** Keys held, present or removed (a removed key's entry is its tombstone). */
+    /**
+     * Keys held, present or removed (a removed key's entry is its tombstone).
+     *
+     * @return the number of entries
+     */
     public int entryCount() {
         return entries.size();
     }
 
-    /** Bytes of the canonical encodings of every entry held. */
+    /**
+     * Bytes of the canonical encodings of every entry held.
+     *
+     * @return the total encoded size, in bytes
+     */
     public long stateBytes() {
         return stateBytes.get();
     }
 
-    /** Removed keys whose tombstone is still held. */
+    /**
+     * Removed keys whose tombstone is still held.
+     *
+     * @return the number of tombstones
+     */
     public int tombstoneCount() {
         int n = 0;
         for (Entry e : entries.values()) {
@@ -139,7 +175,12 @@ public final class ReplicatedStore {
         return n;
     }
 
-    /** The canonical encoding of the whole store: keys in order, each with its entry's encoding (for comparing replicas). */
+    /**
+     * The canonical encoding of the whole store: keys in order, each with its entry's encoding (for comparing replicas).
+     *
+     * @return a new array with the encoding
+     */
+
     public byte[] canonicalSnapshot() {
         io.dwcp.sync.crdt.CanonicalWriter w = new io.dwcp.sync.crdt.CanonicalWriter();
         TreeSet<String> all = new TreeSet<>(entries.keySet());

@@ -18,7 +18,14 @@ public final class CanonicalReader {
     private int pos;
     private final int limit;
 
-    /** Reads {@code buf[offset, offset + length)}; the array is borrowed and must not change while reading. */
+    /**
+     * Reads {@code buf[offset, offset + length)}; the array is borrowed and must not change while reading.
+     *
+     * @param buf the bytes to read from
+     * @param offset index of the first byte to read
+     * @param length number of bytes to read
+     * @throws IllegalArgumentException when the range lies outside {@code buf}
+     */
     public CanonicalReader(byte[] buf, int offset, int length) {
         if (offset < 0 || length < 0 || offset + length > buf.length) {
             throw new IllegalArgumentException("range [" + offset + ", " + offset + "+" + length + ") outside " + buf.length + " bytes");
@@ -28,23 +35,39 @@ public final class CanonicalReader {
         this.limit = offset + length;
     }
 
-    /** Reads all of {@code buf}. */
+    /**
+     * Reads all of {@code buf}.
+     *
+     * @param buf the bytes to read from
+     */
     public CanonicalReader(byte[] buf) {
         this(buf, 0, buf.length);
     }
 
-    /** Bytes not yet read. */
+    /**
+     * Bytes not yet read.
+     *
+     * @return the number of unread bytes
+     */
     public int remaining() {
         return limit - pos;
     }
 
-    /** Reads one unsigned byte. */
+    /**
+     * Reads one unsigned byte.
+     *
+     * @return the byte, 0 to 255
+     */
     public int u8() {
         need(1, "a byte");
         return buf[pos++] & 0xFF;
     }
 
-    /** Reads 8 bytes, big-endian. */
+    /**
+     * Reads 8 bytes, big-endian.
+     *
+     * @return the value
+     */
     public long i64() {
         need(8, "a 64-bit integer");
         long v = 0;
@@ -54,7 +77,11 @@ public final class CanonicalReader {
         return v;
     }
 
-    /** Reads an unsigned LEB128 value of at most 63 bits, refusing overlong (non-minimal) forms. */
+    /**
+     * Reads an unsigned LEB128 value of at most 63 bits, refusing overlong (non-minimal) forms.
+     *
+     * @return the value, ≥ 0
+     */
     public long varint() {
         long v = 0;
         for (int i = 0; i < 9; i++) {
@@ -73,6 +100,9 @@ public final class CanonicalReader {
     /**
      * Reads a count of items each taking at least {@code minBytesEach} bytes, refusing counts the remaining bytes
      * cannot hold (so a hostile count never drives an allocation).
+     *
+     * @param minBytesEach the fewest bytes one item can take (values below 1 count as 1)
+     * @return the count
      */
     public int count(int minBytesEach) {
         long n = varint();
@@ -82,7 +112,11 @@ public final class CanonicalReader {
         return (int) n;
     }
 
-    /** Reads a varint-prefixed UTF-8 string; invalid UTF-8 is refused. */
+    /**
+     * Reads a varint-prefixed UTF-8 string; invalid UTF-8 is refused.
+     *
+     * @return the string
+     */
     public String string() {
         int n = count(1);
         try {
@@ -95,7 +129,11 @@ public final class CanonicalReader {
         }
     }
 
-    /** Reads varint-prefixed raw bytes (a copy). */
+    /**
+     * Reads varint-prefixed raw bytes (a copy).
+     *
+     * @return a new array with the bytes
+     */
     public byte[] bytes() {
         int n = count(1);
         byte[] b = new byte[n];
@@ -104,7 +142,11 @@ public final class CanonicalReader {
         return b;
     }
 
-    /** Reads a boolean written as one byte 0 or 1. */
+    /**
+     * Reads a boolean written as one byte 0 or 1.
+     *
+     * @return {@code true} for 1, {@code false} for 0
+     */
     public boolean bool() {
         int b = u8();
         if (b > 1) {
@@ -126,7 +168,13 @@ public final class CanonicalReader {
         }
     }
 
-    /** A {@code CORRUPT_FRAME} error naming the offset. */
+    /**
+     * A {@code CORRUPT_FRAME} error naming the offset.
+     *
+     * @param why what is wrong, for the message
+     * @return the exception, for the caller to throw
+     */
+
     public DwcpException corrupt(String why) {
         return new DwcpException(ErrorCode.CORRUPT_FRAME, "malformed sync encoding at byte " + pos + ": " + why);
     }

@@ -18,16 +18,33 @@ public interface Crdt<T extends Crdt<T>> {
     /** Encoding version written after the tag. */
     int VERSION = 1;
 
-    /** The type, whose tag leads the encoding. */
+    /**
+     * The type, whose tag leads the encoding.
+     *
+     * @return this state's type
+     */
     CrdtType type();
 
-    /** The join (least upper bound) of this state and {@code other}; neither is changed. */
+    /**
+     * The join (least upper bound) of this state and {@code other}; neither is changed.
+     *
+     * @param other the state to join with
+     * @return the merged state
+     */
     T merge(T other);
 
-    /** Writes the body (without tag and version) in canonical form. */
+    /**
+     * Writes the body (without tag and version) in canonical form.
+     *
+     * @param w the writer to append to
+     */
     void encodeBody(CanonicalWriter w);
 
-    /** The canonical encoding: tag, version, body. */
+    /**
+     * The canonical encoding: tag, version, body.
+     *
+     * @return a new array holding the encoding
+     */
     default byte[] encode() {
         CanonicalWriter w = new CanonicalWriter();
         w.u8(type().tag()).u8(VERSION);
@@ -38,7 +55,11 @@ public interface Crdt<T extends Crdt<T>> {
     /**
      * Merges two states of unknown static type.
      *
-     * @throws DwcpException {@code TYPE_MISMATCH} when their types differ
+     * @param a the state merged into
+     * @param b the state merged in
+     * @return the join of {@code a} and {@code b}
+     * @throws
+ DwcpException {@code TYPE_MISMATCH} when their types differ
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
     static Crdt<?> mergeAny(Crdt<?> a, Crdt<?> b) {

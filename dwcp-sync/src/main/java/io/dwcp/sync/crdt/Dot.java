@@ -11,7 +11,16 @@ import java.util.Objects;
  * @param counter sequence number, ≥ 1
  */
 public record Dot(String replica, long counter) implements Comparable<Dot> {
+    /**
+     * Validates the components.
+     *
+     * @param replica replica id, not null
+     * @param counter sequence number, ≥ 1
+     * @throws NullPointerException when {@code replica} is null
+     * @throws IllegalArgumentException when {@code counter} is below 1
+     */
     public Dot {
+
         Objects.requireNonNull(replica, "replica");
         if (counter < 1) {
             throw new IllegalArgumentException("dot counter must be >= 1, got " + counter);

@@ -28,7 +28,12 @@ public final class DottedVersionVector {
         this.cloud = cloud;
     }
 
-    /** The context holding exactly {@code dots}. */
+    /**
+     * The context holding exactly {@code dots}.
+     *
+     * @param dots the dots, in any order; duplicates are ignored
+     * @return the compact context
+     */
     public static DottedVersionVector of(Collection<Dot> dots) {
         Builder b = new Builder();
         for (Dot d : dots) {
@@ -37,7 +42,12 @@ public final class DottedVersionVector {
         return b.build();
     }
 
-    /** Whether {@code dot} is in the context. */
+    /**
+     * Whether {@code dot} is in the context.
+     *
+     * @param dot the dot to test
+     * @return {@code true} when the context holds it
+     */
     public boolean contains(Dot dot) {
         if (dot.counter() <= vector.getOrDefault(dot.replica(), 0L)) {
             return true;
@@ -46,30 +56,54 @@ public final class DottedVersionVector {
         return c != null && c.contains(dot.counter());
     }
 
-    /** The highest counter of {@code replica} in the context (0 when none). */
+    /**
+     * The highest counter of {@code replica} in the context (0 when none).
+     *
+     * @param replica the replica id
+     * @return its highest counter, including dots beyond a gap
+     */
     public long max(String replica) {
         TreeSet<Long> c = cloud.get(replica);
         return c != null ? c.last() : vector.getOrDefault(replica, 0L);
     }
 
-    /** The contiguous maximum of {@code replica}: every counter up to it is in the context (0 when none). */
+    /**
+     * The contiguous maximum of {@code replica}: every counter up to it is in the context (0 when none).
+     *
+     * @param replica the replica id
+     * @return the highest counter with no gap below it
+     */
     public long contiguous(String replica) {
         return vector.getOrDefault(replica, 0L);
     }
 
-    /** A fresh dot of {@code replica}, above every dot of it in the context. */
+    /**
+     * A fresh dot of {@code replica}, above every dot of it in the context. The context is not changed.
+     *
+     * @param replica the replica id
+     * @return the dot with counter {@link #max(String)} + 1
+     */
     public Dot next(String replica) {
         return new Dot(replica, max(replica) + 1);
     }
 
-    /** The replicas with at least one dot, sorted. */
+    /**
+     * The replicas with at least one dot, sorted.
+     *
+     * @return an unmodifiable sorted set of replica ids
+     */
     public NavigableSet<String> replicas() {
         TreeSet<String> s = new TreeSet<>(vector.keySet());
         s.addAll(cloud.keySet());
         return Collections.unmodifiableNavigableSet(s);
     }
 
-    /** This context with {@code dot} added. */
+    /**
+     * This context with {@code dot} added.
+     *
+     * @param dot the dot to add
+     * @return the new context, or this one when it already holds the dot
+     */
     public DottedVersionVector add(Dot dot) {
         if (contains(dot)) {
             return this;
@@ -79,7 +113,12 @@ public final class DottedVersionVector {
         return b.build();
     }
 
-    /** The union of the two contexts. */
+    /**
+     * The union of the two contexts.
+     *
+     * @param o the other context
+     * @return the context holding the dots of both
+     */
     public DottedVersionVector join(DottedVersionVector o) {
         if (o.isEmpty()) {
             return this;
@@ -99,7 +138,12 @@ public final class DottedVersionVector {
         return b.build();
     }
 
-    /** Whether every dot of {@code o} is in this context. */
+    /**
+     * Whether every dot of {@code o} is in this context.
+     *
+     * @param o the other context
+     * @return {@code true} when this context includes {@code o}
+     */
     public boolean includes(DottedVersionVector o) {
         for (Map.Entry<String, Long> e : o.vector.entrySet()) {
             long mine = vector.getOrDefault(e.getKey(), 0L);
@@ -123,12 +167,20 @@ public final class DottedVersionVector {
         return true;
     }
 
-    /** Whether the context has no dot. */
+    /**
+     * Whether the context has no dot.
+     *
+     * @return {@code true} when empty
+     */
     public boolean isEmpty() {
         return vector.isEmpty() && cloud.isEmpty();
     }
 
-    /** Writes the canonical form: vector entries, then cloud entries, each sorted by replica. */
+    /**
+     * Writes the canonical form: vector entries, then cloud entries, each sorted by replica.
+     *
+     * @param w the writer to append to
+     */
     public void encode(CanonicalWriter w) {
         w.varint(vector.size());
         for (Map.Entry<String, Long> e : vector.entrySet()) {
@@ -143,7 +195,14 @@ public final class DottedVersionVector {
         }
     }
 
-    /** Reads a context; the result is compacted whatever the input's form. */
+    /**
+     * Reads a context; the result is compacted whatever the input's form.
+     *
+     * @param r the reader, positioned at the context
+     * @return the decoded context
+     * @throws io.dwcp.core.DwcpException {@code CORRUPT_FRAME} when the input is malformed
+     */
+
     public static DottedVersionVector decode(CanonicalReader r) {
         Builder b = new Builder();
         int n = r.count(2);

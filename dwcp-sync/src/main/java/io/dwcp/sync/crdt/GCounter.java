@@ -22,6 +22,10 @@ public final class GCounter implements Crdt<GCounter> {
     /**
      * δ-mutator: the delta adding {@code amount} at {@code replica}.
      *
+     * @param replica the replica id incrementing
+     * @param amount the increment, &gt; 0
+     * @return the delta: {@code replica}'s new count alone
+
      * @throws IllegalArgumentException when {@code amount} is not positive (a G-Counter never decreases) or the
      *     replica's count would overflow
      */
@@ -40,7 +44,11 @@ public final class GCounter implements Crdt<GCounter> {
         return new GCounter(d);
     }
 
-    /** The sum of every replica's count (saturating at {@link Long#MAX_VALUE}). */
+    /**
+     * The sum of every replica's count (saturating at {@link Long#MAX_VALUE}).
+     *
+     * @return the counter's value, ≥ 0
+     */
     public long value() {
         long sum = 0;
         for (long v : counts.values()) {
@@ -49,7 +57,12 @@ public final class GCounter implements Crdt<GCounter> {
         return sum;
     }
 
-    /** Per-replica counts, sorted by replica. */
+    /**
+     * Per-replica counts, sorted by replica.
+     *
+     * @return an unmodifiable view, replica id to count
+     */
+
     public SortedMap<String, Long> counts() {
         return Collections.unmodifiableSortedMap(counts);
     }

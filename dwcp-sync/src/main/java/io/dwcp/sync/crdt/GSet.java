@@ -15,14 +15,24 @@ public final class GSet implements Crdt<GSet> {
         this.elements = elements;
     }
 
-    /** δ-mutator: the delta adding {@code element}. */
+    /**
+     * δ-mutator: the delta adding {@code element}.
+     *
+     * @param element the element to add
+     * @return the delta: the set holding {@code element} alone
+     */
     public GSet addDelta(String element) {
         TreeSet<String> d = new TreeSet<>();
         d.add(element);
         return new GSet(d);
     }
 
-    /** The elements, sorted. */
+    /**
+     * The elements, sorted.
+     *
+     * @return an unmodifiable sorted view
+     */
+
     public NavigableSet<String> value() {
         return Collections.unmodifiableNavigableSet(elements);
     }

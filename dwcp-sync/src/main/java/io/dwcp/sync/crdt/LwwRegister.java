@@ -27,6 +27,12 @@ public final class LwwRegister implements Crdt<LwwRegister> {
     /**
      * δ-mutator: the delta writing {@code value}, stamped by {@code clock} above the current winner. The delta is the whole (small)
      * register.
+     *
+     * @param replica the replica id writing
+     * @param value the value, not null
+     * @param clock the replica's hybrid logical clock, advanced past the current winner's timestamp
+     * @return the delta: a register holding the new write
+     * @throws NullPointerException when {@code value} is null
      */
     public LwwRegister writeDelta(String replica, String value, HybridLogicalClock clock) {
         Objects.requireNonNull(value, "value");
@@ -34,17 +40,30 @@ public final class LwwRegister implements Crdt<LwwRegister> {
         return new LwwRegister(t, replica, value);
     }
 
-    /** The winning value, empty when never written. */
+    /**
+     * The winning value, empty when never written.
+     *
+     * @return the value, or empty
+     */
     public Optional<String> value() {
         return timestamp == 0 ? Optional.empty() : Optional.of(value);
     }
 
-    /** The winning write's hybrid-logical-clock timestamp (0 when never written). */
+    /**
+     * The winning write's hybrid-logical-clock timestamp (0 when never written).
+     *
+     * @return the timestamp
+     */
     public long timestamp() {
         return timestamp;
     }
 
-    /** The replica of the winning write ("" when never written). */
+    /**
+     * The replica of the winning write ("" when never written).
+     *
+     * @return the replica id
+     */
+
     public String replica() {
         return replica;
     }

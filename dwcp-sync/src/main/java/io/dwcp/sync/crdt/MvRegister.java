@@ -25,7 +25,14 @@ public final class MvRegister implements Crdt<MvRegister> {
         this.context = context;
     }
 
-    /** δ-mutator: the delta writing {@code value} at {@code replica}, superseding every value seen here. */
+    /**
+     * δ-mutator: the delta writing {@code value} at {@code replica}, superseding every value seen here.
+     *
+     * @param replica the replica id writing
+     * @param value the value, not null
+     * @return the delta: the new value under a fresh dot, with the superseded dots in its context
+     * @throws NullPointerException when {@code value} is null
+     */
     public MvRegister writeDelta(String replica, String value) {
         Objects.requireNonNull(value, "value");
         Dot d = context.next(replica);
@@ -36,12 +43,21 @@ public final class MvRegister implements Crdt<MvRegister> {
         return new MvRegister(v, DottedVersionVector.of(ctx));
     }
 
-    /** The concurrent values, ordered by the dots of their writes (empty when never written). */
+    /**
+     * The concurrent values, ordered by the dots of their writes (empty when never written).
+     *
+     * @return an unmodifiable list of values
+     */
     public List<String> value() {
         return Collections.unmodifiableList(new ArrayList<>(values.values()));
     }
 
-    /** The causal context. */
+    /**
+     * The causal context.
+     *
+     * @return the dots of every write this register has seen
+     */
+
     public DottedVersionVector context() {
         return context;
     }

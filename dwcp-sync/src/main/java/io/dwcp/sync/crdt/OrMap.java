@@ -36,6 +36,12 @@ public final class OrMap implements Crdt<OrMap> {
      * δ-mutator: the delta applying {@code mutator} to the value at {@code key} (created as {@code empty} when
      * absent). The mutator receives the current value and returns its delta.
      *
+     * @param <V> the nested value's type
+     * @param replica the replica id updating
+     * @param key the key
+     * @param empty the empty value of the key's type, used when the key has no value yet
+     * @param mutator maps the current value to its delta
+     * @return the delta: a fresh presence dot for {@code key} and the nested delta
      * @throws DwcpException {@code TYPE_MISMATCH} when the key holds a value of another type
      */
     @SuppressWarnings("unchecked")
@@ -52,43 +58,80 @@ public final class OrMap implements Crdt<OrMap> {
         return new OrMap(keys.addDelta(replica, key), v);
     }
 
-    /** δ-mutator: the delta removing {@code key} as observed here (empty delta when absent). */
+    /**
+     * δ-mutator: the delta removing {@code key} as observed here (empty delta when absent).
+     *
+     * @param key the key to remove
+     * @return the delta removing the key's observed presence dots
+     */
     public OrMap removeDelta(String key) {
         OrSet d = keys.removeDelta(key);
         return d == OrSet.EMPTY ? EMPTY : new OrMap(d, new TreeMap<>());
     }
 
-    /** The present keys, sorted. */
+    /**
+     * The present keys, sorted.
+     *
+     * @return an unmodifiable sorted view
+     */
     public NavigableSet<String> keys() {
         return keys.value();
     }
 
-    /** The presence dots of {@code key} (empty when absent): one per update not yet removed. */
+    /**
+     * The presence dots of {@code key} (empty when absent): one per update not yet removed.
+     *
+     * @param key the key
+     * @return its presence dots
+     */
     public java.util.Set<Dot> dots(String key) {
         return keys.dots(key);
     }
 
-    /** The causal context of key presence. */
+    /**
+     * The causal context of key presence.
+     *
+     * @return the dots of every key update seen
+     */
     public DottedVersionVector context() {
         return keys.context();
     }
 
-    /** The nested value at {@code key} whether present or removed (removal keeps the state); empty if never set. */
+    /**
+     * The nested value at {@code key} whether present or removed (removal keeps the state); empty if never set.
+     *
+     * @param key the key
+     * @return the nested value, or empty
+     */
     public Optional<Crdt<?>> valueIncludingRemoved(String key) {
         return Optional.ofNullable(values.get(key));
     }
 
-    /** Keys that have a nested value, present or removed, sorted. */
+    /**
+     * Keys that have a nested value, present or removed, sorted.
+     *
+     * @return an unmodifiable sorted view
+     */
     public NavigableSet<String> valueKeys() {
         return java.util.Collections.unmodifiableNavigableSet(values.navigableKeySet());
     }
 
-    /** Whether this is the empty map (no keys, no values, empty context). */
+    /**
+     * Whether this is the empty map (no keys, no values, empty context).
+     *
+     * @return {@code true} when empty
+     */
     public boolean isEmpty() {
         return values.isEmpty() && keys.equals(OrSet.EMPTY);
     }
 
-    /** The value at a present key; empty when the key is absent or removed. */
+    /**
+     * The value at a present key; empty when the key is absent or removed.
+     *
+     * @param key the key
+     * @return the nested value, or empty
+     */
+
     public Optional<Crdt<?>> get(String key) {
         return keys.contains(key) ? Optional.ofNullable(values.get(key)) : Optional.empty();
     }

@@ -29,7 +29,13 @@ public final class OrSet implements Crdt<OrSet> {
         this.context = context;
     }
 
-    /** δ-mutator: the delta adding {@code element} at {@code replica} (replacing the dots of it seen here). */
+    /**
+     * δ-mutator: the delta adding {@code element} at {@code replica} (replacing the dots of it seen here).
+     *
+     * @param replica the replica id adding
+     * @param element the element to add
+     * @return the delta: the element under a fresh dot, with the replaced dots in its context
+     */
     public OrSet addDelta(String replica, String element) {
         Dot d = context.next(replica);
         TreeSet<Dot> dots = new TreeSet<>();
@@ -41,28 +47,52 @@ public final class OrSet implements Crdt<OrSet> {
         return new OrSet(e, DottedVersionVector.of(ctx));
     }
 
-    /** δ-mutator: the delta removing {@code element} as observed here (empty delta when absent). */
+    /**
+     * δ-mutator: the delta removing {@code element} as observed here (empty delta when absent).
+     *
+     * @param element the element to remove
+     * @return the delta: no entries, the element's observed dots as context
+     */
     public OrSet removeDelta(String element) {
         TreeSet<Dot> seen = entries.get(element);
         return seen == null ? EMPTY : new OrSet(new TreeMap<>(), DottedVersionVector.of(seen));
     }
 
-    /** The present elements, sorted. */
+    /**
+     * The present elements, sorted.
+     *
+     * @return an unmodifiable sorted copy
+     */
     public NavigableSet<String> value() {
         return Collections.unmodifiableNavigableSet(new TreeSet<>(entries.keySet()));
     }
 
-    /** Whether {@code element} is present. */
+    /**
+     * Whether {@code element} is present.
+     *
+     * @param element the element to test
+     * @return {@code true} when present
+     */
     public boolean contains(String element) {
         return entries.containsKey(element);
     }
 
-    /** The causal context. */
+    /**
+     * The causal context.
+     *
+     * @return the dots of every addition seen
+     */
     public DottedVersionVector context() {
         return context;
     }
 
-    /** The dots tagging {@code element} (empty when absent). */
+    /**
+     * The dots tagging {@code element} (empty when absent).
+     *
+     * @param element the element
+     * @return an unmodifiable set of its dots
+     */
+
     public Set<Dot> dots(String element) {
         TreeSet<Dot> d = entries.get(element);
         return d == null ? Set.of() : Collections.unmodifiableSet(d);

@@ -15,7 +15,15 @@ public final class PNCounter implements Crdt<PNCounter> {
         this.negative = negative;
     }
 
-    /** δ-mutator: the delta adding {@code amount} (any sign; 0 gives the empty delta) at {@code replica}. */
+    /**
+     * δ-mutator: the delta adding {@code amount} (any sign; 0 gives the empty delta) at {@code replica}.
+     *
+     * @param replica the replica id updating
+     * @param amount the amount to add; negative decrements
+     * @return the delta
+     * @throws IllegalArgumentException when {@code amount} is {@link Long#MIN_VALUE} or the replica's increment or
+     *     decrement total would overflow
+     */
     public PNCounter addDelta(String replica, long amount) {
         if (amount > 0) {
             return new PNCounter(positive.incrementDelta(replica, amount), GCounter.EMPTY);
@@ -29,7 +37,12 @@ public final class PNCounter implements Crdt<PNCounter> {
         return EMPTY;
     }
 
-    /** P − N (wrapping on overflow of the difference, which needs sums beyond 2^63). */
+    /**
+     * P − N (wrapping on overflow of the difference, which needs sums beyond 2^63).
+     *
+     * @return the counter's value
+     */
+
     public long value() {
         return positive.value() - negative.value();
     }

@@ -21,8 +21,20 @@ public final class Rga implements Crdt<Rga> {
     /** The empty sequence. */
     public static final Rga EMPTY = new Rga(new TreeMap<>());
 
-    /** An element id: Lamport counter, then replica. */
+    /**
+     * An element id: Lamport counter, then replica. Ordered by counter, then replica.
+     *
+     * @param counter Lamport counter of the insert
+     * @param replica id of the inserting replica, not null
+     */
     public record Id(long counter, String replica) implements Comparable<Id> {
+        /**
+         * Validates the components.
+         *
+         * @param counter Lamport counter of the insert
+         * @param replica id of the inserting replica, not null
+         * @throws NullPointerException when {@code replica} is null
+         */
         public Id {
             Objects.requireNonNull(replica, "replica");
         }
@@ -47,6 +59,12 @@ public final class Rga implements Crdt<Rga> {
      * δ-mutator: the delta inserting {@code value} at position {@code index} of the visible sequence (0 = head,
      * {@code size()} = end).
      *
+     * @param replica the replica id inserting
+     * @param index the position in the visible sequence, 0 to {@link #size()}
+     * @param value the element, not null
+     * @return the delta: the new element, with an id above every id seen here, after the visible element at
+     *     {@code index - 1} (at the head when {@code index} is 0)
+
      * @throws IndexOutOfBoundsException when {@code index} is outside 0..size()
      */
     public Rga insertDelta(String replica, int index, String value) {
@@ -65,6 +83,8 @@ public final class Rga implements Crdt<Rga> {
     /**
      * δ-mutator: the delta deleting the visible element at {@code index}.
      *
+     * @param index the position in the visible sequence, 0 to {@link #size()} - 1
+     * @return the delta: the element marked deleted
      * @throws IndexOutOfBoundsException when {@code index} is outside 0..size()-1
      */
     public Rga removeDelta(int index) {
@@ -79,7 +99,11 @@ public final class Rga implements Crdt<Rga> {
         return new Rga(d);
     }
 
-    /** The visible sequence. */
+    /**
+     * The visible sequence.
+     *
+     * @return an unmodifiable list of the visible elements, in order
+     */
     public List<String> value() {
         List<String> out = new ArrayList<>();
         for (Id id : visibleIds()) {
@@ -88,7 +112,12 @@ public final class Rga implements Crdt<Rga> {
         return Collections.unmodifiableList(out);
     }
 
-    /** Visible elements. */
+    /**
+     * Visible elements.
+     *
+     * @return the number of visible elements
+     */
+
     public int size() {
         return visibleIds().size();
     }

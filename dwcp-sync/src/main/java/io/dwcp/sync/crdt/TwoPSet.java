@@ -27,6 +27,8 @@ public final class TwoPSet implements Crdt<TwoPSet> {
     /**
      * δ-mutator: the delta adding {@code element}.
      *
+     * @param element the element to add
+     * @return the delta adding it
      * @throws DwcpException {@code ILLEGAL_STATE} when the element was removed (removal is final in a 2P-Set)
      */
     public TwoPSet addDelta(String element) {
@@ -39,6 +41,8 @@ public final class TwoPSet implements Crdt<TwoPSet> {
     /**
      * δ-mutator: the delta removing {@code element}.
      *
+     * @param element the element to remove
+     * @return the delta adding it to both the added set and the tombstones
      * @throws IllegalArgumentException when the element is not present here (only observed elements are removed)
      */
     public TwoPSet removeDelta(String element) {
@@ -48,14 +52,23 @@ public final class TwoPSet implements Crdt<TwoPSet> {
         return new TwoPSet(added.addDelta(element), removed.addDelta(element));
     }
 
-    /** Present elements (added and not removed), sorted. */
+    /**
+     * Present elements (added and not removed), sorted.
+     *
+     * @return an unmodifiable sorted copy
+     */
     public NavigableSet<String> value() {
         TreeSet<String> s = new TreeSet<>(added.value());
         s.removeAll(removed.value());
         return Collections.unmodifiableNavigableSet(s);
     }
 
-    /** Removed elements (the tombstones), sorted. */
+    /**
+     * Removed elements (the tombstones), sorted.
+     *
+     * @return an unmodifiable sorted view
+     */
+
     public NavigableSet<String> tombstones() {
         return removed.value();
     }

@@ -16,12 +16,21 @@ public final class TypeRegistry {
     private TypeRegistry() {
     }
 
-    /** The registry of the built-in types. */
+    /**
+     * The registry of the built-in types.
+     *
+     * @return the shared instance
+     */
     public static TypeRegistry defaults() {
         return DEFAULT;
     }
 
-    /** The empty state of {@code type}. */
+    /**
+     * The empty state of {@code type}.
+     *
+     * @param type the type
+     * @return its shared empty state
+     */
     public Crdt<?> empty(CrdtType type) {
         return switch (type) {
             case G_COUNTER -> GCounter.EMPTY;
@@ -39,6 +48,9 @@ public final class TypeRegistry {
     /**
      * Decodes a whole encoding (tag, version, body).
      *
+     * @param encoded the encoding, as written by {@link Crdt#encode()}
+     * @return the decoded state
+
      * @throws DwcpException {@code CORRUPT_FRAME} when malformed or trailed by extra bytes; {@code PROTOCOL_ERROR}
      *     when the tag is unknown or the version unsupported
      */
