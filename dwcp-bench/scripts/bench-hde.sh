@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HDE against the zstd CLI on real guest-RAM snapshots, in one run (SPEC §12: named baseline, same run, same data).
+# HDE against the zstd CLI on real guest-RAM snapshots, in one run.
 #
 #   dwcp-bench/scripts/bench-hde.sh [CORPUS_DIR] [PAIRS]
 #     CORPUS_DIR  default /var/tmp/vmcorpus/1g (s0.ram s1.ram s5.ram s30.ram, see ../shared/vmcorpus/README.md)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end migration benchmark (issue 5 item 5; SPEC §10 BENCH-3/4/5, §12): migrate successive real guest-RAM
+# End-to-end migration benchmark: migrate successive real guest-RAM
 # snapshots over the emulated WAN with `dwcp send`, and in the same run the baselines an operator would script,
 # round by round: one raw TCP stream (socat), and `zstd -3 -T2 FILE | one TCP stream` with `zstd -d` at the far end.
 #
@@ -150,7 +150,7 @@ if [ "$NO_WAN" = 0 ]; then
   "$wan/wan-up.sh" "$WAN_DELAY" "$WAN_LOSS" "$WAN_RATE" | tee "$OUT/wan-up.log" >&2
 fi
 
-# ---- environment (BENCH-5) ----
+# ---- environment ----
 cc_here=$(sysctl -n net.ipv4.tcp_congestion_control)
 cc_far=$($ns sysctl -n net.ipv4.tcp_congestion_control)
 python3 - "$OUT/env.json" <<PY

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# AMST beside iperf3 on the same emulated WAN link (BENCH-4, SPEC §12) and on loopback.
+# AMST beside iperf3 on the same emulated WAN link and on loopback.
 #
 #   dwcp-bench/scripts/bench-transport.sh            # REPS=5 BYTES=2g by default; needs root
 #   REPS=3 BYTES=1g ADJUST=2s dwcp-bench/scripts/bench-transport.sh

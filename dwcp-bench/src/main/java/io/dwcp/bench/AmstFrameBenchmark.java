@@ -24,7 +24,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Micro (BENCH-1): cost per chunk of the AMST data path's CPU work, not an end-to-end result. {@code sealDataFrame}
+ * Micro: cost per chunk of the AMST data path's CPU work, not an end-to-end result. {@code sealDataFrame}
  * writes a DATA header and CRC32C over a chunk already in a pooled direct buffer (what the sender does per chunk);
  * {@code decodeDataFrame} runs the {@link FrameDecoder} over one whole frame, CRC check included (what the receiver's
  * event loop does per chunk). Bytes per second = chunk size ÷ time per op.

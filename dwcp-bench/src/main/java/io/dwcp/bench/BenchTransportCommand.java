@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code dwcp bench-transport}: one AMST transfer of synthetic bytes between two processes, for the benchmark script
- * (BENCH-2, BENCH-4). Server: {@code --listen HOST:PORT} (runs until killed, discards what it receives). Client:
+ *. Server: {@code --listen HOST:PORT} (runs until killed, discards what it receives). Client:
  * {@code --to HOST:PORT --bytes 2g --streams auto|N [--json]}; the last stdout line is a JSON object with
  * {@code goodputMbps}, {@code streams}, {@code resentFrames} and more. The payload is generated on the fly from a
  * 4 MiB random block (never held whole in memory); AMST does not compress, so the content does not matter.

@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The {@code dwcp} command-line tool (BENCH-2): {@code java -jar dwcp-bench/target/dwcp.jar COMMAND [OPTIONS]}.
+ * The {@code dwcp} command-line tool: {@code java -jar dwcp-bench/target/dwcp.jar COMMAND [OPTIONS]}.
  * Each command is a {@link Command}; with {@code --json} its last stdout line is one JSON object.
  */
 public final class DwcpCli {

@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 
 /**
  * A synthetic guest-RAM image for the {@code demo} command and tests — labelled synthetic, never used for published
- * figures (SPEC §12). It imitates the page mix of real guest memory rather than random bytes: zero pages, text (page
+ * figures. It imitates the page mix of real guest memory rather than random bytes: zero pages, text (page
  * cache of documents and logs), code-like pages (instruction streams with varying immediates), pointer-heavy heap
  * pages, pages duplicated elsewhere in the image, and incompressible pages (compressed files, crypto keys).
  *

@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Whole migrations over real loopback sockets with the real providers (AMST + HDE found by ServiceLoader), into file
- * replicas, verified byte for byte after every round (CORE-5).
+ * replicas, verified byte for byte after every round.
  */
 @Tag("CORE-5")
 @Timeout(value = 120)

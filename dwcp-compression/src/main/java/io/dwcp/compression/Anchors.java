@@ -3,7 +3,7 @@ package io.dwcp.compression;
 import java.nio.ByteBuffer;
 
 /**
- * Content anchors of a page for finding a <em>similar</em> baseline page (HDE-3: a rewritten page whose content is a
+ * Content anchors of a page for finding a <em>similar</em> baseline page (a rewritten page whose content is a
  * modified copy of a baseline page at another offset, e.g. a page-cache refill of an edited file). An anchor is the
  * hash of the 32 bytes at each 128-byte grid position of the page, kept when its low two bits are zero (about one in
  * four, content-defined, so a copy of the same content at the same in-page offset yields the same anchors): about eight

@@ -15,7 +15,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One baseline of one key (HDE-5): the full content of a state version in a {@link PageStore} (off-heap, page
+ * One baseline of one key: the full content of a state version in a {@link PageStore} (off-heap, page
  * granular), the 64-bit hash of every page, and its identity (id, version, digest). A delta commit replaces pages in
  * place and bumps the version; a keyframe creates a new baseline with a new id.
  *

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 
 /**
- * The baselines of every key on both ends (HDE-5), with the memory cap, LRU eviction, ageing and pruning.
+ * The baselines of every key on both ends, with the memory cap, LRU eviction, ageing and pruning.
  *
  * <p>Sender and receiver baselines live in separate maps, so one codec can encode and decode the same key (tests,
  * loopback). A sender key also has at most one {@link Pending} round awaiting acknowledgement.

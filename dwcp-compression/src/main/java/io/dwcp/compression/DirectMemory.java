@@ -6,7 +6,7 @@ import java.nio.ByteBuffer;
 
 /**
  * Allocates and eagerly frees direct buffers. Baselines of 1 GiB and more must not wait for the garbage collector to
- * return their memory (STYLE §6: never rely on GC for native memory), so {@link #free(ByteBuffer)} runs the buffer's
+ * return their memory (never rely on GC for native memory), so {@link #free(ByteBuffer)} runs the buffer's
  * cleaner through {@code sun.misc.Unsafe.invokeCleaner} (module {@code jdk.unsupported}, as Netty does). When that is
  * unavailable the buffer is left to the collector, which is correct but later.
  *

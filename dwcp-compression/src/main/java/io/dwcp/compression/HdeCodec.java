@@ -39,7 +39,7 @@ import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
 /**
- * The HDE state codec (SPEC §5): page classes + XOR delta + zstd, with per-key baselines. Created by
+ * The HDE state codec: page classes + XOR delta + zstd, with per-key baselines. Created by
  * {@link HdeCodecProvider}; see {@link RoundEncoder} and {@link HdeDecoder} for the algorithms and
  * {@code docs/hde-wire-format.md} for the frames.
  *
@@ -277,7 +277,7 @@ final class HdeCodec implements StateCodec {
     }
 
     /**
-     * Incompressible-data gate (HDE-7a): the byte entropy of a 4 KiB sample of the data stream. A high-entropy batch
+     * Incompressible-data gate: the byte entropy of a 4 KiB sample of the data stream. A high-entropy batch
      * is stored without trying zstd, unless the last trial on such a batch compressed, or {@code reprobe-interval}
      * passed since it; so the decision is re-made regularly and never latches.
      */

@@ -7,7 +7,7 @@ import io.dwcp.core.spi.StateCodecProvider;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Provider of HDE, the page-level delta + zstd state codec (SPEC §5), registered for {@link java.util.ServiceLoader}
+ * Provider of HDE, the page-level delta + zstd state codec, registered for {@link java.util.ServiceLoader}
  * under the name {@code hde}. Settings come from {@code dwcp.compression.*} of the context's configuration.
  *
  * <pre>{@code

@@ -30,7 +30,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
 /*
- * Decoding of one round (HDE-1). Maintainer notes.
+ * Decoding of one round. Maintainer notes.
  *
  * Every frame is checked before anything is allocated for it: length, magic, version, CRC32C, type, flags, sequence,
  * round id, the baseline triple, then the type's own fields against the replica's shape and the limits

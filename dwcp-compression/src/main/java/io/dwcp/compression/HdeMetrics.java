@@ -17,12 +17,12 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Meters of HDE (SPEC §5 names, {@code dwcp.hde.*}). Hot paths only add to {@link LongAdder}s, which exist for the
+ * Meters of HDE. Hot paths only add to {@link LongAdder}s, which exist for the
  * codec's whole life; {@link #register} binds function meters and gauges to them on start and {@link #remove} takes
  * them off the registry on stop. Thread-safe.
  *
  * <p>Not registered: {@code dwcp.hde.dictionary{hits|misses}} and {@code dwcp.hde.dictionary.trainings}, because
- * this version trains no dictionaries (HDE-8 is not implemented; a baseline-page delta is worth more for pages).
+ * this version trains no dictionaries (a baseline-page delta is worth more for pages).
  */
 final class HdeMetrics {
     static final String[] KEYFRAME_REASONS = {"first", "interval", "chain", "age", "ratio", "miss"};

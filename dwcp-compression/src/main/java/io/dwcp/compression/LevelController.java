@@ -9,9 +9,9 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * Chooses the zstd level of a round (HDE-6, HDE-7). The tier gives a ceiling ({@code level.<tier>}). With a link
+ * Chooses the zstd level of a round. The tier gives a ceiling ({@code level.<tier>}). With a link
  * rate the controller takes, among the levels at or below the ceiling that keep the codec faster than the link, the
- * one with the least compress + transfer + decompress time per state byte (HDE-7c):
+ * one with the least compress + transfer + decompress time per state byte:
  * <pre>
  *   feasible(l):  speed(l) × threads ≥ linkRate × ratio(l)
  *   cost(l)    =  1 / speed(l)  +  1 / (ratio(l) × linkRate)  +  1 / decodeSpeed(l)

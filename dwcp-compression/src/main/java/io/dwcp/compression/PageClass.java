@@ -3,7 +3,7 @@ package io.dwcp.compression;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The classes a page of a round falls into (HDE-3), as reported in {@code EncodeResult.pagesByClass()} and metrics. */
+/** The classes a page of a round falls into, as reported in {@code EncodeResult.pagesByClass()} and metrics. */
 enum PageClass {
     ZERO("zero"),
     UNCHANGED("unchanged"),
@@ -13,7 +13,7 @@ enum PageClass {
     /** Assembled from sub-page copies of the baseline plus literal bytes ({@link Splice}). */
     SPLICE("splice"),
     LITERAL("literal"),
-    /** Pages of batches sent without entropy coding because they did not compress (HDE-7a); also counted above. */
+    /** Pages of batches sent without entropy coding because they did not compress; also counted above. */
     STORED("stored");
 
     final String word;

@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * Page hashes and the state digest (HDE-1, HDE-3).
+ * Page hashes and the state digest.
  *
  * <p>The 64-bit hash of a page is the CRC32C of its first half in the high word and of its second half in the low
  * word: CRC32C is a JDK intrinsic (about 10 GB/s), and the content index confirms every hit by byte comparison, so

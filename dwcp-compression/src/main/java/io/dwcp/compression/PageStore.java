@@ -14,7 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A page-granular store of a whole state outside the Java heap (HDE-4, HDE-5): pages live in fixed chunks of at most
+ * A page-granular store of a whole state outside the Java heap: pages live in fixed chunks of at most
  * {@value #CHUNK_BYTES} bytes, allocated on first touch, either in direct memory from a {@link ChunkPool} (contents
  * undefined until written), in a deleted temporary file mapped read-write (states larger than the baseline memory
  * budget; unwritten pages read as zeros), or in mappings of a replica region itself (a keyframe decoded in place:

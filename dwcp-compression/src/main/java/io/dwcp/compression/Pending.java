@@ -4,7 +4,7 @@ import io.dwcp.core.spi.BaselineRef;
 
 /**
  * Sender side: what the receiver will hold once it decodes the last round of a key, kept until it acknowledges
- * (HDE-5: "the sender references a version only after the receiver acknowledged it"). Either a whole new baseline
+ * ("the sender references a version only after the receiver acknowledged it"). Either a whole new baseline
  * (keyframe) or the replaced pages of a delta against {@link #base} at {@link #baseVersion}.
  */
 final class Pending implements AutoCloseable {

@@ -24,7 +24,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /*
- * Encoding of one round (HDE-3, HDE-4). Maintainer notes.
+ * Encoding of one round. Maintainer notes.
  *
  * The state is cut into segments of at most 1 MiB that never cross a region or a page-store chunk. Three phases run
  * as a pipeline:
@@ -652,7 +652,7 @@ final class RoundEncoder {
     }
 
     /**
-     * Round splices of a batch's literal pages (HDE-3): copies from pages sent in earlier batches of the round, found
+     * Round splices of a batch's literal pages: copies from pages sent in earlier batches of the round, found
      * through the anchors the scans indexed. Copies from the batch's own pages are left to zstd, which sees the whole
      * batch. Per entry (the batch's pages in order): the part count (0 = not spliced) and where its control and data
      * bytes are.

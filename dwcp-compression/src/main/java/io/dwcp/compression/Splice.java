@@ -8,7 +8,7 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
- * Sub-page copies from anywhere in the baseline (HDE-3, op SPLICE): a rewritten page whose content is assembled from
+ * Sub-page copies from anywhere in the baseline (op SPLICE): a rewritten page whose content is assembled from
  * pieces that already exist in the baseline at other, unaligned offsets (page-cache refills, tmpfs rewrites, copying
  * garbage collectors). Neither a same-offset XOR nor a whole-page reference finds those; {@code zstd --patch-from}
  * does, with its long-distance matcher over the whole old file. This is the same idea restricted to what HDE needs:
@@ -193,7 +193,7 @@ final class Splice {
     }
 
     /**
-     * Anchor → the first state position where a page of this round has it (HDE-3, round splices). Filled by the scan
+     * Anchor → the first state position where a page of this round has it (round splices). Filled by the scan
      * workers concurrently, read by the batch coders; deterministic because the smallest position wins and a reader
      * accepts only positions below its batch's first page, whose pages were all scanned (and inserted) before the
      * batch was cut: a position it accepts is the smallest there is, and one it refuses is refused on every run.

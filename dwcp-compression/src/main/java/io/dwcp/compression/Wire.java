@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * HDE wire format, version 3 (HDE-2; versions 1 and 2, without the SPLICE op or its round sources, are still read).
+ * HDE wire format, version 3 (versions 1 and 2, without the SPLICE op or its round sources, are still read).
  * Layout tables: {@code docs/hde-wire-format.md}. Big-endian throughout.
  *
  * <pre>

@@ -6,7 +6,7 @@ import com.github.luben.zstd.ZstdDecompressCtx;
 import java.nio.ByteBuffer;
 
 /**
- * A worker thread of the codec's pool (STYLE §6, §7): it owns one zstd compression and one decompression context and
+ * A worker thread of the codec's pool: it owns one zstd compression and one decompression context and
  * its scratch buffers for its whole life, closes them when it ends, and lends them to the task it runs. Tasks reach
  * them through {@link #current()}; nothing escapes the task.
  */

@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
- * The XOR + zero-run delta of one page against the same-offset baseline page (HDE-3, XBZRLE-style).
+ * The XOR + zero-run delta of one page against the same-offset baseline page (XBZRLE-style).
  *
  * <p>A delta is a list of runs: {@code zeroRun} bytes equal to the baseline, then {@code changedRun} bytes that
  * differ, both ULEB128 in the control stream, and the {@code changedRun} new bytes in the data stream. Equal stretches

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The level choice: least compress + transfer + decompress time among levels that keep up with the link (HDE-7). */
+/** The level choice: least compress + transfer + decompress time among levels that keep up with the link. */
 class LevelControllerTest {
     private static LevelController controller() {
         ManualClock clock = new ManualClock();

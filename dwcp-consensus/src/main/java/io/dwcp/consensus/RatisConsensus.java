@@ -67,7 +67,7 @@ import java.util.function.Function;
  * price). The Ratis client follows leader changes and retries (same call id, so Ratis' retry cache answers a retry
  * that already committed); the state machine additionally de-duplicates by (client id, sequence).
  *
- * Timing (ACP-7): Ratis waits a random election timeout in [election.min, min(2 × election.min, election.max)] and
+ * Timing: Ratis waits a random election timeout in [election.min, min(2 × election.min, election.max)] and
  * the leader heartbeats every election.min / 2. A command is retried for dwcp.consensus.proposal-timeout; then its
  * future fails with QUORUM_UNAVAILABLE (the command may still commit later: callers treat it as indeterminate).
  *
@@ -190,7 +190,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(min.toMillis(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(upper.toMillis(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
-        // fsync=true: the log worker forces each batch to disk before the entry counts as persisted (ACP-2).
+        // fsync=true: the log worker forces each batch to disk before the entry counts as persisted.
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !config.get(ConsensusKeys.FSYNC));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.get(ConsensusKeys.SNAPSHOT_ENTRIES));

@@ -39,7 +39,7 @@ final class RatisErrors {
         RaftPeer hint = notLeader == null ? null : notLeader.getSuggestedLeader();
         String hintText = notLeader == null ? "" : hint == null ? "; the last replica asked knows no leader"
                 : "; leader hint: " + hint.getId() + "@" + hint.getAddress();
-        // Retries exhausted (whatever the last attempt saw) = no quorum committed it in time (SPEC §9 bad input).
+        // Retries exhausted (whatever the last attempt saw) = no quorum committed it in time.
         if (t instanceof RaftRetryFailureException || t instanceof TimeoutIOException || t instanceof TimeoutException
                 || find(t, TimeoutIOException.class) != null) {
             if (t instanceof TimeoutException) {

@@ -16,7 +16,7 @@ import java.util.TreeMap;
  * replica applies the same commands in the same log order and reaches the same state, eviction of de-duplication
  * entries included (it depends only on the order of applied commands, never on time).
  *
- * De-duplication (ACP-5, "duplicate -> original result"): for each client the replies of its last `window` sequenced
+ * De-duplication ("duplicate -> original result"): for each client the replies of its last `window` sequenced
  * commands are kept; a command whose (client, sequence) is remembered is answered with the stored reply and changes
  * nothing. A sequence at or below the client's floor (the highest one forgotten) fails with STALE instead of being
  * applied again: it may have been applied, and we no longer know its result. At most `maxClients` clients are kept;

@@ -1,7 +1,7 @@
 package io.dwcp.core;
 
 /**
- * Lifecycle state of a component or of the manager (CORE-4): NEW → STARTING → RUNNING → STOPPING → STOPPED, any →
+ * Lifecycle state of a component or of the manager: NEW → STARTING → RUNNING → STOPPING → STOPPED, any →
  * FAILED; STOPPED and FAILED may start again.
  */
 public enum ComponentState {

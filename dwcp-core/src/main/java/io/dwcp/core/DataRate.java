@@ -5,8 +5,7 @@ import java.util.Locale;
 
 /**
  * A data rate, held as bits per second. Written {@code 400Mbit/s}, {@code 1Gbit/s} (decimal, bits) or {@code 50MB/s},
- * {@code 64MiB/s} (bytes). Bits and bytes are never mixed in one name: the unit text says which (SPEC §1; the original
- * design sold bytes per second as bits per second).
+ * {@code 64MiB/s} (bytes). Bits and bytes are never mixed in one name: the unit text says which.
  *
  * <p>Immutable and thread-safe.
  */

@@ -4,7 +4,7 @@ import java.util.Locale;
 
 /**
  * A byte count with binary suffixes: {@code 512B}, {@code 256KiB}, {@code 4MiB}, {@code 1GiB}, {@code 1TiB}. Decimal
- * {@code KB/MB/GB} are accepted as powers of ten. A bare number is rejected: every size names its unit (SPEC §1).
+ * {@code KB/MB/GB} are accepted as powers of ten. A bare number is rejected: every size names its unit.
  *
  * <p>Immutable and thread-safe.
  */

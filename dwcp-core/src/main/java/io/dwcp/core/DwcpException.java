@@ -3,7 +3,7 @@ package io.dwcp.core;
 import java.util.Objects;
 
 /**
- * The one unchecked exception of DWCP (CORE-7). Failures from the network, disk, peers or configuration carry an
+ * The one unchecked exception of DWCP. Failures from the network, disk, peers or configuration carry an
  * {@link ErrorCode}; callers react on the code, never on the message. Async APIs complete their futures exceptionally
  * with this type (possibly wrapped in a {@link java.util.concurrent.CompletionException}).
  */

@@ -55,7 +55,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The one entry point of DWCP (CORE-3): wires the providers found on the class path (or given to the builder),
+ * The one entry point of DWCP: wires the providers found on the class path (or given to the builder),
  * starts them in dependency order (transport, compression, then prediction, placement, sync and consensus), stops them in reverse, reports health and restarts a
  * component that fails while running.
  *
@@ -67,7 +67,7 @@ import java.util.concurrent.TimeUnit;
  * }
  * }</pre>
  *
- * <p>Lifecycle (CORE-4): NEW → STARTING → RUNNING → STOPPING → STOPPED; a failed start leaves it FAILED. STOPPED and
+ * <p>Lifecycle: NEW → STARTING → RUNNING → STOPPING → STOPPED; a failed start leaves it FAILED. STOPPED and
  * FAILED may start again; {@link #start()}, {@link #stop()} and {@link #close()} are idempotent; after
  * {@link #close()} nothing starts again. The manager starts with no peer: peers appear through the transport's
  * {@code listen} and {@code connect}.
@@ -101,7 +101,7 @@ public final class DwcpManager implements AutoCloseable {
     /** Peers the path monitor tracks at once. */
     static final int PATH_MAX_PEERS = 1024;
 
-    /** In start order: transport, compression, prediction, placement, sync, consensus (CORE-3). */
+    /** In start order: transport, compression, prediction, placement, sync, consensus. */
     private final List<ManagedComponent> components;
     private final Transport transport;
     private final StateCodec codec;
@@ -395,7 +395,7 @@ public final class DwcpManager implements AutoCloseable {
         return names(components);
     }
 
-    /** {@return health of each component, computed now (CORE-8)} */
+    /** {@return health of each component, computed now} */
     public Map<String, Health> componentHealth() {
         Map<String, Health> m = new LinkedHashMap<>();
         for (ManagedComponent mc : components) {
@@ -458,7 +458,7 @@ public final class DwcpManager implements AutoCloseable {
         return Optional.ofNullable(predictor);
     }
 
-    /** {@return the path monitor (CORE-6): per-peer measured samples; the transport records, the predictor reads} */
+    /** {@return the path monitor: per-peer measured samples; the transport records, the predictor reads} */
     public PathMonitor pathMonitor() {
         return pathMonitor;
     }
@@ -566,7 +566,7 @@ public final class DwcpManager implements AutoCloseable {
     }
 
     /**
-     * Connects to a migration receiver and returns a sender for iterative pre-copy rounds (CORE-5). The sender owns
+     * Connects to a migration receiver and returns a sender for iterative pre-copy rounds. The sender owns
      * the session; close it when the migration is over.
      *
      * @param receiver the address a migration receiver listens on

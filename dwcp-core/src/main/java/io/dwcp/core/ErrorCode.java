@@ -4,7 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Stable error codes (CORE-7). Each code has a fixed number that is also carried in abort and error frames on the
+ * Stable error codes. Each code has a fixed number that is also carried in abort and error frames on the
  * wire; numbers are never renumbered or reused, new codes are appended. An unrecognised number from the wire maps to
  * {@link #UNKNOWN}.
  */

@@ -3,7 +3,7 @@ package io.dwcp.core;
 import java.util.Objects;
 
 /**
- * Health of one component at query time (CORE-8): computed from live state, never cached from registration.
+ * Health of one component at query time: computed from live state, never cached from registration.
  *
  * @param status the status
  * @param detail a short human explanation ("3 of 8 streams", "no session"), never {@code null}

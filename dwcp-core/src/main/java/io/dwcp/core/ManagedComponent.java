@@ -16,7 +16,7 @@ final class ManagedComponent {
 
     final Component component;
     volatile ComponentState state = ComponentState.NEW;
-    /** Restarts attempted since the manager started; bounded by recovery.max-attempts (CORE-4). */
+    /** Restarts attempted since the manager started; bounded by recovery.max-attempts. */
     int restartAttempts;
     volatile long restarts;
     ScheduledFuture<?> pendingRecovery;

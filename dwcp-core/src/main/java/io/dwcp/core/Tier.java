@@ -3,7 +3,7 @@ package io.dwcp.core;
 import java.util.Locale;
 
 /**
- * Classification of the path to one peer (SPEC §2). A tier selects defaults; the adaptive controllers then tune from
+ * Classification of the path to one peer. A tier selects defaults; the adaptive controllers then tune from
  * measurements within the tier's limits.
  */
 public enum Tier {

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The manager wires a consensus provider last and stops it first (CORE-3); its keys are validated (SPEC §9). */
+/** The manager wires a consensus provider last and stops it first; its keys are validated. */
 class ConsensusWiringTest {
     /** Records its lifecycle; data operations are never called by these tests. */
     static final class RecordingConsensus extends RecordingComponents.Recording implements Consensus {

@@ -93,7 +93,7 @@ class DwcpManagerTest {
         assertEquals(List.of("start:transport", "start:compression", "stop:compression", "stop:transport"), log.events);
         assertEquals(ComponentState.FAILED, manager.state());
         assertEquals(ComponentState.STOPPED, manager.componentState("transport"));
-        // FAILED may start again (CORE-4).
+        // FAILED may start again.
         manager.start();
         assertEquals(ComponentState.RUNNING, manager.state());
     }

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The manager wires a bandwidth predictor after transport and codec, and hands it its path monitor (CORE-3, CORE-6). */
+/** The manager wires a bandwidth predictor after transport and codec, and hands it its path monitor. */
 class PredictorWiringTest {
     static final class RecordingPredictor extends RecordingComponents.Recording implements BandwidthPredictor {
         PathMonitor monitor;

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Providers are found with ServiceLoader, the highest priority wins, and the builder overrides discovery (CORE-3). */
+/** Providers are found with ServiceLoader, the highest priority wins, and the builder overrides discovery. */
 class ServiceDiscoveryTest {
     static final Log LOG = new Log();
     static final RecordingTransport HIGH = new RecordingTransport(LOG);

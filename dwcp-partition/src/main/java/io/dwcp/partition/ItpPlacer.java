@@ -28,7 +28,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 /*
- * The ITP placer component (SPEC ITP-5, ITP-6). Stateless between calls apart from meters and the last outcome for
+ * The ITP placer component. Stateless between calls apart from meters and the last outcome for
  * health; calls run on the caller's thread and may run concurrently (each builds its own engine).
  *
  * Rebalancing rule: with current placement C (every VM placed), observed cross-site share S(C) = cross-site bytes/s ÷

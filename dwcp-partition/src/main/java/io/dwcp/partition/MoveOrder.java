@@ -7,7 +7,7 @@ import java.util.List;
 
 /*
  * Orders the migrations from one placement to another so that every site stays within its CPU and memory capacity
- * and no anti-affinity group shares a site after every single step (SPEC ITP-5). Repeatedly makes every pending move
+ * and no anti-affinity group shares a site after every single step. Repeatedly makes every pending move
  * whose destination has room now. When none can (a cycle of full sites, e.g. a swap), one VM is staged through a third
  * site with room and moves on from there later (at most one staging per original move); when no site can stage any pending VM, INFEASIBLE names the blocked
  * move. VMs without a current site (new ones) are not moves. Deterministic: pending moves are tried in VM order.

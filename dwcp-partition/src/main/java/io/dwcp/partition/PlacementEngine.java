@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 /*
- * Places the VMs of one model on its sites (SPEC ITP-1…3). Pure computation, no state between calls.
+ * Places the VMs of one model on its sites. Pure computation, no state between calls.
  *
  * 1. Hard constraints are checked first and reported as INFEASIBLE naming the tightest one: total demand per resource
  *    against total capacity, pinned demand per site, anti-affinity groups larger than the site count or with two

@@ -1,7 +1,7 @@
 package io.dwcp.partition;
 
 /*
- * Strongly connected components by Tarjan's algorithm, iterative (SPEC ITP-2): an explicit call stack of
+ * Strongly connected components by Tarjan's algorithm, iterative: an explicit call stack of
  * (vertex, next edge) replaces recursion, so a path of a million vertices needs no deeper Java stack. O(n + m) time,
  * five int arrays of memory.
  */

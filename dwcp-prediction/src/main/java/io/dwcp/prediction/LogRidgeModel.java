@@ -1,7 +1,7 @@
 package io.dwcp.prediction;
 
 /**
- * Online log-linear ridge regression over history features (PBA-3).
+ * Online log-linear ridge regression over history features.
  *
  * <p>Idea: bandwidth is multiplicative, so the model works on logarithms, relative to the path's EWMA(0.1) level
  * {@code r = ln(ewma₀.₁ + ε)}: the features are {@code ln(f + ε) − r} for the last sample, the mean of the last 5

@@ -7,7 +7,7 @@ import java.util.Arrays;
  * sample, matches each forecast with its realised window mean once the window closes, and from those matches derives
  * the choice among models, the P10/P90 band and the confidence.
  *
- * <p>How {@code auto} works (PBA-3): every model's forecast is kept until its window of H samples closes; its error
+ * <p>How {@code auto} works: every model's forecast is kept until its window of H samples closes; its error
  * {@code min(1, |forecast − actual| ÷ actual)} then enters a sliding window of the last W matches (W = history
  * window ÷ sample interval). The auto forecast blends the models with weights {@code exp(−(e_m − e_min) ÷ T)}, so a
  * model clearly worse than the best recently gets almost no weight and near-ties share it; the output is the blend
@@ -58,7 +58,7 @@ final class PathForecaster {
     static final double LEVEL_ALPHA = 0.02;
     /** Samples whose low/high quantiles form the band before enough matches exist. */
     private static final int FALLBACK_SAMPLES = 30;
-    /** Matched forecasts the confidence is computed over (PBA-4). */
+    /** Matched forecasts the confidence is computed over. */
     private static final int CONFIDENCE_WINDOW = 20;
     /** Holt smoothing, trend smoothing and damping. */
     static final double HOLT_ALPHA = 0.2;

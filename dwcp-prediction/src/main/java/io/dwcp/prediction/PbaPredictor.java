@@ -193,7 +193,7 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         if (f == null || !f.isKnown()) {
             return f != null ? f : Forecast.unknown(horizon, 0);
         }
-        // PBA-4: confidence decays to 0 as the newest sample ages towards the horizon.
+        // Confidence decays to 0 as the newest sample ages towards the horizon.
         double ageSeconds = Math.max(0, Duration.between(f.madeAt(), clock.instant()).toNanos() / 1e9);
         double decay = Math.max(0, 1 - ageSeconds / (horizon.toNanos() / 1e9));
         if (decay >= 1) {

@@ -12,7 +12,7 @@ import java.util.NavigableMap;
 import java.util.TreeSet;
 
 /*
- * Maintainer notes. One anti-entropy round with one peer (ASS-5), run on the sync worker thread, blocking on each
+ * Maintainer notes. One anti-entropy round with one peer, run on the sync worker thread, blocking on each
  * response (request-timeout each):
  *   1. TREE_REQUEST level 0 .. 3: descend the 16-ary range tree, asking only for the children of nodes whose hashes
  *      differ; equal subtrees are never expanded, so k differing keys among n cost O(k · log16 n) hashes.

@@ -34,15 +34,15 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /*
- * Maintainer notes. The sync component (SPEC §8): a ReplicatedStore kept convergent with the configured peers.
- *  - Push (ASS-4): every local update's delta goes at once, as one DELTA message, to `fanout` random peers, and into
+ * Maintainer notes. The sync component: a ReplicatedStore kept convergent with the configured peers.
+ *  - Push: every local update's delta goes at once, as one DELTA message, to `fanout` random peers, and into
  *    the rumour buffer with those peers as holders. Received deltas that were new here join the buffer with the
  *    message's path as holders. Every gossip.interval the buffer is drained into one δ-group message per chosen peer
  *    (RumourBuffer: only what that peer is not known to hold; at most `fanout` peers; hop limit max-hops). A failed
  *    send queues its deltas again for that peer. Received messages are de-duplicated by id (SeenCache).
  *    push-mode entry-state ships whole entries the same way; full-state ships the whole store every round instead.
- *  - Anti-entropy (ASS-5): every anti-entropy.interval with the least recently synced peer; every
- *    full-reconciliation.interval with every peer; and at once with any peer not synced for max-staleness (ASS-6).
+ *  - Anti-entropy: every anti-entropy.interval with the least recently synced peer; every
+ *    full-reconciliation.interval with every peer; and at once with any peer not synced for max-staleness.
  *    Rounds run one at a time on the worker thread (AntiEntropy).
  *  - All traffic goes through Messenger over the Transport SPI; nothing takes an in-process path.
  * Threads: "dwcp-sync-timer-0" (schedules), "dwcp-sync-worker-0" (anti-entropy rounds); inbound messages are handled
@@ -312,7 +312,7 @@ public final class AssSync implements SyncService {
     }
 
     /**
-     * Reads {@code key} with bounded staleness (ASS-6).
+     * Reads {@code key} with bounded staleness.
      *
      * @param key the key
      * @param bound the largest staleness accepted

@@ -6,7 +6,7 @@ import io.dwcp.core.spi.SyncService;
 import io.dwcp.core.transport.Transport;
 
 /**
- * Provides ASS, δ-CRDT metadata replication (SPEC §8), under the name {@code ass}. Registered in
+ * Provides ASS, δ-CRDT metadata replication, under the name {@code ass}. Registered in
  * {@code META-INF/services/io.dwcp.core.spi.SyncProvider}; {@code DwcpManager} finds it by ServiceLoader and starts
  * it after the transport.
  *

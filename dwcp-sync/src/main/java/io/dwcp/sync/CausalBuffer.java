@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Deltas received before their causal predecessors (ASS-2), held per key up to a global bound. A delta that would
+ * Deltas received before their causal predecessors, held per key up to a global bound. A delta that would
  * overflow the bound is not kept, and its key's pending deltas are dropped too: the key is then left to anti-entropy,
  * which ships whole states (the fall-back the spec asks for). Guarded by its own monitor; callers hold no other lock
  * while calling in.

@@ -13,7 +13,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The ready-made cluster-metadata schema (SPEC §8, ASS-9) over a {@link ReplicatedStore}: one OR-Map per VM at
+ * The ready-made cluster-metadata schema over a {@link ReplicatedStore}: one OR-Map per VM at
  * {@code vm/<id>} (fields {@code site}, {@code node}, {@code baseline}: LWW-Registers; {@code phase}: an MV-Register, so
  * concurrent phase changes from two sites are both visible), one OR-Map per node at {@code node/<id>} ({@code status},
  * {@code region}: LWW-Registers), and PN-Counters for totals at {@code total/<name>}. Applications may add their own

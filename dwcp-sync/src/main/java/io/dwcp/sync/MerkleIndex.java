@@ -8,7 +8,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /*
- * Maintainer notes. A hash tree over key ranges for anti-entropy (ASS-5), in the spirit of Cassandra's Merkle repair.
+ * Maintainer notes. A hash tree over key ranges for anti-entropy, in the spirit of Cassandra's Merkle repair.
  * Keys are placed by the top 16 bits of a hash of the key into 65,536 leaves; the tree above them has fan-out 16
  * (levels 0 = root, 1 = 16 nodes, 2 = 256, 3 = 4,096, 4 = the leaves). A key's digest is 64 bits of SHA-256 over
  * (key, canonical encoding of its state); a node's hash is the XOR of the digests under it, so a leaf is updated in

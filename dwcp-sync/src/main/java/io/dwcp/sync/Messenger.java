@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 
 /*
- * Maintainer notes. Carries sync messages over the core Transport SPI (ASS-8): every message is one transfer of kind
+ * Maintainer notes. Carries sync messages over the core Transport SPI: every message is one transfer of kind
  * METADATA with the transfer key "dwcp-sync". Sessions to peers are opened on demand and cached per address; a session
  * that closed or failed to open is replaced at the next send. Requests carry a correlation id; the response comes back
  * on the same session and completes the waiting future, or the wait ends with TIMEOUT after request-timeout.

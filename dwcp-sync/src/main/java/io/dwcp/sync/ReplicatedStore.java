@@ -18,7 +18,7 @@ import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
- * The replicated key-value store (ASS-3): each key holds one CRDT value of a type fixed by its first update. Each key's
+ * The replicated key-value store: each key holds one CRDT value of a type fixed by its first update. Each key's
  * entry is a one-key {@link OrMap}, so key removal is itself a CRDT operation (it removes the presence dots observed
  * here; an update concurrent with it survives) and propagates like any update. Updates and merges are atomic per key.
  *

@@ -10,7 +10,7 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The deltas a replica forwards at its next rumour round (ASS-4), and the δ-groups it makes of them.
+ * The deltas a replica forwards at its next rumour round, and the δ-groups it makes of them.
  *
  * <p>Three rules keep gossip from re-sending what peers already hold:
  * <ul>

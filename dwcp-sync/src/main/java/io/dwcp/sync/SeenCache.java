@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Gossip message ids seen recently (ASS-4): remembered for {@code ttlMillis} and at most {@code maxEntries} (the
+ * Gossip message ids seen recently: remembered for {@code ttlMillis} and at most {@code maxEntries} (the
  * oldest is forgotten first), so memory stays bounded however fast rumours arrive. Thread-safe (synchronized).
  */
 final class SeenCache {

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.DoubleSupplier;
 
 /**
- * The sync component's counters (SPEC §8 metrics) and their meters, {@code dwcp.ass.*}. Counters are plain atomics
+ * The sync component's counters and their meters, {@code dwcp.ass.*}. Counters are plain atomics
  * incremented on the data path; the meters read them (function counters and gauges over live state), are registered
  * at start and removed at stop. Thread-safe; register/unregister/addPeer/removePeer are called under the component's
  * lifecycle lock.

@@ -6,7 +6,7 @@ import io.dwcp.core.spi.TransportProvider;
 import io.dwcp.transport.netty.AmstTransport;
 
 /**
- * Provides AMST, the adaptive multi-stream TCP transport (SPEC §4), under the name {@code amst}. Registered in
+ * Provides AMST, the adaptive multi-stream TCP transport, under the name {@code amst}. Registered in
  * {@code META-INF/services/io.dwcp.core.spi.TransportProvider}; the {@code DwcpManager} finds it by ServiceLoader.
  *
  * <pre>{@code

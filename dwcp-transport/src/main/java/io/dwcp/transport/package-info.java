@@ -1,5 +1,5 @@
 /**
- * AMST, the adaptive multi-stream transport of DWCP (SPEC §4). API: {@link io.dwcp.transport.AmstTransportProvider}
+ * AMST, the adaptive multi-stream transport of DWCP. API: {@link io.dwcp.transport.AmstTransportProvider}
  * (found by ServiceLoader) and {@link io.dwcp.transport.netty.AmstTransport}; the wire format, controllers and Netty
  * layer live in the sub-packages {@code wire}, {@code control} and {@code netty}.
  */

@@ -39,7 +39,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Micro (BENCH-1): HDE on a {@value #WINDOW_MIB} MiB window of real guest RAM, beside plain zstd-jni at the same level
+ * Micro: HDE on a {@value #WINDOW_MIB} MiB window of real guest RAM, beside plain zstd-jni at the same level
  * (the in-class baseline: 1 MiB blocks, HDE's default batch size). Not an end-to-end result; the whole-snapshot
  * comparison against the zstd CLI is {@code dwcp-bench/scripts/bench-hde.sh}.
  *

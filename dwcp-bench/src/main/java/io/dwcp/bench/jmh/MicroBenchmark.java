@@ -10,7 +10,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Defaults of the micro-benchmarks in this package (STYLE §12): 2 forks, 5 warm-up and 5 measured iterations of 2 s,
+ * Defaults of the micro-benchmarks in this package: 2 forks, 5 warm-up and 5 measured iterations of 2 s,
  * a fixed 3 GiB heap and 4 GiB of direct memory (HDE keeps baselines off-heap), Netty leak detection off. JSON
  * output is chosen on the command line ({@code -rf json -rff FILE}).
  */

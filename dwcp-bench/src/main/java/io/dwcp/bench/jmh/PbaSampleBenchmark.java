@@ -28,7 +28,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Micro (BENCH-1): the cost of one goodput sample through the bandwidth predictor — recorded in the path monitor,
+ * Micro: the cost of one goodput sample through the bandwidth predictor — recorded in the path monitor,
  * both horizons' models updated and matched, the forecasts republished (update-interval = sample-interval = 1 s, the
  * worst case) — and one forecast query, for one path; beside the classic baseline's cost, one EWMA update.
  *

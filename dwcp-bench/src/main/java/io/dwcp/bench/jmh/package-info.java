@@ -1,5 +1,5 @@
 /**
- * JMH micro-benchmarks of HDE (BENCH-1): labelled micro, never end-to-end results. Not API. Run with
+ * JMH micro-benchmarks of HDE: labelled micro, never end-to-end results. Not API. Run with
  * {@code java -cp dwcp-bench/target/dwcp.jar org.openjdk.jmh.Main 'io.dwcp.bench.jmh.*' -prof gc -rf json}.
  */
 package io.dwcp.bench.jmh;

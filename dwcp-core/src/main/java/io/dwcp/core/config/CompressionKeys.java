@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Keys of the state codec provider, HDE (SPEC §5). */
+/** Keys of the state codec provider, HDE. */
 public final class CompressionKeys {
     private static final Pattern LEVEL = Pattern.compile("none|zstd:(-?\\d+)");
 
@@ -138,7 +138,7 @@ public final class CompressionKeys {
             .description("Level controller period.").build();
 
     /**
-     * SPEC HDE-8's trained dictionaries are not implemented: on the reference corpus a 112 KiB dictionary trained from
+     * Trained zstd dictionaries are not implemented: on the reference corpus a 112 KiB dictionary trained from
      * another snapshot of the same guest saved nothing on 1 MiB page batches and slowed zstd by 5–25 %.
      */
     /** Key {@code dwcp.compression.max-decoded-frame}: Decompression-bomb guard; ≥ batch-size. */

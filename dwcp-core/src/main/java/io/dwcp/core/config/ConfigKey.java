@@ -9,7 +9,7 @@ import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * One entry of the configuration schema (CORE-1): key, type with its unit, default (possibly per tier), allowed range,
+ * One entry of the configuration schema: key, type with its unit, default (possibly per tier), allowed range,
  * and whether it is dynamic or secret. The schema drives parsing, validation and the generated reference
  * ({@link ConfigSchema#markdownReference()}).
  *
@@ -76,7 +76,7 @@ public final class ConfigKey<T> {
         return defaults.get(tier);
     }
 
-    /** {@return whether the default depends on the tier (SPEC §2)} */
+    /** {@return whether the default depends on the tier} */
     public boolean tierDependent() {
         T local = defaults.get(Tier.LOCAL);
         return !Objects.equals(local, defaults.get(Tier.REGIONAL)) || !Objects.equals(local, defaults.get(Tier.WAN));

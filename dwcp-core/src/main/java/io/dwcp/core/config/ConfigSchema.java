@@ -13,7 +13,7 @@ import java.util.function.Function;
 
 /**
  * The whole configuration schema: every key of every section, and the rules that span keys. One source for parsing,
- * validation and the generated reference in {@code docs/configuration.md} (CORE-1).
+ * validation and the generated reference in {@code docs/configuration.md}.
  */
 public final class ConfigSchema {
     private static final Map<String, ConfigKey<?>> BY_NAME;
@@ -120,7 +120,7 @@ public final class ConfigSchema {
         return out;
     }
 
-    /** {@return the configuration reference as a Markdown table, generated from the schema (SPEC §11)} */
+    /** {@return the configuration reference as a Markdown table, generated from the schema} */
     public static String markdownReference() {
         StringBuilder sb = new StringBuilder();
         sb.append("| key | type | default | allowed | dynamic | meaning |\n|---|---|---|---|---|---|\n");

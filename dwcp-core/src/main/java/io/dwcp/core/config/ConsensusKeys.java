@@ -9,7 +9,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-/** Keys of the consensus provider, ACP (SPEC §9). */
+/** Keys of the consensus provider, ACP. */
 public final class ConsensusKeys {
     /** One peer: {@code id@host:port}, the id as {@code dwcp.node-id}. */
     private static final Pattern PEER = Pattern.compile("([A-Za-z0-9._-]{1,64})@([A-Za-z0-9.:\\[\\]-]+):(\\d{1,5})");

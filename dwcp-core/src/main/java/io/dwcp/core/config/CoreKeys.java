@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
-/** Keys of {@code dwcp-core} (SPEC §3). */
+/** Keys of {@code dwcp-core}. */
 public final class CoreKeys {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 

@@ -21,7 +21,7 @@ import java.util.Optional;
 import java.util.Properties;
 
 /**
- * The one immutable configuration of a DWCP node (CORE-1). Built from, in rising precedence: schema defaults (per
+ * The one immutable configuration of a DWCP node. Built from, in rising precedence: schema defaults (per
  * tier), a properties or YAML file, system properties or the environment, and builder calls. {@link Builder#build()}
  * validates every key of every section once and throws a single {@code INVALID_CONFIG} that lists every problem, each
  * naming the key, the value, its source and the allowed range.

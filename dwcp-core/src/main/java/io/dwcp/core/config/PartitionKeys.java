@@ -3,7 +3,7 @@ package io.dwcp.core.config;
 import java.time.Duration;
 import java.util.List;
 
-/** Keys of the placement provider, ITP in {@code dwcp-partition} (SPEC §7). */
+/** Keys of the placement provider, ITP in {@code dwcp-partition}. */
 public final class PartitionKeys {
     private PartitionKeys() {
     }

@@ -3,7 +3,7 @@ package io.dwcp.core.config;
 import java.time.Duration;
 import java.util.List;
 
-/** Keys of the bandwidth predictor, PBA (SPEC §6). */
+/** Keys of the bandwidth predictor, PBA. */
 public final class PredictionKeys {
     private PredictionKeys() {
     }

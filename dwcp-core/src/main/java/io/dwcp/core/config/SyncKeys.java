@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
-/** Keys of the metadata-replication provider, ASS ({@code dwcp-sync}, SPEC §8). */
+/** Keys of the metadata-replication provider, ASS ({@code dwcp-sync}). */
 public final class SyncKeys {
     private SyncKeys() {
     }

@@ -7,7 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-/** Keys of the transport provider, AMST (SPEC §4). */
+/** Keys of the transport provider, AMST. */
 public final class TransportKeys {
     private TransportKeys() {
     }

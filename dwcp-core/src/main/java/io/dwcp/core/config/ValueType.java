@@ -10,7 +10,7 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * How a configuration value is written as text and read back. Dimensioned types refuse bare numbers (SPEC §1).
+ * How a configuration value is written as text and read back. Dimensioned types refuse bare numbers.
  *
  * @param <T> the Java type of the value
  */

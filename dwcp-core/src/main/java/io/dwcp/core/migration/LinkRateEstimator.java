@@ -4,14 +4,13 @@ import io.dwcp.core.DataRate;
 import io.dwcp.core.Tier;
 
 /**
- * The link rate a migration tells the codec to plan its level for (HDE-7: the codec must never be the bottleneck).
+ * The link rate a migration tells the codec to plan its level for (the codec must never be the bottleneck).
  *
  * <p>Why not simply the last round's goodput: when the codec was the bottleneck, goodput measures the codec, not the
  * link, and feeding it back makes the codec pick an even slower level — a loop that never finds the link's speed. So
  * the estimate moves on evidence of who waited:
  * <ul>
- *   <li>No evidence yet (round 0): the top of the tier's typical bandwidth (SPEC §2: LOCAL 100 Gbit/s, REGIONAL
- *       10 Gbit/s, WAN 1 Gbit/s), or the configured rate cap when lower. Overestimating costs some ratio;
+ *   <li>No evidence yet (round 0): the top of the tier's typical bandwidth, or the configured rate cap when lower. Overestimating costs some ratio;
  *       underestimating stalls the link.</li>
  *   <li>The encoder spent a large share of the round blocked on a full pipe: the link was the bottleneck, and the
  *       round's wire goodput is the link rate.</li>

@@ -23,7 +23,7 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
- * The receiving side of migrations (CORE-5): a {@link TransferHandler} to pass to {@code Transport.listen}. It
+ * The receiving side of migrations: a {@link TransferHandler} to pass to {@code Transport.listen}. It
  * answers baseline queries from the codec's baselines, and decodes each round transfer into a replica opened by the
  * {@link ReplicaFactory}; the round's transfer completes (which is the sender's acknowledgement) only after the
  * decoder verified every checksum and the state digest and committed. A failed round leaves the replica and the

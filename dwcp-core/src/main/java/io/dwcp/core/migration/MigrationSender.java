@@ -43,7 +43,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The sending side of an iterative pre-copy migration over one transport session (CORE-5). Each
+ * The sending side of an iterative pre-copy migration over one transport session. Each
  * {@link #sendRound} is one round: it asks the receiver which baseline it holds (unless the previous round of the key
  * on this session just committed it), encodes the state as a delta against it (or as a keyframe when the receiver
  * holds none or another one — the fallback is automatic and reported, also when the receiver refuses the delta), streams
@@ -294,7 +294,7 @@ public final class MigrationSender implements AutoCloseable {
                         if (d != null && delta && !control.cancelled()
                                 && (d.code() == ErrorCode.BASELINE_MISSING || d.code() == ErrorCode.CHECKSUM_MISMATCH)) {
                             // BASELINE_MISSING: the receiver lost or replaced its baseline between the query and the
-                            // frames (HDE-5). CHECKSUM_MISMATCH with every frame's CRC intact: the receiver's baseline
+                            // frames. CHECKSUM_MISMATCH with every frame's CRC intact: the receiver's baseline
                             // no longer holds the agreed state (its replica file, whose pages it may share, was written
                             // by someone else). A keyframe depends on neither.
                             LOG.info("round {} of {}: receiver refused the delta ({}); resending as a keyframe", round, state.key(), d.getMessage());

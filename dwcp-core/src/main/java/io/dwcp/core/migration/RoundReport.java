@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * What one pre-copy round did (CORE-5).
+ * What one pre-copy round did.
  *
  * @param key state key
  * @param round round number, 0 = the first (full) round

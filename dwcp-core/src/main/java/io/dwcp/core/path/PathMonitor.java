@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Per peer, a bounded history of {@link PathSample}s (CORE-6): the transport records what it measured, and readers
+ * Per peer, a bounded history of {@link PathSample}s: the transport records what it measured, and readers
  * (tier classifier, bandwidth predictor, partitioner, consensus) read the history or subscribe to new samples.
  *
  * <pre>{@code
@@ -147,7 +147,7 @@ public final class PathMonitor {
             try {
                 l.onSample(sample);
             } catch (RuntimeException e) {
-                // A reader's bug must not stop the transport that records, nor the other readers (STYLE §7).
+                // A reader's bug must not stop the transport that records, nor the other readers.
                 listenerFailures.increment();
                 if (listenerFailureLogged.compareAndSet(false, true)) {
                     LOG.error("a path monitor listener threw; further failures are only counted", e);

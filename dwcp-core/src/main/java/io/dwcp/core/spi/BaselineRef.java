@@ -3,7 +3,7 @@ package io.dwcp.core.spi;
 import java.util.Objects;
 
 /**
- * Names one baseline of one key (HDE-5): what a delta frame was encoded against, and what a receiver holds. Two ends
+ * Names one baseline of one key: what a delta frame was encoded against, and what a receiver holds. Two ends
  * agree on a baseline only when id, version and digest all match.
  *
  * @param key state key

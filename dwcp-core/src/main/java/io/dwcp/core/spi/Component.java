@@ -5,7 +5,7 @@ import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.Health;
 
 /**
- * A unit the {@code DwcpManager} starts, stops, health-checks and restarts (CORE-3, CORE-4). Providers create
+ * A unit the {@code DwcpManager} starts, stops, health-checks and restarts. Providers create
  * components; the manager owns them.
  *
  * <p>Contract: {@link #start()} either leaves the component running or throws having released what it acquired;

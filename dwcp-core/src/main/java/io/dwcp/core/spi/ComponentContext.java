@@ -30,7 +30,7 @@ public interface ComponentContext {
 
     /**
      * Reports that the component failed while running. The manager marks it FAILED and restarts it with backoff
-     * (CORE-4). Safe from any thread; never throws.
+     *. Safe from any thread; never throws.
      *
      * @param cause what failed
      */

@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  * {@code ILLEGAL_STATE} (not running, or no group configured) or {@code IO_ERROR}. A retried command is never applied
  * twice: the service de-duplicates by (client id, sequence) and answers a duplicate with the original result.
  *
- * <p>Scope: a provider orders every key in one group (one site, SPEC's LOCAL scope) unless its documentation says
+ * <p>Scope: a provider orders every key in one group (one site, the LOCAL scope) unless its documentation says
  * otherwise. It never weakens the consistency stated here.
  *
  * <p>Thread-safe; operations may be issued concurrently from any thread and complete on the provider's threads (do

@@ -62,14 +62,14 @@ public final class EncodeOptions {
         return forceKeyframe;
     }
 
-    /** {@return tier of the path, which sets the compression ceiling (HDE-6)} */
+    /** {@return tier of the path, which sets the compression ceiling} */
     public Tier tier() {
         return tier;
     }
 
     /**
      * {@return measured or configured link rate, used to pick a level that keeps the codec faster than the link
-     * (HDE-7)}
+     *}
      */
     public Optional<DataRate> linkRate() {
         return Optional.ofNullable(linkRate);

@@ -5,7 +5,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The replicated metadata store as the other modules and the migration API see it (SPEC §8): named keys, each holding
+ * The replicated metadata store as the other modules and the migration API see it: named keys, each holding
  * one conflict-free replicated value of a fixed type. Updates apply locally at once (read-your-writes) and reach the
  * other replicas asynchronously; every replica converges to the same value once messages flow.
  *

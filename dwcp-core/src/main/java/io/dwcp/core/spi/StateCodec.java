@@ -13,7 +13,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Encodes VM states into self-describing frames and decodes them into replicas, with per-key baselines so that later
- * rounds send only what changed (SPEC §5). One codec serves both ends: the sender encodes, the receiver decodes.
+ * rounds send only what changed. One codec serves both ends: the sender encodes, the receiver decodes.
  *
  * <p>Thread-safe; different keys may be encoded and decoded concurrently. Rounds of one key are sequential.
  */

@@ -1,7 +1,7 @@
 package io.dwcp.core.spi;
 
 /**
- * Decodes one encoded round into a replica (HDE-1). Frames go to scratch space; the replica and the baseline change
+ * Decodes one encoded round into a replica. Frames go to scratch space; the replica and the baseline change
  * only in {@link #finish()}, after every checksum and the state digest verified, so a failed decode damages nothing.
  *
  * <p>Not thread-safe: one thread feeds it, in frame order.

@@ -3,7 +3,7 @@ package io.dwcp.core.spi;
 import io.dwcp.core.transport.Transport;
 
 /**
- * Service-provider interface of metadata replication (ASS in {@code dwcp-sync}, SPEC §8). Registered in
+ * Service-provider interface of metadata replication (ASS in {@code dwcp-sync}). Registered in
  * {@code META-INF/services/io.dwcp.core.spi.SyncProvider}; the manager takes the one with the highest
  * {@link #priority()} unless the builder names one, and creates it only when a transport is wired and
  * {@code dwcp.sync.enabled} is true. The sync component starts after the transport and stops before it.

@@ -5,7 +5,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A sparse set of page indices per region (CORE-2): which pages changed since the last round. Backed by bitmap blocks
+ * A sparse set of page indices per region: which pages changed since the last round. Backed by bitmap blocks
  * of 65,536 pages allocated on first use, so a few dirty pages in a multi-GiB region cost a few KiB.
  *
  * <p>Not thread-safe: one writer (the dirty-page tracker), then hand it to the codec.

@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 
 /**
  * One contiguous region of a VM state (a RAM block, a disk), addressed by byte offset. Reads are positional, so several
- * threads may read one region at once; nothing ever loads the whole region onto the heap (CORE-2).
+ * threads may read one region at once; nothing ever loads the whole region onto the heap.
  *
  * <p>Implementations: {@link StateRegions}. Thread-safe for concurrent reads. A region opened from a path owns its
  * file and must be closed; one made over a caller's buffer or channel borrows it.

@@ -7,7 +7,7 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * A VM state (CORE-2): a key (e.g. the VM id) plus ordered regions of fixed-size pages. The state does not hold the
+ * A VM state: a key (e.g. the VM id) plus ordered regions of fixed-size pages. The state does not hold the
  * bytes; its regions read them on demand from a file, a buffer or a mapping.
  *
  * <p>Immutable and thread-safe (as thread-safe as its regions, which read positionally).

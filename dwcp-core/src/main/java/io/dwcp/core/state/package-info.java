@@ -1,5 +1,5 @@
 /**
- * The VM-state model (CORE-2): a key plus ordered regions of fixed-size pages, read positionally from files, buffers
+ * The VM-state model: a key plus ordered regions of fixed-size pages, read positionally from files, buffers
  * or memory mappings without loading them, and sparse dirty-page sets. Public API.
  */
 package io.dwcp.core.state;

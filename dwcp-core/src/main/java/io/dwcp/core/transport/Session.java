@@ -4,7 +4,7 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One logical link to a peer (AMST-1). Thread-safe: transfers may be started from any thread and run concurrently.
+ * One logical link to a peer. Thread-safe: transfers may be started from any thread and run concurrently.
  */
 public interface Session extends AutoCloseable {
     /** {@return session id as hex text (128 random bits for AMST)} */
@@ -17,7 +17,7 @@ public interface Session extends AutoCloseable {
     int activeStreams();
 
     /**
-     * The tier of the path to the peer as the transport classified it (TIER-1, TIER-2: from RTT measured in the
+     * The tier of the path to the peer as the transport classified it (from RTT measured in the
      * handshake), or the pinned tier. The default, for transports that do not classify, is WAN.
      *
      * @return the tier of the path

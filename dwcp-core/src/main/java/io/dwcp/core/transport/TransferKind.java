@@ -1,6 +1,6 @@
 package io.dwcp.core.transport;
 
-/** What a transfer carries (AMST-2); the number is its wire value and never changes. */
+/** What a transfer carries; the number is its wire value and never changes. */
 public enum TransferKind {
     /** Bytes DWCP does not interpret. */
     OPAQUE(0),

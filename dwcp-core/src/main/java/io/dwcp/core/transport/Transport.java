@@ -5,7 +5,7 @@ import java.util.concurrent.CompletableFuture;
 import io.dwcp.core.spi.Component;
 
 /**
- * Moves framed payloads between peers (SPEC §4). A {@link Session} is one logical link to a peer, possibly made of
+ * Moves framed payloads between peers. A {@link Session} is one logical link to a peer, possibly made of
  * many streams; both ends of a session may send.
  *
  * <p>Thread-safe. Futures complete on transport threads; do not block in their callbacks.

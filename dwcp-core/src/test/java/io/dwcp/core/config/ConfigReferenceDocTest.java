@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * docs/configuration.md is generated from the schema (SPEC §11) and must not drift from it. To regenerate after a
+ * docs/configuration.md is generated from the schema and must not drift from it. To regenerate after a
  * schema change: {@code ./mvnw -pl dwcp-core test -Dtest=ConfigReferenceDocTest -Ddwcp.docs.write=true}.
  */
 class ConfigReferenceDocTest {

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Rules between the prediction keys (SPEC §6 "Bad input"). */
+/** Rules between the prediction keys. */
 class PredictionKeysTest {
     @Test
     void updateIntervalAboveHorizonIsInvalidConfigNamingBothKeys() {

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Per-peer bounded history; bad samples are rejected, counted and never stored (CORE-6). */
+/** Per-peer bounded history; bad samples are rejected, counted and never stored. */
 class PathMonitorTest {
     static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
     final PathMonitor monitor = new PathMonitor(Clock.fixed(T0.plusSeconds(100), ZoneOffset.UTC), 3, 2);

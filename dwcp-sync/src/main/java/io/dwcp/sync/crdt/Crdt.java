@@ -4,7 +4,7 @@ import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 
 /**
- * A state-based conflict-free replicated data type (SPEC §8). States are immutable values forming a join
+ * A state-based conflict-free replicated data type. States are immutable values forming a join
  * semilattice: {@link #merge} is commutative, associative and idempotent, so replicas that have seen the same updates,
  * in any order and any number of times, hold equal states. Mutators are δ-mutators: they return a delta, a small
  * state that, merged into any replica, has the effect of the update.

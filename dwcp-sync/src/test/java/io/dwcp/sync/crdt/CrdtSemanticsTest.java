@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Each type's required semantics (SPEC §8 table), refusals, and decoding of bad input. */
+/** Each type's required semantics, refusals, and decoding of bad input. */
 class CrdtSemanticsTest {
     private final HybridLogicalClock hlc = new HybridLogicalClock(Clock.fixed(Instant.ofEpochMilli(5_000), ZoneOffset.UTC));
 

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.function.DoubleSupplier;
 
 /**
- * Reconnect delays (AMST-10): {@code initial × 2^attempt}, capped at {@code max}, with ±20 % jitter. The random
+ * Reconnect delays: {@code initial × 2^attempt}, capped at {@code max}, with ±20 % jitter. The random
  * source is injected so tests are deterministic. Immutable and thread-safe if the supplier is.
  */
 public final class Backoff {

@@ -1,9 +1,9 @@
 package io.dwcp.transport.control;
 
 /**
- * Chunk size rule (AMST-8): keep at least two chunks in flight per stream (chunk ≤ per-stream BDP ÷ 2), in 4 KiB
+ * Chunk size rule: keep at least two chunks in flight per stream (chunk ≤ per-stream BDP ÷ 2), in 4 KiB
  * multiples within [min, max]; change only when the difference exceeds 10 %, by at most ×2 or ÷2 per step. With a
- * rate cap a chunk is also kept below 1 % of a second's bytes at the cap, so pacing holds ±5 % (AMST-9).
+ * rate cap a chunk is also kept below 1 % of a second's bytes at the cap, so pacing holds ±5 %.
  * Stateless and thread-safe.
  */
 public final class ChunkSizer {

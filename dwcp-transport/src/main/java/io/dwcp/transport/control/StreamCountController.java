@@ -1,7 +1,7 @@
 package io.dwcp.transport.control;
 
 /*
- * Adaptive stream count (AMST-7).
+ * Adaptive stream count.
  *
  * Idea: one TCP flow on a long, lossy path is capped by its congestion control (Mathis: rate ≈ MSS/RTT × 1.22/√p),
  * so the aggregate grows with the number of flows until the bottleneck is full. The controller hill-climbs on the
@@ -23,7 +23,7 @@ package io.dwcp.transport.control;
  * Threading: confined to the caller (the session's controller tick); no locks.
  */
 
-/** Decides the data stream count of one session from measured goodput, RTT and loss (AMST-7). Not thread-safe. */
+/** Decides the data stream count of one session from measured goodput, RTT and loss. Not thread-safe. */
 public final class StreamCountController {
     /** Default TCP payload per segment for the Mathis model when TCP_INFO has none, bytes. */
     public static final int DEFAULT_MSS_BYTES = 1448;
@@ -94,7 +94,7 @@ public final class StreamCountController {
         boolean inflated = minRttNanos > 0 && smoothedRttNanos > MAX_RTT_INFLATION * minRttNanos;
         int hill = climb(goodputBitsPerSecond, inflated);
         // The floor is kept apart from the hill-climbing state: the climb depends only on goodput and RTT inflation,
-        // the floor is monotone in RTT, so the result never falls as RTT rises (AMST-7 property).
+        // the floor is monotone in RTT, so the result never falls as RTT rises (a tested property).
         int floor = Double.isNaN(lossRate) || !lossBased ? min
                 : Math.min(grow(applied), ceilingStreams(goodputBitsPerSecond * (1 + minGain), minRttNanos, lossRate,
                 DEFAULT_MSS_BYTES, min, max));

@@ -1,13 +1,13 @@
 package io.dwcp.transport.control;
 
 /**
- * One token bucket shared by every stream of a session (AMST-9): the aggregate rate stays at the cap however many
+ * One token bucket shared by every stream of a session: the aggregate rate stays at the cap however many
  * streams send. Tokens are bytes. A sender asks {@link #tryAcquire} before writing a chunk; the bucket may go into
  * debt by one chunk (so a chunk larger than the burst still passes), and the next sender waits until the debt is
  * repaid. Over any window of T seconds the bytes admitted are at most {@code rate × T + burst + largest chunk}.
  *
  * <p>The burst is {@value #BURST_MILLIS} ms at the rate: at most 4 % of a 1 s window, so with chunks below 1 % of a
- * second's bytes the ±5 % bound of AMST-9 holds over 1 s windows (the chunk sizer keeps chunks that small when a
+ * second's bytes a ±5 % bound on the rate holds over 1 s windows (the chunk sizer keeps chunks that small when a
  * cap is set). The rate changes while running ({@link #rateBytesPerSecond(long)}). Time is passed in as nanoseconds.
  *
  * <p>Thread-safe (synchronized; called once per chunk, never per byte).

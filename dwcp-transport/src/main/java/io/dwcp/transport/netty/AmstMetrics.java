@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The {@code dwcp.amst.*} meters of SPEC §4, registered once at start and removed at stop. Gauges read live state of
+ * The {@code dwcp.amst.*} meters of , registered once at start and removed at stop. Gauges read live state of
  * the transport (held strongly). Counters are incremented on hot paths; nothing here allocates per chunk.
  * Thread-safe.
  */
@@ -72,7 +72,7 @@ final class AmstMetrics {
             gauge("dwcp.amst.tcp.cwnd", t, AmstTransport::tcpCwndSegments, null, null, "segments");
         }
         meters.add(Gauge.builder("dwcp.amst.congestion.algorithm", () -> 1).tag("algorithm", congestionAlgorithm)
-                .description("the host's TCP congestion control (AMST-13)").register(registry));
+                .description("the host's TCP congestion control").register(registry));
     }
 
     void handshakeReject(String reason) {

@@ -1,21 +1,21 @@
 package io.dwcp.transport.netty;
 
 /*
- * One AMST session (AMST-1): a control connection plus up to 256 data streams, at either end of the link. Both ends
+ * One AMST session: a control connection plus up to 256 data streams, at either end of the link. Both ends
  * run the same code; the connecting side (CLIENT) also opens, re-opens and retires connections.
  *
- * Sending (AMST-4, AMST-6): a producer per outbound transfer, on a sender thread, waits for room in the send window,
+ * Sending: a producer per outbound transfer, on a sender thread, waits for room in the send window,
  * reads one chunk from the source straight into a pooled direct buffer laid out as a whole DATA frame, seals its CRC
  * and queues it. Each data stream pulls from the session's queues on its own event loop while its channel is
  * writable (work-stealing: a slow or full stream simply stops pulling), after taking tokens from the shared
- * pacing bucket (AMST-9). A stream that finds nothing parks; a producer wakes parked streams. A chunk stays in its
+ * pacing bucket. A stream that finds nothing parks; a producer wakes parked streams. A chunk stays in its
  * transfer's unacked deque until the cumulative ACK covers it; when a stream dies, its unacknowledged chunks go to the
  * front (resend queue) and the surviving streams carry them.
  *
- * Receiving (AMST-5): see Reassembly. The receive window advertised in HELLO is the reorder-buffer size; the peer's
+ * Receiving: see Reassembly. The receive window advertised in HELLO is the reorder-buffer size; the peer's
  * send window is at most that, so reorder memory is bounded; a peer that ignores it is cut off (LIMIT_EXCEEDED).
  *
- * Resume (AMST-10): chunks stay in the send window across connection loss. When the control connection drops, the
+ * Resume: chunks stay in the send window across connection loss. When the control connection drops, the
  * client reconnects with the session id and the resume token; both ends then re-send OPEN/END of unfinished outbound
  * transfers and the cumulative ACK of inbound ones, so sending continues from the receiver's acknowledged position.
  *
@@ -301,7 +301,7 @@ final class AmstSession implements Session {
         return f;
     }
 
-    /** Tier, streams, chunk size, window and socket settings from the handshake RTT (TIER-2, AMST-8). */
+    /** Tier, streams, chunk size, window and socket settings from the handshake RTT. */
     private void configureForRtt() {
         tier = settings.tierFor(minRttNanos);
         maxStreams = settings.maxStreams(tier);
@@ -374,7 +374,7 @@ final class AmstSession implements Session {
             return;
         }
         if (failures >= Math.max(1, settings.reconnectMaxAttempts) || !isOpen()) {
-            // AMST-10: after repeated failures the slot rests until the next adjustment re-opens it.
+            // After repeated failures the slot rests until the next adjustment re-opens it.
             LOG.warn("session {}: stream {} failed {} times in a row ({}); retired until the next adjustment",
                     idHex, index, failures, e.toString());
             return;
@@ -437,7 +437,7 @@ final class AmstSession implements Session {
     }
 
     /**
-     * Sizes a data stream's queues from its share of the BDP (AMST-4, AMST-13). Work-stealing only works if chunks
+     * Sizes a data stream's queues from its share of the BDP. Work-stealing only works if chunks
      * wait in the session's queue, not in one stream's buffers: a chunk queued behind a stream in loss recovery holds
      * back in-order delivery of everything after it. So the kernel keeps at most {@code max(128 KiB, BDP share ÷ 2)}
      * unsent bytes, and at least two chunks (TCP_NOTSENT_LOWAT; the send buffer still autotunes to the congestion
@@ -542,7 +542,7 @@ final class AmstSession implements Session {
         }), backoff.delayNanos(attempt), TimeUnit.NANOSECONDS);
     }
 
-    /** Identity of the peer (certificate subject or address); data streams must match it (AMST-1). Server only. */
+    /** Identity of the peer (certificate subject or address); data streams must match it. Server only. */
     volatile String peerIdentity;
 
     /** Server: the session was accepted; start its timers. */
@@ -575,7 +575,7 @@ final class AmstSession implements Session {
 
     private void streamClosed(DataStream s) {
         boolean failure = !s.retiring && !state.isClosingOrClosed();
-        // Unacknowledged chunks last written on this stream go first on the survivors (AMST-6).
+        // Unacknowledged chunks last written on this stream go first on the survivors.
         List<DataStream> wake = queue.detach(s, outbound.values());
         wakeAll(wake);
         if (failure) {
@@ -596,7 +596,7 @@ final class AmstSession implements Session {
 
     /** Queues a produced chunk and wakes parked streams. Returns false (and releases it) if the transfer ended. */
     boolean enqueue(OutboundTransfer t, Chunk c) {
-        // Progress is measured from when there is something to acknowledge (AMST-11 stall check).
+        // Progress is measured from when there is something to acknowledge (the stall check).
         List<DataStream> wake = queue.enqueue(t, c, () -> lastAckProgressNanos = System.nanoTime());
         if (wake == null) {
             return false;
@@ -612,7 +612,7 @@ final class AmstSession implements Session {
     }
 
     /**
-     * Writes queued chunks to {@code s} while its channel is writable and the pacer allows (AMST-4, AMST-9). Event
+     * Writes queued chunks to {@code s} while its channel is writable and the pacer allows. Event
      * loop of {@code s} only.
      */
     void pump(DataStream s) {
@@ -624,7 +624,7 @@ final class AmstSession implements Session {
                 break;
             }
             if (next.outcome() == SendQueue.Take.PACED) {
-                // Paced (AMST-9): the chunk stays next in line; this stream tries again when tokens are back.
+                // Paced: the chunk stays next in line; this stream tries again when tokens are back.
                 ch.eventLoop().schedule(() -> pump(s), next.waitNanos(), TimeUnit.NANOSECONDS);
                 break;
             }
@@ -805,7 +805,7 @@ final class AmstSession implements Session {
     /** A DATA frame on a data stream (borrowed). Event loop of that stream. */
     void onDataFrame(DataStream s, Frame f) {
         if (f.type() == FrameHeader.TYPE_GOAWAY) {
-            // The peer retires this stream (AMST-7): stop sending on it; its close is not a failure.
+            // The peer retires this stream: stop sending on it; its close is not a failure.
             s.retiring = true;
             return;
         }
@@ -965,7 +965,7 @@ final class AmstSession implements Session {
         c.writeAndFlush(Frames.ping(c.alloc(), FrameHeader.TYPE_PING, stamp), c.voidPromise());
     }
 
-    /** Controller period (AMST-7, AMST-8): goodput, stream count, chunk size, retiring streams. Session loop. */
+    /** Controller period: goodput, stream count, chunk size, retiring streams. Session loop. */
     void tick() {
         long now = System.nanoTime();
         long bytes = payloadAcked.get() + payloadDelivered.get();
@@ -988,7 +988,7 @@ final class AmstSession implements Session {
         chunkBytes = chunkSizer.next(chunkBytes, perStreamBdp, rateCap);
         double loss = TcpInfoSampler.lossRate(snapshotStreams());
         if (wasBusy) {
-            // CORE-6: what this period measured goes to the path monitor (tier, predictor); an idle period records nothing.
+            // What this period measured goes to the path monitor (tier, predictor); an idle period records nothing.
             transport.recordPathSample(remote, goodput, rtt, loss);
         }
         if (role == Role.CLIENT && controller != null && state.get() == SessionLifecycle.State.OPEN) {
@@ -1085,7 +1085,7 @@ final class AmstSession implements Session {
         return tier;
     }
 
-    /** Health (AMST-11): live control + ≥ min streams HEALTHY; ≥ 1 stream DEGRADED; none UNHEALTHY. */
+    /** Health: live control + ≥ min streams HEALTHY; ≥ 1 stream DEGRADED; none UNHEALTHY. */
     io.dwcp.core.Health.Status healthStatus() {
         int n = activeStreams();
         boolean stalled = unackedBytes() > 0 && System.nanoTime() - lastAckProgressNanos > settings.stallTimeout.toNanos();

@@ -51,7 +51,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * AMST, the adaptive multi-stream TCP transport (SPEC §4), on Netty 4.2 with native epoll when available.
+ * AMST, the adaptive multi-stream TCP transport, on Netty 4.2 with native epoll when available.
  *
  * <pre>{@code
  * AmstTransport t = AmstTransport.create(context);   // or via AmstTransportProvider / DwcpManager
@@ -61,7 +61,7 @@ import java.util.concurrent.atomic.LongAdder;
  * TransferResult r = s.send(TransferRequest.of(TransferKind.MEMORY, "vm-1", PayloadSource.ofFile(p))).completion().join();
  * }</pre>
  *
- * <p>Besides the {@link Transport} contract it offers the dynamic rate caps of AMST-9 ({@link #rateCap(DataRate)},
+ * <p>Besides the {@link Transport} contract it offers dynamic rate caps ({@link #rateCap(DataRate)},
  * {@link #globalRateCap(DataRate)}). Thread-safe. Threads: {@code dwcp-amst-io-*} event loops,
  * {@code dwcp-amst-send-*} (one per outbound transfer, reads the source), {@code dwcp-amst-deliver-*} (one per inbound
  * transfer, calls the sink), {@code dwcp-amst-callback-*} (futures and progress listeners).
@@ -165,7 +165,7 @@ public final class AmstTransport implements Transport {
         return !congestionControl().startsWith("bbr");
     }
 
-    /** The host's TCP congestion control (AMST-13), read once; "unknown" off Linux. */
+    /** The host's TCP congestion control, read once; "unknown" off Linux. */
     private static String congestionControl() {
         try {
             return Files.readString(Path.of("/proc/sys/net/ipv4/tcp_congestion_control")).trim();
@@ -337,7 +337,7 @@ public final class AmstTransport implements Transport {
 
     private void applySocketBuffers(SocketChannel ch) {
         // "auto": leave the kernel's autotuning on (it grows to tcp_rmem/tcp_wmem max, which an explicit SO_RCVBUF
-        // would cap at rmem_max); the write-buffer water marks are sized from the BDP per session (AMST-13).
+        // would cap at rmem_max); the write-buffer water marks are sized from the BDP per session.
         Optional<Long> size = settings.socketBufferBytes;
         if (size.isPresent()) {
             int want = (int) Math.min(Integer.MAX_VALUE, size.get());
@@ -361,7 +361,7 @@ public final class AmstTransport implements Transport {
         }
     }
 
-    /** Server: decides on a HELLO (AMST-1). Event loop of {@code ch}. */
+    /** Server: decides on a HELLO. Event loop of {@code ch}. */
     Accepted acceptHello(Channel ch, Hello h, int flags, TransferHandler handler) {
         String id = io.netty.buffer.ByteBufUtil.hexDump(h.sessionId());
         String peer = peerIdentity(ch);
@@ -451,7 +451,7 @@ public final class AmstTransport implements Transport {
         serverSessions.remove(s.idHex, s);
     }
 
-    // ------------------------------------------------------------------ rate caps (AMST-9, dynamic)
+    // ------------------------------------------------------------------ rate caps (dynamic)
 
     /**
      * Sets the per-session rate cap of every session, now and for new ones. Thread-safe.

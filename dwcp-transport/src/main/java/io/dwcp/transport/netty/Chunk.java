@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 
 /**
  * One chunk of an outbound transfer: a whole DATA frame (header, payload, CRC) in one pooled buffer, kept until the
- * receiver acknowledges it so it can be re-sent on another stream (AMST-6). The send window holds one reference to
+ * receiver acknowledges it so it can be re-sent on another stream. The send window holds one reference to
  * {@link #frame}; each write takes a retained duplicate. All mutable fields are guarded by the session lock.
  */
 final class Chunk {

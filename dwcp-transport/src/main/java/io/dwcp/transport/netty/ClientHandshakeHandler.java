@@ -16,7 +16,7 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Connecting side of the handshake (AMST-1): sends HELLO once the connection (and TLS) is up, waits for HELLO_ACK,
+ * Connecting side of the handshake: sends HELLO once the connection (and TLS) is up, waits for HELLO_ACK,
  * attaches the connection to the session synchronously on the event loop (so frames right after the HELLO_ACK find
  * their handler) and replaces itself with a {@link ConnectionHandler}. Event loop only; one per channel.
  */
@@ -111,7 +111,7 @@ final class ClientHandshakeHandler extends ChannelInboundHandlerAdapter {
         DwcpException d = DwcpException.find(cause);
         if (d == null && isTlsFailure(cause)) {
             // With TLS 1.3 the server checks our certificate after our side of the handshake is done: its alert
-            // arrives here (AMST-12).
+            // arrives here.
             d = new DwcpException(ErrorCode.AUTH_FAILED, "TLS with " + ctx.channel().remoteAddress() + " failed: "
                     + TlsFailures.describe(cause), cause);
         }

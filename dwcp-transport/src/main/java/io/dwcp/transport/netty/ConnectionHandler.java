@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Last handler of an established connection: hands frames to the session (control or data), pumps on writability,
- * reports the close. On an error it sends a GOAWAY with the error code and closes the connection (STYLE §9). Event
+ * reports the close. On an error it sends a GOAWAY with the error code and closes the connection. Event
  * loop only; one instance per channel.
  */
 final class ConnectionHandler extends ChannelInboundHandlerAdapter {

@@ -11,7 +11,7 @@ final class DataStream {
     final Channel channel;
     /** The stream found nothing to send and waits to be woken by a producer. */
     boolean parked;
-    /** No new chunks go to this stream; it closes once its chunks are acknowledged (AMST-7 shrink). */
+    /** No new chunks go to this stream; it closes once its chunks are acknowledged (the stream count shrinks). */
     volatile boolean retiring;
     volatile long wireBytesSent;
     long lastWireBytesSent;

@@ -14,7 +14,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
-/** Native epoll when it loads, NIO otherwise (AMST-13). Immutable choice made once. */
+/** Native epoll when it loads, NIO otherwise. Immutable choice made once. */
 final class NettyRuntime {
     final boolean epoll;
     final Class<? extends SocketChannel> socketChannel;

@@ -13,7 +13,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * The producer of one outbound transfer (AMST-4), run once on a sender thread: sends OPEN, then waits for room in the
+ * The producer of one outbound transfer, run once on a sender thread: sends OPEN, then waits for room in the
  * send window, reads one chunk from the source straight into a recycled direct buffer laid out as a whole DATA frame,
  * seals its CRC and queues it, until the source ends; then records the end (END for a streaming source). Any failure
  * fails the transfer and tells the peer. The source is closed at the end, whatever happened. The producer is the only

@@ -1,7 +1,7 @@
 package io.dwcp.transport.netty;
 
 /*
- * Reassembly of one inbound transfer (AMST-5).
+ * Reassembly of one inbound transfer.
  *
  * Chunks arrive on any data stream in any order. Event loops place each payload by offset in a sorted map (the
  * reorder buffer); one delivery thread per transfer (never an event loop) takes the chunk that starts at the
@@ -224,7 +224,7 @@ final class Reassembly implements Runnable {
                     }
                     int n = chunk.readableBytes();
                     if (n > 0) {
-                        // Component by component: nioBuffer() of a composite would copy (STYLE §6).
+                        // Component by component: nioBuffer() of a composite would copy.
                         if (chunk.nioBufferCount() == 1) {
                             sink.write(chunk.nioBuffer());
                         } else {

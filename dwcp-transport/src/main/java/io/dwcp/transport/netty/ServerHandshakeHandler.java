@@ -20,7 +20,7 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Accepting side of the handshake (AMST-1): the first frame must be a HELLO within connect-timeout; the transport
+ * Accepting side of the handshake: the first frame must be a HELLO within connect-timeout; the transport
  * decides (new session, resume, data stream, or refusal with a code) and this handler answers with HELLO_ACK and
  * replaces itself with a {@link ConnectionHandler}. Anything else closes the connection with a GOAWAY that names
  * the error. Event loop only; one per channel.

@@ -13,7 +13,7 @@ import java.util.Optional;
 
 /**
  * The transport's view of {@link DwcpConfig}: every {@code dwcp.transport.*} value it uses, read once at start.
- * Tier-dependent values are read per session once the handshake has measured the RTT (TIER-2). Immutable.
+ * Tier-dependent values are read per session once the handshake has measured the RTT. Immutable.
  */
 final class Settings {
     final DwcpConfig config;
@@ -89,7 +89,7 @@ final class Settings {
         }
     }
 
-    /** The tier for a measured RTT (TIER-1/TIER-2), or the pinned tier. */
+    /** The tier for a measured RTT, or the pinned tier. */
     Tier tierFor(long rttNanos) {
         Optional<Tier> pinned = config.pinnedTier();
         if (pinned.isPresent()) {
@@ -114,7 +114,7 @@ final class Settings {
         return (int) Math.max(minChunkBytes, Math.min(maxChunkBytes, c));
     }
 
-    /** Send window (AMST-6): the configured size, or auto = max(2 × BDP, 64 MiB). */
+    /** Send window: the configured size, or auto = max(2 × BDP, 64 MiB). */
     long sendWindowBytes(long bdpBytes) {
         return sendWindowBytes.orElse(Math.max(2 * bdpBytes, 64L << 20));
     }

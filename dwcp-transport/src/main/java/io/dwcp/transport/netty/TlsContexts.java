@@ -25,7 +25,7 @@ import java.io.File;
 import java.util.Optional;
 
 /**
- * The TLS 1.3 contexts of a transport (AMST-12): OpenSSL (netty-tcnative) when it loads, the JDK otherwise; the
+ * The TLS 1.3 contexts of a transport: OpenSSL (netty-tcnative) when it loads, the JDK otherwise; the
  * node's certificate chain and key, and the CA file that peers must chain to. With {@code tls.mutual} the server
  * requires a client certificate, so an unknown client fails the handshake ({@code AUTH_FAILED}).
  *

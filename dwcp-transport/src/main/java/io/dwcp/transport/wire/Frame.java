@@ -6,7 +6,7 @@ import io.netty.util.ReferenceCounted;
 
 /**
  * One decoded frame: header fields and its payload. Reference-counted through its payload: whoever consumes a frame
- * last releases it (STYLE §6). {@link #toString()} prints header fields, never payload bytes.
+ * last releases it. {@link #toString()} prints header fields, never payload bytes.
  */
 public final class Frame extends AbstractReferenceCounted {
     private final int type;

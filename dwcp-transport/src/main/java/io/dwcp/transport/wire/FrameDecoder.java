@@ -9,7 +9,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
 
 /**
- * Turns bytes into {@link Frame}s (AMST-3). Checks, in this order and before allocating or waiting for a payload:
+ * Turns bytes into {@link Frame}s. Checks, in this order and before allocating or waiting for a payload:
  * magic (as soon as 4 bytes are there) and version ({@code PROTOCOL_ERROR}), type and reserved flag bits
  * ({@code PROTOCOL_ERROR}), payload length against the limit ({@code LIMIT_EXCEEDED}). Once the whole frame is there
  * it verifies the CRC32C ({@code CHECKSUM_MISMATCH}). After the first error the decoder discards everything it gets;

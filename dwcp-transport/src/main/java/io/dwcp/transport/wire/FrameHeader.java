@@ -6,7 +6,7 @@ import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * Layout of the one AMST frame header (AMST-3). Every field is big-endian; see {@code docs/amst-wire-format.md}.
+ * Layout of the one AMST frame header. Every field is big-endian; see {@code docs/amst-wire-format.md}.
  *
  * <pre>
  *  0                   1                   2                   3
@@ -90,7 +90,7 @@ public final class FrameHeader {
     /** The connection (or, on the control connection, the session) ends; payload = error code + message. */
     public static final int TYPE_GOAWAY = 0x20;
 
-    /** HELLO: this connection re-attaches to an existing session (resume, AMST-10). */
+    /** HELLO: this connection re-attaches to an existing session (resume). */
     public static final int FLAG_RESUME = 0x0001;
     /** Flags bits this version knows; any other bit set is a {@code PROTOCOL_ERROR}. */
     public static final int KNOWN_FLAGS = FLAG_RESUME;

@@ -8,7 +8,7 @@ import io.netty.buffer.ByteBufAllocator;
 import java.util.Arrays;
 
 /**
- * HELLO, the first frame of every connection (AMST-1). Payload, {@link #PAYLOAD_LENGTH} bytes, big-endian:
+ * HELLO, the first frame of every connection. Payload, {@link #PAYLOAD_LENGTH} bytes, big-endian:
  *
  * <pre>
  * | offset | size | field           | type | meaning                                                  |
@@ -29,14 +29,23 @@ import java.util.Arrays;
 public record Hello(byte[] sessionId, int streamIndex, int capabilities, long receiveWindowBytes, byte[] resumeToken) {
     /** Bytes of a HELLO payload. */
     public static final int PAYLOAD_LENGTH = 48;
-    /** Sessions survive connection loss and resume from the acknowledged position (AMST-10). */
+    /** Sessions survive connection loss and resume from the acknowledged position. */
     public static final int CAP_RESUME = 0x1;
     /** Capabilities this version implements. */
     public static final int CAPABILITIES = CAP_RESUME;
     /** The highest data stream slot. */
     public static final int MAX_STREAM_INDEX = 256;
 
-    /** Checks the lengths of the id and the token (16 bytes each). */
+    /**
+     * Checks the lengths of the id and the token (16 bytes each).
+     *
+     * @param sessionId 16 bytes
+     * @param streamIndex 0 for control, else the data stream slot
+     * @param capabilities offered capability bits
+     * @param receiveWindowBytes bytes the peer may send ahead of acknowledgement
+     * @param resumeToken 16 bytes, zero for a new session
+     * @throws IllegalArgumentException when the id or the token is not 16 bytes
+     */
     public Hello {
         if (sessionId.length != 16 || resumeToken.length != 16) {
             throw new IllegalArgumentException("session id and resume token are 16 bytes");

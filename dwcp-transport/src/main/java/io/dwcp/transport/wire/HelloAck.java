@@ -15,7 +15,7 @@ import java.util.Arrays;
  * | offset | size | field          | type | meaning                                                    |
  * |      0 |    1 | accepted       | u8   | 1 = accepted, 0 = refused (the connection then closes)    |
  * |      1 |    1 | reserved       | u8   | zero                                                       |
- * |      2 |    2 | code           | u16  | error code number when refused (CORE-7), else 0            |
+ * |      2 |    2 | code           | u16  | error code number when refused, else 0            |
  * |      4 |    4 | capabilities   | u32  | capabilities in force (offered AND supported)              |
  * |      8 |    8 | receive window | u64  | bytes the client may have unacknowledged towards the server|
  * |     16 |   16 | resume token   | u128 | secret that later connections of this session present     |

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Fails a test class when Netty's leak detector (paranoid in the surefire argLine) reports a leaked buffer (STYLE §6).
+ * Fails a test class when Netty's leak detector (paranoid in the surefire argLine) reports a leaked buffer.
  * Registered for every test class of this module by ServiceLoader auto-detection. After each class it runs the GC
  * and allocates a few buffers so that pending reports are processed. Detection rides on the GC, so a leak may be
  * reported one class late, but a report is never invented.
