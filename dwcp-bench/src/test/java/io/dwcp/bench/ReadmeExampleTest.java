@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ReadmeExampleTest {
     @Test
-    void theReadmeExampleMigratesAStateInTwoRounds(@TempDir Path tmp) throws Exception {
+    void theReadmeExampleMigratesAStateInTwoRoundsAndCancelsAThird(@TempDir Path tmp) throws Exception {
         Path replicaDir = tmp.resolve("replicas");
         Path snapshot0 = tmp.resolve("s0.ram");
         Path snapshot1 = tmp.resolve("s1.ram");
@@ -67,6 +67,13 @@ class ReadmeExampleTest {
                             DwcpException cause = DwcpException.find(e);   // its code says whose fault it was
                             throw cause != null ? cause : e;
                         }
+                    }
+                    // Cancel: both ends abort the round, and the replica keeps its last verified one.
+                    try (StateRegion ram1 = StateRegions.mappedSnapshot(snapshot1)) {
+                        var round = sender.sendRoundAsync(VmState.<StateRegion>builder("vm-42").region(ram1)
+                                .lastPagePartial(true).build(), null);
+                        round.cancel(true);
+                        sender.idle().join();                      // the round's work has stopped
                     }
                 }
             }
