@@ -165,6 +165,7 @@ class SeededRoundTest {
         try (FileReplicas files = FileReplicas.open(dir)) {
             SeedPlanner p = new SeedPlanner(state(random(4)), 0.5);
             assertEquals(SeedPlanner.Outcome.NO_SEED, p.plan((request, t) -> SeedService.answer(files, KEY, request), 1000, 1000));
+            assertEquals(0, p.hashNanos(), "without a seed of its size the state is not hashed");
         }
     }
 
