@@ -69,8 +69,11 @@ public final class SyncScenario {
         }
         List<String> args = new ArrayList<>(nodeArgs);
         if (faults) {
-            // message-boundary faults inside each replica: 5 % of messages sent twice, 10 % held back 1–50 ms
-            args.add("message-duplicates=0.05");
+            // message-boundary faults inside each replica: 5 % of messages sent twice (unless the caller sets the
+            // rate), 10 % held back 1–50 ms
+            if (args.stream().noneMatch(a -> a.startsWith("message-duplicates="))) {
+                args.add("message-duplicates=0.05");
+            }
             args.add("message-delays=0.10");
         }
         try (SyncCluster c = new SyncCluster(nodes, seed, logs, "192m", args)) {
