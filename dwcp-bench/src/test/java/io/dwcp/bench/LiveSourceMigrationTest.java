@@ -3,14 +3,12 @@ package io.dwcp.bench;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.ErrorCode;
-import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.migration.InPlaceReplica;
 import io.dwcp.core.migration.LiveFileSource;
 import io.dwcp.core.migration.Migration;
 import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.migration.RoundReport;
 import io.dwcp.core.transport.TransportListener;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -23,8 +21,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -44,34 +40,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(120)
 class LiveSourceMigrationTest {
     private static final int SIZE = 16 << 20;
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final LoopbackNodes nodes = new LoopbackNodes();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
+        nodes.close();
     }
 
     private DwcpManager node(String... settings) {
-        DwcpConfig.Builder b = DwcpConfig.builder().set("dwcp.transport.tls.enabled", "false").set("dwcp.tier.pin", "local")
-                .set("dwcp.compression.level.local", "zstd:1");
-        for (int i = 0; i < settings.length; i += 2) {
-            b.set(settings[i], settings[i + 1]);
-        }
-        DwcpManager m = DwcpManager.builder().config(b.build()).meterRegistry(new SimpleMeterRegistry()).build();
-        toClose.add(m);
-        m.start();
-        return m;
+        return nodes.node(settings);
     }
 
     private MigrationSender connect(DwcpManager sender, InPlaceReplica replica) {
         DwcpManager receiver = node();
         TransportListener l = receiver.transport().listen(new InetSocketAddress("127.0.0.1", 0),
                 receiver.migrationReceiver(replica, r -> { })).join();
-        toClose.add(l);
+        nodes.own(l);
         MigrationSender s = sender.openMigration(l.localAddress()).join();
-        toClose.add(s);
+        nodes.own(s);
         return s;
     }
 
@@ -140,7 +126,7 @@ class LiveSourceMigrationTest {
         Path dst = sizedFile(dir, "dst.ram");
         Object inode = Files.readAttributes(dst, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
         Guest guest = new Guest(ram);
-        toClose.add(guest);
+        nodes.own(guest);
         InPlaceReplica replica = InPlaceReplica.of("vm", dst, null);
         DwcpManager source = node("dwcp.migration.max-rounds", "6", "dwcp.migration.downtime-budget", "10ms");
         MigrationSender sender = connect(source, replica);

@@ -3,7 +3,6 @@ package io.dwcp.bench;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.ErrorCode;
-import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.migration.FileReplicas;
 import io.dwcp.core.migration.Migration;
 import io.dwcp.core.migration.MigrationSender;
@@ -12,7 +11,6 @@ import io.dwcp.core.transport.TransportListener;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -23,7 +21,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
@@ -43,36 +40,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(120)
 class PreCopyMigrationTest {
     private static final int SIZE = 16 << 20;
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final LoopbackNodes nodes = new LoopbackNodes();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
+        nodes.close();
     }
 
     private DwcpManager node(String... settings) {
-        DwcpConfig.Builder b = DwcpConfig.builder().set("dwcp.transport.tls.enabled", "false").set("dwcp.tier.pin", "local")
-                .set("dwcp.compression.level.local", "zstd:1");
-        for (int i = 0; i < settings.length; i += 2) {
-            b.set(settings[i], settings[i + 1]);
-        }
-        DwcpManager m = DwcpManager.builder().config(b.build()).meterRegistry(new SimpleMeterRegistry()).build();
-        toClose.add(m);
-        m.start();
-        return m;
+        return nodes.node(settings);
     }
 
     private MigrationSender connect(DwcpManager sender, Path dir) throws Exception {
         DwcpManager receiver = node();
         FileReplicas replicas = FileReplicas.open(dir);
-        toClose.add(replicas);
+        nodes.own(replicas);
         TransportListener l = receiver.transport().listen(new InetSocketAddress("127.0.0.1", 0),
                 receiver.migrationReceiver(replicas, r -> { })).join();
-        toClose.add(l);
+        nodes.own(l);
         MigrationSender s = sender.openMigration(l.localAddress()).join();
-        toClose.add(s);
+        nodes.own(s);
         return s;
     }
 
