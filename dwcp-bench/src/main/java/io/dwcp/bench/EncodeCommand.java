@@ -222,8 +222,9 @@ final class EncodeCommand implements DwcpCli.Command {
     }
 
     /**
-     * A sink that keeps every frame: a frame handed over in a whole array of its own is kept as it is, as a transport
-     * that queues it would, so the timed encode does not include a copy the library's users do not make.
+     * A sink that keeps every frame: a frame handed over in a whole array of its own is kept as it is. Batch frames
+     * are lent from the codec's pooled direct buffers, so they are copied, as a transport copies them into its own
+     * buffers (the default {@link FrameSink#acceptLent}).
      */
     private static FrameSink keeping(List<byte[]> frames) {
         return new FrameSink() {

@@ -54,6 +54,8 @@ import java.util.function.LongSupplier;
  */
 final class HdeCodec implements StateCodec {
     private static final Logger LOG = LoggerFactory.getLogger(HdeCodec.class);
+    /** Free frame buffers kept between rounds: more than a round has in flight (pipe, code-ahead, workers). */
+    static final long FRAME_POOL_BYTES = 64L << 20;
 
     private final ComponentContext context;
     private final HdeSettings settings;
@@ -62,6 +64,8 @@ final class HdeCodec implements StateCodec {
     private final LevelController levels;
     private final LongSupplier ids;
     private final ChunkPool chunks;
+    /** Batch frames lent to the round's sink (64 MiB of free buffers at most: a pipe's worth plus the code-ahead). */
+    private final FramePool frames = new FramePool(FRAME_POOL_BYTES);
     private final RoundTables roundTables = new RoundTables();
     private final Path tempDir;
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
@@ -99,6 +103,7 @@ final class HdeCodec implements StateCodec {
                 throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is already running");
             }
             int threads = Math.max(1, context.workerThreads());
+            frames.open();
             AtomicInteger wn = new AtomicInteger();
             workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                     r -> new Worker(r, "dwcp-compression-worker-" + wn.incrementAndGet()));
@@ -167,6 +172,7 @@ final class HdeCodec implements StateCodec {
             }
             baselines.clear();
             chunks.clear();
+            frames.close();
             roundTables.clear();
             metrics.remove(context.meterRegistry());
             workers = null;
@@ -213,6 +219,10 @@ final class HdeCodec implements StateCodec {
 
     ChunkPool chunks() {
         return chunks;
+    }
+
+    FramePool frames() {
+        return frames;
     }
 
     RoundTables roundTables() {

@@ -116,7 +116,7 @@ final class RoundEncoder {
     private long batchLastPage;
     private long batchFirstSlot;
     private long batchRawBytes;
-    private final ArrayDeque<Future<byte[]>> coding = new ArrayDeque<>();
+    private final ArrayDeque<Future<FramePool.Lease>> coding = new ArrayDeque<>();
     /** Set when the round failed: tasks that have not started return at once instead of touching the round's memory. */
     private volatile boolean aborted;
 
@@ -220,6 +220,7 @@ final class RoundEncoder {
             aborted = true;
             boolean interrupted = awaitAll(scans);
             interrupted |= awaitAll(coding);
+            releaseCoded();
             Await.restore(interrupted);
             throw e;
         }
@@ -251,12 +252,38 @@ final class RoundEncoder {
         }
     }
 
+    /** A BEGIN or END frame: a fresh array, handed over. */
     private void emit(byte[] frame) throws Exception {
         encodedBytes += frame.length;
-        if (frame[Wire.TYPE_OFFSET] == Wire.TYPE_BATCH) {
-            offeredBytes += ByteBuffer.wrap(frame).getInt(Wire.BATCH_RAW_LENGTH_OFFSET) & 0xFFFFFFFFL;
+        sink.acceptOwned(ByteBuffer.wrap(frame));    // never touched again
+    }
+
+    /** A batch frame in a pooled buffer, lent to the sink, which releases it (also when it throws). */
+    private void emit(FramePool.Lease frame) throws Exception {
+        ByteBuffer f = frame.buffer();
+        encodedBytes += f.remaining();
+        offeredBytes += f.getInt(Wire.BATCH_RAW_LENGTH_OFFSET) & 0xFFFFFFFFL;
+        sink.acceptLent(f, frame);
+    }
+
+    /**
+     * After a failure, once every coding task has ended: returns the frames they built that were never emitted (the
+     * sink never saw them, so nobody else releases them).
+     */
+    private void releaseCoded() {
+        for (Future<FramePool.Lease> f : coding) {
+            if (f.isDone() && !f.isCancelled()) {
+                try {
+                    FramePool.Lease lease = f.get();
+                    if (lease != null) {
+                        lease.run();
+                    }
+                } catch (ExecutionException | InterruptedException e) {
+                    // no frame was built (or the wait was cut short by an interrupt that awaitAll already saw)
+                }
+            }
         }
-        sink.acceptOwned(ByteBuffer.wrap(frame));    // every frame is a fresh array, never touched again
+        coding.clear();
     }
 
     private void drainDone() throws Exception {
@@ -635,7 +662,7 @@ final class RoundEncoder {
 
     // Split into short stages on purpose: one long method here cost C2 seconds of CPU per migration, recompiled whole
     // after every deoptimisation (a page class seen for the first time), on cores the codec and link needed.
-    private byte[] code(Segment[] segs, int[][] ranges, long firstPage, long pageCount, long firstSlot, int seq) {
+    private FramePool.Lease code(Segment[] segs, int[][] ranges, long firstPage, long pageCount, long firstSlot, int seq) {
         long cpu0 = THREADS.getCurrentThreadCpuTime();
         Worker w = Worker.current();
         Bytes control = new Bytes(1024);
@@ -646,7 +673,8 @@ final class RoundEncoder {
         ByteBuffer raw = w.raw;
         raw.put(0, control.array, 0, control.length);
         gatherData(segs, ranges, raw, control.length, splices);
-        byte[] frame = frame(w, raw, rawLength, control.length, firstPage, pageCount, firstSlot, seq, sentCount(segs, ranges));
+        FramePool.Lease frame = frame(raw, rawLength, control.length, firstPage, pageCount, firstSlot, seq,
+                sentCount(segs, ranges));
         addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         return frame;
     }
@@ -873,50 +901,59 @@ final class RoundEncoder {
         }
     }
 
-    /** Compresses {@code raw} when it pays and wraps it in a sealed BATCH frame. */
-    private byte[] frame(Worker w, ByteBuffer raw, int rawLength, int controlLength, long firstPage, long pageCount,
-                         long firstSlot, int seq, int sentPages) {
-        int codecId = Wire.CODEC_STORED;
-        ByteBuffer payload = raw;
-        int payloadLength = rawLength;
-        if (level != 0 && rawLength > 0 && codec.worthCompressing(raw, controlLength, rawLength)) {
-            int n = compress(w, raw, rawLength);
-            if ((double) rawLength / n >= codec.settings().adaptiveMinRatio || !codec.settings().adaptiveEnabled) {
-                codecId = Wire.CODEC_ZSTD;
-                payload = w.out;
-                payloadLength = n;
-            } else {
-                codec.markIncompressible();
+    /**
+     * Compresses {@code raw} when it pays and wraps it in a sealed BATCH frame, built in a pooled direct buffer (zstd
+     * writes straight into it, no copy); the caller lends it to the sink.
+     */
+    private FramePool.Lease frame(ByteBuffer raw, int rawLength, int controlLength, long firstPage, long pageCount,
+                                  long firstSlot, int seq, int sentPages) {
+        boolean tryZstd = level != 0 && rawLength > 0 && codec.worthCompressing(raw, controlLength, rawLength);
+        int room = tryZstd ? (int) Math.max(rawLength, Zstd.compressBound(rawLength)) : rawLength;
+        FramePool.Lease lease = codec.frames().take(Wire.BATCH_PAYLOAD_OFFSET + room + Wire.CRC_LENGTH);
+        try {
+            ByteBuffer f = lease.buffer();
+            int codecId = Wire.CODEC_STORED;
+            int payloadLength = rawLength;
+            if (tryZstd) {
+                int n = compress(raw, rawLength, f, Wire.BATCH_PAYLOAD_OFFSET, room);
+                if ((double) rawLength / n >= codec.settings().adaptiveMinRatio || !codec.settings().adaptiveEnabled) {
+                    codecId = Wire.CODEC_ZSTD;
+                    payloadLength = n;
+                } else {
+                    codec.markIncompressible();
+                }
             }
+            if (codecId == Wire.CODEC_STORED) {
+                f.put(Wire.BATCH_PAYLOAD_OFFSET, raw, 0, rawLength);
+                if (level != 0) {
+                    codec.metrics().incompressible.increment();
+                    codec.metrics().pages[PageClass.STORED.ordinal()].add(sentPages);
+                }
+            }
+            int frameLength = Wire.BATCH_PAYLOAD_OFFSET + payloadLength + Wire.CRC_LENGTH;
+            f.limit(frameLength);
+            header(f, Wire.TYPE_BATCH, frameLength, seq);
+            f.putLong(Wire.BATCH_FIRST_PAGE_OFFSET, firstPage);
+            f.putInt(Wire.BATCH_PAGE_COUNT_OFFSET, (int) pageCount);
+            f.putInt(Wire.BATCH_RESERVED_OFFSET, 0);
+            f.putLong(Wire.BATCH_FIRST_SLOT_OFFSET, firstSlot);
+            f.put(Wire.BATCH_CODEC_OFFSET, (byte) codecId);
+            f.put(Wire.BATCH_LEVEL_OFFSET, (byte) (codecId == Wire.CODEC_ZSTD ? level : 0));
+            f.putShort(Wire.BATCH_RESERVED2_OFFSET, (short) 0);
+            f.putInt(Wire.BATCH_RAW_LENGTH_OFFSET, rawLength);
+            f.putInt(Wire.BATCH_CONTROL_LENGTH_OFFSET, controlLength);
+            Wire.seal(f, frameLength);
+            return lease;
+        } catch (RuntimeException | Error e) {
+            lease.run();
+            throw e;
         }
-        if (codecId == Wire.CODEC_STORED && level != 0) {
-            codec.metrics().incompressible.increment();
-            codec.metrics().pages[PageClass.STORED.ordinal()].add(sentPages);
-        }
-        int frameLength = Wire.BATCH_PAYLOAD_OFFSET + payloadLength + Wire.CRC_LENGTH;
-        byte[] frame = new byte[frameLength];
-        ByteBuffer f = ByteBuffer.wrap(frame).order(ByteOrder.BIG_ENDIAN);
-        header(f, Wire.TYPE_BATCH, frameLength, seq);
-        f.putLong(Wire.BATCH_FIRST_PAGE_OFFSET, firstPage);
-        f.putInt(Wire.BATCH_PAGE_COUNT_OFFSET, (int) pageCount);
-        f.putInt(Wire.BATCH_RESERVED_OFFSET, 0);
-        f.putLong(Wire.BATCH_FIRST_SLOT_OFFSET, firstSlot);
-        f.put(Wire.BATCH_CODEC_OFFSET, (byte) codecId);
-        f.put(Wire.BATCH_LEVEL_OFFSET, (byte) (codecId == Wire.CODEC_ZSTD ? level : 0));
-        f.putShort(Wire.BATCH_RESERVED2_OFFSET, (short) 0);
-        f.putInt(Wire.BATCH_RAW_LENGTH_OFFSET, rawLength);
-        f.putInt(Wire.BATCH_CONTROL_LENGTH_OFFSET, controlLength);
-        payload.get(0, frame, Wire.BATCH_PAYLOAD_OFFSET, payloadLength);
-        Wire.seal(frame, frameLength);
-        return frame;
     }
 
-    /** zstd at the round's level into {@code w.out}; feeds the level controller's speed estimate. */
-    private int compress(Worker w, ByteBuffer raw, int rawLength) {
-        int bound = (int) Zstd.compressBound(rawLength);
-        w.out = Worker.ensure(w.out, bound);
+    /** zstd at the round's level into {@code dst[dstOff, dstOff + room)}; feeds the level controller's speed estimate. */
+    private int compress(ByteBuffer raw, int rawLength, ByteBuffer dst, int dstOff, int room) {
         long c0 = THREADS.getCurrentThreadCpuTime();
-        int n = w.compressor(level).compressDirectByteBuffer(w.out, 0, bound, raw, 0, rawLength);
+        int n = Worker.current().compressor(level).compressDirectByteBuffer(dst, dstOff, room, raw, 0, rawLength);
         codec.levels().observe(level, rawLength, THREADS.getCurrentThreadCpuTime() - c0);
         return n;
     }

@@ -120,6 +120,13 @@ final class Wire {
     }
 
     /** Computes and stores the CRC32C of {@code [0, frameLength - 4)} of a heap frame. */
+    /** {@link #seal(byte[], int)} for a frame in {@code frame[0, frameLength)} of a (direct) buffer. */
+    static void seal(ByteBuffer frame, int frameLength) {
+        CRC32C crc = new CRC32C();
+        crc.update(frame.duplicate().position(0).limit(frameLength - CRC_LENGTH));
+        frame.putInt(frameLength - CRC_LENGTH, (int) crc.getValue());
+    }
+
     static void seal(byte[] frame, int frameLength) {
         CRC32C crc = new CRC32C();
         crc.update(frame, 0, frameLength - CRC_LENGTH);

@@ -15,7 +15,6 @@ final class Worker extends Thread {
     private ZstdDecompressCtx decompressor;
     /** Scratch of the running task (raw: a batch being coded, or decoded); grown on demand and reused. */
     ByteBuffer raw = DirectMemory.allocate(1 << 16);
-    ByteBuffer out = DirectMemory.allocate(1 << 16);
     ByteBuffer read = DirectMemory.allocate(1 << 16);
     final byte[] oldPage = new byte[2 << 20];
     final byte[] newPage = new byte[2 << 20];
@@ -79,7 +78,6 @@ final class Worker extends Thread {
                 decompressor.close();
             }
             DirectMemory.free(raw);
-            DirectMemory.free(out);
             DirectMemory.free(read);
         }
     }

@@ -9,6 +9,9 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -17,7 +20,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * length-prefixed, the transport reads them out as one streaming payload. At most {@code capacityBytes} are buffered
  * (one frame larger than that is let through alone), so a slow link holds back the encoder instead of filling memory.
  *
- * <p>Thread-safe: one encoder thread writes, one transport thread reads; either side may fail the pipe.
+ * <p>Frames come copied ({@link #accept}), handed over ({@link #acceptOwned}) or lent ({@link #acceptLent}); a lent
+ * frame's release runs exactly once: when the reader has copied its last byte, or when the pipe fails or closes with
+ * the frame still queued (or refuses it), always outside the lock.
+ *
+ * <p>Thread-safe: one encoder thread writes, one transport thread reads; either side may fail the pipe. Every field
+ * below is guarded by {@code lock}.
  */
 final class FramePipe implements FrameSink, PayloadSource {
     private final long capacityBytes;
@@ -25,6 +33,8 @@ final class FramePipe implements FrameSink, PayloadSource {
     private final Condition notEmpty = lock.newCondition();
     private final Condition notFull = lock.newCondition();
     private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
+    /** Releases of lent frames still in {@link #queue}, by the frame's buffer (identity). */
+    private final IdentityHashMap<ByteBuffer, Runnable> releases = new IdentityHashMap<>();
     private long queuedBytes;
     /** Every byte ever put in (header, prefixes, frames, end marker): the transfer's length once finished. */
     private long totalBytes;
@@ -56,14 +66,21 @@ final class FramePipe implements FrameSink, PayloadSource {
         int len = frame.remaining();
         ByteBuffer copy = ByteBuffer.allocate(4 + len);
         copy.putInt(len).put(frame.duplicate()).flip();
-        put(copy, null);
+        put(copy, null, null);
     }
 
     /** Encoder side: one frame handed over, queued as it is behind its length prefix. Blocks while the pipe is full. */
     @Override
     public void acceptOwned(ByteBuffer frame) throws Exception {
         ByteBuffer prefix = ByteBuffer.allocate(4).putInt(0, frame.remaining());
-        put(prefix, frame.slice());
+        put(prefix, frame.slice(), null);
+    }
+
+    /** Encoder side: one frame lent, queued as it is; released once read to its end, or on failure or close. */
+    @Override
+    public void acceptLent(ByteBuffer frame, Runnable release) throws Exception {
+        ByteBuffer prefix = ByteBuffer.allocate(4).putInt(0, frame.remaining());
+        put(prefix, frame.slice(), release);
     }
 
     /** Encoder side: the last frame was written; appends the end marker (4 bytes, never blocks). */
@@ -85,22 +102,52 @@ final class FramePipe implements FrameSink, PayloadSource {
 
     /** Either side: stops the pipe; the other side sees {@code cause}. Idempotent (the first cause wins). */
     void fail(Throwable cause) {
+        Runnable[] dropped;
         lock.lock();
         try {
             if (failure == null && !finished) {
                 failure = cause;
             }
-            queue.clear();
-            queuedBytes = 0;
+            dropped = clearQueue();
             notEmpty.signalAll();
             notFull.signalAll();
         } finally {
             lock.unlock();
         }
+        runAll(dropped);
     }
 
-    /** Queues {@code b} and, when not null, {@code then} right behind it (one frame: both or neither). */
-    private void put(ByteBuffer b, ByteBuffer then) throws InterruptedException {
+    /** Empties the queue; returns the releases of the lent frames it held, to run outside the lock. */
+    private Runnable[] clearQueue() {
+        Runnable[] dropped = releases.values().toArray(new Runnable[0]);
+        releases.clear();
+        queue.clear();
+        queuedBytes = 0;
+        return dropped;
+    }
+
+    private static void runAll(Runnable[] releases) {
+        for (Runnable r : releases) {
+            r.run();
+        }
+    }
+
+    /**
+     * Queues {@code b} and, when not null, {@code then} right behind it (one frame: both or neither); {@code release}
+     * (may be null) belongs to {@code then} and runs here when the frame is refused.
+     */
+    private void put(ByteBuffer b, ByteBuffer then, Runnable release) throws InterruptedException {
+        boolean queued = false;
+        try {
+            queued = enqueue(b, then, release);
+        } finally {
+            if (!queued && release != null) {
+                release.run();
+            }
+        }
+    }
+
+    private boolean enqueue(ByteBuffer b, ByteBuffer then, Runnable release) throws InterruptedException {
         long bytes = b.remaining() + (then == null ? 0 : then.remaining());
         lock.lock();
         try {
@@ -117,10 +164,14 @@ final class FramePipe implements FrameSink, PayloadSource {
             queue.add(b);
             if (then != null) {
                 queue.add(then);
+                if (release != null) {
+                    releases.put(then, release);
+                }
             }
             queuedBytes += bytes;
             totalBytes += bytes;
             notEmpty.signalAll();
+            return true;
         } finally {
             lock.unlock();
         }
@@ -144,6 +195,7 @@ final class FramePipe implements FrameSink, PayloadSource {
     /** Transport side: blocks until bytes, the end, or a failure. */
     @Override
     public int read(ByteBuffer dst) throws IOException {
+        List<Runnable> consumed = null;
         lock.lock();
         try {
             while (queue.isEmpty() && !finished && failure == null) {
@@ -166,6 +218,13 @@ final class FramePipe implements FrameSink, PayloadSource {
                 n += k;
                 if (!head.hasRemaining()) {
                     queue.poll();
+                    Runnable r = releases.remove(head);
+                    if (r != null) {
+                        if (consumed == null) {
+                            consumed = new ArrayList<>(2);
+                        }
+                        consumed.add(r);
+                    }
                 }
             }
             queuedBytes -= n;
@@ -176,21 +235,25 @@ final class FramePipe implements FrameSink, PayloadSource {
             throw new InterruptedIOException("interrupted while waiting for encoded frames");
         } finally {
             lock.unlock();
+            if (consumed != null) {
+                consumed.forEach(Runnable::run);
+            }
         }
     }
 
     @Override
     public void close() {
+        Runnable[] dropped;
         lock.lock();
         try {
             if (!finished && failure == null) {
                 failure = new DwcpException(ErrorCode.CANCELLED, "transfer closed its source");
             }
-            queue.clear();
-            queuedBytes = 0;
+            dropped = clearQueue();
             notFull.signalAll();
         } finally {
             lock.unlock();
         }
+        runAll(dropped);
     }
 }

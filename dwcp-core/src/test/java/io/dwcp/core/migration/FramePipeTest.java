@@ -50,6 +50,41 @@ class FramePipeTest {
     }
 
     @Test
+    void aLentFrameIsReleasedOnceWhenItsLastByteIsRead() throws Exception {
+        FramePipe pipe = new FramePipe(ByteBuffer.wrap(new byte[]{9}), 1 << 20);
+        java.util.concurrent.atomic.AtomicInteger released = new java.util.concurrent.atomic.AtomicInteger();
+        pipe.acceptLent(ByteBuffer.wrap(new byte[]{1, 2, 3, 4}), released::incrementAndGet);
+        pipe.finish();
+        ByteBuffer dst = ByteBuffer.allocate(7);
+        assertEquals(7, pipe.read(dst));                // header, prefix, 2 of the frame's 4 bytes
+        assertEquals(0, released.get(), "still being read");
+        assertEquals(6, pipe.read(ByteBuffer.allocate(16)));
+        assertEquals(1, released.get());
+        assertEquals(-1, pipe.read(ByteBuffer.allocate(16)));
+        assertEquals(1, released.get());
+    }
+
+    @Test
+    void lentFramesStillQueuedAreReleasedOnFailureAndCloseAndARefusedOneAtOnce() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger released = new java.util.concurrent.atomic.AtomicInteger();
+        FramePipe failed = new FramePipe(ByteBuffer.allocate(0), 1 << 20);
+        failed.acceptLent(ByteBuffer.allocate(10), released::incrementAndGet);
+        failed.acceptLent(ByteBuffer.allocate(10), released::incrementAndGet);
+        failed.fail(new IllegalStateException("link lost"));
+        assertEquals(2, released.get());
+        DwcpException refused = assertThrows(DwcpException.class,
+                () -> failed.acceptLent(ByteBuffer.allocate(10), released::incrementAndGet));
+        assertEquals(ErrorCode.CANCELLED, refused.code());
+        assertEquals(3, released.get(), "a refused frame is released before the error");
+
+        FramePipe closed = new FramePipe(ByteBuffer.allocate(0), 1 << 20);
+        closed.acceptLent(ByteBuffer.allocate(10), released::incrementAndGet);
+        closed.close();
+        closed.close();
+        assertEquals(4, released.get());
+    }
+
+    @Test
     void aHandedOverFrameAndItsPrefixCountAgainstTheCapacityTogether() throws Exception {
         FramePipe pipe = new FramePipe(ByteBuffer.allocate(0), 100);
         pipe.acceptOwned(ByteBuffer.allocate(60));
