@@ -1,6 +1,5 @@
 package io.dwcp.compression;
 
-import com.github.luben.zstd.Zstd;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.spi.FrameSink;
@@ -13,7 +12,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -67,7 +65,6 @@ final class RoundEncoder {
     private static final int ROUND_INDEX_MAX_LOG2 = 20;
 
     private final HdeCodec codec;
-    private final VmState<? extends StateRegion> state;
     private final Layout layout;
     private final Baseline base;
     private final PageStore target;
@@ -79,11 +76,9 @@ final class RoundEncoder {
     private final long zeroHash;
     private final int batchSize;
     private final int rawLimit;
-    private final long roundId;
-    private final long producedId;
-    private final long producedVersion;
-    private final int flags;
     private final boolean keyframe;
+    /** Builds the round's frames: BEGIN, the batches (on the workers), END. */
+    private final RoundFrames frames;
 
     // Results, valid after run().
     final SlotPages slots;
@@ -123,7 +118,6 @@ final class RoundEncoder {
     RoundEncoder(HdeCodec codec, VmState<? extends StateRegion> state, Layout layout, Baseline base, PageStore target,
                  DirtyPages dirty, int level, FrameSink sink, long roundId, long producedId, long producedVersion) {
         this.codec = codec;
-        this.state = state;
         this.layout = layout;
         this.base = base;
         this.target = target;
@@ -135,11 +129,8 @@ final class RoundEncoder {
         this.zeroHash = PageHash.zeroHash(pageSize);
         this.batchSize = Math.max(codec.settings().batchSizeBytes, pageSize);
         this.rawLimit = codec.settings().rawBatchLimit(pageSize);
-        this.roundId = roundId;
-        this.producedId = producedId;
-        this.producedVersion = producedVersion;
         this.keyframe = base == null;
-        this.flags = keyframe ? Wire.FLAG_KEYFRAME : 0;
+        this.frames = new RoundFrames(codec, state.key(), layout, base, level, roundId, producedId, producedVersion);
         long pages = layout.totalPages();
         if (pages > Integer.MAX_VALUE - 8) {
             throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "state of " + pages + " pages exceeds the "
@@ -169,7 +160,7 @@ final class RoundEncoder {
                 codec.buildSpliceIndexInBackground(base);
             }
         }
-        emit(beginFrame());
+        emit(frames.begin());
         Segment[] plan = segments().toArray(new Segment[0]);
         if (roundIndex != null) {
             segmentFirstPage = new long[plan.length];
@@ -224,7 +215,7 @@ final class RoundEncoder {
             Await.restore(interrupted);
             throw e;
         }
-        emit(endFrame());
+        emit(frames.end(sequence, nextSlot, digest, encodedBytes));
     }
 
     private static boolean awaitAll(Iterable<? extends Future<?>> futures) {
@@ -673,7 +664,7 @@ final class RoundEncoder {
         ByteBuffer raw = w.raw;
         raw.put(0, control.array, 0, control.length);
         gatherData(segs, ranges, raw, control.length, splices);
-        FramePool.Lease frame = frame(raw, rawLength, control.length, firstPage, pageCount, firstSlot, seq,
+        FramePool.Lease frame = frames.batch(raw, rawLength, control.length, firstPage, pageCount, firstSlot, seq,
                 sentCount(segs, ranges));
         addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         return frame;
@@ -899,115 +890,5 @@ final class RoundEncoder {
                 }
             }
         }
-    }
-
-    /**
-     * Compresses {@code raw} when it pays and wraps it in a sealed BATCH frame, built in a pooled direct buffer (zstd
-     * writes straight into it, no copy); the caller lends it to the sink.
-     */
-    private FramePool.Lease frame(ByteBuffer raw, int rawLength, int controlLength, long firstPage, long pageCount,
-                                  long firstSlot, int seq, int sentPages) {
-        boolean tryZstd = level != 0 && rawLength > 0 && codec.worthCompressing(raw, controlLength, rawLength);
-        int room = tryZstd ? (int) Math.max(rawLength, Zstd.compressBound(rawLength)) : rawLength;
-        FramePool.Lease lease = codec.frames().take(Wire.BATCH_PAYLOAD_OFFSET + room + Wire.CRC_LENGTH);
-        try {
-            ByteBuffer f = lease.buffer();
-            int codecId = Wire.CODEC_STORED;
-            int payloadLength = rawLength;
-            if (tryZstd) {
-                int n = compress(raw, rawLength, f, Wire.BATCH_PAYLOAD_OFFSET, room);
-                if ((double) rawLength / n >= codec.settings().adaptiveMinRatio || !codec.settings().adaptiveEnabled) {
-                    codecId = Wire.CODEC_ZSTD;
-                    payloadLength = n;
-                } else {
-                    codec.markIncompressible();
-                }
-            }
-            if (codecId == Wire.CODEC_STORED) {
-                f.put(Wire.BATCH_PAYLOAD_OFFSET, raw, 0, rawLength);
-                if (level != 0) {
-                    codec.metrics().incompressible.increment();
-                    codec.metrics().pages[PageClass.STORED.ordinal()].add(sentPages);
-                }
-            }
-            int frameLength = Wire.BATCH_PAYLOAD_OFFSET + payloadLength + Wire.CRC_LENGTH;
-            f.limit(frameLength);
-            header(f, Wire.TYPE_BATCH, frameLength, seq);
-            f.putLong(Wire.BATCH_FIRST_PAGE_OFFSET, firstPage);
-            f.putInt(Wire.BATCH_PAGE_COUNT_OFFSET, (int) pageCount);
-            f.putInt(Wire.BATCH_RESERVED_OFFSET, 0);
-            f.putLong(Wire.BATCH_FIRST_SLOT_OFFSET, firstSlot);
-            f.put(Wire.BATCH_CODEC_OFFSET, (byte) codecId);
-            f.put(Wire.BATCH_LEVEL_OFFSET, (byte) (codecId == Wire.CODEC_ZSTD ? level : 0));
-            f.putShort(Wire.BATCH_RESERVED2_OFFSET, (short) 0);
-            f.putInt(Wire.BATCH_RAW_LENGTH_OFFSET, rawLength);
-            f.putInt(Wire.BATCH_CONTROL_LENGTH_OFFSET, controlLength);
-            Wire.seal(f, frameLength);
-            return lease;
-        } catch (RuntimeException | Error e) {
-            lease.run();
-            throw e;
-        }
-    }
-
-    /** zstd at the round's level into {@code dst[dstOff, dstOff + room)}; feeds the level controller's speed estimate. */
-    private int compress(ByteBuffer raw, int rawLength, ByteBuffer dst, int dstOff, int room) {
-        long c0 = THREADS.getCurrentThreadCpuTime();
-        int n = Worker.current().compressor(level).compressDirectByteBuffer(dst, dstOff, room, raw, 0, rawLength);
-        codec.levels().observe(level, rawLength, THREADS.getCurrentThreadCpuTime() - c0);
-        return n;
-    }
-
-    // ---------------------------------------------------------------- BEGIN / END
-
-    private void header(ByteBuffer f, int type, int frameLength, int seq) {
-        if (keyframe) {
-            Wire.header(f, type, flags, frameLength, seq, roundId, 0, 0, 0);
-        } else {
-            Wire.header(f, type, flags, frameLength, seq, roundId, base.id, base.version(), base.digest());
-        }
-    }
-
-    private byte[] beginFrame() {
-        byte[] key = state.key().getBytes(StandardCharsets.UTF_8);
-        if (key.length > Wire.MAX_KEY_BYTES) {
-            throw new IllegalArgumentException("state key is " + key.length + " bytes in UTF-8, the limit is "
-                    + Wire.MAX_KEY_BYTES);
-        }
-        if (layout.regionCount() > Wire.MAX_REGIONS) {
-            throw new IllegalArgumentException("state has " + layout.regionCount() + " regions, the limit is " + Wire.MAX_REGIONS);
-        }
-        int length = Wire.BEGIN_KEY_OFFSET + key.length + 8 * layout.regionCount() + Wire.CRC_LENGTH;
-        byte[] frame = new byte[length];
-        ByteBuffer f = ByteBuffer.wrap(frame);
-        header(f, Wire.TYPE_BEGIN, length, 0);
-        f.putLong(Wire.BEGIN_PRODUCED_ID_OFFSET, producedId);
-        f.putLong(Wire.BEGIN_PRODUCED_VERSION_OFFSET, producedVersion);
-        f.putInt(Wire.BEGIN_PAGE_SIZE_OFFSET, pageSize);
-        f.putInt(Wire.BEGIN_DICTIONARY_ID_OFFSET, 0);
-        f.putLong(Wire.BEGIN_TOTAL_BYTES_OFFSET, layout.totalBytes);
-        f.putInt(Wire.BEGIN_REGION_COUNT_OFFSET, layout.regionCount());
-        f.putShort(Wire.BEGIN_KEY_LENGTH_OFFSET, (short) key.length);
-        f.put(Wire.BEGIN_KEY_OFFSET, key);
-        int p = Wire.BEGIN_KEY_OFFSET + key.length;
-        for (long size : layout.regionBytes) {
-            f.putLong(p, size);
-            p += 8;
-        }
-        Wire.seal(frame, length);
-        return frame;
-    }
-
-    private byte[] endFrame() {
-        byte[] frame = new byte[Wire.END_LENGTH];
-        ByteBuffer f = ByteBuffer.wrap(frame);
-        header(f, Wire.TYPE_END, Wire.END_LENGTH, sequence + 1);
-        f.putInt(Wire.END_BATCH_COUNT_OFFSET, sequence);
-        f.putInt(Wire.END_RESERVED_OFFSET, 0);
-        f.putLong(Wire.END_SLOT_COUNT_OFFSET, nextSlot);
-        f.putLong(Wire.END_DIGEST_OFFSET, digest);
-        f.putLong(Wire.END_ENCODED_BYTES_OFFSET, encodedBytes);
-        Wire.seal(frame, Wire.END_LENGTH);
-        return frame;
     }
 }
