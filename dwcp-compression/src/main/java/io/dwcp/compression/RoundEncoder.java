@@ -65,6 +65,7 @@ final class RoundEncoder {
     private static final int ROUND_INDEX_MAX_LOG2 = 20;
 
     private final HdeCodec codec;
+    private final VmState<? extends StateRegion> state;
     private final Layout layout;
     private final Baseline base;
     private final PageStore target;
@@ -118,6 +119,7 @@ final class RoundEncoder {
     RoundEncoder(HdeCodec codec, VmState<? extends StateRegion> state, Layout layout, Baseline base, PageStore target,
                  DirtyPages dirty, int level, FrameSink sink, long roundId, long producedId, long producedVersion) {
         this.codec = codec;
+        this.state = state;
         this.layout = layout;
         this.base = base;
         this.target = target;
