@@ -8,6 +8,7 @@ import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.Health;
 import io.dwcp.core.spi.StateCodecProvider;
+import io.dwcp.core.testing.FixedPredictor;
 import io.dwcp.core.testing.ManualClock;
 import io.dwcp.core.testing.TestContext;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -99,6 +100,33 @@ class CodecLifecycleTest {
             int fastLink = c2.levelFor(Tier.WAN, EncodeOptions.builder().linkRate(DataRate.parse("10Gbit/s")).build());
             assertTrue(fastLink < 3, "a 10 Gbit/s link needs a fast level, got " + fastLink);
             c2.stop();
+        } finally {
+            c.stop();
+        }
+    }
+
+    @Test
+    void theLevelFollowsThePathsForecastOnlyWhenItIsAdvice() throws Exception {
+        FixedPredictor pba = new FixedPredictor();
+        HdeCodec c = new HdeCodec(new TestContext(DwcpConfig.defaults(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                new ManualClock(), 2).predictor(pba), () -> 1);
+        c.start();
+        try {
+            EncodeOptions round0 = EncodeOptions.builder().linkRate(DataRate.parse("1Gbit/s")).peer("198.18.0.2:7600").build();
+            int unadvised = c.levelFor(Tier.WAN, round0);
+            assertEquals(2, unadvised, "no forecast yet: planned for the tier's top rate");
+            pba.set(FixedPredictor.mbps(Duration.ofSeconds(30), 5, 4, 6, 0.5), null);
+            assertEquals(unadvised, c.levelFor(Tier.WAN, round0), "confidence 0.5 is below min-confidence 0.6");
+            pba.set(FixedPredictor.mbps(Duration.ofSeconds(30), 5, 4, 6, 0.9), null).enabled(false);
+            assertEquals(unadvised, c.levelFor(Tier.WAN, round0), "dwcp.prediction.enabled = false: no advice");
+            pba.enabled(true);
+            assertEquals(unadvised, c.levelFor(Tier.WAN, EncodeOptions.builder().linkRate(DataRate.parse("1Gbit/s")).build()),
+                    "a round without a peer has no forecast");
+            ManualClock clock = new ManualClock();
+            int at5 = new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock))
+                    .choose(Tier.WAN, "zstd:9", java.util.Optional.of(DataRate.parse("5Mbit/s")), 2, true);
+            assertTrue(at5 > unadvised);
+            assertEquals(at5, c.levelFor(Tier.WAN, round0), "a confident 5 Mbit/s forecast re-plans at once");
         } finally {
             c.stop();
         }

@@ -2,6 +2,8 @@ package io.dwcp.compression;
 
 import io.dwcp.core.DataRate;
 import io.dwcp.core.Tier;
+import io.dwcp.core.spi.Forecast;
+import io.dwcp.core.testing.FixedPredictor;
 import io.dwcp.core.testing.ManualClock;
 import org.junit.jupiter.api.Test;
 
@@ -101,5 +103,53 @@ class LevelControllerTest {
         assertEquals(2, c.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Mbit/s")), 2, true), "held");
         clock.advance(Duration.ofSeconds(31));
         assertEquals(9, c.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Mbit/s")), 2, true), "re-chosen");
+    }
+
+    private static final Duration H30 = Duration.ofSeconds(30);
+
+    @Test
+    void withoutAdviceTheChoiceIsTheMeasurementDrivenOne() {
+        for (String link : new String[] {"1Mbit/s", "50Mbit/s", "400Mbit/s", "10Gbit/s"}) {
+            int plain = level("zstd:9", link);
+            assertEquals(plain, controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse(link)), 2, true, null), link);
+            assertEquals(plain, controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse(link)), 2, true,
+                    Forecast.unknown(H30, 3)), link + ": an unknown forecast is no advice");
+        }
+    }
+
+    @Test
+    void aForecastPlansTheLevelInsteadOfTheGuessedRate() {
+        // Round 0 plans for the tier's top (1 Gbit/s) when nothing was measured; the path's forecast says 50 Mbit/s.
+        Forecast slow = FixedPredictor.mbps(H30, 50, 40, 55, 0.8);
+        assertEquals(2, level("zstd:9", "1Gbit/s"));
+        assertEquals(level("zstd:9", "50Mbit/s"),
+                controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Gbit/s")), 2, true, slow));
+        assertEquals(level("zstd:9", "50Mbit/s"), controller().choose(Tier.WAN, "zstd:9", Optional.empty(), 2, true, slow),
+                "a forecast plans even without a link rate");
+    }
+
+    @Test
+    void theCodecMustKeepUpWithTheForecastsP90() {
+        int atMean = controller().choose(Tier.WAN, "zstd:9", Optional.empty(), 2, true, FixedPredictor.mbps(H30, 1, 1, 1, 1));
+        int wideBand = controller().choose(Tier.WAN, "zstd:9", Optional.empty(), 2, true,
+                FixedPredictor.mbps(H30, 1, 0.5, 2000, 1));
+        assertEquals(9, atMean);
+        assertTrue(wideBand <= level("zstd:9", "2Gbit/s"), "a level slower than a 2 Gbit/s link is not feasible, got " + wideBand);
+    }
+
+    @Test
+    void aForecastDropReplansBeforeTheAdjustIntervalEnds() {
+        ManualClock clock = new ManualClock();
+        LevelController c = new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock));
+        Optional<DataRate> link = Optional.of(DataRate.parse("400Mbit/s"));
+        assertEquals(2, c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 400, 300, 450, 0.9)));
+        clock.advance(Duration.ofSeconds(5));
+        assertEquals(2, c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 360, 300, 450, 0.9)),
+                "a 10 % move is held for the interval");
+        int afterDrop = c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 20, 10, 30, 0.9));
+        assertTrue(afterDrop > 3, "a forecast drop to 20 Mbit/s re-plans at once, got " + afterDrop);
+        clock.advance(Duration.ofSeconds(5));
+        assertEquals(afterDrop, c.choose(Tier.WAN, "zstd:9", link, 2, true, null),
+                "without advice the choice holds for the interval, as before");
     }
 }

@@ -511,7 +511,7 @@ public final class AmstTransport implements Transport {
      * @return {@code host:port}
      */
     public static String peerName(java.net.InetSocketAddress remote) {
-        return remote.getHostString() + ":" + remote.getPort();
+        return io.dwcp.core.path.PathSample.peerName(remote);
     }
 
     long rateCapBytesPerSecond() {
