@@ -37,12 +37,15 @@ import java.util.Optional;
  * migration.
  *
  * <p>With a bandwidth forecast of the path ({@code dwcp-prediction}, given as advice: known and confident enough),
- * the plan looks ahead instead of back: the cost is evaluated at the forecast mean of the next horizon and the
- * feasibility (codec faster than the link) at its P90, so the codec stays ahead of the link even when it delivers
- * at the top of its band. A forecast mean more than {@value #REPLAN_CHANGE} (relative) away from the rate the
- * current choice was planned for re-plans at once instead of waiting out {@code adjust-interval}: a forecast drop
- * raises the level before the slower link is measured, and the first confident forecast replaces a guessed rate. Without a forecast the controller is exactly the
- * measurement-driven one above.
+ * the plan also looks ahead, but only towards a faster link: the cost is evaluated at the larger of the link rate and
+ * the forecast mean of the next horizon, and the feasibility (codec faster than the link) at the larger of that and
+ * the forecast's P90, so the codec is ready before a foreseen rise and stays ahead of the link at the top of its
+ * band. A forecast never plans a slower link than the one measured: that would raise the level on a forecast alone,
+ * and a level's speed is estimated from thread CPU time, which does not see cores shared with other work, so a wrong
+ * forecast could make the codec the bottleneck where measurement would not. With no link rate the forecast alone
+ * plans. A planned rate more than {@value #REPLAN_CHANGE} (relative) away from the one the current choice was made
+ * for re-plans at once instead of waiting out {@code adjust-interval}. Without a forecast the controller is exactly
+ * the measurement-driven one above.
  *
  * <p>Level words: {@code none} is 0 (stored batches), {@code zstd:N} is N (negative levels are zstd's fast
  * levels). Thread-safe.
@@ -78,7 +81,7 @@ final class LevelController {
     private final Duration adjustInterval;
     private final int[] chosen = new int[Tier.values().length];
     private final Instant[] chosenAt = new Instant[Tier.values().length];
-    /** Per tier: the rate (bytes per second) the last choice was planned for: forecast mean or link rate; NaN before. */
+    /** Per tier: the rate (bytes per second) the last choice was planned for; NaN before the first. */
     private final double[] plannedFor = {Double.NaN, Double.NaN, Double.NaN};
     private final HdeMetrics metrics;
     /** Measured ÷ table encode speed, over all levels used. */
@@ -124,24 +127,22 @@ final class LevelController {
             int t = tier.ordinal();
             Instant now = clock.instant();
             Instant at = chosenAt[t];
-            double meanBytes = forecast ? advice.meanBitsPerSecond() / 8 : Double.NaN;
-            // With advice, re-plan early when the forecast moved away from the rate the choice was planned for (a
-            // forecast drop, or the first confident forecast after a round planned on a guessed rate).
+            double measured = linkRate.isPresent() ? linkRate.get().bytesPerSecond() : Double.NaN;
+            // With advice: never slower than measured (measurement is the authority), faster when the forecast is.
+            double planned = !forecast ? measured
+                    : Double.isNaN(measured) ? advice.meanBitsPerSecond() / 8 : Math.max(measured, advice.meanBitsPerSecond() / 8);
+            // With advice, re-plan early when the planned rate moved away from the one the choice was made for (a
+            // foreseen rise, or the first confident forecast).
             boolean moved = forecast && !Double.isNaN(plannedFor[t])
-                    && Math.abs(meanBytes - plannedFor[t]) > REPLAN_CHANGE * plannedFor[t];
+                    && Math.abs(planned - plannedFor[t]) > REPLAN_CHANGE * plannedFor[t];
             if (!moved && at != null && Duration.between(at, now).compareTo(adjustInterval) < 0 && chosen[t] <= ceiling
                     && chosen[t] != 0) {
                 level = chosen[t];
-            } else if (forecast) {
-                double highBytes = Math.max(meanBytes, advice.p90BitsPerSecond() / 8);
-                level = cheapestFeasible(ceiling, meanBytes / 1e9, highBytes / 1e9, threads);
-                chosenAt[t] = now;
-                plannedFor[t] = meanBytes;
             } else {
-                double rate = linkRate.get().bytesPerSecond() / 1e9;
-                level = cheapestFeasible(ceiling, rate, rate, threads);
+                double feasible = forecast ? Math.max(planned, advice.p90BitsPerSecond() / 8) : planned;
+                level = cheapestFeasible(ceiling, planned / 1e9, feasible / 1e9, threads);
                 chosenAt[t] = now;
-                plannedFor[t] = rate * 1e9;
+                plannedFor[t] = planned;
             }
         }
         int previous = metrics.levelByTier.getAndSet(tier.ordinal(), level);

@@ -118,14 +118,18 @@ class LevelControllerTest {
     }
 
     @Test
-    void aForecastPlansTheLevelInsteadOfTheGuessedRate() {
-        // Round 0 plans for the tier's top (1 Gbit/s) when nothing was measured; the path's forecast says 50 Mbit/s.
+    void aForecastPlansForAFasterLinkButNeverASlowerOneThanMeasured() {
         Forecast slow = FixedPredictor.mbps(H30, 50, 40, 55, 0.8);
-        assertEquals(2, level("zstd:9", "1Gbit/s"));
-        assertEquals(level("zstd:9", "50Mbit/s"),
-                controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Gbit/s")), 2, true, slow));
+        Forecast fast = FixedPredictor.mbps(H30, 400, 300, 450, 0.8);
+        assertEquals(level("zstd:9", "1Gbit/s"),
+                controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Gbit/s")), 2, true, slow),
+                "a forecast drop does not raise the level above the measured plan");
+        assertEquals(level("zstd:9", "400Mbit/s"),
+                controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("50Mbit/s")), 2, true, fast),
+                "a foreseen rise lowers it before the faster link is measured");
+        assertTrue(level("zstd:9", "400Mbit/s") < level("zstd:9", "50Mbit/s"));
         assertEquals(level("zstd:9", "50Mbit/s"), controller().choose(Tier.WAN, "zstd:9", Optional.empty(), 2, true, slow),
-                "a forecast plans even without a link rate");
+                "without a link rate the forecast alone plans");
     }
 
     @Test
@@ -138,18 +142,19 @@ class LevelControllerTest {
     }
 
     @Test
-    void aForecastDropReplansBeforeTheAdjustIntervalEnds() {
+    void aForeseenRiseReplansBeforeTheAdjustIntervalEnds() {
         ManualClock clock = new ManualClock();
         LevelController c = new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock));
-        Optional<DataRate> link = Optional.of(DataRate.parse("400Mbit/s"));
-        assertEquals(2, c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 400, 300, 450, 0.9)));
+        Optional<DataRate> link = Optional.of(DataRate.parse("50Mbit/s"));
+        int measured = level("zstd:9", "50Mbit/s");
+        assertEquals(measured, c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 50, 40, 55, 0.9)));
         clock.advance(Duration.ofSeconds(5));
-        assertEquals(2, c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 360, 300, 450, 0.9)),
+        assertEquals(measured, c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 55, 40, 60, 0.9)),
                 "a 10 % move is held for the interval");
-        int afterDrop = c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 20, 10, 30, 0.9));
-        assertTrue(afterDrop > 3, "a forecast drop to 20 Mbit/s re-plans at once, got " + afterDrop);
+        int afterRise = c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 400, 300, 450, 0.9));
+        assertEquals(level("zstd:9", "400Mbit/s"), afterRise, "a forecast rise to 400 Mbit/s re-plans at once");
         clock.advance(Duration.ofSeconds(5));
-        assertEquals(afterDrop, c.choose(Tier.WAN, "zstd:9", link, 2, true, null),
+        assertEquals(afterRise, c.choose(Tier.WAN, "zstd:9", link, 2, true, null),
                 "without advice the choice holds for the interval, as before");
     }
 }
