@@ -1011,8 +1011,11 @@ final class AmstSession implements Session {
             int target = controller.update(goodput, minRttNanos, smoothed > 0 ? smoothed : srttNanos, loss, wasBusy && !capped,
                     expected, foreseenHigh);
             if (target != targetStreams) {
-                LOG.info("session {}: streams {} -> {} (goodput {} Mbit/s, rtt {} µs, loss {})", idHex, targetStreams,
-                        target, Math.round(goodput / 1e6), rtt / 1000, Double.isNaN(loss) ? "n/a" : String.format("%.5f", loss));
+                LOG.info("session {}: streams {} -> {} (goodput {} Mbit/s, rtt {} µs, loss {}, forecast {})", idHex,
+                        targetStreams, target, Math.round(goodput / 1e6), rtt / 1000,
+                        Double.isNaN(loss) ? "n/a" : String.format("%.5f", loss),
+                        Double.isNaN(expected) && Double.isNaN(foreseenHigh) ? "none"
+                                : String.format("expected %.0f Mbit/s, P90 %.0f Mbit/s", expected / 1e6, foreseenHigh / 1e6));
             }
             applyTarget(target);
         }
