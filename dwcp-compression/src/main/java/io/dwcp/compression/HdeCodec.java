@@ -7,6 +7,8 @@ import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.spi.EncodeResult;
+import io.dwcp.core.spi.Forecast;
+import io.dwcp.core.spi.ForecastAdvisor;
 import io.dwcp.core.spi.FrameSink;
 import io.dwcp.core.Health;
 import io.dwcp.core.spi.StateCodec;
@@ -62,6 +64,8 @@ final class HdeCodec implements StateCodec {
     private final HdeMetrics metrics;
     private final BaselineStore baselines;
     private final LevelController levels;
+    /** Reads the path's bandwidth forecast (advice) when a predictor runs beside the codec. */
+    private final ForecastAdvisor advisor;
     private final LongSupplier ids;
     private final ChunkPool chunks;
     /** Batch frames lent to the round's sink (64 MiB of free buffers at most: a pipe's worth plus the code-ahead). */
@@ -86,6 +90,7 @@ final class HdeCodec implements StateCodec {
         this.metrics = new HdeMetrics(context.clock());
         this.baselines = new BaselineStore(settings, context.clock(), metrics);
         this.levels = new LevelController(context.clock(), settings.adjustInterval, metrics);
+        this.advisor = ForecastAdvisor.of(context);
         this.ids = ids;
         this.chunks = new ChunkPool(settings.baselineMaxMemoryBytes);
         this.tempDir = Path.of(System.getProperty("java.io.tmpdir"));
@@ -428,8 +433,7 @@ final class HdeCodec implements StateCodec {
             // A baseline of snapshot views cannot take pages that are not a snapshot: start again from this state.
             reason = "first";
         }
-        int level = settings.enabled ? levels.choose(options.tier(), settings.ceiling(options.tier()), options.linkRate(),
-                context.workerThreads(), settings.adaptiveEnabled) : 0;
+        int level = settings.enabled ? levelFor(options.tier(), options) : 0;
         long roundId = nextId();
         RoundEncoder enc;
         EncodeResult result;
@@ -638,9 +642,12 @@ final class HdeCodec implements StateCodec {
         }
     }
 
-    /** Level the next round on {@code tier} would use with {@code options} (tests). */
+    /** Level the next round on {@code tier} uses with {@code options}: planned from the forecast when there is advice. */
     int levelFor(Tier tier, EncodeOptions options) {
-        return levels.choose(tier, settings.ceiling(tier), options.linkRate(), context.workerThreads(), settings.adaptiveEnabled);
+        // The path's forecast, when a predictor runs and is confident enough; else unknown and the rate alone plans.
+        Forecast advice = advisor.advice(options.peer().orElse(null));
+        return levels.choose(tier, settings.ceiling(tier), options.linkRate(), context.workerThreads(),
+                settings.adaptiveEnabled, advice);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.dwcp.compression;
 
 import io.dwcp.core.DataRate;
 import io.dwcp.core.Tier;
+import io.dwcp.core.spi.Forecast;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -35,6 +36,17 @@ import java.util.Optional;
  * choice for a tier is recomputed at most once per {@code adjust-interval}, so the level does not flap within a
  * migration.
  *
+ * <p>With a bandwidth forecast of the path ({@code dwcp-prediction}, given as advice: known and confident enough),
+ * the plan also looks ahead, but only towards a faster link: the cost is evaluated at the larger of the link rate and
+ * the forecast mean of the next horizon, and the feasibility (codec faster than the link) at the larger of that and
+ * the forecast's P90, so the codec is ready before a foreseen rise and stays ahead of the link at the top of its
+ * band. A forecast never plans a slower link than the one measured: that would raise the level on a forecast alone,
+ * and a level's speed is estimated from thread CPU time, which does not see cores shared with other work, so a wrong
+ * forecast could make the codec the bottleneck where measurement would not. With no link rate the forecast alone
+ * plans. A planned rate more than {@value #REPLAN_CHANGE} (relative) away from the one the current choice was made
+ * for re-plans at once instead of waiting out {@code adjust-interval}. Without a forecast the controller is exactly
+ * the measurement-driven one above.
+ *
  * <p>Level words: {@code none} is 0 (stored batches), {@code zstd:N} is N (negative levels are zstd's fast
  * levels). Thread-safe.
  */
@@ -62,11 +74,15 @@ final class LevelController {
     static final double MAX_SPEED_FACTOR = 2.0;
     /** Weight of one observation in the moving averages. */
     private static final double LEARNING_RATE = 0.1;
+    /** Relative change of the forecast mean that re-plans a tier's level before {@code adjust-interval} ends. */
+    static final double REPLAN_CHANGE = 0.2;
 
     private final Clock clock;
     private final Duration adjustInterval;
     private final int[] chosen = new int[Tier.values().length];
     private final Instant[] chosenAt = new Instant[Tier.values().length];
+    /** Per tier: the rate (bytes per second) the last choice was planned for; NaN before the first. */
+    private final double[] plannedFor = {Double.NaN, Double.NaN, Double.NaN};
     private final HdeMetrics metrics;
     /** Measured ÷ table encode speed, over all levels used. */
     private double speedFactor = 1.0;
@@ -93,19 +109,40 @@ final class LevelController {
         throw new IllegalArgumentException("level '" + word + "': expected none or zstd:-7 … zstd:19 (not zstd:0)");
     }
 
-    /** The level for a round on {@code tier}. */
-    synchronized int choose(Tier tier, String ceilingWord, Optional<DataRate> linkRate, int threads, boolean adaptive) {
+    /** The level for a round on {@code tier}, planned from the link rate alone (no forecast). */
+    int choose(Tier tier, String ceilingWord, Optional<DataRate> linkRate, int threads, boolean adaptive) {
+        return choose(tier, ceilingWord, linkRate, threads, adaptive, null);
+    }
+
+    /**
+     * The level for a round on {@code tier}; {@code advice}, when known, plans it from the path's forecast instead of
+     * {@code linkRate} (see the class comment). {@code null} or unknown advice: the measurement-driven choice.
+     */
+    synchronized int choose(Tier tier, String ceilingWord, Optional<DataRate> linkRate, int threads, boolean adaptive,
+                            Forecast advice) {
         int ceiling = parse(ceilingWord);
         int level = ceiling;
-        if (adaptive && ceiling != 0 && linkRate.isPresent()) {
+        boolean forecast = advice != null && advice.isKnown() && advice.meanBitsPerSecond() > 0;
+        if (adaptive && ceiling != 0 && (forecast || linkRate.isPresent())) {
+            int t = tier.ordinal();
             Instant now = clock.instant();
-            Instant at = chosenAt[tier.ordinal()];
-            if (at != null && Duration.between(at, now).compareTo(adjustInterval) < 0 && chosen[tier.ordinal()] <= ceiling
-                    && chosen[tier.ordinal()] != 0) {
-                level = chosen[tier.ordinal()];
+            Instant at = chosenAt[t];
+            double measured = linkRate.isPresent() ? linkRate.get().bytesPerSecond() : Double.NaN;
+            // With advice: never slower than measured (measurement is the authority), faster when the forecast is.
+            double planned = !forecast ? measured
+                    : Double.isNaN(measured) ? advice.meanBitsPerSecond() / 8 : Math.max(measured, advice.meanBitsPerSecond() / 8);
+            // With advice, re-plan early when the planned rate moved away from the one the choice was made for (a
+            // foreseen rise, or the first confident forecast).
+            boolean moved = forecast && !Double.isNaN(plannedFor[t])
+                    && Math.abs(planned - plannedFor[t]) > REPLAN_CHANGE * plannedFor[t];
+            if (!moved && at != null && Duration.between(at, now).compareTo(adjustInterval) < 0 && chosen[t] <= ceiling
+                    && chosen[t] != 0) {
+                level = chosen[t];
             } else {
-                level = cheapestFeasible(ceiling, linkRate.get().bytesPerSecond() / 1e9, threads);
-                chosenAt[tier.ordinal()] = now;
+                double feasible = forecast ? Math.max(planned, advice.p90BitsPerSecond() / 8) : planned;
+                level = cheapestFeasible(ceiling, planned / 1e9, feasible / 1e9, threads);
+                chosenAt[t] = now;
+                plannedFor[t] = planned;
             }
         }
         int previous = metrics.levelByTier.getAndSet(tier.ordinal(), level);
@@ -116,8 +153,11 @@ final class LevelController {
         return level;
     }
 
-    /** The feasible level at or below {@code ceiling} with the least cost; the fastest level when none is feasible. */
-    private int cheapestFeasible(int ceiling, double linkBytesPerNano, int threads) {
+    /**
+     * The feasible level at or below {@code ceiling} with the least cost at {@code costBytesPerNano}, where feasible
+     * means faster than a link of {@code feasibleBytesPerNano}; the fastest level when none is feasible.
+     */
+    private int cheapestFeasible(int ceiling, double costBytesPerNano, double feasibleBytesPerNano, int threads) {
         int best = MIN_LEVEL;
         double bestCost = Double.POSITIVE_INFINITY;
         for (int l = MIN_LEVEL; l <= ceiling; l++) {
@@ -126,10 +166,10 @@ final class LevelController {
             }
             double speed = speed(l);
             double ratio = ratio(l);
-            if (speed * Math.max(1, threads) < linkBytesPerNano * ratio) {
+            if (speed * Math.max(1, threads) < feasibleBytesPerNano * ratio) {
                 continue;
             }
-            double cost = 1 / speed + 1 / (ratio * linkBytesPerNano) + 1 / (DECODE_MBPS[l - MIN_LEVEL] / 1000.0);
+            double cost = 1 / speed + 1 / (ratio * costBytesPerNano) + 1 / (DECODE_MBPS[l - MIN_LEVEL] / 1000.0);
             if (cost < bestCost) {
                 bestCost = cost;
                 best = l;

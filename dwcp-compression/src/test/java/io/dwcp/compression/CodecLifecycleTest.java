@@ -8,6 +8,7 @@ import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.Health;
 import io.dwcp.core.spi.StateCodecProvider;
+import io.dwcp.core.testing.FixedPredictor;
 import io.dwcp.core.testing.ManualClock;
 import io.dwcp.core.testing.TestContext;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -99,6 +100,31 @@ class CodecLifecycleTest {
             int fastLink = c2.levelFor(Tier.WAN, EncodeOptions.builder().linkRate(DataRate.parse("10Gbit/s")).build());
             assertTrue(fastLink < 3, "a 10 Gbit/s link needs a fast level, got " + fastLink);
             c2.stop();
+        } finally {
+            c.stop();
+        }
+    }
+
+    @Test
+    void theLevelFollowsThePathsForecastOnlyWhenItIsAdvice() throws Exception {
+        FixedPredictor pba = new FixedPredictor();
+        HdeCodec c = new HdeCodec(new TestContext(DwcpConfig.defaults(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                new ManualClock(), 2).predictor(pba), () -> 1);
+        c.start();
+        try {
+            EncodeOptions round = EncodeOptions.builder().linkRate(DataRate.parse("5Mbit/s")).peer("198.18.0.2:7600").build();
+            int unadvised = c.levelFor(Tier.WAN, round);
+            assertTrue(unadvised > 3, "a measured 5 Mbit/s link pays for a strong level, got " + unadvised);
+            pba.set(FixedPredictor.mbps(Duration.ofSeconds(30), 400, 300, 500, 0.5), null);
+            assertEquals(unadvised, c.levelFor(Tier.WAN, round), "confidence 0.5 is below min-confidence 0.6");
+            pba.set(FixedPredictor.mbps(Duration.ofSeconds(30), 400, 300, 500, 0.9), null).enabled(false);
+            assertEquals(unadvised, c.levelFor(Tier.WAN, round), "dwcp.prediction.enabled = false: no advice");
+            pba.enabled(true);
+            assertEquals(unadvised, c.levelFor(Tier.WAN, EncodeOptions.builder().linkRate(DataRate.parse("5Mbit/s")).build()),
+                    "a round without a peer has no forecast");
+            int advised = c.levelFor(Tier.WAN, round);
+            assertTrue(advised < unadvised, "a confident forecast of 400 Mbit/s re-plans at once for the faster link, got "
+                    + advised);
         } finally {
             c.stop();
         }

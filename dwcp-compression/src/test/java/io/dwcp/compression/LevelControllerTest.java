@@ -2,6 +2,8 @@ package io.dwcp.compression;
 
 import io.dwcp.core.DataRate;
 import io.dwcp.core.Tier;
+import io.dwcp.core.spi.Forecast;
+import io.dwcp.core.testing.FixedPredictor;
 import io.dwcp.core.testing.ManualClock;
 import org.junit.jupiter.api.Test;
 
@@ -101,5 +103,58 @@ class LevelControllerTest {
         assertEquals(2, c.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Mbit/s")), 2, true), "held");
         clock.advance(Duration.ofSeconds(31));
         assertEquals(9, c.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Mbit/s")), 2, true), "re-chosen");
+    }
+
+    private static final Duration H30 = Duration.ofSeconds(30);
+
+    @Test
+    void withoutAdviceTheChoiceIsTheMeasurementDrivenOne() {
+        for (String link : new String[] {"1Mbit/s", "50Mbit/s", "400Mbit/s", "10Gbit/s"}) {
+            int plain = level("zstd:9", link);
+            assertEquals(plain, controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse(link)), 2, true, null), link);
+            assertEquals(plain, controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse(link)), 2, true,
+                    Forecast.unknown(H30, 3)), link + ": an unknown forecast is no advice");
+        }
+    }
+
+    @Test
+    void aForecastPlansForAFasterLinkButNeverASlowerOneThanMeasured() {
+        Forecast slow = FixedPredictor.mbps(H30, 50, 40, 55, 0.8);
+        Forecast fast = FixedPredictor.mbps(H30, 400, 300, 450, 0.8);
+        assertEquals(level("zstd:9", "1Gbit/s"),
+                controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Gbit/s")), 2, true, slow),
+                "a forecast drop does not raise the level above the measured plan");
+        assertEquals(level("zstd:9", "400Mbit/s"),
+                controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("50Mbit/s")), 2, true, fast),
+                "a foreseen rise lowers it before the faster link is measured");
+        assertTrue(level("zstd:9", "400Mbit/s") < level("zstd:9", "50Mbit/s"));
+        assertEquals(level("zstd:9", "50Mbit/s"), controller().choose(Tier.WAN, "zstd:9", Optional.empty(), 2, true, slow),
+                "without a link rate the forecast alone plans");
+    }
+
+    @Test
+    void theCodecMustKeepUpWithTheForecastsP90() {
+        int atMean = controller().choose(Tier.WAN, "zstd:9", Optional.empty(), 2, true, FixedPredictor.mbps(H30, 1, 1, 1, 1));
+        int wideBand = controller().choose(Tier.WAN, "zstd:9", Optional.empty(), 2, true,
+                FixedPredictor.mbps(H30, 1, 0.5, 2000, 1));
+        assertEquals(9, atMean);
+        assertTrue(wideBand <= level("zstd:9", "2Gbit/s"), "a level slower than a 2 Gbit/s link is not feasible, got " + wideBand);
+    }
+
+    @Test
+    void aForeseenRiseReplansBeforeTheAdjustIntervalEnds() {
+        ManualClock clock = new ManualClock();
+        LevelController c = new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock));
+        Optional<DataRate> link = Optional.of(DataRate.parse("50Mbit/s"));
+        int measured = level("zstd:9", "50Mbit/s");
+        assertEquals(measured, c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 50, 40, 55, 0.9)));
+        clock.advance(Duration.ofSeconds(5));
+        assertEquals(measured, c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 55, 40, 60, 0.9)),
+                "a 10 % move is held for the interval");
+        int afterRise = c.choose(Tier.WAN, "zstd:9", link, 2, true, FixedPredictor.mbps(H30, 400, 300, 450, 0.9));
+        assertEquals(level("zstd:9", "400Mbit/s"), afterRise, "a forecast rise to 400 Mbit/s re-plans at once");
+        clock.advance(Duration.ofSeconds(5));
+        assertEquals(afterRise, c.choose(Tier.WAN, "zstd:9", link, 2, true, null),
+                "without advice the choice holds for the interval, as before");
     }
 }

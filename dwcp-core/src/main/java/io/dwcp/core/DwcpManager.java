@@ -734,6 +734,12 @@ public final class DwcpManager implements AutoCloseable {
         }
 
         @Override
+        public Optional<BandwidthPredictor> predictor() {
+            // Read at decision time: the predictor is created after the transport and the codec.
+            return Optional.ofNullable(DwcpManager.this.predictor);
+        }
+
+        @Override
         public Optional<TlsCredentials> tlsCredentials() {
             return Optional.ofNullable(tls);
         }

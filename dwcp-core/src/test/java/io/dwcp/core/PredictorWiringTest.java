@@ -7,6 +7,9 @@ import io.dwcp.core.path.PathMonitor;
 import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Forecast;
+import io.dwcp.core.spi.ForecastAdvisor;
+import io.dwcp.core.testing.FixedPredictor;
+import io.dwcp.core.testing.TestContext;
 import io.dwcp.core.spi.PredictorProvider;
 import org.junit.jupiter.api.Test;
 
@@ -59,9 +62,11 @@ class PredictorWiringTest {
     void startsPredictionAfterTransportAndCompressionAndStopsItFirst() {
         Log log = new Log();
         RecordingPredictor predictor = new RecordingPredictor(log);
+        RecordingTransport transport = new RecordingTransport(log);
+        RecordingCodec codec = new RecordingCodec(log);
         DwcpManager manager = DwcpManager.builder()
-                .transportProvider(RecordingComponents.provider(new RecordingTransport(log)))
-                .codecProvider(RecordingComponents.provider(new RecordingCodec(log)))
+                .transportProvider(RecordingComponents.provider(transport))
+                .codecProvider(RecordingComponents.provider(codec))
                 .predictorProvider(new PredictorProvider() {
                     @Override
                     public String name() {
@@ -82,6 +87,40 @@ class PredictorWiringTest {
         assertSame(predictor, manager.predictor().orElseThrow());
         assertSame(manager.pathMonitor(), predictor.monitor, "the predictor reads the manager's monitor");
         assertEquals(List.of("transport", "compression", "prediction"), manager.componentNames());
+        assertSame(predictor, transport.context.predictor().orElseThrow(), "created after the transport, still visible to it");
+        assertSame(predictor, codec.context.predictor().orElseThrow());
+    }
+
+    @Test
+    void withoutAProviderComponentsSeeNoPredictor() {
+        Log log = new Log();
+        RecordingTransport transport = new RecordingTransport(log);
+        DwcpManager manager = DwcpManager.builder().classLoader(new URLClassLoader(new URL[0], null))
+                .transportProvider(RecordingComponents.provider(transport)).build();
+        assertFalse(transport.context.predictor().isPresent());
+        assertFalse(ForecastAdvisor.of(transport.context).active());
+        assertFalse(ForecastAdvisor.of(transport.context).advice("peer").isKnown());
+        manager.close();
+    }
+
+    @Test
+    void theAdvisorPassesOnlyConfidentForecastsOfAnEnabledPredictor() {
+        FixedPredictor pba = new FixedPredictor();
+        TestContext context = TestContext.defaults().predictor(pba);
+        ForecastAdvisor advisor = ForecastAdvisor.of(context);
+        assertTrue(advisor.active());
+        assertFalse(advisor.advice("peer").isKnown(), "unknown path");
+        pba.set(FixedPredictor.mbps(Duration.ofSeconds(30), 50, 40, 60, 0.59), FixedPredictor.mbps(Duration.ofSeconds(5), 50, 40, 60, 0.6));
+        assertFalse(advisor.advice("peer").isKnown(), "confidence 0.59 < min-confidence 0.6");
+        assertTrue(advisor.shortAdvice("peer").isKnown(), "confidence 0.6 is enough");
+        assertEquals(50e6, advisor.shortAdvice("peer").meanBitsPerSecond());
+        assertFalse(advisor.shortAdvice(null).isKnown(), "no peer, no forecast");
+        pba.enabled(false);
+        assertFalse(advisor.active());
+        assertFalse(advisor.shortAdvice("peer").isKnown(), "dwcp.prediction.enabled = false");
+        TestContext strict = TestContext.of(io.dwcp.core.config.DwcpConfig.builder().set("dwcp.prediction.min-confidence", "0.9")
+                .build()).predictor(pba.enabled(true));
+        assertFalse(ForecastAdvisor.of(strict).shortAdvice("peer").isKnown(), "min-confidence is read from the config");
     }
 
     @Test

@@ -39,7 +39,8 @@ import java.util.function.ToDoubleFunction;
  * {@code samples.rejected{reason}} (the monitor's rejections, plus {@code path-limit}),
  * {@code forecast{peer,horizon,quantile}} (bits per second), {@code confidence{peer}},
  * {@code accuracy{peer,horizon}} (1 − WAPE of matched forecasts), {@code within.tolerance{peer}},
- * {@code p10.miss.ratio{peer}}, {@code forecast.age} (seconds, oldest path), {@code compute.time} (per publication),
+ * {@code p10.miss.ratio{peer}}, {@code predictor{peer,model}} (1 for the model behind the published forecast, 0 for
+ * the others), {@code forecast.age} (seconds, oldest path), {@code compute.time} (per publication),
  * {@code plugin.failures}.
  *
  * <p>Thread-safe: one lock per path, held for one sample's update; forecasts are immutable and published through
@@ -260,7 +261,25 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                 gauge("dwcp.pba.accuracy", ps, s -> s.read(false, PathForecaster::accuracy), "peer", peer, "horizon", sh);
             }
             gauge("dwcp.pba.p10.miss.ratio", ps, s -> s.read(true, PathForecaster::lowMissRatio), "peer", peer);
+            // Info meter: one gauge per model a path can use (a bounded tag), 1 for the model behind the long-horizon
+            // forecast now published (auto's dominant model, or the single one), 0 for the others.
+            for (String model : PathForecaster.NAMES) {
+                gauge("dwcp.pba.predictor", ps, s -> usesModel(s.longForecast, model), "peer", peer, "model", model);
+            }
+            if (plugin != null) {
+                gauge("dwcp.pba.predictor", ps, s -> usesModel(s.longForecast, "plugin"), "peer", peer, "model", "plugin");
+            }
         }
+    }
+
+    /** 1 when {@code f} was made by {@code model} (alone or as auto's dominant model), else 0. */
+    private static double usesModel(Forecast f, String model) {
+        if (f == null || !f.isKnown()) {
+            return 0;
+        }
+        String p = f.predictor();
+        return p.equals(model) || (p.startsWith("auto/") && p.regionMatches(5, model, 0, model.length())
+                && p.length() == 5 + model.length()) ? 1 : 0;
     }
 
     private void gauge(String name, PathState ps, ToDoubleFunction<PathState> f, String... tags) {

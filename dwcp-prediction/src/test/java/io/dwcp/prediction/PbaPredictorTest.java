@@ -87,6 +87,15 @@ class PbaPredictorTest {
         assertEquals(2e8, registry.get("dwcp.pba.forecast").tags("peer", "peer-a", "horizon", "30s", "quantile", "mean")
                 .gauge().value(), 1);
         assertEquals(121, registry.get("dwcp.pba.samples").tag("source", "transport").counter().count());
+        double inUse = 0;
+        for (io.micrometer.core.instrument.Gauge g : registry.get("dwcp.pba.predictor").tag("peer", "peer-a").gauges()) {
+            inUse += g.value();
+            if (g.value() == 1) {
+                assertEquals(f.predictor(), "auto/" + g.getId().getTag("model"), "the meter names the model in use");
+            }
+        }
+        assertEquals(1, inUse, "exactly one model is in use");
+        assertEquals(PathForecaster.NAMES.length, registry.get("dwcp.pba.predictor").tag("peer", "peer-a").gauges().size());
     }
 
     @Test

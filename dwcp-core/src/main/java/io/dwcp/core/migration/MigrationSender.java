@@ -497,7 +497,9 @@ public final class MigrationSender implements AutoCloseable {
         synchronized (linkRate) {
             planned = linkRate.planningRate(tier);
         }
-        EncodeOptions.Builder opts = EncodeOptions.builder().tier(tier).linkRate(planned);
+        // The peer lets the codec read the path's forecast (when a predictor runs) to plan its level.
+        EncodeOptions.Builder opts = EncodeOptions.builder().tier(tier).linkRate(planned)
+                .peer(s.remoteAddress() == null ? null : io.dwcp.core.path.PathSample.peerName(s.remoteAddress()));
         if (against != null) {
             opts.peerBaseline(against).dirtyPages(dirty);
         } else {

@@ -55,6 +55,19 @@ public record PathSample(Instant time, String peer, Source source, double goodpu
     }
 
     /**
+     * The name under which the path to {@code remote} is recorded and forecast: {@code host:port} of the remote
+     * address as given (no name lookup). The transport records its samples under it, and consumers of forecasts
+     * (the codec's level controller) query with it.
+     *
+     * @param remote the remote address of a session; not {@code null}
+     * @return {@code host:port}
+     */
+    public static String peerName(java.net.InetSocketAddress remote) {
+        Objects.requireNonNull(remote, "remote");
+        return remote.getHostString() + ":" + remote.getPort();
+    }
+
+    /**
      * A sample that carries goodput only (bits per second); RTT, loss and retransmissions unknown.
      *
      * @param peer the peer

@@ -48,6 +48,19 @@ public interface ComponentContext {
     }
 
     /**
+     * The node's bandwidth predictor, when one runs beside this component: consumers (the transport's stream
+     * controller, the codec's level controller) read forecasts through it as advice, usually via
+     * {@link ForecastAdvisor}. Look it up when a decision is made, not at construction: the manager creates the
+     * predictor after the transport and the codec. Empty outside a {@code DwcpManager} and when no predictor is on
+     * the class path; then consumers act on measurement alone, exactly as without the prediction module.
+     *
+     * @return the predictor, or empty
+     */
+    default java.util.Optional<BandwidthPredictor> predictor() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * TLS material given in code ({@code DwcpManager.Builder.tls}); when present the transport uses it instead of the
      * PEM files named by {@code dwcp.transport.tls.*}. Empty by default.
      *

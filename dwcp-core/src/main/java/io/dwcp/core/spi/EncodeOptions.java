@@ -16,6 +16,7 @@ public final class EncodeOptions {
     private final boolean forceKeyframe;
     private final Tier tier;
     private final DataRate linkRate;
+    private final String peer;
     private final ProgressListener progress;
 
     private EncodeOptions(Builder b) {
@@ -24,6 +25,7 @@ public final class EncodeOptions {
         this.forceKeyframe = b.forceKeyframe;
         this.tier = b.tier;
         this.linkRate = b.linkRate;
+        this.peer = b.peer;
         this.progress = b.progress;
     }
 
@@ -75,6 +77,16 @@ public final class EncodeOptions {
         return Optional.ofNullable(linkRate);
     }
 
+    /**
+     * The peer the round goes to, as the path monitor names it ({@link io.dwcp.core.path.PathSample#peerName}): the
+     * codec may read the bandwidth forecast of that path ({@link ForecastAdvisor}) to plan its level.
+     *
+     * @return the peer, or empty when unknown (then only {@link #linkRate()} plans the level)
+     */
+    public Optional<String> peer() {
+        return Optional.ofNullable(peer);
+    }
+
     /** @return the listener told of encoding progress, never {@code null} */
     public ProgressListener progress() {
         return progress;
@@ -87,6 +99,7 @@ public final class EncodeOptions {
         private boolean forceKeyframe;
         private Tier tier = Tier.WAN;
         private DataRate linkRate;
+        private String peer;
         private ProgressListener progress = ProgressListener.NONE;
 
         private Builder() {
@@ -144,6 +157,17 @@ public final class EncodeOptions {
          */
         public Builder linkRate(DataRate rate) {
             this.linkRate = rate;
+            return this;
+        }
+
+        /**
+         * The peer the round goes to, as the path monitor names it; {@code null} (the default) when unknown.
+         *
+         * @param peer the value
+         * @return this builder
+         */
+        public Builder peer(String peer) {
+            this.peer = peer;
             return this;
         }
 

@@ -26,6 +26,19 @@ public final class TestContext implements ComponentContext {
         this.pathMonitor = new io.dwcp.core.path.PathMonitor(clock, 3600, 64);
     }
 
+    private volatile io.dwcp.core.spi.BandwidthPredictor predictor;
+
+    /** Makes {@link #predictor()} answer {@code p} ({@code null}: none, the default), as a manager with PBA does. */
+    public TestContext predictor(io.dwcp.core.spi.BandwidthPredictor p) {
+        this.predictor = p;
+        return this;
+    }
+
+    @Override
+    public java.util.Optional<io.dwcp.core.spi.BandwidthPredictor> predictor() {
+        return java.util.Optional.ofNullable(predictor);
+    }
+
     /** A path monitor of its own, as a manager gives its components. */
     @Override
     public java.util.Optional<io.dwcp.core.path.PathMonitor> pathMonitor() {

@@ -16,6 +16,16 @@ package io.dwcp.transport.control;
  * Samples from application-limited intervals (nothing waiting to be sent) are ignored: they say nothing about the
  * path. The result is clamped to [min, max].
  *
+ * With a bandwidth forecast (dwcp-prediction, as advice; measurement stays the authority) two things change:
+ *   - a growth step is judged against what the path was forecast to deliver in the interval at the old stream count
+ *     (the short-horizon forecast made at the previous tick), not against the previous interval: on a moving link
+ *     the previous interval confounds the step with the link's own change, so a step taken while the link falls
+ *     looked like a failure (and started a doubling hold) and one taken while it rose looked like a success;
+ *   - no growth step is started while the long-horizon forecast's P90 is below what the interval delivered ÷
+ *     (1 + min-gain): the path will very probably deliver less than now, so more streams cannot show a gain and a
+ *     probe would only be misjudged. The count is held; the floor below still applies.
+ * Without a forecast (NaN arguments) every decision is the one described above, unchanged.
+ *
  * The original design lowered the stream count as RTT rose; that is backwards under loss-based congestion control.
  * Here a longer RTT lowers the per-stream ceiling and so can only raise the floor: ceilingStreams() is monotone
  * non-decreasing in RTT (property-tested).
@@ -88,11 +98,32 @@ public final class StreamCountController {
      * @return the new target stream count
      */
     public int update(double goodputBitsPerSecond, long minRttNanos, long smoothedRttNanos, double lossRate, boolean busy) {
+        return update(goodputBitsPerSecond, minRttNanos, smoothedRttNanos, lossRate, busy, Double.NaN, Double.NaN);
+    }
+
+    /**
+     * Feeds one adjust interval with the path's forecasts as advice, and returns the new target. With both forecasts
+     * NaN this is {@link #update(double, long, long, double, boolean)}.
+     *
+     * @param goodputBitsPerSecond aggregate payload goodput of the interval
+     * @param minRttNanos minimum RTT seen on the session
+     * @param smoothedRttNanos smoothed RTT of the interval
+     * @param lossRate retransmitted ÷ sent segments from TCP_INFO, or NaN when unknown
+     * @param busy whether data was waiting to be sent for the whole interval (else the sample is ignored)
+     * @param expectedBitsPerSecond the mean goodput forecast for this interval before it began (short horizon), or
+     *     NaN when there was no advice: a growth step is judged against it
+     * @param foreseenHighBitsPerSecond P90 of the long-horizon forecast made now, or NaN when there is no advice: no
+     *     growth step starts while it is below this interval's goodput ÷ (1 + min-gain)
+     * @return the new target stream count
+     */
+    public int update(double goodputBitsPerSecond, long minRttNanos, long smoothedRttNanos, double lossRate, boolean busy,
+                      double expectedBitsPerSecond, double foreseenHighBitsPerSecond) {
         if (!busy) {
             return applied;
         }
         boolean inflated = minRttNanos > 0 && smoothedRttNanos > MAX_RTT_INFLATION * minRttNanos;
-        int hill = climb(goodputBitsPerSecond, inflated);
+        int hill = climb(goodputBitsPerSecond, inflated, expectedBitsPerSecond > 0 ? expectedBitsPerSecond : Double.NaN,
+                foreseenHighBitsPerSecond >= 0 && foreseenHighBitsPerSecond * (1 + minGain) < goodputBitsPerSecond);
         // The floor is kept apart from the hill-climbing state: the climb depends only on goodput and RTT inflation,
         // the floor is monotone in RTT, so the result never falls as RTT rises (a tested property).
         int floor = Double.isNaN(lossRate) || !lossBased ? min
@@ -102,7 +133,11 @@ public final class StreamCountController {
         return applied;
     }
 
-    private int climb(double goodputBitsPerSecond, boolean inflated) {
+    /**
+     * @param expected the forecast goodput of this interval at the old count, or NaN (judge against the last interval)
+     * @param dropForeseen whether the forecast says the path will deliver clearly less than now (no growth step)
+     */
+    private int climb(double goodputBitsPerSecond, boolean inflated, double expected, boolean dropForeseen) {
         if (holdTicks > 0) {
             holdTicks--;
             previousGoodput = goodputBitsPerSecond;
@@ -118,14 +153,15 @@ public final class StreamCountController {
             return lossBased ? (target = grow(target)) : target;
         }
         if (target > previous) {
-            boolean gained = goodputBitsPerSecond >= previousGoodput * (1 + minGain);
+            double reference = Double.isNaN(expected) ? previousGoodput : expected;
+            boolean gained = goodputBitsPerSecond >= reference * (1 + minGain);
             if (gained && !inflated) {
                 if (target != lastFailed) {
                     nextHold = 1;
                 }
                 previousGoodput = goodputBitsPerSecond;
                 previous = target;
-                return target = grow(target);
+                return target = dropForeseen ? target : grow(target);
             }
             // The step gained too little or built a queue: step back and hold (hysteresis).
             int back = previous;
@@ -136,10 +172,10 @@ public final class StreamCountController {
             previousGoodput = goodputBitsPerSecond;
             return target = Math.max(back, min);
         }
-        // Steady after a hold: probe upwards again.
+        // Steady after a hold: probe upwards again (unless the link is forecast to fall: the probe could not gain).
         previousGoodput = goodputBitsPerSecond;
         previous = target;
-        return target = grow(target);
+        return target = dropForeseen ? target : grow(target);
     }
 
     private int grow(int n) {

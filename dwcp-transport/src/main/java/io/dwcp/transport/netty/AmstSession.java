@@ -995,10 +995,27 @@ final class AmstSession implements Session {
             // A capped session is limited by its own pacer: more streams cannot help (no growth on such samples).
             boolean capped = rateCap > 0 && goodput >= 0.9 * rateCap * 8;
             long smoothed = tcpSmoothedRttNanos();
-            int target = controller.update(goodput, minRttNanos, smoothed > 0 ? smoothed : srttNanos, loss, wasBusy && !capped);
+            // Forecasts are advice (none without a predictor, or with dwcp.prediction.enabled = false): the interval
+            // just measured is judged against what was forecast for it, and a foreseen drop holds growth.
+            double expected = expectedGoodput;
+            double foreseenHigh = Double.NaN;
+            expectedGoodput = Double.NaN;
+            io.dwcp.core.spi.ForecastAdvisor advisor = transport.advisor();
+            if (remote != null && advisor.active()) {
+                String peer = AmstTransport.peerName(remote);
+                io.dwcp.core.spi.Forecast next = advisor.shortAdvice(peer);
+                expectedGoodput = next.isKnown() ? next.meanBitsPerSecond() : Double.NaN;
+                io.dwcp.core.spi.Forecast horizon = advisor.advice(peer);
+                foreseenHigh = horizon.isKnown() ? horizon.p90BitsPerSecond() : Double.NaN;
+            }
+            int target = controller.update(goodput, minRttNanos, smoothed > 0 ? smoothed : srttNanos, loss, wasBusy && !capped,
+                    expected, foreseenHigh);
             if (target != targetStreams) {
-                LOG.info("session {}: streams {} -> {} (goodput {} Mbit/s, rtt {} µs, loss {})", idHex, targetStreams,
-                        target, Math.round(goodput / 1e6), rtt / 1000, Double.isNaN(loss) ? "n/a" : String.format("%.5f", loss));
+                LOG.info("session {}: streams {} -> {} (goodput {} Mbit/s, rtt {} µs, loss {}, forecast {})", idHex,
+                        targetStreams, target, Math.round(goodput / 1e6), rtt / 1000,
+                        Double.isNaN(loss) ? "n/a" : String.format("%.5f", loss),
+                        Double.isNaN(expected) && Double.isNaN(foreseenHigh) ? "none"
+                                : String.format("expected %.0f Mbit/s, P90 %.0f Mbit/s", expected / 1e6, foreseenHigh / 1e6));
             }
             applyTarget(target);
         }
@@ -1008,6 +1025,9 @@ final class AmstSession implements Session {
         closeDrainedRetiring();
     }
 
+    /** The short-horizon forecast made at the last tick for the interval now running; NaN without advice. */
+    @GuardedBy("loop")
+    private double expectedGoodput = Double.NaN;
     @GuardedBy("loop")
     private boolean busyAtLastTick;
     @GuardedBy("loop")

@@ -93,8 +93,12 @@ public final class AmstTransport implements Transport {
     private volatile long rateCapBytesPerSecond;
     private final TokenBucket globalPacer = new TokenBucket(0);
 
+    /** The path's bandwidth forecasts, as advice to the stream controllers (none without a predictor). */
+    private final io.dwcp.core.spi.ForecastAdvisor advisor;
+
     private AmstTransport(ComponentContext context) {
         this.context = Objects.requireNonNull(context, "context");
+        this.advisor = io.dwcp.core.spi.ForecastAdvisor.of(context);
     }
 
     /**
@@ -511,11 +515,16 @@ public final class AmstTransport implements Transport {
      * @return {@code host:port}
      */
     public static String peerName(java.net.InetSocketAddress remote) {
-        return remote.getHostString() + ":" + remote.getPort();
+        return io.dwcp.core.path.PathSample.peerName(remote);
     }
 
     long rateCapBytesPerSecond() {
         return rateCapBytesPerSecond;
+    }
+
+    /** The forecasts the stream controllers may take as advice; unknown when no predictor runs or it is off. */
+    io.dwcp.core.spi.ForecastAdvisor advisor() {
+        return advisor;
     }
 
     /**

@@ -98,4 +98,64 @@ class StreamCountControllerTest {
             assertTrue(t >= min && t <= max, "target " + t);
         }
     }
+
+    @Example
+    void aGrowthStepIsJudgedAgainstTheForecastWhenThereIsAdvice() {
+        StreamCountController advised = new StreamCountController(1, 4, 64, 0.05, false);
+        StreamCountController plain = new StreamCountController(1, 4, 64, 0.05, false);
+        for (StreamCountController c : List.of(advised, plain)) {
+            assertEquals(4, c.update(100e6, RTT, RTT, Double.NaN, true), "start-up sample: baseline only");
+            assertEquals(8, c.update(100e6, RTT, RTT, Double.NaN, true), "probe");
+        }
+        // The link falls during the step: 80 Mbit/s where 60 were forecast at 4 streams. The step gained.
+        assertEquals(16, advised.update(80e6, RTT, RTT, Double.NaN, true, 60e6, Double.NaN));
+        assertEquals(4, plain.update(80e6, RTT, RTT, Double.NaN, true), "without advice the fall looks like a failed step");
+    }
+
+    @Example
+    void noProbeStartsWhileTheForecastSaysThePathFalls() {
+        StreamCountController c = new StreamCountController(1, 4, 64, 0.05, false);
+        assertEquals(4, c.update(100e6, RTT, RTT, Double.NaN, true));
+        assertEquals(4, c.update(100e6, RTT, RTT, Double.NaN, true, Double.NaN, 50e6), "P90 of the next 30 s is half of now");
+        assertEquals(8, c.update(60e6, RTT, RTT, Double.NaN, true, Double.NaN, 70e6), "P90 above now ÷ 1.05: the probe starts");
+    }
+
+    @Example
+    void aKeptStepDoesNotGrowFurtherIntoAForeseenDrop() {
+        StreamCountController c = new StreamCountController(1, 4, 64, 0.05, false);
+        c.update(100e6, RTT, RTT, Double.NaN, true);
+        assertEquals(8, c.update(100e6, RTT, RTT, Double.NaN, true));
+        assertEquals(8, c.update(120e6, RTT, RTT, Double.NaN, true, 100e6, 60e6), "kept, but no step to 16");
+    }
+
+    /** Without advice (NaN forecasts) the controller decides exactly as the measurement-only one. */
+    @Property
+    void withoutAdviceTheDecisionsAreUnchanged(@ForAll @Size(max = 20) List<@DoubleRange(min = 0, max = 1e10) Double> goodputs,
+                                               @ForAll @IntRange(min = 1, max = 16) int initial,
+                                               @ForAll @DoubleRange(min = 0, max = 0.05) double loss, @ForAll boolean lossBased) {
+        StreamCountController a = new StreamCountController(1, initial, 256, 0.05, lossBased);
+        StreamCountController b = new StreamCountController(1, initial, 256, 0.05, lossBased);
+        for (double g : goodputs) {
+            assertEquals(a.update(g, RTT, RTT * 2 / 3 + (long) (g % 3) * RTT / 2, loss, true),
+                    b.update(g, RTT, RTT * 2 / 3 + (long) (g % 3) * RTT / 2, loss, true, Double.NaN, Double.NaN));
+        }
+    }
+
+    /** The RTT property holds with advice too: both controllers get the same forecasts. */
+    @Property
+    void adviceNeverGivesFewerStreamsForALongerRtt(@ForAll @Size(min = 1, max = 12) List<@DoubleRange(min = 1e6, max = 1e9) Double> goodputs,
+                                                   @ForAll @Size(min = 12, max = 12) List<@DoubleRange(min = 1e6, max = 1e9) Double> forecasts,
+                                                   @ForAll @LongRange(min = 1_000_000, max = 300_000_000) long rtt,
+                                                   @ForAll @LongRange(min = 0, max = 300_000_000) long extra,
+                                                   @ForAll @DoubleRange(min = 0.00001, max = 0.05) @Scale(7) double loss) {
+        StreamCountController near = new StreamCountController(1, 4, 256, 0.05, true);
+        StreamCountController far = new StreamCountController(1, 4, 256, 0.05, true);
+        for (int i = 0; i < goodputs.size(); i++) {
+            double g = goodputs.get(i);
+            double f = forecasts.get(i);
+            int a = near.update(g, rtt, rtt, loss, true, f, 1.5 * f);
+            int b = far.update(g, rtt + extra, rtt + extra, loss, true, f, 1.5 * f);
+            assertTrue(b >= a && a >= 1 && b <= 256, "near " + a + ", far " + b);
+        }
+    }
 }

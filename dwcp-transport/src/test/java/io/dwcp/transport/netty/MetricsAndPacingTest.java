@@ -118,4 +118,25 @@ class MetricsAndPacingTest {
                     + " with a 40 Mbit/s cap; samples " + history);
         }
     }
+
+    @Test
+    void theStreamControllerAsksForForecastsOnlyWhenAPredictorIsOn() throws Exception {
+        io.dwcp.core.testing.FixedPredictor on = new io.dwcp.core.testing.FixedPredictor();
+        io.dwcp.core.testing.FixedPredictor off = new io.dwcp.core.testing.FixedPredictor().enabled(false);
+        for (io.dwcp.core.testing.FixedPredictor pba : java.util.List.of(on, off)) {
+            pba.set(io.dwcp.core.testing.FixedPredictor.mbps(java.time.Duration.ofSeconds(30), 40, 30, 45, 0.9),
+                    io.dwcp.core.testing.FixedPredictor.mbps(java.time.Duration.ofSeconds(5), 40, 30, 45, 0.9));
+            try (Peers p = new Peers(b -> b.set("dwcp.transport.rate-cap", "40Mbit/s").set("dwcp.tier.pin", "local")
+                    .set("dwcp.transport.adjust-interval", "500ms"))) {
+                p.clientContext.predictor(pba);
+                Session s = p.connect();
+                byte[] data = LoopbackTransferTest.random(10_000_000, 34);
+                s.send(TransferRequest.of(TransferKind.MEMORY, "advised", PayloadSource.of(ByteBuffer.wrap(data))))
+                        .completion().get(30, TimeUnit.SECONDS);
+                assertArrayEquals(data, p.serverRecorder.future("advised").get(10, TimeUnit.SECONDS), "advice never changes the bytes");
+            }
+        }
+        assertTrue(on.queries() > 0, "busy controller periods read the path's forecasts");
+        assertEquals(0, off.queries(), "dwcp.prediction.enabled = false: the controller acts on measurement alone");
+    }
 }
