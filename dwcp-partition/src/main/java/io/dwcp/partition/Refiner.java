@@ -34,7 +34,7 @@ final class Refiner {
     private final int[] touched;
     private final int[] target;
     private final int[] lockStamp;
-    private int stamp;
+    private final Workspace ws;
     private final GainBuckets buckets;
     private final int[] logV;
     private final int[] logFrom;
@@ -46,7 +46,8 @@ final class Refiner {
     private int boundarySize;
     private final int[] scratch;
 
-    Refiner(Graph g, int k, long[] maxW, int[] fixed, int[] part, SplittableRandom rnd) {
+    /** A refiner of {@code part} (changed in place) that borrows {@code ws}'s arrays until the next user takes them. */
+    Refiner(Graph g, int k, long[] maxW, int[] fixed, int[] part, SplittableRandom rnd, Workspace ws) {
         this.g = g;
         this.k = k;
         this.maxW = maxW;
@@ -56,8 +57,10 @@ final class Refiner {
         this.pw = g.blockWeights(part, k);
         this.conn = new long[k];
         this.touched = new int[k];
-        this.target = new int[g.n];
-        this.lockStamp = new int[g.n];
+        ws.ensure(g.n);
+        this.ws = ws;
+        this.target = ws.target;
+        this.lockStamp = ws.lockStamp;
         long maxDeg = 1;
         for (int v = 0; v < g.n; v++) {
             long d = 0;
@@ -66,13 +69,14 @@ final class Refiner {
             }
             maxDeg = Math.max(maxDeg, d);
         }
-        this.buckets = new GainBuckets(g.n, (int) Math.min(maxDeg, 1 << 16));
-        this.logV = new int[g.n];
-        this.logFrom = new int[g.n];
-        this.ed = new long[g.n];
-        this.boundary = new int[g.n];
-        this.boundaryPos = new int[g.n];
-        this.scratch = new int[g.n];
+        this.buckets = ws.buckets;
+        buckets.reset(g.n, (int) Math.min(maxDeg, 1 << 16));
+        this.logV = ws.logV;
+        this.logFrom = ws.logFrom;
+        this.ed = ws.ed;
+        this.boundary = ws.boundary;
+        this.boundaryPos = ws.boundaryPos;
+        this.scratch = ws.scratch;
         for (int v = 0; v < g.n; v++) {
             boundaryPos[v] = -1;
             long x = 0;
@@ -214,7 +218,7 @@ final class Refiner {
     /** One FM pass; true when it lowered the cut. */
     boolean fmPass() {
         int n = g.n;
-        stamp++;
+        int stamp = ++ws.stamp;
         buckets.clear();
         int nb = boundarySize;
         System.arraycopy(boundary, 0, scratch, 0, nb);
