@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
 public final class MultilevelPartitioner {
     /*
      * Algorithm:
-     * 1. Coarsening: heavy-edge matching (Coarsener) until at most max(n / (20 log2 k), 30 k) vertices remain or a
+     * 1. Coarsening: heavy-edge matching (Coarsener) until at most max(n / (20 log2 k), 20 k) vertices remain or a
      *    step removes fewer than 5 % of them; no coarse vertex may outweigh 1.5 × total ÷ that size, so the coarsest
      *    graph can be balanced.
      * 2. Initial partition of the coarsest graph: the best of INITIAL_RUNS recursive bisections (RecursiveBisection),
@@ -187,11 +187,11 @@ public final class MultilevelPartitioner {
 
     /**
      * The size the k-way coarsening stops at: large enough that the initial partitioning (itself multilevel) has room
-     * to find a good cut, about n ÷ (20 log2 k), and at least 30 vertices per block.
+     * to find a good cut, about n ÷ (20 log2 k), and at least 20 vertices per block.
      */
     static int coarsenTo(int n, int k) {
         double log2k = Math.max(1, Math.log(k) / Math.log(2));
-        return (int) Math.max(n / (20 * log2k), 30L * k);
+        return (int) Math.max(n / (20 * log2k), 20L * k);
     }
 
     /**

@@ -61,36 +61,34 @@ final class Refiner {
         this.ws = ws;
         this.target = ws.target;
         this.lockStamp = ws.lockStamp;
-        long maxDeg = 1;
-        for (int v = 0; v < g.n; v++) {
-            long d = 0;
-            for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
-                d += g.ewgt[e];
-            }
-            maxDeg = Math.max(maxDeg, d);
-        }
-        this.buckets = ws.buckets;
-        buckets.reset(g.n, (int) Math.min(maxDeg, 1 << 16));
         this.logV = ws.logV;
         this.logFrom = ws.logFrom;
         this.ed = ws.ed;
         this.boundary = ws.boundary;
         this.boundaryPos = ws.boundaryPos;
         this.scratch = ws.scratch;
+        // One sweep over the edges: external degrees, the boundary, and the largest weighted degree (gain range).
+        long maxDeg = 1;
         for (int v = 0; v < g.n; v++) {
             boundaryPos[v] = -1;
             long x = 0;
+            long d = 0;
             int own = part[v];
             for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
+                int w = g.ewgt[e];
+                d += w;
                 if (part[g.adj[e]] != own) {
-                    x += g.ewgt[e];
+                    x += w;
                 }
             }
+            maxDeg = Math.max(maxDeg, d);
             ed[v] = x;
             if (x > 0) {
                 addBoundary(v);
             }
         }
+        this.buckets = ws.buckets;
+        buckets.reset(g.n, (int) Math.min(maxDeg, 1 << 16));
     }
 
     private void addBoundary(int v) {
@@ -237,7 +235,8 @@ final class Refiner {
                 }
             }
         }
-        int limit = Math.max(30, Math.min(n / 100, 300));
+        // Hill climbing gives up after this many moves without a new best cut (300 cost time for no better cut).
+        int limit = Math.max(30, Math.min(n / 100, 100));
         long cum = 0;
         long best = 0;
         int bestLen = 0;
