@@ -10,13 +10,15 @@ import java.util.Arrays;
  * recently inserted vertex comes first. Not thread-safe; one instance per refinement.
  */
 final class GainBuckets {
-    private final int range;
-    private final int[] head;
-    private final int[] next;
-    private final int[] prev;
+    private int range;
+    private int[] head;
+    private int[] next;
+    private int[] prev;
     /** Bucket index of each vertex, or -1 when absent. */
-    private final int[] bucket;
+    private int[] bucket;
     private int max = -1;
+    /** The lowest bucket used since the last {@link #clear()}: clearing and emptying cost what was used, not the range. */
+    private int low = Integer.MAX_VALUE;
     private int size;
     private int lastKey;
 
@@ -28,6 +30,27 @@ final class GainBuckets {
         this.prev = new int[vertices];
         this.bucket = new int[vertices];
         Arrays.fill(bucket, -1);
+    }
+
+    /**
+     * Empties the queue and makes it hold vertices {@code 0 … vertices − 1} with gains in ±{@code range}, reusing the
+     * arrays when they are large enough (one queue serves every level of a partitioning call).
+     */
+    void reset(int vertices, int range) {
+        clear();
+        int r = Math.max(1, range);
+        if (head.length < 2 * r + 1) {
+            head = new int[2 * r + 1];
+            Arrays.fill(head, -1);
+        }
+        if (bucket.length < vertices) {
+            int cap = Math.max(vertices, bucket.length + (bucket.length >> 1));
+            next = new int[cap];
+            prev = new int[cap];
+            bucket = new int[cap];
+            Arrays.fill(bucket, -1);
+        }
+        this.range = r;
     }
 
     private int index(long gain) {
@@ -53,6 +76,9 @@ final class GainBuckets {
         head[b] = v;
         if (b > max) {
             max = b;
+        }
+        if (b < low) {
+            low = b;
         }
         size++;
     }
@@ -85,6 +111,10 @@ final class GainBuckets {
 
     /** Removes and returns a vertex of the highest gain, or -1 when empty. */
     int popMax() {
+        if (size == 0) {
+            max = -1;
+            return -1;
+        }
         while (max >= 0 && head[max] < 0) {
             max--;
         }
@@ -114,6 +144,10 @@ final class GainBuckets {
 
     /** The highest (clamped) gain queued; {@code Long.MIN_VALUE} when empty. */
     long maxKey() {
+        if (size == 0) {
+            max = -1;
+            return Long.MIN_VALUE;
+        }
         while (max >= 0 && head[max] < 0) {
             max--;
         }
@@ -122,13 +156,14 @@ final class GainBuckets {
 
     /** Removes every vertex. */
     void clear() {
-        for (int b = 0; b <= max; b++) {
+        for (int b = Math.min(low, max + 1); b <= max; b++) {
             for (int v = head[b]; v >= 0; v = next[v]) {
                 bucket[v] = -1;
             }
             head[b] = -1;
         }
         max = -1;
+        low = Integer.MAX_VALUE;
         size = 0;
     }
 }

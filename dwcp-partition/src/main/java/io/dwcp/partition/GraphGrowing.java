@@ -15,7 +15,7 @@ final class GraphGrowing {
     private GraphGrowing() {
     }
 
-    static int[] grow(Graph g, int k, long[] targetW, long[] maxW, int[] fixed, SplittableRandom rnd) {
+    static int[] grow(Graph g, int k, long[] targetW, long[] maxW, int[] fixed, SplittableRandom rnd, Workspace ws) {
         int n = g.n;
         int[] part = new int[n];
         Arrays.fill(part, -1);
@@ -36,7 +36,8 @@ final class GraphGrowing {
             }
             maxDeg = Math.max(maxDeg, wdeg[v]);
         }
-        GainBuckets q = new GainBuckets(n, (int) Math.min(2 * maxDeg, 1 << 16));
+        GainBuckets q = ws.buckets;
+        q.reset(n, (int) Math.min(2 * maxDeg, 1 << 16));
         long[] connP = new long[n];
         int[] order = Coarsener.permutation(n, rnd);
         int[] bfs = new int[n];

@@ -36,7 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * BELOW_THRESHOLD. Otherwise a new placement P is planned with the move cost in the objective (anchor edges, see
  * PlacementEngine). If P moves more than max-moves VMs, the moves of highest individual value (horizon × the
  * cost-weighted traffic the VM saves against P − move-cost-factor × its state bytes) are kept, dropping more while the
- * result breaks a hard constraint. The plan is adopted when saved = horizon × (T(C) − T(P)) > cost = move-cost-factor ×
+ * result breaks a hard constraint. Then BudgetedMoves spends the plan's saving over the horizon on further single-VM
+ * moves, cheapest saving per moved byte first, while the whole plan still repays itself. The plan is adopted when saved = horizon × (T(C) − T(P)) > cost = move-cost-factor ×
  * bytes moved, where T is cost-weighted cross-site traffic in bytes/s — or when C itself breaks a hard constraint;
  * otherwise NOT_WORTH_IT and C stays.
  */
@@ -190,6 +191,11 @@ final class ItpPlacer implements Placer {
             double factor = c.get(PartitionKeys.MOVE_COST_FACTOR);
             int[] target = e.place(settings(), current, factor / horizonSeconds);
             target = limitMoves(e, current, target, c.get(PartitionKeys.MAX_MOVES), horizonSeconds, factor);
+            if (e.violation(target) == null) {
+                // Spend what the plan saves over the horizon on the next-cheapest savings (see BudgetedMoves).
+                BudgetedMoves.extend(e, current, target, horizonSeconds, factor, c.get(PartitionKeys.MAX_MOVES),
+                        c.get(PartitionKeys.MAX_IMBALANCE));
+            }
             double saved = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(target, true));
             long moved = 0;
             for (int v = 0; v < e.n; v++) {

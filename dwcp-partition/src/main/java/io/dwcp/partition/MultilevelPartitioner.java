@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
 public final class MultilevelPartitioner {
     /*
      * Algorithm:
-     * 1. Coarsening: heavy-edge matching (Coarsener) until at most max(n / (20 log2 k), 30 k) vertices remain or a
+     * 1. Coarsening: heavy-edge matching (Coarsener) until at most max(n / (20 log2 k), 20 k) vertices remain or a
      *    step removes fewer than 5 % of them; no coarse vertex may outweigh 1.5 × total ÷ that size, so the coarsest
      *    graph can be balanced.
      * 2. Initial partition of the coarsest graph: the best of INITIAL_RUNS recursive bisections (RecursiveBisection),
@@ -163,6 +163,7 @@ public final class MultilevelPartitioner {
             return new int[n];
         }
         SplittableRandom root = new SplittableRandom(options.seed());
+        Workspace ws = new Workspace();
         int[] best = initial == null ? null : initial.clone();
         long bestCut = initial == null ? Long.MAX_VALUE : g.cut(initial);
         long bestOver = initial == null ? Long.MAX_VALUE : overweight(g.blockWeights(initial, k), maxW);
@@ -171,7 +172,8 @@ public final class MultilevelPartitioner {
             // Every other cycle partitions from scratch; the others are iterated V-cycles of the best partition so far,
             // starting with the given initial one (coarsening keeps its blocks apart, so refinement on every level
             // can only improve it).
-            int[] parts = vCycle(g, k, target, maxW, fixed, c % 2 == (initial == null ? 1 : 0) ? best : null, options, rnd);
+            int[] parts = vCycle(g, k, target, maxW, fixed, c % 2 == (initial == null ? 1 : 0) ? best : null, options, rnd,
+                    coarsenTo(g.n, k), true, ws);
             long over = overweight(g.blockWeights(parts, k), maxW);
             long cut = g.cut(parts);
             if (over < bestOver || (over == bestOver && cut < bestCut)) {
@@ -183,30 +185,26 @@ public final class MultilevelPartitioner {
         return best;
     }
 
-    private static int[] vCycle(Graph g, int k, long[] target, long[] maxW, int[] fixed, int[] previous, Options options,
-                                SplittableRandom rnd) {
-        return vCycle(g, k, target, maxW, fixed, previous, options, rnd, coarsenTo(g.n, k), true);
-    }
-
     /**
      * The size the k-way coarsening stops at: large enough that the initial partitioning (itself multilevel) has room
-     * to find a good cut, about n ÷ (20 log2 k), and at least 30 vertices per block.
+     * to find a good cut, about n ÷ (20 log2 k), and at least 20 vertices per block.
      */
     static int coarsenTo(int n, int k) {
         double log2k = Math.max(1, Math.log(k) / Math.log(2));
-        return (int) Math.max(n / (20 * log2k), 30L * k);
+        return (int) Math.max(n / (20 * log2k), 20L * k);
     }
 
     /**
      * Multilevel bisection in proportion {@code target[0] : target[1]}: coarsening to about 100 vertices, the best of
      * {@code options.initialTrials()} flat graph-growing bisections there, FM refinement on the way back up.
      */
-    static int[] bisect(Graph g, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd) {
-        return vCycle(g, 2, target, maxW, fixed, null, options, rnd, 100, false);
+    static int[] bisect(Graph g, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd,
+                        Workspace ws) {
+        return vCycle(g, 2, target, maxW, fixed, null, options, rnd, 100, false, ws);
     }
 
     private static int[] vCycle(Graph g, int k, long[] target, long[] maxW, int[] fixed, int[] previous, Options options,
-                                SplittableRandom rnd, int coarsenTo, boolean multilevelInitial) {
+                                SplittableRandom rnd, int coarsenTo, boolean multilevelInitial, Workspace ws) {
         long total = g.totalVertexWeight;
         long maxVertexWeight = Math.max(1, (long) (1.5 * total / coarsenTo));
         List<Coarsener.Level> levels = new ArrayList<>();
@@ -226,9 +224,9 @@ public final class MultilevelPartitioner {
         int[] parts;
         if (curBlocks != null) {
             parts = curBlocks.clone();
-            new Refiner(cur, k, maxW, curFixed, parts, rnd).refine(options.refinementPasses());
+            new Refiner(cur, k, maxW, curFixed, parts, rnd, ws).refine(options.refinementPasses());
         } else {
-            parts = initial(cur, k, target, maxW, curFixed, options, rnd, multilevelInitial);
+            parts = initial(cur, k, target, maxW, curFixed, options, rnd, multilevelInitial, ws);
         }
         for (int i = levels.size() - 1; i >= 0; i--) {
             Coarsener.Level level = levels.get(i);
@@ -239,21 +237,21 @@ public final class MultilevelPartitioner {
             for (int v = 0; v < fine.n; v++) {
                 fineParts[v] = parts[cmap[v]];
             }
-            new Refiner(fine, k, maxW, fineFixed, fineParts, rnd).refine(options.refinementPasses());
+            new Refiner(fine, k, maxW, fineFixed, fineParts, rnd, ws).refine(options.refinementPasses());
             parts = fineParts;
         }
         return parts;
     }
 
     private static int[] initial(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd,
-                                 boolean multilevel) {
+                                 boolean multilevel, Workspace ws) {
         int[] best = null;
         long bestCut = Long.MAX_VALUE;
         long bestOver = Long.MAX_VALUE;
         int runs = multilevel ? INITIAL_RUNS : 1;
         for (int r = 0; r < runs; r++) {
-            int[] parts = RecursiveBisection.partition(g, k, target, fixed, options, rnd, multilevel);
-            Refiner refiner = new Refiner(g, k, maxW, fixed, parts, rnd);
+            int[] parts = RecursiveBisection.partition(g, k, target, fixed, options, rnd, multilevel, ws);
+            Refiner refiner = new Refiner(g, k, maxW, fixed, parts, rnd, ws);
             refiner.refine(options.refinementPasses());
             long over = overweight(refiner.pw, maxW);
             long cut = g.cut(parts);

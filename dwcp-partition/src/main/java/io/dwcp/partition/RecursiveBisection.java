@@ -19,18 +19,19 @@ final class RecursiveBisection {
     static final int FLAT_LIMIT = 200;
 
     static int[] partition(Graph g, int k, long[] target, int[] fixed, MultilevelPartitioner.Options options,
-                           SplittableRandom rnd, boolean multilevel) {
+                           SplittableRandom rnd, boolean multilevel, Workspace ws) {
         int[] parts = new int[g.n];
         int[] ids = new int[g.n];
         for (int v = 0; v < g.n; v++) {
             ids[v] = v;
         }
-        split(g, ids, fixed, 0, k, target, options, multilevel, rnd, parts);
+        split(g, ids, fixed, 0, k, target, options, multilevel, rnd, parts, ws);
         return parts;
     }
 
     private static void split(Graph g, int[] ids, int[] fixed, int lo, int count, long[] target,
-                              MultilevelPartitioner.Options options, boolean multilevel, SplittableRandom rnd, int[] out) {
+                              MultilevelPartitioner.Options options, boolean multilevel, SplittableRandom rnd, int[] out,
+                              Workspace ws) {
         double imbalance = options.imbalance();
         int trials = options.initialTrials();
         int passes = options.refinementPasses();
@@ -65,13 +66,13 @@ final class RecursiveBisection {
         }
         int[] best = null;
         if (multilevel && g.n > FLAT_LIMIT) {
-            best = MultilevelPartitioner.bisect(g, t, maxW, side, options.withImbalance(Math.min(1, eps)), rnd);
+            best = MultilevelPartitioner.bisect(g, t, maxW, side, options.withImbalance(Math.min(1, eps)), rnd, ws);
         } else {
             long bestCut = Long.MAX_VALUE;
             long bestOver = Long.MAX_VALUE;
             for (int trial = 0; trial < trials; trial++) {
-                int[] parts = GraphGrowing.grow(g, 2, t, maxW, side, rnd);
-                Refiner r = new Refiner(g, 2, maxW, side, parts, rnd);
+                int[] parts = GraphGrowing.grow(g, 2, t, maxW, side, rnd, ws);
+                Refiner r = new Refiner(g, 2, maxW, side, parts, rnd, ws);
                 r.refine(passes);
                 long over = Math.max(0, r.pw[0] - maxW[0]) + Math.max(0, r.pw[1] - maxW[1]);
                 long cut = g.cut(parts);
@@ -117,7 +118,7 @@ final class RecursiveBisection {
             Graph sub = new Graph(xadj, Arrays.copyOf(adj, e2), Arrays.copyOf(ew, e2), vw);
             int subLo = s == 0 ? lo : lo + leftCount;
             int subCount = s == 0 ? leftCount : count - leftCount;
-            split(sub, subIds, subFixed, subLo, subCount, target, options, multilevel, rnd, out);
+            split(sub, subIds, subFixed, subLo, subCount, target, options, multilevel, rnd, out, ws);
         }
     }
 }

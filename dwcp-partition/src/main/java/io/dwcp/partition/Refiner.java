@@ -34,7 +34,7 @@ final class Refiner {
     private final int[] touched;
     private final int[] target;
     private final int[] lockStamp;
-    private int stamp;
+    private final Workspace ws;
     private final GainBuckets buckets;
     private final int[] logV;
     private final int[] logFrom;
@@ -46,7 +46,8 @@ final class Refiner {
     private int boundarySize;
     private final int[] scratch;
 
-    Refiner(Graph g, int k, long[] maxW, int[] fixed, int[] part, SplittableRandom rnd) {
+    /** A refiner of {@code part} (changed in place) that borrows {@code ws}'s arrays until the next user takes them. */
+    Refiner(Graph g, int k, long[] maxW, int[] fixed, int[] part, SplittableRandom rnd, Workspace ws) {
         this.g = g;
         this.k = k;
         this.maxW = maxW;
@@ -56,37 +57,38 @@ final class Refiner {
         this.pw = g.blockWeights(part, k);
         this.conn = new long[k];
         this.touched = new int[k];
-        this.target = new int[g.n];
-        this.lockStamp = new int[g.n];
+        ws.ensure(g.n);
+        this.ws = ws;
+        this.target = ws.target;
+        this.lockStamp = ws.lockStamp;
+        this.logV = ws.logV;
+        this.logFrom = ws.logFrom;
+        this.ed = ws.ed;
+        this.boundary = ws.boundary;
+        this.boundaryPos = ws.boundaryPos;
+        this.scratch = ws.scratch;
+        // One sweep over the edges: external degrees, the boundary, and the largest weighted degree (gain range).
         long maxDeg = 1;
-        for (int v = 0; v < g.n; v++) {
-            long d = 0;
-            for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
-                d += g.ewgt[e];
-            }
-            maxDeg = Math.max(maxDeg, d);
-        }
-        this.buckets = new GainBuckets(g.n, (int) Math.min(maxDeg, 1 << 16));
-        this.logV = new int[g.n];
-        this.logFrom = new int[g.n];
-        this.ed = new long[g.n];
-        this.boundary = new int[g.n];
-        this.boundaryPos = new int[g.n];
-        this.scratch = new int[g.n];
         for (int v = 0; v < g.n; v++) {
             boundaryPos[v] = -1;
             long x = 0;
+            long d = 0;
             int own = part[v];
             for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
+                int w = g.ewgt[e];
+                d += w;
                 if (part[g.adj[e]] != own) {
-                    x += g.ewgt[e];
+                    x += w;
                 }
             }
+            maxDeg = Math.max(maxDeg, d);
             ed[v] = x;
             if (x > 0) {
                 addBoundary(v);
             }
         }
+        this.buckets = ws.buckets;
+        buckets.reset(g.n, (int) Math.min(maxDeg, 1 << 16));
     }
 
     private void addBoundary(int v) {
@@ -214,7 +216,7 @@ final class Refiner {
     /** One FM pass; true when it lowered the cut. */
     boolean fmPass() {
         int n = g.n;
-        stamp++;
+        int stamp = ++ws.stamp;
         buckets.clear();
         int nb = boundarySize;
         System.arraycopy(boundary, 0, scratch, 0, nb);
@@ -233,7 +235,8 @@ final class Refiner {
                 }
             }
         }
-        int limit = Math.max(30, Math.min(n / 100, 300));
+        // Hill climbing gives up after this many moves without a new best cut (300 cost time for no better cut).
+        int limit = Math.max(30, Math.min(n / 100, 100));
         long cum = 0;
         long best = 0;
         int bestLen = 0;
