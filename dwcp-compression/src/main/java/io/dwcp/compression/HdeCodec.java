@@ -592,6 +592,92 @@ final class HdeCodec implements StateCodec {
         return Optional.ofNullable(r);
     }
 
+    /**
+     * The state becomes the key's acknowledged sender baseline: views when it is an immutable snapshot (no copy), else
+     * a copy in direct memory or a temporary file, as a keyframe's; its indexes are built in the background.
+     */
+    @Override
+    public Optional<BaselineRef> adoptSent(VmState<? extends StateRegion> state, long chainId) {
+        checkAdopt(state, chainId);
+        ReentrantLock lock = lock(state.key());
+        lock.lock();
+        try {
+            String key = state.key();
+            Layout layout = Layout.of(state);
+            baselines.releaseSender(key);
+            PageStore views = snapshotViews(state, layout);
+            long bytes = views != null ? 0 : layout.totalPages() * layout.pageSizeBytes;
+            BaselineStore.Reservation reservation = views != null ? BaselineStore.Reservation.FILE_BACKED
+                    : baselines.reserve(BaselineStore.Side.SENDER, key, bytes);
+            PageStore store = views != null ? views
+                    : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
+            Baseline b = adopted(state, layout, store, views != null, reservation, chainId);
+            baselines.commit(BaselineStore.Side.SENDER, key, b, reservation);
+            prebuildIndexes(b);
+            return Optional.of(b.ref());
+        } catch (java.io.IOException e) {
+            throw new DwcpException(ErrorCode.IO_ERROR, "adopting the baseline of " + state.key() + " failed", e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The replica becomes the key's receiver baseline: its own pages when it is one mappable region of whole pages (as
+     * a keyframe decoded in place), else a copy.
+     */
+    @Override
+    public Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId) {
+        checkAdopt(replica, chainId);
+        ReentrantLock lock = lock(replica.key());
+        lock.lock();
+        try {
+            String key = replica.key();
+            Layout layout = Layout.of(replica);
+            baselines.drop(BaselineStore.Side.RECEIVER, key);
+            PageStore own = null;
+            WritableRegion r = replica.regions().size() == 1 ? replica.region(0) : null;
+            if (r != null && r.mappable() && r.sizeBytes() == layout.totalPages() * layout.pageSizeBytes && r.sizeBytes() > 0) {
+                own = PageStore.inRegion(layout.pageSizeBytes, layout.totalPages(), r);
+            }
+            BaselineStore.Reservation reservation = own != null ? BaselineStore.Reservation.FILE_BACKED
+                    : baselines.reserve(BaselineStore.Side.RECEIVER, key, layout.totalPages() * layout.pageSizeBytes);
+            PageStore store = own != null ? own
+                    : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
+            Baseline b = adopted(replica, layout, store, own != null, reservation, chainId);
+            baselines.commit(BaselineStore.Side.RECEIVER, key, b, reservation);
+            return Optional.of(b.ref());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void checkAdopt(VmState<?> state, long chainId) {
+        if (state == null || chainId == 0) {
+            throw new IllegalArgumentException("state must not be null and chainId not 0");
+        }
+        if (!running) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
+        }
+    }
+
+    /** Fills and hashes {@code store}; on failure frees it and gives back the reservation. */
+    private Baseline adopted(VmState<? extends StateRegion> state, Layout layout, PageStore store, boolean filled,
+                             BaselineStore.Reservation reservation, long chainId) {
+        long[] hashes = new long[(int) layout.totalPages()];
+        long digest;
+        try {
+            digest = Adoption.build(state, layout, store, filled, hashes, workers());
+        } catch (RuntimeException | Error e) {
+            store.close();
+            baselines.unreserve(reservation);
+            throw e;
+        }
+        keyframeRatios.remove(state.key());
+        ratioForcesKeyframe.remove(state.key());
+        return new Baseline(state.key(), chainId, 0, digest, layout, store, hashes, context.clock().instant(), 0);
+    }
+
     @Override
     public void drop(String key) {
         if (key == null) {

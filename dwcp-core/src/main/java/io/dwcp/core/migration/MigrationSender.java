@@ -409,6 +409,10 @@ public final class MigrationSender implements AutoCloseable {
             pipe.fail(e);
             transfer.cancel();
         }
+        if (writeFailure == null) {
+            // While the frames drain and the receiver verifies: the state sent becomes this side's codec baseline.
+            adoptSent(state, planner.chainId(), round);
+        }
         Throwable wf = writeFailure;
         long encoded = frames;
         return transfer.completion().handle((tr, failure) -> {
@@ -428,6 +432,21 @@ public final class MigrationSender implements AutoCloseable {
             }
             return CompletableFuture.<RoundReport>failedFuture(cause);
         }).thenCompose(f -> f);
+    }
+
+    /**
+     * Makes the state just sent the codec's baseline under the chain id the receiver derives from the same verified
+     * digest, so the next round of the key is a delta (after a baseline query confirms both ends agree: a state that
+     * changed since it was hashed gives another digest, and the next round is seeded again). A failure only costs the
+     * delta.
+     */
+    private void adoptSent(VmState<? extends StateRegion> state, long chainId, int round) {
+        try {
+            codec.adoptSent(state, chainId);
+        } catch (RuntimeException e) {
+            LOG.warn("round {} of {}: the codec could not adopt the state as its baseline; the next round is seeded or"
+                    + " full: {}", round, state.key(), e.toString());
+        }
     }
 
     private RoundReport onSeededCommit(Session s, VmState<? extends StateRegion> state, int round, Tier tier, long startNanos,

@@ -2,6 +2,7 @@ package io.dwcp.core.migration;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.DecodeResult;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateDecoder;
@@ -223,6 +224,8 @@ final class SeedDecoder implements StateDecoder {
                     codec.drop(key);
                     staged.publish();
                 }
+                // Before the description is installed: a codec that maps the replica marks it as being written.
+                BaselineRef adopted = adopt(replica != null ? replica : staged.state());
                 // While the key is still held: no other round can write the replica between the stamp and the install.
                 next.install(SeedDescription.Stamp.of(replicas.replicaFile(key)));
                 if (replica != null) {
@@ -232,7 +235,7 @@ final class SeedDecoder implements StateDecoder {
                     staged.close();
                     staged = null;
                 }
-                return new DecodeResult(key, null, encodedBytes, layout.sizeBytes(), written,
+                return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
                         Duration.ofNanos(System.nanoTime() - startNanos));
             } finally {
                 next.discard();
@@ -242,6 +245,29 @@ final class SeedDecoder implements StateDecoder {
         } finally {
             closeQuietly(replica);
             closeQuietly(staged);
+        }
+    }
+
+    /**
+     * The committed replica becomes the codec's baseline of the key, so the sender's next round can be an ordinary
+     * delta (the sender adopts the state it sent under the same chain id). A failure costs only that: the round is
+     * committed, and the next round is seeded or full again.
+     */
+    private BaselineRef adopt(VmState<WritableRegion> committed) {
+        try {
+            BaselineRef ref = codec.adoptReceived(committed, SeedHashes.chainId(digest)).orElse(null);
+            // A codec that maps the replica's pages announces writes it does not make (its mappings are writable,
+            // as after a keyframe decoded in place): the replica is as verified and durable, so say so before it
+            // closes, or it would count as left unflushed (marked inconsistent, its next round full).
+            for (WritableRegion r : committed.regions()) {
+                r.flush();
+            }
+            return ref;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("the codec could not adopt the replica of '{}' as its baseline; the next round is seeded or full: {}",
+                    key, e.toString());
+            codec.drop(key);
+            return null;
         }
     }
 

@@ -102,6 +102,11 @@ final class SeedPlanner {
         return stateBytes;
     }
 
+    /** {@return the codec chain id of the baseline both ends adopt once the round is verified} (after planning) */
+    long chainId() {
+        return SeedHashes.chainId(digest);
+    }
+
     /** {@return the page counts of a planned round, by how the receiver gets them} */
     java.util.Map<String, Long> pagesByClass() {
         long zero = 0;

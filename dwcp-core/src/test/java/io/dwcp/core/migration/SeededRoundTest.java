@@ -40,11 +40,17 @@ class SeededRoundTest {
     private static final int SIZE = PAGES * PAGE - 100; // a partial last page
 
     private final AtomicInteger drops = new AtomicInteger();
+    /** Replicas the receiver asked the codec to adopt as its baseline, with the chain id. */
+    private final java.util.List<Long> adopted = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final StateCodec codec = (StateCodec) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{StateCodec.class},
             (proxy, method, args) -> {
                 if (method.getName().equals("drop")) {
                     drops.incrementAndGet();
                     return null;
+                }
+                if (method.getName().equals("adoptReceived")) {
+                    adopted.add((Long) args[1]);
+                    return java.util.Optional.empty();
                 }
                 throw new UnsupportedOperationException(method.getName());
             });
@@ -131,6 +137,8 @@ class SeededRoundTest {
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
             assertFalse(files.inconsistentKeys().contains(KEY));
             assertEquals(1, drops.get(), "the codec's baseline of the key (maybe the replica's pages) was dropped");
+            assertEquals(java.util.List.of(p.chainId()), adopted, "the written replica was offered to the codec as its"
+                    + " baseline, under the chain id the sender derives from the same digest");
             // The description written while verifying is the new replica's: the next exchange finds nothing to send.
             assertEquals(0, round(files, s1, null).differingPages());
         }
