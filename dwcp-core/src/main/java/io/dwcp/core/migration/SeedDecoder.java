@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
@@ -57,6 +59,14 @@ final class SeedDecoder implements StateDecoder {
     private long encodedBytes;
     private int lastPage = -1;
     private byte[] digest;
+    /**
+     * The seed's page hashes, computed from its file while the round's batches arrive (from the BASE frame on), so
+     * that verification after the END frame hashes only the pages the round writes. Null when not started.
+     */
+    private CompletableFuture<long[]> seedPageHashes;
+    /** The seed file as it was when {@link #seedPageHashes} started: they count only if it is still so. */
+    private SeedDescription.Stamp seedStamp;
+    private final AtomicBoolean stopHashing = new AtomicBoolean();
 
     private record Batch(int[] pages, int[] sources, int literals, int rawBytes, byte[] deflated) {
     }
@@ -119,6 +129,56 @@ final class SeedDecoder implements StateDecoder {
                     + (s == null ? " is gone" : " changed since it was described") + "; a full round is needed");
         }
         seed = s;
+        if (s.inPlace()) {
+            hashSeedAhead(s);
+        }
+    }
+
+    /**
+     * Starts hashing the seed's pages on threads of their own (see {@link #seedPageHashes}); within the receive budget
+     * (16 bytes a page), else verification hashes the whole state after the END frame.
+     */
+    private void hashSeedAhead(FileReplicas.Seed s) throws IOException {
+        long cost = 2L * Long.BYTES * pages;
+        try {
+            buffers.reserve(cost, "seed page hashes of " + key);
+        } catch (DwcpException e) {
+            LOG.debug("seeded round of '{}': no room to hash the seed ahead ({}); it is hashed after the round", key, e.getMessage());
+            return;
+        }
+        reserved += cost;
+        seedStamp = SeedDescription.Stamp.of(s.file());
+        CompletableFuture<long[]> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                f.complete(FilePageHashes.hash(s.file(), layout.sizeBytes(), pageSize, stopHashing));
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        }, "dwcp-seed-verify");
+        t.setDaemon(true);
+        t.start();
+        seedPageHashes = f;
+    }
+
+    /**
+     * The seed's page hashes computed ahead, if they were and the seed file has not changed since they started (the
+     * key is held now, so it cannot change any more); null otherwise.
+     */
+    private long[] seedHashesIfCurrent() throws IOException {
+        if (seedPageHashes == null) {
+            return null;
+        }
+        try {
+            long[] h = seedPageHashes.join();
+            if (SeedDescription.Stamp.of(seed.file()).equals(seedStamp)) {
+                return h;
+            }
+            LOG.info("seeded round of '{}': the seed changed while it was hashed ahead; hashing it again", key);
+        } catch (java.util.concurrent.CompletionException e) {
+            LOG.info("seeded round of '{}': hashing the seed ahead failed ({}); hashing it again", key, e.getCause().toString());
+        }
+        return null;
     }
 
     private void batch(ByteBuffer f) {
@@ -213,7 +273,12 @@ final class SeedDecoder implements StateDecoder {
             try {
                 long written;
                 if (replica != null) {
-                    verify(in, next);
+                    long[] known = seedHashesIfCurrent();
+                    if (known != null) {
+                        verifyKnown(in, next, known);
+                    } else {
+                        verify(in, next);
+                    }
                     codec.drop(key);
                     written = applyInPlace(in, replica.region(0));
                 } else {
@@ -292,6 +357,23 @@ final class SeedDecoder implements StateDecoder {
         check(next);
     }
 
+    /**
+     * As {@link #verify}, with the seed's page hashes computed ahead from its file: only the pages the round writes are
+     * built and hashed now.
+     */
+    private void verifyKnown(FileChannel in, SeedDescription.Writer next, long[] known) throws IOException {
+        try (Pages p = new Pages(in)) {
+            for (int i = 0; i < pages; i++) {
+                if (targets.get(i)) {
+                    next.addPage(p.page(i));
+                } else {
+                    next.addHash(known[2 * i], known[2 * i + 1]);
+                }
+            }
+        }
+        check(next);
+    }
+
     private void check(SeedDescription.Writer next) throws IOException {
         if (!MessageDigest.isEqual(next.digest(), digest)) {
             replicas.forgetDescription(seed);
@@ -332,6 +414,12 @@ final class SeedDecoder implements StateDecoder {
 
     @Override
     public void close() {
+        stopHashing.set(true);
+        if (seedPageHashes != null) {
+            // The hashing threads stop at their next chunk; the budget they use is given back only then.
+            seedPageHashes.handle((r, e) -> null).join();
+            seedPageHashes = null;
+        }
         buffers.release(reserved);
         reserved = 0;
         batches.clear();
