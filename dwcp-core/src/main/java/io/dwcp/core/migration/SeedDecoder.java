@@ -161,6 +161,15 @@ final class SeedDecoder implements StateDecoder {
         seedPageHashes = f;
     }
 
+    /** Waits until the seed's hashing ahead (if started) ended; for tests. {@return whether it was started} */
+    boolean awaitHashedAhead() {
+        if (seedPageHashes == null) {
+            return false;
+        }
+        seedPageHashes.handle((r, e) -> null).join();
+        return true;
+    }
+
     /**
      * The seed's page hashes computed ahead, if they were and the seed file has not changed since they started (the
      * key is held now, so it cannot change any more); null otherwise.
