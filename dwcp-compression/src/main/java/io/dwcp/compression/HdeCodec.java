@@ -570,7 +570,19 @@ final class HdeCodec implements StateCodec {
         ReentrantLock lock = lock(ref.key());
         lock.lock();
         try {
-            baselines.acknowledge(ref, workers);
+            if (!baselines.acknowledge(ref, workers)) {
+                // An adopted baseline (adoptSent) the receiver now holds: build its indexes for the next delta.
+                Baseline b = baselines.acquire(BaselineStore.Side.SENDER, ref.key(), true);
+                if (b != null) {
+                    try {
+                        if (b.matches(ref)) {
+                            prebuildIndexes(b);
+                        }
+                    } finally {
+                        b.release();
+                    }
+                }
+            }
         } finally {
             lock.unlock();
         }
@@ -593,33 +605,20 @@ final class HdeCodec implements StateCodec {
     }
 
     /**
-     * The state becomes the key's acknowledged sender baseline: views when it is an immutable snapshot (no copy), else
-     * a copy in direct memory or a temporary file, as a keyframe's; its indexes are built in the background.
+     * The state becomes the key's sender baseline: views when it is an immutable snapshot (no copy), else a copy in
+     * direct memory or a temporary file, as a keyframe's; its indexes are built in the background once it is
+     * {@link #acknowledge acknowledged}.
      */
     @Override
     public Optional<BaselineRef> adoptSent(VmState<? extends StateRegion> state, long chainId) {
         checkAdopt(state, chainId);
-        ReentrantLock lock = lock(state.key());
-        lock.lock();
-        try {
-            String key = state.key();
-            Layout layout = Layout.of(state);
-            baselines.releaseSender(key);
-            PageStore views = snapshotViews(state, layout);
-            long bytes = views != null ? 0 : layout.totalPages() * layout.pageSizeBytes;
-            BaselineStore.Reservation reservation = views != null ? BaselineStore.Reservation.FILE_BACKED
-                    : baselines.reserve(BaselineStore.Side.SENDER, key, bytes);
-            PageStore store = views != null ? views
-                    : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
-            Baseline b = adopted(state, layout, store, views != null, reservation, chainId);
-            baselines.commit(BaselineStore.Side.SENDER, key, b, reservation);
-            prebuildIndexes(b);
-            return Optional.of(b.ref());
-        } catch (java.io.IOException e) {
-            throw new DwcpException(ErrorCode.IO_ERROR, "adopting the baseline of " + state.key() + " failed", e);
-        } finally {
-            lock.unlock();
-        }
+        return Optional.of(adopt(BaselineStore.Side.SENDER, state, chainId, layout -> {
+            try {
+                return snapshotViews(state, layout);
+            } catch (java.io.IOException e) {
+                throw new DwcpException(ErrorCode.IO_ERROR, "adopting the baseline of " + state.key() + " failed", e);
+            }
+        }));
     }
 
     /**
@@ -629,24 +628,51 @@ final class HdeCodec implements StateCodec {
     @Override
     public Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId) {
         checkAdopt(replica, chainId);
-        ReentrantLock lock = lock(replica.key());
+        return Optional.of(adopt(BaselineStore.Side.RECEIVER, replica, chainId, layout -> {
+            WritableRegion r = replica.regions().size() == 1 ? replica.region(0) : null;
+            long bytes = layout.totalPages() * layout.pageSizeBytes;
+            return r != null && r.mappable() && r.sizeBytes() == bytes && bytes > 0
+                    ? PageStore.inRegion(layout.pageSizeBytes, layout.totalPages(), r) : null;
+        }));
+    }
+
+    /**
+     * Makes {@code state} the committed baseline of {@code side} under the key's lock: in the store {@code own} gives
+     * for its layout (one that holds the pages already: views or the replica's mappings), else in a reserved one it is
+     * copied into.
+     */
+    private BaselineRef adopt(BaselineStore.Side side, VmState<? extends StateRegion> state, long chainId,
+                              java.util.function.Function<Layout, PageStore> own) {
+        String key = state.key();
+        ReentrantLock lock = lock(key);
         lock.lock();
         try {
-            String key = replica.key();
-            Layout layout = Layout.of(replica);
-            baselines.drop(BaselineStore.Side.RECEIVER, key);
-            PageStore own = null;
-            WritableRegion r = replica.regions().size() == 1 ? replica.region(0) : null;
-            if (r != null && r.mappable() && r.sizeBytes() == layout.totalPages() * layout.pageSizeBytes && r.sizeBytes() > 0) {
-                own = PageStore.inRegion(layout.pageSizeBytes, layout.totalPages(), r);
+            Layout layout = Layout.of(state);
+            if (side == BaselineStore.Side.SENDER) {
+                baselines.releaseSender(key);
+            } else {
+                baselines.drop(side, key);
             }
-            BaselineStore.Reservation reservation = own != null ? BaselineStore.Reservation.FILE_BACKED
-                    : baselines.reserve(BaselineStore.Side.RECEIVER, key, layout.totalPages() * layout.pageSizeBytes);
-            PageStore store = own != null ? own
+            PageStore filled = own.apply(layout);
+            BaselineStore.Reservation reservation = filled != null ? BaselineStore.Reservation.FILE_BACKED
+                    : baselines.reserve(side, key, layout.totalPages() * layout.pageSizeBytes);
+            PageStore store = filled != null ? filled
                     : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
-            Baseline b = adopted(replica, layout, store, own != null, reservation, chainId);
-            baselines.commit(BaselineStore.Side.RECEIVER, key, b, reservation);
-            return Optional.of(b.ref());
+            long[] hashes = new long[(int) layout.totalPages()];
+            long digest;
+            try {
+                digest = Adoption.build(state, layout, store, filled != null, hashes, workers());
+            } catch (RuntimeException | Error e) {
+                store.close();
+                baselines.unreserve(reservation);
+                throw e;
+            }
+            keyframeRatios.remove(key);
+            ratioForcesKeyframe.remove(key);
+            Baseline b = new Baseline(key, chainId, 0, digest, layout, store, hashes, context.clock().instant(), 0);
+            // A sender's indexes are built once the receiver confirmed the round (acknowledge), not while it runs.
+            baselines.commit(side, key, b, reservation);
+            return b.ref();
         } finally {
             lock.unlock();
         }
@@ -659,23 +685,6 @@ final class HdeCodec implements StateCodec {
         if (!running) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
         }
-    }
-
-    /** Fills and hashes {@code store}; on failure frees it and gives back the reservation. */
-    private Baseline adopted(VmState<? extends StateRegion> state, Layout layout, PageStore store, boolean filled,
-                             BaselineStore.Reservation reservation, long chainId) {
-        long[] hashes = new long[(int) layout.totalPages()];
-        long digest;
-        try {
-            digest = Adoption.build(state, layout, store, filled, hashes, workers());
-        } catch (RuntimeException | Error e) {
-            store.close();
-            baselines.unreserve(reservation);
-            throw e;
-        }
-        keyframeRatios.remove(state.key());
-        ratioForcesKeyframe.remove(state.key());
-        return new Baseline(state.key(), chainId, 0, digest, layout, store, hashes, context.clock().instant(), 0);
     }
 
     @Override

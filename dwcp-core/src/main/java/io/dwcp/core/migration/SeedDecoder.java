@@ -272,6 +272,7 @@ final class SeedDecoder implements StateDecoder {
         // can change the replica between the two.
         VmState<WritableRegion> replica = null;
         ReplicaFactory.StagedReplica staged = null;
+        long ended = System.nanoTime();
         try (FileChannel in = FileChannel.open(seed.file(), StandardOpenOption.READ)) {
             if (seed.inPlace()) {
                 replica = replicas.open(key, pageSize, List.of(layout));
@@ -281,13 +282,17 @@ final class SeedDecoder implements StateDecoder {
             SeedDescription.Writer next = new SeedDescription.Writer(replicas.descriptionFile(key), pageSize, layout.sizeBytes());
             try {
                 long written;
+                long verified;
+                boolean ahead = false;
                 if (replica != null) {
                     long[] known = seedHashesIfCurrent();
+                    ahead = known != null;
                     if (known != null) {
                         verifyKnown(in, next, known);
                     } else {
                         verify(in, next);
                     }
+                    verified = System.nanoTime();
                     codec.drop(key);
                     written = applyInPlace(in, replica.region(0));
                 } else {
@@ -295,11 +300,14 @@ final class SeedDecoder implements StateDecoder {
                     // staging replica, in one pass, and publish only a verified copy.
                     written = writeStaged(in, staged.state().region(0), next);
                     check(next);
+                    verified = System.nanoTime();
                     codec.drop(key);
                     staged.publish();
                 }
+                long applied = System.nanoTime();
                 // Before the description is installed: a codec that maps the replica marks it as being written.
                 BaselineRef adopted = adopt(replica != null ? replica : staged.state());
+                long adoptedAt = System.nanoTime();
                 // While the key is still held: no other round can write the replica between the stamp and the install.
                 next.install(SeedDescription.Stamp.of(replicas.replicaFile(key)));
                 if (replica != null) {
@@ -309,6 +317,11 @@ final class SeedDecoder implements StateDecoder {
                     staged.close();
                     staged = null;
                 }
+                LOG.info("seeded round of '{}': {} ms from its start to its END frame; then verified in {} ms (seed hashed {}), {} pages"
+                        + " written in {} ms, codec baseline adopted in {} ms, description installed in {} ms", key,
+                        (ended - startNanos) / 1_000_000, (verified - ended) / 1_000_000,
+                        ahead ? "ahead" : "now", written, (applied - verified) / 1_000_000,
+                        (adoptedAt - applied) / 1_000_000, (System.nanoTime() - adoptedAt) / 1_000_000);
                 return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
                         Duration.ofNanos(System.nanoTime() - startNanos));
             } finally {

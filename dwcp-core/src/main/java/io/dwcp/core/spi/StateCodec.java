@@ -120,7 +120,8 @@ public interface StateCodec extends Component {
      * the receiver another way (a replica-seeded round), so that the next round can be a delta against it. The
      * receiver adopts its replica with {@link #adoptReceived} and the same {@code chainId}; each end computes the
      * baseline's digest from its own content, so the two agree exactly when they hold the same bytes, which the next
-     * round's baseline query checks. Replaces the key's sender baseline.
+     * round's baseline query checks. Replaces the key's sender baseline. The caller {@link #acknowledge acknowledges}
+     * it once the round that delivered the state committed (a codec may defer work on the baseline until then).
      *
      * <p>The default adopts nothing: rounds after a seeded round are then seeded (or full) again.
      *
