@@ -584,7 +584,19 @@ final class HdeCodec implements StateCodec {
         ReentrantLock lock = lock(ref.key());
         lock.lock();
         try {
-            baselines.acknowledge(ref, workers);
+            if (!baselines.acknowledge(ref, workers)) {
+                // An adopted baseline (adoptSent) the receiver now holds: build its indexes for the next delta.
+                Baseline b = baselines.acquire(BaselineStore.Side.SENDER, ref.key(), true);
+                if (b != null) {
+                    try {
+                        if (b.matches(ref)) {
+                            prebuildIndexes(b);
+                        }
+                    } finally {
+                        b.release();
+                    }
+                }
+            }
         } finally {
             lock.unlock();
         }
@@ -604,6 +616,89 @@ final class HdeCodec implements StateCodec {
             r = baselines.committedRef(BaselineStore.Side.SENDER, key);
         }
         return Optional.ofNullable(r);
+    }
+
+    /**
+     * The state becomes the key's sender baseline: views when it is an immutable snapshot (no copy), else a copy in
+     * direct memory or a temporary file, as a keyframe's; its indexes are built in the background once it is
+     * {@link #acknowledge acknowledged}.
+     */
+    @Override
+    public Optional<BaselineRef> adoptSent(VmState<? extends StateRegion> state, long chainId) {
+        checkAdopt(state, chainId);
+        return Optional.of(adopt(BaselineStore.Side.SENDER, state, chainId, layout -> {
+            try {
+                return snapshotViews(state, layout);
+            } catch (java.io.IOException e) {
+                throw new DwcpException(ErrorCode.IO_ERROR, "adopting the baseline of " + state.key() + " failed", e);
+            }
+        }));
+    }
+
+    /**
+     * The replica becomes the key's receiver baseline: its own pages when it is one mappable region of whole pages (as
+     * a keyframe decoded in place), else a copy.
+     */
+    @Override
+    public Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId) {
+        checkAdopt(replica, chainId);
+        return Optional.of(adopt(BaselineStore.Side.RECEIVER, replica, chainId, layout -> {
+            WritableRegion r = replica.regions().size() == 1 ? replica.region(0) : null;
+            long bytes = layout.totalPages() * layout.pageSizeBytes;
+            return r != null && r.mappable() && r.sizeBytes() == bytes && bytes > 0
+                    ? PageStore.inRegion(layout.pageSizeBytes, layout.totalPages(), r) : null;
+        }));
+    }
+
+    /**
+     * Makes {@code state} the committed baseline of {@code side} under the key's lock: in the store {@code own} gives
+     * for its layout (one that holds the pages already: views or the replica's mappings), else in a reserved one it is
+     * copied into.
+     */
+    private BaselineRef adopt(BaselineStore.Side side, VmState<? extends StateRegion> state, long chainId,
+                              java.util.function.Function<Layout, PageStore> own) {
+        String key = state.key();
+        ReentrantLock lock = lock(key);
+        lock.lock();
+        try {
+            Layout layout = Layout.of(state);
+            if (side == BaselineStore.Side.SENDER) {
+                baselines.releaseSender(key);
+            } else {
+                baselines.drop(side, key);
+            }
+            PageStore filled = own.apply(layout);
+            BaselineStore.Reservation reservation = filled != null ? BaselineStore.Reservation.FILE_BACKED
+                    : baselines.reserve(side, key, layout.totalPages() * layout.pageSizeBytes);
+            PageStore store = filled != null ? filled
+                    : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
+            long[] hashes = new long[(int) layout.totalPages()];
+            long digest;
+            try {
+                digest = Adoption.build(state, layout, store, filled != null, hashes, workers());
+            } catch (RuntimeException | Error e) {
+                store.close();
+                baselines.unreserve(reservation);
+                throw e;
+            }
+            keyframeRatios.remove(key);
+            ratioForcesKeyframe.remove(key);
+            Baseline b = new Baseline(key, chainId, 0, digest, layout, store, hashes, context.clock().instant(), 0);
+            // A sender's indexes are built once the receiver confirmed the round (acknowledge), not while it runs.
+            baselines.commit(side, key, b, reservation);
+            return b.ref();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void checkAdopt(VmState<?> state, long chainId) {
+        if (state == null || chainId == 0) {
+            throw new IllegalArgumentException("state must not be null and chainId not 0");
+        }
+        if (!running) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
+        }
     }
 
     @Override

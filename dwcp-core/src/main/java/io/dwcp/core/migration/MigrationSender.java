@@ -401,6 +401,7 @@ public final class MigrationSender implements AutoCloseable {
         });
         Throwable writeFailure = null;
         long frames = 0;
+        long planned = System.nanoTime();
         try {
             frames = planner.write(pipe);
             pipe.finish();
@@ -409,11 +410,25 @@ public final class MigrationSender implements AutoCloseable {
             pipe.fail(e);
             transfer.cancel();
         }
+        long written = System.nanoTime();
+        BaselineRef adopted = null;
+        if (writeFailure == null) {
+            // While the frames drain and the receiver verifies: the state sent becomes this side's codec baseline.
+            adopted = adoptSent(state, planner.chainId(), round);
+        }
+        BaselineRef adoptedRef = adopted;
+        LOG.info("seeded round {} of {}: planned in {} ms (hashing the state {} ms; {} B of description exchange; pages {}),"
+                        + " frames of {} B written in {} ms, codec baseline adopted in {} ms", round, state.key(),
+                (planned - start) / 1_000_000, planner.hashNanos() / 1_000_000, exchange, planner.pagesByClass(), frames,
+                (written - planned) / 1_000_000, (System.nanoTime() - written) / 1_000_000);
         Throwable wf = writeFailure;
         long encoded = frames;
         return transfer.completion().handle((tr, failure) -> {
             Throwable cause = failure != null ? unwrap(failure) : wf;
             if (cause == null) {
+                if (adoptedRef != null) {
+                    codec.acknowledge(adoptedRef);
+                }
                 return CompletableFuture.completedFuture(onSeededCommit(s, state, round, tier, start, planner, encoded, exchange, tr));
             }
             DwcpException d = DwcpException.find(cause);
@@ -428,6 +443,22 @@ public final class MigrationSender implements AutoCloseable {
             }
             return CompletableFuture.<RoundReport>failedFuture(cause);
         }).thenCompose(f -> f);
+    }
+
+    /**
+     * Makes the state just sent the codec's baseline under the chain id the receiver derives from the same verified
+     * digest, so the next round of the key is a delta (after a baseline query confirms both ends agree: a state that
+     * changed since it was hashed gives another digest, and the next round is seeded again). A failure only costs the
+     * delta. Returns the adopted baseline, acknowledged once the receiver committed the round.
+     */
+    private BaselineRef adoptSent(VmState<? extends StateRegion> state, long chainId, int round) {
+        try {
+            return codec.adoptSent(state, chainId).orElse(null);
+        } catch (RuntimeException e) {
+            LOG.warn("round {} of {}: the codec could not adopt the state as its baseline; the next round is seeded or"
+                    + " full: {}", round, state.key(), e.toString());
+            return null;
+        }
     }
 
     private RoundReport onSeededCommit(Session s, VmState<? extends StateRegion> state, int round, Tier tier, long startNanos,

@@ -2,6 +2,7 @@ package io.dwcp.core.migration;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.DecodeResult;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateDecoder;
@@ -20,6 +21,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
@@ -56,6 +59,14 @@ final class SeedDecoder implements StateDecoder {
     private long encodedBytes;
     private int lastPage = -1;
     private byte[] digest;
+    /**
+     * The seed's page hashes, computed from its file while the round's batches arrive (from the BASE frame on), so
+     * that verification after the END frame hashes only the pages the round writes. Null when not started.
+     */
+    private CompletableFuture<long[]> seedPageHashes;
+    /** The seed file as it was when {@link #seedPageHashes} started: they count only if it is still so. */
+    private SeedDescription.Stamp seedStamp;
+    private final AtomicBoolean stopHashing = new AtomicBoolean();
 
     private record Batch(int[] pages, int[] sources, int literals, int rawBytes, byte[] deflated) {
     }
@@ -118,6 +129,65 @@ final class SeedDecoder implements StateDecoder {
                     + (s == null ? " is gone" : " changed since it was described") + "; a full round is needed");
         }
         seed = s;
+        if (s.inPlace()) {
+            hashSeedAhead(s);
+        }
+    }
+
+    /**
+     * Starts hashing the seed's pages on threads of their own (see {@link #seedPageHashes}); within the receive budget
+     * (16 bytes a page), else verification hashes the whole state after the END frame.
+     */
+    private void hashSeedAhead(FileReplicas.Seed s) throws IOException {
+        long cost = 2L * Long.BYTES * pages;
+        try {
+            buffers.reserve(cost, "seed page hashes of " + key);
+        } catch (DwcpException e) {
+            LOG.debug("seeded round of '{}': no room to hash the seed ahead ({}); it is hashed after the round", key, e.getMessage());
+            return;
+        }
+        reserved += cost;
+        seedStamp = SeedDescription.Stamp.of(s.file());
+        CompletableFuture<long[]> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                f.complete(FilePageHashes.hash(s.file(), layout.sizeBytes(), pageSize, stopHashing));
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        }, "dwcp-seed-verify");
+        t.setDaemon(true);
+        t.start();
+        seedPageHashes = f;
+    }
+
+    /** Waits until the seed's hashing ahead (if started) ended; for tests. {@return whether it was started} */
+    boolean awaitHashedAhead() {
+        if (seedPageHashes == null) {
+            return false;
+        }
+        seedPageHashes.handle((r, e) -> null).join();
+        return true;
+    }
+
+    /**
+     * The seed's page hashes computed ahead, if they were and the seed file has not changed since they started (the
+     * key is held now, so it cannot change any more); null otherwise.
+     */
+    private long[] seedHashesIfCurrent() throws IOException {
+        if (seedPageHashes == null) {
+            return null;
+        }
+        try {
+            long[] h = seedPageHashes.join();
+            if (SeedDescription.Stamp.of(seed.file()).equals(seedStamp)) {
+                return h;
+            }
+            LOG.info("seeded round of '{}': the seed changed while it was hashed ahead; hashing it again", key);
+        } catch (java.util.concurrent.CompletionException e) {
+            LOG.info("seeded round of '{}': hashing the seed ahead failed ({}); hashing it again", key, e.getCause().toString());
+        }
+        return null;
     }
 
     private void batch(ByteBuffer f) {
@@ -202,6 +272,7 @@ final class SeedDecoder implements StateDecoder {
         // can change the replica between the two.
         VmState<WritableRegion> replica = null;
         ReplicaFactory.StagedReplica staged = null;
+        long ended = System.nanoTime();
         try (FileChannel in = FileChannel.open(seed.file(), StandardOpenOption.READ)) {
             if (seed.inPlace()) {
                 replica = replicas.open(key, pageSize, List.of(layout));
@@ -211,8 +282,17 @@ final class SeedDecoder implements StateDecoder {
             SeedDescription.Writer next = new SeedDescription.Writer(replicas.descriptionFile(key), pageSize, layout.sizeBytes());
             try {
                 long written;
+                long verified;
+                boolean ahead = false;
                 if (replica != null) {
-                    verify(in, next);
+                    long[] known = seedHashesIfCurrent();
+                    ahead = known != null;
+                    if (known != null) {
+                        verifyKnown(in, next, known);
+                    } else {
+                        verify(in, next);
+                    }
+                    verified = System.nanoTime();
                     codec.drop(key);
                     written = applyInPlace(in, replica.region(0));
                 } else {
@@ -220,9 +300,14 @@ final class SeedDecoder implements StateDecoder {
                     // staging replica, in one pass, and publish only a verified copy.
                     written = writeStaged(in, staged.state().region(0), next);
                     check(next);
+                    verified = System.nanoTime();
                     codec.drop(key);
                     staged.publish();
                 }
+                long applied = System.nanoTime();
+                // Before the description is installed: a codec that maps the replica marks it as being written.
+                BaselineRef adopted = adopt(replica != null ? replica : staged.state());
+                long adoptedAt = System.nanoTime();
                 // While the key is still held: no other round can write the replica between the stamp and the install.
                 next.install(SeedDescription.Stamp.of(replicas.replicaFile(key)));
                 if (replica != null) {
@@ -232,7 +317,12 @@ final class SeedDecoder implements StateDecoder {
                     staged.close();
                     staged = null;
                 }
-                return new DecodeResult(key, null, encodedBytes, layout.sizeBytes(), written,
+                LOG.info("seeded round of '{}': {} ms from its start to its END frame; then verified in {} ms (seed hashed {}), {} pages"
+                        + " written in {} ms, codec baseline adopted in {} ms, description installed in {} ms", key,
+                        (ended - startNanos) / 1_000_000, (verified - ended) / 1_000_000,
+                        ahead ? "ahead" : "now", written, (applied - verified) / 1_000_000,
+                        (adoptedAt - applied) / 1_000_000, (System.nanoTime() - adoptedAt) / 1_000_000);
+                return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
                         Duration.ofNanos(System.nanoTime() - startNanos));
             } finally {
                 next.discard();
@@ -242,6 +332,29 @@ final class SeedDecoder implements StateDecoder {
         } finally {
             closeQuietly(replica);
             closeQuietly(staged);
+        }
+    }
+
+    /**
+     * The committed replica becomes the codec's baseline of the key, so the sender's next round can be an ordinary
+     * delta (the sender adopts the state it sent under the same chain id). A failure costs only that: the round is
+     * committed, and the next round is seeded or full again.
+     */
+    private BaselineRef adopt(VmState<WritableRegion> committed) {
+        try {
+            BaselineRef ref = codec.adoptReceived(committed, SeedHashes.chainId(digest)).orElse(null);
+            // A codec that maps the replica's pages announces writes it does not make (its mappings are writable,
+            // as after a keyframe decoded in place): the replica is as verified and durable, so say so before it
+            // closes, or it would count as left unflushed (marked inconsistent, its next round full).
+            for (WritableRegion r : committed.regions()) {
+                r.flush();
+            }
+            return ref;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("the codec could not adopt the replica of '{}' as its baseline; the next round is seeded or full: {}",
+                    key, e.toString());
+            codec.drop(key);
+            return null;
         }
     }
 
@@ -261,6 +374,23 @@ final class SeedDecoder implements StateDecoder {
         try (Pages p = new Pages(in)) {
             for (long i = 0; i < pages; i++) {
                 next.addPage(p.page(i));
+            }
+        }
+        check(next);
+    }
+
+    /**
+     * As {@link #verify}, with the seed's page hashes computed ahead from its file: only the pages the round writes are
+     * built and hashed now.
+     */
+    private void verifyKnown(FileChannel in, SeedDescription.Writer next, long[] known) throws IOException {
+        try (Pages p = new Pages(in)) {
+            for (int i = 0; i < pages; i++) {
+                if (targets.get(i)) {
+                    next.addPage(p.page(i));
+                } else {
+                    next.addHash(known[2 * i], known[2 * i + 1]);
+                }
             }
         }
         check(next);
@@ -306,6 +436,12 @@ final class SeedDecoder implements StateDecoder {
 
     @Override
     public void close() {
+        stopHashing.set(true);
+        if (seedPageHashes != null) {
+            // The hashing threads stop at their next chunk; the budget they use is given back only then.
+            seedPageHashes.handle((r, e) -> null).join();
+            seedPageHashes = null;
+        }
         buffers.release(reserved);
         reserved = 0;
         batches.clear();

@@ -15,6 +15,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -106,18 +107,10 @@ final class SeedDescription {
     static SeedDescription compute(Path described, Path sidecar, int pageSize) throws IOException {
         Stamp before = Stamp.of(described);
         Writer w = new Writer(sidecar, pageSize, before.size());
-        try (FileChannel in = FileChannel.open(described, StandardOpenOption.READ)) {
-            ByteBuffer block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
-            for (long off = 0; off < before.size(); off += block.capacity()) {
-                block.clear().limit((int) Math.min(block.capacity(), before.size() - off));
-                readFully(in, block, off);
-                block.flip();
-                while (block.hasRemaining()) {
-                    ByteBuffer page = block.slice();
-                    page.limit(Math.min(pageSize, page.remaining()));
-                    w.addPage(page);
-                    block.position(block.position() + page.limit());
-                }
+        try {
+            long[] hashes = FilePageHashes.hash(described, before.size(), pageSize, new AtomicBoolean());
+            for (int i = 0; i < hashes.length; i += 2) {
+                w.addHash(hashes[i], hashes[i + 1]);
             }
             if (!Stamp.of(described).equals(before)) {
                 throw new DwcpException(ErrorCode.STALE, described + " changed while its description was computed");

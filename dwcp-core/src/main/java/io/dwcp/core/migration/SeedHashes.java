@@ -108,6 +108,15 @@ final class SeedHashes {
         return state.digest();
     }
 
+    /**
+     * {@return the codec chain id both ends give the baseline they adopt after a seeded round}: the first 8 bytes of
+     * the verified state digest (never 0). Derived, not sent: each end knows the digest once the round is verified.
+     */
+    static long chainId(byte[] stateDigest) {
+        long id = ByteBuffer.wrap(stateDigest, 0, 8).getLong();
+        return id == 0 ? 1 : id;
+    }
+
     /** {@return the number of pages of a state} */
     static long pages(long stateBytes, int pageSize) {
         return (stateBytes + pageSize - 1) / pageSize;

@@ -8,7 +8,9 @@ import io.dwcp.core.state.VmState;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.Deflater;
 
 /**
@@ -35,8 +37,21 @@ final class SeedPlanner {
     private final long stateBytes;
     private final long pages;
     private final double maxLiteralShare;
-    private long[] chunkHashes;
     private byte[] digest;
+    /** After pass 1: the chunks whose hash differs from the receiver's, ascending. */
+    private int[] differingChunks;
+    private int differingCount;
+    /**
+     * After pass 1: page hashes and zero flags of the first {@link #keptChunks} differing chunks ({@value
+     * SeedHashes#CHUNK_PAGES} entries each), so their pages are not read and hashed again; bounded.
+     */
+    private long[] keptPageHashes = new long[0];
+    private java.util.BitSet keptZero = new java.util.BitSet();
+    private int keptChunks;
+    /** Chunks whose page hashes pass 1 keeps (8 MiB of hashes); later differing chunks are hashed again. */
+    private static final int MAX_KEPT_CHUNKS = 4096;
+    /** Chunks hashed in parallel per window of pass 1 (16 MiB of 4 KiB pages). */
+    private static final int WINDOW_CHUNKS = 64;
     private byte[] seedVersion;
     /** Pages that differ, ascending, and their source (literal, zero or a copy). */
     private int[] opPages = new int[1024];
@@ -51,6 +66,8 @@ final class SeedPlanner {
     private byte[] opMasks;
     /** A page with more differing blocks than this goes whole. */
     private static final int MAX_PATCH_BLOCKS = 6;
+    /** At most this many threads hash the state in pass 1 (one per core up to it). */
+    private static final int HASH_THREADS = 8;
 
     SeedPlanner(VmState<? extends StateRegion> state, double maxLiteralShare) {
         if (state.regions().size() != 1) {
@@ -102,6 +119,11 @@ final class SeedPlanner {
         return stateBytes;
     }
 
+    /** {@return the codec chain id of the baseline both ends adopt once the round is verified} (after planning) */
+    long chainId() {
+        return SeedHashes.chainId(digest);
+    }
+
     /** {@return the page counts of a planned round, by how the receiver gets them} */
     java.util.Map<String, Long> pagesByClass() {
         long zero = 0;
@@ -139,23 +161,13 @@ final class SeedPlanner {
             return Outcome.NO_SEED;
         }
         long t0 = System.nanoTime();
-        hashState();
-        hashNanos = System.nanoTime() - t0;
         seedVersion = theirs.seedVersion();
-        long[] their = theirs.hashes();
-        int chunks = theirs.chunkCount();
-        int[] differing = new int[Math.min(chunks, 1024)];
-        int n = 0;
-        for (int c = 0; c < chunks; c++) {
-            if (their[2 * c] != chunkHashes[2 * c] || their[2 * c + 1] != chunkHashes[2 * c + 1]) {
-                if (n == differing.length) {
-                    differing = Arrays.copyOf(differing, Math.min(chunks, 2 * n));
-                }
-                differing[n++] = c;
-            }
-        }
+        hashState(theirs.hashes());
+        hashNanos = System.nanoTime() - t0;
+        int[] differing = differingChunks;
+        int n = differingCount;
         chunksDiffering = n;
-        chunkHashes = null;
+        differingChunks = null;
         long maxLiterals = (long) (maxLiteralShare * pages);
         HashIndex kept = new HashIndex();
         long[] candidateHashes = new long[2 * 1024];
@@ -181,10 +193,22 @@ final class SeedPlanner {
             for (int i = from; i < from + count; i++) {
                 int c = differing[i];
                 long first = (long) c * SeedHashes.CHUNK_PAGES;
-                readBlock(block, first);
+                boolean keptHashes = i < keptChunks;
+                if (!keptHashes) {
+                    readBlock(block, first);
+                }
                 for (int p = 0; p < pagesOf(c); p++) {
-                    ByteBuffer page = pageOf(block, p);
-                    hashes.pageHash(page, mine, 0);
+                    boolean zero;
+                    if (keptHashes) {
+                        int k = i * SeedHashes.CHUNK_PAGES + p;
+                        mine[0] = keptPageHashes[2 * k];
+                        mine[1] = keptPageHashes[2 * k + 1];
+                        zero = keptZero.get(k);
+                    } else {
+                        ByteBuffer page = pageOf(block, p);
+                        hashes.pageHash(page, mine, 0);
+                        zero = SeedHashes.isZero(page);
+                    }
                     long hi = answer.getLong();
                     long lo = answer.getLong();
                     int index = (int) (first + p);
@@ -200,7 +224,7 @@ final class SeedPlanner {
                     opPages[ops] = index;
                     candidateHashes[2 * ops] = mine[0];
                     candidateHashes[2 * ops + 1] = mine[1];
-                    candidateZero[ops] = SeedHashes.isZero(page);
+                    candidateZero[ops] = zero;
                     ops++;
                     if (ops > maxLiterals) {
                         return Outcome.TOO_DIFFERENT;
@@ -208,6 +232,8 @@ final class SeedPlanner {
                 }
             }
         }
+        keptPageHashes = null;
+        keptZero = null;
         opSources = new int[ops];
         int literal = 0;
         for (int i = 0; i < ops; i++) {
@@ -306,25 +332,121 @@ final class SeedPlanner {
         return page;
     }
 
-    /** Pass 1: every page's hash, folded into chunk hashes and the state digest. */
-    private void hashState() throws IOException {
-        long chunks = SeedHashes.chunks(pages);
-        chunkHashes = new long[(int) (2 * chunks)];
-        SeedHashes hashes = new SeedHashes();
+    /**
+     * Pass 1: every page's hash, folded in page order into chunk hashes (compared at once with the receiver's
+     * {@code their}) and the state digest. Windows of {@value #WINDOW_CHUNKS} chunks are hashed by one thread per
+     * core; only the window's page hashes, and those of chunks that differ (bounded), are held.
+     */
+    private void hashState(long[] their) throws Exception {
+        int chunks = (int) SeedHashes.chunks(pages);
+        int threads = Math.max(1, Math.min(HASH_THREADS, Runtime.getRuntime().availableProcessors()));
+        long[] window = new long[2 * WINDOW_CHUNKS * SeedHashes.CHUNK_PAGES];
+        java.util.BitSet windowZero = new java.util.BitSet(WINDOW_CHUNKS * SeedHashes.CHUNK_PAGES);
+        differingChunks = new int[Math.min(chunks, 1024)];
+        SeedHashes fold = new SeedHashes();
+        long[] chunkHash = new long[2];
+        java.util.concurrent.ExecutorService pool = threads == 1 ? null
+                : java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+                    Thread t = new Thread(r, "dwcp-migration-seed-hash");
+                    t.setDaemon(true);
+                    return t;
+                });
+        try {
+            ByteBuffer[] blocks = new ByteBuffer[threads];
+            SeedHashes[] hashers = new SeedHashes[threads];
+            for (int t = 0; t < threads; t++) {
+                blocks[t] = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
+                hashers[t] = new SeedHashes();
+            }
+            for (int w = 0; w < chunks; w += WINDOW_CHUNKS) {
+                int n = Math.min(WINDOW_CHUNKS, chunks - w);
+                windowZero.clear();
+                if (pool == null) {
+                    hashChunks(w, w, w + n, blocks[0], hashers[0], window, windowZero);
+                } else {
+                    List<java.util.concurrent.Future<?>> parts = new ArrayList<>(threads);
+                    for (int t = 0; t < threads; t++) {
+                        int from = w + (int) ((long) n * t / threads);
+                        int to = w + (int) ((long) n * (t + 1) / threads);
+                        ByteBuffer block = blocks[t];
+                        SeedHashes hasher = hashers[t];
+                        int base = w;
+                        parts.add(pool.submit(() -> {
+                            hashChunks(base, from, to, block, hasher, window, windowZero);
+                            return null;
+                        }));
+                    }
+                    for (java.util.concurrent.Future<?> f : parts) {
+                        try {
+                            f.get();
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            Throwable c = e.getCause();
+                            throw c instanceof Exception ex ? ex : new IllegalStateException(c);
+                        }
+                    }
+                }
+                for (int c = w; c < w + n; c++) {
+                    int local = (c - w) * SeedHashes.CHUNK_PAGES;
+                    int count = pagesOf(c);
+                    for (int p = 0; p < count; p++) {
+                        fold.addPage(window[2 * (local + p)], window[2 * (local + p) + 1], chunkHash, 0);
+                    }
+                    if (count < SeedHashes.CHUNK_PAGES) {
+                        fold.finishChunk(chunkHash, 0);
+                    }
+                    if (their[2 * c] != chunkHash[0] || their[2 * c + 1] != chunkHash[1]) {
+                        keep(c, window, windowZero, local, count);
+                    }
+                }
+            }
+        } finally {
+            if (pool != null) {
+                pool.shutdownNow();
+            }
+        }
+        digest = fold.stateDigest();
+    }
+
+    /** Hashes chunks {@code [from, to)} of the window starting at chunk {@code base} (a task of pass 1). */
+    private void hashChunks(int base, int from, int to, ByteBuffer block, SeedHashes hasher, long[] window,
+                            java.util.BitSet windowZero) throws IOException {
         long[] h = new long[2];
-        ByteBuffer block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
-        int chunk = 0;
-        for (long first = 0; first < pages; first += SeedHashes.CHUNK_PAGES) {
-            readBlock(block, first);
-            for (int p = 0; first + p < pages && p < SeedHashes.CHUNK_PAGES; p++) {
-                hashes.pageHash(pageOf(block, p), h, 0);
-                if (hashes.addPage(h[0], h[1], chunkHashes, 2 * chunk)) {
-                    chunk++;
+        for (int c = from; c < to; c++) {
+            readBlock(block, (long) c * SeedHashes.CHUNK_PAGES);
+            int local = (c - base) * SeedHashes.CHUNK_PAGES;
+            for (int p = 0; p < pagesOf(c); p++) {
+                ByteBuffer page = pageOf(block, p);
+                hasher.pageHash(page, h, 0);
+                window[2 * (local + p)] = h[0];
+                window[2 * (local + p) + 1] = h[1];
+                if (SeedHashes.isZero(page)) {
+                    synchronized (windowZero) {
+                        windowZero.set(local + p);
+                    }
                 }
             }
         }
-        hashes.finishChunk(chunkHashes, 2 * chunk);
-        digest = hashes.stateDigest();
+    }
+
+    /** Records a differing chunk, and its page hashes while within the bound. */
+    private void keep(int c, long[] window, java.util.BitSet windowZero, int local, int count) {
+        if (differingCount == differingChunks.length) {
+            differingChunks = Arrays.copyOf(differingChunks, 2 * differingCount);
+        }
+        differingChunks[differingCount++] = c;
+        if (keptChunks < MAX_KEPT_CHUNKS && keptChunks == differingCount - 1) {
+            int at = keptChunks * SeedHashes.CHUNK_PAGES;
+            if (keptPageHashes.length < 2 * (at + SeedHashes.CHUNK_PAGES)) {
+                keptPageHashes = Arrays.copyOf(keptPageHashes, Math.max(2 * keptPageHashes.length, 2 * (at + SeedHashes.CHUNK_PAGES)));
+            }
+            System.arraycopy(window, 2 * local, keptPageHashes, 2 * at, 2 * count);
+            for (int p = 0; p < count; p++) {
+                if (windowZero.get(local + p)) {
+                    keptZero.set(at + p);
+                }
+            }
+            keptChunks++;
+        }
     }
 
     /**

@@ -116,6 +116,37 @@ public interface StateCodec extends Component {
     Optional<BaselineRef> baseline(String key);
 
     /**
+     * Sender side: makes {@code state} the key's acknowledged baseline without encoding it, after a round that reached
+     * the receiver another way (a replica-seeded round), so that the next round can be a delta against it. The
+     * receiver adopts its replica with {@link #adoptReceived} and the same {@code chainId}; each end computes the
+     * baseline's digest from its own content, so the two agree exactly when they hold the same bytes, which the next
+     * round's baseline query checks. Replaces the key's sender baseline. The caller {@link #acknowledge acknowledges}
+     * it once the round that delivered the state committed (a codec may defer work on the baseline until then).
+     *
+     * <p>The default adopts nothing: rounds after a seeded round are then seeded (or full) again.
+     *
+     * @param state the state as the receiver now holds it, read during the call
+     * @param chainId the id of the new chain, not 0, agreed by both ends
+     * @return the adopted baseline, or empty when this codec does not adopt states
+     */
+    default Optional<BaselineRef> adoptSent(VmState<? extends StateRegion> state, long chainId) {
+        return Optional.empty();
+    }
+
+    /**
+     * Receiver side: makes the committed {@code replica} the key's baseline (see {@link #adoptSent}). Called while the
+     * replica is open and no other round of the key runs; the codec may keep mappings of the replica's pages.
+     * Replaces the key's receiver baseline.
+     *
+     * @param replica the replica as committed, open for the call
+     * @param chainId the id of the new chain, not 0, agreed by both ends
+     * @return the adopted baseline, or empty when this codec does not adopt states
+     */
+    default Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId) {
+        return Optional.empty();
+    }
+
+    /**
      * Forgets every baseline of {@code key} (the VM is gone).
      *
      * @param key the state key

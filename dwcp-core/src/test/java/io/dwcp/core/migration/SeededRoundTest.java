@@ -40,11 +40,17 @@ class SeededRoundTest {
     private static final int SIZE = PAGES * PAGE - 100; // a partial last page
 
     private final AtomicInteger drops = new AtomicInteger();
+    /** Replicas the receiver asked the codec to adopt as its baseline, with the chain id. */
+    private final java.util.List<Long> adopted = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final StateCodec codec = (StateCodec) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{StateCodec.class},
             (proxy, method, args) -> {
                 if (method.getName().equals("drop")) {
                     drops.incrementAndGet();
                     return null;
+                }
+                if (method.getName().equals("adoptReceived")) {
+                    adopted.add((Long) args[1]);
+                    return java.util.Optional.empty();
                 }
                 throw new UnsupportedOperationException(method.getName());
             });
@@ -131,6 +137,8 @@ class SeededRoundTest {
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
             assertFalse(files.inconsistentKeys().contains(KEY));
             assertEquals(1, drops.get(), "the codec's baseline of the key (maybe the replica's pages) was dropped");
+            assertEquals(java.util.List.of(p.chainId()), adopted, "the written replica was offered to the codec as its"
+                    + " baseline, under the chain id the sender derives from the same digest");
             // The description written while verifying is the new replica's: the next exchange finds nothing to send.
             assertEquals(0, round(files, s1, null).differingPages());
         }
@@ -249,6 +257,54 @@ class SeededRoundTest {
             stale.close();
         }
         assertTrue(described.toMillis() > 0);
+    }
+
+    @Test
+    void aSeedChangedWhileItWasHashedAheadIsReadAgainAndTheChangeIsCaught(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(21);
+        seedReplica(dir, s0);
+        List<ByteBuffer> frames = new ArrayList<>();
+        byte[] s1 = s0.clone();
+        s1[PAGE * 2] ^= 1;
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            round(files, s1, frames); // planned, not applied
+            ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+                d.accept(frames.get(0).duplicate()); // BASE: the seed is being hashed ahead
+                assertTrue(d.awaitHashedAhead(), "hashed ahead (before the change)");
+                // Altered behind the receiver's back, as in bit rot, but its modification time moves: the hashes
+                // computed ahead may predate the change, so verification must not use them.
+                Path file = dir.resolve(KEY);
+                FileTime before = Files.getLastModifiedTime(file);
+                try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.write(ByteBuffer.wrap(new byte[]{0x33}), 600L * PAGE);
+                }
+                Files.setLastModifiedTime(file, FileTime.fromMillis(before.toMillis() + 3000));
+                frames.subList(1, frames.size()).forEach(f -> d.accept(f.duplicate()));
+                assertCode(ErrorCode.CHECKSUM_MISMATCH, d::finish);
+            }
+            assertEquals(0, budget.usedBytes(), "batches and the hashes computed ahead are released");
+        }
+    }
+
+    @Test
+    void withoutRoomForTheHashesAheadTheSeedIsHashedAfterTheRound(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(22);
+        seedReplica(dir, s0);
+        List<ByteBuffer> frames = new ArrayList<>();
+        byte[] s1 = s0.clone();
+        s1[PAGE * 9 + 3] ^= 1;
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            round(files, s1, frames);
+            // Room for the round's one small batch, not for 16 bytes per page of the state.
+            ReceiveBuffers budget = ReceiveBuffers.of(12_000);
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+                frames.forEach(f -> d.accept(f.duplicate()));
+                assertFalse(d.awaitHashedAhead(), "no room: not hashed ahead");
+                d.finish();
+            }
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
     }
 
     @Test

@@ -1,0 +1,101 @@
+package io.dwcp.compression;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.state.StateRegion;
+import io.dwcp.core.state.VmState;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+/**
+ * Builds a baseline's pages and hashes from a state both ends already hold (after a replica-seeded round), without
+ * encoding it: one pass over the state, one task per store chunk on the codec's workers. The digest is the one a
+ * keyframe of the same content would have, so the two ends agree exactly when they hold the same bytes.
+ */
+final class Adoption {
+    private static final ByteBuffer ZERO = ByteBuffer.allocateDirect(PageStore.CHUNK_BYTES);
+
+    private Adoption() {
+    }
+
+    /**
+     * Fills {@code store} with the pages of {@code state} unless {@code filled} (a store of views of the state, or of
+     * the replica region itself, holds them already) and hashes every page into {@code hashes}.
+     *
+     * @return the state digest
+     */
+    static long build(VmState<? extends StateRegion> state, Layout layout, PageStore store, boolean filled, long[] hashes,
+                      ExecutorService pool) {
+        long total = layout.totalPages();
+        int per = store.pagesPerChunk();
+        List<Future<Long>> parts = new ArrayList<>();
+        try {
+            for (long first = 0; first < total; first += per) {
+                long from = first;
+                long to = Math.min(total, first + per);
+                parts.add(pool.submit(() -> range(state, layout, store, filled, hashes, from, to)));
+            }
+            long digest = 0;
+            for (Future<Long> f : parts) {
+                digest += f.get();
+            }
+            return digest;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DwcpException(ErrorCode.CANCELLED, "adopting the baseline of " + state.key() + " was interrupted", e);
+        } catch (ExecutionException e) {
+            throw new DwcpException(ErrorCode.IO_ERROR, "adopting the baseline of " + state.key() + " failed: "
+                    + e.getCause(), e.getCause());
+        } finally {
+            // Nothing may still write into the store when the caller closes it after a failure.
+            for (Future<Long> f : parts) {
+                f.cancel(false);
+            }
+            for (Future<Long> f : parts) {
+                try {
+                    f.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                    // reported above, or cancelled before it started
+                }
+            }
+        }
+    }
+
+    /** Pages {@code [from, to)}, all in one store chunk; returns their share of the digest. */
+    private static long range(VmState<? extends StateRegion> state, Layout layout, PageStore store, boolean filled,
+                              long[] hashes, long from, long to) throws java.io.IOException {
+        int pageSize = layout.pageSizeBytes;
+        ByteBuffer chunk = store.chunk(from);
+        long digest = 0;
+        long p = from;
+        while (p < to) {
+            int r = layout.regionOf(p);
+            long end = Math.min(to, layout.firstPage[r + 1]);
+            if (!filled) {
+                int off = store.offset(p);
+                long regionOffset = (p - layout.firstPage[r]) * pageSize;
+                int bytes = (int) (end - p) * pageSize;
+                int valid = (int) Math.min(bytes, layout.regionBytes[r] - regionOffset);
+                state.region(r).read(regionOffset, chunk.slice(off, valid));
+                if (valid < bytes) {
+                    // Pooled chunks hold old data: the padding of a partial last page must read as zeros.
+                    chunk.put(off + valid, ZERO, 0, bytes - valid);
+                }
+            }
+            for (; p < end; p++) {
+                long h = PageHash.hash(chunk, store.offset(p), pageSize);
+                hashes[(int) p] = h;
+                digest += PageHash.mix(p, h);
+            }
+        }
+        return digest;
+    }
+}
