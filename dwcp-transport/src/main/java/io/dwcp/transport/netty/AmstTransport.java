@@ -593,7 +593,7 @@ public final class AmstTransport implements Transport {
     double goodputBitsPerSecond() {
         double g = 0;
         for (AmstSession s : sessions) {
-            g += s.goodputBitsPerSecond();
+            g += s.controller.goodputBitsPerSecond();
         }
         return g;
     }
@@ -601,7 +601,7 @@ public final class AmstTransport implements Transport {
     double rttSeconds(boolean min) {
         double best = Double.NaN;
         for (AmstSession s : sessions) {
-            long v = min ? s.minRttNanos : s.srttNanos;
+            long v = min ? s.control.minRttNanos() : s.control.srttNanos();
             if (v > 0 && v != Long.MAX_VALUE) {
                 best = Double.isNaN(best) ? v / 1e9 : Math.min(best, v / 1e9);
             }
@@ -653,7 +653,7 @@ public final class AmstTransport implements Transport {
         double sum = 0;
         int n = 0;
         for (AmstSession s : sessions) {
-            long r = s.tcpSmoothedRttNanos();
+            long r = s.controller.tcpSmoothedRttNanos();
             if (r > 0) {
                 sum += r / 1e9;
                 n++;
@@ -665,7 +665,7 @@ public final class AmstTransport implements Transport {
     double tcpCwndSegments() {
         double n = 0;
         for (AmstSession s : sessions) {
-            n += s.tcpCwndSegments();
+            n += s.controller.tcpCwndSegments();
         }
         return n;
     }
@@ -673,7 +673,7 @@ public final class AmstTransport implements Transport {
     double tcpRetransmits() {
         double n = 0;
         for (AmstSession s : sessions) {
-            n += s.tcpRetransmits();
+            n += s.controller.tcpRetransmits();
         }
         return n;
     }
