@@ -22,8 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -54,7 +52,7 @@ import java.util.concurrent.Future;
  *
  * Parts: this class checks the frames, keeps the round's state and commits it, on the thread that feeds it;
  * BatchDecoder is the worker side (decompress a batch, apply its pages into scratch); BatchJob carries one batch
- * between the two.
+ * between the two; ReplicaWriter writes verified pages to the replica and then the baseline.
  *
  * Threading: every field here is confined to the feeding thread (accept, finish, close), except cpuNanos, which workers
  * add to under this object's monitor (addCpu). Workers run BatchDecoder.decode (final fields only; each job writes just
@@ -91,6 +89,8 @@ final class HdeDecoder implements StateDecoder {
     /** Staged keyframe decoded straight into the staging replica's mapping: no write-behind. */
     private boolean inPlace;
     private final Layout layout;
+    /** Writes decoded pages to the replica (stateless, any thread). */
+    private final ReplicaWriter writer;
     private final int pageSize;
     private final int rawLimit;
     private Phase phase = Phase.NEW;
@@ -138,6 +138,7 @@ final class HdeDecoder implements StateDecoder {
         this.replica = replica;
         this.publish = publish;
         this.layout = Layout.of(replica);
+        this.writer = new ReplicaWriter(replica, layout, codec.workers());
         this.pageSize = layout.pageSizeBytes;
         this.rawLimit = codec.settings().rawBatchLimit(pageSize);
         this.maxInflight = 2 * Math.max(1, ((java.util.concurrent.ThreadPoolExecutor) codec.workers()).getMaximumPoolSize()) + 2;
@@ -489,26 +490,13 @@ final class HdeDecoder implements StateDecoder {
         PageStore store = staging;
         writeBehind = writeBehind.thenRunAsync(() -> {
             try {
-                writePages(store, from, to);
+                writer.writePages(store, from, to);
             } catch (IOException e) {
                 throw new CompletionException(e);
             }
         }, codec.workers());
     }
 
-    /** Writes pages {@code [from, to)} of a keyframe's staging store to the replica, split at regions and chunks. */
-    private void writePages(PageStore store, long from, long to) throws IOException {
-        int chunkPages = store.pagesPerChunk();
-        long p = from;
-        while (p < to) {
-            int r = layout.regionOf(p);
-            long e = Math.min(Math.min(to, layout.firstPage[r + 1]), (p / chunkPages + 1) * chunkPages);
-            long offset = (p - layout.firstPage[r]) * pageSize;
-            int bytes = (int) Math.min((e - p) * pageSize, layout.regionBytes[r] - offset);
-            replica.region(r).write(offset, store.chunk(p).slice(store.offset(p), bytes));
-            p = e;
-        }
-    }
 
     private synchronized void addCpu(long nanos) {
         cpuNanos += nanos;
@@ -620,7 +608,7 @@ final class HdeDecoder implements StateDecoder {
                 }
                 publish.publish();
             } else {
-                pagesWritten = keyframe ? writeKeyframe() : writeDelta();
+                pagesWritten = keyframe ? writer.writeKeyframe(staging) : writer.writeDelta(slots, base);
             }
         } catch (IOException | RuntimeException e) {
             releaseScratch();
@@ -665,129 +653,6 @@ final class HdeDecoder implements StateDecoder {
             throw c instanceof IOException ? (IOException) c : new IOException("staging replica write failed: " + c, c);
         }
         return layout.totalPages();
-    }
-
-    /** Runs {@code tasks} on the workers and waits for all; the first failure is thrown with the others suppressed. */
-    private void runAll(List<java.util.concurrent.Callable<Void>> tasks) throws IOException {
-        List<Future<Void>> futures = new ArrayList<>();
-        for (java.util.concurrent.Callable<Void> t : tasks) {
-            futures.add(codec.workers().submit(t));
-        }
-        Throwable first = null;
-        for (Future<Void> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                first = first == null ? e : first;
-            } catch (ExecutionException e) {
-                if (first == null) {
-                    first = e.getCause();
-                } else {
-                    first.addSuppressed(e.getCause());
-                }
-            }
-        }
-        if (first instanceof IOException) {
-            throw (IOException) first;
-        }
-        if (first instanceof RuntimeException) {
-            throw (RuntimeException) first;
-        }
-        if (first != null) {
-            throw new IOException("replica write failed", first);
-        }
-    }
-
-    /**
-     * Writes the staged keyframe to the replica: one task per staging chunk where the region copies in parallel
-     * (memory), one task per region otherwise (writers of one file serialise on its inode lock in the kernel, and
-     * parallel ones only burn CPU spinning on it).
-     */
-    private long writeKeyframe() throws IOException {
-        List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
-        for (int r = 0; r < layout.regionCount(); r++) {
-            WritableRegion region = replica.region(r);
-            long first = layout.firstPage[r];
-            long end = layout.firstPage[r + 1];
-            if (region.parallelWrites()) {
-                int chunkPages = staging.pagesPerChunk();
-                for (long p = first; p < end; ) {
-                    long from = p;
-                    long to = Math.min(end, (p / chunkPages + 1) * chunkPages);
-                    tasks.add(() -> {
-                        writePages(staging, from, to);
-                        return null;
-                    });
-                    p = to;
-                }
-            } else {
-                tasks.add(() -> {
-                    writePages(staging, first, end);
-                    return null;
-                });
-            }
-        }
-        runAll(tasks);
-        return layout.totalPages();
-    }
-
-    /**
-     * Writes the staged pages of a delta to the replica (one task per region, runs of adjacent pages as one write),
-     * then into the baseline (ranges of slots in parallel).
-     */
-    private long writeDelta() throws IOException {
-        int n = slots.count();
-        List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
-        int from = 0;
-        while (from < n) {
-            int r = layout.regionOf(slots.page(from));
-            int to = from + 1;
-            while (to < n && layout.regionOf(slots.page(to)) == r) {
-                to++;
-            }
-            int lo = from;
-            int hi = to;
-            tasks.add(() -> {
-                writeSlots(r, lo, hi);
-                return null;
-            });
-            from = to;
-        }
-        runAll(tasks);
-        // Only after every replica write succeeded does the baseline change.
-        tasks.clear();
-        int per = Baseline.applyRangePages(n);
-        for (from = 0; from < n; from += per) {
-            int lo = from;
-            int hi = Math.min(n, from + per);
-            tasks.add(() -> {
-                base.applyPages(slots, lo, hi);
-                return null;
-            });
-        }
-        runAll(tasks);
-        return n;
-    }
-
-    /** Writes slots {@code [lo, hi)} of region {@code r}: a run of adjacent pages stored back to back is one write. */
-    private void writeSlots(int r, int lo, int hi) throws IOException {
-        WritableRegion region = replica.region(r);
-        int s = lo;
-        while (s < hi) {
-            ByteBuffer chunk = slots.chunk(s);
-            int off = slots.offset(s);
-            long first = slots.page(s);
-            int e = s + 1;
-            while (e < hi && slots.page(e) == first + (e - s) && slots.chunk(e) == chunk
-                    && slots.offset(e) == off + (e - s) * pageSize) {
-                e++;
-            }
-            long last = first + (e - s) - 1;
-            int bytes = (e - s - 1) * pageSize + layout.validBytes(r, last);
-            region.write((first - layout.firstPage[r]) * pageSize, chunk.slice(off, bytes));
-            s = e;
-        }
     }
 
     /** Waits for running jobs (they write into the scratch), then frees the scratch and unpins the baseline. */
