@@ -12,6 +12,8 @@
 #   --jar PATH    dwcp.jar (default dwcp-bench/target/dwcp.jar, built if missing)
 #   --work DIR    scratch directory (default a new one under /var/tmp)
 #   --seed S      random seed of the schedule (default 1)
+#   --start-timeout S  seconds a receiver may take to start listening (default 120: a JVM at nice 15 on a loaded
+#                 machine took minutes); one that does not is killed and the run counts as failed
 #
 # Scenarios, chosen at random per run (the replica directory persists across runs, so later runs start from the
 # replica earlier ones left, and deltas write it in place):
@@ -25,7 +27,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-RUNS=200; MIB=64; JAR=dwcp-bench/target/dwcp.jar; WORK=""; SEED=1; DISK_FULL=0
+RUNS=200; MIB=64; JAR=dwcp-bench/target/dwcp.jar; WORK=""; SEED=1; DISK_FULL=0; START_TIMEOUT=120
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS=$2; shift 2;;
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
     --jar) JAR=$2; shift 2;;
     --work) WORK=$2; shift 2;;
     --seed) SEED=$2; shift 2;;
+    --start-timeout) START_TIMEOUT=$2; shift 2;;
     --disk-full) DISK_FULL=1; shift;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
@@ -55,11 +58,12 @@ start_receiver() { # $1 dir, $2 port, $3 log; sets RPID and P (the port it got: 
   for _try in 1 2 3 4 5; do
     $JAVA receive --listen 127.0.0.1:$port --out "$1" --plaintext > "$3" 2>&1 &
     RPID=$!
-    for _ in $(seq 100); do
+    for _ in $(seq $((START_TIMEOUT * 10))); do
       grep -q "listening on" "$3" 2>/dev/null && { P=$port; return 0; }
       kill -0 $RPID 2>/dev/null || break
       sleep 0.1
     done
+    if kill -0 $RPID 2>/dev/null; then kill -9 $RPID 2>/dev/null; wait $RPID 2>/dev/null; return 1; fi
     grep -q "Address already in use" "$3" 2>/dev/null || return 1
     port=$(port)
   done

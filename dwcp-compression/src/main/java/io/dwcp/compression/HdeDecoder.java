@@ -22,8 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -52,7 +50,15 @@ import java.util.concurrent.Future;
  * copy of the state instead of two). Later deltas still write the replica and then the baseline (which skips a page
  * the replica write already put in its file), so correctness never depends on that sharing.
  *
- * Confined to the thread that feeds it.
+ * Parts: this class checks the frames, keeps the round's state and commits it, on the thread that feeds it;
+ * BatchDecoder is the worker side (decompress a batch, apply its pages into scratch); BatchJob carries one batch
+ * between the two; ReplicaWriter writes verified pages to the replica and then the baseline.
+ *
+ * Threading: every field here is confined to the feeding thread (accept, finish, close), except cpuNanos, which workers
+ * add to under this object's monitor (addCpu). Workers run BatchDecoder.decode (final fields only; each job writes just
+ * the pages and hashes it owns) and the write-behind tasks (which read final fields and the store they were handed).
+ * The feeding thread reads a job's results only after its future completed, and frees the scratch only after every
+ * submitted job ended (releaseScratch), so no worker writes into freed memory.
  */
 final class HdeDecoder implements StateDecoder {
     private static final Logger LOG = LoggerFactory.getLogger(HdeDecoder.class);
@@ -83,8 +89,9 @@ final class HdeDecoder implements StateDecoder {
     /** Staged keyframe decoded straight into the staging replica's mapping: no write-behind. */
     private boolean inPlace;
     private final Layout layout;
+    /** Writes decoded pages to the replica (stateless, any thread). */
+    private final ReplicaWriter writer;
     private final int pageSize;
-    private final long zeroHash;
     private final int rawLimit;
     private Phase phase = Phase.NEW;
 
@@ -98,6 +105,8 @@ final class HdeDecoder implements StateDecoder {
     private long producedVersion;
 
     private Baseline base;
+    /** The worker side of this round's batches; made at BEGIN, immutable (see its locking note). */
+    private BatchDecoder batches;
     private BaselineStore.Reservation reservation;
     private PageStore staging;
     private long[] hashes;
@@ -116,6 +125,7 @@ final class HdeDecoder implements StateDecoder {
     private long digest;
     private long expectedDigest;
     private long encodedBytes;
+    /** Guarded by this object's monitor (addCpu): workers add to it too. */
     private long cpuNanos;
     private Instant started;
 
@@ -128,8 +138,8 @@ final class HdeDecoder implements StateDecoder {
         this.replica = replica;
         this.publish = publish;
         this.layout = Layout.of(replica);
+        this.writer = new ReplicaWriter(replica, layout, codec.workers());
         this.pageSize = layout.pageSizeBytes;
-        this.zeroHash = PageHash.zeroHash(pageSize);
         this.rawLimit = codec.settings().rawBatchLimit(pageSize);
         this.maxInflight = 2 * Math.max(1, ((java.util.concurrent.ThreadPoolExecutor) codec.workers()).getMaximumPoolSize()) + 2;
     }
@@ -328,6 +338,8 @@ final class HdeDecoder implements StateDecoder {
             slots = new SlotPages(pageSize, new Arena(codec.chunks()));
             digest = b.digest();
         }
+        batches = new BatchDecoder(replica, layout, keyframe, keyframe ? staging : null, inPlace, hashes, base, slots,
+                this::addCpu);
         phase = Phase.BEGUN;
     }
 
@@ -403,7 +415,8 @@ final class HdeDecoder implements StateDecoder {
             job.roundCopies = new Splice.RoundCopies();
         }
         nextPage = firstPage + pageCount;
-        inflight.addLast(codec.workers().submit(() -> decodeBatch(job)));
+        BatchDecoder d = batches;
+        inflight.addLast(codec.workers().submit(() -> d.decode(job)));
         while (inflight.size() > maxInflight) {
             complete(inflight.removeFirst());
         }
@@ -413,64 +426,6 @@ final class HdeDecoder implements StateDecoder {
     private byte[] takePayloadArray(int length) {
         byte[] a = payloadArrays.poll();
         return a != null && a.length >= length ? a : new byte[length + (length >>> 2)];
-    }
-
-    /** A batch handed to a worker; the results are read by the feeding thread after the future completed. */
-    private static final class BatchJob {
-        static final long SPLICE = -1;
-        final long firstPage;
-        final long endPage;
-        final long firstSlot;
-        final int codecId;
-        final int rawLength;
-        final int controlLength;
-        /** The payload in {@code payload[0, payloadLength)} (a reused array may be longer). */
-        final byte[] payload;
-        final int payloadLength;
-        int count;
-        ByteBuffer chunk;
-        long[] pages;
-        long[] hashes;
-        int[] deferred;
-        /** Per deferred entry: the source slot of a duplicate, or {@link #SPLICE} for a splice with round copies. */
-        long[] deferredRef;
-        int deferredCount;
-        /** Copies from the round's earlier pages (wire version 3 deltas; else null), made when the batch completes. */
-        Splice.RoundCopies roundCopies;
-        long digestPart;
-
-        BatchJob(long firstPage, long endPage, long firstSlot, int codecId, int rawLength, int controlLength, byte[] payload,
-                 int payloadLength) {
-            this.firstPage = firstPage;
-            this.endPage = endPage;
-            this.firstSlot = firstSlot;
-            this.codecId = codecId;
-            this.rawLength = rawLength;
-            this.controlLength = controlLength;
-            this.payload = payload;
-            this.payloadLength = payloadLength;
-        }
-
-        boolean isDeferred(int index) {
-            for (int d = deferredCount - 1; d >= 0; d--) {
-                if (deferred[d] == index) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        void defer(int index, long ref) {
-            if (deferred == null) {
-                deferred = new int[8];
-                deferredRef = new long[8];
-            } else if (deferredCount == deferred.length) {
-                deferred = java.util.Arrays.copyOf(deferred, deferredCount * 2);
-                deferredRef = java.util.Arrays.copyOf(deferredRef, deferredCount * 2);
-            }
-            deferred[deferredCount] = index;
-            deferredRef[deferredCount++] = ref;
-        }
     }
 
     /** Waits for a job and takes over its pages, in batch order (the feeding thread). */
@@ -535,341 +490,16 @@ final class HdeDecoder implements StateDecoder {
         PageStore store = staging;
         writeBehind = writeBehind.thenRunAsync(() -> {
             try {
-                writePages(store, from, to);
+                writer.writePages(store, from, to);
             } catch (IOException e) {
                 throw new CompletionException(e);
             }
         }, codec.workers());
     }
 
-    /** Writes pages {@code [from, to)} of a keyframe's staging store to the replica, split at regions and chunks. */
-    private void writePages(PageStore store, long from, long to) throws IOException {
-        int chunkPages = store.pagesPerChunk();
-        long p = from;
-        while (p < to) {
-            int r = layout.regionOf(p);
-            long e = Math.min(Math.min(to, layout.firstPage[r + 1]), (p / chunkPages + 1) * chunkPages);
-            long offset = (p - layout.firstPage[r]) * pageSize;
-            int bytes = (int) Math.min((e - p) * pageSize, layout.regionBytes[r] - offset);
-            replica.region(r).write(offset, store.chunk(p).slice(store.offset(p), bytes));
-            p = e;
-        }
-    }
-
-    /** Worker: decompresses and applies one batch into scratch (keyframe: staging pages; delta: the job's chunk). */
-    private BatchJob decodeBatch(BatchJob j) {
-        long cpu0 = THREADS.getCurrentThreadCpuTime();
-        Worker w = Worker.current();
-        ByteBuffer rb;
-        if (j.codecId == Wire.CODEC_STORED) {
-            rb = ByteBuffer.wrap(j.payload, 0, j.rawLength);
-        } else {
-            // Decoded off-heap: an in-place keyframe writes its pages to the file straight from here.
-            w.raw = Worker.ensure(w.raw, j.rawLength);
-            int n = w.decompressor().decompressByteArrayToDirectByteBuffer(w.raw, 0, j.rawLength, j.payload, 0,
-                    j.payloadLength);
-            if (n != j.rawLength) {
-                throw Wire.corrupt("zstd payload decoded to " + n + " bytes, header says " + j.rawLength);
-            }
-            rb = w.raw.slice(0, j.rawLength);
-        }
-        int count = countSent(rb, j);
-        j.count = count;
-        j.pages = new long[count];
-        j.hashes = new long[count];
-        if (!keyframe && count > 0) {
-            // From the round's arena: freed with the slots on success and failure alike.
-            j.chunk = slots.carve(count * pageSize);
-        }
-        apply(rb, j);
-        addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
-        return j;
-    }
 
     private synchronized void addCpu(long nanos) {
         cpuNanos += nanos;
-    }
-
-    /** First pass over the control stream: checks its structure and counts the sent pages (bounded by the page range). */
-    private int countSent(ByteBuffer rb, BatchJob j) {
-        Cursor control = new Cursor(rb, 0, j.controlLength, "control stream");
-        long page = j.firstPage;
-        int count = 0;
-        while (control.hasRemaining()) {
-            int op = control.u8();
-            if (op == Wire.OP_UNCHANGED) {
-                long n = control.uleb();
-                if (keyframe || n == 0 || n > j.endPage - page) {
-                    throw Wire.corrupt("unchanged run of " + n + " pages at page " + page + " is not allowed here");
-                }
-                page += n;
-                continue;
-            }
-            if (page >= j.endPage) {
-                throw Wire.corrupt("batch has more page operations than its " + (j.endPage - j.firstPage) + " pages");
-            }
-            switch (op) {
-                case Wire.OP_ZERO:
-                case Wire.OP_LITERAL:
-                    break;
-                case Wire.OP_MOVED:
-                case Wire.OP_DUPLICATE:
-                    control.uleb();
-                    break;
-                case Wire.OP_XOR:
-                case Wire.OP_XOR_FROM: {
-                    if (op == Wire.OP_XOR_FROM) {
-                        long src = control.uleb();
-                        if (keyframe || src >= layout.totalPages()) {
-                            throw Wire.corrupt("XOR page " + page + " refers to baseline page " + src);
-                        }
-                    }
-                    long runs = control.uleb();
-                    if (keyframe || runs == 0 || runs > pageSize) {
-                        throw Wire.corrupt("XOR page " + page + " with " + runs + " runs is not allowed here");
-                    }
-                    for (long r = 0; r < 2 * runs; r++) {
-                        control.uleb();
-                    }
-                    break;
-                }
-                case Wire.OP_SPLICE: {
-                    long parts = control.uleb();
-                    if (keyframe || parts == 0 || parts > pageSize) {
-                        throw Wire.corrupt("splice page " + page + " with " + parts + " parts is not allowed here");
-                    }
-                    Splice.skip(control, parts, pageSize, page);
-                    break;
-                }
-                default:
-                    throw Wire.corrupt("unknown page operation " + op + " at page " + page);
-            }
-            page++;
-            count++;
-        }
-        if (page != j.endPage) {
-            throw Wire.corrupt("batch covers pages up to " + page + ", header says " + j.endPage);
-        }
-        return count;
-    }
-
-    private void apply(ByteBuffer rb, BatchJob j) {
-        Cursor control = new Cursor(rb, 0, j.controlLength, "control stream");
-        Cursor data = new Cursor(rb, j.controlLength, j.rawLength, "data stream");
-        StagingWrites writes = inPlace ? new StagingWrites() : null;
-        long page = j.firstPage;
-        int k = 0;
-        long digestPart = 0;
-        while (control.hasRemaining()) {
-            int op = control.u8();
-            if (op == Wire.OP_UNCHANGED) {
-                page += control.uleb();
-                continue;
-            }
-            long slot = j.firstSlot + k;
-            ByteBuffer dst;
-            int off;
-            if (keyframe) {
-                dst = staging.chunk(page);
-                off = staging.offset(page);
-            } else {
-                dst = j.chunk;
-                off = k * pageSize;
-            }
-            long h;
-            boolean deferred = false;
-            switch (op) {
-                case Wire.OP_ZERO:
-                    // Pooled staging is not zero-filled, nor is a reused staging file: write the zeros.
-                    if (writes != null) {
-                        writes.zero(page);
-                    } else {
-                        dst.put(off, RoundEncoder.ZERO, 0, pageSize);
-                    }
-                    h = zeroHash;
-                    break;
-                case Wire.OP_MOVED:
-                    h = applyMoved(control, page, dst, off);
-                    break;
-                case Wire.OP_DUPLICATE: {
-                    long ref = duplicateSource(control, page, slot);
-                    int local = (int) (ref - j.firstSlot);
-                    if (ref >= j.firstSlot && !j.isDeferred(local)) {
-                        if (writes != null) {
-                            writes.copy(page, j.pages[local]);
-                            h = j.hashes[local];
-                        } else {
-                            h = copyDuplicate(j, local, dst, off);
-                        }
-                    } else {
-                        // The source is in an earlier batch that may still be decoding (or is itself such a copy):
-                        // copied when this batch completes, in slot order (complete() runs in batch order).
-                        j.defer(k, ref);
-                        deferred = true;
-                        h = 0;
-                    }
-                    break;
-                }
-                case Wire.OP_XOR:
-                case Wire.OP_XOR_FROM:
-                    h = applyXor(op, control, data, page, dst, off);
-                    break;
-                case Wire.OP_SPLICE: {
-                    int copies = j.roundCopies == null ? 0 : j.roundCopies.size();
-                    h = applySplice(control, data, page, dst, off, j, k, slot);
-                    if (j.roundCopies != null && j.roundCopies.size() > copies) {
-                        // Copies from earlier pages of the round: made in slot order when the batch completes.
-                        j.defer(k, BatchJob.SPLICE);
-                        deferred = true;
-                        h = 0;
-                    }
-                    break;
-                }
-                default:
-                    if (writes != null) {
-                        int at = data.skip(pageSize);
-                        h = PageHash.hash(rb, at, pageSize);
-                        writes.literal(page, rb, at);
-                    } else {
-                        data.copyTo(dst, off, pageSize);
-                        h = PageHash.hash(dst, off, pageSize);
-                    }
-                    break;
-            }
-            j.pages[k] = page;
-            j.hashes[k] = h;
-            if (!deferred) {
-                digestPart += PageHash.mix(page, h);
-            }
-            if (keyframe) {
-                hashes[(int) page] = h;
-            } else {
-                digestPart -= PageHash.mix(page, base.pageHashes[(int) page]);
-            }
-            page++;
-            k++;
-        }
-        if (data.hasRemaining()) {
-            throw Wire.corrupt(data.remaining() + " unused bytes at the end of the data stream");
-        }
-        if (writes != null) {
-            writes.flush();
-        }
-        j.digestPart = digestPart;
-    }
-
-    /**
-     * In-place keyframe: pages go to the staging file by positional writes, adjacent ones at once, instead of stores
-     * into its mapping. A store into a page of the new file makes the kernel read it first, that is zero-fill it (0.6 s
-     * of receiver CPU per GiB, a quarter of the decode); a whole-page write does not. A full disk is an I/O error here,
-     * not a SIGBUS. The mapping stays the baseline's view of the same pages.
-     */
-    private final class StagingWrites {
-        private ByteBuffer runSource;
-        private int runSourceOffset;
-        private long runFirstPage;
-        private int runPages;
-
-        void literal(long page, ByteBuffer source, int offset) {
-            if (runPages > 0 && runSource == source && page == runFirstPage + runPages
-                    && offset == runSourceOffset + runPages * pageSize) {
-                runPages++;
-                return;
-            }
-            flush();
-            runSource = source;
-            runSourceOffset = offset;
-            runFirstPage = page;
-            runPages = 1;
-        }
-
-        void zero(long page) {
-            if (runPages > 0 && runSource == RoundEncoder.ZERO && page == runFirstPage + runPages
-                    && (runPages + 1) * pageSize <= RoundEncoder.ZERO.capacity()) {
-                runPages++;
-                return;
-            }
-            literal(page, RoundEncoder.ZERO, 0);
-        }
-
-        /** Page {@code page} becomes a copy of page {@code from} of this batch, written first if still pending. */
-        void copy(long page, long from) {
-            flush();
-            copyStagingPage(page, from);
-        }
-
-        void flush() {
-            if (runPages > 0) {
-                writeStaging(runFirstPage, runSource.slice(runSourceOffset, runPages * pageSize));
-                runPages = 0;
-                runSource = null;
-            }
-        }
-    }
-
-    /** In-place keyframe: page {@code page} of the staging file becomes a copy of its written page {@code from}. */
-    private void copyStagingPage(long page, long from) {
-        writeStaging(page, staging.chunk(from).slice(staging.offset(from), pageSize));
-    }
-
-    /** In-place keyframe: writes whole pages from {@code page} on to the staging file. */
-    private void writeStaging(long page, ByteBuffer pages) {
-        try {
-            replica.region(0).write(page * pageSize, pages);
-        } catch (IOException e) {
-            throw new DwcpException(ErrorCode.IO_ERROR, "writing the staging replica of " + replica.key()
-                    + " failed; the replica and the baseline were not changed", e);
-        }
-    }
-
-    // The page classes are separate methods on purpose: as one switch, apply() was a long method that C2 recompiled
-    // whole after each deoptimisation, at a cost of seconds of CPU per migration on the receiver.
-
-    private long applyMoved(Cursor control, long page, ByteBuffer dst, int off) {
-        long src = control.uleb();
-        if (keyframe || src >= layout.totalPages()) {
-            throw Wire.corrupt("moved page " + page + " refers to baseline page " + src);
-        }
-        dst.put(off, base.store.chunk(src), base.store.offset(src), pageSize);
-        return base.pageHashes[(int) src];
-    }
-
-    private static long duplicateSource(Cursor control, long page, long slot) {
-        long d = control.uleb();
-        if (d >= slot) {
-            throw Wire.corrupt("duplicate page " + page + " refers " + (d + 1) + " slots back from slot " + slot);
-        }
-        return slot - 1 - d;
-    }
-
-    /** Copies entry {@code local} of this batch (already decoded) to {@code dst/off}; returns its hash. */
-    private long copyDuplicate(BatchJob j, int local, ByteBuffer dst, int off) {
-        if (keyframe) {
-            long refPage = j.pages[local];
-            dst.put(off, staging.chunk(refPage), staging.offset(refPage), pageSize);
-        } else {
-            dst.put(off, j.chunk, local * pageSize, pageSize);
-        }
-        return j.hashes[local];
-    }
-
-    private long applyXor(int op, Cursor control, Cursor data, long page, ByteBuffer dst, int off) {
-        // countSent() validated the source page and the run count.
-        long src = op == Wire.OP_XOR_FROM ? control.uleb() : page;
-        long runs = control.uleb();
-        dst.put(off, base.store.chunk(src), base.store.offset(src), pageSize);
-        XorDelta.apply(dst, off, pageSize, (int) runs, control, data);
-        return PageHash.hash(dst, off, pageSize);
-    }
-
-    private long applySplice(Cursor control, Cursor data, long page, ByteBuffer dst, int off, BatchJob j, int entry,
-                             long slot) {
-        // countSent() validated the part structure; apply() checks every source against the baseline and the round.
-        long parts = control.uleb();
-        long baseBytes = layout.totalPages() * pageSize;
-        Splice.apply(dst, off, pageSize, page * pageSize, parts, control, data, base.store, baseBytes, j.roundCopies, entry,
-                baseBytes + slot * pageSize);
-        return PageHash.hash(dst, off, pageSize);
     }
 
     /**
@@ -887,7 +517,7 @@ final class HdeDecoder implements StateDecoder {
             }
             if (keyframe) {
                 if (inPlace) {
-                    copyStagingPage(slot, ref);
+                    batches.copyStagingPage(slot, ref);
                 } else {
                     staging.chunk(slot).put(staging.offset(slot), staging.chunk(ref), staging.offset(ref), pageSize);
                 }
@@ -978,7 +608,7 @@ final class HdeDecoder implements StateDecoder {
                 }
                 publish.publish();
             } else {
-                pagesWritten = keyframe ? writeKeyframe() : writeDelta();
+                pagesWritten = keyframe ? writer.writeKeyframe(staging) : writer.writeDelta(slots, base);
             }
         } catch (IOException | RuntimeException e) {
             releaseScratch();
@@ -1025,129 +655,6 @@ final class HdeDecoder implements StateDecoder {
         return layout.totalPages();
     }
 
-    /** Runs {@code tasks} on the workers and waits for all; the first failure is thrown with the others suppressed. */
-    private void runAll(List<java.util.concurrent.Callable<Void>> tasks) throws IOException {
-        List<Future<Void>> futures = new ArrayList<>();
-        for (java.util.concurrent.Callable<Void> t : tasks) {
-            futures.add(codec.workers().submit(t));
-        }
-        Throwable first = null;
-        for (Future<Void> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                first = first == null ? e : first;
-            } catch (ExecutionException e) {
-                if (first == null) {
-                    first = e.getCause();
-                } else {
-                    first.addSuppressed(e.getCause());
-                }
-            }
-        }
-        if (first instanceof IOException) {
-            throw (IOException) first;
-        }
-        if (first instanceof RuntimeException) {
-            throw (RuntimeException) first;
-        }
-        if (first != null) {
-            throw new IOException("replica write failed", first);
-        }
-    }
-
-    /**
-     * Writes the staged keyframe to the replica: one task per staging chunk where the region copies in parallel
-     * (memory), one task per region otherwise (writers of one file serialise on its inode lock in the kernel, and
-     * parallel ones only burn CPU spinning on it).
-     */
-    private long writeKeyframe() throws IOException {
-        List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
-        for (int r = 0; r < layout.regionCount(); r++) {
-            WritableRegion region = replica.region(r);
-            long first = layout.firstPage[r];
-            long end = layout.firstPage[r + 1];
-            if (region.parallelWrites()) {
-                int chunkPages = staging.pagesPerChunk();
-                for (long p = first; p < end; ) {
-                    long from = p;
-                    long to = Math.min(end, (p / chunkPages + 1) * chunkPages);
-                    tasks.add(() -> {
-                        writePages(staging, from, to);
-                        return null;
-                    });
-                    p = to;
-                }
-            } else {
-                tasks.add(() -> {
-                    writePages(staging, first, end);
-                    return null;
-                });
-            }
-        }
-        runAll(tasks);
-        return layout.totalPages();
-    }
-
-    /**
-     * Writes the staged pages of a delta to the replica (one task per region, runs of adjacent pages as one write),
-     * then into the baseline (ranges of slots in parallel).
-     */
-    private long writeDelta() throws IOException {
-        int n = slots.count();
-        List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
-        int from = 0;
-        while (from < n) {
-            int r = layout.regionOf(slots.page(from));
-            int to = from + 1;
-            while (to < n && layout.regionOf(slots.page(to)) == r) {
-                to++;
-            }
-            int lo = from;
-            int hi = to;
-            tasks.add(() -> {
-                writeSlots(r, lo, hi);
-                return null;
-            });
-            from = to;
-        }
-        runAll(tasks);
-        // Only after every replica write succeeded does the baseline change.
-        tasks.clear();
-        int per = Baseline.applyRangePages(n);
-        for (from = 0; from < n; from += per) {
-            int lo = from;
-            int hi = Math.min(n, from + per);
-            tasks.add(() -> {
-                base.applyPages(slots, lo, hi);
-                return null;
-            });
-        }
-        runAll(tasks);
-        return n;
-    }
-
-    /** Writes slots {@code [lo, hi)} of region {@code r}: a run of adjacent pages stored back to back is one write. */
-    private void writeSlots(int r, int lo, int hi) throws IOException {
-        WritableRegion region = replica.region(r);
-        int s = lo;
-        while (s < hi) {
-            ByteBuffer chunk = slots.chunk(s);
-            int off = slots.offset(s);
-            long first = slots.page(s);
-            int e = s + 1;
-            while (e < hi && slots.page(e) == first + (e - s) && slots.chunk(e) == chunk
-                    && slots.offset(e) == off + (e - s) * pageSize) {
-                e++;
-            }
-            long last = first + (e - s) - 1;
-            int bytes = (e - s - 1) * pageSize + layout.validBytes(r, last);
-            region.write((first - layout.firstPage[r]) * pageSize, chunk.slice(off, bytes));
-            s = e;
-        }
-    }
-
     /** Waits for running jobs (they write into the scratch), then frees the scratch and unpins the baseline. */
     private void releaseScratch() {
         // Replica writes read the staging pages: they finish before the pages are freed.
@@ -1180,6 +687,7 @@ final class HdeDecoder implements StateDecoder {
             base = null;
         }
         hashes = null;
+        batches = null;
     }
 
     @Override

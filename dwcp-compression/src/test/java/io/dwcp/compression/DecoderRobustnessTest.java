@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -241,6 +243,63 @@ class DecoderRobustnessTest {
             }
             assertArrayEquals(before, fx.replica);
         } finally {
+            fx.close();
+        }
+    }
+
+    /**
+     * Interrupting the thread that feeds a round, while its batch jobs still wait for a worker, cancels the round: the
+     * decoder waits for those jobs to end before it frees the scratch they write (it returns only after the test let
+     * them run), gives the interrupt back, and leaves replica and baseline as they were (the same delta then decodes).
+     */
+    @Example
+    void anInterruptMidRoundCancelsItAfterItsJobsEndedAndDamagesNothing() throws Exception {
+        Fixture fx = new Fixture(9);
+        CountDownLatch busy = new CountDownLatch(2);
+        CountDownLatch gate = new CountDownLatch(1);
+        Thread feeder = Thread.currentThread();
+        try {
+            byte[] before = fx.replica.clone();
+            // Both workers of the receiving codec wait at the gate, so the round's batch jobs queue behind them.
+            for (int i = 0; i < 2; i++) {
+                rx.workers().execute(() -> {
+                    busy.countDown();
+                    try {
+                        gate.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            }
+            assertTrue(busy.await(10, TimeUnit.SECONDS), "both workers are held");
+            // Opens the gate once the feeding thread waits (for the queued jobs), or after 10 s.
+            Thread opener = new Thread(() -> {
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (feeder.getState() != Thread.State.WAITING && System.nanoTime() < end) {
+                    Thread.onSpinWait();
+                }
+                gate.countDown();
+            });
+            DwcpException e;
+            try (StateDecoder d = rx.newDecoder(Rounds.replica(fx.key, 4096, fx.replica))) {
+                for (int i = 0; i < fx.delta.size() - 1; i++) {
+                    d.accept(ByteBuffer.wrap(fx.delta.get(i)));
+                }
+                opener.start();
+                feeder.interrupt();
+                e = assertThrows(DwcpException.class, () -> d.accept(ByteBuffer.wrap(fx.delta.get(fx.delta.size() - 1))));
+                assertEquals(0, gate.getCount(), "the decoder returned only after its queued jobs could run and end");
+                assertTrue(Thread.interrupted(), "the interrupt status is given back");
+            }
+            opener.join();
+            assertEquals(ErrorCode.CANCELLED, e.code(), e.getMessage());
+            assertArrayEquals(before, fx.replica);
+            DecodeResult again = Rounds.decode(rx, Rounds.replica(fx.key, 4096, fx.replica), fx.delta);
+            assertArrayEquals(fx.s1, fx.replica);
+            assertEquals(fx.s1.length, again.stateBytes());
+        } finally {
+            gate.countDown();
+            Thread.interrupted();
             fx.close();
         }
     }

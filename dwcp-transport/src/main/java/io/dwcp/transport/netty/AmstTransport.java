@@ -10,6 +10,7 @@ import io.dwcp.core.transport.Session;
 import io.dwcp.core.transport.TransferHandler;
 import io.dwcp.core.transport.Transport;
 import io.dwcp.core.transport.TransportListener;
+import io.dwcp.core.spi.ForecastAdvisor;
 import io.dwcp.transport.control.TokenBucket;
 import io.dwcp.transport.wire.FrameDecoder;
 import io.dwcp.transport.wire.Hello;
@@ -94,11 +95,11 @@ public final class AmstTransport implements Transport {
     private final TokenBucket globalPacer = new TokenBucket(0);
 
     /** The path's bandwidth forecasts, as advice to the stream controllers (none without a predictor). */
-    private final io.dwcp.core.spi.ForecastAdvisor advisor;
+    private final ForecastAdvisor advisor;
 
     private AmstTransport(ComponentContext context) {
         this.context = Objects.requireNonNull(context, "context");
-        this.advisor = io.dwcp.core.spi.ForecastAdvisor.of(context);
+        this.advisor = ForecastAdvisor.of(context);
     }
 
     /**
@@ -497,7 +498,7 @@ public final class AmstTransport implements Transport {
      * running under a manager): goodput, RTT when known, loss when TCP_INFO gave enough segments. Session loop; once
      * per period, never per frame.
      */
-    void recordPathSample(java.net.InetSocketAddress remote, double goodputBitsPerSecond, long rttNanos, double loss) {
+    void recordPathSample(InetSocketAddress remote, double goodputBitsPerSecond, long rttNanos, double loss) {
         if (remote == null) {
             return;
         }
@@ -514,7 +515,7 @@ public final class AmstTransport implements Transport {
      * @param remote the session's remote address
      * @return {@code host:port}
      */
-    public static String peerName(java.net.InetSocketAddress remote) {
+    public static String peerName(InetSocketAddress remote) {
         return io.dwcp.core.path.PathSample.peerName(remote);
     }
 
@@ -523,7 +524,7 @@ public final class AmstTransport implements Transport {
     }
 
     /** The forecasts the stream controllers may take as advice; unknown when no predictor runs or it is off. */
-    io.dwcp.core.spi.ForecastAdvisor advisor() {
+    ForecastAdvisor advisor() {
         return advisor;
     }
 
@@ -602,7 +603,7 @@ public final class AmstTransport implements Transport {
     double goodputBitsPerSecond() {
         double g = 0;
         for (AmstSession s : sessions) {
-            g += s.goodputBitsPerSecond();
+            g += s.controller.goodputBitsPerSecond();
         }
         return g;
     }
@@ -610,7 +611,7 @@ public final class AmstTransport implements Transport {
     double rttSeconds(boolean min) {
         double best = Double.NaN;
         for (AmstSession s : sessions) {
-            long v = min ? s.minRttNanos : s.srttNanos;
+            long v = min ? s.control.minRttNanos() : s.control.srttNanos();
             if (v > 0 && v != Long.MAX_VALUE) {
                 best = Double.isNaN(best) ? v / 1e9 : Math.min(best, v / 1e9);
             }
@@ -662,7 +663,7 @@ public final class AmstTransport implements Transport {
         double sum = 0;
         int n = 0;
         for (AmstSession s : sessions) {
-            long r = s.tcpSmoothedRttNanos();
+            long r = s.controller.tcpSmoothedRttNanos();
             if (r > 0) {
                 sum += r / 1e9;
                 n++;
@@ -674,7 +675,7 @@ public final class AmstTransport implements Transport {
     double tcpCwndSegments() {
         double n = 0;
         for (AmstSession s : sessions) {
-            n += s.tcpCwndSegments();
+            n += s.controller.tcpCwndSegments();
         }
         return n;
     }
@@ -682,7 +683,7 @@ public final class AmstTransport implements Transport {
     double tcpRetransmits() {
         double n = 0;
         for (AmstSession s : sessions) {
-            n += s.tcpRetransmits();
+            n += s.controller.tcpRetransmits();
         }
         return n;
     }

@@ -34,7 +34,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         Frame f = (Frame) msg;
         try {
             if (stream == null) {
-                session.onControlFrame(f);
+                session.control.onFrame(f);
             } else {
                 session.onDataFrame(stream, f);
             }

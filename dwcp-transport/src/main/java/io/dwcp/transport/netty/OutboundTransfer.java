@@ -22,18 +22,25 @@ final class OutboundTransfer implements Transfer {
     final long startNanos;
     final CompletableFuture<TransferResult> completion = new CompletableFuture<>();
     /** Chunks sent or queued and not yet acknowledged, in offset order. */
+    @GuardedBy("lock")
     final ArrayDeque<Chunk> unacked = new ArrayDeque<>();
+    @GuardedBy("lock")
     long producedBytes;
+    /** Written by the producer under the lock (SendQueue.enqueue); the producer alone also reads it without. */
     long chunksProduced;
     /** Final length once the source ended (streaming), else -1. */
+    @GuardedBy("lock")
     long endBytes = -1;
+    @GuardedBy("lock")
     boolean finished;
     volatile long ackedBytes;
     /** Added to by the event loops of every stream that carries the transfer: atomic, not just volatile. */
     final java.util.concurrent.atomic.AtomicLong wireBytes = new java.util.concurrent.atomic.AtomicLong();
     /** As {@link #wireBytes}. */
     final java.util.concurrent.atomic.AtomicLong resentChunks = new java.util.concurrent.atomic.AtomicLong();
+    /** Most streams seen while the transfer ran: written by the controller tick (session loop), read at DONE. */
     volatile int maxStreams;
+    /** When progress was last reported: written and read on the control connection's event loop. */
     volatile long lastProgressNanos;
 
     OutboundTransfer(AmstSession session, long id, TransferRequest request, long startNanos) {

@@ -36,7 +36,7 @@ final class Producer implements Runnable {
     public void run() {
         TransferRequest req = t.request;
         try {
-            session.sendOpen(t);
+            session.control.sendOpen(t);
             long offset = 0;
             while (true) {
                 int want = session.chunkBytes();
@@ -77,7 +77,7 @@ final class Producer implements Runnable {
             }
             queue.ended(t, offset);
             if (t.totalBytes < 0) {
-                session.sendControl(Frames.empty(session.transport.alloc(), FrameHeader.TYPE_END, t.id, offset,
+                session.control.send(Frames.empty(session.transport.alloc(), FrameHeader.TYPE_END, t.id, offset,
                         t.chunksProduced));
             }
         } catch (Throwable e) {

@@ -153,7 +153,7 @@ final class Reassembly implements Runnable {
 
     /** Re-sends the cumulative ACK (after a resume). */
     void resendAck() {
-        session.sendAck(id, delivered);
+        session.control.sendAck(id, delivered);
     }
 
     private void releasePending() {
@@ -205,7 +205,7 @@ final class Reassembly implements Runnable {
                         if (delivered > lastAcked) {
                             // About to wait: acknowledge what was delivered so the sender's window opens.
                             lastAcked = delivered;
-                            session.sendAck(id, delivered);
+                            session.control.sendAck(id, delivered);
                         }
                         changed.await(1, TimeUnit.SECONDS);
                     }
@@ -241,7 +241,7 @@ final class Reassembly implements Runnable {
                 }
                 if (delivered - lastAcked >= ackEvery) {
                     lastAcked = delivered;
-                    session.sendAck(id, delivered);
+                    session.control.sendAck(id, delivered);
                 }
             }
             sink.complete();
@@ -264,7 +264,7 @@ final class Reassembly implements Runnable {
         } finally {
             lock.unlock();
         }
-        session.sendAck(id, delivered);
+        session.control.sendAck(id, delivered);
         session.finishInbound(this, null);
     }
 

@@ -68,6 +68,8 @@ final class Peers implements AutoCloseable {
     static final class Recorder implements TransferHandler {
         final Map<String, CompletableFuture<byte[]>> received = new ConcurrentHashMap<>();
         volatile SinkGate gate;
+        /** When set, a sink's fail() throws it after recording the cause (a broken sink). */
+        volatile RuntimeException failThrows;
 
         CompletableFuture<byte[]> future(String key) {
             return received.computeIfAbsent(key, k -> new CompletableFuture<>());
@@ -98,6 +100,10 @@ final class Peers implements AutoCloseable {
                 @Override
                 public void fail(Throwable cause) {
                     f.completeExceptionally(cause);
+                    RuntimeException broken = failThrows;
+                    if (broken != null) {
+                        throw broken;
+                    }
                 }
             };
         }
