@@ -29,15 +29,20 @@ import java.util.concurrent.TimeUnit;
  * <ol>
  *   <li>the destination QEMU (started with {@code -incoming defer} and a memory-backend-file of the same size, whose
  *       file {@code dwcp receive --into KEY=FILE} writes in place) gets {@code x-ignore-shared} and
- *       {@code migrate-incoming};</li>
+ *       {@code migrate-incoming}; the source gets {@code x-ignore-shared} and {@code pause-before-switchover};</li>
  *   <li>pre-copy rounds of {@code --ram} while the guest runs, until the loop's stop rule;</li>
- *   <li>QMP {@code stop} on the source, the final round (byte-exact, verified by the receiver's digest);</li>
- *   <li>{@code migrate} with {@code x-ignore-shared} (device state only), then {@code cont} on the destination.</li>
+ *   <li>QMP {@code migrate} on the source: QEMU connects to the destination, sends what is not in the shared file (ROMs),
+ *       stops the guest and waits in {@code pre-switchover}; the final round runs in that pause (byte-exact, verified
+ *       by the receiver's digest);</li>
+ *   <li>{@code migrate-continue}: QEMU sends the device state over the connection it already opened, and the
+ *       destination starts the guest once it has loaded it ({@code cont} if it stays paused).</li>
  * </ol>
  *
- * <p>Any failure before the destination runs resumes the source ({@code migrate_cancel} if needed, then
- * {@code cont}) and names the cause. Prints a line per round and a summary; with {@code --json} the last stdout line is
- * one JSON object (rounds, total time, downtime, wire bytes).
+ * <p>The destination can only load device state after the final round committed, so it never runs on an unverified
+ * replica. Any failure before the destination runs resumes the source ({@code migrate_cancel}, after which QEMU
+ * resumes the guest it stopped; then {@code cont} if it is still paused) and names the cause. Prints a line per round,
+ * a summary and the downtime's phases; with {@code --json} the last stdout line is one JSON object (rounds, total time,
+ * downtime and its phases, wire bytes).
  */
 final class QemuMigrateCommand implements DwcpCli.Command {
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(30);

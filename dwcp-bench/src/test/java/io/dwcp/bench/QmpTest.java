@@ -88,6 +88,30 @@ class QmpTest {
     }
 
     @Test
+    void awaitEventFindsAMatchingEventFromTheMarkOnAndTimesOutOtherwise(@TempDir Path dir) throws Exception {
+        Path sock = dir.resolve("q.sock");
+        long now = System.currentTimeMillis();
+        String stop = "{\"event\": \"STOP\", \"data\": {}, \"timestamp\": {\"seconds\": " + (now / 1000 - 2)
+                + ", \"microseconds\": " + (now % 1000) * 1000 + "}}";
+        try (FakeQemu qemu = new FakeQemu(sock, line -> line.contains("\"migrate\"")
+                ? stop + "\n{\"return\": {}}\n{\"event\": \"MIGRATION\", \"data\": {\"status\": \"pre-switchover\"}}"
+                : "{\"return\": {}}");
+             Qmp q = Qmp.connect(sock.toString(), Duration.ofSeconds(10))) {
+            int mark = q.eventCount();
+            long before = System.nanoTime();
+            q.execute("migrate", Map.of("uri", "tcp:x:1"));
+            Qmp.Event ev = q.awaitEvent(mark, e -> e.name().equals("MIGRATION"), Duration.ofSeconds(10), "pre-switchover");
+            assertEquals("pre-switchover", ev.data().get("status"));
+            Qmp.Event s = q.awaitEvent(mark, e -> e.name().equals("STOP"), Duration.ofSeconds(10), "STOP");
+            // QEMU's wall-clock timestamp, two seconds ago, on this process's nanoTime scale
+            long ago = before - s.emittedNanos();
+            assertTrue(ago > 1_500_000_000L && ago < 3_500_000_000L, "emitted " + ago + " ns before the command");
+            assertEquals(ErrorCode.TIMEOUT, assertThrows(DwcpException.class, () -> q.awaitEvent(q.eventCount(),
+                    e -> true, Duration.ofMillis(200), "anything")).code());
+        }
+    }
+
+    @Test
     void qemusErrorsAreNamed(@TempDir Path dir) throws Exception {
         Path sock = dir.resolve("q.sock");
         try (FakeQemu qemu = new FakeQemu(sock, line -> "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no way\"}}");
