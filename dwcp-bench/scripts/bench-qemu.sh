@@ -89,6 +89,7 @@ fi
 export OUT JAR MEM WARMUP CONVERGE_S=$CONVERGE SNAPSHOT
 echo "$cmdline  rev=$rev  wan=$([ "$NO_WAN" = 1 ] && echo loopback || echo "$WAN_ARGS")  source=${SNAPSHOT:-booted}" > "$OUT/cmdline"
 log "results in $OUT"
+uptime > "$OUT/uptime-before"
 python3 "$HERE/qemu/bench_qemu.py" "$METHODS" "$REPS" "$FIRST_REP" &
 py=$!; wait "$py"; py=""
 python3 "$HERE/qemu/summarize.py" "$OUT"
@@ -98,4 +99,5 @@ for m in ${METHODS//,/ }; do
   java -jar "$JAR" chart --csv "${csvs[@]}" --out "$OUT/timeline-$m.png" --title "$m: link Mbit/s over time ($([ "$NO_WAN" = 1 ] && echo loopback || echo "WAN $WAN_ARGS"))" \
       --x-label seconds --y-label "Mbit/s" >/dev/null 2>&1 || log "chart for $m failed"
 done
+uptime > "$OUT/uptime-after"
 log "done: $OUT"

@@ -163,7 +163,9 @@ def one(method, rep, run):
         time.sleep(WARMUP)
         dst = boot('d' + str(run), True)
         log(tag, 'migrating')
+        res['load_before'] = os.getloadavg()[0]     # the machine is shared: the 1-minute load around each run
         res.update(run_dwcp(src, dst, run) if method == 'dwcp' else run_qemu(method, src, dst, run))
+        res['load_after'] = os.getloadavg()[0]
         if res['ok']:
             try:
                 c = json.loads(subprocess.run([HERE + '/qemuvm.py', 'wait-check', '--console', dst['console'],
