@@ -202,6 +202,8 @@ def resume(a, p, ram, qmp):
         if time.time() > end or not alive(p.pid):
             raise RuntimeError('the guest of %s did not resume' % a.from_snapshot)
         time.sleep(0.1)
+    # loaded: the capability was only for the resume; a later migration of this guest chooses its own
+    q.cmd('migrate-set-capabilities', capabilities=[{'capability': 'x-ignore-shared', 'state': False}])
     q.cmd('cont')
     q.close()
     return round(time.time() - t0, 1)
