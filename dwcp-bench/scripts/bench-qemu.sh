@@ -8,17 +8,23 @@
 #
 # Options:
 #   --reps N        repetitions (default 5); the method order rotates each repetition
+#   --first-rep K   number the repetitions K.. (default 1; the rotation follows the number): a long benchmark in parts,
+#                   each holding the link for at most ~20 minutes; qemu/summarize.py OUT1 OUT2 ... joins them
 #   --methods LIST  comma list of dwcp,plain,xbzrle,multifd8,multifd8-zstd (default all)
 #   --mem SIZE      guest RAM (default 1G; 4G works but boots and moves 4x as much)
 #   --warmup S      seconds of workload after the guest's first self-check, before migrating (default 30)
 #   --converge S    a QEMU mode not completed after S s gets downtime-limit 60 s so it completes (default 120)
 #   --wan "D L R"   wan-up.sh arguments (default "25 0.05 400")
 #   --no-wan        loopback
+#   --boot          boot every source guest (minutes each on TCG) instead of resuming it from a saved guest (below)
 #   --jar PATH      dwcp.jar (default dwcp-bench/target/dwcp.jar; build it with ./mvnw -pl dwcp-bench -am package -DskipTests)
 #   --out DIR       results (default /var/tmp/dwcp-results/qemu-DATE-REV)
 #
-# Every run boots a FRESH guest (1 vCPU, TCG: no KVM here) from the vmcorpus build cache (../shared/vmcorpus/
-# make-corpus.sh builds it) with guest-image.sh's self-check added, and a destination QEMU inside the far namespace.
+# Every run starts a FRESH guest (1 vCPU, TCG: no KVM here; a new QEMU process) and a destination QEMU inside the far
+# namespace. By default the source guest is resumed from a saved guest (/var/tmp/dwcp-qemu/snap-MEM, made once before
+# the link is taken: booted from the vmcorpus build cache with guest-image.sh's self-check, its workload run for 30 s
+# after its first self-check, then saved with `qemuvm.py snapshot`), so every run starts from the same memory in
+# seconds; --boot boots each one instead (../shared/vmcorpus/make-corpus.sh builds the cache).
 # Measured per run (OUT/results.jsonl, the Markdown table on stdout, OUT/timeline-METHOD-rN.csv and a PNG per method):
 #   total     dwcp: `qemu-migrate` from its start to the destination running (totalSeconds); QEMU: query-migrate
 #             total-time (the migrate command to completion)
@@ -33,12 +39,12 @@ set -euo pipefail
 cmdline="$0 $*"
 usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
 REPS=5; METHODS=dwcp,plain,xbzrle,multifd8,multifd8-zstd; MEM=1G; WARMUP=30; CONVERGE=120; WAN_ARGS="25 0.05 400"
-NO_WAN=0; JAR=""; OUT=""
+NO_WAN=0; JAR=""; OUT=""; BOOT=0; FIRST_REP=1
 while [ $# -gt 0 ]; do
   case "$1" in
-    --reps) REPS=$2; shift 2;; --methods) METHODS=$2; shift 2;; --mem) MEM=$2; shift 2;;
+    --reps) REPS=$2; shift 2;; --first-rep) FIRST_REP=$2; shift 2;; --methods) METHODS=$2; shift 2;; --mem) MEM=$2; shift 2;;
     --warmup) WARMUP=$2; shift 2;; --converge) CONVERGE=$2; shift 2;; --wan) WAN_ARGS=$2; shift 2;;
-    --no-wan) NO_WAN=1; shift;; --jar) JAR=$2; shift 2;; --out) OUT=$2; shift 2;;
+    --no-wan) NO_WAN=1; shift;; --boot) BOOT=1; shift;; --jar) JAR=$2; shift 2;; --out) OUT=$2; shift 2;;
     -h|--help) usage; exit 0;; *) echo "bench-qemu: unknown option $1" >&2; usage >&2; exit 2;;
   esac
 done
@@ -50,8 +56,17 @@ JAR=${JAR:-$ROOT/dwcp-bench/target/dwcp.jar}
 rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 OUT=${OUT:-/var/tmp/dwcp-results/qemu-$(date +%Y%m%d-%H%M%S)-$rev}
 mkdir -p "$OUT"; cp "$JAR" "$OUT/dwcp.jar"; JAR=$OUT/dwcp.jar
-"$HERE/qemu/guest-image.sh" >/dev/null
+CPIO=$("$HERE/qemu/guest-image.sh")
 log() { echo "[bench-qemu $(date +%T)] $*" >&2; }
+SNAPSHOT=""
+if [ "$BOOT" = 0 ]; then
+  SNAPSHOT=/var/tmp/dwcp-qemu/snap-$MEM
+  if [ ! -f "$SNAPSHOT/device.state" ] || [ "$SNAPSHOT/device.state" -ot "$CPIO" ]; then
+    log "saving a booted, warmed-up $MEM guest in $SNAPSHOT (once; minutes on TCG)"
+    "$HERE/qemu/qemuvm.py" snapshot --dir /var/tmp/dwcp-qemu/snapvm --tag "snap$MEM" --mem "$MEM" --out "$SNAPSHOT" \
+        --warmup 30 --timeout 1800 >&2
+  fi
+fi
 made_link=0; py=""
 cleanup() {
   # the driver stops its own guests and receivers (finally blocks) when interrupted
@@ -71,36 +86,18 @@ else
   made_link=1
   export NS=dwcp-b FAR=198.18.0.2 DEV=dwcp-a
 fi
-export OUT JAR MEM WARMUP CONVERGE_S=$CONVERGE
-echo "$cmdline  rev=$rev  wan=$([ "$NO_WAN" = 1 ] && echo loopback || echo "$WAN_ARGS")" > "$OUT/cmdline"
+export OUT JAR MEM WARMUP CONVERGE_S=$CONVERGE SNAPSHOT
+echo "$cmdline  rev=$rev  wan=$([ "$NO_WAN" = 1 ] && echo loopback || echo "$WAN_ARGS")  source=${SNAPSHOT:-booted}" > "$OUT/cmdline"
 log "results in $OUT"
-python3 "$HERE/qemu/bench_qemu.py" "$METHODS" "$REPS" &
+uptime > "$OUT/uptime-before"
+python3 "$HERE/qemu/bench_qemu.py" "$METHODS" "$REPS" "$FIRST_REP" &
 py=$!; wait "$py"; py=""
-# ---- table (medians; min-max beside them: with fewer than 5 reps no interval is worth quoting) ----
-python3 - "$OUT" <<'PY'
-import json, statistics, sys
-out = sys.argv[1]
-rs = [json.loads(l) for l in open(out + '/results.jsonl')]
-methods = list(dict.fromkeys(r['method'] for r in rs))
-def col(xs, f='%.1f'):
-    xs = [x for x in xs if x is not None]
-    if not xs: return 'n/a'
-    return (f % statistics.median(xs)) + ('' if len(xs) == 1 else ' (' + f % min(xs) + '–' + f % max(xs) + ')')
-print('| method | runs ok | total s | downtime ms | link MB | guest check passed | replica exact | forced |')
-print('|---|---|---|---|---|---|---|---|')
-for m in methods:
-    r = [x for x in rs if x['method'] == m]
-    ok = [x for x in r if x.get('ok')]
-    print('| %s | %d/%d | %s | %s | %s | %d/%d | %s | %s |' % (m, len(ok), len(r), col([x.get('total_s') for x in ok]),
-          col([x.get('downtime_ms') for x in ok], '%.0f'), col([x.get('link_bytes', 0) / 1e6 for x in ok], '%.0f'),
-          sum(1 for x in ok if x.get('guest_check')), len(r),
-          ('%d/%d' % (sum(1 for x in ok if x.get('replica_exact')), len(ok))) if m == 'dwcp' else '—',
-          sum(1 for x in ok if x.get('forced')) if m != 'dwcp' else '—'))
-PY
+python3 "$HERE/qemu/summarize.py" "$OUT"
 for m in ${METHODS//,/ }; do
   csvs=("$OUT"/timeline-"$m"-r*.csv)
   [ -f "${csvs[0]}" ] || continue
   java -jar "$JAR" chart --csv "${csvs[@]}" --out "$OUT/timeline-$m.png" --title "$m: link Mbit/s over time ($([ "$NO_WAN" = 1 ] && echo loopback || echo "WAN $WAN_ARGS"))" \
       --x-label seconds --y-label "Mbit/s" >/dev/null 2>&1 || log "chart for $m failed"
 done
+uptime > "$OUT/uptime-after"
 log "done: $OUT"

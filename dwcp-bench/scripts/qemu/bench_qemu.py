@@ -28,6 +28,7 @@ DEV = os.environ.get('DEV', 'lo')
 MEM = os.environ.get('MEM', '1G')
 WARMUP = float(os.environ.get('WARMUP', '30'))
 CONVERGE_S = float(os.environ.get('CONVERGE_S', '120'))
+SNAPSHOT = os.environ.get('SNAPSHOT', '')   # resume every source guest from this saved guest instead of booting it
 SAMPLE = 0.5
 
 
@@ -50,6 +51,8 @@ def boot(tag, incoming):
     cmd = [HERE + '/qemuvm.py', 'boot', '--dir', OUT + '/vm', '--tag', tag, '--mem', MEM, '--timeout', '1200']
     if incoming:
         cmd += ['--incoming'] + (['--netns', NS] if NS else [])
+    elif SNAPSHOT:
+        cmd += ['--from-snapshot', SNAPSHOT]
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
 
 
@@ -160,7 +163,9 @@ def one(method, rep, run):
         time.sleep(WARMUP)
         dst = boot('d' + str(run), True)
         log(tag, 'migrating')
+        res['load_before'] = os.getloadavg()[0]     # the machine is shared: the 1-minute load around each run
         res.update(run_dwcp(src, dst, run) if method == 'dwcp' else run_qemu(method, src, dst, run))
+        res['load_after'] = os.getloadavg()[0]
         if res['ok']:
             try:
                 c = json.loads(subprocess.run([HERE + '/qemuvm.py', 'wait-check', '--console', dst['console'],
@@ -186,10 +191,11 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     methods = sys.argv[1].split(',')
     reps = int(sys.argv[2])
+    first = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     os.makedirs(OUT + '/vm', exist_ok=True)
     results = []
-    run = 0
-    for rep in range(1, reps + 1):
+    run = (first - 1) * len(methods)
+    for rep in range(first, first + reps):
         order = methods[(rep - 1) % len(methods):] + methods[:(rep - 1) % len(methods)]   # rotate: alternate positions
         for m in order:
             run += 1

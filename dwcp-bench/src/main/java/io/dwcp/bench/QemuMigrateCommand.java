@@ -29,18 +29,26 @@ import java.util.concurrent.TimeUnit;
  * <ol>
  *   <li>the destination QEMU (started with {@code -incoming defer} and a memory-backend-file of the same size, whose
  *       file {@code dwcp receive --into KEY=FILE} writes in place) gets {@code x-ignore-shared} and
- *       {@code migrate-incoming};</li>
+ *       {@code migrate-incoming}; the source gets {@code x-ignore-shared} and {@code pause-before-switchover};</li>
  *   <li>pre-copy rounds of {@code --ram} while the guest runs, until the loop's stop rule;</li>
- *   <li>QMP {@code stop} on the source, the final round (byte-exact, verified by the receiver's digest);</li>
- *   <li>{@code migrate} with {@code x-ignore-shared} (device state only), then {@code cont} on the destination.</li>
+ *   <li>QMP {@code migrate} on the source: QEMU connects to the destination, sends what is not in the shared file (ROMs),
+ *       stops the guest and waits in {@code pre-switchover}; the final round runs in that pause (byte-exact, verified
+ *       by the receiver's digest);</li>
+ *   <li>{@code migrate-continue}: QEMU sends the device state over the connection it already opened, and the
+ *       destination starts the guest once it has loaded it ({@code cont} if it stays paused).</li>
  * </ol>
  *
- * <p>Any failure before the destination runs resumes the source ({@code migrate_cancel} if needed, then
- * {@code cont}) and names the cause. Prints a line per round and a summary; with {@code --json} the last stdout line is
- * one JSON object (rounds, total time, downtime, wire bytes).
+ * <p>The destination can only load device state after the final round committed, so it never runs on an unverified
+ * replica. Any failure before the destination runs resumes the source ({@code migrate_cancel}, after which QEMU
+ * resumes the guest it stopped; then {@code cont} if it is still paused) and names the cause. Prints a line per round,
+ * a summary and the downtime's phases; with {@code --json} the last stdout line is one JSON object (rounds, total time,
+ * downtime and its phases, wire bytes).
  */
 final class QemuMigrateCommand implements DwcpCli.Command {
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(30);
+    /** How long QEMU may take to connect to the destination, or to move and load the device state. */
+    private static final Duration MIGRATE_TIMEOUT = Duration.ofSeconds(120);
+    private static final java.util.Set<String> END_STATES = java.util.Set.of("completed", "failed", "cancelled");
 
     @Override
     public String summary() {
@@ -104,8 +112,11 @@ final class QemuMigrateCommand implements DwcpCli.Command {
         private final Duration downtime;
         private final Path verify;
         private final boolean json;
+        /** When {@code migrate} was sent, the guest stopped (QEMU's STOP), and the pre-switchover pause was seen. */
+        private volatile long switchAsked;
         private volatile long stoppedNanos;
-        private boolean migrateStarted;
+        private volatile long pausedSeenNanos;
+        private volatile boolean migrateStarted;
         private volatile boolean destinationRunning;
         private volatile boolean destinationLost;
 
@@ -148,9 +159,12 @@ final class QemuMigrateCommand implements DwcpCli.Command {
         }
 
         private int migrate(Qmp src, Qmp dst, long start) throws Exception {
-            Map<String, Object> caps = Map.of("capabilities", List.of(Map.of("capability", "x-ignore-shared", "state", true)));
-            src.execute("migrate-set-capabilities", caps);
-            dst.execute("migrate-set-capabilities", caps);
+            // The source pauses before the switchover: QEMU connects to the destination and stops the guest by itself
+            // when it is asked to migrate (there is no RAM for it to send), then waits for migrate-continue. The final
+            // round runs in that pause; the device state follows over the connection QEMU already opened.
+            src.execute("migrate-set-capabilities", Map.of("capabilities", List.of(cap("x-ignore-shared"),
+                    cap("pause-before-switchover"), cap("events"))));
+            dst.execute("migrate-set-capabilities", Map.of("capabilities", List.of(cap("x-ignore-shared"), cap("events"))));
             String port = migrateUri.substring(migrateUri.lastIndexOf(':') + 1);
             dst.execute("migrate-incoming", Map.of("uri", "tcp:0.0.0.0:" + port));
             // The manager stays open until the destination runs: closing it (event loops, pools) takes a while and
@@ -159,12 +173,8 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                 manager.start();
                 List<RoundReport> rounds = new ArrayList<>();
                 Migration.Result result;
-                double verifySeconds = -1;
                 try (MigrationSender sender = manager.openMigration(NodeOptions.address(to)).get(60, TimeUnit.SECONDS);
-                     LiveFileSource live = LiveFileSource.open(key, ram, () -> {
-                         src.execute("stop", Map.of());
-                         stoppedNanos = System.nanoTime();
-                     })) {
+                     LiveFileSource live = LiveFileSource.open(key, ram, () -> switchover(src))) {
                     Migration.Builder b = manager.migration(sender, live).downtimeBudget(downtime).onRound(r -> {
                         rounds.add(r);
                         if (!json) {
@@ -187,74 +197,91 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                     } catch (ExecutionException e) {
                         throw e.getCause() instanceof Exception ex ? ex : e;
                     }
+                    long committed = System.nanoTime();
+                    double verifySeconds = -1;
                     if (verify != null) {
-                        long v0 = System.nanoTime();
                         compare(ram, verify);
-                        verifySeconds = (System.nanoTime() - v0) / 1e9;
+                        verifySeconds = (System.nanoTime() - committed) / 1e9;
                     }
-                    // Device state only: the RAM is already at the destination.
                     long verifyNanos = verifySeconds < 0 ? 0 : (long) (verifySeconds * 1e9);
-                    migrateStarted = true;
-                    src.execute("migrate", Map.of("uri", migrateUri));
-                    Map<String, Object> m = awaitMigration(src);
-                    awaitIncoming(dst);
-                    dst.execute("cont", Map.of());
-                    long running = System.nanoTime();
-                    String after = dst.status();
-                    if (!after.equals("running")) {
-                        throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination is '" + after + "' after 'cont'");
+                    // Device state only: the RAM is already at the destination, verified.
+                    int dstMark = dst.eventCount();
+                    int srcMark = src.eventCount();
+                    long resumeAsked = System.nanoTime();
+                    src.execute("migrate-continue", Map.of("state", "pre-switchover"));
+                    Qmp.Event done = src.awaitEvent(srcMark, e -> e.name().equals("MIGRATION")
+                            && END_STATES.contains(String.valueOf(e.data().get("status"))), MIGRATE_TIMEOUT,
+                            "the end of the device-state migration");
+                    if (!"completed".equals(done.data().get("status"))) {
+                        Map<String, Object> m = src.query("query-migrate");
+                        throw new DwcpException(ErrorCode.IO_ERROR, "QEMU's device-state migration " + done.data().get("status")
+                                + ": " + m.getOrDefault("error-desc", "no reason given"));
                     }
+                    long sourceDone = System.nanoTime();
+                    long running = destinationStart(dst, dstMark);
                     destinationRunning = true;
+                    Map<String, Object> m = src.query("query-migrate");
+                    Phases p = new Phases(stoppedNanos - switchAsked, pausedSeenNanos - stoppedNanos, result,
+                            resumeAsked - committed - verifyNanos, sourceDone - resumeAsked, running - sourceDone,
+                            running - stoppedNanos - verifyNanos);
                     double total = (running - start - verifyNanos) / 1e9;
-                    double down = (running - stoppedNanos - verifyNanos) / 1e9;
-                    report(result, rounds, m, total, down, verifySeconds);
+                    report(result, rounds, m, total, p, verifySeconds);
                 }
             }
             return 0;
         }
 
-        /** Polls {@code query-migrate} until the device-state migration ends; fails unless it completed. */
-        private Map<String, Object> awaitMigration(Qmp src) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (true) {
-                Map<String, Object> m = src.query("query-migrate");
-                Object st = m.get("status");
-                if ("completed".equals(st)) {
-                    return m;
-                }
-                if ("failed".equals(st) || "cancelled".equals(st)) {
-                    throw new DwcpException(ErrorCode.IO_ERROR, "QEMU's device-state migration " + st + ": "
-                            + m.getOrDefault("error-desc", "no reason given"));
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new DwcpException(ErrorCode.TIMEOUT, "QEMU's device-state migration did not complete in 120 s"
-                            + " (status " + st + ")");
-                }
-                Thread.sleep(5);
-            }
+        private static Map<String, Object> cap(String name) {
+            return Map.of("capability", name, "state", true);
         }
 
         /**
-         * Waits until the destination has loaded the device state: a {@code cont} while it is still {@code inmigrate}
-         * would be overridden by the source's run state (paused) when the load ends.
+         * The source's pause: {@code migrate} with pause-before-switchover; QEMU connects to the destination, stops the
+         * guest ({@code STOP}) and waits in {@code pre-switchover}. Records when the guest stopped (QEMU's timestamp).
          */
-        private void awaitIncoming(Qmp dst) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (true) {
-                String st = dst.status();
-                if (!st.equals("inmigrate")) {
-                    if (!st.equals("paused")) {
-                        throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination is '" + st + "' after loading"
-                                + " the device state, expected 'paused'");
-                    }
-                    return;
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new DwcpException(ErrorCode.TIMEOUT, "the destination did not finish loading the device state"
-                            + " in 60 s");
-                }
-                Thread.sleep(2);
+        private void switchover(Qmp src) {
+            int mark = src.eventCount();
+            switchAsked = System.nanoTime();
+            migrateStarted = true;
+            src.execute("migrate", Map.of("uri", migrateUri));
+            Qmp.Event ev = src.awaitEvent(mark, e -> e.name().equals("MIGRATION")
+                    && (END_STATES.contains(String.valueOf(e.data().get("status")))
+                        || "pre-switchover".equals(e.data().get("status"))), MIGRATE_TIMEOUT, "the source's pre-switchover pause");
+            if (!"pre-switchover".equals(ev.data().get("status"))) {
+                Map<String, Object> m = src.query("query-migrate");
+                throw new DwcpException(ErrorCode.IO_ERROR, "QEMU's migration to the destination " + ev.data().get("status")
+                        + " before the switchover: " + m.getOrDefault("error-desc", "no reason given"));
             }
+            pausedSeenNanos = ev.receivedNanos();
+            Qmp.Event stop = src.awaitEvent(mark, e -> e.name().equals("STOP"), QMP_TIMEOUT, "the source's STOP event");
+            stoppedNanos = Math.min(stop.emittedNanos(), pausedSeenNanos);
+        }
+
+        /**
+         * Waits until the destination runs: it starts by itself once it has loaded the device state (the source was
+         * running when QEMU stopped it); a destination that stays paused (started with {@code -S}) gets {@code cont}.
+         * Returns when it was seen running.
+         */
+        private long destinationStart(Qmp dst, int mark) {
+            Qmp.Event ev = dst.awaitEvent(mark, e -> e.name().equals("RESUME") || e.name().equals("MIGRATION")
+                    && END_STATES.contains(String.valueOf(e.data().get("status"))), MIGRATE_TIMEOUT,
+                    "the destination to load the device state");
+            if (ev.name().equals("RESUME")) {
+                return ev.receivedNanos();
+            }
+            if (!"completed".equals(ev.data().get("status"))) {
+                throw new DwcpException(ErrorCode.IO_ERROR, "the destination's incoming migration " + ev.data().get("status"));
+            }
+            String st = dst.status();
+            if (st.equals("paused")) {
+                dst.execute("cont", Map.of());
+                st = dst.status();
+            }
+            if (!st.equals("running")) {
+                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the destination is '" + st + "' after loading the device"
+                        + " state, expected 'running'");
+            }
+            return System.nanoTime();
         }
 
         /** Before the destination runs, every failure leaves the source running. */
@@ -267,8 +294,15 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                     + DwcpException.local("migration", cause).getMessage());
             try {
                 if (migrateStarted) {
+                    int mark = src.eventCount();
                     try {
                         src.execute("migrate_cancel", Map.of());
+                        // QEMU resumes the guest itself when the migration it stopped the guest for ends.
+                        if (!END_STATES.contains(String.valueOf(src.query("query-migrate").get("status")))) {
+                            src.awaitEvent(mark, e -> e.name().equals("MIGRATION")
+                                    && END_STATES.contains(String.valueOf(e.data().get("status"))), QMP_TIMEOUT,
+                                    "the cancelled migration to end");
+                        }
                     } catch (DwcpException e) {
                         System.err.println("dwcp qemu-migrate: migrate_cancel: " + e.getMessage());
                     }
@@ -285,19 +319,23 @@ final class QemuMigrateCommand implements DwcpCli.Command {
         }
 
         private void report(Migration.Result result, List<RoundReport> rounds, Map<String, Object> qemu, double total,
-                            double down, double verifySeconds) {
+                            Phases p, double verifySeconds) {
             long wire = 0;
             for (RoundReport r : rounds) {
                 wire += r.wireBytes();
             }
+            double down = p.downtimeNanos() / 1e9;
             Object qemuBytes = qemu.get("ram") instanceof Map<?, ?> r ? r.get("transferred") : null;
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("key", key);
                 m.put("stopReason", result.stopReason());
+                m.put("predictedFinalRoundSeconds", result.predictedFinalRound().toNanos() / 1e9);
                 m.put("totalSeconds", total);
                 m.put("downtimeSeconds", down);
                 m.put("finalRoundSeconds", result.downtime().toNanos() / 1e9);
+                m.put("downtimePhasesMs", p.downtimeMillis());
+                m.put("switchoverToStopMs", p.switchToStop() / 1e6);
                 m.put("dwcpWireBytes", wire);
                 m.put("qemuTransferredBytes", qemuBytes);
                 m.put("qemuDowntimeMs", qemu.get("downtime"));
@@ -305,16 +343,58 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                 m.put("replicaVerified", verifySeconds >= 0);
                 List<Object> rs = new ArrayList<>();
                 for (RoundReport r : rounds) {
-                    rs.add(SendCommand.toJson(r, null));
+                    Map<String, Object> j = SendCommand.toJson(r, null);
+                    j.put("encodeSeconds", r.encodeDuration().toNanos() / 1e9);
+                    rs.add(j);
                 }
                 m.put("rounds", rs);
                 System.out.println(Json.write(m));
             } else {
-                System.out.printf("migrated %s: %d round(s) (stop: %s), %,d DWCP wire bytes, total %.2f s, downtime %.3f s"
-                        + " (source stop to destination running; final round %.3f s)%s%n", key, rounds.size(),
-                        result.stopReason(), wire, total, down, result.downtime().toNanos() / 1e9,
-                        verifySeconds < 0 ? "" : String.format(", replica byte-exact (compared in %.2f s, not counted)", verifySeconds));
+                System.out.printf("migrated %s: %d round(s) (stop: %s, final round predicted %.3f s), %,d DWCP wire bytes,"
+                        + " total %.2f s, downtime %.3f s (source stop to destination running; final round %.3f s)%s%n",
+                        key, rounds.size(), result.stopReason(), result.predictedFinalRound().toNanos() / 1e9, wire,
+                        total, down, result.downtime().toNanos() / 1e9, verifySeconds < 0 ? ""
+                                : String.format(", replica byte-exact (compared in %.2f s, not counted)", verifySeconds));
+                StringBuilder b = new StringBuilder("downtime breakdown (ms):");
+                p.downtimeMillis().forEach((k, v) -> b.append(String.format(" %s %.1f,", k, v)));
+                b.setLength(b.length() - 1);
+                System.out.println(b + String.format("; before it, migrate to STOP %.1f ms (the guest ran)", p.switchToStop() / 1e6));
             }
+        }
+    }
+
+    /**
+     * Where the time of a migration's pause went (nanoseconds). The downtime runs from the source's STOP to the
+     * destination seen running, less the replica comparison of {@code --verify-replica}.
+     *
+     * @param switchToStop {@code migrate} sent to the guest stopped (QEMU connecting to the destination; the guest runs)
+     * @param stopToPaused STOP to the pre-switchover pause seen here
+     * @param result the loop's result (its final round and the time from the pause to its commit)
+     * @param commitToContinue the final round's commit to {@code migrate-continue} sent (less the comparison)
+     * @param continueToSourceDone {@code migrate-continue} to the source's migration completed (device state sent)
+     * @param sourceDoneToRunning that to the destination seen running (device state loaded, guest started)
+     * @param downtimeNanos the whole pause
+     */
+    record Phases(long switchToStop, long stopToPaused, Migration.Result result, long commitToContinue,
+                  long continueToSourceDone, long sourceDoneToRunning, long downtimeNanos) {
+        /** {@return the phases of the pause in order, in milliseconds; {@code other} is what none of them covers} */
+        Map<String, Double> downtimeMillis() {
+            RoundReport f = result.finalRound();
+            long encode = f.encodeDuration().toNanos();
+            long transfer = f.duration().toNanos() - encode;
+            long roundStart = result.downtime().toNanos() - f.duration().toNanos();
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("stop", stopToPaused / 1e6);
+            m.put("finalRoundStart", roundStart / 1e6);
+            m.put("finalScanEncode", encode / 1e6);
+            m.put("finalTransferCommit", transfer / 1e6);
+            m.put("toContinue", commitToContinue / 1e6);
+            m.put("deviceState", continueToSourceDone / 1e6);
+            m.put("destinationStart", sourceDoneToRunning / 1e6);
+            long named = stopToPaused + roundStart + encode + transfer + commitToContinue + continueToSourceDone
+                    + sourceDoneToRunning;
+            m.put("other", (downtimeNanos - named) / 1e6);
+            return m;
         }
     }
 

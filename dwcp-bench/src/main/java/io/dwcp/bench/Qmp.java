@@ -15,19 +15,21 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * A client of QEMU's machine protocol (QMP): newline-separated JSON over a unix socket ({@code -qmp
  * unix:PATH,server=on,wait=off}) or TCP ({@code tcp:HOST:PORT}). {@link #connect} reads the greeting and negotiates
  * capabilities; {@link #execute} sends one command and waits (bounded) for its reply. A reader thread of its own takes
- * replies and asynchronous events apart; events are kept in {@link #events()}.
+ * replies and asynchronous events apart; events are kept in {@link #events()} with the time they arrived, and
+ * {@link #awaitEvent} waits for one.
  *
  * <p>One command at a time (callers serialise); {@link #close()} closes the socket and stops the reader. QMP has no
  * authentication: expose its socket only to the control plane.
@@ -37,7 +39,10 @@ final class Qmp implements AutoCloseable {
     private final SocketChannel channel;
     private final Duration timeout;
     private final BlockingQueue<Object> replies = new LinkedBlockingQueue<>();
-    private final List<Map<String, Object>> events = new CopyOnWriteArrayList<>();
+    /** Guarded by itself (waiters wait on it): events in arrival order. */
+    private final List<Event> events = new ArrayList<>();
+    /** Guarded by {@link #events}. */
+    private boolean ended;
     private final Thread reader;
     private volatile Runnable onClosed = () -> { };
 
@@ -144,9 +149,96 @@ final class Qmp implements AutoCloseable {
         return String.valueOf(query("query-status").get("status"));
     }
 
+    /**
+     * An asynchronous event and when it arrived.
+     *
+     * @param body the event as QEMU sent it ({@code event}, {@code data}, {@code timestamp})
+     * @param receivedNanos {@link System#nanoTime()} when the reader took it off the socket
+     */
+    record Event(Map<String, Object> body, long receivedNanos) {
+        /** {@return the event's name, e.g. {@code STOP}} */
+        String name() {
+            return String.valueOf(body.get("event"));
+        }
+
+        /** {@return the event's {@code data} member, empty when it has none} */
+        @SuppressWarnings("unchecked")
+        Map<String, Object> data() {
+            return body.get("data") instanceof Map<?, ?> d ? (Map<String, Object>) d : Map.of();
+        }
+
+        /**
+         * When QEMU emitted the event, on this process's {@link System#nanoTime()} scale: QEMU's timestamp is the host's
+         * wall clock, so this is only meaningful for a QEMU on this host. Falls back to the arrival time when the event
+         * has no timestamp.
+         *
+         * @return the emission time in nanoTime units
+         */
+        long emittedNanos() {
+            if (!(body.get("timestamp") instanceof Map<?, ?> ts) || !(ts.get("seconds") instanceof Number sec)
+                    || !(ts.get("microseconds") instanceof Number us)) {
+                return receivedNanos;
+            }
+            java.time.Instant now = java.time.Instant.now();
+            long nowNanos = System.nanoTime();
+            long emittedEpochNanos = sec.longValue() * 1_000_000_000L + us.longValue() * 1000L;
+            long nowEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+            return nowNanos - (nowEpochNanos - emittedEpochNanos);
+        }
+    }
+
     /** {@return the asynchronous events received so far} */
     List<Map<String, Object>> events() {
-        return List.copyOf(events);
+        synchronized (events) {
+            return events.stream().map(Event::body).toList();
+        }
+    }
+
+    /** {@return how many events were received so far: a mark for {@link #awaitEvent}} */
+    int eventCount() {
+        synchronized (events) {
+            return events.size();
+        }
+    }
+
+    /**
+     * Waits for the first event from the {@code from}-th one received on (see {@link #eventCount()}) that {@code match}
+     * accepts.
+     *
+     * @param from index of the first event to look at
+     * @param match which event
+     * @param timeout how long to wait
+     * @param what what is awaited, for the error message
+     * @return the event
+     * @throws DwcpException {@code TIMEOUT} when none came in time, {@code IO_ERROR} when the connection ended first,
+     *     {@code CANCELLED} when interrupted
+     */
+    Event awaitEvent(int from, Predicate<Event> match, Duration timeout, String what) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (events) {
+            int i = from;
+            while (true) {
+                for (; i < events.size(); i++) {
+                    if (match.test(events.get(i))) {
+                        return events.get(i);
+                    }
+                }
+                if (ended) {
+                    throw new DwcpException(ErrorCode.IO_ERROR, "QMP " + address + " closed while waiting for " + what);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new DwcpException(ErrorCode.TIMEOUT, "QMP " + address + ": no " + what + " within "
+                            + timeout.toMillis() + " ms");
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(events, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new DwcpException(ErrorCode.CANCELLED, "interrupted while waiting for " + what, e);
+                }
+            }
+        }
     }
 
     private Object next() {
@@ -177,7 +269,11 @@ final class Qmp implements AutoCloseable {
                 }
                 Object msg = JsonReader.parse(line, "QMP " + address);
                 if (msg instanceof Map<?, ?> m && m.containsKey("event")) {
-                    events.add((Map<String, Object>) m);
+                    Event ev = new Event((Map<String, Object>) m, System.nanoTime());
+                    synchronized (events) {
+                        events.add(ev);
+                        events.notifyAll();
+                    }
                 } else {
                     replies.add(msg);
                 }
@@ -185,6 +281,10 @@ final class Qmp implements AutoCloseable {
             replies.add(new IOException("closed by QEMU"));
         } catch (IOException | RuntimeException e) {
             replies.add(e);
+        }
+        synchronized (events) {
+            ended = true;
+            events.notifyAll();
         }
         onClosed.run();
     }

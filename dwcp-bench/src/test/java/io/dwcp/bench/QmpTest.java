@@ -22,7 +22,9 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -88,6 +90,30 @@ class QmpTest {
     }
 
     @Test
+    void awaitEventFindsAMatchingEventFromTheMarkOnAndTimesOutOtherwise(@TempDir Path dir) throws Exception {
+        Path sock = dir.resolve("q.sock");
+        long now = System.currentTimeMillis();
+        String stop = "{\"event\": \"STOP\", \"data\": {}, \"timestamp\": {\"seconds\": " + (now / 1000 - 2)
+                + ", \"microseconds\": " + (now % 1000) * 1000 + "}}";
+        try (FakeQemu qemu = new FakeQemu(sock, line -> line.contains("\"migrate\"")
+                ? stop + "\n{\"return\": {}}\n{\"event\": \"MIGRATION\", \"data\": {\"status\": \"pre-switchover\"}}"
+                : "{\"return\": {}}");
+             Qmp q = Qmp.connect(sock.toString(), Duration.ofSeconds(10))) {
+            int mark = q.eventCount();
+            long before = System.nanoTime();
+            q.execute("migrate", Map.of("uri", "tcp:x:1"));
+            Qmp.Event ev = q.awaitEvent(mark, e -> e.name().equals("MIGRATION"), Duration.ofSeconds(10), "pre-switchover");
+            assertEquals("pre-switchover", ev.data().get("status"));
+            Qmp.Event s = q.awaitEvent(mark, e -> e.name().equals("STOP"), Duration.ofSeconds(10), "STOP");
+            // QEMU's wall-clock timestamp, two seconds ago, on this process's nanoTime scale
+            long ago = before - s.emittedNanos();
+            assertTrue(ago > 1_500_000_000L && ago < 3_500_000_000L, "emitted " + ago + " ns before the command");
+            assertEquals(ErrorCode.TIMEOUT, assertThrows(DwcpException.class, () -> q.awaitEvent(q.eventCount(),
+                    e -> true, Duration.ofMillis(200), "anything")).code());
+        }
+    }
+
+    @Test
     void qemusErrorsAreNamed(@TempDir Path dir) throws Exception {
         Path sock = dir.resolve("q.sock");
         try (FakeQemu qemu = new FakeQemu(sock, line -> "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no way\"}}");
@@ -146,6 +172,59 @@ class QmpTest {
             for (String c : s.commands) {
                 assertTrue(c.contains("qmp_capabilities") || c.contains("query-status"), "only asked: " + s.commands);
             }
+        }
+    }
+
+    @Test
+    void aFinalRoundThatFailsInThePauseCancelsTheSwitchoverAndResumesTheSource(@TempDir Path dir) throws Exception {
+        // The real receiver commits every round; the replica comparison that follows the final round (in QEMU's
+        // pre-switchover pause) fails against a file that is not the replica. The device state must never be released
+        // (no migrate-continue), the switchover is cancelled, and the source guest runs again.
+        byte[] memory = new byte[1 << 20];
+        new java.util.Random(5).nextBytes(memory);
+        Path ram = java.nio.file.Files.write(dir.resolve("src.ram"), memory);
+        Path replica = java.nio.file.Files.write(dir.resolve("dst.ram"), new byte[memory.length]);
+        Path notTheReplica = java.nio.file.Files.write(dir.resolve("other.ram"), new byte[memory.length]);
+        java.util.concurrent.atomic.AtomicReference<String> status = new java.util.concurrent.atomic.AtomicReference<>("running");
+        try (LoopbackNodes nodes = new LoopbackNodes();
+             FakeQemu src = new FakeQemu(dir.resolve("src.sock"), line -> {
+                 if (line.contains("query-status")) {
+                     return "{\"return\": {\"status\": \"" + status.get() + "\", \"running\": false}}";
+                 }
+                 if (line.contains("\"migrate\"")) {
+                     status.set("finish-migrate");
+                     return "{\"return\": {}}\n{\"event\": \"STOP\", \"data\": {}}\n"
+                             + "{\"event\": \"MIGRATION\", \"data\": {\"status\": \"pre-switchover\"}}";
+                 }
+                 if (line.contains("migrate_cancel")) {
+                     status.set("paused");      // (a real QEMU resumes the guest itself; the command checks)
+                     return "{\"return\": {}}\n{\"event\": \"MIGRATION\", \"data\": {\"status\": \"cancelled\"}}";
+                 }
+                 if (line.contains("query-migrate")) {
+                     return "{\"return\": {\"status\": \"" + (status.get().equals("finish-migrate") ? "pre-switchover" : "cancelled") + "\"}}";
+                 }
+                 if (line.contains("\"cont\"")) {
+                     status.set("running");
+                 }
+                 return "{\"return\": {}}";
+             });
+             FakeQemu dst = new FakeQemu(dir.resolve("dst.sock"), line -> line.contains("query-status")
+                     ? "{\"return\": {\"status\": \"inmigrate\", \"running\": false}}" : "{\"return\": {}}")) {
+            io.dwcp.core.DwcpManager receiver = nodes.node();
+            io.dwcp.core.transport.TransportListener l = nodes.own(receiver.transport().listen(
+                    new java.net.InetSocketAddress("127.0.0.1", 0),
+                    receiver.migrationReceiver(io.dwcp.core.migration.InPlaceReplica.of("vm", replica, null), r -> { })).join());
+            int rc = DwcpCli.run(new String[]{"qemu-migrate", "--qmp", dir.resolve("src.sock").toString(), "--dest-qmp",
+                    dir.resolve("dst.sock").toString(), "--ram", ram.toString(), "--key", "vm", "--plaintext",
+                    "--to", "127.0.0.1:" + l.localAddress().getPort(), "--migrate-uri", "tcp:127.0.0.1:1",
+                    "--max-rounds", "2", "--verify-replica", notTheReplica.toString()});
+            assertEquals(1, rc, "the migration failed");
+            assertArrayEquals(memory, java.nio.file.Files.readAllBytes(replica), "the final round itself committed");
+            String sent = src.commands.toString();
+            assertTrue(sent.contains("\"migrate\"") && sent.contains("migrate_cancel"), sent);
+            assertFalse(sent.contains("migrate-continue"), "the device state was never released: " + sent);
+            assertTrue(sent.indexOf("migrate_cancel") < sent.lastIndexOf("\"cont\""), "resumed after the cancel: " + sent);
+            assertEquals("running", status.get());
         }
     }
 

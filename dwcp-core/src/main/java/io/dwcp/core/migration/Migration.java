@@ -23,15 +23,18 @@ import java.util.function.Consumer;
  * and sends a final round of the paused state, which leaves the replica byte-exact (verified by the whole-state
  * digest). Obtain one from {@code DwcpManager.newMigration} or {@link #builder}.
  *
- * <p><b>When the loop stops iterating</b> (checked after every pre-copy round, in this order):
+ * <p><b>When the loop stops iterating</b> (checked after every pre-copy round): the loop predicts how long the final
+ * round would take if the guest were paused now — a fixed cost (comparing the whole state with the baseline, the round
+ * trips, the receiver's verification: the least a delta round took beyond its bytes' time on the link) plus what
+ * changed during the round just sent (that round's bytes, scaled by its duration over the one before: a steady dirty
+ * rate) at the best goodput seen. It stops as
  * <ol>
- *   <li><i>converged</i>: the round just sent took no longer than the downtime budget. The final round carries what
- *       changed during that round; at a steady dirty rate it is about as large, so it takes about as long, and the
- *       guest is paused for about that long.</li>
- *   <li><i>max-rounds</i>: the next round would be the last one allowed ({@code dwcp.migration.max-rounds} counts
+ *   <li><i>converged</i> when that prediction fits the downtime budget (after round 0: when round 0 itself did);</li>
+ *   <li><i>not-converging</i> when the prediction is at least 90 % of the round just sent: another round would take
+ *       about as long and leave about as much for the final round (the fixed costs dominate, or the guest dirties
+ *       memory as fast as the link carries it), so it would not shorten the pause;</li>
+ *   <li><i>max-rounds</i> when the next round would be the last one allowed ({@code dwcp.migration.max-rounds} counts
  *       every round, the final one included).</li>
- *   <li><i>not-converging</i>: two rounds in a row each sent at least 90 % of the wire bytes of the one before: the
- *       guest dirties memory about as fast as the link carries it, and more rounds would not shorten the pause.</li>
  * </ol>
  *
  * <p><b>A live source</b> ({@link LiveFileSource}: guest RAM in a shared file the guest keeps writing) is read while
@@ -49,9 +52,6 @@ import java.util.function.Consumer;
  */
 public final class Migration {
     private static final Logger LOG = LoggerFactory.getLogger(Migration.class);
-    /** A round that sends this share of the previous one's bytes or more did not shrink the remaining work. */
-    static final double NOT_SHRINKING = 0.9;
-
     /** What the loop needs from the caller. Called on the migration's thread only, one call at a time. */
     public interface Source {
         /**
@@ -88,8 +88,10 @@ public final class Migration {
      * @param rounds every round in order, the final one last
      * @param stopReason why iteration stopped: {@code converged}, {@code max-rounds} or {@code not-converging}
      * @param downtime from the return of {@link Source#pause()} to the receiver's verified commit of the final round
+     * @param predictedFinalRound how long the loop predicted the final round to take when it stopped iterating (see
+     *     the class comment); zero when only one round was sent
      */
-    public record Result(List<RoundReport> rounds, String stopReason, Duration downtime) {
+    public record Result(List<RoundReport> rounds, String stopReason, Duration downtime, Duration predictedFinalRound) {
         /**
          * Checks the components.
          *
@@ -97,6 +99,8 @@ public final class Migration {
          * @param stopReason why iteration stopped: {@code converged}, {@code max-rounds} or {@code not-converging}
          * @param downtime from the return of {@link Source#pause()} to the receiver's verified commit of the final
          *     round
+         * @param predictedFinalRound the final round's predicted duration when iteration stopped; zero when only one
+         *     round was sent
          */
         public Result {
             rounds = List.copyOf(rounds);
@@ -215,27 +219,17 @@ public final class Migration {
 
     private void run() {
         try {
-            String stop = maxRounds == 1 ? "max-rounds" : null;
-            long previousWire = -1;
-            int shrinkFailures = 0;
+            StopRule rule = new StopRule(downtimeBudget, maxRounds);
+            String stop = rule.beforeFirstRound();
             int sent = 0;
             while (stop == null) {
                 RoundReport r = round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages));
                 sent++;
-                if (sent + 1 >= maxRounds) {
-                    stop = "max-rounds";
-                } else if (r.duration().compareTo(downtimeBudget) <= 0) {
-                    stop = "converged";
-                } else {
-                    shrinkFailures = previousWire > 0 && r.wireBytes() >= NOT_SHRINKING * previousWire ? shrinkFailures + 1 : 0;
-                    if (shrinkFailures >= 2) {
-                        stop = "not-converging";
-                    }
-                }
-                previousWire = r.wireBytes();
+                stop = rule.afterRound(r);
             }
             checkCancelled();
-            LOG.info("migration: iteration stopped ({}) after {} round(s); pausing the guest for the final round", stop, sent);
+            LOG.info("migration: iteration stopped ({}) after {} round(s), final round predicted at {} ms; pausing the"
+                    + " guest for it", stop, sent, Math.round(rule.predictedFinalSeconds() * 1000));
             fromSource("pause()", () -> {
                 source.pause();
                 return null;
@@ -243,7 +237,8 @@ public final class Migration {
             long paused = System.nanoTime();
             round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages));
             Duration downtime = Duration.ofNanos(System.nanoTime() - paused);
-            result.complete(new Result(rounds(), stop, downtime));
+            result.complete(new Result(rounds(), stop, downtime,
+                    Duration.ofNanos((long) (Math.max(0, rule.predictedFinalSeconds()) * 1e9))));
         } catch (Throwable t) {
             Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
             if (cause instanceof CancellationException || cancelledNow()) {

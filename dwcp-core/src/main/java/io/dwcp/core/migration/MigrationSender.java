@@ -402,9 +402,11 @@ public final class MigrationSender implements AutoCloseable {
         Throwable writeFailure = null;
         long frames = 0;
         long planned = System.nanoTime();
+        long encodedAt = start;
         try {
             frames = planner.write(pipe);
             pipe.finish();
+            encodedAt = System.nanoTime();
         } catch (Throwable e) {
             writeFailure = e;
             pipe.fail(e);
@@ -423,13 +425,15 @@ public final class MigrationSender implements AutoCloseable {
                 (written - planned) / 1_000_000, (System.nanoTime() - written) / 1_000_000);
         Throwable wf = writeFailure;
         long encoded = frames;
+        long encodedAtNanos = encodedAt;
         return transfer.completion().handle((tr, failure) -> {
             Throwable cause = failure != null ? unwrap(failure) : wf;
             if (cause == null) {
                 if (adoptedRef != null) {
                     codec.acknowledge(adoptedRef);
                 }
-                return CompletableFuture.completedFuture(onSeededCommit(s, state, round, tier, start, planner, encoded, exchange, tr));
+                return CompletableFuture.completedFuture(onSeededCommit(s, state, round, tier, start, planner, encoded, exchange,
+                        encodedAtNanos, tr));
             }
             DwcpException d = DwcpException.find(cause);
             if (d != null && !control.cancelled()
@@ -462,7 +466,8 @@ public final class MigrationSender implements AutoCloseable {
     }
 
     private RoundReport onSeededCommit(Session s, VmState<? extends StateRegion> state, int round, Tier tier, long startNanos,
-                                       SeedPlanner planner, long encodedBytes, long exchange, TransferResult tr) {
+                                       SeedPlanner planner, long encodedBytes, long exchange, long encodedAtNanos,
+                                       TransferResult tr) {
         long transferNanos = tr.duration().toNanos();
         if (transferNanos > 0) {
             synchronized (linkRate) {
@@ -471,7 +476,7 @@ public final class MigrationSender implements AutoCloseable {
         }
         RoundReport report = new RoundReport(state.key(), round, false, false, planner.stateBytes(), encodedBytes,
                 tr.wireBytes() + exchange, Duration.ofNanos(System.nanoTime() - startNanos), tr.streams(),
-                planner.pagesByClass(), RoundReport.Mode.SEEDED, exchange);
+                planner.pagesByClass(), RoundReport.Mode.SEEDED, exchange, Duration.ofNanos(encodedAtNanos - startNanos));
         registry.counter("dwcp.migration.seeded").increment();
         record(report);
         return report;
@@ -479,7 +484,8 @@ public final class MigrationSender implements AutoCloseable {
 
     private static RoundReport withSeedBytes(RoundReport r, long exchange) {
         return new RoundReport(r.key(), r.round(), r.keyframe(), r.fallback(), r.inputBytes(), r.encodedBytes(),
-                r.wireBytes() + exchange, r.duration(), r.streams(), r.pagesByClass(), r.mode(), exchange);
+                r.wireBytes() + exchange, r.duration(), r.streams(), r.pagesByClass(), r.mode(), exchange,
+                r.encodeDuration());
     }
 
     /** Sends one seed message on {@code s} and waits up to {@code timeoutMillis} for the reply's payload. */
@@ -542,7 +548,10 @@ public final class MigrationSender implements AutoCloseable {
         ScheduledFuture<?> ticks = listener == ProgressListener.NONE ? null : scheduler.scheduleWithFixedDelay(
                 () -> report(listener, transfer.acknowledgedBytes(), pipe.finishedLength()),
                 PROGRESS_INTERVAL_MS, PROGRESS_INTERVAL_MS, TimeUnit.MILLISECONDS);
-        CompletableFuture<EncodeResult> encoded = codec.encode(state, opts.build(), pipe);
+        // The time the last frame was produced, taken before anything that waits for the encoder sees it done.
+        AtomicLong encodedAt = new AtomicLong();
+        CompletableFuture<EncodeResult> encoded = codec.encode(state, opts.build(), pipe)
+                .whenComplete((r, e) -> encodedAt.set(System.nanoTime()));
         encoded.whenComplete((r, e) -> {
             if (e != null) {
                 pipe.fail(e);
@@ -567,7 +576,8 @@ public final class MigrationSender implements AutoCloseable {
             if (failure != null) {
                 throw new CompletionException(cause(failureOf(encoded), failureOf(transfer.completion()), failure));
             }
-            return onCommitted(s, state, round, tier, pipe, fallback, startNanos, encoded.join(), transfer.completion().join());
+            return onCommitted(s, state, round, tier, pipe, fallback, startNanos, encodedAt.get(), encoded.join(),
+                    transfer.completion().join());
         });
     }
 
@@ -613,7 +623,8 @@ public final class MigrationSender implements AutoCloseable {
     }
 
     private RoundReport onCommitted(Session s, VmState<? extends StateRegion> state, int round, Tier tier, FramePipe pipe,
-                                    boolean fallback, long startNanos, EncodeResult er, TransferResult tr) {
+                                    boolean fallback, long startNanos, long encodedAtNanos, EncodeResult er,
+                                    TransferResult tr) {
         // The transfer completes only after the receiver's decoder verified and committed (TransferSink.complete).
         codec.acknowledge(er.produced());
         confirmed.put(state.key(), new Confirmed(s, er.produced()));
@@ -625,7 +636,8 @@ public final class MigrationSender implements AutoCloseable {
             }
         }
         RoundReport report = new RoundReport(state.key(), round, er.keyframe(), fallback, er.inputBytes(),
-                er.encodedBytes(), tr.wireBytes(), d, tr.streams(), er.pagesByClass());
+                er.encodedBytes(), tr.wireBytes(), d, tr.streams(), er.pagesByClass(),
+                Duration.ofNanos(encodedAtNanos - startNanos));
         record(report);
         return report;
     }

@@ -22,10 +22,13 @@ import java.util.Map;
  * @param mode which path the round took
  * @param seedBytes payload bytes of the seed exchange (the description of the receiver's replica, both directions),
  *     also when the round then took another path; 0 when there was none
+ * @param encodeDuration wall time from the start of the round until the sender had produced its last frame (reading
+ *     and comparing the state, encoding); the rest of {@code duration} is the transfer's tail and the receiver's
+ *     verification and commit. At most {@code duration}.
  */
 public record RoundReport(String key, int round, boolean keyframe, boolean fallback, long inputBytes, long encodedBytes,
                           long wireBytes, Duration duration, int streams, Map<String, Long> pagesByClass, Mode mode,
-                          long seedBytes) {
+                          long seedBytes, Duration encodeDuration) {
     /** The path a round took. */
     public enum Mode {
         /** A codec delta against the baseline the receiver confirmed. */
@@ -52,10 +55,16 @@ public record RoundReport(String key, int round, boolean keyframe, boolean fallb
      * @param pagesByClass codec page counts per class
      * @param mode which path the round took
      * @param seedBytes payload bytes of the seed exchange, 0 when there was none
+     * @param encodeDuration wall time from the start of the round until its last frame was produced; at most
+     *     {@code duration}
      */
     public RoundReport {
         pagesByClass = Map.copyOf(pagesByClass);
         java.util.Objects.requireNonNull(mode, "mode");
+        java.util.Objects.requireNonNull(encodeDuration, "encodeDuration");
+        if (encodeDuration.compareTo(duration) > 0) {
+            encodeDuration = duration;
+        }
     }
 
     /**
@@ -71,11 +80,13 @@ public record RoundReport(String key, int round, boolean keyframe, boolean fallb
      * @param duration wall time from the start of the round to the receiver's verified commit
      * @param streams data streams the transport used
      * @param pagesByClass codec page counts per class
+     * @param encodeDuration wall time from the start of the round until its last frame was produced
      */
     public RoundReport(String key, int round, boolean keyframe, boolean fallback, long inputBytes, long encodedBytes,
-                       long wireBytes, Duration duration, int streams, Map<String, Long> pagesByClass) {
+                       long wireBytes, Duration duration, int streams, Map<String, Long> pagesByClass,
+                       Duration encodeDuration) {
         this(key, round, keyframe, fallback, inputBytes, encodedBytes, wireBytes, duration, streams, pagesByClass,
-                keyframe ? Mode.FULL : Mode.DELTA, 0);
+                keyframe ? Mode.FULL : Mode.DELTA, 0, encodeDuration);
     }
 
     /**

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Summarises bench-qemu.sh runs: summarize.py OUT [OUT ...] (the parts of one benchmark, joined).
+
+Per method: runs that completed, total time and downtime (median; mean with its 95 % t-interval; min-max), link MB,
+guest checks passed, replicas exact (dwcp). Then DWCP against the best QEMU mode per repetition (the QEMU mode with the
+lowest median total time; paired by repetition), and the median DWCP downtime breakdown. Standard library only.
+"""
+import json, math, statistics, sys
+
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def load(dirs):
+    rs = []
+    for d in dirs:
+        with open(d + '/results.jsonl') as f:
+            for line in f:
+                r = json.loads(line)
+                r['_dir'] = d
+                try:
+                    with open('%s/run%02d.migrate.json' % (d, r['run'])) as g:
+                        r['_migrate'] = json.loads(g.read())
+                except (OSError, ValueError):
+                    pass
+                rs.append(r)
+    return rs
+
+
+def stats(xs):
+    """median, mean, half-width of the 95 % t-interval of the mean (None below 2 values), min, max."""
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    half = None
+    if len(xs) > 1:
+        half = T95.get(len(xs) - 1, 1.96) * statistics.stdev(xs) / math.sqrt(len(xs))
+    return statistics.median(xs), statistics.mean(xs), half, min(xs), max(xs), len(xs)
+
+
+def fmt(s, f='%.1f'):
+    if s is None:
+        return 'n/a'
+    med, mean, half, lo, hi, n = s
+    out = f % med
+    if half is not None:
+        out += (' (mean ' + f + ' ± ' + f + '; ' + f + '–' + f + ')') % (mean, half, lo, hi)
+    return out
+
+
+def main():
+    rs = load(sys.argv[1:])
+    methods = list(dict.fromkeys(r['method'] for r in rs))
+    print('| method | runs ok | total s: median (mean ± 95 % CI; min–max) | downtime ms | link MB | guest check passed |'
+          ' replica exact | forced |')
+    print('|---|---|---|---|---|---|---|---|')
+    med_total = {}
+    for m in methods:
+        r = [x for x in rs if x['method'] == m]
+        ok = [x for x in r if x.get('ok')]
+        st = stats([x.get('total_s') for x in ok])
+        med_total[m] = st[0] if st else None
+        print('| %s | %d/%d | %s | %s | %s | %d/%d | %s | %s |' % (
+            m, len(ok), len(r), fmt(st), fmt(stats([x.get('downtime_ms') for x in ok]), '%.0f'),
+            fmt(stats([x.get('link_bytes', 0) / 1e6 for x in ok]), '%.0f'),
+            sum(1 for x in ok if x.get('guest_check')), len(r),
+            ('%d/%d' % (sum(1 for x in ok if x.get('replica_exact')), len(ok))) if m == 'dwcp' else '—',
+            sum(1 for x in ok if x.get('forced')) if m != 'dwcp' else '—'))
+    qemu = [m for m in methods if m != 'dwcp' and med_total.get(m) is not None]
+    if 'dwcp' in methods and qemu:
+        best = min(qemu, key=lambda m: med_total[m])
+        print()
+        print('best QEMU mode by median total time: %s' % best)
+        for what, key in (('total', 'total_s'), ('downtime', 'downtime_ms')):
+            ratios = []
+            for rep in sorted(set(x['rep'] for x in rs)):
+                d = [x for x in rs if x['method'] == 'dwcp' and x['rep'] == rep and x.get('ok') and x.get(key)]
+                q = [x for x in rs if x['method'] == best and x['rep'] == rep and x.get('ok') and x.get(key)]
+                if d and q:
+                    ratios.append(d[0][key] / q[0][key])
+            if ratios:
+                print('dwcp / %s %s, paired by repetition: %s; %s' % (
+                    best, what, ', '.join('%.2f' % x for x in ratios), fmt(stats(ratios), '%.2f')))
+        if 'multifd8-zstd' in methods and best != 'multifd8-zstd':
+            ratios = []
+            for rep in sorted(set(x['rep'] for x in rs)):
+                d = [x for x in rs if x['method'] == 'dwcp' and x['rep'] == rep and x.get('ok') and x.get('downtime_ms')]
+                q = [x for x in rs if x['method'] == 'multifd8-zstd' and x['rep'] == rep and x.get('ok') and x.get('downtime_ms')]
+                if d and q:
+                    ratios.append(d[0]['downtime_ms'] / q[0]['downtime_ms'])
+            if ratios:
+                print('dwcp / multifd8-zstd downtime, paired by repetition: %s; %s' % (
+                    ', '.join('%.2f' % x for x in ratios), fmt(stats(ratios), '%.2f')))
+    phases = [x['_migrate'].get('downtimePhasesMs') for x in rs if x['method'] == 'dwcp' and x.get('ok')
+              and x.get('_migrate', {}).get('downtimePhasesMs')]
+    if phases:
+        print()
+        print('dwcp downtime breakdown, median ms over %d runs (min–max):' % len(phases))
+        for k in phases[0]:
+            s = stats([p.get(k) for p in phases])
+            print('  %-20s %s' % (k, fmt(s)))
+        dw = [x['_migrate'] for x in rs if x['method'] == 'dwcp' and x.get('ok') and x.get('_migrate')]
+        print('  rounds: %s; stop: %s; final round predicted / took (s): %s' % (
+            ', '.join(str(len(j['rounds'])) for j in dw), ', '.join(j['stopReason'] for j in dw),
+            ', '.join('%.2f/%.2f' % (j.get('predictedFinalRoundSeconds', 0), j['finalRoundSeconds']) for j in dw)))
+        print('  round 0 s (encode s): %s' % ', '.join('%.1f (%.1f)' % (j['rounds'][0]['seconds'],
+              j['rounds'][0].get('encodeSeconds', 0)) for j in dw))
+
+
+if __name__ == '__main__':
+    main()

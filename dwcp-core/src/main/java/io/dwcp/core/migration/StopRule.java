@@ -1,0 +1,91 @@
+package io.dwcp.core.migration;
+
+import java.time.Duration;
+
+/**
+ * When the pre-copy loop stops iterating: after each pre-copy round it predicts how long the final round would take
+ * if the guest were paused now, and stops when that fits the downtime budget or when another round would not make it
+ * shorter. Pure arithmetic over the rounds' reports; one instance per migration, fed on the migration's thread.
+ *
+ * <p>The prediction, after round {@code k} (a delta round; {@code T} its duration, {@code W} its wire bytes):
+ * <ul>
+ *   <li><i>link rate</i> {@code R}: the best goodput of any round so far (round 0, the full state, is the longest
+ *       transfer; small rounds show their fixed costs rather than the link);</li>
+ *   <li><i>fixed cost</i> {@code F}: the least {@code T − W/R} of the delta rounds so far — what a round costs whatever
+ *       it carries: comparing the whole state with the baseline, the round trips, the receiver's verification;</li>
+ *   <li><i>what the final round carries</i>: the pages changed during round {@code k}. Round {@code k} carried what
+ *       changed during round {@code k−1}, so at a steady dirty rate that is {@code W × T / T(k−1)};</li>
+ *   <li>predicted final round {@code P = F + W × T / T(k−1) / R}.</li>
+ * </ul>
+ * Stops ({@link #afterRound} returns the reason): {@code converged} when {@code P} fits the budget (after round 0 only
+ * when round 0 itself did); {@code not-converging} when {@code P} is at least {@value #NOT_SHRINKING} of {@code T} — the
+ * next round would take about as long as this one (the fixed costs dominate, or the guest dirties memory as fast as
+ * the link carries it), so iterating further would not shorten the pause; {@code max-rounds} when the next round would
+ * be the last one allowed (the final round counts).
+ */
+final class StopRule {
+    /** A predicted final round at least this share of the round just sent: another round would not help. */
+    static final double NOT_SHRINKING = 0.9;
+
+    private final Duration budget;
+    private final int maxRounds;
+    private int sent;
+    private double bestRate;
+    private double fixedSeconds = Double.MAX_VALUE;
+    private double previousSeconds = -1;
+    private double predictedSeconds = -1;
+
+    StopRule(Duration budget, int maxRounds) {
+        this.budget = budget;
+        this.maxRounds = maxRounds;
+    }
+
+    /** The reason to stop before any round: {@code max-rounds} when only one round is allowed, else null. */
+    String beforeFirstRound() {
+        return maxRounds == 1 ? "max-rounds" : null;
+    }
+
+    /**
+     * Takes the report of a pre-copy round.
+     *
+     * @param r the round just sent
+     * @return why to stop iterating now ({@code converged}, {@code max-rounds}, {@code not-converging}), or null to send
+     *     another pre-copy round
+     */
+    String afterRound(RoundReport r) {
+        sent++;
+        double t = Math.max(1e-6, r.duration().toNanos() / 1e9);
+        bestRate = Math.max(bestRate, r.wireBytes() / t);
+        String stop;
+        if (sent == 1 || r.keyframe()) {
+            // Nothing to predict from yet: a full round says nothing about the fixed cost of a delta.
+            predictedSeconds = t;
+            stop = t <= budgetSeconds() ? "converged" : null;
+        } else {
+            double transfer = r.wireBytes() / bestRate;
+            fixedSeconds = Math.min(fixedSeconds, Math.max(0, t - transfer));
+            double carried = r.wireBytes() * t / previousSeconds;
+            predictedSeconds = fixedSeconds + carried / bestRate;
+            stop = predictedSeconds <= budgetSeconds() ? "converged"
+                    : predictedSeconds >= NOT_SHRINKING * t ? "not-converging" : null;
+        }
+        previousSeconds = t;
+        if (stop == null && sent + 1 >= maxRounds) {
+            stop = "max-rounds";
+        }
+        return stop;
+    }
+
+    /**
+     * The predicted duration of the final round after the last round taken, or -1 before any.
+     *
+     * @return seconds
+     */
+    double predictedFinalSeconds() {
+        return predictedSeconds;
+    }
+
+    private double budgetSeconds() {
+        return budget.toNanos() / 1e9;
+    }
+}

@@ -1,0 +1,88 @@
+package io.dwcp.core.migration;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The pre-copy stop rule on made-up rounds: what it predicts and when it stops. */
+class StopRuleTest {
+    private static final Duration BUDGET = Duration.ofMillis(300);
+
+    /** A round of {@code wireBytes} that took {@code millis}. */
+    private static RoundReport round(int n, long wireBytes, long millis) {
+        Duration d = Duration.ofMillis(millis);
+        return new RoundReport("vm", n, n == 0, false, 1L << 30, wireBytes, wireBytes, d, 1, Map.of(), d);
+    }
+
+    @Test
+    void onlyOneRoundAllowedStopsBeforeTheFirst() {
+        assertEquals("max-rounds", new StopRule(BUDGET, 1).beforeFirstRound());
+        assertNull(new StopRule(BUDGET, 2).beforeFirstRound());
+    }
+
+    @Test
+    void aFullRoundWithinTheBudgetConverges() {
+        StopRule r = new StopRule(BUDGET, 30);
+        assertEquals("converged", r.afterRound(round(0, 1_000_000, 200)));
+    }
+
+    @Test
+    void aSlowFullRoundIsFollowedByADelta() {
+        StopRule r = new StopRule(BUDGET, 30);
+        assertNull(r.afterRound(round(0, 250_000_000, 5_000)));     // 50 MB/s
+        assertEquals(5.0, r.predictedFinalSeconds(), 1e-9);
+    }
+
+    @Test
+    void convergedWhenThePredictedFinalRoundFits() {
+        StopRule r = new StopRule(BUDGET, 30);
+        r.afterRound(round(0, 250_000_000, 5_000));                      // R = 50 MB/s
+        // 20 MB changed during round 0: 0.4 s on the link + 0.1 s fixed. Changed during it: 20 MB x 0.5 / 5 = 2 MB,
+        // 0.04 s on the link: 0.14 s predicted, within 300 ms.
+        assertEquals("converged", r.afterRound(round(1, 20_000_000, 500)));
+        assertEquals(0.14, r.predictedFinalSeconds(), 1e-9);
+    }
+
+    @Test
+    void aShrinkingDirtySetIteratesUntilRoundsStopShrinking() {
+        StopRule r = new StopRule(Duration.ofMillis(100), 30);
+        r.afterRound(round(0, 250_000_000, 5_000));
+        assertNull(r.afterRound(round(1, 20_000_000, 500)));            // 0.14 s predicted: over 100 ms, under 0.45 s
+        assertNull(r.afterRound(round(2, 2_000_000, 140)));             // 0.111 s predicted, under 0.9 x 0.14 s
+        assertEquals(0.1 + 2e6 * 0.14 / 0.5 / 50e6, r.predictedFinalSeconds(), 1e-9);
+        // The 0.1 s fixed cost is the floor: this round would leave about as long a final round.
+        assertEquals("not-converging", r.afterRound(round(3, 560_000, 111)));
+    }
+
+    @Test
+    void fixedCostsThatDominateStopAsNotConverging() {
+        // Each delta round costs 400 ms whatever it carries (comparing 1 GiB, round trips); the dirty set is small, so
+        // another round would take as long and leave as much: stop, although the prediction misses the budget.
+        StopRule r = new StopRule(BUDGET, 30);
+        r.afterRound(round(0, 250_000_000, 5_000));
+        assertNull(r.afterRound(round(1, 5_000_000, 500)));             // 0.1 s on the link, 0.4 s fixed
+        String stop = r.afterRound(round(2, 1_000_000, 420));           // 0.02 s on the link
+        assertEquals("not-converging", stop);
+        assertTrue(r.predictedFinalSeconds() > 0.3 && r.predictedFinalSeconds() >= 0.9 * 0.42, "" + r.predictedFinalSeconds());
+    }
+
+    @Test
+    void aGuestDirtyingAsFastAsTheLinkStopsAsNotConverging() {
+        StopRule r = new StopRule(Duration.ofMillis(10), 30);
+        r.afterRound(round(0, 100_000_000, 2_000));                      // 50 MB/s
+        assertNull(r.afterRound(round(1, 50_000_000, 1_010)));         // half the memory, 1 s on the link
+        assertEquals("not-converging", r.afterRound(round(2, 50_000_000, 1_010)));
+    }
+
+    @Test
+    void maxRoundsCountsTheFinalRound() {
+        StopRule r = new StopRule(Duration.ofMillis(10), 3);
+        assertNull(r.afterRound(round(0, 250_000_000, 5_000)));
+        assertEquals("max-rounds", r.afterRound(round(1, 100_000_000, 2_000)));
+    }
+}
