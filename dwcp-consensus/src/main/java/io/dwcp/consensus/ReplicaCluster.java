@@ -8,7 +8,6 @@ import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,6 +34,8 @@ final class ReplicaCluster implements AutoCloseable {
     private final Process[] processes;
     private final String electionMin;
     private final List<RatisConsensus> clients = new ArrayList<>();
+    /** Holds every port of this cluster until close, so a concurrent harness cannot be given one of them. */
+    private final PortReservation portReservation = new PortReservation();
 
     ReplicaCluster(Path dir, int n, String electionMin) throws IOException {
         this(dir, n, electionMin, false);
@@ -48,14 +49,19 @@ final class ReplicaCluster implements AutoCloseable {
         this.processes = new Process[n];
         this.electionMin = electionMin;
         this.privatePorts = proxied ? new int[n] : null;
-        for (int i = 0; i < n; i++) {
-            ids[i] = "n" + (i + 1);
-            ports[i] = freePort();
-            if (proxied) {
-                privatePorts[i] = freePort();
+        try {
+            for (int i = 0; i < n; i++) {
+                ids[i] = "n" + (i + 1);
+                ports[i] = portReservation.next();
+                if (proxied) {
+                    privatePorts[i] = portReservation.next();
+                }
             }
+            this.proxy = proxied ? new FaultProxy(ports, privatePorts, i -> isAlive(i) ? processes[i].pid() : null) : null;
+        } catch (IOException | RuntimeException e) {
+            portReservation.close();
+            throw e;
         }
-        this.proxy = proxied ? new FaultProxy(ports, privatePorts, i -> isAlive(i) ? processes[i].pid() : null) : null;
         // A harness stopped by a signal takes its replicas with it (they would otherwise run until their input closes).
         Runtime.getRuntime().addShutdownHook(reaper);
     }
@@ -67,12 +73,6 @@ final class ReplicaCluster implements AutoCloseable {
             if (p != null) {
                 p.destroyForcibly();
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 
@@ -248,6 +248,7 @@ final class ReplicaCluster implements AutoCloseable {
         if (proxy != null) {
             proxy.close();
         }
+        portReservation.close();
         try {
             Runtime.getRuntime().removeShutdownHook(reaper);
         } catch (IllegalStateException e) {
