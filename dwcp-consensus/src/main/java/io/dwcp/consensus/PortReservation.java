@@ -68,8 +68,10 @@ final class PortReservation implements AutoCloseable {
     /** The first port of the kernel's ephemeral range (Linux), or 32768 when it cannot be read. */
     static int ephemeralLow() {
         try {
-            String s = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
-            return Integer.parseInt(s.split("\\s+")[0]);
+            // Not Files.readString: procfs reports size 0, and readString then returns only the first byte ("3").
+            try (java.io.BufferedReader r = Files.newBufferedReader(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))) {
+                return Integer.parseInt(r.readLine().trim().split("\\s+")[0]);
+            }
         } catch (IOException | RuntimeException e) {
             return DEFAULT_RANGE_HIGH;
         }

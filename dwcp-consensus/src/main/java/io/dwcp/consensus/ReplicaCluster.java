@@ -33,6 +33,7 @@ final class ReplicaCluster implements AutoCloseable {
     private final FaultProxy proxy;
     private final Process[] processes;
     private final String electionMin;
+    private final String group;
     private final List<RatisConsensus> clients = new ArrayList<>();
     /** Holds every port of this cluster until close, so a concurrent harness cannot be given one of them. */
     private final PortReservation portReservation = new PortReservation();
@@ -43,6 +44,12 @@ final class ReplicaCluster implements AutoCloseable {
 
     /** With {@code proxied}, every replica sits behind a {@link FaultProxy} that can partition them. */
     ReplicaCluster(Path dir, int n, String electionMin, boolean proxied) throws IOException {
+        this(dir, n, electionMin, proxied, "dwcp-local", "n");
+    }
+
+    /** A cluster of group {@code group} whose replicas are named {@code idPrefix}1 … {@code idPrefix}n. */
+    ReplicaCluster(Path dir, int n, String electionMin, boolean proxied, String group, String idPrefix) throws IOException {
+        this.group = group;
         this.dir = java.nio.file.Files.createDirectories(dir);
         this.ids = new String[n];
         this.ports = new int[n];
@@ -51,7 +58,7 @@ final class ReplicaCluster implements AutoCloseable {
         this.privatePorts = proxied ? new int[n] : null;
         try {
             for (int i = 0; i < n; i++) {
-                ids[i] = "n" + (i + 1);
+                ids[i] = idPrefix + (i + 1);
                 ports[i] = portReservation.next();
                 if (proxied) {
                     privatePorts[i] = portReservation.next();
@@ -142,6 +149,7 @@ final class ReplicaCluster implements AutoCloseable {
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 "-Ddwcp.node-id=" + ids[i],
                 "-Ddwcp.consensus.peers=" + peerList,
+                "-Ddwcp.consensus.group=" + group,
                 "-Ddwcp.consensus.storage-dir=" + dir.resolve(ids[i]),
                 "-Ddwcp.consensus.election.min=" + electionMin,
                 "-Ddwcp.consensus.snapshot.entries=200"));
@@ -218,6 +226,7 @@ final class ReplicaCluster implements AutoCloseable {
         DwcpConfig config = DwcpConfig.builder()
                 .set("dwcp.node-id", name)
                 .set("dwcp.consensus.peers", peerList)
+                .set("dwcp.consensus.group", group)
                 .set("dwcp.consensus.election.min", electionMin)
                 .set("dwcp.consensus.proposal-timeout", proposalTimeout)
                 .build();

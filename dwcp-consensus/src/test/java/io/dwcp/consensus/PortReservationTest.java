@@ -63,6 +63,16 @@ class PortReservationTest {
     }
 
     @Test
+    void defaultRangeEndsWhereTheKernelsEphemeralRangeBegins() throws IOException {
+        int low = PortReservation.ephemeralLow();
+        assertTrue(low > PortReservation.RANGE_LOW + 1000, "ephemeral range starts at " + low);
+        try (PortReservation r = new PortReservation()) {
+            int port = r.next();
+            assertTrue(port >= PortReservation.RANGE_LOW && port < low, "port " + port);
+        }
+    }
+
+    @Test
     void skipsAPortSomeoneElseHasBound() throws IOException {
         try (ServerSocket foreign = new ServerSocket()) {
             foreign.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
