@@ -429,7 +429,7 @@ public final class ConsensusCheck {
         System.err.printf(Locale.ROOT, "seed %d: %s at %.1f s%n", o.seed(), what, (System.nanoTime() - t0) / 1e9);
     }
 
-    private static void awaitFirstCommit(Consensus client) throws Exception {
+    static void awaitFirstCommit(Consensus client) throws Exception {
         long deadline = System.nanoTime() + RECOVERY_CAP.toNanos();
         while (true) {
             try {

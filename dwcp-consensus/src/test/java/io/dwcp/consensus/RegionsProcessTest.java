@@ -50,6 +50,9 @@ class RegionsProcessTest {
             a.awaitReady(i);
             b.awaitReady(i);
         }
+        // Both groups have elected and committed once (a busy machine can delay the first election past a timeout).
+        ConsensusCheck.awaitFirstCommit(a.client("warm-a", "30s"));
+        ConsensusCheck.awaitFirstCommit(b.client("warm-b", "30s"));
     }
 
     @AfterAll
@@ -66,7 +69,7 @@ class RegionsProcessTest {
         DwcpConfig base = DwcpConfig.builder()
                 .set("dwcp.node-id", name)
                 .set("dwcp.consensus.election.min", ELECTION)
-                .set("dwcp.consensus.proposal-timeout", "10s")
+                .set("dwcp.consensus.proposal-timeout", "30s")
                 .build();
         ScopedConsensus s = ScopedConsensus.builder(base).region("a", a.peers()).region("b", b.peers()).localRegion("a").build();
         s.start();
