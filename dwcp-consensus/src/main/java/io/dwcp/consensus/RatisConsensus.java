@@ -221,22 +221,27 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     private void registerMeters(Running r) {
         MeterRegistry reg = context.meterRegistry();
-        r.committed = Counter.builder("dwcp.acp.proposals").tag("outcome", "committed").description("Commands committed").register(reg);
-        r.rejected = Counter.builder("dwcp.acp.proposals").tag("outcome", "rejected").description("Commands refused or failed").register(reg);
-        r.timedOut = Counter.builder("dwcp.acp.proposals").tag("outcome", "timeout").description("Commands without a quorum in time").register(reg);
-        r.latency = Timer.builder("dwcp.acp.commit.latency").publishPercentiles(0.5, 0.99)
+        // Tagged by group: a node of several groups (ScopedConsensus: one per region) has one set of meters per group.
+        String group = r.layout.name();
+        r.committed = Counter.builder("dwcp.acp.proposals").tag("outcome", "committed").tag("group", group)
+                .description("Commands committed").register(reg);
+        r.rejected = Counter.builder("dwcp.acp.proposals").tag("outcome", "rejected").tag("group", group)
+                .description("Commands refused or failed").register(reg);
+        r.timedOut = Counter.builder("dwcp.acp.proposals").tag("outcome", "timeout").tag("group", group)
+                .description("Commands without a quorum in time").register(reg);
+        r.latency = Timer.builder("dwcp.acp.commit.latency").tag("group", group).publishPercentiles(0.5, 0.99)
                 .description("From submit to the committed reply").register(reg);
         r.meters.addAll(List.of(r.committed, r.rejected, r.timedOut, r.latency));
         if (r.stateMachine != null) {
             RegisterStateMachine sm = r.stateMachine;
             r.meters.add(FunctionCounter.builder("dwcp.acp.leader.changes", sm, RegisterStateMachine::leaderChanges)
-                    .description("Leader changes seen by this replica").register(reg));
+                    .tag("group", group).description("Leader changes seen by this replica").register(reg));
             RaftServer server = r.server;
             r.meters.add(Gauge.builder("dwcp.acp.term", r, x -> division(x).map(DivisionInfo::getCurrentTerm).orElse(-1L))
-                    .description("Current Raft term of this replica (-1: unknown)").register(reg));
+                    .tag("group", group).description("Current Raft term of this replica (-1: unknown)").register(reg));
             r.meters.add(Gauge.builder("dwcp.acp.apply.index", server, s -> sm.getLastAppliedTermIndex() == null ? -1
-                    : sm.getLastAppliedTermIndex().getIndex()).description("Last log index applied to the state machine")
-                    .register(reg));
+                    : sm.getLastAppliedTermIndex().getIndex()).tag("group", group)
+                    .description("Last log index applied to the state machine").register(reg));
         }
     }
 
