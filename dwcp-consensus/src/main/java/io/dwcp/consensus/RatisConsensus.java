@@ -492,7 +492,34 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         if (r != null && r.layout.peer(peerId).isEmpty()) {
             throw new IllegalArgumentException("'" + peerId + "' is not a voter of group '" + r.layout.name() + "'");
         }
-        return admin(r, client -> client.admin().transferLeadership(RaftPeerId.valueOf(peerId), timeout.toMillis()));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        return admin(r, client -> {
+            // An election can overtake the transfer (a loaded machine, a leader that missed heartbeats): Ratis then
+            // fails it with DIFFERENT_LEADER. The caller asked for a leader, so ask the new leader again, in time.
+            while (true) {
+                long leftMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                try {
+                    RaftClientReply reply = client.admin().transferLeadership(RaftPeerId.valueOf(peerId), leftMillis);
+                    if (reply.isSuccess() || !overtaken(reply.getException()) || System.nanoTime() >= deadline) {
+                        return reply;
+                    }
+                } catch (IOException e) {
+                    if (!overtaken(e) || System.nanoTime() >= deadline) {
+                        throw e;
+                    }
+                }
+            }
+        });
+    }
+
+    /** Whether a leader transfer failed because an election chose another leader meanwhile. */
+    private static boolean overtaken(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (String.valueOf(c.getMessage()).contains("DIFFERENT_LEADER")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

@@ -54,7 +54,7 @@ class RaftGroupProcessTest {
 
             // n1 restarts from its data directory; then n2 and n3 take turns being down, so every commit needs n1.
             cluster.restart(0);
-            transferTo(client, "n1");
+            client.transferLeadership("n1", Duration.ofSeconds(20)).get(WAIT_S, TimeUnit.SECONDS);
             cluster.kill(1);
             assertEquals(afterKill, client.read("k").get(WAIT_S, TimeUnit.SECONDS), "n1 holds the committed log");
             assertEquals(moved.current(), client.owner("vm-1").get(WAIT_S, TimeUnit.SECONDS));
@@ -94,23 +94,6 @@ class RaftGroupProcessTest {
                     () -> impatient.write("k", "v").get(WAIT_S, TimeUnit.SECONDS));
             assertEquals(ErrorCode.QUORUM_UNAVAILABLE, DwcpException.find(noQuorum).code(), noQuorum.toString());
             assertEquals(io.dwcp.core.Health.Status.DEGRADED, impatient.health().status());
-        }
-    }
-
-    /**
-     * Moves the leadership to {@code id}; retried when an election on a loaded machine picked another leader while the
-     * transfer was under way (Ratis: DIFFERENT_LEADER).
-     */
-    private static void transferTo(RatisConsensus client, String id) throws Exception {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                client.transferLeadership(id, Duration.ofSeconds(20)).get(WAIT_S, TimeUnit.SECONDS);
-                return;
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (attempt == 5 || !String.valueOf(e.getMessage()).contains("DIFFERENT_LEADER")) {
-                    throw e;
-                }
-            }
         }
     }
 }
