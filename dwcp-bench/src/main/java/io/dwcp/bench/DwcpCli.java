@@ -34,6 +34,7 @@ public final class DwcpCli {
         m.put("predict", new PredictCommand());
         m.put("check-history", new CheckHistoryCommand());
         m.put("consensus-check", new ConsensusCheckCommand());
+        m.put("consensus-latency", new ConsensusLatencyCommand());
         m.put("sync-bench", new SyncBenchCommand());
         m.put("partition", new PartitionCommand());
         m.put("bench-partition", new BenchPartitionCommand());

@@ -26,6 +26,11 @@ import java.util.Map;
  * baseline instead of a copy in memory, so a file must not change while this runs. After each round the command
  * checks that neither that round's file nor the one before it (its baseline) changed size or modification time, and
  * stops with an error if one did.
+ *
+ * <p>{@code --hand-over FROM:TO} ends the migration with its hand-over: once the last round is verified, the VM named
+ * by {@code --key} moves from site FROM to site TO by a fenced compare-and-set committed through consensus
+ * ({@code dwcp.consensus.peers} must name the group, e.g. as a {@code -D} system property). Exit status 1 when FROM no
+ * longer owned the VM (the JSON's {@code handOver} names the real owner).
  */
 final class SendCommand implements DwcpCli.Command {
     @Override
@@ -35,9 +40,10 @@ final class SendCommand implements DwcpCli.Command {
 
     @Override
     public int run(String[] args) throws Exception {
-        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "to", "key", "seed"), NodeOptions.FLAGS);
+        CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "to", "key", "seed", "hand-over"), NodeOptions.FLAGS);
         if (a.flag("help") || a.positional().isEmpty()) {
-            System.err.println("usage: dwcp send --to HOST:PORT --key NAME [--seed auto|always|never] FILE... " + NodeOptions.USAGE);
+            System.err.println("usage: dwcp send --to HOST:PORT --key NAME [--seed auto|always|never] [--hand-over FROM:TO] FILE... "
+                    + NodeOptions.USAGE);
             return a.flag("help") ? 0 : 2;
         }
         String key = a.require("key");
@@ -46,6 +52,8 @@ final class SendCommand implements DwcpCli.Command {
             files.add(CliArgs.regularFile("FILE", f));
         }
         boolean json = a.flag("json");
+        String[] handOver = handOverSites(a.get("hand-over"));
+        Map<String, Object> handOverResult = null;
         List<RoundReport> reports = new ArrayList<>();
         long start = System.nanoTime();
         try (DwcpManager manager = NodeOptions.manager(NodeOptions.config(a))) {
@@ -72,6 +80,9 @@ final class SendCommand implements DwcpCli.Command {
                     previous = stamp;
                 }
             }
+            if (handOver != null) {
+                handOverResult = HandOver.commit(manager.consensus(), key, handOver[0], handOver[1]);
+            }
         }
         double wall = (System.nanoTime() - start) / 1e9;
         long wire = 0;
@@ -94,9 +105,24 @@ final class SendCommand implements DwcpCli.Command {
                 rounds.add(toJson(reports.get(i), files.get(i)));
             }
             m.put("rounds", rounds);
+            if (handOverResult != null) {
+                m.put("handOver", handOverResult);
+            }
             System.out.println(Json.write(m));
         }
-        return 0;
+        return handOverResult == null || Boolean.TRUE.equals(handOverResult.get("applied")) ? 0 : 1;
+    }
+
+    /** {@code --hand-over FROM:TO}: the sites of the ownership hand-over committed after the last round; null if absent. */
+    private static String[] handOverSites(String value) {
+        if (value == null) {
+            return null;
+        }
+        String[] p = value.split(":", -1);
+        if (p.length != 2 || p[0].isEmpty() || p[1].isEmpty() || p[0].equals(p[1])) {
+            throw new CliArgs.UsageException("--hand-over takes FROM:TO, two different site names, not '" + value + "'");
+        }
+        return p;
     }
 
     /** What tells a snapshot file changed: its identity, size and modification time ({@code IO_ERROR} when it did). */

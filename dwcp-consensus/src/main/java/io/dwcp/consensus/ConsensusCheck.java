@@ -193,7 +193,7 @@ public final class ConsensusCheck {
     }
 
     /** Counts completed operations; the nemesis waits on it. */
-    private static final class Progress {
+    static final class Progress {
         private long completed;
         private long ok;
 
@@ -429,7 +429,7 @@ public final class ConsensusCheck {
         System.err.printf(Locale.ROOT, "seed %d: %s at %.1f s%n", o.seed(), what, (System.nanoTime() - t0) / 1e9);
     }
 
-    private static void awaitFirstCommit(Consensus client) throws Exception {
+    static void awaitFirstCommit(Consensus client) throws Exception {
         long deadline = System.nanoTime() + RECOVERY_CAP.toNanos();
         while (true) {
             try {
@@ -496,7 +496,7 @@ public final class ConsensusCheck {
         return lost;
     }
 
-    private static Operation read(int process, Consensus client, String key) {
+    static Operation read(int process, Consensus client, String key) {
         long call = System.nanoTime();
         try {
             Versioned v = client.read(key).get(OP_TIMEOUT_S, TimeUnit.SECONDS);
@@ -511,7 +511,7 @@ public final class ConsensusCheck {
         }
     }
 
-    private static Operation write(int process, Consensus client, String key, String value) {
+    static Operation write(int process, Consensus client, String key, String value) {
         long call = System.nanoTime();
         try {
             Versioned v = client.write(key, value).get(OP_TIMEOUT_S, TimeUnit.SECONDS);
@@ -525,7 +525,7 @@ public final class ConsensusCheck {
         }
     }
 
-    private static Operation cas(int process, Consensus client, String key, String expected, String value) {
+    static Operation cas(int process, Consensus client, String key, String expected, String value) {
         long call = System.nanoTime();
         try {
             CasResult r = client.compareAndSet(key, expected, value).get(OP_TIMEOUT_S, TimeUnit.SECONDS);

@@ -221,22 +221,27 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     private void registerMeters(Running r) {
         MeterRegistry reg = context.meterRegistry();
-        r.committed = Counter.builder("dwcp.acp.proposals").tag("outcome", "committed").description("Commands committed").register(reg);
-        r.rejected = Counter.builder("dwcp.acp.proposals").tag("outcome", "rejected").description("Commands refused or failed").register(reg);
-        r.timedOut = Counter.builder("dwcp.acp.proposals").tag("outcome", "timeout").description("Commands without a quorum in time").register(reg);
-        r.latency = Timer.builder("dwcp.acp.commit.latency").publishPercentiles(0.5, 0.99)
+        // Tagged by group: a node of several groups (ScopedConsensus: one per region) has one set of meters per group.
+        String group = r.layout.name();
+        r.committed = Counter.builder("dwcp.acp.proposals").tag("outcome", "committed").tag("group", group)
+                .description("Commands committed").register(reg);
+        r.rejected = Counter.builder("dwcp.acp.proposals").tag("outcome", "rejected").tag("group", group)
+                .description("Commands refused or failed").register(reg);
+        r.timedOut = Counter.builder("dwcp.acp.proposals").tag("outcome", "timeout").tag("group", group)
+                .description("Commands without a quorum in time").register(reg);
+        r.latency = Timer.builder("dwcp.acp.commit.latency").tag("group", group).publishPercentiles(0.5, 0.99)
                 .description("From submit to the committed reply").register(reg);
         r.meters.addAll(List.of(r.committed, r.rejected, r.timedOut, r.latency));
         if (r.stateMachine != null) {
             RegisterStateMachine sm = r.stateMachine;
             r.meters.add(FunctionCounter.builder("dwcp.acp.leader.changes", sm, RegisterStateMachine::leaderChanges)
-                    .description("Leader changes seen by this replica").register(reg));
+                    .tag("group", group).description("Leader changes seen by this replica").register(reg));
             RaftServer server = r.server;
             r.meters.add(Gauge.builder("dwcp.acp.term", r, x -> division(x).map(DivisionInfo::getCurrentTerm).orElse(-1L))
-                    .description("Current Raft term of this replica (-1: unknown)").register(reg));
+                    .tag("group", group).description("Current Raft term of this replica (-1: unknown)").register(reg));
             r.meters.add(Gauge.builder("dwcp.acp.apply.index", server, s -> sm.getLastAppliedTermIndex() == null ? -1
-                    : sm.getLastAppliedTermIndex().getIndex()).description("Last log index applied to the state machine")
-                    .register(reg));
+                    : sm.getLastAppliedTermIndex().getIndex()).tag("group", group)
+                    .description("Last log index applied to the state machine").register(reg));
         }
     }
 
@@ -487,7 +492,34 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         if (r != null && r.layout.peer(peerId).isEmpty()) {
             throw new IllegalArgumentException("'" + peerId + "' is not a voter of group '" + r.layout.name() + "'");
         }
-        return admin(r, client -> client.admin().transferLeadership(RaftPeerId.valueOf(peerId), timeout.toMillis()));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        return admin(r, client -> {
+            // An election can overtake the transfer (a loaded machine, a leader that missed heartbeats): Ratis then
+            // fails it with DIFFERENT_LEADER. The caller asked for a leader, so ask the new leader again, in time.
+            while (true) {
+                long leftMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                try {
+                    RaftClientReply reply = client.admin().transferLeadership(RaftPeerId.valueOf(peerId), leftMillis);
+                    if (reply.isSuccess() || !overtaken(reply.getException()) || System.nanoTime() >= deadline) {
+                        return reply;
+                    }
+                } catch (IOException e) {
+                    if (!overtaken(e) || System.nanoTime() >= deadline) {
+                        throw e;
+                    }
+                }
+            }
+        });
+    }
+
+    /** Whether a leader transfer failed because an election chose another leader meanwhile. */
+    private static boolean overtaken(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (String.valueOf(c.getMessage()).contains("DIFFERENT_LEADER")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

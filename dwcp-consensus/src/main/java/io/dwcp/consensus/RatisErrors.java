@@ -22,7 +22,8 @@ final class RatisErrors {
     /**
      * The {@code DwcpException} for a failed command to group {@code groupName}: retries exhausted or a Ratis timeout
      * → {@code QUORUM_UNAVAILABLE} (with the last leader hint), our own deadline ({@code hardTimeout}) →
-     * {@code TIMEOUT}, a not-leader refusal → {@code NOT_LEADER} with the hint, the state machine's refusals →
+     * {@code TIMEOUT}, a not-leader refusal → {@code NOT_LEADER} with the hint (→ {@code QUORUM_UNAVAILABLE} when the
+     * replica knows no leader), the state machine's refusals →
      * {@code LIMIT_EXCEEDED} / {@code PROTOCOL_ERROR}, a closed client → {@code CANCELLED}, anything else →
      * {@code IO_ERROR}. A {@code DwcpException} passes through unchanged.
      */
@@ -47,6 +48,11 @@ final class RatisErrors {
             }
             return new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "no quorum of " + group + " committed the command within "
                     + "dwcp.consensus.proposal-timeout; it may still commit later" + hintText, t);
+        }
+        if (notLeader != null && hint == null) {
+            // A replica that knows no leader is in a minority or mid-election: no quorum answered, as after a timeout.
+            return new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "no quorum of " + group + " answered: the contacted "
+                    + "replica is not the leader and knows none; the command may still commit later", t);
         }
         if (notLeader != null) {
             return new DwcpException(ErrorCode.NOT_LEADER, "the contacted replica of " + group + " is not the leader" + hintText, t);

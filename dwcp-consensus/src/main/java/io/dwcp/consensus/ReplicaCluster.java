@@ -8,7 +8,6 @@ import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,7 +33,10 @@ final class ReplicaCluster implements AutoCloseable {
     private final FaultProxy proxy;
     private final Process[] processes;
     private final String electionMin;
+    private final String group;
     private final List<RatisConsensus> clients = new ArrayList<>();
+    /** Holds every port of this cluster until close, so a concurrent harness cannot be given one of them. */
+    private final PortReservation portReservation = new PortReservation();
 
     ReplicaCluster(Path dir, int n, String electionMin) throws IOException {
         this(dir, n, electionMin, false);
@@ -42,20 +44,31 @@ final class ReplicaCluster implements AutoCloseable {
 
     /** With {@code proxied}, every replica sits behind a {@link FaultProxy} that can partition them. */
     ReplicaCluster(Path dir, int n, String electionMin, boolean proxied) throws IOException {
+        this(dir, n, electionMin, proxied, "dwcp-local", "n");
+    }
+
+    /** A cluster of group {@code group} whose replicas are named {@code idPrefix}1 … {@code idPrefix}n. */
+    ReplicaCluster(Path dir, int n, String electionMin, boolean proxied, String group, String idPrefix) throws IOException {
+        this.group = group;
         this.dir = java.nio.file.Files.createDirectories(dir);
         this.ids = new String[n];
         this.ports = new int[n];
         this.processes = new Process[n];
         this.electionMin = electionMin;
         this.privatePorts = proxied ? new int[n] : null;
-        for (int i = 0; i < n; i++) {
-            ids[i] = "n" + (i + 1);
-            ports[i] = freePort();
-            if (proxied) {
-                privatePorts[i] = freePort();
+        try {
+            for (int i = 0; i < n; i++) {
+                ids[i] = idPrefix + (i + 1);
+                ports[i] = portReservation.next();
+                if (proxied) {
+                    privatePorts[i] = portReservation.next();
+                }
             }
+            this.proxy = proxied ? new FaultProxy(ports, privatePorts, i -> isAlive(i) ? processes[i].pid() : null) : null;
+        } catch (IOException | RuntimeException e) {
+            portReservation.close();
+            throw e;
         }
-        this.proxy = proxied ? new FaultProxy(ports, privatePorts, i -> isAlive(i) ? processes[i].pid() : null) : null;
         // A harness stopped by a signal takes its replicas with it (they would otherwise run until their input closes).
         Runtime.getRuntime().addShutdownHook(reaper);
     }
@@ -67,12 +80,6 @@ final class ReplicaCluster implements AutoCloseable {
             if (p != null) {
                 p.destroyForcibly();
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 
@@ -142,6 +149,7 @@ final class ReplicaCluster implements AutoCloseable {
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 "-Ddwcp.node-id=" + ids[i],
                 "-Ddwcp.consensus.peers=" + peerList,
+                "-Ddwcp.consensus.group=" + group,
                 "-Ddwcp.consensus.storage-dir=" + dir.resolve(ids[i]),
                 "-Ddwcp.consensus.election.min=" + electionMin,
                 "-Ddwcp.consensus.snapshot.entries=200"));
@@ -218,6 +226,7 @@ final class ReplicaCluster implements AutoCloseable {
         DwcpConfig config = DwcpConfig.builder()
                 .set("dwcp.node-id", name)
                 .set("dwcp.consensus.peers", peerList)
+                .set("dwcp.consensus.group", group)
                 .set("dwcp.consensus.election.min", electionMin)
                 .set("dwcp.consensus.proposal-timeout", proposalTimeout)
                 .build();
@@ -248,6 +257,7 @@ final class ReplicaCluster implements AutoCloseable {
         if (proxy != null) {
             proxy.close();
         }
+        portReservation.close();
         try {
             Runtime.getRuntime().removeShutdownHook(reaper);
         } catch (IllegalStateException e) {
