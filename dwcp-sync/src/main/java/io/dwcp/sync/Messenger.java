@@ -101,27 +101,42 @@ final class Messenger implements TransferHandler {
     byte[] request(InetSocketAddress peer, long correlationId, byte[] message, long timeoutMillis) {
         CompletableFuture<byte[]> response = new CompletableFuture<>();
         pending.put(correlationId, response);
+        CompletableFuture<Session> session = session(peer);
         try {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-            Session s = session(peer).get(timeoutMillis, TimeUnit.MILLISECONDS);
+            Session s = session.get(timeoutMillis, TimeUnit.MILLISECONDS);
             send(s, message).whenComplete((v, e) -> {
                 if (e != null) {
                     response.completeExceptionally(e);
-                    forget(peer, s);
                 }
             });
             long left = Math.max(1, deadline - System.nanoTime());
             return response.get(left, TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
+            drop(peer, session);
             throw new DwcpException(ErrorCode.TIMEOUT, "no sync response from " + peer + " within " + timeoutMillis + " ms", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DwcpException(ErrorCode.CANCELLED, "interrupted waiting for " + peer, e);
         } catch (ExecutionException e) {
+            drop(peer, session);
             DwcpException d = DwcpException.find(e.getCause());
             throw d != null ? d : new DwcpException(ErrorCode.IO_ERROR, "sync request to " + peer + " failed: " + e.getCause(), e.getCause());
         } finally {
             pending.remove(correlationId);
+        }
+    }
+
+    /**
+     * Forgets and closes the established session a failed request used. A session whose connection was cut stays
+     * "open" while the transport tries to resume it (up to its session-timeout); requests queued on it wait for their
+     * whole timeout. The next request opens a fresh session instead, which fails fast while the peer is unreachable and
+     * succeeds as soon as it is back. A session still being opened is kept: its handshake has its own connect-timeout,
+     * and abandoning it at every request timeout would never let a slow handshake (a loaded machine) finish.
+     */
+    private void drop(InetSocketAddress peer, CompletableFuture<Session> session) {
+        if (session.isDone() && !session.isCompletedExceptionally() && sessions.remove(peer, session)) {
+            session.join().close();
         }
     }
 
@@ -141,10 +156,6 @@ final class Messenger implements TransferHandler {
             }
             return transport.connect(peer, this);
         });
-    }
-
-    private void forget(InetSocketAddress peer, Session s) {
-        sessions.computeIfPresent(peer, (a, cur) -> cur.isDone() && !cur.isCompletedExceptionally() && cur.join() == s ? null : cur);
     }
 
     /** Drops the cached session of {@code peer} (closing it). */
