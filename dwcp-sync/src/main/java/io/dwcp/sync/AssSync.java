@@ -397,6 +397,20 @@ public final class AssSync implements SyncService {
         });
     }
 
+    /**
+     * Runs one round with {@code peer} that exchanges every key's digest instead of descending the hash tree: the
+     * flat exchange the tree avoids, kept for benchmarks that compare the two in the same code. Not used by the
+     * component itself.
+     */
+    CompletableFuture<Void> antiEntropyFlat(InetSocketAddress peer) {
+        requireRunning("antiEntropyFlat");
+        Peer p = peers.get(peer);
+        if (p == null) {
+            throw new IllegalArgumentException(peer + " is not a peer; addPeer() it first");
+        }
+        return CompletableFuture.runAsync(() -> runRound(p, true), worker);
+    }
+
     private void requireRunning(String op) {
         if (!running) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, op + " needs a running sync component (start it first)");
@@ -437,12 +451,18 @@ public final class AssSync implements SyncService {
      * {@code fanout} random peers that are not known to hold all of it (see {@link RumourBuffer}). In push-mode
      * full-state the round ships the whole store instead.
      */
+    /** Rumour rounds run so far (a load-independent clock for harnesses: under CPU starvation timers fire late). */
+    long rumourRoundsRun() {
+        return metrics.rumourRounds.get();
+    }
+
     /** Gossip messages handed to the transport so far, delivered or not. */
     long gossipSendsStarted() {
         return metrics.deltaSendsStarted.get();
     }
 
     void rumourRound() { // package-private: tests run a round deterministically
+        metrics.rumourRounds.incrementAndGet();
         if (settings.pushMode == SyncSettings.PushMode.FULL_STATE) {
             shipWholeStore();
             return;
@@ -649,10 +669,14 @@ public final class AssSync implements SyncService {
     }
 
     private void runRound(Peer p) {
+        runRound(p, false);
+    }
+
+    private void runRound(Peer p, boolean flat) {
         long before = messenger.bytesSent.get();
         try {
             AntiEntropy ae = new AntiEntropy(store, this::request, settings.maxMessageBytes);
-            AntiEntropy.Result r = ae.run(p.address, header(0));
+            AntiEntropy.Result r = flat ? ae.runFlat(p.address, header(0)) : ae.run(p.address, header(0));
             p.lastSyncMillis = context.clock().millis();
             p.failures = 0;
             metrics.roundsOk.incrementAndGet();
