@@ -128,15 +128,21 @@ final class Messenger implements TransferHandler {
     }
 
     /**
-     * Forgets and closes the established session a failed request used. A session whose connection was cut stays
-     * "open" while the transport tries to resume it (up to its session-timeout); requests queued on it wait for their
-     * whole timeout. The next request opens a fresh session instead, which fails fast while the peer is unreachable and
-     * succeeds as soon as it is back. A session still being opened is kept: its handshake has its own connect-timeout,
-     * and abandoning it at every request timeout would never let a slow handshake (a loaded machine) finish.
+     * Forgets and closes the session a failed request used when it cannot carry transfers: closed, or with no data
+     * stream connected. A session whose connections were cut stays "open" while the transport tries to resume it (up to
+     * its session-timeout), and requests queued on it wait for their whole timeout; the next request opens a fresh
+     * session instead, which fails fast while the peer is unreachable and succeeds as soon as it is back. Kept: a
+     * session still being opened (its handshake has its own connect-timeout, and abandoning it at every request timeout
+     * would never let a slow handshake finish on a loaded machine), and a connected session whose peer was merely slow
+     * (a new handshake would only add work).
      */
     private void drop(InetSocketAddress peer, CompletableFuture<Session> session) {
-        if (session.isDone() && !session.isCompletedExceptionally() && sessions.remove(peer, session)) {
-            session.join().close();
+        if (!session.isDone() || session.isCompletedExceptionally()) {
+            return;
+        }
+        Session s = session.join();
+        if ((!s.isOpen() || s.activeStreams() == 0) && sessions.remove(peer, session)) {
+            s.close();
         }
     }
 
