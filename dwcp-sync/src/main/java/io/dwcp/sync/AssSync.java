@@ -52,8 +52,9 @@ import java.util.concurrent.TimeUnit;
  *    back: a round with it is queued at once. After a partition heals, the two sides therefore reconcile within about
  *    one retry delay plus one round, not after max-staleness.
  *  - All traffic goes through Messenger over the Transport SPI; nothing takes an in-process path.
- * Threads: "dwcp-sync-timer-0" (schedules), "dwcp-sync-worker-N" (anti-entropy rounds, at most 16, on demand); inbound messages are
- * handled on the transport's delivery threads. These threads exist only between start() and stop().
+ * Threads: "dwcp-sync-timer-0" (schedules), "dwcp-sync-worker-N" (anti-entropy rounds, at most 16, on demand);
+ * inbound messages are handled on the transport's delivery threads. These threads exist only between start() and
+ * stop().
  */
 
 /**
@@ -81,7 +82,7 @@ public final class AssSync implements SyncService {
      * peers that do not answer cannot hold up the others. Threads are created on demand and end after a minute idle.
      */
     private static final int WORKERS = 16;
-    /** First retry delay after a failed round; it doubles per failure up to a quarter of the peer's max-staleness. */
+    /** First retry delay after a failed round; it doubles per failure up to an eighth of the peer's max-staleness. */
     static final long RETRY_MIN_MILLIS = 50;
 
     private final ComponentContext context;
@@ -446,11 +447,6 @@ public final class AssSync implements SyncService {
         rumours.add(entry, whole, 0, holders);
     }
 
-    /**
-     * The rumour round: every delta queued since the last round goes, as one δ-group message per peer, to up to
-     * {@code fanout} random peers that are not known to hold all of it (see {@link RumourBuffer}). In push-mode
-     * full-state the round ships the whole store instead.
-     */
     /** Rumour rounds run so far (a load-independent clock for harnesses: under CPU starvation timers fire late). */
     long rumourRoundsRun() {
         return metrics.rumourRounds.get();
@@ -461,6 +457,11 @@ public final class AssSync implements SyncService {
         return metrics.deltaSendsStarted.get();
     }
 
+    /**
+     * The rumour round: every delta queued since the last round goes, as one δ-group message per peer, to up to
+     * {@code fanout} random peers that are not known to hold all of it (see {@link RumourBuffer}). In push-mode
+     * full-state the round ships the whole store instead.
+     */
     void rumourRound() { // package-private: tests run a round deterministically
         metrics.rumourRounds.incrementAndGet();
         if (settings.pushMode == SyncSettings.PushMode.FULL_STATE) {

@@ -160,12 +160,7 @@ public final class SyncNodeMain {
      * only anti-entropy can carry the change. Larger seeds change a key again.
      */
     static void bump(ReplicatedStore store, int keys, int count, long seed) {
-        java.util.Random rnd = new java.util.Random(seed);
-        java.util.Set<Integer> chosen = new java.util.HashSet<>();
-        while (chosen.size() < Math.min(count, keys)) {
-            chosen.add(rnd.nextInt(keys));
-        }
-        for (int i : chosen) {
+        for (int i : chooseKeys(keys, count, seed)) {
             String key = "k-" + i;
             store.mergeState(key, io.dwcp.sync.crdt.OrMap.EMPTY.updateDelta("bumper@0", key,
                     io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta("bumper@0", seed)));
@@ -174,13 +169,18 @@ public final class SyncNodeMain {
 
     /** Increments {@code count} distinct counters among {@code k-0 … k-(keys-1)}, chosen with {@code seed}, as local updates. */
     static void churn(ReplicatedStore store, int keys, int count, long seed) {
+        for (int i : chooseKeys(keys, count, seed)) {
+            store.update("k-" + i, io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta(store.replicaId(), 1));
+        }
+    }
+
+    /** {@code count} distinct key indexes below {@code keys}, drawn with {@code seed}. */
+    private static java.util.Set<Integer> chooseKeys(int keys, int count, long seed) {
         java.util.Random rnd = new java.util.Random(seed);
         java.util.Set<Integer> chosen = new java.util.HashSet<>();
         while (chosen.size() < Math.min(count, keys)) {
             chosen.add(rnd.nextInt(keys));
         }
-        for (int i : chosen) {
-            store.update("k-" + i, io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta(store.replicaId(), 1));
-        }
+        return chosen;
     }
 }
