@@ -21,15 +21,16 @@ import java.util.Set;
  *   <li>With {@code --bytes-keys K}: replicas holding the same K keys, {@code --bytes-fraction} of them updated, and the
  *       replication bytes until all are equal, in push modes delta, full-state (the whole store every gossip round:
  *       state-based replication) and entry-state (each updated key's whole entry), {@code --bytes-reps} times.</li>
- *   <li>With {@code --ae-keys K}: one anti-entropy round between two replicas that differ in {@code --ae-diff} of K
- *       keys, against the size of a flat per-key digest list.</li>
+ *   <li>With {@code --ae-keys K}: two replicas of K keys; per repetition ({@code --ae-reps}), {@code --ae-diff} random
+ *       keys change on one and a hash-tree round repairs them, then other keys change and a flat round (every key's
+ *       digest exchanged, the same code without the tree) repairs them; bytes sent in each round.</li>
  * </ul>
  * The last line with {@code --json} is one JSON object. Replica processes use the test timing (anti-entropy every 1 s,
  * max-staleness 2 s, gossip every 200 ms; the bytes measurement uses the default 5 s gossip interval) and plaintext
  * AMST; loopback has no RTT, so times here are not WAN figures.
  */
 final class SyncBenchCommand implements DwcpCli.Command {
-    private static final Set<String> VALUES = Set.of("nodes", "ops", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff",
+    private static final Set<String> VALUES = Set.of("nodes", "ops", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff", "ae-reps",
             "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "ae-heap", "out");
     private static final Set<String> FLAGS = Set.of("json", "help");
 
@@ -43,7 +44,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
         CliArgs a = new CliArgs(args, VALUES, FLAGS);
         if (a.flag("help")) {
             System.err.println("usage: sync-bench [--nodes 3] [--ops 60] [--keys 4] [--seed 1] [--seeds 1] [--faults on|off]\n"
-                    + "                  [--compare on|off] [--ae-keys 100000] [--ae-diff 100] [--ae-heap MB]\n"
+                    + "                  [--compare on|off] [--ae-keys 100000] [--ae-diff 100] [--ae-reps 5] [--ae-heap MB]\n"
                     + "                  [--bytes-keys 100000 --bytes-fraction 0.01 --bytes-reps 5] [--out target/sync-bench] [--json]\n"
                     + "  --compare off   run the fault scenario with deltas only (no full-state run per seed)\n"
                     + "  --bytes-keys K  replication bytes per update when --bytes-fraction of K keys change, delta against\n"
@@ -59,6 +60,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
         boolean faults = !"off".equals(a.get("faults", "on"));
         int aeKeys = Integer.parseInt(a.get("ae-keys", "100000"));
         int aeDiff = Integer.parseInt(a.get("ae-diff", "100"));
+        int aeReps = positive(a, "ae-reps", "5");
         boolean compare = !"off".equals(a.get("compare", "on"));
         int bytesKeys = Integer.parseInt(a.get("bytes-keys", "0"));
         double bytesFraction = Double.parseDouble(a.get("bytes-fraction", "0.01"));
@@ -73,6 +75,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
         }
 
         List<Long> convergence = new ArrayList<>();
+        List<Long> convergenceRounds = new ArrayList<>();
         List<Double> deltaPerUpdate = new ArrayList<>();
         List<Double> fullPerUpdate = new ArrayList<>();
         List<Long> fullConvergence = new ArrayList<>();
@@ -95,6 +98,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
             totalOps += d.ops();
             if (d.convergenceMillis() >= 0) {
                 convergence.add(d.convergenceMillis());
+                convergenceRounds.add(d.convergenceRounds());
             }
             deltaPerUpdate.add((double) d.gossipBytes() / d.ops());
             if (f != null) {
@@ -103,8 +107,8 @@ final class SyncBenchCommand implements DwcpCli.Command {
                     fullConvergence.add(f.convergenceMillis());
                 }
             }
-            System.out.printf("seed %d: %d ops, converged %d ms after the heal, gossip %.0f B/update%s,"
-                            + " divergent %d, model violations %d%s%n", s, d.ops(), d.convergenceMillis(),
+            System.out.printf("seed %d: %d ops, converged %d ms (%d gossip rounds) after the heal, gossip %.0f B/update%s,"
+                            + " divergent %d, model violations %d%s%n", s, d.ops(), d.convergenceMillis(), d.convergenceRounds(),
                     deltaPerUpdate.get(deltaPerUpdate.size() - 1),
                     f == null ? "" : String.format(" (full-state run: %.0f B/update, converged %d ms)",
                             (double) f.gossipBytes() / f.ops(), f.convergenceMillis()),
@@ -136,13 +140,18 @@ final class SyncBenchCommand implements DwcpCli.Command {
                 System.out.flush();
             }
         }
-        SyncScenario.AntiEntropyCost ae = null;
+        List<SyncScenario.TreeVsFlat> ae = List.of();
+        boolean aeRepaired = true;
         if (aeKeys > 0) {
             String heap = a.get("ae-heap", Integer.toString(Math.max(256, aeKeys / 250))) + "m";
-            ae = SyncScenario.antiEntropyCost(aeKeys, aeDiff, out.resolve("anti-entropy"), heap);
-            System.out.printf("anti-entropy: %d of %d keys differ: round %d B, flat digest list %d B (%.3f %%), repaired %s%n",
-                    ae.differing(), ae.keys(), ae.roundBytes(), ae.flatDigestBytes(),
-                    100.0 * ae.roundBytes() / ae.flatDigestBytes(), ae.repaired());
+            ae = SyncScenario.antiEntropyTreeVsFlat(aeKeys, aeDiff, aeReps, seed, out.resolve("anti-entropy"), heap);
+            for (SyncScenario.TreeVsFlat r : ae) {
+                aeRepaired &= r.repaired();
+                System.out.printf("anti-entropy: %d of %d keys differ: tree round %d B, flat round %d B (responder %d B):"
+                                + " %.3f %% (%.3f %% of the responder's), repaired %s%n", r.differing(), aeKeys, r.treeBytes(),
+                        r.flatBytes(), r.flatResponderBytes(), 100.0 * r.treeBytes() / r.flatBytes(),
+                        100.0 * r.treeBytes() / r.flatResponderBytes(), r.repaired());
+            }
         }
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("nodes", nodes);
@@ -155,6 +164,10 @@ final class SyncBenchCommand implements DwcpCli.Command {
         j.put("divergentReplicas", divergent);
         j.put("modelViolations", violations);
         j.put("convergenceMillisP95", quantile(convergence, 0.95));
+        j.put("convergenceMillis", convergence);
+        j.put("convergenceRoundsMedian", median(convergenceRounds));
+        j.put("convergenceRoundsP95", quantile(convergenceRounds, 0.95));
+        j.put("convergenceRounds", convergenceRounds);
         j.put("scenarioDeltaBytesPerUpdateMedian", median(deltaPerUpdate));
         j.put("scenarioFullStateBytesPerUpdateMedian", median(fullPerUpdate));
         j.put("scenarioFullStateConvergenceMillisMedian", median(fullConvergence));
@@ -162,23 +175,39 @@ final class SyncBenchCommand implements DwcpCli.Command {
             j.put("bytesKeys", bytesKeys);
             j.put("bytesFraction", bytesFraction);
             perUpdate.forEach((mode, v) -> j.put("bytesPerUpdateMedian." + mode, median(v)));
+            if (bytesReps >= 2) {
+                perUpdate.forEach((mode, v) -> j.put("bytesPerUpdateInterval." + mode, MedianInterval.of(v).toString()));
+                j.put("deltaToFullStateRatioInterval", MedianInterval.of(ratios).toString());
+            }
             j.put("deltaToFullStateRatioMedian", median(ratios));
             j.put("deltaToFullStateRatios", ratios);
             if (perUpdate.containsKey("entry-state")) {
                 j.put("deltaToEntryStateRatioMedian", median(perUpdate.get("delta")) / median(perUpdate.get("entry-state")));
             }
         }
-        if (ae != null) {
-            j.put("aeKeys", ae.keys());
-            j.put("aeDiffering", ae.differing());
-            j.put("aeRoundBytes", ae.roundBytes());
-            j.put("aeFlatDigestBytes", ae.flatDigestBytes());
-            j.put("aeRepaired", ae.repaired());
+        if (!ae.isEmpty()) {
+            List<Double> pct = new ArrayList<>();
+            List<Double> pctResponder = new ArrayList<>();
+            for (SyncScenario.TreeVsFlat r : ae) {
+                pct.add(100.0 * r.treeBytes() / r.flatBytes());
+                pctResponder.add(100.0 * r.treeBytes() / r.flatResponderBytes());
+            }
+            j.put("aeKeys", aeKeys);
+            j.put("aeDiffering", aeDiff);
+            j.put("aeReps", ae.size());
+            j.put("aeTreeBytes", ae.stream().map(SyncScenario.TreeVsFlat::treeBytes).toList());
+            j.put("aeFlatBytes", ae.stream().map(SyncScenario.TreeVsFlat::flatBytes).toList());
+            j.put("aeFlatResponderBytes", ae.stream().map(SyncScenario.TreeVsFlat::flatResponderBytes).toList());
+            j.put("aeTreeToFlatPercentMedian", median(pct));
+            j.put("aeTreeToFlatPercentInterval", MedianInterval.of(pct).toString());
+            j.put("aeTreeToFlatResponderPercentMedian", median(pctResponder));
+            j.put("aeTreeToFlatResponderPercentInterval", MedianInterval.of(pctResponder).toString());
+            j.put("aeRepaired", aeRepaired);
         }
         if (a.flag("json")) {
             System.out.println(Json.write(j));
         }
-        return divergent == 0 && violations == 0 && unconverged == 0 && (ae == null || ae.repaired()) ? 0 : 1;
+        return divergent == 0 && violations == 0 && unconverged == 0 && aeRepaired ? 0 : 1;
     }
 
     private static int positive(CliArgs a, String name, String def) {

@@ -21,6 +21,8 @@ import java.util.TreeSet;
  *   4. PUSH_REQUEST the keys that differ or only this node has; the peer acknowledges.
  * Both sides end with the join of their entries for every key that differed. Requests and responses are split so
  * that no message exceeds max-message.
+ * runFlat() skips step 1 and asks for every leaf: the flat exchange of every key's digest that the tree avoids. It is
+ * not used by the component; benchmarks run it beside run() to measure what the tree saves, in the same code.
  */
 
 /** Runs anti-entropy rounds. Thread-safe (stateless apart from its collaborators); blocking. */
@@ -73,6 +75,21 @@ final class AntiEntropy {
         if (differing.isEmpty()) {
             return new Result(0, 0, 0, trips);
         }
+        return reconcileLeaves(peer, template, differing, trips);
+    }
+
+    /** A round without the tree: every leaf's (key, digest) list is fetched and compared (a flat digest exchange). */
+    Result runFlat(InetSocketAddress peer, SyncMessage.Header template) {
+        List<Integer> all = new ArrayList<>(MerkleIndex.LEAVES);
+        for (int i = 0; i < MerkleIndex.LEAVES; i++) {
+            all.add(i);
+        }
+        return reconcileLeaves(peer, template, all, 0);
+    }
+
+    /** Steps 2–4 for the given leaves. */
+    private Result reconcileLeaves(InetSocketAddress peer, SyncMessage.Header template, List<Integer> differing, int trips) {
+        MerkleIndex index = store.index();
         TreeSet<String> pull = new TreeSet<>();
         TreeSet<String> push = new TreeSet<>();
         int leavesPerRequest = Math.max(1, Math.min(differing.size(), maxMessageBytes / 4096));

@@ -42,11 +42,19 @@ import java.util.concurrent.TimeUnit;
  *    send queues its deltas again for that peer. Received messages are de-duplicated by id (SeenCache).
  *    push-mode entry-state ships whole entries the same way; full-state ships the whole store every round instead.
  *  - Anti-entropy: every anti-entropy.interval with the least recently synced peer; every
- *    full-reconciliation.interval with every peer; and at once with any peer not synced for max-staleness.
- *    Rounds run one at a time on the worker thread (AntiEntropy).
+ *    full-reconciliation.interval with every peer; and at once with any peer not synced for half of max-staleness.
+ *    Rounds run on a small worker pool, at most one at a time per peer, so a peer that does not answer (its requests
+ *    wait for request-timeout) never delays the rounds with the others (AntiEntropy).
+ *  - Reconnection: a failed round is retried after a short backoff (RETRY_MIN_MILLIS, doubling, capped at an eighth of
+ *    the peer's max-staleness) rather than at the next staleness check, and the messenger drops the session a failed
+ *    request used, so the retry opens a fresh connection instead of waiting on one that is still resuming towards a
+ *    dead or cut-off peer. Any message that arrives from a peer whose last round failed is proof that the path is
+ *    back: a round with it is queued at once. After a partition heals, the two sides therefore reconcile within about
+ *    one retry delay plus one round, not after max-staleness.
  *  - All traffic goes through Messenger over the Transport SPI; nothing takes an in-process path.
- * Threads: "dwcp-sync-timer-0" (schedules), "dwcp-sync-worker-0" (anti-entropy rounds); inbound messages are handled
- * on the transport's delivery threads. Both threads exist only between start() and stop().
+ * Threads: "dwcp-sync-timer-0" (schedules), "dwcp-sync-worker-N" (anti-entropy rounds, at most 16, on demand);
+ * inbound messages are handled on the transport's delivery threads. These threads exist only between start() and
+ * stop().
  */
 
 /**
@@ -69,6 +77,13 @@ public final class AssSync implements SyncService {
     private static final int RUMOUR_QUEUE_MAX = 10_000;
     /** Bound of the de-duplication cache (about 8 MiB); past it the oldest ids are forgotten before their TTL. */
     private static final int SEEN_MAX_ENTRIES = 100_000;
+    /**
+     * Most anti-entropy worker threads: rounds with different peers run in parallel, each blocking on its requests, so
+     * peers that do not answer cannot hold up the others. Threads are created on demand and end after a minute idle.
+     */
+    private static final int WORKERS = 16;
+    /** First retry delay after a failed round; it doubles per failure up to an eighth of the peer's max-staleness. */
+    static final long RETRY_MIN_MILLIS = 50;
 
     private final ComponentContext context;
     private final Transport transport;
@@ -82,8 +97,8 @@ public final class AssSync implements SyncService {
     private volatile Messenger messenger;
     private volatile SeenCache seen;
     private volatile boolean running;
-    private ScheduledExecutorService timer;
-    private ExecutorService worker;
+    private volatile ScheduledExecutorService timer;
+    private volatile ExecutorService worker;
     private final List<TransportListener> listeners = new ArrayList<>();
     private final RumourBuffer rumours = new RumourBuffer(RUMOUR_QUEUE_MAX);
     private final SyncMetrics metrics = new SyncMetrics();
@@ -92,7 +107,12 @@ public final class AssSync implements SyncService {
     private static final class Peer {
         final InetSocketAddress address;
         volatile long lastSyncMillis;
+        /** A round is queued or running; at most one per peer at a time. */
         volatile boolean roundQueued;
+        /** Rounds failed in a row since the last successful one; while above 0 the retry timer owns the peer. */
+        volatile int failures;
+        /** A retry is scheduled (one chain of retries per peer). */
+        volatile boolean retryScheduled;
         volatile Tier tier = Tier.WAN;
         /** The peer's node id, learned from its answers; null until then. */
         volatile String nodeId;
@@ -146,8 +166,11 @@ public final class AssSync implements SyncService {
             });
             timer = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "dwcp-sync-timer-0"));
             // unbounded queue, bounded use: at most one queued round per peer (Peer.roundQueued) plus explicit calls
-            worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                    r -> daemon(r, "dwcp-sync-worker-0"));
+            java.util.concurrent.atomic.AtomicInteger workerIds = new java.util.concurrent.atomic.AtomicInteger();
+            ThreadPoolExecutor pool = new ThreadPoolExecutor(WORKERS, WORKERS, 1, TimeUnit.MINUTES, new LinkedBlockingQueue<>(),
+                    r -> daemon(r, "dwcp-sync-worker-" + workerIds.getAndIncrement()));
+            pool.allowCoreThreadTimeOut(true);
+            worker = pool;
             try {
                 schedule(s);
             } catch (RuntimeException | Error e) {
@@ -368,7 +391,25 @@ public final class AssSync implements SyncService {
         if (p == null) {
             throw new IllegalArgumentException(peer + " is not a peer; addPeer() it first");
         }
-        return CompletableFuture.runAsync(() -> runRound(p), worker);
+        return CompletableFuture.runAsync(() -> runRound(p), worker).whenComplete((v, e) -> {
+            if (e != null) {
+                retryLater(p);
+            }
+        });
+    }
+
+    /**
+     * Runs one round with {@code peer} that exchanges every key's digest instead of descending the hash tree: the
+     * flat exchange the tree avoids, kept for benchmarks that compare the two in the same code. Not used by the
+     * component itself.
+     */
+    CompletableFuture<Void> antiEntropyFlat(InetSocketAddress peer) {
+        requireRunning("antiEntropyFlat");
+        Peer p = peers.get(peer);
+        if (p == null) {
+            throw new IllegalArgumentException(peer + " is not a peer; addPeer() it first");
+        }
+        return CompletableFuture.runAsync(() -> runRound(p, true), worker);
     }
 
     private void requireRunning(String op) {
@@ -406,17 +447,23 @@ public final class AssSync implements SyncService {
         rumours.add(entry, whole, 0, holders);
     }
 
-    /**
-     * The rumour round: every delta queued since the last round goes, as one δ-group message per peer, to up to
-     * {@code fanout} random peers that are not known to hold all of it (see {@link RumourBuffer}). In push-mode
-     * full-state the round ships the whole store instead.
-     */
+    /** Rumour rounds run so far (a load-independent clock for harnesses: under CPU starvation timers fire late). */
+    long rumourRoundsRun() {
+        return metrics.rumourRounds.get();
+    }
+
     /** Gossip messages handed to the transport so far, delivered or not. */
     long gossipSendsStarted() {
         return metrics.deltaSendsStarted.get();
     }
 
+    /**
+     * The rumour round: every delta queued since the last round goes, as one δ-group message per peer, to up to
+     * {@code fanout} random peers that are not known to hold all of it (see {@link RumourBuffer}). In push-mode
+     * full-state the round ships the whole store instead.
+     */
     void rumourRound() { // package-private: tests run a round deterministically
+        metrics.rumourRounds.incrementAndGet();
         if (settings.pushMode == SyncSettings.PushMode.FULL_STATE) {
             shipWholeStore();
             return;
@@ -534,6 +581,9 @@ public final class AssSync implements SyncService {
     private void scheduleOneRound() {
         Peer oldest = null;
         for (Peer p : peers.values()) {
+            if (p.failures > 0) {
+                continue; // retried by its own timer (retryLater)
+            }
             if (oldest == null || p.lastSyncMillis < oldest.lastSyncMillis) {
                 oldest = p;
             }
@@ -544,29 +594,44 @@ public final class AssSync implements SyncService {
     }
 
     private void scheduleAllRounds() {
-        peers.values().forEach(this::queueRound);
+        for (Peer p : peers.values()) {
+            if (p.failures == 0) {
+                queueRound(p);
+            }
+        }
     }
 
     private void enforceStaleness() {
         long now = context.clock().millis();
         for (Peer p : peers.values()) {
-            if (now - p.lastSyncMillis > settings.maxStaleness(p.tier).toMillis() / 2) {
+            if (p.failures > 0) {
+                if (!p.retryScheduled && !p.roundQueued) {
+                    retryLater(p); // safety net: a failing peer always has a retry pending or a round under way
+                }
+            } else if (now - p.lastSyncMillis > settings.maxStaleness(p.tier).toMillis() / 2) {
                 queueRound(p);
             }
         }
     }
 
     private void queueRound(Peer p) {
-        if (p.roundQueued || !running) {
-            return;
+        synchronized (p) {
+            if (p.roundQueued || !running) {
+                return;
+            }
+            p.roundQueued = true;
         }
-        p.roundQueued = true;
         try {
             worker.execute(() -> {
                 try {
                     runRound(p);
                 } catch (RuntimeException e) {
                     LOG.debug("anti-entropy with {} failed: {}", p.address, e.toString());
+                } finally {
+                    p.roundQueued = false;
+                    if (p.failures > 0) {
+                        retryLater(p); // after clearing roundQueued, or the retry could find the round still queued
+                    }
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -574,13 +639,47 @@ public final class AssSync implements SyncService {
         }
     }
 
+    /**
+     * The wait before the next round with a peer after {@code failures} failed rounds in a row: 50 ms doubling per
+     * failure, at most an eighth of the peer's max-staleness (so a healed path is used within that, and a cut-off peer
+     * costs at most eight connection attempts per max-staleness).
+     */
+    static long retryDelayMillis(int failures, Duration maxStaleness) {
+        long cap = Math.max(RETRY_MIN_MILLIS, maxStaleness.toMillis() / 8);
+        int doublings = Math.max(0, Math.min(20, failures) - 1);
+        return Math.min(cap, RETRY_MIN_MILLIS << doublings);
+    }
+
+    /** Schedules the next attempt after a failed round (one pending retry per peer). */
+    private void retryLater(Peer p) {
+        synchronized (p) {
+            if (p.retryScheduled || !running) {
+                return;
+            }
+            p.retryScheduled = true;
+        }
+        long delay = retryDelayMillis(p.failures, settings.maxStaleness(p.tier));
+        try {
+            timer.schedule(guard(() -> {
+                p.retryScheduled = false;
+                queueRound(p);
+            }), delay, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            p.retryScheduled = false; // stopping (timer shut down or gone): no more rounds
+        }
+    }
+
     private void runRound(Peer p) {
-        p.roundQueued = false;
+        runRound(p, false);
+    }
+
+    private void runRound(Peer p, boolean flat) {
         long before = messenger.bytesSent.get();
         try {
             AntiEntropy ae = new AntiEntropy(store, this::request, settings.maxMessageBytes);
-            AntiEntropy.Result r = ae.run(p.address, header(0));
+            AntiEntropy.Result r = flat ? ae.runFlat(p.address, header(0)) : ae.run(p.address, header(0));
             p.lastSyncMillis = context.clock().millis();
+            p.failures = 0;
             metrics.roundsOk.incrementAndGet();
             metrics.keysExchanged.addAndGet(r.pulled() + r.pushed());
             if (r.pulled() + r.pushed() > 0) {
@@ -588,6 +687,7 @@ public final class AssSync implements SyncService {
                         p.address, r.differingLeaves(), r.pulled(), r.pushed(), r.roundTrips());
             }
         } catch (RuntimeException e) {
+            p.failures++;
             metrics.roundsFailed.incrementAndGet();
             throw e;
         } finally {
@@ -626,14 +726,15 @@ public final class AssSync implements SyncService {
             return;
         }
         observeClock(m.header());
-        Peer known = null;
+        String sender = m.header().sender();
         for (Peer p : peers.values()) {
             if (p.address.equals(session.remoteAddress())) {
-                known = p;
+                p.tier = session.tier();
             }
-        }
-        if (known != null) {
-            known.tier = session.tier();
+            if (p.failures > 0 && sender.equals(p.nodeId)) {
+                // the path to this peer is back (it reached us): reconcile now rather than at the next retry
+                queueRound(p);
+            }
         }
         long corr = m.header().correlationId();
         if (m instanceof SyncMessage.Delta d) {

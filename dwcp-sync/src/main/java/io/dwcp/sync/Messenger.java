@@ -101,27 +101,48 @@ final class Messenger implements TransferHandler {
     byte[] request(InetSocketAddress peer, long correlationId, byte[] message, long timeoutMillis) {
         CompletableFuture<byte[]> response = new CompletableFuture<>();
         pending.put(correlationId, response);
+        CompletableFuture<Session> session = session(peer);
         try {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-            Session s = session(peer).get(timeoutMillis, TimeUnit.MILLISECONDS);
+            Session s = session.get(timeoutMillis, TimeUnit.MILLISECONDS);
             send(s, message).whenComplete((v, e) -> {
                 if (e != null) {
                     response.completeExceptionally(e);
-                    forget(peer, s);
                 }
             });
             long left = Math.max(1, deadline - System.nanoTime());
             return response.get(left, TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
+            drop(peer, session);
             throw new DwcpException(ErrorCode.TIMEOUT, "no sync response from " + peer + " within " + timeoutMillis + " ms", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DwcpException(ErrorCode.CANCELLED, "interrupted waiting for " + peer, e);
         } catch (ExecutionException e) {
+            drop(peer, session);
             DwcpException d = DwcpException.find(e.getCause());
             throw d != null ? d : new DwcpException(ErrorCode.IO_ERROR, "sync request to " + peer + " failed: " + e.getCause(), e.getCause());
         } finally {
             pending.remove(correlationId);
+        }
+    }
+
+    /**
+     * Forgets and closes the session a failed request used when it cannot carry transfers: closed, or with no data
+     * stream connected. A session whose connections were cut stays "open" while the transport tries to resume it (up to
+     * its session-timeout), and requests queued on it wait for their whole timeout; the next request opens a fresh
+     * session instead, which fails fast while the peer is unreachable and succeeds as soon as it is back. Kept: a
+     * session still being opened (its handshake has its own connect-timeout, and abandoning it at every request timeout
+     * would never let a slow handshake finish on a loaded machine), and a connected session whose peer was merely slow
+     * (a new handshake would only add work).
+     */
+    private void drop(InetSocketAddress peer, CompletableFuture<Session> session) {
+        if (!session.isDone() || session.isCompletedExceptionally()) {
+            return;
+        }
+        Session s = session.join();
+        if ((!s.isOpen() || s.activeStreams() == 0) && sessions.remove(peer, session)) {
+            s.close();
         }
     }
 
@@ -141,10 +162,6 @@ final class Messenger implements TransferHandler {
             }
             return transport.connect(peer, this);
         });
-    }
-
-    private void forget(InetSocketAddress peer, Session s) {
-        sessions.computeIfPresent(peer, (a, cur) -> cur.isDone() && !cur.isCompletedExceptionally() && cur.join() == s ? null : cur);
     }
 
     /** Drops the cached session of {@code peer} (closing it). */

@@ -26,6 +26,8 @@ final class SyncMetrics {
     final AtomicLong deltaBytesSent = new AtomicLong();
     /** Gossip messages handed to the transport, delivered or not (for tests). */
     final AtomicLong deltaSendsStarted = new AtomicLong();
+    /** Rumour rounds run (timer ticks that reached the round, also in full-state mode); for harnesses, no meter. */
+    final AtomicLong rumourRounds = new AtomicLong();
     /** Gossip messages whose transfer failed (their deltas are queued again for that peer). */
     final AtomicLong deltaSendsFailed = new AtomicLong();
     final AtomicLong deltasReceived = new AtomicLong();

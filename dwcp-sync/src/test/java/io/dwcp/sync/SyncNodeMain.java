@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * One sync replica as a separate process, driven line by line on stdin by {@link SyncCluster}; answers on stdout.
  * Commands: {@code listen}, {@code peer PORT}, {@code inc KEY N}, {@code add KEY ELEM}, {@code rem KEY ELEM},
  * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest}, {@code root},
- * {@code stats}, {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit}. Arguments after the node id are
+ * {@code stats}, {@code rounds}, {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit}. Arguments after the node id are
  * {@code key=value} configuration, plus {@code message-duplicates=P} and {@code message-delays=P} for message-boundary
  * faults. Logs go to stderr.
  */
@@ -104,10 +104,18 @@ public final class SyncNodeMain {
                             yield "OK";
                         }
                         case "ae" -> {
-                            sync.antiEntropy(new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(p[1])))
+                            InetSocketAddress peer = new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(p[1]));
+                            // "ae PORT flat": every key's digest instead of the tree (the benchmark's baseline)
+                            (p.length > 2 && p[2].equals("flat") ? sync.antiEntropyFlat(peer) : sync.antiEntropy(peer))
                                     .get(10, TimeUnit.MINUTES);
                             yield "OK";
                         }
+                        case "bump" -> {
+                            String[] q = p[2].split(" ");
+                            bump(sync.store(), Integer.parseInt(p[1]), Integer.parseInt(q[0]), Long.parseLong(q[1]));
+                            yield "OK";
+                        }
+                        case "rounds" -> "ROUNDS " + sync.rumourRoundsRun();
                         case "quit" -> "BYE";
                         default -> "ERR unknown command " + p[0];
                     };
@@ -146,15 +154,33 @@ public final class SyncNodeMain {
         }
     }
 
+    /**
+     * Changes {@code count} distinct keys among {@code k-0 … k-(keys-1)}, chosen with {@code seed}, by merging a state in
+     * which replica {@code bumper@0} counts {@code seed}: no gossip (as if received from a replica that is gone), so
+     * only anti-entropy can carry the change. Larger seeds change a key again.
+     */
+    static void bump(ReplicatedStore store, int keys, int count, long seed) {
+        for (int i : chooseKeys(keys, count, seed)) {
+            String key = "k-" + i;
+            store.mergeState(key, io.dwcp.sync.crdt.OrMap.EMPTY.updateDelta("bumper@0", key,
+                    io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta("bumper@0", seed)));
+        }
+    }
+
     /** Increments {@code count} distinct counters among {@code k-0 … k-(keys-1)}, chosen with {@code seed}, as local updates. */
     static void churn(ReplicatedStore store, int keys, int count, long seed) {
+        for (int i : chooseKeys(keys, count, seed)) {
+            store.update("k-" + i, io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta(store.replicaId(), 1));
+        }
+    }
+
+    /** {@code count} distinct key indexes below {@code keys}, drawn with {@code seed}. */
+    private static java.util.Set<Integer> chooseKeys(int keys, int count, long seed) {
         java.util.Random rnd = new java.util.Random(seed);
         java.util.Set<Integer> chosen = new java.util.HashSet<>();
         while (chosen.size() < Math.min(count, keys)) {
             chosen.add(rnd.nextInt(keys));
         }
-        for (int i : chosen) {
-            store.update("k-" + i, io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta(store.replicaId(), 1));
-        }
+        return chosen;
     }
 }

@@ -1,0 +1,96 @@
+package io.dwcp.sync;
+
+import io.dwcp.core.config.DwcpConfig;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static io.dwcp.sync.LoopbackReplicationTest.awaitTrue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/** How anti-entropy behaves around unreachable peers and healed paths (real AMST sessions on loopback, one JVM). */
+class ReconnectTest {
+    @Test
+    void retryDelayDoublesFromFiftyMillisAndIsCappedAtAnEighthOfMaxStaleness() {
+        Duration staleness = Duration.ofSeconds(2);
+        assertEquals(50, AssSync.retryDelayMillis(1, staleness));
+        assertEquals(100, AssSync.retryDelayMillis(2, staleness));
+        assertEquals(200, AssSync.retryDelayMillis(3, staleness));
+        assertEquals(250, AssSync.retryDelayMillis(4, staleness));
+        assertEquals(250, AssSync.retryDelayMillis(1000, staleness));
+        assertEquals(3_750, AssSync.retryDelayMillis(1000, Duration.ofSeconds(30)));
+        assertEquals(50, AssSync.retryDelayMillis(5, Duration.ofMillis(100)));
+    }
+
+    @Test
+    void aPeerThatNeverAnswersDoesNotHoldUpRoundsWithOthers() throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        // a request to the silent peer waits a minute: with rounds run one after another, b's round would wait too
+        DwcpConfig slow = Nodes.config("a").toBuilder().set("dwcp.sync.request-timeout", "1m")
+                .set("dwcp.transport.connect-timeout", "1m").set("dwcp.sync.anti-entropy.interval", "1h")
+                .set("dwcp.sync.max-staleness", "1h").set("dwcp.sync.full-reconciliation.interval", "1d").build();
+        List<Socket> accepted = new ArrayList<>();
+        try (ServerSocket silent = new ServerSocket(0, 50, lo);
+             Nodes.Node a = Nodes.start(slow); Nodes.Node b = Nodes.start(Nodes.config("b"))) {
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        accepted.add(silent.accept()); // accepts and never answers the handshake
+                    }
+                } catch (java.io.IOException e) {
+                    // closed at the end of the test
+                }
+            }, "silent-peer");
+            acceptor.setDaemon(true);
+            acceptor.start();
+            InetSocketAddress bAddr = b.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
+            InetSocketAddress silentAddr = new InetSocketAddress(lo, silent.getLocalPort());
+            a.sync().addPeer(silentAddr);
+            a.sync().addPeer(bAddr);
+            b.sync().store().update("k", io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta(b.sync().store().replicaId(), 5));
+            CompletableFuture<Void> stuck = a.sync().antiEntropy(silentAddr);
+            a.sync().antiEntropy(bAddr).get(30, TimeUnit.SECONDS);
+            assertEquals(5, a.sync().metadata().counter("k"));
+            assertFalse(stuck.isDone(), "the round with the silent peer is still waiting");
+        } finally {
+            for (Socket s : accepted) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aHealedPathIsReconciledByTheRetryTimerWithoutWaitingForThePeriodicRound() throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        // periodic rounds an hour apart: only the retry of failed rounds can reconcile within the test's deadline
+        DwcpConfig cfg = Nodes.config("a").toBuilder().set("dwcp.sync.anti-entropy.interval", "1h")
+                .set("dwcp.sync.full-reconciliation.interval", "1d")
+                .set("dwcp.sync.max-staleness", "2s").set("dwcp.sync.gossip.interval", "1s").build();
+        try (Nodes.Node a = Nodes.start(cfg); Nodes.Node b = Nodes.start(Nodes.config("b").toBuilder()
+                .set("dwcp.sync.anti-entropy.interval", "1h").set("dwcp.sync.full-reconciliation.interval", "1d")
+                .set("dwcp.sync.max-staleness", "1h").set("dwcp.sync.gossip.interval", "1s").build())) {
+            InetSocketAddress bAddr = b.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
+            try (FaultProxy proxy = new FaultProxy(bAddr.getPort(), 1)) {
+                proxy.blocked(true);
+                InetSocketAddress viaProxy = new InetSocketAddress(lo, proxy.port());
+                a.sync().addPeer(viaProxy);
+                // b's update reaches a only by anti-entropy (b does not know a; gossip is a minute away)
+                b.sync().store().update("k", io.dwcp.sync.crdt.PNCounter.EMPTY, c -> c.addDelta(b.sync().store().replicaId(), 7));
+                awaitTrue(() -> a.sync().stats().antiEntropyRoundsFailed() >= 2, Duration.ofSeconds(30),
+                        "rounds with the cut-off peer fail and are retried");
+                proxy.blocked(false);
+                awaitTrue(() -> a.sync().metadata().counter("k") == 7, Duration.ofSeconds(20),
+                        "the retry reconciled a with b once the path was back");
+            }
+        }
+    }
+}
