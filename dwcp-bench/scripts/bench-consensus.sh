@@ -68,10 +68,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-link_exists() { pgrep -f '/wanem ' >/dev/null 2>&1 || ip netns list 2>/dev/null | grep -qw dwcp-b || ip link show dwcp-a >/dev/null 2>&1; }
-exec 9>/tmp/dwcp-wan.lock
-if ! flock -n 9; then log "waiting for /tmp/dwcp-wan.lock"; flock 9; fi
-while link_exists; do log "a WAN link exists that this run did not make; waiting 30 s"; sleep 30; done
+. "$(dirname "$0")/wan-lock.sh"
+wan_lock
 made_link=1
 "$wan/wan-up.sh" "$WAN_DELAY" "$WAN_LOSS" "$WAN_RATE" | tee "$OUT/wan-up.log" >&2
 uptime > "$OUT/uptime-before.txt"

@@ -99,12 +99,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-link_exists() { pgrep -f '/wanem ' >/dev/null 2>&1 || ip netns list 2>/dev/null | grep -qw dwcp-b || ip link show dwcp-a >/dev/null 2>&1; }
+. "$(dirname "$0")/wan-lock.sh"
 now() { echo "${EPOCHREALTIME/,/.}"; }
 
-exec 9>/tmp/dwcp-wan.lock
-if ! flock -n 9; then log "waiting for /tmp/dwcp-wan.lock (another WAN session)"; flock 9; fi
-while link_exists; do log "a WAN link exists that this run did not make; waiting 30 s"; sleep 30; done
+wan_lock
 
 cat "${paths[@]}" > /dev/null   # page cache: no run pays for disk reads the others do not
 uptime > "$OUT/uptime-before.txt"

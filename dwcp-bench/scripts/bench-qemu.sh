@@ -77,10 +77,8 @@ trap cleanup EXIT INT TERM
 if [ "$NO_WAN" = 1 ]; then
   export NS="" FAR=127.0.0.1 DEV=lo
 else
-  link_exists() { pgrep -f '/wanem ' >/dev/null 2>&1 || ip netns list 2>/dev/null | grep -qw dwcp-b || ip link show dwcp-a >/dev/null 2>&1; }
-  exec 9>/tmp/dwcp-wan.lock
-  if ! flock -n 9; then log "waiting for /tmp/dwcp-wan.lock (another WAN session)"; flock 9; fi
-  while link_exists; do log "a link exists that this script did not make; waiting 30 s"; sleep 30; done
+  . "$HERE/wan-lock.sh"
+  wan_lock
   # shellcheck disable=SC2086
   "$wan/wan-up.sh" $WAN_ARGS | tee "$OUT/wan-up.log" >&2
   made_link=1
