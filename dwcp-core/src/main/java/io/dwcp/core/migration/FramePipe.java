@@ -10,7 +10,6 @@ import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -28,13 +27,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * below is guarded by {@code lock}.
  */
 final class FramePipe implements FrameSink, PayloadSource {
+    /** Queued bytes, and the release of the lent frame they are (null for copies, prefixes and handed-over frames). */
+    private record Part(ByteBuffer bytes, Runnable release) {
+    }
+
     private final long capacityBytes;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition notEmpty = lock.newCondition();
     private final Condition notFull = lock.newCondition();
-    private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
-    /** Releases of lent frames still in {@link #queue}, by the frame's buffer (identity). */
-    private final IdentityHashMap<ByteBuffer, Runnable> releases = new IdentityHashMap<>();
+    private final ArrayDeque<Part> queue = new ArrayDeque<>();
     private long queuedBytes;
     /** Every byte ever put in (header, prefixes, frames, end marker): the transfer's length once finished. */
     private long totalBytes;
@@ -45,7 +46,7 @@ final class FramePipe implements FrameSink, PayloadSource {
 
     FramePipe(ByteBuffer header, long capacityBytes) {
         this.capacityBytes = capacityBytes;
-        queue.add(header);
+        queue.add(new Part(header, null));
         queuedBytes = header.remaining();
         totalBytes = queuedBytes;
     }
@@ -90,7 +91,7 @@ final class FramePipe implements FrameSink, PayloadSource {
             if (failure != null || finished) {
                 return; // a failed pipe reports its failure to the reader instead
             }
-            queue.add(ByteBuffer.allocate(4));
+            queue.add(new Part(ByteBuffer.allocate(4), null));
             queuedBytes += 4;
             totalBytes += 4;
             finished = true;
@@ -119,8 +120,7 @@ final class FramePipe implements FrameSink, PayloadSource {
 
     /** Empties the queue; returns the releases of the lent frames it held, to run outside the lock. */
     private Runnable[] clearQueue() {
-        Runnable[] dropped = releases.values().toArray(new Runnable[0]);
-        releases.clear();
+        Runnable[] dropped = queue.stream().map(Part::release).filter(r -> r != null).toArray(Runnable[]::new);
         queue.clear();
         queuedBytes = 0;
         return dropped;
@@ -161,12 +161,9 @@ final class FramePipe implements FrameSink, PayloadSource {
             if (failure != null) {
                 throw new DwcpException(ErrorCode.CANCELLED, "the round's transfer ended before encoding finished", failure);
             }
-            queue.add(b);
+            queue.add(new Part(b, null));
             if (then != null) {
-                queue.add(then);
-                if (release != null) {
-                    releases.put(then, release);
-                }
+                queue.add(new Part(then, release));
             }
             queuedBytes += bytes;
             totalBytes += bytes;
@@ -209,7 +206,7 @@ final class FramePipe implements FrameSink, PayloadSource {
             }
             int n = 0;
             while (dst.hasRemaining() && !queue.isEmpty()) {
-                ByteBuffer head = queue.peek();
+                ByteBuffer head = queue.peek().bytes();
                 int k = Math.min(dst.remaining(), head.remaining());
                 ByteBuffer part = head.duplicate();
                 part.limit(part.position() + k);
@@ -217,8 +214,7 @@ final class FramePipe implements FrameSink, PayloadSource {
                 head.position(head.position() + k);
                 n += k;
                 if (!head.hasRemaining()) {
-                    queue.poll();
-                    Runnable r = releases.remove(head);
+                    Runnable r = queue.poll().release();
                     if (r != null) {
                         if (consumed == null) {
                             consumed = new ArrayList<>(2);
