@@ -9,14 +9,16 @@ import java.util.Arrays;
  *
  * <p>How {@code auto} works: every model's forecast is kept until its window of H samples closes; its error
  * {@code min(1, |forecast − actual| ÷ actual)} then enters a sliding window of the last W matches (W = history
- * window ÷ sample interval). The auto forecast blends the models with weights {@code exp(−(e_m − e_min) ÷ T)}, so a
- * model clearly worse than the best recently gets almost no weight and near-ties share it; the output is the blend
+ * window ÷ sample interval). Each model's mean error e_m is shrunk towards its prior error with the weight of W
+ * matches ({@link #PRIOR_ERROR}), so a young path starts from the models that are good on average. The auto forecast
+ * blends the models with weights {@code exp(−(e_m − e_min) ÷ T)}, so a model clearly worse than the best recently
+ * gets almost no weight and near-ties share it; the output is the blend
  * lowered in proportion to the band's relative width ({@link #AUTO_SHRINK}). The band comes from the blend's own matched residuals
  * {@code (actual − blend) ÷ level}, level being a slow EWMA of the path (α = 0.02) so that the residuals of a
  * 1 Mbit/s and a 1 Gbit/s path share one histogram: P10/P90 = blend + level × the empirical low/high quantiles of the
  * last W residuals. This is the path's own recent error, not an assumed distribution. Before {@code min-matched}
  * matches exist, the low/high quantiles of the last 30 samples stand in; until {@link #WARM_RESIDUALS} exist, the band
- * is the union of both.
+ * is the union of both and of the prior band ({@link #PRIOR_LOW}, {@link #PRIOR_HIGH}).
  * A single-model predictor ({@code ewma}, {@code holt}, …) is that model's forecast, not shrunk, with the same band.
  *
  * <p>Indexing: the forecast made after update n targets updates n+1 … n+H and is kept at row n % (H + 1) until the
