@@ -4,11 +4,12 @@ package io.dwcp.prediction;
  * Online log-linear ridge regression over history features.
  *
  * <p>Idea: bandwidth is multiplicative, so the model works on logarithms, relative to the path's EWMA(0.1) level
- * {@code r = ln(ewma₀.₁ + ε)}: the features are {@code ln(f + ε) − r} for the last sample, the mean of the last 5
+ * {@code r = ln(ewma₀.₁ + ε)}: the features are {@code ln(f + ε) − r} (clamped to ±3) for the last sample, the mean of the last 5
  * and 30 samples, the maximum of the last 30, EWMAs with α = 0.3, 0.05 and 0.01, and a constant; the target is
  * {@code ln(window mean + ε) − r}. Working relative to the level makes the model scale-free (the same weights fit a
  * 1 Mbit/s and a 1 Gbit/s path), and the ridge penalty pulls the weights towards 0, that is towards the EWMA(0.1)
- * forecast, which is what the model says until the path's own windows teach it better. ε = 1 % of the slow EWMA
+ * forecast, which is what the model says until the path's own windows teach it better. The forecast never exceeds
+ * the maximum of the last 30 samples. ε = 1 % of the slow EWMA
  * keeps the logarithm of an idle second finite.
  *
  * <p>Learning: each forecast's features are kept until its window closes ({@link #windowClosed(double)}); then
@@ -20,6 +21,8 @@ package io.dwcp.prediction;
 final class LogRidgeModel implements ForecastModel {
     static final int FEATURES = 8;
     private static final int RECENT = 30;
+    /** Bound of a log feature: a factor e³ ≈ 20 from the reference level. */
+    static final double FEATURE_LIMIT = 3;
     /**
      * Matches between two solves of the weights. The normal equations are accumulated on every match, but the 8 × 8
      * Cholesky solve, which was half the cost of a sample, runs on every fourth: with a memory of hundreds of windows
@@ -51,6 +54,8 @@ final class LogRidgeModel implements ForecastModel {
     private final double[] solveScratch = new double[FEATURES];
     private final double[] current = new double[FEATURES];
     private double currentReference;
+    /** Maximum of the last 30 samples: the forecast's cap. */
+    private double currentMax;
     private double currentEpsilon;
 
     /**
@@ -84,6 +89,14 @@ final class LogRidgeModel implements ForecastModel {
         pendingReference[row] = currentReference;
     }
 
+    /**
+     * {@code ln(v + ε) − r}, clamped to ±{@link #FEATURE_LIMIT}: after an idle stretch ε and the reference are tiny
+     * and the first busy second would otherwise be a feature of 30 or more, from which the weights extrapolate wildly.
+     */
+    private static double feature(double v, double eps, double ref) {
+        return Math.max(-FEATURE_LIMIT, Math.min(FEATURE_LIMIT, Math.log(v + eps) - ref));
+    }
+
     private static double ewma(double level, double alpha, double value) {
         return Double.isNaN(level) ? value : alpha * value + (1 - alpha) * level;
     }
@@ -105,13 +118,14 @@ final class LogRidgeModel implements ForecastModel {
         double eps = 0.01 * Math.max(e005, 1e-12);
         double ref = Math.log(e01 + eps);
         current[0] = 1;
-        current[1] = Math.log(last + eps) - ref;
-        current[2] = Math.log(sum5 / Math.min(5, recentSize) + eps) - ref;
-        current[3] = Math.log(sum30 / recentSize + eps) - ref;
-        current[4] = Math.log(max30 + eps) - ref;
-        current[5] = Math.log(e03 + eps) - ref;
-        current[6] = Math.log(e005 + eps) - ref;
-        current[7] = Math.log(e001 + eps) - ref;
+        current[1] = feature(last, eps, ref);
+        current[2] = feature(sum5 / Math.min(5, recentSize), eps, ref);
+        current[3] = feature(sum30 / recentSize, eps, ref);
+        current[4] = feature(max30, eps, ref);
+        current[5] = feature(e03, eps, ref);
+        current[6] = feature(e005, eps, ref);
+        current[7] = feature(e001, eps, ref);
+        currentMax = max30;
         currentEpsilon = eps;
         currentReference = ref;
     }
@@ -174,6 +188,6 @@ final class LogRidgeModel implements ForecastModel {
         for (int i = 0; i < FEATURES; i++) {
             z += weights[i] * current[i];
         }
-        return Math.max(0, Math.exp(z) - currentEpsilon);
+        return Math.max(0, Math.min(currentMax, Math.exp(z) - currentEpsilon));
     }
 }

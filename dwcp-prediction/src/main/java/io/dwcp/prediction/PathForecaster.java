@@ -9,14 +9,16 @@ import java.util.Arrays;
  *
  * <p>How {@code auto} works: every model's forecast is kept until its window of H samples closes; its error
  * {@code min(1, |forecast − actual| ÷ actual)} then enters a sliding window of the last W matches (W = history
- * window ÷ sample interval). The auto forecast blends the models with weights {@code exp(−(e_m − e_min) ÷ T)}, so a
- * model clearly worse than the best recently gets almost no weight and near-ties share it; the output is the blend
+ * window ÷ sample interval). Each model's mean error e_m is shrunk towards its prior error with the weight of W
+ * matches ({@link #PRIOR_ERROR}), so a young path starts from the models that are good on average. The auto forecast
+ * blends the models with weights {@code exp(−(e_m − e_min) ÷ T)}, so a model clearly worse than the best recently
+ * gets almost no weight and near-ties share it; the output is the blend
  * lowered in proportion to the band's relative width ({@link #AUTO_SHRINK}). The band comes from the blend's own matched residuals
  * {@code (actual − blend) ÷ level}, level being a slow EWMA of the path (α = 0.02) so that the residuals of a
  * 1 Mbit/s and a 1 Gbit/s path share one histogram: P10/P90 = blend + level × the empirical low/high quantiles of the
  * last W residuals. This is the path's own recent error, not an assumed distribution. Before {@code min-matched}
  * matches exist, the low/high quantiles of the last 30 samples stand in; until {@link #WARM_RESIDUALS} exist, the band
- * is the union of both.
+ * is the union of both and of the prior band ({@link #PRIOR_LOW}, {@link #PRIOR_HIGH}).
  * A single-model predictor ({@code ewma}, {@code holt}, …) is that model's forecast, not shrunk, with the same band.
  *
  * <p>Indexing: the forecast made after update n targets updates n+1 … n+H and is kept at row n % (H + 1) until the
@@ -35,8 +37,11 @@ final class PathForecaster {
     static final int BUILTIN = 7;
     static final String[] NAMES = {"last", "ewma", "ewma-short", "harmonic-5", "harmonic", "holt", "ridge"};
 
-    /** Softmax temperature of the auto blend, in units of mean error (tuned on the development traces). */
-    static final double AUTO_TEMPERATURE = 0.05;
+    /**
+     * Softmax temperature of the auto blend, in units of mean error (tuned on the tuning subset: 0.01, 0.02, 0.03,
+     * 0.05 and 0.1 tried; 0.05 until the error prior was added).
+     */
+    static final double AUTO_TEMPERATURE = 0.02;
     /**
      * The auto forecast is {@code blend × (1 − AUTO_SHRINK × min(2, (P90 − P10) ÷ blend))}. The scored error is
      * relative to the actual mean, so over-forecasting a dip costs more than under-forecasting a peak by the same
@@ -63,6 +68,15 @@ final class PathForecaster {
      * with no change beyond 0.01 on the long ones (30, 60, 100, 150 and 300 tried; 100 and above tie).
      */
     static final int WARM_RESIDUALS = 100;
+    /**
+     * The prior band of a young path, as factors of the blend: until {@link #WARM_RESIDUALS} residuals exist the band
+     * spans at least [e^−0.3, e^0.4] × blend. Chosen on the tuning subset (its traces, and the same cut into 140 s
+     * pieces that start as fresh paths): the pooled 10 % / 90 % quantiles of ln(actual ÷ forecast) in the first 100 s
+     * of a path, −0.5 and 0.7, over-covered the pieces (0.85–0.92); −0.3 / 0.4 gave 0.77–0.84 on every family of
+     * both, −0.2 / 0.3 0.78–0.80.
+     */
+    static final double PRIOR_LOW = Math.exp(-0.3);
+    static final double PRIOR_HIGH = Math.exp(0.4);
     /** Samples whose low/high quantiles form the band before enough matches exist. */
     private static final int FALLBACK_SAMPLES = 30;
     /** Matched forecasts the confidence is computed over. */
@@ -71,8 +85,17 @@ final class PathForecaster {
     static final double HOLT_ALPHA = 0.2;
     static final double HOLT_BETA = 0.05;
     static final double HOLT_PHI = 0.9;
+    /**
+     * Prior mean error of each built-in model (same order as {@link #NAMES}): 1 − accuracy at the 30 s horizon,
+     * averaged over the three trace families of the tuning subset. A young path has no matched forecasts to choose
+     * by; without a prior, {@code auto} blended all models equally there, the noisy ones (last value, harmonic
+     * means) included.
+     */
+    static final double[] PRIOR_ERROR = {0.381, 0.321, 0.339, 0.391, 0.446, 0.357, 0.322};
     /** Ridge penalty in windows' worth of weight. */
     static final double RIDGE_LAMBDA = 30;
+
+    private static final double PRIOR_MEAN = Arrays.stream(PRIOR_ERROR).average().orElse(0.5);
 
     private final PredictionSettings settings;
     private final int horizon;
@@ -333,6 +356,12 @@ final class PathForecaster {
         if (scaled && blend > 0) {
             output = blend * (1 - AUTO_SHRINK * Math.min(2, Math.max(0, hi - lo) / blend));
         }
+        if (residuals.size() < WARM_RESIDUALS && lo < hi) {
+            // A young path's band spans at least the prior one; the shrink above is from the path's own spread only,
+            // and a path without any spread (a constant rate) keeps its zero-width band.
+            lo = Math.min(lo, blend * PRIOR_LOW);
+            hi = Math.max(hi, blend * PRIOR_HIGH);
+        }
         mean = output;
         low = Math.max(0, Math.min(lo, output));
         high = Math.max(hi, output);
@@ -384,9 +413,16 @@ final class PathForecaster {
         return sum / weightSum;
     }
 
-    /** Mean matched error of a model over the window; before any match every model ties. */
+    /**
+     * Mean matched error of a model over the window, shrunk towards its prior error ({@link #PRIOR_ERROR}) with the
+     * weight of a full window of matches W: a young path follows the prior, a path with W matches weighs both
+     * equally. (On the tuning subset, weights of 10–1,000 matches were tried; from about 300 matches, that is W with
+     * 1-second samples, the result no longer moved.) A plug-in, without a prior, gets the mean of the built-in ones.
+     */
     private double meanError(int m) {
-        return errorSize == 0 ? 0 : errorSums[m] / errorSize;
+        double prior = m < PRIOR_ERROR.length ? PRIOR_ERROR[m] : PRIOR_MEAN;
+        double k = settings.historySamples();
+        return (errorSums[m] + k * prior) / (errorSize + k);
     }
 
     private static double clampLevel(double q) {

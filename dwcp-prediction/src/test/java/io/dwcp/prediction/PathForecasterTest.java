@@ -143,6 +143,54 @@ class PathForecasterTest {
         return value.list().ofMinSize(1).ofMaxSize(120);
     }
 
+    /**
+     * A path that starts idle and then carries about 1 Mbit/s: the ridge once learned from the idle windows and then
+     * extrapolated from the first busy second to forecasts of 10⁶× the rate. No forecast may exceed the largest of
+     * the last 30 samples.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"ridge", "auto"})
+    void aPathThatWakesUpFromIdleIsNeverForecastAboveItsRecentMaximum(String predictor) {
+        PathForecaster f = new PathForecaster(settings(predictor), 30, null);
+        Random r = new Random(11);
+        double[] x = new double[200];
+        for (int i = 25; i < x.length; i++) {
+            x[i] = 1e6 * (0.75 + 0.5 * r.nextDouble());
+        }
+        for (int i = 0; i < x.length; i++) {
+            f.update(x[i]);
+            double max = 0;
+            for (int k = Math.max(0, i - 29); k <= i; k++) {
+                max = Math.max(max, x[k]);
+            }
+            if (f.known()) {
+                assertTrue(f.mean() <= max * (1 + 1e-9), "sample " + i + ": forecast " + f.mean() + " > " + max);
+            }
+        }
+    }
+
+    /** Before any forecast has been matched, auto follows the error prior: the slow EWMA leads, not a tie. */
+    @Test
+    void aYoungPathFollowsTheErrorPrior() {
+        PathForecaster f = new PathForecaster(settings("auto"), 30, null);
+        Random r = new Random(5);
+        for (int i = 0; i < 20; i++) {
+            f.update(1e7 * (1 + r.nextDouble()));
+        }
+        assertEquals("auto/ewma", f.predictorName());
+    }
+
+    /** A young path that varies gets at least the prior band above its forecast (e^0.4 of the blend). */
+    @Test
+    void aYoungVaryingPathHasAtLeastThePriorBand() {
+        PathForecaster f = new PathForecaster(settings("ewma"), 30, null);
+        for (int i = 0; i < 40; i++) {
+            f.update(i % 2 == 0 ? 1.0e7 : 1.01e7);
+        }
+        assertTrue(f.high() >= f.mean() * Math.exp(0.4) * (1 - 1e-9), f.high() + " vs " + f.mean());
+        assertTrue(f.low() <= f.mean() * Math.exp(-0.3) * (1 + 1e-9), f.low() + " vs " + f.mean());
+    }
+
     @Test
     void aPluginThatThrowsOrReturnsNaNIsBypassedForTheBlendAndCounted() {
         ForecastModel broken = new ForecastModel() {
