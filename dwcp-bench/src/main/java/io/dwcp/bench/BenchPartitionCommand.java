@@ -9,6 +9,7 @@ import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,9 +68,11 @@ final class BenchPartitionCommand implements DwcpCli.Command {
         // Process CPU time: the partitioning threads plus the JIT compiler and GC (small once warm).
         com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        // The calling thread's CPU time: all of the work with --threads 1 (JIT and GC excluded).
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         try (PrintWriter raw = new PrintWriter(Files.newBufferedWriter(out.resolve("raw.tsv"), StandardCharsets.UTF_8))) {
             raw.println("graph\tk\tseed\tcut\timbalance\tseconds\tfirst_seconds\tcpu_seconds\tfirst_cpu_seconds\twall_s"
-                    + "\tmetis_default_cut\tmetis_cut\tmetis_seconds\tmetis_wall_s");
+                    + "\tmetis_default_cut\tmetis_cut\tmetis_seconds\tmetis_wall_s\tthread_cpu_seconds");
             for (Path file : graphs) {
                 String name = file.getFileName().toString().replaceFirst("\\.graph$", "");
                 Path link = metisDir.resolve(name + ".graph"); // gpmetis writes GRAPH.part.K beside its input
@@ -86,14 +89,17 @@ final class BenchPartitionCommand implements DwcpCli.Command {
                                 Integer.parseInt(a.get("threads", "0")));
                         double[] wall = new double[repeat];
                         double[] cpu = new double[repeat];
+                        double[] threadCpu = new double[repeat];
                         Partition p = null;
                         long t0 = System.nanoTime();
                         for (int i = 0; i < repeat; i++) {
                             long c = os.getProcessCpuTime();
+                            long tc = threads.getCurrentThreadCpuTime();
                             long s = System.nanoTime();
                             p = MultilevelPartitioner.partition(g, o);
                             wall[i] = (System.nanoTime() - s) / 1e9;
                             cpu[i] = (os.getProcessCpuTime() - c) / 1e9;
+                            threadCpu[i] = (threads.getCurrentThreadCpuTime() - tc) / 1e9;
                         }
                         double total = (System.nanoTime() - t0) / 1e9;
                         write(out.resolve("seed" + seed).resolve(name + "." + k + ".part"), p, g.vertexCount());
@@ -101,7 +107,7 @@ final class BenchPartitionCommand implements DwcpCli.Command {
                         raw.println(String.join("\t", name, String.valueOf(k), String.valueOf(seed),
                                 String.valueOf(p.cut()), fmt(p.imbalance()), fmt(median(wall)), fmt(wall[0]),
                                 fmt(median(cpu)), fmt(cpu[0]), fmt(total), String.valueOf((long) def[0]),
-                                String.valueOf((long) m[0]), fmt(m[1]), fmt(m[2])));
+                                String.valueOf((long) m[0]), fmt(m[1]), fmt(m[2]), fmt(median(threadCpu))));
                         raw.flush();
                     }
                     System.err.println(name + " k=" + k + " done");
