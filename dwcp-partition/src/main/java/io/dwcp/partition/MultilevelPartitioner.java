@@ -16,6 +16,8 @@ import java.util.SplittableRandom;
  *
  * <p>Every block stays within {@code (1 + imbalance) · ⌈total vertex weight ÷ k⌉} when that is reachable (always
  * with unit vertex weights); {@link Partition#imbalance()} reports what was reached. Thread-safe (no shared state).
+ * A call uses up to {@link Options#threads()} threads of a shared fork/join pool whose idle threads end after 10 s;
+ * the partition does not depend on the thread count.
  */
 public final class MultilevelPartitioner {
     /*
@@ -29,9 +31,12 @@ public final class MultilevelPartitioner {
      *    bisections there, FM on the way back up), smaller ones are the best of `initialTrials` flat ones.
      * 3. Uncoarsening: the partition is projected level by level; at every level the balancing pass runs if a block
      *    is overweight, then boundary FM passes (Refiner) until one does not improve the cut.
-     * The V-cycle runs `cycles` times: even cycles from scratch with another random stream, odd ones as iterated
-     * V-cycles of the best partition so far (matching only inside its blocks, so it projects to the coarsest graph
-     * unchanged and is refined again on every level). The balanced partition with the smallest cut is kept.
+     * The V-cycle runs `cycles` times, as chains of two: a V-cycle from scratch, then an iterated V-cycle of its
+     * result (matching only inside its blocks, so it projects to the coarsest graph unchanged and is refined again on
+     * every level). The balanced partition with the smallest cut is kept, ties to the lower chain.
+     * Threads (Forks): the chains, the INITIAL_RUNS recursive bisections of each initial partitioning and the two
+     * sides of every bisection above 2 × FLAT_LIMIT vertices are independent; each gets its own random stream, split
+     * off in a fixed order before it is forked, so the partition is the same for any number of threads.
      */
 
     /**
@@ -159,7 +164,7 @@ public final class MultilevelPartitioner {
     }
 
     /** Whole recursive-bisection runs on the coarsest k-way graph, the best kept. */
-    private static final int INITIAL_RUNS = 4;
+    private static final int INITIAL_RUNS = 3;
 
     private MultilevelPartitioner() {
     }
