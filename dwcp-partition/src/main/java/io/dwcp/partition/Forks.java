@@ -19,7 +19,8 @@ import java.util.function.Supplier;
  * so a seed gives the same partition for any number of threads.
  *
  * Pools: one per thread count, created on first use and shared by all calls with that count. Their threads are daemon
- * threads named dwcp-partition-N and end after 10 s without work, so an idle JVM holds none; nothing needs closing.
+ * threads named dwcp-partition-N-i and end after 10 s without work, so an idle JVM holds none; nothing needs closing.
+ * A worker blocked in a join may get a spare thread, up to 64 more than the count; beyond that it simply waits.
  *
  * Scratch arrays: one Workspace per thread and call (spaces). A fork/join task never changes threads, and a thread
  * that helps with another task while it waits in all() is not inside a Refiner or GraphGrowing call at that moment
@@ -51,7 +52,7 @@ final class Forks {
             t.setName("dwcp-partition-" + n + "-" + t.getPoolIndex());
             t.setDaemon(true);
             return t;
-        }, null, false, 0, n + 64, 1, null, KEEP_ALIVE_SECONDS, TimeUnit.SECONDS);
+        }, null, false, 0, n + 64, 1, pool -> true, KEEP_ALIVE_SECONDS, TimeUnit.SECONDS);
     }
 
     /** Runs {@code body} on this call's pool (or here, single-threaded) and returns its result. */
