@@ -5,7 +5,8 @@ import java.util.SplittableRandom;
 /*
  * k-way boundary Fiduccia–Mattheyses refinement with gain buckets, and the balancing pass.
  *
- * FM pass: every free boundary vertex enters the gain buckets with its best move (the adjacent block, with room for
+ * FM pass: every free boundary vertex that can gain (at least as much edge weight to other blocks as inside its own)
+ * enters the gain buckets with its best move (the adjacent block, with room for
  * it, that it is most strongly connected to; gain = edge weight to that block − edge weight inside its own block). The
  * highest-gain vertex is popped, its move recomputed against the current block weights and made, the vertex locked
  * for the rest of the pass, and its free neighbours' gains updated. Negative-gain moves are allowed (hill climbing)
