@@ -67,7 +67,8 @@ final class BenchPlaceCommand implements DwcpCli.Command {
         result.put("horizonHours", horizon.getSeconds() / 3600.0);
         result.put("seeds", seeds.length);
         for (String key : List.of("shareHierarchical", "shareGreedy", "shareHash", "reductionVsGreedy", "reductionVsHash",
-                "recovered", "bytesMovedRatio", "planSeconds", "rebalanceSeconds")) {
+                "recovered", "bytesMovedRatio", "breakEvenHoursRebalance", "breakEvenHoursScratch", "planSeconds",
+                "rebalanceSeconds")) {
             double[] v = runs.stream().mapToDouble(r -> ((Number) r.get(key)).doubleValue()).sorted().toArray();
             result.put(key, v[v.length / 2]);
             result.put(key + "Min", v[0]);
@@ -185,6 +186,16 @@ final class BenchPlaceCommand implements DwcpCli.Command {
         out.put("rebalanceMoves", rebalanced.moves().size());
         out.put("recovered", scratchSaving <= 0 ? 1.0 : rebalanceSaving / scratchSaving);
         out.put("bytesMovedRatio", scratchBytes == 0 ? 0.0 : (double) rebalanceBytes / scratchBytes);
+        // Absolute figures for the net saving over any window W: W × saved rate − moved bytes.
+        double oldCross = cross(after, p0.placement());
+        double savedRebalance = oldCross - cross(after, rebalanced.placement());
+        double savedScratch = oldCross - cross(after, scratch.placement());
+        out.put("savedBytesPerSecondRebalance", savedRebalance);
+        out.put("savedBytesPerSecondScratch", savedScratch);
+        out.put("movedBytesRebalance", rebalanceBytes);
+        out.put("movedBytesScratch", scratchBytes);
+        out.put("breakEvenHoursRebalance", savedRebalance <= 0 ? 0.0 : rebalanceBytes / savedRebalance / 3600);
+        out.put("breakEvenHoursScratch", savedScratch <= 0 ? 0.0 : scratchBytes / savedScratch / 3600);
         out.put("planSeconds", planSeconds);
         out.put("rebalanceSeconds", rebalanceSeconds);
         return out;
@@ -234,6 +245,17 @@ final class BenchPlaceCommand implements DwcpCli.Command {
             }
         }
         return total == 0 ? 0 : cross / total;
+    }
+
+    /** Cross-site traffic of {@code placement}, bytes per second. */
+    private static double cross(List<Traffic> traffic, Map<String, String> placement) {
+        double cross = 0;
+        for (Traffic t : traffic) {
+            if (!placement.get(t.from()).equals(placement.get(t.to()))) {
+                cross += t.bytesPerSecond();
+            }
+        }
+        return cross;
     }
 
     private static long movedBytes(List<Vm> vms, Map<String, String> from, Map<String, String> to) {

@@ -16,6 +16,8 @@ import java.util.SplittableRandom;
  *
  * <p>Every block stays within {@code (1 + imbalance) · ⌈total vertex weight ÷ k⌉} when that is reachable (always
  * with unit vertex weights); {@link Partition#imbalance()} reports what was reached. Thread-safe (no shared state).
+ * A call uses up to {@link Options#threads()} threads of a shared fork/join pool whose idle threads end after 10 s;
+ * the partition does not depend on the thread count.
  */
 public final class MultilevelPartitioner {
     /*
@@ -29,9 +31,12 @@ public final class MultilevelPartitioner {
      *    bisections there, FM on the way back up), smaller ones are the best of `initialTrials` flat ones.
      * 3. Uncoarsening: the partition is projected level by level; at every level the balancing pass runs if a block
      *    is overweight, then boundary FM passes (Refiner) until one does not improve the cut.
-     * The V-cycle runs `cycles` times: even cycles from scratch with another random stream, odd ones as iterated
-     * V-cycles of the best partition so far (matching only inside its blocks, so it projects to the coarsest graph
-     * unchanged and is refined again on every level). The balanced partition with the smallest cut is kept.
+     * The V-cycle runs `cycles` times, as chains of two: a V-cycle from scratch, then an iterated V-cycle of its
+     * result (matching only inside its blocks, so it projects to the coarsest graph unchanged and is refined again on
+     * every level). The balanced partition with the smallest cut is kept, ties to the lower chain.
+     * Threads (Forks): the chains, the INITIAL_RUNS recursive bisections of each initial partitioning and the two
+     * sides of every bisection above 2 × FLAT_LIMIT vertices are independent; each gets its own random stream, split
+     * off in a fixed order before it is forked, so the partition is the same for any number of threads.
      */
 
     /**
@@ -43,8 +48,11 @@ public final class MultilevelPartitioner {
      * @param refinementPasses FM passes per level, ≥ 1
      * @param initialTrials initial partitions tried on the coarsest graph, ≥ 1
      * @param cycles whole multilevel runs, the best kept, ≥ 1
+     * @param threads threads a call may use, 1–256, or 0 for one per available processor; the partition is the same
+     *                for any value
      */
-    public record Options(int k, double imbalance, long seed, int refinementPasses, int initialTrials, int cycles) {
+    public record Options(int k, double imbalance, long seed, int refinementPasses, int initialTrials, int cycles,
+                          int threads) {
         /**
          * Validates the options.
          *
@@ -54,6 +62,7 @@ public final class MultilevelPartitioner {
          * @param refinementPasses FM passes per level, ≥ 1
          * @param initialTrials initial partitions tried on the coarsest graph, ≥ 1
          * @param cycles whole multilevel runs, ≥ 1
+         * @param threads threads a call may use, 1–256, or 0 for one per available processor
          * @throws IllegalArgumentException naming the option out of range
          */
         public Options {
@@ -67,10 +76,29 @@ public final class MultilevelPartitioner {
                 throw new IllegalArgumentException("refinementPasses, initialTrials and cycles must be >= 1, got "
                         + refinementPasses + ", " + initialTrials + ", " + cycles);
             }
+            if (threads < 0 || threads > 256) {
+                throw new IllegalArgumentException("threads must be 0 (one per processor) or 1..256, got " + threads);
+            }
         }
 
         /**
-         * The defaults for {@code k} blocks: 3 % imbalance, seed 1, 4 passes, 8 initial trials, 6 cycles.
+         * Options with one thread per available processor.
+         *
+         * @param k the number of blocks, ≥ 1
+         * @param imbalance allowed block weight above ⌈total ÷ k⌉, as a fraction, 0–1
+         * @param seed random seed
+         * @param refinementPasses FM passes per level, ≥ 1
+         * @param initialTrials initial partitions tried on the coarsest graph, ≥ 1
+         * @param cycles whole multilevel runs, ≥ 1
+         * @throws IllegalArgumentException naming the option out of range
+         */
+        public Options(int k, double imbalance, long seed, int refinementPasses, int initialTrials, int cycles) {
+            this(k, imbalance, seed, refinementPasses, initialTrials, cycles, 0);
+        }
+
+        /**
+         * The defaults for {@code k} blocks: 3 % imbalance, seed 1, 4 passes, 8 initial trials, 6 cycles, one thread per
+         * available processor.
          *
          * @param k the number of blocks, ≥ 1
          * @return the options
@@ -88,7 +116,7 @@ public final class MultilevelPartitioner {
          * @throws IllegalArgumentException when {@code value} is out of range
          */
         public Options withImbalance(double value) {
-            return new Options(k, value, seed, refinementPasses, initialTrials, cycles);
+            return new Options(k, value, seed, refinementPasses, initialTrials, cycles, threads);
         }
 
         /**
@@ -98,7 +126,7 @@ public final class MultilevelPartitioner {
          * @return the new options
          */
         public Options withSeed(long value) {
-            return new Options(k, imbalance, value, refinementPasses, initialTrials, cycles);
+            return new Options(k, imbalance, value, refinementPasses, initialTrials, cycles, threads);
         }
 
         /**
@@ -109,7 +137,7 @@ public final class MultilevelPartitioner {
          * @throws IllegalArgumentException when {@code value} &lt; 1
          */
         public Options withRefinementPasses(int value) {
-            return new Options(k, imbalance, seed, value, initialTrials, cycles);
+            return new Options(k, imbalance, seed, value, initialTrials, cycles, threads);
         }
 
         /**
@@ -120,12 +148,23 @@ public final class MultilevelPartitioner {
          * @throws IllegalArgumentException when {@code value} &lt; 1
          */
         public Options withCycles(int value) {
-            return new Options(k, imbalance, seed, refinementPasses, initialTrials, value);
+            return new Options(k, imbalance, seed, refinementPasses, initialTrials, value, threads);
+        }
+
+        /**
+         * A copy with another thread count; the partition does not depend on it.
+         *
+         * @param value threads, 1–256, or 0 for one per available processor
+         * @return the new options
+         * @throws IllegalArgumentException when {@code value} is out of range
+         */
+        public Options withThreads(int value) {
+            return new Options(k, imbalance, seed, refinementPasses, initialTrials, cycles, value);
         }
     }
 
     /** Whole recursive-bisection runs on the coarsest k-way graph, the best kept. */
-    private static final int INITIAL_RUNS = 4;
+    private static final int INITIAL_RUNS = 3;
 
     private MultilevelPartitioner() {
     }
@@ -162,27 +201,53 @@ public final class MultilevelPartitioner {
         if (k == 1 || n == 0) {
             return new int[n];
         }
+        Forks forks = Forks.of(options.threads());
+        return forks.call(() -> chains(g, k, target, maxW, fixed, options, initial, forks));
+    }
+
+    /**
+     * The V-cycles as chains of two, run in parallel: chain j holds cycles 2j and 2j + 1. Its first cycle starts from
+     * scratch (chain 0 with an initial partition: an iterated V-cycle of that partition), its second is an iterated
+     * V-cycle of the first one's result. The best result by (overweight, cut, chain index) wins, the initial partition
+     * counting as before every chain.
+     */
+    private static int[] chains(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, int[] initial,
+                                Forks forks) {
         SplittableRandom root = new SplittableRandom(options.seed());
-        Workspace ws = new Workspace();
+        int chains = (options.cycles() + 1) / 2;
+        SplittableRandom[] streams = new SplittableRandom[chains];
+        for (int j = 0; j < chains; j++) {
+            streams[j] = root.split();
+        }
+        List<int[]> results = forks.all(chains, j -> {
+            SplittableRandom rnd = streams[j];
+            int[] start = j == 0 ? initial : null;
+            int[] parts = vCycle(g, k, target, maxW, fixed, start, options, rnd, coarsenTo(g.n, k), true, forks);
+            if (start != null && !better(g, k, maxW, parts, start)) {
+                parts = start.clone();
+            }
+            if (2 * j + 1 < options.cycles()) {
+                int[] again = vCycle(g, k, target, maxW, fixed, parts, options, rnd, coarsenTo(g.n, k), true, forks);
+                if (better(g, k, maxW, again, parts)) {
+                    parts = again;
+                }
+            }
+            return parts;
+        });
         int[] best = initial == null ? null : initial.clone();
-        long bestCut = initial == null ? Long.MAX_VALUE : g.cut(initial);
-        long bestOver = initial == null ? Long.MAX_VALUE : overweight(g.blockWeights(initial, k), maxW);
-        for (int c = 0; c < options.cycles(); c++) {
-            SplittableRandom rnd = root.split();
-            // Every other cycle partitions from scratch; the others are iterated V-cycles of the best partition so far,
-            // starting with the given initial one (coarsening keeps its blocks apart, so refinement on every level
-            // can only improve it).
-            int[] parts = vCycle(g, k, target, maxW, fixed, c % 2 == (initial == null ? 1 : 0) ? best : null, options, rnd,
-                    coarsenTo(g.n, k), true, ws);
-            long over = overweight(g.blockWeights(parts, k), maxW);
-            long cut = g.cut(parts);
-            if (over < bestOver || (over == bestOver && cut < bestCut)) {
+        for (int[] parts : results) {
+            if (best == null || better(g, k, maxW, parts, best)) {
                 best = parts;
-                bestCut = cut;
-                bestOver = over;
             }
         }
         return best;
+    }
+
+    /** Whether {@code a} is less overweight than {@code b}, or as overweight with a smaller cut. */
+    private static boolean better(Graph g, int k, long[] maxW, int[] a, int[] b) {
+        long overA = overweight(g.blockWeights(a, k), maxW);
+        long overB = overweight(g.blockWeights(b, k), maxW);
+        return overA < overB || (overA == overB && g.cut(a) < g.cut(b));
     }
 
     /**
@@ -199,12 +264,12 @@ public final class MultilevelPartitioner {
      * {@code options.initialTrials()} flat graph-growing bisections there, FM refinement on the way back up.
      */
     static int[] bisect(Graph g, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd,
-                        Workspace ws) {
-        return vCycle(g, 2, target, maxW, fixed, null, options, rnd, 100, false, ws);
+                        Forks forks) {
+        return vCycle(g, 2, target, maxW, fixed, null, options, rnd, 100, false, forks);
     }
 
     private static int[] vCycle(Graph g, int k, long[] target, long[] maxW, int[] fixed, int[] previous, Options options,
-                                SplittableRandom rnd, int coarsenTo, boolean multilevelInitial, Workspace ws) {
+                                SplittableRandom rnd, int coarsenTo, boolean multilevelInitial, Forks forks) {
         long total = g.totalVertexWeight;
         long maxVertexWeight = Math.max(1, (long) (1.5 * total / coarsenTo));
         List<Coarsener.Level> levels = new ArrayList<>();
@@ -224,10 +289,11 @@ public final class MultilevelPartitioner {
         int[] parts;
         if (curBlocks != null) {
             parts = curBlocks.clone();
-            new Refiner(cur, k, maxW, curFixed, parts, rnd, ws).refine(options.refinementPasses());
+            new Refiner(cur, k, maxW, curFixed, parts, rnd, forks.workspace()).refine(options.refinementPasses());
         } else {
-            parts = initial(cur, k, target, maxW, curFixed, options, rnd, multilevelInitial, ws);
+            parts = initial(cur, k, target, maxW, curFixed, options, rnd, multilevelInitial, forks);
         }
+        Workspace ws = forks.workspace();
         for (int i = levels.size() - 1; i >= 0; i--) {
             Coarsener.Level level = levels.get(i);
             Graph fine = i == 0 ? g : levels.get(i - 1).graph();
@@ -244,21 +310,21 @@ public final class MultilevelPartitioner {
     }
 
     private static int[] initial(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd,
-                                 boolean multilevel, Workspace ws) {
-        int[] best = null;
-        long bestCut = Long.MAX_VALUE;
-        long bestOver = Long.MAX_VALUE;
+                                 boolean multilevel, Forks forks) {
         int runs = multilevel ? INITIAL_RUNS : 1;
+        SplittableRandom[] streams = new SplittableRandom[runs];
         for (int r = 0; r < runs; r++) {
-            int[] parts = RecursiveBisection.partition(g, k, target, fixed, options, rnd, multilevel, ws);
-            Refiner refiner = new Refiner(g, k, maxW, fixed, parts, rnd, ws);
-            refiner.refine(options.refinementPasses());
-            long over = overweight(refiner.pw, maxW);
-            long cut = g.cut(parts);
-            if (over < bestOver || (over == bestOver && cut < bestCut)) {
-                best = parts;
-                bestCut = cut;
-                bestOver = over;
+            streams[r] = runs == 1 ? rnd : rnd.split();
+        }
+        List<int[]> all = forks.all(runs, r -> {
+            int[] parts = RecursiveBisection.partition(g, k, target, fixed, options, streams[r], multilevel, forks);
+            new Refiner(g, k, maxW, fixed, parts, streams[r], forks.workspace()).refine(options.refinementPasses());
+            return parts;
+        });
+        int[] best = all.get(0);
+        for (int r = 1; r < runs; r++) {
+            if (better(g, k, maxW, all.get(r), best)) {
+                best = all.get(r);
             }
         }
         return best;

@@ -19,19 +19,19 @@ final class RecursiveBisection {
     static final int FLAT_LIMIT = 200;
 
     static int[] partition(Graph g, int k, long[] target, int[] fixed, MultilevelPartitioner.Options options,
-                           SplittableRandom rnd, boolean multilevel, Workspace ws) {
+                           SplittableRandom rnd, boolean multilevel, Forks forks) {
         int[] parts = new int[g.n];
         int[] ids = new int[g.n];
         for (int v = 0; v < g.n; v++) {
             ids[v] = v;
         }
-        split(g, ids, fixed, 0, k, target, options, multilevel, rnd, parts, ws);
+        split(g, ids, fixed, 0, k, target, options, multilevel, rnd, parts, forks);
         return parts;
     }
 
     private static void split(Graph g, int[] ids, int[] fixed, int lo, int count, long[] target,
                               MultilevelPartitioner.Options options, boolean multilevel, SplittableRandom rnd, int[] out,
-                              Workspace ws) {
+                              Forks forks) {
         double imbalance = options.imbalance();
         int trials = options.initialTrials();
         int passes = options.refinementPasses();
@@ -66,10 +66,11 @@ final class RecursiveBisection {
         }
         int[] best = null;
         if (multilevel && g.n > FLAT_LIMIT) {
-            best = MultilevelPartitioner.bisect(g, t, maxW, side, options.withImbalance(Math.min(1, eps)), rnd, ws);
+            best = MultilevelPartitioner.bisect(g, t, maxW, side, options.withImbalance(Math.min(1, eps)), rnd, forks);
         } else {
             long bestCut = Long.MAX_VALUE;
             long bestOver = Long.MAX_VALUE;
+            Workspace ws = forks.workspace();
             for (int trial = 0; trial < trials; trial++) {
                 int[] parts = GraphGrowing.grow(g, 2, t, maxW, side, rnd, ws);
                 Refiner r = new Refiner(g, 2, maxW, side, parts, rnd, ws);
@@ -83,6 +84,9 @@ final class RecursiveBisection {
                 }
             }
         }
+        Graph[] subs = new Graph[2];
+        int[][] subIdsOf = new int[2][];
+        int[][] subFixedOf = new int[2][];
         for (int s = 0; s < 2; s++) {
             int[] local = new int[g.n];
             int size = 0;
@@ -115,10 +119,22 @@ final class RecursiveBisection {
                 }
                 xadj[lv + 1] = e2;
             }
-            Graph sub = new Graph(xadj, Arrays.copyOf(adj, e2), Arrays.copyOf(ew, e2), vw);
-            int subLo = s == 0 ? lo : lo + leftCount;
-            int subCount = s == 0 ? leftCount : count - leftCount;
-            split(sub, subIds, subFixed, subLo, subCount, target, options, multilevel, rnd, out, ws);
+            subs[s] = new Graph(xadj, Arrays.copyOf(adj, e2), Arrays.copyOf(ew, e2), vw);
+            subIdsOf[s] = subIds;
+            subFixedOf[s] = subFixed;
         }
+        // Each side gets its own random stream, split off here in a fixed order, so the result does not depend on
+        // whether the sides run in parallel; small sides are not worth a fork.
+        SplittableRandom[] streams = {rnd.split(), rnd.split()};
+        int sides = g.n > 2 * FLAT_LIMIT ? 2 : 1;
+        forks.all(sides, first -> {
+            for (int s = first; s < 2; s += sides) {
+                int subLo = s == 0 ? lo : lo + leftCount;
+                int subCount = s == 0 ? leftCount : count - leftCount;
+                split(subs[s], subIdsOf[s], subFixedOf[s], subLo, subCount, target, options, multilevel, streams[s], out,
+                        forks);
+            }
+            return null;
+        });
     }
 }

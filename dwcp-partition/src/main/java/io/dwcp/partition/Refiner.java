@@ -5,7 +5,8 @@ import java.util.SplittableRandom;
 /*
  * k-way boundary Fiduccia–Mattheyses refinement with gain buckets, and the balancing pass.
  *
- * FM pass: every free boundary vertex enters the gain buckets with its best move (the adjacent block, with room for
+ * FM pass: every free boundary vertex that can gain (at least as much edge weight to other blocks as inside its own)
+ * enters the gain buckets with its best move (the adjacent block, with room for
  * it, that it is most strongly connected to; gain = edge weight to that block − edge weight inside its own block). The
  * highest-gain vertex is popped, its move recomputed against the current block weights and made, the vertex locked
  * for the rest of the pass, and its free neighbours' gains updated. Negative-gain moves are allowed (hill climbing)
@@ -40,6 +41,8 @@ final class Refiner {
     private final int[] logFrom;
     /** Weight of each vertex's edges into other blocks; a vertex is on the boundary when it is above 0. */
     private final long[] ed;
+    /** Weighted degree of each vertex. */
+    private final long[] wdeg;
     /** The boundary vertices (first {@code boundarySize} entries) and each vertex's index there, or -1. */
     private final int[] boundary;
     private final int[] boundaryPos;
@@ -64,6 +67,7 @@ final class Refiner {
         this.logV = ws.logV;
         this.logFrom = ws.logFrom;
         this.ed = ws.ed;
+        this.wdeg = ws.wdeg;
         this.boundary = ws.boundary;
         this.boundaryPos = ws.boundaryPos;
         this.scratch = ws.scratch;
@@ -83,6 +87,7 @@ final class Refiner {
             }
             maxDeg = Math.max(maxDeg, d);
             ed[v] = x;
+            wdeg[v] = d;
             if (x > 0) {
                 addBoundary(v);
             }
@@ -228,6 +233,12 @@ final class Refiner {
         }
         for (int i = 0; i < nb; i++) {
             int v = scratch[i];
+            if (2 * ed[v] < wdeg[v]) {
+                // More weight inside its block than outside: no move of v can gain. It enters the pass only when a
+                // neighbour's move changes that (as METIS's k-way refinement does); saves a fifth of the time for
+                // about 0.4 % of cut on the tuning graphs.
+                continue;
+            }
             if (!isFixed(v)) {
                 long gain = bestMove(v, false);
                 if (gain != NONE) {
@@ -235,8 +246,9 @@ final class Refiner {
                 }
             }
         }
-        // Hill climbing gives up after this many moves without a new best cut (300 cost time for no better cut).
-        int limit = Math.max(30, Math.min(n / 100, 100));
+        // Hill climbing gives up after this many moves without a new best cut: 1 % of the vertices, at least 15 and
+        // at most 100 (300 cost time for no better cut; a floor of 30 spent time on the many small flat bisections).
+        int limit = Math.min(Math.max(15, n / 100), 100);
         long cum = 0;
         long best = 0;
         int bestLen = 0;

@@ -5,7 +5,7 @@ package io.dwcp.partition;
  * the bisections of the initial partitioning), so a level costs its work and not the allocation and zeroing of a
  * dozen arrays and a gain-bucket table of up to 2^17 entries. The arrays only grow. Users take them one at a time (a
  * Refiner or GraphGrowing call never runs inside another), so nothing is shared between live users. Not thread-safe:
- * one instance per partitioning call and thread.
+ * one instance per partitioning call and thread (Forks.workspace()).
  */
 final class Workspace {
     int[] target = new int[0];
@@ -15,6 +15,7 @@ final class Workspace {
     int[] logV = new int[0];
     int[] logFrom = new int[0];
     long[] ed = new long[0];
+    long[] wdeg = new long[0];
     int[] boundary = new int[0];
     int[] boundaryPos = new int[0];
     int[] scratch = new int[0];
@@ -31,6 +32,7 @@ final class Workspace {
         logV = new int[cap];
         logFrom = new int[cap];
         ed = new long[cap];
+        wdeg = new long[cap];
         boundary = new int[cap];
         boundaryPos = new int[cap];
         scratch = new int[cap];

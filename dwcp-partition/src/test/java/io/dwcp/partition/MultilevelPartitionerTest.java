@@ -1,8 +1,11 @@
 package io.dwcp.partition;
 
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.LongRange;
 
@@ -174,6 +177,22 @@ class MultilevelPartitionerTest {
         assertArrayEquals(MultilevelPartitioner.partition(g, o).blocks(), MultilevelPartitioner.partition(g, o).blocks());
     }
 
+    @Property(tries = 6)
+    void threadCountDoesNotChangeThePartition(@ForAll("blockCounts") int k, @ForAll @LongRange(min = 0, max = 1000) long seed) {
+        // 3,000 vertices and up to 32 blocks: the coarsest graph is large enough that chains, initial runs and the
+        // sides of bisections are all forked when there are threads.
+        Graph g = random(3000, 4000, seed, true);
+        MultilevelPartitioner.Options o = MultilevelPartitioner.Options.of(k).withSeed(seed);
+        int[] one = MultilevelPartitioner.partition(g, o.withThreads(1)).blocks();
+        assertArrayEquals(one, MultilevelPartitioner.partition(g, o.withThreads(2)).blocks());
+        assertArrayEquals(one, MultilevelPartitioner.partition(g, o.withThreads(4)).blocks());
+    }
+
+    @Provide
+    Arbitrary<Integer> blockCounts() {
+        return Arbitraries.of(3, 8, 32);
+    }
+
     @Example
     void handlesTrivialCases() {
         Graph empty = Graph.fromEdges(new int[0], new int[0], new int[0], new int[0]);
@@ -190,5 +209,7 @@ class MultilevelPartitionerTest {
         assertThrows(IllegalArgumentException.class, () -> MultilevelPartitioner.Options.of(0));
         assertThrows(IllegalArgumentException.class, () -> MultilevelPartitioner.Options.of(2).withImbalance(-0.1));
         assertThrows(IllegalArgumentException.class, () -> MultilevelPartitioner.Options.of(2).withImbalance(Double.NaN));
+        assertThrows(IllegalArgumentException.class, () -> MultilevelPartitioner.Options.of(2).withThreads(-1));
+        assertThrows(IllegalArgumentException.class, () -> MultilevelPartitioner.Options.of(2).withThreads(257));
     }
 }
