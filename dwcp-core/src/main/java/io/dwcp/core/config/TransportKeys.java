@@ -73,7 +73,9 @@ public final class TransportKeys {
     /** Key {@code dwcp.transport.reorder-buffer}: Receiver reassembly memory per session. */
     public static final ConfigKey<DataSize> REORDER_BUFFER = Ranges.sizes(
             ConfigKey.builder("dwcp.transport.reorder-buffer", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
-            .description("Receiver reassembly memory per session.").build();
+            .description("Receiver reassembly memory per session: the receive window a session asks for. It gets"
+                    + " less when max-buffered or max-buffered-per-peer is nearly taken, down to min(this, max(16MiB,"
+                    + " max-frame-payload)); below that the session is refused.").build();
 
     /** Key {@code dwcp.transport.socket-buffer}: Socket send/receive buffer per stream. */
     public static final ConfigKey<Optional<DataSize>> SOCKET_BUFFER = Ranges.optionalSizes(
