@@ -73,7 +73,9 @@ public final class TransportKeys {
     /** Key {@code dwcp.transport.reorder-buffer}: Receiver reassembly memory per session. */
     public static final ConfigKey<DataSize> REORDER_BUFFER = Ranges.sizes(
             ConfigKey.builder("dwcp.transport.reorder-buffer", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
-            .description("Receiver reassembly memory per session.").build();
+            .description("Receiver reassembly memory per session: the receive window a session asks for. It gets"
+                    + " less when max-buffered or max-buffered-per-peer is nearly taken, down to min(this, max(16MiB,"
+                    + " max-frame-payload)); below that the session is refused.").build();
 
     /** Key {@code dwcp.transport.socket-buffer}: Socket send/receive buffer per stream. */
     public static final ConfigKey<Optional<DataSize>> SOCKET_BUFFER = Ranges.optionalSizes(
@@ -127,6 +129,20 @@ public final class TransportKeys {
                     + " so idle peers do not hold sessions of max-sessions.").build();
 
     /**
+     * Key {@code dwcp.transport.transfer-idle-timeout}: an inbound transfer that has had no data for this long is
+     * aborted.
+     */
+    public static final ConfigKey<Duration> TRANSFER_IDLE_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.transport.transfer-idle-timeout", ValueType.DURATION).defaultValue(Duration.ofMinutes(2)),
+            "1s", "24h")
+            .description("A receiver aborts an inbound transfer that has had no frame from its sender and delivered"
+                    + " nothing to the application for this long (TIMEOUT, reported to the sender too), so a transfer"
+                    + " opened and never fed does not keep its place of max-transfers-per-peer, its delivery thread and"
+                    + " its buffered bytes. Time the application spends in the transfer's sink does not count. A sender"
+                    + " that can pause longer between two chunks of one transfer (a starved encoder) needs a higher"
+                    + " value.").build();
+
+    /**
      * Key {@code dwcp.transport.tls.enabled}: TLS 1.3 on every connection; plaintext needs false, and logs a warning.
      */
     public static final ConfigKey<Boolean> TLS_ENABLED = ConfigKey.builder("dwcp.transport.tls.enabled", ValueType.BOOLEAN)
@@ -174,6 +190,32 @@ public final class TransportKeys {
                     + " delivery thread of the 256 a node has, so one peer cannot take them all. More are aborted with"
                     + " LIMIT_EXCEEDED.").build();
 
+    /**
+     * Key {@code dwcp.transport.max-buffered}: reorder memory all sessions of this node together may be promised; auto
+     * is half of the JVM's direct-memory limit.
+     */
+    public static final ConfigKey<Optional<DataSize>> MAX_BUFFERED = Ranges.optionalSizes(
+            ConfigKey.builder("dwcp.transport.max-buffered", ValueType.optional(ValueType.SIZE, "auto")).defaultValue(Optional.empty()),
+            "auto", "1MiB", "1TiB")
+            .defaultText("auto (half the JVM's direct-memory limit)")
+            .description("Reorder memory all sessions of this node may be promised together, so that peers cannot run"
+                    + " the JVM out of memory. Each session reserves its receive window (reorder-buffer, or what is"
+                    + " left of this and of max-buffered-per-peer, whichever is least) when it opens and returns it"
+                    + " when it ends; a session that cannot get a usable window is refused with LIMIT_EXCEEDED.").build();
+
+    /**
+     * Key {@code dwcp.transport.max-buffered-per-peer}: reorder memory the sessions of one peer identity may be promised
+     * together; auto is half of max-buffered.
+     */
+    public static final ConfigKey<Optional<DataSize>> MAX_BUFFERED_PER_PEER = Ranges.optionalSizes(
+            ConfigKey.builder("dwcp.transport.max-buffered-per-peer", ValueType.optional(ValueType.SIZE, "auto"))
+                    .defaultValue(Optional.empty()),
+            "auto", "1MiB", "1TiB")
+            .defaultText("auto (half of max-buffered)")
+            .description("Reorder memory a listener promises the sessions of one peer identity together, so that one"
+                    + " peer cannot take the node's whole max-buffered. A further session of that peer gets a smaller"
+                    + " receive window, or is refused with LIMIT_EXCEEDED naming this key.").build();
+
     /** Key {@code dwcp.transport.max-frame-payload}: Largest frame payload accepted; must be ≥ max-chunk. */
     public static final ConfigKey<DataSize> MAX_FRAME_PAYLOAD = Ranges.sizes(
             ConfigKey.builder("dwcp.transport.max-frame-payload", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(4)), "16KiB", "64MiB", 1)
@@ -182,6 +224,7 @@ public final class TransportKeys {
     static final List<ConfigKey<?>> KEYS = List.of(MIN_STREAMS, INITIAL_STREAMS, MAX_STREAMS, ADJUST_INTERVAL, MIN_GAIN,
             CHUNK_SIZE, MIN_CHUNK, MAX_CHUNK, RATE_CAP, GLOBAL_RATE_CAP, SEND_WINDOW,
             REORDER_BUFFER, SOCKET_BUFFER, CONNECT_TIMEOUT, IO_TIMEOUT, CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, STALL_TIMEOUT,
-            RECONNECT_INITIAL_BACKOFF, RECONNECT_MAX_BACKOFF, RECONNECT_MAX_ATTEMPTS, SESSION_TIMEOUT, IDLE_TIMEOUT, TLS_ENABLED,
-            TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, MAX_TRANSFERS_PER_PEER, MAX_FRAME_PAYLOAD);
+            RECONNECT_INITIAL_BACKOFF, RECONNECT_MAX_BACKOFF, RECONNECT_MAX_ATTEMPTS, SESSION_TIMEOUT, IDLE_TIMEOUT, TRANSFER_IDLE_TIMEOUT, TLS_ENABLED,
+            TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, MAX_TRANSFERS_PER_PEER,
+            MAX_BUFFERED, MAX_BUFFERED_PER_PEER, MAX_FRAME_PAYLOAD);
 }

@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The {@code dwcp.amst.*} meters of , registered once at start and removed at stop. Gauges read live state of
+ * The {@code dwcp.amst.*} meters of an {@link AmstTransport}, registered once at start and removed at stop. Gauges read live state of
  * the transport (held strongly). Counters are incremented on hot paths; nothing here allocates per chunk.
  * Thread-safe.
  */
@@ -36,28 +36,31 @@ final class AmstMetrics {
 
     AmstMetrics(MeterRegistry registry, AmstTransport t, String congestionAlgorithm) {
         this.registry = registry;
-        gauge("dwcp.amst.sessions", t, x -> x.sessionCount(), null, null, "sessions");
-        gauge("dwcp.amst.streams", t, x -> x.streamCount(false), "kind", "active", "streams");
-        gauge("dwcp.amst.streams", t, x -> x.streamCount(true), "kind", "target", "streams");
+        gauge("dwcp.amst.sessions", t, AmstMetrics::sessionCount, null, null, "sessions");
+        gauge("dwcp.amst.streams", t, x -> streamCount(x, false), "kind", "active", "streams");
+        gauge("dwcp.amst.streams", t, x -> streamCount(x, true), "kind", "target", "streams");
         bytesSentPayload = counter("dwcp.amst.bytes.sent", "kind", "payload");
         bytesSentWire = counter("dwcp.amst.bytes.sent", "kind", "wire");
         bytesReceived = counter("dwcp.amst.bytes.received", null, null);
-        gauge("dwcp.amst.goodput", t, AmstTransport::goodputBitsPerSecond, null, null, "bits/s");
-        gauge("dwcp.amst.rtt", t, x -> x.rttSeconds(true), "kind", "min", "seconds");
-        gauge("dwcp.amst.rtt", t, x -> x.rttSeconds(false), "kind", "smoothed", "seconds");
-        gauge("dwcp.amst.chunk.size", t, AmstTransport::chunkSizeBytes, null, null, "bytes");
+        gauge("dwcp.amst.goodput", t, AmstMetrics::goodputBitsPerSecond, null, null, "bits/s");
+        gauge("dwcp.amst.rtt", t, x -> rttSeconds(x, true), "kind", "min", "seconds");
+        gauge("dwcp.amst.rtt", t, x -> rttSeconds(x, false), "kind", "smoothed", "seconds");
+        gauge("dwcp.amst.chunk.size", t, AmstMetrics::chunkSizeBytes, null, null, "bytes");
         chunksResent = counter("dwcp.amst.chunks.resent", null, null);
         reconnects = counter("dwcp.amst.reconnects", null, null);
         streamFailures = counter("dwcp.amst.stream.failures", null, null);
         crcErrors = counter("dwcp.amst.crc.errors", null, null);
-        gauge("dwcp.amst.unacked.bytes", t, AmstTransport::unackedBytes, null, null, "bytes");
-        gauge("dwcp.amst.reorder.bytes", t, AmstTransport::reorderBytes, null, null, "bytes");
-        gauge("dwcp.amst.pacing.rate", t, AmstTransport::pacingRateBitsPerSecond, null, null, "bits/s");
+        gauge("dwcp.amst.unacked.bytes", t, AmstMetrics::unackedBytes, null, null, "bytes");
+        gauge("dwcp.amst.reorder.bytes", t, AmstMetrics::reorderBytes, null, null, "bytes");
+        // Receive windows promised to peers (max-buffered): what the reorder buffers may grow to.
+        gauge("dwcp.amst.receive.windows", t, x -> x.receiveBudget() == null ? 0 : x.receiveBudget().reservedBytes(null),
+                null, null, "bytes");
+        gauge("dwcp.amst.pacing.rate", t, AmstMetrics::pacingRateBitsPerSecond, null, null, "bits/s");
         // Large data buffers (BufferRecycler): memory held for reuse, and how often a buffer was reused.
-        gauge("dwcp.amst.buffers.idle", t, AmstTransport::idleBufferBytes, null, null, "bytes");
-        meters.add(FunctionCounter.builder("dwcp.amst.buffers", t, x -> x.dataBuffers(false)).tag("kind", "allocated")
+        gauge("dwcp.amst.buffers.idle", t, AmstMetrics::idleBufferBytes, null, null, "bytes");
+        meters.add(FunctionCounter.builder("dwcp.amst.buffers", t, x -> dataBuffers(x, false)).tag("kind", "allocated")
                 .baseUnit("buffers").register(registry));
-        meters.add(FunctionCounter.builder("dwcp.amst.buffers", t, x -> x.dataBuffers(true)).tag("kind", "reused")
+        meters.add(FunctionCounter.builder("dwcp.amst.buffers", t, x -> dataBuffers(x, true)).tag("kind", "reused")
                 .baseUnit("buffers").register(registry));
         transfersSucceeded = counter("dwcp.amst.transfers", "outcome", "success");
         transfersFailed = counter("dwcp.amst.transfers", "outcome", "failure");
@@ -65,11 +68,11 @@ final class AmstMetrics {
         transferDuration = Timer.builder("dwcp.amst.transfer.duration").register(registry);
         meters.add(transferDuration);
         if (t.runtime().epoll) {
-            meters.add(FunctionCounter.builder("dwcp.amst.tcp.retransmits", t, AmstTransport::tcpRetransmits)
+            meters.add(FunctionCounter.builder("dwcp.amst.tcp.retransmits", t, AmstMetrics::tcpRetransmits)
                     .baseUnit("segments").register(registry));
             // Per-stream kernel state, aggregated over the data streams (TCP_INFO): mean smoothed RTT, total cwnd.
-            gauge("dwcp.amst.tcp.rtt", t, AmstTransport::tcpRttSeconds, null, null, "seconds");
-            gauge("dwcp.amst.tcp.cwnd", t, AmstTransport::tcpCwndSegments, null, null, "segments");
+            gauge("dwcp.amst.tcp.rtt", t, AmstMetrics::tcpRttSeconds, null, null, "seconds");
+            gauge("dwcp.amst.tcp.cwnd", t, AmstMetrics::tcpCwndSegments, null, null, "segments");
         }
         meters.add(Gauge.builder("dwcp.amst.congestion.algorithm", () -> 1).tag("algorithm", congestionAlgorithm)
                 .description("the host's TCP congestion control").register(registry));
@@ -111,5 +114,107 @@ final class AmstMetrics {
             b.tag(tagKey, tagValue);
         }
         meters.add(b.register(registry));
+    }
+
+    // ------------------------------------------------------------------ gauges over the live sessions
+
+    private static double sessionCount(AmstTransport t) {
+        return t.sessions().size();
+    }
+
+    private static double streamCount(AmstTransport t, boolean target) {
+        double n = 0;
+        for (AmstSession s : t.sessions()) {
+            n += target ? s.targetStreams() : s.activeStreams();
+        }
+        return n;
+    }
+
+    private static double goodputBitsPerSecond(AmstTransport t) {
+        double g = 0;
+        for (AmstSession s : t.sessions()) {
+            g += s.controller.goodputBitsPerSecond();
+        }
+        return g;
+    }
+
+    private static double rttSeconds(AmstTransport t, boolean min) {
+        double best = Double.NaN;
+        for (AmstSession s : t.sessions()) {
+            long v = min ? s.control.minRttNanos() : s.control.srttNanos();
+            if (v > 0 && v != Long.MAX_VALUE) {
+                best = Double.isNaN(best) ? v / 1e9 : Math.min(best, v / 1e9);
+            }
+        }
+        return best;
+    }
+
+    private static double chunkSizeBytes(AmstTransport t) {
+        double max = 0;
+        for (AmstSession s : t.sessions()) {
+            max = Math.max(max, s.chunkBytes());
+        }
+        return max;
+    }
+
+    private static double unackedBytes(AmstTransport t) {
+        double n = 0;
+        for (AmstSession s : t.sessions()) {
+            n += s.unackedBytes();
+        }
+        return n;
+    }
+
+    private static double reorderBytes(AmstTransport t) {
+        double n = 0;
+        for (AmstSession s : t.sessions()) {
+            n += s.reorderBytes();
+        }
+        return n;
+    }
+
+    /** Bytes of released data buffers kept for reuse ({@link BufferRecycler}); 0 before start. */
+    private static double idleBufferBytes(AmstTransport t) {
+        BufferRecycler r = t.recycler();
+        return r == null ? 0 : r.idleBytes();
+    }
+
+    /** Data buffers allocated fresh ({@code reused} false) or handed out again ({@code reused} true). */
+    private static double dataBuffers(AmstTransport t, boolean reused) {
+        BufferRecycler r = t.recycler();
+        return r == null ? 0 : r.counts()[reused ? 1 : 0];
+    }
+
+    private static double pacingRateBitsPerSecond(AmstTransport t) {
+        return t.rateCapBytesPerSecond() * 8.0;
+    }
+
+    private static double tcpRttSeconds(AmstTransport t) {
+        double sum = 0;
+        int n = 0;
+        for (AmstSession s : t.sessions()) {
+            long r = s.controller.tcpSmoothedRttNanos();
+            if (r > 0) {
+                sum += r / 1e9;
+                n++;
+            }
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    private static double tcpCwndSegments(AmstTransport t) {
+        double n = 0;
+        for (AmstSession s : t.sessions()) {
+            n += s.controller.tcpCwndSegments();
+        }
+        return n;
+    }
+
+    private static double tcpRetransmits(AmstTransport t) {
+        double n = 0;
+        for (AmstSession s : t.sessions()) {
+            n += s.controller.tcpRetransmits();
+        }
+        return n;
     }
 }

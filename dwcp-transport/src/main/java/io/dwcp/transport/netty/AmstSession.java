@@ -12,8 +12,9 @@ package io.dwcp.transport.netty;
  * transfer's unacked deque until the cumulative ACK covers it; when a stream dies, its unacknowledged chunks go to the
  * front (resend queue) and the surviving streams carry them.
  *
- * Receiving: see Reassembly. The receive window advertised in HELLO is the reorder-buffer size; the peer's
- * send window is at most that, so reorder memory is bounded; a peer that ignores it is cut off (LIMIT_EXCEEDED).
+ * Receiving: see Reassembly. The receive window advertised in HELLO is the reorder-buffer size, or less when the
+ * node's or the peer's ReceiveBudget is nearly taken; the peer's send window is at most that, so reorder memory is
+ * bounded; a peer that ignores it is cut off (LIMIT_EXCEEDED).
  *
  * Resume: chunks stay in the send window across connection loss. When the control connection drops, the
  * client reconnects with the session id and the resume token; both ends then re-send OPEN/END of unfinished outbound
@@ -131,7 +132,7 @@ final class AmstSession implements Session {
     volatile String peerIdentity;
 
     AmstSession(AmstTransport transport, Role role, byte[] sessionId, byte[] resumeToken, TransferHandler handler,
-                InetSocketAddress remote, EventLoop loop) {
+                InetSocketAddress remote, EventLoop loop, long receiveWindowBytes) {
         this.transport = transport;
         this.role = role;
         this.sessionId = sessionId;
@@ -142,7 +143,7 @@ final class AmstSession implements Session {
         this.loop = loop;
         this.settings = transport.settings();
         this.nextTransferId = new AtomicLong(role == Role.CLIENT ? 1 : 2);
-        this.inbound = new InboundTransfers(settings.reorderBufferBytes, idHex);
+        this.inbound = new InboundTransfers(receiveWindowBytes, idHex);
         this.pacer = new TokenBucket(transport.rateCapBytesPerSecond());
         this.queue = new SendQueue(settings.sendWindowBytes(0));
         this.control = new ControlFrames(this, transport, settings);

@@ -90,6 +90,8 @@ public final class AmstTransport implements Transport {
     private AmstMetrics metrics;
     private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
     private BufferRecycler recycler;
+    private ReceiveBudget receiveBudget;
+    private IdleReaper reaper;
     private RecyclingReads reads;
     private volatile long rateCapBytesPerSecond;
     private final TokenBucket globalPacer = new TokenBucket(0);
@@ -148,9 +150,11 @@ public final class AmstTransport implements Transport {
         BufferRecycler r = recycler;
         group.scheduleAtFixedRate(() -> r.trimIdle(System.nanoTime(), IDLE_BUFFER_NANOS), IDLE_BUFFER_NANOS,
                 IDLE_BUFFER_NANOS, TimeUnit.NANOSECONDS);
-        long idleNanos = settings.idleTimeout.toNanos();
-        long idleCheck = Math.max(TimeUnit.MILLISECONDS.toNanos(250), Math.min(idleNanos / 4, TimeUnit.SECONDS.toNanos(30)));
-        group.scheduleWithFixedDelay(() -> closeIdleSessions(idleNanos), idleCheck, idleCheck, TimeUnit.NANOSECONDS);
+        this.receiveBudget = new ReceiveBudget(s.maxBufferedBytes, s.maxBufferedPerPeerBytes);
+        IdleReaper idle = new IdleReaper(this, s);
+        this.reaper = idle;
+        long period = idle.periodNanos();
+        group.scheduleWithFixedDelay(() -> idle.tick(System.nanoTime()), period, period, TimeUnit.NANOSECONDS);
         running = true;
         LOG.info("AMST transport started: {} I/O threads on {}, TLS {}, congestion control {}", ioThreads,
                 runtime.name(), t == null ? "OFF (plaintext)" : t.provider, congestionControl());
@@ -290,8 +294,14 @@ public final class AmstTransport implements Transport {
         }
         byte[] id = new byte[16];
         random.nextBytes(id);
+        long window;
+        try {
+            window = receiveBudget.reserve(null, settings.reorderBufferBytes, settings.minReceiveWindowBytes());
+        } catch (DwcpException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         AmstSession s = new AmstSession(this, AmstSession.Role.CLIENT, id, new byte[16], handler, remoteAddress,
-                group.next());
+                group.next(), window);
         sessions.add(s);
         return s.start();
     }
@@ -381,12 +391,19 @@ public final class AmstTransport implements Transport {
                 return Accepted.refuse(ErrorCode.LIMIT_EXCEEDED, "this listener already holds " + fromPeer + " sessions of "
                         + peer + " (dwcp.transport.max-sessions-per-peer = " + settings.maxSessionsPerPeer + ")");
             }
+            long window;
+            try {
+                window = receiveBudget.reserve(peer, settings.reorderBufferBytes, settings.minReceiveWindowBytes());
+            } catch (DwcpException e) {
+                return Accepted.refuse(e.code(), e.getMessage());
+            }
             byte[] token = new byte[16];
             random.nextBytes(token);
             AmstSession s = new AmstSession(this, AmstSession.Role.SERVER, h.sessionId(), token, handler,
-                    (InetSocketAddress) ch.remoteAddress(), group.next());
+                    (InetSocketAddress) ch.remoteAddress(), group.next(), window);
             s.peerIdentity = peer;
             if (serverSessions.putIfAbsent(id, s) != null) {
+                receiveBudget.release(peer, window);
                 return Accepted.refuse(ErrorCode.PROTOCOL_ERROR, "session id " + id + " is already in use");
             }
             sessions.add(s);
@@ -441,19 +458,21 @@ public final class AmstTransport implements Transport {
         return n;
     }
 
-    /** Listener side: closes the sessions that have had no transfer for {@code idleNanos} (dwcp.transport.idle-timeout). */
-    private void closeIdleSessions(long idleNanos) {
-        long now = System.nanoTime();
-        for (AmstSession s : serverSessions.values()) {
-            if (s.idleFor(now, idleNanos)) {
-                s.closeIdle(settings.idleTimeout);
-            }
-        }
-    }
-
+    /** Once per session, from its terminate(): forgets it and returns its receive window to the budget. */
     void sessionClosed(AmstSession s) {
         sessions.remove(s);
         serverSessions.remove(s.idHex, s);
+        receiveBudget.release(s.role == AmstSession.Role.SERVER ? s.peerIdentity : null, s.receiveWindowBytes());
+    }
+
+    /** The receive windows promised to peers ({@code max-buffered}, {@code max-buffered-per-peer}); null before start. */
+    ReceiveBudget receiveBudget() {
+        return receiveBudget;
+    }
+
+    /** What ends idle sessions and transfers; tests tick it with a clock of their own. Null before start. */
+    IdleReaper reaper() {
+        return reaper;
     }
 
     // ------------------------------------------------------------------ rate caps (dynamic)
@@ -586,106 +605,6 @@ public final class AmstTransport implements Transport {
     /** Sessions of this transport (for tests and the bench tool). */
     Set<AmstSession> sessions() {
         return sessions;
-    }
-
-    double sessionCount() {
-        return sessions.size();
-    }
-
-    double streamCount(boolean target) {
-        double n = 0;
-        for (AmstSession s : sessions) {
-            n += target ? s.targetStreams() : s.activeStreams();
-        }
-        return n;
-    }
-
-    double goodputBitsPerSecond() {
-        double g = 0;
-        for (AmstSession s : sessions) {
-            g += s.controller.goodputBitsPerSecond();
-        }
-        return g;
-    }
-
-    double rttSeconds(boolean min) {
-        double best = Double.NaN;
-        for (AmstSession s : sessions) {
-            long v = min ? s.control.minRttNanos() : s.control.srttNanos();
-            if (v > 0 && v != Long.MAX_VALUE) {
-                best = Double.isNaN(best) ? v / 1e9 : Math.min(best, v / 1e9);
-            }
-        }
-        return best;
-    }
-
-    double chunkSizeBytes() {
-        double max = 0;
-        for (AmstSession s : sessions) {
-            max = Math.max(max, s.chunkBytes());
-        }
-        return max;
-    }
-
-    double unackedBytes() {
-        double n = 0;
-        for (AmstSession s : sessions) {
-            n += s.unackedBytes();
-        }
-        return n;
-    }
-
-    double reorderBytes() {
-        double n = 0;
-        for (AmstSession s : sessions) {
-            n += s.reorderBytes();
-        }
-        return n;
-    }
-
-    /** Bytes of released data buffers kept for reuse ({@link BufferRecycler}); 0 before start. */
-    double idleBufferBytes() {
-        BufferRecycler r = recycler;
-        return r == null ? 0 : r.idleBytes();
-    }
-
-    /** Data buffers allocated fresh ({@code reused} false) or handed out again ({@code reused} true). */
-    double dataBuffers(boolean reused) {
-        BufferRecycler r = recycler;
-        return r == null ? 0 : r.counts()[reused ? 1 : 0];
-    }
-
-    double pacingRateBitsPerSecond() {
-        return rateCapBytesPerSecond * 8.0;
-    }
-
-    double tcpRttSeconds() {
-        double sum = 0;
-        int n = 0;
-        for (AmstSession s : sessions) {
-            long r = s.controller.tcpSmoothedRttNanos();
-            if (r > 0) {
-                sum += r / 1e9;
-                n++;
-            }
-        }
-        return n == 0 ? Double.NaN : sum / n;
-    }
-
-    double tcpCwndSegments() {
-        double n = 0;
-        for (AmstSession s : sessions) {
-            n += s.controller.tcpCwndSegments();
-        }
-        return n;
-    }
-
-    double tcpRetransmits() {
-        double n = 0;
-        for (AmstSession s : sessions) {
-            n += s.controller.tcpRetransmits();
-        }
-        return n;
     }
 
     /** A bound listening socket. */

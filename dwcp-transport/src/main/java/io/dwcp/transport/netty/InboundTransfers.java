@@ -103,8 +103,8 @@ final class InboundTransfers {
         if (now > reorderLimitBytes) {
             reorderBytes.addAndGet(-bytes);
             throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "session " + sessionName + ": the peer sent " + now
-                    + " bytes ahead of delivery, above the reorder buffer of " + reorderLimitBytes
-                    + " bytes (dwcp.transport.reorder-buffer) it was told");
+                    + " bytes ahead of delivery, above the receive window of " + reorderLimitBytes
+                    + " bytes it was told (dwcp.transport.reorder-buffer, less under max-buffered)");
         }
     }
 

@@ -14,6 +14,10 @@ package io.dwcp.transport.netty;
  *   - entries do not start at the same offset (a second copy is a duplicate and is dropped);
  *   - `limit` (-1 until known) bounds every entry's end; a frame beyond it is CORRUPT_FRAME.
  * Ownership: `pending` owns one reference to each payload; whoever removes an entry releases it.
+ *
+ * Inactivity (dwcp.transport.transfer-idle-timeout, see IdleReaper): `lastActivityNanos` is stamped by every frame of
+ * the transfer and by every return from the application (handler, sink); while the delivery thread is inside the
+ * application (`inApplication`) the transfer is never idle, so only a silent sender makes it idle.
  */
 
 import io.dwcp.core.DwcpException;
@@ -46,6 +50,12 @@ final class Reassembly implements Runnable {
     private long lastAcked;
     private DwcpException failure;
     private boolean finished;
+    /** Ended by the IdleReaper (at most once). */
+    private boolean expired;
+    /** When a frame of this transfer last arrived or the application last returned (System.nanoTime). Any thread. */
+    private volatile long lastActivityNanos = System.nanoTime();
+    /** Written by the delivery thread around calls into the handler and the sink; read by the reaper. */
+    private volatile boolean inApplication;
 
     Reassembly(AmstSession session, long id) {
         this.session = session;
@@ -62,6 +72,7 @@ final class Reassembly implements Runnable {
      * @throws DwcpException CORRUPT_FRAME beyond the announced length; LIMIT_EXCEEDED over the session's reorder limit
      */
     int onData(long offset, ByteBuf payload) {
+        lastActivityNanos = System.nanoTime();
         int len = payload.readableBytes();
         long end = offset + len;
         if (end < offset) {
@@ -99,6 +110,7 @@ final class Reassembly implements Runnable {
      * @throws DwcpException CORRUPT_FRAME when data already received lies beyond the announced length
      */
     boolean onOpen(TransferKind kind, String key, long totalBytes) {
+        lastActivityNanos = System.nanoTime();
         lock.lock();
         try {
             if (opened || failure != null) {
@@ -120,6 +132,7 @@ final class Reassembly implements Runnable {
 
     /** END of a streaming transfer. Event loop. @throws DwcpException CORRUPT_FRAME when inconsistent */
     void onEnd(long totalBytes) {
+        lastActivityNanos = System.nanoTime();
         lock.lock();
         try {
             if (limit >= 0 && limit != totalBytes) {
@@ -151,6 +164,52 @@ final class Reassembly implements Runnable {
         }
     }
 
+    /**
+     * Whether the transfer has had no frame and no return from the application since {@code cutoffNanos} and is not in
+     * the application now. Any thread.
+     */
+    boolean idleSince(long cutoffNanos) {
+        return !inApplication && lastActivityNanos - cutoffNanos <= 0;
+    }
+
+    /**
+     * Ends an idle transfer with {@code cause} (IdleReaper). Its delivery loop, if one runs, reports it to the sink and
+     * the sender; a transfer whose OPEN never came has none, so it is finished (and the sender told) here. Returns
+     * whether this call ended it (false when it had ended or was ending already). Any thread.
+     */
+    boolean expire(DwcpException cause) {
+        DwcpException report;
+        lock.lock();
+        try {
+            if (finished || expired || (failure != null && opened)) {
+                return false;
+            }
+            expired = true;
+            if (failure == null) {
+                failure = cause;
+            }
+            releasePending();
+            changed.signal();
+            report = opened ? null : failure;
+        } finally {
+            lock.unlock();
+        }
+        if (report != null) {
+            session.finishInbound(this, report);
+        }
+        return true;
+    }
+
+    /** What the transfer is, for messages: its kind and key once OPEN came. */
+    String describe() {
+        lock.lock();
+        try {
+            return opened ? kind + " '" + key + "'" : "not opened";
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Re-sends the cumulative ACK (after a resume). */
     void resendAck() {
         session.control.sendAck(id, delivered);
@@ -171,7 +230,12 @@ final class Reassembly implements Runnable {
     public void run() {
         TransferSink sink;
         try {
-            sink = session.handler().onTransfer(session, new InboundTransfer(id, kind, key, limit));
+            inApplication = true;
+            try {
+                sink = session.handler().onTransfer(session, new InboundTransfer(id, kind, key, limit));
+            } finally {
+                leftApplication();
+            }
             if (sink == null) {
                 throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the handler refused transfer " + id + " ('" + key + "')");
             }
@@ -224,13 +288,18 @@ final class Reassembly implements Runnable {
                     }
                     int n = chunk.readableBytes();
                     if (n > 0) {
-                        // Component by component: nioBuffer() of a composite would copy.
-                        if (chunk.nioBufferCount() == 1) {
-                            sink.write(chunk.nioBuffer());
-                        } else {
-                            for (java.nio.ByteBuffer part : chunk.nioBuffers()) {
-                                sink.write(part);
+                        inApplication = true;
+                        try {
+                            // Component by component: nioBuffer() of a composite would copy.
+                            if (chunk.nioBufferCount() == 1) {
+                                sink.write(chunk.nioBuffer());
+                            } else {
+                                for (java.nio.ByteBuffer part : chunk.nioBuffers()) {
+                                    sink.write(part);
+                                }
                             }
+                        } finally {
+                            leftApplication();
                         }
                         delivered += n;
                         session.delivered(n);
@@ -244,7 +313,12 @@ final class Reassembly implements Runnable {
                     session.control.sendAck(id, delivered);
                 }
             }
-            sink.complete();
+            inApplication = true;
+            try {
+                sink.complete();
+            } finally {
+                leftApplication();
+            }
         } catch (Throwable t) {
             DwcpException e = asDwcp(t, "transfer " + id + " failed at the receiver");
             fail(e);
@@ -266,6 +340,11 @@ final class Reassembly implements Runnable {
         }
         session.control.sendAck(id, delivered);
         session.finishInbound(this, null);
+    }
+
+    private void leftApplication() {
+        lastActivityNanos = System.nanoTime();
+        inApplication = false;
     }
 
     static DwcpException asDwcp(Throwable t, String context) {

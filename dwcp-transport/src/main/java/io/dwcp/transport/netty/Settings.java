@@ -1,12 +1,14 @@
 package io.dwcp.transport.netty;
 
 import io.dwcp.core.DataRate;
+import io.dwcp.core.DataSize;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.Tier;
 import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.config.TransportKeys;
+import io.netty.util.internal.PlatformDependent;
 
 import java.time.Duration;
 import java.util.Optional;
@@ -37,6 +39,7 @@ final class Settings {
     final int reconnectMaxAttempts;
     final Duration sessionTimeout;
     final Duration idleTimeout;
+    final Duration transferIdleTimeout;
     final boolean tlsEnabled;
     final boolean tlsMutual;
     final Optional<String> tlsCertificate;
@@ -45,6 +48,10 @@ final class Settings {
     final int maxSessions;
     final int maxSessionsPerPeer;
     final int maxTransfersPerPeer;
+    /** Receive windows all sessions together may be promised (dwcp.transport.max-buffered, auto resolved). */
+    final long maxBufferedBytes;
+    /** Receive windows one peer's sessions may be promised (max-buffered-per-peer, auto resolved, at most the above). */
+    final long maxBufferedPerPeerBytes;
     final int maxFramePayloadBytes;
     final Duration localMaxRtt;
     final Duration regionalMaxRtt;
@@ -71,6 +78,7 @@ final class Settings {
         reconnectMaxAttempts = c.get(TransportKeys.RECONNECT_MAX_ATTEMPTS);
         sessionTimeout = c.get(TransportKeys.SESSION_TIMEOUT);
         idleTimeout = c.get(TransportKeys.IDLE_TIMEOUT);
+        transferIdleTimeout = c.get(TransportKeys.TRANSFER_IDLE_TIMEOUT);
         tlsEnabled = c.get(TransportKeys.TLS_ENABLED);
         tlsMutual = c.get(TransportKeys.TLS_MUTUAL);
         tlsCertificate = c.get(TransportKeys.TLS_CERTIFICATE);
@@ -79,6 +87,10 @@ final class Settings {
         maxSessions = c.get(TransportKeys.MAX_SESSIONS);
         maxSessionsPerPeer = c.get(TransportKeys.MAX_SESSIONS_PER_PEER);
         maxTransfersPerPeer = c.get(TransportKeys.MAX_TRANSFERS_PER_PEER);
+        maxBufferedBytes = c.get(TransportKeys.MAX_BUFFERED).map(DataSize::bytes)
+                .orElse(Math.max(1L << 20, PlatformDependent.maxDirectMemory() / 2));
+        maxBufferedPerPeerBytes = Math.min(maxBufferedBytes,
+                c.get(TransportKeys.MAX_BUFFERED_PER_PEER).map(DataSize::bytes).orElse(maxBufferedBytes / 2));
         maxFramePayloadBytes = (int) Math.min(Integer.MAX_VALUE - 64, c.get(TransportKeys.MAX_FRAME_PAYLOAD).bytes());
         localMaxRtt = c.get(CoreKeys.TIER_LOCAL_MAX_RTT);
         regionalMaxRtt = c.get(CoreKeys.TIER_REGIONAL_MAX_RTT);
@@ -112,6 +124,14 @@ final class Settings {
     int chunkBytes(Tier tier) {
         long c = config.get(TransportKeys.CHUNK_SIZE, tier).bytes();
         return (int) Math.max(minChunkBytes, Math.min(maxChunkBytes, c));
+    }
+
+    /**
+     * The smallest receive window a session is opened with: a sender's single chunk (up to max-frame-payload) must
+     * fit, and a window much smaller would make the session useless. At most the reorder buffer.
+     */
+    long minReceiveWindowBytes() {
+        return Math.min(reorderBufferBytes, Math.max(16L << 20, maxFramePayloadBytes));
     }
 
     /** Send window: the configured size, or auto = max(2 × BDP, 64 MiB). */

@@ -163,7 +163,8 @@ class HandshakeFuzzTest {
         }
         byte[] id = new byte[16];
         id[0] = 1;
-        AmstSession session = new AmstSession(TRANSPORT, AmstSession.Role.CLIENT, id, new byte[16], NO_TRANSFERS, PEER, LOOP);
+        AmstSession session = new AmstSession(TRANSPORT, AmstSession.Role.CLIENT, id, new byte[16], NO_TRANSFERS, PEER, LOOP,
+                TRANSPORT.receiveBudget().reserve(null, 1 << 20, 1));
         CompletableFuture<io.netty.channel.Channel> result = new CompletableFuture<>();
         PeerChannel ch = new PeerChannel(new FrameDecoder(AmstTransport.HANDSHAKE_MAX_PAYLOAD),
                 new ClientHandshakeHandler(session, stream ? 1 : 0, 0, false, 1 << 20, result));

@@ -43,6 +43,7 @@ class MetricsAndPacingTest {
         for (String name : new String[] {"dwcp.amst.sessions", "dwcp.amst.streams", "dwcp.amst.bytes.sent", "dwcp.amst.goodput",
                 "dwcp.amst.rtt", "dwcp.amst.chunk.size", "dwcp.amst.chunks.resent", "dwcp.amst.reconnects",
                 "dwcp.amst.stream.failures", "dwcp.amst.crc.errors", "dwcp.amst.unacked.bytes", "dwcp.amst.reorder.bytes",
+                "dwcp.amst.receive.windows",
                 "dwcp.amst.pacing.rate", "dwcp.amst.transfers", "dwcp.amst.transfer.duration", "dwcp.amst.congestion.algorithm",
                 "dwcp.amst.tcp.retransmits", "dwcp.amst.tcp.rtt", "dwcp.amst.tcp.cwnd", "dwcp.amst.buffers.idle",
                 "dwcp.amst.buffers"}) {
@@ -53,6 +54,7 @@ class MetricsAndPacingTest {
         assertEquals(data.length, r.get("dwcp.amst.bytes.sent").tag("kind", "payload").counter().count());
         assertEquals(1.0, r.get("dwcp.amst.transfers").tag("outcome", "success").counter().count());
         assertEquals(1.0, r.get("dwcp.amst.sessions").gauge().value());
+        assertEquals(p.client.sessions().iterator().next().receiveWindowBytes(), r.get("dwcp.amst.receive.windows").gauge().value());
         assertTrue(p.serverContext.meterRegistry().get("dwcp.amst.bytes.received").counter().count() >= data.length);
         assertEquals(Health.Status.HEALTHY, p.client.health().status());
         p.close();
