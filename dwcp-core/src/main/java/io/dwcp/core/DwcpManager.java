@@ -124,7 +124,8 @@ public final class DwcpManager implements AutoCloseable {
     private DwcpManager(Builder b) {
         this.updates = new ConfigUpdates(b.config);
         this.config = updates.view();
-        this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes());
+        this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes(),
+                config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER_PER_PEER).bytes());
         this.clock = b.clock;
         this.injectedScheduler = b.scheduler;
         this.tls = b.tls;

@@ -68,6 +68,19 @@ public final class CoreKeys {
                     + " all rounds at once; a round that would need more fails with LIMIT_EXCEEDED, so a hostile or broken"
                     + " sender cannot fill the heap. Also the largest frame a sender may announce.").build();
 
+    /**
+     * Key {@code dwcp.migration.receive-buffer-per-peer}: The part of {@code dwcp.migration.receive-buffer} the rounds
+     * of one peer (one sender address) may hold at once; a round past it fails with LIMIT_EXCEEDED, so one peer cannot
+     * take the frame buffer of the others. Capped at {@code receive-buffer}; also the largest frame a sender may
+     * announce.
+     */
+    public static final ConfigKey<DataSize> MIGRATION_RECEIVE_BUFFER_PER_PEER = Ranges.sizes(
+            ConfigKey.builder("dwcp.migration.receive-buffer-per-peer", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(128)),
+                    "1MiB", "16GiB", 1)
+            .description("The part of dwcp.migration.receive-buffer the rounds of one peer (one sender address) may hold"
+                    + " at once; a round past it fails with LIMIT_EXCEEDED, so one peer cannot take the frame buffer of"
+                    + " the others. Capped at receive-buffer; also the largest frame a sender may announce.").build();
+
 
 
     /**
@@ -89,5 +102,5 @@ public final class CoreKeys {
 
     static final List<ConfigKey<?>> KEYS = List.of(NODE_ID, TIER_PIN, TIER_LOCAL_MAX_RTT, TIER_REGIONAL_MAX_RTT,
             CPU_MAX_THREADS, MIGRATION_DOWNTIME_BUDGET, MIGRATION_MAX_ROUNDS,
-            MIGRATION_RECEIVE_BUFFER, RECOVERY_MAX_ATTEMPTS, RECOVERY_INITIAL_BACKOFF, SHUTDOWN_TIMEOUT);
+            MIGRATION_RECEIVE_BUFFER, MIGRATION_RECEIVE_BUFFER_PER_PEER, RECOVERY_MAX_ATTEMPTS, RECOVERY_INITIAL_BACKOFF, SHUTDOWN_TIMEOUT);
 }

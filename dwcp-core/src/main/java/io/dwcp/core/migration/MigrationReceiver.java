@@ -134,7 +134,9 @@ public final class MigrationReceiver implements TransferHandler {
         private static final int INITIAL_BUFFER = 64 * 1024;
         private final InboundTransfer transfer;
         private final java.net.InetSocketAddress peer;
-        /** Bytes of a header, length prefix or frame not yet complete; its capacity is reserved in {@link #buffers}. */
+        /** This round's side of {@link #buffers}: its peer's share and the node's budget. */
+        private final ReceiveBuffers.Peer budget;
+        /** Bytes of a header, length prefix or frame not yet complete; its capacity is reserved in {@link #budget}. */
         private ByteBuffer pending;
         private MigrationWire.RoundHeader header;
         private VmState<WritableRegion> replica;
@@ -149,7 +151,8 @@ public final class MigrationReceiver implements TransferHandler {
         RoundSink(Session session, InboundTransfer transfer) {
             this.transfer = transfer;
             this.peer = session == null ? null : session.remoteAddress();
-            buffers.reserve(INITIAL_BUFFER, "round transfer " + transfer.id() + " of " + transfer.key());
+            this.budget = buffers.forPeer(peer == null ? null : peer.getAddress().getHostAddress());
+            budget.reserve(INITIAL_BUFFER, "round transfer " + transfer.id() + " of " + transfer.key());
             this.pending = ByteBuffer.allocate(INITIAL_BUFFER);
         }
 
@@ -224,7 +227,7 @@ public final class MigrationReceiver implements TransferHandler {
                         frameLength = -1;
                         return;
                     }
-                    long max = Math.min(MigrationWire.MAX_FRAME_BYTES, buffers.maxBytes());
+                    long max = Math.min(MigrationWire.MAX_FRAME_BYTES, budget.maxBytes());
                     if (frameLength < 0 || frameLength > max) {
                         throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "codec frame of " + (frameLength & 0xffffffffL)
                                 + " bytes announced (at most " + max + ")");
@@ -251,7 +254,7 @@ public final class MigrationReceiver implements TransferHandler {
         private void append(ByteBuffer data, int n) {
             if (pending.remaining() < n) {
                 int capacity = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(2L * pending.capacity(), (long) pending.position() + n));
-                buffers.reserve(capacity - pending.capacity(), "round transfer " + transfer.id() + " of " + transfer.key());
+                budget.reserve(capacity - pending.capacity(), "round transfer " + transfer.id() + " of " + transfer.key());
                 ByteBuffer bigger = ByteBuffer.allocate(capacity);
                 pending.flip();
                 bigger.put(pending);
@@ -335,7 +338,7 @@ public final class MigrationReceiver implements TransferHandler {
             replica = null;
             closeQuietly(staged, "discarding the staging replica");
             staged = null;
-            buffers.release(pending.capacity());
+            budget.release(pending.capacity());
             pending = ByteBuffer.allocate(0);
         }
 

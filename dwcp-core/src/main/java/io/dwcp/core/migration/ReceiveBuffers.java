@@ -3,44 +3,77 @@ package io.dwcp.core.migration;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The memory budget of a node's migration receivers for partial codec frames ({@code dwcp.migration.receive-buffer}):
- * every round reserves what its frame buffer holds, and a reservation past the budget fails that round with
- * {@code LIMIT_EXCEEDED} instead of waiting or growing the heap. Thread-safe (lock-free). Created by the manager and
- * shared by its receivers; nothing for users to call.
+ * The memory budget of a node's migration receivers for partial codec frames: every round reserves what its frame
+ * buffer holds, against the node's budget ({@code dwcp.migration.receive-buffer}) and against its peer's share of it
+ * ({@code dwcp.migration.receive-buffer-per-peer}); a reservation past either fails that round with
+ * {@code LIMIT_EXCEEDED} instead of waiting or growing the heap, so one peer that trickles large frames cannot take the
+ * budget of the others. Thread-safe: the node's total is lock-free, a peer's share is updated atomically per peer
+ * ({@link ConcurrentHashMap#compute}) and its entry is removed when it drops to zero. Created by the manager and shared
+ * by its receivers; nothing for users to call.
  */
 public final class ReceiveBuffers {
     private final long maxBytes;
+    private final long maxBytesPerPeer;
     private final AtomicLong used = new AtomicLong();
+    /** Bytes reserved per peer (its address); entries exist only while positive. */
+    private final ConcurrentHashMap<String, Long> perPeer = new ConcurrentHashMap<>();
 
-    private ReceiveBuffers(long maxBytes) {
-        if (maxBytes <= 0) {
-            throw new IllegalArgumentException("maxBytes must be positive, got " + maxBytes);
+    private ReceiveBuffers(long maxBytes, long maxBytesPerPeer) {
+        if (maxBytes <= 0 || maxBytesPerPeer <= 0) {
+            throw new IllegalArgumentException("budgets must be positive, got " + maxBytes + " and " + maxBytesPerPeer);
         }
         this.maxBytes = maxBytes;
+        this.maxBytesPerPeer = Math.min(maxBytes, maxBytesPerPeer);
     }
 
     /**
-     * A budget of {@code maxBytes}.
+     * A budget of {@code maxBytes} with no smaller share per peer.
      *
      * @param maxBytes the budget in bytes
      * @return the budget
      */
     public static ReceiveBuffers of(long maxBytes) {
-        return new ReceiveBuffers(maxBytes);
+        return new ReceiveBuffers(maxBytes, maxBytes);
+    }
+
+    /**
+     * A budget of {@code maxBytes}, of which one peer may hold at most {@code maxBytesPerPeer}.
+     *
+     * @param maxBytes        the node's budget in bytes
+     * @param maxBytesPerPeer one peer's share in bytes (capped at {@code maxBytes})
+     * @return the budget
+     */
+    public static ReceiveBuffers of(long maxBytes, long maxBytesPerPeer) {
+        return new ReceiveBuffers(maxBytes, maxBytesPerPeer);
     }
 
     long maxBytes() {
         return maxBytes;
     }
 
+    /** The largest frame buffer one round of a peer can ever hold: its share. */
+    long maxBytesPerPeer() {
+        return maxBytesPerPeer;
+    }
+
     long usedBytes() {
         return used.get();
     }
 
-    /** Takes {@code bytes} of the budget for round transfer {@code what}, or fails with {@code LIMIT_EXCEEDED}. */
+    long usedBytes(String peer) {
+        return perPeer.getOrDefault(peer, 0L);
+    }
+
+    /** A view that reserves for {@code peer} (its address; null when unknown, which shares one entry). */
+    Peer forPeer(String peer) {
+        return new Peer(peer == null ? "unknown peer" : peer);
+    }
+
+    /** Takes {@code bytes} of the node's budget for round transfer {@code what}, or fails with {@code LIMIT_EXCEEDED}. */
     void reserve(long bytes, String what) {
         for (;;) {
             long u = used.get();
@@ -57,5 +90,39 @@ public final class ReceiveBuffers {
 
     void release(long bytes) {
         used.addAndGet(-bytes);
+    }
+
+    /** One peer's side of the budget: every reservation counts against the peer's share and the node's budget. */
+    final class Peer {
+        private final String peer;
+
+        private Peer(String peer) {
+            this.peer = peer;
+        }
+
+        long maxBytes() {
+            return maxBytesPerPeer;
+        }
+
+        void reserve(long bytes, String what) {
+            perPeer.compute(peer, (k, v) -> {
+                long u = v == null ? 0 : v;
+                if (u + bytes > maxBytesPerPeer) {
+                    throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, what + " needs " + bytes + " more bytes of frame"
+                            + " buffer; its peer " + peer + " holds " + u + " of its share of " + maxBytesPerPeer
+                            + " (dwcp.migration.receive-buffer-per-peer) for rounds in progress");
+                }
+                ReceiveBuffers.this.reserve(bytes, what);
+                return u + bytes;
+            });
+        }
+
+        void release(long bytes) {
+            perPeer.compute(peer, (k, v) -> {
+                long left = (v == null ? 0 : v) - bytes;
+                return left <= 0 ? null : left;
+            });
+            ReceiveBuffers.this.release(bytes);
+        }
     }
 }

@@ -101,6 +101,7 @@ class DwcpConfigTest {
             "dwcp.migration.downtime-budget | 5ms | 10ms–60s",
             "dwcp.migration.max-rounds | 1001 | 1–1000",
             "dwcp.migration.receive-buffer | 512KiB | 1MiB–16GiB",
+            "dwcp.migration.receive-buffer-per-peer | 17GiB | 1MiB–16GiB",
             "dwcp.recovery.max-attempts | 11 | 0–10",
             "dwcp.recovery.initial-backoff | 50ms | 100ms–1m",
             "dwcp.shutdown.timeout | 11m | 1s–10m",
