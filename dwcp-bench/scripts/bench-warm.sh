@@ -60,7 +60,7 @@ wan=${WAN_DIR:-$(cd "$root/../shared/wan" 2>/dev/null && pwd || echo /work/share
 OUT=${OUT:-/var/tmp/dwcp-results/warm-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 work=$(mktemp -d /var/tmp/dwcp-bench-warm.XXXXXX)
-JAR="$root/dwcp-bench/target/dwcp.jar"
+JAR="${DWCP_JAR:-$root/dwcp-bench/target/dwcp.jar}"   # DWCP_JAR=F to measure another build
 [ -f "$JAR" ] || (cd "$root" && ./mvnw -B -q -pl dwcp-bench -am package -DskipTests)
 cp "$JAR" "$work/dwcp.jar"
 jar="$work/dwcp.jar"
@@ -106,6 +106,7 @@ send() {
     > "$work/send.out" 2> "$work/send.err" || { log "send failed"; cat "$work/send.err" >&2; exit 1; }
   t1=$(date +%s.%N)
   tail -1 "$work/send.out" > "$work/send.json"
+  cp "$work/send.err" "$OUT/send-$rep-${case/-/restore}.err"   # phase logs, with --dwcp-jvm -Dorg.slf4j.simpleLogger.defaultLogLevel=info
   cmp "$work/rx/vm" "$CORPUS/${*: -1}" || { log "replica differs from ${*: -1}"; exit 1; }
   [ "$case" = - ] && return 0
   python3 - "$work/send.json" "$rep" "$case" "$t0" "$t1" >> "$OUT/raw.tsv" <<'PY'

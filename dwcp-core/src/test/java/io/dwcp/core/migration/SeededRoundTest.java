@@ -456,6 +456,39 @@ class SeededRoundTest {
     }
 
     @Test
+    void aRoundCommittedInPlaceIsDescribedInTheBackgroundAndAnotherRoundStopsThat(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(25);
+        seedReplica(dir, s0);
+        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", SIZE));
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            try (VmState<io.dwcp.core.state.WritableRegion> r = files.open(KEY, PAGE, layout)) {
+                r.region(0).write(0, ByteBuffer.wrap(new byte[]{9}));
+                r.region(0).flush();
+            }
+            files.awaitBackgroundDescription(KEY);
+            s0[0] = 9;
+            SeedDescription d = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), PAGE);
+            assertTrue(d != null, "the committed replica's description is cached without a seed exchange");
+            SeedPlanner p = round(files, s0, null);
+            assertEquals(0, p.differingPages(), "and it describes the replica as committed");
+            // A round of the key right after a commit: the background description is stopped or finds a later file.
+            try (VmState<io.dwcp.core.state.WritableRegion> r = files.open(KEY, PAGE, layout)) {
+                r.region(0).write(1, ByteBuffer.wrap(new byte[]{7}));
+                r.region(0).flush();
+            }
+            try (VmState<io.dwcp.core.state.WritableRegion> r = files.open(KEY, PAGE, layout)) {
+                r.region(0).write(2, ByteBuffer.wrap(new byte[]{5}));
+                r.region(0).flush();
+            }
+            files.awaitBackgroundDescription(KEY);
+            s0[1] = 7;
+            s0[2] = 5;
+            assertArrayEquals(s0, Files.readAllBytes(dir.resolve(KEY)));
+            assertEquals(0, round(files, s0, null).differingPages(), "the cached description is the last commit's");
+        }
+    }
+
+    @Test
     void withABlockCompressorAtBothEndsTheLiteralsTravelInItsFormat(@TempDir Path dir) throws Exception {
         compressor = new StoredBlocks();
         receiverCompressor = compressor;
