@@ -305,7 +305,8 @@ final class SeedPlanner {
                 return false;
             }
             int status = answer.get() & 0xff;
-            if (status != SeedWire.STATUS_OK || answer.remaining() != 4 + (long) count * 8 * SeedWire.BLOCKS_PER_PAGE
+            int hashBytes = SeedWire.blockHashBytes(version);
+            if (status != SeedWire.STATUS_OK || answer.remaining() != 4 + (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE
                     || answer.getInt() != count) {
                 throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
             }
@@ -316,7 +317,7 @@ final class SeedPlanner {
                 hashes.blockHashes(page.flip(), pageSize, mine, 0);
                 int mask = 0;
                 for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
-                    if (answer.getLong() != mine[b]) {
+                    if (hashBytes == 8 ? answer.getLong() != mine[b] : answer.getInt() != (int) (mine[b] >>> 32)) {
                         mask |= 1 << b;
                     }
                 }

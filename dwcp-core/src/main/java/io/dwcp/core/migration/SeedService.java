@@ -81,7 +81,8 @@ final class SeedService {
                 }
                 SeedDescription desc = seed.description();
                 int n = r.indexes().length;
-                ByteBuffer b = SeedWire.common(v, SeedWire.COMMON_BYTES + 5 + n * 8 * SeedWire.BLOCKS_PER_PAGE,
+                int hashBytes = SeedWire.blockHashBytes(v);
+                ByteBuffer b = SeedWire.common(v, SeedWire.COMMON_BYTES + 5 + n * hashBytes * SeedWire.BLOCKS_PER_PAGE,
                         SeedWire.TYPE_BLOCK_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(n);
                 SeedHashes hashes = new SeedHashes();
                 long[] blocks = new long[SeedWire.BLOCKS_PER_PAGE];
@@ -96,7 +97,11 @@ final class SeedService {
                         SeedDescription.readFully(ch, page, off);
                         hashes.blockHashes(page.flip(), desc.pageSize, blocks, 0);
                         for (long blockHash : blocks) {
-                            b.putLong(blockHash);
+                            if (hashBytes == 8) {
+                                b.putLong(blockHash);
+                            } else {
+                                b.putInt((int) (blockHash >>> 32));
+                            }
                         }
                     }
                 }

@@ -20,7 +20,8 @@ import java.nio.ByteBuffer;
  *   3 PAGES     (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 chunk index (strictly ascending)
  *   4 PAGE_HASHES (recv.)  u8 status | u32 count | the page hashes (16 B each) of every chunk asked for, in order
  *   5 BLOCKS    (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 page (ascending)
- *   6 BLOCK_HASHES (recv.) u8 status | u32 count | count x 8 x u64 block hash (8 blocks of pageSize/8 bytes per page)
+ *   6 BLOCK_HASHES (recv.) u8 status | u32 count | count x 8 block hashes (8 blocks of pageSize/8 bytes per page;
+ *                          u64 each in version 1, u32 in version 2)
  * seeded round frames (each u32-length-prefixed like codec frames), in this order:
  *   u8 1 BASE   16 B seedVersion | u64 stateBytes
  *   u8 2 BATCH  u32 opCount | opCount x (u32 page | i32 source) | u32 literalCount | u32 rawBytes | raw DEFLATE bytes
@@ -34,7 +35,7 @@ import java.nio.ByteBuffer;
  */
 final class SeedWire {
     static final int MAGIC = 0x44574D53; // "DWMS"
-    /** The newest version of seed messages: 2 adds the literal formats to DESCRIBE and CHUNKS. */
+    /** The newest version of seed messages: 2 adds the literal formats to DESCRIBE and CHUNKS, 4-byte block hashes. */
     static final int VERSION = 2;
     /** Literal data format 0: raw DEFLATE, which every peer reads. */
     static final int FORMAT_DEFLATE = 0;
@@ -46,6 +47,15 @@ final class SeedWire {
     static final int TYPE_BLOCK_HASHES = 6;
     /** Blocks per page in BLOCKS requests and PATCH ops. */
     static final int BLOCKS_PER_PAGE = 8;
+    /**
+     * {@return the bytes of one block hash in BLOCK_HASHES replies of {@code version}}: 8 in version 1, 4 in version 2
+     * (the first bytes of the block's SHA-256). Four are enough because a block hash only decides what is sent: a block
+     * wrongly taken as unchanged fails the round's state digest, and the round is then sent in full.
+     */
+    static int blockHashBytes(int version) {
+        return version == 1 ? 8 : 4;
+    }
+
     /** Most pages one BLOCKS request may ask for (512 KiB of block hashes in the reply). */
     static final int MAX_PAGES_PER_BLOCK_REQUEST = 8192;
     static final int STATUS_OK = 0;

@@ -495,6 +495,7 @@ class SeededRoundTest {
         byte[] s0 = random(21);
         seedReplica(dir, s0);
         byte[] s1 = changed(s0);
+        s1[700 * PAGE + 5] ^= 1; // one block of page 700: a patch, found with version 2's 4-byte block hashes
         try (FileReplicas files = FileReplicas.open(dir)) {
             List<ByteBuffer> frames = new ArrayList<>();
             SeedPlanner p = round(files, s1, frames);
@@ -503,6 +504,7 @@ class SeededRoundTest {
             assertTrue(frames.stream().noneMatch(f -> f.get(0) == SeedWire.FRAME_BATCH), "no DEFLATE batch");
             p = round(files, s1, null);
             assertEquals(20, p.literalPages());
+            assertEquals(1, p.patchedPages());
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
         }
     }
