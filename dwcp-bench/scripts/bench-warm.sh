@@ -21,8 +21,9 @@
 #   cont   `dwcp send --seed never BASE NEW`: one session, round 0 full, round 1 the codec delta BASE -> NEW; its
 #          round 1 is the reference of `warm`
 #   same   a new `dwcp send --seed MODE NEW` while the receiver holds NEW: the same state again. The replica was
-#          just written by cont's delta round, so the receiver has no cached description and describes it first
-#          (reads and hashes the whole replica): the cold case
+#          just written by cont's delta round; the receiver describes it in the background after that round (reads
+#          and hashes the whole replica), and the seed exchange waits for that if it is still running (builds before
+#          the background description: the receiver describes it cold, first)
 #   (a seeded `send BASE` puts BASE back, and leaves its description cached; not measured)
 #   warm   a new `dwcp send --seed MODE NEW` while the receiver holds BASE (description cached)
 # Figures per case: tool bytes (the round report's wireBytes: the round transfer's wire bytes plus the seed exchange's
@@ -140,7 +141,7 @@ def stats(xs):
     return {"n": len(xs), "median": st.median(xs), "mean": m, "ci95": h, "min": min(xs), "max": max(xs)}
 def pick(case, rnd):
     return [r for r in rows if r["case"] == case and r["round"] == str(rnd)]
-cases = {"same (new sender, same state, receiver describes cold)": pick("same", 0), "warm (new sender, new version)": pick("warm", 0),
+cases = {"same (new sender, same state, after a delta round)": pick("same", 0), "warm (new sender, new version)": pick("warm", 0),
          "cont round 1 (continuous session delta)": pick("cont", 1), "cont round 0 (full)": pick("cont", 0)}
 res = {"stateBytes": size, "cases": {}}
 print("| case | mode(s) | wire bytes median | % of state | seed exchange B | round s median (mean ± 95 % CI) | process s median |")
