@@ -21,8 +21,9 @@
 #   cont   `dwcp send --seed never BASE NEW`: one session, round 0 full, round 1 the codec delta BASE -> NEW; its
 #          round 1 is the reference of `warm`
 #   same   a new `dwcp send --seed MODE NEW` while the receiver holds NEW: the same state again. The replica was
-#          just written by cont's delta round, so the receiver has no cached description and describes it first
-#          (reads and hashes the whole replica): the cold case
+#          just written by cont's delta round; the receiver describes it in the background after that round (reads
+#          and hashes the whole replica), and the seed exchange waits for that if it is still running (builds before
+#          the background description: the receiver describes it cold, first)
 #   (a seeded `send BASE` puts BASE back, and leaves its description cached; not measured)
 #   warm   a new `dwcp send --seed MODE NEW` while the receiver holds BASE (description cached)
 # Figures per case: tool bytes (the round report's wireBytes: the round transfer's wire bytes plus the seed exchange's
@@ -60,7 +61,7 @@ wan=${WAN_DIR:-$(cd "$root/../shared/wan" 2>/dev/null && pwd || echo /work/share
 OUT=${OUT:-/var/tmp/dwcp-results/warm-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 work=$(mktemp -d /var/tmp/dwcp-bench-warm.XXXXXX)
-JAR="$root/dwcp-bench/target/dwcp.jar"
+JAR="${DWCP_JAR:-$root/dwcp-bench/target/dwcp.jar}"   # DWCP_JAR=F to measure another build
 [ -f "$JAR" ] || (cd "$root" && ./mvnw -B -q -pl dwcp-bench -am package -DskipTests)
 cp "$JAR" "$work/dwcp.jar"
 jar="$work/dwcp.jar"
@@ -106,6 +107,7 @@ send() {
     > "$work/send.out" 2> "$work/send.err" || { log "send failed"; cat "$work/send.err" >&2; exit 1; }
   t1=$(date +%s.%N)
   tail -1 "$work/send.out" > "$work/send.json"
+  cp "$work/send.err" "$OUT/send-$rep-${case/-/restore}.err"   # phase logs, with --dwcp-jvm -Dorg.slf4j.simpleLogger.defaultLogLevel=info
   cmp "$work/rx/vm" "$CORPUS/${*: -1}" || { log "replica differs from ${*: -1}"; exit 1; }
   [ "$case" = - ] && return 0
   python3 - "$work/send.json" "$rep" "$case" "$t0" "$t1" >> "$OUT/raw.tsv" <<'PY'
@@ -139,7 +141,7 @@ def stats(xs):
     return {"n": len(xs), "median": st.median(xs), "mean": m, "ci95": h, "min": min(xs), "max": max(xs)}
 def pick(case, rnd):
     return [r for r in rows if r["case"] == case and r["round"] == str(rnd)]
-cases = {"same (new sender, same state, receiver describes cold)": pick("same", 0), "warm (new sender, new version)": pick("warm", 0),
+cases = {"same (new sender, same state, after a delta round)": pick("same", 0), "warm (new sender, new version)": pick("warm", 0),
          "cont round 1 (continuous session delta)": pick("cont", 1), "cont round 0 (full)": pick("cont", 0)}
 res = {"stateBytes": size, "cases": {}}
 print("| case | mode(s) | wire bytes median | % of state | seed exchange B | round s median (mean ± 95 % CI) | process s median |")

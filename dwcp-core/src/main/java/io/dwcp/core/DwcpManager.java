@@ -16,6 +16,7 @@ import io.dwcp.core.path.PathMonitor;
 import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Consensus;
+import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.ConsensusProvider;
 import io.dwcp.core.spi.PredictorProvider;
 import io.dwcp.core.spi.PlacementProvider;
@@ -105,6 +106,8 @@ public final class DwcpManager implements AutoCloseable {
     private final List<ManagedComponent> components;
     private final Transport transport;
     private final StateCodec codec;
+    /** Compresses the literal pages of seeded rounds besides DEFLATE; null when none was found or given. */
+    private final BlockCompressor blockCompressor;
     private final PathMonitor pathMonitor;
     private final BandwidthPredictor predictor;
     private final Consensus consensus;
@@ -141,6 +144,8 @@ public final class DwcpManager implements AutoCloseable {
                 TransportProvider::name, TransportProvider::priority);
         StateCodecProvider cp = b.codecProvider != null ? b.codecProvider : discover(StateCodecProvider.class, loader,
                 StateCodecProvider::name, StateCodecProvider::priority);
+        this.blockCompressor = b.blockCompressor != null ? b.blockCompressor : discover(BlockCompressor.class, loader,
+                BlockCompressor::name, BlockCompressor::priority);
         this.pathMonitor = new PathMonitor(clock, PATH_HISTORY_PER_PEER, PATH_MAX_PEERS);
         List<ManagedComponent> list = new ArrayList<>();
         Context transportContext = new Context();
@@ -577,7 +582,8 @@ public final class DwcpManager implements AutoCloseable {
     public CompletableFuture<MigrationSender> openMigration(InetSocketAddress receiver) {
         requireRunning("openMigration");
         MigrationSender sender = Migrations.sender(codec(), config.pinnedTier().orElse(null),
-                config.get(TransportKeys.RATE_CAP).orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry, sendingKeys, scheduler);
+                config.get(TransportKeys.RATE_CAP).orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry, sendingKeys, scheduler,
+                blockCompressor);
         return transport().connect(receiver, Migrations.replyHandler(sender)).thenApply(session -> {
             Migrations.bind(sender, session);
             return sender;
@@ -639,7 +645,7 @@ public final class DwcpManager implements AutoCloseable {
      */
     public MigrationReceiver migrationReceiver(ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> onRound,
                                                Consumer<MigrationReceiver.FailedRound> onFailure) {
-        return Migrations.receiver(codec(), replicas, onRound, onFailure, receiveBudget);
+        return Migrations.receiver(codec(), replicas, onRound, onFailure, receiveBudget, blockCompressor);
     }
 
     private void requireRunning(String operation) {
@@ -769,6 +775,7 @@ public final class DwcpManager implements AutoCloseable {
         private ScheduledExecutorService scheduler;
         private TransportProvider transportProvider;
         private StateCodecProvider codecProvider;
+        private BlockCompressor blockCompressor;
         private PredictorProvider predictorProvider;
         private ConsensusProvider consensusProvider;
         private SyncProvider syncProvider;
@@ -844,6 +851,18 @@ public final class DwcpManager implements AutoCloseable {
          */
         public Builder codecProvider(StateCodecProvider provider) {
             this.codecProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /**
+         * Uses this block compressor (the literal pages of replica-seeded rounds) instead of the one
+         * {@link ServiceLoader} finds.
+         *
+         * @param compressor the block compressor
+         * @return this builder
+         */
+        public Builder blockCompressor(BlockCompressor compressor) {
+            this.blockCompressor = Objects.requireNonNull(compressor, "compressor");
             return this;
         }
 

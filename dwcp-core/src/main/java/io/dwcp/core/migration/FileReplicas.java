@@ -85,6 +85,22 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     private final Set<String> busy = ConcurrentHashMap.newKeySet();
     private final Set<String> inconsistent = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /**
+     * Describes a replica for seeded rounds after a round committed it in place, so that a later seed exchange
+     * finds the description cached; one daemon thread at low priority, started on the first use.
+     */
+    private final java.util.concurrent.ExecutorService describer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "dwcp-replica-describe");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        return t;
+    });
+    /** Background descriptions queued or running, by key; a round of the key stops its key's. */
+    private final Map<String, Background> describing = new ConcurrentHashMap<>();
+
+    /** A background description: its stop flag and completion. */
+    private record Background(AtomicBoolean stop, java.util.concurrent.CompletableFuture<Void> done) {
+    }
 
     private FileReplicas(Builder b) throws IOException {
         this.dir = Files.createDirectories(b.dir);
@@ -182,7 +198,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         // The builder checks the page size: before the key is taken, so that a refusal cannot leave it busy.
         VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         acquire(key);
-        RoundGuard guard = new RoundGuard(key, regions.size());
+        RoundGuard guard = new RoundGuard(key, regions.size(), pageSizeBytes);
         List<WritableRegion> opened = new ArrayList<>();
         try {
             if (inconsistent.contains(key)) {
@@ -306,6 +322,45 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             throw new DwcpException(ErrorCode.KEY_BUSY, "a round of '" + key + "' is already being received into " + dir
                     + "; one writer per key: this round is refused and the replica is left to the other one");
         }
+        Background b = describing.remove(key);
+        if (b != null) {
+            b.stop().set(true);
+        }
+    }
+
+    /**
+     * Describes the one-file replica of {@code key} in the background (after a round wrote it in place), unless its
+     * description is cached or the replicas are closed. A round of the key stops it; a seed exchange waits for it.
+     */
+    private void describeLater(String key, int pageSize) {
+        Path file = dir.resolve(key);
+        if (closed.get() || !Files.isRegularFile(file)) {
+            return;
+        }
+        Background b = new Background(new AtomicBoolean(), new java.util.concurrent.CompletableFuture<>());
+        Background old = describing.put(key, b);
+        if (old != null) {
+            old.stop().set(true);
+        }
+        try {
+            describer.execute(() -> {
+                try {
+                    if (!b.stop().get() && SeedDescription.load(descriptionFile(key), file, pageSize) == null) {
+                        long t0 = System.nanoTime();
+                        SeedDescription d = SeedDescription.compute(file, descriptionFile(key), pageSize, b.stop());
+                        LOG.info("described {} in the background in {} ms ({} pages)", file, (System.nanoTime() - t0) / 1_000_000, d.pages);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    LOG.debug("background description of {} stopped: {}", file, e.toString());
+                } finally {
+                    describing.remove(key, b);
+                    b.done().complete(null);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            describing.remove(key, b);
+            b.done().complete(null);
+        }
     }
 
     private void release(String key) {
@@ -364,6 +419,10 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             return null;
         }
         Path own = dir.resolve(key);
+        Background background = describing.get(key);
+        if (background != null) {
+            background.done().join(); // computing it here too would only double the work
+        }
         if (!inconsistent.contains(key) && Files.isRegularFile(own) && Files.size(own) == stateBytes) {
             return describe(own, descriptionFile(key), pageSize, true);
         }
@@ -389,6 +448,14 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             LOG.info("described {} for seeded rounds in {} ms ({} pages)", file, (System.nanoTime() - t0) / 1_000_000, d.pages);
         }
         return new Seed(file, d, inPlace);
+    }
+
+    /** Waits until no background description of {@code key} is queued or running (for tests). */
+    void awaitBackgroundDescription(String key) {
+        Background b;
+        while ((b = describing.get(key)) != null) {
+            b.done().join();
+        }
     }
 
     /** Deletes the cached description of {@code seed}: the file did not hold what it said. */
@@ -423,6 +490,10 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        for (Background b : describing.values()) {
+            b.stop().set(true);
+        }
+        describer.shutdown();
         try {
             if (lock != null && lock.isValid()) {
                 lock.release();
@@ -450,9 +521,13 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         /** Guarded by this: a region was closed with writes it had not flushed. */
         private boolean unflushed;
 
-        RoundGuard(String key, int regions) {
+        /** The round's page size, for the description after it; 0: none (more than one region). */
+        private final int pageSize;
+
+        RoundGuard(String key, int regions, int pageSize) {
             this.key = key;
             this.open = regions;
+            this.pageSize = regions == 1 ? pageSize : 0;
         }
 
         @Override
@@ -480,6 +555,9 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
                 LOG.warn("cannot clear the inconsistency mark of '{}' in {}; its next round will be a full one", key, dir, e);
             } finally {
                 release(key);
+            }
+            if (marked && !unflushed && pageSize > 0 && !inconsistent.contains(key)) {
+                describeLater(key, pageSize);
             }
         }
     }

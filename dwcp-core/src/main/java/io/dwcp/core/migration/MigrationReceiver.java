@@ -2,6 +2,7 @@ package io.dwcp.core.migration;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.DecodeResult;
 import io.dwcp.core.transport.InboundTransfer;
 import io.dwcp.core.transport.PayloadSource;
@@ -40,6 +41,8 @@ public final class MigrationReceiver implements TransferHandler {
     private final Consumer<ReceivedRound> listener;
     private final Consumer<FailedRound> failures;
     private final ReceiveBuffers buffers;
+    /** Reads literal data of seeded rounds in its format besides DEFLATE; null: DEFLATE only. */
+    private final BlockCompressor compressor;
 
     /**
      * A round that was verified and committed.
@@ -64,6 +67,12 @@ public final class MigrationReceiver implements TransferHandler {
 
     MigrationReceiver(StateCodec codec, ReplicaFactory replicas, Consumer<ReceivedRound> listener,
                       Consumer<FailedRound> failures, ReceiveBuffers buffers) {
+        this(codec, replicas, listener, failures, buffers, null);
+    }
+
+    MigrationReceiver(StateCodec codec, ReplicaFactory replicas, Consumer<ReceivedRound> listener,
+                      Consumer<FailedRound> failures, ReceiveBuffers buffers, BlockCompressor compressor) {
+        this.compressor = compressor;
         this.buffers = Objects.requireNonNull(buffers, "buffers");
         this.codec = Objects.requireNonNull(codec, "codec");
         this.replicas = Objects.requireNonNull(replicas, "replicas");
@@ -110,7 +119,8 @@ public final class MigrationReceiver implements TransferHandler {
         public void complete() throws IOException {
             bytes.flip();
             if (bytes.remaining() >= 4 && bytes.getInt(0) == SeedWire.MAGIC) {
-                ByteBuffer reply = SeedService.answer(replicas, transfer.key(), bytes);
+                ByteBuffer reply = SeedService.answer(replicas, transfer.key(), bytes,
+                        compressor == null ? SeedWire.FORMAT_DEFLATE : compressor.formatId());
                 session.send(TransferRequest.of(TransferKind.METADATA, transfer.key(), PayloadSource.of(reply)));
                 return;
             }
@@ -185,7 +195,8 @@ public final class MigrationReceiver implements TransferHandler {
                             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a seeded round of " + transfer.key()
                                     + " was sent, but this receiver's replicas are not FileReplicas and hold no seed");
                         }
-                        decoder = new SeedDecoder(transfer.key(), header.pageSize(), header.regions(), files, codec, buffers);
+                        decoder = new SeedDecoder(transfer.key(), header.pageSize(), header.regions(), files, codec, buffers,
+                                compressor);
                     } else if (header.keyframe()) {
                         staged = replicas.openStaged(transfer.key(), header.pageSize(), header.regions());
                     }

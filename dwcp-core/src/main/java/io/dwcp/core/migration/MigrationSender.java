@@ -4,6 +4,7 @@ import io.dwcp.core.DataRate;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.Tier;
+import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.spi.EncodeResult;
@@ -70,6 +71,8 @@ public final class MigrationSender implements AutoCloseable {
     /** Seed requests waiting for the receiver's reply, by request id. */
     private final Map<Long, CompletableFuture<ByteBuffer>> pendingSeed = new ConcurrentHashMap<>();
     private volatile SeedMode seedMode = SeedMode.AUTO;
+    /** Offered for the literal pages of seeded rounds besides DEFLATE; null: DEFLATE only. */
+    private final BlockCompressor compressor;
     /** How fast this side hashed states for seeded rounds (bytes per second), measured; a cautious start. */
     private volatile double hashBytesPerSecond = 400e6;
     /** Per key: the baseline the receiver committed in the last round of this session (its completion confirmed it). */
@@ -89,8 +92,9 @@ public final class MigrationSender implements AutoCloseable {
     private int nextRound;
 
     MigrationSender(StateCodec codec, Tier pinnedTier, DataRate rateCap, Duration replyTimeout, MeterRegistry registry,
-                    Set<String> keysInFlight, ScheduledExecutorService scheduler) {
+                    Set<String> keysInFlight, ScheduledExecutorService scheduler, BlockCompressor compressor) {
         this.codec = codec;
+        this.compressor = compressor;
         this.scheduler = scheduler;
         this.keysInFlight = keysInFlight;
         this.pinnedTier = pinnedTier;
@@ -362,7 +366,7 @@ public final class MigrationSender implements AutoCloseable {
     private CompletableFuture<RoundReport> planAndSend(Session s, VmState<? extends StateRegion> state, int round,
                                                        long start, RoundControl control) throws Exception {
         registry.counter("dwcp.migration.seed.exchanges").increment();
-        SeedPlanner planner = new SeedPlanner(state, MAX_LITERAL_SHARE);
+        SeedPlanner planner = new SeedPlanner(state, MAX_LITERAL_SHARE, compressor);
         SeedPlanner.Outcome outcome;
         try {
             long describeMillis = replyTimeout.toMillis() + (long) (planner.stateBytes() / MIN_DESCRIBE_RATE * 1000);

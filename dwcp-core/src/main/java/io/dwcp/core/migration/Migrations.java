@@ -1,6 +1,7 @@
 package io.dwcp.core.migration;
 
 import io.dwcp.core.Tier;
+import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.StateCodec;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -32,7 +33,28 @@ public final class Migrations {
     public static MigrationSender sender(StateCodec codec, Tier pinnedTier, io.dwcp.core.DataRate rateCap, Duration replyTimeout,
                                          MeterRegistry registry, java.util.Set<String> keysInFlight,
                                          java.util.concurrent.ScheduledExecutorService scheduler) {
-        return new MigrationSender(codec, pinnedTier, rateCap, replyTimeout, registry, keysInFlight, scheduler);
+        return sender(codec, pinnedTier, rateCap, replyTimeout, registry, keysInFlight, scheduler, null);
+    }
+
+    /**
+     * As {@link #sender(StateCodec, Tier, io.dwcp.core.DataRate, Duration, MeterRegistry, java.util.Set,
+     * java.util.concurrent.ScheduledExecutorService)}; seeded rounds offer {@code compressor}'s format for their
+     * literal pages (the receiver chooses; DEFLATE otherwise).
+     *
+     * @param codec the codec that encodes the rounds
+     * @param pinnedTier the pinned tier, or null
+     * @param rateCap the configured rate cap, or null
+     * @param replyTimeout how long to wait for a receiver's reply
+     * @param registry where the {@code dwcp.migration.*} meters go
+     * @param keysInFlight the keys with a round running
+     * @param scheduler runs progress and timeouts
+     * @param compressor the block compressor, or null for DEFLATE only
+     * @return the sender
+     */
+    public static MigrationSender sender(StateCodec codec, Tier pinnedTier, io.dwcp.core.DataRate rateCap, Duration replyTimeout,
+                                         MeterRegistry registry, java.util.Set<String> keysInFlight,
+                                         java.util.concurrent.ScheduledExecutorService scheduler, BlockCompressor compressor) {
+        return new MigrationSender(codec, pinnedTier, rateCap, replyTimeout, registry, keysInFlight, scheduler, compressor);
     }
 
     /**
@@ -67,6 +89,24 @@ public final class Migrations {
      */
     public static MigrationReceiver receiver(StateCodec codec, ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> listener,
                                              Consumer<MigrationReceiver.FailedRound> failures, ReceiveBuffers buffers) {
-        return new MigrationReceiver(codec, replicas, listener, failures, buffers);
+        return receiver(codec, replicas, listener, failures, buffers, null);
+    }
+
+    /**
+     * As {@link #receiver(StateCodec, ReplicaFactory, Consumer, Consumer, ReceiveBuffers)}; seeded rounds may send
+     * their literal pages in {@code compressor}'s format.
+     *
+     * @param codec the codec that decodes the rounds
+     * @param replicas opens the replica of each key
+     * @param listener called after each committed round
+     * @param failures called once for each failed round
+     * @param buffers the budget of partial frames
+     * @param compressor the block compressor, or null for DEFLATE only
+     * @return the receiver
+     */
+    public static MigrationReceiver receiver(StateCodec codec, ReplicaFactory replicas, Consumer<MigrationReceiver.ReceivedRound> listener,
+                                             Consumer<MigrationReceiver.FailedRound> failures, ReceiveBuffers buffers,
+                                             BlockCompressor compressor) {
+        return new MigrationReceiver(codec, replicas, listener, failures, buffers, compressor);
     }
 }

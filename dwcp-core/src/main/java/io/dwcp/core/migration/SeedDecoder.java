@@ -4,6 +4,7 @@ import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.DecodeResult;
+import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateDecoder;
 import io.dwcp.core.state.VmState;
@@ -68,11 +69,16 @@ final class SeedDecoder implements StateDecoder {
     private SeedDescription.Stamp seedStamp;
     private final AtomicBoolean stopHashing = new AtomicBoolean();
 
-    private record Batch(int[] pages, int[] sources, int literals, int rawBytes, byte[] deflated) {
+    /** Reads literal data in its format besides DEFLATE; null: DEFLATE only. */
+    private final BlockCompressor compressor;
+
+    /** One batch, its data still compressed in {@code format}. */
+    private record Batch(int[] pages, int[] sources, int literals, int rawBytes, int format, byte[] deflated) {
     }
 
     SeedDecoder(String key, int pageSize, List<ReplicaFactory.RegionLayout> regions, FileReplicas replicas,
-                StateCodec codec, ReceiveBuffers buffers) {
+                StateCodec codec, ReceiveBuffers buffers, BlockCompressor compressor) {
+        this.compressor = compressor;
         if (regions.size() != 1) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a seeded round of '" + key + "' announces "
                     + regions.size() + " regions; seeded rounds have one");
@@ -104,7 +110,8 @@ final class SeedDecoder implements StateDecoder {
         try {
             switch (type) {
                 case SeedWire.FRAME_BASE -> base(frame);
-                case SeedWire.FRAME_BATCH -> batch(frame);
+                case SeedWire.FRAME_BATCH -> batch(frame, SeedWire.FORMAT_DEFLATE);
+                case SeedWire.FRAME_FORMAT_BATCH -> batch(frame, format(frame));
                 case SeedWire.FRAME_END -> end(frame);
                 default -> throw SeedWire.malformed("seeded-round frame type " + type);
             }
@@ -190,7 +197,21 @@ final class SeedDecoder implements StateDecoder {
         return null;
     }
 
-    private void batch(ByteBuffer f) {
+    /** Reads a format batch's format: one this receiver reads, and not DEFLATE (which has its own frame type). */
+    private int format(ByteBuffer f) {
+        if (!f.hasRemaining()) {
+            throw SeedWire.malformed("empty format BATCH frame");
+        }
+        int format = f.get() & 0xff;
+        if (compressor == null || format != compressor.formatId()) {
+            throw SeedWire.malformed("BATCH frame with literal format " + format + ", which this receiver does not read ("
+                    + (compressor == null ? "it has no block compressor: add dwcp-compression to its class path"
+                    : "its block compressor '" + compressor.name() + "' reads format " + compressor.formatId()) + ")");
+        }
+        return format;
+    }
+
+    private void batch(ByteBuffer f, int format) {
         if (f.remaining() < 4) {
             throw SeedWire.malformed("BATCH frame of " + f.remaining() + " bytes");
         }
@@ -236,7 +257,7 @@ final class SeedDecoder implements StateDecoder {
         buffers.reserve(cost, "seeded round of " + key);
         reserved += cost;
         f.get(deflated);
-        batches.add(new Batch(ps, sources, literals, rawBytes, deflated));
+        batches.add(new Batch(ps, sources, literals, rawBytes, format, deflated));
     }
 
     private void end(ByteBuffer f) {
@@ -559,6 +580,15 @@ final class SeedDecoder implements StateDecoder {
             }
             raw.clear();
             rawPosition = 0;
+            if (b.format() != SeedWire.FORMAT_DEFLATE) {
+                try {
+                    compressor.decompress(b.deflated(), 0, b.deflated().length, raw.array(), 0, b.rawBytes());
+                } catch (DwcpException e) {
+                    throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
+                            + "' in literal format " + b.format() + " is corrupt: " + e.getMessage(), e);
+                }
+                return;
+            }
             inflater.reset();
             inflater.setInput(b.deflated);
             try {

@@ -105,10 +105,15 @@ final class SeedDescription {
      * beside it, renamed when complete).
      */
     static SeedDescription compute(Path described, Path sidecar, int pageSize) throws IOException {
+        return compute(described, sidecar, pageSize, new AtomicBoolean());
+    }
+
+    /** As {@link #compute(Path, Path, int)}; {@code stop} stops it with {@code CANCELLED}, nothing installed. */
+    static SeedDescription compute(Path described, Path sidecar, int pageSize, AtomicBoolean stop) throws IOException {
         Stamp before = Stamp.of(described);
         Writer w = new Writer(sidecar, pageSize, before.size());
         try {
-            long[] hashes = FilePageHashes.hash(described, before.size(), pageSize, new AtomicBoolean());
+            long[] hashes = FilePageHashes.hash(described, before.size(), pageSize, stop);
             for (int i = 0; i < hashes.length; i += 2) {
                 w.addHash(hashes[i], hashes[i + 1]);
             }

@@ -2,6 +2,7 @@ package io.dwcp.core.migration;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.FrameSink;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.VmState;
@@ -69,7 +70,21 @@ final class SeedPlanner {
     /** At most this many threads hash the state in pass 1 (one per core up to it). */
     private static final int HASH_THREADS = 8;
 
-    SeedPlanner(VmState<? extends StateRegion> state, double maxLiteralShare) {
+    /** Offered for literal data besides DEFLATE, or null. */
+    private final BlockCompressor compressor;
+    /** The seed messages' version of this exchange (2, or 1 with a receiver that refused 2). */
+    private int version = SeedWire.VERSION;
+    /** The literal data format the receiver chose. */
+    private int format = SeedWire.FORMAT_DEFLATE;
+    /** {@link #write}'s compressed batch. */
+    private byte[] out;
+
+    /**
+     * @param compressor offered to the receiver for the literal pages besides DEFLATE; null: DEFLATE only (version 1
+     *     messages, as before formats)
+     */
+    SeedPlanner(VmState<? extends StateRegion> state, double maxLiteralShare, BlockCompressor compressor) {
+        this.compressor = compressor;
         if (state.regions().size() != 1) {
             throw new IllegalArgumentException("seeded rounds take states of one region");
         }
@@ -151,15 +166,34 @@ final class SeedPlanner {
         // Ask first: a receiver without a seed of this size answers at once, and then the state is not hashed at all
         // (hashing 1 GiB takes seconds, more under a C1-only JIT, and a first migration to a new destination is the
         // common case).
-        ByteBuffer request = SeedWire.describe(0, pageSize, stateBytes);
+        int offered = compressor == null ? 0 : 1 << SeedWire.FORMAT_DEFLATE | 1 << compressor.formatId();
+        ByteBuffer request = SeedWire.describe(0, pageSize, stateBytes, offered);
+        version = offered == 0 ? 1 : SeedWire.VERSION;
         exchangeBytes += request.remaining();
-        ByteBuffer reply = exchange.ask(request, timeoutMillis);
+        ByteBuffer reply;
+        try {
+            reply = exchange.ask(request, timeoutMillis);
+        } catch (DwcpException e) {
+            if (version == 1 || e.code() != ErrorCode.PROTOCOL_ERROR) {
+                throw e;
+            }
+            // A receiver that speaks only version 1 refuses version 2: ask again in version 1 (DEFLATE only).
+            offered = 0;
+            version = 1;
+            request = SeedWire.describe(0, pageSize, stateBytes, 0);
+            exchangeBytes += request.remaining();
+            reply = exchange.ask(request, timeoutMillis);
+        }
         exchangeBytes += reply.remaining();
-        SeedWire.header(reply);
-        SeedWire.Chunks theirs = SeedWire.parseChunks(reply, pageSize, stateBytes);
+        SeedWire.Header h = SeedWire.header(reply);
+        if (h.version() != version || h.type() != SeedWire.TYPE_CHUNKS) {
+            throw SeedWire.malformed("reply of version " + h.version() + " and type " + h.type() + " to a DESCRIBE of version " + version);
+        }
+        SeedWire.Chunks theirs = SeedWire.parseChunks(version, reply, pageSize, stateBytes, offered);
         if (theirs.status() != SeedWire.STATUS_OK) {
             return Outcome.NO_SEED;
         }
+        format = theirs.format();
         long t0 = System.nanoTime();
         seedVersion = theirs.seedVersion();
         hashState(theirs.hashes());
@@ -271,7 +305,8 @@ final class SeedPlanner {
                 return false;
             }
             int status = answer.get() & 0xff;
-            if (status != SeedWire.STATUS_OK || answer.remaining() != 4 + (long) count * 8 * SeedWire.BLOCKS_PER_PAGE
+            int hashBytes = SeedWire.blockHashBytes(version);
+            if (status != SeedWire.STATUS_OK || answer.remaining() != 4 + (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE
                     || answer.getInt() != count) {
                 throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
             }
@@ -282,7 +317,7 @@ final class SeedPlanner {
                 hashes.blockHashes(page.flip(), pageSize, mine, 0);
                 int mask = 0;
                 for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
-                    if (answer.getLong() != mine[b]) {
+                    if (hashBytes == 8 ? answer.getLong() != mine[b] : answer.getInt() != (int) (mine[b] >>> 32)) {
                         mask |= 1 << b;
                     }
                 }
@@ -303,7 +338,7 @@ final class SeedPlanner {
      * status byte, or null when the receiver's seed changed or is gone.
      */
     private ByteBuffer indexRequest(Exchange exchange, long timeoutMillis, int type, int[] indexes, int from, int count) throws Exception {
-        ByteBuffer ask = SeedWire.indexRequest(type, 0, pageSize, stateBytes, seedVersion, indexes, from, count);
+        ByteBuffer ask = SeedWire.indexRequest(version, type, 0, pageSize, stateBytes, seedVersion, indexes, from, count);
         exchangeBytes += ask.remaining();
         ByteBuffer answer = exchange.ask(ask, timeoutMillis);
         exchangeBytes += answer.remaining();
@@ -450,7 +485,8 @@ final class SeedPlanner {
     }
 
     /**
-     * Writes the round's frames: BASE, the batches of differing pages (literal pages DEFLATE-compressed), END.
+     * Writes the round's frames: BASE, the batches of differing pages (literal pages compressed in the format the
+     * receiver chose: DEFLATE, or the block compressor's), END.
      *
      * @return the bytes of the frames
      */
@@ -462,7 +498,7 @@ final class SeedPlanner {
         int maxLiterals = Math.max(1, Math.min(SeedWire.MAX_BATCH_LITERALS, SeedDecoder.MAX_BATCH_RAW_BYTES / (pageSize + 1)));
         // Room for the batch's pages, a patch's mask, and one page beyond as a patch's scratch.
         byte[] raw = new byte[maxLiterals * (pageSize + 1) + 2 * pageSize];
-        byte[] out = new byte[raw.length + 1024];
+        out = new byte[format == SeedWire.FORMAT_DEFLATE ? raw.length + 1024 : compressor.maxCompressedLength(raw.length)];
         Deflater deflater = new Deflater(Deflater.BEST_SPEED, true);
         try {
             int i = 0;
@@ -502,18 +538,17 @@ final class SeedPlanner {
                     }
                     i++;
                 }
-                deflater.reset();
-                deflater.setInput(raw, 0, rawBytes);
-                deflater.finish();
-                int compressed = 0;
-                while (!deflater.finished()) {
-                    if (compressed == out.length) {
-                        out = Arrays.copyOf(out, 2 * out.length);
-                    }
-                    compressed += deflater.deflate(out, compressed, out.length - compressed);
-                }
+                int compressed = format == SeedWire.FORMAT_DEFLATE ? deflate(deflater, raw, rawBytes)
+                        : compressor.compress(raw, 0, rawBytes, out, 0);
                 int count = i - start;
-                ByteBuffer frame = ByteBuffer.allocate(1 + 4 + 8 * count + 8 + compressed).put((byte) SeedWire.FRAME_BATCH).putInt(count);
+                ByteBuffer frame;
+                if (format == SeedWire.FORMAT_DEFLATE) {
+                    frame = ByteBuffer.allocate(1 + 4 + 8 * count + 8 + compressed).put((byte) SeedWire.FRAME_BATCH);
+                } else {
+                    frame = ByteBuffer.allocate(2 + 4 + 8 * count + 8 + compressed).put((byte) SeedWire.FRAME_FORMAT_BATCH)
+                            .put((byte) format);
+                }
+                frame.putInt(count);
                 for (int k = start; k < i; k++) {
                     frame.putInt(opPages[k]).putInt(opSources[k]);
                 }
@@ -530,7 +565,27 @@ final class SeedPlanner {
         return written;
     }
 
-    /** {@return whether an op's page travels in the batch's DEFLATE data} (a LITERAL or a PATCH) */
+    /** Compresses {@code raw[0, rawBytes)} into {@link #out} (grown as needed); returns the compressed length. */
+    private int deflate(Deflater deflater, byte[] raw, int rawBytes) {
+        deflater.reset();
+        deflater.setInput(raw, 0, rawBytes);
+        deflater.finish();
+        int compressed = 0;
+        while (!deflater.finished()) {
+            if (compressed == out.length) {
+                out = Arrays.copyOf(out, 2 * out.length);
+            }
+            compressed += deflater.deflate(out, compressed, out.length - compressed);
+        }
+        return compressed;
+    }
+
+    /** {@return the literal data format the receiver chose} (after planning; 0 DEFLATE) */
+    int format() {
+        return format;
+    }
+
+    /** {@return whether an op's page travels in the batch's compressed data} (a LITERAL or a PATCH) */
     private static boolean carriesData(int source) {
         return source == SeedWire.SOURCE_LITERAL || source == SeedWire.SOURCE_PATCH;
     }

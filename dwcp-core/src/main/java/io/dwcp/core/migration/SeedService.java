@@ -18,20 +18,29 @@ final class SeedService {
     private SeedService() {
     }
 
-    /** Answers one seed request ({@code request} positioned at its start). */
-    static ByteBuffer answer(ReplicaFactory replicas, String key, ByteBuffer request) throws IOException {
+    /**
+     * Answers one seed request ({@code request} positioned at its start) in the request's version.
+     *
+     * @param readable the literal format, besides DEFLATE, this receiver reads ({@code SeedWire.FORMAT_DEFLATE}: none)
+     */
+    static ByteBuffer answer(ReplicaFactory replicas, String key, ByteBuffer request, int readable) throws IOException {
         SeedWire.Header h = SeedWire.header(request);
+        int v = h.version();
         switch (h.type()) {
             case SeedWire.TYPE_DESCRIBE -> {
-                SeedWire.Describe d = SeedWire.parseDescribe(request);
+                SeedWire.Describe d = SeedWire.parseDescribe(h, request);
                 FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, d.pageSize(), d.stateBytes()) : null;
                 if (seed == null) {
-                    return SeedWire.chunksNone(h.requestId());
+                    return SeedWire.chunksNone(v, h.requestId());
                 }
                 SeedDescription desc = seed.description();
                 int chunks = (int) desc.chunks;
-                ByteBuffer b = SeedWire.common(SeedWire.CHUNKS_FIXED_BYTES + chunks * SeedHashes.HASH_BYTES, SeedWire.TYPE_CHUNKS, h.requestId())
-                        .put((byte) SeedWire.STATUS_OK).putInt(desc.pageSize).putInt(SeedHashes.CHUNK_PAGES)
+                ByteBuffer b = SeedWire.common(v, SeedWire.CHUNKS_FIXED_BYTES + (v >= 2 ? 1 : 0) + chunks * SeedHashes.HASH_BYTES,
+                        SeedWire.TYPE_CHUNKS, h.requestId()).put((byte) SeedWire.STATUS_OK);
+                if (v >= 2) {
+                    b.put((byte) ((d.formats() & 1 << readable) != 0 ? readable : SeedWire.FORMAT_DEFLATE));
+                }
+                b.putInt(desc.pageSize).putInt(SeedHashes.CHUNK_PAGES)
                         .putLong(desc.stateBytes).put(desc.version).putInt(chunks);
                 desc.chunkHashes(0, chunks, b);
                 return b.flip();
@@ -43,7 +52,7 @@ final class SeedService {
                     seed = f.seed(key, r.pageSize(), r.stateBytes());
                 }
                 if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
-                    return SeedWire.common(SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_PAGE_HASHES, h.requestId())
+                    return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_PAGE_HASHES, h.requestId())
                             .put((byte) SeedWire.STATUS_CHANGED).flip();
                 }
                 SeedDescription desc = seed.description();
@@ -54,7 +63,7 @@ final class SeedService {
                     }
                     pages += Math.min(SeedHashes.CHUNK_PAGES, desc.pages - (long) c * SeedHashes.CHUNK_PAGES);
                 }
-                ByteBuffer b = SeedWire.common((int) (SeedWire.COMMON_BYTES + 5 + pages * SeedHashes.HASH_BYTES),
+                ByteBuffer b = SeedWire.common(v, (int) (SeedWire.COMMON_BYTES + 5 + pages * SeedHashes.HASH_BYTES),
                         SeedWire.TYPE_PAGE_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(r.indexes().length);
                 try (FileChannel ch = FileChannel.open(desc.sidecar, StandardOpenOption.READ)) {
                     for (int c : r.indexes()) {
@@ -67,12 +76,13 @@ final class SeedService {
                 SeedWire.IndexRequest r = SeedWire.parseBlocks(request);
                 FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, r.pageSize(), r.stateBytes()) : null;
                 if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
-                    return SeedWire.common(SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_BLOCK_HASHES, h.requestId())
+                    return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_BLOCK_HASHES, h.requestId())
                             .put((byte) SeedWire.STATUS_CHANGED).flip();
                 }
                 SeedDescription desc = seed.description();
                 int n = r.indexes().length;
-                ByteBuffer b = SeedWire.common(SeedWire.COMMON_BYTES + 5 + n * 8 * SeedWire.BLOCKS_PER_PAGE,
+                int hashBytes = SeedWire.blockHashBytes(v);
+                ByteBuffer b = SeedWire.common(v, SeedWire.COMMON_BYTES + 5 + n * hashBytes * SeedWire.BLOCKS_PER_PAGE,
                         SeedWire.TYPE_BLOCK_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(n);
                 SeedHashes hashes = new SeedHashes();
                 long[] blocks = new long[SeedWire.BLOCKS_PER_PAGE];
@@ -86,8 +96,12 @@ final class SeedService {
                         page.clear().limit((int) Math.min(desc.pageSize, desc.stateBytes - off));
                         SeedDescription.readFully(ch, page, off);
                         hashes.blockHashes(page.flip(), desc.pageSize, blocks, 0);
-                        for (long v : blocks) {
-                            b.putLong(v);
+                        for (long blockHash : blocks) {
+                            if (hashBytes == 8) {
+                                b.putLong(blockHash);
+                            } else {
+                                b.putInt((int) (blockHash >>> 32));
+                            }
                         }
                     }
                 }

@@ -12,25 +12,33 @@ import java.nio.ByteBuffer;
  * below instead of codec frames.
  *
  * <pre>
- * seed message:  magic "DWMS" | u8 version(1) | u8 type | u16 0 | u64 requestId, then by type:
- *   1 DESCRIBE  (sender)   u32 pageSize | u64 stateBytes
- *   2 CHUNKS    (receiver) u8 status | u32 pageSize | u32 chunkPages | u64 stateBytes | 16 B seedVersion
+ * seed message:  magic "DWMS" | u8 version(1 or 2) | u8 type | u16 0 | u64 requestId, then by type:
+ *   1 DESCRIBE  (sender)   u32 pageSize | u64 stateBytes [version 2: | u8 formats (bit f: can write literal format f)]
+ *   2 CHUNKS    (receiver) u8 status [version 2, status 0: | u8 format chosen] | u32 pageSize | u32 chunkPages
+ *                          | u64 stateBytes | 16 B seedVersion
  *                          | u32 chunkCount | chunkCount x 16 B chunk hash         (status != 0: nothing after status)
  *   3 PAGES     (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 chunk index (strictly ascending)
  *   4 PAGE_HASHES (recv.)  u8 status | u32 count | the page hashes (16 B each) of every chunk asked for, in order
  *   5 BLOCKS    (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 page (ascending)
- *   6 BLOCK_HASHES (recv.) u8 status | u32 count | count x 8 x u64 block hash (8 blocks of pageSize/8 bytes per page)
+ *   6 BLOCK_HASHES (recv.) u8 status | u32 count | count x 8 block hashes (8 blocks of pageSize/8 bytes per page;
+ *                          u64 each in version 1, u32 in version 2)
  * seeded round frames (each u32-length-prefixed like codec frames), in this order:
  *   u8 1 BASE   16 B seedVersion | u64 stateBytes
  *   u8 2 BATCH  u32 opCount | opCount x (u32 page | i32 source) | u32 literalCount | u32 rawBytes | raw DEFLATE bytes
  *               source: -1 literal (the next page of the batch's inflated bytes), -2 zero, n >= 0 copy of page n,
  *               -3 patch (from the inflated bytes: u8 block mask, then those blocks of the page; the rest is the seed's)
  *   u8 3 END    32 B stateDigest | u64 pageCount
+ *   u8 4 FBATCH u8 format | then as BATCH, the data in that format (1: one zstd frame) instead of DEFLATE
  * </pre>
+ * A reply and every later request of an exchange carry the version of its DESCRIBE; versions 1 and 2 differ only in
+ * DESCRIBE and CHUNKS.
  */
 final class SeedWire {
     static final int MAGIC = 0x44574D53; // "DWMS"
-    static final int VERSION = 1;
+    /** The newest version of seed messages: 2 adds the literal formats to DESCRIBE and CHUNKS, 4-byte block hashes. */
+    static final int VERSION = 2;
+    /** Literal data format 0: raw DEFLATE, which every peer reads. */
+    static final int FORMAT_DEFLATE = 0;
     static final int TYPE_DESCRIBE = 1;
     static final int TYPE_CHUNKS = 2;
     static final int TYPE_PAGES = 3;
@@ -39,6 +47,15 @@ final class SeedWire {
     static final int TYPE_BLOCK_HASHES = 6;
     /** Blocks per page in BLOCKS requests and PATCH ops. */
     static final int BLOCKS_PER_PAGE = 8;
+    /**
+     * {@return the bytes of one block hash in BLOCK_HASHES replies of {@code version}}: 8 in version 1, 4 in version 2
+     * (the first bytes of the block's SHA-256). Four are enough because a block hash only decides what is sent: a block
+     * wrongly taken as unchanged fails the round's state digest, and the round is then sent in full.
+     */
+    static int blockHashBytes(int version) {
+        return version == 1 ? 8 : 4;
+    }
+
     /** Most pages one BLOCKS request may ask for (512 KiB of block hashes in the reply). */
     static final int MAX_PAGES_PER_BLOCK_REQUEST = 8192;
     static final int STATUS_OK = 0;
@@ -54,11 +71,13 @@ final class SeedWire {
     /** Most chunks one PAGES request may ask for (1 MiB of page hashes at most in the reply). */
     static final int MAX_CHUNKS_PER_REQUEST = 1024;
     /** The largest seed message either end accepts. */
-    static final int MAX_MESSAGE_BYTES = CHUNKS_FIXED_BYTES + MAX_CHUNKS * SeedHashes.HASH_BYTES;
+    static final int MAX_MESSAGE_BYTES = CHUNKS_FIXED_BYTES + 1 + MAX_CHUNKS * SeedHashes.HASH_BYTES;
 
     static final int FRAME_BASE = 1;
     static final int FRAME_BATCH = 2;
     static final int FRAME_END = 3;
+    /** A BATCH whose data is in the format named by its second byte (not DEFLATE). */
+    static final int FRAME_FORMAT_BATCH = 4;
     static final int SOURCE_LITERAL = -1;
     static final int SOURCE_ZERO = -2;
     /** The seed's page at the same index with some of its blocks replaced (a u8 mask, then those blocks). */
@@ -70,22 +89,30 @@ final class SeedWire {
     private SeedWire() {
     }
 
-    static ByteBuffer common(int capacity, int type, long requestId) {
-        return ByteBuffer.allocate(capacity).putInt(MAGIC).put((byte) VERSION).put((byte) type).putShort((short) 0).putLong(requestId);
+    static ByteBuffer common(int version, int capacity, int type, long requestId) {
+        return ByteBuffer.allocate(capacity).putInt(MAGIC).put((byte) version).put((byte) type).putShort((short) 0).putLong(requestId);
     }
 
-    static ByteBuffer describe(long requestId, int pageSize, long stateBytes) {
-        return common(DESCRIBE_BYTES, TYPE_DESCRIBE, requestId).putInt(pageSize).putLong(stateBytes).flip();
+    /**
+     * A DESCRIBE request; {@code formats} (bit f: the sender can write literal format f) makes it version 2, 0 makes
+     * it version 1 (DEFLATE only, as from a sender before formats).
+     */
+    static ByteBuffer describe(long requestId, int pageSize, long stateBytes, int formats) {
+        if (formats == 0) {
+            return common(1, DESCRIBE_BYTES, TYPE_DESCRIBE, requestId).putInt(pageSize).putLong(stateBytes).flip();
+        }
+        return common(2, DESCRIBE_BYTES + 1, TYPE_DESCRIBE, requestId).putInt(pageSize).putLong(stateBytes)
+                .put((byte) (formats | 1 << FORMAT_DEFLATE)).flip();
     }
 
-    static ByteBuffer chunksNone(long requestId) {
-        return common(COMMON_BYTES + 1, TYPE_CHUNKS, requestId).put((byte) STATUS_NONE).flip();
+    static ByteBuffer chunksNone(int version, long requestId) {
+        return common(version, COMMON_BYTES + 1, TYPE_CHUNKS, requestId).put((byte) STATUS_NONE).flip();
     }
 
     /** A PAGES request (chunk indexes) or a BLOCKS request (page indexes) for {@code indexes[from, from + count)}. */
-    static ByteBuffer indexRequest(int type, long requestId, int pageSize, long stateBytes, byte[] seedVersion, int[] indexes,
-                                   int from, int count) {
-        ByteBuffer b = common(COMMON_BYTES + 12 + 16 + 4 + 4 * count, type, requestId).putInt(pageSize).putLong(stateBytes)
+    static ByteBuffer indexRequest(int version, int type, long requestId, int pageSize, long stateBytes, byte[] seedVersion,
+                                   int[] indexes, int from, int count) {
+        ByteBuffer b = common(version, COMMON_BYTES + 12 + 16 + 4 + 4 * count, type, requestId).putInt(pageSize).putLong(stateBytes)
                 .put(seedVersion).putInt(count);
         for (int i = from; i < from + count; i++) {
             b.putInt(indexes[i]);
@@ -94,7 +121,7 @@ final class SeedWire {
     }
 
     /** The common part of a seed message. */
-    record Header(int type, long requestId) {
+    record Header(int version, int type, long requestId) {
     }
 
     /** Reads and checks the common part; {@code b} is then at the type's fields. */
@@ -106,22 +133,27 @@ final class SeedWire {
         int version = b.get() & 0xff;
         int type = b.get() & 0xff;
         int reserved = b.getShort();
-        if (magic != MAGIC || version != VERSION || reserved != 0 || type < TYPE_DESCRIBE || type > TYPE_BLOCK_HASHES) {
-            throw malformed("seed message with magic 0x" + Integer.toHexString(magic) + ", version " + version + ", type " + type);
+        if (magic != MAGIC || version < 1 || version > VERSION || reserved != 0 || type < TYPE_DESCRIBE || type > TYPE_BLOCK_HASHES) {
+            throw malformed("seed message with magic 0x" + Integer.toHexString(magic) + ", version " + version + ", type " + type
+                    + " (this end speaks versions 1 to " + VERSION + ")");
         }
-        return new Header(type, b.getLong());
+        return new Header(version, type, b.getLong());
     }
 
-    /** A DESCRIBE request. */
-    record Describe(int pageSize, long stateBytes) {
+    /** A DESCRIBE request; {@code formats} has bit f set when the sender can write literal format f (bit 0 always). */
+    record Describe(int pageSize, long stateBytes, int formats) {
     }
 
-    static Describe parseDescribe(ByteBuffer b) {
-        exact(b, 12, "DESCRIBE");
+    static Describe parseDescribe(Header h, ByteBuffer b) {
+        exact(b, h.version() == 1 ? 12 : 13, "DESCRIBE version " + h.version());
         int pageSize = b.getInt();
         long stateBytes = b.getLong();
         checkShape(pageSize, stateBytes);
-        return new Describe(pageSize, stateBytes);
+        int formats = h.version() == 1 ? 1 << FORMAT_DEFLATE : b.get() & 0xff;
+        if ((formats & 1 << FORMAT_DEFLATE) == 0) {
+            throw malformed("DESCRIBE offers literal formats 0x" + Integer.toHexString(formats) + " without DEFLATE (bit 0)");
+        }
+        return new Describe(pageSize, stateBytes, formats);
     }
 
     static void checkShape(int pageSize, long stateBytes) {
@@ -176,27 +208,39 @@ final class SeedWire {
     /**
      * A CHUNKS reply: the receiver's seed, or {@code status != OK}. {@code hashes} holds 2 longs per chunk.
      */
-    record Chunks(int status, int pageSize, long stateBytes, byte[] seedVersion, long[] hashes) {
+    record Chunks(int status, int format, int pageSize, long stateBytes, byte[] seedVersion, long[] hashes) {
         int chunkCount() {
             return hashes.length / 2;
         }
     }
 
     /**
-     * Parses a CHUNKS reply to a DESCRIBE of {@code pageSize} and {@code stateBytes}: a description of another shape,
-     * count or length is refused ({@code PROTOCOL_ERROR}; {@code LIMIT_EXCEEDED} over {@link #MAX_CHUNKS}).
+     * Parses a CHUNKS reply (of {@code version}) to a DESCRIBE of {@code pageSize}, {@code stateBytes} and
+     * {@code formats}: a description of another shape, count or length, or a format not offered, is refused
+     * ({@code PROTOCOL_ERROR}; {@code LIMIT_EXCEEDED} over {@link #MAX_CHUNKS}).
      */
-    static Chunks parseChunks(ByteBuffer b, int pageSize, long stateBytes) {
+    static Chunks parseChunks(int version, ByteBuffer b, int pageSize, long stateBytes, int formats) {
         if (b.remaining() < 1) {
             throw malformed("empty CHUNKS reply");
         }
         int status = b.get() & 0xff;
         if (status == STATUS_NONE) {
             exact(b, 0, "CHUNKS reply without a seed");
-            return new Chunks(status, 0, 0, null, null);
+            return new Chunks(status, FORMAT_DEFLATE, 0, 0, null, null);
         }
         if (status != STATUS_OK) {
             throw malformed("CHUNKS reply status " + status);
+        }
+        int format = FORMAT_DEFLATE;
+        if (version >= 2) {
+            if (!b.hasRemaining()) {
+                throw malformed("CHUNKS reply without its format");
+            }
+            format = b.get() & 0xff;
+            if (format > 7 || (formats & 1 << format) == 0) {
+                throw malformed("CHUNKS reply chose literal format " + format + ", not one of those offered (0x"
+                        + Integer.toHexString(formats) + ")");
+            }
         }
         if (b.remaining() < CHUNKS_FIXED_BYTES - COMMON_BYTES - 1) {
             throw malformed("CHUNKS reply of " + b.remaining() + " bytes");
@@ -204,8 +248,8 @@ final class SeedWire {
         int ps = b.getInt();
         int cp = b.getInt();
         long sb = b.getLong();
-        byte[] version = new byte[16];
-        b.get(version);
+        byte[] seedVersion = new byte[16];
+        b.get(seedVersion);
         int count = b.getInt();
         if (count < 0 || count > MAX_CHUNKS) {
             throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "the receiver's description announces " + (count & 0xffffffffL)
@@ -220,7 +264,7 @@ final class SeedWire {
         long[] hashes = new long[2 * count];
         b.asLongBuffer().get(hashes);
         b.position(b.limit());
-        return new Chunks(status, ps, sb, version, hashes);
+        return new Chunks(status, format, ps, sb, seedVersion, hashes);
     }
 
     private static void exact(ByteBuffer b, long expected, String what) {

@@ -2,6 +2,7 @@ package io.dwcp.core.migration;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
@@ -55,6 +56,52 @@ class SeededRoundTest {
                 throw new UnsupportedOperationException(method.getName());
             });
 
+    /** The sender's block compressor (null: DEFLATE only, version 1 messages). */
+    private BlockCompressor compressor;
+    /** The receiver's block compressor (null: it reads DEFLATE only). */
+    private BlockCompressor receiverCompressor;
+
+    /** {@return the literal format the receiver reads besides DEFLATE} */
+    private int readable() {
+        return receiverCompressor == null ? SeedWire.FORMAT_DEFLATE : receiverCompressor.formatId();
+    }
+
+    /**
+     * A test block format: a u32 length, then the bytes as they are. It exercises the format path without a
+     * compression library (core has none); zstd's own tests are in dwcp-compression.
+     */
+    private static final class StoredBlocks implements BlockCompressor {
+        @Override
+        public String name() {
+            return "stored";
+        }
+
+        @Override
+        public int formatId() {
+            return 5;
+        }
+
+        @Override
+        public int maxCompressedLength(int length) {
+            return length + 4;
+        }
+
+        @Override
+        public int compress(byte[] src, int srcOffset, int length, byte[] dst, int dstOffset) {
+            ByteBuffer.wrap(dst, dstOffset, 4).putInt(length);
+            System.arraycopy(src, srcOffset, dst, dstOffset + 4, length);
+            return length + 4;
+        }
+
+        @Override
+        public void decompress(byte[] src, int srcOffset, int length, byte[] dst, int dstOffset, int expected) {
+            if (length != expected + 4 || ByteBuffer.wrap(src, srcOffset, 4).getInt() != expected) {
+                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "stored block of " + length + " bytes, expected " + expected);
+            }
+            System.arraycopy(src, srcOffset + 4, dst, dstOffset, expected);
+        }
+    }
+
     private static byte[] random(long seed) {
         byte[] b = new byte[SIZE];
         new Random(seed).nextBytes(b);
@@ -68,8 +115,8 @@ class SeededRoundTest {
 
     /** Plans against {@code files} and, when seeded, applies the round; returns the planner. */
     private SeedPlanner round(FileReplicas files, byte[] content, List<ByteBuffer> tamper) throws Exception {
-        SeedPlanner planner = new SeedPlanner(state(content), 0.5);
-        SeedPlanner.Outcome o = planner.plan((request, timeout) -> SeedService.answer(files, KEY, request), 1000, 1000);
+        SeedPlanner planner = new SeedPlanner(state(content), 0.5, compressor);
+        SeedPlanner.Outcome o = planner.plan((request, timeout) -> SeedService.answer(files, KEY, request, readable()), 1000, 1000);
         if (o != SeedPlanner.Outcome.SEEDED) {
             return planner;
         }
@@ -83,7 +130,7 @@ class SeededRoundTest {
             return planner;
         }
         ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
-        try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+        try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget, receiverCompressor)) {
             for (ByteBuffer f : frames) {
                 d.accept(f);
             }
@@ -171,8 +218,8 @@ class SeededRoundTest {
     void aReplicaOfAnotherSizeIsNoSeed(@TempDir Path dir) throws Exception {
         seedReplica(dir, new byte[SIZE + PAGE]);
         try (FileReplicas files = FileReplicas.open(dir)) {
-            SeedPlanner p = new SeedPlanner(state(random(4)), 0.5);
-            assertEquals(SeedPlanner.Outcome.NO_SEED, p.plan((request, t) -> SeedService.answer(files, KEY, request), 1000, 1000));
+            SeedPlanner p = new SeedPlanner(state(random(4)), 0.5, compressor);
+            assertEquals(SeedPlanner.Outcome.NO_SEED, p.plan((request, t) -> SeedService.answer(files, KEY, request, readable()), 1000, 1000));
             assertEquals(0, p.hashNanos(), "without a seed of its size the state is not hashed");
         }
     }
@@ -181,8 +228,8 @@ class SeededRoundTest {
     void mostPagesDifferentIsAFullRound(@TempDir Path dir) throws Exception {
         seedReplica(dir, random(5));
         try (FileReplicas files = FileReplicas.open(dir)) {
-            SeedPlanner p = new SeedPlanner(state(random(6)), 0.5);
-            assertEquals(SeedPlanner.Outcome.TOO_DIFFERENT, p.plan((request, t) -> SeedService.answer(files, KEY, request), 1000, 1000));
+            SeedPlanner p = new SeedPlanner(state(random(6)), 0.5, compressor);
+            assertEquals(SeedPlanner.Outcome.TOO_DIFFERENT, p.plan((request, t) -> SeedService.answer(files, KEY, request, readable()), 1000, 1000));
         }
     }
 
@@ -204,7 +251,7 @@ class SeededRoundTest {
             List<ByteBuffer> frames = new ArrayList<>();
             round(files, s1, frames);
             ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget, receiverCompressor)) {
                 frames.forEach(f -> d.accept(f.duplicate()));
                 assertCode(ErrorCode.CHECKSUM_MISMATCH, d::finish);
             }
@@ -246,13 +293,13 @@ class SeededRoundTest {
         try (FileReplicas files = FileReplicas.open(dir)) { // a receiver restart
             described = Files.getLastModifiedTime(files.descriptionFile(KEY));
             ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget, receiverCompressor)) {
                 frames.forEach(f -> d.accept(f.duplicate()));
                 d.finish();
             }
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
             // A round planned against the old version is refused before anything is read into it.
-            SeedDecoder stale = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget);
+            SeedDecoder stale = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget, receiverCompressor);
             assertCode(ErrorCode.BASELINE_MISSING, () -> stale.accept(frames.get(0).duplicate()));
             stale.close();
         }
@@ -269,7 +316,7 @@ class SeededRoundTest {
         try (FileReplicas files = FileReplicas.open(dir)) {
             round(files, s1, frames); // planned, not applied
             ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget, receiverCompressor)) {
                 d.accept(frames.get(0).duplicate()); // BASE: the seed is being hashed ahead
                 assertTrue(d.awaitHashedAhead(), "hashed ahead (before the change)");
                 // Altered behind the receiver's back, as in bit rot, but its modification time moves: the hashes
@@ -298,7 +345,7 @@ class SeededRoundTest {
             round(files, s1, frames);
             // Room for the round's one small batch, not for 16 bytes per page of the state.
             ReceiveBuffers budget = ReceiveBuffers.of(12_000);
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget)) {
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget, receiverCompressor)) {
                 frames.forEach(f -> d.accept(f.duplicate()));
                 assertFalse(d.awaitHashedAhead(), "no room: not hashed ahead");
                 d.finish();
@@ -348,26 +395,26 @@ class SeededRoundTest {
             // A copy whose source the round also writes.
             ByteBuffer batch = ByteBuffer.allocate(1 + 4 + 16 + 8 + 2).put((byte) SeedWire.FRAME_BATCH).putInt(2)
                     .putInt(1).putInt(SeedWire.SOURCE_ZERO).putInt(2).putInt(1).putInt(0).putInt(0).put(new byte[]{3, 0}).flip();
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                 d.accept(base.duplicate());
                 d.accept(batch);
                 d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(PAGES).flip());
                 assertCode(ErrorCode.PROTOCOL_ERROR, d::finish);
             }
             // Ops out of order, too many ops, literals that inflate to the wrong length, a batch over the budget.
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                 d.accept(base.duplicate());
                 assertCode(ErrorCode.PROTOCOL_ERROR, () -> d.accept(ByteBuffer.allocate(1 + 4 + 16 + 8).put((byte) SeedWire.FRAME_BATCH)
                         .putInt(2).putInt(5).putInt(-2).putInt(4).putInt(-2).putInt(0).putInt(0).flip()));
             }
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                 d.accept(base.duplicate());
                 assertCode(ErrorCode.LIMIT_EXCEEDED, () -> d.accept(ByteBuffer.allocate(1 + 4).put((byte) SeedWire.FRAME_BATCH)
                         .putInt(SeedWire.MAX_BATCH_OPS + 1).flip()));
                 assertCode(ErrorCode.PROTOCOL_ERROR, () -> d.accept(ByteBuffer.allocate(1 + 4 + 8 + 8).put((byte) SeedWire.FRAME_BATCH)
                         .putInt(1).putInt(0).putInt(-1).putInt(1).putInt(PAGE + 1).flip()));
             }
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                 d.accept(base.duplicate());
                 ByteBuffer big = ByteBuffer.allocate(1 + 4 + 8 + 8 + (2 << 20)).put((byte) SeedWire.FRAME_BATCH)
                         .putInt(1).putInt(0).putInt(-1).putInt(1).putInt(PAGE);
@@ -376,7 +423,7 @@ class SeededRoundTest {
             }
             // A patch whose mask names a block past the short last page; a patch whose data runs out.
             for (byte[] raw : new byte[][]{{(byte) 0x80, 1, 2}, {0x01, 7}}) {
-                try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget)) {
+                try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                     d.accept(base.duplicate());
                     java.util.zip.Deflater z = new java.util.zip.Deflater(1, true);
                     z.setInput(raw);
@@ -396,25 +443,165 @@ class SeededRoundTest {
         }
     }
 
+    /** s0 with 20 pages rewritten. */
+    private static byte[] changed(byte[] s0) {
+        byte[] s1 = s0.clone();
+        Random r = new Random(3);
+        for (int i = 0; i < 20; i++) {
+            byte[] fresh = new byte[PAGE];
+            r.nextBytes(fresh);
+            System.arraycopy(fresh, 0, s1, (10 + i * 37) * PAGE, PAGE);
+        }
+        return s1;
+    }
+
+    @Test
+    void aRoundCommittedInPlaceIsDescribedInTheBackgroundAndAnotherRoundStopsThat(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(25);
+        seedReplica(dir, s0);
+        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", SIZE));
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            try (VmState<io.dwcp.core.state.WritableRegion> r = files.open(KEY, PAGE, layout)) {
+                r.region(0).write(0, ByteBuffer.wrap(new byte[]{9}));
+                r.region(0).flush();
+            }
+            files.awaitBackgroundDescription(KEY);
+            s0[0] = 9;
+            SeedDescription d = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), PAGE);
+            assertTrue(d != null, "the committed replica's description is cached without a seed exchange");
+            SeedPlanner p = round(files, s0, null);
+            assertEquals(0, p.differingPages(), "and it describes the replica as committed");
+            // A round of the key right after a commit: the background description is stopped or finds a later file.
+            try (VmState<io.dwcp.core.state.WritableRegion> r = files.open(KEY, PAGE, layout)) {
+                r.region(0).write(1, ByteBuffer.wrap(new byte[]{7}));
+                r.region(0).flush();
+            }
+            try (VmState<io.dwcp.core.state.WritableRegion> r = files.open(KEY, PAGE, layout)) {
+                r.region(0).write(2, ByteBuffer.wrap(new byte[]{5}));
+                r.region(0).flush();
+            }
+            files.awaitBackgroundDescription(KEY);
+            s0[1] = 7;
+            s0[2] = 5;
+            assertArrayEquals(s0, Files.readAllBytes(dir.resolve(KEY)));
+            assertEquals(0, round(files, s0, null).differingPages(), "the cached description is the last commit's");
+        }
+    }
+
+    @Test
+    void withABlockCompressorAtBothEndsTheLiteralsTravelInItsFormat(@TempDir Path dir) throws Exception {
+        compressor = new StoredBlocks();
+        receiverCompressor = compressor;
+        byte[] s0 = random(21);
+        seedReplica(dir, s0);
+        byte[] s1 = changed(s0);
+        s1[700 * PAGE + 5] ^= 1; // one block of page 700: a patch, found with version 2's 4-byte block hashes
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            List<ByteBuffer> frames = new ArrayList<>();
+            SeedPlanner p = round(files, s1, frames);
+            assertEquals(5, p.format(), "the receiver chose the offered format it reads");
+            assertTrue(frames.stream().anyMatch(f -> f.get(0) == SeedWire.FRAME_FORMAT_BATCH && f.get(1) == 5));
+            assertTrue(frames.stream().noneMatch(f -> f.get(0) == SeedWire.FRAME_BATCH), "no DEFLATE batch");
+            p = round(files, s1, null);
+            assertEquals(20, p.literalPages());
+            assertEquals(1, p.patchedPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    @Test
+    void aReceiverWithoutTheSendersFormatGetsDeflate(@TempDir Path dir) throws Exception {
+        compressor = new StoredBlocks();
+        byte[] s0 = random(22);
+        seedReplica(dir, s0);
+        byte[] s1 = changed(s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = round(files, s1, null);
+            assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
+            assertEquals(20, p.literalPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    @Test
+    void aReceiverThatSpeaksOnlyVersion1IsAskedAgainInVersion1(@TempDir Path dir) throws Exception {
+        compressor = new StoredBlocks();
+        byte[] s0 = random(23);
+        seedReplica(dir, s0);
+        byte[] s1 = changed(s0);
+        List<Integer> versions = new ArrayList<>();
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(state(s1), 0.5, compressor);
+            // As a receiver from before formats: it refuses every message that is not version 1.
+            assertEquals(SeedPlanner.Outcome.SEEDED, p.plan((request, t) -> {
+                versions.add(request.get(4) & 0xff);
+                if (request.get(4) != 1) {
+                    throw SeedWire.malformed("seed message with magic 0x44574d53, version 2, type 1");
+                }
+                return SeedService.answer(files, KEY, request, SeedWire.FORMAT_DEFLATE);
+            }, 1000, 1000));
+            assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
+            assertEquals(List.of(2, 1), versions.subList(0, 2), "DESCRIBE in version 2, then again in version 1");
+            assertTrue(versions.subList(1, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+        }
+    }
+
+    @Test
+    void formatBatchesTheReceiverCannotReadOrThatAreCorruptAreRefused(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(24);
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            round(files, s0, null);
+            byte[] version = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), PAGE).version;
+            ByteBuffer base = ByteBuffer.allocate(25).put((byte) SeedWire.FRAME_BASE).put(version).putLong(SIZE).flip();
+            ReceiveBuffers budget = ReceiveBuffers.of(1 << 20);
+            List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", SIZE));
+            // One literal page 0 in format 5, its data 3 bytes short.
+            ByteBuffer batch = ByteBuffer.allocate(2 + 4 + 8 + 8 + 4 + PAGE - 3).put((byte) SeedWire.FRAME_FORMAT_BATCH).put((byte) 5)
+                    .putInt(1).putInt(0).putInt(SeedWire.SOURCE_LITERAL).putInt(1).putInt(PAGE).putInt(PAGE);
+            batch.position(batch.limit()).flip();
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, null)) {
+                d.accept(base.duplicate());
+                DwcpException e = assertThrows(DwcpException.class, () -> d.accept(batch.duplicate()));
+                assertEquals(ErrorCode.PROTOCOL_ERROR, e.code());
+                assertTrue(e.getMessage().contains("literal format 5"), e.getMessage());
+            }
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, new StoredBlocks())) {
+                d.accept(base.duplicate());
+                d.accept(batch.duplicate());
+                d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(PAGES).flip());
+                assertCode(ErrorCode.CORRUPT_FRAME, d::finish);
+            }
+            assertEquals(0, budget.usedBytes());
+            assertArrayEquals(s0, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
     @Test
     void describeGoldenVector() {
         assertEquals("44574d53010100000000000000000007000010000000000040000000",
-                java.util.HexFormat.of().formatHex(SeedWire.describe(7, 4096, 1L << 30).array()));
+                java.util.HexFormat.of().formatHex(SeedWire.describe(7, 4096, 1L << 30, 0).array()));
+        // Version 2: the literal formats the sender can write (DEFLATE and zstd).
+        assertEquals("44574d5302010000000000000000000700001000000000004000000003",
+                java.util.HexFormat.of().formatHex(SeedWire.describe(7, 4096, 1L << 30, 1 << BlockCompressor.ZSTD).array()));
     }
 
     @Test
     void descriptionsOverTheLimitOrOfAnotherShapeAreRefused() {
         ByteBuffer tooMany = ByteBuffer.allocate(64).put((byte) 0).putInt(PAGE).putInt(SeedHashes.CHUNK_PAGES).putLong(SIZE)
                 .put(new byte[16]).putInt(SeedWire.MAX_CHUNKS + 1).flip();
-        assertCode(ErrorCode.LIMIT_EXCEEDED, () -> SeedWire.parseChunks(tooMany, PAGE, SIZE));
+        assertCode(ErrorCode.LIMIT_EXCEEDED, () -> SeedWire.parseChunks(1, tooMany, PAGE, SIZE, 1));
         ByteBuffer otherShape = ByteBuffer.allocate(64).put((byte) 0).putInt(PAGE).putInt(SeedHashes.CHUNK_PAGES).putLong(SIZE + 1)
                 .put(new byte[16]).putInt(16).flip();
-        assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedWire.parseChunks(otherShape, PAGE, SIZE));
+        assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedWire.parseChunks(1, otherShape, PAGE, SIZE, 1));
         ByteBuffer shortHashes = ByteBuffer.allocate(64).put((byte) 0).putInt(PAGE).putInt(SeedHashes.CHUNK_PAGES).putLong(SIZE)
                 .put(new byte[16]).putInt(16).put(new byte[3]).flip();
-        assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedWire.parseChunks(shortHashes, PAGE, SIZE));
+        assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedWire.parseChunks(1, shortHashes, PAGE, SIZE, 1));
         assertCode(ErrorCode.LIMIT_EXCEEDED, () -> SeedWire.checkShape(4096, (long) SeedWire.MAX_CHUNKS * SeedHashes.CHUNK_PAGES * 4096 + 1));
-        assertNull(SeedWire.parseChunks(ByteBuffer.wrap(new byte[]{SeedWire.STATUS_NONE}), PAGE, SIZE).hashes());
+        assertNull(SeedWire.parseChunks(2, ByteBuffer.wrap(new byte[]{SeedWire.STATUS_NONE}), PAGE, SIZE, 3).hashes());
+        ByteBuffer unoffered = ByteBuffer.allocate(2 + 4 + 4 + 8 + 16 + 4 + 16 * 16).put((byte) 0).put((byte) 1).putInt(PAGE).putInt(SeedHashes.CHUNK_PAGES)
+                .putLong(SIZE).put(new byte[16]).putInt(16).put(new byte[16 * 16]).flip();
+        assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedWire.parseChunks(2, unoffered, PAGE, SIZE, 1));
     }
 
     private static void assertCode(ErrorCode code, Executable e) {
