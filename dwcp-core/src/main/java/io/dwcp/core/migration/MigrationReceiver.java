@@ -145,7 +145,7 @@ public final class MigrationReceiver implements TransferHandler {
         private final InboundTransfer transfer;
         private final java.net.InetSocketAddress peer;
         /** This round's side of {@link #buffers}: its peer's share and the node's budget. */
-        private final ReceiveBuffers.Peer budget;
+        private final ReceiveBuffers budget;
         /** Bytes of a header, length prefix or frame not yet complete; its capacity is reserved in {@link #budget}. */
         private ByteBuffer pending;
         private MigrationWire.RoundHeader header;
@@ -195,7 +195,7 @@ public final class MigrationReceiver implements TransferHandler {
                             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a seeded round of " + transfer.key()
                                     + " was sent, but this receiver's replicas are not FileReplicas and hold no seed");
                         }
-                        decoder = new SeedDecoder(transfer.key(), header.pageSize(), header.regions(), files, codec, buffers,
+                        decoder = new SeedDecoder(transfer.key(), header.pageSize(), header.regions(), files, codec, budget,
                                 compressor);
                     } else if (header.keyframe()) {
                         staged = replicas.openStaged(transfer.key(), header.pageSize(), header.regions());

@@ -13,14 +13,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code LIMIT_EXCEEDED} instead of waiting or growing the heap, so one peer that trickles large frames cannot take the
  * budget of the others. Thread-safe: the node's total is lock-free, a peer's share is updated atomically per peer
  * ({@link ConcurrentHashMap#compute}) and its entry is removed when it drops to zero. Created by the manager and shared
- * by its receivers; nothing for users to call.
+ * by its receivers, each round reserving through its peer's view ({@link #forPeer}); nothing for users to call.
  */
 public final class ReceiveBuffers {
     private final long maxBytes;
     private final long maxBytesPerPeer;
     private final AtomicLong used = new AtomicLong();
-    /** Bytes reserved per peer (its address); entries exist only while positive. */
+    /** Bytes reserved per peer (its address); entries exist only while positive. Only in the node's budget. */
     private final ConcurrentHashMap<String, Long> perPeer = new ConcurrentHashMap<>();
+    /** For a peer's view: the node's budget, and the peer it reserves for; null in the node's budget itself. */
+    private final ReceiveBuffers node;
+    private final String peer;
 
     private ReceiveBuffers(long maxBytes, long maxBytesPerPeer) {
         if (maxBytes <= 0 || maxBytesPerPeer <= 0) {
@@ -28,6 +31,15 @@ public final class ReceiveBuffers {
         }
         this.maxBytes = maxBytes;
         this.maxBytesPerPeer = Math.min(maxBytes, maxBytesPerPeer);
+        this.node = null;
+        this.peer = null;
+    }
+
+    private ReceiveBuffers(ReceiveBuffers node, String peer) {
+        this.maxBytes = node.maxBytesPerPeer;
+        this.maxBytesPerPeer = node.maxBytesPerPeer;
+        this.node = node;
+        this.peer = peer;
     }
 
     /**
@@ -55,26 +67,32 @@ public final class ReceiveBuffers {
         return maxBytes;
     }
 
-    /** The largest frame buffer one round of a peer can ever hold: its share. */
-    long maxBytesPerPeer() {
-        return maxBytesPerPeer;
-    }
-
     long usedBytes() {
-        return used.get();
+        return node != null ? node.usedBytes(peer) : used.get();
     }
 
     long usedBytes(String peer) {
         return perPeer.getOrDefault(peer, 0L);
     }
 
-    /** A view that reserves for {@code peer} (its address; null when unknown, which shares one entry). */
-    Peer forPeer(String peer) {
-        return new Peer(peer == null ? "unknown peer" : peer);
+    /**
+     * A view of this node's budget for the rounds of {@code peer} (its address; null when unknown, which all unknown
+     * peers share): its reservations count against the peer's share and the node's budget, and its
+     * {@link #maxBytes()} is the share.
+     */
+    ReceiveBuffers forPeer(String peer) {
+        if (node != null) {
+            throw new IllegalStateException("already the view of peer " + this.peer);
+        }
+        return new ReceiveBuffers(this, peer == null ? "unknown peer" : peer);
     }
 
-    /** Takes {@code bytes} of the node's budget for round transfer {@code what}, or fails with {@code LIMIT_EXCEEDED}. */
+    /** Takes {@code bytes} of the budget for round transfer {@code what}, or fails with {@code LIMIT_EXCEEDED}. */
     void reserve(long bytes, String what) {
+        if (node != null) {
+            node.reserveFor(peer, bytes, what);
+            return;
+        }
         for (;;) {
             long u = used.get();
             if (u + bytes > maxBytes) {
@@ -89,40 +107,31 @@ public final class ReceiveBuffers {
     }
 
     void release(long bytes) {
+        if (node != null) {
+            node.releaseFor(peer, bytes);
+            return;
+        }
         used.addAndGet(-bytes);
     }
 
-    /** One peer's side of the budget: every reservation counts against the peer's share and the node's budget. */
-    final class Peer {
-        private final String peer;
+    private void reserveFor(String peer, long bytes, String what) {
+        perPeer.compute(peer, (k, v) -> {
+            long u = v == null ? 0 : v;
+            if (u + bytes > maxBytesPerPeer) {
+                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, what + " needs " + bytes + " more bytes of frame"
+                        + " buffer; its peer " + peer + " holds " + u + " of its share of " + maxBytesPerPeer
+                        + " (dwcp.migration.receive-buffer-per-peer) for rounds in progress");
+            }
+            reserve(bytes, what);
+            return u + bytes;
+        });
+    }
 
-        private Peer(String peer) {
-            this.peer = peer;
-        }
-
-        long maxBytes() {
-            return maxBytesPerPeer;
-        }
-
-        void reserve(long bytes, String what) {
-            perPeer.compute(peer, (k, v) -> {
-                long u = v == null ? 0 : v;
-                if (u + bytes > maxBytesPerPeer) {
-                    throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, what + " needs " + bytes + " more bytes of frame"
-                            + " buffer; its peer " + peer + " holds " + u + " of its share of " + maxBytesPerPeer
-                            + " (dwcp.migration.receive-buffer-per-peer) for rounds in progress");
-                }
-                ReceiveBuffers.this.reserve(bytes, what);
-                return u + bytes;
-            });
-        }
-
-        void release(long bytes) {
-            perPeer.compute(peer, (k, v) -> {
-                long left = (v == null ? 0 : v) - bytes;
-                return left <= 0 ? null : left;
-            });
-            ReceiveBuffers.this.release(bytes);
-        }
+    private void releaseFor(String peer, long bytes) {
+        perPeer.compute(peer, (k, v) -> {
+            long left = (v == null ? 0 : v) - bytes;
+            return left <= 0 ? null : left;
+        });
+        release(bytes);
     }
 }
