@@ -66,7 +66,7 @@ public final class WanLagScenario {
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < n; j++) {
                     if (i != j) {
-                        procs.get(i).call("ae " + addr[j]);
+                        warmUp(procs.get(i), addr[j]);
                     }
                 }
             }
@@ -144,6 +144,19 @@ public final class WanLagScenario {
                     }
                     p.process.destroyForcibly();
                 }
+            }
+        }
+    }
+
+    /** One anti-entropy round towards {@code peer}, tried up to three times (a loaded machine may time one out). */
+    private static void warmUp(SyncCluster.Proc p, String peer) {
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            try {
+                p.call("ae " + peer);
+                return;
+            } catch (IOException e) {
+                System.err.println("warm-up round " + p.nodeId + " -> " + peer + " failed (attempt " + attempt + "): "
+                        + e.getMessage());
             }
         }
     }
