@@ -68,7 +68,7 @@ public final class SyncCluster implements AutoCloseable {
 
     /**
      * As {@link #SyncCluster(int, long, Path, String, List)}; with {@code dataDirs} each replica keeps its store in
-     * {@code logDir/data-<node>} ({@code dwcp.sync.data-dir}), which a {@link #restart} reuses.
+     * {@code logDir/data-<node>} ({@code dwcp.sync.data-dir}), emptied here and reused by {@link #restart}.
      */
     public SyncCluster(int n, long seed, Path logDir, String heap, List<String> nodeArgs, boolean dataDirs) throws IOException {
         this.n = n;
@@ -81,6 +81,8 @@ public final class SyncCluster implements AutoCloseable {
         this.proxies = new FaultProxy[n][n];
         Files.createDirectories(logDir);
         for (int i = 0; i < n; i++) {
+            // a cluster starts empty: data left by an earlier run in the same directory would be recovered
+            deleteTree(logDir.resolve("data-n" + i));
             procs[i] = launch(i, "n" + i);
         }
         for (int i = 0; i < n; i++) {
@@ -95,6 +97,17 @@ public final class SyncCluster implements AutoCloseable {
         }
         for (int from = 0; from < n; from++) {
             connectPeers(from);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
         }
     }
 
