@@ -1,6 +1,7 @@
 package io.dwcp.bench;
 
 import io.dwcp.sync.SyncScenario;
+import io.dwcp.sync.WanLagScenario;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +25,11 @@ import java.util.Set;
  *   <li>With {@code --ae-keys K}: two replicas of K keys; per repetition ({@code --ae-reps}), {@code --ae-diff} random
  *       keys change on one and a hash-tree round repairs them, then other keys change and a flat round (every key's
  *       digest exchanged, the same code without the tree) repairs them; bytes sent in each round.</li>
+ *   <li>With {@code --lag-updates N}: update-to-all-replicas lag between {@code --nodes} replicas at two sites, those
+ *       of site A listening on {@code --wan-a}, the last {@code --wan-b-nodes} on {@code --wan-b} started through
+ *       {@code --wan-b-prefix} (e.g. {@code "ip netns exec dwcp-b"}), with no proxy: the emulated WAN link between the
+ *       sites carries the RTT. Replication settings are the WAN tier's defaults plus {@code --lag-args}
+ *       ({@code key=value,...}). Run it through {@code dwcp-bench/scripts/bench-sync-wan.sh}, which makes the link.</li>
  * </ul>
  * The last line with {@code --json} is one JSON object. Replica processes use the test timing (anti-entropy every 1 s,
  * max-staleness 2 s, gossip every 200 ms; the bytes measurement uses the default 5 s gossip interval) and plaintext
@@ -31,7 +37,8 @@ import java.util.Set;
  */
 final class SyncBenchCommand implements DwcpCli.Command {
     private static final Set<String> VALUES = Set.of("nodes", "ops", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff", "ae-reps",
-            "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "ae-heap", "out");
+            "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "ae-heap", "out",
+            "lag-updates", "lag-warmup", "lag-interval-ms", "lag-reps", "lag-args", "wan-a", "wan-b", "wan-b-nodes", "wan-b-prefix");
     private static final Set<String> FLAGS = Set.of("json", "help");
 
     @Override
@@ -49,7 +56,10 @@ final class SyncBenchCommand implements DwcpCli.Command {
                     + "  --compare off   run the fault scenario with deltas only (no full-state run per seed)\n"
                     + "  --bytes-keys K  replication bytes per update when --bytes-fraction of K keys change, delta against\n"
                     + "                  full-state (whole store per gossip round) and entry-state (whole key per update); 0 skips\n"
-                    + "  --bytes-modes   which of delta,full-state,entry-state to run (delta and full-state always)");
+                    + "  --bytes-modes   which of delta,full-state,entry-state to run (delta and full-state always)\n"
+                    + "  --lag-updates N update-to-all lag over a WAN link (see bench-sync-wan.sh): --wan-a HOST --wan-b HOST\n"
+                    + "                  [--wan-b-nodes 2] [--wan-b-prefix 'ip netns exec dwcp-b'] [--lag-warmup 20]\n"
+                    + "                  [--lag-interval-ms 100] [--lag-reps 1] [--lag-args key=value,...]");
             return 0;
         }
         int nodes = positive(a, "nodes", "3");
@@ -140,6 +150,36 @@ final class SyncBenchCommand implements DwcpCli.Command {
                 System.out.flush();
             }
         }
+        List<Double> lags = new ArrayList<>();
+        int lagMissing = 0;
+        int lagUpdates = Integer.parseInt(a.get("lag-updates", "0"));
+        int lagReps = positive(a, "lag-reps", "1");
+        for (int rep = 0; rep < (lagUpdates > 0 ? lagReps : 0); rep++) {
+            int bNodes = Integer.parseInt(a.get("wan-b-nodes", "2"));
+            if (bNodes < 1 || bNodes >= nodes) {
+                throw new CliArgs.UsageException("--wan-b-nodes must be 1.." + (nodes - 1) + ", got " + bNodes);
+            }
+            String prefix = a.get("wan-b-prefix", "").trim();
+            List<String> lagArgs = new ArrayList<>(List.of("dwcp.sync.gossip.interval=5s", "dwcp.sync.gossip.seen-ttl=2m",
+                    "dwcp.sync.anti-entropy.interval=30s", "dwcp.sync.full-reconciliation.interval=300s",
+                    "dwcp.sync.max-staleness=30s", "dwcp.sync.request-timeout=5s", "dwcp.transport.connect-timeout=10s",
+                    "dwcp.transport.session-timeout=30s"));
+            for (String kv : a.get("lag-args", "").split(",")) {
+                if (!kv.isBlank()) {
+                    lagArgs.add(kv.trim());
+                }
+            }
+            WanLagScenario.Lags l = WanLagScenario.run(nodes - bNodes, bNodes, a.get("wan-a", "127.0.0.1"),
+                    a.get("wan-b", "127.0.0.1"), prefix.isEmpty() ? List.of() : List.of(prefix.split(" +")),
+                    Integer.parseInt(a.get("lag-warmup", "20")), lagUpdates, Long.parseLong(a.get("lag-interval-ms", "100")),
+                    seed + rep, out.resolve("lag-" + rep), lagArgs);
+            lags.addAll(l.lagMillis());
+            lagMissing += l.missing();
+            System.out.printf("lag rep %d: %d updates, p50 %.1f ms, p99 %.1f ms, max %.1f ms, missing %d%n", rep + 1,
+                    l.lagMillis().size(), quantile(l.lagMillis(), 0.5), quantile(l.lagMillis(), 0.99),
+                    quantile(l.lagMillis(), 1.0), l.missing());
+            System.out.flush();
+        }
         List<SyncScenario.TreeVsFlat> ae = List.of();
         boolean aeRepaired = true;
         if (aeKeys > 0) {
@@ -204,10 +244,18 @@ final class SyncBenchCommand implements DwcpCli.Command {
             j.put("aeTreeToFlatResponderPercentInterval", MedianInterval.of(pctResponder).toString());
             j.put("aeRepaired", aeRepaired);
         }
+        if (!lags.isEmpty() || lagMissing > 0) {
+            j.put("lagUpdates", lags.size());
+            j.put("lagMissing", lagMissing);
+            j.put("lagMillisP50", quantile(lags, 0.5));
+            j.put("lagMillisP99", quantile(lags, 0.99));
+            j.put("lagMillisMax", quantile(lags, 1.0));
+            j.put("lagMillis", lags);
+        }
         if (a.flag("json")) {
             System.out.println(Json.write(j));
         }
-        return divergent == 0 && violations == 0 && unconverged == 0 && aeRepaired ? 0 : 1;
+        return divergent == 0 && violations == 0 && unconverged == 0 && aeRepaired && lagMissing == 0 ? 0 : 1;
     }
 
     private static int positive(CliArgs a, String name, String def) {
@@ -219,11 +267,11 @@ final class SyncBenchCommand implements DwcpCli.Command {
     }
 
     /** The q-quantile by nearest rank; null when empty. */
-    private static Long quantile(List<Long> values, double q) {
+    private static <T extends Comparable<T>> T quantile(List<T> values, double q) {
         if (values.isEmpty()) {
             return null;
         }
-        List<Long> s = new ArrayList<>(values);
+        List<T> s = new ArrayList<>(values);
         Collections.sort(s);
         return s.get(Math.min(s.size() - 1, (int) Math.ceil(q * s.size()) - 1));
     }

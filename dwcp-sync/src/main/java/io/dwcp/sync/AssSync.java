@@ -84,6 +84,8 @@ public final class AssSync implements SyncService {
     private static final int WORKERS = 16;
     /** First retry delay after a failed round; it doubles per failure up to an eighth of the peer's max-staleness. */
     static final long RETRY_MIN_MILLIS = 50;
+    /** The journal is snapshotted once it is larger than this and than the store's encoded state. */
+    static final long JOURNAL_COMPACT_MIN_BYTES = 16L << 20;
 
     private final ComponentContext context;
     private final Transport transport;
@@ -99,6 +101,8 @@ public final class AssSync implements SyncService {
     private volatile boolean running;
     private volatile ScheduledExecutorService timer;
     private volatile ExecutorService worker;
+    /** The store on disk while running with dwcp.sync.data-dir; null otherwise. */
+    private volatile StoreJournal journal;
     private final List<TransportListener> listeners = new ArrayList<>();
     private final RumourBuffer rumours = new RumourBuffer(RUMOUR_QUEUE_MAX);
     private final SyncMetrics metrics = new SyncMetrics();
@@ -152,6 +156,20 @@ public final class AssSync implements SyncService {
                 store = new ReplicatedStore(s.nodeId + "@" + incarnation, s.maxMessageBytes - 1024L, s.causalBufferEntries);
                 store.onLocalDelta(this::onLocalDelta);
             }
+            if (s.dataDir != null) {
+                StoreJournal j = new StoreJournal(s.dataDir, registry);
+                StoreJournal.Recovery r;
+                try {
+                    r = j.recover(store::mergeState);
+                } catch (RuntimeException e) {
+                    j.close();
+                    throw e;
+                }
+                store.journal(j);
+                journal = j;
+                LOG.info("sync store recovered from {}: {} snapshot entries, {} journaled updates", s.dataDir,
+                        r.snapshotEntries(), r.journalRecords());
+            }
             seen = new SeenCache(s.seenTtl.toMillis(), SEEN_MAX_ENTRIES);
             messenger = new Messenger(transport, s.maxMessageBytes, new Messenger.Listener() {
                 @Override
@@ -175,6 +193,7 @@ public final class AssSync implements SyncService {
                 schedule(s);
             } catch (RuntimeException | Error e) {
                 // a failed start releases what it acquired (Component contract)
+                detachJournal(false);
                 timer.shutdownNow();
                 worker.shutdownNow();
                 timer = null;
@@ -199,6 +218,30 @@ public final class AssSync implements SyncService {
         timer.scheduleAtFixedRate(guard(this::enforceStaleness), checkMs, checkMs, TimeUnit.MILLISECONDS);
         metrics.register(context.meterRegistry(), store, () -> staleness().toNanos() / 1e9);
         peers.values().forEach(this::registerPeerGauge);
+        if (journal != null) {
+            timer.scheduleAtFixedRate(guard(this::compactIfDue), gossipMs, gossipMs, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Snapshots the store once the journal outgrows both a floor and the store's own encoded size. */
+    private void compactIfDue() {
+        StoreJournal j = journal;
+        if (j != null && j.journalBytes() > Math.max(JOURNAL_COMPACT_MIN_BYTES, store.stateBytes())) {
+            j.compact(store::canonicalSnapshot);
+        }
+    }
+
+    /** Optionally snapshots, then closes the journal and stops journaling; under the lifecycle lock. */
+    private void detachJournal(boolean snapshot) {
+        StoreJournal j = journal;
+        if (j != null) {
+            if (snapshot) {
+                j.compact(store::canonicalSnapshot);
+            }
+            store.journal(null);
+            j.close();
+            journal = null;
+        }
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -238,6 +281,7 @@ public final class AssSync implements SyncService {
             worker = null;
             rumours.clear();
             metrics.unregister();
+            detachJournal(true);
             LOG.info("sync stopped");
         }
     }

@@ -45,6 +45,9 @@ public final class ReplicatedStore {
     private final CausalBuffer buffer;
     private final java.util.concurrent.atomic.AtomicLong stateBytes = new java.util.concurrent.atomic.AtomicLong();
     private volatile BiConsumer<String, OrMap> deltaListener = (k, d) -> { };
+    private volatile java.util.function.Consumer<String> mergeListener = k -> { };
+    /** Where local updates are journaled before they return ({@code dwcp.sync.data-dir}); null: in memory only. */
+    private volatile StoreJournal journal;
 
     ReplicatedStore(String replicaId, long maxEntryBytes, int causalBufferEntries) {
         this.replicaId = Objects.requireNonNull(replicaId, "replicaId");
@@ -65,6 +68,19 @@ public final class ReplicatedStore {
         this.deltaListener = Objects.requireNonNull(listener, "listener");
     }
 
+    /** Journals every later local update's delta (inside the key's atomic section, before the update returns). */
+    void journal(StoreJournal j) {
+        this.journal = j;
+    }
+
+    /**
+     * Called with the key after a received delta or state changed this replica's state (outside the key's atomic
+     * section, on the receiving thread); for harnesses that time replication. One listener; replaces the previous.
+     */
+    void onMerged(java.util.function.Consumer<String> listener) {
+        this.mergeListener = Objects.requireNonNull(listener, "listener");
+    }
+
     /**
      * Applies a δ-mutation to the value at {@code key} (created as {@code empty} when absent) and returns the new
      * value. The mutator gets the current value and returns its delta (e.g. {@code c -> c.addDelta(replicaId, 1)}).
@@ -75,7 +91,8 @@ public final class ReplicatedStore {
      * @param mutator maps the current value to its delta
      * @return the value at {@code key} after the update
      * @throws DwcpException {@code TYPE_MISMATCH} when the key holds another type (nothing changes);
-     *     {@code LIMIT_EXCEEDED} when the key's encoded state would exceed {@code dwcp.sync.max-message}
+     *     {@code LIMIT_EXCEEDED} when the key's encoded state would exceed {@code dwcp.sync.max-message};
+     *     {@code IO_ERROR} when {@code dwcp.sync.data-dir} is set and the update cannot be journaled (nothing changes)
      * @throws IllegalArgumentException when {@code key} is empty or longer than 1024 chars
      */
     @SuppressWarnings("unchecked")
@@ -88,7 +105,7 @@ public final class ReplicatedStore {
             OrMap state = cur == null ? OrMap.EMPTY : cur.state;
             OrMap d = state.updateDelta(replicaId, key, empty, mutator);
             delta[0] = d;
-            return install(k, cur, state.merge(d));
+            return installLocal(k, cur, state.merge(d), d);
         });
         deltaListener.accept(key, delta[0]);
         return (V) e.state.get(key).orElseThrow();
@@ -98,6 +115,8 @@ public final class ReplicatedStore {
      * Removes {@code key} here and, through replication, everywhere; an update concurrent with it survives.
      *
      * @param key the key, 1 to 1024 chars
+     * @throws DwcpException {@code IO_ERROR} when {@code dwcp.sync.data-dir} is set and the removal cannot be journaled
+     *     (nothing changes)
      * @throws IllegalArgumentException when {@code key} is empty or longer than 1024 chars
      */
     public void remove(String key) {
@@ -109,7 +128,7 @@ public final class ReplicatedStore {
                 return cur;
             }
             delta[0] = d;
-            return install(k, cur, cur.state.merge(d));
+            return installLocal(k, cur, cur.state.merge(d), d);
         });
         if (delta[0] != null) {
             deltaListener.accept(key, delta[0]);
@@ -249,11 +268,15 @@ public final class ReplicatedStore {
             changed[0] = true;
             return install(k, cur, merged);
         });
-        drain(key);
+        if (drain(key) || changed[0]) {
+            mergeListener.accept(key);
+        }
         return changed[0];
     }
 
-    private void drain(String key) {
+    /** Merges the buffered deltas of {@code key} that became deliverable; whether any was. */
+    private boolean drain(String key) {
+        boolean any = false;
         boolean progress = true;
         while (progress) {
             progress = false;
@@ -263,6 +286,7 @@ public final class ReplicatedStore {
                 if (deliverable(state(key), key, d)) {
                     entries.compute(key, (k, cur) -> install(k, cur, (cur == null ? OrMap.EMPTY : cur.state).merge(d)));
                     progress = true;
+                    any = true;
                 } else {
                     still.add(d);
                 }
@@ -271,6 +295,7 @@ public final class ReplicatedStore {
                 buffer.hold(key, d);
             }
         }
+        return any;
     }
 
     /** A delta is deliverable when, for each presence dot (r, n) it adds, (r, n-1) is already here. */
@@ -283,13 +308,34 @@ public final class ReplicatedStore {
         return true;
     }
 
+    /**
+     * A local update's new state: checked, journaled (when a journal is set), then installed; called inside the key's
+     * atomic section. A refused or unjournaled update changes nothing.
+     */
+    private Entry installLocal(String key, Entry cur, OrMap state, OrMap delta) {
+        byte[] enc = encodeChecked(key, state);
+        StoreJournal j = journal;
+        if (j != null) {
+            j.append(key, delta);
+        }
+        return commit(key, cur, state, enc);
+    }
+
     /** Called inside the key's atomic section. */
     private Entry install(String key, Entry cur, OrMap state) {
+        return commit(key, cur, state, encodeChecked(key, state));
+    }
+
+    private byte[] encodeChecked(String key, OrMap state) {
         byte[] enc = state.encode();
         if (enc.length > maxEntryBytes) {
             throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "key '" + key + "' would hold " + enc.length
                     + " encoded bytes, above dwcp.sync.max-message (" + maxEntryBytes + " bytes); split the value over several keys");
         }
+        return enc;
+    }
+
+    private Entry commit(String key, Entry cur, OrMap state, byte[] enc) {
         long digest = MerkleIndex.digest(key, enc);
         index.update(key, cur == null ? 0 : cur.digest, digest);
         stateBytes.addAndGet(enc.length - (cur == null ? 0 : cur.encodedBytes));

@@ -245,7 +245,8 @@ final class SyncWire {
         return out;
     }
 
-    private static List<SyncMessage.KeyState> readEntries(CanonicalReader r, TypeRegistry registry) {
+    /** Decodes an <i>entries</i> list (also the format of the store snapshot and of journal records). */
+    static List<SyncMessage.KeyState> readEntries(CanonicalReader r, TypeRegistry registry) {
         int n = r.count(3);
         List<SyncMessage.KeyState> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {

@@ -27,6 +27,7 @@ public final class SyncCluster implements AutoCloseable {
     private final long seed;
     private final String heap;
     private final List<String> nodeArgs;
+    private final boolean dataDirs;
 
     /** One child process and its line protocol. */
     public static final class Proc {
@@ -62,7 +63,16 @@ public final class SyncCluster implements AutoCloseable {
      * arguments, and the proxies between them.
      */
     public SyncCluster(int n, long seed, Path logDir, String heap, List<String> nodeArgs) throws IOException {
+        this(n, seed, logDir, heap, nodeArgs, false);
+    }
+
+    /**
+     * As {@link #SyncCluster(int, long, Path, String, List)}; with {@code dataDirs} each replica keeps its store in
+     * {@code logDir/data-<node>} ({@code dwcp.sync.data-dir}), emptied here and reused by {@link #restart}.
+     */
+    public SyncCluster(int n, long seed, Path logDir, String heap, List<String> nodeArgs, boolean dataDirs) throws IOException {
         this.n = n;
+        this.dataDirs = dataDirs;
         this.heap = heap;
         this.nodeArgs = List.copyOf(nodeArgs);
         this.seed = seed;
@@ -71,6 +81,8 @@ public final class SyncCluster implements AutoCloseable {
         this.proxies = new FaultProxy[n][n];
         Files.createDirectories(logDir);
         for (int i = 0; i < n; i++) {
+            // a cluster starts empty: data left by an earlier run in the same directory would be recovered
+            deleteTree(logDir.resolve("data-n" + i));
             procs[i] = launch(i, "n" + i);
         }
         for (int i = 0; i < n; i++) {
@@ -88,6 +100,17 @@ public final class SyncCluster implements AutoCloseable {
         }
     }
 
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
     private void connectPeers(int from) throws IOException {
         for (int to = 0; to < n; to++) {
             if (from != to) {
@@ -101,6 +124,9 @@ public final class SyncCluster implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", System.getProperty("java.class.path"), SyncNodeMain.class.getName(), nodeId));
         cmd.addAll(nodeArgs);
+        if (dataDirs) {
+            cmd.add("dwcp.sync.data-dir=" + logDir.resolve("data-" + nodeId).toAbsolutePath());
+        }
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.redirectError(ProcessBuilder.Redirect.appendTo(logDir.resolve(nodeId + "-" + index + ".log").toFile()));
         return new Proc(nodeId, pb.start());
@@ -148,7 +174,10 @@ public final class SyncCluster implements AutoCloseable {
         procs[i].process.waitFor(10, TimeUnit.SECONDS);
     }
 
-    /** Starts node {@code i} again (empty, new incarnation), retargets the proxies to it and re-adds its peers. */
+    /**
+     * Starts node {@code i} again (new incarnation; with its data directory when the cluster has them, else empty),
+     * retargets the proxies to it and re-adds its peers.
+     */
     public void restart(int i) throws IOException {
         procs[i] = launch(i, procs[i].nodeId);
         procs[i].port = Integer.parseInt(procs[i].call("listen").substring(5));

@@ -15,7 +15,10 @@ import java.util.concurrent.TimeUnit;
  * One sync replica as a separate process, driven line by line on stdin by {@link SyncCluster}; answers on stdout.
  * Commands: {@code listen}, {@code peer PORT}, {@code inc KEY N}, {@code add KEY ELEM}, {@code rem KEY ELEM},
  * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest}, {@code root},
- * {@code stats}, {@code rounds}, {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit}. Arguments after the node id are
+ * {@code stats}, {@code rounds}, {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit};
+ * for the lag measurement {@code listen HOST}, {@code peer HOST:PORT}, {@code lagw KEY} (increments KEY, answers the
+ * {@link System#nanoTime()} just before), {@code lagcount} and {@code lagdump} (the nanoTime at which each received
+ * {@code lag-*} key first changed here: one machine-wide monotonic clock for every process). Arguments after the node id are
  * {@code key=value} configuration, plus {@code message-duplicates=P} and {@code message-delays=P} for message-boundary
  * faults. Logs go to stderr.
  */
@@ -43,6 +46,12 @@ public final class SyncNodeMain {
         try (Nodes.Node node = Nodes.start(cb.build(), duplicates, delays)) {
             AssSync sync = node.sync();
             MetadataStore md = sync.metadata();
+            java.util.Map<String, Long> firstSeen = new java.util.concurrent.ConcurrentHashMap<>();
+            sync.store().onMerged(k -> {
+                if (k.startsWith("lag-")) {
+                    firstSeen.putIfAbsent(k, System.nanoTime());
+                }
+            });
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             String line;
             while ((line = in.readLine()) != null) {
@@ -50,11 +59,22 @@ public final class SyncNodeMain {
                 String out;
                 try {
                     out = switch (p[0]) {
-                        case "listen" -> "PORT " + sync.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                                .get(10, TimeUnit.SECONDS).getPort();
+                        case "listen" -> "PORT " + sync.listen(new InetSocketAddress(p.length > 1 ? InetAddress.getByName(p[1])
+                                        : InetAddress.getLoopbackAddress(), 0)).get(10, TimeUnit.SECONDS).getPort();
                         case "peer" -> {
-                            sync.addPeer(new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(p[1])));
+                            sync.addPeer(address(p[1]));
                             yield "OK";
+                        }
+                        case "lagw" -> {
+                            long t = System.nanoTime();
+                            md.addToCounter(p[1], 1);
+                            yield "T " + t;
+                        }
+                        case "lagcount" -> "COUNT " + firstSeen.size();
+                        case "lagdump" -> {
+                            StringBuilder b = new StringBuilder("LAG");
+                            firstSeen.forEach((k, t) -> b.append(' ').append(k).append('=').append(t));
+                            yield b.toString();
                         }
                         case "inc" -> {
                             md.addToCounter(p[1], Long.parseLong(p[2]));
@@ -104,7 +124,7 @@ public final class SyncNodeMain {
                             yield "OK";
                         }
                         case "ae" -> {
-                            InetSocketAddress peer = new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(p[1]));
+                            InetSocketAddress peer = address(p[1]);
                             // "ae PORT flat": every key's digest instead of the tree (the benchmark's baseline)
                             (p.length > 2 && p[2].equals("flat") ? sync.antiEntropyFlat(peer) : sync.antiEntropy(peer))
                                     .get(10, TimeUnit.MINUTES);
@@ -132,6 +152,12 @@ public final class SyncNodeMain {
         System.exit(0);
     }
 
+    /** {@code PORT} (loopback) or {@code HOST:PORT}. */
+    private static InetSocketAddress address(String s) throws java.net.UnknownHostException {
+        int colon = s.lastIndexOf(':');
+        return colon < 0 ? new InetSocketAddress(InetAddress.getLoopbackAddress(), Integer.parseInt(s))
+                : new InetSocketAddress(InetAddress.getByName(s.substring(0, colon)), Integer.parseInt(s.substring(colon + 1)));
+    }
 
     /**
      * Puts {@code count} counter keys {@code k-0 …} into the store as states from a fixed loader replica, without

@@ -83,9 +83,21 @@ public final class SyncKeys {
             .description("What replication ships: each update's delta (default); or, as baselines for comparison benchmarks, "
                     + "each updated key's whole entry (entry-state) or the whole store every gossip interval (full-state).").build();
 
+    /**
+     * {@code dwcp.sync.data-dir}: directory where the replica keeps its store across restarts (a snapshot and a journal
+     * of local updates); default none (in memory only: a restarted replica starts empty and loses the updates no peer
+     * had received).
+     */
+    public static final ConfigKey<java.util.Optional<String>> DATA_DIR = ConfigKey.builder("dwcp.sync.data-dir",
+                    ValueType.optional(ValueType.STRING, "none"))
+            .defaultValue(java.util.Optional.empty())
+            .description("Directory where this replica keeps its store across restarts: every local update is journaled"
+                    + " before it returns, and the whole store is snapshotted at stop and when the journal grows; a"
+                    + " restarted replica reloads both. None: in memory only.").build();
+
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, GOSSIP_FANOUT, GOSSIP_MAX_HOPS, GOSSIP_INTERVAL,
             GOSSIP_SEEN_TTL, ANTI_ENTROPY_INTERVAL, FULL_RECONCILIATION_INTERVAL, MAX_STALENESS, MAX_CLOCK_SKEW,
-            CAUSAL_BUFFER_MAX_ENTRIES, MAX_MESSAGE, REQUEST_TIMEOUT, PUSH_MODE);
+            CAUSAL_BUFFER_MAX_ENTRIES, MAX_MESSAGE, REQUEST_TIMEOUT, PUSH_MODE, DATA_DIR);
 
     /** Violations of the sync rules that span keys, for one tier's effective values. */
     static List<String> crossKeyViolations(Function<ConfigKey<?>, Object> value, Tier tier) {
