@@ -75,6 +75,17 @@ public final class ConsensusKeys {
             .description("Shortest election timeout; each election waits a random time from min to min(2 × min, max)."
                     + " The leader heartbeats every min ÷ 2.").build();
 
+    /**
+     * Key {@code dwcp.consensus.election.rtt-multiple}: The election timeout is this multiple of the largest RTT
+     * measured to the other voters at start, kept within election.min and election.max; the client's proposal timeout
+     * is at least 20 × that RTT.
+     */
+    public static final ConfigKey<Integer> ELECTION_RTT_MULTIPLE = Ranges.ints(
+            ConfigKey.builder("dwcp.consensus.election.rtt-multiple", ValueType.INT).defaultValue(10), 3, 50)
+            .description("The election timeout is this multiple of the largest RTT measured to the other voters at"
+                    + " start, kept within election.min and election.max; the client's proposal timeout is at least"
+                    + " 20 × that RTT.").build();
+
     /** Key {@code dwcp.consensus.election.max}: Longest election timeout; must exceed election.min. */
     public static final ConfigKey<Duration> ELECTION_MAX = Ranges.durations(
             ConfigKey.builder("dwcp.consensus.election.max", ValueType.DURATION).defaultValue(Duration.ofSeconds(10)), "20ms", "10m")
@@ -133,7 +144,7 @@ public final class ConsensusKeys {
             ConfigKey.builder("dwcp.consensus.dedup.max-clients", ValueType.INT).defaultValue(4096), 1, 1_000_000)
             .description("Clients remembered for de-duplication; the least recently active one is forgotten first.").build();
 
-    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PEERS, GROUP, STORAGE_DIR, LISTEN, ELECTION_MIN, ELECTION_MAX,
+    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PEERS, GROUP, STORAGE_DIR, LISTEN, ELECTION_MIN, ELECTION_RTT_MULTIPLE, ELECTION_MAX,
             PROPOSAL_TIMEOUT, MAX_COMMAND, FSYNC, SNAPSHOT_ENTRIES, DEDUP_WINDOW, DEDUP_MAX_CLIENTS);
 
     private static boolean validPeers(String text) {
