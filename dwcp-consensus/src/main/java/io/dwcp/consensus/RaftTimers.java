@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  *
  * The RTT is measured once, when the replica or client starts, with TCP connection set-ups to each other voter's
  * address: a SYN answered by SYN-ACK (a listening replica) or by RST (a replica not started yet, on a reachable host)
- * takes one round trip either way. The median of PROBES set-ups per voter counts; a voter that answers neither within
+ * takes one round trip either way. The least of PROBES set-ups per voter counts (a busy host only adds scheduling delay
+ * to a probe, never takes any away, so the least is the best estimate of the network's share); a voter that answers neither within
  * the probe timeout is left out (unreachable now: it says nothing about the RTT). With no voter measured the timers
  * are the configured ones.
  */
@@ -61,11 +62,11 @@ record RaftTimers(Duration electionMin, Duration electionUpper, Duration proposa
     }
 
     /**
-     * The largest RTT to any of {@code addresses} ({@code host:port}), each the median of {@link #PROBES} TCP
+     * The largest RTT to any of {@code addresses} ({@code host:port}), each the least of {@link #PROBES} TCP
      * connection set-ups; all probes together take at most {@code budget} (a silent host would otherwise hold a start
      * for long); addresses that answered no probe are left out.
      *
-     * @return the largest median measured, or empty when no address answered
+     * @return the largest RTT measured, or empty when no address answered
      */
     static Optional<Duration> measureMaxRtt(List<String> addresses, Duration budget) {
         long deadline = System.nanoTime() + budget.toNanos();
@@ -79,7 +80,7 @@ record RaftTimers(Duration electionMin, Duration electionUpper, Duration proposa
         return Optional.ofNullable(worst);
     }
 
-    /** The median of up to {@link #PROBES} connection set-ups to {@code host:port} before the deadline (System.nanoTime()). */
+    /** The least of up to {@link #PROBES} connection set-ups to {@code host:port} before the deadline (System.nanoTime()). */
     static Optional<Duration> probe(String address, long deadline) {
         int colon = address.lastIndexOf(':');
         if (colon <= 0) {
@@ -114,8 +115,6 @@ record RaftTimers(Duration electionMin, Duration electionUpper, Duration proposa
         if (n == 0) {
             return Optional.empty();
         }
-        long[] got = Arrays.copyOf(samples, n);
-        Arrays.sort(got);
-        return Optional.of(Duration.ofNanos(got[n / 2]));
+        return Optional.of(Duration.ofNanos(Arrays.stream(samples, 0, n).min().getAsLong()));
     }
 }

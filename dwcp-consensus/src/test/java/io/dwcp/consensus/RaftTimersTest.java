@@ -87,8 +87,11 @@ class RaftTimersTest {
         try {
             RaftTimers t = c.timers().orElseThrow();
             assertTrue(t.maxVoterRtt().isPresent(), "refused loopback ports answer: " + t);
-            assertEquals(MIN, t.electionMin(), "a loopback RTT x 10 stays below election.min");
-            assertEquals(PROPOSAL, t.proposalTimeout());
+            assertTrue(t.maxVoterRtt().get().compareTo(Duration.ofSeconds(2)) < 0, t.toString());
+            // On an idle host a loopback RTT x 10 stays below election.min; on a busy one scheduling delay can lengthen
+            // it: either way the timers are the rule applied to what was measured.
+            assertEquals(RaftTimers.derive(t.maxVoterRtt(), 10, MIN, MAX, PROPOSAL), t);
+            assertTrue(t.electionMin().compareTo(MIN) >= 0);
         } finally {
             c.stop();
         }
