@@ -24,22 +24,24 @@
 # fdatasync, in the replicas' data directory give the disk's sync latency (p50, p99), reported beside the bound (every fsync'ing commit waits for
 # at least one).
 # Options: --reps N (default 5), --ops N (default 200), --wan "D L R" (default "25 0.05 400"), --jar PATH,
+#          --warmup N (unmeasured writes per client JVM first, default 20),
 #          --fsync true|false (default true, the module's default; false only as a labelled diagnostic),
 #          --out DIR (default /var/tmp/dwcp-results/consensus-DATE-REV).
 # Holds flock /tmp/dwcp-wan.lock for its whole run, never tears down a link it did not make, and at exit stops its
 # replicas and removes its link. Needs root, iproute2, Java 17, python3. Traffic: 198.18.0.1/198.18.0.2 only.
 set -euo pipefail
 
-REPS=5; OPS=200; WAN_ARGS="25 0.05 400"; JAR=""; OUT=""; FSYNC=true
+REPS=5; OPS=200; WARMUP=20; WAN_ARGS="25 0.05 400"; JAR=""; OUT=""; FSYNC=true
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2;;
     --ops) OPS=$2; shift 2;;
+    --warmup) WARMUP=$2; shift 2;;
     --wan) WAN_ARGS=$2; shift 2;;
     --jar) JAR=$2; shift 2;;
     --out) OUT=$2; shift 2;;
     --fsync) FSYNC=$2; shift 2;;
-    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "bench-consensus: unknown argument '$1'" >&2; exit 2;;
   esac
 done
@@ -124,7 +126,7 @@ regions="a=$peers_a;b=$peers_b"
 client() {   # client SIDE NAME ARGS...
   local side=$1 name=$2; shift 2; local pre=""
   [ "$side" = B ] && pre="$ns"
-  $pre java -Xmx256m -jar "$jar" consensus-latency --node-id "lat-$name" --ops "$OPS" --json "$@" \
+  $pre java -Xmx256m -jar "$jar" consensus-latency --node-id "lat-$name" --ops "$OPS" --warmup "$WARMUP" --json "$@" \
       2>> "$OUT/clients.log" 8>&- 9>&- | tail -1
 }
 # Leader of the cross-site group to A once (the Raft leader is where a real deployment would put it for A's clients).
