@@ -160,7 +160,15 @@ public final class ScopedConsensus implements AutoCloseable {
     private void evaluateHomes() {
         for (String key : homeMoves.evaluate()) {
             LOG.info("global key '{}' is used mostly from region '{}': moving its home here", key, localRegion);
-            global.moveHome(key, localRegion).whenComplete((v, e) -> {
+            CompletableFuture<Void> move;
+            try {
+                move = global.moveHome(key, localRegion);
+            } catch (RuntimeException e) {
+                // e.g. the key's initial home names no configured region: log it and keep evaluating the others
+                LOG.warn("moving the home of global key '{}' to region '{}' failed", key, localRegion, e);
+                continue;
+            }
+            move.whenComplete((v, e) -> {
                 if (e != null) {
                     LOG.warn("moving the home of global key '{}' to region '{}' failed; a later evaluation may retry", key,
                             localRegion, e);
