@@ -12,12 +12,12 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /*
- * Raft timers from the measured RTT between voters (the rule of the module's docs):
+ * Raft timers from the measured RTT between voters:
  *
- *   election timeout  = clamp(election.rtt-multiple × max voter RTT, election.min, election.max),
- *                       randomised by Ratis in [timeout, min(2 × timeout, election.max)]
- *   heartbeat         = election timeout ÷ 2 (Ratis' fixed ratio)
- *   proposal timeout  = max(proposal-timeout, 20 × max voter RTT)
+ *   recommended election timeout = clamp(election.rtt-multiple × max voter RTT, election.min, election.max)
+ *                                  (RatisConsensus only warns when it exceeds election.min: every voter must run the
+ *                                  same timers, and each voter's probe measures its own view)
+ *   proposal timeout             = max(proposal-timeout, 20 × max voter RTT)   (client side, used as is)
  *
  * The RTT is measured once, when the replica or client starts, with TCP connection set-ups to each other voter's
  * address: a SYN answered by SYN-ACK (a listening replica) or by RST (a replica not started yet, on a reachable host)
@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * are the configured ones.
  */
 record RaftTimers(Duration electionMin, Duration electionUpper, Duration proposalTimeout, Optional<Duration> maxVoterRtt) {
-    /** Connection set-ups per voter; the median counts. */
+    /** Connection set-ups per voter; the least counts. */
     static final int PROBES = 3;
     /** How much longer than the election timeout a proposal may wait at least, in RTTs. */
     static final int PROPOSAL_RTTS = 20;

@@ -67,11 +67,11 @@ import java.util.function.Function;
  * price). The Ratis client follows leader changes and retries (same call id, so Ratis' retry cache answers a retry
  * that already committed); the state machine additionally de-duplicates by (client id, sequence).
  *
- * Timing (RaftTimers): at start the RTT to the other voters is measured; the election timeout T is
- * clamp(election.rtt-multiple × that RTT, election.min, election.max), Ratis waits a random timeout in
- * [T, min(2T, election.max)] and the leader heartbeats every T / 2. A command is retried for
- * max(proposal-timeout, 20 × RTT); then its future fails with QUORUM_UNAVAILABLE (the command may still commit later:
- * callers treat it as indeterminate).
+ * Timing: Ratis waits a random election timeout in [election.min, min(2 × election.min, election.max)] and the
+ * leader heartbeats every election.min / 2. At start the RTT to the other voters is measured (RaftTimers): a command is
+ * retried for max(proposal-timeout, 20 × RTT), then its future fails with QUORUM_UNAVAILABLE (the command may still
+ * commit later: callers treat it as indeterminate); when election.rtt-multiple × RTT exceeds election.min a warning
+ * says so. The election timers stay the configured ones: every voter must use the same.
  *
  * Threading: start/stop are serialised by the manager (and by `lock`); operations are thread-safe and complete on the
  * component's own executor (dwcp-acp-complete-N), never on Ratis' gRPC threads.
@@ -102,7 +102,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RegisterStateMachine stateMachine;
         /** Replaced when Ratis closed its request window (see {@link #replaceClient}); guarded by this for writes. */
         volatile RaftClient client;
-        /** Election and proposal timers, from the RTT measured at start. */
+        /** The RTT measured at start and the proposal timeout from it. */
         RaftTimers timers;
         ExecutorService completions;
         /** Runs completions on {@link #completions}, or inline once it has shut down, so every future completes. */
@@ -189,8 +189,15 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         String address = config.get(ConsensusKeys.LISTEN).orElse(self.getAddress());
         GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
         GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
-        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(r.timers.electionMin().toMillis(), TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(r.timers.electionUpper().toMillis(), TimeUnit.MILLISECONDS));
+        // The configured timers, not the measured ones: Ratis' leader heartbeats every half of ITS OWN minimum timeout,
+        // so voters whose probes measured different RTTs (a starved host inflates a probe) would expect heartbeats
+        // sooner than the leader sends them and depose it again and again. The measured RTT only advises (see
+        // measureTimers) until the voters agree on one value.
+        Duration min = config.get(ConsensusKeys.ELECTION_MIN);
+        Duration max = config.get(ConsensusKeys.ELECTION_MAX);
+        Duration upper = min.multipliedBy(2).compareTo(max) < 0 ? min.multipliedBy(2) : max;
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(min.toMillis(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(upper.toMillis(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
         // fsync=true: the log worker forces each batch to disk before the entry counts as persisted.
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !config.get(ConsensusKeys.FSYNC));
@@ -222,9 +229,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RaftTimers t = RaftTimers.derive(RaftTimers.measureMaxRtt(others, probeTimeout),
                 config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE), config.get(ConsensusKeys.ELECTION_MIN), max,
                 config.get(ConsensusKeys.PROPOSAL_TIMEOUT));
-        LOG.info("group '{}': largest RTT to another voter {}; election timeout {}..{}, proposal timeout {}", layout.name(),
-                t.maxVoterRtt().map(Duration::toString).orElse("not measured"), t.electionMin(), t.electionUpper(),
-                t.proposalTimeout());
+        LOG.info("group '{}': largest RTT to another voter {}; proposal timeout {}", layout.name(),
+                t.maxVoterRtt().map(Duration::toString).orElse("not measured"), t.proposalTimeout());
+        if (t.electionMin().compareTo(config.get(ConsensusKeys.ELECTION_MIN)) > 0) {
+            LOG.warn("group '{}': the RTT measured to another voter ({}) x dwcp.consensus.election.rtt-multiple asks for"
+                    + " an election timeout of {}, above dwcp.consensus.election.min ({}); set election.min to at least"
+                    + " that on every voter", layout.name(), t.maxVoterRtt().orElseThrow(), t.electionMin(),
+                    config.get(ConsensusKeys.ELECTION_MIN));
+        }
         return t;
     }
 
@@ -239,7 +251,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RaftProperties p = new RaftProperties();
         long attemptMillis = Math.max(100, Math.min(3000, proposalTimeout.toMillis() / 2));
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(attemptMillis, TimeUnit.MILLISECONDS));
-        long sleepMillis = Math.max(10, Math.min(1000, timers.electionMin().toMillis() / 4));
+        long sleepMillis = Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
         RequestTypeDependentRetryPolicy policy = RequestTypeDependentRetryPolicy.newBuilder()
                 .setRetryPolicy(RaftClientRequestProto.TypeCase.WRITE,
                         RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(sleepMillis, TimeUnit.MILLISECONDS)))

@@ -76,15 +76,17 @@ public final class ConsensusKeys {
                     + " The leader heartbeats every min ÷ 2.").build();
 
     /**
-     * Key {@code dwcp.consensus.election.rtt-multiple}: The election timeout is this multiple of the largest RTT
-     * measured to the other voters at start, kept within election.min and election.max; the client's proposal timeout
-     * is at least 20 × that RTT.
+     * Key {@code dwcp.consensus.election.rtt-multiple}: The recommended election timeout is this multiple of the
+     * largest RTT measured to the other voters at start: a voter warns when election.min is below it (the timers
+     * themselves stay the configured ones, the same on every voter). A client retries a command for at least 20 × that
+     * RTT.
      */
     public static final ConfigKey<Integer> ELECTION_RTT_MULTIPLE = Ranges.ints(
             ConfigKey.builder("dwcp.consensus.election.rtt-multiple", ValueType.INT).defaultValue(10), 3, 50)
-            .description("The election timeout is this multiple of the largest RTT measured to the other voters at"
-                    + " start, kept within election.min and election.max; the client's proposal timeout is at least"
-                    + " 20 × that RTT.").build();
+            .description("The recommended election timeout is this multiple of the largest RTT measured to the other"
+                    + " voters at start: a voter warns when election.min is below it (the timers themselves stay the"
+                    + " configured ones, the same on every voter). A client retries a command for at least 20 × that"
+                    + " RTT.").build();
 
     /** Key {@code dwcp.consensus.election.max}: Longest election timeout; must exceed election.min. */
     public static final ConfigKey<Duration> ELECTION_MAX = Ranges.durations(
