@@ -68,10 +68,10 @@ import java.util.function.Function;
  * that already committed); the state machine additionally de-duplicates by (client id, sequence).
  *
  * Timing: Ratis waits a random election timeout in [election.min, min(2 × election.min, election.max)] and the
- * leader heartbeats every election.min / 2. At start the RTT to the other voters is measured (RaftTimers): a command is
- * retried for max(proposal-timeout, 20 × RTT), then its future fails with QUORUM_UNAVAILABLE (the command may still
- * commit later: callers treat it as indeterminate); when election.rtt-multiple × RTT exceeds election.min a warning
- * says so. The election timers stay the configured ones: every voter must use the same.
+ * leader heartbeats every election.min / 2. A client-only node measures its RTT to the voters at start (RaftTimers): a
+ * command is retried for max(proposal-timeout, 20 × RTT), then its future fails with QUORUM_UNAVAILABLE (the command
+ * may still commit later: callers treat it as indeterminate); when election.rtt-multiple × RTT exceeds election.min a
+ * warning says so. Voters do not probe: their election timers are the configured ones, the same on every voter.
  *
  * Threading: start/stop are serialised by the manager (and by `lock`); operations are thread-safe and complete on the
  * component's own executor (dwcp-acp-complete-N), never on Ratis' gRPC threads.
@@ -144,7 +144,12 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             r.maxCommandBytes = config.get(ConsensusKeys.MAX_COMMAND).bytes();
             Optional<String> nodeId = config.get(CoreKeys.NODE_ID);
             Optional<RaftPeer> self = nodeId.flatMap(r.layout::peer);
-            r.timers = measureTimers(r.layout, self);
+            // Only client-only nodes probe: a voter starts exactly as before (its timers are the configured ones anyway).
+            r.timers = self.isPresent()
+                    ? RaftTimers.derive(Optional.empty(), config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE),
+                            config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX),
+                            config.get(ConsensusKeys.PROPOSAL_TIMEOUT))
+                    : measureTimers(r.layout, self);
             Duration proposalTimeout = r.timers.proposalTimeout();
             // The Ratis retry policy gives up after the proposal timeout; this bound only catches a client that never answers.
             r.hardTimeout = proposalTimeout.multipliedBy(2).plus(config.get(ConsensusKeys.ELECTION_MAX));
@@ -232,7 +237,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         LOG.info("group '{}': largest RTT to another voter {}; proposal timeout {}", layout.name(),
                 t.maxVoterRtt().map(Duration::toString).orElse("not measured"), t.proposalTimeout());
         if (t.electionMin().compareTo(config.get(ConsensusKeys.ELECTION_MIN)) > 0) {
-            LOG.warn("group '{}': the RTT measured to another voter ({}) x dwcp.consensus.election.rtt-multiple asks for"
+            LOG.warn("group '{}': the RTT measured to a voter ({}) x dwcp.consensus.election.rtt-multiple asks for"
                     + " an election timeout of {}, above dwcp.consensus.election.min ({}); set election.min to at least"
                     + " that on every voter", layout.name(), t.maxVoterRtt().orElseThrow(), t.electionMin(),
                     config.get(ConsensusKeys.ELECTION_MIN));

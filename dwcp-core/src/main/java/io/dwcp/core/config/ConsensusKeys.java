@@ -77,16 +77,16 @@ public final class ConsensusKeys {
 
     /**
      * Key {@code dwcp.consensus.election.rtt-multiple}: The recommended election timeout is this multiple of the
-     * largest RTT measured to the other voters at start: a voter warns when election.min is below it (the timers
-     * themselves stay the configured ones, the same on every voter). A client retries a command for at least 20 × that
+     * largest RTT a client-only node measures to the voters at start: it warns when election.min is below it (election
+     * timers stay the configured ones, the same on every voter). The client retries a command for at least 20 × that
      * RTT.
      */
     public static final ConfigKey<Integer> ELECTION_RTT_MULTIPLE = Ranges.ints(
             ConfigKey.builder("dwcp.consensus.election.rtt-multiple", ValueType.INT).defaultValue(10), 3, 50)
-            .description("The recommended election timeout is this multiple of the largest RTT measured to the other"
-                    + " voters at start: a voter warns when election.min is below it (the timers themselves stay the"
-                    + " configured ones, the same on every voter). A client retries a command for at least 20 × that"
-                    + " RTT.").build();
+            .description("The recommended election timeout is this multiple of the largest RTT a client-only node"
+                    + " measures to the voters at start: it warns when election.min is below it (election timers stay"
+                    + " the configured ones, the same on every voter). The client retries a command for at least 20 ×"
+                    + " that RTT.").build();
 
     /** Key {@code dwcp.consensus.election.max}: Longest election timeout; must exceed election.min. */
     public static final ConfigKey<Duration> ELECTION_MAX = Ranges.durations(
