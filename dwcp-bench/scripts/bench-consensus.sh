@@ -20,21 +20,28 @@
 # The layouts alternate within each repetition. Best quorum RTT per layout (the least any commit must wait): the
 # client-to-leader RTT plus the leader-to-nearest-majority RTT, from ping on the two paths (loopback at A, the link).
 #
+# The disk term: before and after the repetitions, 200 writes of 4 KiB into a preallocated file, each forced with
+# fdatasync, in the replicas' data directory give the disk's sync latency (p50, p99), reported beside the bound (every fsync'ing commit waits for
+# at least one).
 # Options: --reps N (default 5), --ops N (default 200), --wan "D L R" (default "25 0.05 400"), --jar PATH,
+#          --warmup N (unmeasured writes per client JVM first, default 20),
+#          --fsync true|false (default true, the module's default; false only as a labelled diagnostic),
 #          --out DIR (default /var/tmp/dwcp-results/consensus-DATE-REV).
 # Holds flock /tmp/dwcp-wan.lock for its whole run, never tears down a link it did not make, and at exit stops its
 # replicas and removes its link. Needs root, iproute2, Java 17, python3. Traffic: 198.18.0.1/198.18.0.2 only.
 set -euo pipefail
 
-REPS=5; OPS=200; WAN_ARGS="25 0.05 400"; JAR=""; OUT=""
+REPS=5; OPS=200; WARMUP=20; WAN_ARGS="25 0.05 400"; JAR=""; OUT=""; FSYNC=true
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2;;
     --ops) OPS=$2; shift 2;;
+    --warmup) WARMUP=$2; shift 2;;
     --wan) WAN_ARGS=$2; shift 2;;
     --jar) JAR=$2; shift 2;;
     --out) OUT=$2; shift 2;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    --fsync) FSYNC=$2; shift 2;;
+    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "bench-consensus: unknown argument '$1'" >&2; exit 2;;
   esac
 done
@@ -85,7 +92,7 @@ replica() {   # replica SIDE GROUP ID PEERS
   $pre java -Xmx128m -XX:+UseSerialGC -cp "$jar" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
       -Ddwcp.node-id="$id" -Ddwcp.consensus.group="$group" -Ddwcp.consensus.peers="$peers" \
       -Ddwcp.consensus.storage-dir="$work/data/$id" -Ddwcp.consensus.election.min=1s \
-      io.dwcp.consensus.ConsensusNode < "$work/stdin" > "$OUT/$id.out" 2> "$OUT/$id.log" 8>&- 9>&- &
+      -Ddwcp.consensus.fsync="$FSYNC" io.dwcp.consensus.ConsensusNode < "$work/stdin" > "$OUT/$id.out" 2> "$OUT/$id.log" 8>&- 9>&- &
   pids+=($!)
 }
 for i in 1 2 3; do replica A a a$i "$peers_a"; replica B b b$i "$peers_b"; done
@@ -96,6 +103,22 @@ for id in a1 a2 a3 b1 b2 b3 x1 x2 x3 x4; do
 done
 log "10 replicas ready"
 
+mkdir -p "$work/data"
+disk_sync() {   # disk_sync FILE: p50 and p99 of 200 fdatasync'ed 4 KiB writes in the replicas' data directory, ms
+  python3 - "$work/data/sync-probe" <<'PY' >> "$1"
+import os, sys, time, json
+# Like Ratis' log segments, the file is preallocated first, so each sync carries data, not a new file size.
+f = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+os.write(f, bytes(200 * 4096)); os.fsync(f)
+buf, xs = os.urandom(4096), []
+for i in range(200):
+    t = time.perf_counter(); os.pwrite(f, buf, i * 4096); os.fdatasync(f); xs.append((time.perf_counter() - t) * 1000)
+os.close(f); os.unlink(sys.argv[1]); xs.sort()
+print(json.dumps({"p50Ms": xs[99], "p99Ms": xs[197]}))
+PY
+}
+: > "$OUT/disk-sync.jsonl"; disk_sync "$OUT/disk-sync.jsonl"
+log "disk sync (4 KiB fdatasync): $(tail -1 "$OUT/disk-sync.jsonl")"
 rtt() { ping -c 20 -i 0.2 -q "$1" | awk -F/ '/rtt|round-trip/ { print $5 }'; }
 rtt_local=$(rtt $A); rtt_wan=$(rtt $B)
 log "ping RTT: loopback at A $rtt_local ms, WAN A-B $rtt_wan ms"
@@ -103,7 +126,7 @@ regions="a=$peers_a;b=$peers_b"
 client() {   # client SIDE NAME ARGS...
   local side=$1 name=$2; shift 2; local pre=""
   [ "$side" = B ] && pre="$ns"
-  $pre java -Xmx256m -jar "$jar" consensus-latency --node-id "lat-$name" --ops "$OPS" --json "$@" \
+  $pre java -Xmx256m -jar "$jar" consensus-latency --node-id "lat-$name" --ops "$OPS" --warmup "$WARMUP" --json "$@" \
       2>> "$OUT/clients.log" 8>&- 9>&- | tail -1
 }
 # Leader of the cross-site group to A once (the Raft leader is where a real deployment would put it for A's clients).
@@ -123,21 +146,26 @@ for rep in $(seq "$REPS"); do
     log "rep $rep $layout: $(echo "$line" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("p50 %.2f p99 %.2f ms leader %s" % (d["p50Ms"], d["p99Ms"], d["leader"]))')"
   done
 done
+disk_sync "$OUT/disk-sync.jsonl"
+log "disk sync (4 KiB fdatasync): $(tail -1 "$OUT/disk-sync.jsonl")"
 uptime > "$OUT/uptime-after.txt"
 
-python3 - "$OUT" "$rtt_local" "$rtt_wan" <<'PY' | tee "$OUT/table.md"
+python3 - "$OUT" "$rtt_local" "$rtt_wan" "$FSYNC" <<'PY' | tee "$OUT/table.md"
 import json, sys, statistics
 out, lo, wan = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 # least RTT any commit must wait: client->leader + leader->nearest majority
 bound = {"regional-a-from-A": lo + lo, "regional-b-from-B": lo + lo, "global-home-from-A": lo + lo,
          "global-home-from-B": wan + lo, "cross-from-A": lo + wan, "cross-from-B": wan + wan}
+syncs = [json.loads(l) for l in open(out + "/disk-sync.jsonl") if l.strip()]
+sync50 = statistics.median(x["p50Ms"] for x in syncs)
 rows = {}
 for l in open(out + "/raw.jsonl"):
     d = json.loads(l); rows.setdefault(d["layout"], []).append(d["result"])
 def pct(xs, q):
     xs = sorted(xs); import math; return xs[max(0, min(len(xs) - 1, math.ceil(q * len(xs)) - 1))]
-print("| layout | best quorum RTT ms | p50 ms (pooled) | p99 ms (pooled) | p50 per rep, median [min, max] | p50 / RTT | p99 / RTT | within 1.2x |")
-print("|---|---|---|---|---|---|---|---|")
+print(f"disk sync p50 {sync50:.2f} ms (median of {len(syncs)} probes of 200 fdatasyncs)\n")
+print("| layout | best quorum RTT ms | p50 ms (pooled) | p99 ms (pooled) | p50 per rep, median [min, max] | p50 / RTT | p99 / RTT | within 1.2x | p50 / (RTT + sync) | p99 / (RTT + sync) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 summary = {}
 for k in bound:
     rs = rows.get(k, [])
@@ -147,8 +175,9 @@ for k in bound:
     reps = [r["p50Ms"] for r in rs]
     b = bound[k]
     ok = p50 <= 1.2 * b and p99 <= 1.2 * b
-    summary[k] = {"boundMs": b, "p50Ms": p50, "p99Ms": p99, "repP50": reps, "samples": len(s), "within": ok}
-    print(f"| {k} | {b:.2f} | {p50:.2f} | {p99:.2f} | {statistics.median(reps):.2f} [{min(reps):.2f}, {max(reps):.2f}] | {p50/b:.1f} | {p99/b:.1f} | {'yes' if ok else 'no'} |")
-json.dump(summary, open(out + "/summary.json", "w"), indent=1)
+    bd = b + sync50
+    summary[k] = {"boundMs": b, "boundWithSyncMs": bd, "p50Ms": p50, "p99Ms": p99, "repP50": reps, "samples": len(s), "within": ok}
+    print(f"| {k} | {b:.2f} | {p50:.2f} | {p99:.2f} | {statistics.median(reps):.2f} [{min(reps):.2f}, {max(reps):.2f}] | {p50/b:.2f} | {p99/b:.2f} | {'yes' if ok else 'no'} | {p50/bd:.2f} | {p99/bd:.2f} |")
+json.dump({"diskSyncP50Ms": sync50, "fsync": sys.argv[4], "layouts": summary}, open(out + "/summary.json", "w"), indent=1)
 PY
 log "results in $OUT"

@@ -45,6 +45,8 @@ final class HomeRegionRegisters implements Consensus {
 
     private final Map<String, Consensus> groups;
     private final Function<String, String> initialHome;
+    /** Told of every completed operation (null: nobody listens). */
+    private volatile Observer observer;
     /** Key -> (region, state word) last seen; a hint. */
     private final Map<String, Seen> cache = new ConcurrentHashMap<>();
 
@@ -80,6 +82,23 @@ final class HomeRegionRegisters implements Consensus {
             String v = value == null ? "-" : "+" + value;
             return home ? "H" + epoch + v : "M" + epoch + "@" + region + "|" + v;
         }
+    }
+
+    /** Told of each completed operation: what the locality rule (HomeMoves) counts. */
+    @FunctionalInterface
+    interface Observer {
+        /**
+         * @param key the global key
+         * @param home the region whose group ordered the operation
+         * @param foreignChange whether the operation found the home's word changed by someone else since this client
+         *        last saw it
+         * @param nanos the operation's latency
+         */
+        void completed(String key, String home, boolean foreignChange, long nanos);
+    }
+
+    void observer(Observer o) {
+        this.observer = o;
     }
 
     HomeRegionRegisters(Map<String, Consensus> groups, Function<String, String> initialHome) {
@@ -254,26 +273,46 @@ final class HomeRegionRegisters implements Consensus {
         if (key == null || key.isEmpty()) {
             throw new IllegalArgumentException("key must be a non-empty string");
         }
-        Seen s = writes ? cache.get(key) : null;
+        long t0 = System.nanoTime();
+        Seen before = cache.get(key);
+        Seen s = writes ? before : null;
+        boolean[] changed = new boolean[1];
         CompletableFuture<At> at = s != null ? CompletableFuture.completedFuture(new At(s.region(), s.word(), false))
-                : locate(key, 0);
-        return at.thenCompose(a -> (CompletableFuture<T>) attempt(key, a, step, 0));
+                : locate(key, 0).thenApply(a -> {
+                    // A word this client had not seen at the same home: someone else wrote the key meanwhile.
+                    changed[0] = before != null && before.region().equals(a.region()) && !before.word().equals(a.word());
+                    return a;
+                });
+        CompletableFuture<T> done = at.thenCompose(a -> (CompletableFuture<T>) attempt(key, a, step, 0, changed));
+        Observer o = observer;
+        if (o != null) {
+            done.whenComplete((r, e) -> {
+                Seen after = cache.get(key);
+                if (e == null && after != null) {
+                    o.completed(key, after.region(), changed[0], System.nanoTime() - t0);
+                }
+            });
+        }
+        return done;
     }
 
-    private CompletableFuture<Object> attempt(String key, At at, Step<?> step, int tries) {
+    private CompletableFuture<Object> attempt(String key, At at, Step<?> step, int tries, boolean[] changed) {
         if (tries > MAX_HOPS) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "global key '" + key
                     + "' changed under " + MAX_HOPS + " attempts of one operation; retry"));
         }
         Word w = Word.parse(at.word().value(), at.region().equals(initial(key)));
         if (w == null || !w.home()) {
-            return locate(key, tries + 1).thenCompose(a -> attempt(key, a, step, tries + 1));
+            return locate(key, tries + 1).thenCompose(a -> attempt(key, a, step, tries + 1, changed));
         }
         String[] next = new String[1];
         Object result = step.decide(w, at.word(), next);
         if (next[0] == null) {
             if (!at.fresh()) {
-                return follow(key, at.region(), tries + 1).thenCompose(a -> attempt(key, a, step, tries + 1));
+                return follow(key, at.region(), tries + 1).thenCompose(a -> {
+                    changed[0] |= !a.word().equals(at.word());
+                    return attempt(key, a, step, tries + 1, changed);
+                });
             }
             return CompletableFuture.completedFuture(result);
         }
@@ -283,7 +322,8 @@ final class HomeRegionRegisters implements Consensus {
             if (c.applied()) {
                 return CompletableFuture.completedFuture(visible(updated, c.current()));
             }
-            return attempt(key, new At(at.region(), c.current(), true), step, tries + 1);
+            changed[0] = true; // the compare-and-set missed: the word had changed since this client saw it
+            return attempt(key, new At(at.region(), c.current(), true), step, tries + 1, changed);
         });
     }
 

@@ -67,9 +67,11 @@ import java.util.function.Function;
  * price). The Ratis client follows leader changes and retries (same call id, so Ratis' retry cache answers a retry
  * that already committed); the state machine additionally de-duplicates by (client id, sequence).
  *
- * Timing: Ratis waits a random election timeout in [election.min, min(2 × election.min, election.max)] and
- * the leader heartbeats every election.min / 2. A command is retried for dwcp.consensus.proposal-timeout; then its
- * future fails with QUORUM_UNAVAILABLE (the command may still commit later: callers treat it as indeterminate).
+ * Timing: Ratis waits a random election timeout in [election.min, min(2 × election.min, election.max)] and the
+ * leader heartbeats every election.min / 2. A client-only node measures its RTT to the voters at start (RaftTimers): a
+ * command is retried for max(proposal-timeout, 20 × RTT), then its future fails with QUORUM_UNAVAILABLE (the command
+ * may still commit later: callers treat it as indeterminate); when election.rtt-multiple × RTT exceeds election.min a
+ * warning says so. Voters do not probe: their election timers are the configured ones, the same on every voter.
  *
  * Threading: start/stop are serialised by the manager (and by `lock`); operations are thread-safe and complete on the
  * component's own executor (dwcp-acp-complete-N), never on Ratis' gRPC threads.
@@ -82,6 +84,8 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     private final UUID clientUuid = UUID.randomUUID();
     private final AtomicLong sequence = new AtomicLong();
     private final Object lock = new Object();
+    /** Upper bound of one RTT probe: an RTT above it is no WAN a Raft group should span. */
+    private static final Duration RTT_PROBE_TIMEOUT = Duration.ofSeconds(2);
 
     private volatile Running running;
     private volatile String inactiveReason = "not started";
@@ -98,7 +102,8 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RegisterStateMachine stateMachine;
         /** Replaced when Ratis closed its request window (see {@link #replaceClient}); guarded by this for writes. */
         volatile RaftClient client;
-        Duration proposalTimeout;
+        /** The RTT measured at start and the proposal timeout from it. */
+        RaftTimers timers;
         ExecutorService completions;
         /** Runs completions on {@link #completions}, or inline once it has shut down, so every future completes. */
         Executor completer;
@@ -137,17 +142,22 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             Running r = new Running();
             r.layout = GroupLayout.parse(config.get(ConsensusKeys.GROUP), peers.get());
             r.maxCommandBytes = config.get(ConsensusKeys.MAX_COMMAND).bytes();
-            Duration proposalTimeout = config.get(ConsensusKeys.PROPOSAL_TIMEOUT);
-            // The Ratis retry policy gives up after proposal-timeout; this bound only catches a client that never answers.
+            Optional<String> nodeId = config.get(CoreKeys.NODE_ID);
+            Optional<RaftPeer> self = nodeId.flatMap(r.layout::peer);
+            // Only client-only nodes probe: a voter starts exactly as before (its timers are the configured ones anyway).
+            r.timers = self.isPresent()
+                    ? RaftTimers.derive(Optional.empty(), config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE),
+                            config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX),
+                            config.get(ConsensusKeys.PROPOSAL_TIMEOUT))
+                    : measureTimers(r.layout, self);
+            Duration proposalTimeout = r.timers.proposalTimeout();
+            // The Ratis retry policy gives up after the proposal timeout; this bound only catches a client that never answers.
             r.hardTimeout = proposalTimeout.multipliedBy(2).plus(config.get(ConsensusKeys.ELECTION_MAX));
             try {
-                Optional<String> nodeId = config.get(CoreKeys.NODE_ID);
-                Optional<RaftPeer> self = nodeId.flatMap(r.layout::peer);
                 if (self.isPresent()) {
                     startServer(r, self.get());
                 }
-                r.proposalTimeout = proposalTimeout;
-                r.client = newClient(r.layout, proposalTimeout, ClientId.valueOf(clientUuid));
+                r.client = newClient(r.layout, r.timers, ClientId.valueOf(clientUuid));
                 AtomicInteger n = new AtomicInteger();
                 int threads = Math.max(1, Math.min(4, context.workerThreads()));
                 r.completions = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), t -> {
@@ -184,6 +194,10 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         String address = config.get(ConsensusKeys.LISTEN).orElse(self.getAddress());
         GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
         GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
+        // The configured timers, not the measured ones: Ratis' leader heartbeats every half of ITS OWN minimum timeout,
+        // so voters whose probes measured different RTTs (a starved host inflates a probe) would expect heartbeats
+        // sooner than the leader sends them and depose it again and again. The measured RTT only advises (see
+        // measureTimers) until the voters agree on one value.
         Duration min = config.get(ConsensusKeys.ELECTION_MIN);
         Duration max = config.get(ConsensusKeys.ELECTION_MAX);
         Duration upper = min.multipliedBy(2).compareTo(max) < 0 ? min.multipliedBy(2) : max;
@@ -204,7 +218,41 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         LOG.info("replica {} started ({}) on {} with storage {}", self.getId(), option, address, storage);
     }
 
-    private RaftClient newClient(GroupLayout layout, Duration proposalTimeout, ClientId id) {
+    /**
+     * The timers from the RTT to the other voters (see {@link RaftTimers}), measured now; logged, since they decide how
+     * fast a leader failure is noticed.
+     */
+    private RaftTimers measureTimers(GroupLayout layout, Optional<RaftPeer> self) {
+        List<String> others = new ArrayList<>();
+        for (RaftPeer peer : layout.peers()) {
+            if (self.isEmpty() || !peer.getId().equals(self.get().getId())) {
+                others.add(peer.getAddress());
+            }
+        }
+        Duration max = config.get(ConsensusKeys.ELECTION_MAX);
+        Duration probeTimeout = max.compareTo(RTT_PROBE_TIMEOUT) < 0 ? max : RTT_PROBE_TIMEOUT;
+        RaftTimers t = RaftTimers.derive(RaftTimers.measureMaxRtt(others, probeTimeout),
+                config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE), config.get(ConsensusKeys.ELECTION_MIN), max,
+                config.get(ConsensusKeys.PROPOSAL_TIMEOUT));
+        LOG.info("group '{}': largest RTT to another voter {}; proposal timeout {}", layout.name(),
+                t.maxVoterRtt().map(Duration::toString).orElse("not measured"), t.proposalTimeout());
+        if (t.electionMin().compareTo(config.get(ConsensusKeys.ELECTION_MIN)) > 0) {
+            LOG.warn("group '{}': the RTT measured to a voter ({}) x dwcp.consensus.election.rtt-multiple asks for"
+                    + " an election timeout of {}, above dwcp.consensus.election.min ({}); set election.min to at least"
+                    + " that on every voter", layout.name(), t.maxVoterRtt().orElseThrow(), t.electionMin(),
+                    config.get(ConsensusKeys.ELECTION_MIN));
+        }
+        return t;
+    }
+
+    /** The timers in use while running (tests, tools), else empty. */
+    Optional<RaftTimers> timers() {
+        Running r = running;
+        return r == null ? Optional.empty() : Optional.of(r.timers);
+    }
+
+    private RaftClient newClient(GroupLayout layout, RaftTimers timers, ClientId id) {
+        Duration proposalTimeout = timers.proposalTimeout();
         RaftProperties p = new RaftProperties();
         long attemptMillis = Math.max(100, Math.min(3000, proposalTimeout.toMillis() / 2));
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(attemptMillis, TimeUnit.MILLISECONDS));
@@ -455,7 +503,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             if (running != r || r.client != failed) {
                 return; // stopping, or already replaced
             }
-            fresh = newClient(r.layout, r.proposalTimeout, ClientId.randomId());
+            fresh = newClient(r.layout, r.timers, ClientId.randomId());
             r.client = fresh;
         }
         LOG.warn("consensus client of group '{}' replaced: Ratis closed its request window after {}", r.layout.name(),

@@ -8,8 +8,11 @@ import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Consensus;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,6 +21,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -49,18 +55,31 @@ import java.util.regex.Pattern;
  * acp.moveHome("plan/current", "us").get();              // now ordered by us' group
  * }</pre>
  *
- * <p>Pitfalls: a key used through {@link #global()} lives as register {@code g/<key>} of the regional groups; do not
- * write those registers through {@link #region(String)}. Moving homes automatically when locality shifts is up to the
- * caller (this class moves a home only when told).
+ * <p><b>Automatic home moves</b> ({@code dwcp.consensus.home.auto-move}, on by default when a local region is set):
+ * every {@code evaluate-interval} this node judges, for each global key it used, whether the key is used mostly from
+ * its region — at least 10 of its operations went to another region's group, at least {@code locality-threshold} of
+ * them without another writer's change in between, and the latency saved until the next allowed move beats
+ * {@code switch.benefit-margin} × the move's cost — and moves the key's home here after
+ * {@code switch.stable-evaluations} such evaluations in a row, never within {@code switch.min-interval} of the key's
+ * last move. A move is the same committed hand-off as {@link #moveHome}.
  *
- * <p>Thread-safe. {@link #close()} stops every regional client or replica it started; idempotent.
+ * <p>Pitfalls: a key used through {@link #global()} lives as register {@code g/<key>} of the regional groups; do not
+ * write those registers through {@link #region(String)}.
+ *
+ * <p>Thread-safe. {@link #close()} stops the evaluations and every regional client or replica it started; idempotent.
  */
 public final class ScopedConsensus implements AutoCloseable {
     private static final Pattern REGION = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final Logger LOG = LoggerFactory.getLogger(ScopedConsensus.class);
 
     private final Map<String, RatisConsensus> groups;
     private final String localRegion;
     private final HomeRegionRegisters global;
+    /** The locality rule, when this node has a region and home.auto-move is on; else null. */
+    private final HomeMoves homeMoves;
+    private final Duration evaluateInterval;
+    /** Runs the locality evaluations while started (null otherwise); guarded by this. */
+    private ScheduledExecutorService evaluator;
     private boolean started;
     private boolean closed;
 
@@ -78,6 +97,16 @@ public final class ScopedConsensus implements AutoCloseable {
         String first = b.regions.keySet().iterator().next();
         Function<String, String> home = b.initialHome != null ? b.initialHome : key -> first;
         this.global = new HomeRegionRegisters(Map.copyOf(g), home);
+        this.evaluateInterval = b.config.get(ConsensusKeys.EVALUATE_INTERVAL);
+        if (localRegion != null && b.config.get(ConsensusKeys.HOME_AUTO_MOVE)) {
+            HomeMoves.Settings settings = new HomeMoves.Settings(evaluateInterval,
+                    b.config.get(ConsensusKeys.LOCALITY_THRESHOLD), b.config.get(ConsensusKeys.SWITCH_STABLE_EVALUATIONS),
+                    b.config.get(ConsensusKeys.SWITCH_MIN_INTERVAL), b.config.get(ConsensusKeys.SWITCH_BENEFIT_MARGIN));
+            this.homeMoves = new HomeMoves(settings, localRegion, System::nanoTime);
+            global.observer(homeMoves::record);
+        } else {
+            this.homeMoves = null;
+        }
     }
 
     /**
@@ -115,7 +144,39 @@ public final class ScopedConsensus implements AutoCloseable {
             }
             throw e;
         }
+        if (homeMoves != null) {
+            evaluator = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "dwcp-acp-home-moves");
+                t.setDaemon(true);
+                return t;
+            });
+            long period = evaluateInterval.toMillis();
+            evaluator.scheduleAtFixedRate(this::evaluateHomes, period, period, TimeUnit.MILLISECONDS);
+        }
         started = true;
+    }
+
+    /** One evaluation of the locality rule: moves the homes of keys used mostly from this region here. */
+    private void evaluateHomes() {
+        for (String key : homeMoves.evaluate()) {
+            LOG.info("global key '{}' is used mostly from region '{}': moving its home here", key, localRegion);
+            CompletableFuture<Void> move;
+            try {
+                move = global.moveHome(key, localRegion);
+            } catch (RuntimeException e) {
+                // e.g. the key's initial home names no configured region: log it and keep evaluating the others
+                LOG.warn("moving the home of global key '{}' to region '{}' failed", key, localRegion, e);
+                continue;
+            }
+            move.whenComplete((v, e) -> {
+                if (e != null) {
+                    LOG.warn("moving the home of global key '{}' to region '{}' failed; a later evaluation may retry", key,
+                            localRegion, e);
+                } else {
+                    homeMoves.moved(key);
+                }
+            });
+        }
     }
 
     /** {@return the regions, in the order they were configured} */
@@ -192,6 +253,10 @@ public final class ScopedConsensus implements AutoCloseable {
             return;
         }
         closed = true;
+        if (evaluator != null) {
+            evaluator.shutdownNow(); // a move in flight is a sequence of commits: stopping between them loses nothing
+            evaluator = null;
+        }
         List<RatisConsensus> all = new ArrayList<>(groups.values());
         Collections.reverse(all);
         RuntimeException first = null;

@@ -122,6 +122,38 @@ class RegionsProcessTest {
 
     /** Slow (about a minute on a quiet machine, several under load): {@code -Pslow}. */
     @Test
+    void aGlobalKeyUsedOnlyFromAnotherRegionMovesThereByItself() throws Exception {
+        // Evaluations every 5 s, one favourable one suffices: the key moves once b has written it 10 times in a window.
+        DwcpConfig base = DwcpConfig.builder()
+                .set("dwcp.node-id", "auto-b")
+                .set("dwcp.consensus.election.min", ELECTION)
+                .set("dwcp.consensus.proposal-timeout", "60s")
+                .set("dwcp.consensus.evaluate-interval", "5s")
+                .set("dwcp.consensus.switch.stable-evaluations", "1")
+                .set("dwcp.consensus.switch.min-interval", "0s")
+                .build();
+        String key = "auto-" + System.nanoTime();
+        long wait = 120; // seconds per operation: a machine busy with other work starves these processes
+        try (ScopedConsensus fromB = ScopedConsensus.builder(base).region("a", a.peers()).region("b", b.peers())
+                .localRegion("b").build(); ScopedConsensus fromA = scoped("auto-a", a, b)) {
+            fromB.start();
+            assertEquals("a", fromB.home(key).get(wait, TimeUnit.SECONDS), "a key's first home is the first region");
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+            int n = 0;
+            // Writes only from region b: after an evaluation with enough of them, the home moves to b by itself.
+            while (!"b".equals(fromB.home(key).get(wait, TimeUnit.SECONDS))) {
+                assertTrue(System.nanoTime() < deadline, "home still in a after " + n + " writes from b");
+                for (int i = 0; i < 10; i++) {
+                    fromB.global().write(key, "v" + n++).get(wait, TimeUnit.SECONDS);
+                }
+            }
+            assertEquals("v" + (n - 1), fromA.global().read(key).get(wait, TimeUnit.SECONDS).value(),
+                    "the hand-off carried the last value");
+            assertEquals("b", fromA.home(key).get(wait, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
     @Tag("slow")
     void concurrentGlobalClientsWithMovesAndFaultsStayLinearizable() throws Exception {
         List<ScopedConsensus> clients = new ArrayList<>();

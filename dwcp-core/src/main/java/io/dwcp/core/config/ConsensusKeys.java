@@ -75,6 +75,19 @@ public final class ConsensusKeys {
             .description("Shortest election timeout; each election waits a random time from min to min(2 × min, max)."
                     + " The leader heartbeats every min ÷ 2.").build();
 
+    /**
+     * Key {@code dwcp.consensus.election.rtt-multiple}: The recommended election timeout is this multiple of the
+     * largest RTT a client-only node measures to the voters at start: it warns when election.min is below it (election
+     * timers stay the configured ones, the same on every voter). The client retries a command for at least 20 × that
+     * RTT.
+     */
+    public static final ConfigKey<Integer> ELECTION_RTT_MULTIPLE = Ranges.ints(
+            ConfigKey.builder("dwcp.consensus.election.rtt-multiple", ValueType.INT).defaultValue(10), 3, 50)
+            .description("The recommended election timeout is this multiple of the largest RTT a client-only node"
+                    + " measures to the voters at start: it warns when election.min is below it (election timers stay"
+                    + " the configured ones, the same on every voter). The client retries a command for at least 20 ×"
+                    + " that RTT.").build();
+
     /** Key {@code dwcp.consensus.election.max}: Longest election timeout; must exceed election.min. */
     public static final ConfigKey<Duration> ELECTION_MAX = Ranges.durations(
             ConfigKey.builder("dwcp.consensus.election.max", ValueType.DURATION).defaultValue(Duration.ofSeconds(10)), "20ms", "10m")
@@ -133,8 +146,55 @@ public final class ConsensusKeys {
             ConfigKey.builder("dwcp.consensus.dedup.max-clients", ValueType.INT).defaultValue(4096), 1, 1_000_000)
             .description("Clients remembered for de-duplication; the least recently active one is forgotten first.").build();
 
-    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PEERS, GROUP, STORAGE_DIR, LISTEN, ELECTION_MIN, ELECTION_MAX,
-            PROPOSAL_TIMEOUT, MAX_COMMAND, FSYNC, SNAPSHOT_ENTRIES, DEDUP_WINDOW, DEDUP_MAX_CLIENTS);
+    /**
+     * Key {@code dwcp.consensus.home.auto-move}: Move a global key's home to this node's region when the key is used
+     * mostly from here (see locality-threshold and the switch.* keys); false: homes move only when asked.
+     */
+    public static final ConfigKey<Boolean> HOME_AUTO_MOVE = ConfigKey.builder("dwcp.consensus.home.auto-move", ValueType.BOOLEAN)
+            .defaultValue(true)
+            .description("Move a global key's home to this node's region when the key is used mostly from here (see"
+                    + " locality-threshold and the switch.* keys); false: homes move only when asked.").build();
+
+    /** Key {@code dwcp.consensus.evaluate-interval}: How often the locality of global keys is judged. */
+    public static final ConfigKey<Duration> EVALUATE_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.consensus.evaluate-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "1h")
+            .description("How often the locality of global keys is judged.").build();
+
+    /**
+     * Key {@code dwcp.consensus.locality-threshold}: Least share of a global key's operations that must come from this
+     * region, without another region's writes in between, for its home to move here.
+     */
+    public static final ConfigKey<Double> LOCALITY_THRESHOLD = Ranges.doubles(
+            ConfigKey.builder("dwcp.consensus.locality-threshold", ValueType.DOUBLE).defaultValue(0.7), 0, 1)
+            .description("Least share of a global key's operations that must come from this region, without another"
+                    + " region's writes in between, for its home to move here.").build();
+
+    /** Key {@code dwcp.consensus.switch.min-interval}: Least time between two home moves of one key. */
+    public static final ConfigKey<Duration> SWITCH_MIN_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.consensus.switch.min-interval", ValueType.DURATION).defaultValue(Duration.ofMinutes(5)), "0s", "24h")
+            .description("Least time between two home moves of one key.").build();
+
+    /**
+     * Key {@code dwcp.consensus.switch.stable-evaluations}: Evaluations in a row that must favour a home move before it
+     * is made.
+     */
+    public static final ConfigKey<Integer> SWITCH_STABLE_EVALUATIONS = Ranges.ints(
+            ConfigKey.builder("dwcp.consensus.switch.stable-evaluations", ValueType.INT).defaultValue(3), 1, 100)
+            .description("Evaluations in a row that must favour a home move before it is made.").build();
+
+    /**
+     * Key {@code dwcp.consensus.switch.benefit-margin}: A home move is made only when the latency it saves until the
+     * next allowed move exceeds this multiple of what the move costs.
+     */
+    public static final ConfigKey<Double> SWITCH_BENEFIT_MARGIN = ConfigKey.builder("dwcp.consensus.switch.benefit-margin", ValueType.DOUBLE)
+            .defaultValue(1.5)
+            .rule("above 1, at most 100", v -> v > 1 && v <= 100)
+            .description("A home move is made only when the latency it saves until the next allowed move exceeds this"
+                    + " multiple of what the move costs.").build();
+
+    static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PEERS, GROUP, STORAGE_DIR, LISTEN, ELECTION_MIN, ELECTION_RTT_MULTIPLE, ELECTION_MAX,
+            PROPOSAL_TIMEOUT, MAX_COMMAND, FSYNC, SNAPSHOT_ENTRIES, DEDUP_WINDOW, DEDUP_MAX_CLIENTS, HOME_AUTO_MOVE,
+            EVALUATE_INTERVAL, LOCALITY_THRESHOLD, SWITCH_MIN_INTERVAL, SWITCH_STABLE_EVALUATIONS, SWITCH_BENEFIT_MARGIN);
 
     private static boolean validPeers(String text) {
         Set<String> ids = new HashSet<>();
