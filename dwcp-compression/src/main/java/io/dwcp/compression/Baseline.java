@@ -216,15 +216,17 @@ final class Baseline {
                 int ps = layout.pageSizeBytes;
                 int n = pageHashes.length;
                 Splice.Index idx = new Splice.Index(nonZeroPages(zeroHash, 1) * ps);
+                Splice.Writer writer = idx.writer((long) n * ps);
                 for (int p = 0; p < n; p++) {
                     if ((p & 1023) == 0 && references.get() <= 1) {
                         LOG.debug("sub-page index of {} abandoned at page {} of {}: baseline replaced", this, p, n);
                         return;
                     }
                     if (pageHashes[p] != zeroHash) {
-                        idx.indexPage(store.chunk(p), store.offset(p), ps, (long) p * ps);
+                        writer.add(store.chunk(p), store.offset(p), ps, (long) p * ps);
                     }
                 }
+                writer.flush();
                 spliceIndex = idx;
                 LOG.debug("built the sub-page index of {}: {} MiB in {} ms", this, idx.sizeBytes() >> 20,
                         (System.nanoTime() - t0) / 1_000_000);
@@ -312,7 +314,7 @@ final class Baseline {
      */
     void applyPages(SlotPages slots, int from, int to) {
         AnchorIndex similar = similarIndex;
-        Splice.Index splice = spliceIndex;
+        Splice.Writer splice = spliceIndex == null ? null : spliceIndex.writer((long) (to - from) * layout.pageSizeBytes);
         long[] scratch = similar == null ? null : new long[layout.pageSizeBytes / Anchors.GRID_BYTES + 1];
         for (int s = from; s < to; s++) {
             long page = slots.page(s);
@@ -328,8 +330,11 @@ final class Baseline {
                 }
             }
             if (splice != null) {
-                splice.indexPage(store.chunk(page), store.offset(page), layout.pageSizeBytes, page * layout.pageSizeBytes);
+                splice.add(store.chunk(page), store.offset(page), layout.pageSizeBytes, page * layout.pageSizeBytes);
             }
+        }
+        if (splice != null) {
+            splice.flush();
         }
     }
 

@@ -18,8 +18,11 @@ final class HdeSettings {
     final boolean enabled;
     final int batchSizeBytes;
     final boolean deltaEnabled;
-    /** With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads (spare cores). */
-    static final int SPLICE_AUTO_MIN_THREADS = 4;
+    /**
+     * With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads. One thread is off: there the
+     * background index build would stall the rounds it competes with.
+     */
+    static final int SPLICE_AUTO_MIN_THREADS = 2;
     final boolean spliceEnabled;
     final Duration refreshInterval;
     final int maxDeltaChain;

@@ -38,11 +38,53 @@ class SpliceTest {
     }
 
     private static Splice.Index index(PageStore s) {
+        return index(s, (long) PAGES * PS);
+    }
+
+    /** The index of {@code s}, written in bursts of about {@code burstBytes} of pages. */
+    private static Splice.Index index(PageStore s, long burstBytes) {
         Splice.Index idx = new Splice.Index((long) PAGES * PS);
+        Splice.Writer w = idx.writer(burstBytes);
         for (int p = 0; p < PAGES; p++) {
-            idx.indexPage(s.chunk(p), s.offset(p), PS, (long) p * PS);
+            w.add(s.chunk(p), s.offset(p), PS, (long) p * PS);
         }
+        w.flush();
         return idx;
+    }
+
+    @Example
+    void sortedBurstsWriteTheSameIndexAsOneBurst() {
+        // Repeated content: many anchors share a slot, and the newest (highest position) must win in every burst size.
+        byte[] b = baseline(3);
+        System.arraycopy(b, 0, b, 5 * PS + 100, 3 * PS);
+        System.arraycopy(b, 0, b, 20 * PS + 7, 2 * PS);
+        PageStore s = store(b);
+        Splice.Index whole = index(s, (long) PAGES * PS);
+        Splice.Index small = index(s, 64);          // bursts of at most 64 anchors: many flushes, also inside a page
+        assertTrue(whole.entries() > 0);
+        assertEquals(whole.entries(), small.entries());
+        for (int i = 0; i < whole.slots(); i++) {
+            assertEquals(whole.entryAt(i), small.entryAt(i), "slot " + i);
+        }
+    }
+
+    @Example
+    void theNewestCopyOfAnAnchorWins() {
+        byte[] b = baseline(4);
+        System.arraycopy(b, 2 * PS, b, 30 * PS, PS);     // page 30 repeats page 2
+        Splice.Index idx = index(store(b));
+        int later = 0;
+        for (int i = 0; i < idx.slots(); i++) {
+            long e = idx.entryAt(i);
+            if (e >= 0) {
+                long position = e >>> 16;
+                assertFalse(position >= 2L * PS && position < 3L * PS, "page 2's anchors are replaced by page 30's");
+                if (position >= 30L * PS) {
+                    later++;
+                }
+            }
+        }
+        assertTrue(later > 0);
     }
 
     private static byte[] apply(Bytes control, Bytes data, long parts, long pagePosition, PageStore base) {
@@ -83,9 +125,10 @@ class SpliceTest {
     }
 
     @Example
-    void autoTurnsSpliceOnFromFourCodecThreads() {
+    void autoTurnsSpliceOnFromTwoCodecThreads() {
         DwcpConfig auto = DwcpConfig.defaults();
-        assertFalse(new HdeSettings(auto, 2).spliceEnabled);
+        assertFalse(new HdeSettings(auto, 1).spliceEnabled);
+        assertTrue(new HdeSettings(auto, 2).spliceEnabled);
         assertTrue(new HdeSettings(auto, HdeSettings.SPLICE_AUTO_MIN_THREADS).spliceEnabled);
         assertTrue(new HdeSettings(DwcpConfig.builder().set("dwcp.compression.splice", "on").build(), 1).spliceEnabled);
         assertFalse(new HdeSettings(DwcpConfig.builder().set("dwcp.compression.splice", "off").build(), 64).spliceEnabled);
