@@ -19,10 +19,12 @@ final class HdeSettings {
     final int batchSizeBytes;
     final boolean deltaEnabled;
     /**
-     * With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads. One thread is off: there the
-     * background index build would stall the rounds it competes with.
+     * With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads. Below it the index build and
+     * the sub-page matching compete with the rounds: on 2 cores a 1 GiB migration over a 400 Mbit/s WAN took 11.3 s
+     * with SPLICE on against 9.7 s with it off (fewer bytes, more time), and its sender held 650-760 MiB instead of
+     * 580-650 MiB.
      */
-    static final int SPLICE_AUTO_MIN_THREADS = 2;
+    static final int SPLICE_AUTO_MIN_THREADS = 4;
     final boolean spliceEnabled;
     final Duration refreshInterval;
     final int maxDeltaChain;
