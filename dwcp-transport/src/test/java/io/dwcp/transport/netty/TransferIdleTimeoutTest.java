@@ -52,6 +52,9 @@ class TransferIdleTimeoutTest {
             Transfer t = s.send(TransferRequest.of(TransferKind.MEMORY, "paused", new PausingSource(release)));
             AmstSession atServer = peers.serverSession();
             awaitOpen(atServer, 1);
+            // DATA may reach the receiver before the OPEN on the control connection: wait until the receiving
+            // application was handed the transfer (after its OPEN), so the reaper sees an opened, named transfer.
+            awaitHandedOver("paused");
             IdleReaper reaper = peers.server.reaper();
             // A pause shorter than the timeout is a pause, not an abandoned transfer.
             reaper.tick(System.nanoTime() + TIMEOUT_NANOS / 2);
@@ -113,6 +116,14 @@ class TransferIdleTimeoutTest {
         // A late OPEN for it is answered with the outcome, not a new transfer.
         assertTrue(atServer.inbound.finishedOutcome(1) != null);
         assertEquals(ErrorCode.TIMEOUT, atServer.inbound.finishedOutcome(1).failure().code());
+    }
+
+    private void awaitHandedOver(String key) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!peers.serverRecorder.received.containsKey(key) && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertTrue(peers.serverRecorder.received.containsKey(key), "the OPEN of '" + key + "' never arrived");
     }
 
     private static void awaitOpen(AmstSession s, int n) {
