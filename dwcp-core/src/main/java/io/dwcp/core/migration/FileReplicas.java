@@ -484,7 +484,10 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     record Seed(Path file, SeedDescription description, boolean inPlace) {
     }
 
-    /** Releases the directory lock. Idempotent. Rounds still open finish with their files. */
+    /**
+     * Stops and waits for a background description, then releases the directory lock. Idempotent. Rounds still open
+     * finish with their files.
+     */
     @Override
     public void close() throws IOException {
         if (!closed.compareAndSet(false, true)) {
@@ -494,6 +497,15 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             b.stop().set(true);
         }
         describer.shutdown();
+        try {
+            // A stopped description ends within one chunk of hashing; wait for it, so that no thread of this object
+            // writes into the directory after close() returned.
+            if (!describer.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                LOG.warn("a background description in {} did not stop within 30 s of close()", dir);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             if (lock != null && lock.isValid()) {
                 lock.release();
