@@ -161,7 +161,8 @@ public final class MigrationReceiver implements TransferHandler {
         RoundSink(Session session, InboundTransfer transfer) {
             this.transfer = transfer;
             this.peer = session == null ? null : session.remoteAddress();
-            this.budget = buffers.forPeer(peer == null ? null : peer.getAddress().getHostAddress());
+            this.budget = buffers.forPeer(peer == null ? null
+                    : peer.getAddress() != null ? peer.getAddress().getHostAddress() : peer.getHostString());
             budget.reserve(INITIAL_BUFFER, "round transfer " + transfer.id() + " of " + transfer.key());
             this.pending = ByteBuffer.allocate(INITIAL_BUFFER);
         }
