@@ -41,6 +41,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -367,13 +368,36 @@ public final class MigrationSender implements AutoCloseable {
                                                        long start, RoundControl control) throws Exception {
         registry.counter("dwcp.migration.seed.exchanges").increment();
         SeedPlanner planner = new SeedPlanner(state, MAX_LITERAL_SHARE, compressor);
+        // The round's transfer, opened by the planner once it knows the round goes seeded (while it still hashes and
+        // asks): its frames stream while the rest of the state is described.
+        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout(state.region(0).name(), planner.stateBytes()));
+        FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout, MigrationWire.FLAG_SEEDED),
+                PIPE_CAPACITY_BYTES);
+        Tier tier = pinnedTier != null ? pinnedTier : s.tier();
+        AtomicReference<Transfer> opened = new AtomicReference<>();
+        SeedPlanner.RoundOpener opener = () -> {
+            Transfer transfer = s.send(TransferRequest.of(TransferKind.MEMORY, state.key(), pipe));
+            opened.set(transfer);
+            control.attach(transfer, pipe);
+            transfer.completion().whenComplete((r, e) -> {
+                if (e != null) {
+                    pipe.fail(e);
+                }
+            });
+            return pipe;
+        };
         SeedPlanner.Outcome outcome;
         try {
             long describeMillis = replyTimeout.toMillis() + (long) (planner.stateBytes() / MIN_DESCRIBE_RATE * 1000);
-            outcome = planner.plan((request, timeout) -> askSeed(s, state.key(), request, timeout, control),
-                    describeMillis, replyTimeout.toMillis());
+            outcome = planner.run(request -> askSeed(s, state.key(), request, control), describeMillis,
+                    replyTimeout.toMillis(), opener);
         } catch (Exception e) {
             DwcpException d = DwcpException.find(e);
+            Transfer begun = opened.get();
+            if (begun != null) {
+                pipe.fail(e);
+                begun.cancel();
+            }
             if (control.cancelled() || d == null || d.code() == ErrorCode.IO_ERROR && d.getCause() != null) {
                 throw e;
             }
@@ -381,63 +405,42 @@ public final class MigrationSender implements AutoCloseable {
             // the round goes in full.
             LOG.info("round {} of {}: the seed exchange failed ({}); sending the round in full", round, state.key(), d.getMessage());
             outcome = SeedPlanner.Outcome.NO_SEED;
+            opened.set(null);
         }
         if (planner.hashNanos() > 0) {
             hashBytesPerSecond = 0.5 * hashBytesPerSecond + 0.5 * (planner.stateBytes() * 1e9 / planner.hashNanos());
         }
         long exchange = planner.exchangeBytes();
+        Transfer transfer = opened.get();
         if (outcome != SeedPlanner.Outcome.SEEDED) {
+            if (transfer != null) {
+                // Stopped after its frames had started (most pages turned out to differ, or the seed changed).
+                DwcpException stop = new DwcpException(ErrorCode.CANCELLED, "seeded round stopped by its sender: "
+                        + outcome);
+                pipe.fail(stop);
+                transfer.cancel();
+            }
             LOG.info("round {} of {}: {} after a seed exchange of {} bytes; sending the round in full", round, state.key(),
-                    outcome == SeedPlanner.Outcome.NO_SEED ? "the receiver holds no seed of this size"
+                    outcome == SeedPlanner.Outcome.NO_SEED ? "the receiver holds no seed of this size (or it changed)"
                             : "more than half of the pages differ", exchange);
             return runRound(s, state, round, null, null, false, start, control).thenApply(r -> withSeedBytes(r, exchange));
         }
-        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout(state.region(0).name(), planner.stateBytes()));
-        FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout, MigrationWire.FLAG_SEEDED),
-                PIPE_CAPACITY_BYTES);
-        Tier tier = pinnedTier != null ? pinnedTier : s.tier();
-        Transfer transfer = s.send(TransferRequest.of(TransferKind.MEMORY, state.key(), pipe));
-        control.attach(transfer, pipe);
-        transfer.completion().whenComplete((r, e) -> {
-            if (e != null) {
-                pipe.fail(e);
-            }
-        });
-        Throwable writeFailure = null;
-        long frames = 0;
-        long planned = System.nanoTime();
-        long encodedAt = start;
-        try {
-            frames = planner.write(pipe);
-            pipe.finish();
-            encodedAt = System.nanoTime();
-        } catch (Throwable e) {
-            writeFailure = e;
-            pipe.fail(e);
-            transfer.cancel();
-        }
+        pipe.finish();
         long written = System.nanoTime();
-        BaselineRef adopted = null;
-        if (writeFailure == null) {
-            // While the frames drain and the receiver verifies: the state sent becomes this side's codec baseline.
-            adopted = adoptSent(state, planner.chainId(), round);
-        }
-        BaselineRef adoptedRef = adopted;
-        LOG.info("seeded round {} of {}: planned in {} ms (hashing the state {} ms; {} B of description exchange; pages {}),"
-                        + " frames of {} B written in {} ms, codec baseline adopted in {} ms", round, state.key(),
-                (planned - start) / 1_000_000, planner.hashNanos() / 1_000_000, exchange, planner.pagesByClass(), frames,
-                (written - planned) / 1_000_000, (System.nanoTime() - written) / 1_000_000);
-        Throwable wf = writeFailure;
-        long encoded = frames;
-        long encodedAtNanos = encodedAt;
+        // While the frames drain and the receiver verifies: the state sent becomes this side's codec baseline.
+        BaselineRef adoptedRef = adoptSent(state, planner.chainId(), round);
+        LOG.info("seeded round {} of {}: transfer opened after {} ms, the state hashed after {} ms, all frames written after"
+                        + " {} ms ({} B of description exchange; pages {}); codec baseline adopted in {} ms", round,
+                state.key(), planner.openedAfterNanos() / 1_000_000, planner.hashNanos() / 1_000_000,
+                (written - start) / 1_000_000, exchange, planner.pagesByClass(), (System.nanoTime() - written) / 1_000_000);
         return transfer.completion().handle((tr, failure) -> {
-            Throwable cause = failure != null ? unwrap(failure) : wf;
+            Throwable cause = failure != null ? unwrap(failure) : null;
             if (cause == null) {
                 if (adoptedRef != null) {
                     codec.acknowledge(adoptedRef);
                 }
-                return CompletableFuture.completedFuture(onSeededCommit(s, state, round, tier, start, planner, encoded, exchange,
-                        encodedAtNanos, tr));
+                return CompletableFuture.completedFuture(onSeededCommit(s, state, round, tier, start, planner,
+                        planner.frameBytes(), exchange, written, tr));
             }
             DwcpException d = DwcpException.find(cause);
             if (d != null && !control.cancelled()
@@ -445,9 +448,6 @@ public final class MigrationSender implements AutoCloseable {
                 LOG.info("round {} of {}: the receiver refused the seeded round ({}); resending it in full", round,
                         state.key(), d.getMessage());
                 return runRound(s, state, round, null, null, true, start, control).thenApply(r -> withSeedBytes(r, exchange));
-            }
-            if (wf != null && (d == null || d.code() == ErrorCode.CANCELLED)) {
-                cause = wf;
             }
             return CompletableFuture.<RoundReport>failedFuture(cause);
         }).thenCompose(f -> f);
@@ -492,32 +492,32 @@ public final class MigrationSender implements AutoCloseable {
                 r.encodeDuration());
     }
 
-    /** Sends one seed message on {@code s} and waits up to {@code timeoutMillis} for the reply's payload. */
-    private ByteBuffer askSeed(Session s, String key, ByteBuffer request, long timeoutMillis, RoundControl control) throws Exception {
+    /**
+     * Sends one seed message on {@code s}; the future completes with the reply's payload (the planner waits for it
+     * with its own timeout, and cancels it when it gives up, which forgets the request).
+     */
+    private CompletableFuture<ByteBuffer> askSeed(Session s, String key, ByteBuffer request, RoundControl control) {
         if (control.cancelled()) {
-            throw new DwcpException(ErrorCode.CANCELLED, "round cancelled by the caller");
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.CANCELLED, "round cancelled by the caller"));
         }
         long id = requestIds.incrementAndGet();
         request.putLong(8, id);
         CompletableFuture<ByteBuffer> reply = new CompletableFuture<>();
         pendingSeed.put(id, reply);
+        reply.whenComplete((r, e) -> pendingSeed.remove(id));
         try {
             Transfer t = s.send(TransferRequest.of(TransferKind.METADATA, key, PayloadSource.of(request)));
             t.completion().whenComplete((r, e) -> {
                 if (e != null) {
-                    reply.completeExceptionally(e);
+                    DwcpException d = DwcpException.find(e);
+                    reply.completeExceptionally(d != null ? d
+                            : new DwcpException(ErrorCode.IO_ERROR, "seed request failed: " + e, e));
                 }
             });
-            return reply.get(timeoutMillis, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            DwcpException d = DwcpException.find(e);
-            throw d != null ? d : new DwcpException(ErrorCode.IO_ERROR, "seed request failed: " + e.getCause(), e.getCause());
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new DwcpException(ErrorCode.TIMEOUT, "the receiver did not answer a seed request of " + key + " within "
-                    + timeoutMillis + " ms");
-        } finally {
-            pendingSeed.remove(id);
+        } catch (RuntimeException e) {
+            reply.completeExceptionally(e);
         }
+        return reply;
     }
 
     private CompletableFuture<RoundReport> runRound(Session s, VmState<? extends StateRegion> state, int round,

@@ -9,27 +9,51 @@ import io.dwcp.core.state.VmState;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.zip.Deflater;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * The sender's half of a replica-seeded round: hashes the state, asks the receiver for the description of its seed
- * (chunk hashes, then page hashes of the chunks that differ), plans which pages the receiver already has (same page,
- * or a copy of another page it keeps), and writes the round's frames. Only chunk hashes of the state and the
- * pages that differ are held in memory, never a hash per page of the whole state.
+ * The sender's half of a replica-seeded round, as one pipeline: it hashes the state while its DESCRIBE is answered;
+ * compares chunk hashes as the windows of the state are hashed; asks for the page hashes of the chunks that differ,
+ * and for the block hashes of the pages that would go literal, without waiting for earlier replies (several requests
+ * in flight); and hands each decided part of the round (zero pages, copies of kept pages, patches, literal pages) to a
+ * {@link SeedFrameWriter} that compresses and sends it while the rest is still being hashed and described.
  *
- * <p>One instance per round; not thread-safe. Runs on a thread of its own (it blocks on replies and on the pipe).
+ * <p>The round's transfer opens once an eighth of the state is decided and at most {@code maxLiteralShare} of it
+ * differs (or once the whole state is decided); more than {@code maxLiteralShare} of all pages differing stops the
+ * round ({@link Outcome#TOO_DIFFERENT}; an opened transfer is then cancelled by the caller).
+ *
+ * <p>One instance per round; not thread-safe. Runs on a thread of its own (it waits for replies and for the writer).
  */
 final class SeedPlanner {
-    /** Sends one seed message and waits for the reply's payload. */
+    /** Sends one seed message and waits for the reply's payload (a blocking exchange, e.g. a local receiver). */
     @FunctionalInterface
     interface Exchange {
         ByteBuffer ask(ByteBuffer request, long timeoutMillis) throws Exception;
     }
 
-    /** Why a planned seeded round was not sent, or null when it can be. */
+    /** Sends one seed message; the future completes with the reply's payload. Several may be in flight. */
+    @FunctionalInterface
+    interface AsyncExchange {
+        CompletableFuture<ByteBuffer> send(ByteBuffer request);
+    }
+
+    /** Opens the round's transfer once the planner knows it will send a seeded round; returns where frames go. */
+    @FunctionalInterface
+    interface RoundOpener {
+        FrameSink open() throws Exception;
+    }
+
+    /** How a planned round ended. */
     enum Outcome { SEEDED, NO_SEED, TOO_DIFFERENT }
 
     private final VmState<? extends StateRegion> state;
@@ -37,47 +61,70 @@ final class SeedPlanner {
     private final int pageSize;
     private final long stateBytes;
     private final long pages;
+    private final int chunks;
     private final double maxLiteralShare;
-    private byte[] digest;
-    /** After pass 1: the chunks whose hash differs from the receiver's, ascending. */
-    private int[] differingChunks;
-    private int differingCount;
-    /**
-     * After pass 1: page hashes and zero flags of the first {@link #keptChunks} differing chunks ({@value
-     * SeedHashes#CHUNK_PAGES} entries each), so their pages are not read and hashed again; bounded.
-     */
-    private long[] keptPageHashes = new long[0];
-    private java.util.BitSet keptZero = new java.util.BitSet();
-    private int keptChunks;
-    /** Chunks whose page hashes pass 1 keeps (8 MiB of hashes); later differing chunks are hashed again. */
-    private static final int MAX_KEPT_CHUNKS = 4096;
-    /** Chunks hashed in parallel per window of pass 1 (16 MiB of 4 KiB pages). */
-    private static final int WINDOW_CHUNKS = 64;
-    private byte[] seedVersion;
-    /** Pages that differ, ascending, and their source (literal, zero or a copy). */
-    private int[] opPages = new int[1024];
-    private int[] opSources = new int[1024];
-    private int ops;
-    private long literalPages;
-    private long exchangeBytes;
-    private long chunksDiffering;
-    private long hashNanos;
-    private long patchedPages;
-    /** Per op: the blocks a PATCH carries. */
-    private byte[] opMasks;
-    /** A page with more differing blocks than this goes whole. */
-    private static final int MAX_PATCH_BLOCKS = 6;
-    /** At most this many threads hash the state in pass 1 (one per core up to it). */
-    private static final int HASH_THREADS = 8;
-
     /** Offered for literal data besides DEFLATE, or null. */
     private final BlockCompressor compressor;
     /** The seed messages' version of this exchange (2, or 1 with a receiver that refused 2). */
     private int version = SeedWire.VERSION;
     /** The literal data format the receiver chose. */
     private int format = SeedWire.FORMAT_DEFLATE;
-    /** {@link #write}'s compressed batch. */
-    private byte[] out;
+
+    /** Every page's hash (hi, lo), filled as the windows are hashed. */
+    private final long[] pageHashes;
+    /** Bit p of word c: page p of chunk c is all zero bytes (a chunk is hashed by one thread: words are not shared). */
+    private final long[] zeroWords;
+    /** Chunk hashes (hi, lo) of the chunks hashed so far. */
+    private final long[] chunkHashes;
+    private int hashedChunks;
+    private byte[] digest;
+    private long hashNanos;
+
+    private long[] theirChunks;
+    private byte[] seedVersion;
+    private int comparedChunks;
+    /** Pages whose fate (kept, or an op) is decided. */
+    private long pagesDecided;
+    private long chunksDiffering;
+    private final SeedHashIndex kept = new SeedHashIndex();
+    private final ArrayDeque<PagesGroup> pagesInFlight = new ArrayDeque<>();
+    private final ArrayDeque<BlocksGroup> blocksInFlight = new ArrayDeque<>();
+    private final List<CompletableFuture<ByteBuffer>> outstanding = new ArrayList<>();
+    private final SeedHashes blockHasher = new SeedHashes();
+
+    /** The round's ops, ascending by page: page, source, patch mask. */
+    private int[] opPages = new int[1024];
+    private int[] opSources = new int[1024];
+    private byte[] opMasks = new byte[1024];
+    private int ops;
+    /** Ops decided but not yet in {@link #ops} (waiting for block hashes), counted for the share rule. */
+    private long opsPlanned;
+    private long literalPages;
+    private long patchedPages;
+    /** Ops already handed to the writer, and the literals of the batch being filled. */
+    private int batchStart;
+    private int batchLiterals;
+    private final List<int[]> cutBatches = new ArrayList<>();
+    private SeedFrameWriter writer;
+    private long exchangeBytes;
+    private long openedAfterNanos = -1;
+    private long startNanos;
+    private long frameBytes;
+    /** The DESCRIBE in flight, and the literal formats it offered. */
+    private CompletableFuture<ByteBuffer> describing;
+    private int offered;
+
+    /** {@link #plan}'s frames, for {@link #write}. */
+    private List<ByteBuffer> planned;
+
+    /** Chunks hashed in parallel per window (16 MiB of 4 KiB pages). */
+    private static final int WINDOW_CHUNKS = 64;
+    /** A page with more differing blocks than this goes whole. */
+    private static final int MAX_PATCH_BLOCKS = 6;
+    /** At most this many threads hash the state (one per core up to it). */
+    private static final int HASH_THREADS = 8;
+    /** The round's transfer opens once this share of the pages is decided (or all of them). */
+    private static final double OPEN_AFTER_SHARE = 1.0 / 8;
 
     /**
      * @param compressor offered to the receiver for the literal pages besides DEFLATE; null: DEFLATE only (version 1
@@ -93,7 +140,11 @@ final class SeedPlanner {
         this.pageSize = state.pageSizeBytes();
         this.stateBytes = region.sizeBytes();
         this.pages = SeedHashes.pages(stateBytes, pageSize);
+        this.chunks = (int) SeedHashes.chunks(pages);
         this.maxLiteralShare = maxLiteralShare;
+        this.pageHashes = new long[(int) (2 * pages)];
+        this.zeroWords = new long[chunks];
+        this.chunkHashes = new long[2 * chunks];
     }
 
     /** {@return whether a state can be seeded at all} (one region, a description within the limits) */
@@ -102,7 +153,7 @@ final class SeedPlanner {
             return false;
         }
         long pages = SeedHashes.pages(state.region(0).sizeBytes(), state.pageSizeBytes());
-        return SeedHashes.chunks(pages) <= SeedWire.MAX_CHUNKS && pages <= Integer.MAX_VALUE;
+        return SeedHashes.chunks(pages) <= SeedWire.MAX_CHUNKS && 2 * pages <= Integer.MAX_VALUE - 8;
     }
 
     long exchangeBytes() {
@@ -125,13 +176,28 @@ final class SeedPlanner {
         return chunksDiffering;
     }
 
-    /** {@return nanoseconds pass 1 took to hash the whole state} */
+    /** {@return nanoseconds from the start until the whole state was hashed} */
     long hashNanos() {
         return hashNanos;
     }
 
+    /** {@return nanoseconds from the start until the round's transfer opened, or -1 when it did not} */
+    long openedAfterNanos() {
+        return openedAfterNanos;
+    }
+
     long stateBytes() {
         return stateBytes;
+    }
+
+    /** {@return the bytes of the round's frames} (after a SEEDED run) */
+    long frameBytes() {
+        return frameBytes;
+    }
+
+    /** {@return the literal data format the receiver chose} (after planning; 0 DEFLATE) */
+    int format() {
+        return format;
     }
 
     /** {@return the codec chain id of the baseline both ends adopt once the round is verified} (after planning) */
@@ -155,34 +221,136 @@ final class SeedPlanner {
     }
 
     /**
-     * Runs the description exchange and hashes the state (only when the receiver has a seed of its size).
-     *
-     * @param exchange sends seed messages
-     * @param timeoutMillis how long to wait for the first reply (the receiver may have to describe its seed first)
-     * @param replyTimeoutMillis how long to wait for the others
-     * @return whether the round can be seeded
+     * Plans the whole round against a blocking exchange and keeps its frames for {@link #write}: for callers that want
+     * the outcome before sending anything (one request at a time; the frames are held in memory).
      */
     Outcome plan(Exchange exchange, long timeoutMillis, long replyTimeoutMillis) throws Exception {
-        // Ask first: a receiver without a seed of this size answers at once, and then the state is not hashed at all
-        // (hashing 1 GiB takes seconds, more under a C1-only JIT, and a first migration to a new destination is the
-        // common case).
-        int offered = compressor == null ? 0 : 1 << SeedWire.FORMAT_DEFLATE | 1 << compressor.formatId();
-        ByteBuffer request = SeedWire.describe(0, pageSize, stateBytes, offered);
+        List<ByteBuffer> frames = new ArrayList<>();
+        Outcome o = run(request -> {
+            try {
+                return CompletableFuture.completedFuture(exchange.ask(request, timeoutMillis));
+            } catch (Exception e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }, timeoutMillis, replyTimeoutMillis, () -> f -> frames.add(ByteBuffer.allocate(f.remaining()).put(f.duplicate()).flip()));
+        planned = o == Outcome.SEEDED ? frames : null;
+        return o;
+    }
+
+    /** Writes the frames {@link #plan} made; {@return their bytes} */
+    long write(FrameSink sink) throws Exception {
+        if (planned == null) {
+            throw new IllegalStateException("no seeded round was planned");
+        }
+        long n = 0;
+        for (ByteBuffer f : planned) {
+            n += f.remaining();
+            sink.accept(f.duplicate());
+        }
+        return n;
+    }
+
+    /**
+     * Runs the round: the description exchange, hashing, and (unless the outcome is not {@link Outcome#SEEDED}) every
+     * frame written into the sink {@code opener} returns, which is opened at most once. When the outcome is not
+     * SEEDED, or this throws, after the sink was opened, the caller cancels the transfer behind it.
+     *
+     * @param timeoutMillis how long to wait for the DESCRIBE's reply (the receiver may have to describe its seed)
+     * @param replyTimeoutMillis how long to wait for any other reply, counted from when it is needed
+     */
+    Outcome run(AsyncExchange exchange, long timeoutMillis, long replyTimeoutMillis, RoundOpener opener) throws Exception {
+        startNanos = System.nanoTime();
+        // Ask, and hash while the receiver answers: one round trip (or the receiver's cold description) of hashing
+        // is all a receiver without a seed costs.
+        offered = compressor == null ? 0 : 1 << SeedWire.FORMAT_DEFLATE | 1 << compressor.formatId();
         version = offered == 0 ? 1 : SeedWire.VERSION;
-        exchangeBytes += request.remaining();
+        ByteBuffer describe = SeedWire.describe(0, pageSize, stateBytes, offered);
+        exchangeBytes += describe.remaining();
+        describing = track(exchange.send(describe));
+        int threads = Math.max(1, Math.min(HASH_THREADS, Runtime.getRuntime().availableProcessors()));
+        ExecutorService pool = threads == 1 ? null : Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "dwcp-migration-seed-hash");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            ByteBuffer[] blocks = new ByteBuffer[threads];
+            SeedHashes[] hashers = new SeedHashes[threads];
+            for (int t = 0; t < threads; t++) {
+                blocks[t] = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
+                hashers[t] = new SeedHashes();
+            }
+            SeedHashes fold = new SeedHashes();
+            for (int w = 0; w < chunks; w += WINDOW_CHUNKS) {
+                hashWindow(pool, threads, w, Math.min(WINDOW_CHUNKS, chunks - w), blocks, hashers, fold);
+                if (theirChunks == null && describing.isDone() && !described(exchange, timeoutMillis)) {
+                    return Outcome.NO_SEED;
+                }
+                Outcome o = pump(exchange, replyTimeoutMillis, opener, false);
+                if (o != null) {
+                    return o;
+                }
+            }
+            digest = fold.stateDigest();
+            hashNanos = System.nanoTime() - startNanos;
+            while (theirChunks == null) {
+                if (!described(exchange, timeoutMillis)) {
+                    return Outcome.NO_SEED;
+                }
+            }
+            Outcome o = pump(exchange, replyTimeoutMillis, opener, true);
+            if (o != null) {
+                return o;
+            }
+            if (writer == null) {
+                open(opener);
+            }
+            cut();
+            writer.end(digest, pages);
+            frameBytes = writer.finish();
+            return Outcome.SEEDED;
+        } finally {
+            if (pool != null) {
+                pool.shutdownNow();
+            }
+            for (CompletableFuture<ByteBuffer> f : outstanding) {
+                f.cancel(false);
+            }
+            if (writer != null) {
+                writer.close();
+            }
+        }
+    }
+
+    /** {@return whether the round's transfer was opened} (the caller cancels it when the round was not sent) */
+    boolean opened() {
+        return writer != null;
+    }
+
+    private CompletableFuture<ByteBuffer> track(CompletableFuture<ByteBuffer> f) {
+        outstanding.add(f);
+        return f;
+    }
+
+    /**
+     * Takes the DESCRIBE's reply (waiting for it): records the seed's chunk hashes, or asks again in version 1 (then no
+     * chunk hashes yet); {@return false when the receiver holds no seed of this size}
+     */
+    private boolean described(AsyncExchange exchange, long timeoutMillis) throws Exception {
         ByteBuffer reply;
         try {
-            reply = exchange.ask(request, timeoutMillis);
+            reply = await(describing, timeoutMillis, "DESCRIBE");
         } catch (DwcpException e) {
             if (version == 1 || e.code() != ErrorCode.PROTOCOL_ERROR) {
                 throw e;
             }
             // A receiver that speaks only version 1 refuses version 2: ask again in version 1 (DEFLATE only).
-            offered = 0;
             version = 1;
-            request = SeedWire.describe(0, pageSize, stateBytes, 0);
-            exchangeBytes += request.remaining();
-            reply = exchange.ask(request, timeoutMillis);
+            offered = 0;
+            ByteBuffer again = SeedWire.describe(0, pageSize, stateBytes, 0);
+            exchangeBytes += again.remaining();
+            describing = track(exchange.send(again));
+            return true;
         }
         exchangeBytes += reply.remaining();
         SeedWire.Header h = SeedWire.header(reply);
@@ -191,130 +359,169 @@ final class SeedPlanner {
         }
         SeedWire.Chunks theirs = SeedWire.parseChunks(version, reply, pageSize, stateBytes, offered);
         if (theirs.status() != SeedWire.STATUS_OK) {
-            return Outcome.NO_SEED;
+            return false;
         }
         format = theirs.format();
-        long t0 = System.nanoTime();
         seedVersion = theirs.seedVersion();
-        hashState(theirs.hashes());
-        hashNanos = System.nanoTime() - t0;
-        int[] differing = differingChunks;
-        int n = differingCount;
-        chunksDiffering = n;
-        differingChunks = null;
-        long maxLiterals = (long) (maxLiteralShare * pages);
-        HashIndex kept = new HashIndex();
-        long[] candidateHashes = new long[2 * 1024];
-        boolean[] candidateZero = new boolean[1024];
-        SeedHashes hashes = new SeedHashes();
-        long[] mine = new long[2];
-        ByteBuffer block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
-        for (int from = 0; from < n; from += SeedWire.MAX_CHUNKS_PER_REQUEST) {
-            int count = Math.min(SeedWire.MAX_CHUNKS_PER_REQUEST, n - from);
-            ByteBuffer answer = indexRequest(exchange, replyTimeoutMillis, SeedWire.TYPE_PAGES, differing, from, count);
-            if (answer == null) {
+        theirChunks = theirs.hashes();
+        return true;
+    }
+
+    /**
+     * Moves the pipeline on: compares the chunks hashed since, asks for page hashes of those that differ, takes the
+     * replies that arrived (all of them when {@code blocking}) in order, and hands decided ops to the writer. Returns
+     * an outcome that ends the round, or null.
+     */
+    private Outcome pump(AsyncExchange exchange, long replyTimeoutMillis, RoundOpener opener, boolean blocking) throws Exception {
+        if (theirChunks == null) {
+            return null;
+        }
+        compareChunks(exchange);
+        while (!pagesInFlight.isEmpty() && (blocking || pagesInFlight.peek().reply.isDone())) {
+            PagesGroup g = pagesInFlight.poll();
+            if (!pageHashes(exchange, g, await(g.reply, replyTimeoutMillis, "PAGES"))) {
                 return Outcome.NO_SEED;
             }
-            int status = answer.get() & 0xff;
-            long expected = 0;
-            for (int i = from; i < from + count; i++) {
-                expected += pagesOf(differing[i]);
+            if (opsPlanned > maxLiteralShare * pages) {
+                return Outcome.TOO_DIFFERENT;
             }
-            if (status != SeedWire.STATUS_OK || answer.remaining() != 4 + expected * SeedHashes.HASH_BYTES
-                    || answer.getInt() != count) {
-                throw SeedWire.malformed("PAGE_HASHES reply of " + answer.remaining() + " bytes for " + count + " chunks");
+        }
+        while (!blocksInFlight.isEmpty() && (blocking || blocksInFlight.peek().done())) {
+            BlocksGroup g = blocksInFlight.poll();
+            if (!blockHashes(g, replyTimeoutMillis)) {
+                return Outcome.NO_SEED;
             }
-            for (int i = from; i < from + count; i++) {
-                int c = differing[i];
+        }
+        if (writer == null && (pagesDecided >= OPEN_AFTER_SHARE * pages || pagesDecided == pages)) {
+            if (opsPlanned > maxLiteralShare * pagesDecided) {
+                return Outcome.TOO_DIFFERENT;
+            }
+            open(opener);
+        }
+        if (writer != null && writer.failed()) {
+            writer.finish(); // rethrows the write's failure
+        }
+        return null;
+    }
+
+    private void open(RoundOpener opener) throws Exception {
+        FrameSink sink = opener.open();
+        openedAfterNanos = System.nanoTime() - startNanos;
+        writer = new SeedFrameWriter(region, pageSize, format, compressor, sink);
+        writer.base(seedVersion);
+        for (int[] b : cutBatches) {
+            writer.batch(opPages, opSources, opMasks, b[0], b[1]);
+        }
+        cutBatches.clear();
+    }
+
+    /** Compares the chunks hashed since the last call; the differing ones go into PAGES requests. */
+    private void compareChunks(AsyncExchange exchange) {
+        int[] differing = new int[Math.min(SeedWire.MAX_CHUNKS_PER_REQUEST, Math.max(1, hashedChunks - comparedChunks))];
+        int n = 0;
+        for (; comparedChunks < hashedChunks; comparedChunks++) {
+            int c = comparedChunks;
+            if (theirChunks[2 * c] == chunkHashes[2 * c] && theirChunks[2 * c + 1] == chunkHashes[2 * c + 1]) {
                 long first = (long) c * SeedHashes.CHUNK_PAGES;
-                boolean keptHashes = i < keptChunks;
-                if (!keptHashes) {
-                    readBlock(block, first);
-                }
                 for (int p = 0; p < pagesOf(c); p++) {
-                    boolean zero;
-                    if (keptHashes) {
-                        int k = i * SeedHashes.CHUNK_PAGES + p;
-                        mine[0] = keptPageHashes[2 * k];
-                        mine[1] = keptPageHashes[2 * k + 1];
-                        zero = keptZero.get(k);
-                    } else {
-                        ByteBuffer page = pageOf(block, p);
-                        hashes.pageHash(page, mine, 0);
-                        zero = SeedHashes.isZero(page);
-                    }
-                    long hi = answer.getLong();
-                    long lo = answer.getLong();
-                    int index = (int) (first + p);
-                    if (hi == mine[0] && lo == mine[1]) {
-                        kept.put(hi, lo, index);
-                        continue;
-                    }
-                    if (ops == opPages.length) {
-                        opPages = Arrays.copyOf(opPages, 2 * ops);
-                        candidateZero = Arrays.copyOf(candidateZero, 2 * ops);
-                        candidateHashes = Arrays.copyOf(candidateHashes, 4 * ops);
-                    }
-                    opPages[ops] = index;
-                    candidateHashes[2 * ops] = mine[0];
-                    candidateHashes[2 * ops + 1] = mine[1];
-                    candidateZero[ops] = zero;
-                    ops++;
-                    if (ops > maxLiterals) {
-                        return Outcome.TOO_DIFFERENT;
-                    }
+                    int i = (int) (first + p);
+                    kept.put(pageHashes[2 * i], pageHashes[2 * i + 1], i);
                 }
+                pagesDecided += pagesOf(c);
+                continue;
+            }
+            chunksDiffering++;
+            differing[n++] = c;
+            if (n == differing.length) {
+                pagesRequest(exchange, differing, n);
+                n = 0;
             }
         }
-        keptPageHashes = null;
-        keptZero = null;
-        opSources = new int[ops];
-        int literal = 0;
-        for (int i = 0; i < ops; i++) {
-            int source = candidateZero[i] ? SeedWire.SOURCE_ZERO : kept.get(candidateHashes[2 * i], candidateHashes[2 * i + 1]);
-            opSources[i] = source;
-            if (source == SeedWire.SOURCE_LITERAL) {
-                literal++;
+        if (n > 0) {
+            pagesRequest(exchange, differing, n);
+        }
+    }
+
+    private void pagesRequest(AsyncExchange exchange, int[] differing, int n) {
+        int[] group = Arrays.copyOf(differing, n);
+        ByteBuffer ask = SeedWire.indexRequest(version, SeedWire.TYPE_PAGES, 0, pageSize, stateBytes, seedVersion, group, 0, n);
+        exchangeBytes += ask.remaining();
+        pagesInFlight.add(new PagesGroup(group, track(exchange.send(ask))));
+    }
+
+    /**
+     * Takes a PAGE_HASHES reply: pages equal to the receiver's are kept (and become copy sources), the others become
+     * ZERO, COPY or would-be literals, whose block hashes are asked for. Returns false when the seed changed.
+     */
+    private boolean pageHashes(AsyncExchange exchange, PagesGroup g, ByteBuffer answer) {
+        if (!status(answer)) {
+            return false;
+        }
+        long expected = 0;
+        for (int c : g.chunks) {
+            expected += pagesOf(c);
+        }
+        int count = g.chunks.length;
+        if (answer.get() != SeedWire.STATUS_OK || answer.remaining() != 4 + expected * SeedHashes.HASH_BYTES
+                || answer.getInt() != count) {
+            throw SeedWire.malformed("PAGE_HASHES reply of " + answer.remaining() + " bytes for " + count + " chunks");
+        }
+        BlocksGroup b = new BlocksGroup((int) expected);
+        for (int c : g.chunks) {
+            long first = (long) c * SeedHashes.CHUNK_PAGES;
+            for (int p = 0; p < pagesOf(c); p++) {
+                int i = (int) (first + p);
+                long hi = answer.getLong();
+                long lo = answer.getLong();
+                if (hi == pageHashes[2 * i] && lo == pageHashes[2 * i + 1]) {
+                    kept.put(hi, lo, i);
+                    continue;
+                }
+                int source = (zeroWords[c] & 1L << p) != 0 ? SeedWire.SOURCE_ZERO
+                        : kept.get(pageHashes[2 * i], pageHashes[2 * i + 1]);
+                b.add(i, source);
+            }
+            pagesDecided += pagesOf(c);
+        }
+        opsPlanned += b.n;
+        if (b.literals > 0) {
+            for (int from = 0; from < b.literals; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
+                int n = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, b.literals - from);
+                ByteBuffer ask = SeedWire.indexRequest(version, SeedWire.TYPE_BLOCKS, 0, pageSize, stateBytes, seedVersion,
+                        b.literalPages, from, n);
+                exchangeBytes += ask.remaining();
+                b.replies.add(track(exchange.send(ask)));
             }
         }
-        return patchLiterals(exchange, replyTimeoutMillis, literal) ? Outcome.SEEDED : Outcome.NO_SEED;
+        blocksInFlight.add(b);
+        return true;
     }
 
     /**
      * Level 3 of the description: block hashes of the receiver's pages that would go literal. A page of which only a
-     * few blocks differ becomes a PATCH carrying just those blocks. Returns false when the seed changed meanwhile.
+     * few blocks differ becomes a PATCH carrying just those blocks. Then the group's ops go to the writer. Returns
+     * false when the seed changed.
      */
-    private boolean patchLiterals(Exchange exchange, long replyTimeoutMillis, int literal) throws Exception {
-        opMasks = new byte[ops];
-        int[] literalPagesIdx = new int[literal];
-        int[] literalOps = new int[literal];
-        int n = 0;
-        for (int i = 0; i < ops; i++) {
-            if (opSources[i] == SeedWire.SOURCE_LITERAL) {
-                literalOps[n] = i;
-                literalPagesIdx[n++] = opPages[i];
-            }
-        }
-        SeedHashes hashes = new SeedHashes();
+    private boolean blockHashes(BlocksGroup g, long replyTimeoutMillis) throws Exception {
         long[] mine = new long[SeedWire.BLOCKS_PER_PAGE];
         ByteBuffer page = ByteBuffer.allocate(pageSize);
-        for (int from = 0; from < n; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
-            int count = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, n - from);
-            ByteBuffer answer = indexRequest(exchange, replyTimeoutMillis, SeedWire.TYPE_BLOCKS, literalPagesIdx, from, count);
-            if (answer == null) {
+        int hashBytes = SeedWire.blockHashBytes(version);
+        int k = 0;
+        for (CompletableFuture<ByteBuffer> f : g.replies) {
+            ByteBuffer answer = await(f, replyTimeoutMillis, "BLOCKS");
+            if (!status(answer)) {
                 return false;
             }
-            int status = answer.get() & 0xff;
-            int hashBytes = SeedWire.blockHashBytes(version);
-            if (status != SeedWire.STATUS_OK || answer.remaining() != 4 + (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE
-                    || answer.getInt() != count) {
+            int count = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, g.literals - k);
+            if (answer.get() != SeedWire.STATUS_OK
+                    || answer.remaining() != 4 + (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE || answer.getInt() != count) {
                 throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
             }
-            for (int k = from; k < from + count; k++) {
-                long off = (long) literalPagesIdx[k] * pageSize;
+            for (int end = k + count; k < end; k++) {
+                long off = (long) g.literalPages[k] * pageSize;
                 page.clear().limit((int) Math.min(pageSize, stateBytes - off));
                 region.read(off, page);
-                hashes.blockHashes(page.flip(), pageSize, mine, 0);
+                blockHasher.blockHashes(page.flip(), pageSize, mine, 0);
                 int mask = 0;
                 for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
                     if (hashBytes == 8 ? answer.getLong() != mine[b] : answer.getInt() != (int) (mine[b] >>> 32)) {
@@ -322,328 +529,198 @@ final class SeedPlanner {
                     }
                 }
                 if (Integer.bitCount(mask) <= MAX_PATCH_BLOCKS) {
-                    opSources[literalOps[k]] = SeedWire.SOURCE_PATCH;
-                    opMasks[literalOps[k]] = (byte) mask;
-                    patchedPages++;
-                } else {
-                    literalPages++;
+                    g.sources[g.literalOps[k]] = SeedWire.SOURCE_PATCH;
+                    g.masks[g.literalOps[k]] = (byte) mask;
                 }
             }
+        }
+        for (int i = 0; i < g.n; i++) {
+            emit(g.pages[i], g.sources[i], g.masks[i]);
         }
         return true;
     }
 
-    /**
-     * Sends a PAGES or BLOCKS request for {@code indexes[from, from + count)}; returns the reply positioned at its
-     * status byte, or null when the receiver's seed changed or is gone.
-     */
-    private ByteBuffer indexRequest(Exchange exchange, long timeoutMillis, int type, int[] indexes, int from, int count) throws Exception {
-        ByteBuffer ask = SeedWire.indexRequest(version, type, 0, pageSize, stateBytes, seedVersion, indexes, from, count);
-        exchangeBytes += ask.remaining();
-        ByteBuffer answer = exchange.ask(ask, timeoutMillis);
+    /** Appends one op to the round; cuts a batch when it is full. */
+    private void emit(int page, int source, byte mask) {
+        if (ops == opPages.length) {
+            opPages = Arrays.copyOf(opPages, 2 * ops);
+            opSources = Arrays.copyOf(opSources, 2 * ops);
+            opMasks = Arrays.copyOf(opMasks, 2 * ops);
+        }
+        boolean data = source == SeedWire.SOURCE_LITERAL || source == SeedWire.SOURCE_PATCH;
+        if (ops - batchStart == SeedWire.MAX_BATCH_OPS || data && batchLiterals == SeedFrameWriter.maxBatchLiterals(pageSize)) {
+            cut();
+        }
+        opPages[ops] = page;
+        opSources[ops] = source;
+        opMasks[ops] = mask;
+        ops++;
+        if (source == SeedWire.SOURCE_LITERAL) {
+            literalPages++;
+        } else if (source == SeedWire.SOURCE_PATCH) {
+            patchedPages++;
+        }
+        if (data) {
+            batchLiterals++;
+        }
+    }
+
+    /** Ends the batch being filled: to the writer, or kept until the transfer opens. */
+    private void cut() {
+        if (ops == batchStart) {
+            return;
+        }
+        if (writer != null) {
+            writer.batch(opPages, opSources, opMasks, batchStart, ops);
+        } else {
+            cutBatches.add(new int[]{batchStart, ops});
+        }
+        batchStart = ops;
+        batchLiterals = 0;
+    }
+
+    /** Checks a reply's header; {@return false when its status says the seed changed or is gone} (at the status) */
+    private boolean status(ByteBuffer answer) {
         exchangeBytes += answer.remaining();
         SeedWire.header(answer);
         if (!answer.hasRemaining()) {
             throw SeedWire.malformed("reply without a status");
         }
         int status = answer.get(answer.position()) & 0xff;
-        return status == SeedWire.STATUS_CHANGED || status == SeedWire.STATUS_NONE ? null : answer;
+        return status != SeedWire.STATUS_CHANGED && status != SeedWire.STATUS_NONE;
+    }
+
+    private static ByteBuffer await(CompletableFuture<ByteBuffer> f, long timeoutMillis, String what) throws Exception {
+        try {
+            return f.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            DwcpException d = DwcpException.find(c);
+            if (d != null) {
+                throw d;
+            }
+            throw c instanceof Exception ex ? ex : new IllegalStateException(c);
+        } catch (TimeoutException e) {
+            throw new DwcpException(ErrorCode.TIMEOUT, "the receiver did not answer a seed " + what + " request within "
+                    + timeoutMillis + " ms");
+        }
     }
 
     private int pagesOf(int chunk) {
         return (int) Math.min(SeedHashes.CHUNK_PAGES, pages - (long) chunk * SeedHashes.CHUNK_PAGES);
     }
 
-    private void readBlock(ByteBuffer block, long firstPage) throws IOException {
-        long off = firstPage * pageSize;
-        block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));
-        region.read(off, block);
-        block.flip();
-    }
-
-    private ByteBuffer pageOf(ByteBuffer block, int p) {
-        ByteBuffer page = block.duplicate();
-        page.position(p * pageSize).limit(Math.min(block.limit(), (p + 1) * pageSize));
-        return page;
-    }
-
     /**
-     * Pass 1: every page's hash, folded in page order into chunk hashes (compared at once with the receiver's
-     * {@code their}) and the state digest. Windows of {@value #WINDOW_CHUNKS} chunks are hashed by one thread per
-     * core; only the window's page hashes, and those of chunks that differ (bounded), are held.
+     * Hashes chunks {@code [w, w + n)} (one thread per core) and folds their page hashes, in page order, into chunk
+     * hashes and the state digest.
      */
-    private void hashState(long[] their) throws Exception {
-        int chunks = (int) SeedHashes.chunks(pages);
-        int threads = Math.max(1, Math.min(HASH_THREADS, Runtime.getRuntime().availableProcessors()));
-        long[] window = new long[2 * WINDOW_CHUNKS * SeedHashes.CHUNK_PAGES];
-        java.util.BitSet windowZero = new java.util.BitSet(WINDOW_CHUNKS * SeedHashes.CHUNK_PAGES);
-        differingChunks = new int[Math.min(chunks, 1024)];
-        SeedHashes fold = new SeedHashes();
-        long[] chunkHash = new long[2];
-        java.util.concurrent.ExecutorService pool = threads == 1 ? null
-                : java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
-                    Thread t = new Thread(r, "dwcp-migration-seed-hash");
-                    t.setDaemon(true);
-                    return t;
-                });
-        try {
-            ByteBuffer[] blocks = new ByteBuffer[threads];
-            SeedHashes[] hashers = new SeedHashes[threads];
+    private void hashWindow(ExecutorService pool, int threads, int w, int n, ByteBuffer[] blocks, SeedHashes[] hashers,
+                            SeedHashes fold) throws Exception {
+        if (pool == null) {
+            hashChunks(w, w + n, blocks[0], hashers[0]);
+        } else {
+            List<Future<?>> parts = new ArrayList<>(threads);
             for (int t = 0; t < threads; t++) {
-                blocks[t] = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
-                hashers[t] = new SeedHashes();
+                int from = w + (int) ((long) n * t / threads);
+                int to = w + (int) ((long) n * (t + 1) / threads);
+                ByteBuffer block = blocks[t];
+                SeedHashes hasher = hashers[t];
+                parts.add(pool.submit(() -> {
+                    hashChunks(from, to, block, hasher);
+                    return null;
+                }));
             }
-            for (int w = 0; w < chunks; w += WINDOW_CHUNKS) {
-                int n = Math.min(WINDOW_CHUNKS, chunks - w);
-                windowZero.clear();
-                if (pool == null) {
-                    hashChunks(w, w, w + n, blocks[0], hashers[0], window, windowZero);
-                } else {
-                    List<java.util.concurrent.Future<?>> parts = new ArrayList<>(threads);
-                    for (int t = 0; t < threads; t++) {
-                        int from = w + (int) ((long) n * t / threads);
-                        int to = w + (int) ((long) n * (t + 1) / threads);
-                        ByteBuffer block = blocks[t];
-                        SeedHashes hasher = hashers[t];
-                        int base = w;
-                        parts.add(pool.submit(() -> {
-                            hashChunks(base, from, to, block, hasher, window, windowZero);
-                            return null;
-                        }));
-                    }
-                    for (java.util.concurrent.Future<?> f : parts) {
-                        try {
-                            f.get();
-                        } catch (java.util.concurrent.ExecutionException e) {
-                            Throwable c = e.getCause();
-                            throw c instanceof Exception ex ? ex : new IllegalStateException(c);
-                        }
-                    }
+            for (Future<?> f : parts) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    Throwable c = e.getCause();
+                    throw c instanceof Exception ex ? ex : new IllegalStateException(c);
                 }
-                for (int c = w; c < w + n; c++) {
-                    int local = (c - w) * SeedHashes.CHUNK_PAGES;
-                    int count = pagesOf(c);
-                    for (int p = 0; p < count; p++) {
-                        fold.addPage(window[2 * (local + p)], window[2 * (local + p) + 1], chunkHash, 0);
-                    }
-                    if (count < SeedHashes.CHUNK_PAGES) {
-                        fold.finishChunk(chunkHash, 0);
-                    }
-                    if (their[2 * c] != chunkHash[0] || their[2 * c + 1] != chunkHash[1]) {
-                        keep(c, window, windowZero, local, count);
-                    }
-                }
-            }
-        } finally {
-            if (pool != null) {
-                pool.shutdownNow();
             }
         }
-        digest = fold.stateDigest();
+        long[] chunkHash = new long[2];
+        for (int c = w; c < w + n; c++) {
+            long first = (long) c * SeedHashes.CHUNK_PAGES;
+            int count = pagesOf(c);
+            for (int p = 0; p < count; p++) {
+                int i = (int) (first + p);
+                fold.addPage(pageHashes[2 * i], pageHashes[2 * i + 1], chunkHash, 0);
+            }
+            if (count < SeedHashes.CHUNK_PAGES) {
+                fold.finishChunk(chunkHash, 0);
+            }
+            chunkHashes[2 * c] = chunkHash[0];
+            chunkHashes[2 * c + 1] = chunkHash[1];
+        }
+        hashedChunks = w + n;
     }
 
-    /** Hashes chunks {@code [from, to)} of the window starting at chunk {@code base} (a task of pass 1). */
-    private void hashChunks(int base, int from, int to, ByteBuffer block, SeedHashes hasher, long[] window,
-                            java.util.BitSet windowZero) throws IOException {
+    /** Hashes the pages of chunks {@code [from, to)} (a task of one hashing thread). */
+    private void hashChunks(int from, int to, ByteBuffer block, SeedHashes hasher) throws IOException {
         long[] h = new long[2];
         for (int c = from; c < to; c++) {
-            readBlock(block, (long) c * SeedHashes.CHUNK_PAGES);
-            int local = (c - base) * SeedHashes.CHUNK_PAGES;
+            long first = (long) c * SeedHashes.CHUNK_PAGES;
+            long off = first * pageSize;
+            block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));
+            region.read(off, block);
+            block.flip();
+            long zero = 0;
             for (int p = 0; p < pagesOf(c); p++) {
-                ByteBuffer page = pageOf(block, p);
+                ByteBuffer page = block.duplicate();
+                page.position(p * pageSize).limit(Math.min(block.limit(), (p + 1) * pageSize));
                 hasher.pageHash(page, h, 0);
-                window[2 * (local + p)] = h[0];
-                window[2 * (local + p) + 1] = h[1];
+                int i = (int) (first + p);
+                pageHashes[2 * i] = h[0];
+                pageHashes[2 * i + 1] = h[1];
                 if (SeedHashes.isZero(page)) {
-                    synchronized (windowZero) {
-                        windowZero.set(local + p);
-                    }
+                    zero |= 1L << p;
                 }
             }
+            zeroWords[c] = zero;
         }
     }
 
-    /** Records a differing chunk, and its page hashes while within the bound. */
-    private void keep(int c, long[] window, java.util.BitSet windowZero, int local, int count) {
-        if (differingCount == differingChunks.length) {
-            differingChunks = Arrays.copyOf(differingChunks, 2 * differingCount);
-        }
-        differingChunks[differingCount++] = c;
-        if (keptChunks < MAX_KEPT_CHUNKS && keptChunks == differingCount - 1) {
-            int at = keptChunks * SeedHashes.CHUNK_PAGES;
-            if (keptPageHashes.length < 2 * (at + SeedHashes.CHUNK_PAGES)) {
-                keptPageHashes = Arrays.copyOf(keptPageHashes, Math.max(2 * keptPageHashes.length, 2 * (at + SeedHashes.CHUNK_PAGES)));
-            }
-            System.arraycopy(window, 2 * local, keptPageHashes, 2 * at, 2 * count);
-            for (int p = 0; p < count; p++) {
-                if (windowZero.get(local + p)) {
-                    keptZero.set(at + p);
-                }
-            }
-            keptChunks++;
-        }
+    /** The differing chunks of one PAGES request and its reply. */
+    private record PagesGroup(int[] chunks, CompletableFuture<ByteBuffer> reply) {
     }
 
-    /**
-     * Writes the round's frames: BASE, the batches of differing pages (literal pages compressed in the format the
-     * receiver chose: DEFLATE, or the block compressor's), END.
-     *
-     * @return the bytes of the frames
-     */
-    long write(FrameSink sink) throws Exception {
-        long written = 0;
-        ByteBuffer base = ByteBuffer.allocate(25).put((byte) SeedWire.FRAME_BASE).put(seedVersion).putLong(stateBytes).flip();
-        written += base.remaining();
-        sink.accept(base);
-        int maxLiterals = Math.max(1, Math.min(SeedWire.MAX_BATCH_LITERALS, SeedDecoder.MAX_BATCH_RAW_BYTES / (pageSize + 1)));
-        // Room for the batch's pages, a patch's mask, and one page beyond as a patch's scratch.
-        byte[] raw = new byte[maxLiterals * (pageSize + 1) + 2 * pageSize];
-        out = new byte[format == SeedWire.FORMAT_DEFLATE ? raw.length + 1024 : compressor.maxCompressedLength(raw.length)];
-        Deflater deflater = new Deflater(Deflater.BEST_SPEED, true);
-        try {
-            int i = 0;
-            while (i < ops) {
-                int start = i;
-                int literals = 0;
-                int rawBytes = 0;
-                while (i < ops && i - start < SeedWire.MAX_BATCH_OPS && (!carriesData(opSources[i]) || literals < maxLiterals)) {
-                    if (opSources[i] == SeedWire.SOURCE_PATCH) {
-                        long off = (long) opPages[i] * pageSize;
-                        int len = (int) Math.min(pageSize, stateBytes - off);
-                        ByteBuffer whole = ByteBuffer.wrap(raw, rawBytes + 1 + pageSize, pageSize).slice();
-                        whole.limit(len);
-                        region.read(off, whole);
-                        int mask = opMasks[i] & 0xff;
-                        raw[rawBytes++] = (byte) mask;
-                        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
-                        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
-                            int from = b * bs;
-                            int n = Math.min(bs, len - from);
-                            if ((mask & (1 << b)) != 0 && n > 0) {
-                                whole.get(from, raw, rawBytes, n);
-                                rawBytes += n;
-                            }
-                        }
-                        literals++;
-                    } else if (opSources[i] == SeedWire.SOURCE_LITERAL) {
-                        long off = (long) opPages[i] * pageSize;
-                        int len = (int) Math.min(pageSize, stateBytes - off);
-                        ByteBuffer dst = ByteBuffer.wrap(raw, rawBytes, len);
-                        region.read(off, dst);
-                        if (dst.hasRemaining()) {
-                            throw new DwcpException(ErrorCode.IO_ERROR, "short read of page " + opPages[i]);
-                        }
-                        rawBytes += len;
-                        literals++;
-                    }
-                    i++;
-                }
-                int compressed = format == SeedWire.FORMAT_DEFLATE ? deflate(deflater, raw, rawBytes)
-                        : compressor.compress(raw, 0, rawBytes, out, 0);
-                int count = i - start;
-                ByteBuffer frame;
-                if (format == SeedWire.FORMAT_DEFLATE) {
-                    frame = ByteBuffer.allocate(1 + 4 + 8 * count + 8 + compressed).put((byte) SeedWire.FRAME_BATCH);
-                } else {
-                    frame = ByteBuffer.allocate(2 + 4 + 8 * count + 8 + compressed).put((byte) SeedWire.FRAME_FORMAT_BATCH)
-                            .put((byte) format);
-                }
-                frame.putInt(count);
-                for (int k = start; k < i; k++) {
-                    frame.putInt(opPages[k]).putInt(opSources[k]);
-                }
-                frame.putInt(literals).putInt(rawBytes).put(out, 0, compressed).flip();
-                written += frame.remaining();
-                sink.accept(frame);
-            }
-        } finally {
-            deflater.end();
-        }
-        ByteBuffer end = ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(digest).putLong(pages).flip();
-        written += end.remaining();
-        sink.accept(end);
-        return written;
-    }
+    /** The ops of the chunks of one PAGES reply, waiting for the block hashes of their would-be literals. */
+    private static final class BlocksGroup {
+        final int[] pages;
+        final int[] sources;
+        final byte[] masks;
+        int n;
+        /** The would-be literal pages (ascending) and their index in {@link #pages}. */
+        final int[] literalPages;
+        final int[] literalOps;
+        int literals;
+        final List<CompletableFuture<ByteBuffer>> replies = new ArrayList<>(1);
 
-    /** Compresses {@code raw[0, rawBytes)} into {@link #out} (grown as needed); returns the compressed length. */
-    private int deflate(Deflater deflater, byte[] raw, int rawBytes) {
-        deflater.reset();
-        deflater.setInput(raw, 0, rawBytes);
-        deflater.finish();
-        int compressed = 0;
-        while (!deflater.finished()) {
-            if (compressed == out.length) {
-                out = Arrays.copyOf(out, 2 * out.length);
-            }
-            compressed += deflater.deflate(out, compressed, out.length - compressed);
-        }
-        return compressed;
-    }
-
-    /** {@return the literal data format the receiver chose} (after planning; 0 DEFLATE) */
-    int format() {
-        return format;
-    }
-
-    /** {@return whether an op's page travels in the batch's compressed data} (a LITERAL or a PATCH) */
-    private static boolean carriesData(int source) {
-        return source == SeedWire.SOURCE_LITERAL || source == SeedWire.SOURCE_PATCH;
-    }
-
-    /** The receiver's pages kept as they are, by hash: sources of copies. Open addressing, bounded. */
-    private static final class HashIndex {
-        private static final int MAX_ENTRIES = 1 << 22;
-        private long[] hi = new long[2048];
-        private long[] lo = new long[2048];
-        private int[] index = new int[2048];
-        private int size;
-
-        void put(long h, long l, int page) {
-            if (size >= MAX_ENTRIES) {
-                return;
-            }
-            if (2 * (size + 1) > index.length) {
-                grow();
-            }
-            int mask = index.length - 1;
-            for (int s = (int) (h ^ (h >>> 32)) & mask; ; s = (s + 1) & mask) {
-                if (index[s] == 0) {
-                    hi[s] = h;
-                    lo[s] = l;
-                    index[s] = page + 1;
-                    size++;
-                    return;
-                }
-                if (hi[s] == h && lo[s] == l) {
-                    return;
-                }
-            }
+        BlocksGroup(int capacity) {
+            pages = new int[capacity];
+            sources = new int[capacity];
+            masks = new byte[capacity];
+            literalPages = new int[capacity];
+            literalOps = new int[capacity];
         }
 
-        /** {@return the page with that hash, or {@link SeedWire#SOURCE_LITERAL}} */
-        int get(long h, long l) {
-            int mask = index.length - 1;
-            for (int s = (int) (h ^ (h >>> 32)) & mask; index[s] != 0; s = (s + 1) & mask) {
-                if (hi[s] == h && lo[s] == l) {
-                    return index[s] - 1;
-                }
+        void add(int page, int source) {
+            if (source == SeedWire.SOURCE_LITERAL) {
+                literalPages[literals] = page;
+                literalOps[literals++] = n;
             }
-            return SeedWire.SOURCE_LITERAL;
+            pages[n] = page;
+            sources[n++] = source;
         }
 
-        private void grow() {
-            long[] oh = hi;
-            long[] ol = lo;
-            int[] oi = index;
-            hi = new long[2 * oi.length];
-            lo = new long[2 * oi.length];
-            index = new int[2 * oi.length];
-            size = 0;
-            for (int s = 0; s < oi.length; s++) {
-                if (oi[s] != 0) {
-                    put(oh[s], ol[s], oi[s] - 1);
+        boolean done() {
+            for (CompletableFuture<ByteBuffer> f : replies) {
+                if (!f.isDone()) {
+                    return false;
                 }
             }
+            return true;
         }
     }
 }
