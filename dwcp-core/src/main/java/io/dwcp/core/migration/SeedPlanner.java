@@ -262,9 +262,9 @@ final class SeedPlanner {
         startNanos = System.nanoTime();
         // Ask, and hash while the receiver answers: one round trip (or the receiver's cold description) of hashing
         // is all a receiver without a seed costs.
-        offered = compressor == null ? 0 : 1 << SeedWire.FORMAT_DEFLATE | 1 << compressor.formatId();
-        version = offered == 0 ? 1 : SeedWire.VERSION;
-        ByteBuffer describe = SeedWire.describe(0, pageSize, stateBytes, offered);
+        offered = 1 << SeedWire.FORMAT_DEFLATE | (compressor == null ? 0 : 1 << compressor.formatId());
+        version = SeedWire.VERSION;
+        ByteBuffer describe = SeedWire.describe(version, 0, pageSize, stateBytes, offered);
         exchangeBytes += describe.remaining();
         describing = track(exchange.send(describe));
         int threads = Math.max(1, Math.min(HASH_THREADS, Runtime.getRuntime().availableProcessors()));
@@ -344,10 +344,11 @@ final class SeedPlanner {
             if (version == 1 || e.code() != ErrorCode.PROTOCOL_ERROR) {
                 throw e;
             }
-            // A receiver that speaks only version 1 refuses version 2: ask again in version 1 (DEFLATE only).
-            version = 1;
-            offered = 0;
-            ByteBuffer again = SeedWire.describe(0, pageSize, stateBytes, 0);
+            // A receiver that speaks only older versions refuses this one: ask again one version lower (version 1:
+            // DEFLATE only).
+            version--;
+            offered = version == 1 ? 1 << SeedWire.FORMAT_DEFLATE : offered;
+            ByteBuffer again = SeedWire.describe(version, 0, pageSize, stateBytes, offered);
             exchangeBytes += again.remaining();
             describing = track(exchange.send(again));
             return true;
@@ -462,7 +463,8 @@ final class SeedPlanner {
             expected += pagesOf(c);
         }
         int count = g.chunks.length;
-        if (answer.get() != SeedWire.STATUS_OK || answer.remaining() != 4 + expected * SeedHashes.HASH_BYTES
+        boolean shortHashes = SeedWire.pageHashBytes(version) == 8;
+        if (answer.get() != SeedWire.STATUS_OK || answer.remaining() != 4 + expected * SeedWire.pageHashBytes(version)
                 || answer.getInt() != count) {
             throw SeedWire.malformed("PAGE_HASHES reply of " + answer.remaining() + " bytes for " + count + " chunks");
         }
@@ -472,7 +474,7 @@ final class SeedPlanner {
             for (int p = 0; p < pagesOf(c); p++) {
                 int i = (int) (first + p);
                 long hi = answer.getLong();
-                long lo = answer.getLong();
+                long lo = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
                 if (hi == pageHashes[2 * i] && lo == pageHashes[2 * i + 1]) {
                     kept.put(hi, lo, i);
                     continue;

@@ -63,11 +63,21 @@ final class SeedService {
                     }
                     pages += Math.min(SeedHashes.CHUNK_PAGES, desc.pages - (long) c * SeedHashes.CHUNK_PAGES);
                 }
-                ByteBuffer b = SeedWire.common(v, (int) (SeedWire.COMMON_BYTES + 5 + pages * SeedHashes.HASH_BYTES),
+                int hashBytes = SeedWire.pageHashBytes(v);
+                ByteBuffer b = SeedWire.common(v, (int) (SeedWire.COMMON_BYTES + 5 + pages * hashBytes),
                         SeedWire.TYPE_PAGE_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(r.indexes().length);
+                ByteBuffer full = hashBytes == SeedHashes.HASH_BYTES ? null
+                        : ByteBuffer.allocate(SeedHashes.CHUNK_PAGES * SeedHashes.HASH_BYTES);
                 try (FileChannel ch = FileChannel.open(desc.sidecar, StandardOpenOption.READ)) {
                     for (int c : r.indexes()) {
-                        desc.pageHashes(ch, c, b);
+                        if (full == null) {
+                            desc.pageHashes(ch, c, b);
+                            continue;
+                        }
+                        int n = desc.pageHashes(ch, c, full.clear());
+                        for (int p = 0; p < n; p++) {
+                            b.putLong(full.getLong(p * SeedHashes.HASH_BYTES)); // the first 8 bytes of each hash
+                        }
                     }
                 }
                 return b.flip();

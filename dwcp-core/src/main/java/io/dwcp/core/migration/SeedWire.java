@@ -12,13 +12,14 @@ import java.nio.ByteBuffer;
  * below instead of codec frames.
  *
  * <pre>
- * seed message:  magic "DWMS" | u8 version(1 or 2) | u8 type | u16 0 | u64 requestId, then by type:
- *   1 DESCRIBE  (sender)   u32 pageSize | u64 stateBytes [version 2: | u8 formats (bit f: can write literal format f)]
+ * seed message:  magic "DWMS" | u8 version(1 to 3) | u8 type | u16 0 | u64 requestId, then by type:
+ *   1 DESCRIBE  (sender)   u32 pageSize | u64 stateBytes [versions 2, 3: | u8 formats (bit f: can write literal format f)]
  *   2 CHUNKS    (receiver) u8 status [version 2, status 0: | u8 format chosen] | u32 pageSize | u32 chunkPages
  *                          | u64 stateBytes | 16 B seedVersion
  *                          | u32 chunkCount | chunkCount x 16 B chunk hash         (status != 0: nothing after status)
  *   3 PAGES     (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 chunk index (strictly ascending)
- *   4 PAGE_HASHES (recv.)  u8 status | u32 count | the page hashes (16 B each) of every chunk asked for, in order
+ *   4 PAGE_HASHES (recv.)  u8 status | u32 count | the page hashes of every chunk asked for, in order (16 B each in
+ *                          versions 1 and 2; in version 3 their first 8 B)
  *   5 BLOCKS    (sender)   u32 pageSize | u64 stateBytes | 16 B seedVersion | u32 count | count x u32 page (ascending)
  *   6 BLOCK_HASHES (recv.) u8 status | u32 count | count x 8 block hashes (8 blocks of pageSize/8 bytes per page;
  *                          u64 each in version 1, u32 in version 2)
@@ -30,13 +31,16 @@ import java.nio.ByteBuffer;
  *   u8 3 END    32 B stateDigest | u64 pageCount
  *   u8 4 FBATCH u8 format | then as BATCH, the data in that format (1: one zstd frame) instead of DEFLATE
  * </pre>
- * A reply and every later request of an exchange carry the version of its DESCRIBE; versions 1 and 2 differ only in
- * DESCRIBE and CHUNKS.
+ * A reply and every later request of an exchange carry the version of its DESCRIBE; versions 1 and 2 differ in
+ * DESCRIBE, CHUNKS and BLOCK_HASHES, versions 2 and 3 only in PAGE_HASHES.
  */
 final class SeedWire {
     static final int MAGIC = 0x44574D53; // "DWMS"
-    /** The newest version of seed messages: 2 adds the literal formats to DESCRIBE and CHUNKS, 4-byte block hashes. */
-    static final int VERSION = 2;
+    /**
+     * The newest version of seed messages: 2 adds the literal formats to DESCRIBE and CHUNKS, 4-byte block hashes; 3
+     * sends 8-byte page hashes in PAGE_HASHES.
+     */
+    static final int VERSION = 3;
     /** Literal data format 0: raw DEFLATE, which every peer reads. */
     static final int FORMAT_DEFLATE = 0;
     static final int TYPE_DESCRIBE = 1;
@@ -54,6 +58,15 @@ final class SeedWire {
      */
     static int blockHashBytes(int version) {
         return version == 1 ? 8 : 4;
+    }
+
+    /**
+     * {@return the bytes of one page hash in PAGE_HASHES replies of {@code version}}: 16 in versions 1 and 2, 8 in
+     * version 3 (the first 8 of the page hash). As with block hashes, a page wrongly taken as unchanged fails the
+     * round's state digest (computed from the full hashes), and the round is then sent in full.
+     */
+    static int pageHashBytes(int version) {
+        return version >= 3 ? 8 : SeedHashes.HASH_BYTES;
     }
 
     /** Most pages one BLOCKS request may ask for (512 KiB of block hashes in the reply). */
@@ -98,10 +111,18 @@ final class SeedWire {
      * it version 1 (DEFLATE only, as from a sender before formats).
      */
     static ByteBuffer describe(long requestId, int pageSize, long stateBytes, int formats) {
-        if (formats == 0) {
+        return describe(formats == 0 ? 1 : 2, requestId, pageSize, stateBytes, formats);
+    }
+
+    /**
+     * A DESCRIBE request of {@code version}: 1 carries no formats; 2 and 3 carry {@code formats} (bit 0, DEFLATE,
+     * always set).
+     */
+    static ByteBuffer describe(int version, long requestId, int pageSize, long stateBytes, int formats) {
+        if (version == 1) {
             return common(1, DESCRIBE_BYTES, TYPE_DESCRIBE, requestId).putInt(pageSize).putLong(stateBytes).flip();
         }
-        return common(2, DESCRIBE_BYTES + 1, TYPE_DESCRIBE, requestId).putInt(pageSize).putLong(stateBytes)
+        return common(version, DESCRIBE_BYTES + 1, TYPE_DESCRIBE, requestId).putInt(pageSize).putLong(stateBytes)
                 .put((byte) (formats | 1 << FORMAT_DEFLATE)).flip();
     }
 

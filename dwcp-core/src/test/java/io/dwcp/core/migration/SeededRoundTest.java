@@ -541,8 +541,42 @@ class SeededRoundTest {
                 return SeedService.answer(files, KEY, request, SeedWire.FORMAT_DEFLATE);
             }, 1000, 1000));
             assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
-            assertEquals(List.of(2, 1), versions.subList(0, 2), "DESCRIBE in version 2, then again in version 1");
-            assertTrue(versions.subList(1, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+            assertEquals(List.of(3, 2, 1), versions.subList(0, 3), "DESCRIBE in version 3, again in 2, then in 1");
+            assertTrue(versions.subList(2, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+        }
+    }
+
+    @Test
+    void aVersion2ReceiverIsAskedAgainInVersion2AndSendsFullPageHashes(@TempDir Path dir) throws Exception {
+        compressor = new StoredBlocks();
+        byte[] s0 = random(25);
+        seedReplica(dir, s0);
+        byte[] s1 = changed(s0);
+        List<Integer> versions = new ArrayList<>();
+        List<Integer> pageHashReplies = new ArrayList<>();
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner v3 = new SeedPlanner(state(s1), 0.5, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, v3.plan((request, t) -> SeedService.answer(files, KEY, request, readable()), 1000, 1000));
+            SeedPlanner v2 = new SeedPlanner(state(s1), 0.5, compressor);
+            // As a receiver from before version 3: it refuses every message of a version it does not speak.
+            assertEquals(SeedPlanner.Outcome.SEEDED, v2.plan((request, t) -> {
+                versions.add(request.get(4) & 0xff);
+                if (request.get(4) > 2) {
+                    throw SeedWire.malformed("seed message with magic 0x44574d53, version 3, type 1");
+                }
+                ByteBuffer reply = SeedService.answer(files, KEY, request, readable());
+                if (reply.get(5) == SeedWire.TYPE_PAGE_HASHES) {
+                    pageHashReplies.add(reply.remaining());
+                }
+                return reply;
+            }, 1000, 1000));
+            assertEquals(List.of(3, 2), versions.subList(0, 2), "DESCRIBE in version 3, then again in version 2");
+            assertTrue(versions.subList(1, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
+            assertEquals(v3.literalPages(), v2.literalPages());
+            assertEquals(v3.differingPages(), v2.differingPages());
+            long pageHashes = pageHashReplies.stream().mapToLong(Integer::longValue).sum() - 21L * pageHashReplies.size();
+            assertEquals(SeedWire.DESCRIBE_BYTES + 1 + pageHashes / 2, v2.exchangeBytes() - v3.exchangeBytes(),
+                    "version 3 sends half the page hash bytes (version 2: a refused DESCRIBE more)");
         }
     }
 
