@@ -34,6 +34,9 @@ final class SeedFrameWriter implements AutoCloseable {
     private Future<?> last;
     /** Written by the writer thread only; read after {@link #finish} waited for it. */
     private long written;
+    /** Literal bytes of the batches written so far, before and after compression (writer thread; read by any). */
+    private volatile long rawTotal;
+    private volatile long compressedTotal;
     /** Writer thread only: a batch's pages before compression, and the compressed data. */
     private byte[] raw;
     private byte[] out;
@@ -77,6 +80,15 @@ final class SeedFrameWriter implements AutoCloseable {
     void end(byte[] digest, long pageCount) {
         ByteBuffer end = ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(digest).putLong(pageCount).flip();
         submit(() -> emit(end));
+    }
+
+    /**
+     * {@return the share of literal bytes left after compression in the batches written so far}, or {@code dflt} before
+     * the first batch with literals
+     */
+    double compressedShare(double dflt) {
+        long raw = rawTotal;
+        return raw == 0 ? dflt : (double) compressedTotal / raw;
     }
 
     /** {@return whether a queued frame failed} (without waiting) */
@@ -184,6 +196,8 @@ final class SeedFrameWriter implements AutoCloseable {
             frame.putInt(pages[k]).putInt(sources[k]);
         }
         frame.putInt(literals).putInt(rawBytes).put(out, 0, compressed).flip();
+        rawTotal += rawBytes;
+        compressedTotal += compressed;
         written += frame.remaining();
         sink.acceptOwned(frame);
     }

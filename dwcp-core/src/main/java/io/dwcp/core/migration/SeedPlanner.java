@@ -28,9 +28,10 @@ import java.util.concurrent.TimeoutException;
  * in flight); and hands each decided part of the round (zero pages, copies of kept pages, patches, literal pages) to a
  * {@link SeedFrameWriter} that compresses and sends it while the rest is still being hashed and described.
  *
- * <p>The round's transfer opens once an eighth of the state is decided and at most {@code maxLiteralShare} of it
- * differs (or once the whole state is decided); more than {@code maxLiteralShare} of all pages differing stops the
- * round ({@link Outcome#TOO_DIFFERENT}; an opened transfer is then cancelled by the caller).
+ * <p>The round's transfer opens once at least an eighth of the state is decided and at most {@code maxLiteralShare}
+ * of the decided pages differ (or once the whole state is decided); until then decided ops wait. More than {@code
+ * maxLiteralShare} of all pages differing stops the round ({@link Outcome#TOO_DIFFERENT}; an opened transfer is then
+ * cancelled by the caller, which sends the round in full).
  *
  * <p>One instance per round; not thread-safe. Runs on a thread of its own (it waits for replies and for the writer).
  */
@@ -123,6 +124,20 @@ final class SeedPlanner {
     private static final int MAX_PATCH_BLOCKS = 6;
     /** At most this many threads hash the state (one per core up to it). */
     private static final int HASH_THREADS = 8;
+    /**
+     * Block hashes are asked for the first this many would-be literal pages in any case; after that only while the
+     * patches they found are expected to save more bytes than the block hashes cost (else for one group in
+     * {@value #PROBE_EVERY}, so the estimate follows the state).
+     */
+    static final int BLOCK_PROBE_PAGES = 1024;
+    private static final int PROBE_EVERY = 8;
+    /** What compression is assumed to leave of the literal bytes before the first batch was written. */
+    private static final double ASSUMED_COMPRESSED_SHARE = 0.25;
+    /** Would-be literal pages whose block hashes came back, the bytes of unchanged blocks they found, groups seen. */
+    private long blockPagesAnswered;
+    private long blockBytesSaved;
+    private long literalGroups;
+    private long blockPagesSkipped;
     /** The round's transfer opens once this share of the pages is decided (or all of them). */
     private static final double OPEN_AFTER_SHARE = 1.0 / 8;
 
@@ -174,6 +189,11 @@ final class SeedPlanner {
 
     long chunksDiffering() {
         return chunksDiffering;
+    }
+
+    /** {@return would-be literal pages sent whole without asking their block hashes} (patches not expected to pay) */
+    long blockPagesSkipped() {
+        return blockPagesSkipped;
     }
 
     /** {@return nanoseconds from the start until the whole state was hashed} */
@@ -393,10 +413,8 @@ final class SeedPlanner {
                 return Outcome.NO_SEED;
             }
         }
-        if (writer == null && (pagesDecided >= OPEN_AFTER_SHARE * pages || pagesDecided == pages)) {
-            if (opsPlanned > maxLiteralShare * pagesDecided) {
-                return Outcome.TOO_DIFFERENT;
-            }
+        if (writer == null && (pagesDecided == pages
+                || pagesDecided >= OPEN_AFTER_SHARE * pages && opsPlanned <= maxLiteralShare * pagesDecided)) {
             open(opener);
         }
         if (writer != null && writer.failed()) {
@@ -486,7 +504,9 @@ final class SeedPlanner {
             pagesDecided += pagesOf(c);
         }
         opsPlanned += b.n;
-        if (b.literals > 0) {
+        if (b.literals > 0 && !blocksPay()) {
+            blockPagesSkipped += b.literals;
+        } else if (b.literals > 0) {
             for (int from = 0; from < b.literals; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
                 int n = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, b.literals - from);
                 ByteBuffer ask = SeedWire.indexRequest(version, SeedWire.TYPE_BLOCKS, 0, pageSize, stateBytes, seedVersion,
@@ -497,6 +517,23 @@ final class SeedPlanner {
         }
         blocksInFlight.add(b);
         return true;
+    }
+
+    /**
+     * Whether to ask for the block hashes of the next group of would-be literals: always for the first {@value
+     * #BLOCK_PROBE_PAGES} pages answered; then while the unchanged blocks found so far, at the compression measured so
+     * far, saved more bytes per page asked than a page's block hashes and index cost; else for one group in {@value
+     * #PROBE_EVERY}.
+     */
+    private boolean blocksPay() {
+        long group = literalGroups++;
+        if (blockPagesAnswered < BLOCK_PROBE_PAGES) {
+            return true;
+        }
+        double share = writer == null ? ASSUMED_COMPRESSED_SHARE : writer.compressedShare(ASSUMED_COMPRESSED_SHARE);
+        double savedPerPage = blockBytesSaved * share / blockPagesAnswered;
+        double costPerPage = SeedWire.BLOCKS_PER_PAGE * SeedWire.blockHashBytes(version) + 4;
+        return savedPerPage >= costPerPage || group % PROBE_EVERY == 0;
     }
 
     /**
@@ -533,8 +570,10 @@ final class SeedPlanner {
                 if (Integer.bitCount(mask) <= MAX_PATCH_BLOCKS) {
                     g.sources[g.literalOps[k]] = SeedWire.SOURCE_PATCH;
                     g.masks[g.literalOps[k]] = (byte) mask;
+                    blockBytesSaved += (long) (SeedWire.BLOCKS_PER_PAGE - Integer.bitCount(mask)) * (pageSize / SeedWire.BLOCKS_PER_PAGE) - 1;
                 }
             }
+            blockPagesAnswered += count;
         }
         for (int i = 0; i < g.n; i++) {
             emit(g.pages[i], g.sources[i], g.masks[i]);

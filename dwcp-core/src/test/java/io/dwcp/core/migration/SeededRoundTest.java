@@ -215,6 +215,44 @@ class SeededRoundTest {
     }
 
     @Test
+    void blockHashesAreAskedOnlyWhilePatchesPayForThem(@TempDir Path dir) throws Exception {
+        int page = 512; // windows of 4096 pages: 2 MiB
+        int size = 5 * 4096 * page;
+        byte[] s0 = new byte[size];
+        new Random(31).nextBytes(s0);
+        Files.write(dir.resolve(KEY), s0);
+        // Wholly rewritten pages: no block of them is the receiver's, so their block hashes never pay.
+        byte[] fresh = s0.clone();
+        Random r = new Random(32);
+        for (int p = 0; p < 12_000; p++) {
+            byte[] b = new byte[page];
+            r.nextBytes(b);
+            System.arraycopy(b, 0, fresh, p * page, page);
+        }
+        // One byte changed per page: every page is a patch, and asking pays.
+        byte[] touched = s0.clone();
+        for (int p = 0; p < 12_000; p++) {
+            touched[p * page + 7] ^= 0x20;
+        }
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner.Exchange ex = (request, t) -> SeedService.answer(files, KEY, request, readable());
+            SeedPlanner wholesale = new SeedPlanner(VmState.<StateRegion>builder(KEY).pageSizeBytes(page)
+                    .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(fresh))).build(), 0.9, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, wholesale.plan(ex, 1000, 1000));
+            assertEquals(12_000, wholesale.literalPages());
+            assertTrue(wholesale.blockPagesSkipped() >= 12_000 - 2 * 4096, "after the first window, block hashes are"
+                    + " asked only for probes: skipped " + wholesale.blockPagesSkipped());
+            SeedPlanner patched = new SeedPlanner(VmState.<StateRegion>builder(KEY).pageSizeBytes(page)
+                    .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(touched))).build(), 0.9, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, patched.plan(ex, 1000, 1000));
+            assertEquals(12_000, patched.patchedPages());
+            assertEquals(0, patched.blockPagesSkipped());
+            assertTrue(wholesale.exchangeBytes() < patched.exchangeBytes() / 2, "skipped block hashes are not sent: "
+                    + wholesale.exchangeBytes() + " vs " + patched.exchangeBytes());
+        }
+    }
+
+    @Test
     void aReplicaOfAnotherSizeIsNoSeed(@TempDir Path dir) throws Exception {
         seedReplica(dir, new byte[SIZE + PAGE]);
         try (FileReplicas files = FileReplicas.open(dir)) {
