@@ -29,7 +29,8 @@
 # Figures per case: tool bytes (the round report's wireBytes: the round transfer's wire bytes plus the seed exchange's
 # payload bytes), the seed exchange's bytes, the round's seconds (from the start of the round to the receiver's verified
 # commit: hashing, description exchange, transfer, verification and write) and the send process's wall seconds
-# (JVM start included). Every replica is compared with its source (cmp) off the clock.
+# (JVM start included). Every replica is compared with its source (cmp) off the clock. OUT/memory.tsv: the peak RssAnon
+# (KiB, sampled every 0.2 s) of each sender process and of the receiver while that sender ran.
 # Output: OUT/raw.tsv, OUT/results.json and a Markdown table on stdout (median, and mean +- 95 % CI half-width).
 set -euo pipefail
 
@@ -91,6 +92,13 @@ fi
 # shellcheck disable=SC2086
 $ns java $DWCP_JVM -jar "$jar" receive --plaintext --listen "$host:$port" --out "$work/rx" --json > "$OUT/receiver.jsonl" 2> "$OUT/receiver.err" &
 receiver=$!
+# The receiver's java process (under `ip netns exec` it is a child of the started process).
+receiver_java=$receiver
+for _ in $(seq 1 20); do
+  c=$(pgrep -P "$receiver" java || true); [ -n "$c" ] && { receiver_java=$c; break; }
+  [ "$NO_WAN" = 1 ] && break; sleep 0.1
+done
+printf 'rep\tcase\tsenderPeakRssAnonKiB\treceiverPeakRssAnonKiB\n' > "$OUT/memory.tsv"
 for _ in $(seq 1 120); do grep -q listening "$OUT/receiver.err" 2>/dev/null && break; sleep 0.5; done
 grep -q listening "$OUT/receiver.err" || { log "receiver did not start"; cat "$OUT/receiver.err" >&2; exit 1; }
 
@@ -104,8 +112,18 @@ send() {
   t0=$(date +%s.%N)
   # shellcheck disable=SC2086
   java $DWCP_JVM -jar "$jar" send --plaintext --to "$host:$port" --key vm --seed "$mode" --json "${files[@]}" \
-    > "$work/send.out" 2> "$work/send.err" || { log "send failed"; cat "$work/send.err" >&2; exit 1; }
+    > "$work/send.out" 2> "$work/send.err" &
+  local spid=$! speak=0 rpeak=0 v
+  # Peak RssAnon (heap, direct and native memory; not page cache) of this sender and of the receiver meanwhile,
+  # sampled every 0.2 s.
+  while kill -0 "$spid" 2>/dev/null; do
+    v=$(awk '/^RssAnon/ {print $2}' "/proc/$spid/status" 2>/dev/null || true); [ -n "$v" ] && [ "$v" -gt "$speak" ] && speak=$v
+    v=$(awk '/^RssAnon/ {print $2}' "/proc/$receiver_java/status" 2>/dev/null || true); [ -n "$v" ] && [ "$v" -gt "$rpeak" ] && rpeak=$v
+    sleep 0.2
+  done
+  wait "$spid" || { log "send failed"; cat "$work/send.err" >&2; exit 1; }
   t1=$(date +%s.%N)
+  printf '%s\t%s\t%s\t%s\n' "$rep" "$case" "$speak" "$rpeak" >> "$OUT/memory.tsv"
   tail -1 "$work/send.out" > "$work/send.json"
   cp "$work/send.err" "$OUT/send-$rep-${case/-/restore}.err"   # phase logs, with --dwcp-jvm -Dorg.slf4j.simpleLogger.defaultLogLevel=info
   cmp "$work/rx/vm" "$CORPUS/${*: -1}" || { log "replica differs from ${*: -1}"; exit 1; }
@@ -161,6 +179,18 @@ if warm and cont:
     res["warmOverCont"] = {"wire": stats(wr), "seconds": stats(tr)}
     print(f"\nwarm ÷ cont, paired by repetition: wire bytes {st.median(wr):.3f} (mean {st.mean(wr):.3f} ± {stats(wr)['ci95']:.3f}),"
           f" round seconds {st.median(tr):.2f} (mean {st.mean(tr):.2f} ± {stats(tr)['ci95']:.2f})")
+mem_path = os.path.join(out, "memory.tsv")
+if os.path.exists(mem_path):
+    mem = list(csv.DictReader(open(mem_path), delimiter="\t"))
+    target = 512 + 0.10 * size / 2**20
+    print(f"\npeak RssAnon, MiB (target 512 MiB + 10 % of the state = {target:,.0f} MiB):")
+    res["memoryMiB"] = {}
+    for case in ("cont", "same", "warm"):
+        ms = [r for r in mem if r["case"] == case]
+        if not ms: continue
+        snd = [int(r["senderPeakRssAnonKiB"]) / 1024 for r in ms]; rcv = [int(r["receiverPeakRssAnonKiB"]) / 1024 for r in ms]
+        res["memoryMiB"][case] = {"sender": stats(snd), "receiver": stats(rcv)}
+        print(f"  {case}: sender median {st.median(snd):,.0f} (max {max(snd):,.0f}), receiver median {st.median(rcv):,.0f} (max {max(rcv):,.0f})")
 json.dump(res, open(os.path.join(out, "results.json"), "w"), indent=1)
 PY
 log "results in $OUT"

@@ -68,6 +68,15 @@ final class SeedDecoder implements StateDecoder {
     /** The seed file as it was when {@link #seedPageHashes} started: they count only if it is still so. */
     private SeedDescription.Stamp seedStamp;
     private final AtomicBoolean stopHashing = new AtomicBoolean();
+    /**
+     * The hashes (hi, lo) of the pages the round writes, computed on {@link #batchHasher} as each batch arrives (from
+     * the batch and the seed's file, which nothing writes before the round is verified), so that verification after
+     * the END frame only folds hashes. Null when the seed is not hashed ahead; a failed batch leaves the work to the
+     * verification after END, which then reports the batch's fault.
+     */
+    private long[] targetHashes;
+    private java.util.concurrent.ExecutorService batchHasher;
+    private java.util.concurrent.Future<?> lastBatchHash;
 
     /** Reads literal data in its format besides DEFLATE; null: DEFLATE only. */
     private final BlockCompressor compressor;
@@ -154,6 +163,18 @@ final class SeedDecoder implements StateDecoder {
             return;
         }
         reserved += cost;
+        try {
+            buffers.reserve(cost, "result page hashes of " + key);
+            reserved += cost;
+            targetHashes = new long[(int) (2 * pages)];
+            batchHasher = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "dwcp-seed-batch-hash");
+                t.setDaemon(true);
+                return t;
+            });
+        } catch (DwcpException e) {
+            LOG.debug("seeded round of '{}': no room to hash the batches as they arrive ({})", key, e.getMessage());
+        }
         seedStamp = SeedDescription.Stamp.of(s.file());
         CompletableFuture<long[]> f = new CompletableFuture<>();
         Thread t = new Thread(() -> {
@@ -257,7 +278,55 @@ final class SeedDecoder implements StateDecoder {
         buffers.reserve(cost, "seeded round of " + key);
         reserved += cost;
         f.get(deflated);
-        batches.add(new Batch(ps, sources, literals, rawBytes, format, deflated));
+        Batch batch = new Batch(ps, sources, literals, rawBytes, format, deflated);
+        batches.add(batch);
+        if (batchHasher != null) {
+            java.util.concurrent.Future<?> before = lastBatchHash;
+            lastBatchHash = batchHasher.submit(() -> {
+                if (before != null) {
+                    before.get(); // one failed batch fails every later one: verification then does it all again
+                }
+                hashBatch(batch);
+                return null;
+            });
+        }
+    }
+
+    /** Hashes the pages one batch produces into {@link #targetHashes} (on {@link #batchHasher}). */
+    private void hashBatch(Batch b) throws IOException {
+        SeedHashes hashes = new SeedHashes();
+        long[] h = new long[2];
+        try (FileChannel in = FileChannel.open(seed.file(), StandardOpenOption.READ); Pages p = new Pages(in, List.of(b))) {
+            for (int page : b.pages) {
+                if (stopHashing.get()) {
+                    throw new java.util.concurrent.CancellationException("seeded round closed");
+                }
+                hashes.pageHash(p.page(page), h, 0);
+                targetHashes[2 * page] = h[0];
+                targetHashes[2 * page + 1] = h[1];
+            }
+        }
+    }
+
+    /** {@return whether every batch's pages were hashed as they arrived} (waits for the last one) */
+    private boolean batchesHashed() {
+        if (batchHasher == null) {
+            return false;
+        }
+        if (lastBatchHash == null) {
+            return true;
+        }
+        try {
+            lastBatchHash.get();
+            return true;
+        } catch (java.util.concurrent.ExecutionException e) {
+            LOG.debug("seeded round of '{}': hashing a batch on arrival failed ({}); verifying from the batches",
+                    key, e.getCause().toString());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DwcpException(ErrorCode.CANCELLED, "interrupted while verifying the seeded round of '" + key + "'");
+        }
     }
 
     private void end(ByteBuffer f) {
@@ -308,7 +377,9 @@ final class SeedDecoder implements StateDecoder {
                 if (replica != null) {
                     long[] known = seedHashesIfCurrent();
                     ahead = known != null;
-                    if (known != null) {
+                    if (known != null && batchesHashed()) {
+                        verifyHashed(next, known);
+                    } else if (known != null) {
                         verifyKnown(in, next, known);
                     } else {
                         verify(in, next);
@@ -417,6 +488,18 @@ final class SeedDecoder implements StateDecoder {
         check(next);
     }
 
+    /**
+     * As {@link #verifyKnown}, with the round's own pages hashed as the batches arrived: nothing is read or hashed
+     * again, only the hashes are folded.
+     */
+    private void verifyHashed(SeedDescription.Writer next, long[] known) throws IOException {
+        for (int i = 0; i < pages; i++) {
+            long[] from = targets.get(i) ? targetHashes : known;
+            next.addHash(from[2 * i], from[2 * i + 1]);
+        }
+        check(next);
+    }
+
     private void check(SeedDescription.Writer next) throws IOException {
         if (!MessageDigest.isEqual(next.digest(), digest)) {
             replicas.forgetDescription(seed);
@@ -458,6 +541,17 @@ final class SeedDecoder implements StateDecoder {
     @Override
     public void close() {
         stopHashing.set(true);
+        if (batchHasher != null) {
+            batchHasher.shutdownNow();
+            try {
+                if (!batchHasher.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    LOG.warn("seeded round of '{}': a batch was still being hashed 30 s after close", key);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            batchHasher = null;
+        }
         if (seedPageHashes != null) {
             // The hashing threads stop at their next chunk; the budget they use is given back only then.
             seedPageHashes.handle((r, e) -> null).join();
@@ -474,6 +568,8 @@ final class SeedDecoder implements StateDecoder {
      */
     private final class Pages implements AutoCloseable {
         private final FileChannel in;
+        /** The batches whose pages are asked for (all of the round's, or one). */
+        private final List<Batch> batches;
         private final ByteBuffer block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
         private final ByteBuffer copy = ByteBuffer.allocateDirect(pageSize);
         private final ByteBuffer zero = ByteBuffer.allocateDirect(pageSize);
@@ -485,7 +581,12 @@ final class SeedDecoder implements StateDecoder {
         private int rawPosition;
 
         Pages(FileChannel in) {
+            this(in, SeedDecoder.this.batches);
+        }
+
+        Pages(FileChannel in, List<Batch> batches) {
             this.in = in;
+            this.batches = batches;
         }
 
         @Override

@@ -71,6 +71,8 @@ final class SeedPlanner {
     /** The literal data format the receiver chose. */
     private int format = SeedWire.FORMAT_DEFLATE;
 
+    /** The hash of a page of {@code pageSize} zero bytes. */
+    private final long[] zeroHash = new long[2];
     /** Every page's hash (hi, lo), filled as the windows are hashed. */
     private final long[] pageHashes;
     /** Bit p of word c: page p of chunk c is all zero bytes (a chunk is hashed by one thread: words are not shared). */
@@ -91,7 +93,6 @@ final class SeedPlanner {
     private final ArrayDeque<PagesGroup> pagesInFlight = new ArrayDeque<>();
     private final ArrayDeque<BlocksGroup> blocksInFlight = new ArrayDeque<>();
     private final List<CompletableFuture<ByteBuffer>> outstanding = new ArrayList<>();
-    private final SeedHashes blockHasher = new SeedHashes();
 
     /** The round's ops, ascending by page: page, source, patch mask. */
     private int[] opPages = new int[1024];
@@ -118,8 +119,12 @@ final class SeedPlanner {
     /** {@link #plan}'s frames, for {@link #write}. */
     private List<ByteBuffer> planned;
 
-    /** Chunks hashed in parallel per window (16 MiB of 4 KiB pages). */
+    /** Chunks compared, and asked for in one PAGES request at most, per window (16 MiB of 4 KiB pages). */
     private static final int WINDOW_CHUNKS = 64;
+    /** Chunks one hashing task hashes (2 MiB of 4 KiB pages); a divisor of {@link #WINDOW_CHUNKS}. */
+    private static final int SLICE_CHUNKS = 8;
+    /** Hashes the state and the block hashes of would-be literals (one thread per core). */
+    private ExecutorService pool;
     /** A page with more differing blocks than this goes whole. */
     private static final int MAX_PATCH_BLOCKS = 6;
     /** At most this many threads hash the state (one per core up to it). */
@@ -160,6 +165,7 @@ final class SeedPlanner {
         this.pageHashes = new long[(int) (2 * pages)];
         this.zeroWords = new long[chunks];
         this.chunkHashes = new long[2 * chunks];
+        new SeedHashes().pageHash(ByteBuffer.allocate(pageSize), zeroHash, 0);
     }
 
     /** {@return whether a state can be seeded at all} (one region, a description within the limits) */
@@ -288,21 +294,35 @@ final class SeedPlanner {
         exchangeBytes += describe.remaining();
         describing = track(exchange.send(describe));
         int threads = Math.max(1, Math.min(HASH_THREADS, Runtime.getRuntime().availableProcessors()));
-        ExecutorService pool = threads == 1 ? null : Executors.newFixedThreadPool(threads, r -> {
+        pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "dwcp-migration-seed-hash");
             t.setDaemon(true);
             return t;
         });
         try {
-            ByteBuffer[] blocks = new ByteBuffer[threads];
-            SeedHashes[] hashers = new SeedHashes[threads];
-            for (int t = 0; t < threads; t++) {
-                blocks[t] = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
-                hashers[t] = new SeedHashes();
-            }
             SeedHashes fold = new SeedHashes();
-            for (int w = 0; w < chunks; w += WINDOW_CHUNKS) {
-                hashWindow(pool, threads, w, Math.min(WINDOW_CHUNKS, chunks - w), blocks, hashers, fold);
+            // Slices of the state are hashed by the pool, a few ahead of the one folded here, so the pool keeps
+            // hashing while this thread takes replies and plans.
+            ThreadLocal<ByteBuffer> blocks = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES));
+            ThreadLocal<SeedHashes> hashers = ThreadLocal.withInitial(SeedHashes::new);
+            ArrayDeque<Future<?>> hashing = new ArrayDeque<>();
+            int slices = (chunks + SLICE_CHUNKS - 1) / SLICE_CHUNKS;
+            int submitted = 0;
+            for (int slice = 0; slice < slices; slice++) {
+                for (; submitted < slices && submitted < slice + 2 * threads; submitted++) {
+                    int from = submitted * SLICE_CHUNKS;
+                    int to = Math.min(chunks, from + SLICE_CHUNKS);
+                    hashing.add(pool.submit(() -> {
+                        hashChunks(from, to, blocks.get(), hashers.get());
+                        return null;
+                    }));
+                }
+                await(hashing.poll());
+                int from = slice * SLICE_CHUNKS;
+                fold(fold, from, Math.min(chunks, from + SLICE_CHUNKS));
+                if (hashedChunks % WINDOW_CHUNKS != 0 && hashedChunks != chunks) {
+                    continue;
+                }
                 if (theirChunks == null && describing.isDone() && !described(exchange, timeoutMillis)) {
                     return Outcome.NO_SEED;
                 }
@@ -330,9 +350,7 @@ final class SeedPlanner {
             frameBytes = writer.finish();
             return Outcome.SEEDED;
         } finally {
-            if (pool != null) {
-                pool.shutdownNow();
-            }
+            pool.shutdownNow();
             for (CompletableFuture<ByteBuffer> f : outstanding) {
                 f.cancel(false);
             }
@@ -514,6 +532,9 @@ final class SeedPlanner {
                 exchangeBytes += ask.remaining();
                 b.replies.add(track(exchange.send(ask)));
             }
+            // This side's block hashes, on the pool, while the receiver computes its own.
+            BlocksGroup group = b;
+            b.mine = pool.submit(() -> blockHashesOf(group));
         }
         blocksInFlight.add(b);
         return true;
@@ -542,8 +563,15 @@ final class SeedPlanner {
      * false when the seed changed.
      */
     private boolean blockHashes(BlocksGroup g, long replyTimeoutMillis) throws Exception {
-        long[] mine = new long[SeedWire.BLOCKS_PER_PAGE];
-        ByteBuffer page = ByteBuffer.allocate(pageSize);
+        long[] mine = null;
+        if (g.mine != null) {
+            try {
+                mine = g.mine.get();
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                throw c instanceof Exception ex ? ex : new IllegalStateException(c);
+            }
+        }
         int hashBytes = SeedWire.blockHashBytes(version);
         int k = 0;
         for (CompletableFuture<ByteBuffer> f : g.replies) {
@@ -557,13 +585,10 @@ final class SeedPlanner {
                 throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
             }
             for (int end = k + count; k < end; k++) {
-                long off = (long) g.literalPages[k] * pageSize;
-                page.clear().limit((int) Math.min(pageSize, stateBytes - off));
-                region.read(off, page);
-                blockHasher.blockHashes(page.flip(), pageSize, mine, 0);
                 int mask = 0;
                 for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
-                    if (hashBytes == 8 ? answer.getLong() != mine[b] : answer.getInt() != (int) (mine[b] >>> 32)) {
+                    long h = mine[k * SeedWire.BLOCKS_PER_PAGE + b];
+                    if (hashBytes == 8 ? answer.getLong() != h : answer.getInt() != (int) (h >>> 32)) {
                         mask |= 1 << b;
                     }
                 }
@@ -579,6 +604,20 @@ final class SeedPlanner {
             emit(g.pages[i], g.sources[i], g.masks[i]);
         }
         return true;
+    }
+
+    /** {@return the block hashes of a group's would-be literal pages, 8 per page} (a task of the pool) */
+    private long[] blockHashesOf(BlocksGroup g) throws IOException {
+        SeedHashes hasher = new SeedHashes();
+        long[] out = new long[g.literals * SeedWire.BLOCKS_PER_PAGE];
+        ByteBuffer page = ByteBuffer.allocate(pageSize);
+        for (int k = 0; k < g.literals; k++) {
+            long off = (long) g.literalPages[k] * pageSize;
+            page.clear().limit((int) Math.min(pageSize, stateBytes - off));
+            region.read(off, page);
+            hasher.blockHashes(page.flip(), pageSize, out, k * SeedWire.BLOCKS_PER_PAGE);
+        }
+        return out;
     }
 
     /** Appends one op to the round; cuts a batch when it is full. */
@@ -651,37 +690,10 @@ final class SeedPlanner {
         return (int) Math.min(SeedHashes.CHUNK_PAGES, pages - (long) chunk * SeedHashes.CHUNK_PAGES);
     }
 
-    /**
-     * Hashes chunks {@code [w, w + n)} (one thread per core) and folds their page hashes, in page order, into chunk
-     * hashes and the state digest.
-     */
-    private void hashWindow(ExecutorService pool, int threads, int w, int n, ByteBuffer[] blocks, SeedHashes[] hashers,
-                            SeedHashes fold) throws Exception {
-        if (pool == null) {
-            hashChunks(w, w + n, blocks[0], hashers[0]);
-        } else {
-            List<Future<?>> parts = new ArrayList<>(threads);
-            for (int t = 0; t < threads; t++) {
-                int from = w + (int) ((long) n * t / threads);
-                int to = w + (int) ((long) n * (t + 1) / threads);
-                ByteBuffer block = blocks[t];
-                SeedHashes hasher = hashers[t];
-                parts.add(pool.submit(() -> {
-                    hashChunks(from, to, block, hasher);
-                    return null;
-                }));
-            }
-            for (Future<?> f : parts) {
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    Throwable c = e.getCause();
-                    throw c instanceof Exception ex ? ex : new IllegalStateException(c);
-                }
-            }
-        }
+    /** Folds the page hashes of chunks {@code [from, to)}, in page order, into chunk hashes and the state digest. */
+    private void fold(SeedHashes fold, int from, int to) {
         long[] chunkHash = new long[2];
-        for (int c = w; c < w + n; c++) {
+        for (int c = from; c < to; c++) {
             long first = (long) c * SeedHashes.CHUNK_PAGES;
             int count = pagesOf(c);
             for (int p = 0; p < count; p++) {
@@ -694,7 +706,16 @@ final class SeedPlanner {
             chunkHashes[2 * c] = chunkHash[0];
             chunkHashes[2 * c + 1] = chunkHash[1];
         }
-        hashedChunks = w + n;
+        hashedChunks = to;
+    }
+
+    private static void await(Future<?> f) throws Exception {
+        try {
+            f.get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof Exception ex ? ex : new IllegalStateException(c);
+        }
     }
 
     /** Hashes the pages of chunks {@code [from, to)} (a task of one hashing thread). */
@@ -714,7 +735,10 @@ final class SeedPlanner {
                 int i = (int) (first + p);
                 pageHashes[2 * i] = h[0];
                 pageHashes[2 * i + 1] = h[1];
-                if (SeedHashes.isZero(page)) {
+                // A whole page is zero exactly when its hash is the zero page's (no second pass over its bytes).
+                boolean zeroPage = page.remaining() == pageSize ? h[0] == zeroHash[0] && h[1] == zeroHash[1]
+                        : SeedHashes.isZero(page);
+                if (zeroPage) {
                     zero |= 1L << p;
                 }
             }
@@ -737,6 +761,8 @@ final class SeedPlanner {
         final int[] literalOps;
         int literals;
         final List<CompletableFuture<ByteBuffer>> replies = new ArrayList<>(1);
+        /** This side's block hashes of the would-be literals, 8 per page; null when not asked. */
+        Future<long[]> mine;
 
         BlocksGroup(int capacity) {
             pages = new int[capacity];
@@ -756,6 +782,9 @@ final class SeedPlanner {
         }
 
         boolean done() {
+            if (mine != null && !mine.isDone()) {
+                return false;
+            }
             for (CompletableFuture<ByteBuffer> f : replies) {
                 if (!f.isDone()) {
                     return false;
