@@ -12,12 +12,12 @@ import java.util.Map;
  * Placement of the VMs of each site onto the site's nodes (hosts), after the site-level plan. Per site that has nodes:
  *   1. the traffic graph induced by the site's VMs (edge weight = both directions' bytes/s, scaled to integers as the
  *      site-level partition does; vertex weight = the VM's larger share of the nodes' total CPU or memory),
- *   2. a multilevel partition into one block per node with block targets in proportion to the nodes' capacities —
- *      its initial partition is a recursive bisection (RecursiveBisection) of the coarsest graph, refined by k-way FM
- *      on every level — so VMs that talk stay on one node,
- *   3. repair of the hard capacities: while a node is over its CPU or memory, the VM whose move loses least traffic
- *      goes to the node with room it talks to most (or the emptiest node with room); when no VM can go anywhere the
- *      site is INFEASIBLE, naming the node and resource.
+ *   2. a multilevel partition into one block per node with block targets in proportion to the nodes' capacities and
+ *      each block allowed up to its node's capacity — its initial partition is a recursive bisection
+ *      (RecursiveBisection) of the coarsest graph, refined by k-way FM on every level — so VMs that talk share a node,
+ *   3. repair of the hard capacities: while a node is over its CPU or memory, of its VMs and the nodes with room for
+ *      them, the move that loses least traffic is made (the first on ties); when no VM can go anywhere the site is
+ *      INFEASIBLE, naming the node and resource.
  * Sites without nodes in the model get no node placement. Deterministic for a seed.
  */
 final class NodePlacer {
@@ -140,7 +140,11 @@ final class NodePlacer {
                 Node node = nodes.get(p);
                 double share = ((capCpu == 0 ? 0 : node.cpuCores() / capCpu) + (capMem == 0 ? 0 : node.memoryBytes() / capMem)) / 2;
                 target[p] = Math.round(g.totalVertexWeight * share);
-                max[p] = Math.max(target[p], (long) Math.floor(target[p] * (1 + imbalance)));
+                // A node may fill up to its capacity (in the vertex weights' unit), not only to its share: VMs that
+                // talk may share a node while it has room. The repair below enforces the exact capacities.
+                double room = Math.min(capCpu == 0 ? 1 : node.cpuCores() / capCpu, capMem == 0 ? 1 : node.memoryBytes() / capMem);
+                max[p] = Math.max((long) Math.floor(target[p] * (1 + imbalance)),
+                        (long) Math.floor(room * PlacementEngine.VERTEX_SCALE));
             }
             MultilevelPartitioner.Options options = MultilevelPartitioner.Options.of(k).withSeed(seed).withImbalance(imbalance);
             parts = MultilevelPartitioner.partition(g, k, target, max, null, options, null);
