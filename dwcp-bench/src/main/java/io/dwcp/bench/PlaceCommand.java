@@ -2,10 +2,12 @@ package io.dwcp.bench;
 
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.placement.Move;
+import io.dwcp.core.placement.Node;
 import io.dwcp.core.placement.PlacementModel;
 import io.dwcp.core.placement.PlacementPlan;
 import io.dwcp.core.placement.Site;
 import io.dwcp.core.placement.SiteCosts;
+import io.dwcp.core.placement.SiteLink;
 import io.dwcp.core.placement.Traffic;
 import io.dwcp.core.placement.Vm;
 import io.dwcp.core.spi.ComponentContext;
@@ -87,6 +89,9 @@ final class PlaceCommand implements DwcpCli.Command {
             moves.add(mm);
         }
         full.put("moves", moves);
+        if (!plan.nodePlacement().isEmpty()) {
+            full.put("nodePlacement", new LinkedHashMap<>(new java.util.TreeMap<>(plan.nodePlacement())));
+        }
         Files.writeString(out, Json.write(full) + "\n", StandardCharsets.UTF_8);
         if (a.flag("json")) {
             System.out.println(Json.write(result));
@@ -150,6 +155,18 @@ final class PlaceCommand implements DwcpCli.Command {
                 }
             }
             b.costs(SiteCosts.of(sites, m));
+        }
+        for (Object o : list(root, "links", name, false)) {
+            Map<String, Object> l = object(o, name + ": links[]");
+            String peer = optString(l, "peer", name);
+            b.link(new SiteLink(string(l, "from", name), string(l, "to", name),
+                    java.time.Duration.ofNanos(Math.round(number(l, "rttMillis", name) * 1e6)),
+                    number(l, "bandwidthBitsPerSecond", name), number(l, "pricePerGb", name), peer == null ? "" : peer));
+        }
+        for (Object o : list(root, "nodes", name, false)) {
+            Map<String, Object> nd = object(o, name + ": nodes[]");
+            b.node(new Node(string(nd, "id", name), string(nd, "site", name), number(nd, "cpuCores", name),
+                    (long) number(nd, "memoryBytes", name)));
         }
         if (root.get("currentPlacement") != null) {
             for (Map.Entry<String, Object> e : object(root.get("currentPlacement"), name + ": currentPlacement").entrySet()) {

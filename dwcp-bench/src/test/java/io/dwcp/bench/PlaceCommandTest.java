@@ -50,6 +50,27 @@ class PlaceCommandTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void linksAndNodesAreReadAndTheNodePlacementWritten(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("model.json");
+        Files.writeString(model, MODEL.replace("\"currentPlacement\"", """
+                "links": [{"from": "eu", "to": "us", "rttMillis": 80, "bandwidthBitsPerSecond": 1e9, "pricePerGb": 0.02,
+                           "peer": "us-gw"}],
+                "nodes": [{"id": "us-1", "site": "us", "cpuCores": 2, "memoryBytes": 5e9},
+                          {"id": "us-2", "site": "us", "cpuCores": 2, "memoryBytes": 5e9}],
+                "currentPlacement\""""));
+        Path out = dir.resolve("plan.json");
+        assertEquals(0, DwcpCli.run(new String[]{"place", "--model", model.toString(), "--out", out.toString()}));
+        Map<String, Object> plan = (Map<String, Object>) JsonReader.parse(Files.readString(out), "plan.json");
+        Map<String, Object> placement = (Map<String, Object>) plan.get("placement");
+        Map<String, Object> nodes = (Map<String, Object>) plan.get("nodePlacement");
+        for (Map.Entry<String, Object> e : placement.entrySet()) {
+            assertEquals(e.getValue().equals("us"), nodes.containsKey(e.getKey()), e.toString());
+        }
+        assertEquals(nodes.get("c"), nodes.get("d")); // the pair on us shares a node of 2 cores
+    }
+
+    @Test
     void malformedJsonExitsWithTwo(@TempDir Path dir) throws Exception {
         Path model = dir.resolve("bad.json");
         Files.writeString(model, "{\"sites\": [\n  {\"id\": \"eu\", }\n]}");

@@ -8,17 +8,25 @@ import java.util.PriorityQueue;
  * The anchored partition (PlacementEngine with move cost) finds the plan of greatest net benefit, horizon × saved
  * traffic − move cost. Its moves repay themselves within the horizon, but the saving they leave over is not spent,
  * and every move that repays itself only after the horizon is left out, although the saved traffic goes on after it.
- * This step starts from that plan and makes single-VM moves greedily in order of saved cost-weighted traffic per
- * moved state byte (the cheapest saving first), as long as
+ * This step starts from that plan and makes moves greedily in order of saved cost-weighted traffic per moved state
+ * byte (the cheapest saving first). A move is a single VM, or a group: a VM with the neighbours on its site that also
+ * talk to the target site, grown breadth first (at most GROUP_LIMIT VMs). A group keeps its internal traffic on one
+ * site, so after a traffic shift a set of VMs that now talks to another site moves together even when each of them
+ * alone would save little (a single VM that leaves breaks its edges to the others). Moves are made as long as
  *   - the move lowers cost-weighted cross-site traffic,
  *   - the VM fits where it goes (hard capacities, the CPU balance limit, anti-affinity; pinned VMs never move),
  *   - the whole plan still repays itself within the horizon: horizon × (T(C) − T(P)) > factor × bytes moved, so the
  *     adoption rule holds after every accepted move, and
  *   - at most maxMoves VMs end up away from their current site.
  * A VM moved back to its current site refunds its bytes. Candidates sit in a priority queue with a version per VM;
- * a stale entry (the VM or a neighbour moved since) is recomputed when popped. Pure computation, one call per plan.
+ * a stale entry (the VM or a neighbour moved since) is recomputed when popped; a group entry is always recomputed
+ * (its members may have changed) and applied only if its ratio is still at least the next entry's, else queued again.
+ * Pure computation, one call per plan.
  */
 final class BudgetedMoves {
+    /** The most VMs a group move takes. */
+    static final int GROUP_LIMIT = 64;
+
     private BudgetedMoves() {
     }
 
@@ -49,11 +57,13 @@ final class BudgetedMoves {
         }
         int[] version = new int[n];
         double[] value = new double[e.k];
-        // Entries: {ratio, v, site, version}; highest ratio first, then lowest VM index (deterministic).
+        Groups groups = new Groups(e, n);
+        // Entries: {ratio, v, site, version, kind (0 single, 1 group)}; highest ratio first, then lowest VM index, then
+        // single before group (deterministic).
         PriorityQueue<double[]> queue = new PriorityQueue<>((a, b) -> a[0] != b[0] ? Double.compare(b[0], a[0])
-                : Double.compare(a[1], b[1]));
+                : a[1] != b[1] ? Double.compare(a[1], b[1]) : Double.compare(a[4], b[4]));
         for (int v = 0; v < n; v++) {
-            offer(e, current, plan, v, version, value, factor, queue);
+            offer(e, current, plan, v, version, value, factor, queue, groups);
         }
         int added = 0;
         double[] top;
@@ -64,6 +74,42 @@ final class BudgetedMoves {
             }
             int to = (int) top[2];
             int from = plan[v];
+            if (top[4] == 1) {
+                // A group: recompute it as the plan is now; apply only while it is still among the best candidates.
+                int size = groups.collect(plan, v, to);
+                double delta = groups.delta(plan, size, to);
+                double dCost = 0;
+                int dAway = 0;
+                for (int i = 0; i < size; i++) {
+                    int u = groups.members[i];
+                    dCost += moveCost(e, current, u, from, to, factor);
+                    dAway += (to != current[u] ? 1 : 0) - (from != current[u] ? 1 : 0);
+                }
+                if (size < 2 || delta <= 0) {
+                    continue;
+                }
+                double ratio = delta / Math.max(1, dCost);
+                double[] next = queue.peek();
+                if (next != null && dCost > 0 && ratio < next[0] && ratio < top[0]) {
+                    queue.add(new double[] {ratio, v, to, version[v], 1});
+                    continue;
+                }
+                if (away + dAway > maxMoves || !(saved + horizonSeconds * delta > cost + dCost)
+                        || !groups.fits(plan, size, to, limits, loads)) {
+                    continue;
+                }
+                for (int i = 0; i < size; i++) {
+                    loads.move(groups.members[i], plan, to);
+                }
+                saved += horizonSeconds * delta;
+                cost += dCost;
+                away += dAway;
+                added += size;
+                for (int i = 0; i < size; i++) {
+                    touch(e, current, plan, groups.members[i], version, value, factor, queue, groups);
+                }
+                continue;
+            }
             double delta = delta(e, plan, v, from, to, value);
             if (delta <= 0) {
                 continue;
@@ -79,20 +125,91 @@ final class BudgetedMoves {
             cost += dCost;
             away += dAway;
             added++;
-            version[v]++;
-            offer(e, current, plan, v, version, value, factor, queue);
-            for (int x = e.xadj[v]; x < e.xadj[v + 1]; x++) {
-                int u = e.adj[x];
-                version[u]++;
-                offer(e, current, plan, u, version, value, factor, queue);
-            }
+            touch(e, current, plan, v, version, value, factor, queue, groups);
         }
         return added;
     }
 
-    /** Queues the best move of {@code v} (largest saving per moved byte), if it saves anything. */
+    /**
+     * Undoes moves of {@code plan} (changed in place), the least saving per moved byte first, until the whole plan
+     * repays itself within the horizon: horizon × (T(C) − T(P)) > factor × bytes moved. A VM goes back to its current
+     * site only where it fits (capacities, the CPU balance limit, anti-affinity); pinned VMs are left alone.
+     *
+     * @return the number of moves undone
+     */
+    static int trim(PlacementEngine e, int[] current, int[] plan, double horizonSeconds, double factor,
+                    double maxImbalance) {
+        int n = e.n;
+        PlacementEngine.Limits limits = e.new Limits(maxImbalance);
+        PlacementEngine.Loads loads = e.new Loads(plan);
+        double saved = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(plan, true));
+        double cost = 0;
+        for (int v = 0; v < n; v++) {
+            if (plan[v] != current[v]) {
+                cost += factor * e.vms[v].stateBytes();
+            }
+        }
+        int[] version = new int[n];
+        double[] value = new double[e.k];
+        // Entries: {lost saving per refunded byte, v, version}; lowest first, then lowest VM index.
+        PriorityQueue<double[]> queue = new PriorityQueue<>((a, b) -> a[0] != b[0] ? Double.compare(a[0], b[0])
+                : Double.compare(a[1], b[1]));
+        for (int v = 0; v < n; v++) {
+            offerBack(e, current, plan, v, version, value, factor, queue);
+        }
+        int undone = 0;
+        double[] top;
+        while (!(saved > cost) && (top = queue.poll()) != null) {
+            int v = (int) top[1];
+            if ((int) top[2] != version[v] || plan[v] == current[v]) {
+                continue;
+            }
+            if (!limits.fits(v, current[v], loads, true)) {
+                continue;
+            }
+            double lost = -delta(e, plan, v, plan[v], current[v], value);
+            loads.move(v, plan, current[v]);
+            saved -= horizonSeconds * lost;
+            cost -= factor * e.vms[v].stateBytes();
+            undone++;
+            version[v]++;
+            for (int x = e.xadj[v]; x < e.xadj[v + 1]; x++) {
+                int u = e.adj[x];
+                version[u]++;
+                offerBack(e, current, plan, u, version, value, factor, queue);
+            }
+        }
+        return undone;
+    }
+
+    /** Queues moving {@code v} back to its current site, if it is away and not pinned. */
+    private static void offerBack(PlacementEngine e, int[] current, int[] plan, int v, int[] version, double[] value,
+                                  double factor, PriorityQueue<double[]> queue) {
+        if (plan[v] == current[v] || e.pin[v] >= 0) {
+            return;
+        }
+        double lost = -delta(e, plan, v, plan[v], current[v], value);
+        queue.add(new double[] {lost / Math.max(1, factor * e.vms[v].stateBytes()), v, version[v]});
+    }
+
+    /** After {@code v} moved: new candidates for it and its neighbours (their old entries become stale). */
+    private static void touch(PlacementEngine e, int[] current, int[] plan, int v, int[] version, double[] value,
+                              double factor, PriorityQueue<double[]> queue, Groups groups) {
+        version[v]++;
+        offer(e, current, plan, v, version, value, factor, queue, groups);
+        for (int x = e.xadj[v]; x < e.xadj[v + 1]; x++) {
+            int u = e.adj[x];
+            version[u]++;
+            offer(e, current, plan, u, version, value, factor, queue, groups);
+        }
+    }
+
+    /**
+     * Queues the best single move of {@code v} (largest saving per moved byte), if it saves anything, and the group
+     * move of {@code v} towards the site it is most strongly connected to, if that group saves more per byte.
+     */
     private static void offer(PlacementEngine e, int[] current, int[] plan, int v, int[] version, double[] value,
-                              double factor, PriorityQueue<double[]> queue) {
+                              double factor, PriorityQueue<double[]> queue, Groups groups) {
         if (e.pin[v] >= 0 || e.xadj[v] == e.xadj[v + 1]) {
             return;
         }
@@ -100,8 +217,12 @@ final class BudgetedMoves {
         values(e, plan, v, value);
         int best = -1;
         double bestRatio = 0;
+        int pull = -1;
         for (int s = 0; s < e.k; s++) {
             double delta = value[own] - value[s];
+            if (s != own && (pull < 0 || delta > value[own] - value[pull])) {
+                pull = s;
+            }
             if (s == own || delta <= 1e-9 * (1 + value[own])) {
                 continue;
             }
@@ -113,7 +234,104 @@ final class BudgetedMoves {
             }
         }
         if (best >= 0) {
-            queue.add(new double[] {bestRatio, v, best, version[v]});
+            queue.add(new double[] {bestRatio, v, best, version[v], 0});
+        }
+        if (pull >= 0 && value[own] > 0) {
+            int size = groups.collect(plan, v, pull);
+            if (size >= 2) {
+                double delta = groups.delta(plan, size, pull);
+                double bytes = 0;
+                for (int i = 0; i < size; i++) {
+                    bytes += moveCost(e, current, groups.members[i], own, pull, factor);
+                }
+                double ratio = delta / Math.max(1, bytes);
+                if (delta > 0 && ratio > bestRatio) {
+                    queue.add(new double[] {ratio, v, pull, version[v], 1});
+                }
+            }
+        }
+    }
+
+    /**
+     * Group moves: the VMs reached breadth first from a seed VM through edges to free (unpinned) VMs on the same site
+     * that also have traffic with the target site, at most GROUP_LIMIT. Scratch arrays reused between calls.
+     */
+    private static final class Groups {
+        private final PlacementEngine e;
+        final int[] members = new int[GROUP_LIMIT];
+        private final int[] mark;
+        private int stamp;
+
+        Groups(PlacementEngine e, int n) {
+            this.e = e;
+            this.mark = new int[n];
+        }
+
+        /** Collects the group of {@code seed} towards {@code to} into {@link #members}; returns its size. */
+        int collect(int[] plan, int seed, int to) {
+            int own = plan[seed];
+            stamp++;
+            int size = 0;
+            members[size++] = seed;
+            mark[seed] = stamp;
+            for (int head = 0; head < size && size < GROUP_LIMIT; head++) {
+                int x = members[head];
+                for (int i = e.xadj[x]; i < e.xadj[x + 1] && size < GROUP_LIMIT; i++) {
+                    int u = e.adj[i];
+                    if (mark[u] != stamp && plan[u] == own && e.pin[u] < 0 && talksTo(plan, u, to)) {
+                        mark[u] = stamp;
+                        members[size++] = u;
+                    }
+                }
+            }
+            return size;
+        }
+
+        private boolean talksTo(int[] plan, int u, int to) {
+            for (int i = e.xadj[u]; i < e.xadj[u + 1]; i++) {
+                if (plan[e.adj[i]] == to) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Saved cost-weighted traffic, bytes/s, if the collected group moves to {@code to}; edges inside it stay. */
+        double delta(int[] plan, int size, int to) {
+            double before = 0;
+            double after = 0;
+            for (int m = 0; m < size; m++) {
+                int x = members[m];
+                int sx = plan[x];
+                for (int i = e.xadj[x]; i < e.xadj[x + 1]; i++) {
+                    int u = e.adj[i];
+                    if (mark[u] == stamp) {
+                        continue; // inside the group: on one site before and after
+                    }
+                    int su = plan[u];
+                    before += e.out[i] * e.cost[sx][su] + e.in[i] * e.cost[su][sx];
+                    after += e.out[i] * e.cost[to][su] + e.in[i] * e.cost[su][to];
+                }
+            }
+            return before - after;
+        }
+
+        /** Whether the whole group fits on {@code to} (capacities, balance limit, anti-affinity); loads unchanged. */
+        boolean fits(int[] plan, int size, int to, PlacementEngine.Limits limits, PlacementEngine.Loads loads) {
+            int from = plan[members[0]];
+            int done = 0;
+            boolean ok = true;
+            for (; done < size; done++) {
+                if (!limits.fits(members[done], to, loads, true)) {
+                    ok = false;
+                    break;
+                }
+                loads.move(members[done], plan, to);
+            }
+            for (int i = 0; i < done; i++) {
+                loads.move(members[i], plan, from);
+            }
+            return ok;
         }
     }
 

@@ -28,15 +28,19 @@ final class Coarsener {
      * @param fixed block of each fixed vertex, -1 for free ones
      * @param maxVertexWeight no coarse vertex heavier than this (unless a single vertex already is)
      */
-    static Level coarsen(Graph g, int[] fixed, int[] blocks, long maxVertexWeight, SplittableRandom rnd) {
+    static Level coarsen(Graph g, int[] fixed, int[] blocks, long maxVertexWeight, SplittableRandom rnd, Workspace ws) {
         int n = g.n;
-        int[] match = new int[n];
-        Arrays.fill(match, -1);
-        int[] order = permutation(n, rnd);
+        ws.ensureCoarsening(n, g.adj.length);
+        int[] match = ws.match;
+        Arrays.fill(match, 0, n, -1);
+        int[] perm = ws.order2;
+        permutation(perm, n, rnd);
         // Low-degree vertices first (random among equals), as METIS does: they have the fewest choices left later.
-        order = degreeOrder(g, order);
+        int[] order = ws.order;
+        degreeOrder(g, perm, order);
         int unmatched = 0;
-        for (int u : order) {
+        for (int i = 0; i < n; i++) {
+            int u = order[i];
             if (match[u] >= 0) {
                 continue;
             }
@@ -74,7 +78,7 @@ final class Coarsener {
                 cmap[match[u]] = nc++;
             }
         }
-        return contract(g, fixed, blocks, match, cmap, nc);
+        return contract(g, fixed, blocks, match, cmap, nc, ws);
     }
 
     private static boolean compatible(Graph g, int[] fixed, int[] blocks, int u, int v, long maxVertexWeight) {
@@ -85,7 +89,8 @@ final class Coarsener {
     /** Matches unmatched vertices through a common neighbour, then pairs isolated ones. */
     private static void twoHop(Graph g, int[] fixed, int[] blocks, int[] match, int[] order, long maxVertexWeight) {
         int isolated = -1;
-        for (int u : order) {
+        for (int i = 0; i < g.n; i++) {
+            int u = order[i];
             if (match[u] >= 0) {
                 continue;
             }
@@ -116,16 +121,16 @@ final class Coarsener {
         }
     }
 
-    private static Level contract(Graph g, int[] fixed, int[] blocks, int[] match, int[] cmap, int nc) {
+    private static Level contract(Graph g, int[] fixed, int[] blocks, int[] match, int[] cmap, int nc, Workspace ws) {
         int n = g.n;
         int[] cx = new int[nc + 1];
-        int[] cadj = new int[g.adj.length];
-        int[] cw = new int[g.adj.length];
+        int[] cadj = ws.edgeAdj;
+        int[] cw = ws.edgeWeight;
         int[] cv = new int[nc];
         int[] cfixed = fixed == null ? null : new int[nc];
         int[] cblocks = blocks == null ? null : new int[nc];
-        int[] slot = new int[nc];
-        Arrays.fill(slot, -1);
+        int[] slot = ws.slot;
+        Arrays.fill(slot, 0, nc, -1);
         int out = 0;
         int c = 0;
         for (int u = 0; u < n; u++) {
@@ -165,8 +170,8 @@ final class Coarsener {
         return new Level(coarse, cmap, cfixed, cblocks);
     }
 
-    /** The vertices by ascending degree, ties in the order of {@code order} (counting sort). */
-    static int[] degreeOrder(Graph g, int[] order) {
+    /** The vertices by ascending degree, ties in the order of {@code order} (counting sort), into {@code out}. */
+    static void degreeOrder(Graph g, int[] order, int[] out) {
         int n = g.n;
         int maxDeg = 0;
         for (int v = 0; v < n; v++) {
@@ -179,15 +184,21 @@ final class Coarsener {
         for (int d = 0; d <= maxDeg; d++) {
             count[d + 1] += count[d];
         }
-        int[] out = new int[n];
-        for (int v : order) {
+        for (int i = 0; i < n; i++) {
+            int v = order[i];
             out[count[g.xadj[v + 1] - g.xadj[v]]++] = v;
         }
-        return out;
     }
 
+    /** A random permutation of 0 … n − 1 (Fisher–Yates). */
     static int[] permutation(int n, SplittableRandom rnd) {
         int[] p = new int[n];
+        permutation(p, n, rnd);
+        return p;
+    }
+
+    /** A random permutation of 0 … n − 1 into the first {@code n} entries of {@code p}. */
+    static void permutation(int[] p, int n, SplittableRandom rnd) {
         for (int i = 0; i < n; i++) {
             p[i] = i;
         }
@@ -197,6 +208,5 @@ final class Coarsener {
             p[i] = p[j];
             p[j] = t;
         }
-        return p;
     }
 }

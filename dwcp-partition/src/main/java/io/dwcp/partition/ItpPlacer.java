@@ -7,7 +7,9 @@ import io.dwcp.core.config.PartitionKeys;
 import io.dwcp.core.placement.Move;
 import io.dwcp.core.placement.PlacementModel;
 import io.dwcp.core.placement.PlacementPlan;
+import io.dwcp.core.placement.SiteLink;
 import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.ForecastAdvisor;
 import io.dwcp.core.Health;
 import io.dwcp.core.spi.Placer;
 import io.micrometer.core.instrument.Counter;
@@ -43,6 +45,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ItpPlacer implements Placer {
     private static final Logger LOG = LoggerFactory.getLogger(ItpPlacer.class);
+    /** Move-cost scales of the rebalancing candidates: the full cost first (the fallback), then cheaper anchors. */
+    private static final double[] ANCHOR_SCALES = {1, 0.5, 0.25};
 
     private final ComponentContext context;
     private final Object lock = new Object();
@@ -149,7 +153,7 @@ final class ItpPlacer implements Placer {
     public PlacementPlan place(PlacementModel model) {
         requireRunning();
         long t0 = System.nanoTime();
-        PlacementEngine e = new PlacementEngine(model);
+        PlacementEngine e = new PlacementEngine(withLinkCosts(model));
         int[] current = e.current();
         try {
             int[] site = e.place(settings(), null, 0);
@@ -169,7 +173,7 @@ final class ItpPlacer implements Placer {
     public PlacementPlan rebalance(PlacementModel model) {
         requireRunning();
         long t0 = System.nanoTime();
-        PlacementEngine e = new PlacementEngine(model);
+        PlacementEngine e = new PlacementEngine(withLinkCosts(model));
         int[] current = e.current();
         for (int v = 0; v < e.n; v++) {
             if (current[v] < 0) {
@@ -189,18 +193,19 @@ final class ItpPlacer implements Placer {
             }
             double horizonSeconds = c.get(PartitionKeys.PLANNING_HORIZON).toMillis() / 1000.0;
             double factor = c.get(PartitionKeys.MOVE_COST_FACTOR);
-            int[] target = e.place(settings(), current, factor / horizonSeconds);
-            target = limitMoves(e, current, target, c.get(PartitionKeys.MAX_MOVES), horizonSeconds, factor);
-            if (e.violation(target) == null) {
-                // Spend what the plan saves over the horizon on the next-cheapest savings (see BudgetedMoves).
-                BudgetedMoves.extend(e, current, target, horizonSeconds, factor, c.get(PartitionKeys.MAX_MOVES),
-                        c.get(PartitionKeys.MAX_IMBALANCE));
-            }
-            double saved = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(target, true));
+            int[] target = null;
+            double saved = 0;
             long moved = 0;
-            for (int v = 0; v < e.n; v++) {
-                if (target[v] != current[v]) {
-                    moved += e.vms[v].stateBytes();
+            for (double scale : ANCHOR_SCALES) {
+                int[] t = candidate(e, current, scale, horizonSeconds, factor);
+                double s = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(t, true));
+                long m = movedBytes(e, current, t);
+                // The first (full move cost) plan is the fallback; a cheaper-anchored one replaces it only when it
+                // breaks no constraint, repays itself within the horizon and saves more.
+                if (target == null || (e.violation(t) == null && s > factor * m && s > saved)) {
+                    target = t;
+                    saved = s;
+                    moved = m;
                 }
             }
             if (broken == null && !(saved > factor * moved)) {
@@ -220,6 +225,50 @@ final class ItpPlacer implements Placer {
         } finally {
             planDuration.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         }
+    }
+
+    /**
+     * One rebalancing candidate: the anchored partition with the move cost scaled by {@code scale} (below 1 it plans
+     * moves that repay only after the horizon, the Lagrangian relaxation of the adoption rule), at most max-moves
+     * moves, then — when it breaks no constraint — the moves that do not repay undone (scale below 1) and the plan's
+     * saving spent on the next-cheapest savings (BudgetedMoves).
+     */
+    private int[] candidate(PlacementEngine e, int[] current, double scale, double horizonSeconds, double factor) {
+        DwcpConfig c = context.config();
+        int[] t = e.place(settings(), current, scale * factor / horizonSeconds);
+        t = limitMoves(e, current, t, c.get(PartitionKeys.MAX_MOVES), horizonSeconds, factor);
+        if (e.violation(t) == null) {
+            if (scale < 1) {
+                BudgetedMoves.trim(e, current, t, horizonSeconds, factor, c.get(PartitionKeys.MAX_IMBALANCE));
+            }
+            BudgetedMoves.extend(e, current, t, horizonSeconds, factor, c.get(PartitionKeys.MAX_MOVES),
+                    c.get(PartitionKeys.MAX_IMBALANCE));
+        }
+        return t;
+    }
+
+    private static long movedBytes(PlacementEngine e, int[] current, int[] target) {
+        long moved = 0;
+        for (int v = 0; v < e.n; v++) {
+            if (target[v] != current[v]) {
+                moved += e.vms[v].stateBytes();
+            }
+        }
+        return moved;
+    }
+
+    /**
+     * The model with the cost matrix derived from its links when it has links but no matrix: the bandwidth of a link
+     * is the predictor's forecast for its peer when that is advice (a predictor runs, is enabled and confident),
+     * else the link's nominal bandwidth.
+     */
+    private PlacementModel withLinkCosts(PlacementModel model) {
+        if (model.costs().isPresent() || model.links().isEmpty()) {
+            return model;
+        }
+        ForecastAdvisor advisor = ForecastAdvisor.of(context);
+        List<String> siteIds = model.sites().stream().map(io.dwcp.core.placement.Site::id).toList();
+        return model.withCosts(SiteLink.costs(siteIds, model.links(), advisor::advice));
     }
 
     private void count(String outcome) {
@@ -275,7 +324,9 @@ final class ItpPlacer implements Placer {
         // The two sums add the same rates in different orders: keep rounding from pushing the share past 1.
         double share = e.totalTraffic == 0 ? 0 : Math.min(1, cross / e.totalTraffic);
         double imbalance = e.n == 0 ? 0 : e.imbalance(site);
-        PlacementPlan plan = new PlacementPlan(placement, cross, weighted, share, imbalance, moves, outcome);
+        Map<String, String> nodes = e.model.nodes().isEmpty() ? Map.of()
+                : NodePlacer.place(e, site, context.config().get(PartitionKeys.SEED), context.config().get(PartitionKeys.MAX_IMBALANCE));
+        PlacementPlan plan = new PlacementPlan(placement, cross, weighted, share, imbalance, moves, outcome, nodes);
         lastInfeasible = null;
         plans.incrementAndGet();
         plannedRatioBits.set(Double.doubleToLongBits(share));

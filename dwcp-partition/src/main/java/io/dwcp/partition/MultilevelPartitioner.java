@@ -219,35 +219,49 @@ public final class MultilevelPartitioner {
         for (int j = 0; j < chains; j++) {
             streams[j] = root.split();
         }
-        List<int[]> results = forks.all(chains, j -> {
+        Scored first = initial == null ? null : new Scored(g, k, maxW, initial.clone());
+        List<Scored> results = forks.all(chains, j -> {
             SplittableRandom rnd = streams[j];
             int[] start = j == 0 ? initial : null;
-            int[] parts = vCycle(g, k, target, maxW, fixed, start, options, rnd, coarsenTo(g.n, k), true, forks);
-            if (start != null && !better(g, k, maxW, parts, start)) {
-                parts = start.clone();
+            Scored parts = new Scored(g, k, maxW,
+                    vCycle(g, k, target, maxW, fixed, start, options, rnd, coarsenTo(g.n, k), true, forks));
+            if (start != null && !parts.better(first)) {
+                parts = new Scored(g, k, maxW, start.clone());
             }
             if (2 * j + 1 < options.cycles()) {
-                int[] again = vCycle(g, k, target, maxW, fixed, parts, options, rnd, coarsenTo(g.n, k), true, forks);
-                if (better(g, k, maxW, again, parts)) {
+                Scored again = new Scored(g, k, maxW,
+                        vCycle(g, k, target, maxW, fixed, parts.parts, options, rnd, coarsenTo(g.n, k), true, forks));
+                if (again.better(parts)) {
                     parts = again;
                 }
             }
             return parts;
         });
-        int[] best = initial == null ? null : initial.clone();
-        for (int[] parts : results) {
-            if (best == null || better(g, k, maxW, parts, best)) {
+        Scored best = first;
+        for (Scored parts : results) {
+            if (best == null || parts.better(best)) {
                 best = parts;
             }
         }
-        return best;
+        return best.parts;
     }
 
-    /** Whether {@code a} is less overweight than {@code b}, or as overweight with a smaller cut. */
-    private static boolean better(Graph g, int k, long[] maxW, int[] a, int[] b) {
-        long overA = overweight(g.blockWeights(a, k), maxW);
-        long overB = overweight(g.blockWeights(b, k), maxW);
-        return overA < overB || (overA == overB && g.cut(a) < g.cut(b));
+    /** A partition with its overweight (sum over blocks above their maximum) and cut, computed once. */
+    private static final class Scored {
+        final int[] parts;
+        final long over;
+        final long cut;
+
+        Scored(Graph g, int k, long[] maxW, int[] parts) {
+            this.parts = parts;
+            this.over = overweight(g.blockWeights(parts, k), maxW);
+            this.cut = g.cut(parts);
+        }
+
+        /** Whether this is less overweight than {@code other}, or as overweight with a smaller cut. */
+        boolean better(Scored other) {
+            return over < other.over || (over == other.over && cut < other.cut);
+        }
     }
 
     /**
@@ -277,7 +291,7 @@ public final class MultilevelPartitioner {
         int[] curFixed = fixed;
         int[] curBlocks = previous;
         while (cur.n > coarsenTo && levels.size() < 64) {
-            Coarsener.Level level = Coarsener.coarsen(cur, curFixed, curBlocks, maxVertexWeight, rnd);
+            Coarsener.Level level = Coarsener.coarsen(cur, curFixed, curBlocks, maxVertexWeight, rnd, forks.workspace());
             if (level.graph().n > 0.95 * cur.n) {
                 break;
             }
@@ -316,18 +330,18 @@ public final class MultilevelPartitioner {
         for (int r = 0; r < runs; r++) {
             streams[r] = runs == 1 ? rnd : rnd.split();
         }
-        List<int[]> all = forks.all(runs, r -> {
+        List<Scored> all = forks.all(runs, r -> {
             int[] parts = RecursiveBisection.partition(g, k, target, fixed, options, streams[r], multilevel, forks);
             new Refiner(g, k, maxW, fixed, parts, streams[r], forks.workspace()).refine(options.refinementPasses());
-            return parts;
+            return new Scored(g, k, maxW, parts);
         });
-        int[] best = all.get(0);
+        Scored best = all.get(0);
         for (int r = 1; r < runs; r++) {
-            if (better(g, k, maxW, all.get(r), best)) {
+            if (all.get(r).better(best)) {
                 best = all.get(r);
             }
         }
-        return best;
+        return best.parts;
     }
 
     private static long overweight(long[] pw, long[] maxW) {

@@ -37,7 +37,7 @@ import java.util.Map;
  */
 final class PlacementEngine {
     /** Integer scale of vertex weights: dominant shares × this. */
-    private static final double VERTEX_SCALE = 1e8;
+    static final double VERTEX_SCALE = 1e8;
 
     record Settings(String strategy, double maxImbalance, long seed, int refinementPasses, int cycles) {
     }

@@ -62,6 +62,29 @@ class BudgetedMovesTest {
         assertEquals(0, plan[both.vmIndex.get("b")]);
     }
 
+    /** g1, g2, g3 talk hard to each other and each a little to x on s1: no single move saves, the group does. */
+    @Test
+    void movesAGroupWhenNoSingleMemberGainsAlone() {
+        PlacementModel.Builder m = PlacementModel.builder().site(new Site("s0", 8, 64 * GIB)).site(new Site("s1", 8, 64 * GIB))
+                .vm(Vm.of("x", 0, GIB, GIB).pinnedTo("s1")).vm(Vm.of("other", 0, GIB, GIB).pinnedTo("s0"));
+        for (String g : new String[] {"g1", "g2", "g3"}) {
+            m.vm(Vm.of(g, 0, GIB, GIB)).traffic(new Traffic(g, "x", 1e6));
+        }
+        m.traffic(new Traffic("g1", "g2", 1e7)).traffic(new Traffic("g2", "g3", 1e7)).traffic(new Traffic("g3", "g1", 1e7));
+        PlacementEngine e = new PlacementEngine(m.build());
+        int[] current = onS0ExceptPins(e);
+        int[] plan = current.clone();
+        // Alone, g1 would gain 1e6 B/s and lose 2e7: only the three together save (3e6 B/s × 1 h > 3 GiB).
+        assertEquals(3, BudgetedMoves.extend(e, current, plan, HOUR, 1.0, 100, 0.05));
+        for (String g : new String[] {"g1", "g2", "g3"}) {
+            assertEquals(1, plan[e.vmIndex.get(g)], g);
+        }
+        assertEquals(0.0, e.crossTraffic(plan, false));
+        // Over 15 minutes the group does not repay its 3 GiB (3e6 × 900 s = 2.7e9 bytes): nothing moves.
+        plan = current.clone();
+        assertEquals(0, BudgetedMoves.extend(e, current, plan, 900, 1.0, 100, 0.05));
+    }
+
     @Property(tries = 60)
     void extensionKeepsEveryHardConstraintAndStillRepaysItsMoves(@ForAll long seed,
                                                                  @ForAll @IntRange(min = 1, max = 20) int maxMoves) {

@@ -11,8 +11,8 @@ import java.util.Set;
 
 /**
  * What a {@link io.dwcp.core.spi.Placer} places: VMs, the traffic between them, the sites with their capacities, an
- * optional inter-site cost matrix, and the current placement (for rebalancing; may be empty). Immutable; validated
- * when built.
+ * optional inter-site cost matrix or the WAN links it is derived from, the current placement (for rebalancing; may be
+ * empty) and optionally the nodes inside each site. Immutable; validated when built.
  *
  * <pre>{@code
  * PlacementModel model = PlacementModel.builder()
@@ -27,9 +27,12 @@ import java.util.Set;
  * @param sites the sites, unique ids
  * @param costs inter-site costs over exactly these sites, or empty for 1 per cross-site byte
  * @param currentPlacement VM id → site id of VMs placed now (a subset of the VMs)
+ * @param links WAN links between the sites, from which the placer derives the costs when {@code costs} is empty (with
+ *     the bandwidth predictor's forecasts when one runs); empty for none
+ * @param nodes hosts inside the sites; the VMs of a site that has nodes are also assigned to them; empty for none
  */
 public record PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sites, Optional<SiteCosts> costs,
-                             Map<String, String> currentPlacement) {
+                             Map<String, String> currentPlacement, List<SiteLink> links, List<Node> nodes) {
     /**
      * Copies the collections and validates the model.
      *
@@ -38,10 +41,14 @@ public record PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sit
      * @param sites the sites, unique ids
      * @param costs inter-site costs over exactly these sites, or empty
      * @param currentPlacement VM id → site id of VMs placed now
+     * @param links WAN links between the sites, or empty
+     * @param nodes hosts inside the sites, or empty
      * @throws IllegalArgumentException naming the item for duplicate ids, traffic or placements naming unknown VMs or
-     *     sites, pins to unknown sites, or a cost matrix over other sites
+     *     sites, pins to unknown sites, a cost matrix over other sites, links or nodes naming unknown sites
      */
     public PlacementModel {
+        links = List.copyOf(links);
+        nodes = List.copyOf(nodes);
         vms = List.copyOf(vms);
         traffic = List.copyOf(traffic);
         sites = List.copyOf(sites);
@@ -81,6 +88,46 @@ public record PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sit
             throw new IllegalArgumentException("cost matrix sites " + costs.get().sites() + " differ from the model's sites "
                     + sites.stream().map(Site::id).toList());
         }
+        for (SiteLink l : links) {
+            if (!siteIds.contains(l.from()) || !siteIds.contains(l.to())) {
+                throw new IllegalArgumentException("link " + l.from() + " -> " + l.to() + " names unknown site '"
+                        + (siteIds.contains(l.from()) ? l.to() : l.from()) + "'");
+            }
+        }
+        Set<String> nodeIds = new HashSet<>();
+        for (Node node : nodes) {
+            if (!nodeIds.add(node.id())) {
+                throw new IllegalArgumentException("duplicate node id '" + node.id() + "'");
+            }
+            if (!siteIds.contains(node.site())) {
+                throw new IllegalArgumentException("node '" + node.id() + "' is in unknown site '" + node.site() + "'");
+            }
+        }
+    }
+
+    /**
+     * A model without links or nodes.
+     *
+     * @param vms the VMs, unique ids
+     * @param traffic directed traffic between known VMs
+     * @param sites the sites, unique ids
+     * @param costs inter-site costs over exactly these sites, or empty
+     * @param currentPlacement VM id → site id of VMs placed now
+     * @throws IllegalArgumentException as the canonical constructor
+     */
+    public PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sites, Optional<SiteCosts> costs,
+                          Map<String, String> currentPlacement) {
+        this(vms, traffic, sites, costs, currentPlacement, List.of(), List.of());
+    }
+
+    /**
+     * This model with another cost matrix (the other parts unchanged).
+     *
+     * @param matrix inter-site costs over exactly these sites
+     * @return the new model
+     */
+    public PlacementModel withCosts(SiteCosts matrix) {
+        return new PlacementModel(vms, traffic, sites, Optional.of(matrix), currentPlacement, links, nodes);
     }
 
     /**
@@ -112,6 +159,8 @@ public record PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sit
         private final List<Traffic> traffic = new ArrayList<>();
         private final List<Site> sites = new ArrayList<>();
         private final Map<String, String> current = new LinkedHashMap<>();
+        private final List<SiteLink> links = new ArrayList<>();
+        private final List<Node> nodes = new ArrayList<>();
         private SiteCosts costs;
 
         private Builder() {
@@ -162,6 +211,28 @@ public record PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sit
         }
 
         /**
+         * Adds a WAN link; the placer derives the cost matrix from the links when no matrix is set.
+         *
+         * @param link the link
+         * @return this builder
+         */
+        public Builder link(SiteLink link) {
+            links.add(Objects.requireNonNull(link, "link"));
+            return this;
+        }
+
+        /**
+         * Adds a node (host) inside a site.
+         *
+         * @param node the node
+         * @return this builder
+         */
+        public Builder node(Node node) {
+            nodes.add(Objects.requireNonNull(node, "node"));
+            return this;
+        }
+
+        /**
          * Records that {@code vm} lives on {@code site} now (a later call for the same VM replaces it).
          *
          * @param vm the VM id
@@ -180,7 +251,7 @@ public record PlacementModel(List<Vm> vms, List<Traffic> traffic, List<Site> sit
          * @throws IllegalArgumentException as the canonical constructor of {@link PlacementModel}
          */
         public PlacementModel build() {
-            return new PlacementModel(vms, traffic, sites, Optional.ofNullable(costs), current);
+            return new PlacementModel(vms, traffic, sites, Optional.ofNullable(costs), current, links, nodes);
         }
     }
 }

@@ -16,9 +16,11 @@ import java.util.Objects;
  * @param moves the migrations from the current placement, in an order that keeps every site within its capacities
  *     after each step; empty for a first placement
  * @param outcome what the planner decided
+ * @param nodePlacement VM id → node id for the VMs on sites that have nodes in the model; empty otherwise
  */
 public record PlacementPlan(Map<String, String> placement, double crossSiteBytesPerSecond, double costWeightedCrossSite,
-                            double crossSiteShare, double imbalance, List<Move> moves, Outcome outcome) {
+                            double crossSiteShare, double imbalance, List<Move> moves, Outcome outcome,
+                            Map<String, String> nodePlacement) {
     /** What a planning call decided. */
     public enum Outcome {
         /** A first placement (no current placement given), or a rebalance whose moves are worth their bytes. */
@@ -39,11 +41,29 @@ public record PlacementPlan(Map<String, String> placement, double crossSiteBytes
      * @param imbalance load-imbalance factor: the largest site CPU utilisation ÷ the overall CPU utilisation − 1
      * @param moves the migrations from the current placement, in execution order
      * @param outcome what the planner decided
+     * @param nodePlacement VM id → node id for the VMs on sites with nodes
      */
     public PlacementPlan {
         placement = Map.copyOf(placement);
+        nodePlacement = Map.copyOf(nodePlacement);
         moves = List.copyOf(moves);
         Objects.requireNonNull(outcome, "outcome");
+    }
+
+    /**
+     * A plan without node placement.
+     *
+     * @param placement VM id → site id, every VM of the model
+     * @param crossSiteBytesPerSecond predicted traffic between VMs on different sites, in bytes per second
+     * @param costWeightedCrossSite the same traffic weighted by the model's inter-site costs
+     * @param crossSiteShare cross-site traffic ÷ all traffic (0 when there is no traffic)
+     * @param imbalance load-imbalance factor
+     * @param moves the migrations from the current placement, in execution order
+     * @param outcome what the planner decided
+     */
+    public PlacementPlan(Map<String, String> placement, double crossSiteBytesPerSecond, double costWeightedCrossSite,
+                         double crossSiteShare, double imbalance, List<Move> moves, Outcome outcome) {
+        this(placement, crossSiteBytesPerSecond, costWeightedCrossSite, crossSiteShare, imbalance, moves, outcome, Map.of());
     }
 
     /**
