@@ -26,6 +26,11 @@ final class Nodes {
                 // every replica reaches every other from 127.0.0.1 (through its proxy), so the per-peer session limit
                 // (per IP without client certificates) is shared by all peers here: give it room for all of them
                 .set("dwcp.transport.max-sessions-per-peer", "64")
+                // each session reserves its receive window from dwcp.transport.max-buffered (half the direct-memory
+                // limit, ~96 MiB in a 192 MiB replica): at the 256 MiB default window the first session takes it all
+                // and every further peer is refused. Sync messages are at most max-message (4 MiB), so a 16 MiB
+                // window (the smallest a session accepts) is ample and lets a small replica hold a session per peer.
+                .set("dwcp.transport.reorder-buffer", "16MiB")
                 .set("dwcp.sync.gossip.interval", "200ms")
                 .set("dwcp.sync.gossip.seen-ttl", "1m")
                 .set("dwcp.sync.anti-entropy.interval", "1s")
