@@ -365,20 +365,22 @@ public final class SyncScenario {
      * {@code nodes} replicas holding the same {@code keys} counters; {@code fraction} of the keys are then incremented,
      * spread evenly over the replicas, and the replication bytes (gossip and anti-entropy) until every replica is equal
      * are counted. One anti-entropy round per pair runs before the updates (so that replicas know each other's node ids,
-     * as after any first round). Timing: the WAN tier's defaults, except a 30 s gossip interval in full-state mode.
+     * as after any first round). Timing: the WAN tier's defaults; in full-state mode one
+     * peer per round, every 15 s (a conservative baseline, see below).
      */
     public static BytesCost bytesPerUpdate(int nodes, int keys, double fraction, String mode, long seed, Path logs, String heap)
             throws Exception {
         // the WAN tier's defaults (gossip every 5 s, anti-entropy every 30 s, max-staleness 30 s), not the tests' fast
         // timing; the transport's default timeouts, so that a loaded machine does not end sessions
-        // full-state rounds ship the whole store every gossip.interval: at 100,000 keys a starved replica could not
-        // merge three whole stores per 5 s and fell further behind every round. That arm runs a round every 30 s
-        // instead; fewer rounds can only lower its bytes before convergence, so the delta / full-state ratio is
-        // conservative (it can only look worse for deltas).
+        // full-state rounds ship the whole store every gossip.interval to fanout peers: at 100,000 keys a replica on
+        // a loaded machine could not merge three whole stores per 5 s and fell further behind every round. That arm
+        // ships to one peer per round, every 15 s. Fewer whole stores per round can only lower its bytes before
+        // convergence (anti-entropy, which ships only differing keys, then repairs more of the difference), so the
+        // delta / full-state ratio is conservative: it can only look worse for deltas.
         boolean fullState = mode.equals("full-state");
         List<String> args = List.of("dwcp.sync.push-mode=" + mode, "dwcp.tier.pin=wan",
-                "dwcp.sync.gossip.interval=" + (fullState ? "30s" : "5s"),
-                "dwcp.sync.gossip.seen-ttl=" + (fullState ? "5m" : "2m"), "dwcp.sync.anti-entropy.interval=30s",
+                "dwcp.sync.gossip.interval=" + (fullState ? "15s" : "5s"), "dwcp.sync.gossip.fanout=" + (fullState ? 1 : 3),
+                "dwcp.sync.gossip.seen-ttl=" + (fullState ? "3m" : "2m"), "dwcp.sync.anti-entropy.interval=30s",
                 "dwcp.sync.full-reconciliation.interval=300s", "dwcp.sync.max-staleness=30s", "dwcp.sync.request-timeout=5s",
                 "dwcp.transport.connect-timeout=30s", "dwcp.transport.session-timeout=5m", "dwcp.transport.io-timeout=5m");
         try (SyncCluster c = new SyncCluster(nodes, seed, logs, heap, args)) {
