@@ -15,10 +15,12 @@ import java.util.Set;
  * {@code dwcp sync-bench}: metadata replication between replica processes on loopback, each link behind a
  * fault-injecting TCP proxy (the harness of dwcp-sync's multi-process test).
  * <ul>
- *   <li>For each seed, the fault scenario (delays and connection resets, duplicated and reordered messages, a partition
- *       with writes on both sides, kill -9 and restart of a replica, heal), checked against the model: convergence
- *       time after the heal, divergent replicas, model violations. With {@code --compare on} (the default) each seed
- *       runs again with {@code dwcp.sync.push-mode=full-state}.</li>
+ *   <li>For each seed ({@code --seed S}, {@code --seeds N}), the fault scenario of {@code --nodes N} replicas: a random
+ *       workload of {@code --rate} operations per second for {@code --duration} over {@code --keys} counter and set keys,
+ *       with the faults of {@code --faults SPEC} (grammar in {@code io.dwcp.sync.FaultSpec} and docs/benchmarks-sync.md:
+ *       partitions between groups, kill -9 and restart, proxy delays and resets, lost, duplicated and reordered
+ *       messages), heal, then convergence time after the heal, divergent keys, model violations and a bounded read at
+ *       2 × max-staleness. With {@code --compare on} each seed runs again with {@code dwcp.sync.push-mode=full-state}.</li>
  *   <li>With {@code --bytes-keys K}: replicas holding the same K keys, {@code --bytes-fraction} of them updated, and the
  *       replication bytes until all are equal, in push modes delta, full-state (the whole store every gossip round:
  *       state-based replication) and entry-state (each updated key's whole entry), {@code --bytes-reps} times.</li>
@@ -36,39 +38,60 @@ import java.util.Set;
  * AMST; loopback has no RTT, so times here are not WAN figures.
  */
 final class SyncBenchCommand implements DwcpCli.Command {
-    private static final Set<String> VALUES = Set.of("nodes", "ops", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff", "ae-reps",
+    private static final Set<String> VALUES = Set.of("nodes", "rate", "duration", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff", "ae-reps",
             "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "ae-heap", "out",
             "lag-updates", "lag-warmup", "lag-interval-ms", "lag-reps", "lag-args", "wan-a", "wan-b", "wan-b-nodes", "wan-b-prefix");
     private static final Set<String> FLAGS = Set.of("json", "help");
 
     @Override
     public String summary() {
-        return "ASS replication with separate processes and faults: --nodes 3 --ops 60 --seeds 5 [--ae-keys 100000 --ae-diff 100] [--json]";
+        return "ASS replication with separate processes and faults: --nodes N --keys K --rate OPS_PER_S --duration D --faults SPEC --seed S [--json]";
     }
 
     @Override
     public int run(String[] args) throws Exception {
         CliArgs a = new CliArgs(args, VALUES, FLAGS);
         if (a.flag("help")) {
-            System.err.println("usage: sync-bench [--nodes 3] [--ops 60] [--keys 4] [--seed 1] [--seeds 1] [--faults on|off]\n"
-                    + "                  [--compare on|off] [--ae-keys 100000] [--ae-diff 100] [--ae-reps 5] [--ae-heap MB]\n"
-                    + "                  [--bytes-keys 100000 --bytes-fraction 0.01 --bytes-reps 5] [--out target/sync-bench] [--json]\n"
-                    + "  --compare off   run the fault scenario with deltas only (no full-state run per seed)\n"
+            System.err.println("usage: sync-bench --nodes N --keys K --rate OPS_PER_S --duration D --faults SPEC --seed S [--json]\n"
+                    + "                  [--seeds 1] [--compare on|off] [--ae-keys 0] [--ae-diff 100] [--ae-reps 5] [--ae-heap MB]\n"
+                    + "                  [--bytes-keys 100000 --bytes-fraction 0.01 --bytes-reps 5] [--out target/sync-bench]\n"
+                    + "  defaults: --nodes 3 --keys 8 --rate 20 --duration 8s --faults default --seed 1\n"
+                    + "  --faults SPEC   none | default | ITEM,ITEM,...  with ITEM one of\n"
+                    + "                  partition=N+N/N+N  groups cut off from every other node (during the middle of the run)\n"
+                    + "                  kill=N+N           kill -9 and restart with the data directory, during the partition\n"
+                    + "                  delay=5ms reset=0.01  per proxied read: delay 0..N ms, connection reset probability\n"
+                    + "                  drop=0.01 dup=0.05 reorder=0.1  per message: lost, sent twice, held back 1-50 ms\n"
+                    + "                  default = partition=<last>,kill=0,delay=5ms,reset=0.01,drop=0.01,dup=0.05,reorder=0.10\n"
+                    + "  --seeds N       runs seeds S .. S+N-1 one after the other (0: only the bytes and anti-entropy parts)\n"
+                    + "  --compare on    each seed again with dwcp.sync.push-mode=full-state\n"
                     + "  --bytes-keys K  replication bytes per update when --bytes-fraction of K keys change, delta against\n"
                     + "                  full-state (whole store per gossip round) and entry-state (whole key per update); 0 skips\n"
                     + "  --bytes-modes   which of delta,full-state,entry-state to run (delta and full-state always)\n"
+                    + "  --ae-keys K     anti-entropy bytes, hash tree against flat digest, --ae-diff keys differing among K\n"
                     + "  --lag-updates N update-to-all lag over a WAN link (see bench-sync-wan.sh): --wan-a HOST --wan-b HOST\n"
                     + "                  [--wan-b-nodes 2] [--wan-b-prefix 'ip netns exec dwcp-b'] [--lag-warmup 20]\n"
                     + "                  [--lag-interval-ms 100] [--lag-reps 1] [--lag-args key=value,...]");
             return 0;
         }
         int nodes = positive(a, "nodes", "3");
-        int ops = positive(a, "ops", "60");
-        int keys = positive(a, "keys", "4");
+        int keys = positive(a, "keys", "8");
+        double rate = Double.parseDouble(a.get("rate", "20"));
+        if (!(rate > 0)) {
+            throw new CliArgs.UsageException("--rate must be > 0 operations per second, got " + a.get("rate", "20"));
+        }
+        java.time.Duration duration = duration(a.get("duration", "8s"));
         long seed = Long.parseLong(a.get("seed", "1"));
         int seeds = Integer.parseInt(a.get("seeds", "1")); // 0: only the bytes and anti-entropy measurements
-        boolean faults = !"off".equals(a.get("faults", "on"));
-        int aeKeys = Integer.parseInt(a.get("ae-keys", "100000"));
+        if (nodes < 2) {
+            throw new CliArgs.UsageException("--nodes must be >= 2");
+        }
+        io.dwcp.sync.FaultSpec faults;
+        try {
+            faults = io.dwcp.sync.FaultSpec.parse(a.get("faults", "default"), nodes);
+        } catch (IllegalArgumentException e) {
+            throw new CliArgs.UsageException("--faults: " + e.getMessage());
+        }
+        int aeKeys = Integer.parseInt(a.get("ae-keys", "0"));
         int aeDiff = Integer.parseInt(a.get("ae-diff", "100"));
         int aeReps = positive(a, "ae-reps", "5");
         boolean compare = !"off".equals(a.get("compare", "on"));
@@ -80,13 +103,13 @@ final class SyncBenchCommand implements DwcpCli.Command {
             throw new CliArgs.UsageException("--bytes-modes must include delta and full-state");
         }
         Path out = Path.of(a.get("out", "target/sync-bench"));
-        if (nodes < 2) {
-            throw new CliArgs.UsageException("--nodes must be >= 2");
-        }
 
         List<Long> convergence = new ArrayList<>();
         List<Long> convergenceRounds = new ArrayList<>();
         List<Double> deltaPerUpdate = new ArrayList<>();
+        List<Double> allPerUpdate = new ArrayList<>();
+        int divergentKeys = 0;
+        int stalenessViolations = 0;
         List<Double> fullPerUpdate = new ArrayList<>();
         List<Long> fullConvergence = new ArrayList<>();
         int totalOps = 0;
@@ -94,11 +117,14 @@ final class SyncBenchCommand implements DwcpCli.Command {
         int violations = 0;
         int unconverged = 0;
         for (long s = seed; s < seed + seeds; s++) {
-            SyncScenario.Result d = SyncScenario.run(nodes, s, ops, keys, faults, List.of(), out.resolve("delta-" + s), 60_000);
-            SyncScenario.Result f = !compare ? null : SyncScenario.run(nodes, s, ops, keys, faults,
+            SyncScenario.Result d = SyncScenario.run(nodes, s, keys, rate, duration, faults, List.of(), out.resolve("delta-" + s),
+                    60_000);
+            SyncScenario.Result f = !compare ? null : SyncScenario.run(nodes, s, keys, rate, duration, faults,
                     List.of("dwcp.sync.push-mode=full-state"), out.resolve("full-" + s), 60_000);
             for (SyncScenario.Result r : f == null ? List.of(d) : List.of(d, f)) {
                 divergent += r.divergentReplicas();
+                divergentKeys += r.divergentKeys();
+                stalenessViolations += r.stalenessViolations();
                 violations += r.modelViolations().size();
                 if (r.convergenceMillis() < 0) {
                     unconverged++;
@@ -111,6 +137,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
                 convergenceRounds.add(d.convergenceRounds());
             }
             deltaPerUpdate.add((double) d.gossipBytes() / d.ops());
+            allPerUpdate.add((double) (d.gossipBytes() + d.antiEntropyBytes()) / d.ops());
             if (f != null) {
                 fullPerUpdate.add((double) f.gossipBytes() / f.ops());
                 if (f.convergenceMillis() >= 0) {
@@ -118,11 +145,12 @@ final class SyncBenchCommand implements DwcpCli.Command {
                 }
             }
             System.out.printf("seed %d: %d ops, converged %d ms (%d gossip rounds) after the heal, gossip %.0f B/update%s,"
-                            + " divergent %d, model violations %d%s%n", s, d.ops(), d.convergenceMillis(), d.convergenceRounds(),
-                    deltaPerUpdate.get(deltaPerUpdate.size() - 1),
+                            + " divergent keys %d, staleness violations %d, model violations %d%s%n", s, d.ops(),
+                    d.convergenceMillis(), d.convergenceRounds(), deltaPerUpdate.get(deltaPerUpdate.size() - 1),
                     f == null ? "" : String.format(" (full-state run: %.0f B/update, converged %d ms)",
                             (double) f.gossipBytes() / f.ops(), f.convergenceMillis()),
-                    d.divergentReplicas() + (f == null ? 0 : f.divergentReplicas()),
+                    d.divergentKeys() + (f == null ? 0 : f.divergentKeys()),
+                    d.stalenessViolations() + (f == null ? 0 : f.stalenessViolations()),
                     d.modelViolations().size() + (f == null ? 0 : f.modelViolations().size()),
                     d.modelViolations().isEmpty() ? "" : " " + d.modelViolations().get(0));
             System.out.flush();
@@ -196,8 +224,14 @@ final class SyncBenchCommand implements DwcpCli.Command {
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("nodes", nodes);
         j.put("seeds", seeds);
-        j.put("faults", faults);
+        j.put("keys", keys);
+        j.put("rate", rate);
+        j.put("durationMillis", duration.toMillis());
+        j.put("faults", a.get("faults", "default"));
         j.put("ops", totalOps);
+        j.put("bytesPerUpdateMedian", median(allPerUpdate));
+        j.put("divergentKeys", divergentKeys);
+        j.put("stalenessViolations", stalenessViolations);
         j.put("convergenceMillisMedian", median(convergence));
         j.put("convergenceMillisMax", convergence.isEmpty() ? null : Collections.max(convergence));
         j.put("unconvergedRuns", unconverged);
@@ -255,7 +289,33 @@ final class SyncBenchCommand implements DwcpCli.Command {
         if (a.flag("json")) {
             System.out.println(Json.write(j));
         }
-        return divergent == 0 && violations == 0 && unconverged == 0 && aeRepaired && lagMissing == 0 ? 0 : 1;
+        return divergent == 0 && divergentKeys == 0 && stalenessViolations == 0 && violations == 0 && unconverged == 0
+                && aeRepaired && lagMissing == 0 ? 0 : 1;
+    }
+
+    /** {@code 500ms}, {@code 30s}, {@code 2m} or an ISO-8601 duration ({@code PT30S}). */
+    static java.time.Duration duration(String v) {
+        String s = v.trim().toLowerCase(java.util.Locale.ROOT);
+        try {
+            java.time.Duration d;
+            if (s.startsWith("pt")) {
+                d = java.time.Duration.parse(s.toUpperCase(java.util.Locale.ROOT));
+            } else if (s.endsWith("ms")) {
+                d = java.time.Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
+            } else if (s.endsWith("s")) {
+                d = java.time.Duration.ofMillis(Math.round(Double.parseDouble(s.substring(0, s.length() - 1)) * 1000));
+            } else if (s.endsWith("m")) {
+                d = java.time.Duration.ofMillis(Math.round(Double.parseDouble(s.substring(0, s.length() - 1)) * 60_000));
+            } else {
+                throw new NumberFormatException("no unit");
+            }
+            if (d.isNegative() || d.isZero()) {
+                throw new NumberFormatException("not positive");
+            }
+            return d;
+        } catch (RuntimeException e) {
+            throw new CliArgs.UsageException("--duration '" + v + "': expected a positive duration such as 500ms, 8s or 2m");
+        }
     }
 
     private static int positive(CliArgs a, String name, String def) {

@@ -484,11 +484,40 @@ public final class AssSync implements SyncService {
         List<String> path = new ArrayList<>(holders);
         path.remove(settings.nodeId);
         path.add(settings.nodeId);
-        SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0, whole, path, List.of(entry));
+        long messageId = ThreadLocalRandom.current().nextLong();
+        // the recipients forward at once to the peers this push misses (PushForwarding); they count as holders here
+        Map<String, List<String>> plan = forwardPlan(messageId, path.subList(0, path.size() - 1), holders);
+        Set<String> rumourHolders = new java.util.TreeSet<>(holders);
+        rumourHolders.addAll(PushForwarding.covered(plan));
+        SyncMessage.Delta m = new SyncMessage.Delta(header(0), messageId, 0, whole, path, List.of(entry));
         seen.firstSight(m.messageId(), context.clock().millis());
         byte[] bytes = SyncWire.encode(m);
-        targets.forEach(p -> sendDelta(p, bytes, List.of(entry), whole, 1, holders));
-        rumours.add(entry, whole, 0, holders);
+        for (Peer p : targets) {
+            sendDelta(p, bytes, List.of(entry), whole, 1, rumourHolders,
+                    p.nodeId == null ? List.of() : plan.getOrDefault(p.nodeId, List.of()));
+        }
+        rumours.add(entry, whole, 0, rumourHolders);
+    }
+
+    /**
+     * The forwarding plan of a push (see {@link PushForwarding}): the peers this node knows by node id that are not on
+     * the push's path, spread over its recipients. Empty in push-mode full-state.
+     *
+     * @param recipients the push's path without its origin
+     * @param onPath every node on the push's path, origin included
+     */
+    private Map<String, List<String>> forwardPlan(long messageId, List<String> recipients, Set<String> onPath) {
+        if (settings.pushMode == SyncSettings.PushMode.FULL_STATE) {
+            return Map.of();
+        }
+        List<String> uncovered = new ArrayList<>();
+        for (Peer p : peers.values()) {
+            String id = p.nodeId;
+            if (id != null && !onPath.contains(id) && !id.equals(settings.nodeId)) {
+                uncovered.add(id);
+            }
+        }
+        return PushForwarding.plan(messageId, recipients, uncovered, settings.fanout);
     }
 
     /** Rumour rounds run so far (a load-independent clock for harnesses: under CPU starvation timers fire late). */
@@ -536,7 +565,7 @@ public final class AssSync implements SyncService {
             for (RumourBuffer.Group g : RumourBuffer.groupsFor(items, p.nodeId, settings.nodeId, targetIds, maxEntries)) {
                 SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), g.hops(),
                         g.whole(), g.path(), g.entries());
-                sendDelta(p, SyncWire.encode(m), g.entries(), g.whole(), g.hops(), g.path());
+                sendDelta(p, SyncWire.encode(m), g.entries(), g.whole(), g.hops(), g.path(), List.of());
             }
         }
     }
@@ -570,7 +599,7 @@ public final class AssSync implements SyncService {
         SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0, true,
                 List.of(settings.nodeId), batch);
         byte[] bytes = SyncWire.encode(m);
-        targets.forEach(p -> sendDelta(p, bytes, List.of(), true, 0, List.of()));
+        targets.forEach(p -> sendDelta(p, bytes, List.of(), true, 0, List.of(), List.of()));
     }
 
     /** Up to {@code n} distinct random peers that pass {@code filter}. */
@@ -596,7 +625,7 @@ public final class AssSync implements SyncService {
      * the message, and a failed send breaks it.
      */
     private void sendDelta(Peer p, byte[] bytes, List<SyncMessage.KeyState> entries, boolean whole, int hops,
-                           java.util.Collection<String> holders) {
+                           java.util.Collection<String> holders, java.util.Collection<String> reachedThrough) {
         metrics.deltaSendsStarted.incrementAndGet();
         messenger.send(p.address, bytes).whenComplete((v, e) -> {
             if (e == null) {
@@ -613,6 +642,7 @@ public final class AssSync implements SyncService {
                 if (id != null) {
                     h.remove(id);
                 }
+                h.removeAll(reachedThrough); // peers the failed recipient should have forwarded it to
                 for (SyncMessage.KeyState ks : entries) {
                     rumours.add(ks, whole, hops, h);
                 }
@@ -811,23 +841,55 @@ public final class AssSync implements SyncService {
         }
         // state-based replication ships whole stores every round; nothing is forwarded
         boolean forward = settings.pushMode != SyncSettings.PushMode.FULL_STATE;
-        Set<String> holders = null;
+        Set<String> holders = new java.util.HashSet<>(d.path());
+        holders.add(d.header().sender());
+        holders.add(settings.nodeId);
+        List<String> forwardTo = List.of();
+        if (forward && d.hops() == 0 && settings.maxHops >= 1) {
+            // a push from its origin: this node may be the one the plan names to forward it at once to a peer the push
+            // missed; every recipient computes the same plan and counts the covered peers as holders (PushForwarding)
+            List<String> recipients = new ArrayList<>(d.path());
+            recipients.remove(d.header().sender());
+            Map<String, List<String>> plan = forwardPlan(d.messageId(), recipients, holders);
+            holders.addAll(PushForwarding.covered(plan));
+            forwardTo = plan.getOrDefault(settings.nodeId, List.of());
+        }
         for (SyncMessage.KeyState ks : d.entries()) {
-            // only what was new here is forwarded: a delta already held is not re-sent
+            // only what was new here is queued for rumour rounds: a delta already held is not re-sent
             if (mergeChecked(ks, !d.wholeStates()) && forward) {
                 if (d.hops() >= settings.maxHops) {
                     metrics.ttlExpired.incrementAndGet();
                     continue;
                 }
-                if (holders == null) {
-                    holders = new java.util.HashSet<>(d.path());
-                    holders.add(d.header().sender());
-                    holders.add(settings.nodeId);
-                }
                 rumours.add(ks, d.wholeStates(), d.hops(), holders);
             }
         }
+        if (!forwardTo.isEmpty()) {
+            forwardPush(d, holders, forwardTo);
+        }
         metrics.deltasReceived.addAndGet(d.entries().size());
+    }
+
+    /**
+     * Forwards a push at once, one hop further, to the peers the plan gave this node. Every entry of the push goes
+     * (the first sight of a push: its peers count on this node for all of it). The path names every holder the plan
+     * knows of, so the receivers' rumour rounds do not send it back.
+     */
+    private void forwardPush(SyncMessage.Delta d, Set<String> holders, List<String> forwardTo) {
+        java.util.TreeSet<String> known = new java.util.TreeSet<>(holders);
+        known.remove(settings.nodeId);
+        List<String> path = new ArrayList<>(known);
+        path.add(settings.nodeId);
+        SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 1, d.wholeStates(),
+                path, d.entries());
+        seen.firstSight(m.messageId(), context.clock().millis());
+        byte[] bytes = SyncWire.encode(m);
+        for (Peer p : peers.values()) {
+            if (p.nodeId != null && forwardTo.contains(p.nodeId)) {
+                metrics.pushForwards.incrementAndGet();
+                sendDelta(p, bytes, d.entries(), d.wholeStates(), 1, holders, List.of());
+            }
+        }
     }
 
     /**

@@ -30,6 +30,8 @@ final class SyncMetrics {
     final AtomicLong rumourRounds = new AtomicLong();
     /** Gossip messages whose transfer failed (their deltas are queued again for that peer). */
     final AtomicLong deltaSendsFailed = new AtomicLong();
+    /** Pushes forwarded at once to a peer the push missed (one per forward message). */
+    final AtomicLong pushForwards = new AtomicLong();
     final AtomicLong deltasReceived = new AtomicLong();
     final AtomicLong aeBytesSent = new AtomicLong();
     final AtomicLong roundsOk = new AtomicLong();
@@ -75,6 +77,7 @@ final class SyncMetrics {
         meters.add(counter(r, "dwcp.ass.gossip", "outcome", "duplicate", duplicates));
         meters.add(counter(r, "dwcp.ass.gossip", "outcome", "ttl-expired", ttlExpired));
         meters.add(counter(r, "dwcp.ass.gossip", "outcome", "send-failed", deltaSendsFailed));
+        meters.add(counter(r, "dwcp.ass.gossip", "outcome", "forwarded", pushForwards));
         meters.add(counter(r, "dwcp.ass.anti.entropy.rounds", "outcome", "ok", roundsOk));
         meters.add(counter(r, "dwcp.ass.anti.entropy.rounds", "outcome", "failed", roundsFailed));
         meters.add(counter(r, "dwcp.ass.keys.exchanged", null, null, keysExchanged));

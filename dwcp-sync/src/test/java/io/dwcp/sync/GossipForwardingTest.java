@@ -21,8 +21,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class GossipForwardingTest {
     private static DwcpConfig quiet(String id) {
+        return quiet(id, 2);
+    }
+
+    private static DwcpConfig quiet(String id, int fanout) {
         return Nodes.config(id).toBuilder()
-                .set("dwcp.sync.gossip.fanout", "2")
+                .set("dwcp.sync.gossip.fanout", Integer.toString(fanout))
                 .set("dwcp.sync.gossip.interval", "1m")
                 .set("dwcp.sync.gossip.seen-ttl", "1h")
                 .set("dwcp.sync.max-staleness", "1h")
@@ -58,6 +62,74 @@ class GossipForwardingTest {
             }
         }
         return addr;
+    }
+
+    private static double forwarded(Nodes.Node n) {
+        return n.meters().get("dwcp.ass.gossip").tag("outcome", "forwarded").functionCounter().count();
+    }
+
+    /** One anti-entropy round per ordered pair: every node learns its peers' node ids from their answers. */
+    private static void learnIds(List<Nodes.Node> all, InetSocketAddress[] addr) throws Exception {
+        for (int i = 0; i < all.size(); i++) {
+            for (int j = 0; j < all.size(); j++) {
+                if (i != j) {
+                    all.get(i).sync().antiEntropy(addr[j]).get(10, TimeUnit.SECONDS);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aPushReachesThePeerItMissedAtOnceThroughOneRecipientAndEachPeerGetsItOnce() throws Exception {
+        try (Nodes.Node a = Nodes.start(quiet("a", 3)); Nodes.Node b = Nodes.start(quiet("b", 3));
+             Nodes.Node c = Nodes.start(quiet("c", 3)); Nodes.Node d = Nodes.start(quiet("d", 3));
+             Nodes.Node e = Nodes.start(quiet("e", 3))) {
+            List<Nodes.Node> all = List.of(a, b, c, d, e);
+            learnIds(all, mesh(a, b, c, d, e));
+            long before = sent(a, b, c, d, e);
+            a.sync().store().update("k", PNCounter.EMPTY, x -> x.addDelta(a.sync().store().replicaId(), 5));
+            // pushed to 3 of 4 peers; exactly one recipient forwards to the fourth, with no rumour round run
+            awaitTrue(() -> all.stream().allMatch(n -> n.sync().store().get("k").isPresent()), Duration.ofSeconds(10),
+                    "every replica has the update without a rumour round");
+            awaitTrue(() -> sent(a, b, c, d, e) - before == 4, Duration.ofSeconds(10), "three pushes and one forward");
+            assertEquals(1.0, forwarded(b) + forwarded(c) + forwarded(d) + forwarded(e));
+            for (Nodes.Node n : all) {
+                assertEquals(n == a ? 0.0 : 1.0, received(n), "each peer received the delta once");
+            }
+            // every node knows every other holds it (the plan's covered peer included): rumour rounds send nothing
+            for (Nodes.Node n : all) {
+                n.sync().rumourRound();
+            }
+            assertEquals(4, sent(a, b, c, d, e) - before);
+        }
+    }
+
+    @Test
+    void peersAFailedRecipientShouldHaveForwardedToAreRetriedByTheOrigin() throws Exception {
+        try (Nodes.Node a = Nodes.start(quiet("a", 1)); Nodes.Node c = Nodes.start(quiet("c", 1))) {
+            Nodes.Node b = Nodes.start(quiet("b", 1));
+            try {
+                learnIds(List.of(a, b, c), mesh(a, b, c));
+            } finally {
+                b.close(); // b goes away: a push to it fails, and c, which b would have forwarded to, must still get it
+            }
+            // fanout 1: each update goes to b or to c at random, and the recipient forwards to the other; with 30
+            // updates some push goes to b (all 30 go to c with probability 2^-30)
+            for (int i = 0; i < 30; i++) {
+                a.sync().store().update("k" + i, PNCounter.EMPTY, x -> x.addDelta(a.sync().store().replicaId(), 1));
+            }
+            awaitTrue(() -> a.meters().get("dwcp.ass.gossip").tag("outcome", "send-failed").functionCounter().count() >= 1,
+                    Duration.ofSeconds(30), "a push to b failed");
+            awaitTrue(() -> {
+                a.sync().rumourRound();
+                for (int i = 0; i < 30; i++) {
+                    if (c.sync().store().get("k" + i).isEmpty()) {
+                        return false;
+                    }
+                }
+                return true;
+            }, Duration.ofSeconds(30), "c received every update, those pushed to b by a's rumour rounds");
+        }
     }
 
     @Test

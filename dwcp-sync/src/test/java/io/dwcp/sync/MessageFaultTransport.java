@@ -23,13 +23,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Test harness: wraps a real transport and injects faults at message boundaries on every send — a message sent twice
- * (duplicate), or held back 1–50 ms so that later messages overtake it (reordering). The bytes still travel over the
- * wrapped transport's sockets. Thread-safe.
+ * (duplicate), held back 1–50 ms so that later messages overtake it (reordering), or lost after the sender handed it
+ * over (drop: the send reports success, as a message lost in the network would). The bytes still travel over the
+ * wrapped transport's sockets. The probabilities can be changed while running ({@link #faults}). Thread-safe.
  */
 final class MessageFaultTransport implements Transport {
     private final Transport delegate;
-    private final double duplicateProbability;
-    private final double delayProbability;
+    private volatile double duplicateProbability;
+    private volatile double delayProbability;
+    private volatile double dropProbability;
     private final Random random;
     private ScheduledExecutorService timer;
 
@@ -38,6 +40,13 @@ final class MessageFaultTransport implements Transport {
         this.duplicateProbability = duplicateProbability;
         this.delayProbability = delayProbability;
         this.random = new Random(seed);
+    }
+
+    /** Sets the fault probabilities (each 0–1, their sum at most 1); 0, 0, 0 turns message faults off. */
+    void faults(double drop, double duplicate, double delay) {
+        this.dropProbability = drop;
+        this.duplicateProbability = duplicate;
+        this.delayProbability = delay;
     }
 
     @Override
@@ -119,6 +128,14 @@ final class MessageFaultTransport implements Transport {
             public Transfer send(TransferRequest request) {
                 byte[] bytes = drain(request.source());
                 double r = roll();
+                double drop = dropProbability;
+                if (r < drop) {
+                    // lost on the way: the sender sees a completed transfer, the receiver nothing
+                    CompletableFuture<TransferResult> done = CompletableFuture.completedFuture(
+                            new TransferResult(bytes.length, 0, java.time.Duration.ZERO, 0, 0));
+                    return completed(done);
+                }
+                r -= drop;
                 if (r < duplicateProbability) {
                     s.send(copy(request, bytes));
                     return s.send(copy(request, bytes));
@@ -138,27 +155,7 @@ final class MessageFaultTransport implements Transport {
                             done.completeExceptionally(e);
                         }
                     }, delayMillis(), TimeUnit.MILLISECONDS);
-                    return new Transfer() {
-                        @Override
-                        public long id() {
-                            return -1;
-                        }
-
-                        @Override
-                        public CompletableFuture<TransferResult> completion() {
-                            return done;
-                        }
-
-                        @Override
-                        public long acknowledgedBytes() {
-                            return 0;
-                        }
-
-                        @Override
-                        public boolean cancel() {
-                            return false;
-                        }
-                    };
+                    return completed(done);
                 }
                 return s.send(copy(request, bytes));
             }
@@ -171,6 +168,31 @@ final class MessageFaultTransport implements Transport {
             @Override
             public void close() {
                 s.close();
+            }
+        };
+    }
+
+    /** A transfer handle whose completion is {@code done}. */
+    private static Transfer completed(CompletableFuture<TransferResult> done) {
+        return new Transfer() {
+            @Override
+            public long id() {
+                return -1;
+            }
+
+            @Override
+            public CompletableFuture<TransferResult> completion() {
+                return done;
+            }
+
+            @Override
+            public long acknowledgedBytes() {
+                return 0;
+            }
+
+            @Override
+            public boolean cancel() {
+                return false;
             }
         };
     }

@@ -19,10 +19,12 @@ class MultiProcessSyncIT {
     @ParameterizedTest
     @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
     void fiveProcessesConvergeAfterPartitionKillAndFaults(long seed) throws Exception {
-        SyncScenario.Result r = SyncScenario.run(5, seed, 150, 8, true, List.of(),
+        SyncScenario.Result r = SyncScenario.run(5, seed, 8, 50, java.time.Duration.ofSeconds(8), FaultSpec.parse("default", 5), List.of(),
                 Path.of("target", "sync-processes", "it-seed-" + seed), 60_000);
         assertTrue(r.convergenceMillis() >= 0, "did not converge: " + r);
         assertEquals(0, r.divergentReplicas(), r.toString());
+        assertEquals(0, r.divergentKeys(), r.toString());
+        assertEquals(0, r.stalenessViolations(), r.toString());
         assertEquals(List.of(), r.modelViolations());
     }
 }

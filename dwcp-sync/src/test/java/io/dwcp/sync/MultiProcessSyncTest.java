@@ -20,10 +20,13 @@ class MultiProcessSyncTest {
     void threeProcessesConvergeAfterPartitionKillAndFaults() throws Exception {
         // 40 % of messages sent twice: with delta gossip a fast run sends only a few dozen messages, and at the
         // scenario's 5 % none might be duplicated, so the seen-cache would go untested.
-        SyncScenario.Result r = SyncScenario.run(3, 42, 60, 4, true, List.of("message-duplicates=0.4"),
+        SyncScenario.Result r = SyncScenario.run(3, 42, 4, 100, java.time.Duration.ofMillis(1600),
+                FaultSpec.parse("partition=2,kill=0,delay=5ms,reset=0.01,drop=0.01,dup=0.4,reorder=0.1", 3), List.of(),
                 Path.of("target", "sync-processes", "seed-42"), 30_000);
         assertTrue(r.convergenceMillis() >= 0, "did not converge: " + r);
         assertEquals(0, r.divergentReplicas(), r.toString());
+        assertEquals(0, r.divergentKeys(), r.toString());
+        assertEquals(0, r.stalenessViolations(), r.toString());
         assertEquals(List.of(), r.modelViolations());
         assertTrue(r.ops() > 100);
         assertTrue(r.duplicatesReceived() > 0, "duplicates (injected and from rumours) reached the seen-cache: " + r);

@@ -26,6 +26,15 @@ final class Nodes {
                 // every replica reaches every other from 127.0.0.1 (through its proxy), so the per-peer session limit
                 // (per IP without client certificates) is shared by all peers here: give it room for all of them
                 .set("dwcp.transport.max-sessions-per-peer", "64")
+                // each session (inbound and outbound) reserves its receive window from dwcp.transport.max-buffered
+                // (half the direct-memory limit, ~96 MiB in a 192 MiB replica) and max-buffered-per-peer (per IP: all
+                // replicas of a site share one): at the 256 MiB default window the first session takes it all and
+                // every further peer is refused. Sync messages are at most max-message (4 MiB), so a 16 MiB window
+                // (the smallest a session accepts) is ample, and the promise of 16 MiB for each of the ~10 sessions of
+                // a replica (a session per peer each way, plus resumptions) is a promise, not memory in use.
+                .set("dwcp.transport.reorder-buffer", "16MiB")
+                .set("dwcp.transport.max-buffered", "1GiB")
+                .set("dwcp.transport.max-buffered-per-peer", "1GiB")
                 .set("dwcp.sync.gossip.interval", "200ms")
                 .set("dwcp.sync.gossip.seen-ttl", "1m")
                 .set("dwcp.sync.anti-entropy.interval", "1s")
@@ -51,11 +60,21 @@ final class Nodes {
 
     /** A node whose sends are duplicated / held back (reordered) with these probabilities ({@link MessageFaultTransport}). */
     static Node start(DwcpConfig config, double duplicateProbability, double delayProbability) throws Exception {
+        return start(config, 0, duplicateProbability, delayProbability);
+    }
+
+    /** A node whose sends are lost / duplicated / held back with these probabilities ({@link MessageFaultTransport}). */
+    static Node start(DwcpConfig config, double dropProbability, double duplicateProbability, double delayProbability)
+            throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         ComponentContext ctx = ComponentContext.standalone(config, registry, 1);
         Transport amst = new AmstTransportProvider().create(ctx);
-        Transport t = duplicateProbability + delayProbability > 0
-                ? new MessageFaultTransport(amst, duplicateProbability, delayProbability, System.nanoTime()) : amst;
+        Transport t = amst;
+        if (dropProbability + duplicateProbability + delayProbability > 0) {
+            MessageFaultTransport f = new MessageFaultTransport(amst, duplicateProbability, delayProbability, System.nanoTime());
+            f.faults(dropProbability, duplicateProbability, delayProbability);
+            t = f;
+        }
         t.start();
         AssSync s = (AssSync) new AssSyncProvider().create(ctx, t);
         s.start();

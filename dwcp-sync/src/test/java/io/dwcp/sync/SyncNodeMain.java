@@ -15,12 +15,13 @@ import java.util.concurrent.TimeUnit;
  * One sync replica as a separate process, driven line by line on stdin by {@link SyncCluster}; answers on stdout.
  * Commands: {@code listen}, {@code peer PORT}, {@code inc KEY N}, {@code add KEY ELEM}, {@code rem KEY ELEM},
  * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest}, {@code root},
- * {@code stats}, {@code rounds}, {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit};
+ * {@code stats}, {@code rounds}, {@code msgfaults DROP DUP REORDER}, {@code keyhashes}, {@code stale-read KEY MILLIS},
+ * {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit};
  * for the lag measurement {@code listen HOST}, {@code peer HOST:PORT}, {@code lagw KEY} (increments KEY, answers the
  * {@link System#nanoTime()} just before), {@code lagcount} and {@code lagdump} (the nanoTime at which each received
  * {@code lag-*} key first changed here: one machine-wide monotonic clock for every process). Arguments after the node id are
- * {@code key=value} configuration, plus {@code message-duplicates=P} and {@code message-delays=P} for message-boundary
- * faults. Logs go to stderr.
+ * {@code key=value} configuration, plus {@code message-drops=P}, {@code message-duplicates=P} and {@code message-delays=P} for
+ * message-boundary faults. Logs go to stderr.
  */
 public final class SyncNodeMain {
     private SyncNodeMain() {
@@ -31,6 +32,7 @@ public final class SyncNodeMain {
         io.dwcp.core.config.DwcpConfig.Builder cb = Nodes.config(nodeId).toBuilder();
         double duplicates = 0;
         double delays = 0;
+        double drops = 0;
         for (int i = 1; i < args.length; i++) {
             int eq = args[i].indexOf('=');
             String key = args[i].substring(0, eq);
@@ -39,11 +41,13 @@ public final class SyncNodeMain {
                 duplicates = Double.parseDouble(value);
             } else if (key.equals("message-delays")) {
                 delays = Double.parseDouble(value);
+            } else if (key.equals("message-drops")) {
+                drops = Double.parseDouble(value);
             } else {
                 cb.set(key, value);
             }
         }
-        try (Nodes.Node node = Nodes.start(cb.build(), duplicates, delays)) {
+        try (Nodes.Node node = Nodes.start(cb.build(), drops, duplicates, delays)) {
             AssSync sync = node.sync();
             MetadataStore md = sync.metadata();
             java.util.Map<String, Long> firstSeen = new java.util.concurrent.ConcurrentHashMap<>();
@@ -136,6 +140,34 @@ public final class SyncNodeMain {
                             yield "OK";
                         }
                         case "rounds" -> "ROUNDS " + sync.rumourRoundsRun();
+                        case "msgfaults" -> {
+                            // msgfaults DROP DUP REORDER: changes the message-boundary faults (0 0 0 ends them)
+                            String[] q = p[2].split(" ");
+                            if (node.transport() instanceof MessageFaultTransport f) {
+                                f.faults(Double.parseDouble(p[1]), Double.parseDouble(q[0]), Double.parseDouble(q[1]));
+                            }
+                            yield "OK";
+                        }
+                        case "keyhashes" -> {
+                            // every held key with a hash of its canonical state, for counting divergent keys
+                            StringBuilder b = new StringBuilder("KEYS");
+                            for (String k : new java.util.TreeSet<>(sync.store().heldKeys())) {
+                                b.append(' ').append(k).append('=').append(java.util.Arrays.hashCode(sync.store().state(k).encode()));
+                            }
+                            yield b.toString();
+                        }
+                        case "stale-read" -> {
+                            // a bounded read of KEY with bound MILLIS: STALE when this replica cannot meet it
+                            try {
+                                sync.read(p[1], java.time.Duration.ofMillis(Long.parseLong(p[2])));
+                                yield "FRESH";
+                            } catch (io.dwcp.core.DwcpException e) {
+                                if (e.code() != io.dwcp.core.ErrorCode.STALE) {
+                                    throw e;
+                                }
+                                yield "STALE";
+                            }
+                        }
                         case "quit" -> "BYE";
                         default -> "ERR unknown command " + p[0];
                     };

@@ -14,12 +14,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The multi-process fault scenario and its model check, shared by the tests and {@code dwcp sync-bench}: replicas as
- * separate JVM processes ({@link SyncCluster}); random counter and set operations under delays and connection resets
- * (TCP proxies) and duplicated or reordered messages ({@link MessageFaultTransport});
- * a partition isolating the last replica with writes on both sides; kill -9 of replica 0 right after writes and restart
- * with its data directory ({@code dwcp.sync.data-dir}); heal; then the
- * time to identical canonical state on every replica, and every replica's values against the model (each counter the
- * sum of every increment issued, each set exactly the elements added and not removed).
+ * separate JVM processes ({@link SyncCluster}); random counter and set operations at a fixed rate under the faults of
+ * a {@link FaultSpec} — delays and connection resets (TCP proxies), lost, duplicated or reordered messages
+ * ({@link MessageFaultTransport}), partitions between groups with writes on every side, kill -9 and restart with the
+ * data directory ({@code dwcp.sync.data-dir}); heal; then the time to identical canonical state on every replica,
+ * the keys that differ, every replica's values against the model (each counter the sum of every increment issued,
+ * each set exactly the elements added and not removed), and a bounded read on every replica at 2 × max-staleness
+ * after the heal.
  */
 public final class SyncScenario {
     private SyncScenario() {
@@ -36,12 +37,15 @@ public final class SyncScenario {
      * @param gossipMessages delta messages sent by them
      * @param antiEntropyBytes anti-entropy bytes sent by them
      * @param duplicatesReceived gossip messages they received more than once (dropped by the seen-cache)
-     * @param convergenceRounds rumour rounds the isolated replica ran from the heal to convergence (its gossip timer's
+     * @param convergenceRounds rumour rounds the first replica ran from the heal to convergence (its gossip timer's
      *     ticks: a clock that slows down with the replica when the machine is overloaded); -1 when not converged
+     * @param divergentKeys keys whose canonical state is not the same on every replica at the end (0 on success)
+     * @param stalenessViolations replicas that, 2 × max-staleness after the heal, refused a read bounded by
+     *     max-staleness as STALE although every peer was reachable (0 on success)
      */
     public record Result(int ops, long convergenceMillis, int divergentReplicas, List<String> modelViolations,
                          long gossipBytes, long gossipMessages, long antiEntropyBytes, long duplicatesReceived,
-                         long convergenceRounds) {
+                         long convergenceRounds, int divergentKeys, int stalenessViolations) {
     }
 
     /** The expected outcome of every issued operation. */
@@ -53,66 +57,110 @@ public final class SyncScenario {
         int ops;
     }
 
+    /** Issues operations at a fixed rate: the workload's pace, not synchronisation. */
+    private static final class Pacer {
+        private final long start = System.nanoTime();
+        private final double nanosPerOp;
+        private long issued;
+
+        Pacer(double opsPerSecond) {
+            this.nanosPerOp = 1e9 / opsPerSecond;
+        }
+
+        void next() throws InterruptedException {
+            long due = start + (long) (issued++ * nanosPerOp);
+            long wait = due - System.nanoTime();
+            if (wait > 0) {
+                TimeUnit.NANOSECONDS.sleep(wait);
+            }
+        }
+    }
+
     /**
-     * Runs the scenario.
+     * Runs the scenario: {@code opsPerSecond × duration} random counter and OR-Set operations at random replicas, in
+     * three phases — 3/8 before the partition, 3/8 during it (writes on every side), then the kills and restarts of
+     * {@code faults.kill()}, then the last quarter still partitioned — with the proxy and message faults of
+     * {@code faults} throughout; then the heal (every fault ends), the time until every replica holds identical state,
+     * and every replica's values against the model.
      *
      * @param nodes replicas (≥ 2)
      * @param seed workload and fault seed
-     * @param opsPerPhase operations before the partition and in the majority during it
      * @param keys distinct counter keys and set keys used by the workload
-     * @param faults whether delays and connection resets are injected before the heal
+     * @param opsPerSecond workload rate over all replicas
+     * @param duration workload duration (the heal follows it)
+     * @param faults the faults ({@link FaultSpec#parse})
      * @param nodeArgs extra {@code key=value} configuration for every replica (e.g. {@code dwcp.sync.push-mode=full-state})
+     * @param convergeWithinMillis how long to wait for equal state after the heal
      */
-    public static Result run(int nodes, long seed, int opsPerPhase, int keys, boolean faults, List<String> nodeArgs,
-                             Path logs, long convergeWithinMillis) throws Exception {
+    public static Result run(int nodes, long seed, int keys, double opsPerSecond, java.time.Duration duration, FaultSpec faults,
+                             List<String> nodeArgs, Path logs, long convergeWithinMillis) throws Exception {
         Random rnd = new Random(seed);
         Model m = new Model();
         Set<Integer> all = new TreeSet<>();
         for (int i = 0; i < nodes; i++) {
             all.add(i);
         }
+        int total = (int) Math.max(8, Math.round(opsPerSecond * duration.toMillis() / 1000.0));
         List<String> args = new ArrayList<>(nodeArgs);
-        if (faults) {
-            // message-boundary faults inside each replica: 5 % of messages sent twice (unless the caller sets the
-            // rate), 10 % held back 1–50 ms
-            if (args.stream().noneMatch(a -> a.startsWith("message-duplicates="))) {
-                args.add("message-duplicates=0.05");
-            }
-            args.add("message-delays=0.10");
+        if (faults.messageFaults()) {
+            args.add("message-drops=" + faults.dropProbability());
+            args.add("message-duplicates=" + faults.duplicateProbability());
+            args.add("message-delays=" + faults.reorderProbability());
         }
+        long maxStalenessMillis = millis(args.stream().filter(a -> a.startsWith("dwcp.sync.max-staleness="))
+                .reduce((a, b) -> b).map(a -> a.substring(a.indexOf('=') + 1)).orElse("2s"));
         try (SyncCluster c = new SyncCluster(nodes, seed, logs, "192m", args, true)) {
-            if (faults) {
-                c.messageFaults(5, 0.01);
+            c.messageFaults(faults.delayMillis(), faults.resetProbability());
+            Pacer pacer = new Pacer(opsPerSecond);
+            int before = total * 3 / 8;
+            int during = total * 3 / 8;
+            randomOps(c, m, rnd, before, all, keys, pacer);
+            for (Set<Integer> group : faults.partition()) {
+                c.partition(group, true);
             }
-            randomOps(c, m, rnd, opsPerPhase, all, keys);
-            int isolated = nodes - 1;
-            Set<Integer> minority = Set.of(isolated);
-            Set<Integer> majority = new TreeSet<>(all);
-            majority.remove(isolated);
-            c.partition(minority, true);
-            randomOps(c, m, rnd, opsPerPhase, majority, keys);
-            randomOps(c, m, rnd, Math.max(1, opsPerPhase / 3), minority, keys);
-            if (nodes > 2) {
-                // kill -9 of a majority replica right after its writes, whatever its peers have received, and restart
-                // with its data directory: every update it acknowledged must survive (journal) and reach everyone
-                c.kill(0);
-                c.restart(0);
-                randomOps(c, m, rnd, Math.max(1, opsPerPhase / 3), majority, keys);
+            randomOps(c, m, rnd, during, all, keys, pacer);
+            for (int k : faults.kill()) {
+                // kill -9 right after the phase's writes, whatever its peers have received, and restart with its data
+                // directory: every update it acknowledged must survive (journal) and reach everyone
+                c.kill(k);
+                c.restart(k);
             }
-            c.partition(minority, false);
+            randomOps(c, m, rnd, total - before - during, all, keys, pacer);
+            // the heal: every fault ends
+            for (Set<Integer> group : faults.partition()) {
+                c.partition(group, false);
+            }
             c.messageFaults(0, 0);
-            long roundsAtHeal = rounds(c, isolated);
+            if (faults.messageFaults()) {
+                for (int i = 0; i < nodes; i++) {
+                    c.node(i).call("msgfaults 0 0 0");
+                }
+            }
+            long roundsAtHeal = rounds(c, 0);
             long healed = System.nanoTime();
             if (Boolean.getBoolean("dwcp.sync.trace")) {
                 System.err.println("heal at " + java.time.LocalTime.now());
             }
             long converged = awaitEqual(c, all, convergeWithinMillis) ? (System.nanoTime() - healed) / 1_000_000 : -1;
-            long convergenceRounds = converged < 0 ? -1 : rounds(c, isolated) - roundsAtHeal;
+            long convergenceRounds = converged < 0 ? -1 : rounds(c, 0) - roundsAtHeal;
             List<String> digests = c.digests();
             Map<String, Integer> votes = new HashMap<>();
             digests.forEach(d -> votes.merge(d, 1, Integer::sum));
             int divergent = nodes - votes.values().stream().max(Integer::compare).orElse(0);
+            int divergentKeys = divergentKeys(c);
             List<String> violations = checkModel(c, m);
+            // bounded staleness: 2 × max-staleness after the heal, with every peer reachable, a read bounded by
+            // max-staleness must be served on every replica
+            long due = healed + 2 * maxStalenessMillis * 1_000_000;
+            if (due > System.nanoTime()) {
+                TimeUnit.NANOSECONDS.sleep(due - System.nanoTime()); // waiting for the guarantee's deadline
+            }
+            int stale = 0;
+            for (int i = 0; i < nodes; i++) {
+                if (c.node(i).call("stale-read counter-0 " + maxStalenessMillis).equals("STALE")) {
+                    stale++;
+                }
+            }
             long gossipBytes = 0;
             long gossipMessages = 0;
             long aeBytes = 0;
@@ -125,17 +173,54 @@ public final class SyncScenario {
                 duplicates += Long.parseLong(st[6]);
             }
             return new Result(m.ops, converged, divergent, violations, gossipBytes, gossipMessages, aeBytes, duplicates,
-                    convergenceRounds);
+                    convergenceRounds, divergentKeys, stale);
         }
+    }
+
+    /** {@code 500ms}, {@code 2s} or {@code 1m} in milliseconds. */
+    private static long millis(String d) {
+        String s = d.trim();
+        if (s.endsWith("ms")) {
+            return Long.parseLong(s.substring(0, s.length() - 2));
+        }
+        long unit = s.endsWith("s") ? 1000 : s.endsWith("m") ? 60_000 : s.endsWith("h") ? 3_600_000 : 0;
+        if (unit == 0) {
+            throw new IllegalArgumentException("duration '" + d + "': expected e.g. 500ms, 2s or 1m");
+        }
+        return Math.round(Double.parseDouble(s.substring(0, s.length() - 1)) * unit);
+    }
+
+    /** Keys whose canonical state is not the same on every replica (missing somewhere counts). */
+    private static int divergentKeys(SyncCluster c) throws IOException {
+        Map<String, Set<String>> hashes = new HashMap<>();
+        Map<String, Integer> holders = new HashMap<>();
+        for (int i = 0; i < c.size(); i++) {
+            for (String kv : c.node(i).call("keyhashes").substring(4).trim().split(" ")) {
+                if (!kv.isEmpty()) {
+                    int eq = kv.lastIndexOf('=');
+                    hashes.computeIfAbsent(kv.substring(0, eq), k -> new HashSet<>()).add(kv.substring(eq + 1));
+                    holders.merge(kv.substring(0, eq), 1, Integer::sum);
+                }
+            }
+        }
+        int out = 0;
+        for (Map.Entry<String, Set<String>> e : hashes.entrySet()) {
+            if (e.getValue().size() > 1 || holders.get(e.getKey()) != c.size()) {
+                out++;
+            }
+        }
+        return out;
     }
 
     private static long rounds(SyncCluster c, int node) throws IOException {
         return Long.parseLong(c.node(node).call("rounds").substring("ROUNDS ".length()));
     }
 
-    private static void randomOps(SyncCluster c, Model m, Random rnd, int count, Set<Integer> nodes, int keys) throws IOException {
+    private static void randomOps(SyncCluster c, Model m, Random rnd, int count, Set<Integer> nodes, int keys, Pacer pacer)
+            throws IOException, InterruptedException {
         List<Integer> pool = new ArrayList<>(nodes);
         for (int i = 0; i < count; i++) {
+            pacer.next();
             int node = pool.get(rnd.nextInt(pool.size()));
             int kind = rnd.nextInt(10);
             if (kind < 5) {
@@ -280,16 +365,24 @@ public final class SyncScenario {
      * {@code nodes} replicas holding the same {@code keys} counters; {@code fraction} of the keys are then incremented,
      * spread evenly over the replicas, and the replication bytes (gossip and anti-entropy) until every replica is equal
      * are counted. One anti-entropy round per pair runs before the updates (so that replicas know each other's node ids,
-     * as after any first round). Timing: the WAN tier's defaults.
+     * as after any first round). Timing: the WAN tier's defaults; in full-state mode one
+     * peer per round, every 15 s (a conservative baseline, see below).
      */
     public static BytesCost bytesPerUpdate(int nodes, int keys, double fraction, String mode, long seed, Path logs, String heap)
             throws Exception {
         // the WAN tier's defaults (gossip every 5 s, anti-entropy every 30 s, max-staleness 30 s), not the tests' fast
         // timing; the transport's default timeouts, so that a loaded machine does not end sessions
-        List<String> args = List.of("dwcp.sync.push-mode=" + mode, "dwcp.tier.pin=wan", "dwcp.sync.gossip.interval=5s",
-                "dwcp.sync.gossip.seen-ttl=2m", "dwcp.sync.anti-entropy.interval=30s",
+        // full-state rounds ship the whole store every gossip.interval to fanout peers: at 100,000 keys a replica on
+        // a loaded machine could not merge three whole stores per 5 s and fell further behind every round. That arm
+        // ships to one peer per round, every 15 s. Fewer whole stores per round can only lower its bytes before
+        // convergence (anti-entropy, which ships only differing keys, then repairs more of the difference), so the
+        // delta / full-state ratio is conservative: it can only look worse for deltas.
+        boolean fullState = mode.equals("full-state");
+        List<String> args = List.of("dwcp.sync.push-mode=" + mode, "dwcp.tier.pin=wan",
+                "dwcp.sync.gossip.interval=" + (fullState ? "15s" : "5s"), "dwcp.sync.gossip.fanout=" + (fullState ? 1 : 3),
+                "dwcp.sync.gossip.seen-ttl=" + (fullState ? "3m" : "2m"), "dwcp.sync.anti-entropy.interval=30s",
                 "dwcp.sync.full-reconciliation.interval=300s", "dwcp.sync.max-staleness=30s", "dwcp.sync.request-timeout=5s",
-                "dwcp.transport.connect-timeout=30s", "dwcp.transport.session-timeout=1m");
+                "dwcp.transport.connect-timeout=30s", "dwcp.transport.session-timeout=5m", "dwcp.transport.io-timeout=5m");
         try (SyncCluster c = new SyncCluster(nodes, seed, logs, heap, args)) {
             for (int i = 0; i < nodes; i++) {
                 c.node(i).call("load " + keys + " 0");
