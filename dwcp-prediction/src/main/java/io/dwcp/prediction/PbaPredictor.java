@@ -48,6 +48,11 @@ import java.util.function.ToDoubleFunction;
  */
 final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(PbaPredictor.class);
+    /**
+     * One DEBUG line per published long-horizon forecast ({@code forecast peer=… sample=… mean=… p10=… p90=…}, bit/s),
+     * for plotting a run's forecasts beside its samples; off unless this logger is set to DEBUG.
+     */
+    private static final Logger FORECAST_LOG = LoggerFactory.getLogger("io.dwcp.prediction.forecasts");
     /** Paths tracked at once; the path monitor bounds its peers the same way. */
     static final int MAX_PATHS = 1024;
 
@@ -342,6 +347,13 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                 longForecast = publish(longForecaster, settings.horizon(), time);
                 shortForecast = publish(shortForecaster, settings.shortHorizon(), time);
                 publishedAt = time;
+                if (FORECAST_LOG.isDebugEnabled()) {
+                    Forecast f = longForecast;
+                    FORECAST_LOG.debug("forecast peer={} time={} sample={} known={} mean={} p10={} p90={} confidence={} model={}",
+                            peer, time.toEpochMilli(), Math.round(bitsPerSecond), f.isKnown(),
+                            Math.round(f.meanBitsPerSecond()), Math.round(f.p10BitsPerSecond()),
+                            Math.round(f.p90BitsPerSecond()), f.confidence(), f.predictor());
+                }
                 Timer t = computeTime;
                 if (t != null) {
                     t.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
