@@ -26,7 +26,9 @@
 # Each run brings its own link up (`wan-up.sh`, the user-space emulator for both links: the constant link is a trace
 # with one rate) and down again, so every run sees the trace from its start: the two arms of a repetition meet the
 # same rate trajectory. WAN_TRACE_LOG records each run's rate changes (ground truth, OUT/rates-*.log). The sender's
-# per-round lines (time, streams, bytes) are in OUT/send-*.out.
+# per-round lines (time, streams, bytes) are in OUT/send-*.out; with prediction on, OUT/send-*.err has one line per
+# published forecast (logger io.dwcp.prediction.forecasts at DEBUG) and each stream change with the advice it had;
+# plot-prediction.py OUT draws a run's link rate, forecast band and goodput from them.
 #
 # The WAN is serialised with flock /tmp/dwcp-wan.lock for the whole run; a link this script did not make is waited
 # for (polling every 30 s) and never torn down. Needs root, iproute2, gcc (for the emulator), python3, Java 17.
@@ -124,6 +126,7 @@ run_one() { # link rep on|off
   local link=$1 rep=$2 arm=$3 key="p-$1-$2-$3" rxdir="$work/rx" trace="$TRACE" scale="$SCALE" t0 t1 st
   [ "$link" = constant ] && { trace="$work/constant.tsv"; scale=1; }
   rm -rf "$rxdir"; mkdir -p "$rxdir"
+  now > "$OUT/linkup-$link-$rep-$arm.txt"   # epoch of the rate log's t = 0 (for plot-prediction.py)
   WAN_TRACE="$trace" WAN_TRACE_SCALE="$scale" WAN_TRACE_LOG="$OUT/rates-$link-$rep-$arm.log" \
     "$wan/wan-up.sh" "$DELAY" 0 0 >> "$OUT/wan-up.log" 2>&1
   link_up=1
@@ -136,7 +139,8 @@ run_one() { # link rep on|off
   set +e
   # shellcheck disable=SC2086
   java $DWCP_JVM $PROPS -Ddwcp.prediction.enabled=$([ "$arm" = on ] && echo true || echo false) \
-      -Dorg.slf4j.simpleLogger.defaultLogLevel=info -jar "$jar" send --to "$rx_host:$port" --key "$key" --plaintext \
+      -Dorg.slf4j.simpleLogger.defaultLogLevel=info -Dorg.slf4j.simpleLogger.log.io.dwcp.prediction.forecasts=debug \
+      -Dorg.slf4j.simpleLogger.showDateTime=true -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS -jar "$jar" send --to "$rx_host:$port" --key "$key" --plaintext \
       --json "${paths[@]}" > "$OUT/send-$link-$rep-$arm.out" 2> "$OUT/send-$link-$rep-$arm.err"
   st=$?
   set -e

@@ -133,12 +133,19 @@ class LevelControllerTest {
     }
 
     @Test
-    void theCodecMustKeepUpWithTheForecastsP90() {
-        int atMean = controller().choose(Tier.WAN, "zstd:9", Optional.empty(), 2, true, FixedPredictor.mbps(H30, 1, 1, 1, 1));
-        int wideBand = controller().choose(Tier.WAN, "zstd:9", Optional.empty(), 2, true,
-                FixedPredictor.mbps(H30, 1, 0.5, 2000, 1));
-        assertEquals(9, atMean);
-        assertTrue(wideBand <= level("zstd:9", "2Gbit/s"), "a level slower than a 2 Gbit/s link is not feasible, got " + wideBand);
+    void aForecastAtOrBelowTheMeasuredRateChangesNothing() {
+        ManualClock clock = new ManualClock();
+        LevelController advised = new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock));
+        LevelController plain = new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock));
+        // A wide band (P90 40 times the mean) does not make the codec plan for its top any more.
+        Forecast wide = FixedPredictor.mbps(H30, 45, 10, 2000, 1);
+        for (String link : new String[] {"50Mbit/s", "200Mbit/s", "1Gbit/s", "45Mbit/s"}) {
+            assertEquals(plain.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse(link)), 2, true, null),
+                    advised.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse(link)), 2, true, wide), link);
+            clock.advance(Duration.ofSeconds(5));
+        }
+        assertEquals(level("zstd:9", "50Mbit/s"), controller().choose(Tier.WAN, "zstd:9",
+                Optional.of(DataRate.parse("50Mbit/s")), 2, true, wide));
     }
 
     @Test

@@ -1,7 +1,7 @@
 package io.dwcp.prediction;
 
 /**
- * The classic predictors: last value, EWMA, harmonic mean of the last n samples, damped Holt. Each forecasts the
+ * The classic predictors: last value, EWMA, harmonic and arithmetic mean of the last n samples, damped Holt. Each forecasts the
  * horizon's mean as a level (they have no notion of a window, except Holt, whose trend is averaged over it).
  * Allocation-free after construction.
  */
@@ -147,6 +147,49 @@ final class BuiltinModels {
         @Override
         public double forecast() {
             return Double.isNaN(level) ? Double.NaN : Math.max(0, level + trendGain * trend);
+        }
+    }
+
+    /**
+     * Arithmetic mean of the last {@code n} samples (fewer at the start). O(1) per sample: a running sum, re-added
+     * exactly once per lap of the ring so rounding never accumulates. Unlike an EWMA it weighs the window equally, so
+     * one spike moves it by 1/n and leaves it after n samples.
+     */
+    static final class MovingMean implements ForecastModel {
+        private final double[] ring;
+        private int next;
+        private int size;
+        private double sum;
+
+        MovingMean(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("n must be >= 1, got " + n);
+            }
+            this.ring = new double[n];
+        }
+
+        @Override
+        public void update(double value) {
+            if (size == ring.length) {
+                sum -= ring[next];
+            } else {
+                size++;
+            }
+            ring[next] = value;
+            sum += value;
+            next = next + 1 == ring.length ? 0 : next + 1;
+            if (next == 0) {
+                double s = 0;
+                for (double v : ring) {
+                    s += v;
+                }
+                sum = s;
+            }
+        }
+
+        @Override
+        public double forecast() {
+            return size == 0 ? Double.NaN : Math.max(0, sum / size);
         }
     }
 }

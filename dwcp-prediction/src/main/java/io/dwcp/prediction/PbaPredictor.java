@@ -6,6 +6,7 @@ import io.dwcp.core.path.PathMonitor;
 import io.dwcp.core.path.PathSample;
 import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.ComponentContext;
+import io.dwcp.core.spi.ConditionForecast;
 import io.dwcp.core.spi.Forecast;
 import io.dwcp.core.Health;
 import io.micrometer.core.instrument.Counter;
@@ -48,6 +49,11 @@ import java.util.function.ToDoubleFunction;
  */
 final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(PbaPredictor.class);
+    /**
+     * One DEBUG line per published long-horizon forecast ({@code forecast peer=… sample=… mean=… p10=… p90=…}, bit/s),
+     * for plotting a run's forecasts beside its samples; off unless this logger is set to DEBUG.
+     */
+    private static final Logger FORECAST_LOG = LoggerFactory.getLogger("io.dwcp.prediction.forecasts");
     /** Paths tracked at once; the path monitor bounds its peers the same way. */
     static final int MAX_PATHS = 1024;
 
@@ -145,7 +151,15 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
 
     @Override
     public void onSample(PathSample sample) {
-        if (!running || !sample.hasGoodput()) {
+        if (!running) {
+            return;
+        }
+        if (!sample.hasGoodput()) {
+            // An RTT or loss without goodput (a heartbeat) joins a path that goodput has made known; it makes none.
+            PathState known = paths.get(sample.peer());
+            if (known != null && (sample.hasRtt() || sample.hasLoss())) {
+                known.conditions(sample.time(), rttSeconds(sample), sample.lossRatio());
+            }
             return;
         }
         PathState ps = paths.get(sample.peer());
@@ -165,7 +179,25 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         if (c != null) {
             c.increment();
         }
-        ps.update(sample.time(), sample.goodputBitsPerSecond());
+        ps.update(sample.time(), sample.goodputBitsPerSecond(), rttSeconds(sample), sample.lossRatio());
+    }
+
+    private static double rttSeconds(PathSample sample) {
+        return sample.hasRtt() ? sample.rtt().toNanos() / 1e9 : Double.NaN;
+    }
+
+    @Override
+    public ConditionForecast rttForecast(String peer) {
+        PathState ps = running && peer != null ? paths.get(peer) : null;
+        ConditionForecast f = ps == null ? null : ps.rttForecast;
+        return f != null ? f : ConditionForecast.unknown(settings.horizon(), 0);
+    }
+
+    @Override
+    public ConditionForecast lossForecast(String peer) {
+        PathState ps = running && peer != null ? paths.get(peer) : null;
+        ConditionForecast f = ps == null ? null : ps.lossForecast;
+        return f != null ? f : ConditionForecast.unknown(settings.horizon(), 0);
     }
 
     @Override
@@ -254,6 +286,12 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                 gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 1), "peer", peer, "horizon", sh, "quantile", "p10");
                 gauge("dwcp.pba.forecast", ps, s -> rate(s.shortForecast, 2), "peer", peer, "horizon", sh, "quantile", "p90");
             }
+            gauge("dwcp.pba.rtt.forecast", ps, s -> condition(s.rttForecast, 0), "peer", peer, "quantile", "mean");
+            gauge("dwcp.pba.rtt.forecast", ps, s -> condition(s.rttForecast, 1), "peer", peer, "quantile", "p10");
+            gauge("dwcp.pba.rtt.forecast", ps, s -> condition(s.rttForecast, 2), "peer", peer, "quantile", "p90");
+            gauge("dwcp.pba.loss.forecast", ps, s -> condition(s.lossForecast, 0), "peer", peer, "quantile", "mean");
+            gauge("dwcp.pba.loss.forecast", ps, s -> condition(s.lossForecast, 1), "peer", peer, "quantile", "p10");
+            gauge("dwcp.pba.loss.forecast", ps, s -> condition(s.lossForecast, 2), "peer", peer, "quantile", "p90");
             gauge("dwcp.pba.confidence", ps, s -> forecast(s.peer).confidence(), "peer", peer);
             gauge("dwcp.pba.within.tolerance", ps, s -> s.read(true, PathForecaster::confidence), "peer", peer);
             gauge("dwcp.pba.accuracy", ps, s -> s.read(true, PathForecaster::accuracy), "peer", peer, "horizon", h);
@@ -297,6 +335,13 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         return which == 0 ? f.meanBitsPerSecond() : which == 1 ? f.p10BitsPerSecond() : f.p90BitsPerSecond();
     }
 
+    private static double condition(ConditionForecast f, int which) {
+        if (f == null || !f.isKnown()) {
+            return Double.NaN;
+        }
+        return which == 0 ? f.mean() : which == 1 ? f.p10() : f.p90();
+    }
+
     private double oldestForecastAgeSeconds() {
         Instant now = clock.instant();
         double oldest = 0;
@@ -322,9 +367,13 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         final String peer;
         private final PathForecaster longForecaster;
         private final PathForecaster shortForecaster;
+        private final ConditionForecaster rtt;
+        private final ConditionForecaster loss;
         private Instant publishedAt;
         volatile Forecast longForecast;
         volatile Forecast shortForecast;
+        volatile ConditionForecast rttForecast;
+        volatile ConditionForecast lossForecast;
 
         PathState(String peer) {
             this.peer = peer;
@@ -332,16 +381,56 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                     plugin == null ? null : plugin.create(settings.samples(settings.horizon())));
             this.shortForecaster = new PathForecaster(settings, settings.samples(settings.shortHorizon()),
                     plugin == null ? null : plugin.create(settings.samples(settings.shortHorizon())));
+            int window = Math.max(1, settings.samples(settings.horizon()));
+            this.rtt = new ConditionForecaster(window);
+            this.loss = new ConditionForecaster(window);
         }
 
-        synchronized void update(Instant time, double bitsPerSecond) {
+        /** RTT (seconds) and loss of a sample without goodput; NaN when not measured. */
+        synchronized void conditions(Instant time, double rttSeconds, double lossRatio) {
+            if (!Double.isNaN(rttSeconds)) {
+                rtt.update(rttSeconds);
+                rttForecast = publishCondition(rtt, time);
+            }
+            if (!Double.isNaN(lossRatio)) {
+                loss.update(lossRatio);
+                lossForecast = publishCondition(loss, time);
+            }
+        }
+
+        private ConditionForecast publishCondition(ConditionForecaster c, Instant time) {
+            c.compute();
+            return c.samples() < settings.minSamples() ? ConditionForecast.unknown(settings.horizon(), c.samples())
+                    : new ConditionForecast(true, c.mean(), c.low(), c.high(), c.samples(), settings.horizon(), time);
+        }
+
+        synchronized void update(Instant time, double bitsPerSecond, double rttSeconds, double lossRatio) {
             longForecaster.update(bitsPerSecond);
             shortForecaster.update(bitsPerSecond);
+            if (!Double.isNaN(rttSeconds)) {
+                rtt.update(rttSeconds);
+            }
+            if (!Double.isNaN(lossRatio)) {
+                loss.update(lossRatio);
+            }
             if (publishedAt == null || !time.isBefore(publishedAt.plus(settings.updateInterval()))) {
                 long t0 = System.nanoTime();
                 longForecast = publish(longForecaster, settings.horizon(), time);
                 shortForecast = publish(shortForecaster, settings.shortHorizon(), time);
+                if (rtt.samples() > 0) {
+                    rttForecast = publishCondition(rtt, time);
+                }
+                if (loss.samples() > 0) {
+                    lossForecast = publishCondition(loss, time);
+                }
                 publishedAt = time;
+                if (FORECAST_LOG.isDebugEnabled()) {
+                    Forecast f = longForecast;
+                    FORECAST_LOG.debug("forecast peer={} time={} sample={} known={} mean={} p10={} p90={} confidence={} model={}",
+                            peer, time.toEpochMilli(), Math.round(bitsPerSecond), f.isKnown(),
+                            Math.round(f.meanBitsPerSecond()), Math.round(f.p10BitsPerSecond()),
+                            Math.round(f.p90BitsPerSecond()), f.confidence(), f.predictor());
+                }
                 Timer t = computeTime;
                 if (t != null) {
                     t.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);

@@ -46,6 +46,22 @@ class BuiltinModelsTest {
     }
 
     @Test
+    void movingMeanOfTheLastNSamples() {
+        BuiltinModels.MovingMean m = new BuiltinModels.MovingMean(3);
+        assertTrue(Double.isNaN(m.forecast()));
+        feed(m, 6);
+        assertEquals(6, m.forecast());
+        feed(m, 3);
+        assertEquals(4.5, m.forecast(), 1e-12);
+        feed(m, 0, 9, 1e9, 2, 2, 2);
+        // the spike (1e9) has left the window of three: (2 + 2 + 2) / 3
+        assertEquals(2, m.forecast(), 1e-6);
+        feed(m, 5);
+        assertEquals(3, m.forecast(), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> new BuiltinModels.MovingMean(0));
+    }
+
+    @Test
     void dampedHoltMatchesTheRecurrenceByHand() {
         BuiltinModels.DampedHolt m = new BuiltinModels.DampedHolt(0.5, 0.5, 0.5, 2);
         feed(m, 10);

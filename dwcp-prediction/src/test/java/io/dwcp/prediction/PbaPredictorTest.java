@@ -8,6 +8,7 @@ import io.dwcp.core.config.PredictionKeys;
 import io.dwcp.core.path.PathMonitor;
 import io.dwcp.core.path.PathSample;
 import io.dwcp.core.spi.BandwidthPredictor;
+import io.dwcp.core.spi.ConditionForecast;
 import io.dwcp.core.spi.Forecast;
 import io.dwcp.core.Health;
 import io.dwcp.core.testing.ManualClock;
@@ -67,6 +68,43 @@ class PbaPredictorTest {
         assertInstanceOf(PbaPredictor.class, p);
         assertTrue(manager.componentNames().contains("prediction"));
         assertEquals(Health.Status.HEALTHY, manager.componentHealth().get("prediction").status());
+    }
+
+    @Test
+    void rttAndLossAreForecastFromTheMeasuredValuesOnlyAndUnknownWithoutThem() {
+        start(oneSecond().set(PredictionKeys.UPDATE_INTERVAL, Duration.ofSeconds(1)));
+        BandwidthPredictor p = manager.predictor().orElseThrow();
+        feed("goodput-only", 40, 1e8);
+        assertFalse(p.rttForecast("goodput-only").isKnown(), "no RTT was measured: none is made up");
+        assertFalse(p.lossForecast("goodput-only").isKnown());
+        assertFalse(p.rttForecast("nobody").isKnown());
+        // 40 periods as AMST records them; the forecast uses the last 30 (one horizon of 1 s samples).
+        for (int i = 0; i < 40; i++) {
+            clock.advance(Duration.ofSeconds(1));
+            Duration rtt = Duration.ofMillis(i % 2 == 0 ? 50 : 70);
+            assertNull(manager.pathMonitor().record(new PathSample(clock.instant(), "peer-a", PathSample.Source.TRANSPORT,
+                    1e8, rtt, i < 10 ? 0.5 : 0.01, -1)));
+        }
+        ConditionForecast rtt = p.rttForecast("peer-a");
+        assertTrue(rtt.isKnown());
+        assertEquals(40, rtt.samples());
+        assertEquals(0.060, rtt.mean(), 1e-12);
+        assertEquals(0.050, rtt.p10(), 1e-12);
+        assertEquals(0.070, rtt.p90(), 1e-12);
+        ConditionForecast loss = p.lossForecast("peer-a");
+        assertEquals(0.01, loss.mean(), 1e-12, "the lossy first 10 periods have left the window");
+        assertTrue(loss.p10() <= loss.mean() && loss.mean() <= loss.p90());
+        assertEquals(0.06, registry.get("dwcp.pba.rtt.forecast").tag("peer", "peer-a").tag("quantile", "mean").gauge().value(), 1e-12);
+        // A heartbeat's RTT without goodput joins the known path, and makes no path of its own.
+        for (int i = 0; i < 30; i++) {
+            clock.advance(Duration.ofSeconds(1));
+            manager.pathMonitor().record(new PathSample(clock.instant(), "peer-a", PathSample.Source.HEARTBEAT, Double.NaN,
+                    Duration.ofMillis(200), Double.NaN, -1));
+            manager.pathMonitor().record(new PathSample(clock.instant(), "heartbeat-only", PathSample.Source.HEARTBEAT,
+                    Double.NaN, Duration.ofMillis(200), Double.NaN, -1));
+        }
+        assertEquals(0.2, p.rttForecast("peer-a").mean(), 1e-12);
+        assertFalse(p.rttForecast("heartbeat-only").isKnown());
     }
 
     @Test

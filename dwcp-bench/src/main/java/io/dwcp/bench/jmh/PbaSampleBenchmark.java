@@ -28,8 +28,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Micro: the cost of one goodput sample through the bandwidth predictor — recorded in the path monitor,
- * both horizons' models updated and matched, the forecasts republished (update-interval = sample-interval = 1 s, the
+ * Micro: the cost of one path sample (goodput, RTT, loss) through the bandwidth predictor — recorded in the path
+ * monitor, both horizons' models updated and matched, the forecasts (goodput, RTT, loss) republished (update-interval = sample-interval = 1 s, the
  * worst case) — and one forecast query, for one path; beside the classic baseline's cost, one EWMA update.
  *
  * <p>Data: a real throughput trace on a 1-second grid ({@code trace}, default
@@ -40,6 +40,10 @@ import java.util.concurrent.TimeUnit;
 @State(Scope.Thread)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class PbaSampleBenchmark extends MicroBenchmark {
+    private static final Duration[] RTTS = {Duration.ofMillis(60), Duration.ofMillis(64), Duration.ofMillis(71),
+        Duration.ofMillis(62)};
+    private static final double[] LOSSES = {0, 0.001, 0.0004, 0.02};
+
     @Param({"../shared/data/traces/uniform/nyumets_7Train1.tsv"})
     public String trace;
 
@@ -119,7 +123,9 @@ public class PbaSampleBenchmark extends MicroBenchmark {
         operations++;
         time = time.plusSeconds(1);
         clock.set(time);
-        monitor.record(PathSample.goodput("peer", time, PathSample.Source.TRANSPORT, v));
+        // As AMST records a period: goodput with the RTT and the loss ratio from TCP_INFO (both forecast too).
+        monitor.record(new PathSample(time, "peer", PathSample.Source.TRANSPORT, v, RTTS[(int) (operations & 3)],
+                LOSSES[(int) (operations & 3)], -1));
         return pba.forecast("peer");
     }
 

@@ -42,6 +42,28 @@ public interface BandwidthPredictor extends Component {
      */
     Forecast advice(String peer);
 
+    /**
+     * Forecast of the path's round-trip time over the configured horizon, in seconds; unknown when the path's
+     * transport has reported too few RTTs (or the predictor does not forecast it).
+     *
+     * @param peer the peer, as the path monitor names it
+     * @return the forecast
+     */
+    default ConditionForecast rttForecast(String peer) {
+        return ConditionForecast.unknown(horizon(), 0);
+    }
+
+    /**
+     * Forecast of the path's loss ratio (retransmitted ÷ sent segments) over the configured horizon; unknown when the
+     * path's transport has reported too few loss ratios (or the predictor does not forecast it).
+     *
+     * @param peer the peer, as the path monitor names it
+     * @return the forecast
+     */
+    default ConditionForecast lossForecast(String peer) {
+        return ConditionForecast.unknown(horizon(), 0);
+    }
+
     /** {@return the configured horizon of {@link #forecast(String)}} */
     Duration horizon();
 

@@ -17,10 +17,12 @@ package io.dwcp.transport.control;
  * path. The result is clamped to [min, max].
  *
  * With a bandwidth forecast (dwcp-prediction, as advice; measurement stays the authority) two things change:
- *   - a growth step is judged against what the path was forecast to deliver in the interval at the old stream count
- *     (the short-horizon forecast made at the previous tick), not against the previous interval: on a moving link
- *     the previous interval confounds the step with the link's own change, so a step taken while the link falls
- *     looked like a failure (and started a doubling hold) and one taken while it rose looked like a success;
+ *   - a growth step must gain over both the previous interval and what the path was forecast to deliver in the
+ *     interval at the old stream count (the short-horizon forecast made at the previous tick): on a moving link the
+ *     previous interval confounds the step with the link's own change, and a step taken while the link rose looked
+ *     like a success. The forecast can only veto such a success, never create one: a false success doubles the
+ *     streams (more queue and loss on the bottleneck, measured: 8 -> 64 streams in a closed-loop run when a step was
+ *     judged against the forecast alone, whose mean is deliberately low), a false failure only costs a hold;
  *   - no growth step is started while the long-horizon forecast's P90 is below what the interval delivered ÷
  *     (1 + min-gain): the path will very probably deliver less than now, so more streams cannot show a gain and a
  *     probe would only be misjudged. The count is held; the floor below still applies.
@@ -111,7 +113,7 @@ public final class StreamCountController {
      * @param lossRate retransmitted ÷ sent segments from TCP_INFO, or NaN when unknown
      * @param busy whether data was waiting to be sent for the whole interval (else the sample is ignored)
      * @param expectedBitsPerSecond the mean goodput forecast for this interval before it began (short horizon), or
-     *     NaN when there was no advice: a growth step is judged against it
+     *     NaN when there was no advice: a growth step must also gain over it
      * @param foreseenHighBitsPerSecond P90 of the long-horizon forecast made now, or NaN when there is no advice: no
      *     growth step starts while it is below this interval's goodput ÷ (1 + min-gain)
      * @return the new target stream count
@@ -134,7 +136,8 @@ public final class StreamCountController {
     }
 
     /**
-     * @param expected the forecast goodput of this interval at the old count, or NaN (judge against the last interval)
+     * @param expected the forecast goodput of this interval at the old count, or NaN (judge against the last interval
+     *     alone)
      * @param dropForeseen whether the forecast says the path will deliver clearly less than now (no growth step)
      */
     private int climb(double goodputBitsPerSecond, boolean inflated, double expected, boolean dropForeseen) {
@@ -153,7 +156,7 @@ public final class StreamCountController {
             return lossBased ? (target = grow(target)) : target;
         }
         if (target > previous) {
-            double reference = Double.isNaN(expected) ? previousGoodput : expected;
+            double reference = Double.isNaN(expected) ? previousGoodput : Math.max(previousGoodput, expected);
             boolean gained = goodputBitsPerSecond >= reference * (1 + minGain);
             if (gained && !inflated) {
                 if (target != lastFailed) {

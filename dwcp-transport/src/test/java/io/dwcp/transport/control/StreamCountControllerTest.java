@@ -100,16 +100,25 @@ class StreamCountControllerTest {
     }
 
     @Example
-    void aGrowthStepIsJudgedAgainstTheForecastWhenThereIsAdvice() {
+    void aForeseenRiseIsNotTakenForAGainedStep() {
         StreamCountController advised = new StreamCountController(1, 4, 64, 0.05, false);
         StreamCountController plain = new StreamCountController(1, 4, 64, 0.05, false);
         for (StreamCountController c : List.of(advised, plain)) {
             assertEquals(4, c.update(100e6, RTT, RTT, Double.NaN, true), "start-up sample: baseline only");
             assertEquals(8, c.update(100e6, RTT, RTT, Double.NaN, true), "probe");
         }
-        // The link falls during the step: 80 Mbit/s where 60 were forecast at 4 streams. The step gained.
-        assertEquals(16, advised.update(80e6, RTT, RTT, Double.NaN, true, 60e6, Double.NaN));
-        assertEquals(4, plain.update(80e6, RTT, RTT, Double.NaN, true), "without advice the fall looks like a failed step");
+        // The link rises during the step: 110 Mbit/s where 120 were forecast at 4 streams. The step gained nothing.
+        assertEquals(4, advised.update(110e6, RTT, RTT, Double.NaN, true, 120e6, Double.NaN));
+        assertEquals(16, plain.update(110e6, RTT, RTT, Double.NaN, true), "without advice the rise looks like a gain");
+    }
+
+    @Example
+    void aForecastBelowThePreviousIntervalNeverCreatesAGain() {
+        StreamCountController c = new StreamCountController(1, 4, 64, 0.05, false);
+        c.update(100e6, RTT, RTT, Double.NaN, true);
+        assertEquals(8, c.update(100e6, RTT, RTT, Double.NaN, true), "probe");
+        // 102 Mbit/s after the step: above a low forecast (60) × 1.05, but not above the last interval × 1.05.
+        assertEquals(4, c.update(102e6, RTT, RTT, Double.NaN, true, 60e6, Double.NaN));
     }
 
     @Example
