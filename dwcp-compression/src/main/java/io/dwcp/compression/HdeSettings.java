@@ -19,12 +19,12 @@ final class HdeSettings {
     final int batchSizeBytes;
     final boolean deltaEnabled;
     /**
-     * With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads. Below it the index build and
-     * the sub-page matching compete with the rounds: on 2 cores a 1 GiB migration over a 400 Mbit/s WAN took 11.3 s
-     * with SPLICE on against 9.7 s with it off (fewer bytes, more time), and its sender held 650-760 MiB instead of
-     * 580-650 MiB.
+     * With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads. With one, the index build
+     * and the sub-page matching would compete with the only coder. (Before the aligned 4-byte-slot index, the
+     * threshold was 4: on 2 cores the rolling-hash build of 128 MiB per GiB made a 1 GiB WAN migration 17 % slower;
+     * docs/benchmarks-hde-s5.md has the figures of the index that replaced it.)
      */
-    static final int SPLICE_AUTO_MIN_THREADS = 4;
+    static final int SPLICE_AUTO_MIN_THREADS = 2;
     final boolean spliceEnabled;
     final Duration refreshInterval;
     final int maxDeltaChain;
