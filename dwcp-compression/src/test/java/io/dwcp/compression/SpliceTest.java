@@ -306,9 +306,16 @@ class SpliceTest {
         System.arraycopy(page, anchors.position[0], moved, 512, 16);
         Splice.AnchorList other = new Splice.AnchorList();
         Splice.roundAnchors(ByteBuffer.wrap(moved), 0, PS, other);
-        assertEquals(1, other.size);
-        assertEquals(512, other.position[0]);
-        assertEquals(anchors.hash[0], other.hash[0]);
+        // (Windows overlapping the copied 16 bytes and the zeros around them may be anchors too.)
+        int at = -1;
+        for (int a = 0; a < other.size; a++) {
+            assertTrue(other.position[a] >= 512 - 8 && other.position[a] <= 512 + 8, "anchor at " + other.position[a]);
+            if (other.position[a] == 512) {
+                at = a;
+            }
+        }
+        assertTrue(at >= 0, "the copied window is an anchor at its new offset");
+        assertEquals(anchors.hash[0], other.hash[at]);
     }
 
     @Example
