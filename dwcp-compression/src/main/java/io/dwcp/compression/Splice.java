@@ -18,8 +18,8 @@ import java.util.Arrays;
  *   <li><b>Anchors</b> are positions whose 16 bytes pass a one-multiply hash test (one in 8). In the baseline only
  *       8-byte-aligned positions are kept, one anchor per 64 bytes; a page looked up tests every byte position, so a
  *       copy at any offset meets the anchors of its source. Building the index hashes one word per 8 bytes, and only
- *       the first of identical baseline pages (a content-defined rolling hash over every byte before: 8 times the
- *       hashing, for no more copies found on the corpus pairs).</li>
+ *       the first of identical baseline pages. (Before: a content-defined rolling hash over every byte, 8 times the
+ *       hashing and twice the table; on fresh corpus A's s0→s30 the aligned index codes 0.4 % fewer bytes.)</li>
  *   <li>The {@link Index} maps an anchor to one baseline byte position (direct-mapped, newest wins, 4-byte slots with
  *       a few check bits). It is a hint: every candidate is compared byte by byte, so stale or colliding entries only
  *       cost a comparison.</li>
