@@ -5,6 +5,7 @@ import io.dwcp.core.DwcpException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -14,13 +15,14 @@ import java.util.Arrays;
  * does, with its long-distance matcher over the whole old file. This is the same idea restricted to what HDE needs:
  *
  * <ul>
- *   <li><b>Anchors</b> are content-defined: a gear rolling hash over the last 64 bytes, kept where its top
- *       {@value #RATE_BITS} bits are zero (one position in 64 on average, twice the sampling of zstd's long-distance
- *       matcher: one in 128 lost 1 % of the s0→s30 ratio), so a copy of the same bytes at any offset has the same
- *       anchors. The hash restarts at every page on
- *       both sides, so positions in a page's first 63 bytes are never anchors.</li>
- *   <li>The {@link Index} maps an anchor to one baseline byte position (direct-mapped, newest wins, 16 check bits). It
- *       is a hint: every candidate is compared byte by byte, so stale or colliding entries only cost a comparison.</li>
+ *   <li><b>Anchors</b> are positions whose 16 bytes pass a one-multiply hash test (one in 8). In the baseline only
+ *       8-byte-aligned positions are kept, one anchor per 64 bytes; a page looked up tests every byte position, so a
+ *       copy at any offset meets the anchors of its source. Building the index hashes one word per 8 bytes, and only
+ *       the first of identical baseline pages. (Before: a content-defined rolling hash over every byte, 8 times the
+ *       hashing and twice the table; on fresh corpus A's s0→s30 the aligned index codes 0.4 % fewer bytes.)</li>
+ *   <li>The {@link Index} maps an anchor to one baseline byte position (direct-mapped, newest wins, 4-byte slots with
+ *       a few check bits). It is a hint: every candidate is compared byte by byte, so stale or colliding entries only
+ *       cost a comparison.</li>
  *   <li>Per page, each anchor outside an earlier copy is looked up and the match extended both ways; matches of at
  *       least {@value #MIN_MATCH} bytes become copies, the bytes between them literals.</li>
  *   <li><b>Round sources</b> (wire version 3): a page still literal may copy from pages sent in earlier batches of the
@@ -37,91 +39,128 @@ import java.util.Arrays;
  * reference. Literal bytes go to the data stream. Layout table: {@code docs/hde-wire-format.md}.
  */
 final class Splice {
-    static final int WINDOW_BYTES = 64;
-    static final int RATE_BITS = 6;
+    /** Bytes hashed per anchor: two aligned words in the baseline, any two adjacent words in a page looked up. */
+    static final int ANCHOR_BYTES = 16;
+    /**
+     * Baseline anchors are the 8-byte-aligned positions whose pre-selection hash has its top {@value} bits zero: one
+     * position in 8, one anchor per 64 bytes on average, as the content-defined anchors before them.
+     */
+    static final int RATE_BITS = 3;
     static final int MIN_MATCH = 32;
-    static final int WORD_RATE_BITS = 4;
+    static final int WORD_RATE_BITS = 3;
     /**
      * Anchors without a match after which a page with no copy yet is given up: most rewritten pages have no source in
-     * the baseline, and each lookup is a cache miss in a large table. 32 (about half a page of anchors) rather than
-     * 16: on the 1 GiB tuning corpus's s0→s30 pair it finds 8 % more spliced pages and 1.1 % fewer bytes.
+     * the baseline, and each lookup is a cache miss in a large table. A page looked up tests every byte position, one
+     * in 8 of which is an anchor, so 64 misses cover about 512 bytes of the page (tuned on fresh corpus A's s0→s30:
+     * 32 → 64 took 0.3 % off its bytes, 128 only 0.05 % more).
      */
-    static final int GIVE_UP_MISSES = 32;
-    private static final int CHECK_BITS = 16;
-    private static final long[] GEAR = gear();
+    static final int GIVE_UP_MISSES = 64;
+    private static final int MAX_CHECK_BITS = 16;
+    /** Largest index: 2^25 four-byte slots, 128 MiB. */
+    static final int MAX_LOG2_SLOTS = 25;
 
     private Splice() {
     }
 
-    private static long[] gear() {
-        long[] g = new long[256];
-        long x = 0x5DEECE66DL;
-        for (int i = 0; i < 256; i++) {
-            x += 0x9E3779B97F4A7C15L;
-            long z = x;
-            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-            g[i] = z ^ (z >>> 31);
-        }
-        return g;
+    /**
+     * Whether the 16 bytes {@code w0, w1} (two words as read big-endian) are an anchor: a one-multiply hash with its
+     * top {@code rateBits} bits zero; all-zero windows never are.
+     */
+    static boolean selected(long w0, long w1, int rateBits) {
+        return ((w0 ^ Long.rotateLeft(w1, 29)) * 0x9E3779B97F4A7C15L) >>> (64 - rateBits) == 0 && (w0 | w1) != 0;
     }
 
-    private static boolean isAnchor(long h) {
-        return h >>> (64 - RATE_BITS) == 0;
+    /** A big-endian word of {@code b} at absolute {@code i}, whatever the buffer's byte order. */
+    static long word(ByteBuffer b, int i, boolean reversed) {
+        long v = b.getLong(i);
+        return reversed ? Long.reverseBytes(v) : v;
+    }
+
+    static boolean reversed(ByteBuffer b) {
+        return b.order() != ByteOrder.BIG_ENDIAN;
     }
 
     /**
      * Anchor → baseline byte position, direct-mapped; a later entry replaces an earlier one. Built on one thread (in
      * page order), so the encoder's output does not depend on thread timing.
+     *
+     * <p>The baseline side keeps only <em>aligned</em> anchors: the positions that are a multiple of the index's unit
+     * (8 bytes up to 32 GiB of state) and {@linkplain #selected selected} by their 16 bytes. The page looked up tries
+     * every byte position with the same test, so a copy shifted by any number of bytes still meets the baseline's
+     * anchors: building the index hashes one word in eight bytes, not every byte (a rolling hash), and the cost moves
+     * to the far fewer pages that are looked up. A slot is 4 bytes: the position in units plus one, over as many check
+     * bits of the anchor hash as fit (0 = empty). A state too large for 8-byte units in 32 bits uses coarser units,
+     * which keeps fewer anchors: the index degrades instead of growing.
      */
     static final class Index {
-        private final long[] table;
+        private final int[] table;
         private final int mask;
+        private final int unitShift;
+        private final int checkBits;
 
-        /** An index sized for about {@code bytes} of non-zero baseline content (capped at 2^24 entries, 128 MiB). */
-        Index(long bytes) {
-            long anchors = Math.max(1, bytes >>> RATE_BITS);
-            int log = Math.min(24, Math.max(10, 64 - Long.numberOfLeadingZeros(anchors)));
-            table = new long[1 << log];
-            Arrays.fill(table, -1L);
+        /**
+         * An index for a state of {@code stateBytes} with about {@code contentBytes} of distinct non-zero content to
+         * record (2^10 … 2^{@value #MAX_LOG2_SLOTS} slots, one per 64 bytes of content).
+         */
+        Index(long stateBytes, long contentBytes) {
+            long anchors = Math.max(1, contentBytes >>> 6);
+            int log = Math.min(MAX_LOG2_SLOTS, Math.max(10, 64 - Long.numberOfLeadingZeros(anchors)));
+            table = new int[1 << log];
             mask = table.length - 1;
+            int u = 3;
+            while ((Math.max(1, stateBytes) >>> u) + 1 > 0xFFFF_FFFFL) {
+                u++;
+            }
+            unitShift = u;
+            int positionBits = 64 - Long.numberOfLeadingZeros((Math.max(1, stateBytes) >>> unitShift) + 1);
+            checkBits = Math.max(0, Math.min(MAX_CHECK_BITS, 32 - positionBits));
         }
 
         private int slot(long h) {
-            return (int) (h >>> (64 - RATE_BITS - 32)) & mask;
+            return (int) (h >>> 32) & mask;
         }
 
-        private static long check(long h) {
-            return (h >>> 8) & ((1 << CHECK_BITS) - 1);
+        private int check(long h) {
+            return (int) h & ((1 << checkBits) - 1);
+        }
+
+        /** Whether baseline position {@code pos} (a multiple of 8) may hold an anchor of this index. */
+        boolean anchorable(long pos) {
+            return (pos & ((1L << unitShift) - 1)) == 0;
+        }
+
+        private int entry(long h, long pos) {
+            return (int) (((pos >>> unitShift) + 1) << checkBits) | check(h);
         }
 
         /** The baseline position last recorded for anchor hash {@code h}, or -1. */
         long get(long h) {
-            long e = table[slot(h)];
-            if (e < 0 || (e & ((1 << CHECK_BITS) - 1)) != check(h)) {
+            int e = table[slot(h)];
+            if (e == 0 || (e & ((1 << checkBits) - 1)) != check(h)) {
                 return -1;
             }
-            return e >>> CHECK_BITS;
+            return ((Integer.toUnsignedLong(e) >>> checkBits) - 1) << unitShift;
         }
 
         long sizeBytes() {
-            return 8L * table.length;
+            return 4L * table.length;
         }
 
         int slots() {
             return table.length;
         }
 
-        /** The raw entry of slot {@code i}: -1 (empty) or {@code position << 16 | check bits}. */
-        long entryAt(int i) {
-            return table[i];
+        /** The baseline position recorded in slot {@code i}, or -1 when it is empty. */
+        long positionAt(int i) {
+            int e = table[i];
+            return e == 0 ? -1 : ((Integer.toUnsignedLong(e) >>> checkBits) - 1) << unitShift;
         }
 
         /** Slots holding an entry (a scan of the table). */
         long entries() {
             long n = 0;
-            for (long e : table) {
-                if (e >= 0) {
+            for (int e : table) {
+                if (e != 0) {
                     n++;
                 }
             }
@@ -130,7 +169,7 @@ final class Splice {
 
         /** A writer that records the anchors of about {@code bytes} of pages in this index (one thread per writer). */
         Writer writer(long bytes) {
-            return new Writer(this, (int) Math.min(Writer.BURST, Math.max(64, bytes >>> (RATE_BITS - 1))));
+            return new Writer(this, (int) Math.min(Writer.BURST, Math.max(64, bytes >>> (6 - 1))));
         }
     }
 
@@ -143,16 +182,16 @@ final class Splice {
      * wins. The caller {@link #flush}es after its last page.
      */
     static final class Writer {
-        /** Table regions a burst is sorted into (a 128 MiB table: 128 KiB each). */
+        /** Table regions a burst is sorted into (a 64 MiB table: 64 KiB each). */
         private static final int REGION_BITS = 10;
-        /** Most anchors per burst (6 MiB of buffers). */
+        /** Most anchors per burst (4 MiB of buffers). */
         static final int BURST = 1 << 18;
         private final Index index;
         private final int regionShift;
         private final int[] slot;
-        private final long[] entry;
+        private final int[] entry;
         private final int[] sortedSlot;
-        private final long[] sortedEntry;
+        private final int[] sortedEntry;
         private final int[] start = new int[(1 << REGION_BITS) + 1];
         private int size;
 
@@ -161,33 +200,34 @@ final class Splice {
             this.index = index;
             this.regionShift = Math.max(0, Integer.numberOfTrailingZeros(index.table.length) - REGION_BITS);
             slot = new int[capacity];
-            entry = new long[capacity];
+            entry = new int[capacity];
             sortedSlot = new int[capacity];
-            sortedEntry = new long[capacity];
+            sortedEntry = new int[capacity];
         }
 
         /** Adds the anchors of the baseline page at {@code chunk/off}, which holds state bytes from {@code pagePosition}. */
         void add(ByteBuffer chunk, int off, int pageSizeBytes, long pagePosition) {
             int[] slots = slot;
-            long[] entries = entry;
-            int full = slots.length - 8;
+            int[] entries = entry;
+            int full = slots.length - 1;
+            boolean rev = reversed(chunk);
+            Index idx = index;
             int k = size;
-            long h = 0;
-            for (int i = 0; i < pageSizeBytes; i += 8) {
+            long w1 = word(chunk, off, rev);
+            for (int i = 0; i + ANCHOR_BYTES <= pageSizeBytes; i += 8) {
+                long w0 = w1;
+                w1 = word(chunk, off + i + 8, rev);
+                if (!selected(w0, w1, RATE_BITS) || !idx.anchorable(pagePosition + i)) {
+                    continue;
+                }
                 if (k > full) {
                     size = k;
                     flush();
                     k = 0;
                 }
-                long v = chunk.getLong(off + i);
-                for (int b = 56; b >= 0; b -= 8) {
-                    h = (h << 1) + GEAR[(int) (v >>> b) & 0xFF];
-                    int pos = i + 7 - (b >>> 3);
-                    if (isAnchor(h) && pos >= WINDOW_BYTES - 1) {
-                        slots[k] = index.slot(h);
-                        entries[k++] = (pagePosition + pos) << CHECK_BITS | Index.check(h);
-                    }
-                }
+                long h = PageHash.mix(w0, w1);
+                slots[k] = idx.slot(h);
+                entries[k++] = idx.entry(h, pagePosition + i);
             }
             size = k;
         }
@@ -208,7 +248,7 @@ final class Splice {
                 sortedSlot[d] = slot[k];
                 sortedEntry[d] = entry[k];
             }
-            long[] table = index.table;
+            int[] table = index.table;
             for (int k = 0; k < n; k++) {
                 table[sortedSlot[k]] = sortedEntry[k];
             }
@@ -219,7 +259,7 @@ final class Splice {
     /**
      * Encodes the page at {@code src/off} ({@code n} bytes, state position {@code pagePosition}) as copies from
      * {@code base} plus literals: the parts into {@code control} (the caller writes their count before them) and the
-     * literal bytes into {@code data}.
+     * literal bytes into {@code data}. Every byte position outside the copies found so far is tried as an anchor.
      *
      * @param budgetBytes give up when control + literal bytes would exceed this
      * @return the number of parts, or -1 when no copy was found or the result is over budget (the streams are then
@@ -227,35 +267,32 @@ final class Splice {
      */
     static int encode(ByteBuffer src, int off, int n, long pagePosition, Index index, PageStore base, long baseBytes,
                       Bytes control, Bytes data, int budgetBytes) {
-        Parts parts = new Parts(src, off, n, pagePosition, control, data, budgetBytes, WINDOW_BYTES - 1);
-        long h = 0;
-        for (int w = 0; w < n && !parts.done(); w += 8) {
-            long v = src.getLong(off + w);
-            for (int shift = 56; shift >= 0; shift -= 8) {
-                h = (h << 1) + GEAR[(int) (v >>> shift) & 0xFF];
-                // Anchor test first: false 63 times in 64.
-                if (h >>> (64 - RATE_BITS) != 0) {
-                    continue;
-                }
-                int i = w + 7 - (shift >>> 3);
-                if (!parts.wants(i)) {
-                    continue;
-                }
-                long b = index.get(h);
-                if (b < 0 || b >= baseBytes) {
-                    parts.miss();
-                    continue;
-                }
-                long basePage = b / n;
-                ByteBuffer chunk = base.chunk(basePage);
-                int pageOff = base.offset(basePage);
-                // The source stays inside the chunk holding b (chunk-local offsets below chunkEnd).
-                long chunkFirstPage = basePage - pageOff / n;
-                int chunkEnd = (int) Math.min(chunk.capacity(), (baseBytes / n - chunkFirstPage) * n);
-                parts.match(i, b, chunk, pageOff + (int) (b - basePage * n), 0, chunkEnd);
-                if (parts.overBudget) {
-                    break;
-                }
+        Parts parts = new Parts(src, off, n, pagePosition, control, data, budgetBytes, 0);
+        boolean rev = reversed(src);
+        for (int i = 0; i + ANCHOR_BYTES <= n && !parts.done(); i++) {
+            if (!parts.wants(i)) {
+                i = parts.lit - 1;
+                continue;
+            }
+            long w0 = word(src, off + i, rev);
+            long w1 = word(src, off + i + 8, rev);
+            if (!selected(w0, w1, RATE_BITS)) {
+                continue;
+            }
+            long b = index.get(PageHash.mix(w0, w1));
+            if (b < 0 || b > baseBytes - ANCHOR_BYTES) {
+                parts.miss();
+                continue;
+            }
+            long basePage = b / n;
+            ByteBuffer chunk = base.chunk(basePage);
+            int pageOff = base.offset(basePage);
+            // The source stays inside the chunk holding b (chunk-local offsets below chunkEnd).
+            long chunkFirstPage = basePage - pageOff / n;
+            int chunkEnd = (int) Math.min(chunk.capacity(), (baseBytes / n - chunkFirstPage) * n);
+            parts.match(i, b, chunk, pageOff + (int) (b - basePage * n), 0, chunkEnd);
+            if (parts.overBudget) {
+                break;
             }
         }
         return parts.finish();
@@ -263,18 +300,17 @@ final class Splice {
 
     /**
      * Records the round anchors of the page at {@code src/off} in {@code out}: the 8-byte-aligned positions whose
-     * 16 bytes hash with the top {@value #WORD_RATE_BITS} bits zero (one position in 128 bytes), all-zero windows
-     * skipped. Aligned rather than content-defined: eight times cheaper than the rolling hash, and on
-     * the s0→s30 pair's literal pages they find as many copies (heap objects and buffers sit on 8-byte boundaries).
+     * 16 bytes are {@linkplain #selected selected} with {@value #WORD_RATE_BITS} rate bits (one position in 64 bytes),
+     * all-zero windows skipped. Aligned on both sides: cheap, and heap objects and buffers sit on 8-byte boundaries.
+     * One in 64 rather than 128 bytes took 0.5 % off fresh corpus A's s0→s30.
      */
     static void roundAnchors(ByteBuffer src, int off, int n, AnchorList out) {
         long w1 = src.getLong(off);
         for (int i = 0; i + 16 <= n; i += 8) {
             long w0 = w1;
             w1 = src.getLong(off + i + 8);
-            // A one-multiply pre-selection; only the selected sixteenth pays for the full mix.
-            if (((w0 ^ Long.rotateLeft(w1, 29)) * 0x9E3779B97F4A7C15L) >>> (64 - WORD_RATE_BITS) != 0
-                    || (w0 | w1) == 0) {
+            // A one-multiply pre-selection; only the selected eighth pays for the full mix.
+            if (!selected(w0, w1, WORD_RATE_BITS)) {
                 continue;
             }
             out.add(PageHash.mix(w0, w1), i);
@@ -290,6 +326,7 @@ final class Splice {
     static final class RoundIndex {
         private static final VarHandle ENTRIES = MethodHandles.arrayElementVarHandle(long[].class);
         /** 0 = empty; else (position + 1) << 16 | 16 check bits of the anchor hash. */
+        private static final int ROUND_CHECK_BITS = 16;
         private final long[] entries;
         private final int mask;
 
@@ -313,15 +350,15 @@ final class Splice {
         }
 
         private static long check(long h) {
-            return h & ((1 << CHECK_BITS) - 1);
+            return h & ((1 << ROUND_CHECK_BITS) - 1);
         }
 
         /** Records state position {@code position} for anchor {@code h} unless a smaller one is there (thread-safe). */
         void insert(long h, long position) {
             int i = slot(h);
-            long e = (position + 1) << CHECK_BITS | check(h);
+            long e = (position + 1) << ROUND_CHECK_BITS | check(h);
             long cur = (long) ENTRIES.getOpaque(entries, i);
-            while ((cur == 0 || (cur >>> CHECK_BITS) > position + 1) && !ENTRIES.compareAndSet(entries, i, cur, e)) {
+            while ((cur == 0 || (cur >>> ROUND_CHECK_BITS) > position + 1) && !ENTRIES.compareAndSet(entries, i, cur, e)) {
                 cur = (long) ENTRIES.getOpaque(entries, i);
             }
         }
@@ -329,10 +366,10 @@ final class Splice {
         /** The smallest position recorded for {@code h} when it is below {@code limit}; else -1. */
         long get(long h, long limit) {
             long e = (long) ENTRIES.getOpaque(entries, slot(h));
-            if (e == 0 || (e & ((1 << CHECK_BITS) - 1)) != check(h)) {
+            if (e == 0 || (e & ((1 << ROUND_CHECK_BITS) - 1)) != check(h)) {
                 return -1;
             }
-            long position = (e >>> CHECK_BITS) - 1;
+            long position = (e >>> ROUND_CHECK_BITS) - 1;
             return position < limit ? position : -1;
         }
     }

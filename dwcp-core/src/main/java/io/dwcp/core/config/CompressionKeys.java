@@ -60,18 +60,18 @@ public final class CompressionKeys {
 
     /**
      * Key {@code dwcp.compression.splice}: Sub-page copies from anywhere in the baseline and from pages sent earlier in
-     * the same round (SPLICE). The sender indexes each keyframe in the background: ~1/8 of the state in memory, ~1.5 s
-     * of one core per GiB; each delta round indexes its new pages (at most 8 MiB). auto = on with 4 or more codec
-     * threads; with fewer, that work competes with the rounds and costs more time than its bytes save.
+     * the same round (SPLICE). The sender indexes each keyframe in the background: 64 MiB for a 1 GiB state (at most
+     * 128 MiB), about 1 s of one core per GiB; each delta round indexes its new pages (at most 8 MiB). auto = on with 4
+     * or more codec threads; with fewer, that work competes with the rounds and costs more time than its bytes save.
      */
     public static final ConfigKey<String> SPLICE = ConfigKey.builder("dwcp.compression.splice", ValueType.STRING)
             .defaultValue("auto")
             .rule("auto, on or off", v -> java.util.List.of("auto", "on", "off").contains(v))
             .description("Sub-page copies from anywhere in the baseline and from pages sent earlier in the same round "
-                    + "(SPLICE). The sender indexes each keyframe in the background: ~1/8 of the state in memory, ~1.5 s "
-                    + "of one core per GiB; each delta round indexes its new pages (at most 8 MiB). auto = on with 4 or "
-                    + "more codec threads; with fewer, that work competes with the rounds and costs more time than its"
-                    + " bytes save.").build();
+                    + "(SPLICE). The sender indexes each keyframe in the background: 64 MiB for a 1 GiB state (at most "
+                    + "128 MiB), about 1 s of one core per GiB; each delta round indexes its new pages (at most 8 MiB). "
+                    + "auto = on with 4 or more codec threads; with fewer, that work competes with the rounds and costs "
+                    + "more time than its bytes save.").build();
 
     /** Key {@code dwcp.compression.refresh-interval}: Baseline age that forces a keyframe. */
     public static final ConfigKey<Duration> REFRESH_INTERVAL = Ranges.durations(
