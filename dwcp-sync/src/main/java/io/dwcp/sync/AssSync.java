@@ -246,10 +246,22 @@ public final class AssSync implements SyncService {
      */
     int collectGarbage() {
         long now = context.clock().millis();
+        Set<String> peerIds = new java.util.HashSet<>();
+        for (Peer p : peers.values()) {
+            if (p.nodeId != null) {
+                peerIds.add(p.nodeId);
+            }
+        }
         for (String m : membership.silent(stability, now, now - settings.replicaRetirement.toMillis())) {
+            if (!peerIds.contains(m)) {
+                continue; // silence is only judged for members this node syncs with directly
+            }
             LOG.warn("sync: retiring member '{}': not heard from for more than dwcp.sync.replica-retirement ({})",
                     m, settings.replicaRetirement);
             retireMember(m);
+        }
+        for (String r : membership.retired()) {
+            stability.forget(r); // retirements made elsewhere: their entries leave this node's table too
         }
         int n = store.collect(stability.stableAtAll(membership.others()));
         if (n > 0) {
@@ -337,8 +349,8 @@ public final class AssSync implements SyncService {
         int stale = 0;
         long now = context.clock().millis();
         for (Peer p : peers.values()) {
-            if (now - p.lastSyncMillis > settings.maxStaleness(p.tier).toMillis()) {
-                stale++;
+            if (!retiredPeer(p) && now - p.lastSyncMillis > settings.maxStaleness(p.tier).toMillis()) {
+                stale++; // a retired peer is not synced any more, and does not count
             }
         }
         if (stale > 0) {
@@ -448,7 +460,9 @@ public final class AssSync implements SyncService {
         long now = context.clock().millis();
         long worst = 0;
         for (Peer p : peers.values()) {
-            worst = Math.max(worst, now - p.lastSyncMillis);
+            if (!retiredPeer(p)) { // a retired peer gets no rounds: it does not make this replica stale
+                worst = Math.max(worst, now - p.lastSyncMillis);
+            }
         }
         return Duration.ofMillis(worst);
     }
