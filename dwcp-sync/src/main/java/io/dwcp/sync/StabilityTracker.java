@@ -76,12 +76,7 @@ final class StabilityTracker {
      * @return the minimum acknowledged sequence; {@link Long#MAX_VALUE} when there are none
      */
     synchronized long heldByAll(Collection<String> members) {
-        long min = Long.MAX_VALUE;
-        for (String m : members) {
-            Acks a = acks.get(m);
-            min = Math.min(min, a == null ? 0 : a.held);
-        }
-        return min;
+        return min(members, a -> a.held);
     }
 
     /**
@@ -91,10 +86,15 @@ final class StabilityTracker {
      * @return the minimum stable sequence; {@link Long#MAX_VALUE} when there are none
      */
     synchronized long stableAtAll(Collection<String> members) {
+        return min(members, a -> a.stable);
+    }
+
+    /** The minimum of {@code field} over {@code members}; 0 for a member without an entry. Caller holds the monitor. */
+    private long min(Collection<String> members, java.util.function.ToLongFunction<Acks> field) {
         long min = Long.MAX_VALUE;
         for (String m : members) {
             Acks a = acks.get(m);
-            min = Math.min(min, a == null ? 0 : a.stable);
+            min = Math.min(min, a == null ? 0 : field.applyAsLong(a));
         }
         return min;
     }

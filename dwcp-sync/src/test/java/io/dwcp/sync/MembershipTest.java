@@ -47,21 +47,32 @@ class MembershipTest {
         }
     }
 
+    private static InetSocketAddress listen(Nodes.Node n) throws Exception {
+        return n.sync().listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).get(5, TimeUnit.SECONDS);
+    }
+
+    /** Two started nodes that listen and know each other; returns their addresses. */
+    private static InetSocketAddress[] pair(Nodes.Node a, Nodes.Node b) throws Exception {
+        InetSocketAddress aAddr = listen(a);
+        InetSocketAddress bAddr = listen(b);
+        a.sync().addPeer(bAddr);
+        b.sync().addPeer(aAddr);
+        return new InetSocketAddress[] {aAddr, bAddr};
+    }
+
     private static double rejected(Nodes.Node n, String reason) {
         return n.meters().get("dwcp.ass.rejected").tag("reason", reason).functionCounter().count();
     }
 
     @Test
     void aDeadMemberBlocksCollectionUntilItIsRetiredAndThenItsLateMessagesAreRefused() throws Exception {
-        InetAddress lo = InetAddress.getLoopbackAddress();
         try (Nodes.Node a = Nodes.start(config("a")); Nodes.Node b = Nodes.start(config("b"))) {
-            InetSocketAddress aAddr = a.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
-            InetSocketAddress bAddr = b.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
+            InetSocketAddress[] ab = pair(a, b);
+            InetSocketAddress aAddr = ab[0];
+            InetSocketAddress bAddr = ab[1];
             InetSocketAddress cAddr;
-            a.sync().addPeer(bAddr);
-            b.sync().addPeer(aAddr);
             try (Nodes.Node c = Nodes.start(config("c"))) {
-                cAddr = c.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
+                cAddr = listen(c);
                 for (Nodes.Node n : List.of(a, b)) {
                     n.sync().addPeer(cAddr);
                     c.sync().addPeer(n == a ? aAddr : bAddr);
@@ -100,17 +111,15 @@ class MembershipTest {
 
     @Test
     void aMemberThatJoinsLaterIsSeenEverywhereAndHoldsBackCollectionUntilItHasSynced() throws Exception {
-        InetAddress lo = InetAddress.getLoopbackAddress();
         try (Nodes.Node a = Nodes.start(config("a")); Nodes.Node b = Nodes.start(config("b"))) {
-            InetSocketAddress aAddr = a.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
-            InetSocketAddress bAddr = b.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
-            a.sync().addPeer(bAddr);
-            b.sync().addPeer(aAddr);
+            InetSocketAddress[] ab = pair(a, b);
+            InetSocketAddress aAddr = ab[0];
+            InetSocketAddress bAddr = ab[1];
             awaitTrue(() -> a.sync().members().equals(Set.of("a", "b")), WAIT, "a and b joined");
             a.sync().store().update("k", PNCounter.EMPTY, v -> v.addDelta(a.sync().store().replicaId(), 1));
             a.sync().store().remove("k");
             try (Nodes.Node d = Nodes.start(config("d"))) {
-                InetSocketAddress dAddr = d.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
+                InetSocketAddress dAddr = listen(d);
                 d.sync().addPeer(aAddr);
                 // only d knows a: a learns of d through d's pushes and rounds, and from then on waits for d too
                 awaitTrue(() -> a.sync().members().contains("d") && b.sync().members().contains("d"), WAIT,
@@ -128,15 +137,13 @@ class MembershipTest {
 
     @Test
     void convergenceLagIsMeasuredFromTheUpdateUntilEveryMemberHoldsIt() throws Exception {
-        InetAddress lo = InetAddress.getLoopbackAddress();
         // no timer-driven rounds during the test: the acknowledgements come from the rounds it runs
         DwcpConfig quiet = config("a").toBuilder().set("dwcp.sync.anti-entropy.interval", "1h")
                 .set("dwcp.sync.full-reconciliation.interval", "1d").set("dwcp.sync.max-staleness", "1h").build();
         try (Nodes.Node a = Nodes.start(quiet); Nodes.Node b = Nodes.start(config("b"))) {
-            InetSocketAddress aAddr = a.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
-            InetSocketAddress bAddr = b.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
-            a.sync().addPeer(bAddr);
-            b.sync().addPeer(aAddr);
+            InetSocketAddress[] ab = pair(a, b);
+            InetSocketAddress aAddr = ab[0];
+            InetSocketAddress bAddr = ab[1];
             awaitTrue(() -> a.sync().members().equals(Set.of("a", "b")), WAIT, "b's join reached a");
             round(a, bAddr);
             ConvergenceLag lag = a.sync().convergenceLag();
