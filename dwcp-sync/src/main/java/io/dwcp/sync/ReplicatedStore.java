@@ -21,6 +21,9 @@ import java.util.function.Function;
  * The replicated key-value store: each key holds one CRDT value of a type fixed by its first update. Each key's
  * entry is a one-key {@link OrMap}, so key removal is itself a CRDT operation (it removes the presence dots observed
  * here; an update concurrent with it survives) and propagates like any update. Updates and merges are atomic per key.
+ * A removed key keeps its value until the removal is causally stable (held by every live member, with everything
+ * concurrent with it); the sync component then collects it: the value is dropped and only the key's causal context is
+ * kept, so nothing old can bring it back.
  *
  * <pre>{@code
  * ReplicatedStore store = sync.store();
