@@ -30,8 +30,11 @@ import java.util.Map;
 
 /** Per-member acknowledgement of this replica's changes, and the causally stable frontier. Thread-safe. */
 final class StabilityTracker {
-    /** The sequence read when a round with a member started, and what the member had acknowledged by then. */
-    record RoundStart(long seq, long heldBefore) {
+    /**
+     * The member a round started with (null while its node id was unknown), the sequence read then, and what that
+     * member had acknowledged by then.
+     */
+    record RoundStart(String member, long seq, long heldBefore) {
     }
 
     private static final class Acks {
@@ -51,7 +54,7 @@ final class StabilityTracker {
      */
     synchronized RoundStart roundStarting(String member, long seq) {
         Acks a = member == null ? null : acks.get(member);
-        return new RoundStart(seq, a == null ? 0 : a.held);
+        return new RoundStart(member, seq, a == null ? 0 : a.held);
     }
 
     /**
@@ -64,7 +67,9 @@ final class StabilityTracker {
     synchronized void roundSucceeded(String member, RoundStart start, boolean pulledAll) {
         Acks a = acks.computeIfAbsent(member, m -> new Acks());
         a.held = Math.max(a.held, start.seq());
-        if (pulledAll) {
+        // another node may answer at the peer's address than the one the round started with: what that one had
+        // acknowledged says nothing about this one
+        if (pulledAll && member.equals(start.member())) {
             a.stable = Math.max(a.stable, start.heldBefore());
         }
     }

@@ -75,7 +75,12 @@ class MembershipRulesTest {
         assertEquals(20, t.stableAtAll(List.of("b")));
         assertEquals(0, t.stableAtAll(List.of("b", "c")), "c never acknowledged anything");
         assertEquals(Long.MAX_VALUE, t.stableAtAll(List.of()), "alone, everything is stable");
+        StabilityTracker.RoundStart unknown = t.roundStarting(null, 40); // the node at the address was not known yet
+        t.roundSucceeded("c", unknown, true);
+        assertEquals(40, t.heldByAll(List.of("c")));
+        assertEquals(0, t.stableAtAll(List.of("c")), "b's acknowledgements say nothing about c");
         t.forget("b");
+        t.forget("c");
         assertEquals(0, t.tracked());
     }
 
