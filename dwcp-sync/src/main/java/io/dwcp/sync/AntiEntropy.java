@@ -27,8 +27,11 @@ import java.util.TreeSet;
 
 /** Runs anti-entropy rounds. Thread-safe (stateless apart from its collaborators); blocking. */
 final class AntiEntropy {
-    /** What one round moved. */
-    record Result(int differingLeaves, int pulled, int pushed, int roundTrips) {
+    /**
+     * What one round moved. {@code pulledAll}: every key that differed on the peer's side was pulled and merged here
+     * (false when a pull answer was cut at max-message; the rest waits for the next round).
+     */
+    record Result(int differingLeaves, int pulled, int pushed, int roundTrips, boolean pulledAll) {
     }
 
     interface Requester {
@@ -73,7 +76,7 @@ final class AntiEntropy {
             differing = next;
         }
         if (differing.isEmpty()) {
-            return new Result(0, 0, 0, trips);
+            return new Result(0, 0, 0, trips, true);
         }
         return reconcileLeaves(peer, template, differing, trips);
     }
@@ -157,7 +160,7 @@ final class AntiEntropy {
             pushed += pushBatch(peer, template, batch);
             trips++;
         }
-        return new Result(differing.size(), pulled, pushed, trips);
+        return new Result(differing.size(), pulled, pushed, trips, pulled == pull.size());
     }
 
     private int pushBatch(InetSocketAddress peer, SyncMessage.Header template, List<SyncMessage.KeyState> batch) {

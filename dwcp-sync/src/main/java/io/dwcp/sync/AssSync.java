@@ -51,6 +51,11 @@ import java.util.concurrent.TimeUnit;
  *    dead or cut-off peer. Any message that arrives from a peer whose last round failed is proof that the path is
  *    back: a round with it is queued at once. After a partition heals, the two sides therefore reconcile within about
  *    one retry delay plus one round, not after max-staleness.
+ *  - Membership and garbage collection: the node joins the replicated membership set at start (Membership). Every
+ *    successful round this node runs records what the peer acknowledged (StabilityTracker); every gc-interval the
+ *    removed keys that are causally stable at every live member drop their values (ReplicatedStore.collect), and
+ *    members silent past replica-retirement are retired (when this node hears from a majority). Messages from retired
+ *    members are refused and counted; retired peers get no rounds and no pushes.
  *  - All traffic goes through Messenger over the Transport SPI; nothing takes an in-process path.
  * Threads: "dwcp-sync-timer-0" (schedules), "dwcp-sync-worker-N" (anti-entropy rounds, at most 16, on demand);
  * inbound messages are handled on the transport's delivery threads. These threads exist only between start() and
@@ -106,6 +111,10 @@ public final class AssSync implements SyncService {
     private final List<TransportListener> listeners = new ArrayList<>();
     private final RumourBuffer rumours = new RumourBuffer(RUMOUR_QUEUE_MAX);
     private final SyncMetrics metrics = new SyncMetrics();
+    /** What each member acknowledged of this store; the causally stable frontier. */
+    private final StabilityTracker stability = new StabilityTracker();
+    /** The replicated membership; exists with the store. */
+    private volatile Membership membership;
 
     /** Per-peer bookkeeping. */
     private static final class Peer {
@@ -155,6 +164,8 @@ public final class AssSync implements SyncService {
                         + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
                 store = new ReplicatedStore(s.nodeId + "@" + incarnation, s.maxMessageBytes - 1024L, s.causalBufferEntries);
                 store.onLocalDelta(this::onLocalDelta);
+                store.onLocalCommit(this::onLocalCommit);
+                membership = new Membership(store, s.nodeId);
             }
             if (s.dataDir != null) {
                 StoreJournal j = new StoreJournal(s.dataDir, registry);
@@ -190,6 +201,7 @@ public final class AssSync implements SyncService {
             pool.allowCoreThreadTimeOut(true);
             worker = pool;
             try {
+                membership.join();
                 schedule(s);
             } catch (RuntimeException | Error e) {
                 // a failed start releases what it acquired (Component contract)
@@ -220,6 +232,49 @@ public final class AssSync implements SyncService {
         peers.values().forEach(this::registerPeerGauge);
         if (journal != null) {
             timer.scheduleAtFixedRate(guard(this::compactIfDue), gossipMs, gossipMs, TimeUnit.MILLISECONDS);
+        }
+        long gcMs = s.gcInterval.toMillis();
+        timer.scheduleAtFixedRate(guard(this::collectGarbage), gcMs, gcMs, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * One garbage-collection pass (every gc-interval): retires members silent past replica-retirement (only while
+     * this node hears from a majority), then drops the values of removed keys whose removal is causally stable at
+     * every live member.
+     *
+     * @return how many keys were collected
+     */
+    int collectGarbage() {
+        long now = context.clock().millis();
+        Set<String> peerIds = new java.util.HashSet<>();
+        for (Peer p : peers.values()) {
+            if (p.nodeId != null) {
+                peerIds.add(p.nodeId);
+            }
+        }
+        for (String m : membership.silent(stability, now, now - settings.replicaRetirement.toMillis())) {
+            if (!peerIds.contains(m)) {
+                continue; // silence is only judged for members this node syncs with directly
+            }
+            LOG.warn("sync: retiring member '{}': not heard from for more than dwcp.sync.replica-retirement ({})",
+                    m, settings.replicaRetirement);
+            retireMember(m);
+        }
+        for (String r : membership.retired()) {
+            stability.forget(r); // retirements made elsewhere: their entries leave this node's table too
+        }
+        int n = store.collect(stability.stableAtAll(membership.others()));
+        if (n > 0) {
+            LOG.debug("sync: collected {} causally stable removed key(s)", n);
+        }
+        return n;
+    }
+
+    /** Sequences of local updates feed the convergence-lag clock while there is anyone to acknowledge them. */
+    private void onLocalCommit(long seq) {
+        Membership m = membership;
+        if (m != null && !m.others().isEmpty()) {
+            metrics.convergenceLag.updated(seq);
         }
     }
 
@@ -294,8 +349,8 @@ public final class AssSync implements SyncService {
         int stale = 0;
         long now = context.clock().millis();
         for (Peer p : peers.values()) {
-            if (now - p.lastSyncMillis > settings.maxStaleness(p.tier).toMillis()) {
-                stale++;
+            if (!retiredPeer(p) && now - p.lastSyncMillis > settings.maxStaleness(p.tier).toMillis()) {
+                stale++; // a retired peer is not synced any more, and does not count
             }
         }
         if (stale > 0) {
@@ -405,9 +460,69 @@ public final class AssSync implements SyncService {
         long now = context.clock().millis();
         long worst = 0;
         for (Peer p : peers.values()) {
-            worst = Math.max(worst, now - p.lastSyncMillis);
+            if (!retiredPeer(p)) { // a retired peer gets no rounds: it does not make this replica stale
+                worst = Math.max(worst, now - p.lastSyncMillis);
+            }
         }
         return Duration.ofMillis(worst);
+    }
+
+    /**
+     * Retires {@code nodeId} from the sync membership: a replicated, final operation. A retired member no longer holds
+     * back garbage collection anywhere, its later messages are refused (counted as {@code dwcp.ass.rejected{reason=retired}}),
+     * and it gets no anti-entropy rounds or pushes. It can never join again under the same id. Members silent for
+     * {@code dwcp.sync.replica-retirement} are retired automatically.
+     *
+     * <pre>{@code
+     * sync.retire("site-c-1"); // site-c-1 was decommissioned
+     * }</pre>
+     *
+     * @param nodeId the member's {@code dwcp.node-id}
+     * @return whether this call retired it ({@code false} when it was retired already)
+     * @throws DwcpException {@code ILLEGAL_STATE} when the component is not running
+     * @throws IllegalArgumentException when {@code nodeId} is not a member known here
+     */
+    public boolean retire(String nodeId) {
+        requireRunning("retire");
+        return retireMember(nodeId);
+    }
+
+    private boolean retireMember(String nodeId) {
+        boolean did = membership.retire(nodeId);
+        stability.forget(nodeId); // its clock entries leave the stability table
+        for (Peer p : peers.values()) {
+            if (nodeId.equals(p.nodeId) && messenger != null) {
+                messenger.disconnect(p.address);
+            }
+        }
+        return did;
+    }
+
+    /**
+     * The live members of the sync cluster (joined and not retired), as known here; this node included.
+     *
+     * @return a sorted snapshot of node ids
+     * @throws DwcpException {@code ILLEGAL_STATE} before the first {@link #start()}
+     */
+    public Set<String> members() {
+        store();
+        return Collections.unmodifiableSet(new java.util.TreeSet<>(membership.live()));
+    }
+
+    /**
+     * The retired members, as known here.
+     *
+     * @return a sorted snapshot of node ids
+     * @throws DwcpException {@code ILLEGAL_STATE} before the first {@link #start()}
+     */
+    public Set<String> retiredMembers() {
+        store();
+        return Collections.unmodifiableSet(new java.util.TreeSet<>(membership.retired()));
+    }
+
+    /** The convergence-lag clock (for tests). */
+    ConvergenceLag convergenceLag() {
+        return metrics.convergenceLag;
     }
 
     /**
@@ -611,7 +726,7 @@ public final class AssSync implements SyncService {
             if (out.size() >= n) {
                 break;
             }
-            if (filter.test(p)) {
+            if (filter.test(p) && !retiredPeer(p)) {
                 out.add(p);
             }
         }
@@ -688,9 +803,15 @@ public final class AssSync implements SyncService {
         }
     }
 
+    /** A peer whose node id is a retired member: it gets no rounds and no pushes. */
+    private boolean retiredPeer(Peer p) {
+        String id = p.nodeId;
+        return id != null && membership.isRetired(id);
+    }
+
     private void queueRound(Peer p) {
         synchronized (p) {
-            if (p.roundQueued || !running) {
+            if (p.roundQueued || !running || retiredPeer(p)) {
                 return;
             }
             p.roundQueued = true;
@@ -749,9 +870,15 @@ public final class AssSync implements SyncService {
 
     private void runRound(Peer p, boolean flat) {
         long before = messenger.bytesSent.get();
+        StabilityTracker.RoundStart start = stability.roundStarting(p.nodeId, store.changeSeq());
         try {
             AntiEntropy ae = new AntiEntropy(store, this::request, settings.maxMessageBytes);
             AntiEntropy.Result r = flat ? ae.runFlat(p.address, header(0)) : ae.run(p.address, header(0));
+            String node = p.nodeId; // learnt from the round's answers
+            if (node != null && !membership.isRetired(node)) {
+                stability.roundSucceeded(node, start, r.pulledAll());
+                metrics.convergenceLag.acknowledged(stability.heldByAll(membership.others()));
+            }
             p.lastSyncMillis = context.clock().millis();
             p.failures = 0;
             metrics.roundsOk.incrementAndGet();
@@ -799,8 +926,16 @@ public final class AssSync implements SyncService {
             reject(unknownType ? Messenger.Reject.UNKNOWN_TYPE : Messenger.Reject.MALFORMED, e.getMessage());
             return;
         }
-        observeClock(m.header());
         String sender = m.header().sender();
+        Membership members = membership;
+        if (members.isRetired(sender)) {
+            reject(Messenger.Reject.RETIRED, "message from retired member '" + sender + "'");
+            return;
+        }
+        if (members.live().contains(sender)) { // only members: a flood of made-up sender ids allocates nothing
+            stability.heard(sender, context.clock().millis());
+        }
+        observeClock(m.header());
         for (Peer p : peers.values()) {
             if (p.address.equals(session.remoteAddress())) {
                 p.tier = session.tier();

@@ -44,7 +44,9 @@ final class Messenger implements TransferHandler {
     static final String TRANSFER_KEY = "dwcp-sync";
 
     /** Reasons an inbound message is dropped (the {@code reason} tag of {@code dwcp.ass.rejected}). */
-    enum Reject { NOT_SYNC, OVERSIZED, MALFORMED, UNKNOWN_TYPE, TYPE_MISMATCH, UNSOLICITED }
+    enum Reject { NOT_SYNC, OVERSIZED, MALFORMED, UNKNOWN_TYPE, TYPE_MISMATCH, UNSOLICITED,
+        /** The sender is a retired member (added for membership retirement). */
+        RETIRED }
 
     interface Listener {
         void onMessage(Session session, byte[] message);

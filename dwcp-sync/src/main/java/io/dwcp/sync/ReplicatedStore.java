@@ -21,6 +21,9 @@ import java.util.function.Function;
  * The replicated key-value store: each key holds one CRDT value of a type fixed by its first update. Each key's
  * entry is a one-key {@link OrMap}, so key removal is itself a CRDT operation (it removes the presence dots observed
  * here; an update concurrent with it survives) and propagates like any update. Updates and merges are atomic per key.
+ * A removed key keeps its value until the removal is causally stable (held by every live member, with everything
+ * concurrent with it); the sync component then collects it: the value is dropped and only the key's causal context is
+ * kept, so nothing old can bring it back.
  *
  * <pre>{@code
  * ReplicatedStore store = sync.store();
@@ -35,8 +38,18 @@ public final class ReplicatedStore {
     /** What became of a received delta. */
     enum Outcome { APPLIED, BUFFERED, OVERFLOW, DUPLICATE }
 
-    private record Entry(OrMap state, long digest, int encodedBytes) {
+    /**
+     * One key's entry. {@code changedAt} is the value of the store's change sequence when the entry last changed;
+     * {@code collected} marks a removed key whose nested value was dropped at causal stability (see {@link #collect}).
+     */
+    private record Entry(OrMap state, long digest, int encodedBytes, long changedAt, boolean collected) {
     }
+
+    /**
+     * Keys starting with this character belong to the component itself (the membership set); users cannot write them
+     * and {@link #keys()} leaves them out, but they replicate like any other key.
+     */
+    static final char RESERVED_PREFIX = '\0';
 
     private final String replicaId;
     private final long maxEntryBytes;
@@ -44,6 +57,11 @@ public final class ReplicatedStore {
     private final MerkleIndex index = new MerkleIndex();
     private final CausalBuffer buffer;
     private final java.util.concurrent.atomic.AtomicLong stateBytes = new java.util.concurrent.atomic.AtomicLong();
+    /** The change sequence: incremented by every committed change of any entry (local update, merge, collection). */
+    private final java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong collectedTotal = new java.util.concurrent.atomic.AtomicLong();
+    /** Called with the change sequence of every local update and removal, after it is installed. */
+    private volatile java.util.function.LongConsumer localCommitListener = seq -> { };
     private volatile BiConsumer<String, OrMap> deltaListener = (k, d) -> { };
     private volatile java.util.function.Consumer<String> mergeListener = k -> { };
     /** Where local updates are journaled before they return ({@code dwcp.sync.data-dir}); null: in memory only. */
@@ -66,6 +84,11 @@ public final class ReplicatedStore {
 
     void onLocalDelta(BiConsumer<String, OrMap> listener) {
         this.deltaListener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /** Reports the change sequence of every later local update and removal (the convergence-lag clock). */
+    void onLocalCommit(java.util.function.LongConsumer listener) {
+        this.localCommitListener = Objects.requireNonNull(listener, "listener");
     }
 
     /** Journals every later local update's delta (inside the key's atomic section, before the update returns). */
@@ -93,10 +116,17 @@ public final class ReplicatedStore {
      * @throws DwcpException {@code TYPE_MISMATCH} when the key holds another type (nothing changes);
      *     {@code LIMIT_EXCEEDED} when the key's encoded state would exceed {@code dwcp.sync.max-message};
      *     {@code IO_ERROR} when {@code dwcp.sync.data-dir} is set and the update cannot be journaled (nothing changes)
-     * @throws IllegalArgumentException when {@code key} is empty or longer than 1024 chars
+     * @throws IllegalArgumentException when {@code key} is empty, longer than 1024 chars or starts with the reserved
+     *     character {@code '\0'}
      */
-    @SuppressWarnings("unchecked")
     public <V extends Crdt<V>> V update(String key, V empty, Function<V, V> mutator) {
+        checkUserKey(key);
+        return updateAny(key, empty, mutator);
+    }
+
+    /** {@link #update} without the reserved-key check: the component's own keys (the membership set) use it. */
+    @SuppressWarnings("unchecked")
+    <V extends Crdt<V>> V updateAny(String key, V empty, Function<V, V> mutator) {
         checkKey(key);
         Objects.requireNonNull(empty, "empty");
         Objects.requireNonNull(mutator, "mutator");
@@ -107,6 +137,7 @@ public final class ReplicatedStore {
             delta[0] = d;
             return installLocal(k, cur, state.merge(d), d);
         });
+        localCommitListener.accept(e.changedAt);
         deltaListener.accept(key, delta[0]);
         return (V) e.state.get(key).orElseThrow();
     }
@@ -117,12 +148,12 @@ public final class ReplicatedStore {
      * @param key the key, 1 to 1024 chars
      * @throws DwcpException {@code IO_ERROR} when {@code dwcp.sync.data-dir} is set and the removal cannot be journaled
      *     (nothing changes)
-     * @throws IllegalArgumentException when {@code key} is empty or longer than 1024 chars
+     * @throws IllegalArgumentException when {@code key} is empty, longer than 1024 chars or starts with {@code '\0'}
      */
     public void remove(String key) {
-        checkKey(key);
+        checkUserKey(key);
         OrMap[] delta = new OrMap[1];
-        entries.computeIfPresent(key, (k, cur) -> {
+        Entry e = entries.computeIfPresent(key, (k, cur) -> {
             OrMap d = cur.state.removeDelta(key);
             if (d.isEmpty()) {
                 return cur;
@@ -131,6 +162,7 @@ public final class ReplicatedStore {
             return installLocal(k, cur, cur.state.merge(d), d);
         });
         if (delta[0] != null) {
+            localCommitListener.accept(e.changedAt);
             deltaListener.accept(key, delta[0]);
         }
     }
@@ -147,14 +179,15 @@ public final class ReplicatedStore {
     }
 
     /**
-     * Present keys (removed ones excluded), sorted; a snapshot.
+     * Present keys (removed ones excluded), sorted; a snapshot. The component's own keys (starting with {@code '\0'})
+     * are left out.
      *
      * @return an unmodifiable sorted copy of the present keys
      */
     public Set<String> keys() {
         TreeSet<String> out = new TreeSet<>();
         entries.forEach((k, e) -> {
-            if (!e.state.keys().isEmpty()) {
+            if (!e.state.keys().isEmpty() && k.charAt(0) != RESERVED_PREFIX) {
                 out.add(k);
             }
         });
@@ -180,17 +213,66 @@ public final class ReplicatedStore {
     }
 
     /**
-     * Removed keys whose tombstone is still held.
+     * Removed keys whose value is still held: their removal is not yet known to be causally stable, so they were not
+     * garbage-collected. A collected key keeps only its causal context and is not counted.
      *
      * @return the number of tombstones
      */
     public int tombstoneCount() {
         int n = 0;
         for (Entry e : entries.values()) {
-            if (e.state.keys().isEmpty()) {
+            if (e.state.keys().isEmpty() && !e.collected) {
                 n++;
             }
         }
+        return n;
+    }
+
+    /**
+     * Removed keys garbage-collected so far (counted each time a key's value was dropped).
+     *
+     * @return the number of collections since creation
+     */
+    public long collectedCount() {
+        return collectedTotal.get();
+    }
+
+    /**
+     * The store's change sequence: it grows by one with every change of any entry.
+     *
+     * @return the number of entry changes since creation
+     */
+    long changeSeq() {
+        return changes.get();
+    }
+
+    /**
+     * Garbage-collects the removed keys whose entry has not changed since change {@code stableSeq}: their nested values
+     * are dropped and only their causal context is kept ({@link OrMap#withoutValues()}). The caller passes a
+     * sequence that every live member is known to hold, together with every update concurrent with it (see
+     * {@code StabilityTracker}); a collected key then never shows a different value here, and a delayed delta or
+     * state that only repeats what its context has seen cannot bring the value or the key back ({@link #admissible}).
+     *
+     * @param stableSeq the causally stable change sequence
+     * @return how many keys were collected
+     */
+    int collect(long stableSeq) {
+        int n = 0;
+        for (String key : new ArrayList<>(entries.keySet())) {
+            boolean[] did = new boolean[1];
+            entries.computeIfPresent(key, (k, cur) -> {
+                if (cur.collected || !cur.state.keys().isEmpty() || cur.changedAt > stableSeq) {
+                    return cur;
+                }
+                OrMap kept = cur.state.withoutValues();
+                did[0] = true;
+                return commit(k, cur, kept, kept.encode(), true);
+            });
+            if (did[0]) {
+                n++;
+            }
+        }
+        collectedTotal.addAndGet(n);
         return n;
     }
 
@@ -239,15 +321,30 @@ public final class ReplicatedStore {
      */
     Outcome mergeDelta(String key, OrMap delta) {
         checkKey(key);
-        OrMap cur = state(key);
-        if (cur != null && cur.merge(delta).equals(cur)) {
+        Entry e = entries.get(key);
+        OrMap in = admissible(e, delta);
+        OrMap cur = e == null ? null : e.state;
+        if (cur != null && cur.merge(in).equals(cur)) {
             return Outcome.DUPLICATE;
         }
-        if (!deliverable(cur, key, delta)) {
-            return buffer.hold(key, delta) ? Outcome.BUFFERED : Outcome.OVERFLOW;
+        if (!deliverable(cur, key, in)) {
+            return buffer.hold(key, in) ? Outcome.BUFFERED : Outcome.OVERFLOW;
         }
-        mergeState(key, delta);
+        mergeState(key, in);
         return Outcome.APPLIED;
+    }
+
+    /**
+     * What of an incoming state or delta may be merged into {@code cur}. A collected key takes no nested value from a
+     * message whose causal context it has already seen: such a message is older than the collection (every update
+     * carries a fresh presence dot, so a value contribution always comes with a dot in its context), and taking its
+     * value back would only undo the collection. A message with a dot not seen here is merged whole.
+     */
+    private static OrMap admissible(Entry cur, OrMap incoming) {
+        if (cur != null && cur.collected && cur.state.context().includes(incoming.context())) {
+            return incoming.withoutValues();
+        }
+        return incoming;
     }
 
     /**
@@ -261,7 +358,7 @@ public final class ReplicatedStore {
         boolean[] changed = new boolean[1];
         entries.compute(key, (k, cur) -> {
             OrMap state = cur == null ? OrMap.EMPTY : cur.state;
-            OrMap merged = state.merge(incoming);
+            OrMap merged = state.merge(admissible(cur, incoming));
             if (cur != null && merged.equals(state)) {
                 return cur;
             }
@@ -284,7 +381,7 @@ public final class ReplicatedStore {
             List<OrMap> still = new ArrayList<>();
             for (OrMap d : pending) {
                 if (deliverable(state(key), key, d)) {
-                    entries.compute(key, (k, cur) -> install(k, cur, (cur == null ? OrMap.EMPTY : cur.state).merge(d)));
+                    entries.compute(key, (k, cur) -> install(k, cur, (cur == null ? OrMap.EMPTY : cur.state).merge(admissible(cur, d))));
                     progress = true;
                     any = true;
                 } else {
@@ -318,12 +415,16 @@ public final class ReplicatedStore {
         if (j != null) {
             j.append(key, delta);
         }
-        return commit(key, cur, state, enc);
+        return commit(key, cur, state, enc, false);
     }
 
-    /** Called inside the key's atomic section. */
+    /**
+     * Called inside the key's atomic section. A collected key stays collected while it merges nothing but context
+     * (it is still removed and holds no value).
+     */
     private Entry install(String key, Entry cur, OrMap state) {
-        return commit(key, cur, state, encodeChecked(key, state));
+        boolean collected = cur != null && cur.collected && state.keys().isEmpty() && state.valueKeys().isEmpty();
+        return commit(key, cur, state, encodeChecked(key, state), collected);
     }
 
     private byte[] encodeChecked(String key, OrMap state) {
@@ -335,11 +436,18 @@ public final class ReplicatedStore {
         return enc;
     }
 
-    private Entry commit(String key, Entry cur, OrMap state, byte[] enc) {
+    private Entry commit(String key, Entry cur, OrMap state, byte[] enc, boolean collected) {
         long digest = MerkleIndex.digest(key, enc);
         index.update(key, cur == null ? 0 : cur.digest, digest);
         stateBytes.addAndGet(enc.length - (cur == null ? 0 : cur.encodedBytes));
-        return new Entry(state, digest, enc.length);
+        return new Entry(state, digest, enc.length, changes.incrementAndGet(), collected);
+    }
+
+    private static void checkUserKey(String key) {
+        checkKey(key);
+        if (key.charAt(0) == RESERVED_PREFIX) {
+            throw new IllegalArgumentException("keys starting with '\\0' are reserved for the sync component's own metadata");
+        }
     }
 
     private static void checkKey(String key) {

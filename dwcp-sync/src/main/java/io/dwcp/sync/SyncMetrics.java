@@ -43,6 +43,8 @@ final class SyncMetrics {
     final AtomicLong skewAlarms = new AtomicLong();
     final AtomicLong stalenessViolations = new AtomicLong();
     final Map<Messenger.Reject, AtomicLong> rejected = new EnumMap<>(Messenger.Reject.class);
+    /** Update → held by every live member, {@code dwcp.ass.convergence.lag}. */
+    final ConvergenceLag convergenceLag = new ConvergenceLag(10_000, System::nanoTime);
 
     private final List<Meter> meters = new ArrayList<>();
     private final Map<InetSocketAddress, Meter> peerGauges = new HashMap<>();
@@ -86,6 +88,9 @@ final class SyncMetrics {
         for (Map.Entry<Messenger.Reject, AtomicLong> e : rejected.entrySet()) {
             meters.add(counter(r, "dwcp.ass.rejected", "reason", e.getKey().name().toLowerCase(Locale.ROOT).replace('_', '-'), e.getValue()));
         }
+        meters.add(convergenceLag.register(r));
+        meters.add(FunctionCounter.builder("dwcp.ass.tombstones.collected", s, ReplicatedStore::collectedCount)
+                .description("Removed keys whose value was dropped once their removal was causally stable").register(r));
         meters.add(Gauge.builder("dwcp.ass.staleness.max", maxStalenessSeconds, DoubleSupplier::getAsDouble).baseUnit("seconds")
                 .description("Longest time since the last successful exchange with any peer").register(r));
     }
@@ -113,6 +118,7 @@ final class SyncMetrics {
         if (registry == null) {
             return;
         }
+        convergenceLag.unregister();
         for (Meter m : meters) {
             registry.remove(m);
         }

@@ -23,6 +23,10 @@ final class SyncSettings {
     final Duration requestTimeout;
     final Duration shutdownTimeout;
     final PushMode pushMode;
+    /** {@code dwcp.sync.gc-interval}: period of tombstone collection and automatic retirement. */
+    final Duration gcInterval;
+    /** {@code dwcp.sync.replica-retirement}: silence after which a member is retired. */
+    final Duration replicaRetirement;
     /** {@code dwcp.sync.data-dir}; null: in memory only. */
     final java.nio.file.Path dataDir;
     private final DwcpConfig config;
@@ -55,6 +59,8 @@ final class SyncSettings {
         this.maxMessageBytes = (int) Math.min(Integer.MAX_VALUE - 64, c.get(SyncKeys.MAX_MESSAGE).bytes());
         this.requestTimeout = c.get(SyncKeys.REQUEST_TIMEOUT);
         this.shutdownTimeout = c.get(CoreKeys.SHUTDOWN_TIMEOUT);
+        this.gcInterval = c.get(SyncKeys.GC_INTERVAL);
+        this.replicaRetirement = c.get(SyncKeys.REPLICA_RETIREMENT);
         this.dataDir = c.get(SyncKeys.DATA_DIR).map(java.nio.file.Path::of).orElse(null);
         this.pushMode = PushMode.valueOf(c.get(SyncKeys.PUSH_MODE).toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
     }

@@ -95,9 +95,23 @@ public final class SyncKeys {
                     + " before it returns, and the whole store is snapshotted at stop and when the journal grows; a"
                     + " restarted replica reloads both. None: in memory only.").build();
 
+    /** {@code dwcp.sync.gc-interval}: period of the garbage collection of causally stable tombstones, 1s to 1d, default 10m. */
+    public static final ConfigKey<Duration> GC_INTERVAL = Ranges.durations(
+            ConfigKey.builder("dwcp.sync.gc-interval", ValueType.DURATION).defaultValue(Duration.ofMinutes(10)), "1s", "1d")
+            .description("Period of garbage collection: removed keys whose removal every live member holds (causally"
+                    + " stable) drop their values, keeping only their causal context; members silent past"
+                    + " replica-retirement are retired then.").build();
+
+    /** {@code dwcp.sync.replica-retirement}: silence after which a member is retired, 1m to 30d, default 24h. */
+    public static final ConfigKey<Duration> REPLICA_RETIREMENT = Ranges.durations(
+            ConfigKey.builder("dwcp.sync.replica-retirement", ValueType.DURATION).defaultValue(Duration.ofHours(24)), "1m", "30d")
+            .description("A member this replica has not heard from for this long is retired from membership (so it no"
+                    + " longer holds back garbage collection, and its later messages are refused), provided this"
+                    + " replica heard from a majority of the members within that time. Retirement is final.").build();
+
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, GOSSIP_FANOUT, GOSSIP_MAX_HOPS, GOSSIP_INTERVAL,
             GOSSIP_SEEN_TTL, ANTI_ENTROPY_INTERVAL, FULL_RECONCILIATION_INTERVAL, MAX_STALENESS, MAX_CLOCK_SKEW,
-            CAUSAL_BUFFER_MAX_ENTRIES, MAX_MESSAGE, REQUEST_TIMEOUT, PUSH_MODE, DATA_DIR);
+            CAUSAL_BUFFER_MAX_ENTRIES, MAX_MESSAGE, REQUEST_TIMEOUT, PUSH_MODE, DATA_DIR, GC_INTERVAL, REPLICA_RETIREMENT);
 
     /** Violations of the sync rules that span keys, for one tier's effective values. */
     static List<String> crossKeyViolations(Function<ConfigKey<?>, Object> value, Tier tier) {

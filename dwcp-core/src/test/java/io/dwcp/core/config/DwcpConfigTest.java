@@ -190,6 +190,8 @@ class DwcpConfigTest {
             "dwcp.sync.max-message | 1KiB | 4KiB–256MiB",
             "dwcp.sync.request-timeout | 10m | 100ms–5m",
             "dwcp.sync.push-mode | states | delta, entry-state or full-state",
+            "dwcp.sync.gc-interval | 500ms | 1s–1d",
+            "dwcp.sync.replica-retirement | 31d | 1m–30d",
             "dwcp.partition.strategy | random | hierarchical, graph-cut or greedy",
             "dwcp.partition.max-imbalance | 1.5 | 0–1",
             "dwcp.partition.rebalance-threshold | -0.1 | 0–1",

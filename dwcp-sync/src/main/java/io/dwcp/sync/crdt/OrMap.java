@@ -17,8 +17,9 @@ import java.util.function.Function;
  * value of another type is refused with {@code TYPE_MISMATCH}.
  *
  * <p>Pitfall: removal hides a key but keeps its nested state (so that merges stay joins without per-type resets); a
- * key updated again after a removal shows the accumulated state (a counter continues from its old total). Use a
- * fresh key for a fresh value. Immutable.
+ * key updated again after a removal shows the accumulated state (a counter continues from its old total), unless the
+ * removed state was garbage-collected in between ({@link #withoutValues()}). Use a fresh key for a fresh value.
+ * Immutable.
  */
 public final class OrMap implements Crdt<OrMap> {
     /** The empty map. */
@@ -67,6 +68,17 @@ public final class OrMap implements Crdt<OrMap> {
     public OrMap removeDelta(String key) {
         OrSet d = keys.removeDelta(key);
         return d == OrSet.EMPTY ? EMPTY : new OrMap(d, new TreeMap<>());
+    }
+
+    /**
+     * This map's key presence without any nested value: what garbage collection keeps of a removed key once its
+     * removal is causally stable. The causal context stays, so a delayed delta carrying a dot it saw cannot bring the
+     * key back.
+     *
+     * @return the map with the same key presence and context and no nested values (this map when it has none)
+     */
+    public OrMap withoutValues() {
+        return values.isEmpty() ? this : new OrMap(keys, new TreeMap<>());
     }
 
     /**
