@@ -115,6 +115,55 @@ class PeerIsolationTest {
         legit.close();
     }
 
+    @Test
+    void aPeerOpeningManyRawConnectionsHoldsOnlyItsShareOfPendingOnesAndASecondPeerStillSends() throws Exception {
+        // Per peer 4 connections in their handshake, 64 per node; a silent connection would be held for 5 min.
+        peers = new Peers(b -> b.set("dwcp.transport.max-pending-connections-per-peer", "4")
+                        .set("dwcp.transport.max-pending-connections", "64")
+                        .set("dwcp.transport.connect-timeout", "5m"),
+                b -> b);
+        hostile = new RawPeer(peers.listener.localAddress(), InetAddress.getByName("127.0.0.2"));
+        String hostileId = "127.0.0.2";
+        java.util.List<java.net.Socket> silent = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            silent.add(hostile.silent());
+        }
+        // The listener counts a connection once its channel is active: wait for the four.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (peers.server.pendingConnections().pending(hostileId) < 4 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(4, peers.server.pendingConnections().pending(hostileId));
+        // Beyond its share, every further connection is refused at once with a GOAWAY naming the key.
+        for (int i = 0; i < 16; i++) {
+            java.net.Socket s = hostile.silent();
+            Frame refused = RawPeer.goAwayOn(s, 30_000);
+            assertNotNull(refused, "connection " + (5 + i) + " is refused at once");
+            assertEquals(ErrorCode.LIMIT_EXCEEDED, Frames.errorCode(refused.payload()), RawPeer.describe(refused));
+            assertTrue(RawPeer.describe(refused).contains("dwcp.transport.max-pending-connections-per-peer"),
+                    RawPeer.describe(refused));
+        }
+        assertEquals(4, peers.server.pendingConnections().pending(hostileId), "the first four are still held");
+
+        // The second peer connects (control and data streams) and sends byte-exact meanwhile.
+        Session legit = peers.connect();
+        byte[] state = new byte[(int) (8 * MIB)];
+        new Random(17).nextBytes(state);
+        legit.send(TransferRequest.of(TransferKind.MEMORY, "legit", PayloadSource.of(ByteBuffer.wrap(state))))
+                .completion().get(60, TimeUnit.SECONDS);
+        assertArrayEquals(state, peers.serverRecorder.future("legit").get(30, TimeUnit.SECONDS));
+        legit.close();
+
+        // A held connection that closes gives its place back.
+        silent.get(0).close();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (peers.server.pendingConnections().pending(hostileId) > 3 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(3, peers.server.pendingConnections().pending(hostileId));
+        assertEquals(3, peers.server.pendingConnections().pending(), "no other connection is pending");
+    }
+
     /** Waits until the hostile peer's sessions buffer exactly {@code bytes} (the frames are in flight until then). */
     private void awaitBuffered(String peer, long bytes) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
