@@ -12,6 +12,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * connections and never sending HELLO held each one, with its channel and buffers, until connect-timeout, and a flood
  * of them starved the event loops and file descriptors that legitimate peers need.
  *
+ * <p>A refused connection is not answered at once: it is held, unread, for a few seconds and then told why and closed
+ * ({@link ServerHandshakeHandler}), so that a peer that reconnects whenever it is dropped does so a few times a minute,
+ * not in a tight loop that would take the CPU the legitimate peers need. Refused connections held so are capped too
+ * ({@link #holdRefused}, at the node's cap of pending ones); past that they are closed at once.
+ *
  * <p>Thread-safe: event loops of different channels take and return places concurrently. The node's count is an
  * atomic; a peer's count is updated atomically per peer ({@link ConcurrentHashMap#compute}) and its entry removed when
  * it drops to zero. Each accepted channel holds at most one place, returned exactly once by its handshake handler.
@@ -20,6 +25,8 @@ final class PendingConnections {
     private final int maxTotal;
     private final int maxPerPeer;
     private final AtomicInteger total = new AtomicInteger();
+    /** Refused connections held before they are told and closed; at most {@link #maxTotal}. */
+    private final AtomicInteger refused = new AtomicInteger();
     private final ConcurrentHashMap<String, Integer> perPeer = new ConcurrentHashMap<>();
 
     PendingConnections(int maxTotal, int maxPerPeer) {
@@ -59,6 +66,32 @@ final class PendingConnections {
     void release(String peer) {
         perPeer.compute(peer, (k, v) -> v == null || v <= 1 ? null : v - 1);
         total.decrementAndGet();
+    }
+
+    /**
+     * Takes a place for holding a refused connection until it is told; false when {@code maxTotal} are held already
+     * (the connection is then closed at once).
+     */
+    boolean holdRefused() {
+        for (;;) {
+            int r = refused.get();
+            if (r >= maxTotal) {
+                return false;
+            }
+            if (refused.compareAndSet(r, r + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Returns a place taken by {@link #holdRefused}. */
+    void releaseRefused() {
+        refused.decrementAndGet();
+    }
+
+    /** Refused connections held now. */
+    int refusedHeld() {
+        return refused.get();
     }
 
     /** Connections in their handshake now (for tests and the health line). */

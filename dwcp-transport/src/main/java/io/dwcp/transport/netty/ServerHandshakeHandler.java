@@ -34,6 +34,10 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
     private boolean done;
     /** The peer address whose place in {@link PendingConnections} this connection holds; null when it holds none. */
     private String pendingPlace;
+    /** This connection was refused and holds a place among the refused ones until it closes. */
+    private boolean refusedPlace;
+    /** How long a connection refused for the pending-connection caps is held, unread, before it is told and closed. */
+    static final long REFUSAL_LINGER_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     ServerHandshakeHandler(AmstTransport transport, TransferHandler handler) {
         this.transport = transport;
@@ -49,15 +53,26 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
             transport.pendingConnections().acquire(peer);
             pendingPlace = peer;
         } catch (DwcpException e) {
-            // Refused before the handshake: logged at DEBUG only, a flood of them must not flood the log too.
+            // Refused before the handshake: logged at DEBUG only, a flood of them must not flood the log too. The
+            // connection is held unread for a few seconds first, so a peer that reconnects whenever it is dropped
+            // cannot spin against the listener; past the cap of such held connections it is closed at once.
             done = true;
             transport.metrics().handshakeReject("limit_exceeded");
             LOG.debug("refused a connection from {}: {}", remote, e.getMessage());
-            if (ctx.pipeline().get("tls") == null) {
-                ConnectionHandler.goAway(ctx.channel(), e);
-            } else {
-                ctx.close(); // nothing can be said before TLS is negotiated
+            ctx.channel().config().setAutoRead(false);
+            if (!transport.pendingConnections().holdRefused()) {
+                ctx.close();
+                return;
             }
+            refusedPlace = true;
+            long linger = Math.min(REFUSAL_LINGER_NANOS, transport.settings().connectTimeout.toNanos());
+            ctx.executor().schedule(() -> {
+                if (ctx.pipeline().get("tls") == null) {
+                    ConnectionHandler.goAway(ctx.channel(), e);
+                } else {
+                    ctx.close(); // nothing can be said before TLS is negotiated
+                }
+            }, linger, TimeUnit.NANOSECONDS);
             return;
         }
         long nanos = transport.settings().connectTimeout.toNanos();
@@ -148,11 +163,15 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
         releasePlace(); // replaced by the connection handler, or the pipeline torn down
     }
 
-    /** Gives this connection's place among the pending connections back, once. */
+    /** Gives this connection's place among the pending (or the refused) connections back, once. */
     private void releasePlace() {
         if (pendingPlace != null) {
             transport.pendingConnections().release(pendingPlace);
             pendingPlace = null;
+        }
+        if (refusedPlace) {
+            transport.pendingConnections().releaseRefused();
+            refusedPlace = false;
         }
     }
 

@@ -35,4 +35,15 @@ class PendingConnectionsTest {
         assertEquals(0, p.pending());
         assertEquals(0, p.pending("10.0.0.1"));
     }
+
+    @Test
+    void refusedConnectionsHeldAreCappedAtTheNodesCap() {
+        PendingConnections p = new PendingConnections(2, 1);
+        assertTrue(p.holdRefused());
+        assertTrue(p.holdRefused());
+        assertTrue(!p.holdRefused(), "a third refused connection is closed at once");
+        p.releaseRefused();
+        assertTrue(p.holdRefused());
+        assertEquals(2, p.refusedHeld());
+    }
 }
