@@ -269,6 +269,10 @@ class MigrationWireFuzzTest {
             return;
         }
         assertEquals(1, replies.size(), "a well-formed query gets one reply");
+        if (bytes.length >= 4 && ByteBuffer.wrap(bytes).getInt() == SeedWire.MAGIC) {
+            return; // a seed message, answered by the seed service (a harness that expected a baseline query here was
+                    // the second finding of the campaign: regression-seed-message-on-control-transfer)
+        }
         MigrationWire.Control c = MigrationWire.parseControl(ByteBuffer.wrap(bytes));
         assertEquals(MigrationWire.TYPE_BASELINE_QUERY, c.type());
     }
