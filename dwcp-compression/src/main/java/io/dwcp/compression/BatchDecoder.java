@@ -65,12 +65,11 @@ final class BatchDecoder {
         Worker w = Worker.current();
         ByteBuffer rb;
         if (j.codecId == Wire.CODEC_STORED) {
-            rb = ByteBuffer.wrap(j.payload, 0, j.rawLength);
+            rb = j.payload.slice(0, j.rawLength);
         } else {
             // Decoded off-heap: an in-place keyframe writes its pages to the file straight from here.
             w.raw = Worker.ensure(w.raw, j.rawLength);
-            int n = w.decompressor().decompressByteArrayToDirectByteBuffer(w.raw, 0, j.rawLength, j.payload, 0,
-                    j.payloadLength);
+            int n = w.decompressor().decompressDirectByteBuffer(w.raw, 0, j.rawLength, j.payload, 0, j.payloadLength);
             if (n != j.rawLength) {
                 throw Wire.corrupt("zstd payload decoded to " + n + " bytes, header says " + j.rawLength);
             }

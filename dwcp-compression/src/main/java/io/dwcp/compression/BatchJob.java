@@ -15,8 +15,11 @@ final class BatchJob {
     final int codecId;
     final int rawLength;
     final int controlLength;
-    /** The payload in {@code payload[0, payloadLength)} (a reused array may be longer). */
-    final byte[] payload;
+    /**
+     * The payload in {@code [0, payloadLength)} of a direct buffer the decoder owns (a reused one may be longer): a
+     * frame's payload never goes onto the heap.
+     */
+    final ByteBuffer payload;
     final int payloadLength;
     int count;
     ByteBuffer chunk;
@@ -30,7 +33,7 @@ final class BatchJob {
     Splice.RoundCopies roundCopies;
     long digestPart;
 
-    BatchJob(long firstPage, long endPage, long firstSlot, int codecId, int rawLength, int controlLength, byte[] payload,
+    BatchJob(long firstPage, long endPage, long firstSlot, int codecId, int rawLength, int controlLength, ByteBuffer payload,
              int payloadLength) {
         this.firstPage = firstPage;
         this.endPage = endPage;

@@ -114,10 +114,16 @@ final class HdeDecoder implements StateDecoder {
     private final ArrayDeque<Future<BatchJob>> inflight = new ArrayDeque<>();
     private final int maxInflight;
     /**
-     * Payload arrays of completed batches for later ones (feeding thread only): without them every encoded byte of a
-     * round passes through a fresh heap array, and the heap grows by hundreds of MiB during a keyframe.
+     * Payload buffers of completed batches for later ones (feeding thread only). They are direct: a frame's payload,
+     * up to max-decoded-frame, never goes onto the heap (a peer announcing large frames cannot grow it), and reusing
+     * them keeps every encoded byte of a round from passing through a fresh buffer.
      */
-    private final ArrayDeque<byte[]> payloadArrays = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuffer> payloadBuffers = new ArrayDeque<>();
+    /**
+     * Every payload buffer this decoder allocated and has not freed: in {@link #payloadBuffers} or held by a job in
+     * {@link #inflight}. Freed only after every job ended ({@link #freePayloads}).
+     */
+    private final java.util.List<ByteBuffer> ownedPayloads = new java.util.ArrayList<>();
 
     private int nextSequence;
     private long nextPage;
@@ -407,8 +413,8 @@ final class HdeDecoder implements StateDecoder {
             throw Wire.corrupt("unknown batch codec " + codecId);
         }
         // The frame is borrowed: the job owns a copy of the payload.
-        byte[] payload = takePayloadArray(payloadLength);
-        f.get(Wire.BATCH_PAYLOAD_OFFSET, payload, 0, payloadLength);
+        ByteBuffer payload = takePayloadBuffer(payloadLength);
+        payload.put(0, f, Wire.BATCH_PAYLOAD_OFFSET, payloadLength);
         BatchJob job = new BatchJob(firstPage, firstPage + pageCount, firstSlot, codecId, rawLength, controlLength, payload,
                 payloadLength);
         if (!keyframe && (f.get(Wire.VERSION_OFFSET) & 0xFF) >= Wire.ROUND_SPLICE_VERSION) {
@@ -422,10 +428,29 @@ final class HdeDecoder implements StateDecoder {
         }
     }
 
-    /** An array for a payload of {@code length} bytes: a reused one when it is long enough, else a new, longer one. */
-    private byte[] takePayloadArray(int length) {
-        byte[] a = payloadArrays.poll();
-        return a != null && a.length >= length ? a : new byte[length + (length >>> 2)];
+    /**
+     * A direct buffer for a payload of {@code length} bytes: a reused one when it is long enough, else a new, longer one
+     * (a reused one too short is freed: no job holds a pooled buffer).
+     */
+    private ByteBuffer takePayloadBuffer(int length) {
+        ByteBuffer b = payloadBuffers.poll();
+        if (b != null && b.capacity() >= length) {
+            return b;
+        }
+        if (b != null) {
+            ownedPayloads.remove(b);
+            DirectMemory.free(b);
+        }
+        ByteBuffer fresh = DirectMemory.allocate(Math.max(length + (length >>> 2), 1));
+        ownedPayloads.add(fresh);
+        return fresh;
+    }
+
+    /** Frees every payload buffer; only when no job runs any more (each one reads its payload). */
+    private void freePayloads() {
+        ownedPayloads.forEach(DirectMemory::free);
+        ownedPayloads.clear();
+        payloadBuffers.clear();
     }
 
     /** Waits for a job and takes over its pages, in batch order (the feeding thread). */
@@ -450,8 +475,11 @@ final class HdeDecoder implements StateDecoder {
             }
         }
         nextSlot += j.count;
-        if (payloadArrays.size() <= maxInflight) {
-            payloadArrays.push(j.payload);
+        if (payloadBuffers.size() <= maxInflight) {
+            payloadBuffers.push(j.payload);
+        } else {
+            ownedPayloads.remove(j.payload);
+            DirectMemory.free(j.payload);
         }
         // Every earlier batch is complete (this runs in batch order), so copies of their pages can be made now.
         resolveDeferred(j);
@@ -557,6 +585,7 @@ final class HdeDecoder implements StateDecoder {
         while (!inflight.isEmpty()) {
             complete(inflight.removeFirst());
         }
+        freePayloads(); // every job ended, and no batch follows END
         int batches = f.getInt(Wire.END_BATCH_COUNT_OFFSET);
         if (batches != nextSequence - 1 || f.getInt(Wire.END_RESERVED_OFFSET) != 0) {
             throw Wire.corrupt("END counts " + Integer.toUnsignedString(batches) + " batches, " + (nextSequence - 1) + " arrived");
@@ -670,6 +699,7 @@ final class HdeDecoder implements StateDecoder {
             interrupted |= Await.ended(inflight.removeFirst());
         }
         Await.restore(interrupted);
+        freePayloads();
         if (staging != null) {
             staging.close();
             staging = null;

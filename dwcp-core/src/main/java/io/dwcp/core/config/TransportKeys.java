@@ -183,12 +183,43 @@ public final class TransportKeys {
                     + " its IP address without client certificates), so that one peer cannot take every session of"
                     + " max-sessions.").build();
 
+    /**
+     * Key {@code dwcp.transport.max-transfers}: inbound transfers this node has open at once over all sessions and
+     * peers (one delivery thread each); also the bound of the threads that send outbound transfers.
+     */
+    public static final ConfigKey<Integer> MAX_TRANSFERS = Ranges.ints(
+            ConfigKey.builder("dwcp.transport.max-transfers", ValueType.INT).defaultValue(256), 1, 4096)
+            .description("Inbound transfers this node has open at once over all its sessions and peers; each holds a"
+                    + " delivery thread while it runs. More are aborted with LIMIT_EXCEEDED naming this key. Also the"
+                    + " number of threads that may send outbound transfers at once.").build();
+
+    /**
+     * Key {@code dwcp.transport.max-pending-connections}: connections a node's listeners hold at once before their
+     * handshake is done.
+     */
+    public static final ConfigKey<Integer> MAX_PENDING_CONNECTIONS = Ranges.ints(
+            ConfigKey.builder("dwcp.transport.max-pending-connections", ValueType.INT).defaultValue(1024), 1, 65536)
+            .description("Connections this node's listeners hold at once that have not finished their handshake (no"
+                    + " HELLO yet, or TLS still negotiating); each is otherwise held until connect-timeout. More are"
+                    + " closed at once with LIMIT_EXCEEDED naming this key.").build();
+
+    /**
+     * Key {@code dwcp.transport.max-pending-connections-per-peer}: connections from one IP address a node holds at once
+     * before their handshake is done.
+     */
+    public static final ConfigKey<Integer> MAX_PENDING_CONNECTIONS_PER_PEER = Ranges.ints(
+            ConfigKey.builder("dwcp.transport.max-pending-connections-per-peer", ValueType.INT).defaultValue(128), 1, 65536)
+            .description("Connections from one IP address this node holds at once that have not finished their"
+                    + " handshake, so one peer opening raw connections cannot take all of max-pending-connections. A"
+                    + " sender opens up to max-streams + 1 connections at once: keep this above that. More are closed"
+                    + " at once with LIMIT_EXCEEDED naming this key.").build();
+
     /** Key {@code dwcp.transport.max-transfers-per-peer}: inbound transfers open at once from one peer. */
     public static final ConfigKey<Integer> MAX_TRANSFERS_PER_PEER = Ranges.ints(
-            ConfigKey.builder("dwcp.transport.max-transfers-per-peer", ValueType.INT).defaultValue(64), 1, 256)
-            .description("Inbound transfers one peer identity may have open at once over all its sessions; each holds a"
-                    + " delivery thread of the 256 a node has, so one peer cannot take them all. More are aborted with"
-                    + " LIMIT_EXCEEDED.").build();
+            ConfigKey.builder("dwcp.transport.max-transfers-per-peer", ValueType.INT).defaultValue(64), 1, 4096)
+            .description("Inbound transfers one peer identity may have open at once over all its sessions, so one peer"
+                    + " cannot take all of max-transfers (a value above max-transfers acts as max-transfers). More are"
+                    + " aborted with LIMIT_EXCEEDED.").build();
 
     /**
      * Key {@code dwcp.transport.max-buffered}: reorder memory all sessions of this node together may be promised; auto
@@ -225,6 +256,7 @@ public final class TransportKeys {
             CHUNK_SIZE, MIN_CHUNK, MAX_CHUNK, RATE_CAP, GLOBAL_RATE_CAP, SEND_WINDOW,
             REORDER_BUFFER, SOCKET_BUFFER, CONNECT_TIMEOUT, IO_TIMEOUT, CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, STALL_TIMEOUT,
             RECONNECT_INITIAL_BACKOFF, RECONNECT_MAX_BACKOFF, RECONNECT_MAX_ATTEMPTS, SESSION_TIMEOUT, IDLE_TIMEOUT, TRANSFER_IDLE_TIMEOUT, TLS_ENABLED,
-            TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, MAX_TRANSFERS_PER_PEER,
+            TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, MAX_PENDING_CONNECTIONS, MAX_PENDING_CONNECTIONS_PER_PEER,
+            MAX_TRANSFERS, MAX_TRANSFERS_PER_PEER,
             MAX_BUFFERED, MAX_BUFFERED_PER_PEER, MAX_FRAME_PAYLOAD);
 }

@@ -2,6 +2,7 @@ package io.dwcp.core.migration;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.memory.DirectBuffers;
 import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.DecodeResult;
 import io.dwcp.core.transport.InboundTransfer;
@@ -146,8 +147,15 @@ public final class MigrationReceiver implements TransferHandler {
         private final java.net.InetSocketAddress peer;
         /** This round's side of {@link #buffers}: its peer's share and the node's budget. */
         private final ReceiveBuffers budget;
-        /** Bytes of a header, length prefix or frame not yet complete; its capacity is reserved in {@link #budget}. */
+        /** Bytes of a header or length prefix not yet complete (heap); its capacity is reserved in {@link #budget}. */
         private ByteBuffer pending;
+        /**
+         * The part of a codec frame that arrived split across transport chunks, off-heap (direct, freed in
+         * {@link #release()}); null until a frame arrives split. Its capacity is reserved in {@link #budget}, sized to the
+         * largest split frame of the round, and it is lent to the decoder (which copies what it keeps), never copied to
+         * the heap here.
+         */
+        private ByteBuffer frame;
         private MigrationWire.RoundHeader header;
         private VmState<WritableRegion> replica;
         /** A keyframe's staging replica (instead of {@link #replica}) when the factory can stage. */
@@ -183,7 +191,8 @@ public final class MigrationReceiver implements TransferHandler {
                     throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "bytes after the end marker of round transfer " + transfer.id());
                 }
                 if (header == null) {
-                    append(data, data.remaining());
+                    // At most a buffer's worth at a time: what follows the header is not copied to the heap here.
+                    append(data, Math.min(data.remaining(), INITIAL_BUFFER));
                     pending.flip();
                     header = MigrationWire.parseRoundHeader(pending);
                     if (header == null) {
@@ -245,21 +254,52 @@ public final class MigrationReceiver implements TransferHandler {
                                 + " bytes announced (at most " + max + ")");
                     }
                 }
-                if (pending.position() == 0 && data.remaining() >= frameLength) {
-                    // Whole frame in the transport's buffer: hand it over without copying.
-                    ByteBuffer frame = data.slice();
-                    frame.limit(frameLength);
+                if ((frame == null || frame.position() == 0) && data.remaining() >= frameLength) {
+                    // Whole frame in the transport's buffer: lend it as it is, without copying.
+                    ByteBuffer whole = data.slice();
+                    whole.limit(frameLength);
                     data.position(data.position() + frameLength);
-                    decoder.accept(frame);
+                    decoder.accept(whole);
                     frameLength = -1;
                     continue;
                 }
-                append(data, Math.min(frameLength - pending.position(), data.remaining()));
-                if (pending.position() == frameLength) {
-                    decoder.accept(pending.flip());
-                    pending.clear();
+                if (frame == null || frame.position() == 0) {
+                    frameBuffer(frameLength);
+                }
+                int n = Math.min(frameLength - frame.position(), data.remaining());
+                ByteBuffer part = data.slice();
+                part.limit(n);
+                frame.put(part);
+                data.position(data.position() + n);
+                if (frame.position() == frameLength) {
+                    decoder.accept(frame.flip());
+                    frame.clear();
                     frameLength = -1;
                 }
+            }
+        }
+
+        /**
+         * Makes {@link #frame} (empty) hold at least {@code length} bytes: a larger direct buffer is reserved in the
+         * budget before the smaller one is freed, so a refused reservation leaves the round as it was.
+         */
+        private void frameBuffer(int length) {
+            int had = frame == null ? 0 : frame.capacity();
+            if (had >= length) {
+                return;
+            }
+            // Whole 64 KiB units: a round whose frames grow a little does not reallocate for each of them.
+            int capacity = (int) Math.min(MigrationWire.MAX_FRAME_BYTES, ((length + 0xFFFFL) >>> 16) << 16);
+            budget.reserve(capacity - had, "round transfer " + transfer.id() + " of " + transfer.key());
+            DirectBuffers.free(frame);
+            frame = null;
+            try {
+                frame = DirectBuffers.allocate(capacity);
+            } catch (OutOfMemoryError e) {
+                budget.release(capacity);
+                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "round transfer " + transfer.id() + " of "
+                        + transfer.key() + " needs a " + capacity + "-byte frame buffer, but direct memory is exhausted"
+                        + " (-XX:MaxDirectMemorySize; lower dwcp.migration.receive-buffer to fit it)", e);
             }
         }
 
@@ -350,8 +390,11 @@ public final class MigrationReceiver implements TransferHandler {
             replica = null;
             closeQuietly(staged, "discarding the staging replica");
             staged = null;
-            budget.release(pending.capacity());
+            budget.release(pending.capacity() + (frame == null ? 0L : frame.capacity()));
             pending = ByteBuffer.allocate(0);
+            // The decoder was closed above and keeps no reference to a lent frame.
+            DirectBuffers.free(frame);
+            frame = null;
         }
 
         private void closeQuietly(AutoCloseable c, String what) {

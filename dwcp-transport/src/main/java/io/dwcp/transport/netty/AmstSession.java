@@ -424,7 +424,7 @@ final class AmstSession implements Session {
         if (!isPeerTransfer(id)) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "frame for transfer id " + id + " of the wrong parity");
         }
-        return Optional.ofNullable(inbound.forFrame(id, AmstTransport.MAX_TRANSFER_THREADS,
+        return Optional.ofNullable(inbound.forFrame(id, settings.maxTransfers,
                 x -> new Reassembly(this, x)));
     }
 

@@ -69,8 +69,6 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class AmstTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(AmstTransport.class);
-    /** Upper bound of concurrent transfers per direction per transport (one thread each). */
-    static final int MAX_TRANSFER_THREADS = 256;
 
     private final ComponentContext context;
     private final SecureRandom random = new SecureRandom();
@@ -91,6 +89,7 @@ public final class AmstTransport implements Transport {
     private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
     private BufferRecycler recycler;
     private ReceiveBudget receiveBudget;
+    private PendingConnections pendingConnections;
     private IdleReaper reaper;
     private RecyclingReads reads;
     private volatile long rateCapBytesPerSecond;
@@ -136,9 +135,9 @@ public final class AmstTransport implements Transport {
         this.runtime = new NettyRuntime(true);
         int ioThreads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 16));
         this.group = runtime.newGroup(ioThreads, "dwcp-amst-io");
-        this.senderExecutor = new ThreadPoolExecutor(0, MAX_TRANSFER_THREADS, 30, TimeUnit.SECONDS,
+        this.senderExecutor = new ThreadPoolExecutor(0, s.maxTransfers, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), named("dwcp-amst-send"));
-        this.deliveryExecutor = new ThreadPoolExecutor(0, MAX_TRANSFER_THREADS, 30, TimeUnit.SECONDS,
+        this.deliveryExecutor = new ThreadPoolExecutor(0, s.maxTransfers, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), named("dwcp-amst-deliver"));
         this.callbackExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 named("dwcp-amst-callback"));
@@ -151,6 +150,7 @@ public final class AmstTransport implements Transport {
         group.scheduleAtFixedRate(() -> r.trimIdle(System.nanoTime(), IDLE_BUFFER_NANOS), IDLE_BUFFER_NANOS,
                 IDLE_BUFFER_NANOS, TimeUnit.NANOSECONDS);
         this.receiveBudget = new ReceiveBudget(s.maxBufferedBytes, s.maxBufferedPerPeerBytes);
+        this.pendingConnections = new PendingConnections(s.maxPendingConnections, s.maxPendingConnectionsPerPeer);
         IdleReaper idle = new IdleReaper(this, s);
         this.reaper = idle;
         long period = idle.periodNanos();
@@ -447,6 +447,15 @@ public final class AmstTransport implements Transport {
     }
 
     /** Inbound transfers open now over every session of {@code peer} (its identity, or its address when it has none). */
+    /** Inbound transfers open over every session of this node. */
+    int inboundTransfers() {
+        int n = 0;
+        for (AmstSession s : sessions) {
+            n += s.inboundCount();
+        }
+        return n;
+    }
+
     int inboundTransfersOf(String peer) {
         int n = 0;
         for (AmstSession s : sessions) {
@@ -468,6 +477,11 @@ public final class AmstTransport implements Transport {
     /** The receive windows promised to peers ({@code max-buffered}, {@code max-buffered-per-peer}); null before start. */
     ReceiveBudget receiveBudget() {
         return receiveBudget;
+    }
+
+    /** Accepted connections still in their handshake ({@code max-pending-connections}, per peer); null before start. */
+    PendingConnections pendingConnections() {
+        return pendingConnections;
     }
 
     /** What ends idle sessions and transfers; tests tick it with a clock of their own. Null before start. */

@@ -276,12 +276,13 @@ final class ControlFrames {
             sendAbort(id, ErrorCode.PROTOCOL_ERROR, "unknown transfer kind " + kindWire + " or length " + total);
             return;
         }
-        if (inbound.count() >= AmstTransport.MAX_TRANSFER_THREADS && !inbound.isOpen(id)) {
-            sendAbort(id, ErrorCode.LIMIT_EXCEEDED, "more than " + AmstTransport.MAX_TRANSFER_THREADS
-                    + " concurrent inbound transfers");
-            return;
-        }
         if (!inbound.isOpen(id)) {
+            int all = transport.inboundTransfers();
+            if (all >= settings.maxTransfers) {
+                sendAbort(id, ErrorCode.LIMIT_EXCEEDED, "this node already has " + all + " inbound transfers open"
+                        + " (dwcp.transport.max-transfers = " + settings.maxTransfers + ")");
+                return;
+            }
             String peer = session.peerIdentity != null ? session.peerIdentity : String.valueOf(session.remoteAddress());
             int open = transport.inboundTransfersOf(peer);
             if (open >= settings.maxTransfersPerPeer) {

@@ -84,7 +84,7 @@ final class InboundTransfers {
         }
         if (!open.containsKey(id) && open.size() >= maxOpen) {
             throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "data for more than " + maxOpen
-                    + " concurrent inbound transfers");
+                    + " concurrent inbound transfers (dwcp.transport.max-transfers)");
         }
         return open.computeIfAbsent(id, create::apply);
     }

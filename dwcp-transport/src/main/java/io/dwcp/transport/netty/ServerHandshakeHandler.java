@@ -32,6 +32,12 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final TransferHandler handler;
     private ScheduledFuture<?> timeout;
     private boolean done;
+    /** The peer address whose place in {@link PendingConnections} this connection holds; null when it holds none. */
+    private String pendingPlace;
+    /** This connection was refused and holds a place among the refused ones until it closes. */
+    private boolean refusedPlace;
+    /** How long a connection refused for the pending-connection caps is held, unread, before it is told and closed. */
+    static final long REFUSAL_LINGER_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     ServerHandshakeHandler(AmstTransport transport, TransferHandler handler) {
         this.transport = transport;
@@ -40,6 +46,35 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        java.net.SocketAddress remote = ctx.channel().remoteAddress();
+        String peer = remote instanceof java.net.InetSocketAddress i && i.getAddress() != null
+                ? i.getAddress().getHostAddress() : String.valueOf(remote);
+        try {
+            transport.pendingConnections().acquire(peer);
+            pendingPlace = peer;
+        } catch (DwcpException e) {
+            // Refused before the handshake: logged at DEBUG only, a flood of them must not flood the log too. The
+            // connection is held unread for a few seconds first, so a peer that reconnects whenever it is dropped
+            // cannot spin against the listener; past the cap of such held connections it is closed at once.
+            done = true;
+            transport.metrics().handshakeReject("limit_exceeded");
+            LOG.debug("refused a connection from {}: {}", remote, e.getMessage());
+            ctx.channel().config().setAutoRead(false);
+            if (!transport.pendingConnections().holdRefused()) {
+                ctx.close();
+                return;
+            }
+            refusedPlace = true;
+            long linger = Math.min(REFUSAL_LINGER_NANOS, transport.settings().connectTimeout.toNanos());
+            ctx.executor().schedule(() -> {
+                if (ctx.pipeline().get("tls") == null) {
+                    ConnectionHandler.goAway(ctx.channel(), e);
+                } else {
+                    ctx.close(); // nothing can be said before TLS is negotiated
+                }
+            }, linger, TimeUnit.NANOSECONDS);
+            return;
+        }
         long nanos = transport.settings().connectTimeout.toNanos();
         timeout = ctx.executor().schedule(() -> {
             if (!done) {
@@ -57,6 +92,7 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
             transport.metrics().handshakeReject("auth_failed");
             LOG.warn("TLS handshake from {} rejected (AUTH_FAILED): {}", ctx.channel().remoteAddress(), TlsFailures.describe(c));
             done = true;
+            releasePlace();
             ctx.close();
         }
         ctx.fireUserEventTriggered(evt);
@@ -72,6 +108,7 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
             Hello hello = Hello.decode(f);
             AmstTransport.Accepted a = transport.acceptHello(ctx.channel(), hello, f.flags(), handler);
             done = true;
+            releasePlace();
             if (timeout != null) {
                 timeout.cancel(false);
             }
@@ -103,6 +140,7 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
             timeout.cancel(false);
         }
         done = true;
+        releasePlace();
         if (e.code() == ErrorCode.CHECKSUM_MISMATCH) {
             transport.metrics().crcErrors.increment();
         }
@@ -116,7 +154,25 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
         if (timeout != null) {
             timeout.cancel(false);
         }
+        releasePlace();
         ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releasePlace(); // replaced by the connection handler, or the pipeline torn down
+    }
+
+    /** Gives this connection's place among the pending (or the refused) connections back, once. */
+    private void releasePlace() {
+        if (pendingPlace != null) {
+            transport.pendingConnections().release(pendingPlace);
+            pendingPlace = null;
+        }
+        if (refusedPlace) {
+            transport.pendingConnections().releaseRefused();
+            refusedPlace = false;
+        }
     }
 
     static boolean isResume(int flags) {

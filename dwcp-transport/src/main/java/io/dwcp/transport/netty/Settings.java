@@ -47,6 +47,12 @@ final class Settings {
     final Optional<String> tlsTrustedCa;
     final int maxSessions;
     final int maxSessionsPerPeer;
+    /** Accepted connections before their handshake is done, per node and per peer address. */
+    final int maxPendingConnections;
+    final int maxPendingConnectionsPerPeer;
+    /** Inbound transfers open at once on this node (dwcp.transport.max-transfers); also the sending threads' bound. */
+    final int maxTransfers;
+    /** Inbound transfers open at once from one peer identity (max-transfers-per-peer, at most {@link #maxTransfers}). */
     final int maxTransfersPerPeer;
     /** Receive windows all sessions together may be promised (dwcp.transport.max-buffered, auto resolved). */
     final long maxBufferedBytes;
@@ -86,7 +92,10 @@ final class Settings {
         tlsTrustedCa = c.get(TransportKeys.TLS_TRUSTED_CA);
         maxSessions = c.get(TransportKeys.MAX_SESSIONS);
         maxSessionsPerPeer = c.get(TransportKeys.MAX_SESSIONS_PER_PEER);
-        maxTransfersPerPeer = c.get(TransportKeys.MAX_TRANSFERS_PER_PEER);
+        maxPendingConnections = c.get(TransportKeys.MAX_PENDING_CONNECTIONS);
+        maxPendingConnectionsPerPeer = c.get(TransportKeys.MAX_PENDING_CONNECTIONS_PER_PEER);
+        maxTransfers = c.get(TransportKeys.MAX_TRANSFERS);
+        maxTransfersPerPeer = Math.min(maxTransfers, c.get(TransportKeys.MAX_TRANSFERS_PER_PEER));
         maxBufferedBytes = c.get(TransportKeys.MAX_BUFFERED).map(DataSize::bytes)
                 .orElse(Math.max(1L << 20, PlatformDependent.maxDirectMemory() / 2));
         maxBufferedPerPeerBytes = Math.min(maxBufferedBytes,

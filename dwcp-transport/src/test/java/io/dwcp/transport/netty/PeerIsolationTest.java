@@ -84,11 +84,7 @@ class PeerIsolationTest {
 
         // The second peer: its session gets a full window from what is left of the node, its transfer completes.
         Session legit = peers.connect();
-        byte[] state = new byte[(int) (8 * MIB)];
-        new Random(16).nextBytes(state);
-        legit.send(TransferRequest.of(TransferKind.MEMORY, "legit", PayloadSource.of(ByteBuffer.wrap(state))))
-                .completion().get(60, TimeUnit.SECONDS);
-        assertArrayEquals(state, peers.serverRecorder.future("legit").get(30, TimeUnit.SECONDS));
+        sendsExactly(legit, "legit", 16);
         assertEquals(48 * MIB, peers.server.receiveBudget().reservedBytes(null), "hostile 32 MiB + legit 16 MiB");
 
         // Half the timeout later nothing is reaped; past it, both idle transfers are aborted and the sender told why.
@@ -108,11 +104,78 @@ class PeerIsolationTest {
         awaitBuffered(hostileId, 0);
         // The freed places are usable again: the hostile peer may open a transfer, the legitimate one still sends.
         long t4 = a.open("hostile-4", 1L << 30);
-        legit.send(TransferRequest.of(TransferKind.MEMORY, "legit-2", PayloadSource.of(ByteBuffer.wrap(state))))
-                .completion().get(60, TimeUnit.SECONDS);
-        assertArrayEquals(state, peers.serverRecorder.future("legit-2").get(30, TimeUnit.SECONDS));
+        sendsExactly(legit, "legit-2", 16);
         assertTrue(t4 > t3);
         legit.close();
+    }
+
+    @Test
+    void aPeerOpeningManyRawConnectionsHoldsOnlyItsShareOfPendingOnesAndASecondPeerStillSends() throws Exception {
+        // Per peer 4 connections in their handshake, 64 per node; a silent connection would be held for 5 min.
+        peers = new Peers(b -> b.set("dwcp.transport.max-pending-connections-per-peer", "4")
+                        .set("dwcp.transport.max-pending-connections", "64")
+                        .set("dwcp.transport.connect-timeout", "5m"),
+                b -> b);
+        hostile = new RawPeer(peers.listener.localAddress(), InetAddress.getByName("127.0.0.2"));
+        String hostileId = "127.0.0.2";
+        java.util.List<java.net.Socket> silent = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            silent.add(hostile.silent());
+        }
+        // The listener counts a connection once its channel is active: wait for the four.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (peers.server.pendingConnections().pending(hostileId) < 4 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(4, peers.server.pendingConnections().pending(hostileId));
+        // Beyond its share, every further connection is refused: held unread for a few seconds (so a peer that
+        // reconnects at once cannot spin), then told with a GOAWAY naming the key, and closed.
+        java.util.List<java.net.Socket> beyond = new java.util.ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            beyond.add(hostile.silent());
+        }
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (peers.server.pendingConnections().refusedHeld() < 16 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(16, peers.server.pendingConnections().refusedHeld(), "the refused connections are held a while");
+        for (java.net.Socket s : beyond) {
+            Frame refused = RawPeer.goAwayOn(s, 30_000);
+            assertNotNull(refused, "a connection beyond the share is refused");
+            assertEquals(ErrorCode.LIMIT_EXCEEDED, Frames.errorCode(refused.payload()), RawPeer.describe(refused));
+            assertTrue(RawPeer.describe(refused).contains("dwcp.transport.max-pending-connections-per-peer"),
+                    RawPeer.describe(refused));
+        }
+        assertEquals(4, peers.server.pendingConnections().pending(hostileId), "the first four are still held");
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (peers.server.pendingConnections().refusedHeld() > 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(0, peers.server.pendingConnections().refusedHeld(), "closed refused connections are forgotten");
+
+        // The second peer connects (control and data streams) and sends byte-exact meanwhile.
+        Session legit = peers.connect();
+        sendsExactly(legit, "legit", 17);
+        legit.close();
+
+        // A held connection that closes gives its place back.
+        silent.get(0).close();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (peers.server.pendingConnections().pending(hostileId) > 3 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(3, peers.server.pendingConnections().pending(hostileId));
+        assertEquals(3, peers.server.pendingConnections().pending(), "no other connection is pending");
+    }
+
+    /** Sends 8 MiB of random bytes (from {@code seed}) as {@code key}; they must arrive byte-exact. Returns them. */
+    private byte[] sendsExactly(Session legit, String key, long seed) throws Exception {
+        byte[] state = new byte[(int) (8 * MIB)];
+        new Random(seed).nextBytes(state);
+        legit.send(TransferRequest.of(TransferKind.MEMORY, key, PayloadSource.of(ByteBuffer.wrap(state))))
+                .completion().get(60, TimeUnit.SECONDS);
+        assertArrayEquals(state, peers.serverRecorder.future(key).get(30, TimeUnit.SECONDS));
+        return state;
     }
 
     /** Waits until the hostile peer's sessions buffer exactly {@code bytes} (the frames are in flight until then). */

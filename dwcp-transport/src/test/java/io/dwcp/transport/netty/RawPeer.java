@@ -122,6 +122,25 @@ final class RawPeer implements AutoCloseable {
         return session;
     }
 
+    /** A connection that never says HELLO: it only holds its place among the listener's pending connections. */
+    Socket silent() throws IOException {
+        return connect();
+    }
+
+    /**
+     * The GOAWAY the listener answered on {@code s}, or null when it sent nothing and did not close within
+     * {@code millis} (the connection is still held).
+     */
+    static Frame goAwayOn(Socket s, int millis) throws IOException {
+        s.setSoTimeout(millis);
+        try {
+            Frame f = readFrame(new DataInputStream(s.getInputStream()));
+            return f.type() == FrameHeader.TYPE_GOAWAY ? f : null;
+        } catch (java.net.SocketTimeoutException held) {
+            return null;
+        }
+    }
+
     private void readControl(RawSession session, DataInputStream in) {
         try {
             for (;;) {
