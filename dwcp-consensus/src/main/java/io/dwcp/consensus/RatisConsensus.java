@@ -208,8 +208,8 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
         // Ratis skips a follower's election when the follower's timer overslept by more than the sleep-deviation
         // threshold (300 ms by default), blaming its own pause rather than the leader. On a CPU-starved host every
-        // timer oversleeps by 0.3-4 s, so no follower ever stood and the group stayed leaderless (the checker campaign's
-        // "no leader within 120 s"). Pre-vote already keeps a follower that only paused from deposing a live leader,
+        // timer oversleeps by 0.3-4 s, so no follower stands and the group stays leaderless (likely the checker
+        // campaign's "no leader within 120 s", whose replicas logged 0.4-4 s pauses). Pre-vote already keeps a follower that only paused from deposing a live leader,
         // so the threshold is raised to several election timeouts.
         RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(
                 Math.max(300, SLEEP_DEVIATION_TIMEOUTS * upper.toMillis()), TimeUnit.MILLISECONDS));
