@@ -31,7 +31,7 @@ import java.util.stream.Stream;
 final class ConsensusCheckCommand implements DwcpCli.Command {
     private static final String USAGE = "usage: dwcp consensus-check [--nodes 5] [--clients 4] [--duration 10s] "
             + "[--faults kill,pause,partition,oneway,delay|all] [--seed 1] [--seeds 1] [--history FILE|DIR] [--work-dir DIR] "
-            + "[--fault-hold 1s] [--election-min 300ms] [--keep] [--json]";
+            + "[--fault-hold 1s] [--election-min 300ms] [--start-timeout 10m] [--keep] [--json]";
 
     @Override
     public String summary() {
@@ -41,7 +41,7 @@ final class ConsensusCheckCommand implements DwcpCli.Command {
     @Override
     public int run(String[] args) throws Exception {
         CliArgs a = new CliArgs(args, Set.of("nodes", "clients", "duration", "faults", "seed", "seeds", "history", "work-dir",
-                "fault-hold", "election-min"), Set.of("json", "keep", "help"));
+                "fault-hold", "election-min", "start-timeout"), Set.of("json", "keep", "help"));
         if (a.flag("help") || !a.positional().isEmpty()) {
             System.err.println(USAGE);
             return a.flag("help") ? 0 : 2;
@@ -60,10 +60,13 @@ final class ConsensusCheckCommand implements DwcpCli.Command {
         Duration duration = ValueType.DURATION.parse(a.get("duration", "10s"));
         Duration hold = ValueType.DURATION.parse(a.get("fault-hold", "1s"));
         Duration electionMin = ValueType.DURATION.parse(a.get("election-min", "300ms"));
+        // A slow machine (five JVMs starting at once in the idle CPU class) can take minutes to start and elect; a
+        // group that does not commit within this bound is a harness failure (nothing checked), not a violation.
+        Duration startTimeout = ValueType.DURATION.parse(a.get("start-timeout", "10m"));
         Set<ConsensusCheck.Fault> faults = ConsensusCheck.Fault.parse(a.get("faults", "all"));
         Path history = a.get("history") == null ? null : Path.of(a.get("history"));
         // Validated before anything is created or started.
-        new ConsensusCheck.Options(nodes, clients, duration, 0, faults, hold, electionMin, seed, Path.of("."));
+        new ConsensusCheck.Options(nodes, clients, duration, 0, faults, hold, electionMin, seed, Path.of("."), startTimeout);
         boolean ownTemp = a.get("work-dir") == null;
         Path work = ownTemp ? Files.createTempDirectory("dwcp-consensus-check") : Files.createDirectories(Path.of(a.get("work-dir")));
 
@@ -82,7 +85,8 @@ final class ConsensusCheckCommand implements DwcpCli.Command {
         try {
             for (long s = seed; s < seed + seeds; s++) {
                 Path dir = work.resolve("seed-" + s);
-                ConsensusCheck.Options o = new ConsensusCheck.Options(nodes, clients, duration, 0, faults, hold, electionMin, s, dir);
+                ConsensusCheck.Options o = new ConsensusCheck.Options(nodes, clients, duration, 0, faults, hold, electionMin, s, dir,
+                        startTimeout);
                 long t0 = System.nanoTime();
                 ConsensusCheck.Result r;
                 try {

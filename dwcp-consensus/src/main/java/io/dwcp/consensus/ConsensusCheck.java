@@ -112,9 +112,12 @@ public final class ConsensusCheck {
      * @param electionMin the replicas' {@code dwcp.consensus.election.min}
      * @param seed seeds the clients' choices, the victims and the order of faults
      * @param workDir where the replicas keep their data directories and logs (created; left in place)
+     * @param startTimeout how long the replicas may take to start and the group to commit its first command, and the
+     *                     healed group its final reads, before the run is given up as a harness failure (nothing
+     *                     checked); generous on a slow machine, where five JVMs starting at once wait for CPU
      */
     public record Options(int nodes, int clients, Duration duration, long minOps, Set<Fault> faults, Duration faultHold, Duration electionMin,
-                          long seed, Path workDir) {
+                          long seed, Path workDir, Duration startTimeout) {
         /**
          * Checks the ranges.
          *
@@ -127,6 +130,7 @@ public final class ConsensusCheck {
          * @param electionMin the replicas' shortest election timeout (at least 10 ms)
          * @param seed the seed
          * @param workDir the replicas' directory
+         * @param startTimeout the bound on start-up, first commit and final reads (at least 10 s)
          * @throws IllegalArgumentException naming the option to change
          */
         public Options {
@@ -143,8 +147,32 @@ public final class ConsensusCheck {
             if (faults.isEmpty()) {
                 throw new IllegalArgumentException("give at least one fault");
             }
+            if (startTimeout.compareTo(Duration.ofSeconds(10)) < 0) {
+                throw new IllegalArgumentException("the start timeout must be at least 10s, got " + startTimeout);
+            }
+        }
+
+        /**
+         * Options with the default start timeout ({@link #DEFAULT_START_TIMEOUT}).
+         *
+         * @param nodes replicas (3–9)
+         * @param clients register clients (1–64)
+         * @param duration how long faults are injected
+         * @param minOps successful operations the run needs at least
+         * @param faults the kinds of fault (not empty)
+         * @param faultHold the shortest time a fault stays in force
+         * @param electionMin the replicas' shortest election timeout (at least 10 ms)
+         * @param seed the seed
+         * @param workDir the replicas' directory
+         */
+        public Options(int nodes, int clients, Duration duration, long minOps, Set<Fault> faults, Duration faultHold,
+                       Duration electionMin, long seed, Path workDir) {
+            this(nodes, clients, duration, minOps, faults, faultHold, electionMin, seed, workDir, DEFAULT_START_TIMEOUT);
         }
     }
+
+    /** How long start-up, the first commit and the final reads may take by default before the harness gives up. */
+    public static final Duration DEFAULT_START_TIMEOUT = Duration.ofMinutes(10);
 
     /**
      * What a run produced.
@@ -241,6 +269,7 @@ public final class ConsensusCheck {
         long t0 = System.nanoTime();
         String electionMin = o.electionMin().toMillis() + "ms";
         try (ReplicaCluster cluster = new ReplicaCluster(o.workDir(), o.nodes(), electionMin, true)) {
+            cluster.readyTimeout(o.startTimeout());
             cluster.startAll();
             phase(o, t0, "replicas ready");
             List<RatisConsensus> clients = new ArrayList<>();
@@ -249,7 +278,7 @@ public final class ConsensusCheck {
             }
             // Warm up: the first command waits for the first election, which a busy machine can delay past the
             // clients' proposal timeout; retried until it succeeds (bounded).
-            awaitFirstCommit(clients.get(0));
+            awaitFirstCommit(clients.get(0), o.startTimeout());
             phase(o, t0, "first commit");
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> workers = new ArrayList<>();
@@ -282,7 +311,7 @@ public final class ConsensusCheck {
                 }
             }
             phase(o, t0, "faults done, clients stopped");
-            finalReads(clients.get(1), history);
+            finalReads(clients.get(1), history, o.startTimeout());
             phase(o, t0, "final reads");
         }
         phase(o, t0, "replicas stopped");
@@ -430,7 +459,12 @@ public final class ConsensusCheck {
     }
 
     static void awaitFirstCommit(Consensus client) throws Exception {
-        long deadline = System.nanoTime() + RECOVERY_CAP.toNanos();
+        awaitFirstCommit(client, RECOVERY_CAP);
+    }
+
+    /** Retries a read until the group committed it (it has a leader), for at most {@code bound}. */
+    static void awaitFirstCommit(Consensus client, Duration bound) throws Exception {
+        long deadline = System.nanoTime() + bound.toNanos();
         while (true) {
             try {
                 client.read("k0").get(OP_TIMEOUT_S, TimeUnit.SECONDS);
@@ -438,14 +472,14 @@ public final class ConsensusCheck {
             } catch (ExecutionException | TimeoutException e) {
                 if (System.nanoTime() > deadline) {
                     throw new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the group elected no leader and committed nothing within "
-                            + RECOVERY_CAP.toSeconds() + " s of starting: " + e.getMessage(), e);
+                            + bound.toSeconds() + " s of starting: " + e.getMessage(), e);
                 }
             }
         }
     }
 
     /** The final state: every key read (retried until it succeeds) after all faults healed. */
-    private static void finalReads(Consensus client, List<Operation> history) throws InterruptedException {
+    private static void finalReads(Consensus client, List<Operation> history, Duration bound) throws InterruptedException {
         List<String> keys = new ArrayList<>();
         for (int k = 0; k < KEYS; k++) {
             keys.add("k" + k);
@@ -453,7 +487,7 @@ public final class ConsensusCheck {
         for (int v = 0; v < VMS; v++) {
             keys.add(Consensus.ownerKey("vm-" + v));
         }
-        long deadline = System.nanoTime() + RECOVERY_CAP.toNanos();
+        long deadline = System.nanoTime() + bound.toNanos();
         for (String key : keys) {
             while (true) {
                 Operation op = read(FINAL_PROCESS, client, key);
@@ -466,7 +500,7 @@ public final class ConsensusCheck {
                 }
                 if (System.nanoTime() > deadline) {
                     throw new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the healed group answered no final read of '" + key
-                            + "' within " + RECOVERY_CAP.toSeconds() + " s");
+                            + "' within " + bound.toSeconds() + " s");
                 }
             }
         }

@@ -86,6 +86,8 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     private final Object lock = new Object();
     /** Upper bound of one RTT probe: an RTT above it is no WAN a Raft group should span. */
     private static final Duration RTT_PROBE_TIMEOUT = Duration.ofSeconds(2);
+    /** Sleep-deviation threshold of the replicas, in upper bounds of the election timeout (see startServer). */
+    static final int SLEEP_DEVIATION_TIMEOUTS = 5;
 
     private volatile Running running;
     private volatile String inactiveReason = "not started";
@@ -204,6 +206,13 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(min.toMillis(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(upper.toMillis(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
+        // Ratis skips a follower's election when the follower's timer overslept by more than the sleep-deviation
+        // threshold (300 ms by default), blaming its own pause rather than the leader. On a CPU-starved host every
+        // timer oversleeps by 0.3-4 s, so no follower stands and the group stays leaderless (likely the checker
+        // campaign's "no leader within 120 s", whose replicas logged 0.4-4 s pauses). Pre-vote already keeps a follower that only paused from deposing a live leader,
+        // so the threshold is raised to several election timeouts.
+        RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(
+                Math.max(300, SLEEP_DEVIATION_TIMEOUTS * upper.toMillis()), TimeUnit.MILLISECONDS));
         // fsync=true: the log worker forces each batch to disk before the entry counts as persisted.
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !config.get(ConsensusKeys.FSYNC));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);

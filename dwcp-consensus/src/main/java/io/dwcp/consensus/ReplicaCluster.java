@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * started and stops every client.
  */
 final class ReplicaCluster implements AutoCloseable {
-    private static final long READY_TIMEOUT_S = 180;
+    private volatile long readyTimeoutSeconds = 180;
     private final Path dir;
     private final String[] ids;
     private final int[] ports;
@@ -181,7 +181,12 @@ final class ReplicaCluster implements AutoCloseable {
     }
 
     void awaitReady(int i) throws Exception {
-        ready[i].get(READY_TIMEOUT_S, TimeUnit.SECONDS); // generous: 5 JVMs start at once on a busy machine
+        ready[i].get(readyTimeoutSeconds, TimeUnit.SECONDS); // generous: 5 JVMs start at once on a busy machine
+    }
+
+    /** How long a replica may take to print READY (default 180 s). */
+    void readyTimeout(java.time.Duration timeout) {
+        readyTimeoutSeconds = Math.max(1, timeout.toSeconds());
     }
 
     /** SIGKILL: no shutdown hook, no flush; the replica restarts from what its log had persisted. */

@@ -58,5 +58,10 @@ class ConsensusCheckTest {
                 Duration.ZERO, Duration.ofMillis(300), 1, dir));
         assertThrows(IllegalArgumentException.class, () -> new ConsensusCheck.Options(5, 4, Duration.ZERO, 0, Set.of(),
                 Duration.ZERO, Duration.ofMillis(300), 1, dir));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ConsensusCheck.Options(5, 4,
+                Duration.ZERO, 0, all, Duration.ZERO, Duration.ofMillis(300), 1, dir, Duration.ofSeconds(9)));
+        assertTrue(e.getMessage().contains("start timeout"), e.getMessage());
+        assertEquals(ConsensusCheck.DEFAULT_START_TIMEOUT, new ConsensusCheck.Options(5, 4, Duration.ZERO, 0, all,
+                Duration.ZERO, Duration.ofMillis(300), 1, dir).startTimeout());
     }
 }
