@@ -23,7 +23,7 @@ final class HdeSettings {
      * the every-byte lookups and the round's denser anchors compete with the rounds. With the aligned index, 1 GiB over
      * a 400 Mbit/s WAN on 2 cores (C1-only JIT, 5 repetitions each, one session): 12.97 s with SPLICE on against
      * 11.26 s off, 312.8 against 328.4 MB, 18.5 against 13.7 CPU seconds, sender peak 626-765 MiB against 506-653 MiB
-     * (docs/benchmarks-hde-s5.md). 5 % fewer bytes do not pay for 15 % more time, so 2 cores stay off.
+     * (docs/benchmarks-hde-fresh.md). 5 % fewer bytes do not pay for 15 % more time, so 2 cores stay off.
      */
     static final int SPLICE_AUTO_MIN_THREADS = 4;
     final boolean spliceEnabled;
