@@ -273,6 +273,13 @@ final class SeedDecoder implements StateDecoder {
             throw SeedWire.malformed("BATCH frame declares " + declaredLiterals + " literal pages of " + rawBytes
                     + " bytes; its ops have " + literals + " of " + literalBytes + " (at most " + MAX_BATCH_RAW_BYTES + ")");
         }
+        // No encoder makes more than this of rawBytes (zstd's bound is raw + raw/256 + 64, DEFLATE's raw + 5 bytes per
+        // 16 KiB), so a batch held on the heap until END is never larger than about MAX_BATCH_RAW_BYTES.
+        long compressedBound = rawBytes + (rawBytes >>> 7) + 1024;
+        if (f.remaining() > compressedBound) {
+            throw SeedWire.malformed("BATCH frame carries " + f.remaining() + " compressed bytes for " + rawBytes
+                    + " raw bytes; no encoder makes more than " + compressedBound);
+        }
         byte[] deflated = new byte[f.remaining()];
         long cost = deflated.length + 8L * count;
         buffers.reserve(cost, "seeded round of " + key);

@@ -440,7 +440,8 @@ class SeededRoundTest {
                 d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(PAGES).flip());
                 assertCode(ErrorCode.PROTOCOL_ERROR, d::finish);
             }
-            // Ops out of order, too many ops, literals that inflate to the wrong length, a batch over the budget.
+            // Ops out of order, too many ops, literals that inflate to the wrong length, more compressed bytes than
+            // any encoder makes.
             try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                 d.accept(base.duplicate());
                 assertCode(ErrorCode.PROTOCOL_ERROR, () -> d.accept(ByteBuffer.allocate(1 + 4 + 16 + 8).put((byte) SeedWire.FRAME_BATCH)
@@ -458,7 +459,8 @@ class SeededRoundTest {
                 ByteBuffer big = ByteBuffer.allocate(1 + 4 + 8 + 8 + (2 << 20)).put((byte) SeedWire.FRAME_BATCH)
                         .putInt(1).putInt(0).putInt(-1).putInt(1).putInt(PAGE);
                 big.position(big.limit()).flip();
-                assertCode(ErrorCode.LIMIT_EXCEEDED, () -> d.accept(big));
+                // 2 MiB of compressed data for one page: more than any encoder makes, refused before it is copied
+                assertCode(ErrorCode.PROTOCOL_ERROR, () -> d.accept(big));
             }
             // A patch whose mask names a block past the short last page; a patch whose data runs out.
             for (byte[] raw : new byte[][]{{(byte) 0x80, 1, 2}, {0x01, 7}}) {
