@@ -101,7 +101,12 @@ public final class PlanExecutor {
             moves = List.copyOf(moves);
         }
 
-        /** {@return the number of moves with {@code status}} @param status the status */
+        /**
+         * Counts the moves that ended with one status.
+         *
+         * @param status the status to count
+         * @return the number of moves with {@code status}
+         */
         public long count(Status status) {
             return moves.stream().filter(m -> m.status() == status).count();
         }
