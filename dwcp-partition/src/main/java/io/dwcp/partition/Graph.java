@@ -31,6 +31,35 @@ public final class Graph {
     }
 
     /**
+     * As {@link #fromEdges(int[], int[], int[], int[])}, with the edges as {@code {from, to, weight}} triples.
+     *
+     * @param vertexWeights weight of each vertex
+     * @param edges one {@code {from, to, weight}} triple per edge
+     * @return the graph in compressed sparse row form
+     */
+    static Graph fromEdgeTriples(int[] vertexWeights, java.util.List<int[]> edges) {
+        int[][] c = edgeColumns(edges);
+        return fromEdges(vertexWeights, c[0], c[1], c[2]);
+    }
+
+    /**
+     * The {@code from}, {@code to} and {@code weight} columns of {@code {from, to, weight}} triples.
+     *
+     * @param edges one triple per edge
+     * @return three new arrays, each of {@code edges.size()}
+     */
+    static int[][] edgeColumns(java.util.List<int[]> edges) {
+        int[][] c = new int[3][edges.size()];
+        for (int i = 0; i < edges.size(); i++) {
+            int[] e = edges.get(i);
+            c[0][i] = e[0];
+            c[1][i] = e[1];
+            c[2][i] = e[2];
+        }
+        return c;
+    }
+
+    /**
      * A graph from an edge list; parallel edges are merged (weights added), both directions stored.
      *
      * @param vertexWeights weight of each vertex, each ≥ 0; its length is the vertex count

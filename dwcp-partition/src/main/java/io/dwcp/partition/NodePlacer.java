@@ -121,15 +121,7 @@ final class NodePlacer {
                     capMem == 0 ? 0 : e.vms[members[i]].memoryBytes() / capMem);
             vw[i] = (int) Math.max(1, Math.round(share * PlacementEngine.VERTEX_SCALE));
         }
-        int[] from = new int[edges.size()];
-        int[] to = new int[edges.size()];
-        int[] w = new int[edges.size()];
-        for (int i = 0; i < edges.size(); i++) {
-            from[i] = edges.get(i)[0];
-            to[i] = edges.get(i)[1];
-            w[i] = edges.get(i)[2];
-        }
-        Graph g = Graph.fromEdges(vw, from, to, w);
+        Graph g = Graph.fromEdgeTriples(vw, edges);
         int[] parts;
         if (k == 1) {
             parts = new int[m];

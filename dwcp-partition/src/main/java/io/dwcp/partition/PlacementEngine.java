@@ -333,14 +333,10 @@ final class PlacementEngine {
         for (int a = 0; a < total - n; a++) {
             fixed[n + a] = a;
         }
-        int[] from = new int[edges.size()];
-        int[] to = new int[edges.size()];
-        int[] w = new int[edges.size()];
-        for (int i = 0; i < edges.size(); i++) {
-            from[i] = edges.get(i)[0];
-            to[i] = edges.get(i)[1];
-            w[i] = edges.get(i)[2];
-        }
+        int[][] columns = Graph.edgeColumns(edges);
+        int[] from = columns[0];
+        int[] to = columns[1];
+        int[] w = columns[2];
         Graph g = Graph.fromEdges(vw, from, to, w);
         long totalVw = g.totalVertexWeight;
         long[] target = new long[k];
