@@ -47,14 +47,8 @@ while [ $# -gt 0 ]; do
 done
 read -r WAN_DELAY WAN_LOSS WAN_RATE <<<"$WAN_ARGS"
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-wan=${WAN_DIR:-$(cd "$root/../shared/wan" 2>/dev/null && pwd || echo /work/shared/wan)}
-[ "$(id -u)" = 0 ] || { echo "bench-consensus: needs root (network namespace)" >&2; exit 1; }
-
-rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-OUT=${OUT:-/var/tmp/dwcp-results/consensus-$stamp-$rev}
-mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+. "$here/wan-lock.sh"
+bench_paths consensus "network namespace"
 work=$(mktemp -d /var/tmp/dwcp-bench-consensus.XXXXXX)
 [ -n "$JAR" ] || JAR="$root/dwcp-bench/target/dwcp.jar"
 cp "$JAR" "$work/dwcp.jar"; jar="$work/dwcp.jar"
@@ -75,7 +69,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-. "$(dirname "$0")/wan-lock.sh"
 wan_lock
 made_link=1
 "$wan/wan-up.sh" "$WAN_DELAY" "$WAN_LOSS" "$WAN_RATE" | tee "$OUT/wan-up.log" >&2
