@@ -22,13 +22,13 @@ class ReconnectTest {
     @Test
     void retryDelayDoublesFromFiftyMillisAndIsCappedAtAnEighthOfMaxStaleness() {
         Duration staleness = Duration.ofSeconds(2);
-        assertEquals(50, AssSync.retryDelayMillis(1, staleness));
-        assertEquals(100, AssSync.retryDelayMillis(2, staleness));
-        assertEquals(200, AssSync.retryDelayMillis(3, staleness));
-        assertEquals(250, AssSync.retryDelayMillis(4, staleness));
-        assertEquals(250, AssSync.retryDelayMillis(1000, staleness));
-        assertEquals(3_750, AssSync.retryDelayMillis(1000, Duration.ofSeconds(30)));
-        assertEquals(50, AssSync.retryDelayMillis(5, Duration.ofMillis(100)));
+        assertEquals(50, AntiEntropyRounds.retryDelayMillis(1, staleness));
+        assertEquals(100, AntiEntropyRounds.retryDelayMillis(2, staleness));
+        assertEquals(200, AntiEntropyRounds.retryDelayMillis(3, staleness));
+        assertEquals(250, AntiEntropyRounds.retryDelayMillis(4, staleness));
+        assertEquals(250, AntiEntropyRounds.retryDelayMillis(1000, staleness));
+        assertEquals(3_750, AntiEntropyRounds.retryDelayMillis(1000, Duration.ofSeconds(30)));
+        assertEquals(50, AntiEntropyRounds.retryDelayMillis(5, Duration.ofMillis(100)));
     }
 
     @Test
