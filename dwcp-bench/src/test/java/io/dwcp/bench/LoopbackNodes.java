@@ -16,12 +16,19 @@ final class LoopbackNodes implements AutoCloseable {
 
     /** A started manager: plaintext, tier pinned to local, zstd:1, then {@code settings} as key, value pairs. */
     DwcpManager node(String... settings) {
+        return node(b -> { }, settings);
+    }
+
+    /** As {@link #node(String...)}, with {@code builder} applied to the manager's builder before it is built. */
+    DwcpManager node(java.util.function.Consumer<DwcpManager.Builder> builder, String... settings) {
         DwcpConfig.Builder b = DwcpConfig.builder().set("dwcp.transport.tls.enabled", "false").set("dwcp.tier.pin", "local")
                 .set("dwcp.compression.level.local", "zstd:1");
         for (int i = 0; i < settings.length; i += 2) {
             b.set(settings[i], settings[i + 1]);
         }
-        DwcpManager m = own(DwcpManager.builder().config(b.build()).meterRegistry(new SimpleMeterRegistry()).build());
+        DwcpManager.Builder mb = DwcpManager.builder().config(b.build()).meterRegistry(new SimpleMeterRegistry());
+        builder.accept(mb);
+        DwcpManager m = own(mb.build());
         m.start();
         return m;
     }

@@ -25,6 +25,7 @@ import io.dwcp.core.spi.StateCodec;
 import io.dwcp.core.spi.StateCodecProvider;
 import io.dwcp.core.spi.SyncProvider;
 import io.dwcp.core.spi.SyncService;
+import io.dwcp.core.spi.VmMetadata;
 import io.dwcp.core.transport.Transport;
 import io.dwcp.core.spi.TransportProvider;
 import io.micrometer.core.instrument.Counter;
@@ -113,6 +114,8 @@ public final class DwcpManager implements AutoCloseable {
     private final Consensus consensus;
     private final SyncService sync;
     private final Placer placer;
+    /** VM metadata given in the builder; null: the sync component's. */
+    private final VmMetadata givenVmMetadata;
     /** State keys with a round in flight on any sender of this manager (one writer per key). */
     private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
     /** Partial-frame memory of every migration receiver of this manager ({@code dwcp.migration.receive-buffer}). */
@@ -132,6 +135,7 @@ public final class DwcpManager implements AutoCloseable {
         this.clock = b.clock;
         this.injectedScheduler = b.scheduler;
         this.tls = b.tls;
+        this.givenVmMetadata = b.vmMetadata;
         this.nodeId = config.get(CoreKeys.NODE_ID).orElseGet(() -> {
             String id = "node-" + UUID.randomUUID().toString().substring(0, 8);
             LOG.info("dwcp.node-id not set; using random id {}", id);
@@ -600,9 +604,24 @@ public final class DwcpManager implements AutoCloseable {
      * @return a builder of the migration
      */
     public Migration.Builder migration(MigrationSender sender, Migration.Source source) {
-        return Migration.builder(sender, source)
+        Migration.Builder b = Migration.builder(sender, source)
                 .maxRounds(config.get(CoreKeys.MIGRATION_MAX_ROUNDS))
                 .downtimeBudget(config.get(CoreKeys.MIGRATION_DOWNTIME_BUDGET));
+        vmMetadata().ifPresent(b::metadata); // recorded only for a migration that names its VM (Migration.Builder.vm)
+        return b;
+    }
+
+    /**
+     * The cluster's VM metadata (placement, migration phase, baseline version): the one given in the builder, else the
+     * sync component's. The migration loop records into it; the placer reads current placements from it.
+     *
+     * @return the VM metadata, empty without a sync component (or before it started) and without one given
+     */
+    public Optional<VmMetadata> vmMetadata() {
+        if (givenVmMetadata != null) {
+            return Optional.of(givenVmMetadata);
+        }
+        return sync == null ? Optional.empty() : sync.vmMetadata();
     }
 
     /**
@@ -747,6 +766,11 @@ public final class DwcpManager implements AutoCloseable {
         }
 
         @Override
+        public Optional<VmMetadata> vmMetadata() {
+            return DwcpManager.this.vmMetadata(); // read at decision time: sync starts after the placer
+        }
+
+        @Override
         public Optional<TlsCredentials> tlsCredentials() {
             return Optional.ofNullable(tls);
         }
@@ -780,6 +804,7 @@ public final class DwcpManager implements AutoCloseable {
         private ConsensusProvider consensusProvider;
         private SyncProvider syncProvider;
         private PlacementProvider placementProvider;
+        private VmMetadata vmMetadata;
         private ClassLoader classLoader;
         private TlsCredentials tls;
 
@@ -907,6 +932,18 @@ public final class DwcpManager implements AutoCloseable {
          */
         public Builder placementProvider(PlacementProvider provider) {
             this.placementProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /**
+         * Uses this VM metadata (placement, migration phase, baseline version) instead of the sync component's, e.g. a
+         * control plane's own store.
+         *
+         * @param metadata the VM metadata
+         * @return this builder
+         */
+        public Builder vmMetadata(VmMetadata metadata) {
+            this.vmMetadata = Objects.requireNonNull(metadata, "metadata");
             return this;
         }
 

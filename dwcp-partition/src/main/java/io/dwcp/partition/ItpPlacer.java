@@ -152,6 +152,7 @@ final class ItpPlacer implements Placer {
     @Override
     public PlacementPlan place(PlacementModel model) {
         requireRunning();
+        model = MetadataPlacement.complete(model, context.vmMetadata()); // current sites recorded by migrations
         long t0 = System.nanoTime();
         PlacementEngine e = new PlacementEngine(withLinkCosts(model));
         int[] current = e.current();
@@ -172,6 +173,7 @@ final class ItpPlacer implements Placer {
     @Override
     public PlacementPlan rebalance(PlacementModel model) {
         requireRunning();
+        model = MetadataPlacement.complete(model, context.vmMetadata()); // current sites recorded by migrations
         long t0 = System.nanoTime();
         PlacementEngine e = new PlacementEngine(withLinkCosts(model));
         int[] current = e.current();

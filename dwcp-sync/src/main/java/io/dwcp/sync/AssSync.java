@@ -6,6 +6,7 @@ import io.dwcp.core.Health;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.MetadataStore;
 import io.dwcp.core.spi.SyncService;
+import io.dwcp.core.spi.VmMetadata;
 import io.dwcp.core.time.HybridLogicalClock;
 import io.dwcp.core.transport.Transport;
 import io.dwcp.core.transport.TransportListener;
@@ -22,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -332,6 +334,17 @@ public final class AssSync implements SyncService {
     @Override
     public MetadataStore metadata() {
         return new AssMetadataStore(store(), hlc, this::staleness);
+    }
+
+    /**
+     * The cluster-metadata schema over this store ({@link ClusterMetadata}), as the core's VM metadata.
+     *
+     * @return the schema, empty before the first {@link #start()}
+     */
+    @Override
+    public Optional<VmMetadata> vmMetadata() {
+        ReplicatedStore s = store;
+        return s == null ? Optional.empty() : Optional.of(new ClusterMetadata(s, hlc));
     }
 
     /**

@@ -1,5 +1,9 @@
 package io.dwcp.sync;
 
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.VmMetadata;
+import io.dwcp.core.spi.VmPlacement;
 import io.dwcp.core.time.HybridLogicalClock;
 import io.dwcp.sync.crdt.Crdt;
 import io.dwcp.sync.crdt.LwwRegister;
@@ -8,16 +12,20 @@ import io.dwcp.sync.crdt.OrMap;
 import io.dwcp.sync.crdt.PNCounter;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * The ready-made cluster-metadata schema over a {@link ReplicatedStore}: one OR-Map per VM at
  * {@code vm/<id>} (fields {@code site}, {@code node}, {@code baseline}: LWW-Registers; {@code phase}: an MV-Register, so
  * concurrent phase changes from two sites are both visible), one OR-Map per node at {@code node/<id>} ({@code status},
  * {@code region}: LWW-Registers), and PN-Counters for totals at {@code total/<name>}. Applications may add their own
- * keys beside these prefixes.
+ * keys beside these prefixes. Its VM part is the core {@link VmMetadata} that {@code DwcpManager.migration} records
+ * into and the placer reads ({@link AssSync#vmMetadata()}).
  *
  * <pre>{@code
  * ClusterMetadata meta = new ClusterMetadata(sync.store(), sync.clock());
@@ -28,7 +36,7 @@ import java.util.Optional;
  *
  * <p>Thread-safe (the store is).
  */
-public final class ClusterMetadata {
+public final class ClusterMetadata implements VmMetadata {
     /** Key prefix of the VM records ({@code vm/<id>}). */
     public static final String VM_PREFIX = "vm/";
     /** Key prefix of the node records ({@code node/<id>}). */
@@ -44,7 +52,6 @@ public final class ClusterMetadata {
      *
      * @param store the replicated store holding the schema's keys
      * @param hlc the clock stamping LWW-Register writes (normally {@link AssSync#clock()})
-
      * @throws NullPointerException when either is null
      */
     public ClusterMetadata(ReplicatedStore store, HybridLogicalClock hlc) {
@@ -70,6 +77,7 @@ public final class ClusterMetadata {
      * @param site the site, not null
      * @param node the node, not null
      */
+    @Override
     public void assign(String vmId, String site, String node) {
         Objects.requireNonNull(site, "site");
         Objects.requireNonNull(node, "node");
@@ -83,6 +91,7 @@ public final class ClusterMetadata {
      * @param vmId the VM id
      * @param phase the phase name, not null
      */
+    @Override
     public void migrationPhase(String vmId, String phase) {
         Objects.requireNonNull(phase, "phase");
         String r = store.replicaId();
@@ -95,9 +104,46 @@ public final class ClusterMetadata {
      * @param vmId the VM id
      * @param version the baseline version, not null
      */
+    @Override
     public void baselineVersion(String vmId, String version) {
         Objects.requireNonNull(version, "version");
         writeField(VM_PREFIX + vmId, "baseline", version);
+    }
+
+    @Override
+    public Optional<VmPlacement> placement(String vmId) {
+        return vm(vmId).flatMap(ClusterMetadata::placementOf);
+    }
+
+    /**
+     * {@inheritDoc} Keys under {@code vm/} that hold no VM record (another type) are skipped.
+     */
+    @Override
+    public Map<String, VmPlacement> placements() {
+        Map<String, VmPlacement> out = new TreeMap<>();
+        for (String k : store.keys()) {
+            if (k.startsWith(VM_PREFIX) && store.get(k).filter(OrMap.class::isInstance).isPresent()) {
+                String vm = k.substring(VM_PREFIX.length());
+                vm(vm).flatMap(ClusterMetadata::placementOf).ifPresent(p -> out.put(vm, p));
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    @Override
+    public List<String> migrationPhases(String vmId) {
+        return vm(vmId).map(v -> v.phases().stream().sorted().toList()).orElse(List.of());
+    }
+
+    @Override
+    public Optional<String> baselineVersion(String vmId) {
+        return vm(vmId).flatMap(Vm::baseline);
+    }
+
+    /** A record's placement: both site and node written. */
+    private static Optional<VmPlacement> placementOf(Vm v) {
+        return v.site().isPresent() && v.node().isPresent()
+                ? Optional.of(new VmPlacement(v.site().get(), v.node().get())) : Optional.empty();
     }
 
     /**
@@ -114,10 +160,14 @@ public final class ClusterMetadata {
      *
      * @param vmId the VM id
      * @return the record, or empty
+     * @throws DwcpException {@code TYPE_MISMATCH} when the key {@code vm/<vmId>} holds another type than a VM record
      */
     public Optional<Vm> vm(String vmId) {
         return store.get(VM_PREFIX + vmId).map(c -> {
-            OrMap m = (OrMap) c;
+            if (!(c instanceof OrMap m)) {
+                throw new DwcpException(ErrorCode.TYPE_MISMATCH, "key '" + VM_PREFIX + vmId + "' holds a " + c.type()
+                        + ", not the OR-Map of a VM record");
+            }
             return new Vm(lww(m, "site"), lww(m, "node"),
                     m.get("phase").map(p -> ((MvRegister) p).value()).orElse(List.of()), lww(m, "baseline"));
         });
@@ -131,12 +181,11 @@ public final class ClusterMetadata {
      */
     public List<String> vmsOn(String nodeId) {
         List<String> out = new ArrayList<>();
-        for (String k : store.keys()) {
-            if (k.startsWith(VM_PREFIX)) {
-                String vm = k.substring(VM_PREFIX.length());
-                vm(vm).flatMap(Vm::node).filter(nodeId::equals).ifPresent(n -> out.add(vm));
+        placements().forEach((vm, p) -> {
+            if (p.node().equals(nodeId)) {
+                out.add(vm);
             }
-        }
+        });
         return out;
     }
 
@@ -181,7 +230,6 @@ public final class ClusterMetadata {
      * @param name the total's name
      * @return the sum of every replica's additions
      */
-
     public long total(String name) {
         return store.get(TOTAL_PREFIX + name).map(c -> ((PNCounter) c).value()).orElse(0L);
     }

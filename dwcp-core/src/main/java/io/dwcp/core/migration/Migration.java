@@ -2,6 +2,8 @@ package io.dwcp.core.migration;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.MigrationPhase;
+import io.dwcp.core.spi.VmMetadata;
 import io.dwcp.core.state.DirtyPages;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.VmState;
@@ -121,6 +123,7 @@ public final class Migration {
     private final int maxRounds;
     private final Duration downtimeBudget;
     private final Consumer<RoundReport> onRound;
+    private final MigrationRecord record;
     private final CompletableFuture<Result> result = new CompletableFuture<>();
     private final List<RoundReport> rounds = new ArrayList<>();
     private final Object lock = new Object();
@@ -137,6 +140,7 @@ public final class Migration {
         this.maxRounds = b.maxRounds;
         this.downtimeBudget = b.downtimeBudget;
         this.onRound = b.onRound;
+        this.record = MigrationRecord.of(b.metadata, b.vmId, b.site, b.node);
     }
 
     /**
@@ -221,6 +225,7 @@ public final class Migration {
         try {
             StopRule rule = new StopRule(downtimeBudget, maxRounds);
             String stop = rule.beforeFirstRound();
+            record.phase(MigrationPhase.PRECOPY);
             int sent = 0;
             while (stop == null) {
                 RoundReport r = round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages));
@@ -230,6 +235,7 @@ public final class Migration {
             checkCancelled();
             LOG.info("migration: iteration stopped ({}) after {} round(s), final round predicted at {} ms; pausing the"
                     + " guest for it", stop, sent, Math.round(rule.predictedFinalSeconds() * 1000));
+            record.phase(MigrationPhase.STOP_AND_COPY);
             fromSource("pause()", () -> {
                 source.pause();
                 return null;
@@ -237,11 +243,14 @@ public final class Migration {
             long paused = System.nanoTime();
             round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages));
             Duration downtime = Duration.ofNanos(System.nanoTime() - paused);
+            record.completed();
             result.complete(new Result(rounds(), stop, downtime,
                     Duration.ofNanos((long) (Math.max(0, rule.predictedFinalSeconds()) * 1e9))));
         } catch (Throwable t) {
             Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-            if (cause instanceof CancellationException || cancelledNow()) {
+            boolean cancel = cause instanceof CancellationException || cancelledNow();
+            record.phase(cancel ? MigrationPhase.CANCELLED : MigrationPhase.FAILED);
+            if (cancel) {
                 result.completeExceptionally(cancelledError());
             } else {
                 result.completeExceptionally(DwcpException.local("migration", cause));
@@ -287,6 +296,7 @@ public final class Migration {
             current = null;
             rounds.add(r);
         }
+        record.baseline(sender.baseline(r.key()));
         try {
             onRound.accept(r);
         } catch (RuntimeException e) {
@@ -302,6 +312,10 @@ public final class Migration {
         private int maxRounds = 30;
         private Duration downtimeBudget = Duration.ofMillis(300);
         private Consumer<RoundReport> onRound = r -> { };
+        private VmMetadata metadata;
+        private String vmId;
+        private String site;
+        private String node;
 
         private Builder(MigrationSender sender, Source source) {
             this.sender = Objects.requireNonNull(sender, "sender");
@@ -347,6 +361,44 @@ public final class Migration {
          */
         public Builder onRound(Consumer<RoundReport> listener) {
             this.onRound = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Where the migration records its VM's phases, baseline version and new placement ({@code DwcpManager.migration}
+         * sets the manager's {@link io.dwcp.core.DwcpManager#vmMetadata()}). Nothing is recorded unless {@link #vm}
+         * names the VM.
+         *
+         * @param metadata the cluster's VM metadata, not {@code null}
+         * @return this builder
+         */
+        public Builder metadata(VmMetadata metadata) {
+            this.metadata = Objects.requireNonNull(metadata, "metadata");
+            return this;
+        }
+
+        /**
+         * Names the VM this migration moves and its destination, for the cluster metadata: the loop records the phases
+         * ({@link MigrationPhase}) and the baseline version after every verified round under {@code vmId}, and on
+         * success the VM's placement as {@code site}/{@code node}. A failed or cancelled migration leaves the placement
+         * as it was.
+         *
+         * @param vmId the VM id
+         * @param site the destination site
+         * @param node the destination node
+         * @return this builder
+         * @throws IllegalArgumentException when an id is blank
+         */
+        public Builder vm(String vmId, String site, String node) {
+            for (String v : new String[]{vmId, site, node}) {
+                if (Objects.requireNonNull(v, "vm, site and node must not be null").isBlank()) {
+                    throw new IllegalArgumentException("vm, site and node must not be blank, got '" + vmId + "', '"
+                            + site + "', '" + node + "'");
+                }
+            }
+            this.vmId = vmId;
+            this.site = site;
+            this.node = node;
             return this;
         }
 

@@ -676,6 +676,11 @@ public final class MigrationSender implements AutoCloseable {
                 .thenApply(c -> c.baseline(key));
     }
 
+    /** The baseline this side holds for {@code key} (adopted once the receiver verified a round); for the metadata. */
+    java.util.Optional<io.dwcp.core.spi.BaselineRef> baseline(String key) {
+        return codec.baseline(key);
+    }
+
     /** Cancels the rounds still running (see {@link #sendRoundAsync}), then closes the session. Idempotent. */
     @Override
     public void close() {

@@ -128,4 +128,15 @@ public interface ComponentContext {
             }
         };
     }
+
+    /**
+     * The cluster's VM metadata (placement, migration phase, baseline version), when a sync component runs beside this
+     * one ({@code DwcpManager.vmMetadata()}). Look it up when a decision is made: the manager starts the sync component
+     * after most others. Empty outside a {@code DwcpManager}, without a sync component, or before it started.
+     *
+     * @return the VM metadata, or empty
+     */
+    default java.util.Optional<VmMetadata> vmMetadata() {
+        return java.util.Optional.empty();
+    }
 }

@@ -48,4 +48,14 @@ public interface SyncService extends Component {
      * @return the store of this node
      */
     MetadataStore metadata();
+
+    /**
+     * The VM records of the cluster metadata (placement, migration phase, baseline version) over this component's
+     * store, which the migration API updates and the placer reads. The default has none.
+     *
+     * @return the VM metadata, empty when this component offers none or has not started yet
+     */
+    default java.util.Optional<VmMetadata> vmMetadata() {
+        return java.util.Optional.empty();
+    }
 }
