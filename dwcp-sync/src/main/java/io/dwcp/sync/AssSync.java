@@ -90,6 +90,11 @@ public final class AssSync implements SyncService {
     private final SyncMetrics metrics = new SyncMetrics();
     /** What each member acknowledged of this store; the causally stable frontier. */
     private final StabilityTracker stability = new StabilityTracker();
+    /**
+     * Per retired member, this store's change sequence when the retirement was first seen here (the frontier that must
+     * become causally stable before its dots are pruned). Grows only; bounded by the retirements.
+     */
+    private final Map<String, Long> retiredSeenAt = new ConcurrentHashMap<>();
     /** The replicated membership; exists with the store. */
     private volatile Membership membership;
 
@@ -127,6 +132,8 @@ public final class AssSync implements SyncService {
                 store.onLocalDelta(this::onLocalDelta);
                 store.onLocalCommit(this::onLocalCommit);
                 membership = new Membership(store, s.nodeId);
+                Membership m = membership;
+                store.retiredNodes(m::retired);
             }
             if (s.dataDir != null) {
                 StoreJournal j = new StoreJournal(s.dataDir, registry);
@@ -200,10 +207,22 @@ public final class AssSync implements SyncService {
         }
         for (String m : membership.retired()) {
             stability.forget(m); // retirements made elsewhere: their entries leave this node's table too
+            retiredSeenAt.putIfAbsent(m, store.changeSeq()); // at or after the change that brought the retirement here
         }
-        int n = store.collect(stability.stableAtAll(membership.others()));
+        long stable = stability.stableAtAll(membership.others());
+        int n = store.collect(stable);
         if (n > 0) {
             LOG.debug("sync: collected {} causally stable removed key(s)", n);
+        }
+        Set<String> prunable = new HashSet<>();
+        retiredSeenAt.forEach((m, seq) -> {
+            if (seq <= stable) {
+                prunable.add(m); // every live member held the retirement before a round that pulled all of it here
+            }
+        });
+        int p = store.pruneRetired(prunable, stable);
+        if (p > 0) {
+            LOG.debug("sync: pruned retired members' dots from {} key(s)", p);
         }
         return n;
     }

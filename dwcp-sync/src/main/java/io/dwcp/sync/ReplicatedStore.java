@@ -35,8 +35,8 @@ import java.util.function.Function;
  * handed to the replicator, which pushes it to peers.
  */
 public final class ReplicatedStore {
-    /** What became of a received delta. */
-    enum Outcome { APPLIED, BUFFERED, OVERFLOW, DUPLICATE }
+    /** What became of a received delta ({@code RETIRED}: it adds a dot of a retired member, refused). */
+    enum Outcome { APPLIED, BUFFERED, OVERFLOW, DUPLICATE, RETIRED }
 
     /**
      * One key's entry. {@code changedAt} is the value of the store's change sequence when the entry last changed;
@@ -64,6 +64,14 @@ public final class ReplicatedStore {
     private volatile java.util.function.LongConsumer localCommitListener = seq -> { };
     private volatile BiConsumer<String, OrMap> deltaListener = (k, d) -> { };
     private volatile java.util.function.Consumer<String> mergeListener = k -> { };
+    /**
+     * Node ids of retired members whose dots are pruned here (see {@link #pruneRetired}); their presence dots in
+     * incoming messages are old news for entries that no longer mention them. Grows only; bounded by the retirements.
+     */
+    private final Set<String> prunedNodes = ConcurrentHashMap.newKeySet();
+    /** The node ids this store knows to be retired (the membership's); their new dots are never installed. */
+    private volatile java.util.function.Supplier<Set<String>> retiredNodes = Set::of;
+    private final java.util.concurrent.atomic.AtomicLong prunedTotal = new java.util.concurrent.atomic.AtomicLong();
     /** Where local updates are journaled before they return ({@code dwcp.sync.data-dir}); null: in memory only. */
     private volatile StoreJournal journal;
 
@@ -89,6 +97,30 @@ public final class ReplicatedStore {
     /** Reports the change sequence of every later local update and removal (the convergence-lag clock). */
     void onLocalCommit(java.util.function.LongConsumer listener) {
         this.localCommitListener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * Where the store learns which members are retired: a gossip delta that adds a presence dot of one of them is
+     * refused ({@link Outcome#RETIRED}), also when it was buffered before the retirement was known. So once a member
+     * knows of a retirement, its state gains the retired member's dots only from other states — which is what lets
+     * {@link #pruneRetired} treat those dots as complete once that knowledge is causally stable.
+     */
+    void retiredNodes(java.util.function.Supplier<Set<String>> nodes) {
+        this.retiredNodes = Objects.requireNonNull(nodes, "nodes");
+    }
+
+    /** Whether {@code delta} adds a presence dot of {@code key} from a retired member. */
+    private boolean fromRetired(String key, OrMap delta) {
+        Set<String> retired = retiredNodes.get();
+        if (retired.isEmpty()) {
+            return false;
+        }
+        for (Dot d : delta.dots(key)) {
+            if (retired.contains(nodeOf(d.replica()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Journals every later local update's delta (inside the key's atomic section, before the update returns). */
@@ -266,7 +298,7 @@ public final class ReplicatedStore {
                 }
                 OrMap kept = cur.state.withoutValues();
                 did[0] = true;
-                return commit(k, cur, kept, kept.encode(), true);
+                return compacted(k, cur, kept, true);
             });
             if (did[0]) {
                 n++;
@@ -274,6 +306,65 @@ public final class ReplicatedStore {
         }
         collectedTotal.addAndGet(n);
         return n;
+    }
+
+    /**
+     * Prunes retired members' dots: from every entry unchanged since {@code stableSeq}, the key-presence context
+     * entries of the replicas of {@code nodes} are dropped, except where such a replica's presence dot is still there
+     * (a key it wrote that nobody wrote or removed since). Nested values keep their own contexts.
+     *
+     * <p>The caller guarantees causal stability: each of {@code nodes} is retired, and every live member held that
+     * retirement before a round that then pulled all of its state here, so every dot of those nodes that any live member
+     * holds is here (a retired member's messages are refused, so no new one appears); and {@code stableSeq} is a change
+     * sequence every live member holds (see {@code StabilityTracker}), so each pruned entry's removals of their dots are
+     * held everywhere. From then on the presence dots of a pruned node in a received state or delta are stale and are
+     * dropped for entries that no longer mention that replica; everything else merges as before.
+     *
+     * @param nodes node ids of retired members whose retirement is causally stable (added to the pruned set)
+     * @param stableSeq the causally stable change sequence
+     * @return how many entries were pruned
+     */
+    int pruneRetired(Set<String> nodes, long stableSeq) {
+        prunedNodes.addAll(nodes);
+        if (prunedNodes.isEmpty()) {
+            return 0;
+        }
+        java.util.function.Predicate<String> drop = r -> prunedNodes.contains(nodeOf(r));
+        int n = 0;
+        for (String key : new ArrayList<>(entries.keySet())) {
+            boolean[] did = new boolean[1];
+            entries.computeIfPresent(key, (k, cur) -> {
+                if (cur.changedAt > stableSeq) {
+                    return cur;
+                }
+                OrMap p = cur.state.pruneContext(drop);
+                if (p == cur.state) {
+                    return cur;
+                }
+                did[0] = true;
+                return compacted(k, cur, p, cur.collected);
+            });
+            if (did[0]) {
+                n++;
+            }
+        }
+        prunedTotal.addAndGet(n);
+        return n;
+    }
+
+    /**
+     * Entries whose context was pruned of retired members' dots so far.
+     *
+     * @return the number of prunings since creation
+     */
+    long prunedCount() {
+        return prunedTotal.get();
+    }
+
+    /** The node id of a replica id ({@code node@incarnation}). */
+    static String nodeOf(String replicaId) {
+        int at = replicaId.lastIndexOf('@');
+        return at < 0 ? replicaId : replicaId.substring(0, at);
     }
 
     /**
@@ -323,6 +414,9 @@ public final class ReplicatedStore {
         checkKey(key);
         Entry e = entries.get(key);
         OrMap in = admissible(e, delta);
+        if (fromRetired(key, in)) {
+            return Outcome.RETIRED;
+        }
         OrMap cur = e == null ? null : e.state;
         if (cur != null && cur.merge(in).equals(cur)) {
             return Outcome.DUPLICATE;
@@ -338,9 +432,14 @@ public final class ReplicatedStore {
      * What of an incoming state or delta may be merged into {@code cur}. A collected key takes no nested value from a
      * message whose causal context it has already seen: such a message is older than the collection (every update
      * carries a fresh presence dot, so a value contribution always comes with a dot in its context), and taking its
-     * value back would only undo the collection. A message with a dot not seen here is merged whole.
+     * value back would only undo the collection. A message with a dot not seen here is merged whole. Presence dots of a
+     * pruned retired replica that this entry no longer mentions are stale ({@link #pruneRetired}) and are left out first.
      */
-    private static OrMap admissible(Entry cur, OrMap incoming) {
+    private OrMap admissible(Entry cur, OrMap incoming) {
+        if (!prunedNodes.isEmpty()) {
+            java.util.Set<String> mentioned = cur == null ? Set.of() : cur.state.context().replicas();
+            incoming = incoming.withoutPresenceOf(r -> prunedNodes.contains(nodeOf(r)) && !mentioned.contains(r));
+        }
         if (cur != null && cur.collected && cur.state.context().includes(incoming.context())) {
             return incoming.withoutValues();
         }
@@ -380,6 +479,9 @@ public final class ReplicatedStore {
             List<OrMap> pending = buffer.take(key);
             List<OrMap> still = new ArrayList<>();
             for (OrMap d : pending) {
+                if (fromRetired(key, d)) {
+                    continue; // its origin was retired while it waited: dropped
+                }
                 if (deliverable(state(key), key, d)) {
                     entries.compute(key, (k, cur) -> install(k, cur, (cur == null ? OrMap.EMPTY : cur.state).merge(admissible(cur, d))));
                     progress = true;
@@ -441,6 +543,16 @@ public final class ReplicatedStore {
         index.update(key, cur == null ? 0 : cur.digest, digest);
         stateBytes.addAndGet(enc.length - (cur == null ? 0 : cur.encodedBytes));
         return new Entry(state, digest, enc.length, changes.incrementAndGet(), collected);
+    }
+
+    /**
+     * Installs what collection or pruning made of {@code cur}: the entry keeps its {@code changedAt}, since the new
+     * state is derived from the old one alone and is held wherever the old one is (so one pass may collect and prune an
+     * entry); the store's change sequence still moves.
+     */
+    private Entry compacted(String key, Entry cur, OrMap state, boolean collected) {
+        Entry e = commit(key, cur, state, state.encode(), collected);
+        return new Entry(e.state, e.digest, e.encodedBytes, cur.changedAt, collected);
     }
 
     private static void checkUserKey(String key) {

@@ -175,7 +175,8 @@ final class SyncRun {
     boolean mergeChecked(SyncMessage.KeyState ks, boolean delta) {
         try {
             if (delta) {
-                return store.mergeDelta(ks.key(), ks.state()) != ReplicatedStore.Outcome.DUPLICATE;
+                ReplicatedStore.Outcome o = store.mergeDelta(ks.key(), ks.state());
+                return o != ReplicatedStore.Outcome.DUPLICATE && o != ReplicatedStore.Outcome.RETIRED;
             }
             return store.mergeState(ks.key(), ks.state());
         } catch (DwcpException e) {

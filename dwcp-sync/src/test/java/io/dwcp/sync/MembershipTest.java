@@ -81,6 +81,8 @@ class MembershipTest {
                         WAIT, "every node joined and the joins replicated");
                 a.sync().store().update("vm-1", PNCounter.EMPTY, v -> v.addDelta(a.sync().store().replicaId(), 4));
                 awaitTrue(() -> c.sync().store().get("vm-1").isPresent(), WAIT, "c got vm-1");
+                c.sync().store().update("vm-2", PNCounter.EMPTY, v -> v.addDelta(c.sync().store().replicaId(), 1));
+                awaitTrue(() -> a.sync().store().get("vm-2").isPresent(), WAIT, "a got c's vm-2");
             } // c is gone (a dead site)
 
             a.sync().store().remove("vm-1");
@@ -98,6 +100,20 @@ class MembershipTest {
             assertEquals(0, a.sync().store().tombstoneCount());
             assertTrue(a.sync().store().get("vm-1").isEmpty());
             awaitTrue(() -> b.sync().retiredMembers().contains("c"), WAIT, "the retirement replicated to b");
+
+            // c's dots: once a has rewritten vm-2 and the retirement is causally stable, vm-2's context forgets c
+            a.sync().store().update("vm-2", PNCounter.EMPTY, v -> v.addDelta(a.sync().store().replicaId(), 1));
+            java.util.function.BooleanSupplier mentionsC = () -> a.sync().store().state("vm-2").context().replicas()
+                    .stream().anyMatch(r -> r.startsWith("c@"));
+            assertTrue(mentionsC.getAsBoolean());
+            a.sync().collectGarbage(); // notes when the retirement was seen here
+            assertTrue(mentionsC.getAsBoolean(), "not before b has held the retirement and been pulled since");
+            round(a, bAddr);
+            round(a, bAddr);
+            a.sync().collectGarbage();
+            assertFalse(mentionsC.getAsBoolean(), "c pruned from vm-2's context");
+            assertTrue(a.sync().store().prunedCount() >= 1);
+            assertEquals(2, ((PNCounter) a.sync().store().get("vm-2").orElseThrow()).value(), "the value is unchanged");
 
             // c comes back under its old id: what it sends is refused and counted, it gets nothing
             try (Nodes.Node c2 = Nodes.start(config("c"))) {

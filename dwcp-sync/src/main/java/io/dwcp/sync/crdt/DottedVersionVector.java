@@ -168,6 +168,27 @@ public final class DottedVersionVector {
     }
 
     /**
+     * This context without any dot of the replicas {@code drop} accepts (pruning the dots of a retired replica).
+     *
+     * @param drop accepts the replica ids to leave out
+     * @return the new context, or this one when it holds no dot of such a replica
+     */
+    public DottedVersionVector without(java.util.function.Predicate<String> drop) {
+        if (vector.keySet().stream().noneMatch(drop) && cloud.keySet().stream().noneMatch(drop)) {
+            return this;
+        }
+        TreeMap<String, Long> v = new TreeMap<>(vector);
+        v.keySet().removeIf(drop);
+        TreeMap<String, TreeSet<Long>> c = new TreeMap<>();
+        cloud.forEach((k, dots) -> {
+            if (!drop.test(k)) {
+                c.put(k, new TreeSet<>(dots));
+            }
+        });
+        return new DottedVersionVector(v, c);
+    }
+
+    /**
      * Whether the context has no dot.
      *
      * @return {@code true} when empty

@@ -82,6 +82,30 @@ public final class OrMap implements Crdt<OrMap> {
     }
 
     /**
+     * This map with the key-presence context entries of the replicas {@code drop} accepts removed, except those of
+     * replicas whose presence dots are still here ({@link OrSet#pruneContext}). Nested values are unchanged.
+     *
+     * @param drop accepts the replica ids to prune
+     * @return the pruned map, or this one when nothing was pruned
+     */
+    public OrMap pruneContext(java.util.function.Predicate<String> drop) {
+        OrSet k = keys.pruneContext(drop);
+        return k == keys ? this : new OrMap(k, values);
+    }
+
+    /**
+     * This map without the key-presence dots (and presence context) of the replicas {@code drop} accepts; nested values
+     * are unchanged.
+     *
+     * @param drop accepts the replica ids to leave out
+     * @return the new map, or this one when it holds no presence dot of such a replica
+     */
+    public OrMap withoutPresenceOf(java.util.function.Predicate<String> drop) {
+        OrSet k = keys.withoutReplicas(drop);
+        return k == keys ? this : new OrMap(k, values);
+    }
+
+    /**
      * The present keys, sorted.
      *
      * @return an unmodifiable sorted view

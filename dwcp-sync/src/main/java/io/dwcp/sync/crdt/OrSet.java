@@ -98,6 +98,48 @@ public final class OrSet implements Crdt<OrSet> {
         return d == null ? Set.of() : Collections.unmodifiableSet(d);
     }
 
+    /**
+     * This set with the context entries of the replicas {@code drop} accepts removed, except those of replicas that
+     * still tag an element (their dots stay, and so does their context). Used to prune a retired replica's entries once
+     * its dots are causally stable; the elements and their dots are unchanged.
+     *
+     * @param drop accepts the replica ids to prune
+     * @return the pruned set, or this one when nothing was pruned
+     */
+    public OrSet pruneContext(java.util.function.Predicate<String> drop) {
+        Set<String> tagging = new java.util.HashSet<>();
+        entries.values().forEach(ds -> ds.forEach(d -> tagging.add(d.replica())));
+        DottedVersionVector c = context.without(r -> drop.test(r) && !tagging.contains(r));
+        return c == context ? this : new OrSet(entries, c);
+    }
+
+    /**
+     * This set without any dot of the replicas {@code drop} accepts, in its elements or its context; an element left
+     * without a dot is absent.
+     *
+     * @param drop accepts the replica ids to leave out
+     * @return the new set, or this one when it holds no dot of such a replica
+     */
+    public OrSet withoutReplicas(java.util.function.Predicate<String> drop) {
+        DottedVersionVector c = context.without(drop);
+        if (c == context) {
+            return this; // every dot of an element is in the context: none of theirs either
+        }
+        TreeMap<String, TreeSet<Dot>> m = new TreeMap<>();
+        entries.forEach((e, ds) -> {
+            TreeSet<Dot> kept = new TreeSet<>();
+            for (Dot d : ds) {
+                if (!drop.test(d.replica())) {
+                    kept.add(d);
+                }
+            }
+            if (!kept.isEmpty()) {
+                m.put(e, kept);
+            }
+        });
+        return new OrSet(m, c);
+    }
+
     @Override
     public CrdtType type() {
         return CrdtType.OR_SET;
