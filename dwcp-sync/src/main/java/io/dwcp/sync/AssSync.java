@@ -43,7 +43,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *    successful round this node runs records what the peer acknowledged (StabilityTracker); every gc-interval the
  *    removed keys that are causally stable at every live member drop their values (ReplicatedStore.collect), and
  *    members silent past replica-retirement are retired (when this node hears from a majority). Messages from retired
- *    members are refused and counted; retired peers get no rounds and no pushes.
+ *    members are refused and counted; retired peers get no rounds and no pushes. Once a retirement is causally stable
+ *    (retiredSeenAt <= the stable frontier) the retired member's dots are pruned from the keys' contexts.
  *  - All traffic goes through Messenger over the Transport SPI; nothing takes an in-process path.
  * Locking: `lifecycle` guards start/stop, the listener list, the peer gauges and the swap of `run`; everything else is
  * lock-free (concurrent maps, volatile fields, the store's own locks). Threads: "dwcp-sync-timer-0" (schedules),
@@ -184,7 +185,8 @@ public final class AssSync implements SyncService {
     /**
      * One garbage-collection pass (every gc-interval): retires members silent past replica-retirement (only while
      * this node hears from a majority), then drops the values of removed keys whose removal is causally stable at
-     * every live member.
+     * every live member, then prunes the dots of retired members whose retirement is causally stable
+     * ({@link ReplicatedStore#pruneRetired}).
      *
      * @return how many keys were collected
      */
