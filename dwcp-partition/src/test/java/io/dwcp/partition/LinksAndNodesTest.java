@@ -3,7 +3,6 @@ package io.dwcp.partition;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.Health;
-import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.placement.Node;
 import io.dwcp.core.placement.PlacementModel;
 import io.dwcp.core.placement.PlacementPlan;
@@ -14,11 +13,8 @@ import io.dwcp.core.placement.Vm;
 import io.dwcp.core.spi.BandwidthPredictor;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Forecast;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -35,33 +31,7 @@ class LinksAndNodesTest {
 
     /** A standalone context with {@code predictor} beside it ({@code null}: none). */
     private static ComponentContext context(BandwidthPredictor predictor) {
-        ComponentContext base = ComponentContext.standalone(DwcpConfig.defaults(), new SimpleMeterRegistry(), 1);
-        return new ComponentContext() {
-            @Override
-            public DwcpConfig config() {
-                return base.config();
-            }
-
-            @Override
-            public MeterRegistry meterRegistry() {
-                return base.meterRegistry();
-            }
-
-            @Override
-            public Clock clock() {
-                return base.clock();
-            }
-
-            @Override
-            public int workerThreads() {
-                return 1;
-            }
-
-            @Override
-            public void reportFailure(Throwable cause) {
-                throw new AssertionError(cause);
-            }
-
+        return new DelegatingContext() {
             @Override
             public Optional<BandwidthPredictor> predictor() {
                 return Optional.ofNullable(predictor);

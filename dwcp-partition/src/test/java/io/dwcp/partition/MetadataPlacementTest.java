@@ -1,6 +1,5 @@
 package io.dwcp.partition;
 
-import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.placement.PlacementModel;
 import io.dwcp.core.placement.PlacementPlan;
 import io.dwcp.core.placement.Site;
@@ -8,11 +7,8 @@ import io.dwcp.core.placement.Vm;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.VmMetadata;
 import io.dwcp.core.spi.VmPlacement;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -68,33 +64,7 @@ class MetadataPlacementTest {
     }
 
     private static ComponentContext context(Optional<VmMetadata> metadata) {
-        ComponentContext base = ComponentContext.standalone(DwcpConfig.defaults(), new SimpleMeterRegistry(), 1);
-        return new ComponentContext() {
-            @Override
-            public DwcpConfig config() {
-                return base.config();
-            }
-
-            @Override
-            public MeterRegistry meterRegistry() {
-                return base.meterRegistry();
-            }
-
-            @Override
-            public Clock clock() {
-                return base.clock();
-            }
-
-            @Override
-            public int workerThreads() {
-                return 1;
-            }
-
-            @Override
-            public void reportFailure(Throwable cause) {
-                base.reportFailure(cause);
-            }
-
+        return new DelegatingContext() {
             @Override
             public Optional<VmMetadata> vmMetadata() {
                 return metadata;
