@@ -45,19 +45,19 @@ class BudgetedMovesTest {
         PlacementEngine alone = twoMovers(false);
         int[] current = onS0ExceptPins(alone);
         int[] plan = current.clone();
-        assertEquals(0, BudgetedMoves.extend(alone, current, plan, HOUR, 1.0, 100, 0.05));
+        assertEquals(0, BudgetedMoves.extend(alone, current, plan, HOUR, 1.0, MoveTime.NONE, 100, 0.05));
         assertEquals(0, plan[alone.vmIndex.get("b")]);
         // With a (3.6e9 saved for 1 GiB), the plan saves 3.96e9 for 2 GiB: both move, cheapest saving per byte first.
         PlacementEngine both = twoMovers(true);
         current = onS0ExceptPins(both);
         plan = current.clone();
-        assertEquals(2, BudgetedMoves.extend(both, current, plan, HOUR, 1.0, 100, 0.05));
+        assertEquals(2, BudgetedMoves.extend(both, current, plan, HOUR, 1.0, MoveTime.NONE, 100, 0.05));
         assertEquals(1, plan[both.vmIndex.get("a")]);
         assertEquals(1, plan[both.vmIndex.get("b")]);
         assertEquals(0.0, both.crossTraffic(plan, false));
         // A budget of one move: only a, the better saving per byte.
         plan = current.clone();
-        assertEquals(1, BudgetedMoves.extend(both, current, plan, HOUR, 1.0, 1, 0.05));
+        assertEquals(1, BudgetedMoves.extend(both, current, plan, HOUR, 1.0, MoveTime.NONE, 1, 0.05));
         assertEquals(1, plan[both.vmIndex.get("a")]);
         assertEquals(0, plan[both.vmIndex.get("b")]);
     }
@@ -75,14 +75,14 @@ class BudgetedMovesTest {
         int[] current = onS0ExceptPins(e);
         int[] plan = current.clone();
         // Alone, g1 would gain 1e6 B/s and lose 2e7: only the three together save (3e6 B/s × 1 h > 3 GiB).
-        assertEquals(3, BudgetedMoves.extend(e, current, plan, HOUR, 1.0, 100, 0.05));
+        assertEquals(3, BudgetedMoves.extend(e, current, plan, HOUR, 1.0, MoveTime.NONE, 100, 0.05));
         for (String g : new String[] {"g1", "g2", "g3"}) {
             assertEquals(1, plan[e.vmIndex.get(g)], g);
         }
         assertEquals(0.0, e.crossTraffic(plan, false));
         // Over 15 minutes the group does not repay its 3 GiB (3e6 × 900 s = 2.7e9 bytes): nothing moves.
         plan = current.clone();
-        assertEquals(0, BudgetedMoves.extend(e, current, plan, 900, 1.0, 100, 0.05));
+        assertEquals(0, BudgetedMoves.extend(e, current, plan, 900, 1.0, MoveTime.NONE, 100, 0.05));
     }
 
     @Property(tries = 60)
@@ -94,7 +94,7 @@ class BudgetedMovesTest {
             return;
         }
         int[] plan = current.clone();
-        BudgetedMoves.extend(e, current, plan, HOUR, 1.0, maxMoves, 0.05);
+        BudgetedMoves.extend(e, current, plan, HOUR, 1.0, MoveTime.NONE, maxMoves, 0.05);
         assertNull(e.violation(plan));
         long movedBytes = 0;
         int away = 0;
@@ -111,7 +111,7 @@ class BudgetedMovesTest {
     }
 
     /** A random placement that keeps pins and every capacity (unbalanced on purpose), or null. */
-    private static int[] feasible(PlacementEngine e, SplittableRandom r) {
+    static int[] feasible(PlacementEngine e, SplittableRandom r) {
         for (int attempt = 0; attempt < 50; attempt++) {
             int[] site = new int[e.n];
             for (int v = 0; v < e.n; v++) {
