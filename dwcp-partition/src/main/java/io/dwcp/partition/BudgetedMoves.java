@@ -10,7 +10,9 @@ import java.util.PriorityQueue;
  * and every move that repays itself only after the horizon is left out, although the saved traffic goes on after it.
  * This step starts from that plan and makes moves greedily in order of saved cost-weighted traffic per moved state
  * byte (the cheapest saving first). A move is a single VM, or a group: a VM with the neighbours on its site that also
- * talk to the target site, grown breadth first (at most GROUP_LIMIT VMs). A group keeps its internal traffic on one
+ * talk to the target site or exchange more traffic with the group than with the rest of their site, grown breadth
+ * first (at most GROUP_LIMIT VMs), then peeled: members whose leaving raises the group's saving per moved byte leave
+ * (a VM with much state and little traffic with the others costs the group more than it brings). A group keeps its internal traffic on one
  * site, so after a traffic shift a set of VMs that now talks to another site moves together even when each of them
  * alone would save little (a single VM that leaves breaks its edges to the others). Moves are made as long as
  *   - the move lowers cost-weighted cross-site traffic,
@@ -80,7 +82,7 @@ final class BudgetedMoves {
             int from = plan[v];
             if (top[4] == 1) {
                 // A group: recompute it as the plan is now; apply only while it is still among the best candidates.
-                int size = groups.collect(plan, v, to);
+                int size = groups.peel(current, plan, groups.collect(plan, v, to), to, factor);
                 double delta = groups.delta(plan, size, to);
                 double dCost = 0;
                 int dAway = 0;
@@ -267,7 +269,7 @@ final class BudgetedMoves {
             queue.add(new double[] {bestRatio, v, best, version[v], 0});
         }
         if (pull >= 0 && value[own] > 0) {
-            int size = groups.collect(plan, v, pull);
+            int size = groups.peel(current, plan, groups.collect(plan, v, pull), pull, factor);
             if (size >= 2) {
                 double delta = groups.delta(plan, size, pull);
                 double bytes = 0;
@@ -285,7 +287,8 @@ final class BudgetedMoves {
 
     /**
      * Group moves: the VMs reached breadth first from a seed VM through edges to free (unpinned) VMs on the same site
-     * that also have traffic with the target site, at most GROUP_LIMIT. Scratch arrays reused between calls.
+     * that also have traffic with the target site or more with the group than with the rest of their site, at most
+     * GROUP_LIMIT, then peeled (see peel). Scratch arrays reused between calls.
      */
     private static final class Groups {
         private final PlacementEngine e;
@@ -309,13 +312,84 @@ final class BudgetedMoves {
                 int x = members[head];
                 for (int i = e.xadj[x]; i < e.xadj[x + 1] && size < GROUP_LIMIT; i++) {
                     int u = e.adj[i];
-                    if (mark[u] != stamp && plan[u] == own && e.pin[u] < 0 && talksTo(plan, u, to)) {
+                    if (mark[u] != stamp && plan[u] == own && e.pin[u] < 0
+                            && (talksTo(plan, u, to) || drawnToGroup(plan, u, own))) {
                         mark[u] = stamp;
                         members[size++] = u;
                     }
                 }
             }
             return size;
+        }
+
+        /**
+         * Drops from the collected group, one at a time, the member (never the seed) whose leaving raises the group's
+         * saving per moved byte most, while that raises it: a member with much state and little traffic with the
+         * others and the target costs the group more than it brings. Returns the new size (at least 2 unless the group
+         * was smaller).
+         */
+        int peel(int[] current, int[] plan, int size, int to, double factor) {
+            if (size <= 2) {
+                return size;
+            }
+            int own = plan[members[0]];
+            double delta = delta(plan, size, to);
+            double bytes = 0;
+            for (int i = 0; i < size; i++) {
+                bytes += moveCost(e, current, members[i], own, to, factor);
+            }
+            while (size > 2 && delta > 0 && bytes > 0) {
+                int worst = -1;
+                double bestRatio = delta / bytes;
+                double bestDelta = 0;
+                double bestBytes = 0;
+                for (int m = 1; m < size; m++) {
+                    int y = members[m];
+                    double change = 0;
+                    for (int i = e.xadj[y]; i < e.xadj[y + 1]; i++) {
+                        int u = e.adj[i];
+                        if (mark[u] == stamp) {
+                            change += e.out[i] * e.cost[own][to] + e.in[i] * e.cost[to][own];
+                        } else {
+                            int su = plan[u];
+                            change += e.out[i] * (e.cost[own][su] - e.cost[to][su])
+                                    + e.in[i] * (e.cost[su][own] - e.cost[su][to]);
+                        }
+                    }
+                    double d = delta - change;
+                    double b = bytes - moveCost(e, current, y, own, to, factor);
+                    if (d > 0 && b > 0 && d / b > bestRatio * (1 + 1e-9)) {
+                        worst = m;
+                        bestRatio = d / b;
+                        bestDelta = d;
+                        bestBytes = b;
+                    }
+                }
+                if (worst < 0) {
+                    break;
+                }
+                mark[members[worst]] = 0;
+                members[worst] = members[--size];
+                delta = bestDelta;
+                bytes = bestBytes;
+            }
+            return size;
+        }
+
+        /** Whether {@code u} exchanges more traffic with the group so far than with the rest of its site. */
+        private boolean drawnToGroup(int[] plan, int u, int own) {
+            double group = 0;
+            double rest = 0;
+            for (int i = e.xadj[u]; i < e.xadj[u + 1]; i++) {
+                int x = e.adj[i];
+                double w = e.out[i] + e.in[i];
+                if (mark[x] == stamp) {
+                    group += w;
+                } else if (plan[x] == own) {
+                    rest += w;
+                }
+            }
+            return group > rest;
         }
 
         private boolean talksTo(int[] plan, int u, int to) {
