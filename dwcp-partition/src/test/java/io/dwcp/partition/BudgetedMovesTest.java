@@ -62,16 +62,20 @@ class BudgetedMovesTest {
         assertEquals(0, plan[both.vmIndex.get("b")]);
     }
 
+    /** Adds g1, g2, g3 (1 GiB each) that send 1e7 B/s to each other in a ring and 1e6 B/s each to x. */
+    private static PlacementModel.Builder withGroup(PlacementModel.Builder m) {
+        for (String g : new String[] {"g1", "g2", "g3"}) {
+            m.vm(Vm.of(g, 0, GIB, GIB)).traffic(new Traffic(g, "x", 1e6));
+        }
+        return m.traffic(new Traffic("g1", "g2", 1e7)).traffic(new Traffic("g2", "g3", 1e7)).traffic(new Traffic("g3", "g1", 1e7));
+    }
+
     /** g1, g2, g3 talk hard to each other and each a little to x on s1: no single move saves, the group does. */
     @Test
     void movesAGroupWhenNoSingleMemberGainsAlone() {
         PlacementModel.Builder m = PlacementModel.builder().site(new Site("s0", 8, 64 * GIB)).site(new Site("s1", 8, 64 * GIB))
                 .vm(Vm.of("x", 0, GIB, GIB).pinnedTo("s1")).vm(Vm.of("other", 0, GIB, GIB).pinnedTo("s0"));
-        for (String g : new String[] {"g1", "g2", "g3"}) {
-            m.vm(Vm.of(g, 0, GIB, GIB)).traffic(new Traffic(g, "x", 1e6));
-        }
-        m.traffic(new Traffic("g1", "g2", 1e7)).traffic(new Traffic("g2", "g3", 1e7)).traffic(new Traffic("g3", "g1", 1e7));
-        PlacementEngine e = new PlacementEngine(m.build());
+        PlacementEngine e = new PlacementEngine(withGroup(m).build());
         int[] current = onS0ExceptPins(e);
         int[] plan = current.clone();
         // Alone, g1 would gain 1e6 B/s and lose 2e7: only the three together save (3e6 B/s × 1 h > 3 GiB).
@@ -91,11 +95,7 @@ class BudgetedMovesTest {
         PlacementModel.Builder m = PlacementModel.builder().site(new Site("s0", 8, 256 * GIB)).site(new Site("s1", 8, 256 * GIB))
                 .vm(Vm.of("x", 0, GIB, GIB).pinnedTo("s1")).vm(Vm.of("other", 0, GIB, GIB).pinnedTo("s0"))
                 .vm(Vm.of("g4", 0, 64 * GIB, 64 * GIB)).traffic(new Traffic("g4", "x", 1e4)).traffic(new Traffic("g4", "g1", 1e4));
-        for (String g : new String[] {"g1", "g2", "g3"}) {
-            m.vm(Vm.of(g, 0, GIB, GIB)).traffic(new Traffic(g, "x", 1e6));
-        }
-        m.traffic(new Traffic("g1", "g2", 1e7)).traffic(new Traffic("g2", "g3", 1e7)).traffic(new Traffic("g3", "g1", 1e7));
-        PlacementEngine e = new PlacementEngine(m.build());
+        PlacementEngine e = new PlacementEngine(withGroup(m).build());
         int[] current = onS0ExceptPins(e);
         int[] plan = current.clone();
         // With g4 the group would move 67 GiB for 3.01e6 B/s × 1 h = 1.1e10 bytes: not worth it; without, 3 GiB.
