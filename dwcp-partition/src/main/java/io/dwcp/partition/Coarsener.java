@@ -133,6 +133,7 @@ final class Coarsener {
         Arrays.fill(slot, 0, nc, -1);
         int out = 0;
         int c = 0;
+        long maxDegree = 1;
         for (int u = 0; u < n; u++) {
             if (u > match[u]) {
                 continue;
@@ -146,12 +147,14 @@ final class Coarsener {
             if (cblocks != null) {
                 cblocks[c] = blocks[u];
             }
+            long degree = 0;
             for (int x = u; ; x = v) {
                 for (int e = g.xadj[x]; e < g.xadj[x + 1]; e++) {
                     int t = cmap[g.adj[e]];
                     if (t == c) {
                         continue;
                     }
+                    degree += g.ewgt[e];
                     if (slot[t] >= start) {
                         cw[slot[t]] += g.ewgt[e];
                     } else {
@@ -165,8 +168,9 @@ final class Coarsener {
                 }
             }
             cx[++c] = out;
+            maxDegree = Math.max(maxDegree, degree);
         }
-        Graph coarse = new Graph(cx, Arrays.copyOf(cadj, out), Arrays.copyOf(cw, out), cv);
+        Graph coarse = new Graph(cx, Arrays.copyOf(cadj, out), Arrays.copyOf(cw, out), cv, maxDegree);
         return new Level(coarse, cmap, cfixed, cblocks);
     }
 

@@ -15,9 +15,17 @@ public final class Graph {
     final int[] ewgt;
     final int[] vwgt;
     final long totalVertexWeight;
+    /** The largest weighted degree (at least 1), or -1 until first asked for; a benign race computes it twice. */
+    private volatile long maxWeightedDegree;
 
     /** Takes ownership of the arrays; the caller guarantees symmetry, no self-loops and positive weights. */
     Graph(int[] xadj, int[] adj, int[] ewgt, int[] vwgt) {
+        this(xadj, adj, ewgt, vwgt, -1);
+    }
+
+    /** As above, with the largest weighted degree when the caller knows it (at least 1), else -1. */
+    Graph(int[] xadj, int[] adj, int[] ewgt, int[] vwgt, long maxWeightedDegree) {
+        this.maxWeightedDegree = maxWeightedDegree;
         this.n = vwgt.length;
         this.xadj = xadj;
         this.adj = adj;
@@ -206,6 +214,23 @@ public final class Graph {
             }
         }
         return cut / 2;
+    }
+
+    /** The largest sum of one vertex's edge weights, at least 1 (the FM gain range); computed on first use. */
+    long maxWeightedDegree() {
+        long m = maxWeightedDegree;
+        if (m < 0) {
+            m = 1;
+            for (int v = 0; v < n; v++) {
+                long d = 0;
+                for (int e = xadj[v]; e < xadj[v + 1]; e++) {
+                    d += ewgt[e];
+                }
+                m = Math.max(m, d);
+            }
+            maxWeightedDegree = m;
+        }
+        return m;
     }
 
     /**

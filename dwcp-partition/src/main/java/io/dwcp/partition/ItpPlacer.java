@@ -40,8 +40,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * cost-weighted traffic the VM saves against P − move-cost-factor × its state bytes) are kept, dropping more while the
  * result breaks a hard constraint. Then BudgetedMoves spends the plan's saving over the horizon on further single-VM
  * moves, cheapest saving per moved byte first, while the whole plan still repays itself. The plan is adopted when saved = horizon × (T(C) − T(P)) > cost = move-cost-factor ×
- * bytes moved, where T is cost-weighted cross-site traffic in bytes/s — or when C itself breaks a hard constraint;
- * otherwise NOT_WORTH_IT and C stays.
+ * bytes moved + the saving that waits for the transfers (MoveTime: each moved VM's transfer time at the forecast
+ * bandwidth × the traffic its move saves; 0 for a model without links), where T is cost-weighted cross-site traffic
+ * in bytes/s — or when C itself breaks a hard constraint; otherwise NOT_WORTH_IT and C stays.
  */
 final class ItpPlacer implements Placer {
     private static final Logger LOG = LoggerFactory.getLogger(ItpPlacer.class);
@@ -157,7 +158,7 @@ final class ItpPlacer implements Placer {
         PlacementEngine e = new PlacementEngine(withLinkCosts(model));
         int[] current = e.current();
         try {
-            int[] site = e.place(settings(), null, 0);
+            int[] site = e.place(settings(), null, null);
             List<Move> moves = MoveOrder.order(e, current, site);
             return plan(e, site, moves, PlacementPlan.Outcome.APPLIED);
         } catch (DwcpException ex) {
@@ -195,24 +196,29 @@ final class ItpPlacer implements Placer {
             }
             double horizonSeconds = c.get(PartitionKeys.PLANNING_HORIZON).toMillis() / 1000.0;
             double factor = c.get(PartitionKeys.MOVE_COST_FACTOR);
+            MoveTime time = MoveTime.of(e, ForecastAdvisor.of(context)::advice);
             int[] target = null;
+            double waiting = 0;
             double saved = 0;
             long moved = 0;
             for (double scale : ANCHOR_SCALES) {
-                int[] t = candidate(e, current, scale, horizonSeconds, factor);
+                int[] t = candidate(e, current, scale, horizonSeconds, factor, time);
                 double s = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(t, true));
                 long m = movedBytes(e, current, t);
+                double w = time.waitingCost(e, current, t);
                 // The first (full move cost) plan is the fallback; a cheaper-anchored one replaces it only when it
                 // breaks no constraint, repays itself within the horizon and saves more.
-                if (target == null || (e.violation(t) == null && s > factor * m && s > saved)) {
+                if (target == null || (e.violation(t) == null && s > factor * m + w && s > saved)) {
                     target = t;
                     saved = s;
                     moved = m;
+                    waiting = w;
                 }
             }
-            if (broken == null && !(saved > factor * moved)) {
+            if (broken == null && !(saved > factor * moved + waiting)) {
                 count("not-worth-it");
-                LOG.debug("rebalance not worth it: saves {} cost-weighted bytes over the horizon, moves {} bytes × {}", saved, moved, factor);
+                LOG.debug("rebalance not worth it: saves {} cost-weighted bytes over the horizon, moves {} bytes × {},"
+                        + " {} saved bytes wait for the transfers", saved, moved, factor, waiting);
                 return plan(e, current, List.of(), PlacementPlan.Outcome.NOT_WORTH_IT);
             }
             List<Move> moves = MoveOrder.order(e, current, target);
@@ -233,17 +239,18 @@ final class ItpPlacer implements Placer {
      * One rebalancing candidate: the anchored partition with the move cost scaled by {@code scale} (below 1 it plans
      * moves that repay only after the horizon, the Lagrangian relaxation of the adoption rule), at most max-moves
      * moves, then — when it breaks no constraint — the moves that do not repay undone (scale below 1) and the plan's
-     * saving spent on the next-cheapest savings (BudgetedMoves).
+     * saving spent on the next-cheapest savings (BudgetedMoves). Every step counts the moves' transfer times.
      */
-    private int[] candidate(PlacementEngine e, int[] current, double scale, double horizonSeconds, double factor) {
+    private int[] candidate(PlacementEngine e, int[] current, double scale, double horizonSeconds, double factor,
+                            MoveTime time) {
         DwcpConfig c = context.config();
-        int[] t = e.place(settings(), current, scale * factor / horizonSeconds);
-        t = limitMoves(e, current, t, c.get(PartitionKeys.MAX_MOVES), horizonSeconds, factor);
+        int[] t = e.place(settings(), current, time.anchors(e, current, scale, factor, horizonSeconds));
+        t = limitMoves(e, current, t, c.get(PartitionKeys.MAX_MOVES), horizonSeconds, factor, time);
         if (e.violation(t) == null) {
-            if (scale < 1) {
-                BudgetedMoves.trim(e, current, t, horizonSeconds, factor, c.get(PartitionKeys.MAX_IMBALANCE));
+            if (scale < 1 || time.known()) {
+                BudgetedMoves.trim(e, current, t, horizonSeconds, factor, time, c.get(PartitionKeys.MAX_IMBALANCE));
             }
-            BudgetedMoves.extend(e, current, t, horizonSeconds, factor, c.get(PartitionKeys.MAX_MOVES),
+            BudgetedMoves.extend(e, current, t, horizonSeconds, factor, time, c.get(PartitionKeys.MAX_MOVES),
                     c.get(PartitionKeys.MAX_IMBALANCE));
         }
         return t;
@@ -281,7 +288,8 @@ final class ItpPlacer implements Placer {
     }
 
     /** Keeps at most {@code maxMoves} moves, the most valuable first, dropping more while a hard constraint breaks. */
-    static int[] limitMoves(PlacementEngine e, int[] current, int[] target, int maxMoves, double horizonSeconds, double factor) {
+    static int[] limitMoves(PlacementEngine e, int[] current, int[] target, int maxMoves, double horizonSeconds,
+                            double factor, MoveTime time) {
         List<Integer> moved = new ArrayList<>();
         for (int v = 0; v < e.n; v++) {
             if (target[v] != current[v]) {
@@ -300,7 +308,7 @@ final class ItpPlacer implements Placer {
                 here += e.out[x] * e.cost[current[v]][su] + e.in[x] * e.cost[su][current[v]];
                 there += e.out[x] * e.cost[target[v]][su] + e.in[x] * e.cost[su][target[v]];
             }
-            value[v] = horizonSeconds * (here - there) - factor * e.vms[v].stateBytes();
+            value[v] = horizonSeconds * (here - there) - factor * e.vms[v].stateBytes() - time.waiting(e, current, target, v);
         }
         moved.sort((a, b) -> value[a] != value[b] ? Double.compare(value[b], value[a]) : Integer.compare(a, b));
         List<Integer> keep = new ArrayList<>(moved.subList(0, maxMoves));

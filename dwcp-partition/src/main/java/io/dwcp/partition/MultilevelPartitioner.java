@@ -48,7 +48,8 @@ public final class MultilevelPartitioner {
      * @param refinementPasses FM passes per level, ≥ 1
      * @param initialTrials initial partitions tried on the coarsest graph, ≥ 1
      * @param cycles whole multilevel runs, the best kept, ≥ 1
-     * @param threads threads a call may use, 1–256, or 0 for one per available processor; the partition is the same
+     * @param threads threads a call may use, 1–256, or 0 for automatic (one per available processor, or one per V-cycle
+     *                chain when there are more chains); the partition is the same
      *                for any value
      */
     public record Options(int k, double imbalance, long seed, int refinementPasses, int initialTrials, int cycles,
@@ -62,7 +63,7 @@ public final class MultilevelPartitioner {
          * @param refinementPasses FM passes per level, ≥ 1
          * @param initialTrials initial partitions tried on the coarsest graph, ≥ 1
          * @param cycles whole multilevel runs, ≥ 1
-         * @param threads threads a call may use, 1–256, or 0 for one per available processor
+         * @param threads threads a call may use, 1–256, or 0 for automatic (one per processor, or one per V-cycle chain when more)
          * @throws IllegalArgumentException naming the option out of range
          */
         public Options {
@@ -82,7 +83,7 @@ public final class MultilevelPartitioner {
         }
 
         /**
-         * Options with one thread per available processor.
+         * Options with automatic threads (0).
          *
          * @param k the number of blocks, ≥ 1
          * @param imbalance allowed block weight above ⌈total ÷ k⌉, as a fraction, 0–1
@@ -97,8 +98,8 @@ public final class MultilevelPartitioner {
         }
 
         /**
-         * The defaults for {@code k} blocks: 3 % imbalance, seed 1, 4 passes, 8 initial trials, 6 cycles, one thread per
-         * available processor.
+         * The defaults for {@code k} blocks: 3 % imbalance, seed 1, 4 passes, 8 initial trials, 6 cycles, automatic
+         * threads (one per available processor, or one per V-cycle chain when there are more chains).
          *
          * @param k the number of blocks, ≥ 1
          * @return the options
@@ -154,7 +155,7 @@ public final class MultilevelPartitioner {
         /**
          * A copy with another thread count; the partition does not depend on it.
          *
-         * @param value threads, 1–256, or 0 for one per available processor
+         * @param value threads, 1–256, or 0 for automatic (one per processor, or one per V-cycle chain when more)
          * @return the new options
          * @throws IllegalArgumentException when {@code value} is out of range
          */
@@ -165,6 +166,8 @@ public final class MultilevelPartitioner {
 
     /** Whole recursive-bisection runs on the coarsest k-way graph, the best kept. */
     private static final int INITIAL_RUNS = 3;
+    /** V-cycles per chain: one from scratch, then iterated ones of its result. */
+    private static final int CHAIN_LENGTH = 2;
 
     private MultilevelPartitioner() {
     }
@@ -201,8 +204,24 @@ public final class MultilevelPartitioner {
         if (k == 1 || n == 0) {
             return new int[n];
         }
-        Forks forks = Forks.of(options.threads());
+        Forks forks = Forks.of(threads(options));
         return forks.call(() -> chains(g, k, target, maxW, fixed, options, initial, forks));
+    }
+
+    /**
+     * The threads of a call: as asked, or for 0 (automatic) one per available processor, raised to the number of chains when there
+     * are more chains than processors (and more than one processor): the chains are equal pieces of work, and with as
+     * many threads as chains the operating system shares the processors among all of them, where otherwise the last
+     * chain runs alone after the others (3 chains on 2 processors: 1.5 instead of 2 chains' time). The partition does
+     * not depend on it.
+     */
+    static int threads(Options options) {
+        if (options.threads() != 0) {
+            return options.threads();
+        }
+        int processors = Runtime.getRuntime().availableProcessors();
+        int chains = (options.cycles() + CHAIN_LENGTH - 1) / CHAIN_LENGTH;
+        return processors < 2 ? processors : Math.max(processors, Math.min(chains, 4 * processors));
     }
 
     /**
@@ -214,7 +233,8 @@ public final class MultilevelPartitioner {
     private static int[] chains(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, int[] initial,
                                 Forks forks) {
         SplittableRandom root = new SplittableRandom(options.seed());
-        int chains = (options.cycles() + 1) / 2;
+        int length = CHAIN_LENGTH;
+        int chains = (options.cycles() + length - 1) / length;
         SplittableRandom[] streams = new SplittableRandom[chains];
         for (int j = 0; j < chains; j++) {
             streams[j] = root.split();
@@ -228,7 +248,7 @@ public final class MultilevelPartitioner {
             if (start != null && !parts.better(first)) {
                 parts = new Scored(g, k, maxW, start.clone());
             }
-            if (2 * j + 1 < options.cycles()) {
+            for (int c = length * j + 1; c < Math.min(options.cycles(), length * (j + 1)); c++) {
                 Scored again = new Scored(g, k, maxW,
                         vCycle(g, k, target, maxW, fixed, parts.parts, options, rnd, coarsenTo(g.n, k), true, forks));
                 if (again.better(parts)) {
@@ -308,6 +328,7 @@ public final class MultilevelPartitioner {
             parts = initial(cur, k, target, maxW, curFixed, options, rnd, multilevelInitial, forks);
         }
         Workspace ws = forks.workspace();
+        boolean[] onBoundary = levels.isEmpty() ? null : boundary(cur, parts);
         for (int i = levels.size() - 1; i >= 0; i--) {
             Coarsener.Level level = levels.get(i);
             Graph fine = i == 0 ? g : levels.get(i - 1).graph();
@@ -317,10 +338,31 @@ public final class MultilevelPartitioner {
             for (int v = 0; v < fine.n; v++) {
                 fineParts[v] = parts[cmap[v]];
             }
-            new Refiner(fine, k, maxW, fineFixed, fineParts, rnd, ws).refine(options.refinementPasses());
+            Refiner refiner = new Refiner(fine, k, maxW, fineFixed, fineParts, rnd, ws, onBoundary, cmap);
+            refiner.refine(options.refinementPasses());
+            if (i > 0) {
+                onBoundary = new boolean[fine.n];
+                for (int v = 0; v < fine.n; v++) {
+                    onBoundary[v] = refiner.onBoundary(v);
+                }
+            }
             parts = fineParts;
         }
         return parts;
+    }
+
+    /** Whether each vertex of {@code g} has a neighbour in another block of {@code parts}. */
+    private static boolean[] boundary(Graph g, int[] parts) {
+        boolean[] b = new boolean[g.n];
+        for (int v = 0; v < g.n; v++) {
+            for (int e = g.xadj[v]; e < g.xadj[v + 1]; e++) {
+                if (parts[g.adj[e]] != parts[v]) {
+                    b[v] = true;
+                    break;
+                }
+            }
+        }
+        return b;
     }
 
     private static int[] initial(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd,

@@ -206,11 +206,11 @@ final class PlacementEngine {
      * A placement (site index per VM) satisfying every hard constraint.
      *
      * @param current the current site of each VM (-1 for none), or {@code null}
-     * @param moveCostPerStateByte move-cost-factor ÷ planning horizon in seconds: the anchor edge weight per state byte,
-     *     in the same bytes/s unit as traffic; 0 for a placement from scratch
+     * @param anchor per VM, the weight of the edge that ties it to its current site (its move cost spread over the
+     *     planning horizon), in the same bytes/s unit as traffic; {@code null} for a placement from scratch
      * @throws DwcpException INFEASIBLE naming the constraint that could not be met
      */
-    int[] place(Settings settings, int[] current, double moveCostPerStateByte) {
+    int[] place(Settings settings, int[] current, double[] anchor) {
         checkFeasible();
         if (n == 0) {
             return new int[0];
@@ -220,10 +220,10 @@ final class PlacementEngine {
         if (settings.strategy().equals("greedy")) {
             site = greedy(limits);
         } else {
-            site = partition(settings, current, moveCostPerStateByte, settings.strategy().equals("hierarchical"));
+            site = partition(settings, current, anchor, settings.strategy().equals("hierarchical"));
         }
         repair(site, limits);
-        improve(site, limits, current, moveCostPerStateByte);
+        improve(site, limits, current, anchor);
         return site;
     }
 
@@ -288,8 +288,8 @@ final class PlacementEngine {
         }
     }
 
-    private int[] partition(Settings settings, int[] current, double moveCost, boolean condense) {
-        boolean anchors = current != null && moveCost > 0;
+    private int[] partition(Settings settings, int[] current, double[] anchor, boolean condense) {
+        boolean anchors = current != null && anchor != null;
         int total = n + (anchors ? k : 0);
         // Integer edge weights: largest 10^6, sum at most 2^30.
         double maxW = 0;
@@ -302,8 +302,8 @@ final class PlacementEngine {
         double[] anchorW = new double[n];
         if (anchors) {
             for (int v = 0; v < n; v++) {
-                if (current[v] >= 0) {
-                    anchorW[v] = moveCost * vms[v].stateBytes();
+                if (current[v] >= 0 && anchor[v] > 0) {
+                    anchorW[v] = anchor[v];
                     maxW = Math.max(maxW, anchorW[v]);
                     sumW += 2 * anchorW[v];
                 }
@@ -597,9 +597,9 @@ final class PlacementEngine {
 
     /**
      * 1-opt: moves single free VMs to the site that lowers cost-weighted cross-site traffic (plus move cost against
-     * {@code current}) most, keeping capacities, the balance limit and anti-affinity. Two sweeps.
+     * {@code current}: the anchor weight) most, keeping capacities, the balance limit and anti-affinity. Two sweeps.
      */
-    private void improve(int[] site, Limits limits, int[] current, double moveCost) {
+    private void improve(int[] site, Limits limits, int[] current, double[] anchor) {
         Loads loads = new Loads(site);
         double[] value = new double[k];
         for (int sweep = 0; sweep < 2; sweep++) {
@@ -614,8 +614,8 @@ final class PlacementEngine {
                         int su = site[adj[e]];
                         c += out[e] * cost[s][su] + in[e] * cost[su][s];
                     }
-                    if (current != null && current[v] >= 0 && current[v] != s) {
-                        c += moveCost * vms[v].stateBytes();
+                    if (anchor != null && current != null && current[v] >= 0 && current[v] != s) {
+                        c += anchor[v];
                     }
                     value[s] = c;
                 }

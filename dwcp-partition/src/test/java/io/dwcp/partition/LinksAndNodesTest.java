@@ -30,7 +30,7 @@ class LinksAndNodesTest {
     private static final long GIB = 1L << 30;
 
     /** A standalone context with {@code predictor} beside it ({@code null}: none). */
-    private static ComponentContext context(BandwidthPredictor predictor) {
+    static ComponentContext context(BandwidthPredictor predictor) {
         return new DelegatingContext() {
             @Override
             public Optional<BandwidthPredictor> predictor() {
@@ -39,7 +39,7 @@ class LinksAndNodesTest {
         };
     }
 
-    private static BandwidthPredictor slowPeer(double bitsPerSecond) {
+    static BandwidthPredictor slowPeer(double bitsPerSecond) {
         Forecast known = new Forecast(true, bitsPerSecond, bitsPerSecond * 0.9, bitsPerSecond * 1.1, 0.95, 100,
                 Duration.ofMinutes(5), Instant.EPOCH, "test");
         Forecast unknown = Forecast.unknown(Duration.ofMinutes(5), 0);
