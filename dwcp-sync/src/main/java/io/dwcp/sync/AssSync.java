@@ -110,6 +110,8 @@ public final class AssSync implements SyncService {
     private volatile StoreJournal journal;
     private final List<TransportListener> listeners = new ArrayList<>();
     private final RumourBuffer rumours = new RumourBuffer(RUMOUR_QUEUE_MAX);
+    /** push-mode full-state: the whole store, streamed in chunks. */
+    private final WholeStoreShipper wholeStore = new WholeStoreShipper();
     private final SyncMetrics metrics = new SyncMetrics();
     /** What each member acknowledged of this store; the causally stable frontier. */
     private final StabilityTracker stability = new StabilityTracker();
@@ -182,7 +184,7 @@ public final class AssSync implements SyncService {
                         r.snapshotEntries(), r.journalRecords());
             }
             seen = new SeenCache(s.seenTtl.toMillis(), SEEN_MAX_ENTRIES);
-            messenger = new Messenger(transport, s.maxMessageBytes, new Messenger.Listener() {
+            messenger = new Messenger(transport, s.maxMessageBytes, s.connectTimeout.toMillis(), new Messenger.Listener() {
                 @Override
                 public void onMessage(Session session, byte[] message) {
                     handle(session, message);
@@ -214,6 +216,7 @@ public final class AssSync implements SyncService {
                 throw e;
             }
             running = true;
+            peers.values().forEach(this::queueRound); // a (re)started replica reconciles at once, not at max-staleness / 2
             LOG.info("sync started as replica {} with {} peer(s)", store.replicaId(), peers.size());
         }
     }
@@ -381,6 +384,7 @@ public final class AssSync implements SyncService {
             Peer p = peers.computeIfAbsent(address, a -> new Peer(a, context.clock().millis()));
             if (running) {
                 registerPeerGauge(p);
+                queueRound(p); // a new peer is reconciled at once, not at max-staleness / 2
             }
         }
     }
@@ -685,36 +689,18 @@ public final class AssSync implements SyncService {
         }
     }
 
-    /** State-based replication (push-mode full-state): every held entry, as whole states, to {@code fanout} random peers. */
+    /**
+     * State-based replication (push-mode full-state): every held entry, as whole states, to {@code fanout} random peers,
+     * streamed in acknowledged chunks ({@link WholeStoreShipper}); skipped while the previous round's stream runs.
+     */
     private void shipWholeStore() {
-        List<Peer> targets = randomPeers(settings.fanout, p -> true);
-        if (targets.isEmpty()) {
-            return;
+        List<java.util.function.Function<byte[], CompletableFuture<?>>> targets = new ArrayList<>();
+        for (Peer p : randomPeers(settings.fanout, x -> true)) {
+            targets.add(bytes -> sendDelta(p, bytes, List.of(), true, 0, List.of(), List.of()));
         }
-        int maxEntries = settings.maxMessageBytes - 1024;
-        List<SyncMessage.KeyState> batch = new ArrayList<>();
-        int bytes = 0;
-        for (String key : store.heldKeys()) {
-            OrMap s = store.state(key);
-            int size = SyncWire.entryBytes(key, s.encode());
-            if (!batch.isEmpty() && bytes + size > maxEntries) {
-                shipStates(targets, batch);
-                batch = new ArrayList<>();
-                bytes = 0;
-            }
-            batch.add(new SyncMessage.KeyState(key, s));
-            bytes += size;
-        }
-        if (!batch.isEmpty()) {
-            shipStates(targets, batch);
-        }
-    }
-
-    private void shipStates(List<Peer> targets, List<SyncMessage.KeyState> batch) {
-        SyncMessage.Delta m = new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0, true,
-                List.of(settings.nodeId), batch);
-        byte[] bytes = SyncWire.encode(m);
-        targets.forEach(p -> sendDelta(p, bytes, List.of(), true, 0, List.of(), List.of()));
+        wholeStore.ship(store.heldKeys(), store::state, Math.min(WholeStoreShipper.CHUNK_BYTES, settings.maxMessageBytes - 1024),
+                batch -> SyncWire.encode(new SyncMessage.Delta(header(0), ThreadLocalRandom.current().nextLong(), 0, true,
+                        List.of(settings.nodeId), batch)), targets, timer);
     }
 
     /** Up to {@code n} distinct random peers that pass {@code filter}. */
@@ -739,10 +725,10 @@ public final class AssSync implements SyncService {
      * — until max-hops, after which anti-entropy repairs it. Naming a peer on the path is a promise that it was sent
      * the message, and a failed send breaks it.
      */
-    private void sendDelta(Peer p, byte[] bytes, List<SyncMessage.KeyState> entries, boolean whole, int hops,
+    private CompletableFuture<Void> sendDelta(Peer p, byte[] bytes, List<SyncMessage.KeyState> entries, boolean whole, int hops,
                            java.util.Collection<String> holders, java.util.Collection<String> reachedThrough) {
         metrics.deltaSendsStarted.incrementAndGet();
-        messenger.send(p.address, bytes).whenComplete((v, e) -> {
+        return messenger.send(p.address, bytes).whenComplete((v, e) -> {
             if (e == null) {
                 // counted once delivered: a message to an unreachable peer never reached the wire
                 metrics.deltaMessagesSent.incrementAndGet();
