@@ -384,7 +384,6 @@ public final class AssSync implements SyncService {
             Peer p = peers.computeIfAbsent(address, a -> new Peer(a, context.clock().millis()));
             if (running) {
                 registerPeerGauge(p);
-                queueRound(p); // a new peer is reconciled at once, not at max-staleness / 2
             }
         }
     }
