@@ -40,7 +40,9 @@ import java.util.TreeSet;
  *   <li>OR-Map ({@code map-*}, fields holding PN-Counters): per field, the sum of its increments;</li>
  *   <li>RGA ({@code rga-*}): exactly the elements inserted and not deleted (a replica deletes only elements it inserted),
  *       each after the element it was inserted after (reported by the inserting replica) when that one is still
- *       there.</li>
+ *       there. A delete is not issued (the element stays live in the model; {@link Model#hiddenDeletes}) when the
+ *       element is not visible at its inserter: after a restart, until anti-entropy brings back the element it was
+ *       inserted after (received from another replica, so not in this replica's journal).</li>
  * </ul>
  * Values are unique per run ({@code e0, e1, …}), so each check names the update whose effect is missing or extra.
  */
@@ -103,7 +105,10 @@ final class AllTypes {
                 Rga cur = store.get(key).map(c -> (Rga) c).orElse(Rga.EMPTY);
                 int at = cur.value().indexOf(p[2]);
                 if (at < 0) {
-                    return "ERR " + p[2] + " is not in " + key;
+                    // not visible here: a restarted replica recovers its own inserts from its journal but not the
+                    // elements received from others that they were inserted after (received states are not journaled);
+                    // an element after a missing one stays hidden until anti-entropy brings that one back
+                    return "HIDDEN";
                 }
                 store.update(key, Rga.EMPTY, r -> r.removeDelta(r.value().indexOf(p[2])));
             }
@@ -174,6 +179,11 @@ final class AllTypes {
         /** Per replica index and type prefix: (key, element) pairs it added and may remove. */
         private final Map<String, List<String[]>> removable = new HashMap<>();
         private int nextElement;
+        /**
+         * RGA deletes not issued because the element was not visible at its (restarted) inserter at that moment: its
+         * predecessor, received from another replica before the kill, was not yet recovered.
+         */
+        int hiddenDeletes;
         private final int[] opsByType = new int[PREFIXES.size()];
         int ops;
 
@@ -243,8 +253,13 @@ final class AllTypes {
                     List<String[]> mine = removable.computeIfAbsent(node + "rga-", k -> new ArrayList<>());
                     if (remove && !mine.isEmpty()) {
                         String[] ke = mine.remove(rnd.nextInt(mine.size()));
-                        proc.call("rga-del " + ke[0] + " " + ke[1]);
-                        rgaDeleted.add(ke[1]);
+                        if (proc.call("rga-del " + ke[0] + " " + ke[1]).equals("HIDDEN")) {
+                            // not deleted: the model keeps it live, so the final check still finds it if it were lost
+                            mine.add(ke);
+                            hiddenDeletes++;
+                        } else {
+                            rgaDeleted.add(ke[1]);
+                        }
                     } else {
                         String after = proc.call("rga-ins " + key + " " + elem + " " + rnd.nextInt(1 << 16))
                                 .substring("AFTER ".length());

@@ -142,6 +142,10 @@ public final class SyncScenario {
             int divergent = nodes - votes.values().stream().max(Integer::compare).orElse(0);
             int divergentKeys = divergentKeys(c);
             List<String> violations = m.check(c);
+            if (m.hiddenDeletes > 0) {
+                System.err.println("seed " + seed + ": " + m.hiddenDeletes + " RGA delete(s) not issued: the element was"
+                        + " not visible at its restarted inserter yet (its predecessor not recovered)");
+            }
             // bounded staleness: 2 × max-staleness after the heal, with every peer reachable, a read bounded by
             // max-staleness must be served on every replica
             long due = healed + 2 * maxStalenessMillis * 1_000_000;
