@@ -39,7 +39,7 @@ import java.util.Set;
  */
 final class SyncBenchCommand implements DwcpCli.Command {
     private static final Set<String> VALUES = Set.of("nodes", "rate", "duration", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff", "ae-reps",
-            "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "ae-heap", "out",
+            "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "bytes-ae", "ae-heap", "out",
             "lag-updates", "lag-warmup", "lag-interval-ms", "lag-reps", "lag-args", "wan-a", "wan-b", "wan-b-nodes", "wan-b-prefix");
     private static final Set<String> FLAGS = Set.of("json", "help");
 
@@ -67,6 +67,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
                     + "  --bytes-keys K  replication bytes per update when --bytes-fraction of K keys change, delta against\n"
                     + "                  full-state (whole store per gossip round) and entry-state (whole key per update); 0 skips\n"
                     + "  --bytes-modes   which of delta,full-state,entry-state to run (delta and full-state always)\n"
+                    + "  --bytes-ae off  anti-entropy rounds an hour apart during the bytes runs (only the push mode replicates)\n"
                     + "  --ae-keys K     anti-entropy bytes, hash tree against flat digest, --ae-diff keys differing among K\n"
                     + "  --lag-updates N update-to-all lag over a WAN link (see bench-sync-wan.sh): --wan-a HOST --wan-b HOST\n"
                     + "                  [--wan-b-nodes 2] [--wan-b-prefix 'ip netns exec dwcp-b'] [--lag-warmup 20]\n"
@@ -162,7 +163,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
             for (String mode : bytesModes) {
                 String heap = Math.max(256, bytesKeys / 250) + "m";
                 SyncScenario.BytesCost b = SyncScenario.bytesPerUpdate(nodes, bytesKeys, bytesFraction, mode, seed + rep,
-                        out.resolve("bytes-" + mode + "-" + rep), heap);
+                        out.resolve("bytes-" + mode + "-" + rep), heap, !"off".equals(a.get("bytes-ae", "on")));
                 if (b.millis() < 0) {
                     unconverged++;
                 }
