@@ -16,14 +16,16 @@ import java.util.Set;
  * fault-injecting TCP proxy (the harness of dwcp-sync's multi-process test).
  * <ul>
  *   <li>For each seed ({@code --seed S}, {@code --seeds N}), the fault scenario of {@code --nodes N} replicas: a random
- *       workload of {@code --rate} operations per second for {@code --duration} over {@code --keys} counter and set keys,
+ *       workload of {@code --rate} operations per second for {@code --duration} over all nine CRDT types, {@code --keys}
+ *       keys of each, checked per update against a model,
  *       with the faults of {@code --faults SPEC} (grammar in {@code io.dwcp.sync.FaultSpec} and docs/benchmarks-sync.md:
  *       partitions between groups, kill -9 and restart, proxy delays and resets, lost, duplicated and reordered
  *       messages), heal, then convergence time after the heal, divergent keys, model violations and a bounded read at
  *       2 × max-staleness. With {@code --compare on} each seed runs again with {@code dwcp.sync.push-mode=full-state}.</li>
  *   <li>With {@code --bytes-keys K}: replicas holding the same K keys, {@code --bytes-fraction} of them updated, and the
  *       replication bytes until all are equal, in push modes delta, full-state (the whole store every gossip round:
- *       state-based replication) and entry-state (each updated key's whole entry), {@code --bytes-reps} times.</li>
+ *       state-based replication, streamed in acknowledged chunks) and entry-state (each updated key's whole entry),
+ *       {@code --bytes-reps} times; with {@code --bytes-ae off} anti-entropy rounds are an hour apart in every arm.</li>
  *   <li>With {@code --ae-keys K}: two replicas of K keys; per repetition ({@code --ae-reps}), {@code --ae-diff} random
  *       keys change on one and a hash-tree round repairs them, then other keys change and a flat round (every key's
  *       digest exchanged, the same code without the tree) repairs them; bytes sent in each round.</li>
