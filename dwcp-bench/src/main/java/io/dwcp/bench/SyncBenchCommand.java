@@ -16,14 +16,16 @@ import java.util.Set;
  * fault-injecting TCP proxy (the harness of dwcp-sync's multi-process test).
  * <ul>
  *   <li>For each seed ({@code --seed S}, {@code --seeds N}), the fault scenario of {@code --nodes N} replicas: a random
- *       workload of {@code --rate} operations per second for {@code --duration} over {@code --keys} counter and set keys,
+ *       workload of {@code --rate} operations per second for {@code --duration} over all nine CRDT types, {@code --keys}
+ *       keys of each, checked per update against a model,
  *       with the faults of {@code --faults SPEC} (grammar in {@code io.dwcp.sync.FaultSpec} and docs/benchmarks-sync.md:
  *       partitions between groups, kill -9 and restart, proxy delays and resets, lost, duplicated and reordered
  *       messages), heal, then convergence time after the heal, divergent keys, model violations and a bounded read at
  *       2 × max-staleness. With {@code --compare on} each seed runs again with {@code dwcp.sync.push-mode=full-state}.</li>
  *   <li>With {@code --bytes-keys K}: replicas holding the same K keys, {@code --bytes-fraction} of them updated, and the
  *       replication bytes until all are equal, in push modes delta, full-state (the whole store every gossip round:
- *       state-based replication) and entry-state (each updated key's whole entry), {@code --bytes-reps} times.</li>
+ *       state-based replication, streamed in acknowledged chunks) and entry-state (each updated key's whole entry),
+ *       {@code --bytes-reps} times; with {@code --bytes-ae off} anti-entropy rounds are an hour apart in every arm.</li>
  *   <li>With {@code --ae-keys K}: two replicas of K keys; per repetition ({@code --ae-reps}), {@code --ae-diff} random
  *       keys change on one and a hash-tree round repairs them, then other keys change and a flat round (every key's
  *       digest exchanged, the same code without the tree) repairs them; bytes sent in each round.</li>
@@ -39,7 +41,7 @@ import java.util.Set;
  */
 final class SyncBenchCommand implements DwcpCli.Command {
     private static final Set<String> VALUES = Set.of("nodes", "rate", "duration", "keys", "seed", "seeds", "faults", "ae-keys", "ae-diff", "ae-reps",
-            "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "ae-heap", "out",
+            "compare", "bytes-keys", "bytes-fraction", "bytes-reps", "bytes-modes", "bytes-ae", "ae-heap", "out",
             "lag-updates", "lag-warmup", "lag-interval-ms", "lag-reps", "lag-args", "wan-a", "wan-b", "wan-b-nodes", "wan-b-prefix");
     private static final Set<String> FLAGS = Set.of("json", "help");
 
@@ -67,6 +69,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
                     + "  --bytes-keys K  replication bytes per update when --bytes-fraction of K keys change, delta against\n"
                     + "                  full-state (whole store per gossip round) and entry-state (whole key per update); 0 skips\n"
                     + "  --bytes-modes   which of delta,full-state,entry-state to run (delta and full-state always)\n"
+                    + "  --bytes-ae off  anti-entropy rounds an hour apart during the bytes runs (only the push mode replicates)\n"
                     + "  --ae-keys K     anti-entropy bytes, hash tree against flat digest, --ae-diff keys differing among K\n"
                     + "  --lag-updates N update-to-all lag over a WAN link (see bench-sync-wan.sh): --wan-a HOST --wan-b HOST\n"
                     + "                  [--wan-b-nodes 2] [--wan-b-prefix 'ip netns exec dwcp-b'] [--lag-warmup 20]\n"
@@ -162,7 +165,7 @@ final class SyncBenchCommand implements DwcpCli.Command {
             for (String mode : bytesModes) {
                 String heap = Math.max(256, bytesKeys / 250) + "m";
                 SyncScenario.BytesCost b = SyncScenario.bytesPerUpdate(nodes, bytesKeys, bytesFraction, mode, seed + rep,
-                        out.resolve("bytes-" + mode + "-" + rep), heap);
+                        out.resolve("bytes-" + mode + "-" + rep), heap, !"off".equals(a.get("bytes-ae", "on")));
                 if (b.millis() < 0) {
                     unconverged++;
                 }

@@ -164,6 +164,8 @@ public final class AssSync implements SyncService {
                 throw e;
             }
             r.running = true;
+            // a (re)started replica reconciles at once, not at max-staleness / 2
+            peers.values().forEach(r.rounds::queueRound);
             LOG.info("sync started as replica {} with {} peer(s)", store.replicaId(), peers.size());
         }
     }

@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 
 /*
  * Maintainer notes. The push side of replication, for one run.
@@ -32,6 +34,8 @@ final class Gossip {
     private static final Logger LOG = LoggerFactory.getLogger(Gossip.class);
 
     private final SyncRun run;
+    /** push-mode full-state: the whole store, streamed in chunks; at most one stream at a time. */
+    private final WholeStoreShipper wholeStore = new WholeStoreShipper();
 
     Gossip(SyncRun run) {
         this.run = run;
@@ -137,36 +141,19 @@ final class Gossip {
         }
     }
 
-    /** State-based replication (push-mode full-state): every held entry, as whole states, to {@code fanout} random peers. */
+    /**
+     * State-based replication (push-mode full-state): every held entry, as whole states, to {@code fanout} random peers,
+     * streamed in acknowledged chunks ({@link WholeStoreShipper}); skipped while the previous round's stream runs.
+     */
     private void shipWholeStore() {
-        List<SyncPeer> targets = run.randomPeers(run.settings.fanout, p -> true);
-        if (targets.isEmpty()) {
-            return;
+        List<Function<byte[], CompletableFuture<?>>> targets = new ArrayList<>();
+        for (SyncPeer p : run.randomPeers(run.settings.fanout, x -> true)) {
+            targets.add(bytes -> sendDelta(p, bytes, List.of(), true, 0, List.of(), List.of()));
         }
-        int maxEntries = run.settings.maxMessageBytes - 1024;
-        List<SyncMessage.KeyState> batch = new ArrayList<>();
-        int bytes = 0;
-        for (String key : run.store.heldKeys()) {
-            OrMap s = run.store.state(key);
-            int size = SyncWire.entryBytes(key, s.encode());
-            if (!batch.isEmpty() && bytes + size > maxEntries) {
-                shipStates(targets, batch);
-                batch = new ArrayList<>();
-                bytes = 0;
-            }
-            batch.add(new SyncMessage.KeyState(key, s));
-            bytes += size;
-        }
-        if (!batch.isEmpty()) {
-            shipStates(targets, batch);
-        }
-    }
-
-    private void shipStates(List<SyncPeer> targets, List<SyncMessage.KeyState> batch) {
-        SyncMessage.Delta m = new SyncMessage.Delta(run.header(0), ThreadLocalRandom.current().nextLong(), 0, true,
-                List.of(run.settings.nodeId), batch);
-        byte[] bytes = SyncWire.encode(m);
-        targets.forEach(p -> sendDelta(p, bytes, List.of(), true, 0, List.of(), List.of()));
+        wholeStore.ship(run.store.heldKeys(), run.store::state,
+                Math.min(WholeStoreShipper.CHUNK_BYTES, run.settings.maxMessageBytes - 1024),
+                batch -> SyncWire.encode(new SyncMessage.Delta(run.header(0), ThreadLocalRandom.current().nextLong(), 0,
+                        true, List.of(run.settings.nodeId), batch)), targets, run.timer);
     }
 
     /**
@@ -175,11 +162,11 @@ final class Gossip {
      * — until max-hops, after which anti-entropy repairs it. Naming a peer on the path is a promise that it was sent
      * the message, and a failed send breaks it.
      */
-    private void sendDelta(SyncPeer p, byte[] bytes, List<SyncMessage.KeyState> entries, boolean whole, int hops,
+    private CompletableFuture<Void> sendDelta(SyncPeer p, byte[] bytes, List<SyncMessage.KeyState> entries, boolean whole, int hops,
                            Collection<String> holders, Collection<String> reachedThrough) {
         SyncMetrics metrics = run.metrics;
         metrics.deltaSendsStarted.incrementAndGet();
-        run.messenger.send(p.address, bytes).whenComplete((v, e) -> {
+        return run.messenger.send(p.address, bytes).whenComplete((v, e) -> {
             if (e == null) {
                 // counted once delivered: a message to an unreachable peer never reached the wire
                 metrics.deltaMessagesSent.incrementAndGet();

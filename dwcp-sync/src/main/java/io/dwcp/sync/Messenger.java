@@ -5,6 +5,7 @@ import io.dwcp.core.ErrorCode;
 import io.dwcp.core.transport.InboundTransfer;
 import io.dwcp.core.transport.PayloadSource;
 import io.dwcp.core.transport.Session;
+import io.dwcp.core.transport.Transfer;
 import io.dwcp.core.transport.TransferHandler;
 import io.dwcp.core.transport.TransferKind;
 import io.dwcp.core.transport.TransferRequest;
@@ -59,14 +60,23 @@ final class Messenger implements TransferHandler {
     private final Listener listener;
     private final Map<InetSocketAddress, CompletableFuture<Session>> sessions = new ConcurrentHashMap<>();
     private final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
+    /** Transfers sent and not yet complete, per session: cancelled when the session is dropped. */
+    private final Map<Session, java.util.Set<Transfer>> inFlight = new ConcurrentHashMap<>();
+    /** How long a request waits for its session to open (the transport's connect-timeout), before its own timeout. */
+    private final long connectTimeoutMillis;
     private final AtomicLong nextCorrelation = new AtomicLong(System.nanoTime() & 0xFFFFFFFFL | 1);
     final AtomicLong bytesSent = new AtomicLong();
     final AtomicLong bytesReceived = new AtomicLong();
     private volatile boolean closed;
 
-    Messenger(Transport transport, int maxMessageBytes, Listener listener) {
+    /**
+     * @param connectTimeoutMillis the transport's connect-timeout: a request gives a session being opened this long
+     *     (a handshake with a replica that has just started can take longer than a request's own timeout)
+     */
+    Messenger(Transport transport, int maxMessageBytes, long connectTimeoutMillis, Listener listener) {
         this.transport = transport;
         this.maxMessageBytes = maxMessageBytes;
+        this.connectTimeoutMillis = connectTimeoutMillis;
         this.listener = listener;
     }
 
@@ -86,34 +96,51 @@ final class Messenger implements TransferHandler {
                     + message.length + " bytes above dwcp.sync.max-message (" + maxMessageBytes + " bytes)"));
         }
         try {
-            CompletableFuture<Void> done = session.send(TransferRequest.of(TransferKind.METADATA, TRANSFER_KEY,
-                    PayloadSource.of(ByteBuffer.wrap(message)))).completion().thenApply(r -> null);
+            Transfer t = session.send(TransferRequest.of(TransferKind.METADATA, TRANSFER_KEY,
+                    PayloadSource.of(ByteBuffer.wrap(message))));
+            inFlight.compute(session, (k, set) -> {
+                java.util.Set<Transfer> out = set == null ? new java.util.HashSet<>() : set;
+                out.add(t);
+                return out;
+            });
+            // registered after the add: a transfer that already ended is removed at once
+            t.completion().whenComplete((r, e) -> inFlight.computeIfPresent(session, (k, set) -> {
+                set.remove(t);
+                return set.isEmpty() ? null : set;
+            }));
             bytesSent.addAndGet(message.length);
-            return done;
+            return t.completion().thenApply(r -> null);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
     }
 
     /**
-     * Sends a request and waits for the response with the same correlation id. Blocks the caller.
+     * Sends a request and waits for the response with the same correlation id. Blocks the caller: for the session up
+     * to the transport's connect-timeout when it is still being opened, then for the response up to
+     * {@code timeoutMillis}.
      *
-     * @throws DwcpException {@code TIMEOUT} after {@code timeoutMillis}; the transport's code when sending failed
+     * @throws DwcpException {@code TIMEOUT} when the session did not open or the response did not come in time; the
+     *     transport's code when opening the session or sending failed
      */
     byte[] request(InetSocketAddress peer, long correlationId, byte[] message, long timeoutMillis) {
         CompletableFuture<byte[]> response = new CompletableFuture<>();
         pending.put(correlationId, response);
         CompletableFuture<Session> session = session(peer);
         try {
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-            Session s = session.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            Session s;
+            try {
+                s = session.get(Math.max(timeoutMillis, connectTimeoutMillis), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                throw new DwcpException(ErrorCode.TIMEOUT, "no session to " + peer + " within "
+                        + Math.max(timeoutMillis, connectTimeoutMillis) + " ms (dwcp.transport.connect-timeout)", e);
+            }
             send(s, message).whenComplete((v, e) -> {
                 if (e != null) {
                     response.completeExceptionally(e);
                 }
             });
-            long left = Math.max(1, deadline - System.nanoTime());
-            return response.get(left, TimeUnit.NANOSECONDS);
+            return response.get(timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             drop(peer, session);
             throw new DwcpException(ErrorCode.TIMEOUT, "no sync response from " + peer + " within " + timeoutMillis + " ms", e);
@@ -144,8 +171,26 @@ final class Messenger implements TransferHandler {
         }
         Session s = session.join();
         if ((!s.isOpen() || s.activeStreams() == 0) && sessions.remove(peer, session)) {
-            s.close();
+            abandon(s);
         }
+    }
+
+    /**
+     * Ends a session that cannot carry transfers, without waiting: its in-flight transfers are cancelled (their senders
+     * see the failure; gossip queues them again for the next round), then it is closed on a short-lived thread. A
+     * graceful close on the caller's thread would wait up to the transport's close-timeout for transfers that cannot
+     * complete, and the anti-entropy worker that called it, with every further round with that peer, would wait too.
+     */
+    private void abandon(Session s) {
+        java.util.Set<Transfer> open = new java.util.HashSet<>();
+        inFlight.computeIfPresent(s, (k, set) -> {
+            open.addAll(set);
+            return set;
+        });
+        open.forEach(Transfer::cancel);
+        Thread t = new Thread(s::close, "dwcp-sync-drop");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** Completes the request waiting for {@code correlationId}; false when none waits (late or unsolicited). */

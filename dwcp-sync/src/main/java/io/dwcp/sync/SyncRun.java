@@ -82,7 +82,8 @@ final class SyncRun {
         this.gossip = new Gossip(this);
         this.rounds = new AntiEntropyRounds(this);
         this.inbound = new Inbound(this);
-        this.messenger = new Messenger(transport, settings.maxMessageBytes, new Messenger.Listener() {
+        this.messenger = new Messenger(transport, settings.maxMessageBytes, settings.connectTimeout.toMillis(),
+                new Messenger.Listener() {
             @Override
             public void onMessage(Session session, byte[] message) {
                 inbound.handle(session, message);

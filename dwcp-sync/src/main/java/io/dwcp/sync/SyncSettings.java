@@ -21,6 +21,8 @@ final class SyncSettings {
     final int causalBufferEntries;
     final int maxMessageBytes;
     final Duration requestTimeout;
+    /** The transport's connect-timeout: how long a request waits for a session being opened. */
+    final Duration connectTimeout;
     final Duration shutdownTimeout;
     final PushMode pushMode;
     /** {@code dwcp.sync.gc-interval}: period of tombstone collection and automatic retirement. */
@@ -58,6 +60,7 @@ final class SyncSettings {
         this.causalBufferEntries = c.get(SyncKeys.CAUSAL_BUFFER_MAX_ENTRIES);
         this.maxMessageBytes = (int) Math.min(Integer.MAX_VALUE - 64, c.get(SyncKeys.MAX_MESSAGE).bytes());
         this.requestTimeout = c.get(SyncKeys.REQUEST_TIMEOUT);
+        this.connectTimeout = c.get(io.dwcp.core.config.TransportKeys.CONNECT_TIMEOUT);
         this.shutdownTimeout = c.get(CoreKeys.SHUTDOWN_TIMEOUT);
         this.gcInterval = c.get(SyncKeys.GC_INTERVAL);
         this.replicaRetirement = c.get(SyncKeys.REPLICA_RETIREMENT);

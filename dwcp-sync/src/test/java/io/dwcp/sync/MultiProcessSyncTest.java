@@ -31,6 +31,9 @@ class MultiProcessSyncTest {
         // stalenessViolations), not a condition of the protocol's correctness.
         assertEquals(List.of(), r.modelViolations());
         assertTrue(r.ops() > 100);
+        for (int type = 0; type < AllTypes.PREFIXES.size(); type++) {
+            assertTrue(r.opsByType()[type] > 0, "the workload issued no " + AllTypes.prefix(type) + " operation");
+        }
         assertTrue(r.duplicatesReceived() > 0, "duplicates (injected and from rumours) reached the seen-cache: " + r);
     }
 

@@ -20,7 +20,9 @@ final class Nodes {
                 .set("dwcp.transport.initial-streams", "1")
                 .set("dwcp.transport.min-streams", "1")
                 .set("dwcp.transport.max-streams", "1")
-                .set("dwcp.transport.connect-timeout", "2s")
+                // dwcp.transport.connect-timeout stays at its default (30 s): a handshake with a replica restarted a
+                // moment ago (a cold JVM) can take seconds on a loaded machine, and one abandoned at a short timeout is
+                // wasted work that the next attempt repeats; a cut-off peer fails at once (its proxy closes the socket)
                 .set("dwcp.transport.session-timeout", "5s")
                 .set("dwcp.transport.reconnect.max-backoff", "500ms")
                 // every replica reaches every other from 127.0.0.1 (through its proxy), so the per-peer session limit

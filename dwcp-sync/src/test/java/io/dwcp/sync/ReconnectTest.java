@@ -93,4 +93,53 @@ class ReconnectTest {
             }
         }
     }
+
+    @Test
+    void aCutOffSessionWithTransfersInFlightIsAbandonedWithoutWaitingForItsCloseTimeout() throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        // the transport keeps a cut-off session resuming for a minute and a graceful close drains transfers for 30 s
+        // (the default close-timeout): a round that waited for either would not end within the deadline below
+        DwcpConfig cfg = Nodes.config("a").toBuilder().set("dwcp.sync.anti-entropy.interval", "1h")
+                .set("dwcp.sync.full-reconciliation.interval", "1d").set("dwcp.sync.max-staleness", "1h")
+                .set("dwcp.sync.gossip.interval", "1m").set("dwcp.sync.gossip.seen-ttl", "1h")
+                .set("dwcp.transport.session-timeout", "1m").build();
+        try (Nodes.Node a = Nodes.start(cfg); Nodes.Node b = Nodes.start(Nodes.config("b").toBuilder()
+                .set("dwcp.sync.anti-entropy.interval", "1h").set("dwcp.sync.full-reconciliation.interval", "1d")
+                .set("dwcp.sync.max-staleness", "1h").set("dwcp.transport.session-timeout", "1m").build())) {
+            InetSocketAddress bAddr = b.sync().listen(new InetSocketAddress(lo, 0)).get(5, TimeUnit.SECONDS);
+            try (FaultProxy proxy = new FaultProxy(bAddr.getPort(), 1)) {
+                InetSocketAddress viaProxy = new InetSocketAddress(lo, proxy.port());
+                a.sync().addPeer(viaProxy);
+                a.sync().antiEntropy(viaProxy).get(20, TimeUnit.SECONDS); // the session is open
+                proxy.blocked(true);
+                // pushes to b queue on the session the transport is trying to resume: transfers in flight
+                for (int i = 0; i < 20; i++) {
+                    a.sync().store().update("k" + i, io.dwcp.sync.crdt.PNCounter.EMPTY,
+                            c -> c.addDelta(a.sync().store().replicaId(), 1));
+                }
+                long t0 = System.nanoTime();
+                CompletableFuture<Void> cut = a.sync().antiEntropy(viaProxy);
+                java.util.concurrent.ExecutionException failed = org.junit.jupiter.api.Assertions.assertThrows(
+                        java.util.concurrent.ExecutionException.class, () -> cut.get(10, TimeUnit.SECONDS),
+                        "the round with the cut-off peer fails after its request timeout, it does not hang");
+                long tookMs = (System.nanoTime() - t0) / 1_000_000;
+                org.junit.jupiter.api.Assertions.assertTrue(tookMs < 10_000, "round ended after " + tookMs + " ms: " + failed);
+                proxy.blocked(false);
+                // a round opens a fresh session and carries what the cut-off pushes could not (on a loaded machine the
+                // first may still time out: the rounds are retried until one succeeds)
+                awaitTrue(() -> {
+                    try {
+                        a.sync().antiEntropy(viaProxy).get(30, TimeUnit.SECONDS);
+                        return true;
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return false;
+                    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                        return false;
+                    }
+                }, Duration.ofSeconds(90), "a round with b succeeds once the path is back");
+                awaitTrue(() -> b.sync().store().keys().size() >= 20, Duration.ofSeconds(10), "b holds every key");
+            }
+        }
+    }
 }

@@ -205,14 +205,21 @@ public final class SyncCluster implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        // every replica is asked to quit first, then awaited: their orderly stops (snapshot, sessions) run in parallel
         for (Proc p : procs) {
             if (p != null && p.process.isAlive()) {
                 try {
-                    p.call("quit");
-                    p.process.waitFor(5, TimeUnit.SECONDS);
+                    p.in.write("quit\n");
+                    p.in.flush();
                 } catch (IOException e) {
                     // the process is already gone or stuck; it is killed below
                 }
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (Proc p : procs) {
+            if (p != null) {
+                p.process.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 p.process.destroyForcibly();
             }
         }

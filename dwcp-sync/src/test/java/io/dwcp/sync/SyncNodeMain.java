@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One sync replica as a separate process, driven line by line on stdin by {@link SyncCluster}; answers on stdout.
  * Commands: {@code listen}, {@code peer PORT}, {@code inc KEY N}, {@code add KEY ELEM}, {@code rem KEY ELEM},
- * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, {@code digest}, {@code root},
+ * {@code put KEY VALUE}, {@code del KEY}, {@code get-counter KEY}, {@code get-set KEY}, the operations on the other
+ * CRDT types of {@link AllTypes} and {@code get KEY} (any type, rendered), {@code digest}, {@code root},
  * {@code stats}, {@code rounds}, {@code msgfaults DROP DUP REORDER}, {@code keyhashes}, {@code stale-read KEY MILLIS},
  * {@code load COUNT DIFF}, {@code churn KEYS COUNT SEED}, {@code ae PORT}, {@code quit};
  * for the lag measurement {@code listen HOST}, {@code peer HOST:PORT}, {@code lagw KEY} (increments KEY, answers the
@@ -100,6 +101,9 @@ public final class SyncNodeMain {
                             md.remove(p[1]);
                             yield "OK";
                         }
+                        case "gc-inc", "gs-add", "tp-add", "tp-rem", "lww", "mv", "map-inc", "rga-ins", "rga-del" ->
+                                AllTypes.apply(sync, p);
+                        case "get" -> "VALUE " + AllTypes.render(sync.store().get(p[1]).orElse(null));
                         case "get-counter" -> "VALUE " + md.counter(p[1]);
                         case "get-set" -> "VALUE " + String.join(",", new java.util.TreeSet<>(md.set(p[1])));
                         case "digest" -> "DIGEST " + HexFormat.of().formatHex(
