@@ -137,6 +137,35 @@ class StreamCountControllerTest {
         assertEquals(8, c.update(120e6, RTT, RTT, Double.NaN, true, 100e6, 60e6), "kept, but no step to 16");
     }
 
+    /** A CUBIC controller back at 4 streams and holding after a failed probe, on a clean 100 Mbit/s path. */
+    private static StreamCountController holdingAtFour() {
+        StreamCountController c = new StreamCountController(1, 4, 64, 0.05, true);
+        assertEquals(8, c.update(100e6, RTT, RTT, 0, true), "loss-based start-up step");
+        assertEquals(4, c.update(100e6, RTT, RTT, 0, true), "no gain: back to 4, hold");
+        return c;
+    }
+
+    @Example
+    void theMathisFloorPlansForTheForecastLossNotOneIntervals() {
+        // 0.05 % loss at 50 ms: ~12.6 Mbit/s per CUBIC stream, so 105 Mbit/s needs 9 streams (at most x2 per step: 8).
+        assertEquals(8, holdingAtFour().update(100e6, RTT, RTT, 0.0005, true), "one interval's burst raises the floor");
+        assertEquals(4, holdingAtFour().update(100e6, RTT, RTT, 0.0005, true, Double.NaN, Double.NaN, 0.000002, 0),
+                "a path forecast at 0.0002 % loss keeps its count through the burst");
+        assertEquals(4, holdingAtFour().update(100e6, RTT, RTT, 0, true), "a clean interval: no floor");
+        assertEquals(8, holdingAtFour().update(100e6, RTT, RTT, 0, true, Double.NaN, Double.NaN, 0.0005, 0),
+                "a clean interval on a path forecast to stay lossy keeps the floor");
+    }
+
+    @Example
+    void theMathisFloorUsesTheForecastRttWhenAboveTheMinimum() {
+        // 0.01 % loss: ~28 Mbit/s per stream at 50 ms (4 streams for 105 Mbit/s), ~7 Mbit/s at 200 ms (15, capped at 8).
+        assertEquals(4, holdingAtFour().update(100e6, RTT, RTT, 0.0001, true));
+        assertEquals(8, holdingAtFour().update(100e6, RTT, RTT, 0.0001, true, Double.NaN, Double.NaN, Double.NaN, 4 * RTT),
+                "flows forecast to see a 200 ms RTT carry less each");
+        assertEquals(4, holdingAtFour().update(100e6, RTT, RTT, 0.0001, true, Double.NaN, Double.NaN, Double.NaN, RTT / 5),
+                "a forecast below the minimum RTT is not used");
+    }
+
     /** Without advice (NaN forecasts) the controller decides exactly as the measurement-only one. */
     @Property
     void withoutAdviceTheDecisionsAreUnchanged(@ForAll @Size(max = 20) List<@DoubleRange(min = 0, max = 1e10) Double> goodputs,
