@@ -16,7 +16,7 @@ package io.dwcp.transport.control;
  * Samples from application-limited intervals (nothing waiting to be sent) are ignored: they say nothing about the
  * path. The result is clamped to [min, max].
  *
- * With a bandwidth forecast (dwcp-prediction, as advice; measurement stays the authority) two things change:
+ * With forecasts of the path (dwcp-prediction, as advice; measurement stays the authority) three things change:
  *   - a growth step must gain over both the previous interval and what the path was forecast to deliver in the
  *     interval at the old stream count (the short-horizon forecast made at the previous tick): on a moving link the
  *     previous interval confounds the step with the link's own change, and a step taken while the link rose looked

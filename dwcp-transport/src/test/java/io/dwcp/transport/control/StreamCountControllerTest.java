@@ -196,4 +196,22 @@ class StreamCountControllerTest {
             assertTrue(b >= a && a >= 1 && b <= 256, "near " + a + ", far " + b);
         }
     }
+
+    /** The RTT property holds with the loss and RTT forecasts too: both controllers get the same ones. */
+    @Property
+    void lossAndRttAdviceNeverGiveFewerStreamsForALongerRtt(
+            @ForAll @Size(min = 1, max = 12) List<@DoubleRange(min = 1e6, max = 1e9) Double> goodputs,
+            @ForAll @LongRange(min = 1_000_000, max = 300_000_000) long rtt,
+            @ForAll @LongRange(min = 0, max = 300_000_000) long extra,
+            @ForAll @LongRange(min = 0, max = 600_000_000) long foreseenRtt,
+            @ForAll @DoubleRange(min = 0, max = 0.05) @Scale(7) double loss,
+            @ForAll @DoubleRange(min = 0, max = 0.05) @Scale(7) double foreseenLoss) {
+        StreamCountController near = new StreamCountController(1, 4, 256, 0.05, true);
+        StreamCountController far = new StreamCountController(1, 4, 256, 0.05, true);
+        for (double g : goodputs) {
+            int a = near.update(g, rtt, rtt, loss, true, Double.NaN, Double.NaN, foreseenLoss, foreseenRtt);
+            int b = far.update(g, rtt + extra, rtt + extra, loss, true, Double.NaN, Double.NaN, foreseenLoss, foreseenRtt);
+            assertTrue(b >= a && a >= 1 && b <= 256, "near " + a + ", far " + b);
+        }
+    }
 }
