@@ -592,17 +592,20 @@ public final class DwcpManager implements AutoCloseable {
 
     /**
      * A pre-copy migration over {@code sender} of the state {@code source} gives, with {@code dwcp.migration.max-rounds}
-     * and {@code dwcp.migration.downtime-budget} from this manager's configuration (the builder may change them);
-     * {@code build().start()} runs it.
+     * and {@code dwcp.migration.downtime-budget} from this manager's configuration (the builder may change them), and,
+     * when a predictor runs, its advice for the path to the receiver for the stop rule
+     * ({@link Migration.Builder#forecasts}); {@code build().start()} runs it.
      *
      * @param sender the sender of {@link #openMigration}, connected to the receiver
      * @param source the state and the caller's pause step
      * @return a builder of the migration
      */
     public Migration.Builder migration(MigrationSender sender, Migration.Source source) {
-        return Migration.builder(sender, source)
+        Migration.Builder b = Migration.builder(sender, source)
                 .maxRounds(config.get(CoreKeys.MIGRATION_MAX_ROUNDS))
                 .downtimeBudget(config.get(CoreKeys.MIGRATION_DOWNTIME_BUDGET));
+        predictor().ifPresent(p -> b.forecasts(p::advice));
+        return b;
     }
 
     /**
