@@ -37,15 +37,23 @@ import java.util.Optional;
  * migration.
  *
  * <p>With a bandwidth forecast of the path ({@code dwcp-prediction}, given as advice: known and confident enough),
- * the plan also looks ahead, but only towards a faster link: when the forecast mean of the next horizon is above the
- * measured link rate, cost and feasibility (codec faster than the link) are evaluated at the forecast mean, so the
- * codec is ready before a foreseen rise; otherwise the choice is exactly the measurement-driven one. (Until this
- * version the feasibility was tested at the forecast's P90: a young path's band is wide, 1.5 times the mean or
- * more, and on a constant-rate link that lowered the level and sent 1 % more bytes than without forecasts.) A
- * forecast never plans a slower link than the one measured: that would raise the level on a forecast alone,
- * and a level's speed is estimated from thread CPU time, which does not see cores shared with other work, so a wrong
- * forecast could make the codec the bottleneck where measurement would not. With no link rate the forecast alone
- * plans. A planned rate more than {@value #REPLAN_CHANGE} (relative) away from the one the current choice was made
+ * the plan also looks ahead:
+ * <ul>
+ *   <li>a <b>rise</b>: when the forecast mean of the next horizon is above the measured link rate, cost and
+ *       feasibility (codec faster than the link) are evaluated at the forecast mean, so the codec is ready before
+ *       the faster link is measured. (An earlier version tested feasibility at the forecast's P90: a young path's
+ *       band is wide, 1.5 times the mean or more, and on a constant-rate link that lowered the level and sent 1 %
+ *       more bytes than without forecasts.)</li>
+ *   <li>a <b>drop</b>: when even the forecast's P90 is below the measured rate (the path will very probably deliver
+ *       less over the next horizon), the cost is evaluated at the forecast mean — a slower link pays for a stronger
+ *       level, fewer bytes for more compute — but feasibility stays at the <em>measured</em> rate: the level chosen
+ *       still keeps the codec faster than the link as measured now, exactly the guarantee the measurement-driven
+ *       choice gives, so a forecast that is wrong cannot make the codec the bottleneck of a link that did not drop.
+ *       A forecast mean slightly below the measured rate with a band around it (on a constant-rate link
+ *       {@code auto}'s mean sits a little low by design) changes nothing.</li>
+ * </ul>
+ * Otherwise the choice is exactly the measurement-driven one. With no link rate the forecast alone plans. A
+ * forecast-planned rate more than {@value #REPLAN_CHANGE} (relative) away from the one the current choice was made
  * for re-plans at once instead of waiting out {@code adjust-interval}. Without a forecast the controller is exactly
  * the measurement-driven one above.
  *
@@ -130,19 +138,23 @@ final class LevelController {
             Instant now = clock.instant();
             Instant at = chosenAt[t];
             double measured = linkRate.isPresent() ? linkRate.get().bytesPerSecond() : Double.NaN;
-            // With advice: never slower than measured (measurement is the authority), faster when the forecast is. A
-            // forecast at or below the measured rate changes nothing: the choice is the measurement-driven one.
-            boolean ahead = forecast && (Double.isNaN(measured) || advice.meanBitsPerSecond() / 8 > measured);
-            double planned = ahead ? advice.meanBitsPerSecond() / 8 : measured;
-            // A forecast that plans ahead re-plans early when it moved away from the rate the choice was made for (a
-            // foreseen rise, or the first confident forecast).
-            boolean moved = ahead && !Double.isNaN(plannedFor[t])
+            // With advice: a foreseen rise plans (cost and feasibility) at the forecast mean; a foreseen drop (P90
+            // below the measured rate) prices the link at the forecast mean but keeps the codec faster than the link
+            // as measured. Anything else changes nothing: the choice is the measurement-driven one.
+            double mean = forecast ? advice.meanBitsPerSecond() / 8 : Double.NaN;
+            boolean ahead = forecast && (Double.isNaN(measured) || mean > measured);
+            boolean drop = forecast && !ahead && advice.p90BitsPerSecond() / 8 < measured;
+            double planned = ahead || drop ? mean : measured;
+            double feasibleAt = drop ? measured : planned;
+            // A forecast-planned rate re-plans early when it moved away from the rate the choice was made for (a
+            // foreseen rise or drop, or the first confident forecast).
+            boolean moved = (ahead || drop) && !Double.isNaN(plannedFor[t])
                     && Math.abs(planned - plannedFor[t]) > REPLAN_CHANGE * plannedFor[t];
             if (!moved && at != null && Duration.between(at, now).compareTo(adjustInterval) < 0 && chosen[t] <= ceiling
                     && chosen[t] != 0) {
                 level = chosen[t];
             } else {
-                level = cheapestFeasible(ceiling, planned / 1e9, planned / 1e9, threads);
+                level = cheapestFeasible(ceiling, planned / 1e9, feasibleAt / 1e9, threads);
                 chosenAt[t] = now;
                 plannedFor[t] = planned;
             }

@@ -118,12 +118,9 @@ class LevelControllerTest {
     }
 
     @Test
-    void aForecastPlansForAFasterLinkButNeverASlowerOneThanMeasured() {
+    void aForeseenRisePlansAtTheForecastMean() {
         Forecast slow = FixedPredictor.mbps(H30, 50, 40, 55, 0.8);
         Forecast fast = FixedPredictor.mbps(H30, 400, 300, 450, 0.8);
-        assertEquals(level("zstd:9", "1Gbit/s"),
-                controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Gbit/s")), 2, true, slow),
-                "a forecast drop does not raise the level above the measured plan");
         assertEquals(level("zstd:9", "400Mbit/s"),
                 controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("50Mbit/s")), 2, true, fast),
                 "a foreseen rise lowers it before the faster link is measured");
@@ -133,11 +130,32 @@ class LevelControllerTest {
     }
 
     @Test
-    void aForecastAtOrBelowTheMeasuredRateChangesNothing() {
+    void aForeseenDropBuysAStrongerLevelOnlyAsFarAsTheCodecKeepsUpWithTheMeasuredLink() {
+        // Measured 50 Mbit/s, forecast 10 Mbit/s with its P90 below the measured rate: the slower link pays for a
+        // stronger level, and every level up to the ceiling keeps up with 50 Mbit/s.
+        Forecast drop = FixedPredictor.mbps(H30, 10, 6, 14, 0.8);
+        int planned = controller().choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("50Mbit/s")), 2, true, drop);
+        assertEquals(level("zstd:9", "10Mbit/s"), planned);
+        assertTrue(planned > level("zstd:9", "50Mbit/s"), "got " + planned);
+        // Measured 1 Gbit/s, forecast 5 Mbit/s: priced at 5 Mbit/s, but no level the codec could not run at 1 Gbit/s.
+        LevelController c = controller();
+        int capped = c.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse("1Gbit/s")), 2, true,
+                FixedPredictor.mbps(H30, 5, 3, 6, 0.8));
+        assertTrue(capped > level("zstd:9", "1Gbit/s") && capped < level("zstd:9", "5Mbit/s"), "got " + capped);
+        double linkBytesPerNano = DataRate.parse("1Gbit/s").bytesPerSecond() / 1e9;
+        assertTrue(c.speed(capped) * 2 >= linkBytesPerNano * c.ratio(capped),
+                "level " + capped + " keeps the codec faster than the measured link");
+        assertTrue(c.speed(capped + 1) * 2 < linkBytesPerNano * c.ratio(capped + 1),
+                "the next stronger level would not (so the cap is what stopped it)");
+    }
+
+    @Test
+    void aForecastBelowTheMeasuredRateWhoseBandReachesItChangesNothing() {
         ManualClock clock = new ManualClock();
         LevelController advised = new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock));
         LevelController plain = new LevelController(clock, Duration.ofSeconds(30), new HdeMetrics(clock));
-        // A wide band (P90 40 times the mean) does not make the codec plan for its top any more.
+        // A wide band (P90 40 times the mean) does not make the codec plan for its top any more, and a mean below the
+        // measured rate is no foreseen drop while the P90 is above it.
         Forecast wide = FixedPredictor.mbps(H30, 45, 10, 2000, 1);
         for (String link : new String[] {"50Mbit/s", "200Mbit/s", "1Gbit/s", "45Mbit/s"}) {
             assertEquals(plain.choose(Tier.WAN, "zstd:9", Optional.of(DataRate.parse(link)), 2, true, null),

@@ -596,8 +596,9 @@ public final class DwcpManager implements AutoCloseable {
 
     /**
      * A pre-copy migration over {@code sender} of the state {@code source} gives, with {@code dwcp.migration.max-rounds}
-     * and {@code dwcp.migration.downtime-budget} from this manager's configuration (the builder may change them);
-     * {@code build().start()} runs it.
+     * and {@code dwcp.migration.downtime-budget} from this manager's configuration (the builder may change them), and,
+     * when a predictor runs, its advice for the path to the receiver for the stop rule
+     * ({@link Migration.Builder#forecasts}); {@code build().start()} runs it.
      *
      * @param sender the sender of {@link #openMigration}, connected to the receiver
      * @param source the state and the caller's pause step
@@ -608,6 +609,7 @@ public final class DwcpManager implements AutoCloseable {
                 .maxRounds(config.get(CoreKeys.MIGRATION_MAX_ROUNDS))
                 .downtimeBudget(config.get(CoreKeys.MIGRATION_DOWNTIME_BUDGET));
         vmMetadata().ifPresent(b::metadata); // recorded only for a migration that names its VM (Migration.Builder.vm)
+        predictor().ifPresent(p -> b.forecasts(p::advice));
         return b;
     }
 

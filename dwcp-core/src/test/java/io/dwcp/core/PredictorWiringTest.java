@@ -124,6 +124,22 @@ class PredictorWiringTest {
     }
 
     @Test
+    void theAdvisorPassesKnownRttAndLossForecastsOfAnEnabledPredictorOnly() {
+        FixedPredictor pba = new FixedPredictor();
+        ForecastAdvisor advisor = ForecastAdvisor.of(TestContext.defaults().predictor(pba));
+        assertFalse(advisor.rttAdvice("peer").isKnown(), "unknown path");
+        assertFalse(advisor.lossAdvice("peer").isKnown(), "unknown path");
+        pba.conditions(FixedPredictor.condition(0.06, 0.05, 0.08), FixedPredictor.condition(0.001, 0, 0.003));
+        assertEquals(0.06, advisor.rttAdvice("peer").mean());
+        assertEquals(0.001, advisor.lossAdvice("peer").mean());
+        assertFalse(advisor.lossAdvice(null).isKnown(), "no peer, no forecast");
+        pba.enabled(false);
+        assertFalse(advisor.rttAdvice("peer").isKnown(), "dwcp.prediction.enabled = false");
+        assertFalse(advisor.lossAdvice("peer").isKnown(), "dwcp.prediction.enabled = false");
+        assertFalse(ForecastAdvisor.of(TestContext.defaults()).lossAdvice("peer").isKnown(), "no predictor");
+    }
+
+    @Test
     void withoutAProviderThereIsNoPredictorButStillAPathMonitor() {
         // An empty class loader: ServiceLoader finds no provider at all.
         DwcpManager manager = DwcpManager.builder().classLoader(new URLClassLoader(new URL[0], null)).build();

@@ -124,6 +124,8 @@ public final class Migration {
     private final Duration downtimeBudget;
     private final Consumer<RoundReport> onRound;
     private final MigrationRecord record;
+    /** The path's forecast (advice) by peer name; answers unknown without a predictor. */
+    private final java.util.function.Function<String, io.dwcp.core.spi.Forecast> forecasts;
     private final CompletableFuture<Result> result = new CompletableFuture<>();
     private final List<RoundReport> rounds = new ArrayList<>();
     private final Object lock = new Object();
@@ -141,6 +143,7 @@ public final class Migration {
         this.downtimeBudget = b.downtimeBudget;
         this.onRound = b.onRound;
         this.record = MigrationRecord.of(b.metadata, b.vmId, b.site, b.node);
+        this.forecasts = b.forecasts;
     }
 
     /**
@@ -217,6 +220,21 @@ public final class Migration {
         return true;
     }
 
+    /** The forecast mean rate of the path to the receiver in bytes per second when it is advice, else NaN. */
+    private double forecastBytesPerSecond() {
+        String peer = sender.peerName();
+        if (peer == null) {
+            return Double.NaN;
+        }
+        try {
+            io.dwcp.core.spi.Forecast f = forecasts.apply(peer);
+            return f != null && f.isKnown() ? f.meanBitsPerSecond() / 8 : Double.NaN;
+        } catch (RuntimeException e) {
+            LOG.debug("migration: forecast for {} unavailable", peer, e);
+            return Double.NaN;
+        }
+    }
+
     private static DwcpException cancelledError() {
         return new DwcpException(ErrorCode.CANCELLED, "migration cancelled by the caller");
     }
@@ -230,7 +248,7 @@ public final class Migration {
             while (stop == null) {
                 RoundReport r = round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages));
                 sent++;
-                stop = rule.afterRound(r);
+                stop = rule.afterRound(r, forecastBytesPerSecond());
             }
             checkCancelled();
             LOG.info("migration: iteration stopped ({}) after {} round(s), final round predicted at {} ms; pausing the"
@@ -316,6 +334,8 @@ public final class Migration {
         private String vmId;
         private String site;
         private String node;
+        private java.util.function.Function<String, io.dwcp.core.spi.Forecast> forecasts =
+                peer -> io.dwcp.core.spi.Forecast.unknown(Duration.ZERO, 0);
 
         private Builder(MigrationSender sender, Source source) {
             this.sender = Objects.requireNonNull(sender, "sender");
@@ -399,6 +419,21 @@ public final class Migration {
             this.vmId = vmId;
             this.site = site;
             this.node = node;
+            return this;
+        }
+
+        /**
+         * Where the stop rule reads the forecast of the path to the receiver, by the peer's name as the path monitor
+         * knows it; it must answer only advice (a known forecast confident enough to act on, as
+         * {@link io.dwcp.core.spi.BandwidthPredictor#advice}) and never block. A forecast below the best measured
+         * round rate plans the final round's transfer at the forecast. Default: none (measurement alone); the
+         * manager's {@code migration(...)} sets its predictor's advice when one runs.
+         *
+         * @param advice the advice by peer name, not {@code null}
+         * @return this builder
+         */
+        public Builder forecasts(java.util.function.Function<String, io.dwcp.core.spi.Forecast> advice) {
+            this.forecasts = Objects.requireNonNull(advice, "advice");
             return this;
         }
 

@@ -113,6 +113,12 @@ public final class MigrationSender implements AutoCloseable {
         this.session = session;
     }
 
+    /** The receiver's name in the path monitor ({@code host:port}), or null before {@link #bind} or without an address. */
+    String peerName() {
+        Session s = session;
+        return s == null || s.remoteAddress() == null ? null : io.dwcp.core.path.PathSample.peerName(s.remoteAddress());
+    }
+
     /**
      * Receives progress of each round as the receiver acknowledges it, about every {@value #PROGRESS_INTERVAL_MS} ms
      * while the round runs: the round transfer's bytes the receiver acknowledged so far, and its total length once the

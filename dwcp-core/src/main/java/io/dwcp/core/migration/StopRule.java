@@ -15,7 +15,11 @@ import java.time.Duration;
  *       it carries: comparing the whole state with the baseline, the round trips, the receiver's verification;</li>
  *   <li><i>what the final round carries</i>: the pages changed during round {@code k}. Round {@code k} carried what
  *       changed during round {@code k−1}, so at a steady dirty rate that is {@code W × T / T(k−1)};</li>
- *   <li>predicted final round {@code P = F + W × T / T(k−1) / R}.</li>
+ *   <li>predicted final round {@code P = F + W × T / T(k−1) / R'}, where {@code R'} is {@code R}, or the path's forecast
+ *       mean over the next horizon when there is advice ({@code dwcp-prediction}, confident enough) and it is lower:
+ *       the final round runs in the near future, and a link foreseen to slow down would make it longer than the best
+ *       past round's rate says. A forecast above {@code R} is not used (measurement stays the authority, and a higher
+ *       rate would only let the rule stop sooner on a guess).</li>
  * </ul>
  * Stops ({@link #afterRound} returns the reason): {@code converged} when {@code P} fits the budget (after round 0 only
  * when round 0 itself did); {@code not-converging} when {@code P} is at least {@value #NOT_SHRINKING} of {@code T} — the
@@ -53,6 +57,18 @@ final class StopRule {
      *     another pre-copy round
      */
     String afterRound(RoundReport r) {
+        return afterRound(r, Double.NaN);
+    }
+
+    /**
+     * Takes the report of a pre-copy round, with the path's forecast rate as advice.
+     *
+     * @param r the round just sent
+     * @param forecastBytesPerSecond the forecast mean rate of the path over the next horizon, in bytes per second, or
+     *     NaN without advice; used for the final round's transfer when below the best measured rate
+     * @return why to stop iterating now, or null to send another pre-copy round
+     */
+    String afterRound(RoundReport r, double forecastBytesPerSecond) {
         sent++;
         double t = Math.max(1e-6, r.duration().toNanos() / 1e9);
         bestRate = Math.max(bestRate, r.wireBytes() / t);
@@ -65,7 +81,8 @@ final class StopRule {
             double transfer = r.wireBytes() / bestRate;
             fixedSeconds = Math.min(fixedSeconds, Math.max(0, t - transfer));
             double carried = r.wireBytes() * t / previousSeconds;
-            predictedSeconds = fixedSeconds + carried / bestRate;
+            double finalRate = forecastBytesPerSecond > 0 ? Math.min(bestRate, forecastBytesPerSecond) : bestRate;
+            predictedSeconds = fixedSeconds + carried / finalRate;
             stop = predictedSeconds <= budgetSeconds() ? "converged"
                     : predictedSeconds >= NOT_SHRINKING * t ? "not-converging" : null;
         }

@@ -65,10 +65,42 @@ public final class ForecastAdvisor {
         return gate(peer, false);
     }
 
+    /**
+     * The forecast of the round-trip time (seconds) of the path to {@code peer} over the horizon, when a predictor
+     * runs beside the component with forecasts on and the path has enough measured RTTs; otherwise unknown. A
+     * condition forecast carries no confidence: it is the recent measured values' mean and spread, so it is advice as
+     * soon as it is known.
+     *
+     * @param peer the peer as the path monitor names it; may be {@code null} (unknown)
+     * @return the forecast, or an unknown one
+     */
+    public ConditionForecast rttAdvice(String peer) {
+        return condition(peer, true);
+    }
+
+    /**
+     * The forecast of the loss ratio (retransmitted ÷ sent segments) of the path to {@code peer} over the horizon, on
+     * the same terms as {@link #rttAdvice}.
+     *
+     * @param peer the peer as the path monitor names it; may be {@code null} (unknown)
+     * @return the forecast, or an unknown one
+     */
+    public ConditionForecast lossAdvice(String peer) {
+        return condition(peer, false);
+    }
+
     /** {@return whether a predictor runs beside the component with forecasts on; false means measurement alone} */
     public boolean active() {
         Optional<BandwidthPredictor> p = context.predictor();
         return p.isPresent() && p.get().enabled();
+    }
+
+    private ConditionForecast condition(String peer, boolean rtt) {
+        Optional<BandwidthPredictor> p = context.predictor();
+        if (p.isEmpty() || !p.get().enabled() || peer == null) {
+            return ConditionForecast.unknown(java.time.Duration.ZERO, 0);
+        }
+        return rtt ? p.get().rttForecast(peer) : p.get().lossForecast(peer);
     }
 
     private Forecast gate(String peer, boolean longHorizon) {

@@ -49,6 +49,26 @@ class StopRuleTest {
     }
 
     @Test
+    void aForecastBelowTheBestRatePlansTheFinalRoundAtTheForecast() {
+        StopRule r = new StopRule(BUDGET, 30);
+        r.afterRound(round(0, 250_000_000, 5_000), 8_000_000);           // R = 50 MB/s; a full round ignores forecasts
+        // As in convergedWhenThePredictedFinalRoundFits, but the path is forecast at 8 MB/s: the 2 MB the final round
+        // carries take 0.25 s, so 0.35 s predicted, over the 300 ms budget (and under 0.9 x 0.5 s): iterate.
+        assertNull(r.afterRound(round(1, 20_000_000, 500), 8_000_000));
+        assertEquals(0.35, r.predictedFinalSeconds(), 1e-9);
+    }
+
+    @Test
+    void aForecastAboveTheBestRateOrNoneChangesNothing() {
+        for (double forecast : new double[] {500_000_000, Double.NaN, 0, -1}) {
+            StopRule r = new StopRule(BUDGET, 30);
+            r.afterRound(round(0, 250_000_000, 5_000), forecast);
+            assertEquals("converged", r.afterRound(round(1, 20_000_000, 500), forecast), "forecast " + forecast);
+            assertEquals(0.14, r.predictedFinalSeconds(), 1e-9);
+        }
+    }
+
+    @Test
     void aShrinkingDirtySetIteratesUntilRoundsStopShrinking() {
         StopRule r = new StopRule(Duration.ofMillis(100), 30);
         r.afterRound(round(0, 250_000_000, 5_000));

@@ -2,6 +2,7 @@ package io.dwcp.core.testing;
 
 import io.dwcp.core.Health;
 import io.dwcp.core.spi.BandwidthPredictor;
+import io.dwcp.core.spi.ConditionForecast;
 import io.dwcp.core.spi.Forecast;
 
 import java.time.Duration;
@@ -15,6 +16,8 @@ public final class FixedPredictor implements BandwidthPredictor {
     private volatile Forecast longForecast = Forecast.unknown(Duration.ofSeconds(30), 0);
     private volatile Forecast shortForecast = Forecast.unknown(Duration.ofSeconds(5), 0);
     private volatile boolean enabled = true;
+    private volatile ConditionForecast rtt = ConditionForecast.unknown(Duration.ofSeconds(30), 0);
+    private volatile ConditionForecast loss = ConditionForecast.unknown(Duration.ofSeconds(30), 0);
     private final java.util.concurrent.atomic.AtomicInteger queries = new java.util.concurrent.atomic.AtomicInteger();
 
     /** A known forecast over {@code horizon}: mean, P10 and P90 in Mbit/s, with the given confidence. */
@@ -29,6 +32,22 @@ public final class FixedPredictor implements BandwidthPredictor {
         }
         if (shortHorizon != null) {
             this.shortForecast = shortHorizon;
+        }
+        return this;
+    }
+
+    /** A known RTT (seconds) or loss-ratio forecast over 30 s: mean, P10 and P90. */
+    public static ConditionForecast condition(double mean, double p10, double p90) {
+        return new ConditionForecast(true, mean, p10, p90, 100, Duration.ofSeconds(30), Instant.EPOCH);
+    }
+
+    /** Sets what {@link #rttForecast} and {@link #lossForecast} answer; {@code null} keeps the current one. */
+    public FixedPredictor conditions(ConditionForecast rttForecast, ConditionForecast lossForecast) {
+        if (rttForecast != null) {
+            this.rtt = rttForecast;
+        }
+        if (lossForecast != null) {
+            this.loss = lossForecast;
         }
         return this;
     }
@@ -60,6 +79,18 @@ public final class FixedPredictor implements BandwidthPredictor {
     public Forecast advice(String peer) {
         Forecast f = forecast(peer);
         return f.isKnown() && f.confidence() >= 0.6 ? f : Forecast.unknown(f.horizon(), f.samples());
+    }
+
+    @Override
+    public ConditionForecast rttForecast(String peer) {
+        queries.incrementAndGet();
+        return rtt;
+    }
+
+    @Override
+    public ConditionForecast lossForecast(String peer) {
+        queries.incrementAndGet();
+        return loss;
     }
 
     @Override

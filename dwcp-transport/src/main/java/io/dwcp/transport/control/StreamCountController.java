@@ -16,7 +16,7 @@ package io.dwcp.transport.control;
  * Samples from application-limited intervals (nothing waiting to be sent) are ignored: they say nothing about the
  * path. The result is clamped to [min, max].
  *
- * With a bandwidth forecast (dwcp-prediction, as advice; measurement stays the authority) two things change:
+ * With forecasts of the path (dwcp-prediction, as advice; measurement stays the authority) three things change:
  *   - a growth step must gain over both the previous interval and what the path was forecast to deliver in the
  *     interval at the old stream count (the short-horizon forecast made at the previous tick): on a moving link the
  *     previous interval confounds the step with the link's own change, and a step taken while the link rose looked
@@ -26,6 +26,11 @@ package io.dwcp.transport.control;
  *   - no growth step is started while the long-horizon forecast's P90 is below what the interval delivered ÷
  *     (1 + min-gain): the path will very probably deliver less than now, so more streams cannot show a gain and a
  *     probe would only be misjudged. The count is held; the floor below still applies.
+ *   - with the path's RTT and loss forecasts (the mean of the recent measured values over the horizon), the Mathis
+ *     floor plans for the loss the flows are forecast to see over the horizon instead of this one interval's, and for
+ *     their forecast RTT when it is above the minimum RTT: one interval's burst of retransmissions no longer doubles
+ *     the streams, a clean interval on a path that stays lossy no longer drops the floor, and flows that run with a
+ *     standing queue are not credited with the per-stream rate of the empty path.
  * Without a forecast (NaN arguments) every decision is the one described above, unchanged.
  *
  * The original design lowered the stream count as RTT rose; that is backwards under loss-based congestion control.
@@ -120,6 +125,30 @@ public final class StreamCountController {
      */
     public int update(double goodputBitsPerSecond, long minRttNanos, long smoothedRttNanos, double lossRate, boolean busy,
                       double expectedBitsPerSecond, double foreseenHighBitsPerSecond) {
+        return update(goodputBitsPerSecond, minRttNanos, smoothedRttNanos, lossRate, busy, expectedBitsPerSecond,
+                foreseenHighBitsPerSecond, Double.NaN, 0);
+    }
+
+    /**
+     * Feeds one adjust interval with the path's bandwidth, loss and RTT forecasts as advice, and returns the new target.
+     * With NaN loss and a zero RTT forecast this is {@link #update(double, long, long, double, boolean, double, double)}.
+     *
+     * @param goodputBitsPerSecond aggregate payload goodput of the interval
+     * @param minRttNanos minimum RTT seen on the session
+     * @param smoothedRttNanos smoothed RTT of the interval
+     * @param lossRate retransmitted ÷ sent segments from TCP_INFO, or NaN when unknown
+     * @param busy whether data was waiting to be sent for the whole interval (else the sample is ignored)
+     * @param expectedBitsPerSecond the mean goodput forecast for this interval before it began (short horizon), or NaN
+     * @param foreseenHighBitsPerSecond P90 of the long-horizon forecast made now, or NaN
+     * @param foreseenLossRate mean loss ratio forecast over the horizon, or NaN when there is no advice: the Mathis
+     *     floor uses it instead of {@code lossRate}
+     * @param foreseenRttNanos mean RTT forecast over the horizon, or 0 when there is no advice: the Mathis floor uses it
+     *     when it is above {@code minRttNanos}
+     * @return the new target stream count
+     */
+    public int update(double goodputBitsPerSecond, long minRttNanos, long smoothedRttNanos, double lossRate, boolean busy,
+                      double expectedBitsPerSecond, double foreseenHighBitsPerSecond, double foreseenLossRate,
+                      long foreseenRttNanos) {
         if (!busy) {
             return applied;
         }
@@ -128,8 +157,12 @@ public final class StreamCountController {
                 foreseenHighBitsPerSecond >= 0 && foreseenHighBitsPerSecond * (1 + minGain) < goodputBitsPerSecond);
         // The floor is kept apart from the hill-climbing state: the climb depends only on goodput and RTT inflation,
         // the floor is monotone in RTT, so the result never falls as RTT rises (a tested property).
-        int floor = Double.isNaN(lossRate) || !lossBased ? min
-                : Math.min(grow(applied), ceilingStreams(goodputBitsPerSecond * (1 + minGain), minRttNanos, lossRate,
+        // With advice the floor plans for the loss and RTT forecast over the horizon; max(min RTT, forecast) keeps the
+        // floor monotone in the minimum RTT.
+        double floorLoss = foreseenLossRate >= 0 ? foreseenLossRate : lossRate;
+        long floorRtt = Math.max(minRttNanos, foreseenRttNanos);
+        int floor = Double.isNaN(floorLoss) || !lossBased ? min
+                : Math.min(grow(applied), ceilingStreams(goodputBitsPerSecond * (1 + minGain), floorRtt, floorLoss,
                 DEFAULT_MSS_BYTES, min, max));
         applied = Math.max(hill, floor);
         return applied;

@@ -2,6 +2,7 @@ package io.dwcp.transport.netty;
 
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.Tier;
+import io.dwcp.core.spi.ConditionForecast;
 import io.dwcp.core.spi.Forecast;
 import io.dwcp.core.spi.ForecastAdvisor;
 import io.dwcp.transport.control.ChunkSizer;
@@ -151,6 +152,8 @@ final class StreamController {
             // just measured is judged against what was forecast for it, and a foreseen drop holds growth.
             double expected = expectedGoodput;
             double foreseenHigh = Double.NaN;
+            double foreseenLoss = Double.NaN;
+            long foreseenRtt = 0;
             expectedGoodput = Double.NaN;
             ForecastAdvisor advisor = transport.advisor();
             InetSocketAddress remote = session.remoteAddress();
@@ -160,9 +163,14 @@ final class StreamController {
                 expectedGoodput = next.isKnown() ? next.meanBitsPerSecond() : Double.NaN;
                 Forecast horizon = advisor.advice(peer);
                 foreseenHigh = horizon.isKnown() ? horizon.p90BitsPerSecond() : Double.NaN;
+                // The path's RTT and loss over the horizon (recent measured values), for the Mathis floor.
+                ConditionForecast lossAhead = advisor.lossAdvice(peer);
+                foreseenLoss = lossAhead.isKnown() ? lossAhead.mean() : Double.NaN;
+                ConditionForecast rttAhead = advisor.rttAdvice(peer);
+                foreseenRtt = rttAhead.isKnown() ? (long) (rttAhead.mean() * 1e9) : 0;
             }
             int target = controller.update(goodput, minRtt, smoothed > 0 ? smoothed : srtt, loss, wasBusy && !capped,
-                    expected, foreseenHigh);
+                    expected, foreseenHigh, foreseenLoss, foreseenRtt);
             if (target != targetStreams) {
                 LOG.info("session {}: streams {} -> {} (goodput {} Mbit/s, rtt {} µs, loss {}, forecast {})",
                         session.idHex, targetStreams, target, Math.round(goodput / 1e6), rtt / 1000,

@@ -137,6 +137,35 @@ class StreamCountControllerTest {
         assertEquals(8, c.update(120e6, RTT, RTT, Double.NaN, true, 100e6, 60e6), "kept, but no step to 16");
     }
 
+    /** A CUBIC controller back at 4 streams and holding after a failed probe, on a clean 100 Mbit/s path. */
+    private static StreamCountController holdingAtFour() {
+        StreamCountController c = new StreamCountController(1, 4, 64, 0.05, true);
+        assertEquals(8, c.update(100e6, RTT, RTT, 0, true), "loss-based start-up step");
+        assertEquals(4, c.update(100e6, RTT, RTT, 0, true), "no gain: back to 4, hold");
+        return c;
+    }
+
+    @Example
+    void theMathisFloorPlansForTheForecastLossNotOneIntervals() {
+        // 0.05 % loss at 50 ms: ~12.6 Mbit/s per CUBIC stream, so 105 Mbit/s needs 9 streams (at most x2 per step: 8).
+        assertEquals(8, holdingAtFour().update(100e6, RTT, RTT, 0.0005, true), "one interval's burst raises the floor");
+        assertEquals(4, holdingAtFour().update(100e6, RTT, RTT, 0.0005, true, Double.NaN, Double.NaN, 0.000002, 0),
+                "a path forecast at 0.0002 % loss keeps its count through the burst");
+        assertEquals(4, holdingAtFour().update(100e6, RTT, RTT, 0, true), "a clean interval: no floor");
+        assertEquals(8, holdingAtFour().update(100e6, RTT, RTT, 0, true, Double.NaN, Double.NaN, 0.0005, 0),
+                "a clean interval on a path forecast to stay lossy keeps the floor");
+    }
+
+    @Example
+    void theMathisFloorUsesTheForecastRttWhenAboveTheMinimum() {
+        // 0.01 % loss: ~28 Mbit/s per stream at 50 ms (4 streams for 105 Mbit/s), ~7 Mbit/s at 200 ms (15, capped at 8).
+        assertEquals(4, holdingAtFour().update(100e6, RTT, RTT, 0.0001, true));
+        assertEquals(8, holdingAtFour().update(100e6, RTT, RTT, 0.0001, true, Double.NaN, Double.NaN, Double.NaN, 4 * RTT),
+                "flows forecast to see a 200 ms RTT carry less each");
+        assertEquals(4, holdingAtFour().update(100e6, RTT, RTT, 0.0001, true, Double.NaN, Double.NaN, Double.NaN, RTT / 5),
+                "a forecast below the minimum RTT is not used");
+    }
+
     /** Without advice (NaN forecasts) the controller decides exactly as the measurement-only one. */
     @Property
     void withoutAdviceTheDecisionsAreUnchanged(@ForAll @Size(max = 20) List<@DoubleRange(min = 0, max = 1e10) Double> goodputs,
@@ -164,6 +193,24 @@ class StreamCountControllerTest {
             double f = forecasts.get(i);
             int a = near.update(g, rtt, rtt, loss, true, f, 1.5 * f);
             int b = far.update(g, rtt + extra, rtt + extra, loss, true, f, 1.5 * f);
+            assertTrue(b >= a && a >= 1 && b <= 256, "near " + a + ", far " + b);
+        }
+    }
+
+    /** The RTT property holds with the loss and RTT forecasts too: both controllers get the same ones. */
+    @Property
+    void lossAndRttAdviceNeverGiveFewerStreamsForALongerRtt(
+            @ForAll @Size(min = 1, max = 12) List<@DoubleRange(min = 1e6, max = 1e9) Double> goodputs,
+            @ForAll @LongRange(min = 1_000_000, max = 300_000_000) long rtt,
+            @ForAll @LongRange(min = 0, max = 300_000_000) long extra,
+            @ForAll @LongRange(min = 0, max = 600_000_000) long foreseenRtt,
+            @ForAll @DoubleRange(min = 0, max = 0.05) @Scale(7) double loss,
+            @ForAll @DoubleRange(min = 0, max = 0.05) @Scale(7) double foreseenLoss) {
+        StreamCountController near = new StreamCountController(1, 4, 256, 0.05, true);
+        StreamCountController far = new StreamCountController(1, 4, 256, 0.05, true);
+        for (double g : goodputs) {
+            int a = near.update(g, rtt, rtt, loss, true, Double.NaN, Double.NaN, foreseenLoss, foreseenRtt);
+            int b = far.update(g, rtt + extra, rtt + extra, loss, true, Double.NaN, Double.NaN, foreseenLoss, foreseenRtt);
             assertTrue(b >= a && a >= 1 && b <= 256, "near " + a + ", far " + b);
         }
     }
