@@ -23,7 +23,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The receiver's hashing ahead of a seeded round written in place (see {@link SeedDecoder}): from the BASE frame on it
  * hashes the seed's file on a thread of its own, and each arriving batch's pages on another, so that verification
- * after the END frame only folds hashes.
+ * after the END frame only folds hashes. When the seed's description was computed by this receiver itself and the
+ * replica has not changed since ({@link FileReplicas#describedHere}), the description's page hashes stand for the
+ * seed's and the file is not read again.
  *
  * <p>Owns two threads and {@code 2 × 16} bytes a page of the receive budget (the second half only when there was
  * room for it; without it only the seed is hashed ahead). Threading: the decoder's thread calls every method; the
@@ -59,8 +61,8 @@ final class SeedAheadHasher implements AutoCloseable {
     private Future<?> lastBatchHash;
     private boolean closed;
 
-    private SeedAheadHasher(String key, Path seedFile, long stateBytes, int pageSize, ReceiveBuffers buffers,
-                            PagesOpener pages, long reserved, boolean hashBatches) throws IOException {
+    private SeedAheadHasher(String key, Path seedFile, SeedDescription trusted, long stateBytes, int pageSize,
+                            ReceiveBuffers buffers, PagesOpener pages, long reserved, boolean hashBatches) throws IOException {
         this.key = key;
         this.seedFile = seedFile;
         this.buffers = buffers;
@@ -78,7 +80,8 @@ final class SeedAheadHasher implements AutoCloseable {
         this.seedStamp = SeedDescription.Stamp.of(seedFile);
         Thread t = new Thread(() -> {
             try {
-                seedHashes.complete(FilePageHashes.hash(seedFile, stateBytes, pageSize, stop));
+                seedHashes.complete(trusted != null ? trusted.allPageHashes()
+                        : FilePageHashes.hash(seedFile, stateBytes, pageSize, stop));
             } catch (Throwable e) {
                 seedHashes.completeExceptionally(e);
             }
@@ -91,9 +94,12 @@ final class SeedAheadHasher implements AutoCloseable {
      * Starts hashing a seed ahead, within the receive budget (16 bytes a page for the seed's hashes, 16 more for the
      * round's pages); {@return the hasher, or null when there is no room: verification then hashes the whole state
      * after the END frame}
+     *
+     * @param trusted the seed's description, when its page hashes may stand for the file's (else null: the file is
+     *     read and hashed)
      */
-    static SeedAheadHasher start(String key, Path seedFile, long stateBytes, int pageSize, ReceiveBuffers buffers,
-                                 PagesOpener pages) throws IOException {
+    static SeedAheadHasher start(String key, Path seedFile, SeedDescription trusted, long stateBytes, int pageSize,
+                                 ReceiveBuffers buffers, PagesOpener pages) throws IOException {
         long cost = 2L * Long.BYTES * SeedHashes.pages(stateBytes, pageSize);
         try {
             buffers.reserve(cost, "seed page hashes of " + key);
@@ -111,7 +117,7 @@ final class SeedAheadHasher implements AutoCloseable {
             LOG.debug("seeded round of '{}': no room to hash the batches as they arrive ({})", key, e.getMessage());
         }
         try {
-            return new SeedAheadHasher(key, seedFile, stateBytes, pageSize, buffers, pages, reserved, hashBatches);
+            return new SeedAheadHasher(key, seedFile, trusted, stateBytes, pageSize, buffers, pages, reserved, hashBatches);
         } catch (IOException | RuntimeException e) {
             buffers.release(reserved);
             throw e;

@@ -30,12 +30,18 @@ import java.util.zip.Inflater;
 /**
  * The receiver's half of a replica-seeded round: collects the round's batches (compressed, within the receive
  * budget), then in {@link #finish()} first <em>verifies</em> the resulting state without writing anything — every
- * page it would hold is read (the seed's pages from the file itself, not from the cached description) and hashed
- * into the state digest, which must equal the sender's — and only then writes: in place into the key's replica
+ * page it would hold is hashed into the state digest, which must equal the sender's — and only then writes: in place
+ * into the key's replica
  * (under {@link FileReplicas}' inconsistency mark, only the pages that differ; copies come only from pages the round
  * does not write, so the order does not matter), or, when the seed is an image or another key's replica, into a
  * staging replica that is published by rename. The codec's baseline of the key is dropped first (it may be the
  * replica's own pages). The hashes computed while verifying become the replica's new description.
+ *
+ * <p>The seed's pages that the round keeps are hashed from the seed's file, except when the seed is the key's own
+ * replica, its description was computed by this receiver's {@link FileReplicas} while it held the directory (from
+ * the replica's bytes, or from the pages it wrote), and the replica's stamp has not changed since: then the
+ * description's page hashes stand for them (see {@link FileReplicas#describedHere}). After a restart, and for images
+ * and other keys' replicas, the file is read.
  *
  * <p>A failed round changes nothing: the verification reads only, and a failure while writing in place leaves the
  * replica marked inconsistent (its next round is full), as for any round.
@@ -66,6 +72,8 @@ final class SeedDecoder implements StateDecoder {
      * started (a staged round, or no room in the receive budget).
      */
     private SeedAheadHasher ahead;
+    /** Whether the seed's unchanged pages are taken from its description, which this receiver computed itself. */
+    private boolean trustedSeed;
 
     /** Reads literal data in its format besides DEFLATE; null: DEFLATE only. */
     private final BlockCompressor compressor;
@@ -131,8 +139,17 @@ final class SeedDecoder implements StateDecoder {
         }
         seed = s;
         if (s.inPlace()) {
-            ahead = SeedAheadHasher.start(key, s.file(), layout.sizeBytes(), pageSize, buffers, this::pagesOf);
+            // A replica this receiver described itself and has not changed since is not read again: its description's
+            // page hashes stand for its unchanged pages (FileReplicas.describedHere says why that is safe).
+            trustedSeed = replicas.describedHere(key, s);
+            ahead = SeedAheadHasher.start(key, s.file(), trustedSeed ? s.description() : null, layout.sizeBytes(),
+                    pageSize, buffers, this::pagesOf);
         }
+    }
+
+    /** {@return whether the seed's unchanged pages were taken from its description, not read} (for tests) */
+    boolean seedFromDescription() {
+        return trustedSeed;
     }
 
     /** Waits until the seed's hashing ahead (if started) ended; for tests. {@return whether it was started} */
@@ -291,7 +308,7 @@ final class SeedDecoder implements StateDecoder {
                 BaselineRef adopted = adopt(replica != null ? replica : staged.state());
                 long adoptedAt = System.nanoTime();
                 // While the key is still held: no other round can write the replica between the stamp and the install.
-                next.install(SeedDescription.Stamp.of(replicas.replicaFile(key)));
+                replicas.describedHere(key, next.install(SeedDescription.Stamp.of(replicas.replicaFile(key))));
                 if (replica != null) {
                     replica.close();
                     replica = null;
@@ -302,7 +319,7 @@ final class SeedDecoder implements StateDecoder {
                 LOG.info("seeded round of '{}': {} ms from its start to its END frame; then verified in {} ms (seed hashed {}), {} pages"
                         + " written in {} ms, codec baseline adopted in {} ms, description installed in {} ms", key,
                         (ended - startNanos) / 1_000_000, (verified - ended) / 1_000_000,
-                        hashedAhead ? "ahead" : "now", written, (applied - verified) / 1_000_000,
+                        hashedAhead ? (trustedSeed ? "from its description" : "ahead") : "now", written, (applied - verified) / 1_000_000,
                         (adoptedAt - applied) / 1_000_000, (System.nanoTime() - adoptedAt) / 1_000_000);
                 return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
                         Duration.ofNanos(System.nanoTime() - startNanos));

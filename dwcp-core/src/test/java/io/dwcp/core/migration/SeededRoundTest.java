@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,6 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -113,6 +115,19 @@ class SeededRoundTest {
                 .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(content))).build();
     }
 
+    /**
+     * Plans and applies a round that must be seeded; {@return whether the receiver took the seed's unchanged pages from
+     * its description instead of reading them}
+     */
+    private boolean round(FileReplicas files, byte[] content, List<ByteBuffer> tamper, boolean fromDescription) throws Exception {
+        fromDescriptionSeen = null;
+        round(files, content, tamper);
+        assertNotNull(fromDescriptionSeen, "the round was seeded and applied");
+        return fromDescriptionSeen;
+    }
+
+    private Boolean fromDescriptionSeen;
+
     /** Plans against {@code files} and, when seeded, applies the round; returns the planner. */
     private SeedPlanner round(FileReplicas files, byte[] content, List<ByteBuffer> tamper) throws Exception {
         SeedPlanner planner = new SeedPlanner(state(content), 0.5, compressor);
@@ -135,6 +150,7 @@ class SeededRoundTest {
                 d.accept(f);
             }
             d.finish();
+            fromDescriptionSeen = d.seedFromDescription();
         }
         assertEquals(0, budget.usedBytes(), "the round's batches are released");
         return planner;
@@ -274,24 +290,45 @@ class SeededRoundTest {
 
     @Test
     void aReplicaChangedBehindAValidLookingDescriptionFailsTheDigestAndIsNotTouched(@TempDir Path dir) throws Exception {
+        aReplicaChangedBehindAValidLookingDescriptionIsCaught(dir, true, false);
+    }
+
+    @Test
+    void aReplicaChangedWhileTheReceiverWasDownIsReadAgainAndTheChangeCaught(@TempDir Path dir) throws Exception {
+        aReplicaChangedBehindAValidLookingDescriptionIsCaught(dir, false, true);
+    }
+
+    /**
+     * A replica corrupted with its modification time put back (the sidecar cannot notice), by another writer while
+     * the receiver was down ({@code restart}), or while it ran with {@code rereadOwnSeeds}: the digest catches it.
+     */
+    private void aReplicaChangedBehindAValidLookingDescriptionIsCaught(Path dir, boolean reread, boolean restart) throws Exception {
         byte[] s0 = random(7);
         seedReplica(dir, s0);
         Path file = dir.resolve(KEY);
-        try (FileReplicas files = FileReplicas.open(dir)) {
+        FileReplicas files = FileReplicas.builder(dir).rereadOwnSeeds(reread).build();
+        try {
             assertEquals(0, round(files, s0, null).differingPages()); // describes and caches
+            if (restart) {
+                files.close();
+            }
             // Corrupt one byte of the replica and put its modification time back: the cache cannot notice.
             FileTime mtime = Files.getLastModifiedTime(file);
             byte[] corrupt = s0.clone();
             corrupt[123_456] ^= 1;
             Files.write(file, corrupt);
             Files.setLastModifiedTime(file, mtime);
+            if (restart) {
+                files = FileReplicas.open(dir);
+            }
             byte[] s1 = s0.clone();
             s1[0] ^= 1; // one page differs, so the round writes something
             List<ByteBuffer> frames = new ArrayList<>();
             round(files, s1, frames);
             ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget, receiverCompressor)) {
-                frames.forEach(f -> d.accept(f.duplicate()));
+            FileReplicas f = files;
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), f, codec, budget, receiverCompressor)) {
+                frames.forEach(b -> d.accept(b.duplicate()));
                 assertCode(ErrorCode.CHECKSUM_MISMATCH, d::finish);
             }
             assertArrayEquals(corrupt, Files.readAllBytes(file), "nothing was written");
@@ -300,6 +337,36 @@ class SeededRoundTest {
             // Described again from the file, the next seeded round is right.
             round(files, s1, null);
             assertArrayEquals(s1, Files.readAllBytes(file));
+        } finally {
+            files.close();
+        }
+    }
+
+    @Test
+    void aReplicaThisReceiverDescribedIsNotReadAgainUntilARestart(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(23);
+        seedReplica(dir, s0);
+        byte[] s1 = s0.clone();
+        s1[PAGE * 5] ^= 1;
+        byte[] s2 = s1.clone();
+        s2[PAGE * 700] ^= 1;
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            // Described from the replica's bytes by this object just now: its hashes stand for the pages.
+            assertTrue(round(files, s0, null, true), "described just now from the file");
+            // Described from the pages the round wrote: the same.
+            assertTrue(round(files, s1, null, true) && Arrays.equals(s1, Files.readAllBytes(dir.resolve(KEY))));
+            // Written by another round of this object: the description is dropped, and computed again from the file.
+            try (VmState<io.dwcp.core.state.WritableRegion> r = files.open(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)))) {
+                r.region(0).write(0, ByteBuffer.wrap(new byte[]{s1[0]}));
+                r.region(0).flush();
+            }
+            assertFalse(Files.exists(files.descriptionFile(KEY)));
+            assertTrue(round(files, s2, null, true));
+            assertArrayEquals(s2, Files.readAllBytes(dir.resolve(KEY)));
+        }
+        try (FileReplicas files = FileReplicas.open(dir)) { // a restart: the cached sidecar is loaded, not trusted
+            assertFalse(round(files, s1, null, true), "after a restart the replica is read again");
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
         }
     }
 
