@@ -257,12 +257,22 @@ final class SeedDecoder implements StateDecoder {
         if (digest == null) {
             throw new DwcpException(ErrorCode.TRANSFER_INCOMPLETE, "seeded round of '" + key + "' ended without its END frame");
         }
+        // Copies of pages that moved: a source the round writes before its copy is kept in memory until then.
+        int preserve = 0;
         for (SeedBatch b : batches) {
-            for (int s : b.sources()) {
-                if (s >= 0 && targets.get(s)) {
-                    throw SeedWire.malformed("page " + s + " is both written by the round and the source of a copy");
+            for (int k = 0; k < b.pages().length; k++) {
+                int s = b.sources()[k];
+                if (s >= 0 && targets.get(s) && s <= b.pages()[k]) {
+                    if (s == b.pages()[k]) {
+                        throw SeedWire.malformed("page " + s + " is a copy of itself");
+                    }
+                    preserve++;
                 }
             }
+        }
+        if (preserve > SeedWire.maxPreservedPages(pageSize)) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "a seeded round of '" + key + "' copies " + preserve
+                    + " pages from pages it writes before them; at most " + SeedWire.maxPreservedPages(pageSize));
         }
         // The key is held (one writer per key) from before the verification until the write is done: no other round
         // can change the replica between the two.
@@ -292,8 +302,9 @@ final class SeedDecoder implements StateDecoder {
                         verify(in, next);
                     }
                     verified = System.nanoTime();
+                    SeedPages.Preserved kept = preserve == 0 ? null : preserve(in, preserve);
                     codec.drop(key);
-                    written = applyInPlace(in, replica.region(0));
+                    written = applyInPlace(in, replica.region(0), kept);
                 } else {
                     // The seed is not the key's (an image, another key's replica): hash what is written into the
                     // staging replica, in one pass, and publish only a verified copy.
@@ -417,9 +428,10 @@ final class SeedDecoder implements StateDecoder {
     }
 
     /** Writes the differing pages into the key's replica; returns how many. */
-    private long applyInPlace(FileChannel in, WritableRegion r) throws IOException {
+    private long applyInPlace(FileChannel in, WritableRegion r, SeedPages.Preserved kept) throws IOException {
         long written = 0;
         try (SeedPages p = pagesOf(in, batches)) {
+            p.preserved(kept);
             for (SeedBatch b : batches) {
                 for (int page : b.pages()) {
                     r.write((long) page * pageSize, p.page(page));
@@ -453,6 +465,26 @@ final class SeedDecoder implements StateDecoder {
         buffers.release(reserved);
         reserved = 0;
         batches.clear();
+    }
+
+    /**
+     * Reads the seed's pages that the round both writes and copies into a later page, within the receive budget (the
+     * reservation is released with the round's).
+     */
+    private SeedPages.Preserved preserve(FileChannel in, int count) throws IOException {
+        long cost = (long) count * pageSize;
+        buffers.reserve(cost, "pages that moved, of a seeded round of " + key);
+        reserved += cost;
+        SeedPages.Preserved kept = new SeedPages.Preserved(count, pageSize);
+        for (SeedBatch b : batches) {
+            for (int k = 0; k < b.pages().length; k++) {
+                int s = b.sources()[k];
+                if (s >= 0 && s < b.pages()[k] && targets.get(s)) {
+                    kept.read(in, s, Math.min(pageSize, layout.sizeBytes() - (long) s * pageSize));
+                }
+            }
+        }
+        return kept;
     }
 
     private SeedPages pagesOf(FileChannel in, List<SeedBatch> of) {

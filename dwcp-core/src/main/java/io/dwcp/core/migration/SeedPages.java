@@ -29,6 +29,8 @@ final class SeedPages implements AutoCloseable {
     private final ByteBuffer zero;
     private final Inflater inflater = new Inflater(true);
     private long blockFirst = -1;
+    /** The seed's pages as they were, for copies whose source was written already; null: read them from the seed. */
+    private Preserved preserved;
     private int batch;
     private int op;
     private ByteBuffer raw;
@@ -51,9 +53,52 @@ final class SeedPages implements AutoCloseable {
         this.zero = ByteBuffer.allocateDirect(pageSize);
     }
 
+    /** Copies take their source from {@code p} when it holds it (the seed's page before the round wrote it). */
+    void preserved(Preserved p) {
+        this.preserved = p;
+    }
+
     @Override
     public void close() {
         inflater.end();
+    }
+
+    /**
+     * The seed's pages that a round writes before a later page copies them (pages that moved), read before anything
+     * is written. Heap-backed ({@code count × pageSize} bytes, reserved by the caller); not thread-safe.
+     */
+    static final class Preserved {
+        private final java.util.Map<Integer, Integer> slots = new java.util.HashMap<>();
+        private final ByteBuffer pages;
+        private final int pageSize;
+
+        Preserved(int count, int pageSize) {
+            this.pages = ByteBuffer.allocate(Math.multiplyExact(count, pageSize));
+            this.pageSize = pageSize;
+        }
+
+        /** Reads the seed's page {@code page} ({@code len} bytes) unless it is held already. */
+        void read(FileChannel in, int page, long len) throws IOException {
+            if (slots.containsKey(page)) {
+                return;
+            }
+            int slot = slots.size();
+            ByteBuffer dst = pages.duplicate();
+            dst.position(slot * pageSize).limit(slot * pageSize + (int) len);
+            SeedDescription.readFully(in, dst, (long) page * pageSize);
+            slots.put(page, slot);
+        }
+
+        /** {@return the first {@code len} bytes of the seed's page {@code page} as it was, or null when it is not held} */
+        ByteBuffer page(int page, int len) {
+            Integer slot = slots.get(page);
+            if (slot == null) {
+                return null;
+            }
+            ByteBuffer b = pages.duplicate();
+            b.position(slot * pageSize).limit(slot * pageSize + len);
+            return b;
+        }
     }
 
     private int pageLength(long page) {
@@ -94,6 +139,10 @@ final class SeedPages implements AutoCloseable {
             }
             if (pageLength(source) != len) {
                 throw SeedWire.malformed("copy of page " + source + " into page " + i + " of another length");
+            }
+            ByteBuffer before = preserved == null ? null : preserved.page(source, len);
+            if (before != null) {
+                return before;
             }
             copy.clear().limit(len);
             SeedDescription.readFully(in, copy, (long) source * pageSize);

@@ -80,6 +80,14 @@ final class SeedPlanner {
     private long pagesDecided;
     private long chunksDiffering;
     private final SeedHashIndex kept = new SeedHashIndex();
+    /**
+     * The receiver's pages that the round changes, by their old hash (its first 8 bytes with short page hashes): the
+     * sources of copies of pages that moved (seed messages version 4 on).
+     */
+    private final SeedHashIndex moved = new SeedHashIndex();
+    /** Copies from moved pages, and those whose source lies before the copy. */
+    private long movedPages;
+    private int movedBefore;
     private final ArrayDeque<PagesGroup> pagesInFlight = new ArrayDeque<>();
     private final ArrayDeque<SeedBlocksGroup> blocksInFlight = new ArrayDeque<>();
     private final List<CompletableFuture<ByteBuffer>> outstanding = new ArrayList<>();
@@ -170,6 +178,11 @@ final class SeedPlanner {
 
     long chunksDiffering() {
         return chunksDiffering;
+    }
+
+    /** {@return copies of pages the round writes (pages that moved)} */
+    long movedPages() {
+        return movedPages;
     }
 
     /** {@return would-be literal pages sent whole without asking their block hashes} (patches not expected to pay) */
@@ -442,23 +455,42 @@ final class SeedPlanner {
         }
         int count = g.chunks.length;
         boolean shortHashes = SeedWire.pageHashBytes(version) == 8;
+        boolean moves = SeedWire.movedCopies(version);
         if (answer.get() != SeedWire.STATUS_OK || answer.remaining() != 4 + expected * SeedWire.pageHashBytes(version)
                 || answer.getInt() != count) {
             throw SeedWire.malformed("PAGE_HASHES reply of " + answer.remaining() + " bytes for " + count + " chunks");
         }
+        long[] theirs = new long[(int) (2 * expected)];
+        for (int k = 0, c0 = 0; c0 < count; c0++) {
+            long first = (long) g.chunks[c0] * SeedHashes.CHUNK_PAGES;
+            for (int p = 0; p < pagesOf(g.chunks[c0]); p++, k++) {
+                int i = (int) (first + p);
+                theirs[2 * k] = answer.getLong();
+                theirs[2 * k + 1] = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
+                if (moves && (theirs[2 * k] != pageHashes[2 * i] || theirs[2 * k + 1] != pageHashes[2 * i + 1])) {
+                    // The receiver's page i changes: its old content may have moved (only the first 8 bytes of its
+                    // hash are known with short hashes: a wrong match fails the state digest, and the round goes full).
+                    moved.put(theirs[2 * k], shortHashes ? 0 : theirs[2 * k + 1], i);
+                }
+            }
+        }
         SeedBlocksGroup b = new SeedBlocksGroup((int) expected);
+        int k = 0;
         for (int c : g.chunks) {
             long first = (long) c * SeedHashes.CHUNK_PAGES;
-            for (int p = 0; p < pagesOf(c); p++) {
+            for (int p = 0; p < pagesOf(c); p++, k++) {
                 int i = (int) (first + p);
-                long hi = answer.getLong();
-                long lo = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
+                long hi = theirs[2 * k];
+                long lo = theirs[2 * k + 1];
                 if (hi == pageHashes[2 * i] && lo == pageHashes[2 * i + 1]) {
                     kept.put(hi, lo, i);
                     continue;
                 }
                 int source = hasher.zero(c, p) ? SeedWire.SOURCE_ZERO
                         : kept.get(pageHashes[2 * i], pageHashes[2 * i + 1]);
+                if (source == SeedWire.SOURCE_LITERAL && moves) {
+                    source = movedSource(i, shortHashes);
+                }
                 b.add(i, source);
             }
             pagesDecided += pagesOf(c);
@@ -479,6 +511,23 @@ final class SeedPlanner {
         }
         blocksInFlight.add(b);
         return true;
+    }
+
+    /**
+     * {@return a page of the receiver's seed whose content moved to page {@code i}, or {@link SeedWire#SOURCE_LITERAL}}
+     * A source before {@code i} is one the receiver must keep in memory until it writes page {@code i}: at most {@link
+     * SeedWire#maxPreservedPages} such copies per round.
+     */
+    private int movedSource(int i, boolean shortHashes) {
+        int j = moved.get(pageHashes[2 * i], shortHashes ? 0 : pageHashes[2 * i + 1]);
+        if (j < 0 || j == i || j < i && movedBefore >= SeedWire.maxPreservedPages(pageSize)) {
+            return SeedWire.SOURCE_LITERAL;
+        }
+        if (j < i) {
+            movedBefore++;
+        }
+        movedPages++;
+        return j;
     }
 
     /**

@@ -498,9 +498,9 @@ class SeededRoundTest {
             ByteBuffer base = ByteBuffer.allocate(25).put((byte) SeedWire.FRAME_BASE).put(version).putLong(SIZE).flip();
             ReceiveBuffers budget = ReceiveBuffers.of(1 << 20);
             List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", SIZE));
-            // A copy whose source the round also writes.
+            // A copy of itself.
             ByteBuffer batch = ByteBuffer.allocate(1 + 4 + 16 + 8 + 2).put((byte) SeedWire.FRAME_BATCH).putInt(2)
-                    .putInt(1).putInt(SeedWire.SOURCE_ZERO).putInt(2).putInt(1).putInt(0).putInt(0).put(new byte[]{3, 0}).flip();
+                    .putInt(1).putInt(SeedWire.SOURCE_ZERO).putInt(2).putInt(2).putInt(0).putInt(0).put(new byte[]{3, 0}).flip();
             try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                 d.accept(base.duplicate());
                 d.accept(batch);
@@ -632,6 +632,45 @@ class SeededRoundTest {
     }
 
     @Test
+    void pagesThatMovedAreCopiedFromWhereTheReceiverHeldThemBeforeTheRound(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(26);
+        seedReplica(dir, s0);
+        byte[] s1 = s0.clone();
+        Random r = new Random(27);
+        // Pages 100 and 700 swap (each one's source is written by the round, before and after it); page 300 gets
+        // page 20's old content and page 20 new bytes; page 40 gets page 900's and page 900 new bytes.
+        System.arraycopy(s0, 100 * PAGE, s1, 700 * PAGE, PAGE);
+        System.arraycopy(s0, 700 * PAGE, s1, 100 * PAGE, PAGE);
+        System.arraycopy(s0, 20 * PAGE, s1, 300 * PAGE, PAGE);
+        System.arraycopy(s0, 900 * PAGE, s1, 40 * PAGE, PAGE);
+        for (int page : new int[]{20, 900}) {
+            byte[] fresh = new byte[PAGE];
+            r.nextBytes(fresh);
+            System.arraycopy(fresh, 0, s1, page * PAGE, PAGE);
+        }
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = round(files, s1, null);
+            assertEquals(6, p.differingPages());
+            assertEquals(4, p.movedPages(), "the four moved pages are copies");
+            assertEquals(2, p.literalPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+        // A receiver of version 3 does not take such copies: the sender sends those pages.
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(state(s1), 0.5, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, p.plan((request, t) -> {
+                if (request.get(4) > 3) {
+                    throw SeedWire.malformed("seed message with magic 0x44574d53, version 4, type 1");
+                }
+                return SeedService.answer(files, KEY, request, readable());
+            }, 1000, 1000));
+            assertEquals(0, p.movedPages());
+            assertEquals(6, p.literalPages() + p.patchedPages());
+        }
+    }
+
+    @Test
     void aReceiverThatSpeaksOnlyVersion1IsAskedAgainInVersion1(@TempDir Path dir) throws Exception {
         compressor = new StoredBlocks();
         byte[] s0 = random(23);
@@ -649,8 +688,8 @@ class SeededRoundTest {
                 return SeedService.answer(files, KEY, request, SeedWire.FORMAT_DEFLATE);
             }, 1000, 1000));
             assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
-            assertEquals(List.of(3, 2, 1), versions.subList(0, 3), "DESCRIBE in version 3, again in 2, then in 1");
-            assertTrue(versions.subList(2, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+            assertEquals(List.of(4, 3, 2, 1), versions.subList(0, 4), "DESCRIBE in version 4, again in 3, 2, then in 1");
+            assertTrue(versions.subList(3, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
         }
     }
 
@@ -678,13 +717,13 @@ class SeededRoundTest {
                 }
                 return reply;
             }, 1000, 1000));
-            assertEquals(List.of(3, 2), versions.subList(0, 2), "DESCRIBE in version 3, then again in version 2");
-            assertTrue(versions.subList(1, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
+            assertEquals(List.of(4, 3, 2), versions.subList(0, 3), "DESCRIBE in version 4, again in 3, then in 2");
+            assertTrue(versions.subList(2, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
             assertEquals(v3.literalPages(), v2.literalPages());
             assertEquals(v3.differingPages(), v2.differingPages());
             long pageHashes = pageHashReplies.stream().mapToLong(Integer::longValue).sum() - 21L * pageHashReplies.size();
-            assertEquals(SeedWire.DESCRIBE_BYTES + 1 + pageHashes / 2, v2.exchangeBytes() - v3.exchangeBytes(),
-                    "version 3 sends half the page hash bytes (version 2: a refused DESCRIBE more)");
+            assertEquals(2 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes / 2, v2.exchangeBytes() - v3.exchangeBytes(),
+                    "versions 3 and 4 send half the page hash bytes (version 2: two refused DESCRIBEs more)");
         }
     }
 
