@@ -113,22 +113,8 @@ final class SeedPlanner {
      * {@link SeedStateHasher#SLICE_CHUNKS}.
      */
     private static final int WINDOW_CHUNKS = 64;
-    /** A page with more differing blocks than this goes whole. */
-    private static final int MAX_PATCH_BLOCKS = 6;
-    /**
-     * Block hashes are asked for the first this many would-be literal pages in any case; after that only while the
-     * patches they found are expected to save more bytes than the block hashes cost (else for one group in
-     * {@value #PROBE_EVERY}, so the estimate follows the state).
-     */
-    static final int BLOCK_PROBE_PAGES = 1024;
-    private static final int PROBE_EVERY = 8;
-    /** What compression is assumed to leave of the literal bytes before the first batch was written. */
-    private static final double ASSUMED_COMPRESSED_SHARE = 0.25;
-    /** Would-be literal pages whose block hashes came back, the bytes of unchanged blocks they found, groups seen. */
-    private long blockPagesAnswered;
-    private long blockBytesSaved;
-    private long literalGroups;
-    private long blockPagesSkipped;
+    /** Whether to ask block hashes, and the patches their replies make. */
+    private final SeedBlockLevel blockLevel;
     /** The round's transfer opens once this share of the pages is decided (or all of them). */
     private static final double OPEN_AFTER_SHARE = 1.0 / 8;
 
@@ -149,6 +135,7 @@ final class SeedPlanner {
         this.chunks = (int) SeedHashes.chunks(pages);
         this.maxLiteralShare = maxLiteralShare;
         this.ops = new SeedOps(pageSize);
+        this.blockLevel = new SeedBlockLevel(pageSize);
     }
 
     /** {@return whether a state can be seeded at all} (one region, a description within the limits) */
@@ -187,7 +174,7 @@ final class SeedPlanner {
 
     /** {@return would-be literal pages sent whole without asking their block hashes} (patches not expected to pay) */
     long blockPagesSkipped() {
-        return blockPagesSkipped;
+        return blockLevel.pagesSkipped();
     }
 
     /** {@return nanoseconds from the start until the whole state was hashed} */
@@ -496,9 +483,7 @@ final class SeedPlanner {
             pagesDecided += pagesOf(c);
         }
         opsPlanned += b.n;
-        if (b.literals > 0 && !blocksPay()) {
-            blockPagesSkipped += b.literals;
-        } else if (b.literals > 0) {
+        if (b.literals > 0 && blockLevel.ask(b.literals, writer, version)) {
             for (int from = 0; from < b.literals; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
                 int n = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, b.literals - from);
                 ByteBuffer ask = SeedWire.indexRequest(version, SeedWire.TYPE_BLOCKS, 0, pageSize, stateBytes, seedVersion,
@@ -531,26 +516,8 @@ final class SeedPlanner {
     }
 
     /**
-     * Whether to ask for the block hashes of the next group of would-be literals: always for the first {@value
-     * #BLOCK_PROBE_PAGES} pages answered; then while the unchanged blocks found so far, at the compression measured so
-     * far, saved more bytes per page asked than a page's block hashes and index cost; else for one group in {@value
-     * #PROBE_EVERY}.
-     */
-    private boolean blocksPay() {
-        long group = literalGroups++;
-        if (blockPagesAnswered < BLOCK_PROBE_PAGES) {
-            return true;
-        }
-        double share = writer == null ? ASSUMED_COMPRESSED_SHARE : writer.compressedShare(ASSUMED_COMPRESSED_SHARE);
-        double savedPerPage = blockBytesSaved * share / blockPagesAnswered;
-        double costPerPage = SeedWire.BLOCKS_PER_PAGE * SeedWire.blockHashBytes(version) + 4;
-        return savedPerPage >= costPerPage || group % PROBE_EVERY == 0;
-    }
-
-    /**
-     * Level 3 of the description: block hashes of the receiver's pages that would go literal. A page of which only a
-     * few blocks differ becomes a PATCH carrying just those blocks. Then the group's ops go to the writer. Returns
-     * false when the seed changed.
+     * Level 3 of the description: takes the block hashes of the receiver's pages that would go literal ({@link
+     * SeedBlockLevel}); then the group's ops go to the writer. Returns false when the seed changed.
      */
     private boolean blockHashes(SeedBlocksGroup g, long replyTimeoutMillis) throws Exception {
         long[] mine = null;
@@ -574,21 +541,8 @@ final class SeedPlanner {
                     || answer.remaining() != 4 + (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE || answer.getInt() != count) {
                 throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
             }
-            for (int end = k + count; k < end; k++) {
-                int mask = 0;
-                for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
-                    long h = mine[k * SeedWire.BLOCKS_PER_PAGE + b];
-                    if (hashBytes == 8 ? answer.getLong() != h : answer.getInt() != (int) (h >>> 32)) {
-                        mask |= 1 << b;
-                    }
-                }
-                if (Integer.bitCount(mask) <= MAX_PATCH_BLOCKS) {
-                    g.sources[g.literalOps[k]] = SeedWire.SOURCE_PATCH;
-                    g.masks[g.literalOps[k]] = (byte) mask;
-                    blockBytesSaved += (long) (SeedWire.BLOCKS_PER_PAGE - Integer.bitCount(mask)) * (pageSize / SeedWire.BLOCKS_PER_PAGE) - 1;
-                }
-            }
-            blockPagesAnswered += count;
+            blockLevel.apply(g, mine, answer, k, count, hashBytes);
+            k += count;
         }
         for (int i = 0; i < g.n; i++) {
             ops.add(g.pages[i], g.sources[i], g.masks[i]);
