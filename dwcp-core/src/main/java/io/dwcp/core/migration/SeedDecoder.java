@@ -31,10 +31,10 @@ import java.util.zip.Inflater;
  * The receiver's half of a replica-seeded round: collects the round's batches (compressed, within the receive
  * budget), then in {@link #finish()} first <em>verifies</em> the resulting state without writing anything — every
  * page it would hold is hashed into the state digest, which must equal the sender's — and only then writes: in place
- * into the key's replica
- * (under {@link FileReplicas}' inconsistency mark, only the pages that differ; copies come only from pages the round
- * does not write, so the order does not matter), or, when the seed is an image or another key's replica, into a
- * staging replica that is published by rename. The codec's baseline of the key is dropped first (it may be the
+ * into the key's replica (under {@link FileReplicas}' inconsistency mark, only the pages that differ, in page order;
+ * a copy gets the seed's page as it was before the round, so the sources the round writes before their copy are read
+ * into memory before anything is written), or, when the seed is an image or another key's replica, into a staging
+ * replica that is published by rename. The codec's baseline of the key is dropped first (it may be the
  * replica's own pages). The hashes computed while verifying become the replica's new description.
  *
  * <p>The seed's pages that the round keeps are hashed from the seed's file, except when the seed is the key's own
