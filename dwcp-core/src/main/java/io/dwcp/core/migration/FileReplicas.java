@@ -95,6 +95,16 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         t.setPriority(Thread.MIN_PRIORITY);
         return t;
     });
+    /**
+     * Per key: the version (stamp) of the key's replica whose description this object computed itself, from the
+     * replica's bytes or from the pages a round wrote, while it held the directory's lock. While the replica still has
+     * that stamp, a seeded round in place takes the description's page hashes for the replica's unchanged pages instead
+     * of reading and hashing the replica again (see {@link #describedHere}). Not persisted: after a restart the
+     * replica is hashed again once. Cleared whenever the key's replica is written or its description dropped.
+     */
+    private final Map<String, SeedDescription.Stamp> describedHere = new ConcurrentHashMap<>();
+    /** {@link Builder#rereadOwnSeeds}: never take {@link #describedHere}'s page hashes for the replica's. */
+    private final boolean rereadOwnSeeds;
     /** Background descriptions queued or running, by key; a round of the key stops its key's. */
     private final Map<String, Background> describing = new ConcurrentHashMap<>();
 
@@ -108,6 +118,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         this.maxRegions = b.maxRegions;
         this.seedImages = Map.copyOf(b.seedImages);
         this.seedKeys = Map.copyOf(b.seedKeys);
+        this.rereadOwnSeeds = b.rereadOwnSeeds;
         this.lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock l;
         try {
@@ -348,6 +359,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
                     if (!b.stop().get() && SeedDescription.load(descriptionFile(key), file, pageSize) == null) {
                         long t0 = System.nanoTime();
                         SeedDescription d = SeedDescription.compute(file, descriptionFile(key), pageSize, b.stop());
+                        describedHere.put(key, d.stamp);
                         LOG.info("described {} in the background in {} ms ({} pages)", file, (System.nanoTime() - t0) / 1_000_000, d.pages);
                     }
                 } catch (IOException | RuntimeException e) {
@@ -374,6 +386,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     /** Makes the inconsistency marker of {@code key} durable before anything is written in place. */
     private void mark(String key) throws IOException {
         inconsistent.add(key);
+        describedHere.remove(key);
         Files.deleteIfExists(descriptionFile(key));
         try (FileChannel ch = FileChannel.open(marker(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -424,7 +437,11 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             background.done().join(); // computing it here too would only double the work
         }
         if (!inconsistent.contains(key) && Files.isRegularFile(own) && Files.size(own) == stateBytes) {
-            return describe(own, descriptionFile(key), pageSize, true);
+            Seed s = describe(own, descriptionFile(key), pageSize, true);
+            if (s.computed()) {
+                describedHere.put(key, s.description().stamp);
+            }
+            return s;
         }
         String other = seedKeys.get(key);
         if (other != null && !inconsistent.contains(other) && !busy.contains(other)) {
@@ -442,12 +459,31 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
 
     private static Seed describe(Path file, Path sidecar, int pageSize, boolean inPlace) throws IOException {
         SeedDescription d = SeedDescription.load(sidecar, file, pageSize);
-        if (d == null) {
-            long t0 = System.nanoTime();
-            d = SeedDescription.compute(file, sidecar, pageSize);
-            LOG.info("described {} for seeded rounds in {} ms ({} pages)", file, (System.nanoTime() - t0) / 1_000_000, d.pages);
+        if (d != null) {
+            return new Seed(file, d, inPlace, false);
         }
-        return new Seed(file, d, inPlace);
+        long t0 = System.nanoTime();
+        d = SeedDescription.compute(file, sidecar, pageSize);
+        LOG.info("described {} for seeded rounds in {} ms ({} pages)", file, (System.nanoTime() - t0) / 1_000_000, d.pages);
+        return new Seed(file, d, inPlace, true);
+    }
+
+    /**
+     * {@return whether the description of {@code key}'s replica in {@code seed} was computed by this object (from the
+     * replica's bytes, or from the pages a round wrote) while it held the directory's lock, and the replica has not
+     * changed since} Then its page hashes may stand for the replica's pages: the replica has been written since only
+     * through this object, which clears the record first. A replica changed behind the lock (another process ignoring
+     * it, a restored copy keeping its stamp) is not caught this way; after a restart the record is gone and the replica
+     * is hashed again.
+     */
+    boolean describedHere(String key, Seed seed) throws IOException {
+        return !rereadOwnSeeds && seed.inPlace() && seed.description().stamp.equals(describedHere.get(key))
+                && seed.description().stamp.equals(SeedDescription.Stamp.of(replicaFile(key)));
+    }
+
+    /** Records that {@code d}, just installed for {@code key}'s replica, was computed from the pages a round wrote. */
+    void describedHere(String key, SeedDescription d) {
+        describedHere.put(key, d.stamp);
     }
 
     /** Waits until no background description of {@code key} is queued or running (for tests). */
@@ -460,6 +496,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
 
     /** Deletes the cached description of {@code seed}: the file did not hold what it said. */
     void forgetDescription(Seed seed) {
+        describedHere.values().remove(seed.description().stamp);
         try {
             Files.deleteIfExists(seed.description().sidecar);
         } catch (IOException e) {
@@ -478,10 +515,11 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     }
 
     /**
-     * A seed: the file, its description, and whether a seeded round writes it in place (the key's own replica) or into
-     * a new replica of the key (an image or another key's replica, which stay as they are).
+     * A seed: the file, its description, whether a seeded round writes it in place (the key's own replica) or into a
+     * new replica of the key (an image or another key's replica, which stay as they are), and whether the description
+     * was computed just now (not loaded from its sidecar).
      */
-    record Seed(Path file, SeedDescription description, boolean inPlace) {
+    record Seed(Path file, SeedDescription description, boolean inPlace, boolean computed) {
     }
 
     /**
@@ -605,6 +643,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
                 r.flush();
             }
             // One rename is atomic; several are not: a crash between them would leave regions of two versions.
+            describedHere.remove(key);
             Files.deleteIfExists(descriptionFile(key));
             boolean several = renames.size() > 1;
             if (several) {
@@ -647,6 +686,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         private int maxRegions = 256;
         private final Map<String, Path> seedImages = new LinkedHashMap<>();
         private final Map<String, String> seedKeys = new LinkedHashMap<>();
+        private boolean rereadOwnSeeds;
 
         private Builder(Path dir) {
             this.dir = Objects.requireNonNull(dir, "dir");
@@ -691,6 +731,23 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
                 throw new IllegalArgumentException("'" + key + "' is not a safe key ([A-Za-z0-9._-], at most 200"
                         + " characters, not starting with '.')");
             }
+        }
+
+        /**
+         * Whether a seeded round always reads and hashes the key's own replica again to verify its result. By default
+         * (false) a replica whose description this object computed itself, from the replica's bytes or from the pages
+         * a round wrote, and whose size, modification time and identity have not changed since, is not read again:
+         * its description's page hashes stand for its unchanged pages, as a codec's baseline stands for them in a
+         * delta round. True also catches a replica changed behind this object's directory lock by another writer that
+         * kept its modification time, at the cost of reading the whole replica once per seeded round. After a
+         * restart, and for images and other keys' replicas, the seed is read in any case.
+         *
+         * @param reread true to read the replica in every seeded round
+         * @return this builder
+         */
+        public Builder rereadOwnSeeds(boolean reread) {
+            this.rereadOwnSeeds = reread;
+            return this;
         }
 
         /**

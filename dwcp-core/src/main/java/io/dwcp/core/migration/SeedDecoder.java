@@ -30,12 +30,18 @@ import java.util.zip.Inflater;
 /**
  * The receiver's half of a replica-seeded round: collects the round's batches (compressed, within the receive
  * budget), then in {@link #finish()} first <em>verifies</em> the resulting state without writing anything — every
- * page it would hold is read (the seed's pages from the file itself, not from the cached description) and hashed
- * into the state digest, which must equal the sender's — and only then writes: in place into the key's replica
- * (under {@link FileReplicas}' inconsistency mark, only the pages that differ; copies come only from pages the round
- * does not write, so the order does not matter), or, when the seed is an image or another key's replica, into a
- * staging replica that is published by rename. The codec's baseline of the key is dropped first (it may be the
+ * page it would hold is hashed into the state digest, which must equal the sender's — and only then writes: in place
+ * into the key's replica (under {@link FileReplicas}' inconsistency mark, only the pages that differ, in page order;
+ * a copy gets the seed's page as it was before the round, so the sources the round writes before their copy are read
+ * into memory before anything is written), or, when the seed is an image or another key's replica, into a staging
+ * replica that is published by rename. The codec's baseline of the key is dropped first (it may be the
  * replica's own pages). The hashes computed while verifying become the replica's new description.
+ *
+ * <p>The seed's pages that the round keeps are hashed from the seed's file, except when the seed is the key's own
+ * replica, its description was computed by this receiver's {@link FileReplicas} while it held the directory (from
+ * the replica's bytes, or from the pages it wrote), and the replica's stamp has not changed since: then the
+ * description's page hashes stand for them (see {@link FileReplicas#describedHere}). After a restart, and for images
+ * and other keys' replicas, the file is read.
  *
  * <p>A failed round changes nothing: the verification reads only, and a failure while writing in place leaves the
  * replica marked inconsistent (its next round is full), as for any round.
@@ -53,7 +59,7 @@ final class SeedDecoder implements StateDecoder {
     private final ReceiveBuffers buffers;
     private final long pages;
     private final long startNanos = System.nanoTime();
-    private final List<Batch> batches = new ArrayList<>();
+    private final List<SeedBatch> batches = new ArrayList<>();
     private final BitSet targets;
     private FileReplicas.Seed seed;
     private long reserved;
@@ -61,29 +67,16 @@ final class SeedDecoder implements StateDecoder {
     private int lastPage = -1;
     private byte[] digest;
     /**
-     * The seed's page hashes, computed from its file while the round's batches arrive (from the BASE frame on), so
-     * that verification after the END frame hashes only the pages the round writes. Null when not started.
+     * Hashes the seed's pages from its file while the round's batches arrive (from the BASE frame on), and the
+     * batches' pages as they arrive, so that verification after the END frame only folds hashes. Null when not
+     * started (a staged round, or no room in the receive budget).
      */
-    private CompletableFuture<long[]> seedPageHashes;
-    /** The seed file as it was when {@link #seedPageHashes} started: they count only if it is still so. */
-    private SeedDescription.Stamp seedStamp;
-    private final AtomicBoolean stopHashing = new AtomicBoolean();
-    /**
-     * The hashes (hi, lo) of the pages the round writes, computed on {@link #batchHasher} as each batch arrives (from
-     * the batch and the seed's file, which nothing writes before the round is verified), so that verification after
-     * the END frame only folds hashes. Null when the seed is not hashed ahead; a failed batch leaves the work to the
-     * verification after END, which then reports the batch's fault.
-     */
-    private long[] targetHashes;
-    private java.util.concurrent.ExecutorService batchHasher;
-    private java.util.concurrent.Future<?> lastBatchHash;
+    private SeedAheadHasher ahead;
+    /** Whether the seed's unchanged pages are taken from its description, which this receiver computed itself. */
+    private boolean trustedSeed;
 
     /** Reads literal data in its format besides DEFLATE; null: DEFLATE only. */
     private final BlockCompressor compressor;
-
-    /** One batch, its data still compressed in {@code format}. */
-    private record Batch(int[] pages, int[] sources, int literals, int rawBytes, int format, byte[] deflated) {
-    }
 
     SeedDecoder(String key, int pageSize, List<ReplicaFactory.RegionLayout> regions, FileReplicas replicas,
                 StateCodec codec, ReceiveBuffers buffers, BlockCompressor compressor) {
@@ -146,76 +139,26 @@ final class SeedDecoder implements StateDecoder {
         }
         seed = s;
         if (s.inPlace()) {
-            hashSeedAhead(s);
+            // A replica this receiver described itself and has not changed since is not read again: its description's
+            // page hashes stand for its unchanged pages (FileReplicas.describedHere says why that is safe).
+            trustedSeed = replicas.describedHere(key, s);
+            ahead = SeedAheadHasher.start(key, s.file(), trustedSeed ? s.description() : null, layout.sizeBytes(),
+                    pageSize, buffers, this::pagesOf);
         }
     }
 
-    /**
-     * Starts hashing the seed's pages on threads of their own (see {@link #seedPageHashes}); within the receive budget
-     * (16 bytes a page), else verification hashes the whole state after the END frame.
-     */
-    private void hashSeedAhead(FileReplicas.Seed s) throws IOException {
-        long cost = 2L * Long.BYTES * pages;
-        try {
-            buffers.reserve(cost, "seed page hashes of " + key);
-        } catch (DwcpException e) {
-            LOG.debug("seeded round of '{}': no room to hash the seed ahead ({}); it is hashed after the round", key, e.getMessage());
-            return;
-        }
-        reserved += cost;
-        try {
-            buffers.reserve(cost, "result page hashes of " + key);
-            reserved += cost;
-            targetHashes = new long[(int) (2 * pages)];
-            batchHasher = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "dwcp-seed-batch-hash");
-                t.setDaemon(true);
-                return t;
-            });
-        } catch (DwcpException e) {
-            LOG.debug("seeded round of '{}': no room to hash the batches as they arrive ({})", key, e.getMessage());
-        }
-        seedStamp = SeedDescription.Stamp.of(s.file());
-        CompletableFuture<long[]> f = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                f.complete(FilePageHashes.hash(s.file(), layout.sizeBytes(), pageSize, stopHashing));
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        }, "dwcp-seed-verify");
-        t.setDaemon(true);
-        t.start();
-        seedPageHashes = f;
+    /** {@return whether the seed's unchanged pages were taken from its description, not read} (for tests) */
+    boolean seedFromDescription() {
+        return trustedSeed;
     }
 
     /** Waits until the seed's hashing ahead (if started) ended; for tests. {@return whether it was started} */
     boolean awaitHashedAhead() {
-        if (seedPageHashes == null) {
+        if (ahead == null) {
             return false;
         }
-        seedPageHashes.handle((r, e) -> null).join();
+        ahead.awaitSeedHashed();
         return true;
-    }
-
-    /**
-     * The seed's page hashes computed ahead, if they were and the seed file has not changed since they started (the
-     * key is held now, so it cannot change any more); null otherwise.
-     */
-    private long[] seedHashesIfCurrent() throws IOException {
-        if (seedPageHashes == null) {
-            return null;
-        }
-        try {
-            long[] h = seedPageHashes.join();
-            if (SeedDescription.Stamp.of(seed.file()).equals(seedStamp)) {
-                return h;
-            }
-            LOG.info("seeded round of '{}': the seed changed while it was hashed ahead; hashing it again", key);
-        } catch (java.util.concurrent.CompletionException e) {
-            LOG.info("seeded round of '{}': hashing the seed ahead failed ({}); hashing it again", key, e.getCause().toString());
-        }
-        return null;
     }
 
     /** Reads a format batch's format: one this receiver reads, and not DEFLATE (which has its own frame type). */
@@ -285,54 +228,10 @@ final class SeedDecoder implements StateDecoder {
         buffers.reserve(cost, "seeded round of " + key);
         reserved += cost;
         f.get(deflated);
-        Batch batch = new Batch(ps, sources, literals, rawBytes, format, deflated);
+        SeedBatch batch = new SeedBatch(ps, sources, literals, rawBytes, format, deflated);
         batches.add(batch);
-        if (batchHasher != null) {
-            java.util.concurrent.Future<?> before = lastBatchHash;
-            lastBatchHash = batchHasher.submit(() -> {
-                if (before != null) {
-                    before.get(); // one failed batch fails every later one: verification then does it all again
-                }
-                hashBatch(batch);
-                return null;
-            });
-        }
-    }
-
-    /** Hashes the pages one batch produces into {@link #targetHashes} (on {@link #batchHasher}). */
-    private void hashBatch(Batch b) throws IOException {
-        SeedHashes hashes = new SeedHashes();
-        long[] h = new long[2];
-        try (FileChannel in = FileChannel.open(seed.file(), StandardOpenOption.READ); Pages p = new Pages(in, List.of(b))) {
-            for (int page : b.pages) {
-                if (stopHashing.get()) {
-                    throw new java.util.concurrent.CancellationException("seeded round closed");
-                }
-                hashes.pageHash(p.page(page), h, 0);
-                targetHashes[2 * page] = h[0];
-                targetHashes[2 * page + 1] = h[1];
-            }
-        }
-    }
-
-    /** {@return whether every batch's pages were hashed as they arrived} (waits for the last one) */
-    private boolean batchesHashed() {
-        if (batchHasher == null) {
-            return false;
-        }
-        if (lastBatchHash == null) {
-            return true;
-        }
-        try {
-            lastBatchHash.get();
-            return true;
-        } catch (java.util.concurrent.ExecutionException e) {
-            LOG.debug("seeded round of '{}': hashing a batch on arrival failed ({}); verifying from the batches",
-                    key, e.getCause().toString());
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DwcpException(ErrorCode.CANCELLED, "interrupted while verifying the seeded round of '" + key + "'");
+        if (ahead != null) {
+            ahead.batchArrived(batch);
         }
     }
 
@@ -358,12 +257,22 @@ final class SeedDecoder implements StateDecoder {
         if (digest == null) {
             throw new DwcpException(ErrorCode.TRANSFER_INCOMPLETE, "seeded round of '" + key + "' ended without its END frame");
         }
-        for (Batch b : batches) {
-            for (int s : b.sources) {
-                if (s >= 0 && targets.get(s)) {
-                    throw SeedWire.malformed("page " + s + " is both written by the round and the source of a copy");
+        // Copies of pages that moved: a source the round writes before its copy is kept in memory until then.
+        int preserve = 0;
+        for (SeedBatch b : batches) {
+            for (int k = 0; k < b.pages().length; k++) {
+                int s = b.sources()[k];
+                if (s >= 0 && targets.get(s) && s <= b.pages()[k]) {
+                    if (s == b.pages()[k]) {
+                        throw SeedWire.malformed("page " + s + " is a copy of itself");
+                    }
+                    preserve++;
                 }
             }
+        }
+        if (preserve > SeedWire.maxPreservedPages(pageSize)) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "a seeded round of '" + key + "' copies " + preserve
+                    + " pages from pages it writes before them; at most " + SeedWire.maxPreservedPages(pageSize));
         }
         // The key is held (one writer per key) from before the verification until the write is done: no other round
         // can change the replica between the two.
@@ -380,20 +289,22 @@ final class SeedDecoder implements StateDecoder {
             try {
                 long written;
                 long verified;
-                boolean ahead = false;
+                boolean hashedAhead = false;
                 if (replica != null) {
-                    long[] known = seedHashesIfCurrent();
-                    ahead = known != null;
-                    if (known != null && batchesHashed()) {
-                        verifyHashed(next, known);
+                    long[] known = ahead == null ? null : ahead.seedHashesIfCurrent();
+                    long[] writtenHashes = known == null ? null : ahead.batchHashes();
+                    hashedAhead = known != null;
+                    if (writtenHashes != null) {
+                        verifyHashed(next, known, writtenHashes);
                     } else if (known != null) {
                         verifyKnown(in, next, known);
                     } else {
                         verify(in, next);
                     }
                     verified = System.nanoTime();
+                    SeedPages.Preserved kept = preserve == 0 ? null : preserve(in, preserve);
                     codec.drop(key);
-                    written = applyInPlace(in, replica.region(0));
+                    written = applyInPlace(in, replica.region(0), kept);
                 } else {
                     // The seed is not the key's (an image, another key's replica): hash what is written into the
                     // staging replica, in one pass, and publish only a verified copy.
@@ -408,7 +319,7 @@ final class SeedDecoder implements StateDecoder {
                 BaselineRef adopted = adopt(replica != null ? replica : staged.state());
                 long adoptedAt = System.nanoTime();
                 // While the key is still held: no other round can write the replica between the stamp and the install.
-                next.install(SeedDescription.Stamp.of(replicas.replicaFile(key)));
+                replicas.describedHere(key, next.install(SeedDescription.Stamp.of(replicas.replicaFile(key))));
                 if (replica != null) {
                     replica.close();
                     replica = null;
@@ -419,7 +330,7 @@ final class SeedDecoder implements StateDecoder {
                 LOG.info("seeded round of '{}': {} ms from its start to its END frame; then verified in {} ms (seed hashed {}), {} pages"
                         + " written in {} ms, codec baseline adopted in {} ms, description installed in {} ms", key,
                         (ended - startNanos) / 1_000_000, (verified - ended) / 1_000_000,
-                        ahead ? "ahead" : "now", written, (applied - verified) / 1_000_000,
+                        hashedAhead ? (trustedSeed ? "from its description" : "ahead") : "now", written, (applied - verified) / 1_000_000,
                         (adoptedAt - applied) / 1_000_000, (System.nanoTime() - adoptedAt) / 1_000_000);
                 return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
                         Duration.ofNanos(System.nanoTime() - startNanos));
@@ -470,7 +381,7 @@ final class SeedDecoder implements StateDecoder {
 
     /** Hashes every page the round would produce, writing nothing but the new description's staging file. */
     private void verify(FileChannel in, SeedDescription.Writer next) throws IOException {
-        try (Pages p = new Pages(in)) {
+        try (SeedPages p = pagesOf(in, batches)) {
             for (long i = 0; i < pages; i++) {
                 next.addPage(p.page(i));
             }
@@ -483,7 +394,7 @@ final class SeedDecoder implements StateDecoder {
      * built and hashed now.
      */
     private void verifyKnown(FileChannel in, SeedDescription.Writer next, long[] known) throws IOException {
-        try (Pages p = new Pages(in)) {
+        try (SeedPages p = pagesOf(in, batches)) {
             for (int i = 0; i < pages; i++) {
                 if (targets.get(i)) {
                     next.addPage(p.page(i));
@@ -499,9 +410,9 @@ final class SeedDecoder implements StateDecoder {
      * As {@link #verifyKnown}, with the round's own pages hashed as the batches arrived: nothing is read or hashed
      * again, only the hashes are folded.
      */
-    private void verifyHashed(SeedDescription.Writer next, long[] known) throws IOException {
+    private void verifyHashed(SeedDescription.Writer next, long[] known, long[] written) throws IOException {
         for (int i = 0; i < pages; i++) {
-            long[] from = targets.get(i) ? targetHashes : known;
+            long[] from = targets.get(i) ? written : known;
             next.addHash(from[2 * i], from[2 * i + 1]);
         }
         check(next);
@@ -517,11 +428,12 @@ final class SeedDecoder implements StateDecoder {
     }
 
     /** Writes the differing pages into the key's replica; returns how many. */
-    private long applyInPlace(FileChannel in, WritableRegion r) throws IOException {
+    private long applyInPlace(FileChannel in, WritableRegion r, SeedPages.Preserved kept) throws IOException {
         long written = 0;
-        try (Pages p = new Pages(in)) {
-            for (Batch b : batches) {
-                for (int page : b.pages) {
+        try (SeedPages p = pagesOf(in, batches)) {
+            p.preserved(kept);
+            for (SeedBatch b : batches) {
+                for (int page : b.pages()) {
                     r.write((long) page * pageSize, p.page(page));
                     written++;
                 }
@@ -534,7 +446,7 @@ final class SeedDecoder implements StateDecoder {
     /** Writes every page into the staging replica, hashing it on the way; returns how many. */
     private long writeStaged(FileChannel in, WritableRegion r, SeedDescription.Writer next) throws IOException {
         long written = 0;
-        try (Pages p = new Pages(in)) {
+        try (SeedPages p = pagesOf(in, batches)) {
             for (long i = 0; i < pages; i++) {
                 ByteBuffer page = p.page(i);
                 next.addPage(page);
@@ -547,22 +459,8 @@ final class SeedDecoder implements StateDecoder {
 
     @Override
     public void close() {
-        stopHashing.set(true);
-        if (batchHasher != null) {
-            batchHasher.shutdownNow();
-            try {
-                if (!batchHasher.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
-                    LOG.warn("seeded round of '{}': a batch was still being hashed 30 s after close", key);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            batchHasher = null;
-        }
-        if (seedPageHashes != null) {
-            // The hashing threads stop at their next chunk; the budget they use is given back only then.
-            seedPageHashes.handle((r, e) -> null).join();
-            seedPageHashes = null;
+        if (ahead != null) {
+            ahead.close();
         }
         buffers.release(reserved);
         reserved = 0;
@@ -570,152 +468,26 @@ final class SeedDecoder implements StateDecoder {
     }
 
     /**
-     * The pages of the round's result, asked for in ascending order: the seed's page, or what the batch says (a
-     * literal, zeros, a copy of another seed page). Reads the seed in blocks; inflates one batch at a time.
+     * Reads the seed's pages that the round both writes and copies into a later page, within the receive budget (the
+     * reservation is released with the round's).
      */
-    private final class Pages implements AutoCloseable {
-        private final FileChannel in;
-        /** The batches whose pages are asked for (all of the round's, or one). */
-        private final List<Batch> batches;
-        private final ByteBuffer block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
-        private final ByteBuffer copy = ByteBuffer.allocateDirect(pageSize);
-        private final ByteBuffer zero = ByteBuffer.allocateDirect(pageSize);
-        private final Inflater inflater = new Inflater(true);
-        private long blockFirst = -1;
-        private int batch;
-        private int op;
-        private ByteBuffer raw;
-        private int rawPosition;
-
-        Pages(FileChannel in) {
-            this(in, SeedDecoder.this.batches);
-        }
-
-        Pages(FileChannel in, List<Batch> batches) {
-            this.in = in;
-            this.batches = batches;
-        }
-
-        @Override
-        public void close() {
-            inflater.end();
-        }
-
-        ByteBuffer page(long i) throws IOException {
-            int len = pageLength(i);
-            Batch b = batch < batches.size() ? batches.get(batch) : null;
-            if (b != null && b.pages[op] == i) {
-                if (op == 0) {
-                    inflate(b);
+    private SeedPages.Preserved preserve(FileChannel in, int count) throws IOException {
+        long cost = (long) count * pageSize;
+        buffers.reserve(cost, "pages that moved, of a seeded round of " + key);
+        reserved += cost;
+        SeedPages.Preserved kept = new SeedPages.Preserved(count, pageSize);
+        for (SeedBatch b : batches) {
+            for (int k = 0; k < b.pages().length; k++) {
+                int s = b.sources()[k];
+                if (s >= 0 && s < b.pages()[k] && targets.get(s)) {
+                    kept.read(in, s, Math.min(pageSize, layout.sizeBytes() - (long) s * pageSize));
                 }
-                int source = b.sources[op];
-                ByteBuffer result;
-                if (source == SeedWire.SOURCE_ZERO) {
-                    result = zero.clear().limit(len);
-                } else if (source == SeedWire.SOURCE_LITERAL) {
-                    need(b, len);
-                    result = raw.duplicate();
-                    result.position(rawPosition).limit(rawPosition + len);
-                    rawPosition += len;
-                } else if (source == SeedWire.SOURCE_PATCH) {
-                    result = patch(b, i, len);
-                } else {
-                    result = null;
-                }
-                if (++op == b.pages.length) {
-                    op = 0;
-                    batch++;
-                    if (rawPosition != b.rawBytes) {
-                        throw SeedWire.malformed("a BATCH frame declares " + b.rawBytes + " literal bytes, its ops use "
-                                + rawPosition);
-                    }
-                }
-                if (result != null) {
-                    return result;
-                }
-                if (pageLength(source) != len) {
-                    throw SeedWire.malformed("copy of page " + source + " into page " + i + " of another length");
-                }
-                copy.clear().limit(len);
-                SeedDescription.readFully(in, copy, (long) source * pageSize);
-                return copy.flip();
-            }
-            long first = i - i % SeedHashes.CHUNK_PAGES;
-            if (first != blockFirst) {
-                long off = first * pageSize;
-                block.clear().limit((int) Math.min(block.capacity(), layout.sizeBytes() - off));
-                SeedDescription.readFully(in, block, off);
-                blockFirst = first;
-            }
-            ByteBuffer page = block.duplicate();
-            int at = (int) (i - first) * pageSize;
-            page.position(at).limit(at + len);
-            return page;
-        }
-
-        private void need(Batch b, int n) {
-            if (rawPosition + n > b.rawBytes) {
-                throw SeedWire.malformed("the ops of a BATCH frame need more than its " + b.rawBytes + " literal bytes");
             }
         }
+        return kept;
+    }
 
-        /** The seed's page {@code i} with the blocks the patch carries. */
-        private ByteBuffer patch(Batch b, long i, int len) throws IOException {
-            need(b, 1);
-            int mask = raw.get(rawPosition++) & 0xff;
-            copy.clear().limit(len);
-            SeedDescription.readFully(in, copy, i * pageSize);
-            int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
-            for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
-                if ((mask & (1 << k)) == 0) {
-                    continue;
-                }
-                int from = k * bs;
-                int n = Math.min(bs, len - from);
-                if (n <= 0) {
-                    throw SeedWire.malformed("a patch of page " + i + " carries block " + k + ", past the page's end");
-                }
-                need(b, n);
-                copy.put(from, raw.array(), rawPosition, n);
-                rawPosition += n;
-            }
-            return copy.clear().limit(len);
-        }
-
-        private void inflate(Batch b) {
-            if (raw == null || raw.capacity() < b.rawBytes) {
-                raw = ByteBuffer.allocate(Math.max(b.rawBytes, 1));
-            }
-            raw.clear();
-            rawPosition = 0;
-            if (b.format() != SeedWire.FORMAT_DEFLATE) {
-                try {
-                    compressor.decompress(b.deflated(), 0, b.deflated().length, raw.array(), 0, b.rawBytes());
-                } catch (DwcpException e) {
-                    throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
-                            + "' in literal format " + b.format() + " is corrupt: " + e.getMessage(), e);
-                }
-                return;
-            }
-            inflater.reset();
-            inflater.setInput(b.deflated);
-            try {
-                int n = 0;
-                while (n < b.rawBytes) {
-                    int got = inflater.inflate(raw.array(), n, b.rawBytes - n);
-                    if (got == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
-                        break;
-                    }
-                    n += got;
-                }
-                if (n != b.rawBytes) {
-                    throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
-                            + "' inflates to " + n + " bytes, it declares " + b.rawBytes);
-                }
-            } catch (DataFormatException e) {
-                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
-                        + "' is not valid DEFLATE data", e);
-            }
-        }
+    private SeedPages pagesOf(FileChannel in, List<SeedBatch> of) {
+        return new SeedPages(key, pageSize, layout.sizeBytes(), compressor, in, of);
     }
 }

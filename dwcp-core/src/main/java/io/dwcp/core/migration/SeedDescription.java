@@ -44,9 +44,12 @@ final class SeedDescription {
     final long chunks;
     /** First 16 bytes of the described state's digest. */
     final byte[] version;
+    /** The version of the described file the description is valid for. */
+    final Stamp stamp;
 
-    private SeedDescription(Path sidecar, int pageSize, long stateBytes, byte[] version) {
+    private SeedDescription(Path sidecar, int pageSize, long stateBytes, byte[] version, Stamp stamp) {
         this.sidecar = sidecar;
+        this.stamp = stamp;
         this.pageSize = pageSize;
         this.stateBytes = stateBytes;
         this.pages = SeedHashes.pages(stateBytes, pageSize);
@@ -90,7 +93,7 @@ final class SeedDescription {
                     || stateBytes != recorded.size()) {
                 return null;
             }
-            SeedDescription d = new SeedDescription(sidecar, ps, stateBytes, version);
+            SeedDescription d = new SeedDescription(sidecar, ps, stateBytes, version, recorded);
             if (ch.size() != HEADER_BYTES + (d.chunks + d.pages) * SeedHashes.HASH_BYTES) {
                 return null;
             }
@@ -134,6 +137,36 @@ final class SeedDescription {
             readFully(ch, part, HEADER_BYTES + from * SeedHashes.HASH_BYTES);
             dst.position(dst.position() + part.limit());
         }
+    }
+
+    /**
+     * {@return every page hash of the description, (hi, lo) per page} Checks that the sidecar still describes the
+     * version it did when loaded (nothing else is checked: the caller decides whether the hashes may stand for the
+     * file's pages).
+     */
+    long[] allPageHashes() throws IOException {
+        long[] out = new long[(int) (2 * pages)];
+        try (FileChannel ch = FileChannel.open(sidecar, StandardOpenOption.READ)) {
+            ByteBuffer head = ByteBuffer.allocate(HEADER_BYTES);
+            readFully(ch, head, 0);
+            Stamp recorded = new Stamp(head.getLong(24), head.getLong(32), head.getLong(40));
+            if (!recorded.equals(stamp) || ch.size() != HEADER_BYTES + (chunks + pages) * SeedHashes.HASH_BYTES) {
+                throw new DwcpException(ErrorCode.STALE, sidecar + " was replaced since it was loaded");
+            }
+            ByteBuffer b = ByteBuffer.allocate(64 << 10);
+            long position = HEADER_BYTES + chunks * SeedHashes.HASH_BYTES;
+            int at = 0;
+            while (at < out.length) {
+                b.clear().limit((int) Math.min(b.capacity(), 8L * (out.length - at)));
+                readFully(ch, b, position);
+                position += b.limit();
+                b.flip();
+                while (b.hasRemaining()) {
+                    out[at++] = b.getLong();
+                }
+            }
+        }
+        return out;
     }
 
     /** Reads the page hashes of {@code chunk} into {@code dst}; returns how many pages the chunk has. */
@@ -259,7 +292,7 @@ final class SeedDescription {
             out.close();
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             installed = true;
-            return new SeedDescription(target, pageSize, stateBytes, version);
+            return new SeedDescription(target, pageSize, stateBytes, version, of);
         }
 
         void discard() throws IOException {

@@ -7,7 +7,6 @@ import io.dwcp.core.spi.FrameSink;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.VmState;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -15,9 +14,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -71,15 +67,9 @@ final class SeedPlanner {
     /** The literal data format the receiver chose. */
     private int format = SeedWire.FORMAT_DEFLATE;
 
-    /** The hash of a page of {@code pageSize} zero bytes. */
-    private final long[] zeroHash = new long[2];
-    /** Every page's hash (hi, lo), filled as the windows are hashed. */
-    private final long[] pageHashes;
-    /** Bit p of word c: page p of chunk c is all zero bytes (a chunk is hashed by one thread: words are not shared). */
-    private final long[] zeroWords;
-    /** Chunk hashes (hi, lo) of the chunks hashed so far. */
-    private final long[] chunkHashes;
-    private int hashedChunks;
+    /** Hashes the state (and this side's block hashes); its arrays are read for chunks it has hashed. */
+    private SeedStateHasher hasher;
+    private long[] pageHashes;
     private byte[] digest;
     private long hashNanos;
 
@@ -90,23 +80,22 @@ final class SeedPlanner {
     private long pagesDecided;
     private long chunksDiffering;
     private final SeedHashIndex kept = new SeedHashIndex();
+    /**
+     * The receiver's pages that the round changes, by their old hash (its first 8 bytes with short page hashes): the
+     * sources of copies of pages that moved (seed messages version 4 on).
+     */
+    private final SeedHashIndex moved = new SeedHashIndex();
+    /** Copies from moved pages, and those whose source lies before the copy. */
+    private long movedPages;
+    private int movedBefore;
     private final ArrayDeque<PagesGroup> pagesInFlight = new ArrayDeque<>();
-    private final ArrayDeque<BlocksGroup> blocksInFlight = new ArrayDeque<>();
+    private final ArrayDeque<SeedBlocksGroup> blocksInFlight = new ArrayDeque<>();
     private final List<CompletableFuture<ByteBuffer>> outstanding = new ArrayList<>();
 
-    /** The round's ops, ascending by page: page, source, patch mask. */
-    private int[] opPages = new int[1024];
-    private int[] opSources = new int[1024];
-    private byte[] opMasks = new byte[1024];
-    private int ops;
-    /** Ops decided but not yet in {@link #ops} (waiting for block hashes), counted for the share rule. */
+    /** The round's ops, ascending by page, cut into batches. */
+    private final SeedOps ops;
+    /** Ops decided but not yet in {@link #ops} (waiting for block hashes) and those in it, for the share rule. */
     private long opsPlanned;
-    private long literalPages;
-    private long patchedPages;
-    /** Ops already handed to the writer, and the literals of the batch being filled. */
-    private int batchStart;
-    private int batchLiterals;
-    private final List<int[]> cutBatches = new ArrayList<>();
     private SeedFrameWriter writer;
     private long exchangeBytes;
     private long openedAfterNanos = -1;
@@ -119,30 +108,13 @@ final class SeedPlanner {
     /** {@link #plan}'s frames, for {@link #write}. */
     private List<ByteBuffer> planned;
 
-    /** Chunks compared, and asked for in one PAGES request at most, per window (16 MiB of 4 KiB pages). */
-    private static final int WINDOW_CHUNKS = 64;
-    /** Chunks one hashing task hashes (2 MiB of 4 KiB pages); a divisor of {@link #WINDOW_CHUNKS}. */
-    private static final int SLICE_CHUNKS = 8;
-    /** Hashes the state and the block hashes of would-be literals (one thread per core). */
-    private ExecutorService pool;
-    /** A page with more differing blocks than this goes whole. */
-    private static final int MAX_PATCH_BLOCKS = 6;
-    /** At most this many threads hash the state (one per core up to it). */
-    private static final int HASH_THREADS = 8;
     /**
-     * Block hashes are asked for the first this many would-be literal pages in any case; after that only while the
-     * patches they found are expected to save more bytes than the block hashes cost (else for one group in
-     * {@value #PROBE_EVERY}, so the estimate follows the state).
+     * Chunks compared, and asked for in one PAGES request at most, per window (16 MiB of 4 KiB pages); a multiple of
+     * {@link SeedStateHasher#SLICE_CHUNKS}.
      */
-    static final int BLOCK_PROBE_PAGES = 1024;
-    private static final int PROBE_EVERY = 8;
-    /** What compression is assumed to leave of the literal bytes before the first batch was written. */
-    private static final double ASSUMED_COMPRESSED_SHARE = 0.25;
-    /** Would-be literal pages whose block hashes came back, the bytes of unchanged blocks they found, groups seen. */
-    private long blockPagesAnswered;
-    private long blockBytesSaved;
-    private long literalGroups;
-    private long blockPagesSkipped;
+    private static final int WINDOW_CHUNKS = 64;
+    /** Whether to ask block hashes, and the patches their replies make. */
+    private final SeedBlockLevel blockLevel;
     /** The round's transfer opens once this share of the pages is decided (or all of them). */
     private static final double OPEN_AFTER_SHARE = 1.0 / 8;
 
@@ -162,10 +134,8 @@ final class SeedPlanner {
         this.pages = SeedHashes.pages(stateBytes, pageSize);
         this.chunks = (int) SeedHashes.chunks(pages);
         this.maxLiteralShare = maxLiteralShare;
-        this.pageHashes = new long[(int) (2 * pages)];
-        this.zeroWords = new long[chunks];
-        this.chunkHashes = new long[2 * chunks];
-        new SeedHashes().pageHash(ByteBuffer.allocate(pageSize), zeroHash, 0);
+        this.ops = new SeedOps(pageSize);
+        this.blockLevel = new SeedBlockLevel(pageSize);
     }
 
     /** {@return whether a state can be seeded at all} (one region, a description within the limits) */
@@ -182,24 +152,29 @@ final class SeedPlanner {
     }
 
     long literalPages() {
-        return literalPages;
+        return ops.literalPages();
     }
 
     long patchedPages() {
-        return patchedPages;
+        return ops.patchedPages();
     }
 
     long differingPages() {
-        return ops;
+        return ops.count();
     }
 
     long chunksDiffering() {
         return chunksDiffering;
     }
 
+    /** {@return copies of pages the round writes (pages that moved)} */
+    long movedPages() {
+        return movedPages;
+    }
+
     /** {@return would-be literal pages sent whole without asking their block hashes} (patches not expected to pay) */
     long blockPagesSkipped() {
-        return blockPagesSkipped;
+        return blockLevel.pagesSkipped();
     }
 
     /** {@return nanoseconds from the start until the whole state was hashed} */
@@ -233,17 +208,7 @@ final class SeedPlanner {
 
     /** {@return the page counts of a planned round, by how the receiver gets them} */
     java.util.Map<String, Long> pagesByClass() {
-        long zero = 0;
-        long copied = 0;
-        for (int i = 0; i < ops; i++) {
-            if (opSources[i] == SeedWire.SOURCE_ZERO) {
-                zero++;
-            } else if (opSources[i] >= 0) {
-                copied++;
-            }
-        }
-        return java.util.Map.of("unchanged", pages - ops, "zero", zero, "copied", copied, "literal", literalPages,
-                "patched", patchedPages);
+        return ops.pagesByClass(pages);
     }
 
     /**
@@ -293,33 +258,11 @@ final class SeedPlanner {
         ByteBuffer describe = SeedWire.describe(version, 0, pageSize, stateBytes, offered);
         exchangeBytes += describe.remaining();
         describing = track(exchange.send(describe));
-        int threads = Math.max(1, Math.min(HASH_THREADS, Runtime.getRuntime().availableProcessors()));
-        pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "dwcp-migration-seed-hash");
-            t.setDaemon(true);
-            return t;
-        });
+        hasher = new SeedStateHasher(region, pageSize, stateBytes);
+        pageHashes = hasher.pageHashes;
         try {
-            SeedHashes fold = new SeedHashes();
-            // Slices of the state are hashed by the pool, a few ahead of the one folded here, so the pool keeps
-            // hashing while this thread takes replies and plans.
-            ThreadLocal<ByteBuffer> blocks = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES));
-            ThreadLocal<SeedHashes> hashers = ThreadLocal.withInitial(SeedHashes::new);
-            ArrayDeque<Future<?>> hashing = new ArrayDeque<>();
-            int slices = (chunks + SLICE_CHUNKS - 1) / SLICE_CHUNKS;
-            int submitted = 0;
-            for (int slice = 0; slice < slices; slice++) {
-                for (; submitted < slices && submitted < slice + 2 * threads; submitted++) {
-                    int from = submitted * SLICE_CHUNKS;
-                    int to = Math.min(chunks, from + SLICE_CHUNKS);
-                    hashing.add(pool.submit(() -> {
-                        hashChunks(from, to, blocks.get(), hashers.get());
-                        return null;
-                    }));
-                }
-                await(hashing.poll());
-                int from = slice * SLICE_CHUNKS;
-                fold(fold, from, Math.min(chunks, from + SLICE_CHUNKS));
+            while (hasher.hashNextSlice()) {
+                int hashedChunks = hasher.hashedChunks();
                 if (hashedChunks % WINDOW_CHUNKS != 0 && hashedChunks != chunks) {
                     continue;
                 }
@@ -331,7 +274,7 @@ final class SeedPlanner {
                     return o;
                 }
             }
-            digest = fold.stateDigest();
+            digest = hasher.stateDigest();
             hashNanos = System.nanoTime() - startNanos;
             while (theirChunks == null) {
                 if (!described(exchange, timeoutMillis)) {
@@ -345,12 +288,12 @@ final class SeedPlanner {
             if (writer == null) {
                 open(opener);
             }
-            cut();
+            ops.cut();
             writer.end(digest, pages);
             frameBytes = writer.finish();
             return Outcome.SEEDED;
         } finally {
-            pool.shutdownNow();
+            hasher.close();
             for (CompletableFuture<ByteBuffer> f : outstanding) {
                 f.cancel(false);
             }
@@ -426,7 +369,7 @@ final class SeedPlanner {
             }
         }
         while (!blocksInFlight.isEmpty() && (blocking || blocksInFlight.peek().done())) {
-            BlocksGroup g = blocksInFlight.poll();
+            SeedBlocksGroup g = blocksInFlight.poll();
             if (!blockHashes(g, replyTimeoutMillis)) {
                 return Outcome.NO_SEED;
             }
@@ -446,14 +389,13 @@ final class SeedPlanner {
         openedAfterNanos = System.nanoTime() - startNanos;
         writer = new SeedFrameWriter(region, pageSize, format, compressor, sink);
         writer.base(seedVersion);
-        for (int[] b : cutBatches) {
-            writer.batch(opPages, opSources, opMasks, b[0], b[1]);
-        }
-        cutBatches.clear();
+        ops.open(writer);
     }
 
     /** Compares the chunks hashed since the last call; the differing ones go into PAGES requests. */
     private void compareChunks(AsyncExchange exchange) {
+        int hashedChunks = hasher.hashedChunks();
+        long[] chunkHashes = hasher.chunkHashes;
         int[] differing = new int[Math.min(SeedWire.MAX_CHUNKS_PER_REQUEST, Math.max(1, hashedChunks - comparedChunks))];
         int n = 0;
         for (; comparedChunks < hashedChunks; comparedChunks++) {
@@ -500,31 +442,48 @@ final class SeedPlanner {
         }
         int count = g.chunks.length;
         boolean shortHashes = SeedWire.pageHashBytes(version) == 8;
+        boolean moves = SeedWire.movedCopies(version);
         if (answer.get() != SeedWire.STATUS_OK || answer.remaining() != 4 + expected * SeedWire.pageHashBytes(version)
                 || answer.getInt() != count) {
             throw SeedWire.malformed("PAGE_HASHES reply of " + answer.remaining() + " bytes for " + count + " chunks");
         }
-        BlocksGroup b = new BlocksGroup((int) expected);
+        long[] theirs = new long[(int) (2 * expected)];
+        for (int k = 0, c0 = 0; c0 < count; c0++) {
+            long first = (long) g.chunks[c0] * SeedHashes.CHUNK_PAGES;
+            for (int p = 0; p < pagesOf(g.chunks[c0]); p++, k++) {
+                int i = (int) (first + p);
+                theirs[2 * k] = answer.getLong();
+                theirs[2 * k + 1] = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
+                if (moves && (theirs[2 * k] != pageHashes[2 * i] || theirs[2 * k + 1] != pageHashes[2 * i + 1])) {
+                    // The receiver's page i changes: its old content may have moved (only the first 8 bytes of its
+                    // hash are known with short hashes: a wrong match fails the state digest, and the round goes full).
+                    moved.put(theirs[2 * k], shortHashes ? 0 : theirs[2 * k + 1], i);
+                }
+            }
+        }
+        SeedBlocksGroup b = new SeedBlocksGroup((int) expected);
+        int k = 0;
         for (int c : g.chunks) {
             long first = (long) c * SeedHashes.CHUNK_PAGES;
-            for (int p = 0; p < pagesOf(c); p++) {
+            for (int p = 0; p < pagesOf(c); p++, k++) {
                 int i = (int) (first + p);
-                long hi = answer.getLong();
-                long lo = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
+                long hi = theirs[2 * k];
+                long lo = theirs[2 * k + 1];
                 if (hi == pageHashes[2 * i] && lo == pageHashes[2 * i + 1]) {
                     kept.put(hi, lo, i);
                     continue;
                 }
-                int source = (zeroWords[c] & 1L << p) != 0 ? SeedWire.SOURCE_ZERO
+                int source = hasher.zero(c, p) ? SeedWire.SOURCE_ZERO
                         : kept.get(pageHashes[2 * i], pageHashes[2 * i + 1]);
+                if (source == SeedWire.SOURCE_LITERAL && moves) {
+                    source = movedSource(i, shortHashes);
+                }
                 b.add(i, source);
             }
             pagesDecided += pagesOf(c);
         }
         opsPlanned += b.n;
-        if (b.literals > 0 && !blocksPay()) {
-            blockPagesSkipped += b.literals;
-        } else if (b.literals > 0) {
+        if (b.literals > 0 && blockLevel.ask(b.literals, writer, version)) {
             for (int from = 0; from < b.literals; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
                 int n = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, b.literals - from);
                 ByteBuffer ask = SeedWire.indexRequest(version, SeedWire.TYPE_BLOCKS, 0, pageSize, stateBytes, seedVersion,
@@ -533,36 +492,34 @@ final class SeedPlanner {
                 b.replies.add(track(exchange.send(ask)));
             }
             // This side's block hashes, on the pool, while the receiver computes its own.
-            BlocksGroup group = b;
-            b.mine = pool.submit(() -> blockHashesOf(group));
+            b.mine = hasher.blockHashes(b.literalPages, b.literals);
         }
         blocksInFlight.add(b);
         return true;
     }
 
     /**
-     * Whether to ask for the block hashes of the next group of would-be literals: always for the first {@value
-     * #BLOCK_PROBE_PAGES} pages answered; then while the unchanged blocks found so far, at the compression measured so
-     * far, saved more bytes per page asked than a page's block hashes and index cost; else for one group in {@value
-     * #PROBE_EVERY}.
+     * {@return a page of the receiver's seed whose content moved to page {@code i}, or {@link SeedWire#SOURCE_LITERAL}}
+     * A source before {@code i} is one the receiver must keep in memory until it writes page {@code i}: at most {@link
+     * SeedWire#maxPreservedPages} such copies per round.
      */
-    private boolean blocksPay() {
-        long group = literalGroups++;
-        if (blockPagesAnswered < BLOCK_PROBE_PAGES) {
-            return true;
+    private int movedSource(int i, boolean shortHashes) {
+        int j = moved.get(pageHashes[2 * i], shortHashes ? 0 : pageHashes[2 * i + 1]);
+        if (j < 0 || j == i || j < i && movedBefore >= SeedWire.maxPreservedPages(pageSize)) {
+            return SeedWire.SOURCE_LITERAL;
         }
-        double share = writer == null ? ASSUMED_COMPRESSED_SHARE : writer.compressedShare(ASSUMED_COMPRESSED_SHARE);
-        double savedPerPage = blockBytesSaved * share / blockPagesAnswered;
-        double costPerPage = SeedWire.BLOCKS_PER_PAGE * SeedWire.blockHashBytes(version) + 4;
-        return savedPerPage >= costPerPage || group % PROBE_EVERY == 0;
+        if (j < i) {
+            movedBefore++;
+        }
+        movedPages++;
+        return j;
     }
 
     /**
-     * Level 3 of the description: block hashes of the receiver's pages that would go literal. A page of which only a
-     * few blocks differ becomes a PATCH carrying just those blocks. Then the group's ops go to the writer. Returns
-     * false when the seed changed.
+     * Level 3 of the description: takes the block hashes of the receiver's pages that would go literal ({@link
+     * SeedBlockLevel}); then the group's ops go to the writer. Returns false when the seed changed.
      */
-    private boolean blockHashes(BlocksGroup g, long replyTimeoutMillis) throws Exception {
+    private boolean blockHashes(SeedBlocksGroup g, long replyTimeoutMillis) throws Exception {
         long[] mine = null;
         if (g.mine != null) {
             try {
@@ -584,79 +541,13 @@ final class SeedPlanner {
                     || answer.remaining() != 4 + (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE || answer.getInt() != count) {
                 throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
             }
-            for (int end = k + count; k < end; k++) {
-                int mask = 0;
-                for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
-                    long h = mine[k * SeedWire.BLOCKS_PER_PAGE + b];
-                    if (hashBytes == 8 ? answer.getLong() != h : answer.getInt() != (int) (h >>> 32)) {
-                        mask |= 1 << b;
-                    }
-                }
-                if (Integer.bitCount(mask) <= MAX_PATCH_BLOCKS) {
-                    g.sources[g.literalOps[k]] = SeedWire.SOURCE_PATCH;
-                    g.masks[g.literalOps[k]] = (byte) mask;
-                    blockBytesSaved += (long) (SeedWire.BLOCKS_PER_PAGE - Integer.bitCount(mask)) * (pageSize / SeedWire.BLOCKS_PER_PAGE) - 1;
-                }
-            }
-            blockPagesAnswered += count;
+            blockLevel.apply(g, mine, answer, k, count, hashBytes);
+            k += count;
         }
         for (int i = 0; i < g.n; i++) {
-            emit(g.pages[i], g.sources[i], g.masks[i]);
+            ops.add(g.pages[i], g.sources[i], g.masks[i]);
         }
         return true;
-    }
-
-    /** {@return the block hashes of a group's would-be literal pages, 8 per page} (a task of the pool) */
-    private long[] blockHashesOf(BlocksGroup g) throws IOException {
-        SeedHashes hasher = new SeedHashes();
-        long[] out = new long[g.literals * SeedWire.BLOCKS_PER_PAGE];
-        ByteBuffer page = ByteBuffer.allocate(pageSize);
-        for (int k = 0; k < g.literals; k++) {
-            long off = (long) g.literalPages[k] * pageSize;
-            page.clear().limit((int) Math.min(pageSize, stateBytes - off));
-            region.read(off, page);
-            hasher.blockHashes(page.flip(), pageSize, out, k * SeedWire.BLOCKS_PER_PAGE);
-        }
-        return out;
-    }
-
-    /** Appends one op to the round; cuts a batch when it is full. */
-    private void emit(int page, int source, byte mask) {
-        if (ops == opPages.length) {
-            opPages = Arrays.copyOf(opPages, 2 * ops);
-            opSources = Arrays.copyOf(opSources, 2 * ops);
-            opMasks = Arrays.copyOf(opMasks, 2 * ops);
-        }
-        boolean data = source == SeedWire.SOURCE_LITERAL || source == SeedWire.SOURCE_PATCH;
-        if (ops - batchStart == SeedWire.MAX_BATCH_OPS || data && batchLiterals == SeedFrameWriter.maxBatchLiterals(pageSize)) {
-            cut();
-        }
-        opPages[ops] = page;
-        opSources[ops] = source;
-        opMasks[ops] = mask;
-        ops++;
-        if (source == SeedWire.SOURCE_LITERAL) {
-            literalPages++;
-        } else if (source == SeedWire.SOURCE_PATCH) {
-            patchedPages++;
-        }
-        if (data) {
-            batchLiterals++;
-        }
-    }
-
-    /** Ends the batch being filled: to the writer, or kept until the transfer opens. */
-    private void cut() {
-        if (ops == batchStart) {
-            return;
-        }
-        if (writer != null) {
-            writer.batch(opPages, opSources, opMasks, batchStart, ops);
-        } else {
-            cutBatches.add(new int[]{batchStart, ops});
-        }
-        batchStart = ops;
-        batchLiterals = 0;
     }
 
     /** Checks a reply's header; {@return false when its status says the seed changed or is gone} (at the status) */
@@ -690,107 +581,7 @@ final class SeedPlanner {
         return (int) Math.min(SeedHashes.CHUNK_PAGES, pages - (long) chunk * SeedHashes.CHUNK_PAGES);
     }
 
-    /** Folds the page hashes of chunks {@code [from, to)}, in page order, into chunk hashes and the state digest. */
-    private void fold(SeedHashes fold, int from, int to) {
-        long[] chunkHash = new long[2];
-        for (int c = from; c < to; c++) {
-            long first = (long) c * SeedHashes.CHUNK_PAGES;
-            int count = pagesOf(c);
-            for (int p = 0; p < count; p++) {
-                int i = (int) (first + p);
-                fold.addPage(pageHashes[2 * i], pageHashes[2 * i + 1], chunkHash, 0);
-            }
-            if (count < SeedHashes.CHUNK_PAGES) {
-                fold.finishChunk(chunkHash, 0);
-            }
-            chunkHashes[2 * c] = chunkHash[0];
-            chunkHashes[2 * c + 1] = chunkHash[1];
-        }
-        hashedChunks = to;
-    }
-
-    private static void await(Future<?> f) throws Exception {
-        try {
-            f.get();
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            throw c instanceof Exception ex ? ex : new IllegalStateException(c);
-        }
-    }
-
-    /** Hashes the pages of chunks {@code [from, to)} (a task of one hashing thread). */
-    private void hashChunks(int from, int to, ByteBuffer block, SeedHashes hasher) throws IOException {
-        long[] h = new long[2];
-        for (int c = from; c < to; c++) {
-            long first = (long) c * SeedHashes.CHUNK_PAGES;
-            long off = first * pageSize;
-            block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));
-            region.read(off, block);
-            block.flip();
-            long zero = 0;
-            for (int p = 0; p < pagesOf(c); p++) {
-                ByteBuffer page = block.duplicate();
-                page.position(p * pageSize).limit(Math.min(block.limit(), (p + 1) * pageSize));
-                hasher.pageHash(page, h, 0);
-                int i = (int) (first + p);
-                pageHashes[2 * i] = h[0];
-                pageHashes[2 * i + 1] = h[1];
-                // A whole page is zero exactly when its hash is the zero page's (no second pass over its bytes).
-                boolean zeroPage = page.remaining() == pageSize ? h[0] == zeroHash[0] && h[1] == zeroHash[1]
-                        : SeedHashes.isZero(page);
-                if (zeroPage) {
-                    zero |= 1L << p;
-                }
-            }
-            zeroWords[c] = zero;
-        }
-    }
-
     /** The differing chunks of one PAGES request and its reply. */
     private record PagesGroup(int[] chunks, CompletableFuture<ByteBuffer> reply) {
-    }
-
-    /** The ops of the chunks of one PAGES reply, waiting for the block hashes of their would-be literals. */
-    private static final class BlocksGroup {
-        final int[] pages;
-        final int[] sources;
-        final byte[] masks;
-        int n;
-        /** The would-be literal pages (ascending) and their index in {@link #pages}. */
-        final int[] literalPages;
-        final int[] literalOps;
-        int literals;
-        final List<CompletableFuture<ByteBuffer>> replies = new ArrayList<>(1);
-        /** This side's block hashes of the would-be literals, 8 per page; null when not asked. */
-        Future<long[]> mine;
-
-        BlocksGroup(int capacity) {
-            pages = new int[capacity];
-            sources = new int[capacity];
-            masks = new byte[capacity];
-            literalPages = new int[capacity];
-            literalOps = new int[capacity];
-        }
-
-        void add(int page, int source) {
-            if (source == SeedWire.SOURCE_LITERAL) {
-                literalPages[literals] = page;
-                literalOps[literals++] = n;
-            }
-            pages[n] = page;
-            sources[n++] = source;
-        }
-
-        boolean done() {
-            if (mine != null && !mine.isDone()) {
-                return false;
-            }
-            for (CompletableFuture<ByteBuffer> f : replies) {
-                if (!f.isDone()) {
-                    return false;
-                }
-            }
-            return true;
-        }
     }
 }

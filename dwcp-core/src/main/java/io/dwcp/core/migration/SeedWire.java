@@ -38,9 +38,10 @@ final class SeedWire {
     static final int MAGIC = 0x44574D53; // "DWMS"
     /**
      * The newest version of seed messages: 2 adds the literal formats to DESCRIBE and CHUNKS, 4-byte block hashes; 3
-     * sends 8-byte page hashes in PAGE_HASHES.
+     * sends 8-byte page hashes in PAGE_HASHES; 4 (the same messages) says that the receiver takes COPY ops whose
+     * source is a page the round writes (a page that moved), see {@link #movedCopies}.
      */
-    static final int VERSION = 3;
+    static final int VERSION = 4;
     /** Literal data format 0: raw DEFLATE, which every peer reads. */
     static final int FORMAT_DEFLATE = 0;
     static final int TYPE_DESCRIBE = 1;
@@ -67,6 +68,21 @@ final class SeedWire {
      */
     static int pageHashBytes(int version) {
         return version >= 3 ? 8 : SeedHashes.HASH_BYTES;
+    }
+
+    /**
+     * {@return whether a seeded round planned with messages of {@code version} may copy from pages the round writes}
+     * (version 4 on): the copy then gets the seed's page as it was before the round. A receiver keeps the sources that
+     * lie before their copy (it writes in page order) in memory until the copy is written: at most {@link
+     * #maxPreservedPages} of them.
+     */
+    static boolean movedCopies(int version) {
+        return version >= 4;
+    }
+
+    /** {@return the most copies of a round whose source is a page the round writes before the copy: 16 MiB of pages} */
+    static int maxPreservedPages(int pageSize) {
+        return Math.max(1, (16 << 20) / pageSize);
     }
 
     /** Most pages one BLOCKS request may ask for (512 KiB of block hashes in the reply). */

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,6 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -113,6 +115,19 @@ class SeededRoundTest {
                 .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(content))).build();
     }
 
+    /**
+     * Plans and applies a round that must be seeded; {@return whether the receiver took the seed's unchanged pages from
+     * its description instead of reading them}
+     */
+    private boolean round(FileReplicas files, byte[] content, List<ByteBuffer> tamper, boolean fromDescription) throws Exception {
+        fromDescriptionSeen = null;
+        round(files, content, tamper);
+        assertNotNull(fromDescriptionSeen, "the round was seeded and applied");
+        return fromDescriptionSeen;
+    }
+
+    private Boolean fromDescriptionSeen;
+
     /** Plans against {@code files} and, when seeded, applies the round; returns the planner. */
     private SeedPlanner round(FileReplicas files, byte[] content, List<ByteBuffer> tamper) throws Exception {
         SeedPlanner planner = new SeedPlanner(state(content), 0.5, compressor);
@@ -135,6 +150,7 @@ class SeededRoundTest {
                 d.accept(f);
             }
             d.finish();
+            fromDescriptionSeen = d.seedFromDescription();
         }
         assertEquals(0, budget.usedBytes(), "the round's batches are released");
         return planner;
@@ -274,24 +290,45 @@ class SeededRoundTest {
 
     @Test
     void aReplicaChangedBehindAValidLookingDescriptionFailsTheDigestAndIsNotTouched(@TempDir Path dir) throws Exception {
+        aReplicaChangedBehindAValidLookingDescriptionIsCaught(dir, true, false);
+    }
+
+    @Test
+    void aReplicaChangedWhileTheReceiverWasDownIsReadAgainAndTheChangeCaught(@TempDir Path dir) throws Exception {
+        aReplicaChangedBehindAValidLookingDescriptionIsCaught(dir, false, true);
+    }
+
+    /**
+     * A replica corrupted with its modification time put back (the sidecar cannot notice), by another writer while
+     * the receiver was down ({@code restart}), or while it ran with {@code rereadOwnSeeds}: the digest catches it.
+     */
+    private void aReplicaChangedBehindAValidLookingDescriptionIsCaught(Path dir, boolean reread, boolean restart) throws Exception {
         byte[] s0 = random(7);
         seedReplica(dir, s0);
         Path file = dir.resolve(KEY);
-        try (FileReplicas files = FileReplicas.open(dir)) {
+        FileReplicas files = FileReplicas.builder(dir).rereadOwnSeeds(reread).build();
+        try {
             assertEquals(0, round(files, s0, null).differingPages()); // describes and caches
+            if (restart) {
+                files.close();
+            }
             // Corrupt one byte of the replica and put its modification time back: the cache cannot notice.
             FileTime mtime = Files.getLastModifiedTime(file);
             byte[] corrupt = s0.clone();
             corrupt[123_456] ^= 1;
             Files.write(file, corrupt);
             Files.setLastModifiedTime(file, mtime);
+            if (restart) {
+                files = FileReplicas.open(dir);
+            }
             byte[] s1 = s0.clone();
             s1[0] ^= 1; // one page differs, so the round writes something
             List<ByteBuffer> frames = new ArrayList<>();
             round(files, s1, frames);
             ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
-            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), files, codec, budget, receiverCompressor)) {
-                frames.forEach(f -> d.accept(f.duplicate()));
+            FileReplicas f = files;
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)), f, codec, budget, receiverCompressor)) {
+                frames.forEach(b -> d.accept(b.duplicate()));
                 assertCode(ErrorCode.CHECKSUM_MISMATCH, d::finish);
             }
             assertArrayEquals(corrupt, Files.readAllBytes(file), "nothing was written");
@@ -300,6 +337,36 @@ class SeededRoundTest {
             // Described again from the file, the next seeded round is right.
             round(files, s1, null);
             assertArrayEquals(s1, Files.readAllBytes(file));
+        } finally {
+            files.close();
+        }
+    }
+
+    @Test
+    void aReplicaThisReceiverDescribedIsNotReadAgainUntilARestart(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(23);
+        seedReplica(dir, s0);
+        byte[] s1 = s0.clone();
+        s1[PAGE * 5] ^= 1;
+        byte[] s2 = s1.clone();
+        s2[PAGE * 700] ^= 1;
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            // Described from the replica's bytes by this object just now: its hashes stand for the pages.
+            assertTrue(round(files, s0, null, true), "described just now from the file");
+            // Described from the pages the round wrote: the same.
+            assertTrue(round(files, s1, null, true) && Arrays.equals(s1, Files.readAllBytes(dir.resolve(KEY))));
+            // Written by another round of this object: the description is dropped, and computed again from the file.
+            try (VmState<io.dwcp.core.state.WritableRegion> r = files.open(KEY, PAGE, List.of(new ReplicaFactory.RegionLayout("ram", SIZE)))) {
+                r.region(0).write(0, ByteBuffer.wrap(new byte[]{s1[0]}));
+                r.region(0).flush();
+            }
+            assertFalse(Files.exists(files.descriptionFile(KEY)));
+            assertTrue(round(files, s2, null, true));
+            assertArrayEquals(s2, Files.readAllBytes(dir.resolve(KEY)));
+        }
+        try (FileReplicas files = FileReplicas.open(dir)) { // a restart: the cached sidecar is loaded, not trusted
+            assertFalse(round(files, s1, null, true), "after a restart the replica is read again");
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
         }
     }
 
@@ -431,9 +498,9 @@ class SeededRoundTest {
             ByteBuffer base = ByteBuffer.allocate(25).put((byte) SeedWire.FRAME_BASE).put(version).putLong(SIZE).flip();
             ReceiveBuffers budget = ReceiveBuffers.of(1 << 20);
             List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", SIZE));
-            // A copy whose source the round also writes.
+            // A copy of itself.
             ByteBuffer batch = ByteBuffer.allocate(1 + 4 + 16 + 8 + 2).put((byte) SeedWire.FRAME_BATCH).putInt(2)
-                    .putInt(1).putInt(SeedWire.SOURCE_ZERO).putInt(2).putInt(1).putInt(0).putInt(0).put(new byte[]{3, 0}).flip();
+                    .putInt(1).putInt(SeedWire.SOURCE_ZERO).putInt(2).putInt(2).putInt(0).putInt(0).put(new byte[]{3, 0}).flip();
             try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                 d.accept(base.duplicate());
                 d.accept(batch);
@@ -565,6 +632,45 @@ class SeededRoundTest {
     }
 
     @Test
+    void pagesThatMovedAreCopiedFromWhereTheReceiverHeldThemBeforeTheRound(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(26);
+        seedReplica(dir, s0);
+        byte[] s1 = s0.clone();
+        Random r = new Random(27);
+        // Pages 100 and 700 swap (each one's source is written by the round, before and after it); page 300 gets
+        // page 20's old content and page 20 new bytes; page 40 gets page 900's and page 900 new bytes.
+        System.arraycopy(s0, 100 * PAGE, s1, 700 * PAGE, PAGE);
+        System.arraycopy(s0, 700 * PAGE, s1, 100 * PAGE, PAGE);
+        System.arraycopy(s0, 20 * PAGE, s1, 300 * PAGE, PAGE);
+        System.arraycopy(s0, 900 * PAGE, s1, 40 * PAGE, PAGE);
+        for (int page : new int[]{20, 900}) {
+            byte[] fresh = new byte[PAGE];
+            r.nextBytes(fresh);
+            System.arraycopy(fresh, 0, s1, page * PAGE, PAGE);
+        }
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = round(files, s1, null);
+            assertEquals(6, p.differingPages());
+            assertEquals(4, p.movedPages(), "the four moved pages are copies");
+            assertEquals(2, p.literalPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+        // A receiver of version 3 does not take such copies: the sender sends those pages.
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(state(s1), 0.5, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, p.plan((request, t) -> {
+                if (request.get(4) > 3) {
+                    throw SeedWire.malformed("seed message with magic 0x44574d53, version 4, type 1");
+                }
+                return SeedService.answer(files, KEY, request, readable());
+            }, 1000, 1000));
+            assertEquals(0, p.movedPages());
+            assertEquals(6, p.literalPages() + p.patchedPages());
+        }
+    }
+
+    @Test
     void aReceiverThatSpeaksOnlyVersion1IsAskedAgainInVersion1(@TempDir Path dir) throws Exception {
         compressor = new StoredBlocks();
         byte[] s0 = random(23);
@@ -582,8 +688,8 @@ class SeededRoundTest {
                 return SeedService.answer(files, KEY, request, SeedWire.FORMAT_DEFLATE);
             }, 1000, 1000));
             assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
-            assertEquals(List.of(3, 2, 1), versions.subList(0, 3), "DESCRIBE in version 3, again in 2, then in 1");
-            assertTrue(versions.subList(2, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+            assertEquals(List.of(4, 3, 2, 1), versions.subList(0, 4), "DESCRIBE in version 4, again in 3, 2, then in 1");
+            assertTrue(versions.subList(3, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
         }
     }
 
@@ -611,13 +717,13 @@ class SeededRoundTest {
                 }
                 return reply;
             }, 1000, 1000));
-            assertEquals(List.of(3, 2), versions.subList(0, 2), "DESCRIBE in version 3, then again in version 2");
-            assertTrue(versions.subList(1, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
+            assertEquals(List.of(4, 3, 2), versions.subList(0, 3), "DESCRIBE in version 4, again in 3, then in 2");
+            assertTrue(versions.subList(2, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
             assertEquals(v3.literalPages(), v2.literalPages());
             assertEquals(v3.differingPages(), v2.differingPages());
             long pageHashes = pageHashReplies.stream().mapToLong(Integer::longValue).sum() - 21L * pageHashReplies.size();
-            assertEquals(SeedWire.DESCRIBE_BYTES + 1 + pageHashes / 2, v2.exchangeBytes() - v3.exchangeBytes(),
-                    "version 3 sends half the page hash bytes (version 2: a refused DESCRIBE more)");
+            assertEquals(2 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes / 2, v2.exchangeBytes() - v3.exchangeBytes(),
+                    "versions 3 and 4 send half the page hash bytes (version 2: two refused DESCRIBEs more)");
         }
     }
 

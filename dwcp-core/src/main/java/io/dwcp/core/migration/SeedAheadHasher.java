@@ -1,0 +1,227 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The receiver's hashing ahead of a seeded round written in place (see {@link SeedDecoder}): from the BASE frame on it
+ * hashes the seed's file on a thread of its own, and each arriving batch's pages on another, so that verification
+ * after the END frame only folds hashes. When the seed's description was computed by this receiver itself and the
+ * replica has not changed since ({@link FileReplicas#describedHere}), the description's page hashes stand for the
+ * seed's and the file is not read again.
+ *
+ * <p>Owns two threads and {@code 2 × 16} bytes a page of the receive budget (the second half only when there was
+ * room for it; without it only the seed is hashed ahead). Threading: the decoder's thread calls every method; the
+ * hashing threads write {@link #seedHashes} and {@link #targetHashes}, read after a join. {@link #close()} stops both
+ * threads, waits for them and gives the budget back (idempotent).
+ */
+final class SeedAheadHasher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SeedAheadHasher.class);
+
+    /** Opens the round's pages over the seed file for the given batches. */
+    @FunctionalInterface
+    interface PagesOpener {
+        SeedPages open(FileChannel in, List<SeedBatch> batches);
+    }
+
+    private final String key;
+    private final Path seedFile;
+    private final ReceiveBuffers buffers;
+    private final PagesOpener pages;
+    private long reserved;
+    /** The seed's page hashes, computed from its file. */
+    private final CompletableFuture<long[]> seedHashes = new CompletableFuture<>();
+    /** The seed file as it was when {@link #seedHashes} started: they count only if it is still so. */
+    private final SeedDescription.Stamp seedStamp;
+    private final AtomicBoolean stop = new AtomicBoolean();
+    /**
+     * The hashes (hi, lo) of the pages the round writes, computed on {@link #batchHasher} as each batch arrives (from
+     * the batch and the seed's file, which nothing writes before the round is verified). Null when there was no room;
+     * a failed batch leaves the work to the verification after END, which then reports the batch's fault.
+     */
+    private final long[] targetHashes;
+    private ExecutorService batchHasher;
+    private Future<?> lastBatchHash;
+    private boolean closed;
+
+    private SeedAheadHasher(String key, Path seedFile, SeedDescription trusted, long stateBytes, int pageSize,
+                            ReceiveBuffers buffers, PagesOpener pages, long reserved, boolean hashBatches) throws IOException {
+        this.key = key;
+        this.seedFile = seedFile;
+        this.buffers = buffers;
+        this.pages = pages;
+        this.reserved = reserved;
+        long pageCount = SeedHashes.pages(stateBytes, pageSize);
+        this.targetHashes = hashBatches ? new long[(int) (2 * pageCount)] : null;
+        if (hashBatches) {
+            batchHasher = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "dwcp-seed-batch-hash");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        this.seedStamp = SeedDescription.Stamp.of(seedFile);
+        Thread t = new Thread(() -> {
+            try {
+                seedHashes.complete(trusted != null ? trusted.allPageHashes()
+                        : FilePageHashes.hash(seedFile, stateBytes, pageSize, stop));
+            } catch (Throwable e) {
+                seedHashes.completeExceptionally(e);
+            }
+        }, "dwcp-seed-verify");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * Starts hashing a seed ahead, within the receive budget (16 bytes a page for the seed's hashes, 16 more for the
+     * round's pages); {@return the hasher, or null when there is no room: verification then hashes the whole state
+     * after the END frame}
+     *
+     * @param trusted the seed's description, when its page hashes may stand for the file's (else null: the file is
+     *     read and hashed)
+     */
+    static SeedAheadHasher start(String key, Path seedFile, SeedDescription trusted, long stateBytes, int pageSize,
+                                 ReceiveBuffers buffers, PagesOpener pages) throws IOException {
+        long cost = 2L * Long.BYTES * SeedHashes.pages(stateBytes, pageSize);
+        try {
+            buffers.reserve(cost, "seed page hashes of " + key);
+        } catch (DwcpException e) {
+            LOG.debug("seeded round of '{}': no room to hash the seed ahead ({}); it is hashed after the round", key, e.getMessage());
+            return null;
+        }
+        long reserved = cost;
+        boolean hashBatches = false;
+        try {
+            buffers.reserve(cost, "result page hashes of " + key);
+            reserved += cost;
+            hashBatches = true;
+        } catch (DwcpException e) {
+            LOG.debug("seeded round of '{}': no room to hash the batches as they arrive ({})", key, e.getMessage());
+        }
+        try {
+            return new SeedAheadHasher(key, seedFile, trusted, stateBytes, pageSize, buffers, pages, reserved, hashBatches);
+        } catch (IOException | RuntimeException e) {
+            buffers.release(reserved);
+            throw e;
+        }
+    }
+
+    /** Hashes a batch's pages on the batch thread, after the batches before it (when there is room for them). */
+    void batchArrived(SeedBatch batch) {
+        if (batchHasher == null) {
+            return;
+        }
+        Future<?> before = lastBatchHash;
+        lastBatchHash = batchHasher.submit(() -> {
+            if (before != null) {
+                before.get(); // one failed batch fails every later one: verification then does it all again
+            }
+            hashBatch(batch);
+            return null;
+        });
+    }
+
+    /** Hashes the pages one batch produces into {@link #targetHashes} (on {@link #batchHasher}). */
+    private void hashBatch(SeedBatch b) throws IOException {
+        SeedHashes hashes = new SeedHashes();
+        long[] h = new long[2];
+        try (FileChannel in = FileChannel.open(seedFile, StandardOpenOption.READ); SeedPages p = pages.open(in, List.of(b))) {
+            for (int page : b.pages()) {
+                if (stop.get()) {
+                    throw new CancellationException("seeded round closed");
+                }
+                hashes.pageHash(p.page(page), h, 0);
+                targetHashes[2 * page] = h[0];
+                targetHashes[2 * page + 1] = h[1];
+            }
+        }
+    }
+
+    /** Waits until the seed's hashing ended; for tests. */
+    void awaitSeedHashed() {
+        seedHashes.handle((r, e) -> null).join();
+    }
+
+    /**
+     * {@return the seed's page hashes, if they were computed and the seed file has not changed since they started}
+     * (the key is held by then, so it cannot change any more); null otherwise. Waits for them.
+     */
+    long[] seedHashesIfCurrent() throws IOException {
+        try {
+            long[] h = seedHashes.join();
+            if (SeedDescription.Stamp.of(seedFile).equals(seedStamp)) {
+                return h;
+            }
+            LOG.info("seeded round of '{}': the seed changed while it was hashed ahead; hashing it again", key);
+        } catch (CompletionException e) {
+            LOG.info("seeded round of '{}': hashing the seed ahead failed ({}); hashing it again", key, e.getCause().toString());
+        }
+        return null;
+    }
+
+    /**
+     * {@return the hashes of the pages the round writes, when every batch's pages were hashed as they arrived; else
+     * null} (waits for the last batch)
+     */
+    long[] batchHashes() {
+        if (batchHasher == null) {
+            return null;
+        }
+        if (lastBatchHash == null) {
+            return targetHashes;
+        }
+        try {
+            lastBatchHash.get();
+            return targetHashes;
+        } catch (ExecutionException e) {
+            LOG.debug("seeded round of '{}': hashing a batch on arrival failed ({}); verifying from the batches",
+                    key, e.getCause().toString());
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DwcpException(ErrorCode.CANCELLED, "interrupted while verifying the seeded round of '" + key + "'");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        stop.set(true);
+        if (batchHasher != null) {
+            batchHasher.shutdownNow();
+            try {
+                if (!batchHasher.awaitTermination(30, TimeUnit.SECONDS)) {
+                    LOG.warn("seeded round of '{}': a batch was still being hashed 30 s after close", key);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            batchHasher = null;
+        }
+        // The hashing thread stops at its next chunk; the budget it uses is given back only then.
+        seedHashes.handle((r, e) -> null).join();
+        buffers.release(reserved);
+        reserved = 0;
+    }
+}

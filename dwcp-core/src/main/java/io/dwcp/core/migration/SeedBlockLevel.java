@@ -1,0 +1,84 @@
+package io.dwcp.core.migration;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Level 3 of a seeded round's description, on the sender: whether to ask for the block hashes of a group of
+ * would-be literal pages, and what their replies make of those pages (a page of which at most {@value
+ * #MAX_PATCH_BLOCKS} of its 8 blocks differ becomes a PATCH carrying just those blocks).
+ *
+ * <p>Block hashes are asked for the first {@value #BLOCK_PROBE_PAGES} would-be literal pages in any case; after that
+ * only while the patches they found are expected to save more bytes than the block hashes cost (else for one group
+ * in {@value #PROBE_EVERY}, so the estimate follows the state). Owned by the planner's thread; not thread-safe.
+ */
+final class SeedBlockLevel {
+    /** A page with more differing blocks than this goes whole. */
+    private static final int MAX_PATCH_BLOCKS = 6;
+    static final int BLOCK_PROBE_PAGES = 1024;
+    private static final int PROBE_EVERY = 8;
+    /** What compression is assumed to leave of the literal bytes before the first batch was written. */
+    private static final double ASSUMED_COMPRESSED_SHARE = 0.25;
+
+    private final int pageSize;
+    /** Would-be literal pages whose block hashes came back, the bytes of unchanged blocks they found, groups seen. */
+    private long pagesAnswered;
+    private long bytesSaved;
+    private long groups;
+    private long pagesSkipped;
+
+    SeedBlockLevel(int pageSize) {
+        this.pageSize = pageSize;
+    }
+
+    /** {@return would-be literal pages sent whole without asking their block hashes} */
+    long pagesSkipped() {
+        return pagesSkipped;
+    }
+
+    /**
+     * {@return whether to ask for the block hashes of the next group of {@code literals} would-be literal pages}: always
+     * for the first {@value #BLOCK_PROBE_PAGES} pages answered; then while the unchanged blocks found so far, at the
+     * compression measured so far ({@code writer}'s, null before the transfer opened), saved more bytes per page asked
+     * than a page's block hashes and index cost; else for one group in {@value #PROBE_EVERY}. A group not asked
+     * counts as skipped.
+     */
+    boolean ask(int literals, SeedFrameWriter writer, int version) {
+        long group = groups++;
+        boolean ask;
+        if (pagesAnswered < BLOCK_PROBE_PAGES) {
+            ask = true;
+        } else {
+            double share = writer == null ? ASSUMED_COMPRESSED_SHARE : writer.compressedShare(ASSUMED_COMPRESSED_SHARE);
+            double savedPerPage = bytesSaved * share / pagesAnswered;
+            double costPerPage = SeedWire.BLOCKS_PER_PAGE * SeedWire.blockHashBytes(version) + 4;
+            ask = savedPerPage >= costPerPage || group % PROBE_EVERY == 0;
+        }
+        if (!ask) {
+            pagesSkipped += literals;
+        }
+        return ask;
+    }
+
+    /**
+     * Takes the block hashes of {@code count} would-be literals of {@code g}, from its {@code k}-th on, from a
+     * BLOCK_HASHES reply (at its hashes, the count checked) against this side's ({@code mine}, 8 per page): pages with
+     * few differing blocks become patches.
+     */
+    void apply(SeedBlocksGroup g, long[] mine, ByteBuffer answer, int k, int count, int hashBytes) {
+        for (int end = k + count; k < end; k++) {
+            int mask = 0;
+            for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+                long h = mine[k * SeedWire.BLOCKS_PER_PAGE + b];
+                if (hashBytes == 8 ? answer.getLong() != h : answer.getInt() != (int) (h >>> 32)) {
+                    mask |= 1 << b;
+                }
+            }
+            if (Integer.bitCount(mask) <= MAX_PATCH_BLOCKS) {
+                g.sources[g.literalOps[k]] = SeedWire.SOURCE_PATCH;
+                g.masks[g.literalOps[k]] = (byte) mask;
+                bytesSaved += (long) (SeedWire.BLOCKS_PER_PAGE - Integer.bitCount(mask)) * (pageSize / SeedWire.BLOCKS_PER_PAGE) - 1;
+            }
+        }
+        pagesAnswered += count;
+    }
+}

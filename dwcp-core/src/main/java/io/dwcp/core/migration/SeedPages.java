@@ -1,0 +1,228 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.spi.BlockCompressor;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.List;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
+
+/**
+ * The pages of a seeded round's result (see {@link SeedDecoder}), asked for in ascending order, asked for in ascending order: the seed's page, or what the batch says (a
+ * literal, zeros, a copy of another seed page). Reads the seed in blocks; inflates one batch at a time.
+ */
+final class SeedPages implements AutoCloseable {
+    private final String key;
+    private final int pageSize;
+    private final long stateBytes;
+    /** Reads literal data in its format besides DEFLATE; null: DEFLATE only. */
+    private final BlockCompressor compressor;
+    private final FileChannel in;
+    /** The batches whose pages are asked for (all of the round's, or one). */
+    private final List<SeedBatch> batches;
+    private final ByteBuffer block;
+    private final ByteBuffer copy;
+    private final ByteBuffer zero;
+    private final Inflater inflater = new Inflater(true);
+    private long blockFirst = -1;
+    /** The seed's pages as they were, for copies whose source was written already; null: read them from the seed. */
+    private Preserved preserved;
+    private int batch;
+    private int op;
+    private ByteBuffer raw;
+    private int rawPosition;
+
+    /**
+     * @param key the round's key, for messages
+     * @param in the seed file, read only
+     * @param batches the round's batches whose pages are asked for, in page order
+     */
+    SeedPages(String key, int pageSize, long stateBytes, BlockCompressor compressor, FileChannel in, List<SeedBatch> batches) {
+        this.key = key;
+        this.pageSize = pageSize;
+        this.stateBytes = stateBytes;
+        this.compressor = compressor;
+        this.in = in;
+        this.batches = batches;
+        this.block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
+        this.copy = ByteBuffer.allocateDirect(pageSize);
+        this.zero = ByteBuffer.allocateDirect(pageSize);
+    }
+
+    /** Copies take their source from {@code p} when it holds it (the seed's page before the round wrote it). */
+    void preserved(Preserved p) {
+        this.preserved = p;
+    }
+
+    @Override
+    public void close() {
+        inflater.end();
+    }
+
+    /**
+     * The seed's pages that a round writes before a later page copies them (pages that moved), read before anything
+     * is written. Heap-backed ({@code count × pageSize} bytes, reserved by the caller); not thread-safe.
+     */
+    static final class Preserved {
+        private final java.util.Map<Integer, Integer> slots = new java.util.HashMap<>();
+        private final ByteBuffer pages;
+        private final int pageSize;
+
+        Preserved(int count, int pageSize) {
+            this.pages = ByteBuffer.allocate(Math.multiplyExact(count, pageSize));
+            this.pageSize = pageSize;
+        }
+
+        /** Reads the seed's page {@code page} ({@code len} bytes) unless it is held already. */
+        void read(FileChannel in, int page, long len) throws IOException {
+            if (slots.containsKey(page)) {
+                return;
+            }
+            int slot = slots.size();
+            ByteBuffer dst = pages.duplicate();
+            dst.position(slot * pageSize).limit(slot * pageSize + (int) len);
+            SeedDescription.readFully(in, dst, (long) page * pageSize);
+            slots.put(page, slot);
+        }
+
+        /** {@return the first {@code len} bytes of the seed's page {@code page} as it was, or null when it is not held} */
+        ByteBuffer page(int page, int len) {
+            Integer slot = slots.get(page);
+            if (slot == null) {
+                return null;
+            }
+            ByteBuffer b = pages.duplicate();
+            b.position(slot * pageSize).limit(slot * pageSize + len);
+            return b;
+        }
+    }
+
+    private int pageLength(long page) {
+        return (int) Math.min(pageSize, stateBytes - page * pageSize);
+    }
+
+    ByteBuffer page(long i) throws IOException {
+        int len = pageLength(i);
+        SeedBatch b = batch < batches.size() ? batches.get(batch) : null;
+        if (b != null && b.pages()[op] == i) {
+            if (op == 0) {
+                inflate(b);
+            }
+            int source = b.sources()[op];
+            ByteBuffer result;
+            if (source == SeedWire.SOURCE_ZERO) {
+                result = zero.clear().limit(len);
+            } else if (source == SeedWire.SOURCE_LITERAL) {
+                need(b, len);
+                result = raw.duplicate();
+                result.position(rawPosition).limit(rawPosition + len);
+                rawPosition += len;
+            } else if (source == SeedWire.SOURCE_PATCH) {
+                result = patch(b, i, len);
+            } else {
+                result = null;
+            }
+            if (++op == b.pages().length) {
+                op = 0;
+                batch++;
+                if (rawPosition != b.rawBytes()) {
+                    throw SeedWire.malformed("a BATCH frame declares " + b.rawBytes() + " literal bytes, its ops use "
+                            + rawPosition);
+                }
+            }
+            if (result != null) {
+                return result;
+            }
+            if (pageLength(source) != len) {
+                throw SeedWire.malformed("copy of page " + source + " into page " + i + " of another length");
+            }
+            ByteBuffer before = preserved == null ? null : preserved.page(source, len);
+            if (before != null) {
+                return before;
+            }
+            copy.clear().limit(len);
+            SeedDescription.readFully(in, copy, (long) source * pageSize);
+            return copy.flip();
+        }
+        long first = i - i % SeedHashes.CHUNK_PAGES;
+        if (first != blockFirst) {
+            long off = first * pageSize;
+            block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));
+            SeedDescription.readFully(in, block, off);
+            blockFirst = first;
+        }
+        ByteBuffer page = block.duplicate();
+        int at = (int) (i - first) * pageSize;
+        page.position(at).limit(at + len);
+        return page;
+    }
+
+    private void need(SeedBatch b, int n) {
+        if (rawPosition + n > b.rawBytes()) {
+            throw SeedWire.malformed("the ops of a BATCH frame need more than its " + b.rawBytes() + " literal bytes");
+        }
+    }
+
+    /** The seed's page {@code i} with the blocks the patch carries. */
+    private ByteBuffer patch(SeedBatch b, long i, int len) throws IOException {
+        need(b, 1);
+        int mask = raw.get(rawPosition++) & 0xff;
+        copy.clear().limit(len);
+        SeedDescription.readFully(in, copy, i * pageSize);
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
+            if ((mask & (1 << k)) == 0) {
+                continue;
+            }
+            int from = k * bs;
+            int n = Math.min(bs, len - from);
+            if (n <= 0) {
+                throw SeedWire.malformed("a patch of page " + i + " carries block " + k + ", past the page's end");
+            }
+            need(b, n);
+            copy.put(from, raw.array(), rawPosition, n);
+            rawPosition += n;
+        }
+        return copy.clear().limit(len);
+    }
+
+    private void inflate(SeedBatch b) {
+        if (raw == null || raw.capacity() < b.rawBytes()) {
+            raw = ByteBuffer.allocate(Math.max(b.rawBytes(), 1));
+        }
+        raw.clear();
+        rawPosition = 0;
+        if (b.format() != SeedWire.FORMAT_DEFLATE) {
+            try {
+                compressor.decompress(b.deflated(), 0, b.deflated().length, raw.array(), 0, b.rawBytes());
+            } catch (DwcpException e) {
+                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
+                        + "' in literal format " + b.format() + " is corrupt: " + e.getMessage(), e);
+            }
+            return;
+        }
+        inflater.reset();
+        inflater.setInput(b.deflated());
+        try {
+            int n = 0;
+            while (n < b.rawBytes()) {
+                int got = inflater.inflate(raw.array(), n, b.rawBytes() - n);
+                if (got == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
+                    break;
+                }
+                n += got;
+            }
+            if (n != b.rawBytes()) {
+                throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
+                        + "' inflates to " + n + " bytes, it declares " + b.rawBytes());
+            }
+        } catch (DataFormatException e) {
+            throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
+                    + "' is not valid DEFLATE data", e);
+        }
+    }
+}

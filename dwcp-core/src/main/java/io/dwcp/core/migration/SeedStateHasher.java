@@ -1,0 +1,199 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.state.StateRegion;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The sender's hashing of a seeded round's state, and the thread pool that does it (one thread per core, at most
+ * {@value #HASH_THREADS}): slices of {@value #SLICE_CHUNKS} chunks are hashed by the pool a few ahead of the one the
+ * owner folds, so the pool keeps hashing while the owner takes replies and plans. The same pool computes this side's
+ * block hashes of would-be literal pages.
+ *
+ * <p>Threading: {@link #hashNextSlice()}, {@link #stateDigest()} and {@link #close()} are called by the owner (the
+ * planner's thread) only. The arrays {@link #pageHashes}, {@link #zeroWords} and {@link #chunkHashes} are written by
+ * pool threads, each slice by one thread, and read by the owner only for chunks below {@link #hashedChunks()}: the
+ * slice's {@link Future#get()} orders those writes before the reads. {@link #close()} stops the pool (idempotent).
+ */
+final class SeedStateHasher implements AutoCloseable {
+    /** Chunks one hashing task hashes (2 MiB of 4 KiB pages). */
+    static final int SLICE_CHUNKS = 8;
+    /** At most this many threads hash the state (one per core up to it). */
+    private static final int HASH_THREADS = 8;
+
+    private final StateRegion region;
+    private final int pageSize;
+    private final long stateBytes;
+    private final long pages;
+    private final int chunks;
+    private final int slices;
+    private final int threads;
+    /** The hash of a page of {@code pageSize} zero bytes. */
+    private final long[] zeroHash = new long[2];
+    /** Every page's hash (hi, lo), filled as the slices are hashed. */
+    final long[] pageHashes;
+    /** Bit p of word c: page p of chunk c is all zero bytes (a chunk is hashed by one thread: words are not shared). */
+    final long[] zeroWords;
+    /** Chunk hashes (hi, lo) of the chunks hashed so far. */
+    final long[] chunkHashes;
+    private final ExecutorService pool;
+    private final ArrayDeque<Future<?>> hashing = new ArrayDeque<>();
+    private final ThreadLocal<ByteBuffer> blocks;
+    private final ThreadLocal<SeedHashes> hashers = ThreadLocal.withInitial(SeedHashes::new);
+    /** Folds page hashes into chunk hashes and the state digest (owner thread only). */
+    private final SeedHashes fold = new SeedHashes();
+    private int submitted;
+    private int folded;
+    private int hashedChunks;
+
+    SeedStateHasher(StateRegion region, int pageSize, long stateBytes) {
+        this.region = region;
+        this.pageSize = pageSize;
+        this.stateBytes = stateBytes;
+        this.pages = SeedHashes.pages(stateBytes, pageSize);
+        this.chunks = (int) SeedHashes.chunks(pages);
+        this.slices = (chunks + SLICE_CHUNKS - 1) / SLICE_CHUNKS;
+        this.pageHashes = new long[(int) (2 * pages)];
+        this.zeroWords = new long[chunks];
+        this.chunkHashes = new long[2 * chunks];
+        new SeedHashes().pageHash(ByteBuffer.allocate(pageSize), zeroHash, 0);
+        this.blocks = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES));
+        this.threads = Math.max(1, Math.min(HASH_THREADS, Runtime.getRuntime().availableProcessors()));
+        this.pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "dwcp-migration-seed-hash");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** {@return the chunks whose page and chunk hashes are known} (a prefix of the state) */
+    int hashedChunks() {
+        return hashedChunks;
+    }
+
+    /**
+     * Keeps up to two slices per thread in the pool, waits for the next slice and folds it. {@return false when
+     * every slice was hashed already}
+     */
+    boolean hashNextSlice() throws Exception {
+        if (folded == slices) {
+            return false;
+        }
+        for (; submitted < slices && submitted < folded + 2 * threads; submitted++) {
+            int from = submitted * SLICE_CHUNKS;
+            int to = Math.min(chunks, from + SLICE_CHUNKS);
+            hashing.add(pool.submit(() -> {
+                hashChunks(from, to, blocks.get(), hashers.get());
+                return null;
+            }));
+        }
+        await(hashing.poll());
+        int from = folded * SLICE_CHUNKS;
+        fold(from, Math.min(chunks, from + SLICE_CHUNKS));
+        folded++;
+        return true;
+    }
+
+    /** {@return the 32-byte state digest} (after every slice was hashed) */
+    byte[] stateDigest() {
+        if (folded != slices) {
+            throw new IllegalStateException("the state is not hashed yet");
+        }
+        return fold.stateDigest();
+    }
+
+    /** {@return whether page {@code p} of chunk {@code c} is all zero bytes} */
+    boolean zero(int c, int p) {
+        return (zeroWords[c] & 1L << p) != 0;
+    }
+
+    /** Computes this side's block hashes of {@code count} pages, 8 per page, on the pool. */
+    Future<long[]> blockHashes(int[] pageNumbers, int count) {
+        return pool.submit(() -> blockHashesOf(pageNumbers, count));
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+
+    static void await(Future<?> f) throws Exception {
+        try {
+            f.get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof Exception ex ? ex : new IllegalStateException(c);
+        }
+    }
+
+    private int pagesOf(int chunk) {
+        return (int) Math.min(SeedHashes.CHUNK_PAGES, pages - (long) chunk * SeedHashes.CHUNK_PAGES);
+    }
+
+    /** Folds the page hashes of chunks {@code [from, to)}, in page order, into chunk hashes and the state digest. */
+    private void fold(int from, int to) {
+        long[] chunkHash = new long[2];
+        for (int c = from; c < to; c++) {
+            long first = (long) c * SeedHashes.CHUNK_PAGES;
+            int count = pagesOf(c);
+            for (int p = 0; p < count; p++) {
+                int i = (int) (first + p);
+                fold.addPage(pageHashes[2 * i], pageHashes[2 * i + 1], chunkHash, 0);
+            }
+            if (count < SeedHashes.CHUNK_PAGES) {
+                fold.finishChunk(chunkHash, 0);
+            }
+            chunkHashes[2 * c] = chunkHash[0];
+            chunkHashes[2 * c + 1] = chunkHash[1];
+        }
+        hashedChunks = to;
+    }
+
+    /** Hashes the pages of chunks {@code [from, to)} (a task of one hashing thread). */
+    private void hashChunks(int from, int to, ByteBuffer block, SeedHashes hasher) throws IOException {
+        long[] h = new long[2];
+        for (int c = from; c < to; c++) {
+            long first = (long) c * SeedHashes.CHUNK_PAGES;
+            long off = first * pageSize;
+            block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));
+            region.read(off, block);
+            block.flip();
+            long zero = 0;
+            for (int p = 0; p < pagesOf(c); p++) {
+                ByteBuffer page = block.duplicate();
+                page.position(p * pageSize).limit(Math.min(block.limit(), (p + 1) * pageSize));
+                hasher.pageHash(page, h, 0);
+                int i = (int) (first + p);
+                pageHashes[2 * i] = h[0];
+                pageHashes[2 * i + 1] = h[1];
+                // A whole page is zero exactly when its hash is the zero page's (no second pass over its bytes).
+                boolean zeroPage = page.remaining() == pageSize ? h[0] == zeroHash[0] && h[1] == zeroHash[1]
+                        : SeedHashes.isZero(page);
+                if (zeroPage) {
+                    zero |= 1L << p;
+                }
+            }
+            zeroWords[c] = zero;
+        }
+    }
+
+    /** {@return the block hashes of the given pages, 8 per page} (a task of the pool) */
+    private long[] blockHashesOf(int[] pageNumbers, int count) throws IOException {
+        SeedHashes hasher = new SeedHashes();
+        long[] out = new long[count * SeedWire.BLOCKS_PER_PAGE];
+        ByteBuffer page = ByteBuffer.allocate(pageSize);
+        for (int k = 0; k < count; k++) {
+            long off = (long) pageNumbers[k] * pageSize;
+            page.clear().limit((int) Math.min(pageSize, stateBytes - off));
+            region.read(off, page);
+            hasher.blockHashes(page.flip(), pageSize, out, k * SeedWire.BLOCKS_PER_PAGE);
+        }
+        return out;
+    }
+}
