@@ -19,13 +19,12 @@ final class HdeSettings {
     final int batchSizeBytes;
     final boolean deltaEnabled;
     /**
-     * With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads. Below it the index build,
-     * the every-byte lookups and the round's denser anchors compete with the rounds. With the aligned index, 1 GiB over
-     * a 400 Mbit/s WAN on 2 cores (C1-only JIT, 5 repetitions each, one session): 12.97 s with SPLICE on against
-     * 11.26 s off, 312.8 against 328.4 MB, 18.5 against 13.7 CPU seconds, sender peak 626-765 MiB against 506-653 MiB
-     * (docs/benchmarks-hde-fresh.md). 5 % fewer bytes do not pay for 15 % more time, so 2 cores stay off.
+     * With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads. With one thread the index
+     * build and the lookups would take the only core from the rounds. Before the sub-page index was thinned to one
+     * anchor per 256 bytes and the lookups read each page once as words, SPLICE cost 15 % of a 1 GiB migration's time on
+     * 2 cores and was off below 4 threads (docs/benchmarks-hde-fresh.md has both measurements).
      */
-    static final int SPLICE_AUTO_MIN_THREADS = 4;
+    static final int SPLICE_AUTO_MIN_THREADS = 2;
     final boolean spliceEnabled;
     final Duration refreshInterval;
     final int maxDeltaChain;

@@ -15,8 +15,8 @@ import java.util.Arrays;
  * does, with its long-distance matcher over the whole old file. This is the same idea restricted to what HDE needs:
  *
  * <ul>
- *   <li><b>Anchors</b> are positions whose 16 bytes pass a one-multiply hash test (one in 8). In the baseline only
- *       8-byte-aligned positions are kept, one anchor per 64 bytes; a page looked up tests every byte position, so a
+ *   <li><b>Anchors</b> are positions whose 16 bytes pass a one-multiply hash test (one in 32). In the baseline only
+ *       8-byte-aligned positions are kept, one anchor per 256 bytes; a page looked up tests every byte position, so a
  *       copy at any offset meets the anchors of its source. Building the index hashes one word per 8 bytes, and only
  *       the first of identical baseline pages. (Before: a content-defined rolling hash over every byte, 8 times the
  *       hashing and twice the table; on fresh corpus A's s0→s30 the aligned index codes 0.4 % fewer bytes.)</li>
@@ -43,16 +43,19 @@ final class Splice {
     static final int ANCHOR_BYTES = 16;
     /**
      * Baseline anchors are the 8-byte-aligned positions whose pre-selection hash has its top {@value} bits zero: one
-     * position in 8, one anchor per 64 bytes on average, as the content-defined anchors before them.
+     * position in 32, one anchor per 256 bytes on average, so the index is 16 MiB per GiB of distinct content. One
+     * per 64 bytes (3 bits) found 0.4 % more on fresh corpus A's s0→s30 (the pair tuned on) with a table 4 times
+     * the size, and a page fully looked up paid 512 rather than 128 cache-missing lookups: those were most of
+     * SPLICE's CPU time.
      */
-    static final int RATE_BITS = 3;
+    static final int RATE_BITS = 5;
     static final int MIN_MATCH = 32;
     static final int WORD_RATE_BITS = 3;
     /**
      * Anchors without a match after which a page with no copy yet is given up: most rewritten pages have no source in
      * the baseline, and each lookup is a cache miss in a large table. A page looked up tests every byte position, one
-     * in 8 of which is an anchor, so 64 misses cover about 512 bytes of the page (tuned on fresh corpus A's s0→s30:
-     * 32 → 64 took 0.3 % off its bytes, 128 only 0.05 % more).
+     * in 32 of which is an anchor, so 64 misses cover about 2 KiB of the page (tuned on fresh corpus A's s0→s30: with
+     * one anchor in 32, 32 misses coded 0.8 % more bytes than 64).
      */
     static final int GIVE_UP_MISSES = 64;
     private static final int MAX_CHECK_BITS = 16;
@@ -100,10 +103,10 @@ final class Splice {
 
         /**
          * An index for a state of {@code stateBytes} with about {@code contentBytes} of distinct non-zero content to
-         * record (2^10 … 2^{@value #MAX_LOG2_SLOTS} slots, one per 64 bytes of content).
+         * record (2^10 … 2^{@value #MAX_LOG2_SLOTS} slots, one per anchor: 16 MiB per GiB of content).
          */
         Index(long stateBytes, long contentBytes) {
-            long anchors = Math.max(1, contentBytes >>> 6);
+            long anchors = Math.max(1, contentBytes >>> (3 + RATE_BITS));
             int log = Math.min(MAX_LOG2_SLOTS, Math.max(10, 64 - Long.numberOfLeadingZeros(anchors)));
             table = new int[1 << log];
             mask = table.length - 1;
@@ -176,13 +179,13 @@ final class Splice {
     /**
      * Records the anchors of baseline pages in an {@link Index}: the same entries as storing each anchor as it is
      * found, in page order, but written in bursts sorted by table region. A build of a whole baseline stores about
-     * one anchor per 64 bytes at random slots of a table far larger than the caches; stored one by one, each store
+     * one anchor per 256 bytes at random slots of a table far larger than the caches; stored one by one, each store
      * misses the caches and the TLB, and that took more CPU than hashing the pages. Sorted, each burst sweeps the
      * table front to back. Stable within a burst and bursts in page order, so the newest anchor of a slot still
      * wins. The caller {@link #flush}es after its last page.
      */
     static final class Writer {
-        /** Table regions a burst is sorted into (a 64 MiB table: 64 KiB each). */
+        /** Table regions a burst is sorted into (a 16 MiB table: 16 KiB each). */
         private static final int REGION_BITS = 10;
         /** Most anchors per burst (4 MiB of buffers). */
         static final int BURST = 1 << 18;
@@ -194,6 +197,8 @@ final class Splice {
         private final int[] sortedEntry;
         private final int[] start = new int[(1 << REGION_BITS) + 1];
         private int size;
+        /** The page being added, as big-endian words. */
+        private long[] words = new long[0];
 
         /** {@code capacity}: anchors per burst, at least 64. */
         private Writer(Index index, int capacity) {
@@ -210,13 +215,16 @@ final class Splice {
             int[] slots = slot;
             int[] entries = entry;
             int full = slots.length - 1;
-            boolean rev = reversed(chunk);
+            if (words.length < pageSizeBytes / 8 + 2) {
+                words = new long[pageSizeBytes / 8 + 2];
+            }
+            long[] a = words;
+            loadWords(chunk, off, pageSizeBytes, a, ByteOrder.BIG_ENDIAN);
             Index idx = index;
             int k = size;
-            long w1 = word(chunk, off, rev);
-            for (int i = 0; i + ANCHOR_BYTES <= pageSizeBytes; i += 8) {
-                long w0 = w1;
-                w1 = word(chunk, off + i + 8, rev);
+            for (int i = 0, j = 0; i + ANCHOR_BYTES <= pageSizeBytes; i += 8, j++) {
+                long w0 = a[j];
+                long w1 = a[j + 1];
                 if (!selected(w0, w1, RATE_BITS) || !idx.anchorable(pagePosition + i)) {
                     continue;
                 }
@@ -267,15 +275,38 @@ final class Splice {
      */
     static int encode(ByteBuffer src, int off, int n, long pagePosition, Index index, PageStore base, long baseBytes,
                       Bytes control, Bytes data, int budgetBytes) {
+        return encode(src, off, n, pagePosition, index, base, baseBytes, control, data, budgetBytes,
+                new long[n / 8 + 2]);
+    }
+
+    /**
+     * As above with the caller's scratch {@code words} (at least {@code n / 8 + 2} longs). The page is read once, in
+     * bulk, into big-endian words; the 16-byte window at every byte position is then assembled from three of them
+     * with shifts. Two unaligned buffer reads per byte cost several times more under the C1 compiler, which a
+     * migration's sender runs with, and the lookups were the largest part of SPLICE's CPU time.
+     */
+    static int encode(ByteBuffer src, int off, int n, long pagePosition, Index index, PageStore base, long baseBytes,
+                      Bytes control, Bytes data, int budgetBytes, long[] words) {
         Parts parts = new Parts(src, off, n, pagePosition, control, data, budgetBytes, 0);
-        boolean rev = reversed(src);
-        for (int i = 0; i + ANCHOR_BYTES <= n && !parts.done(); i++) {
+        loadWords(src, off, n, words, ByteOrder.BIG_ENDIAN);
+        int last = n - ANCHOR_BYTES;
+        for (int i = 0; i <= last && !parts.done(); i++) {
             if (!parts.wants(i)) {
                 i = parts.lit - 1;
                 continue;
             }
-            long w0 = word(src, off + i, rev);
-            long w1 = word(src, off + i + 8, rev);
+            int k = i >>> 3;
+            int sh = (i & 7) << 3;
+            long w0;
+            long w1;
+            if (sh == 0) {
+                w0 = words[k];
+                w1 = words[k + 1];
+            } else {
+                long a1 = words[k + 1];
+                w0 = (words[k] << sh) | (a1 >>> (64 - sh));
+                w1 = (a1 << sh) | (words[k + 2] >>> (64 - sh));
+            }
             if (!selected(w0, w1, RATE_BITS)) {
                 continue;
             }
@@ -299,16 +330,42 @@ final class Splice {
     }
 
     /**
+     * Reads the {@code n} bytes at {@code src/off} into {@code words} as longs of byte order {@code order} (bulk, one
+     * copy), and zeroes the two words after them; a partial last word is zero-padded.
+     */
+    static void loadWords(ByteBuffer src, int off, int n, long[] words, ByteOrder order) {
+        int full = n >>> 3;
+        src.slice(off, full << 3).order(order).asLongBuffer().get(words, 0, full);
+        int k = full;
+        if ((n & 7) != 0) {
+            long v = 0;
+            for (int j = 0; j < 8; j++) {
+                int b = j < (n & 7) ? src.get(off + (full << 3) + j) & 0xFF : 0;
+                v |= (long) b << (order == ByteOrder.BIG_ENDIAN ? 56 - 8 * j : 8 * j);
+            }
+            words[k++] = v;
+        }
+        words[k] = 0;
+        words[k + 1] = 0;
+    }
+
+    /**
      * Records the round anchors of the page at {@code src/off} in {@code out}: the 8-byte-aligned positions whose
      * 16 bytes are {@linkplain #selected selected} with {@value #WORD_RATE_BITS} rate bits (one position in 64 bytes),
      * all-zero windows skipped. Aligned on both sides: cheap, and heap objects and buffers sit on 8-byte boundaries.
      * One in 64 rather than 128 bytes took 0.5 % off fresh corpus A's s0→s30.
      */
     static void roundAnchors(ByteBuffer src, int off, int n, AnchorList out) {
-        long w1 = src.getLong(off);
-        for (int i = 0; i + 16 <= n; i += 8) {
-            long w0 = w1;
-            w1 = src.getLong(off + i + 8);
+        roundAnchors(src, off, n, out, new long[n / 8 + 2]);
+    }
+
+    /** As above with the caller's scratch {@code words} (at least {@code n / 8 + 2} longs); one bulk read of the page. */
+    static void roundAnchors(ByteBuffer src, int off, int n, AnchorList out, long[] words) {
+        // Words in the buffer's own order, as the anchors were always defined (scan and coder read the same buffers).
+        loadWords(src, off, n, words, src.order());
+        for (int i = 0, j = 0; i + 16 <= n; i += 8, j++) {
+            long w0 = words[j];
+            long w1 = words[j + 1];
             // A one-multiply pre-selection; only the selected eighth pays for the full mix.
             if (!selected(w0, w1, WORD_RATE_BITS)) {
                 continue;

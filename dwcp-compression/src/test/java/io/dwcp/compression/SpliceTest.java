@@ -161,12 +161,12 @@ class SpliceTest {
     }
 
     @Example
-    void autoTurnsSpliceOnFromFourCodecThreads() {
+    void autoTurnsSpliceOnFromTwoCodecThreads() {
         DwcpConfig auto = DwcpConfig.defaults();
         assertFalse(new HdeSettings(auto, 1).spliceEnabled);
-        assertFalse(new HdeSettings(auto, 2).spliceEnabled);
-        assertFalse(new HdeSettings(auto, 3).spliceEnabled);
-        assertTrue(new HdeSettings(auto, HdeSettings.SPLICE_AUTO_MIN_THREADS).spliceEnabled);
+        assertTrue(new HdeSettings(auto, 2).spliceEnabled);
+        assertTrue(new HdeSettings(auto, 4).spliceEnabled);
+        assertEquals(2, HdeSettings.SPLICE_AUTO_MIN_THREADS);
         assertTrue(new HdeSettings(DwcpConfig.builder().set("dwcp.compression.splice", "on").build(), 1).spliceEnabled);
         assertFalse(new HdeSettings(DwcpConfig.builder().set("dwcp.compression.splice", "off").build(), 64).spliceEnabled);
     }
