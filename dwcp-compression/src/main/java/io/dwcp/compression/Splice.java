@@ -15,8 +15,8 @@ import java.util.Arrays;
  * does, with its long-distance matcher over the whole old file. This is the same idea restricted to what HDE needs:
  *
  * <ul>
- *   <li><b>Anchors</b> are positions whose 16 bytes pass a one-multiply hash test (one in 32). In the baseline only
- *       8-byte-aligned positions are kept, one anchor per 256 bytes; a page looked up tests every byte position, so a
+ *   <li><b>Anchors</b> are positions whose 16 bytes pass a one-multiply hash test (one in 8). In the baseline only
+ *       8-byte-aligned positions are kept, one anchor per 64 bytes; a page looked up tests every byte position, so a
  *       copy at any offset meets the anchors of its source. Building the index hashes one word per 8 bytes, and only
  *       the first of identical baseline pages. (Before: a content-defined rolling hash over every byte, 8 times the
  *       hashing and twice the table; on fresh corpus A's s0→s30 the aligned index codes 0.4 % fewer bytes.)</li>
@@ -43,19 +43,18 @@ final class Splice {
     static final int ANCHOR_BYTES = 16;
     /**
      * Baseline anchors are the 8-byte-aligned positions whose pre-selection hash has its top {@value} bits zero: one
-     * position in 32, one anchor per 256 bytes on average, so the index is 16 MiB per GiB of distinct content. One
-     * per 64 bytes (3 bits) found 0.4 % more on fresh corpus A's s0→s30 (the pair tuned on) with a table 4 times
-     * the size, and a page fully looked up paid 512 rather than 128 cache-missing lookups: those were most of
-     * SPLICE's CPU time.
+     * position in 8, one anchor per 64 bytes on average, as the content-defined anchors before them. One per 256
+     * bytes (5 bits, a table a quarter the size) coded 0.4 % more bytes on fresh corpus A's s0→s30 (the pair tuned
+     * on), and did not make SPLICE cheap enough to be on by default on 2 cores.
      */
-    static final int RATE_BITS = 5;
+    static final int RATE_BITS = 3;
     static final int MIN_MATCH = 32;
     static final int WORD_RATE_BITS = 3;
     /**
      * Anchors without a match after which a page with no copy yet is given up: most rewritten pages have no source in
      * the baseline, and each lookup is a cache miss in a large table. A page looked up tests every byte position, one
-     * in 32 of which is an anchor, so 64 misses cover about 2 KiB of the page (tuned on fresh corpus A's s0→s30: with
-     * one anchor in 32, 32 misses coded 0.8 % more bytes than 64).
+     * in 8 of which is an anchor, so 64 misses cover about 512 bytes of the page (tuned on fresh corpus A's s0→s30:
+     * 32 → 64 took 0.3 % off its bytes, 128 only 0.05 % more).
      */
     static final int GIVE_UP_MISSES = 64;
     private static final int MAX_CHECK_BITS = 16;
@@ -103,7 +102,7 @@ final class Splice {
 
         /**
          * An index for a state of {@code stateBytes} with about {@code contentBytes} of distinct non-zero content to
-         * record (2^10 … 2^{@value #MAX_LOG2_SLOTS} slots, one per anchor: 16 MiB per GiB of content).
+         * record (2^10 … 2^{@value #MAX_LOG2_SLOTS} slots, one per anchor: 64 MiB per GiB of content).
          */
         Index(long stateBytes, long contentBytes) {
             long anchors = Math.max(1, contentBytes >>> (3 + RATE_BITS));
@@ -179,13 +178,13 @@ final class Splice {
     /**
      * Records the anchors of baseline pages in an {@link Index}: the same entries as storing each anchor as it is
      * found, in page order, but written in bursts sorted by table region. A build of a whole baseline stores about
-     * one anchor per 256 bytes at random slots of a table far larger than the caches; stored one by one, each store
+     * one anchor per 64 bytes at random slots of a table far larger than the caches; stored one by one, each store
      * misses the caches and the TLB, and that took more CPU than hashing the pages. Sorted, each burst sweeps the
      * table front to back. Stable within a burst and bursts in page order, so the newest anchor of a slot still
      * wins. The caller {@link #flush}es after its last page.
      */
     static final class Writer {
-        /** Table regions a burst is sorted into (a 16 MiB table: 16 KiB each). */
+        /** Table regions a burst is sorted into (a 64 MiB table: 64 KiB each). */
         private static final int REGION_BITS = 10;
         /** Most anchors per burst (4 MiB of buffers). */
         static final int BURST = 1 << 18;
@@ -215,8 +214,8 @@ final class Splice {
             int[] slots = slot;
             int[] entries = entry;
             int full = slots.length - 1;
-            if (words.length < pageSizeBytes / 8 + 2) {
-                words = new long[pageSizeBytes / 8 + 2];
+            if (words.length < (pageSizeBytes + 7) / 8 + 2) {
+                words = new long[(pageSizeBytes + 7) / 8 + 2];
             }
             long[] a = words;
             loadWords(chunk, off, pageSizeBytes, a, ByteOrder.BIG_ENDIAN);
@@ -276,12 +275,12 @@ final class Splice {
     static int encode(ByteBuffer src, int off, int n, long pagePosition, Index index, PageStore base, long baseBytes,
                       Bytes control, Bytes data, int budgetBytes) {
         return encode(src, off, n, pagePosition, index, base, baseBytes, control, data, budgetBytes,
-                new long[n / 8 + 2]);
+                new long[(n + 7) / 8 + 2]);
     }
 
     /**
-     * As above with the caller's scratch {@code words} (at least {@code n / 8 + 2} longs). The page is read once, in
-     * bulk, into big-endian words; the 16-byte window at every byte position is then assembled from three of them
+     * As above with the caller's scratch {@code words} (at least {@code (n + 7) / 8 + 2} longs). The page is read once,
+     * in bulk, into big-endian words; the 16-byte window at every byte position is then assembled from three of them
      * with shifts. Two unaligned buffer reads per byte cost several times more under the C1 compiler, which a
      * migration's sender runs with, and the lookups were the largest part of SPLICE's CPU time.
      */
@@ -295,18 +294,8 @@ final class Splice {
                 i = parts.lit - 1;
                 continue;
             }
-            int k = i >>> 3;
-            int sh = (i & 7) << 3;
-            long w0;
-            long w1;
-            if (sh == 0) {
-                w0 = words[k];
-                w1 = words[k + 1];
-            } else {
-                long a1 = words[k + 1];
-                w0 = (words[k] << sh) | (a1 >>> (64 - sh));
-                w1 = (a1 << sh) | (words[k + 2] >>> (64 - sh));
-            }
+            long w0 = window(words, i);
+            long w1 = window(words, i + 8);
             if (!selected(w0, w1, RATE_BITS)) {
                 continue;
             }
@@ -327,6 +316,13 @@ final class Splice {
             }
         }
         return parts.finish();
+    }
+
+    /** The big-endian word at byte {@code i} of a page loaded by {@link #loadWords} (two words and a shift). */
+    static long window(long[] words, int i) {
+        int k = i >>> 3;
+        int sh = (i & 7) << 3;
+        return sh == 0 ? words[k] : (words[k] << sh) | (words[k + 1] >>> (64 - sh));
     }
 
     /**
@@ -356,10 +352,13 @@ final class Splice {
      * One in 64 rather than 128 bytes took 0.5 % off fresh corpus A's s0→s30.
      */
     static void roundAnchors(ByteBuffer src, int off, int n, AnchorList out) {
-        roundAnchors(src, off, n, out, new long[n / 8 + 2]);
+        roundAnchors(src, off, n, out, new long[(n + 7) / 8 + 2]);
     }
 
-    /** As above with the caller's scratch {@code words} (at least {@code n / 8 + 2} longs); one bulk read of the page. */
+    /**
+     * As above with the caller's scratch {@code words} (at least {@code (n + 7) / 8 + 2} longs); one bulk read of the
+     * page.
+     */
     static void roundAnchors(ByteBuffer src, int off, int n, AnchorList out, long[] words) {
         // Words in the buffer's own order, as the anchors were always defined (scan and coder read the same buffers).
         loadWords(src, off, n, words, src.order());

@@ -42,7 +42,7 @@ final class Worker extends Thread {
 
     /** Scratch for a page of {@code pageSizeBytes} as words plus two of padding ({@link Splice#loadWords}). */
     long[] pageWords(int pageSizeBytes) {
-        int n = pageSizeBytes / 8 + 2;
+        int n = (pageSizeBytes + 7) / 8 + 2;
         if (pageWords.length < n) {
             pageWords = new long[n];
         }
