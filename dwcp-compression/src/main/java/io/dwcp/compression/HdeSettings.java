@@ -29,12 +29,6 @@ final class HdeSettings {
      */
     static final int SPLICE_AUTO_MIN_THREADS = 4;
     final boolean spliceEnabled;
-    /**
-     * Copies from the round's earlier pages only (the round half of SPLICE): with SPLICE on, and with {@code auto}
-     * below {@link #SPLICE_AUTO_MIN_THREADS} codec threads. They need no index of the baseline, only the round's
-     * (at most 8 MiB), and gave more than half of SPLICE's gain on fresh corpus A's s0→s30 (the pair tuned on).
-     */
-    final boolean roundSpliceEnabled;
     final Duration refreshInterval;
     final int maxDeltaChain;
     final Duration maxAge;
@@ -56,7 +50,6 @@ final class HdeSettings {
         this.deltaEnabled = config.get(CompressionKeys.DELTA_ENABLED);
         String splice = config.get(CompressionKeys.SPLICE);
         this.spliceEnabled = splice.equals("on") || (splice.equals("auto") && workerThreads >= SPLICE_AUTO_MIN_THREADS);
-        this.roundSpliceEnabled = spliceEnabled || (splice.equals("auto") && workerThreads >= 2);
         this.refreshInterval = config.get(CompressionKeys.REFRESH_INTERVAL);
         this.maxDeltaChain = config.get(CompressionKeys.MAX_DELTA_CHAIN);
         this.maxAge = config.get(CompressionKeys.MAX_AGE);

@@ -155,7 +155,7 @@ final class RoundEncoder {
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
         this.similarIndex = keyframe ? null : base.similarIndex(zeroHash, codec.settings().indexMaxMemoryBytes);
         this.digest = keyframe ? 0 : base.digest();
-        this.roundIndex = !keyframe && codec.settings().roundSpliceEnabled
+        this.roundIndex = !keyframe && codec.settings().spliceEnabled
                 ? codec.roundTables().roundIndex(roundIndexLog2(layout.totalBytes)) : null;
     }
 
