@@ -72,16 +72,6 @@ final class Splice {
         return ((w0 ^ Long.rotateLeft(w1, 29)) * 0x9E3779B97F4A7C15L) >>> (64 - rateBits) == 0 && (w0 | w1) != 0;
     }
 
-    /** A big-endian word of {@code b} at absolute {@code i}, whatever the buffer's byte order. */
-    static long word(ByteBuffer b, int i, boolean reversed) {
-        long v = b.getLong(i);
-        return reversed ? Long.reverseBytes(v) : v;
-    }
-
-    static boolean reversed(ByteBuffer b) {
-        return b.order() != ByteOrder.BIG_ENDIAN;
-    }
-
     /**
      * Anchor → baseline byte position, direct-mapped; a later entry replaces an earlier one. Built on one thread (in
      * page order), so the encoder's output does not depend on thread timing.
