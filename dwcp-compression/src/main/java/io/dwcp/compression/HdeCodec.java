@@ -513,9 +513,9 @@ final class HdeCodec implements StateCodec {
             levels.observeRatio(level, (double) enc.offeredBytes / enc.encodedBytes);
         }
         if (LOG.isDebugEnabled()) {
-            LOG.debug("{} round of {}: level {}, {} B offered to the compressor, {} B encoded, state ratio {}",
-                    result.keyframe() ? "keyframe" : "delta", key, level, enc.offeredBytes, enc.encodedBytes,
-                    String.format("%.1f", result.ratio()));
+            LOG.debug("{} round of {}: level {}, {} B offered to the compressor, {} B encoded, state ratio {}, "
+                    + "{} ms of worker CPU", result.keyframe() ? "keyframe" : "delta", key, level, enc.offeredBytes,
+                    enc.encodedBytes, String.format("%.1f", result.ratio()), enc.cpuNanos / 1_000_000);
         }
         baselines.pruneIfDue();
         safeProgress(options, layout.totalBytes);

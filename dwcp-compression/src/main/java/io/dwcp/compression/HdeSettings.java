@@ -20,10 +20,12 @@ final class HdeSettings {
     final boolean deltaEnabled;
     /**
      * With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads. Below it the index build,
-     * the every-byte lookups and the round's denser anchors compete with the rounds. With the aligned index, 1 GiB over
-     * a 400 Mbit/s WAN on 2 cores (C1-only JIT, 5 repetitions each, one session): 12.97 s with SPLICE on against
-     * 11.26 s off, 312.8 against 328.4 MB, 18.5 against 13.7 CPU seconds, sender peak 626-765 MiB against 506-653 MiB
-     * (docs/benchmarks-hde-fresh.md). 5 % fewer bytes do not pay for 15 % more time, so 2 cores stay off.
+     * the every-byte lookups and the round's denser anchors compete with the rounds. 1 GiB over a 400 Mbit/s WAN on
+     * 2 cores (C1-only JIT, 5 repetitions each, one session, docs/benchmarks-hde-fresh.md): with the pages read once as
+     * words and an index thinned to a quarter (one anchor per 256 bytes, cheaper than the one per 64 kept), 12.86 s
+     * with SPLICE on against 11.44 s off, 313.8 against 328.4 MB, 19.3 against 15.8 CPU seconds, sender
+     * peak 601-735 MiB against 456-558 MiB (one session earlier, without the words: 12.97 against 11.26 s). 5 % fewer
+     * bytes do not pay for 12 % more time and a sender past its memory target, so 2 cores stay off.
      */
     static final int SPLICE_AUTO_MIN_THREADS = 4;
     final boolean spliceEnabled;

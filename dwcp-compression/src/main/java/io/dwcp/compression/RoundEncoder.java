@@ -468,7 +468,7 @@ final class RoundEncoder {
                 continue;
             }
             // Or assembled from pieces found anywhere in the baseline (sub-page copies).
-            if (spliceIndex != null && trySplice(s, k, content, co, page)) {
+            if (spliceIndex != null && trySplice(s, k, w, content, co, page)) {
                 continue;
             }
             s.op[k] = Wire.OP_LITERAL;
@@ -485,7 +485,7 @@ final class RoundEncoder {
     private void indexForRound(ByteBuffer content, int co, long page) {
         Splice.AnchorList anchors = Worker.current().roundAnchors;
         anchors.size = 0;
-        Splice.roundAnchors(content, co, pageSize, anchors);
+        Splice.roundAnchors(content, co, pageSize, anchors, Worker.current().pageWords(pageSize));
         long position = page * pageSize;
         for (int a = 0; a < anchors.size; a++) {
             roundIndex.insert(anchors.hash[a], position + anchors.position[a]);
@@ -513,11 +513,12 @@ final class RoundEncoder {
     }
 
     /** Codes entry {@code k} as a SPLICE when its copies save at least a {@link #SPLICE_MIN_SAVING}th of the page. */
-    private boolean trySplice(Segment s, int k, ByteBuffer content, int co, long page) {
+    private boolean trySplice(Segment s, int k, Worker w, ByteBuffer content, int co, long page) {
         int ctl0 = s.xorControl.length;
         int data0 = s.xorData.length;
         int parts = Splice.encode(content, co, pageSize, page * pageSize, spliceIndex, base.store,
-                layout.totalPages() * pageSize, s.xorControl, s.xorData, pageSize - pageSize / SPLICE_MIN_SAVING);
+                layout.totalPages() * pageSize, s.xorControl, s.xorData, pageSize - pageSize / SPLICE_MIN_SAVING,
+                w.pageWords(pageSize));
         if (parts < 0) {
             return false;
         }
@@ -736,7 +737,7 @@ final class RoundEncoder {
                 }
                 // The anchors the scan indexed for this page (the same function of the same bytes).
                 anchors.size = 0;
-                Splice.roundAnchors(s.contentChunk, s.contentOffset[k], pageSize, anchors);
+                Splice.roundAnchors(s.contentChunk, s.contentOffset[k], pageSize, anchors, w.pageWords(pageSize));
                 if (anchors.size == 0) {
                     continue;
                 }

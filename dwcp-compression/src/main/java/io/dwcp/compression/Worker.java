@@ -27,6 +27,8 @@ final class Worker extends Thread {
     /** Round-splice anchors of the page being scanned or coded (RoundEncoder). */
     final Splice.AnchorList roundAnchors = new Splice.AnchorList();
     int currentLevel = Integer.MIN_VALUE;
+    /** A page as words (Splice), sized for the page size in use. */
+    private long[] pageWords = new long[0];
 
     Worker(Runnable r, String name) {
         super(r, name);
@@ -36,6 +38,15 @@ final class Worker extends Thread {
     /** The worker running the calling task. */
     static Worker current() {
         return (Worker) Thread.currentThread();
+    }
+
+    /** Scratch for a page of {@code pageSizeBytes} as words plus two of padding ({@link Splice#loadWords}). */
+    long[] pageWords(int pageSizeBytes) {
+        int n = (pageSizeBytes + 7) / 8 + 2;
+        if (pageWords.length < n) {
+            pageWords = new long[n];
+        }
+        return pageWords;
     }
 
     ZstdCompressCtx compressor(int level) {

@@ -9,6 +9,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Random;
 
@@ -110,6 +111,30 @@ class SpliceTest {
                 assertEquals(PS - 3000, data.length, "shift " + shift + ": all 3000 bytes are copied");
                 assertArrayEquals(page, apply(control, data, parts, 2L * PS, s));
             }
+        }
+    }
+
+    @Property(tries = 50)
+    void wordsLoadedOnceGiveTheWordAtEveryByteOffset(@ForAll long seed, @ForAll @IntRange(min = 16, max = 300) int n,
+                                                     @ForAll boolean little) {
+        byte[] bytes = new byte[n + 5];
+        new Random(seed).nextBytes(bytes);
+        ByteBuffer src = ByteBuffer.allocateDirect(bytes.length).put(bytes).clear()
+                .order(little ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN);
+        long[] words = new long[(n + 7) / 8 + 2];
+        Splice.loadWords(src, 5, n, words, ByteOrder.BIG_ENDIAN);
+        ByteBuffer be = ByteBuffer.wrap(bytes, 0, 5 + n).order(ByteOrder.BIG_ENDIAN);
+        for (int i = 0; i + 8 <= n; i++) {
+            assertEquals(be.getLong(5 + i), Splice.window(words, i), "byte " + i);
+        }
+        if (n % 8 != 0) {
+            byte[] tail = new byte[8];
+            System.arraycopy(bytes, 5 + n - n % 8, tail, 0, n % 8);
+            assertEquals(ByteBuffer.wrap(tail).getLong(), words[n / 8], "a partial last word is zero-padded");
+        }
+        Splice.loadWords(src, 5, n, words, src.order());
+        for (int i = 0; i + 8 <= n; i += 8) {
+            assertEquals(src.getLong(5 + i), words[i / 8], "the buffer's own order: word " + i / 8);
         }
     }
 
