@@ -164,7 +164,8 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             r.readOnlyReads = !config.get(ConsensusKeys.READ).equals("log");
             Optional<String> nodeId = config.get(CoreKeys.NODE_ID);
             Optional<RaftPeer> self = nodeId.flatMap(r.layout::peer);
-            // Only client-only nodes probe: a voter starts exactly as before (its timers are the configured ones anyway).
+            // Only client-only nodes probe at start; a voter's election timers are the agreed or configured ones
+            // (startServer), and its leader measures the voter RTT periodically (TimerAgreement).
             r.timers = self.isPresent()
                     ? RaftTimers.derive(Optional.empty(), config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE),
                             config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX),
@@ -225,12 +226,11 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         String address = config.get(ConsensusKeys.LISTEN).orElse(self.getAddress());
         GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
         GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
-        // The configured timers, not the measured ones: Ratis' leader heartbeats every half of ITS OWN minimum timeout,
-        // so voters whose probes measured different RTTs (a starved host inflates a probe) would expect heartbeats
-        // sooner than the leader sends them and depose it again and again. The measured RTT only advises (see
-        // measureTimers) until the voters agree on one value.
-        // The agreed timeout (committed by the group from a leader's RTT measurement, kept beside the log when this
-        // replica applied it), else the configured one: every voter that applied the same entry starts with the same.
+        // Not this voter's own RTT measurement: Ratis' leader heartbeats every half of ITS OWN minimum timeout, so
+        // voters whose probes measured different RTTs (a starved host inflates a probe) would expect heartbeats sooner
+        // than the leader sends them and depose it again and again. Hence one value for all voters: the agreed timeout
+        // (committed by the group from its leader's RTT measurement, kept beside the log when this replica applied
+        // it), else the configured one; every voter that applied the same entry starts with the same.
         Path agreedFile = storage.resolve(RegisterStateMachine.AGREED_TIMERS_FILE);
         Duration max = config.get(ConsensusKeys.ELECTION_MAX);
         Duration min = RaftTimers.startingElectionMin(RegisterStateMachine.readAgreed(agreedFile),
