@@ -270,12 +270,15 @@ public final class ConsensusCheck {
         String electionMin = o.electionMin().toMillis() + "ms";
         try (ReplicaCluster cluster = new ReplicaCluster(o.workDir(), o.nodes(), electionMin, true)) {
             cluster.readyTimeout(o.startTimeout());
-            cluster.startAll();
-            phase(o, t0, "replicas ready");
+            // The replica JVMs start in parallel, and the in-process clients start meanwhile (their RTT probe is
+            // answered by the replicas' hosts whether or not a replica listens yet).
+            cluster.launchAll();
             List<RatisConsensus> clients = new ArrayList<>();
             for (int c = 0; c < 2; c++) {
                 clients.add(cluster.client("client-" + c, "10s"));
             }
+            cluster.awaitAllReady();
+            phase(o, t0, "replicas ready");
             // Warm up: the first command waits for the first election, which a busy machine can delay past the
             // clients' proposal timeout; retried until it succeeds (bounded).
             awaitFirstCommit(clients.get(0), o.startTimeout());

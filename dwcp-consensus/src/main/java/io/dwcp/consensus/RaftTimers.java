@@ -19,6 +19,12 @@ import java.util.concurrent.TimeUnit;
  *                                  same timers, and each voter's probe measures its own view)
  *   proposal timeout             = max(proposal-timeout, 20 × max voter RTT)   (client side, used as is)
  *
+ * Agreed timers (voters): a leader measures the RTT to the other voters every evaluate-interval and, when the wanted
+ * timeout differs enough from the agreed one, commits the next value (nextAgreed) as a register of the group; every
+ * voter applies that entry at the same log position and keeps the value beside its log, and starts with it next time
+ * (startingElectionMin). Ratis fixes a server's timers for its lifetime, so a committed value takes effect on each
+ * voter's next start; until then the voters run the value they started with.
+ *
  * The RTT is measured once, when the replica or client starts, with TCP connection set-ups to each other voter's
  * address: a SYN answered by SYN-ACK (a listening replica) or by RST (a replica not started yet, on a reachable host)
  * takes one round trip either way. The least of PROBES set-ups per voter counts (a busy host only adds scheduling delay
@@ -59,6 +65,50 @@ record RaftTimers(Duration electionMin, Duration electionUpper, Duration proposa
             upper = election.plusMillis(1); // election == max: Ratis needs max > min
         }
         return new RaftTimers(election, upper, proposal, maxVoterRtt);
+    }
+
+    /** Largest factor by which one committed change moves the agreed election timeout (either way). */
+    static final double AGREED_STEP = 1.5;
+    /** Least relative difference between the agreed and the wanted timeout that is worth a commit. */
+    static final double AGREED_HYSTERESIS = 0.2;
+
+    /**
+     * The next agreed election timeout (the value a leader commits) on the way from {@code agreed} to {@code wanted},
+     * or empty when they differ by less than {@link #AGREED_HYSTERESIS} of {@code agreed}. One step moves by at most
+     * {@link #AGREED_STEP} either way, so while voters restart one by one onto a new value, a leader on either value
+     * still heartbeats (every half of its timeout) within every other voter's minimum timeout.
+     *
+     * @param agreed the committed timeout in force (the configured election.min before any commit)
+     * @param wanted clamp(election.rtt-multiple × largest voter RTT, election.min, election.max)
+     * @return the value to commit, or empty
+     */
+    static Optional<Duration> nextAgreed(Duration agreed, Duration wanted) {
+        if (agreed.isNegative() || agreed.isZero() || wanted.isNegative() || wanted.isZero()) {
+            throw new IllegalArgumentException("timeouts must be positive, got " + agreed + " and " + wanted);
+        }
+        double a = agreed.toNanos();
+        double w = wanted.toNanos();
+        if (Math.abs(w - a) < AGREED_HYSTERESIS * a) {
+            return Optional.empty();
+        }
+        double next = w > a ? Math.min(w, a * AGREED_STEP) : Math.max(w, a / AGREED_STEP);
+        return Optional.of(Duration.ofMillis(Math.max(1, Math.round(next / 1e6))));
+    }
+
+    /**
+     * The election timeout a voter starts with: the agreed one (committed by the group, see
+     * {@link RegisterStateMachine#AGREED_TIMERS_KEY}) clamped to [min, max), else the configured minimum.
+     *
+     * @param agreed the committed value this voter applied before it stopped, if any
+     * @param min election.min
+     * @param max election.max
+     * @return the shortest election timeout to run with
+     */
+    static Duration startingElectionMin(Optional<Duration> agreed, Duration min, Duration max) {
+        if (agreed.isEmpty() || agreed.get().compareTo(min) <= 0) {
+            return min;
+        }
+        return agreed.get().compareTo(max) < 0 ? agreed.get() : max.minusMillis(1);
     }
 
     /**

@@ -26,7 +26,11 @@ import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
+import org.apache.ratis.protocol.exceptions.ReadException;
+import org.apache.ratis.protocol.exceptions.ReadIndexException;
+import org.apache.ratis.protocol.exceptions.ServerNotReadyException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -62,16 +66,23 @@ import java.util.function.Function;
  * replica (RaftServer + RegisterStateMachine, log and snapshots under dwcp.consensus.storage-dir); every node, listed
  * or not, talks to the group through one RaftClient.
  *
- * Every operation, reads included, is a command in the Raft log: a read is ordered with the writes and answered by
- * the state machine at its commit, so it is linearizable without leases or clocks (one log entry per read is the
- * price). The Ratis client follows leader changes and retries (same call id, so Ratis' retry cache answers a retry
- * that already committed); the state machine additionally de-duplicates by (client id, sequence).
+ * Writes and compare-and-sets are commands in the Raft log. Reads (dwcp.consensus.read) are either commands in the
+ * log too (`log`: ordered with the writes, answered at their commit; one log entry per read), or read-only requests
+ * that Ratis serves linearizably without a log entry: `read-index` (the leader confirms it still leads with a
+ * heartbeat round to a majority, then answers from its state machine once it applied up to its commit index) or
+ * `lease` (no round while a majority acknowledged a heartbeat sent within 0.9 × the minimum election timeout). Voters
+ * always set Ratis' read option to LINEARIZABLE, so a read-only request is never answered from a stale state whatever
+ * the client's setting. The Ratis client follows leader changes and retries (same call id, so Ratis' retry cache
+ * answers a retry that already committed); the state machine additionally de-duplicates by (client id, sequence).
  *
  * Timing: Ratis waits a random election timeout in [election.min, min(2 × election.min, election.max)] and the
  * leader heartbeats every election.min / 2. A client-only node measures its RTT to the voters at start (RaftTimers): a
  * command is retried for max(proposal-timeout, 20 × RTT), then its future fails with QUORUM_UNAVAILABLE (the command
  * may still commit later: callers treat it as indeterminate); when election.rtt-multiple × RTT exceeds election.min a
- * warning says so. Voters do not probe: their election timers are the configured ones, the same on every voter.
+ * warning says so. Voters start with the agreed election timeout when the group committed one (see RaftTimers:
+ * the leader measures its RTT to the other voters every evaluate-interval and commits the next value through the log,
+ * so every voter that applied it holds the same), else with the configured one; Ratis keeps a server's timers for
+ * its lifetime, so an agreed value takes effect at each voter's next start.
  *
  * Threading: start/stop are serialised by the manager (and by `lock`); operations are thread-safe and complete on the
  * component's own executor (dwcp-acp-complete-N), never on Ratis' gRPC threads.
@@ -107,9 +118,15 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         /** The RTT measured at start and the proposal timeout from it. */
         RaftTimers timers;
         ExecutorService completions;
+        /** A voter's agreement on election timers: measures and commits while it leads; null on a client. */
+        TimerAgreement timerAgreement;
+        /** The shortest election timeout this voter's Ratis server runs with (agreed or configured); null on a client. */
+        Duration electionMinInForce;
         /** Runs completions on {@link #completions}, or inline once it has shut down, so every future completes. */
         Executor completer;
         long maxCommandBytes;
+        /** Reads as read-only requests (ReadIndex or lease) rather than log commands. */
+        boolean readOnlyReads;
         Duration hardTimeout;
         final List<Meter> meters = new ArrayList<>();
         Counter committed;
@@ -144,9 +161,11 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             Running r = new Running();
             r.layout = GroupLayout.parse(config.get(ConsensusKeys.GROUP), peers.get());
             r.maxCommandBytes = config.get(ConsensusKeys.MAX_COMMAND).bytes();
+            r.readOnlyReads = !config.get(ConsensusKeys.READ).equals("log");
             Optional<String> nodeId = config.get(CoreKeys.NODE_ID);
             Optional<RaftPeer> self = nodeId.flatMap(r.layout::peer);
-            // Only client-only nodes probe: a voter starts exactly as before (its timers are the configured ones anyway).
+            // Only client-only nodes probe at start; a voter's election timers are the agreed or configured ones
+            // (startServer), and its leader measures the voter RTT periodically (TimerAgreement).
             r.timers = self.isPresent()
                     ? RaftTimers.derive(Optional.empty(), config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE),
                             config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX),
@@ -176,6 +195,17 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                     }
                 };
                 registerMeters(r);
+                if (self.isPresent()) {
+                    List<String> others = new ArrayList<>();
+                    for (RaftPeer peer : r.layout.peers()) {
+                        if (!peer.getId().equals(self.get().getId())) {
+                            others.add(peer.getAddress());
+                        }
+                    }
+                    r.timerAgreement = new TimerAgreement(this, config, r.layout.name(), others,
+                            () -> division(r).map(DivisionInfo::isLeader).orElse(false), r.hardTimeout);
+                    r.timerAgreement.start();
+                }
             } catch (IOException | RuntimeException | Error e) {
                 release(r, e);
                 throw e;
@@ -196,12 +226,16 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         String address = config.get(ConsensusKeys.LISTEN).orElse(self.getAddress());
         GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
         GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
-        // The configured timers, not the measured ones: Ratis' leader heartbeats every half of ITS OWN minimum timeout,
-        // so voters whose probes measured different RTTs (a starved host inflates a probe) would expect heartbeats
-        // sooner than the leader sends them and depose it again and again. The measured RTT only advises (see
-        // measureTimers) until the voters agree on one value.
-        Duration min = config.get(ConsensusKeys.ELECTION_MIN);
+        // Not this voter's own RTT measurement: Ratis' leader heartbeats every half of ITS OWN minimum timeout, so
+        // voters whose probes measured different RTTs (a starved host inflates a probe) would expect heartbeats sooner
+        // than the leader sends them and depose it again and again. Hence one value for all voters: the agreed timeout
+        // (committed by the group from its leader's RTT measurement, kept beside the log when this replica applied
+        // it), else the configured one; every voter that applied the same entry starts with the same.
+        Path agreedFile = storage.resolve(RegisterStateMachine.AGREED_TIMERS_FILE);
         Duration max = config.get(ConsensusKeys.ELECTION_MAX);
+        Duration min = RaftTimers.startingElectionMin(RegisterStateMachine.readAgreed(agreedFile),
+                config.get(ConsensusKeys.ELECTION_MIN), max);
+        r.electionMinInForce = min;
         Duration upper = min.multipliedBy(2).compareTo(max) < 0 ? min.multipliedBy(2) : max;
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(min.toMillis(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(upper.toMillis(), TimeUnit.MILLISECONDS));
@@ -213,18 +247,45 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         // so the threshold is raised to several election timeouts.
         RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(
                 Math.max(300, SLEEP_DEVIATION_TIMEOUTS * upper.toMillis()), TimeUnit.MILLISECONDS));
+        // Read-only requests: ReadIndex (a heartbeat round confirms leadership, then the leader waits until it applied
+        // up to its commit index) and, with read=lease, the leader lease instead of the round while it holds. Always
+        // LINEARIZABLE on a voter: Ratis' DEFAULT would answer from whatever the contacted server has applied.
+        RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+        RaftServerConfigKeys.Read.ReadIndex.setType(p, RaftServerConfigKeys.Read.ReadIndex.Type.COMMIT_INDEX);
+        RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, config.get(ConsensusKeys.READ).equals("lease"));
         // fsync=true: the log worker forces each batch to disk before the entry counts as persisted.
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !config.get(ConsensusKeys.FSYNC));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.get(ConsensusKeys.SNAPSHOT_ENTRIES));
         r.stateMachine = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
-                config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes);
+                config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes, agreedFile);
         File groupDir = storage.resolve(r.layout.groupId().getUuid().toString()).toFile();
         RaftStorage.StartupOption option = groupDir.exists() ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT;
         r.server = RaftServer.newBuilder().setServerId(self.getId()).setGroup(r.layout.group()).setProperties(p)
                 .setStateMachine(r.stateMachine).setOption(option).build();
         r.server.start();
-        LOG.info("replica {} started ({}) on {} with storage {}", self.getId(), option, address, storage);
+        LOG.info("replica {} started ({}) on {} with storage {}, election timeout {}", self.getId(), option, address,
+                storage, min);
+    }
+
+    /**
+     * Commits the next agreed election timeout for a measured largest voter RTT (a voter only; see
+     * {@link TimerAgreement#agree}).
+     *
+     * @return the committed value, or empty when nothing needed committing
+     */
+    CompletableFuture<Optional<Duration>> agreeTimers(Duration maxVoterRtt) {
+        Running r = running;
+        if (r == null || r.timerAgreement == null) {
+            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "not a running voter"));
+        }
+        return r.timerAgreement.agree(maxVoterRtt);
+    }
+
+    /** The shortest election timeout this voter's server runs with (agreed or configured); empty on a client. */
+    Optional<Duration> electionMinInForce() {
+        Running r = running;
+        return r == null ? Optional.empty() : Optional.ofNullable(r.electionMinInForce);
     }
 
     /**
@@ -266,14 +327,13 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         long attemptMillis = Math.max(100, Math.min(3000, proposalTimeout.toMillis() / 2));
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(attemptMillis, TimeUnit.MILLISECONDS));
         long sleepMillis = Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
-        RequestTypeDependentRetryPolicy policy = RequestTypeDependentRetryPolicy.newBuilder()
-                .setRetryPolicy(RaftClientRequestProto.TypeCase.WRITE,
-                        RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(sleepMillis, TimeUnit.MILLISECONDS)))
-                .setTimeout(RaftClientRequestProto.TypeCase.WRITE,
-                        TimeDuration.valueOf(proposalTimeout.toMillis(), TimeUnit.MILLISECONDS))
-                .build();
+        RequestTypeDependentRetryPolicy.Builder policy = RequestTypeDependentRetryPolicy.newBuilder();
+        for (RaftClientRequestProto.TypeCase type : List.of(RaftClientRequestProto.TypeCase.WRITE, RaftClientRequestProto.TypeCase.READ)) {
+            policy.setRetryPolicy(type, RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(sleepMillis, TimeUnit.MILLISECONDS)))
+                    .setTimeout(type, TimeDuration.valueOf(proposalTimeout.toMillis(), TimeUnit.MILLISECONDS));
+        }
         return RaftClient.newBuilder().setProperties(p).setRaftGroup(layout.group()).setClientId(id)
-                .setRetryPolicy(policy).build();
+                .setRetryPolicy(policy.build()).build();
     }
 
     private void registerMeters(Running r) {
@@ -335,6 +395,9 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             context.meterRegistry().remove(m);
         }
         r.meters.clear();
+        if (r.timerAgreement != null) {
+            r.timerAgreement.close();
+        }
         // The client goes first: closing it fails its pending calls, whose completions still need the executor.
         // Read under r's lock: a replacement (replaceClientIfClosed) either happened before or sees `running` cleared.
         RaftClient client;
@@ -404,7 +467,52 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     @Override
     public CompletableFuture<Versioned> read(String key) {
-        return submit(new Command(Command.Type.READ, high(), low(), 0, key, null, null), Reply::current);
+        Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
+        Running r = running;
+        if (r == null || !r.readOnlyReads) {
+            return submitBytes(c.encode(), false, null, Reply::current);
+        }
+        return readOnly(r, c.encode(), null);
+    }
+
+    /** A read-only read sent to one replica, whatever the client believes about the leader (tests: a stale leader). */
+    CompletableFuture<Versioned> readAt(String key, String peerId) {
+        Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
+        Running r = running;
+        return r == null ? submitBytes(c.encode(), true, null, Reply::current) : readOnly(r, c.encode(), RaftPeerId.valueOf(peerId));
+    }
+
+    /**
+     * A read-only request, tried again while it fails only because the contacted replica could not serve it yet (a
+     * follower whose leader has no read index yet — a new leader before its first commit —, a replica not ready or not
+     * the leader) and the proposal timeout has not passed. A read changes nothing, so trying again is always safe;
+     * Ratis' client does not retry these failures itself.
+     */
+    private CompletableFuture<Versioned> readOnly(Running r, byte[] bytes, RaftPeerId target) {
+        CompletableFuture<Versioned> result = new CompletableFuture<>();
+        attemptRead(r, bytes, target, System.nanoTime() + r.timers.proposalTimeout().toNanos(), result);
+        return result;
+    }
+
+    private void attemptRead(Running r, byte[] bytes, RaftPeerId target, long deadline, CompletableFuture<Versioned> result) {
+        submitBytes(bytes, true, target, Reply::current).whenComplete((v, e) -> {
+            if (e == null) {
+                result.complete(v);
+            } else if (running == r && System.nanoTime() < deadline && notServedYet(e)) {
+                long backoff = Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
+                CompletableFuture.delayedExecutor(backoff, TimeUnit.MILLISECONDS, r.completer)
+                        .execute(() -> attemptRead(r, bytes, target, deadline, result));
+            } else {
+                result.completeExceptionally(e);
+            }
+        });
+    }
+
+    /** Whether a read-only request failed because the contacted replica could not serve it yet (see readOnly). */
+    private static boolean notServedYet(Throwable e) {
+        return RatisErrors.find(e, ReadIndexException.class) != null || RatisErrors.find(e, ReadException.class) != null
+                || RatisErrors.find(e, LeaderNotReadyException.class) != null
+                || RatisErrors.find(e, ServerNotReadyException.class) != null;
     }
 
     @Override
@@ -428,7 +536,12 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     /** Sends raw bytes as a command (for bad-input tests: the state machine must refuse them). */
     CompletableFuture<Reply> sendRaw(byte[] command) {
-        return submitBytes(command, Function.identity());
+        return submitBytes(command, false, null, Function.identity());
+    }
+
+    /** Sends raw bytes as a read-only request (for bad-input tests: the state machine's query must refuse them). */
+    CompletableFuture<Reply> sendRawReadOnly(byte[] command) {
+        return submitBytes(command, true, null, Function.identity());
     }
 
     private long high() {
@@ -446,10 +559,11 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     }
 
     private <T> CompletableFuture<T> submit(Command c, Function<Reply, T> map) {
-        return submitBytes(c.encode(), map);
+        return submitBytes(c.encode(), false, null, map);
     }
 
-    private <T> CompletableFuture<T> submitBytes(byte[] bytes, Function<Reply, T> map) {
+    /** Sends a command: into the log, or ({@code readOnly}) as a read-only request answered by the state machine's query. */
+    private <T> CompletableFuture<T> submitBytes(byte[] bytes, boolean readOnly, RaftPeerId target, Function<Reply, T> map) {
         Running r = running;
         if (r == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
@@ -463,7 +577,9 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RaftClient client = r.client;
         CompletableFuture<RaftClientReply> sent;
         try {
-            sent = client.async().send(Message.valueOf(ByteString.copyFrom(bytes)));
+            Message message = Message.valueOf(ByteString.copyFrom(bytes));
+            sent = !readOnly ? client.async().send(message)
+                    : target == null ? client.async().sendReadOnly(message) : client.async().sendReadOnly(message, target);
         } catch (RuntimeException e) {
             replaceClientIfClosed(r, client, e);
             return CompletableFuture.failedFuture(translate(e, r));

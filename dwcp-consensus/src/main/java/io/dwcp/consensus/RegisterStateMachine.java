@@ -1,5 +1,6 @@
 package io.dwcp.consensus;
 
+import io.dwcp.core.spi.Consensus.Versioned;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
@@ -32,6 +33,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -57,15 +60,71 @@ final class RegisterStateMachine extends BaseStateMachine {
     static final String REFUSED_MALFORMED = "PROTOCOL_ERROR: ";
     static final String REFUSED_TOO_LARGE = "LIMIT_EXCEEDED: ";
 
+    /**
+     * Register of the agreed election timeout (milliseconds, decimal), committed by a leader from its RTT measurement
+     * (see {@link RaftTimers}); reserved: other values written there are ignored (logged).
+     */
+    static final String AGREED_TIMERS_KEY = "acp/election.min";
+    /** File beside the Raft log holding the last agreed election timeout this replica applied. */
+    static final String AGREED_TIMERS_FILE = "agreed-election-min";
+
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    /** Where the agreed election timeout is kept for the next start; null: not kept (tests). */
+    private final Path agreedFile;
     private final Registers registers;
     private final long maxCommandBytes;
     private final AtomicLong leaderChanges = new AtomicLong();
     private final AtomicLong malformedApplied = new AtomicLong();
 
     RegisterStateMachine(int dedupWindow, int dedupMaxClients, long maxCommandBytes) {
+        this(dedupWindow, dedupMaxClients, maxCommandBytes, null);
+    }
+
+    RegisterStateMachine(int dedupWindow, int dedupMaxClients, long maxCommandBytes, Path agreedFile) {
         this.registers = new Registers(dedupWindow, dedupMaxClients);
         this.maxCommandBytes = maxCommandBytes;
+        this.agreedFile = agreedFile;
+    }
+
+    /** The agreed election timeout kept in {@code file} by an earlier run, if any and readable. */
+    static Optional<Duration> readAgreed(Path file) {
+        try {
+            return Files.exists(file) ? parseAgreed(Files.readString(file).trim()) : Optional.empty();
+        } catch (IOException e) {
+            LOG.warn("cannot read the agreed election timeout from {}: {}", file, e.toString());
+            return Optional.empty();
+        }
+    }
+
+    static Optional<Duration> parseAgreed(String text) {
+        try {
+            long ms = Long.parseLong(text);
+            return ms > 0 ? Optional.of(Duration.ofMillis(ms)) : Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Keeps the committed agreed timeout beside the log (write to a temporary file, fsync, rename). */
+    private void keepAgreed(Versioned v) {
+        if (agreedFile == null || v.value() == null) {
+            return;
+        }
+        Optional<Duration> d = parseAgreed(v.value());
+        if (d.isEmpty()) {
+            LOG.warn("register {} holds '{}', not a timeout in milliseconds; ignored", AGREED_TIMERS_KEY, v.value());
+            return;
+        }
+        Path tmp = agreedFile.resolveSibling(agreedFile.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap(Long.toString(d.get().toMillis()).getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            ch.force(true);
+            Files.move(tmp, agreedFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            // Not fatal: the value stays committed in the log; this replica starts with its previous timers.
+            LOG.warn("cannot keep the agreed election timeout in {}: {}", agreedFile, e.toString());
+        }
     }
 
     Registers registers() {
@@ -121,6 +180,9 @@ final class RegisterStateMachine extends BaseStateMachine {
             try {
                 Command c = Command.decode(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
                 reply = registers.apply(c, index);
+                if (c.type() != Command.Type.READ && c.key().equals(AGREED_TIMERS_KEY)) {
+                    keepAgreed(registers.get(AGREED_TIMERS_KEY));
+                }
             } catch (Command.MalformedCommandException e) {
                 malformedApplied.incrementAndGet();
                 LOG.warn("log entry {} holds a malformed command; applied as a no-op: {}", index, e.getMessage());
@@ -130,6 +192,28 @@ final class RegisterStateMachine extends BaseStateMachine {
         }
         return CompletableFuture.completedFuture(Message.valueOf(
                 org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(reply)));
+    }
+
+    /**
+     * A read-only request (dwcp.consensus.read = read-index or lease): Ratis calls this only once the read is known to
+     * be linearizable (the leader confirmed its leadership, or holds its lease, and this replica applied at least up
+     * to the leader's commit index at that moment). Only READ commands are accepted; anything else fails with a
+     * PROTOCOL_ERROR and changes nothing (a read-only request never reaches the log).
+     */
+    @Override
+    public CompletableFuture<Message> query(Message request) {
+        Command c;
+        try {
+            c = Command.decode(request.getContent().asReadOnlyByteBuffer());
+        } catch (Command.MalformedCommandException e) {
+            return CompletableFuture.failedFuture(new StateMachineException(REFUSED_MALFORMED + "malformed command: " + e.getMessage()));
+        }
+        if (c.type() != Command.Type.READ) {
+            return CompletableFuture.failedFuture(new StateMachineException(REFUSED_MALFORMED + "a read-only request must be a"
+                    + " READ, got " + c.type() + " (nothing applied)"));
+        }
+        return CompletableFuture.completedFuture(Message.valueOf(
+                org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(Reply.ok(registers.get(c.key())).encode())));
     }
 
     @Override
@@ -173,6 +257,7 @@ final class RegisterStateMachine extends BaseStateMachine {
             synchronized (registers) {
                 registers.readFrom(in);
                 setLastAppliedTermIndex(last);
+                keepAgreed(registers.get(AGREED_TIMERS_KEY));
             }
         }
         LOG.info("state machine loaded snapshot {} ({} keys)", last, registers.size());

@@ -105,7 +105,7 @@ final class Registers {
         }
     }
 
-    /** The current value of a key (for local inspection and tests; not a linearizable read). */
+    /** The current value of a key: what a read-only request answers once Ratis confirmed it linearizable (else a local look). */
     synchronized Versioned get(String key) {
         return values.getOrDefault(key, Versioned.absent());
     }

@@ -35,6 +35,12 @@ final class ReplicaCluster implements AutoCloseable {
     private final String electionMin;
     private final String group;
     private final List<RatisConsensus> clients = new ArrayList<>();
+    /**
+     * Further dwcp.* settings of every replica and client (e.g. dwcp.consensus.read); {@code dwcp.consensus.read} is
+     * taken from this JVM's system properties when set there, so {@code java -Ddwcp.consensus.read=lease -jar dwcp.jar
+     * consensus-check ...} checks that read path.
+     */
+    private final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
     /** Holds every port of this cluster until close, so a concurrent harness cannot be given one of them. */
     private final PortReservation portReservation = new PortReservation();
 
@@ -56,6 +62,10 @@ final class ReplicaCluster implements AutoCloseable {
         this.processes = new Process[n];
         this.electionMin = electionMin;
         this.privatePorts = proxied ? new int[n] : null;
+        String read = System.getProperty("dwcp.consensus.read");
+        if (read != null) {
+            settings.put("dwcp.consensus.read", read);
+        }
         try {
             for (int i = 0; i < n; i++) {
                 ids[i] = idPrefix + (i + 1);
@@ -81,6 +91,12 @@ final class ReplicaCluster implements AutoCloseable {
                 p.destroyForcibly();
             }
         }
+    }
+
+    /** Sets a dwcp.* key for replicas launched from now on and clients created from now on. */
+    ReplicaCluster set(String key, String value) {
+        settings.put(key, value);
+        return this;
     }
 
     /** The proxy in front of the replicas; only for a proxied cluster. */
@@ -123,12 +139,35 @@ final class ReplicaCluster implements AutoCloseable {
 
     /** Starts every replica and waits until each printed READY. */
     void startAll() throws Exception {
+        launchAll();
+        awaitAllReady();
+    }
+
+    /** Launches every replica at once, without waiting (the JVMs start in parallel). */
+    void launchAll() throws IOException {
         for (int i = 0; i < ids.length; i++) {
             launch(i);
         }
+    }
+
+    /** Waits until every launched replica printed READY. */
+    void awaitAllReady() throws Exception {
         for (int i = 0; i < ids.length; i++) {
             awaitReady(i);
         }
+    }
+
+    /**
+     * Extra JVM options of every replica, from the system property {@value #JVM_OPTIONS_PROPERTY} (split at white
+     * space), e.g. {@code -XX:SharedArchiveFile=replica.jsa}: a class-data archive of the replica's classes, which
+     * {@code consensus-campaign.sh} makes once per jar so that a replica starts (and restarts after a kill) in about a
+     * third of the time.
+     */
+    static final String JVM_OPTIONS_PROPERTY = "dwcp.acp.replica.jvm-options";
+
+    static List<String> extraJvmOptions() {
+        String opts = System.getProperty(JVM_OPTIONS_PROPERTY, "").trim();
+        return opts.isEmpty() ? List.of() : List.of(opts.split("\\s+"));
     }
 
     private final CompletableFuture<?>[] ready = new CompletableFuture<?>[16];
@@ -144,15 +183,17 @@ final class ReplicaCluster implements AutoCloseable {
         }
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-                "-cp", cp,
+                "-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"));
+        cmd.addAll(extraJvmOptions());
+        cmd.addAll(List.of("-cp", cp,
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 "-Ddwcp.node-id=" + ids[i],
                 "-Ddwcp.consensus.peers=" + peerList,
                 "-Ddwcp.consensus.group=" + group,
                 "-Ddwcp.consensus.storage-dir=" + dir.resolve(ids[i]),
                 "-Ddwcp.consensus.election.min=" + electionMin,
-                "-Ddwcp.consensus.snapshot.entries=200"));
+                "-Ddwcp.consensus.snapshot.entries=100"));
+        settings.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         if (privatePorts != null) {
             cmd.add("-Ddwcp.consensus.listen=127.0.0.1:" + privatePorts[i]);
         }
@@ -228,7 +269,15 @@ final class ReplicaCluster implements AutoCloseable {
 
     /** A started client that knows the voters {@code peerList}. */
     RatisConsensus client(String name, String proposalTimeout, String peerList) throws IOException {
-        DwcpConfig config = DwcpConfig.builder()
+        return client(name, proposalTimeout, peerList, java.util.Map.of());
+    }
+
+    /** A started client that knows the voters {@code peerList}, with further dwcp.* settings over the cluster's. */
+    RatisConsensus client(String name, String proposalTimeout, String peerList, java.util.Map<String, String> extra) throws IOException {
+        DwcpConfig.Builder b = DwcpConfig.builder();
+        settings.forEach(b::set);
+        extra.forEach(b::set);
+        DwcpConfig config = b
                 .set("dwcp.node-id", name)
                 .set("dwcp.consensus.peers", peerList)
                 .set("dwcp.consensus.group", group)

@@ -6,6 +6,7 @@ import io.dwcp.core.config.ConsensusKeys;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Consensus;
+import io.dwcp.core.spi.MetadataStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.slf4j.Logger;
@@ -75,6 +76,8 @@ public final class ScopedConsensus implements AutoCloseable {
     private final Map<String, RatisConsensus> groups;
     private final String localRegion;
     private final HomeRegionRegisters global;
+    /** The sync component's store for EVENTUAL operations, or null (they then go through the local scope). */
+    private final MetadataStore eventualStore;
     /** The locality rule, when this node has a region and home.auto-move is on; else null. */
     private final HomeMoves homeMoves;
     private final Duration evaluateInterval;
@@ -94,6 +97,7 @@ public final class ScopedConsensus implements AutoCloseable {
         }
         this.groups = Collections.unmodifiableMap(g);
         this.localRegion = b.localRegion;
+        this.eventualStore = b.eventualStore;
         String first = b.regions.keySet().iterator().next();
         Function<String, String> home = b.initialHome != null ? b.initialHome : key -> first;
         this.global = new HomeRegionRegisters(Map.copyOf(g), home);
@@ -213,6 +217,18 @@ public final class ScopedConsensus implements AutoCloseable {
     }
 
     /**
+     * The EVENTUAL operations (counters, last-writer-wins registers): on the sync component's store when the builder
+     * was given one ({@link Builder#eventualStore}), else ordered through {@link #local()} — stronger than declared,
+     * never weaker.
+     *
+     * @return the operations
+     * @throws IllegalStateException when there is neither a store nor a local region
+     */
+    public EventualOps eventual() {
+        return eventualStore != null ? EventualOps.over(eventualStore) : EventualOps.over(local());
+    }
+
+    /**
      * The GLOBAL scope by home-region ownership (see the class comment).
      *
      * @return a linearizable register map whose keys are ordered by their home regions' groups
@@ -283,6 +299,7 @@ public final class ScopedConsensus implements AutoCloseable {
         private String localRegion;
         private Function<String, String> initialHome;
         private MeterRegistry registry = new SimpleMeterRegistry();
+        private MetadataStore eventualStore;
 
         private Builder(DwcpConfig config) {
             this.config = config;
@@ -326,6 +343,18 @@ public final class ScopedConsensus implements AutoCloseable {
          */
         public Builder initialHome(Function<String, String> home) {
             this.initialHome = Objects.requireNonNull(home, "home");
+            return this;
+        }
+
+        /**
+         * The store EVENTUAL operations go to ({@link #eventual()}): the sync component's, e.g.
+         * {@code manager.sync().metadata()} when the manager has one (default: none, they go through the local scope).
+         *
+         * @param store the replicated store
+         * @return this builder
+         */
+        public Builder eventualStore(MetadataStore store) {
+            this.eventualStore = Objects.requireNonNull(store, "store");
             return this;
         }
 

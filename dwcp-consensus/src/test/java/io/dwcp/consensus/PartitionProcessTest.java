@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /**
  * Three replica processes behind the fault proxy: a partition really cuts replica-to-replica links both ways (an
  * isolated leader is replaced; with the isolated replica and one more unreachable no quorum exists), and healing
- * restores the group without losing what was committed.
+ * restores the group without losing what was committed. The replicas serve reads with leader leases, and the cut-off
+ * leader never answers a read with a value overwritten on the majority side.
  */
 @Tag("ACP-2")
 class PartitionProcessTest {
@@ -28,17 +29,27 @@ class PartitionProcessTest {
     @Test
     void anIsolatedLeaderIsReplacedAndAMinorityCannotCommit(@TempDir Path dir) throws Exception {
         try (ReplicaCluster cluster = new ReplicaCluster(dir, 3, "300ms", true)) {
+            cluster.set("dwcp.consensus.read", "lease"); // replicas and clients: leader-lease reads
             cluster.startAll();
             RatisConsensus client = cluster.client("client-p", "20s");
             client.transferLeadership("n1", Duration.ofSeconds(20)).get(WAIT_S, TimeUnit.SECONDS);
             client.write("k", "v1").get(WAIT_S, TimeUnit.SECONDS);
+            assertEquals("v1", client.readAt("k", "n1").get(WAIT_S, TimeUnit.SECONDS).value(), "the leader's lease read");
 
-            cluster.proxy().partition(Set.of(0)); // n1 | n2 n3
+            cluster.proxy().partition(Set.of(0)); // n1 | n2 n3; clients still reach n1
             client.write("k", "v2").get(WAIT_S, TimeUnit.SECONDS);
             assertNotEquals("n1", client.leaderHint().orElseThrow(), "the majority side elected a new leader");
+            // n1 may still believe it leads, but its lease ran out when the majority stopped acknowledging it: a read
+            // sent to it is refused, redirected or answered with v2 — never with the overwritten v1.
+            RatisConsensus impatient = cluster.client("client-q", "2s");
+            try {
+                assertEquals("v2", impatient.readAt("k", "n1").get(WAIT_S, TimeUnit.SECONDS).value(),
+                        "a cut-off leader answered a read with an overwritten value");
+            } catch (ExecutionException refusedOrTimedOut) {
+                // no answer is not a stale answer
+            }
 
             // n2 down as well: n3 cannot reach n1 through the partition, so nothing can commit.
-            RatisConsensus impatient = cluster.client("client-q", "2s");
             cluster.kill(1);
             ExecutionException e = assertThrows(ExecutionException.class,
                     () -> impatient.write("k", "v3").get(WAIT_S, TimeUnit.SECONDS));

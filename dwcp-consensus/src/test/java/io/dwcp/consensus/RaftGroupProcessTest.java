@@ -21,11 +21,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Three replicas in three JVM processes on loopback: the group elects a leader, replicates, fences hand-overs,
  * survives SIGKILL of its leader, and a killed replica restarted from its data directory rejoins with the log it
- * persisted (it is then needed for the quorum, so a lost entry would show).
+ * persisted (it is then needed for the quorum, so a lost entry would show). Reads take the read-index path (no log
+ * entry) by default and the log path when configured; a read-only request that is not a READ is refused.
  */
 @Tag("ACP-2")
 class RaftGroupProcessTest {
     private static final long WAIT_S = 30;
+    private static final int READS = 20;
 
     @Test
     void electsReplicatesSurvivesLeaderKillAndRecoversFromTheLog(@TempDir Path dir) throws Exception {
@@ -78,6 +80,29 @@ class RaftGroupProcessTest {
                     () -> client.sendRaw(new byte[]{1, 9, 0}).get(WAIT_S, TimeUnit.SECONDS));
             assertEquals(ErrorCode.PROTOCOL_ERROR, DwcpException.find(malformed).code(), malformed.toString());
             assertEquals(Versioned.absent(), client.read("k").get(WAIT_S, TimeUnit.SECONDS), "nothing applied");
+            // A read-only request carrying a write is refused by the state machine's query: nothing applied.
+            byte[] sneaked = new Command(Command.Type.WRITE, 1, 2, 1, "k", null, "sneaked").encode();
+            ExecutionException notARead = assertThrows(ExecutionException.class,
+                    () -> client.sendRawReadOnly(sneaked).get(WAIT_S, TimeUnit.SECONDS));
+            assertEquals(ErrorCode.PROTOCOL_ERROR, DwcpException.find(notARead).code(), notARead.toString());
+            assertEquals(Versioned.absent(), client.read("k").get(WAIT_S, TimeUnit.SECONDS), "nothing applied");
+
+            // Read paths: read-index reads (the default) take no log entry, log reads one each. Versions are log
+            // indexes, so the gap between two writes counts the entries between them (elections add one no-op each).
+            RatisConsensus logReads = cluster.client("client-2log", "20s", cluster.peers(), java.util.Map.of("dwcp.consensus.read", "log"));
+            Versioned first = client.write("k", "v1").get(WAIT_S, TimeUnit.SECONDS);
+            for (int i = 0; i < READS; i++) {
+                assertEquals(first, client.read("k").get(WAIT_S, TimeUnit.SECONDS));
+            }
+            Versioned second = client.write("k", "v2").get(WAIT_S, TimeUnit.SECONDS);
+            assertTrue(second.version() - first.version() < READS,
+                    () -> "read-index reads took log entries: versions " + first.version() + " -> " + second.version());
+            for (int i = 0; i < READS; i++) {
+                assertEquals(second, logReads.read("k").get(WAIT_S, TimeUnit.SECONDS));
+            }
+            Versioned third = logReads.write("k", "v3").get(WAIT_S, TimeUnit.SECONDS);
+            assertTrue(third.version() - second.version() > READS,
+                    () -> "log reads took no log entries: versions " + second.version() + " -> " + third.version());
 
             // A retried (client id, sequence) is applied once and answered with the original result.
             CasResult original = client.compareAndSet("vm/x/owner", null, "site-a", 77).get(WAIT_S, TimeUnit.SECONDS);
@@ -86,6 +111,7 @@ class RaftGroupProcessTest {
             CasResult retried = client.compareAndSet("vm/x/owner", null, "site-a", 77).get(WAIT_S, TimeUnit.SECONDS);
             assertEquals(original, retried);
             assertEquals("site-b", client.owner("x").get(WAIT_S, TimeUnit.SECONDS).value());
+            assertEquals("v3", client.read("k").get(WAIT_S, TimeUnit.SECONDS).value());
 
             RatisConsensus impatient = cluster.client("client-2b", "1500ms");
             cluster.kill(1);

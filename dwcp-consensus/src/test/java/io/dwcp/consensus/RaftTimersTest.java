@@ -103,4 +103,23 @@ class RaftTimersTest {
         assertFalse(RaftTimers.measureMaxRtt(List.of(), Duration.ofSeconds(1)).isPresent());
         assertThrows(IllegalArgumentException.class, () -> RaftTimers.probe("no-port", System.nanoTime()));
     }
+
+    @Test
+    void anAgreedTimeoutMovesByBoundedStepsAndOnlyPastTheHysteresis() {
+        Duration ms300 = Duration.ofMillis(300);
+        assertEquals(Optional.of(Duration.ofMillis(450)), RaftTimers.nextAgreed(ms300, Duration.ofSeconds(1)), "at most 1.5x up");
+        assertEquals(Optional.of(Duration.ofMillis(200)), RaftTimers.nextAgreed(ms300, Duration.ofMillis(100)), "at most 1.5x down");
+        assertEquals(Optional.of(Duration.ofMillis(400)), RaftTimers.nextAgreed(ms300, Duration.ofMillis(400)), "to the wanted value");
+        assertEquals(Optional.empty(), RaftTimers.nextAgreed(ms300, Duration.ofMillis(350)), "within 20 %: no commit");
+        assertEquals(Optional.empty(), RaftTimers.nextAgreed(ms300, ms300));
+        assertThrows(IllegalArgumentException.class, () -> RaftTimers.nextAgreed(Duration.ZERO, ms300));
+    }
+
+    @Test
+    void aVoterStartsWithTheAgreedTimeoutClampedToItsBounds() {
+        assertEquals(MIN, RaftTimers.startingElectionMin(Optional.empty(), MIN, MAX));
+        assertEquals(MIN, RaftTimers.startingElectionMin(Optional.of(Duration.ofMillis(20)), MIN, MAX), "never below election.min");
+        assertEquals(Duration.ofMillis(700), RaftTimers.startingElectionMin(Optional.of(Duration.ofMillis(700)), MIN, MAX));
+        assertEquals(MAX.minusMillis(1), RaftTimers.startingElectionMin(Optional.of(Duration.ofMinutes(1)), MIN, MAX), "below election.max");
+    }
 }

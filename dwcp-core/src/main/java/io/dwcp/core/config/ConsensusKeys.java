@@ -76,17 +76,19 @@ public final class ConsensusKeys {
                     + " The leader heartbeats every min ÷ 2.").build();
 
     /**
-     * Key {@code dwcp.consensus.election.rtt-multiple}: The recommended election timeout is this multiple of the
-     * largest RTT a client-only node measures to the voters at start: it warns when election.min is below it (election
-     * timers stay the configured ones, the same on every voter). The client retries a command for at least 20 × that
-     * RTT.
+     * Key {@code dwcp.consensus.election.rtt-multiple}: The wanted election timeout is this multiple of the largest
+     * voter RTT, clamped to [election.min, election.max]: the leader measures it every evaluate-interval and commits
+     * it as the agreed timeout (steps of at most 1.5×), which each voter takes at its next start. A client-only node
+     * warns when election.min is below this multiple of the RTT it measured, and retries a command for at least 20 ×
+     * that RTT.
      */
     public static final ConfigKey<Integer> ELECTION_RTT_MULTIPLE = Ranges.ints(
             ConfigKey.builder("dwcp.consensus.election.rtt-multiple", ValueType.INT).defaultValue(10), 3, 50)
-            .description("The recommended election timeout is this multiple of the largest RTT a client-only node"
-                    + " measures to the voters at start: it warns when election.min is below it (election timers stay"
-                    + " the configured ones, the same on every voter). The client retries a command for at least 20 ×"
-                    + " that RTT.").build();
+            .description("The wanted election timeout is this multiple of the largest voter RTT, clamped to"
+                    + " [election.min, election.max]: the leader measures it every evaluate-interval and commits it as"
+                    + " the agreed timeout (steps of at most 1.5×), which each voter takes at its next start. A client-only"
+                    + " node warns when election.min is below this multiple of the RTT it measured, and retries a command"
+                    + " for at least 20 × that RTT.").build();
 
     /** Key {@code dwcp.consensus.election.max}: Longest election timeout; must exceed election.min. */
     public static final ConfigKey<Duration> ELECTION_MAX = Ranges.durations(
@@ -118,6 +120,24 @@ public final class ConsensusKeys {
             .defaultValue(true)
             .description("Persist (fsync) log entries before acknowledging them; false acknowledges before the disk"
                     + " flush completes (faster, loses acknowledged entries if a majority crashes at once).").build();
+
+    /**
+     * Key {@code dwcp.consensus.read}: How a linearizable read is served: log (a command in the Raft log, one commit
+     * per read), read-index (the leader confirms its leadership with a heartbeat round to a majority, then answers
+     * once it has applied up to its commit index; nothing is written) or lease (the leader answers without that round
+     * while a majority acknowledged a heartbeat sent within 0.9 × election.min, which assumes the voters' clocks run at
+     * nearly the same rate; otherwise as read-index). Set on clients and voters; voters always serve read-only
+     * requests linearizably.
+     */
+    public static final ConfigKey<String> READ = ConfigKey.builder("dwcp.consensus.read", ValueType.STRING)
+            .defaultValue("read-index")
+            .rule("log, read-index or lease", v -> v.equals("log") || v.equals("read-index") || v.equals("lease"))
+            .description("How a linearizable read is served: log (a command in the Raft log, one commit per read),"
+                    + " read-index (the leader confirms its leadership with a heartbeat round to a majority, then answers"
+                    + " once it has applied up to its commit index; nothing is written) or lease (the leader answers"
+                    + " without that round while a majority acknowledged a heartbeat sent within 0.9 × election.min,"
+                    + " which assumes the voters' clocks run at nearly the same rate; otherwise as read-index). Set on"
+                    + " clients and voters; voters always serve read-only requests linearizably.").build();
 
     /**
      * Key {@code dwcp.consensus.snapshot.entries}: Log entries applied between two automatic state-machine snapshots;
@@ -155,10 +175,14 @@ public final class ConsensusKeys {
             .description("Move a global key's home to this node's region when the key is used mostly from here (see"
                     + " locality-threshold and the switch.* keys); false: homes move only when asked.").build();
 
-    /** Key {@code dwcp.consensus.evaluate-interval}: How often the locality of global keys is judged. */
+    /**
+     * Key {@code dwcp.consensus.evaluate-interval}: How often the locality of global keys is judged, and how often a
+     * leader measures the voter RTT for the agreed election timeout.
+     */
     public static final ConfigKey<Duration> EVALUATE_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.consensus.evaluate-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "1h")
-            .description("How often the locality of global keys is judged.").build();
+            .description("How often the locality of global keys is judged, and how often a leader measures the voter"
+                    + " RTT for the agreed election timeout.").build();
 
     /**
      * Key {@code dwcp.consensus.locality-threshold}: Least share of a global key's operations that must come from this
@@ -193,7 +217,7 @@ public final class ConsensusKeys {
                     + " multiple of what the move costs.").build();
 
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PEERS, GROUP, STORAGE_DIR, LISTEN, ELECTION_MIN, ELECTION_RTT_MULTIPLE, ELECTION_MAX,
-            PROPOSAL_TIMEOUT, MAX_COMMAND, FSYNC, SNAPSHOT_ENTRIES, DEDUP_WINDOW, DEDUP_MAX_CLIENTS, HOME_AUTO_MOVE,
+            PROPOSAL_TIMEOUT, MAX_COMMAND, FSYNC, READ, SNAPSHOT_ENTRIES, DEDUP_WINDOW, DEDUP_MAX_CLIENTS, HOME_AUTO_MOVE,
             EVALUATE_INTERVAL, LOCALITY_THRESHOLD, SWITCH_MIN_INTERVAL, SWITCH_STABLE_EVALUATIONS, SWITCH_BENEFIT_MARGIN);
 
     private static boolean validPeers(String text) {

@@ -171,6 +171,7 @@ class DwcpConfigTest {
             "dwcp.consensus.election.min | 5ms | 10ms–1m",
             "dwcp.consensus.election.max | 11m | 20ms–10m",
             "dwcp.consensus.proposal-timeout | 50ms | 100ms–10m",
+            "dwcp.consensus.read | eventually | log, read-index or lease",
             "dwcp.consensus.max-command | 512B | 1KiB–64MiB",
             "dwcp.consensus.snapshot.entries | 10 | 100–1000000000",
             "dwcp.consensus.dedup.window | 0 | 1–65536",
