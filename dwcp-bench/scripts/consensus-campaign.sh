@@ -46,14 +46,9 @@ while [ $# -gt 0 ]; do
     *) echo "consensus-campaign: unknown argument '$1' (see --help)" >&2; exit 2;;
   esac
 done
-case "$FROM$COUNT" in *[!0-9]*) echo "consensus-campaign: --from and --count must be whole numbers" >&2; exit 2;; esac
-if [ -n "$UNTIL" ] && ! date -u -d "$UNTIL" +%s > /dev/null 2>&1; then
-  echo "consensus-campaign: --until '$UNTIL' is not a time (HH:MM, UTC)" >&2; exit 2
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-mkdir -p "$OUT/hist" "$OUT/work"; OUT=$(cd "$OUT" && pwd)
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+. "$(dirname "$0")/campaign-lib.sh"
+campaign_init consensus-campaign
+mkdir -p "$OUT/hist"
 
 summary() {
   python3 - "$OUT" <<'PY'
@@ -94,16 +89,7 @@ PY
 }
 if [ "$SUMMARY" = 1 ]; then summary; exit $?; fi
 
-if [ ! -f "$OUT/dwcp.jar" ]; then
-  [ -n "$JAR" ] || JAR="$root/dwcp-bench/target/dwcp.jar"
-  [ -f "$JAR" ] || { echo "consensus-campaign: no jar at $JAR (build dwcp-bench first)" >&2; exit 2; }
-  cp "$JAR" "$OUT/dwcp.jar.tmp" && mv "$OUT/dwcp.jar.tmp" "$OUT/dwcp.jar"
-  git -C "$root" rev-parse --short HEAD > "$OUT/revision" 2>/dev/null || echo unknown > "$OUT/revision"
-  [ -z "$(git -C "$root" status --porcelain -- dwcp-consensus dwcp-core dwcp-bench 2>/dev/null)" ] \
-    || sed -i 's/$/+uncommitted/' "$OUT/revision"
-elif [ -n "$JAR" ]; then
-  log "keeping $OUT/dwcp.jar (revision $(cat "$OUT/revision")); delete it to take $JAR"
-fi
+campaign_jar consensus-campaign dwcp-consensus dwcp-core dwcp-bench
 
 # Class-data archives (AppCDS) of OUT/dwcp.jar, made once per OUT: the replicas' classes (from a one-replica group
 # that starts, elects itself and stops) and the harness' (dumped when the first seed's harness exits). A replica JVM
@@ -126,39 +112,20 @@ fi
 REPLICA_OPTS=()
 [ -f "$REPLICA_JSA" ] && REPLICA_OPTS=(-Ddwcp.acp.replica.jvm-options=-XX:SharedArchiveFile="$REPLICA_JSA")
 
-child=""
-stop() { [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; exit 130; }
-trap stop INT TERM
-
-for s in $(seq "$FROM" $((FROM + COUNT - 1))); do
-  verdict="$OUT/seed-$s.json"
-  if [ -f "$verdict" ]; then
-    if [ "$RETRY_HARNESS" = 1 ] && grep -q '"harnessFailures":\[[0-9]' "$verdict"; then
-      log "seed $s: harness failure before; running it again"; rm -f "$verdict"
-    else
-      continue
-    fi
+# a harness failure checked nothing: with --retry-harness its seed runs again
+seed_skip() {
+  local verdict="$OUT/seed-$1.json"
+  [ -f "$verdict" ] || return 1
+  if [ "$RETRY_HARNESS" = 1 ] && grep -q '"harnessFailures":\[[0-9]' "$verdict"; then
+    log "seed $1: harness failure before; running it again"; rm -f "$verdict"; return 1
   fi
-  if [ -n "$UNTIL" ] && [ "$(date -u +%s)" -ge "$(date -u -d "$UNTIL" +%s)" ]; then
-    log "it is past $UNTIL: not starting seed $s"; break
-  fi
-  rm -rf "$OUT/work/seed-$s"
-  log "seed $s: start (load $(cut -d' ' -f1 /proc/loadavg))"
+}
+seed_command() {
+  local cds
   if [ -f "$HARNESS_JSA" ]; then cds=(-XX:SharedArchiveFile="$HARNESS_JSA"); else cds=(-XX:ArchiveClassesAtExit="$HARNESS_JSA"); fi
-  set +e
-  nice -n 15 java "${cds[@]}" "${REPLICA_OPTS[@]}" -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$OUT/dwcp.jar" consensus-check \
+  exec nice -n 15 java "${cds[@]}" "${REPLICA_OPTS[@]}" -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$OUT/dwcp.jar" consensus-check \
       --nodes 5 --clients 4 --duration 0s --fault-hold 700ms --election-min 1s --faults all --start-timeout 10m \
-      "${EXTRA[@]}" --seed "$s" --seeds 1 --history "$OUT/hist/seed-$s.jsonl" --work-dir "$OUT/work" --json \
-      > "$OUT/seed-$s.out" 2> "$OUT/seed-$s.err" &
-  child=$!; wait "$child"; rc=$?; child=""
-  set -e
-  last=$(grep '^{' "$OUT/seed-$s.out" | tail -1)   # the JVM's class-data messages may follow the JSON line
-  if [ "$rc" -le 1 ] && echo "$last" | python3 -c 'import json,sys; json.load(sys.stdin)["seeds"]' 2>/dev/null; then
-    echo "$last" > "$verdict.tmp" && mv "$verdict.tmp" "$verdict"
-    log "seed $s: $(grep -m1 "^seed $s:" "$OUT/seed-$s.out" | cut -c1-300)"
-  else
-    log "seed $s: no verdict (exit $rc); see $OUT/seed-$s.err"
-    [ "$rc" -ge 128 ] && exit "$rc"
-  fi
-done
+      "${EXTRA[@]}" --seed "$1" --seeds 1 --history "$OUT/hist/seed-$1.jsonl" --work-dir "$OUT/work" --json
+}
+campaign_seeds
 summary

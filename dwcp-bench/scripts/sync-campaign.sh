@@ -46,14 +46,8 @@ while [ $# -gt 0 ]; do
     *) echo "sync-campaign: unknown argument '$1' (see --help)" >&2; exit 2;;
   esac
 done
-case "$FROM$COUNT" in *[!0-9]*) echo "sync-campaign: --from and --count must be whole numbers" >&2; exit 2;; esac
-if [ -n "$UNTIL" ] && ! date -u -d "$UNTIL" +%s > /dev/null 2>&1; then
-  echo "sync-campaign: --until '$UNTIL' is not a time (HH:MM, UTC)" >&2; exit 2
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-mkdir -p "$OUT/work"; OUT=$(cd "$OUT" && pwd)
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+. "$(dirname "$0")/campaign-lib.sh"
+campaign_init sync-campaign
 
 summary() {
   python3 - "$OUT" <<'PY'
@@ -106,43 +100,13 @@ PY
 }
 if [ "$SUMMARY" = 1 ]; then summary; exit $?; fi
 
-if [ ! -f "$OUT/dwcp.jar" ]; then
-  [ -n "$JAR" ] || JAR="$root/dwcp-bench/target/dwcp.jar"
-  [ -f "$JAR" ] || { echo "sync-campaign: no jar at $JAR (build dwcp-bench first)" >&2; exit 2; }
-  cp "$JAR" "$OUT/dwcp.jar.tmp" && mv "$OUT/dwcp.jar.tmp" "$OUT/dwcp.jar"
-  git -C "$root" rev-parse --short HEAD > "$OUT/revision" 2>/dev/null || echo unknown > "$OUT/revision"
-  [ -z "$(git -C "$root" status --porcelain -- dwcp-sync dwcp-core dwcp-transport dwcp-bench 2>/dev/null)" ] \
-    || sed -i 's/$/+uncommitted/' "$OUT/revision"
-elif [ -n "$JAR" ]; then
-  log "keeping $OUT/dwcp.jar (revision $(cat "$OUT/revision")); delete it to take $JAR"
-fi
+campaign_jar sync-campaign dwcp-sync dwcp-core dwcp-transport dwcp-bench
 
-child=""
-stop() { [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; exit 130; }
-trap stop INT TERM
-
-for s in $(seq "$FROM" $((FROM + COUNT - 1))); do
-  result="$OUT/seed-$s.json"
-  [ -f "$result" ] && continue
-  if [ -n "$UNTIL" ] && [ "$(date -u +%s)" -ge "$(date -u -d "$UNTIL" +%s)" ]; then
-    log "it is past $UNTIL: not starting seed $s"; break
-  fi
-  rm -rf "$OUT/work/seed-$s"
-  log "seed $s: start (load $(cut -d' ' -f1 /proc/loadavg))"
-  set +e
-  nice -n 15 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$OUT/dwcp.jar" sync-bench --nodes 5 \
-      --keys 4 --rate 40 --duration 4s --faults default --compare off "${EXTRA[@]}" --seed "$s" --seeds 1 \
-      --out "$OUT/work/seed-$s" --json > "$OUT/seed-$s.out" 2> "$OUT/seed-$s.err" &
-  child=$!; wait "$child"; rc=$?; child=""
-  set -e
-  last=$(tail -1 "$OUT/seed-$s.out")
-  if [ "$rc" -le 1 ] && echo "$last" | python3 -c 'import json,sys; json.load(sys.stdin)["seeds"]' 2>/dev/null; then
-    echo "$last" > "$result.tmp" && mv "$result.tmp" "$result"
-    log "seed $s: $(grep -m1 "^seed $s:" "$OUT/seed-$s.out" | cut -c1-300)"
-    [ "$rc" = 0 ] && rm -rf "$OUT/work/seed-$s"   # keep the replicas' logs of a failing seed only
-  else
-    log "seed $s: no result (exit $rc); see $OUT/seed-$s.err"
-    [ "$rc" -ge 128 ] && exit "$rc"
-  fi
-done
+seed_command() {
+  exec nice -n 15 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$OUT/dwcp.jar" sync-bench --nodes 5 \
+      --keys 4 --rate 40 --duration 4s --faults default --compare off "${EXTRA[@]}" --seed "$1" --seeds 1 \
+      --out "$OUT/work/seed-$1" --json
+}
+seed_done() { [ "$2" = 0 ] && rm -rf "$OUT/work/seed-$1"; return 0; }   # keep the replicas' logs of a failing seed only
+campaign_seeds
 summary
