@@ -206,7 +206,9 @@ class FileReplicasTest {
             }
             assertEquals(Set.of(), files.inconsistentKeys());
         }
-        assertEquals(List.of("vm"), listing(dir));
+        // A flushed in-place round starts a background description of the replica; whether its sidecar (.vm.desc)
+        // was written before close() stopped it is a race, and either outcome is right. The mark must be gone.
+        assertEquals(List.of("vm"), listing(dir).stream().filter(n -> !n.endsWith(".desc")).toList());
     }
 
     @Test
