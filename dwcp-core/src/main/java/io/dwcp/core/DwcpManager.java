@@ -28,8 +28,6 @@ import io.dwcp.core.spi.SyncService;
 import io.dwcp.core.spi.VmMetadata;
 import io.dwcp.core.transport.Transport;
 import io.dwcp.core.spi.TransportProvider;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.slf4j.Logger;
@@ -37,11 +35,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -52,9 +47,7 @@ import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The one entry point of DWCP: wires the providers found on the class path (or given to the builder),
@@ -83,7 +76,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DwcpManager implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DwcpManager.class);
-    private static final String VERSION = BuildVersion.of(DwcpManager.class);
 
     /** The live view of {@link #updates}: what components read. */
     private final DwcpConfig config;
@@ -94,7 +86,6 @@ public final class DwcpManager implements AutoCloseable {
     /** Where this manager and its components register: {@code nodeMeters.registry()}. */
     private final MeterRegistry registry;
     private final Clock clock;
-    private final ScheduledExecutorService injectedScheduler;
     /** TLS material given in code, or null (the transport reads the PEM files of its configuration). */
     private final TlsCredentials tls;
     private final String nodeId;
@@ -103,8 +94,8 @@ public final class DwcpManager implements AutoCloseable {
     /** Peers the path monitor tracks at once. */
     static final int PATH_MAX_PEERS = 1024;
 
-    /** In start order: transport, compression, prediction, placement, sync, consensus. */
-    private final List<ManagedComponent> components;
+    /** Starts, stops and restarts the components (in start order: transport, compression, prediction, placement, sync, consensus). */
+    private final Supervisor supervisor;
     private final Transport transport;
     private final StateCodec codec;
     /** Compresses the literal pages of seeded rounds besides DEFLATE; null when none was found or given. */
@@ -121,11 +112,6 @@ public final class DwcpManager implements AutoCloseable {
     /** Partial-frame memory of every migration receiver of this manager ({@code dwcp.migration.receive-buffer}). */
     private final ReceiveBuffers receiveBudget;
 
-    private final Object lock = new Object();
-    private volatile ComponentState state = ComponentState.NEW;
-    private boolean closed;
-    private ScheduledExecutorService scheduler;
-    private final Map<String, Counter> restartCounters = new LinkedHashMap<>();
 
     private DwcpManager(Builder b) {
         this.updates = new ConfigUpdates(b.config);
@@ -133,7 +119,6 @@ public final class DwcpManager implements AutoCloseable {
         this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes(),
                 config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER_PER_PEER).bytes());
         this.clock = b.clock;
-        this.injectedScheduler = b.scheduler;
         this.tls = b.tls;
         this.givenVmMetadata = b.vmMetadata;
         this.nodeId = config.get(CoreKeys.NODE_ID).orElseGet(() -> {
@@ -190,7 +175,7 @@ public final class DwcpManager implements AutoCloseable {
         if (consensus != null) {
             list.add(consensusContext.bind(new ManagedComponent(consensus)));
         }
-        this.components = Collections.unmodifiableList(list);
+        this.supervisor = new Supervisor(nodeId, list, config, nodeMeters, b.scheduler);
         LOG.debug("DWCP manager {} wired: transport={}, codec={}, predictor={}, placement={}, sync={}, consensus={}", nodeId,
                 tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name(), pp == null ? "none" : pp.name(),
                 lp == null ? "none" : lp.name(), sp == null ? "none" : sp.name(), ap == null ? "none" : ap.name());
@@ -209,46 +194,7 @@ public final class DwcpManager implements AutoCloseable {
      *     {@code ILLEGAL_STATE}); {@code ILLEGAL_STATE} after {@link #close()}
      */
     public void start() {
-        synchronized (lock) {
-            if (closed) {
-                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "the manager is closed; build a new one");
-            }
-            if (state == ComponentState.RUNNING) {
-                return;
-            }
-            state = ComponentState.STARTING;
-            scheduler = injectedScheduler != null ? injectedScheduler : Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "dwcp-recovery");
-                t.setDaemon(true);
-                return t;
-            });
-            nodeMeters.attach();
-            registerMeters();
-            List<ManagedComponent> started = new ArrayList<>();
-            for (ManagedComponent mc : components) {
-                mc.restartAttempts = 0;
-                try {
-                    LOG.info("starting component '{}'", mc.name());
-                    mc.start();
-                    started.add(mc);
-                } catch (Exception | Error e) {
-                    for (int i = started.size() - 1; i >= 0; i--) {
-                        Exception stopFailure = started.get(i).stop();
-                        if (stopFailure != null) {
-                            e.addSuppressed(stopFailure);
-                        }
-                    }
-                    releaseRuntime();
-                    state = ComponentState.FAILED;
-                    DwcpException d = DwcpException.find(e);
-                    ErrorCode code = d != null ? d.code() : ErrorCode.ILLEGAL_STATE;
-                    throw new DwcpException(code, "component '" + mc.name() + "' failed to start: " + e.getMessage()
-                            + (started.isEmpty() ? "" : "; stopped " + names(started) + " again"), e);
-                }
-            }
-            state = ComponentState.RUNNING;
-            LOG.info("DWCP node {} running with components {}", nodeId, names(components));
-        }
+        supervisor.start();
     }
 
     /**
@@ -258,124 +204,18 @@ public final class DwcpManager implements AutoCloseable {
      * @throws DwcpException {@code ILLEGAL_STATE} with every stop failure attached as suppressed
      */
     public void stop() {
-        synchronized (lock) {
-            if (state == ComponentState.NEW || state == ComponentState.STOPPED) {
-                return;
-            }
-            state = ComponentState.STOPPING;
-            List<Exception> failures = new ArrayList<>();
-            for (int i = components.size() - 1; i >= 0; i--) {
-                ManagedComponent mc = components.get(i);
-                Exception e = mc.stop();
-                if (e != null) {
-                    LOG.error("component '{}' failed to stop cleanly", mc.name(), e);
-                    failures.add(e);
-                }
-            }
-            releaseRuntime();
-            state = failures.isEmpty() ? ComponentState.STOPPED : ComponentState.FAILED;
-            if (!failures.isEmpty()) {
-                DwcpException d = new DwcpException(ErrorCode.ILLEGAL_STATE, failures.size() + " component(s) failed to stop");
-                failures.forEach(d::addSuppressed);
-                throw d;
-            }
-        }
+        supervisor.stop();
     }
 
     /** Stops, then refuses further starts. Idempotent. */
     @Override
     public void close() {
-        synchronized (lock) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
-        stop();
-    }
-
-    private void releaseRuntime() {
-        for (ManagedComponent mc : components) {
-            mc.cancelRecovery();
-        }
-        if (injectedScheduler == null && scheduler != null) {
-            scheduler.shutdownNow();
-        }
-        scheduler = null;
-        restartCounters.clear();
-        // Every meter of this manager, its components' and migrations' included; the other managers' stay.
-        nodeMeters.detach();
-    }
-
-    /** Guarded by lock; removed by {@link NodeMeters#detach()} with every other meter of this manager. */
-    private void registerMeters() {
-        Gauge.builder("dwcp.build.info", () -> 1).tag("version", VERSION).description("DWCP build").register(registry);
-        for (ManagedComponent mc : components) {
-            Gauge.builder("dwcp.component.state", mc, m -> m.state.ordinal()).tag("component", mc.name())
-                    .description("Lifecycle state: 0 NEW, 1 STARTING, 2 RUNNING, 3 STOPPING, 4 STOPPED, 5 FAILED")
-                    .register(registry);
-            Counter restarts = Counter.builder("dwcp.component.restarts").tag("component", mc.name())
-                    .description("Restarts after a run-time failure").register(registry);
-            restartCounters.put(mc.name(), restarts);
-        }
-    }
-
-    /** Called from any thread by a component that failed while running. */
-    private void onFailure(ManagedComponent mc, Throwable cause) {
-        synchronized (lock) {
-            if (state != ComponentState.RUNNING || mc.state != ComponentState.RUNNING) {
-                LOG.debug("failure of '{}' ignored: manager {}, component {}", mc.name(), state, mc.state);
-                return;
-            }
-            LOG.error("component '{}' failed while running", mc.name(), cause);
-            Exception stopFailure = mc.stop();
-            if (stopFailure != null) {
-                LOG.warn("component '{}' also failed to stop after its failure", mc.name(), stopFailure);
-            }
-            mc.state = ComponentState.FAILED;
-            mc.lastFailure = cause;
-            scheduleRecovery(mc);
-        }
-    }
-
-    /** Guarded by lock. */
-    private void scheduleRecovery(ManagedComponent mc) {
-        int max = config.get(CoreKeys.RECOVERY_MAX_ATTEMPTS);
-        if (mc.restartAttempts >= max) {
-            LOG.error("component '{}' stays FAILED after {} restart attempt(s)", mc.name(), mc.restartAttempts);
-            return;
-        }
-        Duration initial = config.get(CoreKeys.RECOVERY_INITIAL_BACKOFF);
-        long delay = ManagedComponent.backoffMillis(initial, mc.restartAttempts);
-        mc.restartAttempts++;
-        LOG.info("restarting component '{}' in {} ms (attempt {} of {})", mc.name(), delay, mc.restartAttempts, max);
-        mc.pendingRecovery = scheduler.schedule(() -> recover(mc), delay, TimeUnit.MILLISECONDS);
-    }
-
-    private void recover(ManagedComponent mc) {
-        synchronized (lock) {
-            mc.pendingRecovery = null;
-            if (state != ComponentState.RUNNING || mc.state != ComponentState.FAILED) {
-                return;
-            }
-            mc.restarts++;
-            Counter c = restartCounters.get(mc.name());
-            if (c != null) {
-                c.increment();
-            }
-            try {
-                mc.start();
-                LOG.info("component '{}' recovered", mc.name());
-            } catch (Exception | Error e) {
-                LOG.warn("restart of component '{}' failed", mc.name(), e);
-                scheduleRecovery(mc);
-            }
-        }
+        supervisor.close();
     }
 
     /** {@return lifecycle state of the manager} */
     public ComponentState state() {
-        return state;
+        return supervisor.state();
     }
 
     /**
@@ -386,7 +226,7 @@ public final class DwcpManager implements AutoCloseable {
      * @throws IllegalArgumentException when no component has that name
      */
     public ComponentState componentState(String name) {
-        return find(name).state;
+        return supervisor.find(name).state;
     }
 
     /**
@@ -397,37 +237,22 @@ public final class DwcpManager implements AutoCloseable {
      * @throws IllegalArgumentException when no component has that name
      */
     public long restarts(String name) {
-        return find(name).restarts;
+        return supervisor.find(name).restarts;
     }
 
     /** {@return names of the wired components, in start order} */
     public List<String> componentNames() {
-        return names(components);
+        return Supervisor.names(supervisor.components());
     }
 
     /** {@return health of each component, computed now} */
     public Map<String, Health> componentHealth() {
-        Map<String, Health> m = new LinkedHashMap<>();
-        for (ManagedComponent mc : components) {
-            m.put(mc.name(), mc.health());
-        }
-        return m;
+        return supervisor.componentHealth();
     }
 
     /** {@return the aggregate health: the worst component's status; UNKNOWN when the manager is not running} */
     public Health health() {
-        if (state != ComponentState.RUNNING) {
-            return state == ComponentState.FAILED ? Health.unhealthy("manager failed") : Health.unknown("manager " + state);
-        }
-        Health.Status worst = Health.Status.HEALTHY;
-        StringBuilder detail = new StringBuilder();
-        for (Map.Entry<String, Health> e : componentHealth().entrySet()) {
-            worst = Health.worst(worst, e.getValue().status());
-            if (e.getValue().status() != Health.Status.HEALTHY) {
-                detail.append(detail.length() == 0 ? "" : "; ").append(e.getKey()).append(": ").append(e.getValue().detail());
-            }
-        }
-        return new Health(worst, detail.length() == 0 ? "all components healthy" : detail.toString());
+        return supervisor.health();
     }
 
     /**
@@ -526,10 +351,7 @@ public final class DwcpManager implements AutoCloseable {
      *     changes); {@code INTERNAL_ERROR} when a component failed to apply it (the others did)
      */
     public <T> void updateConfig(ConfigKey<T> key, T value) {
-        synchronized (lock) {
-            updates.set(key, value);
-            notifyConfigChanged(key);
-        }
+        supervisor.changeConfig(() -> updates.set(key, value), () -> key);
     }
 
     /**
@@ -542,37 +364,7 @@ public final class DwcpManager implements AutoCloseable {
      *     not parse or breaks a rule (nothing changes); {@code INTERNAL_ERROR} when a component failed to apply it
      */
     public void updateConfig(String key, String text) {
-        synchronized (lock) {
-            updates.set(key, text);
-            notifyConfigChanged(io.dwcp.core.config.ConfigSchema.key(key));
-        }
-    }
-
-    private <T> String shown(ConfigKey<T> key) {
-        return key.secret() ? "<redacted>" : key.type().format(config.get(key));
-    }
-
-    private void notifyConfigChanged(ConfigKey<?> key) {
-        LOG.info("{}: {} = {} (changed at run time)", nodeId, key.name(), shown(key));
-        DwcpException failure = null;
-        for (ManagedComponent mc : components) {
-            if (mc.state != ComponentState.RUNNING) {
-                continue;
-            }
-            try {
-                mc.component.configChanged(config, key);
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = new DwcpException(ErrorCode.INTERNAL_ERROR, mc.name() + " failed to apply " + key.name()
-                            + ": " + e.getMessage(), e);
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        supervisor.changeConfig(() -> updates.set(key, text), () -> io.dwcp.core.config.ConfigSchema.key(key));
     }
 
     /**
@@ -584,9 +376,9 @@ public final class DwcpManager implements AutoCloseable {
      * @throws DwcpException {@code ILLEGAL_STATE} when the manager is not running
      */
     public CompletableFuture<MigrationSender> openMigration(InetSocketAddress receiver) {
-        requireRunning("openMigration");
+        supervisor.requireRunning("openMigration");
         MigrationSender sender = Migrations.sender(codec(), config.pinnedTier().orElse(null),
-                config.get(TransportKeys.RATE_CAP).orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry, sendingKeys, scheduler,
+                config.get(TransportKeys.RATE_CAP).orElse(null), config.get(TransportKeys.IO_TIMEOUT), registry, sendingKeys, supervisor.scheduler(),
                 blockCompressor);
         return transport().connect(receiver, Migrations.replyHandler(sender)).thenApply(session -> {
             Migrations.bind(sender, session);
@@ -669,12 +461,6 @@ public final class DwcpManager implements AutoCloseable {
         return Migrations.receiver(codec(), replicas, onRound, onFailure, receiveBudget, blockCompressor);
     }
 
-    private void requireRunning(String operation) {
-        if (state != ComponentState.RUNNING) {
-            throw new DwcpException(ErrorCode.ILLEGAL_STATE, operation + " needs a running manager; it is " + state + " (call start())");
-        }
-    }
-
     /**
      * The registry given to the builder (or the {@code SimpleMeterRegistry} the manager made when none was). While
      * the manager runs, every meter of this manager, its components and its migrations is there with the tag
@@ -690,23 +476,6 @@ public final class DwcpManager implements AutoCloseable {
     /** {@return this node's id ({@code dwcp.node-id}, or the random one chosen at build)} */
     public String nodeId() {
         return nodeId;
-    }
-
-    private ManagedComponent find(String name) {
-        for (ManagedComponent mc : components) {
-            if (mc.name().equals(name)) {
-                return mc;
-            }
-        }
-        throw new IllegalArgumentException("no component named '" + name + "'; components: " + names(components));
-    }
-
-    private static List<String> names(List<ManagedComponent> list) {
-        List<String> out = new ArrayList<>();
-        for (ManagedComponent mc : list) {
-            out.add(mc.name());
-        }
-        return out;
     }
 
     private static <P> P discover(Class<P> type, ClassLoader loader, java.util.function.Function<P, String> name,
@@ -780,12 +549,12 @@ public final class DwcpManager implements AutoCloseable {
         @Override
         public void reportFailure(Throwable cause) {
             ManagedComponent mc = managed;
-            if (mc == null) {
+            if (mc == null || supervisor == null) {
                 LOG.error("a component reported a failure before the manager finished building it", cause);
                 return;
             }
             try {
-                onFailure(mc, cause);
+                supervisor.onFailure(mc, cause);
             } catch (RuntimeException e) {
                 // reportFailure must never throw into a component's thread (ComponentContext contract).
                 LOG.error("handling the failure of '{}' failed", mc.name(), e);
