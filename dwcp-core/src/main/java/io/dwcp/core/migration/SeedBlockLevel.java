@@ -22,6 +22,8 @@ final class SeedBlockLevel {
     private final int pageSize;
     /** Would-be literal pages whose block hashes came back, the bytes of unchanged blocks they found, groups seen. */
     private long pagesAnswered;
+    /** Would-be literal pages whose block hashes were asked. */
+    private long pagesAsked;
     private long bytesSaved;
     private long groups;
     private long pagesSkipped;
@@ -36,8 +38,16 @@ final class SeedBlockLevel {
     }
 
     /**
+     * {@return whether the probe's pages were all asked but not all answered}: the planner then takes the answers of
+     * the groups in flight before it decides on the next group, so that decisions do not depend on reply timing.
+     */
+    boolean awaitingProbe() {
+        return pagesAsked >= BLOCK_PROBE_PAGES && pagesAnswered < BLOCK_PROBE_PAGES;
+    }
+
+    /**
      * {@return whether to ask for the block hashes of the next group of {@code literals} would-be literal pages}: always
-     * for the first {@value #BLOCK_PROBE_PAGES} pages answered; then while the unchanged blocks found so far, at the
+     * for the first {@value #BLOCK_PROBE_PAGES} pages asked; then while the unchanged blocks found so far, at the
      * compression measured so far ({@code writer}'s, null before the transfer opened), saved more bytes per page asked
      * than a page's block hashes and index cost; else for one group in {@value #PROBE_EVERY}. A group not asked
      * counts as skipped.
@@ -45,7 +55,7 @@ final class SeedBlockLevel {
     boolean ask(int literals, SeedFrameWriter writer, int version) {
         long group = groups++;
         boolean ask;
-        if (pagesAnswered < BLOCK_PROBE_PAGES) {
+        if (pagesAsked < BLOCK_PROBE_PAGES || pagesAnswered == 0) {
             ask = true;
         } else {
             double share = writer == null ? ASSUMED_COMPRESSED_SHARE : writer.compressedShare(ASSUMED_COMPRESSED_SHARE);
@@ -53,7 +63,9 @@ final class SeedBlockLevel {
             double costPerPage = SeedWire.BLOCKS_PER_PAGE * SeedWire.blockHashBytes(version) + 4;
             ask = savedPerPage >= costPerPage || group % PROBE_EVERY == 0;
         }
-        if (!ask) {
+        if (ask) {
+            pagesAsked += literals;
+        } else {
             pagesSkipped += literals;
         }
         return ask;

@@ -361,6 +361,13 @@ final class SeedPlanner {
         compareChunks(exchange);
         while (!pagesInFlight.isEmpty() && (blocking || pagesInFlight.peek().reply.isDone())) {
             PagesGroup g = pagesInFlight.poll();
+            // Whether to ask the next group's block hashes is judged from the probe's answers: wait for them once,
+            // so that the choice does not depend on how fast this side's hashing pool and the replies are.
+            while (blockLevel.awaitingProbe() && !blocksInFlight.isEmpty()) {
+                if (!blockHashes(blocksInFlight.poll(), replyTimeoutMillis)) {
+                    return Outcome.NO_SEED;
+                }
+            }
             if (!pageHashes(exchange, g, await(g.reply, replyTimeoutMillis, "PAGES"))) {
                 return Outcome.NO_SEED;
             }
