@@ -762,8 +762,16 @@ final class HdeCodec implements StateCodec {
         return () -> {
             Forecast advice = advisor.advice(peer);
             if (advice.isKnown()) {
-                last.set(levels.choose(options.tier(), settings.ceiling(options.tier()), options.linkRate(),
-                        context.workerThreads(), true, advice));
+                int level = levels.choose(options.tier(), settings.ceiling(options.tier()), options.linkRate(),
+                        context.workerThreads(), true, advice);
+                int before = last.getAndSet(level);
+                if (before != level) {
+                    LOG.info("level of the running round for {}: zstd:{} -> zstd:{} on the path's forecast ({} Mbit/s, "
+                            + "P10 {}, P90 {}, confidence {})", peer, before, level,
+                            Math.round(advice.meanBitsPerSecond() / 1e6), Math.round(advice.p10BitsPerSecond() / 1e6),
+                            Math.round(advice.p90BitsPerSecond() / 1e6), String.format(java.util.Locale.ROOT, "%.2f",
+                                    advice.confidence()));
+                }
             }
             return last.get();
         };
