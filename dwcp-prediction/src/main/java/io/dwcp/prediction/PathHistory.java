@@ -63,13 +63,10 @@ final class PathHistory {
 
     private final String peer;
     private final Path samplesFile;
-    private final Path matchedFile;
     private final int keep;
     private final long rotateBytes;
-    private BufferedWriter samples;
-    private BufferedWriter matched;
-    private long samplesBytes;
-    private long matchedBytes;
+    private final Appender samples;
+    private final Appender matched;
     private boolean failed;
     private boolean closed;
 
@@ -85,9 +82,10 @@ final class PathHistory {
         this.peer = peer;
         String stem = stem(peer);
         this.samplesFile = dir.resolve(stem + SAMPLES);
-        this.matchedFile = dir.resolve(stem + MATCHED);
         this.keep = keep;
         this.rotateBytes = Math.max(64 * 1024, (long) keep * LINE_BYTES);
+        this.samples = new Appender(samplesFile);
+        this.matched = new Appender(dir.resolve(stem + MATCHED));
     }
 
     /** File name stem of a peer: {@code peer-} and its URL encoding, shortened with a digest when long. */
@@ -106,10 +104,6 @@ final class PathHistory {
 
     Path samplesFile() {
         return samplesFile;
-    }
-
-    Path matchedFile() {
-        return matchedFile;
     }
 
     /** Bytes after which a file is rotated. */
@@ -191,45 +185,22 @@ final class PathHistory {
 
     /** Appends one used sample. */
     void appendSample(Instant time, double goodput, double rttSeconds, double lossRatio) {
-        if (failed || closed) {
-            return;
-        }
-        String line = time.toEpochMilli() + "," + num(goodput) + "," + (Double.isNaN(rttSeconds) ? "" : num(rttSeconds))
-                + "," + (Double.isNaN(lossRatio) ? "" : num(lossRatio)) + "\n";
-        try {
-            if (samples == null) {
-                samples = reopen(null, samplesFile);
-                samplesBytes = Files.size(samplesFile);
-            }
-            if (samplesBytes > rotateBytes) {
-                samples = rotate(samples, samplesFile);
-                samplesBytes = 0;
-            }
-            samples.write(line);
-            samplesBytes += line.length();
-        } catch (IOException e) {
-            fail(e);
-        }
+        append(samples, time.toEpochMilli() + "," + num(goodput) + "," + (Double.isNaN(rttSeconds) ? "" : num(rttSeconds))
+                + "," + (Double.isNaN(lossRatio) ? "" : num(lossRatio)) + "\n");
     }
 
     /** Appends one matched forecast: made {@code horizon} before {@code time}, its window's realised mean. */
     void appendMatch(Instant time, Duration horizon, double mean, double low, double high, double actual) {
+        append(matched, time.toEpochMilli() + "," + num(horizon.toMillis() / 1e3) + "," + num(mean) + "," + num(low)
+                + "," + num(high) + "," + num(actual) + "\n");
+    }
+
+    private void append(Appender to, String line) {
         if (failed || closed) {
             return;
         }
-        String line = time.toEpochMilli() + "," + num(horizon.toMillis() / 1e3) + "," + num(mean) + "," + num(low) + ","
-                + num(high) + "," + num(actual) + "\n";
         try {
-            if (matched == null) {
-                matched = reopen(null, matchedFile);
-                matchedBytes = Files.size(matchedFile);
-            }
-            if (matchedBytes > rotateBytes) {
-                matched = rotate(matched, matchedFile);
-                matchedBytes = 0;
-            }
-            matched.write(line);
-            matchedBytes += line.length();
+            to.append(line);
         } catch (IOException e) {
             fail(e);
         }
@@ -241,12 +212,8 @@ final class PathHistory {
             return;
         }
         try {
-            if (samples != null) {
-                samples.flush();
-            }
-            if (matched != null) {
-                matched.flush();
-            }
+            samples.flush();
+            matched.flush();
         } catch (IOException e) {
             fail(e);
         }
@@ -259,45 +226,66 @@ final class PathHistory {
         }
         flush();
         closed = true;
-        closeQuietly(samples);
-        closeQuietly(matched);
-        samples = null;
-        matched = null;
+        samples.close();
+        matched.close();
     }
 
-    private static BufferedWriter reopen(BufferedWriter w, Path file) throws IOException {
-        if (w != null) {
-            w.close();
-        }
-        return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                StandardOpenOption.WRITE);
-    }
-
-    private static BufferedWriter rotate(BufferedWriter w, Path file) throws IOException {
-        w.close();
-        Files.move(file, rotated(file), StandardCopyOption.REPLACE_EXISTING);
-        return reopen(null, file);
+    private void fail(IOException e) {
+        failed = true;
+        LOG.warn("prediction history of {} not written from now on: {}", peer, e.toString());
+        samples.close();
+        matched.close();
     }
 
     private static Path rotated(Path file) {
         return file.resolveSibling(file.getFileName() + ".1");
     }
 
-    private void fail(IOException e) {
-        failed = true;
-        LOG.warn("prediction history of {} not written from now on: {}", peer, e.toString());
-        closeQuietly(samples);
-        closeQuietly(matched);
-        samples = null;
-        matched = null;
-    }
+    /** One appended file: opened on first use, renamed to {@code NAME.1} past {@link #rotateBytes}. */
+    private final class Appender {
+        private final Path file;
+        private BufferedWriter out;
+        private long bytes;
 
-    private static void closeQuietly(BufferedWriter w) {
-        if (w != null) {
-            try {
-                w.close();
-            } catch (IOException e) {
-                LOG.debug("closing a prediction history file failed", e);
+        Appender(Path file) {
+            this.file = file;
+        }
+
+        void append(String line) throws IOException {
+            if (out == null) {
+                out = open();
+                bytes = Files.size(file);
+            }
+            if (bytes > rotateBytes) {
+                out.close();
+                Files.move(file, rotated(file), StandardCopyOption.REPLACE_EXISTING);
+                out = open();
+                bytes = 0;
+            }
+            out.write(line);
+            bytes += line.length();
+        }
+
+        private BufferedWriter open() throws IOException {
+            return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        }
+
+        void flush() throws IOException {
+            if (out != null) {
+                out.flush();
+            }
+        }
+
+        /** Closes the file, quietly; the next append reopens it (callers stop appending first). */
+        void close() {
+            if (out != null) {
+                try {
+                    out.close();
+                } catch (IOException e) {
+                    LOG.debug("closing {} failed", file, e);
+                }
+                out = null;
             }
         }
     }
