@@ -20,9 +20,16 @@
 #   --files "A B .."    snapshot names in DIR, in round order (default "s0.ram s1.ram s5.ram s30.ram")
 #   --dwcp-jvm "..."    JVM options of both dwcp processes (default "-XX:TieredStopAtLevel=1", as bench-migration.sh)
 #   --props "..."       -D options given to the sender in BOTH arms (e.g. a shorter sample interval; label the result)
+#   --on-props "..."    -D options given to the sender only with prediction on
+#   --history           the "on" senders share a prediction history directory (OUT/pba-history,
+#                       -Ddwcp.prediction.history-dir): each starts from the paths' samples of the earlier "on" runs
+#   --warmup N          N unmeasured "on" runs over the link before the repetitions (default 0), so that with
+#                       --history every measured "on" run has a history
 #   --jar PATH          dwcp.jar (default dwcp-bench/target/dwcp.jar; copied per run)
 #   --out DIR           results directory (default /var/tmp/dwcp-results/prediction-DATE-REV)
 #
+# The scheduling class of the WAN emulator is recorded in each run (OUT/wanem-sched-*.txt: `chrt -p` of every
+# wanem process, taken 5 s into the transfer); a timing figure needs SCHED_OTHER there.
 # Each run brings its own link up (`wan-up.sh`, the user-space emulator for both links: the constant link is a trace
 # with one rate) and down again, so every run sees the trace from its start: the two arms of a repetition meet the
 # same rate trajectory. WAN_TRACE_LOG records each run's rate changes (ground truth, OUT/rates-*.log). The sender's
@@ -34,7 +41,7 @@
 # for (polling every 30 s) and never torn down. Needs root, iproute2, gcc (for the emulator), python3, Java 17.
 set -euo pipefail
 
-usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -44,7 +51,7 @@ traces=$(cd "$root/../shared/data/traces/uniform" 2>/dev/null && pwd || echo /wo
 cmdline="$0 $*"
 REPS=5; TRACE="$traces/nyumets_7Train2.tsv"; SCALE=4; DELAY=30; CONSTANT=""; WINDOW=120; LINKS="trace,constant"
 CORPUS=/var/tmp/vmcorpus/1g; FILES="s0.ram s1.ram s5.ram s30.ram"; DWCP_JVM="-XX:TieredStopAtLevel=1"; PROPS=""
-JAR=""; OUT=""
+JAR=""; OUT=""; ON_PROPS=""; HISTORY=0; WARMUP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2;;
@@ -58,6 +65,9 @@ while [ $# -gt 0 ]; do
     --files) FILES=$2; shift 2;;
     --dwcp-jvm) DWCP_JVM=$2; shift 2;;
     --props) PROPS=$2; shift 2;;
+    --on-props) ON_PROPS=$2; shift 2;;
+    --history) HISTORY=1; shift;;
+    --warmup) WARMUP=$2; shift 2;;
     --jar) JAR=$2; shift 2;;
     --out) OUT=$2; shift 2;;
     -h|--help) usage; exit 0;;
@@ -65,6 +75,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || { echo "--reps must be a positive integer" >&2; exit 2; }
+[[ "$WARMUP" =~ ^[0-9]+$ ]] || { echo "--warmup must be a whole number" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench-prediction: needs root (network namespace)" >&2; exit 1; }
 [ -f "$TRACE" ] || { echo "bench-prediction: no trace $TRACE" >&2; exit 1; }
 paths=()
@@ -81,6 +92,9 @@ if [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-/var/tmp/dwcp-results/prediction-$stamp-$rev}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+if [ "$HISTORY" = 1 ]; then
+  mkdir -p "$OUT/pba-history"; ON_PROPS="$ON_PROPS -Ddwcp.prediction.history-dir=$OUT/pba-history"
+fi
 work=$(mktemp -d /var/tmp/dwcp-bench-prediction.XXXXXX)
 [ -n "$JAR" ] || JAR="$root/dwcp-bench/target/dwcp.jar"
 [ -f "$JAR" ] || { echo "bench-prediction: no $JAR (./mvnw -B -q -pl dwcp-bench -am package -DskipTests)" >&2; exit 1; }
@@ -115,7 +129,7 @@ json.dump({"command": """$cmdline""", "gitRevision": "$rev", "date": "$stamp", "
            "cores": os.cpu_count(), "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"),
            "jdk": sh("java -version 2>&1 | head -1"), "congestionControl": sh("sysctl -n net.ipv4.tcp_congestion_control"),
            "trace": "$TRACE", "scale": "$SCALE", "oneWayDelayMs": "$DELAY", "constantMbit": "$CONSTANT",
-           "files": "$FILES".split(), "corpus": "$CORPUS", "reps": $REPS, "jvm": "$DWCP_JVM", "props": "$PROPS",
+           "files": "$FILES".split(), "corpus": "$CORPUS", "reps": $REPS, "jvm": "$DWCP_JVM", "props": "$PROPS", "onProps": "$ON_PROPS", "warmup": $WARMUP,
            "jarSha256": sh("sha256sum '$jar' | cut -c1-64"), "uptimeBefore": sh("uptime")}, open(sys.argv[1], "w"), indent=2)
 PY
 
@@ -138,12 +152,16 @@ run_one() { # link rep on|off
   t0=$(now)
   set +e
   # shellcheck disable=SC2086
-  java $DWCP_JVM $PROPS -Ddwcp.prediction.enabled=$([ "$arm" = on ] && echo true || echo false) \
+  ( sleep 5; for p in $(pgrep wanem); do chrt -p "$p"; done ) > "$OUT/wanem-sched-$link-$rep-$arm.txt" 2>&1 &
+  local sched=$!
+  local armprops=""; [ "$arm" = on ] && armprops=$ON_PROPS
+  java $DWCP_JVM $PROPS $armprops -Ddwcp.prediction.enabled=$([ "$arm" = on ] && echo true || echo false) \
       -Dorg.slf4j.simpleLogger.defaultLogLevel=info -Dorg.slf4j.simpleLogger.log.io.dwcp.prediction.forecasts=debug \
       -Dorg.slf4j.simpleLogger.showDateTime=true -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS -jar "$jar" send --to "$rx_host:$port" --key "$key" --plaintext \
       --json "${paths[@]}" > "$OUT/send-$link-$rep-$arm.out" 2> "$OUT/send-$link-$rep-$arm.err"
   st=$?
   set -e
+  wait "$sched" 2>/dev/null || true
   t1=$(now)
   kill "$receiver" 2>/dev/null || true; wait "$receiver" 2>/dev/null || true; receiver=""
   down
@@ -167,6 +185,7 @@ PY
 
 IFS=, read -r -a links <<<"$LINKS"
 for link in "${links[@]}"; do
+  for w in $(seq "$WARMUP"); do run_one "$link" "warmup$w" on; done
   for rep in $(seq "$REPS"); do
     if [ $((rep % 2)) = 1 ]; then run_one "$link" "$rep" on; run_one "$link" "$rep" off
     else run_one "$link" "$rep" off; run_one "$link" "$rep" on; fi
@@ -180,14 +199,26 @@ raw, out, constant = sys.argv[1:]
 rows = [l.rstrip("\n").split("\t") for l in open(raw)][1:]
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 res = {}
-print("| link | reps | on: median wall s | off: median wall s | on ÷ off per rep | median ratio | mean ratio ± 95 % | all replicas |")
+from math import comb
+def median_interval(xs):
+    """Distribution-free interval of the median from order statistics, and its coverage (binomial, p = 1/2)."""
+    n, xs = len(xs), sorted(xs)
+    best = (1, 1 - 2 * sum(comb(n, i) for i in range(1)) / 2 ** n)
+    for k in range(1, n // 2 + 1):
+        cov = 1 - 2 * sum(comb(n, i) for i in range(k)) / 2 ** n
+        if cov >= 0.95:
+            best = (k, cov)
+    k, cov = best
+    return xs[k - 1], xs[n - k], cov
+print("| link | reps | on: median wall s | off: median wall s | on ÷ off per rep | median ratio [interval, coverage] | mean ratio ± 95 % | all replicas |")
 print("|---|---|---|---|---|---|---|---|")
 for link in dict.fromkeys(r[0] for r in rows):
     by = {}
     for r in rows:
         if r[0] == link:
             by.setdefault(r[1], {})[r[2]] = r
-    pairs = [(float(v["on"][3]), float(v["off"][3])) for v in by.values() if "on" in v and "off" in v
+    pairs = [(float(v["on"][3]), float(v["off"][3])) for k, v in by.items() if "on" in v and "off" in v
+             and not k.startswith("warmup")
              and v["on"][8] == "ok" and v["off"][8] == "ok"]
     ratios = [a / b for a, b in pairs]
     ok = all(r[8] == "ok" for r in rows if r[0] == link)
@@ -195,11 +226,12 @@ for link in dict.fromkeys(r[0] for r in rows):
         print(f"| {link} | 0 | - | - | - | - | - | {ok} |"); continue
     m = statistics.mean(ratios)
     hw = T95.get(len(ratios) - 1, 1.96) * statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else float("nan")
-    res[link] = {"pairs": pairs, "ratios": ratios, "medianRatio": statistics.median(ratios), "meanRatio": m,
+    lo, hi, cov = median_interval(ratios)
+    res[link] = {"medianInterval": [lo, hi], "medianIntervalCoverage": cov, "pairs": pairs, "ratios": ratios, "medianRatio": statistics.median(ratios), "meanRatio": m,
                  "ci95HalfWidth": hw, "medianOn": statistics.median(a for a, _ in pairs),
                  "medianOff": statistics.median(b for _, b in pairs), "allReplicasExact": ok}
     print(f"| {link} | {len(ratios)} | {res[link]['medianOn']:.2f} | {res[link]['medianOff']:.2f} | "
-          f"{' '.join(f'{x:.3f}' for x in ratios)} | {res[link]['medianRatio']:.3f} | {m:.3f} ± {hw:.3f} | {ok} |")
+          f"{' '.join(f'{x:.3f}' for x in ratios)} | {res[link]['medianRatio']:.3f} [{lo:.3f}, {hi:.3f}, {cov:.3f}] | {m:.3f} ± {hw:.3f} | {ok} |")
 res["constantMbit"] = float(constant)
 json.dump(res, open(out, "w"), indent=2)
 PY

@@ -6,7 +6,8 @@ predictor, the 30 s forecast with its P10-P90 band, and the stream count of both
 
 OUT is a bench-prediction.sh results directory. Inputs per arm: rates-LINK-REP-ARM.log (seconds since the link came
 up, Mbit/s), linkup-LINK-REP-ARM.txt (epoch seconds of that t = 0), send-LINK-REP-ARM.err (the forecast DEBUG lines,
-one per published forecast with its sample, and the stream changes). Times are seconds since the link came up.
+one per published forecast with its sample, the stream changes, and the HDE level changes within a round, drawn as
+vertical lines). Times are seconds since the link came up.
 The forecast made at t is of the mean over [t, t + 30 s); it is drawn at t, beside the link's own mean over the same
 window (what a perfect forecast of capacity would show) and the goodput's (what the scored forecast aims at).
 """
@@ -17,6 +18,7 @@ import sys
 
 FORECAST = re.compile(r"time=(\d+) sample=(\d+) known=(\w+) mean=(\d+) p10=(\d+) p90=(\d+)")
 STREAMS = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d+) .*streams (\d+) -> (\d+)")
+LEVELS = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d+) .*level of the running round for \S+: zstd:(-?\d+) -> zstd:(-?\d+)")
 
 
 def rates(path):
@@ -33,17 +35,22 @@ def link_mean(r, a, b):
     return tot / (b - a)
 
 
-def streams(path, t0, initial):
+def changes(path, t0, pattern):
+    """(seconds since t0, old, new) of every line of the sender's log matching pattern (a time, then old -> new)."""
     day = dt.datetime.fromtimestamp(t0, dt.timezone.utc).date()
-    pts = [(0.0, initial)]
+    out = []
     for line in open(path):
-        m = STREAMS.match(line)
+        m = pattern.match(line)
         if m:
-            h, mi, s, ms, _, new = m.groups()
+            h, mi, s, ms, old, new = m.groups()
             when = dt.datetime(day.year, day.month, day.day, int(h), int(mi), int(s), int(ms.ljust(6, "0")[:6]),
                                tzinfo=dt.timezone.utc).timestamp()
-            pts.append((when - t0, int(new)))
-    return pts
+            out.append((when - t0, int(old), int(new)))
+    return out
+
+
+def streams(path, t0, initial):
+    return [(0.0, initial)] + [(t, new) for t, _, new in changes(path, t0, STREAMS)]
 
 
 def main():
@@ -88,6 +95,10 @@ def main():
     ax.plot(kt, [f[3] for f in known], color="tab:orange", lw=1.5, label=f"forecast mean of next {a.horizon:.0f} s")
     ax.plot(kt, [link_mean(r, t, t + a.horizon) for t in kt], "--", color="0.3", lw=1,
             label=f"link mean over the same {a.horizon:.0f} s")
+    for i, (t, old, new) in enumerate(changes(base % ("send", "on") + ".err", t0, LEVELS)):
+        ax.axvline(t, color="tab:purple", ls=":", lw=1, label="HDE level changed within a round" if i == 0 else None)
+        ax.annotate(f"zstd:{old}\u2192{new}", (t, ax.get_ylim()[1] * 0.97), fontsize=7, color="tab:purple",
+                    rotation=90, va="top", ha="right")
     ax.set_ylabel("Mbit/s")
     ax.set_title(f"{a.out.rstrip('/').split('/')[-1]}: {a.link} link, repetition {a.rep}, prediction on")
     ax.legend(loc="upper right", fontsize=8)

@@ -452,6 +452,7 @@ final class HdeCodec implements StateCodec {
             long producedId = nextId();
             enc = new RoundEncoder(this, state, layout, null, target, options.dirtyPages().orElse(null), level, sink,
                     roundId, producedId, 0);
+            enc.levelSource(batchLevels(options, level));
             try {
                 enc.run();
             } catch (Exception | Error e) {
@@ -472,6 +473,7 @@ final class HdeCodec implements StateCodec {
                 long producedVersion = base.version() + 1;
                 enc = new RoundEncoder(this, state, layout, base, null, options.dirtyPages().orElse(null), level, sink,
                         roundId, base.id, producedVersion);
+                enc.levelSource(batchLevels(options, level));
                 try {
                     enc.run();
                 } catch (Exception | Error e) {
@@ -743,6 +745,36 @@ final class HdeCodec implements StateCodec {
         Forecast advice = advisor.advice(options.peer().orElse(null));
         return levels.choose(tier, settings.ceiling(tier), options.linkRate(), context.workerThreads(),
                 settings.adaptiveEnabled, advice);
+    }
+
+    /**
+     * Level of each batch of a round that started at {@code roundLevel}: while the path's bandwidth forecast is advice,
+     * re-planned from it (by the level controller, so at most once per adjust-interval unless the forecast moved), so
+     * that a forecast that becomes advice while a long round runs acts within that round; until then, and without a
+     * predictor, the round's level. Null (the round's level throughout) when the level is fixed or no peer is named.
+     */
+    private java.util.function.IntSupplier batchLevels(EncodeOptions options, int roundLevel) {
+        String peer = options.peer().orElse(null);
+        if (roundLevel == 0 || !settings.adaptiveEnabled || peer == null) {
+            return null;
+        }
+        java.util.concurrent.atomic.AtomicInteger last = new java.util.concurrent.atomic.AtomicInteger(roundLevel);
+        return () -> {
+            Forecast advice = advisor.advice(peer);
+            if (advice.isKnown()) {
+                int level = levels.choose(options.tier(), settings.ceiling(options.tier()), options.linkRate(),
+                        context.workerThreads(), true, advice);
+                int before = last.getAndSet(level);
+                if (before != level) {
+                    LOG.info("level of the running round for {}: zstd:{} -> zstd:{} on the path's forecast ({} Mbit/s, "
+                            + "P10 {}, P90 {}, confidence {})", peer, before, level,
+                            Math.round(advice.meanBitsPerSecond() / 1e6), Math.round(advice.p10BitsPerSecond() / 1e6),
+                            Math.round(advice.p90BitsPerSecond() / 1e6), String.format(java.util.Locale.ROOT, "%.2f",
+                                    advice.confidence()));
+                }
+            }
+            return last.get();
+        };
     }
 
     @Override

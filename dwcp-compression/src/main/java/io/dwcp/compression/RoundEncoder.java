@@ -164,6 +164,11 @@ final class RoundEncoder {
         return Math.max(ROUND_INDEX_MIN_LOG2, Math.min(ROUND_INDEX_MAX_LOG2, log2));
     }
 
+    /** Lets {@code source} choose each batch's level from now on (see {@link RoundFrames#levelSource}). */
+    void levelSource(java.util.function.IntSupplier source) {
+        frames.levelSource(source);
+    }
+
     /** Encodes the round: BEGIN, batches, END. Blocks the calling (coordinator) thread. */
     void run() throws Exception {
         if (!keyframe && codec.settings().spliceEnabled) {

@@ -22,6 +22,8 @@ final class RoundFrames {
     /** The baseline a delta applies to; null for a keyframe. */
     private final Baseline base;
     private final int level;
+    /** Re-plans the level per batch while the round runs (a forecast that became advice); null: the round's level. */
+    private volatile java.util.function.IntSupplier levelSource;
     private final long roundId;
     private final long producedId;
     private final long producedVersion;
@@ -43,11 +45,26 @@ final class RoundFrames {
     }
 
     /**
+     * Lets {@code source} choose the level of each batch from now on, instead of the round's level (the decoder reads
+     * each batch's level from its frame). {@code null} restores the round's level.
+     */
+    void levelSource(java.util.function.IntSupplier source) {
+        this.levelSource = source;
+    }
+
+    /** The level of the next batch. */
+    private int batchLevel() {
+        java.util.function.IntSupplier s = levelSource;
+        return s == null ? level : s.getAsInt();
+    }
+
+    /**
      * Compresses {@code raw} when it pays and wraps it in a sealed BATCH frame, built in a pooled direct buffer (zstd
      * writes straight into it, no copy); the caller lends it to the sink.
      */
     FramePool.Lease batch(ByteBuffer raw, int rawLength, int controlLength, long firstPage, long pageCount,
                           long firstSlot, int seq, int sentPages) {
+        int level = batchLevel();
         boolean tryZstd = level != 0 && rawLength > 0 && codec.worthCompressing(raw, controlLength, rawLength);
         int room = tryZstd ? (int) Math.max(rawLength, Zstd.compressBound(rawLength)) : rawLength;
         FramePool.Lease lease = codec.frames().take(Wire.BATCH_PAYLOAD_OFFSET + room + Wire.CRC_LENGTH);
@@ -56,7 +73,7 @@ final class RoundFrames {
             int codecId = Wire.CODEC_STORED;
             int payloadLength = rawLength;
             if (tryZstd) {
-                int n = compress(raw, rawLength, f, Wire.BATCH_PAYLOAD_OFFSET, room);
+                int n = compress(raw, rawLength, f, Wire.BATCH_PAYLOAD_OFFSET, room, level);
                 if ((double) rawLength / n >= codec.settings().adaptiveMinRatio || !codec.settings().adaptiveEnabled) {
                     codecId = Wire.CODEC_ZSTD;
                     payloadLength = n;
@@ -91,8 +108,8 @@ final class RoundFrames {
         }
     }
 
-    /** zstd at the round's level into {@code dst[dstOff, dstOff + room)}; feeds the level controller's speed estimate. */
-    private int compress(ByteBuffer raw, int rawLength, ByteBuffer dst, int dstOff, int room) {
+    /** zstd at the batch's level into {@code dst[dstOff, dstOff + room)}; feeds the level controller's speed estimate. */
+    private int compress(ByteBuffer raw, int rawLength, ByteBuffer dst, int dstOff, int room, int level) {
         long c0 = THREADS.getCurrentThreadCpuTime();
         int n = Worker.current().compressor(level).compressDirectByteBuffer(dst, dstOff, room, raw, 0, rawLength);
         codec.levels().observe(level, rawLength, THREADS.getCurrentThreadCpuTime() - c0);

@@ -149,6 +149,8 @@ final class PathForecaster {
     /** Hits among the {@code hitCount} entries of {@link #hits}. */
     private int hitTotal;
     private long matched;
+    /** The forecast (mean, low, high) and the actual window mean of the newest match. */
+    private final double[] lastMatch = {Double.NaN, Double.NaN, Double.NaN, Double.NaN};
     /** Sliding window sums for accuracy and P10 misses over the last W matches. */
     private final double[] matchAbsError;
     private final double[] matchActual;
@@ -283,6 +285,10 @@ final class PathForecaster {
         highLevel = clampLevel(highLevel - CALIBRATION_RATE * ((1 - settings.highQuantile()) - (actual > pendingHigh[row] ? 1 : 0)));
 
         matched++;
+        lastMatch[0] = output;
+        lastMatch[1] = pendingLow[row];
+        lastMatch[2] = pendingHigh[row];
+        lastMatch[3] = actual;
         boolean hit = Math.abs(output - actual) <= settings.tolerance() * actual;
         if (matched > CONFIDENCE_WINDOW && hits[hitNext]) {
             hitTotal--;
@@ -444,6 +450,19 @@ final class PathForecaster {
         int i = (int) Math.floor(pos);
         int j = Math.min(n - 1, i + 1);
         return sorted[i] + (pos - i) * (sorted[j] - sorted[i]);
+    }
+
+    /** Forecasts matched with their window so far. */
+    long matched() {
+        return matched;
+    }
+
+    /**
+     * The newest match: {@code 0} the forecast's mean, {@code 1} its low and {@code 2} its high quantile, {@code 3} the
+     * realised window mean; NaN before any match.
+     */
+    double lastMatch(int which) {
+        return lastMatch[which];
     }
 
     /** Whether a forecast may be published: enough samples and a finite forecast. */

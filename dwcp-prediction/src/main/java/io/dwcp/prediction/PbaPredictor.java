@@ -2,6 +2,7 @@ package io.dwcp.prediction;
 
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.config.PredictionKeys;
 import io.dwcp.core.path.PathMonitor;
 import io.dwcp.core.path.PathSample;
 import io.dwcp.core.spi.BandwidthPredictor;
@@ -18,6 +19,9 @@ import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -67,6 +71,10 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
     private final List<Meter> meters = new ArrayList<>();
     private final Map<PathSample.Source, Counter> sampleCounters = new EnumMap<>(PathSample.Source.class);
     private final LongAdder pathLimitRejections = new LongAdder();
+    /** {@code dwcp.prediction.history-dir}, or null: where paths' histories are written and warm starts read. */
+    private final Path historyDir;
+    private final LongAdder historyReplayed = new LongAdder();
+    private final LongAdder historyRejected = new LongAdder();
     private volatile boolean running;
     private volatile Timer computeTime;
 
@@ -77,6 +85,7 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         this.registry = context.meterRegistry();
         this.clock = context.clock();
         this.plugin = plugin;
+        this.historyDir = context.config().get(PredictionKeys.HISTORY_DIR).map(Path::of).orElse(null);
     }
 
     @Override
@@ -104,6 +113,14 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                     + "of the transport's goodput samples: horizons are counted in samples, so transport-fed forecasts "
                     + "cover a different window than configured; set them equal", settings.sampleInterval(), transportPeriod);
         }
+        if (historyDir != null) {
+            try {
+                Files.createDirectories(historyDir);
+            } catch (IOException | RuntimeException e) {
+                throw new DwcpException(ErrorCode.INVALID_CONFIG, "dwcp.prediction.history-dir = " + historyDir
+                        + " cannot be used as a directory (" + e + "): name a writable directory, or none", e);
+            }
+        }
         registerMeters();
         paths.clear();
         monitor.addListener(this);
@@ -122,6 +139,9 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         }
         meters.clear();
         sampleCounters.clear();
+        for (PathState ps : paths.values()) {
+            ps.closeHistory();
+        }
         paths.clear();
     }
 
@@ -260,6 +280,14 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         }
         meters.add(FunctionCounter.builder("dwcp.pba.samples.rejected", pathLimitRejections, LongAdder::sum)
                 .tag("reason", "path-limit").description("Samples rejected and not stored").register(registry));
+        if (historyDir != null) {
+            meters.add(FunctionCounter.builder("dwcp.pba.history.samples", historyReplayed, LongAdder::sum)
+                    .tag("outcome", "replayed").description("Recorded samples a warm start fed to a path's forecasters")
+                    .register(registry));
+            meters.add(FunctionCounter.builder("dwcp.pba.history.samples", historyRejected, LongAdder::sum)
+                    .tag("outcome", "rejected").description("Recorded lines a warm start skipped as invalid")
+                    .register(registry));
+        }
         meters.add(Gauge.builder("dwcp.pba.forecast.age", this, PbaPredictor::oldestForecastAgeSeconds)
                 .baseUnit("seconds").description("Age of the oldest path's published forecast").register(registry));
         meters.add(FunctionCounter.builder("dwcp.pba.plugin.failures", this, PbaPredictor::pluginFailures)
@@ -370,6 +398,11 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         private final ConditionForecaster rtt;
         private final ConditionForecaster loss;
         private Instant publishedAt;
+        /** Null without a history directory. */
+        private final PathHistory history;
+        private boolean warmed;
+        private long longMatched;
+        private long shortMatched;
         volatile Forecast longForecast;
         volatile Forecast shortForecast;
         volatile ConditionForecast rttForecast;
@@ -384,6 +417,56 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
             int window = Math.max(1, settings.samples(settings.horizon()));
             this.rtt = new ConditionForecaster(window);
             this.loss = new ConditionForecaster(window);
+            this.history = historyDir == null ? null : new PathHistory(historyDir, peer,
+                    settings.historySamples() + settings.samples(settings.horizon()) + 1);
+        }
+
+        /**
+         * Feeds the path's recorded samples (from earlier processes) to its forecasters, oldest first, before its first
+         * live sample at {@code now}. Nothing is published: the first live sample publishes, so a warm-started path's
+         * forecast carries its matched history's confidence only once the path is measured again.
+         */
+        private void warmStart(Instant now) {
+            PathHistory.Read read = history.read(now);
+            for (PathHistory.Recorded r : read.samples()) {
+                longForecaster.update(r.goodput());
+                shortForecaster.update(r.goodput());
+                if (!Double.isNaN(r.rttSeconds())) {
+                    rtt.update(r.rttSeconds());
+                }
+                if (!Double.isNaN(r.lossRatio())) {
+                    loss.update(r.lossRatio());
+                }
+            }
+            historyReplayed.add(read.samples().size());
+            historyRejected.add(read.rejected());
+            longMatched = longForecaster.matched();
+            shortMatched = shortForecaster.matched();
+            if (!read.samples().isEmpty()) {
+                LOG.info("prediction for {} warm-started from {} recorded sample(s) ({} line(s) skipped)", peer,
+                        read.samples().size(), read.rejected());
+            }
+        }
+
+        /** Appends the sample just used, and the forecasts it matched, to the path's history. */
+        private void record(Instant time, double bitsPerSecond, double rttSeconds, double lossRatio) {
+            history.appendSample(time, bitsPerSecond, rttSeconds, lossRatio);
+            if (longForecaster.matched() != longMatched) {
+                longMatched = longForecaster.matched();
+                history.appendMatch(time, settings.horizon(), longForecaster.lastMatch(0), longForecaster.lastMatch(1),
+                        longForecaster.lastMatch(2), longForecaster.lastMatch(3));
+            }
+            if (shortForecaster.matched() != shortMatched) {
+                shortMatched = shortForecaster.matched();
+                history.appendMatch(time, settings.shortHorizon(), shortForecaster.lastMatch(0),
+                        shortForecaster.lastMatch(1), shortForecaster.lastMatch(2), shortForecaster.lastMatch(3));
+            }
+        }
+
+        synchronized void closeHistory() {
+            if (history != null) {
+                history.close();
+            }
         }
 
         /** RTT (seconds) and loss of a sample without goodput; NaN when not measured. */
@@ -405,6 +488,12 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         }
 
         synchronized void update(Instant time, double bitsPerSecond, double rttSeconds, double lossRatio) {
+            if (!warmed) {
+                warmed = true;
+                if (history != null) {
+                    warmStart(time);
+                }
+            }
             longForecaster.update(bitsPerSecond);
             shortForecaster.update(bitsPerSecond);
             if (!Double.isNaN(rttSeconds)) {
@@ -412,6 +501,9 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
             }
             if (!Double.isNaN(lossRatio)) {
                 loss.update(lossRatio);
+            }
+            if (history != null) {
+                record(time, bitsPerSecond, rttSeconds, lossRatio);
             }
             if (publishedAt == null || !time.isBefore(publishedAt.plus(settings.updateInterval()))) {
                 long t0 = System.nanoTime();
@@ -424,6 +516,9 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                     lossForecast = publishCondition(loss, time);
                 }
                 publishedAt = time;
+                if (history != null) {
+                    history.flush();
+                }
                 if (FORECAST_LOG.isDebugEnabled()) {
                     Forecast f = longForecast;
                     FORECAST_LOG.debug("forecast peer={} time={} sample={} known={} mean={} p10={} p90={} confidence={} model={}",

@@ -117,6 +117,18 @@ public final class PredictionKeys {
             .description("Quantiles reported as a forecast's P10 and P90.").build();
 
     /**
+     * Key {@code dwcp.prediction.history-dir}: Directory where each path's goodput samples and matched forecasts are
+     * appended as CSV (for offline evaluation), and from which a path's recorded samples warm-start its forecasts
+     * when it is next seen (for example by the next migration's sender); none = nothing written or read.
+     */
+    public static final ConfigKey<java.util.Optional<String>> HISTORY_DIR = ConfigKey.builder("dwcp.prediction.history-dir",
+                    ValueType.optional(ValueType.STRING, "none"))
+            .defaultValue(java.util.Optional.empty())
+            .description("Directory where each path's goodput samples and matched forecasts are appended as CSV (for "
+                    + "offline evaluation), and from which a path's recorded samples warm-start its forecasts when it is "
+                    + "next seen (e.g. by the next migration's sender); none = nothing written or read.").build();
+
+    /**
      * Parses {@code "low, high"}; {@code null} when malformed or out of range.
      *
      * @param text the text
@@ -138,7 +150,7 @@ public final class PredictionKeys {
 
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, HORIZON, SHORT_HORIZON, UPDATE_INTERVAL, SAMPLE_INTERVAL,
             HISTORY_WINDOW, PREDICTOR, EWMA_ALPHA_LONG, EWMA_ALPHA_SHORT, MIN_SAMPLES, MIN_MATCHED, TOLERANCE,
-            MIN_CONFIDENCE, QUANTILES);
+            MIN_CONFIDENCE, QUANTILES, HISTORY_DIR);
 
     /** Violations of the rules between prediction keys. */
     static List<String> crossKeyViolations(java.util.function.Function<ConfigKey<?>, Object> value) {
