@@ -41,10 +41,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Live migration of a real running QEMU guest (1 GiB, TCG, 1 vCPU) on loopback with {@code dwcp qemu-migrate}: the
  * destination guest runs on, its self-check (MD5s of data it holds in RAM) passes after the migration, and the replica
  * was byte-exact with the paused source RAM. And the abort path: the destination killed in the switchover pause, the
- * source guest runs again and the command says why. Needs qemu-system-x86_64 and the vmcorpus guest build cache (skipped, saying so, without them).
+ * source guest runs again and the command says why. A source guest is resumed from {@code bench-qemu.sh}'s saved guest
+ * when there is a fresh one, else booted. Needs qemu-system-x86_64 and the vmcorpus guest build cache (skipped, saying
+ * so, without them).
  */
 @Tag("slow")
-@Timeout(1500)
+@Timeout(3600)
 class QemuLiveMigrationTest {
     private static final Path SCRIPTS = locateScripts();
     private final List<AutoCloseable> toClose = new ArrayList<>();
@@ -102,9 +104,14 @@ class QemuLiveMigrationTest {
 
     private Guest boot(Path dir, String tag, boolean incoming) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(SCRIPTS.resolve("qemuvm.py").toString(), "boot", "--dir", dir.toString(),
-                "--tag", tag, "--timeout", "900"));
+                "--tag", tag, "--timeout", "1800"));
         if (incoming) {
             cmd.add("--incoming");
+        } else {
+            Path saved = savedGuest();
+            if (saved != null) {
+                cmd.addAll(List.of("--from-snapshot", saved.toString()));
+            }
         }
         String line = run(cmd.toArray(String[]::new));
         @SuppressWarnings("unchecked")
@@ -113,6 +120,22 @@ class QemuLiveMigrationTest {
                 (String) m.get("console"));
         guests.add(g);
         return g;
+    }
+
+    /**
+     * The booted, warmed-up 1 GiB guest that {@code bench-qemu.sh} saves ({@code qemuvm.py snapshot}; directory
+     * {@code $DWCP_QEMU_SNAPSHOT}, default {@code /var/tmp/dwcp-qemu/snap-1G}), when it exists and is newer than the guest
+     * image: a source guest resumed from it runs its workload within seconds, where a boot takes minutes of TCG (over
+     * ten at idle priority on a loaded host). Null when there is none: the source guest boots.
+     */
+    private static Path savedGuest() throws Exception {
+        Path s = Path.of(System.getenv().getOrDefault("DWCP_QEMU_SNAPSHOT", "/var/tmp/dwcp-qemu/snap-1G"));
+        Path image = Path.of(run(SCRIPTS.resolve("guest-image.sh").toString()));
+        Path state = s.resolve("device.state");
+        boolean fresh = Files.isRegularFile(state) && Files.isRegularFile(s.resolve("ram"))
+                && Files.size(s.resolve("ram")) == 1L << 30
+                && Files.getLastModifiedTime(state).compareTo(Files.getLastModifiedTime(image)) > 0;
+        return fresh ? s : null;
     }
 
     /** Runs a helper; its last stdout line, or an assertion failure with its output. */
@@ -128,7 +151,7 @@ class QemuLiveMigrationTest {
     /** The guest's self-check that starts after console offset {@code after}: passed, with a workload heartbeat. */
     private static Map<?, ?> selfCheck(Guest g, long after) throws Exception {
         String line = run(SCRIPTS.resolve("qemuvm.py").toString(), "wait-check", "--console", g.console(),
-                "--after", Long.toString(after), "--timeout", "600");
+                "--after", Long.toString(after), "--timeout", "1800");
         return (Map<?, ?>) JsonReader.parse(line, "wait-check");
     }
 
