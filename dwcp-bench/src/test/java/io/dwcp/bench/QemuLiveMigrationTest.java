@@ -241,6 +241,7 @@ class QemuLiveMigrationTest {
             destinationKilled.countDown();
             rc = run.get(600, TimeUnit.SECONDS);
         } finally {
+            destinationKilled.countDown(); // never leave the receiver's thread held when the test fails early
             System.setErr(originalErr);
         }
         for (int i = toClose.size() - 1; i >= 0; i--) {
