@@ -5,6 +5,8 @@ import io.dwcp.core.config.PartitionKeys;
 import io.dwcp.core.placement.PlacementModel;
 import io.dwcp.core.placement.PlacementPlan;
 import io.dwcp.core.placement.Site;
+import io.dwcp.core.placement.SiteCosts;
+import io.dwcp.core.placement.SiteLink;
 import io.dwcp.core.placement.Traffic;
 import io.dwcp.core.placement.Vm;
 import io.dwcp.core.spi.ComponentContext;
@@ -22,7 +24,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
- * {@code dwcp bench-place [--vms 10000] [--sites 8] [--seeds 1,2,3,4,5] [--shift 0.2] [--json]}: the placer on a
+ * {@code dwcp bench-place [--vms 10000] [--sites 8] [--seeds 1,2,3,4,5] [--shift 0.2] [--links] [--json]}: the placer on a
  * generated multi-site model (SYNTHETIC data: clustered traffic, heterogeneous site capacities), against the greedy
  * strategy and hash placement, then a traffic shift and a rebalance against a plan from scratch.
  *
@@ -36,6 +38,13 @@ import java.util.SplittableRandom;
  * default) and otherwise default settings. Reported per seed and as medians: cross-site
  * share of each strategy, the reductions vs greedy and hash, the saving a rebalance recovers vs a from-scratch plan
  * (both against the old placement under the new traffic) and the bytes it moves vs the from-scratch plan.
+ *
+ * <p>With {@code --links} the model also has a WAN link for every pair of sites (SYNTHETIC): sites at random points of
+ * a 100 × 100 plane, RTT 2 ms + 1.5 ms per unit of distance, nominal bandwidth log-uniform 1–10 Gbit/s, price per GB
+ * uniform 0.01–0.09, drawn from a random stream of their own (the VMs, sites and traffic are those of the model without
+ * links). The placer then weighs cross-site traffic by the cost matrix derived from the links and charges every move its
+ * transfer time; the cost-weighted figures ({@code costRecovered}, {@code costReductionVsGreedy}) are reported beside
+ * the byte shares.
  */
 final class BenchPlaceCommand implements DwcpCli.Command {
     @Override
@@ -45,19 +54,20 @@ final class BenchPlaceCommand implements DwcpCli.Command {
 
     @Override
     public int run(String[] args) throws Exception {
-        CliArgs a = new CliArgs(args, Set.of("vms", "sites", "seeds", "shift", "horizon-hours"), Set.of("json", "help"));
+        CliArgs a = new CliArgs(args, Set.of("vms", "sites", "seeds", "shift", "horizon-hours"), Set.of("json", "help", "links"));
         if (a.flag("help")) {
-            System.err.println("usage: dwcp bench-place [--vms 10000] [--sites 8] [--seeds 1,2,3,4,5] [--shift 0.2] [--horizon-hours 1] [--json]");
+            System.err.println("usage: dwcp bench-place [--vms 10000] [--sites 8] [--seeds 1,2,3,4,5] [--shift 0.2] [--horizon-hours 1] [--links] [--json]");
             return 0;
         }
         int vms = Integer.parseInt(a.get("vms", "10000"));
         int sites = Integer.parseInt(a.get("sites", "8"));
         double shift = Double.parseDouble(a.get("shift", "0.2"));
         java.time.Duration horizon = java.time.Duration.ofSeconds(Math.round(3600 * Double.parseDouble(a.get("horizon-hours", "1"))));
+        boolean links = a.flag("links");
         long[] seeds = Arrays.stream(a.get("seeds", "1,2,3,4,5").split(",")).mapToLong(Long::parseLong).toArray();
         List<Map<String, Object>> runs = new ArrayList<>();
         for (long seed : seeds) {
-            runs.add(runOne(vms, sites, shift, horizon, seed));
+            runs.add(runOne(vms, sites, shift, horizon, seed, links));
             System.err.println("seed " + seed + ": " + runs.get(runs.size() - 1));
         }
         Map<String, Object> result = new LinkedHashMap<>();
@@ -66,9 +76,14 @@ final class BenchPlaceCommand implements DwcpCli.Command {
         result.put("shift", shift);
         result.put("horizonHours", horizon.getSeconds() / 3600.0);
         result.put("seeds", seeds.length);
-        for (String key : List.of("shareHierarchical", "shareGreedy", "shareHash", "reductionVsGreedy", "reductionVsHash",
+        result.put("links", links);
+        List<String> keys = new ArrayList<>(List.of("shareHierarchical", "shareGreedy", "shareHash", "reductionVsGreedy", "reductionVsHash",
                 "recovered", "bytesMovedRatio", "breakEvenHoursRebalance", "breakEvenHoursScratch", "planSeconds",
-                "rebalanceSeconds")) {
+                "rebalanceSeconds"));
+        if (links) {
+            keys.addAll(List.of("costReductionVsGreedy", "costRecovered"));
+        }
+        for (String key : keys) {
             double[] v = runs.stream().mapToDouble(r -> ((Number) r.get(key)).doubleValue()).sorted().toArray();
             result.put(key, v[v.length / 2]);
             result.put(key + "Min", v[0]);
@@ -92,7 +107,7 @@ final class BenchPlaceCommand implements DwcpCli.Command {
         return p;
     }
 
-    static Map<String, Object> runOne(int n, int k, double shift, java.time.Duration horizon, long seed) {
+    static Map<String, Object> runOne(int n, int k, double shift, java.time.Duration horizon, long seed, boolean withLinks) {
         SplittableRandom r = new SplittableRandom(seed);
         int[] cluster = new int[n];
         int clusters = 0;
@@ -141,8 +156,9 @@ final class BenchPlaceCommand implements DwcpCli.Command {
         }
         List<Traffic> before = traffic(cluster, new SplittableRandom(seed * 17 + 3));
         List<Traffic> after = traffic(shifted, new SplittableRandom(seed * 17 + 3));
+        List<SiteLink> linkList = withLinks ? links(siteList, new SplittableRandom(seed * 13 + 5)) : List.of();
 
-        PlacementModel model = model(vmList, siteList, before, Map.of());
+        PlacementModel model = model(vmList, siteList, before, Map.of(), linkList);
         Placer hierarchical = placer(DwcpConfig.defaults());
         Placer greedy = placer(DwcpConfig.builder().set(PartitionKeys.STRATEGY, "greedy").build());
         long t0 = System.nanoTime();
@@ -155,7 +171,7 @@ final class BenchPlaceCommand implements DwcpCli.Command {
         }
         double shareHash = share(before, hash);
 
-        PlacementModel shiftedModel = model(vmList, siteList, after, p0.placement());
+        PlacementModel shiftedModel = model(vmList, siteList, after, p0.placement(), linkList);
         PlacementPlan scratch = hierarchical.place(shiftedModel);
         // Threshold 0: the rebalance always plans, so its plan is measured (the adoption rule still applies).
         Placer rebalancer = placer(DwcpConfig.builder().set(PartitionKeys.MAX_MOVES, 10000)
@@ -196,6 +212,16 @@ final class BenchPlaceCommand implements DwcpCli.Command {
         out.put("movedBytesScratch", scratchBytes);
         out.put("breakEvenHoursRebalance", savedRebalance <= 0 ? 0.0 : rebalanceBytes / savedRebalance / 3600);
         out.put("breakEvenHoursScratch", savedScratch <= 0 ? 0.0 : scratchBytes / savedScratch / 3600);
+        if (withLinks) {
+            // Cost-weighted figures (the placer's objective when the model has links), computed here from the links'
+            // nominal figures (no forecasts in this benchmark).
+            double oldCost = costOf(siteList, linkList, after, p0.placement());
+            out.put("costReductionVsGreedy", 1 - costOf(siteList, linkList, before, p0.placement())
+                    / costOf(siteList, linkList, before, pg.placement()));
+            double scratchCostSaving = oldCost - costOf(siteList, linkList, after, scratch.placement());
+            out.put("costRecovered", scratchCostSaving <= 0 ? 1.0
+                    : (oldCost - costOf(siteList, linkList, after, rebalanced.placement())) / scratchCostSaving);
+        }
         out.put("planSeconds", planSeconds);
         out.put("rebalanceSeconds", rebalanceSeconds);
         return out;
@@ -226,13 +252,52 @@ final class BenchPlaceCommand implements DwcpCli.Command {
         return out;
     }
 
-    private static PlacementModel model(List<Vm> vms, List<Site> sites, List<Traffic> traffic, Map<String, String> current) {
+    private static PlacementModel model(List<Vm> vms, List<Site> sites, List<Traffic> traffic, Map<String, String> current,
+                                        List<SiteLink> links) {
         PlacementModel.Builder b = PlacementModel.builder();
         vms.forEach(b::vm);
         sites.forEach(b::site);
         traffic.forEach(b::traffic);
         current.forEach(b::currentlyOn);
+        links.forEach(b::link);
         return b.build();
+    }
+
+    /** One link per pair of sites: RTT from distance on a plane, log-uniform bandwidth, uniform price (see class doc). */
+    static List<SiteLink> links(List<Site> sites, SplittableRandom r) {
+        int k = sites.size();
+        double[] x = new double[k];
+        double[] y = new double[k];
+        for (int s = 0; s < k; s++) {
+            x[s] = 100 * r.nextDouble();
+            y[s] = 100 * r.nextDouble();
+        }
+        List<SiteLink> out = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+            for (int j = i + 1; j < k; j++) {
+                double rttMs = 2 + 1.5 * Math.hypot(x[i] - x[j], y[i] - y[j]);
+                double bits = Math.pow(10, 9 + r.nextDouble());
+                double price = 0.01 + 0.08 * r.nextDouble();
+                out.add(new SiteLink(sites.get(i).id(), sites.get(j).id(),
+                        java.time.Duration.ofNanos(Math.round(rttMs * 1e6)), bits, price, ""));
+            }
+        }
+        return out;
+    }
+
+    /** The cost-weighted cross-site traffic of {@code placement}: each flow times the cost of its pair of sites. */
+    private static double costOf(List<Site> sites, List<SiteLink> links, List<Traffic> traffic,
+                                 Map<String, String> placement) {
+        SiteCosts costs = SiteLink.costs(sites.stream().map(Site::id).toList(), links, peer -> null);
+        double sum = 0;
+        for (Traffic t : traffic) {
+            String a = placement.get(t.from());
+            String b = placement.get(t.to());
+            if (!a.equals(b)) {
+                sum += t.bytesPerSecond() * costs.cost(a, b);
+            }
+        }
+        return sum;
     }
 
     private static double share(List<Traffic> traffic, Map<String, String> placement) {

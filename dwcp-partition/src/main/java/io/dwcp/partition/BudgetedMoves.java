@@ -53,7 +53,7 @@ final class BudgetedMoves {
         double saved = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(plan, true));
         double cost = 0;
         int away = 0;
-        Waits waits = new Waits(e, current, plan, time);
+        MoveWaits waits = new MoveWaits(e, current, plan, time);
         for (int v = 0; v < n; v++) {
             if (plan[v] != current[v]) {
                 cost += factor * e.vms[v].stateBytes();
@@ -63,7 +63,7 @@ final class BudgetedMoves {
         cost += waits.total;
         int[] version = new int[n];
         double[] value = new double[e.k];
-        Groups groups = new Groups(e, n);
+        MoveGroups groups = new MoveGroups(e, n);
         // Entries: {ratio, v, site, version, kind (0 single, 1 group)}; highest ratio first, then lowest VM index, then
         // single before group (deterministic).
         PriorityQueue<double[]> queue = new PriorityQueue<>((a, b) -> a[0] != b[0] ? Double.compare(b[0], a[0])
@@ -169,7 +169,7 @@ final class BudgetedMoves {
         PlacementEngine.Loads loads = e.new Loads(plan);
         double saved = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(plan, true));
         double cost = 0;
-        Waits waits = new Waits(e, current, plan, time);
+        MoveWaits waits = new MoveWaits(e, current, plan, time);
         for (int v = 0; v < n; v++) {
             if (plan[v] != current[v]) {
                 cost += factor * e.vms[v].stateBytes();
@@ -213,7 +213,7 @@ final class BudgetedMoves {
 
     /** Queues moving {@code v} back to its current site, if it is away and not pinned. */
     private static void offerBack(PlacementEngine e, int[] current, int[] plan, int v, int[] version, double[] value,
-                                  double factor, Waits waits, PriorityQueue<double[]> queue) {
+                                  double factor, MoveWaits waits, PriorityQueue<double[]> queue) {
         if (plan[v] == current[v] || e.pin[v] >= 0) {
             return;
         }
@@ -224,7 +224,7 @@ final class BudgetedMoves {
 
     /** After {@code v} moved: new candidates for it and its neighbours (their old entries become stale). */
     private static void touch(PlacementEngine e, int[] current, int[] plan, int v, int[] version, double[] value,
-                              double factor, MoveTime time, PriorityQueue<double[]> queue, Groups groups) {
+                              double factor, MoveTime time, PriorityQueue<double[]> queue, MoveGroups groups) {
         version[v]++;
         offer(e, current, plan, v, version, value, factor, time, queue, groups);
         for (int x = e.xadj[v]; x < e.xadj[v + 1]; x++) {
@@ -240,7 +240,7 @@ final class BudgetedMoves {
      * a move is its moved bytes × factor plus the saving that waits for its transfer.
      */
     private static void offer(PlacementEngine e, int[] current, int[] plan, int v, int[] version, double[] value,
-                              double factor, MoveTime time, PriorityQueue<double[]> queue, Groups groups) {
+                              double factor, MoveTime time, PriorityQueue<double[]> queue, MoveGroups groups) {
         if (e.pin[v] >= 0 || e.xadj[v] == e.xadj[v + 1]) {
             return;
         }
@@ -285,225 +285,6 @@ final class BudgetedMoves {
         }
     }
 
-    /**
-     * Group moves: the VMs reached breadth first from a seed VM through edges to free (unpinned) VMs on the same site
-     * that also have traffic with the target site or more with the group than with the rest of their site, at most
-     * GROUP_LIMIT, then peeled (see peel). Scratch arrays reused between calls.
-     */
-    private static final class Groups {
-        private final PlacementEngine e;
-        final int[] members = new int[GROUP_LIMIT];
-        private final int[] mark;
-        private int stamp;
-
-        Groups(PlacementEngine e, int n) {
-            this.e = e;
-            this.mark = new int[n];
-        }
-
-        /** Collects the group of {@code seed} towards {@code to} into {@link #members}; returns its size. */
-        int collect(int[] plan, int seed, int to) {
-            int own = plan[seed];
-            stamp++;
-            int size = 0;
-            members[size++] = seed;
-            mark[seed] = stamp;
-            for (int head = 0; head < size && size < GROUP_LIMIT; head++) {
-                int x = members[head];
-                for (int i = e.xadj[x]; i < e.xadj[x + 1] && size < GROUP_LIMIT; i++) {
-                    int u = e.adj[i];
-                    if (mark[u] != stamp && plan[u] == own && e.pin[u] < 0
-                            && (talksTo(plan, u, to) || drawnToGroup(plan, u, own))) {
-                        mark[u] = stamp;
-                        members[size++] = u;
-                    }
-                }
-            }
-            return size;
-        }
-
-        /**
-         * Drops from the collected group, one at a time, the member (never the seed) whose leaving raises the group's
-         * saving per moved byte most, while that raises it: a member with much state and little traffic with the
-         * others and the target costs the group more than it brings. Returns the new size (at least 2 unless the group
-         * was smaller).
-         */
-        int peel(int[] current, int[] plan, int size, int to, double factor) {
-            if (size <= 2) {
-                return size;
-            }
-            int own = plan[members[0]];
-            double delta = delta(plan, size, to);
-            double bytes = 0;
-            for (int i = 0; i < size; i++) {
-                bytes += moveCost(e, current, members[i], own, to, factor);
-            }
-            while (size > 2 && delta > 0 && bytes > 0) {
-                int worst = -1;
-                double bestRatio = delta / bytes;
-                double bestDelta = 0;
-                double bestBytes = 0;
-                for (int m = 1; m < size; m++) {
-                    int y = members[m];
-                    double change = 0;
-                    for (int i = e.xadj[y]; i < e.xadj[y + 1]; i++) {
-                        int u = e.adj[i];
-                        if (mark[u] == stamp) {
-                            change += e.out[i] * e.cost[own][to] + e.in[i] * e.cost[to][own];
-                        } else {
-                            int su = plan[u];
-                            change += e.out[i] * (e.cost[own][su] - e.cost[to][su])
-                                    + e.in[i] * (e.cost[su][own] - e.cost[su][to]);
-                        }
-                    }
-                    double d = delta - change;
-                    double b = bytes - moveCost(e, current, y, own, to, factor);
-                    if (d > 0 && b > 0 && d / b > bestRatio * (1 + 1e-9)) {
-                        worst = m;
-                        bestRatio = d / b;
-                        bestDelta = d;
-                        bestBytes = b;
-                    }
-                }
-                if (worst < 0) {
-                    break;
-                }
-                mark[members[worst]] = 0;
-                members[worst] = members[--size];
-                delta = bestDelta;
-                bytes = bestBytes;
-            }
-            return size;
-        }
-
-        /** Whether {@code u} exchanges more traffic with the group so far than with the rest of its site. */
-        private boolean drawnToGroup(int[] plan, int u, int own) {
-            double group = 0;
-            double rest = 0;
-            for (int i = e.xadj[u]; i < e.xadj[u + 1]; i++) {
-                int x = e.adj[i];
-                double w = e.out[i] + e.in[i];
-                if (mark[x] == stamp) {
-                    group += w;
-                } else if (plan[x] == own) {
-                    rest += w;
-                }
-            }
-            return group > rest;
-        }
-
-        private boolean talksTo(int[] plan, int u, int to) {
-            for (int i = e.xadj[u]; i < e.xadj[u + 1]; i++) {
-                if (plan[e.adj[i]] == to) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        /** Saved cost-weighted traffic, bytes/s, if the collected group moves to {@code to}; edges inside it stay. */
-        double delta(int[] plan, int size, int to) {
-            double before = 0;
-            double after = 0;
-            for (int m = 0; m < size; m++) {
-                int x = members[m];
-                int sx = plan[x];
-                for (int i = e.xadj[x]; i < e.xadj[x + 1]; i++) {
-                    int u = e.adj[i];
-                    if (mark[u] == stamp) {
-                        continue; // inside the group: on one site before and after
-                    }
-                    int su = plan[u];
-                    before += e.out[i] * e.cost[sx][su] + e.in[i] * e.cost[su][sx];
-                    after += e.out[i] * e.cost[to][su] + e.in[i] * e.cost[su][to];
-                }
-            }
-            return before - after;
-        }
-
-        /**
-         * Estimated saving that waits for the group's transfers: its saving {@code delta} × the mean transfer time of
-         * its members (an ordering estimate; the rule is checked with the exact waiting cost).
-         */
-        double waitEstimate(int[] current, int size, int to, double delta, MoveTime time) {
-            if (!time.known()) {
-                return 0;
-            }
-            double t = 0;
-            for (int i = 0; i < size; i++) {
-                int u = members[i];
-                t += time.seconds(e.vms[u].stateBytes(), current[u], to);
-            }
-            return delta * t / size;
-        }
-
-        /** Whether the whole group fits on {@code to} (capacities, balance limit, anti-affinity); loads unchanged. */
-        boolean fits(int[] plan, int size, int to, PlacementEngine.Limits limits, PlacementEngine.Loads loads) {
-            int from = plan[members[0]];
-            int done = 0;
-            boolean ok = true;
-            for (; done < size; done++) {
-                if (!limits.fits(members[done], to, loads, true)) {
-                    ok = false;
-                    break;
-                }
-                loads.move(members[done], plan, to);
-            }
-            for (int i = 0; i < done; i++) {
-                loads.move(members[i], plan, from);
-            }
-            return ok;
-        }
-    }
-
-    /**
-     * The exact saving that waits for the transfers of a plan (MoveTime.waiting per VM), kept up to date as VMs move:
-     * a VM's share depends on where its neighbours are, so a move changes its own share and its neighbours'.
-     */
-    private static final class Waits {
-        private final PlacementEngine e;
-        private final int[] current;
-        private final MoveTime time;
-        final double[] wait;
-        final int[] members = new int[1];
-        double total;
-
-        Waits(PlacementEngine e, int[] current, int[] plan, MoveTime time) {
-            this.e = e;
-            this.current = current;
-            this.time = time;
-            this.wait = new double[e.n];
-            if (time.known()) {
-                for (int v = 0; v < e.n; v++) {
-                    wait[v] = time.waiting(e, current, plan, v);
-                    total += wait[v];
-                }
-            }
-        }
-
-        /** After {@code vs[0..size)} moved in {@code plan}: recomputes their shares and their neighbours'; the change. */
-        double update(int[] plan, int[] vs, int size) {
-            if (!time.known()) {
-                return 0;
-            }
-            double before = total;
-            for (int i = 0; i < size; i++) {
-                int v = vs[i];
-                refresh(plan, v);
-                for (int x = e.xadj[v]; x < e.xadj[v + 1]; x++) {
-                    refresh(plan, e.adj[x]);
-                }
-            }
-            return total - before;
-        }
-
-        private void refresh(int[] plan, int v) {
-            double w = time.waiting(e, current, plan, v);
-            total += w - wait[v];
-            wait[v] = w;
-        }
-    }
-
     /** Cost-weighted traffic of {@code v}'s edges with {@code v} on each site, bytes/s, into {@code value}. */
     private static void values(PlacementEngine e, int[] plan, int v, double[] value) {
         for (int s = 0; s < e.k; s++) {
@@ -522,7 +303,7 @@ final class BudgetedMoves {
     }
 
     /** What moving {@code v} from {@code from} to {@code to} adds to the plan's moving cost (negative: a refund). */
-    private static double moveCost(PlacementEngine e, int[] current, int v, int from, int to, double factor) {
+    static double moveCost(PlacementEngine e, int[] current, int v, int from, int to, double factor) {
         double bytes = factor * e.vms[v].stateBytes();
         return (to != current[v] ? bytes : 0) - (from != current[v] ? bytes : 0);
     }

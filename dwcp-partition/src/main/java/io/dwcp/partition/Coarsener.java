@@ -38,32 +38,9 @@ final class Coarsener {
         // Low-degree vertices first (random among equals), as METIS does: they have the fewest choices left later.
         int[] order = ws.order;
         degreeOrder(g, perm, order);
-        int unmatched = 0;
-        for (int i = 0; i < n; i++) {
-            int u = order[i];
-            if (match[u] >= 0) {
-                continue;
-            }
-            int best = -1;
-            double bestRating = 0;
-            for (int e = g.xadj[u]; e < g.xadj[u + 1]; e++) {
-                int v = g.adj[e];
-                if (match[v] < 0 && compatible(g, fixed, blocks, u, v, maxVertexWeight)) {
-                    // Heaviest edge; among equal edges the lighter partner (keeps coarse vertex weights even).
-                    double rating = g.ewgt[e] - 1e-9 * g.vwgt[v];
-                    if (rating > bestRating) {
-                        best = v;
-                        bestRating = rating;
-                    }
-                }
-            }
-            if (best >= 0) {
-                match[u] = best;
-                match[best] = u;
-            } else {
-                unmatched++;
-            }
-        }
+        int unmatched = fixed == null && blocks == null
+                ? matchFree(g, order, match, maxVertexWeight)
+                : matchConstrained(g, fixed, blocks, order, match, maxVertexWeight);
         if (unmatched > n / 10) {
             twoHop(g, fixed, blocks, match, order, maxVertexWeight);
         }
@@ -79,6 +56,88 @@ final class Coarsener {
             }
         }
         return contract(g, fixed, blocks, match, cmap, nc, ws);
+    }
+
+    /*
+     * The matching loops. Heaviest edge first; among equal edges the lighter partner (keeps coarse vertex weights
+     * even); among equal partners the first in adjacency order. matchFree is the common case (no pins, no earlier
+     * blocks) with the weight cap as the only condition; both give the same matching when fixed and blocks are null.
+     */
+
+    /** Heavy-edge matching without pins or blocks; returns the number of vertices left unmatched. */
+    private static int matchFree(Graph g, int[] order, int[] match, long maxVertexWeight) {
+        int[] xadj = g.xadj;
+        int[] adj = g.adj;
+        int[] ewgt = g.ewgt;
+        int[] vwgt = g.vwgt;
+        int unmatched = 0;
+        for (int i = 0, n = g.n; i < n; i++) {
+            int u = order[i];
+            if (match[u] >= 0) {
+                continue;
+            }
+            long room = maxVertexWeight - vwgt[u];
+            int best = -1;
+            int bestEdge = 0;
+            int bestWeight = 0;
+            for (int e = xadj[u], end = xadj[u + 1]; e < end; e++) {
+                int v = adj[e];
+                if (match[v] < 0) {
+                    int w = ewgt[e];
+                    int vw = vwgt[v];
+                    if (vw <= room && (w > bestEdge || (w == bestEdge && vw < bestWeight))) {
+                        best = v;
+                        bestEdge = w;
+                        bestWeight = vw;
+                    }
+                }
+            }
+            if (best >= 0) {
+                match[u] = best;
+                match[best] = u;
+            } else {
+                unmatched++;
+            }
+        }
+        return unmatched;
+    }
+
+    /** Heavy-edge matching that keeps pins apart and, given earlier blocks, matches only inside a block. */
+    private static int matchConstrained(Graph g, int[] fixed, int[] blocks, int[] order, int[] match,
+                                        long maxVertexWeight) {
+        int[] xadj = g.xadj;
+        int[] adj = g.adj;
+        int[] ewgt = g.ewgt;
+        int[] vwgt = g.vwgt;
+        int unmatched = 0;
+        for (int i = 0, n = g.n; i < n; i++) {
+            int u = order[i];
+            if (match[u] >= 0) {
+                continue;
+            }
+            int best = -1;
+            int bestEdge = 0;
+            int bestWeight = 0;
+            for (int e = xadj[u], end = xadj[u + 1]; e < end; e++) {
+                int v = adj[e];
+                if (match[v] < 0 && compatible(g, fixed, blocks, u, v, maxVertexWeight)) {
+                    int w = ewgt[e];
+                    int vw = vwgt[v];
+                    if (w > bestEdge || (w == bestEdge && vw < bestWeight)) {
+                        best = v;
+                        bestEdge = w;
+                        bestWeight = vw;
+                    }
+                }
+            }
+            if (best >= 0) {
+                match[u] = best;
+                match[best] = u;
+            } else {
+                unmatched++;
+            }
+        }
+        return unmatched;
     }
 
     private static boolean compatible(Graph g, int[] fixed, int[] blocks, int u, int v, long maxVertexWeight) {
@@ -123,24 +182,29 @@ final class Coarsener {
 
     private static Level contract(Graph g, int[] fixed, int[] blocks, int[] match, int[] cmap, int nc, Workspace ws) {
         int n = g.n;
+        int[] xadj = g.xadj;
+        int[] adj = g.adj;
+        int[] ewgt = g.ewgt;
+        int[] vwgt = g.vwgt;
         int[] cx = new int[nc + 1];
         int[] cadj = ws.edgeAdj;
         int[] cw = ws.edgeWeight;
         int[] cv = new int[nc];
         int[] cfixed = fixed == null ? null : new int[nc];
         int[] cblocks = blocks == null ? null : new int[nc];
+        // slot[t]: where coarse neighbour t sits in the current coarse vertex's adjacency, valid when >= its start.
         int[] slot = ws.slot;
         Arrays.fill(slot, 0, nc, -1);
         int out = 0;
         int c = 0;
         long maxDegree = 1;
         for (int u = 0; u < n; u++) {
-            if (u > match[u]) {
+            int v = match[u];
+            if (u > v) {
                 continue;
             }
             int start = out;
-            int v = match[u];
-            cv[c] = g.vwgt[u] + (v != u ? g.vwgt[v] : 0);
+            cv[c] = v != u ? vwgt[u] + vwgt[v] : vwgt[u];
             if (cfixed != null) {
                 cfixed[c] = fixed[u] >= 0 ? fixed[u] : fixed[v];
             }
@@ -149,18 +213,19 @@ final class Coarsener {
             }
             long degree = 0;
             for (int x = u; ; x = v) {
-                for (int e = g.xadj[x]; e < g.xadj[x + 1]; e++) {
-                    int t = cmap[g.adj[e]];
-                    if (t == c) {
-                        continue;
-                    }
-                    degree += g.ewgt[e];
-                    if (slot[t] >= start) {
-                        cw[slot[t]] += g.ewgt[e];
-                    } else {
-                        slot[t] = out;
-                        cadj[out] = t;
-                        cw[out++] = g.ewgt[e];
+                for (int e = xadj[x], end = xadj[x + 1]; e < end; e++) {
+                    int t = cmap[adj[e]];
+                    if (t != c) {
+                        int w = ewgt[e];
+                        degree += w;
+                        int s = slot[t];
+                        if (s >= start) {
+                            cw[s] += w;
+                        } else {
+                            slot[t] = out;
+                            cadj[out] = t;
+                            cw[out++] = w;
+                        }
                     }
                 }
                 if (x == v) {
