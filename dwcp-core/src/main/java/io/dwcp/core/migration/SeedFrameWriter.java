@@ -7,15 +7,11 @@ import io.dwcp.core.spi.FrameSink;
 import io.dwcp.core.state.StateRegion;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.zip.Deflater;
 
 /**
@@ -23,14 +19,8 @@ import java.util.zip.Deflater;
  * that reading and compressing the literal pages and waiting for room in the link overlap the sender's hashing and
  * description exchange. Batches are written in the order they are handed over.
  *
- * <p>With a {@link BlockCompressor} and an executor for encoding (the sender's hashing pool), batches are read and
- * compressed on that executor, at most {@value #MAX_ENCODES_AHEAD} ahead of the one the writer thread sends, and sent
- * in order by the writer thread: once the state is hashed, compression uses every core instead of one. DEFLATE
- * batches (a receiver without the compressor) are encoded on the writer thread.
- *
  * <p>Methods other than the writer's own task are called by one planner thread. {@link #close} stops the thread
- * (interrupting a write blocked on a full sink, or a wait for an encode) and is idempotent; the encoding executor is
- * the caller's.
+ * (interrupting a write blocked on a full sink) and is idempotent.
  */
 final class SeedFrameWriter implements AutoCloseable {
     private final StateRegion region;
@@ -48,29 +38,11 @@ final class SeedFrameWriter implements AutoCloseable {
     private volatile long rawTotal;
     private volatile long compressedTotal;
     /** Writer thread only: a batch's pages before compression, and the compressed data. */
-    private final Scratch own = new Scratch();
+    private byte[] raw;
+    private byte[] out;
     private final Deflater deflater;
-    /** Encodes batches with the compressor ahead of the writer thread; null: the writer thread encodes. */
-    private final Executor encoders;
-    /** Each encoding thread's scratch (the threads are the caller's and end with its round). */
-    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
-    /** Batches waiting for an encoder, in order. Guarded by this. */
-    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
-    /** Encodes started and not yet sent. Guarded by this. */
-    private int encoding;
-    /** The most batches encoded ahead of the one being sent (bounds the memory of encoded frames). */
-    static final int MAX_ENCODES_AHEAD = 4;
 
     SeedFrameWriter(StateRegion region, int pageSize, int format, BlockCompressor compressor, FrameSink sink) {
-        this(region, pageSize, format, compressor, sink, null);
-    }
-
-    /**
-     * @param encoders where batches are encoded ahead of sending when the format is the compressor's (not DEFLATE);
-     *     null: on the writer thread
-     */
-    SeedFrameWriter(StateRegion region, int pageSize, int format, BlockCompressor compressor, FrameSink sink,
-                    Executor encoders) {
         this.region = region;
         this.pageSize = pageSize;
         this.stateBytes = region.sizeBytes();
@@ -78,7 +50,6 @@ final class SeedFrameWriter implements AutoCloseable {
         this.compressor = compressor;
         this.sink = sink;
         this.deflater = format == SeedWire.FORMAT_DEFLATE ? new Deflater(Deflater.BEST_SPEED, true) : null;
-        this.encoders = format == SeedWire.FORMAT_DEFLATE ? null : encoders;
         this.thread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "dwcp-migration-seed-write");
             t.setDaemon(true);
@@ -102,54 +73,7 @@ final class SeedFrameWriter implements AutoCloseable {
         int[] p = Arrays.copyOfRange(pages, from, to);
         int[] s = Arrays.copyOfRange(sources, from, to);
         byte[] m = Arrays.copyOfRange(masks, from, to);
-        if (encoders == null) {
-            submit(() -> emitEncoded(encode(p, s, m, own)));
-            return;
-        }
-        Pending pending = new Pending(p, s, m, new CompletableFuture<>());
-        synchronized (this) {
-            waiting.add(pending);
-        }
-        startEncodes();
-        submit(() -> {
-            Encoded e;
-            try {
-                e = pending.encoded.get();
-            } catch (ExecutionException x) {
-                Throwable c = x.getCause();
-                throw c instanceof Exception ex ? ex : new IllegalStateException(c);
-            }
-            synchronized (this) {
-                encoding--;
-            }
-            emitEncoded(e);
-            startEncodes();
-        });
-    }
-
-    /** Starts encodes of waiting batches, in order, while fewer than {@link #MAX_ENCODES_AHEAD} are unsent. */
-    private void startEncodes() {
-        while (true) {
-            Pending next;
-            synchronized (this) {
-                if (encoding >= MAX_ENCODES_AHEAD || waiting.isEmpty()) {
-                    return;
-                }
-                next = waiting.poll();
-                encoding++;
-            }
-            try {
-                encoders.execute(() -> {
-                    try {
-                        next.encoded.complete(encode(next.pages, next.sources, next.masks, scratch.get()));
-                    } catch (Throwable t) {
-                        next.encoded.completeExceptionally(t);
-                    }
-                });
-            } catch (RejectedExecutionException e) {
-                next.encoded.completeExceptionally(e); // the round is ending: the send of this batch fails with it
-            }
-        }
+        submit(() -> writeBatch(p, s, m));
     }
 
     /** Queues the END frame. */
@@ -215,36 +139,13 @@ final class SeedFrameWriter implements AutoCloseable {
         sink.accept(frame);
     }
 
-    /** One thread's buffers for encoding a batch: its pages before compression, and the compressed data. */
-    private static final class Scratch {
-        byte[] raw;
-        byte[] out;
-    }
-
-    /** A batch waiting to be encoded, and its encoded frame once it is. */
-    private record Pending(int[] pages, int[] sources, byte[] masks, CompletableFuture<Encoded> encoded) {
-    }
-
-    /** A batch's frame, and its literal bytes before and after compression. */
-    private record Encoded(ByteBuffer frame, int rawBytes, int compressed) {
-    }
-
-    private void emitEncoded(Encoded e) throws Exception {
-        rawTotal += e.rawBytes;
-        compressedTotal += e.compressed;
-        written += e.frame.remaining();
-        sink.acceptOwned(e.frame);
-    }
-
-    /** Reads and compresses one batch into a frame (on the writer thread, or on an encoder with its own scratch). */
-    private Encoded encode(int[] pages, int[] sources, byte[] masks, Scratch sc) throws Exception {
+    private void writeBatch(int[] pages, int[] sources, byte[] masks) throws Exception {
         int maxLiterals = maxBatchLiterals(pageSize);
-        if (sc.raw == null) {
+        if (raw == null) {
             // Room for the batch's pages, a patch's mask, and one page beyond as a patch's scratch.
-            sc.raw = new byte[maxLiterals * (pageSize + 1) + 2 * pageSize];
-            sc.out = new byte[format == SeedWire.FORMAT_DEFLATE ? sc.raw.length + 1024 : compressor.maxCompressedLength(sc.raw.length)];
+            raw = new byte[maxLiterals * (pageSize + 1) + 2 * pageSize];
+            out = new byte[format == SeedWire.FORMAT_DEFLATE ? raw.length + 1024 : compressor.maxCompressedLength(raw.length)];
         }
-        byte[] raw = sc.raw;
         int literals = 0;
         int rawBytes = 0;
         int count = pages.length;
@@ -282,7 +183,7 @@ final class SeedFrameWriter implements AutoCloseable {
         if (literals > maxLiterals || count > SeedWire.MAX_BATCH_OPS) {
             throw new IllegalArgumentException("a batch of " + count + " ops and " + literals + " literals is over the limits");
         }
-        int compressed = format == SeedWire.FORMAT_DEFLATE ? deflate(sc, rawBytes) : compressor.compress(raw, 0, rawBytes, sc.out, 0);
+        int compressed = format == SeedWire.FORMAT_DEFLATE ? deflate(rawBytes) : compressor.compress(raw, 0, rawBytes, out, 0);
         ByteBuffer frame;
         if (format == SeedWire.FORMAT_DEFLATE) {
             frame = ByteBuffer.allocate(1 + 4 + 8 * count + 8 + compressed).put((byte) SeedWire.FRAME_BATCH);
@@ -294,24 +195,24 @@ final class SeedFrameWriter implements AutoCloseable {
         for (int k = 0; k < count; k++) {
             frame.putInt(pages[k]).putInt(sources[k]);
         }
-        frame.putInt(literals).putInt(rawBytes).put(sc.out, 0, compressed).flip();
-        return new Encoded(frame, rawBytes, compressed);
+        frame.putInt(literals).putInt(rawBytes).put(out, 0, compressed).flip();
+        rawTotal += rawBytes;
+        compressedTotal += compressed;
+        written += frame.remaining();
+        sink.acceptOwned(frame);
     }
 
-    /**
-     * Compresses {@code sc.raw[0, rawBytes)} into {@code sc.out} (grown as needed) with the writer's deflater (writer
-     * thread only); returns the compressed length.
-     */
-    private int deflate(Scratch sc, int rawBytes) {
+    /** Compresses {@code raw[0, rawBytes)} into {@link #out} (grown as needed); returns the compressed length. */
+    private int deflate(int rawBytes) {
         deflater.reset();
-        deflater.setInput(sc.raw, 0, rawBytes);
+        deflater.setInput(raw, 0, rawBytes);
         deflater.finish();
         int compressed = 0;
         while (!deflater.finished()) {
-            if (compressed == sc.out.length) {
-                sc.out = Arrays.copyOf(sc.out, 2 * sc.out.length);
+            if (compressed == out.length) {
+                out = Arrays.copyOf(out, 2 * out.length);
             }
-            compressed += deflater.deflate(sc.out, compressed, sc.out.length - compressed);
+            compressed += deflater.deflate(out, compressed, out.length - compressed);
         }
         return compressed;
     }

@@ -387,7 +387,7 @@ final class SeedPlanner {
     private void open(RoundOpener opener) throws Exception {
         FrameSink sink = opener.open();
         openedAfterNanos = System.nanoTime() - startNanos;
-        writer = new SeedFrameWriter(region, pageSize, format, compressor, sink, hasher.executor());
+        writer = new SeedFrameWriter(region, pageSize, format, compressor, sink);
         writer.base(seedVersion);
         ops.open(writer);
     }

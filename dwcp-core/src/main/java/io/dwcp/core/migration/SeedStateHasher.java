@@ -118,14 +118,6 @@ final class SeedStateHasher implements AutoCloseable {
         return pool.submit(() -> blockHashesOf(pageNumbers, count));
     }
 
-    /**
-     * {@return the hashing pool, for other work of the round} (the literal pages' compression once it is hashed); it
-     * stops at {@link #close()}, and work queued then is dropped
-     */
-    java.util.concurrent.Executor executor() {
-        return pool;
-    }
-
     @Override
     public void close() {
         pool.shutdownNow();
