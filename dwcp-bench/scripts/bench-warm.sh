@@ -88,6 +88,13 @@ if [ "$NO_WAN" = 0 ]; then
 fi
 { echo "cmdline: $cmdline"; echo "rev: $(cd "$root" && git rev-parse --short HEAD)"; uptime; nproc; java -version 2>&1 | head -1
   echo "link: $([ "$NO_WAN" = 1 ] && echo loopback || echo "wan $WAN_ARGS")"; } > "$OUT/env.txt"
+# The user-space link emulator inherits this script's scheduling class when it starts: an emulator in SCHED_IDLE
+# (started from a process in the idle class) carries a fraction of the link's rate, and every WAN time is then wrong.
+if [ "$NO_WAN" = 0 ] && emu=$(pgrep -x wanem); then
+  pol=$(chrt -p "$emu" 2>/dev/null | head -1 || true)
+  echo "emulator: $pol" >> "$OUT/env.txt"
+  case "$pol" in *SCHED_IDLE*) log "WARNING: the link emulator runs in SCHED_IDLE: the link will not carry its rate and the times are not valid (start the benchmark from a process at SCHED_OTHER)";; esac
+fi
 
 # shellcheck disable=SC2086
 $ns java $DWCP_JVM -jar "$jar" receive --plaintext --listen "$host:$port" --out "$work/rx" --json > "$OUT/receiver.jsonl" 2> "$OUT/receiver.err" &

@@ -432,12 +432,14 @@ final class SeedDecoder implements StateDecoder {
         long written = 0;
         try (SeedPages p = pagesOf(in, batches)) {
             p.preserved(kept);
+            PageRunWriter runs = runWriter(r);
             for (SeedBatch b : batches) {
                 for (int page : b.pages()) {
-                    r.write((long) page * pageSize, p.page(page));
+                    runs.add(page, p.page(page));
                     written++;
                 }
             }
+            runs.flush();
         }
         r.flush();
         return written;
@@ -447,12 +449,14 @@ final class SeedDecoder implements StateDecoder {
     private long writeStaged(FileChannel in, WritableRegion r, SeedDescription.Writer next) throws IOException {
         long written = 0;
         try (SeedPages p = pagesOf(in, batches)) {
+            PageRunWriter runs = runWriter(r);
             for (long i = 0; i < pages; i++) {
                 ByteBuffer page = p.page(i);
                 next.addPage(page);
-                r.write(i * pageSize, page);
+                runs.add(i, page);
                 written++;
             }
+            runs.flush();
         }
         return written;
     }
@@ -485,6 +489,11 @@ final class SeedDecoder implements StateDecoder {
             }
         }
         return kept;
+    }
+
+    /** Consecutive pages go to the replica in one write of up to a chunk ({@value SeedHashes#CHUNK_PAGES} pages). */
+    private PageRunWriter runWriter(WritableRegion r) {
+        return new PageRunWriter(r, pageSize, SeedHashes.CHUNK_PAGES);
     }
 
     private SeedPages pagesOf(FileChannel in, List<SeedBatch> of) {
