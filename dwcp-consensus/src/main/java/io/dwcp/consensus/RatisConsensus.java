@@ -255,6 +255,11 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, config.get(ConsensusKeys.READ).equals("lease"));
         // fsync=true: the log worker forces each batch to disk before the entry counts as persisted.
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !config.get(ConsensusKeys.FSYNC));
+        // No commit-index entries in the log. By default Ratis' leader appends a metadata entry (the new commit index)
+        // after every commit: a second log entry per command, replicated like one and forced to disk on every voter,
+        // which the next command queues behind. Raft's safety needs only the entries themselves, still forced before
+        // they count; a restarted voter learns the commit index from the leader's next append instead of its own log.
+        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.get(ConsensusKeys.SNAPSHOT_ENTRIES));
         r.stateMachine = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
