@@ -15,11 +15,7 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.client.RaftClientConfigKeys;
-import org.apache.ratis.client.retry.RequestTypeDependentRetryPolicy;
 import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.grpc.GrpcConfigKeys;
-import org.apache.ratis.proto.RaftProtos.RaftClientRequestProto;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -31,13 +27,10 @@ import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
 import org.apache.ratis.protocol.exceptions.ReadException;
 import org.apache.ratis.protocol.exceptions.ReadIndexException;
 import org.apache.ratis.protocol.exceptions.ServerNotReadyException;
-import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
-import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,10 +88,6 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     private final UUID clientUuid = UUID.randomUUID();
     private final AtomicLong sequence = new AtomicLong();
     private final Object lock = new Object();
-    /** Upper bound of one RTT probe: an RTT above it is no WAN a Raft group should span. */
-    private static final Duration RTT_PROBE_TIMEOUT = Duration.ofSeconds(2);
-    /** Sleep-deviation threshold of the replicas, in upper bounds of the election timeout (see startServer). */
-    static final int SLEEP_DEVIATION_TIMEOUTS = 5;
 
     private volatile Running running;
     private volatile String inactiveReason = "not started";
@@ -170,7 +159,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                     ? RaftTimers.derive(Optional.empty(), config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE),
                             config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX),
                             config.get(ConsensusKeys.PROPOSAL_TIMEOUT))
-                    : measureTimers(r.layout, self);
+                    : RatisSettings.measureTimers(config, r.layout, self);
             Duration proposalTimeout = r.timers.proposalTimeout();
             // The Ratis retry policy gives up after the proposal timeout; this bound only catches a client that never answers.
             r.hardTimeout = proposalTimeout.multipliedBy(2).plus(config.get(ConsensusKeys.ELECTION_MAX));
@@ -178,7 +167,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 if (self.isPresent()) {
                     startServer(r, self.get());
                 }
-                r.client = newClient(r.layout, r.timers, ClientId.valueOf(clientUuid));
+                r.client = RatisSettings.newClient(config, r.layout, r.timers, ClientId.valueOf(clientUuid));
                 AtomicInteger n = new AtomicInteger();
                 int threads = Math.max(1, Math.min(4, context.workerThreads()));
                 r.completions = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), t -> {
@@ -221,47 +210,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 ErrorCode.INVALID_CONFIG, "dwcp.consensus.storage-dir is required on node '" + self.getId()
                 + "', a voter of dwcp.consensus.peers; set it to a directory for the Raft log"));
         Path storage = Files.createDirectories(Path.of(dir));
-        RaftProperties p = new RaftProperties();
-        RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
         String address = config.get(ConsensusKeys.LISTEN).orElse(self.getAddress());
-        GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
-        GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
-        // Not this voter's own RTT measurement: Ratis' leader heartbeats every half of ITS OWN minimum timeout, so
-        // voters whose probes measured different RTTs (a starved host inflates a probe) would expect heartbeats sooner
-        // than the leader sends them and depose it again and again. Hence one value for all voters: the agreed timeout
-        // (committed by the group from its leader's RTT measurement, kept beside the log when this replica applied
-        // it), else the configured one; every voter that applied the same entry starts with the same.
+        // One value for all voters: the agreed timeout (committed by the group from its leader's RTT measurement, kept
+        // beside the log when this replica applied it), else the configured one (see RatisSettings.serverProperties).
         Path agreedFile = storage.resolve(RegisterStateMachine.AGREED_TIMERS_FILE);
-        Duration max = config.get(ConsensusKeys.ELECTION_MAX);
         Duration min = RaftTimers.startingElectionMin(RegisterStateMachine.readAgreed(agreedFile),
-                config.get(ConsensusKeys.ELECTION_MIN), max);
+                config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX));
         r.electionMinInForce = min;
-        Duration upper = min.multipliedBy(2).compareTo(max) < 0 ? min.multipliedBy(2) : max;
-        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(min.toMillis(), TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(upper.toMillis(), TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
-        // Ratis skips a follower's election when the follower's timer overslept by more than the sleep-deviation
-        // threshold (300 ms by default), blaming its own pause rather than the leader. On a CPU-starved host every
-        // timer oversleeps by 0.3-4 s, so no follower stands and the group stays leaderless (likely the checker
-        // campaign's "no leader within 120 s", whose replicas logged 0.4-4 s pauses). Pre-vote already keeps a follower that only paused from deposing a live leader,
-        // so the threshold is raised to several election timeouts.
-        RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(
-                Math.max(300, SLEEP_DEVIATION_TIMEOUTS * upper.toMillis()), TimeUnit.MILLISECONDS));
-        // Read-only requests: ReadIndex (a heartbeat round confirms leadership, then the leader waits until it applied
-        // up to its commit index) and, with read=lease, the leader lease instead of the round while it holds. Always
-        // LINEARIZABLE on a voter: Ratis' DEFAULT would answer from whatever the contacted server has applied.
-        RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
-        RaftServerConfigKeys.Read.ReadIndex.setType(p, RaftServerConfigKeys.Read.ReadIndex.Type.COMMIT_INDEX);
-        RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, config.get(ConsensusKeys.READ).equals("lease"));
-        // fsync=true: the log worker forces each batch to disk before the entry counts as persisted.
-        RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !config.get(ConsensusKeys.FSYNC));
-        // No commit-index entries in the log. By default Ratis' leader appends a metadata entry (the new commit index)
-        // after every commit: a second log entry per command, replicated like one and forced to disk on every voter,
-        // which the next command queues behind. Raft's safety needs only the entries themselves, still forced before
-        // they count; a restarted voter learns the commit index from the leader's next append instead of its own log.
-        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
-        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
-        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.get(ConsensusKeys.SNAPSHOT_ENTRIES));
+        RaftProperties p = RatisSettings.serverProperties(config, storage, address, min);
         r.stateMachine = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
                 config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes, agreedFile);
         File groupDir = storage.resolve(r.layout.groupId().getUuid().toString()).toFile();
@@ -293,52 +249,10 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         return r == null ? Optional.empty() : Optional.ofNullable(r.electionMinInForce);
     }
 
-    /**
-     * The timers from the RTT to the other voters (see {@link RaftTimers}), measured now; logged, since they decide how
-     * fast a leader failure is noticed.
-     */
-    private RaftTimers measureTimers(GroupLayout layout, Optional<RaftPeer> self) {
-        List<String> others = new ArrayList<>();
-        for (RaftPeer peer : layout.peers()) {
-            if (self.isEmpty() || !peer.getId().equals(self.get().getId())) {
-                others.add(peer.getAddress());
-            }
-        }
-        Duration max = config.get(ConsensusKeys.ELECTION_MAX);
-        Duration probeTimeout = max.compareTo(RTT_PROBE_TIMEOUT) < 0 ? max : RTT_PROBE_TIMEOUT;
-        RaftTimers t = RaftTimers.derive(RaftTimers.measureMaxRtt(others, probeTimeout),
-                config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE), config.get(ConsensusKeys.ELECTION_MIN), max,
-                config.get(ConsensusKeys.PROPOSAL_TIMEOUT));
-        LOG.info("group '{}': largest RTT to another voter {}; proposal timeout {}", layout.name(),
-                t.maxVoterRtt().map(Duration::toString).orElse("not measured"), t.proposalTimeout());
-        if (t.electionMin().compareTo(config.get(ConsensusKeys.ELECTION_MIN)) > 0) {
-            LOG.warn("group '{}': the RTT measured to a voter ({}) x dwcp.consensus.election.rtt-multiple asks for"
-                    + " an election timeout of {}, above dwcp.consensus.election.min ({}); set election.min to at least"
-                    + " that on every voter", layout.name(), t.maxVoterRtt().orElseThrow(), t.electionMin(),
-                    config.get(ConsensusKeys.ELECTION_MIN));
-        }
-        return t;
-    }
-
     /** The timers in use while running (tests, tools), else empty. */
     Optional<RaftTimers> timers() {
         Running r = running;
         return r == null ? Optional.empty() : Optional.of(r.timers);
-    }
-
-    private RaftClient newClient(GroupLayout layout, RaftTimers timers, ClientId id) {
-        Duration proposalTimeout = timers.proposalTimeout();
-        RaftProperties p = new RaftProperties();
-        long attemptMillis = Math.max(100, Math.min(3000, proposalTimeout.toMillis() / 2));
-        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(attemptMillis, TimeUnit.MILLISECONDS));
-        long sleepMillis = Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
-        RequestTypeDependentRetryPolicy.Builder policy = RequestTypeDependentRetryPolicy.newBuilder();
-        for (RaftClientRequestProto.TypeCase type : List.of(RaftClientRequestProto.TypeCase.WRITE, RaftClientRequestProto.TypeCase.READ)) {
-            policy.setRetryPolicy(type, RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(sleepMillis, TimeUnit.MILLISECONDS)))
-                    .setTimeout(type, TimeDuration.valueOf(proposalTimeout.toMillis(), TimeUnit.MILLISECONDS));
-        }
-        return RaftClient.newBuilder().setProperties(p).setRaftGroup(layout.group()).setClientId(id)
-                .setRetryPolicy(policy.build()).build();
     }
 
     private void registerMeters(Running r) {
@@ -633,7 +547,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             if (running != r || r.client != failed) {
                 return; // stopping, or already replaced
             }
-            fresh = newClient(r.layout, r.timers, ClientId.randomId());
+            fresh = RatisSettings.newClient(config, r.layout, r.timers, ClientId.randomId());
             r.client = fresh;
         }
         LOG.warn("consensus client of group '{}' replaced: Ratis closed its request window after {}", r.layout.name(),
