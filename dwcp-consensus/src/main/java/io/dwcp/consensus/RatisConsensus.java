@@ -11,7 +11,6 @@ import io.dwcp.core.Health;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.apache.ratis.client.RaftClient;
@@ -44,7 +43,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -89,40 +87,12 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     private final AtomicLong sequence = new AtomicLong();
     private final Object lock = new Object();
 
-    private volatile Running running;
+    private volatile RunningGroup running;
     private volatile String inactiveReason = "not started";
 
     RatisConsensus(ComponentContext context) {
         this.context = context;
         this.config = context.config();
-    }
-
-    /** Everything that exists only while started; released by {@link #stop()}. */
-    private static final class Running {
-        GroupLayout layout;
-        RaftServer server;
-        RegisterStateMachine stateMachine;
-        /** Replaced when Ratis closed its request window (see {@link #replaceClient}); guarded by this for writes. */
-        volatile RaftClient client;
-        /** The RTT measured at start and the proposal timeout from it. */
-        RaftTimers timers;
-        ExecutorService completions;
-        /** A voter's agreement on election timers: measures and commits while it leads; null on a client. */
-        TimerAgreement timerAgreement;
-        /** The shortest election timeout this voter's Ratis server runs with (agreed or configured); null on a client. */
-        Duration electionMinInForce;
-        /** Runs completions on {@link #completions}, or inline once it has shut down, so every future completes. */
-        Executor completer;
-        long maxCommandBytes;
-        /** Reads as read-only requests (ReadIndex or lease) rather than log commands. */
-        boolean readOnlyReads;
-        Duration hardTimeout;
-        final List<Meter> meters = new ArrayList<>();
-        Counter committed;
-        Counter rejected;
-        Counter timedOut;
-        Timer latency;
-        volatile boolean lastTimedOut;
     }
 
     @Override
@@ -147,7 +117,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 LOG.info("consensus inactive: {}", inactiveReason);
                 return;
             }
-            Running r = new Running();
+            RunningGroup r = new RunningGroup();
             r.layout = GroupLayout.parse(config.get(ConsensusKeys.GROUP), peers.get());
             r.maxCommandBytes = config.get(ConsensusKeys.MAX_COMMAND).bytes();
             r.readOnlyReads = !config.get(ConsensusKeys.READ).equals("log");
@@ -192,11 +162,11 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                         }
                     }
                     r.timerAgreement = new TimerAgreement(this, config, r.layout.name(), others,
-                            () -> division(r).map(DivisionInfo::isLeader).orElse(false), r.hardTimeout);
+                            () -> r.division().map(DivisionInfo::isLeader).orElse(false), r.hardTimeout);
                     r.timerAgreement.start();
                 }
             } catch (IOException | RuntimeException | Error e) {
-                release(r, e);
+                r.release(context.meterRegistry(), config.get(CoreKeys.SHUTDOWN_TIMEOUT), e);
                 throw e;
             }
             running = r;
@@ -205,7 +175,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }
     }
 
-    private void startServer(Running r, RaftPeer self) throws IOException {
+    private void startServer(RunningGroup r, RaftPeer self) throws IOException {
         String dir = config.get(ConsensusKeys.STORAGE_DIR).filter(s -> !s.isBlank()).orElseThrow(() -> new DwcpException(
                 ErrorCode.INVALID_CONFIG, "dwcp.consensus.storage-dir is required on node '" + self.getId()
                 + "', a voter of dwcp.consensus.peers; set it to a directory for the Raft log"));
@@ -236,7 +206,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
      * @return the committed value, or empty when nothing needed committing
      */
     CompletableFuture<Optional<Duration>> agreeTimers(Duration maxVoterRtt) {
-        Running r = running;
+        RunningGroup r = running;
         if (r == null || r.timerAgreement == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "not a running voter"));
         }
@@ -245,17 +215,17 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     /** The shortest election timeout this voter's server runs with (agreed or configured); empty on a client. */
     Optional<Duration> electionMinInForce() {
-        Running r = running;
+        RunningGroup r = running;
         return r == null ? Optional.empty() : Optional.ofNullable(r.electionMinInForce);
     }
 
     /** The timers in use while running (tests, tools), else empty. */
     Optional<RaftTimers> timers() {
-        Running r = running;
+        RunningGroup r = running;
         return r == null ? Optional.empty() : Optional.of(r.timers);
     }
 
-    private void registerMeters(Running r) {
+    private void registerMeters(RunningGroup r) {
         MeterRegistry reg = context.meterRegistry();
         // Tagged by group: a node of several groups (ScopedConsensus: one per region) has one set of meters per group.
         String group = r.layout.name();
@@ -273,7 +243,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             r.meters.add(FunctionCounter.builder("dwcp.acp.leader.changes", sm, RegisterStateMachine::leaderChanges)
                     .tag("group", group).description("Leader changes seen by this replica").register(reg));
             RaftServer server = r.server;
-            r.meters.add(Gauge.builder("dwcp.acp.term", r, x -> division(x).map(DivisionInfo::getCurrentTerm).orElse(-1L))
+            r.meters.add(Gauge.builder("dwcp.acp.term", r, x -> x.division().map(DivisionInfo::getCurrentTerm).orElse(-1L))
                     .tag("group", group).description("Current Raft term of this replica (-1: unknown)").register(reg));
             r.meters.add(Gauge.builder("dwcp.acp.apply.index", server, s -> sm.getLastAppliedTermIndex() == null ? -1
                     : sm.getLastAppliedTermIndex().getIndex()).tag("group", group)
@@ -281,25 +251,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }
     }
 
-    private static Optional<DivisionInfo> division(Running r) {
-        if (r.server == null) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(r.server.getDivision(r.layout.groupId()).getInfo());
-        } catch (IOException e) {
-            return Optional.empty(); // the division is not open (starting or closing): no term to report
-        }
-    }
-
     @Override
     public void stop() {
         synchronized (lock) {
-            Running r = running;
+            RunningGroup r = running;
             running = null;
             if (r != null) {
                 inactiveReason = "stopped";
-                DwcpException failure = release(r, null);
+                DwcpException failure = r.release(context.meterRegistry(), config.get(CoreKeys.SHUTDOWN_TIMEOUT), null);
                 if (failure != null) {
                     throw failure;
                 }
@@ -307,63 +266,9 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }
     }
 
-    /** Closes in reverse order of creation; returns the failures (with {@code primary}'s suppressed) or null. */
-    private DwcpException release(Running r, Throwable primary) {
-        List<Exception> failures = new ArrayList<>();
-        for (Meter m : r.meters) {
-            context.meterRegistry().remove(m);
-        }
-        r.meters.clear();
-        if (r.timerAgreement != null) {
-            r.timerAgreement.close();
-        }
-        // The client goes first: closing it fails its pending calls, whose completions still need the executor.
-        // Read under r's lock: a replacement (replaceClientIfClosed) either happened before or sees `running` cleared.
-        RaftClient client;
-        synchronized (r) {
-            client = r.client;
-        }
-        if (client != null) {
-            try {
-                client.close();
-            } catch (IOException | RuntimeException e) {
-                failures.add(e);
-            }
-        }
-        if (r.server != null) {
-            try {
-                r.server.close();
-            } catch (IOException | RuntimeException e) {
-                failures.add(e);
-            }
-        }
-        if (r.completions != null) {
-            r.completions.shutdown();
-            try {
-                if (!r.completions.awaitTermination(config.get(CoreKeys.SHUTDOWN_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS)) {
-                    r.completions.shutdownNow();
-                }
-            } catch (InterruptedException e) {
-                r.completions.shutdownNow();
-                Thread.currentThread().interrupt();
-            }
-        }
-        if (failures.isEmpty()) {
-            return null;
-        }
-        if (primary != null) {
-            failures.forEach(primary::addSuppressed);
-            return null;
-        }
-        DwcpException d = new DwcpException(ErrorCode.IO_ERROR, "consensus failed to stop cleanly: " + failures.get(0).getMessage(),
-                failures.get(0));
-        failures.subList(1, failures.size()).forEach(d::addSuppressed);
-        return d;
-    }
-
     @Override
     public Health health() {
-        Running r = running;
+        RunningGroup r = running;
         if (r == null) {
             return Health.unknown(inactiveReason);
         }
@@ -371,7 +276,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             return r.lastTimedOut ? Health.degraded("client of group '" + r.layout.name() + "': last command found no quorum in time")
                     : Health.healthy("client of group '" + r.layout.name() + "'");
         }
-        Optional<DivisionInfo> info = division(r);
+        Optional<DivisionInfo> info = r.division();
         if (info.isEmpty()) {
             return Health.unhealthy("replica of group '" + r.layout.name() + "' is not open");
         }
@@ -387,7 +292,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     @Override
     public CompletableFuture<Versioned> read(String key) {
         Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
-        Running r = running;
+        RunningGroup r = running;
         if (r == null || !r.readOnlyReads) {
             return submitBytes(c.encode(), false, null, Reply::current);
         }
@@ -397,7 +302,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     /** A read-only read sent to one replica, whatever the client believes about the leader (tests: a stale leader). */
     CompletableFuture<Versioned> readAt(String key, String peerId) {
         Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
-        Running r = running;
+        RunningGroup r = running;
         return r == null ? submitBytes(c.encode(), true, null, Reply::current) : readOnly(r, c.encode(), RaftPeerId.valueOf(peerId));
     }
 
@@ -407,13 +312,13 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
      * the leader) and the proposal timeout has not passed. A read changes nothing, so trying again is always safe;
      * Ratis' client does not retry these failures itself.
      */
-    private CompletableFuture<Versioned> readOnly(Running r, byte[] bytes, RaftPeerId target) {
+    private CompletableFuture<Versioned> readOnly(RunningGroup r, byte[] bytes, RaftPeerId target) {
         CompletableFuture<Versioned> result = new CompletableFuture<>();
         attemptRead(r, bytes, target, System.nanoTime() + r.timers.proposalTimeout().toNanos(), result);
         return result;
     }
 
-    private void attemptRead(Running r, byte[] bytes, RaftPeerId target, long deadline, CompletableFuture<Versioned> result) {
+    private void attemptRead(RunningGroup r, byte[] bytes, RaftPeerId target, long deadline, CompletableFuture<Versioned> result) {
         submitBytes(bytes, true, target, Reply::current).whenComplete((v, e) -> {
             if (e == null) {
                 result.complete(v);
@@ -483,7 +388,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     /** Sends a command: into the log, or ({@code readOnly}) as a read-only request answered by the state machine's query. */
     private <T> CompletableFuture<T> submitBytes(byte[] bytes, boolean readOnly, RaftPeerId target, Function<Reply, T> map) {
-        Running r = running;
+        RunningGroup r = running;
         if (r == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
         }
@@ -537,7 +442,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
      * {@code AlreadyClosedException}. So after such a failure, while this component runs, the client is replaced by a
      * new one (a new Ratis client id; de-duplication in the state machine uses this component's own id, which stays).
      */
-    private void replaceClientIfClosed(Running r, RaftClient failed, Throwable error) {
+    private void replaceClientIfClosed(RunningGroup r, RaftClient failed, Throwable error) {
         if (RatisErrors.find(error, RaftRetryFailureException.class) == null
                 && RatisErrors.find(error, AlreadyClosedException.class) == null) {
             return;
@@ -562,7 +467,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     }
 
     /** Maps a failure to the contract's codes (see {@link RatisErrors}) and counts it. */
-    private DwcpException translate(Throwable error, Running r) {
+    private DwcpException translate(Throwable error, RunningGroup r) {
         DwcpException d = running == r && RatisErrors.find(error, AlreadyClosedException.class) != null
                 // Not a stop: the client's request window had closed (it is being replaced); the command may have
                 // been sent before it closed, so its outcome is unknown, as after a proposal timeout.
@@ -580,7 +485,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     @Override
     public CompletableFuture<Void> transferLeadership(String peerId, Duration timeout) {
-        Running r = running;
+        RunningGroup r = running;
         if (r != null && r.layout.peer(peerId).isEmpty()) {
             throw new IllegalArgumentException("'" + peerId + "' is not a voter of group '" + r.layout.name() + "'");
         }
@@ -616,7 +521,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     @Override
     public CompletableFuture<Void> setVoters(String peerList) {
-        Running r = running;
+        RunningGroup r = running;
         List<RaftPeer> peers = GroupLayout.parse(r == null ? "" : r.layout.name(), peerList).peers();
         return admin(r, client -> client.admin().setConfiguration(peers));
     }
@@ -628,7 +533,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     }
 
     /** Runs a blocking admin call on the component's executor and maps its failure. */
-    private CompletableFuture<Void> admin(Running r, AdminCall call) {
+    private CompletableFuture<Void> admin(RunningGroup r, AdminCall call) {
         if (r == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
         }
@@ -646,14 +551,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     @Override
     public Optional<String> leaderHint() {
-        Running r = running;
+        RunningGroup r = running;
         RaftPeerId leader = r == null ? null : r.client.getLeaderId();
         return leader == null ? Optional.empty() : Optional.of(leader.toString());
     }
 
     /** This node's replica state machine while running as a voter (tests), else empty. */
     Optional<RegisterStateMachine> stateMachine() {
-        Running r = running;
+        RunningGroup r = running;
         return r == null ? Optional.empty() : Optional.ofNullable(r.stateMachine);
     }
 }
