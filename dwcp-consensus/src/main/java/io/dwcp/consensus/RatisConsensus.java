@@ -11,15 +11,10 @@ import io.dwcp.core.Health;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.client.RaftClientConfigKeys;
-import org.apache.ratis.client.retry.RequestTypeDependentRetryPolicy;
 import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.grpc.GrpcConfigKeys;
-import org.apache.ratis.proto.RaftProtos.RaftClientRequestProto;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -31,13 +26,10 @@ import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
 import org.apache.ratis.protocol.exceptions.ReadException;
 import org.apache.ratis.protocol.exceptions.ReadIndexException;
 import org.apache.ratis.protocol.exceptions.ServerNotReadyException;
-import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
-import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,7 +43,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -95,45 +86,13 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     private final UUID clientUuid = UUID.randomUUID();
     private final AtomicLong sequence = new AtomicLong();
     private final Object lock = new Object();
-    /** Upper bound of one RTT probe: an RTT above it is no WAN a Raft group should span. */
-    private static final Duration RTT_PROBE_TIMEOUT = Duration.ofSeconds(2);
-    /** Sleep-deviation threshold of the replicas, in upper bounds of the election timeout (see startServer). */
-    static final int SLEEP_DEVIATION_TIMEOUTS = 5;
 
-    private volatile Running running;
+    private volatile RunningGroup running;
     private volatile String inactiveReason = "not started";
 
     RatisConsensus(ComponentContext context) {
         this.context = context;
         this.config = context.config();
-    }
-
-    /** Everything that exists only while started; released by {@link #stop()}. */
-    private static final class Running {
-        GroupLayout layout;
-        RaftServer server;
-        RegisterStateMachine stateMachine;
-        /** Replaced when Ratis closed its request window (see {@link #replaceClient}); guarded by this for writes. */
-        volatile RaftClient client;
-        /** The RTT measured at start and the proposal timeout from it. */
-        RaftTimers timers;
-        ExecutorService completions;
-        /** A voter's agreement on election timers: measures and commits while it leads; null on a client. */
-        TimerAgreement timerAgreement;
-        /** The shortest election timeout this voter's Ratis server runs with (agreed or configured); null on a client. */
-        Duration electionMinInForce;
-        /** Runs completions on {@link #completions}, or inline once it has shut down, so every future completes. */
-        Executor completer;
-        long maxCommandBytes;
-        /** Reads as read-only requests (ReadIndex or lease) rather than log commands. */
-        boolean readOnlyReads;
-        Duration hardTimeout;
-        final List<Meter> meters = new ArrayList<>();
-        Counter committed;
-        Counter rejected;
-        Counter timedOut;
-        Timer latency;
-        volatile boolean lastTimedOut;
     }
 
     @Override
@@ -158,7 +117,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 LOG.info("consensus inactive: {}", inactiveReason);
                 return;
             }
-            Running r = new Running();
+            RunningGroup r = new RunningGroup();
             r.layout = GroupLayout.parse(config.get(ConsensusKeys.GROUP), peers.get());
             r.maxCommandBytes = config.get(ConsensusKeys.MAX_COMMAND).bytes();
             r.readOnlyReads = !config.get(ConsensusKeys.READ).equals("log");
@@ -170,7 +129,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                     ? RaftTimers.derive(Optional.empty(), config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE),
                             config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX),
                             config.get(ConsensusKeys.PROPOSAL_TIMEOUT))
-                    : measureTimers(r.layout, self);
+                    : RatisSettings.measureTimers(config, r.layout, self);
             Duration proposalTimeout = r.timers.proposalTimeout();
             // The Ratis retry policy gives up after the proposal timeout; this bound only catches a client that never answers.
             r.hardTimeout = proposalTimeout.multipliedBy(2).plus(config.get(ConsensusKeys.ELECTION_MAX));
@@ -178,7 +137,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 if (self.isPresent()) {
                     startServer(r, self.get());
                 }
-                r.client = newClient(r.layout, r.timers, ClientId.valueOf(clientUuid));
+                r.client = RatisSettings.newClient(config, r.layout, r.timers, ClientId.valueOf(clientUuid));
                 AtomicInteger n = new AtomicInteger();
                 int threads = Math.max(1, Math.min(4, context.workerThreads()));
                 r.completions = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), t -> {
@@ -203,11 +162,11 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                         }
                     }
                     r.timerAgreement = new TimerAgreement(this, config, r.layout.name(), others,
-                            () -> division(r).map(DivisionInfo::isLeader).orElse(false), r.hardTimeout);
+                            () -> r.division().map(DivisionInfo::isLeader).orElse(false), r.hardTimeout);
                     r.timerAgreement.start();
                 }
             } catch (IOException | RuntimeException | Error e) {
-                release(r, e);
+                r.release(context.meterRegistry(), config.get(CoreKeys.SHUTDOWN_TIMEOUT), e);
                 throw e;
             }
             running = r;
@@ -216,47 +175,19 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }
     }
 
-    private void startServer(Running r, RaftPeer self) throws IOException {
+    private void startServer(RunningGroup r, RaftPeer self) throws IOException {
         String dir = config.get(ConsensusKeys.STORAGE_DIR).filter(s -> !s.isBlank()).orElseThrow(() -> new DwcpException(
                 ErrorCode.INVALID_CONFIG, "dwcp.consensus.storage-dir is required on node '" + self.getId()
                 + "', a voter of dwcp.consensus.peers; set it to a directory for the Raft log"));
         Path storage = Files.createDirectories(Path.of(dir));
-        RaftProperties p = new RaftProperties();
-        RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
         String address = config.get(ConsensusKeys.LISTEN).orElse(self.getAddress());
-        GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
-        GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
-        // Not this voter's own RTT measurement: Ratis' leader heartbeats every half of ITS OWN minimum timeout, so
-        // voters whose probes measured different RTTs (a starved host inflates a probe) would expect heartbeats sooner
-        // than the leader sends them and depose it again and again. Hence one value for all voters: the agreed timeout
-        // (committed by the group from its leader's RTT measurement, kept beside the log when this replica applied
-        // it), else the configured one; every voter that applied the same entry starts with the same.
+        // One value for all voters: the agreed timeout (committed by the group from its leader's RTT measurement, kept
+        // beside the log when this replica applied it), else the configured one (see RatisSettings.serverProperties).
         Path agreedFile = storage.resolve(RegisterStateMachine.AGREED_TIMERS_FILE);
-        Duration max = config.get(ConsensusKeys.ELECTION_MAX);
         Duration min = RaftTimers.startingElectionMin(RegisterStateMachine.readAgreed(agreedFile),
-                config.get(ConsensusKeys.ELECTION_MIN), max);
+                config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX));
         r.electionMinInForce = min;
-        Duration upper = min.multipliedBy(2).compareTo(max) < 0 ? min.multipliedBy(2) : max;
-        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(min.toMillis(), TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(upper.toMillis(), TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
-        // Ratis skips a follower's election when the follower's timer overslept by more than the sleep-deviation
-        // threshold (300 ms by default), blaming its own pause rather than the leader. On a CPU-starved host every
-        // timer oversleeps by 0.3-4 s, so no follower stands and the group stays leaderless (likely the checker
-        // campaign's "no leader within 120 s", whose replicas logged 0.4-4 s pauses). Pre-vote already keeps a follower that only paused from deposing a live leader,
-        // so the threshold is raised to several election timeouts.
-        RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(
-                Math.max(300, SLEEP_DEVIATION_TIMEOUTS * upper.toMillis()), TimeUnit.MILLISECONDS));
-        // Read-only requests: ReadIndex (a heartbeat round confirms leadership, then the leader waits until it applied
-        // up to its commit index) and, with read=lease, the leader lease instead of the round while it holds. Always
-        // LINEARIZABLE on a voter: Ratis' DEFAULT would answer from whatever the contacted server has applied.
-        RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
-        RaftServerConfigKeys.Read.ReadIndex.setType(p, RaftServerConfigKeys.Read.ReadIndex.Type.COMMIT_INDEX);
-        RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, config.get(ConsensusKeys.READ).equals("lease"));
-        // fsync=true: the log worker forces each batch to disk before the entry counts as persisted.
-        RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !config.get(ConsensusKeys.FSYNC));
-        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
-        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.get(ConsensusKeys.SNAPSHOT_ENTRIES));
+        RaftProperties p = RatisSettings.serverProperties(config, storage, address, min);
         r.stateMachine = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
                 config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes, agreedFile);
         File groupDir = storage.resolve(r.layout.groupId().getUuid().toString()).toFile();
@@ -275,7 +206,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
      * @return the committed value, or empty when nothing needed committing
      */
     CompletableFuture<Optional<Duration>> agreeTimers(Duration maxVoterRtt) {
-        Running r = running;
+        RunningGroup r = running;
         if (r == null || r.timerAgreement == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "not a running voter"));
         }
@@ -284,59 +215,17 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     /** The shortest election timeout this voter's server runs with (agreed or configured); empty on a client. */
     Optional<Duration> electionMinInForce() {
-        Running r = running;
+        RunningGroup r = running;
         return r == null ? Optional.empty() : Optional.ofNullable(r.electionMinInForce);
-    }
-
-    /**
-     * The timers from the RTT to the other voters (see {@link RaftTimers}), measured now; logged, since they decide how
-     * fast a leader failure is noticed.
-     */
-    private RaftTimers measureTimers(GroupLayout layout, Optional<RaftPeer> self) {
-        List<String> others = new ArrayList<>();
-        for (RaftPeer peer : layout.peers()) {
-            if (self.isEmpty() || !peer.getId().equals(self.get().getId())) {
-                others.add(peer.getAddress());
-            }
-        }
-        Duration max = config.get(ConsensusKeys.ELECTION_MAX);
-        Duration probeTimeout = max.compareTo(RTT_PROBE_TIMEOUT) < 0 ? max : RTT_PROBE_TIMEOUT;
-        RaftTimers t = RaftTimers.derive(RaftTimers.measureMaxRtt(others, probeTimeout),
-                config.get(ConsensusKeys.ELECTION_RTT_MULTIPLE), config.get(ConsensusKeys.ELECTION_MIN), max,
-                config.get(ConsensusKeys.PROPOSAL_TIMEOUT));
-        LOG.info("group '{}': largest RTT to another voter {}; proposal timeout {}", layout.name(),
-                t.maxVoterRtt().map(Duration::toString).orElse("not measured"), t.proposalTimeout());
-        if (t.electionMin().compareTo(config.get(ConsensusKeys.ELECTION_MIN)) > 0) {
-            LOG.warn("group '{}': the RTT measured to a voter ({}) x dwcp.consensus.election.rtt-multiple asks for"
-                    + " an election timeout of {}, above dwcp.consensus.election.min ({}); set election.min to at least"
-                    + " that on every voter", layout.name(), t.maxVoterRtt().orElseThrow(), t.electionMin(),
-                    config.get(ConsensusKeys.ELECTION_MIN));
-        }
-        return t;
     }
 
     /** The timers in use while running (tests, tools), else empty. */
     Optional<RaftTimers> timers() {
-        Running r = running;
+        RunningGroup r = running;
         return r == null ? Optional.empty() : Optional.of(r.timers);
     }
 
-    private RaftClient newClient(GroupLayout layout, RaftTimers timers, ClientId id) {
-        Duration proposalTimeout = timers.proposalTimeout();
-        RaftProperties p = new RaftProperties();
-        long attemptMillis = Math.max(100, Math.min(3000, proposalTimeout.toMillis() / 2));
-        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(attemptMillis, TimeUnit.MILLISECONDS));
-        long sleepMillis = Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
-        RequestTypeDependentRetryPolicy.Builder policy = RequestTypeDependentRetryPolicy.newBuilder();
-        for (RaftClientRequestProto.TypeCase type : List.of(RaftClientRequestProto.TypeCase.WRITE, RaftClientRequestProto.TypeCase.READ)) {
-            policy.setRetryPolicy(type, RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(sleepMillis, TimeUnit.MILLISECONDS)))
-                    .setTimeout(type, TimeDuration.valueOf(proposalTimeout.toMillis(), TimeUnit.MILLISECONDS));
-        }
-        return RaftClient.newBuilder().setProperties(p).setRaftGroup(layout.group()).setClientId(id)
-                .setRetryPolicy(policy.build()).build();
-    }
-
-    private void registerMeters(Running r) {
+    private void registerMeters(RunningGroup r) {
         MeterRegistry reg = context.meterRegistry();
         // Tagged by group: a node of several groups (ScopedConsensus: one per region) has one set of meters per group.
         String group = r.layout.name();
@@ -354,7 +243,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             r.meters.add(FunctionCounter.builder("dwcp.acp.leader.changes", sm, RegisterStateMachine::leaderChanges)
                     .tag("group", group).description("Leader changes seen by this replica").register(reg));
             RaftServer server = r.server;
-            r.meters.add(Gauge.builder("dwcp.acp.term", r, x -> division(x).map(DivisionInfo::getCurrentTerm).orElse(-1L))
+            r.meters.add(Gauge.builder("dwcp.acp.term", r, x -> x.division().map(DivisionInfo::getCurrentTerm).orElse(-1L))
                     .tag("group", group).description("Current Raft term of this replica (-1: unknown)").register(reg));
             r.meters.add(Gauge.builder("dwcp.acp.apply.index", server, s -> sm.getLastAppliedTermIndex() == null ? -1
                     : sm.getLastAppliedTermIndex().getIndex()).tag("group", group)
@@ -362,25 +251,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }
     }
 
-    private static Optional<DivisionInfo> division(Running r) {
-        if (r.server == null) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(r.server.getDivision(r.layout.groupId()).getInfo());
-        } catch (IOException e) {
-            return Optional.empty(); // the division is not open (starting or closing): no term to report
-        }
-    }
-
     @Override
     public void stop() {
         synchronized (lock) {
-            Running r = running;
+            RunningGroup r = running;
             running = null;
             if (r != null) {
                 inactiveReason = "stopped";
-                DwcpException failure = release(r, null);
+                DwcpException failure = r.release(context.meterRegistry(), config.get(CoreKeys.SHUTDOWN_TIMEOUT), null);
                 if (failure != null) {
                     throw failure;
                 }
@@ -388,63 +266,9 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }
     }
 
-    /** Closes in reverse order of creation; returns the failures (with {@code primary}'s suppressed) or null. */
-    private DwcpException release(Running r, Throwable primary) {
-        List<Exception> failures = new ArrayList<>();
-        for (Meter m : r.meters) {
-            context.meterRegistry().remove(m);
-        }
-        r.meters.clear();
-        if (r.timerAgreement != null) {
-            r.timerAgreement.close();
-        }
-        // The client goes first: closing it fails its pending calls, whose completions still need the executor.
-        // Read under r's lock: a replacement (replaceClientIfClosed) either happened before or sees `running` cleared.
-        RaftClient client;
-        synchronized (r) {
-            client = r.client;
-        }
-        if (client != null) {
-            try {
-                client.close();
-            } catch (IOException | RuntimeException e) {
-                failures.add(e);
-            }
-        }
-        if (r.server != null) {
-            try {
-                r.server.close();
-            } catch (IOException | RuntimeException e) {
-                failures.add(e);
-            }
-        }
-        if (r.completions != null) {
-            r.completions.shutdown();
-            try {
-                if (!r.completions.awaitTermination(config.get(CoreKeys.SHUTDOWN_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS)) {
-                    r.completions.shutdownNow();
-                }
-            } catch (InterruptedException e) {
-                r.completions.shutdownNow();
-                Thread.currentThread().interrupt();
-            }
-        }
-        if (failures.isEmpty()) {
-            return null;
-        }
-        if (primary != null) {
-            failures.forEach(primary::addSuppressed);
-            return null;
-        }
-        DwcpException d = new DwcpException(ErrorCode.IO_ERROR, "consensus failed to stop cleanly: " + failures.get(0).getMessage(),
-                failures.get(0));
-        failures.subList(1, failures.size()).forEach(d::addSuppressed);
-        return d;
-    }
-
     @Override
     public Health health() {
-        Running r = running;
+        RunningGroup r = running;
         if (r == null) {
             return Health.unknown(inactiveReason);
         }
@@ -452,7 +276,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             return r.lastTimedOut ? Health.degraded("client of group '" + r.layout.name() + "': last command found no quorum in time")
                     : Health.healthy("client of group '" + r.layout.name() + "'");
         }
-        Optional<DivisionInfo> info = division(r);
+        Optional<DivisionInfo> info = r.division();
         if (info.isEmpty()) {
             return Health.unhealthy("replica of group '" + r.layout.name() + "' is not open");
         }
@@ -468,7 +292,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     @Override
     public CompletableFuture<Versioned> read(String key) {
         Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
-        Running r = running;
+        RunningGroup r = running;
         if (r == null || !r.readOnlyReads) {
             return submitBytes(c.encode(), false, null, Reply::current);
         }
@@ -478,7 +302,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     /** A read-only read sent to one replica, whatever the client believes about the leader (tests: a stale leader). */
     CompletableFuture<Versioned> readAt(String key, String peerId) {
         Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
-        Running r = running;
+        RunningGroup r = running;
         return r == null ? submitBytes(c.encode(), true, null, Reply::current) : readOnly(r, c.encode(), RaftPeerId.valueOf(peerId));
     }
 
@@ -488,13 +312,13 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
      * the leader) and the proposal timeout has not passed. A read changes nothing, so trying again is always safe;
      * Ratis' client does not retry these failures itself.
      */
-    private CompletableFuture<Versioned> readOnly(Running r, byte[] bytes, RaftPeerId target) {
+    private CompletableFuture<Versioned> readOnly(RunningGroup r, byte[] bytes, RaftPeerId target) {
         CompletableFuture<Versioned> result = new CompletableFuture<>();
         attemptRead(r, bytes, target, System.nanoTime() + r.timers.proposalTimeout().toNanos(), result);
         return result;
     }
 
-    private void attemptRead(Running r, byte[] bytes, RaftPeerId target, long deadline, CompletableFuture<Versioned> result) {
+    private void attemptRead(RunningGroup r, byte[] bytes, RaftPeerId target, long deadline, CompletableFuture<Versioned> result) {
         submitBytes(bytes, true, target, Reply::current).whenComplete((v, e) -> {
             if (e == null) {
                 result.complete(v);
@@ -564,7 +388,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     /** Sends a command: into the log, or ({@code readOnly}) as a read-only request answered by the state machine's query. */
     private <T> CompletableFuture<T> submitBytes(byte[] bytes, boolean readOnly, RaftPeerId target, Function<Reply, T> map) {
-        Running r = running;
+        RunningGroup r = running;
         if (r == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
         }
@@ -618,7 +442,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
      * {@code AlreadyClosedException}. So after such a failure, while this component runs, the client is replaced by a
      * new one (a new Ratis client id; de-duplication in the state machine uses this component's own id, which stays).
      */
-    private void replaceClientIfClosed(Running r, RaftClient failed, Throwable error) {
+    private void replaceClientIfClosed(RunningGroup r, RaftClient failed, Throwable error) {
         if (RatisErrors.find(error, RaftRetryFailureException.class) == null
                 && RatisErrors.find(error, AlreadyClosedException.class) == null) {
             return;
@@ -628,7 +452,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
             if (running != r || r.client != failed) {
                 return; // stopping, or already replaced
             }
-            fresh = newClient(r.layout, r.timers, ClientId.randomId());
+            fresh = RatisSettings.newClient(config, r.layout, r.timers, ClientId.randomId());
             r.client = fresh;
         }
         LOG.warn("consensus client of group '{}' replaced: Ratis closed its request window after {}", r.layout.name(),
@@ -643,7 +467,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     }
 
     /** Maps a failure to the contract's codes (see {@link RatisErrors}) and counts it. */
-    private DwcpException translate(Throwable error, Running r) {
+    private DwcpException translate(Throwable error, RunningGroup r) {
         DwcpException d = running == r && RatisErrors.find(error, AlreadyClosedException.class) != null
                 // Not a stop: the client's request window had closed (it is being replaced); the command may have
                 // been sent before it closed, so its outcome is unknown, as after a proposal timeout.
@@ -661,7 +485,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     @Override
     public CompletableFuture<Void> transferLeadership(String peerId, Duration timeout) {
-        Running r = running;
+        RunningGroup r = running;
         if (r != null && r.layout.peer(peerId).isEmpty()) {
             throw new IllegalArgumentException("'" + peerId + "' is not a voter of group '" + r.layout.name() + "'");
         }
@@ -697,7 +521,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     @Override
     public CompletableFuture<Void> setVoters(String peerList) {
-        Running r = running;
+        RunningGroup r = running;
         List<RaftPeer> peers = GroupLayout.parse(r == null ? "" : r.layout.name(), peerList).peers();
         return admin(r, client -> client.admin().setConfiguration(peers));
     }
@@ -709,7 +533,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     }
 
     /** Runs a blocking admin call on the component's executor and maps its failure. */
-    private CompletableFuture<Void> admin(Running r, AdminCall call) {
+    private CompletableFuture<Void> admin(RunningGroup r, AdminCall call) {
         if (r == null) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "consensus is " + inactiveReason));
         }
@@ -727,14 +551,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
 
     @Override
     public Optional<String> leaderHint() {
-        Running r = running;
+        RunningGroup r = running;
         RaftPeerId leader = r == null ? null : r.client.getLeaderId();
         return leader == null ? Optional.empty() : Optional.of(leader.toString());
     }
 
     /** This node's replica state machine while running as a voter (tests), else empty. */
     Optional<RegisterStateMachine> stateMachine() {
-        Running r = running;
+        RunningGroup r = running;
         return r == null ? Optional.empty() : Optional.ofNullable(r.stateMachine);
     }
 }
