@@ -68,11 +68,21 @@ final class Nodes {
     /** A node whose sends are lost / duplicated / held back with these probabilities ({@link MessageFaultTransport}). */
     static Node start(DwcpConfig config, double dropProbability, double duplicateProbability, double delayProbability)
             throws Exception {
+        return start(config, dropProbability, duplicateProbability, delayProbability, false);
+    }
+
+    /** A node over a {@link MessageFaultTransport} with no faults yet ({@code node.transport()} sets them). */
+    static Node startFaulty(DwcpConfig config) throws Exception {
+        return start(config, 0, 0, 0, true);
+    }
+
+    private static Node start(DwcpConfig config, double dropProbability, double duplicateProbability, double delayProbability,
+                              boolean wrapAlways) throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         ComponentContext ctx = ComponentContext.standalone(config, registry, 1);
         Transport amst = new AmstTransportProvider().create(ctx);
         Transport t = amst;
-        if (dropProbability + duplicateProbability + delayProbability > 0) {
+        if (dropProbability + duplicateProbability + delayProbability > 0 || wrapAlways) {
             MessageFaultTransport f = new MessageFaultTransport(amst, duplicateProbability, delayProbability, System.nanoTime());
             f.faults(dropProbability, duplicateProbability, delayProbability);
             t = f;
