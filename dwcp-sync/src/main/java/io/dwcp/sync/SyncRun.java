@@ -83,7 +83,7 @@ final class SyncRun {
         this.rounds = new AntiEntropyRounds(this);
         this.inbound = new Inbound(this);
         this.messenger = new Messenger(transport, settings.maxMessageBytes, settings.connectTimeout.toMillis(),
-                new Messenger.Listener() {
+                settings.sendWindow, new Messenger.Listener() {
             @Override
             public void onMessage(Session session, byte[] message) {
                 inbound.handle(session, message);
