@@ -37,7 +37,7 @@ import java.util.function.BiConsumer;
  * on the same session and completes the waiting future, or the wait ends with TIMEOUT after request-timeout.
  * Inbound transfers are refused before any allocation when they are not METADATA or longer than max-message, and
  * collected into one array otherwise; the complete message goes to the dispatcher on the transport delivery thread.
- * Outbound, at most sendWindow transfers are in flight per session (half the transport's max-transfers-per-peer): a
+ * Outbound, at most sendWindow transfers are in flight per session (32, or half max-transfers-per-peer if lower): a
  * receiver refuses transfers past that limit, and a burst of pushes (hundreds of updates at once) was mostly refused.
  * Further messages wait in the session's window, in order, bounded in bytes; a full queue fails the send at once.
  *
@@ -49,7 +49,7 @@ import java.util.function.BiConsumer;
 final class Messenger implements TransferHandler {
     private static final Logger LOG = LoggerFactory.getLogger(Messenger.class);
     static final String TRANSFER_KEY = "dwcp-sync";
-    /** Transfers in flight per session with the transport's default max-transfers-per-peer (64). */
+    /** Most transfers in flight per session: half the transport's default max-transfers-per-peer (64). */
     static final int DEFAULT_SEND_WINDOW = 32;
 
     /** Reasons an inbound message is dropped (the {@code reason} tag of {@code dwcp.ass.rejected}). */
