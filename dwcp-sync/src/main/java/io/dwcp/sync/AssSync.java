@@ -556,6 +556,11 @@ public final class AssSync implements SyncService {
         return metrics.deltaSendsStarted.get();
     }
 
+    /** Deltas queued for the next rumour round, and deltas the full queue dropped so far (harness diagnostics). */
+    long[] rumourQueue() {
+        return new long[]{rumours.size(), rumours.dropped()};
+    }
+
     /** Runs one rumour round now, on the calling thread (tests run rounds deterministically). */
     void rumourRound() {
         requireRunning("rumourRound").gossip.rumourRound();

@@ -4,6 +4,7 @@ import io.dwcp.sync.crdt.OrMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -21,8 +22,10 @@ import java.util.function.Function;
  *    buffer with those peers as holders; the recipients forward it at once to the peers the push missed
  *    (PushForwarding). Received deltas that were new here join the buffer with the message's path as holders.
  *  - Every gossip.interval the buffer is drained into one δ-group message per chosen peer (RumourBuffer: only what
- *    that peer is not known to hold; at most `fanout` peers; hop limit max-hops). A failed send queues its deltas again
- *    for that peer. Received messages are de-duplicated by id (SeenCache).
+ *    that peer is not known to hold; every owed peer, random ones up to `fanout` in all; hop limit max-hops). A failed send
+ *    queues its deltas again with that peer (and the peers it should have forwarded them to) owed: the next round
+ *    sends to every owed peer, so a delta stays pending here until a send of it to each of them succeeded — with
+ *    anti-entropy off the push path alone still converges. Received messages are de-duplicated by id (SeenCache).
  *  - push-mode entry-state ships whole entries the same way; full-state ships the whole store every round instead.
  * Threads: onLocalDelta on the updating thread (after the store's commit), onDelta on transport delivery threads,
  * rumourRound on the timer. Shared state is the rumour buffer and the seen cache, both thread-safe; nothing here
@@ -101,9 +104,10 @@ final class Gossip {
     }
 
     /**
-     * The rumour round: every delta queued since the last round goes, as one δ-group message per peer, to up to
-     * {@code fanout} random peers that are not known to hold all of it (see {@link RumourBuffer}). In push-mode
-     * full-state the round ships the whole store instead.
+     * The rumour round: every delta queued since the last round goes, as one δ-group message per peer, to every peer
+     * it is owed to (an earlier send failed) and to random peers that are not known to hold all of it, up to
+     * {@code fanout} peers in all (see {@link RumourBuffer}). In push-mode full-state the round ships the whole store
+     * instead.
      */
     void rumourRound() {
         SyncSettings settings = run.settings;
@@ -123,8 +127,24 @@ final class Gossip {
         if (items.isEmpty()) {
             return;
         }
-        List<SyncPeer> targets = run.randomPeers(settings.fanout,
-                p -> p.nodeId == null || items.stream().anyMatch(it -> !it.holders().contains(p.nodeId)));
+        // peers a send failed to are owed their deltas: always targets (a delta stays pending here until a send to
+        // each of them succeeded, or it runs out of hops); random peers fill the round up to fanout
+        List<SyncPeer> targets = new ArrayList<>();
+        for (InetSocketAddress a : RumourBuffer.owedPeers(items)) {
+            SyncPeer p = run.peers.get(a);
+            if (p != null && !run.retiredPeer(p)) {
+                targets.add(p);
+            }
+        }
+        for (SyncPeer p : run.randomPeers(run.peers.size(),
+                p -> p.nodeId == null || items.stream().anyMatch(it -> !it.holders().contains(p.nodeId)))) {
+            if (targets.size() >= settings.fanout) {
+                break;
+            }
+            if (!targets.contains(p)) {
+                targets.add(p);
+            }
+        }
         List<String> targetIds = new ArrayList<>();
         for (SyncPeer p : targets) {
             if (p.nodeId != null) {
@@ -157,9 +177,9 @@ final class Gossip {
     }
 
     /**
-     * Sends one gossip message. When it fails (the session broke before the transfer completed), its entries are
-     * queued again without the peer among their holders, one hop further, so the next rumour round retries that peer
-     * — until max-hops, after which anti-entropy repairs it. Naming a peer on the path is a promise that it was sent
+     * Sends one gossip message. When it fails (the peer refused the transfer, or the session broke before it
+     * completed), its entries are queued again without the peer among their holders and with the peer owed, so the
+     * next rumour round retries that peer — until max-hops, after which anti-entropy repairs it. Naming a peer on the path is a promise that it was sent
      * the message, and a failed send breaks it.
      */
     private CompletableFuture<Void> sendDelta(SyncPeer p, byte[] bytes, List<SyncMessage.KeyState> entries, boolean whole, int hops,
@@ -182,8 +202,16 @@ final class Gossip {
                     h.remove(id);
                 }
                 h.removeAll(reachedThrough); // peers the failed recipient should have forwarded it to
+                // this node now owes the deltas to the peer and to those it should have forwarded them to
+                Set<InetSocketAddress> owed = new HashSet<>();
+                owed.add(p.address);
+                for (SyncPeer q : run.peers.values()) {
+                    if (q.nodeId != null && reachedThrough.contains(q.nodeId)) {
+                        owed.add(q.address);
+                    }
+                }
                 for (SyncMessage.KeyState ks : entries) {
-                    run.rumours.add(ks, whole, hops, h);
+                    run.rumours.add(ks, whole, hops, h, owed);
                 }
             }
         });

@@ -16,9 +16,12 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -34,6 +37,9 @@ import java.util.function.BiConsumer;
  * on the same session and completes the waiting future, or the wait ends with TIMEOUT after request-timeout.
  * Inbound transfers are refused before any allocation when they are not METADATA or longer than max-message, and
  * collected into one array otherwise; the complete message goes to the dispatcher on the transport delivery thread.
+ * Outbound, at most sendWindow transfers are in flight per session (32, or half max-transfers-per-peer if lower): a
+ * receiver refuses transfers past that limit, and a burst of pushes (hundreds of updates at once) was mostly refused.
+ * Further messages wait in the session's window, in order, bounded in bytes; a full queue fails the send at once.
  *
  * Threading: send/request from any thread; request() blocks its caller (only the anti-entropy worker calls it, never
  * a transport thread). Thread-safe.
@@ -43,6 +49,8 @@ import java.util.function.BiConsumer;
 final class Messenger implements TransferHandler {
     private static final Logger LOG = LoggerFactory.getLogger(Messenger.class);
     static final String TRANSFER_KEY = "dwcp-sync";
+    /** Most transfers in flight per session: half the transport's default max-transfers-per-peer (64). */
+    static final int DEFAULT_SEND_WINDOW = 32;
 
     /** Reasons an inbound message is dropped (the {@code reason} tag of {@code dwcp.ass.rejected}). */
     enum Reject { NOT_SYNC, OVERSIZED, MALFORMED, UNKNOWN_TYPE, TYPE_MISMATCH, UNSOLICITED,
@@ -60,8 +68,12 @@ final class Messenger implements TransferHandler {
     private final Listener listener;
     private final Map<InetSocketAddress, CompletableFuture<Session>> sessions = new ConcurrentHashMap<>();
     private final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
-    /** Transfers sent and not yet complete, per session: cancelled when the session is dropped. */
-    private final Map<Session, java.util.Set<Transfer>> inFlight = new ConcurrentHashMap<>();
+    /** Per session with transfers in flight: those transfers (cancelled when it is dropped) and the waiting messages. */
+    private final Map<Session, Window> windows = new ConcurrentHashMap<>();
+    /** Most transfers in flight per session; further sends wait in its window's queue. */
+    private final int sendWindow;
+    /** Most bytes waiting per session. */
+    private final long maxQueuedBytes;
     /** How long a request waits for its session to open (the transport's connect-timeout), before its own timeout. */
     private final long connectTimeoutMillis;
     private final AtomicLong nextCorrelation = new AtomicLong(System.nanoTime() & 0xFFFFFFFFL | 1);
@@ -74,6 +86,19 @@ final class Messenger implements TransferHandler {
      *     (a handshake with a replica that has just started can take longer than a request's own timeout)
      */
     Messenger(Transport transport, int maxMessageBytes, long connectTimeoutMillis, Listener listener) {
+        this(transport, maxMessageBytes, connectTimeoutMillis, DEFAULT_SEND_WINDOW, listener);
+    }
+
+    /**
+     * @param sendWindow most transfers in flight per session (at most half the receivers' max-transfers-per-peer:
+     *     responses to a peer's requests travel on its own session and count there too)
+     */
+    Messenger(Transport transport, int maxMessageBytes, long connectTimeoutMillis, int sendWindow, Listener listener) {
+        if (sendWindow < 1) {
+            throw new IllegalArgumentException("sendWindow must be >= 1, got " + sendWindow);
+        }
+        this.sendWindow = sendWindow;
+        this.maxQueuedBytes = 4L * maxMessageBytes;
         this.transport = transport;
         this.maxMessageBytes = maxMessageBytes;
         this.connectTimeoutMillis = connectTimeoutMillis;
@@ -89,30 +114,120 @@ final class Messenger implements TransferHandler {
         return session(peer).thenCompose(s -> send(s, message));
     }
 
-    /** Sends one message on a given session (a response on the session its request came on). */
+    /**
+     * Sends one message on a given session (a response on the session its request came on). At most {@code
+     * sendWindow} transfers are in flight per session; further messages wait, in order, for a place (up to
+     * {@code maxQueuedBytes} per session, beyond which the send fails at once with {@code LIMIT_EXCEEDED}). The
+     * receiver refuses transfers past its max-transfers-per-peer: a burst of pushes sent at once would see most
+     * of them refused.
+     */
     CompletableFuture<Void> send(Session session, byte[] message) {
         if (message.length > maxMessageBytes) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.LIMIT_EXCEEDED, "sync message of "
                     + message.length + " bytes above dwcp.sync.max-message (" + maxMessageBytes + " bytes)"));
         }
-        try {
-            Transfer t = session.send(TransferRequest.of(TransferKind.METADATA, TRANSFER_KEY,
-                    PayloadSource.of(ByteBuffer.wrap(message))));
-            inFlight.compute(session, (k, set) -> {
-                java.util.Set<Transfer> out = set == null ? new java.util.HashSet<>() : set;
-                out.add(t);
-                return out;
-            });
-            // registered after the add: a transfer that already ended is removed at once
-            t.completion().whenComplete((r, e) -> inFlight.computeIfPresent(session, (k, set) -> {
-                set.remove(t);
-                return set.isEmpty() ? null : set;
-            }));
-            bytesSent.addAndGet(message.length);
-            return t.completion().thenApply(r -> null);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Window w;
+        while (true) {
+            w = windows.computeIfAbsent(session, k -> new Window());
+            synchronized (w) {
+                if (w.retired) {
+                    continue; // emptied and removed at this moment: take the session's new window
+                }
+                if (w.inFlight >= sendWindow) {
+                    if (w.queuedBytes + message.length > maxQueuedBytes) {
+                        return CompletableFuture.failedFuture(new DwcpException(ErrorCode.LIMIT_EXCEEDED, "sync send queue"
+                                + " to " + session.remoteAddress() + " full (" + w.queue.size() + " messages, "
+                                + w.queuedBytes + " bytes waiting behind " + w.inFlight + " transfers in flight)"));
+                    }
+                    w.queue.add(new Queued(message, done));
+                    w.queuedBytes += message.length;
+                    return done;
+                }
+                w.inFlight++;
+                break;
+            }
         }
+        if (!start(session, w, new Queued(message, done))) {
+            release(session, w);
+        }
+        return done;
+    }
+
+    /**
+     * Starts one transfer that holds a place in {@code w}. Returns false when it already ended (its place is free
+     * again: the caller passes it on); otherwise its completion passes the place on.
+     */
+    private boolean start(Session session, Window w, Queued q) {
+        Transfer t;
+        try {
+            t = session.send(TransferRequest.of(TransferKind.METADATA, TRANSFER_KEY,
+                    PayloadSource.of(ByteBuffer.wrap(q.message()))));
+        } catch (RuntimeException e) {
+            q.done().completeExceptionally(e);
+            return false;
+        }
+        bytesSent.addAndGet(q.message().length);
+        synchronized (w) {
+            w.transfers.add(t);
+        }
+        if (t.completion().isDone()) {
+            finish(w, t, q);
+            return false;
+        }
+        t.completion().whenComplete((r, e) -> {
+            finish(w, t, q);
+            release(session, w);
+        });
+        return true;
+    }
+
+    private static void finish(Window w, Transfer t, Queued q) {
+        synchronized (w) {
+            w.transfers.remove(t);
+        }
+        t.completion().whenComplete((r, e) -> {
+            if (e != null) {
+                q.done().completeExceptionally(e);
+            } else {
+                q.done().complete(null);
+            }
+        });
+    }
+
+    /** A place in {@code w} became free: starts the waiting messages in order until one is in flight. */
+    private void release(Session session, Window w) {
+        while (true) {
+            Queued next;
+            synchronized (w) {
+                next = w.queue.poll();
+                if (next == null) {
+                    w.inFlight--;
+                    if (w.inFlight == 0) {
+                        w.retired = true;
+                        windows.remove(session, w);
+                    }
+                    return;
+                }
+                w.queuedBytes -= next.message().length;
+            }
+            if (start(session, w, next)) {
+                return;
+            }
+        }
+    }
+
+    /** Transfers in flight on a session and the messages waiting for a place. Guarded by itself. */
+    private static final class Window {
+        int inFlight;
+        long queuedBytes;
+        /** Emptied and removed from {@code windows}: a new send takes a new window. */
+        boolean retired;
+        final ArrayDeque<Queued> queue = new ArrayDeque<>();
+        final Set<Transfer> transfers = new HashSet<>();
+    }
+
+    private record Queued(byte[] message, CompletableFuture<Void> done) {
     }
 
     /**
@@ -182,11 +297,19 @@ final class Messenger implements TransferHandler {
      * complete, and the anti-entropy worker that called it, with every further round with that peer, would wait too.
      */
     private void abandon(Session s) {
-        java.util.Set<Transfer> open = new java.util.HashSet<>();
-        inFlight.computeIfPresent(s, (k, set) -> {
-            open.addAll(set);
-            return set;
-        });
+        List<Transfer> open = new ArrayList<>();
+        List<Queued> waiting = new ArrayList<>();
+        Window w = windows.get(s);
+        if (w != null) {
+            synchronized (w) {
+                open.addAll(w.transfers);
+                waiting.addAll(w.queue);
+                w.queue.clear();
+                w.queuedBytes = 0;
+            }
+        }
+        DwcpException gone = new DwcpException(ErrorCode.IO_ERROR, "sync session to " + s.remoteAddress() + " dropped");
+        waiting.forEach(q -> q.done().completeExceptionally(gone));
         open.forEach(Transfer::cancel);
         Thread t = new Thread(s::close, "dwcp-sync-drop");
         t.setDaemon(true);

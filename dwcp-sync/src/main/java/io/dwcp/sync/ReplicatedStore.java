@@ -72,7 +72,10 @@ public final class ReplicatedStore {
     /** The node ids this store knows to be retired (the membership's); their new dots are never installed. */
     private volatile java.util.function.Supplier<Set<String>> retiredNodes = Set::of;
     private final java.util.concurrent.atomic.AtomicLong prunedTotal = new java.util.concurrent.atomic.AtomicLong();
-    /** Where local updates are journaled before they return ({@code dwcp.sync.data-dir}); null: in memory only. */
+    /**
+     * Where local updates (before they return) and received merges (before they are installed) are journaled
+     * ({@code dwcp.sync.data-dir}); null: in memory only.
+     */
     private volatile StoreJournal journal;
 
     ReplicatedStore(String replicaId, long maxEntryBytes, int causalBufferEntries) {
@@ -457,12 +460,13 @@ public final class ReplicatedStore {
         boolean[] changed = new boolean[1];
         entries.compute(key, (k, cur) -> {
             OrMap state = cur == null ? OrMap.EMPTY : cur.state;
-            OrMap merged = state.merge(admissible(cur, incoming));
+            OrMap in = admissible(cur, incoming);
+            OrMap merged = state.merge(in);
             if (cur != null && merged.equals(state)) {
                 return cur;
             }
             changed[0] = true;
-            return install(k, cur, merged);
+            return installReceived(k, cur, merged, in);
         });
         if (drain(key) || changed[0]) {
             mergeListener.accept(key);
@@ -483,7 +487,10 @@ public final class ReplicatedStore {
                     continue; // its origin was retired while it waited: dropped
                 }
                 if (deliverable(state(key), key, d)) {
-                    entries.compute(key, (k, cur) -> install(k, cur, (cur == null ? OrMap.EMPTY : cur.state).merge(admissible(cur, d))));
+                    entries.compute(key, (k, cur) -> {
+                        OrMap in = admissible(cur, d);
+                        return installReceived(k, cur, (cur == null ? OrMap.EMPTY : cur.state).merge(in), in);
+                    });
                     progress = true;
                     any = true;
                 } else {
@@ -521,12 +528,20 @@ public final class ReplicatedStore {
     }
 
     /**
-     * Called inside the key's atomic section. A collected key stays collected while it merges nothing but context
-     * (it is still removed and holds no value).
+     * A received state or delta's merge result: checked, what was merged journaled (when a journal is set), then
+     * installed; called inside the key's atomic section. Journaled like local updates so that a restarted replica
+     * holds what it had received (an RGA element it inserted after a received one stays visible); an unjournaled
+     * merge changes nothing (the sender, or anti-entropy, brings it again). A collected key stays collected while it
+     * merges nothing but context (it is still removed and holds no value).
      */
-    private Entry install(String key, Entry cur, OrMap state) {
+    private Entry installReceived(String key, Entry cur, OrMap state, OrMap merged) {
+        byte[] enc = encodeChecked(key, state);
+        StoreJournal j = journal;
+        if (j != null) {
+            j.append(key, merged);
+        }
         boolean collected = cur != null && cur.collected && state.keys().isEmpty() && state.valueKeys().isEmpty();
-        return commit(key, cur, state, encodeChecked(key, state), collected);
+        return commit(key, cur, state, enc, collected);
     }
 
     private byte[] encodeChecked(String key, OrMap state) {

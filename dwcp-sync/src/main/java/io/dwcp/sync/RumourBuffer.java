@@ -1,5 +1,6 @@
 package io.dwcp.sync;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -21,8 +22,11 @@ import java.util.TreeSet;
  *   <li>a round sends each chosen peer one message (split below {@code max-message}) with every queued delta that
  *       peer lacks, instead of one message per delta, so the per-message header is paid once per round and peer.</li>
  * </ul>
- * A delta sent to a peer that then failed to receive it is repaired by anti-entropy. Bounded: past
- * {@code maxItems} the oldest delta is dropped (anti-entropy repairs what it would have carried). Thread-safe.
+ * A delta whose send to a peer failed (the peer refused the transfer, or the session broke) is queued again with that
+ * peer <em>owed</em>: the next round sends to every owed peer, on top of its {@code fanout} random ones, so the delta
+ * stays pending at this node until a send to that peer succeeded (or the delta ran out of hops; anti-entropy then
+ * repairs it). Bounded: past {@code maxItems} the oldest delta is dropped (anti-entropy repairs what it would have
+ * carried). Thread-safe.
  */
 final class RumourBuffer {
     /**
@@ -32,8 +36,9 @@ final class RumourBuffer {
      * @param whole whether the entry is a whole state rather than a delta
      * @param hops hops the delta has made so far
      * @param holders node ids known to hold it
+     * @param owed peers (by address) a send of it failed to: the next round must send it to them
      */
-    record Item(SyncMessage.KeyState entry, boolean whole, int hops, Set<String> holders) {
+    record Item(SyncMessage.KeyState entry, boolean whole, int hops, Set<String> holders, Set<InetSocketAddress> owed) {
     }
 
     /**
@@ -77,12 +82,23 @@ final class RumourBuffer {
      * several peers failed) stays one item, held by the nodes in both holder sets only, at the larger hop count.
      */
     synchronized void add(SyncMessage.KeyState entry, boolean whole, int hops, Collection<String> holders) {
+        add(entry, whole, hops, holders, Set.of());
+    }
+
+    /**
+     * Queues one delta that must go to {@code owed} at the next round (its sends to them failed); otherwise as
+     * {@link #add(SyncMessage.KeyState, boolean, int, Collection)}. Queued again, an entry owes the union of both sets.
+     */
+    synchronized void add(SyncMessage.KeyState entry, boolean whole, int hops, Collection<String> holders,
+                          Collection<InetSocketAddress> owed) {
         Ref ref = new Ref(entry);
         Item cur = items.get(ref);
         if (cur != null) {
             Set<String> h = new HashSet<>(cur.holders());
             h.retainAll(holders);
-            items.put(ref, new Item(entry, whole, Math.max(hops, cur.hops()), Set.copyOf(h)));
+            Set<InetSocketAddress> o = new HashSet<>(cur.owed());
+            o.addAll(owed);
+            items.put(ref, new Item(entry, whole, Math.max(hops, cur.hops()), Set.copyOf(h), Set.copyOf(o)));
             return;
         }
         if (items.size() >= maxItems) {
@@ -91,7 +107,16 @@ final class RumourBuffer {
             it.remove();
             dropped++;
         }
-        items.put(ref, new Item(entry, whole, hops, Set.copyOf(holders)));
+        items.put(ref, new Item(entry, whole, hops, Set.copyOf(holders), Set.copyOf(owed)));
+    }
+
+    /** The peers any of {@code items} is owed to (their sends failed): every one is a target of the round. */
+    static Set<InetSocketAddress> owedPeers(List<Item> items) {
+        Set<InetSocketAddress> out = new HashSet<>();
+        for (Item it : items) {
+            out.addAll(it.owed());
+        }
+        return out;
     }
 
     /** Removes and returns every queued delta, oldest first. */

@@ -83,7 +83,7 @@ final class SyncRun {
         this.rounds = new AntiEntropyRounds(this);
         this.inbound = new Inbound(this);
         this.messenger = new Messenger(transport, settings.maxMessageBytes, settings.connectTimeout.toMillis(),
-                new Messenger.Listener() {
+                settings.sendWindow, new Messenger.Listener() {
             @Override
             public void onMessage(Session session, byte[] message) {
                 inbound.handle(session, message);
@@ -181,7 +181,10 @@ final class SyncRun {
             }
             return store.mergeState(ks.key(), ks.state());
         } catch (DwcpException e) {
-            if (e.code() == ErrorCode.TYPE_MISMATCH) {
+            if (e.code() == ErrorCode.IO_ERROR) {
+                // not journaled, so not merged: the sender's retry or anti-entropy brings it again
+                LOG.warn("sync: a received state of '{}' was not merged: {}", ks.key(), e.getMessage());
+            } else if (e.code() == ErrorCode.TYPE_MISMATCH) {
                 reject(Messenger.Reject.TYPE_MISMATCH, e.getMessage());
                 LOG.warn("sync alarm: {} (the local value is kept)", e.getMessage());
             } else {

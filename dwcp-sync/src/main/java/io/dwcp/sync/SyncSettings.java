@@ -24,6 +24,11 @@ final class SyncSettings {
     /** The transport's connect-timeout: how long a request waits for a session being opened. */
     final Duration connectTimeout;
     final Duration shutdownTimeout;
+    /**
+     * Transfers in flight per session: 32, or half the transport's {@code max-transfers-per-peer} when that is lower
+     * (peers are assumed to share it; the other half is left to responses on the peer's own session).
+     */
+    final int sendWindow;
     final PushMode pushMode;
     /** {@code dwcp.sync.gc-interval}: period of tombstone collection and automatic retirement. */
     final Duration gcInterval;
@@ -62,6 +67,8 @@ final class SyncSettings {
         this.requestTimeout = c.get(SyncKeys.REQUEST_TIMEOUT);
         this.connectTimeout = c.get(io.dwcp.core.config.TransportKeys.CONNECT_TIMEOUT);
         this.shutdownTimeout = c.get(CoreKeys.SHUTDOWN_TIMEOUT);
+        this.sendWindow = Math.max(1, Math.min(Messenger.DEFAULT_SEND_WINDOW,
+                c.get(io.dwcp.core.config.TransportKeys.MAX_TRANSFERS_PER_PEER) / 2));
         this.gcInterval = c.get(SyncKeys.GC_INTERVAL);
         this.replicaRetirement = c.get(SyncKeys.REPLICA_RETIREMENT);
         this.dataDir = c.get(SyncKeys.DATA_DIR).map(java.nio.file.Path::of).orElse(null);

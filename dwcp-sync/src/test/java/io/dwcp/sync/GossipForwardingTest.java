@@ -206,4 +206,37 @@ class GossipForwardingTest {
             }
         }
     }
+
+    @Test
+    void deltasWhosePushesWereRefusedStayPendingUntilEveryPeerTheyAreOwedToHasThem() throws Exception {
+        // fanout 1: each push goes to b or c, the plan names the recipient to forward it to the other, and a rumour
+        // round picks one random peer. The receivers refuse every push (as a peer at max-transfers-per-peer does), so
+        // a owes each delta to both peers; its next round must send to both, not to one random one
+        try (Nodes.Node a = Nodes.startFaulty(quiet("a", 1)); Nodes.Node b = Nodes.start(quiet("b", 1));
+             Nodes.Node c = Nodes.start(quiet("c", 1))) {
+            learnIds(List.of(a, b, c), mesh(a, b, c));
+            MessageFaultTransport refusing = (MessageFaultTransport) a.transport();
+            refusing.refusing(true);
+            int keys = 20;
+            for (int i = 0; i < keys; i++) {
+                a.sync().store().update("k" + i, PNCounter.EMPTY, x -> x.addDelta(a.sync().store().replicaId(), 1));
+            }
+            awaitTrue(() -> a.meters().get("dwcp.ass.gossip").tag("outcome", "send-failed").functionCounter().count() >= keys,
+                    Duration.ofSeconds(30), "every push was refused");
+            assertEquals(0.0, received(b) + received(c));
+            refusing.refusing(false);
+            a.sync().rumourRound();
+            // a's one round, and no round at b or c (their timers are a minute out): both peers have every delta
+            awaitTrue(() -> java.util.stream.IntStream.range(0, keys).allMatch(i -> b.sync().store().get("k" + i).isPresent()
+                    && c.sync().store().get("k" + i).isPresent()), Duration.ofSeconds(30), "a's one round reached b and c");
+            for (int i = 0; i < keys; i++) {
+                assertEquals(1L, ((PNCounter) b.sync().store().get("k" + i).orElseThrow()).value(), "b's k" + i);
+                assertEquals(1L, ((PNCounter) c.sync().store().get("k" + i).orElseThrow()).value(), "c's k" + i);
+            }
+            // delivered: nothing is owed any more, and a further round sends nothing
+            long before = sent(a);
+            a.sync().rumourRound();
+            assertEquals(before, sent(a));
+        }
+    }
 }

@@ -32,6 +32,7 @@ final class MessageFaultTransport implements Transport {
     private volatile double duplicateProbability;
     private volatile double delayProbability;
     private volatile double dropProbability;
+    private volatile boolean refusing;
     private final Random random;
     private ScheduledExecutorService timer;
 
@@ -47,6 +48,14 @@ final class MessageFaultTransport implements Transport {
         this.dropProbability = drop;
         this.duplicateProbability = duplicate;
         this.delayProbability = delay;
+    }
+
+    /**
+     * While on, every send fails as a transfer the receiver refused does ({@code LIMIT_EXCEEDED}, as when the peer
+     * already has max-transfers-per-peer inbound transfers open): nothing is delivered and the sender sees the failure.
+     */
+    void refusing(boolean on) {
+        this.refusing = on;
     }
 
     @Override
@@ -127,6 +136,10 @@ final class MessageFaultTransport implements Transport {
             @Override
             public Transfer send(TransferRequest request) {
                 byte[] bytes = drain(request.source());
+                if (refusing) {
+                    return completed(CompletableFuture.failedFuture(new io.dwcp.core.DwcpException(
+                            io.dwcp.core.ErrorCode.LIMIT_EXCEEDED, "transfer refused by the peer (test: refusing)")));
+                }
                 double r = roll();
                 double drop = dropProbability;
                 if (r < drop) {

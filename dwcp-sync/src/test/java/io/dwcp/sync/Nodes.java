@@ -28,6 +28,9 @@ final class Nodes {
                 // every replica reaches every other from 127.0.0.1 (through its proxy), so the per-peer session limit
                 // (per IP without client certificates) is shared by all peers here: give it room for all of them
                 .set("dwcp.transport.max-sessions-per-peer", "64")
+                // likewise the inbound transfers a receiver allows one peer (an IP): every sender here keeps up to 32
+                // in flight (the sync send window), and all of them count as one peer, 127.0.0.1 (256: max-transfers)
+                .set("dwcp.transport.max-transfers-per-peer", "256")
                 // each session (inbound and outbound) reserves its receive window from dwcp.transport.max-buffered
                 // (half the direct-memory limit, ~96 MiB in a 192 MiB replica) and max-buffered-per-peer (per IP: all
                 // replicas of a site share one): at the 256 MiB default window the first session takes it all and
@@ -68,11 +71,21 @@ final class Nodes {
     /** A node whose sends are lost / duplicated / held back with these probabilities ({@link MessageFaultTransport}). */
     static Node start(DwcpConfig config, double dropProbability, double duplicateProbability, double delayProbability)
             throws Exception {
+        return start(config, dropProbability, duplicateProbability, delayProbability, false);
+    }
+
+    /** A node over a {@link MessageFaultTransport} with no faults yet ({@code node.transport()} sets them). */
+    static Node startFaulty(DwcpConfig config) throws Exception {
+        return start(config, 0, 0, 0, true);
+    }
+
+    private static Node start(DwcpConfig config, double dropProbability, double duplicateProbability, double delayProbability,
+                              boolean wrapAlways) throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         ComponentContext ctx = ComponentContext.standalone(config, registry, 1);
         Transport amst = new AmstTransportProvider().create(ctx);
         Transport t = amst;
-        if (dropProbability + duplicateProbability + delayProbability > 0) {
+        if (dropProbability + duplicateProbability + delayProbability > 0 || wrapAlways) {
             MessageFaultTransport f = new MessageFaultTransport(amst, duplicateProbability, delayProbability, System.nanoTime());
             f.faults(dropProbability, duplicateProbability, delayProbability);
             t = f;

@@ -70,7 +70,7 @@ class StoreJournalTest {
         j.recover(a::mergeState);
         a.journal(j);
         work(a, 0, 100);
-        // a state received from a peer is not journaled, but a snapshot keeps it
+        // a state received from a peer is journaled, and the snapshot keeps it
         ReplicatedStore peer = store("n2@1");
         peer.update("remote", PNCounter.EMPTY, c -> c.addDelta(peer.replicaId(), 5));
         a.mergeState("remote", peer.state("remote"));
@@ -82,6 +82,22 @@ class StoreJournalTest {
         assertEquals(a.entryCount(), r.snapshotEntries());
         assertArrayEquals(a.canonicalSnapshot(), b.canonicalSnapshot());
         assertTrue(b.get("remote").isPresent());
+    }
+
+    @Test
+    void receivedStatesAreJournaledSoAnElementInsertedAfterAReceivedOneIsVisibleAfterARestart() {
+        ReplicatedStore peer = store("n2@1");
+        peer.update("list", io.dwcp.sync.crdt.Rga.EMPTY, l -> l.insertDelta(peer.replicaId(), 0, "x"));
+        ReplicatedStore a = store("n1@1");
+        open(a);
+        a.mergeState("list", peer.state("list")); // received, never compacted into a snapshot
+        a.update("list", io.dwcp.sync.crdt.Rga.EMPTY, l -> l.insertDelta(a.replicaId(), 1, "y")); // after "x"
+        ReplicatedStore b = store("n1@2"); // a's restart: the journal alone
+        StoreJournal.Recovery r = open(b);
+        assertEquals(0, r.snapshotEntries());
+        assertEquals(2, r.journalRecords(), "the received state and the local insert");
+        assertEquals(java.util.List.of("x", "y"), ((io.dwcp.sync.crdt.Rga) b.get("list").orElseThrow()).value());
+        assertArrayEquals(a.canonicalSnapshot(), b.canonicalSnapshot());
     }
 
     @Test

@@ -119,10 +119,29 @@ public final class SyncCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Prefix of the harness's system properties forwarded to every replica JVM without it: {@code
+     * -Ddwcp.replica.org.slf4j.simpleLogger.log.io.dwcp.sync=debug} on the harness sets that SLF4J logger level in the
+     * replicas only (their logs go to {@code logDir/<node>-<index>.log}).
+     */
+    public static final String REPLICA_PROPERTY_PREFIX = "dwcp.replica.";
+
+    /** {@code -Dname=value} for every harness system property under {@link #REPLICA_PROPERTY_PREFIX}, prefix removed. */
+    static List<String> forwardedProperties(java.util.Properties props) {
+        List<String> out = new ArrayList<>();
+        for (String name : new java.util.TreeSet<>(props.stringPropertyNames())) {
+            if (name.startsWith(REPLICA_PROPERTY_PREFIX) && name.length() > REPLICA_PROPERTY_PREFIX.length()) {
+                out.add("-D" + name.substring(REPLICA_PROPERTY_PREFIX.length()) + "=" + props.getProperty(name));
+            }
+        }
+        return out;
+    }
+
     private Proc launch(int index, String nodeId) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), SyncNodeMain.class.getName(), nodeId));
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(forwardedProperties(System.getProperties()));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), SyncNodeMain.class.getName(), nodeId));
         cmd.addAll(nodeArgs);
         if (dataDirs) {
             cmd.add("dwcp.sync.data-dir=" + logDir.resolve("data-" + nodeId).toAbsolutePath());

@@ -116,7 +116,8 @@ public final class SyncNodeMain {
                                 + node.meters().get("dwcp.ass.gossip").tag("outcome", "send-failed").functionCounter().count()
                                 + " ttlExpired " + node.meters().get("dwcp.ass.gossip").tag("outcome", "ttl-expired").functionCounter().count()
                                 + " received " + node.meters().get("dwcp.ass.gossip").tag("outcome", "received").functionCounter().count()
-                                + " delivered " + sync.stats().deltaMessagesSent() + " started " + sync.gossipSendsStarted();
+                                + " delivered " + sync.stats().deltaMessagesSent() + " started " + sync.gossipSendsStarted()
+                                + " rumoursQueued " + sync.rumourQueue()[0] + " rumoursDropped " + sync.rumourQueue()[1];
                         case "stats" -> {
                             SyncStats st = sync.stats();
                             yield "STATS " + st.bytesSent() + " " + st.deltaBytesSent() + " " + st.antiEntropyBytesSent()
