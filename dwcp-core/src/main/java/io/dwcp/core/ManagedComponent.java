@@ -8,7 +8,7 @@ import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 
 /**
- * The manager's record of one component: its state, restart attempts and pending recovery. Guarded by the manager's
+ * The manager's record of one component: its state, restart attempts and pending recovery. Guarded by {@link Supervisor}'s
  * lock; {@link #state} is volatile so health and gauges read it without the lock.
  */
 final class ManagedComponent {
