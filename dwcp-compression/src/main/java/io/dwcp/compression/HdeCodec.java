@@ -464,6 +464,9 @@ final class HdeCodec implements StateCodec {
             baselines.setPending(key, Pending.keyframe(produced, reservation));
             prebuildIndexes(produced);
             metrics.keyframes[reasonIndex(reason)].increment();
+            // Any keyframe satisfies the keyframe-ratio rule, also one sent for another reason after the large delta
+            // that set it (the full round resent when the receiver refused that delta).
+            ratioForcesKeyframe.remove(key);
             result = result(key, true, null, produced.ref(), layout, enc, t0);
             if (result.encodedBytes() > 0) {
                 keyframeRatios.put(key, result.ratio());
