@@ -49,7 +49,10 @@ import java.util.function.ToDoubleFunction;
  * {@code plugin.failures}.
  *
  * <p>Thread-safe: one lock per path, held for one sample's update; forecasts are immutable and published through
- * a volatile field. Threads: none (work runs on the thread that records the sample).
+ * a volatile field. The models run on the thread that records the sample (the transport's event loop; a few
+ * microseconds, no I/O). Threads: one ({@link BackgroundWork}, {@code dwcp-pba-io}) only with a history directory or
+ * the forecast log at DEBUG: it reads a path's history for its warm start, writes the history files and the forecast
+ * log, so that nothing that can wait on a disk runs on the transport's thread.
  */
 final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(PbaPredictor.class);
@@ -77,6 +80,8 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
     private final LongAdder historyRejected = new LongAdder();
     private volatile boolean running;
     private volatile Timer computeTime;
+    /** File I/O and the forecast log, off the recording thread; null without a history directory or the log. */
+    private volatile BackgroundWork background;
 
     PbaPredictor(ComponentContext context, PathMonitor monitor, ForecastModelFactory plugin) {
         this.context = context;
@@ -121,6 +126,9 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                         + " cannot be used as a directory (" + e + "): name a writable directory, or none", e);
             }
         }
+        if (historyDir != null || FORECAST_LOG.isDebugEnabled()) {
+            background = new BackgroundWork("dwcp-pba-io", BackgroundWork.DEFAULT_CAPACITY);
+        }
         registerMeters();
         paths.clear();
         monitor.addListener(this);
@@ -143,6 +151,29 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
             ps.closeHistory();
         }
         paths.clear();
+        BackgroundWork bg = background;
+        background = null;
+        if (bg != null) {
+            bg.close(); // runs the queued writes and closes first
+        }
+    }
+
+    /**
+     * Waits until the background work queued so far (warm starts, history writes, forecast log lines) has run; at
+     * once without a history directory. For tests and tools that read the history directory while this runs.
+     *
+     * @param timeout how long to wait at most
+     * @return whether it all ran in time
+     * @throws InterruptedException when interrupted while waiting
+     */
+    boolean awaitBackgroundWork(Duration timeout) throws InterruptedException {
+        BackgroundWork bg = background;
+        return bg == null || bg.awaitIdle(timeout);
+    }
+
+    /** {@return the background work while running, or null (none configured, or stopped)} */
+    BackgroundWork backgroundWork() {
+        return background;
     }
 
     @Override
@@ -288,6 +319,12 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                     .tag("outcome", "rejected").description("Recorded lines a warm start skipped as invalid")
                     .register(registry));
         }
+        BackgroundWork bg = background;
+        if (bg != null) {
+            meters.add(FunctionCounter.builder("dwcp.pba.background.dropped", bg, BackgroundWork::dropped)
+                    .description("History lines, warm starts and forecast log lines dropped because the background "
+                            + "queue was full").register(registry));
+        }
         meters.add(Gauge.builder("dwcp.pba.forecast.age", this, PbaPredictor::oldestForecastAgeSeconds)
                 .baseUnit("seconds").description("Age of the oldest path's published forecast").register(registry));
         meters.add(FunctionCounter.builder("dwcp.pba.plugin.failures", this, PbaPredictor::pluginFailures)
@@ -390,8 +427,14 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         return sum;
     }
 
-    /** One path: its two forecasters under one lock, and the forecasts last published. */
+    /**
+     * One path: its two forecasters under one lock, and the forecasts last published. With a history directory its
+     * history file is confined to the background thread: the warm start reads there (live samples that arrive
+     * meanwhile wait in {@link #pending}, then follow the recorded ones in order) and every line is written there.
+     */
     private final class PathState {
+        /** Live samples kept while a warm start reads; past this the warm start is abandoned and they are fed. */
+        private static final int MAX_PENDING = 64;
         final String peer;
         private final PathForecaster longForecaster;
         private final PathForecaster shortForecaster;
@@ -405,9 +448,14 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
          * skipped (measured: forecasts published every 2 s with both intervals at 1 s).
          */
         private final Duration publishSpacing = settings.updateInterval().minus(settings.sampleInterval().dividedBy(2));
-        /** Null without a history directory. */
+        /** Where blocking work goes; null without a history directory or the forecast log. */
+        private final BackgroundWork io;
+        /** Null without a history directory (or background work); used on the background thread only. */
         private final PathHistory history;
         private boolean warmed;
+        /** A warm start is queued or reading: live samples wait in {@link #pending}. */
+        private boolean warming;
+        private final List<Live> pending = new ArrayList<>();
         private long longMatched;
         private long shortMatched;
         volatile Forecast longForecast;
@@ -424,55 +472,78 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
             int window = Math.max(1, settings.samples(settings.horizon()));
             this.rtt = new ConditionForecaster(window);
             this.loss = new ConditionForecaster(window);
-            this.history = historyDir == null ? null : new PathHistory(historyDir, peer,
+            this.io = background;
+            this.history = historyDir == null || io == null ? null : new PathHistory(historyDir, peer,
                     settings.historySamples() + settings.samples(settings.horizon()) + 1);
         }
 
         /**
-         * Feeds the path's recorded samples (from earlier processes) to its forecasters, oldest first, before its first
-         * live sample at {@code now}. Nothing is published: the first live sample publishes, so a warm-started path's
-         * forecast carries its matched history's confidence only once the path is measured again.
+         * Background thread: reads the path's recorded samples (from earlier processes) and feeds them to its
+         * forecasters, oldest first, then the live samples that arrived meanwhile. Nothing is published from recorded
+         * samples alone: the first live sample publishes, so a warm-started path's forecast carries its matched
+         * history's confidence only once the path is measured again.
          */
-        private void warmStart(Instant now) {
-            PathHistory.Read read = history.read(now);
-            for (PathHistory.Recorded r : read.samples()) {
-                longForecaster.update(r.goodput());
-                shortForecaster.update(r.goodput());
-                if (!Double.isNaN(r.rttSeconds())) {
-                    rtt.update(r.rttSeconds());
+        private void warmStart(Instant firstLive) {
+            PathHistory.Read read = history.read(firstLive);
+            synchronized (this) {
+                if (!warming) {
+                    return; // abandoned: too many live samples came first
                 }
-                if (!Double.isNaN(r.lossRatio())) {
-                    loss.update(r.lossRatio());
+                for (PathHistory.Recorded r : read.samples()) {
+                    longForecaster.update(r.goodput());
+                    shortForecaster.update(r.goodput());
+                    if (!Double.isNaN(r.rttSeconds())) {
+                        rtt.update(r.rttSeconds());
+                    }
+                    if (!Double.isNaN(r.lossRatio())) {
+                        loss.update(r.lossRatio());
+                    }
                 }
+                historyReplayed.add(read.samples().size());
+                historyRejected.add(read.rejected());
+                longMatched = longForecaster.matched();
+                shortMatched = shortForecaster.matched();
+                warming = false;
+                feedPending();
             }
-            historyReplayed.add(read.samples().size());
-            historyRejected.add(read.rejected());
-            longMatched = longForecaster.matched();
-            shortMatched = shortForecaster.matched();
             if (!read.samples().isEmpty()) {
                 LOG.info("prediction for {} warm-started from {} recorded sample(s) ({} line(s) skipped)", peer,
                         read.samples().size(), read.rejected());
             }
         }
 
-        /** Appends the sample just used, and the forecasts it matched, to the path's history. */
+        /** Feeds the samples held during the warm start. Caller holds this path's lock. */
+        private void feedPending() {
+            for (Live l : pending) {
+                apply(l.time(), l.bitsPerSecond(), l.rttSeconds(), l.lossRatio());
+            }
+            pending.clear();
+        }
+
+        /** Queues the sample just used, and the forecasts it matched, for the path's history. Caller holds the lock. */
         private void record(Instant time, double bitsPerSecond, double rttSeconds, double lossRatio) {
-            history.appendSample(time, bitsPerSecond, rttSeconds, lossRatio);
+            io.submit(() -> history.appendSample(time, bitsPerSecond, rttSeconds, lossRatio));
             if (longForecaster.matched() != longMatched) {
                 longMatched = longForecaster.matched();
-                history.appendMatch(time, settings.horizon(), longForecaster.lastMatch(0), longForecaster.lastMatch(1),
-                        longForecaster.lastMatch(2), longForecaster.lastMatch(3));
+                recordMatch(time, settings.horizon(), longForecaster);
             }
             if (shortForecaster.matched() != shortMatched) {
                 shortMatched = shortForecaster.matched();
-                history.appendMatch(time, settings.shortHorizon(), shortForecaster.lastMatch(0),
-                        shortForecaster.lastMatch(1), shortForecaster.lastMatch(2), shortForecaster.lastMatch(3));
+                recordMatch(time, settings.shortHorizon(), shortForecaster);
             }
+        }
+
+        private void recordMatch(Instant time, Duration horizon, PathForecaster f) {
+            double mean = f.lastMatch(0);
+            double low = f.lastMatch(1);
+            double high = f.lastMatch(2);
+            double actual = f.lastMatch(3);
+            io.submit(() -> history.appendMatch(time, horizon, mean, low, high, actual));
         }
 
         synchronized void closeHistory() {
             if (history != null) {
-                history.close();
+                io.submit(history::close);
             }
         }
 
@@ -497,10 +568,25 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         synchronized void update(Instant time, double bitsPerSecond, double rttSeconds, double lossRatio) {
             if (!warmed) {
                 warmed = true;
-                if (history != null) {
-                    warmStart(time);
-                }
+                // The first live sample starts the warm start on the background thread; it and the samples that come
+                // before the read is done are fed after the recorded ones.
+                warming = history != null && io.submit(() -> warmStart(time));
             }
+            if (warming) {
+                pending.add(new Live(time, bitsPerSecond, rttSeconds, lossRatio));
+                if (pending.size() >= MAX_PENDING) {
+                    LOG.warn("prediction for {}: the warm start did not read its history within {} samples; "
+                            + "going on without it", peer, MAX_PENDING);
+                    warming = false;
+                    feedPending();
+                }
+                return;
+            }
+            apply(time, bitsPerSecond, rttSeconds, lossRatio);
+        }
+
+        /** One sample through the models, and a publication when one is due. Caller holds this path's lock. */
+        private void apply(Instant time, double bitsPerSecond, double rttSeconds, double lossRatio) {
             longForecaster.update(bitsPerSecond);
             shortForecaster.update(bitsPerSecond);
             if (!Double.isNaN(rttSeconds)) {
@@ -524,14 +610,14 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                 }
                 publishedAt = time;
                 if (history != null) {
-                    history.flush();
+                    io.submit(history::flush);
                 }
-                if (FORECAST_LOG.isDebugEnabled()) {
+                if (io != null && FORECAST_LOG.isDebugEnabled()) {
                     Forecast f = longForecast;
-                    FORECAST_LOG.debug("forecast peer={} time={} sample={} known={} mean={} p10={} p90={} confidence={} model={}",
-                            peer, time.toEpochMilli(), Math.round(bitsPerSecond), f.isKnown(),
-                            Math.round(f.meanBitsPerSecond()), Math.round(f.p10BitsPerSecond()),
-                            Math.round(f.p90BitsPerSecond()), f.confidence(), f.predictor());
+                    io.submit(() -> FORECAST_LOG.debug("forecast peer={} time={} sample={} known={} mean={} p10={} "
+                            + "p90={} confidence={} model={}", peer, time.toEpochMilli(), Math.round(bitsPerSecond),
+                            f.isKnown(), Math.round(f.meanBitsPerSecond()), Math.round(f.p10BitsPerSecond()),
+                            Math.round(f.p90BitsPerSecond()), f.confidence(), f.predictor()));
                 }
                 Timer t = computeTime;
                 if (t != null) {
@@ -555,5 +641,9 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
         synchronized long pluginFailures() {
             return longForecaster.pluginFailures() + shortForecaster.pluginFailures();
         }
+    }
+
+    /** A live sample held while the path's warm start reads. */
+    private record Live(Instant time, double bitsPerSecond, double rttSeconds, double lossRatio) {
     }
 }
