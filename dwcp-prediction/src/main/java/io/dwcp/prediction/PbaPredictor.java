@@ -31,7 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.ToDoubleFunction;
 
@@ -49,7 +48,10 @@ import java.util.function.ToDoubleFunction;
  * {@code plugin.failures}.
  *
  * <p>Thread-safe: one lock per path, held for one sample's update; forecasts are immutable and published through
- * a volatile field. Threads: none (work runs on the thread that records the sample).
+ * a volatile field. The models run on the thread that records the sample (the transport's event loop; a few
+ * microseconds, no I/O). Threads: one ({@link BackgroundWork}, {@code dwcp-pba-io}) only with a history directory or
+ * the forecast log at DEBUG: it reads a path's history for its warm start, writes the history files and the forecast
+ * log, so that nothing that can wait on a disk runs on the transport's thread.
  */
 final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(PbaPredictor.class);
@@ -57,7 +59,7 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
      * One DEBUG line per published long-horizon forecast ({@code forecast peer=… sample=… mean=… p10=… p90=…}, bit/s),
      * for plotting a run's forecasts beside its samples; off unless this logger is set to DEBUG.
      */
-    private static final Logger FORECAST_LOG = LoggerFactory.getLogger("io.dwcp.prediction.forecasts");
+    static final Logger FORECAST_LOG = LoggerFactory.getLogger("io.dwcp.prediction.forecasts");
     /** Paths tracked at once; the path monitor bounds its peers the same way. */
     static final int MAX_PATHS = 1024;
 
@@ -77,6 +79,8 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
     private final LongAdder historyRejected = new LongAdder();
     private volatile boolean running;
     private volatile Timer computeTime;
+    /** File I/O and the forecast log, off the recording thread; null without a history directory or the log. */
+    private volatile BackgroundWork background;
 
     PbaPredictor(ComponentContext context, PathMonitor monitor, ForecastModelFactory plugin) {
         this.context = context;
@@ -121,6 +125,9 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                         + " cannot be used as a directory (" + e + "): name a writable directory, or none", e);
             }
         }
+        if (historyDir != null || FORECAST_LOG.isDebugEnabled()) {
+            background = new BackgroundWork("dwcp-pba-io", BackgroundWork.DEFAULT_CAPACITY);
+        }
         registerMeters();
         paths.clear();
         monitor.addListener(this);
@@ -143,6 +150,29 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
             ps.closeHistory();
         }
         paths.clear();
+        BackgroundWork bg = background;
+        background = null;
+        if (bg != null) {
+            bg.close(); // runs the queued writes and closes first
+        }
+    }
+
+    /**
+     * Waits until the background work queued so far (warm starts, history writes, forecast log lines) has run; at
+     * once without a history directory. For tests and tools that read the history directory while this runs.
+     *
+     * @param timeout how long to wait at most
+     * @return whether it all ran in time
+     * @throws InterruptedException when interrupted while waiting
+     */
+    boolean awaitBackgroundWork(Duration timeout) throws InterruptedException {
+        BackgroundWork bg = background;
+        return bg == null || bg.awaitIdle(timeout);
+    }
+
+    /** {@return the background work while running, or null (none configured, or stopped)} */
+    BackgroundWork backgroundWork() {
+        return background;
     }
 
     @Override
@@ -188,7 +218,8 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
                 pathLimitRejections.increment();
                 return;
             }
-            PathState created = new PathState(sample.peer());
+            PathState created = new PathState(sample.peer(), settings, plugin, background, historyDir, historyReplayed,
+                    historyRejected, computeTime);
             ps = paths.putIfAbsent(sample.peer(), created);
             if (ps == null) {
                 ps = created;
@@ -287,6 +318,12 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
             meters.add(FunctionCounter.builder("dwcp.pba.history.samples", historyRejected, LongAdder::sum)
                     .tag("outcome", "rejected").description("Recorded lines a warm start skipped as invalid")
                     .register(registry));
+        }
+        BackgroundWork bg = background;
+        if (bg != null) {
+            meters.add(FunctionCounter.builder("dwcp.pba.background.dropped", bg, BackgroundWork::dropped)
+                    .description("History lines, warm starts and forecast log lines dropped because the background "
+                            + "queue was full").register(registry));
         }
         meters.add(Gauge.builder("dwcp.pba.forecast.age", this, PbaPredictor::oldestForecastAgeSeconds)
                 .baseUnit("seconds").description("Age of the oldest path's published forecast").register(registry));
@@ -388,165 +425,5 @@ final class PbaPredictor implements BandwidthPredictor, PathMonitor.Listener {
             sum += ps.pluginFailures();
         }
         return sum;
-    }
-
-    /** One path: its two forecasters under one lock, and the forecasts last published. */
-    private final class PathState {
-        final String peer;
-        private final PathForecaster longForecaster;
-        private final PathForecaster shortForecaster;
-        private final ConditionForecaster rtt;
-        private final ConditionForecaster loss;
-        private Instant publishedAt;
-        /** Null without a history directory. */
-        private final PathHistory history;
-        private boolean warmed;
-        private long longMatched;
-        private long shortMatched;
-        volatile Forecast longForecast;
-        volatile Forecast shortForecast;
-        volatile ConditionForecast rttForecast;
-        volatile ConditionForecast lossForecast;
-
-        PathState(String peer) {
-            this.peer = peer;
-            this.longForecaster = new PathForecaster(settings, settings.samples(settings.horizon()),
-                    plugin == null ? null : plugin.create(settings.samples(settings.horizon())));
-            this.shortForecaster = new PathForecaster(settings, settings.samples(settings.shortHorizon()),
-                    plugin == null ? null : plugin.create(settings.samples(settings.shortHorizon())));
-            int window = Math.max(1, settings.samples(settings.horizon()));
-            this.rtt = new ConditionForecaster(window);
-            this.loss = new ConditionForecaster(window);
-            this.history = historyDir == null ? null : new PathHistory(historyDir, peer,
-                    settings.historySamples() + settings.samples(settings.horizon()) + 1);
-        }
-
-        /**
-         * Feeds the path's recorded samples (from earlier processes) to its forecasters, oldest first, before its first
-         * live sample at {@code now}. Nothing is published: the first live sample publishes, so a warm-started path's
-         * forecast carries its matched history's confidence only once the path is measured again.
-         */
-        private void warmStart(Instant now) {
-            PathHistory.Read read = history.read(now);
-            for (PathHistory.Recorded r : read.samples()) {
-                longForecaster.update(r.goodput());
-                shortForecaster.update(r.goodput());
-                if (!Double.isNaN(r.rttSeconds())) {
-                    rtt.update(r.rttSeconds());
-                }
-                if (!Double.isNaN(r.lossRatio())) {
-                    loss.update(r.lossRatio());
-                }
-            }
-            historyReplayed.add(read.samples().size());
-            historyRejected.add(read.rejected());
-            longMatched = longForecaster.matched();
-            shortMatched = shortForecaster.matched();
-            if (!read.samples().isEmpty()) {
-                LOG.info("prediction for {} warm-started from {} recorded sample(s) ({} line(s) skipped)", peer,
-                        read.samples().size(), read.rejected());
-            }
-        }
-
-        /** Appends the sample just used, and the forecasts it matched, to the path's history. */
-        private void record(Instant time, double bitsPerSecond, double rttSeconds, double lossRatio) {
-            history.appendSample(time, bitsPerSecond, rttSeconds, lossRatio);
-            if (longForecaster.matched() != longMatched) {
-                longMatched = longForecaster.matched();
-                history.appendMatch(time, settings.horizon(), longForecaster.lastMatch(0), longForecaster.lastMatch(1),
-                        longForecaster.lastMatch(2), longForecaster.lastMatch(3));
-            }
-            if (shortForecaster.matched() != shortMatched) {
-                shortMatched = shortForecaster.matched();
-                history.appendMatch(time, settings.shortHorizon(), shortForecaster.lastMatch(0),
-                        shortForecaster.lastMatch(1), shortForecaster.lastMatch(2), shortForecaster.lastMatch(3));
-            }
-        }
-
-        synchronized void closeHistory() {
-            if (history != null) {
-                history.close();
-            }
-        }
-
-        /** RTT (seconds) and loss of a sample without goodput; NaN when not measured. */
-        synchronized void conditions(Instant time, double rttSeconds, double lossRatio) {
-            if (!Double.isNaN(rttSeconds)) {
-                rtt.update(rttSeconds);
-                rttForecast = publishCondition(rtt, time);
-            }
-            if (!Double.isNaN(lossRatio)) {
-                loss.update(lossRatio);
-                lossForecast = publishCondition(loss, time);
-            }
-        }
-
-        private ConditionForecast publishCondition(ConditionForecaster c, Instant time) {
-            c.compute();
-            return c.samples() < settings.minSamples() ? ConditionForecast.unknown(settings.horizon(), c.samples())
-                    : new ConditionForecast(true, c.mean(), c.low(), c.high(), c.samples(), settings.horizon(), time);
-        }
-
-        synchronized void update(Instant time, double bitsPerSecond, double rttSeconds, double lossRatio) {
-            if (!warmed) {
-                warmed = true;
-                if (history != null) {
-                    warmStart(time);
-                }
-            }
-            longForecaster.update(bitsPerSecond);
-            shortForecaster.update(bitsPerSecond);
-            if (!Double.isNaN(rttSeconds)) {
-                rtt.update(rttSeconds);
-            }
-            if (!Double.isNaN(lossRatio)) {
-                loss.update(lossRatio);
-            }
-            if (history != null) {
-                record(time, bitsPerSecond, rttSeconds, lossRatio);
-            }
-            if (publishedAt == null || !time.isBefore(publishedAt.plus(settings.updateInterval()))) {
-                long t0 = System.nanoTime();
-                longForecast = publish(longForecaster, settings.horizon(), time);
-                shortForecast = publish(shortForecaster, settings.shortHorizon(), time);
-                if (rtt.samples() > 0) {
-                    rttForecast = publishCondition(rtt, time);
-                }
-                if (loss.samples() > 0) {
-                    lossForecast = publishCondition(loss, time);
-                }
-                publishedAt = time;
-                if (history != null) {
-                    history.flush();
-                }
-                if (FORECAST_LOG.isDebugEnabled()) {
-                    Forecast f = longForecast;
-                    FORECAST_LOG.debug("forecast peer={} time={} sample={} known={} mean={} p10={} p90={} confidence={} model={}",
-                            peer, time.toEpochMilli(), Math.round(bitsPerSecond), f.isKnown(),
-                            Math.round(f.meanBitsPerSecond()), Math.round(f.p10BitsPerSecond()),
-                            Math.round(f.p90BitsPerSecond()), f.confidence(), f.predictor());
-                }
-                Timer t = computeTime;
-                if (t != null) {
-                    t.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-                }
-            }
-        }
-
-        private Forecast publish(PathForecaster f, Duration horizon, Instant time) {
-            if (!f.known()) {
-                return Forecast.unknown(horizon, f.samples());
-            }
-            return new Forecast(true, f.mean(), f.low(), f.high(), f.confidence(), f.samples(), horizon, time,
-                    f.predictorName());
-        }
-
-        synchronized double read(boolean longHorizon, ToDoubleFunction<PathForecaster> f) {
-            return f.applyAsDouble(longHorizon ? longForecaster : shortForecaster);
-        }
-
-        synchronized long pluginFailures() {
-            return longForecaster.pluginFailures() + shortForecaster.pluginFailures();
-        }
     }
 }

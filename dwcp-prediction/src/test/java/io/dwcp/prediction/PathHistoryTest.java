@@ -20,6 +20,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -55,6 +57,15 @@ class PathHistoryTest {
         }
     }
 
+    /** Waits for the predictor's background thread (warm starts and history writes run there). */
+    static void settle(DwcpManager m) {
+        try {
+            assertTrue(((PbaPredictor) m.predictor().orElseThrow()).awaitBackgroundWork(Duration.ofSeconds(60)));
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     static List<String> lines(Path p) throws IOException {
         return Files.readAllLines(p, StandardCharsets.UTF_8);
     }
@@ -83,6 +94,7 @@ class PathHistoryTest {
             BandwidthPredictor p = warm.predictor().orElseThrow();
             assertFalse(p.advice(PEER).isKnown(), "before the path is measured again nothing is published");
             feed(warm, 1, 4e7);
+            settle(warm);
             Forecast f = p.advice(PEER);
             assertTrue(f.isKnown(), "the first live sample publishes the warm-started forecast");
             assertEquals(1.0, f.confidence(), 1e-9);
@@ -91,6 +103,65 @@ class PathHistoryTest {
             assertEquals(120, registry.get("dwcp.pba.history.samples").tag("outcome", "replayed").functionCounter().count());
         }
         assertEquals(121, lines(dir.resolve(stem + PathHistory.SAMPLES)).size(), "the live sample is appended, the replayed ones are not again");
+    }
+
+    /** Queues a task that holds the predictor's background thread until the returned latch is counted down. */
+    static CountDownLatch hold(DwcpManager m) {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch held = new CountDownLatch(1);
+        assertTrue(((PbaPredictor) m.predictor().orElseThrow()).backgroundWork().submit(() -> {
+            held.countDown();
+            try {
+                release.await(60, TimeUnit.SECONDS); // safety net only: the test releases it
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        try {
+            assertTrue(held.await(60, TimeUnit.SECONDS));
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return release;
+    }
+
+    @Test
+    void theRecordingThreadNeverWaitsForTheHistoryFiles() throws IOException {
+        try (DwcpManager m = start(true)) {
+            feed(m, 1, 3e7);
+            settle(m);
+            Path file = dir.resolve(PathHistory.stem(PEER) + PathHistory.SAMPLES);
+            assertEquals(1, lines(file).size());
+            CountDownLatch release = hold(m); // the disk "hangs": the background thread cannot write
+            feed(m, 100, 3e7);
+            Forecast f = m.predictor().orElseThrow().forecast(PEER);
+            assertEquals(101, f.samples(), "every sample went through the models on the recording thread");
+            assertEquals(3e7, f.meanBitsPerSecond(), 1);
+            assertEquals(1, lines(file).size(), "no line was written by the recording thread");
+            release.countDown();
+            settle(m);
+            assertEquals(101, lines(file).size(), "the background thread wrote them, in order");
+            assertEquals(0, registry.get("dwcp.pba.background.dropped").functionCounter().count());
+        }
+    }
+
+    @Test
+    void aWarmStartThatCannotReadInTimeIsAbandonedAndTheLiveSamplesAreKept() throws IOException {
+        try (DwcpManager first = start(true)) {
+            feed(first, 50, 1e7);
+        }
+        clock.advance(Duration.ofMinutes(5));
+        try (DwcpManager m = start(true)) {
+            CountDownLatch release = hold(m);
+            feed(m, 70, 5e7);
+            Forecast f = m.predictor().orElseThrow().forecast(PEER);
+            assertEquals(70, f.samples(), "after 64 held samples the path goes on without its history");
+            assertEquals(5e7, f.meanBitsPerSecond(), 1);
+            release.countDown();
+            settle(m);
+            assertEquals(0, registry.get("dwcp.pba.history.samples").tag("outcome", "replayed").functionCounter().count());
+            assertEquals(70, m.predictor().orElseThrow().forecast(PEER).samples(), "the late read changed nothing");
+        }
     }
 
     @Test
@@ -107,6 +178,7 @@ class PathHistoryTest {
         clock.advance(Duration.ofSeconds(60));
         try (DwcpManager m = start(true)) {
             feed(m, 1, 2e7);
+            settle(m);
             assertEquals(40, registry.get("dwcp.pba.history.samples").tag("outcome", "replayed").functionCounter().count());
             assertEquals(6, registry.get("dwcp.pba.history.samples").tag("outcome", "rejected").functionCounter().count());
             Forecast f = m.predictor().orElseThrow().forecast(PEER);

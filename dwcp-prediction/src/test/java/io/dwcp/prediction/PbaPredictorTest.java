@@ -194,6 +194,19 @@ class PbaPredictorTest {
     }
 
     @Test
+    void aSampleThatComesAMillisecondEarlyIsStillPublished() {
+        // The transport's 1 s periods jitter: samples 999 ms and 1001 ms apart, update interval = sample interval.
+        start(oneSecond().set(PredictionKeys.UPDATE_INTERVAL, Duration.ofSeconds(1)));
+        BandwidthPredictor p = manager.predictor().orElseThrow();
+        for (int i = 0; i < 30; i++) {
+            clock.advance(Duration.ofMillis(i % 2 == 0 ? 999 : 1001));
+            assertNull(manager.pathMonitor().record(PathSample.goodput("peer-a", clock.instant(),
+                    PathSample.Source.TRANSPORT, 1e6 + i)));
+            assertEquals(i + 1, p.forecast("peer-a").samples(), "sample " + i + " was not published");
+        }
+    }
+
+    @Test
     void disabledPredictionAnswersUnknownAndRegistersNothing() {
         start(oneSecond().set(PredictionKeys.ENABLED, false));
         feed("peer-a", 50, 1e6);
