@@ -237,17 +237,18 @@ final class HdeCodec implements StateCodec {
     /**
      * Builds the sender-side indexes of a new keyframe baseline in the background: the next round (a delta against
      * it) needs them at its start, and while the keyframe drains over the link and the receiver verifies it, this
-     * side's cores are otherwise idle. Pinned for the build, so eviction cannot free pages under it.
+     * side's cores are otherwise idle. Pinned for the build, so eviction cannot free pages under it. The sub-page
+     * index only with {@code splice}: the next delta is likely to use SPLICE (see {@link HdeSettings#splice}).
      */
-    private void prebuildIndexes(Baseline b) {
-        inBackground(b, "the indexes", zeroHash -> buildIndexes(b, zeroHash));
+    private void prebuildIndexes(Baseline b, boolean splice) {
+        inBackground(b, "the indexes", zeroHash -> buildIndexes(b, zeroHash, splice));
     }
 
     /** Builds every index of {@code b} a delta uses, on the calling thread (each one only once). */
-    private void buildIndexes(Baseline b, long zeroHash) {
+    private void buildIndexes(Baseline b, long zeroHash, boolean splice) {
         b.contentIndex(zeroHash);
         b.similarIndex(zeroHash, settings.indexMaxMemoryBytes);
-        if (settings.spliceEnabled) {
+        if (splice) {
             b.prebuildSpliceIndex(zeroHash);
         }
     }
@@ -450,7 +451,7 @@ final class HdeCodec implements StateCodec {
             PageStore target = views != null ? views
                     : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
             long producedId = nextId();
-            enc = new RoundEncoder(this, state, layout, null, target, options.dirtyPages().orElse(null), level, sink,
+            enc = new RoundEncoder(this, state, layout, null, target, options.dirtyPages().orElse(null), level, false, sink,
                     roundId, producedId, 0);
             enc.levelSource(batchLevels(options, level));
             try {
@@ -462,7 +463,8 @@ final class HdeCodec implements StateCodec {
             }
             Baseline produced = new Baseline(key, producedId, 0, enc.digest, layout, target, enc.newHashes, now, 0);
             baselines.setPending(key, Pending.keyframe(produced, reservation));
-            prebuildIndexes(produced);
+            // A keyframe at a level that pays for SPLICE: the next delta very likely does too.
+            prebuildIndexes(produced, settings.splice(level));
             metrics.keyframes[reasonIndex(reason)].increment();
             // Any keyframe satisfies the keyframe-ratio rule, also one sent for another reason after the large delta
             // that set it (the full round resent when the receiver refused that delta).
@@ -474,7 +476,8 @@ final class HdeCodec implements StateCodec {
         } else {
             try {
                 long producedVersion = base.version() + 1;
-                enc = new RoundEncoder(this, state, layout, base, null, options.dirtyPages().orElse(null), level, sink,
+                enc = new RoundEncoder(this, state, layout, base, null, options.dirtyPages().orElse(null), level,
+                        settings.splice(level), sink,
                         roundId, base.id, producedVersion);
                 enc.levelSource(batchLevels(options, level));
                 try {
@@ -595,7 +598,7 @@ final class HdeCodec implements StateCodec {
                 if (b != null) {
                     try {
                         if (b.matches(ref)) {
-                            prebuildIndexes(b);
+                            prebuildIndexes(b, settings.spliceAlways);
                         }
                     } finally {
                         b.release();
@@ -726,7 +729,9 @@ final class HdeCodec implements StateCodec {
             return;
         }
         try {
-            buildIndexes(b, PageHash.zeroHash(b.layout.pageSizeBytes));
+            // With auto the next round's level decides whether it splices; build the sub-page index so that, if it
+            // does, its output does not depend on how far a background build got.
+            buildIndexes(b, PageHash.zeroHash(b.layout.pageSizeBytes), settings.spliceAlways || settings.spliceAuto);
         } finally {
             b.release();
         }
@@ -737,7 +742,7 @@ final class HdeCodec implements StateCodec {
      * found none: the keyframe's prebuild failed or has not got that far).
      */
     void buildSpliceIndexInBackground(Baseline b) {
-        if (settings.spliceEnabled && b.spliceIndexIfReady() == null && !b.spliceIndexBuilding()) {
+        if (b.spliceIndexIfReady() == null && !b.spliceIndexBuilding()) {
             inBackground(b, "the sub-page index", b::prebuildSpliceIndex);
         }
     }

@@ -19,16 +19,38 @@ final class HdeSettings {
     final int batchSizeBytes;
     final boolean deltaEnabled;
     /**
-     * With {@code dwcp.compression.splice=auto}: SPLICE is on from this many codec threads. Below it the index build,
-     * the every-byte lookups and the round's denser anchors compete with the rounds. 1 GiB over a 400 Mbit/s WAN on
-     * 2 cores (C1-only JIT, 5 repetitions each, one session, docs/benchmarks-hde-fresh.md): with the pages read once as
-     * words and an index thinned to a quarter (one anchor per 256 bytes, cheaper than the one per 64 kept), 12.86 s
-     * with SPLICE on against 11.44 s off, 313.8 against 328.4 MB, 19.3 against 15.8 CPU seconds, sender
-     * peak 601-735 MiB against 456-558 MiB (one session earlier, without the words: 12.97 against 11.26 s). 5 % fewer
-     * bytes do not pay for 12 % more time and a sender past its memory target, so 2 cores stay off.
+     * With {@code dwcp.compression.splice=auto}: SPLICE is on in every round from this many codec threads. Below it the
+     * index build, the every-byte lookups and the round's denser anchors compete with the rounds for the cores: 1 GiB
+     * over a 400 Mbit/s WAN on 2 cores (C1-only JIT, 5 repetitions each, one session, docs/benchmarks-hde-fresh.md),
+     * 12.86 s with SPLICE on in every round against 11.44 s off, 19.3 against 15.8 CPU seconds, sender peak 601-735
+     * MiB against 456-558 MiB, for 5 % fewer bytes. So below this many threads {@code auto} asks the CPU budget
+     * instead ({@link #SPLICE_AUTO_MIN_LEVEL}).
      */
     static final int SPLICE_AUTO_MIN_THREADS = 4;
-    final boolean spliceEnabled;
+    /**
+     * With {@code dwcp.compression.splice=auto} and fewer than {@link #SPLICE_AUTO_MIN_THREADS} codec threads: SPLICE
+     * is on in a round whose zstd level is at least this. The level says what the round's CPU budget is: the level
+     * controller raises it above 2 only where the link, not the codec, is the bottleneck (with two threads near
+     * 100 Mbit/s and slower), and without a link rate (an offline encode) the configured ceiling is used. SPLICE
+     * trades CPU for bytes as a level step does (fresh corpus A's s0→s30: the delta round's workers 2.4-2.7 CPU
+     * seconds against 1.1, for 14 % fewer bytes; 2-17 % on the fresh corpora's pairs; zstd:2 to zstd:3 is 1.4 times
+     * the compression CPU for about 4 %), so a round that pays for zstd:3 pays for it too; a round at zstd:2 or below
+     * (a CPU-bound migration over a fast link, or the local tier's stored batches) does not.
+     */
+    static final int SPLICE_AUTO_MIN_LEVEL = 3;
+    /**
+     * A delta round with SPLICE cuts its batches at this many times {@code batch-size} of raw bytes (4 MiB at the
+     * default): a larger zstd window for the pages SPLICE leaves literal, which repeat stretches of other changed pages
+     * farther away than one batch. On fresh corpus A's s0→s30 4 MiB instead of 1 MiB took 0.7 % off the round, on
+     * fresh corpus D's s0→s5 1.1 %. A delta's batches are a few per cent of a keyframe's, so the larger frame buffers
+     * cost little; keyframes keep {@code batch-size}. Never more than {@code max-decoded-frame} allows
+     * ({@link #rawBatchLimit}).
+     */
+    static final int SPLICE_BATCH_FACTOR = 4;
+    /** SPLICE in every delta round: {@code on}, or {@code auto} with {@link #SPLICE_AUTO_MIN_THREADS} codec threads. */
+    final boolean spliceAlways;
+    /** {@code auto}: SPLICE in the rounds {@link #splice(int)} chooses. */
+    final boolean spliceAuto;
     final Duration refreshInterval;
     final int maxDeltaChain;
     final Duration maxAge;
@@ -49,7 +71,8 @@ final class HdeSettings {
         this.batchSizeBytes = (int) config.get(CompressionKeys.BATCH_SIZE).bytes();
         this.deltaEnabled = config.get(CompressionKeys.DELTA_ENABLED);
         String splice = config.get(CompressionKeys.SPLICE);
-        this.spliceEnabled = splice.equals("on") || (splice.equals("auto") && workerThreads >= SPLICE_AUTO_MIN_THREADS);
+        this.spliceAuto = splice.equals("auto");
+        this.spliceAlways = splice.equals("on") || (spliceAuto && workerThreads >= SPLICE_AUTO_MIN_THREADS);
         this.refreshInterval = config.get(CompressionKeys.REFRESH_INTERVAL);
         this.maxDeltaChain = config.get(CompressionKeys.MAX_DELTA_CHAIN);
         this.maxAge = config.get(CompressionKeys.MAX_AGE);
@@ -62,6 +85,23 @@ final class HdeSettings {
         this.reprobeInterval = config.get(CompressionKeys.ADAPTIVE_REPROBE_INTERVAL);
         this.adjustInterval = config.get(CompressionKeys.ADJUST_INTERVAL);
         this.maxDecodedFrameBytes = (int) config.get(CompressionKeys.MAX_DECODED_FRAME).bytes();
+    }
+
+    /**
+     * Whether a delta round coded at {@code level} (0 = stored) uses SPLICE: always with {@code on}, never with
+     * {@code off}; with {@code auto} from {@link #SPLICE_AUTO_MIN_THREADS} codec threads, and below that in rounds
+     * whose level is at least {@link #SPLICE_AUTO_MIN_LEVEL}.
+     */
+    boolean splice(int level) {
+        return spliceAlways || (spliceAuto && level >= SPLICE_AUTO_MIN_LEVEL);
+    }
+
+    /**
+     * The raw bytes at which a round's batch is cut: {@code batch-size}, or {@link #SPLICE_BATCH_FACTOR} times it for a
+     * delta with SPLICE.
+     */
+    int batchBytes(boolean delta, boolean splice) {
+        return delta && splice ? batchSizeBytes * SPLICE_BATCH_FACTOR : batchSizeBytes;
     }
 
     /**

@@ -89,6 +89,8 @@ final class RoundEncoder {
     private final int batchSize;
     private final int rawLimit;
     private final boolean keyframe;
+    /** SPLICE in this round (a delta whose level pays for it, {@link HdeSettings#splice}). */
+    private final boolean splice;
     /** Builds the round's frames: BEGIN, the batches (on the workers), END. */
     private final RoundFrames frames;
 
@@ -128,7 +130,8 @@ final class RoundEncoder {
     private volatile boolean aborted;
 
     RoundEncoder(HdeCodec codec, VmState<? extends StateRegion> state, Layout layout, Baseline base, PageStore target,
-                 DirtyPages dirty, int level, FrameSink sink, long roundId, long producedId, long producedVersion) {
+                 DirtyPages dirty, int level, boolean splice, FrameSink sink, long roundId, long producedId,
+                 long producedVersion) {
         this.codec = codec;
         this.state = state;
         this.layout = layout;
@@ -140,9 +143,10 @@ final class RoundEncoder {
         this.executor = codec.workers();
         this.pageSize = layout.pageSizeBytes;
         this.zeroHash = PageHash.zeroHash(pageSize);
-        this.batchSize = Math.max(codec.settings().batchSizeBytes, pageSize);
-        this.rawLimit = codec.settings().rawBatchLimit(pageSize);
         this.keyframe = base == null;
+        this.splice = !keyframe && splice;
+        this.batchSize = Math.max(codec.settings().batchBytes(!keyframe, this.splice), pageSize);
+        this.rawLimit = codec.settings().rawBatchLimit(pageSize);
         this.frames = new RoundFrames(codec, state.key(), layout, base, level, roundId, producedId, producedVersion);
         long pages = layout.totalPages();
         if (pages > Integer.MAX_VALUE - 8) {
@@ -155,7 +159,7 @@ final class RoundEncoder {
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
         this.similarIndex = keyframe ? null : base.similarIndex(zeroHash, codec.settings().indexMaxMemoryBytes);
         this.digest = keyframe ? 0 : base.digest();
-        this.roundIndex = !keyframe && codec.settings().spliceEnabled
+        this.roundIndex = this.splice
                 ? codec.roundTables().roundIndex(roundIndexLog2(layout.totalBytes)) : null;
     }
 
@@ -171,7 +175,7 @@ final class RoundEncoder {
 
     /** Encodes the round: BEGIN, batches, END. Blocks the calling (coordinator) thread. */
     void run() throws Exception {
-        if (!keyframe && codec.settings().spliceEnabled) {
+        if (splice) {
             // Built in the background after the keyframe; a round never waits for it (see awaitBackgroundWork).
             spliceIndex = base.spliceIndexIfReady();
             if (spliceIndex == null) {

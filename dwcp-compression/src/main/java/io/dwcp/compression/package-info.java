@@ -14,6 +14,11 @@
  *   as deltas are acknowledged; it raised the ratio on the corpus pairs s0→s1/s5/s30 by 2.9 / 6.3 / 1.3 %. Then zstd over batches of {@code batch-size} raw bytes. A zstd
  *   raw-content dictionary made of the same-offset baseline pages was measured on the s0→s30 corpus pair and saved
  *   1.3 % of the literal bytes at 2.6× their compression time, so it is not used (see the report of issue 3).</li>
+ *   <li><b>SPLICE</b> (sub-page copies from the baseline and from the round's earlier pages) is a trade of CPU for
+ *   bytes. {@code splice=auto} turns it on from 4 codec threads and, with fewer, in the rounds whose zstd level is 3
+ *   or more: the level controller spends CPU on ratio only where the link is the bottleneck (and uses the ceiling when
+ *   there is no link rate). Such a delta round cuts its batches at 4 × {@code batch-size}, a larger zstd window for
+ *   the pages it leaves literal.</li>
  *   <li><b>Baselines</b> are page-granular off-heap stores (4 MiB direct chunks) plus one 64-bit hash per page;
  *   never a whole-state {@code byte[]}. {@code baseline.max-memory} bounds the direct memory of retained plus reserved
  *   baselines; a state of exactly the cap fits (the comparison is ≤). A baseline that does not fit goes to a deleted

@@ -69,7 +69,7 @@ class DecoderRobustnessTest {
         Fixture(long seed) {
             Random r = new Random(seed);
             int ps = 4096;
-            s0 = RoundTripTest.memoryLike(40 * ps, seed);
+            s0 = RoundTripTest.memoryLike(100 * ps, seed);
             s1 = s0.clone();
             for (int i = 0; i < 30; i++) {
                 s1[r.nextInt(s1.length)] ^= 0x21;
@@ -79,11 +79,12 @@ class DecoderRobustnessTest {
             r.nextBytes(fresh);
             System.arraycopy(fresh, 0, s1, 11 * ps, ps);
             System.arraycopy(fresh, 0, s1, 12 * ps, ps);
-            // New pages filling the first batch, then a page made of pieces of one of them: a copy from the round.
-            byte[] more = new byte[16 * ps];
+            // New pages filling the first batch (a SPLICE round's batches are 4 × batch-size, 256 KiB here), then a
+            // page made of pieces of one of them: a copy from the round.
+            byte[] more = new byte[64 * ps];
             r.nextBytes(more);
             System.arraycopy(more, 0, s1, 13 * ps, more.length);
-            System.arraycopy(s1, 14 * ps + 8, s1, 35 * ps, ps - 8);
+            System.arraycopy(s1, 14 * ps + 8, s1, 90 * ps, ps - 8);
             replica = new byte[s0.length];
             Rounds.Encoded k = Rounds.encode(tx, Rounds.state(key, ps, s0), EncodeOptions.keyframe());
             keyframe = k.frames;

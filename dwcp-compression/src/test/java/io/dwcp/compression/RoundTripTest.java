@@ -407,37 +407,38 @@ class RoundTripTest {
     }
 
     /**
-     * A round whose pages 40 and 60 are made of pieces of pages sent in earlier batches (64 KiB each): page 40 of
-     * page 5 (batch 1), page 60 of page 40 (batch 2), and page 41 duplicates page 40.
+     * A round whose pages 160 and 240 are made of pieces of pages sent in earlier batches (SPLICE rounds cut them at
+     * 4 × batch-size, 256 KiB here): page 160 of page 5 (batch 1), page 240 of page 160 (batch 2), and page 161
+     * duplicates page 160.
      */
     private static byte[] withRepeatsAcrossBatches(byte[] s0) {
         int ps = 4096;
         byte[] s1 = s0.clone();
         Random r = new Random(5);
-        fresh(s1, 5 * ps, 16 * ps, r);                               // batch 1 (64 KiB): pages 5-20, new content
-        System.arraycopy(s1, 5 * ps + 64, s1, 40 * ps, 2000);        // page 40: two pieces of page 5 ...
-        fresh(s1, 40 * ps + 2000, 104, r);                           // ... around 104 new bytes
-        System.arraycopy(s1, 5 * ps + 8, s1, 40 * ps + 2104, ps - 2104);
-        System.arraycopy(s1, 40 * ps, s1, 41 * ps, ps);              // page 41: a duplicate of page 40
-        fresh(s1, 42 * ps, 15 * ps, r);                              // batch 2 ends with page 56
-        System.arraycopy(s1, 40 * ps + 16, s1, 60 * ps, ps - 16);    // page 60 (batch 3): page 40 shifted ...
-        fresh(s1, 61 * ps - 16, 16, r);                              // ... with 16 new bytes at its end
+        fresh(s1, 5 * ps, 64 * ps, r);                               // batch 1 (256 KiB): pages 5-68, new content
+        System.arraycopy(s1, 5 * ps + 64, s1, 160 * ps, 2000);       // page 160: two pieces of page 5 ...
+        fresh(s1, 160 * ps + 2000, 104, r);                          // ... around 104 new bytes
+        System.arraycopy(s1, 5 * ps + 8, s1, 160 * ps + 2104, ps - 2104);
+        System.arraycopy(s1, 160 * ps, s1, 161 * ps, ps);            // page 161: a duplicate of page 160
+        fresh(s1, 162 * ps, 63 * ps, r);                             // batch 2 ends with page 224
+        System.arraycopy(s1, 160 * ps + 16, s1, 240 * ps, ps - 16);  // page 240 (batch 3): page 160 shifted ...
+        fresh(s1, 241 * ps - 16, 16, r);                             // ... with 16 new bytes at its end
         return s1;
     }
 
     @Example
     void pagesMadeOfPiecesOfPagesSentEarlierInTheRoundAreSplicedFromThem() {
         int ps = 4096;
-        byte[] s0 = memoryLike(64 * ps, 19);
+        byte[] s0 = memoryLike(256 * ps, 19);
         byte[] s1 = withRepeatsAcrossBatches(s0);
         byte[] replica = new byte[s0.length];
         DecodeResult d0 = seed("round-splice", ps, s0, replica);
         Rounds.Encoded d = Rounds.encode(tx, Rounds.state("round-splice", ps, s1), Rounds.against(d0.baseline()));
         var classes = d.result.pagesByClass();
         assertEquals(2L, classes.get("splice"), classes.toString());
-        assertEquals(31L, classes.get("literal"), classes.toString());
+        assertEquals(127L, classes.get("literal"), classes.toString());
         assertEquals(1L, classes.get("duplicate"), classes.toString());
-        // The decoder makes page 40's copies when batch 1 is done, page 41 after it, page 60 from the finished 40.
+        // The decoder makes page 160's copies when batch 1 is done, page 161 after it, page 240 from the finished 160.
         DecodeResult d1 = Rounds.decode(rx, Rounds.replica("round-splice", ps, replica), d.frames);
         assertArrayEquals(s1, replica);
         tx.acknowledge(d1.baseline());
@@ -448,7 +449,7 @@ class RoundTripTest {
     @Example
     void roundSplicesCodeTheSameWhateverTheNumberOfThreads() throws Exception {
         int ps = 4096;
-        byte[] s0 = memoryLike(64 * ps, 23);
+        byte[] s0 = memoryLike(256 * ps, 23);
         byte[] s1 = withRepeatsAcrossBatches(s0);
         // Same config as tx, one worker: scans and batch coders then never overlap.
         DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.batch-size", "64KiB")
@@ -483,7 +484,7 @@ class RoundTripTest {
     @Example
     void aRoundCodesTheSameWithTablesLeftByAnotherRound() throws Exception {
         int ps = 4096;
-        byte[] s0 = memoryLike(64 * ps, 23);
+        byte[] s0 = memoryLike(256 * ps, 23);
         byte[] s1 = withRepeatsAcrossBatches(s0);
         // The other key's states are these one page lower: its round leaves the same anchors at smaller positions,
         // which would shadow this round's own (smallest position wins) if the index were not emptied.

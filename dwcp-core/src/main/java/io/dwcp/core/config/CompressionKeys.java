@@ -61,17 +61,21 @@ public final class CompressionKeys {
     /**
      * Key {@code dwcp.compression.splice}: Sub-page copies from anywhere in the baseline and from pages sent earlier in
      * the same round (SPLICE). The sender indexes each keyframe in the background: 64 MiB for a 1 GiB state (at most
-     * 128 MiB), about 1 s of one core per GiB; each delta round indexes its new pages (at most 8 MiB). auto = on with 4
-     * or more codec threads; with fewer, that work competes with the rounds and costs more time than its bytes save.
+     * 128 MiB), about 1 s of one core per GiB; each delta round indexes its new pages (at most 8 MiB) and cuts its
+     * batches at 4 × batch-size. auto = on with 4 or more codec threads; with fewer, on in the rounds whose zstd level is
+     * 3 or more (the level controller spends CPU on ratio only where the link, not the CPU, is the bottleneck, and uses
+     * the ceiling without a link rate), off in the others (a CPU-bound migration over a fast link).
      */
     public static final ConfigKey<String> SPLICE = ConfigKey.builder("dwcp.compression.splice", ValueType.STRING)
             .defaultValue("auto")
             .rule("auto, on or off", v -> java.util.List.of("auto", "on", "off").contains(v))
             .description("Sub-page copies from anywhere in the baseline and from pages sent earlier in the same round "
                     + "(SPLICE). The sender indexes each keyframe in the background: 64 MiB for a 1 GiB state (at most "
-                    + "128 MiB), about 1 s of one core per GiB; each delta round indexes its new pages (at most 8 MiB). "
-                    + "auto = on with 4 or more codec threads; with fewer, that work competes with the rounds and costs "
-                    + "more time than its bytes save.").build();
+                    + "128 MiB), about 1 s of one core per GiB; each delta round indexes its new pages (at most 8 MiB) "
+                    + "and cuts its batches at 4 × batch-size. auto = on with 4 or more codec threads; with fewer, on in "
+                    + "the rounds whose zstd level is 3 or more (the level controller spends CPU on ratio only where the "
+                    + "link, not the CPU, is the bottleneck, and uses the ceiling without a link rate), off in the others "
+                    + "(a CPU-bound migration over a fast link).").build();
 
     /** Key {@code dwcp.compression.refresh-interval}: Baseline age that forces a keyframe. */
     public static final ConfigKey<Duration> REFRESH_INTERVAL = Ranges.durations(
