@@ -247,8 +247,8 @@ public final class MultilevelPartitioner {
             streams[j] = root.split();
         }
         int coarsenTo = coarsenTo(g.n, k);
-        List<Scored> first = forks.all(scratch, j -> new Scored(g, k, maxW,
-                vCycle(g, k, target, maxW, fixed, j == 0 ? initial : null, options, streams[j], coarsenTo, true, forks)));
+        List<Scored> first = forks.all(scratch,
+                j -> vCycle(g, k, target, maxW, fixed, j == 0 ? initial : null, options, streams[j], coarsenTo, true, forks));
         Scored best = initial == null ? null : new Scored(g, k, maxW, initial.clone());
         for (Scored parts : first) {
             if (best == null || parts.better(best)) {
@@ -256,8 +256,8 @@ public final class MultilevelPartitioner {
             }
         }
         Scored from = best;
-        List<Scored> second = forks.all(iterated, j -> new Scored(g, k, maxW,
-                vCycle(g, k, target, maxW, fixed, from.parts, options, streams[scratch + j], coarsenTo, true, forks)));
+        List<Scored> second = forks.all(iterated,
+                j -> vCycle(g, k, target, maxW, fixed, from.parts, options, streams[scratch + j], coarsenTo, true, forks));
         for (Scored parts : second) {
             if (parts.better(best)) {
                 best = parts;
@@ -273,9 +273,18 @@ public final class MultilevelPartitioner {
         final long cut;
 
         Scored(Graph g, int k, long[] maxW, int[] parts) {
+            this(parts, overweight(g.blockWeights(parts, k), maxW), g.cut(parts));
+        }
+
+        /** The partition a refiner has just refined: its block weights and cut come from the refiner. */
+        Scored(Refiner refined, long[] maxW) {
+            this(refined.part, overweight(refined.pw, maxW), refined.cut());
+        }
+
+        private Scored(int[] parts, long over, long cut) {
             this.parts = parts;
-            this.over = overweight(g.blockWeights(parts, k), maxW);
-            this.cut = g.cut(parts);
+            this.over = over;
+            this.cut = cut;
         }
 
         /** Whether this is less overweight than {@code other}, or as overweight with a smaller cut. */
@@ -299,10 +308,11 @@ public final class MultilevelPartitioner {
      */
     static int[] bisect(Graph g, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd,
                         Forks forks) {
-        return vCycle(g, 2, target, maxW, fixed, null, options, rnd, 100, false, forks);
+        return vCycle(g, 2, target, maxW, fixed, null, options, rnd, 100, false, forks).parts;
     }
 
-    private static int[] vCycle(Graph g, int k, long[] target, long[] maxW, int[] fixed, int[] previous, Options options,
+    /** One V-cycle (from scratch, or iterated when {@code previous} is given), scored. */
+    private static Scored vCycle(Graph g, int k, long[] target, long[] maxW, int[] fixed, int[] previous, Options options,
                                 SplittableRandom rnd, int coarsenTo, boolean multilevelInitial, Forks forks) {
         long total = g.totalVertexWeight;
         long maxVertexWeight = Math.max(1, (long) (1.5 * total / coarsenTo));
@@ -320,15 +330,21 @@ public final class MultilevelPartitioner {
             curFixed = level.fixed();
             curBlocks = level.blocks();
         }
-        int[] parts;
+        Scored coarsest;
         if (curBlocks != null) {
-            parts = curBlocks.clone();
-            new Refiner(cur, k, maxW, curFixed, parts, rnd, forks.workspace()).refine(options.refinementPasses());
+            Refiner refiner = new Refiner(cur, k, maxW, curFixed, curBlocks.clone(), rnd, forks.workspace());
+            refiner.refine(options.refinementPasses());
+            coarsest = new Scored(refiner, maxW);
         } else {
-            parts = initial(cur, k, target, maxW, curFixed, options, rnd, multilevelInitial, forks);
+            coarsest = initial(cur, k, target, maxW, curFixed, options, rnd, multilevelInitial, forks);
         }
+        if (levels.isEmpty()) {
+            return coarsest;
+        }
+        int[] parts = coarsest.parts;
+        Scored result = null;
         Workspace ws = forks.workspace();
-        boolean[] onBoundary = levels.isEmpty() ? null : boundary(cur, parts);
+        boolean[] onBoundary = boundary(cur, parts);
         for (int i = levels.size() - 1; i >= 0; i--) {
             Coarsener.Level level = levels.get(i);
             Graph fine = i == 0 ? g : levels.get(i - 1).graph();
@@ -345,10 +361,12 @@ public final class MultilevelPartitioner {
                 for (int v = 0; v < fine.n; v++) {
                     onBoundary[v] = refiner.onBoundary(v);
                 }
+            } else {
+                result = new Scored(refiner, maxW);
             }
             parts = fineParts;
         }
-        return parts;
+        return result;
     }
 
     /** Whether each vertex of {@code g} has a neighbour in another block of {@code parts}. */
@@ -365,7 +383,7 @@ public final class MultilevelPartitioner {
         return b;
     }
 
-    private static int[] initial(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd,
+    private static Scored initial(Graph g, int k, long[] target, long[] maxW, int[] fixed, Options options, SplittableRandom rnd,
                                  boolean multilevel, Forks forks) {
         int runs = multilevel ? INITIAL_RUNS : 1;
         SplittableRandom[] streams = new SplittableRandom[runs];
@@ -374,8 +392,9 @@ public final class MultilevelPartitioner {
         }
         List<Scored> all = forks.all(runs, r -> {
             int[] parts = RecursiveBisection.partition(g, k, target, fixed, options, streams[r], multilevel, forks);
-            new Refiner(g, k, maxW, fixed, parts, streams[r], forks.workspace()).refine(options.refinementPasses());
-            return new Scored(g, k, maxW, parts);
+            Refiner refiner = new Refiner(g, k, maxW, fixed, parts, streams[r], forks.workspace());
+            refiner.refine(options.refinementPasses());
+            return new Scored(refiner, maxW);
         });
         Scored best = all.get(0);
         for (int r = 1; r < runs; r++) {
@@ -383,7 +402,7 @@ public final class MultilevelPartitioner {
                 best = all.get(r);
             }
         }
-        return best.parts;
+        return best;
     }
 
     private static long overweight(long[] pw, long[] maxW) {
