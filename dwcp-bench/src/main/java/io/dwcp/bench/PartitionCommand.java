@@ -35,7 +35,7 @@ final class PartitionCommand implements DwcpCli.Command {
     public int run(String[] args) throws Exception {
         CliArgs a = new CliArgs(args, Set.of("graph", "k", "imbalance", "seed", "cycles", "threads", "repeat", "out"), Set.of("json", "help"));
         if (a.flag("help")) {
-            System.err.println("usage: dwcp partition --graph FILE.graph --k K [--imbalance 0.03] [--seed 1] [--cycles 6]"
+            System.err.println("usage: dwcp partition --graph FILE.graph --k K [--imbalance 0.03] [--seed 1] [--cycles 5]"
                     + " [--threads 0] [--repeat 1] --out FILE.part [--json]");
             return 0;
         }

@@ -17,8 +17,8 @@ import java.util.PriorityQueue;
  * alone would save little (a single VM that leaves breaks its edges to the others). Moves are made as long as
  *   - the move lowers cost-weighted cross-site traffic,
  *   - the VM fits where it goes (hard capacities, the CPU balance limit, anti-affinity; pinned VMs never move),
- *   - the whole plan still repays itself within the horizon: horizon × (T(C) − T(P)) > factor × bytes moved + the
- *     saving that waits for the transfers (MoveTime; 0 without links), so the adoption rule holds after every
+ *   - the whole plan still repays itself within the horizon: horizon × (T(C) − T(P)) > factor × bytes moved (each
+ *     byte at the cost of a cross-site byte on the link it crosses) + the saving that waits for the transfers (MoveTime; 0 without links), so the adoption rule holds after every
  *     accepted move (a move whose exact waiting cost, its neighbours' included, breaks the rule is undone), and
  *   - at most maxMoves VMs end up away from their current site.
  * A VM moved back to its current site refunds its bytes. Candidates sit in a priority queue with a version per VM;
@@ -51,12 +51,11 @@ final class BudgetedMoves {
         PlacementEngine.Limits limits = e.new Limits(maxImbalance);
         PlacementEngine.Loads loads = e.new Loads(plan);
         double saved = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(plan, true));
-        double cost = 0;
+        double cost = e.movingCost(current, plan, factor);
         int away = 0;
         MoveWaits waits = new MoveWaits(e, current, plan, time);
         for (int v = 0; v < n; v++) {
             if (plan[v] != current[v]) {
-                cost += factor * e.vms[v].stateBytes();
                 away++;
             }
         }
@@ -155,7 +154,7 @@ final class BudgetedMoves {
 
     /**
      * Undoes moves of {@code plan} (changed in place), the least saving per moved byte first, until the whole plan
-     * repays itself within the horizon: horizon × (T(C) − T(P)) > factor × bytes moved. A VM goes back to its current
+     * repays itself within the horizon: horizon × (T(C) − T(P)) > factor × bytes moved × link cost. A VM goes back to its current
      * site only where it fits (capacities, the CPU balance limit, anti-affinity); pinned VMs are left alone.
      *
      * Moving a VM back also refunds the saving that waited for its transfer (MoveTime).
@@ -168,13 +167,8 @@ final class BudgetedMoves {
         PlacementEngine.Limits limits = e.new Limits(maxImbalance);
         PlacementEngine.Loads loads = e.new Loads(plan);
         double saved = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(plan, true));
-        double cost = 0;
+        double cost = e.movingCost(current, plan, factor);
         MoveWaits waits = new MoveWaits(e, current, plan, time);
-        for (int v = 0; v < n; v++) {
-            if (plan[v] != current[v]) {
-                cost += factor * e.vms[v].stateBytes();
-            }
-        }
         cost += waits.total;
         int[] version = new int[n];
         double[] value = new double[e.k];
@@ -195,9 +189,9 @@ final class BudgetedMoves {
                 continue;
             }
             double lost = -delta(e, plan, v, plan[v], current[v], value);
+            cost -= factor * e.vms[v].stateBytes() * e.moveByteCost(current[v], plan[v]);
             loads.move(v, plan, current[v]);
             saved -= horizonSeconds * lost;
-            cost -= factor * e.vms[v].stateBytes();
             waits.members[0] = v;
             cost += waits.update(plan, waits.members, 1);
             undone++;
@@ -218,7 +212,7 @@ final class BudgetedMoves {
             return;
         }
         double lost = -delta(e, plan, v, plan[v], current[v], value);
-        double refund = factor * e.vms[v].stateBytes() + waits.wait[v];
+        double refund = factor * e.vms[v].stateBytes() * e.moveByteCost(current[v], plan[v]) + waits.wait[v];
         queue.add(new double[] {lost / Math.max(1, refund), v, version[v]});
     }
 
@@ -302,9 +296,12 @@ final class BudgetedMoves {
         return value[from] - value[to];
     }
 
-    /** What moving {@code v} from {@code from} to {@code to} adds to the plan's moving cost (negative: a refund). */
+    /**
+     * What moving {@code v} from {@code from} to {@code to} adds to the plan's moving cost (negative: a refund): its
+     * state bytes × factor × the cost of a byte on the link from its current site (0 back home).
+     */
     static double moveCost(PlacementEngine e, int[] current, int v, int from, int to, double factor) {
         double bytes = factor * e.vms[v].stateBytes();
-        return (to != current[v] ? bytes : 0) - (from != current[v] ? bytes : 0);
+        return bytes * (e.moveByteCost(current[v], to) - e.moveByteCost(current[v], from));
     }
 }

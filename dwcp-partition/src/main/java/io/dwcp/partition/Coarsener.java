@@ -235,7 +235,9 @@ final class Coarsener {
             cx[++c] = out;
             maxDegree = Math.max(maxDegree, degree);
         }
-        Graph coarse = new Graph(cx, Arrays.copyOf(cadj, out), Arrays.copyOf(cw, out), cv, maxDegree);
+        // Every fine vertex is in exactly one coarse vertex, so the total weight carries over.
+        Graph coarse = new Graph(cx, Arrays.copyOf(cadj, out), Arrays.copyOf(cw, out), cv, maxDegree,
+                g.totalVertexWeight);
         return new Level(coarse, cmap, cfixed, cblocks);
     }
 

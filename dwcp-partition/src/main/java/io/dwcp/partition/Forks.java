@@ -12,7 +12,7 @@ import java.util.function.IntFunction;
 import java.util.function.Supplier;
 
 /*
- * The threads of one partitioning call and its fork points. Independent pieces of work — whole V-cycle chains, the
+ * The threads of one partitioning call and its fork points. Independent pieces of work — the V-cycles of a round, the
  * recursive-bisection runs of the initial partitioning, the two sides of a bisection — are handed to all(), which runs
  * them on a fork/join pool when the call has more than one thread and in order in the caller's thread otherwise.
  * Results come back by index and every piece gets its own random stream, split off before the fork in a fixed order,
@@ -74,7 +74,7 @@ final class Forks {
      */
     <T> List<T> all(int count, IntFunction<T> task) {
         List<T> out = new ArrayList<>(Collections.nCopies(count, null));
-        if (pool == null || count == 1 || !inPool()) {
+        if (pool == null || count <= 1 || !inPool()) {
             for (int i = 0; i < count; i++) {
                 out.set(i, task.apply(i));
             }

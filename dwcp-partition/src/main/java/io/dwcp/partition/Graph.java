@@ -25,17 +25,26 @@ public final class Graph {
 
     /** As above, with the largest weighted degree when the caller knows it (at least 1), else -1. */
     Graph(int[] xadj, int[] adj, int[] ewgt, int[] vwgt, long maxWeightedDegree) {
+        this(xadj, adj, ewgt, vwgt, maxWeightedDegree, sum(vwgt));
+    }
+
+    /** As above, with the total vertex weight when the caller knows it (a coarse graph has its fine graph's total). */
+    Graph(int[] xadj, int[] adj, int[] ewgt, int[] vwgt, long maxWeightedDegree, long totalVertexWeight) {
         this.maxWeightedDegree = maxWeightedDegree;
         this.n = vwgt.length;
         this.xadj = xadj;
         this.adj = adj;
         this.ewgt = ewgt;
         this.vwgt = vwgt;
+        this.totalVertexWeight = totalVertexWeight;
+    }
+
+    private static long sum(int[] vwgt) {
         long t = 0;
         for (int w : vwgt) {
             t += w;
         }
-        this.totalVertexWeight = t;
+        return t;
     }
 
     /**

@@ -37,10 +37,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * all bytes/s. If S(C) ≤ rebalance-threshold, the CPU imbalance ≤ max-imbalance and C breaks no hard constraint →
  * BELOW_THRESHOLD. Otherwise a new placement P is planned with the move cost in the objective (anchor edges, see
  * PlacementEngine). If P moves more than max-moves VMs, the moves of highest individual value (horizon × the
- * cost-weighted traffic the VM saves against P − move-cost-factor × its state bytes) are kept, dropping more while the
+ * cost-weighted traffic the VM saves against P − its moving cost) are kept, dropping more while the
  * result breaks a hard constraint. Then BudgetedMoves spends the plan's saving over the horizon on further single-VM
  * moves, cheapest saving per moved byte first, while the whole plan still repays itself. The plan is adopted when saved = horizon × (T(C) − T(P)) > cost = move-cost-factor ×
- * bytes moved + the saving that waits for the transfers (MoveTime: each moved VM's transfer time at the forecast
+ * Σ bytes moved × the cost of a byte on the link each crosses (the cost matrix, as for traffic) + the saving that waits for the transfers (MoveTime: each moved VM's transfer time at the forecast
  * bandwidth × the traffic its move saves; 0 for a model without links), where T is cost-weighted cross-site traffic
  * in bytes/s — or when C itself breaks a hard constraint; otherwise NOT_WORTH_IT and C stays.
  */
@@ -200,25 +200,26 @@ final class ItpPlacer implements Placer {
             int[] target = null;
             double waiting = 0;
             double saved = 0;
-            long moved = 0;
+            double moving = 0;
             for (double scale : ANCHOR_SCALES) {
                 int[] t = candidate(e, current, scale, horizonSeconds, factor, time);
                 double s = horizonSeconds * (e.crossTraffic(current, true) - e.crossTraffic(t, true));
-                long m = movedBytes(e, current, t);
+                double m = e.movingCost(current, t, factor);
                 double w = time.waitingCost(e, current, t);
                 // The first (full move cost) plan is the fallback; a cheaper-anchored one replaces it only when it
                 // breaks no constraint, repays itself within the horizon and saves more.
-                if (target == null || (e.violation(t) == null && s > factor * m + w && s > saved)) {
+                if (target == null || (e.violation(t) == null && s > m + w && s > saved)) {
                     target = t;
                     saved = s;
-                    moved = m;
+                    moving = m;
                     waiting = w;
                 }
             }
-            if (broken == null && !(saved > factor * moved + waiting)) {
+            if (broken == null && !(saved > moving + waiting)) {
                 count("not-worth-it");
-                LOG.debug("rebalance not worth it: saves {} cost-weighted bytes over the horizon, moves {} bytes × {},"
-                        + " {} saved bytes wait for the transfers", saved, moved, factor, waiting);
+                LOG.debug("rebalance not worth it: saves {} cost-weighted bytes over the horizon, moving costs {}"
+                        + " (state bytes × {} × link cost), {} saved bytes wait for the transfers", saved, moving,
+                        factor, waiting);
                 return plan(e, current, List.of(), PlacementPlan.Outcome.NOT_WORTH_IT);
             }
             List<Move> moves = MoveOrder.order(e, current, target);
@@ -254,16 +255,6 @@ final class ItpPlacer implements Placer {
                     c.get(PartitionKeys.MAX_IMBALANCE));
         }
         return t;
-    }
-
-    private static long movedBytes(PlacementEngine e, int[] current, int[] target) {
-        long moved = 0;
-        for (int v = 0; v < e.n; v++) {
-            if (target[v] != current[v]) {
-                moved += e.vms[v].stateBytes();
-            }
-        }
-        return moved;
     }
 
     /**
@@ -308,7 +299,9 @@ final class ItpPlacer implements Placer {
                 here += e.out[x] * e.cost[current[v]][su] + e.in[x] * e.cost[su][current[v]];
                 there += e.out[x] * e.cost[target[v]][su] + e.in[x] * e.cost[su][target[v]];
             }
-            value[v] = horizonSeconds * (here - there) - factor * e.vms[v].stateBytes() - time.waiting(e, current, target, v);
+            value[v] = horizonSeconds * (here - there)
+                    - factor * e.vms[v].stateBytes() * e.moveByteCost(current[v], target[v])
+                    - time.waiting(e, current, target, v);
         }
         moved.sort((a, b) -> value[a] != value[b] ? Double.compare(value[b], value[a]) : Integer.compare(a, b));
         List<Integer> keep = new ArrayList<>(moved.subList(0, maxMoves));

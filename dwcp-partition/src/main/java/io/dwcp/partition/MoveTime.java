@@ -101,9 +101,11 @@ final class MoveTime {
     }
 
     /**
-     * Anchor weights of the rebalancing partition: per VM, scale × factor × state bytes ÷ (H − t), with t its state's
-     * transfer time at the mean bandwidth out of its current site and H − t at least H ÷ 10 (a move whose saving
-     * waits most of the horizon is tied harder to its site). Without links this is scale × factor × state bytes ÷ H.
+     * Anchor weights of the rebalancing partition: per VM, scale × factor × state bytes × c ÷ (H − t), with c the mean
+     * cost of a byte on the links out of its current site (an anchor edge cannot tell destinations apart; the exact
+     * cost of each move is charged by the steps after the partition), t its state's transfer time at the mean
+     * bandwidth out of its current site and H − t at least H ÷ 10 (a move whose saving waits most of the horizon is
+     * tied harder to its site). Without links or cost matrix this is scale × factor × state bytes ÷ H.
      */
     double[] anchors(PlacementEngine e, int[] current, double scale, double factor, double horizonSeconds) {
         double[] w = new double[e.n];
@@ -113,7 +115,8 @@ final class MoveTime {
             }
             long bytes = e.vms[v].stateBytes();
             double t = meanOut == null || meanOut[current[v]] <= 0 ? 0 : 8.0 * bytes / meanOut[current[v]];
-            w[v] = scale * factor * bytes / Math.max(horizonSeconds - t, horizonSeconds / 10);
+            w[v] = scale * factor * bytes * e.meanMoveByteCost(current[v])
+                    / Math.max(horizonSeconds - t, horizonSeconds / 10);
         }
         return w;
     }

@@ -637,6 +637,41 @@ final class PlacementEngine {
         }
     }
 
+    /**
+     * The cost of one state byte moved from site {@code a} to site {@code b}, in the unit of cost-weighted traffic: a
+     * migration's bytes cross the same link as the traffic from {@code a} to {@code b}, so they cost what a cross-site
+     * byte costs there (the cost matrix; 1 without one), and nothing on one site.
+     */
+    double moveByteCost(int a, int b) {
+        return a == b ? 0 : cost[a][b];
+    }
+
+    /** The mean of {@link #moveByteCost} from site {@code a} to the other sites (1 with a single site). */
+    double meanMoveByteCost(int a) {
+        if (k < 2) {
+            return 1;
+        }
+        double sum = 0;
+        for (int b = 0; b < k; b++) {
+            sum += moveByteCost(a, b);
+        }
+        return sum / (k - 1);
+    }
+
+    /**
+     * The moving cost of {@code plan} against {@code current}: factor × the state bytes of every moved VM × the cost
+     * of a byte on the link it crosses.
+     */
+    double movingCost(int[] current, int[] plan, double factor) {
+        double c = 0;
+        for (int v = 0; v < n; v++) {
+            if (plan[v] != current[v]) {
+                c += factor * vms[v].stateBytes() * moveByteCost(current[v], plan[v]);
+            }
+        }
+        return c;
+    }
+
     /** Cross-site traffic in bytes/s under {@code site}; with {@code weighted}, weighted by the cost matrix. */
     double crossTraffic(int[] site, boolean weighted) {
         double sum = 0;

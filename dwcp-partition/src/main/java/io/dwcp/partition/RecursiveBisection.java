@@ -76,7 +76,7 @@ final class RecursiveBisection {
                 Refiner r = new Refiner(g, 2, maxW, side, parts, rnd, ws);
                 r.refine(passes);
                 long over = Math.max(0, r.pw[0] - maxW[0]) + Math.max(0, r.pw[1] - maxW[1]);
-                long cut = g.cut(parts);
+                long cut = r.cut();
                 if (over < bestOver || (over == bestOver && cut < bestCut)) {
                     best = parts;
                     bestCut = cut;

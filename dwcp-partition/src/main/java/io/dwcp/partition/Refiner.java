@@ -116,6 +116,18 @@ final class Refiner {
         return ed[v] > 0;
     }
 
+    /**
+     * The cut of the current partition: half the external degrees of the boundary vertices (every other vertex has
+     * none). Valid until the workspace is lent again.
+     */
+    long cut() {
+        long c = 0;
+        for (int i = 0; i < boundarySize; i++) {
+            c += ed[boundary[i]];
+        }
+        return c / 2;
+    }
+
     private long weightedDegree(int v) {
         long d = wdeg[v];
         if (d < 0) {

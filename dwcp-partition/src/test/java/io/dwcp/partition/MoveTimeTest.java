@@ -100,11 +100,12 @@ class MoveTimeTest {
         int[] plan = current.clone();
         BudgetedMoves.extend(e, current, plan, HOUR, 1.0, time, maxMoves, 0.05);
         assertNull(e.violation(plan));
-        long movedBytes = 0;
+        // Every moved byte costs what a cross-site byte costs on the link it crosses.
+        double movedBytes = 0;
         int away = 0;
         for (int v = 0; v < e.n; v++) {
             if (plan[v] != current[v]) {
-                movedBytes += e.vms[v].stateBytes();
+                movedBytes += e.vms[v].stateBytes() * e.cost[current[v]][plan[v]];
                 away++;
             }
         }

@@ -177,9 +177,70 @@ class MultilevelPartitionerTest {
         assertArrayEquals(MultilevelPartitioner.partition(g, o).blocks(), MultilevelPartitioner.partition(g, o).blocks());
     }
 
+    @Property(tries = 8)
+    void aFurtherIteratedCycleNeverMakesTheResultWorse(@ForAll @IntRange(min = 2, max = 12) int k,
+                                                        @ForAll @LongRange(min = 0, max = 1000) long seed) {
+        // 5 and 6 cycles share their 3 from-scratch cycles and the first 2 iterated ones (same random streams): the
+        // sixth is one more candidate, so the result can only be as good or better (balance first, then cut).
+        Graph g = random(1500, 2200, seed, true);
+        MultilevelPartitioner.Options o = MultilevelPartitioner.Options.of(k).withSeed(seed).withThreads(1);
+        Partition five = MultilevelPartitioner.partition(g, o.withCycles(5));
+        Partition six = MultilevelPartitioner.partition(g, o.withCycles(6));
+        assertValid(g, five, k, 0.03);
+        assertValid(g, six, k, 0.03);
+        assertTrue(six.cut() <= five.cut(), "6 cycles cut " + six.cut() + " > 5 cycles cut " + five.cut());
+    }
+
+    @Property(tries = 20)
+    void theRefinersCutIsTheGraphsCut(@ForAll @IntRange(min = 2, max = 9) int k,
+                                      @ForAll @LongRange(min = 0, max = 10_000) long seed) {
+        // The cut a refined partition is scored by comes from the refiner's boundary; it must equal a full count, on a
+        // flat graph and on a level projected from a coarser one (whose boundary scan skips interior vertices).
+        Graph g = random(400, 500, seed, true);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        long[] maxW = new long[k];
+        Arrays.fill(maxW, (long) (1.03 * ((g.totalVertexWeight() + k - 1) / k)));
+        int[] flat = new int[g.vertexCount()];
+        for (int v = 0; v < flat.length; v++) {
+            flat[v] = rnd.nextInt(k);
+        }
+        Refiner r = new Refiner(g, k, maxW, null, flat, rnd, new Workspace());
+        r.refine(4);
+        assertEquals(g.cut(flat), r.cut());
+
+        Coarsener.Level level = Coarsener.coarsen(g, null, null, Long.MAX_VALUE, rnd, new Workspace());
+        Graph coarse = level.graph();
+        int[] cparts = new int[coarse.vertexCount()];
+        for (int c = 0; c < cparts.length; c++) {
+            cparts[c] = rnd.nextInt(k);
+        }
+        boolean[] coarseBoundary = new boolean[cparts.length];
+        for (int c = 0; c < cparts.length; c++) {
+            for (int e = coarse.xadj[c]; e < coarse.xadj[c + 1]; e++) {
+                coarseBoundary[c] |= cparts[coarse.adj[e]] != cparts[c];
+            }
+        }
+        int[] projected = new int[g.vertexCount()];
+        for (int v = 0; v < projected.length; v++) {
+            projected[v] = cparts[level.fineToCoarse()[v]];
+        }
+        Refiner p = new Refiner(g, k, maxW, null, projected, rnd, new Workspace(), coarseBoundary, level.fineToCoarse());
+        p.refine(4);
+        assertEquals(g.cut(projected), p.cut());
+    }
+
+    @Example
+    void oneCycleHasNoIteratedRoundAndWorksWithThreads() {
+        Graph g = random(2000, 3000, 5, true);
+        MultilevelPartitioner.Options o = MultilevelPartitioner.Options.of(4).withSeed(3).withCycles(1);
+        int[] one = MultilevelPartitioner.partition(g, o.withThreads(1)).blocks();
+        assertArrayEquals(one, MultilevelPartitioner.partition(g, o.withThreads(2)).blocks());
+        assertValid(g, MultilevelPartitioner.partition(g, o.withThreads(2)), 4, 0.03);
+    }
+
     @Property(tries = 6)
     void threadCountDoesNotChangeThePartition(@ForAll("blockCounts") int k, @ForAll @LongRange(min = 0, max = 1000) long seed) {
-        // 3,000 vertices and up to 32 blocks: the coarsest graph is large enough that chains, initial runs and the
+        // 3,000 vertices and up to 32 blocks: the coarsest graph is large enough that V-cycles, initial runs and the
         // sides of bisections are all forked when there are threads.
         Graph g = random(3000, 4000, seed, true);
         MultilevelPartitioner.Options o = MultilevelPartitioner.Options.of(k).withSeed(seed);

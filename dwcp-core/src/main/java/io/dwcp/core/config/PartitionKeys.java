@@ -34,7 +34,7 @@ public final class PartitionKeys {
     /** {@code dwcp.partition.move-cost-factor}: cost of one moved state byte against one saved cross-site byte, ≥ 0, default 1.0. */
     public static final ConfigKey<Double> MOVE_COST_FACTOR = ConfigKey.builder("dwcp.partition.move-cost-factor", ValueType.DOUBLE)
             .defaultValue(1.0).rule("≥ 0", v -> v >= 0)
-            .description("Cost of one moved state byte against one saved cross-site byte.").build();
+            .description("Cost of one moved state byte against one saved cross-site byte on the link it crosses.").build();
 
     /** {@code dwcp.partition.max-moves}: migrations per rebalance, 1 to 10000, default 16. */
     public static final ConfigKey<Integer> MAX_MOVES = Ranges.ints(
