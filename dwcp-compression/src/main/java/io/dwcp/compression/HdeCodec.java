@@ -461,6 +461,7 @@ final class HdeCodec implements StateCodec {
                 throw e;
             }
             Baseline produced = new Baseline(key, producedId, 0, enc.digest, layout, target, enc.newHashes, now, 0);
+            produced.zeroPages(enc.zeroPages);
             baselines.setPending(key, Pending.keyframe(produced, reservation));
             prebuildIndexes(produced);
             metrics.keyframes[reasonIndex(reason)].increment();
