@@ -22,6 +22,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -144,6 +145,26 @@ class LiveZeroPagesTest {
         } finally {
             tx.stop();
             rx.stop();
+        }
+    }
+
+    @Test
+    void theStagingFileIsCreatedInTheConfiguredDirectory() throws IOException, InterruptedException {
+        Path missing = dir.resolve("no-such-dir");
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.baseline.max-memory", "16MiB")
+                .set("dwcp.compression.staging-dir", missing.toString()).build();
+        HdeCodec tx = Rounds.codec(config, Clock.systemUTC(), 1);
+        try {
+            Path file = dir.resolve("big.ram");
+            Files.write(file, withZeroPages(5 * 1024, 3));
+            try (StateRegion region = StateRegions.mapped(file)) {
+                RuntimeException e = assertThrows(RuntimeException.class,
+                        () -> Rounds.encode(tx, live("big", region), EncodeOptions.keyframe()));
+                assertTrue(String.valueOf(e.getMessage()).contains(missing.toString())
+                        || String.valueOf(e.getCause()).contains(missing.toString()), String.valueOf(e));
+            }
+        } finally {
+            tx.stop();
         }
     }
 
