@@ -33,6 +33,14 @@ public final class CompressionKeys {
         return level >= -7 && level <= 19 && level != 0;
     }
 
+    private static boolean isAbsolutePath(String p) {
+        try {
+            return java.nio.file.Path.of(p).isAbsolute();
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
+    }
+
     private static ConfigKey<String> level(String tier, String def) {
         return ConfigKey.builder("dwcp.compression.level." + tier, ValueType.STRING).defaultValue(def)
                 .rule("none, zstd:-7 … zstd:19 (not zstd:0)", CompressionKeys::isLevel).dynamic()
@@ -115,7 +123,7 @@ public final class CompressionKeys {
     public static final ConfigKey<Optional<String>> STAGING_DIR = ConfigKey.builder("dwcp.compression.staging-dir",
                     ValueType.optional(ValueType.STRING, "tmpdir"))
             .defaultValue(Optional.empty())
-            .rule("tmpdir, or a directory", v -> v.isEmpty() || !v.get().isBlank())
+            .rule("tmpdir, or an absolute directory path", v -> v.isEmpty() || isAbsolutePath(v.get()))
             .description("Where a baseline above baseline.max-memory is kept (a deleted temporary file, mapped; tmpdir ="
                     + " java.io.tmpdir). On a RAM file system (/dev/shm) it stays in memory; on a disk its pages may be"
                     + " written back and evicted, and a later round then reads them from the disk.").build();
