@@ -4,6 +4,7 @@ import io.dwcp.core.DwcpException;
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.config.CompressionKeys;
+import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.migration.LiveFileSource;
 import io.dwcp.core.migration.Migration;
@@ -237,15 +238,24 @@ final class QemuMigrateCommand implements DwcpCli.Command {
         /**
          * The command's configuration; unless {@code dwcp.compression.staging-dir} is set, the sender's baseline of a
          * guest above {@code baseline.max-memory} is staged beside the guest's RAM file (a RAM file system): on a disk
-         * its pages could be evicted and the final round, in the downtime, would read them back from the disk.
+         * its pages could be evicted and the final round, in the downtime, would read them back from the disk. Unless
+         * {@code dwcp.compression.max-delta-chain} is set, it is at least the migration's round limit.
          */
         private DwcpConfig config() {
             DwcpConfig c = NodeOptions.config(a);
+            DwcpConfig.Builder b = c.toBuilder();
             Path dir = ram.toAbsolutePath().getParent();
             if (c.source(CompressionKeys.STAGING_DIR).equals("default") && dir != null) {
-                c = c.toBuilder().set(CompressionKeys.STAGING_DIR, Optional.of(dir.toString())).build();
+                b.set(CompressionKeys.STAGING_DIR, Optional.of(dir.toString()));
             }
-            return c;
+            // Every round of the migration a delta: a codec that starts a new chain after max-delta-chain deltas would
+            // send the whole RAM again in the middle of the migration.
+            int rounds = a.get("max-rounds") != null ? Integer.parseInt(a.get("max-rounds"))
+                    : c.get(CoreKeys.MIGRATION_MAX_ROUNDS);
+            if (c.source(CompressionKeys.MAX_DELTA_CHAIN).equals("default")) {
+                b.set(CompressionKeys.MAX_DELTA_CHAIN, Math.max(c.get(CompressionKeys.MAX_DELTA_CHAIN), rounds));
+            }
+            return b.build();
         }
 
         private static Map<String, Object> cap(String name) {
