@@ -3,6 +3,9 @@ package io.dwcp.bench;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.ErrorCode;
+import io.dwcp.core.config.CompressionKeys;
+import io.dwcp.core.config.CoreKeys;
+import io.dwcp.core.config.DwcpConfig;
 import io.dwcp.core.migration.LiveFileSource;
 import io.dwcp.core.migration.Migration;
 import io.dwcp.core.migration.MigrationSender;
@@ -18,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -169,7 +173,7 @@ final class QemuMigrateCommand implements DwcpCli.Command {
             dst.execute("migrate-incoming", Map.of("uri", "tcp:0.0.0.0:" + port));
             // The manager stays open until the destination runs: closing it (event loops, pools) takes a while and
             // would add to the downtime.
-            try (DwcpManager manager = NodeOptions.manager(NodeOptions.config(a))) {
+            try (DwcpManager manager = NodeOptions.manager(config())) {
                 manager.start();
                 List<RoundReport> rounds = new ArrayList<>();
                 Migration.Result result;
@@ -229,6 +233,29 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                 }
             }
             return 0;
+        }
+
+        /**
+         * The command's configuration; unless {@code dwcp.compression.staging-dir} is set, the sender's baseline of a
+         * guest above {@code baseline.max-memory} is staged beside the guest's RAM file (a RAM file system): on a disk
+         * its pages could be evicted and the final round, in the downtime, would read them back from the disk. Unless
+         * {@code dwcp.compression.max-delta-chain} is set, it is at least the migration's round limit.
+         */
+        private DwcpConfig config() {
+            DwcpConfig c = NodeOptions.config(a);
+            DwcpConfig.Builder b = c.toBuilder();
+            Path dir = ram.toAbsolutePath().getParent();
+            if (c.source(CompressionKeys.STAGING_DIR).equals("default") && dir != null) {
+                b.set(CompressionKeys.STAGING_DIR, Optional.of(dir.toString()));
+            }
+            // Every round of the migration a delta: a codec that starts a new chain after max-delta-chain deltas would
+            // send the whole RAM again in the middle of the migration.
+            int rounds = a.get("max-rounds") != null ? Integer.parseInt(a.get("max-rounds"))
+                    : c.get(CoreKeys.MIGRATION_MAX_ROUNDS);
+            if (c.source(CompressionKeys.MAX_DELTA_CHAIN).equals("default")) {
+                b.set(CompressionKeys.MAX_DELTA_CHAIN, Math.max(c.get(CompressionKeys.MAX_DELTA_CHAIN), rounds));
+            }
+            return b.build();
         }
 
         private static Map<String, Object> cap(String name) {

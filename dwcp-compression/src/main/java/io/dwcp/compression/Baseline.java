@@ -48,6 +48,13 @@ final class Baseline {
     private volatile Splice.Index spliceIndex;
     private volatile boolean spliceIndexBuilding;
     private final AtomicInteger references = new AtomicInteger(1);
+    /**
+     * Pages known to hold zeros in the store (bit p of word p / 64), or null when not known: set from a keyframe's zero
+     * pages, cleared for every page a delta writes. A set bit lets a round compare the page with zeros instead of
+     * reading the store (half the memory traffic; a page the staging file never held is not faulted in). Written by
+     * the key's owner under the key's lock, read by the next round's scans (published by their submission).
+     */
+    private long[] zeroPages;
     /** LRU stamp, from a store-wide counter; guarded by the store. */
     long lastUse;
 
@@ -62,6 +69,17 @@ final class Baseline {
         this.pageHashes = pageHashes;
         this.chainStart = chainStart;
         this.chainLength = chainLength;
+    }
+
+    /** Records the keyframe's zero pages (see {@link #zeroPages}); the store must hold zeros at each of them. */
+    void zeroPages(long[] bits) {
+        this.zeroPages = bits;
+    }
+
+    /** Whether page {@code page} is known to be zero in the store. */
+    boolean knownZero(long page) {
+        long[] z = zeroPages;
+        return z != null && (z[(int) (page >>> 6)] & (1L << page)) != 0;
     }
 
     BaselineRef ref() {
@@ -278,6 +296,14 @@ final class Baseline {
             store.adoptViews(targetViews);
         }
         int n = slots.count();
+        long[] z = zeroPages;
+        if (z != null) {
+            // Before the pages change: a delta's page is no longer known to be zero (even if it was sent as zero).
+            for (int i = 0; i < n; i++) {
+                long page = slots.page(i);
+                z[(int) (page >>> 6)] &= ~(1L << page);
+            }
+        }
         int per = applyRangePages(n);
         if (n <= per || pool == null) {
             applyPages(slots, 0, n);

@@ -23,6 +23,12 @@ final class ChunkPool {
 
     /** A direct buffer of {@code bytes}; contents undefined when it is a recycled full chunk. */
     ByteBuffer take(int bytes) {
+        ByteBuffer b = takeRecycled(bytes);
+        return b != null ? b : DirectMemory.allocate(bytes);
+    }
+
+    /** A recycled full chunk (contents undefined), or null when none is pooled or {@code bytes} is not a full chunk. */
+    ByteBuffer takeRecycled(int bytes) {
         if (bytes == PageStore.CHUNK_BYTES) {
             synchronized (this) {
                 ByteBuffer b = free.pollFirst();
@@ -32,7 +38,7 @@ final class ChunkPool {
                 }
             }
         }
-        return DirectMemory.allocate(bytes);
+        return null;
     }
 
     /** Takes back a buffer from {@link #take(int)}; keeps full chunks while under the bound, frees the rest. */

@@ -3,6 +3,7 @@ package io.dwcp.compression;
 import io.dwcp.core.DwcpException;
 import io.dwcp.core.ErrorCode;
 import io.dwcp.core.Tier;
+import io.dwcp.core.config.CompressionKeys;
 import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.EncodeOptions;
@@ -93,7 +94,8 @@ final class HdeCodec implements StateCodec {
         this.advisor = ForecastAdvisor.of(context);
         this.ids = ids;
         this.chunks = new ChunkPool(settings.baselineMaxMemoryBytes);
-        this.tempDir = Path.of(System.getProperty("java.io.tmpdir"));
+        this.tempDir = Path.of(context.config().get(CompressionKeys.STAGING_DIR)
+                .orElse(System.getProperty("java.io.tmpdir")));
     }
 
     @Override
@@ -462,6 +464,7 @@ final class HdeCodec implements StateCodec {
                 throw e;
             }
             Baseline produced = new Baseline(key, producedId, 0, enc.digest, layout, target, enc.newHashes, now, 0);
+            produced.zeroPages(enc.zeroPages);
             baselines.setPending(key, Pending.keyframe(produced, reservation));
             // A keyframe at a level that pays for SPLICE: the next delta very likely does too.
             prebuildIndexes(produced, settings.splice(level));

@@ -39,6 +39,11 @@ final class PageStore implements AutoCloseable {
     private final WritableRegion region;
     private final boolean views;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /**
+     * Chunks that read as zeros until written: a new direct buffer (zero-filled by the JVM) or a new mapping of the
+     * staging file (a hole). Set when the chunk is allocated; guarded by this store's lock until then.
+     */
+    private final boolean[] zeroFilled;
 
     private PageStore(int pageSizeBytes, long pageCount, FileChannel file, ChunkPool pool, WritableRegion region,
                       boolean views) {
@@ -54,6 +59,7 @@ final class PageStore implements AutoCloseable {
             throw new IllegalArgumentException("state of " + pageCount + " pages is too large for one store");
         }
         this.chunks = new ByteBuffer[(int) n];
+        this.zeroFilled = new boolean[(int) n];
         this.file = file;
         this.pool = pool;
         this.region = region;
@@ -200,8 +206,13 @@ final class PageStore implements AutoCloseable {
         long first = (long) c << pagesPerChunkShift;
         long pages = Math.min(1L << pagesPerChunkShift, pageCount - first);
         int bytes = (int) (pages * pageSizeBytes);
+        boolean zeros = false;
         if (pool != null) {
-            b = pool.take(bytes);
+            b = pool.takeRecycled(bytes);
+            if (b == null) {
+                b = DirectMemory.allocate(bytes);
+                zeros = true;
+            }
         } else if (region != null) {
             try {
                 b = region.mapWritable(first * pageSizeBytes, bytes);
@@ -210,15 +221,34 @@ final class PageStore implements AutoCloseable {
             }
         } else if (file == null) {
             b = DirectMemory.allocate(bytes);
+            zeros = true;
         } else {
             try {
                 b = file.map(FileChannel.MapMode.READ_WRITE, first * pageSizeBytes, bytes);
+                zeros = true;      // the staging file is new and only grows by mapping: unwritten pages are holes
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot map staging file chunk " + c, e);
             }
         }
+        zeroFilled[c] = zeros;
         chunks[c] = b;
         return b;
+    }
+
+    /**
+     * Whether page {@code page} still reads as zeros because its chunk was new (zero-filled memory, or a hole of the
+     * staging file) and nothing wrote the page since. Only the writer that fills the store once, page by page (a
+     * keyframe), may rely on it: it is a property of the chunk when it was allocated, not of the page's later writes.
+     * Skipping the write of a zero page there saves the copy and, in the staging file, the page itself.
+     */
+    boolean zeroFilledChunk(long page) {
+        int c = (int) (page >>> pagesPerChunkShift);
+        if (chunks[c] == null) {
+            allocateChunk(c);
+        }
+        synchronized (this) {
+            return zeroFilled[c];
+        }
     }
 
     /** Copies page {@code page} into {@code dst} at absolute {@code dstOffset}. */

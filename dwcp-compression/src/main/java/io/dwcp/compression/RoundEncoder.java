@@ -97,6 +97,8 @@ final class RoundEncoder {
     // Results, valid after run().
     final SlotPages slots;
     final long[] newHashes;
+    /** Keyframe: the pages sent as zero (bit p of word p / 64), for {@link Baseline#zeroPages}; null for a delta. */
+    final long[] zeroPages;
     final long[] classCounts = new long[PageClass.values().length];
     long digest;
     long encodedBytes;
@@ -155,6 +157,7 @@ final class RoundEncoder {
         }
         this.slots = keyframe ? null : new SlotPages(pageSize, new Arena(codec.chunks()));
         this.newHashes = keyframe ? new long[(int) pages] : null;
+        this.zeroPages = keyframe ? new long[(int) ((pages + 63) >>> 6)] : null;
         this.duplicates = codec.roundTables().map((int) Math.min(pages, 1 << 22));
         this.baseIndex = keyframe ? null : base.contentIndex(zeroHash);
         this.similarIndex = keyframe ? null : base.similarIndex(zeroHash, codec.settings().indexMaxMemoryBytes);
@@ -335,6 +338,15 @@ final class RoundEncoder {
         if (keyframe) {
             ByteBuffer chunk = target.chunk(s.firstPage);
             int off = target.offset(s.firstPage);
+            ByteBuffer view = !target.isViews() && validBytes == bytes && !src.immutable()
+                    ? src.view(regionOffset, bytes) : null;
+            if (view != null) {
+                // Memory that changes while it is read (a running guest's): zero pages are found in place and never
+                // copied, and a new store chunk already reads as zeros (see scanKeyframeInPlace).
+                scanKeyframeInPlace(s, view, chunk, off);
+                addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
+                return s;
+            }
             // A store of views of this snapshot holds its pages already (whole pages only): nothing to copy.
             if (!target.isViews()) {
                 src.read(regionOffset, chunk.slice(off, validBytes));
@@ -398,6 +410,37 @@ final class RoundEncoder {
         s.count = n;
     }
 
+    /**
+     * A keyframe over a view of memory that may change while it is read: each page is tested for zeros where it is,
+     * and only the others are copied into the store (then hashed from the copy, which is what is sent). A zero page is
+     * sent as zero and the store must read zeros there: a chunk that is new reads as zeros already (a hole of the
+     * staging file stays a hole), a recycled one gets them written. A page the guest writes between the test and the
+     * copy is sent as it was copied (or as zero), and the next round finds it changed.
+     */
+    private void scanKeyframeInPlace(Segment s, ByteBuffer view, ByteBuffer chunk, int off) {
+        int n = s.pageCount;
+        s.allocate(n);
+        s.contentChunk = chunk;
+        boolean zeroFilled = target.zeroFilledChunk(s.firstPage);
+        for (int i = 0; i < n; i++) {
+            int o = off + i * pageSize;
+            s.page[i] = s.firstPage + i;
+            s.contentOffset[i] = o;
+            if (isZero(view, i * pageSize)) {
+                s.op[i] = Wire.OP_ZERO;
+                s.hash[i] = zeroHash;
+                if (!zeroFilled) {
+                    chunk.put(o, ZERO, 0, pageSize);
+                }
+            } else {
+                chunk.put(o, view, i * pageSize, pageSize);
+                s.op[i] = Wire.OP_LITERAL;
+                s.hash[i] = PageHash.hash(chunk, o, pageSize);
+            }
+        }
+        s.count = n;
+    }
+
     private boolean isZero(ByteBuffer chunk, int off) {
         return chunk.slice(off, pageSize).mismatch(ZERO.slice(0, pageSize)) < 0;
     }
@@ -413,21 +456,22 @@ final class RoundEncoder {
             long local0 = s.firstPage - layout.firstPage[region];
             for (long p = dirty.next(region, local0); p >= 0 && p < local0 + n; p = dirty.next(region, p + 1)) {
                 int i = (int) (p - local0);
-                if (differs(buf, i * pageSize, baseChunk, baseOff + i * pageSize, pageSize)) {
+                boolean zero = base.knownZero(s.firstPage + i);
+                if (differs(buf, i * pageSize, zero ? ZERO : baseChunk, zero ? 0 : baseOff + i * pageSize, pageSize)) {
                     changed[c++] = i;
                 }
             }
         } else {
-            int total = n * pageSize;
-            int pos = 0;
-            while (pos < total) {
-                int m = buf.slice(pos, total - pos).mismatch(baseChunk.slice(baseOff + pos, total - pos));
-                if (m < 0) {
-                    break;
+            // Runs of pages the baseline knows are zero are compared with zeros, the others with the store.
+            int i = 0;
+            while (i < n) {
+                boolean zero = base.knownZero(s.firstPage + i);
+                int end = i + 1;
+                while (end < n && base.knownZero(s.firstPage + end) == zero) {
+                    end++;
                 }
-                int i = (pos + m) / pageSize;
-                changed[c++] = i;
-                pos = (i + 1) * pageSize;
+                c = changedPages(buf, zero ? ZERO : baseChunk, zero ? -i * pageSize : baseOff, i, end, changed, c);
+                i = end;
             }
         }
         s.allocate(c);
@@ -467,7 +511,10 @@ final class RoundEncoder {
                 s.ref[k] = j;
                 continue;
             }
-            if (tryXor(s, k, w, baseChunk, baseOff + i * pageSize, content, co, budget, Wire.OP_XOR, page, true)) {
+            // Against zeros when the baseline knows the page is zero: the same delta, without reading the store.
+            boolean zero = base.knownZero(page);
+            if (tryXor(s, k, w, zero ? ZERO : baseChunk, zero ? 0 : baseOff + i * pageSize, content, co, budget,
+                    Wire.OP_XOR, page, true)) {
                 continue;
             }
             // Not an edit in place: maybe an edited copy of another baseline page (anchor vote, then the same delta).
@@ -485,6 +532,26 @@ final class RoundEncoder {
                 indexForRound(content, co, page);
             }
         }
+    }
+
+    /**
+     * Appends to {@code changed} the pages of {@code [from, to)} where {@code buf} differs from {@code old}, whose page
+     * {@code i} is at {@code oldShift + i * pageSize}; returns the new count. One vectorised mismatch per run of equal
+     * pages.
+     */
+    private int changedPages(ByteBuffer buf, ByteBuffer old, int oldShift, int from, int to, int[] changed, int c) {
+        int pos = from * pageSize;
+        int total = to * pageSize;
+        while (pos < total) {
+            int m = buf.slice(pos, total - pos).mismatch(old.slice(oldShift + pos, total - pos));
+            if (m < 0) {
+                break;
+            }
+            int i = (pos + m) / pageSize;
+            changed[c++] = i;
+            pos = (i + 1) * pageSize;
+        }
+        return c;
     }
 
     /**
@@ -582,6 +649,9 @@ final class RoundEncoder {
                 }
             }
             if (keyframe) {
+                if (op == Wire.OP_ZERO) {
+                    zeroPages[(int) (page >>> 6)] |= 1L << page;
+                }
                 newHashes[(int) page] = h;
                 digest += PageHash.mix(page, h);
             } else {

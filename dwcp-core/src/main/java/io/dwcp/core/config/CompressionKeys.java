@@ -4,6 +4,7 @@ import io.dwcp.core.DataSize;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,6 +31,14 @@ public final class CompressionKeys {
         }
         int level = Integer.parseInt(m.group(1));
         return level >= -7 && level <= 19 && level != 0;
+    }
+
+    private static boolean isAbsolutePath(String p) {
+        try {
+            return java.nio.file.Path.of(p).isAbsolute();
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
     }
 
     private static ConfigKey<String> level(String tier, String def) {
@@ -111,6 +120,18 @@ public final class CompressionKeys {
             ConfigKey.builder("dwcp.compression.baseline.max-memory", ValueType.SIZE).defaultValue(DataSize.ofGibibytes(1)), "16MiB", "1TiB", 1)
             .description("LRU cap over the direct memory of the baselines of all keys. Baselines in files (the receiver's replica, a temporary file, a sender's snapshot views) are not counted and never evicted for it.").build();
 
+    /**
+     * Key {@code dwcp.compression.staging-dir}: where a baseline above {@code baseline.max-memory} is kept (a deleted
+     * temporary file, mapped); {@code tmpdir} = {@code java.io.tmpdir}.
+     */
+    public static final ConfigKey<Optional<String>> STAGING_DIR = ConfigKey.builder("dwcp.compression.staging-dir",
+                    ValueType.optional(ValueType.STRING, "tmpdir"))
+            .defaultValue(Optional.empty())
+            .rule("tmpdir, or an absolute directory path", v -> v.isEmpty() || isAbsolutePath(v.get()))
+            .description("Where a baseline above baseline.max-memory is kept (a deleted temporary file, mapped; tmpdir ="
+                    + " java.io.tmpdir). On a RAM file system (/dev/shm) it stays in memory; on a disk its pages may be"
+                    + " written back and evicted, and a later round then reads them from the disk.").build();
+
     /** Key {@code dwcp.compression.index.max-memory}: heap budget of one baseline's similarity index. */
     public static final ConfigKey<DataSize> INDEX_MAX_MEMORY = Ranges.sizes(
             ConfigKey.builder("dwcp.compression.index.max-memory", ValueType.SIZE).defaultValue(DataSize.ofMebibytes(256)), "1MiB", "16GiB", 1)
@@ -152,7 +173,8 @@ public final class CompressionKeys {
             .description("Decompression-bomb guard; ≥ batch-size.").build();
 
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, BATCH_SIZE, LEVEL_LOCAL, LEVEL_REGIONAL, LEVEL_WAN,
-            DELTA_ENABLED, SPLICE, REFRESH_INTERVAL, MAX_DELTA_CHAIN, MAX_AGE, PRUNE_INTERVAL, KEYFRAME_RATIO, BASELINE_MAX_MEMORY, INDEX_MAX_MEMORY,
+            DELTA_ENABLED, SPLICE, REFRESH_INTERVAL, MAX_DELTA_CHAIN, MAX_AGE, PRUNE_INTERVAL, KEYFRAME_RATIO, BASELINE_MAX_MEMORY, STAGING_DIR,
+            INDEX_MAX_MEMORY,
             ADAPTIVE_ENABLED, ADAPTIVE_MIN_RATIO, ADAPTIVE_REPROBE_INTERVAL, ADJUST_INTERVAL,
             MAX_DECODED_FRAME);
 }

@@ -24,7 +24,9 @@ import java.time.Duration;
  * Stops ({@link #afterRound} returns the reason): {@code converged} when {@code P} fits the budget (after round 0 only
  * when round 0 itself did); {@code not-converging} when {@code P} is at least {@value #NOT_SHRINKING} of {@code T} — the
  * next round would take about as long as this one (the fixed costs dominate, or the guest dirties memory as fast as
- * the link carries it), so iterating further would not shorten the pause; {@code max-rounds} when the next round would
+ * the link carries it), so iterating further would not shorten the pause — or when {@code T} is no shorter than an
+ * earlier delta round (the rounds stopped shrinking: a CPU-bound round 0 understates {@code R}, which understates
+ * {@code F}, and then rounds of a steady size never meet the first test); {@code max-rounds} when the next round would
  * be the last one allowed (the final round counts).
  */
 final class StopRule {
@@ -37,6 +39,8 @@ final class StopRule {
     private double bestRate;
     private double fixedSeconds = Double.MAX_VALUE;
     private double previousSeconds = -1;
+    /** The shortest delta round so far (seconds). */
+    private double shortestDeltaSeconds = Double.MAX_VALUE;
     private double predictedSeconds = -1;
 
     StopRule(Duration budget, int maxRounds) {
@@ -83,8 +87,12 @@ final class StopRule {
             double carried = r.wireBytes() * t / previousSeconds;
             double finalRate = forecastBytesPerSecond > 0 ? Math.min(bestRate, forecastBytesPerSecond) : bestRate;
             predictedSeconds = fixedSeconds + carried / finalRate;
+            // Not shrinking: the prediction says the next round would take about as long, or this round took no less
+            // than an earlier delta round did (the rounds stopped shrinking; the prediction's fixed cost can be too low
+            // when round 0's goodput measured the codec rather than the link, so it alone may never say so).
             stop = predictedSeconds <= budgetSeconds() ? "converged"
-                    : predictedSeconds >= NOT_SHRINKING * t ? "not-converging" : null;
+                    : predictedSeconds >= NOT_SHRINKING * t || t >= shortestDeltaSeconds ? "not-converging" : null;
+            shortestDeltaSeconds = Math.min(shortestDeltaSeconds, t);
         }
         previousSeconds = t;
         if (stop == null && sent + 1 >= maxRounds) {

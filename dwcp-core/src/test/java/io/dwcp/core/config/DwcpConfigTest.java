@@ -95,6 +95,7 @@ class DwcpConfigTest {
             "dwcp.node-id | has space | 1–64 chars",
             "dwcp.tier.pin | global | auto, local, regional or wan",
             "dwcp.compression.splice | yes | auto, on or off",
+            "dwcp.compression.staging-dir | relative/dir | tmpdir, or an absolute directory path",
             "dwcp.tier.local-max-rtt | 0ms | 1ms–100ms",
             "dwcp.tier.regional-max-rtt | 2s | 1ms–1s",
             "dwcp.cpu.max-threads | 0 | 1–1024",
