@@ -493,7 +493,7 @@ final class SeedDecoder implements StateDecoder {
 
     /** Consecutive pages go to the replica in one write of up to a chunk ({@value SeedHashes#CHUNK_PAGES} pages). */
     private PageRunWriter runWriter(WritableRegion r) {
-        return new PageRunWriter(r, pageSize, SeedHashes.CHUNK_PAGES);
+        return new PageRunWriter(r, pageSize, SeedHashes.runPages(pageSize));
     }
 
     private SeedPages pagesOf(FileChannel in, List<SeedBatch> of) {

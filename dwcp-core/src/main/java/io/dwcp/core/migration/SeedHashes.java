@@ -117,6 +117,18 @@ final class SeedHashes {
         return id == 0 ? 1 : id;
     }
 
+    /** The bytes a thread reads from a state or a seed at once, unless one page is larger. */
+    static final int READ_BYTES = 256 << 10;
+
+    /**
+     * {@return how many consecutive pages one read takes}: a chunk of 4 KiB pages ({@value #CHUNK_PAGES}), fewer of larger
+     * pages, one page of {@link #READ_BYTES} or more, so that a buffer of reads holds at most {@link #READ_BYTES} or one
+     * page (not 64 pages of 2 MiB)
+     */
+    static int runPages(int pageSize) {
+        return Math.max(1, Math.min(CHUNK_PAGES, READ_BYTES / pageSize));
+    }
+
     /** {@return the number of pages of a state} */
     static long pages(long stateBytes, int pageSize) {
         return (stateBytes + pageSize - 1) / pageSize;

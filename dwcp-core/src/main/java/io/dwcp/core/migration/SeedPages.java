@@ -24,6 +24,8 @@ final class SeedPages implements AutoCloseable {
     private final FileChannel in;
     /** The batches whose pages are asked for (all of the round's, or one). */
     private final List<SeedBatch> batches;
+    /** The seed's pages {@link #block} holds at most ({@link SeedHashes#runPages}). */
+    private final int runPages;
     private final ByteBuffer block;
     private final ByteBuffer copy;
     private final ByteBuffer zero;
@@ -48,7 +50,8 @@ final class SeedPages implements AutoCloseable {
         this.compressor = compressor;
         this.in = in;
         this.batches = batches;
-        this.block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
+        this.runPages = SeedHashes.runPages(pageSize);
+        this.block = ByteBuffer.allocateDirect(pageSize * runPages);
         this.copy = ByteBuffer.allocateDirect(pageSize);
         this.zero = ByteBuffer.allocateDirect(pageSize);
     }
@@ -148,7 +151,7 @@ final class SeedPages implements AutoCloseable {
             SeedDescription.readFully(in, copy, (long) source * pageSize);
             return copy.flip();
         }
-        long first = i - i % SeedHashes.CHUNK_PAGES;
+        long first = i - i % runPages;
         if (first != blockFirst) {
             long off = first * pageSize;
             block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));

@@ -670,6 +670,73 @@ class SeededRoundTest {
         }
     }
 
+    /**
+     * Copies whose source is a page the round writes before the copy are bounded: the receiver keeps such sources in
+     * memory until their copy is written, at most 16 MiB of them ({@link SeedWire#maxPreservedPages}: 8 pages of
+     * 2 MiB). The sender plans at most that many (the next one travels as a literal) and the receiver takes a round at
+     * the limit; one copy more is refused with LIMIT_EXCEEDED before anything is read or written.
+     */
+    @Test
+    void copiesFromPagesWrittenBeforeThemAreRefusedPastSixteenMebibytes(@TempDir Path dir) throws Exception {
+        int page = 2 << 20;
+        int limit = SeedWire.maxPreservedPages(page);
+        assertEquals(8, limit);
+        int pages = 12;
+        byte[] s0 = new byte[pages * page];
+        new Random(41).nextBytes(s0);
+        // Page 0 gets new bytes; pages 1 to limit + 1 get page 0's old content: limit + 1 copies from a page the round
+        // writes before them.
+        byte[] s1 = s0.clone();
+        byte[] fresh = new byte[page];
+        new Random(42).nextBytes(fresh);
+        System.arraycopy(fresh, 0, s1, 0, page);
+        for (int i = 1; i <= limit + 1; i++) {
+            System.arraycopy(s0, 0, s1, i * page, page);
+        }
+        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", s0.length));
+        Files.write(dir.resolve(KEY), s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            // The sender stops at the limit: pages 1 to limit are copies of page 0's old content, the next a literal.
+            VmState<StateRegion> state = VmState.<StateRegion>builder(KEY).pageSizeBytes(page)
+                    .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(s1))).build();
+            SeedPlanner planner = new SeedPlanner(state, 1.0, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, planner.plan((request, t) -> SeedService.answer(files, KEY, request, readable()),
+                    1000, 1000));
+            assertEquals(limit, planner.movedPages());
+            assertEquals(2, planner.literalPages() + planner.patchedPages(), "page 0, and the copy past the limit");
+            byte[] version = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), page).version;
+            ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
+            try (SeedDecoder d = new SeedDecoder(KEY, page, layout, files, codec, budget, receiverCompressor)) {
+                planner.write(d::accept);
+                d.finish();
+            }
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)), "a round at the limit is taken");
+            assertEquals(0, budget.usedBytes());
+
+            // One copy more, from a hand-made round: page 0 zeroed, pages 1 to limit + 1 copies of its old content.
+            byte[] now = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), page).version;
+            assertFalse(Arrays.equals(version, now), "the round changed the seed's version");
+            ByteBuffer base = ByteBuffer.allocate(25).put((byte) SeedWire.FRAME_BASE).put(now).putLong(s0.length).flip();
+            ByteBuffer batch = ByteBuffer.allocate(1 + 4 + 8 * (limit + 2) + 8 + 2).put((byte) SeedWire.FRAME_BATCH)
+                    .putInt(limit + 2).putInt(0).putInt(SeedWire.SOURCE_ZERO);
+            for (int i = 1; i <= limit + 1; i++) {
+                batch.putInt(i).putInt(0);
+            }
+            batch.putInt(0).putInt(0).put(new byte[]{3, 0}).flip(); // no literals: an empty DEFLATE stream
+            try (SeedDecoder d = new SeedDecoder(KEY, page, layout, files, codec, budget, receiverCompressor)) {
+                d.accept(base);
+                d.accept(batch);
+                d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(pages).flip());
+                DwcpException e = assertThrows(DwcpException.class, d::finish);
+                assertEquals(ErrorCode.LIMIT_EXCEEDED, e.code(), e.getMessage());
+                assertTrue(e.getMessage().contains((limit + 1) + " pages"), e.getMessage());
+            }
+            assertEquals(0, budget.usedBytes(), "the refused round's batches are released");
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)), "the refused round wrote nothing");
+            assertFalse(files.inconsistentKeys().contains(KEY));
+        }
+    }
+
     @Test
     void aReceiverThatSpeaksOnlyVersion1IsAskedAgainInVersion1(@TempDir Path dir) throws Exception {
         compressor = new StoredBlocks();
