@@ -6,6 +6,7 @@ import io.dwcp.core.ErrorCode;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.zip.CRC32C;
 
 /**
  * The strong hashes of a replica-seeded round (see {@code docs/migration-wire-format.md}, "Replica-seeded rounds").
@@ -91,6 +92,37 @@ final class SeedHashes {
             }
             dst[at + b] = ByteBuffer.wrap(out, 0, 8).getLong();
         }
+    }
+
+    /**
+     * Hashes the {@link SeedWire#SUBBLOCKS_PER_BLOCK} sub-blocks of each block of a page (its remaining bytes; position
+     * unchanged) whose bit is set in {@code blockMask}, in block order, into {@code dst}: CRC32C of each sub-block (a
+     * sub-block past a short last page is empty: 0). {@return the hashes written}
+     *
+     * <p>CRC32C, not a truncated SHA-256: a sub-block hash only decides which pieces of a page that differs are sent,
+     * like a 4-byte block hash; a piece wrongly taken as unchanged fails the round's state digest (SHA-256 of the full
+     * page hashes), and the round is sent in full. CRC32C is a JDK intrinsic, also before the JIT compiles its caller.
+     */
+    static int subBlockHashes(ByteBuffer pageBytes, int pageSize, int blockMask, int[] dst) {
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        int ss = bs / SeedWire.SUBBLOCKS_PER_BLOCK;
+        int len = pageBytes.remaining();
+        int base = pageBytes.position();
+        CRC32C crc = new CRC32C();
+        int n = 0;
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            if ((blockMask & 1 << b) == 0) {
+                continue;
+            }
+            for (int j = 0; j < SeedWire.SUBBLOCKS_PER_BLOCK; j++) {
+                int from = Math.min(len, b * bs + j * ss);
+                int to = Math.min(len, from + ss);
+                crc.reset();
+                crc.update(pageBytes.slice(base + from, to - from));
+                dst[n++] = (int) crc.getValue();
+            }
+        }
+        return n;
     }
 
     /** Completes a last, shorter chunk; returns false when there was none. */

@@ -126,6 +126,8 @@ final class SeedPages implements AutoCloseable {
                 rawPosition += len;
             } else if (source == SeedWire.SOURCE_PATCH) {
                 result = patch(b, i, len);
+            } else if (source == SeedWire.SOURCE_FINE_PATCH) {
+                result = finePatch(b, i, len);
             } else {
                 result = null;
             }
@@ -189,6 +191,40 @@ final class SeedPages implements AutoCloseable {
             need(b, n);
             copy.put(from, raw.array(), rawPosition, n);
             rawPosition += n;
+        }
+        return copy.clear().limit(len);
+    }
+
+    /** The seed's page {@code i} with the sub-blocks the fine patch carries. */
+    private ByteBuffer finePatch(SeedBatch b, long i, int len) throws IOException {
+        need(b, 1);
+        int blockMask = raw.get(rawPosition++) & 0xff;
+        int[] subMasks = new int[SeedWire.BLOCKS_PER_PAGE];
+        for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
+            if ((blockMask & 1 << k) != 0) {
+                need(b, 1);
+                subMasks[k] = raw.get(rawPosition++) & 0xff;
+            }
+        }
+        copy.clear().limit(len);
+        SeedDescription.readFully(in, copy, i * pageSize);
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        int ss = bs / SeedWire.SUBBLOCKS_PER_BLOCK;
+        for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
+            for (int j = 0; j < SeedWire.SUBBLOCKS_PER_BLOCK; j++) {
+                if ((subMasks[k] & 1 << j) == 0) {
+                    continue;
+                }
+                int from = k * bs + j * ss;
+                int n = Math.min(ss, len - from);
+                if (n <= 0) {
+                    throw SeedWire.malformed("a fine patch of page " + i + " carries sub-block " + j + " of block " + k
+                            + ", past the page's end");
+                }
+                need(b, n);
+                copy.put(from, raw.array(), rawPosition, n);
+                rawPosition += n;
+            }
         }
         return copy.clear().limit(len);
     }

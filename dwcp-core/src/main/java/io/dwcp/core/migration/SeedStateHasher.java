@@ -122,6 +122,32 @@ final class SeedStateHasher implements AutoCloseable {
         return pool.submit(() -> blockHashesOf(pageNumbers, count));
     }
 
+    /**
+     * Computes this side's sub-block hashes ({@link SeedHashes#subBlockHashes}) of {@code count} pages, of the blocks in
+     * each page's mask, on the pool: 8 per block, in page and block order.
+     */
+    Future<int[]> subBlockHashes(int[] pageNumbers, byte[] blockMasks, int count) {
+        return pool.submit(() -> {
+            int total = 0;
+            for (int k = 0; k < count; k++) {
+                total += Integer.bitCount(blockMasks[k] & 0xff) * SeedWire.SUBBLOCKS_PER_BLOCK;
+            }
+            int[] out = new int[total];
+            int[] one = new int[SeedWire.BLOCKS_PER_PAGE * SeedWire.SUBBLOCKS_PER_BLOCK];
+            ByteBuffer page = ByteBuffer.allocate(pageSize);
+            int at = 0;
+            for (int k = 0; k < count; k++) {
+                long off = (long) pageNumbers[k] * pageSize;
+                page.clear().limit((int) Math.min(pageSize, stateBytes - off));
+                region.read(off, page);
+                int n = SeedHashes.subBlockHashes(page.flip(), pageSize, blockMasks[k] & 0xff, one);
+                System.arraycopy(one, 0, out, at, n);
+                at += n;
+            }
+            return out;
+        });
+    }
+
     @Override
     public void close() {
         pool.shutdownNow();

@@ -529,8 +529,16 @@ class SeededRoundTest {
                 // 2 MiB of compressed data for one page: more than any encoder makes, refused before it is copied
                 assertCode(ErrorCode.PROTOCOL_ERROR, () -> d.accept(big));
             }
-            // A patch whose mask names a block past the short last page; a patch whose data runs out.
-            for (byte[] raw : new byte[][]{{(byte) 0x80, 1, 2}, {0x01, 7}}) {
+            // A patch whose mask names a block past the short last page (3,996 bytes); a patch whose data runs out; a
+            // fine patch naming a sub-block past that page's end (sub-block 7 of block 7 starts at byte 4,032); fine
+            // patches whose sub-block masks or data run out.
+            byte fine = (byte) SeedWire.SOURCE_FINE_PATCH;
+            for (byte[] raw : new byte[][]{{(byte) 0x80, 1, 2}, {0x01, 7}, {fine, (byte) 0x80, (byte) 0x80, 1, 2},
+                    {fine, 0x01}, {fine, 0x01, 0x01, 7}}) {
+                int source = raw[0] == fine ? SeedWire.SOURCE_FINE_PATCH : SeedWire.SOURCE_PATCH;
+                if (source == SeedWire.SOURCE_FINE_PATCH) {
+                    raw = Arrays.copyOfRange(raw, 1, raw.length);
+                }
                 try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                     d.accept(base.duplicate());
                     java.util.zip.Deflater z = new java.util.zip.Deflater(1, true);
@@ -540,7 +548,7 @@ class SeededRoundTest {
                     int len = z.deflate(out);
                     z.end();
                     d.accept(ByteBuffer.allocate(1 + 4 + 8 + 8 + len).put((byte) SeedWire.FRAME_BATCH).putInt(1)
-                            .putInt(PAGES - 1).putInt(SeedWire.SOURCE_PATCH).putInt(1).putInt(raw.length).put(out, 0, len).flip());
+                            .putInt(PAGES - 1).putInt(source).putInt(1).putInt(raw.length).put(out, 0, len).flip());
                     d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(PAGES).flip());
                     assertCode(ErrorCode.PROTOCOL_ERROR, d::finish);
                 }
@@ -755,8 +763,8 @@ class SeededRoundTest {
                 return SeedService.answer(files, KEY, request, SeedWire.FORMAT_DEFLATE);
             }, 1000, 1000));
             assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
-            assertEquals(List.of(4, 3, 2, 1), versions.subList(0, 4), "DESCRIBE in version 4, again in 3, 2, then in 1");
-            assertTrue(versions.subList(3, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+            assertEquals(List.of(5, 4, 3, 2, 1), versions.subList(0, 5), "DESCRIBE in version 5, again in 4, 3, 2, then in 1");
+            assertTrue(versions.subList(4, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
         }
     }
 
@@ -769,7 +777,7 @@ class SeededRoundTest {
         List<Integer> versions = new ArrayList<>();
         List<Integer> pageHashReplies = new ArrayList<>();
         try (FileReplicas files = FileReplicas.open(dir)) {
-            SeedPlanner v3 = new SeedPlanner(state(s1), 0.5, compressor);
+            SeedPlanner v3 = new SeedPlanner(state(s1), 0.5, compressor); // the newest version
             assertEquals(SeedPlanner.Outcome.SEEDED, v3.plan((request, t) -> SeedService.answer(files, KEY, request, readable()), 1000, 1000));
             SeedPlanner v2 = new SeedPlanner(state(s1), 0.5, compressor);
             // As a receiver from before version 3: it refuses every message of a version it does not speak.
@@ -784,13 +792,17 @@ class SeededRoundTest {
                 }
                 return reply;
             }, 1000, 1000));
-            assertEquals(List.of(4, 3, 2), versions.subList(0, 3), "DESCRIBE in version 4, again in 3, then in 2");
-            assertTrue(versions.subList(2, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
+            assertEquals(List.of(5, 4, 3, 2), versions.subList(0, 4), "DESCRIBE in version 5, again in 4, 3, then in 2");
+            assertTrue(versions.subList(3, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
             assertEquals(v3.literalPages(), v2.literalPages());
             assertEquals(v3.differingPages(), v2.differingPages());
             long pageHashes = pageHashReplies.stream().mapToLong(Integer::longValue).sum() - 21L * pageHashReplies.size();
-            assertEquals(2 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes / 2, v2.exchangeBytes() - v3.exchangeBytes(),
-                    "versions 3 and 4 send half the page hash bytes (version 2: two refused DESCRIBEs more)");
+            long chunks = SeedHashes.chunks(PAGES);
+            long asked = v3.literalPages() + v3.patchedPages();
+            assertEquals(3 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes * 3 / 4 + 12 * chunks - 9 * asked,
+                    v2.exchangeBytes() - v3.exchangeBytes(), "version 5 sends a quarter of the page and chunk hash bytes,"
+                            + " and 8 + 1 bytes more per page whose block hashes it asks (version 2: three refused DESCRIBEs"
+                            + " more)");
         }
     }
 
@@ -822,6 +834,111 @@ class SeededRoundTest {
             }
             assertEquals(0, budget.usedBytes());
             assertArrayEquals(s0, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    /** A version-4 receiver: it refuses seed messages of later versions, as one from before version 5 does. */
+    private static SeedPlanner.Exchange version4(FileReplicas files, int readable) {
+        return (request, t) -> {
+            if ((request.get(4) & 0xff) > 4) {
+                throw SeedWire.malformed("seed message with magic 0x44574d53, version 5, type 1");
+            }
+            return SeedService.answer(files, KEY, request, readable);
+        };
+    }
+
+    @Test
+    void pagesChangedInAFewBytesTravelAsTheirChangedSubBlocks(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(31);
+        byte[] s1 = s0.clone();
+        // 30 pages with 1 to 3 bytes changed, in one to three blocks; one page with a byte changed in each of 7 blocks.
+        Random r = new Random(32);
+        for (int i = 0; i < 30; i++) {
+            int page = 3 + i * 31;
+            for (int b = 0; b <= i % 3; b++) {
+                s1[page * PAGE + (b == 2 ? 3000 : 100 + b * 700) + r.nextInt(40)] ^= (byte) (1 + r.nextInt(255));
+            }
+        }
+        for (int b = 0; b < 7; b++) {
+            s1[950 * PAGE + b * 512 + 17] ^= 1;
+        }
+        seedReplica(dir, s0);
+        long fineFrames;
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = round(files, s1, null);
+            assertEquals(31, p.differingPages());
+            assertEquals(31, p.patchedPages());
+            assertEquals(31, p.finePatches(), "every patch carries only its changed 64-byte sub-blocks");
+            assertEquals(0, p.literalPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+            fineFrames = p.frameBytes();
+        }
+        // The same round planned with a version-4 receiver: patches of whole 512-byte blocks (the page with 7 changed
+        // blocks goes whole).
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(state(s1), 0.5, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, p.plan(version4(files, readable()), 1000, 1000));
+            assertEquals(0, p.finePatches());
+            assertEquals(30, p.patchedPages());
+            assertEquals(1, p.literalPages());
+            // Random pages do not compress: at least 512 bytes a changed block against 64 a changed sub-block.
+            assertTrue(p.frameBytes() > 512 * 60 + PAGE, "version 4: " + p.frameBytes());
+            assertTrue(fineFrames < 64 * 67 + 2000, "version 5: " + fineFrames);
+        }
+    }
+
+    @Test
+    void aPageThatMovedFromAnywhereInTheStateIsFoundByTheReceiver(@TempDir Path dir) throws Exception {
+        // 5,000 pages: more than one window of the sender's pipeline (64 chunks, 4,096 pages): page 10 is planned before
+        // the sender could learn page 4,900's old hash from page hashes (version 4); from version 5 on the receiver
+        // finds it, and it is the only way (the sender no longer matches moved pages itself).
+        int pages = 5000;
+        byte[] s0 = new byte[pages * PAGE];
+        new Random(33).nextBytes(s0);
+        byte[] s1 = s0.clone();
+        System.arraycopy(s0, 4900 * PAGE, s1, 10 * PAGE, PAGE); // page 10 gets page 4,900's old content
+        byte[] fresh = new byte[PAGE];
+        new Random(34).nextBytes(fresh);
+        System.arraycopy(fresh, 0, s1, 4900 * PAGE, PAGE); // and page 4,900 new bytes
+        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", s0.length));
+        VmState<StateRegion> state = VmState.<StateRegion>builder(KEY).pageSizeBytes(PAGE)
+                .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(s1))).build();
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(state, 0.5, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, p.plan((request, t) -> SeedService.answer(files, KEY, request, readable()),
+                    1000, 1000));
+            assertEquals(2, p.differingPages());
+            assertEquals(1, p.movedPages(), "page 10 is a copy of the receiver's page 4,900");
+            assertEquals(1, p.literalPages());
+            ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
+                p.write(d::accept);
+                d.finish();
+            }
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    @Test
+    void subBlockRequestsOfAnOlderVersionOrAskingNothingAreRefused(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(35);
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            round(files, s0, null);
+            byte[] version = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), PAGE).version;
+            ByteBuffer v4 = SeedWire.subBlocksRequest(5, 1, PAGE, SIZE, version, new int[]{3}, new byte[]{1}, 0, 1);
+            v4.put(4, (byte) 4);
+            assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedService.answer(files, KEY, v4, readable()));
+            ByteBuffer nothing = SeedWire.subBlocksRequest(5, 1, PAGE, SIZE, version, new int[]{3}, new byte[]{0}, 0, 1);
+            assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedService.answer(files, KEY, nothing, readable()));
+            ByteBuffer descending = SeedWire.subBlocksRequest(5, 1, PAGE, SIZE, version, new int[]{3, 2}, new byte[]{1, 1}, 0, 2);
+            assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedService.answer(files, KEY, descending, readable()));
+            // A good one: 8 sub-block hashes per block asked (blocks 0 and 4 of page 3, block 7 of the short last page).
+            ByteBuffer ok = SeedService.answer(files, KEY,
+                    SeedWire.subBlocksRequest(5, 1, PAGE, SIZE, version, new int[]{3, 999}, new byte[]{0x11, (byte) 0x80}, 0, 2), readable());
+            assertEquals(SeedWire.COMMON_BYTES + 5 + 3 * 8 * 4, ok.remaining());
         }
     }
 
