@@ -145,20 +145,8 @@ final class SeedWire {
 
     static BlocksRequest parseBlocksLookup(ByteBuffer b) {
         String what = "BLOCKS request";
-        if (b.remaining() < 32) {
-            throw malformed(what + " of " + b.remaining() + " bytes");
-        }
-        int pageSize = b.getInt();
-        long stateBytes = b.getLong();
-        checkShape(pageSize, stateBytes);
-        byte[] version = new byte[16];
-        b.get(version);
-        int count = b.getInt();
-        if (count <= 0 || count > MAX_PAGES_PER_BLOCK_REQUEST) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, what + " for " + count + " pages (1 to "
-                    + MAX_PAGES_PER_BLOCK_REQUEST + ")");
-        }
-        exact(b, 12L * count, what);
+        RequestHead head = requestHead(b, MAX_PAGES_PER_BLOCK_REQUEST, 12, what);
+        int count = head.count();
         int[] pages = new int[count];
         long[] hashes = new long[count];
         for (int i = 0; i < count; i++) {
@@ -168,7 +156,32 @@ final class SeedWire {
                 throw malformed(what + " pages are not strictly ascending");
             }
         }
-        return new BlocksRequest(pageSize, stateBytes, version, pages, hashes);
+        return new BlocksRequest(head.pageSize(), head.stateBytes(), head.seedVersion(), pages, hashes);
+    }
+
+    /** The fields every request after DESCRIBE starts with, and its entry count. */
+    private record RequestHead(int pageSize, long stateBytes, byte[] seedVersion, int count) {
+    }
+
+    /**
+     * Reads a request's common fields and count (1 to {@code maxCount}), and checks that exactly {@code entryBytes}
+     * bytes per entry follow.
+     */
+    private static RequestHead requestHead(ByteBuffer b, int maxCount, int entryBytes, String what) {
+        if (b.remaining() < 32) {
+            throw malformed(what + " of " + b.remaining() + " bytes");
+        }
+        int pageSize = b.getInt();
+        long stateBytes = b.getLong();
+        checkShape(pageSize, stateBytes);
+        byte[] version = new byte[16];
+        b.get(version);
+        int count = b.getInt();
+        if (count <= 0 || count > maxCount) {
+            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, what + " for " + count + " indexes (1 to " + maxCount + ")");
+        }
+        exact(b, (long) entryBytes * count, what);
+        return new RequestHead(pageSize, stateBytes, version, count);
     }
 
     /** Most pages one BLOCKS request may ask for (512 KiB of block hashes in the reply). */
@@ -281,20 +294,8 @@ final class SeedWire {
 
     static SubBlocksRequest parseSubBlocks(ByteBuffer b) {
         String what = "SUBBLOCKS request";
-        if (b.remaining() < 32) {
-            throw malformed(what + " of " + b.remaining() + " bytes");
-        }
-        int pageSize = b.getInt();
-        long stateBytes = b.getLong();
-        checkShape(pageSize, stateBytes);
-        byte[] version = new byte[16];
-        b.get(version);
-        int count = b.getInt();
-        if (count <= 0 || count > MAX_PAGES_PER_BLOCK_REQUEST) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, what + " for " + count + " pages (1 to "
-                    + MAX_PAGES_PER_BLOCK_REQUEST + ")");
-        }
-        exact(b, 5L * count, what);
+        RequestHead head = requestHead(b, MAX_PAGES_PER_BLOCK_REQUEST, 5, what);
+        int count = head.count();
         int[] pages = new int[count];
         byte[] masks = new byte[count];
         for (int i = 0; i < count; i++) {
@@ -307,7 +308,7 @@ final class SeedWire {
                 throw malformed(what + " asks no block of page " + pages[i]);
             }
         }
-        return new SubBlocksRequest(pageSize, stateBytes, version, pages, masks);
+        return new SubBlocksRequest(head.pageSize(), head.stateBytes(), head.seedVersion(), pages, masks);
     }
 
     /** The common part of a seed message. */
@@ -372,19 +373,8 @@ final class SeedWire {
     }
 
     private static IndexRequest parseIndexRequest(ByteBuffer b, int maxCount, String what) {
-        if (b.remaining() < 32) {
-            throw malformed(what + " of " + b.remaining() + " bytes");
-        }
-        int pageSize = b.getInt();
-        long stateBytes = b.getLong();
-        checkShape(pageSize, stateBytes);
-        byte[] version = new byte[16];
-        b.get(version);
-        int count = b.getInt();
-        if (count <= 0 || count > maxCount) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, what + " for " + count + " indexes (1 to " + maxCount + ")");
-        }
-        exact(b, 4L * count, what);
+        RequestHead head = requestHead(b, maxCount, 4, what);
+        int count = head.count();
         int[] indexes = new int[count];
         for (int i = 0; i < count; i++) {
             indexes[i] = b.getInt();
@@ -392,7 +382,7 @@ final class SeedWire {
                 throw malformed(what + " indexes are not strictly ascending");
             }
         }
-        return new IndexRequest(pageSize, stateBytes, version, indexes);
+        return new IndexRequest(head.pageSize(), head.stateBytes(), head.seedVersion(), indexes);
     }
 
     /**
