@@ -521,8 +521,9 @@ final class SeedPlanner {
         }
         opsPlanned += b.n;
         if (b.literals > 0 && blockLevel.ask(b.literals, writer, version)) {
-            for (int from = 0; from < b.literals; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
-                int n = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, b.literals - from);
+            int max = SeedWire.maxPagesPerBlockRequest(version);
+            for (int from = 0; from < b.literals; from += max) {
+                int n = Math.min(max, b.literals - from);
                 ByteBuffer ask = SeedWire.blocksLookup(version)
                         ? SeedWire.blocksRequest(version, 0, pageSize, stateBytes, seedVersion, b.literalPages, pageHashes, from, n)
                         : SeedWire.indexRequest(version, SeedWire.TYPE_BLOCKS, 0, pageSize, stateBytes, seedVersion,
@@ -595,7 +596,7 @@ final class SeedPlanner {
             if (!status(answer)) {
                 return false;
             }
-            int count = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, g.literals - k);
+            int count = Math.min(SeedWire.maxPagesPerBlockRequest(version), g.literals - k);
             boolean lookup = SeedWire.blocksLookup(version);
             if (answer.get() != SeedWire.STATUS_OK || answer.remaining() < 4 || answer.getInt() != count
                     || !lookup && answer.remaining() != (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE) {
@@ -609,8 +610,8 @@ final class SeedPlanner {
         }
         if (SeedWire.finePatches(version) && g.collectPatches() > 0) {
             // Level 4: the sub-block hashes of the blocks each patch would carry, theirs and this side's.
-            for (int from = 0; from < g.patches; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
-                int n = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, g.patches - from);
+            for (int from = 0; from < g.patches; from += SeedWire.MAX_PAGES_PER_SUBBLOCK_REQUEST) {
+                int n = Math.min(SeedWire.MAX_PAGES_PER_SUBBLOCK_REQUEST, g.patches - from);
                 ByteBuffer ask = SeedWire.subBlocksRequest(version, 0, pageSize, stateBytes, seedVersion, g.patchPages,
                         g.patchBlockMasks, from, n);
                 exchangeBytes += ask.remaining();
@@ -658,7 +659,7 @@ final class SeedPlanner {
             if (!status(answer)) {
                 return false;
             }
-            int count = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, g.patches - k);
+            int count = Math.min(SeedWire.MAX_PAGES_PER_SUBBLOCK_REQUEST, g.patches - k);
             long hashes = 0;
             for (int i = k; i < k + count; i++) {
                 hashes += (long) Integer.bitCount(g.patchBlockMasks[i] & 0xff) * SeedWire.SUBBLOCKS_PER_BLOCK;

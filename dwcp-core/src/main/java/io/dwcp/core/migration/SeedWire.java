@@ -145,7 +145,7 @@ final class SeedWire {
 
     static BlocksRequest parseBlocksLookup(ByteBuffer b) {
         String what = "BLOCKS request";
-        RequestHead head = requestHead(b, MAX_PAGES_PER_BLOCK_REQUEST, 12, what);
+        RequestHead head = requestHead(b, MAX_PAGES_PER_LOOKUP_REQUEST, 12, what);
         int count = head.count();
         int[] pages = new int[count];
         long[] hashes = new long[count];
@@ -186,6 +186,18 @@ final class SeedWire {
 
     /** Most pages one BLOCKS request may ask for (512 KiB of block hashes in the reply). */
     static final int MAX_PAGES_PER_BLOCK_REQUEST = 8192;
+    /** Most pages one BLOCKS request of version 5 on may ask for (12 bytes each: within {@link #MAX_REQUEST_BYTES}). */
+    static final int MAX_PAGES_PER_LOOKUP_REQUEST = 2048;
+    /** Most pages one SUBBLOCKS request may ask for (5 bytes each: within {@link #MAX_REQUEST_BYTES}). */
+    static final int MAX_PAGES_PER_SUBBLOCK_REQUEST = 4096;
+    /** The largest seed request a receiver takes: a PAGES request for the most chunks, a BLOCKS request of version 4. */
+    static final int MAX_REQUEST_BYTES = SeedWire.COMMON_BYTES + 32
+            + 4 * Math.max(SeedWire.MAX_CHUNKS_PER_REQUEST, MAX_PAGES_PER_BLOCK_REQUEST);
+
+    /** {@return the most pages one BLOCKS request of {@code version} may ask for} */
+    static int maxPagesPerBlockRequest(int version) {
+        return blocksLookup(version) ? MAX_PAGES_PER_LOOKUP_REQUEST : MAX_PAGES_PER_BLOCK_REQUEST;
+    }
     static final int STATUS_OK = 0;
     /** The receiver holds no seed of that key, or one of another page size or length. */
     static final int STATUS_NONE = 1;
@@ -294,7 +306,7 @@ final class SeedWire {
 
     static SubBlocksRequest parseSubBlocks(ByteBuffer b) {
         String what = "SUBBLOCKS request";
-        RequestHead head = requestHead(b, MAX_PAGES_PER_BLOCK_REQUEST, 5, what);
+        RequestHead head = requestHead(b, MAX_PAGES_PER_SUBBLOCK_REQUEST, 5, what);
         int count = head.count();
         int[] pages = new int[count];
         byte[] masks = new byte[count];

@@ -131,7 +131,11 @@ class SeededRoundTest {
     /** Plans against {@code files} and, when seeded, applies the round; returns the planner. */
     private SeedPlanner round(FileReplicas files, byte[] content, List<ByteBuffer> tamper) throws Exception {
         SeedPlanner planner = new SeedPlanner(state(content), 0.5, compressor);
-        SeedPlanner.Outcome o = planner.plan((request, timeout) -> SeedService.answer(files, KEY, request, readable()), 1000, 1000);
+        SeedPlanner.Outcome o = planner.plan((request, timeout) -> {
+            // What a receiver's control channel takes at most (MigrationReceiver refuses longer requests).
+            assertTrue(request.remaining() <= SeedWire.MAX_REQUEST_BYTES, "a seed request of " + request.remaining() + " bytes");
+            return SeedService.answer(files, KEY, request, readable());
+        }, 1000, 1000);
         if (o != SeedPlanner.Outcome.SEEDED) {
             return planner;
         }
@@ -918,6 +922,35 @@ class SeededRoundTest {
                 d.finish();
             }
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    @Test
+    void requestsForManyPagesStayWithinWhatAReceiverTakes(@TempDir Path dir) throws Exception {
+        // 2,500 of 5,000 pages rewritten: more would-be literal pages than one BLOCKS request of version 5 may ask for
+        // (2,048), in one group. Every request is checked against the receiver's limit in round().
+        int pages = 5000;
+        byte[] s0 = new byte[pages * PAGE];
+        new Random(36).nextBytes(s0);
+        byte[] s1 = s0.clone();
+        Random r = new Random(37);
+        for (int i = 0; i < 2500; i++) {
+            byte[] fresh = new byte[PAGE];
+            r.nextBytes(fresh);
+            System.arraycopy(fresh, 0, s1, 2 * i * PAGE, PAGE);
+        }
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(VmState.<StateRegion>builder(KEY).pageSizeBytes(PAGE)
+                    .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(s1))).build(), 0.5, compressor);
+            List<Integer> sizes = new ArrayList<>();
+            assertEquals(SeedPlanner.Outcome.SEEDED, p.plan((request, t) -> {
+                sizes.add(request.remaining());
+                return SeedService.answer(files, KEY, request, readable());
+            }, 1000, 1000));
+            assertEquals(2500, p.literalPages());
+            assertTrue(sizes.stream().allMatch(n -> n <= SeedWire.MAX_REQUEST_BYTES), "request sizes " + sizes);
+            assertTrue(sizes.stream().filter(n -> n > 20_000).count() >= 1, "a full BLOCKS request was made: " + sizes);
         }
     }
 
