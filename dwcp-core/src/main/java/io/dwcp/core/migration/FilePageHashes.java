@@ -48,25 +48,30 @@ final class FilePageHashes {
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
             Runnable work = () -> {
                 try {
-                    ByteBuffer block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
+                    // A chunk of 4 KiB pages at a time; fewer pages of larger ones (at most 256 KiB or one page).
+                    int runPages = SeedHashes.runPages(pageSize);
+                    ByteBuffer block = ByteBuffer.allocate(pageSize * runPages);
                     SeedHashes hashes = new SeedHashes();
                     long[] h = new long[2];
                     for (long c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
                         if (stop.get()) {
                             throw new DwcpException(ErrorCode.CANCELLED, "hashing " + file + " was stopped");
                         }
-                        long first = c * SeedHashes.CHUNK_PAGES;
-                        long off = first * pageSize;
-                        block.clear().limit((int) Math.min(block.capacity(), bytes - off));
-                        SeedDescription.readFully(in, block, off);
-                        block.flip();
-                        for (int p = 0; block.hasRemaining(); p++) {
-                            ByteBuffer page = block.slice();
-                            page.limit(Math.min(pageSize, page.remaining()));
-                            hashes.pageHash(page, h, 0);
-                            out[(int) (2 * (first + p))] = h[0];
-                            out[(int) (2 * (first + p)) + 1] = h[1];
-                            block.position(block.position() + page.limit());
+                        long chunkFirst = c * SeedHashes.CHUNK_PAGES;
+                        long chunkEnd = Math.min(pages, chunkFirst + SeedHashes.CHUNK_PAGES);
+                        for (long first = chunkFirst; first < chunkEnd; first += runPages) {
+                            long off = first * pageSize;
+                            block.clear().limit((int) Math.min(Math.min(chunkEnd - first, runPages) * pageSize, bytes - off));
+                            SeedDescription.readFully(in, block, off);
+                            block.flip();
+                            for (int p = 0; block.hasRemaining(); p++) {
+                                ByteBuffer page = block.slice();
+                                page.limit(Math.min(pageSize, page.remaining()));
+                                hashes.pageHash(page, h, 0);
+                                out[(int) (2 * (first + p))] = h[0];
+                                out[(int) (2 * (first + p)) + 1] = h[1];
+                                block.position(block.position() + page.limit());
+                            }
                         }
                     }
                 } catch (Throwable t) {

@@ -103,6 +103,8 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * replica is hashed again once. Cleared whenever the key's replica is written or its description dropped.
      */
     private final Map<String, SeedDescription.Stamp> describedHere = new ConcurrentHashMap<>();
+    /** Page indexes of seeds' descriptions by sidecar (BLOCKS requests of version 5 on), one per sidecar. */
+    private final Map<Path, SeedPageIndex> pageIndexes = new ConcurrentHashMap<>();
     /** {@link Builder#rereadOwnSeeds}: never take {@link #describedHere}'s page hashes for the replica's. */
     private final boolean rereadOwnSeeds;
     /** Background descriptions queued or running, by key; a round of the key stops its key's. */
@@ -387,6 +389,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
     private void mark(String key) throws IOException {
         inconsistent.add(key);
         describedHere.remove(key);
+        pageIndexes.remove(descriptionFile(key));
         Files.deleteIfExists(descriptionFile(key));
         try (FileChannel ch = FileChannel.open(marker(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -519,6 +522,26 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * new replica of the key (an image or another key's replica, which stay as they are), and whether the description
      * was computed just now (not loaded from its sidecar).
      */
+    /**
+     * {@return the index of the pages of {@code d} by their hash's first 8 bytes} built once per description version
+     * and kept (one per sidecar; replaced when the sidecar describes another version)
+     */
+    SeedPageIndex pageIndex(SeedDescription d) throws IOException {
+        SeedPageIndex index = pageIndexes.get(d.sidecar);
+        if (index != null && index.indexes(d)) {
+            return index;
+        }
+        synchronized (pageIndexes) {
+            index = pageIndexes.get(d.sidecar);
+            if (index == null || !index.indexes(d)) {
+                pageIndexes.remove(d.sidecar); // released before the new one is built
+                index = SeedPageIndex.of(d);
+                pageIndexes.put(d.sidecar, index);
+            }
+            return index;
+        }
+    }
+
     record Seed(Path file, SeedDescription description, boolean inPlace, boolean computed) {
     }
 
@@ -644,6 +667,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             }
             // One rename is atomic; several are not: a crash between them would leave regions of two versions.
             describedHere.remove(key);
+            pageIndexes.remove(descriptionFile(key));
             Files.deleteIfExists(descriptionFile(key));
             boolean several = renames.size() > 1;
             if (several) {

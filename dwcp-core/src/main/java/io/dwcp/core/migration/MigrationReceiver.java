@@ -97,8 +97,7 @@ public final class MigrationReceiver implements TransferHandler {
     /** Answers one baseline query or seed message. */
     private final class ControlSink implements TransferSink {
         /** The largest request: a seed PAGES request for the most chunks. */
-        private static final int MAX_REQUEST = SeedWire.COMMON_BYTES + 32
-                + 4 * Math.max(SeedWire.MAX_CHUNKS_PER_REQUEST, SeedWire.MAX_PAGES_PER_BLOCK_REQUEST);
+        private static final int MAX_REQUEST = SeedWire.MAX_REQUEST_BYTES;
         private final Session session;
         private final InboundTransfer transfer;
         private final ByteBuffer bytes = ByteBuffer.allocate(MAX_REQUEST);

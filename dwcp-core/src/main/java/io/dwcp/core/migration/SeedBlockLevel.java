@@ -1,6 +1,7 @@
 package io.dwcp.core.migration;
 
 import java.nio.ByteBuffer;
+import java.util.function.IntBinaryOperator;
 
 /**
  * Level 3 of a seeded round's description, on the sender: whether to ask for the block hashes of a group of
@@ -14,6 +15,8 @@ import java.nio.ByteBuffer;
 final class SeedBlockLevel {
     /** A page with more differing blocks than this goes whole. */
     private static final int MAX_PATCH_BLOCKS = 6;
+    /** With sub-block hashes (version 5 on): a page with this many differing blocks may still be a fine patch. */
+    private static final int MAX_FINE_PATCH_BLOCKS = 7;
     static final int BLOCK_PROBE_PAGES = 1024;
     private static final int PROBE_EVERY = 8;
     /** What compression is assumed to leave of the literal bytes before the first batch was written. */
@@ -74,10 +77,34 @@ final class SeedBlockLevel {
     /**
      * Takes the block hashes of {@code count} would-be literals of {@code g}, from its {@code k}-th on, from a
      * BLOCK_HASHES reply (at its hashes, the count checked) against this side's ({@code mine}, 8 per page): pages with
-     * few differing blocks become patches.
+     * few differing blocks become patches. With {@code copies} (version 5 on) each page's entry is u8 1 and the
+     * receiver's page that holds its content, or u8 0 and its block hashes: {@code copies} maps (page, that page) to the copy's source, or to
+     * {@link SeedWire#SOURCE_LITERAL} when it cannot be one.
      */
-    void apply(SeedBlocksGroup g, long[] mine, ByteBuffer answer, int k, int count, int hashBytes) {
+    void apply(SeedBlocksGroup g, long[] mine, ByteBuffer answer, int k, int count, int hashBytes, IntBinaryOperator copies) {
         for (int end = k + count; k < end; k++) {
+            if (copies != null) {
+                // Version 5 on: u8 1 and the receiver's page holding this content, or u8 0 and the block hashes.
+                if (answer.remaining() < 1) {
+                    throw SeedWire.malformed("BLOCK_HASHES reply ends at page " + k + " of " + end);
+                }
+                int kind = answer.get();
+                if (kind != 0 && (kind != 1 || answer.remaining() < 4)) {
+                    throw SeedWire.malformed("BLOCK_HASHES reply with entry kind " + kind + " for page " + k);
+                }
+                if (kind == 1) {
+                    int held = answer.getInt();
+                    int source = copies.applyAsInt(g.literalPages[k], held);
+                    if (source != SeedWire.SOURCE_LITERAL) {
+                        g.sources[g.literalOps[k]] = source;
+                        bytesSaved += pageSize;
+                    }
+                    continue;
+                }
+                if (answer.remaining() < (long) hashBytes * SeedWire.BLOCKS_PER_PAGE) {
+                    throw SeedWire.malformed("BLOCK_HASHES reply ends in the block hashes of page " + k + " of " + end);
+                }
+            }
             int mask = 0;
             for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
                 long h = mine[k * SeedWire.BLOCKS_PER_PAGE + b];
@@ -85,9 +112,9 @@ final class SeedBlockLevel {
                     mask |= 1 << b;
                 }
             }
-            if (Integer.bitCount(mask) <= MAX_PATCH_BLOCKS) {
+            if (Integer.bitCount(mask) <= (copies != null ? MAX_FINE_PATCH_BLOCKS : MAX_PATCH_BLOCKS)) {
                 g.sources[g.literalOps[k]] = SeedWire.SOURCE_PATCH;
-                g.masks[g.literalOps[k]] = (byte) mask;
+                g.masks[g.literalOps[k]] = mask;
                 bytesSaved += (long) (SeedWire.BLOCKS_PER_PAGE - Integer.bitCount(mask)) * (pageSize / SeedWire.BLOCKS_PER_PAGE) - 1;
             }
         }

@@ -13,7 +13,8 @@ import java.util.concurrent.Future;
 final class SeedBlocksGroup {
     final int[] pages;
     final int[] sources;
-    final byte[] masks;
+    /** Per op: a PATCH's block mask, or a FINE_PATCH's sub-block mask (bit 8k + j: sub-block j of block k). */
+    final long[] masks;
     int n;
     /** The would-be literal pages (ascending) and their index in {@link #pages}. */
     final int[] literalPages;
@@ -26,7 +27,7 @@ final class SeedBlocksGroup {
     SeedBlocksGroup(int capacity) {
         pages = new int[capacity];
         sources = new int[capacity];
-        masks = new byte[capacity];
+        masks = new long[capacity];
         literalPages = new int[capacity];
         literalOps = new int[capacity];
     }
@@ -38,6 +39,51 @@ final class SeedBlocksGroup {
         }
         pages[n] = page;
         sources[n++] = source;
+    }
+
+    /** The group's patches (after its block hashes): page, block mask and index in {@link #pages}. */
+    int[] patchPages;
+    byte[] patchBlockMasks;
+    int[] patchOps;
+    int patches;
+    /** SUBBLOCK_HASHES replies for the patches (version 5 on), and this side's sub-block hashes. */
+    final List<CompletableFuture<ByteBuffer>> subReplies = new ArrayList<>(1);
+    Future<int[]> mineSub;
+
+    /** Lists the group's PATCH ops (once its block hashes were applied); {@return how many} */
+    int collectPatches() {
+        patches = 0;
+        for (int i = 0; i < n; i++) {
+            if (sources[i] == SeedWire.SOURCE_PATCH) {
+                patches++;
+            }
+        }
+        patchPages = new int[patches];
+        patchBlockMasks = new byte[patches];
+        patchOps = new int[patches];
+        int k = 0;
+        for (int i = 0; i < n && k < patches; i++) {
+            if (sources[i] == SeedWire.SOURCE_PATCH && masks[i] != 0) {
+                patchPages[k] = pages[i];
+                patchBlockMasks[k] = (byte) masks[i];
+                patchOps[k++] = i;
+            }
+        }
+        patches = k;
+        return patches;
+    }
+
+    /** {@return whether the sub-block hashes of the group's patches are in} (both sides') */
+    boolean subBlocksDone() {
+        if (mineSub != null && !mineSub.isDone()) {
+            return false;
+        }
+        for (CompletableFuture<ByteBuffer> f : subReplies) {
+            if (!f.isDone()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     boolean done() {

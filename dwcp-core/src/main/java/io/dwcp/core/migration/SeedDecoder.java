@@ -195,7 +195,7 @@ final class SeedDecoder implements StateDecoder {
             if (ps[i] <= lastPage || ps[i] >= pages) {
                 throw SeedWire.malformed("op for page " + ps[i] + " (pages ascend, after " + lastPage + ", below " + pages + ")");
             }
-            if (sources[i] >= pages || sources[i] < SeedWire.SOURCE_PATCH) {
+            if (sources[i] >= pages || sources[i] < SeedWire.SOURCE_FINE_PATCH) {
                 throw SeedWire.malformed("op source " + sources[i] + " for page " + ps[i]);
             }
             if (sources[i] == SeedWire.SOURCE_LITERAL) {
@@ -205,6 +205,10 @@ final class SeedDecoder implements StateDecoder {
             } else if (sources[i] == SeedWire.SOURCE_PATCH) {
                 literals++;
                 literalBytes += 1 + pageLength(ps[i]);
+                minBytes += 1;
+            } else if (sources[i] == SeedWire.SOURCE_FINE_PATCH) {
+                literals++;
+                literalBytes += 1 + SeedWire.BLOCKS_PER_PAGE + pageLength(ps[i]);
                 minBytes += 1;
             }
             lastPage = ps[i];
@@ -493,7 +497,7 @@ final class SeedDecoder implements StateDecoder {
 
     /** Consecutive pages go to the replica in one write of up to a chunk ({@value SeedHashes#CHUNK_PAGES} pages). */
     private PageRunWriter runWriter(WritableRegion r) {
-        return new PageRunWriter(r, pageSize, SeedHashes.CHUNK_PAGES);
+        return new PageRunWriter(r, pageSize, SeedHashes.runPages(pageSize));
     }
 
     private SeedPages pagesOf(FileChannel in, List<SeedBatch> of) {

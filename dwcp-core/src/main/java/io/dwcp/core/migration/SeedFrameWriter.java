@@ -6,6 +6,7 @@ import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.FrameSink;
 import io.dwcp.core.state.StateRegion;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
@@ -69,10 +70,10 @@ final class SeedFrameWriter implements AutoCloseable {
     }
 
     /** Queues one batch of ops {@code [from, to)} (copied here). */
-    void batch(int[] pages, int[] sources, byte[] masks, int from, int to) {
+    void batch(int[] pages, int[] sources, long[] masks, int from, int to) {
         int[] p = Arrays.copyOfRange(pages, from, to);
         int[] s = Arrays.copyOfRange(sources, from, to);
-        byte[] m = Arrays.copyOfRange(masks, from, to);
+        long[] m = Arrays.copyOfRange(masks, from, to);
         submit(() -> writeBatch(p, s, m));
     }
 
@@ -118,6 +119,44 @@ final class SeedFrameWriter implements AutoCloseable {
         return written;
     }
 
+    /**
+     * Puts a FINE_PATCH's data for page {@code page} at {@code raw[at]}: the block mask, a sub-block mask per block in
+     * it, then those sub-blocks; {@return the end of what it put}
+     */
+    private int finePatch(int page, long subMask, int at) throws IOException {
+        long off = (long) page * pageSize;
+        int len = (int) Math.min(pageSize, stateBytes - off);
+        ByteBuffer whole = ByteBuffer.wrap(raw, at + 1 + SeedWire.BLOCKS_PER_PAGE + pageSize, pageSize).slice();
+        whole.limit(len);
+        region.read(off, whole);
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        int ss = bs / SeedWire.SUBBLOCKS_PER_BLOCK;
+        int blockMask = 0;
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            if ((subMask >>> (SeedWire.SUBBLOCKS_PER_BLOCK * b) & 0xff) != 0) {
+                blockMask |= 1 << b;
+            }
+        }
+        raw[at++] = (byte) blockMask;
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            if ((blockMask & 1 << b) != 0) {
+                raw[at++] = (byte) (subMask >>> (SeedWire.SUBBLOCKS_PER_BLOCK * b));
+            }
+        }
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            int sub = (int) (subMask >>> (SeedWire.SUBBLOCKS_PER_BLOCK * b) & 0xff);
+            for (int j = 0; j < SeedWire.SUBBLOCKS_PER_BLOCK; j++) {
+                int from = b * bs + j * ss;
+                int n = Math.min(ss, len - from);
+                if ((sub & 1 << j) != 0 && n > 0) {
+                    whole.get(from, raw, at, n);
+                    at += n;
+                }
+            }
+        }
+        return at;
+    }
+
     private interface Task {
         void run() throws Exception;
     }
@@ -139,7 +178,7 @@ final class SeedFrameWriter implements AutoCloseable {
         sink.accept(frame);
     }
 
-    private void writeBatch(int[] pages, int[] sources, byte[] masks) throws Exception {
+    private void writeBatch(int[] pages, int[] sources, long[] masks) throws Exception {
         int maxLiterals = maxBatchLiterals(pageSize);
         if (raw == null) {
             // Room for the batch's pages, a patch's mask, and one page beyond as a patch's scratch.
@@ -156,7 +195,7 @@ final class SeedFrameWriter implements AutoCloseable {
                 ByteBuffer whole = ByteBuffer.wrap(raw, rawBytes + 1 + pageSize, pageSize).slice();
                 whole.limit(len);
                 region.read(off, whole);
-                int mask = masks[i] & 0xff;
+                int mask = (int) (masks[i] & 0xff);
                 raw[rawBytes++] = (byte) mask;
                 int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
                 for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
@@ -167,6 +206,9 @@ final class SeedFrameWriter implements AutoCloseable {
                         rawBytes += n;
                     }
                 }
+                literals++;
+            } else if (sources[i] == SeedWire.SOURCE_FINE_PATCH) {
+                rawBytes = finePatch(pages[i], masks[i], rawBytes);
                 literals++;
             } else if (sources[i] == SeedWire.SOURCE_LITERAL) {
                 long off = (long) pages[i] * pageSize;

@@ -6,6 +6,7 @@ import io.dwcp.core.ErrorCode;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.zip.CRC32C;
 
 /**
  * The strong hashes of a replica-seeded round (see {@code docs/migration-wire-format.md}, "Replica-seeded rounds").
@@ -93,6 +94,37 @@ final class SeedHashes {
         }
     }
 
+    /**
+     * Hashes the {@link SeedWire#SUBBLOCKS_PER_BLOCK} sub-blocks of each block of a page (its remaining bytes; position
+     * unchanged) whose bit is set in {@code blockMask}, in block order, into {@code dst}: CRC32C of each sub-block (a
+     * sub-block past a short last page is empty: 0). {@return the hashes written}
+     *
+     * <p>CRC32C, not a truncated SHA-256: a sub-block hash only decides which pieces of a page that differs are sent,
+     * like a 4-byte block hash; a piece wrongly taken as unchanged fails the round's state digest (SHA-256 of the full
+     * page hashes), and the round is sent in full. CRC32C is a JDK intrinsic, also before the JIT compiles its caller.
+     */
+    static int subBlockHashes(ByteBuffer pageBytes, int pageSize, int blockMask, int[] dst) {
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        int ss = bs / SeedWire.SUBBLOCKS_PER_BLOCK;
+        int len = pageBytes.remaining();
+        int base = pageBytes.position();
+        CRC32C crc = new CRC32C();
+        int n = 0;
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            if ((blockMask & 1 << b) == 0) {
+                continue;
+            }
+            for (int j = 0; j < SeedWire.SUBBLOCKS_PER_BLOCK; j++) {
+                int from = Math.min(len, b * bs + j * ss);
+                int to = Math.min(len, from + ss);
+                crc.reset();
+                crc.update(pageBytes.slice(base + from, to - from));
+                dst[n++] = (int) crc.getValue();
+            }
+        }
+        return n;
+    }
+
     /** Completes a last, shorter chunk; returns false when there was none. */
     boolean finishChunk(long[] chunkOut, int at) {
         if (pagesInChunk == 0) {
@@ -115,6 +147,18 @@ final class SeedHashes {
     static long chainId(byte[] stateDigest) {
         long id = ByteBuffer.wrap(stateDigest, 0, 8).getLong();
         return id == 0 ? 1 : id;
+    }
+
+    /** The bytes a thread reads from a state or a seed at once, unless one page is larger. */
+    static final int READ_BYTES = 256 << 10;
+
+    /**
+     * {@return how many consecutive pages one read takes}: a chunk of 4 KiB pages ({@value #CHUNK_PAGES}), fewer of larger
+     * pages, one page of {@link #READ_BYTES} or more, so that a buffer of reads holds at most {@link #READ_BYTES} or one
+     * page (not 64 pages of 2 MiB)
+     */
+    static int runPages(int pageSize) {
+        return Math.max(1, Math.min(CHUNK_PAGES, READ_BYTES / pageSize));
     }
 
     /** {@return the number of pages of a state} */

@@ -16,7 +16,8 @@ final class SeedOps {
     private final int pageSize;
     private int[] pages = new int[1024];
     private int[] sources = new int[1024];
-    private byte[] masks = new byte[1024];
+    /** Per op: a PATCH's block mask, a FINE_PATCH's sub-block mask, else 0. */
+    private long[] masks = new long[1024];
     private int count;
     private long literalPages;
     private long patchedPages;
@@ -60,13 +61,14 @@ final class SeedOps {
     }
 
     /** Appends one op (pages ascend); cuts a batch when it is full. */
-    void add(int page, int source, byte mask) {
+    void add(int page, int source, long mask) {
         if (count == pages.length) {
             pages = Arrays.copyOf(pages, 2 * count);
             sources = Arrays.copyOf(sources, 2 * count);
             masks = Arrays.copyOf(masks, 2 * count);
         }
-        boolean data = source == SeedWire.SOURCE_LITERAL || source == SeedWire.SOURCE_PATCH;
+        boolean data = source == SeedWire.SOURCE_LITERAL || source == SeedWire.SOURCE_PATCH
+                || source == SeedWire.SOURCE_FINE_PATCH;
         if (count - batchStart == SeedWire.MAX_BATCH_OPS || data && batchLiterals == SeedFrameWriter.maxBatchLiterals(pageSize)) {
             cut();
         }
@@ -76,7 +78,7 @@ final class SeedOps {
         count++;
         if (source == SeedWire.SOURCE_LITERAL) {
             literalPages++;
-        } else if (source == SeedWire.SOURCE_PATCH) {
+        } else if (source == SeedWire.SOURCE_PATCH || source == SeedWire.SOURCE_FINE_PATCH) {
             patchedPages++;
         }
         if (data) {

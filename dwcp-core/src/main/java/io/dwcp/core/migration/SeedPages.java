@@ -24,6 +24,8 @@ final class SeedPages implements AutoCloseable {
     private final FileChannel in;
     /** The batches whose pages are asked for (all of the round's, or one). */
     private final List<SeedBatch> batches;
+    /** The seed's pages {@link #block} holds at most ({@link SeedHashes#runPages}). */
+    private final int runPages;
     private final ByteBuffer block;
     private final ByteBuffer copy;
     private final ByteBuffer zero;
@@ -48,7 +50,8 @@ final class SeedPages implements AutoCloseable {
         this.compressor = compressor;
         this.in = in;
         this.batches = batches;
-        this.block = ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES);
+        this.runPages = SeedHashes.runPages(pageSize);
+        this.block = ByteBuffer.allocateDirect(pageSize * runPages);
         this.copy = ByteBuffer.allocateDirect(pageSize);
         this.zero = ByteBuffer.allocateDirect(pageSize);
     }
@@ -123,6 +126,8 @@ final class SeedPages implements AutoCloseable {
                 rawPosition += len;
             } else if (source == SeedWire.SOURCE_PATCH) {
                 result = patch(b, i, len);
+            } else if (source == SeedWire.SOURCE_FINE_PATCH) {
+                result = finePatch(b, i, len);
             } else {
                 result = null;
             }
@@ -148,7 +153,7 @@ final class SeedPages implements AutoCloseable {
             SeedDescription.readFully(in, copy, (long) source * pageSize);
             return copy.flip();
         }
-        long first = i - i % SeedHashes.CHUNK_PAGES;
+        long first = i - i % runPages;
         if (first != blockFirst) {
             long off = first * pageSize;
             block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));
@@ -186,6 +191,40 @@ final class SeedPages implements AutoCloseable {
             need(b, n);
             copy.put(from, raw.array(), rawPosition, n);
             rawPosition += n;
+        }
+        return copy.clear().limit(len);
+    }
+
+    /** The seed's page {@code i} with the sub-blocks the fine patch carries. */
+    private ByteBuffer finePatch(SeedBatch b, long i, int len) throws IOException {
+        need(b, 1);
+        int blockMask = raw.get(rawPosition++) & 0xff;
+        int[] subMasks = new int[SeedWire.BLOCKS_PER_PAGE];
+        for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
+            if ((blockMask & 1 << k) != 0) {
+                need(b, 1);
+                subMasks[k] = raw.get(rawPosition++) & 0xff;
+            }
+        }
+        copy.clear().limit(len);
+        SeedDescription.readFully(in, copy, i * pageSize);
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        int ss = bs / SeedWire.SUBBLOCKS_PER_BLOCK;
+        for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
+            for (int j = 0; j < SeedWire.SUBBLOCKS_PER_BLOCK; j++) {
+                if ((subMasks[k] & 1 << j) == 0) {
+                    continue;
+                }
+                int from = k * bs + j * ss;
+                int n = Math.min(ss, len - from);
+                if (n <= 0) {
+                    throw SeedWire.malformed("a fine patch of page " + i + " carries sub-block " + j + " of block " + k
+                            + ", past the page's end");
+                }
+                need(b, n);
+                copy.put(from, raw.array(), rawPosition, n);
+                rawPosition += n;
+            }
         }
         return copy.clear().limit(len);
     }

@@ -90,6 +90,15 @@ final class SeedPlanner {
     private int movedBefore;
     private final ArrayDeque<PagesGroup> pagesInFlight = new ArrayDeque<>();
     private final ArrayDeque<SeedBlocksGroup> blocksInFlight = new ArrayDeque<>();
+    /**
+     * Groups whose patches wait for sub-block hashes (version 5 on), and the groups after them, in page order: ops go
+     * to the writer in page order.
+     */
+    private final ArrayDeque<SeedBlocksGroup> subBlocksInFlight = new ArrayDeque<>();
+    /** The exchange of the running round (for the requests of later levels). */
+    private AsyncExchange exchange;
+    /** Patches that became fine patches (of sub-blocks). */
+    private long finePatches;
     private final List<CompletableFuture<ByteBuffer>> outstanding = new ArrayList<>();
 
     /** The round's ops, ascending by page, cut into batches. */
@@ -165,6 +174,11 @@ final class SeedPlanner {
 
     long chunksDiffering() {
         return chunksDiffering;
+    }
+
+    /** {@return patches sent as sub-blocks (FINE_PATCH ops)} */
+    long finePatches() {
+        return finePatches;
     }
 
     /** {@return copies of pages the round writes (pages that moved)} */
@@ -251,6 +265,7 @@ final class SeedPlanner {
      */
     Outcome run(AsyncExchange exchange, long timeoutMillis, long replyTimeoutMillis, RoundOpener opener) throws Exception {
         startNanos = System.nanoTime();
+        this.exchange = exchange;
         // Ask, and hash while the receiver answers: one round trip (or the receiver's cold description) of hashing
         // is all a receiver without a seed costs.
         offered = 1 << SeedWire.FORMAT_DEFLATE | (compressor == null ? 0 : 1 << compressor.formatId());
@@ -381,6 +396,11 @@ final class SeedPlanner {
                 return Outcome.NO_SEED;
             }
         }
+        while (!subBlocksInFlight.isEmpty() && (blocking || subBlocksInFlight.peek().subBlocksDone())) {
+            if (!subBlockHashes(subBlocksInFlight.poll(), replyTimeoutMillis)) {
+                return Outcome.NO_SEED;
+            }
+        }
         if (writer == null && (pagesDecided == pages
                 || pagesDecided >= OPEN_AFTER_SHARE * pages && opsPlanned <= maxLiteralShare * pagesDecided)) {
             open(opener);
@@ -407,7 +427,10 @@ final class SeedPlanner {
         int n = 0;
         for (; comparedChunks < hashedChunks; comparedChunks++) {
             int c = comparedChunks;
-            if (theirChunks[2 * c] == chunkHashes[2 * c] && theirChunks[2 * c + 1] == chunkHashes[2 * c + 1]) {
+            // From version 5 on the receiver sends the first 4 bytes of each chunk hash (see SeedWire.chunkHashBytes).
+            boolean shortChunks = SeedWire.chunkHashBytes(version) == 4;
+            if (shortChunks ? theirChunks[2 * c] == (chunkHashes[2 * c] & 0xFFFFFFFF00000000L)
+                    : theirChunks[2 * c] == chunkHashes[2 * c] && theirChunks[2 * c + 1] == chunkHashes[2 * c + 1]) {
                 long first = (long) c * SeedHashes.CHUNK_PAGES;
                 for (int p = 0; p < pagesOf(c); p++) {
                     int i = (int) (first + p);
@@ -448,8 +471,9 @@ final class SeedPlanner {
             expected += pagesOf(c);
         }
         int count = g.chunks.length;
-        boolean shortHashes = SeedWire.pageHashBytes(version) == 8;
-        boolean moves = SeedWire.movedCopies(version);
+        int hashBytes = SeedWire.pageHashBytes(version);
+        boolean shortHashes = hashBytes == 8;
+        boolean moves = SeedWire.movedFromPageHashes(version);
         if (answer.get() != SeedWire.STATUS_OK || answer.remaining() != 4 + expected * SeedWire.pageHashBytes(version)
                 || answer.getInt() != count) {
             throw SeedWire.malformed("PAGE_HASHES reply of " + answer.remaining() + " bytes for " + count + " chunks");
@@ -459,8 +483,14 @@ final class SeedPlanner {
             long first = (long) g.chunks[c0] * SeedHashes.CHUNK_PAGES;
             for (int p = 0; p < pagesOf(g.chunks[c0]); p++, k++) {
                 int i = (int) (first + p);
-                theirs[2 * k] = answer.getLong();
-                theirs[2 * k + 1] = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
+                if (hashBytes == 4) {
+                    // The first 4 bytes: equal at the index when they match (the rest is taken from this side's hash).
+                    theirs[2 * k] = (long) answer.getInt() << 32 | pageHashes[2 * i] & 0xFFFFFFFFL;
+                    theirs[2 * k + 1] = pageHashes[2 * i + 1];
+                } else {
+                    theirs[2 * k] = answer.getLong();
+                    theirs[2 * k + 1] = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
+                }
                 if (moves && (theirs[2 * k] != pageHashes[2 * i] || theirs[2 * k + 1] != pageHashes[2 * i + 1])) {
                     // The receiver's page i changes: its old content may have moved (only the first 8 bytes of its
                     // hash are known with short hashes: a wrong match fails the state digest, and the round goes full).
@@ -491,9 +521,12 @@ final class SeedPlanner {
         }
         opsPlanned += b.n;
         if (b.literals > 0 && blockLevel.ask(b.literals, writer, version)) {
-            for (int from = 0; from < b.literals; from += SeedWire.MAX_PAGES_PER_BLOCK_REQUEST) {
-                int n = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, b.literals - from);
-                ByteBuffer ask = SeedWire.indexRequest(version, SeedWire.TYPE_BLOCKS, 0, pageSize, stateBytes, seedVersion,
+            int max = SeedWire.maxPagesPerBlockRequest(version);
+            for (int from = 0; from < b.literals; from += max) {
+                int n = Math.min(max, b.literals - from);
+                ByteBuffer ask = SeedWire.blocksLookup(version)
+                        ? SeedWire.blocksRequest(version, 0, pageSize, stateBytes, seedVersion, b.literalPages, pageHashes, from, n)
+                        : SeedWire.indexRequest(version, SeedWire.TYPE_BLOCKS, 0, pageSize, stateBytes, seedVersion,
                         b.literalPages, from, n);
                 exchangeBytes += ask.remaining();
                 b.replies.add(track(exchange.send(ask)));
@@ -513,6 +546,26 @@ final class SeedPlanner {
     private int movedSource(int i, boolean shortHashes) {
         int j = moved.get(pageHashes[2 * i], shortHashes ? 0 : pageHashes[2 * i + 1]);
         if (j < 0 || j == i || j < i && movedBefore >= SeedWire.maxPreservedPages(pageSize)) {
+            return SeedWire.SOURCE_LITERAL;
+        }
+        if (j < i) {
+            movedBefore++;
+        }
+        movedPages++;
+        return j;
+    }
+
+    /**
+     * {@return the source of a copy of page {@code i} from the receiver's page {@code j}} that a BLOCK_HASHES reply
+     * (version 5 on) named as holding page {@code i}'s content, or {@link SeedWire#SOURCE_LITERAL} when it cannot be
+     * one: {@code j} out of range or {@code i} itself, or a source before {@code i} past {@link
+     * SeedWire#maxPreservedPages} (the page then goes whole).
+     */
+    private int lookedUpSource(int i, int j) {
+        if (j < 0 || j >= pages || j == i) {
+            throw SeedWire.malformed("BLOCK_HASHES reply names page " + j + " as the content of page " + i);
+        }
+        if (j < i && movedBefore >= SeedWire.maxPreservedPages(pageSize)) {
             return SeedWire.SOURCE_LITERAL;
         }
         if (j < i) {
@@ -543,17 +596,110 @@ final class SeedPlanner {
             if (!status(answer)) {
                 return false;
             }
-            int count = Math.min(SeedWire.MAX_PAGES_PER_BLOCK_REQUEST, g.literals - k);
-            if (answer.get() != SeedWire.STATUS_OK
-                    || answer.remaining() != 4 + (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE || answer.getInt() != count) {
+            int count = Math.min(SeedWire.maxPagesPerBlockRequest(version), g.literals - k);
+            boolean lookup = SeedWire.blocksLookup(version);
+            if (answer.get() != SeedWire.STATUS_OK || answer.remaining() < 4 || answer.getInt() != count
+                    || !lookup && answer.remaining() != (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE) {
                 throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
             }
-            blockLevel.apply(g, mine, answer, k, count, hashBytes);
+            blockLevel.apply(g, mine, answer, k, count, hashBytes, lookup ? this::lookedUpSource : null);
+            if (answer.hasRemaining()) {
+                throw SeedWire.malformed("BLOCK_HASHES reply with " + answer.remaining() + " bytes too many");
+            }
             k += count;
         }
+        if (SeedWire.finePatches(version) && g.collectPatches() > 0) {
+            // Level 4: the sub-block hashes of the blocks each patch would carry, theirs and this side's.
+            for (int from = 0; from < g.patches; from += SeedWire.MAX_PAGES_PER_SUBBLOCK_REQUEST) {
+                int n = Math.min(SeedWire.MAX_PAGES_PER_SUBBLOCK_REQUEST, g.patches - from);
+                ByteBuffer ask = SeedWire.subBlocksRequest(version, 0, pageSize, stateBytes, seedVersion, g.patchPages,
+                        g.patchBlockMasks, from, n);
+                exchangeBytes += ask.remaining();
+                g.subReplies.add(track(exchange.send(ask)));
+            }
+            g.mineSub = hasher.subBlockHashes(g.patchPages, g.patchBlockMasks, g.patches);
+        }
+        if (g.subReplies.isEmpty() && subBlocksInFlight.isEmpty()) {
+            addOps(g);
+        } else {
+            subBlocksInFlight.add(g);
+        }
+        return true;
+    }
+
+    private void addOps(SeedBlocksGroup g) {
         for (int i = 0; i < g.n; i++) {
             ops.add(g.pages[i], g.sources[i], g.masks[i]);
         }
+    }
+
+    /**
+     * Level 4 of the description (version 5 on): takes the sub-block hashes of the blocks the group's patches would
+     * carry; a patch whose differing sub-blocks cost fewer bytes than its blocks becomes a FINE_PATCH carrying just
+     * those. Then the group's ops go to the writer. Returns false when the seed changed.
+     */
+    private boolean subBlockHashes(SeedBlocksGroup g, long replyTimeoutMillis) throws Exception {
+        if (g.subReplies.isEmpty()) {
+            addOps(g);
+            return true;
+        }
+        int[] mine;
+        try {
+            mine = g.mineSub.get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof Exception ex ? ex : new IllegalStateException(c);
+        }
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        int ss = bs / SeedWire.SUBBLOCKS_PER_BLOCK;
+        int k = 0;
+        int at = 0;
+        for (CompletableFuture<ByteBuffer> f : g.subReplies) {
+            ByteBuffer answer = await(f, replyTimeoutMillis, "SUBBLOCKS");
+            if (!status(answer)) {
+                return false;
+            }
+            int count = Math.min(SeedWire.MAX_PAGES_PER_SUBBLOCK_REQUEST, g.patches - k);
+            long hashes = 0;
+            for (int i = k; i < k + count; i++) {
+                hashes += (long) Integer.bitCount(g.patchBlockMasks[i] & 0xff) * SeedWire.SUBBLOCKS_PER_BLOCK;
+            }
+            if (answer.get() != SeedWire.STATUS_OK || answer.remaining() != 4 + 4 * hashes || answer.getInt() != count) {
+                throw SeedWire.malformed("SUBBLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
+            }
+            for (int end = k + count; k < end; k++) {
+                int op = g.patchOps[k];
+                int blockMask = g.patchBlockMasks[k] & 0xff;
+                long fine = 0;
+                int pieces = 0;
+                for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+                    if ((blockMask & 1 << b) == 0) {
+                        continue;
+                    }
+                    int sub = 0;
+                    for (int j = 0; j < SeedWire.SUBBLOCKS_PER_BLOCK; j++) {
+                        if (answer.getInt() != mine[at++]) {
+                            sub |= 1 << j;
+                        }
+                    }
+                    // The block differs (its hash did), so some piece does: equal CRCs everywhere is a collision of one
+                    // of them, and the whole block goes.
+                    if (sub == 0) {
+                        sub = 0xff;
+                    }
+                    fine |= (long) sub << (SeedWire.SUBBLOCKS_PER_BLOCK * b);
+                    pieces += Integer.bitCount(sub);
+                }
+                long fineBytes = 1L + Integer.bitCount(blockMask) + (long) pieces * ss;
+                long patchBytes = 1L + (long) Integer.bitCount(blockMask) * bs;
+                if (fineBytes < patchBytes) {
+                    g.sources[op] = SeedWire.SOURCE_FINE_PATCH;
+                    g.masks[op] = fine;
+                    finePatches++;
+                }
+            }
+        }
+        addOps(g);
         return true;
     }
 

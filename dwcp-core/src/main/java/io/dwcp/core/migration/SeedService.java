@@ -35,14 +35,27 @@ final class SeedService {
                 }
                 SeedDescription desc = seed.description();
                 int chunks = (int) desc.chunks;
-                ByteBuffer b = SeedWire.common(v, SeedWire.CHUNKS_FIXED_BYTES + (v >= 2 ? 1 : 0) + chunks * SeedHashes.HASH_BYTES,
+                int hashBytes = SeedWire.chunkHashBytes(v);
+                ByteBuffer b = SeedWire.common(v, SeedWire.CHUNKS_FIXED_BYTES + (v >= 2 ? 1 : 0) + chunks * hashBytes,
                         SeedWire.TYPE_CHUNKS, h.requestId()).put((byte) SeedWire.STATUS_OK);
                 if (v >= 2) {
                     b.put((byte) ((d.formats() & 1 << readable) != 0 ? readable : SeedWire.FORMAT_DEFLATE));
                 }
                 b.putInt(desc.pageSize).putInt(SeedHashes.CHUNK_PAGES)
                         .putLong(desc.stateBytes).put(desc.version).putInt(chunks);
-                desc.chunkHashes(0, chunks, b);
+                if (hashBytes == SeedHashes.HASH_BYTES) {
+                    desc.chunkHashes(0, chunks, b);
+                } else {
+                    // The first 4 bytes of each: read the 16-byte hashes in pieces of 4096 chunks.
+                    ByteBuffer full = ByteBuffer.allocate(4096 * SeedHashes.HASH_BYTES);
+                    for (int from = 0; from < chunks; from += 4096) {
+                        int n = Math.min(4096, chunks - from);
+                        desc.chunkHashes(from, n, full.clear());
+                        for (int c = 0; c < n; c++) {
+                            b.putInt(full.getInt(c * SeedHashes.HASH_BYTES));
+                        }
+                    }
+                }
                 return b.flip();
             }
             case SeedWire.TYPE_PAGES -> {
@@ -76,34 +89,69 @@ final class SeedService {
                         }
                         int n = desc.pageHashes(ch, c, full.clear());
                         for (int p = 0; p < n; p++) {
-                            b.putLong(full.getLong(p * SeedHashes.HASH_BYTES)); // the first 8 bytes of each hash
+                            if (hashBytes == 8) {
+                                b.putLong(full.getLong(p * SeedHashes.HASH_BYTES)); // the first 8 bytes of each hash
+                            } else {
+                                b.putInt(full.getInt(p * SeedHashes.HASH_BYTES)); // the first 4
+                            }
                         }
                     }
                 }
                 return b.flip();
             }
             case SeedWire.TYPE_BLOCKS -> {
-                SeedWire.IndexRequest r = SeedWire.parseBlocks(request);
-                FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, r.pageSize(), r.stateBytes()) : null;
-                if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
+                boolean lookup = SeedWire.blocksLookup(v);
+                int pageSize;
+                long stateBytes;
+                byte[] seedVersion;
+                int[] pages;
+                long[] pageHashes = null;
+                if (lookup) {
+                    SeedWire.BlocksRequest r = SeedWire.parseBlocksLookup(request);
+                    pageSize = r.pageSize();
+                    stateBytes = r.stateBytes();
+                    seedVersion = r.seedVersion();
+                    pages = r.pages();
+                    pageHashes = r.hashes();
+                } else {
+                    SeedWire.IndexRequest r = SeedWire.parseBlocks(request);
+                    pageSize = r.pageSize();
+                    stateBytes = r.stateBytes();
+                    seedVersion = r.seedVersion();
+                    pages = r.indexes();
+                }
+                FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, pageSize, stateBytes) : null;
+                if (seed == null || !Arrays.equals(seed.description().version, seedVersion)) {
                     return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_BLOCK_HASHES, h.requestId())
                             .put((byte) SeedWire.STATUS_CHANGED).flip();
                 }
                 SeedDescription desc = seed.description();
-                int n = r.indexes().length;
+                SeedPageIndex index = lookup ? ((FileReplicas) replicas).pageIndex(desc) : null;
+                int n = pages.length;
                 int hashBytes = SeedWire.blockHashBytes(v);
-                ByteBuffer b = SeedWire.common(v, SeedWire.COMMON_BYTES + 5 + n * hashBytes * SeedWire.BLOCKS_PER_PAGE,
+                ByteBuffer b = SeedWire.common(v, SeedWire.COMMON_BYTES + 5 + n * ((lookup ? 1 : 0) + hashBytes * SeedWire.BLOCKS_PER_PAGE),
                         SeedWire.TYPE_BLOCK_HASHES, h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(n);
                 SeedHashes hashes = new SeedHashes();
                 long[] blocks = new long[SeedWire.BLOCKS_PER_PAGE];
                 ByteBuffer page = ByteBuffer.allocate(desc.pageSize);
                 try (FileChannel ch = FileChannel.open(seed.file(), StandardOpenOption.READ)) {
-                    for (int p : r.indexes()) {
+                    for (int k = 0; k < n; k++) {
+                        int p = pages[k];
                         if (p >= desc.pages) {
                             throw SeedWire.malformed("BLOCKS request for page " + p + " of a seed of " + desc.pages + " pages");
                         }
                         long off = (long) p * desc.pageSize;
-                        page.clear().limit((int) Math.min(desc.pageSize, desc.stateBytes - off));
+                        int len = (int) Math.min(desc.pageSize, desc.stateBytes - off);
+                        if (lookup) {
+                            // The sender's content held at another index of the seed (of the same length): a copy.
+                            int at = index.get(pageHashes[k]);
+                            if (at >= 0 && at != p && Math.min(desc.pageSize, desc.stateBytes - (long) at * desc.pageSize) == len) {
+                                b.put((byte) 1).putInt(at);
+                                continue;
+                            }
+                            b.put((byte) 0);
+                        }
+                        page.clear().limit(len);
                         SeedDescription.readFully(ch, page, off);
                         hashes.blockHashes(page.flip(), desc.pageSize, blocks, 0);
                         for (long blockHash : blocks) {
@@ -112,6 +160,39 @@ final class SeedService {
                             } else {
                                 b.putInt((int) (blockHash >>> 32));
                             }
+                        }
+                    }
+                }
+                return b.flip();
+            }
+            case SeedWire.TYPE_SUBBLOCKS -> {
+                if (!SeedWire.finePatches(v)) {
+                    throw SeedWire.malformed("SUBBLOCKS request in version " + v + " (from version 5 on)");
+                }
+                SeedWire.SubBlocksRequest r = SeedWire.parseSubBlocks(request);
+                FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, r.pageSize(), r.stateBytes()) : null;
+                if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
+                    return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_SUBBLOCK_HASHES, h.requestId())
+                            .put((byte) SeedWire.STATUS_CHANGED).flip();
+                }
+                SeedDescription desc = seed.description();
+                long hashes = r.hashes();
+                ByteBuffer b = SeedWire.common(v, (int) (SeedWire.COMMON_BYTES + 5 + 4 * hashes), SeedWire.TYPE_SUBBLOCK_HASHES,
+                        h.requestId()).put((byte) SeedWire.STATUS_OK).putInt(r.pages().length);
+                int[] out = new int[SeedWire.BLOCKS_PER_PAGE * SeedWire.SUBBLOCKS_PER_BLOCK];
+                ByteBuffer page = ByteBuffer.allocate(desc.pageSize);
+                try (FileChannel ch = FileChannel.open(seed.file(), StandardOpenOption.READ)) {
+                    for (int k = 0; k < r.pages().length; k++) {
+                        int p = r.pages()[k];
+                        if (p >= desc.pages) {
+                            throw SeedWire.malformed("SUBBLOCKS request for page " + p + " of a seed of " + desc.pages + " pages");
+                        }
+                        long off = (long) p * desc.pageSize;
+                        page.clear().limit((int) Math.min(desc.pageSize, desc.stateBytes - off));
+                        SeedDescription.readFully(ch, page, off);
+                        int n = SeedHashes.subBlockHashes(page.flip(), desc.pageSize, r.blockMasks()[k] & 0xff, out);
+                        for (int i = 0; i < n; i++) {
+                            b.putInt(out[i]);
                         }
                     }
                 }

@@ -44,6 +44,8 @@ final class SeedStateHasher implements AutoCloseable {
     final long[] chunkHashes;
     private final ExecutorService pool;
     private final ArrayDeque<Future<?>> hashing = new ArrayDeque<>();
+    /** Pages one read of a hashing thread takes ({@link SeedHashes#runPages}). */
+    private final int runPages;
     private final ThreadLocal<ByteBuffer> blocks;
     private final ThreadLocal<SeedHashes> hashers = ThreadLocal.withInitial(SeedHashes::new);
     /** Folds page hashes into chunk hashes and the state digest (owner thread only). */
@@ -63,7 +65,9 @@ final class SeedStateHasher implements AutoCloseable {
         this.zeroWords = new long[chunks];
         this.chunkHashes = new long[2 * chunks];
         new SeedHashes().pageHash(ByteBuffer.allocate(pageSize), zeroHash, 0);
-        this.blocks = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(pageSize * SeedHashes.CHUNK_PAGES));
+        this.runPages = SeedHashes.runPages(pageSize);
+        // On the heap: the digest reads a heap buffer's array in place (a direct one it copies once more).
+        this.blocks = ThreadLocal.withInitial(() -> ByteBuffer.allocate(pageSize * runPages));
         this.threads = Math.max(1, Math.min(HASH_THREADS, Runtime.getRuntime().availableProcessors()));
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "dwcp-migration-seed-hash");
@@ -118,6 +122,32 @@ final class SeedStateHasher implements AutoCloseable {
         return pool.submit(() -> blockHashesOf(pageNumbers, count));
     }
 
+    /**
+     * Computes this side's sub-block hashes ({@link SeedHashes#subBlockHashes}) of {@code count} pages, of the blocks in
+     * each page's mask, on the pool: 8 per block, in page and block order.
+     */
+    Future<int[]> subBlockHashes(int[] pageNumbers, byte[] blockMasks, int count) {
+        return pool.submit(() -> {
+            int total = 0;
+            for (int k = 0; k < count; k++) {
+                total += Integer.bitCount(blockMasks[k] & 0xff) * SeedWire.SUBBLOCKS_PER_BLOCK;
+            }
+            int[] out = new int[total];
+            int[] one = new int[SeedWire.BLOCKS_PER_PAGE * SeedWire.SUBBLOCKS_PER_BLOCK];
+            ByteBuffer page = ByteBuffer.allocate(pageSize);
+            int at = 0;
+            for (int k = 0; k < count; k++) {
+                long off = (long) pageNumbers[k] * pageSize;
+                page.clear().limit((int) Math.min(pageSize, stateBytes - off));
+                region.read(off, page);
+                int n = SeedHashes.subBlockHashes(page.flip(), pageSize, blockMasks[k] & 0xff, one);
+                System.arraycopy(one, 0, out, at, n);
+                at += n;
+            }
+            return out;
+        });
+    }
+
     @Override
     public void close() {
         pool.shutdownNow();
@@ -155,28 +185,35 @@ final class SeedStateHasher implements AutoCloseable {
         hashedChunks = to;
     }
 
-    /** Hashes the pages of chunks {@code [from, to)} (a task of one hashing thread). */
+    /**
+     * Hashes the pages of chunks {@code [from, to)} (a task of one hashing thread), reading {@link #runPages} pages at
+     * a time into {@code block} (a heap buffer the thread reuses: {@link SeedHashes#READ_BYTES} or one page).
+     */
     private void hashChunks(int from, int to, ByteBuffer block, SeedHashes hasher) throws IOException {
         long[] h = new long[2];
         for (int c = from; c < to; c++) {
             long first = (long) c * SeedHashes.CHUNK_PAGES;
-            long off = first * pageSize;
-            block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));
-            region.read(off, block);
-            block.flip();
+            int count = pagesOf(c);
             long zero = 0;
-            for (int p = 0; p < pagesOf(c); p++) {
-                ByteBuffer page = block.duplicate();
-                page.position(p * pageSize).limit(Math.min(block.limit(), (p + 1) * pageSize));
-                hasher.pageHash(page, h, 0);
-                int i = (int) (first + p);
-                pageHashes[2 * i] = h[0];
-                pageHashes[2 * i + 1] = h[1];
-                // A whole page is zero exactly when its hash is the zero page's (no second pass over its bytes).
-                boolean zeroPage = page.remaining() == pageSize ? h[0] == zeroHash[0] && h[1] == zeroHash[1]
-                        : SeedHashes.isZero(page);
-                if (zeroPage) {
-                    zero |= 1L << p;
+            for (int run = 0; run < count; run += runPages) {
+                int n = Math.min(runPages, count - run);
+                long off = (first + run) * pageSize;
+                block.clear().limit((int) Math.min((long) n * pageSize, stateBytes - off));
+                region.read(off, block);
+                block.flip();
+                for (int p = 0; p < n; p++) {
+                    ByteBuffer page = block.duplicate();
+                    page.position(p * pageSize).limit(Math.min(block.limit(), (p + 1) * pageSize));
+                    hasher.pageHash(page, h, 0);
+                    int i = (int) (first + run + p);
+                    pageHashes[2 * i] = h[0];
+                    pageHashes[2 * i + 1] = h[1];
+                    // A whole page is zero exactly when its hash is the zero page's (no second pass over its bytes).
+                    boolean zeroPage = page.remaining() == pageSize ? h[0] == zeroHash[0] && h[1] == zeroHash[1]
+                            : SeedHashes.isZero(page);
+                    if (zeroPage) {
+                        zero |= 1L << (run + p);
+                    }
                 }
             }
             zeroWords[c] = zero;

@@ -131,7 +131,11 @@ class SeededRoundTest {
     /** Plans against {@code files} and, when seeded, applies the round; returns the planner. */
     private SeedPlanner round(FileReplicas files, byte[] content, List<ByteBuffer> tamper) throws Exception {
         SeedPlanner planner = new SeedPlanner(state(content), 0.5, compressor);
-        SeedPlanner.Outcome o = planner.plan((request, timeout) -> SeedService.answer(files, KEY, request, readable()), 1000, 1000);
+        SeedPlanner.Outcome o = planner.plan((request, timeout) -> {
+            // What a receiver's control channel takes at most (MigrationReceiver refuses longer requests).
+            assertTrue(request.remaining() <= SeedWire.MAX_REQUEST_BYTES, "a seed request of " + request.remaining() + " bytes");
+            return SeedService.answer(files, KEY, request, readable());
+        }, 1000, 1000);
         if (o != SeedPlanner.Outcome.SEEDED) {
             return planner;
         }
@@ -529,8 +533,16 @@ class SeededRoundTest {
                 // 2 MiB of compressed data for one page: more than any encoder makes, refused before it is copied
                 assertCode(ErrorCode.PROTOCOL_ERROR, () -> d.accept(big));
             }
-            // A patch whose mask names a block past the short last page; a patch whose data runs out.
-            for (byte[] raw : new byte[][]{{(byte) 0x80, 1, 2}, {0x01, 7}}) {
+            // A patch whose mask names a block past the short last page (3,996 bytes); a patch whose data runs out; a
+            // fine patch naming a sub-block past that page's end (sub-block 7 of block 7 starts at byte 4,032); fine
+            // patches whose sub-block masks or data run out.
+            byte fine = (byte) SeedWire.SOURCE_FINE_PATCH;
+            for (byte[] raw : new byte[][]{{(byte) 0x80, 1, 2}, {0x01, 7}, {fine, (byte) 0x80, (byte) 0x80, 1, 2},
+                    {fine, 0x01}, {fine, 0x01, 0x01, 7}}) {
+                int source = raw[0] == fine ? SeedWire.SOURCE_FINE_PATCH : SeedWire.SOURCE_PATCH;
+                if (source == SeedWire.SOURCE_FINE_PATCH) {
+                    raw = Arrays.copyOfRange(raw, 1, raw.length);
+                }
                 try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
                     d.accept(base.duplicate());
                     java.util.zip.Deflater z = new java.util.zip.Deflater(1, true);
@@ -540,7 +552,7 @@ class SeededRoundTest {
                     int len = z.deflate(out);
                     z.end();
                     d.accept(ByteBuffer.allocate(1 + 4 + 8 + 8 + len).put((byte) SeedWire.FRAME_BATCH).putInt(1)
-                            .putInt(PAGES - 1).putInt(SeedWire.SOURCE_PATCH).putInt(1).putInt(raw.length).put(out, 0, len).flip());
+                            .putInt(PAGES - 1).putInt(source).putInt(1).putInt(raw.length).put(out, 0, len).flip());
                     d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(PAGES).flip());
                     assertCode(ErrorCode.PROTOCOL_ERROR, d::finish);
                 }
@@ -670,6 +682,73 @@ class SeededRoundTest {
         }
     }
 
+    /**
+     * Copies whose source is a page the round writes before the copy are bounded: the receiver keeps such sources in
+     * memory until their copy is written, at most 16 MiB of them ({@link SeedWire#maxPreservedPages}: 8 pages of
+     * 2 MiB). The sender plans at most that many (the next one travels as a literal) and the receiver takes a round at
+     * the limit; one copy more is refused with LIMIT_EXCEEDED before anything is read or written.
+     */
+    @Test
+    void copiesFromPagesWrittenBeforeThemAreRefusedPastSixteenMebibytes(@TempDir Path dir) throws Exception {
+        int page = 2 << 20;
+        int limit = SeedWire.maxPreservedPages(page);
+        assertEquals(8, limit);
+        int pages = 12;
+        byte[] s0 = new byte[pages * page];
+        new Random(41).nextBytes(s0);
+        // Page 0 gets new bytes; pages 1 to limit + 1 get page 0's old content: limit + 1 copies from a page the round
+        // writes before them.
+        byte[] s1 = s0.clone();
+        byte[] fresh = new byte[page];
+        new Random(42).nextBytes(fresh);
+        System.arraycopy(fresh, 0, s1, 0, page);
+        for (int i = 1; i <= limit + 1; i++) {
+            System.arraycopy(s0, 0, s1, i * page, page);
+        }
+        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", s0.length));
+        Files.write(dir.resolve(KEY), s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            // The sender stops at the limit: pages 1 to limit are copies of page 0's old content, the next a literal.
+            VmState<StateRegion> state = VmState.<StateRegion>builder(KEY).pageSizeBytes(page)
+                    .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(s1))).build();
+            SeedPlanner planner = new SeedPlanner(state, 1.0, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, planner.plan((request, t) -> SeedService.answer(files, KEY, request, readable()),
+                    1000, 1000));
+            assertEquals(limit, planner.movedPages());
+            assertEquals(2, planner.literalPages() + planner.patchedPages(), "page 0, and the copy past the limit");
+            byte[] version = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), page).version;
+            ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
+            try (SeedDecoder d = new SeedDecoder(KEY, page, layout, files, codec, budget, receiverCompressor)) {
+                planner.write(d::accept);
+                d.finish();
+            }
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)), "a round at the limit is taken");
+            assertEquals(0, budget.usedBytes());
+
+            // One copy more, from a hand-made round: page 0 zeroed, pages 1 to limit + 1 copies of its old content.
+            byte[] now = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), page).version;
+            assertFalse(Arrays.equals(version, now), "the round changed the seed's version");
+            ByteBuffer base = ByteBuffer.allocate(25).put((byte) SeedWire.FRAME_BASE).put(now).putLong(s0.length).flip();
+            ByteBuffer batch = ByteBuffer.allocate(1 + 4 + 8 * (limit + 2) + 8 + 2).put((byte) SeedWire.FRAME_BATCH)
+                    .putInt(limit + 2).putInt(0).putInt(SeedWire.SOURCE_ZERO);
+            for (int i = 1; i <= limit + 1; i++) {
+                batch.putInt(i).putInt(0);
+            }
+            batch.putInt(0).putInt(0).put(new byte[]{3, 0}).flip(); // no literals: an empty DEFLATE stream
+            try (SeedDecoder d = new SeedDecoder(KEY, page, layout, files, codec, budget, receiverCompressor)) {
+                d.accept(base);
+                d.accept(batch);
+                d.accept(ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(new byte[32]).putLong(pages).flip());
+                DwcpException e = assertThrows(DwcpException.class, d::finish);
+                assertEquals(ErrorCode.LIMIT_EXCEEDED, e.code(), e.getMessage());
+                assertTrue(e.getMessage().contains((limit + 1) + " pages"), e.getMessage());
+            }
+            assertEquals(0, budget.usedBytes(), "the refused round's batches are released");
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)), "the refused round wrote nothing");
+            assertFalse(files.inconsistentKeys().contains(KEY));
+        }
+    }
+
     @Test
     void aReceiverThatSpeaksOnlyVersion1IsAskedAgainInVersion1(@TempDir Path dir) throws Exception {
         compressor = new StoredBlocks();
@@ -688,8 +767,8 @@ class SeededRoundTest {
                 return SeedService.answer(files, KEY, request, SeedWire.FORMAT_DEFLATE);
             }, 1000, 1000));
             assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
-            assertEquals(List.of(4, 3, 2, 1), versions.subList(0, 4), "DESCRIBE in version 4, again in 3, 2, then in 1");
-            assertTrue(versions.subList(3, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+            assertEquals(List.of(5, 4, 3, 2, 1), versions.subList(0, 5), "DESCRIBE in version 5, again in 4, 3, 2, then in 1");
+            assertTrue(versions.subList(4, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
         }
     }
 
@@ -702,7 +781,7 @@ class SeededRoundTest {
         List<Integer> versions = new ArrayList<>();
         List<Integer> pageHashReplies = new ArrayList<>();
         try (FileReplicas files = FileReplicas.open(dir)) {
-            SeedPlanner v3 = new SeedPlanner(state(s1), 0.5, compressor);
+            SeedPlanner v3 = new SeedPlanner(state(s1), 0.5, compressor); // the newest version
             assertEquals(SeedPlanner.Outcome.SEEDED, v3.plan((request, t) -> SeedService.answer(files, KEY, request, readable()), 1000, 1000));
             SeedPlanner v2 = new SeedPlanner(state(s1), 0.5, compressor);
             // As a receiver from before version 3: it refuses every message of a version it does not speak.
@@ -717,13 +796,17 @@ class SeededRoundTest {
                 }
                 return reply;
             }, 1000, 1000));
-            assertEquals(List.of(4, 3, 2), versions.subList(0, 3), "DESCRIBE in version 4, again in 3, then in 2");
-            assertTrue(versions.subList(2, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
+            assertEquals(List.of(5, 4, 3, 2), versions.subList(0, 4), "DESCRIBE in version 5, again in 4, 3, then in 2");
+            assertTrue(versions.subList(3, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
             assertEquals(v3.literalPages(), v2.literalPages());
             assertEquals(v3.differingPages(), v2.differingPages());
             long pageHashes = pageHashReplies.stream().mapToLong(Integer::longValue).sum() - 21L * pageHashReplies.size();
-            assertEquals(2 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes / 2, v2.exchangeBytes() - v3.exchangeBytes(),
-                    "versions 3 and 4 send half the page hash bytes (version 2: two refused DESCRIBEs more)");
+            long chunks = SeedHashes.chunks(PAGES);
+            long asked = v3.literalPages() + v3.patchedPages();
+            assertEquals(3 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes * 3 / 4 + 12 * chunks - 9 * asked,
+                    v2.exchangeBytes() - v3.exchangeBytes(), "version 5 sends a quarter of the page and chunk hash bytes,"
+                            + " and 8 + 1 bytes more per page whose block hashes it asks (version 2: three refused DESCRIBEs"
+                            + " more)");
         }
     }
 
@@ -755,6 +838,140 @@ class SeededRoundTest {
             }
             assertEquals(0, budget.usedBytes());
             assertArrayEquals(s0, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    /** A version-4 receiver: it refuses seed messages of later versions, as one from before version 5 does. */
+    private static SeedPlanner.Exchange version4(FileReplicas files, int readable) {
+        return (request, t) -> {
+            if ((request.get(4) & 0xff) > 4) {
+                throw SeedWire.malformed("seed message with magic 0x44574d53, version 5, type 1");
+            }
+            return SeedService.answer(files, KEY, request, readable);
+        };
+    }
+
+    @Test
+    void pagesChangedInAFewBytesTravelAsTheirChangedSubBlocks(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(31);
+        byte[] s1 = s0.clone();
+        // 30 pages with 1 to 3 bytes changed, in one to three blocks; one page with a byte changed in each of 7 blocks.
+        Random r = new Random(32);
+        for (int i = 0; i < 30; i++) {
+            int page = 3 + i * 31;
+            for (int b = 0; b <= i % 3; b++) {
+                s1[page * PAGE + (b == 2 ? 3000 : 100 + b * 700) + r.nextInt(40)] ^= (byte) (1 + r.nextInt(255));
+            }
+        }
+        for (int b = 0; b < 7; b++) {
+            s1[950 * PAGE + b * 512 + 17] ^= 1;
+        }
+        seedReplica(dir, s0);
+        long fineFrames;
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = round(files, s1, null);
+            assertEquals(31, p.differingPages());
+            assertEquals(31, p.patchedPages());
+            assertEquals(31, p.finePatches(), "every patch carries only its changed 64-byte sub-blocks");
+            assertEquals(0, p.literalPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+            fineFrames = p.frameBytes();
+        }
+        // The same round planned with a version-4 receiver: patches of whole 512-byte blocks (the page with 7 changed
+        // blocks goes whole).
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(state(s1), 0.5, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, p.plan(version4(files, readable()), 1000, 1000));
+            assertEquals(0, p.finePatches());
+            assertEquals(30, p.patchedPages());
+            assertEquals(1, p.literalPages());
+            // Random pages do not compress: at least 512 bytes a changed block against 64 a changed sub-block.
+            assertTrue(p.frameBytes() > 512 * 60 + PAGE, "version 4: " + p.frameBytes());
+            assertTrue(fineFrames < 64 * 67 + 2000, "version 5: " + fineFrames);
+        }
+    }
+
+    @Test
+    void aPageThatMovedFromAnywhereInTheStateIsFoundByTheReceiver(@TempDir Path dir) throws Exception {
+        // 5,000 pages: more than one window of the sender's pipeline (64 chunks, 4,096 pages): page 10 is planned before
+        // the sender could learn page 4,900's old hash from page hashes (version 4); from version 5 on the receiver
+        // finds it, and it is the only way (the sender no longer matches moved pages itself).
+        int pages = 5000;
+        byte[] s0 = new byte[pages * PAGE];
+        new Random(33).nextBytes(s0);
+        byte[] s1 = s0.clone();
+        System.arraycopy(s0, 4900 * PAGE, s1, 10 * PAGE, PAGE); // page 10 gets page 4,900's old content
+        byte[] fresh = new byte[PAGE];
+        new Random(34).nextBytes(fresh);
+        System.arraycopy(fresh, 0, s1, 4900 * PAGE, PAGE); // and page 4,900 new bytes
+        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout("ram", s0.length));
+        VmState<StateRegion> state = VmState.<StateRegion>builder(KEY).pageSizeBytes(PAGE)
+                .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(s1))).build();
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(state, 0.5, compressor);
+            assertEquals(SeedPlanner.Outcome.SEEDED, p.plan((request, t) -> SeedService.answer(files, KEY, request, readable()),
+                    1000, 1000));
+            assertEquals(2, p.differingPages());
+            assertEquals(1, p.movedPages(), "page 10 is a copy of the receiver's page 4,900");
+            assertEquals(1, p.literalPages());
+            ReceiveBuffers budget = ReceiveBuffers.of(64 << 20);
+            try (SeedDecoder d = new SeedDecoder(KEY, PAGE, layout, files, codec, budget, receiverCompressor)) {
+                p.write(d::accept);
+                d.finish();
+            }
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    @Test
+    void requestsForManyPagesStayWithinWhatAReceiverTakes(@TempDir Path dir) throws Exception {
+        // 2,500 of 5,000 pages rewritten: more would-be literal pages than one BLOCKS request of version 5 may ask for
+        // (2,048), in one group. Every request is checked against the receiver's limit in round().
+        int pages = 5000;
+        byte[] s0 = new byte[pages * PAGE];
+        new Random(36).nextBytes(s0);
+        byte[] s1 = s0.clone();
+        Random r = new Random(37);
+        for (int i = 0; i < 2500; i++) {
+            byte[] fresh = new byte[PAGE];
+            r.nextBytes(fresh);
+            System.arraycopy(fresh, 0, s1, 2 * i * PAGE, PAGE);
+        }
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner p = new SeedPlanner(VmState.<StateRegion>builder(KEY).pageSizeBytes(PAGE)
+                    .region(StateRegions.ofBuffer("ram", ByteBuffer.wrap(s1))).build(), 0.5, compressor);
+            List<Integer> sizes = new ArrayList<>();
+            assertEquals(SeedPlanner.Outcome.SEEDED, p.plan((request, t) -> {
+                sizes.add(request.remaining());
+                return SeedService.answer(files, KEY, request, readable());
+            }, 1000, 1000));
+            assertEquals(2500, p.literalPages());
+            assertTrue(sizes.stream().allMatch(n -> n <= SeedWire.MAX_REQUEST_BYTES), "request sizes " + sizes);
+            assertTrue(sizes.stream().filter(n -> n > 20_000).count() >= 1, "a full BLOCKS request was made: " + sizes);
+        }
+    }
+
+    @Test
+    void subBlockRequestsOfAnOlderVersionOrAskingNothingAreRefused(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(35);
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            round(files, s0, null);
+            byte[] version = SeedDescription.load(files.descriptionFile(KEY), dir.resolve(KEY), PAGE).version;
+            ByteBuffer v4 = SeedWire.subBlocksRequest(5, 1, PAGE, SIZE, version, new int[]{3}, new byte[]{1}, 0, 1);
+            v4.put(4, (byte) 4);
+            assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedService.answer(files, KEY, v4, readable()));
+            ByteBuffer nothing = SeedWire.subBlocksRequest(5, 1, PAGE, SIZE, version, new int[]{3}, new byte[]{0}, 0, 1);
+            assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedService.answer(files, KEY, nothing, readable()));
+            ByteBuffer descending = SeedWire.subBlocksRequest(5, 1, PAGE, SIZE, version, new int[]{3, 2}, new byte[]{1, 1}, 0, 2);
+            assertCode(ErrorCode.PROTOCOL_ERROR, () -> SeedService.answer(files, KEY, descending, readable()));
+            // A good one: 8 sub-block hashes per block asked (blocks 0 and 4 of page 3, block 7 of the short last page).
+            ByteBuffer ok = SeedService.answer(files, KEY,
+                    SeedWire.subBlocksRequest(5, 1, PAGE, SIZE, version, new int[]{3, 999}, new byte[]{0x11, (byte) 0x80}, 0, 2), readable());
+            assertEquals(SeedWire.COMMON_BYTES + 5 + 3 * 8 * 4, ok.remaining());
         }
     }
 
