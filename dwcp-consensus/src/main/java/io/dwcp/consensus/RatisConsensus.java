@@ -296,14 +296,30 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         if (r == null || !r.readOnlyReads) {
             return submitBytes(c.encode(), false, null, Reply::current);
         }
-        return readOnly(r, c.encode(), null);
+        return readOnly(r, c.encode(), null, Reply::current);
     }
+
+    /**
+     * Sends a command built by the caller (a {@link SwitchingConsensus}: its own client id and sequence, a layout
+     * guard) and answers its reply as is, FENCED and REFUSED included; a READ goes the configured read path.
+     */
+    CompletableFuture<Reply> send(Command c) {
+        RunningGroup r = running;
+        if (c.type() == Command.Type.READ && r != null && r.readOnlyReads) {
+            return readOnly(r, c.encode(), null, LAYOUT_AWARE);
+        }
+        return submitBytes(c.encode(), false, null, LAYOUT_AWARE);
+    }
+
+    /** Marks a caller that handles FENCED and REFUSED replies itself (see {@link #send}). */
+    private static final Function<Reply, Reply> LAYOUT_AWARE = x -> x;
 
     /** A read-only read sent to one replica, whatever the client believes about the leader (tests: a stale leader). */
     CompletableFuture<Versioned> readAt(String key, String peerId) {
         Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
         RunningGroup r = running;
-        return r == null ? submitBytes(c.encode(), true, null, Reply::current) : readOnly(r, c.encode(), RaftPeerId.valueOf(peerId));
+        return r == null ? submitBytes(c.encode(), true, null, Reply::current)
+                : readOnly(r, c.encode(), RaftPeerId.valueOf(peerId), Reply::current);
     }
 
     /**
@@ -312,20 +328,21 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
      * the leader) and the proposal timeout has not passed. A read changes nothing, so trying again is always safe;
      * Ratis' client does not retry these failures itself.
      */
-    private CompletableFuture<Versioned> readOnly(RunningGroup r, byte[] bytes, RaftPeerId target) {
-        CompletableFuture<Versioned> result = new CompletableFuture<>();
-        attemptRead(r, bytes, target, System.nanoTime() + r.timers.proposalTimeout().toNanos(), result);
+    private <T> CompletableFuture<T> readOnly(RunningGroup r, byte[] bytes, RaftPeerId target, Function<Reply, T> map) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        attemptRead(r, bytes, target, System.nanoTime() + r.timers.proposalTimeout().toNanos(), map, result);
         return result;
     }
 
-    private void attemptRead(RunningGroup r, byte[] bytes, RaftPeerId target, long deadline, CompletableFuture<Versioned> result) {
-        submitBytes(bytes, true, target, Reply::current).whenComplete((v, e) -> {
+    private <T> void attemptRead(RunningGroup r, byte[] bytes, RaftPeerId target, long deadline, Function<Reply, T> map,
+                                 CompletableFuture<T> result) {
+        submitBytes(bytes, true, target, map).whenComplete((v, e) -> {
             if (e == null) {
                 result.complete(v);
             } else if (running == r && System.nanoTime() < deadline && notServedYet(e)) {
                 long backoff = Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
                 CompletableFuture.delayedExecutor(backoff, TimeUnit.MILLISECONDS, r.completer)
-                        .execute(() -> attemptRead(r, bytes, target, deadline, result));
+                        .execute(() -> attemptRead(r, bytes, target, deadline, map, result));
             } else {
                 result.completeExceptionally(e);
             }
@@ -427,6 +444,15 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 case STALE -> {
                     r.rejected.increment();
                     throw new DwcpException(ErrorCode.STALE, decoded.error());
+                }
+                case FENCED, REFUSED -> {
+                    r.rejected.increment();
+                    if (map == LAYOUT_AWARE) {
+                        return map.apply(decoded);
+                    }
+                    throw new DwcpException(ErrorCode.ILLEGAL_STATE, "group '" + r.layout.name() + "' " + (decoded.status()
+                            == Reply.Status.FENCED ? "was switched away from by a layout switch (epoch|layout: "
+                            + decoded.error() + "); use the switching scope" : "refused: " + decoded.error()));
                 }
                 default -> {
                     r.committed.increment();

@@ -213,7 +213,7 @@ final class RegisterStateMachine extends BaseStateMachine {
                     + " READ, got " + c.type() + " (nothing applied)"));
         }
         return CompletableFuture.completedFuture(Message.valueOf(
-                org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(Reply.ok(registers.get(c.key())).encode())));
+                org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(registers.query(c).encode())));
     }
 
     @Override
