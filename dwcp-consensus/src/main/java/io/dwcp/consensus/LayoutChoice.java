@@ -28,8 +28,9 @@ import java.util.Optional;
  * A switch to the chosen layout is made only when the same choice held for switch.stable-evaluations evaluations in a
  * row, switch.min-interval passed since the last switch (also enforced by the fence in the log), and
  *   benefit = (latency(current) - latency(choice)) x writes expected before the next allowed switch
- * beats switch.benefit-margin x cost, cost = the switch's time x the write rate, the switch's time estimated as two
- * commits in each layout (fence and state read in the old one, seed and the first retry in the new one).
+ * beats switch.benefit-margin x cost, cost = the switch's time T x the writes caught by it (rate x T, at least one:
+ * each waits about T), T estimated as two commits in each layout (fence and state read in the old one, seed and the
+ * first retry in the new one).
  *
  * Latency of a layout for writes from region r: RTT(r, leader region) + the leader's quorum RTT (the RTT to the
  * majority-th nearest voter), the leader region being the one holding most of the layout's voters. RTT between two
@@ -152,7 +153,8 @@ final class LayoutChoice {
         double rate = total / window; // writes per nanosecond
         double expected = rate * Math.max(settings.minInterval().toNanos(), window);
         double benefit = (now - then) * expected;
-        double cost = 2 * (now + then) * rate;
+        double switchTime = 2 * (now + then);
+        double cost = switchTime * Math.max(1, rate * switchTime);
         if (!(benefit > settings.benefitMargin() * cost)) {
             return new Decision(chosen, rule, Optional.empty(), "benefit", locality);
         }

@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.Timer;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
@@ -188,12 +189,23 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX));
         r.electionMinInForce = min;
         RaftProperties p = RatisSettings.serverProperties(config, storage, address, min);
-        r.stateMachine = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
-                config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes, agreedFile);
+        r.serverProperties = p;
+        r.self = self.getId();
         File groupDir = storage.resolve(r.layout.groupId().getUuid().toString()).toFile();
         RaftStorage.StartupOption option = groupDir.exists() ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT;
+        // A new state machine each time the division opens: at start, and again when it re-opens with agreed timers.
         r.server = RaftServer.newBuilder().setServerId(self.getId()).setGroup(r.layout.group()).setProperties(p)
-                .setStateMachine(r.stateMachine).setOption(option).build();
+                .setStateMachineRegistry(groupId -> {
+                    RegisterStateMachine old = r.stateMachine;
+                    if (old != null) {
+                        r.retiredLeaderChanges.addAndGet(old.leaderChanges());
+                    }
+                    RegisterStateMachine sm = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
+                            config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes, agreedFile);
+                    sm.onAgreed(agreed -> retimeLater(r, agreed));
+                    r.stateMachine = sm;
+                    return sm;
+                }).setOption(option).build();
         r.server.start();
         LOG.info("replica {} started ({}) on {} with storage {}, election timeout {}", self.getId(), option, address,
                 storage, min);
@@ -238,16 +250,92 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         r.latency = Timer.builder("dwcp.acp.commit.latency").tag("group", group).publishPercentiles(0.5, 0.99)
                 .description("From submit to the committed reply").register(reg);
         r.meters.addAll(List.of(r.committed, r.rejected, r.timedOut, r.latency));
-        if (r.stateMachine != null) {
-            RegisterStateMachine sm = r.stateMachine;
-            r.meters.add(FunctionCounter.builder("dwcp.acp.leader.changes", sm, RegisterStateMachine::leaderChanges)
+        if (r.server != null) {
+            r.meters.add(FunctionCounter.builder("dwcp.acp.leader.changes", r, x -> x.retiredLeaderChanges.get()
+                            + x.stateMachine.leaderChanges())
                     .tag("group", group).description("Leader changes seen by this replica").register(reg));
-            RaftServer server = r.server;
             r.meters.add(Gauge.builder("dwcp.acp.term", r, x -> x.division().map(DivisionInfo::getCurrentTerm).orElse(-1L))
                     .tag("group", group).description("Current Raft term of this replica (-1: unknown)").register(reg));
-            r.meters.add(Gauge.builder("dwcp.acp.apply.index", server, s -> sm.getLastAppliedTermIndex() == null ? -1
-                    : sm.getLastAppliedTermIndex().getIndex()).tag("group", group)
+            r.meters.add(Gauge.builder("dwcp.acp.apply.index", r, x -> x.stateMachine.getLastAppliedTermIndex() == null ? -1
+                    : x.stateMachine.getLastAppliedTermIndex().getIndex()).tag("group", group)
                     .description("Last log index applied to the state machine").register(reg));
+            r.meters.add(Gauge.builder("dwcp.acp.election.min", r, x -> x.electionMinInForce.toMillis()).tag("group", group)
+                    .baseUnit("milliseconds").description("Shortest election timeout this replica runs with now").register(reg));
+        }
+    }
+
+    /**
+     * The group applied an agreed election timeout: unless this replica runs with it already, re-open its division
+     * with the new timers, live (Ratis fixes a division's timers when it opens). Voters do it one after another —
+     * voter i waits i × (twice the upper election bound + 1 s) — so the group keeps a quorum throughout; the
+     * division recovers from its log and snapshot like a restart, without stopping the process.
+     */
+    private void retimeLater(RunningGroup r, Duration agreed) {
+        Duration min = RaftTimers.startingElectionMin(Optional.of(agreed), config.get(ConsensusKeys.ELECTION_MIN),
+                config.get(ConsensusKeys.ELECTION_MAX));
+        if (min.equals(r.electionMinInForce) || r.self == null) {
+            return;
+        }
+        int index = 0;
+        for (int i = 0; i < r.layout.peers().size(); i++) {
+            if (r.layout.peers().get(i).getId().equals(r.self)) {
+                index = i;
+            }
+        }
+        long stagger = index * (4 * Math.max(min.toMillis(), r.electionMinInForce.toMillis()) + 1000);
+        CompletableFuture.delayedExecutor(stagger, TimeUnit.MILLISECONDS, r.completer).execute(() -> retime(r, min));
+    }
+
+    private void retime(RunningGroup r, Duration min) {
+        synchronized (lock) {
+            if (running != r || min.equals(r.electionMinInForce)) {
+                return; // stopped meanwhile, or re-timed already
+            }
+            try {
+                RatisSettings.setElectionTimers(r.serverProperties, config, min);
+                long call = System.nanoTime();
+                RaftClientReply removed = r.server.groupManagement(GroupManagementRequest.newRemove(ClientId.randomId(), r.self,
+                        call, r.layout.groupId(), false, false));
+                if (!removed.isSuccess()) {
+                    throw removed.getException();
+                }
+                RaftClientReply added = r.server.groupManagement(GroupManagementRequest.newAdd(ClientId.randomId(), r.self,
+                        call + 1, r.layout.group(), false));
+                if (!added.isSuccess()) {
+                    throw added.getException();
+                }
+                Duration was = r.electionMinInForce;
+                r.electionMinInForce = min;
+                LOG.info("group '{}': replica {} re-opened with the agreed election timeout {} (was {})", r.layout.name(),
+                        r.self, min, was);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("group '{}': re-opening replica {} with the agreed election timeout {} failed; it keeps {} until"
+                        + " its next start", r.layout.name(), r.self, min, r.electionMinInForce, e);
+            } finally {
+                lock.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Waits until this voter runs with {@code expected} as its shortest election timeout (tests, tools).
+     *
+     * @return whether it does before {@code timeout}
+     */
+    boolean awaitElectionMin(Duration expected, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (lock) {
+            while (true) {
+                RunningGroup r = running;
+                if (r != null && expected.equals(r.electionMinInForce)) {
+                    return true;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(lock, left);
+            }
         }
     }
 

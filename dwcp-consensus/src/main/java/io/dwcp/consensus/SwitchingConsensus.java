@@ -80,7 +80,7 @@ import java.util.regex.Pattern;
  *
  * <p>Thread-safe. {@link #close()} stops the evaluations and every group client or replica it started; idempotent.
  */
-public final class SwitchingConsensus implements Consensus {
+public final class SwitchingConsensus implements Consensus, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SwitchingConsensus.class);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     /** Layout changes one operation follows before it gives up (retryably). */
@@ -101,6 +101,9 @@ public final class SwitchingConsensus implements Consensus {
     private final Map<String, Integer> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong proposals = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
+    private final AtomicLong fencedRetries = new AtomicLong();
+    /** Measures the RTT to one voter address ({@code host:port}); a TCP connection probe unless a test replaces it. */
+    private final java.util.function.BiFunction<String, Long, Optional<Duration>> rttProbe;
     private final MeterRegistry registry;
     private final Counter switches;
     private final Timer switchDuration;
@@ -137,6 +140,7 @@ public final class SwitchingConsensus implements Consensus {
         }
         this.groups = Collections.unmodifiableMap(g);
         this.peerLists = Map.copyOf(b.peers);
+        this.rttProbe = b.rttProbe;
         this.layouts = Collections.unmodifiableMap(l);
         this.initial = b.initial != null ? b.initial : b.peers.keySet().iterator().next();
         this.origin = b.localRegion == null ? "" : b.localRegion;
@@ -275,6 +279,16 @@ public final class SwitchingConsensus implements Consensus {
                 r -> new CasResult(r.status() == Reply.Status.OK, r.current()));
     }
 
+    /** Sends again a write under a sequence this client already used (see the compare-and-set of the same kind). */
+    CompletableFuture<Versioned> write(String key, String value, long explicitSequence) {
+        return run(Command.Type.WRITE, explicitSequence, key, null, value, Reply::current);
+    }
+
+    /** {@return how many times an operation of this client met a fence and was sent again elsewhere} */
+    long fencedRetries() {
+        return fencedRetries.get();
+    }
+
     /**
      * Sends again a write or compare-and-set under a sequence this client already used (tests: a client whose reply
      * was lost retries across a switch); the state machine answers a remembered one with its original result.
@@ -328,6 +342,7 @@ public final class SwitchingConsensus implements Consensus {
                 position = new Position(at.layout(), at.epoch());
                 return CompletableFuture.completedFuture(reply);
             }
+            fencedRetries.incrementAndGet();
             return next(at, reply.error()).thenCompose(p -> attempt(command, p, hops + 1));
         });
     }
@@ -337,14 +352,15 @@ public final class SwitchingConsensus implements Consensus {
         int bar = fenced.indexOf('|');
         long epoch = Long.parseLong(fenced.substring(0, bar));
         String to = fenced.substring(bar + 1);
-        if (!to.isEmpty()) {
+        if (epoch >= at.epoch() && !to.isEmpty()) {
             group(to);
             return CompletableFuture.completedFuture(new Position(to, epoch + 1, at.layout(), epoch));
         }
         if (epoch > at.epoch()) {
             return CompletableFuture.completedFuture(new Position(at.layout(), epoch)); // serves a later epoch unfenced
         }
-        // Not seeded for at.epoch yet: complete the switch that led here, or start again from the initial layout.
+        // Below at.epoch (not seeded for it yet; a fence it holds is an older one): complete the switch that led here,
+        // or start again from the initial layout.
         if (at.from() != null) {
             return complete(at.from(), at.fromEpoch(), at.layout())
                     .thenApply(done -> done ? new Position(at.layout(), at.epoch()) : new Position(initial, 0));
@@ -535,7 +551,7 @@ public final class SwitchingConsensus implements Consensus {
                     continue;
                 }
                 String region = regions.get(Math.min(i, regions.size() - 1));
-                Optional<Duration> d = RaftTimers.probe(address, deadline);
+                Optional<Duration> d = rttProbe.apply(address, deadline);
                 d.ifPresent(x -> rtt.merge(region, x, (a, b) -> a.compareTo(b) <= 0 ? a : b));
             }
         }
@@ -558,6 +574,7 @@ public final class SwitchingConsensus implements Consensus {
         private String initial;
         private String localRegion;
         private MeterRegistry registry = new SimpleMeterRegistry();
+        private java.util.function.BiFunction<String, Long, Optional<Duration>> rttProbe = RaftTimers::probe;
 
         private Builder(DwcpConfig config) {
             this.config = config;
@@ -633,6 +650,12 @@ public final class SwitchingConsensus implements Consensus {
          */
         public Builder meterRegistry(MeterRegistry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /** Replaces the RTT probe (tests: distances on one host); arguments: {@code host:port}, deadline (nanoTime). */
+        Builder rttProbe(java.util.function.BiFunction<String, Long, Optional<Duration>> probe) {
+            this.rttProbe = Objects.requireNonNull(probe, "probe");
             return this;
         }
 
