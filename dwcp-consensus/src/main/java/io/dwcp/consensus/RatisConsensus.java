@@ -22,6 +22,7 @@ import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
 import org.apache.ratis.protocol.exceptions.ReadException;
@@ -382,7 +383,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
         RunningGroup r = running;
         if (r == null || !r.readOnlyReads) {
-            return submitBytes(c.encode(), false, null, Reply::current);
+            return submit(c, Reply::current);
         }
         return readOnly(r, c.encode(), null, Reply::current);
     }
@@ -396,7 +397,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         if (c.type() == Command.Type.READ && r != null && r.readOnlyReads) {
             return readOnly(r, c.encode(), null, LAYOUT_AWARE);
         }
-        return submitBytes(c.encode(), false, null, LAYOUT_AWARE);
+        return submit(c, LAYOUT_AWARE);
     }
 
     /** Marks a caller that handles FENCED and REFUSED replies itself (see {@link #send}). */
@@ -440,6 +441,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     /** Whether a read-only request failed because the contacted replica could not serve it yet (see readOnly). */
     private static boolean notServedYet(Throwable e) {
         return RatisErrors.find(e, ReadIndexException.class) != null || RatisErrors.find(e, ReadException.class) != null
+                || RatisErrors.find(e, GroupMismatchException.class) != null
                 || RatisErrors.find(e, LeaderNotReadyException.class) != null
                 || RatisErrors.find(e, ServerNotReadyException.class) != null;
     }
@@ -487,8 +489,38 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }
     }
 
+    /**
+     * Sends a command into the log; tried again while the replica asked has no open division of the group (it is
+     * re-opening with agreed timers: Ratis answers GroupMismatchException, which its client does not retry) and the
+     * proposal timeout has not passed. Nothing was appended then; a retry that did commit twice would be answered
+     * from the de-duplication table.
+     */
     private <T> CompletableFuture<T> submit(Command c, Function<Reply, T> map) {
-        return submitBytes(c.encode(), false, null, map);
+        byte[] bytes = c.encode();
+        RunningGroup r = running;
+        if (r == null) {
+            return submitBytes(bytes, false, null, map);
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        attemptSubmit(r, bytes, System.nanoTime() + r.timers.proposalTimeout().toNanos(), map, result);
+        return result;
+    }
+
+    private <T> void attemptSubmit(RunningGroup r, byte[] bytes, long deadline, Function<Reply, T> map, CompletableFuture<T> result) {
+        submitBytes(bytes, false, null, map).whenComplete((v, e) -> {
+            if (e == null) {
+                result.complete(v);
+            } else if (running == r && System.nanoTime() < deadline && RatisErrors.find(e, GroupMismatchException.class) != null) {
+                CompletableFuture.delayedExecutor(retryBackoffMillis(), TimeUnit.MILLISECONDS, r.completer)
+                        .execute(() -> attemptSubmit(r, bytes, deadline, map, result));
+            } else {
+                result.completeExceptionally(e);
+            }
+        });
+    }
+
+    private long retryBackoffMillis() {
+        return Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
     }
 
     /** Sends a command: into the log, or ({@code readOnly}) as a read-only request answered by the state machine's query. */
