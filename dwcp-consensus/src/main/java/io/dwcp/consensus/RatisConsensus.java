@@ -16,7 +16,6 @@ import io.micrometer.core.instrument.Timer;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
@@ -90,11 +89,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     private final Object lock = new Object();
 
     private volatile RunningGroup running;
+    /** Re-opens this voter's division when the group agreed on new election timers. */
+    private final DivisionRetimer retimer;
     private volatile String inactiveReason = "not started";
 
     RatisConsensus(ComponentContext context) {
         this.context = context;
         this.config = context.config();
+        this.retimer = new DivisionRetimer(config);
     }
 
     @Override
@@ -203,7 +205,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                     }
                     RegisterStateMachine sm = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
                             config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes, agreedFile);
-                    sm.onAgreed(agreed -> retimeLater(r, agreed));
+                    sm.onAgreed(agreed -> retimer.later(r, agreed, () -> running == r));
                     r.stateMachine = sm;
                     return sm;
                 }).setOption(option).build();
@@ -266,78 +268,15 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     }
 
     /**
-     * The group applied an agreed election timeout: unless this replica runs with it already, re-open its division
-     * with the new timers, live (Ratis fixes a division's timers when it opens). Voters do it one after another —
-     * voter i waits i × (twice the upper election bound + 1 s) — so the group keeps a quorum throughout; the
-     * division recovers from its log and snapshot like a restart, without stopping the process.
-     */
-    private void retimeLater(RunningGroup r, Duration agreed) {
-        Duration min = RaftTimers.startingElectionMin(Optional.of(agreed), config.get(ConsensusKeys.ELECTION_MIN),
-                config.get(ConsensusKeys.ELECTION_MAX));
-        if (min.equals(r.electionMinInForce) || r.self == null) {
-            return;
-        }
-        int index = 0;
-        for (int i = 0; i < r.layout.peers().size(); i++) {
-            if (r.layout.peers().get(i).getId().equals(r.self)) {
-                index = i;
-            }
-        }
-        long stagger = index * (4 * Math.max(min.toMillis(), r.electionMinInForce.toMillis()) + 1000);
-        CompletableFuture.delayedExecutor(stagger, TimeUnit.MILLISECONDS, r.completer).execute(() -> retime(r, min));
-    }
-
-    private void retime(RunningGroup r, Duration min) {
-        synchronized (lock) {
-            if (running != r || min.equals(r.electionMinInForce)) {
-                return; // stopped meanwhile, or re-timed already
-            }
-            try {
-                RatisSettings.setElectionTimers(r.serverProperties, config, min);
-                long call = System.nanoTime();
-                RaftClientReply removed = r.server.groupManagement(GroupManagementRequest.newRemove(ClientId.randomId(), r.self,
-                        call, r.layout.groupId(), false, false));
-                if (!removed.isSuccess()) {
-                    throw removed.getException();
-                }
-                RaftClientReply added = r.server.groupManagement(GroupManagementRequest.newAdd(ClientId.randomId(), r.self,
-                        call + 1, r.layout.group(), false));
-                if (!added.isSuccess()) {
-                    throw added.getException();
-                }
-                Duration was = r.electionMinInForce;
-                r.electionMinInForce = min;
-                LOG.info("group '{}': replica {} re-opened with the agreed election timeout {} (was {})", r.layout.name(),
-                        r.self, min, was);
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("group '{}': re-opening replica {} with the agreed election timeout {} failed; it keeps {} until"
-                        + " its next start", r.layout.name(), r.self, min, r.electionMinInForce, e);
-            } finally {
-                lock.notifyAll();
-            }
-        }
-    }
-
-    /**
      * Waits until this voter runs with {@code expected} as its shortest election timeout (tests, tools).
      *
      * @return whether it does before {@code timeout}
      */
     boolean awaitElectionMin(Duration expected, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (lock) {
-            while (true) {
-                RunningGroup r = running;
-                if (r != null && expected.equals(r.electionMinInForce)) {
-                    return true;
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(lock, left);
-            }
-        }
+        return retimer.await(() -> {
+            RunningGroup r = running;
+            return r != null && expected.equals(r.electionMinInForce);
+        }, timeout);
     }
 
     @Override

@@ -12,7 +12,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.apache.ratis.protocol.RaftPeer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,8 +29,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -87,9 +84,6 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
     static final int MAX_HOPS = 32;
 
     private final Map<String, RatisConsensus> groups;
-    private final Map<String, LayoutChoice.Layout> layouts;
-    /** Each layout's voters, {@code id@host:port,...}. */
-    private final Map<String, String> peerLists;
     private final String initial;
     private final String origin;
     private final DwcpConfig config;
@@ -102,18 +96,11 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
     private final AtomicLong proposals = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
     private final AtomicLong fencedRetries = new AtomicLong();
-    /** Measures the RTT to one voter address ({@code host:port}); a TCP connection probe unless a test replaces it. */
-    private final java.util.function.BiFunction<String, Long, Optional<Duration>> rttProbe;
     private final MeterRegistry registry;
     private final Counter switches;
     private final Timer switchDuration;
-    private volatile double locality;
-    private volatile double conflictRate;
-    private final LayoutChoice choice;
-    /** Writes per origin last read from the current layout, and its epoch (the evaluator's; one thread). */
-    private Map<String, Long> lastCounts = Map.of();
-    private long lastCountsEpoch = -1;
-    private ScheduledExecutorService evaluator;
+    /** The automatic choice, when switch.auto is on and this node has a region; else null. */
+    private final LayoutEvaluator evaluator;
     private boolean started;
     private boolean closed;
 
@@ -139,9 +126,6 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
             l.put(e.getKey(), new LayoutChoice.Layout(e.getKey(), b.regions.get(e.getKey())));
         }
         this.groups = Collections.unmodifiableMap(g);
-        this.peerLists = Map.copyOf(b.peers);
-        this.rttProbe = b.rttProbe;
-        this.layouts = Collections.unmodifiableMap(l);
         this.initial = b.initial != null ? b.initial : b.peers.keySet().iterator().next();
         this.origin = b.localRegion == null ? "" : b.localRegion;
         this.position = new Position(initial, 0);
@@ -149,15 +133,13 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
                 config.get(ConsensusKeys.MAX_REGIONS_SINGLE_GROUP), config.get(ConsensusKeys.LOCALITY_THRESHOLD),
                 config.get(ConsensusKeys.SWITCH_STABLE_EVALUATIONS), config.get(ConsensusKeys.SWITCH_MIN_INTERVAL),
                 config.get(ConsensusKeys.SWITCH_BENEFIT_MARGIN), config.get(ConsensusKeys.EVALUATE_INTERVAL));
-        this.choice = b.localRegion != null && config.get(ConsensusKeys.SWITCH_AUTO)
-                ? new LayoutChoice(s, List.copyOf(l.values()), b.localRegion) : null;
+        this.evaluator = b.localRegion != null && config.get(ConsensusKeys.SWITCH_AUTO)
+                ? new LayoutEvaluator(this, config, new LayoutChoice(s, List.copyOf(l.values()), b.localRegion), b.peers, l,
+                        b.rttProbe, this::conflictWindow, registry)
+                : null;
         this.switches = Counter.builder("dwcp.acp.switches").description("Layout switches this node made").register(registry);
         this.switchDuration = Timer.builder("dwcp.acp.switch.duration").description("From fence proposal to seed commit")
                 .register(registry);
-        Gauge.builder("dwcp.acp.locality", this, x -> x.locality).description("Share of the last window's writes from"
-                + " the busiest region").register(registry);
-        Gauge.builder("dwcp.acp.conflict.rate", this, x -> x.conflictRate).description("Share of the last window's"
-                + " proposals on a key with another of this node's proposals in flight").register(registry);
         for (String name : groups.keySet()) {
             Gauge.builder("dwcp.acp.algorithm", this, x -> x.position.layout().equals(name) ? 1 : 0).tag("layout", name)
                     .description("1 for the layout this node last found in force").register(registry);
@@ -193,25 +175,9 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
         if (started) {
             return;
         }
-        List<RatisConsensus> done = new ArrayList<>();
-        try {
-            for (RatisConsensus c : groups.values()) {
-                c.start();
-                done.add(c);
-            }
-        } catch (IOException | RuntimeException e) {
-            Collections.reverse(done);
-            done.forEach(RatisConsensus::stop);
-            throw e;
-        }
-        if (choice != null) {
-            evaluator = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "dwcp-acp-layout-choice");
-                t.setDaemon(true);
-                return t;
-            });
-            long period = config.get(ConsensusKeys.EVALUATE_INTERVAL).toMillis();
-            evaluator.scheduleWithFixedDelay(this::evaluate, period, period, TimeUnit.MILLISECONDS);
+        GroupSet.startAll(groups.values());
+        if (evaluator != null) {
+            evaluator.start();
         }
         started = true;
     }
@@ -228,26 +194,9 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
         }
         closed = true;
         if (evaluator != null) {
-            evaluator.shutdownNow(); // a switch stopped between its commits is completed by the next client
-            evaluator = null;
+            evaluator.close();
         }
-        List<RatisConsensus> all = new ArrayList<>(groups.values());
-        Collections.reverse(all);
-        RuntimeException first = null;
-        for (RatisConsensus c : all) {
-            try {
-                c.stop();
-            } catch (RuntimeException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        GroupSet.stopAll(groups.values());
     }
 
     @Override
@@ -453,7 +402,14 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
         return switchTo(layout, 0);
     }
 
-    private CompletableFuture<Void> switchTo(String layout, long minIntervalMillis) {
+    /** The share of this node's writes since the last call issued while another on the same key was in flight. */
+    private double conflictWindow() {
+        long p = proposals.getAndSet(0);
+        long c = conflicts.getAndSet(0);
+        return p == 0 ? 0 : (double) c / p;
+    }
+
+    CompletableFuture<Void> switchTo(String layout, long minIntervalMillis) {
         group(layout);
         if (!switching.compareAndSet(false, true)) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "a layout switch is in progress"
@@ -495,67 +451,9 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
         });
     }
 
-    private void skipped(String reason) {
+    void skipped(String reason) {
         Counter.builder("dwcp.acp.switch.skipped").tag("reason", reason).description("Layout switches not made")
                 .register(registry).increment();
-    }
-
-    /** One evaluation of the choice rule (the evaluator's thread). */
-    private void evaluate() {
-        try {
-            Status s = status().get(config.get(ConsensusKeys.SWITCH_DRAIN_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS);
-            Map<String, Long> window = new HashMap<>();
-            for (Map.Entry<String, Long> e : s.writesPerOrigin().entrySet()) {
-                long before = s.epoch() == lastCountsEpoch ? lastCounts.getOrDefault(e.getKey(), 0L) : 0L;
-                if (e.getValue() > before && !e.getKey().isEmpty()) {
-                    window.put(e.getKey(), e.getValue() - before);
-                }
-            }
-            lastCounts = s.writesPerOrigin();
-            lastCountsEpoch = s.epoch();
-            long p = proposals.getAndSet(0);
-            long c = conflicts.getAndSet(0);
-            conflictRate = p == 0 ? 0 : (double) c / p;
-            LayoutChoice.Decision d = choice.evaluate(s.layout(), window, measureRtts(), System.currentTimeMillis(),
-                    s.lastSwitchMillis());
-            locality = d.locality();
-            if (d.switchTo().isEmpty()) {
-                if (!d.skipped().isEmpty()) {
-                    skipped(d.skipped());
-                }
-                return;
-            }
-            LOG.info("layout '{}' chosen ({}; writes per region {}): switching from '{}'", d.chosen(), d.rule(), window,
-                    s.layout());
-            switchTo(d.chosen(), config.get(ConsensusKeys.SWITCH_MIN_INTERVAL).toMillis())
-                    .get(config.get(ConsensusKeys.SWITCH_DRAIN_TIMEOUT).toMillis() * 2, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Exception e) {
-            // A group without quorum or a refused switch: the next evaluation decides again.
-            LOG.warn("layout evaluation failed; the next one decides again: {}", e.toString());
-        }
-    }
-
-    /** This node's RTT to each region: the least over the probed voters in that region. */
-    private Map<String, Duration> measureRtts() {
-        Map<String, Duration> rtt = new HashMap<>();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        Set<String> seen = new java.util.HashSet<>();
-        for (Map.Entry<String, RatisConsensus> g : groups.entrySet()) { // one probe per distinct address
-            List<RaftPeer> peers = GroupLayout.parse(g.getKey(), peerLists.get(g.getKey())).peers();
-            List<String> regions = layouts.get(g.getKey()).voterRegions();
-            for (int i = 0; i < peers.size(); i++) {
-                String address = peers.get(i).getAddress();
-                if (!seen.add(address)) {
-                    continue;
-                }
-                String region = regions.get(Math.min(i, regions.size() - 1));
-                Optional<Duration> d = rttProbe.apply(address, deadline);
-                d.ifPresent(x -> rtt.merge(region, x, (a, b) -> a.compareTo(b) <= 0 ? a : b));
-            }
-        }
-        return rtt;
     }
 
     private RatisConsensus group(String layout) {

@@ -46,32 +46,21 @@ class LayoutSwitchProcessTest {
     private static final String ELECTION = "1s";
     /** Safety bound per operation: a starved machine slows these processes down, it must not fail the test. */
     private static final long WAIT_S = 120;
+    private TwoClusters groups;
     private ReplicaCluster a;
     private ReplicaCluster b;
 
     @BeforeAll
     void startGroups(@TempDir Path dir) throws Exception {
-        a = new ReplicaCluster(dir.resolve("a"), 3, ELECTION, true, "la", "a");
-        b = new ReplicaCluster(dir.resolve("b"), 3, ELECTION, true, "lb", "b");
-        for (int i = 0; i < 3; i++) {
-            a.launch(i);
-            b.launch(i);
-        }
-        for (int i = 0; i < 3; i++) {
-            a.awaitReady(i);
-            b.awaitReady(i);
-        }
-        ConsensusCheck.awaitFirstCommit(a.client("warm-a", "30s"));
-        ConsensusCheck.awaitFirstCommit(b.client("warm-b", "30s"));
+        groups = new TwoClusters(dir, ELECTION, "la", "a", "lb", "b");
+        a = groups.a;
+        b = groups.b;
     }
 
     @AfterAll
     void stopGroups() throws InterruptedException {
-        if (a != null) {
-            a.close();
-        }
-        if (b != null) {
-            b.close();
+        if (groups != null) {
+            groups.close();
         }
     }
 
