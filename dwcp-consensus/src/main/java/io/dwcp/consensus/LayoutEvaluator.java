@@ -3,6 +3,7 @@ package io.dwcp.consensus;
 import io.dwcp.core.config.ConsensusKeys;
 import io.dwcp.core.config.DwcpConfig;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.ratis.protocol.RaftPeer;
 import org.slf4j.Logger;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import java.util.function.DoubleSupplier;
 
 /*
@@ -51,7 +53,7 @@ final class LayoutEvaluator implements AutoCloseable {
 
     LayoutEvaluator(SwitchingConsensus scope, DwcpConfig config, LayoutChoice choice, Map<String, String> peerLists,
                     Map<String, LayoutChoice.Layout> layouts, BiFunction<String, Long, Optional<Duration>> rttProbe,
-                    DoubleSupplier conflictWindow, MeterRegistry registry) {
+                    DoubleSupplier conflictWindow, MeterRegistry registry, Consumer<Meter> registered) {
         this.scope = scope;
         this.config = config;
         this.choice = choice;
@@ -59,10 +61,10 @@ final class LayoutEvaluator implements AutoCloseable {
         this.layouts = Map.copyOf(layouts);
         this.rttProbe = rttProbe;
         this.conflictWindow = conflictWindow;
-        Gauge.builder("dwcp.acp.locality", this, x -> x.locality).description("Share of the last window's writes from"
-                + " the busiest region").register(registry);
-        Gauge.builder("dwcp.acp.conflict.rate", this, x -> x.conflictRate).description("Share of the last window's"
-                + " proposals on a key with another of this node's proposals in flight").register(registry);
+        registered.accept(Gauge.builder("dwcp.acp.locality", this, x -> x.locality).description("Share of the last window's"
+                + " writes from the busiest region").register(registry));
+        registered.accept(Gauge.builder("dwcp.acp.conflict.rate", this, x -> x.conflictRate).description("Share of the last"
+                + " window's proposals on a key with another of this node's proposals in flight").register(registry));
     }
 
     synchronized void start() {

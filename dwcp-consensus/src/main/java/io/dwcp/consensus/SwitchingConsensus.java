@@ -9,6 +9,7 @@ import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.Consensus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -97,6 +98,8 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
     private final AtomicLong conflicts = new AtomicLong();
     private final AtomicLong fencedRetries = new AtomicLong();
     private final MeterRegistry registry;
+    /** Every meter this scope registered (its groups remove their own at stop); removed at close. */
+    private final List<Meter> meters = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Counter switches;
     private final Timer switchDuration;
     /** The automatic choice, when switch.auto is on and this node has a region; else null. */
@@ -135,14 +138,16 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
                 config.get(ConsensusKeys.SWITCH_BENEFIT_MARGIN), config.get(ConsensusKeys.EVALUATE_INTERVAL));
         this.evaluator = b.localRegion != null && config.get(ConsensusKeys.SWITCH_AUTO)
                 ? new LayoutEvaluator(this, config, new LayoutChoice(s, List.copyOf(l.values()), b.localRegion), b.peers, l,
-                        b.rttProbe, this::conflictWindow, registry)
+                        b.rttProbe, this::conflictWindow, registry, meters::add)
                 : null;
         this.switches = Counter.builder("dwcp.acp.switches").description("Layout switches this node made").register(registry);
         this.switchDuration = Timer.builder("dwcp.acp.switch.duration").description("From fence proposal to seed commit")
                 .register(registry);
+        meters.add(switches);
+        meters.add(switchDuration);
         for (String name : groups.keySet()) {
-            Gauge.builder("dwcp.acp.algorithm", this, x -> x.position.layout().equals(name) ? 1 : 0).tag("layout", name)
-                    .description("1 for the layout this node last found in force").register(registry);
+            meters.add(Gauge.builder("dwcp.acp.algorithm", this, x -> x.position.layout().equals(name) ? 1 : 0).tag("layout", name)
+                    .description("1 for the layout this node last found in force").register(registry));
         }
     }
 
@@ -196,6 +201,8 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
         if (evaluator != null) {
             evaluator.close();
         }
+        meters.forEach(registry::remove);
+        meters.clear();
         GroupSet.stopAll(groups.values());
     }
 
@@ -452,8 +459,12 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
     }
 
     void skipped(String reason) {
-        Counter.builder("dwcp.acp.switch.skipped").tag("reason", reason).description("Layout switches not made")
-                .register(registry).increment();
+        Counter c = Counter.builder("dwcp.acp.switch.skipped").tag("reason", reason).description("Layout switches not made")
+                .register(registry);
+        if (!meters.contains(c)) {
+            meters.add(c);
+        }
+        c.increment();
     }
 
     private RatisConsensus group(String layout) {
