@@ -114,8 +114,19 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
         }
     }
 
-    /** What a group said of the scope when its layout key was read. */
-    record Status(String layout, long epoch, long lastSwitchMillis, Map<String, Long> writesPerOrigin) {
+    /**
+     * Where the scope stands, as the layout in force answered.
+     *
+     * @param layout the layout in force
+     * @param epoch the scope's epoch (0 in the initial layout until the first switch)
+     * @param lastSwitchMillis the clock of the node that proposed the last switch (0: none yet)
+     * @param writesPerOrigin writes and compare-and-sets committed in this epoch, per region of the client
+     */
+    public record Status(String layout, long epoch, long lastSwitchMillis, Map<String, Long> writesPerOrigin) {
+        /** Copies the counts. */
+        public Status {
+            writesPerOrigin = Map.copyOf(writesPerOrigin);
+        }
     }
 
     private SwitchingConsensus(Builder b) {
