@@ -19,13 +19,19 @@ import java.util.Objects;
  *  18     8    sequence     i64, &gt; 0: de-duplicated per client; 0: not de-duplicated (reads)
  *  26     2    keyLength    u16, 1–{@link #MAX_KEY_BYTES}
  *  28     K    key          UTF-8
- *  28+K   1    flags        bit 0 expected present, bit 1 value present, other bits reserved (zero)
+ *  28+K   1    flags        bit 0 expected present, bit 1 value present, bit 2 layout guard present, other
+ *                           bits reserved (zero)
+ *  ...    8    guard epoch  i64 &gt;= 0, when flagged: the layout epoch the client believes current
+ *  ...    1+O  guard origin u8 length (0–64) + UTF-8: the client's region (may be empty), when flagged
  *  ...    4+E  expected     i32 length + UTF-8, when flagged
  *  ...    4+V  value        i32 length + UTF-8, when flagged
  * </pre>
  *
  * A READ has neither expected nor value, a WRITE a value only, a CAS a value and optionally an expected value (absent
- * expected: "the key is absent"). Anything else, trailing bytes included, is malformed.
+ * expected: "the key is absent"). The two switch commands (see {@link LayoutState}) carry both fields and no guard:
+ * FENCE (key: the layout switched to; expected: the epoch fenced, decimal; value: {@code proposerMillis/minIntervalMillis/maxStateBytes})
+ * and SEED (key: the layout switched from; expected: the new epoch, decimal; value: the fenced state, Base64).
+ * Anything else, trailing bytes included, is malformed.
  *
  * @param type the operation
  * @param clientHigh client id, high half
@@ -34,8 +40,11 @@ import java.util.Objects;
  * @param key the register
  * @param expected CAS only: the value expected, {@code null} for "absent"
  * @param value WRITE and CAS: the new value; {@code null} for READ
+ * @param guard the layout guard of a command sent through a switching scope ({@link SwitchingConsensus}), else
+ *        {@code null}
  */
-record Command(Type type, long clientHigh, long clientLow, long sequence, String key, String expected, String value) {
+record Command(Type type, long clientHigh, long clientLow, long sequence, String key, String expected, String value,
+               Guard guard) {
     static final int CURRENT_VERSION = 1;
     static final int MAX_KEY_BYTES = 256;
     static final int VERSION_OFFSET = 0;
@@ -47,10 +56,36 @@ record Command(Type type, long clientHigh, long clientLow, long sequence, String
     static final int KEY_OFFSET = 28;
     static final int FLAG_EXPECTED = 1;
     static final int FLAG_VALUE = 2;
+    static final int FLAG_GUARD = 4;
+    static final int MAX_ORIGIN_BYTES = 64;
 
-    /** The three operations of the register. */
+    /**
+     * The layout a command is meant for: applied only while the group serves that epoch of the scope (else the reply
+     * is FENCED and nothing changes).
+     *
+     * @param epoch the epoch the client believes current
+     * @param origin the client's region ("" when unknown), counted for the layout choice
+     */
+    record Guard(long epoch, String origin) {
+        Guard {
+            Objects.requireNonNull(origin, "origin");
+            if (epoch < 0) {
+                throw new IllegalArgumentException("guard epoch must be >= 0, got " + epoch);
+            }
+            if (origin.getBytes(StandardCharsets.UTF_8).length > MAX_ORIGIN_BYTES) {
+                throw new IllegalArgumentException("origin must be at most " + MAX_ORIGIN_BYTES + " UTF-8 bytes");
+            }
+        }
+    }
+
+    /** A command without a layout guard. */
+    Command(Type type, long clientHigh, long clientLow, long sequence, String key, String expected, String value) {
+        this(type, clientHigh, clientLow, sequence, key, expected, value, null);
+    }
+
+    /** The three operations of the register, and the two steps of a layout switch. */
     enum Type {
-        READ(1), WRITE(2), CAS(3);
+        READ(1), WRITE(2), CAS(3), FENCE(4), SEED(5);
 
         final int code;
 
@@ -64,7 +99,7 @@ record Command(Type type, long clientHigh, long clientLow, long sequence, String
                     return t;
                 }
             }
-            throw new MalformedCommandException("unknown command type " + code + " (expected 1 READ, 2 WRITE or 3 CAS)");
+            throw new MalformedCommandException("unknown command type " + code + " (expected 1 READ, 2 WRITE, 3 CAS, 4 FENCE or 5 SEED)");
         }
     }
 
@@ -94,6 +129,18 @@ record Command(Type type, long clientHigh, long clientLow, long sequence, String
                     throw new IllegalArgumentException("a CAS carries a new value");
                 }
             }
+            case FENCE, SEED -> {
+                if (expected == null || value == null || guard != null || sequence != 0) {
+                    throw new IllegalArgumentException("a " + type + " carries an epoch and a value, no guard and no sequence");
+                }
+                try {
+                    if (Long.parseLong(expected) < 0) {
+                        throw new IllegalArgumentException("a " + type + "'s epoch must be >= 0, got " + expected);
+                    }
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("a " + type + "'s epoch must be a decimal number, got '" + expected + "'");
+                }
+            }
             default -> throw new AssertionError(type);
         }
     }
@@ -103,14 +150,19 @@ record Command(Type type, long clientHigh, long clientLow, long sequence, String
         byte[] k = key.getBytes(StandardCharsets.UTF_8);
         byte[] e = expected == null ? null : expected.getBytes(StandardCharsets.UTF_8);
         byte[] v = value == null ? null : value.getBytes(StandardCharsets.UTF_8);
-        long size = (long) KEY_OFFSET + k.length + 1 + (e == null ? 0 : 4L + e.length) + (v == null ? 0 : 4L + v.length);
+        byte[] o = guard == null ? null : guard.origin().getBytes(StandardCharsets.UTF_8);
+        long size = (long) KEY_OFFSET + k.length + 1 + (o == null ? 0 : 9L + o.length) + (e == null ? 0 : 4L + e.length)
+                + (v == null ? 0 : 4L + v.length);
         if (size > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("command of " + size + " bytes cannot be encoded");
         }
         ByteBuffer b = ByteBuffer.allocate((int) size);
         b.put((byte) CURRENT_VERSION).put((byte) type.code).putLong(clientHigh).putLong(clientLow).putLong(sequence)
                 .putShort((short) k.length).put(k)
-                .put((byte) ((e != null ? FLAG_EXPECTED : 0) | (v != null ? FLAG_VALUE : 0)));
+                .put((byte) ((e != null ? FLAG_EXPECTED : 0) | (v != null ? FLAG_VALUE : 0) | (o != null ? FLAG_GUARD : 0)));
+        if (o != null) {
+            b.putLong(guard.epoch()).put((byte) o.length).put(o);
+        }
         if (e != null) {
             b.putInt(e.length).put(e);
         }
@@ -142,8 +194,21 @@ record Command(Type type, long clientHigh, long clientLow, long sequence, String
             }
             String key = utf8(b, keyLength, "key");
             int flags = b.get() & 0xff;
-            if ((flags & ~(FLAG_EXPECTED | FLAG_VALUE)) != 0) {
+            if ((flags & ~(FLAG_EXPECTED | FLAG_VALUE | FLAG_GUARD)) != 0) {
                 throw new MalformedCommandException("reserved flag bits set: 0b" + Integer.toBinaryString(flags));
+            }
+            Guard guard = null;
+            if ((flags & FLAG_GUARD) != 0) {
+                long epoch = b.getLong();
+                int originLength = b.get() & 0xff;
+                if (originLength > MAX_ORIGIN_BYTES) {
+                    throw new MalformedCommandException("guard origin length " + originLength + " above " + MAX_ORIGIN_BYTES);
+                }
+                String origin = utf8(b, originLength, "guard origin");
+                if (epoch < 0) {
+                    throw new MalformedCommandException("guard epoch " + epoch + " is negative");
+                }
+                guard = new Guard(epoch, origin);
             }
             String expected = (flags & FLAG_EXPECTED) != 0 ? string(b, "expected") : null;
             String value = (flags & FLAG_VALUE) != 0 ? string(b, "value") : null;
@@ -151,7 +216,7 @@ record Command(Type type, long clientHigh, long clientLow, long sequence, String
                 throw new MalformedCommandException(b.remaining() + " trailing bytes after the command");
             }
             try {
-                return new Command(type, high, low, sequence, key, expected, value);
+                return new Command(type, high, low, sequence, key, expected, value, guard);
             } catch (IllegalArgumentException e) {
                 throw new MalformedCommandException(e.getMessage());
             }

@@ -21,6 +21,7 @@ import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
 import org.apache.ratis.protocol.exceptions.ReadException;
@@ -88,11 +89,14 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     private final Object lock = new Object();
 
     private volatile RunningGroup running;
+    /** Re-opens this voter's division when the group agreed on new election timers. */
+    private final DivisionRetimer retimer;
     private volatile String inactiveReason = "not started";
 
     RatisConsensus(ComponentContext context) {
         this.context = context;
         this.config = context.config();
+        this.retimer = new DivisionRetimer(config);
     }
 
     @Override
@@ -188,12 +192,23 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 config.get(ConsensusKeys.ELECTION_MIN), config.get(ConsensusKeys.ELECTION_MAX));
         r.electionMinInForce = min;
         RaftProperties p = RatisSettings.serverProperties(config, storage, address, min);
-        r.stateMachine = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
-                config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes, agreedFile);
+        r.serverProperties = p;
+        r.self = self.getId();
         File groupDir = storage.resolve(r.layout.groupId().getUuid().toString()).toFile();
         RaftStorage.StartupOption option = groupDir.exists() ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT;
+        // A new state machine each time the division opens: at start, and again when it re-opens with agreed timers.
         r.server = RaftServer.newBuilder().setServerId(self.getId()).setGroup(r.layout.group()).setProperties(p)
-                .setStateMachine(r.stateMachine).setOption(option).build();
+                .setStateMachineRegistry(groupId -> {
+                    RegisterStateMachine old = r.stateMachine;
+                    if (old != null) {
+                        r.retiredLeaderChanges.addAndGet(old.leaderChanges());
+                    }
+                    RegisterStateMachine sm = new RegisterStateMachine(config.get(ConsensusKeys.DEDUP_WINDOW),
+                            config.get(ConsensusKeys.DEDUP_MAX_CLIENTS), r.maxCommandBytes, agreedFile);
+                    sm.onAgreed(agreed -> retimer.later(r, agreed, () -> running == r));
+                    r.stateMachine = sm;
+                    return sm;
+                }).setOption(option).build();
         r.server.start();
         LOG.info("replica {} started ({}) on {} with storage {}, election timeout {}", self.getId(), option, address,
                 storage, min);
@@ -238,17 +253,30 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         r.latency = Timer.builder("dwcp.acp.commit.latency").tag("group", group).publishPercentiles(0.5, 0.99)
                 .description("From submit to the committed reply").register(reg);
         r.meters.addAll(List.of(r.committed, r.rejected, r.timedOut, r.latency));
-        if (r.stateMachine != null) {
-            RegisterStateMachine sm = r.stateMachine;
-            r.meters.add(FunctionCounter.builder("dwcp.acp.leader.changes", sm, RegisterStateMachine::leaderChanges)
+        if (r.server != null) {
+            r.meters.add(FunctionCounter.builder("dwcp.acp.leader.changes", r, x -> x.retiredLeaderChanges.get()
+                            + x.stateMachine.leaderChanges())
                     .tag("group", group).description("Leader changes seen by this replica").register(reg));
-            RaftServer server = r.server;
             r.meters.add(Gauge.builder("dwcp.acp.term", r, x -> x.division().map(DivisionInfo::getCurrentTerm).orElse(-1L))
                     .tag("group", group).description("Current Raft term of this replica (-1: unknown)").register(reg));
-            r.meters.add(Gauge.builder("dwcp.acp.apply.index", server, s -> sm.getLastAppliedTermIndex() == null ? -1
-                    : sm.getLastAppliedTermIndex().getIndex()).tag("group", group)
+            r.meters.add(Gauge.builder("dwcp.acp.apply.index", r, x -> x.stateMachine.getLastAppliedTermIndex() == null ? -1
+                    : x.stateMachine.getLastAppliedTermIndex().getIndex()).tag("group", group)
                     .description("Last log index applied to the state machine").register(reg));
+            r.meters.add(Gauge.builder("dwcp.acp.election.min", r, x -> x.electionMinInForce.toMillis()).tag("group", group)
+                    .baseUnit("milliseconds").description("Shortest election timeout this replica runs with now").register(reg));
         }
+    }
+
+    /**
+     * Waits until this voter runs with {@code expected} as its shortest election timeout (tests, tools).
+     *
+     * @return whether it does before {@code timeout}
+     */
+    boolean awaitElectionMin(Duration expected, Duration timeout) throws InterruptedException {
+        return retimer.await(() -> {
+            RunningGroup r = running;
+            return r != null && expected.equals(r.electionMinInForce);
+        }, timeout);
     }
 
     @Override
@@ -294,16 +322,32 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
         RunningGroup r = running;
         if (r == null || !r.readOnlyReads) {
-            return submitBytes(c.encode(), false, null, Reply::current);
+            return submit(c, Reply::current);
         }
-        return readOnly(r, c.encode(), null);
+        return readOnly(r, c.encode(), null, Reply::current);
     }
+
+    /**
+     * Sends a command built by the caller (a {@link SwitchingConsensus}: its own client id and sequence, a layout
+     * guard) and answers its reply as is, FENCED and REFUSED included; a READ goes the configured read path.
+     */
+    CompletableFuture<Reply> send(Command c) {
+        RunningGroup r = running;
+        if (c.type() == Command.Type.READ && r != null && r.readOnlyReads) {
+            return readOnly(r, c.encode(), null, LAYOUT_AWARE);
+        }
+        return submit(c, LAYOUT_AWARE);
+    }
+
+    /** Marks a caller that handles FENCED and REFUSED replies itself (see {@link #send}). */
+    private static final Function<Reply, Reply> LAYOUT_AWARE = x -> x;
 
     /** A read-only read sent to one replica, whatever the client believes about the leader (tests: a stale leader). */
     CompletableFuture<Versioned> readAt(String key, String peerId) {
         Command c = new Command(Command.Type.READ, high(), low(), 0, key, null, null);
         RunningGroup r = running;
-        return r == null ? submitBytes(c.encode(), true, null, Reply::current) : readOnly(r, c.encode(), RaftPeerId.valueOf(peerId));
+        return r == null ? submitBytes(c.encode(), true, null, Reply::current)
+                : readOnly(r, c.encode(), RaftPeerId.valueOf(peerId), Reply::current);
     }
 
     /**
@@ -312,20 +356,21 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
      * the leader) and the proposal timeout has not passed. A read changes nothing, so trying again is always safe;
      * Ratis' client does not retry these failures itself.
      */
-    private CompletableFuture<Versioned> readOnly(RunningGroup r, byte[] bytes, RaftPeerId target) {
-        CompletableFuture<Versioned> result = new CompletableFuture<>();
-        attemptRead(r, bytes, target, System.nanoTime() + r.timers.proposalTimeout().toNanos(), result);
+    private <T> CompletableFuture<T> readOnly(RunningGroup r, byte[] bytes, RaftPeerId target, Function<Reply, T> map) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        attemptRead(r, bytes, target, System.nanoTime() + r.timers.proposalTimeout().toNanos(), map, result);
         return result;
     }
 
-    private void attemptRead(RunningGroup r, byte[] bytes, RaftPeerId target, long deadline, CompletableFuture<Versioned> result) {
-        submitBytes(bytes, true, target, Reply::current).whenComplete((v, e) -> {
+    private <T> void attemptRead(RunningGroup r, byte[] bytes, RaftPeerId target, long deadline, Function<Reply, T> map,
+                                 CompletableFuture<T> result) {
+        submitBytes(bytes, true, target, map).whenComplete((v, e) -> {
             if (e == null) {
                 result.complete(v);
             } else if (running == r && System.nanoTime() < deadline && notServedYet(e)) {
                 long backoff = Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
                 CompletableFuture.delayedExecutor(backoff, TimeUnit.MILLISECONDS, r.completer)
-                        .execute(() -> attemptRead(r, bytes, target, deadline, result));
+                        .execute(() -> attemptRead(r, bytes, target, deadline, map, result));
             } else {
                 result.completeExceptionally(e);
             }
@@ -335,6 +380,7 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
     /** Whether a read-only request failed because the contacted replica could not serve it yet (see readOnly). */
     private static boolean notServedYet(Throwable e) {
         return RatisErrors.find(e, ReadIndexException.class) != null || RatisErrors.find(e, ReadException.class) != null
+                || RatisErrors.find(e, GroupMismatchException.class) != null
                 || RatisErrors.find(e, LeaderNotReadyException.class) != null
                 || RatisErrors.find(e, ServerNotReadyException.class) != null;
     }
@@ -382,8 +428,38 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
         }
     }
 
+    /**
+     * Sends a command into the log; tried again while the replica asked has no open division of the group (it is
+     * re-opening with agreed timers: Ratis answers GroupMismatchException, which its client does not retry) and the
+     * proposal timeout has not passed. Nothing was appended then; a retry that did commit twice would be answered
+     * from the de-duplication table.
+     */
     private <T> CompletableFuture<T> submit(Command c, Function<Reply, T> map) {
-        return submitBytes(c.encode(), false, null, map);
+        byte[] bytes = c.encode();
+        RunningGroup r = running;
+        if (r == null) {
+            return submitBytes(bytes, false, null, map);
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        attemptSubmit(r, bytes, System.nanoTime() + r.timers.proposalTimeout().toNanos(), map, result);
+        return result;
+    }
+
+    private <T> void attemptSubmit(RunningGroup r, byte[] bytes, long deadline, Function<Reply, T> map, CompletableFuture<T> result) {
+        submitBytes(bytes, false, null, map).whenComplete((v, e) -> {
+            if (e == null) {
+                result.complete(v);
+            } else if (running == r && System.nanoTime() < deadline && RatisErrors.find(e, GroupMismatchException.class) != null) {
+                CompletableFuture.delayedExecutor(retryBackoffMillis(), TimeUnit.MILLISECONDS, r.completer)
+                        .execute(() -> attemptSubmit(r, bytes, deadline, map, result));
+            } else {
+                result.completeExceptionally(e);
+            }
+        });
+    }
+
+    private long retryBackoffMillis() {
+        return Math.max(10, Math.min(1000, config.get(ConsensusKeys.ELECTION_MIN).toMillis() / 4));
     }
 
     /** Sends a command: into the log, or ({@code readOnly}) as a read-only request answered by the state machine's query. */
@@ -427,6 +503,15 @@ final class RatisConsensus implements Consensus, ConsensusAdmin {
                 case STALE -> {
                     r.rejected.increment();
                     throw new DwcpException(ErrorCode.STALE, decoded.error());
+                }
+                case FENCED, REFUSED -> {
+                    r.rejected.increment();
+                    if (map == LAYOUT_AWARE) {
+                        return map.apply(decoded);
+                    }
+                    throw new DwcpException(ErrorCode.ILLEGAL_STATE, "group '" + r.layout.name() + "' " + (decoded.status()
+                            == Reply.Status.FENCED ? "was switched away from by a layout switch (epoch|layout: "
+                            + decoded.error() + "); use the switching scope" : "refused: " + decoded.error()));
                 }
                 default -> {
                     r.committed.increment();

@@ -54,18 +54,8 @@ final class RatisSettings {
         RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
         GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
         GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
-        Duration max = config.get(ConsensusKeys.ELECTION_MAX);
-        Duration upper = electionMin.multipliedBy(2).compareTo(max) < 0 ? electionMin.multipliedBy(2) : max;
-        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(electionMin.toMillis(), TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(upper.toMillis(), TimeUnit.MILLISECONDS));
+        setElectionTimers(p, config, electionMin);
         RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
-        // Ratis skips a follower's election when the follower's timer overslept by more than the sleep-deviation
-        // threshold (300 ms by default), blaming its own pause rather than the leader. On a CPU-starved host every
-        // timer oversleeps by 0.3-4 s, so no follower stands and the group stays leaderless (likely the checker
-        // campaign's "no leader within 120 s", whose replicas logged 0.4-4 s pauses). Pre-vote already keeps a
-        // follower that only paused from deposing a live leader, so the threshold is raised to several election timeouts.
-        RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(
-                Math.max(300, SLEEP_DEVIATION_TIMEOUTS * upper.toMillis()), TimeUnit.MILLISECONDS));
         // Read-only requests: ReadIndex (a heartbeat round confirms leadership, then the leader waits until it applied
         // up to its commit index) and, with read=lease, the leader lease instead of the round while it holds. Always
         // LINEARIZABLE on a voter: Ratis' DEFAULT would answer from whatever the contacted server has applied.
@@ -77,6 +67,25 @@ final class RatisSettings {
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.get(ConsensusKeys.SNAPSHOT_ENTRIES));
         return p;
+    }
+
+    /**
+     * Sets the election timers of a replica: [min, min(2 × min, election.max)], and the sleep-deviation threshold that
+     * goes with them. Called at start and again when the group agreed on a new timeout (the division then re-opens
+     * with these properties: RatisConsensus.retime).
+     */
+    static void setElectionTimers(RaftProperties p, DwcpConfig config, Duration electionMin) {
+        Duration max = config.get(ConsensusKeys.ELECTION_MAX);
+        Duration upper = electionMin.multipliedBy(2).compareTo(max) < 0 ? electionMin.multipliedBy(2) : max;
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(electionMin.toMillis(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(upper.toMillis(), TimeUnit.MILLISECONDS));
+        // Ratis skips a follower's election when the follower's timer overslept by more than the sleep-deviation
+        // threshold (300 ms by default), blaming its own pause rather than the leader. On a CPU-starved host every
+        // timer oversleeps by 0.3-4 s, so no follower stands and the group stays leaderless (likely the checker
+        // campaign's "no leader within 120 s", whose replicas logged 0.4-4 s pauses). Pre-vote already keeps a
+        // follower that only paused from deposing a live leader, so the threshold is raised to several election timeouts.
+        RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(
+                Math.max(300, SLEEP_DEVIATION_TIMEOUTS * upper.toMillis()), TimeUnit.MILLISECONDS));
     }
 
     /**

@@ -105,6 +105,13 @@ final class RegisterStateMachine extends BaseStateMachine {
         }
     }
 
+    /** Told of every agreed election timeout this replica applies (the replica re-times its division); may be null. */
+    private volatile java.util.function.Consumer<Duration> agreedListener;
+
+    void onAgreed(java.util.function.Consumer<Duration> listener) {
+        this.agreedListener = listener;
+    }
+
     /** Keeps the committed agreed timeout beside the log (write to a temporary file, fsync, rename). */
     private void keepAgreed(Versioned v) {
         if (agreedFile == null || v.value() == null) {
@@ -114,6 +121,10 @@ final class RegisterStateMachine extends BaseStateMachine {
         if (d.isEmpty()) {
             LOG.warn("register {} holds '{}', not a timeout in milliseconds; ignored", AGREED_TIMERS_KEY, v.value());
             return;
+        }
+        java.util.function.Consumer<Duration> listener = agreedListener;
+        if (listener != null) {
+            listener.accept(d.get());
         }
         Path tmp = agreedFile.resolveSibling(agreedFile.getFileName() + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -213,7 +224,7 @@ final class RegisterStateMachine extends BaseStateMachine {
                     + " READ, got " + c.type() + " (nothing applied)"));
         }
         return CompletableFuture.completedFuture(Message.valueOf(
-                org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(Reply.ok(registers.get(c.key())).encode())));
+                org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(registers.query(c).encode())));
     }
 
     @Override

@@ -18,11 +18,13 @@ import java.util.Objects;
  *  13     L    value    UTF-8
  * </pre>
  *
- * For MALFORMED and STALE the value field carries the error text instead.
+ * For MALFORMED, STALE and REFUSED the value field carries the error text instead; for FENCED it carries
+ * {@code <epoch>|<layout>}: the group's layout epoch and the layout the scope moved to (empty when this group is not
+ * fenced but serves another epoch than the command's guard named).
  *
  * @param status outcome
  * @param current the register after the command (for MALFORMED / STALE: absent)
- * @param error error text for MALFORMED / STALE, else {@code null}
+ * @param error error text for MALFORMED / STALE / REFUSED, {@code <epoch>|<layout>} for FENCED, else {@code null}
  */
 record Reply(Status status, Versioned current, String error) {
     static final int STATUS_OFFSET = 0;
@@ -39,7 +41,11 @@ record Reply(Status status, Versioned current, String error) {
         /** A retry of a sequence older than the client's de-duplication window; nothing written. */
         STALE,
         /** The command could not be decoded; nothing written. */
-        MALFORMED
+        MALFORMED,
+        /** A guarded command reached a group that does not serve its epoch (fenced, or another epoch); nothing written. */
+        FENCED,
+        /** A switch step this group refuses (too soon after the last switch, state too large, a serving group); nothing changed. */
+        REFUSED
     }
 
     Reply {

@@ -28,7 +28,14 @@ import java.util.concurrent.TimeUnit;
 final class RunningGroup {
     GroupLayout layout;
     RaftServer server;
-    RegisterStateMachine stateMachine;
+    /** This voter's state machine; replaced when the division re-opens with new timers (RatisConsensus.retime). */
+    volatile RegisterStateMachine stateMachine;
+    /** Leader changes seen by state machines this division replaced (the meter sums them with the current one's). */
+    final java.util.concurrent.atomic.AtomicLong retiredLeaderChanges = new java.util.concurrent.atomic.AtomicLong();
+    /** The voter's server properties; the election timers in it are changed live (RatisConsensus.retime). */
+    org.apache.ratis.conf.RaftProperties serverProperties;
+    /** The peer id of this voter; null on a client. */
+    org.apache.ratis.protocol.RaftPeerId self;
     /** Replaced when Ratis closed its request window (RatisConsensus.replaceClientIfClosed); written under this. */
     volatile RaftClient client;
     /** The RTT measured at start and the proposal timeout from it. */
@@ -37,7 +44,7 @@ final class RunningGroup {
     /** A voter's agreement on election timers: measures and commits while it leads; null on a client. */
     TimerAgreement timerAgreement;
     /** The shortest election timeout this voter's Ratis server runs with (agreed or configured); null on a client. */
-    Duration electionMinInForce;
+    volatile Duration electionMinInForce;
     /** Runs completions on {@link #completions}, or inline once it has shut down, so every future completes. */
     Executor completer;
     long maxCommandBytes;

@@ -14,10 +14,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -135,19 +133,7 @@ public final class ScopedConsensus implements AutoCloseable {
         if (started) {
             return;
         }
-        List<RatisConsensus> done = new ArrayList<>();
-        try {
-            for (RatisConsensus c : groups.values()) {
-                c.start();
-                done.add(c);
-            }
-        } catch (IOException | RuntimeException e) {
-            Collections.reverse(done);
-            for (RatisConsensus c : done) {
-                c.stop();
-            }
-            throw e;
-        }
+        GroupSet.startAll(groups.values());
         if (homeMoves != null) {
             evaluator = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "dwcp-acp-home-moves");
@@ -273,23 +259,7 @@ public final class ScopedConsensus implements AutoCloseable {
             evaluator.shutdownNow(); // a move in flight is a sequence of commits: stopping between them loses nothing
             evaluator = null;
         }
-        List<RatisConsensus> all = new ArrayList<>(groups.values());
-        Collections.reverse(all);
-        RuntimeException first = null;
-        for (RatisConsensus c : all) {
-            try {
-                c.stop();
-            } catch (RuntimeException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        GroupSet.stopAll(groups.values());
     }
 
     /** Builds a {@link ScopedConsensus}; not thread-safe. */

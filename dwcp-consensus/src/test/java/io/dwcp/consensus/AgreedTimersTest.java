@@ -14,11 +14,12 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Agreed election timers on a one-voter group in this JVM: a measured RTT commits the next agreed timeout through
- * the log, the replica keeps the committed value beside its log, ignores a value that is no timeout, and starts with
- * the agreed value next time. (Every voter applies the same entry, so voters agree by construction; what a group of
+ * the log, the replica re-opens its division with it live, keeps the committed value beside its log, ignores a value
+ * that is no timeout, and starts with the agreed value next time. (Every voter applies the same entry, so voters agree by construction; what a group of
  * several processes does with its timers is covered by the process tests, which run the configured ones.)
  */
 @Tag("ACP-7")
@@ -50,7 +51,13 @@ class AgreedTimersTest {
                 first.write(RegisterStateMachine.AGREED_TIMERS_KEY, "soon").get(WAIT_S, TimeUnit.SECONDS);
                 assertEquals("675", Files.readString(kept), "a value that is no timeout is ignored");
                 first.write(RegisterStateMachine.AGREED_TIMERS_KEY, "675").get(WAIT_S, TimeUnit.SECONDS);
-                assertEquals(Optional.of(Duration.ofMillis(300)), first.electionMinInForce(), "Ratis keeps its timers until restart");
+                // Live: the replica re-opened its division with the agreed timers, without a restart, and still commits.
+                assertTrue(first.awaitElectionMin(Duration.ofMillis(675), Duration.ofSeconds(WAIT_S)),
+                        "in force: " + first.electionMinInForce());
+                first.write("after-retime", "x").get(WAIT_S, TimeUnit.SECONDS);
+                assertEquals("x", first.read("after-retime").get(WAIT_S, TimeUnit.SECONDS).value());
+                assertEquals("675", first.read(RegisterStateMachine.AGREED_TIMERS_KEY).get(WAIT_S, TimeUnit.SECONDS).value(),
+                        "the re-opened division recovered its state from the log");
             } finally {
                 first.stop();
             }
@@ -59,6 +66,7 @@ class AgreedTimersTest {
             try {
                 assertEquals(Optional.of(Duration.ofMillis(675)), second.electionMinInForce(), "the agreed value at the next start");
                 ConsensusCheck.awaitFirstCommit(second, Duration.ofSeconds(WAIT_S));
+                assertEquals("x", second.read("after-retime").get(WAIT_S, TimeUnit.SECONDS).value());
             } finally {
                 second.stop();
             }

@@ -22,10 +22,16 @@ class CommandTest {
         Arbitrary<String> values = Arbitraries.strings().ofMaxLength(100);
         return Combinators.combine(Arbitraries.of(Command.Type.values()), Arbitraries.longs(), Arbitraries.longs().greaterOrEqual(0),
                 keys, values.injectNull(0.3), values).as((type, client, seq, key, expected, value) -> switch (type) {
-                    case READ -> new Command(type, client, ~client, seq, key, null, null);
-                    case WRITE -> new Command(type, client, ~client, seq, key, null, value);
-                    case CAS -> new Command(type, client, ~client, seq, key, expected, value);
+                    case READ -> new Command(type, client, ~client, seq, key, null, null, guard(client, seq));
+                    case WRITE -> new Command(type, client, ~client, seq, key, null, value, guard(client, seq));
+                    case CAS -> new Command(type, client, ~client, seq, key, expected, value, guard(client, seq));
+                    case FENCE, SEED -> new Command(type, client, ~client, 0, key, Long.toString(seq), value);
                 });
+    }
+
+    /** Half of the commands carry a layout guard. */
+    private static Command.Guard guard(long client, long seq) {
+        return (client & 1) == 0 ? null : new Command.Guard(seq, client % 3 == 0 ? "" : "region-" + (client & 0xff));
     }
 
     @Property(tries = 300)
@@ -75,11 +81,28 @@ class CommandTest {
     }
 
     @Test
+    void switchCommandsCarryAnEpochAndAValueAndNoGuard() {
+        assertThrows(IllegalArgumentException.class, () -> new Command(Command.Type.FENCE, 1, 2, 0, "b", null, "1/0/9"));
+        assertThrows(IllegalArgumentException.class, () -> new Command(Command.Type.FENCE, 1, 2, 0, "b", "x", "1/0/9"));
+        assertThrows(IllegalArgumentException.class, () -> new Command(Command.Type.SEED, 1, 2, 0, "a", "-1", "s"));
+        assertThrows(IllegalArgumentException.class, () -> new Command(Command.Type.SEED, 1, 2, 5, "a", "1", "s"));
+        assertThrows(IllegalArgumentException.class, () -> new Command(Command.Type.SEED, 1, 2, 0, "a", "1", "s",
+                new Command.Guard(1, "")));
+        assertThrows(IllegalArgumentException.class, () -> new Command.Guard(-1, ""));
+        assertThrows(IllegalArgumentException.class, () -> new Command.Guard(0, "x".repeat(65)));
+        byte[] b = new Command(Command.Type.WRITE, 1, 2, 1, "k", null, "v", new Command.Guard(4, "eu")).encode();
+        b[Command.KEY_OFFSET + 2 + 8] = 65; // origin length beyond the limit
+        assertTrue(assertThrows(Command.MalformedCommandException.class, () -> Command.decode(ByteBuffer.wrap(b)))
+                .getMessage().contains("origin length"));
+    }
+
+    @Test
     void repliesRoundTrip() {
         for (Reply r : new Reply[]{Reply.ok(io.dwcp.core.spi.Consensus.Versioned.absent()),
                 Reply.ok(new io.dwcp.core.spi.Consensus.Versioned("site-b", 42)),
                 new Reply(Reply.Status.NOT_APPLIED, new io.dwcp.core.spi.Consensus.Versioned("site-a", 7), null),
-                Reply.error(Reply.Status.STALE, "too old")}) {
+                Reply.error(Reply.Status.STALE, "too old"), Reply.error(Reply.Status.FENCED, "3|us"),
+                Reply.error(Reply.Status.REFUSED, "too soon")}) {
             assertEquals(r, Reply.decode(ByteBuffer.wrap(r.encode())));
         }
     }

@@ -34,34 +34,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RegionsProcessTest {
     private static final String ELECTION = "1s";
+    private TwoClusters regions;
     private ReplicaCluster a;
     private ReplicaCluster b;
 
     /** Both regions are started once for the class (six JVMs take a while on a busy machine). */
     @BeforeAll
     void startRegions(@TempDir Path dir) throws Exception {
-        a = new ReplicaCluster(dir.resolve("a"), 3, ELECTION, true, "a", "a");
-        b = new ReplicaCluster(dir.resolve("b"), 3, ELECTION, true, "b", "b");
-        for (int i = 0; i < 3; i++) {
-            a.launch(i);
-            b.launch(i);
-        }
-        for (int i = 0; i < 3; i++) {
-            a.awaitReady(i);
-            b.awaitReady(i);
-        }
-        // Both groups have elected and committed once (a busy machine can delay the first election past a timeout).
-        ConsensusCheck.awaitFirstCommit(a.client("warm-a", "30s"));
-        ConsensusCheck.awaitFirstCommit(b.client("warm-b", "30s"));
+        regions = new TwoClusters(dir, ELECTION, "a", "a", "b", "b");
+        a = regions.a;
+        b = regions.b;
     }
 
     @AfterAll
     void stopRegions() throws InterruptedException {
-        if (a != null) {
-            a.close();
-        }
-        if (b != null) {
-            b.close();
+        if (regions != null) {
+            regions.close();
         }
     }
 

@@ -176,49 +176,86 @@ public final class ConsensusKeys {
                     + " locality-threshold and the switch.* keys); false: homes move only when asked.").build();
 
     /**
-     * Key {@code dwcp.consensus.evaluate-interval}: How often the locality of global keys is judged, and how often a
-     * leader measures the voter RTT for the agreed election timeout.
+     * Key {@code dwcp.consensus.evaluate-interval}: How often the locality of global keys and the layout of a
+     * switching scope are judged, and how often a leader measures the voter RTT for the agreed election timeout.
      */
     public static final ConfigKey<Duration> EVALUATE_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.consensus.evaluate-interval", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "1h")
-            .description("How often the locality of global keys is judged, and how often a leader measures the voter"
-                    + " RTT for the agreed election timeout.").build();
+            .description("How often the locality of global keys and the layout of a switching scope are judged, and how"
+                    + " often a leader measures the voter RTT for the agreed election timeout.").build();
 
     /**
      * Key {@code dwcp.consensus.locality-threshold}: Least share of a global key's operations that must come from this
-     * region, without another region's writes in between, for its home to move here.
+     * region, without another region's writes in between, for its home to move here; and least share of a switching
+     * scope's writes from one region for its layout to become that region's group.
      */
     public static final ConfigKey<Double> LOCALITY_THRESHOLD = Ranges.doubles(
             ConfigKey.builder("dwcp.consensus.locality-threshold", ValueType.DOUBLE).defaultValue(0.7), 0, 1)
             .description("Least share of a global key's operations that must come from this region, without another"
-                    + " region's writes in between, for its home to move here.").build();
+                    + " region's writes in between, for its home to move here; and least share of a switching scope's"
+                    + " writes from one region for its layout to become that region's group.").build();
 
-    /** Key {@code dwcp.consensus.switch.min-interval}: Least time between two home moves of one key. */
+    /** Key {@code dwcp.consensus.switch.min-interval}: Least time between two home moves of one key, or two layout switches of one scope. */
     public static final ConfigKey<Duration> SWITCH_MIN_INTERVAL = Ranges.durations(
             ConfigKey.builder("dwcp.consensus.switch.min-interval", ValueType.DURATION).defaultValue(Duration.ofMinutes(5)), "0s", "24h")
-            .description("Least time between two home moves of one key.").build();
+            .description("Least time between two home moves of one key, or two layout switches of one scope.").build();
 
     /**
-     * Key {@code dwcp.consensus.switch.stable-evaluations}: Evaluations in a row that must favour a home move before it
-     * is made.
+     * Key {@code dwcp.consensus.switch.stable-evaluations}: Evaluations in a row that must favour a home move (or a layout
+     * switch) before it is made.
      */
     public static final ConfigKey<Integer> SWITCH_STABLE_EVALUATIONS = Ranges.ints(
             ConfigKey.builder("dwcp.consensus.switch.stable-evaluations", ValueType.INT).defaultValue(3), 1, 100)
-            .description("Evaluations in a row that must favour a home move before it is made.").build();
+            .description("Evaluations in a row that must favour a home move (or a layout switch) before it is made.").build();
 
     /**
-     * Key {@code dwcp.consensus.switch.benefit-margin}: A home move is made only when the latency it saves until the
-     * next allowed move exceeds this multiple of what the move costs.
+     * Key {@code dwcp.consensus.switch.benefit-margin}: A home move (or layout switch) is made only when the latency
+     * it saves until the next allowed one exceeds this multiple of what it costs.
      */
     public static final ConfigKey<Double> SWITCH_BENEFIT_MARGIN = ConfigKey.builder("dwcp.consensus.switch.benefit-margin", ValueType.DOUBLE)
             .defaultValue(1.5)
             .rule("above 1, at most 100", v -> v > 1 && v <= 100)
-            .description("A home move is made only when the latency it saves until the next allowed move exceeds this"
-                    + " multiple of what the move costs.").build();
+            .description("A home move (or layout switch) is made only when the latency it saves until the next allowed"
+                    + " one exceeds this multiple of what it costs.").build();
+
+    /**
+     * Key {@code dwcp.consensus.switch.auto}: A switching scope chooses its layout every evaluate-interval from the
+     * measured RTTs and the regions its writes come from, and switches when the choice holds; false: the layout is
+     * pinned and changes only when asked.
+     */
+    public static final ConfigKey<Boolean> SWITCH_AUTO = ConfigKey.builder("dwcp.consensus.switch.auto", ValueType.BOOLEAN)
+            .defaultValue(true)
+            .description("A switching scope chooses its layout every evaluate-interval from the measured RTTs and the"
+                    + " regions its writes come from, and switches when the choice holds; false: the layout is pinned"
+                    + " and changes only when asked.").build();
+
+    /**
+     * Key {@code dwcp.consensus.switch.drain-timeout}: Longest time one layout switch (fence, hand-over of the state,
+     * seed) may take before it is reported failed; a switch stopped after its fence is completed by the next client.
+     */
+    public static final ConfigKey<Duration> SWITCH_DRAIN_TIMEOUT = Ranges.durations(
+            ConfigKey.builder("dwcp.consensus.switch.drain-timeout", ValueType.DURATION).defaultValue(Duration.ofSeconds(30)), "1s", "10m")
+            .description("Longest time one layout switch (fence, hand-over of the state, seed) may take before it is"
+                    + " reported failed; a switch stopped after its fence is completed by the next client.").build();
+
+    /**
+     * Key {@code dwcp.consensus.low-latency}: A layout whose voters are all within this RTT of each other (and span at
+     * most max-regions-single-group regions) is chosen as one Raft group with majority quorums.
+     */
+    public static final ConfigKey<Duration> LOW_LATENCY = Ranges.durations(
+            ConfigKey.builder("dwcp.consensus.low-latency", ValueType.DURATION).defaultValue(Duration.ofMillis(50)), "0ms", "10s")
+            .description("A layout whose voters are all within this RTT of each other (and span at most"
+                    + " max-regions-single-group regions) is chosen as one Raft group with majority quorums.").build();
+
+    /** Key {@code dwcp.consensus.max-regions-single-group}: Most regions one Raft group of a chosen layout may span. */
+    public static final ConfigKey<Integer> MAX_REGIONS_SINGLE_GROUP = Ranges.ints(
+            ConfigKey.builder("dwcp.consensus.max-regions-single-group", ValueType.INT).defaultValue(3), 1, 100)
+            .description("Most regions one Raft group of a chosen layout may span.").build();
 
     static final List<ConfigKey<?>> KEYS = List.of(ENABLED, PEERS, GROUP, STORAGE_DIR, LISTEN, ELECTION_MIN, ELECTION_RTT_MULTIPLE, ELECTION_MAX,
             PROPOSAL_TIMEOUT, MAX_COMMAND, FSYNC, READ, SNAPSHOT_ENTRIES, DEDUP_WINDOW, DEDUP_MAX_CLIENTS, HOME_AUTO_MOVE,
-            EVALUATE_INTERVAL, LOCALITY_THRESHOLD, SWITCH_MIN_INTERVAL, SWITCH_STABLE_EVALUATIONS, SWITCH_BENEFIT_MARGIN);
+            EVALUATE_INTERVAL, LOCALITY_THRESHOLD, SWITCH_MIN_INTERVAL, SWITCH_STABLE_EVALUATIONS, SWITCH_BENEFIT_MARGIN,
+            SWITCH_AUTO, SWITCH_DRAIN_TIMEOUT, LOW_LATENCY, MAX_REGIONS_SINGLE_GROUP);
 
     private static boolean validPeers(String text) {
         Set<String> ids = new HashSet<>();
