@@ -35,13 +35,7 @@ class MoveCostTest {
     }
 
     private static PlacementPlan rebalance(PlacementModel model) {
-        ItpPlacer p = (ItpPlacer) new ItpPlacementProvider().create(LinksAndNodesTest.context(null));
-        p.start();
-        try {
-            return p.rebalance(model);
-        } finally {
-            p.stop();
-        }
+        return MoveTimeTest.rebalance(null, model);
     }
 
     @Test

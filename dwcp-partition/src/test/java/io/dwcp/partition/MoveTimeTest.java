@@ -33,7 +33,8 @@ class MoveTimeTest {
                 .link(new SiteLink("s0", "s1", Duration.ofMillis(20), 1e10, 0.05, "slow")).build();
     }
 
-    private static PlacementPlan rebalance(BandwidthPredictor predictor, PlacementModel model) {
+    /** A rebalance by a started placer whose context has {@code predictor} (none when null). */
+    static PlacementPlan rebalance(BandwidthPredictor predictor, PlacementModel model) {
         ItpPlacer p = (ItpPlacer) new ItpPlacementProvider().create(LinksAndNodesTest.context(predictor));
         p.start();
         try {
