@@ -123,7 +123,14 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
      * @param writesPerOrigin writes and compare-and-sets committed in this epoch, per region of the client
      */
     public record Status(String layout, long epoch, long lastSwitchMillis, Map<String, Long> writesPerOrigin) {
-        /** Copies the counts. */
+        /**
+         * Copies the counts.
+         *
+         * @param layout the layout in force
+         * @param epoch the scope's epoch
+         * @param lastSwitchMillis the clock of the node that proposed the last switch (0: none yet)
+         * @param writesPerOrigin writes and compare-and-sets committed in this epoch, per region of the client
+         */
         public Status {
             writesPerOrigin = Map.copyOf(writesPerOrigin);
         }
