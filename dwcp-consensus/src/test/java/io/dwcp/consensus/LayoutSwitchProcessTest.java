@@ -155,6 +155,7 @@ class LayoutSwitchProcessTest {
         AtomicInteger switches = new AtomicInteger();
         AtomicInteger resent = new AtomicInteger();
         List<Thread> threads = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Thread> switcherThread = new java.util.concurrent.atomic.AtomicReference<>();
         String prefix = "load-" + System.nanoTime() + "-";
         int finalProcess = 9;
         try {
@@ -201,7 +202,7 @@ class LayoutSwitchProcessTest {
                 }, "switch-client-" + p));
             }
             SwitchingConsensus switcher = clients.get(3);
-            threads.add(new Thread(() -> {
+            switcherThread.set(new Thread(() -> {
                 while (!stop.get()) {
                     try {
                         String to = switcher.status().get(WAIT_S, TimeUnit.SECONDS).layout().equals("la") ? "lb" : "la";
@@ -222,6 +223,7 @@ class LayoutSwitchProcessTest {
                     }
                 }
             }, "switcher"));
+            threads.add(switcherThread.get());
             threads.forEach(Thread::start);
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
             assertTrue(progress.await(0, 60, deadline), "no progress before the fault");
@@ -237,6 +239,12 @@ class LayoutSwitchProcessTest {
             }
         } finally {
             stop.set(true);
+            // The switcher may be waiting for the clients' next operations, which stop now: wake it (the clients end
+            // by themselves after their current operation).
+            Thread sw = switcherThread.get();
+            if (sw != null) {
+                sw.interrupt();
+            }
             for (Thread t : threads) {
                 t.join(TimeUnit.MINUTES.toMillis(5));
             }
