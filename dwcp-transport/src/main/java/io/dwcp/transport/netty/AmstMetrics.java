@@ -29,6 +29,8 @@ final class AmstMetrics {
     final Counter reconnects;
     final Counter streamFailures;
     final Counter crcErrors;
+    /** Controller periods that started a forecast-advised pace. */
+    final Counter pacingAdvised;
     final Counter transfersSucceeded;
     final Counter transfersFailed;
     final Counter transfersCancelled;
@@ -58,6 +60,7 @@ final class AmstMetrics {
         gauge("dwcp.amst.pacing.rate", t, AmstMetrics::pacingRateBitsPerSecond, null, null, "bits/s");
         // Forecast-advised pacing (sum over sessions, 0 when none paces): see ForecastPacer.
         gauge("dwcp.amst.pacing.forecast", t, AmstMetrics::forecastPaceBitsPerSecond, null, null, "bits/s");
+        pacingAdvised = counter("dwcp.amst.pacing.advised", null, null);
         // Large data buffers (BufferRecycler): memory held for reuse, and how often a buffer was reused.
         gauge("dwcp.amst.buffers.idle", t, AmstMetrics::idleBufferBytes, null, null, "bytes");
         meters.add(FunctionCounter.builder("dwcp.amst.buffers", t, x -> dataBuffers(x, false)).tag("kind", "allocated")

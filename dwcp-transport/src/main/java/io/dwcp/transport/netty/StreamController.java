@@ -238,6 +238,9 @@ final class StreamController {
         }
         forecastPaceBytesPerSecond = (long) (after / 8);
         applyPace();
+        if (before == 0) {
+            transport.metrics().pacingAdvised.increment();
+        }
         LOG.info("session {}: forecast pace {} -> {} Mbit/s (goodput {} Mbit/s, rtt {} µs / min {} µs, forecast {})",
                 session.idHex, Math.round(before / 1e6), Math.round(after / 1e6), Math.round(outboundGoodput / 1e6),
                 smoothedRtt / 1000, minRtt == Long.MAX_VALUE ? -1 : minRtt / 1000,
