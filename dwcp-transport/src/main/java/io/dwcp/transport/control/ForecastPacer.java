@@ -11,8 +11,12 @@ package io.dwcp.transport.control;
  * at the forecast mean instead of at whatever their congestion controls still believe.
  *
  * Measurement stays the authority. Every controller period while pacing:
- *   - the streams delivered less than the pace (the path is below it): the pace follows the measured goodput down,
- *     but not below the forecast's P10;
+ *   - the streams delivered less than the pace: the pace is held, and follows the forecast mean if that falls. It
+ *     does not follow the period's goodput down: on a path that overflows its queue, one period's goodput collapses
+ *     (a burst of losses, a stream in a retransmission timeout) far below what the path carries, and a pace cut to
+ *     it then holds the streams below the path once they recover (measured: a 45 Mbit/s link, periods of 2-3 Mbit/s
+ *     at 36 % retransmitted segments). The forecast, which learns from those periods among the others, moves by
+ *     what they say about the path;
  *   - they delivered the pace and the RTT shows no standing queue (smoothed RTT within 1.25 x the minimum): the path
  *     carries more than the pace, so pacing is released at once. The released rate is remembered as proven: no new
  *     pacing starts at or above it until a period delivers less than it (the proof is then stale). Without a measured
@@ -21,10 +25,10 @@ package io.dwcp.transport.control;
  *     forecast mean if that falls further.
  * A period in which nothing waited to be sent says nothing about the path (the pace is held). Without advice there
  * is no pacing. The pace never rises above what the path has been measured to deliver: it only starts below the
- * measured goodput, and moves only down until released.
+ * measured goodput, and moves only down (with the forecast) until released.
  *
- * Why the mean and not P10: pacing at P10 would waste the capacity between P10 and the mean on most periods; the
- * measurement rules above correct a pace that is too high within one period. Why not keep pacing while the pace is
+ * Why the mean and not P10: pacing at P10 would waste the capacity between P10 and the mean on most periods, and the
+ * queue absorbs the path's swings around its mean. Why not keep pacing while the pace is
  * met without a queue and raise it step by step: a pace caps the very goodput the forecast learns from, so a pace kept
  * while the path has more would teach the forecast the pace; releasing hands the measurement back to the path.
  *
@@ -75,12 +79,11 @@ public final class ForecastPacer {
      * @param minRttNanos the minimum RTT of the session, or 0 / {@link Long#MAX_VALUE} when unknown
      * @param smoothedRttNanos the smoothed RTT of the period, or 0 when unknown
      * @param forecastMean the mean of the path's short-horizon forecast as advice, or NaN when there is no advice
-     * @param forecastP10 its low quantile (P10), or NaN
      * @return the pace in bits per second, 0 for none
      */
     public double update(double goodputBitsPerSecond, boolean busy, long minRttNanos, long smoothedRttNanos,
-                         double forecastMean, double forecastP10) {
-        if (!(forecastMean > 0) || !(forecastP10 >= 0) || Double.isInfinite(forecastMean)) {
+                         double forecastMean) {
+        if (!(forecastMean > 0) || Double.isInfinite(forecastMean)) {
             // No advice: measurement alone, no pace (the default behaviour).
             pace = 0;
             proven = 0;
@@ -89,7 +92,6 @@ public final class ForecastPacer {
         if (!busy || !(goodputBitsPerSecond > 0) || Double.isInfinite(goodputBitsPerSecond)) {
             return pace;
         }
-        double low = Math.min(forecastP10, forecastMean);
         if (pace == 0) {
             if (proven > 0 && goodputBitsPerSecond * (1 + minGain) < proven) {
                 proven = 0;
@@ -102,8 +104,8 @@ public final class ForecastPacer {
             return pace;
         }
         if (goodputBitsPerSecond * (1 + minGain) < pace) {
-            // The path delivered less than the pace: follow the measurement down, not below the forecast's P10.
-            pace = Math.max(goodputBitsPerSecond, Math.min(low, pace));
+            // Less than the pace delivered: held, following a falling forecast (not the period's goodput).
+            pace = Math.min(pace, forecastMean);
             return pace;
         }
         boolean rttKnown = minRttNanos > 0 && minRttNanos != Long.MAX_VALUE && smoothedRttNanos > 0;

@@ -232,7 +232,7 @@ final class StreamController {
         boolean advice = next != null && next.isKnown();
         double before = pacer.paceBitsPerSecond();
         double after = pacer.update(outboundGoodput, sending, minRtt, smoothedRtt,
-                advice ? next.meanBitsPerSecond() : Double.NaN, advice ? next.p10BitsPerSecond() : Double.NaN);
+                advice ? next.meanBitsPerSecond() : Double.NaN);
         if (after == before) {
             return;
         }
@@ -241,11 +241,14 @@ final class StreamController {
         if (before == 0) {
             transport.metrics().pacingAdvised.increment();
         }
+        if (before != 0 && after != 0 && Math.abs(after - before) < 0.02 * before) {
+            // A pace that follows the forecast moves a little every period: only starts, ends and steps are logged.
+            return;
+        }
         LOG.info("session {}: forecast pace {} -> {} Mbit/s (goodput {} Mbit/s, rtt {} µs / min {} µs, forecast {})",
-                session.idHex, Math.round(before / 1e6), Math.round(after / 1e6), Math.round(outboundGoodput / 1e6),
-                smoothedRtt / 1000, minRtt == Long.MAX_VALUE ? -1 : minRtt / 1000,
-                advice ? String.format("%.0f Mbit/s, P10 %.0f Mbit/s", next.meanBitsPerSecond() / 1e6,
-                        next.p10BitsPerSecond() / 1e6) : "none");
+                session.idHex, String.format("%.1f", before / 1e6), String.format("%.1f", after / 1e6),
+                Math.round(outboundGoodput / 1e6), smoothedRtt / 1000, minRtt == Long.MAX_VALUE ? -1 : minRtt / 1000,
+                advice ? String.format("%.1f Mbit/s", next.meanBitsPerSecond() / 1e6) : "none");
     }
 
     private void applyTarget(int target) {

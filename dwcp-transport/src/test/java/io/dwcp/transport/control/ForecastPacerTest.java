@@ -25,76 +25,78 @@ class ForecastPacerTest {
 
     private final ForecastPacer pacer = new ForecastPacer(0.05);
 
-    private double tick(double goodputMbit, long srtt, double meanMbit, double p10Mbit) {
-        return pacer.update(goodputMbit * MBIT, true, MIN_RTT, srtt, meanMbit * MBIT, p10Mbit * MBIT) / MBIT;
+    private double tick(double goodputMbit, long srtt, double meanMbit) {
+        return pacer.update(goodputMbit * MBIT, true, MIN_RTT, srtt, meanMbit * MBIT) / MBIT;
     }
 
     @Test
     void withoutAdviceThereIsNoPace() {
         for (double g : new double[] {100, 10, 500}) {
-            assertEquals(0, pacer.update(g * MBIT, true, MIN_RTT, QUEUE, Double.NaN, Double.NaN));
+            assertEquals(0, pacer.update(g * MBIT, true, MIN_RTT, QUEUE, Double.NaN));
         }
         // Advice that goes away mid-pace releases at once.
-        assertEquals(60, tick(100, EMPTY, 60, 40));
-        assertEquals(0, pacer.update(100 * MBIT, true, MIN_RTT, QUEUE, Double.NaN, Double.NaN));
+        assertEquals(60, tick(100, EMPTY, 60));
+        assertEquals(0, pacer.update(100 * MBIT, true, MIN_RTT, QUEUE, Double.NaN));
     }
 
     @Test
     void aForeseenDropStartsAPaceAtTheForecastMean() {
         // A forecast within min-gain of the measurement is no drop.
-        assertEquals(0, tick(100, QUEUE, 96, 60));
-        assertEquals(0, tick(100, QUEUE, 120, 90));
-        assertEquals(60, tick(100, QUEUE, 60, 40));
+        assertEquals(0, tick(100, QUEUE, 96));
+        assertEquals(0, tick(100, QUEUE, 120));
+        assertEquals(60, tick(100, QUEUE, 60));
     }
 
     @Test
     void aPaceMetWithoutAQueueIsReleasedAndNotStartedAgainAtTheProvenRate() {
-        assertEquals(60, tick(100, EMPTY, 60, 40));
-        assertEquals(0, tick(60, EMPTY, 60, 40), "the path carried 60 with an empty queue: it has more");
+        assertEquals(60, tick(100, EMPTY, 60));
+        assertEquals(0, tick(60, EMPTY, 60), "the path carried 60 with an empty queue: it has more");
         // The same forecast again: 60 was proven, no pace at or above it.
-        assertEquals(0, tick(100, EMPTY, 60, 40));
-        assertEquals(0, tick(100, EMPTY, 58, 40), "58 × 1.05 is not below the proven 60");
+        assertEquals(0, tick(100, EMPTY, 60));
+        assertEquals(0, tick(100, EMPTY, 58), "58 × 1.05 is not below the proven 60");
         // A forecast clearly below the proven rate starts a pace again.
-        assertEquals(50, tick(100, EMPTY, 50, 40));
+        assertEquals(50, tick(100, EMPTY, 50));
     }
 
     @Test
     void theProofGoesStaleAndAPaceStartsAgain() {
-        assertEquals(60, tick(100, EMPTY, 60, 40));
-        assertEquals(0, tick(60, EMPTY, 60, 40));
-        assertEquals(0, tick(50, QUEUE, 60, 40), "stale proof; 60 is above the 50 delivered: no drop foreseen");
-        assertEquals(60, tick(80, QUEUE, 60, 40), "80 delivered, 60 foreseen: a pace again");
+        assertEquals(60, tick(100, EMPTY, 60));
+        assertEquals(0, tick(60, EMPTY, 60));
+        assertEquals(0, tick(50, QUEUE, 60), "stale proof; 60 is above the 50 delivered: no drop foreseen");
+        assertEquals(60, tick(80, QUEUE, 60), "80 delivered, 60 foreseen: a pace again");
     }
 
     @Test
-    void aPathBelowThePaceIsFollowedDownToTheMeasurementButNotBelowP10() {
-        assertEquals(60, tick(100, QUEUE, 60, 40));
-        assertEquals(45, tick(45, QUEUE, 60, 40), "delivered 45 of 60: pace 45");
-        assertEquals(40, tick(20, QUEUE, 60, 40), "delivered 20: not below P10");
-        assertEquals(40, tick(39, QUEUE, 60, 40), "39 × 1.05 meets the pace of 40: at capacity, held");
+    void aPeriodThatDeliversLessThanThePaceHoldsItAndOnlyTheForecastLowersIt() {
+        assertEquals(60, tick(100, QUEUE, 60));
+        assertEquals(60, tick(3, QUEUE, 60), "a period of losses (3 Mbit/s) is not the path's rate: held");
+        assertEquals(60, tick(30, EMPTY, 60), "not delivered, queue empty (the streams stalled): held, not released");
+        assertEquals(60, tick(45, QUEUE, 70), "a rising forecast never raises the pace");
+        assertEquals(35, tick(20, QUEUE, 35), "the forecast falls: the pace follows it");
+        assertEquals(35, tick(34, QUEUE, 35), "34 × 1.05 meets the pace of 35 with a queue: at capacity, held");
     }
 
     @Test
     void atCapacityThePaceIsHeldAndFollowsAFallingForecast() {
-        assertEquals(60, tick(100, QUEUE, 60, 40));
-        assertEquals(60, tick(60, QUEUE, 60, 40));
-        assertEquals(60, tick(61, QUEUE, 70, 40), "a rising forecast never raises the pace");
-        assertEquals(50, tick(60, QUEUE, 50, 35));
-        assertEquals(0, tick(50, EMPTY, 50, 35), "the queue is gone: released");
+        assertEquals(60, tick(100, QUEUE, 60));
+        assertEquals(60, tick(60, QUEUE, 60));
+        assertEquals(60, tick(61, QUEUE, 70), "a rising forecast never raises the pace");
+        assertEquals(50, tick(60, QUEUE, 50));
+        assertEquals(0, tick(50, EMPTY, 50), "the queue is gone: released");
     }
 
     @Test
     void anIdlePeriodChangesNothing() {
-        assertEquals(60, tick(100, QUEUE, 60, 40));
-        assertEquals(60, pacer.update(1 * MBIT, false, MIN_RTT, EMPTY, 60 * MBIT, 40 * MBIT) / MBIT);
-        assertEquals(60, pacer.update(0, true, MIN_RTT, EMPTY, 60 * MBIT, 40 * MBIT) / MBIT);
+        assertEquals(60, tick(100, QUEUE, 60));
+        assertEquals(60, pacer.update(1 * MBIT, false, MIN_RTT, EMPTY, 60 * MBIT) / MBIT);
+        assertEquals(60, pacer.update(0, true, MIN_RTT, EMPTY, 60 * MBIT) / MBIT);
         assertEquals(60, pacer.paceBitsPerSecond() / MBIT);
     }
 
     @Test
     void withoutAMeasuredRttAMetPaceIsReleased() {
-        assertEquals(60, pacer.update(100 * MBIT, true, Long.MAX_VALUE, 0, 60 * MBIT, 40 * MBIT) / MBIT);
-        assertEquals(0, pacer.update(60 * MBIT, true, Long.MAX_VALUE, 0, 60 * MBIT, 40 * MBIT));
+        assertEquals(60, pacer.update(100 * MBIT, true, Long.MAX_VALUE, 0, 60 * MBIT) / MBIT);
+        assertEquals(0, pacer.update(60 * MBIT, true, Long.MAX_VALUE, 0, 60 * MBIT));
     }
 
     @Test
@@ -110,7 +112,7 @@ class ForecastPacerTest {
      */
     @Test
     void theBucketHoldsTheStreamsAggregateAtThePace() {
-        double pace = pacer.update(100 * MBIT, true, MIN_RTT, QUEUE, 40 * MBIT, 25 * MBIT);
+        double pace = pacer.update(100 * MBIT, true, MIN_RTT, QUEUE, 40 * MBIT);
         long bytesPerSecond = (long) (pace / 8);
         long[] windows = TokenBucketTest.run(bytesPerSecond, 32 * 1024, 8, 1_000);
         for (int i = 1; i < windows.length; i++) {
@@ -133,7 +135,7 @@ class ForecastPacerTest {
             boolean advice = noAdviceEvery == 0 || i % (noAdviceEvery + 1) != 0;
             long srtt = i % 3 == 0 ? EMPTY : QUEUE;
             highest = Math.max(highest, g);
-            double pace = p.update(g, i % 7 != 6, MIN_RTT, srtt, advice ? mean : Double.NaN, advice ? mean * 0.6 : Double.NaN);
+            double pace = p.update(g, i % 7 != 6, MIN_RTT, srtt, advice ? mean : Double.NaN);
             assertFalse(Double.isNaN(pace));
             assertTrue(pace >= 0);
             assertTrue(pace <= highest, "pace " + pace + " above every goodput measured (" + highest + ")");
