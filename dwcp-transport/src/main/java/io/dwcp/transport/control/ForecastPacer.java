@@ -6,31 +6,33 @@ package io.dwcp.transport.control;
  * Why: the bottleneck of a moving link (cellular backhaul, a shared WAN, a provider's rate limiter) has a drop-tail
  * queue of about one bandwidth-delay product. When its rate falls, flows that still send at the old rate fill that
  * queue within a few round trips and lose a burst of segments; with many streams some of them lose their whole
- * window and wait out a retransmission timeout. When the path's short-horizon forecast (advice: confidence at least
- * min-confidence) says the path will deliver clearly less than it just did, the session's streams together are paced
- * at the forecast mean instead of at whatever their congestion controls still believe.
+ * window and wait out a retransmission timeout. Congestion controls that estimate the rate from a recent maximum (BBR
+ * keeps the highest delivery rate of the last ten round trips) do this at every dip of a link whose rate moves from
+ * second to second. When the path's short-horizon forecast (advice: confidence at least min-confidence) says the path
+ * will deliver clearly less than it just did, the session's streams together are paced at the forecast mean instead
+ * of at whatever their congestion controls still believe.
  *
  * Measurement stays the authority. Every controller period while pacing:
- *   - the streams delivered less than the pace: the pace is held, and follows the forecast mean if that falls. It
- *     does not follow the period's goodput down: on a path that overflows its queue, one period's goodput collapses
- *     (a burst of losses, a stream in a retransmission timeout) far below what the path carries, and a pace cut to
- *     it then holds the streams below the path once they recover (measured: a 45 Mbit/s link, periods of 2-3 Mbit/s
- *     at 36 % retransmitted segments). The forecast, which learns from those periods among the others, moves by
- *     what they say about the path;
- *   - they delivered the pace and the RTT shows no standing queue (smoothed RTT within 1.25 x the minimum): the path
- *     carries more than the pace, so pacing is released at once. The released rate is remembered as proven: no new
- *     pacing starts at or above it until a period delivers less than it (the proof is then stale). Without a measured
- *     RTT there is no proof of a queue either, so pacing is released as soon as the pace is met;
- *   - they delivered the pace with a standing queue: the path is at its capacity; the pace is held, and follows the
- *     forecast mean if that falls further.
- * A period in which nothing waited to be sent says nothing about the path (the pace is held). Without advice there
- * is no pacing. The pace never rises above what the path has been measured to deliver: it only starts below the
- * measured goodput, and moves only down (with the forecast) until released.
+ *   - the streams delivered the pace and the RTT shows no standing queue (smoothed RTT within 1.25 x the minimum):
+ *     the path carries more than the pace. The pace rises by one probe step (x 1.25, the gain BBR probes with); once
+ *     it would pass the forecast's P90 the forecast no longer foresees less than that, and pacing is released. The
+ *     released rate is remembered as proven: no new pacing starts until a period delivers less than it (the proof is
+ *     then stale). Without a measured RTT there is no proof of a queue either, so a met pace rises;
+ *   - otherwise (a standing queue, or less than the pace delivered) the pace steps back towards the forecast mean, by
+ *     at most one probe step per period, and never rises. It does not follow the period's goodput down: on a path that
+ *     overflows its queue, one period's goodput collapses (a burst of losses, a stream in a retransmission timeout)
+ *     far below what the path carries (measured: periods of 2-3 Mbit/s at 36 % retransmitted segments on a 45 Mbit/s
+ *     link), and a pace cut to it would hold the streams below the path once they recover. The forecast, which learns
+ *     from those periods among the others, moves by what they say about the path.
+ * A period in which nothing waited to be sent says nothing about the path (the pace is held). Without advice there is
+ * no pacing.
  *
  * Why the mean and not P10: pacing at P10 would waste the capacity between P10 and the mean on most periods, and the
- * queue absorbs the path's swings around its mean. Why not keep pacing while the pace is
- * met without a queue and raise it step by step: a pace caps the very goodput the forecast learns from, so a pace kept
- * while the path has more would teach the forecast the pace; releasing hands the measurement back to the path.
+ * queue absorbs the path's swings around its mean. Why probe up rather than release as soon as the queue is empty: on
+ * a link that moves every second the queue empties whenever the link is above its mean, and released streams refill
+ * it at their own (maximum-based) rate at the next dip; probing keeps the aggregate below what the path has shown it
+ * carries while still reaching the forecast's upper band (released there) within a few periods. A pace caps the very
+ * goodput the forecast learns from, which is why it rises whenever the path shows room and ends at the band's top.
  *
  * Threading: confined to the caller (the session's controller tick); no locks.
  */
@@ -42,11 +44,13 @@ package io.dwcp.transport.control;
 public final class ForecastPacer {
     /** A smoothed RTT above this multiple of the minimum RTT is a standing queue at the bottleneck. */
     public static final double QUEUE_RTT_FACTOR = 1.25;
+    /** One probe step: the pace's factor per period while the path shows room (BBR's probing gain). */
+    public static final double PROBE_GAIN = 1.25;
 
     private final double minGain;
     /** The pace, bits/s; 0 when not pacing. */
     private double pace;
-    /** A rate the path carried without a standing queue while paced, bits/s; 0 when none (or stale). */
+    /** The pace at which the path last showed room up to the forecast's band, bits/s; 0 when none (or stale). */
     private double proven;
 
     /**
@@ -79,10 +83,11 @@ public final class ForecastPacer {
      * @param minRttNanos the minimum RTT of the session, or 0 / {@link Long#MAX_VALUE} when unknown
      * @param smoothedRttNanos the smoothed RTT of the period, or 0 when unknown
      * @param forecastMean the mean of the path's short-horizon forecast as advice, or NaN when there is no advice
+     * @param forecastHigh its high quantile (P90), or NaN: a pace that would rise past it is released
      * @return the pace in bits per second, 0 for none
      */
     public double update(double goodputBitsPerSecond, boolean busy, long minRttNanos, long smoothedRttNanos,
-                         double forecastMean) {
+                         double forecastMean, double forecastHigh) {
         if (!(forecastMean > 0) || Double.isInfinite(forecastMean)) {
             // No advice: measurement alone, no pace (the default behaviour).
             pace = 0;
@@ -97,27 +102,27 @@ public final class ForecastPacer {
                 proven = 0;
             }
             boolean dropForeseen = forecastMean * (1 + minGain) < goodputBitsPerSecond;
-            boolean belowProven = proven == 0 || forecastMean * (1 + minGain) < proven;
-            if (dropForeseen && belowProven) {
+            if (dropForeseen && proven == 0) {
                 pace = forecastMean;
             }
             return pace;
         }
-        if (goodputBitsPerSecond * (1 + minGain) < pace) {
-            // Less than the pace delivered: held, following a falling forecast (not the period's goodput).
-            pace = Math.min(pace, forecastMean);
-            return pace;
-        }
+        boolean delivered = goodputBitsPerSecond * (1 + minGain) >= pace;
         boolean rttKnown = minRttNanos > 0 && minRttNanos != Long.MAX_VALUE && smoothedRttNanos > 0;
         boolean queue = rttKnown && smoothedRttNanos > QUEUE_RTT_FACTOR * minRttNanos;
-        if (!queue) {
-            // The pace was delivered without a standing queue: the path has more; hand it back to measurement.
-            proven = pace;
-            pace = 0;
+        if (delivered && !queue) {
+            // The pace was delivered without a standing queue: the path has more. Probe; past the band, release.
+            double next = pace * PROBE_GAIN;
+            if (!(next < forecastHigh)) {
+                proven = pace;
+                pace = 0;
+            } else {
+                pace = next;
+            }
             return pace;
         }
-        // At capacity: hold, and follow a forecast that falls further.
-        pace = Math.min(pace, forecastMean);
+        // No room shown: back towards the forecast mean, one probe step at most, never up.
+        pace = Math.min(pace, Math.max(forecastMean, pace / PROBE_GAIN));
         return pace;
     }
 }

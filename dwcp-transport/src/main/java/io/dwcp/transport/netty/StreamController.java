@@ -232,7 +232,7 @@ final class StreamController {
         boolean advice = next != null && next.isKnown();
         double before = pacer.paceBitsPerSecond();
         double after = pacer.update(outboundGoodput, sending, minRtt, smoothedRtt,
-                advice ? next.meanBitsPerSecond() : Double.NaN);
+                advice ? next.meanBitsPerSecond() : Double.NaN, advice ? next.p90BitsPerSecond() : Double.NaN);
         if (after == before) {
             return;
         }
@@ -248,7 +248,8 @@ final class StreamController {
         LOG.info("session {}: forecast pace {} -> {} Mbit/s (goodput {} Mbit/s, rtt {} µs / min {} µs, forecast {})",
                 session.idHex, String.format("%.1f", before / 1e6), String.format("%.1f", after / 1e6),
                 Math.round(outboundGoodput / 1e6), smoothedRtt / 1000, minRtt == Long.MAX_VALUE ? -1 : minRtt / 1000,
-                advice ? String.format("%.1f Mbit/s", next.meanBitsPerSecond() / 1e6) : "none");
+                advice ? String.format("%.1f Mbit/s, P90 %.1f Mbit/s", next.meanBitsPerSecond() / 1e6,
+                        next.p90BitsPerSecond() / 1e6) : "none");
     }
 
     private void applyTarget(int target) {
