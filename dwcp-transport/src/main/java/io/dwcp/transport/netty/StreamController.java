@@ -174,7 +174,11 @@ final class StreamController {
         InetSocketAddress remote = session.remoteAddress();
         String peer = remote != null && advisor.active() ? AmstTransport.peerName(remote) : null;
         Forecast next = peer == null ? null : advisor.shortAdvice(peer);
-        pace(outboundGoodput, wasBusy && !session.outbound.isEmpty(), minRtt, smoothed > 0 ? smoothed : srtt, next);
+        Forecast horizon = peer == null ? null : advisor.advice(peer);
+        // The pace follows the short horizon's advice, else the long one's (a window mean the streams can hold to:
+        // on a path whose rate moves every second the short forecast is rarely confident enough to be advice).
+        pace(outboundGoodput, wasBusy && !session.outbound.isEmpty(), minRtt, smoothed > 0 ? smoothed : srtt,
+                next != null && next.isKnown() ? next : horizon);
         long rateCap = effectivePaceBytesPerSecond();
         int streams = Math.max(1, session.activeStreams());
         long rtt = srtt > 0 ? srtt : minRtt;
@@ -200,7 +204,6 @@ final class StreamController {
             expectedGoodput = Double.NaN;
             if (peer != null) {
                 expectedGoodput = next != null && next.isKnown() ? next.meanBitsPerSecond() : Double.NaN;
-                Forecast horizon = advisor.advice(peer);
                 foreseenHigh = horizon.isKnown() ? horizon.p90BitsPerSecond() : Double.NaN;
                 // The path's RTT and loss over the horizon (recent measured values), for the Mathis floor.
                 ConditionForecast lossAhead = advisor.lossAdvice(peer);
