@@ -8,9 +8,11 @@ package io.dwcp.transport.control;
  * queue within a few round trips and lose a burst of segments; with many streams some of them lose their whole
  * window and wait out a retransmission timeout. Congestion controls that estimate the rate from a recent maximum (BBR
  * keeps the highest delivery rate of the last ten round trips) do this at every dip of a link whose rate moves from
- * second to second. When the path's short-horizon forecast (advice: confidence at least min-confidence) says the path
- * will deliver clearly less than it just did, the session's streams together are paced at the forecast mean instead
- * of at whatever their congestion controls still believe.
+ * second to second. When the path's forecast (advice: confidence at least min-confidence) says the path will deliver
+ * clearly less than it just did, and the RTT shows the queue loaded (smoothed RTT above 1.25 x the minimum; with an
+ * empty queue a drop overflows nothing, and a forecast below a period's goodput is as often a rise the forecast has
+ * not caught up with), the session's streams together are paced at the forecast mean instead of at whatever their
+ * congestion controls still believe.
  *
  * Measurement stays the authority. Every controller period while pacing:
  *   - the streams delivered the pace and the RTT shows no standing queue (smoothed RTT within 1.25 x the minimum):
@@ -97,19 +99,19 @@ public final class ForecastPacer {
         if (!busy || !(goodputBitsPerSecond > 0) || Double.isInfinite(goodputBitsPerSecond)) {
             return pace;
         }
+        boolean rttKnown = minRttNanos > 0 && minRttNanos != Long.MAX_VALUE && smoothedRttNanos > 0;
+        boolean queue = rttKnown && smoothedRttNanos > QUEUE_RTT_FACTOR * minRttNanos;
         if (pace == 0) {
             if (proven > 0 && goodputBitsPerSecond * (1 + minGain) < proven) {
                 proven = 0;
             }
             boolean dropForeseen = forecastMean * (1 + minGain) < goodputBitsPerSecond;
-            if (dropForeseen && proven == 0) {
+            if (dropForeseen && proven == 0 && (queue || !rttKnown)) {
                 pace = forecastMean;
             }
             return pace;
         }
         boolean delivered = goodputBitsPerSecond * (1 + minGain) >= pace;
-        boolean rttKnown = minRttNanos > 0 && minRttNanos != Long.MAX_VALUE && smoothedRttNanos > 0;
-        boolean queue = rttKnown && smoothedRttNanos > QUEUE_RTT_FACTOR * minRttNanos;
         if (delivered && !queue) {
             // The pace was delivered without a standing queue: the path has more. Probe; past the band, release.
             double next = pace * PROBE_GAIN;

@@ -40,20 +40,21 @@ class ForecastPacerTest {
     }
 
     @Test
-    void aForeseenDropStartsAPaceAtTheForecastMean() {
+    void aForeseenDropStartsAPaceAtTheForecastMeanWhenTheQueueIsLoaded() {
         // A forecast within min-gain of the measurement is no drop.
         assertEquals(0, tick(100, QUEUE, 96, 130));
         assertEquals(0, tick(100, QUEUE, 120, 150));
+        assertEquals(0, tick(100, EMPTY, 60, 90), "an empty queue: nothing to overflow (or a rise not yet forecast)");
         assertEquals(60, tick(100, QUEUE, 60, 90));
     }
 
     @Test
     void aPaceMetWithoutAQueueRisesByProbeStepsAndIsReleasedAtTheForecastsP90() {
-        assertEquals(60, tick(100, EMPTY, 60, 90));
+        assertEquals(60, tick(100, QUEUE, 60, 90));
         assertEquals(75, tick(60, EMPTY, 60, 90), "delivered with an empty queue: the path has more; one probe step");
         assertEquals(0, tick(75, EMPTY, 60, 90), "93.75 would pass the P90 of 90: released");
         // The path carried 75 with room: no new pace while periods deliver that much.
-        assertEquals(0, tick(100, EMPTY, 60, 90));
+        assertEquals(0, tick(100, QUEUE, 60, 90));
         assertEquals(0, tick(72, QUEUE, 40, 90), "72 × 1.05 is not below the proven 75");
         // A period below the proven rate makes the proof stale; a foreseen drop paces again.
         assertEquals(0, tick(70, QUEUE, 70, 90), "stale proof, but 70 foreseen is no drop from 70");
@@ -62,13 +63,13 @@ class ForecastPacerTest {
 
     @Test
     void withoutAForecastP90AMetPaceIsReleased() {
-        assertEquals(60, tick(100, EMPTY, 60, 90));
+        assertEquals(60, tick(100, QUEUE, 60, 90));
         assertEquals(0, pacer.update(60 * MBIT, true, MIN_RTT, EMPTY, 60 * MBIT, Double.NaN));
     }
 
     @Test
     void withoutRoomThePaceStepsBackTowardsTheForecastMeanAndNeverFollowsACollapsedPeriod() {
-        assertEquals(60, tick(100, EMPTY, 60, 120));
+        assertEquals(60, tick(100, QUEUE, 60, 120));
         assertEquals(75, tick(60, EMPTY, 60, 120));
         assertEquals(60, tick(70, QUEUE, 60, 120), "a queue after a probe: back one step, not below the mean");
         assertEquals(60, tick(3, QUEUE, 60, 120), "a period of losses (3 Mbit/s) is not the path's rate: held");

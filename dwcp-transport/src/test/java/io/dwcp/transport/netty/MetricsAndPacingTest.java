@@ -143,34 +143,4 @@ class MetricsAndPacingTest {
         assertTrue(on.queries() > 0, "busy controller periods read the path's forecasts");
         assertEquals(0, off.queries(), "dwcp.prediction.enabled = false: the controller acts on measurement alone");
     }
-
-    @Test
-    void aForeseenDropPacesTheSenderOnlyWithPredictionOn() throws Exception {
-        // The forecast (5 Mbit/s, confident) is far below what loopback delivers under an 80 Mbit/s cap, so the first
-        // busy period foresees a drop and starts a pace; loopback then shows no queue and the pace is released.
-        io.dwcp.core.testing.FixedPredictor on = new io.dwcp.core.testing.FixedPredictor();
-        io.dwcp.core.testing.FixedPredictor off = new io.dwcp.core.testing.FixedPredictor().enabled(false);
-        for (io.dwcp.core.testing.FixedPredictor pba : java.util.List.of(on, off)) {
-            pba.set(io.dwcp.core.testing.FixedPredictor.mbps(java.time.Duration.ofSeconds(30), 5, 4, 6, 0.9),
-                    io.dwcp.core.testing.FixedPredictor.mbps(java.time.Duration.ofSeconds(5), 5, 4, 6, 0.9));
-            try (Peers p = new Peers(b -> b.set("dwcp.transport.rate-cap", "80Mbit/s").set("dwcp.tier.pin", "local")
-                    .set("dwcp.transport.adjust-interval", "500ms"))) {
-                p.clientContext.predictor(pba);
-                p.serverContext.predictor(pba);
-                Session s = p.connect();
-                byte[] data = LoopbackTransferTest.random(20_000_000, 35);
-                s.send(TransferRequest.of(TransferKind.MEMORY, "paced", PayloadSource.of(ByteBuffer.wrap(data))))
-                        .completion().get(60, TimeUnit.SECONDS);
-                assertArrayEquals(data, p.serverRecorder.future("paced").get(10, TimeUnit.SECONDS));
-                double advised = p.clientContext.meterRegistry().get("dwcp.amst.pacing.advised").counter().count();
-                if (pba == on) {
-                    assertTrue(advised >= 1, "a confident forecast far below the measured goodput paces the sender");
-                } else {
-                    assertEquals(0.0, advised, "dwcp.prediction.enabled = false: no forecast pace");
-                }
-                // The server has the same advice but only receives: it never paces.
-                assertEquals(0.0, p.serverContext.meterRegistry().get("dwcp.amst.pacing.advised").counter().count());
-            }
-        }
-    }
 }
