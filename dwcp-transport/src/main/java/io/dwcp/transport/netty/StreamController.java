@@ -179,7 +179,6 @@ final class StreamController {
         // on a path whose rate moves every second the short forecast is rarely confident enough to be advice).
         pace(outboundGoodput, wasBusy && !session.outbound.isEmpty(), minRtt, smoothed > 0 ? smoothed : srtt,
                 next != null && next.isKnown() ? next : horizon);
-        long rateCap = effectivePaceBytesPerSecond();
         int streams = Math.max(1, session.activeStreams());
         long rtt = srtt > 0 ? srtt : minRtt;
         long perStreamBdp = wasBusy && rtt != Long.MAX_VALUE ? (long) (goodput / 8 * (rtt / 1e9) / streams) : 0;
@@ -192,9 +191,11 @@ final class StreamController {
         }
         if (session.role == AmstSession.Role.CLIENT && controller != null
                 && session.state() == SessionLifecycle.State.OPEN) {
-            // A capped or paced session is limited by its own pacer: more streams cannot help (no growth on such
-            // samples).
-            boolean capped = rateCap > 0 && goodput >= 0.9 * rateCap * 8;
+            // A capped session is limited by its own pacer: more streams cannot help (no growth on such samples). A
+            // forecast pace is the controller of the aggregate while it lasts (its probe steps find the path's room), so
+            // no growth step is taken under it either: a step during a probe is judged against a rate the pace set.
+            long cap = transport.rateCapBytesPerSecond();
+            boolean capped = forecastPaceBytesPerSecond > 0 || cap > 0 && goodput >= 0.9 * cap * 8;
             // Forecasts are advice (none without a predictor, or with dwcp.prediction.enabled = false): the interval
             // just measured is judged against what was forecast for it, and a foreseen drop holds growth.
             double expected = expectedGoodput;
