@@ -178,7 +178,7 @@ final class StreamController {
         // The pace follows the short horizon's advice, else the long one's (a window mean the streams can hold to:
         // on a path whose rate moves every second the short forecast is rarely confident enough to be advice).
         pace(outboundGoodput, wasBusy && !session.outbound.isEmpty(), minRtt, smoothed > 0 ? smoothed : srtt,
-                next != null && next.isKnown() ? next : horizon);
+                !settings.forecastPacing ? null : next != null && next.isKnown() ? next : horizon);
         int streams = Math.max(1, session.activeStreams());
         long rtt = srtt > 0 ? srtt : minRtt;
         long perStreamBdp = wasBusy && rtt != Long.MAX_VALUE ? (long) (goodput / 8 * (rtt / 1e9) / streams) : 0;
