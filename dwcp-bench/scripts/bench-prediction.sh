@@ -28,6 +28,9 @@
 #   --jar PATH          dwcp.jar (default dwcp-bench/target/dwcp.jar; copied per run)
 #   --out DIR           results directory (default /var/tmp/dwcp-results/prediction-DATE-REV)
 #
+# The host namespace's TCP counters (segments sent and retransmitted, timeouts) before and after each send are in
+# OUT/tcp-*.before|after (other processes of this namespace count too); the emulator's queue drops per run are in
+# OUT/wan-down.log, in run order.
 # The scheduling class of the WAN emulator is recorded in each run (OUT/wanem-sched-*.txt: `chrt -p` of every
 # wanem process, taken 5 s into the transfer); a timing figure needs SCHED_OTHER there.
 # Each run brings its own link up (`wan-up.sh`, the user-space emulator for both links: the constant link is a trace
@@ -41,7 +44,7 @@
 # for (polling every 30 s) and never torn down. Needs root, iproute2, gcc (for the emulator), python3, Java 17.
 set -euo pipefail
 
-usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -117,6 +120,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 . "$(dirname "$0")/wan-lock.sh"
 now() { echo "${EPOCHREALTIME/,/.}"; }
+# TCP counters of this host's network namespace (the sender's side): segments sent and retransmitted, timeouts.
+tcpstat() {
+  awk '$1 == "Tcp:" || $1 == "TcpExt:" { if (!($1 in h)) { h[$1] = $0; next } n = split(h[$1], k); split($0, v)
+       for (i = 2; i <= n; i++) print k[i], v[i] }' /proc/net/snmp /proc/net/netstat \
+    | grep -E '^(OutSegs|RetransSegs|TCPTimeouts|TCPLossProbes|TCPSackRecovery|TCPLostRetransmit) '
+}
 
 wan_lock
 
@@ -149,6 +158,7 @@ run_one() { # link rep on|off
       > "$OUT/receive-$link-$rep-$arm.jsonl" 2> "$OUT/receive-$link-$rep-$arm.err" &
   receiver=$!
   for _ in $(seq 400); do $ns ss -ltnH "sport = :$port" 2>/dev/null | grep -q . && break; sleep 0.05; done
+  tcpstat > "$OUT/tcp-$link-$rep-$arm.before"
   t0=$(now)
   set +e
   # shellcheck disable=SC2086
@@ -163,6 +173,7 @@ run_one() { # link rep on|off
   set -e
   wait "$sched" 2>/dev/null || true
   t1=$(now)
+  tcpstat > "$OUT/tcp-$link-$rep-$arm.after"
   kill "$receiver" 2>/dev/null || true; wait "$receiver" 2>/dev/null || true; receiver=""
   down
   local vf=ok; [ "$st" = 0 ] || vf="FAILED-exit-$st"

@@ -37,6 +37,16 @@ public final class TransportKeys {
             ConfigKey.builder("dwcp.transport.min-gain", ValueType.DOUBLE).defaultValue(0.05), 0, 1)
             .description("Relative goodput gain needed to keep a growth step.").build();
 
+    /**
+     * Key {@code dwcp.transport.forecast-pacing}: Pace a session's streams near the path's bandwidth forecast when a
+     * drop is foreseen (needs the prediction module, as advice). Off by default: on the emulated moving link it has
+     * not yet shortened a migration.
+     */
+    public static final ConfigKey<Boolean> FORECAST_PACING = ConfigKey.builder("dwcp.transport.forecast-pacing",
+            ValueType.BOOLEAN).defaultValue(false).description("Pace a session's streams near the path's bandwidth "
+            + "forecast when a drop is foreseen (needs the prediction module, as advice); off by default: not shown to "
+            + "shorten a migration yet.").build();
+
     /** Key {@code dwcp.transport.chunk-size}: Initial chunk size. */
     public static final ConfigKey<DataSize> CHUNK_SIZE = Ranges.sizes(
             ConfigKey.builder("dwcp.transport.chunk-size", ValueType.SIZE)
@@ -253,7 +263,7 @@ public final class TransportKeys {
             .description("Largest frame payload accepted; must be ≥ max-chunk.").build();
 
     static final List<ConfigKey<?>> KEYS = List.of(MIN_STREAMS, INITIAL_STREAMS, MAX_STREAMS, ADJUST_INTERVAL, MIN_GAIN,
-            CHUNK_SIZE, MIN_CHUNK, MAX_CHUNK, RATE_CAP, GLOBAL_RATE_CAP, SEND_WINDOW,
+            FORECAST_PACING, CHUNK_SIZE, MIN_CHUNK, MAX_CHUNK, RATE_CAP, GLOBAL_RATE_CAP, SEND_WINDOW,
             REORDER_BUFFER, SOCKET_BUFFER, CONNECT_TIMEOUT, IO_TIMEOUT, CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, STALL_TIMEOUT,
             RECONNECT_INITIAL_BACKOFF, RECONNECT_MAX_BACKOFF, RECONNECT_MAX_ATTEMPTS, SESSION_TIMEOUT, IDLE_TIMEOUT, TRANSFER_IDLE_TIMEOUT, TLS_ENABLED,
             TLS_MUTUAL, TLS_CERTIFICATE, TLS_PRIVATE_KEY, TLS_TRUSTED_CA, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, MAX_PENDING_CONNECTIONS, MAX_PENDING_CONNECTIONS_PER_PEER,

@@ -29,6 +29,8 @@ final class AmstMetrics {
     final Counter reconnects;
     final Counter streamFailures;
     final Counter crcErrors;
+    /** Controller periods that started a forecast-advised pace. */
+    final Counter pacingAdvised;
     final Counter transfersSucceeded;
     final Counter transfersFailed;
     final Counter transfersCancelled;
@@ -56,6 +58,9 @@ final class AmstMetrics {
         gauge("dwcp.amst.receive.windows", t, x -> x.receiveBudget() == null ? 0 : x.receiveBudget().reservedBytes(null),
                 null, null, "bytes");
         gauge("dwcp.amst.pacing.rate", t, AmstMetrics::pacingRateBitsPerSecond, null, null, "bits/s");
+        // Forecast-advised pacing (sum over sessions, 0 when none paces): see ForecastPacer.
+        gauge("dwcp.amst.pacing.forecast", t, AmstMetrics::forecastPaceBitsPerSecond, null, null, "bits/s");
+        pacingAdvised = counter("dwcp.amst.pacing.advised", null, null);
         // Large data buffers (BufferRecycler): memory held for reuse, and how often a buffer was reused.
         gauge("dwcp.amst.buffers.idle", t, AmstMetrics::idleBufferBytes, null, null, "bytes");
         meters.add(FunctionCounter.builder("dwcp.amst.buffers", t, x -> dataBuffers(x, false)).tag("kind", "allocated")
@@ -187,6 +192,14 @@ final class AmstMetrics {
 
     private static double pacingRateBitsPerSecond(AmstTransport t) {
         return t.rateCapBytesPerSecond() * 8.0;
+    }
+
+    private static double forecastPaceBitsPerSecond(AmstTransport t) {
+        double sum = 0;
+        for (AmstSession s : t.sessions()) {
+            sum += s.controller.forecastPaceBytesPerSecond() * 8.0;
+        }
+        return sum;
     }
 
     private static double tcpRttSeconds(AmstTransport t) {

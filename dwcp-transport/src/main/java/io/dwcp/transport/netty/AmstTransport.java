@@ -500,7 +500,7 @@ public final class AmstTransport implements Transport {
         long bytes = cap == null ? 0 : cap.bytesPerSecond();
         rateCapBytesPerSecond = bytes;
         for (AmstSession s : sessions) {
-            s.pacer.rateBytesPerSecond(bytes);
+            s.controller.applyPace();
         }
     }
 

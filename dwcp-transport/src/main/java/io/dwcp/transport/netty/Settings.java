@@ -58,6 +58,8 @@ final class Settings {
     final long maxBufferedBytes;
     /** Receive windows one peer's sessions may be promised (max-buffered-per-peer, auto resolved, at most the above). */
     final long maxBufferedPerPeerBytes;
+    /** dwcp.transport.forecast-pacing: forecast-advised pacing (with advice only). */
+    final boolean forecastPacing;
     final int maxFramePayloadBytes;
     final Duration localMaxRtt;
     final Duration regionalMaxRtt;
@@ -67,6 +69,7 @@ final class Settings {
         minStreams = c.get(TransportKeys.MIN_STREAMS);
         adjustInterval = c.get(TransportKeys.ADJUST_INTERVAL);
         minGain = c.get(TransportKeys.MIN_GAIN);
+        forecastPacing = c.get(TransportKeys.FORECAST_PACING);
         minChunkBytes = (int) c.get(TransportKeys.MIN_CHUNK).bytes();
         maxChunkBytes = (int) c.get(TransportKeys.MAX_CHUNK).bytes();
         rateCap = c.get(TransportKeys.RATE_CAP);

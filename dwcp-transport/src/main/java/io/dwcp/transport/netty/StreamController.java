@@ -6,6 +6,7 @@ import io.dwcp.core.spi.ConditionForecast;
 import io.dwcp.core.spi.Forecast;
 import io.dwcp.core.spi.ForecastAdvisor;
 import io.dwcp.transport.control.ChunkSizer;
+import io.dwcp.transport.control.ForecastPacer;
 import io.dwcp.transport.control.StreamCountController;
 import io.dwcp.transport.wire.FrameHeader;
 import io.dwcp.transport.wire.Frames;
@@ -19,7 +20,9 @@ import java.net.InetSocketAddress;
  * How one session uses its path: the tier and the initial stream count, chunk size and send window from the
  * handshake RTT, then, every {@code dwcp.transport.adjust-interval}, the measured goodput, a new chunk size, a sample
  * for the path monitor and, at the client, the stream count {@link StreamCountController} chooses (streams above it
- * are retired with a GOAWAY and closed once drained; missing ones are opened).
+ * are retired with a GOAWAY and closed once drained; missing ones are opened), and the forecast-advised pace of the
+ * session's outbound data ({@link ForecastPacer}: only with forecasts as advice; the session's token bucket then runs
+ * at the lower of that pace and the configured rate cap).
  *
  * <p>Threading: {@link #configureForRtt} runs once, before the session's timers start; {@link #tick} on the session
  * loop only. Fields marked {@code @GuardedBy("loop")} are used there only; the volatile ones are written there (or by
@@ -39,6 +42,12 @@ final class StreamController {
     private volatile int targetStreams;
     private volatile int maxStreams;
     private volatile double goodputBitsPerSecond;
+    /** The forecast-advised pace of outbound data, bytes/s; 0 for none. Written on the loop, read by rateCap(). */
+    private volatile long forecastPaceBytesPerSecond;
+    @GuardedBy("loop")
+    private final ForecastPacer pacer;
+    @GuardedBy("loop")
+    private long lastTickAcked;
     /** Created by configureForRtt() before the timers start; then used by tick(). */
     @GuardedBy("loop")
     private StreamCountController controller;
@@ -59,6 +68,7 @@ final class StreamController {
         this.transport = transport;
         this.settings = settings;
         this.chunkSizer = new ChunkSizer(settings.minChunkBytes, settings.maxChunkBytes);
+        this.pacer = new ForecastPacer(settings.minGain);
         this.chunkBytes = settings.chunkBytes(Tier.WAN);
         this.maxStreams = settings.maxStreams(Tier.WAN);
         this.targetStreams = settings.initialStreams(Tier.WAN);
@@ -78,6 +88,29 @@ final class StreamController {
 
     double goodputBitsPerSecond() {
         return goodputBitsPerSecond;
+    }
+
+    /** The forecast-advised pace of the session's outbound data in bytes/s, 0 when none. */
+    long forecastPaceBytesPerSecond() {
+        return forecastPaceBytesPerSecond;
+    }
+
+    /**
+     * The rate the session's token bucket runs at: the lower of the configured cap and the forecast-advised pace (0 =
+     * unlimited for either).
+     */
+    long effectivePaceBytesPerSecond() {
+        return lowerRate(transport.rateCapBytesPerSecond(), forecastPaceBytesPerSecond);
+    }
+
+    /** Sets the session's token bucket to {@link #effectivePaceBytesPerSecond()}. Any thread (the bucket locks). */
+    void applyPace() {
+        session.pacer.rateBytesPerSecond(effectivePaceBytesPerSecond());
+    }
+
+    /** The lower of two rates where 0 means unlimited. */
+    static long lowerRate(long a, long b) {
+        return a == 0 ? b : b == 0 ? a : Math.min(a, b);
     }
 
     /** Tier, streams, chunk size, window and socket settings from the handshake RTT. Before the timers start. */
@@ -118,10 +151,13 @@ final class StreamController {
     /** Controller period: goodput, stream count, chunk size, retiring streams. Session loop. */
     void tick() {
         long now = System.nanoTime();
-        long bytes = session.payloadAcked.get() + session.payloadDelivered.get();
+        long acked = session.payloadAcked.get();
+        long bytes = acked + session.payloadDelivered.get();
         double seconds = (now - lastTickNanos) / 1e9;
         boolean busy = session.hasTransfers();
         double goodput = seconds > 0 ? (bytes - lastTickBytes) * 8 / seconds : 0;
+        double outboundGoodput = seconds > 0 ? (acked - lastTickAcked) * 8 / seconds : 0;
+        lastTickAcked = acked;
         // A sample counts when transfers were active over the whole period (or since the session started).
         boolean wasBusy = (busyAtLastTick || firstTick) && busy && bytes > lastTickBytes;
         firstTick = false;
@@ -131,13 +167,23 @@ final class StreamController {
         if (wasBusy) {
             goodputBitsPerSecond = goodput;
         }
-        long rateCap = transport.rateCapBytesPerSecond();
-        int streams = Math.max(1, session.activeStreams());
         long minRtt = session.control.minRttNanos();
         long srtt = session.control.srttNanos();
+        long smoothed = tcpSmoothedRttNanos();
+        ForecastAdvisor advisor = transport.advisor();
+        InetSocketAddress remote = session.remoteAddress();
+        String peer = remote != null && advisor.active() ? AmstTransport.peerName(remote) : null;
+        Forecast next = peer == null ? null : advisor.shortAdvice(peer);
+        Forecast horizon = peer == null ? null : advisor.advice(peer);
+        // The pace follows the short horizon's advice, else the long one's (a window mean the streams can hold to:
+        // on a path whose rate moves every second the short forecast is rarely confident enough to be advice).
+        pace(outboundGoodput, wasBusy && !session.outbound.isEmpty(), minRtt, smoothed > 0 ? smoothed : srtt,
+                !settings.forecastPacing ? null : next != null && next.isKnown() ? next : horizon);
+        int streams = Math.max(1, session.activeStreams());
         long rtt = srtt > 0 ? srtt : minRtt;
         long perStreamBdp = wasBusy && rtt != Long.MAX_VALUE ? (long) (goodput / 8 * (rtt / 1e9) / streams) : 0;
-        chunkBytes = chunkSizer.next(chunkBytes, perStreamBdp, rateCap);
+        // Chunks follow the configured cap only: a forecast pace comes and goes within seconds and needs no ±5 %.
+        chunkBytes = chunkSizer.next(chunkBytes, perStreamBdp, transport.rateCapBytesPerSecond());
         double loss = TcpInfoSampler.lossRate(session.snapshotStreams());
         if (wasBusy) {
             // What this period measured goes to the path monitor (tier, predictor); an idle period records nothing.
@@ -145,9 +191,11 @@ final class StreamController {
         }
         if (session.role == AmstSession.Role.CLIENT && controller != null
                 && session.state() == SessionLifecycle.State.OPEN) {
-            // A capped session is limited by its own pacer: more streams cannot help (no growth on such samples).
-            boolean capped = rateCap > 0 && goodput >= 0.9 * rateCap * 8;
-            long smoothed = tcpSmoothedRttNanos();
+            // A capped session is limited by its own pacer: more streams cannot help (no growth on such samples). A
+            // forecast pace is the controller of the aggregate while it lasts (its probe steps find the path's room), so
+            // no growth step is taken under it either: a step during a probe is judged against a rate the pace set.
+            long cap = transport.rateCapBytesPerSecond();
+            boolean capped = forecastPaceBytesPerSecond > 0 || cap > 0 && goodput >= 0.9 * cap * 8;
             // Forecasts are advice (none without a predictor, or with dwcp.prediction.enabled = false): the interval
             // just measured is judged against what was forecast for it, and a foreseen drop holds growth.
             double expected = expectedGoodput;
@@ -155,13 +203,8 @@ final class StreamController {
             double foreseenLoss = Double.NaN;
             long foreseenRtt = 0;
             expectedGoodput = Double.NaN;
-            ForecastAdvisor advisor = transport.advisor();
-            InetSocketAddress remote = session.remoteAddress();
-            if (remote != null && advisor.active()) {
-                String peer = AmstTransport.peerName(remote);
-                Forecast next = advisor.shortAdvice(peer);
-                expectedGoodput = next.isKnown() ? next.meanBitsPerSecond() : Double.NaN;
-                Forecast horizon = advisor.advice(peer);
+            if (peer != null) {
+                expectedGoodput = next != null && next.isKnown() ? next.meanBitsPerSecond() : Double.NaN;
                 foreseenHigh = horizon.isKnown() ? horizon.p90BitsPerSecond() : Double.NaN;
                 // The path's RTT and loss over the horizon (recent measured values), for the Mathis floor.
                 ConditionForecast lossAhead = advisor.lossAdvice(peer);
@@ -182,6 +225,35 @@ final class StreamController {
         }
         session.noteStreams(streams);
         closeDrainedRetiring();
+    }
+
+    /**
+     * The forecast-advised pace for the next period (see {@link ForecastPacer}); without advice ({@code next} null or
+     * unknown) there is none, and the bucket runs at the configured cap alone, as without a predictor.
+     */
+    @GuardedBy("loop")
+    private void pace(double outboundGoodput, boolean sending, long minRtt, long smoothedRtt, Forecast next) {
+        boolean advice = next != null && next.isKnown();
+        double before = pacer.paceBitsPerSecond();
+        double after = pacer.update(outboundGoodput, sending, minRtt, smoothedRtt,
+                advice ? next.meanBitsPerSecond() : Double.NaN, advice ? next.p90BitsPerSecond() : Double.NaN);
+        if (after == before) {
+            return;
+        }
+        forecastPaceBytesPerSecond = (long) (after / 8);
+        applyPace();
+        if (before == 0) {
+            transport.metrics().pacingAdvised.increment();
+        }
+        if (before != 0 && after != 0 && Math.abs(after - before) < 0.02 * before) {
+            // A pace that follows the forecast moves a little every period: only starts, ends and steps are logged.
+            return;
+        }
+        LOG.info("session {}: forecast pace {} -> {} Mbit/s (goodput {} Mbit/s, rtt {} µs / min {} µs, forecast {})",
+                session.idHex, String.format("%.1f", before / 1e6), String.format("%.1f", after / 1e6),
+                Math.round(outboundGoodput / 1e6), smoothedRtt / 1000, minRtt == Long.MAX_VALUE ? -1 : minRtt / 1000,
+                advice ? String.format("%.1f Mbit/s, P90 %.1f Mbit/s", next.meanBitsPerSecond() / 1e6,
+                        next.p90BitsPerSecond() / 1e6) : "none");
     }
 
     private void applyTarget(int target) {

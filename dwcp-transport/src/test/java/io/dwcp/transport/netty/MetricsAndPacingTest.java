@@ -44,7 +44,7 @@ class MetricsAndPacingTest {
                 "dwcp.amst.rtt", "dwcp.amst.chunk.size", "dwcp.amst.chunks.resent", "dwcp.amst.reconnects",
                 "dwcp.amst.stream.failures", "dwcp.amst.crc.errors", "dwcp.amst.unacked.bytes", "dwcp.amst.reorder.bytes",
                 "dwcp.amst.receive.windows",
-                "dwcp.amst.pacing.rate", "dwcp.amst.transfers", "dwcp.amst.transfer.duration", "dwcp.amst.congestion.algorithm",
+                "dwcp.amst.pacing.rate", "dwcp.amst.pacing.forecast", "dwcp.amst.pacing.advised", "dwcp.amst.transfers", "dwcp.amst.transfer.duration", "dwcp.amst.congestion.algorithm",
                 "dwcp.amst.tcp.retransmits", "dwcp.amst.tcp.rtt", "dwcp.amst.tcp.cwnd", "dwcp.amst.buffers.idle",
                 "dwcp.amst.buffers"}) {
             assertNotNull(r.find(name).meter(), name);
