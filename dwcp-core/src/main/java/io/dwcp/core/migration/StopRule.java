@@ -26,12 +26,19 @@ import java.time.Duration;
  * next round would take about as long as this one (the fixed costs dominate, or the guest dirties memory as fast as
  * the link carries it), so iterating further would not shorten the pause — or when {@code T} is no shorter than an
  * earlier delta round (the rounds stopped shrinking: a CPU-bound round 0 understates {@code R}, which understates
- * {@code F}, and then rounds of a steady size never meet the first test); {@code max-rounds} when the next round would
- * be the last one allowed (the final round counts).
+ * {@code F}, and then rounds of a steady size never meet the first test), or when the transfer part of {@code P}
+ * ({@code W × T / T(k−1) / R'}) is at most {@value #SMALL_TRANSFER} of the budget: another round can only shorten the
+ * final round by what it would carry, and costs at least the fixed cost in total time, so it cannot buy more than
+ * that share of the budget (the fixed cost is paid by the final round whether or not another round runs; an estimate
+ * of it inflated by one-off costs of the first delta round, such as the sender's indexes of the new baseline, would
+ * otherwise keep the loop iterating for nothing); {@code max-rounds} when the next round would be the last one allowed
+ * (the final round counts).
  */
 final class StopRule {
     /** A predicted final round at least this share of the round just sent: another round would not help. */
     static final double NOT_SHRINKING = 0.9;
+    /** A predicted final-round transfer at most this share of the budget: another round could not save more. */
+    static final double SMALL_TRANSFER = 0.25;
 
     private final Duration budget;
     private final int maxRounds;
@@ -86,12 +93,15 @@ final class StopRule {
             fixedSeconds = Math.min(fixedSeconds, Math.max(0, t - transfer));
             double carried = r.wireBytes() * t / previousSeconds;
             double finalRate = forecastBytesPerSecond > 0 ? Math.min(bestRate, forecastBytesPerSecond) : bestRate;
-            predictedSeconds = fixedSeconds + carried / finalRate;
+            double carriedSeconds = carried / finalRate;
+            predictedSeconds = fixedSeconds + carriedSeconds;
             // Not shrinking: the prediction says the next round would take about as long, or this round took no less
             // than an earlier delta round did (the rounds stopped shrinking; the prediction's fixed cost can be too low
-            // when round 0's goodput measured the codec rather than the link, so it alone may never say so).
+            // when round 0's goodput measured the codec rather than the link, so it alone may never say so), or what
+            // another round could remove from the final round is a small share of the budget.
             stop = predictedSeconds <= budgetSeconds() ? "converged"
-                    : predictedSeconds >= NOT_SHRINKING * t || t >= shortestDeltaSeconds ? "not-converging" : null;
+                    : predictedSeconds >= NOT_SHRINKING * t || t >= shortestDeltaSeconds
+                    || carriedSeconds <= SMALL_TRANSFER * budgetSeconds() ? "not-converging" : null;
             shortestDeltaSeconds = Math.min(shortestDeltaSeconds, t);
         }
         previousSeconds = t;
