@@ -115,7 +115,8 @@ def main():
                 p = {}
                 for k, v in j['startupMs'].items():
                     p['before: ' + k] = v / 1000
-                gaps = j.get('gapBeforeRoundMs', [])
+                # the gap before the final round is the switchover (migrate to the pre-switchover pause), listed below
+                gaps = j.get('gapBeforeRoundMs', [])[:-1]
                 p['idle between rounds'] = sum(gaps) / 1000
                 for i, r in enumerate(j['rounds'][:-1]):
                     p['round %d%s' % (i, ' (full)' if r.get('keyframe') else '')] = r['seconds']
