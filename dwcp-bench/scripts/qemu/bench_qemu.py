@@ -43,6 +43,43 @@ def link_bytes():
         return tx + int(f.read())
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process (its threads included), in seconds; None when it is gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def wanem_pid():
+    r = subprocess.run(['pgrep', '-x', 'wanem'], capture_output=True, text=True)
+    return int(r.stdout.split()[0]) if r.stdout.split() else None
+
+
+class Cpu:
+    """CPU seconds each process of a migration used while it ran (where the machine's two cores went)."""
+    def __init__(self, **pids):
+        self.pids = {k: v for k, v in pids.items() if v}
+        self.t0 = time.time()
+        self.c0 = {k: cpu_seconds(v) for k, v in self.pids.items()}
+
+    def add(self, name, pid):
+        self.pids[name] = pid
+        self.c0[name] = cpu_seconds(pid) or 0.0
+
+    def result(self, **extra):
+        out = {}
+        for k, v in self.pids.items():
+            c = cpu_seconds(v)
+            if c is not None and self.c0.get(k) is not None:
+                out[k] = round(c - self.c0[k], 2)
+        out.update(extra)
+        out['wall'] = round(time.time() - self.t0, 2)
+        return out
+
+
 def ns(cmd):
     return (['ip', 'netns', 'exec', NS] if NS else []) + cmd
 
@@ -76,6 +113,7 @@ def run_dwcp(src, dst, run):
                             stdout=rlog, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         qemuvm.wait_console(rlog.name, r'listening on', 60, pid=recv.pid)
+        cpu = Cpu(receiver=recv.pid, src_qemu=src['pid'], dst_qemu=dst['pid'], wanem=wanem_pid())
         s = Sampler()
         mig = subprocess.Popen(['java', '-XX:TieredStopAtLevel=1', '-jar', JAR, 'qemu-migrate', '--qmp', src['qmp'],
                                 '--dest-qmp', dst['qmp'], '--ram', src['ram'], '--to', '%s:%d' % (FAR, port),
@@ -83,12 +121,17 @@ def run_dwcp(src, dst, run):
                                 '--verify-replica', dst['ram'], '--json'],
                                stdout=subprocess.PIPE, stderr=open('%s/%s.migrate.err' % (OUT, run_tag(run)), 'w'),
                                text=True)
-        while mig.poll() is None:
+        while True:
             time.sleep(SAMPLE)
             s.tick()
+            done, status, usage = os.wait4(mig.pid, os.WNOHANG)
+            if done:
+                mig.returncode = os.waitstatus_to_exitcode(status)
+                break
         out = mig.stdout.read().strip().splitlines()
         s.tick()
-        res = {'ok': mig.returncode == 0, 'link_bytes': s.points[-1][1], 'timeline': s.points}
+        res = {'ok': mig.returncode == 0, 'link_bytes': s.points[-1][1], 'timeline': s.points,
+               'cpu_s': cpu.result(sender=round(usage.ru_utime + usage.ru_stime, 2))}
         if mig.returncode == 0:
             with open('%s/%s.migrate.json' % (OUT, run_tag(run)), 'w') as f:
                 f.write(out[-1] + '\n')
@@ -117,6 +160,7 @@ def run_qemu(method, src, dst, run):
             p.update({'multifd-channels': 8, 'multifd-compression': 'zstd' if method.endswith('zstd') else 'none'})
         q.cmd('migrate-set-parameters', **p)
     qd.cmd('migrate-incoming', uri='tcp:0.0.0.0:%d' % port)
+    cpu = Cpu(src_qemu=src['pid'], dst_qemu=dst['pid'], wanem=wanem_pid())
     s = Sampler()
     qs.cmd('migrate', uri='tcp:%s:%d' % (FAR, port))
     forced = False
@@ -134,11 +178,12 @@ def run_qemu(method, src, dst, run):
     while time.time() < end and qd.cmd('query-status')['status'] == 'inmigrate':
         time.sleep(0.05)
     s.tick()
+    cpu_s = cpu.result()
     dst_status = qd.cmd('query-status')['status']
     qs.close()
     qd.close()
     res = {'ok': st.get('status') == 'completed' and dst_status == 'running', 'link_bytes': s.points[-1][1],
-           'timeline': s.points, 'forced': forced, 'status': st.get('status'), 'dst_status': dst_status,
+           'timeline': s.points, 'cpu_s': cpu_s, 'forced': forced, 'status': st.get('status'), 'dst_status': dst_status,
            # QEMU has been seen to report 0 for both on a completed run: that is no figure
            'total_s': st['total-time'] / 1000 if st.get('total-time') else None,
            'downtime_ms': st.get('downtime') or None,

@@ -3,7 +3,9 @@
 
 Per method: runs that completed, total time and downtime (median; mean with its 95 % t-interval; min-max), link MB,
 guest checks passed, replicas exact (dwcp). Then DWCP against the best QEMU mode per repetition (the QEMU mode with the
-lowest median total time; paired by repetition), and the median DWCP downtime breakdown. Standard library only.
+lowest median total time; paired by repetition), the median DWCP downtime breakdown, where DWCP's total time went
+(the steps before round 0, each round, the link's idle time between rounds, the switchover) and the CPU seconds each
+process used during a migration (when the runs recorded them). Standard library only.
 """
 import json, math, statistics, sys
 
@@ -104,6 +106,39 @@ def main():
             ', '.join('%.2f/%.2f' % (j.get('predictedFinalRoundSeconds', 0), j['finalRoundSeconds']) for j in dw)))
         print('  round 0 s (encode s): %s' % ', '.join('%.1f (%.1f)' % (j['rounds'][0]['seconds'],
               j['rounds'][0].get('encodeSeconds', 0)) for j in dw))
+        timed = [j for j in dw if 'startupMs' in j]
+        if timed:
+            print()
+            print('dwcp total time by step, median s over %d runs (min–max):' % len(timed))
+            parts = []
+            for j in timed:
+                p = {}
+                for k, v in j['startupMs'].items():
+                    p['before: ' + k] = v / 1000
+                # the gap before the final round is the switchover (migrate to the pre-switchover pause), listed below
+                gaps = j.get('gapBeforeRoundMs', [])[:-1]
+                p['idle between rounds'] = sum(gaps) / 1000
+                for i, r in enumerate(j['rounds'][:-1]):
+                    p['round %d%s' % (i, ' (full)' if r.get('keyframe') else '')] = r['seconds']
+                p['pre-copy rounds after 1'] = sum(r['seconds'] for r in j['rounds'][2:-1])
+                p['switchover (migrate to STOP)'] = j.get('switchoverToStopMs', 0) / 1000
+                p['downtime'] = j['downtimeSeconds']
+                p['total'] = j['totalSeconds']
+                parts.append(p)
+            for k in ['before: ' + k for k in timed[0]['startupMs']] + ['idle between rounds', 'round 0 (full)',
+                                                                         'round 1', 'pre-copy rounds after 1',
+                                                                         'switchover (migrate to STOP)', 'downtime',
+                                                                         'total']:
+                print('  %-30s %s' % (k, fmt(stats([p.get(k, 0.0) for p in parts]), '%.3f')))
+    cpu = [x for x in rs if x.get('ok') and x.get('cpu_s')]
+    if cpu:
+        print()
+        print('CPU seconds during the migration, median per method (min–max):')
+        for m in methods:
+            c = [x['cpu_s'] for x in cpu if x['method'] == m]
+            if c:
+                keys = list(dict.fromkeys(k for x in c for k in x))
+                print('  %-14s %s' % (m, '; '.join('%s %s' % (k, fmt(stats([x.get(k) for x in c]), '%.2f')) for k in keys)))
 
 
 if __name__ == '__main__':

@@ -171,15 +171,21 @@ final class QemuMigrateCommand implements DwcpCli.Command {
             dst.execute("migrate-set-capabilities", Map.of("capabilities", List.of(cap("x-ignore-shared"), cap("events"))));
             String port = migrateUri.substring(migrateUri.lastIndexOf(':') + 1);
             dst.execute("migrate-incoming", Map.of("uri", "tcp:0.0.0.0:" + port));
+            Startup startup = new Startup(start);
+            startup.mark("qmp");
             // The manager stays open until the destination runs: closing it (event loops, pools) takes a while and
             // would add to the downtime.
             try (DwcpManager manager = NodeOptions.manager(config())) {
                 manager.start();
+                startup.mark("manager");
                 List<RoundReport> rounds = new ArrayList<>();
+                List<Long> roundEnds = new ArrayList<>();
                 Migration.Result result;
                 try (MigrationSender sender = manager.openMigration(NodeOptions.address(to)).get(60, TimeUnit.SECONDS);
                      LiveFileSource live = LiveFileSource.open(key, ram, () -> switchover(src))) {
+                    startup.mark("connect");
                     Migration.Builder b = manager.migration(sender, live).downtimeBudget(downtime).onRound(r -> {
+                        roundEnds.add(System.nanoTime());
                         rounds.add(r);
                         if (!json) {
                             System.out.println(SendCommand.describe(r, null));
@@ -196,6 +202,7 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                             migration.cancel();
                         }
                     });
+                    startup.mark("prepare");
                     try {
                         result = migration.start().get();
                     } catch (ExecutionException e) {
@@ -229,7 +236,7 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                             resumeAsked - committed - verifyNanos, sourceDone - resumeAsked, running - sourceDone,
                             running - stoppedNanos - verifyNanos);
                     double total = (running - start - verifyNanos) / 1e9;
-                    report(result, rounds, m, total, p, verifySeconds);
+                    report(result, rounds, m, total, p, verifySeconds, startup, roundEnds);
                 }
             }
             return 0;
@@ -346,7 +353,15 @@ final class QemuMigrateCommand implements DwcpCli.Command {
         }
 
         private void report(Migration.Result result, List<RoundReport> rounds, Map<String, Object> qemu, double total,
-                            Phases p, double verifySeconds) {
+                            Phases p, double verifySeconds, Startup startup, List<Long> roundEnds) {
+            // Between rounds: the link idles from one round's end (its commit seen here) to the next round's start.
+            List<Double> gaps = new ArrayList<>();
+            long previous = startup.last();
+            for (int i = 0; i < rounds.size() && i < roundEnds.size(); i++) {
+                long began = roundEnds.get(i) - rounds.get(i).duration().toNanos();
+                gaps.add((began - previous) / 1e6);
+                previous = roundEnds.get(i);
+            }
             long wire = 0;
             for (RoundReport r : rounds) {
                 wire += r.wireBytes();
@@ -363,6 +378,8 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                 m.put("finalRoundSeconds", result.downtime().toNanos() / 1e9);
                 m.put("downtimePhasesMs", p.downtimeMillis());
                 m.put("switchoverToStopMs", p.switchToStop() / 1e6);
+                m.put("startupMs", startup.millis());
+                m.put("gapBeforeRoundMs", gaps);
                 m.put("dwcpWireBytes", wire);
                 m.put("qemuTransferredBytes", qemuBytes);
                 m.put("qemuDowntimeMs", qemu.get("downtime"));
@@ -386,7 +403,38 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                 p.downtimeMillis().forEach((k, v) -> b.append(String.format(" %s %.1f,", k, v)));
                 b.setLength(b.length() - 1);
                 System.out.println(b + String.format("; before it, migrate to STOP %.1f ms (the guest ran)", p.switchToStop() / 1e6));
+                StringBuilder s = new StringBuilder("before round 0 (ms):");
+                startup.millis().forEach((k, v) -> s.append(String.format(" %s %.1f,", k, v)));
+                s.setLength(s.length() - 1);
+                System.out.println(s + "; link idle before each round (ms): " + gaps.stream()
+                        .map(g -> String.format("%.1f", g)).collect(java.util.stream.Collectors.joining(", ")));
             }
+        }
+    }
+
+    /** What the command did before round 0 began, in order: each step's time since the previous one. */
+    static final class Startup {
+        private final Map<String, Long> marks = new LinkedHashMap<>();
+        private long last;
+
+        Startup(long start) {
+            this.last = start;
+        }
+
+        void mark(String step) {
+            long now = System.nanoTime();
+            marks.put(step, now - last);
+            last = now;
+        }
+
+        long last() {
+            return last;
+        }
+
+        Map<String, Double> millis() {
+            Map<String, Double> m = new LinkedHashMap<>();
+            marks.forEach((k, v) -> m.put(k, v / 1e6));
+            return m;
         }
     }
 

@@ -26,12 +26,24 @@ import java.time.Duration;
  * next round would take about as long as this one (the fixed costs dominate, or the guest dirties memory as fast as
  * the link carries it), so iterating further would not shorten the pause — or when {@code T} is no shorter than an
  * earlier delta round (the rounds stopped shrinking: a CPU-bound round 0 understates {@code R}, which understates
- * {@code F}, and then rounds of a steady size never meet the first test); {@code max-rounds} when the next round would
- * be the last one allowed (the final round counts).
+ * {@code F}, and then rounds of a steady size never meet the first test), or when what the final round would carry
+ * takes at most {@value #SMALL_TRANSFER} of the budget on the link: another round can only shorten the final round by
+ * what it would carry, and costs at least the fixed cost in total time, so it cannot buy more than that share of the
+ * budget (the fixed cost is paid by the final round whether or not another round runs; an estimate of it inflated by
+ * one-off costs of the first delta round, such as the sender's indexes of the new baseline, would otherwise keep the
+ * loop iterating for nothing). For this test what the final round carries is taken as {@code W × max(T / T(k−1),}
+ * {@value #LEAST_SHRINK}{@code )}: after a long round 0 the steady-rate scaling understates it, because most pages
+ * written during any round are a hot set written again in the next (on the WAN the final round after round 1 carried
+ * 0.19–0.22 of round 1 where {@code T / T(k−1)} was 0.07–0.09). {@code max-rounds} when the next round would be the last
+ * one allowed (the final round counts).
  */
 final class StopRule {
     /** A predicted final round at least this share of the round just sent: another round would not help. */
     static final double NOT_SHRINKING = 0.9;
+    /** A predicted final-round transfer at most this share of the budget: another round could not save more. */
+    static final double SMALL_TRANSFER = 0.25;
+    /** For that test, the final round carries at least this share of the round just sent. */
+    static final double LEAST_SHRINK = 0.25;
 
     private final Duration budget;
     private final int maxRounds;
@@ -87,11 +99,14 @@ final class StopRule {
             double carried = r.wireBytes() * t / previousSeconds;
             double finalRate = forecastBytesPerSecond > 0 ? Math.min(bestRate, forecastBytesPerSecond) : bestRate;
             predictedSeconds = fixedSeconds + carried / finalRate;
+            double carriedSeconds = r.wireBytes() * Math.max(t / previousSeconds, LEAST_SHRINK) / finalRate;
             // Not shrinking: the prediction says the next round would take about as long, or this round took no less
             // than an earlier delta round did (the rounds stopped shrinking; the prediction's fixed cost can be too low
-            // when round 0's goodput measured the codec rather than the link, so it alone may never say so).
+            // when round 0's goodput measured the codec rather than the link, so it alone may never say so), or what
+            // another round could remove from the final round is a small share of the budget.
             stop = predictedSeconds <= budgetSeconds() ? "converged"
-                    : predictedSeconds >= NOT_SHRINKING * t || t >= shortestDeltaSeconds ? "not-converging" : null;
+                    : predictedSeconds >= NOT_SHRINKING * t || t >= shortestDeltaSeconds
+                    || carriedSeconds <= SMALL_TRANSFER * budgetSeconds() ? "not-converging" : null;
             shortestDeltaSeconds = Math.min(shortestDeltaSeconds, t);
         }
         previousSeconds = t;
