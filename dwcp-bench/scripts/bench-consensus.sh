@@ -26,12 +26,16 @@
 # Options: --reps N (default 5), --ops N (default 200), --wan "D L R" (default "25 0.05 400"), --jar PATH,
 #          --warmup N (unmeasured writes per client JVM first, default 20),
 #          --fsync true|false (default true, the module's default; false only as a labelled diagnostic),
-#          --out DIR (default /var/tmp/dwcp-results/consensus-DATE-REV).
+#          --out DIR (default /var/tmp/dwcp-results/consensus-DATE-REV),
+#          --replica-jvm "OPTS" (JVM options of the ten replicas, default "-Xmx128m -XX:+UseSerialGC"),
+#          --client-jvm "OPTS" (JVM options of each client, default "-Xmx256m"); e.g. "-XX:TieredStopAtLevel=1" for
+#          both: the JIT's C1 tier only, which compiles far less on a small host (see docs/benchmarks-consensus.md).
 # Holds flock /tmp/dwcp-wan.lock for its whole run, never tears down a link it did not make, and at exit stops its
 # replicas and removes its link. Needs root, iproute2, Java 17, python3. Traffic: 198.18.0.1/198.18.0.2 only.
 set -euo pipefail
 
 REPS=5; OPS=200; WARMUP=20; WAN_ARGS="25 0.05 400"; JAR=""; OUT=""; FSYNC=true
+REPLICA_JVM="-Xmx128m -XX:+UseSerialGC"; CLIENT_JVM="-Xmx256m"
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2;;
@@ -41,6 +45,8 @@ while [ $# -gt 0 ]; do
     --jar) JAR=$2; shift 2;;
     --out) OUT=$2; shift 2;;
     --fsync) FSYNC=$2; shift 2;;
+    --replica-jvm) REPLICA_JVM=$2; shift 2;;
+    --client-jvm) CLIENT_JVM=$2; shift 2;;
     -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "bench-consensus: unknown argument '$1'" >&2; exit 2;;
   esac
@@ -73,6 +79,7 @@ wan_lock
 made_link=1
 "$wan/wan-up.sh" "$WAN_DELAY" "$WAN_LOSS" "$WAN_RATE" | tee "$OUT/wan-up.log" >&2
 uptime > "$OUT/uptime-before.txt"
+echo "replica JVM: $REPLICA_JVM; client JVM: $CLIENT_JVM" > "$OUT/jvm.txt"
 
 # Replicas read a FIFO this script holds open (fd 8): they stop cleanly when it closes.
 mkfifo "$work/stdin"; exec 8<>"$work/stdin"
@@ -82,7 +89,8 @@ peers_x="x1@$A:7631,x2@$A:7632,x3@$B:7633,x4@$B:7634"
 replica() {   # replica SIDE GROUP ID PEERS
   local side=$1 group=$2 id=$3 peers=$4 pre=""
   [ "$side" = B ] && pre="$ns"
-  $pre java -Xmx128m -XX:+UseSerialGC -cp "$jar" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  # shellcheck disable=SC2086  # options are words
+  $pre java $REPLICA_JVM -cp "$jar" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
       -Ddwcp.node-id="$id" -Ddwcp.consensus.group="$group" -Ddwcp.consensus.peers="$peers" \
       -Ddwcp.consensus.storage-dir="$work/data/$id" -Ddwcp.consensus.election.min=1s \
       -Ddwcp.consensus.fsync="$FSYNC" io.dwcp.consensus.ConsensusNode < "$work/stdin" > "$OUT/$id.out" 2> "$OUT/$id.log" 8>&- 9>&- &
@@ -119,7 +127,8 @@ regions="a=$peers_a;b=$peers_b"
 client() {   # client SIDE NAME ARGS...
   local side=$1 name=$2; shift 2; local pre=""
   [ "$side" = B ] && pre="$ns"
-  $pre java -Xmx256m -jar "$jar" consensus-latency --node-id "lat-$name" --ops "$OPS" --warmup "$WARMUP" --json "$@" \
+  # shellcheck disable=SC2086
+  $pre java $CLIENT_JVM -jar "$jar" consensus-latency --node-id "lat-$name" --ops "$OPS" --warmup "$WARMUP" --json "$@" \
       2>> "$OUT/clients.log" 8>&- 9>&- | tail -1
 }
 # Leader of the cross-site group to A once (the Raft leader is where a real deployment would put it for A's clients).
