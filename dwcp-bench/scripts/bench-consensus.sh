@@ -18,7 +18,8 @@
 #   cross-from-A        group x, client at A
 #   cross-from-B        group x, client at B
 # The layouts alternate within each repetition. Best quorum RTT per layout (the least any commit must wait): the
-# client-to-leader RTT plus the leader-to-nearest-majority RTT, from ping on the two paths (loopback at A, the link).
+# client-to-leader RTT plus the leader-to-nearest-majority RTT, from ping on the two paths (loopback at A, the link;
+# TCP connection set-ups to a replica where ping is not installed).
 #
 # The disk term: before and after the repetitions, 200 writes of 4 KiB into a preallocated file, each forced with
 # fdatasync, in the replicas' data directory give the disk's sync latency (p50, p99), reported beside the bound (every fsync'ing commit waits for
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
     --fsync) FSYNC=$2; shift 2;;
     --replica-jvm) REPLICA_JVM=$2; shift 2;;
     --client-jvm) CLIENT_JVM=$2; shift 2;;
-    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "bench-consensus: unknown argument '$1'" >&2; exit 2;;
   esac
 done
@@ -120,8 +121,19 @@ PY
 }
 : > "$OUT/disk-sync.jsonl"; disk_sync "$OUT/disk-sync.jsonl"
 log "disk sync (4 KiB fdatasync): $(tail -1 "$OUT/disk-sync.jsonl")"
-rtt() { ping -c 20 -i 0.2 -q "$1" | awk -F/ '/rtt|round-trip/ { print $5 }'; }
-rtt_local=$(rtt $A); rtt_wan=$(rtt $B)
+# ping when installed; otherwise the median of 20 TCP connection set-ups (a SYN answered by SYN-ACK: one round trip)
+# to a replica port on that path (A's a1, B's b1), in ms.
+rtt() {
+  if command -v ping > /dev/null; then ping -c 20 -i 0.2 -q "$1" | awk -F/ '/rtt|round-trip/ { print $5 }'; return; fi
+  python3 - "$1" "$2" <<'PY'
+import socket, statistics, sys, time
+xs = []
+for _ in range(20):
+    s = socket.socket(); t = time.perf_counter(); s.connect((sys.argv[1], int(sys.argv[2]))); xs.append((time.perf_counter() - t) * 1000); s.close(); time.sleep(0.2)
+print("%.3f" % statistics.median(xs))
+PY
+}
+rtt_local=$(rtt $A 7611); rtt_wan=$(rtt $B 7621)
 log "ping RTT: loopback at A $rtt_local ms, WAN A-B $rtt_wan ms"
 regions="a=$peers_a;b=$peers_b"
 client() {   # client SIDE NAME ARGS...
