@@ -18,7 +18,8 @@
 #   cross-from-A        group x, client at A
 #   cross-from-B        group x, client at B
 # The layouts alternate within each repetition. Best quorum RTT per layout (the least any commit must wait): the
-# client-to-leader RTT plus the leader-to-nearest-majority RTT, from ping on the two paths (loopback at A, the link).
+# client-to-leader RTT plus the leader-to-nearest-majority RTT, from ping on the two paths (loopback at A, the link;
+# TCP connection set-ups to a replica where ping is not installed).
 #
 # The disk term: before and after the repetitions, 200 writes of 4 KiB into a preallocated file, each forced with
 # fdatasync, in the replicas' data directory give the disk's sync latency (p50, p99), reported beside the bound (every fsync'ing commit waits for
@@ -26,12 +27,16 @@
 # Options: --reps N (default 5), --ops N (default 200), --wan "D L R" (default "25 0.05 400"), --jar PATH,
 #          --warmup N (unmeasured writes per client JVM first, default 20),
 #          --fsync true|false (default true, the module's default; false only as a labelled diagnostic),
-#          --out DIR (default /var/tmp/dwcp-results/consensus-DATE-REV).
+#          --out DIR (default /var/tmp/dwcp-results/consensus-DATE-REV),
+#          --replica-jvm "OPTS" (JVM options of the ten replicas, default "-Xmx128m -XX:+UseSerialGC"),
+#          --client-jvm "OPTS" (JVM options of each client, default "-Xmx256m"); e.g. "-XX:TieredStopAtLevel=1" for
+#          both: the JIT's C1 tier only, which compiles far less on a small host (see docs/benchmarks-consensus.md).
 # Holds flock /tmp/dwcp-wan.lock for its whole run, never tears down a link it did not make, and at exit stops its
 # replicas and removes its link. Needs root, iproute2, Java 17, python3. Traffic: 198.18.0.1/198.18.0.2 only.
 set -euo pipefail
 
 REPS=5; OPS=200; WARMUP=20; WAN_ARGS="25 0.05 400"; JAR=""; OUT=""; FSYNC=true
+REPLICA_JVM="-Xmx128m -XX:+UseSerialGC"; CLIENT_JVM="-Xmx256m"
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2;;
@@ -41,7 +46,9 @@ while [ $# -gt 0 ]; do
     --jar) JAR=$2; shift 2;;
     --out) OUT=$2; shift 2;;
     --fsync) FSYNC=$2; shift 2;;
-    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    --replica-jvm) REPLICA_JVM=$2; shift 2;;
+    --client-jvm) CLIENT_JVM=$2; shift 2;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "bench-consensus: unknown argument '$1'" >&2; exit 2;;
   esac
 done
@@ -73,6 +80,7 @@ wan_lock
 made_link=1
 "$wan/wan-up.sh" "$WAN_DELAY" "$WAN_LOSS" "$WAN_RATE" | tee "$OUT/wan-up.log" >&2
 uptime > "$OUT/uptime-before.txt"
+echo "replica JVM: $REPLICA_JVM; client JVM: $CLIENT_JVM" > "$OUT/jvm.txt"
 
 # Replicas read a FIFO this script holds open (fd 8): they stop cleanly when it closes.
 mkfifo "$work/stdin"; exec 8<>"$work/stdin"
@@ -82,7 +90,8 @@ peers_x="x1@$A:7631,x2@$A:7632,x3@$B:7633,x4@$B:7634"
 replica() {   # replica SIDE GROUP ID PEERS
   local side=$1 group=$2 id=$3 peers=$4 pre=""
   [ "$side" = B ] && pre="$ns"
-  $pre java -Xmx128m -XX:+UseSerialGC -cp "$jar" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  # shellcheck disable=SC2086  # options are words
+  $pre java $REPLICA_JVM -cp "$jar" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
       -Ddwcp.node-id="$id" -Ddwcp.consensus.group="$group" -Ddwcp.consensus.peers="$peers" \
       -Ddwcp.consensus.storage-dir="$work/data/$id" -Ddwcp.consensus.election.min=1s \
       -Ddwcp.consensus.fsync="$FSYNC" io.dwcp.consensus.ConsensusNode < "$work/stdin" > "$OUT/$id.out" 2> "$OUT/$id.log" 8>&- 9>&- &
@@ -112,14 +121,26 @@ PY
 }
 : > "$OUT/disk-sync.jsonl"; disk_sync "$OUT/disk-sync.jsonl"
 log "disk sync (4 KiB fdatasync): $(tail -1 "$OUT/disk-sync.jsonl")"
-rtt() { ping -c 20 -i 0.2 -q "$1" | awk -F/ '/rtt|round-trip/ { print $5 }'; }
-rtt_local=$(rtt $A); rtt_wan=$(rtt $B)
+# ping when installed; otherwise the median of 20 TCP connection set-ups (a SYN answered by SYN-ACK: one round trip)
+# to a replica port on that path (A's a1, B's b1), in ms.
+rtt() {
+  if command -v ping > /dev/null; then ping -c 20 -i 0.2 -q "$1" | awk -F/ '/rtt|round-trip/ { print $5 }'; return; fi
+  python3 - "$1" "$2" <<'PY'
+import socket, statistics, sys, time
+xs = []
+for _ in range(20):
+    s = socket.socket(); t = time.perf_counter(); s.connect((sys.argv[1], int(sys.argv[2]))); xs.append((time.perf_counter() - t) * 1000); s.close(); time.sleep(0.2)
+print("%.3f" % statistics.median(xs))
+PY
+}
+rtt_local=$(rtt $A 7611); rtt_wan=$(rtt $B 7621)
 log "ping RTT: loopback at A $rtt_local ms, WAN A-B $rtt_wan ms"
 regions="a=$peers_a;b=$peers_b"
 client() {   # client SIDE NAME ARGS...
   local side=$1 name=$2; shift 2; local pre=""
   [ "$side" = B ] && pre="$ns"
-  $pre java -Xmx256m -jar "$jar" consensus-latency --node-id "lat-$name" --ops "$OPS" --warmup "$WARMUP" --json "$@" \
+  # shellcheck disable=SC2086
+  $pre java $CLIENT_JVM -jar "$jar" consensus-latency --node-id "lat-$name" --ops "$OPS" --warmup "$WARMUP" --json "$@" \
       2>> "$OUT/clients.log" 8>&- 9>&- | tail -1
 }
 # Leader of the cross-site group to A once (the Raft leader is where a real deployment would put it for A's clients).
