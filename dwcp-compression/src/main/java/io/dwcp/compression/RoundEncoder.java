@@ -93,6 +93,8 @@ final class RoundEncoder {
     private final boolean splice;
     /** Builds the round's frames: BEGIN, the batches (on the workers), END. */
     private final RoundFrames frames;
+    /** Views for {@link #sameAsSlot}, which only the coordinator thread runs (phase 2). */
+    private final PageViews resolveViews = new PageViews();
 
     // Results, valid after run().
     final SlotPages slots;
@@ -395,16 +397,17 @@ final class RoundEncoder {
         int n = s.pageCount;
         s.allocate(n);
         s.contentChunk = chunk;
+        PageViews v = new PageViews();
         for (int i = 0; i < n; i++) {
             int o = off + i * pageSize;
             s.page[i] = s.firstPage + i;
             s.contentOffset[i] = o;
-            if (isZero(chunk, o)) {
+            if (isZero(v, chunk, o)) {
                 s.op[i] = Wire.OP_ZERO;
                 s.hash[i] = zeroHash;
             } else {
                 s.op[i] = Wire.OP_LITERAL;
-                s.hash[i] = PageHash.hash(chunk, o, pageSize);
+                s.hash[i] = v.hash(chunk, o, pageSize);
             }
         }
         s.count = n;
@@ -422,11 +425,12 @@ final class RoundEncoder {
         s.allocate(n);
         s.contentChunk = chunk;
         boolean zeroFilled = target.zeroFilledChunk(s.firstPage);
+        PageViews v = new PageViews();
         for (int i = 0; i < n; i++) {
             int o = off + i * pageSize;
             s.page[i] = s.firstPage + i;
             s.contentOffset[i] = o;
-            if (isZero(view, i * pageSize)) {
+            if (isZero(v, view, i * pageSize)) {
                 s.op[i] = Wire.OP_ZERO;
                 s.hash[i] = zeroHash;
                 if (!zeroFilled) {
@@ -435,14 +439,14 @@ final class RoundEncoder {
             } else {
                 chunk.put(o, view, i * pageSize, pageSize);
                 s.op[i] = Wire.OP_LITERAL;
-                s.hash[i] = PageHash.hash(chunk, o, pageSize);
+                s.hash[i] = v.hash(chunk, o, pageSize);
             }
         }
         s.count = n;
     }
 
-    private boolean isZero(ByteBuffer chunk, int off) {
-        return chunk.slice(off, pageSize).mismatch(ZERO.slice(0, pageSize)) < 0;
+    private boolean isZero(PageViews v, ByteBuffer chunk, int off) {
+        return !v.differs(chunk, off, ZERO, 0, pageSize);
     }
 
     /** {@code stable}: {@code buf} is a view of an immutable snapshot, so changed pages stay where they are. */
@@ -452,12 +456,13 @@ final class RoundEncoder {
         int n = s.pageCount;
         int[] changed = new int[n];
         int c = 0;
+        PageViews v = new PageViews();
         if (dirty != null) {
             long local0 = s.firstPage - layout.firstPage[region];
             for (long p = dirty.next(region, local0); p >= 0 && p < local0 + n; p = dirty.next(region, p + 1)) {
                 int i = (int) (p - local0);
                 boolean zero = base.knownZero(s.firstPage + i);
-                if (differs(buf, i * pageSize, zero ? ZERO : baseChunk, zero ? 0 : baseOff + i * pageSize, pageSize)) {
+                if (v.differs(buf, i * pageSize, zero ? ZERO : baseChunk, zero ? 0 : baseOff + i * pageSize, pageSize)) {
                     changed[c++] = i;
                 }
             }
@@ -470,7 +475,7 @@ final class RoundEncoder {
                 while (end < n && base.knownZero(s.firstPage + end) == zero) {
                     end++;
                 }
-                c = changedPages(buf, zero ? ZERO : baseChunk, zero ? -i * pageSize : baseOff, i, end, changed, c);
+                c = changedPages(v, buf, zero ? ZERO : baseChunk, zero ? -i * pageSize : baseOff, i, end, changed, c);
                 i = end;
             }
         }
@@ -497,16 +502,16 @@ final class RoundEncoder {
             }
             s.page[k] = page;
             s.contentOffset[k] = co;
-            if (isZero(content, co)) {
+            if (isZero(v, content, co)) {
                 s.op[k] = Wire.OP_ZERO;
                 s.hash[k] = zeroHash;
                 continue;
             }
-            long h = PageHash.hash(content, co, pageSize);
+            long h = v.hash(content, co, pageSize);
             s.hash[k] = h;
             int j = baseIndex.get(PageHash.indexKey(h));
             if (j >= 0 && base.pageHashes[j] == h
-                    && !differs(content, co, base.store.chunk(j), base.store.offset(j), pageSize)) {
+                    && !v.differs(content, co, base.store.chunk(j), base.store.offset(j), pageSize)) {
                 s.op[k] = Wire.OP_MOVED;
                 s.ref[k] = j;
                 continue;
@@ -539,11 +544,12 @@ final class RoundEncoder {
      * {@code i} is at {@code oldShift + i * pageSize}; returns the new count. One vectorised mismatch per run of equal
      * pages.
      */
-    private int changedPages(ByteBuffer buf, ByteBuffer old, int oldShift, int from, int to, int[] changed, int c) {
+    private int changedPages(PageViews v, ByteBuffer buf, ByteBuffer old, int oldShift, int from, int to, int[] changed,
+                             int c) {
         int pos = from * pageSize;
         int total = to * pageSize;
         while (pos < total) {
-            int m = buf.slice(pos, total - pos).mismatch(old.slice(oldShift + pos, total - pos));
+            int m = v.mismatch(buf, pos, old, oldShift + pos, total - pos);
             if (m < 0) {
                 break;
             }
@@ -618,9 +624,6 @@ final class RoundEncoder {
         return op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_SPLICE;
     }
 
-    private static boolean differs(ByteBuffer a, int aOff, ByteBuffer b, int bOff, int len) {
-        return a.slice(aOff, len).mismatch(b.slice(bOff, len)) >= 0;
-    }
 
     // ---------------------------------------------------------------- phase 2: resolve (coordinator)
 
@@ -686,7 +689,7 @@ final class RoundEncoder {
             c = slots.chunk(slot);
             o = slots.offset(slot);
         }
-        return !differs(c, o, chunk, off, pageSize);
+        return !resolveViews.differs(c, o, chunk, off, pageSize);
     }
 
     private int rawCost(Segment s, int k) {

@@ -108,6 +108,46 @@ class FramePoolTest {
     }
 
     @Test
+    void aLentFrameHoldsABufferOfItsOwnSizeClassNotTheWorstCases() {
+        // 1 MiB batches (the default) of compressible pages: each frame is built in a buffer for zstd's bound (the
+        // 2 MiB class), but what a sink holds must be at most the power of two above the frame's length.
+        HdeCodec c = Rounds.codec(DwcpConfig.builder().build(), new ManualClock(), 2);
+        try {
+            byte[] s = RoundTripTest.memoryLike(1024 * 4096, 5);
+            List<byte[]> frames = new ArrayList<>();
+            int[] small = new int[1];
+            FrameSink checking = new FrameSink() {
+                @Override
+                public void accept(ByteBuffer frame) {
+                    byte[] b = new byte[frame.remaining()];
+                    frame.get(b);
+                    frames.add(b);
+                }
+
+                @Override
+                public void acceptLent(ByteBuffer frame, Runnable release) {
+                    int length = frame.remaining();
+                    assertTrue(frame.capacity() <= Math.max(FramePool.MIN_CLASS_BYTES, 2L * length),
+                            "a " + length + "-byte frame lent in a " + frame.capacity() + "-byte buffer");
+                    if (length < (1 << 20)) {
+                        small[0]++;
+                    }
+                    accept(frame);
+                    release.run();
+                }
+            };
+            c.encode(Rounds.state("k", 4096, s), EncodeOptions.keyframe(), checking).join();
+            assertTrue(small[0] >= 3, "compressed frames below 1 MiB: " + small[0]);
+            assertEquals(0, c.frames().outstanding());
+            byte[] replica = new byte[s.length];
+            Rounds.decode(c, Rounds.replica("k", 4096, replica), frames);
+            assertArrayEquals(s, replica, "frames moved into their own class decode to the state");
+        } finally {
+            stop(c);
+        }
+    }
+
+    @Test
     void aSinkThatFailsLeavesNoFrameLent() {
         HdeCodec c = Rounds.codec(DwcpConfig.builder().set("dwcp.compression.batch-size", "64KiB").build(),
                 new ManualClock(), 2);

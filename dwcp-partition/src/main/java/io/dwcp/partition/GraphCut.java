@@ -1,0 +1,232 @@
+package io.dwcp.partition;
+
+import io.dwcp.core.placement.Site;
+import io.dwcp.core.placement.Vm;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The graph-cut strategies of {@link PlacementEngine}: the traffic graph (with anchor vertices when rebalancing) cut
+ * by the multilevel partitioner with pins as fixed vertices; {@code hierarchical} first condenses the strongly
+ * connected traffic components that may stay together into one vertex each. Pure computation over the engine's
+ * arrays, which it only reads.
+ */
+final class GraphCut {
+    private final int n;
+    private final int k;
+    private final Vm[] vms;
+    private final Site[] sites;
+    private final int[] pin;
+    private final int[] group;
+    private final int[] xadj;
+    private final int[] adj;
+    private final double[] out;
+    private final double[] in;
+    private final double totalCapCpu;
+    private final double totalCapMem;
+
+    /** The graph cut of the model {@code e} holds. */
+    GraphCut(PlacementEngine e) {
+        this.n = e.n;
+        this.k = e.k;
+        this.vms = e.vms;
+        this.sites = e.sites;
+        this.pin = e.pin;
+        this.group = e.group;
+        this.xadj = e.xadj;
+        this.adj = e.adj;
+        this.out = e.out;
+        this.in = e.in;
+        this.totalCapCpu = e.totalCapCpu;
+        this.totalCapMem = e.totalCapMem;
+    }
+
+    int[] partition(PlacementEngine.Settings settings, int[] current, double[] anchor, boolean condense) {
+        boolean anchors = current != null && anchor != null;
+        int total = n + (anchors ? k : 0);
+        // Integer edge weights: largest 10^6, sum at most 2^30.
+        double maxW = 0;
+        double sumW = 0;
+        for (int e = 0; e < adj.length; e++) {
+            double w = out[e] + in[e];
+            maxW = Math.max(maxW, w);
+            sumW += w;
+        }
+        double[] anchorW = new double[n];
+        if (anchors) {
+            for (int v = 0; v < n; v++) {
+                if (current[v] >= 0 && anchor[v] > 0) {
+                    anchorW[v] = anchor[v];
+                    maxW = Math.max(maxW, anchorW[v]);
+                    sumW += 2 * anchorW[v];
+                }
+            }
+        }
+        double scale = maxW == 0 ? 1 : Math.min(1e6 / maxW, (1 << 30) / sumW);
+        List<int[]> edges = new ArrayList<>();
+        for (int v = 0; v < n; v++) {
+            for (int e = xadj[v]; e < xadj[v + 1]; e++) {
+                double w = out[e] + in[e];
+                if (adj[e] > v && w > 0) {
+                    edges.add(new int[] {v, adj[e], (int) Math.max(1, Math.round(w * scale))});
+                }
+            }
+            if (anchors && anchorW[v] > 0) {
+                edges.add(new int[] {v, n + current[v], (int) Math.max(1, Math.round(anchorW[v] * scale))});
+            }
+        }
+        int[] vw = new int[total];
+        for (int v = 0; v < n; v++) {
+            double share = Math.max(totalCapCpu == 0 ? 0 : vms[v].cpuCores() / totalCapCpu,
+                    totalCapMem == 0 ? 0 : vms[v].memoryBytes() / totalCapMem);
+            vw[v] = (int) Math.max(1, Math.round(share * PlacementEngine.VERTEX_SCALE));
+        }
+        int[] fixed = new int[total];
+        System.arraycopy(pin, 0, fixed, 0, n);
+        for (int a = 0; a < total - n; a++) {
+            fixed[n + a] = a;
+        }
+        int[][] columns = Graph.edgeColumns(edges);
+        int[] from = columns[0];
+        int[] to = columns[1];
+        int[] w = columns[2];
+        Graph g = Graph.fromEdges(vw, from, to, w);
+        long totalVw = g.totalVertexWeight;
+        long[] target = new long[k];
+        long[] max = new long[k];
+        long smallestMax = Long.MAX_VALUE;
+        for (int s = 0; s < k; s++) {
+            double share = ((totalCapCpu == 0 ? 0 : sites[s].cpuCores() / totalCapCpu)
+                    + (totalCapMem == 0 ? 0 : sites[s].memoryBytes() / totalCapMem)) / 2;
+            target[s] = Math.round(totalVw * share);
+            max[s] = Math.max(target[s], (long) Math.floor(target[s] * (1 + settings.maxImbalance())));
+            smallestMax = Math.min(smallestMax, max[s]);
+        }
+        MultilevelPartitioner.Options options = new MultilevelPartitioner.Options(k, settings.maxImbalance(), settings.seed(),
+                settings.refinementPasses(), 8, settings.cycles());
+        int[] map = condense ? condensation(total, vw, fixed, smallestMax) : null;
+        int[] initial = null;
+        if (anchors) {
+            // Rebalancing starts from the current placement: the plan is never worse than staying put.
+            initial = new int[total];
+            for (int v = 0; v < total; v++) {
+                initial[v] = v < n ? (current[v] >= 0 ? current[v] : 0) : v - n;
+            }
+        }
+        int[] parts;
+        if (map == null) {
+            parts = MultilevelPartitioner.partition(g, k, target, max, fixed, options, initial);
+        } else {
+            int nc = 0;
+            for (int x : map) {
+                nc = Math.max(nc, x + 1);
+            }
+            int[] cvw = new int[nc];
+            int[] cfixed = new int[nc];
+            Arrays.fill(cfixed, -1);
+            for (int v = 0; v < total; v++) {
+                cvw[map[v]] += vw[v];
+                if (fixed[v] >= 0) {
+                    cfixed[map[v]] = fixed[v];
+                }
+            }
+            int m = 0;
+            for (int i = 0; i < from.length; i++) {
+                if (map[from[i]] != map[to[i]]) {
+                    from[m] = map[from[i]];
+                    to[m] = map[to[i]];
+                    w[m++] = w[i];
+                }
+            }
+            Graph cg = Graph.fromEdges(cvw, Arrays.copyOf(from, m), Arrays.copyOf(to, m), Arrays.copyOf(w, m));
+            int[] cinitial = null;
+            if (initial != null) {
+                cinitial = new int[nc];
+                for (int v = total - 1; v >= 0; v--) {
+                    cinitial[map[v]] = initial[v];
+                }
+            }
+            int[] cparts = MultilevelPartitioner.partition(cg, k, target, max, cfixed, options, cinitial);
+            parts = new int[total];
+            for (int v = 0; v < total; v++) {
+                parts[v] = cparts[map[v]];
+            }
+        }
+        return Arrays.copyOf(parts, n);
+    }
+
+    /**
+     * Condensed vertex of each graph vertex: one per strongly connected component of the directed traffic graph that
+     * may stay together, else one per vertex; {@code null} when nothing condenses.
+     */
+    private int[] condensation(int total, int[] vw, int[] fixed, long smallestMax) {
+        int[] dx = new int[n + 1];
+        for (int v = 0; v < n; v++) {
+            int d = 0;
+            for (int e = xadj[v]; e < xadj[v + 1]; e++) {
+                if (out[e] > 0) {
+                    d++;
+                }
+            }
+            dx[v + 1] = dx[v] + d;
+        }
+        int[] dadj = new int[dx[n]];
+        for (int v = 0, i = 0; v < n; v++) {
+            for (int e = xadj[v]; e < xadj[v + 1]; e++) {
+                if (out[e] > 0) {
+                    dadj[i++] = adj[e];
+                }
+            }
+        }
+        int[] comp = Tarjan.components(n, dx, dadj);
+        int nc = 0;
+        for (int c : comp) {
+            nc = Math.max(nc, c + 1);
+        }
+        long[] weight = new long[nc];
+        int[] size = new int[nc];
+        int[] cpin = new int[nc];
+        Arrays.fill(cpin, -1);
+        boolean[] split = new boolean[nc];
+        Map<Long, Boolean> groupSeen = new HashMap<>();
+        for (int v = 0; v < n; v++) {
+            int c = comp[v];
+            weight[c] += vw[v];
+            size[c]++;
+            if (pin[v] >= 0) {
+                if (cpin[c] >= 0 && cpin[c] != pin[v]) {
+                    split[c] = true;
+                }
+                cpin[c] = pin[v];
+            }
+            if (group[v] >= 0 && groupSeen.put(((long) group[v] << 32) | c, Boolean.TRUE) != null) {
+                split[c] = true;
+            }
+        }
+        int[] map = new int[total];
+        int[] id = new int[nc];
+        Arrays.fill(id, -1);
+        int next = 0;
+        boolean any = false;
+        for (int v = 0; v < total; v++) {
+            if (v < n) {
+                int c = comp[v];
+                boolean keep = size[c] > 1 && !split[c] && weight[c] <= smallestMax;
+                if (keep) {
+                    any = true;
+                    if (id[c] < 0) {
+                        id[c] = next++;
+                    }
+                    map[v] = id[c];
+                    continue;
+                }
+            }
+            map[v] = next++;
+        }
+        return any ? map : null;
+    }
+}
