@@ -102,6 +102,8 @@ public final class MigrationSender implements AutoCloseable {
         this.linkRate = new LinkRateEstimator(rateCap);
         this.replyTimeout = replyTimeout;
         this.registry = registry;
+        // While the caller connects: a new process's first seeded round then hashes with compiled code.
+        SeedStateHasher.warmUpInBackground();
     }
 
     /** The handler for transfers the receiver sends back on the session (baseline replies). */

@@ -26,6 +26,11 @@ final class SeedStateHasher implements AutoCloseable {
     static final int SLICE_CHUNKS = 8;
     /** At most this many threads hash the state (one per core up to it). */
     private static final int HASH_THREADS = 8;
+    /** Bytes {@link #warmUpInBackground} hashes (from a buffer of {@value #WARM_UP_BUFFER} bytes, read repeatedly). */
+    static final int WARM_UP_BYTES = 32 << 20;
+    private static final int WARM_UP_BUFFER = 1 << 20;
+    private static final java.util.concurrent.atomic.AtomicReference<Thread> WARM_UP =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     private final StateRegion region;
     private final int pageSize;
@@ -74,6 +79,65 @@ final class SeedStateHasher implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * Hashes {@value #WARM_UP_BYTES} bytes of generated pages as a seeded round hashes a state, once per JVM, on a daemon
+     * thread: a new process's JIT then has compiled the hashing (SHA-256 with the CPU's instructions, which only the
+     * optimizing compiler uses) before its first seeded round, instead of compiling it while that round hashes the
+     * whole state. Called when a sender is created, so that it runs while the sender connects. About 0.2 s of CPU on
+     * one core, most of it the compilation; later calls do nothing. {@return the thread that warms up (the first
+     * call's)}
+     */
+    static Thread warmUpInBackground() {
+        Thread t = new Thread(SeedStateHasher::warmUp, "dwcp-migration-seed-warm-up");
+        if (!WARM_UP.compareAndSet(null, t)) {
+            return WARM_UP.get();
+        }
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void warmUp() {
+        byte[] content = new byte[WARM_UP_BUFFER];
+        new java.util.Random(1).nextBytes(content);
+        // Some zero pages, as in a guest's memory (the zero-page test takes both ways).
+        java.util.Arrays.fill(content, 0, content.length / 8, (byte) 0);
+        StateRegion generated = new StateRegion() {
+            @Override
+            public String name() {
+                return "warm-up";
+            }
+
+            @Override
+            public long sizeBytes() {
+                return WARM_UP_BYTES;
+            }
+
+            @Override
+            public void read(long offsetBytes, ByteBuffer dst) {
+                while (dst.hasRemaining()) {
+                    int at = (int) (offsetBytes % WARM_UP_BUFFER);
+                    int n = Math.min(dst.remaining(), WARM_UP_BUFFER - at);
+                    dst.put(content, at, n);
+                    offsetBytes += n;
+                }
+            }
+        };
+        try (SeedStateHasher h = new SeedStateHasher(generated, 4096, WARM_UP_BYTES)) {
+            while (h.hashNextSlice()) {
+                // Every slice; the digest below folds them.
+            }
+            h.stateDigest();
+            int[] pages = new int[64];
+            for (int i = 0; i < pages.length; i++) {
+                pages[i] = i * 3;
+            }
+            await(h.blockHashes(pages, pages.length));
+        } catch (Exception | LinkageError e) {
+            // Only a warm-up: the round hashes the same way, and reports a failure itself.
+        }
     }
 
     /** {@return the chunks whose page and chunk hashes are known} (a prefix of the state) */
