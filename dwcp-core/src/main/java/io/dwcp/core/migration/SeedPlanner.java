@@ -532,7 +532,7 @@ final class SeedPlanner {
                 b.replies.add(track(exchange.send(ask)));
             }
             // This side's block hashes, on the pool, while the receiver computes its own.
-            b.mine = hasher.blockHashes(b.literalPages, b.literals);
+            b.mine = hasher.blockHashes(b.literalPages, b.literals, SeedWire.crcBlockHashes(version));
         }
         blocksInFlight.add(b);
         return true;

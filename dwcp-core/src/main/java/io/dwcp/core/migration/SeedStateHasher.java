@@ -134,7 +134,7 @@ final class SeedStateHasher implements AutoCloseable {
             for (int i = 0; i < pages.length; i++) {
                 pages[i] = i * 3;
             }
-            await(h.blockHashes(pages, pages.length));
+            await(h.blockHashes(pages, pages.length, false));
         } catch (Exception | LinkageError e) {
             // Only a warm-up: the round hashes the same way, and reports a failure itself.
         }
@@ -181,9 +181,12 @@ final class SeedStateHasher implements AutoCloseable {
         return (zeroWords[c] & 1L << p) != 0;
     }
 
-    /** Computes this side's block hashes of {@code count} pages, 8 per page, on the pool. */
-    Future<long[]> blockHashes(int[] pageNumbers, int count) {
-        return pool.submit(() -> blockHashesOf(pageNumbers, count));
+    /**
+     * Computes this side's block hashes of {@code count} pages, 8 per page, on the pool ({@code crc}: CRC32C, seed
+     * messages version 6 on; else SHA-256, see {@link SeedHashes#blockHashes}).
+     */
+    Future<long[]> blockHashes(int[] pageNumbers, int count, boolean crc) {
+        return pool.submit(() -> blockHashesOf(pageNumbers, count, crc));
     }
 
     /**
@@ -285,7 +288,7 @@ final class SeedStateHasher implements AutoCloseable {
     }
 
     /** {@return the block hashes of the given pages, 8 per page} (a task of the pool) */
-    private long[] blockHashesOf(int[] pageNumbers, int count) throws IOException {
+    private long[] blockHashesOf(int[] pageNumbers, int count, boolean crc) throws IOException {
         SeedHashes hasher = new SeedHashes();
         long[] out = new long[count * SeedWire.BLOCKS_PER_PAGE];
         ByteBuffer page = ByteBuffer.allocate(pageSize);
@@ -293,7 +296,7 @@ final class SeedStateHasher implements AutoCloseable {
             long off = (long) pageNumbers[k] * pageSize;
             page.clear().limit((int) Math.min(pageSize, stateBytes - off));
             region.read(off, page);
-            hasher.blockHashes(page.flip(), pageSize, out, k * SeedWire.BLOCKS_PER_PAGE);
+            hasher.blockHashes(page.flip(), pageSize, out, k * SeedWire.BLOCKS_PER_PAGE, crc);
         }
         return out;
     }
