@@ -73,7 +73,7 @@ final class SeedWire {
      * bytes of its SHA-256), as the sub-block hashes are. Like a 4-byte truncation of SHA-256, which anyone can match
      * by trying, a block hash only decides what is sent: a block wrongly taken as unchanged fails the round's state
      * digest (SHA-256 of the full page hashes, computed by each end from the bytes), and the round is sent in full.
-     * CRC32C is a JDK intrinsic, about 15 times cheaper than SHA-256 of 512-byte blocks on both ends.
+     * CRC32C is a JDK intrinsic, about ten times cheaper than SHA-256 of 512-byte blocks on both ends.
      */
     static boolean crcBlockHashes(int version) {
         return version >= 6;
