@@ -50,6 +50,8 @@ final class SeedFrameWriter implements AutoCloseable {
     private Future<?> last;
     /** Written by the writer thread only; read after {@link #finish} waited for it. */
     private long written;
+    /** When the first batch's frame was handed to the sink ({@link System#nanoTime}), 0 before (as {@link #written}). */
+    private long firstBatchNanos;
     /** Literal bytes of the batches compressed so far, before and after compression (any thread; guarded by this). */
     private long rawTotal;
     private long compressedTotal;
@@ -122,6 +124,9 @@ final class SeedFrameWriter implements AutoCloseable {
                 throw c instanceof Exception ex ? ex : new IllegalStateException(c);
             }
             written += frame.remaining();
+            if (firstBatchNanos == 0) {
+                firstBatchNanos = System.nanoTime();
+            }
             try {
                 sink.acceptOwned(frame);
             } finally {
@@ -185,6 +190,14 @@ final class SeedFrameWriter implements AutoCloseable {
         } catch (Exception e) {
             return false;
         }
+    }
+
+    /**
+     * {@return when the first batch's frame was handed to the sink} ({@link System#nanoTime}; read after {@link
+     * #finish}; 0 when there was no batch)
+     */
+    long firstBatchNanos() {
+        return firstBatchNanos;
     }
 
     /** Waits until every queued frame was written; {@return the frames' bytes}; rethrows a write's failure. */
