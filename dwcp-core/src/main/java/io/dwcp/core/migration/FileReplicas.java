@@ -429,7 +429,11 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         }
     }
 
-    private static void closeQuietly(AutoCloseable c) {
+    /** Closes {@code c} (if not null), logging a failure. */
+    static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
         try {
             c.close();
         } catch (Exception e) {

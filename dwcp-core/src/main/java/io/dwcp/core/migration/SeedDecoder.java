@@ -311,10 +311,8 @@ final class SeedDecoder implements StateDecoder {
                     hashedAhead = known != null;
                     if (writtenHashes != null) {
                         verifyHashed(next, known, writtenHashes);
-                    } else if (known != null) {
-                        verifyKnown(in, next, known);
                     } else {
-                        verify(in, next);
+                        verify(in, next, known);
                     }
                     verified = System.nanoTime();
                     SeedPages.Preserved kept = preserve == 0 ? null : preserve(in, preserve);
@@ -356,8 +354,8 @@ final class SeedDecoder implements StateDecoder {
         } catch (IOException e) {
             throw new DwcpException(ErrorCode.IO_ERROR, "seeded round of '" + key + "' failed: " + e.getMessage(), e);
         } finally {
-            closeQuietly(replica);
-            closeQuietly(staged);
+            FileReplicas.closeQuietly(replica);
+            FileReplicas.closeQuietly(staged);
         }
     }
 
@@ -384,35 +382,14 @@ final class SeedDecoder implements StateDecoder {
         }
     }
 
-    private static void closeQuietly(AutoCloseable c) {
-        if (c == null) {
-            return;
-        }
-        try {
-            c.close();
-        } catch (Exception e) {
-            LOG.warn("closing {} failed", c, e);
-        }
-    }
-
-    /** Hashes every page the round would produce, writing nothing but the new description's staging file. */
-    private void verify(FileChannel in, SeedDescription.Writer next) throws IOException {
-        try (SeedPages p = pagesOf(in, batches)) {
-            for (long i = 0; i < pages; i++) {
-                next.addPage(p.page(i));
-            }
-        }
-        check(next);
-    }
-
     /**
-     * As {@link #verify}, with the seed's page hashes computed ahead from its file: only the pages the round writes are
-     * built and hashed now.
+     * Hashes every page the round would produce, writing nothing but the new description's staging file; with the
+     * seed's page hashes computed ahead from its file ({@code known}, else null), only the pages the round writes.
      */
-    private void verifyKnown(FileChannel in, SeedDescription.Writer next, long[] known) throws IOException {
+    private void verify(FileChannel in, SeedDescription.Writer next, long[] known) throws IOException {
         try (SeedPages p = pagesOf(in, batches)) {
             for (int i = 0; i < pages; i++) {
-                if (targets.get(i)) {
+                if (known == null || targets.get(i)) {
                     next.addPage(p.page(i));
                 } else {
                     next.addHash(known[2 * i], known[2 * i + 1]);
@@ -423,7 +400,7 @@ final class SeedDecoder implements StateDecoder {
     }
 
     /**
-     * As {@link #verifyKnown}, with the round's own pages hashed as the batches arrived: nothing is read or hashed
+     * As {@link #verify}, with the round's own pages hashed as the batches arrived: nothing is read or hashed
      * again, only the hashes are folded.
      */
     private void verifyHashed(SeedDescription.Writer next, long[] known, long[] written) throws IOException {

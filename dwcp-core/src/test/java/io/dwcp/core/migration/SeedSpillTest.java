@@ -132,8 +132,8 @@ class SeedSpillTest {
         byte[] s1 = s1(s0);
         try (FileReplicas files = FileReplicas.open(dir)) {
             List<ByteBuffer> frames = frames(files, s1);
-            // Another round of the peer holds all but 128 KiB of its share: no hashing ahead, every batch on disk.
-            budget.reserve(SHARE - (128 << 10), "another round");
+            // Another round of the peer holds all but 64 KiB of its share: no hashing ahead, every batch on disk.
+            budget.reserve(SHARE - (64 << 10), "another round");
             try (SeedDecoder d = decoder(files, SeedBatchStore::usableSpace)) {
                 for (ByteBuffer f : frames) {
                     d.accept(f);
@@ -142,7 +142,7 @@ class SeedSpillTest {
                 assertEquals(3, d.spilledBatches());
                 d.finish();
             }
-            budget.release(SHARE - (128 << 10));
+            budget.release(SHARE - (64 << 10));
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
             assertEquals(List.of(), spillFiles(dir));
             assertEquals(0, budget.usedBytes());
