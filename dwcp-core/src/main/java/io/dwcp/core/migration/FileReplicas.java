@@ -289,6 +289,22 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         }
     }
 
+    /**
+     * Creates a spill file for the batches of a seeded round of {@code key} that wait for the round's END frame: empty,
+     * unique to the round, a staging file of this directory ({@code .KEY.NONCE.spill.staging}), so one left by a crash
+     * is deleted when the directory is opened again. The round deletes it when it ends.
+     */
+    Path createSpillFile(String key) throws IOException {
+        if (closed.get()) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "replica directory " + dir + " is closed");
+        }
+        if (!SAFE_NAME.matcher(key).matches()) {
+            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "state key '" + key + "' is not a safe file name");
+        }
+        String nonce = HexFormat.of().formatHex(NONCES.generateSeed(8));
+        return Files.createFile(dir.resolve("." + key + "." + nonce + ".spill" + STAGING_SUFFIX));
+    }
+
     /** Validates names and limits before any file operation; returns the state's total size. */
     private long check(String key, List<RegionLayout> regions) {
         if (closed.get()) {
@@ -413,7 +429,11 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         }
     }
 
-    private static void closeQuietly(AutoCloseable c) {
+    /** Closes {@code c} (if not null), logging a failure. */
+    static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
         try {
             c.close();
         } catch (Exception e) {

@@ -102,6 +102,8 @@ public final class MigrationSender implements AutoCloseable {
         this.linkRate = new LinkRateEstimator(rateCap);
         this.replyTimeout = replyTimeout;
         this.registry = registry;
+        // While the caller connects: a new process's first seeded round then hashes with compiled code.
+        SeedStateHasher.warmUpInBackground();
     }
 
     /** The handler for transfers the receiver sends back on the session (baseline replies). */
@@ -435,9 +437,10 @@ public final class MigrationSender implements AutoCloseable {
         long written = System.nanoTime();
         // While the frames drain and the receiver verifies: the state sent becomes this side's codec baseline.
         BaselineRef adoptedRef = adoptSent(state, planner.chainId(), round);
-        LOG.info("seeded round {} of {}: transfer opened after {} ms, the state hashed after {} ms, all frames written after"
-                        + " {} ms ({} B of description exchange; pages {}); codec baseline adopted in {} ms", round,
-                state.key(), planner.openedAfterNanos() / 1_000_000, planner.hashNanos() / 1_000_000,
+        LOG.info("seeded round {} of {}: transfer opened after {} ms, first batch after {} ms, the state hashed after {} ms,"
+                        + " all frames written after {} ms ({} B of description exchange; pages {}); codec baseline adopted"
+                        + " in {} ms", round, state.key(), planner.openedAfterNanos() / 1_000_000,
+                planner.firstBatchAfterNanos() / 1_000_000, planner.hashNanos() / 1_000_000,
                 (written - start) / 1_000_000, exchange, planner.pagesByClass(), (System.nanoTime() - written) / 1_000_000);
         return transfer.completion().handle((tr, failure) -> {
             Throwable cause = failure != null ? unwrap(failure) : null;

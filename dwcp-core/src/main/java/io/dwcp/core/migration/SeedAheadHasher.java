@@ -139,7 +139,11 @@ final class SeedAheadHasher implements AutoCloseable {
         });
     }
 
-    /** Hashes the pages one batch produces into {@link #targetHashes} (on {@link #batchHasher}). */
+    /**
+     * Hashes the pages one batch produces into {@link #targetHashes} (on {@link #batchHasher}); a batch in the round's
+     * spill file is read back from it (its bytes were written before the batch was handed over, and the decoder closes
+     * this hasher before it deletes the file).
+     */
     private void hashBatch(SeedBatch b) throws IOException {
         SeedHashes hashes = new SeedHashes();
         long[] h = new long[2];

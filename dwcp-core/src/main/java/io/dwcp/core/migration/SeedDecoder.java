@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -22,14 +23,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
+import java.util.function.ToLongFunction;
 
 /**
- * The receiver's half of a replica-seeded round: collects the round's batches (compressed, within the receive
- * budget), then in {@link #finish()} first <em>verifies</em> the resulting state without writing anything — every
+ * The receiver's half of a replica-seeded round: collects the round's batches (compressed; on the heap within a
+ * quarter of the receive budget, beyond it in a spill file beside the replica, see {@link SeedBatchStore}), then in {@link #finish()} first <em>verifies</em> the resulting state without writing anything — every
  * page it would hold is hashed into the state digest, which must equal the sender's — and only then writes: in place
  * into the key's replica (under {@link FileReplicas}' inconsistency mark, only the pages that differ, in page order;
  * a copy gets the seed's page as it was before the round, so the sources the round writes before their copy are read
@@ -60,6 +58,8 @@ final class SeedDecoder implements StateDecoder {
     private final long pages;
     private final long startNanos = System.nanoTime();
     private final List<SeedBatch> batches = new ArrayList<>();
+    /** Holds the batches' compressed bytes until the round ends; closed with the decoder. */
+    private final SeedBatchStore store;
     private final BitSet targets;
     private FileReplicas.Seed seed;
     private long reserved;
@@ -80,6 +80,12 @@ final class SeedDecoder implements StateDecoder {
 
     SeedDecoder(String key, int pageSize, List<ReplicaFactory.RegionLayout> regions, FileReplicas replicas,
                 StateCodec codec, ReceiveBuffers buffers, BlockCompressor compressor) {
+        this(key, pageSize, regions, replicas, codec, buffers, compressor, SeedBatchStore::usableSpace);
+    }
+
+    /** As above, with the free space of the replica directory's file system given (tests give a full disk). */
+    SeedDecoder(String key, int pageSize, List<ReplicaFactory.RegionLayout> regions, FileReplicas replicas,
+                StateCodec codec, ReceiveBuffers buffers, BlockCompressor compressor, ToLongFunction<Path> usableSpace) {
         this.compressor = compressor;
         if (regions.size() != 1) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a seeded round of '" + key + "' announces "
@@ -94,6 +100,7 @@ final class SeedDecoder implements StateDecoder {
         SeedWire.checkShape(pageSize, layout.sizeBytes());
         this.pages = SeedHashes.pages(layout.sizeBytes(), pageSize);
         this.targets = new BitSet((int) pages);
+        this.store = new SeedBatchStore(key, buffers, buffers.maxBytes() / 4, () -> replicas.createSpillFile(key), usableSpace);
     }
 
     @Override
@@ -150,6 +157,11 @@ final class SeedDecoder implements StateDecoder {
     /** {@return whether the seed's unchanged pages were taken from its description, not read} (for tests) */
     boolean seedFromDescription() {
         return trustedSeed;
+    }
+
+    /** {@return how many batches wait in the spill file} (for tests) */
+    int spilledBatches() {
+        return store.spilledBatches();
     }
 
     /** Waits until the seed's hashing ahead (if started) ended; for tests. {@return whether it was started} */
@@ -227,12 +239,11 @@ final class SeedDecoder implements StateDecoder {
             throw SeedWire.malformed("BATCH frame carries " + f.remaining() + " compressed bytes for " + rawBytes
                     + " raw bytes; no encoder makes more than " + compressedBound);
         }
-        byte[] deflated = new byte[f.remaining()];
-        long cost = deflated.length + 8L * count;
+        // The ops stay on the heap; the compressed bytes too while they fit a quarter of the budget, else on disk.
+        long cost = 8L * count;
         buffers.reserve(cost, "seeded round of " + key);
         reserved += cost;
-        f.get(deflated);
-        SeedBatch batch = new SeedBatch(ps, sources, literals, rawBytes, format, deflated);
+        SeedBatch batch = store.add(ps, sources, literals, rawBytes, format, f);
         batches.add(batch);
         if (ahead != null) {
             ahead.batchArrived(batch);
@@ -300,10 +311,8 @@ final class SeedDecoder implements StateDecoder {
                     hashedAhead = known != null;
                     if (writtenHashes != null) {
                         verifyHashed(next, known, writtenHashes);
-                    } else if (known != null) {
-                        verifyKnown(in, next, known);
                     } else {
-                        verify(in, next);
+                        verify(in, next, known);
                     }
                     verified = System.nanoTime();
                     SeedPages.Preserved kept = preserve == 0 ? null : preserve(in, preserve);
@@ -331,9 +340,10 @@ final class SeedDecoder implements StateDecoder {
                     staged.close();
                     staged = null;
                 }
-                LOG.info("seeded round of '{}': {} ms from its start to its END frame; then verified in {} ms (seed hashed {}), {} pages"
-                        + " written in {} ms, codec baseline adopted in {} ms, description installed in {} ms", key,
-                        (ended - startNanos) / 1_000_000, (verified - ended) / 1_000_000,
+                LOG.info("seeded round of '{}': {} ms from its start to its END frame ({} batches of {} bytes spilled); then"
+                        + " verified in {} ms (seed hashed {}), {} pages written in {} ms, codec baseline adopted in {} ms,"
+                        + " description installed in {} ms", key, (ended - startNanos) / 1_000_000,
+                        store.spilledBatches(), store.spilledBytes(), (verified - ended) / 1_000_000,
                         hashedAhead ? (trustedSeed ? "from its description" : "ahead") : "now", written, (applied - verified) / 1_000_000,
                         (adoptedAt - applied) / 1_000_000, (System.nanoTime() - adoptedAt) / 1_000_000);
                 return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
@@ -344,8 +354,8 @@ final class SeedDecoder implements StateDecoder {
         } catch (IOException e) {
             throw new DwcpException(ErrorCode.IO_ERROR, "seeded round of '" + key + "' failed: " + e.getMessage(), e);
         } finally {
-            closeQuietly(replica);
-            closeQuietly(staged);
+            FileReplicas.closeQuietly(replica);
+            FileReplicas.closeQuietly(staged);
         }
     }
 
@@ -372,35 +382,14 @@ final class SeedDecoder implements StateDecoder {
         }
     }
 
-    private static void closeQuietly(AutoCloseable c) {
-        if (c == null) {
-            return;
-        }
-        try {
-            c.close();
-        } catch (Exception e) {
-            LOG.warn("closing {} failed", c, e);
-        }
-    }
-
-    /** Hashes every page the round would produce, writing nothing but the new description's staging file. */
-    private void verify(FileChannel in, SeedDescription.Writer next) throws IOException {
-        try (SeedPages p = pagesOf(in, batches)) {
-            for (long i = 0; i < pages; i++) {
-                next.addPage(p.page(i));
-            }
-        }
-        check(next);
-    }
-
     /**
-     * As {@link #verify}, with the seed's page hashes computed ahead from its file: only the pages the round writes are
-     * built and hashed now.
+     * Hashes every page the round would produce, writing nothing but the new description's staging file; with the
+     * seed's page hashes computed ahead from its file ({@code known}, else null), only the pages the round writes.
      */
-    private void verifyKnown(FileChannel in, SeedDescription.Writer next, long[] known) throws IOException {
+    private void verify(FileChannel in, SeedDescription.Writer next, long[] known) throws IOException {
         try (SeedPages p = pagesOf(in, batches)) {
             for (int i = 0; i < pages; i++) {
-                if (targets.get(i)) {
+                if (known == null || targets.get(i)) {
                     next.addPage(p.page(i));
                 } else {
                     next.addHash(known[2 * i], known[2 * i + 1]);
@@ -411,7 +400,7 @@ final class SeedDecoder implements StateDecoder {
     }
 
     /**
-     * As {@link #verifyKnown}, with the round's own pages hashed as the batches arrived: nothing is read or hashed
+     * As {@link #verify}, with the round's own pages hashed as the batches arrived: nothing is read or hashed
      * again, only the hashes are folded.
      */
     private void verifyHashed(SeedDescription.Writer next, long[] known, long[] written) throws IOException {
@@ -468,8 +457,9 @@ final class SeedDecoder implements StateDecoder {
     @Override
     public void close() {
         if (ahead != null) {
-            ahead.close();
+            ahead.close(); // first: its thread may read spilled batches
         }
+        store.close();
         buffers.release(reserved);
         reserved = 0;
         batches.clear();

@@ -8,51 +8,86 @@ import io.dwcp.core.state.StateRegion;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.Deflater;
 
 /**
- * Writes the frames of a replica-seeded round (BASE, batches, END; see {@link SeedWire}) on a thread of its own, so
- * that reading and compressing the literal pages and waiting for room in the link overlap the sender's hashing and
- * description exchange. Batches are written in the order they are handed over.
+ * Writes the frames of a replica-seeded round (BASE, batches, END; see {@link SeedWire}) so that reading and
+ * compressing the literal pages and waiting for room in the link overlap the sender's hashing and description
+ * exchange. Batches are read and compressed by a pool (one thread per core, at most {@value #MAX_COMPRESS_THREADS}),
+ * at most {@link #ahead} batches ahead of the one being written, and written in the order they are handed over by one
+ * writer thread.
  *
- * <p>Methods other than the writer's own task are called by one planner thread. {@link #close} stops the thread
- * (interrupting a write blocked on a full sink) and is idempotent.
+ * <p>Methods other than the threads' own tasks are called by one planner thread. {@link #close} stops both (interrupting
+ * a write blocked on a full sink) and is idempotent.
  */
 final class SeedFrameWriter implements AutoCloseable {
+    /** At most this many threads compress batches. */
+    static final int MAX_COMPRESS_THREADS = 4;
+
     private final StateRegion region;
     private final int pageSize;
     private final long stateBytes;
     private final int format;
     private final BlockCompressor compressor;
     private final FrameSink sink;
+    /** Writes the frames, in order. */
     private final ExecutorService thread;
-    /** The last task handed over; its completion means every earlier one completed (one thread, in order). */
+    /** Reads and compresses batches. */
+    private final ExecutorService pool;
+    /** Batches compressed (or being compressed) and not yet written: at most this many. */
+    private final int ahead;
+    /** The last task handed to the writer thread; its completion means every earlier one completed (in order). */
     private Future<?> last;
     /** Written by the writer thread only; read after {@link #finish} waited for it. */
     private long written;
-    /** Literal bytes of the batches written so far, before and after compression (writer thread; read by any). */
-    private volatile long rawTotal;
-    private volatile long compressedTotal;
-    /** Writer thread only: a batch's pages before compression, and the compressed data. */
-    private byte[] raw;
-    private byte[] out;
-    private final Deflater deflater;
+    /** When the first batch's frame was handed to the sink ({@link System#nanoTime}), 0 before (as {@link #written}). */
+    private long firstBatchNanos;
+    /** Literal bytes of the batches compressed so far, before and after compression (any thread; guarded by this). */
+    private long rawTotal;
+    private long compressedTotal;
+    /** Batches handed over whose compression has not started, in order (guarded by {@link #queue} itself). */
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    /** Batches whose compression started and whose frame is not yet written (guarded by {@link #queue}). */
+    private int started;
+    /** A compressing thread's scratch: a batch's pages before compression, the compressed data, its deflater. */
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(this::newScratch);
+    /** Every deflater made, ended once the pool stopped (guarded by itself). */
+    private final List<Deflater> deflaters = new ArrayList<>();
 
     SeedFrameWriter(StateRegion region, int pageSize, int format, BlockCompressor compressor, FrameSink sink) {
+        this(region, pageSize, format, compressor, sink,
+                Math.max(1, Math.min(MAX_COMPRESS_THREADS, Runtime.getRuntime().availableProcessors())));
+    }
+
+    /** @param threads threads that compress batches (at least 1) */
+    SeedFrameWriter(StateRegion region, int pageSize, int format, BlockCompressor compressor, FrameSink sink, int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, not " + threads);
+        }
         this.region = region;
         this.pageSize = pageSize;
         this.stateBytes = region.sizeBytes();
         this.format = format;
         this.compressor = compressor;
         this.sink = sink;
-        this.deflater = format == SeedWire.FORMAT_DEFLATE ? new Deflater(Deflater.BEST_SPEED, true) : null;
+        this.ahead = 2 * threads;
         this.thread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "dwcp-migration-seed-write");
+            t.setDaemon(true);
+            return t;
+        });
+        this.pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "dwcp-migration-seed-compress");
             t.setDaemon(true);
             return t;
         });
@@ -69,12 +104,64 @@ final class SeedFrameWriter implements AutoCloseable {
         submit(() -> emit(base));
     }
 
-    /** Queues one batch of ops {@code [from, to)} (copied here). */
+    /**
+     * Queues one batch of ops {@code [from, to)} (copied here): it is compressed on the pool once fewer than {@link
+     * #ahead} batches are compressed and unwritten, and written after every batch queued before it.
+     */
     void batch(int[] pages, int[] sources, long[] masks, int from, int to) {
-        int[] p = Arrays.copyOfRange(pages, from, to);
-        int[] s = Arrays.copyOfRange(sources, from, to);
-        long[] m = Arrays.copyOfRange(masks, from, to);
-        submit(() -> writeBatch(p, s, m));
+        Pending b = new Pending(Arrays.copyOfRange(pages, from, to), Arrays.copyOfRange(sources, from, to),
+                Arrays.copyOfRange(masks, from, to));
+        synchronized (queue) {
+            queue.add(b);
+        }
+        startMore();
+        submit(() -> {
+            ByteBuffer frame;
+            try {
+                frame = b.frame.get();
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                throw c instanceof Exception ex ? ex : new IllegalStateException(c);
+            }
+            written += frame.remaining();
+            if (firstBatchNanos == 0) {
+                firstBatchNanos = System.nanoTime();
+            }
+            try {
+                sink.acceptOwned(frame);
+            } finally {
+                synchronized (queue) {
+                    started--;
+                }
+                startMore();
+            }
+        });
+    }
+
+    /** Starts compressing queued batches, in order, while fewer than {@link #ahead} are compressed and unwritten. */
+    private void startMore() {
+        while (true) {
+            Pending b;
+            synchronized (queue) {
+                if (started >= ahead || queue.isEmpty()) {
+                    return;
+                }
+                b = queue.poll();
+                started++;
+            }
+            try {
+                pool.execute(() -> {
+                    try {
+                        b.frame.complete(frameOf(b.pages, b.sources, b.masks));
+                    } catch (Throwable e) {
+                        b.frame.completeExceptionally(e);
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // Closed: the writer thread is stopped too, and nothing waits for this batch.
+                b.frame.completeExceptionally(e);
+            }
+        }
     }
 
     /** Queues the END frame. */
@@ -87,9 +174,8 @@ final class SeedFrameWriter implements AutoCloseable {
      * {@return the share of literal bytes left after compression in the batches written so far}, or {@code dflt} before
      * the first batch with literals
      */
-    double compressedShare(double dflt) {
-        long raw = rawTotal;
-        return raw == 0 ? dflt : (double) compressedTotal / raw;
+    synchronized double compressedShare(double dflt) {
+        return rawTotal == 0 ? dflt : (double) compressedTotal / rawTotal;
     }
 
     /** {@return whether a queued frame failed} (without waiting) */
@@ -104,6 +190,14 @@ final class SeedFrameWriter implements AutoCloseable {
         } catch (Exception e) {
             return false;
         }
+    }
+
+    /**
+     * {@return when the first batch's frame was handed to the sink} ({@link System#nanoTime}; read after {@link
+     * #finish}; 0 when there was no batch)
+     */
+    long firstBatchNanos() {
+        return firstBatchNanos;
     }
 
     /** Waits until every queued frame was written; {@return the frames' bytes}; rethrows a write's failure. */
@@ -123,7 +217,7 @@ final class SeedFrameWriter implements AutoCloseable {
      * Puts a FINE_PATCH's data for page {@code page} at {@code raw[at]}: the block mask, a sub-block mask per block in
      * it, then those sub-blocks; {@return the end of what it put}
      */
-    private int finePatch(int page, long subMask, int at) throws IOException {
+    private int finePatch(byte[] raw, int page, long subMask, int at) throws IOException {
         long off = (long) page * pageSize;
         int len = (int) Math.min(pageSize, stateBytes - off);
         ByteBuffer whole = ByteBuffer.wrap(raw, at + 1 + SeedWire.BLOCKS_PER_PAGE + pageSize, pageSize).slice();
@@ -166,7 +260,12 @@ final class SeedFrameWriter implements AutoCloseable {
         Future<?> before = last;
         last = thread.submit(() -> {
             if (before != null) {
-                before.get();
+                try {
+                    before.get();
+                } catch (ExecutionException e) {
+                    Throwable c = e.getCause();
+                    throw c instanceof Exception ex ? ex : new IllegalStateException(c);
+                }
             }
             task.run();
             return null;
@@ -178,13 +277,11 @@ final class SeedFrameWriter implements AutoCloseable {
         sink.accept(frame);
     }
 
-    private void writeBatch(int[] pages, int[] sources, long[] masks) throws Exception {
+    /** {@return the BATCH frame of one batch of ops} (a task of the pool: reads and compresses its data pages) */
+    private ByteBuffer frameOf(int[] pages, int[] sources, long[] masks) throws Exception {
         int maxLiterals = maxBatchLiterals(pageSize);
-        if (raw == null) {
-            // Room for the batch's pages, a patch's mask, and one page beyond as a patch's scratch.
-            raw = new byte[maxLiterals * (pageSize + 1) + 2 * pageSize];
-            out = new byte[format == SeedWire.FORMAT_DEFLATE ? raw.length + 1024 : compressor.maxCompressedLength(raw.length)];
-        }
+        Scratch sc = scratch.get();
+        byte[] raw = sc.raw;
         int literals = 0;
         int rawBytes = 0;
         int count = pages.length;
@@ -208,7 +305,7 @@ final class SeedFrameWriter implements AutoCloseable {
                 }
                 literals++;
             } else if (sources[i] == SeedWire.SOURCE_FINE_PATCH) {
-                rawBytes = finePatch(pages[i], masks[i], rawBytes);
+                rawBytes = finePatch(raw, pages[i], masks[i], rawBytes);
                 literals++;
             } else if (sources[i] == SeedWire.SOURCE_LITERAL) {
                 long off = (long) pages[i] * pageSize;
@@ -225,7 +322,8 @@ final class SeedFrameWriter implements AutoCloseable {
         if (literals > maxLiterals || count > SeedWire.MAX_BATCH_OPS) {
             throw new IllegalArgumentException("a batch of " + count + " ops and " + literals + " literals is over the limits");
         }
-        int compressed = format == SeedWire.FORMAT_DEFLATE ? deflate(rawBytes) : compressor.compress(raw, 0, rawBytes, out, 0);
+        int compressed = format == SeedWire.FORMAT_DEFLATE ? deflate(sc, rawBytes)
+                : compressor.compress(raw, 0, rawBytes, sc.out, 0);
         ByteBuffer frame;
         if (format == SeedWire.FORMAT_DEFLATE) {
             frame = ByteBuffer.allocate(1 + 4 + 8 * count + 8 + compressed).put((byte) SeedWire.FRAME_BATCH);
@@ -237,45 +335,98 @@ final class SeedFrameWriter implements AutoCloseable {
         for (int k = 0; k < count; k++) {
             frame.putInt(pages[k]).putInt(sources[k]);
         }
-        frame.putInt(literals).putInt(rawBytes).put(out, 0, compressed).flip();
-        rawTotal += rawBytes;
-        compressedTotal += compressed;
-        written += frame.remaining();
-        sink.acceptOwned(frame);
+        frame.putInt(literals).putInt(rawBytes).put(sc.out, 0, compressed).flip();
+        synchronized (this) {
+            rawTotal += rawBytes;
+            compressedTotal += compressed;
+        }
+        return frame;
     }
 
-    /** Compresses {@code raw[0, rawBytes)} into {@link #out} (grown as needed); returns the compressed length. */
-    private int deflate(int rawBytes) {
+    /** Compresses {@code sc.raw[0, rawBytes)} into {@code sc.out} (grown as needed); returns the compressed length. */
+    private static int deflate(Scratch sc, int rawBytes) {
+        Deflater deflater = sc.deflater;
         deflater.reset();
-        deflater.setInput(raw, 0, rawBytes);
+        deflater.setInput(sc.raw, 0, rawBytes);
         deflater.finish();
         int compressed = 0;
         while (!deflater.finished()) {
-            if (compressed == out.length) {
-                out = Arrays.copyOf(out, 2 * out.length);
+            if (compressed == sc.out.length) {
+                sc.out = Arrays.copyOf(sc.out, 2 * sc.out.length);
             }
-            compressed += deflater.deflate(out, compressed, out.length - compressed);
+            compressed += deflater.deflate(sc.out, compressed, sc.out.length - compressed);
         }
         return compressed;
     }
 
-    /** Stops the writer thread (a write blocked on the sink is interrupted) and frees the deflater once it stopped. */
+    private Scratch newScratch() {
+        // Room for a batch's pages, a patch's mask, and one page beyond as a patch's scratch.
+        byte[] raw = new byte[maxBatchLiterals(pageSize) * (pageSize + 1) + 2 * pageSize];
+        Deflater deflater = null;
+        byte[] out;
+        if (format == SeedWire.FORMAT_DEFLATE) {
+            deflater = new Deflater(Deflater.BEST_SPEED, true);
+            synchronized (deflaters) {
+                deflaters.add(deflater);
+            }
+            out = new byte[raw.length + 1024];
+        } else {
+            out = new byte[compressor.maxCompressedLength(raw.length)];
+        }
+        return new Scratch(raw, out, deflater);
+    }
+
+    /** A compressing thread's buffers and deflater (DEFLATE format only). */
+    private static final class Scratch {
+        final byte[] raw;
+        byte[] out;
+        final Deflater deflater;
+
+        Scratch(byte[] raw, byte[] out, Deflater deflater) {
+            this.raw = raw;
+            this.out = out;
+            this.deflater = deflater;
+        }
+    }
+
+    /** A batch handed over: its ops, and its frame once compressed. */
+    private static final class Pending {
+        final int[] pages;
+        final int[] sources;
+        final long[] masks;
+        final CompletableFuture<ByteBuffer> frame = new CompletableFuture<>();
+
+        Pending(int[] pages, int[] sources, long[] masks) {
+            this.pages = pages;
+            this.sources = sources;
+            this.masks = masks;
+        }
+    }
+
+    /**
+     * Stops the writer thread (a write blocked on the sink is interrupted) and the compressing pool, and frees the
+     * deflaters once both stopped.
+     */
     @Override
     public void close() {
         if (thread.isShutdown()) {
             return;
         }
         thread.shutdownNow();
+        pool.shutdownNow();
         try {
-            if (!thread.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
-                return; // still blocked somewhere: leave the deflater to the garbage collector rather than race it
+            if (!thread.awaitTermination(10, TimeUnit.SECONDS) || !pool.awaitTermination(10, TimeUnit.SECONDS)) {
+                return; // still blocked somewhere: leave the deflaters to the garbage collector rather than race them
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
         }
-        if (deflater != null) {
-            deflater.end();
+        synchronized (deflaters) {
+            for (Deflater d : deflaters) {
+                d.end();
+            }
+            deflaters.clear();
         }
     }
 }

@@ -28,6 +28,7 @@ final class SeedHashes {
     private final MessageDigest chunk = sha256();
     private final MessageDigest state = sha256();
     private final byte[] out = new byte[32];
+    private final CRC32C crc32c = new CRC32C();
     private final byte[] hashBytes = new byte[HASH_BYTES];
     private int pagesInChunk;
 
@@ -75,15 +76,23 @@ final class SeedHashes {
 
     /**
      * Hashes the {@link SeedWire#BLOCKS_PER_PAGE} blocks of a page (its remaining bytes; position unchanged) into
-     * {@code dst[at..at+7]}: the first 8 bytes of SHA-256 of each block (a block past a short last page is empty).
+     * {@code dst[at..at+7]}: the first 8 bytes of SHA-256 of each block, or with {@code crc} (seed messages version 6
+     * on, {@link SeedWire#crcBlockHashes}) its CRC32C in the high 4 bytes (the 4 bytes a reply carries); a block past a
+     * short last page is empty.
      */
-    void blockHashes(ByteBuffer pageBytes, int pageSize, long[] dst, int at) {
+    void blockHashes(ByteBuffer pageBytes, int pageSize, long[] dst, int at, boolean crc) {
         int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
         int len = pageBytes.remaining();
         for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
             ByteBuffer block = pageBytes.duplicate();
             int from = Math.min(len, b * bs);
             block.position(pageBytes.position() + from).limit(pageBytes.position() + Math.min(len, from + bs));
+            if (crc) {
+                crc32c.reset();
+                crc32c.update(block);
+                dst[at + b] = crc32c.getValue() << 32;
+                continue;
+            }
             page.update(block);
             try {
                 page.digest(out, 0, 32);

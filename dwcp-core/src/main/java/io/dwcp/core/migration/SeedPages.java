@@ -235,9 +235,10 @@ final class SeedPages implements AutoCloseable {
         }
         raw.clear();
         rawPosition = 0;
+        byte[] compressed = b.compressed();
         if (b.format() != SeedWire.FORMAT_DEFLATE) {
             try {
-                compressor.decompress(b.deflated(), 0, b.deflated().length, raw.array(), 0, b.rawBytes());
+                compressor.decompress(compressed, 0, compressed.length, raw.array(), 0, b.rawBytes());
             } catch (DwcpException e) {
                 throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
                         + "' in literal format " + b.format() + " is corrupt: " + e.getMessage(), e);
@@ -245,7 +246,7 @@ final class SeedPages implements AutoCloseable {
             return;
         }
         inflater.reset();
-        inflater.setInput(b.deflated());
+        inflater.setInput(compressed);
         try {
             int n = 0;
             while (n < b.rawBytes()) {

@@ -108,6 +108,7 @@ final class SeedPlanner {
     private SeedFrameWriter writer;
     private long exchangeBytes;
     private long openedAfterNanos = -1;
+    private long firstBatchAfterNanos = -1;
     private long startNanos;
     private long frameBytes;
     /** The DESCRIBE in flight, and the literal formats it offered. */
@@ -194,6 +195,11 @@ final class SeedPlanner {
     /** {@return nanoseconds from the start until the whole state was hashed} */
     long hashNanos() {
         return hashNanos;
+    }
+
+    /** {@return nanoseconds from the start until the first batch went to the transfer, or -1 when none did} */
+    long firstBatchAfterNanos() {
+        return firstBatchAfterNanos;
     }
 
     /** {@return nanoseconds from the start until the round's transfer opened, or -1 when it did not} */
@@ -306,6 +312,7 @@ final class SeedPlanner {
             ops.cut();
             writer.end(digest, pages);
             frameBytes = writer.finish();
+            firstBatchAfterNanos = writer.firstBatchNanos() == 0 ? -1 : writer.firstBatchNanos() - startNanos;
             return Outcome.SEEDED;
         } finally {
             hasher.close();
@@ -532,7 +539,7 @@ final class SeedPlanner {
                 b.replies.add(track(exchange.send(ask)));
             }
             // This side's block hashes, on the pool, while the receiver computes its own.
-            b.mine = hasher.blockHashes(b.literalPages, b.literals);
+            b.mine = hasher.blockHashes(b.literalPages, b.literals, SeedWire.crcBlockHashes(version));
         }
         blocksInFlight.add(b);
         return true;

@@ -153,7 +153,7 @@ final class SeedService {
                         }
                         page.clear().limit(len);
                         SeedDescription.readFully(ch, page, off);
-                        hashes.blockHashes(page.flip(), desc.pageSize, blocks, 0);
+                        hashes.blockHashes(page.flip(), desc.pageSize, blocks, 0, SeedWire.crcBlockHashes(v));
                         for (long blockHash : blocks) {
                             if (hashBytes == 8) {
                                 b.putLong(blockHash);

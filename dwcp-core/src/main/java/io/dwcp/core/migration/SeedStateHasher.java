@@ -26,6 +26,11 @@ final class SeedStateHasher implements AutoCloseable {
     static final int SLICE_CHUNKS = 8;
     /** At most this many threads hash the state (one per core up to it). */
     private static final int HASH_THREADS = 8;
+    /** Bytes {@link #warmUpInBackground} hashes (from a buffer of {@value #WARM_UP_BUFFER} bytes, read repeatedly). */
+    static final int WARM_UP_BYTES = 32 << 20;
+    private static final int WARM_UP_BUFFER = 1 << 20;
+    private static final java.util.concurrent.atomic.AtomicReference<Thread> WARM_UP =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     private final StateRegion region;
     private final int pageSize;
@@ -76,6 +81,65 @@ final class SeedStateHasher implements AutoCloseable {
         });
     }
 
+    /**
+     * Hashes {@value #WARM_UP_BYTES} bytes of generated pages as a seeded round hashes a state, once per JVM, on a daemon
+     * thread: a new process's JIT then has compiled the hashing (SHA-256 with the CPU's instructions, which only the
+     * optimizing compiler uses) before its first seeded round, instead of compiling it while that round hashes the
+     * whole state. Called when a sender is created, so that it runs while the sender connects. About 0.2 s of CPU on
+     * one core, most of it the compilation; later calls do nothing. {@return the thread that warms up (the first
+     * call's)}
+     */
+    static Thread warmUpInBackground() {
+        Thread t = new Thread(SeedStateHasher::warmUp, "dwcp-migration-seed-warm-up");
+        if (!WARM_UP.compareAndSet(null, t)) {
+            return WARM_UP.get();
+        }
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void warmUp() {
+        byte[] content = new byte[WARM_UP_BUFFER];
+        new java.util.Random(1).nextBytes(content);
+        // Some zero pages, as in a guest's memory (the zero-page test takes both ways).
+        java.util.Arrays.fill(content, 0, content.length / 8, (byte) 0);
+        StateRegion generated = new StateRegion() {
+            @Override
+            public String name() {
+                return "warm-up";
+            }
+
+            @Override
+            public long sizeBytes() {
+                return WARM_UP_BYTES;
+            }
+
+            @Override
+            public void read(long offsetBytes, ByteBuffer dst) {
+                while (dst.hasRemaining()) {
+                    int at = (int) (offsetBytes % WARM_UP_BUFFER);
+                    int n = Math.min(dst.remaining(), WARM_UP_BUFFER - at);
+                    dst.put(content, at, n);
+                    offsetBytes += n;
+                }
+            }
+        };
+        try (SeedStateHasher h = new SeedStateHasher(generated, 4096, WARM_UP_BYTES)) {
+            while (h.hashNextSlice()) {
+                // Every slice; the digest below folds them.
+            }
+            h.stateDigest();
+            int[] pages = new int[64];
+            for (int i = 0; i < pages.length; i++) {
+                pages[i] = i * 3;
+            }
+            await(h.blockHashes(pages, pages.length, false));
+        } catch (Exception | LinkageError e) {
+            // Only a warm-up: the round hashes the same way, and reports a failure itself.
+        }
+    }
+
     /** {@return the chunks whose page and chunk hashes are known} (a prefix of the state) */
     int hashedChunks() {
         return hashedChunks;
@@ -117,9 +181,12 @@ final class SeedStateHasher implements AutoCloseable {
         return (zeroWords[c] & 1L << p) != 0;
     }
 
-    /** Computes this side's block hashes of {@code count} pages, 8 per page, on the pool. */
-    Future<long[]> blockHashes(int[] pageNumbers, int count) {
-        return pool.submit(() -> blockHashesOf(pageNumbers, count));
+    /**
+     * Computes this side's block hashes of {@code count} pages, 8 per page, on the pool ({@code crc}: CRC32C, seed
+     * messages version 6 on; else SHA-256, see {@link SeedHashes#blockHashes}).
+     */
+    Future<long[]> blockHashes(int[] pageNumbers, int count, boolean crc) {
+        return pool.submit(() -> blockHashesOf(pageNumbers, count, crc));
     }
 
     /**
@@ -221,7 +288,7 @@ final class SeedStateHasher implements AutoCloseable {
     }
 
     /** {@return the block hashes of the given pages, 8 per page} (a task of the pool) */
-    private long[] blockHashesOf(int[] pageNumbers, int count) throws IOException {
+    private long[] blockHashesOf(int[] pageNumbers, int count, boolean crc) throws IOException {
         SeedHashes hasher = new SeedHashes();
         long[] out = new long[count * SeedWire.BLOCKS_PER_PAGE];
         ByteBuffer page = ByteBuffer.allocate(pageSize);
@@ -229,7 +296,7 @@ final class SeedStateHasher implements AutoCloseable {
             long off = (long) pageNumbers[k] * pageSize;
             page.clear().limit((int) Math.min(pageSize, stateBytes - off));
             region.read(off, page);
-            hasher.blockHashes(page.flip(), pageSize, out, k * SeedWire.BLOCKS_PER_PAGE);
+            hasher.blockHashes(page.flip(), pageSize, out, k * SeedWire.BLOCKS_PER_PAGE, crc);
         }
         return out;
     }

@@ -767,8 +767,8 @@ class SeededRoundTest {
                 return SeedService.answer(files, KEY, request, SeedWire.FORMAT_DEFLATE);
             }, 1000, 1000));
             assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
-            assertEquals(List.of(5, 4, 3, 2, 1), versions.subList(0, 5), "DESCRIBE in version 5, again in 4, 3, 2, then in 1");
-            assertTrue(versions.subList(4, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+            assertEquals(List.of(6, 5, 4, 3, 2, 1), versions.subList(0, 6), "DESCRIBE in version 6, again in 5, 4, 3, 2, then in 1");
+            assertTrue(versions.subList(5, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
         }
     }
 
@@ -796,16 +796,16 @@ class SeededRoundTest {
                 }
                 return reply;
             }, 1000, 1000));
-            assertEquals(List.of(5, 4, 3, 2), versions.subList(0, 4), "DESCRIBE in version 5, again in 4, 3, then in 2");
-            assertTrue(versions.subList(3, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
+            assertEquals(List.of(6, 5, 4, 3, 2), versions.subList(0, 5), "DESCRIBE in version 6, again in 5, 4, 3, then in 2");
+            assertTrue(versions.subList(4, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
             assertEquals(v3.literalPages(), v2.literalPages());
             assertEquals(v3.differingPages(), v2.differingPages());
             long pageHashes = pageHashReplies.stream().mapToLong(Integer::longValue).sum() - 21L * pageHashReplies.size();
             long chunks = SeedHashes.chunks(PAGES);
             long asked = v3.literalPages() + v3.patchedPages();
-            assertEquals(3 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes * 3 / 4 + 12 * chunks - 9 * asked,
+            assertEquals(4 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes * 3 / 4 + 12 * chunks - 9 * asked,
                     v2.exchangeBytes() - v3.exchangeBytes(), "version 5 sends a quarter of the page and chunk hash bytes,"
-                            + " and 8 + 1 bytes more per page whose block hashes it asks (version 2: three refused DESCRIBEs"
+                            + " and 8 + 1 bytes more per page whose block hashes it asks (version 2: four refused DESCRIBEs"
                             + " more)");
         }
     }
@@ -889,6 +889,62 @@ class SeededRoundTest {
             // Random pages do not compress: at least 512 bytes a changed block against 64 a changed sub-block.
             assertTrue(p.frameBytes() > 512 * 60 + PAGE, "version 4: " + p.frameBytes());
             assertTrue(fineFrames < 64 * 67 + 2000, "version 5: " + fineFrames);
+        }
+    }
+
+    @Test
+    void version6BlockHashesAreCrc32cAndPlanTheSameRoundAsVersion5WithSha256(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(41);
+        byte[] s1 = s0.clone();
+        // 40 pages with 1 to 4 blocks changed (patches), 10 pages rewritten whole.
+        Random r = new Random(42);
+        for (int i = 0; i < 40; i++) {
+            int page = 5 + i * 23;
+            for (int b = 0; b <= i % 4; b++) {
+                s1[page * PAGE + b * 1024 + r.nextInt(512)] ^= (byte) (1 + r.nextInt(255));
+            }
+        }
+        for (int i = 0; i < 10; i++) {
+            byte[] fresh = new byte[PAGE];
+            r.nextBytes(fresh);
+            System.arraycopy(fresh, 0, s1, (7 + i * 97) * PAGE, PAGE);
+        }
+        // The hashes themselves: CRC32C of each 512-byte block in the 4 bytes a reply carries.
+        long[] crc = new long[SeedWire.BLOCKS_PER_PAGE];
+        new SeedHashes().blockHashes(ByteBuffer.wrap(s1, 5 * PAGE, PAGE), PAGE, crc, 0, true);
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+            c.update(s1, 5 * PAGE + b * 512, 512);
+            assertEquals(c.getValue() << 32, crc[b], "block " + b);
+        }
+        seedReplica(dir, s0);
+        SeedPlanner v5;
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            v5 = new SeedPlanner(state(s1), 0.5, compressor);
+            // A receiver from before version 6 refuses it: the sender asks again in version 5 (SHA-256 block hashes).
+            List<Integer> versions = new ArrayList<>();
+            assertEquals(SeedPlanner.Outcome.SEEDED, v5.plan((request, t) -> {
+                versions.add(request.get(4) & 0xff);
+                if ((request.get(4) & 0xff) > 5) {
+                    throw SeedWire.malformed("seed message with magic 0x44574d53, version 6, type 1");
+                }
+                return SeedService.answer(files, KEY, request, readable());
+            }, 1000, 1000));
+            assertEquals(List.of(6, 5), versions.subList(0, 2));
+            assertTrue(versions.subList(1, versions.size()).stream().allMatch(v -> v == 5), "the rest in version 5");
+        }
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner v6 = round(files, s1, null);
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+            assertEquals(50, v6.differingPages());
+            assertEquals(40, v6.patchedPages());
+            assertEquals(10, v6.literalPages());
+            assertEquals(v5.patchedPages(), v6.patchedPages());
+            assertEquals(v5.finePatches(), v6.finePatches());
+            assertEquals(v5.frameBytes(), v6.frameBytes(), "the same ops and data");
+            assertEquals(SeedWire.DESCRIBE_BYTES + 1, v5.exchangeBytes() - v6.exchangeBytes(),
+                    "the same exchange but for the refused DESCRIBE");
         }
     }
 
