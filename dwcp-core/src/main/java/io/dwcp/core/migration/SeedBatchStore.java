@@ -58,13 +58,16 @@ final class SeedBatchStore implements AutoCloseable {
         this.usableSpace = usableSpace;
     }
 
-    /** {@return the usable space of {@code p}'s file system, 0 when it cannot be read} */
+    /**
+     * {@return the usable space of {@code p}'s file system; {@link Long#MAX_VALUE} when it cannot be read, so that an
+     * unknown free space does not refuse a spill that would fit (the write itself then reports a full disk)}
+     */
     static long usableSpace(Path p) {
         try {
             return Files.getFileStore(p).getUsableSpace();
         } catch (IOException e) {
             LOG.debug("the free space of {} is unknown: {}", p, e.toString());
-            return 0;
+            return Long.MAX_VALUE;
         }
     }
 
