@@ -41,6 +41,10 @@ import java.util.stream.Stream;
  * <p>Then it scores the forecasts and the classic baselines on the same points, per family, with the definitions of
  * {@code pba_eval.py} (acc = mean of max(0, 1 − |pred − actual| ÷ actual), 1 − WAPE, share within ±20 %, P10/P90
  * coverage and width). With {@code --json} the last stdout line is that summary.
+ *
+ * <p>Other prediction keys can be set as {@code -Ddwcp.prediction.*} system properties (for example
+ * {@code -Ddwcp.prediction.min-samples=1}, so that a single model's forecasts are written from the first sample on);
+ * the options above and the 1-second sample and update intervals take precedence.
  */
 final class PredictCommand implements DwcpCli.Command {
     @Override
@@ -66,6 +70,7 @@ final class PredictCommand implements DwcpCli.Command {
             throw new IllegalArgumentException("--horizon and --warmup must be whole seconds (the traces are on a 1 s grid)");
         }
         DwcpConfig.Builder cb = DwcpConfig.builder()
+                .systemProperties()
                 .set(PredictionKeys.PREDICTOR, predictor)
                 .set(PredictionKeys.HORIZON, horizon)
                 .set(PredictionKeys.SHORT_HORIZON, horizon.compareTo(Duration.ofSeconds(5)) < 0 ? horizon : Duration.ofSeconds(5))

@@ -52,6 +52,23 @@ class PredictCommandTest {
     }
 
     @Test
+    void predictionKeysSetAsSystemPropertiesApply(@TempDir Path out) throws Exception {
+        String[] args = {"predict", "--traces", TRACES.toString(), "--out", out.toString(), "--predictor", "ridge",
+            "--warmup", "0s"};
+        assertEquals(0, DwcpCli.run(args));
+        // By default a forecast is published from min-samples (10) samples on: the first row is t = 10.
+        assertEquals("10", Files.readAllLines(out.resolve("nyumets_bus62_2-head.csv")).get(1).split(",")[0]);
+        String key = PredictionKeys.MIN_SAMPLES.name();
+        System.setProperty(key, "1");
+        try {
+            assertEquals(0, DwcpCli.run(args));
+        } finally {
+            System.clearProperty(key);
+        }
+        assertEquals("1", Files.readAllLines(out.resolve("nyumets_bus62_2-head.csv")).get(1).split(",")[0]);
+    }
+
+    @Test
     void aTraceOffTheOneSecondGridIsABadInputExit(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("bad.tsv"), "0\t1.0\n1\t2.0\n3\t1.0\n");
         assertEquals(2, DwcpCli.run(new String[] {"predict", "--traces", dir.toString(), "--out", dir.resolve("o").toString()}));
