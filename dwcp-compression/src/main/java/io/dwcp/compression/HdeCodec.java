@@ -8,7 +8,6 @@ import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.spi.EncodeResult;
-import io.dwcp.core.spi.Forecast;
 import io.dwcp.core.spi.ForecastAdvisor;
 import io.dwcp.core.spi.FrameSink;
 import io.dwcp.core.Health;
@@ -31,14 +30,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -49,9 +42,9 @@ import java.util.function.LongSupplier;
  * <p>Threads: {@code start()} creates a pool of {@code workerThreads()} workers ({@code dwcp-compression-worker-N}, each
  * with its own zstd contexts), a coordinator pool ({@code dwcp-compression-coord-N}) that runs one round per thread and
  * waits on workers, one pruner ({@code dwcp-compression-pruner}) and one flusher ({@code dwcp-compression-flusher}) that
- * makes in-place keyframes durable behind their decode. {@code stop()} shuts them down, fails queued
- * rounds with {@code CANCELLED}, frees every baseline and removes the meters; the codec may start again (receivers
- * then answer {@code BASELINE_MISSING} and senders send keyframes).
+ * makes in-place keyframes durable behind their decode (all four: {@code CodecThreads}). {@code stop()} shuts them
+ * down, fails queued rounds with {@code CANCELLED}, frees every baseline and removes the meters; the codec may start
+ * again (receivers then answer {@code BASELINE_MISSING} and senders send keyframes).
  *
  * <p>Thread-safe. Rounds of different keys run concurrently; rounds of one key are serialised by a per-key lock.
  */
@@ -76,14 +69,14 @@ final class HdeCodec implements StateCodec {
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
     private final Map<String, Double> keyframeRatios = new ConcurrentHashMap<>();
     private final Map<String, Boolean> ratioForcesKeyframe = new ConcurrentHashMap<>();
+    private final EntropyGate entropyGate;
+    private final LevelPlanner levelPlanner;
+    /** Builds baseline indexes on the workers, each build with its baseline pinned. */
+    private final IndexBuilds indexBuilds;
     private final Object lifecycle = new Object();
-    private volatile ThreadPoolExecutor workers;
-    private volatile ThreadPoolExecutor coordinators;
-    private volatile ScheduledExecutorService pruner;
-    private volatile ThreadPoolExecutor flusher;
+    /** The executors while started; written under {@code lifecycle} (start, stop), read anywhere. */
+    private volatile CodecThreads threads;
     private volatile boolean running;
-    private volatile long lastHighEntropyTrialMillis = Long.MIN_VALUE / 2;
-    private volatile boolean highEntropyCompresses;
 
     HdeCodec(ComponentContext context, LongSupplier ids) {
         this.context = Objects.requireNonNull(context, "context");
@@ -94,6 +87,9 @@ final class HdeCodec implements StateCodec {
         this.advisor = ForecastAdvisor.of(context);
         this.ids = ids;
         this.chunks = new ChunkPool(settings.baselineMaxMemoryBytes);
+        this.entropyGate = new EntropyGate(settings, context.clock());
+        this.levelPlanner = new LevelPlanner(context, settings, levels, advisor);
+        this.indexBuilds = new IndexBuilds(this, settings);
         this.tempDir = Path.of(context.config().get(CompressionKeys.STAGING_DIR)
                 .orElse(System.getProperty("java.io.tmpdir")));
     }
@@ -109,37 +105,13 @@ final class HdeCodec implements StateCodec {
             if (running) {
                 throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is already running");
             }
-            int threads = Math.max(1, context.workerThreads());
+            int workerThreads = Math.max(1, context.workerThreads());
             frames.open();
-            AtomicInteger wn = new AtomicInteger();
-            workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                    r -> new Worker(r, "dwcp-compression-worker-" + wn.incrementAndGet()));
-            AtomicInteger cn = new AtomicInteger();
-            int coordinatorThreads = Math.max(2, threads);
-            coordinators = new ThreadPoolExecutor(coordinatorThreads, coordinatorThreads, 30, TimeUnit.SECONDS,
-                    new LinkedBlockingQueue<>(), r -> {
-                        Thread t = new Thread(r, "dwcp-compression-coord-" + cn.incrementAndGet());
-                        t.setDaemon(true);
-                        return t;
-                    });
-            coordinators.allowCoreThreadTimeOut(true);
-            flusher = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-                Thread t = new Thread(r, "dwcp-compression-flusher");
-                t.setDaemon(true);
-                return t;
-            });
-            flusher.allowCoreThreadTimeOut(true);
-            ScheduledThreadPoolExecutor p = new ScheduledThreadPoolExecutor(1, r -> {
-                Thread t = new Thread(r, "dwcp-compression-pruner");
-                t.setDaemon(true);
-                return t;
-            });
             long period = settings.pruneInterval.toMillis();
-            p.scheduleAtFixedRate(this::pruneSafely, period, period, TimeUnit.MILLISECONDS);
-            pruner = p;
+            threads = new CodecThreads(workerThreads, period, this::pruneSafely);
             metrics.register(context.meterRegistry(), baselines);
             running = true;
-            LOG.info("HDE codec started: {} worker threads, batch {} B, baseline cap {} B", threads,
+            LOG.info("HDE codec started: {} worker threads, batch {} B, baseline cap {} B", workerThreads,
                     settings.batchSizeBytes, settings.baselineMaxMemoryBytes);
         }
     }
@@ -159,33 +131,18 @@ final class HdeCodec implements StateCodec {
     @Override
     public void stop() throws InterruptedException {
         synchronized (lifecycle) {
-            if (!running && workers == null) {
+            if (!running && threads == null) {
                 return;
             }
             running = false;
             long timeoutMillis = 30_000;
-            pruner.shutdownNow();
-            coordinators.shutdown();
-            if (!coordinators.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                coordinators.shutdownNow();
-            }
-            workers.shutdown();
-            if (!workers.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                workers.shutdownNow();
-            }
-            flusher.shutdown();
-            if (!flusher.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                flusher.shutdownNow();
-            }
+            threads.shutdown(timeoutMillis);
             baselines.clear();
             chunks.clear();
             frames.close();
             roundTables.clear();
             metrics.remove(context.meterRegistry());
-            workers = null;
-            coordinators = null;
-            pruner = null;
-            flusher = null;
+            threads = null;
             LOG.info("HDE codec stopped");
         }
     }
@@ -236,50 +193,10 @@ final class HdeCodec implements StateCodec {
         return roundTables;
     }
 
-    /**
-     * Builds the sender-side indexes of a new keyframe baseline in the background: the next round (a delta against
-     * it) needs them at its start, and while the keyframe drains over the link and the receiver verifies it, this
-     * side's cores are otherwise idle. Pinned for the build, so eviction cannot free pages under it. The sub-page
-     * index only with {@code splice}: the next delta is likely to use SPLICE (see {@link HdeSettings#splice}).
-     */
-    private void prebuildIndexes(Baseline b, boolean splice) {
-        inBackground(b, "the indexes", zeroHash -> buildIndexes(b, zeroHash, splice));
-    }
-
-    /** Builds every index of {@code b} a delta uses, on the calling thread (each one only once). */
-    private void buildIndexes(Baseline b, long zeroHash, boolean splice) {
-        b.contentIndex(zeroHash);
-        b.similarIndex(zeroHash, settings.indexMaxMemoryBytes);
-        if (splice) {
-            b.prebuildSpliceIndex(zeroHash);
-        }
-    }
-
-    /** Runs {@code work} on a worker with {@code b} pinned; a failure only costs the round that would have used it. */
-    private void inBackground(Baseline b, String what, LongConsumer work) {
-        if (!b.retain()) {
-            return;
-        }
-        long zeroHash = PageHash.zeroHash(b.layout.pageSizeBytes);
-        try {
-            workers().execute(() -> {
-                try {
-                    work.accept(zeroHash);
-                } catch (RuntimeException e) {
-                    LOG.debug("building {} of {} failed; a later round builds them", what, b, e);
-                } finally {
-                    b.release();
-                }
-            });
-        } catch (RuntimeException e) {
-            b.release();
-            LOG.debug("building {} of {} not started", what, b, e);
-        }
-    }
-
     /** One thread that waits on the disk (msync of in-place keyframes) so that no worker or decode has to. */
     ExecutorService flusher() {
-        ExecutorService f = flusher;
+        CodecThreads t = threads;
+        ExecutorService f = t == null ? null : t.flusher;
         if (f == null) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running");
         }
@@ -287,67 +204,22 @@ final class HdeCodec implements StateCodec {
     }
 
     ExecutorService workers() {
-        ExecutorService w = workers;
+        CodecThreads t = threads;
+        ExecutorService w = t == null ? null : t.workers;
         if (w == null) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running");
         }
         return w;
     }
 
-    /**
-     * Incompressible-data gate: the byte entropy of a 4 KiB sample of the data stream. A high-entropy batch
-     * is stored without trying zstd, unless the last trial on such a batch compressed, or {@code reprobe-interval}
-     * passed since it; so the decision is re-made regularly and never latches.
-     */
+    /** Whether zstd is worth trying on a batch (see {@link EntropyGate}). */
     boolean worthCompressing(ByteBuffer raw, int controlLength, int rawLength) {
-        if (!settings.adaptiveEnabled) {
-            return true;
-        }
-        int dataLength = rawLength - controlLength;
-        if (dataLength < 4096) {
-            return true;
-        }
-        if (!highEntropy(raw, controlLength, dataLength)) {
-            return true;
-        }
-        if (highEntropyCompresses) {
-            return true;
-        }
-        long now = context.clock().millis();
-        if (now - lastHighEntropyTrialMillis >= settings.reprobeInterval.toMillis()) {
-            lastHighEntropyTrialMillis = now;
-            highEntropyCompresses = true;
-            return true;
-        }
-        return false;
+        return entropyGate.worthCompressing(raw, controlLength, rawLength);
     }
 
     /** A trial of a batch did not reach min-ratio: high-entropy batches are stored until the next re-probe. */
     void markIncompressible() {
-        highEntropyCompresses = false;
-        lastHighEntropyTrialMillis = context.clock().millis();
-    }
-
-    private static boolean highEntropy(ByteBuffer raw, int start, int length) {
-        int[] histogram = new int[256];
-        int pieces = 64;
-        int step = length / pieces;
-        int n = 0;
-        for (int i = 0; i < pieces; i++) {
-            int p = start + i * step;
-            for (int j = 0; j < 64 && j < step; j++) {
-                histogram[raw.get(p + j) & 0xFF]++;
-                n++;
-            }
-        }
-        double entropy = 0;
-        for (int c : histogram) {
-            if (c > 0) {
-                double q = (double) c / n;
-                entropy -= q * Math.log(q);
-            }
-        }
-        return entropy / Math.log(2) >= 7.9;
+        entropyGate.markIncompressible();
     }
 
     // ---------------------------------------------------------------- StateCodec
@@ -357,7 +229,8 @@ final class HdeCodec implements StateCodec {
         if (state == null || options == null || sink == null) {
             throw new IllegalArgumentException("state, options and sink must not be null");
         }
-        ThreadPoolExecutor c = coordinators;
+        CodecThreads started = threads;
+        ThreadPoolExecutor c = started == null ? null : started.coordinators;
         if (!running || c == null) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
         }
@@ -455,7 +328,7 @@ final class HdeCodec implements StateCodec {
             long producedId = nextId();
             enc = new RoundEncoder(this, state, layout, null, target, options.dirtyPages().orElse(null), level, false, sink,
                     roundId, producedId, 0);
-            enc.levelSource(batchLevels(options, level));
+            enc.levelSource(levelPlanner.batchLevels(options, level));
             try {
                 enc.run();
             } catch (Exception | Error e) {
@@ -467,7 +340,7 @@ final class HdeCodec implements StateCodec {
             produced.zeroPages(enc.zeroPages);
             baselines.setPending(key, Pending.keyframe(produced, reservation));
             // A keyframe at a level that pays for SPLICE: the next delta very likely does too.
-            prebuildIndexes(produced, settings.splice(level));
+            indexBuilds.prebuild(produced, settings.splice(level));
             metrics.keyframes[reasonIndex(reason)].increment();
             // Any keyframe satisfies the keyframe-ratio rule, also one sent for another reason after the large delta
             // that set it (the full round resent when the receiver refused that delta).
@@ -482,7 +355,7 @@ final class HdeCodec implements StateCodec {
                 enc = new RoundEncoder(this, state, layout, base, null, options.dirtyPages().orElse(null), level,
                         settings.splice(level), sink,
                         roundId, base.id, producedVersion);
-                enc.levelSource(batchLevels(options, level));
+                enc.levelSource(levelPlanner.batchLevels(options, level));
                 try {
                     enc.run();
                 } catch (Exception | Error e) {
@@ -595,13 +468,14 @@ final class HdeCodec implements StateCodec {
         ReentrantLock lock = lock(ref.key());
         lock.lock();
         try {
-            if (!baselines.acknowledge(ref, workers)) {
+            CodecThreads t = threads;
+            if (!baselines.acknowledge(ref, t == null ? null : t.workers)) {
                 // An adopted baseline (adoptSent) the receiver now holds: build its indexes for the next delta.
                 Baseline b = baselines.acquire(BaselineStore.Side.SENDER, ref.key(), true);
                 if (b != null) {
                     try {
                         if (b.matches(ref)) {
-                            prebuildIndexes(b, settings.spliceAlways);
+                            indexBuilds.prebuild(b, settings.spliceAlways);
                         }
                     } finally {
                         b.release();
@@ -734,7 +608,7 @@ final class HdeCodec implements StateCodec {
         try {
             // With auto the next round's level decides whether it splices; build the sub-page index so that, if it
             // does, its output does not depend on how far a background build got.
-            buildIndexes(b, PageHash.zeroHash(b.layout.pageSizeBytes), settings.spliceAlways || settings.spliceAuto);
+            indexBuilds.build(b, PageHash.zeroHash(b.layout.pageSizeBytes), settings.spliceAlways || settings.spliceAuto);
         } finally {
             b.release();
         }
@@ -745,47 +619,12 @@ final class HdeCodec implements StateCodec {
      * found none: the keyframe's prebuild failed or has not got that far).
      */
     void buildSpliceIndexInBackground(Baseline b) {
-        if (b.spliceIndexIfReady() == null && !b.spliceIndexBuilding()) {
-            inBackground(b, "the sub-page index", b::prebuildSpliceIndex);
-        }
+        indexBuilds.spliceIndexInBackground(b);
     }
 
     /** Level the next round on {@code tier} uses with {@code options}: planned from the forecast when there is advice. */
     int levelFor(Tier tier, EncodeOptions options) {
-        // The path's forecast, when a predictor runs and is confident enough; else unknown and the rate alone plans.
-        Forecast advice = advisor.advice(options.peer().orElse(null));
-        return levels.choose(tier, settings.ceiling(tier), options.linkRate(), context.workerThreads(),
-                settings.adaptiveEnabled, advice);
-    }
-
-    /**
-     * Level of each batch of a round that started at {@code roundLevel}: while the path's bandwidth forecast is advice,
-     * re-planned from it (by the level controller, so at most once per adjust-interval unless the forecast moved), so
-     * that a forecast that becomes advice while a long round runs acts within that round; until then, and without a
-     * predictor, the round's level. Null (the round's level throughout) when the level is fixed or no peer is named.
-     */
-    private java.util.function.IntSupplier batchLevels(EncodeOptions options, int roundLevel) {
-        String peer = options.peer().orElse(null);
-        if (roundLevel == 0 || !settings.adaptiveEnabled || peer == null) {
-            return null;
-        }
-        java.util.concurrent.atomic.AtomicInteger last = new java.util.concurrent.atomic.AtomicInteger(roundLevel);
-        return () -> {
-            Forecast advice = advisor.advice(peer);
-            if (advice.isKnown()) {
-                int level = levels.choose(options.tier(), settings.ceiling(options.tier()), options.linkRate(),
-                        context.workerThreads(), true, advice);
-                int before = last.getAndSet(level);
-                if (before != level) {
-                    LOG.info("level of the running round for {}: zstd:{} -> zstd:{} on the path's forecast ({} Mbit/s, "
-                            + "P10 {}, P90 {}, confidence {})", peer, before, level,
-                            Math.round(advice.meanBitsPerSecond() / 1e6), Math.round(advice.p10BitsPerSecond() / 1e6),
-                            Math.round(advice.p90BitsPerSecond() / 1e6), String.format(java.util.Locale.ROOT, "%.2f",
-                                    advice.confidence()));
-                }
-            }
-            return last.get();
-        };
+        return levelPlanner.levelFor(tier, options);
     }
 
     @Override
