@@ -8,7 +8,6 @@ import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.ComponentContext;
 import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.spi.EncodeResult;
-import io.dwcp.core.spi.Forecast;
 import io.dwcp.core.spi.ForecastAdvisor;
 import io.dwcp.core.spi.FrameSink;
 import io.dwcp.core.Health;
@@ -23,22 +22,14 @@ import org.slf4j.LoggerFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -49,9 +40,9 @@ import java.util.function.LongSupplier;
  * <p>Threads: {@code start()} creates a pool of {@code workerThreads()} workers ({@code dwcp-compression-worker-N}, each
  * with its own zstd contexts), a coordinator pool ({@code dwcp-compression-coord-N}) that runs one round per thread and
  * waits on workers, one pruner ({@code dwcp-compression-pruner}) and one flusher ({@code dwcp-compression-flusher}) that
- * makes in-place keyframes durable behind their decode. {@code stop()} shuts them down, fails queued
- * rounds with {@code CANCELLED}, frees every baseline and removes the meters; the codec may start again (receivers
- * then answer {@code BASELINE_MISSING} and senders send keyframes).
+ * makes in-place keyframes durable behind their decode (all four: {@code CodecThreads}). {@code stop()} shuts them
+ * down, fails queued rounds with {@code CANCELLED}, frees every baseline and removes the meters; the codec may start
+ * again (receivers then answer {@code BASELINE_MISSING} and senders send keyframes).
  *
  * <p>Thread-safe. Rounds of different keys run concurrently; rounds of one key are serialised by a per-key lock.
  */
@@ -76,14 +67,16 @@ final class HdeCodec implements StateCodec {
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
     private final Map<String, Double> keyframeRatios = new ConcurrentHashMap<>();
     private final Map<String, Boolean> ratioForcesKeyframe = new ConcurrentHashMap<>();
+    private final EntropyGate entropyGate;
+    private final LevelPlanner levelPlanner;
+    /** Builds baseline indexes on the workers, each build with its baseline pinned. */
+    private final IndexBuilds indexBuilds;
+    /** Runs each round of a key, under that key's lock. */
+    private final RoundCoordinator rounds;
     private final Object lifecycle = new Object();
-    private volatile ThreadPoolExecutor workers;
-    private volatile ThreadPoolExecutor coordinators;
-    private volatile ScheduledExecutorService pruner;
-    private volatile ThreadPoolExecutor flusher;
+    /** The executors while started; written under {@code lifecycle} (start, stop), read anywhere. */
+    private volatile CodecThreads threads;
     private volatile boolean running;
-    private volatile long lastHighEntropyTrialMillis = Long.MIN_VALUE / 2;
-    private volatile boolean highEntropyCompresses;
 
     HdeCodec(ComponentContext context, LongSupplier ids) {
         this.context = Objects.requireNonNull(context, "context");
@@ -94,8 +87,13 @@ final class HdeCodec implements StateCodec {
         this.advisor = ForecastAdvisor.of(context);
         this.ids = ids;
         this.chunks = new ChunkPool(settings.baselineMaxMemoryBytes);
+        this.entropyGate = new EntropyGate(settings, context.clock());
+        this.levelPlanner = new LevelPlanner(context, settings, levels, advisor);
+        this.indexBuilds = new IndexBuilds(this, settings);
         this.tempDir = Path.of(context.config().get(CompressionKeys.STAGING_DIR)
                 .orElse(System.getProperty("java.io.tmpdir")));
+        // Last: it takes the collaborators above from this codec.
+        this.rounds = new RoundCoordinator(this, context, indexBuilds, levelPlanner, keyframeRatios, ratioForcesKeyframe);
     }
 
     @Override
@@ -109,37 +107,13 @@ final class HdeCodec implements StateCodec {
             if (running) {
                 throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is already running");
             }
-            int threads = Math.max(1, context.workerThreads());
+            int workerThreads = Math.max(1, context.workerThreads());
             frames.open();
-            AtomicInteger wn = new AtomicInteger();
-            workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                    r -> new Worker(r, "dwcp-compression-worker-" + wn.incrementAndGet()));
-            AtomicInteger cn = new AtomicInteger();
-            int coordinatorThreads = Math.max(2, threads);
-            coordinators = new ThreadPoolExecutor(coordinatorThreads, coordinatorThreads, 30, TimeUnit.SECONDS,
-                    new LinkedBlockingQueue<>(), r -> {
-                        Thread t = new Thread(r, "dwcp-compression-coord-" + cn.incrementAndGet());
-                        t.setDaemon(true);
-                        return t;
-                    });
-            coordinators.allowCoreThreadTimeOut(true);
-            flusher = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-                Thread t = new Thread(r, "dwcp-compression-flusher");
-                t.setDaemon(true);
-                return t;
-            });
-            flusher.allowCoreThreadTimeOut(true);
-            ScheduledThreadPoolExecutor p = new ScheduledThreadPoolExecutor(1, r -> {
-                Thread t = new Thread(r, "dwcp-compression-pruner");
-                t.setDaemon(true);
-                return t;
-            });
             long period = settings.pruneInterval.toMillis();
-            p.scheduleAtFixedRate(this::pruneSafely, period, period, TimeUnit.MILLISECONDS);
-            pruner = p;
+            threads = new CodecThreads(workerThreads, period, this::pruneSafely);
             metrics.register(context.meterRegistry(), baselines);
             running = true;
-            LOG.info("HDE codec started: {} worker threads, batch {} B, baseline cap {} B", threads,
+            LOG.info("HDE codec started: {} worker threads, batch {} B, baseline cap {} B", workerThreads,
                     settings.batchSizeBytes, settings.baselineMaxMemoryBytes);
         }
     }
@@ -159,33 +133,18 @@ final class HdeCodec implements StateCodec {
     @Override
     public void stop() throws InterruptedException {
         synchronized (lifecycle) {
-            if (!running && workers == null) {
+            if (!running && threads == null) {
                 return;
             }
             running = false;
             long timeoutMillis = 30_000;
-            pruner.shutdownNow();
-            coordinators.shutdown();
-            if (!coordinators.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                coordinators.shutdownNow();
-            }
-            workers.shutdown();
-            if (!workers.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                workers.shutdownNow();
-            }
-            flusher.shutdown();
-            if (!flusher.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                flusher.shutdownNow();
-            }
+            threads.shutdown(timeoutMillis);
             baselines.clear();
             chunks.clear();
             frames.close();
             roundTables.clear();
             metrics.remove(context.meterRegistry());
-            workers = null;
-            coordinators = null;
-            pruner = null;
-            flusher = null;
+            threads = null;
             LOG.info("HDE codec stopped");
         }
     }
@@ -236,50 +195,10 @@ final class HdeCodec implements StateCodec {
         return roundTables;
     }
 
-    /**
-     * Builds the sender-side indexes of a new keyframe baseline in the background: the next round (a delta against
-     * it) needs them at its start, and while the keyframe drains over the link and the receiver verifies it, this
-     * side's cores are otherwise idle. Pinned for the build, so eviction cannot free pages under it. The sub-page
-     * index only with {@code splice}: the next delta is likely to use SPLICE (see {@link HdeSettings#splice}).
-     */
-    private void prebuildIndexes(Baseline b, boolean splice) {
-        inBackground(b, "the indexes", zeroHash -> buildIndexes(b, zeroHash, splice));
-    }
-
-    /** Builds every index of {@code b} a delta uses, on the calling thread (each one only once). */
-    private void buildIndexes(Baseline b, long zeroHash, boolean splice) {
-        b.contentIndex(zeroHash);
-        b.similarIndex(zeroHash, settings.indexMaxMemoryBytes);
-        if (splice) {
-            b.prebuildSpliceIndex(zeroHash);
-        }
-    }
-
-    /** Runs {@code work} on a worker with {@code b} pinned; a failure only costs the round that would have used it. */
-    private void inBackground(Baseline b, String what, LongConsumer work) {
-        if (!b.retain()) {
-            return;
-        }
-        long zeroHash = PageHash.zeroHash(b.layout.pageSizeBytes);
-        try {
-            workers().execute(() -> {
-                try {
-                    work.accept(zeroHash);
-                } catch (RuntimeException e) {
-                    LOG.debug("building {} of {} failed; a later round builds them", what, b, e);
-                } finally {
-                    b.release();
-                }
-            });
-        } catch (RuntimeException e) {
-            b.release();
-            LOG.debug("building {} of {} not started", what, b, e);
-        }
-    }
-
     /** One thread that waits on the disk (msync of in-place keyframes) so that no worker or decode has to. */
     ExecutorService flusher() {
-        ExecutorService f = flusher;
+        CodecThreads t = threads;
+        ExecutorService f = t == null ? null : t.flusher;
         if (f == null) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running");
         }
@@ -287,67 +206,22 @@ final class HdeCodec implements StateCodec {
     }
 
     ExecutorService workers() {
-        ExecutorService w = workers;
+        CodecThreads t = threads;
+        ExecutorService w = t == null ? null : t.workers;
         if (w == null) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running");
         }
         return w;
     }
 
-    /**
-     * Incompressible-data gate: the byte entropy of a 4 KiB sample of the data stream. A high-entropy batch
-     * is stored without trying zstd, unless the last trial on such a batch compressed, or {@code reprobe-interval}
-     * passed since it; so the decision is re-made regularly and never latches.
-     */
+    /** Whether zstd is worth trying on a batch (see {@link EntropyGate}). */
     boolean worthCompressing(ByteBuffer raw, int controlLength, int rawLength) {
-        if (!settings.adaptiveEnabled) {
-            return true;
-        }
-        int dataLength = rawLength - controlLength;
-        if (dataLength < 4096) {
-            return true;
-        }
-        if (!highEntropy(raw, controlLength, dataLength)) {
-            return true;
-        }
-        if (highEntropyCompresses) {
-            return true;
-        }
-        long now = context.clock().millis();
-        if (now - lastHighEntropyTrialMillis >= settings.reprobeInterval.toMillis()) {
-            lastHighEntropyTrialMillis = now;
-            highEntropyCompresses = true;
-            return true;
-        }
-        return false;
+        return entropyGate.worthCompressing(raw, controlLength, rawLength);
     }
 
     /** A trial of a batch did not reach min-ratio: high-entropy batches are stored until the next re-probe. */
     void markIncompressible() {
-        highEntropyCompresses = false;
-        lastHighEntropyTrialMillis = context.clock().millis();
-    }
-
-    private static boolean highEntropy(ByteBuffer raw, int start, int length) {
-        int[] histogram = new int[256];
-        int pieces = 64;
-        int step = length / pieces;
-        int n = 0;
-        for (int i = 0; i < pieces; i++) {
-            int p = start + i * step;
-            for (int j = 0; j < 64 && j < step; j++) {
-                histogram[raw.get(p + j) & 0xFF]++;
-                n++;
-            }
-        }
-        double entropy = 0;
-        for (int c : histogram) {
-            if (c > 0) {
-                double q = (double) c / n;
-                entropy -= q * Math.log(q);
-            }
-        }
-        return entropy / Math.log(2) >= 7.9;
+        entropyGate.markIncompressible();
     }
 
     // ---------------------------------------------------------------- StateCodec
@@ -357,7 +231,8 @@ final class HdeCodec implements StateCodec {
         if (state == null || options == null || sink == null) {
             throw new IllegalArgumentException("state, options and sink must not be null");
         }
-        ThreadPoolExecutor c = coordinators;
+        CodecThreads started = threads;
+        ThreadPoolExecutor c = started == null ? null : started.coordinators;
         if (!running || c == null) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
         }
@@ -380,7 +255,7 @@ final class HdeCodec implements StateCodec {
      * Views of {@code state} as a page store when it is one immutable snapshot region of whole pages (a baseline that
      * costs no copy), else null.
      */
-    private static PageStore snapshotViews(VmState<? extends StateRegion> state, Layout layout) throws java.io.IOException {
+    static PageStore snapshotViews(VmState<? extends StateRegion> state, Layout layout) throws java.io.IOException {
         if (state.regions().size() != 1) {
             return null;
         }
@@ -395,169 +270,14 @@ final class HdeCodec implements StateCodec {
         ReentrantLock lock = lock(state.key());
         lock.lock();
         try {
-            return encodeLocked(state, options, sink);
+            return rounds.encode(state, options, sink);
         } finally {
             lock.unlock();
         }
     }
 
-    private EncodeResult encodeLocked(VmState<? extends StateRegion> state, EncodeOptions options, FrameSink sink) throws Exception {
-        long t0 = System.nanoTime();
-        String key = state.key();
-        Layout layout = Layout.of(state);
-        Instant now = context.clock().instant();
-        Optional<BaselineRef> peer = options.peerBaseline();
-        Baseline base = baselines.acquire(BaselineStore.Side.SENDER, key, true);
-        PageStore nextViews = null;
-        String reason = null;
-        if (base != null && baselines.isAged(base, now)) {
-            reason = "age";
-        } else if (base == null) {
-            reason = peer.isPresent() ? "miss" : "first";
-            if (peer.isPresent()) {
-                metrics.misses.increment();
-            }
-        } else if (!base.matches(peer.orElse(null))) {
-            reason = "miss";
-            metrics.misses.increment();
-        } else if (!base.layout.sameAs(layout)) {
-            reason = "first";
-        } else if (options.forceKeyframe()) {
-            reason = "miss";
-        } else if (Duration.between(base.chainStart(), now).compareTo(settings.refreshInterval) >= 0) {
-            reason = "interval";
-        } else if (base.chainLength() >= settings.maxDeltaChain) {
-            reason = "chain";
-        } else if (ratioForcesKeyframe.remove(key) != null) {
-            reason = "ratio";
-        } else if (!settings.enabled || !settings.deltaEnabled) {
-            reason = "first";
-        } else if (base.store.isViews() && (nextViews = snapshotViews(state, layout)) == null) {
-            // A baseline of snapshot views cannot take pages that are not a snapshot: start again from this state.
-            reason = "first";
-        }
-        int level = settings.enabled ? levelFor(options.tier(), options) : 0;
-        long roundId = nextId();
-        RoundEncoder enc;
-        EncodeResult result;
-        if (reason != null) {
-            if (base != null) {
-                base.release();
-                base = null;
-            }
-            baselines.releaseSender(key);
-            // Views of a snapshot take no memory of the codec's: nothing to reserve against the cap.
-            PageStore views = snapshotViews(state, layout);
-            long bytes = views != null ? 0 : layout.totalPages() * layout.pageSizeBytes;
-            BaselineStore.Reservation reservation = baselines.reserve(BaselineStore.Side.SENDER, key, bytes);
-            PageStore target = views != null ? views
-                    : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
-            long producedId = nextId();
-            enc = new RoundEncoder(this, state, layout, null, target, options.dirtyPages().orElse(null), level, false, sink,
-                    roundId, producedId, 0);
-            enc.levelSource(batchLevels(options, level));
-            try {
-                enc.run();
-            } catch (Exception | Error e) {
-                target.close();
-                baselines.unreserve(reservation);
-                throw e;
-            }
-            Baseline produced = new Baseline(key, producedId, 0, enc.digest, layout, target, enc.newHashes, now, 0);
-            produced.zeroPages(enc.zeroPages);
-            baselines.setPending(key, Pending.keyframe(produced, reservation));
-            // A keyframe at a level that pays for SPLICE: the next delta very likely does too.
-            prebuildIndexes(produced, settings.splice(level));
-            metrics.keyframes[reasonIndex(reason)].increment();
-            // Any keyframe satisfies the keyframe-ratio rule, also one sent for another reason after the large delta
-            // that set it (the full round resent when the receiver refused that delta).
-            ratioForcesKeyframe.remove(key);
-            result = result(key, true, null, produced.ref(), layout, enc, t0);
-            if (result.encodedBytes() > 0) {
-                keyframeRatios.put(key, result.ratio());
-            }
-        } else {
-            try {
-                long producedVersion = base.version() + 1;
-                enc = new RoundEncoder(this, state, layout, base, null, options.dirtyPages().orElse(null), level,
-                        settings.splice(level), sink,
-                        roundId, base.id, producedVersion);
-                enc.levelSource(batchLevels(options, level));
-                try {
-                    enc.run();
-                } catch (Exception | Error e) {
-                    enc.slots.close();
-                    if (nextViews != null) {
-                        nextViews.close();
-                    }
-                    throw e;
-                }
-                BaselineRef producedRef = new BaselineRef(key, base.id, producedVersion, enc.digest);
-                baselines.setPending(key, Pending.delta(producedRef, base, base.version(), enc.slots, nextViews));
-                result = result(key, false, base.ref(), producedRef, layout, enc, t0);
-                long[] cc = enc.classCounts;
-                long sent = cc[PageClass.ZERO.ordinal()] + cc[PageClass.MOVED.ordinal()] + cc[PageClass.DUPLICATE.ordinal()]
-                        + cc[PageClass.XOR.ordinal()] + cc[PageClass.SPLICE.ordinal()] + cc[PageClass.LITERAL.ordinal()];
-                metrics.deltaChangedPages.add(sent);
-                metrics.deltaHits.add(cc[PageClass.MOVED.ordinal()] + cc[PageClass.DUPLICATE.ordinal()]
-                        + cc[PageClass.XOR.ordinal()] + cc[PageClass.SPLICE.ordinal()]);
-                Double keyframeRatio = keyframeRatios.get(key);
-                if (keyframeRatio != null && keyframeRatio > 0
-                        && result.encodedBytes() > settings.keyframeRatio * (layout.totalBytes / keyframeRatio)) {
-                    ratioForcesKeyframe.put(key, Boolean.TRUE);
-                }
-            } finally {
-                base.release();
-            }
-        }
-        for (PageClass pc : PageClass.values()) {
-            if (pc != PageClass.STORED) {
-                metrics.pages[pc.ordinal()].add(enc.classCounts[pc.ordinal()]);
-            }
-        }
-        metrics.encoded(result.inputBytes(), result.encodedBytes());
-        metrics.encodeRounds.increment();
-        metrics.encodeCpuNanos.add(enc.cpuNanos);
-        // The level is sized by what zstd itself must take in per wire byte, not by the state ratio: unchanged pages
-        // of a delta never reach zstd, and a state ratio of 500 would ask for a level fast enough for 500x the link.
-        if (enc.encodedBytes > 0 && enc.offeredBytes > 0) {
-            levels.observeRatio(level, (double) enc.offeredBytes / enc.encodedBytes);
-        }
-        if (LOG.isDebugEnabled()) {
-            LOG.debug("{} round of {}: level {}, {} B offered to the compressor, {} B encoded, state ratio {}, "
-                    + "{} ms of worker CPU", result.keyframe() ? "keyframe" : "delta", key, level, enc.offeredBytes,
-                    enc.encodedBytes, String.format("%.1f", result.ratio()), enc.cpuNanos / 1_000_000);
-        }
-        baselines.pruneIfDue();
-        safeProgress(options, layout.totalBytes);
-        return result;
-    }
-
-    private static void safeProgress(EncodeOptions options, long total) {
-        try {
-            options.progress().onProgress(total, total);
-        } catch (RuntimeException e) {
-            LOG.warn("progress listener failed; ignored", e);
-        }
-    }
-
-    private static int reasonIndex(String reason) {
-        for (int i = 0; i < HdeMetrics.KEYFRAME_REASONS.length; i++) {
-            if (HdeMetrics.KEYFRAME_REASONS[i].equals(reason)) {
-                return i;
-            }
-        }
-        throw new IllegalArgumentException(reason);
-    }
-
-    private static EncodeResult result(String key, boolean keyframe, BaselineRef against, BaselineRef produced, Layout layout,
-                                       RoundEncoder enc, long t0) {
-        long[] counts = enc.classCounts.clone();
-        return new EncodeResult(key, keyframe, against, produced, layout.totalBytes, enc.encodedBytes,
-                PageClass.toMap(counts), Duration.ofNanos(System.nanoTime() - t0));
-    }
-
-    private long nextId() {
+    /** A new non-zero id (of a round or a baseline chain). */
+    long nextId() {
         long id;
         do {
             id = ids.getAsLong();
@@ -595,13 +315,14 @@ final class HdeCodec implements StateCodec {
         ReentrantLock lock = lock(ref.key());
         lock.lock();
         try {
-            if (!baselines.acknowledge(ref, workers)) {
+            CodecThreads t = threads;
+            if (!baselines.acknowledge(ref, t == null ? null : t.workers)) {
                 // An adopted baseline (adoptSent) the receiver now holds: build its indexes for the next delta.
                 Baseline b = baselines.acquire(BaselineStore.Side.SENDER, ref.key(), true);
                 if (b != null) {
                     try {
                         if (b.matches(ref)) {
-                            prebuildIndexes(b, settings.spliceAlways);
+                            indexBuilds.prebuild(b, settings.spliceAlways);
                         }
                     } finally {
                         b.release();
@@ -734,7 +455,7 @@ final class HdeCodec implements StateCodec {
         try {
             // With auto the next round's level decides whether it splices; build the sub-page index so that, if it
             // does, its output does not depend on how far a background build got.
-            buildIndexes(b, PageHash.zeroHash(b.layout.pageSizeBytes), settings.spliceAlways || settings.spliceAuto);
+            indexBuilds.build(b, PageHash.zeroHash(b.layout.pageSizeBytes), settings.spliceAlways || settings.spliceAuto);
         } finally {
             b.release();
         }
@@ -745,47 +466,12 @@ final class HdeCodec implements StateCodec {
      * found none: the keyframe's prebuild failed or has not got that far).
      */
     void buildSpliceIndexInBackground(Baseline b) {
-        if (b.spliceIndexIfReady() == null && !b.spliceIndexBuilding()) {
-            inBackground(b, "the sub-page index", b::prebuildSpliceIndex);
-        }
+        indexBuilds.spliceIndexInBackground(b);
     }
 
     /** Level the next round on {@code tier} uses with {@code options}: planned from the forecast when there is advice. */
     int levelFor(Tier tier, EncodeOptions options) {
-        // The path's forecast, when a predictor runs and is confident enough; else unknown and the rate alone plans.
-        Forecast advice = advisor.advice(options.peer().orElse(null));
-        return levels.choose(tier, settings.ceiling(tier), options.linkRate(), context.workerThreads(),
-                settings.adaptiveEnabled, advice);
-    }
-
-    /**
-     * Level of each batch of a round that started at {@code roundLevel}: while the path's bandwidth forecast is advice,
-     * re-planned from it (by the level controller, so at most once per adjust-interval unless the forecast moved), so
-     * that a forecast that becomes advice while a long round runs acts within that round; until then, and without a
-     * predictor, the round's level. Null (the round's level throughout) when the level is fixed or no peer is named.
-     */
-    private java.util.function.IntSupplier batchLevels(EncodeOptions options, int roundLevel) {
-        String peer = options.peer().orElse(null);
-        if (roundLevel == 0 || !settings.adaptiveEnabled || peer == null) {
-            return null;
-        }
-        java.util.concurrent.atomic.AtomicInteger last = new java.util.concurrent.atomic.AtomicInteger(roundLevel);
-        return () -> {
-            Forecast advice = advisor.advice(peer);
-            if (advice.isKnown()) {
-                int level = levels.choose(options.tier(), settings.ceiling(options.tier()), options.linkRate(),
-                        context.workerThreads(), true, advice);
-                int before = last.getAndSet(level);
-                if (before != level) {
-                    LOG.info("level of the running round for {}: zstd:{} -> zstd:{} on the path's forecast ({} Mbit/s, "
-                            + "P10 {}, P90 {}, confidence {})", peer, before, level,
-                            Math.round(advice.meanBitsPerSecond() / 1e6), Math.round(advice.p10BitsPerSecond() / 1e6),
-                            Math.round(advice.p90BitsPerSecond() / 1e6), String.format(java.util.Locale.ROOT, "%.2f",
-                                    advice.confidence()));
-                }
-            }
-            return last.get();
-        };
+        return levelPlanner.levelFor(tier, options);
     }
 
     @Override

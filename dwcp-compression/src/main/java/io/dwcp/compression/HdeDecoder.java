@@ -22,8 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
@@ -52,7 +50,8 @@ import java.util.concurrent.Future;
  *
  * Parts: this class checks the frames, keeps the round's state and commits it, on the thread that feeds it;
  * BatchDecoder is the worker side (decompress a batch, apply its pages into scratch); BatchJob carries one batch
- * between the two; ReplicaWriter writes verified pages to the replica and then the baseline.
+ * between the two; ReplicaWriter writes verified pages to the replica and then the baseline; PayloadBuffers owns the
+ * direct buffers the batches' payloads are copied into; WriteBehind queues a staged keyframe's writes (or msyncs).
  *
  * Threading: every field here is confined to the feeding thread (accept, finish, close), except cpuNanos, which workers
  * add to under this object's monitor (addCpu). Workers run BatchDecoder.decode (final fields only; each job writes just
@@ -64,14 +63,6 @@ final class HdeDecoder implements StateDecoder {
     private static final Logger LOG = LoggerFactory.getLogger(HdeDecoder.class);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final int SLOT_CHUNK_BYTES = 1 << 20;
-    /** Staged keyframes are written behind in pieces of at least this many bytes (and the rest at the end). */
-    private static final long WRITE_BEHIND_BYTES = 8L << 20;
-    /**
-     * A keyframe decoded in place is made durable behind the decode in pieces of an eighth of the state, at most this
-     * many bytes, so finish() has only the tail to wait for (a 1 GiB msync at the end took half a second on the round's
-     * critical path).
-     */
-    private static final long FLUSH_BEHIND_MAX_BYTES = 32L << 20;
 
     private enum Phase { NEW, BEGUN, ENDED, FINISHED, FAILED, CLOSED }
 
@@ -79,13 +70,8 @@ final class HdeDecoder implements StateDecoder {
     private final VmState<? extends WritableRegion> replica;
     /** Non-null: {@link #replica} is a staging copy for a keyframe, written behind the decode and published in finish(). */
     private final StateCodec.Publisher publish;
-    /**
-     * Staged keyframe: the replica writes, one at a time, in page order (writers of one file contend in the kernel);
-     * in place, the msyncs of finished pages instead (on the codec's flusher, so the decode never waits for the disk).
-     */
-    private CompletableFuture<Void> writeBehind = CompletableFuture.completedFuture(null);
-    /** Staged keyframe: pages decoded but not yet handed to {@link #writeBehind}, from {@link #unwrittenFrom}. */
-    private long unwrittenFrom;
+    /** Staged keyframe: the replica writes (or, in place, the msyncs) behind the decode. */
+    private final WriteBehind writeBehind;
     /** Staged keyframe decoded straight into the staging replica's mapping: no write-behind. */
     private boolean inPlace;
     private final Layout layout;
@@ -113,17 +99,8 @@ final class HdeDecoder implements StateDecoder {
     private SlotPages slots;
     private final ArrayDeque<Future<BatchJob>> inflight = new ArrayDeque<>();
     private final int maxInflight;
-    /**
-     * Payload buffers of completed batches for later ones (feeding thread only). They are direct: a frame's payload,
-     * up to max-decoded-frame, never goes onto the heap (a peer announcing large frames cannot grow it), and reusing
-     * them keeps every encoded byte of a round from passing through a fresh buffer.
-     */
-    private final ArrayDeque<ByteBuffer> payloadBuffers = new ArrayDeque<>();
-    /**
-     * Every payload buffer this decoder allocated and has not freed: in {@link #payloadBuffers} or held by a job in
-     * {@link #inflight}. Freed only after every job ended ({@link #freePayloads}).
-     */
-    private final java.util.List<ByteBuffer> ownedPayloads = new java.util.ArrayList<>();
+    /** The batches' payload buffers: lent to the jobs in {@link #inflight}, freed after every job ended. */
+    private final PayloadBuffers payloads;
 
     private int nextSequence;
     private long nextPage;
@@ -145,9 +122,11 @@ final class HdeDecoder implements StateDecoder {
         this.publish = publish;
         this.layout = Layout.of(replica);
         this.writer = new ReplicaWriter(replica, layout, codec.workers());
+        this.writeBehind = new WriteBehind(codec, writer, layout);
         this.pageSize = layout.pageSizeBytes;
         this.rawLimit = codec.settings().rawBatchLimit(pageSize);
         this.maxInflight = 2 * Math.max(1, ((java.util.concurrent.ThreadPoolExecutor) codec.workers()).getMaximumPoolSize()) + 2;
+        this.payloads = new PayloadBuffers(maxInflight);
     }
 
     @Override
@@ -413,7 +392,7 @@ final class HdeDecoder implements StateDecoder {
             throw Wire.corrupt("unknown batch codec " + codecId);
         }
         // The frame is borrowed: the job owns a copy of the payload.
-        ByteBuffer payload = takePayloadBuffer(payloadLength);
+        ByteBuffer payload = payloads.take(payloadLength);
         payload.put(0, f, Wire.BATCH_PAYLOAD_OFFSET, payloadLength);
         BatchJob job = new BatchJob(firstPage, firstPage + pageCount, firstSlot, codecId, rawLength, controlLength, payload,
                 payloadLength);
@@ -426,31 +405,6 @@ final class HdeDecoder implements StateDecoder {
         while (inflight.size() > maxInflight) {
             complete(inflight.removeFirst());
         }
-    }
-
-    /**
-     * A direct buffer for a payload of {@code length} bytes: a reused one when it is long enough, else a new, longer one
-     * (a reused one too short is freed: no job holds a pooled buffer).
-     */
-    private ByteBuffer takePayloadBuffer(int length) {
-        ByteBuffer b = payloadBuffers.poll();
-        if (b != null && b.capacity() >= length) {
-            return b;
-        }
-        if (b != null) {
-            ownedPayloads.remove(b);
-            DirectMemory.free(b);
-        }
-        ByteBuffer fresh = DirectMemory.allocate(Math.max(length + (length >>> 2), 1));
-        ownedPayloads.add(fresh);
-        return fresh;
-    }
-
-    /** Frees every payload buffer; only when no job runs any more (each one reads its payload). */
-    private void freePayloads() {
-        ownedPayloads.forEach(DirectMemory::free);
-        ownedPayloads.clear();
-        payloadBuffers.clear();
     }
 
     /** Waits for a job and takes over its pages, in batch order (the feeding thread). */
@@ -475,56 +429,20 @@ final class HdeDecoder implements StateDecoder {
             }
         }
         nextSlot += j.count;
-        if (payloadBuffers.size() <= maxInflight) {
-            payloadBuffers.push(j.payload);
-        } else {
-            ownedPayloads.remove(j.payload);
-            DirectMemory.free(j.payload);
-        }
+        payloads.giveBack(j.payload);
         // Every earlier batch is complete (this runs in batch order), so copies of their pages can be made now.
         resolveDeferred(j);
-        if (publish != null && writeBehind.isCompletedExceptionally()) {
+        if (publish != null && writeBehind.failed()) {
             // The staging copy cannot be written (disk full, I/O error): fail now, not after the last frame.
             try {
-                awaitWriteBehind();
+                writeBehind.await();
             } catch (IOException e) {
                 throw new DwcpException(ErrorCode.IO_ERROR, "writing the staging replica of " + replica.key()
                         + " failed; the replica and the baseline were not changed", e);
             }
         }
-        if (publish != null && !inPlace
-                && ((j.endPage - unwrittenFrom) * pageSize >= WRITE_BEHIND_BYTES || j.endPage == layout.totalPages())) {
-            scheduleWrite(unwrittenFrom, j.endPage);
-            unwrittenFrom = j.endPage;
-        }
-        if (inPlace && (j.endPage - unwrittenFrom) * pageSize >= Math.min(FLUSH_BEHIND_MAX_BYTES, layout.totalBytes / 8)) {
-            // Pages before j.endPage are final: later batches write only their own pages (copies included).
-            scheduleFlush(unwrittenFrom, j.endPage);
-            unwrittenFrom = j.endPage;
-        }
+        writeBehind.batchCompleted(j.endPage, staging, publish != null, inPlace);
     }
-
-    /** In-place keyframe: queues making pages {@code [from, to)} durable in the staging replica (finish() forces all). */
-    private void scheduleFlush(long from, long to) {
-        PageStore store = staging;
-        writeBehind = writeBehind.thenRunAsync(() -> store.force(from, to), codec.flusher());
-    }
-
-    /**
-     * Staged keyframe: queues the replica write of pages {@code [from, to)} (decoded, with their frame checksums
-     * verified; the digest is checked at finish() before anything is published).
-     */
-    private void scheduleWrite(long from, long to) {
-        PageStore store = staging;
-        writeBehind = writeBehind.thenRunAsync(() -> {
-            try {
-                writer.writePages(store, from, to);
-            } catch (IOException e) {
-                throw new CompletionException(e);
-            }
-        }, codec.workers());
-    }
-
 
     private synchronized void addCpu(long nanos) {
         cpuNanos += nanos;
@@ -585,7 +503,7 @@ final class HdeDecoder implements StateDecoder {
         while (!inflight.isEmpty()) {
             complete(inflight.removeFirst());
         }
-        freePayloads(); // every job ended, and no batch follows END
+        payloads.freeAll(); // every job ended, and no batch follows END
         int batches = f.getInt(Wire.END_BATCH_COUNT_OFFSET);
         if (batches != nextSequence - 1 || f.getInt(Wire.END_RESERVED_OFFSET) != 0) {
             throw Wire.corrupt("END counts " + Integer.toUnsignedString(batches) + " batches, " + (nextSequence - 1) + " arrived");
@@ -630,7 +548,7 @@ final class HdeDecoder implements StateDecoder {
         long pagesWritten;
         try {
             if (publish != null) {
-                pagesWritten = awaitWriteBehind();
+                pagesWritten = writeBehind.await();
                 if (inPlace) {
                     // The file's own sync (fdatasync): the msyncs behind the decode left it only the tail.
                     replica.region(0).flush();
@@ -673,25 +591,10 @@ final class HdeDecoder implements StateDecoder {
         return new DecodeResult(replica.key(), produced, encodedBytes, layout.totalBytes, pagesWritten, took);
     }
 
-    /** Staged keyframe: waits until every page is in the staging replica; throws the first write failure. */
-    private long awaitWriteBehind() throws IOException {
-        try {
-            writeBehind.join();
-        } catch (CompletionException e) {
-            Throwable c = e.getCause();
-            throw c instanceof IOException ? (IOException) c : new IOException("staging replica write failed: " + c, c);
-        }
-        return layout.totalPages();
-    }
-
     /** Waits for running jobs (they write into the scratch), then frees the scratch and unpins the baseline. */
     private void releaseScratch() {
         // Replica writes read the staging pages: they finish before the pages are freed.
-        try {
-            writeBehind.join();
-        } catch (CompletionException | java.util.concurrent.CancellationException e) {
-            // Already failing; the staging replica is discarded by its owner.
-        }
+        writeBehind.drain();
         // Jobs write into the staging store and the slots: every one must have ended before they are freed, through
         // interrupts too (an interrupt must not free memory a worker still writes). Their own errors add nothing here.
         boolean interrupted = false;
@@ -699,7 +602,7 @@ final class HdeDecoder implements StateDecoder {
             interrupted |= Await.ended(inflight.removeFirst());
         }
         Await.restore(interrupted);
-        freePayloads();
+        payloads.freeAll();
         if (staging != null) {
             staging.close();
             staging = null;

@@ -20,7 +20,7 @@ import java.util.function.BooleanSupplier;
  * timeout (TimerAgreement commits it; RegisterStateMachine applies it on every voter) a voter that does not run with
  * it yet re-opens its division with the new timers: it removes the group from its Ratis server, keeping log and
  * snapshots, and adds it again, which recovers the state like a restart without stopping the process (clients retry
- * across the gap: RatisConsensus.submit). Voters do it one after another — voter i of `peers` waits
+ * across the gap: CommandPath.submit). Voters do it one after another — voter i of `peers` waits
  * i x (4 x the larger timeout + 1 s) — so the group keeps a quorum throughout.
  *
  * Threading: later() only schedules (it is called on Ratis' apply thread); the re-opening runs on the component's

@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 
 /*
  * How DWCP configures Ratis: the properties of a replica's RaftServer, the RaftClient every node talks to its group
- * with, and the RTT probe of a client-only node. Stateless; RatisConsensus owns what these build (lifecycle, locking).
+ * with, and the RTT probe of a client-only node. Stateless; RunningGroup owns what these build (lifecycle, locking).
  * Every Ratis setting the module changes from Ratis' defaults is here, with its reason.
  */
 final class RatisSettings {
@@ -72,7 +72,7 @@ final class RatisSettings {
     /**
      * Sets the election timers of a replica: [min, min(2 × min, election.max)], and the sleep-deviation threshold that
      * goes with them. Called at start and again when the group agreed on a new timeout (the division then re-opens
-     * with these properties: RatisConsensus.retime).
+     * with these properties: DivisionRetimer).
      */
     static void setElectionTimers(RaftProperties p, DwcpConfig config, Duration electionMin) {
         Duration max = config.get(ConsensusKeys.ELECTION_MAX);

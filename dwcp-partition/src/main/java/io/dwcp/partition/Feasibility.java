@@ -1,7 +1,5 @@
 package io.dwcp.partition;
 
-import io.dwcp.core.placement.Site;
-import io.dwcp.core.placement.Vm;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -14,81 +12,65 @@ import static io.dwcp.partition.PlacementEngine.infeasible;
  * members pinned to one site. Reads the engine's arrays only.
  */
 final class Feasibility {
-    private final int n;
-    private final int k;
-    private final Vm[] vms;
-    private final Site[] sites;
-    private final int[] pin;
-    private final int[] group;
-    private final String[] groupNames;
-    private final double totalCpu;
-    private final double totalCapCpu;
-    private final double totalMem;
-    private final double totalCapMem;
+    /** The model, read in place (never copied): arrays, totals, constraints. */
+    private final PlacementEngine engine;
 
     /** The feasibility checks of the model {@code e} holds. */
     Feasibility(PlacementEngine e) {
-        this.n = e.n;
-        this.k = e.k;
-        this.vms = e.vms;
-        this.sites = e.sites;
-        this.pin = e.pin;
-        this.group = e.group;
-        this.groupNames = e.groupNames;
-        this.totalCpu = e.totalCpu;
-        this.totalCapCpu = e.totalCapCpu;
-        this.totalMem = e.totalMem;
-        this.totalCapMem = e.totalCapMem;
+        this.engine = e;
     }
 
     /** Checks the hard constraints that need no placement; throws INFEASIBLE naming the tightest one. */
     void check() {
-        if (n > 0 && k == 0) {
-            throw infeasible(n + " VMs but no site");
+        if (engine.n > 0 && engine.k == 0) {
+            throw infeasible(engine.n + " VMs but no site");
         }
-        double cpuRatio = totalCapCpu == 0 ? (totalCpu > 0 ? Double.POSITIVE_INFINITY : 0) : totalCpu / totalCapCpu;
-        double memRatio = totalCapMem == 0 ? (totalMem > 0 ? Double.POSITIVE_INFINITY : 0) : totalMem / totalCapMem;
+        double cpuRatio = engine.totalCapCpu == 0 ? (engine.totalCpu > 0 ? Double.POSITIVE_INFINITY : 0)
+                : engine.totalCpu / engine.totalCapCpu;
+        double memRatio = engine.totalCapMem == 0 ? (engine.totalMem > 0 ? Double.POSITIVE_INFINITY : 0)
+                : engine.totalMem / engine.totalCapMem;
         if (cpuRatio > 1 || memRatio > 1) {
             throw infeasible(cpuRatio >= memRatio
-                    ? String.format("cpu: the VMs need %.2f cores, all sites together hold %.2f", totalCpu, totalCapCpu)
-                    : String.format("memory: the VMs need %d bytes, all sites together hold %d", (long) totalMem, (long) totalCapMem));
+                    ? String.format("cpu: the VMs need %.2f cores, all sites together hold %.2f", engine.totalCpu, engine.totalCapCpu)
+                    : String.format("memory: the VMs need %d bytes, all sites together hold %d", (long) engine.totalMem, (long) engine.totalCapMem));
         }
-        double[] pinCpu = new double[k];
-        long[] pinMem = new long[k];
-        for (int v = 0; v < n; v++) {
-            if (pin[v] >= 0) {
-                pinCpu[pin[v]] += vms[v].cpuCores();
-                pinMem[pin[v]] += vms[v].memoryBytes();
+        double[] pinCpu = new double[engine.k];
+        long[] pinMem = new long[engine.k];
+        for (int v = 0; v < engine.n; v++) {
+            if (engine.pin[v] >= 0) {
+                pinCpu[engine.pin[v]] += engine.vms[v].cpuCores();
+                pinMem[engine.pin[v]] += engine.vms[v].memoryBytes();
             }
         }
-        for (int s = 0; s < k; s++) {
-            if (pinCpu[s] > sites[s].cpuCores() + 1e-9) {
-                throw infeasible(String.format("site %s: VMs pinned to it need %.2f cores, it holds %.2f", sites[s].id(),
-                        pinCpu[s], sites[s].cpuCores()));
+        for (int s = 0; s < engine.k; s++) {
+            if (pinCpu[s] > engine.sites[s].cpuCores() + 1e-9) {
+                throw infeasible(String.format("site %s: VMs pinned to it need %.2f cores, it holds %.2f", engine.sites[s].id(),
+                        pinCpu[s], engine.sites[s].cpuCores()));
             }
-            if (pinMem[s] > sites[s].memoryBytes()) {
-                throw infeasible("site " + sites[s].id() + ": VMs pinned to it need " + pinMem[s]
-                        + " bytes of memory, it holds " + sites[s].memoryBytes());
+            if (pinMem[s] > engine.sites[s].memoryBytes()) {
+                throw infeasible("site " + engine.sites[s].id() + ": VMs pinned to it need " + pinMem[s]
+                        + " bytes of memory, it holds " + engine.sites[s].memoryBytes());
             }
         }
-        int[] size = new int[groupNames.length];
+        int[] size = new int[engine.groupNames.length];
         Map<Long, Integer> pinnedMember = new HashMap<>();
-        for (int v = 0; v < n; v++) {
-            if (group[v] < 0) {
+        for (int v = 0; v < engine.n; v++) {
+            if (engine.group[v] < 0) {
                 continue;
             }
-            size[group[v]]++;
-            if (pin[v] >= 0) {
-                Integer other = pinnedMember.put(((long) group[v] << 32) | pin[v], v);
+            size[engine.group[v]]++;
+            if (engine.pin[v] >= 0) {
+                Integer other = pinnedMember.put(((long) engine.group[v] << 32) | engine.pin[v], v);
                 if (other != null) {
-                    throw infeasible("anti-affinity group " + groupNames[group[v]] + ": VMs " + vms[other].id() + " and "
-                            + vms[v].id() + " are both pinned to site " + sites[pin[v]].id());
+                    throw infeasible("anti-affinity group " + engine.groupNames[engine.group[v]] + ": VMs "
+                            + engine.vms[other].id() + " and "
+                            + engine.vms[v].id() + " are both pinned to site " + engine.sites[engine.pin[v]].id());
                 }
             }
         }
         for (int g = 0; g < size.length; g++) {
-            if (size[g] > k) {
-                throw infeasible("anti-affinity group " + groupNames[g] + " has " + size[g] + " VMs for " + k + " sites");
+            if (size[g] > engine.k) {
+                throw infeasible("anti-affinity group " + engine.groupNames[g] + " has " + size[g] + " VMs for " + engine.k + " sites");
             }
         }
     }

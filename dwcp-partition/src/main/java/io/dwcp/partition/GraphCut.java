@@ -1,7 +1,5 @@
 package io.dwcp.partition;
 
-import io.dwcp.core.placement.Site;
-import io.dwcp.core.placement.Vm;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,49 +14,28 @@ import java.util.Map;
  * arrays, which it only reads.
  */
 final class GraphCut {
-    private final int n;
-    private final int k;
-    private final Vm[] vms;
-    private final Site[] sites;
-    private final int[] pin;
-    private final int[] group;
-    private final int[] xadj;
-    private final int[] adj;
-    private final double[] out;
-    private final double[] in;
-    private final double totalCapCpu;
-    private final double totalCapMem;
+    /** The model, read in place (never copied): arrays, totals, constraints. */
+    private final PlacementEngine engine;
 
     /** The graph cut of the model {@code e} holds. */
     GraphCut(PlacementEngine e) {
-        this.n = e.n;
-        this.k = e.k;
-        this.vms = e.vms;
-        this.sites = e.sites;
-        this.pin = e.pin;
-        this.group = e.group;
-        this.xadj = e.xadj;
-        this.adj = e.adj;
-        this.out = e.out;
-        this.in = e.in;
-        this.totalCapCpu = e.totalCapCpu;
-        this.totalCapMem = e.totalCapMem;
+        this.engine = e;
     }
 
     int[] partition(PlacementEngine.Settings settings, int[] current, double[] anchor, boolean condense) {
         boolean anchors = current != null && anchor != null;
-        int total = n + (anchors ? k : 0);
+        int total = engine.n + (anchors ? engine.k : 0);
         // Integer edge weights: largest 10^6, sum at most 2^30.
         double maxW = 0;
         double sumW = 0;
-        for (int e = 0; e < adj.length; e++) {
-            double w = out[e] + in[e];
+        for (int e = 0; e < engine.adj.length; e++) {
+            double w = engine.out[e] + engine.in[e];
             maxW = Math.max(maxW, w);
             sumW += w;
         }
-        double[] anchorW = new double[n];
+        double[] anchorW = new double[engine.n];
         if (anchors) {
-            for (int v = 0; v < n; v++) {
+            for (int v = 0; v < engine.n; v++) {
                 if (current[v] >= 0 && anchor[v] > 0) {
                     anchorW[v] = anchor[v];
                     maxW = Math.max(maxW, anchorW[v]);
@@ -68,27 +45,27 @@ final class GraphCut {
         }
         double scale = maxW == 0 ? 1 : Math.min(1e6 / maxW, (1 << 30) / sumW);
         List<int[]> edges = new ArrayList<>();
-        for (int v = 0; v < n; v++) {
-            for (int e = xadj[v]; e < xadj[v + 1]; e++) {
-                double w = out[e] + in[e];
-                if (adj[e] > v && w > 0) {
-                    edges.add(new int[] {v, adj[e], (int) Math.max(1, Math.round(w * scale))});
+        for (int v = 0; v < engine.n; v++) {
+            for (int e = engine.xadj[v]; e < engine.xadj[v + 1]; e++) {
+                double w = engine.out[e] + engine.in[e];
+                if (engine.adj[e] > v && w > 0) {
+                    edges.add(new int[] {v, engine.adj[e], (int) Math.max(1, Math.round(w * scale))});
                 }
             }
             if (anchors && anchorW[v] > 0) {
-                edges.add(new int[] {v, n + current[v], (int) Math.max(1, Math.round(anchorW[v] * scale))});
+                edges.add(new int[] {v, engine.n + current[v], (int) Math.max(1, Math.round(anchorW[v] * scale))});
             }
         }
         int[] vw = new int[total];
-        for (int v = 0; v < n; v++) {
-            double share = Math.max(totalCapCpu == 0 ? 0 : vms[v].cpuCores() / totalCapCpu,
-                    totalCapMem == 0 ? 0 : vms[v].memoryBytes() / totalCapMem);
+        for (int v = 0; v < engine.n; v++) {
+            double share = Math.max(engine.totalCapCpu == 0 ? 0 : engine.vms[v].cpuCores() / engine.totalCapCpu,
+                    engine.totalCapMem == 0 ? 0 : engine.vms[v].memoryBytes() / engine.totalCapMem);
             vw[v] = (int) Math.max(1, Math.round(share * PlacementEngine.VERTEX_SCALE));
         }
         int[] fixed = new int[total];
-        System.arraycopy(pin, 0, fixed, 0, n);
-        for (int a = 0; a < total - n; a++) {
-            fixed[n + a] = a;
+        System.arraycopy(engine.pin, 0, fixed, 0, engine.n);
+        for (int a = 0; a < total - engine.n; a++) {
+            fixed[engine.n + a] = a;
         }
         int[][] columns = Graph.edgeColumns(edges);
         int[] from = columns[0];
@@ -96,17 +73,17 @@ final class GraphCut {
         int[] w = columns[2];
         Graph g = Graph.fromEdges(vw, from, to, w);
         long totalVw = g.totalVertexWeight;
-        long[] target = new long[k];
-        long[] max = new long[k];
+        long[] target = new long[engine.k];
+        long[] max = new long[engine.k];
         long smallestMax = Long.MAX_VALUE;
-        for (int s = 0; s < k; s++) {
-            double share = ((totalCapCpu == 0 ? 0 : sites[s].cpuCores() / totalCapCpu)
-                    + (totalCapMem == 0 ? 0 : sites[s].memoryBytes() / totalCapMem)) / 2;
+        for (int s = 0; s < engine.k; s++) {
+            double share = ((engine.totalCapCpu == 0 ? 0 : engine.sites[s].cpuCores() / engine.totalCapCpu)
+                    + (engine.totalCapMem == 0 ? 0 : engine.sites[s].memoryBytes() / engine.totalCapMem)) / 2;
             target[s] = Math.round(totalVw * share);
             max[s] = Math.max(target[s], (long) Math.floor(target[s] * (1 + settings.maxImbalance())));
             smallestMax = Math.min(smallestMax, max[s]);
         }
-        MultilevelPartitioner.Options options = new MultilevelPartitioner.Options(k, settings.maxImbalance(), settings.seed(),
+        MultilevelPartitioner.Options options = new MultilevelPartitioner.Options(engine.k, settings.maxImbalance(), settings.seed(),
                 settings.refinementPasses(), 8, settings.cycles());
         int[] map = condense ? condensation(total, vw, fixed, smallestMax) : null;
         int[] initial = null;
@@ -114,12 +91,12 @@ final class GraphCut {
             // Rebalancing starts from the current placement: the plan is never worse than staying put.
             initial = new int[total];
             for (int v = 0; v < total; v++) {
-                initial[v] = v < n ? (current[v] >= 0 ? current[v] : 0) : v - n;
+                initial[v] = v < engine.n ? (current[v] >= 0 ? current[v] : 0) : v - engine.n;
             }
         }
         int[] parts;
         if (map == null) {
-            parts = MultilevelPartitioner.partition(g, k, target, max, fixed, options, initial);
+            parts = MultilevelPartitioner.partition(g, engine.k, target, max, fixed, options, initial);
         } else {
             int nc = 0;
             for (int x : map) {
@@ -150,13 +127,13 @@ final class GraphCut {
                     cinitial[map[v]] = initial[v];
                 }
             }
-            int[] cparts = MultilevelPartitioner.partition(cg, k, target, max, cfixed, options, cinitial);
+            int[] cparts = MultilevelPartitioner.partition(cg, engine.k, target, max, cfixed, options, cinitial);
             parts = new int[total];
             for (int v = 0; v < total; v++) {
                 parts[v] = cparts[map[v]];
             }
         }
-        return Arrays.copyOf(parts, n);
+        return Arrays.copyOf(parts, engine.n);
     }
 
     /**
@@ -164,25 +141,25 @@ final class GraphCut {
      * may stay together, else one per vertex; {@code null} when nothing condenses.
      */
     private int[] condensation(int total, int[] vw, int[] fixed, long smallestMax) {
-        int[] dx = new int[n + 1];
-        for (int v = 0; v < n; v++) {
+        int[] dx = new int[engine.n + 1];
+        for (int v = 0; v < engine.n; v++) {
             int d = 0;
-            for (int e = xadj[v]; e < xadj[v + 1]; e++) {
-                if (out[e] > 0) {
+            for (int e = engine.xadj[v]; e < engine.xadj[v + 1]; e++) {
+                if (engine.out[e] > 0) {
                     d++;
                 }
             }
             dx[v + 1] = dx[v] + d;
         }
-        int[] dadj = new int[dx[n]];
-        for (int v = 0, i = 0; v < n; v++) {
-            for (int e = xadj[v]; e < xadj[v + 1]; e++) {
-                if (out[e] > 0) {
-                    dadj[i++] = adj[e];
+        int[] dadj = new int[dx[engine.n]];
+        for (int v = 0, i = 0; v < engine.n; v++) {
+            for (int e = engine.xadj[v]; e < engine.xadj[v + 1]; e++) {
+                if (engine.out[e] > 0) {
+                    dadj[i++] = engine.adj[e];
                 }
             }
         }
-        int[] comp = Tarjan.components(n, dx, dadj);
+        int[] comp = Tarjan.components(engine.n, dx, dadj);
         int nc = 0;
         for (int c : comp) {
             nc = Math.max(nc, c + 1);
@@ -193,17 +170,17 @@ final class GraphCut {
         Arrays.fill(cpin, -1);
         boolean[] split = new boolean[nc];
         Map<Long, Boolean> groupSeen = new HashMap<>();
-        for (int v = 0; v < n; v++) {
+        for (int v = 0; v < engine.n; v++) {
             int c = comp[v];
             weight[c] += vw[v];
             size[c]++;
-            if (pin[v] >= 0) {
-                if (cpin[c] >= 0 && cpin[c] != pin[v]) {
+            if (engine.pin[v] >= 0) {
+                if (cpin[c] >= 0 && cpin[c] != engine.pin[v]) {
                     split[c] = true;
                 }
-                cpin[c] = pin[v];
+                cpin[c] = engine.pin[v];
             }
-            if (group[v] >= 0 && groupSeen.put(((long) group[v] << 32) | c, Boolean.TRUE) != null) {
+            if (engine.group[v] >= 0 && groupSeen.put(((long) engine.group[v] << 32) | c, Boolean.TRUE) != null) {
                 split[c] = true;
             }
         }
@@ -213,7 +190,7 @@ final class GraphCut {
         int next = 0;
         boolean any = false;
         for (int v = 0; v < total; v++) {
-            if (v < n) {
+            if (v < engine.n) {
                 int c = comp[v];
                 boolean keep = size[c] > 1 && !split[c] && weight[c] <= smallestMax;
                 if (keep) {

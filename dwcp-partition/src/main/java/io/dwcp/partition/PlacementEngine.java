@@ -15,7 +15,9 @@ import java.util.Map;
 
 /*
  * Places the VMs of one model on its sites. Pure computation, no state between calls. This class holds the model as
- * arrays, runs the steps below and measures placements; each step is a class of its own.
+ * arrays, runs the steps below and measures placements; each step is a class of its own. The engine is the one
+ * read-only model that the steps and the move planners share: its fields are set in the constructor and never written
+ * after, and everyone reads them in place (no step copies them).
  *
  * 1. Feasibility: hard constraints are checked first and reported as INFEASIBLE naming the tightest one: total demand per resource
  *    against total capacity, pinned demand per site, anti-affinity groups larger than the site count or with two

@@ -1,7 +1,5 @@
 package io.dwcp.partition;
 
-import io.dwcp.core.placement.Site;
-import io.dwcp.core.placement.Vm;
 import io.dwcp.partition.PlacementEngine.Limits;
 import io.dwcp.partition.PlacementEngine.Loads;
 
@@ -16,80 +14,57 @@ import static io.dwcp.partition.PlacementEngine.infeasible;
  * given; reads the engine's arrays.
  */
 final class PlacementRepair {
+    /** The model, read in place (never copied): arrays, totals, constraints. */
     private final PlacementEngine engine;
-    private final int n;
-    private final int k;
-    private final Vm[] vms;
-    private final Site[] sites;
-    private final int[] pin;
-    private final int[] group;
-    private final String[] groupNames;
-    private final int[] xadj;
-    private final int[] adj;
-    private final double[] out;
-    private final double[] in;
-    private final double[][] cost;
 
     /** Repairs and improves placements of the model {@code e} holds. */
     PlacementRepair(PlacementEngine e) {
         this.engine = e;
-        this.n = e.n;
-        this.k = e.k;
-        this.vms = e.vms;
-        this.sites = e.sites;
-        this.pin = e.pin;
-        this.group = e.group;
-        this.groupNames = e.groupNames;
-        this.xadj = e.xadj;
-        this.adj = e.adj;
-        this.out = e.out;
-        this.in = e.in;
-        this.cost = e.cost;
     }
 
     /** Traffic (bytes/s, both directions) between {@code v} and each site under {@code site}. */
     private void connections(int v, int[] site, double[] conn) {
         Arrays.fill(conn, 0);
-        for (int e = xadj[v]; e < xadj[v + 1]; e++) {
-            conn[site[adj[e]]] += out[e] + in[e];
+        for (int e = engine.xadj[v]; e < engine.xadj[v + 1]; e++) {
+            conn[site[engine.adj[e]]] += engine.out[e] + engine.in[e];
         }
     }
 
     /** Resolves anti-affinity conflicts, then capacity overflows; INFEASIBLE when that is impossible. */
     void repair(int[] site, Limits limits) {
         Loads loads = engine.new Loads(site);
-        double[] conn = new double[k];
-        for (int v = 0; v < n; v++) {
-            int g = group[v];
-            if (g < 0 || loads.groupCount[g][site[v]] <= 1 || pin[v] >= 0) {
+        double[] conn = new double[engine.k];
+        for (int v = 0; v < engine.n; v++) {
+            int g = engine.group[v];
+            if (g < 0 || loads.groupCount[g][site[v]] <= 1 || engine.pin[v] >= 0) {
                 continue;
             }
             connections(v, site, conn);
             int best = -1;
-            for (int s = 0; s < k; s++) {
+            for (int s = 0; s < engine.k; s++) {
                 if (limits.fits(v, s, loads, false) && (best < 0 || conn[s] > conn[best])) {
                     best = s;
                 }
             }
             if (best < 0) {
-                throw infeasible("anti-affinity group " + groupNames[g] + ": no site without another member has room for VM "
-                        + vms[v].id());
+                throw infeasible("anti-affinity group " + engine.groupNames[g] + ": no site without another member has room for VM "
+                        + engine.vms[v].id());
             }
             loads.move(v, site, best);
         }
-        for (int s = 0; s < k; s++) {
+        for (int s = 0; s < engine.k; s++) {
             while (loads.overfull(s)) {
                 if (!shedOne(site, loads, limits, s, false, conn)) {
-                    boolean cpu = loads.cpu[s] > sites[s].cpuCores() + 1e-9;
-                    throw infeasible("site " + sites[s].id() + ": " + (cpu
-                            ? String.format("cpu load %.2f > capacity %.2f", loads.cpu[s], sites[s].cpuCores())
-                            : "memory load " + loads.mem[s] + " > capacity " + sites[s].memoryBytes())
+                    boolean cpu = loads.cpu[s] > engine.sites[s].cpuCores() + 1e-9;
+                    throw infeasible("site " + engine.sites[s].id() + ": " + (cpu
+                            ? String.format("cpu load %.2f > capacity %.2f", loads.cpu[s], engine.sites[s].cpuCores())
+                            : "memory load " + loads.mem[s] + " > capacity " + engine.sites[s].memoryBytes())
                             + " and no VM on it can move to a site with room");
                 }
             }
         }
         // Best effort: CPU above the balance limit (max-imbalance) is shed where another site has balanced room.
-        for (int s = 0; s < k; s++) {
+        for (int s = 0; s < engine.k; s++) {
             while (loads.cpu[s] > limits.cpuBalanced[s] + 1e-9 && shedOne(site, loads, limits, s, true, conn)) {
                 // each call moves one VM
             }
@@ -101,12 +76,12 @@ final class PlacementRepair {
         int bestV = -1;
         int bestS = -1;
         double bestLoss = Double.POSITIVE_INFINITY;
-        for (int v = 0; v < n; v++) {
-            if (site[v] != s || pin[v] >= 0) {
+        for (int v = 0; v < engine.n; v++) {
+            if (site[v] != s || engine.pin[v] >= 0) {
                 continue;
             }
             connections(v, site, conn);
-            for (int t = 0; t < k; t++) {
+            for (int t = 0; t < engine.k; t++) {
                 if (t != s && limits.fits(v, t, loads, balanced) && conn[s] - conn[t] < bestLoss) {
                     bestLoss = conn[s] - conn[t];
                     bestV = v;
@@ -127,18 +102,18 @@ final class PlacementRepair {
      */
     void improve(int[] site, Limits limits, int[] current, double[] anchor) {
         Loads loads = engine.new Loads(site);
-        double[] value = new double[k];
+        double[] value = new double[engine.k];
         for (int sweep = 0; sweep < 2; sweep++) {
             boolean moved = false;
-            for (int v = 0; v < n; v++) {
-                if (pin[v] >= 0) {
+            for (int v = 0; v < engine.n; v++) {
+                if (engine.pin[v] >= 0) {
                     continue;
                 }
-                for (int s = 0; s < k; s++) {
+                for (int s = 0; s < engine.k; s++) {
                     double c = 0;
-                    for (int e = xadj[v]; e < xadj[v + 1]; e++) {
-                        int su = site[adj[e]];
-                        c += out[e] * cost[s][su] + in[e] * cost[su][s];
+                    for (int e = engine.xadj[v]; e < engine.xadj[v + 1]; e++) {
+                        int su = site[engine.adj[e]];
+                        c += engine.out[e] * engine.cost[s][su] + engine.in[e] * engine.cost[su][s];
                     }
                     if (anchor != null && current != null && current[v] >= 0 && current[v] != s) {
                         c += anchor[v];
@@ -147,7 +122,7 @@ final class PlacementRepair {
                 }
                 int own = site[v];
                 int best = own;
-                for (int s = 0; s < k; s++) {
+                for (int s = 0; s < engine.k; s++) {
                     if (s != own && value[s] < value[best] - 1e-9 * (1 + value[own]) && limits.fits(v, s, loads, true)) {
                         best = s;
                     }

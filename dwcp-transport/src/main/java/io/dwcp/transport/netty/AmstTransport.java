@@ -12,37 +12,20 @@ import io.dwcp.core.transport.Transport;
 import io.dwcp.core.transport.TransportListener;
 import io.dwcp.core.spi.ForecastAdvisor;
 import io.dwcp.transport.control.TokenBucket;
-import io.dwcp.transport.wire.FrameDecoder;
-import io.dwcp.transport.wire.Hello;
-import io.dwcp.transport.wire.HelloAck;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.ssl.SslHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import javax.net.ssl.SSLPeerUnverifiedException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
@@ -71,13 +54,20 @@ public final class AmstTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(AmstTransport.class);
 
     private final ComponentContext context;
-    private final SecureRandom random = new SecureRandom();
-    private final Set<AmstSession> sessions = ConcurrentHashMap.newKeySet();
-    private final ConcurrentHashMap<String, AmstSession> serverSessions = new ConcurrentHashMap<>();
-    private final Set<Listener> listeners = ConcurrentHashMap.newKeySet();
+    /** The sessions, their admission and their receive windows. */
+    private final SessionTable sessions = new SessionTable(this);
+    /** The bootstraps of listeners and connections, and the listeners bound. */
+    private final ChannelSetup channels = new ChannelSetup(this);
     final LongAdder duplicateChunks = new LongAdder();
 
+    private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+    private volatile long rateCapBytesPerSecond;
+    private final TokenBucket globalPacer = new TokenBucket(0);
+
     private volatile boolean running;
+    // What start() builds: written only by start() (synchronized), before its volatile write of `running`, which
+    // publishes them; listen, connect and connectChannel check `running` first, and the sessions and channels they
+    // make read them after. stop() releases what they hold but leaves the references in place.
     private Settings settings;
     private TlsContexts tls;
     private NettyRuntime runtime;
@@ -86,14 +76,11 @@ public final class AmstTransport implements Transport {
     private ThreadPoolExecutor deliveryExecutor;
     private ExecutorService callbackExecutor;
     private AmstMetrics metrics;
-    private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
     private BufferRecycler recycler;
     private ReceiveBudget receiveBudget;
     private PendingConnections pendingConnections;
     private IdleReaper reaper;
     private RecyclingReads reads;
-    private volatile long rateCapBytesPerSecond;
-    private final TokenBucket globalPacer = new TokenBucket(0);
 
     /** The path's bandwidth forecasts, as advice to the stream controllers (none without a predictor). */
     private final ForecastAdvisor advisor;
@@ -191,12 +178,8 @@ public final class AmstTransport implements Transport {
         }
         running = false;
         DwcpException stopped = new DwcpException(ErrorCode.CANCELLED, "AMST transport stopped");
-        for (Listener l : listeners) {
-            l.close();
-        }
-        for (AmstSession s : sessions) {
-            s.terminate(stopped);
-        }
+        channels.closeListeners();
+        sessions.terminateAll(stopped);
         long timeoutMillis = context.config().get(io.dwcp.core.config.CoreKeys.SHUTDOWN_TIMEOUT).toMillis();
         group.shutdownGracefully(0, timeoutMillis, TimeUnit.MILLISECONDS).awaitUninterruptibly(timeoutMillis);
         senderExecutor.shutdownNow();
@@ -210,7 +193,6 @@ public final class AmstTransport implements Transport {
         recycler.close();
         metrics.remove();
         sessions.clear();
-        serverSessions.clear();
         LOG.info("AMST transport stopped");
     }
 
@@ -219,16 +201,7 @@ public final class AmstTransport implements Transport {
         if (!running) {
             return Health.unknown("not running");
         }
-        if (sessions.isEmpty()) {
-            return Health.healthy("no session");
-        }
-        Health.Status worst = Health.Status.HEALTHY;
-        int streams = 0;
-        for (AmstSession s : sessions) {
-            worst = Health.worst(worst, s.healthStatus());
-            streams += s.activeStreams();
-        }
-        return new Health(worst, sessions.size() + " sessions, " + streams + " streams");
+        return sessions.health();
     }
 
     // ------------------------------------------------------------------ listen / connect
@@ -242,39 +215,7 @@ public final class AmstTransport implements Transport {
             f.completeExceptionally(new DwcpException(ErrorCode.ILLEGAL_STATE, "AMST transport not started"));
             return f;
         }
-        ServerBootstrap b = new ServerBootstrap()
-                .group(group)
-                .channel(runtime.serverChannel)
-                .option(ChannelOption.SO_BACKLOG, 1024)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.ALLOCATOR, alloc)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, reads)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        applySocketBuffers(ch);
-                        ChannelPipeline p = ch.pipeline();
-                        if (tls != null) {
-                            p.addLast("tls", tls.serverHandler(ch.alloc()));
-                        }
-                        p.addLast("frames", new FrameDecoder(HANDSHAKE_MAX_PAYLOAD));
-                        p.addLast("handshake", new ServerHandshakeHandler(AmstTransport.this, handler));
-                    }
-                });
-        b.bind(bindAddress).addListener((ChannelFuture cf) -> {
-            if (cf.isSuccess()) {
-                Listener l = new Listener(cf.channel());
-                listeners.add(l);
-                LOG.info("AMST listening on {}", l.localAddress());
-                f.complete(l);
-            } else {
-                f.completeExceptionally(new DwcpException(ErrorCode.IO_ERROR, "cannot listen on " + bindAddress + ": "
-                        + cf.cause().getMessage(), cf.cause()));
-            }
-        });
-        return f;
+        return channels.listen(bindAddress, handler, f);
     }
 
     /** Idle data buffers kept for reuse, at most (the default send window's worth). */
@@ -283,7 +224,7 @@ public final class AmstTransport implements Transport {
     private static final long IDLE_BUFFER_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     /** Largest payload accepted before a connection's handshake is done (HELLO, HELLO_ACK, GOAWAY). */
-    static final int HANDSHAKE_MAX_PAYLOAD = 2048;
+    static final int HANDSHAKE_MAX_PAYLOAD = ChannelSetup.HANDSHAKE_MAX_PAYLOAD;
 
     @Override
     public CompletableFuture<Session> connect(InetSocketAddress remoteAddress, TransferHandler handler) {
@@ -292,17 +233,12 @@ public final class AmstTransport implements Transport {
         if (!running) {
             return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "AMST transport not started"));
         }
-        byte[] id = new byte[16];
-        random.nextBytes(id);
-        long window;
+        AmstSession s;
         try {
-            window = receiveBudget.reserve(null, settings.reorderBufferBytes, settings.minReceiveWindowBytes());
+            s = sessions.openClient(handler, remoteAddress);
         } catch (DwcpException e) {
             return CompletableFuture.failedFuture(e);
         }
-        AmstSession s = new AmstSession(this, AmstSession.Role.CLIENT, id, new byte[16], handler, remoteAddress,
-                group.next(), window);
-        sessions.add(s);
         return s.start();
     }
 
@@ -313,165 +249,22 @@ public final class AmstTransport implements Transport {
             result.completeExceptionally(new DwcpException(ErrorCode.ILLEGAL_STATE, "AMST transport stopped"));
             return result;
         }
-        InetSocketAddress remote = session.remoteAddress();
-        Bootstrap b = new Bootstrap()
-                .group(group)
-                .channel(runtime.socketChannel)
-                .option(ChannelOption.ALLOCATOR, alloc)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.RCVBUF_ALLOCATOR, reads)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout.toMillis()))
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        applySocketBuffers(ch);
-                        ChannelPipeline p = ch.pipeline();
-                        if (tls != null) {
-                            p.addLast("tls", tls.clientHandler(ch.alloc(), remote.getHostString(), remote.getPort()));
-                        }
-                        p.addLast("frames", new FrameDecoder(HANDSHAKE_MAX_PAYLOAD));
-                        p.addLast("handshake", new ClientHandshakeHandler(session, streamIndex, flags, tls != null,
-                                settings.maxFramePayloadBytes, result));
-                    }
-                });
-        ChannelFuture cf = b.connect(remote);
-        cf.addListener((ChannelFuture x) -> {
-            if (!x.isSuccess()) {
-                result.completeExceptionally(new DwcpException(ErrorCode.IO_ERROR, "cannot connect to " + remote + ": "
-                        + x.cause().getMessage(), x.cause()));
-            }
-        });
-        long timeout = settings.connectTimeout.toMillis();
-        return result.orTimeout(timeout, TimeUnit.MILLISECONDS).whenComplete((ch, e) -> {
-            if (e != null) {
-                cf.channel().close();
-            }
-        });
+        return channels.connect(session, streamIndex, flags, result);
     }
 
-    private void applySocketBuffers(SocketChannel ch) {
-        // "auto": leave the kernel's autotuning on (it grows to tcp_rmem/tcp_wmem max, which an explicit SO_RCVBUF
-        // would cap at rmem_max); the write-buffer water marks are sized from the BDP per session.
-        Optional<Long> size = settings.socketBufferBytes;
-        if (size.isPresent()) {
-            int want = (int) Math.min(Integer.MAX_VALUE, size.get());
-            ch.config().setSendBufferSize(want);
-            ch.config().setReceiveBufferSize(want);
-            int got = ch.config().getReceiveBufferSize();
-            if (got < want && !clampWarned) {
-                clampWarned = true;
-                LOG.warn("the OS clamped the socket receive buffer to {} bytes (asked {}, dwcp.transport.socket-buffer): "
-                        + "raise net.core.rmem_max / net.core.wmem_max", got, want);
-            }
-        }
-    }
-
-    private volatile boolean clampWarned;
-
-    /** What the server does with a HELLO: the answer, the attached session/stream, and what to run after the ack. */
-    record Accepted(HelloAck ack, AmstSession session, DataStream stream, Runnable afterAck) {
-        static Accepted refuse(ErrorCode code, String message) {
-            return new Accepted(HelloAck.refuse(code, message), null, null, () -> { });
-        }
-    }
-
-    /** Server: decides on a HELLO. Event loop of {@code ch}. */
-    Accepted acceptHello(Channel ch, Hello h, int flags, TransferHandler handler) {
-        String id = io.netty.buffer.ByteBufUtil.hexDump(h.sessionId());
-        String peer = peerIdentity(ch);
-        boolean resume = ServerHandshakeHandler.isResume(flags);
-        if (h.streamIndex() == 0 && !resume) {
-            if (serverSessions.size() >= settings.maxSessions) {
-                return Accepted.refuse(ErrorCode.LIMIT_EXCEEDED, "this listener already holds " + settings.maxSessions
-                        + " sessions (dwcp.transport.max-sessions)");
-            }
-            long fromPeer = serverSessions.values().stream().filter(x -> peer.equals(x.peerIdentity)).count();
-            if (fromPeer >= settings.maxSessionsPerPeer) {
-                return Accepted.refuse(ErrorCode.LIMIT_EXCEEDED, "this listener already holds " + fromPeer + " sessions of "
-                        + peer + " (dwcp.transport.max-sessions-per-peer = " + settings.maxSessionsPerPeer + ")");
-            }
-            long window;
-            try {
-                window = receiveBudget.reserve(peer, settings.reorderBufferBytes, settings.minReceiveWindowBytes());
-            } catch (DwcpException e) {
-                return Accepted.refuse(e.code(), e.getMessage());
-            }
-            byte[] token = new byte[16];
-            random.nextBytes(token);
-            AmstSession s = new AmstSession(this, AmstSession.Role.SERVER, h.sessionId(), token, handler,
-                    (InetSocketAddress) ch.remoteAddress(), group.next(), window);
-            s.peerIdentity = peer;
-            if (serverSessions.putIfAbsent(id, s) != null) {
-                receiveBudget.release(peer, window);
-                return Accepted.refuse(ErrorCode.PROTOCOL_ERROR, "session id " + id + " is already in use");
-            }
-            sessions.add(s);
-            s.peerWindow(h.receiveWindowBytes());
-            s.attachControl(ch);
-            s.openServerSide();
-            LOG.debug("AMST session {} accepted from {}", id, ch.remoteAddress());
-            return new Accepted(HelloAck.accept(h.capabilities() & Hello.CAPABILITIES, s.receiveWindowBytes(), token), s,
-                    null, () -> { });
-        }
-        AmstSession s = serverSessions.get(id);
-        if (s == null || !s.isOpen()) {
-            return Accepted.refuse(ErrorCode.SESSION_UNKNOWN, "no session " + id + " here (expired, closed, or never opened)");
-        }
-        if (!MessageDigest.isEqual(s.resumeToken(), h.resumeToken())) {
-            return Accepted.refuse(ErrorCode.AUTH_FAILED, "wrong resume token for session " + id);
-        }
-        if (!peer.equals(s.peerIdentity)) {
-            return Accepted.refuse(ErrorCode.AUTH_FAILED, "session " + id + " belongs to another peer identity");
-        }
-        if (h.streamIndex() == 0) {
-            return new Accepted(HelloAck.accept(h.capabilities() & Hello.CAPABILITIES, s.receiveWindowBytes(),
-                    s.resumeToken()), s, null, () -> s.resumed(ch));
-        }
-        DataStream stream = s.attachStream(h.streamIndex(), ch);
-        return new Accepted(HelloAck.accept(h.capabilities() & Hello.CAPABILITIES, s.receiveWindowBytes(),
-                s.resumeToken()), s, stream, () -> { });
-    }
-
-    /** The peer's identity: its TLS certificate subject when mutual TLS is on, else its IP address. */
-    private String peerIdentity(Channel ch) {
-        SslHandler ssl = ch.pipeline().get(SslHandler.class);
-        if (ssl != null) {
-            try {
-                return ssl.engine().getSession().getPeerPrincipal().getName();
-            } catch (SSLPeerUnverifiedException e) {
-                // No client certificate (tls.mutual = false): fall back to the address.
-            }
-        }
-        return ((InetSocketAddress) ch.remoteAddress()).getAddress().getHostAddress();
+    /** Inbound transfers open over every session of this node. */
+    int inboundTransfers() {
+        return sessions.inboundTransfers();
     }
 
     /** Inbound transfers open now over every session of {@code peer} (its identity, or its address when it has none). */
-    /** Inbound transfers open over every session of this node. */
-    int inboundTransfers() {
-        int n = 0;
-        for (AmstSession s : sessions) {
-            n += s.inboundCount();
-        }
-        return n;
-    }
-
     int inboundTransfersOf(String peer) {
-        int n = 0;
-        for (AmstSession s : sessions) {
-            String id = s.peerIdentity != null ? s.peerIdentity : String.valueOf(s.remoteAddress());
-            if (peer.equals(id)) {
-                n += s.inboundCount();
-            }
-        }
-        return n;
+        return sessions.inboundTransfersOf(peer);
     }
 
     /** Once per session, from its terminate(): forgets it and returns its receive window to the budget. */
     void sessionClosed(AmstSession s) {
-        sessions.remove(s);
-        serverSessions.remove(s.idHex, s);
-        receiveBudget.release(s.role == AmstSession.Role.SERVER ? s.peerIdentity : null, s.receiveWindowBytes());
+        sessions.sessionClosed(s);
     }
 
     /** The receive windows promised to peers ({@code max-buffered}, {@code max-buffered-per-peer}); null before start. */
@@ -499,7 +292,7 @@ public final class AmstTransport implements Transport {
     public void rateCap(DataRate cap) {
         long bytes = cap == null ? 0 : cap.bytesPerSecond();
         rateCapBytesPerSecond = bytes;
-        for (AmstSession s : sessions) {
+        for (AmstSession s : sessions.sessions()) {
             s.controller.applyPace();
         }
     }
@@ -618,27 +411,24 @@ public final class AmstTransport implements Transport {
 
     /** Sessions of this transport (for tests and the bench tool). */
     Set<AmstSession> sessions() {
+        return sessions.sessions();
+    }
+
+    /** The sessions and their admission (the server handshake asks it about each HELLO). */
+    SessionTable sessionTable() {
         return sessions;
     }
 
-    /** A bound listening socket. */
-    private final class Listener implements TransportListener {
-        private final Channel channel;
-
-        Listener(Channel channel) {
-            this.channel = channel;
-        }
-
-        @Override
-        public InetSocketAddress localAddress() {
-            return (InetSocketAddress) channel.localAddress();
-        }
-
-        @Override
-        public void close() {
-            listeners.remove(this);
-            channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-        }
+    EventLoopGroup group() {
+        return group;
     }
 
+    /** The TLS contexts; null when TLS is off. */
+    TlsContexts tls() {
+        return tls;
+    }
+
+    RecyclingReads reads() {
+        return reads;
+    }
 }

@@ -106,7 +106,7 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             Hello hello = Hello.decode(f);
-            AmstTransport.Accepted a = transport.acceptHello(ctx.channel(), hello, f.flags(), handler);
+            SessionTable.Accepted a = transport.sessionTable().acceptHello(ctx.channel(), hello, f.flags(), handler);
             done = true;
             releasePlace();
             if (timeout != null) {
