@@ -25,9 +25,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * transport's ReceiveBudget here, and sessionClosed (once per session, from its terminate()) is the one place that
  * returns it.
  *
- * Threading: thread-safe; both collections are concurrent and nothing here takes a lock. acceptHello runs on the event
- * loop of the accepting channel; its limit checks read the map without a lock, so HELLOs accepted at the same moment
- * on different event loops may pass them together (the id check is atomic: putIfAbsent).
+ * Threading: thread-safe; both collections are concurrent. acceptHello runs on the event loop of the accepting channel;
+ * a new session's admission (the limit checks, the window's reservation, the insertion and the session's opening)
+ * holds {@code admission}, so HELLOs accepted at the same moment on different event loops cannot pass the limits
+ * together. Only admissions take that lock, and nothing under it blocks or calls back into this table.
  */
 final class SessionTable {
     private static final Logger LOG = LoggerFactory.getLogger(SessionTable.class);
@@ -37,6 +38,8 @@ final class SessionTable {
     private final Set<AmstSession> sessions = ConcurrentHashMap.newKeySet();
     /** Server sessions by their id in hex (resumes and data streams find their session here). */
     private final ConcurrentHashMap<String, AmstSession> serverSessions = new ConcurrentHashMap<>();
+    /** Held by a new session's admission: limit checks, reservation and insertion into serverSessions. */
+    private final Object admission = new Object();
 
     SessionTable(AmstTransport transport) {
         this.transport = transport;
@@ -73,37 +76,41 @@ final class SessionTable {
         String peer = peerIdentity(ch);
         boolean resume = ServerHandshakeHandler.isResume(flags);
         if (h.streamIndex() == 0 && !resume) {
-            if (serverSessions.size() >= settings.maxSessions) {
-                return Accepted.refuse(ErrorCode.LIMIT_EXCEEDED, "this listener already holds " + settings.maxSessions
-                        + " sessions (dwcp.transport.max-sessions)");
+            synchronized (admission) {
+                if (serverSessions.size() >= settings.maxSessions) {
+                    return Accepted.refuse(ErrorCode.LIMIT_EXCEEDED,
+                            "this listener already holds " + settings.maxSessions
+                                    + " sessions (dwcp.transport.max-sessions)");
+                }
+                long fromPeer = serverSessions.values().stream().filter(x -> peer.equals(x.peerIdentity)).count();
+                if (fromPeer >= settings.maxSessionsPerPeer) {
+                    return Accepted.refuse(ErrorCode.LIMIT_EXCEEDED, "this listener already holds " + fromPeer
+                            + " sessions of " + peer + " (dwcp.transport.max-sessions-per-peer = "
+                            + settings.maxSessionsPerPeer + ")");
+                }
+                long window;
+                try {
+                    window = receiveBudget.reserve(peer, settings.reorderBufferBytes, settings.minReceiveWindowBytes());
+                } catch (DwcpException e) {
+                    return Accepted.refuse(e.code(), e.getMessage());
+                }
+                byte[] token = new byte[16];
+                random.nextBytes(token);
+                AmstSession s = new AmstSession(transport, AmstSession.Role.SERVER, h.sessionId(), token, handler,
+                        (InetSocketAddress) ch.remoteAddress(), transport.group().next(), window);
+                s.peerIdentity = peer;
+                if (serverSessions.putIfAbsent(id, s) != null) {
+                    receiveBudget.release(peer, window);
+                    return Accepted.refuse(ErrorCode.PROTOCOL_ERROR, "session id " + id + " is already in use");
+                }
+                sessions.add(s);
+                s.peerWindow(h.receiveWindowBytes());
+                s.attachControl(ch);
+                s.openServerSide();
+                LOG.debug("AMST session {} accepted from {}", id, ch.remoteAddress());
+                return new Accepted(HelloAck.accept(h.capabilities() & Hello.CAPABILITIES, s.receiveWindowBytes(),
+                        token), s, null, () -> { });
             }
-            long fromPeer = serverSessions.values().stream().filter(x -> peer.equals(x.peerIdentity)).count();
-            if (fromPeer >= settings.maxSessionsPerPeer) {
-                return Accepted.refuse(ErrorCode.LIMIT_EXCEEDED, "this listener already holds " + fromPeer + " sessions of "
-                        + peer + " (dwcp.transport.max-sessions-per-peer = " + settings.maxSessionsPerPeer + ")");
-            }
-            long window;
-            try {
-                window = receiveBudget.reserve(peer, settings.reorderBufferBytes, settings.minReceiveWindowBytes());
-            } catch (DwcpException e) {
-                return Accepted.refuse(e.code(), e.getMessage());
-            }
-            byte[] token = new byte[16];
-            random.nextBytes(token);
-            AmstSession s = new AmstSession(transport, AmstSession.Role.SERVER, h.sessionId(), token, handler,
-                    (InetSocketAddress) ch.remoteAddress(), transport.group().next(), window);
-            s.peerIdentity = peer;
-            if (serverSessions.putIfAbsent(id, s) != null) {
-                receiveBudget.release(peer, window);
-                return Accepted.refuse(ErrorCode.PROTOCOL_ERROR, "session id " + id + " is already in use");
-            }
-            sessions.add(s);
-            s.peerWindow(h.receiveWindowBytes());
-            s.attachControl(ch);
-            s.openServerSide();
-            LOG.debug("AMST session {} accepted from {}", id, ch.remoteAddress());
-            return new Accepted(HelloAck.accept(h.capabilities() & Hello.CAPABILITIES, s.receiveWindowBytes(), token), s,
-                    null, () -> { });
         }
         AmstSession s = serverSessions.get(id);
         if (s == null || !s.isOpen()) {
