@@ -439,9 +439,10 @@ public final class MigrationSender implements AutoCloseable {
         BaselineRef adoptedRef = adoptSent(state, planner.chainId(), round);
         LOG.info("seeded round {} of {}: transfer opened after {} ms, first batch after {} ms, the state hashed after {} ms,"
                         + " all frames written after {} ms ({} B of description exchange; pages {}); codec baseline adopted"
-                        + " in {} ms", round, state.key(), planner.openedAfterNanos() / 1_000_000,
+                        + " in {} ms; exchange steps (ms): {}", round, state.key(), planner.openedAfterNanos() / 1_000_000,
                 planner.firstBatchAfterNanos() / 1_000_000, planner.hashNanos() / 1_000_000,
-                (written - start) / 1_000_000, exchange, planner.pagesByClass(), (System.nanoTime() - written) / 1_000_000);
+                (written - start) / 1_000_000, exchange, planner.pagesByClass(), (System.nanoTime() - written) / 1_000_000,
+                planner.exchangeSteps());
         return transfer.completion().handle((tr, failure) -> {
             Throwable cause = failure != null ? unwrap(failure) : null;
             if (cause == null) {

@@ -136,12 +136,17 @@ final class SeedBatchStore implements AutoCloseable {
 
     /** {@return the {@code length} bytes spilled at {@code offset}} */
     byte[] read(long offset, int length) {
+        return read(offset, length, new byte[length]);
+    }
+
+    /** Reads the {@code length} bytes spilled at {@code offset} into the start of {@code into}; {@return into} */
+    byte[] read(long offset, int length, byte[] into) {
         FileChannel ch = channel;
         if (ch == null || offset < 0 || offset + length > spilledBytes) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "no spilled batch of " + length + " bytes at " + offset
                     + " in the seeded round of '" + key + "'");
         }
-        ByteBuffer b = ByteBuffer.allocate(length);
+        ByteBuffer b = ByteBuffer.wrap(into, 0, length);
         try {
             while (b.hasRemaining()) {
                 if (ch.read(b, offset + b.position()) < 0) {

@@ -74,6 +74,13 @@ final class SeedDecoder implements StateDecoder {
     private SeedAheadHasher ahead;
     /** Whether the seed's unchanged pages are taken from its description, which this receiver computed itself. */
     private boolean trustedSeed;
+    /**
+     * Buffers the round's pages are read with, reused batch after batch (a new batch buffer each time made the heap
+     * grow): the decoder's thread's ({@link #pagesOf}), and the hashing ahead's batch thread's, written and read only
+     * by that one thread ({@link #aheadPagesOf}).
+     */
+    private SeedPages.Scratch scratch;
+    private volatile SeedPages.Scratch aheadScratch;
 
     /** Reads literal data in its format besides DEFLATE; null: DEFLATE only. */
     private final BlockCompressor compressor;
@@ -150,7 +157,7 @@ final class SeedDecoder implements StateDecoder {
             // page hashes stand for its unchanged pages (FileReplicas.describedHere says why that is safe).
             trustedSeed = replicas.describedHere(key, s);
             ahead = SeedAheadHasher.start(key, s.file(), trustedSeed ? s.description() : null, layout.sizeBytes(),
-                    pageSize, buffers, this::pagesOf);
+                    pageSize, buffers, this::aheadPagesOf);
         }
     }
 
@@ -491,6 +498,19 @@ final class SeedDecoder implements StateDecoder {
     }
 
     private SeedPages pagesOf(FileChannel in, List<SeedBatch> of) {
-        return new SeedPages(key, pageSize, layout.sizeBytes(), compressor, in, of);
+        if (scratch == null) {
+            scratch = new SeedPages.Scratch(pageSize);
+        }
+        return new SeedPages(key, pageSize, layout.sizeBytes(), compressor, in, of, scratch);
+    }
+
+    /** As {@link #pagesOf}, for the hashing ahead's batch thread (one at a time), with buffers of its own. */
+    private SeedPages aheadPagesOf(FileChannel in, List<SeedBatch> of) {
+        SeedPages.Scratch s = aheadScratch;
+        if (s == null) {
+            s = new SeedPages.Scratch(pageSize);
+            aheadScratch = s;
+        }
+        return new SeedPages(key, pageSize, layout.sizeBytes(), compressor, in, of, s);
     }
 }

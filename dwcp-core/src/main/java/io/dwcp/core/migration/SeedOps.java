@@ -24,6 +24,10 @@ final class SeedOps {
     /** Ops already cut into batches, and the data pages of the batch being filled. */
     private int batchStart;
     private int batchLiterals;
+    /** Batches cut so far. */
+    private int batchesCut;
+    /** When the first batch went to the writer ({@link System#nanoTime}), or 0. */
+    private long firstHandedNanos;
     /** Batches cut before the transfer opened: [from, to). */
     private final List<int[]> waiting = new ArrayList<>();
     private SeedFrameWriter writer;
@@ -69,7 +73,7 @@ final class SeedOps {
         }
         boolean data = source == SeedWire.SOURCE_LITERAL || source == SeedWire.SOURCE_PATCH
                 || source == SeedWire.SOURCE_FINE_PATCH;
-        if (count - batchStart == SeedWire.MAX_BATCH_OPS || data && batchLiterals == SeedFrameWriter.maxBatchLiterals(pageSize)) {
+        if (count - batchStart == SeedWire.MAX_BATCH_OPS || data && batchLiterals == batchLiteralLimit(batchesCut, pageSize)) {
             cut();
         }
         pages[count] = page;
@@ -86,12 +90,28 @@ final class SeedOps {
         }
     }
 
+    /**
+     * {@return the most data pages batch number {@code batch} (from 0) of a round takes}: {@value #FIRST_BATCH_LITERALS}
+     * in the first, twice as many in each next one up to {@link SeedFrameWriter#maxBatchLiterals}. The first bytes of
+     * a round then leave as soon as its first pages are decided (a full batch of 4 KiB pages is 4 MiB, which takes a
+     * while to decide, compress and carry), and later batches are as large as before.
+     */
+    static int batchLiteralLimit(int batch, int pageSize) {
+        int max = SeedFrameWriter.maxBatchLiterals(pageSize);
+        return batch >= 31 ? max : (int) Math.min(max, (long) FIRST_BATCH_LITERALS << batch);
+    }
+
+    /** Data pages of a round's first batch (see {@link #batchLiteralLimit}). */
+    static final int FIRST_BATCH_LITERALS = 64;
+
     /** Ends the batch being filled: to the writer, or kept until the transfer opens. */
     void cut() {
         if (count == batchStart) {
             return;
         }
+        batchesCut++;
         if (writer != null) {
+            handed();
             writer.batch(pages, sources, masks, batchStart, count);
         } else {
             waiting.add(new int[]{batchStart, count});
@@ -100,9 +120,23 @@ final class SeedOps {
         batchLiterals = 0;
     }
 
+    private void handed() {
+        if (firstHandedNanos == 0) {
+            firstHandedNanos = System.nanoTime();
+        }
+    }
+
+    /** {@return when the first batch went to the writer} ({@link System#nanoTime}; 0 when none did yet) */
+    long firstHandedNanos() {
+        return firstHandedNanos;
+    }
+
     /** The transfer opened: the batches cut so far, and every later one, go to {@code w}. */
     void open(SeedFrameWriter w) {
         writer = w;
+        if (!waiting.isEmpty()) {
+            handed();
+        }
         for (int[] b : waiting) {
             w.batch(pages, sources, masks, b[0], b[1]);
         }

@@ -29,6 +29,8 @@ final class SeedPages implements AutoCloseable {
     private final ByteBuffer block;
     private final ByteBuffer copy;
     private final ByteBuffer zero;
+    /** The buffers above, the inflated batch and a spilled batch's compressed bytes: reused by every SeedPages of it. */
+    private final Scratch scratch;
     private final Inflater inflater = new Inflater(true);
     private long blockFirst = -1;
     /** The seed's pages as they were, for copies whose source was written already; null: read them from the seed. */
@@ -44,6 +46,20 @@ final class SeedPages implements AutoCloseable {
      * @param batches the round's batches whose pages are asked for, in page order
      */
     SeedPages(String key, int pageSize, long stateBytes, BlockCompressor compressor, FileChannel in, List<SeedBatch> batches) {
+        this(key, pageSize, stateBytes, compressor, in, batches, new Scratch(pageSize));
+    }
+
+    /**
+     * As above, with the buffers of {@code scratch} (of the same page size), which a thread that reads one round's
+     * pages many times (a batch at a time) reuses instead of making new ones each time: a batch's inflated data is up
+     * to 16 MiB, and fresh arrays of that size each time made the receiver's heap grow.
+     */
+    SeedPages(String key, int pageSize, long stateBytes, BlockCompressor compressor, FileChannel in, List<SeedBatch> batches,
+              Scratch scratch) {
+        if (scratch.pageSize != pageSize) {
+            throw new IllegalArgumentException("a scratch of pages of " + scratch.pageSize + " bytes for pages of " + pageSize);
+        }
+        this.scratch = scratch;
         this.key = key;
         this.pageSize = pageSize;
         this.stateBytes = stateBytes;
@@ -51,9 +67,31 @@ final class SeedPages implements AutoCloseable {
         this.in = in;
         this.batches = batches;
         this.runPages = SeedHashes.runPages(pageSize);
-        this.block = ByteBuffer.allocateDirect(pageSize * runPages);
-        this.copy = ByteBuffer.allocateDirect(pageSize);
-        this.zero = ByteBuffer.allocateDirect(pageSize);
+        this.block = scratch.block;
+        this.copy = scratch.copy;
+        this.zero = scratch.zero;
+        this.raw = scratch.raw;
+    }
+
+    /**
+     * Buffers a {@link SeedPages} reads with, for one thread to reuse over several of them (one at a time): the seed's
+     * pages in blocks, a copied page, a zero page (direct), a batch's inflated data and a spilled batch's compressed
+     * bytes (heap, grown to the largest batch seen). Not thread-safe.
+     */
+    static final class Scratch {
+        private final int pageSize;
+        private final ByteBuffer block;
+        private final ByteBuffer copy;
+        private final ByteBuffer zero;
+        private ByteBuffer raw;
+        private byte[] spilled = new byte[0];
+
+        Scratch(int pageSize) {
+            this.pageSize = pageSize;
+            this.block = ByteBuffer.allocateDirect(pageSize * SeedHashes.runPages(pageSize));
+            this.copy = ByteBuffer.allocateDirect(pageSize);
+            this.zero = ByteBuffer.allocateDirect(pageSize);
+        }
     }
 
     /** Copies take their source from {@code p} when it holds it (the seed's page before the round wrote it). */
@@ -231,14 +269,27 @@ final class SeedPages implements AutoCloseable {
 
     private void inflate(SeedBatch b) {
         if (raw == null || raw.capacity() < b.rawBytes()) {
-            raw = ByteBuffer.allocate(Math.max(b.rawBytes(), 1));
+            // The largest a round's batches get (16 MiB at most; 4 MiB of 4 KiB pages): the first, smaller batches of a
+            // round do not make a new buffer each.
+            raw = ByteBuffer.allocate(Math.max(b.rawBytes(), Math.min(SeedDecoder.MAX_BATCH_RAW_BYTES,
+                    SeedFrameWriter.maxBatchLiterals(pageSize) * (pageSize + 1))));
+            scratch.raw = raw;
         }
         raw.clear();
         rawPosition = 0;
-        byte[] compressed = b.compressed();
+        byte[] compressed;
+        if (b.spilled()) {
+            if (scratch.spilled.length < b.length()) {
+                scratch.spilled = new byte[b.length()];
+            }
+            compressed = b.spill().read(b.offset(), b.length(), scratch.spilled);
+        } else {
+            compressed = b.deflated();
+        }
+        int compressedLength = b.length();
         if (b.format() != SeedWire.FORMAT_DEFLATE) {
             try {
-                compressor.decompress(compressed, 0, compressed.length, raw.array(), 0, b.rawBytes());
+                compressor.decompress(compressed, 0, compressedLength, raw.array(), 0, b.rawBytes());
             } catch (DwcpException e) {
                 throw new DwcpException(ErrorCode.CORRUPT_FRAME, "a BATCH frame of a seeded round of '" + key
                         + "' in literal format " + b.format() + " is corrupt: " + e.getMessage(), e);
@@ -246,7 +297,7 @@ final class SeedPages implements AutoCloseable {
             return;
         }
         inflater.reset();
-        inflater.setInput(compressed);
+        inflater.setInput(compressed, 0, compressedLength);
         try {
             int n = 0;
             while (n < b.rawBytes()) {

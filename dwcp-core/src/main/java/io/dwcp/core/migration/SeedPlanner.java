@@ -109,6 +109,14 @@ final class SeedPlanner {
     private long exchangeBytes;
     private long openedAfterNanos = -1;
     private long firstBatchAfterNanos = -1;
+    /**
+     * When the exchange's first steps were done ({@link System#nanoTime}, 0 until then): the DESCRIBE answered, the first
+     * PAGE_HASHES and BLOCK_HASHES replies taken, the first ops handed on.
+     */
+    private long describedAt;
+    private long firstPageHashesAt;
+    private long firstBlockHashesAt;
+    private long firstOpsAt;
     private long startNanos;
     private long frameBytes;
     /** The DESCRIBE in flight, and the literal formats it offered. */
@@ -200,6 +208,21 @@ final class SeedPlanner {
     /** {@return nanoseconds from the start until the first batch went to the transfer, or -1 when none did} */
     long firstBatchAfterNanos() {
         return firstBatchAfterNanos;
+    }
+
+    /**
+     * {@return milliseconds from the start until the DESCRIBE was answered, the first page hashes and block hashes were
+     * taken, the first ops were decided and the first batch went to the writer} (-1 for a step not reached), for the
+     * round log
+     */
+    String exchangeSteps() {
+        return "described " + sinceStart(describedAt) + ", first page hashes " + sinceStart(firstPageHashesAt)
+                + ", first block hashes " + sinceStart(firstBlockHashesAt) + ", first ops " + sinceStart(firstOpsAt)
+                + ", first batch to the writer " + sinceStart(ops.firstHandedNanos());
+    }
+
+    private long sinceStart(long at) {
+        return at == 0 ? -1 : (at - startNanos) / 1_000_000;
     }
 
     /** {@return nanoseconds from the start until the round's transfer opened, or -1 when it did not} */
@@ -366,6 +389,7 @@ final class SeedPlanner {
             return false;
         }
         format = theirs.format();
+        describedAt = System.nanoTime();
         seedVersion = theirs.seedVersion();
         theirChunks = theirs.hashes();
         return true;
@@ -472,6 +496,9 @@ final class SeedPlanner {
     private boolean pageHashes(AsyncExchange exchange, PagesGroup g, ByteBuffer answer) {
         if (!status(answer)) {
             return false;
+        }
+        if (firstPageHashesAt == 0) {
+            firstPageHashesAt = System.nanoTime();
         }
         long expected = 0;
         for (int c : g.chunks) {
@@ -610,6 +637,9 @@ final class SeedPlanner {
                 throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
             }
             blockLevel.apply(g, mine, answer, k, count, hashBytes, lookup ? this::lookedUpSource : null);
+            if (firstBlockHashesAt == 0) {
+                firstBlockHashesAt = System.nanoTime();
+            }
             if (answer.hasRemaining()) {
                 throw SeedWire.malformed("BLOCK_HASHES reply with " + answer.remaining() + " bytes too many");
             }
@@ -635,6 +665,9 @@ final class SeedPlanner {
     }
 
     private void addOps(SeedBlocksGroup g) {
+        if (firstOpsAt == 0 && g.n > 0) {
+            firstOpsAt = System.nanoTime();
+        }
         for (int i = 0; i < g.n; i++) {
             ops.add(g.pages[i], g.sources[i], g.masks[i]);
         }

@@ -37,7 +37,8 @@ class SeedSpillTest {
     private static final int PAGE = 4096;
     private static final int PAGES = 4800;
     private static final int SIZE = PAGES * PAGE - 100;
-    /** Pages the newer version rewrites (random, so incompressible): batches of 1024, 1024 and 152 literal pages. */
+    /** Pages the newer version rewrites (random, so incompressible): batches of 64, 128, 256, 512, 1024 and 216 literal pages
+     * (the first batches of a round are small). */
     private static final int CHANGED = 2200;
     /** The peer's share: 8 MiB, less than the round's 9 MB of batches; a quarter of it (2 MiB) is held on the heap. */
     private static final long SHARE = 8 << 20;
@@ -109,7 +110,7 @@ class SeedSpillTest {
             for (ByteBuffer f : frames) {
                 d.accept(f);
             }
-            assertEquals(2, d.spilledBatches(), "the two batches of 1024 pages are past the heap share");
+            assertEquals(3, d.spilledBatches(), "the batches of 512, 1024 and 216 pages are past the heap share");
             assertEquals(1, spillFiles(dir).size());
             d.finish();
             d.close();
@@ -139,7 +140,7 @@ class SeedSpillTest {
                     d.accept(f);
                 }
                 assertFalse(d.awaitHashedAhead(), "no room to hash ahead");
-                assertEquals(3, d.spilledBatches());
+                assertEquals(6, d.spilledBatches());
                 d.finish();
             }
             budget.release(SHARE - (64 << 10));
@@ -176,8 +177,9 @@ class SeedSpillTest {
         Files.write(dir.resolve(KEY), s0);
         try (FileReplicas files = FileReplicas.open(dir)) {
             List<ByteBuffer> frames = frames(files, s1(s0));
-            // The second batch (spilled) loses the end of its compressed data: it inflates to fewer bytes than declared.
-            int second = 2;
+            // A spilled batch (the fifth, of 1024 pages) loses the end of its compressed data: it inflates to fewer bytes
+            // than declared.
+            int second = 5;
             assertEquals(SeedWire.FRAME_BATCH, frames.get(second).get(0));
             ByteBuffer cut = frames.get(second);
             cut.limit(cut.limit() - 1000);
@@ -185,7 +187,7 @@ class SeedSpillTest {
                 for (ByteBuffer f : frames) {
                     d.accept(f);
                 }
-                assertEquals(2, d.spilledBatches());
+                assertEquals(3, d.spilledBatches());
                 DwcpException e = assertThrows(DwcpException.class, d::finish);
                 assertEquals(ErrorCode.CORRUPT_FRAME, e.code(), e.getMessage());
                 assertTrue(e.getMessage().contains("inflates to"), e.getMessage());
@@ -222,8 +224,10 @@ class SeedSpillTest {
         try (FileReplicas files = FileReplicas.open(dir)) {
             List<ByteBuffer> frames = frames(files, s1(s0));
             try (SeedDecoder d = decoder(files, p -> 4096)) {
-                d.accept(frames.get(0));
-                DwcpException e = assertThrows(DwcpException.class, () -> d.accept(frames.get(1)));
+                for (ByteBuffer f : frames.subList(0, 4)) { // BASE and the batches held on the heap
+                    d.accept(f);
+                }
+                DwcpException e = assertThrows(DwcpException.class, () -> d.accept(frames.get(4)));
                 assertEquals(ErrorCode.RESOURCE_EXHAUSTED, e.code(), e.getMessage());
                 assertTrue(e.getMessage().contains("4096 bytes free") && e.getMessage().contains("receive-buffer-per-peer"),
                         e.getMessage());
@@ -242,7 +246,7 @@ class SeedSpillTest {
         try (FileReplicas files = FileReplicas.open(dir)) {
             List<ByteBuffer> frames = frames(files, s1(s0));
             crashed = decoder(files, SeedBatchStore::usableSpace);
-            for (ByteBuffer f : frames.subList(0, 3)) {
+            for (ByteBuffer f : frames.subList(0, 6)) { // up to the first spilled batches
                 crashed.accept(f);
             }
             // The process dies here: the decoder is never closed.

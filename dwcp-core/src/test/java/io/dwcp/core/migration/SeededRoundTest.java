@@ -235,6 +235,36 @@ class SeededRoundTest {
     }
 
     @Test
+    void theFirstBatchesAreSmallSoThatTheRoundStartsEarlyAndLaterOnesGrow(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(15);
+        seedReplica(dir, s0);
+        byte[] s1 = s0.clone();
+        Random r = new Random(16);
+        byte[] fresh = new byte[500 * PAGE];
+        r.nextBytes(fresh);
+        System.arraycopy(fresh, 0, s1, 0, fresh.length); // pages 0..499 rewritten: 500 literal pages
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            List<ByteBuffer> frames = new ArrayList<>();
+            round(files, s1, frames);
+            List<Integer> literals = new ArrayList<>();
+            for (ByteBuffer f : frames) {
+                int type = f.get(0);
+                if (type == SeedWire.FRAME_BATCH || type == SeedWire.FRAME_FORMAT_BATCH) {
+                    int at = type == SeedWire.FRAME_BATCH ? 1 : 2;
+                    int ops = f.getInt(at);
+                    literals.add(f.getInt(at + 4 + 8 * ops));
+                }
+            }
+            assertEquals(List.of(64, 128, 256, 52), literals, "64 data pages first, then twice as many each time");
+            assertEquals(SeedFrameWriter.maxBatchLiterals(PAGE), SeedOps.batchLiteralLimit(4, PAGE), "up to the largest batch");
+            assertEquals(SeedFrameWriter.maxBatchLiterals(PAGE), SeedOps.batchLiteralLimit(40, PAGE));
+            // The same frames applied: the exact state.
+            round(files, s1, null);
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    @Test
     void blockHashesAreAskedOnlyWhilePatchesPayForThem(@TempDir Path dir) throws Exception {
         int page = 512; // windows of 4096 pages: 2 MiB
         int size = 5 * 4096 * page;

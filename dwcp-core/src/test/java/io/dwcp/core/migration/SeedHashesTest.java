@@ -1,0 +1,72 @@
+package io.dwcp.core.migration;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Page hashes: zero pages are recognised without hashing them, and still get exactly SHA-256's hash. */
+class SeedHashesTest {
+    /** The first 16 bytes of SHA-256 over the remaining bytes, as (hi, lo). */
+    private static long[] sha(ByteBuffer b) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        md.update(b.duplicate());
+        ByteBuffer d = ByteBuffer.wrap(md.digest());
+        return new long[] {d.getLong(), d.getLong()};
+    }
+
+    private static long[] hash(SeedHashes h, ByteBuffer b) {
+        long[] out = new long[2];
+        h.pageHash(b, out, 0);
+        return out;
+    }
+
+    @Test
+    void zeroPagesOfEveryLengthGetSha256sHashAndOtherPagesTheirOwn() throws Exception {
+        SeedHashes h = new SeedHashes();
+        ByteBuffer zeros = ByteBuffer.allocate(4096);
+        long[] zeroHash = sha(zeros);
+        assertEquals(zeroHash[0], hash(h, zeros)[0]);
+        assertEquals(zeroHash[1], hash(h, zeros)[1], "twice: the remembered zero hash");
+        // A shorter zero page (the last page of a state) has another hash, and after it the full one is right again.
+        ByteBuffer shortZeros = ByteBuffer.allocate(1000);
+        assertEquals(sha(shortZeros)[0], hash(h, shortZeros)[0]);
+        assertNotEquals(zeroHash[0], hash(h, shortZeros)[0]);
+        assertEquals(zeroHash[0], hash(h, zeros)[0]);
+        // A page larger than the compare buffer, zero throughout, in a direct buffer.
+        ByteBuffer large = ByteBuffer.allocateDirect(2 << 20);
+        assertEquals(sha(large)[0], hash(h, large)[0]);
+        // One non-zero byte anywhere, even the last, makes it an ordinary page.
+        for (int at : new int[] {0, 2047, 4095}) {
+            ByteBuffer p = ByteBuffer.allocate(4096);
+            p.put(at, (byte) 1);
+            long[] want = sha(p);
+            long[] got = hash(h, p);
+            assertEquals(want[0], got[0], "byte " + at);
+            assertEquals(want[1], got[1], "byte " + at);
+        }
+        ByteBuffer last = ByteBuffer.allocateDirect(2 << 20);
+        last.put((2 << 20) - 1, (byte) 9);
+        assertEquals(sha(last)[0], hash(h, last)[0]);
+    }
+
+    @Test
+    void theZeroTestLooksAtTheRemainingBytesOnlyAndMovesNothing() {
+        ByteBuffer b = ByteBuffer.allocate(300_000);
+        b.put(0, (byte) 1).put(299_999, (byte) 1);
+        b.position(1).limit(299_999);
+        assertTrue(SeedHashes.isZero(b));
+        assertEquals(1, b.position());
+        assertEquals(299_999, b.limit());
+        b.limit(300_000);
+        assertFalse(SeedHashes.isZero(b));
+        b.position(0).limit(1);
+        assertFalse(SeedHashes.isZero(b));
+        assertTrue(SeedHashes.isZero(ByteBuffer.allocate(0)));
+    }
+}
