@@ -7,6 +7,9 @@ WARMUP s; a destination QEMU starts inside the far namespace with -incoming defe
 destination must run and pass a self-check that starts after the migration. Methods:
   dwcp          dwcp receive --into (far side) + dwcp qemu-migrate --verify-replica (replica compared byte for byte
                 with the paused source RAM, off the clock)
+  dwcp-image    as dwcp, the receiver also given the guest's disk image as the seed of the RAM (--seed-image: the
+                destination holds the image, as its QEMU must); the image's description is cached in one directory
+                for all runs (the first run computes it)
   plain         QEMU precopy, one TCP stream
   xbzrle        QEMU precopy + XBZRLE (cache 256 MiB)
   multifd8      QEMU multifd, 8 channels
@@ -104,12 +107,13 @@ class Sampler:
         self.points.append((time.time() - self.t0, link_bytes() - self.b0))
 
 
-def run_dwcp(src, dst, run):
+def run_dwcp(src, dst, run, image=False):
     port = 7800 + (run % 50)
     rlog = open('%s/%s.receive.log' % (OUT, run_tag(run)), 'w')
+    seed = ['--seed-image', 'vm=' + qemuvm.CORPUS + '/build/content.ext4'] if image else []
     recv = subprocess.Popen(ns(['java', '-XX:TieredStopAtLevel=1', '-jar', JAR, 'receive', '--listen',
-                                '%s:%d' % (FAR, port), '--out', OUT + '/replicas-%d' % run,
-                                '--into', 'vm=' + dst['ram'], '--plaintext']),
+                                '%s:%d' % (FAR, port), '--out', OUT + ('/replicas-image' if image else '/replicas-%d' % run),
+                                '--into', 'vm=' + dst['ram'], '--plaintext'] + seed),
                             stdout=rlog, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         qemuvm.wait_console(rlog.name, r'listening on', 60, pid=recv.pid)
@@ -209,7 +213,8 @@ def one(method, rep, run):
         dst = boot('d' + str(run), True)
         log(tag, 'migrating')
         res['load_before'] = os.getloadavg()[0]     # the machine is shared: the 1-minute load around each run
-        res.update(run_dwcp(src, dst, run) if method == 'dwcp' else run_qemu(method, src, dst, run))
+        res.update(run_dwcp(src, dst, run, method == 'dwcp-image') if method.startswith('dwcp')
+                   else run_qemu(method, src, dst, run))
         res['load_after'] = os.getloadavg()[0]
         if res['ok']:
             try:

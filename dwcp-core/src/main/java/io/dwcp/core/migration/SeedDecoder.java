@@ -75,6 +75,12 @@ final class SeedDecoder implements StateDecoder {
     /** Whether the seed's unchanged pages are taken from its description, which this receiver computed itself. */
     private boolean trustedSeed;
 
+    /**
+     * Where the key's rounds are written when not into {@link #replicas}' directory (a file another process maps), or
+     * null. Its seed is then never the key's replica in the directory, and the round is written into it whole.
+     */
+    private InPlaceReplica inPlace;
+
     /** Reads literal data in its format besides DEFLATE; null: DEFLATE only. */
     private final BlockCompressor compressor;
 
@@ -101,6 +107,15 @@ final class SeedDecoder implements StateDecoder {
         this.pages = SeedHashes.pages(layout.sizeBytes(), pageSize);
         this.targets = new BitSet((int) pages);
         this.store = new SeedBatchStore(key, buffers, buffers.maxBytes() / 4, () -> replicas.createSpillFile(key), usableSpace);
+    }
+
+    /**
+     * The key's rounds go into {@code target} (in place), not into the directory: the seed is an image or another
+     * key's replica, read only, and the round's every page is written into {@code target} once verified.
+     */
+    SeedDecoder writeInto(InPlaceReplica target) {
+        this.inPlace = target;
+        return this;
     }
 
     @Override
@@ -139,7 +154,7 @@ final class SeedDecoder implements StateDecoder {
         if (stateBytes != layout.sizeBytes()) {
             throw SeedWire.malformed("BASE frame says " + stateBytes + " bytes, the round header " + layout.sizeBytes());
         }
-        FileReplicas.Seed s = replicas.seed(key, pageSize, stateBytes);
+        FileReplicas.Seed s = replicas.seed(key, pageSize, stateBytes, inPlace == null);
         if (s == null || !Arrays.equals(s.description().version, version)) {
             throw new DwcpException(ErrorCode.BASELINE_MISSING, "the seed of '" + key + "' the sender planned against"
                     + (s == null ? " is gone" : " changed since it was described") + "; a full round is needed");
@@ -285,7 +300,7 @@ final class SeedDecoder implements StateDecoder {
                 }
             }
         }
-        if (preserve > SeedWire.maxPreservedPages(pageSize)) {
+        if (seed.inPlace() && preserve > SeedWire.maxPreservedPages(pageSize)) {
             throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "a seeded round of '" + key + "' copies " + preserve
                     + " pages from pages it writes before them; at most " + SeedWire.maxPreservedPages(pageSize));
         }
@@ -298,7 +313,8 @@ final class SeedDecoder implements StateDecoder {
             if (seed.inPlace()) {
                 replica = replicas.open(key, pageSize, List.of(layout));
             } else {
-                staged = replicas.openStaged(key, pageSize, List.of(layout));
+                staged = inPlace != null ? inPlace.openStaged(key, pageSize, List.of(layout))
+                        : replicas.openStaged(key, pageSize, List.of(layout));
             }
             SeedDescription.Writer next = new SeedDescription.Writer(replicas.descriptionFile(key), pageSize, layout.sizeBytes());
             try {
@@ -332,7 +348,10 @@ final class SeedDecoder implements StateDecoder {
                 BaselineRef adopted = adopt(replica != null ? replica : staged.state());
                 long adoptedAt = System.nanoTime();
                 // While the key is still held: no other round can write the replica between the stamp and the install.
-                replicas.describedHere(key, next.install(SeedDescription.Stamp.of(replicas.replicaFile(key))));
+                // A replica written in place elsewhere is not described (it is no seed of this directory).
+                if (inPlace == null) {
+                    replicas.describedHere(key, next.install(SeedDescription.Stamp.of(replicas.replicaFile(key))));
+                }
                 if (replica != null) {
                     replica.close();
                     replica = null;

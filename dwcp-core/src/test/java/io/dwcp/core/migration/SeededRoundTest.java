@@ -767,8 +767,8 @@ class SeededRoundTest {
                 return SeedService.answer(files, KEY, request, SeedWire.FORMAT_DEFLATE);
             }, 1000, 1000));
             assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
-            assertEquals(List.of(6, 5, 4, 3, 2, 1), versions.subList(0, 6), "DESCRIBE in version 6, again in 5, 4, 3, 2, then in 1");
-            assertTrue(versions.subList(5, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+            assertEquals(List.of(7, 6, 5, 4, 3, 2, 1), versions.subList(0, 7), "DESCRIBE in version 7, again in 6, 5, 4, 3, 2, then in 1");
+            assertTrue(versions.subList(6, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
         }
     }
 
@@ -796,8 +796,8 @@ class SeededRoundTest {
                 }
                 return reply;
             }, 1000, 1000));
-            assertEquals(List.of(6, 5, 4, 3, 2), versions.subList(0, 5), "DESCRIBE in version 6, again in 5, 4, 3, then in 2");
-            assertTrue(versions.subList(4, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
+            assertEquals(List.of(7, 6, 5, 4, 3, 2), versions.subList(0, 6), "DESCRIBE in version 7, again in 6, 5, 4, 3, then in 2");
+            assertTrue(versions.subList(5, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
             assertEquals(v3.literalPages(), v2.literalPages());
             assertEquals(v3.differingPages(), v2.differingPages());
             long pageHashes = pageHashReplies.stream().mapToLong(Integer::longValue).sum() - 21L * pageHashReplies.size();
@@ -930,8 +930,8 @@ class SeededRoundTest {
                 }
                 return SeedService.answer(files, KEY, request, readable());
             }, 1000, 1000));
-            assertEquals(List.of(6, 5), versions.subList(0, 2));
-            assertTrue(versions.subList(1, versions.size()).stream().allMatch(v -> v == 5), "the rest in version 5");
+            assertEquals(List.of(7, 6, 5), versions.subList(0, 3));
+            assertTrue(versions.subList(2, versions.size()).stream().allMatch(v -> v == 5), "the rest in version 5");
         }
         seedReplica(dir, s0);
         try (FileReplicas files = FileReplicas.open(dir)) {
