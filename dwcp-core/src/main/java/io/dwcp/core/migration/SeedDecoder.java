@@ -80,6 +80,8 @@ final class SeedDecoder implements StateDecoder {
      * null. Its seed is then never the key's replica in the directory, and the round is written into it whole.
      */
     private InPlaceReplica inPlace;
+    /** With {@link #inPlace} and a seed that is another file: the round written as its batches arrive. */
+    private SeedWriteAhead writeAhead;
 
     /** Reads literal data in its format besides DEFLATE; null: DEFLATE only. */
     private final BlockCompressor compressor;
@@ -160,6 +162,16 @@ final class SeedDecoder implements StateDecoder {
                     + (s == null ? " is gone" : " changed since it was described") + "; a full round is needed");
         }
         seed = s;
+        if (inPlace != null && !s.inPlace()) {
+            // Written in place as the batches arrive (see SeedWriteAhead); verified by the same digest after END.
+            ReplicaFactory.StagedReplica target = inPlace.openStaged(key, pageSize, List.of(layout));
+            try {
+                writeAhead = new SeedWriteAhead(key, s.file(), pageSize, layout.sizeBytes(), target, buffers, this::pagesOf);
+            } catch (RuntimeException e) {
+                FileReplicas.closeQuietly(target);
+                throw e;
+            }
+        }
         if (s.inPlace()) {
             // A replica this receiver described itself and has not changed since is not read again: its description's
             // page hashes stand for its unchanged pages (FileReplicas.describedHere says why that is safe).
@@ -263,6 +275,9 @@ final class SeedDecoder implements StateDecoder {
         if (ahead != null) {
             ahead.batchArrived(batch);
         }
+        if (writeAhead != null) {
+            writeAhead.batchArrived(batch);
+        }
     }
 
     private void end(ByteBuffer f) {
@@ -306,6 +321,9 @@ final class SeedDecoder implements StateDecoder {
         }
         // The key is held (one writer per key) from before the verification until the write is done: no other round
         // can change the replica between the two.
+        if (writeAhead != null) {
+            return finishWrittenAhead();
+        }
         VmState<WritableRegion> replica = null;
         ReplicaFactory.StagedReplica staged = null;
         long ended = System.nanoTime();
@@ -375,6 +393,38 @@ final class SeedDecoder implements StateDecoder {
         } finally {
             FileReplicas.closeQuietly(replica);
             FileReplicas.closeQuietly(staged);
+        }
+    }
+
+    /** {@link #finish()} of a round written in place as it arrived ({@link SeedWriteAhead}). */
+    private DecodeResult finishWrittenAhead() {
+        long ended = System.nanoTime();
+        SeedDescription.Writer next = null;
+        try {
+            next = new SeedDescription.Writer(replicas.descriptionFile(key), pageSize, layout.sizeBytes());
+            long written = writeAhead.finish(targets, next);
+            check(next);
+            long verified = System.nanoTime();
+            codec.drop(key);
+            writeAhead.publish();
+            BaselineRef adopted = adopt(writeAhead.staged().state());
+            writeAhead.close();
+            LOG.info("seeded round of '{}' written in place as it arrived: {} ms from its start to its END frame; then"
+                    + " the rest written and verified in {} ms, codec baseline adopted in {} ms", key,
+                    (ended - startNanos) / 1_000_000, (verified - ended) / 1_000_000, (System.nanoTime() - verified) / 1_000_000);
+            return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
+                    Duration.ofNanos(System.nanoTime() - startNanos));
+        } catch (IOException e) {
+            throw new DwcpException(ErrorCode.IO_ERROR, "seeded round of '" + key + "' failed: " + e.getMessage(), e);
+        } finally {
+            writeAhead.close(); // unpublished (a failure): the in-place replica stays marked inconsistent
+            if (next != null) {
+                try {
+                    next.discard();
+                } catch (IOException e) {
+                    LOG.debug("discarding the description of '{}' failed", key, e);
+                }
+            }
         }
     }
 
@@ -475,6 +525,9 @@ final class SeedDecoder implements StateDecoder {
 
     @Override
     public void close() {
+        if (writeAhead != null) {
+            writeAhead.close(); // first: its thread may read spilled batches
+        }
         if (ahead != null) {
             ahead.close(); // first: its thread may read spilled batches
         }
