@@ -803,9 +803,9 @@ class SeededRoundTest {
             long pageHashes = pageHashReplies.stream().mapToLong(Integer::longValue).sum() - 21L * pageHashReplies.size();
             long chunks = SeedHashes.chunks(PAGES);
             long asked = v3.literalPages() + v3.patchedPages();
-            assertEquals(4 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes * 3 / 4 + 12 * chunks - 9 * asked,
+            assertEquals(5 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes * 3 / 4 + 12 * chunks - 9 * asked,
                     v2.exchangeBytes() - v3.exchangeBytes(), "version 5 sends a quarter of the page and chunk hash bytes,"
-                            + " and 8 + 1 bytes more per page whose block hashes it asks (version 2: four refused DESCRIBEs"
+                            + " and 8 + 1 bytes more per page whose block hashes it asks (version 2: five refused DESCRIBEs"
                             + " more)");
         }
     }
@@ -943,8 +943,8 @@ class SeededRoundTest {
             assertEquals(v5.patchedPages(), v6.patchedPages());
             assertEquals(v5.finePatches(), v6.finePatches());
             assertEquals(v5.frameBytes(), v6.frameBytes(), "the same ops and data");
-            assertEquals(SeedWire.DESCRIBE_BYTES + 1, v5.exchangeBytes() - v6.exchangeBytes(),
-                    "the same exchange but for the refused DESCRIBE");
+            assertEquals(2 * (SeedWire.DESCRIBE_BYTES + 1), v5.exchangeBytes() - v6.exchangeBytes(),
+                    "the same exchange (version 7 has version 6's messages) but for the refused DESCRIBEs (7 and 6)");
         }
     }
 
