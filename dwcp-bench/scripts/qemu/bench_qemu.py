@@ -7,6 +7,10 @@ WARMUP s; a destination QEMU starts inside the far namespace with -incoming defe
 destination must run and pass a self-check that starts after the migration. Methods:
   dwcp          dwcp receive --into (far side) + dwcp qemu-migrate --verify-replica (replica compared byte for byte
                 with the paused source RAM, off the clock)
+  dwcp-image    as dwcp, the receiver also given the guest's disk image as the seed of the RAM (--seed-image: the
+                destination holds the image, as its QEMU must); the image's description is cached in one directory
+                for all runs (the first run computes it); both JVMs with their default compilers (C2 included: the
+                seeded round's SHA-256 uses the CPU's SHA instructions only when compiled by C2)
   plain         QEMU precopy, one TCP stream
   xbzrle        QEMU precopy + XBZRLE (cache 256 MiB)
   multifd8      QEMU multifd, 8 channels
@@ -104,18 +108,22 @@ class Sampler:
         self.points.append((time.time() - self.t0, link_bytes() - self.b0))
 
 
-def run_dwcp(src, dst, run):
+def run_dwcp(src, dst, run, image=False):
     port = 7800 + (run % 50)
     rlog = open('%s/%s.receive.log' % (OUT, run_tag(run)), 'w')
-    recv = subprocess.Popen(ns(['java', '-XX:TieredStopAtLevel=1', '-jar', JAR, 'receive', '--listen',
-                                '%s:%d' % (FAR, port), '--out', OUT + '/replicas-%d' % run,
-                                '--into', 'vm=' + dst['ram'], '--plaintext']),
+    seed = ['--seed-image', 'vm=' + qemuvm.CORPUS + '/build/content.ext4'] if image else []
+    # A seeded round hashes every page with SHA-256 on both sides; only the C2 compiler uses the CPU's SHA
+    # instructions for it (C1 alone runs it about ten times slower), so dwcp-image keeps the JVM's default compilers.
+    jit = [] if image else ['-XX:TieredStopAtLevel=1']
+    recv = subprocess.Popen(ns(['java'] + jit + ['-jar', JAR, 'receive', '--listen',
+                                '%s:%d' % (FAR, port), '--out', OUT + ('/replicas-image' if image else '/replicas-%d' % run),
+                                '--into', 'vm=' + dst['ram'], '--plaintext'] + seed),
                             stdout=rlog, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         qemuvm.wait_console(rlog.name, r'listening on', 60, pid=recv.pid)
         cpu = Cpu(receiver=recv.pid, src_qemu=src['pid'], dst_qemu=dst['pid'], wanem=wanem_pid())
         s = Sampler()
-        mig = subprocess.Popen(['java', '-XX:TieredStopAtLevel=1', '-jar', JAR, 'qemu-migrate', '--qmp', src['qmp'],
+        mig = subprocess.Popen(['java'] + jit + ['-jar', JAR, 'qemu-migrate', '--qmp', src['qmp'],
                                 '--dest-qmp', dst['qmp'], '--ram', src['ram'], '--to', '%s:%d' % (FAR, port),
                                 '--migrate-uri', 'tcp:%s:%d' % (FAR, port + 100), '--key', 'vm', '--plaintext',
                                 '--verify-replica', dst['ram'], '--json'],
@@ -209,7 +217,8 @@ def one(method, rep, run):
         dst = boot('d' + str(run), True)
         log(tag, 'migrating')
         res['load_before'] = os.getloadavg()[0]     # the machine is shared: the 1-minute load around each run
-        res.update(run_dwcp(src, dst, run) if method == 'dwcp' else run_qemu(method, src, dst, run))
+        res.update(run_dwcp(src, dst, run, method == 'dwcp-image') if method.startswith('dwcp')
+                   else run_qemu(method, src, dst, run))
         res['load_after'] = os.getloadavg()[0]
         if res['ok']:
             try:

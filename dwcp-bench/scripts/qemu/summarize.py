@@ -65,51 +65,65 @@ def main():
             m, len(ok), len(r), fmt(st), fmt(stats([x.get('downtime_ms') for x in ok]), '%.0f'),
             fmt(stats([x.get('link_bytes', 0) / 1e6 for x in ok]), '%.0f'),
             sum(1 for x in ok if x.get('guest_check')), len(r),
-            ('%d/%d' % (sum(1 for x in ok if x.get('replica_exact')), len(ok))) if m == 'dwcp' else '—',
-            sum(1 for x in ok if x.get('forced')) if m != 'dwcp' else '—'))
-    qemu = [m for m in methods if m != 'dwcp' and med_total.get(m) is not None]
-    if 'dwcp' in methods and qemu:
-        best = min(qemu, key=lambda m: med_total[m])
+            ('%d/%d' % (sum(1 for x in ok if x.get('replica_exact')), len(ok))) if m.startswith('dwcp') else '—',
+            sum(1 for x in ok if x.get('forced')) if not m.startswith('dwcp') else '—'))
+    qemu = [m for m in methods if not m.startswith('dwcp') and med_total.get(m) is not None]
+    best = min(qemu, key=lambda m: med_total[m]) if qemu else None
+    if best:
         print()
         print('best QEMU mode by median total time: %s' % best)
+    for dm in [m for m in methods if m.startswith('dwcp')] if best else []:
+        compare(rs, methods, dm, best)
+    for dm in [m for m in methods if m.startswith('dwcp')]:
+        breakdown(rs, dm)
+    cpu_table(rs, methods)
+
+
+def compare(rs, methods, dm, best):
+    if True:
         for what, key in (('total', 'total_s'), ('downtime', 'downtime_ms')):
             ratios = []
             for rep in sorted(set(x['rep'] for x in rs)):
-                d = [x for x in rs if x['method'] == 'dwcp' and x['rep'] == rep and x.get('ok') and x.get(key)]
+                d = [x for x in rs if x['method'] == dm and x['rep'] == rep and x.get('ok') and x.get(key)]
                 q = [x for x in rs if x['method'] == best and x['rep'] == rep and x.get('ok') and x.get(key)]
                 if d and q:
                     ratios.append(d[0][key] / q[0][key])
             if ratios:
-                print('dwcp / %s %s, paired by repetition: %s; %s' % (
-                    best, what, ', '.join('%.2f' % x for x in ratios), fmt(stats(ratios), '%.2f')))
+                print('%s / %s %s, paired by repetition: %s; %s' % (
+                    dm, best, what, ', '.join('%.2f' % x for x in ratios), fmt(stats(ratios), '%.2f')))
         if 'multifd8-zstd' in methods and best != 'multifd8-zstd':
             ratios = []
             for rep in sorted(set(x['rep'] for x in rs)):
-                d = [x for x in rs if x['method'] == 'dwcp' and x['rep'] == rep and x.get('ok') and x.get('downtime_ms')]
+                d = [x for x in rs if x['method'] == dm and x['rep'] == rep and x.get('ok') and x.get('downtime_ms')]
                 q = [x for x in rs if x['method'] == 'multifd8-zstd' and x['rep'] == rep and x.get('ok') and x.get('downtime_ms')]
                 if d and q:
                     ratios.append(d[0]['downtime_ms'] / q[0]['downtime_ms'])
             if ratios:
-                print('dwcp / multifd8-zstd downtime, paired by repetition: %s; %s' % (
-                    ', '.join('%.2f' % x for x in ratios), fmt(stats(ratios), '%.2f')))
-    phases = [x['_migrate'].get('downtimePhasesMs') for x in rs if x['method'] == 'dwcp' and x.get('ok')
+                print('%s / multifd8-zstd downtime, paired by repetition: %s; %s' % (
+                    dm, ', '.join('%.2f' % x for x in ratios), fmt(stats(ratios), '%.2f')))
+
+
+def breakdown(rs, dm):
+    phases = [x['_migrate'].get('downtimePhasesMs') for x in rs if x['method'] == dm and x.get('ok')
               and x.get('_migrate', {}).get('downtimePhasesMs')]
     if phases:
         print()
-        print('dwcp downtime breakdown, median ms over %d runs (min–max):' % len(phases))
+        print('%s downtime breakdown, median ms over %d runs (min–max):' % (dm, len(phases)))
         for k in phases[0]:
             s = stats([p.get(k) for p in phases])
             print('  %-20s %s' % (k, fmt(s)))
-        dw = [x['_migrate'] for x in rs if x['method'] == 'dwcp' and x.get('ok') and x.get('_migrate')]
+        dw = [x['_migrate'] for x in rs if x['method'] == dm and x.get('ok') and x.get('_migrate')]
         print('  rounds: %s; stop: %s; final round predicted / took (s): %s' % (
             ', '.join(str(len(j['rounds'])) for j in dw), ', '.join(j['stopReason'] for j in dw),
             ', '.join('%.2f/%.2f' % (j.get('predictedFinalRoundSeconds', 0), j['finalRoundSeconds']) for j in dw)))
         print('  round 0 s (encode s): %s' % ', '.join('%.1f (%.1f)' % (j['rounds'][0]['seconds'],
               j['rounds'][0].get('encodeSeconds', 0)) for j in dw))
+        print('  round 0 mode, pages (seed bytes): %s' % '; '.join('%s %s (%d)' % (
+              j['rounds'][0].get('mode'), j['rounds'][0].get('pages'), j['rounds'][0].get('seedBytes', 0)) for j in dw))
         timed = [j for j in dw if 'startupMs' in j]
         if timed:
             print()
-            print('dwcp total time by step, median s over %d runs (min–max):' % len(timed))
+            print('%s total time by step, median s over %d runs (min–max):' % (dm, len(timed)))
             parts = []
             for j in timed:
                 p = {}
@@ -125,11 +139,14 @@ def main():
                 p['downtime'] = j['downtimeSeconds']
                 p['total'] = j['totalSeconds']
                 parts.append(p)
-            for k in ['before: ' + k for k in timed[0]['startupMs']] + ['idle between rounds', 'round 0 (full)',
+            for k in ['before: ' + k for k in timed[0]['startupMs']] + ['idle between rounds', 'round 0 (full)', 'round 0',
                                                                          'round 1', 'pre-copy rounds after 1',
                                                                          'switchover (migrate to STOP)', 'downtime',
                                                                          'total']:
                 print('  %-30s %s' % (k, fmt(stats([p.get(k, 0.0) for p in parts]), '%.3f')))
+
+
+def cpu_table(rs, methods):
     cpu = [x for x in rs if x.get('ok') and x.get('cpu_s')]
     if cpu:
         print()

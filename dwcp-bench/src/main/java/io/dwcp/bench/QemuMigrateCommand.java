@@ -61,12 +61,12 @@ final class QemuMigrateCommand implements DwcpCli.Command {
 
     static final String USAGE = "usage: dwcp qemu-migrate --qmp SOCKET --ram FILE --to HOST:PORT --key NAME"
             + " --dest-qmp SOCKET|tcp:HOST:PORT [--migrate-uri tcp:HOST:PORT] [--downtime 300ms] [--max-rounds N]"
-            + " [--verify-replica FILE] " + NodeOptions.USAGE;
+            + " [--verify-replica FILE] [--seed always|auto|never] " + NodeOptions.USAGE;
 
     @Override
     public int run(String[] args) throws Exception {
         CliArgs a = new CliArgs(args, NodeOptions.union(NodeOptions.WITH_VALUE, "qmp", "ram", "to", "key", "dest-qmp",
-                "migrate-uri", "downtime", "max-rounds", "verify-replica"), NodeOptions.FLAGS);
+                "migrate-uri", "downtime", "max-rounds", "verify-replica", "seed"), NodeOptions.FLAGS);
         if (a.flag("help")) {
             System.err.println(USAGE);
             return 0;
@@ -183,6 +183,9 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                 Migration.Result result;
                 try (MigrationSender sender = manager.openMigration(NodeOptions.address(to)).get(60, TimeUnit.SECONDS);
                      LiveFileSource live = LiveFileSource.open(key, ram, () -> switchover(src))) {
+                    // Round 0 asks the receiver for a seed (its copy of the guest's disk image, say) unless told not
+                    // to: a receiver without one says so at once, so asking costs one round trip.
+                    sender.seeding(SendCommand.seedMode(a.get("seed", "always")));
                     startup.mark("connect");
                     Migration.Builder b = manager.migration(sender, live).downtimeBudget(downtime).onRound(r -> {
                         roundEnds.add(System.nanoTime());

@@ -62,7 +62,7 @@ final class FilePageHashes {
                         for (long first = chunkFirst; first < chunkEnd; first += runPages) {
                             long off = first * pageSize;
                             block.clear().limit((int) Math.min(Math.min(chunkEnd - first, runPages) * pageSize, bytes - off));
-                            SeedDescription.readFully(in, block, off);
+                            SeedDescription.readSeed(in, block, off);
                             block.flip();
                             for (int p = 0; block.hasRemaining(); p++) {
                                 ByteBuffer page = block.slice();

@@ -450,6 +450,15 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * @return the seed, or null when there is none (or a round of the key is running)
      */
     Seed seed(String key, int pageSize, long stateBytes) throws IOException {
+        return seed(key, pageSize, stateBytes, true);
+    }
+
+    /**
+     * As {@link #seed(String, int, long)}; without {@code ownReplica} the key's replica in this directory is not
+     * considered (the key's rounds are written elsewhere, see {@link InPlaceReplica}). An image of another size than
+     * the state seeds it as the image cut or extended with zeros to the state's size (see {@link SeedImages}).
+     */
+    Seed seed(String key, int pageSize, long stateBytes, boolean ownReplica) throws IOException {
         check(key, List.of(new RegionLayout("ram", stateBytes)));
         if (busy.contains(key)) {
             return null;
@@ -459,7 +468,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         if (background != null) {
             background.done().join(); // computing it here too would only double the work
         }
-        if (!inconsistent.contains(key) && Files.isRegularFile(own) && Files.size(own) == stateBytes) {
+        if (ownReplica && !inconsistent.contains(key) && Files.isRegularFile(own) && Files.size(own) == stateBytes) {
             Seed s = describe(own, descriptionFile(key), pageSize, true);
             if (s.computed()) {
                 describedHere.put(key, s.description().stamp);
@@ -474,8 +483,12 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             }
         }
         Path image = seedImages.get(key);
-        if (image != null && Files.isRegularFile(image) && Files.size(image) == stateBytes) {
-            return describe(image, dir.resolve("." + key + ".image" + DESCRIPTION_SUFFIX), pageSize, false);
+        if (image != null && Files.isRegularFile(image) && Files.size(image) > 0) {
+            Path sidecar = dir.resolve("." + key + ".image" + DESCRIPTION_SUFFIX);
+            if (Files.size(image) == stateBytes) {
+                return describe(image, sidecar, pageSize, false);
+            }
+            return SeedImages.describeSized(image, sidecar, pageSize, stateBytes);
         }
         return null;
     }

@@ -70,6 +70,16 @@ public final class InPlaceReplica implements ReplicaFactory {
         return new InPlaceReplica(key, file, others);
     }
 
+    /** {@return the key written in place} */
+    String key() {
+        return key;
+    }
+
+    /** {@return the factory of other keys, or null} */
+    ReplicaFactory others() {
+        return others;
+    }
+
     /** {@return the file} */
     public Path file() {
         return file;

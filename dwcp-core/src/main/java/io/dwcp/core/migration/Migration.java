@@ -246,7 +246,7 @@ public final class Migration {
             record.phase(MigrationPhase.PRECOPY);
             int sent = 0;
             while (stop == null) {
-                RoundReport r = round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages));
+                RoundReport r = round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages), true);
                 sent++;
                 stop = rule.afterRound(r, forecastBytesPerSecond());
             }
@@ -259,7 +259,7 @@ public final class Migration {
                 return null;
             });
             long paused = System.nanoTime();
-            round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages));
+            round(fromSource("state()", source::state), sent == 0 ? null : fromSource("dirtyPages()", source::dirtyPages), false);
             Duration downtime = Duration.ofNanos(System.nanoTime() - paused);
             record.completed();
             result.complete(new Result(rounds(), stop, downtime,
@@ -300,13 +300,13 @@ public final class Migration {
         }
     }
 
-    private RoundReport round(VmState<? extends StateRegion> state, DirtyPages dirty) {
+    private RoundReport round(VmState<? extends StateRegion> state, DirtyPages dirty, boolean changing) {
         CompletableFuture<RoundReport> f;
         synchronized (lock) {
             if (cancelled) {
                 throw new CancellationException();
             }
-            f = sender.sendRoundAsync(state, dirty);
+            f = sender.sendRoundAsync(state, dirty, changing);
             current = f;
         }
         RoundReport r = f.join();

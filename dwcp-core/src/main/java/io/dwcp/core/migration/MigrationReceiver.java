@@ -200,12 +200,15 @@ public final class MigrationReceiver implements TransferHandler {
                     }
                     pending.compact();
                     if (header.seeded()) {
-                        if (!(replicas instanceof FileReplicas files)) {
+                        FileReplicas files = SeedSources.files(replicas);
+                        if (files == null) {
                             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a seeded round of " + transfer.key()
                                     + " was sent, but this receiver's replicas are not FileReplicas and hold no seed");
                         }
-                        decoder = new SeedDecoder(transfer.key(), header.pageSize(), header.regions(), files, codec, budget,
-                                compressor);
+                        SeedDecoder seeded = new SeedDecoder(transfer.key(), header.pageSize(), header.regions(), files,
+                                codec, budget, compressor);
+                        decoder = SeedSources.inPlace(replicas, transfer.key())
+                                ? seeded.writeInto((InPlaceReplica) replicas) : seeded;
                     } else if (header.keyframe()) {
                         staged = replicas.openStaged(transfer.key(), header.pageSize(), header.regions());
                     }

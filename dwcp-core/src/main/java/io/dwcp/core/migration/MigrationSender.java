@@ -181,6 +181,15 @@ public final class MigrationSender implements AutoCloseable {
      * @return the future report of the committed round
      */
     public CompletableFuture<RoundReport> sendRoundAsync(VmState<? extends StateRegion> state, DirtyPages dirtyPages) {
+        return sendRoundAsync(state, dirtyPages, false);
+    }
+
+    /**
+     * As {@link #sendRoundAsync(VmState, DirtyPages)}; {@code changing}: the state may change while the round reads it
+     * (a pre-copy round of a running guest), so a replica-seeded round reads it through a {@link LiveSnapshot}.
+     */
+    CompletableFuture<RoundReport> sendRoundAsync(VmState<? extends StateRegion> state, DirtyPages dirtyPages,
+                                                  boolean changing) {
         Objects.requireNonNull(state, "state");
         Session s = session;
         if (s == null || !s.isOpen()) {
@@ -192,6 +201,7 @@ public final class MigrationSender implements AutoCloseable {
                     + "' is already running on this node; rounds of one key run one at a time"));
         }
         RoundFuture result = new RoundFuture();
+        result.control.changing = changing;
         CompletableFuture<RoundReport> work;
         try {
             work = sendRoundOfFreeKey(s, state, dirtyPages, result.control);
@@ -245,6 +255,8 @@ public final class MigrationSender implements AutoCloseable {
     /** What a cancel must stop: the round's current transfer and the pipe its encoder writes into. */
     private static final class RoundControl {
         private volatile boolean cancelled;
+        /** The state may change while the round reads it (set before the round starts). */
+        private volatile boolean changing;
         /** Guarded by this. */
         private Transfer transfer;
         /** Guarded by this. */
@@ -362,7 +374,21 @@ public final class MigrationSender implements AutoCloseable {
         CompletableFuture<CompletableFuture<RoundReport>> planned = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
-                planned.complete(planAndSend(s, state, round, start, control));
+                if (!control.changing) {
+                    planned.complete(planAndSend(s, state, round, start, control, state));
+                    return;
+                }
+                // A running guest: the round hashes, sends and adopts one copy of each piece, taken at its first read.
+                VmState<LiveSnapshot> snapshot = LiveSnapshot.of(state);
+                CompletableFuture<RoundReport> f;
+                try {
+                    f = planAndSend(s, snapshot, round, start, control, state);
+                } catch (Throwable e) {
+                    FileReplicas.closeQuietly(snapshot.region(0));
+                    throw e;
+                }
+                f.whenComplete((r, e) -> FileReplicas.closeQuietly(snapshot.region(0)));
+                planned.complete(f);
             } catch (Throwable e) {
                 planned.completeExceptionally(e);
             }
@@ -372,8 +398,10 @@ public final class MigrationSender implements AutoCloseable {
         return planned.thenCompose(f -> f);
     }
 
+    /** {@code full}: the state a round sent in full instead reads (the live state itself, not its snapshot). */
     private CompletableFuture<RoundReport> planAndSend(Session s, VmState<? extends StateRegion> state, int round,
-                                                       long start, RoundControl control) throws Exception {
+                                                       long start, RoundControl control,
+                                                       VmState<? extends StateRegion> full) throws Exception {
         registry.counter("dwcp.migration.seed.exchanges").increment();
         SeedPlanner planner = new SeedPlanner(state, MAX_LITERAL_SHARE, compressor);
         // The round's transfer, opened by the planner once it knows the round goes seeded (while it still hashes and
@@ -431,7 +459,7 @@ public final class MigrationSender implements AutoCloseable {
             LOG.info("round {} of {}: {} after a seed exchange of {} bytes; sending the round in full", round, state.key(),
                     outcome == SeedPlanner.Outcome.NO_SEED ? "the receiver holds no seed of this size (or it changed)"
                             : "more than half of the pages differ", exchange);
-            return runRound(s, state, round, null, null, false, start, control).thenApply(r -> withSeedBytes(r, exchange));
+            return runRound(s, full, round, null, null, false, start, control).thenApply(r -> withSeedBytes(r, exchange));
         }
         pipe.finish();
         long written = System.nanoTime();
@@ -457,7 +485,7 @@ public final class MigrationSender implements AutoCloseable {
                     && (d.code() == ErrorCode.BASELINE_MISSING || d.code() == ErrorCode.CHECKSUM_MISMATCH)) {
                 LOG.info("round {} of {}: the receiver refused the seeded round ({}); resending it in full", round,
                         state.key(), d.getMessage());
-                return runRound(s, state, round, null, null, true, start, control).thenApply(r -> withSeedBytes(r, exchange));
+                return runRound(s, full, round, null, null, true, start, control).thenApply(r -> withSeedBytes(r, exchange));
             }
             return CompletableFuture.<RoundReport>failedFuture(cause);
         }).thenCompose(f -> f);

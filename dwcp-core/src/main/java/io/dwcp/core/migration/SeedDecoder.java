@@ -82,6 +82,14 @@ final class SeedDecoder implements StateDecoder {
     private SeedPages.Scratch scratch;
     private volatile SeedPages.Scratch aheadScratch;
 
+    /**
+     * Where the key's rounds are written when not into {@link #replicas}' directory (a file another process maps), or
+     * null. Its seed is then never the key's replica in the directory, and the round is written into it whole.
+     */
+    private InPlaceReplica inPlace;
+    /** With {@link #inPlace} and a seed that is another file: the round written as its batches arrive. */
+    private SeedWriteAhead writeAhead;
+
     /** Reads literal data in its format besides DEFLATE; null: DEFLATE only. */
     private final BlockCompressor compressor;
 
@@ -108,6 +116,15 @@ final class SeedDecoder implements StateDecoder {
         this.pages = SeedHashes.pages(layout.sizeBytes(), pageSize);
         this.targets = new BitSet((int) pages);
         this.store = new SeedBatchStore(key, buffers, buffers.maxBytes() / 4, () -> replicas.createSpillFile(key), usableSpace);
+    }
+
+    /**
+     * The key's rounds go into {@code target} (in place), not into the directory: the seed is an image or another
+     * key's replica, read only, and the round's every page is written into {@code target} once verified.
+     */
+    SeedDecoder writeInto(InPlaceReplica target) {
+        this.inPlace = target;
+        return this;
     }
 
     @Override
@@ -146,12 +163,22 @@ final class SeedDecoder implements StateDecoder {
         if (stateBytes != layout.sizeBytes()) {
             throw SeedWire.malformed("BASE frame says " + stateBytes + " bytes, the round header " + layout.sizeBytes());
         }
-        FileReplicas.Seed s = replicas.seed(key, pageSize, stateBytes);
+        FileReplicas.Seed s = replicas.seed(key, pageSize, stateBytes, inPlace == null);
         if (s == null || !Arrays.equals(s.description().version, version)) {
             throw new DwcpException(ErrorCode.BASELINE_MISSING, "the seed of '" + key + "' the sender planned against"
                     + (s == null ? " is gone" : " changed since it was described") + "; a full round is needed");
         }
         seed = s;
+        if (inPlace != null && !s.inPlace()) {
+            // Written in place as the batches arrive (see SeedWriteAhead); verified by the same digest after END.
+            ReplicaFactory.StagedReplica target = inPlace.openStaged(key, pageSize, List.of(layout));
+            try {
+                writeAhead = new SeedWriteAhead(key, s.file(), pageSize, layout.sizeBytes(), target, buffers, this::pagesOf);
+            } catch (RuntimeException e) {
+                FileReplicas.closeQuietly(target);
+                throw e;
+            }
+        }
         if (s.inPlace()) {
             // A replica this receiver described itself and has not changed since is not read again: its description's
             // page hashes stand for its unchanged pages (FileReplicas.describedHere says why that is safe).
@@ -255,6 +282,9 @@ final class SeedDecoder implements StateDecoder {
         if (ahead != null) {
             ahead.batchArrived(batch);
         }
+        if (writeAhead != null) {
+            writeAhead.batchArrived(batch);
+        }
     }
 
     private void end(ByteBuffer f) {
@@ -292,12 +322,15 @@ final class SeedDecoder implements StateDecoder {
                 }
             }
         }
-        if (preserve > SeedWire.maxPreservedPages(pageSize)) {
+        if (seed.inPlace() && preserve > SeedWire.maxPreservedPages(pageSize)) {
             throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "a seeded round of '" + key + "' copies " + preserve
                     + " pages from pages it writes before them; at most " + SeedWire.maxPreservedPages(pageSize));
         }
         // The key is held (one writer per key) from before the verification until the write is done: no other round
         // can change the replica between the two.
+        if (writeAhead != null) {
+            return finishWrittenAhead();
+        }
         VmState<WritableRegion> replica = null;
         ReplicaFactory.StagedReplica staged = null;
         long ended = System.nanoTime();
@@ -305,7 +338,8 @@ final class SeedDecoder implements StateDecoder {
             if (seed.inPlace()) {
                 replica = replicas.open(key, pageSize, List.of(layout));
             } else {
-                staged = replicas.openStaged(key, pageSize, List.of(layout));
+                staged = inPlace != null ? inPlace.openStaged(key, pageSize, List.of(layout))
+                        : replicas.openStaged(key, pageSize, List.of(layout));
             }
             SeedDescription.Writer next = new SeedDescription.Writer(replicas.descriptionFile(key), pageSize, layout.sizeBytes());
             try {
@@ -339,7 +373,10 @@ final class SeedDecoder implements StateDecoder {
                 BaselineRef adopted = adopt(replica != null ? replica : staged.state());
                 long adoptedAt = System.nanoTime();
                 // While the key is still held: no other round can write the replica between the stamp and the install.
-                replicas.describedHere(key, next.install(SeedDescription.Stamp.of(replicas.replicaFile(key))));
+                // A replica written in place elsewhere is not described (it is no seed of this directory).
+                if (inPlace == null) {
+                    replicas.describedHere(key, next.install(SeedDescription.Stamp.of(replicas.replicaFile(key))));
+                }
                 if (replica != null) {
                     replica.close();
                     replica = null;
@@ -363,6 +400,38 @@ final class SeedDecoder implements StateDecoder {
         } finally {
             FileReplicas.closeQuietly(replica);
             FileReplicas.closeQuietly(staged);
+        }
+    }
+
+    /** {@link #finish()} of a round written in place as it arrived ({@link SeedWriteAhead}). */
+    private DecodeResult finishWrittenAhead() {
+        long ended = System.nanoTime();
+        SeedDescription.Writer next = null;
+        try {
+            next = new SeedDescription.Writer(replicas.descriptionFile(key), pageSize, layout.sizeBytes());
+            long written = writeAhead.finish(targets, next);
+            check(next);
+            long verified = System.nanoTime();
+            codec.drop(key);
+            writeAhead.publish();
+            BaselineRef adopted = adopt(writeAhead.staged().state());
+            writeAhead.close();
+            LOG.info("seeded round of '{}' written in place as it arrived: {} ms from its start to its END frame; then"
+                    + " the rest written and verified in {} ms, codec baseline adopted in {} ms", key,
+                    (ended - startNanos) / 1_000_000, (verified - ended) / 1_000_000, (System.nanoTime() - verified) / 1_000_000);
+            return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
+                    Duration.ofNanos(System.nanoTime() - startNanos));
+        } catch (IOException e) {
+            throw new DwcpException(ErrorCode.IO_ERROR, "seeded round of '" + key + "' failed: " + e.getMessage(), e);
+        } finally {
+            writeAhead.close(); // unpublished (a failure): the in-place replica stays marked inconsistent
+            if (next != null) {
+                try {
+                    next.discard();
+                } catch (IOException e) {
+                    LOG.debug("discarding the description of '{}' failed", key, e);
+                }
+            }
         }
     }
 
@@ -463,6 +532,9 @@ final class SeedDecoder implements StateDecoder {
 
     @Override
     public void close() {
+        if (writeAhead != null) {
+            writeAhead.close(); // first: its thread may read spilled batches
+        }
         if (ahead != null) {
             ahead.close(); // first: its thread may read spilled batches
         }

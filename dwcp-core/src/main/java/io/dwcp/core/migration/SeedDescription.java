@@ -76,6 +76,14 @@ final class SeedDescription {
      * @return the description, or null when there is none or it is stale or unreadable
      */
     static SeedDescription load(Path sidecar, Path described, int pageSize) throws IOException {
+        return load(sidecar, described, pageSize, -1);
+    }
+
+    /**
+     * As {@link #load(Path, Path, int)}, for a description of {@code stateBytes} bytes of the file (cut or extended
+     * with zeros; -1: the file's size).
+     */
+    static SeedDescription load(Path sidecar, Path described, int pageSize, long wantedBytes) throws IOException {
         ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
         try (FileChannel ch = FileChannel.open(sidecar, StandardOpenOption.READ)) {
             readFully(ch, h, 0);
@@ -90,7 +98,7 @@ final class SeedDescription {
             byte[] version = new byte[SeedHashes.HASH_BYTES];
             h.get(version);
             if (ps != pageSize || cp != SeedHashes.CHUNK_PAGES || !recorded.equals(Stamp.of(described))
-                    || stateBytes != recorded.size()) {
+                    || stateBytes != (wantedBytes < 0 ? recorded.size() : wantedBytes)) {
                 return null;
             }
             SeedDescription d = new SeedDescription(sidecar, ps, stateBytes, version, recorded);
@@ -113,10 +121,20 @@ final class SeedDescription {
 
     /** As {@link #compute(Path, Path, int)}; {@code stop} stops it with {@code CANCELLED}, nothing installed. */
     static SeedDescription compute(Path described, Path sidecar, int pageSize, AtomicBoolean stop) throws IOException {
+        return compute(described, sidecar, pageSize, -1, stop);
+    }
+
+    /**
+     * As {@link #compute(Path, Path, int, AtomicBoolean)}, describing {@code stateBytes} bytes of the file (cut or
+     * extended with zeros; -1: the file's size).
+     */
+    static SeedDescription compute(Path described, Path sidecar, int pageSize, long stateBytes, AtomicBoolean stop)
+            throws IOException {
         Stamp before = Stamp.of(described);
-        Writer w = new Writer(sidecar, pageSize, before.size());
+        long bytes = stateBytes < 0 ? before.size() : stateBytes;
+        Writer w = new Writer(sidecar, pageSize, bytes);
         try {
-            long[] hashes = FilePageHashes.hash(described, before.size(), pageSize, stop);
+            long[] hashes = FilePageHashes.hash(described, bytes, pageSize, stop);
             for (int i = 0; i < hashes.length; i += 2) {
                 w.addHash(hashes[i], hashes[i + 1]);
             }
@@ -178,6 +196,26 @@ final class SeedDescription {
         readFully(ch, part, HEADER_BYTES + (chunks + first) * SeedHashes.HASH_BYTES);
         dst.position(dst.position() + part.limit());
         return n;
+    }
+
+    /**
+     * Reads a seed's bytes from {@code position} until {@code dst} is full; past the file's end the seed is zeros (an
+     * image shorter than the state it seeds, see {@link SeedImages}). A file that shrank behind its description reads
+     * as zeros too: what they produce fails the round's state digest, as any other content the description did not
+     * promise.
+     */
+    static void readSeed(FileChannel ch, ByteBuffer dst, long position) throws IOException {
+        long p = position;
+        while (dst.hasRemaining()) {
+            int n = ch.read(dst, p);
+            if (n < 0) {
+                while (dst.hasRemaining()) {
+                    dst.put((byte) 0);
+                }
+                return;
+            }
+            p += n;
+        }
     }
 
     static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {

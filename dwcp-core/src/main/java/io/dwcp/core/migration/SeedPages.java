@@ -126,7 +126,7 @@ final class SeedPages implements AutoCloseable {
             int slot = slots.size();
             ByteBuffer dst = pages.duplicate();
             dst.position(slot * pageSize).limit(slot * pageSize + (int) len);
-            SeedDescription.readFully(in, dst, (long) page * pageSize);
+            SeedDescription.readSeed(in, dst, (long) page * pageSize);
             slots.put(page, slot);
         }
 
@@ -188,14 +188,14 @@ final class SeedPages implements AutoCloseable {
                 return before;
             }
             copy.clear().limit(len);
-            SeedDescription.readFully(in, copy, (long) source * pageSize);
+            SeedDescription.readSeed(in, copy, (long) source * pageSize);
             return copy.flip();
         }
         long first = i - i % runPages;
         if (first != blockFirst) {
             long off = first * pageSize;
             block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));
-            SeedDescription.readFully(in, block, off);
+            SeedDescription.readSeed(in, block, off);
             blockFirst = first;
         }
         ByteBuffer page = block.duplicate();
@@ -215,7 +215,7 @@ final class SeedPages implements AutoCloseable {
         need(b, 1);
         int mask = raw.get(rawPosition++) & 0xff;
         copy.clear().limit(len);
-        SeedDescription.readFully(in, copy, i * pageSize);
+        SeedDescription.readSeed(in, copy, i * pageSize);
         int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
         for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
             if ((mask & (1 << k)) == 0) {
@@ -245,7 +245,7 @@ final class SeedPages implements AutoCloseable {
             }
         }
         copy.clear().limit(len);
-        SeedDescription.readFully(in, copy, i * pageSize);
+        SeedDescription.readSeed(in, copy, i * pageSize);
         int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
         int ss = bs / SeedWire.SUBBLOCKS_PER_BLOCK;
         for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {

@@ -88,6 +88,13 @@ final class SeedPlanner {
     /** Copies from moved pages, and those whose source lies before the copy. */
     private long movedPages;
     private int movedBefore;
+    /** The receiver only reads its seed (a CHUNKS flag, version 7): copies from earlier pages are not limited. */
+    private boolean unwrittenSeed;
+    /**
+     * The seed's indexes mean nothing (a CHUNKS flag, version 7: an image of another size): nearly every page differs
+     * at its index, so the round is not judged by that share; its pages are found by content.
+     */
+    private boolean contentSeed;
     private final ArrayDeque<PagesGroup> pagesInFlight = new ArrayDeque<>();
     private final ArrayDeque<SeedBlocksGroup> blocksInFlight = new ArrayDeque<>();
     /**
@@ -390,6 +397,8 @@ final class SeedPlanner {
         }
         format = theirs.format();
         describedAt = System.nanoTime();
+        unwrittenSeed = h.unwrittenSeed();
+        contentSeed = h.contentSeed();
         seedVersion = theirs.seedVersion();
         theirChunks = theirs.hashes();
         return true;
@@ -417,7 +426,7 @@ final class SeedPlanner {
             if (!pageHashes(exchange, g, await(g.reply, replyTimeoutMillis, "PAGES"))) {
                 return Outcome.NO_SEED;
             }
-            if (opsPlanned > maxLiteralShare * pages) {
+            if (!contentSeed && opsPlanned > maxLiteralShare * pages) {
                 return Outcome.TOO_DIFFERENT;
             }
         }
@@ -433,7 +442,7 @@ final class SeedPlanner {
             }
         }
         if (writer == null && (pagesDecided == pages
-                || pagesDecided >= OPEN_AFTER_SHARE * pages && opsPlanned <= maxLiteralShare * pagesDecided)) {
+                || pagesDecided >= OPEN_AFTER_SHARE * pages && (contentSeed || opsPlanned <= maxLiteralShare * pagesDecided))) {
             open(opener);
         }
         if (writer != null && writer.failed()) {
@@ -573,13 +582,21 @@ final class SeedPlanner {
     }
 
     /**
+     * {@return whether the receiver would have to keep more pages in memory for copies from earlier pages} Never when
+     * it only reads its seed ({@link SeedWire#FLAG_UNWRITTEN_SEED}).
+     */
+    private boolean preservedFull() {
+        return !unwrittenSeed && movedBefore >= SeedWire.maxPreservedPages(pageSize);
+    }
+
+    /**
      * {@return a page of the receiver's seed whose content moved to page {@code i}, or {@link SeedWire#SOURCE_LITERAL}}
      * A source before {@code i} is one the receiver must keep in memory until it writes page {@code i}: at most {@link
      * SeedWire#maxPreservedPages} such copies per round.
      */
     private int movedSource(int i, boolean shortHashes) {
         int j = moved.get(pageHashes[2 * i], shortHashes ? 0 : pageHashes[2 * i + 1]);
-        if (j < 0 || j == i || j < i && movedBefore >= SeedWire.maxPreservedPages(pageSize)) {
+        if (j < 0 || j == i || j < i && preservedFull()) {
             return SeedWire.SOURCE_LITERAL;
         }
         if (j < i) {
@@ -599,7 +616,7 @@ final class SeedPlanner {
         if (j < 0 || j >= pages || j == i) {
             throw SeedWire.malformed("BLOCK_HASHES reply names page " + j + " as the content of page " + i);
         }
-        if (j < i && movedBefore >= SeedWire.maxPreservedPages(pageSize)) {
+        if (j < i && preservedFull()) {
             return SeedWire.SOURCE_LITERAL;
         }
         if (j < i) {

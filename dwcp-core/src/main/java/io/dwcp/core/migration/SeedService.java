@@ -29,7 +29,7 @@ final class SeedService {
         switch (h.type()) {
             case SeedWire.TYPE_DESCRIBE -> {
                 SeedWire.Describe d = SeedWire.parseDescribe(h, request);
-                FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, d.pageSize(), d.stateBytes()) : null;
+                FileReplicas.Seed seed = SeedSources.seed(replicas, key, d.pageSize(), d.stateBytes());
                 if (seed == null) {
                     return SeedWire.chunksNone(v, h.requestId());
                 }
@@ -38,6 +38,12 @@ final class SeedService {
                 int hashBytes = SeedWire.chunkHashBytes(v);
                 ByteBuffer b = SeedWire.common(v, SeedWire.CHUNKS_FIXED_BYTES + (v >= 2 ? 1 : 0) + chunks * hashBytes,
                         SeedWire.TYPE_CHUNKS, h.requestId()).put((byte) SeedWire.STATUS_OK);
+                if (SeedWire.unwrittenSeedFlag(v) && !seed.inPlace()) {
+                    // The round writes a new replica and only reads this seed: copies need no preserving. An image of
+                    // another size than the state: its indexes mean nothing, its pages are found by content.
+                    boolean sized = desc.stateBytes != desc.stamp.size();
+                    b.putShort(6, (short) (SeedWire.FLAG_UNWRITTEN_SEED | (sized ? SeedWire.FLAG_CONTENT_SEED : 0)));
+                }
                 if (v >= 2) {
                     b.put((byte) ((d.formats() & 1 << readable) != 0 ? readable : SeedWire.FORMAT_DEFLATE));
                 }
@@ -60,10 +66,7 @@ final class SeedService {
             }
             case SeedWire.TYPE_PAGES -> {
                 SeedWire.IndexRequest r = SeedWire.parsePages(request);
-                FileReplicas.Seed seed = null;
-                if (replicas instanceof FileReplicas f) {
-                    seed = f.seed(key, r.pageSize(), r.stateBytes());
-                }
+                FileReplicas.Seed seed = SeedSources.seed(replicas, key, r.pageSize(), r.stateBytes());
                 if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
                     return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_PAGE_HASHES, h.requestId())
                             .put((byte) SeedWire.STATUS_CHANGED).flip();
@@ -120,13 +123,13 @@ final class SeedService {
                     seedVersion = r.seedVersion();
                     pages = r.indexes();
                 }
-                FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, pageSize, stateBytes) : null;
+                FileReplicas.Seed seed = SeedSources.seed(replicas, key, pageSize, stateBytes);
                 if (seed == null || !Arrays.equals(seed.description().version, seedVersion)) {
                     return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_BLOCK_HASHES, h.requestId())
                             .put((byte) SeedWire.STATUS_CHANGED).flip();
                 }
                 SeedDescription desc = seed.description();
-                SeedPageIndex index = lookup ? ((FileReplicas) replicas).pageIndex(desc) : null;
+                SeedPageIndex index = lookup ? SeedSources.files(replicas).pageIndex(desc) : null;
                 int n = pages.length;
                 int hashBytes = SeedWire.blockHashBytes(v);
                 ByteBuffer b = SeedWire.common(v, SeedWire.COMMON_BYTES + 5 + n * ((lookup ? 1 : 0) + hashBytes * SeedWire.BLOCKS_PER_PAGE),
@@ -152,7 +155,7 @@ final class SeedService {
                             b.put((byte) 0);
                         }
                         page.clear().limit(len);
-                        SeedDescription.readFully(ch, page, off);
+                        SeedDescription.readSeed(ch, page, off);
                         hashes.blockHashes(page.flip(), desc.pageSize, blocks, 0, SeedWire.crcBlockHashes(v));
                         for (long blockHash : blocks) {
                             if (hashBytes == 8) {
@@ -170,7 +173,7 @@ final class SeedService {
                     throw SeedWire.malformed("SUBBLOCKS request in version " + v + " (from version 5 on)");
                 }
                 SeedWire.SubBlocksRequest r = SeedWire.parseSubBlocks(request);
-                FileReplicas.Seed seed = replicas instanceof FileReplicas f ? f.seed(key, r.pageSize(), r.stateBytes()) : null;
+                FileReplicas.Seed seed = SeedSources.seed(replicas, key, r.pageSize(), r.stateBytes());
                 if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
                     return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_SUBBLOCK_HASHES, h.requestId())
                             .put((byte) SeedWire.STATUS_CHANGED).flip();
@@ -189,7 +192,7 @@ final class SeedService {
                         }
                         long off = (long) p * desc.pageSize;
                         page.clear().limit((int) Math.min(desc.pageSize, desc.stateBytes - off));
-                        SeedDescription.readFully(ch, page, off);
+                        SeedDescription.readSeed(ch, page, off);
                         int n = SeedHashes.subBlockHashes(page.flip(), desc.pageSize, r.blockMasks()[k] & 0xff, out);
                         for (int i = 0; i < n; i++) {
                             b.putInt(out[i]);

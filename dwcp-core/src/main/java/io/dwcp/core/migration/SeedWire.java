@@ -42,9 +42,22 @@ final class SeedWire {
      * source is a page the round writes (a page that moved), see {@link #movedCopies}; 5 sends 8-byte chunk hashes in
      * CHUNKS and adds SUBBLOCKS / SUBBLOCK_HASHES and FINE_PATCH ops (patches of 64-byte pieces), see {@link
      * #finePatches}; 6 (the same messages) computes block hashes as CRC32C instead of SHA-256, see {@link
-     * #crcBlockHashes}.
+     * #crcBlockHashes}; 7 (the same messages) lets a CHUNKS reply say that the round does not write its seed and
+     * that the seed's indexes mean nothing, see {@link #FLAG_UNWRITTEN_SEED} and {@link #FLAG_CONTENT_SEED}.
      */
-    static final int VERSION = 6;
+    static final int VERSION = 7;
+    /**
+     * Flag of a CHUNKS reply of version 7 on, in the common part's reserved field: the round writes a new replica and
+     * only reads the seed (an image, another key's replica), so a copy may take any page of the seed without the
+     * receiver keeping it in memory: {@link #maxPreservedPages} does not apply.
+     */
+    static final int FLAG_UNWRITTEN_SEED = 1;
+    /**
+     * Flag of a CHUNKS reply of version 7 on: the seed's pages at an index say nothing about the state's page there
+     * (an image of another size than the state, cut or extended with zeros), so the sender does not judge the round
+     * by how many pages differ at their index: what the seed gives is copies found by content.
+     */
+    static final int FLAG_CONTENT_SEED = 2;
     /** Literal data format 0: raw DEFLATE, which every peer reads. */
     static final int FORMAT_DEFLATE = 0;
     static final int TYPE_DESCRIBE = 1;
@@ -335,8 +348,22 @@ final class SeedWire {
         return new SubBlocksRequest(head.pageSize(), head.stateBytes(), head.seedVersion(), pages, masks);
     }
 
-    /** The common part of a seed message. */
-    record Header(int version, int type, long requestId) {
+    /** The common part of a seed message; {@code flags}: the reserved field (only a CHUNKS reply of version 7 sets it). */
+    record Header(int version, int type, long requestId, int flags) {
+        /** {@return whether a CHUNKS reply says the round only reads its seed} ({@link #FLAG_UNWRITTEN_SEED}) */
+        boolean unwrittenSeed() {
+            return (flags & FLAG_UNWRITTEN_SEED) != 0;
+        }
+
+        /** {@return whether a CHUNKS reply says the seed's indexes mean nothing} ({@link #FLAG_CONTENT_SEED}) */
+        boolean contentSeed() {
+            return (flags & FLAG_CONTENT_SEED) != 0;
+        }
+    }
+
+    /** {@return whether a CHUNKS reply of {@code version} may carry {@link #FLAG_UNWRITTEN_SEED}} (version 7 on) */
+    static boolean unwrittenSeedFlag(int version) {
+        return version >= 7;
     }
 
     /** Reads and checks the common part; {@code b} is then at the type's fields. */
@@ -347,12 +374,13 @@ final class SeedWire {
         int magic = b.getInt();
         int version = b.get() & 0xff;
         int type = b.get() & 0xff;
-        int reserved = b.getShort();
-        if (magic != MAGIC || version < 1 || version > VERSION || reserved != 0 || type < TYPE_DESCRIBE || type > TYPE_SUBBLOCK_HASHES) {
+        int reserved = b.getShort() & 0xffff;
+        int allowed = type == TYPE_CHUNKS && unwrittenSeedFlag(version) ? FLAG_UNWRITTEN_SEED | FLAG_CONTENT_SEED : 0;
+        if (magic != MAGIC || version < 1 || version > VERSION || (reserved & ~allowed) != 0 || type < TYPE_DESCRIBE || type > TYPE_SUBBLOCK_HASHES) {
             throw malformed("seed message with magic 0x" + Integer.toHexString(magic) + ", version " + version + ", type " + type
                     + " (this end speaks versions 1 to " + VERSION + ")");
         }
-        return new Header(version, type, b.getLong());
+        return new Header(version, type, b.getLong(), reserved);
     }
 
     /** A DESCRIBE request; {@code formats} has bit f set when the sender can write literal format f (bit 0 always). */

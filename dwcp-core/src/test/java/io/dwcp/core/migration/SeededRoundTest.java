@@ -797,8 +797,8 @@ class SeededRoundTest {
                 return SeedService.answer(files, KEY, request, SeedWire.FORMAT_DEFLATE);
             }, 1000, 1000));
             assertEquals(SeedWire.FORMAT_DEFLATE, p.format());
-            assertEquals(List.of(6, 5, 4, 3, 2, 1), versions.subList(0, 6), "DESCRIBE in version 6, again in 5, 4, 3, 2, then in 1");
-            assertTrue(versions.subList(5, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
+            assertEquals(List.of(7, 6, 5, 4, 3, 2, 1), versions.subList(0, 7), "DESCRIBE in version 7, again in 6, 5, 4, 3, 2, then in 1");
+            assertTrue(versions.subList(6, versions.size()).stream().allMatch(v -> v == 1), "the rest of the exchange in version 1");
         }
     }
 
@@ -826,16 +826,16 @@ class SeededRoundTest {
                 }
                 return reply;
             }, 1000, 1000));
-            assertEquals(List.of(6, 5, 4, 3, 2), versions.subList(0, 5), "DESCRIBE in version 6, again in 5, 4, 3, then in 2");
-            assertTrue(versions.subList(4, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
+            assertEquals(List.of(7, 6, 5, 4, 3, 2), versions.subList(0, 6), "DESCRIBE in version 7, again in 6, 5, 4, 3, then in 2");
+            assertTrue(versions.subList(5, versions.size()).stream().allMatch(v -> v == 2), "the rest of the exchange in version 2");
             assertEquals(v3.literalPages(), v2.literalPages());
             assertEquals(v3.differingPages(), v2.differingPages());
             long pageHashes = pageHashReplies.stream().mapToLong(Integer::longValue).sum() - 21L * pageHashReplies.size();
             long chunks = SeedHashes.chunks(PAGES);
             long asked = v3.literalPages() + v3.patchedPages();
-            assertEquals(4 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes * 3 / 4 + 12 * chunks - 9 * asked,
+            assertEquals(5 * (SeedWire.DESCRIBE_BYTES + 1) + pageHashes * 3 / 4 + 12 * chunks - 9 * asked,
                     v2.exchangeBytes() - v3.exchangeBytes(), "version 5 sends a quarter of the page and chunk hash bytes,"
-                            + " and 8 + 1 bytes more per page whose block hashes it asks (version 2: four refused DESCRIBEs"
+                            + " and 8 + 1 bytes more per page whose block hashes it asks (version 2: five refused DESCRIBEs"
                             + " more)");
         }
     }
@@ -960,8 +960,8 @@ class SeededRoundTest {
                 }
                 return SeedService.answer(files, KEY, request, readable());
             }, 1000, 1000));
-            assertEquals(List.of(6, 5), versions.subList(0, 2));
-            assertTrue(versions.subList(1, versions.size()).stream().allMatch(v -> v == 5), "the rest in version 5");
+            assertEquals(List.of(7, 6, 5), versions.subList(0, 3));
+            assertTrue(versions.subList(2, versions.size()).stream().allMatch(v -> v == 5), "the rest in version 5");
         }
         seedReplica(dir, s0);
         try (FileReplicas files = FileReplicas.open(dir)) {
@@ -973,8 +973,8 @@ class SeededRoundTest {
             assertEquals(v5.patchedPages(), v6.patchedPages());
             assertEquals(v5.finePatches(), v6.finePatches());
             assertEquals(v5.frameBytes(), v6.frameBytes(), "the same ops and data");
-            assertEquals(SeedWire.DESCRIBE_BYTES + 1, v5.exchangeBytes() - v6.exchangeBytes(),
-                    "the same exchange but for the refused DESCRIBE");
+            assertEquals(2 * (SeedWire.DESCRIBE_BYTES + 1), v5.exchangeBytes() - v6.exchangeBytes(),
+                    "the same exchange (version 7 has version 6's messages) but for the refused DESCRIBEs (7 and 6)");
         }
     }
 

@@ -1,0 +1,181 @@
+package io.dwcp.core.migration;
+
+import io.dwcp.core.DwcpException;
+import io.dwcp.core.ErrorCode;
+import io.dwcp.core.state.WritableRegion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A seeded round into an {@link InPlaceReplica} whose seed is another file (an image, another key's replica): the
+ * file is written as the round's batches arrive, each batch's pages hashed on the way, so that after the END frame
+ * only the pages the round does not touch (the seed's pages at their index) are read, hashed and written, and the
+ * hashes folded into the state digest. This is what an in-place full round does too: the file may hold a round that
+ * is then refused (its digest differs), and {@link InPlaceReplica} marks it inconsistent until a round commits; the
+ * destination only runs from a file whose final round committed. A replica in a {@link FileReplicas} directory is
+ * never written before it is verified ({@link SeedDecoder}).
+ *
+ * <p>Owns one thread, the staged replica (closed unpublished unless {@link #publish()}ed) and 16 bytes a page of the
+ * receive budget. The decoder's thread calls every method; the writing thread fills {@link #hashes} and writes the
+ * file, read after a join. {@link #close()} is idempotent.
+ */
+final class SeedWriteAhead implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SeedWriteAhead.class);
+
+    private final String key;
+    private final Path seedFile;
+    private final int pageSize;
+    private final long stateBytes;
+    private final long pages;
+    private final ReplicaFactory.StagedReplica staged;
+    private final SeedAheadHasher.PagesOpener opener;
+    private final ReceiveBuffers buffers;
+    private final long reserved;
+    private final long[] hashes;
+    private final ExecutorService writer;
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final PageRunWriter runs;
+    private Future<?> last;
+    private boolean closed;
+
+    SeedWriteAhead(String key, Path seedFile, int pageSize, long stateBytes, ReplicaFactory.StagedReplica staged,
+                   ReceiveBuffers buffers, SeedAheadHasher.PagesOpener opener) {
+        this.key = key;
+        this.seedFile = seedFile;
+        this.pageSize = pageSize;
+        this.stateBytes = stateBytes;
+        this.pages = SeedHashes.pages(stateBytes, pageSize);
+        this.staged = staged;
+        this.opener = opener;
+        this.buffers = buffers;
+        long cost = 2L * Long.BYTES * pages;
+        buffers.reserve(cost, "page hashes of the seeded round of " + key);
+        this.reserved = cost;
+        this.hashes = new long[(int) (2 * pages)];
+        this.runs = new PageRunWriter(region(), pageSize, SeedHashes.runPages(pageSize));
+        this.writer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "dwcp-seed-write-ahead");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    private WritableRegion region() {
+        return staged.state().region(0);
+    }
+
+    /** {@return the replica written} (for the codec to adopt once published) */
+    ReplicaFactory.StagedReplica staged() {
+        return staged;
+    }
+
+    /** Writes and hashes a batch's pages on the writing thread, after the batches before it. */
+    void batchArrived(SeedBatch batch) {
+        Future<?> before = last;
+        last = writer.submit(() -> {
+            if (before != null) {
+                before.get(); // one failed batch fails the round: finish() reports it
+            }
+            SeedHashes h = new SeedHashes();
+            long[] out = new long[2];
+            try (FileChannel in = FileChannel.open(seedFile, StandardOpenOption.READ); SeedPages p = opener.open(in, List.of(batch))) {
+                for (int page : batch.pages()) {
+                    if (stop.get()) {
+                        throw new CancellationException("seeded round closed");
+                    }
+                    ByteBuffer bytes = p.page(page);
+                    h.pageHash(bytes.duplicate(), out, 0);
+                    hashes[2 * page] = out[0];
+                    hashes[2 * page + 1] = out[1];
+                    runs.add(page, bytes);
+                }
+            }
+            return null;
+        });
+    }
+
+    /**
+     * After the END frame: waits for the batches, then reads, hashes and writes the pages no batch wrote (the seed's
+     * page at the same index), and folds every page's hash into {@code next} in page order. {@return the pages written}
+     */
+    long finish(BitSet targets, SeedDescription.Writer next) throws IOException {
+        if (last != null) {
+            try {
+                last.get();
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof DwcpException d) {
+                    throw d;
+                }
+                throw c instanceof IOException io ? io : new IOException("writing the seeded round of '" + key + "' failed: " + c, c);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DwcpException(ErrorCode.CANCELLED, "interrupted while writing the seeded round of '" + key + "'");
+            }
+        }
+        runs.flush();
+        PageRunWriter rest = new PageRunWriter(region(), pageSize, SeedHashes.runPages(pageSize));
+        SeedHashes h = new SeedHashes();
+        long[] out = new long[2];
+        ByteBuffer page = ByteBuffer.allocate(pageSize);
+        long kept = 0;
+        try (FileChannel in = FileChannel.open(seedFile, StandardOpenOption.READ)) {
+            for (int i = 0; i < pages; i++) {
+                if (!targets.get(i)) {
+                    page.clear().limit((int) Math.min(pageSize, stateBytes - (long) i * pageSize));
+                    SeedDescription.readSeed(in, page, (long) i * pageSize);
+                    page.flip();
+                    h.pageHash(page.duplicate(), out, 0);
+                    hashes[2 * i] = out[0];
+                    hashes[2 * i + 1] = out[1];
+                    rest.add(i, page);
+                    kept++;
+                }
+                next.addHash(hashes[2 * i], hashes[2 * i + 1]);
+            }
+        }
+        rest.flush();
+        LOG.debug("seeded round of '{}': {} pages written as they arrived, {} from the seed after its END frame", key,
+                pages - kept, kept);
+        return pages;
+    }
+
+    /** Makes the written file the replica (flushes it). */
+    void publish() throws IOException {
+        staged.publish();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        stop.set(true);
+        writer.shutdownNow();
+        try {
+            if (!writer.awaitTermination(30, TimeUnit.SECONDS)) {
+                LOG.warn("seeded round of '{}': a batch was still being written 30 s after close", key);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        FileReplicas.closeQuietly(staged); // unpublished: the in-place replica stays marked inconsistent
+        buffers.release(reserved);
+    }
+}
