@@ -76,8 +76,9 @@ final class SeedDecoder implements StateDecoder {
     private boolean trustedSeed;
     /**
      * Buffers the round's pages are read with, reused batch after batch (a new batch buffer each time made the heap
-     * grow): the decoder's thread's ({@link #pagesOf}), and the hashing ahead's batch thread's, written and read only
-     * by that one thread ({@link #aheadPagesOf}).
+     * grow): the decoder's thread's ({@link #pagesOf}), and those of the one thread that reads batches as they arrive
+     * (the hashing ahead's or the write-ahead's; a round has one of them at most), used only by that thread
+     * ({@link #aheadPagesOf}).
      */
     private SeedPages.Scratch scratch;
     private volatile SeedPages.Scratch aheadScratch;
@@ -173,7 +174,8 @@ final class SeedDecoder implements StateDecoder {
             // Written in place as the batches arrive (see SeedWriteAhead); verified by the same digest after END.
             ReplicaFactory.StagedReplica target = inPlace.openStaged(key, pageSize, List.of(layout));
             try {
-                writeAhead = new SeedWriteAhead(key, s.file(), pageSize, layout.sizeBytes(), target, buffers, this::pagesOf);
+                writeAhead = new SeedWriteAhead(key, s.file(), pageSize, layout.sizeBytes(), target, buffers,
+                        this::aheadPagesOf);
             } catch (RuntimeException e) {
                 FileReplicas.closeQuietly(target);
                 throw e;
@@ -576,7 +578,10 @@ final class SeedDecoder implements StateDecoder {
         return new SeedPages(key, pageSize, layout.sizeBytes(), compressor, in, of, scratch);
     }
 
-    /** As {@link #pagesOf}, for the hashing ahead's batch thread (one at a time), with buffers of its own. */
+    /**
+     * As {@link #pagesOf}, for the thread that reads batches as they arrive (the hashing ahead's or the write-ahead's,
+     * one batch at a time), with buffers of its own.
+     */
     private SeedPages aheadPagesOf(FileChannel in, List<SeedBatch> of) {
         SeedPages.Scratch s = aheadScratch;
         if (s == null) {
