@@ -12,6 +12,10 @@
 #   --jar PATH    dwcp.jar (default dwcp-bench/target/dwcp.jar, built if missing)
 #   --work DIR    scratch directory (default a new one under /var/tmp)
 #   --seed S      random seed of the schedule (default 1)
+#   --in-place    the receiver writes key vm in place into one existing file (`dwcp receive --into vm=FILE`, as for
+#                 a destination QEMU's RAM file) instead of a replica directory, with a seed image (`--seed-image`);
+#                 senders pick --seed auto, always or never at random, so seeded rounds copy pages from the image into
+#                 a file an earlier killed run may have left mixed; the image must never change
 #   --start-timeout S  seconds a receiver may take to start listening (default 120: a JVM at nice 15 on a loaded
 #                 machine took minutes); one that does not is killed and the run counts as failed
 #
@@ -23,11 +27,14 @@
 #   clean          no fault: the replica must equal the last version, unmarked
 #   disk-full      (once, as root, with --disk-full) the receiver writes into a tmpfs smaller than the state
 # After each run a fresh receiver is started on the directory and stopped (so leftover staging files are cleaned and
-# markers are read), then the check runs. The last line is "N passed, M failed".
+# markers are read), then the check runs. With --in-place the file carries no marker (an in-place replica's mark lives
+# in its receiver process), so the check is stronger: after each run a fresh receiver takes a clean send of a random
+# version from a new sender, and the file must then equal that version exactly, whatever the run before left in it.
+# The last line is "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-RUNS=200; MIB=64; JAR=dwcp-bench/target/dwcp.jar; WORK=""; SEED=1; DISK_FULL=0; START_TIMEOUT=120
+RUNS=200; MIB=64; JAR=dwcp-bench/target/dwcp.jar; WORK=""; SEED=1; DISK_FULL=0; START_TIMEOUT=120; IN_PLACE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS=$2; shift 2;;
@@ -37,6 +44,7 @@ while [ $# -gt 0 ]; do
     --seed) SEED=$2; shift 2;;
     --start-timeout) START_TIMEOUT=$2; shift 2;;
     --disk-full) DISK_FULL=1; shift;;
+    --in-place) IN_PLACE=1; shift;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -53,10 +61,31 @@ declare -A SUM
 for v in 0 1 2 3 4; do SUM[$(sha256sum "$WORK/v$v.ram" | cut -c1-64)]=v$v; done
 
 port() { echo $((20000 + RANDOM % 20000)); }
+# In place: the file the receiver writes (it must exist with the state's size), other keys would go to $OUT/others.
+TARGET="$OUT/vm.ram"; IMAGE="$WORK/image.ram"
+if [ $IN_PLACE = 1 ]; then
+  cp "$WORK/v0.ram" "$TARGET"; mkdir -p "$OUT/others"
+  # The receiver's seed image (as a destination's copy of a guest's disk): v2 with 2 % of it changed; seeded rounds read
+  # it, nothing may write it.
+  python3 - "$WORK/v2.ram" "$IMAGE" <<'PY'
+import sys, random
+b = bytearray(open(sys.argv[1], 'rb').read()); r = random.Random(11)
+for _ in range(len(b) // 4096 // 50):
+    p = r.randrange(len(b) // 4096) * 4096; b[p:p + 4096] = r.randbytes(4096)
+open(sys.argv[2], 'wb').write(b)
+PY
+  IMAGE_SUM=$(sha256sum "$IMAGE" | cut -c1-64)
+fi
+seed_opt() { [ $IN_PLACE = 1 ] || return 0; case $((RANDOM % 3)) in 0) echo "--seed auto";; 1) echo "--seed always";; *) echo "--seed never";; esac; }
 start_receiver() { # $1 dir, $2 port, $3 log; sets RPID and P (the port it got: another random one if taken)
   local port=$2
   for _try in 1 2 3 4 5; do
-    $JAVA receive --listen 127.0.0.1:$port --out "$1" --plaintext > "$3" 2>&1 &
+    if [ $IN_PLACE = 1 ]; then
+      $JAVA receive --listen 127.0.0.1:$port --out "$1/others" --into "vm=$TARGET" --seed-image "vm=$IMAGE" \
+        --plaintext > "$3" 2>&1 &
+    else
+      $JAVA receive --listen 127.0.0.1:$port --out "$1" --plaintext > "$3" 2>&1 &
+    fi
     RPID=$!
     for _ in $(seq $((START_TIMEOUT * 10))); do
       grep -q "listening on" "$3" 2>/dev/null && { P=$port; return 0; }
@@ -88,7 +117,19 @@ check() {
   echo "ok: $what marked=$marked"
 }
 
-pass=0; fail=0; declare -A BY
+# check_in_place EXIT EXPECT LOG: the clean send after the run succeeded, the file is exactly EXPECT, the seed image is
+# unchanged, and nothing but the directory's lock and the image's cached description is in the directory of other keys.
+check_in_place() {
+  [ "$1" = 0 ] || { echo "the clean send after the run failed (exit $1): $(tail -1 "$3")"; return 1; }
+  local s; s=$(sha256sum "$TARGET" | cut -c1-64)
+  [ "${SUM[$s]:-MIX}" = "$2" ] || { echo "expected $2 in place, found ${SUM[$s]:-MIX}"; return 1; }
+  [ "$(sha256sum "$IMAGE" | cut -c1-64)" = "$IMAGE_SUM" ] || { echo "the seed image was changed"; return 1; }
+  local left; left=$(ls -A "$OUT/others" | grep -v '^\.dwcp-replicas\.lock$\|^\.vm\.image\.desc$')
+  if [ -n "$left" ]; then echo "files left in the directory of other keys: $left"; return 1; fi
+  echo "ok: $2 in place (round 0: $(grep -o "round 0 ([a-z]*" "$3" | head -1 | cut -d"(" -f2))"
+}
+
+pass=0; fail=0; declare -A BY MODES
 for run in $(seq 1 "$RUNS"); do
   r=$((RANDOM % 10))
   if [ $r -lt 4 ]; then sc=kill-receiver; elif [ $r -lt 7 ]; then sc=kill-sender; elif [ $r -lt 9 ]; then sc=race; else sc=clean; fi
@@ -98,15 +139,15 @@ for run in $(seq 1 "$RUNS"); do
   case $sc in
     kill-receiver|kill-sender)
       files=$(versions)
-      $JAVA send --to 127.0.0.1:$P --key vm --plaintext $files > "$L/send.log" 2>&1 &
+      $JAVA send --to 127.0.0.1:$P --key vm --plaintext $(seed_opt) $files > "$L/send.log" 2>&1 &
       SPID=$!
       sleep "0.$((RANDOM % 10))$((RANDOM % 10))"; sleep $((RANDOM % 3))
       if [ $sc = kill-receiver ]; then kill -9 $RPID 2>/dev/null; wait $SPID; else kill -9 $SPID 2>/dev/null; wait $SPID; fi
       ;;
     race)
-      $JAVA send --to 127.0.0.1:$P --key vm --plaintext $(versions) > "$L/send1.log" 2>&1 &
+      $JAVA send --to 127.0.0.1:$P --key vm --plaintext $(seed_opt) $(versions) > "$L/send1.log" 2>&1 &
       S1=$!
-      $JAVA send --to 127.0.0.1:$P --key vm --plaintext $(versions) > "$L/send2.log" 2>&1 &
+      $JAVA send --to 127.0.0.1:$P --key vm --plaintext $(seed_opt) $(versions) > "$L/send2.log" 2>&1 &
       S2=$!
       wait $S1; e1=$?; wait $S2; e2=$?
       if [ $e1 != 0 ] && [ $e2 != 0 ] && ! grep -q KEY_BUSY "$L"/send*.log; then
@@ -114,19 +155,34 @@ for run in $(seq 1 "$RUNS"); do
       ;;
     clean)
       files=$(versions)
-      $JAVA send --to 127.0.0.1:$P --key vm --plaintext $files > "$L/send.log" 2>&1
+      $JAVA send --to 127.0.0.1:$P --key vm --plaintext $(seed_opt) $files > "$L/send.log" 2>&1
       [ $? = 0 ] && expect=$(basename "${files##* }" .ram)
       ;;
   esac
   kill -9 $RPID 2>/dev/null; wait $RPID 2>/dev/null
-  # A restart cleans staging files and reads the markers.
-  P=$(port); start_receiver "$OUT" $P "$L/restart.log"; kill $RPID 2>/dev/null; wait $RPID 2>/dev/null
-  res=$(check "$OUT" "$L/recv.log" "$expect"); rc=$?
-  if [ $rc = 0 ]; then pass=$((pass+1)); BY[$sc]=$(( ${BY[$sc]:-0} + 1 )); rm -rf "$L"; else fail=$((fail+1)); echo "run $run ($sc): FAIL: $res (logs in $L)"; fi
+  if [ $IN_PLACE = 1 ]; then
+    # Whatever the run left in the file, a fresh receiver and a new sender must make it exactly one version again.
+    v=$((RANDOM % 5)); P=$(port)
+    if start_receiver "$OUT" $P "$L/restart.log"; then
+      $JAVA send --to 127.0.0.1:$P --key vm --plaintext $(seed_opt) "$WORK/v$v.ram" > "$L/after.log" 2>&1; e=$?
+      kill $RPID 2>/dev/null; wait $RPID 2>/dev/null
+      res=$(check_in_place "$e" "v$v" "$L/after.log"); rc=$?
+    else
+      res="receiver did not restart"; rc=1
+    fi
+  else
+    # A restart cleans staging files and reads the markers.
+    P=$(port); start_receiver "$OUT" $P "$L/restart.log"; kill $RPID 2>/dev/null; wait $RPID 2>/dev/null
+    res=$(check "$OUT" "$L/recv.log" "$expect"); rc=$?
+  fi
+  if [ $rc = 0 ]; then
+    pass=$((pass+1)); BY[$sc]=$(( ${BY[$sc]:-0} + 1 )); rm -rf "$L"
+    if [ $IN_PLACE = 1 ]; then m=${res##*round 0: }; m=${m%)}; MODES[${m:-?}]=$(( ${MODES[${m:-?}]:-0} + 1 )); fi
+  else fail=$((fail+1)); echo "run $run ($sc): FAIL: $res (logs in $L)"; fi
   [ $((run % 20)) = 0 ] && echo "after $run runs: $pass passed, $fail failed ($(for k in "${!BY[@]}"; do printf '%s=%s ' $k ${BY[$k]}; done))" >&2
 done
 
-if [ $DISK_FULL = 1 ] && [ "$(id -u)" = 0 ]; then
+if [ $DISK_FULL = 1 ] && [ $IN_PLACE = 0 ] && [ "$(id -u)" = 0 ]; then
   T="$WORK/tiny"; mkdir -p "$T"; mount -t tmpfs -o size=$((MIB / 2))m tmpfs "$T"
   P=$(port); start_receiver "$T" $P "$WORK/disk.log"
   $JAVA send --to 127.0.0.1:$P --key vm --plaintext "$WORK/v0.ram" > "$WORK/disk-send.log" 2>&1; e=$?
@@ -139,5 +195,6 @@ if [ $DISK_FULL = 1 ] && [ "$(id -u)" = 0 ]; then
   umount "$T"
 fi
 echo "scenarios passed: $(for k in "${!BY[@]}"; do printf '%s=%s ' $k ${BY[$k]}; done)"
+[ $IN_PLACE = 1 ] && echo "round 0 of the clean sends after each run: $(for k in "${!MODES[@]}"; do printf '%s=%s ' $k ${MODES[$k]}; done)"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
