@@ -50,6 +50,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class QemuMigrateCommand implements DwcpCli.Command {
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(30);
+    /** How long the manager's start and the session to the receiver may take. */
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(60);
     /** How long QEMU may take to connect to the destination, or to move and load the device state. */
     private static final Duration MIGRATE_TIMEOUT = Duration.ofSeconds(120);
     private static final java.util.Set<String> END_STATES = java.util.Set.of("completed", "failed", "cancelled");
@@ -137,7 +139,11 @@ final class QemuMigrateCommand implements DwcpCli.Command {
 
         int execute() throws Exception {
             long start = System.nanoTime();
-            try (Qmp src = Qmp.connect(a.require("qmp"), QMP_TIMEOUT);
+            // The DWCP side (manager, session to the receiver: round trips over the WAN and class loading) comes up
+            // while QEMU is set up over QMP; neither waits for the other. The manager stays open until the
+            // destination runs: closing it (event loops, pools) takes a while and would add to the downtime.
+            try (DwcpStart dwcp = new DwcpStart(() -> NodeOptions.manager(config()), NodeOptions.address(to));
+                 Qmp src = Qmp.connect(a.require("qmp"), QMP_TIMEOUT);
                  Qmp dst = Qmp.connect(a.require("dest-qmp"), QMP_TIMEOUT)) {
                 String s = src.status();
                 if (!s.equals("running")) {
@@ -150,7 +156,7 @@ final class QemuMigrateCommand implements DwcpCli.Command {
                             + " -incoming defer and the same memory-backend-file options");
                 }
                 try {
-                    return migrate(src, dst, start);
+                    return migrate(dwcp, src, dst, start);
                 } catch (Exception | Error e) {
                     rollback(src, e);
                     if (destinationLost) {
@@ -162,7 +168,7 @@ final class QemuMigrateCommand implements DwcpCli.Command {
             }
         }
 
-        private int migrate(Qmp src, Qmp dst, long start) throws Exception {
+        private int migrate(DwcpStart dwcp, Qmp src, Qmp dst, long start) throws Exception {
             // The source pauses before the switchover: QEMU connects to the destination and stops the guest by itself
             // when it is asked to migrate (there is no RAM for it to send), then waits for migrate-continue. The final
             // round runs in that pause; the device state follows over the connection QEMU already opened.
@@ -171,76 +177,73 @@ final class QemuMigrateCommand implements DwcpCli.Command {
             dst.execute("migrate-set-capabilities", Map.of("capabilities", List.of(cap("x-ignore-shared"), cap("events"))));
             String port = migrateUri.substring(migrateUri.lastIndexOf(':') + 1);
             dst.execute("migrate-incoming", Map.of("uri", "tcp:0.0.0.0:" + port));
+            // Each step's time is what was still to wait for after the previous one (the DWCP side started at once).
             Startup startup = new Startup(start);
             startup.mark("qmp");
-            // The manager stays open until the destination runs: closing it (event loops, pools) takes a while and
-            // would add to the downtime.
-            try (DwcpManager manager = NodeOptions.manager(config())) {
-                manager.start();
-                startup.mark("manager");
-                List<RoundReport> rounds = new ArrayList<>();
-                List<Long> roundEnds = new ArrayList<>();
-                Migration.Result result;
-                try (MigrationSender sender = manager.openMigration(NodeOptions.address(to)).get(60, TimeUnit.SECONDS);
-                     LiveFileSource live = LiveFileSource.open(key, ram, () -> switchover(src))) {
-                    // Round 0 asks the receiver for a seed (its copy of the guest's disk image, say) unless told not
-                    // to: a receiver without one says so at once, so asking costs one round trip.
-                    sender.seeding(SendCommand.seedMode(a.get("seed", "always")));
-                    startup.mark("connect");
-                    Migration.Builder b = manager.migration(sender, live).downtimeBudget(downtime).onRound(r -> {
-                        roundEnds.add(System.nanoTime());
-                        rounds.add(r);
-                        if (!json) {
-                            System.out.println(SendCommand.describe(r, null));
-                        }
-                    });
-                    if (a.get("max-rounds") != null) {
-                        b.maxRounds(Integer.parseInt(a.get("max-rounds")));
+            DwcpManager manager = dwcp.manager(CONNECT_TIMEOUT);
+            startup.mark("manager");
+            List<RoundReport> rounds = new ArrayList<>();
+            List<Long> roundEnds = new ArrayList<>();
+            Migration.Result result;
+            MigrationSender sender = dwcp.sender(CONNECT_TIMEOUT);
+            try (LiveFileSource live = LiveFileSource.open(key, ram, () -> switchover(src))) {
+                // Round 0 asks the receiver for a seed (its copy of the guest's disk image, say) unless told not
+                // to: a receiver without one says so at once, so asking costs one round trip.
+                sender.seeding(SendCommand.seedMode(a.get("seed", "always")));
+                startup.mark("connect");
+                Migration.Builder b = manager.migration(sender, live).downtimeBudget(downtime).onRound(r -> {
+                    roundEnds.add(System.nanoTime());
+                    rounds.add(r);
+                    if (!json) {
+                        System.out.println(SendCommand.describe(r, null));
                     }
-                    Migration migration = b.build();
-                    // The destination QEMU gone (its QMP connection closed): no point in sending more rounds.
-                    dst.onClosed(() -> {
-                        if (!destinationRunning) {
-                            destinationLost = true;
-                            migration.cancel();
-                        }
-                    });
-                    startup.mark("prepare");
-                    try {
-                        result = migration.start().get();
-                    } catch (ExecutionException e) {
-                        throw e.getCause() instanceof Exception ex ? ex : e;
-                    }
-                    long committed = System.nanoTime();
-                    double verifySeconds = -1;
-                    if (verify != null) {
-                        compare(ram, verify);
-                        verifySeconds = (System.nanoTime() - committed) / 1e9;
-                    }
-                    long verifyNanos = verifySeconds < 0 ? 0 : (long) (verifySeconds * 1e9);
-                    // Device state only: the RAM is already at the destination, verified.
-                    int dstMark = dst.eventCount();
-                    int srcMark = src.eventCount();
-                    long resumeAsked = System.nanoTime();
-                    src.execute("migrate-continue", Map.of("state", "pre-switchover"));
-                    Qmp.Event done = src.awaitEvent(srcMark, e -> e.name().equals("MIGRATION")
-                            && END_STATES.contains(String.valueOf(e.data().get("status"))), MIGRATE_TIMEOUT,
-                            "the end of the device-state migration");
-                    if (!"completed".equals(done.data().get("status"))) {
-                        Map<String, Object> m = src.query("query-migrate");
-                        throw new DwcpException(ErrorCode.IO_ERROR, "QEMU's device-state migration " + done.data().get("status")
-                                + ": " + m.getOrDefault("error-desc", "no reason given"));
-                    }
-                    long sourceDone = System.nanoTime();
-                    long running = destinationStart(dst, dstMark);
-                    destinationRunning = true;
-                    Map<String, Object> m = src.query("query-migrate");
-                    Phases p = new Phases(stoppedNanos - switchAsked, pausedSeenNanos - stoppedNanos, result,
-                            resumeAsked - committed - verifyNanos, sourceDone - resumeAsked, running - sourceDone,
-                            running - stoppedNanos - verifyNanos);
-                    double total = (running - start - verifyNanos) / 1e9;
-                    report(result, rounds, m, total, p, verifySeconds, startup, roundEnds);
+                });
+                if (a.get("max-rounds") != null) {
+                    b.maxRounds(Integer.parseInt(a.get("max-rounds")));
                 }
+                Migration migration = b.build();
+                // The destination QEMU gone (its QMP connection closed): no point in sending more rounds.
+                dst.onClosed(() -> {
+                    if (!destinationRunning) {
+                        destinationLost = true;
+                        migration.cancel();
+                    }
+                });
+                startup.mark("prepare");
+                try {
+                    result = migration.start().get();
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof Exception ex ? ex : e;
+                }
+                long committed = System.nanoTime();
+                double verifySeconds = -1;
+                if (verify != null) {
+                    compare(ram, verify);
+                    verifySeconds = (System.nanoTime() - committed) / 1e9;
+                }
+                long verifyNanos = verifySeconds < 0 ? 0 : (long) (verifySeconds * 1e9);
+                // Device state only: the RAM is already at the destination, verified.
+                int dstMark = dst.eventCount();
+                int srcMark = src.eventCount();
+                long resumeAsked = System.nanoTime();
+                src.execute("migrate-continue", Map.of("state", "pre-switchover"));
+                Qmp.Event done = src.awaitEvent(srcMark, e -> e.name().equals("MIGRATION")
+                        && END_STATES.contains(String.valueOf(e.data().get("status"))), MIGRATE_TIMEOUT,
+                        "the end of the device-state migration");
+                if (!"completed".equals(done.data().get("status"))) {
+                    Map<String, Object> m = src.query("query-migrate");
+                    throw new DwcpException(ErrorCode.IO_ERROR, "QEMU's device-state migration " + done.data().get("status")
+                            + ": " + m.getOrDefault("error-desc", "no reason given"));
+                }
+                long sourceDone = System.nanoTime();
+                long running = destinationStart(dst, dstMark);
+                destinationRunning = true;
+                Map<String, Object> m = src.query("query-migrate");
+                Phases p = new Phases(stoppedNanos - switchAsked, pausedSeenNanos - stoppedNanos, result,
+                        resumeAsked - committed - verifyNanos, sourceDone - resumeAsked, running - sourceDone,
+                        running - stoppedNanos - verifyNanos);
+                double total = (running - start - verifyNanos) / 1e9;
+                report(result, rounds, m, total, p, verifySeconds, startup, roundEnds);
             }
             return 0;
         }

@@ -299,7 +299,9 @@ public final class MigrationSender implements AutoCloseable {
         Confirmed last = confirmed.remove(state.key());    // put back only when this round succeeds
         // The previous round's completion already told which baseline the receiver holds: no query round trip. If the
         // receiver lost it since (eviction), it refuses the delta and the round is resent full below, as after a query.
-        CompletableFuture<BaselineRef> receiverHolds = last != null && last.session == s && last.baseline.equals(held)
+        // Without a baseline on this side no answer could make the round a delta: no query either (a first round).
+        CompletableFuture<BaselineRef> receiverHolds = held == null ? CompletableFuture.completedFuture(null)
+                : last != null && last.session == s && last.baseline.equals(held)
                 ? CompletableFuture.completedFuture(held) : queryBaseline(state.key());
         return receiverHolds.thenCompose(peer -> {
             BaselineRef mine = codec.baseline(state.key()).orElse(null);

@@ -138,13 +138,16 @@ final class ControlFrames {
         }
     }
 
-    /** {@code count} PINGs one after another, within the connect timeout. */
+    /**
+     * {@code count} PINGs sent together, within the connect timeout: each PONG is a real round trip of its own (the
+     * peer answers each as it arrives), and the probing costs one round trip instead of {@code count}.
+     */
     CompletableFuture<Void> probeRtt(int count) {
-        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        CompletableFuture<?>[] probes = new CompletableFuture<?>[count];
         for (int i = 0; i < count; i++) {
-            chain = chain.thenCompose(v -> ping().thenApply(rtt -> null));
+            probes[i] = ping();
         }
-        return chain.orTimeout(settings.connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        return CompletableFuture.allOf(probes).orTimeout(settings.connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private CompletableFuture<Long> ping() {
@@ -155,7 +158,10 @@ final class ControlFrames {
             return f;
         }
         long stamp = System.nanoTime();
-        pings.put(stamp, f);
+        // Probes sent together may read the same clock: each needs a stamp of its own (1 ns later changes no RTT).
+        while (stamp == heartbeatStamp || pings.putIfAbsent(stamp, f) != null) {
+            stamp++;
+        }
         c.writeAndFlush(Frames.ping(c.alloc(), FrameHeader.TYPE_PING, stamp));
         return f;
     }
