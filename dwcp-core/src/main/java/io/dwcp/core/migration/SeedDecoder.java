@@ -33,7 +33,9 @@ import java.util.function.ToLongFunction;
  * a copy gets the seed's page as it was before the round, so the sources the round writes before their copy are read
  * into memory before anything is written), or, when the seed is an image or another key's replica, into a staging
  * replica that is published by rename. The codec's baseline of the key is dropped first (it may be the
- * replica's own pages). The hashes computed while verifying become the replica's new description.
+ * replica's own pages); written in place, it is detached ({@link StateCodec#detachReceived}), so that the codec adopts
+ * the result by hashing only the pages the round wrote. The hashes computed while verifying become the replica's new
+ * description.
  *
  * <p>The seed's pages that the round keeps are hashed from the seed's file, except when the seed is the key's own
  * replica, its description was computed by this receiver's {@link FileReplicas} while it held the directory (from
@@ -347,7 +349,9 @@ final class SeedDecoder implements StateDecoder {
             try {
                 long written;
                 long verified;
+                long flushed;
                 boolean hashedAhead = false;
+                BaselineRef detached = null;
                 if (replica != null) {
                     long[] known = ahead == null ? null : ahead.seedHashesIfCurrent();
                     long[] writtenHashes = known == null ? null : ahead.batchHashes();
@@ -359,8 +363,17 @@ final class SeedDecoder implements StateDecoder {
                     }
                     verified = System.nanoTime();
                     SeedPages.Preserved kept = preserve == 0 ? null : preserve(in, preserve);
-                    codec.drop(key);
-                    written = applyInPlace(in, replica.region(0), kept);
+                    // The baseline may be the replica's own pages: dropped before they change. The codec may keep its
+                    // page hashes, so that adopting the result costs only the pages written.
+                    detached = codec.detachReceived(key).orElse(null);
+                    try {
+                        written = applyInPlace(in, replica.region(0), kept);
+                        flushed = System.nanoTime();
+                        replica.region(0).flush();
+                    } catch (IOException | RuntimeException e) {
+                        codec.drop(key); // nothing of the detached baseline is kept for a replica partly written
+                        throw e;
+                    }
                 } else {
                     // The seed is not the key's (an image, another key's replica): hash what is written into the
                     // staging replica, in one pass, and publish only a verified copy.
@@ -368,11 +381,12 @@ final class SeedDecoder implements StateDecoder {
                     check(next);
                     verified = System.nanoTime();
                     codec.drop(key);
+                    flushed = System.nanoTime();
                     staged.publish();
                 }
                 long applied = System.nanoTime();
                 // Before the description is installed: a codec that maps the replica marks it as being written.
-                BaselineRef adopted = adopt(replica != null ? replica : staged.state());
+                BaselineRef adopted = adopt(replica != null ? replica : staged.state(), detached);
                 long adoptedAt = System.nanoTime();
                 // While the key is still held: no other round can write the replica between the stamp and the install.
                 // A replica written in place elsewhere is not described (it is no seed of this directory).
@@ -387,11 +401,12 @@ final class SeedDecoder implements StateDecoder {
                     staged = null;
                 }
                 LOG.info("seeded round of '{}': {} ms from its start to its END frame ({} batches of {} bytes spilled); then"
-                        + " verified in {} ms (seed hashed {}), {} pages written in {} ms, codec baseline adopted in {} ms,"
-                        + " description installed in {} ms", key, (ended - startNanos) / 1_000_000,
+                        + " verified in {} ms (seed hashed {}), {} pages written in {} ms and flushed in {} ms, codec baseline"
+                        + " adopted in {} ms{}, description installed in {} ms", key, (ended - startNanos) / 1_000_000,
                         store.spilledBatches(), store.spilledBytes(), (verified - ended) / 1_000_000,
-                        hashedAhead ? (trustedSeed ? "from its description" : "ahead") : "now", written, (applied - verified) / 1_000_000,
-                        (adoptedAt - applied) / 1_000_000, (System.nanoTime() - adoptedAt) / 1_000_000);
+                        hashedAhead ? (trustedSeed ? "from its description" : "ahead") : "now", written,
+                        (flushed - verified) / 1_000_000, (applied - flushed) / 1_000_000, (adoptedAt - applied) / 1_000_000,
+                        detached != null ? " (from the detached baseline's hashes)" : "", (System.nanoTime() - adoptedAt) / 1_000_000);
                 return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
                         Duration.ofNanos(System.nanoTime() - startNanos));
             } finally {
@@ -416,7 +431,7 @@ final class SeedDecoder implements StateDecoder {
             long verified = System.nanoTime();
             codec.drop(key);
             writeAhead.publish();
-            BaselineRef adopted = adopt(writeAhead.staged().state());
+            BaselineRef adopted = adopt(writeAhead.staged().state(), null);
             writeAhead.close();
             LOG.info("seeded round of '{}' written in place as it arrived: {} ms from its start to its END frame; then"
                     + " the rest written and verified in {} ms, codec baseline adopted in {} ms", key,
@@ -439,12 +454,16 @@ final class SeedDecoder implements StateDecoder {
 
     /**
      * The committed replica becomes the codec's baseline of the key, so the sender's next round can be an ordinary
-     * delta (the sender adopts the state it sent under the same chain id). A failure costs only that: the round is
-     * committed, and the next round is seeded or full again.
+     * delta (the sender adopts the state it sent under the same chain id). With {@code detached} (the key's receiver
+     * baseline before the round, from {@link StateCodec#detachReceived}) the replica differs from it only in the
+     * round's {@link #targets}. A failure costs only that: the round is committed, and the next round is seeded or
+     * full again.
      */
-    private BaselineRef adopt(VmState<WritableRegion> committed) {
+    private BaselineRef adopt(VmState<WritableRegion> committed, BaselineRef detached) {
         try {
-            BaselineRef ref = codec.adoptReceived(committed, SeedHashes.chainId(digest)).orElse(null);
+            long chainId = SeedHashes.chainId(digest);
+            BaselineRef ref = (detached != null ? codec.adoptReceived(committed, chainId, detached, targets)
+                    : codec.adoptReceived(committed, chainId)).orElse(null);
             // A codec that maps the replica's pages announces writes it does not make (its mappings are writable,
             // as after a keyframe decoded in place): the replica is as verified and durable, so say so before it
             // closes, or it would count as left unflushed (marked inconsistent, its next round full).
@@ -479,13 +498,15 @@ final class SeedDecoder implements StateDecoder {
 
     /**
      * As {@link #verify}, with the round's own pages hashed as the batches arrived: nothing is read or hashed
-     * again, only the hashes are folded.
+     * again, only the hashes are folded (a chunk at a time). {@code known} becomes the result's page hashes (the
+     * written pages' hashes replace the seed's there; the array is this round's, used for nothing else).
      */
     private void verifyHashed(SeedDescription.Writer next, long[] known, long[] written) throws IOException {
-        for (int i = 0; i < pages; i++) {
-            long[] from = targets.get(i) ? written : known;
-            next.addHash(from[2 * i], from[2 * i + 1]);
+        for (int i = targets.nextSetBit(0); i >= 0; i = targets.nextSetBit(i + 1)) {
+            known[2 * i] = written[2 * i];
+            known[2 * i + 1] = written[2 * i + 1];
         }
+        next.addHashes(known);
         check(next);
     }
 
@@ -498,7 +519,7 @@ final class SeedDecoder implements StateDecoder {
         }
     }
 
-    /** Writes the differing pages into the key's replica; returns how many. */
+    /** Writes the differing pages into the key's replica (not flushed); returns how many. */
     private long applyInPlace(FileChannel in, WritableRegion r, SeedPages.Preserved kept) throws IOException {
         long written = 0;
         try (SeedPages p = pagesOf(in, batches)) {
@@ -512,7 +533,6 @@ final class SeedDecoder implements StateDecoder {
             }
             runs.flush();
         }
-        r.flush();
         return written;
     }
 
