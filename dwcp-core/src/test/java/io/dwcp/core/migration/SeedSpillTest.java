@@ -46,6 +46,7 @@ class SeedSpillTest {
     private final StateCodec codec = (StateCodec) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{StateCodec.class},
             (proxy, method, args) -> switch (method.getName()) {
                 case "drop" -> null;
+                case "detachReceived" -> Optional.empty();
                 case "adoptReceived" -> Optional.empty();
                 default -> throw new UnsupportedOperationException(method.getName());
             });
