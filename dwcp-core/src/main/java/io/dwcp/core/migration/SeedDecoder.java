@@ -62,6 +62,8 @@ final class SeedDecoder implements StateDecoder {
     private final List<SeedBatch> batches = new ArrayList<>();
     /** Holds the batches' compressed bytes until the round ends; closed with the decoder. */
     private final SeedBatchStore store;
+    /** The free space of a directory's file system. */
+    private final ToLongFunction<Path> usableSpace;
     private final BitSet targets;
     private FileReplicas.Seed seed;
     private long reserved;
@@ -74,6 +76,8 @@ final class SeedDecoder implements StateDecoder {
      * started (a staged round, or no room in the receive budget).
      */
     private SeedAheadHasher ahead;
+    /** Whether the round's pages were written from {@link StagedPages} (for tests). */
+    private boolean wroteStaged;
     /** Whether the seed's unchanged pages are taken from its description, which this receiver computed itself. */
     private boolean trustedSeed;
     /**
@@ -119,6 +123,25 @@ final class SeedDecoder implements StateDecoder {
         this.pages = SeedHashes.pages(layout.sizeBytes(), pageSize);
         this.targets = new BitSet((int) pages);
         this.store = new SeedBatchStore(key, buffers, buffers.maxBytes() / 4, () -> replicas.createSpillFile(key), usableSpace);
+        this.usableSpace = usableSpace;
+    }
+
+    /** Free space a staging file of the round's produced pages leaves at least, beyond the state's size. */
+    static final long STAGING_HEADROOM = 256L << 20;
+
+    /**
+     * A staging file for the pages the round's batches produce ({@link StagedPages}), when the replica directory's
+     * file system has room for a whole state and {@link #STAGING_HEADROOM} besides (the staged pages are at most the
+     * state): staging never takes the room the replica's own writes need.
+     */
+    private Path stagingFile() throws IOException {
+        Path dir = replicas.replicaFile(key).toAbsolutePath().getParent();
+        long free = usableSpace.applyAsLong(dir);
+        if (free - STAGING_HEADROOM < layout.sizeBytes()) {
+            throw new IOException(free + " bytes free in " + dir + ", less than the state and " + STAGING_HEADROOM
+                    + " bytes besides");
+        }
+        return replicas.createPagesFile(key);
     }
 
     /**
@@ -188,8 +211,13 @@ final class SeedDecoder implements StateDecoder {
             // page hashes stand for its unchanged pages (FileReplicas.describedHere says why that is safe).
             trustedSeed = replicas.describedHere(key, s);
             ahead = SeedAheadHasher.start(key, s.file(), trustedSeed ? s.description() : null, layout.sizeBytes(),
-                    pageSize, buffers, this::aheadPagesOf);
+                    pageSize, buffers, this::aheadPagesOf, this::stagingFile);
         }
+    }
+
+    /** {@return whether the round's pages were copied from where they were staged as they arrived} (for tests) */
+    boolean wroteStagedPages() {
+        return wroteStaged;
     }
 
     /** {@return whether the seed's unchanged pages were taken from its description, not read} (for tests) */
@@ -350,6 +378,7 @@ final class SeedDecoder implements StateDecoder {
                 long written;
                 long verified;
                 long flushed;
+                boolean copiedStaged = false;
                 boolean hashedAhead = false;
                 BaselineRef detached = null;
                 if (replica != null) {
@@ -362,12 +391,18 @@ final class SeedDecoder implements StateDecoder {
                         verify(in, next, known);
                     }
                     verified = System.nanoTime();
-                    SeedPages.Preserved kept = preserve == 0 ? null : preserve(in, preserve);
+                    // The pages as the batches produced them while they arrived (hashed then): copied, not inflated again.
+                    StagedPages producedPages = writtenHashes == null ? null : ahead.stagedPages();
+                    copiedStaged = producedPages != null;
+                    wroteStaged = copiedStaged;
+                    SeedPages.Preserved kept = preserve == 0 || producedPages != null ? null : preserve(in, preserve);
                     // The baseline may be the replica's own pages: dropped before they change. The codec may keep its
                     // page hashes, so that adopting the result costs only the pages written.
                     detached = codec.detachReceived(key).orElse(null);
                     try {
-                        written = applyInPlace(in, replica.region(0), kept);
+                        written = producedPages != null
+                                ? producedPages.writeTo(replica.region(0), targets, layout.sizeBytes())
+                                : applyInPlace(in, replica.region(0), kept);
                         flushed = System.nanoTime();
                         replica.region(0).flush();
                     } catch (IOException | RuntimeException e) {
@@ -401,10 +436,11 @@ final class SeedDecoder implements StateDecoder {
                     staged = null;
                 }
                 LOG.info("seeded round of '{}': {} ms from its start to its END frame ({} batches of {} bytes spilled); then"
-                        + " verified in {} ms (seed hashed {}), {} pages written in {} ms and flushed in {} ms, codec baseline"
+                        + " verified in {} ms (seed hashed {}), {} pages written{} in {} ms and flushed in {} ms, codec baseline"
                         + " adopted in {} ms{}, description installed in {} ms", key, (ended - startNanos) / 1_000_000,
                         store.spilledBatches(), store.spilledBytes(), (verified - ended) / 1_000_000,
                         hashedAhead ? (trustedSeed ? "from its description" : "ahead") : "now", written,
+                        copiedStaged ? " (staged as they arrived)" : "",
                         (flushed - verified) / 1_000_000, (applied - flushed) / 1_000_000, (adoptedAt - applied) / 1_000_000,
                         detached != null ? " (from the detached baseline's hashes)" : "", (System.nanoTime() - adoptedAt) / 1_000_000);
                 return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,

@@ -169,7 +169,7 @@ final class SeedDescription {
             if (!recorded.equals(stamp) || ch.size() != HEADER_BYTES + (chunks + pages) * SeedHashes.HASH_BYTES) {
                 throw new DwcpException(ErrorCode.STALE, sidecar + " was replaced since it was loaded");
             }
-            ByteBuffer b = ByteBuffer.allocate(64 << 10);
+            ByteBuffer b = ByteBuffer.allocateDirect(256 << 10);
             long position = HEADER_BYTES + chunks * SeedHashes.HASH_BYTES;
             int at = 0;
             while (at < out.length) {
@@ -177,9 +177,10 @@ final class SeedDescription {
                 readFully(ch, b, position);
                 position += b.limit();
                 b.flip();
-                while (b.hasRemaining()) {
-                    out[at++] = b.getLong();
-                }
+                // In bulk: a million pages' hashes element by element cost 0.1 s before the JIT compiled the loop.
+                int n = b.remaining() / Long.BYTES;
+                b.asLongBuffer().get(out, at, n);
+                at += n;
             }
         }
         return out;

@@ -49,6 +49,8 @@ class SeededRoundTest {
     private static final io.dwcp.core.spi.BaselineRef DETACHED = new io.dwcp.core.spi.BaselineRef(KEY, 42, 3, 7);
     /** The pages the last adoption of a detached baseline was told changed (null: none was). */
     private volatile java.util.BitSet adoptedChanged;
+    /** Whether the last round's pages were written from where they were staged as they arrived. */
+    private boolean stagedSeen;
     private final StateCodec codec = (StateCodec) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{StateCodec.class},
             (proxy, method, args) -> {
                 if (method.getName().equals("drop")) {
@@ -167,6 +169,7 @@ class SeededRoundTest {
             }
             d.finish();
             fromDescriptionSeen = d.seedFromDescription();
+            stagedSeen = d.wroteStagedPages();
         }
         assertEquals(0, budget.usedBytes(), "the round's batches are released");
         return planner;
@@ -227,6 +230,10 @@ class SeededRoundTest {
                 }
             }
             assertEquals(differ, adoptedChanged, "the codec is told exactly which pages the round wrote");
+            assertTrue(stagedSeen, "the pages were copied from where they were staged as they arrived");
+            try (java.util.stream.Stream<Path> left = Files.list(dir)) {
+                assertEquals(List.of(), left.filter(f -> f.getFileName().toString().endsWith(".staging")).toList());
+            }
             // The description written while verifying is the new replica's: the next exchange finds nothing to send.
             assertEquals(0, round(files, s1, null).differingPages());
         }
