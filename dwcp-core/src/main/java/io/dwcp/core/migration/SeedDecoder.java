@@ -379,11 +379,13 @@ final class SeedDecoder implements StateDecoder {
                 long verified;
                 long flushed;
                 boolean copiedStaged = false;
+                long awaited = ended;
                 boolean hashedAhead = false;
                 BaselineRef detached = null;
                 if (replica != null) {
                     long[] known = ahead == null ? null : ahead.seedHashesIfCurrent();
                     long[] writtenHashes = known == null ? null : ahead.batchHashes();
+                    awaited = System.nanoTime();
                     hashedAhead = known != null;
                     if (writtenHashes != null) {
                         verifyHashed(next, known, writtenHashes);
@@ -436,9 +438,11 @@ final class SeedDecoder implements StateDecoder {
                     staged = null;
                 }
                 LOG.info("seeded round of '{}': {} ms from its start to its END frame ({} batches of {} bytes spilled); then"
-                        + " verified in {} ms (seed hashed {}), {} pages written{} in {} ms and flushed in {} ms, codec baseline"
+                        + " verified in {} ms ({} ms of it waiting for the hashing ahead; seed hashed {}), {} pages written{} in {} ms and"
+                        + " flushed in {} ms, codec baseline"
                         + " adopted in {} ms{}, description installed in {} ms", key, (ended - startNanos) / 1_000_000,
                         store.spilledBatches(), store.spilledBytes(), (verified - ended) / 1_000_000,
+                        (awaited - ended) / 1_000_000,
                         hashedAhead ? (trustedSeed ? "from its description" : "ahead") : "now", written,
                         copiedStaged ? " (staged as they arrived)" : "",
                         (flushed - verified) / 1_000_000, (applied - flushed) / 1_000_000, (adoptedAt - applied) / 1_000_000,
