@@ -7,6 +7,7 @@ import io.dwcp.core.state.VmState;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -67,6 +68,69 @@ final class Adoption {
                 }
             }
         }
+    }
+
+    /**
+     * As {@link #build} for a store that holds the state's pages already and differs from the baseline whose page
+     * hashes are {@code hashes} (updated in place) and digest {@code digest} only in the pages {@code changed}: only
+     * those are hashed again, one task per store chunk that has any.
+     *
+     * @return the state digest
+     */
+    static long update(VmState<? extends StateRegion> state, Layout layout, PageStore store, long[] hashes, long digest,
+                       BitSet changed, ExecutorService pool) {
+        long total = layout.totalPages();
+        if (changed.length() > total) {
+            throw new IllegalArgumentException("page " + (changed.length() - 1) + " changed in a state of " + total + " pages");
+        }
+        int per = store.pagesPerChunk();
+        List<Future<Long>> parts = new ArrayList<>();
+        try {
+            for (int first = changed.nextSetBit(0); first >= 0; ) {
+                int chunkEnd = (int) Math.min(total, (first / per + 1L) * per);
+                int from = first;
+                parts.add(pool.submit(() -> rehash(layout, store, hashes, changed, from, chunkEnd)));
+                first = chunkEnd >= total ? -1 : changed.nextSetBit(chunkEnd);
+            }
+            long d = digest;
+            for (Future<Long> f : parts) {
+                d += f.get();
+            }
+            return d;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DwcpException(ErrorCode.CANCELLED, "adopting the baseline of " + state.key() + " was interrupted", e);
+        } catch (ExecutionException e) {
+            throw new DwcpException(ErrorCode.IO_ERROR, "adopting the baseline of " + state.key() + " failed: "
+                    + e.getCause(), e.getCause());
+        } finally {
+            for (Future<Long> f : parts) {
+                f.cancel(false);
+            }
+            for (Future<Long> f : parts) {
+                try {
+                    f.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                    // reported above, or cancelled before it started
+                }
+            }
+        }
+    }
+
+    /** The changed pages in {@code [from, to)} (one store chunk): new hashes; returns the digest's change. */
+    private static long rehash(Layout layout, PageStore store, long[] hashes, BitSet changed, int from, int to) {
+        int pageSize = layout.pageSizeBytes;
+        ByteBuffer chunk = store.chunk(from);
+        long delta = 0;
+        for (int p = changed.nextSetBit(from); p >= 0 && p < to; p = changed.nextSetBit(p + 1)) {
+            long h = PageHash.hash(chunk, store.offset(p), pageSize);
+            delta += PageHash.mix(p, h) - PageHash.mix(p, hashes[p]);
+            hashes[p] = h;
+        }
+        return delta;
     }
 
     /** Pages {@code [from, to)}, all in one store chunk; returns their share of the digest. */

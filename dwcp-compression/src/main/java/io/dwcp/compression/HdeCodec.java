@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.BitSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -67,6 +68,8 @@ final class HdeCodec implements StateCodec {
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
     private final Map<String, Double> keyframeRatios = new ConcurrentHashMap<>();
     private final Map<String, Boolean> ratioForcesKeyframe = new ConcurrentHashMap<>();
+    /** Page hashes of receiver baselines detached before their replica was partly rewritten. */
+    private final DetachedHashes detached = new DetachedHashes();
     private final EntropyGate entropyGate;
     private final LevelPlanner levelPlanner;
     /** Builds baseline indexes on the workers, each build with its baseline pinned. */
@@ -364,7 +367,7 @@ final class HdeCodec implements StateCodec {
             } catch (java.io.IOException e) {
                 throw new DwcpException(ErrorCode.IO_ERROR, "adopting the baseline of " + state.key() + " failed", e);
             }
-        }));
+        }, null, null));
     }
 
     /**
@@ -374,21 +377,81 @@ final class HdeCodec implements StateCodec {
     @Override
     public Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId) {
         checkAdopt(replica, chainId);
-        return Optional.of(adopt(BaselineStore.Side.RECEIVER, replica, chainId, layout -> {
+        detached.remove(replica.key());
+        return Optional.of(adopt(BaselineStore.Side.RECEIVER, replica, chainId, ownPages(replica), null, null));
+    }
+
+    /**
+     * Keeps a copy of the receiver baseline's page hashes (8 bytes a page) for the adoption that follows, then drops
+     * the key's baselines.
+     */
+    @Override
+    public Optional<BaselineRef> detachReceived(String key) {
+        if (key == null) {
+            throw new IllegalArgumentException("key must not be null");
+        }
+        ReentrantLock lock = lock(key);
+        lock.lock();
+        try {
+            Baseline b = baselines.acquire(BaselineStore.Side.RECEIVER, key, true);
+            DetachedHashes.Entry e = null;
+            if (b != null) {
+                try {
+                    // Under the key's lock: no delta changes the hashes while they are copied.
+                    e = new DetachedHashes.Entry(b.ref(), b.layout, b.pageHashes.clone());
+                } finally {
+                    b.release();
+                }
+            }
+            drop(key);
+            if (e == null) {
+                return Optional.empty();
+            }
+            detached.put(key, e);
+            return Optional.of(e.ref());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * As {@link #adoptReceived(VmState, long)}; when {@code previous} is the baseline {@link #detachReceived} last
+     * detached for the key, of the same layout, and the replica's own pages become the baseline, only the pages
+     * {@code changed} are hashed again.
+     */
+    @Override
+    public Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId,
+                                               BaselineRef previous, BitSet changed) {
+        checkAdopt(replica, chainId);
+        if (changed == null) {
+            throw new IllegalArgumentException("changed must not be null");
+        }
+        DetachedHashes.Entry e = previous == null ? null : detached.take(replica.key(), previous, Layout.of(replica));
+        if (e == null) {
+            return adoptReceived(replica, chainId);
+        }
+        return Optional.of(adopt(BaselineStore.Side.RECEIVER, replica, chainId, ownPages(replica), e, changed));
+    }
+
+    /** The replica's own pages as a store, when it is one mappable region of whole pages; else null (a copy). */
+    private static java.util.function.Function<Layout, PageStore> ownPages(VmState<? extends WritableRegion> replica) {
+        return layout -> {
             WritableRegion r = replica.regions().size() == 1 ? replica.region(0) : null;
             long bytes = layout.totalPages() * layout.pageSizeBytes;
             return r != null && r.mappable() && r.sizeBytes() == bytes && bytes > 0
                     ? PageStore.inRegion(layout.pageSizeBytes, layout.totalPages(), r) : null;
-        }));
+        };
     }
 
     /**
      * Makes {@code state} the committed baseline of {@code side} under the key's lock: in the store {@code own} gives
      * for its layout (one that holds the pages already: views or the replica's mappings), else in a reserved one it is
-     * copied into.
+     * copied into. With {@code known} (a detached baseline the state equals except in {@code changed}) and a store
+     * that holds the pages already, only the changed pages are hashed.
      */
     private BaselineRef adopt(BaselineStore.Side side, VmState<? extends StateRegion> state, long chainId,
-                              java.util.function.Function<Layout, PageStore> own) {
+                              java.util.function.Function<Layout, PageStore> own, DetachedHashes.Entry known,
+                              BitSet changed) {
         String key = state.key();
         ReentrantLock lock = lock(key);
         lock.lock();
@@ -404,10 +467,12 @@ final class HdeCodec implements StateCodec {
                     : baselines.reserve(side, key, layout.totalPages() * layout.pageSizeBytes);
             PageStore store = filled != null ? filled
                     : reservation.newStore(layout.pageSizeBytes, layout.totalPages(), tempDir, chunks);
-            long[] hashes = new long[(int) layout.totalPages()];
+            boolean incremental = known != null && filled != null;
+            long[] hashes = incremental ? known.pageHashes() : new long[(int) layout.totalPages()];
             long digest;
             try {
-                digest = Adoption.build(state, layout, store, filled != null, hashes, workers());
+                digest = incremental ? Adoption.update(state, layout, store, hashes, known.ref().digest(), changed, workers())
+                        : Adoption.build(state, layout, store, filled != null, hashes, workers());
             } catch (RuntimeException | Error e) {
                 store.close();
                 baselines.unreserve(reservation);
@@ -439,6 +504,7 @@ final class HdeCodec implements StateCodec {
             throw new IllegalArgumentException("key must not be null");
         }
         baselines.drop(key);
+        detached.remove(key);
         keyframeRatios.remove(key);
         ratioForcesKeyframe.remove(key);
     }

@@ -17,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.BitSet;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -99,6 +100,69 @@ class AdoptedBaselineTest {
                 assertArrayEquals(content, Files.readAllBytes(file), "round " + round);
                 assertEquals(e.result.produced(), rx.baseline(key).orElseThrow());
             }
+        }
+    }
+
+    @Test
+    void aDetachedBaselineIsAdoptedFromItsHashesAndTheChangedPagesOnly(@TempDir Path dir) throws Exception {
+        String key = "adopt-detached";
+        byte[] content = memory(5, 0);
+        Path file = dir.resolve(key);
+        Files.write(file, content);
+        try (WritableRegion region = StateRegions.fileReplica("r0", file, content.length)) {
+            VmState<WritableRegion> replica = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(region).build();
+            BaselineRef before = rx.adoptReceived(replica, 21).orElseThrow();
+            BaselineRef detached = rx.detachReceived(key).orElseThrow();
+            assertEquals(before, detached);
+            assertTrue(rx.baseline(key).isEmpty(), "detached is dropped");
+            // The round rewrites some pages in place (one of them with what it held: changed, same bytes).
+            BitSet changed = new BitSet();
+            Random r = new Random(6);
+            for (int k = 0; k < 50; k++) {
+                int p = r.nextInt(PAGES);
+                changed.set(p);
+                content[p * PAGE + r.nextInt(PAGE)] ^= (byte) (1 + r.nextInt(255));
+                region.write((long) p * PAGE, ByteBuffer.wrap(content, p * PAGE, PAGE));
+            }
+            changed.set(PAGES - 1);
+            BaselineRef adopted = rx.adoptReceived(replica, 22, detached, changed).orElseThrow();
+            BaselineRef sent = tx.adoptSent(Rounds.state(key, PAGE, content.clone()), 22).orElseThrow();
+            assertEquals(sent, adopted, "the same digest as adopting the whole state");
+            // The next round is a delta against it, decoded into the replica.
+            dirty(content, 7, 30);
+            Rounds.Encoded e = Rounds.encode(tx, Rounds.state(key, PAGE, content.clone()), Rounds.against(adopted));
+            assertFalse(e.result.keyframe());
+            Rounds.decode(rx, replica, e.frames);
+            region.flush();
+            assertArrayEquals(content, Files.readAllBytes(file));
+        }
+    }
+
+    @Test
+    void onlyTheNamedPagesAreHashedAgainAndOnlyForTheDetachedBaseline(@TempDir Path dir) throws Exception {
+        String key = "adopt-detached-other";
+        byte[] content = memory(8, 0);
+        Path file = dir.resolve(key);
+        Files.write(file, content);
+        try (WritableRegion region = StateRegions.fileReplica("r0", file, content.length)) {
+            VmState<WritableRegion> replica = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(region).build();
+            rx.adoptReceived(replica, 31).orElseThrow();
+            BaselineRef detached = rx.detachReceived(key).orElseThrow();
+            // A page written behind the codec's back and not named: the detached hashes stand for it (the caller's
+            // word), so the digest is not the replica's.
+            content[3 * PAGE] ^= 1;
+            region.write(3L * PAGE, ByteBuffer.wrap(content, 3 * PAGE, PAGE));
+            BaselineRef trusted = rx.adoptReceived(replica, 32, detached, new BitSet()).orElseThrow();
+            assertNotEquals(tx.adoptSent(Rounds.state(key, PAGE, content.clone()), 32).orElseThrow().digest(), trusted.digest());
+            // Hashes detached for another baseline than the one named are not used: the whole replica is hashed.
+            BaselineRef detachedAgain = rx.detachReceived(key).orElseThrow();
+            BaselineRef other = new BaselineRef(key, detachedAgain.id() + 1, 0, detachedAgain.digest());
+            BaselineRef adopted = rx.adoptReceived(replica, 33, other, new BitSet()).orElseThrow();
+            assertEquals(tx.adoptSent(Rounds.state(key, PAGE, content.clone()), 33).orElseThrow(), adopted);
+            // Taken once: after that adoption they are gone, even for the right ref.
+            BaselineRef again = rx.adoptReceived(replica, 34, detachedAgain, new BitSet()).orElseThrow();
+            assertEquals(tx.adoptSent(Rounds.state(key, PAGE, content.clone()), 34).orElseThrow(), again);
+            assertTrue(rx.detachReceived("no-such-key").isEmpty());
         }
     }
 

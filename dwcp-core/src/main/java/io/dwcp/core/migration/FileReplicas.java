@@ -295,6 +295,19 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * is deleted when the directory is opened again. The round deletes it when it ends.
      */
     Path createSpillFile(String key) throws IOException {
+        return createStagingFile(key, ".spill");
+    }
+
+    /**
+     * Creates an empty staging file for the pages a seeded round of {@code key} produces while its batches arrive (see
+     * {@link StagedPages}); as a spill file, the caller deletes it, and one left by a crash is deleted by the next
+     * {@link #open}.
+     */
+    Path createPagesFile(String key) throws IOException {
+        return createStagingFile(key, ".pages");
+    }
+
+    private Path createStagingFile(String key, String kind) throws IOException {
         if (closed.get()) {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "replica directory " + dir + " is closed");
         }
@@ -302,7 +315,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "state key '" + key + "' is not a safe file name");
         }
         String nonce = HexFormat.of().formatHex(NONCES.generateSeed(8));
-        return Files.createFile(dir.resolve("." + key + "." + nonce + ".spill" + STAGING_SUFFIX));
+        return Files.createFile(dir.resolve("." + key + "." + nonce + kind + STAGING_SUFFIX));
     }
 
     /** Validates names and limits before any file operation; returns the state's total size. */

@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -27,8 +28,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * replica has not changed since ({@link FileReplicas#describedHere}), the description's page hashes stand for the
  * seed's and the file is not read again.
  *
- * <p>Owns two threads and {@code 2 × 16} bytes a page of the receive budget (the second half only when there was
- * room for it; without it only the seed is hashed ahead). Threading: the decoder's thread calls every method; the
+ * <p>The pages the batches produce are also staged in a file as they are hashed ({@link StagedPages}), so that the
+ * round writes them after its verification by copying, not by inflating its batches again.
+ *
+ * <p>Owns two threads, the staged pages' file and {@code 2 × 16} bytes a page of the receive budget (the second half
+ * only when there was room for it; without it only the seed is hashed ahead). Threading: the decoder's thread calls every method; the
  * hashing threads write {@link #seedHashes} and {@link #targetHashes}, read after a join. {@link #close()} stops both
  * threads, waits for them and gives the budget back (idempotent).
  */
@@ -39,6 +43,12 @@ final class SeedAheadHasher implements AutoCloseable {
     @FunctionalInterface
     interface PagesOpener {
         SeedPages open(FileChannel in, List<SeedBatch> batches);
+    }
+
+    /** Creates a staging file of the replica directory (empty, unique). */
+    @FunctionalInterface
+    interface StagingFiles {
+        Path create() throws IOException;
     }
 
     private final String key;
@@ -60,10 +70,23 @@ final class SeedAheadHasher implements AutoCloseable {
     private ExecutorService batchHasher;
     private Future<?> lastBatchHash;
     private boolean closed;
+    /** Creates {@link #staged}'s file; null: the pages are not staged. */
+    private final StagingFiles stagingFiles;
+    /**
+     * The pages the batches produce, staged in a file as they are hashed (created with the first batch; written by
+     * the batch thread, read by the decoder's after {@link #batchHashes()}); null when not (yet) made.
+     */
+    private StagedPages staged;
+    /** Set when staging failed (a full disk): the round then inflates its batches again after END (batch thread only). */
+    private boolean stagingFailed;
+    private final int pageSize;
 
     private SeedAheadHasher(String key, Path seedFile, SeedDescription trusted, long stateBytes, int pageSize,
-                            ReceiveBuffers buffers, PagesOpener pages, long reserved, boolean hashBatches) throws IOException {
+                            ReceiveBuffers buffers, PagesOpener pages, long reserved, boolean hashBatches,
+                            StagingFiles stagingFiles) throws IOException {
         this.key = key;
+        this.stagingFiles = stagingFiles;
+        this.pageSize = pageSize;
         this.seedFile = seedFile;
         this.buffers = buffers;
         this.pages = pages;
@@ -97,9 +120,11 @@ final class SeedAheadHasher implements AutoCloseable {
      *
      * @param trusted the seed's description, when its page hashes may stand for the file's (else null: the file is
      *     read and hashed)
+     * @param stagingFiles where the pages the batches produce are staged as they are hashed ({@link #stagedPages}),
+     *     or null: they are not
      */
     static SeedAheadHasher start(String key, Path seedFile, SeedDescription trusted, long stateBytes, int pageSize,
-                                 ReceiveBuffers buffers, PagesOpener pages) throws IOException {
+                                 ReceiveBuffers buffers, PagesOpener pages, StagingFiles stagingFiles) throws IOException {
         long cost = 2L * Long.BYTES * SeedHashes.pages(stateBytes, pageSize);
         try {
             buffers.reserve(cost, "seed page hashes of " + key);
@@ -117,7 +142,8 @@ final class SeedAheadHasher implements AutoCloseable {
             LOG.debug("seeded round of '{}': no room to hash the batches as they arrive ({})", key, e.getMessage());
         }
         try {
-            return new SeedAheadHasher(key, seedFile, trusted, stateBytes, pageSize, buffers, pages, reserved, hashBatches);
+            return new SeedAheadHasher(key, seedFile, trusted, stateBytes, pageSize, buffers, pages, reserved, hashBatches,
+                    stagingFiles);
         } catch (IOException | RuntimeException e) {
             buffers.release(reserved);
             throw e;
@@ -147,16 +173,53 @@ final class SeedAheadHasher implements AutoCloseable {
     private void hashBatch(SeedBatch b) throws IOException {
         SeedHashes hashes = new SeedHashes();
         long[] h = new long[2];
+        if (staged == null && stagingFiles != null && !stagingFailed && !stop.get()) {
+            try {
+                staged = new StagedPages(stagingFiles.create(), pageSize);
+            } catch (IOException | RuntimeException e) {
+                stagingFailed(e);
+            }
+        }
         try (FileChannel in = FileChannel.open(seedFile, StandardOpenOption.READ); SeedPages p = pages.open(in, List.of(b))) {
             for (int page : b.pages()) {
                 if (stop.get()) {
                     throw new CancellationException("seeded round closed");
                 }
-                hashes.pageHash(p.page(page), h, 0);
+                ByteBuffer bytes = p.page(page);
+                hashes.pageHash(bytes, h, 0);
                 targetHashes[2 * page] = h[0];
                 targetHashes[2 * page + 1] = h[1];
+                if (staged != null && !stagingFailed) {
+                    try {
+                        staged.add(bytes);
+                    } catch (IOException | RuntimeException e) {
+                        stagingFailed(e);
+                    }
+                }
             }
         }
+        if (staged != null && !stagingFailed) {
+            try {
+                staged.flush();
+            } catch (IOException | RuntimeException e) {
+                stagingFailed(e);
+            }
+        }
+    }
+
+    /** Staging the pages failed: they are hashed on, and written from the batches after the round is verified. */
+    private void stagingFailed(Exception e) {
+        stagingFailed = true;
+        LOG.info("seeded round of '{}': staging its pages failed ({}); they are inflated again after its END frame",
+                key, e.toString());
+    }
+
+    /**
+     * {@return the pages the round's batches produced, in page order, when every batch was hashed and staged as it
+     * arrived; else null} (waits for the last batch; owned by this hasher, valid until {@link #close()})
+     */
+    StagedPages stagedPages() {
+        return batchHashes() != null && staged != null && !stagingFailed ? staged : null;
     }
 
     /** Waits until the seed's hashing ended; for tests. */
@@ -222,6 +285,9 @@ final class SeedAheadHasher implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             batchHasher = null;
+        }
+        if (staged != null) {
+            staged.close(); // after the batch thread ended: it no longer writes the file
         }
         // The hashing thread stops at its next chunk; the budget it uses is given back only then.
         seedHashes.handle((r, e) -> null).join();

@@ -33,7 +33,9 @@ import java.util.function.ToLongFunction;
  * a copy gets the seed's page as it was before the round, so the sources the round writes before their copy are read
  * into memory before anything is written), or, when the seed is an image or another key's replica, into a staging
  * replica that is published by rename. The codec's baseline of the key is dropped first (it may be the
- * replica's own pages). The hashes computed while verifying become the replica's new description.
+ * replica's own pages); written in place, it is detached ({@link StateCodec#detachReceived}), so that the codec adopts
+ * the result by hashing only the pages the round wrote. The hashes computed while verifying become the replica's new
+ * description.
  *
  * <p>The seed's pages that the round keeps are hashed from the seed's file, except when the seed is the key's own
  * replica, its description was computed by this receiver's {@link FileReplicas} while it held the directory (from
@@ -60,6 +62,8 @@ final class SeedDecoder implements StateDecoder {
     private final List<SeedBatch> batches = new ArrayList<>();
     /** Holds the batches' compressed bytes until the round ends; closed with the decoder. */
     private final SeedBatchStore store;
+    /** The free space of a directory's file system. */
+    private final ToLongFunction<Path> usableSpace;
     private final BitSet targets;
     private FileReplicas.Seed seed;
     private long reserved;
@@ -72,6 +76,8 @@ final class SeedDecoder implements StateDecoder {
      * started (a staged round, or no room in the receive budget).
      */
     private SeedAheadHasher ahead;
+    /** Whether the round's pages were written from {@link StagedPages} (for tests). */
+    private boolean wroteStaged;
     /** Whether the seed's unchanged pages are taken from its description, which this receiver computed itself. */
     private boolean trustedSeed;
     /**
@@ -117,6 +123,25 @@ final class SeedDecoder implements StateDecoder {
         this.pages = SeedHashes.pages(layout.sizeBytes(), pageSize);
         this.targets = new BitSet((int) pages);
         this.store = new SeedBatchStore(key, buffers, buffers.maxBytes() / 4, () -> replicas.createSpillFile(key), usableSpace);
+        this.usableSpace = usableSpace;
+    }
+
+    /** Free space a staging file of the round's produced pages leaves at least, beyond the state's size. */
+    static final long STAGING_HEADROOM = 256L << 20;
+
+    /**
+     * A staging file for the pages the round's batches produce ({@link StagedPages}), when the replica directory's
+     * file system has room for a whole state and {@link #STAGING_HEADROOM} besides (the staged pages are at most the
+     * state): staging never takes the room the replica's own writes need.
+     */
+    private Path stagingFile() throws IOException {
+        Path dir = replicas.replicaFile(key).toAbsolutePath().getParent();
+        long free = usableSpace.applyAsLong(dir);
+        if (free - STAGING_HEADROOM < layout.sizeBytes()) {
+            throw new IOException(free + " bytes free in " + dir + ", less than the state and " + STAGING_HEADROOM
+                    + " bytes besides");
+        }
+        return replicas.createPagesFile(key);
     }
 
     /**
@@ -186,8 +211,13 @@ final class SeedDecoder implements StateDecoder {
             // page hashes stand for its unchanged pages (FileReplicas.describedHere says why that is safe).
             trustedSeed = replicas.describedHere(key, s);
             ahead = SeedAheadHasher.start(key, s.file(), trustedSeed ? s.description() : null, layout.sizeBytes(),
-                    pageSize, buffers, this::aheadPagesOf);
+                    pageSize, buffers, this::aheadPagesOf, this::stagingFile);
         }
+    }
+
+    /** {@return whether the round's pages were copied from where they were staged as they arrived} (for tests) */
+    boolean wroteStagedPages() {
+        return wroteStaged;
     }
 
     /** {@return whether the seed's unchanged pages were taken from its description, not read} (for tests) */
@@ -347,10 +377,15 @@ final class SeedDecoder implements StateDecoder {
             try {
                 long written;
                 long verified;
+                long flushed;
+                boolean copiedStaged = false;
+                long awaited = ended;
                 boolean hashedAhead = false;
+                BaselineRef detached = null;
                 if (replica != null) {
                     long[] known = ahead == null ? null : ahead.seedHashesIfCurrent();
                     long[] writtenHashes = known == null ? null : ahead.batchHashes();
+                    awaited = System.nanoTime();
                     hashedAhead = known != null;
                     if (writtenHashes != null) {
                         verifyHashed(next, known, writtenHashes);
@@ -358,9 +393,24 @@ final class SeedDecoder implements StateDecoder {
                         verify(in, next, known);
                     }
                     verified = System.nanoTime();
-                    SeedPages.Preserved kept = preserve == 0 ? null : preserve(in, preserve);
-                    codec.drop(key);
-                    written = applyInPlace(in, replica.region(0), kept);
+                    // The pages as the batches produced them while they arrived (hashed then): copied, not inflated again.
+                    StagedPages producedPages = writtenHashes == null ? null : ahead.stagedPages();
+                    copiedStaged = producedPages != null;
+                    wroteStaged = copiedStaged;
+                    SeedPages.Preserved kept = preserve == 0 || producedPages != null ? null : preserve(in, preserve);
+                    // The baseline may be the replica's own pages: dropped before they change. The codec may keep its
+                    // page hashes, so that adopting the result costs only the pages written.
+                    detached = codec.detachReceived(key).orElse(null);
+                    try {
+                        written = producedPages != null
+                                ? producedPages.writeTo(replica.region(0), targets, layout.sizeBytes())
+                                : applyInPlace(in, replica.region(0), kept);
+                        flushed = System.nanoTime();
+                        replica.region(0).flush();
+                    } catch (IOException | RuntimeException e) {
+                        codec.drop(key); // nothing of the detached baseline is kept for a replica partly written
+                        throw e;
+                    }
                 } else {
                     // The seed is not the key's (an image, another key's replica): hash what is written into the
                     // staging replica, in one pass, and publish only a verified copy.
@@ -368,11 +418,12 @@ final class SeedDecoder implements StateDecoder {
                     check(next);
                     verified = System.nanoTime();
                     codec.drop(key);
+                    flushed = System.nanoTime();
                     staged.publish();
                 }
                 long applied = System.nanoTime();
                 // Before the description is installed: a codec that maps the replica marks it as being written.
-                BaselineRef adopted = adopt(replica != null ? replica : staged.state());
+                BaselineRef adopted = adopt(replica != null ? replica : staged.state(), detached);
                 long adoptedAt = System.nanoTime();
                 // While the key is still held: no other round can write the replica between the stamp and the install.
                 // A replica written in place elsewhere is not described (it is no seed of this directory).
@@ -387,11 +438,15 @@ final class SeedDecoder implements StateDecoder {
                     staged = null;
                 }
                 LOG.info("seeded round of '{}': {} ms from its start to its END frame ({} batches of {} bytes spilled); then"
-                        + " verified in {} ms (seed hashed {}), {} pages written in {} ms, codec baseline adopted in {} ms,"
-                        + " description installed in {} ms", key, (ended - startNanos) / 1_000_000,
+                        + " verified in {} ms ({} ms of it waiting for the hashing ahead; seed hashed {}), {} pages written{} in {} ms and"
+                        + " flushed in {} ms, codec baseline"
+                        + " adopted in {} ms{}, description installed in {} ms", key, (ended - startNanos) / 1_000_000,
                         store.spilledBatches(), store.spilledBytes(), (verified - ended) / 1_000_000,
-                        hashedAhead ? (trustedSeed ? "from its description" : "ahead") : "now", written, (applied - verified) / 1_000_000,
-                        (adoptedAt - applied) / 1_000_000, (System.nanoTime() - adoptedAt) / 1_000_000);
+                        (awaited - ended) / 1_000_000,
+                        hashedAhead ? (trustedSeed ? "from its description" : "ahead") : "now", written,
+                        copiedStaged ? " (staged as they arrived)" : "",
+                        (flushed - verified) / 1_000_000, (applied - flushed) / 1_000_000, (adoptedAt - applied) / 1_000_000,
+                        detached != null ? " (from the detached baseline's hashes)" : "", (System.nanoTime() - adoptedAt) / 1_000_000);
                 return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
                         Duration.ofNanos(System.nanoTime() - startNanos));
             } finally {
@@ -416,7 +471,7 @@ final class SeedDecoder implements StateDecoder {
             long verified = System.nanoTime();
             codec.drop(key);
             writeAhead.publish();
-            BaselineRef adopted = adopt(writeAhead.staged().state());
+            BaselineRef adopted = adopt(writeAhead.staged().state(), null);
             writeAhead.close();
             LOG.info("seeded round of '{}' written in place as it arrived: {} ms from its start to its END frame; then"
                     + " the rest written and verified in {} ms, codec baseline adopted in {} ms", key,
@@ -439,12 +494,16 @@ final class SeedDecoder implements StateDecoder {
 
     /**
      * The committed replica becomes the codec's baseline of the key, so the sender's next round can be an ordinary
-     * delta (the sender adopts the state it sent under the same chain id). A failure costs only that: the round is
-     * committed, and the next round is seeded or full again.
+     * delta (the sender adopts the state it sent under the same chain id). With {@code detached} (the key's receiver
+     * baseline before the round, from {@link StateCodec#detachReceived}) the replica differs from it only in the
+     * round's {@link #targets}. A failure costs only that: the round is committed, and the next round is seeded or
+     * full again.
      */
-    private BaselineRef adopt(VmState<WritableRegion> committed) {
+    private BaselineRef adopt(VmState<WritableRegion> committed, BaselineRef detached) {
         try {
-            BaselineRef ref = codec.adoptReceived(committed, SeedHashes.chainId(digest)).orElse(null);
+            long chainId = SeedHashes.chainId(digest);
+            BaselineRef ref = (detached != null ? codec.adoptReceived(committed, chainId, detached, targets)
+                    : codec.adoptReceived(committed, chainId)).orElse(null);
             // A codec that maps the replica's pages announces writes it does not make (its mappings are writable,
             // as after a keyframe decoded in place): the replica is as verified and durable, so say so before it
             // closes, or it would count as left unflushed (marked inconsistent, its next round full).
@@ -479,13 +538,15 @@ final class SeedDecoder implements StateDecoder {
 
     /**
      * As {@link #verify}, with the round's own pages hashed as the batches arrived: nothing is read or hashed
-     * again, only the hashes are folded.
+     * again, only the hashes are folded (a chunk at a time). {@code known} becomes the result's page hashes (the
+     * written pages' hashes replace the seed's there; the array is this round's, used for nothing else).
      */
     private void verifyHashed(SeedDescription.Writer next, long[] known, long[] written) throws IOException {
-        for (int i = 0; i < pages; i++) {
-            long[] from = targets.get(i) ? written : known;
-            next.addHash(from[2 * i], from[2 * i + 1]);
+        for (int i = targets.nextSetBit(0); i >= 0; i = targets.nextSetBit(i + 1)) {
+            known[2 * i] = written[2 * i];
+            known[2 * i + 1] = written[2 * i + 1];
         }
+        next.addHashes(known);
         check(next);
     }
 
@@ -498,7 +559,7 @@ final class SeedDecoder implements StateDecoder {
         }
     }
 
-    /** Writes the differing pages into the key's replica; returns how many. */
+    /** Writes the differing pages into the key's replica (not flushed); returns how many. */
     private long applyInPlace(FileChannel in, WritableRegion r, SeedPages.Preserved kept) throws IOException {
         long written = 0;
         try (SeedPages p = pagesOf(in, batches)) {
@@ -512,7 +573,6 @@ final class SeedDecoder implements StateDecoder {
             }
             runs.flush();
         }
-        r.flush();
         return written;
     }
 

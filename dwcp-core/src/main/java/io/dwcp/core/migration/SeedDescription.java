@@ -5,6 +5,7 @@ import io.dwcp.core.ErrorCode;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.LongBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -134,10 +135,7 @@ final class SeedDescription {
         long bytes = stateBytes < 0 ? before.size() : stateBytes;
         Writer w = new Writer(sidecar, pageSize, bytes);
         try {
-            long[] hashes = FilePageHashes.hash(described, bytes, pageSize, stop);
-            for (int i = 0; i < hashes.length; i += 2) {
-                w.addHash(hashes[i], hashes[i + 1]);
-            }
+            w.addHashes(FilePageHashes.hash(described, bytes, pageSize, stop));
             if (!Stamp.of(described).equals(before)) {
                 throw new DwcpException(ErrorCode.STALE, described + " changed while its description was computed");
             }
@@ -171,7 +169,7 @@ final class SeedDescription {
             if (!recorded.equals(stamp) || ch.size() != HEADER_BYTES + (chunks + pages) * SeedHashes.HASH_BYTES) {
                 throw new DwcpException(ErrorCode.STALE, sidecar + " was replaced since it was loaded");
             }
-            ByteBuffer b = ByteBuffer.allocate(64 << 10);
+            ByteBuffer b = ByteBuffer.allocateDirect(256 << 10);
             long position = HEADER_BYTES + chunks * SeedHashes.HASH_BYTES;
             int at = 0;
             while (at < out.length) {
@@ -179,9 +177,10 @@ final class SeedDescription {
                 readFully(ch, b, position);
                 position += b.limit();
                 b.flip();
-                while (b.hasRemaining()) {
-                    out[at++] = b.getLong();
-                }
+                // In bulk: a million pages' hashes element by element cost 0.1 s before the JIT compiled the loop.
+                int n = b.remaining() / Long.BYTES;
+                b.asLongBuffer().get(out, at, n);
+                at += n;
             }
         }
         return out;
@@ -286,6 +285,34 @@ final class SeedDescription {
                 drain();
             }
             buffer.putLong(hi).putLong(lo);
+        }
+
+        /**
+         * Feeds the hashes of every page of the state at once, (hi, lo) per page in page order, before any other: the
+         * same sidecar and digest as {@link #addHash} page by page, folded a chunk at a time (a 4 GiB state has a
+         * million pages; two digest updates each cost more than the hashing of the hashes).
+         */
+        void addHashes(long[] all) throws IOException {
+            if (fed != 0 || all.length != 2 * pages) {
+                throw new IllegalStateException(all.length / 2 + " page hashes for a state of " + pages + " pages, "
+                        + fed + " fed before");
+            }
+            byte[] bytes = new byte[SeedHashes.CHUNK_PAGES * SeedHashes.HASH_BYTES];
+            LongBuffer view = ByteBuffer.wrap(bytes).asLongBuffer();
+            for (long first = 0; first < pages; first += SeedHashes.CHUNK_PAGES) {
+                int n = (int) Math.min(SeedHashes.CHUNK_PAGES, pages - first);
+                view.clear();
+                view.put(all, (int) (2 * first), 2 * n);
+                if (hashes.addPages(bytes, 0, n, chunkHashes, 2 * chunk)) {
+                    chunk++;
+                }
+                int len = n * SeedHashes.HASH_BYTES;
+                if (buffer.remaining() < len) {
+                    drain();
+                }
+                buffer.put(bytes, 0, len);
+                fed += n;
+            }
         }
 
         private void drain() throws IOException {

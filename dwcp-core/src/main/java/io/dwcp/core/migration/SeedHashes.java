@@ -94,6 +94,27 @@ final class SeedHashes {
     }
 
     /**
+     * Feeds {@code count} page hashes at once, in page order, as {@code count × 16} bytes of {@code hashBytes} from
+     * {@code off} (hi then lo of each, big-endian: what {@link #addPage} feeds): the same chunk hashes and state digest
+     * as {@code count} calls of {@link #addPage}, in two digest updates instead of {@code 2 × count}. The pages must not
+     * cross a chunk's end. Returns true when they completed a chunk, whose hash is then in {@code chunkOut[at..at+1]}.
+     */
+    boolean addPages(byte[] hashBytes, int off, int count, long[] chunkOut, int at) {
+        if (count <= 0 || pagesInChunk + count > CHUNK_PAGES) {
+            throw new IllegalArgumentException(count + " pages after " + pagesInChunk + " cross a chunk of " + CHUNK_PAGES);
+        }
+        chunk.update(hashBytes, off, count * HASH_BYTES);
+        state.update(hashBytes, off, count * HASH_BYTES);
+        pagesInChunk += count;
+        if (pagesInChunk == CHUNK_PAGES) {
+            pagesInChunk = 0;
+            digestInto(chunk, chunkOut, at);
+            return true;
+        }
+        return false;
+    }
+
+    /**
      * Hashes the {@link SeedWire#BLOCKS_PER_PAGE} blocks of a page (its remaining bytes; position unchanged) into
      * {@code dst[at..at+7]}: the first 8 bytes of SHA-256 of each block, or with {@code crc} (seed messages version 6
      * on, {@link SeedWire#crcBlockHashes}) its CRC32C in the high 4 bytes (the 4 bytes a reply carries); a block past a

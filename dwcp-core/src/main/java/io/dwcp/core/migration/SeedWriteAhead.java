@@ -146,10 +146,10 @@ final class SeedWriteAhead implements AutoCloseable {
                     rest.add(i, page);
                     kept++;
                 }
-                next.addHash(hashes[2 * i], hashes[2 * i + 1]);
             }
         }
         rest.flush();
+        next.addHashes(hashes);
         LOG.debug("seeded round of '{}': {} pages written as they arrived, {} from the seed after its END frame", key,
                 pages - kept, kept);
         return pages;

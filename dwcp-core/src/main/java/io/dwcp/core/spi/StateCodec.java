@@ -8,6 +8,7 @@ import io.dwcp.core.state.WritableRegion;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.BitSet;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -144,6 +145,38 @@ public interface StateCodec extends Component {
      */
     default Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId) {
         return Optional.empty();
+    }
+
+    /**
+     * Receiver side: forgets every baseline of {@code key} as {@link #drop} does, before the caller rewrites some pages
+     * of the replica that the key's receiver baseline holds, and returns that baseline's identity. A codec may keep
+     * the per-page work it did for the baseline (not its pages) until the {@link #adoptReceived(VmState, long,
+     * BaselineRef, BitSet)} that follows, so that adopting the rewritten replica costs only its rewritten pages. The
+     * default drops and returns empty.
+     *
+     * @param key the state key
+     * @return the dropped receiver baseline, or empty when there was none or the codec keeps nothing of it
+     */
+    default Optional<BaselineRef> detachReceived(String key) {
+        drop(key);
+        return Optional.empty();
+    }
+
+    /**
+     * As {@link #adoptReceived(VmState, long)}, for a replica that holds what the receiver baseline {@code detached}
+     * (from {@link #detachReceived}) held except in the pages {@code changed}: the caller wrote nothing else since
+     * that baseline was committed. A codec that kept the baseline's per-page work redoes it only for those pages; one
+     * that kept nothing, or kept another baseline, adopts the whole replica. The default ignores the hint.
+     *
+     * @param replica the replica as committed, open for the call
+     * @param chainId the id of the new chain, not 0, agreed by both ends
+     * @param detached the baseline {@link #detachReceived} returned, or null
+     * @param changed the pages written since, by index, in pages of the replica's page size
+     * @return the adopted baseline, or empty when this codec does not adopt states
+     */
+    default Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId,
+                                                BaselineRef detached, BitSet changed) {
+        return adoptReceived(replica, chainId);
     }
 
     /**

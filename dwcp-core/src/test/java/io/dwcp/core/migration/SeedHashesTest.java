@@ -1,13 +1,18 @@
 package io.dwcp.core.migration;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Page hashes: zero pages are recognised without hashing them, and still get exactly SHA-256's hash. */
@@ -68,5 +73,34 @@ class SeedHashesTest {
         b.position(0).limit(1);
         assertFalse(SeedHashes.isZero(b));
         assertTrue(SeedHashes.isZero(ByteBuffer.allocate(0)));
+    }
+
+    @Test
+    void aDescriptionFedAllHashesAtOnceIsTheOneFedPageByPage(@TempDir Path dir) throws Exception {
+        int page = 4096;
+        long stateBytes = (long) page * (3 * SeedHashes.CHUNK_PAGES + 5) - 100; // a short last page, a short last chunk
+        long pages = SeedHashes.pages(stateBytes, page);
+        long[] all = new long[(int) (2 * pages)];
+        java.util.Random r = new java.util.Random(3);
+        for (int i = 0; i < all.length; i++) {
+            all[i] = r.nextLong();
+        }
+        SeedDescription.Writer one = new SeedDescription.Writer(dir.resolve("one"), page, stateBytes);
+        SeedDescription.Writer bulk = new SeedDescription.Writer(dir.resolve("bulk"), page, stateBytes);
+        for (int i = 0; i < pages; i++) {
+            one.addHash(all[2 * i], all[2 * i + 1]);
+        }
+        bulk.addHashes(all);
+        assertArrayEquals(one.digest(), bulk.digest());
+        Path described = Files.write(dir.resolve("state"), new byte[] {1});
+        SeedDescription.Stamp stamp = SeedDescription.Stamp.of(described);
+        one.install(stamp);
+        bulk.install(stamp);
+        assertArrayEquals(Files.readAllBytes(dir.resolve("one")), Files.readAllBytes(dir.resolve("bulk")),
+                "the same sidecar: header, chunk hashes and page hashes");
+        SeedDescription.Writer late = new SeedDescription.Writer(dir.resolve("late"), page, stateBytes);
+        late.addHash(1, 2);
+        assertThrows(IllegalStateException.class, () -> late.addHashes(all), "all pages at once, or page by page");
+        late.discard();
     }
 }

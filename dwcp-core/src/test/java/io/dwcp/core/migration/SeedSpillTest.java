@@ -46,6 +46,7 @@ class SeedSpillTest {
     private final StateCodec codec = (StateCodec) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{StateCodec.class},
             (proxy, method, args) -> switch (method.getName()) {
                 case "drop" -> null;
+                case "detachReceived" -> Optional.empty();
                 case "adoptReceived" -> Optional.empty();
                 default -> throw new UnsupportedOperationException(method.getName());
             });
@@ -142,11 +143,52 @@ class SeedSpillTest {
                 assertFalse(d.awaitHashedAhead(), "no room to hash ahead");
                 assertEquals(6, d.spilledBatches());
                 d.finish();
+                assertFalse(d.wroteStagedPages());
             }
             budget.release(SHARE - (64 << 10));
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
             assertEquals(List.of(), spillFiles(dir));
             assertEquals(0, budget.usedBytes());
+        }
+    }
+
+    @Test
+    void withoutRoomForAStateBesidesThePagesAreNotStagedAndTheRoundIsExact(@TempDir Path dir) throws Exception {
+        byte[] s0 = s0();
+        Files.write(dir.resolve(KEY), s0);
+        byte[] s1 = s1(s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            List<ByteBuffer> frames = frames(files, s1);
+            // Room for the spilled batches, not for a whole state and the staging headroom besides.
+            try (SeedDecoder d = decoder(files, p -> SeedDecoder.STAGING_HEADROOM + s1.length - 1)) {
+                for (ByteBuffer f : frames) {
+                    d.accept(f);
+                }
+                d.finish();
+                assertFalse(d.wroteStagedPages(), "inflated again after END");
+            }
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+            assertEquals(List.of(), stagingFiles(dir));
+        }
+        Files.write(dir.resolve(KEY), s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            byte[] s2 = s1;
+            List<ByteBuffer> frames = frames(files, s2);
+            try (SeedDecoder d = decoder(files, p -> SeedDecoder.STAGING_HEADROOM + s2.length)) {
+                for (ByteBuffer f : frames) {
+                    d.accept(f);
+                }
+                d.finish();
+                assertTrue(d.wroteStagedPages(), "with room, copied from where they were staged");
+            }
+            assertArrayEquals(s2, Files.readAllBytes(dir.resolve(KEY)));
+            assertEquals(List.of(), stagingFiles(dir), "deleted after the round");
+        }
+    }
+
+    private static List<Path> stagingFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".staging")).toList();
         }
     }
 
@@ -166,7 +208,7 @@ class SeedSpillTest {
                 assertCode(ErrorCode.CHECKSUM_MISMATCH, d::finish);
             }
             assertArrayEquals(s0, Files.readAllBytes(dir.resolve(KEY)));
-            assertEquals(List.of(), spillFiles(dir), "deleted after a failure");
+            assertEquals(List.of(), stagingFiles(dir), "deleted after a failure");
             assertEquals(0, budget.usedBytes());
         }
     }

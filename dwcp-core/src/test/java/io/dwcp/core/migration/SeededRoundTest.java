@@ -45,14 +45,28 @@ class SeededRoundTest {
     private final AtomicInteger drops = new AtomicInteger();
     /** Replicas the receiver asked the codec to adopt as its baseline, with the chain id. */
     private final java.util.List<Long> adopted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** What the test codec's {@code detachReceived} returns. */
+    private static final io.dwcp.core.spi.BaselineRef DETACHED = new io.dwcp.core.spi.BaselineRef(KEY, 42, 3, 7);
+    /** The pages the last adoption of a detached baseline was told changed (null: none was). */
+    private volatile java.util.BitSet adoptedChanged;
+    /** Whether the last round's pages were written from where they were staged as they arrived. */
+    private boolean stagedSeen;
     private final StateCodec codec = (StateCodec) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{StateCodec.class},
             (proxy, method, args) -> {
                 if (method.getName().equals("drop")) {
                     drops.incrementAndGet();
                     return null;
                 }
+                if (method.getName().equals("detachReceived")) {
+                    drops.incrementAndGet();
+                    return java.util.Optional.of(DETACHED);
+                }
                 if (method.getName().equals("adoptReceived")) {
                     adopted.add((Long) args[1]);
+                    if (args.length == 4) {
+                        assertEquals(DETACHED, args[2], "the baseline detached before the round's writes");
+                        adoptedChanged = (java.util.BitSet) ((java.util.BitSet) args[3]).clone();
+                    }
                     return java.util.Optional.empty();
                 }
                 throw new UnsupportedOperationException(method.getName());
@@ -155,6 +169,7 @@ class SeededRoundTest {
             }
             d.finish();
             fromDescriptionSeen = d.seedFromDescription();
+            stagedSeen = d.wroteStagedPages();
         }
         assertEquals(0, budget.usedBytes(), "the round's batches are released");
         return planner;
@@ -206,6 +221,19 @@ class SeededRoundTest {
             assertEquals(1, drops.get(), "the codec's baseline of the key (maybe the replica's pages) was dropped");
             assertEquals(java.util.List.of(p.chainId()), adopted, "the written replica was offered to the codec as its"
                     + " baseline, under the chain id the sender derives from the same digest");
+            java.util.BitSet differ = new java.util.BitSet();
+            for (int page = 0; page * PAGE < SIZE; page++) {
+                int from = page * PAGE;
+                int to = Math.min(SIZE, from + PAGE);
+                if (java.util.Arrays.mismatch(s0, from, to, s1, from, to) >= 0) {
+                    differ.set(page);
+                }
+            }
+            assertEquals(differ, adoptedChanged, "the codec is told exactly which pages the round wrote");
+            assertTrue(stagedSeen, "the pages were copied from where they were staged as they arrived");
+            try (java.util.stream.Stream<Path> left = Files.list(dir)) {
+                assertEquals(List.of(), left.filter(f -> f.getFileName().toString().endsWith(".staging")).toList());
+            }
             // The description written while verifying is the new replica's: the next exchange finds nothing to send.
             assertEquals(0, round(files, s1, null).differingPages());
         }
