@@ -157,9 +157,9 @@ class MigrationEndToEndTest {
                                 .filter(f -> !f.getFileName().toString().startsWith("." + KEY + ".desc")).toList(),
                         "the keyframe's staging file was renamed, not left behind");
             }
-            var queries = senderMetrics.find("dwcp.migration.baseline.queries").counter();
-            assertEquals(0.0, queries == null ? 0.0 : queries.count(),
-                    "the first round has no baseline to ask about; each completion confirms the next one's");
+            assertEquals(0.0, senderMetrics.counter("dwcp.migration.baseline.queries").count(),
+                    "no round asks for the receiver's baseline: the first holds none to ask about, and each completion"
+                            + " confirms the next one's");
         }
     }
 

@@ -299,7 +299,8 @@ public final class MigrationSender implements AutoCloseable {
         Confirmed last = confirmed.remove(state.key());    // put back only when this round succeeds
         // The previous round's completion already told which baseline the receiver holds: no query round trip. If the
         // receiver lost it since (eviction), it refuses the delta and the round is resent full below, as after a query.
-        // Without a baseline on this side no answer could make the round a delta: no query either (a first round).
+        // Nor when this side holds no baseline of the key (a new sender): no reply could make the round a delta, and a
+        // seeded round starts its own exchange one round trip earlier.
         CompletableFuture<BaselineRef> receiverHolds = held == null ? CompletableFuture.completedFuture(null)
                 : last != null && last.session == s && last.baseline.equals(held)
                 ? CompletableFuture.completedFuture(held) : queryBaseline(state.key());
@@ -405,13 +406,16 @@ public final class MigrationSender implements AutoCloseable {
                                                        long start, RoundControl control,
                                                        VmState<? extends StateRegion> full) throws Exception {
         registry.counter("dwcp.migration.seed.exchanges").increment();
-        SeedPlanner planner = new SeedPlanner(state, MAX_LITERAL_SHARE, compressor);
+        Tier tier = pinnedTier != null ? pinnedTier : s.tier();
+        // Over a path with round trips worth saving, the round's first literal pages leave without waiting for the
+        // block-level exchange.
+        SeedPlanner planner = new SeedPlanner(state, MAX_LITERAL_SHARE, compressor,
+                tier == Tier.LOCAL ? 0 : SeedBlockLevel.LEAD_WHOLE_PAGES);
         // The round's transfer, opened by the planner once it knows the round goes seeded (while it still hashes and
         // asks): its frames stream while the rest of the state is described.
         List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout(state.region(0).name(), planner.stateBytes()));
         FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout, MigrationWire.FLAG_SEEDED),
                 PIPE_CAPACITY_BYTES);
-        Tier tier = pinnedTier != null ? pinnedTier : s.tier();
         AtomicReference<Transfer> opened = new AtomicReference<>();
         SeedPlanner.RoundOpener opener = () -> {
             Transfer transfer = s.send(TransferRequest.of(TransferKind.MEMORY, state.key(), pipe));

@@ -18,6 +18,11 @@ final class SeedBlockLevel {
     /** With sub-block hashes (version 5 on): a page with this many differing blocks may still be a fine patch. */
     private static final int MAX_FINE_PATCH_BLOCKS = 7;
     static final int BLOCK_PROBE_PAGES = 1024;
+    /**
+     * Would-be literal pages that go whole at the start of a round over a path with round trips worth saving (the first
+     * two batches: {@link SeedOps#FIRST_BATCH_LITERALS} and twice as many).
+     */
+    static final int LEAD_WHOLE_PAGES = 3 * SeedOps.FIRST_BATCH_LITERALS;
     private static final int PROBE_EVERY = 8;
     /** What compression is assumed to leave of the literal bytes before the first batch was written. */
     private static final double ASSUMED_COMPRESSED_SHARE = 0.25;
@@ -46,6 +51,19 @@ final class SeedBlockLevel {
      */
     boolean awaitingProbe() {
         return pagesAsked >= BLOCK_PROBE_PAGES && pagesAnswered < BLOCK_PROBE_PAGES;
+    }
+
+    /**
+     * {@return whether the next group of {@code literals} would-be literal pages goes whole without asking its block
+     * hashes}: while fewer than {@code leadPages} would-be literal pages were planned (the round's first batches), so
+     * that they need not wait for the BLOCKS and SUBBLOCKS round trips. Counted as skipped.
+     */
+    boolean leadWhole(int literals, int leadPages) {
+        if (pagesAsked + pagesSkipped >= leadPages) {
+            return false;
+        }
+        pagesSkipped += literals;
+        return true;
     }
 
     /**

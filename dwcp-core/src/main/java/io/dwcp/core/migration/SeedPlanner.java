@@ -138,6 +138,8 @@ final class SeedPlanner {
      * {@link SeedStateHasher#SLICE_CHUNKS}.
      */
     private static final int WINDOW_CHUNKS = 64;
+    /** Would-be literal pages that go whole at the start of the round (see the constructor). */
+    private final int leadWholePages;
     /** Whether to ask block hashes, and the patches their replies make. */
     private final SeedBlockLevel blockLevel;
     /** The round's transfer opens once this share of the pages is decided (or all of them). */
@@ -148,6 +150,17 @@ final class SeedPlanner {
      *     messages, as before formats)
      */
     SeedPlanner(VmState<? extends StateRegion> state, double maxLiteralShare, BlockCompressor compressor) {
+        this(state, maxLiteralShare, compressor, 0);
+    }
+
+    /**
+     * @param leadWholePages the round's first would-be literal pages, at least this many (whole PAGES groups), go whole
+     *     without asking their block hashes, so that its first batches need not wait for two more round trips (0: every
+     *     group is judged by {@link SeedBlockLevel#ask})
+     */
+    SeedPlanner(VmState<? extends StateRegion> state, double maxLiteralShare, BlockCompressor compressor,
+                int leadWholePages) {
+        this.leadWholePages = leadWholePages;
         this.compressor = compressor;
         if (state.regions().size() != 1) {
             throw new IllegalArgumentException("seeded rounds take states of one region");
@@ -563,7 +576,11 @@ final class SeedPlanner {
             pagesDecided += pagesOf(c);
         }
         opsPlanned += b.n;
-        if (b.literals > 0 && blockLevel.ask(b.literals, writer, version)) {
+        // The round's first would-be literal pages go whole, without asking their block hashes: they make the first
+        // batches, which then leave two round trips (BLOCKS, then SUBBLOCKS) earlier, while the later groups' block
+        // hashes are asked and answered. Not with a content seed, whose pages are found by the BLOCKS lookups.
+        boolean lead = !contentSeed && b.literals > 0 && blockLevel.leadWhole(b.literals, leadWholePages);
+        if (b.literals > 0 && !lead && blockLevel.ask(b.literals, writer, version)) {
             int max = SeedWire.maxPagesPerBlockRequest(version);
             for (int from = 0; from < b.literals; from += max) {
                 int n = Math.min(max, b.literals - from);

@@ -144,7 +144,11 @@ class SeededRoundTest {
 
     /** Plans against {@code files} and, when seeded, applies the round; returns the planner. */
     private SeedPlanner round(FileReplicas files, byte[] content, List<ByteBuffer> tamper) throws Exception {
-        SeedPlanner planner = new SeedPlanner(state(content), 0.5, compressor);
+        return round(files, content, tamper, 0);
+    }
+
+    private SeedPlanner round(FileReplicas files, byte[] content, List<ByteBuffer> tamper, int leadWholePages) throws Exception {
+        SeedPlanner planner = new SeedPlanner(state(content), 0.5, compressor, leadWholePages);
         SeedPlanner.Outcome o = planner.plan((request, timeout) -> {
             // What a receiver's control channel takes at most (MigrationReceiver refuses longer requests).
             assertTrue(request.remaining() <= SeedWire.MAX_REQUEST_BYTES, "a seed request of " + request.remaining() + " bytes");
@@ -258,6 +262,33 @@ class SeededRoundTest {
             SeedPlanner p = round(files, s1, null);
             assertEquals(300, p.literalPages());
             assertEquals(120, p.patchedPages());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+    }
+
+    @Test
+    void theFirstWouldBeLiteralPagesGoWholeWithoutBlockHashesWhenTheRoundLeadsWithThem(@TempDir Path dir) throws Exception {
+        byte[] s0 = random(13);
+        seedReplica(dir, s0);
+        byte[] s1 = s0.clone();
+        for (int page = 0; page < 120; page++) { // one byte changed: patches, when block hashes are asked
+            s1[page * PAGE + 17] ^= 0x40;
+        }
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            // The state's one PAGES group holds the round's first would-be literal pages: with a lead it goes whole, no
+            // BLOCKS request is sent for it, and the result is still exact.
+            SeedPlanner led = round(files, s1, null, SeedBlockLevel.LEAD_WHOLE_PAGES);
+            assertEquals(120, led.literalPages());
+            assertEquals(0, led.patchedPages());
+            assertEquals(120, led.blockPagesSkipped());
+            assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
+        }
+        seedReplica(dir, s0);
+        try (FileReplicas files = FileReplicas.open(dir)) {
+            SeedPlanner asked = round(files, s1, null, 0);
+            assertEquals(0, asked.literalPages());
+            assertEquals(120, asked.patchedPages());
+            assertEquals(0, asked.blockPagesSkipped());
             assertArrayEquals(s1, Files.readAllBytes(dir.resolve(KEY)));
         }
     }
