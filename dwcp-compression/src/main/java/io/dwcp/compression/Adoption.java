@@ -41,33 +41,11 @@ final class Adoption {
                 long to = Math.min(total, first + per);
                 parts.add(pool.submit(() -> range(state, layout, store, filled, hashes, from, to)));
             }
-            long digest = 0;
-            for (Future<Long> f : parts) {
-                digest += f.get();
-            }
-            return digest;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DwcpException(ErrorCode.CANCELLED, "adopting the baseline of " + state.key() + " was interrupted", e);
-        } catch (ExecutionException e) {
-            throw new DwcpException(ErrorCode.IO_ERROR, "adopting the baseline of " + state.key() + " failed: "
-                    + e.getCause(), e.getCause());
-        } finally {
-            // Nothing may still write into the store when the caller closes it after a failure.
-            for (Future<Long> f : parts) {
-                f.cancel(false);
-            }
-            for (Future<Long> f : parts) {
-                try {
-                    f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                } catch (ExecutionException | java.util.concurrent.CancellationException e) {
-                    // reported above, or cancelled before it started
-                }
-            }
+        } catch (RuntimeException | Error e) {
+            drain(parts);
+            throw e;
         }
+        return sum(state, parts, 0);
     }
 
     /**
@@ -92,7 +70,20 @@ final class Adoption {
                 parts.add(pool.submit(() -> rehash(layout, store, hashes, changed, from, chunkEnd)));
                 first = chunkEnd >= total ? -1 : changed.nextSetBit(chunkEnd);
             }
-            long d = digest;
+        } catch (RuntimeException | Error e) {
+            drain(parts);
+            throw e;
+        }
+        return sum(state, parts, digest);
+    }
+
+    /**
+     * {@return {@code initial} plus every part's result}; when it returns or throws, no part still runs (nothing may
+     * still write into the store when the caller closes it after a failure).
+     */
+    private static long sum(VmState<? extends StateRegion> state, List<Future<Long>> parts, long initial) {
+        try {
+            long d = initial;
             for (Future<Long> f : parts) {
                 d += f.get();
             }
@@ -104,18 +95,23 @@ final class Adoption {
             throw new DwcpException(ErrorCode.IO_ERROR, "adopting the baseline of " + state.key() + " failed: "
                     + e.getCause(), e.getCause());
         } finally {
-            for (Future<Long> f : parts) {
-                f.cancel(false);
-            }
-            for (Future<Long> f : parts) {
-                try {
-                    f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                } catch (ExecutionException | java.util.concurrent.CancellationException e) {
-                    // reported above, or cancelled before it started
-                }
+            drain(parts);
+        }
+    }
+
+    /** Cancels the parts not yet started and waits for the others to end. */
+    private static void drain(List<Future<Long>> parts) {
+        for (Future<Long> f : parts) {
+            f.cancel(false);
+        }
+        for (Future<Long> f : parts) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                // reported by sum, or cancelled before it started
             }
         }
     }
