@@ -287,7 +287,9 @@ final class SeedAheadHasher implements AutoCloseable {
             batchHasher = null;
         }
         if (staged != null) {
-            staged.close(); // after the batch thread ended: it no longer writes the file
+            // The batch thread has ended, or (after 30 s) its next write fails on the closed channel: the staged
+            // pages' direct buffer is freed only by the collector, so nothing it still uses is freed here.
+            staged.close();
         }
         // The hashing thread stops at its next chunk; the budget it uses is given back only then.
         seedHashes.handle((r, e) -> null).join();
