@@ -36,7 +36,7 @@ final class BatchCoder {
     private final Layout layout;
     private final int pageSize;
     /** Round splices (deltas with SPLICE on; else null): anchors of the round's literal pages, by the scans. */
-    private final Splice.RoundIndex roundIndex;
+    private final RoundSpliceIndex roundIndex;
     /** Round splices: the first page of each segment, and where each resolved segment's sent pages are. */
     private final long[] segmentFirstPage;
     private final SentPages[] sentPages;
@@ -46,7 +46,7 @@ final class BatchCoder {
     private long cpuNanos;
 
     /** A coder of the round's batches, whose segments are {@code plan} (read here, before the scans take them). */
-    BatchCoder(RoundFrames frames, Layout layout, Splice.RoundIndex roundIndex, Segment[] plan) {
+    BatchCoder(RoundFrames frames, Layout layout, RoundSpliceIndex roundIndex, Segment[] plan) {
         this.frames = frames;
         this.layout = layout;
         this.pageSize = layout.pageSizeBytes;

@@ -100,9 +100,9 @@ final class RoundEncoder {
     private LongIntMap duplicates;
     private final LongIntMap baseIndex;
     private final AnchorIndex similarIndex;
-    private Splice.Index spliceIndex;
+    private SpliceIndex spliceIndex;
     /** Round splices (deltas with SPLICE on; else null): anchors of the round's literal pages, by the scans. */
-    private Splice.RoundIndex roundIndex;
+    private RoundSpliceIndex roundIndex;
     /** Phase 3 of the round: set by run() (null before and after it); the coordinator's alone. */
     private BatchCoder coder;
 

@@ -50,15 +50,15 @@ final class SegmentScanner {
     private final LongIntMap baseIndex;
     private final AnchorIndex similarIndex;
     /** The baseline's sub-page index when it was ready as the round began; null: no SPLICE from the baseline. */
-    private final Splice.Index spliceIndex;
+    private final SpliceIndex spliceIndex;
     /** Round splices (deltas with SPLICE on; else null): the scans add the anchors of their literal pages. */
-    private final Splice.RoundIndex roundIndex;
+    private final RoundSpliceIndex roundIndex;
     /** Guarded by {@code this}. */
     private long cpuNanos;
 
     SegmentScanner(VmState<? extends StateRegion> state, Layout layout, Baseline base, PageStore target,
                    DirtyPages dirty, long zeroHash, SlotPages slots, LongIntMap baseIndex, AnchorIndex similarIndex,
-                   Splice.Index spliceIndex, Splice.RoundIndex roundIndex) {
+                   SpliceIndex spliceIndex, RoundSpliceIndex roundIndex) {
         this.state = state;
         this.layout = layout;
         this.base = base;
