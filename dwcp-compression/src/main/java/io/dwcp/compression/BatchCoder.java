@@ -89,7 +89,10 @@ final class BatchCoder {
 
     // Split into short stages on purpose: one long method here cost C2 seconds of CPU per migration, recompiled whole
     // after every deoptimisation (a page class seen for the first time), on cores the codec and link needed.
-    /** Codes batch {@code seq} (a task of the round, on a worker): its pages are entries {@code ranges[g]} of {@code segs[g]}. */
+    /**
+     * Codes batch {@code seq} (a task of the round, on a worker): its pages are entries {@code ranges[g]} of
+     * {@code segs[g]}. Returns its frame, owned by the caller.
+     */
     FramePool.Lease code(Segment[] segs, int[][] ranges, long firstPage, long pageCount, long firstSlot, int seq) {
         long cpu0 = THREADS.getCurrentThreadCpuTime();
         Worker w = Worker.current();
