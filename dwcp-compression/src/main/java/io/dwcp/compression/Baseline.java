@@ -45,7 +45,7 @@ final class Baseline {
     private volatile int similarStride = 1;
     /** Whether the similarity index was full as soon as it was built (content with unusually many anchors). */
     private volatile boolean similarFullWhenBuilt;
-    private volatile Splice.Index spliceIndex;
+    private volatile SpliceIndex spliceIndex;
     private volatile boolean spliceIndexBuilding;
     private final AtomicInteger references = new AtomicInteger(1);
     /**
@@ -207,7 +207,7 @@ final class Baseline {
     }
 
     /** The sub-page index if it is built, else null (a round does not wait for it). */
-    Splice.Index spliceIndexIfReady() {
+    SpliceIndex spliceIndexIfReady() {
         return spliceIndex;
     }
 
@@ -243,8 +243,8 @@ final class Baseline {
                         distinct++;
                     }
                 }
-                Splice.Index idx = new Splice.Index((long) n * ps, distinct * ps);
-                Splice.Writer writer = idx.writer((long) n * ps);
+                SpliceIndex idx = new SpliceIndex((long) n * ps, distinct * ps);
+                SpliceIndex.Writer writer = idx.writer((long) n * ps);
                 for (int p = 0; p < n; p++) {
                     if ((p & 1023) == 0 && references.get() <= 1) {
                         LOG.debug("sub-page index of {} abandoned at page {} of {}: baseline replaced", this, p, n);
@@ -356,7 +356,7 @@ final class Baseline {
      */
     void applyPages(SlotPages slots, int from, int to) {
         AnchorIndex similar = similarIndex;
-        Splice.Writer splice = spliceIndex == null ? null : spliceIndex.writer((long) (to - from) * layout.pageSizeBytes);
+        SpliceIndex.Writer splice = spliceIndex == null ? null : spliceIndex.writer((long) (to - from) * layout.pageSizeBytes);
         long[] scratch = similar == null ? null : new long[layout.pageSizeBytes / Anchors.GRID_BYTES + 1];
         for (int s = from; s < to; s++) {
             long page = slots.page(s);

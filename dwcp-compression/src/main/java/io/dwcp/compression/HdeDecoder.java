@@ -17,8 +17,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -48,7 +46,8 @@ import java.util.concurrent.Future;
  * copy of the state instead of two). Later deltas still write the replica and then the baseline (which skips a page
  * the replica write already put in its file), so correctness never depends on that sharing.
  *
- * Parts: this class checks the frames, keeps the round's state and commits it, on the thread that feeds it;
+ * Parts: this class runs the round's phases, keeps its state and scratch and commits it, on the thread that feeds it;
+ * RoundHeader holds the round's identity from BEGIN and checks each frame's fields against it and the replica;
  * BatchDecoder is the worker side (decompress a batch, apply its pages into scratch); BatchJob carries one batch
  * between the two; ReplicaWriter writes verified pages to the replica and then the baseline; PayloadBuffers owns the
  * direct buffers the batches' payloads are copied into; WriteBehind queues a staged keyframe's writes (or msyncs).
@@ -81,14 +80,10 @@ final class HdeDecoder implements StateDecoder {
     private final int rawLimit;
     private Phase phase = Phase.NEW;
 
-    private long roundId;
-    private int flags;
+    /** The round's identity, from its BEGIN frame (null before it); every later frame is checked against it. */
+    private RoundHeader round;
+    /** {@code round.keyframe}, kept here for the per-page paths. */
     private boolean keyframe;
-    private long againstId;
-    private long againstVersion;
-    private long againstDigest;
-    private long producedId;
-    private long producedVersion;
 
     private Baseline base;
     /** The worker side of this round's batches; made at BEGIN, immutable (see its locking note). */
@@ -218,78 +213,20 @@ final class HdeDecoder implements StateDecoder {
         if (type == Wire.TYPE_BEGIN) {
             throw Wire.corrupt("second BEGIN frame in one round");
         }
-        if (f.getLong(Wire.ROUND_ID_OFFSET) != roundId || (f.getShort(Wire.FLAGS_OFFSET) & 0xFFFF) != flags
-                || f.getLong(Wire.BASELINE_ID_OFFSET) != againstId || f.getLong(Wire.BASELINE_VERSION_OFFSET) != againstVersion
-                || f.getLong(Wire.BASELINE_DIGEST_OFFSET) != againstDigest) {
-            throw Wire.corrupt("frame belongs to another round: " + Wire.describe(f, 0));
-        }
+        round.checkSameRound(f);
     }
 
     // ---------------------------------------------------------------- BEGIN
 
     private void begin(ByteBuffer f) {
-        int length = f.remaining();
-        if (length < Wire.BEGIN_KEY_OFFSET + Wire.CRC_LENGTH) {
-            throw Wire.corrupt("BEGIN frame of " + length + " bytes is too short");
-        }
-        int keyLength = f.getShort(Wire.BEGIN_KEY_LENGTH_OFFSET) & 0xFFFF;
-        int regions = f.getInt(Wire.BEGIN_REGION_COUNT_OFFSET);
-        if (keyLength > Wire.MAX_KEY_BYTES || regions < 0 || regions > Wire.MAX_REGIONS
-                || (long) Wire.BEGIN_KEY_OFFSET + keyLength + 8L * regions + Wire.CRC_LENGTH != length) {
-            throw Wire.corrupt("BEGIN frame of " + length + " bytes does not hold a " + keyLength + "-byte key and "
-                    + regions + " regions");
-        }
-        String key;
-        try {
-            key = StandardCharsets.UTF_8.newDecoder().decode(f.slice(Wire.BEGIN_KEY_OFFSET, keyLength)).toString();
-        } catch (CharacterCodingException e) {
-            throw new DwcpException(ErrorCode.CORRUPT_FRAME, "BEGIN key is not UTF-8", e);
-        }
-        if (!key.equals(replica.key())) {
-            throw Wire.corrupt("round is for key '" + key + "', this decoder's replica is '" + replica.key() + "'");
-        }
-        int ps = f.getInt(Wire.BEGIN_PAGE_SIZE_OFFSET);
-        if (ps != pageSize) {
-            throw Wire.corrupt("round has " + ps + "-byte pages, replica " + pageSize);
-        }
-        if (regions != layout.regionCount()) {
-            throw Wire.corrupt("round has " + regions + " regions, replica " + layout.regionCount());
-        }
-        int p = Wire.BEGIN_KEY_OFFSET + keyLength;
-        for (int r = 0; r < regions; r++, p += 8) {
-            if (f.getLong(p) != layout.regionBytes[r]) {
-                throw Wire.corrupt("region " + r + " is " + f.getLong(p) + " bytes in the round, "
-                        + layout.regionBytes[r] + " in the replica");
-            }
-        }
-        if (f.getLong(Wire.BEGIN_TOTAL_BYTES_OFFSET) != layout.totalBytes) {
-            throw Wire.corrupt("total size " + f.getLong(Wire.BEGIN_TOTAL_BYTES_OFFSET) + " differs from the replica's "
-                    + layout.totalBytes);
-        }
-        int dictionary = f.getInt(Wire.BEGIN_DICTIONARY_ID_OFFSET);
-        if (dictionary != 0) {
-            throw new DwcpException(ErrorCode.DICTIONARY_MISSING, "round uses dictionary 0x" + Integer.toHexString(dictionary)
-                    + ", this decoder has none");
-        }
-        if (layout.totalPages() > Integer.MAX_VALUE - 8) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "state of " + layout.totalPages() + " pages is too large");
-        }
-        roundId = f.getLong(Wire.ROUND_ID_OFFSET);
-        flags = f.getShort(Wire.FLAGS_OFFSET) & 0xFFFF;
-        keyframe = (flags & Wire.FLAG_KEYFRAME) != 0;
-        againstId = f.getLong(Wire.BASELINE_ID_OFFSET);
-        againstVersion = f.getLong(Wire.BASELINE_VERSION_OFFSET);
-        againstDigest = f.getLong(Wire.BASELINE_DIGEST_OFFSET);
-        producedId = f.getLong(Wire.BEGIN_PRODUCED_ID_OFFSET);
-        producedVersion = f.getLong(Wire.BEGIN_PRODUCED_VERSION_OFFSET);
+        round = RoundHeader.begin(f, replica.key(), layout);
+        keyframe = round.keyframe;
+        String key = round.key;
         if (publish != null && !keyframe) {
             throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "round of " + key + " is a delta, but it was announced as a"
                     + " keyframe and is being decoded into a staging replica that lacks the unchanged pages");
         }
         if (keyframe) {
-            if (againstId != 0 || againstVersion != 0 || againstDigest != 0 || producedVersion != 0) {
-                throw Wire.corrupt("keyframe names a baseline or a non-zero version");
-            }
             long bytes = layout.totalPages() * pageSize;
             staging = publish != null ? inPlaceStore(bytes) : null;
             inPlace = staging != null;
@@ -303,7 +240,7 @@ final class HdeDecoder implements StateDecoder {
             hashes = new long[(int) layout.totalPages()];
             digest = 0;
         } else {
-            BaselineRef wanted = new BaselineRef(key, againstId, againstVersion, againstDigest);
+            BaselineRef wanted = round.against();
             Baseline b = codec.baselines().acquire(BaselineStore.Side.RECEIVER, key);
             if (b == null) {
                 throw new DwcpException(ErrorCode.BASELINE_MISSING, "delta against " + wanted
@@ -316,10 +253,7 @@ final class HdeDecoder implements StateDecoder {
                         + held);
             }
             base = b;
-            if (producedId != againstId || producedVersion != againstVersion + 1) {
-                throw Wire.corrupt("delta produces " + Long.toHexString(producedId) + " v" + producedVersion
-                        + ", expected v" + (againstVersion + 1) + " of the same chain");
-            }
+            round.checkDeltaChain();
             slots = new SlotPages(pageSize, new Arena(codec.chunks()));
             digest = b.digest();
         }
@@ -366,31 +300,8 @@ final class HdeDecoder implements StateDecoder {
         int controlLength = f.getInt(Wire.BATCH_CONTROL_LENGTH_OFFSET);
         int payloadLength = length - Wire.BATCH_PAYLOAD_OFFSET - Wire.CRC_LENGTH;
         long totalPages = layout.totalPages();
-        if (f.getInt(Wire.BATCH_RESERVED_OFFSET) != 0 || f.getShort(Wire.BATCH_RESERVED2_OFFSET) != 0) {
-            throw Wire.corrupt("reserved BATCH fields are not zero");
-        }
-        if (firstPage < nextPage || pageCount == 0 || firstPage > totalPages - pageCount
-                || (keyframe && firstPage != nextPage)) {
-            throw Wire.corrupt("batch pages [" + firstPage + ", +" + pageCount + ") do not follow page " + nextPage
-                    + " inside a " + totalPages + "-page state");
-        }
-        if (firstSlot < 0 || firstSlot > firstPage) {
-            throw Wire.corrupt("batch starts at slot " + firstSlot + " before page " + firstPage);
-        }
-        if (rawLength < 0 || rawLength > rawLimit) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "batch decodes to " + Integer.toUnsignedString(rawLength)
-                    + " bytes, above max-decoded-frame = " + rawLimit);
-        }
-        if (controlLength < 0 || controlLength > rawLength) {
-            throw Wire.corrupt("control stream of " + controlLength + " bytes in a " + rawLength + "-byte batch");
-        }
-        if (codecId == Wire.CODEC_STORED) {
-            if (payloadLength != rawLength) {
-                throw Wire.corrupt("stored batch carries " + payloadLength + " bytes, header says " + rawLength);
-            }
-        } else if (codecId != Wire.CODEC_ZSTD) {
-            throw Wire.corrupt("unknown batch codec " + codecId);
-        }
+        round.checkBatch(f, firstPage, pageCount, firstSlot, codecId, rawLength, controlLength, payloadLength, nextPage,
+                totalPages, rawLimit);
         // The frame is borrowed: the job owns a copy of the payload.
         ByteBuffer payload = payloads.take(payloadLength);
         payload.put(0, f, Wire.BATCH_PAYLOAD_OFFSET, payloadLength);
@@ -504,20 +415,7 @@ final class HdeDecoder implements StateDecoder {
             complete(inflight.removeFirst());
         }
         payloads.freeAll(); // every job ended, and no batch follows END
-        int batches = f.getInt(Wire.END_BATCH_COUNT_OFFSET);
-        if (batches != nextSequence - 1 || f.getInt(Wire.END_RESERVED_OFFSET) != 0) {
-            throw Wire.corrupt("END counts " + Integer.toUnsignedString(batches) + " batches, " + (nextSequence - 1) + " arrived");
-        }
-        if (f.getLong(Wire.END_SLOT_COUNT_OFFSET) != nextSlot) {
-            throw Wire.corrupt("END counts " + f.getLong(Wire.END_SLOT_COUNT_OFFSET) + " pages sent, " + nextSlot + " arrived");
-        }
-        if (f.getLong(Wire.END_ENCODED_BYTES_OFFSET) != encodedBytes) {
-            throw Wire.corrupt("END counts " + f.getLong(Wire.END_ENCODED_BYTES_OFFSET) + " frame bytes, " + encodedBytes
-                    + " arrived");
-        }
-        if (keyframe && nextPage != layout.totalPages()) {
-            throw Wire.corrupt("keyframe ends at page " + nextPage + " of " + layout.totalPages());
-        }
+        round.checkEnd(f, nextSequence - 1, nextSlot, encodedBytes, nextPage, layout.totalPages());
         expectedDigest = f.getLong(Wire.END_DIGEST_OFFSET);
         encodedBytes += f.remaining();
         phase = Phase.ENDED;
@@ -570,14 +468,14 @@ final class HdeDecoder implements StateDecoder {
             throw new DwcpException(ErrorCode.IO_ERROR, "writing the replica of " + replica.key() + " failed; it may be"
                     + " partly written, so this receiver dropped its baseline and the next round will be a keyframe", e);
         }
-        BaselineRef produced = new BaselineRef(replica.key(), producedId, producedVersion, digest);
+        BaselineRef produced = new BaselineRef(replica.key(), round.producedId, round.producedVersion, digest);
         if (keyframe) {
-            Baseline b = new Baseline(replica.key(), producedId, 0, digest, layout, staging, hashes, codec.clock().instant(), 0);
+            Baseline b = new Baseline(replica.key(), round.producedId, 0, digest, layout, staging, hashes, codec.clock().instant(), 0);
             codec.baselines().commit(BaselineStore.Side.RECEIVER, replica.key(), b, reservation);
             staging = null;
             reservation = null;
         } else {
-            base.applied(producedVersion, digest);
+            base.applied(round.producedVersion, digest);
             slots.close();
             slots = null;
             base.release();

@@ -18,7 +18,7 @@ final class RoundTables {
     private static final int MAX_KEPT = 2;
 
     private final ArrayDeque<LongIntMap> maps = new ArrayDeque<>();
-    private final ArrayDeque<Splice.RoundIndex> indexes = new ArrayDeque<>();
+    private final ArrayDeque<RoundSpliceIndex> indexes = new ArrayDeque<>();
 
     /** An empty map for {@code expected} entries, reused when one of that capacity is free. */
     LongIntMap map(int expected) {
@@ -32,10 +32,10 @@ final class RoundTables {
     }
 
     /** An empty round index of {@code 2^log2Entries} entries, reused when one of that size is free. */
-    Splice.RoundIndex roundIndex(int log2Entries) {
-        Splice.RoundIndex r = take(indexes, 1 << log2Entries, Splice.RoundIndex::capacity);
+    RoundSpliceIndex roundIndex(int log2Entries) {
+        RoundSpliceIndex r = take(indexes, 1 << log2Entries, RoundSpliceIndex::capacity);
         if (r == null) {
-            return new Splice.RoundIndex(log2Entries);
+            return new RoundSpliceIndex(log2Entries);
         }
         r.clear();
         return r;
@@ -47,7 +47,7 @@ final class RoundTables {
     }
 
     /** Gives back a round index no thread uses any more; the least recently given goes when more are kept. */
-    synchronized void give(Splice.RoundIndex r) {
+    synchronized void give(RoundSpliceIndex r) {
         keep(indexes, r);
     }
 

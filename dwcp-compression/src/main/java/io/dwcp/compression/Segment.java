@@ -35,6 +35,14 @@ final class Segment {
         this.pageCount = pageCount;
     }
 
+    /**
+     * Ops whose control and data live in the segment's {@link #xorControl} / {@link #xorData} (recorded by the scan,
+     * written into the batch by its coder).
+     */
+    static boolean hasCodedData(int op) {
+        return op == Wire.OP_XOR || op == Wire.OP_XOR_FROM || op == Wire.OP_SPLICE;
+    }
+
     void allocate(int n) {
         page = new long[n];
         op = new byte[n];

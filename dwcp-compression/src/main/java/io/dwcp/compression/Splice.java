@@ -20,14 +20,14 @@ import java.util.Arrays;
  *       copy at any offset meets the anchors of its source. Building the index hashes one word per 8 bytes, and only
  *       the first of identical baseline pages. (Before: a content-defined rolling hash over every byte, 8 times the
  *       hashing and twice the table; on fresh corpus A's s0→s30 the aligned index codes 0.4 % fewer bytes.)</li>
- *   <li>The {@link Index} maps an anchor to one baseline byte position (direct-mapped, newest wins, 4-byte slots with
+ *   <li>The {@link SpliceIndex} maps an anchor to one baseline byte position (direct-mapped, newest wins, 4-byte slots with
  *       a few check bits). It is a hint: every candidate is compared byte by byte, so stale or colliding entries only
  *       cost a comparison.</li>
  *   <li>Per page, each anchor outside an earlier copy is looked up and the match extended both ways; matches of at
  *       least {@value #MIN_MATCH} bytes become copies, the bytes between them literals.</li>
  *   <li><b>Round sources</b> (wire version 3): a page still literal may copy from pages sent in earlier batches of the
  *       same round, at positions after the baseline's ({@code baseline bytes + slot × page size + offset}). Their
- *       anchors are aligned ({@link #roundAnchors}) and go to a {@link RoundIndex}; {@code RoundEncoder} explains
+ *       anchors are aligned ({@link #roundAnchors}) and go to a {@link RoundSpliceIndex}; {@code RoundEncoder} explains
  *       the order that keeps the output deterministic, and the decoder makes these copies after the batches before
  *       them ({@link RoundCopies}).</li>
  * </ul>
@@ -37,6 +37,13 @@ import java.util.Arrays;
  * prediction starts at the page's own offset and, after each copy, continues at the copy's source end; the literal
  * bytes of a part advance it as well. An edited copy of one contiguous source therefore costs one byte per source
  * reference. Literal bytes go to the data stream. Layout table: {@code docs/hde-wire-format.md}.
+ *
+ * <p>This class holds the SPLICE wire form, both ways (encode, apply, skip) and the anchors; the two indexes the
+ * encoder looks anchors up in are classes of their own, because their lifecycles and threading differ:
+ * {@link SpliceIndex} (the baseline's: built once on one thread, then read only, by any number of rounds) and
+ * {@link RoundSpliceIndex} (one round's: written and read concurrently, pooled between rounds by {@link RoundTables}).
+ * Everything here is static or owned by the one thread that made it ({@link Parts}, {@link AnchorList},
+ * {@link RoundCopies}).
  */
 final class Splice {
     /** Bytes hashed per anchor: two aligned words in the baseline, any two adjacent words in a page looked up. */
@@ -57,9 +64,6 @@ final class Splice {
      * 32 → 64 took 0.3 % off its bytes, 128 only 0.05 % more).
      */
     static final int GIVE_UP_MISSES = 64;
-    private static final int MAX_CHECK_BITS = 16;
-    /** Largest index: 2^25 four-byte slots, 128 MiB. */
-    static final int MAX_LOG2_SLOTS = 25;
 
     private Splice() {
     }
@@ -73,187 +77,6 @@ final class Splice {
     }
 
     /**
-     * Anchor → baseline byte position, direct-mapped; a later entry replaces an earlier one. Built on one thread (in
-     * page order), so the encoder's output does not depend on thread timing.
-     *
-     * <p>The baseline side keeps only <em>aligned</em> anchors: the positions that are a multiple of the index's unit
-     * (8 bytes up to 32 GiB of state) and {@linkplain #selected selected} by their 16 bytes. The page looked up tries
-     * every byte position with the same test, so a copy shifted by any number of bytes still meets the baseline's
-     * anchors: building the index hashes one word in eight bytes, not every byte (a rolling hash), and the cost moves
-     * to the far fewer pages that are looked up. A slot is 4 bytes: the position in units plus one, over as many check
-     * bits of the anchor hash as fit (0 = empty). A state too large for 8-byte units in 32 bits uses coarser units,
-     * which keeps fewer anchors: the index degrades instead of growing.
-     */
-    static final class Index {
-        private final int[] table;
-        private final int mask;
-        private final int unitShift;
-        private final int checkBits;
-
-        /**
-         * An index for a state of {@code stateBytes} with about {@code contentBytes} of distinct non-zero content to
-         * record (2^10 … 2^{@value #MAX_LOG2_SLOTS} slots, one per anchor: 64 MiB per GiB of content).
-         */
-        Index(long stateBytes, long contentBytes) {
-            long anchors = Math.max(1, contentBytes >>> (3 + RATE_BITS));
-            int log = Math.min(MAX_LOG2_SLOTS, Math.max(10, 64 - Long.numberOfLeadingZeros(anchors)));
-            table = new int[1 << log];
-            mask = table.length - 1;
-            int u = 3;
-            while ((Math.max(1, stateBytes) >>> u) + 1 > 0xFFFF_FFFFL) {
-                u++;
-            }
-            unitShift = u;
-            int positionBits = 64 - Long.numberOfLeadingZeros((Math.max(1, stateBytes) >>> unitShift) + 1);
-            checkBits = Math.max(0, Math.min(MAX_CHECK_BITS, 32 - positionBits));
-        }
-
-        private int slot(long h) {
-            return (int) (h >>> 32) & mask;
-        }
-
-        private int check(long h) {
-            return (int) h & ((1 << checkBits) - 1);
-        }
-
-        /** Whether baseline position {@code pos} (a multiple of 8) may hold an anchor of this index. */
-        boolean anchorable(long pos) {
-            return (pos & ((1L << unitShift) - 1)) == 0;
-        }
-
-        private int entry(long h, long pos) {
-            return (int) (((pos >>> unitShift) + 1) << checkBits) | check(h);
-        }
-
-        /** The baseline position last recorded for anchor hash {@code h}, or -1. */
-        long get(long h) {
-            int e = table[slot(h)];
-            if (e == 0 || (e & ((1 << checkBits) - 1)) != check(h)) {
-                return -1;
-            }
-            return ((Integer.toUnsignedLong(e) >>> checkBits) - 1) << unitShift;
-        }
-
-        long sizeBytes() {
-            return 4L * table.length;
-        }
-
-        int slots() {
-            return table.length;
-        }
-
-        /** The baseline position recorded in slot {@code i}, or -1 when it is empty. */
-        long positionAt(int i) {
-            int e = table[i];
-            return e == 0 ? -1 : ((Integer.toUnsignedLong(e) >>> checkBits) - 1) << unitShift;
-        }
-
-        /** Slots holding an entry (a scan of the table). */
-        long entries() {
-            long n = 0;
-            for (int e : table) {
-                if (e != 0) {
-                    n++;
-                }
-            }
-            return n;
-        }
-
-        /** A writer that records the anchors of about {@code bytes} of pages in this index (one thread per writer). */
-        Writer writer(long bytes) {
-            return new Writer(this, (int) Math.min(Writer.BURST, Math.max(64, bytes >>> (6 - 1))));
-        }
-    }
-
-    /**
-     * Records the anchors of baseline pages in an {@link Index}: the same entries as storing each anchor as it is
-     * found, in page order, but written in bursts sorted by table region. A build of a whole baseline stores about
-     * one anchor per 64 bytes at random slots of a table far larger than the caches; stored one by one, each store
-     * misses the caches and the TLB, and that took more CPU than hashing the pages. Sorted, each burst sweeps the
-     * table front to back. Stable within a burst and bursts in page order, so the newest anchor of a slot still
-     * wins. The caller {@link #flush}es after its last page.
-     */
-    static final class Writer {
-        /** Table regions a burst is sorted into (a 64 MiB table: 64 KiB each). */
-        private static final int REGION_BITS = 10;
-        /** Most anchors per burst (4 MiB of buffers). */
-        static final int BURST = 1 << 18;
-        private final Index index;
-        private final int regionShift;
-        private final int[] slot;
-        private final int[] entry;
-        private final int[] sortedSlot;
-        private final int[] sortedEntry;
-        private final int[] start = new int[(1 << REGION_BITS) + 1];
-        private int size;
-        /** The page being added, as big-endian words. */
-        private long[] words = new long[0];
-
-        /** {@code capacity}: anchors per burst, at least 64. */
-        private Writer(Index index, int capacity) {
-            this.index = index;
-            this.regionShift = Math.max(0, Integer.numberOfTrailingZeros(index.table.length) - REGION_BITS);
-            slot = new int[capacity];
-            entry = new int[capacity];
-            sortedSlot = new int[capacity];
-            sortedEntry = new int[capacity];
-        }
-
-        /** Adds the anchors of the baseline page at {@code chunk/off}, which holds state bytes from {@code pagePosition}. */
-        void add(ByteBuffer chunk, int off, int pageSizeBytes, long pagePosition) {
-            int[] slots = slot;
-            int[] entries = entry;
-            int full = slots.length - 1;
-            if (words.length < (pageSizeBytes + 7) / 8 + 2) {
-                words = new long[(pageSizeBytes + 7) / 8 + 2];
-            }
-            long[] a = words;
-            loadWords(chunk, off, pageSizeBytes, a, ByteOrder.BIG_ENDIAN);
-            Index idx = index;
-            int k = size;
-            for (int i = 0, j = 0; i + ANCHOR_BYTES <= pageSizeBytes; i += 8, j++) {
-                long w0 = a[j];
-                long w1 = a[j + 1];
-                if (!selected(w0, w1, RATE_BITS) || !idx.anchorable(pagePosition + i)) {
-                    continue;
-                }
-                if (k > full) {
-                    size = k;
-                    flush();
-                    k = 0;
-                }
-                long h = PageHash.mix(w0, w1);
-                slots[k] = idx.slot(h);
-                entries[k++] = idx.entry(h, pagePosition + i);
-            }
-            size = k;
-        }
-
-        /** Writes the buffered anchors into the index, sorted by table region (a stable counting sort). */
-        void flush() {
-            int n = size;
-            int[] st = start;
-            Arrays.fill(st, 0);
-            for (int k = 0; k < n; k++) {
-                st[(slot[k] >>> regionShift) + 1]++;
-            }
-            for (int r = 1; r < st.length; r++) {
-                st[r] += st[r - 1];
-            }
-            for (int k = 0; k < n; k++) {
-                int d = st[slot[k] >>> regionShift]++;
-                sortedSlot[d] = slot[k];
-                sortedEntry[d] = entry[k];
-            }
-            int[] table = index.table;
-            for (int k = 0; k < n; k++) {
-                table[sortedSlot[k]] = sortedEntry[k];
-            }
-            size = 0;
-        }
-    }
-
-    /**
      * Encodes the page at {@code src/off} ({@code n} bytes, state position {@code pagePosition}) as copies from
      * {@code base} plus literals: the parts into {@code control} (the caller writes their count before them) and the
      * literal bytes into {@code data}. Every byte position outside the copies found so far is tried as an anchor.
@@ -262,7 +85,7 @@ final class Splice {
      * @return the number of parts, or -1 when no copy was found or the result is over budget (the streams are then
      *     rolled back)
      */
-    static int encode(ByteBuffer src, int off, int n, long pagePosition, Index index, PageStore base, long baseBytes,
+    static int encode(ByteBuffer src, int off, int n, long pagePosition, SpliceIndex index, PageStore base, long baseBytes,
                       Bytes control, Bytes data, int budgetBytes) {
         return encode(src, off, n, pagePosition, index, base, baseBytes, control, data, budgetBytes,
                 new long[(n + 7) / 8 + 2]);
@@ -274,7 +97,7 @@ final class Splice {
      * with shifts. Two unaligned buffer reads per byte cost several times more under the C1 compiler, which a
      * migration's sender runs with, and the lookups were the largest part of SPLICE's CPU time.
      */
-    static int encode(ByteBuffer src, int off, int n, long pagePosition, Index index, PageStore base, long baseBytes,
+    static int encode(ByteBuffer src, int off, int n, long pagePosition, SpliceIndex index, PageStore base, long baseBytes,
                       Bytes control, Bytes data, int budgetBytes, long[] words) {
         Parts parts = new Parts(src, off, n, pagePosition, control, data, budgetBytes, 0);
         loadWords(src, off, n, words, ByteOrder.BIG_ENDIAN);
@@ -363,62 +186,6 @@ final class Splice {
         }
     }
 
-    /**
-     * Anchor → the first state position where a page of this round has it (round splices). Filled by the scan
-     * workers concurrently, read by the batch coders; deterministic because the smallest position wins and a reader
-     * accepts only positions below its batch's first page, whose pages were all scanned (and inserted) before the
-     * batch was cut: a position it accepts is the smallest there is, and one it refuses is refused on every run.
-     */
-    static final class RoundIndex {
-        private static final VarHandle ENTRIES = MethodHandles.arrayElementVarHandle(long[].class);
-        /** 0 = empty; else (position + 1) << 16 | 16 check bits of the anchor hash. */
-        private static final int ROUND_CHECK_BITS = 16;
-        private final long[] entries;
-        private final int mask;
-
-        /** An index of {@code 2^log2Entries} entries (8 bytes each). */
-        RoundIndex(int log2Entries) {
-            entries = new long[1 << log2Entries];
-            mask = entries.length - 1;
-        }
-
-        int capacity() {
-            return entries.length;
-        }
-
-        /** Empties the index; only while no other thread uses it. */
-        void clear() {
-            Arrays.fill(entries, 0L);
-        }
-
-        private int slot(long h) {
-            return (int) (h >>> 20) & mask;
-        }
-
-        private static long check(long h) {
-            return h & ((1 << ROUND_CHECK_BITS) - 1);
-        }
-
-        /** Records state position {@code position} for anchor {@code h} unless a smaller one is there (thread-safe). */
-        void insert(long h, long position) {
-            int i = slot(h);
-            long e = (position + 1) << ROUND_CHECK_BITS | check(h);
-            long cur = (long) ENTRIES.getOpaque(entries, i);
-            while ((cur == 0 || (cur >>> ROUND_CHECK_BITS) > position + 1) && !ENTRIES.compareAndSet(entries, i, cur, e)) {
-                cur = (long) ENTRIES.getOpaque(entries, i);
-            }
-        }
-
-        /** The smallest position recorded for {@code h} when it is below {@code limit}; else -1. */
-        long get(long h, long limit) {
-            long e = (long) ENTRIES.getOpaque(entries, slot(h));
-            if (e == 0 || (e & ((1 << ROUND_CHECK_BITS) - 1)) != check(h)) {
-                return -1;
-            }
-            long position = (e >>> ROUND_CHECK_BITS) - 1;
-            return position < limit ? position : -1;
-        }
-    }
 
     /** Anchor hashes and their in-page positions, appended page after page. */
     static final class AnchorList {

@@ -23,11 +23,11 @@ class RoundTablesTest {
     @Test
     void aKeptRoundIndexComesBackEmpty() {
         RoundTables tables = new RoundTables();
-        Splice.RoundIndex r = tables.roundIndex(10);
+        RoundSpliceIndex r = tables.roundIndex(10);
         r.insert(0x1234_5678_9ABC_DEF0L, 4096);
         assertEquals(4096, r.get(0x1234_5678_9ABC_DEF0L, Long.MAX_VALUE));
         tables.give(r);
-        Splice.RoundIndex again = tables.roundIndex(10);
+        RoundSpliceIndex again = tables.roundIndex(10);
         assertSame(r, again);
         assertEquals(-1, again.get(0x1234_5678_9ABC_DEF0L, Long.MAX_VALUE));
     }

@@ -38,7 +38,7 @@ class SpliceTest {
         return s;
     }
 
-    private static Splice.Index index(PageStore s) {
+    private static SpliceIndex index(PageStore s) {
         return index(s, (long) PAGES * PS);
     }
 
@@ -47,9 +47,9 @@ class SpliceTest {
      * so that few anchors are lost to later ones in the same slot: the properties here are about encoding, not about
      * the loss of a direct-mapped table at its production load.
      */
-    private static Splice.Index index(PageStore s, long burstBytes) {
-        Splice.Index idx = new Splice.Index((long) PAGES * PS, 8L * PAGES * PS);
-        Splice.Writer w = idx.writer(burstBytes);
+    private static SpliceIndex index(PageStore s, long burstBytes) {
+        SpliceIndex idx = new SpliceIndex((long) PAGES * PS, 8L * PAGES * PS);
+        SpliceIndex.Writer w = idx.writer(burstBytes);
         for (int p = 0; p < PAGES; p++) {
             w.add(s.chunk(p), s.offset(p), PS, (long) p * PS);
         }
@@ -64,8 +64,8 @@ class SpliceTest {
         System.arraycopy(b, 0, b, 5 * PS + 100, 3 * PS);
         System.arraycopy(b, 0, b, 20 * PS + 7, 2 * PS);
         PageStore s = store(b);
-        Splice.Index whole = index(s, (long) PAGES * PS);
-        Splice.Index small = index(s, 64);          // bursts of at most 64 anchors: many flushes, also inside a page
+        SpliceIndex whole = index(s, (long) PAGES * PS);
+        SpliceIndex small = index(s, 64);          // bursts of at most 64 anchors: many flushes, also inside a page
         assertTrue(whole.entries() > 0);
         assertEquals(whole.entries(), small.entries());
         for (int i = 0; i < whole.slots(); i++) {
@@ -77,7 +77,7 @@ class SpliceTest {
     void theNewestCopyOfAnAnchorWins() {
         byte[] b = baseline(4);
         System.arraycopy(b, 2 * PS, b, 30 * PS, PS);     // page 30 repeats page 2
-        Splice.Index idx = index(store(b));
+        SpliceIndex idx = index(store(b));
         int later = 0;
         for (int i = 0; i < idx.slots(); i++) {
             long position = idx.positionAt(i);
@@ -96,7 +96,7 @@ class SpliceTest {
     void aCopyAtAnyByteOffsetMeetsTheAlignedBaselineAnchors() {
         byte[] base = baseline(11);
         try (PageStore s = store(base)) {
-            Splice.Index idx = index(s);
+            SpliceIndex idx = index(s);
             for (int shift = 0; shift < 16; shift++) {
                 // Baseline bytes [9 * PS + shift + 3, ... + 3000) land at page byte 100 + ...: an unaligned source.
                 byte[] page = new byte[PS];
@@ -140,12 +140,12 @@ class SpliceTest {
 
     @Example
     void aStateTooLargeForEightByteUnitsGetsCoarserAnchors() {
-        Splice.Index small = new Splice.Index(1L << 30, 1L << 20);
+        SpliceIndex small = new SpliceIndex(1L << 30, 1L << 20);
         assertTrue(small.anchorable(8) && small.anchorable((1L << 30) - 8));
-        Splice.Index huge = new Splice.Index(64L << 30, 1L << 20);
+        SpliceIndex huge = new SpliceIndex(64L << 30, 1L << 20);
         assertFalse(huge.anchorable(8), "64 GiB of 8-byte units do not fit a 4-byte slot");
         assertTrue(huge.anchorable(64) && huge.anchorable((64L << 30) - 64));
-        assertTrue(huge.sizeBytes() <= 4L << Splice.MAX_LOG2_SLOTS);
+        assertTrue(huge.sizeBytes() <= 4L << SpliceIndex.MAX_LOG2_SLOTS);
     }
 
     private static byte[] apply(Bytes control, Bytes data, long parts, long pagePosition, PageStore base) {
@@ -164,7 +164,7 @@ class SpliceTest {
      * them (every byte position whose window is selected, in page order; a hit is a position holding the same 16
      * bytes): past {@link Splice#GIVE_UP_MISSES} the encoder gives a page up by design.
      */
-    private static int missesBeforeFirstHit(byte[] page, Splice.Index idx, byte[] base) {
+    private static int missesBeforeFirstHit(byte[] page, SpliceIndex idx, byte[] base) {
         long[] words = new long[PS / 8 + 2];
         Splice.loadWords(ByteBuffer.wrap(page), 0, PS, words, ByteOrder.BIG_ENDIAN);
         int misses = 0;
@@ -207,7 +207,7 @@ class SpliceTest {
         try (PageStore s = store(base)) {
             Bytes control = new Bytes(64);
             Bytes data = new Bytes(64);
-            Splice.Index idx = index(s);
+            SpliceIndex idx = index(s);
             int parts = Splice.encode(ByteBuffer.wrap(page), 0, PS, 7L * PS, idx, s, (long) PAGES * PS, control, data, PS - PS / 8);
             if (parts <= 0) {
                 // A copy's source anchors are one in 64 of its bytes, met at one in 8 of the lookups: a page whose
@@ -406,7 +406,7 @@ class SpliceTest {
 
     @Example
     void roundIndexKeepsTheSmallestPositionAndHidesPositionsAtOrPastTheLimit() {
-        Splice.RoundIndex index = new Splice.RoundIndex(10);
+        RoundSpliceIndex index = new RoundSpliceIndex(10);
         long h = 0x0123_4567_89AB_CDEFL >>> 4;
         index.insert(h, 9000);
         index.insert(h, 5000);

@@ -4,7 +4,6 @@ import io.dwcp.core.config.ConfigKey;
 import io.dwcp.core.config.ConfigUpdates;
 import io.dwcp.core.config.CoreKeys;
 import io.dwcp.core.config.DwcpConfig;
-import io.dwcp.core.config.SyncKeys;
 import io.dwcp.core.config.TransportKeys;
 import io.dwcp.core.migration.MigrationReceiver;
 import io.dwcp.core.migration.MigrationSender;
@@ -35,8 +34,6 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -85,9 +82,6 @@ public final class DwcpManager implements AutoCloseable {
     private final NodeMeters nodeMeters;
     /** Where this manager and its components register: {@code nodeMeters.registry()}. */
     private final MeterRegistry registry;
-    private final Clock clock;
-    /** TLS material given in code, or null (the transport reads the PEM files of its configuration). */
-    private final TlsCredentials tls;
     private final String nodeId;
     /** Samples per peer the path monitor keeps: one hour at the default one-second sampling. */
     static final int PATH_HISTORY_PER_PEER = 3600;
@@ -105,22 +99,21 @@ public final class DwcpManager implements AutoCloseable {
     private final Consensus consensus;
     private final SyncService sync;
     private final Placer placer;
-    /** VM metadata given in the builder; null: the sync component's. */
-    private final VmMetadata givenVmMetadata;
+    /**
+     * The component graph: provider discovery, the components and their contexts, and the supervisor
+     * ({@link ComponentWiring}); the fields above are its components, copied for the accessors.
+     */
+    private final ComponentWiring wiring;
     /** State keys with a round in flight on any sender of this manager (one writer per key). */
     private final Set<String> sendingKeys = ConcurrentHashMap.newKeySet();
     /** Partial-frame memory of every migration receiver of this manager ({@code dwcp.migration.receive-buffer}). */
     private final ReceiveBuffers receiveBudget;
-
 
     private DwcpManager(Builder b) {
         this.updates = new ConfigUpdates(b.config);
         this.config = updates.view();
         this.receiveBudget = ReceiveBuffers.of(config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER).bytes(),
                 config.get(CoreKeys.MIGRATION_RECEIVE_BUFFER_PER_PEER).bytes());
-        this.clock = b.clock;
-        this.tls = b.tls;
-        this.givenVmMetadata = b.vmMetadata;
         this.nodeId = config.get(CoreKeys.NODE_ID).orElseGet(() -> {
             String id = "node-" + UUID.randomUUID().toString().substring(0, 8);
             LOG.info("dwcp.node-id not set; using random id {}", id);
@@ -128,57 +121,17 @@ public final class DwcpManager implements AutoCloseable {
         });
         this.nodeMeters = new NodeMeters(b.registry != null ? b.registry : new SimpleMeterRegistry(), nodeId);
         this.registry = nodeMeters.registry();
-        ClassLoader loader = b.classLoader != null ? b.classLoader : DwcpManager.class.getClassLoader();
-        TransportProvider tp = b.transportProvider != null ? b.transportProvider : discover(TransportProvider.class, loader,
-                TransportProvider::name, TransportProvider::priority);
-        StateCodecProvider cp = b.codecProvider != null ? b.codecProvider : discover(StateCodecProvider.class, loader,
-                StateCodecProvider::name, StateCodecProvider::priority);
-        this.blockCompressor = b.blockCompressor != null ? b.blockCompressor : discover(BlockCompressor.class, loader,
-                BlockCompressor::name, BlockCompressor::priority);
-        this.pathMonitor = new PathMonitor(clock, PATH_HISTORY_PER_PEER, PATH_MAX_PEERS);
-        List<ManagedComponent> list = new ArrayList<>();
-        Context transportContext = new Context();
-        this.transport = tp == null ? null : tp.create(transportContext);
-        if (transport != null) {
-            list.add(transportContext.bind(new ManagedComponent(transport)));
-        }
-        Context codecContext = new Context();
-        this.codec = cp == null ? null : cp.create(codecContext);
-        if (codec != null) {
-            list.add(codecContext.bind(new ManagedComponent(codec)));
-        }
-        PredictorProvider pp = b.predictorProvider != null ? b.predictorProvider : discover(PredictorProvider.class, loader,
-                PredictorProvider::name, PredictorProvider::priority);
-        Context predictorContext = new Context();
-        this.predictor = pp == null ? null : pp.create(predictorContext, pathMonitor);
-        if (predictor != null) {
-            list.add(predictorContext.bind(new ManagedComponent(predictor)));
-        }
-        PlacementProvider lp = b.placementProvider != null ? b.placementProvider : discover(PlacementProvider.class, loader,
-                PlacementProvider::name, PlacementProvider::priority);
-        Context placerContext = new Context();
-        this.placer = lp == null ? null : lp.create(placerContext);
-        if (placer != null) {
-            list.add(placerContext.bind(new ManagedComponent(placer)));
-        }
-        SyncProvider sp = !config.get(SyncKeys.ENABLED) || transport == null ? null
-                : b.syncProvider != null ? b.syncProvider : discover(SyncProvider.class, loader, SyncProvider::name, SyncProvider::priority);
-        Context syncContext = new Context();
-        this.sync = sp == null ? null : sp.create(syncContext, transport);
-        if (sync != null) {
-            list.add(syncContext.bind(new ManagedComponent(sync)));
-        }
-        ConsensusProvider ap = b.consensusProvider != null ? b.consensusProvider : discover(ConsensusProvider.class, loader,
-                ConsensusProvider::name, ConsensusProvider::priority);
-        Context consensusContext = new Context();
-        this.consensus = ap == null ? null : ap.create(consensusContext);
-        if (consensus != null) {
-            list.add(consensusContext.bind(new ManagedComponent(consensus)));
-        }
-        this.supervisor = new Supervisor(nodeId, list, config, nodeMeters, b.scheduler);
-        LOG.debug("DWCP manager {} wired: transport={}, codec={}, predictor={}, placement={}, sync={}, consensus={}", nodeId,
-                tp == null ? "none" : tp.name(), cp == null ? "none" : cp.name(), pp == null ? "none" : pp.name(),
-                lp == null ? "none" : lp.name(), sp == null ? "none" : sp.name(), ap == null ? "none" : ap.name());
+        ComponentWiring wiring = new ComponentWiring(b, nodeId, config, nodeMeters, b.clock);
+        this.pathMonitor = wiring.pathMonitor;
+        this.blockCompressor = wiring.blockCompressor;
+        this.transport = wiring.transport;
+        this.codec = wiring.codec;
+        this.predictor = wiring.predictor;
+        this.placer = wiring.placer;
+        this.sync = wiring.sync;
+        this.consensus = wiring.consensus;
+        this.wiring = wiring;
+        this.supervisor = wiring.supervisor;
     }
 
     /** @return a builder of a manager, with the default configuration until one is set */
@@ -412,10 +365,7 @@ public final class DwcpManager implements AutoCloseable {
      * @return the VM metadata, empty without a sync component (or before it started) and without one given
      */
     public Optional<VmMetadata> vmMetadata() {
-        if (givenVmMetadata != null) {
-            return Optional.of(givenVmMetadata);
-        }
-        return sync == null ? Optional.empty() : sync.vmMetadata();
+        return wiring.vmMetadata();
     }
 
     /**
@@ -478,106 +428,23 @@ public final class DwcpManager implements AutoCloseable {
         return nodeId;
     }
 
-    private static <P> P discover(Class<P> type, ClassLoader loader, java.util.function.Function<P, String> name,
-                                  java.util.function.ToIntFunction<P> priority) {
-        List<P> found = new ArrayList<>();
-        for (P p : ServiceLoader.load(type, loader)) {
-            found.add(p);
-        }
-        if (found.isEmpty()) {
-            LOG.debug("no {} on the class path", type.getSimpleName());
-            return null;
-        }
-        found.sort(Comparator.comparingInt(priority).reversed());
-        if (found.size() > 1) {
-            LOG.warn("several {}s found ({}); using '{}' (highest priority); set one in the builder to choose",
-                    type.getSimpleName(), found.stream().map(name).toList(), name.apply(found.get(0)));
-        }
-        return found.get(0);
-    }
-
-    /** The context handed to one provider; bound to its component once created. */
-    private final class Context implements ComponentContext {
-        private volatile ManagedComponent managed;
-
-        ManagedComponent bind(ManagedComponent mc) {
-            this.managed = mc;
-            return mc;
-        }
-
-        @Override
-        public DwcpConfig config() {
-            return config;
-        }
-
-        @Override
-        public MeterRegistry meterRegistry() {
-            return registry;
-        }
-
-        @Override
-        public Clock clock() {
-            return clock;
-        }
-
-        @Override
-        public int workerThreads() {
-            return config.get(CoreKeys.CPU_MAX_THREADS);
-        }
-
-        @Override
-        public Optional<PathMonitor> pathMonitor() {
-            return Optional.of(DwcpManager.this.pathMonitor);
-        }
-
-        @Override
-        public Optional<BandwidthPredictor> predictor() {
-            // Read at decision time: the predictor is created after the transport and the codec.
-            return Optional.ofNullable(DwcpManager.this.predictor);
-        }
-
-        @Override
-        public Optional<VmMetadata> vmMetadata() {
-            return DwcpManager.this.vmMetadata(); // read at decision time: sync starts after the placer
-        }
-
-        @Override
-        public Optional<TlsCredentials> tlsCredentials() {
-            return Optional.ofNullable(tls);
-        }
-
-        @Override
-        public void reportFailure(Throwable cause) {
-            ManagedComponent mc = managed;
-            if (mc == null || supervisor == null) {
-                LOG.error("a component reported a failure before the manager finished building it", cause);
-                return;
-            }
-            try {
-                supervisor.onFailure(mc, cause);
-            } catch (RuntimeException e) {
-                // reportFailure must never throw into a component's thread (ComponentContext contract).
-                LOG.error("handling the failure of '{}' failed", mc.name(), e);
-            }
-        }
-    }
-
     /** Builder of a {@link DwcpManager}. Not thread-safe. */
     public static final class Builder {
-        private DwcpConfig config = DwcpConfig.defaults();
-        private MeterRegistry registry;
-        private Clock clock = Clock.systemUTC();
-        private ScheduledExecutorService scheduler;
-        private TransportProvider transportProvider;
-        private StateCodecProvider codecProvider;
-        private BlockCompressor blockCompressor;
-        private PredictorProvider predictorProvider;
-        private ConsensusProvider consensusProvider;
-        private SyncProvider syncProvider;
-        private PlacementProvider placementProvider;
-        private VmMetadata vmMetadata;
-        private ClassLoader classLoader;
-        private TlsCredentials tls;
+        // Package-private: ComponentWiring reads what was set.
+        DwcpConfig config = DwcpConfig.defaults();
+        MeterRegistry registry;
+        Clock clock = Clock.systemUTC();
+        ScheduledExecutorService scheduler;
+        TransportProvider transportProvider;
+        StateCodecProvider codecProvider;
+        BlockCompressor blockCompressor;
+        PredictorProvider predictorProvider;
+        ConsensusProvider consensusProvider;
+        SyncProvider syncProvider;
+        PlacementProvider placementProvider;
+        VmMetadata vmMetadata;
+        ClassLoader classLoader;
+        TlsCredentials tls;
 
         private Builder() {
         }
