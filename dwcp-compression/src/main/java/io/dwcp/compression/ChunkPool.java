@@ -10,10 +10,14 @@ import java.util.ArrayDeque;
  * than the reading itself. Chunks handed out may hold old data: users overwrite every byte they later read.
  *
  * <p>Bounded by {@code maxPooledBytes} (the baseline memory cap: memory the codec was allowed to hold anyway);
- * emptied on codec stop. Thread-safe.
+ * emptied on codec stop. Chunks nobody took again for a while are freed by {@link #trimIdle} (the codec calls it every
+ * few seconds): consecutive rounds of a migration reuse them, but a long-lived receiver does not keep its last delta's
+ * pages (hundreds of MiB) between migrations. Thread-safe.
  */
 final class ChunkPool {
+    /** Most recently given back first; {@link #releasedAt} in the same order (nanoTime of the give). */
     private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
+    private final ArrayDeque<Long> releasedAt = new ArrayDeque<>();
     private final long maxPooledBytes;
     private long pooledBytes;
 
@@ -33,6 +37,7 @@ final class ChunkPool {
             synchronized (this) {
                 ByteBuffer b = free.pollFirst();
                 if (b != null) {
+                    releasedAt.pollFirst();
                     pooledBytes -= b.capacity();
                     return b;
                 }
@@ -50,6 +55,7 @@ final class ChunkPool {
             synchronized (this) {
                 if (pooledBytes + b.capacity() <= maxPooledBytes) {
                     free.addFirst(b);
+                    releasedAt.addFirst(System.nanoTime());
                     pooledBytes += b.capacity();
                     return;
                 }
@@ -64,7 +70,30 @@ final class ChunkPool {
             DirectMemory.free(b);
         }
         free.clear();
+        releasedAt.clear();
         pooledBytes = 0;
+    }
+
+    /**
+     * Frees the chunks given back more than {@code maxIdleNanos} before {@code nowNanos} (both {@link System#nanoTime()}
+     * values) and not taken since. {@return the bytes freed}
+     */
+    long trimIdle(long nowNanos, long maxIdleNanos) {
+        ArrayDeque<ByteBuffer> stale = new ArrayDeque<>();
+        long bytes = 0;
+        synchronized (this) {
+            // The least recently given back are last: take from there while they are older than the limit.
+            while (!releasedAt.isEmpty() && nowNanos - releasedAt.peekLast() > maxIdleNanos) {
+                releasedAt.pollLast();
+                ByteBuffer b = free.pollLast();
+                pooledBytes -= b.capacity();
+                bytes += b.capacity();
+                stale.add(b);
+            }
+        }
+        // Outside the lock: freeing 4 MiB chunks returns them to the system, which takes a moment each.
+        stale.forEach(DirectMemory::free);
+        return bytes;
     }
 
     synchronized long pooledBytes() {
