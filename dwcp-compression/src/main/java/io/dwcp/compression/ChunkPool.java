@@ -22,9 +22,9 @@ import java.util.Map;
  *
  * <p>Bounded by {@code maxPooledBytes} (the baseline memory cap: memory the codec was allowed to hold anyway), except
  * for the free chunks of a slab of which some chunk is still in use (at most {@value #SLAB_CHUNKS} − 1 per such slab);
- * emptied on codec stop. Chunks nobody took again for a while are freed by {@link #trimIdle} (the codec calls it every
- * few seconds): consecutive rounds of a migration reuse them, but a long-lived receiver does not keep its last delta's
- * pages (hundreds of MiB) between migrations. Thread-safe.
+ * emptied on codec stop (a slab with a chunk still in use waits for it). Chunks nobody took again for a while are
+ * freed by {@link #trimIdle} (the codec calls it every few seconds): consecutive rounds of a migration reuse them, but
+ * a long-lived receiver does not keep its last delta's pages (hundreds of MiB) between migrations. Thread-safe.
  */
 final class ChunkPool {
     /** Chunks per slab: 32 MiB, glibc's largest dynamic mmap threshold on 64-bit systems. */
@@ -164,7 +164,7 @@ final class ChunkPool {
             Slab s = slabOf.get(b);
             boolean remove;
             if (s == null) {
-                remove = before != Long.MAX_VALUE && before - t > 0;
+                remove = before == Long.MAX_VALUE || before - t > 0;
                 if (remove) {
                     out.add(b);
                 }
@@ -185,21 +185,14 @@ final class ChunkPool {
         }
     }
 
-    /** Frees every pooled chunk (and the slabs whose chunks are all back; the others go when nothing uses them). */
+    /**
+     * Frees every pooled chunk that can be freed: chunks of their own, and slabs whose chunks are all back. The free
+     * chunks of a slab that still has one in use stay pooled until it comes back ({@link #trimIdle} then frees the slab).
+     */
     void clear() {
         List<ByteBuffer> freed = new ArrayList<>();
         synchronized (this) {
-            for (ByteBuffer b : free) {
-                Slab s = slabOf.remove(b);
-                if (s == null) {
-                    freed.add(b);
-                } else if (--s.free == 0 && !slabOf.containsValue(s)) {
-                    freed.add(s.whole);
-                }
-            }
-            free.clear();
-            releasedAt.clear();
-            pooledBytes = 0;
+            removeSlabs(freed, Long.MAX_VALUE);
         }
         freed.forEach(DirectMemory::free);
     }

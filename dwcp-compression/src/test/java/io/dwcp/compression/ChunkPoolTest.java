@@ -73,6 +73,18 @@ class ChunkPoolTest {
     }
 
     @Test
+    void clearFreesWhatIsBackAndASlabWithAChunkInUseWhenThatComesBack() {
+        ChunkPool pool = new ChunkPool(64L * CHUNK);
+        ByteBuffer inUse = pool.take(CHUNK);
+        pool.give(DirectMemory.allocate(CHUNK));
+        pool.clear();
+        assertEquals((SLAB - 1L) * CHUNK, pool.pooledBytes(), "the caller's own chunk was freed, the slab waits");
+        pool.give(inUse);
+        assertEquals((long) SLAB * CHUNK, pool.trimIdle(System.nanoTime() + IDLE + 1, IDLE));
+        assertEquals(0, pool.pooledBytes());
+    }
+
+    @Test
     void overTheBoundAWholeSlabIsFreedAsSoonAsItsLastChunkIsBack() {
         ChunkPool pool = new ChunkPool(0);
         ByteBuffer a = pool.take(CHUNK);
