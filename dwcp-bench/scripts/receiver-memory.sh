@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Memory of ONE long-lived `dwcp receive` over many sessions (loopback): does it grow with the number of sessions?
 #
-#   dwcp-bench/scripts/receiver-memory.sh [--cycles N] [--corpus DIR] [--port P] [--out DIR] [-- RECEIVER_JVM_OPTIONS...]
+#   dwcp-bench/scripts/receiver-memory.sh [--cycles N] [--corpus DIR] [--port P] [--idle S] [--out DIR] [-- RECEIVER_JVM_OPTIONS...]
 #     --cycles N   cycles of four sessions (default 6: 24 sessions), as bench-warm.sh runs them: cont
 #                  (`send --seed never s0 s30`), same (`send --seed auto s30`), restore (`send --seed always s0`),
 #                  warm (`send --seed auto s30`)
 #     --corpus DIR snapshot directory with s0.ram and s30.ram (default /var/tmp/vmcorpus/1g)
 #     --port P     receiver port on 127.0.0.1 (default 7711)
+#     --idle S     after each session, wait S seconds and record the receiver's RssAnon then too (default 0: not
+#                  recorded): what an idle receiver holds between migrations
 #     --out DIR    results (default /var/tmp/dwcp-results/receiver-memory-DATE)
 #     after --      JVM options of the receiver (e.g. -Xmx320m -XX:MaxDirectMemorySize=512m)
 #   env: JAR (default dwcp-bench/target/dwcp.jar); RXENV (environment of the receiver, e.g. MALLOC_ARENA_MAX=2);
@@ -20,20 +22,22 @@
 # compared here (bench-warm.sh does that); memory only, times are not benchmark figures.
 set -euo pipefail
 
-CYC=6; C=/var/tmp/vmcorpus/1g; PORT=7711; OUT=""
+CYC=6; C=/var/tmp/vmcorpus/1g; PORT=7711; OUT=""; IDLE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --cycles) CYC=$2; shift 2;;
     --corpus) C=$2; shift 2;;
     --port) PORT=$2; shift 2;;
+    --idle) IDLE=$2; shift 2;;
     --out) OUT=$2; shift 2;;
     --) shift; break;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "receiver-memory: unknown argument '$1'" >&2; exit 2;;
   esac
 done
 JVM=("$@")
 [[ "$CYC" =~ ^[1-9][0-9]*$ ]] || { echo "--cycles must be a positive integer" >&2; exit 2; }
+[[ "$IDLE" =~ ^[0-9]+$ ]] || { echo "--idle must be a whole number of seconds" >&2; exit 2; }
 for s in s0 s30; do [ -f "$C/$s.ram" ] || { echo "missing $C/$s.ram" >&2; exit 2; }; done
 HERE=$(cd "$(dirname "$0")" && pwd)
 JAR=${JAR:-$HERE/../target/dwcp.jar}
@@ -80,11 +84,15 @@ send() {
   while kill -0 "$S" 2>/dev/null; do v=$(rss); [ -n "$v" ] && [ "$v" -gt "$pk" ] && pk=$v; sleep 0.2; done
   wait "$S" || { echo "session $n ($case) failed: see $OUT/send.err" >&2; exit 1; }
   S=""
-  printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$case" $(( $(rss) / 1024 )) $((pk / 1024)) "$(nmt)" >> "$OUT/mem.tsv"
+  local now m idle=-
+  now=$(( $(rss) / 1024 ))
+  m=$(nmt)
+  if [ "$IDLE" -gt 0 ]; then sleep "$IDLE"; idle=$(( $(rss) / 1024 )); fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$case" "$now" $((pk / 1024)) "$m" "$idle" >> "$OUT/mem.tsv"
 }
-printf 'n\tcase\trssAnonNowMiB\trssAnonPeakMiB\theapCommitted\tother\tinternal\tthread\tgc\ttotalCommitted\tnmtMalloc\n' \
+printf 'n\tcase\trssAnonNowMiB\trssAnonPeakMiB\theapCommitted\tother\tinternal\tthread\tgc\ttotalCommitted\tnmtMalloc\trssAnonIdleMiB\n' \
   > "$OUT/mem.tsv"
-printf '0\tstart\t%s\t-\t%s\n' $(( $(rss) / 1024 )) "$(nmt)" >> "$OUT/mem.tsv"
+printf '0\tstart\t%s\t-\t%s\t-\n' $(( $(rss) / 1024 )) "$(nmt)" >> "$OUT/mem.tsv"
 jcmd "$R" VM.native_memory baseline > /dev/null
 for _ in $(seq "$CYC"); do
   send cont never s0.ram s30.ram

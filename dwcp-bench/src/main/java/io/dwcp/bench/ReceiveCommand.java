@@ -71,6 +71,8 @@ final class ReceiveCommand implements DwcpCli.Command {
             stopped.countDown();
         }, "dwcp-receive-shutdown"));
         manager.start();
+        // Between migrations a receiver waits for hours: it gives back the heap its last rounds used.
+        IdleHeap.enable();
         // --into KEY=FILE: that key's rounds are written in place into an existing file (a destination QEMU's RAM file).
         ReplicaFactory target = a.get("into") == null ? replicas : into(a.get("into"), replicas);
         MigrationReceiver receiver = manager.migrationReceiver(target, r -> {

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The threads of a started HdeCodec: the workers (dwcp-compression-worker-N, each a Worker with its own zstd
  * contexts), the coordinators that run one round per thread and wait on workers (dwcp-compression-coord-N), the flusher
  * that makes in-place keyframes durable behind their decode (dwcp-compression-flusher) and the pruner of aged baselines
- * (dwcp-compression-pruner).
+ * (dwcp-compression-pruner), which also frees pooled memory nobody used for a while.
  *
  * Lifecycle: created together by HdeCodec.start and shut down together by HdeCodec.stop, both under the codec's
  * `lifecycle` lock; the codec publishes an instance through one volatile field, so a reader sees all four executors
@@ -25,9 +25,9 @@ final class CodecThreads {
 
     /**
      * Starts {@code threads} workers, at least two coordinators, the flusher and the pruner, which runs {@code prune}
-     * every {@code prunePeriodMillis}.
+     * every {@code prunePeriodMillis} and {@code trim} (frees idle pooled memory) every {@code trimPeriodMillis}.
      */
-    CodecThreads(int threads, long prunePeriodMillis, Runnable prune) {
+    CodecThreads(int threads, long prunePeriodMillis, Runnable prune, long trimPeriodMillis, Runnable trim) {
         AtomicInteger wn = new AtomicInteger();
         workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                 r -> new Worker(r, "dwcp-compression-worker-" + wn.incrementAndGet()));
@@ -52,6 +52,7 @@ final class CodecThreads {
             return t;
         });
         p.scheduleAtFixedRate(prune, prunePeriodMillis, prunePeriodMillis, TimeUnit.MILLISECONDS);
+        p.scheduleAtFixedRate(trim, trimPeriodMillis, trimPeriodMillis, TimeUnit.MILLISECONDS);
         pruner = p;
     }
 

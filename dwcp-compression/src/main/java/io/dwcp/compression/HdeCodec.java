@@ -30,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 
@@ -51,6 +52,11 @@ final class HdeCodec implements StateCodec {
     private static final Logger LOG = LoggerFactory.getLogger(HdeCodec.class);
     /** Free frame buffers kept between rounds: more than a round has in flight (pipe, code-ahead, workers). */
     static final long FRAME_POOL_BYTES = 64L << 20;
+    /**
+     * How long a pooled chunk may wait unused before it is freed: longer than the gap between the rounds of one
+     * migration, short against the hours a receiver waits for its next migration.
+     */
+    static final long IDLE_CHUNK_MILLIS = 5_000;
 
     private final ComponentContext context;
     private final HdeSettings settings;
@@ -113,11 +119,24 @@ final class HdeCodec implements StateCodec {
             int workerThreads = Math.max(1, context.workerThreads());
             frames.open();
             long period = settings.pruneInterval.toMillis();
-            threads = new CodecThreads(workerThreads, period, this::pruneSafely);
+            threads = new CodecThreads(workerThreads, period, this::pruneSafely, IDLE_CHUNK_MILLIS, this::trimSafely);
             metrics.register(context.meterRegistry(), baselines);
             running = true;
             LOG.info("HDE codec started: {} worker threads, batch {} B, baseline cap {} B", workerThreads,
                     settings.batchSizeBytes, settings.baselineMaxMemoryBytes);
+        }
+    }
+
+    /** Frees pooled chunks that no round took for {@link #IDLE_CHUNK_MILLIS}; see {@link ChunkPool#trimIdle}. */
+    private void trimSafely() {
+        try {
+            long freed = chunks.trimIdle(System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(IDLE_CHUNK_MILLIS));
+            if (freed > 0) {
+                LOG.debug("freed {} bytes of pooled chunks idle for {} ms", freed, IDLE_CHUNK_MILLIS);
+            }
+        } catch (Throwable t) {
+            // Thread boundary: as for the pruner.
+            context.reportFailure(t);
         }
     }
 
