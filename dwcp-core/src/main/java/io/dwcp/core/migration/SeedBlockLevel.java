@@ -100,42 +100,49 @@ final class SeedBlockLevel {
      * {@link SeedWire#SOURCE_LITERAL} when it cannot be one.
      */
     void apply(SeedBlocksGroup g, long[] mine, ByteBuffer answer, int k, int count, int hashBytes, IntBinaryOperator copies) {
+        // A call per page: the JIT compiles the page's small method once, not this loop on the stack and then again.
         for (int end = k + count; k < end; k++) {
-            if (copies != null) {
-                // Version 5 on: u8 1 and the receiver's page holding this content, or u8 0 and the block hashes.
-                if (answer.remaining() < 1) {
-                    throw SeedWire.malformed("BLOCK_HASHES reply ends at page " + k + " of " + end);
-                }
-                int kind = answer.get();
-                if (kind != 0 && (kind != 1 || answer.remaining() < 4)) {
-                    throw SeedWire.malformed("BLOCK_HASHES reply with entry kind " + kind + " for page " + k);
-                }
-                if (kind == 1) {
-                    int held = answer.getInt();
-                    int source = copies.applyAsInt(g.literalPages[k], held);
-                    if (source != SeedWire.SOURCE_LITERAL) {
-                        g.sources[g.literalOps[k]] = source;
-                        bytesSaved += pageSize;
-                    }
-                    continue;
-                }
-                if (answer.remaining() < (long) hashBytes * SeedWire.BLOCKS_PER_PAGE) {
-                    throw SeedWire.malformed("BLOCK_HASHES reply ends in the block hashes of page " + k + " of " + end);
-                }
-            }
-            int mask = 0;
-            for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
-                long h = mine[k * SeedWire.BLOCKS_PER_PAGE + b];
-                if (hashBytes == 8 ? answer.getLong() != h : answer.getInt() != (int) (h >>> 32)) {
-                    mask |= 1 << b;
-                }
-            }
-            if (Integer.bitCount(mask) <= (copies != null ? MAX_FINE_PATCH_BLOCKS : MAX_PATCH_BLOCKS)) {
-                g.sources[g.literalOps[k]] = SeedWire.SOURCE_PATCH;
-                g.masks[g.literalOps[k]] = mask;
-                bytesSaved += (long) (SeedWire.BLOCKS_PER_PAGE - Integer.bitCount(mask)) * (pageSize / SeedWire.BLOCKS_PER_PAGE) - 1;
-            }
+            applyPage(g, mine, answer, k, end, hashBytes, copies);
         }
         pagesAnswered += count;
+    }
+
+    /** Takes the entry of would-be literal {@code k} (of those before {@code end}) of a BLOCK_HASHES reply ({@link #apply}). */
+    private void applyPage(SeedBlocksGroup g, long[] mine, ByteBuffer answer, int k, int end, int hashBytes,
+                           IntBinaryOperator copies) {
+        if (copies != null) {
+            // Version 5 on: u8 1 and the receiver's page holding this content, or u8 0 and the block hashes.
+            if (answer.remaining() < 1) {
+                throw SeedWire.malformed("BLOCK_HASHES reply ends at page " + k + " of " + end);
+            }
+            int kind = answer.get();
+            if (kind != 0 && (kind != 1 || answer.remaining() < 4)) {
+                throw SeedWire.malformed("BLOCK_HASHES reply with entry kind " + kind + " for page " + k);
+            }
+            if (kind == 1) {
+                int held = answer.getInt();
+                int source = copies.applyAsInt(g.literalPages[k], held);
+                if (source != SeedWire.SOURCE_LITERAL) {
+                    g.sources[g.literalOps[k]] = source;
+                    bytesSaved += pageSize;
+                }
+                return;
+            }
+            if (answer.remaining() < (long) hashBytes * SeedWire.BLOCKS_PER_PAGE) {
+                throw SeedWire.malformed("BLOCK_HASHES reply ends in the block hashes of page " + k + " of " + end);
+            }
+        }
+        int mask = 0;
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            long h = mine[k * SeedWire.BLOCKS_PER_PAGE + b];
+            if (hashBytes == 8 ? answer.getLong() != h : answer.getInt() != (int) (h >>> 32)) {
+                mask |= 1 << b;
+            }
+        }
+        if (Integer.bitCount(mask) <= (copies != null ? MAX_FINE_PATCH_BLOCKS : MAX_PATCH_BLOCKS)) {
+            g.sources[g.literalOps[k]] = SeedWire.SOURCE_PATCH;
+            g.masks[g.literalOps[k]] = mask;
+            bytesSaved += (long) (SeedWire.BLOCKS_PER_PAGE - Integer.bitCount(mask)) * (pageSize / SeedWire.BLOCKS_PER_PAGE) - 1;
+        }
     }
 }

@@ -278,6 +278,41 @@ final class SeedFrameWriter implements AutoCloseable {
     }
 
     /** {@return the BATCH frame of one batch of ops} (a task of the pool: reads and compresses its data pages) */
+    /**
+     * Puts the data of a PATCH, FINE_PATCH or literal op of page {@code page} at {@code raw[at]}: the block mask and the
+     * blocks in it, the fine patch ({@link #finePatch}), or the whole page. {@return the end of what it put}
+     */
+    private int putOp(byte[] raw, int at, int page, int source, long mask) throws IOException {
+        if (source == SeedWire.SOURCE_FINE_PATCH) {
+            return finePatch(raw, page, mask, at);
+        }
+        long off = (long) page * pageSize;
+        int len = (int) Math.min(pageSize, stateBytes - off);
+        if (source == SeedWire.SOURCE_LITERAL) {
+            ByteBuffer dst = ByteBuffer.wrap(raw, at, len);
+            region.read(off, dst);
+            if (dst.hasRemaining()) {
+                throw new DwcpException(ErrorCode.IO_ERROR, "short read of page " + page);
+            }
+            return at + len;
+        }
+        ByteBuffer whole = ByteBuffer.wrap(raw, at + 1 + pageSize, pageSize).slice();
+        whole.limit(len);
+        region.read(off, whole);
+        int blocks = (int) (mask & 0xff);
+        raw[at++] = (byte) blocks;
+        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
+        for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
+            int from = b * bs;
+            int n = Math.min(bs, len - from);
+            if ((blocks & (1 << b)) != 0 && n > 0) {
+                whole.get(from, raw, at, n);
+                at += n;
+            }
+        }
+        return at;
+    }
+
     private ByteBuffer frameOf(int[] pages, int[] sources, long[] masks) throws Exception {
         int maxLiterals = maxBatchLiterals(pageSize);
         Scratch sc = scratch.get();
@@ -285,37 +320,11 @@ final class SeedFrameWriter implements AutoCloseable {
         int literals = 0;
         int rawBytes = 0;
         int count = pages.length;
+        // A call per op: the JIT compiles the op's small method, not this loop on the stack of its first long batch.
         for (int i = 0; i < count; i++) {
-            if (sources[i] == SeedWire.SOURCE_PATCH) {
-                long off = (long) pages[i] * pageSize;
-                int len = (int) Math.min(pageSize, stateBytes - off);
-                ByteBuffer whole = ByteBuffer.wrap(raw, rawBytes + 1 + pageSize, pageSize).slice();
-                whole.limit(len);
-                region.read(off, whole);
-                int mask = (int) (masks[i] & 0xff);
-                raw[rawBytes++] = (byte) mask;
-                int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
-                for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
-                    int from = b * bs;
-                    int n = Math.min(bs, len - from);
-                    if ((mask & (1 << b)) != 0 && n > 0) {
-                        whole.get(from, raw, rawBytes, n);
-                        rawBytes += n;
-                    }
-                }
-                literals++;
-            } else if (sources[i] == SeedWire.SOURCE_FINE_PATCH) {
-                rawBytes = finePatch(raw, pages[i], masks[i], rawBytes);
-                literals++;
-            } else if (sources[i] == SeedWire.SOURCE_LITERAL) {
-                long off = (long) pages[i] * pageSize;
-                int len = (int) Math.min(pageSize, stateBytes - off);
-                ByteBuffer dst = ByteBuffer.wrap(raw, rawBytes, len);
-                region.read(off, dst);
-                if (dst.hasRemaining()) {
-                    throw new DwcpException(ErrorCode.IO_ERROR, "short read of page " + pages[i]);
-                }
-                rawBytes += len;
+            int source = sources[i];
+            if (source == SeedWire.SOURCE_PATCH || source == SeedWire.SOURCE_FINE_PATCH || source == SeedWire.SOURCE_LITERAL) {
+                rawBytes = putOp(raw, rawBytes, pages[i], source, masks[i]);
                 literals++;
             }
         }

@@ -115,6 +115,29 @@ final class SeedHashes {
     }
 
     /**
+     * Puts the chunk hash of {@code count} page hashes (at most {@value #CHUNK_PAGES}; {@code count × 16} bytes of
+     * {@code hashBytes} from {@code off}, as {@link #addPages} takes them) into {@code chunkOut[at..at+1]}: what
+     * {@link #addPages} and {@link #finishChunk} give for a chunk of those pages, without the state digest, so that
+     * the chunks of a state can be hashed in parallel and only the state digest in page order ({@link #addToState}).
+     */
+    void chunkHash(byte[] hashBytes, int off, int count, long[] chunkOut, int at) {
+        if (count <= 0 || count > CHUNK_PAGES) {
+            throw new IllegalArgumentException("a chunk has 1 to " + CHUNK_PAGES + " pages, not " + count);
+        }
+        chunk.update(hashBytes, off, count * HASH_BYTES);
+        digestInto(chunk, chunkOut, at);
+    }
+
+    /**
+     * Feeds {@code count} page hashes ({@code count × 16} bytes of {@code hashBytes} from {@code off}), in page order,
+     * into the state digest only; their chunk hashes come from {@link #chunkHash}. Not to be mixed with {@link
+     * #addPage}/{@link #addPages} on one instance.
+     */
+    void addToState(byte[] hashBytes, int off, int count) {
+        state.update(hashBytes, off, count * HASH_BYTES);
+    }
+
+    /**
      * Hashes the {@link SeedWire#BLOCKS_PER_PAGE} blocks of a page (its remaining bytes; position unchanged) into
      * {@code dst[at..at+7]}: the first 8 bytes of SHA-256 of each block, or with {@code crc} (seed messages version 6
      * on, {@link SeedWire#crcBlockHashes}) its CRC32C in the high 4 bytes (the 4 bytes a reply carries); a block past a

@@ -484,12 +484,7 @@ final class SeedPlanner {
             boolean shortChunks = SeedWire.chunkHashBytes(version) == 4;
             if (shortChunks ? theirChunks[2 * c] == (chunkHashes[2 * c] & 0xFFFFFFFF00000000L)
                     : theirChunks[2 * c] == chunkHashes[2 * c] && theirChunks[2 * c + 1] == chunkHashes[2 * c + 1]) {
-                long first = (long) c * SeedHashes.CHUNK_PAGES;
-                for (int p = 0; p < pagesOf(c); p++) {
-                    int i = (int) (first + p);
-                    kept.put(pageHashes[2 * i], pageHashes[2 * i + 1], i);
-                }
-                pagesDecided += pagesOf(c);
+                keep(c);
                 continue;
             }
             chunksDiffering++;
@@ -502,6 +497,17 @@ final class SeedPlanner {
         if (n > 0) {
             pagesRequest(exchange, differing, n);
         }
+    }
+
+    /** Keeps the pages of chunk {@code c}, equal to the receiver's: they become copy sources. */
+    private void keep(int c) {
+        long first = (long) c * SeedHashes.CHUNK_PAGES;
+        int n = pagesOf(c);
+        for (int p = 0; p < n; p++) {
+            int i = (int) (first + p);
+            kept.put(pageHashes[2 * i], pageHashes[2 * i + 1], i);
+        }
+        pagesDecided += n;
     }
 
     private void pagesRequest(AsyncExchange exchange, int[] differing, int n) {
@@ -534,46 +540,15 @@ final class SeedPlanner {
                 || answer.getInt() != count) {
             throw SeedWire.malformed("PAGE_HASHES reply of " + answer.remaining() + " bytes for " + count + " chunks");
         }
+        // A call per chunk for each of the two passes (a loop of at most a chunk's pages in each): the JIT compiles
+        // those small methods once, instead of this whole method on the stack of its long loop and then again.
         long[] theirs = new long[(int) (2 * expected)];
         for (int k = 0, c0 = 0; c0 < count; c0++) {
-            long first = (long) g.chunks[c0] * SeedHashes.CHUNK_PAGES;
-            for (int p = 0; p < pagesOf(g.chunks[c0]); p++, k++) {
-                int i = (int) (first + p);
-                if (hashBytes == 4) {
-                    // The first 4 bytes: equal at the index when they match (the rest is taken from this side's hash).
-                    theirs[2 * k] = (long) answer.getInt() << 32 | pageHashes[2 * i] & 0xFFFFFFFFL;
-                    theirs[2 * k + 1] = pageHashes[2 * i + 1];
-                } else {
-                    theirs[2 * k] = answer.getLong();
-                    theirs[2 * k + 1] = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
-                }
-                if (moves && (theirs[2 * k] != pageHashes[2 * i] || theirs[2 * k + 1] != pageHashes[2 * i + 1])) {
-                    // The receiver's page i changes: its old content may have moved (only the first 8 bytes of its
-                    // hash are known with short hashes: a wrong match fails the state digest, and the round goes full).
-                    moved.put(theirs[2 * k], shortHashes ? 0 : theirs[2 * k + 1], i);
-                }
-            }
+            k = theirPageHashes(answer, g.chunks[c0], theirs, k, hashBytes, moves);
         }
         SeedBlocksGroup b = new SeedBlocksGroup((int) expected);
-        int k = 0;
-        for (int c : g.chunks) {
-            long first = (long) c * SeedHashes.CHUNK_PAGES;
-            for (int p = 0; p < pagesOf(c); p++, k++) {
-                int i = (int) (first + p);
-                long hi = theirs[2 * k];
-                long lo = theirs[2 * k + 1];
-                if (hi == pageHashes[2 * i] && lo == pageHashes[2 * i + 1]) {
-                    kept.put(hi, lo, i);
-                    continue;
-                }
-                int source = hasher.zero(c, p) ? SeedWire.SOURCE_ZERO
-                        : kept.get(pageHashes[2 * i], pageHashes[2 * i + 1]);
-                if (source == SeedWire.SOURCE_LITERAL && moves) {
-                    source = movedSource(i, shortHashes);
-                }
-                b.add(i, source);
-            }
-            pagesDecided += pagesOf(c);
+        for (int k = 0, c0 = 0; c0 < count; c0++) {
+            k = decide(g.chunks[c0], theirs, k, b, moves, shortHashes);
         }
         opsPlanned += b.n;
         // The round's first would-be literal pages go whole, without asking their block hashes: they make the first
@@ -596,6 +571,61 @@ final class SeedPlanner {
         }
         blocksInFlight.add(b);
         return true;
+    }
+
+    /**
+     * Reads the receiver's hashes of the pages of chunk {@code c} from a PAGE_HASHES reply into {@code theirs} from
+     * page {@code k} of the group on (hi, lo; the bytes not sent are taken from this side's hash), and indexes the
+     * receiver's pages that change as possible sources of moved pages. {@return the group's next page}
+     */
+    private int theirPageHashes(ByteBuffer answer, int c, long[] theirs, int k, int hashBytes, boolean moves) {
+        boolean shortHashes = hashBytes == 8;
+        long first = (long) c * SeedHashes.CHUNK_PAGES;
+        int n = pagesOf(c);
+        for (int p = 0; p < n; p++, k++) {
+            int i = (int) (first + p);
+            if (hashBytes == 4) {
+                // The first 4 bytes: equal at the index when they match (the rest is taken from this side's hash).
+                theirs[2 * k] = (long) answer.getInt() << 32 | pageHashes[2 * i] & 0xFFFFFFFFL;
+                theirs[2 * k + 1] = pageHashes[2 * i + 1];
+            } else {
+                theirs[2 * k] = answer.getLong();
+                theirs[2 * k + 1] = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
+            }
+            if (moves && (theirs[2 * k] != pageHashes[2 * i] || theirs[2 * k + 1] != pageHashes[2 * i + 1])) {
+                // The receiver's page i changes: its old content may have moved (only the first 8 bytes of its
+                // hash are known with short hashes: a wrong match fails the state digest, and the round goes full).
+                moved.put(theirs[2 * k], shortHashes ? 0 : theirs[2 * k + 1], i);
+            }
+        }
+        return k;
+    }
+
+    /**
+     * Decides the pages of chunk {@code c}, whose receiver's hashes are in {@code theirs} from the group's page {@code
+     * k} on: equal pages are kept (and become copy sources), the others go into {@code b} as ZERO, COPY or would-be
+     * literals. {@return the group's next page}
+     */
+    private int decide(int c, long[] theirs, int k, SeedBlocksGroup b, boolean moves, boolean shortHashes) {
+        long first = (long) c * SeedHashes.CHUNK_PAGES;
+        int n = pagesOf(c);
+        for (int p = 0; p < n; p++, k++) {
+            int i = (int) (first + p);
+            long hi = theirs[2 * k];
+            long lo = theirs[2 * k + 1];
+            if (hi == pageHashes[2 * i] && lo == pageHashes[2 * i + 1]) {
+                kept.put(hi, lo, i);
+                continue;
+            }
+            int source = hasher.zero(c, p) ? SeedWire.SOURCE_ZERO
+                    : kept.get(pageHashes[2 * i], pageHashes[2 * i + 1]);
+            if (source == SeedWire.SOURCE_LITERAL && moves) {
+                source = movedSource(i, shortHashes);
+            }
+            b.add(i, source);
+        }
+        pagesDecided += n;
+        return k;
     }
 
     /**

@@ -48,12 +48,13 @@ final class SeedStateHasher implements AutoCloseable {
     /** Chunk hashes (hi, lo) of the chunks hashed so far. */
     final long[] chunkHashes;
     private final ExecutorService pool;
-    private final ArrayDeque<Future<?>> hashing = new ArrayDeque<>();
+    /** The slices submitted and not yet folded, in order: each gives its page hashes as bytes (16 a page). */
+    private final ArrayDeque<Future<byte[]>> hashing = new ArrayDeque<>();
     /** Pages one read of a hashing thread takes ({@link SeedHashes#runPages}). */
     private final int runPages;
     private final ThreadLocal<ByteBuffer> blocks;
     private final ThreadLocal<SeedHashes> hashers = ThreadLocal.withInitial(SeedHashes::new);
-    /** Folds page hashes into chunk hashes and the state digest (owner thread only). */
+    /** Folds page hashes into the state digest (owner thread only; the chunk hashes are the pool's). */
     private final SeedHashes fold = new SeedHashes();
     private int submitted;
     private int folded;
@@ -156,15 +157,13 @@ final class SeedStateHasher implements AutoCloseable {
         for (; submitted < slices && submitted < folded + 2 * threads; submitted++) {
             int from = submitted * SLICE_CHUNKS;
             int to = Math.min(chunks, from + SLICE_CHUNKS);
-            hashing.add(pool.submit(() -> {
-                hashChunks(from, to, blocks.get(), hashers.get());
-                return null;
-            }));
+            hashing.add(pool.submit(() -> hashChunks(from, to, blocks.get(), hashers.get())));
         }
-        await(hashing.poll());
-        int from = folded * SLICE_CHUNKS;
-        fold(from, Math.min(chunks, from + SLICE_CHUNKS));
+        byte[] sliceHashes = await(hashing.poll());
+        // One digest update a slice: the page hashes in page order (the pool hashed the chunks' own).
+        fold.addToState(sliceHashes, 0, sliceHashes.length / SeedHashes.HASH_BYTES);
         folded++;
+        hashedChunks = Math.min(chunks, folded * SLICE_CHUNKS);
         return true;
     }
 
@@ -220,9 +219,9 @@ final class SeedStateHasher implements AutoCloseable {
         pool.shutdownNow();
     }
 
-    static void await(Future<?> f) throws Exception {
+    static <T> T await(Future<T> f) throws Exception {
         try {
-            f.get();
+            return f.get();
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             throw c instanceof Exception ex ? ex : new IllegalStateException(c);
@@ -233,57 +232,72 @@ final class SeedStateHasher implements AutoCloseable {
         return (int) Math.min(SeedHashes.CHUNK_PAGES, pages - (long) chunk * SeedHashes.CHUNK_PAGES);
     }
 
-    /** Folds the page hashes of chunks {@code [from, to)}, in page order, into chunk hashes and the state digest. */
-    private void fold(int from, int to) {
-        long[] chunkHash = new long[2];
+    /**
+     * Hashes the pages of chunks {@code [from, to)} (a task of one hashing thread), reading {@link #runPages} pages at
+     * a time into {@code block} (a heap buffer the thread reuses: {@link SeedHashes#READ_BYTES} or one page), and the
+     * chunks' hashes. {@return the pages' hashes as bytes} (16 a page, hi then lo, big-endian: what the state digest
+     * takes)
+     */
+    private byte[] hashChunks(int from, int to, ByteBuffer block, SeedHashes hasher) throws IOException {
+        long firstPage = (long) from * SeedHashes.CHUNK_PAGES;
+        int slicePages = (int) (Math.min(pages, (long) to * SeedHashes.CHUNK_PAGES) - firstPage);
+        byte[] bytes = new byte[slicePages * SeedHashes.HASH_BYTES];
+        long[] h = new long[2];
+        // A call per chunk, a loop of at most a chunk's pages in each: the JIT compiles the chunk's method once, as
+        // a method called many times, instead of compiling this loop on the stack and then again as a method.
         for (int c = from; c < to; c++) {
-            long first = (long) c * SeedHashes.CHUNK_PAGES;
-            int count = pagesOf(c);
-            for (int p = 0; p < count; p++) {
-                int i = (int) (first + p);
-                fold.addPage(pageHashes[2 * i], pageHashes[2 * i + 1], chunkHash, 0);
-            }
-            if (count < SeedHashes.CHUNK_PAGES) {
-                fold.finishChunk(chunkHash, 0);
-            }
-            chunkHashes[2 * c] = chunkHash[0];
-            chunkHashes[2 * c + 1] = chunkHash[1];
+            hashChunk(c, block, hasher, bytes, (int) ((long) c * SeedHashes.CHUNK_PAGES - firstPage) * SeedHashes.HASH_BYTES, h);
         }
-        hashedChunks = to;
+        return bytes;
     }
 
     /**
-     * Hashes the pages of chunks {@code [from, to)} (a task of one hashing thread), reading {@link #runPages} pages at
-     * a time into {@code block} (a heap buffer the thread reuses: {@link SeedHashes#READ_BYTES} or one page).
+     * Hashes the pages of chunk {@code c} into {@link #pageHashes}, {@link #zeroWords} and {@code bytes} from {@code
+     * at} (16 a page), and the chunk's hash into {@link #chunkHashes}.
      */
-    private void hashChunks(int from, int to, ByteBuffer block, SeedHashes hasher) throws IOException {
-        long[] h = new long[2];
-        for (int c = from; c < to; c++) {
-            long first = (long) c * SeedHashes.CHUNK_PAGES;
-            int count = pagesOf(c);
-            long zero = 0;
-            for (int run = 0; run < count; run += runPages) {
-                int n = Math.min(runPages, count - run);
-                long off = (first + run) * pageSize;
-                block.clear().limit((int) Math.min((long) n * pageSize, stateBytes - off));
-                region.read(off, block);
-                block.flip();
-                for (int p = 0; p < n; p++) {
-                    ByteBuffer page = block.duplicate();
-                    page.position(p * pageSize).limit(Math.min(block.limit(), (p + 1) * pageSize));
-                    hasher.pageHash(page, h, 0);
-                    int i = (int) (first + run + p);
-                    pageHashes[2 * i] = h[0];
-                    pageHashes[2 * i + 1] = h[1];
-                    // A whole page is zero exactly when its hash is the zero page's (no second pass over its bytes).
-                    boolean zeroPage = page.remaining() == pageSize ? h[0] == zeroHash[0] && h[1] == zeroHash[1]
-                            : SeedHashes.isZero(page);
-                    if (zeroPage) {
-                        zero |= 1L << (run + p);
-                    }
+    private void hashChunk(int c, ByteBuffer block, SeedHashes hasher, byte[] bytes, int at, long[] h) throws IOException {
+        long first = (long) c * SeedHashes.CHUNK_PAGES;
+        int count = pagesOf(c);
+        long zero = 0;
+        for (int run = 0; run < count; run += runPages) {
+            int n = Math.min(runPages, count - run);
+            long off = (first + run) * pageSize;
+            block.clear().limit((int) Math.min((long) n * pageSize, stateBytes - off));
+            region.read(off, block);
+            block.flip();
+            for (int p = 0; p < n; p++) {
+                if (hashPage(block, p, hasher, (int) (first + run + p), bytes, at + SeedHashes.HASH_BYTES * (run + p), h)) {
+                    zero |= 1L << (run + p);
                 }
             }
-            zeroWords[c] = zero;
+        }
+        zeroWords[c] = zero;
+        hasher.chunkHash(bytes, at, count, chunkHashes, 2 * c);
+    }
+
+    /**
+     * Hashes page {@code p} of the pages read into {@code block}, page {@code i} of the state, into {@link #pageHashes}
+     * and {@code bytes[at..at+15]} ({@code h}: scratch). {@return whether the page is all zero bytes} A method of its
+     * own, called for every page: the JIT compiles it early (the background warm-up calls it often enough), and the
+     * loops around it stay small to compile.
+     */
+    private boolean hashPage(ByteBuffer block, int p, SeedHashes hasher, int i, byte[] bytes, int at, long[] h) {
+        ByteBuffer page = block.duplicate();
+        page.position(p * pageSize).limit(Math.min(block.limit(), (p + 1) * pageSize));
+        hasher.pageHash(page, h, 0);
+        pageHashes[2 * i] = h[0];
+        pageHashes[2 * i + 1] = h[1];
+        putLong(bytes, at, h[0]);
+        putLong(bytes, at + 8, h[1]);
+        // A whole page is zero exactly when its hash is the zero page's (no second pass over its bytes).
+        return page.remaining() == pageSize ? h[0] == zeroHash[0] && h[1] == zeroHash[1] : SeedHashes.isZero(page);
+    }
+
+    /** Puts {@code v} big-endian at {@code b[at..at+7]} (as {@link ByteBuffer#putLong} would). */
+    private static void putLong(byte[] b, int at, long v) {
+        for (int k = 7; k >= 0; k--) {
+            b[at + k] = (byte) v;
+            v >>>= 8;
         }
     }
 

@@ -103,4 +103,47 @@ class SeedHashesTest {
         assertThrows(IllegalStateException.class, () -> late.addHashes(all), "all pages at once, or page by page");
         late.discard();
     }
+    @Test
+    void theSendersChunkHashesAndDigestAreThePageByPageFoldsWithChunksHashedInParallel() throws Exception {
+        int page = 4096;
+        // More than one slice of the hashing pool, a short last chunk and a short last page; some zero pages.
+        long stateBytes = (long) page * ((SeedStateHasher.SLICE_CHUNKS + 2) * SeedHashes.CHUNK_PAGES + 9) - 77;
+        ByteBuffer content = ByteBuffer.allocate((int) stateBytes);
+        java.util.Random r = new java.util.Random(5);
+        for (int p = 0; p < stateBytes / page; p++) {
+            if (p % 7 != 3) {
+                byte[] b = new byte[page];
+                r.nextBytes(b);
+                content.put(p * page, b);
+            }
+        }
+        content.put((int) stateBytes - 5, (byte) 9);
+        long pages = SeedHashes.pages(stateBytes, page);
+        long chunks = SeedHashes.chunks(pages);
+        // Page by page, as before: addPage for every page, finishChunk for the short last chunk.
+        SeedHashes one = new SeedHashes();
+        long[] expectChunks = new long[(int) (2 * chunks)];
+        long[] h = new long[2];
+        for (int p = 0; p < pages; p++) {
+            ByteBuffer b = content.duplicate().position(p * page).limit((int) Math.min(stateBytes, (long) (p + 1) * page));
+            one.pageHash(b, h, 0);
+            one.addPage(h[0], h[1], expectChunks, 2 * (p / SeedHashes.CHUNK_PAGES));
+        }
+        assertTrue(one.finishChunk(expectChunks, 2 * (int) (chunks - 1)));
+        byte[] expectDigest = one.stateDigest();
+
+        try (SeedStateHasher hasher = new SeedStateHasher(io.dwcp.core.state.StateRegions.ofBuffer("s", content.duplicate()),
+                page, stateBytes)) {
+            int slices = 0;
+            while (hasher.hashNextSlice()) {
+                slices++;
+            }
+            assertEquals(2, slices);
+            assertEquals(chunks, hasher.hashedChunks());
+            assertArrayEquals(expectChunks, hasher.chunkHashes);
+            assertArrayEquals(expectDigest, hasher.stateDigest());
+            assertTrue(hasher.zero(0, 3), "page 3 is zero");
+            assertFalse(hasher.zero(0, 4), "page 4 is not");
+        }
+    }
 }
