@@ -62,6 +62,11 @@ final class Adoption {
             throw new IllegalArgumentException("page " + (changed.length() - 1) + " changed in a state of " + total + " pages");
         }
         int per = store.pagesPerChunk();
+        // Every chunk taken now, while the state is open: a store of the replica's own pages maps a chunk at its first
+        // use, and the caller may close the replica once adopted (the chunks no page changed in are not hashed here).
+        for (long first = 0; first < total; first += per) {
+            store.chunk(first);
+        }
         List<Future<Long>> parts = new ArrayList<>();
         try {
             for (int first = changed.nextSetBit(0); first >= 0; ) {

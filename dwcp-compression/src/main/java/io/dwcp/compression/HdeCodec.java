@@ -452,6 +452,45 @@ final class HdeCodec implements StateCodec {
         return Optional.of(adopt(BaselineStore.Side.RECEIVER, replica, chainId, ownPages(replica), e, changed));
     }
 
+    /** {@link PageHash#hash}: two CRC32C halves of the page. */
+    @Override
+    public Optional<java.util.function.ToLongFunction<ByteBuffer>> receivedPageHash(int pageSizeBytes) {
+        if (pageSizeBytes <= 0) {
+            throw new IllegalArgumentException("pageSizeBytes must be positive, got " + pageSizeBytes);
+        }
+        return Optional.of(b -> {
+            if (b.remaining() != pageSizeBytes) {
+                throw new IllegalArgumentException("a page of " + b.remaining() + " bytes, pages have " + pageSizeBytes);
+            }
+            return PageHash.hash(b, b.position(), pageSizeBytes);
+        });
+    }
+
+    /**
+     * As {@link #adoptReceived(VmState, long)}; when the replica's own pages become the baseline and {@code pageHashes}
+     * has one hash a page, the baseline takes (a copy of) them and nothing is read.
+     */
+    @Override
+    public Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId, long[] pageHashes) {
+        checkAdopt(replica, chainId);
+        if (pageHashes == null) {
+            throw new IllegalArgumentException("pageHashes must not be null");
+        }
+        Layout layout = Layout.of(replica);
+        if (pageHashes.length != layout.totalPages()) {
+            return adoptReceived(replica, chainId);
+        }
+        long digest = 0;
+        for (int p = 0; p < pageHashes.length; p++) {
+            digest += PageHash.mix(p, pageHashes[p]);
+        }
+        // As a detached baseline the replica differs from in no page: the incremental adoption rehashes nothing.
+        DetachedHashes.Entry given = new DetachedHashes.Entry(new BaselineRef(replica.key(), chainId, 0, digest), layout,
+                pageHashes.clone());
+        detached.remove(replica.key());
+        return Optional.of(adopt(BaselineStore.Side.RECEIVER, replica, chainId, ownPages(replica), given, new BitSet()));
+    }
+
     /** The replica's own pages as a store, when it is one mappable region of whole pages; else null (a copy). */
     private static java.util.function.Function<Layout, PageStore> ownPages(VmState<? extends WritableRegion> replica) {
         return layout -> {

@@ -104,6 +104,50 @@ class AdoptedBaselineTest {
     }
 
     @Test
+    void aReplicaWrittenWholeIsAdoptedFromThePageHashesOfWhatWasWrittenAsIfRead(@TempDir Path dir) throws Exception {
+        String key = "adopt-hashed";
+        byte[] content = memory(8, 0);
+        Path file = dir.resolve(key);
+        Files.write(file, new byte[content.length]);
+        java.util.function.ToLongFunction<ByteBuffer> hash = rx.receivedPageHash(PAGE).orElseThrow();
+        BaselineRef sent = tx.adoptSent(Rounds.state(key, PAGE, content.clone()), 31).orElseThrow();
+        BaselineRef adopted;
+        try (WritableRegion region = StateRegions.fileReplica("r0", file, content.length)) {
+            VmState<WritableRegion> replica = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(region).build();
+            // The caller writes every page and hashes it on the way (a direct buffer and a heap one alike).
+            long[] hashes = new long[PAGES];
+            for (int p = 0; p < PAGES; p++) {
+                ByteBuffer page = p % 2 == 0 ? ByteBuffer.wrap(content, p * PAGE, PAGE)
+                        : ByteBuffer.allocateDirect(PAGE).put(content, p * PAGE, PAGE).flip();
+                hashes[p] = hash.applyAsLong(page);
+                assertEquals(PAGE, page.remaining(), "the hash leaves the page as it was");
+                region.write((long) p * PAGE, page);
+            }
+            // The hashes are taken, not the replica read: one hash off gives another digest.
+            long[] off = hashes.clone();
+            off[PAGES / 2] ^= 1;
+            assertNotEquals(sent.digest(), rx.adoptReceived(replica, 31, off).orElseThrow().digest());
+            adopted = rx.adoptReceived(replica, 31, hashes).orElseThrow();
+            assertEquals(sent, adopted, "the same digest as adopting the whole state");
+            region.flush();
+        } // the replica closes once adopted, as after a round
+        try (WritableRegion region = StateRegions.fileReplica("r0", file, content.length)) {
+            VmState<WritableRegion> replica = VmState.<WritableRegion>builder(key).pageSizeBytes(PAGE).region(region).build();
+            // The next round is a delta against it, decoded into the replica opened again.
+            dirty(content, 9, 30);
+            Rounds.Encoded e = Rounds.encode(tx, Rounds.state(key, PAGE, content.clone()), Rounds.against(adopted));
+            assertFalse(e.result.keyframe());
+            Rounds.decode(rx, replica, e.frames);
+            region.flush();
+            assertArrayEquals(content, Files.readAllBytes(file));
+            // Hashes that do not fit the replica's pages are not taken: the whole replica is hashed instead.
+            BaselineRef whole = rx.adoptReceived(replica, 32, new long[PAGES - 1]).orElseThrow();
+            assertEquals(tx.adoptSent(Rounds.state(key, PAGE, content.clone()), 32).orElseThrow(), whole);
+            assertThrows(IllegalArgumentException.class, () -> hash.applyAsLong(ByteBuffer.allocate(PAGE - 1)));
+        }
+    }
+
+    @Test
     void aDetachedBaselineIsAdoptedFromItsHashesAndTheChangedPagesOnly(@TempDir Path dir) throws Exception {
         String key = "adopt-detached";
         byte[] content = memory(5, 0);

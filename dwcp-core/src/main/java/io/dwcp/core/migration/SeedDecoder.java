@@ -199,9 +199,13 @@ final class SeedDecoder implements StateDecoder {
             // Written in place as the batches arrive (see SeedWriteAhead); verified by the same digest after END.
             ReplicaFactory.StagedReplica target = inPlace.openStaged(key, pageSize, List.of(layout));
             try {
+                // The codec's page hashes of what is written, when the state is whole pages: its adoption then reads
+                // nothing again.
+                ToLongFunction<ByteBuffer> codecHash = layout.sizeBytes() % pageSize != 0 ? null
+                        : codec.receivedPageHash(pageSize).orElse(null);
                 writeAhead = new SeedWriteAhead(key, s.file(), pageSize, layout.sizeBytes(), target, buffers,
-                        this::aheadPagesOf);
-            } catch (RuntimeException e) {
+                        this::aheadPagesOf, codecHash);
+            } catch (IOException | RuntimeException e) {
                 FileReplicas.closeQuietly(target);
                 throw e;
             }
@@ -423,7 +427,7 @@ final class SeedDecoder implements StateDecoder {
                 }
                 long applied = System.nanoTime();
                 // Before the description is installed: a codec that maps the replica marks it as being written.
-                BaselineRef adopted = adopt(replica != null ? replica : staged.state(), detached);
+                BaselineRef adopted = adopt(replica != null ? replica : staged.state(), detached, null);
                 long adoptedAt = System.nanoTime();
                 // While the key is still held: no other round can write the replica between the stamp and the install.
                 // A replica written in place elsewhere is not described (it is no seed of this directory).
@@ -471,11 +475,14 @@ final class SeedDecoder implements StateDecoder {
             long verified = System.nanoTime();
             codec.drop(key);
             writeAhead.publish();
-            BaselineRef adopted = adopt(writeAhead.staged().state(), null);
+            long published = System.nanoTime();
+            long[] pageHashes = writeAhead.codecHashes();
+            BaselineRef adopted = adopt(writeAhead.staged().state(), null, pageHashes);
             writeAhead.close();
             LOG.info("seeded round of '{}' written in place as it arrived: {} ms from its start to its END frame; then"
-                    + " the rest written and verified in {} ms, codec baseline adopted in {} ms", key,
-                    (ended - startNanos) / 1_000_000, (verified - ended) / 1_000_000, (System.nanoTime() - verified) / 1_000_000);
+                    + " the rest written and verified in {} ms, published in {} ms, codec baseline adopted in {} ms{}", key,
+                    (ended - startNanos) / 1_000_000, (verified - ended) / 1_000_000, (published - verified) / 1_000_000,
+                    (System.nanoTime() - published) / 1_000_000, pageHashes != null ? " (from the hashes of the pages written)" : "");
             return new DecodeResult(key, adopted, encodedBytes, layout.sizeBytes(), written,
                     Duration.ofNanos(System.nanoTime() - startNanos));
         } catch (IOException e) {
@@ -496,13 +503,15 @@ final class SeedDecoder implements StateDecoder {
      * The committed replica becomes the codec's baseline of the key, so the sender's next round can be an ordinary
      * delta (the sender adopts the state it sent under the same chain id). With {@code detached} (the key's receiver
      * baseline before the round, from {@link StateCodec#detachReceived}) the replica differs from it only in the
-     * round's {@link #targets}. A failure costs only that: the round is committed, and the next round is seeded or
-     * full again.
+     * round's {@link #targets}. With {@code pageHashes} (the codec's hash of every page, computed from the bytes
+     * written) the codec need not read the replica. A failure costs only that: the round is committed, and the next
+     * round is seeded or full again.
      */
-    private BaselineRef adopt(VmState<WritableRegion> committed, BaselineRef detached) {
+    private BaselineRef adopt(VmState<WritableRegion> committed, BaselineRef detached, long[] pageHashes) {
         try {
             long chainId = SeedHashes.chainId(digest);
             BaselineRef ref = (detached != null ? codec.adoptReceived(committed, chainId, detached, targets)
+                    : pageHashes != null ? codec.adoptReceived(committed, chainId, pageHashes)
                     : codec.adoptReceived(committed, chainId)).orElse(null);
             // A codec that maps the replica's pages announces writes it does not make (its mappings are writable,
             // as after a keyframe decoded in place): the replica is as verified and durable, so say so before it

@@ -12,7 +12,7 @@ import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
 /**
- * The pages of a seeded round's result (see {@link SeedDecoder}), asked for in ascending order, asked for in ascending order: the seed's page, or what the batch says (a
+ * The pages of a seeded round's result (see {@link SeedDecoder}), asked for in ascending order: the seed's page, or what the batch says (a
  * literal, zeros, a copy of another seed page). Reads the seed in blocks; inflates one batch at a time.
  */
 final class SeedPages implements AutoCloseable {
@@ -35,6 +35,8 @@ final class SeedPages implements AutoCloseable {
     private long blockFirst = -1;
     /** The seed's pages as they were, for copies whose source was written already; null: read them from the seed. */
     private Preserved preserved;
+    /** The seed mapped read only, read instead of {@link #in} when set (by its owner, who keeps it open meanwhile). */
+    private SeedFile mapped;
     private int batch;
     private int op;
     private ByteBuffer raw;
@@ -91,6 +93,23 @@ final class SeedPages implements AutoCloseable {
             this.block = ByteBuffer.allocateDirect(pageSize * SeedHashes.runPages(pageSize));
             this.copy = ByteBuffer.allocateDirect(pageSize);
             this.zero = ByteBuffer.allocateDirect(pageSize);
+        }
+    }
+
+    /**
+     * The seed's bytes are read from {@code f} (the same file as {@link #in}, mapped): one memory copy a page, no
+     * system call. The caller keeps {@code f} open while this object is used.
+     */
+    void mapped(SeedFile f) {
+        this.mapped = f;
+    }
+
+    /** Reads the seed's bytes at {@code position} until {@code dst} is full (see {@link SeedDescription#readSeed}). */
+    private void readSeed(ByteBuffer dst, long position) throws IOException {
+        if (mapped != null) {
+            mapped.read(dst, position);
+        } else {
+            SeedDescription.readSeed(in, dst, position);
         }
     }
 
@@ -188,14 +207,14 @@ final class SeedPages implements AutoCloseable {
                 return before;
             }
             copy.clear().limit(len);
-            SeedDescription.readSeed(in, copy, (long) source * pageSize);
+            readSeed(copy, (long) source * pageSize);
             return copy.flip();
         }
         long first = i - i % runPages;
         if (first != blockFirst) {
             long off = first * pageSize;
             block.clear().limit((int) Math.min(block.capacity(), stateBytes - off));
-            SeedDescription.readSeed(in, block, off);
+            readSeed(block, off);
             blockFirst = first;
         }
         ByteBuffer page = block.duplicate();
@@ -215,7 +234,7 @@ final class SeedPages implements AutoCloseable {
         need(b, 1);
         int mask = raw.get(rawPosition++) & 0xff;
         copy.clear().limit(len);
-        SeedDescription.readSeed(in, copy, i * pageSize);
+        readSeed(copy, i * pageSize);
         int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
         for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {
             if ((mask & (1 << k)) == 0) {
@@ -245,7 +264,7 @@ final class SeedPages implements AutoCloseable {
             }
         }
         copy.clear().limit(len);
-        SeedDescription.readSeed(in, copy, i * pageSize);
+        readSeed(copy, i * pageSize);
         int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
         int ss = bs / SeedWire.SUBBLOCKS_PER_BLOCK;
         for (int k = 0; k < SeedWire.BLOCKS_PER_PAGE; k++) {

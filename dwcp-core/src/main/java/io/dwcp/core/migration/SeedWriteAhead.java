@@ -20,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.ToLongFunction;
 
 /**
  * A seeded round into an {@link InPlaceReplica} whose seed is another file (an image, another key's replica): the
@@ -30,8 +31,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * destination only runs from a file whose final round committed. A replica in a {@link FileReplicas} directory is
  * never written before it is verified ({@link SeedDecoder}).
  *
- * <p>Owns one thread, the staged replica (closed unpublished unless {@link #publish()}ed) and 16 bytes a page of the
- * receive budget. The decoder's thread calls every method; the writing thread fills {@link #hashes} and writes the
+ * <p>Owns one thread, the staged replica (closed unpublished unless {@link #publish()}ed), a read-only mapping of the
+ * seed ({@link SeedFile}: a copied page is a memory copy, not a read call of its own) and 16 bytes a page of the
+ * receive budget (24 with the codec's page hashes). The decoder's thread calls every method; the writing thread fills {@link #hashes} and writes the
  * file, read after a join. {@link #close()} is idempotent.
  */
 final class SeedWriteAhead implements AutoCloseable {
@@ -47,14 +49,25 @@ final class SeedWriteAhead implements AutoCloseable {
     private final ReceiveBuffers buffers;
     private final long reserved;
     private final long[] hashes;
+    /** The codec's hash of a page, or null; with it {@link #codecHashes} has one a page, filled as {@link #hashes}. */
+    private final ToLongFunction<ByteBuffer> codecHash;
+    private final long[] codecHashes;
     private final ExecutorService writer;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final PageRunWriter runs;
+    /** The seed mapped read only: the writing thread's and then {@link #finish}'s reads; unmapped by close. */
+    private final SeedFile seed;
     private Future<?> last;
     private boolean closed;
 
+    /**
+     * @param codecHash the codec's hash of a written page ({@link io.dwcp.core.spi.StateCodec#receivedPageHash}), so
+     *     that the codec adopts the result from the hashes of the bytes written here; null: none (the state's size must
+     *     be a whole number of pages for one)
+     */
     SeedWriteAhead(String key, Path seedFile, int pageSize, long stateBytes, ReplicaFactory.StagedReplica staged,
-                   ReceiveBuffers buffers, SeedAheadHasher.PagesOpener opener) {
+                   ReceiveBuffers buffers, SeedAheadHasher.PagesOpener opener, ToLongFunction<ByteBuffer> codecHash)
+            throws IOException {
         this.key = key;
         this.seedFile = seedFile;
         this.pageSize = pageSize;
@@ -63,10 +76,22 @@ final class SeedWriteAhead implements AutoCloseable {
         this.staged = staged;
         this.opener = opener;
         this.buffers = buffers;
-        long cost = 2L * Long.BYTES * pages;
+        if (codecHash != null && stateBytes % pageSize != 0) {
+            throw new IllegalArgumentException("codec page hashes of a state of " + stateBytes + " bytes, not whole pages of "
+                    + pageSize);
+        }
+        long cost = (codecHash != null ? 3L : 2L) * Long.BYTES * pages;
         buffers.reserve(cost, "page hashes of the seeded round of " + key);
         this.reserved = cost;
         this.hashes = new long[(int) (2 * pages)];
+        this.codecHash = codecHash;
+        this.codecHashes = codecHash == null ? null : new long[(int) pages];
+        try {
+            this.seed = SeedFile.map(seedFile);
+        } catch (IOException | RuntimeException e) {
+            buffers.release(cost);
+            throw e;
+        }
         this.runs = new PageRunWriter(region(), pageSize, SeedHashes.runPages(pageSize));
         this.writer = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "dwcp-seed-write-ahead");
@@ -94,6 +119,7 @@ final class SeedWriteAhead implements AutoCloseable {
             SeedHashes h = new SeedHashes();
             long[] out = new long[2];
             try (FileChannel in = FileChannel.open(seedFile, StandardOpenOption.READ); SeedPages p = opener.open(in, List.of(batch))) {
+                p.mapped(seed);
                 for (int page : batch.pages()) {
                     if (stop.get()) {
                         throw new CancellationException("seeded round closed");
@@ -102,6 +128,9 @@ final class SeedWriteAhead implements AutoCloseable {
                     h.pageHash(bytes.duplicate(), out, 0);
                     hashes[2 * page] = out[0];
                     hashes[2 * page + 1] = out[1];
+                    if (codecHash != null) {
+                        codecHashes[page] = codecHash.applyAsLong(bytes.duplicate());
+                    }
                     runs.add(page, bytes);
                 }
             }
@@ -132,27 +161,34 @@ final class SeedWriteAhead implements AutoCloseable {
         PageRunWriter rest = new PageRunWriter(region(), pageSize, SeedHashes.runPages(pageSize));
         SeedHashes h = new SeedHashes();
         long[] out = new long[2];
-        ByteBuffer page = ByteBuffer.allocate(pageSize);
+        ByteBuffer page = ByteBuffer.allocateDirect(pageSize);
         long kept = 0;
-        try (FileChannel in = FileChannel.open(seedFile, StandardOpenOption.READ)) {
-            for (int i = 0; i < pages; i++) {
-                if (!targets.get(i)) {
-                    page.clear().limit((int) Math.min(pageSize, stateBytes - (long) i * pageSize));
-                    SeedDescription.readSeed(in, page, (long) i * pageSize);
-                    page.flip();
-                    h.pageHash(page.duplicate(), out, 0);
-                    hashes[2 * i] = out[0];
-                    hashes[2 * i + 1] = out[1];
-                    rest.add(i, page);
-                    kept++;
-                }
+        for (int i = targets.nextClearBit(0); i < pages; i = targets.nextClearBit(i + 1)) {
+            page.clear().limit((int) Math.min(pageSize, stateBytes - (long) i * pageSize));
+            seed.read(page, (long) i * pageSize);
+            page.flip();
+            h.pageHash(page.duplicate(), out, 0);
+            hashes[2 * i] = out[0];
+            hashes[2 * i + 1] = out[1];
+            if (codecHash != null) {
+                codecHashes[i] = codecHash.applyAsLong(page.duplicate());
             }
+            rest.add(i, page);
+            kept++;
         }
         rest.flush();
         next.addHashes(hashes);
         LOG.debug("seeded round of '{}': {} pages written as they arrived, {} from the seed after its END frame", key,
                 pages - kept, kept);
         return pages;
+    }
+
+    /**
+     * {@return the codec's hash of every page as written, or null when there is no codec hash} Complete after
+     * {@link #finish}; the array is this object's (the codec copies what it keeps).
+     */
+    long[] codecHashes() {
+        return codecHashes;
     }
 
     /** Makes the written file the replica (flushes it). */
@@ -168,12 +204,17 @@ final class SeedWriteAhead implements AutoCloseable {
         closed = true;
         stop.set(true);
         writer.shutdownNow();
+        boolean ended = false;
         try {
-            if (!writer.awaitTermination(30, TimeUnit.SECONDS)) {
+            ended = writer.awaitTermination(30, TimeUnit.SECONDS);
+            if (!ended) {
                 LOG.warn("seeded round of '{}': a batch was still being written 30 s after close", key);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (ended) {
+            seed.close(); // else the writing thread may still read it: the collector unmaps it once it is unreachable
         }
         FileReplicas.closeQuietly(staged); // unpublished: the in-place replica stays marked inconsistent
         buffers.release(reserved);

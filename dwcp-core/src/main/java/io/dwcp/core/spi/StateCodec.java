@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.util.BitSet;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.ToLongFunction;
 
 /**
  * Encodes VM states into self-describing frames and decodes them into replicas, with per-key baselines so that later
@@ -176,6 +177,37 @@ public interface StateCodec extends Component {
      */
     default Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId,
                                                 BaselineRef detached, BitSet changed) {
+        return adoptReceived(replica, chainId);
+    }
+
+    /**
+     * Receiver side: the hash this codec gives a page of {@code pageSizeBytes} bytes in a receiver baseline, for a caller
+     * that writes a whole replica itself (a round seeded from an image, written in place as it arrives) and can hash
+     * each page as it writes it, so that {@link #adoptReceived(VmState, long, long[])} need not read the replica again.
+     * The function hashes a buffer's remaining bytes (one whole page) without moving its position, and may be called
+     * from any thread. The default has none: the codec hashes the replica itself.
+     *
+     * @param pageSizeBytes the replica's page size
+     * @return the page hash, or empty when this codec takes no page hashes
+     */
+    default Optional<ToLongFunction<ByteBuffer>> receivedPageHash(int pageSizeBytes) {
+        return Optional.empty();
+    }
+
+    /**
+     * As {@link #adoptReceived(VmState, long)}, with the hash of every page of the replica (by index, from
+     * {@link #receivedPageHash} of the replica's page size) computed from the very bytes the caller wrote there, and
+     * nothing written since: a codec that keeps the replica's own pages as the baseline takes the hashes instead of
+     * reading the replica again. A codec that copies the replica, or hashes that do not fit its layout, adopt the whole
+     * replica. The default ignores the hashes.
+     *
+     * @param replica the replica as committed, open for the call; its size a whole number of pages
+     * @param chainId the id of the new chain, not 0, agreed by both ends
+     * @param pageHashes one hash a page (read during the call, not kept)
+     * @return the adopted baseline, or empty when this codec does not adopt states
+     */
+    default Optional<BaselineRef> adoptReceived(VmState<? extends WritableRegion> replica, long chainId,
+                                                long[] pageHashes) {
         return adoptReceived(replica, chainId);
     }
 
