@@ -85,7 +85,8 @@ final class SeedFile implements AutoCloseable {
                 MappedByteBuffer w = windows[(int) (p / WINDOW_BYTES)];
                 int at = (int) (p % WINDOW_BYTES);
                 int n = Math.min(dst.remaining(), w.capacity() - at);
-                dst.put(w.slice(at, n));
+                dst.put(dst.position(), w, at, n); // absolute: no slice object a page
+                dst.position(dst.position() + n);
                 p += n;
             }
         } catch (InternalError e) {
