@@ -78,15 +78,27 @@ final class SeedService {
         return b.flip();
     }
 
+    /** {@return the key's seed when it is still the version {@code seedVersion} the sender planned with; else null} */
+    private static FileReplicas.Seed current(ReplicaFactory replicas, String key, int pageSize, long stateBytes,
+                                             byte[] seedVersion) throws IOException {
+        FileReplicas.Seed seed = SeedSources.seed(replicas, key, pageSize, stateBytes);
+        return seed != null && Arrays.equals(seed.description().version, seedVersion) ? seed : null;
+    }
+
+    /** {@return the answer of {@code type} saying the seed changed since the sender's description} */
+    private static ByteBuffer changed(int version, int type, SeedWire.Header h) {
+        return SeedWire.common(version, SeedWire.COMMON_BYTES + 1, type, h.requestId())
+                .put((byte) SeedWire.STATUS_CHANGED).flip();
+    }
+
     /** The PAGES answer: page hashes of the chunks asked for. */
     private static ByteBuffer pageHashes(ReplicaFactory replicas, String key, SeedWire.Header h, ByteBuffer request)
             throws IOException {
         int v = h.version();
         SeedWire.IndexRequest r = SeedWire.parsePages(request);
-        FileReplicas.Seed seed = SeedSources.seed(replicas, key, r.pageSize(), r.stateBytes());
-        if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
-            return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_PAGE_HASHES, h.requestId())
-                    .put((byte) SeedWire.STATUS_CHANGED).flip();
+        FileReplicas.Seed seed = current(replicas, key, r.pageSize(), r.stateBytes(), r.seedVersion());
+        if (seed == null) {
+            return changed(v, SeedWire.TYPE_PAGE_HASHES, h);
         }
         SeedDescription desc = seed.description();
         long pages = 0;
@@ -147,10 +159,9 @@ final class SeedService {
             seedVersion = r.seedVersion();
             pages = r.indexes();
         }
-        FileReplicas.Seed seed = SeedSources.seed(replicas, key, pageSize, stateBytes);
-        if (seed == null || !Arrays.equals(seed.description().version, seedVersion)) {
-            return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_BLOCK_HASHES, h.requestId())
-                    .put((byte) SeedWire.STATUS_CHANGED).flip();
+        FileReplicas.Seed seed = current(replicas, key, pageSize, stateBytes, seedVersion);
+        if (seed == null) {
+            return changed(v, SeedWire.TYPE_BLOCK_HASHES, h);
         }
         SeedDescription desc = seed.description();
         SeedPageIndex index = lookup ? SeedSources.files(replicas).pageIndex(desc) : null;
@@ -201,10 +212,9 @@ final class SeedService {
             throw SeedWire.malformed("SUBBLOCKS request in version " + v + " (from version 5 on)");
         }
         SeedWire.SubBlocksRequest r = SeedWire.parseSubBlocks(request);
-        FileReplicas.Seed seed = SeedSources.seed(replicas, key, r.pageSize(), r.stateBytes());
-        if (seed == null || !Arrays.equals(seed.description().version, r.seedVersion())) {
-            return SeedWire.common(v, SeedWire.COMMON_BYTES + 1, SeedWire.TYPE_SUBBLOCK_HASHES, h.requestId())
-                    .put((byte) SeedWire.STATUS_CHANGED).flip();
+        FileReplicas.Seed seed = current(replicas, key, r.pageSize(), r.stateBytes(), r.seedVersion());
+        if (seed == null) {
+            return changed(v, SeedWire.TYPE_SUBBLOCK_HASHES, h);
         }
         SeedDescription desc = seed.description();
         long hashes = r.hashes();

@@ -124,14 +124,7 @@ final class SeedWriteAhead implements AutoCloseable {
                     if (stop.get()) {
                         throw new CancellationException("seeded round closed");
                     }
-                    ByteBuffer bytes = p.page(page);
-                    h.pageHash(bytes.duplicate(), out, 0);
-                    hashes[2 * page] = out[0];
-                    hashes[2 * page + 1] = out[1];
-                    if (codecHash != null) {
-                        codecHashes[page] = codecHash.applyAsLong(bytes.duplicate());
-                    }
-                    runs.add(page, bytes);
+                    hashAndWrite(page, p.page(page), h, out, runs);
                 }
             }
             return null;
@@ -167,13 +160,7 @@ final class SeedWriteAhead implements AutoCloseable {
             page.clear().limit((int) Math.min(pageSize, stateBytes - (long) i * pageSize));
             seed.read(page, (long) i * pageSize);
             page.flip();
-            h.pageHash(page.duplicate(), out, 0);
-            hashes[2 * i] = out[0];
-            hashes[2 * i + 1] = out[1];
-            if (codecHash != null) {
-                codecHashes[i] = codecHash.applyAsLong(page.duplicate());
-            }
-            rest.add(i, page);
+            hashAndWrite(i, page, h, out, rest);
             kept++;
         }
         rest.flush();
@@ -189,6 +176,20 @@ final class SeedWriteAhead implements AutoCloseable {
      */
     long[] codecHashes() {
         return codecHashes;
+    }
+
+    /**
+     * Hashes page {@code i}'s {@code bytes} into {@link #hashes} (and {@link #codecHashes}, with a codec hash), then
+     * hands them to {@code w} to be written ({@code out}: scratch). The hashes are of the very bytes written.
+     */
+    private void hashAndWrite(int i, ByteBuffer bytes, SeedHashes h, long[] out, PageRunWriter w) throws IOException {
+        h.pageHash(bytes.duplicate(), out, 0);
+        hashes[2 * i] = out[0];
+        hashes[2 * i + 1] = out[1];
+        if (codecHash != null) {
+            codecHashes[i] = codecHash.applyAsLong(bytes.duplicate());
+        }
+        w.add(i, bytes);
     }
 
     /** Makes the written file the replica (flushes it). */
