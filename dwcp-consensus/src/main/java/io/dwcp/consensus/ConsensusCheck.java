@@ -4,11 +4,7 @@ import io.dwcp.consensus.check.HistoryFile;
 import io.dwcp.consensus.check.LinearizabilityChecker;
 import io.dwcp.consensus.check.Operation;
 import io.dwcp.consensus.check.OwnershipCheck;
-import io.dwcp.core.DwcpException;
-import io.dwcp.core.ErrorCode;
 import io.dwcp.core.spi.Consensus;
-import io.dwcp.core.spi.Consensus.CasResult;
-import io.dwcp.core.spi.Consensus.Versioned;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,16 +12,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -49,14 +42,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * reported as a stall (a liveness failure, not a safety one).
  */
 public final class ConsensusCheck {
+    /*
+     * Split by job: this class is the run's lifecycle (the replica cluster opened and closed, the client threads started,
+     * stopped and joined, every fault healed in a finally block) and the verdicts; Nemesis is the fault schedule;
+     * CheckClients the client bodies and how one operation is recorded.
+     */
     /** The sites between which the hand-over agents move VMs. */
     static final String[] SITES = {"site-a", "site-b", "site-c"};
-    private static final int VMS = 2;
-    private static final int KEYS = 2;
-    private static final long OP_TIMEOUT_S = 120;
-    private static final Duration RECOVERY_CAP = Duration.ofMinutes(2);
-    /** Process id of the final reads (no client uses it). */
-    private static final int FINAL_PROCESS = 1000;
+    /** How long a group may take to recover from a fault (or to commit first) before it counts as a stall. */
+    static final Duration RECOVERY_CAP = Duration.ofMinutes(2);
 
     /** The faults the nemesis injects. */
     public enum Fault {
@@ -220,40 +214,6 @@ public final class ConsensusCheck {
     private ConsensusCheck() {
     }
 
-    /** Counts completed operations; the nemesis waits on it. */
-    static final class Progress {
-        private long completed;
-        private long ok;
-
-        synchronized void done(boolean succeeded) {
-            completed++;
-            if (succeeded) {
-                ok++;
-            }
-            notifyAll();
-        }
-
-        synchronized long completed() {
-            return completed;
-        }
-
-        synchronized long ok() {
-            return ok;
-        }
-
-        /** Waits until {@code completed >= c} and {@code ok >= k}, or the deadline; true if reached. */
-        synchronized boolean await(long c, long k, long deadlineNanos) throws InterruptedException {
-            while (completed < c || ok < k) {
-                long left = deadlineNanos - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(this, left);
-            }
-            return true;
-        }
-    }
-
     /**
      * Runs one seed and checks its history.
      *
@@ -265,7 +225,7 @@ public final class ConsensusCheck {
         List<Operation> history = Collections.synchronizedList(new ArrayList<>());
         Map<Fault, Integer> injected = Collections.synchronizedMap(new EnumMap<>(Fault.class));
         List<String> stalls = Collections.synchronizedList(new ArrayList<>());
-        Progress progress = new Progress();
+        CheckClients.Progress progress = new CheckClients.Progress();
         long t0 = System.nanoTime();
         String electionMin = o.electionMin().toMillis() + "ms";
         try (ReplicaCluster cluster = new ReplicaCluster(o.workDir(), o.nodes(), electionMin, true)) {
@@ -281,7 +241,7 @@ public final class ConsensusCheck {
             phase(o, t0, "replicas ready");
             // Warm up: the first command waits for the first election, which a busy machine can delay past the
             // clients' proposal timeout; retried until it succeeds (bounded).
-            awaitFirstCommit(clients.get(0), o.startTimeout());
+            CheckClients.awaitFirstCommit(clients.get(0), o.startTimeout());
             phase(o, t0, "first commit");
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> workers = new ArrayList<>();
@@ -291,15 +251,15 @@ public final class ConsensusCheck {
                 Consensus client = clients.get(p % clients.size());
                 Random rnd = new Random(o.seed() * 31 + p);
                 Runnable body = p < o.clients()
-                        ? () -> registers(process, client, rnd, stop, history, progress)
-                        : () -> agent(process, SITES[process - o.clients()], client, rnd, stop, history, progress);
+                        ? () -> CheckClients.registers(process, client, rnd, stop, history, progress)
+                        : () -> CheckClients.agent(process, SITES[process - o.clients()], client, rnd, stop, history, progress);
                 Thread t = new Thread(body, "process-" + p);
                 t.setDaemon(true);
                 workers.add(t);
                 t.start();
             }
             try {
-                nemesis(o, cluster, clients.get(0), progress, injected, stalls, processes);
+                Nemesis.run(o, cluster, clients.get(0), progress, injected, stalls, processes);
             } finally {
                 cluster.proxy().heal();
                 for (int i = 0; i < o.nodes(); i++) {
@@ -307,20 +267,21 @@ public final class ConsensusCheck {
                 }
                 stop.set(true);
                 for (Thread t : workers) {
-                    t.join(TimeUnit.SECONDS.toMillis(2 * OP_TIMEOUT_S));
+                    t.join(TimeUnit.SECONDS.toMillis(2 * CheckClients.OP_TIMEOUT_S));
                     if (t.isAlive()) {
                         throw new IllegalStateException(t.getName() + " did not finish its operation in time");
                     }
                 }
             }
             phase(o, t0, "faults done, clients stopped");
-            finalReads(clients.get(1), history, o.startTimeout());
+            CheckClients.finalReads(clients.get(1), history, o.startTimeout());
             phase(o, t0, "final reads");
         }
         phase(o, t0, "replicas stopped");
         List<Operation> ops = List.copyOf(history);
         return new Result(ops, new LinearizabilityChecker().check(ops), OwnershipCheck.conflicts(ops, "vm/"),
-                OwnershipCheck.overlaps(ops, "vm/"), lostWrites(ops, FINAL_PROCESS), Map.copyOf(injected), List.copyOf(stalls));
+                OwnershipCheck.overlaps(ops, "vm/"), lostWrites(ops, CheckClients.FINAL_PROCESS), Map.copyOf(injected),
+                List.copyOf(stalls));
     }
 
     /**
@@ -338,175 +299,9 @@ public final class ConsensusCheck {
         HistoryFile.write(file, result.history());
     }
 
-    private static void nemesis(Options o, ReplicaCluster cluster, RatisConsensus observer, Progress progress,
-                                Map<Fault, Integer> injected, List<String> stalls, int processes) throws Exception {
-        List<Fault> kinds = new ArrayList<>(o.faults());
-        Collections.sort(kinds);
-        Random rnd = new Random(o.seed() ^ 0x5DEECE66DL);
-        int offset = (int) Math.floorMod(o.seed(), (long) kinds.size());
-        long end = System.nanoTime() + o.duration().toNanos();
-        int nodes = o.nodes();
-        for (int round = 0; round < kinds.size() || System.nanoTime() < end || progress.ok() < o.minOps(); round++) {
-            Fault fault = kinds.get((round + offset) % kinds.size());
-            // Every other fault hits the leader (as the client last saw it); the others a random replica.
-            int victim = round % 2 == 0
-                    ? observer.leaderHint().map(cluster::indexOf).orElse(rnd.nextInt(nodes))
-                    : rnd.nextInt(nodes);
-            long completedBefore = progress.completed();
-            long start = System.nanoTime();
-            switch (fault) {
-                case KILL -> cluster.kill(victim);
-                case PAUSE -> cluster.signal(victim, true);
-                case PARTITION -> {
-                    Set<Integer> minority = new HashSet<>(Set.of(victim));
-                    while (minority.size() < (nodes - 1) / 2) {
-                        minority.add(rnd.nextInt(nodes));
-                    }
-                    cluster.proxy().partition(minority);
-                }
-                case ONEWAY -> {
-                    Set<Integer> others = new HashSet<>();
-                    for (int i = 0; i < nodes; i++) {
-                        others.add(i);
-                    }
-                    cluster.proxy().cutOneWay(victim, others);
-                }
-                case DELAY -> cluster.proxy().delay(victim, o.electionMin().multipliedBy(3));
-            }
-            injected.merge(fault, 1, Integer::sum);
-            // Hold: at least faultHold, and until some operation completed under the fault (bounded).
-            Thread.sleep(o.faultHold().toMillis()); // the fault's length, not a synchronisation
-            progress.await(completedBefore + 1, 0, start + RECOVERY_CAP.toNanos());
-            switch (fault) {
-                case KILL -> cluster.restart(victim);
-                case PAUSE -> cluster.signal(victim, false);
-                default -> cluster.proxy().heal();
-            }
-            // Recover: the clients must complete operations successfully again before the next fault.
-            long okTarget = progress.ok() + processes;
-            long healed = System.nanoTime();
-            if (!progress.await(0, okTarget, healed + RECOVERY_CAP.toNanos())) {
-                stalls.add("after " + fault.name().toLowerCase(Locale.ROOT) + " of n" + (victim + 1) + " (round " + round
-                        + "): fewer than " + processes + " successful operations within " + RECOVERY_CAP.toSeconds() + " s");
-            }
-        }
-    }
-
-    private static void registers(int process, Consensus client, Random rnd, AtomicBoolean stop, List<Operation> history,
-                                  Progress progress) {
-        while (!stop.get() && !Thread.currentThread().isInterrupted()) {
-            int pick = rnd.nextInt(10);
-            String key = "k" + rnd.nextInt(KEYS);
-            String value = "v" + rnd.nextInt(5);
-            Operation op;
-            if (pick < 4) {
-                op = read(process, client, key);
-            } else if (pick < 7) {
-                op = write(process, client, key, value);
-            } else {
-                op = cas(process, client, key, rnd.nextInt(4) == 0 ? null : "v" + rnd.nextInt(5), value);
-            }
-            if (op == null) {
-                return;
-            }
-            history.add(op);
-            progress.done(op.outcome() == Operation.Outcome.OK);
-        }
-    }
-
-    /**
-     * A site's hand-over agent. It runs a VM once it has seen its site as the owner, and gives it away with a CAS from
-     * its site to another; it stops running the VM when it issues that CAS and, if the CAS is indeterminate, re-issues
-     * it until the outcome is known (or the run ends), so it never resumes a VM it may have given away. Site-a creates
-     * each VM.
-     */
-    private static void agent(int process, String site, Consensus client, Random rnd, AtomicBoolean stop,
-                              List<Operation> history, Progress progress) {
-        while (!stop.get() && !Thread.currentThread().isInterrupted()) {
-            String key = Consensus.ownerKey("vm-" + rnd.nextInt(VMS));
-            Operation seen = read(process, client, key);
-            if (seen == null) {
-                return;
-            }
-            history.add(seen);
-            progress.done(seen.outcome() == Operation.Outcome.OK);
-            if (seen.outcome() != Operation.Outcome.OK) {
-                continue;
-            }
-            if (seen.observed() == null && site.equals(SITES[0])) {
-                Operation created = cas(process, client, key, null, site);
-                if (created == null) {
-                    return;
-                }
-                history.add(created);
-                progress.done(created.outcome() == Operation.Outcome.OK);
-            } else if (site.equals(seen.observed())) {
-                String to = SITES[Math.floorMod(java.util.Arrays.asList(SITES).indexOf(site) + 1 + rnd.nextInt(SITES.length - 1),
-                        SITES.length)];
-                Operation moved;
-                do {
-                    moved = cas(process, client, key, site, to);
-                    if (moved == null) {
-                        return;
-                    }
-                    history.add(moved);
-                    progress.done(moved.outcome() == Operation.Outcome.OK);
-                } while (moved.outcome() == Operation.Outcome.INFO && !stop.get());
-            }
-        }
-    }
-
     /** Progress on standard error (the verdict goes to standard output). */
     private static void phase(Options o, long t0, String what) {
         System.err.printf(Locale.ROOT, "seed %d: %s at %.1f s%n", o.seed(), what, (System.nanoTime() - t0) / 1e9);
-    }
-
-    static void awaitFirstCommit(Consensus client) throws Exception {
-        awaitFirstCommit(client, RECOVERY_CAP);
-    }
-
-    /** Retries a read until the group committed it (it has a leader), for at most {@code bound}. */
-    static void awaitFirstCommit(Consensus client, Duration bound) throws Exception {
-        long deadline = System.nanoTime() + bound.toNanos();
-        while (true) {
-            try {
-                client.read("k0").get(OP_TIMEOUT_S, TimeUnit.SECONDS);
-                return;
-            } catch (ExecutionException | TimeoutException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the group elected no leader and committed nothing within "
-                            + bound.toSeconds() + " s of starting: " + e.getMessage(), e);
-                }
-            }
-        }
-    }
-
-    /** The final state: every key read (retried until it succeeds) after all faults healed. */
-    private static void finalReads(Consensus client, List<Operation> history, Duration bound) throws InterruptedException {
-        List<String> keys = new ArrayList<>();
-        for (int k = 0; k < KEYS; k++) {
-            keys.add("k" + k);
-        }
-        for (int v = 0; v < VMS; v++) {
-            keys.add(Consensus.ownerKey("vm-" + v));
-        }
-        long deadline = System.nanoTime() + bound.toNanos();
-        for (String key : keys) {
-            while (true) {
-                Operation op = read(FINAL_PROCESS, client, key);
-                if (op == null) {
-                    throw new InterruptedException("interrupted during the final reads");
-                }
-                history.add(op);
-                if (op.outcome() == Operation.Outcome.OK) {
-                    break;
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the healed group answered no final read of '" + key
-                            + "' within " + bound.toSeconds() + " s");
-                }
-            }
-        }
     }
 
     /**
@@ -531,55 +326,5 @@ public final class ConsensusCheck {
             }
         }
         return lost;
-    }
-
-    static Operation read(int process, Consensus client, String key) {
-        long call = System.nanoTime();
-        try {
-            Versioned v = client.read(key).get(OP_TIMEOUT_S, TimeUnit.SECONDS);
-            return new Operation(process, Operation.Kind.READ, key, null, null, v.value(), false, v.version(), Operation.Outcome.OK,
-                    call, System.nanoTime());
-        } catch (ExecutionException | TimeoutException e) {
-            return new Operation(process, Operation.Kind.READ, key, null, null, null, false, 0, Operation.Outcome.FAIL, call,
-                    System.nanoTime());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
-    }
-
-    static Operation write(int process, Consensus client, String key, String value) {
-        long call = System.nanoTime();
-        try {
-            Versioned v = client.write(key, value).get(OP_TIMEOUT_S, TimeUnit.SECONDS);
-            return new Operation(process, Operation.Kind.WRITE, key, null, value, v.value(), false, v.version(),
-                    Operation.Outcome.OK, call, System.nanoTime());
-        } catch (ExecutionException | TimeoutException e) {
-            return failed(process, Operation.Kind.WRITE, key, null, value, call, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
-    }
-
-    static Operation cas(int process, Consensus client, String key, String expected, String value) {
-        long call = System.nanoTime();
-        try {
-            CasResult r = client.compareAndSet(key, expected, value).get(OP_TIMEOUT_S, TimeUnit.SECONDS);
-            return new Operation(process, Operation.Kind.CAS, key, expected, value, r.current().value(), r.applied(),
-                    r.current().version(), Operation.Outcome.OK, call, System.nanoTime());
-        } catch (ExecutionException | TimeoutException e) {
-            return failed(process, Operation.Kind.CAS, key, expected, value, call, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
-    }
-
-    private static Operation failed(int process, Operation.Kind kind, String key, String expected, String value, long call, Exception e) {
-        DwcpException d = DwcpException.find(e);
-        boolean notSent = d != null && (d.code() == ErrorCode.LIMIT_EXCEEDED || d.code() == ErrorCode.PROTOCOL_ERROR);
-        return new Operation(process, kind, key, expected, value, null, false, 0,
-                notSent ? Operation.Outcome.FAIL : Operation.Outcome.INFO, call, System.nanoTime());
     }
 }

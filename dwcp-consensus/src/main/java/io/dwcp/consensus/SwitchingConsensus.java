@@ -13,8 +13,6 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -27,11 +25,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -79,40 +74,32 @@ import java.util.regex.Pattern;
  * <p>Thread-safe. {@link #close()} stops the evaluations and every group client or replica it started; idempotent.
  */
 public final class SwitchingConsensus implements Consensus, AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(SwitchingConsensus.class);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     /** Layout changes one operation follows before it gives up (retryably). */
     static final int MAX_HOPS = 32;
 
+    /*
+     * Split by job: this class is the scope's lifecycle (start/close, guarded by this object's monitor: `started`,
+     * `closed`), its meters, key validation and the conflict counts; EpochRouter is the epoch-fence protocol (where the
+     * scope is, following fences, making and completing switches); LayoutEvaluator is the automatic choice.
+     */
     private final Map<String, RatisConsensus> groups;
-    private final String initial;
     private final String origin;
-    private final DwcpConfig config;
-    private final UUID clientId = UUID.randomUUID();
     private final AtomicLong sequence = new AtomicLong();
-    /** The layout and epoch this client last found current; a hint, corrected by FENCED replies. */
-    private volatile Position position;
-    private final AtomicBoolean switching = new AtomicBoolean();
+    private final EpochRouter router;
+    /** Keys with a write or compare-and-set of this client in flight, and how many. */
     private final Map<String, Integer> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong proposals = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
-    private final AtomicLong fencedRetries = new AtomicLong();
     private final MeterRegistry registry;
     /** Every meter this scope registered (its groups remove their own at stop); removed at close. */
     private final List<Meter> meters = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final Counter switches;
-    private final Timer switchDuration;
     /** The automatic choice, when switch.auto is on and this node has a region; else null. */
     private final LayoutEvaluator evaluator;
+    /** Guarded by this. */
     private boolean started;
+    /** Guarded by this. */
     private boolean closed;
-
-    /** Where the scope is (or was last seen): a layout serving an epoch; {@code from} is the fenced layout it came from. */
-    private record Position(String layout, long epoch, String from, long fromEpoch) {
-        Position(String layout, long epoch) {
-            this(layout, epoch, null, -1);
-        }
-    }
 
     /**
      * Where the scope stands, as the layout in force answered.
@@ -137,7 +124,7 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
     }
 
     private SwitchingConsensus(Builder b) {
-        this.config = b.config;
+        DwcpConfig config = b.config;
         this.registry = b.registry;
         Map<String, RatisConsensus> g = new LinkedHashMap<>();
         Map<String, LayoutChoice.Layout> l = new LinkedHashMap<>();
@@ -147,9 +134,8 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
             l.put(e.getKey(), new LayoutChoice.Layout(e.getKey(), b.regions.get(e.getKey())));
         }
         this.groups = Collections.unmodifiableMap(g);
-        this.initial = b.initial != null ? b.initial : b.peers.keySet().iterator().next();
+        String initial = b.initial != null ? b.initial : b.peers.keySet().iterator().next();
         this.origin = b.localRegion == null ? "" : b.localRegion;
-        this.position = new Position(initial, 0);
         LayoutChoice.Settings s = new LayoutChoice.Settings(config.get(ConsensusKeys.LOW_LATENCY),
                 config.get(ConsensusKeys.MAX_REGIONS_SINGLE_GROUP), config.get(ConsensusKeys.LOCALITY_THRESHOLD),
                 config.get(ConsensusKeys.SWITCH_STABLE_EVALUATIONS), config.get(ConsensusKeys.SWITCH_MIN_INTERVAL),
@@ -158,13 +144,14 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
                 ? new LayoutEvaluator(this, config, new LayoutChoice(s, List.copyOf(l.values()), b.localRegion), b.peers, l,
                         b.rttProbe, this::conflictWindow, registry, meters::add)
                 : null;
-        this.switches = Counter.builder("dwcp.acp.switches").description("Layout switches this node made").register(registry);
-        this.switchDuration = Timer.builder("dwcp.acp.switch.duration").description("From fence proposal to seed commit")
+        Counter switches = Counter.builder("dwcp.acp.switches").description("Layout switches this node made").register(registry);
+        Timer switchDuration = Timer.builder("dwcp.acp.switch.duration").description("From fence proposal to seed commit")
                 .register(registry);
         meters.add(switches);
         meters.add(switchDuration);
+        this.router = new EpochRouter(groups, initial, config, switches, switchDuration, this::skipped);
         for (String name : groups.keySet()) {
-            meters.add(Gauge.builder("dwcp.acp.algorithm", this, x -> x.position.layout().equals(name) ? 1 : 0).tag("layout", name)
+            meters.add(Gauge.builder("dwcp.acp.algorithm", this, x -> x.router.layoutHint().equals(name) ? 1 : 0).tag("layout", name)
                     .description("1 for the layout this node last found in force").register(registry));
         }
     }
@@ -226,7 +213,7 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
 
     @Override
     public Health health() {
-        RatisConsensus g = groups.get(position.layout());
+        RatisConsensus g = groups.get(router.layoutHint());
         return g.health();
     }
 
@@ -260,7 +247,7 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
 
     /** {@return how many times an operation of this client met a fence and was sent again elsewhere} */
     long fencedRetries() {
-        return fencedRetries.get();
+        return router.fencedRetries();
     }
 
     /**
@@ -291,9 +278,7 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
                 conflicts.incrementAndGet();
             }
         }
-        Function<Long, Command> at = epoch -> new Command(type, clientId.getMostSignificantBits(),
-                clientId.getLeastSignificantBits(), seq, key, expected, value, new Command.Guard(epoch, origin));
-        CompletableFuture<Reply> reply = attempt(at, position, 0);
+        CompletableFuture<Reply> reply = router.send(type, seq, key, expected, value, origin);
         if (tracked) {
             reply.whenComplete((r, e) -> inFlight.computeIfPresent(key, (k, n) -> n == 1 ? null : n - 1));
         }
@@ -305,113 +290,13 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
         });
     }
 
-    /** Sends the command for {@code at}'s epoch to its layout, following fences (see the class comment). */
-    private CompletableFuture<Reply> attempt(Function<Long, Command> command, Position at, int hops) {
-        if (hops > MAX_HOPS) {
-            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the layout changed more"
-                    + " than " + MAX_HOPS + " times during one operation; it did not take effect here, retry"));
-        }
-        return group(at.layout()).send(command.apply(at.epoch())).thenCompose(reply -> {
-            if (reply.status() != Reply.Status.FENCED) {
-                position = new Position(at.layout(), at.epoch());
-                return CompletableFuture.completedFuture(reply);
-            }
-            fencedRetries.incrementAndGet();
-            return next(at, reply.error()).thenCompose(p -> attempt(command, p, hops + 1));
-        });
-    }
-
-    /** Where to go after {@code at}'s group answered FENCED with {@code epoch|layout}. */
-    private CompletableFuture<Position> next(Position at, String fenced) {
-        int bar = fenced.indexOf('|');
-        long epoch = Long.parseLong(fenced.substring(0, bar));
-        String to = fenced.substring(bar + 1);
-        if (epoch >= at.epoch() && !to.isEmpty()) {
-            group(to);
-            return CompletableFuture.completedFuture(new Position(to, epoch + 1, at.layout(), epoch));
-        }
-        if (epoch > at.epoch()) {
-            return CompletableFuture.completedFuture(new Position(at.layout(), epoch)); // serves a later epoch unfenced
-        }
-        // Below at.epoch (not seeded for it yet; a fence it holds is an older one): complete the switch that led here,
-        // or start again from the initial layout.
-        if (at.from() != null) {
-            return complete(at.from(), at.fromEpoch(), at.layout())
-                    .thenApply(done -> done ? new Position(at.layout(), at.epoch()) : new Position(initial, 0));
-        }
-        return CompletableFuture.completedFuture(new Position(initial, 0));
-    }
-
-    /**
-     * Completes a switch from {@code from} (fenced at {@code epoch}) to {@code to}: reads the handed-over state with
-     * the same fence (answered again by a fenced group) and seeds {@code to} at {@code epoch + 1}.
-     *
-     * @return true when {@code to} serves {@code epoch + 1} or later; false when {@code from} no longer holds that
-     *         fence (the scope moved on: start again from the initial layout)
-     */
-    private CompletableFuture<Boolean> complete(String from, long epoch, String to) {
-        return group(from).send(fence(to, epoch, 0)).thenCompose(f -> {
-            if (f.status() != Reply.Status.OK) {
-                return CompletableFuture.completedFuture(false);
-            }
-            return seed(from, epoch, to, f.current().value()).thenApply(x -> true);
-        });
-    }
-
-    private CompletableFuture<Void> seed(String from, long epoch, String to, String state) {
-        Command seed = new Command(Command.Type.SEED, clientId.getMostSignificantBits(), clientId.getLeastSignificantBits(),
-                0, from, Long.toString(epoch + 1), state);
-        return group(to).send(seed).thenApply(s -> {
-            if (s.status() != Reply.Status.OK) {
-                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "layout '" + to + "' refused the state fenced in '" + from
-                        + "' at epoch " + epoch + ": " + s.status() + " " + s.error());
-            }
-            return null;
-        });
-    }
-
-    private Command fence(String to, long epoch, long minIntervalMillis) {
-        long maxState = config.get(ConsensusKeys.MAX_COMMAND).bytes() - 1024; // room for the seed command's header
-        return new Command(Command.Type.FENCE, clientId.getMostSignificantBits(), clientId.getLeastSignificantBits(), 0,
-                to, Long.toString(epoch), System.currentTimeMillis() + "/" + minIntervalMillis + "/" + Math.max(0, maxState));
-    }
-
     /**
      * Finds the layout in force (completing a switch left half-done on the way) and what it counted.
      *
      * @return its status
      */
     public CompletableFuture<Status> status() {
-        return locate(position, 0);
-    }
-
-    private CompletableFuture<Status> locate(Position at, int hops) {
-        if (hops > MAX_HOPS) {
-            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.QUORUM_UNAVAILABLE, "the layout changed more"
-                    + " than " + MAX_HOPS + " times while it was looked up; retry"));
-        }
-        Command read = new Command(Command.Type.READ, clientId.getMostSignificantBits(), clientId.getLeastSignificantBits(),
-                0, LayoutState.LAYOUT_KEY, null, null);
-        return group(at.layout()).send(read).thenCompose(r -> {
-            String[] f = r.current().value().split("\\|", -1);
-            long epoch = Long.parseLong(f[0]);
-            if (!f[1].isEmpty()) {
-                return complete(at.layout(), epoch, f[1]).thenCompose(done -> locate(done
-                        ? new Position(f[1], epoch + 1) : new Position(initial, 0), hops + 1));
-            }
-            if (epoch == 0 && !at.layout().equals(initial)) {
-                return locate(new Position(initial, 0), hops + 1); // never seeded: not the scope's layout
-            }
-            Map<String, Long> counts = new HashMap<>();
-            if (!f[3].isEmpty()) {
-                for (String kv : f[3].split(",")) {
-                    int eq = kv.lastIndexOf('=');
-                    counts.put(kv.substring(0, eq), Long.parseLong(kv.substring(eq + 1)));
-                }
-            }
-            position = new Position(at.layout(), epoch);
-            return CompletableFuture.completedFuture(new Status(at.layout(), epoch, Long.parseLong(f[2]), counts));
-        });
+        return router.status();
     }
 
     /**
@@ -434,46 +319,9 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
         return p == 0 ? 0 : (double) c / p;
     }
 
+    /** Switches with the fence checking {@code minIntervalMillis} since the last switch (the automatic choice). */
     CompletableFuture<Void> switchTo(String layout, long minIntervalMillis) {
-        group(layout);
-        if (!switching.compareAndSet(false, true)) {
-            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "a layout switch is in progress"
-                    + " on this node; request another once it completed"));
-        }
-        long t0 = System.nanoTime();
-        CompletableFuture<Void> done = doSwitch(layout, minIntervalMillis, 0)
-                .orTimeout(config.get(ConsensusKeys.SWITCH_DRAIN_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS);
-        return done.whenComplete((v, e) -> {
-            switching.set(false);
-            if (e == null) {
-                switchDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-            }
-        });
-    }
-
-    private CompletableFuture<Void> doSwitch(String to, long minIntervalMillis, int hops) {
-        return locate(position, hops).thenCompose(s -> {
-            if (s.layout().equals(to)) {
-                return CompletableFuture.completedFuture((Void) null);
-            }
-            return group(s.layout()).send(fence(to, s.epoch(), minIntervalMillis)).thenCompose(f -> switch (f.status()) {
-                case OK -> seed(s.layout(), s.epoch(), to, f.current().value()).thenApply(x -> {
-                    position = new Position(to, s.epoch() + 1);
-                    switches.increment();
-                    LOG.info("scope switched from layout '{}' (epoch {}) to '{}' (epoch {})", s.layout(), s.epoch(), to,
-                            s.epoch() + 1);
-                    return (Void) null;
-                });
-                case FENCED -> doSwitch(to, minIntervalMillis, hops + 1); // someone else switched meanwhile: look again
-                case REFUSED -> {
-                    skipped(f.error().startsWith("too soon") ? "min-interval" : "too-large");
-                    yield CompletableFuture.failedFuture(new DwcpException(ErrorCode.ILLEGAL_STATE, "layout '" + s.layout()
-                            + "' refused the switch to '" + to + "': " + f.error()));
-                }
-                default -> CompletableFuture.failedFuture(new DwcpException(ErrorCode.PROTOCOL_ERROR, "layout '"
-                        + s.layout() + "' answered a fence with " + f.status() + " " + f.error()));
-            });
-        });
+        return router.switchTo(layout, minIntervalMillis);
     }
 
     void skipped(String reason) {
@@ -483,14 +331,6 @@ public final class SwitchingConsensus implements Consensus, AutoCloseable {
             meters.add(c);
         }
         c.increment();
-    }
-
-    private RatisConsensus group(String layout) {
-        RatisConsensus g = groups.get(layout);
-        if (g == null) {
-            throw new IllegalArgumentException("unknown layout '" + layout + "'; configured: " + groups.keySet());
-        }
-        return g;
     }
 
     /** Builds a {@link SwitchingConsensus}; not thread-safe. */

@@ -40,7 +40,7 @@ class AgreedTimersTest {
             RatisConsensus first = new RatisConsensus(ComponentContext.standalone(config, new SimpleMeterRegistry(), 1));
             first.start();
             try {
-                ConsensusCheck.awaitFirstCommit(first, Duration.ofSeconds(WAIT_S));
+                CheckClients.awaitFirstCommit(first, Duration.ofSeconds(WAIT_S));
                 assertEquals(Optional.of(Duration.ofMillis(300)), first.electionMinInForce(), "configured before any agreement");
                 // 100 ms RTT x 10 wants 1 s: steps of at most 1.5x, 300 -> 450 -> 675 ms.
                 assertEquals(Optional.of(Duration.ofMillis(450)), first.agreeTimers(Duration.ofMillis(100)).get(WAIT_S, TimeUnit.SECONDS));
@@ -65,7 +65,7 @@ class AgreedTimersTest {
             second.start();
             try {
                 assertEquals(Optional.of(Duration.ofMillis(675)), second.electionMinInForce(), "the agreed value at the next start");
-                ConsensusCheck.awaitFirstCommit(second, Duration.ofSeconds(WAIT_S));
+                CheckClients.awaitFirstCommit(second, Duration.ofSeconds(WAIT_S));
                 assertEquals("x", second.read("after-retime").get(WAIT_S, TimeUnit.SECONDS).value());
             } finally {
                 second.stop();

@@ -150,7 +150,7 @@ class LayoutSwitchProcessTest {
         List<SwitchingConsensus> clients = new ArrayList<>();
         List<Operation> history = Collections.synchronizedList(new ArrayList<>());
         List<String> resendMismatches = Collections.synchronizedList(new ArrayList<>());
-        ConsensusCheck.Progress progress = new ConsensusCheck.Progress();
+        CheckClients.Progress progress = new CheckClients.Progress();
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger switches = new AtomicInteger();
         AtomicInteger resent = new AtomicInteger();
@@ -170,9 +170,9 @@ class LayoutSwitchProcessTest {
                     while (!stop.get()) {
                         String key = prefix + rnd.nextInt(2);
                         int pick = rnd.nextInt(3);
-                        Operation op = pick == 0 ? ConsensusCheck.read(process, g, key)
-                                : pick == 1 ? ConsensusCheck.write(process, g, key, "v" + rnd.nextInt(5))
-                                : ConsensusCheck.cas(process, g, key, "v" + rnd.nextInt(5), "v" + rnd.nextInt(5));
+                        Operation op = pick == 0 ? CheckClients.read(process, g, key)
+                                : pick == 1 ? CheckClients.write(process, g, key, "v" + rnd.nextInt(5))
+                                : CheckClients.cas(process, g, key, "v" + rnd.nextInt(5), "v" + rnd.nextInt(5));
                         if (op == null) {
                             return;
                         }
@@ -254,7 +254,7 @@ class LayoutSwitchProcessTest {
             SwitchingConsensus reader = client("load-final");
             clients.add(reader);
             for (int i = 0; i < 2; i++) {
-                Operation op = ConsensusCheck.read(finalProcess, reader, prefix + i);
+                Operation op = CheckClients.read(finalProcess, reader, prefix + i);
                 assertEquals(Operation.Outcome.OK, op.outcome(), "final read");
                 history.add(op);
             }

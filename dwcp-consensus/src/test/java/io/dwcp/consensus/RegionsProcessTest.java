@@ -146,7 +146,7 @@ class RegionsProcessTest {
     void concurrentGlobalClientsWithMovesAndFaultsStayLinearizable() throws Exception {
         List<ScopedConsensus> clients = new ArrayList<>();
         List<Operation> history = Collections.synchronizedList(new ArrayList<>());
-        ConsensusCheck.Progress progress = new ConsensusCheck.Progress();
+        CheckClients.Progress progress = new CheckClients.Progress();
         AtomicBoolean stop = new AtomicBoolean();
         java.util.concurrent.atomic.AtomicInteger moves = new java.util.concurrent.atomic.AtomicInteger();
         List<Thread> threads = new ArrayList<>();
@@ -154,7 +154,7 @@ class RegionsProcessTest {
             for (int c = 0; c < 4; c++) {
                 clients.add(scoped("client-" + c, a, b));
             }
-            Operation first = ConsensusCheck.write(3, clients.get(0).global(), "k0", "v0"); // waits for the elections
+            Operation first = CheckClients.write(3, clients.get(0).global(), "k0", "v0"); // waits for the elections
             assertEquals(Operation.Outcome.OK, first.outcome());
             history.add(first);
             for (int p = 0; p < 3; p++) {
@@ -165,9 +165,9 @@ class RegionsProcessTest {
                     while (!stop.get()) {
                         String key = "k" + rnd.nextInt(2);
                         int pick = rnd.nextInt(3);
-                        Operation op = pick == 0 ? ConsensusCheck.read(process, g, key)
-                                : pick == 1 ? ConsensusCheck.write(process, g, key, "v" + rnd.nextInt(4))
-                                : ConsensusCheck.cas(process, g, key, "v" + rnd.nextInt(4), "v" + rnd.nextInt(4));
+                        Operation op = pick == 0 ? CheckClients.read(process, g, key)
+                                : pick == 1 ? CheckClients.write(process, g, key, "v" + rnd.nextInt(4))
+                                : CheckClients.cas(process, g, key, "v" + rnd.nextInt(4), "v" + rnd.nextInt(4));
                         if (op == null) {
                             return;
                         }

@@ -24,8 +24,8 @@ final class TwoClusters implements AutoCloseable {
                 b.awaitReady(i);
             }
             // Both groups have elected and committed once (a busy machine can delay the first election past a timeout).
-            ConsensusCheck.awaitFirstCommit(a.client("warm-a", "30s"));
-            ConsensusCheck.awaitFirstCommit(b.client("warm-b", "30s"));
+            CheckClients.awaitFirstCommit(a.client("warm-a", "30s"));
+            CheckClients.awaitFirstCommit(b.client("warm-b", "30s"));
         } catch (Exception | Error e) {
             close();
             throw e;

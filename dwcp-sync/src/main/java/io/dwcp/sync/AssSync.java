@@ -19,7 +19,6 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -38,7 +37,9 @@ import java.util.concurrent.ThreadLocalRandom;
  *  - AntiEntropyRounds: when and with whom Merkle anti-entropy runs, retries after failures, the rounds themselves;
  *  - Inbound: decoding and dispatch of received messages, answers to anti-entropy requests.
  * What outlives a run is held here: the store (created at the first start), the membership, the peers (SyncPeer), the
- * rumour buffer (cleared at stop), the stability table, the metrics, the clock, the journal while running.
+ * rumour buffer (cleared at stop), the stability table, the metrics, the clock; and two parts with a job of their own:
+ *  - JournalKeeper: the journal while running (replayed at start, compacted, snapshotted and closed at stop);
+ *  - StoreCollector: retirements, garbage collection and pruning (below), created with the store.
  *  - Membership and garbage collection: the node joins the replicated membership set at start (Membership). Every
  *    successful round this node runs records what the peer acknowledged (StabilityTracker); every gc-interval the
  *    removed keys that are causally stable at every live member drop their values (ReplicatedStore.collect), and
@@ -46,7 +47,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *    members are refused and counted; retired peers get no rounds and no pushes. Once a retirement is causally stable
  *    (retiredSeenAt <= the stable frontier) the retired member's dots are pruned from the keys' contexts.
  *  - All traffic goes through Messenger over the Transport SPI; nothing takes an in-process path.
- * Locking: `lifecycle` guards start/stop, the listener list, the peer gauges and the swap of `run`; everything else is
+ * Locking: `lifecycle` guards start/stop (the journal's attach and detach with them), the listener list, the peer
+ * gauges and the swap of `run`; everything else is
  * lock-free (concurrent maps, volatile fields, the store's own locks). Threads: "dwcp-sync-timer-0" (schedules),
  * "dwcp-sync-worker-N" (anti-entropy rounds, at most 16, on demand); inbound messages are handled on the transport's
  * delivery threads. These threads exist only between start() and stop().
@@ -83,21 +85,18 @@ public final class AssSync implements SyncService {
     /** The current run, or the last one after stop() (its counters stay readable); null before the first start. */
     private volatile SyncRun run;
     private volatile ReplicatedStore store;
-    /** The store on disk while running with dwcp.sync.data-dir; null otherwise. */
-    private volatile StoreJournal journal;
+    /** The store on disk while running with dwcp.sync.data-dir. */
+    private final JournalKeeper journal = new JournalKeeper();
     /** Guarded by lifecycle. */
     private final List<TransportListener> listeners = new ArrayList<>();
     private final RumourBuffer rumours = new RumourBuffer(RUMOUR_QUEUE_MAX);
     private final SyncMetrics metrics = new SyncMetrics();
     /** What each member acknowledged of this store; the causally stable frontier. */
     private final StabilityTracker stability = new StabilityTracker();
-    /**
-     * Per retired member, this store's change sequence when the retirement was first seen here (the frontier that must
-     * become causally stable before its dots are pruned). Grows only; bounded by the retirements.
-     */
-    private final Map<String, Long> retiredSeenAt = new ConcurrentHashMap<>();
     /** The replicated membership; exists with the store. */
     private volatile Membership membership;
+    /** Retirements, garbage collection and pruning; exists with the store. */
+    private volatile StoreCollector collector;
 
     AssSync(ComponentContext context, Transport transport) {
         this.context = context;
@@ -135,21 +134,9 @@ public final class AssSync implements SyncService {
                 membership = new Membership(store, s.nodeId);
                 Membership m = membership;
                 store.retiredNodes(m::retired);
+                collector = new StoreCollector(store, m, stability, peers, context.clock());
             }
-            if (s.dataDir != null) {
-                StoreJournal j = new StoreJournal(s.dataDir, registry);
-                StoreJournal.Recovery r;
-                try {
-                    r = j.recover(store::mergeState);
-                } catch (RuntimeException e) {
-                    j.close();
-                    throw e;
-                }
-                store.journal(j);
-                journal = j;
-                LOG.info("sync store recovered from {}: {} snapshot entries, {} journaled updates", s.dataDir,
-                        r.snapshotEntries(), r.journalRecords());
-            }
+            journal.attach(s, store, registry);
             SyncRun r = new SyncRun(context, transport, s, registry, hlc, store, membership, peers, rumours, metrics,
                     stability);
             run = r;
@@ -158,7 +145,7 @@ public final class AssSync implements SyncService {
                 schedule(r);
             } catch (RuntimeException | Error e) {
                 // a failed start releases what it acquired (Component contract)
-                detachJournal(false);
+                journal.detach(false, store);
                 r.abort();
                 metrics.unregister();
                 throw e;
@@ -178,57 +165,19 @@ public final class AssSync implements SyncService {
         r.rounds.schedule();
         metrics.register(context.meterRegistry(), store, () -> staleness().toNanos() / 1e9);
         peers.values().forEach(this::registerPeerGauge);
-        if (journal != null) {
-            r.every(gossipMs, this::compactIfDue);
+        if (journal.attached()) {
+            r.every(gossipMs, () -> journal.compactIfDue(store));
         }
         r.every(s.gcInterval.toMillis(), this::collectGarbage);
     }
 
     /**
-     * One garbage-collection pass (every gc-interval): retires members silent past replica-retirement (only while
-     * this node hears from a majority), then drops the values of removed keys whose removal is causally stable at
-     * every live member, then prunes the dots of retired members whose retirement is causally stable
-     * ({@link ReplicatedStore#pruneRetired}).
+     * One garbage-collection pass now (the run's timer makes one every gc-interval; see {@code StoreCollector}).
      *
      * @return how many keys were collected
      */
     int collectGarbage() {
-        SyncRun r = run;
-        long now = context.clock().millis();
-        Set<String> peerIds = new HashSet<>();
-        for (SyncPeer p : peers.values()) {
-            if (p.nodeId != null) {
-                peerIds.add(p.nodeId);
-            }
-        }
-        for (String m : membership.silent(stability, now, now - r.settings.replicaRetirement.toMillis())) {
-            if (!peerIds.contains(m)) {
-                continue; // silence is only judged for members this node syncs with directly
-            }
-            LOG.warn("sync: retiring member '{}': not heard from for more than dwcp.sync.replica-retirement ({})",
-                    m, r.settings.replicaRetirement);
-            retireMember(m);
-        }
-        for (String m : membership.retired()) {
-            stability.forget(m); // retirements made elsewhere: their entries leave this node's table too
-            retiredSeenAt.putIfAbsent(m, store.changeSeq()); // at or after the change that brought the retirement here
-        }
-        long stable = stability.stableAtAll(membership.others());
-        int n = store.collect(stable);
-        if (n > 0) {
-            LOG.debug("sync: collected {} causally stable removed key(s)", n);
-        }
-        Set<String> prunable = new HashSet<>();
-        retiredSeenAt.forEach((m, seq) -> {
-            if (seq <= stable) {
-                prunable.add(m); // every live member held the retirement before a round that pulled all of it here
-            }
-        });
-        int p = store.pruneRetired(prunable, stable);
-        if (p > 0) {
-            LOG.debug("sync: pruned retired members' dots from {} key(s)", p);
-        }
-        return n;
+        return collector.collect(run);
     }
 
     /** A local update's delta goes to the current run's push path (nothing while stopped). */
@@ -247,27 +196,6 @@ public final class AssSync implements SyncService {
         }
     }
 
-    /** Snapshots the store once the journal outgrows both a floor and the store's own encoded size. */
-    private void compactIfDue() {
-        StoreJournal j = journal;
-        if (j != null && j.journalBytes() > Math.max(JOURNAL_COMPACT_MIN_BYTES, store.stateBytes())) {
-            j.compact(store::canonicalSnapshot);
-        }
-    }
-
-    /** Optionally snapshots, then closes the journal and stops journaling; under the lifecycle lock. */
-    private void detachJournal(boolean snapshot) {
-        StoreJournal j = journal;
-        if (j != null) {
-            if (snapshot) {
-                j.compact(store::canonicalSnapshot);
-            }
-            store.journal(null);
-            j.close();
-            journal = null;
-        }
-    }
-
     @Override
     public void stop() throws InterruptedException {
         synchronized (lifecycle) {
@@ -283,7 +211,7 @@ public final class AssSync implements SyncService {
             r.close();
             rumours.clear();
             metrics.unregister();
-            detachJournal(true);
+            journal.detach(true, store);
             LOG.info("sync stopped");
         }
     }
@@ -444,19 +372,7 @@ public final class AssSync implements SyncService {
      */
     public boolean retire(String nodeId) {
         requireRunning("retire");
-        return retireMember(nodeId);
-    }
-
-    private boolean retireMember(String nodeId) {
-        boolean did = membership.retire(nodeId);
-        stability.forget(nodeId); // its clock entries leave the stability table
-        SyncRun r = run;
-        for (SyncPeer p : peers.values()) {
-            if (nodeId.equals(p.nodeId) && r != null) {
-                r.messenger.disconnect(p.address);
-            }
-        }
-        return did;
+        return collector.retire(nodeId, run);
     }
 
     /**

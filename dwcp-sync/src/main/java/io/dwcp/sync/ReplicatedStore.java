@@ -1,12 +1,9 @@
 package io.dwcp.sync;
 
 import io.dwcp.core.DwcpException;
-import io.dwcp.core.ErrorCode;
 import io.dwcp.sync.crdt.Crdt;
-import io.dwcp.sync.crdt.Dot;
 import io.dwcp.sync.crdt.OrMap;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
@@ -38,12 +35,12 @@ public final class ReplicatedStore {
     /** What became of a received delta ({@code RETIRED}: it adds a dot of a retired member, refused). */
     enum Outcome { APPLIED, BUFFERED, OVERFLOW, DUPLICATE, RETIRED }
 
-    /**
-     * One key's entry. {@code changedAt} is the value of the store's change sequence when the entry last changed;
-     * {@code collected} marks a removed key whose nested value was dropped at causal stability (see {@link #collect}).
+    /*
+     * Split by job: this class is the user's API, local updates and removals, and collection and pruning at causal
+     * stability; StoreEntries holds the entries with what is derived from them (index, sizes, change sequence, journal)
+     * and says which atomic section guards what; CausalDelivery is the receiving side (causal order, the buffer,
+     * retired members). Entries change only inside StoreEntries' per-key atomic sections.
      */
-    private record Entry(OrMap state, long digest, int encodedBytes, long changedAt, boolean collected) {
-    }
 
     /**
      * Keys starting with this character belong to the component itself (the membership set); users cannot write them
@@ -52,36 +49,24 @@ public final class ReplicatedStore {
     static final char RESERVED_PREFIX = '\0';
 
     private final String replicaId;
-    private final long maxEntryBytes;
-    private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
-    private final MerkleIndex index = new MerkleIndex();
-    private final CausalBuffer buffer;
-    private final java.util.concurrent.atomic.AtomicLong stateBytes = new java.util.concurrent.atomic.AtomicLong();
-    /** The change sequence: incremented by every committed change of any entry (local update, merge, collection). */
-    private final java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
+    private final StoreEntries entries;
+    private final CausalDelivery delivery;
     private final java.util.concurrent.atomic.AtomicLong collectedTotal = new java.util.concurrent.atomic.AtomicLong();
     /** Called with the change sequence of every local update and removal, after it is installed. */
     private volatile java.util.function.LongConsumer localCommitListener = seq -> { };
     private volatile BiConsumer<String, OrMap> deltaListener = (k, d) -> { };
-    private volatile java.util.function.Consumer<String> mergeListener = k -> { };
     /**
      * Node ids of retired members whose dots are pruned here (see {@link #pruneRetired}); their presence dots in
      * incoming messages are old news for entries that no longer mention them. Grows only; bounded by the retirements.
+     * Shared with {@code CausalDelivery}, which reads it.
      */
     private final Set<String> prunedNodes = ConcurrentHashMap.newKeySet();
-    /** The node ids this store knows to be retired (the membership's); their new dots are never installed. */
-    private volatile java.util.function.Supplier<Set<String>> retiredNodes = Set::of;
     private final java.util.concurrent.atomic.AtomicLong prunedTotal = new java.util.concurrent.atomic.AtomicLong();
-    /**
-     * Where local updates (before they return) and received merges (before they are installed) are journaled
-     * ({@code dwcp.sync.data-dir}); null: in memory only.
-     */
-    private volatile StoreJournal journal;
 
     ReplicatedStore(String replicaId, long maxEntryBytes, int causalBufferEntries) {
         this.replicaId = Objects.requireNonNull(replicaId, "replicaId");
-        this.maxEntryBytes = maxEntryBytes;
-        this.buffer = new CausalBuffer(causalBufferEntries);
+        this.entries = new StoreEntries(maxEntryBytes);
+        this.delivery = new CausalDelivery(entries, causalBufferEntries, prunedNodes);
     }
 
     /**
@@ -109,26 +94,12 @@ public final class ReplicatedStore {
      * {@link #pruneRetired} treat those dots as complete once that knowledge is causally stable.
      */
     void retiredNodes(java.util.function.Supplier<Set<String>> nodes) {
-        this.retiredNodes = Objects.requireNonNull(nodes, "nodes");
-    }
-
-    /** Whether {@code delta} adds a presence dot of {@code key} from a retired member. */
-    private boolean fromRetired(String key, OrMap delta) {
-        Set<String> retired = retiredNodes.get();
-        if (retired.isEmpty()) {
-            return false;
-        }
-        for (Dot d : delta.dots(key)) {
-            if (retired.contains(nodeOf(d.replica()))) {
-                return true;
-            }
-        }
-        return false;
+        delivery.retiredNodes(nodes);
     }
 
     /** Journals every later local update's delta (inside the key's atomic section, before the update returns). */
     void journal(StoreJournal j) {
-        this.journal = j;
+        entries.journal(j);
     }
 
     /**
@@ -136,7 +107,7 @@ public final class ReplicatedStore {
      * section, on the receiving thread); for harnesses that time replication. One listener; replaces the previous.
      */
     void onMerged(java.util.function.Consumer<String> listener) {
-        this.mergeListener = Objects.requireNonNull(listener, "listener");
+        delivery.onMerged(listener);
     }
 
     /**
@@ -166,15 +137,15 @@ public final class ReplicatedStore {
         Objects.requireNonNull(empty, "empty");
         Objects.requireNonNull(mutator, "mutator");
         OrMap[] delta = new OrMap[1];
-        Entry e = entries.compute(key, (k, cur) -> {
-            OrMap state = cur == null ? OrMap.EMPTY : cur.state;
+        StoreEntries.Entry e = entries.compute(key, (k, cur) -> {
+            OrMap state = cur == null ? OrMap.EMPTY : cur.state();
             OrMap d = state.updateDelta(replicaId, key, empty, mutator);
             delta[0] = d;
-            return installLocal(k, cur, state.merge(d), d);
+            return entries.installLocal(k, cur, state.merge(d), d);
         });
-        localCommitListener.accept(e.changedAt);
+        localCommitListener.accept(e.changedAt());
         deltaListener.accept(key, delta[0]);
-        return (V) e.state.get(key).orElseThrow();
+        return (V) e.state().get(key).orElseThrow();
     }
 
     /**
@@ -188,16 +159,16 @@ public final class ReplicatedStore {
     public void remove(String key) {
         checkUserKey(key);
         OrMap[] delta = new OrMap[1];
-        Entry e = entries.computeIfPresent(key, (k, cur) -> {
-            OrMap d = cur.state.removeDelta(key);
+        StoreEntries.Entry e = entries.computeIfPresent(key, (k, cur) -> {
+            OrMap d = cur.state().removeDelta(key);
             if (d.isEmpty()) {
                 return cur;
             }
             delta[0] = d;
-            return installLocal(k, cur, cur.state.merge(d), d);
+            return entries.installLocal(k, cur, cur.state().merge(d), d);
         });
         if (delta[0] != null) {
-            localCommitListener.accept(e.changedAt);
+            localCommitListener.accept(e.changedAt());
             deltaListener.accept(key, delta[0]);
         }
     }
@@ -209,8 +180,8 @@ public final class ReplicatedStore {
      * @return the value, or empty
      */
     public Optional<Crdt<?>> get(String key) {
-        Entry e = entries.get(key);
-        return e == null ? Optional.empty() : e.state.get(key);
+        StoreEntries.Entry e = entries.get(key);
+        return e == null ? Optional.empty() : e.state().get(key);
     }
 
     /**
@@ -222,7 +193,7 @@ public final class ReplicatedStore {
     public Set<String> keys() {
         TreeSet<String> out = new TreeSet<>();
         entries.forEach((k, e) -> {
-            if (!e.state.keys().isEmpty() && k.charAt(0) != RESERVED_PREFIX) {
+            if (!e.state().keys().isEmpty() && k.charAt(0) != RESERVED_PREFIX) {
                 out.add(k);
             }
         });
@@ -244,7 +215,7 @@ public final class ReplicatedStore {
      * @return the total encoded size, in bytes
      */
     public long stateBytes() {
-        return stateBytes.get();
+        return entries.stateBytes();
     }
 
     /**
@@ -255,8 +226,8 @@ public final class ReplicatedStore {
      */
     public int tombstoneCount() {
         int n = 0;
-        for (Entry e : entries.values()) {
-            if (e.state.keys().isEmpty() && !e.collected) {
+        for (StoreEntries.Entry e : entries.values()) {
+            if (e.state().keys().isEmpty() && !e.collected()) {
                 n++;
             }
         }
@@ -278,7 +249,7 @@ public final class ReplicatedStore {
      * @return the number of entry changes since creation
      */
     long changeSeq() {
-        return changes.get();
+        return entries.changeSeq();
     }
 
     /**
@@ -286,22 +257,23 @@ public final class ReplicatedStore {
      * are dropped and only their causal context is kept ({@link OrMap#withoutValues()}). The caller passes a
      * sequence that every live member is known to hold, together with every update concurrent with it (see
      * {@code StabilityTracker}); a collected key then never shows a different value here, and a delayed delta or
-     * state that only repeats what its context has seen cannot bring the value or the key back ({@link #admissible}).
+     * state that only repeats what its context has seen cannot bring the value or the key back (see
+     * {@code CausalDelivery}).
      *
      * @param stableSeq the causally stable change sequence
      * @return how many keys were collected
      */
     int collect(long stableSeq) {
         int n = 0;
-        for (String key : new ArrayList<>(entries.keySet())) {
+        for (String key : entries.keys()) {
             boolean[] did = new boolean[1];
             entries.computeIfPresent(key, (k, cur) -> {
-                if (cur.collected || !cur.state.keys().isEmpty() || cur.changedAt > stableSeq) {
+                if (cur.collected() || !cur.state().keys().isEmpty() || cur.changedAt() > stableSeq) {
                     return cur;
                 }
-                OrMap kept = cur.state.withoutValues();
+                OrMap kept = cur.state().withoutValues();
                 did[0] = true;
-                return compacted(k, cur, kept, true);
+                return entries.compacted(k, cur, kept, true);
             });
             if (did[0]) {
                 n++;
@@ -334,18 +306,18 @@ public final class ReplicatedStore {
         }
         java.util.function.Predicate<String> drop = r -> prunedNodes.contains(nodeOf(r));
         int n = 0;
-        for (String key : new ArrayList<>(entries.keySet())) {
+        for (String key : entries.keys()) {
             boolean[] did = new boolean[1];
             entries.computeIfPresent(key, (k, cur) -> {
-                if (cur.changedAt > stableSeq) {
+                if (cur.changedAt() > stableSeq) {
                     return cur;
                 }
-                OrMap p = cur.state.pruneContext(drop);
-                if (p == cur.state) {
+                OrMap p = cur.state().pruneContext(drop);
+                if (p == cur.state()) {
                     return cur;
                 }
                 did[0] = true;
-                return compacted(k, cur, p, cur.collected);
+                return entries.compacted(k, cur, p, cur.collected());
             });
             if (did[0]) {
                 n++;
@@ -381,7 +353,7 @@ public final class ReplicatedStore {
         TreeSet<String> all = new TreeSet<>(entries.keySet());
         w.varint(all.size());
         for (String k : all) {
-            w.string(k).bytes(entries.get(k).state.encode());
+            w.string(k).bytes(entries.get(k).state().encode());
         }
         return w.toByteArray();
     }
@@ -390,21 +362,20 @@ public final class ReplicatedStore {
 
     /** The entry state of {@code key} (presence and value), or null when never held. */
     OrMap state(String key) {
-        Entry e = entries.get(key);
-        return e == null ? null : e.state;
+        return entries.state(key);
     }
 
     /** Every key with an entry, present or removed; a snapshot in no particular order. */
     List<String> heldKeys() {
-        return new ArrayList<>(entries.keySet());
+        return entries.keys();
     }
 
     MerkleIndex index() {
-        return index;
+        return entries.index();
     }
 
     int bufferedDeltas() {
-        return buffer.size();
+        return delivery.bufferedDeltas();
     }
 
     /**
@@ -415,38 +386,7 @@ public final class ReplicatedStore {
      */
     Outcome mergeDelta(String key, OrMap delta) {
         checkKey(key);
-        Entry e = entries.get(key);
-        OrMap in = admissible(e, delta);
-        if (fromRetired(key, in)) {
-            return Outcome.RETIRED;
-        }
-        OrMap cur = e == null ? null : e.state;
-        if (cur != null && cur.merge(in).equals(cur)) {
-            return Outcome.DUPLICATE;
-        }
-        if (!deliverable(cur, key, in)) {
-            return buffer.hold(key, in) ? Outcome.BUFFERED : Outcome.OVERFLOW;
-        }
-        mergeState(key, in);
-        return Outcome.APPLIED;
-    }
-
-    /**
-     * What of an incoming state or delta may be merged into {@code cur}. A collected key takes no nested value from a
-     * message whose causal context it has already seen: such a message is older than the collection (every update
-     * carries a fresh presence dot, so a value contribution always comes with a dot in its context), and taking its
-     * value back would only undo the collection. A message with a dot not seen here is merged whole. Presence dots of a
-     * pruned retired replica that this entry no longer mentions are stale ({@link #pruneRetired}) and are left out first.
-     */
-    private OrMap admissible(Entry cur, OrMap incoming) {
-        if (!prunedNodes.isEmpty()) {
-            java.util.Set<String> mentioned = cur == null ? Set.of() : cur.state.context().replicas();
-            incoming = incoming.withoutPresenceOf(r -> prunedNodes.contains(nodeOf(r)) && !mentioned.contains(r));
-        }
-        if (cur != null && cur.collected && cur.state.context().includes(incoming.context())) {
-            return incoming.withoutValues();
-        }
-        return incoming;
+        return delivery.mergeDelta(key, delta);
     }
 
     /**
@@ -457,117 +397,7 @@ public final class ReplicatedStore {
      */
     boolean mergeState(String key, OrMap incoming) {
         checkKey(key);
-        boolean[] changed = new boolean[1];
-        entries.compute(key, (k, cur) -> {
-            OrMap state = cur == null ? OrMap.EMPTY : cur.state;
-            OrMap in = admissible(cur, incoming);
-            OrMap merged = state.merge(in);
-            if (cur != null && merged.equals(state)) {
-                return cur;
-            }
-            changed[0] = true;
-            return installReceived(k, cur, merged, in);
-        });
-        if (drain(key) || changed[0]) {
-            mergeListener.accept(key);
-        }
-        return changed[0];
-    }
-
-    /** Merges the buffered deltas of {@code key} that became deliverable; whether any was. */
-    private boolean drain(String key) {
-        boolean any = false;
-        boolean progress = true;
-        while (progress) {
-            progress = false;
-            List<OrMap> pending = buffer.take(key);
-            List<OrMap> still = new ArrayList<>();
-            for (OrMap d : pending) {
-                if (fromRetired(key, d)) {
-                    continue; // its origin was retired while it waited: dropped
-                }
-                if (deliverable(state(key), key, d)) {
-                    entries.compute(key, (k, cur) -> {
-                        OrMap in = admissible(cur, d);
-                        return installReceived(k, cur, (cur == null ? OrMap.EMPTY : cur.state).merge(in), in);
-                    });
-                    progress = true;
-                    any = true;
-                } else {
-                    still.add(d);
-                }
-            }
-            for (OrMap d : still) {
-                buffer.hold(key, d);
-            }
-        }
-        return any;
-    }
-
-    /** A delta is deliverable when, for each presence dot (r, n) it adds, (r, n-1) is already here. */
-    private static boolean deliverable(OrMap local, String key, OrMap delta) {
-        for (Dot d : delta.dots(key)) {
-            if (d.counter() > 1 && (local == null || !local.context().contains(new Dot(d.replica(), d.counter() - 1)))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * A local update's new state: checked, journaled (when a journal is set), then installed; called inside the key's
-     * atomic section. A refused or unjournaled update changes nothing.
-     */
-    private Entry installLocal(String key, Entry cur, OrMap state, OrMap delta) {
-        byte[] enc = encodeChecked(key, state);
-        StoreJournal j = journal;
-        if (j != null) {
-            j.append(key, delta);
-        }
-        return commit(key, cur, state, enc, false);
-    }
-
-    /**
-     * A received state or delta's merge result: checked, what was merged journaled (when a journal is set), then
-     * installed; called inside the key's atomic section. Journaled like local updates so that a restarted replica
-     * holds what it had received (an RGA element it inserted after a received one stays visible); an unjournaled
-     * merge changes nothing (the sender, or anti-entropy, brings it again). A collected key stays collected while it
-     * merges nothing but context (it is still removed and holds no value).
-     */
-    private Entry installReceived(String key, Entry cur, OrMap state, OrMap merged) {
-        byte[] enc = encodeChecked(key, state);
-        StoreJournal j = journal;
-        if (j != null) {
-            j.append(key, merged);
-        }
-        boolean collected = cur != null && cur.collected && state.keys().isEmpty() && state.valueKeys().isEmpty();
-        return commit(key, cur, state, enc, collected);
-    }
-
-    private byte[] encodeChecked(String key, OrMap state) {
-        byte[] enc = state.encode();
-        if (enc.length > maxEntryBytes) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "key '" + key + "' would hold " + enc.length
-                    + " encoded bytes, above dwcp.sync.max-message (" + maxEntryBytes + " bytes); split the value over several keys");
-        }
-        return enc;
-    }
-
-    private Entry commit(String key, Entry cur, OrMap state, byte[] enc, boolean collected) {
-        long digest = MerkleIndex.digest(key, enc);
-        index.update(key, cur == null ? 0 : cur.digest, digest);
-        stateBytes.addAndGet(enc.length - (cur == null ? 0 : cur.encodedBytes));
-        return new Entry(state, digest, enc.length, changes.incrementAndGet(), collected);
-    }
-
-    /**
-     * Installs what collection or pruning made of {@code cur}: the entry keeps its {@code changedAt}, since the new
-     * state is derived from the old one alone and is held wherever the old one is (so one pass may collect and prune an
-     * entry); the store's change sequence still moves.
-     */
-    private Entry compacted(String key, Entry cur, OrMap state, boolean collected) {
-        Entry e = commit(key, cur, state, state.encode(), collected);
-        return new Entry(e.state, e.digest, e.encodedBytes, cur.changedAt, collected);
+        return delivery.mergeState(key, incoming);
     }
 
     private static void checkUserKey(String key) {

@@ -30,8 +30,9 @@ package io.dwcp.transport.netty;
  *   DataPath          attaching data streams, pumping chunks into them, DATA frames to inbound transfers;
  *   SendQueue         stream slots, chunk queues, send window: everything under the one send lock;
  *   InboundTransfers  open and finished inbound transfers, reorder memory;
+ *   OutboundTransfers open outbound transfers, their ids, and how each ends (exactly once);
  *   Producer          one outbound transfer's source, on a sender thread.
- * This class owns them and the transfer maps, implements Session (send, close) and ends the session (terminate).
+ * This class owns them, implements Session (send, close) and ends the session (terminate).
  *
  * Threading (see @GuardedBy or the comment on each field): SendQueue.lock guards the queues, the window, the stream
  * slots and every Chunk/OutboundTransfer mutable field; it is held only for queue operations, never across I/O or user
@@ -50,12 +51,9 @@ import io.dwcp.core.transport.Transfer;
 import io.dwcp.core.transport.TransferHandler;
 import io.dwcp.core.transport.TransferKind;
 import io.dwcp.core.transport.TransferRequest;
-import io.dwcp.core.transport.TransferResult;
 import io.dwcp.transport.control.TokenBucket;
 import io.dwcp.transport.wire.Frame;
-import io.dwcp.transport.wire.FrameHeader;
 import io.dwcp.transport.wire.Hello;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
@@ -68,10 +66,8 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -97,11 +93,10 @@ final class AmstSession implements Session {
 
     /** Stream slots, chunk queues and the send window, under its own lock. */
     final SendQueue queue;
-    /** Outbound transfers not yet ended; removed by whoever ends one (DONE, ABORT, failure). Thread-safe map. */
-    final Map<Long, OutboundTransfer> outbound = new ConcurrentHashMap<>();
+    /** Outbound transfers not yet ended, and how each ends. */
+    final OutboundTransfers outbound;
     /** Open and recently finished inbound transfers and their reorder memory. */
     final InboundTransfers inbound;
-    private final AtomicLong nextTransferId;
 
     final TokenBucket pacer;
     /** The control connection and its frames. */
@@ -142,10 +137,10 @@ final class AmstSession implements Session {
         this.remote = remote;
         this.loop = loop;
         this.settings = transport.settings();
-        this.nextTransferId = new AtomicLong(role == Role.CLIENT ? 1 : 2);
         this.inbound = new InboundTransfers(receiveWindowBytes, idHex);
         this.pacer = new TokenBucket(transport.rateCapBytesPerSecond());
         this.queue = new SendQueue(settings.sendWindowBytes(0));
+        this.outbound = new OutboundTransfers(this, transport, queue, role == Role.CLIENT);
         this.control = new ControlFrames(this, transport, settings);
         this.controller = new StreamController(this, transport, settings);
         this.resumption = new Resumption(this, transport, settings, state, loop);
@@ -189,8 +184,7 @@ final class AmstSession implements Session {
             throw new DwcpException(ErrorCode.ILLEGAL_STATE, "session " + idHex + " is " + state + ": cannot send '"
                     + request.key() + "'");
         }
-        OutboundTransfer t = new OutboundTransfer(this, nextTransferId.getAndAdd(2), request, System.nanoTime());
-        outbound.put(t.id, t);
+        OutboundTransfer t = outbound.register(request);
         touch();
         try {
             transport.senderExecutor().execute(new Producer(this, queue, t));
@@ -386,29 +380,9 @@ final class AmstSession implements Session {
         lastAckProgressNanos = System.nanoTime();
     }
 
-    /** The controller saw {@code streams} streams in use: each running transfer remembers the most it had. */
-    void noteStreams(int streams) {
-        for (OutboundTransfer t : outbound.values()) {
-            t.maxStreams = Math.max(t.maxStreams, streams);
-        }
-    }
-
-    /** Fails an outbound transfer, releasing its chunks; tells the peer when {@code notifyPeer}. */
+    /** Fails an outbound transfer, releasing its chunks; tells the peer when {@code notifyPeer} (see OutboundTransfers). */
     boolean failOutbound(OutboundTransfer t, DwcpException cause, boolean notifyPeer) {
-        if (!queue.fail(t)) {
-            return false;
-        }
-        outbound.remove(t.id);
-        if (notifyPeer) {
-            control.sendAbort(t.id, cause.code(), cause.getMessage());
-        }
-        if (cause.code() == ErrorCode.CANCELLED) {
-            transport.metrics().transfersCancelled.increment();
-        } else {
-            transport.metrics().transfersFailed.increment();
-        }
-        transport.callback(() -> t.completion.completeExceptionally(cause));
-        return true;
+        return outbound.fail(t, cause, notifyPeer);
     }
 
     // ------------------------------------------------------------------ receiving
@@ -489,8 +463,6 @@ final class AmstSession implements Session {
         return control.channel();
     }
 
-
-
     int targetStreams() {
         return controller.targetStreams();
     }
@@ -498,10 +470,6 @@ final class AmstSession implements Session {
     int chunkBytes() {
         return controller.chunkBytes();
     }
-
-
-
-
 
     long unackedBytes() {
         return queue.outstandingBytes();

@@ -5,7 +5,6 @@ import io.dwcp.core.ErrorCode;
 import io.dwcp.core.ProgressListener;
 import io.dwcp.core.transport.TransferKind;
 import io.dwcp.core.transport.TransferRequest;
-import io.dwcp.core.transport.TransferResult;
 import io.dwcp.transport.wire.Frame;
 import io.dwcp.transport.wire.FrameHeader;
 import io.dwcp.transport.wire.Frames;
@@ -15,7 +14,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -333,22 +331,7 @@ final class ControlFrames {
         if (t == null) {
             return;
         }
-        if (!session.queue.done(t, totalBytes)) {
-            return;
-        }
-        session.outbound.remove(id);
-        long nanos = System.nanoTime() - t.startNanos;
-        int streams = Math.max(t.maxStreams, session.activeStreams());
-        TransferResult result = new TransferResult(totalBytes, t.wireBytes.get(), Duration.ofNanos(nanos), streams,
-                t.resentChunks.get());
-        transport.metrics().transfersSucceeded.increment();
-        transport.metrics().transferDuration.record(nanos, TimeUnit.NANOSECONDS);
-        transport.callback(() -> {
-            if (t.request.progress() != ProgressListener.NONE) {
-                t.request.progress().onProgress(totalBytes, t.totalBytes);
-            }
-            t.completion.complete(result);
-        });
+        session.outbound.succeeded(t, totalBytes);
     }
 
     private void onAbort(Frame f) {
@@ -363,7 +346,7 @@ final class ControlFrames {
         } else {
             OutboundTransfer t = session.outbound.get(id);
             if (t != null) {
-                session.failOutbound(t, cause, false);
+                session.outbound.fail(t, cause, false);
             }
         }
     }

@@ -223,7 +223,7 @@ final class StreamController {
             }
             applyTarget(target);
         }
-        session.noteStreams(streams);
+        session.outbound.noteStreams(streams);
         closeDrainedRetiring();
     }
 
