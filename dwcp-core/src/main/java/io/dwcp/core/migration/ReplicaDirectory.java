@@ -43,7 +43,7 @@ final class ReplicaDirectory {
     private static final Logger LOG = LoggerFactory.getLogger(FileReplicas.class);
     /** Keys and region names: safe file names that do not start with a dot. */
     static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}");
-    static final String LOCK_FILE = ".dwcp-replicas.lock";
+    private static final String LOCK_FILE = ".dwcp-replicas.lock";
     private static final String STAGING_SUFFIX = ".staging";
     private static final String INCONSISTENT_SUFFIX = ".inconsistent";
     private static final String DESCRIPTION_SUFFIX = ".desc";
