@@ -10,30 +10,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Pattern;
 
 /**
  * Replicas as files in one directory: the {@link ReplicaFactory} a receiver that keeps its replicas on disk should use.
@@ -65,77 +50,28 @@ import java.util.regex.Pattern;
  * <p>Thread-safe. {@link #close()} releases the directory; rounds still open keep their files until they close.
  */
 public final class FileReplicas implements ReplicaFactory, AutoCloseable {
+    /*
+     * The facade over three parts, each with its own class comment: ReplicaDirectory (the directory's lock, file names,
+     * keys held by rounds, inconsistency markers), ReplicaDescriptions (descriptions in memory and the background
+     * describer) and the rounds' holds, DeltaRoundGuard (a delta written in place) and StagedReplicaFiles (a keyframe
+     * staged and published by rename). This class admits rounds (limits, one writer per key), chooses seeds and owns
+     * the parts' lifecycle: both are created in the constructor and closed by close(), the describer first, so that no
+     * thread of this object writes into the directory after its lock is released.
+     */
     private static final Logger LOG = LoggerFactory.getLogger(FileReplicas.class);
-    private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}");
-    private static final String LOCK_FILE = ".dwcp-replicas.lock";
-    private static final String STAGING_SUFFIX = ".staging";
-    private static final String INCONSISTENT_SUFFIX = ".inconsistent";
-    private static final String DESCRIPTION_SUFFIX = ".desc";
-    private static final String REGION_SEPARATOR = "~";
-    private static final SecureRandom NONCES = new SecureRandom();
-
-    private final Path dir;
-    private final long maxStateBytes;
-    private final int maxRegions;
+    private final ReplicaDirectory directory;
+    private final ReplicaDescriptions descriptions;
     /** Per key: the file a seeded round of the key may use when the key has no replica of the state's size. */
     private final Map<String, Path> seedImages;
     private final Map<String, String> seedKeys;
-    private final FileChannel lockChannel;
-    private final FileLock lock;
-    private final Set<String> busy = ConcurrentHashMap.newKeySet();
-    private final Set<String> inconsistent = ConcurrentHashMap.newKeySet();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    /**
-     * Describes a replica for seeded rounds after a round committed it in place, so that a later seed exchange
-     * finds the description cached; one daemon thread at low priority, started on the first use.
-     */
-    private final java.util.concurrent.ExecutorService describer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "dwcp-replica-describe");
-        t.setDaemon(true);
-        t.setPriority(Thread.MIN_PRIORITY);
-        return t;
-    });
-    /**
-     * Per key: the version (stamp) of the key's replica whose description this object computed itself, from the
-     * replica's bytes or from the pages a round wrote, while it held the directory's lock. While the replica still has
-     * that stamp, a seeded round in place takes the description's page hashes for the replica's unchanged pages instead
-     * of reading and hashing the replica again (see {@link #describedHere}). Not persisted: after a restart the
-     * replica is hashed again once. Cleared whenever the key's replica is written or its description dropped.
-     */
-    private final Map<String, SeedDescription.Stamp> describedHere = new ConcurrentHashMap<>();
-    /** Page indexes of seeds' descriptions by sidecar (BLOCKS requests of version 5 on), one per sidecar. */
-    private final Map<Path, SeedPageIndex> pageIndexes = new ConcurrentHashMap<>();
-    /** {@link Builder#rereadOwnSeeds}: never take {@link #describedHere}'s page hashes for the replica's. */
-    private final boolean rereadOwnSeeds;
-    /** Background descriptions queued or running, by key; a round of the key stops its key's. */
-    private final Map<String, Background> describing = new ConcurrentHashMap<>();
-
-    /** A background description: its stop flag and completion. */
-    private record Background(AtomicBoolean stop, java.util.concurrent.CompletableFuture<Void> done) {
-    }
 
     private FileReplicas(Builder b) throws IOException {
-        this.dir = Files.createDirectories(b.dir);
-        this.maxStateBytes = b.maxStateBytes;
-        this.maxRegions = b.maxRegions;
         this.seedImages = Map.copyOf(b.seedImages);
         this.seedKeys = Map.copyOf(b.seedKeys);
-        this.rereadOwnSeeds = b.rereadOwnSeeds;
-        this.lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock l;
+        this.directory = new ReplicaDirectory(b.dir, b.maxStateBytes, b.maxRegions);
+        this.descriptions = new ReplicaDescriptions(directory, b.rereadOwnSeeds);
         try {
-            l = lockChannel.tryLock();
-        } catch (OverlappingFileLockException e) {
-            l = null;
-        }
-        if (l == null) {
-            lockChannel.close();
-            throw new DwcpException(ErrorCode.KEY_BUSY, "replica directory " + dir + " is already used by another"
-                    + " FileReplicas (this or another process holds " + LOCK_FILE + "); give each receiver its own directory");
-        }
-        this.lock = l;
-        try {
-            recover();
+            directory.recover();
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
@@ -164,27 +100,9 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         return new Builder(dir);
     }
 
-    /** Deletes staging files of rounds that never finished and reads the inconsistency markers. We hold the lock. */
-    private void recover() throws IOException {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, ".*")) {
-            for (Path f : files) {
-                String name = f.getFileName().toString();
-                if (name.endsWith(STAGING_SUFFIX)) {
-                    Files.deleteIfExists(f);
-                    LOG.info("deleted {}: the staging file of a round that did not finish", f);
-                } else if (name.endsWith(INCONSISTENT_SUFFIX)) {
-                    String key = name.substring(1, name.length() - INCONSISTENT_SUFFIX.length());
-                    inconsistent.add(key);
-                    LOG.warn("replica '{}' in {} is marked inconsistent: a receiver stopped while writing it; its next"
-                            + " round will be a full one", key, dir);
-                }
-            }
-        }
-    }
-
     /** {@return the directory} */
     public Path directory() {
-        return dir;
+        return directory.path();
     }
 
     /**
@@ -194,7 +112,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * @return the keys, a copy
      */
     public Set<String> inconsistentKeys() {
-        return new TreeSet<>(inconsistent);
+        return directory.inconsistentKeys();
     }
 
     /**
@@ -207,19 +125,19 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      */
     @Override
     public VmState<WritableRegion> open(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
-        check(key, regions);
+        directory.check(key, regions);
         // The builder checks the page size: before the key is taken, so that a refusal cannot leave it busy.
         VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         acquire(key);
-        RoundGuard guard = new RoundGuard(key, regions.size(), pageSizeBytes);
+        DeltaRoundGuard guard = new DeltaRoundGuard(directory, descriptions, key, regions.size(), pageSizeBytes);
         List<WritableRegion> opened = new ArrayList<>();
         try {
-            if (inconsistent.contains(key)) {
-                throw new DwcpException(ErrorCode.BASELINE_MISSING, "the replica of '" + key + "' in " + dir + " is marked"
-                        + " inconsistent (a receiver stopped while writing it): only a full round can repair it");
+            if (directory.inconsistent(key)) {
+                throw new DwcpException(ErrorCode.BASELINE_MISSING, "the replica of '" + key + "' in " + directory.path()
+                        + " is marked inconsistent (a receiver stopped while writing it): only a full round can repair it");
             }
             for (RegionLayout r : regions) {
-                Path file = replicaFile(key, r.name(), regions.size());
+                Path file = directory.replicaFile(key, r.name(), regions.size());
                 WritableRegion region;
                 try {
                     region = StateRegions.existingFile(r.name(), file, r.sizeBytes());
@@ -241,7 +159,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             for (WritableRegion r : opened) {
                 closeQuietly(r);
             }
-            release(key);
+            directory.release(key);
             throw e;
         }
     }
@@ -255,28 +173,27 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      */
     @Override
     public StagedReplica openStaged(String key, int pageSizeBytes, List<RegionLayout> regions) throws IOException {
-        long total = check(key, regions);
+        long total = directory.check(key, regions);
         VmState.Builder<WritableRegion> b = VmState.<WritableRegion>builder(key).pageSizeBytes(pageSizeBytes).lastPagePartial(true);
         acquire(key);
         Map<Path, Path> renames = new LinkedHashMap<>();
         List<WritableRegion> opened = new ArrayList<>();
         try {
-            long free = Files.getFileStore(dir).getUsableSpace();
+            long free = Files.getFileStore(directory.path()).getUsableSpace();
             if (total > free) {
                 throw new DwcpException(ErrorCode.RESOURCE_EXHAUSTED, "a full round of '" + key + "' needs " + total
-                        + " bytes in " + dir + ", which has " + free + " bytes free");
+                        + " bytes in " + directory.path() + ", which has " + free + " bytes free");
             }
-            String nonce = HexFormat.of().formatHex(NONCES.generateSeed(8));
             for (RegionLayout r : regions) {
-                Path target = replicaFile(key, r.name(), regions.size());
-                Path staging = dir.resolve("." + target.getFileName() + "." + nonce + STAGING_SUFFIX);
+                Path target = directory.replicaFile(key, r.name(), regions.size());
+                Path staging = directory.stagingFileFor(target);
                 Files.createFile(staging);
                 renames.put(staging, target);
                 WritableRegion region = StateRegions.fileReplica(r.name(), staging, r.sizeBytes());
                 opened.add(region);
                 b.region(region);
             }
-            return new StagedFiles(key, b.build(), renames);
+            return new StagedReplicaFiles(directory, descriptions, key, b.build(), renames);
         } catch (IOException | RuntimeException e) {
             for (WritableRegion r : opened) {
                 closeQuietly(r);
@@ -284,9 +201,15 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
             for (Path staging : renames.keySet()) {
                 Files.deleteIfExists(staging);
             }
-            release(key);
+            directory.release(key);
             throw e;
         }
+    }
+
+    /** Takes {@code key} for a round and stops its background description. */
+    private void acquire(String key) {
+        directory.acquire(key);
+        descriptions.stopBackground(key);
     }
 
     /**
@@ -295,7 +218,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * is deleted when the directory is opened again. The round deletes it when it ends.
      */
     Path createSpillFile(String key) throws IOException {
-        return createStagingFile(key, ".spill");
+        return directory.createStagingFile(key, ".spill");
     }
 
     /**
@@ -304,142 +227,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * {@link #open}.
      */
     Path createPagesFile(String key) throws IOException {
-        return createStagingFile(key, ".pages");
-    }
-
-    private Path createStagingFile(String key, String kind) throws IOException {
-        if (closed.get()) {
-            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "replica directory " + dir + " is closed");
-        }
-        if (!SAFE_NAME.matcher(key).matches()) {
-            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "state key '" + key + "' is not a safe file name");
-        }
-        String nonce = HexFormat.of().formatHex(NONCES.generateSeed(8));
-        return Files.createFile(dir.resolve("." + key + "." + nonce + kind + STAGING_SUFFIX));
-    }
-
-    /** Validates names and limits before any file operation; returns the state's total size. */
-    private long check(String key, List<RegionLayout> regions) {
-        if (closed.get()) {
-            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "replica directory " + dir + " is closed");
-        }
-        Objects.requireNonNull(key, "key");
-        if (!SAFE_NAME.matcher(key).matches()) {
-            throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "state key '" + key + "' is not a safe file name"
-                    + " ([A-Za-z0-9._-], at most 200 characters, not starting with '.')");
-        }
-        if (regions.isEmpty() || regions.size() > maxRegions) {
-            throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "a round of '" + key + "' announces " + regions.size()
-                    + " regions; this replica directory takes 1 to " + maxRegions);
-        }
-        long total = 0;
-        Set<String> names = new HashSet<>();
-        for (RegionLayout r : regions) {
-            if (!SAFE_NAME.matcher(r.name()).matches()) {
-                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "region name '" + r.name() + "' of '" + key
-                        + "' is not a safe file name");
-            }
-            if (!names.add(r.name())) {
-                // Two regions would be one file: refused before any file exists (it was a raw FileAlreadyExistsException).
-                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "a round of '" + key + "' names region '" + r.name()
-                        + "' twice");
-            }
-            total += r.sizeBytes();
-            if (r.sizeBytes() < 0 || total > maxStateBytes || total < 0) {
-                throw new DwcpException(ErrorCode.LIMIT_EXCEEDED, "a round of '" + key + "' announces more than "
-                        + maxStateBytes + " bytes of state (region '" + r.name() + "': " + r.sizeBytes()
-                        + " bytes); raise FileReplicas.Builder.maxStateSize if that is meant");
-            }
-        }
-        return total;
-    }
-
-    private Path replicaFile(String key, String region, int regionCount) {
-        // '~' is in no key or region name: no two keys' files can be the same file.
-        return dir.resolve(regionCount == 1 ? key : key + REGION_SEPARATOR + region);
-    }
-
-    private void acquire(String key) {
-        if (!busy.add(key)) {
-            throw new DwcpException(ErrorCode.KEY_BUSY, "a round of '" + key + "' is already being received into " + dir
-                    + "; one writer per key: this round is refused and the replica is left to the other one");
-        }
-        Background b = describing.remove(key);
-        if (b != null) {
-            b.stop().set(true);
-        }
-    }
-
-    /**
-     * Describes the one-file replica of {@code key} in the background (after a round wrote it in place), unless its
-     * description is cached or the replicas are closed. A round of the key stops it; a seed exchange waits for it.
-     */
-    private void describeLater(String key, int pageSize) {
-        Path file = dir.resolve(key);
-        if (closed.get() || !Files.isRegularFile(file)) {
-            return;
-        }
-        Background b = new Background(new AtomicBoolean(), new java.util.concurrent.CompletableFuture<>());
-        Background old = describing.put(key, b);
-        if (old != null) {
-            old.stop().set(true);
-        }
-        try {
-            describer.execute(() -> {
-                try {
-                    if (!b.stop().get() && SeedDescription.load(descriptionFile(key), file, pageSize) == null) {
-                        long t0 = System.nanoTime();
-                        SeedDescription d = SeedDescription.compute(file, descriptionFile(key), pageSize, b.stop());
-                        describedHere.put(key, d.stamp);
-                        LOG.info("described {} in the background in {} ms ({} pages)", file, (System.nanoTime() - t0) / 1_000_000, d.pages);
-                    }
-                } catch (IOException | RuntimeException e) {
-                    LOG.debug("background description of {} stopped: {}", file, e.toString());
-                } finally {
-                    describing.remove(key, b);
-                    b.done().complete(null);
-                }
-            });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            describing.remove(key, b);
-            b.done().complete(null);
-        }
-    }
-
-    private void release(String key) {
-        busy.remove(key);
-    }
-
-    private Path marker(String key) {
-        return dir.resolve("." + key + INCONSISTENT_SUFFIX);
-    }
-
-    /** Makes the inconsistency marker of {@code key} durable before anything is written in place. */
-    private void mark(String key) throws IOException {
-        inconsistent.add(key);
-        describedHere.remove(key);
-        pageIndexes.remove(descriptionFile(key));
-        Files.deleteIfExists(descriptionFile(key));
-        try (FileChannel ch = FileChannel.open(marker(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(ByteBuffer.wrap(("the replica of '" + key + "' is being written in place; if this file survives,"
-                    + " the replica may mix two versions\n").getBytes(StandardCharsets.UTF_8)));
-            ch.force(true);
-        }
-        syncDirectory();
-    }
-
-    private void unmark(String key) throws IOException {
-        if (Files.deleteIfExists(marker(key))) {
-            syncDirectory();
-        }
-        inconsistent.remove(key);
-    }
-
-    private void syncDirectory() throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        return directory.createStagingFile(key, ".pages");
     }
 
     /** Closes {@code c} (if not null), logging a failure. */
@@ -472,49 +260,35 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * the state seeds it as the image cut or extended with zeros to the state's size (see {@link SeedImages}).
      */
     Seed seed(String key, int pageSize, long stateBytes, boolean ownReplica) throws IOException {
-        check(key, List.of(new RegionLayout("ram", stateBytes)));
-        if (busy.contains(key)) {
+        directory.check(key, List.of(new RegionLayout("ram", stateBytes)));
+        if (directory.busy(key)) {
             return null;
         }
-        Path own = dir.resolve(key);
-        Background background = describing.get(key);
-        if (background != null) {
-            background.done().join(); // computing it here too would only double the work
-        }
-        if (ownReplica && !inconsistent.contains(key) && Files.isRegularFile(own) && Files.size(own) == stateBytes) {
-            Seed s = describe(own, descriptionFile(key), pageSize, true);
+        Path own = directory.replicaFile(key);
+        descriptions.joinBackground(key);
+        if (ownReplica && !directory.inconsistent(key) && Files.isRegularFile(own) && Files.size(own) == stateBytes) {
+            Seed s = ReplicaDescriptions.describe(own, directory.descriptionFile(key), pageSize, true);
             if (s.computed()) {
-                describedHere.put(key, s.description().stamp);
+                descriptions.describedHere(key, s.description().stamp);
             }
             return s;
         }
         String other = seedKeys.get(key);
-        if (other != null && !inconsistent.contains(other) && !busy.contains(other)) {
-            Path file = dir.resolve(other);
+        if (other != null && !directory.inconsistent(other) && !directory.busy(other)) {
+            Path file = directory.replicaFile(other);
             if (Files.isRegularFile(file) && Files.size(file) == stateBytes) {
-                return describe(file, descriptionFile(other), pageSize, false);
+                return ReplicaDescriptions.describe(file, directory.descriptionFile(other), pageSize, false);
             }
         }
         Path image = seedImages.get(key);
         if (image != null && Files.isRegularFile(image) && Files.size(image) > 0) {
-            Path sidecar = dir.resolve("." + key + ".image" + DESCRIPTION_SUFFIX);
+            Path sidecar = directory.imageDescriptionFile(key);
             if (Files.size(image) == stateBytes) {
-                return describe(image, sidecar, pageSize, false);
+                return ReplicaDescriptions.describe(image, sidecar, pageSize, false);
             }
             return SeedImages.describeSized(image, sidecar, pageSize, stateBytes);
         }
         return null;
-    }
-
-    private static Seed describe(Path file, Path sidecar, int pageSize, boolean inPlace) throws IOException {
-        SeedDescription d = SeedDescription.load(sidecar, file, pageSize);
-        if (d != null) {
-            return new Seed(file, d, inPlace, false);
-        }
-        long t0 = System.nanoTime();
-        d = SeedDescription.compute(file, sidecar, pageSize);
-        LOG.info("described {} for seeded rounds in {} ms ({} pages)", file, (System.nanoTime() - t0) / 1_000_000, d.pages);
-        return new Seed(file, d, inPlace, true);
     }
 
     /**
@@ -526,41 +300,40 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * is hashed again.
      */
     boolean describedHere(String key, Seed seed) throws IOException {
-        return !rereadOwnSeeds && seed.inPlace() && seed.description().stamp.equals(describedHere.get(key))
-                && seed.description().stamp.equals(SeedDescription.Stamp.of(replicaFile(key)));
+        return descriptions.describedHere(key, seed);
     }
 
     /** Records that {@code d}, just installed for {@code key}'s replica, was computed from the pages a round wrote. */
     void describedHere(String key, SeedDescription d) {
-        describedHere.put(key, d.stamp);
+        descriptions.describedHere(key, d.stamp);
     }
 
     /** Waits until no background description of {@code key} is queued or running (for tests). */
     void awaitBackgroundDescription(String key) {
-        Background b;
-        while ((b = describing.get(key)) != null) {
-            b.done().join();
-        }
+        descriptions.awaitBackground(key);
     }
 
     /** Deletes the cached description of {@code seed}: the file did not hold what it said. */
     void forgetDescription(Seed seed) {
-        describedHere.values().remove(seed.description().stamp);
-        try {
-            Files.deleteIfExists(seed.description().sidecar);
-        } catch (IOException e) {
-            LOG.warn("cannot delete the stale description {}", seed.description().sidecar, e);
-        }
+        descriptions.forgetDescription(seed);
     }
 
     /** {@return the sidecar that caches the description of {@code key}'s replica} */
     Path descriptionFile(String key) {
-        return dir.resolve("." + key + DESCRIPTION_SUFFIX);
+        return directory.descriptionFile(key);
     }
 
     /** {@return the file of a one-region replica of {@code key}} */
     Path replicaFile(String key) {
-        return dir.resolve(key);
+        return directory.replicaFile(key);
+    }
+
+    /**
+     * {@return the index of the pages of {@code d} by their hash's first 8 bytes} built once per description version
+     * and kept (one per sidecar; replaced when the sidecar describes another version)
+     */
+    SeedPageIndex pageIndex(SeedDescription d) throws IOException {
+        return descriptions.pageIndex(d);
     }
 
     /**
@@ -568,26 +341,6 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      * new replica of the key (an image or another key's replica, which stay as they are), and whether the description
      * was computed just now (not loaded from its sidecar).
      */
-    /**
-     * {@return the index of the pages of {@code d} by their hash's first 8 bytes} built once per description version
-     * and kept (one per sidecar; replaced when the sidecar describes another version)
-     */
-    SeedPageIndex pageIndex(SeedDescription d) throws IOException {
-        SeedPageIndex index = pageIndexes.get(d.sidecar);
-        if (index != null && index.indexes(d)) {
-            return index;
-        }
-        synchronized (pageIndexes) {
-            index = pageIndexes.get(d.sidecar);
-            if (index == null || !index.indexes(d)) {
-                pageIndexes.remove(d.sidecar); // released before the new one is built
-                index = SeedPageIndex.of(d);
-                pageIndexes.put(d.sidecar, index);
-            }
-            return index;
-        }
-    }
-
     record Seed(Path file, SeedDescription description, boolean inPlace, boolean computed) {
     }
 
@@ -597,156 +350,16 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
      */
     @Override
     public void close() throws IOException {
-        if (!closed.compareAndSet(false, true)) {
+        if (!directory.close()) {
             return;
         }
-        for (Background b : describing.values()) {
-            b.stop().set(true);
-        }
-        describer.shutdown();
-        try {
-            // A stopped description ends within one chunk of hashing; wait for it, so that no thread of this object
-            // writes into the directory after close() returned.
-            if (!describer.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
-                LOG.warn("a background description in {} did not stop within 30 s of close()", dir);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        try {
-            if (lock != null && lock.isValid()) {
-                lock.release();
-            }
-        } finally {
-            lockChannel.close();
-        }
+        descriptions.close();
+        directory.release();
     }
 
     @Override
     public String toString() {
-        return "FileReplicas[" + dir + "]";
-    }
-
-    /**
-     * One delta round's hold on a key: marks the replica before its first in-place write, and when the last region
-     * closes, clears the mark if every written region was flushed, then releases the key.
-     */
-    private final class RoundGuard implements GuardedRegion.Guard {
-        private final String key;
-        /** Guarded by this. */
-        private int open;
-        /** Guarded by this. */
-        private boolean marked;
-        /** Guarded by this: a region was closed with writes it had not flushed. */
-        private boolean unflushed;
-
-        /** The round's page size, for the description after it; 0: none (more than one region). */
-        private final int pageSize;
-
-        RoundGuard(String key, int regions, int pageSize) {
-            this.key = key;
-            this.open = regions;
-            this.pageSize = regions == 1 ? pageSize : 0;
-        }
-
-        @Override
-        public synchronized void beforeWrite() throws IOException {
-            if (!marked) {
-                mark(key);
-                marked = true;
-            }
-        }
-
-        @Override
-        public synchronized void closed(boolean dirty) {
-            unflushed |= dirty;
-            if (--open > 0) {
-                return;
-            }
-            try {
-                if (marked && !unflushed) {
-                    unmark(key);
-                } else if (marked) {
-                    LOG.warn("the replica of '{}' in {} was left partly written; it is marked inconsistent and its next"
-                            + " round will be a full one", key, dir);
-                }
-            } catch (IOException e) {
-                LOG.warn("cannot clear the inconsistency mark of '{}' in {}; its next round will be a full one", key, dir, e);
-            } finally {
-                release(key);
-            }
-            if (marked && !unflushed && pageSize > 0 && !inconsistent.contains(key)) {
-                describeLater(key, pageSize);
-            }
-        }
-    }
-
-    /** Staging files renamed over the replica files on publish, deleted on close when not published. */
-    private final class StagedFiles implements StagedReplica {
-        private final String key;
-        private final VmState<WritableRegion> state;
-        private final Map<Path, Path> renames;
-        private boolean published;
-        private boolean closed;
-
-        StagedFiles(String key, VmState<WritableRegion> state, Map<Path, Path> renames) {
-            this.key = key;
-            this.state = state;
-            this.renames = renames;
-        }
-
-        @Override
-        public VmState<WritableRegion> state() {
-            return state;
-        }
-
-        @Override
-        public synchronized void publish() throws IOException {
-            if (published) {
-                return;
-            }
-            if (closed) {
-                throw new DwcpException(ErrorCode.ILLEGAL_STATE, "staging replica of '" + key + "' was discarded");
-            }
-            for (WritableRegion r : state.regions()) {
-                r.flush();
-            }
-            // One rename is atomic; several are not: a crash between them would leave regions of two versions.
-            describedHere.remove(key);
-            pageIndexes.remove(descriptionFile(key));
-            Files.deleteIfExists(descriptionFile(key));
-            boolean several = renames.size() > 1;
-            if (several) {
-                mark(key);
-            }
-            for (Map.Entry<Path, Path> e : renames.entrySet()) {
-                Files.move(e.getKey(), e.getValue(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            }
-            syncDirectory();
-            published = true;
-            unmark(key);
-        }
-
-        @Override
-        public synchronized void close() throws IOException {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            try {
-                state.close();
-            } finally {
-                try {
-                    if (!published) {
-                        for (Path staging : renames.keySet()) {
-                            Files.deleteIfExists(staging);
-                        }
-                    }
-                } finally {
-                    release(key);
-                }
-            }
-        }
+        return "FileReplicas[" + directory.path() + "]";
     }
 
     /** Limits of a replica directory. */
@@ -797,7 +410,7 @@ public final class FileReplicas implements ReplicaFactory, AutoCloseable {
         }
 
         private static void checkName(String key) {
-            if (key == null || !SAFE_NAME.matcher(key).matches()) {
+            if (key == null || !ReplicaDirectory.SAFE_NAME.matcher(key).matches()) {
                 throw new IllegalArgumentException("'" + key + "' is not a safe key ([A-Za-z0-9._-], at most 200"
                         + " characters, not starting with '.')");
             }
