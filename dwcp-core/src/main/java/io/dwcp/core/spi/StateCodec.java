@@ -58,7 +58,7 @@ public interface StateCodec extends Component {
         return newDecoder(replica);
     }
 
-    /** Opens scratch files for a decoder (see {@link #newDecoder(VmState, ScratchFiles)}). */
+    /** Opens scratch files for a decoder (see {@link StateCodec#newDecoder(VmState, StateCodec.ScratchFiles)}). */
     @FunctionalInterface
     interface ScratchFiles {
         /**
