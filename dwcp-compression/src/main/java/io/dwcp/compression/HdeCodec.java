@@ -319,6 +319,17 @@ final class HdeCodec implements StateCodec {
     }
 
     @Override
+    public StateDecoder newDecoder(VmState<? extends WritableRegion> replica, ScratchFiles scratch) {
+        if (replica == null || scratch == null) {
+            throw new IllegalArgumentException("replica and scratch must not be null");
+        }
+        if (!running) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
+        }
+        return new HdeDecoder(this, replica, null, scratch);
+    }
+
+    @Override
     public StateDecoder newKeyframeDecoder(VmState<? extends WritableRegion> staging, Publisher publish) {
         if (staging == null || publish == null) {
             throw new IllegalArgumentException("staging and publish must not be null");

@@ -32,7 +32,9 @@ import java.util.concurrent.Future;
  *  - a keyframe into a new page store (direct memory when the baseline budget allows it, else a deleted temporary
  *    file), which becomes the receiver's baseline after commit, so a keyframe needs no second copy;
  *  - a delta into SlotPages (the replaced pages in direct memory); moved and XOR pages read the pinned baseline,
- *    which does not change before commit.
+ *    which does not change before commit. With scratch files (a receiver's replica directory), each completed batch's
+ *    pages move to a file and are read back through a read-only mapping (SlotFile), so the round's memory is its
+ *    batches in flight, not all of its pages.
  * finish() compares the state digest, updated page by page from the baseline's page hashes, with the sender's, and only
  * then writes the replica and commits the baseline. Any failure before that leaves replica and baseline as they were;
  * the scratch is freed by close().
@@ -69,6 +71,8 @@ final class HdeDecoder implements StateDecoder {
     private final VmState<? extends WritableRegion> replica;
     /** Non-null: {@link #replica} is a staging copy for a keyframe, written behind the decode and published in finish(). */
     private final StateCodec.Publisher publish;
+    /** Non-null: a delta's replaced pages are staged in a file from here, batch by batch (see SlotFile). */
+    private final StateCodec.ScratchFiles scratch;
     /** Staged keyframe: the replica writes (or, in place, the msyncs) behind the decode. */
     private final WriteBehind writeBehind;
     /** Staged keyframe decoded straight into the staging replica's mapping: no write-behind. */
@@ -112,7 +116,13 @@ final class HdeDecoder implements StateDecoder {
     }
 
     HdeDecoder(HdeCodec codec, VmState<? extends WritableRegion> replica, StateCodec.Publisher publish) {
+        this(codec, replica, publish, null);
+    }
+
+    HdeDecoder(HdeCodec codec, VmState<? extends WritableRegion> replica, StateCodec.Publisher publish,
+               StateCodec.ScratchFiles scratch) {
         this.codec = codec;
+        this.scratch = scratch;
         this.replica = replica;
         this.publish = publish;
         this.layout = Layout.of(replica);
@@ -254,7 +264,8 @@ final class HdeDecoder implements StateDecoder {
             }
             base = b;
             round.checkDeltaChain();
-            slots = new SlotPages(pageSize, new Arena(codec.chunks()));
+            slots = new SlotPages(pageSize, new Arena(codec.chunks()),
+                    scratch == null ? null : new SlotFile(scratch, codec.chunks(), key, maxInflight + 1));
             digest = b.digest();
         }
         batches = new BatchDecoder(replica, layout, keyframe, keyframe ? staging : null, inPlace, hashes, base, slots,
@@ -333,8 +344,9 @@ final class HdeDecoder implements StateDecoder {
             throw Wire.corrupt("batch starts at slot " + j.firstSlot + ", expected " + nextSlot);
         }
         digest += j.digestPart;
+        int ci = -1;
         if (!keyframe && j.count > 0) {
-            int ci = slots.addChunk(j.chunk);
+            ci = slots.addChunk(j.chunk);
             for (int k = 0; k < j.count; k++) {
                 slots.add(j.pages[k], j.hashes[k], ci, k * pageSize);
             }
@@ -343,6 +355,11 @@ final class HdeDecoder implements StateDecoder {
         payloads.giveBack(j.payload);
         // Every earlier batch is complete (this runs in batch order), so copies of their pages can be made now.
         resolveDeferred(j);
+        if (ci >= 0) {
+            // Nothing writes the batch's pages any more: to the scratch file, when there is one.
+            slots.stage(ci, j.count * pageSize);
+            j.chunk = null;
+        }
         if (publish != null && writeBehind.failed()) {
             // The staging copy cannot be written (disk full, I/O error): fail now, not after the last frame.
             try {

@@ -13,12 +13,18 @@ import java.util.List;
  * each slot's content, so the order of application cannot matter (a moved page's source was copied when it was
  * read, not when it is applied).
  *
- * <p>Filled by one thread ({@link #addChunk}, {@link #add}); {@link #carve} may be called from any thread. The
- * memory belongs to its {@link Arena} and goes back to the pool on {@link #close()}.
+ * <p>A receiver may give it a {@link SlotFile}: each batch's chunk is then a buffer of its own, which {@link #stage}
+ * replaces by a read-only mapping of the same pages written to a scratch file, once nothing writes it any more.
+ *
+ * <p>Filled by one thread ({@link #addChunk}, {@link #add}, {@link #stage}); {@link #carve} may be called from any
+ * thread. The memory belongs to its {@link Arena} (and its {@link SlotFile}) and goes back to the pool on
+ * {@link #close()}.
  */
 final class SlotPages implements AutoCloseable {
     private final int pageSizeBytes;
     private final Arena arena;
+    /** Null: every chunk stays in the arena's memory. */
+    private final SlotFile file;
     private final List<ByteBuffer> chunks = new ArrayList<>();
     private long[] pages = new long[64];
     private long[] hashes = new long[64];
@@ -26,13 +32,44 @@ final class SlotPages implements AutoCloseable {
     private int count;
 
     SlotPages(int pageSizeBytes, Arena arena) {
-        this.pageSizeBytes = pageSizeBytes;
-        this.arena = arena;
+        this(pageSizeBytes, arena, null);
     }
 
-    /** Memory for slot contents (thread-safe); register it with {@link #addChunk} before adding its slots. */
+    /** Slots whose chunks {@link #stage} may move to {@code file} (null: none). */
+    SlotPages(int pageSizeBytes, Arena arena, SlotFile file) {
+        this.pageSizeBytes = pageSizeBytes;
+        this.arena = arena;
+        this.file = file;
+    }
+
+    /**
+     * Memory for slot contents (thread-safe); register it with {@link #addChunk} before adding its slots. With a
+     * {@link SlotFile} that still stages, a buffer of its own (for {@link #stage}), else a slice of the arena.
+     */
     ByteBuffer carve(int bytes) {
-        return arena.carve(bytes);
+        return file != null && file.active() ? file.take(bytes) : arena.carve(bytes);
+    }
+
+    /**
+     * Moves chunk {@code chunkIndex}'s first {@code bytes} to the scratch file, when it was carved for that and the file
+     * takes it: later reads of its slots see a read-only mapping, and its memory goes back. Only once nothing writes
+     * the chunk any more. {@return whether the chunk was moved}
+     */
+    boolean stage(int chunkIndex, int bytes) {
+        if (file == null) {
+            return false;
+        }
+        ByteBuffer m = file.stage(chunks.get(chunkIndex), bytes);
+        if (m == null) {
+            return false;
+        }
+        chunks.set(chunkIndex, m);
+        return true;
+    }
+
+    /** Bytes moved to the scratch file so far. */
+    long stagedBytes() {
+        return file == null ? 0 : file.stagedBytes();
     }
 
     int count() {
@@ -87,11 +124,14 @@ final class SlotPages implements AutoCloseable {
         return pageSizeBytes;
     }
 
-    /** Returns the memory of every slot to the pool. */
+    /** Returns the memory of every slot to the pool (and unmaps and deletes the scratch file). */
     @Override
     public void close() {
         chunks.clear();
         count = 0;
         arena.close();
+        if (file != null) {
+            file.close();
+        }
     }
 }

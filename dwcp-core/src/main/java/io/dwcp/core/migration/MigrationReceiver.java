@@ -216,7 +216,8 @@ public final class MigrationReceiver implements TransferHandler {
                         decoder = codec.newKeyframeDecoder(staged.state(), staged::publish);
                     } else if (decoder == null) { // a seeded decoder opens the replica itself, after verification
                         replica = replicas.open(transfer.key(), header.pageSize(), header.regions());
-                        decoder = codec.newDecoder(replica);
+                        decoder = header.keyframe() ? codec.newDecoder(replica)
+                                : DeltaScratch.decoder(codec, replicas, replica);
                     }
                     // Anything already buffered past the header is handled by the loop below.
                     ByteBuffer rest = ByteBuffer.allocate(pending.position());

@@ -8,6 +8,7 @@ import io.dwcp.core.state.WritableRegion;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.util.BitSet;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -42,6 +43,33 @@ public interface StateCodec extends Component {
      * @return the decoder; close it when the round ends
      */
     StateDecoder newDecoder(VmState<? extends WritableRegion> replica);
+
+    /**
+     * As {@link #newDecoder(VmState)}, with scratch files the decoder may keep the round's new pages in until the round
+     * is verified, instead of memory: a receiver's delta round then holds the pages it replaces in the page cache, not
+     * in memory of its own. A decoder opens at most one file a round, only when it needs one, and goes on in memory
+     * when none can be opened or written (a full disk). The default ignores {@code scratch}.
+     *
+     * @param replica the replica to write, open for the whole round
+     * @param scratch opens the round's scratch file
+     * @return the decoder; close it when the round ends (which closes its scratch file)
+     */
+    default StateDecoder newDecoder(VmState<? extends WritableRegion> replica, ScratchFiles scratch) {
+        return newDecoder(replica);
+    }
+
+    /** Opens scratch files for a decoder (see {@link StateCodec#newDecoder(VmState, StateCodec.ScratchFiles)}). */
+    @FunctionalInterface
+    interface ScratchFiles {
+        /**
+         * Opens a new, empty file for reading and writing that is deleted when the channel closes (or, after a crash, by
+         * its owner later).
+         *
+         * @return the open channel, owned by the caller; or null when no file should be used now (too little room)
+         * @throws IOException when it cannot be created; the decoder goes on in memory
+         */
+        FileChannel open() throws IOException;
+    }
 
     /**
      * Starts decoding a keyframe round into a <em>staging</em> replica: a copy nobody reads until {@code publish}
