@@ -36,6 +36,15 @@ import java.util.concurrent.atomic.AtomicReference;
 final class SeededRounds {
     /** The sender's logger: these lines belong to the sender's round log. */
     private static final Logger LOG = LoggerFactory.getLogger(MigrationSender.class);
+    /** Literal pages past this share of the state make a planned seeded round a full one. */
+    private static final double MAX_LITERAL_SHARE = 0.5;
+    /** What a full round is assumed to compress the state by, when judging whether to try the seed exchange. */
+    private static final double ASSUMED_FULL_RATIO = 1.5;
+    /**
+     * How fast a receiver is assumed to describe its seed at least (bytes per second), for the first reply's timeout:
+     * a receiver without a cached description hashes its whole seed first, on a machine that may be busy.
+     */
+    private static final double MIN_DESCRIBE_RATE = 10e6;
 
     private final MigrationSender sender;
     private final SenderRequests requests;
@@ -62,16 +71,6 @@ final class SeededRounds {
         this.compressor = compressor;
         this.linkRate = linkRate;
     }
-
-    /** Literal pages past this share of the state make a planned seeded round a full one. */
-    private static final double MAX_LITERAL_SHARE = 0.5;
-    /** What a full round is assumed to compress the state by, when judging whether to try the seed exchange. */
-    private static final double ASSUMED_FULL_RATIO = 1.5;
-    /**
-     * How fast a receiver is assumed to describe its seed at least (bytes per second), for the first reply's timeout:
-     * a receiver without a cached description hashes its whole seed first, on a machine that may be busy.
-     */
-    private static final double MIN_DESCRIBE_RATE = 10e6;
 
     /**
      * Whether to try the seed exchange: always or never when so configured; else when hashing the state here and
@@ -101,8 +100,8 @@ final class SeededRounds {
      * receiver refuses the round (its seed changed: {@code BASELINE_MISSING}, or the result's digest did not match:
      * {@code CHECKSUM_MISMATCH}), the round is sent in full instead, and its report counts the exchange.
      */
-    CompletableFuture<RoundReport> round(Session s, VmState<? extends StateRegion> state, int round,
-                                                      long start, RoundControl control) {
+    CompletableFuture<RoundReport> round(Session s, VmState<? extends StateRegion> state, int round, long start,
+                                         RoundControl control) {
         CompletableFuture<CompletableFuture<RoundReport>> planned = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
