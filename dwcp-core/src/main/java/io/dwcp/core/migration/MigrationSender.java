@@ -8,8 +8,6 @@ import io.dwcp.core.spi.BlockCompressor;
 import io.dwcp.core.spi.BaselineRef;
 import io.dwcp.core.spi.EncodeOptions;
 import io.dwcp.core.spi.EncodeResult;
-import io.dwcp.core.transport.InboundTransfer;
-import io.dwcp.core.transport.PayloadSource;
 import io.dwcp.core.ProgressListener;
 import io.dwcp.core.transport.Session;
 import io.dwcp.core.spi.StateCodec;
@@ -18,7 +16,6 @@ import io.dwcp.core.transport.TransferHandler;
 import io.dwcp.core.transport.TransferKind;
 import io.dwcp.core.transport.TransferRequest;
 import io.dwcp.core.transport.TransferResult;
-import io.dwcp.core.transport.TransferSink;
 import io.dwcp.core.state.DirtyPages;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.VmState;
@@ -27,8 +24,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +36,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -56,11 +50,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * of that key fails at once with {@code KEY_BUSY} (the codec's baseline of a key moves with each round, so rounds of
  * one key must be sequential); rounds of different keys may run at the same time. Obtain one from
  * {@code DwcpManager.openMigration}.
+ *
+ * <p>Internally the sender runs the rounds (the baseline choice, codec rounds and their fallback, progress, the
+ * report) and owns their keys and futures; a round's cancellation is its {@code RoundControl}, the requests to the
+ * receiver and the routing of its replies are {@code SenderRequests}, the replica-seeded rounds {@code SeededRounds}.
+ * {@code nextRound} is guarded by {@code roundLock}, the link rate estimator by its own monitor; the other mutable
+ * fields are volatile or concurrent collections.
  */
 public final class MigrationSender implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MigrationSender.class);
     /** Encoded bytes buffered between the codec and the transport (pipelining without unbounded memory). */
-    private static final long PIPE_CAPACITY_BYTES = 32L << 20;
+    static final long PIPE_CAPACITY_BYTES = 32L << 20;
     static final long PROGRESS_INTERVAL_MS = 100;
 
     private final StateCodec codec;
@@ -68,17 +68,13 @@ public final class MigrationSender implements AutoCloseable {
     private final Tier pinnedTier;
     private final Duration replyTimeout;
     private final MeterRegistry registry;
-    private final Map<Long, CompletableFuture<MigrationWire.Control>> pendingQueries = new ConcurrentHashMap<>();
-    /** Seed requests waiting for the receiver's reply, by request id. */
-    private final Map<Long, CompletableFuture<ByteBuffer>> pendingSeed = new ConcurrentHashMap<>();
     private volatile SeedMode seedMode = SeedMode.AUTO;
-    /** Offered for the literal pages of seeded rounds besides DEFLATE; null: DEFLATE only. */
-    private final BlockCompressor compressor;
-    /** How fast this side hashed states for seeded rounds (bytes per second), measured; a cautious start. */
-    private volatile double hashBytesPerSecond = 400e6;
     /** Per key: the baseline the receiver committed in the last round of this session (its completion confirmed it). */
     private final Map<String, Confirmed> confirmed = new ConcurrentHashMap<>();
-    private final AtomicLong requestIds = new AtomicLong();
+    /** The baseline queries and seed messages to the receiver, and the routing of its replies. */
+    private final SenderRequests requests;
+    /** The replica-seeded rounds. */
+    private final SeededRounds seeded;
     private final Object roundLock = new Object();
     /** Shared with the other senders of the manager: keys with a round running. */
     private final Set<String> keysInFlight;
@@ -95,20 +91,21 @@ public final class MigrationSender implements AutoCloseable {
     MigrationSender(StateCodec codec, Tier pinnedTier, DataRate rateCap, Duration replyTimeout, MeterRegistry registry,
                     Set<String> keysInFlight, ScheduledExecutorService scheduler, BlockCompressor compressor) {
         this.codec = codec;
-        this.compressor = compressor;
         this.scheduler = scheduler;
         this.keysInFlight = keysInFlight;
         this.pinnedTier = pinnedTier;
         this.linkRate = new LinkRateEstimator(rateCap);
         this.replyTimeout = replyTimeout;
         this.registry = registry;
+        this.requests = new SenderRequests(replyTimeout, registry);
+        this.seeded = new SeededRounds(this, requests, codec, pinnedTier, replyTimeout, registry, compressor, linkRate);
         // While the caller connects: a new process's first seeded round then hashes with compiled code.
         SeedStateHasher.warmUpInBackground();
     }
 
     /** The handler for transfers the receiver sends back on the session (baseline replies). */
     TransferHandler replyHandler() {
-        return (s, transfer) -> new ReplySink(transfer);
+        return requests.replyHandler();
     }
 
     void bind(Session session) {
@@ -235,59 +232,6 @@ public final class MigrationSender implements AutoCloseable {
         return CompletableFuture.allOf(running.toArray(new CompletableFuture<?>[0])).handle((r, e) -> null);
     }
 
-    /**
-     * The future of a round: {@link #cancel} really stops it. The round's transfer is aborted at both ends (the
-     * receiver discards what it got: its replica and baseline stay as they were) and its encoder stops.
-     */
-    private static final class RoundFuture extends CompletableFuture<RoundReport> {
-        final RoundControl control = new RoundControl();
-
-        @Override
-        public boolean cancel(boolean mayInterruptIfRunning) {
-            boolean cancelled = super.cancel(mayInterruptIfRunning);
-            if (cancelled) {
-                control.cancel();
-            }
-            return cancelled;
-        }
-    }
-
-    /** What a cancel must stop: the round's current transfer and the pipe its encoder writes into. */
-    private static final class RoundControl {
-        private volatile boolean cancelled;
-        /** The state may change while the round reads it (set before the round starts). */
-        private volatile boolean changing;
-        /** Guarded by this. */
-        private Transfer transfer;
-        /** Guarded by this. */
-        private FramePipe pipe;
-
-        boolean cancelled() {
-            return cancelled;
-        }
-
-        /** Registers the round's (next) transfer; aborts it at once when the round was cancelled meanwhile. */
-        synchronized void attach(Transfer t, FramePipe p) {
-            transfer = t;
-            pipe = p;
-            if (cancelled) {
-                abort();
-            }
-        }
-
-        synchronized void cancel() {
-            cancelled = true;
-            if (transfer != null) {
-                abort();
-            }
-        }
-
-        private void abort() {
-            pipe.fail(new DwcpException(ErrorCode.CANCELLED, "round cancelled by the caller"));
-            transfer.cancel();
-        }
-    }
-
     private CompletableFuture<RoundReport> sendRoundOfFreeKey(Session s, VmState<? extends StateRegion> state,
                                                               DirtyPages dirtyPages, RoundControl control) {
         int round;
@@ -303,14 +247,14 @@ public final class MigrationSender implements AutoCloseable {
         // seeded round starts its own exchange one round trip earlier.
         CompletableFuture<BaselineRef> receiverHolds = held == null ? CompletableFuture.completedFuture(null)
                 : last != null && last.session == s && last.baseline.equals(held)
-                ? CompletableFuture.completedFuture(held) : queryBaseline(state.key());
+                ? CompletableFuture.completedFuture(held) : requests.queryBaseline(session, state.key());
         return receiverHolds.thenCompose(peer -> {
             BaselineRef mine = codec.baseline(state.key()).orElse(null);
             boolean delta = peer != null && peer.equals(mine);
             // A fallback: this side could reference a baseline, but the receiver does not hold it (restart, eviction).
             boolean fallback = mine != null && !delta;
-            if (!delta && seedWanted(s, state)) {
-                return seededRound(s, state, round, start, control);
+            if (!delta && seeded.wanted(seedMode, s, state)) {
+                return seeded.round(s, state, round, start, control);
             }
             if (fallback) {
                 LOG.info("round {} of {}: receiver holds {} but this side can reference {}; sending a keyframe",
@@ -333,238 +277,11 @@ public final class MigrationSender implements AutoCloseable {
         });
     }
 
-    /** Literal pages past this share of the state make a planned seeded round a full one. */
-    private static final double MAX_LITERAL_SHARE = 0.5;
-    /** What a full round is assumed to compress the state by, when judging whether to try the seed exchange. */
-    private static final double ASSUMED_FULL_RATIO = 1.5;
     /**
-     * How fast a receiver is assumed to describe its seed at least (bytes per second), for the first reply's timeout:
-     * a receiver without a cached description hashes its whole seed first, on a machine that may be busy.
+     * Sends one round through the codec: a delta against {@code against}, or a keyframe when it is null. Also the full
+     * round {@link SeededRounds} falls back to.
      */
-    private static final double MIN_DESCRIBE_RATE = 10e6;
-
-    /**
-     * Whether to try the seed exchange: always or never when so configured; else when hashing the state here and
-     * fetching the chunk hashes are expected to take less time than sending the state compressed at the planned link
-     * rate.
-     */
-    private boolean seedWanted(Session s, VmState<? extends StateRegion> state) {
-        SeedMode mode = seedMode;
-        if (mode == SeedMode.NEVER || !SeedPlanner.eligible(state)) {
-            return false;
-        }
-        if (mode == SeedMode.ALWAYS) {
-            return true;
-        }
-        double size = state.region(0).sizeBytes();
-        Tier tier = pinnedTier != null ? pinnedTier : s.tier();
-        double rate;
-        synchronized (linkRate) {
-            rate = Math.max(1, linkRate.planningRate(tier).bytesPerSecond());
-        }
-        double describeBytes = size / state.pageSizeBytes() / SeedHashes.CHUNK_PAGES * SeedHashes.HASH_BYTES;
-        return size / hashBytesPerSecond + describeBytes / rate < size / ASSUMED_FULL_RATIO / rate;
-    }
-
-    /**
-     * A replica-seeded round: plans on a thread of its own (hashing, description exchange, blocking writes into the
-     * pipe), then completes with the receiver's commit; when the receiver has no seed, most pages differ, or the
-     * receiver refuses the round (its seed changed: {@code BASELINE_MISSING}, or the result's digest did not match:
-     * {@code CHECKSUM_MISMATCH}), the round is sent in full instead, and its report counts the exchange.
-     */
-    private CompletableFuture<RoundReport> seededRound(Session s, VmState<? extends StateRegion> state, int round,
-                                                      long start, RoundControl control) {
-        CompletableFuture<CompletableFuture<RoundReport>> planned = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                if (!control.changing) {
-                    planned.complete(planAndSend(s, state, round, start, control, state));
-                    return;
-                }
-                // A running guest: the round hashes, sends and adopts one copy of each piece, taken at its first read.
-                VmState<LiveSnapshot> snapshot = LiveSnapshot.of(state);
-                CompletableFuture<RoundReport> f;
-                try {
-                    f = planAndSend(s, snapshot, round, start, control, state);
-                } catch (Throwable e) {
-                    FileReplicas.closeQuietly(snapshot.region(0));
-                    throw e;
-                }
-                f.whenComplete((r, e) -> FileReplicas.closeQuietly(snapshot.region(0)));
-                planned.complete(f);
-            } catch (Throwable e) {
-                planned.completeExceptionally(e);
-            }
-        }, "dwcp-migration-seed");
-        t.setDaemon(true);
-        t.start();
-        return planned.thenCompose(f -> f);
-    }
-
-    /** {@code full}: the state a round sent in full instead reads (the live state itself, not its snapshot). */
-    private CompletableFuture<RoundReport> planAndSend(Session s, VmState<? extends StateRegion> state, int round,
-                                                       long start, RoundControl control,
-                                                       VmState<? extends StateRegion> full) throws Exception {
-        registry.counter("dwcp.migration.seed.exchanges").increment();
-        Tier tier = pinnedTier != null ? pinnedTier : s.tier();
-        // Over a path with round trips worth saving, the round's first literal pages leave without waiting for the
-        // block-level exchange.
-        SeedPlanner planner = new SeedPlanner(state, MAX_LITERAL_SHARE, compressor,
-                tier == Tier.LOCAL ? 0 : SeedBlockLevel.LEAD_WHOLE_PAGES);
-        // The round's transfer, opened by the planner once it knows the round goes seeded (while it still hashes and
-        // asks): its frames stream while the rest of the state is described.
-        List<ReplicaFactory.RegionLayout> layout = List.of(new ReplicaFactory.RegionLayout(state.region(0).name(), planner.stateBytes()));
-        FramePipe pipe = new FramePipe(MigrationWire.roundHeader(round, state.pageSizeBytes(), layout, MigrationWire.FLAG_SEEDED),
-                PIPE_CAPACITY_BYTES);
-        AtomicReference<Transfer> opened = new AtomicReference<>();
-        SeedPlanner.RoundOpener opener = () -> {
-            Transfer transfer = s.send(TransferRequest.of(TransferKind.MEMORY, state.key(), pipe));
-            opened.set(transfer);
-            control.attach(transfer, pipe);
-            transfer.completion().whenComplete((r, e) -> {
-                if (e != null) {
-                    pipe.fail(e);
-                }
-            });
-            return pipe;
-        };
-        SeedPlanner.Outcome outcome;
-        try {
-            long describeMillis = replyTimeout.toMillis() + (long) (planner.stateBytes() / MIN_DESCRIBE_RATE * 1000);
-            outcome = planner.run(request -> askSeed(s, state.key(), request, control), describeMillis,
-                    replyTimeout.toMillis(), opener);
-        } catch (Exception e) {
-            DwcpException d = DwcpException.find(e);
-            Transfer begun = opened.get();
-            if (begun != null) {
-                pipe.fail(e);
-                begun.cancel();
-            }
-            if (control.cancelled() || d == null || d.code() == ErrorCode.IO_ERROR && d.getCause() != null) {
-                throw e;
-            }
-            // The receiver could not describe its seed (an older receiver, a malformed or oversized description):
-            // the round goes in full.
-            LOG.info("round {} of {}: the seed exchange failed ({}); sending the round in full", round, state.key(), d.getMessage());
-            outcome = SeedPlanner.Outcome.NO_SEED;
-            opened.set(null);
-        }
-        if (planner.hashNanos() > 0) {
-            hashBytesPerSecond = 0.5 * hashBytesPerSecond + 0.5 * (planner.stateBytes() * 1e9 / planner.hashNanos());
-        }
-        long exchange = planner.exchangeBytes();
-        Transfer transfer = opened.get();
-        if (outcome != SeedPlanner.Outcome.SEEDED) {
-            if (transfer != null) {
-                // Stopped after its frames had started (most pages turned out to differ, or the seed changed).
-                DwcpException stop = new DwcpException(ErrorCode.CANCELLED, "seeded round stopped by its sender: "
-                        + outcome);
-                pipe.fail(stop);
-                transfer.cancel();
-            }
-            LOG.info("round {} of {}: {} after a seed exchange of {} bytes; sending the round in full", round, state.key(),
-                    outcome == SeedPlanner.Outcome.NO_SEED ? "the receiver holds no seed of this size (or it changed)"
-                            : "more than half of the pages differ", exchange);
-            return runRound(s, full, round, null, null, false, start, control).thenApply(r -> withSeedBytes(r, exchange));
-        }
-        pipe.finish();
-        long written = System.nanoTime();
-        // While the frames drain and the receiver verifies: the state sent becomes this side's codec baseline.
-        BaselineRef adoptedRef = adoptSent(state, planner.chainId(), round);
-        LOG.info("seeded round {} of {}: transfer opened after {} ms, first batch after {} ms, the state hashed after {} ms,"
-                        + " all frames written after {} ms ({} B of description exchange; pages {}); codec baseline adopted"
-                        + " in {} ms; exchange steps (ms): {}", round, state.key(), planner.openedAfterNanos() / 1_000_000,
-                planner.firstBatchAfterNanos() / 1_000_000, planner.hashNanos() / 1_000_000,
-                (written - start) / 1_000_000, exchange, planner.pagesByClass(), (System.nanoTime() - written) / 1_000_000,
-                planner.exchangeSteps());
-        return transfer.completion().handle((tr, failure) -> {
-            Throwable cause = failure != null ? unwrap(failure) : null;
-            if (cause == null) {
-                if (adoptedRef != null) {
-                    codec.acknowledge(adoptedRef);
-                }
-                return CompletableFuture.completedFuture(onSeededCommit(s, state, round, tier, start, planner,
-                        planner.frameBytes(), exchange, written, tr));
-            }
-            DwcpException d = DwcpException.find(cause);
-            if (d != null && !control.cancelled()
-                    && (d.code() == ErrorCode.BASELINE_MISSING || d.code() == ErrorCode.CHECKSUM_MISMATCH)) {
-                LOG.info("round {} of {}: the receiver refused the seeded round ({}); resending it in full", round,
-                        state.key(), d.getMessage());
-                return runRound(s, full, round, null, null, true, start, control).thenApply(r -> withSeedBytes(r, exchange));
-            }
-            return CompletableFuture.<RoundReport>failedFuture(cause);
-        }).thenCompose(f -> f);
-    }
-
-    /**
-     * Makes the state just sent the codec's baseline under the chain id the receiver derives from the same verified
-     * digest, so the next round of the key is a delta (after a baseline query confirms both ends agree: a state that
-     * changed since it was hashed gives another digest, and the next round is seeded again). A failure only costs the
-     * delta. Returns the adopted baseline, acknowledged once the receiver committed the round.
-     */
-    private BaselineRef adoptSent(VmState<? extends StateRegion> state, long chainId, int round) {
-        try {
-            return codec.adoptSent(state, chainId).orElse(null);
-        } catch (RuntimeException e) {
-            LOG.warn("round {} of {}: the codec could not adopt the state as its baseline; the next round is seeded or"
-                    + " full: {}", round, state.key(), e.toString());
-            return null;
-        }
-    }
-
-    private RoundReport onSeededCommit(Session s, VmState<? extends StateRegion> state, int round, Tier tier, long startNanos,
-                                       SeedPlanner planner, long encodedBytes, long exchange, long encodedAtNanos,
-                                       TransferResult tr) {
-        long transferNanos = tr.duration().toNanos();
-        if (transferNanos > 0) {
-            synchronized (linkRate) {
-                linkRate.observe(tier, tr.wireBytes() * 8e9 / transferNanos, 0);
-            }
-        }
-        RoundReport report = new RoundReport(state.key(), round, false, false, planner.stateBytes(), encodedBytes,
-                tr.wireBytes() + exchange, Duration.ofNanos(System.nanoTime() - startNanos), tr.streams(),
-                planner.pagesByClass(), RoundReport.Mode.SEEDED, exchange, Duration.ofNanos(encodedAtNanos - startNanos));
-        registry.counter("dwcp.migration.seeded").increment();
-        record(report);
-        return report;
-    }
-
-    private static RoundReport withSeedBytes(RoundReport r, long exchange) {
-        return new RoundReport(r.key(), r.round(), r.keyframe(), r.fallback(), r.inputBytes(), r.encodedBytes(),
-                r.wireBytes() + exchange, r.duration(), r.streams(), r.pagesByClass(), r.mode(), exchange,
-                r.encodeDuration());
-    }
-
-    /**
-     * Sends one seed message on {@code s}; the future completes with the reply's payload (the planner waits for it
-     * with its own timeout, and cancels it when it gives up, which forgets the request).
-     */
-    private CompletableFuture<ByteBuffer> askSeed(Session s, String key, ByteBuffer request, RoundControl control) {
-        if (control.cancelled()) {
-            return CompletableFuture.failedFuture(new DwcpException(ErrorCode.CANCELLED, "round cancelled by the caller"));
-        }
-        long id = requestIds.incrementAndGet();
-        request.putLong(8, id);
-        CompletableFuture<ByteBuffer> reply = new CompletableFuture<>();
-        pendingSeed.put(id, reply);
-        reply.whenComplete((r, e) -> pendingSeed.remove(id));
-        try {
-            Transfer t = s.send(TransferRequest.of(TransferKind.METADATA, key, PayloadSource.of(request)));
-            t.completion().whenComplete((r, e) -> {
-                if (e != null) {
-                    DwcpException d = DwcpException.find(e);
-                    reply.completeExceptionally(d != null ? d
-                            : new DwcpException(ErrorCode.IO_ERROR, "seed request failed: " + e, e));
-                }
-            });
-        } catch (RuntimeException e) {
-            reply.completeExceptionally(e);
-        }
-        return reply;
-    }
-
-    private CompletableFuture<RoundReport> runRound(Session s, VmState<? extends StateRegion> state, int round,
+    CompletableFuture<RoundReport> runRound(Session s, VmState<? extends StateRegion> state, int round,
                                                     BaselineRef against, DirtyPages dirty, boolean fallback, long startNanos,
                                                     RoundControl control) {
         if (control.cancelled()) {
@@ -666,7 +383,7 @@ public final class MigrationSender implements AutoCloseable {
         }
     }
 
-    private static Throwable unwrap(Throwable t) {
+    static Throwable unwrap(Throwable t) {
         return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
@@ -690,7 +407,8 @@ public final class MigrationSender implements AutoCloseable {
         return report;
     }
 
-    private void record(RoundReport r) {
+    /** Counts a committed round in the registry (also a seeded one, for {@link SeededRounds}). */
+    void record(RoundReport r) {
         registry.counter("dwcp.migration.rounds").increment();
         registry.timer("dwcp.migration.round.duration").record(r.duration());
         Counter.builder("dwcp.migration.bytes").tag("kind", "input").baseUnit("bytes").register(registry).increment(r.inputBytes());
@@ -701,23 +419,6 @@ public final class MigrationSender implements AutoCloseable {
     }
 
     private record Confirmed(Session session, BaselineRef baseline) {
-    }
-
-    private CompletableFuture<BaselineRef> queryBaseline(String key) {
-        registry.counter("dwcp.migration.baseline.queries").increment();
-        long id = requestIds.incrementAndGet();
-        CompletableFuture<MigrationWire.Control> reply = new CompletableFuture<>();
-        pendingQueries.put(id, reply);
-        Transfer t = session.send(TransferRequest.of(TransferKind.METADATA, key,
-                PayloadSource.of(MigrationWire.control(MigrationWire.TYPE_BASELINE_QUERY, id, null))));
-        t.completion().whenComplete((r, e) -> {
-            if (e != null) {
-                reply.completeExceptionally(e);
-            }
-        });
-        return reply.orTimeout(replyTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((r, e) -> pendingQueries.remove(id))
-                .thenApply(c -> c.baseline(key));
     }
 
     /** The baseline this side holds for {@code key} (adopted once the receiver verified a round); for the metadata. */
@@ -735,82 +436,6 @@ public final class MigrationSender implements AutoCloseable {
         if (s != null) {
             s.close();
         }
-        for (CompletableFuture<MigrationWire.Control> f : pendingQueries.values()) {
-            f.completeExceptionally(new DwcpException(ErrorCode.CANCELLED, "migration sender closed"));
-        }
-        for (CompletableFuture<ByteBuffer> f : pendingSeed.values()) {
-            f.completeExceptionally(new DwcpException(ErrorCode.CANCELLED, "migration sender closed"));
-        }
-    }
-
-    /** Collects one reply transfer (a baseline reply or a seed reply) and completes the matching request. */
-    private final class ReplySink implements TransferSink {
-        private final InboundTransfer transfer;
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(MigrationWire.CONTROL_LENGTH);
-        /** The first 4 bytes: which kind of reply this is. */
-        private final ByteBuffer magic = ByteBuffer.allocate(4);
-
-        ReplySink(InboundTransfer transfer) {
-            this.transfer = transfer;
-            if (transfer.kind() != TransferKind.METADATA) {
-                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "migration sender accepts only control replies, got " + transfer.kind());
-            }
-        }
-
-        @Override
-        public void write(ByteBuffer data) {
-            if (magic.hasRemaining()) {
-                ByteBuffer d = data.duplicate();
-                while (magic.hasRemaining() && d.hasRemaining()) {
-                    magic.put(d.get());
-                }
-            }
-            boolean seed = !magic.hasRemaining() && magic.getInt(0) == SeedWire.MAGIC;
-            long max = seed ? SeedWire.MAX_MESSAGE_BYTES : MigrationWire.CONTROL_LENGTH;
-            if (bytes.size() + data.remaining() > max) {
-                DwcpException e = new DwcpException(ErrorCode.LIMIT_EXCEEDED, (seed ? "seed" : "control") + " reply for "
-                        + transfer.key() + " longer than " + max + " bytes");
-                if (seed) {
-                    // Oversized description: the round waiting for it fails now (and goes in full) instead of timing out.
-                    for (CompletableFuture<ByteBuffer> f : pendingSeed.values()) {
-                        f.completeExceptionally(e);
-                    }
-                }
-                throw e;
-            }
-            byte[] b = new byte[data.remaining()];
-            data.get(b);
-            bytes.writeBytes(b);
-        }
-
-        @Override
-        public void complete() {
-            ByteBuffer all = ByteBuffer.wrap(bytes.toByteArray());
-            if (all.remaining() >= 4 && all.getInt(0) == SeedWire.MAGIC) {
-                SeedWire.Header h = SeedWire.header(all.duplicate());
-                CompletableFuture<ByteBuffer> f = pendingSeed.get(h.requestId());
-                if (f != null) {
-                    f.complete(all);
-                } else {
-                    LOG.debug("seed reply {} for {} matched no pending request (timed out?)", h.requestId(), transfer.key());
-                }
-                return;
-            }
-            MigrationWire.Control c = MigrationWire.parseControl(all);
-            if (c.type() != MigrationWire.TYPE_BASELINE_STATE) {
-                throw new DwcpException(ErrorCode.PROTOCOL_ERROR, "expected a baseline reply, got type " + c.type());
-            }
-            CompletableFuture<MigrationWire.Control> f = pendingQueries.get(c.requestId());
-            if (f != null) {
-                f.complete(c);
-            } else {
-                LOG.debug("reply {} for {} matched no pending query (timed out?)", c.requestId(), transfer.key());
-            }
-        }
-
-        @Override
-        public void fail(Throwable cause) {
-            LOG.debug("control reply for {} failed", transfer.key(), cause);
-        }
+        requests.closeAll();
     }
 }

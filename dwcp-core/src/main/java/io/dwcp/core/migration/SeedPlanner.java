@@ -8,9 +8,7 @@ import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.VmState;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -29,7 +27,14 @@ import java.util.concurrent.TimeoutException;
  * maxLiteralShare} of all pages differing stops the round ({@link Outcome#TOO_DIFFERENT}; an opened transfer is then
  * cancelled by the caller, which sends the round in full).
  *
- * <p>One instance per round; not thread-safe. Runs on a thread of its own (it waits for replies and for the writer).
+ * <p>The planner runs the pipeline: the DESCRIBE (and its version fallback), hashing, when the transfer opens, the
+ * share rule, the writer and the round's figures. The PAGES level (chunk comparison, page hashes, each page's fate)
+ * is {@link SeedPageLevel}, the BLOCKS and SUBBLOCKS levels (patches, fine patches) {@link SeedBlockExchange}; their
+ * requests go out through {@link #send} and their replies' headers are checked by {@link #status}, which count the
+ * exchange's bytes.
+ *
+ * <p>One instance per round; not thread-safe. Runs on a thread of its own (it waits for replies and for the writer);
+ * every field, and the levels', is confined to that thread.
  */
 final class SeedPlanner {
     /** Sends one seed message and waits for the reply's payload (a blocking exchange, e.g. a local receiver). */
@@ -69,43 +74,22 @@ final class SeedPlanner {
 
     /** Hashes the state (and this side's block hashes); its arrays are read for chunks it has hashed. */
     private SeedStateHasher hasher;
-    private long[] pageHashes;
     private byte[] digest;
     private long hashNanos;
 
     private long[] theirChunks;
     private byte[] seedVersion;
-    private int comparedChunks;
-    /** Pages whose fate (kept, or an op) is decided. */
-    private long pagesDecided;
-    private long chunksDiffering;
-    private final SeedHashIndex kept = new SeedHashIndex();
-    /**
-     * The receiver's pages that the round changes, by their old hash (its first 8 bytes with short page hashes): the
-     * sources of copies of pages that moved (seed messages version 4 on).
-     */
-    private final SeedHashIndex moved = new SeedHashIndex();
-    /** Copies from moved pages, and those whose source lies before the copy. */
-    private long movedPages;
-    private int movedBefore;
-    /** The receiver only reads its seed (a CHUNKS flag, version 7): copies from earlier pages are not limited. */
-    private boolean unwrittenSeed;
+    /** The PAGES level: chunk comparison, page hashes, the pages' fates. */
+    private final SeedPageLevel pageLevel;
+    /** The BLOCKS and SUBBLOCKS levels: patches and fine patches of would-be literal pages. */
+    private final SeedBlockExchange blocks;
     /**
      * The seed's indexes mean nothing (a CHUNKS flag, version 7: an image of another size): nearly every page differs
      * at its index, so the round is not judged by that share; its pages are found by content.
      */
     private boolean contentSeed;
-    private final ArrayDeque<PagesGroup> pagesInFlight = new ArrayDeque<>();
-    private final ArrayDeque<SeedBlocksGroup> blocksInFlight = new ArrayDeque<>();
-    /**
-     * Groups whose patches wait for sub-block hashes (version 5 on), and the groups after them, in page order: ops go
-     * to the writer in page order.
-     */
-    private final ArrayDeque<SeedBlocksGroup> subBlocksInFlight = new ArrayDeque<>();
     /** The exchange of the running round (for the requests of later levels). */
     private AsyncExchange exchange;
-    /** Patches that became fine patches (of sub-blocks). */
-    private long finePatches;
     private final List<CompletableFuture<ByteBuffer>> outstanding = new ArrayList<>();
 
     /** The round's ops, ascending by page, cut into batches. */
@@ -122,8 +106,6 @@ final class SeedPlanner {
      */
     private long describedAt;
     private long firstPageHashesAt;
-    private long firstBlockHashesAt;
-    private long firstOpsAt;
     private long startNanos;
     private long frameBytes;
     /** The DESCRIBE in flight, and the literal formats it offered. */
@@ -138,10 +120,6 @@ final class SeedPlanner {
      * {@link SeedStateHasher#SLICE_CHUNKS}.
      */
     private static final int WINDOW_CHUNKS = 64;
-    /** Would-be literal pages that go whole at the start of the round (see the constructor). */
-    private final int leadWholePages;
-    /** Whether to ask block hashes, and the patches their replies make. */
-    private final SeedBlockLevel blockLevel;
     /** The round's transfer opens once this share of the pages is decided (or all of them). */
     private static final double OPEN_AFTER_SHARE = 1.0 / 8;
 
@@ -160,7 +138,6 @@ final class SeedPlanner {
      */
     SeedPlanner(VmState<? extends StateRegion> state, double maxLiteralShare, BlockCompressor compressor,
                 int leadWholePages) {
-        this.leadWholePages = leadWholePages;
         this.compressor = compressor;
         if (state.regions().size() != 1) {
             throw new IllegalArgumentException("seeded rounds take states of one region");
@@ -173,7 +150,8 @@ final class SeedPlanner {
         this.chunks = (int) SeedHashes.chunks(pages);
         this.maxLiteralShare = maxLiteralShare;
         this.ops = new SeedOps(pageSize);
-        this.blockLevel = new SeedBlockLevel(pageSize);
+        this.pageLevel = new SeedPageLevel(this, pageSize, pages, stateBytes);
+        this.blocks = new SeedBlockExchange(this, pageLevel, ops, pageSize, stateBytes, leadWholePages);
     }
 
     /** {@return whether a state can be seeded at all} (one region, a description within the limits) */
@@ -202,22 +180,22 @@ final class SeedPlanner {
     }
 
     long chunksDiffering() {
-        return chunksDiffering;
+        return pageLevel.chunksDiffering();
     }
 
     /** {@return patches sent as sub-blocks (FINE_PATCH ops)} */
     long finePatches() {
-        return finePatches;
+        return blocks.finePatches();
     }
 
     /** {@return copies of pages the round writes (pages that moved)} */
     long movedPages() {
-        return movedPages;
+        return pageLevel.movedPages();
     }
 
     /** {@return would-be literal pages sent whole without asking their block hashes} (patches not expected to pay) */
     long blockPagesSkipped() {
-        return blockLevel.pagesSkipped();
+        return blocks.pagesSkipped();
     }
 
     /** {@return nanoseconds from the start until the whole state was hashed} */
@@ -237,7 +215,8 @@ final class SeedPlanner {
      */
     String exchangeSteps() {
         return "described " + sinceStart(describedAt) + ", first page hashes " + sinceStart(firstPageHashesAt)
-                + ", first block hashes " + sinceStart(firstBlockHashesAt) + ", first ops " + sinceStart(firstOpsAt)
+                + ", first block hashes " + sinceStart(blocks.firstBlockHashesAt()) + ", first ops "
+                + sinceStart(blocks.firstOpsAt())
                 + ", first batch to the writer " + sinceStart(ops.firstHandedNanos());
     }
 
@@ -323,7 +302,8 @@ final class SeedPlanner {
         exchangeBytes += describe.remaining();
         describing = track(exchange.send(describe));
         hasher = new SeedStateHasher(region, pageSize, stateBytes);
-        pageHashes = hasher.pageHashes;
+        pageLevel.start(hasher);
+        blocks.start(hasher);
         try {
             while (hasher.hashNextSlice()) {
                 int hashedChunks = hasher.hashedChunks();
@@ -333,7 +313,7 @@ final class SeedPlanner {
                 if (theirChunks == null && describing.isDone() && !described(exchange, timeoutMillis)) {
                     return Outcome.NO_SEED;
                 }
-                Outcome o = pump(exchange, replyTimeoutMillis, opener, false);
+                Outcome o = pump(replyTimeoutMillis, opener, false);
                 if (o != null) {
                     return o;
                 }
@@ -345,7 +325,7 @@ final class SeedPlanner {
                     return Outcome.NO_SEED;
                 }
             }
-            Outcome o = pump(exchange, replyTimeoutMillis, opener, true);
+            Outcome o = pump(replyTimeoutMillis, opener, true);
             if (o != null) {
                 return o;
             }
@@ -376,6 +356,15 @@ final class SeedPlanner {
     private CompletableFuture<ByteBuffer> track(CompletableFuture<ByteBuffer> f) {
         outstanding.add(f);
         return f;
+    }
+
+    /**
+     * Sends one request of a later level on the running round's exchange, counts its bytes and tracks its reply (the
+     * levels' requests go through here). {@return the reply}
+     */
+    CompletableFuture<ByteBuffer> send(ByteBuffer request) {
+        exchangeBytes += request.remaining();
+        return track(exchange.send(request));
     }
 
     /**
@@ -410,10 +399,11 @@ final class SeedPlanner {
         }
         format = theirs.format();
         describedAt = System.nanoTime();
-        unwrittenSeed = h.unwrittenSeed();
         contentSeed = h.contentSeed();
         seedVersion = theirs.seedVersion();
         theirChunks = theirs.hashes();
+        pageLevel.described(version, seedVersion, theirChunks, h.unwrittenSeed());
+        blocks.described(version, seedVersion, contentSeed);
         return true;
     }
 
@@ -422,38 +412,32 @@ final class SeedPlanner {
      * replies that arrived (all of them when {@code blocking}) in order, and hands decided ops to the writer. Returns
      * an outcome that ends the round, or null.
      */
-    private Outcome pump(AsyncExchange exchange, long replyTimeoutMillis, RoundOpener opener, boolean blocking) throws Exception {
+    private Outcome pump(long replyTimeoutMillis, RoundOpener opener, boolean blocking) throws Exception {
         if (theirChunks == null) {
             return null;
         }
-        compareChunks(exchange);
-        while (!pagesInFlight.isEmpty() && (blocking || pagesInFlight.peek().reply.isDone())) {
-            PagesGroup g = pagesInFlight.poll();
+        pageLevel.compareChunks();
+        while (pageLevel.replyDue(blocking)) {
+            SeedPageLevel.PagesGroup g = pageLevel.next();
             // Whether to ask the next group's block hashes is judged from the probe's answers: wait for them once,
             // so that the choice does not depend on how fast this side's hashing pool and the replies are.
-            while (blockLevel.awaitingProbe() && !blocksInFlight.isEmpty()) {
-                if (!blockHashes(blocksInFlight.poll(), replyTimeoutMillis)) {
-                    return Outcome.NO_SEED;
-                }
+            if (!blocks.takeProbe(replyTimeoutMillis)) {
+                return Outcome.NO_SEED;
             }
-            if (!pageHashes(exchange, g, await(g.reply, replyTimeoutMillis, "PAGES"))) {
+            if (!pageHashes(g, await(g.reply(), replyTimeoutMillis, "PAGES"))) {
                 return Outcome.NO_SEED;
             }
             if (!contentSeed && opsPlanned > maxLiteralShare * pages) {
                 return Outcome.TOO_DIFFERENT;
             }
         }
-        while (!blocksInFlight.isEmpty() && (blocking || blocksInFlight.peek().done())) {
-            SeedBlocksGroup g = blocksInFlight.poll();
-            if (!blockHashes(g, replyTimeoutMillis)) {
-                return Outcome.NO_SEED;
-            }
+        if (!blocks.takeBlocks(blocking, replyTimeoutMillis)) {
+            return Outcome.NO_SEED;
         }
-        while (!subBlocksInFlight.isEmpty() && (blocking || subBlocksInFlight.peek().subBlocksDone())) {
-            if (!subBlockHashes(subBlocksInFlight.poll(), replyTimeoutMillis)) {
-                return Outcome.NO_SEED;
-            }
+        if (!blocks.takeSubBlocks(blocking, replyTimeoutMillis)) {
+            return Outcome.NO_SEED;
         }
+        long pagesDecided = pageLevel.pagesDecided();
         if (writer == null && (pagesDecided == pages
                 || pagesDecided >= OPEN_AFTER_SHARE * pages && (contentSeed || opsPlanned <= maxLiteralShare * pagesDecided))) {
             open(opener);
@@ -472,343 +456,29 @@ final class SeedPlanner {
         ops.open(writer);
     }
 
-    /** Compares the chunks hashed since the last call; the differing ones go into PAGES requests. */
-    private void compareChunks(AsyncExchange exchange) {
-        int hashedChunks = hasher.hashedChunks();
-        long[] chunkHashes = hasher.chunkHashes;
-        int[] differing = new int[Math.min(SeedWire.MAX_CHUNKS_PER_REQUEST, Math.max(1, hashedChunks - comparedChunks))];
-        int n = 0;
-        for (; comparedChunks < hashedChunks; comparedChunks++) {
-            int c = comparedChunks;
-            // From version 5 on the receiver sends the first 4 bytes of each chunk hash (see SeedWire.chunkHashBytes).
-            boolean shortChunks = SeedWire.chunkHashBytes(version) == 4;
-            if (shortChunks ? theirChunks[2 * c] == (chunkHashes[2 * c] & 0xFFFFFFFF00000000L)
-                    : theirChunks[2 * c] == chunkHashes[2 * c] && theirChunks[2 * c + 1] == chunkHashes[2 * c + 1]) {
-                keep(c);
-                continue;
-            }
-            chunksDiffering++;
-            differing[n++] = c;
-            if (n == differing.length) {
-                pagesRequest(exchange, differing, n);
-                n = 0;
-            }
-        }
-        if (n > 0) {
-            pagesRequest(exchange, differing, n);
-        }
-    }
-
-    /** Keeps the pages of chunk {@code c}, equal to the receiver's: they become copy sources. */
-    private void keep(int c) {
-        long first = (long) c * SeedHashes.CHUNK_PAGES;
-        int n = pagesOf(c);
-        for (int p = 0; p < n; p++) {
-            int i = (int) (first + p);
-            kept.put(pageHashes[2 * i], pageHashes[2 * i + 1], i);
-        }
-        pagesDecided += n;
-    }
-
-    private void pagesRequest(AsyncExchange exchange, int[] differing, int n) {
-        int[] group = Arrays.copyOf(differing, n);
-        ByteBuffer ask = SeedWire.indexRequest(version, SeedWire.TYPE_PAGES, 0, pageSize, stateBytes, seedVersion, group, 0, n);
-        exchangeBytes += ask.remaining();
-        pagesInFlight.add(new PagesGroup(group, track(exchange.send(ask))));
-    }
-
     /**
      * Takes a PAGE_HASHES reply: pages equal to the receiver's are kept (and become copy sources), the others become
-     * ZERO, COPY or would-be literals, whose block hashes are asked for. Returns false when the seed changed.
+     * ZERO, COPY or would-be literals ({@link SeedPageLevel}), whose block hashes are asked for ({@link
+     * SeedBlockExchange}). Returns false when the seed changed.
      */
-    private boolean pageHashes(AsyncExchange exchange, PagesGroup g, ByteBuffer answer) {
+    private boolean pageHashes(SeedPageLevel.PagesGroup g, ByteBuffer answer) {
         if (!status(answer)) {
             return false;
         }
         if (firstPageHashesAt == 0) {
             firstPageHashesAt = System.nanoTime();
         }
-        long expected = 0;
-        for (int c : g.chunks) {
-            expected += pagesOf(c);
-        }
-        int count = g.chunks.length;
-        int hashBytes = SeedWire.pageHashBytes(version);
-        boolean shortHashes = hashBytes == 8;
-        boolean moves = SeedWire.movedFromPageHashes(version);
-        if (answer.get() != SeedWire.STATUS_OK || answer.remaining() != 4 + expected * SeedWire.pageHashBytes(version)
-                || answer.getInt() != count) {
-            throw SeedWire.malformed("PAGE_HASHES reply of " + answer.remaining() + " bytes for " + count + " chunks");
-        }
-        // A call per chunk for each of the two passes (a loop of at most a chunk's pages in each): the JIT compiles
-        // those small methods once, instead of this whole method on the stack of its long loop and then again.
-        long[] theirs = new long[(int) (2 * expected)];
-        for (int k = 0, c0 = 0; c0 < count; c0++) {
-            k = theirPageHashes(answer, g.chunks[c0], theirs, k, hashBytes, moves);
-        }
-        SeedBlocksGroup b = new SeedBlocksGroup((int) expected);
-        for (int k = 0, c0 = 0; c0 < count; c0++) {
-            k = decide(g.chunks[c0], theirs, k, b, moves, shortHashes);
-        }
+        SeedBlocksGroup b = pageLevel.decide(g, answer);
         opsPlanned += b.n;
-        // The round's first would-be literal pages go whole, without asking their block hashes: they make the first
-        // batches, which then leave two round trips (BLOCKS, then SUBBLOCKS) earlier, while the later groups' block
-        // hashes are asked and answered. Not with a content seed, whose pages are found by the BLOCKS lookups.
-        boolean lead = !contentSeed && b.literals > 0 && blockLevel.leadWhole(b.literals, leadWholePages);
-        if (b.literals > 0 && !lead && blockLevel.ask(b.literals, writer, version)) {
-            int max = SeedWire.maxPagesPerBlockRequest(version);
-            for (int from = 0; from < b.literals; from += max) {
-                int n = Math.min(max, b.literals - from);
-                ByteBuffer ask = SeedWire.blocksLookup(version)
-                        ? SeedWire.blocksRequest(version, 0, pageSize, stateBytes, seedVersion, b.literalPages, pageHashes, from, n)
-                        : SeedWire.indexRequest(version, SeedWire.TYPE_BLOCKS, 0, pageSize, stateBytes, seedVersion,
-                        b.literalPages, from, n);
-                exchangeBytes += ask.remaining();
-                b.replies.add(track(exchange.send(ask)));
-            }
-            // This side's block hashes, on the pool, while the receiver computes its own.
-            b.mine = hasher.blockHashes(b.literalPages, b.literals, SeedWire.crcBlockHashes(version));
-        }
-        blocksInFlight.add(b);
+        blocks.ask(b, writer);
         return true;
     }
 
     /**
-     * Reads the receiver's hashes of the pages of chunk {@code c} from a PAGE_HASHES reply into {@code theirs} from
-     * page {@code k} of the group on (hi, lo; the bytes not sent are taken from this side's hash), and indexes the
-     * receiver's pages that change as possible sources of moved pages. {@return the group's next page}
+     * Checks a reply's header and counts its bytes (also for the later levels); {@return false when its status says the
+     * seed changed or is gone} (at the status)
      */
-    private int theirPageHashes(ByteBuffer answer, int c, long[] theirs, int k, int hashBytes, boolean moves) {
-        boolean shortHashes = hashBytes == 8;
-        long first = (long) c * SeedHashes.CHUNK_PAGES;
-        int n = pagesOf(c);
-        for (int p = 0; p < n; p++, k++) {
-            int i = (int) (first + p);
-            if (hashBytes == 4) {
-                // The first 4 bytes: equal at the index when they match (the rest is taken from this side's hash).
-                theirs[2 * k] = (long) answer.getInt() << 32 | pageHashes[2 * i] & 0xFFFFFFFFL;
-                theirs[2 * k + 1] = pageHashes[2 * i + 1];
-            } else {
-                theirs[2 * k] = answer.getLong();
-                theirs[2 * k + 1] = shortHashes ? pageHashes[2 * i + 1] : answer.getLong();
-            }
-            if (moves && (theirs[2 * k] != pageHashes[2 * i] || theirs[2 * k + 1] != pageHashes[2 * i + 1])) {
-                // The receiver's page i changes: its old content may have moved (only the first 8 bytes of its
-                // hash are known with short hashes: a wrong match fails the state digest, and the round goes full).
-                moved.put(theirs[2 * k], shortHashes ? 0 : theirs[2 * k + 1], i);
-            }
-        }
-        return k;
-    }
-
-    /**
-     * Decides the pages of chunk {@code c}, whose receiver's hashes are in {@code theirs} from the group's page {@code
-     * k} on: equal pages are kept (and become copy sources), the others go into {@code b} as ZERO, COPY or would-be
-     * literals. {@return the group's next page}
-     */
-    private int decide(int c, long[] theirs, int k, SeedBlocksGroup b, boolean moves, boolean shortHashes) {
-        long first = (long) c * SeedHashes.CHUNK_PAGES;
-        int n = pagesOf(c);
-        for (int p = 0; p < n; p++, k++) {
-            int i = (int) (first + p);
-            long hi = theirs[2 * k];
-            long lo = theirs[2 * k + 1];
-            if (hi == pageHashes[2 * i] && lo == pageHashes[2 * i + 1]) {
-                kept.put(hi, lo, i);
-                continue;
-            }
-            int source = hasher.zero(c, p) ? SeedWire.SOURCE_ZERO
-                    : kept.get(pageHashes[2 * i], pageHashes[2 * i + 1]);
-            if (source == SeedWire.SOURCE_LITERAL && moves) {
-                source = movedSource(i, shortHashes);
-            }
-            b.add(i, source);
-        }
-        pagesDecided += n;
-        return k;
-    }
-
-    /**
-     * {@return whether the receiver would have to keep more pages in memory for copies from earlier pages} Never when
-     * it only reads its seed ({@link SeedWire#FLAG_UNWRITTEN_SEED}).
-     */
-    private boolean preservedFull() {
-        return !unwrittenSeed && movedBefore >= SeedWire.maxPreservedPages(pageSize);
-    }
-
-    /**
-     * {@return a page of the receiver's seed whose content moved to page {@code i}, or {@link SeedWire#SOURCE_LITERAL}}
-     * A source before {@code i} is one the receiver must keep in memory until it writes page {@code i}: at most {@link
-     * SeedWire#maxPreservedPages} such copies per round.
-     */
-    private int movedSource(int i, boolean shortHashes) {
-        int j = moved.get(pageHashes[2 * i], shortHashes ? 0 : pageHashes[2 * i + 1]);
-        if (j < 0 || j == i || j < i && preservedFull()) {
-            return SeedWire.SOURCE_LITERAL;
-        }
-        if (j < i) {
-            movedBefore++;
-        }
-        movedPages++;
-        return j;
-    }
-
-    /**
-     * {@return the source of a copy of page {@code i} from the receiver's page {@code j}} that a BLOCK_HASHES reply
-     * (version 5 on) named as holding page {@code i}'s content, or {@link SeedWire#SOURCE_LITERAL} when it cannot be
-     * one: {@code j} out of range or {@code i} itself, or a source before {@code i} past {@link
-     * SeedWire#maxPreservedPages} (the page then goes whole).
-     */
-    private int lookedUpSource(int i, int j) {
-        if (j < 0 || j >= pages || j == i) {
-            throw SeedWire.malformed("BLOCK_HASHES reply names page " + j + " as the content of page " + i);
-        }
-        if (j < i && preservedFull()) {
-            return SeedWire.SOURCE_LITERAL;
-        }
-        if (j < i) {
-            movedBefore++;
-        }
-        movedPages++;
-        return j;
-    }
-
-    /**
-     * Level 3 of the description: takes the block hashes of the receiver's pages that would go literal ({@link
-     * SeedBlockLevel}); then the group's ops go to the writer. Returns false when the seed changed.
-     */
-    private boolean blockHashes(SeedBlocksGroup g, long replyTimeoutMillis) throws Exception {
-        long[] mine = null;
-        if (g.mine != null) {
-            try {
-                mine = g.mine.get();
-            } catch (ExecutionException e) {
-                Throwable c = e.getCause();
-                throw c instanceof Exception ex ? ex : new IllegalStateException(c);
-            }
-        }
-        int hashBytes = SeedWire.blockHashBytes(version);
-        int k = 0;
-        for (CompletableFuture<ByteBuffer> f : g.replies) {
-            ByteBuffer answer = await(f, replyTimeoutMillis, "BLOCKS");
-            if (!status(answer)) {
-                return false;
-            }
-            int count = Math.min(SeedWire.maxPagesPerBlockRequest(version), g.literals - k);
-            boolean lookup = SeedWire.blocksLookup(version);
-            if (answer.get() != SeedWire.STATUS_OK || answer.remaining() < 4 || answer.getInt() != count
-                    || !lookup && answer.remaining() != (long) count * hashBytes * SeedWire.BLOCKS_PER_PAGE) {
-                throw SeedWire.malformed("BLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
-            }
-            blockLevel.apply(g, mine, answer, k, count, hashBytes, lookup ? this::lookedUpSource : null);
-            if (firstBlockHashesAt == 0) {
-                firstBlockHashesAt = System.nanoTime();
-            }
-            if (answer.hasRemaining()) {
-                throw SeedWire.malformed("BLOCK_HASHES reply with " + answer.remaining() + " bytes too many");
-            }
-            k += count;
-        }
-        if (SeedWire.finePatches(version) && g.collectPatches() > 0) {
-            // Level 4: the sub-block hashes of the blocks each patch would carry, theirs and this side's.
-            for (int from = 0; from < g.patches; from += SeedWire.MAX_PAGES_PER_SUBBLOCK_REQUEST) {
-                int n = Math.min(SeedWire.MAX_PAGES_PER_SUBBLOCK_REQUEST, g.patches - from);
-                ByteBuffer ask = SeedWire.subBlocksRequest(version, 0, pageSize, stateBytes, seedVersion, g.patchPages,
-                        g.patchBlockMasks, from, n);
-                exchangeBytes += ask.remaining();
-                g.subReplies.add(track(exchange.send(ask)));
-            }
-            g.mineSub = hasher.subBlockHashes(g.patchPages, g.patchBlockMasks, g.patches);
-        }
-        if (g.subReplies.isEmpty() && subBlocksInFlight.isEmpty()) {
-            addOps(g);
-        } else {
-            subBlocksInFlight.add(g);
-        }
-        return true;
-    }
-
-    private void addOps(SeedBlocksGroup g) {
-        if (firstOpsAt == 0 && g.n > 0) {
-            firstOpsAt = System.nanoTime();
-        }
-        for (int i = 0; i < g.n; i++) {
-            ops.add(g.pages[i], g.sources[i], g.masks[i]);
-        }
-    }
-
-    /**
-     * Level 4 of the description (version 5 on): takes the sub-block hashes of the blocks the group's patches would
-     * carry; a patch whose differing sub-blocks cost fewer bytes than its blocks becomes a FINE_PATCH carrying just
-     * those. Then the group's ops go to the writer. Returns false when the seed changed.
-     */
-    private boolean subBlockHashes(SeedBlocksGroup g, long replyTimeoutMillis) throws Exception {
-        if (g.subReplies.isEmpty()) {
-            addOps(g);
-            return true;
-        }
-        int[] mine;
-        try {
-            mine = g.mineSub.get();
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            throw c instanceof Exception ex ? ex : new IllegalStateException(c);
-        }
-        int bs = pageSize / SeedWire.BLOCKS_PER_PAGE;
-        int ss = bs / SeedWire.SUBBLOCKS_PER_BLOCK;
-        int k = 0;
-        int at = 0;
-        for (CompletableFuture<ByteBuffer> f : g.subReplies) {
-            ByteBuffer answer = await(f, replyTimeoutMillis, "SUBBLOCKS");
-            if (!status(answer)) {
-                return false;
-            }
-            int count = Math.min(SeedWire.MAX_PAGES_PER_SUBBLOCK_REQUEST, g.patches - k);
-            long hashes = 0;
-            for (int i = k; i < k + count; i++) {
-                hashes += (long) Integer.bitCount(g.patchBlockMasks[i] & 0xff) * SeedWire.SUBBLOCKS_PER_BLOCK;
-            }
-            if (answer.get() != SeedWire.STATUS_OK || answer.remaining() != 4 + 4 * hashes || answer.getInt() != count) {
-                throw SeedWire.malformed("SUBBLOCK_HASHES reply of " + answer.remaining() + " bytes for " + count + " pages");
-            }
-            for (int end = k + count; k < end; k++) {
-                int op = g.patchOps[k];
-                int blockMask = g.patchBlockMasks[k] & 0xff;
-                long fine = 0;
-                int pieces = 0;
-                for (int b = 0; b < SeedWire.BLOCKS_PER_PAGE; b++) {
-                    if ((blockMask & 1 << b) == 0) {
-                        continue;
-                    }
-                    int sub = 0;
-                    for (int j = 0; j < SeedWire.SUBBLOCKS_PER_BLOCK; j++) {
-                        if (answer.getInt() != mine[at++]) {
-                            sub |= 1 << j;
-                        }
-                    }
-                    // The block differs (its hash did), so some piece does: equal CRCs everywhere is a collision of one
-                    // of them, and the whole block goes.
-                    if (sub == 0) {
-                        sub = 0xff;
-                    }
-                    fine |= (long) sub << (SeedWire.SUBBLOCKS_PER_BLOCK * b);
-                    pieces += Integer.bitCount(sub);
-                }
-                long fineBytes = 1L + Integer.bitCount(blockMask) + (long) pieces * ss;
-                long patchBytes = 1L + (long) Integer.bitCount(blockMask) * bs;
-                if (fineBytes < patchBytes) {
-                    g.sources[op] = SeedWire.SOURCE_FINE_PATCH;
-                    g.masks[op] = fine;
-                    finePatches++;
-                }
-            }
-        }
-        addOps(g);
-        return true;
-    }
-
-    /** Checks a reply's header; {@return false when its status says the seed changed or is gone} (at the status) */
-    private boolean status(ByteBuffer answer) {
+    boolean status(ByteBuffer answer) {
         exchangeBytes += answer.remaining();
         SeedWire.header(answer);
         if (!answer.hasRemaining()) {
@@ -818,7 +488,8 @@ final class SeedPlanner {
         return status != SeedWire.STATUS_CHANGED && status != SeedWire.STATUS_NONE;
     }
 
-    private static ByteBuffer await(CompletableFuture<ByteBuffer> f, long timeoutMillis, String what) throws Exception {
+    /** Waits for a reply; a failure or a timeout becomes the round's failure. */
+    static ByteBuffer await(CompletableFuture<ByteBuffer> f, long timeoutMillis, String what) throws Exception {
         try {
             return f.get(timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
@@ -834,11 +505,4 @@ final class SeedPlanner {
         }
     }
 
-    private int pagesOf(int chunk) {
-        return (int) Math.min(SeedHashes.CHUNK_PAGES, pages - (long) chunk * SeedHashes.CHUNK_PAGES);
-    }
-
-    /** The differing chunks of one PAGES request and its reply. */
-    private record PagesGroup(int[] chunks, CompletableFuture<ByteBuffer> reply) {
-    }
 }
