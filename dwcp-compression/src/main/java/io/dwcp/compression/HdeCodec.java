@@ -307,14 +307,19 @@ final class HdeCodec implements StateCodec {
         return id;
     }
 
+    /** Throws ILLEGAL_STATE unless the codec was started and not stopped. */
+    private void requireRunning() {
+        if (!running) {
+            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
+        }
+    }
+
     @Override
     public StateDecoder newDecoder(VmState<? extends WritableRegion> replica) {
         if (replica == null) {
             throw new IllegalArgumentException("replica must not be null");
         }
-        if (!running) {
-            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
-        }
+        requireRunning();
         return new HdeDecoder(this, replica);
     }
 
@@ -323,9 +328,7 @@ final class HdeCodec implements StateCodec {
         if (replica == null || scratch == null) {
             throw new IllegalArgumentException("replica and scratch must not be null");
         }
-        if (!running) {
-            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
-        }
+        requireRunning();
         return new HdeDecoder(this, replica, null, scratch);
     }
 
@@ -334,9 +337,7 @@ final class HdeCodec implements StateCodec {
         if (staging == null || publish == null) {
             throw new IllegalArgumentException("staging and publish must not be null");
         }
-        if (!running) {
-            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
-        }
+        requireRunning();
         return new HdeDecoder(this, staging, publish);
     }
 
@@ -562,9 +563,7 @@ final class HdeCodec implements StateCodec {
         if (state == null || chainId == 0) {
             throw new IllegalArgumentException("state must not be null and chainId not 0");
         }
-        if (!running) {
-            throw new DwcpException(ErrorCode.ILLEGAL_STATE, "HDE codec is not running: start() it first");
-        }
+        requireRunning();
     }
 
     @Override
