@@ -83,8 +83,12 @@ final class ConnectionWarmup {
      * @return the address the listener had, when the exchange completed; null when it failed or timed out
      */
     static InetSocketAddress run() {
-        NettyRuntime runtime = new NettyRuntime(true);
+        // The slowest one-off step first: the pooled allocator's arenas, thread cache and first chunks (and, where
+        // Netty's flight-recorder events are on, their registration), taken by every session's first buffer.
         ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+        alloc.directBuffer(ChannelSetup.HANDSHAKE_MAX_PAYLOAD).release();
+        alloc.heapBuffer(ChannelSetup.HANDSHAKE_MAX_PAYLOAD).release();
+        NettyRuntime runtime = new NettyRuntime(true);
         EventLoopGroup group = runtime.newGroup(1, "dwcp-transport-warmup-io");
         Channel server = null;
         Channel client = null;
