@@ -48,13 +48,20 @@ public final class DwcpCli {
     }
 
     public static void main(String[] args) {
-        // Netty's buffer-allocator flight-recorder events are disabled in every recording unless a recording's settings
-        // enable them, but registering their types cost a new process about 0.1 s of CPU on its first connection (the
-        // recorder's own start-up). The CLI leaves them out; -Dio.netty.jfr.enabled=true brings them back.
+        nettyJfrOffUnlessSet();
+        System.exit(run(args));
+    }
+
+    /**
+     * Netty's buffer-allocator flight-recorder events are disabled in every recording unless a recording's settings
+     * enable them, but registering their types cost a new process about 0.1 s of CPU on its first connection (the
+     * recorder's own start-up). The CLI leaves them out unless {@code -Dio.netty.jfr.enabled} says otherwise. Must run
+     * before Netty's first use (Netty reads the property once).
+     */
+    static void nettyJfrOffUnlessSet() {
         if (System.getProperty(NETTY_JFR) == null) {
             System.setProperty(NETTY_JFR, "false");
         }
-        System.exit(run(args));
     }
 
     static int run(String[] args) {
