@@ -105,6 +105,15 @@ public final class AmstTransport implements Transport {
         return t;
     }
 
+    /**
+     * Starts the warm-up of the connection code that the first {@link #create} starts anyway, at most once per process,
+     * on a daemon thread of its own, and returns at once. A process that will open or accept a session soon may call
+     * it first thing, before it builds its configuration and manager, to give that warm-up a head start.
+     */
+    public static void warmUpInBackground() {
+        ConnectionWarmup.startOnce();
+    }
+
     @Override
     public String name() {
         return "transport";
