@@ -31,8 +31,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * pooled-buffer code loaded and initialised (the pooled allocator's first chunk also registers its flight-recorder
  * event types), and the frame decoder run. It makes one exchange over the loopback interface on a private one-thread
  * event loop: a listener on port 0, one connection to it, a PING frame one way and a PONG back, then everything
- * closed. No session, handler or setting of any transport is involved; the listener accepts only that one exchange's
- * connection and lives for its length (milliseconds).
+ * closed. No session, handler or setting of any transport is involved. The listener lives for the exchange's length
+ * (milliseconds) on the loopback address only; a stray local connection to it in that time gets a PONG for each
+ * frame it sends and is closed with it.
  *
  * Why: a new sender's connect to a receiver, and a new receiver's first accepted session, each spent about 0.1–0.2 s
  * of CPU loading this code (measured on a 2-core host, C1 only), on top of the round trips.
@@ -40,7 +41,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Ownership: this class owns the thread, the event loop, both channels and every buffer of the exchange; run() closes
  * them in its finally block and ends within TIMEOUT. A failure (no loopback, a sandbox without sockets, the timeout) is
  * logged at debug level and changes nothing else: the first session then loads the code itself, as it always did.
- * Started at most once per process (STARTED), by the first transport created.
+ * Started at most once per process (STARTED): by AmstTransport.warmUpInBackground or by the first transport created.
  */
 final class ConnectionWarmup {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionWarmup.class);
@@ -83,16 +84,17 @@ final class ConnectionWarmup {
      * @return the address the listener had, when the exchange completed; null when it failed or timed out
      */
     static InetSocketAddress run() {
-        // The slowest one-off step first: the pooled allocator's arenas, thread cache and first chunks (and, where
-        // Netty's flight-recorder events are on, their registration), taken by every session's first buffer.
         ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
-        alloc.directBuffer(ChannelSetup.HANDSHAKE_MAX_PAYLOAD).release();
-        alloc.heapBuffer(ChannelSetup.HANDSHAKE_MAX_PAYLOAD).release();
-        NettyRuntime runtime = new NettyRuntime(true);
-        EventLoopGroup group = runtime.newGroup(1, "dwcp-transport-warmup-io");
+        EventLoopGroup group = null;
         Channel server = null;
         Channel client = null;
         try {
+            // The slowest one-off step first: the pooled allocator's arenas, thread cache and first chunks (and, where
+            // Netty's flight-recorder events are on, their registration), taken by every session's first buffer.
+            alloc.directBuffer(ChannelSetup.HANDSHAKE_MAX_PAYLOAD).release();
+            alloc.heapBuffer(ChannelSetup.HANDSHAKE_MAX_PAYLOAD).release();
+            NettyRuntime runtime = new NettyRuntime(true);
+            group = runtime.newGroup(1, "dwcp-transport-warmup-io");
             CompletableFuture<Boolean> pong = new CompletableFuture<>();
             server = new ServerBootstrap().group(group).channel(runtime.serverChannel)
                     .childOption(ChannelOption.ALLOCATOR, alloc)
@@ -140,7 +142,9 @@ final class ConnectionWarmup {
             if (server != null) {
                 server.close().awaitUninterruptibly(TIMEOUT.toMillis());
             }
-            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(TIMEOUT.toMillis());
+            if (group != null) {
+                group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(TIMEOUT.toMillis());
+            }
         }
     }
 
