@@ -9,6 +9,9 @@ import java.util.Map;
  * Each command is a {@link Command}; with {@code --json} its last stdout line is one JSON object.
  */
 public final class DwcpCli {
+    /** Netty's switch for its buffer-allocator flight-recorder events (see main). */
+    static final String NETTY_JFR = "io.netty.jfr.enabled";
+
     /** One sub-command. */
     interface Command {
         /** One line for the usage text. */
@@ -45,7 +48,20 @@ public final class DwcpCli {
     }
 
     public static void main(String[] args) {
+        nettyJfrOffUnlessSet();
         System.exit(run(args));
+    }
+
+    /**
+     * Netty's buffer-allocator flight-recorder events are disabled in every recording unless a recording's settings
+     * enable them, but registering their types cost a new process about 0.1 s of CPU on its first connection (the
+     * recorder's own start-up). The CLI leaves them out unless {@code -Dio.netty.jfr.enabled} says otherwise. Must run
+     * before Netty's first use (Netty reads the property once).
+     */
+    static void nettyJfrOffUnlessSet() {
+        if (System.getProperty(NETTY_JFR) == null) {
+            System.setProperty(NETTY_JFR, "false");
+        }
     }
 
     static int run(String[] args) {

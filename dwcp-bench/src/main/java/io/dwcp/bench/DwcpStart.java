@@ -2,6 +2,7 @@ package io.dwcp.bench;
 
 import io.dwcp.core.DwcpManager;
 import io.dwcp.core.migration.MigrationSender;
+import io.dwcp.transport.netty.AmstTransport;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -32,6 +33,8 @@ final class DwcpStart implements AutoCloseable {
      * @param receiver the receiver's address
      */
     DwcpStart(Supplier<DwcpManager> build, InetSocketAddress receiver) {
+        // Before the configuration and the manager are built: the connection code warms up beside them.
+        AmstTransport.warmUpInBackground();
         Thread t = new Thread(() -> {
             DwcpManager m = null;
             try {

@@ -6,6 +6,7 @@ import io.dwcp.core.migration.InPlaceReplica;
 import io.dwcp.core.migration.ReplicaFactory;
 import io.dwcp.core.migration.MigrationReceiver;
 import io.dwcp.core.transport.TransportListener;
+import io.dwcp.transport.netty.AmstTransport;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -45,6 +46,8 @@ final class ReceiveCommand implements DwcpCli.Command {
         }
         Path out = Path.of(a.require("out"));
         boolean json = a.flag("json");
+        // The connection code warms up while the configuration and the manager are built.
+        AmstTransport.warmUpInBackground();
         DwcpManager manager = NodeOptions.manager(NodeOptions.config(a));
         FileReplicas.Builder rb = FileReplicas.builder(out);
         String[] image = pair(a.get("seed-image"), "--seed-image");

@@ -6,6 +6,7 @@ import io.dwcp.core.migration.RoundReport;
 import io.dwcp.core.state.StateRegion;
 import io.dwcp.core.state.StateRegions;
 import io.dwcp.core.state.VmState;
+import io.dwcp.transport.netty.AmstTransport;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -56,6 +57,8 @@ final class SendCommand implements DwcpCli.Command {
         Map<String, Object> handOverResult = null;
         List<RoundReport> reports = new ArrayList<>();
         long start = System.nanoTime();
+        // The connection code warms up while the configuration and the manager are built.
+        AmstTransport.warmUpInBackground();
         try (DwcpManager manager = NodeOptions.manager(NodeOptions.config(a))) {
             manager.start();
             try (MigrationSender sender = manager.openMigration(NodeOptions.address(a.require("to"))).join()) {

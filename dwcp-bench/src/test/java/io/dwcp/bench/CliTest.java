@@ -23,6 +23,26 @@ class CliTest {
         assertEquals(2, DwcpCli.run(new String[]{"send", "--to", "127.0.0.1:1", "--key", "k", "--rate-cap", "5", "--plaintext", "pom.xml"}));
     }
 
+    @Test
+    void nettyAllocatorJfrEventsAreOffUnlessTheUserSetTheProperty() {
+        String before = System.getProperty(DwcpCli.NETTY_JFR);
+        try {
+            System.clearProperty(DwcpCli.NETTY_JFR);
+            DwcpCli.nettyJfrOffUnlessSet();
+            assertEquals("false", System.getProperty(DwcpCli.NETTY_JFR));
+
+            System.setProperty(DwcpCli.NETTY_JFR, "true");
+            DwcpCli.nettyJfrOffUnlessSet();
+            assertEquals("true", System.getProperty(DwcpCli.NETTY_JFR), "-Dio.netty.jfr.enabled=true is kept");
+        } finally {
+            if (before == null) {
+                System.clearProperty(DwcpCli.NETTY_JFR);
+            } else {
+                System.setProperty(DwcpCli.NETTY_JFR, before);
+            }
+        }
+    }
+
     /** One TLS rule in every command that opens a transport: all three PEM files, or --plaintext; --key is no TLS option. */
     @Test
     void tlsOptionsAndThePlaintextRuleAreTheSameInEveryCommand() {

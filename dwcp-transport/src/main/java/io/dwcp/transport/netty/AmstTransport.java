@@ -91,13 +91,27 @@ public final class AmstTransport implements Transport {
     }
 
     /**
-     * A new, not yet started transport reading its settings from {@code context.config()} at {@link #start()}.
+     * A new, not yet started transport reading its settings from {@code context.config()} at {@link #start()}. The
+     * first transport created in a process also starts a short warm-up of the connection code on a daemon thread of its
+     * own (one loopback exchange, closed within seconds), so that its first session does not load that code on its
+     * critical path.
      *
      * @param context configuration, meters, clock and path monitor of the node
      * @return the transport
      */
     public static AmstTransport create(ComponentContext context) {
-        return new AmstTransport(context);
+        AmstTransport t = new AmstTransport(context);
+        ConnectionWarmup.startOnce();
+        return t;
+    }
+
+    /**
+     * Starts the warm-up of the connection code that the first {@link #create} starts anyway, at most once per process,
+     * on a daemon thread of its own, and returns at once. A process that will open or accept a session soon may call
+     * it first thing, before it builds its configuration and manager, to give that warm-up a head start.
+     */
+    public static void warmUpInBackground() {
+        ConnectionWarmup.startOnce();
     }
 
     @Override
