@@ -41,7 +41,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Ownership: this class owns the thread, the event loop, both channels and every buffer of the exchange; run() closes
  * them in its finally block and ends within TIMEOUT. A failure (no loopback, a sandbox without sockets, the timeout) is
  * logged at debug level and changes nothing else: the first session then loads the code itself, as it always did.
- * Started at most once per process (STARTED): by AmstTransport.warmUpInBackground or by the first transport created.
+ * Started at most once per process (STARTED), only by AmstTransport.warmUpInBackground (opt-in: the command-line
+ * tool calls it; creating a transport does not).
  */
 final class ConnectionWarmup {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionWarmup.class);
