@@ -12,7 +12,7 @@ import io.dwcp.core.migration.MigrationSender;
 import io.dwcp.core.migration.RoundReport;
 
 import java.io.IOException;
-import java.nio.MappedByteBuffer;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -296,6 +296,14 @@ final class QemuMigrationRun {
      * Compares the paused source RAM with the destination's replica byte for byte (both files must be reachable
      * here); {@code CHECKSUM_MISMATCH} naming the first differing offset when they differ.
      */
+    private static void readFully(FileChannel ch, ByteBuffer dst, long position, Path file) throws IOException {
+        while (dst.hasRemaining()) {
+            if (ch.read(dst, position + dst.position()) < 0) {
+                throw new IOException(file + " ended at byte " + (position + dst.position()) + " while it was compared");
+            }
+        }
+    }
+
     static void compare(Path source, Path replica) throws IOException {
         try (FileChannel s = FileChannel.open(source, StandardOpenOption.READ);
              FileChannel r = FileChannel.open(replica, StandardOpenOption.READ)) {
@@ -303,12 +311,16 @@ final class QemuMigrationRun {
                 throw new DwcpException(ErrorCode.CHECKSUM_MISMATCH, "replica " + replica + " is " + r.size()
                         + " bytes, source RAM " + s.size());
             }
-            long window = 1L << 28;
+            // Read calls, not mappings: both RAM files are mostly holes (memory the guest never touched), which a
+            // read call copies as zeros while a read through a shared mapping allocates and zeroes a page for each.
+            int window = 1 << 24;
+            ByteBuffer x = ByteBuffer.allocateDirect(window);
+            ByteBuffer y = ByteBuffer.allocateDirect(window);
             for (long off = 0; off < s.size(); off += window) {
-                long len = Math.min(window, s.size() - off);
-                MappedByteBuffer x = s.map(FileChannel.MapMode.READ_ONLY, off, len);
-                MappedByteBuffer y = r.map(FileChannel.MapMode.READ_ONLY, off, len);
-                int m = x.mismatch(y);
+                int len = (int) Math.min(window, s.size() - off);
+                readFully(s, x.clear().limit(len), off, source);
+                readFully(r, y.clear().limit(len), off, replica);
+                int m = x.flip().mismatch(y.flip());
                 if (m >= 0) {
                     throw new DwcpException(ErrorCode.CHECKSUM_MISMATCH, "replica " + replica + " differs from the"
                             + " paused source RAM at byte " + (off + m) + " (page " + (off + m) / 4096 + ")");

@@ -43,6 +43,12 @@ final class BatchDecoder {
     /** Delta: the replaced pages, carved per job; null for a keyframe. */
     private final SlotPages slots;
     private final LongConsumer cpu;
+    /**
+     * In-place keyframe: zero pages are written only where the file does not read as zeros (see {@link #writeZeros});
+     * cleared for the rest of the round once a read found data. Read and cleared by any worker: a stale true costs one
+     * read more.
+     */
+    private volatile boolean probeZeros = true;
 
     BatchDecoder(VmState<? extends WritableRegion> replica, Layout layout, boolean keyframe, PageStore staging,
                  boolean inPlace, long[] hashes, Baseline base, SlotPages slots, LongConsumer cpu) {
@@ -298,10 +304,52 @@ final class BatchDecoder {
 
         void flush() {
             if (runPages > 0) {
-                writeStaging(runFirstPage, runSource.slice(runSourceOffset, runPages * pageSize));
+                if (runSource == RoundEncoder.ZERO) {
+                    writeZeros(runFirstPage, runPages);
+                } else {
+                    writeStaging(runFirstPage, runSource.slice(runSourceOffset, runPages * pageSize));
+                }
                 runPages = 0;
                 runSource = null;
             }
+        }
+    }
+
+    /**
+     * In-place keyframe: pages {@code [page, page + count)} of the staging file become zeros, written only where the
+     * file does not read as zeros already. A new staging file and the RAM file of a destination QEMU that has not run
+     * are holes: reading a hole costs a tenth of writing zeros into it (which also allocates the page, in tmpfs memory),
+     * so a keyframe that is half zero pages leaves half the file unallocated and costs the receiver less. Once a read
+     * finds data (a file reused from an earlier round), the rest of the round writes its zeros without reading first.
+     */
+    private void writeZeros(long page, int count) {
+        if (!probeZeros) {
+            writeStaging(page, RoundEncoder.ZERO.slice(0, count * pageSize));
+            return;
+        }
+        Worker w = Worker.current();
+        w.read = Worker.ensure(w.read, count * pageSize);
+        ByteBuffer held = w.read.slice(0, count * pageSize);
+        try {
+            replica.region(0).read(page * pageSize, held);
+        } catch (IOException e) {
+            throw new DwcpException(ErrorCode.IO_ERROR, "reading the staging replica of " + replica.key()
+                    + " failed; the replica and the baseline were not changed", e);
+        }
+        PageViews v = new PageViews();
+        int i = 0;
+        while (i < count) {
+            if (!v.differs(held, i * pageSize, RoundEncoder.ZERO, 0, pageSize)) {
+                i++;
+                continue;
+            }
+            probeZeros = false;
+            int end = i + 1;
+            while (end < count && v.differs(held, end * pageSize, RoundEncoder.ZERO, 0, pageSize)) {
+                end++;
+            }
+            writeStaging(page + i, RoundEncoder.ZERO.slice(0, (end - i) * pageSize));
+            i = end;
         }
     }
 

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 
 /**
  * Phase 1 of a round ({@link RoundEncoder}, whose maintainer notes describe the pipeline): reads one segment of the
@@ -90,7 +91,7 @@ final class SegmentScanner {
             if (view != null) {
                 // Memory that changes while it is read (a running guest's): zero pages are found in place and never
                 // copied, and a new store chunk already reads as zeros (see scanKeyframeInPlace).
-                scanKeyframeInPlace(s, view, chunk, off);
+                scanKeyframeInPlace(s, resident(view) ? view : readInto(src, regionOffset, bytes), chunk, off);
                 addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
                 return s;
             }
@@ -117,6 +118,9 @@ final class SegmentScanner {
             }
             // A delta only compares most pages: over memory or a mapping, compare in place and copy just the changed.
             ByteBuffer buf = validBytes == bytes ? src.view(regionOffset, bytes) : null;
+            if (buf != null && !src.immutable() && !resident(buf)) {
+                buf = null;     // read instead: see resident()
+            }
             // The changed pages of an immutable snapshot's view need no copy: the view stays valid and unchanged.
             boolean stable = buf != null && src.immutable();
             if (buf == null) {
@@ -132,6 +136,26 @@ final class SegmentScanner {
         }
         addCpu(THREADS.getCurrentThreadCpuTime() - cpu0);
         return s;
+    }
+
+    /**
+     * Whether every page of {@code view} is in memory, when it is a mapping of a file (other buffers: true). A page of
+     * a file that is not (above all a hole of a tmpfs file: guest memory the guest never touched, such as most of a
+     * large guest's RAM file after a boot) is read with a read call instead: read through a shared mapping, a tmpfs
+     * hole gets a page allocated and zeroed (about 1 CPU-s per GiB here, and the source host's memory), while a read
+     * call copies zeros. Either way the bytes are the file's; only the cost differs.
+     */
+    private static boolean resident(ByteBuffer view) {
+        return !(view instanceof MappedByteBuffer) || ((MappedByteBuffer) view).isLoaded();
+    }
+
+    /** {@code bytes} of {@code src} from {@code offset}, read into the worker's scratch (valid until its next use). */
+    private static ByteBuffer readInto(StateRegion src, long offset, int bytes) throws IOException {
+        Worker w = Worker.current();
+        w.read = Worker.ensure(w.read, bytes);
+        ByteBuffer buf = w.read.slice(0, bytes);
+        src.read(offset, buf.duplicate());
+        return buf;
     }
 
     private synchronized void addCpu(long nanos) {

@@ -24,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A keyframe of memory that is not a snapshot (a mapped file a guest writes) finds zero pages in place and never copies
@@ -188,6 +189,62 @@ class LiveZeroPagesTest {
         } finally {
             tx.stop();
             rx.stop();
+        }
+    }
+
+    /** Blocks of 512 bytes the file takes (stat's %b). */
+    private static long allocatedBlocks(Path file) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("stat", "-c", "%b", file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        assertEquals(0, p.waitFor(), out);
+        return Long.parseLong(out);
+    }
+
+    /**
+     * A guest's RAM file on tmpfs is mostly holes (memory the guest never touched). Reading a hole through a shared
+     * mapping would allocate it (memory of the source host, and CPU); the rounds read such parts with read calls, so
+     * the file takes no more memory after a keyframe and a delta than before, and the replica is exact.
+     */
+    @Test
+    void liveRoundsLeaveTheHolesOfATmpfsFileUnallocated() throws IOException, InterruptedException {
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(Files.isDirectory(shm) && "tmpfs".equals(Files.getFileStore(shm).type()), "needs tmpfs at /dev/shm");
+        Path file = Files.createTempFile(shm, "dwcp-live-holes", ".ram");
+        DwcpConfig config = DwcpConfig.builder().set("dwcp.compression.level.wan", "zstd:1").build();
+        HdeCodec tx = Rounds.codec(config, Clock.systemUTC(), 2);
+        HdeCodec rx = Rounds.codec(config, Clock.systemUTC(), 2);
+        String key = "holes";
+        int pages = 4096;
+        try {
+            // Data in the first and the last MiB, holes between them.
+            byte[] data = withZeroPages(512, 7);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(data, 0, 1 << 20), 0);
+                ch.write(ByteBuffer.wrap(data, 1 << 20, 1 << 20), (long) pages * PS - (1 << 20));
+            }
+            long blocks = allocatedBlocks(file);
+            assertTrue(blocks * 512 <= 3L << 20, "the file is sparse to begin with: " + blocks + " blocks");
+            byte[] replica = new byte[pages * PS];
+            try (StateRegion region = StateRegions.mapped(file)) {
+                Rounds.Encoded k = Rounds.encode(tx, live(key, region), EncodeOptions.keyframe());
+                DecodeResult d = Rounds.decode(rx, Rounds.replica(key, PS, replica), k.frames);
+                assertArrayEquals(Files.readAllBytes(file), replica, "keyframe");
+                tx.acknowledge(d.baseline());
+                // A delta: a page of the first MiB changes; the holes are compared again.
+                write(file, new byte[] {1, 2, 3});
+                Rounds.Encoded e = Rounds.encode(tx, live(key, region), Rounds.against(d.baseline()));
+                assertEquals(1L, e.result.pagesByClass().get("xor") + e.result.pagesByClass().get("literal"),
+                        e.result.pagesByClass().toString());
+                Rounds.decode(rx, Rounds.replica(key, PS, replica), e.frames);
+                assertArrayEquals(Files.readAllBytes(file), replica, "delta");
+            }
+            assertEquals(blocks, allocatedBlocks(file), "no hole of the file was allocated by reading it");
+        } finally {
+            tx.drop(key);
+            rx.drop(key);
+            tx.stop();
+            rx.stop();
+            Files.deleteIfExists(file);
         }
     }
 }

@@ -148,7 +148,7 @@ public final class StateRegions {
     private static StateRegion mapped(Path path, boolean immutable) throws IOException {
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
         try {
-            return new MappedRegion(path.getFileName().toString(), ch, ch.size(), immutable);
+            return new MappedRegion(path.getFileName().toString(), path, ch, ch.size(), immutable);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -310,14 +310,17 @@ public final class StateRegions {
     /** A file mapped in windows of {@link #MAP_WINDOW_BYTES}; windows are mapped lazily. Thread-safe. */
     private static final class MappedRegion implements StateRegion {
         private final String name;
+        /** The file, opened again for the reads of pages that are not in memory (see {@link #read}). */
+        private final Path path;
         private final FileChannel channel;
         private final long size;
         private final MappedByteBuffer[] windows;
         private final boolean immutable;
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        MappedRegion(String name, FileChannel channel, long size, boolean immutable) {
+        MappedRegion(String name, Path path, FileChannel channel, long size, boolean immutable) {
             this.name = name;
+            this.path = path;
             this.channel = channel;
             this.size = size;
             this.immutable = immutable;
@@ -334,18 +337,45 @@ public final class StateRegions {
             return size;
         }
 
+        /**
+         * Copies from the mapping where the pages are in memory; reads the rest with read calls. The bytes are the same,
+         * but a hole of a tmpfs file (memory a guest never touched) read through a shared mapping gets a page allocated
+         * and zeroed, while a read call copies zeros and allocates nothing. The read calls go through a channel opened
+         * for the call: an interrupt of the reading thread closes that channel only, not the region's.
+         */
         @Override
         public void read(long offsetBytes, ByteBuffer dst) throws IOException {
             checkRange(name, size, offsetBytes, dst.remaining());
             long pos = offsetBytes;
-            while (dst.hasRemaining()) {
-                int w = (int) (pos / MAP_WINDOW_BYTES);
-                int inWindow = (int) (pos % MAP_WINDOW_BYTES);
-                ByteBuffer view = window(w).duplicate();
-                int n = Math.min(dst.remaining(), view.capacity() - inWindow);
-                view.position(inWindow).limit(inWindow + n);
-                dst.put(view);
-                pos += n;
+            FileChannel reader = null;
+            try {
+                while (dst.hasRemaining()) {
+                    int w = (int) (pos / MAP_WINDOW_BYTES);
+                    int inWindow = (int) (pos % MAP_WINDOW_BYTES);
+                    MappedByteBuffer window = window(w);
+                    int n = Math.min(dst.remaining(), window.capacity() - inWindow);
+                    MappedByteBuffer part = window.slice(inWindow, n);
+                    if (part.isLoaded()) {
+                        dst.put(part);
+                    } else {
+                        if (reader == null) {
+                            reader = FileChannel.open(path, StandardOpenOption.READ);
+                        }
+                        ByteBuffer into = dst.slice().limit(n);
+                        while (into.hasRemaining()) {
+                            if (reader.read(into, pos + into.position()) < 0) {
+                                throw new IOException(name + " is shorter than the " + size
+                                        + " bytes it had when it was opened");
+                            }
+                        }
+                        dst.position(dst.position() + n);
+                    }
+                    pos += n;
+                }
+            } finally {
+                if (reader != null) {
+                    reader.close();
+                }
             }
         }
 

@@ -109,6 +109,41 @@ class StateRegionsTest {
     }
 
     @Test
+    void aMappedRegionReadsHolesWithReadCallsAndAnInterruptedReaderLeavesItUsable(@TempDir Path dir) throws IOException {
+        // A small sparse file: one page of data, the rest holes (not in memory, so read with read calls).
+        Path p = dir.resolve("holes.ram");
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(markerPage(0)), 0);
+            ch.write(ByteBuffer.allocate(1), 64L * PAGE - 1);
+        }
+        try (StateRegion mapped = StateRegions.mapped(p)) {
+            // The data page (in memory: copied from the mapping, which this maps).
+            ByteBuffer first = ByteBuffer.allocate(PAGE);
+            mapped.read(0, first);
+            assertTrue(java.util.Arrays.equals(markerPage(0), first.array()), "the data page");
+            // An interrupted thread's read of pages not in memory fails, as a read call of an interruptible channel
+            // does; the region stays usable for the next read of such pages.
+            Thread.currentThread().interrupt();
+            try {
+                assertThrows(IOException.class, () -> mapped.read(8L * PAGE, ByteBuffer.allocate(PAGE)));
+            } finally {
+                Thread.interrupted();
+            }
+            ByteBuffer again = ByteBuffer.allocate(PAGE);
+            mapped.read(32L * PAGE, again);
+            assertEquals(PAGE, again.position(), "read in full after an interrupted read");
+            ByteBuffer all = ByteBuffer.allocate(64 * PAGE);
+            mapped.read(0, all);
+            byte[] got = new byte[PAGE];
+            all.get(0, got);
+            assertTrue(java.util.Arrays.equals(markerPage(0), got), "the data page");
+            for (int i = PAGE; i < 64 * PAGE; i++) {
+                assertEquals(0, all.get(i), "byte " + i + " of the holes");
+            }
+        }
+    }
+
+    @Test
     void viewsShareMemoryWithoutCopyingAndStayInsideOneWindow(@TempDir Path dir) throws IOException {
         Path p = sparseFile(dir);
         try (StateRegion mapped = StateRegions.mapped(p)) {
