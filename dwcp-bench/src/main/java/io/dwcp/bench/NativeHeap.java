@@ -1,0 +1,132 @@
+package io.dwcp.bench;
+
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+
+/**
+ * Gives the memory that a long-lived receiver's rounds freed in the C heap back to the system after each round.
+ *
+ * <p>Why: direct buffers (socket reads, batch payloads, page chunks) live in memory from the C allocator. With glibc,
+ * once a freed buffer of a few MiB raised the allocator's dynamic mmap threshold, later buffers of that size come from
+ * its arenas instead of mappings of their own, and what is freed there stays resident: the process's resident memory
+ * then grew from one migration to the next although the JVM held less. The JVM's diagnostic command
+ * {@code System.trim_native_heap} ({@code malloc_trim}) returns those free pages; the command calls it through the
+ * platform MBean server, so no JVM flag is needed, on a thread of its own so that a round's completion does not wait.
+ * Requests made while a trim runs are coalesced into one more trim. Where the command does not exist (another JVM, an
+ * older JDK) or the C library cannot trim, nothing is done.
+ *
+ * <p>Ownership: the trimming thread is started lazily by the first {@link #requestTrim()} and ends with
+ * {@link #close()} (idempotent); after it, requests are ignored. Thread-safe.
+ */
+final class NativeHeap implements AutoCloseable {
+    private static final String MBEAN = "com.sun.management:type=DiagnosticCommand";
+    private static final String OPERATION = "systemTrimNativeHeap";
+
+    private final Runnable trim;
+    private final AtomicLong trims = new AtomicLong();
+    /** Guarded by {@code this}: a trim requested and not yet started, the thread, and whether closed. */
+    private boolean pending;
+    private Thread thread;
+    private boolean closed;
+
+    /** Trims through {@code trim} (the real one: {@link #forThisJvm()}). */
+    NativeHeap(Runnable trim) {
+        this.trim = trim;
+    }
+
+    /**
+     * A trimmer of this JVM's C heap, or null when this JVM has no {@code System.trim_native_heap} command.
+     *
+     * @return the trimmer, or null
+     */
+    static NativeHeap forThisJvm() {
+        try {
+            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+            ObjectName name = new ObjectName(MBEAN);
+            boolean found = false;
+            for (javax.management.MBeanOperationInfo o : server.getMBeanInfo(name).getOperations()) {
+                found |= OPERATION.equals(o.getName());
+            }
+            if (!found) {
+                return null;
+            }
+            return new NativeHeap(() -> {
+                try {
+                    server.invoke(name, OPERATION, new Object[] {null}, new String[] {String[].class.getName()});
+                } catch (javax.management.JMException e) {
+                    // The command failed (the C library cannot trim): memory stays where the allocator keeps it.
+                }
+            });
+        } catch (javax.management.JMException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Asks for a trim soon, on the trimming thread; returns at once. Ignored after {@link #close()}. */
+    synchronized void requestTrim() {
+        if (closed) {
+            return;
+        }
+        pending = true;
+        if (thread == null) {
+            thread = new Thread(this::loop, "dwcp-native-heap-trim");
+            thread.setDaemon(true);
+            thread.start();
+        }
+        notifyAll();
+    }
+
+    /** Trims run so far. */
+    long trims() {
+        return trims.get();
+    }
+
+    private void loop() {
+        while (true) {
+            synchronized (this) {
+                while (!pending && !closed) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (closed) {
+                    return;
+                }
+                pending = false;
+            }
+            trimNow();
+        }
+    }
+
+    /** Trims on the calling thread. */
+    void trimNow() {
+        try {
+            trim.run();
+        } catch (RuntimeException e) {
+            // A failed trim only leaves memory where the allocator keeps it; the next request tries again.
+        }
+        trims.incrementAndGet();
+    }
+
+    /** Ends the trimming thread (a trim under way finishes first) and ignores later requests. Idempotent. */
+    @Override
+    public void close() {
+        Thread t;
+        synchronized (this) {
+            closed = true;
+            t = thread;
+            notifyAll();
+        }
+        if (t != null && t != Thread.currentThread()) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
