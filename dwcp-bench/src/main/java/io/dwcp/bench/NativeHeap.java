@@ -1,6 +1,7 @@
 package io.dwcp.bench;
 
 import java.lang.management.ManagementFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -14,8 +15,10 @@ import javax.management.ObjectName;
  * then grew from one migration to the next although the JVM held less. The JVM's diagnostic command
  * {@code System.trim_native_heap} ({@code malloc_trim}) returns those free pages; the command calls it through the
  * platform MBean server, so no JVM flag is needed, on a thread of its own so that a round's completion does not wait.
- * Requests made while a trim runs are coalesced into one more trim. Where the command does not exist (another JVM, an
- * older JDK) or the C library cannot trim, nothing is done.
+ * Requests made while a trim runs are coalesced into one more trim. {@value #IDLE_TRIM_MILLIS} ms after the last
+ * request, with no request since, it trims once more: the transport's and the codec's pools free the buffers nobody
+ * used for a few seconds, and an idle receiver should not keep them either. Where the command does not exist (another
+ * JVM, an older JDK) or the C library cannot trim, nothing is done.
  *
  * <p>Ownership: the trimming thread is started lazily by the first {@link #requestTrim()} and ends with
  * {@link #close()} (idempotent); after it, requests are ignored. Thread-safe.
@@ -23,17 +26,24 @@ import javax.management.ObjectName;
 final class NativeHeap implements AutoCloseable {
     private static final String MBEAN = "com.sun.management:type=DiagnosticCommand";
     private static final String OPERATION = "systemTrimNativeHeap";
+    /** Quiet time after the last request before the idle trim: past the pools' idle release (5 s, checked every 5 s). */
+    static final long IDLE_TRIM_MILLIS = 15_000;
 
     private final Runnable trim;
+    private final long idleTrimNanos;
     private final AtomicLong trims = new AtomicLong();
     /** Guarded by {@code this}: a trim requested and not yet started, the thread, and whether closed. */
     private boolean pending;
     private Thread thread;
     private boolean closed;
 
-    /** Trims through {@code trim} (the real one: {@link #forThisJvm()}). */
-    NativeHeap(Runnable trim) {
+    /** Trims through {@code trim} (the real one: {@link #forThisJvm()}), and once more {@code idleTrimMillis} after. */
+    NativeHeap(Runnable trim, long idleTrimMillis) {
+        if (idleTrimMillis <= 0) {
+            throw new IllegalArgumentException("idleTrimMillis must be positive, got " + idleTrimMillis);
+        }
         this.trim = trim;
+        this.idleTrimNanos = TimeUnit.MILLISECONDS.toNanos(idleTrimMillis);
     }
 
     /**
@@ -58,7 +68,7 @@ final class NativeHeap implements AutoCloseable {
                 } catch (javax.management.JMException e) {
                     // The command failed (the C library cannot trim): memory stays where the allocator keeps it.
                 }
-            });
+            }, IDLE_TRIM_MILLIS);
         } catch (javax.management.JMException | RuntimeException e) {
             return null;
         }
@@ -84,18 +94,28 @@ final class NativeHeap implements AutoCloseable {
     }
 
     private void loop() {
+        long idleDue = 0; // nanoTime of the idle trim after the last requested one; 0: none due
         while (true) {
             synchronized (this) {
-                while (!pending && !closed) {
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        return;
+                try {
+                    while (!pending && !closed) {
+                        if (idleDue == 0) {
+                            wait();
+                        } else {
+                            long left = idleDue - System.nanoTime();
+                            if (left <= 0) {
+                                break;
+                            }
+                            TimeUnit.NANOSECONDS.timedWait(this, left);
+                        }
                     }
+                } catch (InterruptedException e) {
+                    return;
                 }
                 if (closed) {
                     return;
                 }
+                idleDue = pending ? System.nanoTime() + idleTrimNanos : 0;
                 pending = false;
             }
             trimNow();

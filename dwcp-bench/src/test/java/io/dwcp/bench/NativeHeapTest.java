@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A receiver's C-heap trims: one per request, coalesced while one runs, none after close. */
@@ -23,7 +24,7 @@ class NativeHeapTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        });
+        }, TimeUnit.HOURS.toMillis(1));
         heap.requestTrim();
         assertTrue(started.tryAcquire(10, TimeUnit.SECONDS), "the first request starts a trim");
         // While it runs: three requests, one more trim.
@@ -47,12 +48,23 @@ class NativeHeapTest {
         NativeHeap heap = new NativeHeap(() -> {
             ran.release();
             throw new IllegalStateException("cannot trim");
-        });
+        }, TimeUnit.HOURS.toMillis(1));
         heap.requestTrim();
         assertTrue(ran.tryAcquire(10, TimeUnit.SECONDS));
         heap.requestTrim();
         assertTrue(ran.tryAcquire(10, TimeUnit.SECONDS), "the next request still trims");
         heap.close();
+    }
+
+    @Test
+    void trimsOnceMoreWhenNoRequestFollowsAndThenWaits() throws Exception {
+        Semaphore ran = new Semaphore(0);
+        NativeHeap heap = new NativeHeap(ran::release, 1);
+        heap.requestTrim();
+        assertTrue(ran.tryAcquire(2, 10, TimeUnit.SECONDS), "the requested trim and the idle one");
+        heap.close();
+        assertEquals(2, heap.trims(), "one idle trim per request, not one every interval");
+        assertThrows(IllegalArgumentException.class, () -> new NativeHeap(ran::release, 0));
     }
 
     @Test
