@@ -3,6 +3,8 @@ package io.dwcp.bench;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.management.JMException;
+import javax.management.MBeanOperationInfo;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
@@ -13,7 +15,7 @@ import javax.management.ObjectName;
  * once a freed buffer of a few MiB raised the allocator's dynamic mmap threshold, later buffers of that size come from
  * its arenas instead of mappings of their own, and what is freed there stays resident: the process's resident memory
  * then grew from one migration to the next although the JVM held less. The JVM's diagnostic command
- * {@code System.trim_native_heap} ({@code malloc_trim}) returns those free pages; the command calls it through the
+ * {@code System.trim_native_heap} ({@code malloc_trim}) returns those free pages; this class calls it through the
  * platform MBean server, so no JVM flag is needed, on a thread of its own so that a round's completion does not wait.
  * Requests made while a trim runs are coalesced into one more trim. {@value #IDLE_TRIM_MILLIS} ms after the last
  * request, with no request since, it trims once more: the transport's and the codec's pools free the buffers nobody
@@ -47,30 +49,51 @@ final class NativeHeap implements AutoCloseable {
     }
 
     /**
-     * A trimmer of this JVM's C heap, or null when this JVM has no {@code System.trim_native_heap} command.
+     * A trimmer of this JVM's C heap. The command is looked up on the trimming thread at the first trim (the MBean
+     * server's start-up stays out of the receiver's); without it, trims do nothing.
      *
-     * @return the trimmer, or null
+     * @return the trimmer, owned by the caller
      */
     static NativeHeap forThisJvm() {
-        try {
-            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-            ObjectName name = new ObjectName(MBEAN);
-            boolean found = false;
-            for (javax.management.MBeanOperationInfo o : server.getMBeanInfo(name).getOperations()) {
-                found |= OPERATION.equals(o.getName());
-            }
-            if (!found) {
-                return null;
-            }
-            return new NativeHeap(() -> {
+        return new NativeHeap(new Command()::run, IDLE_TRIM_MILLIS);
+    }
+
+    /** Whether this JVM has the {@code System.trim_native_heap} command. */
+    static boolean commandExists() {
+        return new Command().resolve();
+    }
+
+    /** The diagnostic command, resolved once; confined to the trimming thread. */
+    private static final class Command {
+        private MBeanServer server;
+        private ObjectName name;
+        private Boolean exists;
+
+        boolean resolve() {
+            if (exists == null) {
+                exists = false;
                 try {
-                    server.invoke(name, OPERATION, new Object[] {null}, new String[] {String[].class.getName()});
-                } catch (javax.management.JMException e) {
-                    // The command failed (the C library cannot trim): memory stays where the allocator keeps it.
+                    server = ManagementFactory.getPlatformMBeanServer();
+                    name = new ObjectName(MBEAN);
+                    for (MBeanOperationInfo o : server.getMBeanInfo(name).getOperations()) {
+                        exists |= OPERATION.equals(o.getName());
+                    }
+                } catch (JMException | RuntimeException e) {
+                    // No platform MBean server or no diagnostic commands: nothing to trim with.
                 }
-            }, IDLE_TRIM_MILLIS);
-        } catch (javax.management.JMException | RuntimeException e) {
-            return null;
+            }
+            return exists;
+        }
+
+        void run() {
+            if (!resolve()) {
+                return;
+            }
+            try {
+                server.invoke(name, OPERATION, new Object[] {null}, new String[] {String[].class.getName()});
+            } catch (JMException e) {
+                // The command failed (the C library cannot trim): memory stays where the allocator keeps it.
+            }
         }
     }
 

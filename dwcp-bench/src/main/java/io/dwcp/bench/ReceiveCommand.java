@@ -66,9 +66,7 @@ final class ReceiveCommand implements DwcpCli.Command {
         NativeHeap nativeHeap = NativeHeap.forThisJvm();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             manager.close();
-            if (nativeHeap != null) {
-                nativeHeap.close();
-            }
+            nativeHeap.close();
             try {
                 replicas.close();
             } catch (IOException e) {
@@ -82,9 +80,7 @@ final class ReceiveCommand implements DwcpCli.Command {
         // --into KEY=FILE: that key's rounds are written in place into an existing file (a destination QEMU's RAM file).
         ReplicaFactory target = a.get("into") == null ? replicas : into(a.get("into"), replicas);
         MigrationReceiver receiver = manager.migrationReceiver(target, r -> {
-            if (nativeHeap != null) {
-                nativeHeap.requestTrim();
-            }
+            nativeHeap.requestTrim();
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("key", r.result().key());
@@ -101,9 +97,7 @@ final class ReceiveCommand implements DwcpCli.Command {
             }
             System.out.flush();
         }, failed -> {
-            if (nativeHeap != null) {
-                nativeHeap.requestTrim();
-            }
+            nativeHeap.requestTrim();
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("key", failed.key());

@@ -7,7 +7,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -70,10 +69,11 @@ class NativeHeapTest {
     @Test
     void thisJvmTrimsItsHeap() {
         // The JDK this project builds with has the System.trim_native_heap command; a trim through it returns.
+        assertTrue(NativeHeap.commandExists(), "System.trim_native_heap is missing from this JVM");
         NativeHeap heap = NativeHeap.forThisJvm();
-        assertNotNull(heap, "System.trim_native_heap is missing from this JVM");
         heap.trimNow();
-        assertEquals(1, heap.trims());
+        heap.trimNow();
+        assertEquals(2, heap.trims());
         heap.close();
     }
 }
