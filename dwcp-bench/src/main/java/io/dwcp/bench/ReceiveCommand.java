@@ -64,8 +64,12 @@ final class ReceiveCommand implements DwcpCli.Command {
                     + " them; their next round is full): " + replicas.inconsistentKeys());
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        // After each round: the C heap's free pages go back to the system (see NativeHeap), so that the receiver's
+        // resident memory does not grow from one migration to the next.
+        NativeHeap nativeHeap = NativeHeap.forThisJvm();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             manager.close();
+            nativeHeap.close();
             try {
                 replicas.close();
             } catch (IOException e) {
@@ -79,6 +83,7 @@ final class ReceiveCommand implements DwcpCli.Command {
         // --into KEY=FILE: that key's rounds are written in place into an existing file (a destination QEMU's RAM file).
         ReplicaFactory target = a.get("into") == null ? replicas : into(a.get("into"), replicas);
         MigrationReceiver receiver = manager.migrationReceiver(target, r -> {
+            nativeHeap.requestTrim();
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("key", r.result().key());
@@ -95,6 +100,7 @@ final class ReceiveCommand implements DwcpCli.Command {
             }
             System.out.flush();
         }, failed -> {
+            nativeHeap.requestTrim();
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("key", failed.key());

@@ -125,9 +125,10 @@ final class Adoption {
     private static long rehash(Layout layout, PageStore store, long[] hashes, BitSet changed, int from, int to) {
         int pageSize = layout.pageSizeBytes;
         ByteBuffer chunk = store.chunk(from);
+        PageViews views = new PageViews();
         long delta = 0;
         for (int p = changed.nextSetBit(from); p >= 0 && p < to; p = changed.nextSetBit(p + 1)) {
-            long h = PageHash.hash(chunk, store.offset(p), pageSize);
+            long h = views.hash(chunk, store.offset(p), pageSize);
             delta += PageHash.mix(p, h) - PageHash.mix(p, hashes[p]);
             hashes[p] = h;
         }
@@ -139,6 +140,7 @@ final class Adoption {
                               long[] hashes, long from, long to) throws java.io.IOException {
         int pageSize = layout.pageSizeBytes;
         ByteBuffer chunk = store.chunk(from);
+        PageViews views = new PageViews();
         long digest = 0;
         long p = from;
         while (p < to) {
@@ -156,7 +158,7 @@ final class Adoption {
                 }
             }
             for (; p < end; p++) {
-                long h = PageHash.hash(chunk, store.offset(p), pageSize);
+                long h = views.hash(chunk, store.offset(p), pageSize);
                 hashes[(int) p] = h;
                 digest += PageHash.mix(p, h);
             }
