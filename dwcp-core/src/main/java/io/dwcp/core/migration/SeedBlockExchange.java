@@ -95,15 +95,13 @@ final class SeedBlockExchange {
     /**
      * Asks the block hashes of a decided group's would-be literal pages, unless they lead the round or are not
      * expected to pay; queues the group (its ops follow those of the groups before it).
-     *
-     * @param writer the round's writer, or null before the transfer opened
      */
-    void ask(SeedBlocksGroup b, SeedFrameWriter writer) {
+    void ask(SeedBlocksGroup b) {
         // The round's first would-be literal pages go whole, without asking their block hashes: they make the first
         // batches, which then leave two round trips (BLOCKS, then SUBBLOCKS) earlier, while the later groups' block
         // hashes are asked and answered. Not with a content seed, whose pages are found by the BLOCKS lookups.
         boolean lead = !contentSeed && b.literals > 0 && blockLevel.leadWhole(b.literals, leadWholePages);
-        if (b.literals > 0 && !lead && blockLevel.ask(b.literals, writer, version)) {
+        if (b.literals > 0 && !lead && blockLevel.ask(b.literals, version)) {
             int max = SeedWire.maxPagesPerBlockRequest(version);
             for (int from = 0; from < b.literals; from += max) {
                 int n = Math.min(max, b.literals - from);

@@ -9,8 +9,12 @@ import java.util.function.IntBinaryOperator;
  * #MAX_PATCH_BLOCKS} of its 8 blocks differ becomes a PATCH carrying just those blocks).
  *
  * <p>Block hashes are asked for the first {@value #BLOCK_PROBE_PAGES} would-be literal pages in any case; after that
- * only while the patches they found are expected to save more bytes than the block hashes cost (else for one group
- * in {@value #PROBE_EVERY}, so the estimate follows the state). Owned by the planner's thread; not thread-safe.
+ * only while the blocks the answers found unchanged, counted uncompressed, outweigh what the block hashes cost (else
+ * for one group in {@value #PROBE_EVERY}, so the estimate follows the state). Uncompressed, because what those blocks
+ * would have cost compressed is never measured, and the share measured on the pages that were sent under-priced them
+ * by a factor of four to five on guest RAM; the rule stops asking where block hashes find next to nothing (wholly
+ * rewritten pages), and its worst case is the block hashes of pages whose found blocks would have compressed to
+ * nothing. Owned by the planner's thread; not thread-safe.
  */
 final class SeedBlockLevel {
     /** A page with more differing blocks than this goes whole. */
@@ -24,8 +28,6 @@ final class SeedBlockLevel {
      */
     static final int LEAD_WHOLE_PAGES = 3 * SeedOps.FIRST_BATCH_LITERALS;
     private static final int PROBE_EVERY = 8;
-    /** What compression is assumed to leave of the literal bytes before the first batch was written. */
-    private static final double ASSUMED_COMPRESSED_SHARE = 0.25;
 
     private final int pageSize;
     /** Would-be literal pages whose block hashes came back, the bytes of unchanged blocks they found, groups seen. */
@@ -68,19 +70,17 @@ final class SeedBlockLevel {
 
     /**
      * {@return whether to ask for the block hashes of the next group of {@code literals} would-be literal pages}: always
-     * for the first {@value #BLOCK_PROBE_PAGES} pages asked; then while the unchanged blocks found so far, at the
-     * compression measured so far ({@code writer}'s, null before the transfer opened), saved more bytes per page asked
-     * than a page's block hashes and index cost; else for one group in {@value #PROBE_EVERY}. A group not asked
-     * counts as skipped.
+     * for the first {@value #BLOCK_PROBE_PAGES} pages asked; then while the unchanged blocks found so far, uncompressed,
+     * saved at least as many bytes per page asked as a page's block hashes and index cost; else for one group in
+     * {@value #PROBE_EVERY}. A group not asked counts as skipped.
      */
-    boolean ask(int literals, SeedFrameWriter writer, int version) {
+    boolean ask(int literals, int version) {
         long group = groups++;
         boolean ask;
         if (pagesAsked < BLOCK_PROBE_PAGES || pagesAnswered == 0) {
             ask = true;
         } else {
-            double share = writer == null ? ASSUMED_COMPRESSED_SHARE : writer.compressedShare(ASSUMED_COMPRESSED_SHARE);
-            double savedPerPage = bytesSaved * share / pagesAnswered;
+            double savedPerPage = (double) bytesSaved / pagesAnswered;
             double costPerPage = SeedWire.BLOCKS_PER_PAGE * SeedWire.blockHashBytes(version) + 4;
             ask = savedPerPage >= costPerPage || group % PROBE_EVERY == 0;
         }

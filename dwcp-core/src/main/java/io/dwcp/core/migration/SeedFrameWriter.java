@@ -52,9 +52,6 @@ final class SeedFrameWriter implements AutoCloseable {
     private long written;
     /** When the first batch's frame was handed to the sink ({@link System#nanoTime}), 0 before (as {@link #written}). */
     private long firstBatchNanos;
-    /** Literal bytes of the batches compressed so far, before and after compression (any thread; guarded by this). */
-    private long rawTotal;
-    private long compressedTotal;
     /** Batches handed over whose compression has not started, in order (guarded by {@link #queue} itself). */
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     /** Batches whose compression started and whose frame is not yet written (guarded by {@link #queue}). */
@@ -168,14 +165,6 @@ final class SeedFrameWriter implements AutoCloseable {
     void end(byte[] digest, long pageCount) {
         ByteBuffer end = ByteBuffer.allocate(41).put((byte) SeedWire.FRAME_END).put(digest).putLong(pageCount).flip();
         submit(() -> emit(end));
-    }
-
-    /**
-     * {@return the share of literal bytes left after compression in the batches written so far}, or {@code dflt} before
-     * the first batch with literals
-     */
-    synchronized double compressedShare(double dflt) {
-        return rawTotal == 0 ? dflt : (double) compressedTotal / rawTotal;
     }
 
     /** {@return whether a queued frame failed} (without waiting) */
@@ -345,10 +334,6 @@ final class SeedFrameWriter implements AutoCloseable {
             frame.putInt(pages[k]).putInt(sources[k]);
         }
         frame.putInt(literals).putInt(rawBytes).put(sc.out, 0, compressed).flip();
-        synchronized (this) {
-            rawTotal += rawBytes;
-            compressedTotal += compressed;
-        }
         return frame;
     }
 

@@ -470,7 +470,7 @@ final class SeedPlanner {
         }
         SeedBlocksGroup b = pageLevel.decide(g, answer);
         opsPlanned += b.n;
-        blocks.ask(b, writer);
+        blocks.ask(b);
         return true;
     }
 
