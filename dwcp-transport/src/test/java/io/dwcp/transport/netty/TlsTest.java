@@ -138,8 +138,13 @@ class TlsTest {
                         s.close();
                     }
                 } catch (ExecutionException e) {
-                    // A failed handshake (one side rotated, the other not yet) is expected while the files are re-read.
-                    assertEquals(ErrorCode.AUTH_FAILED, DwcpException.find(e).code());
+                    // A failed handshake (one side rotated, the other not yet) is expected while the files are re-read:
+                    // AUTH_FAILED when this side read the peer's alert, IO_ERROR when the peer closed the connection
+                    // first, or when the control connection was set up before the rotation and a data stream after it
+                    // ("no data stream could be opened"). Anything else is a bug.
+                    ErrorCode code = DwcpException.find(e).code();
+                    assertTrue(code == ErrorCode.AUTH_FAILED || code == ErrorCode.IO_ERROR, "a handshake during the"
+                            + " rotation failed with " + code + ": " + e.getCause());
                 }
                 if (after == null) {
                     // Poll with a deadline: the transports re-check the files at most once a second.
