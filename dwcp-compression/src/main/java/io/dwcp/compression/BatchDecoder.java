@@ -160,9 +160,9 @@ final class BatchDecoder {
     private void apply(ByteBuffer rb, BatchJob j) {
         Cursor control = new Cursor(rb, 0, j.controlLength, "control stream");
         Cursor data = new Cursor(rb, j.controlLength, j.rawLength, "data stream");
-        StagingWrites writes = inPlace ? new StagingWrites() : null;
         // Hashes through one reusable view per batch: a slice per page was a fifth of the receiver's allocations.
         PageViews views = new PageViews();
+        StagingWrites writes = inPlace ? new StagingWrites(views) : null;
         long page = j.firstPage;
         int k = 0;
         long digestPart = 0;
@@ -271,10 +271,16 @@ final class BatchDecoder {
      * not a SIGBUS. The mapping stays the baseline's view of the same pages.
      */
     private final class StagingWrites {
+        /** The batch's views, for the zero-page comparisons of {@link #writeZeros}. */
+        private final PageViews views;
         private ByteBuffer runSource;
         private int runSourceOffset;
         private long runFirstPage;
         private int runPages;
+
+        StagingWrites(PageViews views) {
+            this.views = views;
+        }
 
         void literal(long page, ByteBuffer source, int offset) {
             if (runPages > 0 && runSource == source && page == runFirstPage + runPages
@@ -307,7 +313,7 @@ final class BatchDecoder {
         void flush() {
             if (runPages > 0) {
                 if (runSource == RoundEncoder.ZERO) {
-                    writeZeros(runFirstPage, runPages);
+                    writeZeros(runFirstPage, runPages, views);
                 } else {
                     writeStaging(runFirstPage, runSource.slice(runSourceOffset, runPages * pageSize));
                 }
@@ -324,7 +330,7 @@ final class BatchDecoder {
      * so a keyframe that is half zero pages leaves half the file unallocated and costs the receiver less. Once a read
      * finds data (a file reused from an earlier round), the rest of the round writes its zeros without reading first.
      */
-    private void writeZeros(long page, int count) {
+    private void writeZeros(long page, int count, PageViews v) {
         if (!probeZeros) {
             writeStaging(page, RoundEncoder.ZERO.slice(0, count * pageSize));
             return;
@@ -338,7 +344,6 @@ final class BatchDecoder {
             throw new DwcpException(ErrorCode.IO_ERROR, "reading the staging replica of " + replica.key()
                     + " failed; the replica and the baseline were not changed", e);
         }
-        PageViews v = new PageViews();
         int i = 0;
         while (i < count) {
             if (!v.differs(held, i * pageSize, RoundEncoder.ZERO, 0, pageSize)) {
